@@ -1,0 +1,109 @@
+"""Writing synthetic landing files, shared by every domain's generator.
+
+Generators only decide *what* records to produce; where they go and how they are
+encoded (contract section 2) lives here, so every source lands the same way:
+`<landing>/<source>/<table>/<YYYY-MM-DD>/<name>.<ext>`, UTF-8, written to an
+in-flight name (leading `_`) and renamed so a sensor never reads half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What `cx-lakehouse generate` asks of a domain generator."""
+
+    landing_dir: Path
+    start: date
+    days: int
+    scale: float = 1.0
+    seed: int = 42
+    show_progress: bool = True
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=offset) for offset in range(self.days)]
+
+    def scaled(self, volume_at_scale_1: float, minimum: int = 1) -> int:
+        """A per-day volume at this scale, never below `minimum` (tiny scales still produce data)."""
+        return max(minimum, round(volume_at_scale_1 * self.scale))
+
+    def rng(self, *parts: object) -> random.Random:
+        """A generator seeded from the request seed plus a label, so each day/table is independent
+        of how many random numbers other days consumed (re-generating one day gives the same data)."""
+        return random.Random(f"{self.seed}:" + ":".join(str(part) for part in parts))
+
+    def progress(self, total: int, description: str) -> tqdm:
+        return tqdm(total=total, desc=description, unit="rec", disable=not self.show_progress, leave=False)
+
+
+def landing_file(landing_dir: Path, source: str, table: str, day: date, filename: str) -> Path:
+    return landing_dir / source / table / day.isoformat() / filename
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _publish(path: Path, write) -> Path:
+    """Write through an in-flight temp name (ignored by discovery) and rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    in_flight = path.with_name(f"_{path.name}.tmp")
+    with open(in_flight, "w", encoding="utf-8", newline="") as handle:
+        write(handle)
+    os.replace(in_flight, path)
+    return path
+
+
+def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
+    count = 0
+
+    def write(handle) -> None:
+        nonlocal count
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, default=_json_default))
+            handle.write("\n")
+            count += 1
+
+    _publish(path, write)
+    return count
+
+
+def write_json(path: Path, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Path:
+    return _publish(
+        path, lambda handle: json.dump(payload, handle, ensure_ascii=False, default=_json_default)
+    )
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
+    count = 0
+
+    def write(handle) -> None:
+        nonlocal count
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: ("" if value is None else value) for key, value in row.items()})
+            count += 1
+
+    _publish(path, write)
+    return count
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
