@@ -1,0 +1,49 @@
+"""The one daily partitioning every date-grained asset shares, and how an asset step
+finds which dates it covers (a single partition, or a range in a single-run backfill)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from dagster import BackfillPolicy, DailyPartitionsDefinition
+
+from cx_assets.lakehouse.settings import Settings
+
+# Partitions are UTC days keyed YYYY-MM-DD. One run may cover a range of days:
+# per-step process start-up costs far more than the work of a small day.
+daily_partitions = DailyPartitionsDefinition(
+    start_date=Settings.from_env().partitions_start.isoformat()
+)
+single_run_backfill = BackfillPolicy.single_run()
+
+PARTITION_COLUMN = "date"
+
+
+def dates_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def partition_dates(context) -> list[date]:
+    """The days an asset step materializes, whether it runs one partition or a range."""
+    window = context.partition_time_window
+    first = _as_date(window.start)
+    last = _as_date(window.end) - timedelta(days=1)
+    return dates_between(first, last)
+
+
+def _as_date(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def partition_keys_in_range(first: date, last: date) -> list[str]:
+    """Validated partition keys for [first, last]; raises ValueError naming the first bad day."""
+    valid = set(daily_partitions.get_partition_keys())
+    keys = [day.isoformat() for day in dates_between(first, last)]
+    for key in keys:
+        if key not in valid:
+            start = daily_partitions.start.date().isoformat()
+            raise ValueError(
+                f"{key} is not a partition: partitions are daily from {start} "
+                "up to yesterday (UTC); set CX_PARTITIONS_START to change the first one"
+            )
+    return keys

@@ -1,0 +1,60 @@
+"""Where the lakehouse lives and when its partitions start (contract section 1).
+
+Everything the product reads or writes sits under one data root, `CX_DATA_DIR`
+(default `./data`, relative to the working directory), so a test or a demo can
+point the whole product at a temporary folder with one variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DATA_DIR_ENV = "CX_DATA_DIR"
+PARTITIONS_START_ENV = "CX_PARTITIONS_START"
+DEFAULT_DATA_DIR = "./data"
+DEFAULT_PARTITIONS_START = "2024-01-01"
+
+
+class SettingsError(ValueError):
+    """A configuration value a user must fix; its message is meant to be printed as is."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    partitions_start: date
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw_start = os.environ.get(PARTITIONS_START_ENV) or DEFAULT_PARTITIONS_START
+        try:
+            start = date.fromisoformat(raw_start)
+        except ValueError:
+            raise SettingsError(
+                f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
+            ) from None
+        data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
+        return cls(data_dir=data_dir, partitions_start=start)
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def gold_dir(self) -> Path:
+        return self.data_dir / "gold"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"

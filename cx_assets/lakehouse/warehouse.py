@@ -1,0 +1,214 @@
+"""The DuckDB warehouse and the only write path into it.
+
+Why not `DuckDBPandasIOManager`: it inserts by column position, deletes a partition
+and inserts in separate autocommits (a failed insert loses the old rows), compares
+partition bounds as strings, and leaks its connection when a write fails. Here a
+partition replace is one transaction, rows are inserted by column name, new columns
+are added before the insert, and every connection is closed in `finally`.
+
+DuckDB allows one writer process per file and has no busy timeout, so `connect`
+retries a lock for a bounded time and then fails with a message saying who to stop.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from dagster import ConfigurableResource
+
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def quote_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
+
+
+def sql_date(day: date) -> str:
+    """A date literal; days come from partition keys, never from user text."""
+    return f"DATE '{day.isoformat()}'"
+
+
+class WarehouseLockedError(RuntimeError):
+    pass
+
+
+class Warehouse(ConfigurableResource):
+    """A DuckDB database file. One process writes at a time (see module docstring)."""
+
+    path: str
+    memory_limit: str = "2GB"
+    threads: int = 2
+    lock_timeout_seconds: float = 60.0
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = self._open_with_retry()
+        try:
+            # Results are UTC whatever the machine's zone; DuckDB otherwise takes all RAM and cores.
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            con.execute(f"SET threads = {int(self.threads)}")
+            yield con
+        finally:
+            con.close()
+
+    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.1
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                    if "lock" in str(error).lower():
+                        raise WarehouseLockedError(
+                            f"{self.path} is locked by another process (a running `dagster dev`, "
+                            "a BI tool or another run). DuckDB allows one writer per file; "
+                            "stop the other process, or read gold Parquet instead of the live file."
+                        ) from error
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+Writable = pd.DataFrame | pa.Table | pa.RecordBatchReader
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    data: Writable,
+    dates: Sequence[date] | None,
+) -> int:
+    """Replace the given partition days of `schema.table` (or the whole table when `dates`
+    is None) with `data`, atomically; returns the number of rows inserted.
+
+    Rows are matched to columns by name. The table is created from the data's schema on
+    first write and gains any new column; a failure rolls everything back.
+    """
+    target = qualified(schema, table)
+    con.register("incoming_rows", data)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM incoming_rows LIMIT 0")
+            _add_missing_columns(con, schema, table)
+            if dates is None:
+                con.execute(f"DELETE FROM {target}")
+            else:
+                _require_partition_column(con)
+                con.execute(f"DELETE FROM {target} WHERE {_in_dates(dates)}")
+            inserted = scalar(con, f"INSERT INTO {target} BY NAME SELECT * FROM incoming_rows")
+            if dates is not None:
+                # The window was emptied first, so every inserted row must now be inside it.
+                in_window = scalar(con, f"SELECT count(*) FROM {target} WHERE {_in_dates(dates)}")
+                if in_window != inserted:
+                    raise ValueError(
+                        f"{inserted - in_window} of {inserted} rows for {schema}.{table} fall "
+                        f"outside the partitions being written ({_describe(dates)})"
+                    )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("incoming_rows")
+    return inserted
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    incoming = con.execute("DESCRIBE incoming_rows").fetchall()
+    for column_name, column_type, *_ in incoming:
+        if column_name not in existing:
+            con.execute(
+                f"ALTER TABLE {qualified(schema, table)} "
+                f"ADD COLUMN {quote_identifier(column_name)} {column_type}"
+            )
+
+
+def _require_partition_column(con: duckdb.DuckDBPyConnection) -> None:
+    columns = {row[0] for row in con.execute("DESCRIBE incoming_rows").fetchall()}
+    if PARTITION_COLUMN not in columns:
+        raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
+
+
+def _in_dates(dates: Sequence[date]) -> str:
+    if not dates:
+        return "FALSE"
+    return f"{PARTITION_COLUMN} IN ({', '.join(sql_date(day) for day in dates)})"
+
+
+def _describe(dates: Sequence[date]) -> str:
+    if not dates:
+        return "no days"
+    return dates[0].isoformat() if len(dates) == 1 else f"{min(dates)}..{max(dates)}"
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
+    """The first value of a query. Fetches the whole result: DuckDB 2.0 refuses further work
+    on a connection while a result is only partly read."""
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return rows[0][0] if rows else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        )
+    )
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    return [
+        (row[0], row[1])
+        for row in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def count_rows(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, dates: Sequence[date] | None = None
+) -> int:
+    if not table_exists(con, schema, table):
+        return 0
+    where = "" if dates is None else f" WHERE {_in_dates(dates)}"
+    return int(scalar(con, f"SELECT count(*) FROM {qualified(schema, table)}{where}"))
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pd.DataFrame:
+    return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
