@@ -154,7 +154,12 @@ def read_json(path: Path) -> Iterator[Row]:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        yield exc.lineno, text, None, f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
+        yield (
+            exc.lineno,
+            text,
+            None,
+            f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})",
+        )
         return
     if isinstance(payload, list):
         # The element's 1-based position stands in for its line (contract section 2).

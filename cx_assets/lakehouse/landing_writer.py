@@ -46,7 +46,9 @@ class GenerationRequest:
         return random.Random(f"{self.seed}:" + ":".join(str(part) for part in parts))
 
     def progress(self, total: int, description: str) -> tqdm:
-        return tqdm(total=total, desc=description, unit="rec", disable=not self.show_progress, leave=False)
+        return tqdm(
+            total=total, desc=description, unit="rec", disable=not self.show_progress, leave=False
+        )
 
 
 def landing_file(landing_dir: Path, source: str, table: str, day: date, filename: str) -> Path:

@@ -97,7 +97,9 @@ def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str, 
     return typed, missing, wrong
 
 
-def parse_sql(spec: RecordSpec, bronze_schema: str, bronze_table: str, dates: Sequence[date]) -> str:
+def parse_sql(
+    spec: RecordSpec, bronze_schema: str, bronze_table: str, dates: Sequence[date]
+) -> str:
     """A SELECT of typed columns and `reject_reason` over the given bronze partitions."""
     paths = ", ".join(_json_path(item.source) for item in spec.fields)
     in_dates = ", ".join(sql_date(day) for day in dates) or "NULL"

@@ -23,12 +23,14 @@ def dates_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
+def window_dates(window) -> list[date]:
+    """The days of a Dagster `TimeWindow` (its end is exclusive)."""
+    return dates_between(_as_date(window.start), _as_date(window.end) - timedelta(days=1))
+
+
 def partition_dates(context) -> list[date]:
     """The days an asset step materializes, whether it runs one partition or a range."""
-    window = context.partition_time_window
-    first = _as_date(window.start)
-    last = _as_date(window.end) - timedelta(days=1)
-    return dates_between(first, last)
+    return window_dates(context.partition_time_window)
 
 
 def _as_date(value: datetime | date) -> date:

@@ -23,21 +23,10 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    partitions_start: date
+class DataLayout:
+    """Where each part of the lakehouse lives under the data root."""
 
-    @classmethod
-    def from_env(cls) -> Settings:
-        raw_start = os.environ.get(PARTITIONS_START_ENV) or DEFAULT_PARTITIONS_START
-        try:
-            start = date.fromisoformat(raw_start)
-        except ValueError:
-            raise SettingsError(
-                f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
-            ) from None
-        data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
-        return cls(data_dir=data_dir, partitions_start=start)
+    data_dir: Path
 
     @property
     def landing_dir(self) -> Path:
@@ -58,3 +47,25 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    partitions_start: date
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw_start = os.environ.get(PARTITIONS_START_ENV) or DEFAULT_PARTITIONS_START
+        try:
+            start = date.fromisoformat(raw_start)
+        except ValueError:
+            raise SettingsError(
+                f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
+            ) from None
+        data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
+        return cls(data_dir=data_dir, partitions_start=start)
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(self.data_dir)

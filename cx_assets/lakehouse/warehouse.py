@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource
 
+from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -106,7 +107,7 @@ def replace_rows(
     first write and gains any new column; a failure rolls everything back.
     """
     target = qualified(schema, table)
-    con.register("incoming_rows", data)
+    con.register("incoming_rows", _as_arrow(data))
     try:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -134,6 +135,16 @@ def replace_rows(
     finally:
         con.unregister("incoming_rows")
     return inserted
+
+
+def _as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
+    """Frames go in through Arrow so nullable integers stay integers, timestamps are
+    microsecond UTC and the partition column is a DATE (see `arrow_types`)."""
+    if isinstance(data, pd.DataFrame):
+        return normalise(pa.Table.from_pandas(data, preserve_index=False))
+    if isinstance(data, pa.Table):
+        return normalise(data)
+    return data
 
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
@@ -175,7 +186,9 @@ def _describe(dates: Sequence[date]) -> str:
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
     """The first value of a query. Fetches the whole result: DuckDB 2.0 refuses further work
     on a connection while a result is only partly read."""
-    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    rows = (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
     return rows[0][0] if rows else None
 
 

@@ -1,0 +1,555 @@
+"""The CRM business rules (contract section 4.1), as pure functions with no Dagster.
+
+The rules run as DuckDB SQL because a CRM day is ~200k interactions with long e-mail
+bodies; each function here returns a SQL expression or query over named inputs. Unit
+tests evaluate the very same SQL on hand-worked rows, so there is one implementation.
+
+Configuration lives in `CrmRules` (lexicons, thresholds) with the contract's defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+LOCAL_TIMEZONE = "America/Sao_Paulo"
+INBOUND_TITLE = "E-mail recebido."
+OUTBOUND_TITLE = "E-mail enviado."
+
+DEFAULT_FRICTION_LEXICON: Mapping[str, Sequence[str]] = {
+    "urgency": ("urgente", "prioridade", "asap", "pra ontem", "grave", "emergência"),
+    "failure": ("erro", "problema", "falha", "não funciona", "reclamação", "defeito"),
+    "escalation": ("gerente", "diretor", "supervisor", "advogado", "presidente", "ceo"),
+}
+READ_RECEIPT_PREFIXES = ("lida:", "read:")
+DELIVERY_RECEIPT_PREFIXES = ("entregue:", "delivered:")
+DELIVERY_RECEIPT_PHRASE = "sua mensagem foi entregue"
+MASS_EMAIL_MIN_RECIPIENTS = 4
+REPLY_PREFIXES = ("re", "res", "fw", "fwd", "enc")
+
+
+@dataclass(frozen=True)
+class CrmRules:
+    friction_lexicon: Mapping[str, Sequence[str]] = field(
+        default_factory=lambda: dict(DEFAULT_FRICTION_LEXICON)
+    )
+    mass_email_min_recipients: int = MASS_EMAIL_MIN_RECIPIENTS
+    # Churn risk (see docs/crm.md): weights sum to 1; bands on the 0-100 score.
+    churn_silence_days_for_full_risk: float = 90.0
+    churn_trend_window_days: int = 30
+    churn_weights: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "recency": 0.35,
+            "trend": 0.20,
+            "friction": 0.30,
+            "lost_deals": 0.15,
+        }
+    )
+    churn_medium_from: float = 30.0
+    churn_high_from: float = 60.0
+    engagement_window_days: int = 90
+    # Check bands.
+    noise_ratio_band: tuple[float, float] = (0.20, 0.50)
+    min_resolved_linkage_share: float = 0.80
+
+
+DEFAULT_RULES = CrmRules()
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: the Python twin of SQL `strip_accents(lower(x))`."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def lexicon_pattern(words: Sequence[str]) -> str:
+    """An RE2 pattern matching any word or phrase whole, on folded text; a phrase's words
+    may be separated by any whitespace."""
+    alternatives = [r"\s+".join(re.escape(part) for part in fold(word).split()) for word in words]
+    return r"\b(" + "|".join(alternatives) + r")\b"
+
+
+# --------------------------------------------------------------------------- row rules
+
+
+def recipient_count_sql(recipients: str) -> str:
+    """Non-empty trimmed addresses in a `;`-separated list."""
+    return (
+        f"len(list_filter(string_split(coalesce({recipients}, ''), ';'), "
+        f"lambda address: trim(address) <> ''))"
+    )
+
+
+def noise_reason_sql(
+    subject: str, title: str, content: str, recipients: str, rules: CrmRules = DEFAULT_RULES
+) -> str:
+    """First matching noise rule, in the contract's order, or NULL."""
+    folded_subject = f"lower(ltrim(coalesce({subject}, '')))"
+
+    def starts_with_any(prefixes: Sequence[str]) -> str:
+        return " OR ".join(f"starts_with({folded_subject}, {_lit(p)})" for p in prefixes)
+
+    return f"""CASE
+        WHEN {starts_with_any(READ_RECEIPT_PREFIXES)} THEN 'read_receipt'
+        WHEN {starts_with_any(DELIVERY_RECEIPT_PREFIXES)}
+          OR (coalesce({title}, '') = {_lit(INBOUND_TITLE)}
+              AND contains(lower(coalesce({content}, '')), {_lit(DELIVERY_RECEIPT_PHRASE)}))
+          THEN 'delivery_receipt'
+        WHEN {recipient_count_sql(recipients)} >= {int(rules.mass_email_min_recipients)}
+          THEN 'mass_email'
+    END"""
+
+
+def direction_sql(title: str) -> str:
+    return (
+        f"CASE {title} WHEN {_lit(INBOUND_TITLE)} THEN 'inbound' "
+        f"WHEN {_lit(OUTBOUND_TITLE)} THEN 'outbound' END"
+    )
+
+
+def thread_subject_sql(subject: str) -> str:
+    """The subject without leading reply/forward prefixes (any case, repeated), trimmed and
+    lower-cased; NULL when nothing is left."""
+    prefixes = "|".join(REPLY_PREFIXES)
+    stripped = f"regexp_replace(coalesce({subject}, ''), '^(\\s*({prefixes})\\s*:)+', '', 'i')"
+    return f"nullif(lower(trim({stripped})), '')"
+
+
+def folded_text_sql(*columns: str) -> str:
+    """Title, subject and content as one lower-case, accent-free text."""
+    joined = ", ".join(f"coalesce({column}, '')" for column in columns)
+    return f"strip_accents(lower(concat_ws(' ', {joined})))"
+
+
+def friction_flag_sql(category: str, folded_text: str, rules: CrmRules = DEFAULT_RULES) -> str:
+    pattern = lexicon_pattern(rules.friction_lexicon[category])
+    return f"CAST(regexp_matches({folded_text}, {_lit(pattern)}) AS INTEGER)"
+
+
+def any_friction_sql(folded_text: str, rules: CrmRules = DEFAULT_RULES) -> str:
+    words = [word for words in rules.friction_lexicon.values() for word in words]
+    return f"regexp_matches({folded_text}, {_lit(lexicon_pattern(words))})"
+
+
+# --------------------------------------------------------------------------- silver
+
+
+def silver_interactions_sql(
+    typed: str, contact_versions: str, last_day: str, rules: CrmRules = DEFAULT_RULES
+) -> str:
+    """Silver interactions from the good typed records of `typed`.
+
+    The company is resolved as of the interaction's day: the latest version of its contact
+    delivered on or before that day (ASOF join). Noise is decided first; friction words are
+    looked for only in valid interactions, and only where any friction word occurs at all
+    (one pass over the text instead of three for the ~85% without any).
+    """
+    folded = folded_text_sql("title", "email_subject", "content")
+    flags = ",\n".join(
+        f"CASE WHEN has_friction THEN {friction_flag_sql(category, 'folded', rules)} ELSE 0 END "
+        f"AS {category}_flag"
+        for category in ("urgency", "failure", "escalation")
+    )
+    return f"""
+    WITH good AS (
+        SELECT *,
+               {noise_reason_sql("email_subject", "title", "content", "email_recipients", rules)}
+                   AS noise_reason
+        FROM {typed} WHERE reject_reason IS NULL
+    ),
+    scored AS (
+        SELECT *,
+               noise_reason IS NOT NULL AS is_noise,
+               CASE WHEN noise_reason IS NULL THEN {folded} END AS folded
+        FROM good
+    ),
+    flagged AS (
+        SELECT *, coalesce({any_friction_sql("folded", rules)}, FALSE) AS has_friction FROM scored
+    ),
+    contact_day AS (
+        -- one version per contact and day: the last delivered (by file, then line)
+        SELECT date AS version_date, contact_id, contact_type, company_id AS person_company_id
+        FROM {contact_versions}
+        WHERE date <= {last_day}
+        QUALIFY row_number() OVER (
+            PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
+    )
+    SELECT i.date, i.source_file, i.line_number,
+           i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id, i.title,
+           i.deal_id,
+           {recipient_count_sql("i.email_recipients")} AS recipient_count,
+           {direction_sql("i.title")} AS direction,
+           md5({thread_subject_sql("i.email_subject")}) AS thread_subject_key,
+           i.noise_reason, i.is_noise,
+           {flags},
+           i.has_friction AS is_friction,
+           CASE c.contact_type WHEN 'company' THEN i.contact_id
+                               WHEN 'person' THEN c.person_company_id END AS company_id,
+           CASE WHEN c.contact_type = 'company' THEN 'direct'
+                WHEN c.contact_type = 'person' AND c.person_company_id IS NOT NULL THEN 'via_person'
+                ELSE 'unresolved' END AS linkage
+    FROM flagged AS i
+    ASOF LEFT JOIN contact_day AS c
+      ON i.contact_id = c.contact_id AND i.date >= c.version_date
+    ORDER BY i.date, i.source_file, i.line_number
+    """
+
+
+def hash_sql(value: str) -> str:
+    return f"sha256(nullif(lower(trim({value})), ''))"
+
+
+def phone_hash_sql(value: str) -> str:
+    return f"sha256(nullif(regexp_replace(coalesce({value}, ''), '[^0-9]', '', 'g'), ''))"
+
+
+def latest_versions_sql(versions: str, key: str, as_of: str | None = None) -> str:
+    """The latest version of each `key` (by day, then file, then line), optionally as of a day."""
+    where = f"WHERE date <= {as_of}" if as_of else ""
+    return f"""
+        SELECT * FROM {versions} {where}
+        QUALIFY row_number() OVER (
+            PARTITION BY {key} ORDER BY date DESC, source_file DESC, line_number DESC) = 1
+    """
+
+
+# --------------------------------------------------------------------------- gold, per day
+
+NOISE_CATEGORY_SQL = {
+    "read_receipt": "count(*) FILTER (WHERE noise_reason = 'read_receipt')",
+    "delivery_receipt": "count(*) FILTER (WHERE noise_reason = 'delivery_receipt')",
+    "mass_email": "count(*) FILTER (WHERE noise_reason = 'mass_email')",
+    "noise_total": "count(*) FILTER (WHERE is_noise)",
+    "valid": "count(*) FILTER (WHERE NOT is_noise)",
+}
+
+
+def days_sql(days: Sequence[str]) -> str:
+    """A one-column relation `date` of the given SQL date literals."""
+    return f"(SELECT unnest([{', '.join(days)}]::DATE[]) AS date)"
+
+
+def noise_summary_sql(interactions: str, days: Sequence[str]) -> str:
+    """Five rows a day, empty days included (counts 0, pct null)."""
+    counts = ",\n".join(
+        f"{expr.replace('count(*)', 'count(i.date)')} AS {name}"
+        for name, expr in NOISE_CATEGORY_SQL.items()
+    )
+    return f"""
+    WITH per_day AS (
+        SELECT d.date, count(i.date) AS total, {counts}
+        FROM {days_sql(days)} AS d LEFT JOIN {interactions} AS i ON i.date = d.date
+        GROUP BY d.date
+    )
+    SELECT date, category, count, 100.0 * count / nullif(total, 0) AS pct
+    FROM per_day
+    UNPIVOT (count FOR category IN ({", ".join(NOISE_CATEGORY_SQL)}))
+    ORDER BY date, category
+    """
+
+
+def friction_heuristics_sql(interactions: str) -> str:
+    return f"""
+    SELECT date, interaction_id, occurred_at, owner_id, company_id,
+           urgency_flag AS urgency_score, failure_flag AS failure_score,
+           escalation_flag AS escalation_score,
+           urgency_flag + failure_flag + escalation_flag AS friction_score
+    FROM {interactions}
+    WHERE is_friction
+    ORDER BY date, occurred_at, interaction_id
+    """
+
+
+def contact_linkage_sql(interactions: str, days: Sequence[str]) -> str:
+    return f"""
+    WITH per_day AS (
+        SELECT d.date, count(i.date) AS total,
+               count(i.date) FILTER (WHERE i.linkage = 'direct') AS direct_count,
+               count(i.date) FILTER (WHERE i.linkage = 'via_person') AS via_person_count,
+               count(i.date) FILTER (WHERE i.linkage = 'unresolved') AS unresolved_count
+        FROM {days_sql(days)} AS d LEFT JOIN {interactions} AS i ON i.date = d.date
+        GROUP BY d.date
+    )
+    SELECT date, direct_count, via_person_count, unresolved_count,
+           direct_count / nullif(total, 0) AS direct_share,
+           via_person_count / nullif(total, 0) AS via_person_share,
+           unresolved_count / nullif(total, 0) AS unresolved_share
+    FROM per_day ORDER BY date
+    """
+
+
+# --------------------------------------------------------------------------- gold, whole history
+
+
+def as_of_day_sql(interactions: str) -> str:
+    """Whole-history tables are computed as of the latest partition day with interactions,
+    never the wall clock, so a re-run gives the same result."""
+    return f"(SELECT max(date) FROM {interactions})"
+
+
+def cx_volumetrics_sql(interactions: str, current_deals: str) -> str:
+    return f"""
+    WITH valid AS (
+        SELECT * FROM {interactions} WHERE NOT is_noise AND company_id IS NOT NULL
+    ),
+    pairs AS (
+        SELECT owner_id, company_id, count(*) AS total_interactions,
+               min(occurred_at) AS first_interaction_at, max(occurred_at) AS last_interaction_at
+        FROM valid GROUP BY owner_id, company_id
+    ),
+    email_sequence AS (
+        SELECT owner_id, company_id, thread_subject_key, direction,
+               lag(direction) OVER (
+                   PARTITION BY owner_id, company_id, thread_subject_key
+                   ORDER BY occurred_at, interaction_id) AS previous_direction
+        FROM valid
+        WHERE direction IS NOT NULL AND thread_subject_key IS NOT NULL
+    ),
+    threads AS (
+        SELECT owner_id, company_id, thread_subject_key,
+               count(*) FILTER (WHERE direction <> previous_direction) AS direction_changes
+        FROM email_sequence GROUP BY ALL
+    ),
+    long_threads AS (
+        SELECT owner_id, company_id, count(*) AS long_thread_count
+        FROM threads WHERE direction_changes >= 3 GROUP BY ALL
+    ),
+    deal_value AS (
+        SELECT company_id, sum(amount) AS deal_amount FROM {current_deals} GROUP BY company_id
+    )
+    SELECT p.owner_id, p.company_id, p.total_interactions,
+           p.first_interaction_at, p.last_interaction_at,
+           p.total_interactions / greatest(
+               1.0, (epoch(p.last_interaction_at) - epoch(p.first_interaction_at)) / 86400.0 / 7.0
+           ) AS interaction_velocity,
+           avg(p.total_interactions) OVER (PARTITION BY p.owner_id) AS manager_load,
+           p.total_interactions / nullif(d.deal_amount, 0) AS neediness_ratio,
+           coalesce(t.long_thread_count, 0) AS long_thread_count
+    FROM pairs p
+    LEFT JOIN deal_value d USING (company_id)
+    LEFT JOIN long_threads t USING (owner_id, company_id)
+    ORDER BY p.owner_id, p.company_id
+    """
+
+
+def temporal_heat_sql(interactions: str) -> str:
+    return f"""
+    WITH valid AS (
+        SELECT timezone('{LOCAL_TIMEZONE}', occurred_at) AS local_time, is_friction
+        FROM {interactions} WHERE NOT is_noise
+    ),
+    slots AS (
+        SELECT isodow(local_time) - 1 AS day_of_week, hour(local_time) AS hour,
+               count(*) AS interaction_count,
+               count(*) FILTER (WHERE is_friction) AS friction_count
+        FROM valid GROUP BY ALL
+    ),
+    grid AS (
+        SELECT day_of_week, hour FROM range(7) AS d(day_of_week) CROSS JOIN range(24) AS h(hour)
+    )
+    SELECT g.day_of_week, g.hour,
+           coalesce(s.interaction_count, 0) AS interaction_count,
+           coalesce(s.friction_count, 0) AS friction_count,
+           CASE WHEN g.day_of_week = 4 AND g.hour >= 14
+                THEN coalesce(s.friction_count, 0) ELSE 0 END AS friday_afternoon_friction_count
+    FROM grid g LEFT JOIN slots s USING (day_of_week, hour)
+    ORDER BY g.day_of_week, g.hour
+    """
+
+
+def sales_velocity_sql(current_deals: str, current_users: str) -> str:
+    return f"""
+    WITH managers AS (
+        SELECT owner_id FROM {current_deals}
+        UNION SELECT user_id AS owner_id FROM {current_users}
+    ),
+    per_manager AS (
+        SELECT m.owner_id,
+               count(d.deal_id) FILTER (WHERE d.status = 'open') AS open_deals,
+               count(d.deal_id) FILTER (WHERE d.status = 'won') AS won,
+               count(d.deal_id) FILTER (WHERE d.status = 'lost') AS lost,
+               avg(d.amount) FILTER (WHERE d.status = 'won') AS avg_won_amount,
+               avg((epoch(d.finished_at) - epoch(d.created_at)) / 86400.0)
+                   FILTER (WHERE d.status = 'won' AND d.finished_at IS NOT NULL) AS avg_cycle_days
+        FROM managers m LEFT JOIN {current_deals} d ON d.owner_id = m.owner_id
+        GROUP BY m.owner_id
+    )
+    SELECT owner_id, open_deals,
+           won / nullif(won + lost, 0) AS win_rate,
+           avg_won_amount, avg_cycle_days,
+           open_deals * (won / nullif(won + lost, 0)) * avg_won_amount
+               / nullif(avg_cycle_days, 0) AS velocity_per_day
+    FROM per_manager ORDER BY owner_id
+    """
+
+
+def _company_universe_sql(interactions: str, current_contacts: str) -> str:
+    return f"""
+        SELECT contact_id AS company_id FROM {current_contacts} WHERE contact_type = 'company'
+        UNION
+        SELECT DISTINCT company_id FROM {interactions} WHERE company_id IS NOT NULL
+    """
+
+
+def churn_risk_sql(
+    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+) -> str:
+    """Churn risk per company (documented in docs/crm.md).
+
+    Recency and trend look only at *healthy* interactions (valid, no friction), and the
+    trend is anchored at the last healthy interaction, not at the as-of day. That makes
+    the score monotone as the contract demands: a friction interaction only raises the
+    friction share, and a longer silence only raises recency.
+    """
+    weights = rules.churn_weights
+    window = int(rules.churn_trend_window_days)
+    return f"""
+    WITH as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
+    companies AS ({_company_universe_sql(interactions, current_contacts)}),
+    valid AS (
+        SELECT company_id, occurred_at, is_friction FROM {interactions}
+        WHERE NOT is_noise AND company_id IS NOT NULL
+    ),
+    healthy_last AS (
+        SELECT company_id, max(occurred_at) AS last_healthy_at
+        FROM valid WHERE NOT is_friction GROUP BY company_id
+    ),
+    trend AS (
+        SELECT v.company_id,
+               count(*) FILTER (WHERE v.occurred_at > h.last_healthy_at - INTERVAL {window} DAY)
+                   AS recent,
+               count(*) FILTER (WHERE v.occurred_at <= h.last_healthy_at - INTERVAL {window} DAY
+                                  AND v.occurred_at > h.last_healthy_at - INTERVAL {2 * window} DAY)
+                   AS previous
+        FROM valid v JOIN healthy_last h USING (company_id)
+        WHERE NOT v.is_friction
+        GROUP BY v.company_id
+    ),
+    friction AS (
+        SELECT company_id, count(*) AS valid_interactions,
+               count(*) FILTER (WHERE is_friction) AS friction_interactions
+        FROM valid GROUP BY company_id
+    ),
+    deals AS (
+        SELECT company_id,
+               count(*) FILTER (WHERE status = 'won') AS won,
+               count(*) FILTER (WHERE status = 'lost') AS lost
+        FROM {current_deals} GROUP BY company_id
+    ),
+    components AS (
+        SELECT c.company_id, a.as_of_date,
+               (epoch(CAST(a.as_of_date + INTERVAL 1 DAY AS TIMESTAMPTZ)) - epoch(h.last_healthy_at))
+                   / 86400.0 AS silent_days,
+               coalesce(f.valid_interactions, 0) AS valid_interactions,
+               coalesce(f.friction_interactions, 0) AS friction_interactions,
+               coalesce(d.lost, 0) AS lost_deals,
+               coalesce(d.won, 0) AS won_deals,
+               t.recent, t.previous
+        FROM companies c CROSS JOIN as_of a
+        LEFT JOIN healthy_last h USING (company_id)
+        LEFT JOIN trend t USING (company_id)
+        LEFT JOIN friction f USING (company_id)
+        LEFT JOIN deals d USING (company_id)
+    ),
+    scored AS (
+        SELECT *,
+               CASE WHEN silent_days IS NULL THEN 1.0
+                    ELSE least(1.0, greatest(0.0, silent_days) / {float(rules.churn_silence_days_for_full_risk)})
+               END AS recency_component,
+               CASE WHEN recent IS NULL THEN 1.0
+                    WHEN previous > 0 THEN greatest(0.0, (previous - recent) / previous)
+                    ELSE 0.0 END AS trend_component,
+               coalesce(friction_interactions / nullif(valid_interactions, 0), 0.0) AS friction_share,
+               coalesce(lost_deals / nullif(won_deals + lost_deals, 0), 0.0) AS lost_deal_share
+        FROM components
+    ),
+    final AS (
+        SELECT *,
+               100.0 * ({weights["recency"]} * recency_component
+                        + {weights["trend"]} * trend_component
+                        + {weights["friction"]} * friction_share
+                        + {weights["lost_deals"]} * lost_deal_share) AS churn_risk_score
+        FROM scored
+    )
+    SELECT company_id, churn_risk_score,
+           CASE WHEN churn_risk_score >= {rules.churn_high_from} THEN 'high'
+                WHEN churn_risk_score >= {rules.churn_medium_from} THEN 'medium'
+                ELSE 'low' END AS risk_band,
+           silent_days AS days_since_last_healthy_interaction,
+           recency_component, trend_component, friction_share, lost_deal_share,
+           valid_interactions, friction_interactions, as_of_date
+    FROM final
+    WHERE as_of_date IS NOT NULL
+    ORDER BY churn_risk_score DESC, company_id
+    """
+
+
+SEGMENTS = (
+    ("champions", "high", "high"),
+    ("sleeping_giants", "high", "low"),
+    ("rising", "low", "high"),
+    ("dormant", "low", "low"),
+)
+
+
+def segmentation_sql(
+    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+) -> str:
+    """Value × engagement of companies (documented in docs/crm.md): value = won deal amount,
+    engagement = valid interactions in the last `engagement_window_days` to the as-of day;
+    each tier is 'high' at or above the median of companies with any (0 is always 'low')."""
+    segments = ", ".join(f"({_lit(name)}, {_lit(v)}, {_lit(e)})" for name, v, e in SEGMENTS)
+    return f"""
+    WITH as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
+    companies AS ({_company_universe_sql(interactions, current_contacts)}),
+    won AS (
+        SELECT company_id, sum(amount) AS won_amount
+        FROM {current_deals} WHERE status = 'won' GROUP BY company_id
+    ),
+    engagement AS (
+        SELECT i.company_id, count(*) AS interactions_90d
+        FROM {interactions} i CROSS JOIN as_of a
+        WHERE NOT i.is_noise AND i.company_id IS NOT NULL
+          AND i.date > a.as_of_date - INTERVAL {int(rules.engagement_window_days)} DAY
+          AND i.date <= a.as_of_date
+        GROUP BY i.company_id
+    ),
+    per_company AS (
+        SELECT c.company_id, coalesce(w.won_amount, 0.0) AS won_amount,
+               coalesce(e.interactions_90d, 0) AS interactions_90d
+        FROM companies c LEFT JOIN won w USING (company_id) LEFT JOIN engagement e USING (company_id)
+    ),
+    thresholds AS (
+        SELECT coalesce(median(won_amount) FILTER (WHERE won_amount > 0), 0.0) AS value_threshold,
+               coalesce(median(interactions_90d) FILTER (WHERE interactions_90d > 0), 0.0)
+                   AS engagement_threshold
+        FROM per_company
+    ),
+    tiered AS (
+        SELECT p.*,
+               CASE WHEN p.won_amount > 0 AND p.won_amount >= t.value_threshold
+                    THEN 'high' ELSE 'low' END AS value_tier,
+               CASE WHEN p.interactions_90d > 0 AND p.interactions_90d >= t.engagement_threshold
+                    THEN 'high' ELSE 'low' END AS engagement_tier
+        FROM per_company p CROSS JOIN thresholds t
+    ),
+    segments(segment, value_tier, engagement_tier) AS (VALUES {segments})
+    SELECT s.segment, s.value_tier, s.engagement_tier,
+           count(t.company_id) AS company_count,
+           coalesce(sum(t.won_amount), 0.0) AS total_won_amount,
+           coalesce(sum(t.interactions_90d), 0) AS total_interactions_90d,
+           any_value(th.value_threshold) AS value_threshold,
+           any_value(th.engagement_threshold) AS engagement_threshold,
+           any_value(a.as_of_date) AS as_of_date
+    FROM segments s
+    CROSS JOIN thresholds th CROSS JOIN as_of a
+    LEFT JOIN tiered t USING (value_tier, engagement_tier)
+    GROUP BY s.segment, s.value_tier, s.engagement_tier
+    ORDER BY s.segment
+    """

@@ -1,0 +1,342 @@
+"""Building blocks for domain assets: the one way an asset is declared, the bronze asset
+of a landed table, and the silver step that types, validates and quarantines records.
+
+Domains keep only what is theirs (record specs, Pandera models, SQL of their rules);
+everything about partitions, pools, metadata, quarantine and Parquet lives here.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    AutomationCondition,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from cx_assets.lakehouse import quarantine
+from cx_assets.lakehouse.automation import rollup_automation
+from cx_assets.lakehouse.io_manager import TableRef
+from cx_assets.lakehouse.landing import (
+    BRONZE_COLUMN_DESCRIPTIONS,
+    BRONZE_SCHEMA,
+    discover,
+    read_landed,
+)
+from cx_assets.lakehouse.parsing import RecordSpec, parse_bronze
+from cx_assets.lakehouse.partitions import daily_partitions, partition_dates, single_run_backfill
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.validation import Validated, column_schema, ordered, validate
+from cx_assets.lakehouse.warehouse import Warehouse, sql_date
+
+# Every asset that writes the warehouse shares one pool: DuckDB takes one writer per file.
+WAREHOUSE_POOL = "duckdb"
+
+
+def lake_asset(
+    layer: str,
+    table: str,
+    *,
+    group: str,
+    description: str,
+    model: type[pa.DataFrameModel] | None = None,
+    partitioned: bool = True,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Sequence[Any] | None = None,
+    automation_condition: AutomationCondition | None = None,
+    required_resource_keys: set[str] | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """`@asset` with the lakehouse conventions: key `[layer, table]`, group = domain, daily
+    partitions with single-run backfills, the warehouse pool, kinds, and the column schema
+    of the table's Pandera model (so the UI shows it before the first run)."""
+    kinds = {"duckdb", "parquet"} if layer == "gold" else {"duckdb"}
+    metadata: dict[str, Any] = {}
+    if model is not None:
+        metadata["dagster/column_schema"] = column_schema(model)
+    partition_args: dict[str, Any] = (
+        {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
+        if partitioned
+        else {}
+    )
+    return asset(
+        key=[layer, table],
+        group_name=group,
+        description=description,
+        kinds=kinds,
+        metadata=metadata,
+        ins=ins,
+        deps=deps,
+        pool=WAREHOUSE_POOL,
+        automation_condition=automation_condition,
+        required_resource_keys=required_resource_keys,
+        **partition_args,
+    )
+
+
+BRONZE_TABLE_SCHEMA = TableSchema(
+    columns=[
+        TableColumn(name=name, type=str(BRONZE_SCHEMA.field(name).type), description=text)
+        for name, text in BRONZE_COLUMN_DESCRIPTIONS.items()
+    ]
+)
+
+
+def bronze_table_name(source: str, table: str) -> str:
+    return f"{source}_{table}"
+
+
+def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
+    """Every record of `landing/<source>/<table>/<day>/*` as delivered, one row each."""
+
+    @asset(
+        key=["bronze", bronze_table_name(source, table)],
+        group_name=source,
+        description=f"{description} Every landed record as delivered (raw text), with its "
+        "file, line and read errors. Bad records are kept here and quarantined in silver.",
+        kinds={"duckdb"},
+        metadata={"dagster/column_schema": BRONZE_TABLE_SCHEMA},
+        partitions_def=daily_partitions,
+        backfill_policy=single_run_backfill,
+        pool=WAREHOUSE_POOL,
+    )
+    def _bronze(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
+        days = partition_dates(context)
+        files = [
+            landed
+            for day in days
+            for landed in discover(lake.layout.landing_dir, source, table, day)
+        ]
+        missing = sorted(
+            {day.isoformat() for day in days} - {landed.day.isoformat() for landed in files}
+        )
+        if missing:
+            context.log.warning(
+                f"no {source}/{table} files landed for {', '.join(missing)}: "
+                "writing empty partitions"
+            )
+        context.add_output_metadata(
+            {
+                "files_read": len(files),
+                "bytes_read": sum(landed.size for landed in files),
+                "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
+            }
+        )
+        return read_landed(files, datetime.now(UTC))
+
+    return _bronze
+
+
+@dataclass(frozen=True)
+class SilverResult:
+    frame: pd.DataFrame
+    metadata: dict[str, Any]
+
+
+def parse_validate_quarantine(
+    context: AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    lake: Lake,
+    bronze: TableRef,
+    spec: RecordSpec,
+    model: type[pa.DataFrameModel],
+    select_sql: str,
+    typed_table: str = "typed_records",
+) -> SilverResult:
+    """The silver step of one landed table.
+
+    1. type every bronze record of the step's days (`parse_bronze`) into temp table
+       `typed_table`, with a reject reason for bad ones;
+    2. run the domain's `select_sql`, which reads the good rows of `typed_table` and must
+       return `date`, `source_file`, `line_number` plus the model's columns;
+    3. validate with the Pandera model, keeping the coerced frame;
+    4. quarantine every rejected record (parse or validation) with its file, line, reason
+       and original text; report counts and a masked sample (no record content).
+    """
+    days = partition_dates(context)
+    parse_bronze(con, spec, bronze.schema, bronze.table, days, into=typed_table)
+    parse_rejects = con.execute(
+        f"SELECT date, source_file, line_number, reject_reason AS reason, raw "
+        f"FROM {typed_table} WHERE reject_reason IS NOT NULL"
+    ).df()
+    candidates = con.execute(select_sql).df()
+    validated = validate(model, candidates)
+    rejects = pd.concat([parse_rejects, _with_raw(con, typed_table, validated)], ignore_index=True)
+    _normalise_dates(rejects)
+    dataset = bronze.table
+    quarantine.write(lake.layout.quarantine_dir, dataset, rejects, days, datetime.now(UTC))
+    bronze_rows = int(len(parse_rejects) + len(candidates))
+    for row in quarantine.masked_sample(rejects, limit=10):
+        context.log.warning(
+            f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
+        )
+    metadata = {
+        "bronze_rows": bronze_rows,
+        "quarantined_rows": len(rejects),
+        "reject_reasons": MetadataValue.json(quarantine.reason_counts(rejects)),
+        "quarantine_sample": MetadataValue.json(quarantine.masked_sample(rejects)),
+        "quarantine_path": str(quarantine.dataset_dir(lake.layout.quarantine_dir, dataset)),
+    }
+    return SilverResult(ordered(model, validated.frame), metadata)
+
+
+def _with_raw(
+    con: duckdb.DuckDBPyConnection, typed_table: str, validated: Validated
+) -> pd.DataFrame:
+    """Validation rejects with the original text of their records, for quarantine."""
+    if validated.rejects.empty:
+        return pd.DataFrame(columns=["date", "source_file", "line_number", "reason", "raw"])
+    keys = validated.rejects[["source_file", "line_number", "reason"]]
+    con.register("validation_rejects", keys)
+    try:
+        return con.execute(
+            f"SELECT t.date, t.source_file, t.line_number, r.reason, t.raw "
+            f"FROM validation_rejects r JOIN {typed_table} t USING (source_file, line_number)"
+        ).df()
+    finally:
+        con.unregister("validation_rejects")
+
+
+def _normalise_dates(frame: pd.DataFrame) -> None:
+    if len(frame):
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
+
+
+def validated_gold(model: type[pa.DataFrameModel], frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Gold rows are derived, never landed: a failing row is a bug, so it fails the step
+    (with column and check, never values)."""
+    validated = validate(model, frame)
+    if not validated.rejects.empty:
+        reasons = quarantine.reason_counts(validated.rejects)
+        raise ValueError(
+            f"gold table {table}: {len(validated.rejects)} rows break {model.__name__}: {reasons}"
+        )
+    return ordered(model, validated.frame)
+
+
+SqlBuilder = Callable[[Mapping[str, TableRef], Sequence[str]], str]
+
+
+def silver_asset(
+    *,
+    source: str,
+    table: str,
+    silver_table: str,
+    spec: RecordSpec,
+    model: type[pa.DataFrameModel],
+    description: str,
+    select_sql: Callable[[str, Mapping[str, TableRef], Sequence[str]], str],
+    extra_ins: Mapping[str, Sequence[str]] | None = None,
+) -> AssetsDefinition:
+    """Silver table of one landed table: typed, validated, bad records quarantined.
+
+    `select_sql(typed_table, inputs, day_literals)` reads the good rows of `typed_table`
+    (and any `extra_ins`, as TableRefs) and returns the model's columns with lineage.
+    """
+    bronze_key = ["bronze", bronze_table_name(source, table)]
+    ins = {"bronze": AssetIn(bronze_key)}
+    ins.update({name: AssetIn(list(key)) for name, key in (extra_ins or {}).items()})
+
+    @lake_asset("silver", silver_table, group=source, description=description, model=model, ins=ins)
+    def _silver(
+        context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, **inputs: TableRef
+    ):
+        days = [sql_date(day) for day in partition_dates(context)]
+        with warehouse.connect() as con:
+            result = parse_validate_quarantine(
+                context,
+                con,
+                lake=lake,
+                bronze=inputs["bronze"],
+                spec=spec,
+                model=model,
+                select_sql=select_sql("typed_records", inputs, days),
+            )
+        return Output(result.frame, metadata=result.metadata)
+
+    return _silver
+
+
+def latest_version_asset(
+    *,
+    versions_key: Sequence[str],
+    table: str,
+    key_column: str,
+    group: str,
+    model: type[pa.DataFrameModel],
+    description: str,
+) -> AssetsDefinition:
+    """Whole-history silver table: the latest delivered version of each `key_column`
+    (latest day, then file name, then line), with the day it was delivered."""
+
+    @lake_asset(
+        "silver",
+        table,
+        group=group,
+        description=description,
+        model=model,
+        partitioned=False,
+        ins={"versions": AssetIn(list(versions_key))},
+        automation_condition=rollup_automation(),
+    )
+    def _latest(warehouse: Warehouse, versions: TableRef):
+        with warehouse.connect() as con:
+            frame = con.execute(
+                f"""SELECT * EXCLUDE (date, source_file, line_number), date AS version_date
+                    FROM {versions.name}
+                    QUALIFY row_number() OVER (
+                        PARTITION BY {key_column}
+                        ORDER BY date DESC, source_file DESC, line_number DESC) = 1
+                    ORDER BY {key_column}"""
+            ).df()
+        return Output(validated_gold(model, frame, table))
+
+    return _latest
+
+
+def gold_asset(
+    table: str,
+    *,
+    group: str,
+    model: type[pa.DataFrameModel],
+    description: str,
+    ins: Mapping[str, Sequence[str]],
+    sql: SqlBuilder,
+    partitioned: bool = True,
+) -> AssetsDefinition:
+    """A gold table computed by one SQL query over its inputs.
+
+    `sql(inputs, day_literals)` gets TableRefs restricted to the step's days (per-day
+    tables) or whole tables (rollups, whose day list is empty) and returns the rows,
+    with `date` for per-day tables. Rollups rebuild after upstream partitions change.
+    """
+
+    @lake_asset(
+        "gold",
+        table,
+        group=group,
+        description=description,
+        model=model,
+        partitioned=partitioned,
+        ins={name: AssetIn(list(key)) for name, key in ins.items()},
+        automation_condition=None if partitioned else rollup_automation(),
+    )
+    def _gold(context: AssetExecutionContext, warehouse: Warehouse, **inputs: TableRef):
+        days = [sql_date(day) for day in partition_dates(context)] if partitioned else []
+        with warehouse.connect() as con:
+            frame = con.execute(sql(inputs, days)).df()
+        return Output(validated_gold(model, frame, table))
+
+    return _gold

@@ -1,0 +1,119 @@
+"""The IO manager every asset stores through.
+
+Asset key `[layer, table]` is table `layer.table` in `warehouse.duckdb`. Outputs are
+pandas frames, Arrow tables or Arrow streams, written by `warehouse.replace_rows`
+(atomic, by column name). Gold tables are also published as Parquet for analysts:
+`gold/<table>/date=YYYY-MM-DD/data.parquet` per partition, `gold/<table>/data.parquet`
+for whole-history tables.
+
+Inputs are *not* loaded into memory: a downstream asset receives a `TableRef` naming
+the table and the partition days it may read, and does its set-based work in DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from dagster import ConfigurableIOManager, InputContext, OutputContext, TableColumn, TableSchema
+
+from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
+from cx_assets.lakehouse.warehouse import (
+    Warehouse,
+    Writable,
+    qualified,
+    replace_rows,
+    sql_date,
+    table_columns,
+)
+
+GOLD_LAYER = "gold"
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A warehouse table and the partition days a reader may use (None: all of it)."""
+
+    schema: str
+    table: str
+    first: date | None = None
+    last: date | None = None
+
+    @property
+    def name(self) -> str:
+        return qualified(self.schema, self.table)
+
+    @property
+    def where(self) -> str:
+        if self.first is None or self.last is None:
+            return "TRUE"
+        return f"{PARTITION_COLUMN} BETWEEN {sql_date(self.first)} AND {sql_date(self.last)}"
+
+    @property
+    def rows(self) -> str:
+        """A subquery of the readable rows, to use in FROM."""
+        return f"(SELECT * FROM {self.name} WHERE {self.where})"
+
+
+class LakehouseIOManager(ConfigurableIOManager):
+    warehouse: Warehouse
+    gold_dir: str
+
+    def handle_output(self, context: OutputContext, obj: Writable | None) -> None:
+        if obj is None:
+            return
+        layer, table = context.asset_key.path[-2:]
+        dates = (
+            window_dates(context.asset_partitions_time_window)
+            if context.has_asset_partitions
+            else None
+        )
+        with self.warehouse.connect() as con:
+            rows = replace_rows(con, layer, table, obj, dates)
+            columns = table_columns(con, layer, table)
+            metadata: dict[str, object] = {
+                "dagster/row_count": rows,
+                "dagster/table_name": f"warehouse.duckdb:{layer}.{table}",
+                "dagster/column_schema": self._column_schema(context, columns),
+            }
+            if layer == GOLD_LAYER:
+                metadata["parquet_path"] = str(self._publish_gold(con, table, dates))
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: InputContext) -> TableRef:
+        layer, table = context.asset_key.path[-2:]
+        if context.has_asset_partitions:
+            days = window_dates(context.asset_partitions_time_window)
+            return TableRef(layer, table, days[0], days[-1])
+        return TableRef(layer, table)
+
+    def _publish_gold(self, con, table: str, dates: list[date] | None) -> Path:
+        dataset = Path(self.gold_dir) / table
+        source = qualified(GOLD_LAYER, table)
+        if dates is None:
+            parquet.publish(con.execute(f"SELECT * FROM {source}").to_arrow_table(), dataset)
+            return dataset
+        for day in dates:
+            rows = con.execute(
+                f"SELECT * EXCLUDE ({PARTITION_COLUMN}) FROM {source} "
+                f"WHERE {PARTITION_COLUMN} = {sql_date(day)}"
+            ).to_arrow_table()
+            parquet.publish(rows, parquet.partition_folder(dataset, day))
+        return dataset
+
+    @staticmethod
+    def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> TableSchema:
+        """The stored table's real columns and types, with the descriptions the asset declared."""
+        declared = context.definition_metadata.get("dagster/column_schema")
+        descriptions = {}
+        if isinstance(declared, TableSchema):
+            descriptions = {column.name: column.description for column in declared.columns}
+        descriptions.setdefault(PARTITION_COLUMN, "Partition day (UTC).")
+        return TableSchema(
+            columns=[
+                TableColumn(name=name, type=sql_type, description=descriptions.get(name))
+                for name, sql_type in columns
+            ]
+        )

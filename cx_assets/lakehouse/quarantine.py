@@ -1,0 +1,93 @@
+"""Quarantine: bad landed records, kept with where they came from and why.
+
+A Parquet dataset per landed table at `<data>/quarantine/<source>_<table>/date=D/`
+(contract section 2), replaced with each re-materialization of the day so a fixed
+re-delivery clears it. Quarantine holds records' original text, so like bronze it may
+hold personal data: the event log only ever gets counts and a masked sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+
+QUARANTINE_COLUMNS = ["source_file", "line_number", "reason", "raw"]
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source_file", pa.string()),
+        pa.field("line_number", pa.int64()),
+        pa.field("reason", pa.string()),
+        pa.field("raw", pa.string()),
+        pa.field("quarantined_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def dataset_dir(quarantine_dir: Path, dataset: str) -> Path:
+    return quarantine_dir / dataset
+
+
+def write(
+    quarantine_dir: Path,
+    dataset: str,
+    rejects: pd.DataFrame,
+    dates: Sequence[date],
+    quarantined_at: datetime,
+) -> int:
+    """Replace the quarantine of each day in `dates` with that day's rows of `rejects`
+    (columns: date + QUARANTINE_COLUMNS). Days without rejects are cleared."""
+    folder = dataset_dir(quarantine_dir, dataset)
+    by_day = (
+        {day: group for day, group in rejects.groupby(PARTITION_COLUMN)} if len(rejects) else {}
+    )
+    written = 0
+    for day in dates:
+        rows = by_day.get(pd.Timestamp(day).date(), by_day.get(day))
+        if rows is None or rows.empty:
+            parquet.remove_partition(folder, day)
+            continue
+        table = pa.Table.from_pandas(
+            rows.sort_values(["source_file", "line_number"])[QUARANTINE_COLUMNS].assign(
+                quarantined_at=quarantined_at
+            ),
+            schema=QUARANTINE_SCHEMA,
+            preserve_index=False,
+        )
+        parquet.publish(table, parquet.partition_folder(folder, day))
+        written += table.num_rows
+    return written
+
+
+def count(quarantine_dir: Path, dataset: str, dates: Sequence[date]) -> int:
+    folder = dataset_dir(quarantine_dir, dataset)
+    return sum(parquet.row_count(parquet.partition_folder(folder, day)) for day in dates)
+
+
+def mask(value: object) -> str:
+    """Enough of a value to recognise its shape, not its content."""
+    text = str(value)
+    return text[:1] + "*" * min(len(text) - 1, 7) if text else ""
+
+
+def masked_sample(rejects: pd.DataFrame, limit: int = 5) -> list[dict[str, object]]:
+    """Where and why, never the record's content."""
+    sample = rejects.sort_values(["source_file", "line_number"]).head(limit)
+    return [
+        {"source_file": row.source_file, "line_number": int(row.line_number), "reason": row.reason}
+        for row in sample.itertuples()
+    ]
+
+
+def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
+    if rejects.empty:
+        return {}
+    # Reasons carry a file position for duplicates; group on the part before it.
+    kinds = rejects["reason"].str.replace(r" \(first seen at .*\)$", "", regex=True)
+    return {str(k): int(v) for k, v in kinds.value_counts().items()}

@@ -1,0 +1,72 @@
+"""Pandera inside the asset, not as a Dagster type.
+
+dagster-pandera's type check validates and then passes on the *uncoerced* frame, and on
+failure writes every failing value (personal data included) into the event log. Here a
+model validates lazily, the coerced frame is kept, failing rows are split off with a
+reason (column and check, never the value) for quarantine, and the event log gets counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+from dagster import TableColumn, TableColumnConstraints, TableSchema
+from pandera.errors import SchemaErrors
+
+
+@dataclass(frozen=True)
+class Validated:
+    frame: pd.DataFrame  # rows that passed, coerced to the model's types
+    rejects: pd.DataFrame  # rows that failed, as given, plus a `reason` column
+
+
+def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
+    schema = model.to_schema()
+    try:
+        return Validated(schema.validate(frame, lazy=True), frame.iloc[0:0].assign(reason=""))
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+        row_cases = cases[cases["index"].notna()]
+        if len(row_cases) < len(cases):
+            # A missing column or an uncoercible dtype is the pipeline's bug, not the data's.
+            raise
+        reasons = (
+            row_cases.assign(
+                reason="column '"
+                + row_cases["column"].astype(str)
+                + "' failed "
+                + row_cases["check"].astype(str)
+            )
+            .groupby("index")["reason"]
+            .agg(lambda items: "; ".join(sorted(set(items))))
+        )
+        bad_index = frame.index.isin(reasons.index)
+        rejects = frame[bad_index].assign(reason=reasons.reindex(frame.index[bad_index]).values)
+        good = schema.validate(frame[~bad_index], lazy=True)
+        return Validated(good, rejects)
+
+
+def column_schema(model: type[pa.DataFrameModel]) -> TableSchema:
+    """The model's columns, types and descriptions, as Dagster shows them."""
+    return TableSchema(
+        columns=[
+            TableColumn(
+                name=name,
+                type=str(column.dtype),
+                description=column.description,
+                constraints=TableColumnConstraints(
+                    nullable=column.nullable,
+                    unique=column.unique,
+                    other=[check.error or check.name for check in column.checks],
+                ),
+            )
+            for name, column in model.to_schema().columns.items()
+        ]
+    )
+
+
+def ordered(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's columns in the model's order (extra working columns dropped)."""
+    return frame[list(model.to_schema().columns)]

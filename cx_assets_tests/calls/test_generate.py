@@ -1,0 +1,301 @@
+"""The calls generator writes contract-shaped landing files that exercise the §4.2 KPIs.
+
+The KPI checks here re-implement the contract's text rules in a few lines (clean, split into
+sentences, find amounts) so they judge the data, not the pipeline's own cleaning code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cx_assets.calls.generate import generate
+from cx_assets.lakehouse.landing_writer import GenerationRequest
+
+START = date(2024, 3, 1)
+DAYS = 3
+SCALE = 0.02
+SEED = 7
+
+CONVERSION_PHRASES = (
+    "sign me up",
+    "book that appointment",
+    "let us proceed with the purchase",
+    "i will take it",
+    "count me in",
+    "go ahead and place the order",
+)
+CONTRACTIONS = {"i'll": "i will", "let's": "let us", "don't": "do not", "can't": "cannot"}
+UPSELL_WORD = re.compile(r"\b(?:upgrade|premium|extra|warranty|add-on)\b")
+DOLLAR_AMOUNT = re.compile(r"\$\d[\d,]*(?:\.\d+)?")
+THOUSANDS_AMOUNT = re.compile(r"\$\d{1,3}(?:,\d{3})+(?:\.\d{2})?")
+SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s+|$)")
+POSITIVE_WORDS = {"excellent", "fantastic", "great", "satisfied", "happy", "thank", "thanks"}
+NEGATIVE_WORDS = {"frustrated", "disappointed", "unacceptable", "angry", "terrible"}
+REQUIRED_FIELDS = {
+    "call_id": str,
+    "agent_name": str,
+    "timestamp": str,
+    "transcript_text": str,
+    "customer_id": str,
+}
+
+
+def make_request(landing_dir: Path, **overrides) -> GenerationRequest:
+    settings = {"start": START, "days": DAYS, "scale": SCALE, "seed": SEED}
+    settings.update(overrides)
+    return GenerationRequest(landing_dir=landing_dir, show_progress=False, **settings)
+
+
+def transcripts_dir(landing_dir: Path) -> Path:
+    return landing_dir / "calls" / "transcripts"
+
+
+def file_bytes(landing_dir: Path) -> dict[str, bytes]:
+    root = transcripts_dir(landing_dir)
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*.*"))}
+
+
+def read_records(path: Path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    payload = json.loads(text)
+    return payload if isinstance(payload, list) else [payload]
+
+
+def records_by_day(landing_dir: Path) -> dict[str, list[dict]]:
+    by_day: dict[str, list[dict]] = {}
+    for day_dir in sorted(transcripts_dir(landing_dir).iterdir()):
+        by_day[day_dir.name] = [
+            record for path in sorted(day_dir.iterdir()) for record in read_records(path)
+        ]
+    return by_day
+
+
+def clean(text: str) -> str:
+    text = text.lower()
+    for contraction, expansion in CONTRACTIONS.items():
+        text = text.replace(contraction, expansion)
+    return " ".join(text.split())
+
+
+def is_converted(text: str) -> bool:
+    cleaned = clean(text)
+    return any(phrase in cleaned for phrase in CONVERSION_PHRASES)
+
+
+def sentences(text: str) -> list[str]:
+    return [sentence for sentence in SENTENCE_END.split(clean(text)) if sentence]
+
+
+def upsell_sentences(text: str) -> list[str]:
+    return [sentence for sentence in sentences(text) if UPSELL_WORD.search(sentence)]
+
+
+def sentiment(text: str) -> str:
+    words = re.findall(r"[a-z]+", clean(text))
+    positive = sum(word in POSITIVE_WORDS for word in words)
+    negative = sum(word in NEGATIVE_WORDS for word in words)
+    if positive == negative:
+        return "neutral"
+    return "positive" if positive > negative else "negative"
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    landing_dir = tmp_path_factory.mktemp("landing")
+    counts = generate(make_request(landing_dir))
+    written = sum(len(records) for records in records_by_day(landing_dir).values())
+    assert counts == {"transcripts": written}
+    return landing_dir
+
+
+@pytest.fixture(scope="module")
+def records(landing) -> list[dict]:
+    return [record for day in records_by_day(landing).values() for record in day]
+
+
+def test_same_request_writes_identical_bytes(landing, tmp_path):
+    generate(make_request(tmp_path))
+    assert file_bytes(tmp_path) == file_bytes(landing)
+
+
+def test_a_day_does_not_depend_on_the_days_generated_before_it(landing, tmp_path):
+    last_day = START + timedelta(days=DAYS - 1)
+    generate(make_request(tmp_path, start=last_day, days=1))
+    expected = {
+        name: content
+        for name, content in file_bytes(landing).items()
+        if name.startswith(last_day.isoformat())
+    }
+    assert file_bytes(tmp_path) == expected
+
+
+def test_every_day_holds_jsonl_a_json_array_and_a_single_object_json(landing):
+    day_dirs = sorted(transcripts_dir(landing).iterdir())
+    assert [day_dir.name for day_dir in day_dirs] == [
+        (START + timedelta(days=offset)).isoformat() for offset in range(DAYS)
+    ]
+    for day_dir in day_dirs:
+        files = sorted(day_dir.iterdir())
+        assert not [path for path in files if path.name.startswith((".", "_"))]
+        shapes = set()
+        for path in files:
+            if path.suffix == ".jsonl":
+                shapes.add("jsonl")
+                assert read_records(path)
+            else:
+                assert path.suffix == ".json"
+                payload = json.loads(path.read_text(encoding="utf-8"))
+                shapes.add("array" if isinstance(payload, list) else "object")
+        assert shapes == {"jsonl", "array", "object"}, day_dir.name
+
+
+def test_records_carry_the_contract_fields_and_types(landing):
+    call_ids = []
+    for day, day_records in records_by_day(landing).items():
+        assert len(day_records) == round(5_000 * SCALE)
+        for record in day_records:
+            for field, kind in REQUIRED_FIELDS.items():
+                assert isinstance(record[field], kind), (field, record)
+                assert record[field].strip(), (field, record)
+            assert set(record) <= {*REQUIRED_FIELDS, "duration_seconds"}
+            if "duration_seconds" in record:
+                duration = record["duration_seconds"]
+                assert isinstance(duration, int) and not isinstance(duration, bool)
+                assert duration > 0
+            called_at = datetime.fromisoformat(record["timestamp"])
+            if called_at.tzinfo is None:
+                called_at = called_at.replace(tzinfo=UTC)  # no offset means UTC
+            assert called_at.utcoffset() == timedelta(0)
+            assert called_at.date().isoformat() == day
+            call_ids.append(record["call_id"])
+    assert len(call_ids) == len(set(call_ids)), "call_id must be unique across days"
+
+
+def test_timestamps_mix_no_offset_z_and_plus_zero(records):
+    suffixes = {
+        "Z" if ts.endswith("Z") else "+00:00" if ts.endswith("+00:00") else "none"
+        for ts in (record["timestamp"] for record in records)
+    }
+    assert suffixes == {"none", "Z", "+00:00"}
+
+
+def test_duration_is_left_out_of_a_few_records(records):
+    missing = sum("duration_seconds" not in record for record in records)
+    assert 0 < missing < 0.1 * len(records)
+
+
+def test_a_few_agents_share_the_calls(records):
+    agents = {record["agent_name"] for record in records}
+    assert 3 <= len(agents) <= 20
+    customers = {record["customer_id"] for record in records}
+    assert 1 < len(customers) <= len(records)
+
+
+def test_about_a_quarter_of_calls_convert_once_contractions_are_expanded(records):
+    texts = [record["transcript_text"] for record in records]
+    converted = sum(is_converted(text) for text in texts)
+    assert 0.15 <= converted / len(texts) <= 0.35
+    # Matching without expanding contractions misses calls: the phrasing is realistic.
+    naive = sum(any(phrase in text.lower() for phrase in CONVERSION_PHRASES) for text in texts)
+    assert naive < converted
+    found = {phrase for text in texts for phrase in CONVERSION_PHRASES if phrase in clean(text)}
+    assert found == set(CONVERSION_PHRASES)
+
+
+def test_upsell_offers_carry_dollar_amounts_and_plain_prices_do_not_count(records):
+    texts = [record["transcript_text"] for record in records]
+    offers_with_amount = [
+        sentence
+        for text in texts
+        for sentence in upsell_sentences(text)
+        if DOLLAR_AMOUNT.search(sentence)
+    ]
+    assert len(offers_with_amount) >= 0.2 * len(texts)
+    assert any(re.search(r"\$\d+\.\d{2}\b", sentence) for sentence in offers_with_amount)
+    assert any(re.search(r"\$\d+(?![\d.,]*\d)", sentence) for sentence in offers_with_amount)
+    # Some calls make two offers; some offers have no parsable amount.
+    assert any(
+        sum(bool(DOLLAR_AMOUNT.search(sentence)) for sentence in upsell_sentences(text)) >= 2
+        for text in texts
+    )
+    assert any(
+        not DOLLAR_AMOUNT.search(sentence) for text in texts for sentence in upsell_sentences(text)
+    )
+    plain_prices = [
+        sentence
+        for text in texts
+        for sentence in sentences(text)
+        if DOLLAR_AMOUNT.search(sentence) and not UPSELL_WORD.search(sentence)
+    ]
+    assert len(plain_prices) >= 0.1 * len(texts)
+
+
+def test_transcripts_are_agent_and_customer_turns_of_whole_sentences(records):
+    for record in records:
+        text = record["transcript_text"]
+        assert text.startswith(("Agent: ", "agent: "))
+        assert re.search(r"\b[Cc]ustomer: ", text)
+        assert re.search(r"[.!?]$", text)
+        # Turn labels only ever follow a sentence end, so sentence splitting never spans turns.
+        assert not re.search(r"[^.!?] (?:[Aa]gent|[Cc]ustomer): ", text)
+
+
+def test_thousands_separated_upsell_amounts_appear_at_a_moderate_scale(tmp_path):
+    generate(make_request(tmp_path, days=1, scale=0.2))
+    texts = [
+        record["transcript_text"] for day in records_by_day(tmp_path).values() for record in day
+    ]
+    thousands = [
+        sentence
+        for text in texts
+        for sentence in upsell_sentences(text)
+        if THOUSANDS_AMOUNT.search(sentence)
+    ]
+    assert thousands
+    assert any(re.search(r"\$\d,\d{3}\.\d{2}", sentence) for sentence in thousands)
+
+
+def test_positive_negative_and_neutral_calls_all_occur(records):
+    labels = [sentiment(record["transcript_text"]) for record in records]
+    for label in ("positive", "negative", "neutral"):
+        assert labels.count(label) >= 0.1 * len(labels), label
+    negated = [
+        record
+        for record in records
+        if re.search(r"\b(?:not|cannot|never)\b", clean(record["transcript_text"]))
+    ]
+    assert len(negated) >= 0.3 * len(records)
+
+
+def test_transcripts_use_contractions(records):
+    words = {
+        word
+        for record in records
+        for word in re.findall(r"[a-z]+'[a-z]+", record["transcript_text"].lower())
+    }
+    assert {"i'll", "can't", "don't", "let's", "it's", "we're", "you're", "won't"} <= words
+
+
+def test_a_tiny_scale_still_writes_a_few_calls_in_every_shape(tmp_path):
+    counts = generate(make_request(tmp_path, days=1, scale=0.001))
+    (day_records,) = records_by_day(tmp_path).values()
+    assert counts == {"transcripts": len(day_records)}
+    assert 5 <= len(day_records) <= 20
+    day_dir = next(transcripts_dir(tmp_path).iterdir())
+    assert {path.suffix for path in day_dir.iterdir()} == {".json", ".jsonl"}
+    assert len(list(day_dir.glob("*.json"))) >= 2  # the array and at least one single object
+
+
+def test_regenerating_at_a_smaller_scale_leaves_no_stale_files(tmp_path):
+    generate(make_request(tmp_path, days=1, scale=0.5))
+    counts = generate(make_request(tmp_path, days=1, scale=SCALE))
+    (day_records,) = records_by_day(tmp_path).values()
+    assert counts == {"transcripts": len(day_records)}
+    assert len({record["call_id"] for record in day_records}) == len(day_records)
