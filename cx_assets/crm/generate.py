@@ -32,15 +32,17 @@ Interactions — shares of all interactions of a day (counts are exact, not draw
 - Valid 64.7%: 70% of them e-mails, 30% other kinds — `Ligação` (TypeId 2), `WhatsApp` (7),
   `Reunião` (4), `Tarefa` (6, with task-like titles), `Visita` (5) and notes with a null `Title`
   (1). E-mails have TypeId 3, `Title` `E-mail recebido.` (inbound) or `E-mail enviado.` (outbound)
-  and 1-3 recipients; ~6% of them hold empty entries (`a@x.com; ;b@y.com`) that must not count.
+  and 1-3 recipients; ~8% of them hold empty entries (`a@x.com; ;b@y.com`, a trailing `;`) that
+  must not count.
 - Near misses that are valid, not noise: subjects like `Lidar com atraso...` and `Entregues os
   documentos...`, and outbound e-mails whose text says `sua mensagem foi entregue`.
 
-Who an interaction is on, for every kind, noise included (per thread for e-mail threads): 55% a
-company (TypeId 2 contact), 41% a person of a company (TypeId 1 with `CompanyId`), 2.5% a person
-without a company and 1.5% an id that is not in the contacts (deleted contacts), so ~96% resolve
-to a company. Companies' activity is heavy-tailed (a few very busy accounts). `OwnerId` is the
-company's account manager 85% of the time, another manager otherwise.
+Who an interaction is on, for every kind, noise included (drawn once per e-mail thread): 60% a
+company (TypeId 2 contact), 36% a person of a company (TypeId 1 with `CompanyId`), 2.5% a person
+without a company and 1.5% an id that is not in the contacts (deleted contacts). 15% of thread
+replies come from another person of the company, so a day ends up ~54% direct, ~42% via a person
+and ~4% unresolved. Companies' activity is heavy-tailed (a few very busy accounts). `OwnerId` is
+the company's account manager 85% of the time, another manager otherwise.
 
 E-mail threads: every company has 3-6 topics whose subjects are fixed by the seed, so a thread
 goes on across days. A thread holds 1 message (40%), 2 (22%), 3 (16%) or 4-10 (22%); replies and
@@ -49,21 +51,23 @@ opening messages too, continuing an earlier day's thread) and switch direction 8
 so many threads have three or more inbound↔outbound changes. A thread keeps its owner (the
 topic's manager) and its company, with 15% of replies from another person of that company.
 
-Friction (contract §4.1 words) in ~12% of valid interactions: 5% of topics have a friction subject
-(`URGENTE - ...`, `Erro na nota fiscal ...`, `Sistema nao funciona`) and ~8.5% of the other
-valid interactions get a friction sentence in `Content` (or, for tasks, in `Title`), twice as
-often on Friday from 14:00. Words come with and without accents and in mixed case (`não
-funciona` / `nao funciona` / `NÃO FUNCIONA`, `reclamação` / `reclamacao`, `emergência` /
-`emergencia`, `CEO` / `ceo`). ~3% of interactions hold decoys that contain a friction word but
-not as a whole word (`terrorismo`, `receoso`, `gravemente`, `problemático`); all other text
-pools are filtered so they hold no friction word.
+Friction (contract §4.1 words) in ~12% of valid interactions on a weekday (~15% on a Friday,
+whose afternoon from 14:00 gets twice the rate): 5% of topics have a friction subject (`URGENTE -
+...`, `Erro na nota fiscal ...`, `App Mobile nao funciona`) and ~8.5% of valid interactions get a
+friction sentence in `Content` (or, for tasks, in `Title`). Words come with and without accents
+and in mixed case (`não funciona` / `nao funciona` / `NÃO FUNCIONA`, `reclamação` /
+`reclamacao`, `emergência` / `emergencia`, `CEO` / `ceo`). ~3% of valid interactions hold decoys
+that contain a friction word but not as a whole word (`terrorismo`, `receoso`, `gravemente`,
+`problemático`); all other text pools are filtered so they hold no friction word. One campaign
+subject says `urgente`: friction in noise must not count.
 
 Time: `Date` is local `America/Sao_Paulo` time with its offset (`-03:00`; `-02:00` on the summer
 days before 2019), inside the folder's day, weighted to business hours with a lunch dip, and
 weekends carry a quarter (Saturday) or a tenth (Sunday) of a weekday's volume.
 
-Text: `Content` is Portuguese e-mail-like prose (greeting, 2-4 paragraphs, closing, signature, and
-on replies a quoted earlier message) for ~1.4 KB a JSON line on average.
+Text: `Content` is Portuguese e-mail-like prose (greeting, 3-5 paragraphs, closing, signature, and
+on replies a quoted earlier message; campaign text for mass e-mails; shorter notes for calls and
+meetings, 5% of them empty) for ~1.4 KB a JSON line on average (1,396 bytes at scale 1.0).
 
 Determinism: the same request gives byte-identical files. The entity universe (managers,
 companies, people, deals, topics) is drawn from `request.rng("crm", "universe")` plus a Faker

@@ -227,6 +227,13 @@ def validated_gold(model: type[pa.DataFrameModel], frame: pd.DataFrame, table: s
 
 
 SqlBuilder = Callable[[Mapping[str, TableRef], Sequence[str]], str]
+# An input is a key (same days as the asset) or an AssetIn, e.g. with a
+# TimeWindowPartitionMapping to read earlier days too.
+InputSpec = Sequence[str] | AssetIn
+
+
+def _asset_in(spec: InputSpec) -> AssetIn:
+    return spec if isinstance(spec, AssetIn) else AssetIn(list(spec))
 
 
 def silver_asset(
@@ -238,7 +245,7 @@ def silver_asset(
     model: type[pa.DataFrameModel],
     description: str,
     select_sql: Callable[[str, Mapping[str, TableRef], Sequence[str]], str],
-    extra_ins: Mapping[str, Sequence[str]] | None = None,
+    extra_ins: Mapping[str, InputSpec] | None = None,
 ) -> AssetsDefinition:
     """Silver table of one landed table: typed, validated, bad records quarantined.
 
@@ -247,7 +254,7 @@ def silver_asset(
     """
     bronze_key = ["bronze", bronze_table_name(source, table)]
     ins = {"bronze": AssetIn(bronze_key)}
-    ins.update({name: AssetIn(list(key)) for name, key in (extra_ins or {}).items()})
+    ins.update({name: _asset_in(spec) for name, spec in (extra_ins or {}).items()})
 
     @lake_asset("silver", silver_table, group=source, description=description, model=model, ins=ins)
     def _silver(
@@ -312,7 +319,7 @@ def gold_asset(
     group: str,
     model: type[pa.DataFrameModel],
     description: str,
-    ins: Mapping[str, Sequence[str]],
+    ins: Mapping[str, InputSpec],
     sql: SqlBuilder,
     partitioned: bool = True,
 ) -> AssetsDefinition:
@@ -330,7 +337,7 @@ def gold_asset(
         description=description,
         model=model,
         partitioned=partitioned,
-        ins={name: AssetIn(list(key)) for name, key in ins.items()},
+        ins={name: _asset_in(spec) for name, spec in ins.items()},
         automation_condition=None if partitioned else rollup_automation(),
     )
     def _gold(context: AssetExecutionContext, warehouse: Warehouse, **inputs: TableRef):

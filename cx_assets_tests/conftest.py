@@ -1,0 +1,127 @@
+"""Shared fixtures: a temporary data root, landing-file writers and an in-process runner.
+
+Every test that materializes assets gets its own data root, so tests never share a
+warehouse file and can run in any order.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+warnings.filterwarnings("ignore", module="dagster")
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+from dagster import AssetSelection, ExecuteInProcessResult, materialize  # noqa: E402
+
+from cx_assets.lakehouse.resources import build_resources  # noqa: E402
+from cx_assets.lakehouse.settings import DataLayout  # noqa: E402
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class Lake:
+    """A temporary lakehouse: write landing files, materialize, query the results."""
+
+    root: Path
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(self.root)
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return build_resources(self.root)
+
+    def land(self, source: str, table: str, day: str, name: str, content: str | bytes) -> Path:
+        path = self.layout.landing_dir / source / table / day / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    def land_jsonl(
+        self, source: str, table: str, day: str, records: Iterable[Any], name: str = "part.jsonl"
+    ) -> Path:
+        lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+        return self.land(source, table, day, name, "\n".join(lines) + "\n")
+
+    def land_csv(
+        self, source: str, table: str, day: str, rows: Sequence[dict], name: str = "part.csv"
+    ) -> Path:
+        return self.land(source, table, day, name, pd.DataFrame(rows).to_csv(index=False))
+
+    def materialize(
+        self,
+        assets: Sequence[Any],
+        *,
+        selection: Sequence[Any] | None = None,
+        day: str | None = None,
+        last_day: str | None = None,
+        raise_on_error: bool = True,
+    ) -> ExecuteInProcessResult:
+        """Run `assets` (and any checks in the list) for one day, a range, or unpartitioned."""
+        tags = {}
+        if day and last_day and last_day != day:
+            tags = {
+                "dagster/asset_partition_range_start": day,
+                "dagster/asset_partition_range_end": last_day,
+            }
+        kwargs: dict[str, Any] = {}
+        if selection is not None:
+            kwargs["selection"] = AssetSelection.assets(*selection)
+        return materialize(
+            assets,
+            partition_key=day if day and not tags else None,
+            tags=tags,
+            resources=self.resources,
+            run_config=QUIET,
+            raise_on_error=raise_on_error,
+            **kwargs,
+        )
+
+    def query(self, sql: str) -> pd.DataFrame:
+        con = duckdb.connect(str(self.layout.warehouse_path), read_only=True)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.execute(sql).df()
+        finally:
+            con.close()
+
+    def gold(self, table: str) -> pd.DataFrame:
+        return pd.read_parquet(self.layout.gold_dir / table)
+
+    def quarantine(self, dataset: str) -> pd.DataFrame:
+        folder = self.layout.quarantine_dir / dataset
+        if not folder.exists():
+            return pd.DataFrame(columns=["source_file", "line_number", "reason", "raw"])
+        return pd.read_parquet(folder)
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake(tmp_path / "data")
+
+
+def check_results(result: ExecuteInProcessResult) -> dict[tuple[str, str], Any]:
+    """Check evaluations by (asset key, check name)."""
+    return {
+        (evaluation.asset_key.to_user_string(), evaluation.check_name): evaluation
+        for evaluation in result.get_asset_check_evaluations()
+    }
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text)
