@@ -17,6 +17,8 @@ from dagster import (
     in_process_executor,
 )
 
+from cx_assets.calls import assets as calls_assets
+from cx_assets.calls import checks as calls_checks
 from cx_assets.crm import assets as crm_assets
 from cx_assets.crm import checks as crm_checks
 from cx_assets.lakehouse.automation import daily_schedule, landing_sensor
@@ -27,6 +29,7 @@ from cx_assets.lakehouse.settings import Settings
 DOMAINS = {
     # source name: (module with partitioned_assets/rollup_assets/TABLES, checks module)
     "crm": (crm_assets, crm_checks),
+    "calls": (calls_assets, calls_checks),
 }
 
 partitioned_assets = [a for module, _ in DOMAINS.values() for a in module.partitioned_assets]

@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -93,12 +92,9 @@ class Lake:
         )
 
     def query(self, sql: str) -> pd.DataFrame:
-        con = duckdb.connect(str(self.layout.warehouse_path), read_only=True)
-        try:
-            con.execute("SET TimeZone = 'UTC'")
+        # Through the warehouse resource: this process already holds the database open.
+        with self.resources["warehouse"].connect() as con:
             return con.execute(sql).df()
-        finally:
-            con.close()
 
     def gold(self, table: str) -> pd.DataFrame:
         return pd.read_parquet(self.layout.gold_dir / table)

@@ -38,7 +38,7 @@ from cx_assets.lakehouse.landing import (
 from cx_assets.lakehouse.parsing import RecordSpec, parse_bronze
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates, single_run_backfill
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.validation import Validated, column_schema, ordered, validate
+from cx_assets.lakehouse.validation import column_schema, ordered, validate
 from cx_assets.lakehouse.warehouse import Warehouse, sql_date
 
 # Every asset that writes the warehouse shares one pool: DuckDB takes one writer per file.
@@ -138,6 +138,10 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
     return _bronze
 
 
+# Frames a domain computes in Python from the typed records, by the name SQL sees them as.
+DerivedFrames = Callable[[duckdb.DuckDBPyConnection, str], Mapping[str, pd.DataFrame]]
+
+
 @dataclass(frozen=True)
 class SilverResult:
     frame: pd.DataFrame
@@ -154,13 +158,16 @@ def parse_validate_quarantine(
     model: type[pa.DataFrameModel],
     select_sql: str,
     typed_table: str = "typed_records",
+    derived_frames: DerivedFrames | None = None,
 ) -> SilverResult:
     """The silver step of one landed table.
 
     1. type every bronze record of the step's days (`parse_bronze`) into temp table
        `typed_table`, with a reject reason for bad ones;
-    2. run the domain's `select_sql`, which reads the good rows of `typed_table` and must
-       return `date`, `source_file`, `line_number` plus the model's columns;
+    2. run the domain's `select_sql`, which reads the good rows of `typed_table` (and any
+       `derived_frames`, computed in Python from the typed records and visible to the query
+       under their names) and returns `date`, `source_file`, `line_number` plus the
+       model's columns;
     3. validate with the Pandera model, keeping the coerced frame;
     4. quarantine every rejected record (parse or validation) with its file, line, reason
        and original text; report counts and a masked sample (no record content).
@@ -168,13 +175,20 @@ def parse_validate_quarantine(
     days = partition_dates(context)
     parse_bronze(con, spec, bronze.schema, bronze.table, days, into=typed_table)
     parse_rejects = con.execute(
-        f"SELECT date, source_file, line_number, reject_reason AS reason, raw "
+        f"SELECT source_file, line_number, reject_reason AS reason "
         f"FROM {typed_table} WHERE reject_reason IS NOT NULL"
     ).df()
-    candidates = con.execute(select_sql).df()
+    frames = derived_frames(con, typed_table) if derived_frames else {}
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        candidates = con.execute(select_sql).df()
+    finally:
+        for name in frames:
+            con.unregister(name)
     validated = validate(model, candidates)
-    rejects = pd.concat([parse_rejects, _with_raw(con, typed_table, validated)], ignore_index=True)
-    _normalise_dates(rejects)
+    rejected = [parse_rejects, validated.rejects[["source_file", "line_number", "reason"]]]
+    rejects = _with_raw(con, bronze, pd.concat(rejected, ignore_index=True))
     dataset = bronze.table
     quarantine.write(lake.layout.quarantine_dir, dataset, rejects, days, datetime.now(UTC))
     bronze_rows = int(len(parse_rejects) + len(candidates))
@@ -193,25 +207,20 @@ def parse_validate_quarantine(
 
 
 def _with_raw(
-    con: duckdb.DuckDBPyConnection, typed_table: str, validated: Validated
+    con: duckdb.DuckDBPyConnection, bronze: TableRef, rejects: pd.DataFrame
 ) -> pd.DataFrame:
-    """Validation rejects with the original text of their records, for quarantine."""
-    if validated.rejects.empty:
-        return pd.DataFrame(columns=["date", "source_file", "line_number", "reason", "raw"])
-    keys = validated.rejects[["source_file", "line_number", "reason"]]
-    con.register("validation_rejects", keys)
+    """Rejected records (file, line, reason) with their day and original text, for quarantine."""
+    con.register("rejected_records", rejects)
     try:
-        return con.execute(
-            f"SELECT t.date, t.source_file, t.line_number, r.reason, t.raw "
-            f"FROM validation_rejects r JOIN {typed_table} t USING (source_file, line_number)"
+        frame = con.execute(
+            f"SELECT b.date, r.source_file, r.line_number, r.reason, b.raw "
+            f"FROM rejected_records r JOIN {bronze.rows} b USING (source_file, line_number) "
+            f"ORDER BY r.source_file, r.line_number"
         ).df()
     finally:
-        con.unregister("validation_rejects")
-
-
-def _normalise_dates(frame: pd.DataFrame) -> None:
-    if len(frame):
-        frame["date"] = pd.to_datetime(frame["date"]).dt.date
+        con.unregister("rejected_records")
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    return frame
 
 
 def validated_gold(model: type[pa.DataFrameModel], frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -246,6 +255,7 @@ def silver_asset(
     description: str,
     select_sql: Callable[[str, Mapping[str, TableRef], Sequence[str]], str],
     extra_ins: Mapping[str, InputSpec] | None = None,
+    derived_frames: DerivedFrames | None = None,
 ) -> AssetsDefinition:
     """Silver table of one landed table: typed, validated, bad records quarantined.
 
@@ -270,6 +280,7 @@ def silver_asset(
                 spec=spec,
                 model=model,
                 select_sql=select_sql("typed_records", inputs, days),
+                derived_frames=derived_frames,
             )
         return Output(result.frame, metadata=result.metadata)
 

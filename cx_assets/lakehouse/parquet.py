@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse.arrow_types import normalise
@@ -41,11 +43,63 @@ def publish(table: pa.Table, folder: Path) -> Path:
         coerce_timestamps="us",
         allow_truncated_timestamps=True,
     )
+    _move_into_place(in_flight, target)
+    return target
+
+
+def _move_into_place(in_flight: Path, target: Path) -> None:
+    """Rename a finished file over its target and drop any other data file beside it."""
     os.replace(in_flight, target)
-    for other in folder.iterdir():
+    for other in target.parent.iterdir():
         if other != target and other.suffix == ".parquet":
             other.unlink()
-    return target
+
+
+def publish_stream(
+    batches: pa.RecordBatchReader, dataset_dir: Path, days: Sequence[date]
+) -> dict[date, int]:
+    """Write a stream of rows (with a `date` column) as one file per day in `days`, batch by
+    batch so memory stays flat; a day with no rows gets an empty file. Every file is
+    renamed into place only once all are written. Returns rows per day."""
+    schema = batches.schema.remove(batches.schema.get_field_index(PARTITION_COLUMN))
+    schema = normalise(schema.empty_table()).schema
+    wanted = set(days)
+    writers: dict[date, pq.ParquetWriter] = {}
+    in_flight: dict[date, Path] = {}
+    rows: dict[date, int] = dict.fromkeys(days, 0)
+
+    def writer_for(day: date) -> pq.ParquetWriter:
+        if day not in writers:
+            folder = partition_folder(dataset_dir, day)
+            folder.mkdir(parents=True, exist_ok=True)
+            in_flight[day] = folder / f"_{DATA_FILE}.{os.getpid()}.tmp"
+            writers[day] = pq.ParquetWriter(
+                in_flight[day], schema, compression="zstd", coerce_timestamps="us"
+            )
+        return writers[day]
+
+    finished = False
+    try:
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            for day in pc.unique(table[PARTITION_COLUMN]).to_pylist():
+                if day not in wanted:
+                    raise ValueError(f"row dated {day} outside the partitions being written")
+                part = table.filter(pc.equal(table[PARTITION_COLUMN], day))
+                writer_for(day).write_table(normalise(part.drop_columns([PARTITION_COLUMN])))
+                rows[day] += part.num_rows
+        for day in days:
+            writer_for(day)  # empty days still get a file, so a re-run replaces old rows
+        finished = True
+    finally:
+        for writer in writers.values():
+            writer.close()
+        if not finished:  # the earlier files stay as they were
+            for path in in_flight.values():
+                path.unlink(missing_ok=True)
+    for path in in_flight.values():
+        _move_into_place(path, path.with_name(DATA_FILE))
+    return rows
 
 
 def remove_partition(dataset_dir: Path, day: date) -> None:

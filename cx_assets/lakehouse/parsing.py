@@ -2,7 +2,7 @@
 
 A `RecordSpec` lists the fields a landed record must carry and their types. `parse_bronze`
 turns one bronze table's partitions into a temporary table with a typed column per field
-plus `reject_reason`: null for a good record, otherwise the first problem found (reader
+(the record's original text stays in bronze) plus `reject_reason`: null for a good record, otherwise the first problem found (reader
 error, invalid JSON, missing required field, wrong type, duplicate key). Good and bad rows
 leave together so nothing is dropped silently: bad ones go to quarantine.
 
@@ -125,14 +125,14 @@ def parse_sql(
     )
     return f"""
         WITH extracted AS (
-            SELECT date, source_file, line_number, raw, read_error,
+            SELECT date, source_file, line_number, read_error,
                    coalesce(record, raw) AS document,
                    CASE WHEN read_error IS NULL
                         THEN try(json_extract(coalesce(record, raw), [{paths}])) END AS values_
             FROM {qualified(bronze_schema, bronze_table)}
             WHERE date IN ({in_dates})
         )
-        SELECT date, source_file, line_number, raw,
+        SELECT date, source_file, line_number,
                {reason} AS reject_reason,
                {", ".join(typed_columns)}
         FROM extracted
@@ -153,26 +153,24 @@ def parse_bronze(
     later ones are rejected, naming where the first one was.
     """
     select = parse_sql(spec, bronze_schema, bronze_table, dates)
-    target = quote_identifier(into)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {select}")
     if spec.unique_key:
+        # One window pass: good records of the same key and day rank by file, then line.
         key = ", ".join(quote_identifier(column) for column in spec.unique_key)
         key_names = ", ".join(spec.unique_key)
-        con.execute(
-            f"""
-            UPDATE {target} AS t
-            SET reject_reason = 'duplicate {key_names} (first seen at '
-                                || d.first_file || ':' || d.first_line || ')'
+        select = f"""
+            SELECT * EXCLUDE (occurrence, first_file, first_line) REPLACE (
+                CASE WHEN reject_reason IS NULL AND occurrence > 1
+                     THEN 'duplicate {key_names} (first seen at ' || first_file || ':'
+                          || first_line || ')'
+                     ELSE reject_reason END AS reject_reason)
             FROM (
-                SELECT source_file, line_number,
+                SELECT *,
+                       row_number() OVER w AS occurrence,
                        first_value(source_file) OVER w AS first_file,
-                       first_value(line_number) OVER w AS first_line,
-                       row_number() OVER w AS occurrence
-                FROM {target}
-                WHERE reject_reason IS NULL
-                WINDOW w AS (PARTITION BY date, {key} ORDER BY source_file, line_number)
-            ) AS d
-            WHERE d.occurrence > 1
-              AND t.source_file = d.source_file AND t.line_number = d.line_number
-            """
-        )
+                       first_value(line_number) OVER w AS first_line
+                FROM ({select})
+                WINDOW w AS (PARTITION BY date, reject_reason IS NULL, {key}
+                             ORDER BY source_file, line_number)
+            )
+        """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(into)} AS {select}")

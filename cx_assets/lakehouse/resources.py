@@ -27,5 +27,5 @@ def build_resources(data_dir: Path) -> dict[str, object]:
     return {
         "lake": Lake(data_dir=str(data_dir)),
         "warehouse": warehouse,
-        "io_manager": LakehouseIOManager(warehouse=warehouse, gold_dir=str(layout.gold_dir)),
+        "io_manager": LakehouseIOManager(warehouse=warehouse, data_dir=str(data_dir)),
     }

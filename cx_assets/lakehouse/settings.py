@@ -33,6 +33,10 @@ class DataLayout:
         return self.data_dir / "landing"
 
     @property
+    def bronze_dir(self) -> Path:
+        return self.data_dir / "bronze"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
 

@@ -1,0 +1,382 @@
+"""The calls business rules (contract section 4.2), as pure functions with no Dagster.
+
+A transcript is scored in Python: cleaning, sentence splitting and dollar parsing read far
+more clearly as a few regular expressions than as SQL, and a day is only ~5,000 calls of
+~850 characters (~0.7 s of Python a day, ~140 µs a call). `call_features` is the one implementation:
+unit tests call it directly on hand-worked transcripts, and the silver step calls the very
+same function from DuckDB (`register_sql_functions` makes it the SQL function
+`calls_text_features`). The aggregations of the gold tables are SQL.
+
+Configuration lives in `CallsRules` (conversion phrases, upsell words, sentiment lexicon,
+contractions, check thresholds) with the contract's defaults; docs/calls.md lists them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+SENTIMENTS = ("positive", "neutral", "negative")
+
+# --------------------------------------------------------------------------- configuration
+
+# Contractions expanded by the cleaning, after lower-casing (keys are lower case, ASCII
+# apostrophe; curly apostrophes are normalised first). Only these forms are expanded: a
+# possessive `'s` ("the customer's phone") is left alone, and so is an ambiguous `'d`/`'s`
+# beyond this list. `it's` and `that's` read as "is", `I'd` as "would".
+DEFAULT_CONTRACTIONS: Mapping[str, str] = {
+    "i'm": "i am",
+    "i'll": "i will",
+    "i've": "i have",
+    "i'd": "i would",
+    "you're": "you are",
+    "you'll": "you will",
+    "you've": "you have",
+    "you'd": "you would",
+    "he's": "he is",
+    "he'll": "he will",
+    "he'd": "he would",
+    "she's": "she is",
+    "she'll": "she will",
+    "she'd": "she would",
+    "it's": "it is",
+    "it'll": "it will",
+    "we're": "we are",
+    "we'll": "we will",
+    "we've": "we have",
+    "we'd": "we would",
+    "they're": "they are",
+    "they'll": "they will",
+    "they've": "they have",
+    "they'd": "they would",
+    "that's": "that is",
+    "that'll": "that will",
+    "there's": "there is",
+    "here's": "here is",
+    "what's": "what is",
+    "where's": "where is",
+    "who's": "who is",
+    "how's": "how is",
+    "let's": "let us",
+    "y'all": "you all",
+    "can't": "cannot",
+    "won't": "will not",
+    "don't": "do not",
+    "doesn't": "does not",
+    "didn't": "did not",
+    "isn't": "is not",
+    "aren't": "are not",
+    "wasn't": "was not",
+    "weren't": "were not",
+    "haven't": "have not",
+    "hasn't": "has not",
+    "hadn't": "had not",
+    "couldn't": "could not",
+    "wouldn't": "would not",
+    "shouldn't": "should not",
+    "mustn't": "must not",
+    "needn't": "need not",
+    "shan't": "shall not",
+    "ain't": "is not",
+}
+
+DEFAULT_CONVERSION_PHRASES: tuple[str, ...] = (
+    "sign me up",
+    "book that appointment",
+    "let us proceed with the purchase",
+    "i will take it",
+    "count me in",
+    "go ahead and place the order",
+)
+DEFAULT_UPSELL_WORDS: tuple[str, ...] = ("upgrade", "premium", "extra", "warranty", "add-on")
+DEFAULT_POSITIVE_WORDS: tuple[str, ...] = (
+    "excellent",
+    "fantastic",
+    "great",
+    "satisfied",
+    "happy",
+    "thank",
+    "thanks",
+)
+DEFAULT_NEGATIVE_WORDS: tuple[str, ...] = (
+    "frustrated",
+    "disappointed",
+    "unacceptable",
+    "angry",
+    "terrible",
+)
+# Negations are never sentiment words: they neither count nor flip the word they precede
+# (`not angry` still counts `angry`). Listed so a lexicon that includes one is refused.
+DEFAULT_NEGATIONS: tuple[str, ...] = ("not", "no", "never", "cannot", "nor", "neither")
+
+# Curly and other apostrophe look-alikes, normalised to `'` before contractions are expanded.
+_APOSTROPHES = re.compile("[\u2018\u2019\u02bc\u0060\u00b4]")
+# A sentence ends at `.`, `!` or `?` followed by a space (whitespace is collapsed) or the end.
+_SENTENCE_END = re.compile(r"(?<=[.!?]) ")
+# `$50`, `$25.99`, `$1,299.99`: thousands separated by `,` in groups of three, cents by `.`.
+_DOLLAR_AMOUNT = re.compile(r"\$(\d{1,3}(?:,\d{3})+(?!,?\d)|\d+)(\.\d+)?")
+
+
+@dataclass(frozen=True)
+class CallsRules:
+    """Lexicons and thresholds of the calls KPIs. Words and phrases are cleaned like the
+    transcripts before matching, so `"I'll take it"` configures `i will take it`."""
+
+    conversion_phrases: Sequence[str] = DEFAULT_CONVERSION_PHRASES
+    upsell_words: Sequence[str] = DEFAULT_UPSELL_WORDS
+    positive_words: Sequence[str] = DEFAULT_POSITIVE_WORDS
+    negative_words: Sequence[str] = DEFAULT_NEGATIVE_WORDS
+    negations: Sequence[str] = DEFAULT_NEGATIONS
+    contractions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CONTRACTIONS))
+    # Check thresholds (WARN; the band can also be changed per run from the launchpad).
+    conversion_rate_band: tuple[float, float] = (0.05, 0.60)
+    max_upsell_without_amount_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        for name in ("conversion_phrases", "upsell_words", "positive_words", "negative_words"):
+            if not [item for item in getattr(self, name) if item.strip()]:
+                raise ValueError(f"CallsRules.{name} must not be empty")
+        positive = {self.clean(word) for word in self.positive_words}
+        negative = {self.clean(word) for word in self.negative_words}
+        negations = {self.clean(word) for word in self.negations}
+        if overlap := positive & negative:
+            raise ValueError(f"words both positive and negative: {sorted(overlap)}")
+        if overlap := (positive | negative) & negations:
+            raise ValueError(f"negations are not sentiment words: {sorted(overlap)}")
+
+    # Compiled patterns, built once per rules object (frozen dataclass: cached on first use).
+    @cached_property
+    def _expansions(self) -> dict[str, str]:
+        return {
+            _APOSTROPHES.sub("'", key).lower(): value.lower()
+            for key, value in self.contractions.items()
+        }
+
+    @cached_property
+    def _contraction_pattern(self) -> re.Pattern[str]:
+        keys = sorted(self._expansions, key=len, reverse=True)
+        return re.compile(r"(?<![\w'])(" + "|".join(re.escape(key) for key in keys) + r")(?![\w'])")
+
+    def clean(self, text: str) -> str:
+        """Lower case, contractions expanded, whitespace collapsed (see `clean_text`)."""
+        text = _APOSTROPHES.sub("'", text).lower()
+        text = self._contraction_pattern.sub(lambda match: self._expansions[match[1]], text)
+        return " ".join(text.split())  # any Unicode whitespace run → one space, ends trimmed
+
+    def _lexicon(self, words: Sequence[str]) -> re.Pattern[str]:
+        """Any configured word or phrase, whole, on cleaned text (a word is a run of letters,
+        digits and `_`; `-` and `'` separate words, so `add-on` is matched as written)."""
+        cleaned = sorted(
+            {self.clean(word) for word in words if word.strip()}, key=len, reverse=True
+        )
+        return re.compile(r"\b(" + "|".join(re.escape(word) for word in cleaned) + r")\b")
+
+    @cached_property
+    def conversion_pattern(self) -> re.Pattern[str]:
+        return self._lexicon(self.conversion_phrases)
+
+    @cached_property
+    def upsell_pattern(self) -> re.Pattern[str]:
+        return self._lexicon(self.upsell_words)
+
+    @cached_property
+    def positive_pattern(self) -> re.Pattern[str]:
+        return self._lexicon(self.positive_words)
+
+    @cached_property
+    def negative_pattern(self) -> re.Pattern[str]:
+        return self._lexicon(self.negative_words)
+
+
+DEFAULT_RULES = CallsRules()
+
+
+# --------------------------------------------------------------------------- text rules
+
+
+def clean_text(text: str, rules: CallsRules = DEFAULT_RULES) -> str:
+    """The contract's cleaned text: lower case, contractions expanded, whitespace collapsed.
+
+    Apostrophe look-alikes (`’`) become `'` first, so `I’ll` expands like `I'll`.
+    """
+    return rules.clean(text)
+
+
+def split_sentences(cleaned: str) -> list[str]:
+    """Sentences of a cleaned text: each ends at `.`, `!` or `?` followed by a space or the
+    end, so the `.` inside `$1,299.99` does not split."""
+    return [sentence for sentence in _SENTENCE_END.split(cleaned) if sentence]
+
+
+def dollar_amounts(sentence: str) -> list[float]:
+    """Every dollar amount of a sentence: `$50` → 50.0, `$1,299.99` → 1299.99."""
+    return [
+        float(whole.replace(",", "") + (cents or ""))
+        for whole, cents in _DOLLAR_AMOUNT.findall(sentence)
+    ]
+
+
+@dataclass(frozen=True)
+class CallFeatures:
+    """What the KPIs need from one transcript. Nothing here repeats the transcript's words
+    beyond the configured phrase that matched."""
+
+    converted: bool
+    conversion_phrase: str | None  # the configured phrase found first in the text
+    upsell_sentence_count: int  # sentences holding an upsell word
+    upsell_amount_count: int  # dollar amounts in those sentences
+    upsell_amount: float  # their sum, 0.0 when there is none
+    upsell_without_amount: bool  # an upsell word was said, but no amount could be parsed
+    positive_word_count: int
+    negative_word_count: int
+    sentiment: str
+    sentiment_score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sentiment_of(positive: int, negative: int) -> tuple[str, float]:
+    """(`sentiment`, `sentiment_score`) from word counts; the score is 0 when both are 0."""
+    total = positive + negative
+    score = (positive - negative) / total if total else 0.0
+    if positive > negative:
+        return "positive", score
+    if negative > positive:
+        return "negative", score
+    return "neutral", score
+
+
+def call_features(text: str, rules: CallsRules = DEFAULT_RULES) -> CallFeatures:
+    """Score one raw transcript by the contract's rules (section 4.2)."""
+    cleaned = rules.clean(text)
+    conversion = rules.conversion_pattern.search(cleaned)
+    upsell_sentences = [
+        sentence for sentence in split_sentences(cleaned) if rules.upsell_pattern.search(sentence)
+    ]
+    amounts = [amount for sentence in upsell_sentences for amount in dollar_amounts(sentence)]
+    positive = len(rules.positive_pattern.findall(cleaned))
+    negative = len(rules.negative_pattern.findall(cleaned))
+    sentiment, score = sentiment_of(positive, negative)
+    return CallFeatures(
+        converted=conversion is not None,
+        conversion_phrase=conversion[1] if conversion else None,
+        upsell_sentence_count=len(upsell_sentences),
+        upsell_amount_count=len(amounts),
+        upsell_amount=float(sum(amounts)),
+        upsell_without_amount=bool(upsell_sentences) and not amounts,
+        positive_word_count=positive,
+        negative_word_count=negative,
+        sentiment=sentiment,
+        sentiment_score=score,
+    )
+
+
+# --------------------------------------------------------------------------- SQL
+
+FEATURE_COLUMNS = (
+    "converted",
+    "conversion_phrase",
+    "upsell_sentence_count",
+    "upsell_amount_count",
+    "upsell_amount",
+    "upsell_without_amount",
+    "positive_word_count",
+    "negative_word_count",
+    "sentiment",
+    "sentiment_score",
+)
+FEATURES_VIEW = "transcript_features"
+
+
+def transcript_features(
+    con: duckdb.DuckDBPyConnection, typed: str, rules: CallsRules = DEFAULT_RULES
+) -> pd.DataFrame:
+    """The features of every good transcript in `typed`, keyed by (source_file, line_number).
+
+    Scored in Python (`call_features`) rather than as a DuckDB Python UDF: a UDF outlives
+    the cursor that registered it in a shared database and crashes when called later, and
+    a day is ~5,000 transcripts, well within pandas' reach.
+    """
+    texts = con.execute(
+        f"SELECT source_file, line_number, transcript_text FROM {typed} WHERE reject_reason IS NULL"
+    ).df()
+    features = pd.DataFrame(
+        [call_features(text, rules).as_dict() for text in texts["transcript_text"]],
+        columns=list(FEATURE_COLUMNS),
+    )
+    return pd.concat([texts[["source_file", "line_number"]], features], axis=1)
+
+
+def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
+    """Silver calls from the good typed records of `typed` joined to their `features`
+    (see `transcript_features`).
+
+    Identifiers are trimmed (an empty one fails validation and is quarantined); the
+    transcript itself is scored and dropped: only its features reach silver.
+    """
+    columns = ",\n".join(f"f.{name}" for name in FEATURE_COLUMNS)
+    return f"""
+    SELECT t.date, t.source_file, t.line_number,
+           t.call_id,
+           nullif(trim(t.agent_name), '') AS agent_name,
+           nullif(trim(t.customer_id), '') AS customer_id,
+           t.called_at, t.duration_seconds,
+           {columns}
+    FROM {typed} t JOIN {features} f USING (source_file, line_number)
+    WHERE t.reject_reason IS NULL
+    ORDER BY t.date, t.source_file, t.line_number
+    """
+
+
+def days_sql(days: Sequence[str]) -> str:
+    """A one-column relation `date` of the given SQL date literals."""
+    return f"(SELECT unnest([{', '.join(days)}]::DATE[]) AS date)"
+
+
+def performance_sql(transcripts: str) -> str:
+    return f"""
+    SELECT date, call_id, agent_name, called_at, converted, upsell_amount,
+           sentiment, sentiment_score
+    FROM {transcripts}
+    ORDER BY date, called_at, call_id
+    """
+
+
+def agent_daily_sql(performance: str) -> str:
+    """One row per agent with calls that day; `avg_upsell_per_call` divides by all calls."""
+    return f"""
+    SELECT date, agent_name,
+           count(*) AS calls,
+           count(*) FILTER (WHERE converted) AS conversions,
+           count(*) FILTER (WHERE converted) / nullif(count(*), 0) AS conversion_rate,
+           sum(upsell_amount) AS upsell_revenue,
+           sum(upsell_amount) / nullif(count(*), 0) AS avg_upsell_per_call,
+           count(*) FILTER (WHERE sentiment = 'positive') AS positive_calls,
+           count(*) FILTER (WHERE sentiment = 'neutral') AS neutral_calls,
+           count(*) FILTER (WHERE sentiment = 'negative') AS negative_calls
+    FROM {performance}
+    GROUP BY date, agent_name
+    ORDER BY date, agent_name
+    """
+
+
+def kpis_daily_sql(performance: str, days: Sequence[str]) -> str:
+    """Exactly one row per day, empty days included (0 calls, null rates, 0.0 revenue)."""
+    return f"""
+    SELECT d.date,
+           count(p.call_id) AS total_calls,
+           count(p.call_id) FILTER (WHERE p.converted) / nullif(count(p.call_id), 0)
+               AS conversion_rate,
+           coalesce(sum(p.upsell_amount), 0.0) AS total_upsell_revenue,
+           sum(p.upsell_amount) / nullif(count(p.call_id), 0) AS avg_upsell_per_call
+    FROM {days_sql(days)} AS d LEFT JOIN {performance} AS p ON p.date = d.date
+    GROUP BY d.date
+    ORDER BY d.date
+    """

@@ -1,0 +1,281 @@
+"""The calls text rules (contract section 4.2) on hand-worked transcripts.
+
+Every expected value below was worked out by hand from the contract, not by running the code.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from cx_assets.calls import rules
+from cx_assets.calls.rules import (
+    CallsRules,
+    call_features,
+    clean_text,
+    dollar_amounts,
+    split_sentences,
+)
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def test_cleaning_lowercases_expands_contractions_and_collapses_whitespace():
+    text = "Agent:  I'll check.\tWe CAN'T   do that,\n\nbut let's TRY.  Don't worry! "
+    assert clean_text(text) == (
+        "agent: i will check. we cannot do that, but let us try. do not worry!"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("I'll", "i will"),
+        ("can't", "cannot"),
+        ("Let's", "let us"),
+        ("I won't", "i will not"),
+        ("I’ll take it", "i will take it"),  # curly apostrophe
+        ("It's what's best", "it is what is best"),
+        ("the customer's phone", "the customer's phone"),  # a possessive is not a contraction
+        ("she'd", "she would"),
+        ("he'd", "he would"),
+    ],
+)
+def test_contractions_come_from_the_documented_list(text, cleaned):
+    assert clean_text(text) == cleaned
+
+
+def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
+    cleaned = clean_text("Is that all? Yes! The device is $1,299.99. e.g.this stays. Done.")
+    assert split_sentences(cleaned) == [
+        "is that all?",
+        "yes!",
+        "the device is $1,299.99.",
+        "e.g.this stays.",
+        "done.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "amounts"),
+    [
+        ("it is $50 a month.", [50.0]),
+        ("it is $25.99 a month.", [25.99]),
+        ("the bundle is $1,299.99.", [1299.99]),
+        ("that comes to $1,299, and $5 for shipping.", [1299.0, 5.0]),
+        ("a big one: $1,000,000.50!", [1000000.5]),
+        ("about fifty dollars more.", []),
+        ("it was $45.", [45.0]),
+    ],
+)
+def test_dollar_amounts_keep_thousands_separators_and_cents(sentence, amounts):
+    assert dollar_amounts(sentence) == amounts
+
+
+# --------------------------------------------------------------------------- upsell
+
+
+def test_two_upsell_sentences_in_one_call_add_up():
+    text = (
+        "Agent: I can upgrade you to our premium plan for $1,299.99. Customer: Hmm. "
+        "Agent: The extended warranty is another $49.50 a year. Customer: Okay."
+    )
+    features = call_features(text)
+    assert features.upsell_sentence_count == 2
+    assert features.upsell_amount_count == 2
+    assert features.upsell_amount == pytest.approx(1349.49)
+    assert not features.upsell_without_amount
+
+
+def test_a_price_in_a_sentence_without_an_upsell_word_does_not_count():
+    text = "Agent: Your current bill is $45. I'm already paying $89.99 a month, she said."
+    features = call_features(text)
+    assert features.upsell_amount == 0.0
+    assert features.upsell_sentence_count == 0
+    assert not features.upsell_without_amount
+
+
+def test_only_amounts_in_the_upsell_sentence_itself_count():
+    # The warranty question holds no amount; the $99 is in the next sentence, which has no
+    # upsell word: nothing counts, and the call is an upsell without a parsable amount.
+    features = call_features("Agent: Would you like the warranty? It is $99. Customer: No.")
+    assert features.upsell_amount == 0.0
+    assert features.upsell_without_amount
+
+
+def test_every_amount_in_an_upsell_sentence_counts():
+    text = "Agent: Your bill is $45 now, and the premium upgrade would add $15.99."
+    assert call_features(text).upsell_amount == pytest.approx(60.99)
+
+
+def test_upsell_words_match_whole_words_only():
+    assert call_features("That was extraordinary, it costs $10.").upsell_amount == 0.0
+    assert call_features("Upgrades cost $10. Premiums are $5.").upsell_amount == 0.0
+    assert call_features("The streaming add-on is $7.").upsell_amount == 7.0
+    assert call_features("EXTRA data is $3!").upsell_amount == 3.0
+
+
+def test_an_upsell_word_without_an_amount_is_flagged():
+    features = call_features("Agent: The extra storage is about fifty dollars more.")
+    assert features.upsell_sentence_count == 1
+    assert features.upsell_amount_count == 0
+    assert features.upsell_amount == 0.0
+    assert features.upsell_without_amount
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Customer: Okay, I'll take it!", "i will take it"),
+        (
+            "Customer: Alright then, Let's proceed with the purchase.",
+            "let us proceed with the purchase",
+        ),
+        ("Customer: Yeah, COUNT ME IN!", "count me in"),
+        ("Customer: Please go ahead and   place the order.", "go ahead and place the order"),
+        ("Customer: Book that appointment, please. Sign me up.", "book that appointment"),
+    ],
+)
+def test_conversion_phrases_match_after_cleaning(text, phrase):
+    features = call_features(text)
+    assert features.converted
+    assert features.conversion_phrase == phrase
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Customer: I'm not ready to sign up yet.",
+        "Customer: I won't take it at that price.",
+        "Customer: I'll book the appointment online later.",
+        "Customer: I will take items from the store.",  # phrases match whole words
+    ],
+)
+def test_near_misses_do_not_convert(text):
+    features = call_features(text)
+    assert not features.converted
+    assert features.conversion_phrase is None
+
+
+# --------------------------------------------------------------------------- sentiment
+
+
+def test_mixed_sentiment_scores_by_the_counts():
+    # positive: great, thanks (2); negative: frustrated (1) → (2 - 1) / 3
+    features = call_features("I was frustrated. That's great, thanks.")
+    assert (features.positive_word_count, features.negative_word_count) == (2, 1)
+    assert features.sentiment == "positive"
+    assert features.sentiment_score == pytest.approx(1 / 3)
+
+
+def test_more_negative_words_make_a_negative_call():
+    # positive: excellent (1); negative: terrible, angry, unacceptable (3) → -2 / 4
+    features = call_features(
+        "Terrible. I'm angry. The agent was excellent but this is unacceptable."
+    )
+    assert features.sentiment == "negative"
+    assert features.sentiment_score == -0.5
+
+
+def test_equal_counts_and_no_words_are_neutral_with_score_zero():
+    tied = call_features("Happy with the agent, disappointed with the price.")
+    assert (tied.sentiment, tied.sentiment_score) == ("neutral", 0.0)
+    silent = call_features("Okay. Bye.")
+    assert (silent.positive_word_count, silent.negative_word_count) == (0, 0)
+    assert (silent.sentiment, silent.sentiment_score) == ("neutral", 0.0)
+
+
+def test_negations_are_not_sentiment_words_and_do_not_flip_them():
+    features = call_features("I'm not angry. I can't say I'm happy. Never. No.")
+    # "not", "cannot", "never", "no" count for nothing; "angry" and "happy" count as said.
+    assert (features.positive_word_count, features.negative_word_count) == (1, 1)
+    assert features.sentiment == "neutral"
+
+
+def test_sentiment_words_match_whole_words_and_count_every_occurrence():
+    features = call_features("Thank you, thanks, thanks again. I was unhappy, not ungreat.")
+    assert (features.positive_word_count, features.negative_word_count) == (3, 0)
+    assert features.sentiment_score == 1.0
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_lexicons_are_configuration_cleaned_like_transcripts():
+    custom = CallsRules(
+        conversion_phrases=("I'll buy it",),
+        upsell_words=("turbo",),
+        positive_words=("lovely",),
+        negative_words=("awful",),
+    )
+    features = call_features("Lovely. Turbo is $12. Okay, I'll buy it. Awful, awful.", custom)
+    assert features.converted and features.conversion_phrase == "i will buy it"
+    assert features.upsell_amount == 12.0
+    assert (features.positive_word_count, features.negative_word_count) == (1, 2)
+    # The defaults no longer apply.
+    assert not call_features("I'll take it. Great premium for $9.", custom).converted
+
+
+def test_defaults_hold_at_least_the_contract_lists():
+    defaults = rules.DEFAULT_RULES
+    assert set(defaults.upsell_words) >= {"upgrade", "premium", "extra", "warranty", "add-on"}
+    assert set(defaults.positive_words) >= {
+        "excellent",
+        "fantastic",
+        "great",
+        "satisfied",
+        "happy",
+        "thank",
+        "thanks",
+    }
+    assert set(defaults.negative_words) >= {
+        "frustrated",
+        "disappointed",
+        "unacceptable",
+        "angry",
+        "terrible",
+    }
+    assert {"i'll", "don't", "can't", "let's"} <= set(defaults.contractions)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"negative_words": ("terrible", "not")},
+        {"positive_words": ("great", "never")},
+        {"positive_words": ("fine",), "negative_words": ("fine",)},
+        {"conversion_phrases": ()},
+    ],
+)
+def test_inconsistent_configuration_is_refused(overrides):
+    with pytest.raises(ValueError):
+        CallsRules(**overrides)
+
+
+# --------------------------------------------------------------------------- features frame
+
+
+def test_the_features_frame_is_the_python_rule_keyed_by_record():
+    texts = [
+        "Agent: I can upgrade you to premium for $1,299.99. Customer: I'll take it, thanks!",
+        "Customer: This is unacceptable. Would you like the warranty?",
+    ]
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE TABLE typed AS SELECT 'f.jsonl' AS source_file, "
+            "unnest([1, 2, 3]) AS line_number, "
+            "unnest([?, ?, 'bad']) AS transcript_text, "
+            "unnest([NULL, NULL, 'invalid JSON']) AS reject_reason",
+            texts,
+        )
+        frame = rules.transcript_features(con, "typed")
+    finally:
+        con.close()
+    assert frame["line_number"].tolist() == [1, 2]  # rejected records are not scored
+    for text, row in zip(texts, frame.to_dict("records"), strict=True):
+        expected = call_features(text).as_dict()
+        assert {name: row[name] for name in expected} == expected

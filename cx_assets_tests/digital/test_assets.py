@@ -1,0 +1,306 @@
+"""The digital domain end to end on hand-landed CSV files: landing → bronze → silver (with
+quarantine) → gold, earlier days read through partition mappings, empty days, checks."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from dagster import AssetCheckSeverity, AssetKey, Definitions
+
+from cx_assets.digital import assets, checks
+from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
+from cx_assets_tests.conftest import check_results
+
+EVERYTHING = [*assets.partitioned_assets, *assets.rollup_assets, *checks.all_checks]
+GOLD_PARTITIONED = (
+    "leakage_daily_summary",
+    "leakage_segment_drilldown",
+    "leakage_journey_timeline",
+    "leakage_root_cause",
+)
+GOLD_WHOLE = ("leakage_savings_model", "leakage_action_recommendations")
+
+
+def _partitioned(lake, day: str, last_day: str | None = None):
+    return lake.materialize(
+        [*assets.partitioned_assets, *checks.all_checks], day=day, last_day=last_day
+    )
+
+
+def _rollups(lake):
+    return lake.materialize(EVERYTHING, selection=assets.rollup_assets)
+
+
+def _event(
+    member, session, timestamp, action, journey_type="billing", code="", device="mobile_app"
+):
+    return {
+        "member_id": member,
+        "session_id": session,
+        "timestamp": timestamp,
+        "journey_type": journey_type,
+        "action": action,
+        "device_type": device,
+        "error_code": code,
+        "error_message": "boom" if code else "",
+    }
+
+
+def _call(call_id, member, timestamp, reason="billing", sentiment="-0.5"):
+    return {
+        "call_id": call_id,
+        "member_id": member,
+        "call_timestamp": timestamp,
+        "ivr_path": "main>billing>agent",
+        "handle_time_seconds": "300",
+        "agent_id": "AGT0001",
+        "call_reason": reason,
+        "sentiment_score": sentiment,
+        "resolution_status": "resolved",
+    }
+
+
+def _member(member, plan="MAPD", tenure="3"):
+    return {
+        "member_id": member,
+        "plan_type": plan,
+        "tenure_months": tenure,
+        "segment": "Individual",
+        "language_preference": "English",
+        "enrollment_date": "2023-10-01",
+    }
+
+
+def test_definitions_load(lake):
+    defs = Definitions(
+        assets=[*assets.partitioned_assets, *assets.rollup_assets],
+        asset_checks=checks.all_checks,
+        resources=lake.resources,
+    )
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {f"gold/{table}" for table in (*GOLD_PARTITIONED, *GOLD_WHOLE)} <= keys
+    assert {"silver/digital_leakage_calls", "silver/digital_members"} <= keys
+    assert {f"bronze/digital_{table}" for table in assets.TABLES} <= keys
+    check_names = {key.name for key in graph.asset_check_keys}
+    assert {checks.CALL_COUNTED_ONCE, checks.LEAKAGE_SHARE, UNIQUE_KEY} <= check_names
+    assert assets.SOURCE == "digital" and assets.TABLES == ("journeys", "calls", "members")
+
+
+def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
+    before, day = "2024-01-08", "2024-01-09"
+    lake.land_csv(
+        "digital",
+        "journeys",
+        before,
+        [
+            _event("M1", "S1", "2024-01-08T23:40:00", "start"),
+            _event("M1", "S1", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),
+            _event("M1", "S1", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),  # duplicate
+            _event("M2", "S2", "not a time", "start"),
+            _event("M2", "S2", "2024-01-08T10:00:00", "explode"),
+        ],
+    )
+    lake.land_csv(
+        "digital",
+        "members",
+        before,
+        [_member("M1"), _member("M2", "Commercial", "10"), _member("M3", tenure="abc")],
+    )
+    lake.land_csv(
+        "digital",
+        "calls",
+        day,
+        [
+            _call("C1", "M1", "2024-01-09T00:10:00"),
+            _call("C2", "M2", "2024-01-09T08:00:00", reason="claims", sentiment="0.2"),
+            _call("C1", "M1", "2024-01-09T00:10:00"),  # duplicate call_id
+            _call("C3", "M2", "2024-01-09T09:00:00", sentiment="3"),
+            _call("", "M2", "2024-01-09T09:30:00"),
+        ],
+    )
+    first = _partitioned(lake, before)
+    assert first.success
+    # The next day runs alone: it reads the day before through the partition mapping.
+    second = _partitioned(lake, day)
+    assert second.success
+
+    leakage = lake.query("SELECT * FROM silver.digital_leakage_calls")
+    assert leakage["call_id"].tolist() == ["C1"]
+    row = leakage.iloc[0]
+    assert str(row["date"])[:10] == day and str(row["event_date"])[:10] == before
+    assert row["time_to_call_minutes"] == 20.0
+    assert row["member_category"] == "MAPD New" and not row["is_repeat_call"]
+
+    summary = lake.gold("leakage_daily_summary")
+    folders = sorted((lake.layout.gold_dir / "leakage_daily_summary").glob("date=*"))
+    assert [f.name for f in folders] == [f"date={before}", f"date={day}"]  # empty day: 0 rows
+    for file in (lake.layout.gold_dir / "leakage_daily_summary").glob("date=*/*.parquet"):
+        assert "date" not in pq.read_schema(file).names  # the partition lives in the path
+    assert summary[["journey_type", "leakage_calls", "daily_cost", "primary_segment"]].to_dict(
+        "records"
+    ) == [
+        {
+            "journey_type": "billing",
+            "leakage_calls": 1,
+            "daily_cost": 8.0,
+            "primary_segment": "MAPD New",
+        }
+    ]
+    assert summary["trend_pct"].isna().all()
+    causes = lake.gold("leakage_root_cause")
+    assert causes[["error_code", "device_type", "leakage_calls", "pct"]].values.tolist() == [
+        ["PAY_TIMEOUT", "mobile_app", 1, 100.0]
+    ]
+    timeline = lake.query("SELECT * FROM gold.leakage_journey_timeline ORDER BY sequence")
+    assert timeline["event_kind"].tolist() == ["journey_event", "journey_event", "call"]
+    assert timeline["is_attributed_event"].tolist() == [False, True, False]
+    assert (timeline["date"].astype(str).str[:10] == day).all()
+
+    reasons = pd.concat([lake.quarantine("digital_journeys"), lake.quarantine("digital_calls")])
+    reasons = " | ".join(reasons["reason"])
+    assert "duplicate member_id, session_id, event_at, journey_type, action" in reasons
+    assert "duplicate call_id" in reasons
+    assert "timestamp" in reasons and "action" in reasons and "sentiment_score" in reasons
+    assert "call_id" in reasons
+    assert len(lake.quarantine("digital_members")) == 1
+
+    results = {**check_results(first), **check_results(second)}
+    for table in assets.TABLES:
+        silver = {"journeys": "digital_journeys", "calls": "digital_calls"}.get(
+            table, "digital_member_versions"
+        )
+        assert results[(f"silver/{silver}", RECONCILES_WITH_BRONZE)].passed
+    assert results[("silver/digital_leakage_calls", checks.CALL_COUNTED_ONCE)].passed
+    assert results[("gold/leakage_daily_summary", UNIQUE_KEY)].passed
+    # The calls of the 8th and the journeys of the 9th never landed: WARN, not a failed run.
+    for evaluation in (
+        check_results(first)[("bronze/digital_calls", NON_EMPTY)],
+        check_results(second)[("bronze/digital_journeys", NON_EMPTY)],
+    ):
+        assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.WARN
+
+
+def test_repeat_calls_are_found_in_earlier_partitions(lake):
+    lake.land_csv(
+        "digital",
+        "calls",
+        "2024-01-07",
+        [_call("A0", "M2", "2024-01-07T12:00:00")],  # 8 days before: not a repeat
+    )
+    lake.land_csv(
+        "digital",
+        "calls",
+        "2024-01-08",
+        [_call("A1", "M1", "2024-01-08T12:00:00")],  # exactly 7 days before: a repeat
+    )
+    lake.land_csv(
+        "digital",
+        "journeys",
+        "2024-01-15",
+        [
+            _event("M1", "S1", "2024-01-15T11:55:00", "abandon"),
+            _event("M2", "S2", "2024-01-15T11:55:00", "abandon"),
+        ],
+    )
+    lake.land_csv(
+        "digital",
+        "calls",
+        "2024-01-15",
+        [_call("B1", "M1", "2024-01-15T12:00:00"), _call("B2", "M2", "2024-01-15T12:00:00")],
+    )
+    assert _partitioned(lake, "2024-01-07", "2024-01-08").success
+    assert _partitioned(lake, "2024-01-15").success
+    leakage = lake.query("SELECT call_id, is_repeat_call FROM silver.digital_leakage_calls")
+    assert dict(zip(leakage["call_id"], leakage["is_repeat_call"], strict=True)) == {
+        "B1": True,
+        "B2": False,
+    }
+    drill = lake.gold("leakage_segment_drilldown")
+    # Unknown members are "Other": one repeat of two calls.
+    assert drill[["member_category", "calls", "repeat_call_pct"]].values.tolist() == [
+        ["Other", 2, 50.0]
+    ]
+
+
+def test_an_empty_day_writes_every_table_and_warns(lake):
+    result = _partitioned(lake, "2024-01-10")
+    assert result.success
+    rollups = _rollups(lake)
+    assert rollups.success
+    for table in GOLD_PARTITIONED + GOLD_WHOLE:
+        assert lake.query(f"SELECT count(*) AS n FROM gold.{table}")["n"].tolist() == [0]
+        assert (lake.layout.gold_dir / table).exists()
+        assert lake.gold(table).empty
+    results = check_results(result)
+    for table in assets.TABLES:
+        warning = results[(f"bronze/digital_{table}", NON_EMPTY)]
+        assert not warning.passed and warning.severity == AssetCheckSeverity.WARN
+    failed_errors = [
+        key
+        for key, evaluation in {**results, **check_results(rollups)}.items()
+        if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
+    ]
+    assert failed_errors == []
+
+    # A later day with data writes into the tables an empty day created.
+    lake.land_csv("digital", "members", "2024-01-11", [_member("M1")])
+    lake.land_csv(
+        "digital", "journeys", "2024-01-11", [_event("M1", "S1", "2024-01-11T08:00:00", "abandon")]
+    )
+    lake.land_csv("digital", "calls", "2024-01-11", [_call("C1", "M1", "2024-01-11T08:30:00")])
+    assert _partitioned(lake, "2024-01-11").success
+    assert _rollups(lake).success
+    assert lake.gold("leakage_daily_summary")["leakage_calls"].tolist() == [1]
+    model = lake.gold("leakage_savings_model")
+    # Observed days are days with calls: the empty 10th does not count as a zero.
+    assert model[["journey_type", "avoidable_calls_per_day", "observed_days"]].values.tolist() == [
+        ["billing", 1.0, 1]
+    ]
+    actions = lake.gold("leakage_action_recommendations")
+    assert actions["rank"].tolist() == [1] and actions["error_code"].isna().all()
+    members = lake.query("SELECT member_id, member_category FROM silver.digital_members")
+    assert members.values.tolist() == [["M1", "MAPD New"]]
+
+
+def test_gold_parquet_reads_with_duckdb_hive_partitioning(lake):
+    day = "2024-01-12"
+    lake.land_csv("digital", "members", day, [_member("M1", "MAPD", "40")])
+    lake.land_csv(
+        "digital",
+        "journeys",
+        day,
+        [_event("M1", "S1", "2024-01-12T08:00:00", "error", "id_card", "PDF_RENDER", "desktop")],
+    )
+    lake.land_csv(
+        "digital", "calls", day, [_call("C1", "M1", "2024-01-12T08:29:59", reason="id_card")]
+    )
+    assert _partitioned(lake, day).success
+    pattern = lake.layout.gold_dir / "leakage_segment_drilldown" / "**" / "*.parquet"
+    rows = duckdb.sql(
+        f"SELECT date, journey_type, member_category, calls FROM read_parquet('{pattern}', "
+        "hive_partitioning = true)"
+    ).fetchall()
+    assert [(str(r[0]), *r[1:]) for r in rows] == [(day, "id_card", "MAPD Tenured", 1)]
+
+
+def test_leakage_share_outside_the_band_warns(lake):
+    day = "2024-01-12"
+    lake.land_csv(
+        "digital", "journeys", day, [_event("M1", "S1", "2024-01-12T08:00:00", "abandon")]
+    )
+    lake.land_csv("digital", "calls", day, [_call("C1", "M1", "2024-01-12T08:10:00")])
+    result = _partitioned(lake, day)
+    assert result.success
+    share = check_results(result)[("silver/digital_leakage_calls", checks.LEAKAGE_SHARE)]
+    assert not share.passed and share.severity == AssetCheckSeverity.WARN
+    assert share.metadata["ratio_by_day"].value == {day: 1.0}
+
+
+@pytest.mark.parametrize("table", assets.TABLES)
+def test_asset_keys_follow_the_layers(table):
+    assert AssetKey(["bronze", f"digital_{table}"]) in {
+        key for a in assets.partitioned_assets for key in a.keys
+    }
