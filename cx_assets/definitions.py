@@ -21,6 +21,8 @@ from cx_assets.calls import assets as calls_assets
 from cx_assets.calls import checks as calls_checks
 from cx_assets.crm import assets as crm_assets
 from cx_assets.crm import checks as crm_checks
+from cx_assets.digital import assets as digital_assets
+from cx_assets.digital import checks as digital_checks
 from cx_assets.lakehouse.automation import daily_schedule, landing_sensor
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import build_resources
@@ -30,6 +32,7 @@ DOMAINS = {
     # source name: (module with partitioned_assets/rollup_assets/TABLES, checks module)
     "crm": (crm_assets, crm_checks),
     "calls": (calls_assets, calls_checks),
+    "digital": (digital_assets, digital_checks),
 }
 
 partitioned_assets = [a for module, _ in DOMAINS.values() for a in module.partitioned_assets]

@@ -32,7 +32,7 @@ JOURNEY_EVENT_KEY = ("member_id", "session_id", "event_at", "journey_type", "act
 @dataclass(frozen=True)
 class ActionTemplate:
     """What to do about a root cause. `action` may use `{journey_type}`, `{error_code}` and
-    `{device}` (the root cause's device type), filled in per root cause."""
+    `{device}` (the root cause's device type, or "all devices"), filled in per root cause."""
 
     action: str
     owner: str
@@ -43,7 +43,7 @@ class ActionTemplate:
 DEFAULT_ACTION_TEMPLATES: Mapping[str, ActionTemplate] = {
     "PAY_TIMEOUT": ActionTemplate(
         "Raise the payment gateway timeout and add idempotent retry with a clear "
-        "'payment pending' state in the {device} billing flow",
+        "'payment pending' state to the billing flow on {device}",
         "Payments Engineering",
         "medium",
         0.50,
@@ -67,7 +67,8 @@ DEFAULT_ACTION_TEMPLATES: Mapping[str, ActionTemplate] = {
         0.50,
     ),
     "LANG_MISSING": ActionTemplate(
-        "Translate the ID card journey (Spanish first) and route {device} users to it",
+        "Translate the ID card journey (Spanish first) for members' preferred languages "
+        "on {device}",
         "Localization & Content",
         "medium",
         0.60,
@@ -150,8 +151,10 @@ class DigitalRules:
     fix_rates: tuple[float, float, float] = (0.10, 0.25, 0.50)
     # leakage_daily_summary.trend_pct compares the `trend_days` ending a date with the ones before.
     trend_days: int = 7
-    # leakage_action_recommendations: one action for each of the largest root causes.
+    # leakage_action_recommendations: one action for each of the largest root causes (an
+    # error code of a journey type), aimed at one device when it holds this share of them.
     max_actions: int = 5
+    device_focus_share: float = 0.6
     action_templates: Mapping[str, ActionTemplate] = field(
         default_factory=lambda: dict(DEFAULT_ACTION_TEMPLATES)
     )
@@ -570,12 +573,19 @@ def _templates_sql(rules: DigitalRules) -> str:
 def action_recommendations_sql(
     leakage: str, calls: str, rules: DigitalRules = DEFAULT_RULES
 ) -> str:
-    """One action for each of the `max_actions` largest root causes (journey type × error
-    code × device, by leakage calls over all history), from the configured templates: by
-    error code; the abandon template when there is no code; the fallback for unknown codes.
+    """One action for each of the `max_actions` largest root causes, over all history.
+
+    A root cause is an error code of a journey type (no code: an abandoned journey). It
+    targets one device when that device holds at least `device_focus_share` of the cause's
+    leakage calls (then only those calls count), otherwise every device (`device_type`
+    null): a failure spread evenly over devices is not a device's problem. The largest
+    causes by leakage calls get an action from the templates: by error code; the abandon
+    template when there is no code; the fallback for unknown codes.
     `estimated_annual_savings` = the cause's mean daily leakage calls over the observed days
-    × cost per call × 365 × the template's fix rate. Ranked by that, largest first."""
+    × cost per call × 365 × the template's fix rate. Ranked by that, largest first.
+    """
     cost = _num(rules.cost_per_call)
+    focus = _num(rules.device_focus_share)
 
     def fill(text: str) -> str:
         return (
@@ -586,9 +596,26 @@ def action_recommendations_sql(
 
     return f"""
     WITH observed AS (SELECT {observed_days_sql(calls)} AS observed_days),
-    causes AS (
-        SELECT journey_type, error_code, device_type, count(*) AS leakage_calls
+    by_device AS (
+        SELECT journey_type, error_code, device_type, count(*) AS calls
         FROM {leakage} GROUP BY ALL
+    ),
+    by_code AS (
+        SELECT journey_type, error_code, device_type AS top_device, calls AS top_calls,
+               sum(calls) OVER (PARTITION BY journey_type, error_code) AS total_calls
+        FROM by_device
+        QUALIFY row_number() OVER (
+            PARTITION BY journey_type, error_code ORDER BY calls DESC, device_type NULLS LAST
+        ) = 1
+    ),
+    causes AS (
+        SELECT journey_type, error_code,
+               CASE WHEN focused THEN top_device END AS device_type,
+               CASE WHEN focused THEN top_calls ELSE total_calls END AS leakage_calls
+        FROM (
+            SELECT *, top_device IS NOT NULL AND top_calls >= {focus} * total_calls AS focused
+            FROM by_code
+        )
         ORDER BY leakage_calls DESC, journey_type, error_code NULLS LAST, device_type NULLS LAST
         LIMIT {int(rules.max_actions)}
     ),

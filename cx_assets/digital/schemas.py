@@ -266,9 +266,13 @@ class LeakageActionRecommendation(_Model):
     error_code: Series[str] = pa.Field(
         nullable=True, description="Root cause: error code (null = abandoned journey)."
     )
-    device_type: Series[str] = pa.Field(nullable=True, description="Root cause: device.")
+    device_type: Series[str] = pa.Field(
+        nullable=True,
+        description="The device the action targets (it holds at least 60% of the cause's "
+        "leakage calls); null = all devices.",
+    )
     leakage_calls: Series[int] = pa.Field(
-        ge=1, description="Leakage calls of the cause, all history."
+        ge=1, description="Leakage calls the action addresses, all history."
     )
     avoidable_calls_per_day: Series[float] = pa.Field(
         ge=0, nullable=True, description="leakage_calls ÷ observed days."

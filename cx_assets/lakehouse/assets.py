@@ -187,8 +187,16 @@ def parse_validate_quarantine(
         for name in frames:
             con.unregister(name)
     validated = validate(model, candidates)
-    rejected = [parse_rejects, validated.rejects[["source_file", "line_number", "reason"]]]
-    rejects = _with_raw(con, bronze, pd.concat(rejected, ignore_index=True))
+    rejected = [
+        frame
+        for frame in (parse_rejects, validated.rejects[["source_file", "line_number", "reason"]])
+        if not frame.empty
+    ]
+    rejects = _with_raw(
+        con,
+        bronze,
+        pd.concat(rejected, ignore_index=True) if rejected else parse_rejects,
+    )
     dataset = bronze.table
     quarantine.write(lake.layout.quarantine_dir, dataset, rejects, days, datetime.now(UTC))
     bronze_rows = int(len(parse_rejects) + len(candidates))

@@ -123,10 +123,10 @@ class LakehouseIOManager(ConfigurableIOManager):
         dataset = self._layout.gold_dir / table
         source = qualified(GOLD_LAYER, table)
         if dates is None:
-            parquet.publish(con.execute(f"SELECT * FROM {source}").to_arrow_table(), dataset)
+            parquet.publish(con.sql(f"SELECT * FROM {source}").to_arrow_table(), dataset)
             return dataset
         for day in dates:
-            rows = con.execute(
+            rows = con.sql(
                 f"SELECT * EXCLUDE ({PARTITION_COLUMN}) FROM {source} "
                 f"WHERE {PARTITION_COLUMN} = {sql_date(day)}"
             ).to_arrow_table()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 from dagster import TableColumn, TableColumnConstraints, TableSchema
 from pandera.errors import SchemaErrors
 
@@ -67,6 +68,18 @@ def column_schema(model: type[pa.DataFrameModel]) -> TableSchema:
     )
 
 
+# pandas keeps strings and dates as Python objects; an empty object column tells Arrow (and
+# so DuckDB) nothing about its type, and a table created from it gets a NULL-typed column.
+_ARROW_DTYPES = {"str": pd.ArrowDtype(pyarrow.string()), "date": pd.ArrowDtype(pyarrow.date32())}
+
+
 def ordered(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
-    """The model's columns in the model's order (extra working columns dropped)."""
-    return frame[list(model.to_schema().columns)]
+    """The model's columns in the model's order (extra working columns dropped), with
+    string and date columns typed explicitly so even an empty frame has a full schema."""
+    columns = model.to_schema().columns
+    result = frame[list(columns)].copy()
+    for name, column in columns.items():
+        arrow_dtype = _ARROW_DTYPES.get(str(column.dtype))
+        if arrow_dtype is not None:
+            result[name] = result[name].astype(arrow_dtype)
+    return result

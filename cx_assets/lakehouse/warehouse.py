@@ -132,17 +132,17 @@ def replace_rows(
     first write and gains any new column; a failure rolls everything back.
     """
     target = qualified(schema, table)
-    con.register("incoming_rows", _as_arrow(data))
+    incoming = _as_arrow(data)
+    _prepare_table(con, schema, table, incoming.schema)
+    con.register("incoming_rows", incoming)
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-            con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM incoming_rows LIMIT 0")
-            _add_missing_columns(con, schema, table)
             if dates is None:
                 con.execute(f"DELETE FROM {target}")
             else:
-                _require_partition_column(con)
+                if PARTITION_COLUMN not in incoming.schema.names:
+                    raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
                 con.execute(f"DELETE FROM {target} WHERE {_in_dates(dates)}")
             inserted = scalar(con, f"INSERT INTO {target} BY NAME SELECT * FROM incoming_rows")
             if dates is not None:
@@ -162,6 +162,30 @@ def replace_rows(
     return inserted
 
 
+def _prepare_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: pa.Schema
+) -> None:
+    """Create the table, or add the columns it lacks, from the incoming schema. Done before
+    the write's transaction: DuckDB 2.0.0 was seen to answer filtered reads of a table
+    created in the same transaction as a large insert with no rows. An added column is
+    harmless if the write then fails."""
+    con.register("incoming_schema", columns.empty_table())
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} AS FROM incoming_schema"
+        )
+        existing = {name for name, _ in table_columns(con, schema, table)}
+        for column_name, column_type, *_ in con.execute("DESCRIBE incoming_schema").fetchall():
+            if column_name not in existing:
+                con.execute(
+                    f"ALTER TABLE {qualified(schema, table)} "
+                    f"ADD COLUMN {quote_identifier(column_name)} {column_type}"
+                )
+    finally:
+        con.unregister("incoming_schema")
+
+
 def _as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
     """Frames go in through Arrow so nullable integers stay integers, timestamps are
     microsecond UTC and the partition column is a DATE (see `arrow_types`)."""
@@ -170,30 +194,6 @@ def _as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
     if isinstance(data, pa.Table):
         return normalise(data)
     return data
-
-
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    existing = {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()
-    }
-    incoming = con.execute("DESCRIBE incoming_rows").fetchall()
-    for column_name, column_type, *_ in incoming:
-        if column_name not in existing:
-            con.execute(
-                f"ALTER TABLE {qualified(schema, table)} "
-                f"ADD COLUMN {quote_identifier(column_name)} {column_type}"
-            )
-
-
-def _require_partition_column(con: duckdb.DuckDBPyConnection) -> None:
-    columns = {row[0] for row in con.execute("DESCRIBE incoming_rows").fetchall()}
-    if PARTITION_COLUMN not in columns:
-        raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
 
 
 def _in_dates(dates: Sequence[date]) -> str:

@@ -139,6 +139,9 @@ def test_root_causes_and_actions(run):
     top = actions.iloc[0]
     assert (top["error_code"], top["device_type"]) == ("PAY_TIMEOUT", "mobile_app")
     assert actions["estimated_annual_savings"].is_monotonic_decreasing
+    # Spread evenly over devices, these are every-device causes.
+    spread = actions[actions["error_code"].isin(["LANG_MISSING", "RX_NOT_FOUND"])]
+    assert len(spread) == 2 and spread["device_type"].isna().all()
 
 
 def test_savings_model_averages_the_days(run):

@@ -536,33 +536,63 @@ def test_savings_formula(silver):
 def test_action_recommendations_rank_the_largest_root_causes(silver):
     for offset in range(2):
         silver.call(NOON + timedelta(days=offset, hours=5), reason="claims", member="X")
-    for k in range(4):  # PAY_TIMEOUT on mobile_app: 4 calls
+    for k in range(4):  # PAY_TIMEOUT: 4 calls on mobile_app, 1 on desktop (80%: one device)
         _leak(silver, NOON + timedelta(hours=k), f"P{k}")
+    _leak(silver, NOON + timedelta(hours=4), "P9", device="desktop")
+    for k, device in enumerate(["desktop", "mobile_web", "mobile_app"]):  # spread: all devices
+        _leak(
+            silver,
+            NOON + timedelta(days=1, hours=k),
+            f"R{k}",
+            reason="pharmacy",
+            code="RX_NOT_FOUND",
+            device=device,
+        )
     for k in range(3):  # abandons on desktop: 3 calls
         _leak(
-            silver, NOON + timedelta(days=1, hours=k), f"A{k}", action="abandon", device="desktop"
+            silver,
+            NOON + timedelta(days=1, hours=5 + k),
+            f"A{k}",
+            action="abandon",
+            device="desktop",
         )
     for k in range(2):  # an unknown code: 2 calls
-        _leak(silver, NOON + timedelta(days=1, hours=5 + k), f"U{k}", code="NEW_BUG")
-    _leak(silver, NOON + timedelta(hours=9), "Z", code="CARD_DECLINED")  # 1 call: cut at 3
+        _leak(silver, NOON + timedelta(days=1, hours=9 + k), f"U{k}", code="NEW_BUG")
+    _leak(silver, NOON + timedelta(hours=9), "Z", code="CARD_DECLINED")  # 1 call: cut at 4
     silver.leakage(days=[DAY, DAY + timedelta(days=1)])
-    config = DigitalRules(max_actions=3)
+    config = DigitalRules(max_actions=4)
     actions = silver.query(rules.action_recommendations_sql("leakage", "calls", config))
-    assert actions["rank"].tolist() == [1, 2, 3]
-    assert actions["error_code"].tolist()[0] == "PAY_TIMEOUT"
+    assert actions["rank"].tolist() == [1, 2, 3, 4]
+    by_code = actions.set_index(actions["error_code"].fillna("(abandon)"))
     top = actions.iloc[0]
+    assert (top["error_code"], top["device_type"], top["leakage_calls"]) == (
+        "PAY_TIMEOUT",
+        "mobile_app",
+        4,
+    )
     assert top["owner"] == "Payments Engineering" and top["effort"] == "medium"
-    assert "mobile_app" in top["action"]
+    assert "on mobile_app" in top["action"]
     assert top["estimated_annual_savings"] == pytest.approx(4 / 2 * 8 * 365 * 0.5)
-    abandon = actions[actions["error_code"].isna()].iloc[0]
+    spread = by_code.loc["RX_NOT_FOUND"]
+    assert pd.isna(spread["device_type"]) and spread["leakage_calls"] == 3
+    assert "all devices" in spread["action"]
+    assert spread["estimated_annual_savings"] == pytest.approx(3 / 2 * 8 * 365 * 0.35)
+    abandon = by_code.loc["(abandon)"]
     assert abandon["owner"] == rules.DEFAULT_ABANDON_ACTION.owner
+    assert abandon["device_type"] == "desktop"
     assert abandon["estimated_annual_savings"] == pytest.approx(3 / 2 * 8 * 365 * 0.2)
-    unknown = actions[actions["error_code"] == "NEW_BUG"].iloc[0]
+    unknown = by_code.loc["NEW_BUG"]
     assert "NEW_BUG" in unknown["action"] and "billing" in unknown["action"]
     assert unknown["fix_rate"] == rules.DEFAULT_FALLBACK_ACTION.fix_rate
-    assert "CARD_DECLINED" not in set(actions["error_code"])
+    assert "CARD_DECLINED" not in by_code.index
     # Ranked by estimated savings, not by calls.
     assert actions["estimated_annual_savings"].is_monotonic_decreasing
+    # The device focus is configurable: at 90% PAY_TIMEOUT is an every-device cause.
+    wide = silver.query(
+        rules.action_recommendations_sql("leakage", "calls", DigitalRules(device_focus_share=0.9))
+    ).set_index("error_code")
+    assert pd.isna(wide.loc["PAY_TIMEOUT", "device_type"])
+    assert wide.loc["PAY_TIMEOUT", "leakage_calls"] == 5
 
 
 def test_leakage_share_per_day(silver):

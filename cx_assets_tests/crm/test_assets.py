@@ -1,0 +1,292 @@
+"""CRM assets materialized on small hand-made landing files in a temporary data root."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from dagster import AssetCheckSeverity, AssetKey
+
+from cx_assets.crm import assets, checks
+from cx_assets.crm.checks import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
+from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
+from cx_assets_tests.conftest import check_results
+
+EVERYTHING = [*assets.partitioned_assets, *assets.rollup_assets, *checks.all_checks]
+PARTITIONED = assets.partitioned_assets
+DAY, NEXT_DAY = "2024-01-05", "2024-01-06"
+
+PERSON_NAME, PERSON_EMAIL, PERSON_PHONE = (
+    "Joana Cliente",
+    "joana@cliente.com.br",
+    "+55 11 98888-7777",
+)
+
+
+def user(user_id=1, name="Ana Gerente"):
+    return {"Id": user_id, "Name": name, "Email": f"user{user_id}@empresa.com"}
+
+
+def company(contact_id, owner=1):
+    return {
+        "Id": contact_id, "Name": f"Empresa {contact_id}", "TypeId": 2, "CompanyId": None,
+        "OwnerId": owner, "Email": f"contato@empresa{contact_id}.com", "Phone": "1100000000",
+        "CreateDate": "2023-06-01T09:00:00-03:00",
+    }  # fmt: skip
+
+
+def person(contact_id, company_id, name=PERSON_NAME, email=PERSON_EMAIL, phone=PERSON_PHONE):
+    return {
+        "Id": contact_id, "Name": name, "TypeId": 1, "CompanyId": company_id, "OwnerId": 1,
+        "Email": email, "Phone": phone, "CreateDate": "2023-06-01T09:00:00-03:00",
+    }  # fmt: skip
+
+
+def deal(deal_id, company_id, status=2, amount=1000.0):
+    return {
+        "Id": deal_id, "ContactId": company_id, "OwnerId": 1, "Title": f"Deal {deal_id}",
+        "Amount": amount, "StageId": 1, "StatusId": status,
+        "CreateDate": "2023-12-01T10:00:00-03:00",
+        "FinishDate": None if status == 1 else "2023-12-21T10:00:00-03:00",
+    }  # fmt: skip
+
+
+def interaction(interaction_id, contact_id, *, day=DAY, hour=10, title="E-mail recebido.",
+                subject="Proposta", content="Olá, tudo bem?", recipients="a@x.com"):  # fmt: skip
+    return {
+        "Id": interaction_id, "ContactId": contact_id, "OwnerId": 1,
+        "Date": f"{day}T{hour:02d}:00:00-03:00", "TypeId": 3, "Title": title,
+        "Content": content, "EmailSubject": subject, "EmailRecipients": recipients,
+        "DealId": None,
+    }  # fmt: skip
+
+
+def land_day(lake, day=DAY, interactions=None, contacts=None):
+    lake.land_jsonl("crm", "users", day, [user()])
+    lake.land_jsonl("crm", "contacts", day, contacts or [company(10), person(11, 10)])
+    lake.land_jsonl("crm", "deals", day, [deal(100, 10)])
+    lake.land_jsonl(
+        "crm",
+        "interactions",
+        day,
+        interactions
+        or [
+            interaction(1, 10, content="Temos um problema URGENTE"),
+            interaction(2, 11, title="E-mail enviado.", subject="RE: Proposta"),
+            interaction(3, 10, subject="Lida: Proposta"),
+            interaction(4, 10, recipients="a@x;b@x;c@x;d@x"),
+            interaction(5, 11, title="Ligação", subject=None, recipients=None),
+        ],
+    )
+
+
+def evaluations(result):
+    return check_results(result)
+
+
+def test_a_day_flows_from_landing_to_gold(lake):
+    land_day(lake)
+    result = lake.materialize(EVERYTHING, day=DAY)
+    assert result.success
+
+    noise = lake.gold("crm_noise_summary").set_index("category")
+    assert noise.loc["read_receipt", "count"] == 1
+    assert noise.loc["mass_email", "count"] == 1
+    assert noise.loc["valid", "count"] == 3
+    assert noise.loc["noise_total", "pct"] == pytest.approx(40.0)
+
+    friction = lake.gold("crm_friction_heuristics")
+    assert friction["interaction_id"].tolist() == [1]
+    assert friction[["urgency_score", "failure_score", "escalation_score", "friction_score"]].iloc[
+        0
+    ].tolist() == [1, 1, 0, 2]
+
+    linkage = lake.gold("crm_contact_linkage").iloc[0]
+    assert (linkage.direct_count, linkage.via_person_count, linkage.unresolved_count) == (3, 2, 0)
+
+    volumetrics = lake.gold("crm_cx_volumetrics")
+    assert volumetrics[["owner_id", "company_id", "total_interactions"]].values.tolist() == [
+        [1, 10, 3]
+    ]
+    assert volumetrics["neediness_ratio"].iloc[0] == pytest.approx(3 / 1000.0)
+    assert len(lake.gold("crm_temporal_heat")) == 168
+    assert lake.gold("crm_churn_risk")["company_id"].tolist() == [10]
+    assert len(lake.gold("crm_segmentation_matrix")) == 4
+    velocity = lake.gold("crm_sales_velocity").iloc[0]
+    assert (velocity.owner_id, velocity.open_deals, velocity.win_rate) == (1, 0, 1.0)
+
+    results = evaluations(result)
+    assert all(e.passed for key, e in results.items() if e.severity == AssetCheckSeverity.ERROR)
+
+
+def test_bad_records_are_quarantined_and_good_ones_kept(lake):
+    land_day(lake)
+    good = json.dumps(interaction(20, 10), ensure_ascii=False)
+    missing_owner = {k: v for k, v in interaction(21, 10).items() if k != "OwnerId"}
+    wrong_type = {**interaction(22, 10), "ContactId": "dez"}
+    lines = [good, '{"Id": 23, "ContactId": ', json.dumps(missing_owner), json.dumps(wrong_type)]
+    lines.append(json.dumps(interaction(24, 10)))
+    lake.land(
+        "crm", "interactions", DAY, "extra.jsonl", ("\ufeff" + "\n".join(lines) + "\n").encode()
+    )
+
+    result = lake.materialize(EVERYTHING, day=DAY)
+    assert result.success
+
+    silver_ids = set(
+        lake.query("SELECT interaction_id FROM silver.crm_interactions")["interaction_id"]
+    )
+    assert {20, 24} <= silver_ids and not {21, 22, 23} & silver_ids
+
+    quarantined = lake.quarantine("crm_interactions").sort_values("line_number")
+    assert quarantined["source_file"].str.endswith("crm/interactions/2024-01-05/extra.jsonl").all()
+    assert quarantined["line_number"].tolist() == [2, 3, 4]
+    assert quarantined["reason"].tolist() == [
+        "invalid JSON",
+        'missing required field "OwnerId"',
+        'field "ContactId" is not an integer',
+    ]
+    assert quarantined["raw"].iloc[0] == '{"Id": 23, "ContactId": '
+
+    reconciliation = evaluations(result)[("silver/crm_interactions", RECONCILES_WITH_BRONZE)]
+    assert reconciliation.passed
+    assert reconciliation.metadata["by_day"].value[DAY] == {
+        "bronze": 10, "silver": 7, "quarantine": 3, "unaccounted": 0
+    }  # fmt: skip
+
+
+def test_rerunning_a_day_gives_the_same_result(lake):
+    land_day(lake)
+    lake.materialize(EVERYTHING, day=DAY)
+    first = {
+        t: lake.gold(t)
+        for t in ("crm_noise_summary", "crm_friction_heuristics", "crm_cx_volumetrics")
+    }
+    lake.materialize(EVERYTHING, day=DAY)
+    for table, frame in first.items():
+        assert lake.gold(table).equals(frame), table
+    assert lake.query("SELECT count(*) AS n FROM silver.crm_interactions")["n"][0] == 5
+    assert lake.query("SELECT count(*) AS n FROM gold.crm_noise_summary")["n"][0] == 5
+
+
+def test_a_redelivered_file_replaces_its_earlier_content(lake):
+    land_day(lake)
+    lake.materialize(PARTITIONED, day=DAY)
+    land_day(lake, interactions=[interaction(1, 10), interaction(7, 10)])
+    lake.materialize(PARTITIONED, day=DAY)
+    ids = lake.query("SELECT interaction_id FROM silver.crm_interactions ORDER BY 1")
+    assert ids["interaction_id"].tolist() == [1, 7]
+    assert lake.gold("crm_friction_heuristics").empty
+
+
+def test_a_day_without_files_gives_empty_tables_and_a_warning(lake):
+    land_day(lake)
+    result = lake.materialize(EVERYTHING, day=DAY, last_day=NEXT_DAY)  # nothing landed on the 6th
+    assert result.success
+    non_empty = evaluations(result)[("bronze/crm_interactions", NON_EMPTY)]
+    assert not non_empty.passed and non_empty.severity == AssetCheckSeverity.WARN
+
+    noise = lake.query("SELECT * FROM gold.crm_noise_summary WHERE date = DATE '2024-01-06'")
+    assert sorted(noise["category"]) == sorted(
+        ["read_receipt", "delivery_receipt", "mass_email", "noise_total", "valid"]
+    )
+    assert (noise["count"] == 0).all() and noise["pct"].isna().all()
+    for table in ("crm_noise_summary", "crm_friction_heuristics", "crm_contact_linkage"):
+        assert (lake.layout.gold_dir / table / f"date={NEXT_DAY}" / "data.parquet").exists(), table
+
+
+def test_a_source_that_never_delivered_still_builds_every_table(lake):
+    result = lake.materialize(EVERYTHING, day=DAY)
+    assert result.success
+    assert len(lake.gold("crm_temporal_heat")) == 168
+    assert lake.gold("crm_churn_risk").empty
+    assert lake.gold("crm_segmentation_matrix")["company_count"].sum() == 0
+
+
+def test_companies_are_resolved_as_of_the_interaction_day(lake):
+    land_day(lake, interactions=[interaction(1, 11)])
+    # on the next day the person moves to company 12
+    lake.land_jsonl("crm", "contacts", NEXT_DAY, [company(12), person(11, 12)])
+    lake.land_jsonl("crm", "interactions", NEXT_DAY, [interaction(2, 11, day=NEXT_DAY)])
+    lake.materialize(PARTITIONED, day=DAY, last_day=NEXT_DAY)
+    lake.materialize(PARTITIONED, day=DAY)  # re-running the earlier day does not see the move
+    rows = lake.query(
+        "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
+    )
+    assert rows.values.tolist() == [[1, 10, "via_person"], [2, 12, "via_person"]]
+    lake.materialize(EVERYTHING, selection=assets.rollup_assets)
+    current = lake.query("SELECT company_id FROM silver.crm_contacts WHERE contact_id = 11")
+    assert current["company_id"].tolist() == [12]
+
+
+def test_linkage_and_noise_bands_warn_without_failing_the_run(lake):
+    unknown = [interaction(i, 999) for i in range(1, 5)]
+    noisy = [interaction(10 + i, 10, subject="Lida: x") for i in range(6)]
+    land_day(lake, interactions=[*unknown, *noisy, interaction(30, 10)])
+    result = lake.materialize(EVERYTHING, day=DAY)
+    assert result.success
+    results = evaluations(result)
+    linkage = results[("gold/crm_contact_linkage", RESOLVED_LINKAGE_SHARE)]
+    noise = results[("gold/crm_noise_summary", NOISE_RATIO)]
+    assert not linkage.passed and linkage.severity == AssetCheckSeverity.WARN
+    assert not noise.passed and noise.severity == AssetCheckSeverity.WARN
+    assert linkage.metadata["ratio_by_day"].value[DAY] == pytest.approx(7 / 11)
+    assert noise.metadata["ratio_by_day"].value[DAY] == pytest.approx(6 / 11)
+
+
+def test_gold_parquet_is_what_analysts_expect(lake):
+    land_day(lake)
+    lake.materialize(EVERYTHING, day=DAY)
+    partition_file = (
+        lake.layout.gold_dir / "crm_friction_heuristics" / f"date={DAY}" / "data.parquet"
+    )
+    schema = pq.read_schema(partition_file)
+    assert "date" not in schema.names
+    assert str(schema.field("occurred_at").type) == "timestamp[us, tz=UTC]"
+    assert [p.name for p in partition_file.parent.iterdir()] == ["data.parquet"]
+    assert (lake.layout.gold_dir / "crm_cx_volumetrics" / "data.parquet").exists()
+
+    con = duckdb.connect()
+    rows = con.execute(
+        "SELECT date, category, count FROM read_parquet(?, hive_partitioning = true) "
+        "WHERE category = 'valid'",
+        [str(lake.layout.gold_dir / "crm_noise_summary" / "**" / "*.parquet")],
+    ).fetchall()
+    con.close()
+    assert [(str(r[0]), r[1], r[2]) for r in rows] == [(DAY, "valid", 3)]
+
+
+def test_no_customer_personal_data_outside_bronze(lake):
+    land_day(lake)
+    lake.materialize(EVERYTHING, day=DAY)
+    tables = lake.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('silver', 'gold')"
+    )
+    assert len(tables) > 10
+    for schema, table in tables.values:
+        text = lake.query(f'SELECT * FROM "{schema}"."{table}"').astype(str).to_csv()
+        for secret in (PERSON_NAME, PERSON_EMAIL, PERSON_PHONE, "98888"):
+            assert secret not in text, (schema, table, secret)
+    for path in lake.layout.gold_dir.rglob("*.parquet"):
+        assert PERSON_EMAIL.encode() not in path.read_bytes()
+
+
+def test_materializations_carry_schema_and_row_count(lake):
+    land_day(lake)
+    result = lake.materialize(EVERYTHING, day=DAY)
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        key = event.asset_key.to_user_string()
+        assert "dagster/row_count" in metadata, key
+        assert metadata["dagster/column_schema"].value.columns, key
+    friction = next(
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == AssetKey(["gold", "crm_friction_heuristics"])
+    )
+    columns = {c.name: c for c in friction["dagster/column_schema"].value.columns}
+    assert friction["dagster/row_count"].value == 1
+    assert "Sum of the three scores" in columns["friction_score"].description

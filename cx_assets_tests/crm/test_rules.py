@@ -1,0 +1,427 @@
+"""CRM rules on hand-worked cases, evaluated with the same SQL the assets run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cx_assets.crm import rules
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()
+
+
+def evaluate(con, expression: str, **columns):
+    """Evaluate a SQL expression over one row whose columns are `columns`."""
+    frame = pd.DataFrame(
+        {name: pd.Series([value], dtype=object) for name, value in columns.items()}
+    )
+    con.register("row_", frame)
+    try:
+        return con.execute(f"SELECT {expression} FROM row_").fetchall()[0][0]
+    finally:
+        con.unregister("row_")
+
+
+def noise(con, subject=None, title=None, content=None, recipients=None):
+    expression = rules.noise_reason_sql("subject", "title", "content", "recipients")
+    return evaluate(
+        con, expression, subject=subject, title=title, content=content, recipients=recipients
+    )
+
+
+# --------------------------------------------------------------------------- noise
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Lida: Proposta comercial", "read_receipt"),
+        ("   Lida: Proposta", "read_receipt"),  # leading spaces removed
+        ("LIDA: Proposta", "read_receipt"),  # any case
+        ("read: proposal", "read_receipt"),
+        ("Read:proposal", "read_receipt"),
+        ("RE: Lida: Proposta", None),  # only contains `Lida:` later
+        ("Lidar com o contrato", None),  # a word that starts like the prefix
+        ("Entregue: Proposta", "delivery_receipt"),
+        ("  delivered: Proposal", "delivery_receipt"),
+        ("Entregues os documentos", None),
+    ],
+)
+def test_receipts_by_subject(con, subject, expected):
+    assert noise(con, subject=subject, recipients="a@x.com") == expected
+
+
+def test_delivery_receipt_by_inbound_title_and_content(con):
+    content = "Olá, SUA MENSAGEM FOI ENTREGUE ao destinatário."
+    assert noise(con, title="E-mail recebido.", content=content) == "delivery_receipt"
+    # the same words in an outbound e-mail are the user's own text, not a receipt
+    assert noise(con, title="E-mail enviado.", content=content) is None
+
+
+@pytest.mark.parametrize(
+    ("recipients", "expected"),
+    [
+        ("a@x.com;b@x.com;c@x.com", None),
+        ("a@x.com;b@x.com;c@x.com;d@x.com", "mass_email"),
+        ("a@x.com; ;b@x.com;;c@x.com; ", None),  # 3 non-empty after trimming
+        (" a@x.com ; b@x.com ;c@x.com; d@x.com;", "mass_email"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_mass_email_counts_non_empty_trimmed_recipients(con, recipients, expected):
+    assert noise(con, subject="Proposta", recipients=recipients) == expected
+
+
+def test_noise_rules_apply_in_the_contract_order(con):
+    many = "a@x;b@x;c@x;d@x;e@x"
+    assert noise(con, subject="Lida: X", recipients=many) == "read_receipt"
+    assert noise(con, subject="Entregue: X", recipients=many) == "delivery_receipt"
+    assert (
+        noise(con, subject="Lida: X", title="E-mail recebido.", content="sua mensagem foi entregue")
+        == "read_receipt"
+    )
+
+
+# --------------------------------------------------------------------------- friction
+
+
+def flags(con, text: str) -> tuple[int, int, int]:
+    lowered = text.lower()
+    return tuple(
+        evaluate(con, rules.friction_flag_sql(category, "t"), t=lowered)
+        for category in ("urgency", "failure", "escalation")
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("É URGENTE, por favor", (1, 0, 0)),
+        ("precisamos disso pra ontem", (1, 0, 0)),
+        ("pra   ontem", (1, 0, 0)),  # any whitespace inside a phrase
+        ("Emergência no cliente", (1, 0, 0)),
+        ("emergencia no cliente", (1, 0, 0)),  # without the accent
+        ("Deu ERRO no sistema", (0, 1, 0)),
+        ("o app não funciona", (0, 1, 0)),
+        ("o app NAO FUNCIONA", (0, 1, 0)),
+        ("nova reclamacao registrada", (0, 1, 0)),
+        ("Reclamação formal", (0, 1, 0)),
+        ("quero falar com o gerente", (0, 0, 1)),
+        ("o CEO ligou", (0, 0, 1)),
+        ("problema grave: vou chamar meu advogado", (1, 1, 1)),
+        # words that must not match: the lexicon word is only part of them
+        ("terrorismo", (0, 0, 0)),
+        ("receoso", (0, 0, 0)),
+        ("gravemente", (0, 0, 0)),
+        ("problemático", (0, 0, 0)),
+        ("erros", (0, 0, 0)),
+    ],
+)
+def test_friction_words_whole_and_accent_insensitive(con, text, expected):
+    assert flags(con, text) == expected
+
+
+def test_any_friction_agrees_with_the_categories(con):
+    for text, expected in [("tudo certo, obrigado", False), ("urgente!", True), ("falha", True)]:
+        assert evaluate(con, rules.any_friction_sql("t"), t=text) is expected
+
+
+def test_lexicon_is_configuration(con):
+    custom = rules.CrmRules(
+        friction_lexicon={
+            "urgency": ["imediato"],
+            "failure": ["quebrou"],
+            "escalation": ["ouvidoria"],
+        }
+    )
+    expression = rules.friction_flag_sql("failure", "t", custom)
+    assert evaluate(con, expression, t="o produto quebrou") == 1
+    assert evaluate(con, expression, t="deu erro") == 0
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Proposta 2024", "RE: Proposta 2024", "res: RE: Proposta 2024", "ENC:Proposta 2024",
+     "Fwd: FW: proposta 2024 ", "  RES : Proposta 2024"],
+)  # fmt: skip
+def test_thread_subject_drops_reply_and_forward_prefixes(con, subject):
+    assert evaluate(con, rules.thread_subject_sql("s"), s=subject) == "proposta 2024"
+
+
+def test_thread_subject_keeps_words_that_only_start_like_a_prefix(con):
+    assert evaluate(con, rules.thread_subject_sql("s"), s="Reunião: pauta") == "reunião: pauta"
+    assert evaluate(con, rules.thread_subject_sql("s"), s="RE:") is None
+
+
+# --------------------------------------------------------------------------- volumetrics
+
+T0 = datetime(2024, 1, 1, 12, 0, tzinfo=pd.Timestamp(0, tz="UTC").tz)
+
+
+def interaction(
+    interaction_id, owner_id, company_id, at, *, direction=None, subject=None, noise=False
+):
+    return {
+        "interaction_id": interaction_id,
+        "owner_id": owner_id,
+        "company_id": company_id,
+        "occurred_at": at,
+        "direction": direction,
+        "thread_subject_key": subject,
+        "is_noise": noise,
+        "is_friction": False,
+        "date": at.date(),
+    }
+
+
+def volumetrics(con, interactions, deals=()):
+    con.register("interactions_", pd.DataFrame(interactions))
+    deal_frame = pd.DataFrame(list(deals) or [{"company_id": -1, "amount": 0.0, "status": "open"}])
+    con.register("deals_", deal_frame)
+    frame = con.execute(rules.cx_volumetrics_sql("interactions_", "deals_")).df()
+    return {(row.owner_id, row.company_id): row for row in frame.itertuples()}
+
+
+def test_velocity_over_a_span_shorter_than_a_week_is_the_total(con):
+    rows = [interaction(i, 1, 10, T0 + timedelta(days=i)) for i in range(4)]  # 3-day span
+    assert volumetrics(con, rows)[(1, 10)].interaction_velocity == pytest.approx(4.0)
+
+
+def test_velocity_over_two_weeks_is_per_week(con):
+    rows = [interaction(1, 1, 10, T0), interaction(2, 1, 10, T0 + timedelta(days=14))]
+    rows += [interaction(3, 1, 10, T0 + timedelta(days=7))]
+    assert volumetrics(con, rows)[(1, 10)].interaction_velocity == pytest.approx(3 / 2)
+
+
+def test_velocity_span_uses_exact_time_not_calendar_days(con):
+    rows = [interaction(1, 1, 10, T0), interaction(2, 1, 10, T0 + timedelta(days=10, hours=12))]
+    assert volumetrics(con, rows)[(1, 10)].interaction_velocity == pytest.approx(2 / 1.5)
+
+
+def test_noise_and_unresolved_companies_are_left_out(con):
+    rows = [
+        interaction(1, 1, 10, T0),
+        interaction(2, 1, 10, T0, noise=True),
+        interaction(3, 1, None, T0),
+    ]
+    result = volumetrics(con, rows)
+    assert list(result) == [(1, 10)]
+    assert result[(1, 10)].total_interactions == 1
+
+
+def test_manager_load_and_neediness(con):
+    rows = [interaction(i, 1, 10, T0) for i in range(6)] + [interaction(9, 1, 20, T0)]
+    rows += [interaction(20 + i, 2, 20, T0) for i in range(3)]
+    deals = [
+        {"company_id": 10, "amount": 1000.0, "status": "won"},
+        {"company_id": 10, "amount": 500.0, "status": "open"},
+        {"company_id": 20, "amount": 0.0, "status": "lost"},
+    ]
+    result = volumetrics(con, rows, deals)
+    assert result[(1, 10)].manager_load == pytest.approx((6 + 1) / 2)
+    assert result[(2, 20)].manager_load == pytest.approx(3)
+    assert result[(1, 10)].neediness_ratio == pytest.approx(6 / 1500)
+    assert pd.isna(result[(1, 20)].neediness_ratio)  # the company's deals sum to 0
+
+
+def emails(directions, *, subject="thread-a", owner=1, company=10, start=0):
+    return [
+        interaction(
+            start + i, owner, company, T0 + timedelta(hours=i), direction=d, subject=subject
+        )
+        for i, d in enumerate(directions)
+    ]
+
+
+def test_long_thread_needs_three_direction_changes(con):
+    three_changes = emails(["inbound", "outbound", "inbound", "outbound"])
+    two_changes = emails(["inbound", "outbound", "outbound", "inbound"], subject="b", start=10)
+    assert volumetrics(con, three_changes)[(1, 10)].long_thread_count == 1
+    assert volumetrics(con, two_changes)[(1, 10)].long_thread_count == 0
+
+
+def test_long_thread_is_counted_in_time_order_not_row_order(con):
+    rows = emails(["inbound", "outbound", "inbound", "outbound"])
+    assert volumetrics(con, list(reversed(rows)))[(1, 10)].long_thread_count == 1
+
+
+def test_thread_changes_only_count_within_the_pairs_own_emails(con):
+    # another manager's replies in the same company thread do not make this pair's thread long
+    mine = emails(["inbound", "inbound"], owner=1)
+    theirs = emails(["outbound", "outbound"], owner=2, start=10)
+    result = volumetrics(con, mine + theirs)
+    assert result[(1, 10)].long_thread_count == 0
+
+
+def test_thread_across_reply_prefixes_is_one_thread(con):
+    subjects = ["Proposta", "RE: Proposta", "RES: RE: Proposta", "ENC: proposta"]
+    keys = [evaluate(con, f"md5({rules.thread_subject_sql('s')})", s=s) for s in subjects]
+    assert len(set(keys)) == 1
+    rows = [
+        interaction(i, 1, 10, T0 + timedelta(hours=i), direction=d, subject=keys[i])
+        for i, d in enumerate(["inbound", "outbound", "inbound", "outbound"])
+    ]
+    assert volumetrics(con, rows)[(1, 10)].long_thread_count == 1
+
+
+# --------------------------------------------------------------------------- heat map
+
+
+def test_temporal_heat_has_168_slots_in_sao_paulo_time(con):
+    friday_1500_local = datetime(2024, 1, 5, 18, 0, tzinfo=T0.tzinfo)  # 15:00 in São Paulo
+    friday_1300_local = datetime(2024, 1, 5, 16, 0, tzinfo=T0.tzinfo)
+    monday_0200_local = datetime(2024, 1, 8, 5, 0, tzinfo=T0.tzinfo)
+    rows = [
+        {**interaction(1, 1, 10, friday_1500_local), "is_friction": True},
+        {**interaction(2, 1, 10, friday_1300_local), "is_friction": True},
+        interaction(3, 1, 10, monday_0200_local),
+        {**interaction(4, 1, 10, monday_0200_local, noise=True), "is_friction": False},
+    ]
+    con.register("interactions_", pd.DataFrame(rows))
+    heat = (
+        con.execute(rules.temporal_heat_sql("interactions_"))
+        .df()
+        .set_index(["day_of_week", "hour"])
+    )
+    assert len(heat) == 168
+    assert heat.loc[(4, 15)].tolist() == [1, 1, 1]
+    assert heat.loc[(4, 13)].tolist() == [1, 1, 0]  # before 14:00
+    assert heat.loc[(0, 2)].tolist() == [1, 0, 0]  # noise not counted
+    assert heat["interaction_count"].sum() == 3
+
+
+# --------------------------------------------------------------------------- sales velocity
+
+
+def test_sales_velocity_worked_example(con):
+    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
+    deals = pd.DataFrame(
+        [
+            {"deal_id": 1, "owner_id": 7, "status": "open", "amount": 50.0},
+            {"deal_id": 2, "owner_id": 7, "status": "open", "amount": 70.0},
+            {"deal_id": 3, "owner_id": 7, "status": "won", "amount": 100.0, "days": 10},
+            {"deal_id": 4, "owner_id": 7, "status": "won", "amount": 300.0, "days": 30},
+            {"deal_id": 5, "owner_id": 7, "status": "lost", "amount": 999.0, "days": 5},
+            {"deal_id": 6, "owner_id": 8, "status": "lost", "amount": 10.0, "days": 2},
+        ]
+    )
+    deals["created_at"] = created
+    deals["finished_at"] = [
+        None if pd.isna(d) else created + timedelta(days=d) for d in deals.pop("days")
+    ]
+    con.register("deals_", deals)
+    con.register("users_", pd.DataFrame({"user_id": [7, 8, 9]}))
+    result = con.execute(rules.sales_velocity_sql("deals_", "users_")).df().set_index("owner_id")
+    seven = result.loc[7]
+    assert seven.open_deals == 2
+    assert seven.win_rate == pytest.approx(2 / 3)
+    assert seven.avg_won_amount == pytest.approx(200.0)
+    assert seven.avg_cycle_days == pytest.approx(20.0)
+    assert seven.velocity_per_day == pytest.approx(2 * (2 / 3) * 200.0 / 20.0)
+    assert result.loc[8].win_rate == 0.0 and pd.isna(result.loc[8].velocity_per_day)
+    assert pd.isna(result.loc[9].win_rate)  # a manager with no closed deals
+
+
+# --------------------------------------------------------------------------- churn risk
+
+
+def churn(con, interactions, deals=(), companies=(10,)):
+    con.register("interactions_", pd.DataFrame(interactions))
+    con.register(
+        "contacts_",
+        pd.DataFrame({"contact_id": list(companies), "contact_type": ["company"] * len(companies)}),
+    )
+    con.register("deals_", pd.DataFrame(list(deals) or [{"company_id": -1, "status": "open"}]))
+    frame = con.execute(rules.churn_risk_sql("interactions_", "contacts_", "deals_")).df()
+    return frame.set_index("company_id")
+
+
+def healthy_history(days: int, company: int = 10):
+    return [interaction(i, 1, company, T0 + timedelta(days=i)) for i in range(days)]
+
+
+def test_more_friction_never_lowers_churn_risk(con):
+    base = healthy_history(10)
+    before = churn(con, base).loc[10].churn_risk_score
+    complaint = {**interaction(99, 1, 10, T0 + timedelta(days=9, hours=1)), "is_friction": True}
+    after = churn(con, [*base, complaint]).loc[10].churn_risk_score
+    assert after > before
+
+
+def test_longer_silence_never_lowers_churn_risk(con):
+    history = healthy_history(10)
+    scores = []
+    for silent_days in (0, 5, 30, 200):
+        marker = interaction(500 + silent_days, 1, 99, T0 + timedelta(days=9 + silent_days))
+        scores.append(churn(con, [*history, marker], companies=(10, 99)).loc[10].churn_risk_score)
+    assert scores == sorted(scores)
+    assert scores[-1] > scores[0]
+
+
+def test_churn_score_worked_example(con):
+    # 4 healthy interactions in the 30 days before the last one, 8 in the 30 before that:
+    # trend = (8 - 4) / 8 = 0.5; 1 friction of 13 valid; 1 lost of 2 closed deals;
+    # silent 1 day (last healthy at day 60 noon, as-of day 60 ends at day 61 00:00) -> 0.5/90.
+    rows = [interaction(i, 1, 10, T0 + timedelta(days=60 - 30 - 3 * i - 1)) for i in range(8)]
+    rows += [interaction(100 + i, 1, 10, T0 + timedelta(days=60 - 7 * i)) for i in range(4)]
+    rows += [{**interaction(200, 1, 10, T0 + timedelta(days=59)), "is_friction": True}]
+    deals = [{"company_id": 10, "status": "won"}, {"company_id": 10, "status": "lost"}]
+    row = churn(con, rows, deals).loc[10]
+    assert row.trend_component == pytest.approx(0.5)
+    assert row.friction_share == pytest.approx(1 / 13)
+    assert row.lost_deal_share == pytest.approx(0.5)
+    assert row.days_since_last_healthy_interaction == pytest.approx(0.5)
+    expected = 100 * (0.35 * (0.5 / 90) + 0.20 * 0.5 + 0.30 / 13 + 0.15 * 0.5)
+    assert row.churn_risk_score == pytest.approx(expected)
+    assert row.risk_band == "low"
+
+
+def test_a_company_that_never_had_a_healthy_interaction_is_at_full_recency_risk(con):
+    complaint = {**interaction(1, 1, 10, T0), "is_friction": True}
+    row = churn(con, [complaint]).loc[10]
+    assert row.recency_component == 1.0 and row.trend_component == 1.0
+    assert row.churn_risk_score == pytest.approx(100 * (0.35 + 0.20 + 0.30))
+    assert row.risk_band == "high"
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def test_segmentation_splits_companies_at_the_medians(con):
+    rows = [interaction(i, 1, 10, T0) for i in range(5)]  # engaged
+    rows += [interaction(10 + i, 1, 20, T0) for i in range(1)]  # barely engaged
+    deals = [
+        {"company_id": 10, "amount": 1000.0, "status": "won"},
+        {"company_id": 20, "amount": 9000.0, "status": "won"},
+        {"company_id": 30, "amount": 10.0, "status": "won"},
+    ]
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [10, 20, 30, 40], "contact_type": "company"})
+    )
+    con.register("deals_", pd.DataFrame(deals))
+    matrix = (
+        con.execute(rules.segmentation_sql("interactions_", "contacts_", "deals_"))
+        .df()
+        .set_index("segment")
+    )
+    assert matrix.loc["champions"].company_count == 1  # 10: won 1000 >= median 1000, 5 >= 3
+    assert matrix.loc["sleeping_giants"].company_count == 1  # 20: 9000, 1 interaction < 3
+    assert matrix.loc["dormant"].company_count == 2  # 30 (10.0 < median) and 40 (nothing)
+    assert matrix.loc["rising"].company_count == 0
+    assert matrix.loc["champions"].value_threshold == pytest.approx(1000.0)
+    assert matrix.loc["champions"].engagement_threshold == pytest.approx(3.0)
+    assert matrix["company_count"].sum() == 4
