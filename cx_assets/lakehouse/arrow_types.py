@@ -6,8 +6,14 @@ partition column is a DATE."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+
+
+def _truncating_cast(column, target: pa.DataType):
+    """Cast, dropping precision below the target unit (nanoseconds to microseconds)."""
+    return pc.cast(column, options=pc.CastOptions(target, allow_time_truncate=True))
 
 
 def normalise(table: pa.Table) -> pa.Table:
@@ -25,6 +31,6 @@ def normalise(table: pa.Table) -> pa.Table:
     columns = []
     for field, column in zip(target, table.columns, strict=True):
         if pa.types.is_date32(field.type) and pa.types.is_timestamp(column.type):
-            column = column.cast(pa.timestamp("us")).cast(pa.date32())
-        columns.append(column.cast(field.type))
+            column = _truncating_cast(column, pa.timestamp("us"))
+        columns.append(_truncating_cast(column, field.type))
     return pa.Table.from_arrays(columns, schema=target)

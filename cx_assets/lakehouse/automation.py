@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from cx_assets.lakehouse.landing import LandedFile, date_folders, discover, parse_date_folder
-from cx_assets.lakehouse.partitions import daily_partitions
+from cx_assets.lakehouse.partitions import daily_partitions, is_partition_day
 from cx_assets.lakehouse.resources import Lake
 
 MAX_REQUESTS_PER_TICK = 10
@@ -72,7 +72,7 @@ def landing_sensor(
                     f"skipping landing/{source}/*/{folder_name}: not a YYYY-MM-DD folder"
                 )
                 continue
-            if not daily_partitions.has_partition_key(folder_name, current_time=now):
+            if not is_partition_day(day, now):
                 context.log.info(
                     f"skipping landing/{source}/*/{folder_name}: not a partition yet or any more "
                     f"(partitions run from {daily_partitions.start.date()} to yesterday, UTC)"

@@ -84,6 +84,9 @@ def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str, 
     if spec.text_values:
         text = f"nullif(trim(json_extract_string({value}, '$')), '')"
         typed = text if item.kind == "str" else f"TRY_CAST({text} AS {sql_type})"
+        if item.kind == "int":
+            # DuckDB rounds '1.5' to 2 when casting to BIGINT: only whole numbers are integers.
+            typed = f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN {typed} END"
         missing = f"{text} IS NULL"
         wrong = f"{typed} IS NULL"
     else:
@@ -118,7 +121,8 @@ def parse_sql(
         [
             "CASE WHEN read_error IS NOT NULL THEN read_error",
             "WHEN values_ IS NULL THEN 'invalid JSON'",
-            "WHEN NOT starts_with(ltrim(document), '{') THEN 'not a JSON object'",
+            "WHEN NOT starts_with(ltrim(document, ' ' || chr(9) || chr(10) || chr(13)), '{') "
+            "THEN 'not a JSON object'",
             *checks,
             "END",
         ]

@@ -3,7 +3,7 @@ finds which dates it covers (a single partition, or a range in a single-run back
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 
@@ -37,15 +37,20 @@ def _as_date(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+def is_partition_day(day: date, now: datetime | None = None) -> bool:
+    """Whether `day` is a partition: from the start up to the last complete UTC day."""
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return daily_partitions.start.date() <= day < today
+
+
 def partition_keys_in_range(first: date, last: date) -> list[str]:
     """Validated partition keys for [first, last]; raises ValueError naming the first bad day."""
-    valid = set(daily_partitions.get_partition_keys())
-    keys = [day.isoformat() for day in dates_between(first, last)]
-    for key in keys:
-        if key not in valid:
+    days = dates_between(first, last)
+    for day in days:
+        if not is_partition_day(day):
             start = daily_partitions.start.date().isoformat()
             raise ValueError(
-                f"{key} is not a partition: partitions are daily from {start} "
+                f"{day} is not a partition: partitions are daily from {start} "
                 "up to yesterday (UTC); set CX_PARTITIONS_START to change the first one"
             )
-    return keys
+    return [day.isoformat() for day in days]

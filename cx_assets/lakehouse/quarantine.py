@@ -45,11 +45,13 @@ def write(
     (columns: date + QUARANTINE_COLUMNS). Days without rejects are cleared."""
     folder = dataset_dir(quarantine_dir, dataset)
     by_day = (
-        {day: group for day, group in rejects.groupby(PARTITION_COLUMN)} if len(rejects) else {}
+        {pd.Timestamp(key).date(): group for key, group in rejects.groupby(PARTITION_COLUMN)}
+        if len(rejects)
+        else {}
     )
     written = 0
     for day in dates:
-        rows = by_day.get(pd.Timestamp(day).date(), by_day.get(day))
+        rows = by_day.get(day)
         if rows is None or rows.empty:
             parquet.remove_partition(folder, day)
             continue

@@ -17,6 +17,10 @@ from dagster import TableColumn, TableColumnConstraints, TableSchema
 from pandera.errors import SchemaErrors
 
 
+class SchemaViolation(ValueError):
+    """A frame that does not have the model's shape (names columns and checks, no values)."""
+
+
 @dataclass(frozen=True)
 class Validated:
     frame: pd.DataFrame  # rows that passed, coerced to the model's types
@@ -32,7 +36,15 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
         row_cases = cases[cases["index"].notna()]
         if len(row_cases) < len(cases):
             # A missing column or an uncoercible dtype is the pipeline's bug, not the data's.
-            raise
+            # Pandera's message quotes failing values: report columns and checks only.
+            problems = sorted(
+                {
+                    f"{case.column}: {case.check}"
+                    for case in cases.itertuples()
+                    if pd.isna(case.index)
+                }
+            )
+            raise SchemaViolation(f"{model.__name__}: {'; '.join(problems)}") from None
         reasons = (
             row_cases.assign(
                 reason="column '"

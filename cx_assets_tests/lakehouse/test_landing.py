@@ -1,0 +1,350 @@
+"""Landing-zone discovery and the readers that turn landed files into bronze rows.
+
+Every expectation is worked out by hand from the bytes written in the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from cx_assets.lakehouse import landing
+from cx_assets.lakehouse.landing import (
+    BRONZE_SCHEMA,
+    date_folders,
+    discover,
+    parse_date_folder,
+    read_csv,
+    read_json,
+    read_jsonl,
+    read_landed,
+)
+
+BOM = b"\xef\xbb\xbf"
+DAY = date(2024, 1, 5)
+
+
+def write(path: Path, content: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# JSONL
+# ---------------------------------------------------------------------------------------
+
+
+def test_jsonl_leading_bom_is_dropped(tmp_path):
+    path = write(tmp_path / "a.jsonl", BOM + b'{"a": 1}\n{"a": 2}\n')
+    assert list(read_jsonl(path)) == [
+        (1, '{"a": 1}', None, None),
+        (2, '{"a": 2}', None, None),
+    ]
+
+
+def test_jsonl_blank_lines_skipped_but_line_numbers_are_the_files(tmp_path):
+    # line 1: record, 2: empty, 3: spaces only, 4: record, 5: tab only, 6: record (no newline)
+    path = write(tmp_path / "a.jsonl", b'{"a": 1}\n\n   \n{"a": 4}\n\t\n{"a": 6}')
+    assert [(line, raw) for line, raw, _, _ in read_jsonl(path)] == [
+        (1, '{"a": 1}'),
+        (4, '{"a": 4}'),
+        (6, '{"a": 6}'),
+    ]
+
+
+def test_jsonl_crlf_endings_are_not_part_of_the_raw_text(tmp_path):
+    path = write(tmp_path / "a.jsonl", b'{"a": 1}\r\n\r\n{"a": 3}\r\n')
+    assert list(read_jsonl(path)) == [
+        (1, '{"a": 1}', None, None),
+        (3, '{"a": 3}', None, None),
+    ]
+
+
+def test_jsonl_invalid_utf8_line_kept_with_read_error_others_fine(tmp_path):
+    # `{"a":"` is 6 bytes, so the bad byte 0xff is at offset 6 of line 2.
+    path = write(tmp_path / "a.jsonl", b'{"a":"x"}\n{"a":"\xff"}\n{"a":"\xc3\xa9"}\n')
+    rows = list(read_jsonl(path))
+    assert len(rows) == 3
+    assert rows[0] == (1, '{"a":"x"}', None, None)
+    line, raw, record, error = rows[1]
+    assert (line, record) == (2, None)
+    assert raw == '{"a":"\ufffd"}'  # replacement character, the rest kept
+    assert error == "invalid UTF-8 at byte 6"
+    assert rows[2] == (3, '{"a":"é"}', None, None)
+
+
+def test_jsonl_bom_only_on_the_first_line_is_removed(tmp_path):
+    # A BOM in the middle of a file is content, not an encoding mark: keep it verbatim.
+    path = write(tmp_path / "a.jsonl", BOM + b'{"a": 1}\n' + BOM + b'{"a": 2}\n')
+    rows = list(read_jsonl(path))
+    assert rows[0][1] == '{"a": 1}'
+    assert rows[1][1] == '\ufeff{"a": 2}'
+
+
+# ---------------------------------------------------------------------------------------
+# JSON
+# ---------------------------------------------------------------------------------------
+
+
+def test_json_array_elements_numbered_by_position(tmp_path):
+    # The elements sit on lines 2, 3 and 6 of the file, but their positions are 1, 2, 3.
+    text = '[\n{"a": 1},\n{"a": 2},\n\n\n{"a": 3}\n]\n'
+    path = write(tmp_path / "a.json", BOM + text.encode())
+    rows = list(read_json(path))
+    assert [line for line, *_ in rows] == [1, 2, 3]
+    assert [json.loads(raw) for _, raw, _, _ in rows] == [{"a": 1}, {"a": 2}, {"a": 3}]
+    assert all(record is None and error is None for _, _, record, error in rows)
+
+
+def test_json_single_object_is_one_record_on_line_1(tmp_path):
+    path = write(tmp_path / "a.json", BOM + b'\n  {"a": 1,\n   "b": "x"}\n\n')
+    assert list(read_json(path)) == [(1, '{"a": 1,\n   "b": "x"}', None, None)]
+
+
+def test_json_empty_array_has_no_records(tmp_path):
+    path = write(tmp_path / "a.json", b"[]\n")
+    assert list(read_json(path)) == []
+
+
+def test_json_unparsable_file_is_one_row_with_the_error(tmp_path):
+    # Line 2 is `{"a":]`: the value expected at column 6 is missing.
+    text = '[{"a": 1},\n{"a":]\n'
+    path = write(tmp_path / "a.json", text.encode())
+    rows = list(read_json(path))
+    assert len(rows) == 1
+    line, raw, record, error = rows[0]
+    assert line == 2
+    assert raw == text
+    assert record is None
+    assert error.startswith("invalid JSON: ")
+    assert "line 2 column 6" in error
+
+
+def test_json_invalid_utf8_file_is_one_row_with_the_error(tmp_path):
+    path = write(tmp_path / "a.json", b'[{"a": "\xff"}]')
+    rows = list(read_json(path))
+    assert len(rows) == 1
+    line, raw, record, error = rows[0]
+    assert (line, record) == (1, None)
+    assert error == "invalid UTF-8 at byte 8"
+    assert raw == '[{"a": "\ufffd"}]'
+
+
+# ---------------------------------------------------------------------------------------
+# CSV
+# ---------------------------------------------------------------------------------------
+
+
+def test_csv_leading_bom_is_not_part_of_the_first_header(tmp_path):
+    path = write(tmp_path / "a.csv", BOM + b"id,name\n1,Ana\n")
+    rows = list(read_csv(path))
+    assert rows == [(2, "1,Ana", json.dumps({"id": "1", "name": "Ana"}), None)]
+
+
+def test_csv_header_names_are_trimmed(tmp_path):
+    path = write(tmp_path / "a.csv", b" id , name\n1,Ana\n")
+    (_, _, record, _) = next(read_csv(path))
+    assert json.loads(record) == {"id": "1", "name": "Ana"}
+
+
+def test_csv_crlf_endings_and_blank_lines(tmp_path):
+    # line 1 header, 2 row, 3 blank, 4 row
+    path = write(tmp_path / "a.csv", b"id,name\r\n1,Ana\r\n\r\n2,Bo\r\n")
+    rows = list(read_csv(path))
+    assert [(line, raw) for line, raw, _, _ in rows] == [(2, "1,Ana"), (4, "2,Bo")]
+    assert [json.loads(record) for _, _, record, _ in rows] == [
+        {"id": "1", "name": "Ana"},
+        {"id": "2", "name": "Bo"},
+    ]
+
+
+def test_csv_quoted_field_spanning_two_lines(tmp_path):
+    # line 1 header; the first row spans lines 2-3; the next row is on line 4.
+    path = write(tmp_path / "a.csv", b'id,note\n1,"hello\nworld"\n2,plain\n')
+    rows = list(read_csv(path))
+    assert rows == [
+        (2, '1,"hello\nworld"', json.dumps({"id": "1", "note": "hello\nworld"}), None),
+        (4, "2,plain", json.dumps({"id": "2", "note": "plain"}), None),
+    ]
+
+
+def test_csv_row_with_wrong_field_count_is_kept_with_an_error(tmp_path):
+    path = write(tmp_path / "a.csv", b"id,name\n1,Ana,extra\n2\n3,Cy\n")
+    rows = list(read_csv(path))
+    assert rows == [
+        (2, "1,Ana,extra", None, "expected 2 fields, got 3"),
+        (3, "2", None, "expected 2 fields, got 1"),
+        (4, "3,Cy", json.dumps({"id": "3", "name": "Cy"}), None),
+    ]
+
+
+def test_csv_invalid_utf8_row_is_kept_with_an_error(tmp_path):
+    path = write(tmp_path / "a.csv", b"id,name\n1,\xff\n2,Bo\n")
+    rows = list(read_csv(path))
+    assert rows == [
+        (2, "1,\ufffd", None, "invalid UTF-8"),
+        (3, "2,Bo", json.dumps({"id": "2", "name": "Bo"}), None),
+    ]
+
+
+def test_csv_header_only_or_empty_file_has_no_records(tmp_path):
+    assert list(read_csv(write(tmp_path / "a.csv", b"id,name\n"))) == []
+    assert list(read_csv(write(tmp_path / "b.csv", b""))) == []
+
+
+# ---------------------------------------------------------------------------------------
+# Discovery
+# ---------------------------------------------------------------------------------------
+
+
+def test_discover_ignores_in_flight_and_unsupported_files_and_sorts_by_name(tmp_path):
+    landing_dir = tmp_path / "data" / "landing"
+    folder = landing_dir / "crm" / "interactions" / DAY.isoformat()
+    write(folder / "b.jsonl", b'{"a": 1}\n')
+    write(folder / "a.jsonl", b'{"a": 2}\n')
+    write(folder / "c.csv", b"id\n1\n")
+    write(folder / "d.JSON", b"[]")
+    write(folder / "_partial.jsonl", b'{"a": 3}\n')
+    write(folder / ".hidden.jsonl", b'{"a": 4}\n')
+    write(folder / "_c.csv.tmp", b"id\n")
+    write(folder / "notes.txt", b"hello")
+    write(folder / "data.parquet", b"PAR1")
+    (folder / "sub.jsonl").mkdir()  # a directory, even with a supported suffix
+
+    files = discover(landing_dir, "crm", "interactions", DAY)
+
+    assert [f.path.name for f in files] == ["a.jsonl", "b.jsonl", "c.csv", "d.JSON"]
+    first = files[0]
+    assert first.relative_path == "landing/crm/interactions/2024-01-05/a.jsonl"
+    assert first.day == DAY
+    assert first.size == len(b'{"a": 2}\n')
+    assert first.mtime_ns == os.stat(folder / "a.jsonl").st_mtime_ns
+
+
+def test_discover_missing_folder_is_empty(tmp_path):
+    assert discover(tmp_path / "landing", "crm", "interactions", DAY) == []
+
+
+def test_date_folders_groups_tables_by_folder_name(tmp_path):
+    landing_dir = tmp_path / "landing"
+    for table, folder in [
+        ("interactions", "2024-01-05"),
+        ("contacts", "2024-01-05"),
+        ("contacts", "2024-01-06"),
+        ("contacts", "not-a-date"),
+    ]:
+        (landing_dir / "crm" / table / folder).mkdir(parents=True)
+    write(landing_dir / "crm" / "contacts" / "stray.jsonl", b"{}")  # a file, not a folder
+    (landing_dir / "calls" / "transcripts" / "2024-01-07").mkdir(parents=True)
+
+    found = date_folders(landing_dir, "crm")
+
+    assert set(found) == {"2024-01-05", "2024-01-06", "not-a-date"}
+    crm = landing_dir / "crm"
+    assert found["2024-01-05"] == [
+        crm / "contacts" / "2024-01-05",
+        crm / "interactions" / "2024-01-05",
+    ]
+    assert found["2024-01-06"] == [crm / "contacts" / "2024-01-06"]
+    assert date_folders(landing_dir, "support") == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("2024-01-05", date(2024, 1, 5)),
+        ("2024-02-29", date(2024, 2, 29)),
+        ("2023-02-29", None),  # not a leap year
+        ("2024-13-01", None),
+        ("2024-1-5", None),
+        ("20240105", None),
+        ("2024-01-05x", None),
+        ("2024-01-05\n", None),
+        (" 2024-01-05", None),
+        ("latest", None),
+        ("", None),
+    ],
+)
+def test_parse_date_folder(name, expected):
+    assert parse_date_folder(name) == expected
+
+
+# ---------------------------------------------------------------------------------------
+# Bronze batches
+# ---------------------------------------------------------------------------------------
+
+
+def test_read_landed_streams_bronze_rows_of_every_file(tmp_path):
+    data_dir = tmp_path / "data"
+    landing_dir = data_dir / "landing"
+    folder = landing_dir / "digital" / "members" / DAY.isoformat()
+    write(folder / "a.csv", b"member_id,plan\nM1,MAPD\nM2\n")
+    write(folder / "b.jsonl", b'{"member_id": "M3"}\n')
+    files = discover(landing_dir, "digital", "members", DAY)
+    ingested_at = datetime(2024, 1, 6, 2, 30, tzinfo=UTC)
+
+    reader = read_landed(files, ingested_at)
+
+    assert isinstance(reader, pa.RecordBatchReader)
+    assert reader.schema == BRONZE_SCHEMA
+    table = reader.read_all()
+    assert table.schema == BRONZE_SCHEMA
+    assert table.schema.field("ingested_at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("date").type == pa.date32()
+    assert table.to_pylist() == [
+        {
+            "date": DAY,
+            "source_file": "landing/digital/members/2024-01-05/a.csv",
+            "line_number": 2,
+            "ingested_at": ingested_at,
+            "raw": "M1,MAPD",
+            "record": json.dumps({"member_id": "M1", "plan": "MAPD"}),
+            "read_error": None,
+        },
+        {
+            "date": DAY,
+            "source_file": "landing/digital/members/2024-01-05/a.csv",
+            "line_number": 3,
+            "ingested_at": ingested_at,
+            "raw": "M2",
+            "record": None,
+            "read_error": "expected 2 fields, got 1",
+        },
+        {
+            "date": DAY,
+            "source_file": "landing/digital/members/2024-01-05/b.jsonl",
+            "line_number": 1,
+            "ingested_at": ingested_at,
+            "raw": '{"member_id": "M3"}',
+            "record": None,
+            "read_error": None,
+        },
+    ]
+
+
+def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(landing, "BATCH_ROWS", 2)
+    landing_dir = tmp_path / "landing"
+    folder = landing_dir / "crm" / "users" / DAY.isoformat()
+    write(folder / "a.jsonl", b"".join(b'{"Id": %d}\n' % n for n in range(1, 6)))
+    write(folder / "b.jsonl", b'{"Id": 6}\n')
+    files = discover(landing_dir, "crm", "users", DAY)
+
+    batches = list(read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)))
+
+    assert [batch.num_rows for batch in batches] == [2, 2, 2]
+    table = pa.Table.from_batches(batches)
+    assert [json.loads(raw)["Id"] for raw in table["raw"].to_pylist()] == [1, 2, 3, 4, 5, 6]
+    assert table["line_number"].to_pylist() == [1, 2, 3, 4, 5, 1]
+
+
+def test_read_landed_with_no_files_is_an_empty_stream(tmp_path):
+    table = read_landed([], datetime(2024, 1, 6, tzinfo=UTC)).read_all()
+    assert table.num_rows == 0
+    assert table.schema == BRONZE_SCHEMA

@@ -1,0 +1,194 @@
+"""The landing sensor: one run request per new or re-delivered day of a source."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dagster import (
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    build_sensor_context,
+    define_asset_job,
+)
+
+from cx_assets.lakehouse.assets import bronze_asset
+from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.partitions import daily_partitions
+from cx_assets.lakehouse.resources import Lake as LakeResource
+
+DAY = "2024-01-05"
+BRONZE = [
+    bronze_asset("crm", "interactions", "Test interactions."),
+    bronze_asset("crm", "contacts", "Test contacts."),
+]
+JOB = define_asset_job("crm_landing_test_job", selection=AssetSelection.assets(*BRONZE))
+
+
+def make_sensor(max_requests_per_tick: int = 10):
+    return landing_sensor(
+        "crm", ["interactions", "contacts"], JOB, max_requests_per_tick=max_requests_per_tick
+    )
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral
+
+
+class Ticker:
+    """Evaluates a sensor tick after tick, carrying the cursor like the daemon does."""
+
+    def __init__(self, sensor, data_dir, instance, definitions: Definitions | None = None):
+        self.sensor, self.instance = sensor, instance
+        self.resources = {"lake": LakeResource(data_dir=str(data_dir))}
+        # Partitioned run requests are resolved against the job, so the context needs the
+        # definitions the sensor belongs to.
+        self.definitions = definitions or Definitions(
+            assets=BRONZE, jobs=[JOB], sensors=[sensor], resources=self.resources
+        )
+        self.cursor: str | None = None
+
+    def tick(self):
+        context = build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources=self.resources,
+            definitions=self.definitions,
+        )
+        result = self.sensor.evaluate_tick(context)
+        if result.cursor is not None:
+            self.cursor = result.cursor
+        return result
+
+
+@pytest.fixture
+def ticker(lake, instance) -> Ticker:
+    return Ticker(make_sensor(), lake.root, instance)
+
+
+def keys(result) -> list[str]:
+    return [request.partition_key for request in result.run_requests or []]
+
+
+def test_a_new_file_requests_its_day(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    result = ticker.tick()
+    [request] = result.run_requests
+    assert request.partition_key == DAY
+    assert request.run_key.startswith(f"crm:{DAY}:")
+    assert len(request.run_key) > len(f"crm:{DAY}:")
+    assert request.tags["cx/source"] == "crm"
+    assert request.tags["cx/trigger"] == "landing"
+    assert DAY in json.loads(result.cursor)
+
+
+def test_the_same_files_again_are_skipped(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
+    again = ticker.tick()
+    assert not again.run_requests
+    assert again.skip_message
+
+
+def test_a_re_delivered_file_gets_a_new_run_key(lake, ticker):
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}, {"Id": 2}])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    [second] = ticker.tick().run_requests
+    assert second.partition_key == DAY
+    assert second.run_key != first.run_key
+    assert not ticker.tick().run_requests
+
+
+def test_same_size_rewrite_with_a_new_mtime_is_a_re_delivery(lake, ticker):
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}])  # same size
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    [second] = ticker.tick().run_requests
+    assert second.run_key != first.run_key
+
+
+def test_another_table_or_a_removed_file_changes_the_day(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    extra = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}], name="late.jsonl")
+    run_keys = {ticker.tick().run_requests[0].run_key}
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 9}])
+    [with_contacts] = ticker.tick().run_requests
+    run_keys.add(with_contacts.run_key)
+    extra.unlink()
+    [after_removal] = ticker.tick().run_requests
+    run_keys.add(after_removal.run_key)
+    assert len(run_keys) == 3
+    assert [with_contacts.partition_key, after_removal.partition_key] == [DAY, DAY]
+
+
+def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
+    start = daily_partitions.start.date()
+    today = datetime.now(UTC).date()
+    before_start = (start - timedelta(days=1)).isoformat()
+    for folder in [before_start, today.isoformat(), (today + timedelta(days=1)).isoformat(), DAY]:
+        lake.land_jsonl("crm", "interactions", folder, [{"Id": 1}])
+
+    result = ticker.tick()
+
+    assert keys(result) == [DAY]
+    assert set(json.loads(result.cursor)) == {DAY}
+
+
+def test_folders_that_are_not_dates_are_skipped(lake, ticker):
+    lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", "2024-02-30", [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
+
+
+def test_only_in_flight_or_unsupported_files_request_nothing(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}], name="_part.jsonl")
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}], name=".part.jsonl")
+    lake.land("crm", "interactions", DAY, "readme.txt", "not data")
+    result = ticker.tick()
+    assert not result.run_requests
+    assert result.skip_message
+    # Renamed into place: now it is a delivery.
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    (folder / "_part.jsonl").rename(folder / "part.jsonl")
+    assert keys(ticker.tick()) == [DAY]
+
+
+def test_other_sources_and_unlisted_tables_are_ignored(lake, ticker):
+    lake.land_jsonl("calls", "transcripts", DAY, [{"call_id": "A"}])
+    lake.land_jsonl("crm", "not_a_table", DAY, [{"Id": 1}])
+    assert not ticker.tick().run_requests
+
+
+def test_requests_are_capped_per_tick_and_the_rest_wait(lake, instance):
+    ticker = Ticker(make_sensor(max_requests_per_tick=2), lake.root, instance)
+    for day in ["2024-01-07", "2024-01-05", "2024-01-06"]:
+        lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+
+    first = ticker.tick()
+    assert keys(first) == ["2024-01-05", "2024-01-06"]
+    second = ticker.tick()
+    assert keys(second) == ["2024-01-07"]
+    assert not ticker.tick().run_requests
+    run_keys = [r.run_key for r in [*first.run_requests, *second.run_requests]]
+    assert len(set(run_keys)) == 3
+
+
+def test_the_defined_crm_sensor_requests_the_crm_job(lake, instance):
+    from cx_assets.definitions import defs
+
+    sensor = defs.get_sensor_def("crm_landing_sensor")
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 1}])
+    result = Ticker(sensor, lake.root, instance, definitions=defs).tick()
+    assert keys(result) == [DAY]
+    assert sensor.job_name == "crm_daily"

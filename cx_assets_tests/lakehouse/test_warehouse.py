@@ -1,0 +1,340 @@
+"""The warehouse: the only write path into DuckDB, and the file lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cx_assets.lakehouse.warehouse import (
+    Warehouse,
+    WarehouseLockedError,
+    count_rows,
+    replace_rows,
+    table_columns,
+    table_exists,
+)
+
+D1, D2, D3 = date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Warehouse:
+    return Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+
+@pytest.fixture
+def con(warehouse):
+    with warehouse.connect() as connection:
+        yield connection
+
+
+def rows(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def seed(con) -> None:
+    """Two days: D1 has ids 1-3, D2 has id 10."""
+    frame = pd.DataFrame(
+        {"date": [D1, D1, D1, D2], "id": [1, 2, 3, 10], "name": ["a", "b", "c", "j"]}
+    )
+    assert replace_rows(con, "silver", "t", frame, [D1, D2]) == 4
+
+
+def test_connect_sets_utc_and_limits(warehouse):
+    with warehouse.connect() as con:
+        assert rows(con, "SELECT current_setting('TimeZone')") == [("UTC",)]
+        assert rows(con, "SELECT current_setting('threads')") == [(2,)]
+
+
+def test_rows_are_inserted_by_column_name(con):
+    seed(con)
+    swapped = pd.DataFrame({"name": ["x", "y"], "id": [20, 21], "date": [D3, D3]})
+    assert replace_rows(con, "silver", "t", swapped, [D3]) == 2
+    assert rows(
+        con, "SELECT id, name FROM silver.t WHERE date = DATE '2024-01-07' ORDER BY id"
+    ) == [
+        (20, "x"),
+        (21, "y"),
+    ]
+    # The first write defined the column order; later writes do not change it.
+    assert [name for name, _ in table_columns(con, "silver", "t")] == ["date", "id", "name"]
+
+
+def test_replacing_a_partition_leaves_other_days_alone(con):
+    seed(con)
+    replace_rows(con, "silver", "t", pd.DataFrame({"date": [D1], "id": [99], "name": ["z"]}), [D1])
+    assert rows(con, "SELECT date, id FROM silver.t ORDER BY date, id") == [(D1, 99), (D2, 10)]
+
+
+def test_a_new_column_is_added(con):
+    seed(con)
+    frame = pd.DataFrame({"date": [D2], "id": [11], "name": ["k"], "score": [0.5]})
+    replace_rows(con, "silver", "t", frame, [D2])
+    assert table_columns(con, "silver", "t")[-1] == ("score", "DOUBLE")
+    assert rows(con, "SELECT date, id, score FROM silver.t ORDER BY date, id") == [
+        (D1, 1, None),
+        (D1, 2, None),
+        (D1, 3, None),
+        (D2, 11, 0.5),
+    ]
+
+
+def test_a_missing_column_is_stored_as_null(con):
+    seed(con)
+    replace_rows(con, "silver", "t", pd.DataFrame({"date": [D3], "id": [30]}), [D3])
+    assert rows(con, "SELECT id, name FROM silver.t WHERE date = DATE '2024-01-07'") == [(30, None)]
+
+
+def test_an_empty_frame_creates_the_table(con):
+    empty = pd.DataFrame(
+        {
+            "date": pd.Series([], dtype="datetime64[ns]"),
+            "id": pd.Series([], dtype="int64"),
+            "at": pd.Series([], dtype="datetime64[ns, UTC]"),
+        }
+    )
+    assert replace_rows(con, "gold", "empty", empty, [D1]) == 0
+    assert table_exists(con, "gold", "empty")
+    assert count_rows(con, "gold", "empty") == 0
+    assert table_columns(con, "gold", "empty") == [
+        ("date", "DATE"),
+        ("id", "BIGINT"),
+        ("at", "TIMESTAMP WITH TIME ZONE"),
+    ]
+
+
+def test_an_empty_frame_empties_the_partition(con):
+    seed(con)
+    empty = pd.DataFrame(
+        {"date": pd.Series([], dtype="datetime64[ns]"), "id": pd.Series([], dtype="int64")}
+    )
+    assert replace_rows(con, "silver", "t", empty, [D1]) == 0
+    assert count_rows(con, "silver", "t", [D1]) == 0
+    assert count_rows(con, "silver", "t", [D2]) == 1
+
+
+def test_rows_outside_the_partitions_are_refused_and_nothing_changes(con):
+    seed(con)
+    frame = pd.DataFrame({"date": [D1, D3], "id": [100, 300], "name": ["x", "y"]})
+    with pytest.raises(ValueError, match=r"1 of 2 rows for silver\.t fall outside .*2024-01-05"):
+        replace_rows(con, "silver", "t", frame, [D1])
+    assert rows(con, "SELECT date, id FROM silver.t ORDER BY date, id") == [
+        (D1, 1),
+        (D1, 2),
+        (D1, 3),
+        (D2, 10),
+    ]
+
+
+def test_a_range_refuses_rows_outside_it(con):
+    seed(con)
+    frame = pd.DataFrame({"date": [D1, D2, D3], "id": [1, 2, 3], "name": ["x", "y", "z"]})
+    with pytest.raises(ValueError, match=r"1 of 3 rows .* \(2024-01-05\.\.2024-01-06\)"):
+        replace_rows(con, "silver", "t", frame, [D1, D2])
+    assert count_rows(con, "silver", "t") == 4
+
+
+def test_partitioned_rows_need_a_date_column(con):
+    seed(con)
+    with pytest.raises(ValueError, match="'date' column"):
+        replace_rows(con, "silver", "t", pd.DataFrame({"id": [5]}), [D1])
+    assert count_rows(con, "silver", "t") == 4
+
+
+def _stream(*batches_then_error):
+    schema = pa.schema([("date", pa.date32()), ("id", pa.int64()), ("name", pa.string())])
+
+    def generate():
+        for item in batches_then_error:
+            if isinstance(item, Exception):
+                raise item
+            yield pa.RecordBatch.from_pylist(item, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, generate())
+
+
+def test_a_stream_failing_after_its_first_batch_leaves_the_previous_partition(con):
+    seed(con)
+    stream = _stream(
+        [{"date": D1, "id": 7, "name": "new"}, {"date": D1, "id": 8, "name": "new"}],
+        RuntimeError("source went away"),
+    )
+    with pytest.raises(Exception, match="source went away"):
+        replace_rows(con, "silver", "t", stream, [D1])
+    assert rows(con, "SELECT date, id, name FROM silver.t ORDER BY date, id") == [
+        (D1, 1, "a"),
+        (D1, 2, "b"),
+        (D1, 3, "c"),
+        (D2, 10, "j"),
+    ]
+    # The connection is still usable (the transaction was rolled back, not left open).
+    replace_rows(con, "silver", "t", pd.DataFrame({"date": [D3], "id": [30], "name": ["z"]}), [D3])
+    assert count_rows(con, "silver", "t") == 5
+
+
+def test_a_value_that_cannot_be_cast_in_a_later_batch_leaves_the_previous_partition(con):
+    seed(con)  # id is BIGINT
+    schema = pa.schema([("date", pa.date32()), ("id", pa.string())])
+    batches = [
+        pa.RecordBatch.from_pylist([{"date": D1, "id": "4"}], schema=schema),
+        pa.RecordBatch.from_pylist([{"date": D1, "id": "not a number"}], schema=schema),
+    ]
+    stream = pa.RecordBatchReader.from_batches(schema, iter(batches))
+    with pytest.raises(Exception, match="not a number"):
+        replace_rows(con, "silver", "t", stream, [D1])
+    assert rows(con, "SELECT date, id FROM silver.t ORDER BY date, id") == [
+        (D1, 1),
+        (D1, 2),
+        (D1, 3),
+        (D2, 10),
+    ]
+
+
+def test_a_stream_of_several_batches_is_written_whole(con):
+    seed(con)
+    stream = _stream(
+        [{"date": D1, "id": 7, "name": "x"}],
+        [{"date": D1, "id": 8, "name": "y"}],
+        [{"date": D1, "id": 9, "name": "z"}],
+    )
+    assert replace_rows(con, "silver", "t", stream, [D1]) == 3
+    assert rows(con, "SELECT date, id FROM silver.t ORDER BY date, id") == [
+        (D1, 7),
+        (D1, 8),
+        (D1, 9),
+        (D2, 10),
+    ]
+
+
+def test_a_stream_creates_a_new_table_with_every_batch(con):
+    stream = _stream([{"date": D1, "id": 1, "name": "x"}], [{"date": D1, "id": 2, "name": "y"}])
+    assert replace_rows(con, "silver", "fresh", stream, [D1]) == 2
+    assert count_rows(con, "silver", "fresh") == 2
+
+
+def test_unpartitioned_replace_replaces_the_whole_table(con):
+    replace_rows(con, "gold", "whole", pd.DataFrame({"k": [1, 2, 3]}), None)
+    assert replace_rows(con, "gold", "whole", pd.DataFrame({"k": [8, 9]}), None) == 2
+    assert rows(con, "SELECT k FROM gold.whole ORDER BY k") == [(8,), (9,)]
+    assert (
+        replace_rows(con, "gold", "whole", pd.DataFrame({"k": pd.Series([], dtype="int64")}), None)
+        == 0
+    )
+    assert count_rows(con, "gold", "whole") == 0
+    assert table_exists(con, "gold", "whole")
+
+
+def test_count_rows_and_table_exists(con):
+    assert not table_exists(con, "silver", "t")
+    assert count_rows(con, "silver", "t") == 0
+    assert count_rows(con, "silver", "t", [D1]) == 0
+    seed(con)
+    assert table_exists(con, "silver", "t")
+    assert not table_exists(con, "gold", "t")
+    assert count_rows(con, "silver", "t") == 4
+    assert count_rows(con, "silver", "t", [D1]) == 3
+    assert count_rows(con, "silver", "t", [D1, D2]) == 4
+    assert count_rows(con, "silver", "t", [D3]) == 0
+    assert count_rows(con, "silver", "t", []) == 0
+
+
+def test_timestamps_are_utc_microseconds_and_date_is_a_date(con):
+    frame = pd.DataFrame(
+        {
+            # pandas datetime64[ns]: a day column as timestamps, an aware and a naive timestamp
+            "date": pd.to_datetime(["2024-01-05", "2024-01-05"]),
+            "seen_at": pd.to_datetime(
+                ["2024-01-05T10:00:00-03:00", "2024-01-05T23:59:59.123456Z"],
+                utc=True,
+                format="ISO8601",
+            ),
+            "naive": pd.to_datetime(["2024-01-05 10:00:00", "2024-01-05 11:00:00"]),
+        }
+    )
+    replace_rows(con, "gold", "times", frame, [D1])
+    assert table_columns(con, "gold", "times") == [
+        ("date", "DATE"),
+        ("seen_at", "TIMESTAMP WITH TIME ZONE"),
+        ("naive", "TIMESTAMP WITH TIME ZONE"),
+    ]
+    assert rows(
+        con,
+        "SELECT date, strftime(seen_at, '%Y-%m-%d %H:%M:%S.%f'), strftime(naive, '%H:%M') "
+        "FROM gold.times ORDER BY seen_at",
+    ) == [
+        (D1, "2024-01-05 13:00:00.000000", "10:00"),
+        (D1, "2024-01-05 23:59:59.123456", "11:00"),
+    ]
+
+
+def test_unsafe_identifiers_are_refused(con):
+    with pytest.raises(ValueError, match="not a safe SQL identifier"):
+        replace_rows(con, "silver", "t; DROP TABLE x", pd.DataFrame({"k": [1]}), None)
+
+
+def test_each_connect_is_its_own_cursor_on_one_database(warehouse):
+    with warehouse.connect() as first:
+        first.execute("CREATE TABLE shared AS SELECT 42 AS answer")
+    with warehouse.connect() as second:
+        assert rows(second, "SELECT answer FROM shared") == [(42,)]
+
+
+# ---------------------------------------------------------------------------------------
+# The file lock
+# ---------------------------------------------------------------------------------------
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_locked_file_raises_warehouse_locked_error_naming_the_file(tmp_path):
+    path = tmp_path / "locked" / "warehouse.duckdb"
+    path.parent.mkdir()
+    holder = _hold_lock(path, 30)
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(WarehouseLockedError) as raised,
+            Warehouse(path=str(path), lock_timeout_seconds=0.5).connect(),
+        ):
+            pass
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert str(path) in str(raised.value)
+    assert "locked by another process" in str(raised.value)
+    assert 0.4 <= elapsed < 10
+
+
+def test_a_lock_released_within_the_timeout_is_waited_for(tmp_path):
+    path = tmp_path / "briefly" / "warehouse.duckdb"
+    path.parent.mkdir()
+    holder = _hold_lock(path, 0.5)
+    try:
+        with Warehouse(path=str(path), lock_timeout_seconds=20).connect() as con:
+            assert rows(con, "SELECT 1") == [(1,)]
+    finally:
+        holder.kill()
+        holder.wait()
