@@ -1,0 +1,138 @@
+"""`cx-lakehouse` end to end, as a user runs it: generate, run, read gold with DuckDB."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+BIN = Path(sys.executable).parent
+START, END = "2024-02-01", "2024-02-02"
+
+
+def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir), **env}
+    environment.pop("DAGSTER_HOME", None)
+    return subprocess.run(
+        [str(BIN / "cx-lakehouse"), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def generated_and_run(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("cli") / "data"
+    generated = cli(
+        "generate", "--start", START, "--days", "2", "--scale", "0.01", "--seed", "7", "--quiet",
+        data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    ran = cli("run", "--date", START, "--to", END, data_dir=data_dir)
+    return data_dir, generated, ran
+
+
+def test_generate_writes_every_source(generated_and_run):
+    data_dir, generated, _ = generated_and_run
+    for source in ("crm", "calls", "digital"):
+        assert any((data_dir / "landing" / source).rglob("*.*")), source
+        assert f"{source}:" in generated.stdout
+
+
+def test_generate_is_deterministic_for_a_seed(tmp_path, generated_and_run):
+    data_dir, _, _ = generated_and_run
+    again = tmp_path / "again"
+    result = cli(
+        "generate", "--start", START, "--days", "2", "--scale", "0.01", "--seed", "7",
+        "--quiet", "--sources", "crm", data_dir=again,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for path in (again / "landing" / "crm").rglob("*.jsonl"):
+        original = data_dir / "landing" / path.relative_to(again / "landing")
+        assert original.read_bytes() == path.read_bytes(), path
+
+
+def test_run_materializes_everything_and_summarises(generated_and_run):
+    _, _, ran = generated_and_run
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "checks:" in ran.stdout and " 0 failed" in ran.stdout
+    for table in ("crm_noise_summary", "calls_kpis_daily", "leakage_daily_summary"):
+        assert table in ran.stdout
+    assert ran.stdout.rstrip().endswith("OK")
+
+
+def test_gold_is_readable_with_duckdb_from_parquet_and_the_warehouse(generated_and_run):
+    data_dir, _, _ = generated_and_run
+    gold = data_dir / "gold"
+    con = duckdb.connect()
+    try:
+        per_day = con.execute(
+            "SELECT date, total_calls FROM read_parquet(?, hive_partitioning = true) ORDER BY date",
+            [str(gold / "calls_kpis_daily" / "**" / "*.parquet")],
+        ).fetchall()
+        heat = con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [str(gold / "crm_temporal_heat" / "*.parquet")]
+        ).fetchall()
+    finally:
+        con.close()
+    assert [str(day) for day, _ in per_day] == [START, END]
+    assert all(calls > 0 for _, calls in per_day)
+    assert heat == [(168,)]
+
+    warehouse = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = warehouse.execute("SELECT count(*) FROM gold.leakage_daily_summary").fetchall()
+    finally:
+        warehouse.close()
+    assert rows[0][0] > 0
+
+
+def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path):
+    data_dir, _, _ = generated_and_run
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [
+            str(BIN / "dagster"), "asset", "materialize", "-m", "cx_assets.definitions",
+            "--select", "gold/crm_noise_summary", "--partition", START,
+        ],
+        env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--date", "2024-02-30"], "not a date in YYYY-MM-DD form"),
+        (["run", "--date", "2023-12-31"], "is not a partition"),
+        (["run", "--date", "2099-01-01"], "is not a partition"),
+        (["run", "--date", START, "--to", "2024-01-31"], "is before --date"),
+        (["run", "--date", START, "--select", "key:gold/nothing_here"], "matches no asset"),
+        (["run", "--date", START, "--select", "bad:::selection"], "--select"),
+        (["generate", "--start", START, "--days", "1", "--sources", "crm,nope"], "unknown source"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(generated_and_run, args, message):
+    data_dir, _, _ = generated_and_run
+    result = cli(*args, data_dir=data_dir)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_data_root_is_explained(tmp_path):
+    result = cli("run", "--date", START, data_dir=tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "cx-lakehouse generate" in result.stderr
+
+
+def test_a_bad_partitions_start_is_explained(tmp_path):
+    result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="yesterday")
+    assert result.returncode == 2
+    assert "CX_PARTITIONS_START" in result.stderr
