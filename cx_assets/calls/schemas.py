@@ -15,34 +15,18 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.calls.rules import SENTIMENTS
+from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
 
-UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 # Non-empty, no leading or trailing whitespace.
 TRIMMED = r"^\S(?:.*\S)?$"
 # An id, not an e-mail address: a record whose `customer_id` holds one is quarantined.
 NOT_AN_EMAIL = r"^[^@]+$"
 
 
-class _Model(pa.DataFrameModel):
-    class Config:
-        coerce = True
-        strict = "filter"  # working columns of the SQL are dropped, not stored
-
-
-class _Lineage(_Model):
-    date: Series[Date] = pa.Field(description="Partition day (the landing date folder).")
-    source_file: Series[str] = pa.Field(description="Landed file the record came from.")
-    line_number: Series[int] = pa.Field(
-        ge=1,
-        description="1-based line of the record in its file (a `.json` array: the element's "
-        "position).",
-    )
-
-
 # --------------------------------------------------------------------------- silver
 
 
-class SilverTranscript(_Lineage):
+class SilverTranscript(Lineage):
     call_id: Series[str] = pa.Field(
         str_matches=TRIMMED, description="`call_id`; unique per day (later repeats quarantined)."
     )
@@ -96,7 +80,7 @@ class SilverTranscript(_Lineage):
 # --------------------------------------------------------------------------- gold
 
 
-class CallPerformance(_Model):
+class CallPerformance(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day (the landing date folder).")
     call_id: Series[str] = pa.Field(description="The call.")
     agent_name: Series[str] = pa.Field(description="Its agent.")
@@ -121,7 +105,7 @@ class CallPerformance(_Model):
     )
 
 
-class AgentDaily(_Model):
+class AgentDaily(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day.")
     agent_name: Series[str] = pa.Field(description="The agent.")
     calls: Series[int] = pa.Field(ge=1, description="The agent's calls that day.")
@@ -140,7 +124,7 @@ class AgentDaily(_Model):
     negative_calls: Series[int] = pa.Field(ge=0, description="Calls with negative sentiment.")
 
 
-class KpisDaily(_Model):
+class KpisDaily(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day; one row a day, empty days included.")
     total_calls: Series[int] = pa.Field(ge=0, description="Calls that day.")
     conversion_rate: Series[float] = pa.Field(

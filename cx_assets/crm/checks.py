@@ -2,11 +2,9 @@
 
 from cx_assets.crm import assets
 from cx_assets.crm.rules import DEFAULT_RULES
-from cx_assets.lakehouse.assets import bronze_table_name
 from cx_assets.lakehouse.checks import (
-    non_empty_check,
+    landing_checks,
     ratio_band_check,
-    reconciliation_check,
     row_count_check,
     unique_key_check,
 )
@@ -14,25 +12,15 @@ from cx_assets.lakehouse.checks import (
 NOISE_RATIO = "noise_ratio_in_band"
 RESOLVED_LINKAGE_SHARE = "resolved_linkage_share"
 
-_SILVER_OF = {
-    "interactions": "crm_interactions",
-    "contacts": "crm_contact_versions",
-    "deals": "crm_deal_versions",
-    "users": "crm_user_versions",
-}
-
-landing_checks = [
-    check
-    for table, silver_table in _SILVER_OF.items()
-    for check in (
-        non_empty_check(["bronze", bronze_table_name(assets.SOURCE, table)], what="records"),
-        reconciliation_check(
-            ["bronze", bronze_table_name(assets.SOURCE, table)],
-            ["silver", silver_table],
-            quarantine_dataset=bronze_table_name(assets.SOURCE, table),
-        ),
-    )
-]
+landed_table_checks = landing_checks(
+    assets.SOURCE,
+    {
+        "interactions": "crm_interactions",
+        "contacts": "crm_contact_versions",
+        "deals": "crm_deal_versions",
+        "users": "crm_user_versions",
+    },
+)
 
 key_checks = [
     unique_key_check(["silver", "crm_interactions"], ["interaction_id"]),
@@ -71,4 +59,4 @@ band_checks = [
     ),
 ]
 
-all_checks = [*landing_checks, *key_checks, *band_checks]
+all_checks = [*landed_table_checks, *key_checks, *band_checks]

@@ -13,7 +13,8 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
+from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
+
 DIRECTIONS = ["inbound", "outbound"]
 NOISE_REASONS = ["read_receipt", "delivery_receipt", "mass_email"]
 LINKAGES = ["direct", "via_person", "unresolved"]
@@ -22,22 +23,10 @@ NOISE_CATEGORIES = [*NOISE_REASONS, "noise_total", "valid"]
 RISK_BANDS = ["low", "medium", "high"]
 
 
-class _Model(pa.DataFrameModel):
-    class Config:
-        coerce = True
-        strict = "filter"  # working columns of the SQL are dropped, not stored
-
-
-class _Lineage(_Model):
-    date: Series[Date] = pa.Field(description="Partition day (the landing date folder).")
-    source_file: Series[str] = pa.Field(description="Landed file the record came from.")
-    line_number: Series[int] = pa.Field(ge=1, description="1-based line of the record in its file.")
-
-
 # --------------------------------------------------------------------------- silver
 
 
-class SilverInteraction(_Lineage):
+class SilverInteraction(Lineage):
     interaction_id: Series[int] = pa.Field(description="CRM interaction `Id`; unique per day.")
     contact_id: Series[int] = pa.Field(description="`ContactId`: a person or a company.")
     owner_id: Series[int] = pa.Field(description="`OwnerId`: the account manager (a user).")
@@ -82,7 +71,7 @@ class SilverInteraction(_Lineage):
     linkage: Series[str] = pa.Field(isin=LINKAGES, description="How the company was resolved.")
 
 
-class _ContactFields(_Model):
+class _ContactFields(LakeModel):
     contact_id: Series[int] = pa.Field(description="Contact `Id`.")
     contact_type: Series[str] = pa.Field(
         isin=["person", "company"], description="From `TypeId` 1/2."
@@ -106,7 +95,7 @@ class _ContactFields(_Model):
     )
 
 
-class _DealFields(_Model):
+class _DealFields(LakeModel):
     deal_id: Series[int] = pa.Field(description="Deal `Id`.")
     company_id: Series[int] = pa.Field(description="`ContactId`: the company of the deal.")
     owner_id: Series[int] = pa.Field(description="`OwnerId`: the deal's manager.")
@@ -122,7 +111,7 @@ class _DealFields(_Model):
     )
 
 
-class _UserFields(_Model):
+class _UserFields(LakeModel):
     user_id: Series[int] = pa.Field(description="User `Id` (account managers are users).")
     name: Series[str] = pa.Field(
         nullable=True, description="Staff name (staff names may appear in gold)."
@@ -130,19 +119,19 @@ class _UserFields(_Model):
     email_hash: Series[str] = pa.Field(nullable=True, description="SHA-256 of the e-mail.")
 
 
-class SilverContactVersion(_Lineage, _ContactFields):
+class SilverContactVersion(Lineage, _ContactFields):
     """Every delivered version of a contact."""
 
 
-class SilverDealVersion(_Lineage, _DealFields):
+class SilverDealVersion(Lineage, _DealFields):
     """Every delivered version of a deal."""
 
 
-class SilverUserVersion(_Lineage, _UserFields):
+class SilverUserVersion(Lineage, _UserFields):
     """Every delivered version of a user."""
 
 
-class _Current(_Model):
+class _Current(LakeModel):
     version_date: Series[Date] = pa.Field(description="Day the winning version was delivered.")
 
 
@@ -161,7 +150,7 @@ class CurrentUser(_UserFields, _Current):
 # --------------------------------------------------------------------------- gold
 
 
-class NoiseSummary(_Model):
+class NoiseSummary(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day.")
     category: Series[str] = pa.Field(
         isin=NOISE_CATEGORIES, description="Noise rule, noise_total or valid."
@@ -175,7 +164,7 @@ class NoiseSummary(_Model):
     )
 
 
-class FrictionHeuristic(_Model):
+class FrictionHeuristic(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day.")
     interaction_id: Series[int] = pa.Field(description="The friction interaction.")
     occurred_at: Series[pd.DatetimeTZDtype] = pa.Field(
@@ -191,7 +180,7 @@ class FrictionHeuristic(_Model):
     friction_score: Series[int] = pa.Field(ge=1, le=3, description="Sum of the three scores.")
 
 
-class CxVolumetrics(_Model):
+class CxVolumetrics(LakeModel):
     owner_id: Series[int] = pa.Field(description="Manager.")
     company_id: Series[int] = pa.Field(description="Company.")
     total_interactions: Series[int] = pa.Field(
@@ -219,7 +208,7 @@ class CxVolumetrics(_Model):
     )
 
 
-class TemporalHeat(_Model):
+class TemporalHeat(LakeModel):
     day_of_week: Series[int] = pa.Field(
         ge=0, le=6, description="0 = Monday … 6 = Sunday (America/Sao_Paulo)."
     )
@@ -233,7 +222,7 @@ class TemporalHeat(_Model):
     )
 
 
-class ContactLinkage(_Model):
+class ContactLinkage(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day.")
     direct_count: Series[int] = pa.Field(ge=0, description="Interactions on a company contact.")
     via_person_count: Series[int] = pa.Field(ge=0, description="On a person with a company.")
@@ -251,7 +240,7 @@ class ContactLinkage(_Model):
     )
 
 
-class SalesVelocity(_Model):
+class SalesVelocity(LakeModel):
     owner_id: Series[int] = pa.Field(description="Manager.")
     open_deals: Series[int] = pa.Field(ge=0, description="Deals currently open.")
     win_rate: Series[float] = pa.Field(ge=0, le=1, nullable=True, description="won ÷ (won + lost).")
@@ -264,7 +253,7 @@ class SalesVelocity(_Model):
     )
 
 
-class ChurnRisk(_Model):
+class ChurnRisk(LakeModel):
     company_id: Series[int] = pa.Field(description="Company.")
     churn_risk_score: Series[float] = pa.Field(ge=0, le=100, description="0-100, see docs/crm.md.")
     risk_band: Series[str] = pa.Field(isin=RISK_BANDS, description="low < 30 ≤ medium < 60 ≤ high.")
@@ -289,7 +278,7 @@ class ChurnRisk(_Model):
     as_of_date: Series[Date] = pa.Field(description="Latest partition day with interactions.")
 
 
-class SegmentationMatrix(_Model):
+class SegmentationMatrix(LakeModel):
     segment: Series[str] = pa.Field(
         isin=["champions", "sleeping_giants", "rising", "dormant"],
         unique=True,

@@ -10,7 +10,7 @@ Partitioned checks evaluate the days of the run that materialized their asset (o
 or the range of a single-run backfill).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from dagster import (
@@ -78,6 +78,17 @@ def non_empty_check(asset_key: Sequence[str], *, what: str = "rows") -> AssetChe
         )
 
     return _check
+
+
+def landing_checks(source: str, silver_table_of: Mapping[str, str]) -> list[AssetChecksDefinition]:
+    """For each landed table of `source`: `non_empty` on its bronze table and the
+    reconciliation of bronze with its silver table (`silver_table_of[table]`) and quarantine."""
+    checks = []
+    for table, silver_table in silver_table_of.items():
+        bronze = ["bronze", f"{source}_{table}"]
+        checks.append(non_empty_check(bronze, what="records"))
+        checks.append(reconciliation_check(bronze, ["silver", silver_table], f"{source}_{table}"))
+    return checks
 
 
 def reconciliation_check(
