@@ -14,11 +14,9 @@ from dagster import (
 
 from cx_assets.digital import assets
 from cx_assets.digital.rules import JOURNEY_EVENT_KEY, leakage_share_sql
-from cx_assets.lakehouse.assets import bronze_table_name
 from cx_assets.lakehouse.checks import (
-    non_empty_check,
+    landing_checks,
     ratio_band_check,
-    reconciliation_check,
     unique_key_check,
 )
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates
@@ -33,24 +31,14 @@ from cx_assets.lakehouse.warehouse import (
 CALL_COUNTED_ONCE = "call_counted_once"
 LEAKAGE_SHARE = "leakage_share_in_band"
 
-_SILVER_OF = {
-    "journeys": "digital_journeys",
-    "calls": "digital_calls",
-    "members": "digital_member_versions",
-}
-
-landing_checks = [
-    check
-    for table, silver_table in _SILVER_OF.items()
-    for check in (
-        non_empty_check(["bronze", bronze_table_name(assets.SOURCE, table)], what="records"),
-        reconciliation_check(
-            ["bronze", bronze_table_name(assets.SOURCE, table)],
-            ["silver", silver_table],
-            quarantine_dataset=bronze_table_name(assets.SOURCE, table),
-        ),
-    )
-]
+landed_table_checks = landing_checks(
+    assets.SOURCE,
+    {
+        "journeys": "digital_journeys",
+        "calls": "digital_calls",
+        "members": "digital_member_versions",
+    },
+)
 
 
 def call_counted_once_check(asset_key: Sequence[str]) -> AssetChecksDefinition:
@@ -121,4 +109,4 @@ band_checks = [
     ),
 ]
 
-all_checks = [*landing_checks, *key_checks, *band_checks]
+all_checks = [*landed_table_checks, *key_checks, *band_checks]

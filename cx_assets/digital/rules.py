@@ -260,18 +260,6 @@ def silver_member_versions_sql(typed: str, rules: DigitalRules = DEFAULT_RULES) 
     """
 
 
-def current_members_sql(member_versions: str) -> str:
-    """The latest delivered version of each member (latest day, then file, then line), with
-    the day it was delivered."""
-    return f"""
-    SELECT * EXCLUDE (date, source_file, line_number), date AS version_date
-    FROM {member_versions}
-    QUALIFY row_number() OVER (
-        PARTITION BY member_id ORDER BY date DESC, source_file DESC, line_number DESC) = 1
-    ORDER BY member_id
-    """
-
-
 def leakage_calls_sql(
     calls: str,
     journeys: str,

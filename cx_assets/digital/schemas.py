@@ -13,26 +13,12 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.digital.rules import ACTIONS, EFFORTS, EVENT_KINDS, MEMBER_CATEGORIES
-
-UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
-
-
-class _Model(pa.DataFrameModel):
-    class Config:
-        coerce = True
-        strict = "filter"  # working columns of the SQL are dropped, not stored
-
-
-class _Lineage(_Model):
-    date: Series[Date] = pa.Field(description="Partition day (the landing date folder).")
-    source_file: Series[str] = pa.Field(description="Landed file the record came from.")
-    line_number: Series[int] = pa.Field(ge=1, description="1-based line of the record in its file.")
-
+from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
 
 # --------------------------------------------------------------------------- silver
 
 
-class SilverJourneyEvent(_Lineage):
+class SilverJourneyEvent(Lineage):
     member_id: Series[str] = pa.Field(description="`member_id` of the portal user.")
     session_id: Series[str] = pa.Field(description="`session_id`: one portal visit.")
     event_at: Series[pd.DatetimeTZDtype] = pa.Field(
@@ -47,7 +33,7 @@ class SilverJourneyEvent(_Lineage):
     error_message: Series[str] = pa.Field(nullable=True, description="`error_message`.")
 
 
-class SilverCall(_Lineage):
+class SilverCall(Lineage):
     call_id: Series[str] = pa.Field(description="`call_id`; unique per day.")
     member_id: Series[str] = pa.Field(description="`member_id` of the caller.")
     called_at: Series[pd.DatetimeTZDtype] = pa.Field(
@@ -65,7 +51,7 @@ class SilverCall(_Lineage):
     resolution_status: Series[str] = pa.Field(nullable=True, description="`resolution_status`.")
 
 
-class _MemberFields(_Model):
+class _MemberFields(LakeModel):
     member_id: Series[str] = pa.Field(description="`member_id`.")
     plan_type: Series[str] = pa.Field(description="`plan_type` (MAPD, Commercial, …).")
     tenure_months: Series[int] = pa.Field(ge=0, description="`tenure_months` as delivered.")
@@ -79,7 +65,7 @@ class _MemberFields(_Model):
     )
 
 
-class SilverMemberVersion(_Lineage, _MemberFields):
+class SilverMemberVersion(Lineage, _MemberFields):
     """Every delivered version of a member."""
 
 
@@ -88,7 +74,7 @@ class CurrentMember(_MemberFields):
     version_date: Series[Date] = pa.Field(description="Day the winning version was delivered.")
 
 
-class SilverLeakageCall(_Lineage):
+class SilverLeakageCall(Lineage):
     call_id: Series[str] = pa.Field(description="The leakage call (lineage columns are its own).")
     member_id: Series[str] = pa.Field(description="The calling member.")
     called_at: Series[pd.DatetimeTZDtype] = pa.Field(
@@ -138,7 +124,7 @@ class SilverLeakageCall(_Lineage):
 # --------------------------------------------------------------------------- gold
 
 
-class LeakageDailySummary(_Model):
+class LeakageDailySummary(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day (the day of the calls).")
     journey_type: Series[str] = pa.Field(
         description="Journey type with leakage calls that day or in the 13 days before."
@@ -157,7 +143,7 @@ class LeakageDailySummary(_Model):
     )
 
 
-class LeakageSegmentDrilldown(_Model):
+class LeakageSegmentDrilldown(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day.")
     journey_type: Series[str] = pa.Field(description="Journey type.")
     member_category: Series[str] = pa.Field(
@@ -173,7 +159,7 @@ class LeakageSegmentDrilldown(_Model):
     )
 
 
-class LeakageJourneyTimeline(_Model):
+class LeakageJourneyTimeline(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day (of the leakage calls).")
     member_id: Series[str] = pa.Field(description="A member with a leakage call that day.")
     sequence: Series[int] = pa.Field(ge=1, description="Order in the member's timeline, 1..n.")
@@ -207,7 +193,7 @@ class LeakageJourneyTimeline(_Model):
     )
 
 
-class LeakageRootCause(_Model):
+class LeakageRootCause(LakeModel):
     date: Series[Date] = pa.Field(description="Partition day.")
     journey_type: Series[str] = pa.Field(description="Journey type.")
     error_code: Series[str] = pa.Field(
@@ -222,7 +208,7 @@ class LeakageRootCause(_Model):
     )
 
 
-class LeakageSavingsModel(_Model):
+class LeakageSavingsModel(LakeModel):
     journey_type: Series[str] = pa.Field(unique=True, description="Journey type.")
     avoidable_calls_per_day: Series[float] = pa.Field(
         ge=0,
@@ -252,7 +238,7 @@ class LeakageSavingsModel(_Model):
     )
 
 
-class LeakageActionRecommendation(_Model):
+class LeakageActionRecommendation(LakeModel):
     rank: Series[int] = pa.Field(ge=1, unique=True, description="1 = largest estimated savings.")
     action: Series[str] = pa.Field(description="What to do, from the cause's template.")
     owner: Series[str] = pa.Field(description="Team that owns the action.")

@@ -12,8 +12,8 @@ import pytest
 from dagster import AssetCheckSeverity, AssetKey, Definitions
 
 from cx_assets.digital import assets, checks, schemas
-from cx_assets.digital.assets import ensure_table, typed_table
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
+from cx_assets.lakehouse.validation import ordered
 from cx_assets.lakehouse.warehouse import replace_rows
 from cx_assets_tests.conftest import check_results
 
@@ -312,8 +312,8 @@ def test_asset_keys_follow_the_layers(table):
 
 def test_a_first_write_of_a_full_row_group_reads_back(tmp_path):
     """DuckDB 2.0.0 answers filters with 0 rows on a table created in the same transaction
-    that then receives 122,880+ rows, which is what the shared write path does on a table's
-    first write; the digital assets create their table first (`ensure_table`)."""
+    that then receives 122,880+ rows; the shared write path (`replace_rows`) creates the
+    table before its transaction, so a first write of silver journeys this large reads back."""
     rows = 130_000
     days = [date(2024, 1, 8), date(2024, 1, 9)]
     frame = pd.DataFrame(
@@ -334,10 +334,7 @@ def test_a_first_write_of_a_full_row_group_reads_back(tmp_path):
     model = schemas.SilverJourneyEvent
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     try:
-        ensure_table(con, "silver", "digital_journeys", model)
-        assert (
-            replace_rows(con, "silver", "digital_journeys", typed_table(model, frame), days) == rows
-        )
+        assert replace_rows(con, "silver", "digital_journeys", ordered(model, frame), days) == rows
         first_day = con.execute(
             "SELECT count(*) FROM silver.digital_journeys WHERE date = DATE '2024-01-08'"
         ).fetchone()[0]
