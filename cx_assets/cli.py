@@ -135,7 +135,7 @@ class CheckTally:
 
 
 def _run_logger_config(verbose: bool) -> dict:
-    level = "INFO" if verbose else "WARNING"
+    level = "DEBUG" if verbose else "WARNING"  # step events are DEBUG
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 

@@ -246,7 +246,3 @@ def count_rows(
         return 0
     where = "" if dates is None else f" WHERE {_in_dates(dates)}"
     return int(scalar(con, f"SELECT count(*) FROM {qualified(schema, table)}{where}"))
-
-
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pd.DataFrame:
-    return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
