@@ -251,18 +251,24 @@ def print_summary(resources, keys, first: date, last: date, tally: CheckTally) -
 # --------------------------------------------------------------------------- ui
 
 
+def ui_command(port: int) -> list[str]:
+    """`dagster dev` runs the webserver *and* the daemon, so sensors, the schedule and
+    automation really run; it listens on loopback only (there is no login)."""
+    return [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "cx_assets.definitions",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+    ]  # fmt: skip
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from cx_assets.lakehouse.settings import Settings
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     home = prepare_dagster_home(settings.data_dir)
-    command = [
-        sys.executable, "-m", "dagster", "dev",
-        "-m", "cx_assets.definitions",
-        "--host", "127.0.0.1",
-        "--port", str(args.port),
-    ]  # fmt: skip
+    command = ui_command(args.port)
     print(f"Dagster UI with its daemon on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
     os.execvp(command[0], command)
     return 0  # not reached

@@ -136,3 +136,18 @@ def test_a_bad_partitions_start_is_explained(tmp_path):
     result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="yesterday")
     assert result.returncode == 2
     assert "CX_PARTITIONS_START" in result.stderr
+
+
+def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkeypatch):
+    from cx_assets import cli as cli_module
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = cli_module.prepare_dagster_home(tmp_path)
+    command = cli_module.ui_command(3999)
+    assert command[1:4] == ["-m", "dagster", "dev"]  # webserver and daemon together
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("--port") + 1] == "3999"
+    assert home == tmp_path / "dagster_home"
+    assert os.environ["DAGSTER_HOME"] == str(home)
+    config = (home / "dagster.yaml").read_text()
+    assert "max_concurrent_runs: 1" in config and "default_limit: 1" in config

@@ -82,10 +82,15 @@ def publish_stream(
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            for day in pc.unique(table[PARTITION_COLUMN]).to_pylist():
+            days_in_batch = pc.unique(table[PARTITION_COLUMN]).to_pylist()
+            for day in days_in_batch:
                 if day not in wanted:
                     raise ValueError(f"row dated {day} outside the partitions being written")
-                part = table.filter(pc.equal(table[PARTITION_COLUMN], day))
+                part = (
+                    table
+                    if len(days_in_batch) == 1
+                    else table.filter(pc.equal(table[PARTITION_COLUMN], day))
+                )
                 writer_for(day).write_table(normalise(part.drop_columns([PARTITION_COLUMN])))
                 rows[day] += part.num_rows
         for day in days:

@@ -87,11 +87,12 @@ _ARROW_DTYPES = {"str": pd.ArrowDtype(pyarrow.string()), "date": pd.ArrowDtype(p
 
 def ordered(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
     """The model's columns in the model's order (extra working columns dropped), with
-    string and date columns typed explicitly so even an empty frame has a full schema."""
+    string and date columns that hold no value typed explicitly, so even an empty frame
+    has a full schema (a column with values is typed by them, without a costly copy)."""
     columns = model.to_schema().columns
     result = frame[list(columns)].copy()
     for name, column in columns.items():
         arrow_dtype = _ARROW_DTYPES.get(str(column.dtype))
-        if arrow_dtype is not None:
+        if arrow_dtype is not None and result[name].isna().all():
             result[name] = result[name].astype(arrow_dtype)
     return result
