@@ -290,3 +290,25 @@ def test_materializations_carry_schema_and_row_count(lake):
     columns = {c.name: c for c in friction["dagster/column_schema"].value.columns}
     assert friction["dagster/row_count"].value == 1
     assert "Sum of the three scores" in columns["friction_score"].description
+
+
+def test_linkage_of_each_kind_of_contact(lake):
+    contacts = [company(10), person(11, 10), person(12, None, email="solo@x.com", phone="2")]
+    interactions = [interaction(1, 10), interaction(2, 11), interaction(3, 12), interaction(4, 999)]
+    land_day(lake, interactions=interactions, contacts=contacts)
+    lake.materialize(PARTITIONED, day=DAY)
+    rows = lake.query(
+        "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
+    )
+    assert rows.astype(object).where(rows.notna(), None).values.tolist() == [
+        [1, 10, "direct"],
+        [2, 10, "via_person"],
+        [3, None, "unresolved"],  # a person without a company
+        [4, None, "unresolved"],  # a contact never delivered
+    ]
+    linkage = lake.gold("crm_contact_linkage").iloc[0]
+    assert (linkage.direct_share, linkage.via_person_share, linkage.unresolved_share) == (
+        0.25,
+        0.25,
+        0.5,
+    )
