@@ -66,7 +66,7 @@ def test_every_asset_follows_the_conventions(graph):
         assert node.group_name in GOLD_TABLES, key
         assert node.description, key
         assert "duckdb" in node.kinds, key
-        assert ("parquet" in node.kinds) == (layer == "gold"), key
+        assert ("parquet" in node.kinds) == (layer in {"bronze", "gold"}), key
         schema = node.metadata.get("dagster/column_schema")
         assert schema is not None and schema.columns, key
         assert all(column.description for column in schema.columns), key

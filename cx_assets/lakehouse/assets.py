@@ -52,6 +52,7 @@ def lake_asset(
     group: str,
     description: str,
     model: type[pa.DataFrameModel] | None = None,
+    schema: TableSchema | None = None,
     partitioned: bool = True,
     ins: Mapping[str, AssetIn] | None = None,
     deps: Sequence[Any] | None = None,
@@ -60,11 +61,12 @@ def lake_asset(
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """`@asset` with the lakehouse conventions: key `[layer, table]`, group = domain, daily
     partitions with single-run backfills, the warehouse pool, kinds, and the column schema
-    of the table's Pandera model (so the UI shows it before the first run)."""
-    kinds = {"duckdb", "parquet"} if layer == "gold" else {"duckdb"}
+    (`schema`, or the table's Pandera model's) so the UI shows it before the first run.
+    Bronze and gold are Parquet as well as DuckDB; silver is DuckDB only."""
+    kinds = {"duckdb"} if layer == "silver" else {"duckdb", "parquet"}
     metadata: dict[str, Any] = {}
-    if model is not None:
-        metadata["dagster/column_schema"] = column_schema(model)
+    if schema is not None or model is not None:
+        metadata["dagster/column_schema"] = schema or column_schema(model)
     partition_args: dict[str, Any] = (
         {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
         if partitioned
@@ -100,16 +102,13 @@ def bronze_table_name(source: str, table: str) -> str:
 def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
     """Every record of `landing/<source>/<table>/<day>/*` as delivered, one row each."""
 
-    @asset(
-        key=["bronze", bronze_table_name(source, table)],
-        group_name=source,
+    @lake_asset(
+        "bronze",
+        bronze_table_name(source, table),
+        group=source,
         description=f"{description} Every landed record as delivered (raw text), with its "
         "file, line and read errors. Bad records are kept here and quarantined in silver.",
-        kinds={"duckdb"},
-        metadata={"dagster/column_schema": BRONZE_TABLE_SCHEMA},
-        partitions_def=daily_partitions,
-        backfill_policy=single_run_backfill,
-        pool=WAREHOUSE_POOL,
+        schema=BRONZE_TABLE_SCHEMA,
     )
     def _bronze(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
         days = partition_dates(context)
