@@ -236,16 +236,6 @@ def phone_hash_sql(value: str) -> str:
     return f"sha256(nullif(regexp_replace(coalesce({value}, ''), '[^0-9]', '', 'g'), ''))"
 
 
-def latest_versions_sql(versions: str, key: str, as_of: str | None = None) -> str:
-    """The latest version of each `key` (by day, then file, then line), optionally as of a day."""
-    where = f"WHERE date <= {as_of}" if as_of else ""
-    return f"""
-        SELECT * FROM {versions} {where}
-        QUALIFY row_number() OVER (
-            PARTITION BY {key} ORDER BY date DESC, source_file DESC, line_number DESC) = 1
-    """
-
-
 # --------------------------------------------------------------------------- gold, per day
 
 NOISE_CATEGORY_SQL = {

@@ -33,7 +33,7 @@ from cx_assets.lakehouse.assets import (
     lake_asset,
     latest_version_asset,
     silver_asset,
-    validated_gold,
+    validated_derived,
 )
 from cx_assets.lakehouse.io_manager import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
@@ -194,7 +194,7 @@ def silver_leakage_calls(
     sql = rules.leakage_calls_sql(calls.rows, journeys.rows, member_versions.name, days, RULES)
     with warehouse.connect() as con:
         frame = con.execute(sql).df()
-    leakage = validated_gold(schemas.SilverLeakageCall, frame, LEAKAGE_CALLS[1])
+    leakage = validated_derived(schemas.SilverLeakageCall, frame, LEAKAGE_CALLS[1])
     return Output(leakage, metadata=_leakage_metadata(leakage, calls, journeys))
 
 

@@ -230,14 +230,16 @@ def _with_raw(
     return frame
 
 
-def validated_gold(model: type[pa.DataFrameModel], frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Gold rows are derived, never landed: a failing row is a bug, so it fails the step
-    (with column and check, never values)."""
+def validated_derived(
+    model: type[pa.DataFrameModel], frame: pd.DataFrame, table: str
+) -> pd.DataFrame:
+    """Rows derived by the pipeline (gold, and silver tables built from other silver), never
+    landed: a failing row is a bug, so it fails the step (with column and check, never values)."""
     validated = validate(model, frame)
     if not validated.rejects.empty:
         reasons = quarantine.reason_counts(validated.rejects)
         raise ValueError(
-            f"gold table {table}: {len(validated.rejects)} rows break {model.__name__}: {reasons}"
+            f"{table}: {len(validated.rejects)} rows break {model.__name__}: {reasons}"
         )
     return ordered(model, validated.frame)
 
@@ -326,7 +328,7 @@ def latest_version_asset(
                         ORDER BY date DESC, source_file DESC, line_number DESC) = 1
                     ORDER BY {key_column}"""
             ).df()
-        return Output(validated_gold(model, frame, table))
+        return Output(validated_derived(model, frame, table))
 
     return _latest
 
@@ -362,6 +364,6 @@ def gold_asset(
         days = [sql_date(day) for day in partition_dates(context)] if partitioned else []
         with warehouse.connect() as con:
             frame = con.execute(sql(inputs, days)).df()
-        return Output(validated_gold(model, frame, table))
+        return Output(validated_derived(model, frame, table))
 
     return _gold
