@@ -12,16 +12,15 @@ days are read through partition mappings, never by loading all history:
 Member versions are read as of the day (the latest version delivered on or before it), like
 CRM contacts: the whole versions table, filtered to days up to D.
 
-Assets are declared with the machinery's factories (`cx_assets/lakehouse/assets.py`),
-except `silver.digital_leakage_calls` (see there).
+Assets are declared with the machinery's factories (`cx_assets/lakehouse/assets.py`).
 """
+
+from collections.abc import Mapping
 
 import pandas as pd
 from dagster import (
-    AssetExecutionContext,
     AssetIn,
     MetadataValue,
-    Output,
     TimeWindowPartitionMapping,
 )
 
@@ -29,16 +28,13 @@ from cx_assets.digital import rules, schemas
 from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY
 from cx_assets.lakehouse.assets import (
     bronze_asset,
+    derived_asset,
     gold_asset,
-    lake_asset,
     latest_version_asset,
     silver_asset,
-    validated_derived,
 )
 from cx_assets.lakehouse.io_manager import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
-from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.warehouse import Warehouse, sql_date
 
 GROUP = "digital"
 SOURCE = "digital"
@@ -152,23 +148,19 @@ silver_members = latest_version_asset(
 )
 
 
-def _leakage_metadata(leakage: pd.DataFrame, calls: TableRef, journeys: TableRef) -> dict:
+def _leakage_metadata(leakage: pd.DataFrame, inputs: Mapping[str, TableRef]) -> dict:
     by_type = leakage.groupby("journey_type").size().to_dict() if len(leakage) else {}
     return {
         "leakage_calls": len(leakage),
         "leakage_calls_by_journey_type": MetadataValue.json(
             {str(key): int(value) for key, value in by_type.items()}
         ),
-        "calls_read_from": str(calls.first),
-        "journeys_read_from": str(journeys.first),
+        "calls_read_from": str(inputs["calls"].first),
+        "journeys_read_from": str(inputs["journeys"].first),
     }
 
 
-# Local rather than `gold_asset`: a table derived by SQL, but in the silver layer
-# (`gold_asset` declares `["gold", table]`, with Parquet kinds, and the IO manager publishes
-# gold as Parquet) and with metadata of its own (leakage counts by journey type, the first
-# days read). A `layer` and an output-metadata hook on `gold_asset` would remove it.
-@lake_asset(
+silver_leakage_calls = derived_asset(
     "silver",
     LEAKAGE_CALLS[1],
     group=GROUP,
@@ -182,20 +174,11 @@ def _leakage_metadata(leakage: pd.DataFrame, calls: TableRef, journeys: TableRef
         "journeys": AssetIn(JOURNEYS, partition_mapping=earlier_days(RULES.journey_lookback_days)),
         "member_versions": AssetIn(MEMBER_VERSIONS),
     },
+    sql=lambda inputs, days: rules.leakage_calls_sql(
+        inputs["calls"].rows, inputs["journeys"].rows, inputs["member_versions"].name, days, RULES
+    ),
+    output_metadata=_leakage_metadata,
 )
-def silver_leakage_calls(
-    context: AssetExecutionContext,
-    warehouse: Warehouse,
-    calls: TableRef,
-    journeys: TableRef,
-    member_versions: TableRef,
-):
-    days = [sql_date(day) for day in partition_dates(context)]
-    sql = rules.leakage_calls_sql(calls.rows, journeys.rows, member_versions.name, days, RULES)
-    with warehouse.connect() as con:
-        frame = con.execute(sql).df()
-    leakage = validated_derived(schemas.SilverLeakageCall, frame, LEAKAGE_CALLS[1])
-    return Output(leakage, metadata=_leakage_metadata(leakage, calls, journeys))
 
 
 # --------------------------------------------------------------------------- gold

@@ -333,7 +333,11 @@ def latest_version_asset(
     return _latest
 
 
-def gold_asset(
+OutputMetadata = Callable[[pd.DataFrame, Mapping[str, TableRef]], Mapping[str, Any]]
+
+
+def derived_asset(
+    layer: str,
     table: str,
     *,
     group: str,
@@ -342,16 +346,19 @@ def gold_asset(
     ins: Mapping[str, InputSpec],
     sql: SqlBuilder,
     partitioned: bool = True,
+    output_metadata: OutputMetadata | None = None,
 ) -> AssetsDefinition:
-    """A gold table computed by one SQL query over its inputs.
+    """A table computed by one SQL query over other tables (all of gold, and silver tables
+    built from silver).
 
     `sql(inputs, day_literals)` gets TableRefs restricted to the step's days (per-day
     tables) or whole tables (rollups, whose day list is empty) and returns the rows,
     with `date` for per-day tables. Rollups rebuild after upstream partitions change.
+    `output_metadata(rows, inputs)` adds metadata of the domain's own.
     """
 
     @lake_asset(
-        "gold",
+        layer,
         table,
         group=group,
         description=description,
@@ -360,10 +367,17 @@ def gold_asset(
         ins={name: _asset_in(spec) for name, spec in ins.items()},
         automation_condition=None if partitioned else rollup_automation(),
     )
-    def _gold(context: AssetExecutionContext, warehouse: Warehouse, **inputs: TableRef):
+    def _derived(context: AssetExecutionContext, warehouse: Warehouse, **inputs: TableRef):
         days = [sql_date(day) for day in partition_dates(context)] if partitioned else []
         with warehouse.connect() as con:
             frame = con.execute(sql(inputs, days)).df()
-        return Output(validated_derived(model, frame, table))
+        rows = validated_derived(model, frame, table)
+        metadata = dict(output_metadata(rows, inputs)) if output_metadata else {}
+        return Output(rows, metadata=metadata)
 
-    return _gold
+    return _derived
+
+
+def gold_asset(table: str, **kwargs: Any) -> AssetsDefinition:
+    """A gold table: `derived_asset` in the gold layer (published as Parquet too)."""
+    return derived_asset("gold", table, **kwargs)
