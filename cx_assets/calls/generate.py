@@ -69,6 +69,7 @@ from cx_assets.lakehouse.landing_writer import (
     GenerationRequest,
     chunked,
     landing_file,
+    remove_stale,
     write_json,
     write_jsonl,
 )
@@ -683,17 +684,8 @@ def write_day(
         written.add(write_json(path(f"call-{record['call_id']}.json"), record))
         yield 1
 
-    _remove_stale_files(path(ARRAY_FILE_NAME).parent, written)
-
-
-def _remove_stale_files(day_dir: Path, written: set[Path]) -> None:
-    # A re-run at a smaller scale writes fewer parts and single-call files; leftovers from the
-    # earlier run would still be read as part of the partition and duplicate its call_ids.
-    # Only this generator's own file names are touched, never other deliveries in the folder.
-    for pattern in (JSONL_FILE_PATTERN, SINGLE_FILE_PATTERN):
-        for stale in day_dir.glob(pattern):
-            if stale not in written:
-                stale.unlink()
+    # Leftover parts of an earlier, larger run would duplicate this day's call_ids.
+    remove_stale(path(ARRAY_FILE_NAME).parent, (JSONL_FILE_PATTERN, SINGLE_FILE_PATTERN), written)
 
 
 def _plan_sentiment(rng: random.Random, converted: bool, kind: str) -> tuple[int, int]:

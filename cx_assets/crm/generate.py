@@ -91,7 +91,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
-from pathlib import Path
 from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,7 +98,12 @@ from zoneinfo import ZoneInfo
 from faker import Faker
 from tqdm import tqdm
 
-from cx_assets.lakehouse.landing_writer import GenerationRequest, landing_file, write_jsonl
+from cx_assets.lakehouse.landing_writer import (
+    GenerationRequest,
+    landing_file,
+    remove_stale,
+    write_jsonl,
+)
 
 SOURCE = "crm"
 TABLES = ("interactions", "contacts", "deals", "users")
@@ -1559,6 +1563,7 @@ def _write_table(
     file, possibly empty: "nothing changed today" is not "nothing delivered"), then remove the
     higher-numbered files an earlier run may have left."""
     written = 0
+    paths = []
     file_count = max(1, math.ceil(len(items) / LINES_PER_FILE))
     for file_index in range(file_count):
         start = file_index * LINES_PER_FILE
@@ -1567,7 +1572,8 @@ def _write_table(
             request.landing_dir, SOURCE, table, day, f"{table}-{file_index + 1:04d}.jsonl"
         )
         written += write_jsonl(path, _counting(render(chunk, start), bar))
-    _remove_stale_files(path.parent, table, file_count)
+        paths.append(path)
+    remove_stale(path.parent, [f"{table}-[0-9][0-9][0-9][0-9].jsonl"], paths)
     return written
 
 
@@ -1580,14 +1586,6 @@ def _counting(records: Iterable[dict[str, Any]], bar: tqdm) -> Iterator[dict[str
             bar.update(pending)
             pending = 0
     bar.update(pending)
-
-
-def _remove_stale_files(folder: Path, table: str, file_count: int) -> None:
-    pattern = re.compile(rf"^{table}-(\d{{4}})\.jsonl$")
-    for path in folder.iterdir():
-        match = pattern.match(path.name)
-        if match and int(match.group(1)) > file_count:
-            path.unlink()
 
 
 def _as_is(items: Sequence[dict[str, Any]], _: int) -> Iterable[dict[str, Any]]:

@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -104,6 +104,17 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, An
 
     _publish(path, write)
     return count
+
+
+def remove_stale(folder: Path, patterns: Sequence[str], written: Collection[Path]) -> None:
+    """Delete the files in `folder` that match one of this generator's name `patterns` but
+    were not written by this run. A re-run at a smaller scale writes fewer files, and the
+    leftovers would still be read as part of the day; other deliveries are never touched."""
+    keep = set(written)
+    for pattern in patterns:
+        for path in folder.glob(pattern):
+            if path not in keep:
+                path.unlink()
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
