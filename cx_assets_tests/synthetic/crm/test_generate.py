@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from cx_assets.crm import generate as crm_generate
-from cx_assets.crm.generate import generate
-from cx_assets.lakehouse.landing_writer import GenerationRequest
+from cx_assets.synthetic import crm
+from cx_assets.synthetic.crm import generate
+from cx_assets.synthetic.landing_writer import GenerationRequest
 
 WEDNESDAY = date(2024, 1, 3)
 FRIDAY = date(2024, 1, 5)
@@ -141,7 +141,7 @@ def test_a_days_interactions_do_not_depend_on_other_days(tmp_path: Path) -> None
 
 
 def test_interactions_split_into_files_and_stale_files_go(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(crm_generate, "LINES_PER_FILE", 500)
+    monkeypatch.setattr(crm, "LINES_PER_FILE", 500)
     stale = tmp_path / "crm" / "interactions" / WEDNESDAY.isoformat() / "interactions-0099.jsonl"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}\n", encoding="utf-8")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cx_assets.digital.generate import daily_leakage_target, generate
-from cx_assets.lakehouse.landing_writer import GenerationRequest
+from cx_assets.synthetic.digital import daily_leakage_target, generate
+from cx_assets.synthetic.landing_writer import GenerationRequest
 
 START = date(2024, 1, 1)
 SEED = 11

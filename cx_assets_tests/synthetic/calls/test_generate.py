@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cx_assets.calls.generate import generate
-from cx_assets.lakehouse.landing_writer import GenerationRequest
+from cx_assets.synthetic.calls import generate
+from cx_assets.synthetic.landing_writer import GenerationRequest
 
 START = date(2024, 3, 1)
 DAYS = 3

@@ -1,0 +1,35 @@
+"""Synthetic landing data, apart from the pipeline: one subpackage per source, whose
+`generate(request)` writes the files that source would deliver (contract §2) and returns the
+records written per table.
+
+The pipeline never imports this package (`cx_assets_tests/synthetic/test_apart.py` holds that
+line); it reads generated files exactly as it reads real deliveries. The one door in is
+`cx-lakehouse generate`. A source is found by its subpackage here, which exposes `generate`, so
+adding a source edits nothing central.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from types import ModuleType
+
+from cx_assets.synthetic.landing_writer import GenerationRequest
+
+Generator = Callable[[GenerationRequest], dict[str, int]]
+
+
+def sources() -> list[str]:
+    """The sources that have a generator, sorted (found without importing them, so the
+    CLI starts fast)."""
+    return sorted(module.name for module in pkgutil.iter_modules(__path__) if module.ispkg)
+
+
+def generator(source: str) -> Generator:
+    """The `generate` function of one source."""
+    return _source_module(source).generate
+
+
+def _source_module(source: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{source}")
