@@ -36,17 +36,19 @@ DAY = date(2024, 1, 3)
 TARGET_RATIO = 4.0
 TARGET_RSS_MB = 1536
 
-# How DuckDB reads each source's landing files for the floor.
+# How DuckDB reads a landed table's files for the floor, by file type.
 FLOOR_READERS = {
-    "crm": "read_json('{glob}/*.jsonl', format='newline_delimited', union_by_name=true)",
-    "calls": "read_json('{glob}/*.json*', format='auto', union_by_name=true)",
-    "digital": "read_csv('{glob}/*.csv', union_by_name=true, header=true)",
+    ".jsonl": "read_json('{folder}/*.jsonl', format='newline_delimited', union_by_name=true)",
+    ".json": "read_json('{folder}/*.json', format='auto', union_by_name=true)",
+    ".csv": "read_csv('{folder}/*.csv', union_by_name=true, header=true)",
 }
-LANDING_TABLES = {
-    "crm": ["interactions", "contacts", "deals", "users"],
-    "calls": ["transcripts"],
-    "digital": ["journeys", "calls", "members"],
-}
+
+
+def domains() -> list[str]:
+    """The domains the lakehouse defines (a domain is a source), never a hand-kept list."""
+    from cx_assets.definitions import domain_names
+
+    return domain_names()
 
 
 @dataclass
@@ -93,12 +95,12 @@ def floor(data_dir: Path, source: str) -> float:
     began = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET threads = 2")
-    for table in LANDING_TABLES[source]:
-        folder = data_dir / "landing" / source / table / DAY.isoformat()
-        if not any(folder.glob("*")):
-            continue
-        reader = FLOOR_READERS[source].format(glob=folder.as_posix())
-        con.execute(f"COPY (SELECT * FROM {reader}) TO '{out / table}.parquet' (FORMAT parquet)")
+    for folder in sorted((data_dir / "landing" / source).glob(f"*/{DAY.isoformat()}")):
+        table = folder.parent.name
+        for suffix in sorted({path.suffix for path in folder.iterdir()} & set(FLOOR_READERS)):
+            reader = FLOOR_READERS[suffix].format(folder=folder.as_posix())
+            target = out / f"{table}{suffix.replace('.', '_')}.parquet"
+            con.execute(f"COPY (SELECT * FROM {reader}) TO '{target}' (FORMAT parquet)")
     con.close()
     return time.perf_counter() - began
 
@@ -198,13 +200,14 @@ def write_report(results: list[dict[str, object]], path: Path, command: str) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sources", default="crm,calls,digital")
+    parser.add_argument("--sources", help="comma-separated domains (default: every domain)")
     parser.add_argument("--work-dir", default=str(ROOT / "bench-data"))
     parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     work_dir = Path(args.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    results = [bench_source(s.strip(), work_dir) for s in args.sources.split(",") if s.strip()]
+    sources = [s.strip() for s in args.sources.split(",")] if args.sources else domains()
+    results = [bench_source(source, work_dir) for source in sources if source]
     write_report(results, Path(args.report), "make bench")
     print(f"results written to {args.report}")
 

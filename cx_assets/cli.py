@@ -14,7 +14,6 @@ print one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
@@ -37,12 +36,6 @@ concurrency:
 telemetry:
   enabled: false
 """
-
-GENERATORS = {
-    "crm": "cx_assets.crm.generate",
-    "calls": "cx_assets.calls.generate",
-    "digital": "cx_assets.digital.generate",
-}
 
 
 class UsageError(Exception):
@@ -71,9 +64,16 @@ def prepare_dagster_home(data_dir: Path) -> Path:
 # --------------------------------------------------------------------------- generate
 
 
+def _generator_sources() -> list[str]:
+    from cx_assets.synthetic import sources
+
+    return sources()
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    from cx_assets.lakehouse.landing_writer import GenerationRequest
     from cx_assets.lakehouse.settings import Settings
+    from cx_assets.synthetic import generator
+    from cx_assets.synthetic.landing_writer import GenerationRequest
 
     settings = Settings.from_env()
     start = _parse_day(args.start, "--start")
@@ -81,16 +81,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UsageError("--days must be at least 1")
     if args.scale <= 0:
         raise UsageError("--scale must be greater than 0")
-    sources = (
-        [s.strip() for s in args.sources.split(",") if s.strip()]
-        if args.sources
-        else list(GENERATORS)
-    )
-    unknown = sorted(set(sources) - set(GENERATORS))
+    known = _generator_sources()
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else known
+    unknown = sorted(set(sources) - set(known))
     if unknown:
-        raise UsageError(
-            f"unknown source {', '.join(unknown)}: choose from {', '.join(GENERATORS)}"
-        )
+        raise UsageError(f"unknown source {', '.join(unknown)}: choose from {', '.join(known)}")
     request = GenerationRequest(
         landing_dir=settings.layout.landing_dir,
         start=start,
@@ -101,7 +96,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     for source in sources:
         began = time.perf_counter()
-        counts = importlib.import_module(GENERATORS[source]).generate(request)
+        counts = generator(source)(request)
         written = ", ".join(f"{table} {n:,}" for table, n in counts.items())
         print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
     print(f"landing files are in {settings.layout.landing_dir}")
@@ -184,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_dagster_home(data_dir)
     instance = DagsterInstance.get()
     resources = build_resources(data_dir)
-    everything = [*definitions.all_assets, *definitions.defs.asset_checks]
+    everything = [*definitions.defs.assets, *definitions.defs.asset_checks]
     tags = (
         {"dagster/partition": keys[0]}
         if len(keys) == 1
@@ -286,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--days", type=int, required=True, help="number of days")
     generate.add_argument("--scale", type=float, default=1.0, help="1.0 = contract volumes")
     generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--sources", help=f"comma-separated subset of {','.join(GENERATORS)}")
+    generate.add_argument(
+        "--sources", help=f"comma-separated subset of {','.join(_generator_sources())}"
+    )
     generate.add_argument("--quiet", action="store_true", help="no progress bars")
     generate.set_defaults(handler=cmd_generate)
 

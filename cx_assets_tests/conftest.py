@@ -6,6 +6,7 @@ warehouse file and can run in any order.
 
 from __future__ import annotations
 
+import importlib
 import json
 import warnings
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,13 @@ import pytest
 warnings.filterwarnings("ignore", module="dagster")
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-from dagster import AssetSelection, ExecuteInProcessResult, materialize  # noqa: E402
+from dagster import (  # noqa: E402
+    AssetsDefinition,
+    AssetSelection,
+    Definitions,
+    ExecuteInProcessResult,
+    materialize,
+)
 
 from cx_assets.lakehouse.resources import build_resources  # noqa: E402
 from cx_assets.lakehouse.settings import DataLayout  # noqa: E402
@@ -104,6 +111,42 @@ class Lake:
         if not folder.exists():
             return pd.DataFrame(columns=["source_file", "line_number", "reason", "raw"])
         return pd.read_parquet(folder)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A domain's definitions as tests use them, derived from `cx_assets/<name>/definitions.py`
+    (no list of assets is kept by hand)."""
+
+    defs: Definitions
+
+    @classmethod
+    def named(cls, name: str) -> Domain:
+        return cls(importlib.import_module(f"cx_assets.{name}.definitions").defs)
+
+    @property
+    def assets(self) -> list[AssetsDefinition]:
+        return list(self.defs.assets)
+
+    @property
+    def partitioned(self) -> list[AssetsDefinition]:
+        return [a for a in self.assets if a.partitions_def is not None]
+
+    @property
+    def whole_history(self) -> list[AssetsDefinition]:
+        return [a for a in self.assets if a.partitions_def is None]
+
+    @property
+    def checks(self) -> list[Any]:
+        return list(self.defs.asset_checks)
+
+    @property
+    def check_keys(self) -> set[Any]:
+        return {key for check in self.checks for key in check.check_keys}
+
+    @property
+    def everything(self) -> list[Any]:
+        return [*self.assets, *self.checks]
 
 
 @pytest.fixture

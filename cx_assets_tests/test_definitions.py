@@ -1,24 +1,42 @@
-"""The one Definitions: it loads, and every asset follows the lakehouse conventions."""
+"""The merged Definitions: it loads, it matches the reviewed snapshot of the graph, and every
+asset follows the lakehouse conventions.
+
+The snapshot (`snapshots/definitions.txt`) pins every asset key with its group,
+partitioning, storage and inputs (with their partition windows), every check with its
+severity contract, and every job, sensor and schedule with what it targets, so any change
+to the graph is a reviewed diff. After an intended change, regenerate it with
+`UPDATE_SNAPSHOTS=1 pytest cx_assets_tests/test_definitions.py` and review the diff.
+"""
 
 from __future__ import annotations
 
+import ast
+import os
+from pathlib import Path
+
 import pytest
 from dagster import (
+    AllPartitionMapping,
     AssetKey,
     DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    TimeWindowPartitionMapping,
     evaluate_automation_conditions,
     materialize,
 )
 
 from cx_assets import definitions
-from cx_assets.crm import assets as crm_assets
+from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, WHOLE_HISTORY
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
+from cx_assets.lakehouse.io_managers import LAYER_STORAGE
 from cx_assets.lakehouse.partitions import daily_partitions
-from cx_assets_tests.conftest import QUIET
+from cx_assets_tests.conftest import QUIET, Domain
 
-GOLD_TABLES = {
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
+PACKAGE = Path(definitions.__file__).parent
+# The contract's gold tables (section 4), by domain, and which are whole-history.
+CONTRACT_GOLD = {
     "crm": [
         "crm_noise_summary", "crm_friction_heuristics", "crm_cx_volumetrics", "crm_temporal_heat",
         "crm_contact_linkage", "crm_sales_velocity", "crm_churn_risk", "crm_segmentation_matrix",
@@ -40,16 +58,74 @@ def graph():
     return definitions.defs.resolve_asset_graph()
 
 
-def test_definitions_load(graph):
+def _window(mapping) -> str:
+    if mapping is None:
+        return "default"
+    if isinstance(mapping, AllPartitionMapping):
+        return "all_days"
+    if isinstance(mapping, TimeWindowPartitionMapping):
+        return f"days[{mapping.start_offset},{mapping.end_offset}]"
+    return type(mapping).__name__
+
+
+def describe_graph(graph) -> str:
+    """Asset keys, checks, jobs, sensors and schedules, one sorted line each."""
+    lines = []
+    for asset_def in definitions.defs.assets:
+        key = asset_def.key
+        node = graph.get(key)
+        inputs = ", ".join(
+            f"{dep.to_user_string()} {_window(asset_def.get_partition_mapping(dep))}"
+            for dep in sorted(asset_def.dependency_keys, key=AssetKey.to_user_string)
+        )
+        lines.append(
+            f"asset {key.to_user_string()} group={node.group_name} "
+            f"partitioned={node.is_partitioned} storage={asset_def.get_io_manager_key_for_asset_key(key)} "
+            f"inputs=[{inputs}]"
+        )
+    for check in definitions.defs.asset_checks:
+        for spec in check.check_specs:
+            lines.append(
+                f"check {spec.asset_key.to_user_string()}:{spec.name} blocking={spec.blocking}"
+            )
+    for job in definitions.defs.jobs:
+        selected = sorted(key.to_user_string() for key in job.selection.resolve(graph))
+        lines.append(f"job {job.name} assets=[{', '.join(selected)}]")
+    for sensor in definitions.defs.sensors:
+        if sensor.asset_selection is None:
+            target = f"job={sensor.job_name}"
+        else:
+            selected = sorted(k.to_user_string() for k in sensor.asset_selection.resolve(graph))
+            target = f"assets=[{', '.join(selected)}]"
+        lines.append(f"sensor {sensor.name} {target} default={sensor.default_status.value}")
+    for schedule in definitions.defs.schedules:
+        lines.append(
+            f"schedule {schedule.name} job={schedule.job_name} cron={schedule.cron_schedule}"
+        )
+    return "\n".join(sorted(lines)) + "\n"
+
+
+def test_the_graph_matches_the_reviewed_snapshot(graph):
+    current = describe_graph(graph)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(current)
+    assert current == SNAPSHOT.read_text(), (
+        "the asset graph changed: review it, then UPDATE_SNAPSHOTS=1 to accept"
+    )
+
+
+def test_definitions_load_with_a_domain_per_folder(graph):
     definitions.defs.validate_loadable(definitions.defs)
-    assert len(graph.get_all_asset_keys()) == len(definitions.all_assets)
-    # every source's assets, rollups included, are in the one Definitions
-    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == set(GOLD_TABLES)
+    domains = definitions.domain_names()
+    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == set(domains)
+    for domain in domains:
+        assert definitions.defs.get_job_def(f"{domain}_daily").partitions_def == daily_partitions
 
 
 def test_every_gold_table_of_the_contract_is_an_asset(graph):
     keys = graph.get_all_asset_keys()
-    for group, tables in GOLD_TABLES.items():
+    for group, tables in CONTRACT_GOLD.items():
         for table in tables:
             key = AssetKey(["gold", table])
             assert key in keys, table
@@ -59,28 +135,65 @@ def test_every_gold_table_of_the_contract_is_an_asset(graph):
 
 
 def test_every_asset_follows_the_conventions(graph):
-    for key in graph.get_all_asset_keys():
+    for asset_def in definitions.defs.assets:
+        key = asset_def.key
         node = graph.get(key)
-        layer, _table = key.path
-        assert layer in {"bronze", "silver", "gold"}, key
-        assert node.group_name in GOLD_TABLES, key
+        layer = key.path[0]
+        assert layer in LAYER_STORAGE, key
+        assert asset_def.get_io_manager_key_for_asset_key(key) == LAYER_STORAGE[layer], key
         assert node.description, key
+        if layer == "model":
+            assert "joblib" in node.kinds, key
+            continue
         assert "duckdb" in node.kinds, key
         assert ("parquet" in node.kinds) == (layer in {"bronze", "gold"}), key
         schema = node.metadata.get("dagster/column_schema")
         assert schema is not None and schema.columns, key
         assert all(column.description for column in schema.columns), key
+        expected_tag = DAILY if node.is_partitioned else WHOLE_HISTORY
+        assert node.tags.get(PARTITIONING_TAG) == expected_tag, key
         if node.is_partitioned:
             assert node.partitions_def == daily_partitions, key
+
+
+def test_every_table_is_a_named_function_and_no_lambda_declares_one():
+    for asset_def in definitions.defs.assets:
+        function = asset_def.op.compute_fn.decorated_fn.__name__
+        assert not function.startswith("_"), (asset_def.key, function)
+        if asset_def.key.path[0] in {"silver", "gold"} and function != "latest_versions":
+            assert function == asset_def.key.path[-1], (asset_def.key, function)
+    for path in PACKAGE.rglob("*.py"):
+        if "synthetic" in path.parts:
+            continue
+        tree = ast.parse(path.read_text())
+        sort_keys = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.keyword) and node.arg == "key"
+        }
+        lambdas = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Lambda) and id(node) not in sort_keys
+        ]
+        assert not lambdas, f"{path.relative_to(PACKAGE)} has lambdas at lines {lambdas}"
+
+
+def test_no_domain_is_listed_outside_its_folder():
+    """Domain names appear in code only inside their own folder (and in tests of them)."""
+    domains = definitions.domain_names()
+    for path in [*PACKAGE.glob("*.py"), *PACKAGE.glob("lakehouse/*.py")]:
+        text = path.read_text()
+        for domain in domains:
+            assert f'"{domain}"' not in text, f"{path.relative_to(PACKAGE)} names {domain}"
 
 
 def test_every_landed_table_has_its_bronze_checks(graph):
     check_keys = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     bronze = [k for k in graph.get_all_asset_keys() if k.path[0] == "bronze"]
-    assert len(bronze) == 4 + 1 + 3
     for key in bronze:
         assert (key.to_user_string(), NON_EMPTY) in check_keys, key
-    reconciled = [name for asset, name in check_keys if name == RECONCILES_WITH_BRONZE]
+    reconciled = [name for _, name in check_keys if name == RECONCILES_WITH_BRONZE]
     assert len(reconciled) == len(bronze)
 
 
@@ -95,10 +208,10 @@ def test_error_checks_block_and_warn_checks_do_not(graph):
 
 def test_sensors_schedule_and_jobs_run_by_default():
     sensors = {s.name: s for s in definitions.defs.sensors}
-    for source in GOLD_TABLES:
-        sensor = sensors[f"{source}_landing_sensor"]
+    for domain in definitions.domain_names():
+        sensor = sensors[f"{domain}_landing_sensor"]
         assert sensor.default_status == DefaultSensorStatus.RUNNING
-        assert sensor.job_name == f"{source}_daily"
+        assert sensor.job_name == f"{domain}_daily"
     assert sensors["rollups_automation"].default_status == DefaultSensorStatus.RUNNING
     (schedule,) = definitions.defs.schedules
     assert schedule.job_name == "daily_partitions"
@@ -109,12 +222,17 @@ def test_sensors_schedule_and_jobs_run_by_default():
 
 def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
     """Whole-history tables are kept fresh by declarative automation."""
+    crm = Domain.named("crm")
     instance = DagsterInstance.ephemeral()
     lake.land_jsonl("crm", "users", "2024-01-05", [{"Id": 1, "Name": "Ana", "Email": "a@b.c"}])
-    rollups = [crm_assets.crm_temporal_heat, crm_assets.silver_users, crm_assets.crm_sales_velocity]
+    rollups = [
+        AssetKey(["gold", "crm_temporal_heat"]),
+        AssetKey(["silver", "crm_users"]),
+        AssetKey(["gold", "crm_sales_velocity"]),
+    ]
     first = evaluate_automation_conditions(definitions.defs, instance)
     materialize(
-        crm_assets.partitioned_assets,
+        crm.partitioned,
         partition_key="2024-01-05",
         instance=instance,
         resources=lake.resources,
@@ -122,8 +240,8 @@ def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
     )
     after_update = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
     for rollup in rollups:
-        assert after_update.get_num_requested(rollup.key) == 1, rollup.key
+        assert after_update.get_num_requested(rollup) == 1, rollup
     # nothing changed since: nothing more is requested
     again = evaluate_automation_conditions(definitions.defs, instance, cursor=after_update.cursor)
     for rollup in rollups:
-        assert again.get_num_requested(rollup.key) == 0, rollup.key
+        assert again.get_num_requested(rollup) == 0, rollup

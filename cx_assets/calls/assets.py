@@ -1,24 +1,31 @@
-"""Calls assets: bronze (as landed) → silver (typed, scored) → gold (contract section 4.2).
+"""Calls: bronze (as landed) → silver (typed, scored) → gold (contract section 4.2).
+One function per table; the rules are in `rules.py`."""
 
-The rules themselves are in `rules.py`; this module only wires tables together.
-"""
+import pandas as pd
+from dagster import AssetExecutionContext, Output
 
 from cx_assets.calls import rules, schemas
+from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
+    TYPED_RECORDS,
+    Band,
     bronze_asset,
-    bronze_table_name,
-    gold_asset,
-    silver_asset,
+    lake_asset,
+    query_validated,
+    same_day,
+    silver_from_bronze,
 )
+from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "calls"
-SOURCE = "calls"
-TABLES = ("transcripts",)
 
-BRONZE_TRANSCRIPTS = ["bronze", bronze_table_name(SOURCE, "transcripts")]
-TRANSCRIPTS = ["silver", "calls_transcripts"]
-PERFORMANCE = ["gold", "calls_performance"]
+# Check names (band checks are named by their declaration).
+CONVERSION_RATE = "conversion_rate_in_band"
+UPSELL_WITHOUT_AMOUNT = "upsell_without_amount_share"
 
 # Landing contract (contract section 2, calls): every field but `duration_seconds` is required.
 TRANSCRIPT_SPEC = RecordSpec(
@@ -34,59 +41,106 @@ TRANSCRIPT_SPEC = RecordSpec(
 )
 
 bronze_transcripts = bronze_asset(
-    SOURCE, "transcripts", "Recorded call transcripts (`.jsonl`, or `.json` object or array)."
+    GROUP, "transcripts", "Recorded call transcripts (`.jsonl`, or `.json` object or array)."
 )
 
 
-calls_transcripts = silver_asset(
-    source=SOURCE,
-    table="transcripts",
-    silver_table=TRANSCRIPTS[1],
-    spec=TRANSCRIPT_SPEC,
+def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
+    """Transcripts are scored in Python (`rules.call_features`), joined in by SQL."""
+    return {rules.FEATURES_VIEW: rules.transcript_features(con, typed, DEFAULT_RULES)}
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
     model=schemas.SilverTranscript,
-    description="One row per call: ids, UTC time, and the KPI features of its transcript "
-    "(conversion, upsell amounts, sentiment counts) by the configured rules. The transcript "
-    "text stays in bronze; bad records and repeated call_ids of a day are quarantined.",
-    # Transcripts are scored in Python (`rules.call_features`), joined in by SQL.
-    derived_frames=lambda con, typed: {
-        rules.FEATURES_VIEW: rules.transcript_features(con, typed, rules.DEFAULT_RULES)
-    },
-    select_sql=lambda typed, inputs, days: rules.silver_transcripts_sql(typed),
+    grain=["call_id"],
+    reconciles_with=bronze_transcripts,
+    bands=[
+        Band(
+            name=UPSELL_WITHOUT_AMOUNT,
+            ratio_sql="SELECT date, avg(CAST(upsell_without_amount AS DOUBLE)) AS ratio "
+            "FROM {table} WHERE {days} GROUP BY date",
+            low=0.0,
+            high=DEFAULT_RULES.max_upsell_without_amount_share,
+            description="Share of a day's calls with an upsell word but no parsable dollar "
+            "amount (amounts said in words, a new currency format): upsell revenue would be "
+            "understated.",
+        )
+    ],
+    ins={"bronze": same_day(bronze_transcripts)},
 )
+def calls_transcripts(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """One row per call: ids, UTC time, and the KPI features of its transcript (conversion,
+    upsell amounts, sentiment counts) by the configured rules. The transcript text stays in
+    bronze; bad records and repeated call_ids of a day are quarantined."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=TRANSCRIPT_SPEC,
+        model=schemas.SilverTranscript,
+        select_sql=rules.silver_transcripts_sql(TYPED_RECORDS),
+        derived_frames=transcript_features,
+    )
 
 
-calls_performance = gold_asset(
-    PERFORMANCE[1],
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.CallPerformance,
-    description="Per day: every call with its conversion, upsell amount and sentiment.",
-    ins={"transcripts": TRANSCRIPTS},
-    sql=lambda inputs, days: rules.performance_sql(inputs["transcripts"].rows),
+    grain=["call_id"],
+    ins={"transcripts": same_day(calls_transcripts)},
 )
-calls_agent_daily = gold_asset(
-    "calls_agent_daily",
+def calls_performance(warehouse: Warehouse, transcripts: TableRef) -> pd.DataFrame:
+    """Per day: every call with its conversion, upsell amount and sentiment."""
+    return query_validated(
+        warehouse, rules.performance_sql(transcripts.rows), schemas.CallPerformance
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.AgentDaily,
-    description="Per day and agent: calls, conversions and rate, upsell revenue and per call, "
-    "calls by sentiment.",
-    ins={"performance": PERFORMANCE},
-    sql=lambda inputs, days: rules.agent_daily_sql(inputs["performance"].rows),
+    grain=["agent_name"],
+    ins={"performance": same_day(calls_performance)},
 )
-calls_kpis_daily = gold_asset(
-    "calls_kpis_daily",
+def calls_agent_daily(warehouse: Warehouse, performance: TableRef) -> pd.DataFrame:
+    """Per day and agent: calls, conversions and rate, upsell revenue and per call, calls by
+    sentiment."""
+    return query_validated(warehouse, rules.agent_daily_sql(performance.rows), schemas.AgentDaily)
+
+
+conversion_low, conversion_high = DEFAULT_RULES.conversion_rate_band
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.KpisDaily,
-    description="Per day (one row, empty days included): calls, conversion rate, upsell "
-    "revenue and revenue per call.",
-    ins={"performance": PERFORMANCE},
-    sql=lambda inputs, days: rules.kpis_daily_sql(inputs["performance"].rows, days),
+    grain=[],
+    bands=[
+        Band(
+            name=CONVERSION_RATE,
+            ratio_sql="SELECT date, conversion_rate AS ratio FROM {table} WHERE {days}",
+            low=conversion_low,
+            high=conversion_high,
+            description="Share of a day's calls that converted.",
+        )
+    ],
+    ins={"performance": same_day(calls_performance)},
 )
-
-partitioned_assets = [
-    bronze_transcripts,
-    calls_transcripts,
-    calls_performance,
-    calls_agent_daily,
-    calls_kpis_daily,
-]
-rollup_assets: list = []
+def calls_kpis_daily(
+    context: AssetExecutionContext, warehouse: Warehouse, performance: TableRef
+) -> pd.DataFrame:
+    """Per day (one row, empty days included): calls, conversion rate, upsell revenue and
+    revenue per call."""
+    return query_validated(
+        warehouse,
+        rules.kpis_daily_sql(performance.rows, partition_dates(context)),
+        schemas.KpisDaily,
+    )

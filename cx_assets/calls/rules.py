@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import Any
 
 import duckdb
 import pandas as pd
+
+from cx_assets.lakehouse import sql
 
 SENTIMENTS = ("positive", "neutral", "negative")
 
@@ -133,7 +136,7 @@ class CallsRules:
     positive_words: Sequence[str] = DEFAULT_POSITIVE_WORDS
     negative_words: Sequence[str] = DEFAULT_NEGATIVE_WORDS
     negations: Sequence[str] = DEFAULT_NEGATIONS
-    contractions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CONTRACTIONS))
+    contractions: Mapping[str, str] = field(default_factory=DEFAULT_CONTRACTIONS.copy)
     # Check thresholds (WARN; the band can also be changed per run from the launchpad).
     conversion_rate_band: tuple[float, float] = (0.05, 0.60)
     max_upsell_without_amount_share: float = 0.25
@@ -163,10 +166,13 @@ class CallsRules:
         keys = sorted(self._expansions, key=len, reverse=True)
         return re.compile(r"(?<![\w'])(" + "|".join(re.escape(key) for key in keys) + r")(?![\w'])")
 
+    def _expansion(self, match: re.Match[str]) -> str:
+        return self._expansions[match[1]]
+
     def clean(self, text: str) -> str:
         """Lower case, contractions expanded, whitespace collapsed (see `clean_text`)."""
         text = _APOSTROPHES.sub("'", text).lower()
-        text = self._contraction_pattern.sub(lambda match: self._expansions[match[1]], text)
+        text = self._contraction_pattern.sub(self._expansion, text)
         return " ".join(text.split())  # any Unicode whitespace run → one space, ends trimmed
 
     def _lexicon(self, words: Sequence[str]) -> re.Pattern[str]:
@@ -335,11 +341,6 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     """
 
 
-def days_sql(days: Sequence[str]) -> str:
-    """A one-column relation `date` of the given SQL date literals."""
-    return f"(SELECT unnest([{', '.join(days)}]::DATE[]) AS date)"
-
-
 def performance_sql(transcripts: str) -> str:
     return f"""
     SELECT date, call_id, agent_name, called_at, converted, upsell_amount,
@@ -367,7 +368,7 @@ def agent_daily_sql(performance: str) -> str:
     """
 
 
-def kpis_daily_sql(performance: str, days: Sequence[str]) -> str:
+def kpis_daily_sql(performance: str, days: Sequence[date]) -> str:
     """Exactly one row per day, empty days included (0 calls, null rates, 0.0 revenue)."""
     return f"""
     SELECT d.date,
@@ -376,7 +377,7 @@ def kpis_daily_sql(performance: str, days: Sequence[str]) -> str:
                AS conversion_rate,
            coalesce(sum(p.upsell_amount), 0.0) AS total_upsell_revenue,
            sum(p.upsell_amount) / nullif(count(p.call_id), 0) AS avg_upsell_per_call
-    FROM {days_sql(days)} AS d LEFT JOIN {performance} AS p ON p.date = d.date
+    FROM {sql.days_relation(days)} AS d LEFT JOIN {performance} AS p ON p.date = d.date
     GROUP BY d.date
     ORDER BY d.date
     """

@@ -1,86 +1,72 @@
-"""CRM friction assets: bronze (as landed) → silver (typed, noise-flagged, linked) → gold.
+"""CRM friction: bronze (as landed) → silver (typed, noise-flagged, linked) → gold
+(contract section 4.1). One function per table; the rules are SQL in `rules.py`.
 
-The rules themselves are in `rules.py`; this module only wires tables together.
+Which view of a contact each table uses: `crm_interactions` resolves a person's company as
+of the interaction's day (the versions delivered up to that day, read through `all_days`
+and filtered in SQL), and the per-day gold tables and whole-history rollups reuse that
+resolution.
 """
 
+import pandas as pd
+from dagster import AssetExecutionContext, Output
+
 from cx_assets.crm import rules, schemas
+from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
+from cx_assets.crm.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
+    TYPED_RECORDS,
+    Band,
+    all_days,
     bronze_asset,
-    gold_asset,
+    lake_asset,
     latest_version_asset,
-    silver_asset,
+    query_validated,
+    same_day,
+    silver_from_bronze,
+    whole_table,
 )
-from cx_assets.lakehouse.parsing import Field, RecordSpec
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "crm"
-SOURCE = "crm"
-TABLES = ("interactions", "contacts", "deals", "users")
-
-# Landing contracts (contract section 2, crm): fields without "|null" are required.
-INTERACTION_SPEC = RecordSpec(
-    fields=(
-        Field("Id", "interaction_id", "int"),
-        Field("ContactId", "contact_id", "int"),
-        Field("OwnerId", "owner_id", "int"),
-        Field("Date", "occurred_at", "timestamp"),
-        Field("TypeId", "type_id", "int"),
-        Field("Title", "title", "str", required=False),
-        Field("Content", "content", "str", required=False),
-        Field("EmailSubject", "email_subject", "str", required=False),
-        Field("EmailRecipients", "email_recipients", "str", required=False),
-        Field("DealId", "deal_id", "int", required=False),
-    ),
-    unique_key=("interaction_id",),
-)
-CONTACT_SPEC = RecordSpec(
-    fields=(
-        Field("Id", "contact_id", "int"),
-        Field("Name", "name", "str"),
-        Field("TypeId", "type_id", "int"),
-        Field("CompanyId", "company_id", "int", required=False),
-        Field("OwnerId", "owner_id", "int", required=False),
-        Field("Email", "email", "str"),
-        Field("Phone", "phone", "str"),
-        Field("CreateDate", "created_at", "timestamp"),
-    )
-)
-DEAL_SPEC = RecordSpec(
-    fields=(
-        Field("Id", "deal_id", "int"),
-        Field("ContactId", "company_id", "int"),
-        Field("OwnerId", "owner_id", "int"),
-        Field("Title", "title", "str"),
-        Field("Amount", "amount", "number"),
-        Field("StageId", "stage_id", "int"),
-        Field("StatusId", "status_id", "int"),
-        Field("CreateDate", "created_at", "timestamp"),
-        Field("FinishDate", "finished_at", "timestamp", required=False),
-    )
-)
-USER_SPEC = RecordSpec(
-    fields=(
-        Field("Id", "user_id", "int"),
-        Field("Name", "name", "str"),
-        Field("Email", "email", "str"),
-    )
-)
-
-bronze_assets = [
-    bronze_asset(SOURCE, table, f"CRM {table} export (Ploomes-style JSONL).") for table in TABLES
-]
-
 LINEAGE = "date, source_file, line_number"
 
-silver_contact_versions = silver_asset(
-    source=SOURCE,
-    table="contacts",
-    silver_table="crm_contact_versions",
-    spec=CONTACT_SPEC,
+# Check names (band checks are named by their declaration).
+NOISE_RATIO = "noise_ratio_in_band"
+RESOLVED_LINKAGE_SHARE = "resolved_linkage_share"
+
+# --------------------------------------------------------------------------- bronze
+
+bronze_interactions = bronze_asset(GROUP, "interactions", "CRM interactions (Ploomes-style JSONL).")
+bronze_contacts = bronze_asset(GROUP, "contacts", "CRM contacts (Ploomes-style JSONL).")
+bronze_deals = bronze_asset(GROUP, "deals", "CRM deals (Ploomes-style JSONL).")
+bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
+
+# --------------------------------------------------------------------------- silver
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
     model=schemas.SilverContactVersion,
-    description="Every delivered version of a CRM contact (people and companies). People's "
-    "names are dropped and e-mails/phones hashed. The latest version wins downstream.",
-    select_sql=lambda typed, inputs, days: (
-        f"""
+    reconciles_with=bronze_contacts,
+    ins={"bronze": same_day(bronze_contacts)},
+)
+def crm_contact_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of a CRM contact (people and companies). People's names are
+    dropped and e-mails/phones hashed. The latest version wins downstream."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=CONTACT_SPEC,
+        model=schemas.SilverContactVersion,
+        select_sql=f"""
         SELECT {LINEAGE}, contact_id,
                CASE type_id WHEN 1 THEN 'person' WHEN 2 THEN 'company' END AS contact_type,
                company_id, owner_id,
@@ -88,179 +74,286 @@ silver_contact_versions = silver_asset(
                {rules.hash_sql("email")} AS email_hash,
                {rules.phone_hash_sql("phone")} AS phone_hash,
                created_at
-        FROM {typed} WHERE reject_reason IS NULL"""
-    ),
-)
+        FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+    )
 
-silver_deal_versions = silver_asset(
-    source=SOURCE,
-    table="deals",
-    silver_table="crm_deal_versions",
-    spec=DEAL_SPEC,
+
+@lake_asset(
+    "silver",
+    group=GROUP,
     model=schemas.SilverDealVersion,
-    description="Every delivered version of a CRM deal. The latest version wins downstream.",
-    select_sql=lambda typed, inputs, days: (
-        f"""
+    reconciles_with=bronze_deals,
+    ins={"bronze": same_day(bronze_deals)},
+)
+def crm_deal_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of a CRM deal. The latest version wins downstream."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=DEAL_SPEC,
+        model=schemas.SilverDealVersion,
+        select_sql=f"""
         SELECT {LINEAGE}, deal_id, company_id, owner_id, title, amount, stage_id,
                CASE status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
                    AS status,
                created_at, finished_at
-        FROM {typed} WHERE reject_reason IS NULL"""
-    ),
-)
+        FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+    )
 
-silver_user_versions = silver_asset(
-    source=SOURCE,
-    table="users",
-    silver_table="crm_user_versions",
-    spec=USER_SPEC,
-    model=schemas.SilverUserVersion,
-    description="Every delivered version of a CRM user (account managers).",
-    select_sql=lambda typed, inputs, days: (
-        f"""
-        SELECT {LINEAGE}, user_id, name, {rules.hash_sql("email")} AS email_hash
-        FROM {typed} WHERE reject_reason IS NULL"""
-    ),
-)
 
-silver_interactions = silver_asset(
-    source=SOURCE,
-    table="interactions",
-    silver_table="crm_interactions",
-    spec=INTERACTION_SPEC,
-    model=schemas.SilverInteraction,
-    description="CRM interactions with noise flags and reason, direction, thread key, friction "
-    "flags and the company resolved as of the day. E-mail bodies, subjects and recipient "
-    "addresses stay in bronze.",
-    extra_ins={"contact_versions": ["silver", "crm_contact_versions"]},
-    select_sql=lambda typed, inputs, days: rules.silver_interactions_sql(
-        typed, inputs["contact_versions"].name, days[-1] if days else "NULL"
-    ),
-)
-
-silver_contacts = latest_version_asset(
-    versions_key=["silver", "crm_contact_versions"],
-    table="crm_contacts",
-    key_column="contact_id",
+@lake_asset(
+    "silver",
     group=GROUP,
+    model=schemas.SilverUserVersion,
+    reconciles_with=bronze_users,
+    ins={"bronze": same_day(bronze_users)},
+)
+def crm_user_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of a CRM user (account managers)."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=USER_SPEC,
+        model=schemas.SilverUserVersion,
+        select_sql=f"""
+        SELECT {LINEAGE}, user_id, name, {rules.hash_sql("email")} AS email_hash
+        FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+    )
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.SilverInteraction,
+    grain=["interaction_id"],
+    reconciles_with=bronze_interactions,
+    ins={
+        "bronze": same_day(bronze_interactions),
+        # A person's company as of the day: every version delivered up to it.
+        "contact_versions": all_days(crm_contact_versions),
+    },
+)
+def crm_interactions(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    lake: Lake,
+    bronze: TableRef,
+    contact_versions: TableRef,
+) -> Output[pd.DataFrame]:
+    """CRM interactions with noise flags and reason, direction, thread key, friction flags
+    and the company resolved as of the day. E-mail bodies, subjects and recipient addresses
+    stay in bronze."""
+    days = partition_dates(context)
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=INTERACTION_SPEC,
+        model=schemas.SilverInteraction,
+        select_sql=rules.silver_interactions_sql(
+            TYPED_RECORDS, contact_versions.rows, days[-1] if days else None
+        ),
+    )
+
+
+crm_contacts = latest_version_asset(
+    crm_contact_versions,
+    name="crm_contacts",
+    key_column="contact_id",
     model=schemas.CurrentContact,
     description="Latest version of every CRM contact.",
 )
-silver_deals = latest_version_asset(
-    versions_key=["silver", "crm_deal_versions"],
-    table="crm_deals",
+crm_deals = latest_version_asset(
+    crm_deal_versions,
+    name="crm_deals",
     key_column="deal_id",
-    group=GROUP,
     model=schemas.CurrentDeal,
     description="Latest version of every CRM deal.",
 )
-silver_users = latest_version_asset(
-    versions_key=["silver", "crm_user_versions"],
-    table="crm_users",
+crm_users = latest_version_asset(
+    crm_user_versions,
+    name="crm_users",
     key_column="user_id",
-    group=GROUP,
     model=schemas.CurrentUser,
     description="Latest version of every CRM user.",
 )
 
-INTERACTIONS = ["silver", "crm_interactions"]
-CONTACTS = ["silver", "crm_contacts"]
-DEALS = ["silver", "crm_deals"]
-USERS = ["silver", "crm_users"]
+# --------------------------------------------------------------------------- gold, per day
 
-crm_noise_summary = gold_asset(
-    "crm_noise_summary",
+noise_low, noise_high = DEFAULT_RULES.noise_ratio_band
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.NoiseSummary,
-    description="Per day: interactions by noise rule, all noise, and valid, with their share.",
-    ins={"interactions": INTERACTIONS},
-    sql=lambda inputs, days: rules.noise_summary_sql(inputs["interactions"].rows, days),
+    grain=["category"],
+    bands=[
+        Band(
+            name=NOISE_RATIO,
+            ratio_sql="SELECT date, pct / 100.0 AS ratio FROM {table} "
+            "WHERE category = 'noise_total' AND {days}",
+            low=noise_low,
+            high=noise_high,
+            description="Share of a day's interactions that are system noise.",
+        )
+    ],
+    ins={"interactions": same_day(crm_interactions)},
 )
-crm_friction_heuristics = gold_asset(
-    "crm_friction_heuristics",
+def crm_noise_summary(
+    context: AssetExecutionContext, warehouse: Warehouse, interactions: TableRef
+) -> pd.DataFrame:
+    """Per day: interactions by noise rule, all noise, and valid, with their share."""
+    return query_validated(
+        warehouse,
+        rules.noise_summary_sql(interactions.rows, partition_dates(context)),
+        schemas.NoiseSummary,
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.FrictionHeuristic,
-    description="Per day: every valid interaction with urgency, failure or escalation words.",
-    ins={"interactions": INTERACTIONS},
-    sql=lambda inputs, days: rules.friction_heuristics_sql(inputs["interactions"].rows),
+    grain=["interaction_id"],
+    ins={"interactions": same_day(crm_interactions)},
 )
-crm_contact_linkage = gold_asset(
-    "crm_contact_linkage",
+def crm_friction_heuristics(warehouse: Warehouse, interactions: TableRef) -> pd.DataFrame:
+    """Per day: every valid interaction with urgency, failure or escalation words."""
+    return query_validated(
+        warehouse, rules.friction_heuristics_sql(interactions.rows), schemas.FrictionHeuristic
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.ContactLinkage,
-    description="Per day: how interactions (noise included) resolve to a company.",
-    ins={"interactions": INTERACTIONS},
-    sql=lambda inputs, days: rules.contact_linkage_sql(inputs["interactions"].rows, days),
+    grain=[],
+    bands=[
+        Band(
+            name=RESOLVED_LINKAGE_SHARE,
+            ratio_sql="SELECT date, direct_share + via_person_share AS ratio "
+            "FROM {table} WHERE {days}",
+            low=DEFAULT_RULES.min_resolved_linkage_share,
+            high=1.0,
+            description="Share of a day's interactions resolved to a company (directly or "
+            "via a person).",
+        )
+    ],
+    ins={"interactions": same_day(crm_interactions)},
 )
-crm_cx_volumetrics = gold_asset(
-    "crm_cx_volumetrics",
+def crm_contact_linkage(
+    context: AssetExecutionContext, warehouse: Warehouse, interactions: TableRef
+) -> pd.DataFrame:
+    """Per day: how interactions (noise included) resolve to a company."""
+    return query_validated(
+        warehouse,
+        rules.contact_linkage_sql(interactions.rows, partition_dates(context)),
+        schemas.ContactLinkage,
+    )
+
+
+# --------------------------------------------------------------------------- gold, whole history
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.CxVolumetrics,
-    description="Manager × company, all history: volume, velocity, load, neediness, long threads.",
-    ins={"interactions": INTERACTIONS, "deals": DEALS},
-    sql=lambda inputs, days: rules.cx_volumetrics_sql(
-        inputs["interactions"].name, inputs["deals"].name
-    ),
     partitioned=False,
+    grain=["owner_id", "company_id"],
+    ins={"interactions": all_days(crm_interactions), "deals": whole_table(crm_deals)},
 )
-crm_temporal_heat = gold_asset(
-    "crm_temporal_heat",
+def crm_cx_volumetrics(
+    warehouse: Warehouse, interactions: TableRef, deals: TableRef
+) -> pd.DataFrame:
+    """Manager × company, all history: volume, velocity, load, neediness, long threads."""
+    return query_validated(
+        warehouse, rules.cx_volumetrics_sql(interactions.rows, deals.rows), schemas.CxVolumetrics
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.TemporalHeat,
-    description="Day of week × local hour (America/Sao_Paulo), all history: 168 rows.",
-    ins={"interactions": INTERACTIONS},
-    sql=lambda inputs, days: rules.temporal_heat_sql(inputs["interactions"].name),
     partitioned=False,
+    row_count=168,
+    ins={"interactions": all_days(crm_interactions)},
 )
-crm_sales_velocity = gold_asset(
-    "crm_sales_velocity",
+def crm_temporal_heat(warehouse: Warehouse, interactions: TableRef) -> pd.DataFrame:
+    """Day of week × local hour (America/Sao_Paulo), all history: 168 rows."""
+    return query_validated(
+        warehouse, rules.temporal_heat_sql(interactions.rows), schemas.TemporalHeat
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.SalesVelocity,
-    description="Per manager: open deals, win rate, won amount, cycle and sales velocity.",
-    ins={"deals": DEALS, "users": USERS},
-    sql=lambda inputs, days: rules.sales_velocity_sql(inputs["deals"].name, inputs["users"].name),
     partitioned=False,
+    grain=["owner_id"],
+    ins={"deals": whole_table(crm_deals), "users": whole_table(crm_users)},
 )
-crm_churn_risk = gold_asset(
-    "crm_churn_risk",
+def crm_sales_velocity(warehouse: Warehouse, deals: TableRef, users: TableRef) -> pd.DataFrame:
+    """Per manager: open deals, win rate, won amount, cycle and sales velocity."""
+    return query_validated(
+        warehouse, rules.sales_velocity_sql(deals.rows, users.rows), schemas.SalesVelocity
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.ChurnRisk,
-    description="Per company: 0-100 churn risk from silence, trend, friction and lost deals.",
-    ins={"interactions": INTERACTIONS, "contacts": CONTACTS, "deals": DEALS},
-    sql=lambda inputs, days: rules.churn_risk_sql(
-        inputs["interactions"].name, inputs["contacts"].name, inputs["deals"].name
-    ),
     partitioned=False,
+    grain=["company_id"],
+    ins={
+        "interactions": all_days(crm_interactions),
+        "contacts": whole_table(crm_contacts),
+        "deals": whole_table(crm_deals),
+    },
 )
-crm_segmentation_matrix = gold_asset(
-    "crm_segmentation_matrix",
+def crm_churn_risk(
+    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
+) -> pd.DataFrame:
+    """Per company: 0-100 churn risk from silence, trend, friction and lost deals."""
+    return query_validated(
+        warehouse,
+        rules.churn_risk_sql(interactions.rows, contacts.rows, deals.rows),
+        schemas.ChurnRisk,
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.SegmentationMatrix,
-    description="Companies by won-deal value × 90-day engagement: four segments.",
-    ins={"interactions": INTERACTIONS, "contacts": CONTACTS, "deals": DEALS},
-    sql=lambda inputs, days: rules.segmentation_sql(
-        inputs["interactions"].name, inputs["contacts"].name, inputs["deals"].name
-    ),
     partitioned=False,
+    grain=["segment"],
+    ins={
+        "interactions": all_days(crm_interactions),
+        "contacts": whole_table(crm_contacts),
+        "deals": whole_table(crm_deals),
+    },
 )
-
-partitioned_assets = [
-    *bronze_assets,
-    silver_contact_versions,
-    silver_deal_versions,
-    silver_user_versions,
-    silver_interactions,
-    crm_noise_summary,
-    crm_friction_heuristics,
-    crm_contact_linkage,
-]
-rollup_assets = [
-    silver_contacts,
-    silver_deals,
-    silver_users,
-    crm_cx_volumetrics,
-    crm_temporal_heat,
-    crm_sales_velocity,
-    crm_churn_risk,
-    crm_segmentation_matrix,
-]
+def crm_segmentation_matrix(
+    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
+) -> pd.DataFrame:
+    """Companies by won-deal value × 90-day engagement: four segments."""
+    return query_validated(
+        warehouse,
+        rules.segmentation_sql(interactions.rows, contacts.rows, deals.rows),
+        schemas.SegmentationMatrix,
+    )

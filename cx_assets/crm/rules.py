@@ -13,6 +13,9 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+
+from cx_assets.lakehouse import sql
 
 LOCAL_TIMEZONE = "America/Sao_Paulo"
 INBOUND_TITLE = "E-mail recebido."
@@ -30,23 +33,19 @@ MASS_EMAIL_MIN_RECIPIENTS = 4
 REPLY_PREFIXES = ("re", "res", "fw", "fwd", "enc")
 
 
+DEFAULT_CHURN_WEIGHTS = {"recency": 0.35, "trend": 0.20, "friction": 0.30, "lost_deals": 0.15}
+
+
 @dataclass(frozen=True)
 class CrmRules:
     friction_lexicon: Mapping[str, Sequence[str]] = field(
-        default_factory=lambda: dict(DEFAULT_FRICTION_LEXICON)
+        default_factory=DEFAULT_FRICTION_LEXICON.copy
     )
     mass_email_min_recipients: int = MASS_EMAIL_MIN_RECIPIENTS
     # Churn risk (see docs/crm.md): weights sum to 1; bands on the 0-100 score.
     churn_silence_days_for_full_risk: float = 90.0
     churn_trend_window_days: int = 30
-    churn_weights: Mapping[str, float] = field(
-        default_factory=lambda: {
-            "recency": 0.35,
-            "trend": 0.20,
-            "friction": 0.30,
-            "lost_deals": 0.15,
-        }
-    )
+    churn_weights: Mapping[str, float] = field(default_factory=DEFAULT_CHURN_WEIGHTS.copy)
     churn_medium_from: float = 30.0
     churn_high_from: float = 60.0
     engagement_window_days: int = 90
@@ -56,10 +55,6 @@ class CrmRules:
 
 
 DEFAULT_RULES = CrmRules()
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # Letters that carry accents in Portuguese, and the variants a lexicon letter stands for.
@@ -120,13 +115,16 @@ def noise_reason_sql(
     lowered_subject = f"lower(ltrim(coalesce({subject}, '')))"
 
     def starts_with_any(prefixes: Sequence[str]) -> str:
-        return " OR ".join(f"starts_with({lowered_subject}, {_lit(p)})" for p in prefixes)
+        return " OR ".join(
+            f"starts_with({lowered_subject}, {sql.string_literal(p)})" for p in prefixes
+        )
 
     return f"""CASE
         WHEN {starts_with_any(READ_RECEIPT_PREFIXES)} THEN 'read_receipt'
         WHEN {starts_with_any(DELIVERY_RECEIPT_PREFIXES)}
-          OR (coalesce({title}, '') = {_lit(INBOUND_TITLE)}
-              AND contains(lower(coalesce({content}, '')), {_lit(DELIVERY_RECEIPT_PHRASE)}))
+          OR (coalesce({title}, '') = {sql.string_literal(INBOUND_TITLE)}
+              AND contains(lower(coalesce({content}, '')),
+                           {sql.string_literal(DELIVERY_RECEIPT_PHRASE)}))
           THEN 'delivery_receipt'
         WHEN {recipient_count_sql(recipients)} >= {int(rules.mass_email_min_recipients)}
           THEN 'mass_email'
@@ -135,8 +133,8 @@ def noise_reason_sql(
 
 def direction_sql(title: str) -> str:
     return (
-        f"CASE {title} WHEN {_lit(INBOUND_TITLE)} THEN 'inbound' "
-        f"WHEN {_lit(OUTBOUND_TITLE)} THEN 'outbound' END"
+        f"CASE {title} WHEN {sql.string_literal(INBOUND_TITLE)} THEN 'inbound' "
+        f"WHEN {sql.string_literal(OUTBOUND_TITLE)} THEN 'outbound' END"
     )
 
 
@@ -156,27 +154,29 @@ def searchable_text_sql(*columns: str) -> str:
 
 def friction_flag_sql(category: str, text: str, rules: CrmRules = DEFAULT_RULES) -> str:
     pattern = lexicon_pattern(rules.friction_lexicon[category])
-    return f"CAST(regexp_matches({text}, {_lit(pattern)}) AS INTEGER)"
+    return f"CAST(regexp_matches({text}, {sql.string_literal(pattern)}) AS INTEGER)"
 
 
 def any_friction_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
     words = [word for words in rules.friction_lexicon.values() for word in words]
-    return f"regexp_matches({text}, {_lit(lexicon_pattern(words))})"
+    return f"regexp_matches({text}, {sql.string_literal(lexicon_pattern(words))})"
 
 
 # --------------------------------------------------------------------------- silver
 
 
 def silver_interactions_sql(
-    typed: str, contact_versions: str, last_day: str, rules: CrmRules = DEFAULT_RULES
+    typed: str, contact_versions: str, last_day: date | None, rules: CrmRules = DEFAULT_RULES
 ) -> str:
     """Silver interactions from the good typed records of `typed`.
 
     The company is resolved as of the interaction's day: the latest version of its contact
     delivered on or before that day (ASOF join). Noise is decided first; friction words are
     looked for only in valid interactions, and only where any friction word occurs at all
-    (one pass over the text instead of three for the ~85% without any).
+    (one pass over the text instead of three for the ~85% without any). Contact versions
+    are read up to `last_day` (the last day being written; None: none are).
     """
+    through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
     searchable = searchable_text_sql("title", "email_subject", "content")
     flags = ",\n".join(
         f"CASE WHEN has_friction THEN {friction_flag_sql(category, 'searchable', rules)} ELSE 0 END "
@@ -203,7 +203,7 @@ def silver_interactions_sql(
         -- one version per contact and day: the last delivered (by file, then line)
         SELECT date AS version_date, contact_id, contact_type, company_id AS person_company_id
         FROM {contact_versions}
-        WHERE date <= {last_day}
+        WHERE date <= {through}
         QUALIFY row_number() OVER (
             PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
     )
@@ -247,12 +247,7 @@ NOISE_CATEGORY_SQL = {
 }
 
 
-def days_sql(days: Sequence[str]) -> str:
-    """A one-column relation `date` of the given SQL date literals."""
-    return f"(SELECT unnest([{', '.join(days)}]::DATE[]) AS date)"
-
-
-def noise_summary_sql(interactions: str, days: Sequence[str]) -> str:
+def noise_summary_sql(interactions: str, days: Sequence[date]) -> str:
     """Five rows a day, empty days included (counts 0, pct null)."""
     counts = ",\n".join(
         f"{expr.replace('count(*)', 'count(i.date)')} AS {name}"
@@ -261,7 +256,7 @@ def noise_summary_sql(interactions: str, days: Sequence[str]) -> str:
     return f"""
     WITH per_day AS (
         SELECT d.date, count(i.date) AS total, {counts}
-        FROM {days_sql(days)} AS d LEFT JOIN {interactions} AS i ON i.date = d.date
+        FROM {sql.days_relation(days)} AS d LEFT JOIN {interactions} AS i ON i.date = d.date
         GROUP BY d.date
     )
     SELECT date, category, count, 100.0 * count / nullif(total, 0) AS pct
@@ -283,14 +278,14 @@ def friction_heuristics_sql(interactions: str) -> str:
     """
 
 
-def contact_linkage_sql(interactions: str, days: Sequence[str]) -> str:
+def contact_linkage_sql(interactions: str, days: Sequence[date]) -> str:
     return f"""
     WITH per_day AS (
         SELECT d.date, count(i.date) AS total,
                count(i.date) FILTER (WHERE i.linkage = 'direct') AS direct_count,
                count(i.date) FILTER (WHERE i.linkage = 'via_person') AS via_person_count,
                count(i.date) FILTER (WHERE i.linkage = 'unresolved') AS unresolved_count
-        FROM {days_sql(days)} AS d LEFT JOIN {interactions} AS i ON i.date = d.date
+        FROM {sql.days_relation(days)} AS d LEFT JOIN {interactions} AS i ON i.date = d.date
         GROUP BY d.date
     )
     SELECT date, direct_count, via_person_count, unresolved_count,
@@ -521,7 +516,10 @@ def segmentation_sql(
     """Value × engagement of companies (documented in docs/crm.md): value = won deal amount,
     engagement = valid interactions in the last `engagement_window_days` to the as-of day;
     each tier is 'high' at or above the median of companies with any (0 is always 'low')."""
-    segments = ", ".join(f"({_lit(name)}, {_lit(v)}, {_lit(e)})" for name, v, e in SEGMENTS)
+    segments = ", ".join(
+        f"({sql.string_literal(name)}, {sql.string_literal(v)}, {sql.string_literal(e)})"
+        for name, v, e in SEGMENTS
+    )
     return f"""
     WITH as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
     companies AS ({_company_universe_sql(interactions, current_contacts)}),

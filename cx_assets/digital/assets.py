@@ -1,275 +1,308 @@
-"""Digital-to-call leakage assets: bronze (as landed) → silver (typed, deduplicated, members
-with their category, leakage calls) → gold (the six tables of contract section 4.3).
+"""Digital-to-call leakage: bronze (as landed) → silver (typed, deduplicated, members with
+their category, leakage calls) → gold (the six tables of contract section 4.3). One function
+per table; the rules are SQL in `rules.py`.
 
-The rules themselves are in `rules.py`; this module only wires tables together. Earlier
-days are read through partition mappings, never by loading all history:
-
+Earlier days are read through the windows stated on each input, never more:
 - the leakage calls of day D read journey events of D-1..D (a failure late on D-1 leads to
-  a call early on D) and calls of D-7..D (repeat calls);
+  a call early on D), calls of D-7..D (repeat calls), and every member version (the
+  category as of D: the latest version delivered on or before it, filtered in SQL);
 - leakage_daily_summary of D reads leakage calls and calls of D-13..D (week-over-week trend);
 - leakage_journey_timeline of D reads journey events of D-1..D (sessions crossing midnight).
-
-Member versions are read as of the day (the latest version delivered on or before it), like
-CRM contacts: the whole versions table, filtered to days up to D.
-
-Assets are declared with the machinery's factories (`cx_assets/lakehouse/assets.py`).
 """
 
-from collections.abc import Mapping
-
 import pandas as pd
-from dagster import (
-    AssetIn,
-    MetadataValue,
-    TimeWindowPartitionMapping,
-)
+from dagster import AssetExecutionContext, MetadataValue, Output
 
 from cx_assets.digital import rules, schemas
-from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY
+from cx_assets.digital.records import CALL_SPEC, JOURNEY_SPEC, MEMBER_SPEC
+from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY, leakage_share_sql
 from cx_assets.lakehouse.assets import (
+    TYPED_RECORDS,
+    Band,
+    all_days,
     bronze_asset,
-    derived_asset,
-    gold_asset,
+    lake_asset,
     latest_version_asset,
-    silver_asset,
+    query_validated,
+    same_day,
+    silver_from_bronze,
+    with_days_before,
 )
-from cx_assets.lakehouse.io_manager import TableRef
-from cx_assets.lakehouse.parsing import Field, RecordSpec
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.sql import qualified
+from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "digital"
-SOURCE = "digital"
-TABLES = ("journeys", "calls", "members")
 RULES = DEFAULT_RULES
 
-JOURNEYS = ["silver", "digital_journeys"]
-CALLS = ["silver", "digital_calls"]
-MEMBER_VERSIONS = ["silver", "digital_member_versions"]
-MEMBERS = ["silver", "digital_members"]
-LEAKAGE_CALLS = ["silver", "digital_leakage_calls"]
+# Check names (band checks are named by their declaration).
+LEAKAGE_SHARE = "leakage_share_in_band"
 
-# Landing contracts (contract section 2, digital). CSV values arrive as text and are cast;
-# an empty value is a missing one.
-JOURNEY_SPEC = RecordSpec(
-    fields=(
-        Field("member_id", "member_id", "str"),
-        Field("session_id", "session_id", "str"),
-        Field("timestamp", "event_at", "timestamp"),
-        Field("journey_type", "journey_type", "str"),
-        Field("action", "action", "str"),
-        Field("device_type", "device_type", "str", required=False),
-        Field("error_code", "error_code", "str", required=False),
-        Field("error_message", "error_message", "str", required=False),
-    ),
-    text_values=True,
-    # Journey events have no id: a second record of the same event on a day is a duplicate.
-    unique_key=JOURNEY_EVENT_KEY,
-)
-CALL_SPEC = RecordSpec(
-    fields=(
-        Field("call_id", "call_id", "str"),
-        Field("member_id", "member_id", "str"),
-        Field("call_timestamp", "called_at", "timestamp"),
-        Field("ivr_path", "ivr_path", "str", required=False),
-        Field("handle_time_seconds", "handle_time_seconds", "int", required=False),
-        Field("agent_id", "agent_id", "str", required=False),
-        Field("call_reason", "call_reason", "str"),
-        Field("sentiment_score", "sentiment_score", "number", required=False),
-        Field("resolution_status", "resolution_status", "str", required=False),
-    ),
-    text_values=True,
-    unique_key=("call_id",),
-)
-MEMBER_SPEC = RecordSpec(
-    fields=(
-        Field("member_id", "member_id", "str"),
-        Field("plan_type", "plan_type", "str"),
-        Field("tenure_months", "tenure_months", "int"),
-        Field("segment", "segment", "str", required=False),
-        Field("language_preference", "language_preference", "str", required=False),
-        Field("enrollment_date", "enrollment_date", "date", required=False),
-    ),
-    text_values=True,
-)
+# --------------------------------------------------------------------------- bronze
+
+bronze_journeys = bronze_asset(GROUP, "journeys", "Member portal journey events (CSV).")
+bronze_calls = bronze_asset(GROUP, "calls", "Contact-centre calls (CSV).")
+bronze_members = bronze_asset(GROUP, "members", "Health-plan members (CSV).")
+
+# --------------------------------------------------------------------------- silver
 
 
-def earlier_days(days: int) -> TimeWindowPartitionMapping:
-    """A day's partition plus the `days` before it (days before the first partition are
-    simply absent)."""
-    return TimeWindowPartitionMapping(
-        start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.SilverJourneyEvent,
+    grain=list(JOURNEY_EVENT_KEY),
+    reconciles_with=bronze_journeys,
+    ins={"bronze": same_day(bronze_journeys)},
+)
+def digital_journeys(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Member portal journey events, typed. A repeated event (same member, session,
+    timestamp, journey type and action on a day) is quarantined as a duplicate."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=JOURNEY_SPEC,
+        model=schemas.SilverJourneyEvent,
+        select_sql=rules.silver_journeys_sql(TYPED_RECORDS),
     )
 
 
-# --------------------------------------------------------------------------- bronze, silver
-
-bronze_assets = [
-    bronze_asset(SOURCE, table, f"Digital {table} (member portal / contact centre CSV).")
-    for table in TABLES
-]
-
-silver_journeys = silver_asset(
-    source=SOURCE,
-    table="journeys",
-    silver_table=JOURNEYS[1],
-    spec=JOURNEY_SPEC,
-    model=schemas.SilverJourneyEvent,
-    description="Member portal journey events, typed. A repeated event (same member, session, "
-    "timestamp, journey type and action on a day) is quarantined as a duplicate.",
-    select_sql=lambda typed, inputs, days: rules.silver_journeys_sql(typed),
-)
-silver_calls = silver_asset(
-    source=SOURCE,
-    table="calls",
-    silver_table=CALLS[1],
-    spec=CALL_SPEC,
-    model=schemas.SilverCall,
-    description="Contact-centre calls, typed. A repeated call_id on a day is quarantined as a "
-    "duplicate (the first record wins).",
-    select_sql=lambda typed, inputs, days: rules.silver_calls_sql(typed),
-)
-silver_member_versions = silver_asset(
-    source=SOURCE,
-    table="members",
-    silver_table=MEMBER_VERSIONS[1],
-    spec=MEMBER_SPEC,
-    model=schemas.SilverMemberVersion,
-    description="Every delivered version of a member, with its member_category. The latest "
-    "version wins downstream.",
-    select_sql=lambda typed, inputs, days: rules.silver_member_versions_sql(typed, RULES),
-)
-silver_members = latest_version_asset(
-    versions_key=MEMBER_VERSIONS,
-    table=MEMBERS[1],
-    key_column="member_id",
+@lake_asset(
+    "silver",
     group=GROUP,
+    model=schemas.SilverCall,
+    grain=["call_id"],
+    reconciles_with=bronze_calls,
+    ins={"bronze": same_day(bronze_calls)},
+)
+def digital_calls(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Contact-centre calls, typed. A repeated call_id on a day is quarantined as a
+    duplicate (the first record wins)."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=CALL_SPEC,
+        model=schemas.SilverCall,
+        select_sql=rules.silver_calls_sql(TYPED_RECORDS),
+    )
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.SilverMemberVersion,
+    reconciles_with=bronze_members,
+    ins={"bronze": same_day(bronze_members)},
+)
+def digital_member_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of a member, with its member_category. The latest version
+    wins downstream."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=MEMBER_SPEC,
+        model=schemas.SilverMemberVersion,
+        select_sql=rules.silver_member_versions_sql(TYPED_RECORDS, RULES),
+    )
+
+
+digital_members = latest_version_asset(
+    digital_member_versions,
+    name="digital_members",
+    key_column="member_id",
     model=schemas.CurrentMember,
     description="Latest version of every member (latest day, then file, then line), with "
     "member_category and the day it was delivered.",
 )
 
-
-def _leakage_metadata(leakage: pd.DataFrame, inputs: Mapping[str, TableRef]) -> dict:
-    by_type = leakage.groupby("journey_type").size().to_dict() if len(leakage) else {}
-    return {
-        "leakage_calls": len(leakage),
-        "leakage_calls_by_journey_type": MetadataValue.json(
-            {str(key): int(value) for key, value in by_type.items()}
-        ),
-        "calls_read_from": str(inputs["calls"].first),
-        "journeys_read_from": str(inputs["journeys"].first),
-    }
+share_low, share_high = RULES.leakage_share_band
 
 
-silver_leakage_calls = derived_asset(
+@lake_asset(
     "silver",
-    LEAKAGE_CALLS[1],
     group=GROUP,
-    description="Leakage calls of the day: calls whose member had an abandon/error event of "
-    f"the matching journey type at most {RULES.leakage_window_minutes} minutes before "
-    "(inclusive), each attributed once to the latest such event, with time_to_call_minutes, "
-    "is_repeat_call and the member's category as of the day.",
     model=schemas.SilverLeakageCall,
+    bands=[
+        Band(
+            name=LEAKAGE_SHARE,
+            ratio_sql=leakage_share_sql("{table}", qualified(*digital_calls.key.path)),
+            low=share_low,
+            high=share_high,
+            description="Leakage calls ÷ all calls of a day.",
+        )
+    ],
     ins={
-        "calls": AssetIn(CALLS, partition_mapping=earlier_days(RULES.call_lookback_days)),
-        "journeys": AssetIn(JOURNEYS, partition_mapping=earlier_days(RULES.journey_lookback_days)),
-        "member_versions": AssetIn(MEMBER_VERSIONS),
+        "calls": with_days_before(digital_calls, RULES.call_lookback_days),
+        "journeys": with_days_before(digital_journeys, RULES.journey_lookback_days),
+        "member_versions": all_days(digital_member_versions),
     },
-    sql=lambda inputs, days: rules.leakage_calls_sql(
-        inputs["calls"].rows, inputs["journeys"].rows, inputs["member_versions"].name, days, RULES
-    ),
-    output_metadata=_leakage_metadata,
 )
+def digital_leakage_calls(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    calls: TableRef,
+    journeys: TableRef,
+    member_versions: TableRef,
+) -> Output[pd.DataFrame]:
+    """Leakage calls of the day: calls whose member had an abandon/error event of the
+    matching journey type within the leakage window before (inclusive), each attributed once
+    to the latest such event, with time_to_call_minutes, is_repeat_call and the member's
+    category as of the day."""
+    leakage = query_validated(
+        warehouse,
+        rules.leakage_calls_sql(
+            calls.rows, journeys.rows, member_versions.rows, partition_dates(context), RULES
+        ),
+        schemas.SilverLeakageCall,
+    )
+    by_type = leakage.groupby("journey_type").size().to_dict() if len(leakage) else {}
+    return Output(
+        leakage,
+        metadata={
+            "leakage_calls": len(leakage),
+            "leakage_calls_by_journey_type": MetadataValue.json(
+                {str(key): int(value) for key, value in by_type.items()}
+            ),
+            "calls_read_from": str(calls.first),
+            "journeys_read_from": str(journeys.first),
+        },
+    )
 
 
-# --------------------------------------------------------------------------- gold
+# --------------------------------------------------------------------------- gold, per day
 
-leakage_daily_summary = gold_asset(
-    "leakage_daily_summary",
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.LeakageDailySummary,
-    description="Per day and journey type: leakage calls, their cost, the member category with "
-    "most of them, and the week-over-week trend (%).",
+    grain=["journey_type"],
     ins={
-        "leakage": AssetIn(
-            LEAKAGE_CALLS, partition_mapping=earlier_days(RULES.trend_lookback_days)
-        ),
-        "calls": AssetIn(CALLS, partition_mapping=earlier_days(RULES.trend_lookback_days)),
+        "leakage": with_days_before(digital_leakage_calls, RULES.trend_lookback_days),
+        "calls": with_days_before(digital_calls, RULES.trend_lookback_days),
     },
-    sql=lambda inputs, days: rules.daily_summary_sql(
-        inputs["leakage"].rows, inputs["calls"].rows, days, RULES
-    ),
 )
-leakage_segment_drilldown = gold_asset(
-    "leakage_segment_drilldown",
+def leakage_daily_summary(
+    context: AssetExecutionContext, warehouse: Warehouse, leakage: TableRef, calls: TableRef
+) -> pd.DataFrame:
+    """Per day and journey type: leakage calls, their cost, the member category with most
+    of them, and the week-over-week trend (%)."""
+    return query_validated(
+        warehouse,
+        rules.daily_summary_sql(leakage.rows, calls.rows, partition_dates(context), RULES),
+        schemas.LeakageDailySummary,
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.LeakageSegmentDrilldown,
-    description="Per day, journey type and member category: leakage calls, cost, repeat-call "
-    "share (%) and mean sentiment.",
-    ins={"leakage": LEAKAGE_CALLS},
-    sql=lambda inputs, days: rules.segment_drilldown_sql(inputs["leakage"].rows, RULES),
+    grain=["journey_type", "member_category"],
+    ins={"leakage": same_day(digital_leakage_calls)},
 )
-leakage_journey_timeline = gold_asset(
-    "leakage_journey_timeline",
+def leakage_segment_drilldown(warehouse: Warehouse, leakage: TableRef) -> pd.DataFrame:
+    """Per day, journey type and member category: leakage calls, cost, repeat-call share
+    (%) and mean sentiment."""
+    return query_validated(
+        warehouse,
+        rules.segment_drilldown_sql(leakage.rows, RULES),
+        schemas.LeakageSegmentDrilldown,
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.LeakageJourneyTimeline,
-    description="Per day, every member with a leakage call: their portal events and calls in "
-    "time order, including the whole session each leakage call is attributed to.",
+    grain=["member_id", "event_kind", "event_at", "session_id", "action", "call_id"],
     ins={
-        "leakage": LEAKAGE_CALLS,
-        "journeys": AssetIn(JOURNEYS, partition_mapping=earlier_days(RULES.journey_lookback_days)),
-        "calls": CALLS,
+        "leakage": same_day(digital_leakage_calls),
+        "journeys": with_days_before(digital_journeys, RULES.journey_lookback_days),
+        "calls": same_day(digital_calls),
     },
-    sql=lambda inputs, days: rules.journey_timeline_sql(
-        inputs["leakage"].rows, inputs["journeys"].rows, inputs["calls"].rows, days
-    ),
 )
-leakage_root_cause = gold_asset(
-    "leakage_root_cause",
+def leakage_journey_timeline(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    leakage: TableRef,
+    journeys: TableRef,
+    calls: TableRef,
+) -> pd.DataFrame:
+    """Per day, every member with a leakage call: their portal events and calls in time
+    order, including the whole session each leakage call is attributed to."""
+    return query_validated(
+        warehouse,
+        rules.journey_timeline_sql(
+            leakage.rows, journeys.rows, calls.rows, partition_dates(context)
+        ),
+        schemas.LeakageJourneyTimeline,
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.LeakageRootCause,
-    description="Per day, journey type, error code and device: leakage calls and their share "
-    "(%) of the journey type's leakage calls that day.",
-    ins={"leakage": LEAKAGE_CALLS},
-    sql=lambda inputs, days: rules.root_cause_sql(inputs["leakage"].rows),
+    grain=["journey_type", "error_code", "device_type"],
+    ins={"leakage": same_day(digital_leakage_calls)},
 )
-leakage_savings_model = gold_asset(
-    "leakage_savings_model",
+def leakage_root_cause(warehouse: Warehouse, leakage: TableRef) -> pd.DataFrame:
+    """Per day, journey type, error code and device: leakage calls and their share (%) of
+    the journey type's leakage calls that day."""
+    return query_validated(warehouse, rules.root_cause_sql(leakage.rows), schemas.LeakageRootCause)
+
+
+# --------------------------------------------------------------------------- gold, whole history
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.LeakageSavingsModel,
-    description="Per journey type, all history: avoidable calls a day, annualized cost and "
-    "savings at the low/mid/high fix rates.",
-    ins={"leakage": LEAKAGE_CALLS, "calls": CALLS},
-    sql=lambda inputs, days: rules.savings_model_sql(
-        inputs["leakage"].name, inputs["calls"].name, RULES
-    ),
     partitioned=False,
+    grain=["journey_type"],
+    ins={"leakage": all_days(digital_leakage_calls), "calls": all_days(digital_calls)},
 )
-leakage_action_recommendations = gold_asset(
-    "leakage_action_recommendations",
+def leakage_savings_model(warehouse: Warehouse, leakage: TableRef, calls: TableRef) -> pd.DataFrame:
+    """Per journey type, all history: avoidable calls a day, annualized cost and savings at
+    the low/mid/high fix rates."""
+    return query_validated(
+        warehouse,
+        rules.savings_model_sql(leakage.rows, calls.rows, RULES),
+        schemas.LeakageSavingsModel,
+    )
+
+
+@lake_asset(
+    "gold",
     group=GROUP,
     model=schemas.LeakageActionRecommendation,
-    description="Ranked actions for the largest root causes, all history: owner, effort and "
-    "estimated annual savings, from the configured templates.",
-    ins={"leakage": LEAKAGE_CALLS, "calls": CALLS},
-    sql=lambda inputs, days: rules.action_recommendations_sql(
-        inputs["leakage"].name, inputs["calls"].name, RULES
-    ),
     partitioned=False,
+    grain=["rank"],
+    ins={"leakage": all_days(digital_leakage_calls), "calls": all_days(digital_calls)},
 )
-
-partitioned_assets = [
-    *bronze_assets,
-    silver_journeys,
-    silver_calls,
-    silver_member_versions,
-    silver_leakage_calls,
-    leakage_daily_summary,
-    leakage_segment_drilldown,
-    leakage_journey_timeline,
-    leakage_root_cause,
-]
-rollup_assets = [
-    silver_members,
-    leakage_savings_model,
-    leakage_action_recommendations,
-]
+def leakage_action_recommendations(
+    warehouse: Warehouse, leakage: TableRef, calls: TableRef
+) -> pd.DataFrame:
+    """Ranked actions for the largest root causes, all history: owner, effort and estimated
+    annual savings, from the configured templates."""
+    return query_validated(
+        warehouse,
+        rules.action_recommendations_sql(leakage.rows, calls.rows, RULES),
+        schemas.LeakageActionRecommendation,
+    )

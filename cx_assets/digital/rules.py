@@ -15,6 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+
+from cx_assets.lakehouse import sql
 
 MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER = "MAPD New", "MAPD Tenured", "Commercial", "Other"
 MEMBER_CATEGORIES = (MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER)
@@ -156,7 +159,7 @@ class DigitalRules:
     max_actions: int = 5
     device_focus_share: float = 0.6
     action_templates: Mapping[str, ActionTemplate] = field(
-        default_factory=lambda: dict(DEFAULT_ACTION_TEMPLATES)
+        default_factory=DEFAULT_ACTION_TEMPLATES.copy
     )
     abandon_action: ActionTemplate = DEFAULT_ABANDON_ACTION
     fallback_action: ActionTemplate = DEFAULT_FALLBACK_ACTION
@@ -182,23 +185,6 @@ class DigitalRules:
 DEFAULT_RULES = DigitalRules()
 
 
-def _lit(text: str | None) -> str:
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
-
-
-def days_sql(days: Sequence[str]) -> str:
-    """A one-column relation `date` of the given SQL date literals."""
-    return f"(SELECT unnest([{', '.join(days)}]::DATE[]) AS date)"
-
-
-def in_days_sql(column: str, days: Sequence[str]) -> str:
-    return f"{column} IN ({', '.join(days)})" if days else "FALSE"
-
-
 # --------------------------------------------------------------------------- row rules
 
 
@@ -210,10 +196,10 @@ def member_category_sql(
     plan = f"lower(trim({plan_type}))"
     return f"""CASE
         WHEN {plan} = 'mapd' AND {tenure_months} < {int(rules.mapd_new_max_tenure_months)}
-            THEN {_lit(MAPD_NEW)}
-        WHEN {plan} = 'mapd' THEN {_lit(MAPD_TENURED)}
-        WHEN {plan} = 'commercial' THEN {_lit(COMMERCIAL)}
-        ELSE {_lit(OTHER)} END"""
+            THEN {sql.string_literal(MAPD_NEW)}
+        WHEN {plan} = 'mapd' THEN {sql.string_literal(MAPD_TENURED)}
+        WHEN {plan} = 'commercial' THEN {sql.string_literal(COMMERCIAL)}
+        ELSE {sql.string_literal(OTHER)} END"""
 
 
 def matched_journey_type_sql(call_reason: str, rules: DigitalRules = DEFAULT_RULES) -> str:
@@ -221,7 +207,7 @@ def matched_journey_type_sql(call_reason: str, rules: DigitalRules = DEFAULT_RUL
     if not rules.reason_to_journey_type:
         return call_reason
     cases = " ".join(
-        f"WHEN {_lit(reason)} THEN {_lit(journey)}"
+        f"WHEN {sql.string_literal(reason)} THEN {sql.string_literal(journey)}"
         for reason, journey in rules.reason_to_journey_type.items()
     )
     return f"(CASE {call_reason} {cases} ELSE {call_reason} END)"
@@ -264,7 +250,7 @@ def leakage_calls_sql(
     calls: str,
     journeys: str,
     member_versions: str,
-    days: Sequence[str],
+    days: Sequence[date],
     rules: DigitalRules = DEFAULT_RULES,
 ) -> str:
     """Leakage calls of `days` (contract 4.3), one row per call.
@@ -284,12 +270,12 @@ def leakage_calls_sql(
     """
     window = int(rules.leakage_window_minutes)
     repeat_hours = int(rules.repeat_window_hours)
-    failure_actions = ", ".join(_lit(action) for action in rules.failure_actions)
-    last_day = f"greatest({', '.join(days)})" if days else "NULL::DATE"
+    failure_actions = ", ".join(sql.string_literal(action) for action in rules.failure_actions)
+    last_day = sql.date_literal(max(days)) if days else "NULL::DATE"
     return f"""
     WITH todays AS (
         SELECT *, {matched_journey_type_sql("call_reason", rules)} AS matched_journey_type
-        FROM {calls} WHERE {in_days_sql("date", days)}
+        FROM {calls} WHERE {sql.in_days(days)}
     ),
     failures AS (
         SELECT date AS event_date, member_id, session_id, event_at, journey_type, action,
@@ -330,7 +316,7 @@ def leakage_calls_sql(
     )
     SELECT a.date, a.source_file, a.line_number,
            a.call_id, a.member_id, a.called_at, a.call_reason, a.journey_type,
-           coalesce(m.member_category, {_lit(OTHER)}) AS member_category,
+           coalesce(m.member_category, {sql.string_literal(OTHER)}) AS member_category,
            m.member_category IS NOT NULL AS member_found,
            a.event_at, a.event_date, a.session_id, a.event_action, a.error_code, a.device_type,
            (epoch(a.called_at) - epoch(a.event_at)) / 60.0 AS time_to_call_minutes,
@@ -347,7 +333,7 @@ def leakage_calls_sql(
 
 
 def daily_summary_sql(
-    leakage: str, calls: str, days: Sequence[str], rules: DigitalRules = DEFAULT_RULES
+    leakage: str, calls: str, days: Sequence[date], rules: DigitalRules = DEFAULT_RULES
 ) -> str:
     """One row per day and journey type with leakage calls that day or in the trend span.
 
@@ -359,9 +345,9 @@ def daily_summary_sql(
     """
     span = int(rules.trend_days)
     lookback = int(rules.trend_lookback_days)
-    cost = _num(rules.cost_per_call)
+    cost = sql.number_literal(rules.cost_per_call)
     return f"""
-    WITH days AS {days_sql(days)},
+    WITH days AS {sql.days_relation(days)},
     per_day AS (
         SELECT date, journey_type, count(*) AS leakage_calls FROM {leakage} GROUP BY ALL
     ),
@@ -391,7 +377,7 @@ def daily_summary_sql(
     ),
     segments AS (
         SELECT date, journey_type, member_category AS primary_segment
-        FROM {leakage} WHERE {in_days_sql("date", days)}
+        FROM {leakage} WHERE {sql.in_days(days)}
         GROUP BY date, journey_type, member_category
         QUALIFY row_number() OVER (
             PARTITION BY date, journey_type ORDER BY count(*) DESC, member_category) = 1
@@ -410,7 +396,7 @@ def daily_summary_sql(
 
 
 def segment_drilldown_sql(leakage: str, rules: DigitalRules = DEFAULT_RULES) -> str:
-    cost = _num(rules.cost_per_call)
+    cost = sql.number_literal(rules.cost_per_call)
     return f"""
     SELECT date, journey_type, member_category,
            count(*) AS calls,
@@ -436,7 +422,7 @@ def root_cause_sql(leakage: str) -> str:
     """
 
 
-def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence[str]) -> str:
+def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence[date]) -> str:
     """Every member with a leakage call on a day: that day's journey events and calls, plus
     the whole session of each failure a leakage call was attributed to (which may have
     started the day before), in time order (`sequence` 1..n per member and day).
@@ -446,7 +432,7 @@ def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence
     - `calls`: silver calls of `days`.
     """
     return f"""
-    WITH leaks AS (SELECT * FROM {leakage} WHERE {in_days_sql("date", days)}),
+    WITH leaks AS (SELECT * FROM {leakage} WHERE {sql.in_days(days)}),
     leaking AS (
         SELECT date, member_id, any_value(member_category) AS member_category
         FROM leaks GROUP BY ALL
@@ -469,8 +455,8 @@ def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence
         WHERE j.date <= s.date
     ),
     timeline AS (
-        SELECT e.date, e.member_id, {_lit(JOURNEY_EVENT)} AS event_kind, e.event_at,
-               e.journey_type, e.action, e.session_id, e.device_type, e.error_code,
+        SELECT e.date, e.member_id, {sql.string_literal(JOURNEY_EVENT)} AS event_kind,
+               e.event_at, e.journey_type, e.action, e.session_id, e.device_type, e.error_code,
                NULL::VARCHAR AS call_id, NULL::VARCHAR AS call_reason,
                FALSE AS is_leakage_call,
                a.session_id IS NOT NULL AS is_attributed_event,
@@ -481,8 +467,9 @@ def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence
           ON a.date = e.date AND a.member_id = e.member_id AND a.session_id = e.session_id
          AND a.event_at = e.event_at AND a.journey_type = e.journey_type AND a.action = e.action
         UNION ALL
-        SELECT c.date, c.member_id, {_lit(CALL)} AS event_kind, c.called_at AS event_at,
-               k.journey_type, NULL::VARCHAR AS action, NULL::VARCHAR AS session_id,
+        SELECT c.date, c.member_id, {sql.string_literal(CALL)} AS event_kind,
+               c.called_at AS event_at, k.journey_type,
+               NULL::VARCHAR AS action, NULL::VARCHAR AS session_id,
                NULL::VARCHAR AS device_type, NULL::VARCHAR AS error_code,
                c.call_id, c.call_reason,
                k.call_id IS NOT NULL AS is_leakage_call,
@@ -517,8 +504,8 @@ def observed_days_sql(calls: str) -> str:
 def savings_model_sql(leakage: str, calls: str, rules: DigitalRules = DEFAULT_RULES) -> str:
     """Per journey type: mean daily leakage calls over the observed days (a day without that
     type counts 0), its annual cost, and the savings at the low/mid/high fix rates."""
-    cost = _num(rules.cost_per_call)
-    low, mid, high = (_num(rate) for rate in rules.fix_rates)
+    cost = sql.number_literal(rules.cost_per_call)
+    low, mid, high = (sql.number_literal(rate) for rate in rules.fix_rates)
     return f"""
     WITH observed AS (SELECT {observed_days_sql(calls)} AS observed_days),
     per_type AS (
@@ -551,8 +538,9 @@ def _templates_sql(rules: DigitalRules) -> str:
         (None, rules.fallback_action, "fallback"),
     ]
     values = ", ".join(
-        f"({_lit(code)}, {_lit(t.action)}, {_lit(t.owner)}, {_lit(t.effort)}, "
-        f"{_num(t.fix_rate)}, {_lit(kind)})"
+        "("
+        + ", ".join(sql.string_literal(text) for text in (code, t.action, t.owner, t.effort))
+        + f", {sql.number_literal(t.fix_rate)}, {sql.string_literal(kind)})"
         for code, t, kind in rows
     )
     return f"(VALUES {values}) AS templates(code, action, owner, effort, fix_rate, kind)"
@@ -572,8 +560,8 @@ def action_recommendations_sql(
     `estimated_annual_savings` = the cause's mean daily leakage calls over the observed days
     × cost per call × 365 × the template's fix rate. Ranked by that, largest first.
     """
-    cost = _num(rules.cost_per_call)
-    focus = _num(rules.device_focus_share)
+    cost = sql.number_literal(rules.cost_per_call)
+    focus = sql.number_literal(rules.device_focus_share)
 
     def fill(text: str) -> str:
         return (

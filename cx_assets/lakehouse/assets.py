@@ -1,12 +1,21 @@
-"""Building blocks for domain assets: the one way an asset is declared, the bronze asset
-of a landed table, and the silver step that types, validates and quarantines records.
+"""How a lakehouse asset is declared, and the steps every domain's assets share.
 
-Domains keep only what is theirs (record specs, Pandera models, SQL of their rules);
-everything about partitions, pools, metadata, quarantine and Parquet lives here.
+- `lake_asset(layer, ...)`: `@asset` with the lakehouse conventions. The table is the
+  function's name, its docstring the description; the grain, a fixed row count and the
+  ratio bands are declared here and the checks are built from those declarations
+  (`checks.declared_checks`).
+- `same_day`, `with_days_before`, `all_days`, `whole_table`: an input's partition window,
+  stated where the input is declared, so the SQL reads only what the graph shows.
+- Two factories, where every asset really is alike: `bronze_asset` (a landed table as
+  delivered) and `latest_version_asset` (the latest delivered version of each id wins).
+- Two plain helpers for asset bodies: `silver_from_bronze` (type, validate, quarantine the
+  records of a landed table) and `query_validated` (one SQL query, validated).
+
+Domains keep only what is theirs (record specs, Pandera models, SQL of their rules).
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,20 +24,22 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 from dagster import (
+    AllPartitionMapping,
     AssetExecutionContext,
     AssetIn,
+    AssetKey,
     AssetsDefinition,
-    AutomationCondition,
     MetadataValue,
     Output,
     TableColumn,
     TableSchema,
+    TimeWindowPartitionMapping,
     asset,
 )
 
 from cx_assets.lakehouse import quarantine
 from cx_assets.lakehouse.automation import rollup_automation
-from cx_assets.lakehouse.io_manager import TableRef
+from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import (
     BRONZE_COLUMN_DESCRIPTIONS,
     BRONZE_SCHEMA,
@@ -39,53 +50,143 @@ from cx_assets.lakehouse.parsing import RecordSpec, parse_bronze
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates, single_run_backfill
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.validation import column_schema, ordered, validate
-from cx_assets.lakehouse.warehouse import Warehouse, sql_date
+from cx_assets.lakehouse.warehouse import Warehouse
 
 # Every asset that writes the warehouse shares one pool: DuckDB takes one writer per file.
 WAREHOUSE_POOL = "duckdb"
 
+# Declarations on an asset's definition metadata, read back by `checks.declared_checks`
+# and by the landing sensor.
+GRAIN = "cx/grain"
+ROW_COUNT = "cx/row_count"
+BANDS = "cx/bands"
+RECONCILES_WITH = "cx/reconciles_with"
+LANDED_TABLE = "cx/landed_table"
+
+# Tag that splits date-grained assets from whole-history ones; jobs select on it.
+PARTITIONING_TAG = "cx/partitioning"
+DAILY = "daily"
+WHOLE_HISTORY = "whole_history"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A day's ratio expected within [low, high] (WARN by default, tunable in run config).
+
+    `ratio_sql` selects `date` and `ratio` from the asset's own table `{table}` for the
+    days in `{days}` (a predicate on the partition column); a null ratio is skipped."""
+
+    name: str
+    ratio_sql: str
+    low: float
+    high: float
+    description: str
+
+
+def metadata_value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """A declaration read back from definition metadata (Dagster wraps plain values)."""
+    value = metadata.get(key, default)
+    return getattr(value, "value", value)
+
 
 def lake_asset(
     layer: str,
-    table: str,
     *,
     group: str,
-    description: str,
     model: type[pa.DataFrameModel] | None = None,
     schema: TableSchema | None = None,
     partitioned: bool = True,
     ins: Mapping[str, AssetIn] | None = None,
-    deps: Sequence[Any] | None = None,
-    automation_condition: AutomationCondition | None = None,
-    required_resource_keys: set[str] | None = None,
+    grain: Sequence[str] | None = None,
+    row_count: int | None = None,
+    bands: Sequence[Band] = (),
+    reconciles_with: AssetsDefinition | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """`@asset` with the lakehouse conventions: key `[layer, table]`, group = domain, daily
-    partitions with single-run backfills, the warehouse pool, kinds, and the column schema
-    (`schema`, or the table's Pandera model's) so the UI shows it before the first run.
-    Bronze and gold are Parquet as well as DuckDB; silver is DuckDB only."""
-    kinds = {"duckdb"} if layer == "silver" else {"duckdb", "parquet"}
-    metadata: dict[str, Any] = {}
+    """`@asset` with the lakehouse conventions: key `[layer, <function name>]`, group = domain,
+    storage from `LAYER_STORAGE`, daily partitions with single-run backfills (or, for
+    whole-history tables, a rebuild when upstream partitions change), the warehouse pool,
+    kinds, and the column schema (`schema`, or the Pandera model's) so the UI shows it
+    before the first run.
+
+    Declarations the checks are built from: `grain` (key columns, per day when
+    partitioned), `row_count` (a fixed number of rows), `bands` (ratios a day should keep
+    to), `reconciles_with` (the bronze asset whose records this table or quarantine holds).
+    """
+    declared: dict[str, Any] = dict(metadata or {})
     if schema is not None or model is not None:
-        metadata["dagster/column_schema"] = schema or column_schema(model)
+        declared["dagster/column_schema"] = schema or column_schema(model)
+    if grain is not None:
+        declared[GRAIN] = list(grain)
+    if row_count is not None:
+        declared[ROW_COUNT] = row_count
+    if bands:
+        declared[BANDS] = [asdict(band) for band in bands]
+    if reconciles_with is not None:
+        declared[RECONCILES_WITH] = reconciles_with.key.to_user_string()
     partition_args: dict[str, Any] = (
         {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
         if partitioned
-        else {}
+        else {"automation_condition": rollup_automation()}
     )
-    return asset(
-        key=[layer, table],
-        group_name=group,
-        description=description,
-        kinds=kinds,
-        metadata=metadata,
-        ins=ins,
-        deps=deps,
-        pool=WAREHOUSE_POOL,
-        automation_condition=automation_condition,
-        required_resource_keys=required_resource_keys,
-        **partition_args,
+    kinds = {"joblib"} if layer == "model" else {"duckdb"}
+    if layer in ("bronze", "gold"):
+        kinds.add("parquet")
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        return asset(
+            name=name or fn.__name__,
+            key_prefix=[layer],
+            group_name=group,
+            description=description,
+            io_manager_key=LAYER_STORAGE[layer],
+            kinds=kinds,
+            metadata=declared,
+            tags={PARTITIONING_TAG: DAILY if partitioned else WHOLE_HISTORY},
+            ins=ins,
+            pool=WAREHOUSE_POOL,
+            **partition_args,
+        )(fn)
+
+    return decorate
+
+
+# --------------------------------------------------------------------------- input windows
+
+
+def _key(upstream: AssetsDefinition | Sequence[str]) -> AssetKey:
+    return upstream.key if isinstance(upstream, AssetsDefinition) else AssetKey(list(upstream))
+
+
+def same_day(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
+    """The upstream's partitions of the same days as the step."""
+    return AssetIn(key=_key(upstream), partition_mapping=TimeWindowPartitionMapping())
+
+
+def with_days_before(upstream: AssetsDefinition | Sequence[str], days: int) -> AssetIn:
+    """The step's days plus the `days` before them (days before the first partition are
+    simply absent)."""
+    return AssetIn(
+        key=_key(upstream),
+        partition_mapping=TimeWindowPartitionMapping(
+            start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
+        ),
     )
 
+
+def all_days(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
+    """Every partition of a date-grained upstream (whole history, or as of a day)."""
+    return AssetIn(key=_key(upstream), partition_mapping=AllPartitionMapping())
+
+
+def whole_table(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
+    """An upstream that is not partitioned: all of it."""
+    return AssetIn(key=_key(upstream))
+
+
+# --------------------------------------------------------------------------- bronze
 
 BRONZE_TABLE_SCHEMA = TableSchema(
     columns=[
@@ -95,22 +196,20 @@ BRONZE_TABLE_SCHEMA = TableSchema(
 )
 
 
-def bronze_table_name(source: str, table: str) -> str:
-    return f"{source}_{table}"
-
-
 def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
-    """Every record of `landing/<source>/<table>/<day>/*` as delivered, one row each."""
+    """`bronze/<source>_<table>`: every record of `landing/<source>/<table>/<day>/*` as
+    delivered, one row each."""
 
     @lake_asset(
         "bronze",
-        bronze_table_name(source, table),
         group=source,
+        name=f"{source}_{table}",
         description=f"{description} Every landed record as delivered (raw text), with its "
         "file, line and read errors. Bad records are kept here and quarantined in silver.",
         schema=BRONZE_TABLE_SCHEMA,
+        metadata={LANDED_TABLE: f"{source}/{table}"},
     )
-    def _bronze(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
+    def landed_records(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
         days = partition_dates(context)
         files = [
             landed
@@ -134,36 +233,43 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
         )
         return read_landed(files, datetime.now(UTC))
 
-    return _bronze
+    return landed_records
 
+
+def landed_table(asset_def: AssetsDefinition) -> tuple[str, str] | None:
+    """(source, table) of a bronze asset's landing folder, None for other assets."""
+    declared = metadata_value(asset_def.metadata_by_key[asset_def.key], LANDED_TABLE)
+    if not declared:
+        return None
+    source, table = declared.split("/")
+    return source, table
+
+
+# --------------------------------------------------------------------------- silver
+
+# The temp table `silver_from_bronze` types a day's records into, for the domain's SQL.
+TYPED_RECORDS = "typed_records"
 
 # Frames a domain computes in Python from the typed records, by the name SQL sees them as.
 DerivedFrames = Callable[[duckdb.DuckDBPyConnection, str], Mapping[str, pd.DataFrame]]
 
 
-@dataclass(frozen=True)
-class SilverResult:
-    frame: pd.DataFrame
-    metadata: dict[str, Any]
-
-
-def parse_validate_quarantine(
+def silver_from_bronze(
     context: AssetExecutionContext,
-    con: duckdb.DuckDBPyConnection,
     *,
+    warehouse: Warehouse,
     lake: Lake,
     bronze: TableRef,
     spec: RecordSpec,
     model: type[pa.DataFrameModel],
     select_sql: str,
-    typed_table: str = "typed_records",
     derived_frames: DerivedFrames | None = None,
-) -> SilverResult:
+) -> Output[pd.DataFrame]:
     """The silver step of one landed table.
 
-    1. type every bronze record of the step's days (`parse_bronze`) into temp table
-       `typed_table`, with a reject reason for bad ones;
-    2. run the domain's `select_sql`, which reads the good rows of `typed_table` (and any
+    1. type every bronze record of the step's days (`parse_bronze`) into the temp table
+       `TYPED_RECORDS`, with a reject reason for bad ones;
+    2. run the domain's `select_sql`, which reads the good rows of `TYPED_RECORDS` (and any
        `derived_frames`, computed in Python from the typed records and visible to the query
        under their names) and returns `date`, `source_file`, `line_number` plus the
        model's columns;
@@ -172,45 +278,48 @@ def parse_validate_quarantine(
        and original text; report counts and a masked sample (no record content).
     """
     days = partition_dates(context)
-    parse_bronze(con, spec, bronze.schema, bronze.table, days, into=typed_table)
-    parse_rejects = con.execute(
-        f"SELECT source_file, line_number, reject_reason AS reason "
-        f"FROM {typed_table} WHERE reject_reason IS NOT NULL"
-    ).df()
-    frames = derived_frames(con, typed_table) if derived_frames else {}
-    for name, frame in frames.items():
-        con.register(name, frame)
-    try:
-        candidates = con.execute(select_sql).df()
-    finally:
-        for name in frames:
-            con.unregister(name)
-    validated = validate(model, candidates)
-    rejected = [
-        frame
-        for frame in (parse_rejects, validated.rejects[["source_file", "line_number", "reason"]])
-        if not frame.empty
-    ]
-    rejects = _with_raw(
-        con,
-        bronze,
-        pd.concat(rejected, ignore_index=True) if rejected else parse_rejects,
-    )
+    with warehouse.connect() as con:
+        parse_bronze(con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS)
+        parse_rejects = con.execute(
+            f"SELECT source_file, line_number, reject_reason AS reason "
+            f"FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL"
+        ).df()
+        frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
+        for name, frame in frames.items():
+            con.register(name, frame)
+        try:
+            candidates = con.execute(select_sql).df()
+        finally:
+            for name in frames:
+                con.unregister(name)
+        validated = validate(model, candidates)
+        rejected = [
+            frame
+            for frame in (
+                parse_rejects,
+                validated.rejects[["source_file", "line_number", "reason"]],
+            )
+            if not frame.empty
+        ]
+        rejects = _with_raw(
+            con,
+            bronze,
+            pd.concat(rejected, ignore_index=True) if rejected else parse_rejects,
+        )
     dataset = bronze.table
     quarantine.write(lake.layout.quarantine_dir, dataset, rejects, days, datetime.now(UTC))
-    bronze_rows = int(len(parse_rejects) + len(candidates))
     for row in quarantine.masked_sample(rejects, limit=10):
         context.log.warning(
             f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
         )
     metadata = {
-        "bronze_rows": bronze_rows,
+        "bronze_rows": int(len(parse_rejects) + len(candidates)),
         "quarantined_rows": len(rejects),
         "reject_reasons": MetadataValue.json(quarantine.reason_counts(rejects)),
         "quarantine_sample": MetadataValue.json(quarantine.masked_sample(rejects)),
         "quarantine_path": str(quarantine.dataset_dir(lake.layout.quarantine_dir, dataset)),
     }
-    return SilverResult(ordered(model, validated.frame), metadata)
+    return Output(ordered(model, validated.frame), metadata=metadata)
 
 
 def _with_raw(
@@ -230,154 +339,54 @@ def _with_raw(
     return frame
 
 
-def validated_derived(
-    model: type[pa.DataFrameModel], frame: pd.DataFrame, table: str
-) -> pd.DataFrame:
+def validate_derived(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
     """Rows derived by the pipeline (gold, and silver tables built from other silver), never
     landed: a failing row is a bug, so it fails the step (with column and check, never values)."""
     validated = validate(model, frame)
     if not validated.rejects.empty:
         reasons = quarantine.reason_counts(validated.rejects)
-        raise ValueError(
-            f"{table}: {len(validated.rejects)} rows break {model.__name__}: {reasons}"
-        )
+        raise ValueError(f"{len(validated.rejects)} rows break {model.__name__}: {reasons}")
     return ordered(model, validated.frame)
 
 
-SqlBuilder = Callable[[Mapping[str, TableRef], Sequence[str]], str]
-# An input is a key (same days as the asset) or an AssetIn, e.g. with a
-# TimeWindowPartitionMapping to read earlier days too.
-InputSpec = Sequence[str] | AssetIn
-
-
-def _asset_in(spec: InputSpec) -> AssetIn:
-    return spec if isinstance(spec, AssetIn) else AssetIn(list(spec))
-
-
-def silver_asset(
-    *,
-    source: str,
-    table: str,
-    silver_table: str,
-    spec: RecordSpec,
-    model: type[pa.DataFrameModel],
-    description: str,
-    select_sql: Callable[[str, Mapping[str, TableRef], Sequence[str]], str],
-    extra_ins: Mapping[str, InputSpec] | None = None,
-    derived_frames: DerivedFrames | None = None,
-) -> AssetsDefinition:
-    """Silver table of one landed table: typed, validated, bad records quarantined.
-
-    `select_sql(typed_table, inputs, day_literals)` reads the good rows of `typed_table`
-    (and any `extra_ins`, as TableRefs) and returns the model's columns with lineage.
-    """
-    bronze_key = ["bronze", bronze_table_name(source, table)]
-    ins = {"bronze": AssetIn(bronze_key)}
-    ins.update({name: _asset_in(spec) for name, spec in (extra_ins or {}).items()})
-
-    @lake_asset("silver", silver_table, group=source, description=description, model=model, ins=ins)
-    def _silver(
-        context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, **inputs: TableRef
-    ):
-        days = [sql_date(day) for day in partition_dates(context)]
-        with warehouse.connect() as con:
-            result = parse_validate_quarantine(
-                context,
-                con,
-                lake=lake,
-                bronze=inputs["bronze"],
-                spec=spec,
-                model=model,
-                select_sql=select_sql("typed_records", inputs, days),
-                derived_frames=derived_frames,
-            )
-        return Output(result.frame, metadata=result.metadata)
-
-    return _silver
+def query_validated(warehouse: Warehouse, sql: str, model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """The rows of one SQL query over the warehouse, validated against `model`."""
+    with warehouse.connect() as con:
+        frame = con.execute(sql).df()
+    return validate_derived(model, frame)
 
 
 def latest_version_asset(
+    versions: AssetsDefinition,
     *,
-    versions_key: Sequence[str],
-    table: str,
+    name: str,
     key_column: str,
-    group: str,
     model: type[pa.DataFrameModel],
     description: str,
 ) -> AssetsDefinition:
-    """Whole-history silver table: the latest delivered version of each `key_column`
-    (latest day, then file name, then line), with the day it was delivered."""
+    """Whole-history silver table `name`: the latest delivered version of each `key_column`
+    of `versions` (latest day, then file name, then line), with the day it was delivered."""
 
     @lake_asset(
         "silver",
-        table,
-        group=group,
+        group=versions.group_names_by_key[versions.key],
+        name=name,
         description=description,
         model=model,
         partitioned=False,
-        ins={"versions": AssetIn(list(versions_key))},
-        automation_condition=rollup_automation(),
+        grain=[key_column],
+        ins={"versions": all_days(versions)},
     )
-    def _latest(warehouse: Warehouse, versions: TableRef):
-        with warehouse.connect() as con:
-            frame = con.execute(
-                f"""SELECT * EXCLUDE (date, source_file, line_number), date AS version_date
-                    FROM {versions.name}
-                    QUALIFY row_number() OVER (
-                        PARTITION BY {key_column}
-                        ORDER BY date DESC, source_file DESC, line_number DESC) = 1
-                    ORDER BY {key_column}"""
-            ).df()
-        return Output(validated_derived(model, frame, table))
+    def latest_versions(warehouse: Warehouse, versions: TableRef) -> pd.DataFrame:
+        return query_validated(
+            warehouse,
+            f"""SELECT * EXCLUDE (date, source_file, line_number), date AS version_date
+                FROM {versions.rows}
+                QUALIFY row_number() OVER (
+                    PARTITION BY {key_column}
+                    ORDER BY date DESC, source_file DESC, line_number DESC) = 1
+                ORDER BY {key_column}""",
+            model,
+        )
 
-    return _latest
-
-
-OutputMetadata = Callable[[pd.DataFrame, Mapping[str, TableRef]], Mapping[str, Any]]
-
-
-def derived_asset(
-    layer: str,
-    table: str,
-    *,
-    group: str,
-    model: type[pa.DataFrameModel],
-    description: str,
-    ins: Mapping[str, InputSpec],
-    sql: SqlBuilder,
-    partitioned: bool = True,
-    output_metadata: OutputMetadata | None = None,
-) -> AssetsDefinition:
-    """A table computed by one SQL query over other tables (all of gold, and silver tables
-    built from silver).
-
-    `sql(inputs, day_literals)` gets TableRefs restricted to the step's days (per-day
-    tables) or whole tables (rollups, whose day list is empty) and returns the rows,
-    with `date` for per-day tables. Rollups rebuild after upstream partitions change.
-    `output_metadata(rows, inputs)` adds metadata of the domain's own.
-    """
-
-    @lake_asset(
-        layer,
-        table,
-        group=group,
-        description=description,
-        model=model,
-        partitioned=partitioned,
-        ins={name: _asset_in(spec) for name, spec in ins.items()},
-        automation_condition=None if partitioned else rollup_automation(),
-    )
-    def _derived(context: AssetExecutionContext, warehouse: Warehouse, **inputs: TableRef):
-        days = [sql_date(day) for day in partition_dates(context)] if partitioned else []
-        with warehouse.connect() as con:
-            frame = con.execute(sql(inputs, days)).df()
-        rows = validated_derived(model, frame, table)
-        metadata = dict(output_metadata(rows, inputs)) if output_metadata else {}
-        return Output(rows, metadata=metadata)
-
-    return _derived
-
-
-def gold_asset(table: str, **kwargs: Any) -> AssetsDefinition:
-    """A gold table: `derived_asset` in the gold layer (published as Parquet too)."""
-    return derived_asset("gold", table, **kwargs)
+    return latest_versions

@@ -47,7 +47,7 @@ def fingerprint(files: Sequence[LandedFile]) -> str:
 def landing_sensor(
     source: str,
     tables: Sequence[str],
-    job,
+    job_name: str,
     *,
     max_requests_per_tick: int = MAX_REQUESTS_PER_TICK,
     minimum_interval_seconds: int = 30,
@@ -56,11 +56,11 @@ def landing_sensor(
         name=f"{source}_landing_sensor",
         description=f"Runs a day of {source} when files land in, or are re-delivered to, "
         f"landing/{source}/<table>/<YYYY-MM-DD>/.",
-        job=job,
+        job_name=job_name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
     )
-    def _sensor(context: SensorEvaluationContext, lake: Lake):
+    def landing_files_changed(context: SensorEvaluationContext, lake: Lake):
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         now = datetime.now(UTC)
         requests: list[RunRequest] = []
@@ -105,7 +105,7 @@ def landing_sensor(
             return SkipReason(f"no new or re-delivered {source} files")
         return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
-    return _sensor
+    return landing_files_changed
 
 
 def daily_schedule(job) -> ScheduleDefinition:

@@ -1,4 +1,6 @@
-"""Asset-check builders every domain reuses.
+"""Asset checks, built from what each asset declares (`lake_asset(grain=, row_count=,
+bands=, reconciles_with=)`, and every bronze asset), so a check sits next to its table's
+declaration and never names a table by string.
 
 Severities follow the contract: ERROR (and blocking, so nothing downstream builds on it)
 for broken invariants: duplicate keys, a broken gold grain, bronze not reconciling with
@@ -10,7 +12,7 @@ Partitioned checks evaluate the days of the run that materialized their asset (o
 or the range of a single-run backfill).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from dagster import (
@@ -19,6 +21,7 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    AssetsDefinition,
     Enum,
     Field,
     MetadataValue,
@@ -26,46 +29,48 @@ from dagster import (
 )
 
 from cx_assets.lakehouse import quarantine
+from cx_assets.lakehouse.assets import (
+    BANDS,
+    GRAIN,
+    RECONCILES_WITH,
+    ROW_COUNT,
+    Band,
+    landed_table,
+    metadata_value,
+)
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, daily_partitions, partition_dates
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.warehouse import (
-    Warehouse,
-    count_rows,
-    qualified,
-    quote_identifier,
-    sql_date,
-    table_exists,
-)
+from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
+from cx_assets.lakehouse.warehouse import Warehouse, count_rows, table_exists
 
 # Check names, as constants so tests and docs refer to the same thing.
 NON_EMPTY = "non_empty"
 RECONCILES_WITH_BRONZE = "bronze_reconciles_with_silver_and_quarantine"
 UNIQUE_KEY = "unique_key"
-ROW_COUNT = "row_count"
+ROW_COUNT_CHECK = "row_count"
 
 
-def _key(asset_key: Sequence[str]) -> AssetKey:
-    return AssetKey(list(asset_key))
+def _table(asset_def: AssetsDefinition) -> tuple[str, str]:
+    schema, table = asset_def.key.path
+    return schema, table
 
 
-def _days_in(days: Sequence[date]) -> str:
-    return (
-        f"{PARTITION_COLUMN} IN ({', '.join(sql_date(day) for day in days)})" if days else "FALSE"
-    )
+def _is_partitioned(asset_def: AssetsDefinition) -> bool:
+    return asset_def.partitions_def is not None
 
 
-def non_empty_check(asset_key: Sequence[str], *, what: str = "rows") -> AssetChecksDefinition:
+def non_empty_check(asset_def: AssetsDefinition, *, what: str = "rows") -> AssetChecksDefinition:
     """WARN when a day has no rows: a source that delivered nothing is worth a look, not a
     failed run (downstream tables are still written, empty)."""
-    schema, table = asset_key
+    schema, table = _table(asset_def)
 
     @asset_check(
-        asset=_key(asset_key),
+        asset=asset_def,
         name=NON_EMPTY,
         description=f"WARN when a day of {schema}.{table} has no {what}.",
         partitions_def=daily_partitions,
     )
-    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+    def non_empty(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
         days = partition_dates(context)
         with warehouse.connect() as con:
             counts = {day.isoformat(): count_rows(con, schema, table, [day]) for day in days}
@@ -77,47 +82,32 @@ def non_empty_check(asset_key: Sequence[str], *, what: str = "rows") -> AssetChe
             metadata={"rows_by_day": MetadataValue.json(counts), "empty_days": len(empty)},
         )
 
-    return _check
+    return non_empty
 
 
-def landing_checks(source: str, silver_table_of: Mapping[str, str]) -> list[AssetChecksDefinition]:
-    """For each landed table of `source`: `non_empty` on its bronze table and the
-    reconciliation of bronze with its silver table (`silver_table_of[table]`) and quarantine."""
-    checks = []
-    for table, silver_table in silver_table_of.items():
-        bronze = ["bronze", f"{source}_{table}"]
-        checks.append(non_empty_check(bronze, what="records"))
-        checks.append(reconciliation_check(bronze, ["silver", silver_table], f"{source}_{table}"))
-    return checks
-
-
-def reconciliation_check(
-    bronze_key: Sequence[str], silver_key: Sequence[str], quarantine_dataset: str
-) -> AssetChecksDefinition:
+def reconciliation_check(silver: AssetsDefinition, bronze_key: AssetKey) -> AssetChecksDefinition:
     """ERROR unless every bronze record of a day is in silver or in quarantine, exactly once."""
-    bronze_schema, bronze_table = bronze_key
-    silver_schema, silver_table = silver_key
+    bronze_schema, bronze_table = bronze_key.path
+    silver_schema, silver_table = _table(silver)
 
     @asset_check(
-        asset=_key(silver_key),
+        asset=silver,
         name=RECONCILES_WITH_BRONZE,
         description=f"ERROR unless rows of {bronze_schema}.{bronze_table} = rows of "
         f"{silver_schema}.{silver_table} + quarantined records, per day.",
         blocking=True,
         partitions_def=daily_partitions,
     )
-    def _check(
+    def reconciles(
         context: AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
     ) -> AssetCheckResult:
-        days = partition_dates(context)
         by_day = {}
         with warehouse.connect() as con:
-            for day in days:
+            for day in partition_dates(context):
                 bronze_rows = count_rows(con, bronze_schema, bronze_table, [day])
                 silver_rows = count_rows(con, silver_schema, silver_table, [day])
-                quarantined = quarantine.count(
-                    lake.layout.quarantine_dir, quarantine_dataset, [day]
-                )
+                # The quarantine dataset of a landed table is named after its bronze table.
+                quarantined = quarantine.count(lake.layout.quarantine_dir, bronze_table, [day])
                 by_day[day.isoformat()] = {
                     "bronze": bronze_rows,
                     "silver": silver_rows,
@@ -132,135 +122,149 @@ def reconciliation_check(
             metadata={"by_day": MetadataValue.json(by_day)},
         )
 
-    return _check
+    return reconciles
 
 
-def unique_key_check(
-    asset_key: Sequence[str], columns: Sequence[str], *, partitioned: bool = True
-) -> AssetChecksDefinition:
-    """ERROR when the table's grain is broken: a key appears more than once (per day for
-    partitioned tables)."""
-    schema, table = asset_key
-    key_columns = ([PARTITION_COLUMN] if partitioned else []) + list(columns)
+def _unique_key_result(
+    warehouse: Warehouse,
+    schema: str,
+    table: str,
+    key_columns: Sequence[str],
+    days: Sequence[date] | None,
+) -> AssetCheckResult:
     key_sql = ", ".join(quote_identifier(column) for column in key_columns)
+    where, params = ("TRUE", []) if days is None else (in_days_param(len(days)), list(days))
+    with warehouse.connect() as con:
+        if not table_exists(con, schema, table):
+            return AssetCheckResult(passed=False, description=f"{schema}.{table} does not exist")
+        duplicate_keys, rows_involved = con.execute(
+            f"SELECT count(*), coalesce(sum(n), 0) FROM ("
+            f"  SELECT count(*) AS n FROM {qualified(schema, table)} WHERE {where}"
+            f"  GROUP BY {key_sql} HAVING count(*) > 1)",
+            params,
+        ).fetchall()[0]
+    return AssetCheckResult(
+        passed=duplicate_keys == 0,
+        severity=AssetCheckSeverity.ERROR,
+        description=(
+            f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat" if duplicate_keys else None
+        ),
+        metadata={
+            "duplicate_keys": int(duplicate_keys),
+            "rows_with_duplicate_keys": int(rows_involved),
+        },
+    )
 
-    def evaluate(days: Sequence[date] | None, warehouse: Warehouse) -> AssetCheckResult:
-        where = "TRUE" if days is None else _days_in(days)
-        with warehouse.connect() as con:
-            if not table_exists(con, schema, table):
-                return AssetCheckResult(
-                    passed=False, description=f"{schema}.{table} does not exist"
-                )
-            duplicates = con.execute(
-                f"SELECT count(*), coalesce(sum(n), 0) FROM ("
-                f"  SELECT count(*) AS n FROM {qualified(schema, table)} WHERE {where}"
-                f"  GROUP BY {key_sql} HAVING count(*) > 1)"
-            ).fetchall()[0]
-        duplicate_keys, rows_involved = int(duplicates[0]), int(duplicates[1])
-        return AssetCheckResult(
-            passed=duplicate_keys == 0,
-            severity=AssetCheckSeverity.ERROR,
-            description=(
-                f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
-                if duplicate_keys
-                else None
-            ),
-            metadata={"duplicate_keys": duplicate_keys, "rows_with_duplicate_keys": rows_involved},
-        )
 
+def unique_key_check(asset_def: AssetsDefinition, columns: Sequence[str]) -> AssetChecksDefinition:
+    """ERROR when the table's grain is broken: a key appears more than once (per day for
+    partitioned tables; a per-day table with no key columns has one row a day)."""
+    schema, table = _table(asset_def)
+    partitioned = _is_partitioned(asset_def)
+    key_columns = ([PARTITION_COLUMN] if partitioned else []) + list(columns)
     description = f"ERROR when ({', '.join(key_columns)}) is not unique in {schema}.{table}."
     if partitioned:
 
         @asset_check(
-            asset=_key(asset_key),
+            asset=asset_def,
             name=UNIQUE_KEY,
             description=description,
             blocking=True,
             partitions_def=daily_partitions,
         )
-        def _partitioned(context: AssetCheckExecutionContext, warehouse: Warehouse):
-            return evaluate(partition_dates(context), warehouse)
+        def unique_key_per_day(context: AssetCheckExecutionContext, warehouse: Warehouse):
+            return _unique_key_result(
+                warehouse, schema, table, key_columns, partition_dates(context)
+            )
 
-        return _partitioned
+        return unique_key_per_day
 
-    @asset_check(asset=_key(asset_key), name=UNIQUE_KEY, description=description, blocking=True)
-    def _whole(warehouse: Warehouse):
-        return evaluate(None, warehouse)
+    @asset_check(asset=asset_def, name=UNIQUE_KEY, description=description, blocking=True)
+    def unique_key(warehouse: Warehouse):
+        return _unique_key_result(warehouse, schema, table, key_columns, None)
 
-    return _whole
+    return unique_key
 
 
-def row_count_check(asset_key: Sequence[str], expected: int) -> AssetChecksDefinition:
+def row_count_check(asset_def: AssetsDefinition, expected: int) -> AssetChecksDefinition:
     """ERROR unless a whole-history table has exactly `expected` rows (a fixed grain)."""
-    schema, table = asset_key
+    schema, table = _table(asset_def)
 
     @asset_check(
-        asset=_key(asset_key),
-        name=ROW_COUNT,
+        asset=asset_def,
+        name=ROW_COUNT_CHECK,
         description=f"ERROR unless {schema}.{table} has exactly {expected} rows.",
         blocking=True,
     )
-    def _check(warehouse: Warehouse) -> AssetCheckResult:
+    def row_count(warehouse: Warehouse) -> AssetCheckResult:
         with warehouse.connect() as con:
             rows = count_rows(con, schema, table)
         return AssetCheckResult(
             passed=rows == expected,
             severity=AssetCheckSeverity.ERROR,
+            description=None if rows == expected else f"{rows} rows, expected {expected}",
             metadata={"rows": rows, "expected": expected},
         )
 
-    return _check
+    return row_count
 
 
-def ratio_band_check(
-    asset_key: Sequence[str],
-    *,
-    name: str,
-    ratio_sql: str,
-    low: float,
-    high: float,
-    description: str,
-) -> AssetChecksDefinition:
-    """WARN (by default) when a day's ratio leaves [low, high].
-
-    `ratio_sql` selects `date` and `ratio` for the days in `{days}` (a SQL predicate on
-    the partition column); days whose ratio is null (nothing to divide) are skipped.
-    """
+def ratio_band_check(asset_def: AssetsDefinition, band: Band) -> AssetChecksDefinition:
+    """WARN (by default) when a day's ratio leaves [low, high]; days whose ratio is null
+    (nothing to divide) are skipped."""
+    table = qualified(*_table(asset_def))
 
     @asset_check(
-        asset=_key(asset_key),
-        name=name,
-        description=f"{description} WARN by default outside [{low}, {high}] (run config).",
+        asset=asset_def,
+        name=band.name,
+        description=f"{band.description} WARN by default outside [{band.low}, {band.high}] "
+        "(run config).",
         partitions_def=daily_partitions,
         config_schema={
-            "low": Field(float, default_value=low),
-            "high": Field(float, default_value=high),
+            "low": Field(float, default_value=band.low),
+            "high": Field(float, default_value=band.high),
             "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
         },
     )
-    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+    def ratio_in_band(context: AssetCheckExecutionContext, warehouse: Warehouse):
         config = context.op_execution_context.op_config
-        band_low, band_high = config["low"], config["high"]
-        days = partition_dates(context)
+        low, high = config["low"], config["high"]
+        sql = band.ratio_sql.format(table=table, days=in_days(partition_dates(context)))
         with warehouse.connect() as con:
-            rows = con.execute(ratio_sql.format(days=_days_in(days))).fetchall()
+            rows = con.execute(sql).fetchall()
         ratios = {row[0].isoformat(): row[1] for row in rows}
         outside = {
             day: ratio
             for day, ratio in ratios.items()
-            if ratio is not None and not band_low <= ratio <= band_high
+            if ratio is not None and not low <= ratio <= high
         }
         return AssetCheckResult(
             passed=not outside,
             severity=config["severity"],
-            description=(
-                f"outside [{band_low}, {band_high}] on {', '.join(outside)}" if outside else None
-            ),
-            metadata={
-                "ratio_by_day": MetadataValue.json(ratios),
-                "low": band_low,
-                "high": band_high,
-            },
+            description=f"outside [{low}, {high}] on {', '.join(outside)}" if outside else None,
+            metadata={"ratio_by_day": MetadataValue.json(ratios), "low": low, "high": high},
         )
 
-    return _check
+    return ratio_in_band
+
+
+def declared_checks(assets: Sequence[AssetsDefinition]) -> list[AssetChecksDefinition]:
+    """Every check the assets declare: `non_empty` on each bronze asset; reconciliation,
+    unique key, row count and ratio bands where `lake_asset` declared them."""
+    checks: list[AssetChecksDefinition] = []
+    for asset_def in assets:
+        metadata = asset_def.metadata_by_key[asset_def.key]
+        if landed_table(asset_def):
+            checks.append(non_empty_check(asset_def, what="records"))
+        bronze = metadata_value(metadata, RECONCILES_WITH)
+        if bronze:
+            checks.append(reconciliation_check(asset_def, AssetKey.from_user_string(bronze)))
+        grain = metadata_value(metadata, GRAIN)
+        if grain is not None:
+            checks.append(unique_key_check(asset_def, grain))
+        expected_rows = metadata_value(metadata, ROW_COUNT)
+        if expected_rows is not None:
+            checks.append(row_count_check(asset_def, expected_rows))
+        for band in metadata_value(metadata, BANDS, []):
+            checks.append(ratio_band_check(asset_def, Band(**band)))
+    return checks

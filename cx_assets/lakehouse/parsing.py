@@ -19,7 +19,7 @@ from typing import Literal
 
 import duckdb
 
-from cx_assets.lakehouse.warehouse import qualified, quote_identifier, sql_date
+from cx_assets.lakehouse import sql
 
 Kind = Literal["int", "number", "str", "timestamp", "date", "bool"]
 
@@ -69,12 +69,8 @@ class RecordSpec:
     unique_key: Sequence[str] = field(default_factory=tuple)
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _json_path(name: str) -> str:
-    return _lit('$."' + name.replace('"', '\\"') + '"')
+    return sql.string_literal('$."' + name.replace('"', '\\"') + '"')
 
 
 def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str, str]:
@@ -91,7 +87,7 @@ def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str, 
         wrong = f"{typed} IS NULL"
     else:
         json_type = f"json_type({value})"
-        accepted = ", ".join(_lit(name) for name in _JSON_TYPES[item.kind])
+        accepted = ", ".join(sql.string_literal(name) for name in _JSON_TYPES[item.kind])
         text = f"json_extract_string({value}, '$')"
         converted = text if item.kind == "str" else f"TRY_CAST({text} AS {sql_type})"
         typed = f"CASE WHEN {json_type} IN ({accepted}) THEN {converted} END"
@@ -105,11 +101,10 @@ def parse_sql(
 ) -> str:
     """A SELECT of typed columns and `reject_reason` over the given bronze partitions."""
     paths = ", ".join(_json_path(item.source) for item in spec.fields)
-    in_dates = ", ".join(sql_date(day) for day in dates) or "NULL"
     typed_columns, checks = [], []
     for position, item in enumerate(spec.fields, start=1):
         typed, missing, wrong = _field_sql(spec, position, item)
-        typed_columns.append(f"{typed} AS {quote_identifier(item.column)}")
+        typed_columns.append(f"{typed} AS {sql.quote_identifier(item.column)}")
         quoted_name = item.source.replace("'", "''")
         if item.required:
             checks.append(f"WHEN {missing} THEN 'missing required field \"{quoted_name}\"'")
@@ -133,8 +128,8 @@ def parse_sql(
                    coalesce(record, raw) AS document,
                    CASE WHEN read_error IS NULL
                         THEN try(json_extract(coalesce(record, raw), [{paths}])) END AS values_
-            FROM {qualified(bronze_schema, bronze_table)}
-            WHERE date IN ({in_dates})
+            FROM {sql.qualified(bronze_schema, bronze_table)}
+            WHERE {sql.in_days(dates)}
         )
         SELECT date, source_file, line_number,
                {reason} AS reject_reason,
@@ -159,7 +154,7 @@ def parse_bronze(
     select = parse_sql(spec, bronze_schema, bronze_table, dates)
     if spec.unique_key:
         # One window pass: good records of the same key and day rank by file, then line.
-        key = ", ".join(quote_identifier(column) for column in spec.unique_key)
+        key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
         key_names = ", ".join(spec.unique_key)
         select = f"""
             SELECT * EXCLUDE (occurrence, first_file, first_line) REPLACE (
@@ -177,4 +172,4 @@ def parse_bronze(
                              ORDER BY source_file, line_number)
             )
         """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(into)} AS {select}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {sql.quote_identifier(into)} AS {select}")

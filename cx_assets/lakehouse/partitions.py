@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 from cx_assets.lakehouse.settings import Settings
+from cx_assets.lakehouse.sql import PARTITION_COLUMN  # noqa: F401  (re-exported)
 
 # Partitions are UTC days keyed YYYY-MM-DD. One run may cover a range of days:
 # per-step process start-up costs far more than the work of a small day.
@@ -15,8 +16,6 @@ daily_partitions = DailyPartitionsDefinition(
     start_date=Settings.from_env().partitions_start.isoformat()
 )
 single_run_backfill = BackfillPolicy.single_run()
-
-PARTITION_COLUMN = "date"
 
 
 def dates_between(first: date, last: date) -> list[date]:

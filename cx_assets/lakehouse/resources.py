@@ -6,7 +6,13 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from cx_assets.lakehouse.io_manager import LakehouseIOManager
+from cx_assets.lakehouse.io_managers import (
+    LAYER_STORAGE,
+    BronzeParquetIOManager,
+    GoldIOManager,
+    ModelStoreIOManager,
+    WarehouseIOManager,
+)
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.warehouse import Warehouse
 
@@ -22,10 +28,16 @@ class Lake(ConfigurableResource):
 
 
 def build_resources(data_dir: Path) -> dict[str, object]:
-    layout = DataLayout(data_dir)
-    warehouse = Warehouse(path=str(layout.warehouse_path))
+    root = str(data_dir)
+    warehouse = Warehouse(path=str(DataLayout(data_dir).warehouse_path))
+    storage = {
+        "bronze": BronzeParquetIOManager(warehouse=warehouse, data_dir=root),
+        "silver": WarehouseIOManager(warehouse=warehouse),
+        "gold": GoldIOManager(warehouse=warehouse, data_dir=root),
+        "model": ModelStoreIOManager(data_dir=root),
+    }
     return {
-        "lake": Lake(data_dir=str(data_dir)),
+        "lake": Lake(data_dir=root),
         "warehouse": warehouse,
-        "io_manager": LakehouseIOManager(warehouse=warehouse, data_dir=str(data_dir)),
+        **{LAYER_STORAGE[layer]: io_manager for layer, io_manager in storage.items()},
     }

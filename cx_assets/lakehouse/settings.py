@@ -45,6 +45,10 @@ class DataLayout:
         return self.data_dir / "gold"
 
     @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
 

@@ -53,7 +53,7 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
                 + row_cases["check"].astype(str)
             )
             .groupby("index")["reason"]
-            .agg(lambda items: "; ".join(sorted(set(items))))
+            .agg(_distinct_joined)
         )
         bad_index = frame.index.isin(reasons.index)
         rejects = frame[bad_index].assign(reason=reasons.reindex(frame.index[bad_index]).values)
@@ -96,3 +96,7 @@ def ordered(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame
         if arrow_dtype is not None and result[name].isna().all():
             result[name] = result[name].astype(arrow_dtype)
     return result
+
+
+def _distinct_joined(reasons: pd.Series) -> str:
+    return "; ".join(sorted(set(reasons)))

@@ -16,7 +16,6 @@ processes open the warehouse; the UI, sensors and schedules never do.
 from __future__ import annotations
 
 import atexit
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,23 +31,7 @@ from dagster import ConfigurableResource
 
 from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
-
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def quote_identifier(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"not a safe SQL identifier: {name!r}")
-    return f'"{name}"'
-
-
-def qualified(schema: str, table: str) -> str:
-    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
-
-
-def sql_date(day: date) -> str:
-    """A date literal; days come from partition keys, never from user text."""
-    return f"DATE '{day.isoformat()}'"
+from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
 
 
 class WarehouseLockedError(RuntimeError):
@@ -143,11 +126,15 @@ def replace_rows(
             else:
                 if PARTITION_COLUMN not in incoming.schema.names:
                     raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
-                con.execute(f"DELETE FROM {target} WHERE {_in_dates(dates)}")
+                con.execute(f"DELETE FROM {target} WHERE {in_days_param(len(dates))}", list(dates))
             inserted = scalar(con, f"INSERT INTO {target} BY NAME SELECT * FROM incoming_rows")
             if dates is not None:
                 # The window was emptied first, so every inserted row must now be inside it.
-                in_window = scalar(con, f"SELECT count(*) FROM {target} WHERE {_in_dates(dates)}")
+                in_window = scalar(
+                    con,
+                    f"SELECT count(*) FROM {target} WHERE {in_days_param(len(dates))}",
+                    list(dates),
+                )
                 if in_window != inserted:
                     raise ValueError(
                         f"{inserted - in_window} of {inserted} rows for {schema}.{table} fall "
@@ -196,12 +183,6 @@ def _as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
     return data
 
 
-def _in_dates(dates: Sequence[date]) -> str:
-    if not dates:
-        return "FALSE"
-    return f"{PARTITION_COLUMN} IN ({', '.join(sql_date(day) for day in dates)})"
-
-
 def _describe(dates: Sequence[date]) -> str:
     if not dates:
         return "no days"
@@ -244,5 +225,9 @@ def count_rows(
 ) -> int:
     if not table_exists(con, schema, table):
         return 0
-    where = "" if dates is None else f" WHERE {_in_dates(dates)}"
-    return int(scalar(con, f"SELECT count(*) FROM {qualified(schema, table)}{where}"))
+    target = qualified(schema, table)
+    if dates is None:
+        return int(scalar(con, f"SELECT count(*) FROM {target}"))
+    return int(
+        scalar(con, f"SELECT count(*) FROM {target} WHERE {in_days_param(len(dates))}", list(dates))
+    )

@@ -14,18 +14,19 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckSeverity
 
-from cx_assets.calls import assets, checks
-from cx_assets.calls.generate import generate
+from cx_assets.calls.assets import CONVERSION_RATE, UPSELL_WITHOUT_AMOUNT
 from cx_assets.lakehouse.checks import (
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
     UNIQUE_KEY,
 )
-from cx_assets.lakehouse.landing_writer import GenerationRequest
-from cx_assets_tests.conftest import check_results
+from cx_assets.synthetic.calls import generate
+from cx_assets.synthetic.landing_writer import GenerationRequest
+from cx_assets_tests.conftest import Domain, check_results
 
 DAY = "2024-01-05"
-EVERYTHING = [*assets.partitioned_assets, *checks.all_checks]
+CALLS = Domain.named("calls")
+EVERYTHING = CALLS.everything
 GOLD_TABLES = ("calls_performance", "calls_agent_daily", "calls_kpis_daily")
 
 
@@ -173,7 +174,7 @@ def test_a_day_of_calls_gives_the_contract_gold_tables(landed):
     )
 
     evaluations = check_results(result)
-    assert len(evaluations) == len(checks.all_checks)
+    assert len(evaluations) == len(CALLS.check_keys)
     assert all(evaluation.passed for evaluation in evaluations.values())
 
 
@@ -288,8 +289,8 @@ def test_band_checks_warn_without_failing_the_run(lake):
     assert result.success
     evaluations = check_results(result)
     for key in [
-        ("gold/calls_kpis_daily", checks.CONVERSION_RATE),
-        ("silver/calls_transcripts", checks.UPSELL_WITHOUT_AMOUNT),
+        ("gold/calls_kpis_daily", CONVERSION_RATE),
+        ("silver/calls_transcripts", UPSELL_WITHOUT_AMOUNT),
     ]:
         evaluation = evaluations[key]
         assert not evaluation.passed, key

@@ -5,6 +5,8 @@ Every expected value below was worked out by hand from the contract, not by runn
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pytest
 
@@ -279,3 +281,23 @@ def test_the_features_frame_is_the_python_rule_keyed_by_record():
     for text, row in zip(texts, frame.to_dict("records"), strict=True):
         expected = call_features(text).as_dict()
         assert {name: row[name] for name in expected} == expected
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+def test_kpis_have_one_row_a_day_even_without_calls():
+    first, second = date(2024, 1, 8), date(2024, 1, 9)
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE TABLE performance AS SELECT DATE '2024-01-08' AS date, "
+            "unnest(['c1', 'c2']) AS call_id, unnest([TRUE, FALSE]) AS converted, "
+            "unnest([50.0, 0.0]) AS upsell_amount"
+        )
+        rows = con.execute(rules.kpis_daily_sql("performance", [first, second])).fetchall()
+        empty = con.execute(rules.kpis_daily_sql("performance", [])).fetchall()
+    finally:
+        con.close()
+    assert rows == [(first, 2, 0.5, 50.0, 25.0), (second, 0, None, 0.0, None)]
+    assert empty == []

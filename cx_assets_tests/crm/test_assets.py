@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckSeverity, AssetKey
 
-from cx_assets.crm import assets, checks
-from cx_assets.crm.checks import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
+from cx_assets.crm.assets import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
-from cx_assets_tests.conftest import check_results
+from cx_assets_tests.conftest import Domain, check_results
 
-EVERYTHING = [*assets.partitioned_assets, *assets.rollup_assets, *checks.all_checks]
-PARTITIONED = assets.partitioned_assets
+CRM = Domain.named("crm")
+EVERYTHING = CRM.everything
+PARTITIONED = CRM.partitioned
 DAY, NEXT_DAY = "2024-01-05", "2024-01-06"
 
 PERSON_NAME, PERSON_EMAIL, PERSON_PHONE = (
@@ -216,7 +216,7 @@ def test_companies_are_resolved_as_of_the_interaction_day(lake):
         "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
     )
     assert rows.values.tolist() == [[1, 10, "via_person"], [2, 12, "via_person"]]
-    lake.materialize(EVERYTHING, selection=assets.rollup_assets)
+    lake.materialize(EVERYTHING, selection=CRM.whole_history)
     current = lake.query("SELECT company_id FROM silver.crm_contacts WHERE contact_id = 11")
     assert current["company_id"].tolist() == [12]
 

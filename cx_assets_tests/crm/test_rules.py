@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -164,6 +164,98 @@ def test_thread_subject_drops_reply_and_forward_prefixes(con, subject):
 def test_thread_subject_keeps_words_that_only_start_like_a_prefix(con):
     assert evaluate(con, rules.thread_subject_sql("s"), s="Reunião: pauta") == "reunião: pauta"
     assert evaluate(con, rules.thread_subject_sql("s"), s="RE:") is None
+
+
+# --------------------------------------------------------------------------- silver
+
+DAY = date(2024, 1, 8)
+
+
+@pytest.mark.parametrize(
+    ("last_day", "linkage", "company_id"),
+    [
+        (DAY, "direct", 5),
+        (DAY - timedelta(days=1), "unresolved", None),  # the version lands after the last day
+        (None, "unresolved", None),  # no day: no contact version is read
+    ],
+)
+def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, linkage, company_id):
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 5::BIGINT AS contact_id, "
+        "7::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
+        "1::BIGINT AS type_id, 'E-mail recebido.' AS title, NULL::BIGINT AS deal_id, "
+        "'Proposta' AS email_subject, 'Olá' AS content, 'a@x.com' AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason"
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT DATE '2024-01-08' AS date, 'c.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 5::BIGINT AS contact_id, 'company' AS contact_type, "
+        "NULL::BIGINT AS company_id"
+    )
+    query = rules.silver_interactions_sql("typed", "versions", last_day)
+    assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
+        (linkage, company_id)
+    ]
+
+
+# --------------------------------------------------------------------------- per day
+
+
+def day_rows(con):
+    """Four interactions on DAY (one a read receipt), none on the day after."""
+    rows = [
+        ("read_receipt", True, "direct"),
+        (None, False, "direct"),
+        (None, False, "via_person"),
+        (None, False, "unresolved"),
+    ]
+    con.register(
+        "interactions_",
+        pd.DataFrame(
+            [
+                {"date": DAY, "noise_reason": reason, "is_noise": is_noise, "linkage": linkage}
+                for reason, is_noise, linkage in rows
+            ]
+        ),
+    )
+    return [DAY, DAY + timedelta(days=1)]
+
+
+def test_noise_summary_has_five_rows_a_day_even_without_interactions(con):
+    days = day_rows(con)
+    frame = con.execute(rules.noise_summary_sql("interactions_", days)).df()
+    summary = {
+        (row.date.date(), row.category): (row.count, None if pd.isna(row.pct) else row.pct)
+        for row in frame.itertuples()
+    }
+    assert summary == {
+        (days[0], "read_receipt"): (1, 25.0),
+        (days[0], "delivery_receipt"): (0, 0.0),
+        (days[0], "mass_email"): (0, 0.0),
+        (days[0], "noise_total"): (1, 25.0),
+        (days[0], "valid"): (3, 75.0),
+        (days[1], "read_receipt"): (0, None),
+        (days[1], "delivery_receipt"): (0, None),
+        (days[1], "mass_email"): (0, None),
+        (days[1], "noise_total"): (0, None),
+        (days[1], "valid"): (0, None),
+    }
+
+
+def test_contact_linkage_has_a_row_a_day_even_without_interactions(con):
+    days = day_rows(con)
+    rows = con.execute(rules.contact_linkage_sql("interactions_", days)).fetchall()
+    assert rows == [
+        (days[0], 2, 1, 1, 0.5, 0.25, 0.25),
+        (days[1], 0, 0, 0, None, None, None),
+    ]
+
+
+def test_per_day_tables_of_no_days_are_empty(con):
+    day_rows(con)
+    assert con.execute(rules.noise_summary_sql("interactions_", [])).fetchall() == []
+    assert con.execute(rules.contact_linkage_sql("interactions_", [])).fetchall() == []
 
 
 # --------------------------------------------------------------------------- volumetrics

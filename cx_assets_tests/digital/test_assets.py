@@ -8,16 +8,19 @@ from datetime import date
 import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
-from dagster import AssetCheckSeverity, AssetKey, Definitions
+from dagster import AssetCheckSeverity
 
-from cx_assets.digital import assets, checks, schemas
+from cx_assets.digital import schemas
+from cx_assets.digital.assets import LEAKAGE_SHARE
+from cx_assets.digital.checks import CALL_COUNTED_ONCE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
 from cx_assets.lakehouse.validation import ordered
 from cx_assets.lakehouse.warehouse import replace_rows
-from cx_assets_tests.conftest import check_results
+from cx_assets_tests.conftest import Domain, check_results
 
-EVERYTHING = [*assets.partitioned_assets, *assets.rollup_assets, *checks.all_checks]
+DIGITAL = Domain.named("digital")
+EVERYTHING = DIGITAL.everything
+LANDED_TABLES = ("journeys", "calls", "members")
 GOLD_PARTITIONED = (
     "leakage_daily_summary",
     "leakage_segment_drilldown",
@@ -28,13 +31,11 @@ GOLD_WHOLE = ("leakage_savings_model", "leakage_action_recommendations")
 
 
 def _partitioned(lake, day: str, last_day: str | None = None):
-    return lake.materialize(
-        [*assets.partitioned_assets, *checks.all_checks], day=day, last_day=last_day
-    )
+    return lake.materialize(EVERYTHING, selection=DIGITAL.partitioned, day=day, last_day=last_day)
 
 
 def _rollups(lake):
-    return lake.materialize(EVERYTHING, selection=assets.rollup_assets)
+    return lake.materialize(EVERYTHING, selection=DIGITAL.whole_history)
 
 
 def _event(
@@ -77,20 +78,13 @@ def _member(member, plan="MAPD", tenure="3"):
     }
 
 
-def test_definitions_load(lake):
-    defs = Definitions(
-        assets=[*assets.partitioned_assets, *assets.rollup_assets],
-        asset_checks=checks.all_checks,
-        resources=lake.resources,
-    )
-    graph = defs.resolve_asset_graph()
-    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+def test_definitions_hold_the_leakage_tables_and_checks():
+    keys = {key.to_user_string() for asset in DIGITAL.assets for key in asset.keys}
     assert {f"gold/{table}" for table in (*GOLD_PARTITIONED, *GOLD_WHOLE)} <= keys
     assert {"silver/digital_leakage_calls", "silver/digital_members"} <= keys
-    assert {f"bronze/digital_{table}" for table in assets.TABLES} <= keys
-    check_names = {key.name for key in graph.asset_check_keys}
-    assert {checks.CALL_COUNTED_ONCE, checks.LEAKAGE_SHARE, UNIQUE_KEY} <= check_names
-    assert assets.SOURCE == "digital" and assets.TABLES == ("journeys", "calls", "members")
+    assert {f"bronze/digital_{table}" for table in LANDED_TABLES} <= keys
+    check_names = {key.name for key in DIGITAL.check_keys}
+    assert {CALL_COUNTED_ONCE, LEAKAGE_SHARE, UNIQUE_KEY} <= check_names
 
 
 def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
@@ -172,12 +166,12 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
     assert len(lake.quarantine("digital_members")) == 1
 
     results = {**check_results(first), **check_results(second)}
-    for table in assets.TABLES:
+    for table in LANDED_TABLES:
         silver = {"journeys": "digital_journeys", "calls": "digital_calls"}.get(
             table, "digital_member_versions"
         )
         assert results[(f"silver/{silver}", RECONCILES_WITH_BRONZE)].passed
-    assert results[("silver/digital_leakage_calls", checks.CALL_COUNTED_ONCE)].passed
+    assert results[("silver/digital_leakage_calls", CALL_COUNTED_ONCE)].passed
     assert results[("gold/leakage_daily_summary", UNIQUE_KEY)].passed
     # The calls of the 8th and the journeys of the 9th never landed: WARN, not a failed run.
     for evaluation in (
@@ -239,7 +233,7 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
         assert (lake.layout.gold_dir / table).exists()
         assert lake.gold(table).empty
     results = check_results(result)
-    for table in assets.TABLES:
+    for table in LANDED_TABLES:
         warning = results[(f"bronze/digital_{table}", NON_EMPTY)]
         assert not warning.passed and warning.severity == AssetCheckSeverity.WARN
     failed_errors = [
@@ -298,16 +292,9 @@ def test_leakage_share_outside_the_band_warns(lake):
     lake.land_csv("digital", "calls", day, [_call("C1", "M1", "2024-01-12T08:10:00")])
     result = _partitioned(lake, day)
     assert result.success
-    share = check_results(result)[("silver/digital_leakage_calls", checks.LEAKAGE_SHARE)]
+    share = check_results(result)[("silver/digital_leakage_calls", LEAKAGE_SHARE)]
     assert not share.passed and share.severity == AssetCheckSeverity.WARN
     assert share.metadata["ratio_by_day"].value == {day: 1.0}
-
-
-@pytest.mark.parametrize("table", assets.TABLES)
-def test_asset_keys_follow_the_layers(table):
-    assert AssetKey(["bronze", f"digital_{table}"]) in {
-        key for a in assets.partitioned_assets for key in a.keys
-    }
 
 
 def test_a_first_write_of_a_full_row_group_reads_back(tmp_path):

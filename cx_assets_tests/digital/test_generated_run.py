@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from dagster import AssetCheckSeverity
 
-from cx_assets.digital import assets, checks
-from cx_assets.digital.generate import daily_leakage_target, generate
-from cx_assets.lakehouse.landing_writer import GenerationRequest
-from cx_assets_tests.conftest import Lake, check_results
+from cx_assets.digital.assets import LEAKAGE_SHARE
+from cx_assets.synthetic.digital import daily_leakage_target, generate
+from cx_assets.synthetic.landing_writer import GenerationRequest
+from cx_assets_tests.conftest import Domain, Lake, check_results
 
 START = date(2024, 1, 1)
 DAYS = 14
@@ -32,14 +32,14 @@ def run(tmp_path_factory):
         show_progress=False,
     )
     generate(request)
-    everything = [*assets.partitioned_assets, *assets.rollup_assets, *checks.all_checks]
+    digital = Domain.named("digital")
     partitioned = lake.materialize(
-        everything,
-        selection=assets.partitioned_assets,
+        digital.everything,
+        selection=digital.partitioned,
         day=request.dates[0].isoformat(),
         last_day=request.dates[-1].isoformat(),
     )
-    rollups = lake.materialize(everything, selection=assets.rollup_assets)
+    rollups = lake.materialize(digital.everything, selection=digital.whole_history)
     return request, lake, partitioned, rollups
 
 
@@ -53,7 +53,7 @@ def test_every_check_passes(run):
         if not evaluation.passed
     }
     assert failed == {}
-    share = check_results(partitioned)[("silver/digital_leakage_calls", checks.LEAKAGE_SHARE)]
+    share = check_results(partitioned)[("silver/digital_leakage_calls", LEAKAGE_SHARE)]
     assert share.severity == AssetCheckSeverity.WARN
     assert all(0.75 < ratio < 0.92 for ratio in share.metadata["ratio_by_day"].value.values())
 

@@ -16,10 +16,6 @@ DAY = date(2024, 1, 8)
 NOON = datetime(2024, 1, 8, 12, 0, 0)
 
 
-def _day_literal(day: date) -> str:
-    return f"DATE '{day.isoformat()}'"
-
-
 def _ts(value: datetime) -> str:
     return value.isoformat(sep=" ")
 
@@ -176,9 +172,7 @@ class Silver:
 
     def leakage(self, days=(DAY,), config: DigitalRules = rules.DEFAULT_RULES) -> pd.DataFrame:
         self._load()
-        sql = rules.leakage_calls_sql(
-            "calls", "journeys", "members", [_day_literal(d) for d in days], config
-        )
+        sql = rules.leakage_calls_sql("calls", "journeys", "members", list(days), config)
         self.con.execute(f"CREATE OR REPLACE TABLE leakage AS {sql}")
         return self.con.execute("SELECT * FROM leakage ORDER BY date, called_at").df()
 
@@ -417,7 +411,7 @@ def test_segment_drilldown_and_root_cause(silver):
 
 
 def _summary(silver: Silver, day: date, config: DigitalRules = rules.DEFAULT_RULES) -> pd.DataFrame:
-    sql = rules.daily_summary_sql("leakage", "calls", [_day_literal(day)], config)
+    sql = rules.daily_summary_sql("leakage", "calls", [day], config)
     return silver.query(sql).set_index("journey_type")
 
 
@@ -482,7 +476,7 @@ def test_timeline_tells_the_story_in_order(silver):
     )
     silver.call(NOON, member="M9", reason="claims")  # not a leaking member
     silver.leakage()
-    sql = rules.journey_timeline_sql("leakage", "journeys", "calls", [_day_literal(DAY)])
+    sql = rules.journey_timeline_sql("leakage", "journeys", "calls", [DAY])
     timeline = silver.query(sql)
     assert timeline["sequence"].tolist() == [1, 2, 3, 4, 5, 6]
     assert set(timeline["member_id"]) == {"M1"}

@@ -19,6 +19,7 @@ from cx_assets.lakehouse.assets import bronze_asset
 from cx_assets.lakehouse.automation import landing_sensor
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake as LakeResource
+from cx_assets.lakehouse.resources import build_resources
 
 DAY = "2024-01-05"
 BRONZE = [
@@ -30,7 +31,7 @@ JOB = define_asset_job("crm_landing_test_job", selection=AssetSelection.assets(*
 
 def make_sensor(max_requests_per_tick: int = 10):
     return landing_sensor(
-        "crm", ["interactions", "contacts"], JOB, max_requests_per_tick=max_requests_per_tick
+        "crm", ["interactions", "contacts"], JOB.name, max_requests_per_tick=max_requests_per_tick
     )
 
 
@@ -49,7 +50,7 @@ class Ticker:
         # Partitioned run requests are resolved against the job, so the context needs the
         # definitions the sensor belongs to.
         self.definitions = definitions or Definitions(
-            assets=BRONZE, jobs=[JOB], sensors=[sensor], resources=self.resources
+            assets=BRONZE, jobs=[JOB], sensors=[sensor], resources=build_resources(data_dir)
         )
         self.cursor: str | None = None
 

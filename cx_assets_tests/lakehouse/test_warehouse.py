@@ -140,6 +140,14 @@ def test_a_range_refuses_rows_outside_it(con):
     assert count_rows(con, "silver", "t") == 4
 
 
+def test_writing_no_days_refuses_every_row_and_nothing_changes(con):
+    seed(con)
+    frame = pd.DataFrame({"date": [D1], "id": [100], "name": ["x"]})
+    with pytest.raises(ValueError, match=r"1 of 1 rows .* \(no days\)"):
+        replace_rows(con, "silver", "t", frame, [])
+    assert count_rows(con, "silver", "t") == 4
+
+
 def test_partitioned_rows_need_a_date_column(con):
     seed(con)
     with pytest.raises(ValueError, match="'date' column"):

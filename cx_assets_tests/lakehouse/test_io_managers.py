@@ -1,4 +1,5 @@
-"""The lakehouse IO manager, through tiny assets declared the way domains declare them."""
+"""The IO managers (one per storage), through tiny assets declared the way domains declare
+them."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from datetime import date
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow.parquet as pq
-from dagster import AssetIn, AssetKey, TableSchema
+from dagster import AssetKey, TableSchema
 from pandera.typing import Series
 
-from cx_assets.lakehouse.assets import bronze_asset, lake_asset
-from cx_assets.lakehouse.io_manager import TableRef
+from cx_assets.lakehouse.assets import bronze_asset, lake_asset, same_day
+from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -35,36 +36,36 @@ def numbers_for(days: list[date]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "n", "label"]).astype({"n": "int64"})
 
 
-@lake_asset("gold", "test_numbers_daily", group=GROUP, description="Per day.", model=Numbers)
-def numbers_daily(context):
+@lake_asset("gold", group=GROUP, model=Numbers)
+def test_numbers_daily(context):
+    """Per day."""
     return numbers_for(partition_dates(context))
 
 
-@lake_asset(
-    "gold",
-    "test_numbers_whole",
-    group=GROUP,
-    description="All history.",
-    model=Numbers,
-    partitioned=False,
-)
-def numbers_whole():
+numbers_daily = test_numbers_daily
+
+
+@lake_asset("gold", group=GROUP, model=Numbers, partitioned=False)
+def test_numbers_whole():
+    """All history."""
     return pd.DataFrame({"n": [3, 1, 2], "label": ["c", "a", "b"]})
 
 
-@lake_asset("silver", "test_numbers", group=GROUP, description="Silver.", model=Numbers)
-def numbers_silver(context):
+numbers_whole = test_numbers_whole
+
+
+@lake_asset("silver", group=GROUP, model=Numbers)
+def test_numbers(context):
+    """Silver."""
     return numbers_for(partition_dates(context))
 
 
-@lake_asset(
-    "gold",
-    "test_numbers_count",
-    group=GROUP,
-    description="Counts the silver rows it may read.",
-    ins={"numbers": AssetIn(["silver", "test_numbers"])},
-)
-def numbers_count(context, warehouse: Warehouse, numbers: TableRef):
+numbers_silver = test_numbers
+
+
+@lake_asset("gold", group=GROUP, ins={"numbers": same_day(numbers_silver)})
+def test_numbers_count(context, warehouse: Warehouse, numbers: TableRef):
+    """Counts the silver rows it may read."""
     with warehouse.connect() as con:
         total, first, last = con.execute(
             f"SELECT count(*), min(date), max(date) FROM {numbers.rows}"
@@ -73,6 +74,21 @@ def numbers_count(context, warehouse: Warehouse, numbers: TableRef):
     return pd.DataFrame(
         {"date": partition_dates(context), "total": [total] * len(partition_dates(context))}
     )
+
+
+numbers_count = test_numbers_count
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def test_model():
+    """A trained model: any picklable object."""
+    return {"weights": [0.5, 1.5], "classes": ["a", "b"]}
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, ins={"model": same_day(test_model)})
+def test_model_use(model: dict) -> pd.DataFrame:
+    """Reads the model back."""
+    return pd.DataFrame({"n": [len(model["weights"])], "label": model["classes"][:1]})
 
 
 def materialization(result, key: list[str], partition: str | None = None):
@@ -208,3 +224,34 @@ def test_bronze_is_parquet_per_day_behind_a_view(lake):
     metadata = materialization(result, ["bronze", "crm_interactions"]).metadata
     assert metadata["files_read"].value == 3
     assert metadata["parquet_path"].value == str(dataset)
+
+
+def test_a_model_is_stored_as_joblib_with_its_path_and_size(lake):
+    result = lake.materialize([test_model, test_model_use])
+
+    path = lake.layout.models_dir / "test_model" / "model.joblib"
+    assert path.exists()
+    metadata = materialization(result, ["model", "test_model"]).metadata
+    assert metadata["model_path"].value == str(path)
+    assert metadata["model_bytes"].value == path.stat().st_size > 0
+    # the downstream asset received the object itself, not a table reference
+    assert lake.gold("test_model_use").to_dict("records") == [{"n": 2, "label": "a"}]
+    assert not list(path.parent.glob("_*"))  # no in-flight file left behind
+
+
+def test_gold_parquet_holds_the_rows_written_not_the_table_read_back(lake):
+    """Analyst Parquet is written from the same Arrow table that was inserted: a column the
+    warehouse table still has from an older version of the model never reaches the files."""
+    with lake.resources["warehouse"].connect() as con:
+        con.execute("CREATE SCHEMA gold")
+        con.execute(
+            "CREATE TABLE gold.test_numbers_daily (date DATE, n BIGINT, label VARCHAR, legacy INT)"
+        )
+    lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
+    for day, expected in (("2024-01-05", [50, 51]), ("2024-01-06", [60, 61])):
+        table = pq.read_table(
+            lake.layout.gold_dir / "test_numbers_daily" / f"date={day}" / DATA_FILE
+        )
+        assert table.schema.names == ["n", "label"]
+        assert table["n"].to_pylist() == expected
+    assert lake.query("SELECT count(*) AS n FROM gold.test_numbers_daily")["n"].tolist() == [4]

@@ -1,0 +1,76 @@
+"""A domain's own `Definitions`, from its assets module: what every domain brings.
+
+- its assets (every `AssetsDefinition` in the module, nothing listed by hand);
+- the checks they declare (`checks.declared_checks`), the domain's own checks, and
+  column-schema change checks;
+- the job `<domain>_daily`: the domain's date-grained assets, selected by group and tag;
+- the landing sensor over the landed tables its bronze assets read, launching that job.
+
+Cross-cutting policy (resources, executor, the all-domains daily job and schedule, the
+rollup automation) is applied once at the root, `cx_assets/definitions.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    AssetSelection,
+    Definitions,
+    build_column_schema_change_checks,
+    define_asset_job,
+    load_assets_from_modules,
+)
+
+from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, landed_table
+from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.checks import declared_checks
+from cx_assets.lakehouse.partitions import daily_partitions
+
+DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)
+
+
+def domain_job_name(domain: str) -> str:
+    return f"{domain}_daily"
+
+
+def domain_definitions(
+    domain: str,
+    assets_module: ModuleType,
+    *,
+    checks: Sequence[AssetChecksDefinition] = (),
+) -> Definitions:
+    assets = [
+        asset_def
+        for asset_def in load_assets_from_modules([assets_module])
+        if isinstance(asset_def, AssetsDefinition)
+    ]
+    strangers = sorted(
+        key.to_user_string()
+        for asset_def in assets
+        for key, group in asset_def.group_names_by_key.items()
+        if group != domain
+    )
+    if strangers:
+        raise ValueError(f"{assets_module.__name__} holds assets of another group: {strangers}")
+    job = define_asset_job(
+        domain_job_name(domain),
+        selection=AssetSelection.groups(domain) & DAILY_SELECTION,
+        partitions_def=daily_partitions,
+        description=f"The date-grained {domain} assets for one day (or a range).",
+    )
+    landed = sorted(table for asset_def in assets if (table := landed_table(asset_def)))
+    sensors = [landing_sensor(domain, [table for _, table in landed], job.name)] if landed else []
+    return Definitions(
+        assets=assets,
+        asset_checks=[
+            *declared_checks(assets),
+            *checks,
+            *build_column_schema_change_checks(assets=assets),
+        ],
+        jobs=[job],
+        sensors=sensors,
+    )

@@ -1,0 +1,234 @@
+"""One IO manager per storage; an asset picks its storage by `io_manager_key`, and the
+layer → storage table below (`LAYER_STORAGE`) is the one the asset decorator and the
+conventions test read.
+
+- `BronzeParquetIOManager`: landed records as they came, streamed to Parquet
+  (`bronze/<table>/date=D/`, one zstd file per day) behind the view `bronze.<table>`. Raw
+  text is most of a day's bytes; DuckDB's own string compression costs ~4x pyarrow's zstd.
+- `WarehouseIOManager`: tables in the warehouse (`layer.table`), written by
+  `warehouse.replace_rows` (one transaction per step, by column name).
+- `GoldIOManager`: the warehouse, plus Parquet for analysts written from the same Arrow
+  table that was inserted (`gold/<table>/date=D/data.parquet` per partition,
+  `gold/<table>/data.parquet` for whole-history tables), never read back.
+- `ModelStoreIOManager`: trained models as joblib files (`models/<name>/[date=D/]model.joblib`).
+
+Table inputs are *not* loaded into memory: a downstream asset receives a `TableRef` naming
+the table and the partition days its `AssetIn` lets it read, and does its set-based work in
+DuckDB. The `Warehouse` resource, `replace_rows` and `TableRef` are the one seam to the
+warehouse's backend.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import ConfigurableIOManager, InputContext, OutputContext, TableColumn, TableSchema
+
+from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.arrow_types import normalise
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
+from cx_assets.lakehouse.settings import DataLayout
+from cx_assets.lakehouse.sql import date_literal, qualified, string_literal
+from cx_assets.lakehouse.warehouse import Warehouse, replace_rows, table_columns
+
+# Layer (the first element of an asset key) → the resource key of its storage.
+LAYER_STORAGE = {
+    "bronze": "bronze_io_manager",
+    "silver": "warehouse_io_manager",
+    "gold": "gold_io_manager",
+    "model": "model_io_manager",
+}
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A warehouse table and the partition days a reader may use (None: all of it)."""
+
+    schema: str
+    table: str
+    first: date | None = None
+    last: date | None = None
+
+    @property
+    def name(self) -> str:
+        return qualified(self.schema, self.table)
+
+    @property
+    def where(self) -> str:
+        if self.first is None or self.last is None:
+            return "TRUE"
+        return (
+            f"{PARTITION_COLUMN} BETWEEN {date_literal(self.first)} AND {date_literal(self.last)}"
+        )
+
+    @property
+    def rows(self) -> str:
+        """A subquery of the readable rows, to use in FROM."""
+        return f"(SELECT * FROM {self.name} WHERE {self.where})"
+
+
+def _table_of(context: OutputContext | InputContext) -> tuple[str, str]:
+    layer, table = context.asset_key.path[-2:]
+    return layer, table
+
+
+def _output_dates(context: OutputContext) -> list[date] | None:
+    if not context.has_asset_partitions:
+        return None
+    return window_dates(context.asset_partitions_time_window)
+
+
+def _table_ref(context: InputContext) -> TableRef:
+    layer, table = _table_of(context)
+    if context.has_asset_partitions:
+        days = window_dates(context.asset_partitions_time_window)
+        return TableRef(layer, table, days[0], days[-1])
+    return TableRef(layer, table)
+
+
+def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> TableSchema:
+    """The stored table's real columns and types, with the descriptions the asset declared."""
+    declared = context.definition_metadata.get("dagster/column_schema")
+    descriptions = {}
+    if isinstance(declared, TableSchema):
+        descriptions = {column.name: column.description for column in declared.columns}
+    descriptions.setdefault(PARTITION_COLUMN, "Partition day (UTC).")
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=sql_type, description=descriptions.get(name))
+            for name, sql_type in columns
+        ]
+    )
+
+
+def _table_metadata(con, context: OutputContext, layer: str, table: str, rows: int) -> dict:
+    return {
+        "dagster/row_count": rows,
+        "dagster/table_name": f"warehouse.duckdb:{layer}.{table}",
+        "dagster/column_schema": _column_schema(context, table_columns(con, layer, table)),
+    }
+
+
+def as_arrow(rows: pd.DataFrame | pa.Table) -> pa.Table:
+    """Frames go in through Arrow so nullable integers stay integers, timestamps are
+    microsecond UTC and the partition column is a DATE (see `arrow_types`)."""
+    if isinstance(rows, pd.DataFrame):
+        rows = pa.Table.from_pandas(rows, preserve_index=False)
+    return normalise(rows)
+
+
+class BronzeParquetIOManager(ConfigurableIOManager):
+    """Bronze: an Arrow stream of landed records → Parquet per day + a warehouse view."""
+
+    warehouse: Warehouse
+    data_dir: str
+
+    def handle_output(self, context: OutputContext, obj: pa.RecordBatchReader | None) -> None:
+        if obj is None:
+            return
+        layer, table = _table_of(context)
+        dates = _output_dates(context)
+        if dates is None or not isinstance(obj, pa.RecordBatchReader):
+            raise TypeError("bronze assets are partitioned and return an Arrow stream")
+        dataset = DataLayout(Path(self.data_dir)).bronze_dir / table
+        written = parquet.publish_stream(obj, dataset, dates)
+        files = (dataset / "*" / parquet.DATA_FILE).as_posix()
+        with self.warehouse.connect() as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {qualified(layer, table)} AS "
+                f"SELECT * FROM read_parquet({string_literal(files)}, hive_partitioning = true, "
+                f"hive_types = {{'{PARTITION_COLUMN}': DATE}})"
+            )
+            metadata = _table_metadata(con, context, layer, table, sum(written.values()))
+        metadata["parquet_path"] = str(dataset)
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: InputContext) -> TableRef:
+        return _table_ref(context)
+
+
+class WarehouseIOManager(ConfigurableIOManager):
+    """Silver: a warehouse table whose written days (or whole table) are replaced atomically."""
+
+    warehouse: Warehouse
+
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame | pa.Table | None) -> None:
+        if obj is None:
+            return
+        layer, table = _table_of(context)
+        dates = _output_dates(context)
+        rows = as_arrow(obj)
+        with self.warehouse.connect() as con:
+            inserted = replace_rows(con, layer, table, rows, dates)
+            metadata = _table_metadata(con, context, layer, table, inserted)
+        metadata.update(self.publish(table, rows, dates))
+        context.add_output_metadata(metadata)
+
+    def publish(self, table: str, rows: pa.Table, dates: list[date] | None) -> dict[str, Any]:
+        """Where else the rows go once committed (nowhere here); returns metadata."""
+        return {}
+
+    def load_input(self, context: InputContext) -> TableRef:
+        return _table_ref(context)
+
+
+class GoldIOManager(WarehouseIOManager):
+    """Gold: the warehouse, plus the same rows as Parquet for analysts."""
+
+    data_dir: str
+
+    def publish(self, table: str, rows: pa.Table, dates: list[date] | None) -> dict[str, Any]:
+        dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        if dates is None:
+            parquet.publish(rows, dataset)
+        else:
+            for day in dates:
+                of_day = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32())))
+                parquet.publish(of_day, parquet.partition_folder(dataset, day))
+        return {"parquet_path": str(dataset)}
+
+
+MODEL_FILE = "model.joblib"
+
+
+class ModelStoreIOManager(ConfigurableIOManager):
+    """Trained models, one joblib file per asset (per partition when partitioned), written to
+    an in-flight name and renamed into place. A partitioned input loads the model of the last
+    day of its window (the newest model the reader may use)."""
+
+    data_dir: str
+
+    def _path(self, name: str, day: date | None) -> Path:
+        folder = DataLayout(Path(self.data_dir)).models_dir / name
+        if day is not None:
+            folder = parquet.partition_folder(folder, day)
+        return folder / MODEL_FILE
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        dates = _output_dates(context)
+        path = self._path(context.asset_key.path[-1], dates[-1] if dates else None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        in_flight = path.with_name(f"_{MODEL_FILE}.{os.getpid()}.tmp")
+        joblib.dump(obj, in_flight)
+        os.replace(in_flight, path)
+        context.add_output_metadata({"model_path": str(path), "model_bytes": path.stat().st_size})
+
+    def load_input(self, context: InputContext) -> Any:
+        day = None
+        if context.has_asset_partitions:
+            day = window_dates(context.asset_partitions_time_window)[-1]
+        path = self._path(context.asset_key.path[-1], day)
+        if not path.exists():
+            raise FileNotFoundError(f"no trained model at {path}: materialize {context.asset_key}")
+        return joblib.load(path)

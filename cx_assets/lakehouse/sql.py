@@ -1,0 +1,64 @@
+"""The one home of SQL text helpers: identifiers, literals and "these days" in SQL.
+
+Rules are SQL builders (their SQL is what the tests run), so they render values into the
+query text; every value rendered here is escaped. Where a helper runs its own query
+(checks, counts), it binds values as DuckDB parameters instead and uses only
+`in_days_param` and the identifier helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+# The partition column of every date-grained table.
+PARTITION_COLUMN = "date"
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def quote_identifier(name: str) -> str:
+    """`name` double-quoted; only lower-case snake_case names are accepted."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
+
+
+def string_literal(text: str | None) -> str:
+    """A quoted string literal (quotes doubled), or NULL."""
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def number_literal(value: float) -> str:
+    return repr(float(value))
+
+
+def date_literal(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def days_relation(days: Sequence[date]) -> str:
+    """A one-column relation `date` holding `days` (none: no rows), to LEFT JOIN facts onto
+    so that a day without facts still gets its row."""
+    listed = ", ".join(date_literal(day) for day in days)
+    return f"(SELECT unnest([{listed}]::DATE[]) AS {PARTITION_COLUMN})"
+
+
+def in_days(days: Sequence[date], column: str = PARTITION_COLUMN) -> str:
+    """A predicate: `column` is one of `days` (none: FALSE)."""
+    if not days:
+        return "FALSE"
+    return f"{quote_identifier(column)} IN ({', '.join(date_literal(day) for day in days)})"
+
+
+def in_days_param(count: int, column: str = PARTITION_COLUMN) -> str:
+    """The same predicate for `count` days bound as parameters, one `?` each (an IN list of
+    constants, so DuckDB can still skip row groups by their min/max date)."""
+    if not count:
+        return "FALSE"
+    return f"{quote_identifier(column)} IN ({', '.join('?' * count)})"

@@ -1,0 +1,82 @@
+"""The SQL text helpers, evaluated in DuckDB."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from cx_assets.lakehouse import sql
+
+D1, D2, D3 = date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE facts AS SELECT unnest([?, ?, ?]::DATE[]) AS date", [D1, D2, D3]
+    )
+    yield connection
+    connection.close()
+
+
+def test_a_quote_in_a_string_literal_is_doubled(con):
+    literal = sql.string_literal("it's '; DROP TABLE facts; --")
+    assert literal == "'it''s ''; DROP TABLE facts; --'"
+    assert con.execute(f"SELECT {literal}").fetchone()[0] == "it's '; DROP TABLE facts; --"
+
+
+def test_none_is_the_null_literal(con):
+    assert con.execute(f"SELECT {sql.string_literal(None)}").fetchone()[0] is None
+
+
+def test_number_and_date_literals(con):
+    assert con.execute(f"SELECT {sql.number_literal(8)}").fetchone()[0] == 8.0
+    assert con.execute(f"SELECT {sql.date_literal(D1)}").fetchone()[0] == D1
+
+
+def test_identifiers_are_quoted():
+    assert sql.quote_identifier("crm_interactions") == '"crm_interactions"'
+    assert sql.qualified("silver", "t") == '"silver"."t"'
+
+
+@pytest.mark.parametrize("name", ['t"; DROP TABLE facts; --', "Upper", "1st", "a-b", ""])
+def test_an_unsafe_identifier_is_refused(name):
+    with pytest.raises(ValueError, match="not a safe SQL identifier"):
+        sql.quote_identifier(name)
+    with pytest.raises(ValueError, match="not a safe SQL identifier"):
+        sql.qualified("silver", name)
+
+
+def test_days_relation_holds_the_days(con):
+    rows = con.execute(f"SELECT date FROM {sql.days_relation([D3, D1])} ORDER BY date").fetchall()
+    assert rows == [(D1,), (D3,)]
+
+
+def test_no_days_is_a_relation_without_rows(con):
+    assert con.execute(f"SELECT count(*) FROM {sql.days_relation([])}").fetchone()[0] == 0
+
+
+def test_in_days_keeps_only_those_days(con):
+    predicate = sql.in_days([D1, D3])
+    rows = con.execute(f"SELECT date FROM facts WHERE {predicate} ORDER BY date").fetchall()
+    assert rows == [(D1,), (D3,)]
+
+
+def test_in_days_of_no_days_is_false(con):
+    assert sql.in_days([]) == "FALSE"
+    assert con.execute(f"SELECT count(*) FROM facts WHERE {sql.in_days([])}").fetchone()[0] == 0
+
+
+def test_in_days_refuses_an_unsafe_column():
+    with pytest.raises(ValueError, match="not a safe SQL identifier"):
+        sql.in_days([D1], "date; --")
+
+
+def test_in_days_param_binds_one_parameter_a_day(con):
+    query = f"SELECT date FROM facts WHERE {sql.in_days_param(2)} ORDER BY date"
+    assert con.execute(query, [D2, D3]).fetchall() == [(D2,), (D3,)]
+    no_days = f"SELECT date FROM facts WHERE {sql.in_days_param(0)}"
+    assert con.execute(no_days, []).fetchall() == []
