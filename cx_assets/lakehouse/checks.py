@@ -132,7 +132,10 @@ def _unique_key_result(
     key_columns: Sequence[str],
     days: Sequence[date] | None,
 ) -> AssetCheckResult:
-    key_sql = ", ".join(quote_identifier(column) for column in key_columns)
+    # No key columns: the whole table (or day) is one key, so it holds at most one row.
+    group_by = (
+        f"GROUP BY {', '.join(quote_identifier(c) for c in key_columns)}" if key_columns else ""
+    )
     where, params = ("TRUE", []) if days is None else (in_days_param(len(days)), list(days))
     with warehouse.connect() as con:
         if not table_exists(con, schema, table):
@@ -140,7 +143,7 @@ def _unique_key_result(
         duplicate_keys, rows_involved = con.execute(
             f"SELECT count(*), coalesce(sum(n), 0) FROM ("
             f"  SELECT count(*) AS n FROM {qualified(schema, table)} WHERE {where}"
-            f"  GROUP BY {key_sql} HAVING count(*) > 1)",
+            f"  {group_by} HAVING count(*) > 1)",
             params,
         ).fetchall()[0]
     return AssetCheckResult(

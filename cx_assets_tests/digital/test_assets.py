@@ -17,6 +17,7 @@ from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE
 from cx_assets.lakehouse.validation import ordered
 from cx_assets.lakehouse.warehouse import replace_rows
 from cx_assets_tests.conftest import Domain, check_results
+from cx_assets_tests.digital.landing_rows import call, event, member
 
 DIGITAL = Domain.named("digital")
 EVERYTHING = DIGITAL.everything
@@ -38,46 +39,6 @@ def _rollups(lake):
     return lake.materialize(EVERYTHING, selection=DIGITAL.whole_history)
 
 
-def _event(
-    member, session, timestamp, action, journey_type="billing", code="", device="mobile_app"
-):
-    return {
-        "member_id": member,
-        "session_id": session,
-        "timestamp": timestamp,
-        "journey_type": journey_type,
-        "action": action,
-        "device_type": device,
-        "error_code": code,
-        "error_message": "boom" if code else "",
-    }
-
-
-def _call(call_id, member, timestamp, reason="billing", sentiment="-0.5"):
-    return {
-        "call_id": call_id,
-        "member_id": member,
-        "call_timestamp": timestamp,
-        "ivr_path": "main>billing>agent",
-        "handle_time_seconds": "300",
-        "agent_id": "AGT0001",
-        "call_reason": reason,
-        "sentiment_score": sentiment,
-        "resolution_status": "resolved",
-    }
-
-
-def _member(member, plan="MAPD", tenure="3"):
-    return {
-        "member_id": member,
-        "plan_type": plan,
-        "tenure_months": tenure,
-        "segment": "Individual",
-        "language_preference": "English",
-        "enrollment_date": "2023-10-01",
-    }
-
-
 def test_definitions_hold_the_leakage_tables_and_checks():
     keys = {key.to_user_string() for asset in DIGITAL.assets for key in asset.keys}
     assert {f"gold/{table}" for table in (*GOLD_PARTITIONED, *GOLD_WHOLE)} <= keys
@@ -94,29 +55,29 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
         "journeys",
         before,
         [
-            _event("M1", "S1", "2024-01-08T23:40:00", "start"),
-            _event("M1", "S1", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),
-            _event("M1", "S1", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),  # duplicate
-            _event("M2", "S2", "not a time", "start"),
-            _event("M2", "S2", "2024-01-08T10:00:00", "explode"),
+            event("M1", "S1", "2024-01-08T23:40:00", "start"),
+            event("M1", "S1", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),
+            event("M1", "S1", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),  # duplicate
+            event("M2", "S2", "not a time", "start"),
+            event("M2", "S2", "2024-01-08T10:00:00", "explode"),
         ],
     )
     lake.land_csv(
         "digital",
         "members",
         before,
-        [_member("M1"), _member("M2", "Commercial", "10"), _member("M3", tenure="abc")],
+        [member("M1"), member("M2", "Commercial", "10"), member("M3", tenure="abc")],
     )
     lake.land_csv(
         "digital",
         "calls",
         day,
         [
-            _call("C1", "M1", "2024-01-09T00:10:00"),
-            _call("C2", "M2", "2024-01-09T08:00:00", reason="claims", sentiment="0.2"),
-            _call("C1", "M1", "2024-01-09T00:10:00"),  # duplicate call_id
-            _call("C3", "M2", "2024-01-09T09:00:00", sentiment="3"),
-            _call("", "M2", "2024-01-09T09:30:00"),
+            call("C1", "M1", "2024-01-09T00:10:00"),
+            call("C2", "M2", "2024-01-09T08:00:00", reason="claims", sentiment="0.2"),
+            call("C1", "M1", "2024-01-09T00:10:00"),  # duplicate call_id
+            call("C3", "M2", "2024-01-09T09:00:00", sentiment="3"),
+            call("", "M2", "2024-01-09T09:30:00"),
         ],
     )
     first = _partitioned(lake, before)
@@ -186,28 +147,28 @@ def test_repeat_calls_are_found_in_earlier_partitions(lake):
         "digital",
         "calls",
         "2024-01-07",
-        [_call("A0", "M2", "2024-01-07T12:00:00")],  # 8 days before: not a repeat
+        [call("A0", "M2", "2024-01-07T12:00:00")],  # 8 days before: not a repeat
     )
     lake.land_csv(
         "digital",
         "calls",
         "2024-01-08",
-        [_call("A1", "M1", "2024-01-08T12:00:00")],  # exactly 7 days before: a repeat
+        [call("A1", "M1", "2024-01-08T12:00:00")],  # exactly 7 days before: a repeat
     )
     lake.land_csv(
         "digital",
         "journeys",
         "2024-01-15",
         [
-            _event("M1", "S1", "2024-01-15T11:55:00", "abandon"),
-            _event("M2", "S2", "2024-01-15T11:55:00", "abandon"),
+            event("M1", "S1", "2024-01-15T11:55:00", "abandon"),
+            event("M2", "S2", "2024-01-15T11:55:00", "abandon"),
         ],
     )
     lake.land_csv(
         "digital",
         "calls",
         "2024-01-15",
-        [_call("B1", "M1", "2024-01-15T12:00:00"), _call("B2", "M2", "2024-01-15T12:00:00")],
+        [call("B1", "M1", "2024-01-15T12:00:00"), call("B2", "M2", "2024-01-15T12:00:00")],
     )
     assert _partitioned(lake, "2024-01-07", "2024-01-08").success
     assert _partitioned(lake, "2024-01-15").success
@@ -244,11 +205,11 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
     assert failed_errors == []
 
     # A later day with data writes into the tables an empty day created.
-    lake.land_csv("digital", "members", "2024-01-11", [_member("M1")])
+    lake.land_csv("digital", "members", "2024-01-11", [member("M1")])
     lake.land_csv(
-        "digital", "journeys", "2024-01-11", [_event("M1", "S1", "2024-01-11T08:00:00", "abandon")]
+        "digital", "journeys", "2024-01-11", [event("M1", "S1", "2024-01-11T08:00:00", "abandon")]
     )
-    lake.land_csv("digital", "calls", "2024-01-11", [_call("C1", "M1", "2024-01-11T08:30:00")])
+    lake.land_csv("digital", "calls", "2024-01-11", [call("C1", "M1", "2024-01-11T08:30:00")])
     assert _partitioned(lake, "2024-01-11").success
     assert _rollups(lake).success
     assert lake.gold("leakage_daily_summary")["leakage_calls"].tolist() == [1]
@@ -265,15 +226,15 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
 
 def test_gold_parquet_reads_with_duckdb_hive_partitioning(lake):
     day = "2024-01-12"
-    lake.land_csv("digital", "members", day, [_member("M1", "MAPD", "40")])
+    lake.land_csv("digital", "members", day, [member("M1", "MAPD", "40")])
     lake.land_csv(
         "digital",
         "journeys",
         day,
-        [_event("M1", "S1", "2024-01-12T08:00:00", "error", "id_card", "PDF_RENDER", "desktop")],
+        [event("M1", "S1", "2024-01-12T08:00:00", "error", "id_card", "PDF_RENDER", "desktop")],
     )
     lake.land_csv(
-        "digital", "calls", day, [_call("C1", "M1", "2024-01-12T08:29:59", reason="id_card")]
+        "digital", "calls", day, [call("C1", "M1", "2024-01-12T08:29:59", reason="id_card")]
     )
     assert _partitioned(lake, day).success
     pattern = lake.layout.gold_dir / "leakage_segment_drilldown" / "**" / "*.parquet"
@@ -286,10 +247,8 @@ def test_gold_parquet_reads_with_duckdb_hive_partitioning(lake):
 
 def test_leakage_share_outside_the_band_warns(lake):
     day = "2024-01-12"
-    lake.land_csv(
-        "digital", "journeys", day, [_event("M1", "S1", "2024-01-12T08:00:00", "abandon")]
-    )
-    lake.land_csv("digital", "calls", day, [_call("C1", "M1", "2024-01-12T08:10:00")])
+    lake.land_csv("digital", "journeys", day, [event("M1", "S1", "2024-01-12T08:00:00", "abandon")])
+    lake.land_csv("digital", "calls", day, [call("C1", "M1", "2024-01-12T08:10:00")])
     result = _partitioned(lake, day)
     assert result.success
     share = check_results(result)[("silver/digital_leakage_calls", LEAKAGE_SHARE)]

@@ -74,7 +74,6 @@ from cx_assets.synthetic.landing_writer import GenerationRequest, landing_file, 
 __all__ = ["daily_leakage_target", "generate"]
 
 
-
 def generate(request: GenerationRequest) -> dict[str, int]:
     """Write digital landing files for request.dates; return records written per table
     ({"journeys": n, "calls": n, "members": n})."""

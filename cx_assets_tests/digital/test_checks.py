@@ -1,0 +1,108 @@
+"""Digital's own check, `call_counted_once`: a call re-delivered on a later day becomes a
+second leakage call, and the check fails (ERROR, blocking the day's gold); distinct calls
+on two days pass; a missing leakage table fails."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import AssetCheckSeverity
+
+from cx_assets.digital.checks import CALL_COUNTED_ONCE, call_counted_once_check
+from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets_tests.conftest import Domain, check_results
+from cx_assets_tests.digital.landing_rows import call, event
+
+DIGITAL = Domain.named("digital")
+LEAKAGE = "silver/digital_leakage_calls"
+DAY_1, DAY_2 = "2024-01-08", "2024-01-09"
+
+
+def _partitioned(lake, day: str):
+    return lake.materialize(
+        DIGITAL.everything, selection=DIGITAL.partitioned, day=day, raise_on_error=False
+    )
+
+
+def _land_first_day(lake) -> None:
+    lake.land_csv("digital", "journeys", DAY_1, [event("M1", "S1", f"{DAY_1}T08:00:00", "abandon")])
+    lake.land_csv("digital", "calls", DAY_1, [call("C1", "M1", f"{DAY_1}T08:10:00")])
+
+
+def _leakage_calls(lake) -> list[tuple[str, str]]:
+    rows = lake.query("SELECT date, call_id FROM silver.digital_leakage_calls ORDER BY date")
+    return [(str(day)[:10], call_id) for day, call_id in rows.itertuples(index=False)]
+
+
+def test_a_call_delivered_on_two_days_is_counted_twice_and_fails(lake):
+    _land_first_day(lake)
+    # The next day's file delivers the same call again (a re-sent export).
+    lake.land_csv("digital", "calls", DAY_2, [call("C1", "M1", f"{DAY_1}T08:10:00")])
+
+    first = _partitioned(lake, DAY_1)
+    assert first.success and check_results(first)[(LEAKAGE, CALL_COUNTED_ONCE)].passed
+    second = _partitioned(lake, DAY_2)
+
+    assert _leakage_calls(lake) == [(DAY_1, "C1"), (DAY_2, "C1")]
+    check = check_results(second)[(LEAKAGE, CALL_COUNTED_ONCE)]
+    assert not check.passed and check.severity == AssetCheckSeverity.ERROR
+    assert check.metadata["calls_counted_more_than_once"].value == 1
+    # Blocking: nothing built on the day's leakage calls was written.
+    built = {event.asset_key.path[0] for event in second.get_asset_materialization_events()}
+    assert "gold" not in built and not second.success
+    # The first day, checked again, sees its call counted on the second day too.
+    again = _partitioned(lake, DAY_1)
+    assert not check_results(again)[(LEAKAGE, CALL_COUNTED_ONCE)].passed
+
+
+def test_distinct_calls_on_two_days_are_counted_once(lake):
+    _land_first_day(lake)
+    lake.land_csv("digital", "journeys", DAY_2, [event("M1", "S2", f"{DAY_2}T09:00:00", "abandon")])
+    lake.land_csv("digital", "calls", DAY_2, [call("C2", "M1", f"{DAY_2}T09:10:00")])
+
+    assert _partitioned(lake, DAY_1).success
+    second = _partitioned(lake, DAY_2)
+
+    assert _leakage_calls(lake) == [(DAY_1, "C1"), (DAY_2, "C2")]
+    check = check_results(second)[(LEAKAGE, CALL_COUNTED_ONCE)]
+    assert check.passed and check.metadata["calls_counted_more_than_once"].value == 0
+    assert second.success
+
+
+@lake_asset("silver", group="digital_test")
+def never_written(context) -> None:
+    """A leakage table that is never created."""
+
+
+def test_a_missing_leakage_table_fails(lake):
+    check = call_counted_once_check(never_written)
+    result = lake.materialize([never_written, check], day=DAY_1, raise_on_error=False)
+    evaluation = check_results(result)[("silver/never_written", CALL_COUNTED_ONCE)]
+    assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
+    assert "does not exist" in evaluation.description
+
+
+CALL_IDS_BY_DAY = {"2024-01-05": ["A", "B"], "2024-01-06": ["B"], "2024-01-07": ["C"]}
+
+
+@lake_asset("silver", group="digital_test")
+def calls_by_day(context) -> pd.DataFrame:
+    """The call_ids of a day, fixed above."""
+    return pd.DataFrame(
+        [
+            {"date": day, "call_id": call_id}
+            for day in partition_dates(context)
+            for call_id in CALL_IDS_BY_DAY[day.isoformat()]
+        ]
+    )
+
+
+def test_only_the_calls_of_the_checked_days_are_looked_up(lake):
+    everything = [calls_by_day, call_counted_once_check(calls_by_day)]
+    lake.materialize(everything, day="2024-01-05", last_day="2024-01-06", raise_on_error=False)
+    # "B" of the 6th is also on the 5th: the 6th fails.
+    repeated = lake.materialize(everything, day="2024-01-06", raise_on_error=False)
+    assert not check_results(repeated)[("silver/calls_by_day", CALL_COUNTED_ONCE)].passed
+    # The 7th's calls are its own, whatever repeats on other days.
+    own = lake.materialize(everything, day="2024-01-07")
+    assert check_results(own)[("silver/calls_by_day", CALL_COUNTED_ONCE)].passed

@@ -1,0 +1,485 @@
+"""Every check builder on tiny assets declared the way domains declare them: each check has a
+case where it must fail and one where it passes, and a failed blocking ERROR check stops
+what is downstream of it in the run while a failed WARN check does not.
+
+Rows are fixed per day in the tables below, so a test picks its case by the day it runs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+from dagster import (
+    AssetCheckSeverity,
+    DagsterInstance,
+    Output,
+    build_column_schema_change_checks,
+    materialize,
+)
+from pandera.typing import Series
+
+from cx_assets.lakehouse.assets import (
+    TYPED_RECORDS,
+    Band,
+    bronze_asset,
+    lake_asset,
+    same_day,
+    silver_from_bronze,
+)
+from cx_assets.lakehouse.checks import (
+    NON_EMPTY,
+    RECONCILES_WITH_BRONZE,
+    ROW_COUNT_CHECK,
+    UNIQUE_KEY,
+    declared_checks,
+    non_empty_check,
+    ratio_band_check,
+    reconciliation_check,
+    row_count_check,
+    unique_key_check,
+)
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.parsing import Field, RecordSpec
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.schemas import Lineage
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets_tests.conftest import QUIET, check_results
+
+GROUP = "checks_test"
+ERROR, WARN = AssetCheckSeverity.ERROR, AssetCheckSeverity.WARN
+
+
+def materialized(result) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def rows_of(days: list[date], by_day: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"date": day, **row} for day in days for row in by_day.get(day.isoformat(), [])]
+    )
+
+
+# --------------------------------------------------------------------------- unique key
+
+KEYS_BY_DAY = {
+    "2024-01-05": [{"key": "a"}, {"key": "b"}],
+    "2024-01-06": [{"key": "a"}, {"key": "a"}],  # a duplicate
+    "2024-01-07": [{"key": "a"}],
+    "2024-01-08": [{"key": "a"}],  # the key of the 7th again: another day, its own grain
+}
+
+
+@lake_asset("silver", group=GROUP, grain=["key"])
+def keyed(context) -> pd.DataFrame:
+    """One row per key a day (but not on the 6th)."""
+    return rows_of(partition_dates(context), KEYS_BY_DAY)
+
+
+@lake_asset("gold", group=GROUP, ins={"upstream": same_day(keyed)})
+def keyed_count(context, warehouse: Warehouse, upstream: TableRef) -> pd.DataFrame:
+    """Rows of the keyed table per day: built on top of its unique key."""
+    with warehouse.connect() as con:
+        total = con.execute(f"SELECT count(*) FROM {upstream.rows}").fetchall()[0][0]
+    return pd.DataFrame({"date": partition_dates(context), "rows": total})
+
+
+ONE_ROW_BY_DAY = {
+    "2024-01-05": [{"n": 1}],
+    "2024-01-06": [{"n": 1}, {"n": 2}],  # a per-day table with two rows
+}
+
+
+@lake_asset("gold", group=GROUP, grain=[])
+def one_row_a_day(context) -> pd.DataFrame:
+    """One row a day (but two on the 6th)."""
+    return rows_of(partition_dates(context), ONE_ROW_BY_DAY)
+
+
+@lake_asset("silver", group=GROUP, grain=["key"])
+def never_written(context) -> None:
+    """Writes nothing: its table is never created."""
+
+
+@lake_asset("silver", group=GROUP, partitioned=False)
+def whole(context) -> pd.DataFrame:
+    """All history: `key` repeats, (`key`, `n`) does not."""
+    return pd.DataFrame({"key": ["a", "a", "b"], "n": [1, 2, 1]})
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=[])
+def whole_without_key(context) -> pd.DataFrame:
+    """All history, no key columns."""
+    return pd.DataFrame({"n": [1, 2]})
+
+
+def test_a_duplicate_key_on_a_day_fails_with_error(lake):
+    result = lake.materialize(
+        [keyed, *declared_checks([keyed])], day="2024-01-06", raise_on_error=False
+    )
+    check = check_results(result)[("silver/keyed", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["duplicate_keys"].value == 1
+    assert check.metadata["rows_with_duplicate_keys"].value == 2
+    assert not result.success  # blocking ERROR: the run fails
+
+
+def test_the_same_key_on_different_days_passes(lake):
+    everything = [keyed, *declared_checks([keyed])]
+    lake.materialize(everything, day="2024-01-06", raise_on_error=False)
+    # One range run holds "a" on the 7th and the 8th; the 6th's duplicate is outside it.
+    result = lake.materialize(everything, day="2024-01-07", last_day="2024-01-08")
+    check = check_results(result)[("silver/keyed", UNIQUE_KEY)]
+    assert check.passed and check.metadata["duplicate_keys"].value == 0
+    assert lake.query("SELECT count(*) AS n FROM silver.keyed WHERE key = 'a'")["n"][0] == 4
+
+
+def test_a_duplicate_in_a_whole_history_table_fails(lake):
+    result = lake.materialize([whole, unique_key_check(whole, ["key"])], raise_on_error=False)
+    check = check_results(result)[("silver/whole", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["duplicate_keys"].value == 1
+
+
+def test_a_unique_key_in_a_whole_history_table_passes(lake):
+    result = lake.materialize([whole, unique_key_check(whole, ["key", "n"])])
+    assert check_results(result)[("silver/whole", UNIQUE_KEY)].passed
+
+
+def test_a_per_day_table_without_key_columns_holds_one_row_a_day(lake):
+    everything = [one_row_a_day, *declared_checks([one_row_a_day])]
+    passing = lake.materialize(everything, day="2024-01-05")
+    assert check_results(passing)[("gold/one_row_a_day", UNIQUE_KEY)].passed
+    failing = lake.materialize(everything, day="2024-01-06", raise_on_error=False)
+    check = check_results(failing)[("gold/one_row_a_day", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["duplicate_keys"].value == 1
+
+
+def test_a_missing_table_fails_the_unique_key(lake):
+    result = lake.materialize(
+        [never_written, *declared_checks([never_written])],
+        day="2024-01-05",
+        raise_on_error=False,
+    )
+    check = check_results(result)[("silver/never_written", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert "does not exist" in check.description
+
+
+def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
+    result = lake.materialize(
+        [whole_without_key, *declared_checks([whole_without_key])],
+        raise_on_error=False,
+    )
+    check = check_results(result)[("silver/whole_without_key", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+bronze_records = bronze_asset("crm", "records", "Test records.")
+RECORD_SPEC = RecordSpec(fields=(Field("Id", "record_id", "int"), Field("Label", "label", "str")))
+
+
+class Record(Lineage):
+    record_id: Series[int] = pa.Field(description="`Id`.")
+    label: Series[str] = pa.Field(description="`Label`.")
+
+
+def _silver(context, warehouse: Warehouse, lake: Lake, bronze: TableRef, where: str):
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=RECORD_SPEC,
+        model=Record,
+        select_sql=f"SELECT * FROM {TYPED_RECORDS} WHERE reject_reason IS NULL AND {where}",
+    )
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=Record,
+    reconciles_with=bronze_records,
+    ins={"bronze": same_day(bronze_records)},
+)
+def records(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Every good record; bad ones quarantined."""
+    return _silver(context, warehouse, lake, bronze, "TRUE")
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=Record,
+    reconciles_with=bronze_records,
+    ins={"bronze": same_day(bronze_records)},
+)
+def records_dropping(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Drops the record labelled "skip" without quarantining it: a silent loss."""
+    return _silver(context, warehouse, lake, bronze, "label <> 'skip'")
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=Record,
+    ins={"bronze": same_day(bronze_records)},
+)
+def records_doubled(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Every good record twice: more rows than bronze delivered."""
+    output = _silver(context, warehouse, lake, bronze, "TRUE")
+    return Output(pd.concat([output.value, output.value], ignore_index=True))
+
+
+def _land_records(lake, day: str, *extra: Any) -> None:
+    lake.land_jsonl("crm", "records", day, [{"Id": 1, "Label": "keep"}, *extra])
+
+
+def test_a_silently_dropped_record_breaks_reconciliation(lake):
+    _land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
+    assets = [bronze_records, records_dropping]
+    result = lake.materialize(
+        [*assets, *declared_checks(assets)], day="2024-01-05", raise_on_error=False
+    )
+    check = check_results(result)[("silver/records_dropping", RECONCILES_WITH_BRONZE)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["by_day"].value == {
+        "2024-01-05": {"bronze": 2, "silver": 1, "quarantine": 0, "unaccounted": 1}
+    }
+
+
+def test_a_record_counted_twice_breaks_reconciliation(lake):
+    _land_records(lake, "2024-01-05")
+    check = reconciliation_check(records_doubled, bronze_records.key)
+    result = lake.materialize(
+        [bronze_records, records_doubled, check], day="2024-01-05", raise_on_error=False
+    )
+    evaluation = check_results(result)[("silver/records_doubled", RECONCILES_WITH_BRONZE)]
+    assert not evaluation.passed
+    assert evaluation.metadata["by_day"].value["2024-01-05"]["unaccounted"] == -1
+
+
+def test_silver_holding_every_record_reconciles(lake):
+    _land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
+    assets = [bronze_records, records]
+    result = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-05")
+    check = check_results(result)[("silver/records", RECONCILES_WITH_BRONZE)]
+    assert check.passed
+    assert check.metadata["by_day"].value["2024-01-05"]["silver"] == 2
+
+
+def test_a_quarantined_record_is_accounted_for(lake):
+    _land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"}, "not json")
+    _land_records(lake, "2024-01-06")
+    assets = [bronze_records, records]
+    result = lake.materialize(
+        [*assets, *declared_checks(assets)], day="2024-01-05", last_day="2024-01-06"
+    )
+    check = check_results(result)[("silver/records", RECONCILES_WITH_BRONZE)]
+    assert check.passed
+    assert check.metadata["by_day"].value == {
+        "2024-01-05": {"bronze": 3, "silver": 1, "quarantine": 2, "unaccounted": 0},
+        "2024-01-06": {"bronze": 1, "silver": 1, "quarantine": 0, "unaccounted": 0},
+    }
+
+
+# --------------------------------------------------------------------------- non-empty
+
+
+def test_a_day_without_landed_files_warns(lake):
+    _land_records(lake, "2024-01-05")
+    checks = declared_checks([bronze_records])
+    assert [key.name for check in checks for key in check.check_keys] == [NON_EMPTY]
+    result = lake.materialize([bronze_records, *checks], day="2024-01-05", last_day="2024-01-06")
+    check = check_results(result)[("bronze/crm_records", NON_EMPTY)]
+    assert not check.passed and check.severity == WARN
+    assert check.metadata["rows_by_day"].value == {"2024-01-05": 1, "2024-01-06": 0}
+    assert check.metadata["empty_days"].value == 1
+    assert result.success  # a WARN fails nothing
+
+
+def test_a_day_with_a_landed_file_is_not_empty(lake):
+    _land_records(lake, "2024-01-05")
+    result = lake.materialize([bronze_records, non_empty_check(bronze_records)], day="2024-01-05")
+    assert check_results(result)[("bronze/crm_records", NON_EMPTY)].passed
+
+
+# --------------------------------------------------------------------------- row count
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, row_count=3)
+def three_rows(context) -> pd.DataFrame:
+    """Declares three rows and has them."""
+    return pd.DataFrame({"n": [1, 2, 3]})
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, row_count=3)
+def two_rows(context) -> pd.DataFrame:
+    """Declares three rows, has two."""
+    return pd.DataFrame({"n": [1, 2]})
+
+
+def test_a_missing_row_fails_the_row_count(lake):
+    result = lake.materialize([two_rows, *declared_checks([two_rows])], raise_on_error=False)
+    check = check_results(result)[("gold/two_rows", ROW_COUNT_CHECK)]
+    assert not check.passed and check.severity == ERROR
+    assert (check.metadata["rows"].value, check.metadata["expected"].value) == (2, 3)
+
+
+def test_the_declared_row_count_passes(lake):
+    result = lake.materialize([three_rows, *declared_checks([three_rows])])
+    assert check_results(result)[("gold/three_rows", ROW_COUNT_CHECK)].passed
+
+
+def test_an_extra_row_fails_the_row_count(lake):
+    result = lake.materialize([three_rows, row_count_check(three_rows, 2)], raise_on_error=False)
+    assert not check_results(result)[("gold/three_rows", ROW_COUNT_CHECK)].passed
+
+
+# --------------------------------------------------------------------------- ratio band
+
+SHARE = "test_share_in_band"
+SHARE_BAND = Band(
+    name=SHARE,
+    ratio_sql="SELECT date, hits / nullif(total, 0) AS ratio FROM {table} WHERE {days}",
+    low=0.2,
+    high=0.8,
+    description="Hits ÷ total of a day.",
+)
+HITS_BY_DAY = {
+    "2024-01-05": [{"hits": 5.0, "total": 10.0}],  # 0.5: inside
+    "2024-01-06": [{"hits": 9.0, "total": 10.0}],  # 0.9: above
+    "2024-01-07": [{"hits": 0.0, "total": 0.0}],  # nothing to divide: null, skipped
+    "2024-01-08": [{"hits": 8.0, "total": 10.0}],  # 0.8: on the bound, inside
+    "2024-01-09": [{"hits": 1.0, "total": 10.0}],  # 0.1: below
+}
+
+
+@lake_asset("gold", group=GROUP, bands=[SHARE_BAND])
+def shares(context) -> pd.DataFrame:
+    """Hits and total a day."""
+    return rows_of(partition_dates(context), HITS_BY_DAY)
+
+
+def _band(result):
+    return check_results(result)[("gold/shares", SHARE)]
+
+
+@pytest.mark.parametrize("day", ["2024-01-06", "2024-01-09"])
+def test_a_ratio_outside_the_band_warns(lake, day):
+    result = lake.materialize([shares, *declared_checks([shares])], day=day)
+    check = _band(result)
+    assert not check.passed and check.severity == WARN
+    assert day in check.description
+    assert result.success
+
+
+def test_a_ratio_inside_the_band_or_null_passes(lake):
+    result = lake.materialize(
+        [shares, ratio_band_check(shares, SHARE_BAND)],
+        day="2024-01-07",
+        last_day="2024-01-08",
+    )
+    check = _band(result)
+    assert check.passed
+    assert check.metadata["ratio_by_day"].value == {"2024-01-07": None, "2024-01-08": 0.8}
+
+
+def test_run_config_sets_the_band_and_its_severity(lake):
+    check = ratio_band_check(shares, SHARE_BAND)
+    op_name = check.node_def.name  # the check's op, as run config names it
+    config = {"low": 0.0, "high": 0.4, "severity": "ERROR"}
+    result = materialize(
+        [shares, check],
+        partition_key="2024-01-05",  # 0.5: inside the declared band, outside the configured one
+        resources=lake.resources,
+        run_config={**QUIET, "ops": {op_name: {"config": config}}},
+        raise_on_error=False,
+    )
+    evaluation = _band(result)
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert (evaluation.metadata["low"].value, evaluation.metadata["high"].value) == (0.0, 0.4)
+
+
+# --------------------------------------------------------------------------- column schema change
+
+COLUMNS_BY_DAY = {
+    "2024-01-05": [{"key": "a"}],
+    "2024-01-06": [{"key": "b"}],
+    "2024-01-07": [{"key": "c", "extra": 1}],  # a column added
+    "2024-01-08": [{"key": "d", "extra": 2.5}],  # its type changed
+}
+
+
+@lake_asset("silver", group=GROUP)
+def evolving(context) -> pd.DataFrame:
+    """Gains a column on the 7th; changes its type on the 8th."""
+    return rows_of(partition_dates(context), COLUMNS_BY_DAY)
+
+
+def _schema_change_runs(lake, days: list[str]):
+    """One instance for all runs: the check compares the last two materializations."""
+    checks = build_column_schema_change_checks(assets=[evolving])
+    with DagsterInstance.ephemeral() as instance:
+        results = [
+            materialize(
+                [evolving, *checks],
+                partition_key=day,
+                resources=lake.resources,
+                run_config=QUIET,
+                instance=instance,
+                raise_on_error=False,
+            )
+            for day in days
+        ]
+    return [
+        check_results(result).get(("silver/evolving", "column_schema_change")) for result in results
+    ]
+
+
+def test_an_added_column_warns_and_an_unchanged_schema_passes(lake):
+    _, unchanged, added = _schema_change_runs(lake, ["2024-01-05", "2024-01-06", "2024-01-07"])
+    assert unchanged.passed
+    assert not added.passed and added.severity == WARN
+    assert "extra" in added.description
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: the write casts 2.5 into the stored BIGINT column (as 3) and the schema "
+    "metadata reports the stored table, so a changed type is neither refused nor flagged",
+)
+def test_a_changed_column_type_is_not_silently_accepted(lake):
+    _, changed = _schema_change_runs(lake, ["2024-01-07", "2024-01-08"])
+    assert changed is None or not changed.passed  # the step fails, or the check flags it
+
+
+# --------------------------------------------------------------------------- blocking
+
+
+def test_a_failed_blocking_error_check_stops_what_is_downstream(lake):
+    assets = [keyed, keyed_count]
+    result = lake.materialize(
+        [*assets, *declared_checks(assets)], day="2024-01-06", raise_on_error=False
+    )
+    assert not check_results(result)[("silver/keyed", UNIQUE_KEY)].passed
+    assert materialized(result) == {"silver/keyed"}
+    assert not result.success
+    # The same graph on a day whose key is unique builds through.
+    passing = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-05")
+    assert materialized(passing) == {"silver/keyed", "gold/keyed_count"}
+
+
+def test_a_failed_warn_check_blocks_nothing(lake):
+    assets = [bronze_records, records]
+    result = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-06")
+    assert not check_results(result)[("bronze/crm_records", NON_EMPTY)].passed
+    assert materialized(result) == {"bronze/crm_records", "silver/records"}
+    assert result.success
