@@ -26,20 +26,25 @@ from pathlib import Path
 from cx_assets.lakehouse.settings import SettingsError
 
 DAGSTER_YAML = """\
-# Written by cx-lakehouse. DuckDB takes one writer per file: one run at a time, and one
-# step at a time in the warehouse pool.
+# Written by cx-lakehouse. Runs on one data root queue on its run lock (see
+# docs/architecture.md), which a killed run cannot leave behind; a Dagster run or pool
+# limit here would be held for ever by a run that was killed.
 concurrency:
   runs:
-    max_concurrent_runs: 1
-  pools:
-    default_limit: 1
+    max_concurrent_runs: 4
 telemetry:
   enabled: false
 """
+# What earlier versions wrote: replaced, since its limits outlive a killed run.
+OLD_DAGSTER_YAML_MARK = "# step at a time in the warehouse pool."
 
 
 class UsageError(Exception):
     """A mistake the user can fix; printed as one line."""
+
+
+class BusyError(Exception):
+    """The data root is held by someone else for longer than we wait; printed as one line."""
 
 
 def _parse_day(text: str, option: str) -> date:
@@ -51,11 +56,16 @@ def _parse_day(text: str, option: str) -> date:
 
 def prepare_dagster_home(data_dir: Path) -> Path:
     """A persistent DAGSTER_HOME under the data root (unless the user set one), so runs
-    from the CLI show up in the UI and the concurrency limits hold for both."""
-    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home")
+    from the CLI show up in the UI."""
+    configured = os.environ.get("DAGSTER_HOME")
+    if configured and not Path(configured).is_absolute():
+        raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
+    home = Path(configured or data_dir / "dagster_home")
+    if home.exists() and not home.is_dir():
+        raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or OLD_DAGSTER_YAML_MARK in config.read_text():
         config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
@@ -79,8 +89,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     start = _parse_day(args.start, "--start")
     if args.days < 1:
         raise UsageError("--days must be at least 1")
-    if args.scale <= 0:
-        raise UsageError("--scale must be greater than 0")
+    if (date.max - start).days < args.days - 1:
+        raise UsageError(f"--start {start} with --days {args.days} runs past the year 9999")
+    if not 0 < args.scale < float("inf"):  # also refuses nan
+        raise UsageError("--scale must be a number greater than 0")
     known = _generator_sources()
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else known
     unknown = sorted(set(sources) - set(known))
@@ -92,7 +104,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         days=args.days,
         scale=args.scale,
         seed=args.seed,
-        show_progress=not args.quiet,
+        # progress bars only on a terminal: redirected to a file they become noise
+        show_progress=not args.quiet and sys.stderr.isatty(),
     )
     for source in sources:
         began = time.perf_counter()
@@ -130,7 +143,8 @@ class CheckTally:
 
 
 def _run_logger_config(verbose: bool) -> dict:
-    level = "DEBUG" if verbose else "WARNING"  # step events are DEBUG
+    # Step events are DEBUG; failures are summarised in one line each unless --verbose.
+    level = "DEBUG" if verbose else "CRITICAL"
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
@@ -150,76 +164,158 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--to {last} is before --date {first}")
 
     warnings.filterwarnings("ignore")
-    from dagster import AssetSelection, DagsterError, DagsterInstance, materialize
+    from dagster import DagsterInstance
 
-    from cx_assets import definitions
+    from cx_assets.lakehouse import run_lock
     from cx_assets.lakehouse.partitions import partition_keys_in_range
     from cx_assets.lakehouse.resources import build_resources
+    from cx_assets.lakehouse.warehouse import WarehouseLockedError
 
     try:
         keys = partition_keys_in_range(first, last)
     except ValueError as error:
         raise UsageError(str(error)) from None
-
-    graph = definitions.defs.resolve_asset_graph()
-    try:
-        selection = AssetSelection.from_string(args.select) if args.select else AssetSelection.all()
-        selected = selection.resolve(graph)
-    except (DagsterError, ValueError, KeyError) as error:
-        raise UsageError(f"--select {args.select!r}: {error}".splitlines()[0]) from None
-    if not selected:
-        raise UsageError(f"--select {args.select!r} matches no asset")
-
-    partitioned = {key for key in selected if graph.get(key).is_partitioned}
-    downstream = (
-        AssetSelection.assets(*partitioned).downstream().resolve(graph) if partitioned else set()
-    )
-    rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
+    plan = RunPlan.resolve(args.select)
 
     prepare_dagster_home(data_dir)
-    instance = DagsterInstance.get()
     resources = build_resources(data_dir)
-    everything = [*definitions.defs.assets, *definitions.defs.asset_checks]
-    tags = (
-        {"dagster/partition": keys[0]}
-        if len(keys) == 1
-        else {
-            "dagster/asset_partition_range_start": keys[0],
-            "dagster/asset_partition_range_end": keys[-1],
-        }
-    )
-    tally = CheckTally()
-    succeeded = True
     began = time.perf_counter()
-    for label, asset_keys, run_tags in (
-        (f"{len(partitioned)} date-grained assets, {keys[0]}..{keys[-1]}", partitioned, tags),
-        (f"{len(rollups)} whole-history rollups", rollups, {}),
-    ):
-        if not asset_keys:
-            continue
-        print(f"materializing {label} ...", flush=True)
-        result = materialize(
-            everything,
-            selection=AssetSelection.assets(*asset_keys),
-            instance=instance,
-            resources=resources,
-            tags={**run_tags, "cx/trigger": "cli"},
-            run_config=_run_logger_config(args.verbose),
-            raise_on_error=False,
-        )
-        for evaluation in result.get_asset_check_evaluations():
-            tally.add(evaluation)
-        if not result.success:
-            succeeded = False
-            failed_steps = [event.step_key for event in result.all_events if event.is_step_failure]
-            print(f"run {result.run_id} failed at: {', '.join(failed_steps) or 'see the UI'}")
-            break
-
-    print_summary(resources, selected | rollups, first, last, tally)
+    # Held for the whole command: both runs and the summary (the warehouse file is ours).
+    try:
+        with run_lock.data_root_lock(
+            data_dir,
+            owner="cx-lakehouse run",
+            wait_seconds=settings.run_wait_seconds,
+            on_release=resources["warehouse"].close,
+        ):
+            # Opened under the lock: two first runs on a new data root would otherwise race
+            # to create the instance's storage.
+            instance = DagsterInstance.get()
+            run_lock.release_dead_runs(instance)
+            plan.require_built_upstreams(resources["warehouse"])
+            tally = CheckTally()
+            succeeded = plan.materialize(instance, resources, keys, tally, verbose=args.verbose)
+            print_summary(resources, plan.selected | plan.rollups, first, last, tally)
+    except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
+        raise BusyError(str(error)) from None
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
+
+
+@dataclass
+class RunPlan:
+    """What `run` materializes: the selected date-grained assets for the days, then the
+    whole-history rollups that depend on them (or were selected)."""
+
+    graph: object
+    selected: set
+    partitioned: set
+    rollups: set
+
+    @classmethod
+    def resolve(cls, select: str | None) -> RunPlan:
+        from dagster import AssetSelection, DagsterError
+
+        from cx_assets import definitions
+
+        graph = definitions.defs.resolve_asset_graph()
+        try:
+            selection = AssetSelection.from_string(select) if select else AssetSelection.all()
+            selected = selection.resolve(graph)
+        except (DagsterError, ValueError, KeyError) as error:
+            raise UsageError(f"--select {select!r}: {error}".splitlines()[0]) from None
+        if not selected:
+            raise UsageError(f"--select {select!r} matches no asset")
+        partitioned = {key for key in selected if graph.get(key).is_partitioned}
+        downstream = (
+            AssetSelection.assets(*partitioned).downstream().resolve(graph)
+            if partitioned
+            else set()
+        )
+        rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
+        return cls(graph, selected, partitioned, rollups)
+
+    def require_built_upstreams(self, warehouse) -> None:
+        """Refuse, in one line, a selection that reads a table never built."""
+        from cx_assets.lakehouse.warehouse import table_exists
+
+        planned = self.partitioned | self.rollups
+        needed = {
+            parent
+            for key in planned
+            for parent in self.graph.get(key).parent_keys
+            if parent not in planned
+        }
+        with warehouse.connect() as con:
+            missing = sorted(
+                key.to_user_string() for key in needed if not table_exists(con, *key.path)
+            )
+        if missing:
+            raise UsageError(
+                f"--select needs {', '.join(missing)}, never built: include it (e.g. "
+                f"--select '+{missing[0]}') or run it first"
+            )
+
+    def materialize(self, instance, resources, keys, tally: CheckTally, *, verbose: bool) -> bool:
+        """Two runs of the definitions' own jobs (so the UI shows them by name, with their
+        partition or range, and can re-execute them), each on the planned subset."""
+        from cx_assets import definitions
+        from cx_assets.lakehouse.run_lock import owner_tags
+
+        single = len(keys) == 1
+        day_tags = (
+            {}
+            if single
+            else {
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            }
+        )
+        for label, job_name, asset_keys, partition_key, run_tags in (
+            (f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}",
+             definitions.DAILY_JOB, self.partitioned, keys[0] if single else None, day_tags),
+            (f"{len(self.rollups)} whole-history rollups",
+             definitions.WHOLE_HISTORY_JOB, self.rollups, None, {}),
+        ):  # fmt: skip
+            if not asset_keys:
+                continue
+            print(f"materializing {label} ...", flush=True)
+            result = definitions.defs.get_job_def(job_name).execute_in_process(
+                instance=instance,
+                asset_selection=sorted(asset_keys),
+                partition_key=partition_key,
+                # Owned by this process from the start, so a kill at any point is recognised.
+                tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
+                run_config=_run_logger_config(verbose),
+                raise_on_error=False,
+            )
+            for evaluation in result.get_asset_check_evaluations():
+                tally.add(evaluation)
+            if not result.success:
+                print(f"run {result.run_id} failed:")
+                for line in failure_lines(result):
+                    print(f"  {line}")
+                return False
+        return True
+
+
+def failure_lines(result) -> list[str]:
+    """One line per failed step: the step and the innermost error's first line (the whole
+    trace is in the UI and with --verbose)."""
+    lines = []
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if not (event.is_step_failure or (event.is_run_failure and error is not None)):
+            continue
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = (error.message if error else "unknown error").strip().splitlines()
+        cls_name = error.cls_name if error else ""
+        where = event.step_key or "run"
+        lines.append(f"{where}: {cls_name}: {message[0] if message else ''}")
+    return lines or ["see the Dagster UI for the run's events"]
 
 
 def print_summary(resources, keys, first: date, last: date, tally: CheckTally) -> None:
@@ -254,6 +350,9 @@ def ui_command(port: int) -> list[str]:
         "-m", "cx_assets.definitions",
         "--host", "127.0.0.1",
         "--port", str(port),
+        # what helps a user: warnings and errors, not every DEBUG line of every process
+        "--log-level", "warning",
+        "--code-server-log-level", "warning",
     ]  # fmt: skip
 
 
@@ -265,6 +364,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
     home = prepare_dagster_home(settings.data_dir)
     command = ui_command(args.port)
     print(f"Dagster UI with its daemon on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
+    # Dagster's beta/preview notices about our own declarations help no user of the UI.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    os.execvp(command[0], command)
+    return 0  # not reached
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """The command centre (Streamlit) on loopback, reading gold Parquet only: it never opens
+    warehouse.duckdb, so it can stay open while runs write."""
+    from cx_assets.command_centre.server import streamlit_command
+    from cx_assets.lakehouse.settings import Settings
+
+    settings = Settings.from_env()
+    os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
+    command = streamlit_command(args.port)
+    print(f"CX command centre on http://127.0.0.1:{args.port} (data root {settings.data_dir})")
     os.execvp(command[0], command)
     return 0  # not reached
 
@@ -279,8 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write synthetic landing files")
     generate.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
     generate.add_argument("--days", type=int, required=True, help="number of days")
-    generate.add_argument("--scale", type=float, default=1.0, help="1.0 = contract volumes")
-    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="volume per day; 1.0 (the default) = the contract's volumes, about 300 MB a day "
+        "for crm; 0.05 makes a quick demo",
+    )
+    generate.add_argument(
+        "--seed", type=int, default=42, help="the same seed writes the same files (default 42)"
+    )
     generate.add_argument(
         "--sources", help=f"comma-separated subset of {','.join(_generator_sources())}"
     )
@@ -295,8 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     ui = commands.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(handler=cmd_ui)
+
+    dashboard = commands.add_parser("dashboard", help="the command centre on 127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.set_defaults(handler=cmd_dashboard)
     return parser
 
 
@@ -307,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, SettingsError) as error:
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 2
+    except BusyError as error:  # another process has the data root: nothing was written
+        print(f"cx-lakehouse: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

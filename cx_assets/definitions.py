@@ -38,17 +38,24 @@ def domain_names() -> list[str]:
     return sorted(path.parent.name for path in package.glob("*/definitions.py"))
 
 
+DAILY_JOB = "daily_partitions"
+WHOLE_HISTORY_JOB = "whole_history"
 daily_job = define_asset_job(
-    "daily_partitions",
+    DAILY_JOB,
     selection=DAILY_SELECTION,
     partitions_def=daily_partitions,
     description="Every date-grained asset of every domain, for one day (or a range).",
+)
+whole_history_job = define_asset_job(
+    WHOLE_HISTORY_JOB,
+    selection=AssetSelection.tag(PARTITIONING_TAG, WHOLE_HISTORY),
+    description="Every whole-history table (rollups), rebuilt from all partitions.",
 )
 
 defs = Definitions.merge(
     *(importlib.import_module(f"cx_assets.{name}.definitions").defs for name in domain_names()),
     Definitions(
-        jobs=[daily_job],
+        jobs=[daily_job, whole_history_job],
         schedules=[daily_schedule(daily_job)],
         sensors=[
             AutomationConditionSensorDefinition(

@@ -10,7 +10,7 @@ import importlib
 import json
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 from dagster import (  # noqa: E402
     AssetsDefinition,
     AssetSelection,
+    DagsterInstance,
     Definitions,
     ExecuteInProcessResult,
     materialize,
@@ -40,6 +41,9 @@ class Lake:
     """A temporary lakehouse: write landing files, materialize, query the results."""
 
     root: Path
+    # One Dagster instance for the whole test, as a deployment has: what was materialized
+    # earlier in the test is known to later runs.
+    instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
 
     @property
     def layout(self) -> DataLayout:
@@ -90,6 +94,7 @@ class Lake:
             kwargs["selection"] = AssetSelection.assets(*selection)
         return materialize(
             assets,
+            instance=self.instance,
             partition_key=day if day and not tags else None,
             tags=tags,
             resources=self.resources,

@@ -14,15 +14,19 @@ BIN = Path(sys.executable).parent
 START, END = "2024-02-01", "2024-02-02"
 
 
-def cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir), **env}
+def cli(
+    *args: str, data_dir: Path, cwd: str | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
+    environment.update(env)
     return subprocess.run(
         [str(BIN / "cx-lakehouse"), *args],
         env=environment,
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=cwd,
     )
 
 
@@ -158,4 +162,36 @@ def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkey
     assert home == tmp_path / "dagster_home"
     assert os.environ["DAGSTER_HOME"] == str(home)
     config = (home / "dagster.yaml").read_text()
-    assert "max_concurrent_runs: 1" in config and "default_limit: 1" in config
+    # runs queue on the data root's lock, not on limits a killed run would hold for ever
+    assert "default_limit" not in config and "max_concurrent_runs: 4" in config
+
+
+def test_the_readme_pandas_recipe_types_the_partition_day(generated_and_run):
+    """The README's recipe, as an analyst copies it: `date` is a real date, comparable."""
+    import re
+    from datetime import date
+
+    data_dir, _, _ = generated_and_run
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    recipe = re.search(r"```python\n(import pandas as pd.*?)```", readme, re.S).group(1)
+    recipe = recipe.replace('"data/gold', f'"{data_dir}/gold').replace("2024-01-02", END)
+    namespace: dict = {}
+    exec(recipe, namespace)
+
+    kpis, recent = namespace["kpis"], namespace["recent"]
+    assert sorted(kpis["date"]) == [date.fromisoformat(START), date.fromisoformat(END)]
+    assert recent["date"].tolist() == [date.fromisoformat(END)]
+    assert len(namespace["heat"]) == 168
+
+
+def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run):
+    """Runs show in the UI as `daily_partitions` (with the range) and `whole_history`, not as
+    an anonymous job without partitions."""
+    from dagster import DagsterInstance
+
+    data_dir, _, _ = generated_and_run
+    with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        runs = {run.job_name: run.tags for run in instance.get_runs()}
+    assert set(runs) == {"daily_partitions", "whole_history"}
+    assert runs["daily_partitions"]["dagster/asset_partition_range_start"] == START
+    assert runs["daily_partitions"]["dagster/asset_partition_range_end"] == END

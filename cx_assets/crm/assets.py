@@ -3,8 +3,10 @@
 
 Which view of a contact each table uses: `crm_interactions` resolves a person's company as
 of the interaction's day (the versions delivered up to that day, read through `all_days`
-and filtered in SQL), and the per-day gold tables and whole-history rollups reuse that
-resolution.
+and filtered in SQL), and the per-day gold tables use that resolution. Whole-history tables
+(volumetrics, churn risk, segmentation) resolve it again through the latest version of each
+contact (`rules.with_current_company_sql`), as the contract computes them as of the latest
+materialized date.
 """
 
 import pandas as pd
@@ -27,6 +29,7 @@ from cx_assets.lakehouse.assets import (
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.privacy import keyed_hashes, mask_contacts_sql, normalised_phone
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
 
@@ -45,6 +48,32 @@ bronze_deals = bronze_asset(GROUP, "deals", "CRM deals (Ploomes-style JSONL).")
 bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
 
 # --------------------------------------------------------------------------- silver
+
+# The view of keyed hashes `personal_hashes` gives the silver SQL, by record.
+PERSONAL_HASHES = "personal_hashes"
+
+
+def personal_hashes(con, typed: str) -> dict[str, pd.DataFrame]:
+    """Keyed hashes (HMAC, `lakehouse.privacy`) of the records' e-mails and phones, computed
+    in Python so the key never appears in SQL text; a record without a phone field (users)
+    gets none."""
+    columns = {name for name, *_ in con.execute(f"DESCRIBE {typed}").fetchall()}
+    wanted = ", ".join(c for c in ("email", "phone") if c in columns)
+    rows = con.execute(
+        f"SELECT source_file, line_number, {wanted} FROM {typed} WHERE reject_reason IS NULL"
+    ).df()
+    hashes = pd.DataFrame(
+        {
+            "source_file": rows["source_file"],
+            "line_number": rows["line_number"],
+            "email_hash": pd.Series(keyed_hashes(rows["email"]), dtype="object"),
+        }
+    )
+    if "phone" in rows:
+        hashes["phone_hash"] = pd.Series(
+            keyed_hashes(rows["phone"], normalised_phone), dtype="object"
+        )
+    return {PERSONAL_HASHES: hashes}
 
 
 @lake_asset(
@@ -71,10 +100,10 @@ def crm_contact_versions(
                CASE type_id WHEN 1 THEN 'person' WHEN 2 THEN 'company' END AS contact_type,
                company_id, owner_id,
                CASE WHEN type_id = 2 THEN name END AS company_name,
-               {rules.hash_sql("email")} AS email_hash,
-               {rules.phone_hash_sql("phone")} AS phone_hash,
-               created_at
-        FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+               h.email_hash, h.phone_hash, created_at
+        FROM {TYPED_RECORDS} JOIN {PERSONAL_HASHES} AS h USING (source_file, line_number)
+        WHERE reject_reason IS NULL""",
+        derived_frames=personal_hashes,
     )
 
 
@@ -97,7 +126,8 @@ def crm_deal_versions(
         spec=DEAL_SPEC,
         model=schemas.SilverDealVersion,
         select_sql=f"""
-        SELECT {LINEAGE}, deal_id, company_id, owner_id, title, amount, stage_id,
+        SELECT {LINEAGE}, deal_id, company_id, owner_id,
+               {mask_contacts_sql("title")} AS title, amount, stage_id,
                CASE status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
                    AS status,
                created_at, finished_at
@@ -124,8 +154,10 @@ def crm_user_versions(
         spec=USER_SPEC,
         model=schemas.SilverUserVersion,
         select_sql=f"""
-        SELECT {LINEAGE}, user_id, name, {rules.hash_sql("email")} AS email_hash
-        FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+        SELECT {LINEAGE}, user_id, name, h.email_hash
+        FROM {TYPED_RECORDS} JOIN {PERSONAL_HASHES} AS h USING (source_file, line_number)
+        WHERE reject_reason IS NULL""",
+        derived_frames=personal_hashes,
     )
 
 
@@ -272,14 +304,20 @@ def crm_contact_linkage(
     model=schemas.CxVolumetrics,
     partitioned=False,
     grain=["owner_id", "company_id"],
-    ins={"interactions": all_days(crm_interactions), "deals": whole_table(crm_deals)},
+    ins={
+        "interactions": all_days(crm_interactions),
+        "contacts": whole_table(crm_contacts),
+        "deals": whole_table(crm_deals),
+    },
 )
 def crm_cx_volumetrics(
-    warehouse: Warehouse, interactions: TableRef, deals: TableRef
+    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
 ) -> pd.DataFrame:
-    """Manager × company, all history: volume, velocity, load, neediness, long threads."""
+    """Manager × company, all history: volume, velocity, load, neediness, long threads. The
+    company of an interaction is the one its contact has in its latest version."""
+    resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
-        warehouse, rules.cx_volumetrics_sql(interactions.rows, deals.rows), schemas.CxVolumetrics
+        warehouse, rules.cx_volumetrics_sql(resolved, deals.rows), schemas.CxVolumetrics
     )
 
 
@@ -328,10 +366,12 @@ def crm_sales_velocity(warehouse: Warehouse, deals: TableRef, users: TableRef) -
 def crm_churn_risk(
     warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
 ) -> pd.DataFrame:
-    """Per company: 0-100 churn risk from silence, trend, friction and lost deals."""
+    """Per company: 0-100 churn risk from silence, trend, friction and lost deals (companies
+    as the latest version of each contact has them)."""
+    resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        rules.churn_risk_sql(interactions.rows, contacts.rows, deals.rows),
+        rules.churn_risk_sql(resolved, contacts.rows, deals.rows),
         schemas.ChurnRisk,
     )
 
@@ -351,9 +391,11 @@ def crm_churn_risk(
 def crm_segmentation_matrix(
     warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
 ) -> pd.DataFrame:
-    """Companies by won-deal value × 90-day engagement: four segments."""
+    """Companies by won-deal value × 90-day engagement: four segments (companies as the
+    latest version of each contact has them)."""
+    resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        rules.segmentation_sql(interactions.rows, contacts.rows, deals.rows),
+        rules.segmentation_sql(resolved, contacts.rows, deals.rows),
         schemas.SegmentationMatrix,
     )

@@ -1,5 +1,6 @@
 """CRM landing contracts (contract section 2, crm): the fields of each landed table, their
-types, and which are required (fields without "|null")."""
+types, and which are required (fields without "|null"). CRM times always carry their
+offset (local Sao Paulo time): one without is a bad record, never guessed as UTC."""
 
 from cx_assets.lakehouse.parsing import Field, RecordSpec
 
@@ -8,7 +9,7 @@ INTERACTION_SPEC = RecordSpec(
         Field("Id", "interaction_id", "int"),
         Field("ContactId", "contact_id", "int"),
         Field("OwnerId", "owner_id", "int"),
-        Field("Date", "occurred_at", "timestamp"),
+        Field("Date", "occurred_at", "offset_timestamp"),
         Field("TypeId", "type_id", "int"),
         Field("Title", "title", "str", required=False),
         Field("Content", "content", "str", required=False),
@@ -27,7 +28,7 @@ CONTACT_SPEC = RecordSpec(
         Field("OwnerId", "owner_id", "int", required=False),
         Field("Email", "email", "str"),
         Field("Phone", "phone", "str"),
-        Field("CreateDate", "created_at", "timestamp"),
+        Field("CreateDate", "created_at", "offset_timestamp"),
     )
 )
 DEAL_SPEC = RecordSpec(
@@ -39,8 +40,8 @@ DEAL_SPEC = RecordSpec(
         Field("Amount", "amount", "number"),
         Field("StageId", "stage_id", "int"),
         Field("StatusId", "status_id", "int"),
-        Field("CreateDate", "created_at", "timestamp"),
-        Field("FinishDate", "finished_at", "timestamp", required=False),
+        Field("CreateDate", "created_at", "offset_timestamp"),
+        Field("FinishDate", "finished_at", "offset_timestamp", required=False),
     )
 )
 USER_SPEC = RecordSpec(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.privacy import mask_contacts_sql
 
 LOCAL_TIMEZONE = "America/Sao_Paulo"
 INBOUND_TITLE = "E-mail recebido."
@@ -147,9 +148,10 @@ def thread_subject_sql(subject: str) -> str:
 
 
 def searchable_text_sql(*columns: str) -> str:
-    """Title, subject and content as one lower-case text (lexicon patterns handle accents)."""
+    """Title, subject and content as one lower-case text in NFC (lexicon patterns handle
+    accents, as composed characters: `emerge\u0302ncia` must match `emergência`)."""
     joined = ", ".join(f"coalesce({column}, '')" for column in columns)
-    return f"lower(concat_ws(' ', {joined}))"
+    return f"nfc_normalize(lower(concat_ws(' ', {joined})))"
 
 
 def friction_flag_sql(category: str, text: str, rules: CrmRules = DEFAULT_RULES) -> str:
@@ -208,7 +210,8 @@ def silver_interactions_sql(
             PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
     )
     SELECT i.date, i.source_file, i.line_number,
-           i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id, i.title,
+           i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id,
+           {mask_contacts_sql("i.title")} AS title,
            i.deal_id,
            {recipient_count_sql("i.email_recipients")} AS recipient_count,
            {direction_sql("i.title")} AS direction,
@@ -228,12 +231,17 @@ def silver_interactions_sql(
     """
 
 
-def hash_sql(value: str) -> str:
-    return f"sha256(nullif(lower(trim({value})), ''))"
-
-
-def phone_hash_sql(value: str) -> str:
-    return f"sha256(nullif(regexp_replace(coalesce({value}, ''), '[^0-9]', '', 'g'), ''))"
+def with_current_company_sql(interactions: str, current_contacts: str) -> str:
+    """Interactions with the company resolved through the latest version of each contact:
+    whole-history tables are computed as of the latest materialized date (contract 4.1), so
+    a person delivered after their interaction, or who moved company, counts for the company
+    they have now. Per-day tables keep silver's resolution as of the interaction's day."""
+    return f"""(
+        SELECT i.* REPLACE (
+            CASE c.contact_type WHEN 'company' THEN i.contact_id
+                                WHEN 'person' THEN c.company_id END AS company_id)
+        FROM {interactions} AS i LEFT JOIN {current_contacts} AS c USING (contact_id)
+    )"""
 
 
 # --------------------------------------------------------------------------- gold, per day
@@ -303,6 +311,12 @@ def as_of_day_sql(interactions: str) -> str:
     """Whole-history tables are computed as of the latest partition day with interactions,
     never the wall clock, so a re-run gives the same result."""
     return f"(SELECT max(date) FROM {interactions})"
+
+
+def end_of_local_day_sql(day: str) -> str:
+    """The instant a CRM day ends: midnight after it in America/Sao_Paulo (a CRM day is a
+    local day; UTC midnight would end it three hours early)."""
+    return f"timezone('{LOCAL_TIMEZONE}', CAST({day} + INTERVAL 1 DAY AS TIMESTAMP))"
 
 
 def cx_volumetrics_sql(interactions: str, current_deals: str) -> str:
@@ -456,8 +470,12 @@ def churn_risk_sql(
     ),
     components AS (
         SELECT c.company_id, a.as_of_date,
-               (epoch(CAST(a.as_of_date + INTERVAL 1 DAY AS TIMESTAMPTZ)) - epoch(h.last_healthy_at))
-                   / 86400.0 AS silent_days,
+               -- a record delivered late may lie after the as-of day: silent 0 days, not < 0
+               -- (greatest() skips nulls: a company never healthy keeps a null here)
+               CASE WHEN h.last_healthy_at IS NOT NULL
+                    THEN greatest(0.0, (epoch({end_of_local_day_sql("a.as_of_date")})
+                                        - epoch(h.last_healthy_at)) / 86400.0)
+               END AS silent_days,
                coalesce(f.valid_interactions, 0) AS valid_interactions,
                coalesce(f.friction_interactions, 0) AS friction_interactions,
                coalesce(d.lost, 0) AS lost_deals,

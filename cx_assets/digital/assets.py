@@ -13,7 +13,7 @@ Earlier days are read through the windows stated on each input, never more:
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
 
-from cx_assets.digital import rules, schemas
+from cx_assets.digital import plots, rules, schemas
 from cx_assets.digital.records import CALL_SPEC, JOURNEY_SPEC, MEMBER_SPEC
 from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY, leakage_share_sql
 from cx_assets.lakehouse.assets import (
@@ -21,6 +21,7 @@ from cx_assets.lakehouse.assets import (
     Band,
     all_days,
     bronze_asset,
+    every_earlier_day,
     lake_asset,
     latest_version_asset,
     query_validated,
@@ -32,7 +33,7 @@ from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
-from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 
 GROUP = "digital"
 RULES = DEFAULT_RULES
@@ -79,13 +80,23 @@ def digital_journeys(
     model=schemas.SilverCall,
     grain=["call_id"],
     reconciles_with=bronze_calls,
-    ins={"bronze": same_day(bronze_calls)},
+    ins={
+        "bronze": same_day(bronze_calls),
+        "earlier": every_earlier_day(["silver", "digital_calls"]),
+    },
 )
 def digital_calls(
-    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    lake: Lake,
+    bronze: TableRef,
+    earlier: TableRef,
 ) -> Output[pd.DataFrame]:
-    """Contact-centre calls, typed. A repeated call_id on a day is quarantined as a
-    duplicate (the first record wins)."""
+    """Contact-centre calls, typed. A call_id is kept once, in its first delivery: a repeat
+    on the same day or any later day is quarantined as a duplicate naming where (or on which
+    day) it was first delivered."""
+    with warehouse.connect() as con:
+        has_history = table_exists(con, earlier.schema, earlier.table)
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -93,7 +104,7 @@ def digital_calls(
         bronze=bronze,
         spec=CALL_SPEC,
         model=schemas.SilverCall,
-        select_sql=rules.silver_calls_sql(TYPED_RECORDS),
+        select_sql=rules.silver_calls_sql(TYPED_RECORDS, earlier.rows if has_history else None),
     )
 
 
@@ -198,14 +209,15 @@ def digital_leakage_calls(
 )
 def leakage_daily_summary(
     context: AssetExecutionContext, warehouse: Warehouse, leakage: TableRef, calls: TableRef
-) -> pd.DataFrame:
+) -> Output[pd.DataFrame]:
     """Per day and journey type: leakage calls, their cost, the member category with most
     of them, and the week-over-week trend (%)."""
-    return query_validated(
+    summary = query_validated(
         warehouse,
         rules.daily_summary_sql(leakage.rows, calls.rows, partition_dates(context), RULES),
         schemas.LeakageDailySummary,
     )
+    return Output(summary, metadata=plots.daily_summary_metadata(summary))
 
 
 @lake_asset(
@@ -270,20 +282,28 @@ def leakage_root_cause(warehouse: Warehouse, leakage: TableRef) -> pd.DataFrame:
 # --------------------------------------------------------------------------- gold, whole history
 
 
+def materialized_days(context: AssetExecutionContext) -> int:
+    """Days the leakage calls were materialized for (a day whose call files never came is
+    materialized too, with no rows, and counts 0 in the means)."""
+    return len(context.instance.get_materialized_partitions(digital_leakage_calls.key))
+
+
 @lake_asset(
     "gold",
     group=GROUP,
     model=schemas.LeakageSavingsModel,
     partitioned=False,
     grain=["journey_type"],
-    ins={"leakage": all_days(digital_leakage_calls), "calls": all_days(digital_calls)},
+    ins={"leakage": all_days(digital_leakage_calls)},
 )
-def leakage_savings_model(warehouse: Warehouse, leakage: TableRef, calls: TableRef) -> pd.DataFrame:
-    """Per journey type, all history: avoidable calls a day, annualized cost and savings at
-    the low/mid/high fix rates."""
+def leakage_savings_model(
+    context: AssetExecutionContext, warehouse: Warehouse, leakage: TableRef
+) -> pd.DataFrame:
+    """Per journey type, all history: avoidable calls a day (over every materialized day),
+    annualized cost and savings at the low/mid/high fix rates."""
     return query_validated(
         warehouse,
-        rules.savings_model_sql(leakage.rows, calls.rows, RULES),
+        rules.savings_model_sql(leakage.rows, materialized_days(context), RULES),
         schemas.LeakageSavingsModel,
     )
 
@@ -294,15 +314,15 @@ def leakage_savings_model(warehouse: Warehouse, leakage: TableRef, calls: TableR
     model=schemas.LeakageActionRecommendation,
     partitioned=False,
     grain=["rank"],
-    ins={"leakage": all_days(digital_leakage_calls), "calls": all_days(digital_calls)},
+    ins={"leakage": all_days(digital_leakage_calls)},
 )
 def leakage_action_recommendations(
-    warehouse: Warehouse, leakage: TableRef, calls: TableRef
+    context: AssetExecutionContext, warehouse: Warehouse, leakage: TableRef
 ) -> pd.DataFrame:
     """Ranked actions for the largest root causes, all history: owner, effort and estimated
     annual savings, from the configured templates."""
     return query_validated(
         warehouse,
-        rules.action_recommendations_sql(leakage.rows, calls.rows, RULES),
+        rules.action_recommendations_sql(leakage.rows, materialized_days(context), RULES),
         schemas.LeakageActionRecommendation,
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.privacy import mask_contacts_sql
 
 MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER = "MAPD New", "MAPD Tenured", "Commercial", "Other"
 MEMBER_CATEGORIES = (MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER)
@@ -221,18 +222,42 @@ LINEAGE = "date, source_file, line_number"
 def silver_journeys_sql(typed: str) -> str:
     return f"""
     SELECT {LINEAGE}, member_id, session_id, event_at, journey_type, action,
-           device_type, error_code, error_message
+           device_type, error_code, {mask_contacts_sql("error_message")} AS error_message
     FROM {typed} WHERE reject_reason IS NULL
     ORDER BY date, source_file, line_number
     """
 
 
-def silver_calls_sql(typed: str) -> str:
+def silver_calls_sql(typed: str, earlier_calls: str | None) -> str:
+    """The day's calls, with a rule reject for a call_id delivered again on a later day:
+    the first delivery wins (a call happened once; a later export repeating it would count
+    it twice), and the repeat is quarantined naming the day of the first delivery.
+
+    `earlier_calls`: silver calls of the days before the step's first day (None: none yet).
+    Within the step's days, the first by day, file, line wins; repeats within one day were
+    already rejected by the record spec's unique key."""
+    earlier = (
+        f"SELECT call_id, min(date) AS first_day FROM {earlier_calls} GROUP BY call_id"
+        if earlier_calls
+        else "SELECT NULL::VARCHAR AS call_id, NULL::DATE AS first_day WHERE FALSE"
+    )
     return f"""
-    SELECT {LINEAGE}, call_id, member_id, called_at, ivr_path, handle_time_seconds, agent_id,
-           call_reason, sentiment_score, resolution_status
-    FROM {typed} WHERE reject_reason IS NULL
-    ORDER BY date, source_file, line_number
+    WITH delivered AS (
+        SELECT *,
+               first_value(date) OVER (PARTITION BY call_id ORDER BY {LINEAGE}) AS first_day,
+               row_number() OVER (PARTITION BY call_id ORDER BY {LINEAGE}) AS delivery
+        FROM {typed} WHERE reject_reason IS NULL
+    ),
+    earlier AS ({earlier})
+    SELECT d.date, d.source_file, d.line_number, d.call_id, d.member_id, d.called_at,
+           d.ivr_path, d.handle_time_seconds, d.agent_id, d.call_reason, d.sentiment_score,
+           d.resolution_status,
+           CASE WHEN e.first_day IS NOT NULL OR d.delivery > 1
+                THEN 'duplicate call_id (first delivered on '
+                     || strftime(coalesce(e.first_day, d.first_day), '%Y-%m-%d') || ')'
+           END AS reject_reason
+    FROM delivered d LEFT JOIN earlier e USING (call_id)
+    ORDER BY d.date, d.source_file, d.line_number
     """
 
 
@@ -495,19 +520,21 @@ def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence
 # --------------------------------------------------------------------------- gold, whole history
 
 
-def observed_days_sql(calls: str) -> str:
-    """Days the savings model averages over: days with calls delivered (a materialized day
-    with no landed files says nothing about leakage, so it does not count as 0)."""
-    return f"(SELECT count(DISTINCT date) FROM {calls})"
+def observed_days_sql(materialized_days: int) -> str:
+    """Days the savings model averages over: every materialized day (contract 4.3: a day
+    without that type, even a day whose call files never came, counts 0)."""
+    return f"(SELECT {int(materialized_days)})"
 
 
-def savings_model_sql(leakage: str, calls: str, rules: DigitalRules = DEFAULT_RULES) -> str:
-    """Per journey type: mean daily leakage calls over the observed days (a day without that
-    type counts 0), its annual cost, and the savings at the low/mid/high fix rates."""
+def savings_model_sql(
+    leakage: str, materialized_days: int, rules: DigitalRules = DEFAULT_RULES
+) -> str:
+    """Per journey type: mean daily leakage calls over the `materialized_days` (a day without
+    that type counts 0), its annual cost, and the savings at the low/mid/high fix rates."""
     cost = sql.number_literal(rules.cost_per_call)
     low, mid, high = (sql.number_literal(rate) for rate in rules.fix_rates)
     return f"""
-    WITH observed AS (SELECT {observed_days_sql(calls)} AS observed_days),
+    WITH observed AS (SELECT {observed_days_sql(materialized_days)} AS observed_days),
     per_type AS (
         SELECT journey_type, count(*) AS total_leakage_calls FROM {leakage} GROUP BY journey_type
     ),
@@ -547,7 +574,7 @@ def _templates_sql(rules: DigitalRules) -> str:
 
 
 def action_recommendations_sql(
-    leakage: str, calls: str, rules: DigitalRules = DEFAULT_RULES
+    leakage: str, materialized_days: int, rules: DigitalRules = DEFAULT_RULES
 ) -> str:
     """One action for each of the `max_actions` largest root causes, over all history.
 
@@ -557,7 +584,7 @@ def action_recommendations_sql(
     null): a failure spread evenly over devices is not a device's problem. The largest
     causes by leakage calls get an action from the templates: by error code; the abandon
     template when there is no code; the fallback for unknown codes.
-    `estimated_annual_savings` = the cause's mean daily leakage calls over the observed days
+    `estimated_annual_savings` = the cause's mean daily leakage calls over the materialized days
     × cost per call × 365 × the template's fix rate. Ranked by that, largest first.
     """
     cost = sql.number_literal(rules.cost_per_call)
@@ -571,7 +598,7 @@ def action_recommendations_sql(
         )
 
     return f"""
-    WITH observed AS (SELECT {observed_days_sql(calls)} AS observed_days),
+    WITH observed AS (SELECT {observed_days_sql(materialized_days)} AS observed_days),
     by_device AS (
         SELECT journey_type, error_code, device_type, count(*) AS calls
         FROM {leakage} GROUP BY ALL

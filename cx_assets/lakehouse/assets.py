@@ -16,7 +16,7 @@ Domains keep only what is theirs (record specs, Pandera models, SQL of their rul
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -29,6 +29,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetsDefinition,
+    FreshnessPolicy,
     MetadataValue,
     Output,
     TableColumn,
@@ -38,7 +39,11 @@ from dagster import (
 )
 
 from cx_assets.lakehouse import quarantine
-from cx_assets.lakehouse.automation import rollup_automation
+from cx_assets.lakehouse.automation import (
+    LANDING_FINGERPRINTS,
+    day_fingerprints,
+    rollup_automation,
+)
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import (
     BRONZE_COLUMN_DESCRIPTIONS,
@@ -52,9 +57,6 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.validation import column_schema, ordered, validate
 from cx_assets.lakehouse.warehouse import Warehouse
 
-# Every asset that writes the warehouse shares one pool: DuckDB takes one writer per file.
-WAREHOUSE_POOL = "duckdb"
-
 # Declarations on an asset's definition metadata, read back by `checks.declared_checks`
 # and by the landing sensor.
 GRAIN = "cx/grain"
@@ -62,6 +64,12 @@ ROW_COUNT = "cx/row_count"
 BANDS = "cx/bands"
 RECONCILES_WITH = "cx/reconciles_with"
 LANDED_TABLE = "cx/landed_table"
+
+# Gold is rebuilt every day (the 02:00 UTC schedule, landing sensors, rollup automation):
+# a table not refreshed for a day and a bit is late, for two days it is stale.
+GOLD_FRESHNESS = FreshnessPolicy.time_window(
+    warn_window=timedelta(hours=26), fail_window=timedelta(hours=50)
+)
 
 # Tag that splits date-grained assets from whole-history ones; jobs select on it.
 PARTITIONING_TAG = "cx/partitioning"
@@ -146,7 +154,7 @@ def lake_asset(
             metadata=declared,
             tags={PARTITIONING_TAG: DAILY if partitioned else WHOLE_HISTORY},
             ins=ins,
-            pool=WAREHOUSE_POOL,
+            freshness_policy=GOLD_FRESHNESS if layer == "gold" else None,
             **partition_args,
         )(fn)
 
@@ -172,6 +180,18 @@ def with_days_before(upstream: AssetsDefinition | Sequence[str], days: int) -> A
         key=_key(upstream),
         partition_mapping=TimeWindowPartitionMapping(
             start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
+        ),
+    )
+
+
+def every_earlier_day(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
+    """Every partition before the step's first day (an asset reading its own history)."""
+    return AssetIn(
+        key=_key(upstream),
+        # Dagster allows an asset to read its own earlier partitions only through a time
+        # window ending before the step; a century back is "every earlier day".
+        partition_mapping=TimeWindowPartitionMapping(
+            start_offset=-36_500, end_offset=-1, allow_nonexistent_upstream_partitions=True
         ),
     )
 
@@ -229,6 +249,8 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
                 "files_read": len(files),
                 "bytes_read": sum(landed.size for landed in files),
                 "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
+                # so the landing sensor does not run again a day built from these files
+                LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
             }
         )
         return read_landed(files, datetime.now(UTC))
@@ -272,7 +294,8 @@ def silver_from_bronze(
     2. run the domain's `select_sql`, which reads the good rows of `TYPED_RECORDS` (and any
        `derived_frames`, computed in Python from the typed records and visible to the query
        under their names) and returns `date`, `source_file`, `line_number` plus the
-       model's columns;
+       model's columns, and optionally `reject_reason`: a domain rule's reason to
+       quarantine the record (null keeps it);
     3. validate with the Pandera model, keeping the coerced frame;
     4. quarantine every rejected record (parse or validation) with its file, line, reason
        and original text; report counts and a masked sample (no record content).
@@ -292,11 +315,18 @@ def silver_from_bronze(
         finally:
             for name in frames:
                 con.unregister(name)
+        rule_rejects = parse_rejects.iloc[0:0]
+        if "reject_reason" in candidates.columns:
+            by_rule = candidates["reject_reason"].notna()
+            rule_rejects = candidates.loc[by_rule, ["source_file", "line_number", "reject_reason"]]
+            rule_rejects = rule_rejects.rename(columns={"reject_reason": "reason"})
+            candidates = candidates.loc[~by_rule].drop(columns="reject_reason")
         validated = validate(model, candidates)
         rejected = [
             frame
             for frame in (
                 parse_rejects,
+                rule_rejects,
                 validated.rejects[["source_file", "line_number", "reason"]],
             )
             if not frame.empty
@@ -313,7 +343,7 @@ def silver_from_bronze(
             f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
         )
     metadata = {
-        "bronze_rows": int(len(parse_rejects) + len(candidates)),
+        "bronze_rows": int(len(parse_rejects) + len(rule_rejects) + len(candidates)),
         "quarantined_rows": len(rejects),
         "reject_reasons": MetadataValue.json(quarantine.reason_counts(rejects)),
         "quarantine_sample": MetadataValue.json(quarantine.masked_sample(rejects)),

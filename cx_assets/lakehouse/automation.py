@@ -13,10 +13,13 @@ partition key fails the whole tick. Requests are capped per tick; the rest wait.
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
     AutomationCondition,
+    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -29,19 +32,62 @@ from dagster import (
     sensor,
 )
 
-from cx_assets.lakehouse.landing import LandedFile, date_folders, discover, parse_date_folder
+from cx_assets.lakehouse.landing import (
+    LandedFile,
+    date_folders,
+    discover,
+    parse_date_folder,
+    printable,
+)
 from cx_assets.lakehouse.partitions import daily_partitions, is_partition_day
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.run_lock import release_dead_runs
 
 MAX_REQUESTS_PER_TICK = 10
 
 
 def fingerprint(files: Sequence[LandedFile]) -> str:
+    # `relative_path` is printable even for a name that is not UTF-8, so this encodes.
     content = "\n".join(
         f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
         for landed in sorted(files, key=lambda landed: landed.relative_path)
     )
     return hashlib.sha256(content.encode()).hexdigest()[:20]
+
+
+# Bronze materializations record the fingerprint of each day's files under this key, so a
+# sensor can tell a day already built (by the CLI, say) from one whose files changed.
+LANDING_FINGERPRINTS = "landing_fingerprints"
+
+
+def bronze_key(source: str, table: str) -> AssetKey:
+    return AssetKey(["bronze", f"{source}_{table}"])
+
+
+def day_fingerprints(files: Sequence[LandedFile], days: Sequence[date]) -> dict[str, str]:
+    """The fingerprint of one table's files, day by day (a day without files included)."""
+    return {
+        day.isoformat(): fingerprint([landed for landed in files if landed.day == day])
+        for day in days
+    }
+
+
+def already_built(
+    instance: DagsterInstance, source: str, day: date, files_by_table: dict[str, list]
+) -> bool:
+    """Whether the latest bronze materialization of every table of `source` for `day`
+    recorded exactly these files."""
+    for table, files in files_by_table.items():
+        found = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=bronze_key(source, table), asset_partitions=[str(day)]),
+            limit=1,
+        ).records
+        if not found or found[0].asset_materialization is None:
+            return False
+        recorded = found[0].asset_materialization.metadata.get(LANDING_FINGERPRINTS)
+        if recorded is None or recorded.value.get(str(day)) != fingerprint(files):
+            return False
+    return True
 
 
 def landing_sensor(
@@ -61,6 +107,10 @@ def landing_sensor(
         default_status=DefaultSensorStatus.RUNNING,
     )
     def landing_files_changed(context: SensorEvaluationContext, lake: Lake):
+        # A run killed outright stays STARTED and holds a place in the UI's run queue: free
+        # it here, so the queue drains even when no new run could start.
+        if context.instance is not None:
+            release_dead_runs(context.instance, context.log.warning)
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         now = datetime.now(UTC)
         requests: list[RunRequest] = []
@@ -69,7 +119,7 @@ def landing_sensor(
             day = parse_date_folder(folder_name)
             if day is None:
                 context.log.info(
-                    f"skipping landing/{source}/*/{folder_name}: not a YYYY-MM-DD folder"
+                    f"skipping landing/{source}/*/{printable(folder_name)}: not a YYYY-MM-DD folder"
                 )
                 continue
             if not is_partition_day(day, now):
@@ -78,15 +128,20 @@ def landing_sensor(
                     f"(partitions run from {daily_partitions.start.date()} to yesterday, UTC)"
                 )
                 continue
-            files = [
-                landed
-                for table in tables
-                for landed in discover(lake.layout.landing_dir, source, table, day)
-            ]
+            files_by_table = {
+                table: discover(lake.layout.landing_dir, source, table, day) for table in tables
+            }
+            files = [landed for table_files in files_by_table.values() for landed in table_files]
             if not files:
                 continue  # only in-flight files so far
             current = fingerprint(files)
             if seen.get(folder_name) == current:
+                continue
+            if context.instance is not None and already_built(
+                context.instance, source, day, files_by_table
+            ):
+                context.log.info(f"{source} {folder_name}: already built from these files")
+                seen[folder_name] = current
                 continue
             if len(requests) >= max_requests_per_tick:
                 waiting += 1
@@ -101,9 +156,12 @@ def landing_sensor(
             seen[folder_name] = current
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
+        cursor = json.dumps(seen, sort_keys=True)
         if not requests:
-            return SkipReason(f"no new or re-delivered {source} files")
-        return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+            return SensorResult(
+                skip_reason=SkipReason(f"no new or re-delivered {source} files"), cursor=cursor
+            )
+        return SensorResult(run_requests=requests, cursor=cursor)
 
     return landing_files_changed
 

@@ -12,8 +12,9 @@ Partitioned checks evaluate the days of the run that materialized their asset (o
 or the range of a single-run backfill).
 """
 
+import statistics
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -48,6 +49,16 @@ NON_EMPTY = "non_empty"
 RECONCILES_WITH_BRONZE = "bronze_reconciles_with_silver_and_quarantine"
 UNIQUE_KEY = "unique_key"
 ROW_COUNT_CHECK = "row_count"
+REJECT_RATIO = "reject_ratio"
+VOLUME_ANOMALY = "volume_anomaly"
+
+# Defaults of the judgement checks (WARN; each is run config on its check).
+MAX_REJECT_RATIO = 0.001
+VOLUME_HISTORY_WEEKS = 4
+VOLUME_MIN_HISTORY_WEEKS = 3
+VOLUME_MIN_MEDIAN_ROWS = 100
+VOLUME_LOW_FACTOR = 0.5
+VOLUME_HIGH_FACTOR = 2.0
 
 
 def _table(asset_def: AssetsDefinition) -> tuple[str, str]:
@@ -123,6 +134,125 @@ def reconciliation_check(silver: AssetsDefinition, bronze_key: AssetKey) -> Asse
         )
 
     return reconciles
+
+
+def _band_config(low: float, high: float) -> dict[str, Field]:
+    return {
+        "low": Field(float, default_value=low),
+        "high": Field(float, default_value=high),
+        "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
+    }
+
+
+def reject_ratio_check(
+    silver: AssetsDefinition, bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO
+) -> AssetChecksDefinition:
+    """WARN (by default) when a day quarantines more than `high` of its landed records: a
+    few bad records are expected and kept apart, a rising share means a source changed."""
+    bronze_schema, bronze_table = bronze_key.path
+
+    @asset_check(
+        asset=silver,
+        name=REJECT_RATIO,
+        description=f"Share of a day's {bronze_schema}.{bronze_table} records quarantined. "
+        f"WARN by default above {high} (run config).",
+        partitions_def=daily_partitions,
+        config_schema=_band_config(0.0, high),
+    )
+    def reject_ratio(
+        context: AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
+    ) -> AssetCheckResult:
+        config = context.op_execution_context.op_config
+        ratios: dict[str, float | None] = {}
+        with warehouse.connect() as con:
+            for day in partition_dates(context):
+                landed = count_rows(con, bronze_schema, bronze_table, [day])
+                quarantined = quarantine.count(lake.layout.quarantine_dir, bronze_table, [day])
+                ratios[day.isoformat()] = quarantined / landed if landed else None
+        outside = {
+            day: ratio
+            for day, ratio in ratios.items()
+            if ratio is not None and not config["low"] <= ratio <= config["high"]
+        }
+        return AssetCheckResult(
+            passed=not outside,
+            severity=config["severity"],
+            description=(
+                f"{', '.join(f'{d}: {r:.2%}' for d, r in outside.items())} quarantined"
+                if outside
+                else None
+            ),
+            metadata={"reject_ratio_by_day": MetadataValue.json(ratios), "high": config["high"]},
+        )
+
+    return reject_ratio
+
+
+def volume_anomaly_check(
+    bronze: AssetsDefinition,
+    *,
+    weeks: int = VOLUME_HISTORY_WEEKS,
+    min_weeks: int = VOLUME_MIN_HISTORY_WEEKS,
+    min_rows: int = VOLUME_MIN_MEDIAN_ROWS,
+    low: float = VOLUME_LOW_FACTOR,
+    high: float = VOLUME_HIGH_FACTOR,
+) -> AssetChecksDefinition:
+    """WARN (by default) when a day's landed records fall outside [low, high] × the median of
+    the same weekday in the `weeks` weeks before it (sources have a weekly rhythm: a quiet
+    Sunday is no anomaly). Quiet (passing) while fewer than `min_weeks` such days have
+    records, or while that median is under `min_rows` (small counts swing by chance)."""
+    schema, table = _table(bronze)
+
+    @asset_check(
+        asset=bronze,
+        name=VOLUME_ANOMALY,
+        description=f"A day's records of {schema}.{table} against the median of the same "
+        f"weekday over the {weeks} weeks before. WARN by default outside [{low}, {high}] × "
+        f"that median (run config); quiet with under {min_weeks} weeks of history or a "
+        f"median under {min_rows} records.",
+        partitions_def=daily_partitions,
+        config_schema={
+            **_band_config(low, high),
+            "min_rows": Field(int, default_value=min_rows),
+        },
+    )
+    def volume_anomaly(
+        context: AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> AssetCheckResult:
+        config = context.op_execution_context.op_config
+        days = partition_dates(context)
+        counts: dict[date, int] = {}
+        with warehouse.connect() as con:
+            if table_exists(con, schema, table):
+                rows = con.execute(
+                    f"SELECT date, count(*) FROM {qualified(schema, table)} "
+                    f"WHERE date BETWEEN ? AND ? GROUP BY date",
+                    [days[0] - timedelta(weeks=weeks), days[-1]],
+                ).fetchall()
+                counts = {day: int(n) for day, n in rows}
+        verdicts: dict[str, dict[str, float | int | None]] = {}
+        outside = []
+        for day in days:
+            history = [
+                counts[earlier]
+                for back in range(1, weeks + 1)
+                if counts.get(earlier := day - timedelta(weeks=back))
+            ]
+            median = float(statistics.median(history)) if len(history) >= min_weeks else None
+            rows_today = counts.get(day, 0)
+            verdicts[day.isoformat()] = {"rows": rows_today, "median": median}
+            if median is None or median < config["min_rows"]:
+                continue
+            if not config["low"] * median <= rows_today <= config["high"] * median:
+                outside.append(day.isoformat())
+        return AssetCheckResult(
+            passed=not outside,
+            severity=config["severity"],
+            description=f"unusual volume on {', '.join(outside)}" if outside else None,
+            metadata={"rows_and_median_by_day": MetadataValue.json(verdicts)},
+        )
+
+    return volume_anomaly
 
 
 def _unique_key_result(
@@ -223,11 +353,7 @@ def ratio_band_check(asset_def: AssetsDefinition, band: Band) -> AssetChecksDefi
         description=f"{band.description} WARN by default outside [{band.low}, {band.high}] "
         "(run config).",
         partitions_def=daily_partitions,
-        config_schema={
-            "low": Field(float, default_value=band.low),
-            "high": Field(float, default_value=band.high),
-            "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
-        },
+        config_schema=_band_config(band.low, band.high),
     )
     def ratio_in_band(context: AssetCheckExecutionContext, warehouse: Warehouse):
         config = context.op_execution_context.op_config
@@ -252,16 +378,19 @@ def ratio_band_check(asset_def: AssetsDefinition, band: Band) -> AssetChecksDefi
 
 
 def declared_checks(assets: Sequence[AssetsDefinition]) -> list[AssetChecksDefinition]:
-    """Every check the assets declare: `non_empty` on each bronze asset; reconciliation,
-    unique key, row count and ratio bands where `lake_asset` declared them."""
+    """Every check the assets declare: `non_empty` and `volume_anomaly` on each bronze
+    asset; reconciliation and reject ratio on each silver table of a landed table; unique
+    key, row count and ratio bands where `lake_asset` declared them."""
     checks: list[AssetChecksDefinition] = []
     for asset_def in assets:
         metadata = asset_def.metadata_by_key[asset_def.key]
         if landed_table(asset_def):
             checks.append(non_empty_check(asset_def, what="records"))
+            checks.append(volume_anomaly_check(asset_def))
         bronze = metadata_value(metadata, RECONCILES_WITH)
         if bronze:
             checks.append(reconciliation_check(asset_def, AssetKey.from_user_string(bronze)))
+            checks.append(reject_ratio_check(asset_def, AssetKey.from_user_string(bronze)))
         grain = metadata_value(metadata, GRAIN)
         if grain is not None:
             checks.append(unique_key_check(asset_def, grain))

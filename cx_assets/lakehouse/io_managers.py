@@ -12,6 +12,11 @@ conventions test read.
   `gold/<table>/data.parquet` for whole-history tables), never read back.
 - `ModelStoreIOManager`: trained models as joblib files (`models/<name>/[date=D/]model.joblib`).
 
+A whole-history asset whose rows still belong to days (support tickets under the day they
+were created, rebuilt when a later day re-delivers them) returns `DayRows`: the warehouse
+replaces only the days it names, and gold publishes them as `date=D/` folders like a
+partitioned table.
+
 Table inputs are *not* loaded into memory: a downstream asset receives a `TableRef` naming
 the table and the partition days its `AssetIn` lets it read, and does its set-based work in
 DuckDB. The `Warehouse` resource, `replace_rows` and `TableRef` are the one seam to the
@@ -21,6 +26,8 @@ warehouse's backend.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,7 +44,7 @@ from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import date_literal, qualified, string_literal
-from cx_assets.lakehouse.warehouse import Warehouse, replace_rows, table_columns
+from cx_assets.lakehouse.warehouse import Warehouse, count_rows, replace_rows, table_columns
 
 # Layer (the first element of an asset key) → the resource key of its storage.
 LAYER_STORAGE = {
@@ -65,6 +72,8 @@ class TableRef:
     def where(self) -> str:
         if self.first is None or self.last is None:
             return "TRUE"
+        if self.first > self.last:
+            return "FALSE"
         return (
             f"{PARTITION_COLUMN} BETWEEN {date_literal(self.first)} AND {date_literal(self.last)}"
         )
@@ -73,6 +82,18 @@ class TableRef:
     def rows(self) -> str:
         """A subquery of the readable rows, to use in FROM."""
         return f"(SELECT * FROM {self.name} WHERE {self.where})"
+
+
+@dataclass(frozen=True)
+class DayRows:
+    """What a whole-history (unpartitioned) asset returns when its rows belong to days, e.g.
+    a ticket to the day it was created: `rows` (with a `date` column) replace exactly `days`
+    in the warehouse, and gold publishes each of those days as a `date=D/` folder (a day
+    without rows gets an empty file). `days=None` replaces the whole table, and gold removes
+    the day folders no longer in it."""
+
+    rows: pd.DataFrame | pa.Table
+    days: Sequence[date] | None = None
 
 
 def _table_of(context: OutputContext | InputContext) -> tuple[str, str]:
@@ -89,7 +110,10 @@ def _output_dates(context: OutputContext) -> list[date] | None:
 def _table_ref(context: InputContext) -> TableRef:
     layer, table = _table_of(context)
     if context.has_asset_partitions:
-        days = window_dates(context.asset_partitions_time_window)
+        keys = context.asset_partition_keys
+        if not keys:  # a window with no day in it, e.g. the days before the first one
+            return TableRef(layer, table, date.max, date.min)
+        days = sorted(date.fromisoformat(key) for key in keys)
         return TableRef(layer, table, days[0], days[-1])
     return TableRef(layer, table)
 
@@ -161,19 +185,28 @@ class WarehouseIOManager(ConfigurableIOManager):
 
     warehouse: Warehouse
 
-    def handle_output(self, context: OutputContext, obj: pd.DataFrame | pa.Table | None) -> None:
+    def handle_output(
+        self, context: OutputContext, obj: pd.DataFrame | pa.Table | DayRows | None
+    ) -> None:
         if obj is None:
             return
         layer, table = _table_of(context)
         dates = _output_dates(context)
+        by_day = isinstance(obj, DayRows)
+        if by_day:
+            dates = None if obj.days is None else sorted(obj.days)
+            obj = obj.rows
         rows = as_arrow(obj)
         with self.warehouse.connect() as con:
             inserted = replace_rows(con, layer, table, rows, dates)
-            metadata = _table_metadata(con, context, layer, table, inserted)
-        metadata.update(self.publish(table, rows, dates))
+            total = count_rows(con, layer, table) if by_day else inserted
+            metadata = _table_metadata(con, context, layer, table, total)
+        metadata.update(self.publish(table, rows, dates, by_day=by_day))
         context.add_output_metadata(metadata)
 
-    def publish(self, table: str, rows: pa.Table, dates: list[date] | None) -> dict[str, Any]:
+    def publish(
+        self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
+    ) -> dict[str, Any]:
         """Where else the rows go once committed (nowhere here); returns metadata."""
         return {}
 
@@ -186,8 +219,16 @@ class GoldIOManager(WarehouseIOManager):
 
     data_dir: str
 
-    def publish(self, table: str, rows: pa.Table, dates: list[date] | None) -> dict[str, Any]:
+    def publish(
+        self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
+    ) -> dict[str, Any]:
         dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        if dates is None and by_day:  # the whole table, by day: drop days no longer in it
+            dates = sorted(set(rows[PARTITION_COLUMN].to_pylist()))
+            kept = {parquet.partition_folder(dataset, day).name for day in dates}
+            for folder in dataset.glob(f"{PARTITION_COLUMN}=*"):
+                if folder.name not in kept:
+                    shutil.rmtree(folder)
         if dates is None:
             parquet.publish(rows, dataset)
         else:

@@ -10,6 +10,12 @@ reader itself could not make sense of it (invalid UTF-8, a CSV row with the wron
 number of fields, a `.json` file that does not parse), a `read_error`. JSON *content*
 is validated later in SQL, where DuckDB parses it far faster than Python.
 
+One hostile file never fails a day either. A file that cannot be read as a whole (a name
+that is not UTF-8, an OS error, a `.json` nested deeper than Python parses, a CSV header
+that is not UTF-8 or names a column twice) becomes ONE bronze row on line 1 with the
+reason, so it is quarantined and the day's other files go on. Links that resolve outside
+the landing folder are not followed.
+
 Rows stream out in Arrow batches so a 300 MB day never sits in Python memory at once.
 """
 
@@ -18,19 +24,26 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+from dagster import get_dagster_logger
 
+# Per-record read errors go to the process log only (a bad day has thousands of them);
+# a file skipped at discovery is rare and goes to the run's event log too.
 log = logging.getLogger(__name__)
+discovery_log = get_dagster_logger(__name__)
 
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv")
 _DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 BATCH_ROWS = 20_000
 
 BRONZE_SCHEMA = pa.schema(
@@ -62,38 +75,67 @@ def is_in_flight(path: Path) -> bool:
     return path.name.startswith((".", "_"))
 
 
+def printable(name: str) -> str:
+    """A file name as text that Parquet, DuckDB and logs accept: bytes that are not UTF-8
+    (which Python keeps as lone surrogates) become `\\xNN` escapes."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+
+
 @dataclass(frozen=True)
 class LandedFile:
     path: Path
+    # Relative to the data root, printable (see `printable`): bronze's `source_file`.
     relative_path: str
     day: date
     mtime_ns: int
     size: int
+    # Why the file cannot be read at all, found at discovery; it lands as one bad record.
+    read_error: str | None = None
 
 
 def discover(landing_dir: Path, source: str, table: str, day: date) -> list[LandedFile]:
-    """Files delivered for one (source, table, day), in a stable order (by name)."""
+    """Files delivered for one (source, table, day), in a stable order (by name).
+
+    Skipped with a log line: unsupported extensions, and links (to files or folders) that
+    resolve outside the landing folder, which would otherwise read any file on the host."""
     folder = landing_dir / source / table / day.isoformat()
     if not folder.is_dir():
         return []
+    landing_root = landing_dir.resolve()
     files = []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or is_in_flight(path):
             continue
+        name = path.relative_to(landing_dir.parent).as_posix()
+        shown = printable(name)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            log.warning("ignoring %s: not one of %s", path, ", ".join(SUPPORTED_SUFFIXES))
+            discovery_log.warning(f"ignoring {shown}: not one of {', '.join(SUPPORTED_SUFFIXES)}")
             continue
-        stat = path.stat()
+        if not _resolves_inside(path, landing_root):
+            discovery_log.warning(f"ignoring {shown}: a link to outside the landing folder")
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue  # renamed or removed since the listing: the next read sees its new state
         files.append(
             LandedFile(
                 path=path,
-                relative_path=path.relative_to(landing_dir.parent).as_posix(),
+                relative_path=shown,
                 day=day,
                 mtime_ns=stat.st_mtime_ns,
                 size=stat.st_size,
+                read_error=None if shown == name else "file not read: its name is not UTF-8",
             )
         )
     return files
+
+
+def _resolves_inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def date_folders(landing_dir: Path, source: str) -> dict[str, list[Path]]:
@@ -152,7 +194,7 @@ def read_json(path: Path) -> Iterator[Row]:
         yield 1, text, None, error
         return
     try:
-        payload = json.loads(text)
+        elements = _array_elements(text)
     except json.JSONDecodeError as exc:
         yield (
             exc.lineno,
@@ -161,12 +203,56 @@ def read_json(path: Path) -> Iterator[Row]:
             f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})",
         )
         return
-    if isinstance(payload, list):
-        # The element's 1-based position stands in for its line (contract section 2).
-        for position, element in enumerate(payload, start=1):
-            yield position, json.dumps(element, ensure_ascii=False), None, None
-    else:
+    except RecursionError:
+        yield 1, text, None, "invalid JSON: nested too deeply to read"
+        return
+    if elements is None:
         yield 1, text.strip(), None, None
+        return
+    # The element's 1-based position stands in for its line (contract section 2), and its
+    # raw text is its own slice of the file, exactly as delivered.
+    for position, (start, end) in enumerate(elements, start=1):
+        yield position, text[start:end], None, None
+
+
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Only the elements' extents are wanted, not their values: numbers stay text, which also
+# spares Python's 4,300-digit limit on integers (a longer one would raise ValueError).
+_JSON_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
+
+
+def _array_elements(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) of each element when `text` is one JSON array, None when it is one other
+    JSON value. Raises `JSONDecodeError` (with json.loads' messages) when it is neither."""
+
+    def skip_whitespace(position: int) -> int:
+        return _JSON_WHITESPACE.match(text, position).end()
+
+    def expect_end(position: int) -> None:
+        if skip_whitespace(position) != len(text):
+            raise json.JSONDecodeError("Extra data", text, skip_whitespace(position))
+
+    position = skip_whitespace(0)
+    if not text.startswith("[", position):
+        _, end = _JSON_DECODER.raw_decode(text, position)
+        expect_end(end)
+        return None
+    elements: list[tuple[int, int]] = []
+    position = skip_whitespace(position + 1)
+    if text.startswith("]", position):
+        expect_end(position + 1)
+        return elements
+    while True:
+        _, end = _JSON_DECODER.raw_decode(text, position)
+        elements.append((position, end))
+        position = skip_whitespace(end)
+        if text.startswith(",", position):
+            position = skip_whitespace(position + 1)
+        elif text.startswith("]", position):
+            expect_end(position + 1)
+            return elements
+        else:
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
 
 
 class _LineRecorder:
@@ -190,10 +276,18 @@ def read_csv(path: Path) -> Iterator[Row]:
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         recorder = _LineRecorder(handle)
         reader = csv.reader(recorder)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            yield _whole_file(path, f"file not read: unreadable CSV header: {exc}")
+            return
         if header is None:
             return
         header = [name.strip() for name in header]
+        problem = _header_problem("".join(recorder.consumed), header)
+        if problem:
+            yield _whole_file(path, f"file not read: {problem}")
+            return
         line_number = len(recorder.consumed)
         recorder.consumed.clear()
         while True:
@@ -221,6 +315,35 @@ def read_csv(path: Path) -> Iterator[Row]:
             yield start_line, raw, record, error
 
 
+def _header_problem(line: str, names: list[str]) -> str | None:
+    """Why a CSV header makes every row of its file meaningless, if it does."""
+    if line.startswith(("\udcff\udcfe", "\udcfe\udcff")):
+        return "the CSV is UTF-16, not UTF-8"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        _, error = _decode(line.encode("utf-8", errors="surrogateescape"))
+        return f"CSV header is not UTF-8 ({error})"
+    if "\x00" in line:
+        return "CSV header holds NUL characters (UTF-16 without a byte order mark?)"
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        return "CSV header names a column more than once: " + ", ".join(
+            json.dumps(name, ensure_ascii=False) for name in repeated
+        )
+    return None
+
+
+def _whole_file(path: Path, reason: str) -> Row:
+    """One bad record standing for a whole file: its text (best effort) on line 1."""
+    data = path.read_bytes()
+    if data.startswith(_UTF16_BOMS):
+        return 1, data.decode("utf-16", errors="replace"), None, reason
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    return 1, data.decode("utf-8", errors="replace"), None, reason
+
+
 def _clean_surrogates(text: str) -> tuple[str, str | None]:
     try:
         text.encode("utf-8")
@@ -239,8 +362,7 @@ def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.Record
     def batches() -> Iterator[pa.RecordBatch]:
         columns: dict[str, list] = {name: [] for name in BRONZE_SCHEMA.names}
         for landed in files:
-            reader = READERS[landed.path.suffix.lower()]
-            for line_number, raw, record, error in reader(landed.path):
+            for line_number, raw, record, error in _records(landed):
                 columns["date"].append(landed.day)
                 columns["source_file"].append(landed.relative_path)
                 columns["line_number"].append(line_number)
@@ -257,3 +379,27 @@ def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.Record
             yield pa.RecordBatch.from_pydict(columns, schema=BRONZE_SCHEMA)
 
     return pa.RecordBatchReader.from_batches(BRONZE_SCHEMA, batches())
+
+
+def _records(landed: LandedFile) -> Iterator[Row]:
+    """A file's records. A file that cannot be opened is one bad record; one whose reading
+    breaks off keeps the records read so far, then one bad record saying why."""
+    if landed.read_error:
+        try:
+            row = _whole_file(landed.path, landed.read_error)
+        except OSError:
+            row = (1, "", None, landed.read_error)
+        yield row
+        return
+    last_line = 0
+    try:
+        for row in READERS[landed.path.suffix.lower()](landed.path):
+            last_line = row[0]
+            yield row
+    except OSError as error:
+        # `str(error)` would repeat the path, which may not be printable.
+        cause = f"{type(error).__name__}: {error.strerror or 'error'}"
+        if last_line == 0:
+            yield 1, "", None, f"file not read: {cause}"
+        else:
+            yield last_line + 1, "", None, f"file read broke off after line {last_line}: {cause}"

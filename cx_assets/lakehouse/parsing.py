@@ -2,12 +2,21 @@
 
 A `RecordSpec` lists the fields a landed record must carry and their types. `parse_bronze`
 turns one bronze table's partitions into a temporary table with a typed column per field
-(the record's original text stays in bronze) plus `reject_reason`: null for a good record, otherwise the first problem found (reader
-error, invalid JSON, missing required field, wrong type, duplicate key). Good and bad rows
-leave together so nothing is dropped silently: bad ones go to quarantine.
+(the record's original text stays in bronze) plus `reject_reason`: null for a good record,
+otherwise the first problem found (reader error, invalid JSON, missing required field, wrong
+type, duplicate key). Good and bad rows leave together so nothing is dropped silently: bad
+ones go to quarantine.
 
-Each record's JSON is parsed once (`json_extract` with a list of paths), which keeps a
-300 MB day of CRM interactions to a second or two.
+Each record's JSON is parsed once (`json_extract` with a list of paths), and each field is
+typed once, which keeps a 300 MB day of CRM interactions to a second or two.
+
+DuckDB casts more than the contract allows, so text is matched before it is cast:
+- timestamps are ISO-8601, `YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]][offset]]`, with years
+  1900-2999 as written and an offset of `Z` or at most ±18:00 (ISO's limit). DuckDB would
+  also take `infinity`, `epoch`, a zone name or `+99:00`, and give year 294247 or 9999.
+  `offset_timestamp` (CRM times) requires the offset; `timestamp` without one is UTC;
+- dates are `YYYY-MM-DD` in the same years;
+- numbers are finite: DuckDB's JSON reader takes `NaN`, `Infinity` and `1e999`.
 """
 
 from __future__ import annotations
@@ -21,13 +30,14 @@ import duckdb
 
 from cx_assets.lakehouse import sql
 
-Kind = Literal["int", "number", "str", "timestamp", "date", "bool"]
+Kind = Literal["int", "number", "str", "timestamp", "offset_timestamp", "date", "bool"]
 
 _SQL_TYPE: dict[str, str] = {
     "int": "BIGINT",
     "number": "DOUBLE",
     "str": "VARCHAR",
     "timestamp": "TIMESTAMPTZ",
+    "offset_timestamp": "TIMESTAMPTZ",
     "date": "DATE",
     "bool": "BOOLEAN",
 }
@@ -37,6 +47,7 @@ _JSON_TYPES: dict[str, tuple[str, ...]] = {
     "number": ("BIGINT", "UBIGINT", "DOUBLE"),
     "str": ("VARCHAR",),
     "timestamp": ("VARCHAR",),
+    "offset_timestamp": ("VARCHAR",),
     "date": ("VARCHAR",),
     "bool": ("BOOLEAN",),
 }
@@ -45,8 +56,21 @@ _KIND_NAMES = {
     "number": "a number",
     "str": "a string",
     "timestamp": "an ISO-8601 timestamp",
+    "offset_timestamp": "an ISO-8601 timestamp with an offset",
     "date": "a YYYY-MM-DD date",
     "bool": "true or false",
+}
+
+# The text forms accepted before a cast (RE2, matched in full). Years 1900-2999 as written;
+# offsets Z or at most ±18:00, the ISO-8601 limit.
+_DATE = "(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}"
+_TIME = "[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"
+_OFFSET = "(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?)"
+_TEXT_PATTERN: dict[str, str] = {
+    "int": "[+-]?[0-9]+",  # CSV text: DuckDB would round '1.5' to 2
+    "timestamp": f"{_DATE}({_TIME}{_OFFSET}?)?",
+    "offset_timestamp": f"{_DATE}{_TIME}{_OFFSET}",
+    "date": _DATE,
 }
 
 
@@ -73,51 +97,60 @@ def _json_path(name: str) -> str:
     return sql.string_literal('$."' + name.replace('"', '\\"') + '"')
 
 
-def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str, str]:
-    """(value expression, missing condition, wrong-type condition) for one field."""
+def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
+    """`text` as a value of `kind`, or NULL when it is not one the contract allows."""
+    if kind == "str":
+        return text
+    typed = f"TRY_CAST({text} AS {_SQL_TYPE[kind]})"
+    pattern = _TEXT_PATTERN.get(kind)
+    if pattern and (from_text or kind != "int"):  # JSON integers are typed by JSON
+        return (
+            f"CASE WHEN regexp_full_match({text}, {sql.string_literal(pattern)}) THEN {typed} END"
+        )
+    if kind == "number":
+        return f"CASE WHEN isfinite({typed}) THEN {typed} END"
+    return typed
+
+
+def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str]:
+    """(typed value, missing condition) for one field; a present value typed NULL is wrong."""
     value = f"values_[{position}]"
-    sql_type = _SQL_TYPE[item.kind]
     if spec.text_values:
         text = f"nullif(trim(json_extract_string({value}, '$')), '')"
-        typed = text if item.kind == "str" else f"TRY_CAST({text} AS {sql_type})"
-        if item.kind == "int":
-            # DuckDB rounds '1.5' to 2 when casting to BIGINT: only whole numbers are integers.
-            typed = f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN {typed} END"
-        missing = f"{text} IS NULL"
-        wrong = f"{typed} IS NULL"
-    else:
-        json_type = f"json_type({value})"
-        accepted = ", ".join(sql.string_literal(name) for name in _JSON_TYPES[item.kind])
-        text = f"json_extract_string({value}, '$')"
-        converted = text if item.kind == "str" else f"TRY_CAST({text} AS {sql_type})"
-        typed = f"CASE WHEN {json_type} IN ({accepted}) THEN {converted} END"
-        missing = f"({value} IS NULL OR {json_type} = 'NULL')"
-        wrong = f"{typed} IS NULL"
-    return typed, missing, wrong
+        return _converted_sql(item.kind, text, from_text=True), f"{text} IS NULL"
+    json_type = f"json_type({value})"
+    accepted = ", ".join(sql.string_literal(name) for name in _JSON_TYPES[item.kind])
+    converted = _converted_sql(item.kind, f"json_extract_string({value}, '$')", from_text=False)
+    typed = f"CASE WHEN {json_type} IN ({accepted}) THEN {converted} END"
+    return typed, f"({value} IS NULL OR {json_type} = 'NULL')"
 
 
 def parse_sql(
     spec: RecordSpec, bronze_schema: str, bronze_table: str, dates: Sequence[date]
 ) -> str:
-    """A SELECT of typed columns and `reject_reason` over the given bronze partitions."""
+    """A SELECT of typed columns and `reject_reason` over the given bronze partitions.
+
+    Each field is typed once, in `fields`; the reason then reads the typed columns."""
     paths = ", ".join(_json_path(item.source) for item in spec.fields)
-    typed_columns, checks = [], []
+    typed_columns, columns, checks = [], [], []
     for position, item in enumerate(spec.fields, start=1):
-        typed, missing, wrong = _field_sql(spec, position, item)
-        typed_columns.append(f"{typed} AS {sql.quote_identifier(item.column)}")
+        typed, missing = _field_sql(spec, position, item)
+        column = sql.quote_identifier(item.column)
+        is_missing = sql.quote_identifier(f"__missing_{position}")
+        typed_columns += [f"{typed} AS {column}", f"{missing} AS {is_missing}"]
+        columns.append(column)
         quoted_name = item.source.replace("'", "''")
         if item.required:
-            checks.append(f"WHEN {missing} THEN 'missing required field \"{quoted_name}\"'")
+            checks.append(f"WHEN {is_missing} THEN 'missing required field \"{quoted_name}\"'")
         checks.append(
-            f"WHEN NOT ({missing}) AND {wrong} THEN "
+            f"WHEN NOT {is_missing} AND {column} IS NULL THEN "
             f"'field \"{quoted_name}\" is not {_KIND_NAMES[item.kind]}'"
         )
     reason = "\n".join(
         [
             "CASE WHEN read_error IS NOT NULL THEN read_error",
-            "WHEN values_ IS NULL THEN 'invalid JSON'",
-            "WHEN NOT starts_with(ltrim(document, ' ' || chr(9) || chr(10) || chr(13)), '{') "
-            "THEN 'not a JSON object'",
+            "WHEN __unparsed THEN 'invalid JSON'",
+            "WHEN __not_object THEN 'not a JSON object'",
             *checks,
             "END",
         ]
@@ -130,11 +163,19 @@ def parse_sql(
                         THEN try(json_extract(coalesce(record, raw), [{paths}])) END AS values_
             FROM {sql.qualified(bronze_schema, bronze_table)}
             WHERE {sql.in_days(dates)}
+        ),
+        fields AS (
+            SELECT date, source_file, line_number, read_error,
+                   values_ IS NULL AS __unparsed,
+                   NOT starts_with(ltrim(document, ' ' || chr(9) || chr(10) || chr(13)), '{{')
+                       AS __not_object,
+                   {", ".join(typed_columns)}
+            FROM extracted
         )
         SELECT date, source_file, line_number,
                {reason} AS reject_reason,
-               {", ".join(typed_columns)}
-        FROM extracted
+               {", ".join(columns)}
+        FROM fields
     """
 
 

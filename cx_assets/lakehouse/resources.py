@@ -13,7 +13,7 @@ from cx_assets.lakehouse.io_managers import (
     ModelStoreIOManager,
     WarehouseIOManager,
 )
-from cx_assets.lakehouse.settings import DataLayout
+from cx_assets.lakehouse.settings import DataLayout, Settings
 from cx_assets.lakehouse.warehouse import Warehouse
 
 
@@ -27,9 +27,13 @@ class Lake(ConfigurableResource):
         return DataLayout(Path(self.data_dir))
 
 
-def build_resources(data_dir: Path) -> dict[str, object]:
+def build_resources(data_dir: Path, run_wait_seconds: float | None = None) -> dict[str, object]:
     root = str(data_dir)
-    warehouse = Warehouse(path=str(DataLayout(data_dir).warehouse_path))
+    if run_wait_seconds is None:
+        run_wait_seconds = Settings.from_env().run_wait_seconds
+    warehouse = Warehouse(
+        path=str(DataLayout(data_dir).warehouse_path), run_wait_seconds=run_wait_seconds
+    )
     storage = {
         "bronze": BronzeParquetIOManager(warehouse=warehouse, data_dir=root),
         "silver": WarehouseIOManager(warehouse=warehouse),

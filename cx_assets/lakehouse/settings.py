@@ -16,6 +16,9 @@ DATA_DIR_ENV = "CX_DATA_DIR"
 PARTITIONS_START_ENV = "CX_PARTITIONS_START"
 DEFAULT_DATA_DIR = "./data"
 DEFAULT_PARTITIONS_START = "2024-01-01"
+RUN_WAIT_ENV = "CX_RUN_WAIT_SECONDS"
+# How long a run waits for another run on the same data root before giving up.
+DEFAULT_RUN_WAIT_SECONDS = 3600.0
 
 
 class SettingsError(ValueError):
@@ -61,6 +64,7 @@ class DataLayout:
 class Settings:
     data_dir: Path
     partitions_start: date
+    run_wait_seconds: float = DEFAULT_RUN_WAIT_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,7 +76,16 @@ class Settings:
                 f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
             ) from None
         data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
-        return cls(data_dir=data_dir, partitions_start=start)
+        if data_dir.exists() and not data_dir.is_dir():
+            raise SettingsError(f"{DATA_DIR_ENV}={data_dir} is a file, not a folder")
+        raw_wait = os.environ.get(RUN_WAIT_ENV) or str(DEFAULT_RUN_WAIT_SECONDS)
+        try:
+            run_wait_seconds = float(raw_wait)
+        except ValueError:
+            run_wait_seconds = -1.0
+        if not 0 <= run_wait_seconds < float("inf"):
+            raise SettingsError(f"{RUN_WAIT_ENV}={raw_wait!r} is not a number of seconds")
+        return cls(data_dir=data_dir, partitions_start=start, run_wait_seconds=run_wait_seconds)
 
     @property
     def layout(self) -> DataLayout:

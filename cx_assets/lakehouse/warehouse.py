@@ -27,10 +27,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 
+from cx_assets.lakehouse import run_lock
 from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS
 from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
 
 
@@ -57,7 +59,41 @@ class Warehouse(ConfigurableResource):
     path: str
     memory_limit: str = "2GB"
     threads: int = 2
-    lock_timeout_seconds: float = 60.0
+    # Runs queue on the data root's run lock; this is only for a process outside the
+    # lakehouse (an analyst's DuckDB, a BI tool) holding the file.
+    lock_timeout_seconds: float = 5.0
+    run_wait_seconds: float = DEFAULT_RUN_WAIT_SECONDS
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[Warehouse]:
+        """For the whole run: hold the data root's run lock (runs queue behind each other),
+        record this process as the run's owner, and release runs whose process died."""
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+            if context.log is not None:
+                context.log.info(line)
+
+        with run_lock.data_root_lock(
+            self.data_dir,
+            owner=f"run {context.run_id}" if context.run_id else "a run",
+            wait_seconds=self.run_wait_seconds,
+            say=say,
+            on_release=self.close,
+        ):
+            run_lock.claim_run(context.instance, context.run_id, say)
+            yield self
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.path).resolve().parent
+
+    def close(self) -> None:
+        """Close this process's handle on the file (the next run must be able to open it)."""
+        with _open_lock:
+            handle = _open_databases.pop(str(Path(self.path).resolve()), None)
+        if handle is not None:
+            handle.close()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -89,9 +125,9 @@ class Warehouse(ConfigurableResource):
                 if "lock" not in str(error).lower() or time.monotonic() >= deadline:
                     if "lock" in str(error).lower():
                         raise WarehouseLockedError(
-                            f"{self.path} is locked by another process (a running `dagster dev`, "
-                            "a BI tool or another run). DuckDB allows one writer per file; "
-                            "stop the other process, or read gold Parquet instead of the live file."
+                            f"{self.path} is held by another process (a DuckDB session, a BI "
+                            "tool): DuckDB allows one process per file; close it, and read gold "
+                            "Parquet instead of the live file"
                         ) from error
                     raise
                 time.sleep(delay)

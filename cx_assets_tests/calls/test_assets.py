@@ -175,6 +175,10 @@ def test_a_day_of_calls_gives_the_contract_gold_tables(landed):
 
     evaluations = check_results(result)
     assert len(evaluations) == len(CALLS.check_keys)
+    # The one bad line of seven is quarantined, and its share is worth a WARN.
+    rejects = evaluations.pop(("silver/calls_transcripts", "reject_ratio"))
+    assert not rejects.passed and rejects.severity == AssetCheckSeverity.WARN
+    assert rejects.metadata["reject_ratio_by_day"].value == {DAY: pytest.approx(1 / 7)}
     assert all(evaluation.passed for evaluation in evaluations.values())
 
 

@@ -312,3 +312,79 @@ def test_linkage_of_each_kind_of_contact(lake):
         0.25,
         0.5,
     )
+
+
+# --------------------------------------------------------------------------- contract 4.1, 5
+
+
+def _volumetrics(lake) -> list[list[int]]:
+    frame = lake.gold("crm_cx_volumetrics")
+    return frame[["owner_id", "company_id", "total_interactions"]].values.tolist()
+
+
+def test_whole_history_tables_link_a_person_delivered_after_their_interaction(lake):
+    """Company 6 on day 0; an interaction on person P on day 3; P arrives on day 5 as a
+    person of company 6: volumetrics count it for (owner, 6)."""
+    days = ["2024-01-01", "2024-01-04", "2024-01-06"]
+    lake.land_jsonl("crm", "users", days[0], [user()])
+    lake.land_jsonl("crm", "contacts", days[0], [company(6)])
+    lake.land_jsonl("crm", "interactions", days[1], [interaction(1, 50, day=days[1])])
+    lake.land_jsonl("crm", "contacts", days[2], [person(50, 6)])
+    lake.materialize(PARTITIONED, day=days[0], last_day=days[2])
+    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+
+    assert _volumetrics(lake) == [[1, 6, 1]]
+    churn = lake.gold("crm_churn_risk").set_index("company_id")
+    assert churn.loc[6, "valid_interactions"] == 1
+    # per-day tables keep the as-of-day view: on day 3 the person was unknown
+    linkage = lake.query("SELECT linkage FROM silver.crm_interactions")["linkage"].tolist()
+    assert linkage == ["unresolved"]
+
+
+def test_whole_history_tables_follow_a_person_who_moved_company(lake):
+    """P in company 5 on day 0, company 6 on day 2; interactions on days 0 and 4: both
+    count for (owner, 6)."""
+    days = ["2024-01-01", "2024-01-03", "2024-01-05"]
+    lake.land_jsonl("crm", "users", days[0], [user()])
+    lake.land_jsonl("crm", "contacts", days[0], [company(5), company(6), person(50, 5)])
+    lake.land_jsonl("crm", "interactions", days[0], [interaction(1, 50, day=days[0])])
+    lake.land_jsonl("crm", "contacts", days[1], [person(50, 6)])
+    lake.land_jsonl("crm", "interactions", days[2], [interaction(2, 50, day=days[2])])
+    lake.materialize(PARTITIONED, day=days[0], last_day=days[2])
+    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+
+    assert _volumetrics(lake) == [[1, 6, 2]]
+
+
+def test_free_text_in_silver_has_contacts_masked(lake):
+    land_day(
+        lake,
+        interactions=[
+            interaction(1, 10, title="Ligar para joana@cliente.com.br ou (11) 98888-7777"),
+        ],
+    )
+    lake.materialize(EVERYTHING, day=DAY)
+    (title,) = lake.query("SELECT title FROM silver.crm_interactions")["title"]
+    assert title == "Ligar para [email] ou [phone]"
+
+
+def test_personal_values_are_keyed_hashes(lake, monkeypatch):
+    import hashlib
+    import hmac
+
+    from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV
+
+    monkeypatch.delenv(HASH_KEY_ENV, raising=False)
+    land_day(lake)
+    lake.materialize(EVERYTHING, day=DAY)
+    row = lake.query("SELECT email_hash, phone_hash FROM silver.crm_contact_versions "
+                     "WHERE contact_id = 11").iloc[0]  # fmt: skip
+    email, digits = PERSON_EMAIL.lower().encode(), b"5511988887777"
+    assert row.email_hash == hmac.new(DEFAULT_HASH_KEY.encode(), email, "sha256").hexdigest()
+    assert row.phone_hash == hmac.new(DEFAULT_HASH_KEY.encode(), digits, "sha256").hexdigest()
+    assert row.email_hash != hashlib.sha256(email).hexdigest()  # not enumerable without the key
+
+    monkeypatch.setenv(HASH_KEY_ENV, "another secret")
+    lake.materialize(EVERYTHING, day=DAY)
+    again = lake.query("SELECT email_hash FROM silver.crm_contact_versions WHERE contact_id = 11")
+    assert again["email_hash"].iloc[0] != row.email_hash

@@ -466,7 +466,8 @@ def test_longer_silence_never_lowers_churn_risk(con):
 def test_churn_score_worked_example(con):
     # 4 healthy interactions in the 30 days before the last one, 8 in the 30 before that:
     # trend = (8 - 4) / 8 = 0.5; 1 friction of 13 valid; 1 lost of 2 closed deals;
-    # silent 1 day (last healthy at day 60 noon, as-of day 60 ends at day 61 00:00) -> 0.5/90.
+    # last healthy at day 60 12:00 UTC (09:00 in Sao Paulo); the as-of day 60 ends at local
+    # midnight, day 61 03:00 UTC: silent 0.625 days -> 0.625/90.
     rows = [interaction(i, 1, 10, T0 + timedelta(days=60 - 30 - 3 * i - 1)) for i in range(8)]
     rows += [interaction(100 + i, 1, 10, T0 + timedelta(days=60 - 7 * i)) for i in range(4)]
     rows += [{**interaction(200, 1, 10, T0 + timedelta(days=59)), "is_friction": True}]
@@ -475,8 +476,8 @@ def test_churn_score_worked_example(con):
     assert row.trend_component == pytest.approx(0.5)
     assert row.friction_share == pytest.approx(1 / 13)
     assert row.lost_deal_share == pytest.approx(0.5)
-    assert row.days_since_last_healthy_interaction == pytest.approx(0.5)
-    expected = 100 * (0.35 * (0.5 / 90) + 0.20 * 0.5 + 0.30 / 13 + 0.15 * 0.5)
+    assert row.days_since_last_healthy_interaction == pytest.approx(0.625)
+    expected = 100 * (0.35 * (0.625 / 90) + 0.20 * 0.5 + 0.30 / 13 + 0.15 * 0.5)
     assert row.churn_risk_score == pytest.approx(expected)
     assert row.risk_band == "low"
 
@@ -517,3 +518,20 @@ def test_segmentation_splits_companies_at_the_medians(con):
     assert matrix.loc["champions"].value_threshold == pytest.approx(1000.0)
     assert matrix.loc["champions"].engagement_threshold == pytest.approx(3.0)
     assert matrix["company_count"].sum() == 4
+
+
+def test_decomposed_accents_match_like_composed_ones(con):
+    """`emerge\u0302ncia` (e + combining circumflex) is `emergência` once in NFC."""
+    decomposed = "Caso de emerge\u0302ncia no cliente"
+    text = rules.searchable_text_sql("?")
+    flag = rules.friction_flag_sql("urgency", text)
+    assert con.execute(f"SELECT {flag}", [decomposed]).fetchone()[0] == 1
+
+
+def test_silence_is_measured_to_the_end_of_the_local_day(con):
+    # A healthy interaction at 23:00 in Sao Paulo on the as-of day is 02:00 UTC the next
+    # day: still inside the as-of day, so silent 1 hour, never a negative number of days.
+    late = interaction(1, 1, 10, T0.replace(hour=0) + timedelta(days=1, hours=2))
+    late["date"] = T0.date()  # delivered in the as-of day's folder (a local day)
+    row = churn(con, [late]).loc[10]
+    assert row.days_since_last_healthy_interaction == pytest.approx(1 / 24)

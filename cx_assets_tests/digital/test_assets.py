@@ -214,9 +214,9 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
     assert _rollups(lake).success
     assert lake.gold("leakage_daily_summary")["leakage_calls"].tolist() == [1]
     model = lake.gold("leakage_savings_model")
-    # Observed days are days with calls: the empty 10th does not count as a zero.
+    # Contract 4.3: the mean is over the materialized days; the empty 10th counts 0.
     assert model[["journey_type", "avoidable_calls_per_day", "observed_days"]].values.tolist() == [
-        ["billing", 1.0, 1]
+        ["billing", 0.5, 2]
     ]
     actions = lake.gold("leakage_action_recommendations")
     assert actions["rank"].tolist() == [1] and actions["error_code"].isna().all()

@@ -1,6 +1,7 @@
-"""Digital's own check, `call_counted_once`: a call re-delivered on a later day becomes a
-second leakage call, and the check fails (ERROR, blocking the day's gold); distinct calls
-on two days pass; a missing leakage table fails."""
+"""Digital's own check, `call_counted_once`, and the rule that keeps it green: a call
+re-delivered on a later day is quarantined as a duplicate (its first delivery wins).
+The check fails on a leakage table holding a call twice (built directly, below), and on a
+missing table."""
 
 from __future__ import annotations
 
@@ -34,25 +35,52 @@ def _leakage_calls(lake) -> list[tuple[str, str]]:
     return [(str(day)[:10], call_id) for day, call_id in rows.itertuples(index=False)]
 
 
-def test_a_call_delivered_on_two_days_is_counted_twice_and_fails(lake):
+def test_a_call_delivered_again_on_a_later_day_is_quarantined_and_the_run_goes_on(lake):
+    """The rule (docs/digital.md): a call's first delivery wins; a repeat on a later day is
+    quarantined naming the first day, so the leakage call counts once and no check fails."""
     _land_first_day(lake)
-    # The next day's file delivers the same call again (a re-sent export).
-    lake.land_csv("digital", "calls", DAY_2, [call("C1", "M1", f"{DAY_1}T08:10:00")])
+    # The next day's file delivers the same call again (a re-sent export) and a new one.
+    lake.land_csv(
+        "digital",
+        "calls",
+        DAY_2,
+        [call("C1", "M1", f"{DAY_1}T08:10:00"), call("C2", "M9", f"{DAY_2}T09:10:00")],
+    )
 
-    first = _partitioned(lake, DAY_1)
-    assert first.success and check_results(first)[(LEAKAGE, CALL_COUNTED_ONCE)].passed
+    assert _partitioned(lake, DAY_1).success
     second = _partitioned(lake, DAY_2)
 
-    assert _leakage_calls(lake) == [(DAY_1, "C1"), (DAY_2, "C1")]
-    check = check_results(second)[(LEAKAGE, CALL_COUNTED_ONCE)]
-    assert not check.passed and check.severity == AssetCheckSeverity.ERROR
-    assert check.metadata["calls_counted_more_than_once"].value == 1
-    # Blocking: nothing built on the day's leakage calls was written.
-    built = {event.asset_key.path[0] for event in second.get_asset_materialization_events()}
-    assert "gold" not in built and not second.success
-    # The first day, checked again, sees its call counted on the second day too.
-    again = _partitioned(lake, DAY_1)
-    assert not check_results(again)[(LEAKAGE, CALL_COUNTED_ONCE)].passed
+    assert second.success
+    assert _leakage_calls(lake) == [(DAY_1, "C1")]
+    assert check_results(second)[(LEAKAGE, CALL_COUNTED_ONCE)].passed
+    silver = lake.query("SELECT date, call_id FROM silver.digital_calls ORDER BY date, call_id")
+    assert [(str(d)[:10], c) for d, c in silver.itertuples(index=False)] == [
+        (DAY_1, "C1"),
+        (DAY_2, "C2"),
+    ]
+    quarantined = lake.quarantine("digital_calls")
+    assert quarantined[["line_number", "reason"]].to_dict("records") == [
+        {"line_number": 2, "reason": f"duplicate call_id (first delivered on {DAY_1})"}
+    ]
+    assert "C1" in quarantined["raw"].iloc[0]
+    # Re-running the first day keeps it (its own delivery is the first).
+    assert _partitioned(lake, DAY_1).success
+    assert _leakage_calls(lake) == [(DAY_1, "C1")]
+
+
+def test_a_repeat_within_one_range_run_is_quarantined_too(lake):
+    _land_first_day(lake)
+    lake.land_csv("digital", "calls", DAY_2, [call("C1", "M1", f"{DAY_1}T08:10:00")])
+
+    result = lake.materialize(
+        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
+    )
+
+    assert result.success
+    assert _leakage_calls(lake) == [(DAY_1, "C1")]
+    assert lake.quarantine("digital_calls")["reason"].tolist() == [
+        f"duplicate call_id (first delivered on {DAY_1})"
+    ]
 
 
 def test_distinct_calls_on_two_days_are_counted_once(lake):

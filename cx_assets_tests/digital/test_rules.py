@@ -496,7 +496,7 @@ def test_timeline_tells_the_story_in_order(silver):
 
 
 def test_savings_formula(silver):
-    # 3 observed days (days with calls); billing leaks 2 + 0 + 1 = 3 times, id_card once.
+    # 3 materialized days; billing leaks 2 + 0 + 1 = 3 times, id_card once.
     for offset in range(3):
         silver.call(NOON + timedelta(days=offset, hours=5), reason="claims", member="X")
     _leak(silver, NOON, "M1")
@@ -504,7 +504,7 @@ def test_savings_formula(silver):
     _leak(silver, NOON + timedelta(days=2), "M1")
     _leak(silver, NOON + timedelta(days=2, hours=3), "M3", reason="id_card", code="PDF_RENDER")
     silver.leakage(days=[DAY + timedelta(days=o) for o in range(3)])
-    model = silver.query(rules.savings_model_sql("leakage", "calls")).set_index("journey_type")
+    model = silver.query(rules.savings_model_sql("leakage", 3)).set_index("journey_type")
     billing = model.loc["billing"]
     assert billing["observed_days"] == 3 and billing["total_leakage_calls"] == 3
     assert billing["avoidable_calls_per_day"] == 1.0
@@ -521,7 +521,7 @@ def test_savings_formula(silver):
     assert model.loc["id_card", "avoidable_calls_per_day"] == pytest.approx(1 / 3)
     assert model.loc["id_card", "annualized_cost"] == pytest.approx(8 * 365 / 3)
     custom = DigitalRules(cost_per_call=10.0, fix_rates=(0.2, 0.3, 0.4))
-    billing = silver.query(rules.savings_model_sql("leakage", "calls", custom)).iloc[0]
+    billing = silver.query(rules.savings_model_sql("leakage", 3, custom)).iloc[0]
     assert billing["annualized_cost"] == 3650.0
     assert billing["savings_high_fix"] == pytest.approx(1460.0)
     assert billing["high_fix_rate"] == 0.4
@@ -555,7 +555,7 @@ def test_action_recommendations_rank_the_largest_root_causes(silver):
     _leak(silver, NOON + timedelta(hours=9), "Z", code="CARD_DECLINED")  # 1 call: cut at 4
     silver.leakage(days=[DAY, DAY + timedelta(days=1)])
     config = DigitalRules(max_actions=4)
-    actions = silver.query(rules.action_recommendations_sql("leakage", "calls", config))
+    actions = silver.query(rules.action_recommendations_sql("leakage", 2, config))
     assert actions["rank"].tolist() == [1, 2, 3, 4]
     by_code = actions.set_index(actions["error_code"].fillna("(abandon)"))
     top = actions.iloc[0]
@@ -583,7 +583,7 @@ def test_action_recommendations_rank_the_largest_root_causes(silver):
     assert actions["estimated_annual_savings"].is_monotonic_decreasing
     # The device focus is configurable: at 90% PAY_TIMEOUT is an every-device cause.
     wide = silver.query(
-        rules.action_recommendations_sql("leakage", "calls", DigitalRules(device_focus_share=0.9))
+        rules.action_recommendations_sql("leakage", 2, DigitalRules(device_focus_share=0.9))
     ).set_index("error_code")
     assert pd.isna(wide.loc["PAY_TIMEOUT", "device_type"])
     assert wide.loc["PAY_TIMEOUT", "leakage_calls"] == 5
@@ -597,3 +597,17 @@ def test_leakage_share_per_day(silver):
     silver.leakage()
     sql = rules.leakage_share_sql("leakage", "calls").format(days="date IS NOT NULL")
     assert silver.query(sql)["ratio"].tolist() == [0.25]
+
+
+def test_error_messages_keep_no_contact_details():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'f.csv' AS source_file, "
+        "2 AS line_number, 'M1' AS member_id, 'S1' AS session_id, "
+        "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS event_at, 'billing' AS journey_type, "
+        "'error' AS action, 'web' AS device_type, 'E1' AS error_code, "
+        "'card of ana@example.com declined, call +1 555 123 4567' AS error_message, "
+        "NULL AS reject_reason"
+    )
+    (message,) = con.execute(rules.silver_journeys_sql("typed")).fetchone()[-1:]
+    assert message == "card of [email] declined, call [phone]"

@@ -49,6 +49,8 @@ from cx_assets.lakehouse.schemas import Lineage
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import QUIET, check_results
 
+REJECT_RATIO, VOLUME_ANOMALY = "reject_ratio", "volume_anomaly"
+
 GROUP = "checks_test"
 ERROR, WARN = AssetCheckSeverity.ERROR, AssetCheckSeverity.WARN
 
@@ -296,7 +298,10 @@ def test_a_quarantined_record_is_accounted_for(lake):
 def test_a_day_without_landed_files_warns(lake):
     _land_records(lake, "2024-01-05")
     checks = declared_checks([bronze_records])
-    assert [key.name for check in checks for key in check.check_keys] == [NON_EMPTY]
+    assert [key.name for check in checks for key in check.check_keys] == [
+        NON_EMPTY,
+        VOLUME_ANOMALY,
+    ]
     result = lake.materialize([bronze_records, *checks], day="2024-01-05", last_day="2024-01-06")
     check = check_results(result)[("bronze/crm_records", NON_EMPTY)]
     assert not check.passed and check.severity == WARN
@@ -483,3 +488,82 @@ def test_a_failed_warn_check_blocks_nothing(lake):
     assert not check_results(result)[("bronze/crm_records", NON_EMPTY)].passed
     assert materialized(result) == {"bronze/crm_records", "silver/records"}
     assert result.success
+
+
+# --------------------------------------------------------------------------- reject ratio
+
+
+def test_a_day_quarantining_more_than_its_share_warns(lake):
+    _land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"})
+    _land_records(lake, "2024-01-06")
+    assets = [bronze_records, records]
+    result = lake.materialize(
+        [*assets, *declared_checks(assets)], day="2024-01-05", last_day="2024-01-06"
+    )
+    assert result.success  # a judgement, not a broken invariant
+    check = check_results(result)[("silver/records", REJECT_RATIO)]
+    assert not check.passed and check.severity == WARN
+    assert check.metadata["reject_ratio_by_day"].value == {"2024-01-05": 0.5, "2024-01-06": 0.0}
+    assert "2024-01-05: 50.00% quarantined" in check.description
+
+
+def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
+    _land_records(lake, "2024-01-05")
+    assets = [bronze_records, records]
+    result = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-05")
+    assert check_results(result)[("silver/records", REJECT_RATIO)].passed
+
+
+# --------------------------------------------------------------------------- volume anomaly
+
+
+def _land_volume(lake, day: str, count: int) -> None:
+    lake.land_jsonl("crm", "records", day, [{"Id": i, "Label": "x"} for i in range(count)])
+
+
+def _volume(lake, day: str):
+    checks = declared_checks([bronze_records])
+    result = lake.materialize([bronze_records, *checks], day=day)
+    return check_results(result)[("bronze/crm_records", VOLUME_ANOMALY)]
+
+
+# Mondays: 2024-01-01, 08, 15, 22, 29 (the volume check compares a day with its weekday).
+MONDAYS = ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+
+
+def _land_mondays(lake, counts: list[int]) -> None:
+    for day, count in zip(MONDAYS, counts, strict=False):
+        _land_volume(lake, day, count)
+        lake.materialize([bronze_records], day=day)
+
+
+def test_a_day_far_below_its_weekdays_median_warns(lake):
+    _land_mondays(lake, [200, 220, 180])
+    _land_volume(lake, "2024-01-28", 5)  # a quiet Sunday is judged against Sundays only
+    _land_volume(lake, "2024-01-29", 60)
+
+    check = _volume(lake, "2024-01-29")
+
+    assert not check.passed and check.severity == WARN
+    assert check.metadata["rows_and_median_by_day"].value == {
+        "2024-01-29": {"rows": 60, "median": 200.0}
+    }
+    sunday = _volume(lake, "2024-01-28")
+    assert sunday.passed  # no Sunday history: nothing to judge
+
+
+def test_a_day_near_the_median_passes_and_thin_history_is_quiet(lake):
+    _land_mondays(lake, [200, 220, 180])
+    _land_volume(lake, "2024-01-29", 250)
+    assert _volume(lake, "2024-01-29").passed
+    # two Mondays of history are too few to judge, whatever the day holds
+    _land_volume(lake, "2024-01-15", 5000)
+    quiet = _volume(lake, "2024-01-15")
+    assert quiet.passed
+    assert quiet.metadata["rows_and_median_by_day"].value["2024-01-15"]["median"] is None
+
+
+def test_small_volumes_are_not_judged(lake):
+    _land_mondays(lake, [20, 22, 18])
+    _land_volume(lake, "2024-01-29", 2)  # 10% of a median of 20: chance, not a signal
+    assert _volume(lake, "2024-01-29").passed

@@ -348,3 +348,266 @@ def test_read_landed_with_no_files_is_an_empty_stream(tmp_path):
     table = read_landed([], datetime(2024, 1, 6, tzinfo=UTC)).read_all()
     assert table.num_rows == 0
     assert table.schema == BRONZE_SCHEMA
+
+
+# ---------------------------------------------------------------------------------------
+# Fidelity: a .json element's own text; ambiguous CSV headers
+# ---------------------------------------------------------------------------------------
+
+
+def test_json_array_element_raw_is_its_text_as_delivered(tmp_path):
+    # Spacing, key order, escapes and number spelling are the sender's, not json.dumps'.
+    first = '{ "b":1.50,\n  "a" : "caf\\u00e9" }'
+    second = '{"x": [1, {"y": null}], "n": 1E2}'
+    third = '"a string, ] with brackets"'
+    text = f" \n[ {first} ,\r\n\t{second},{third}\n] \n"
+    path = write(tmp_path / "a.json", BOM + text.encode())
+    assert list(read_json(path)) == [
+        (1, first, None, None),
+        (2, second, None, None),
+        (3, third, None, None),
+    ]
+
+
+def test_json_integer_longer_than_python_converts_is_kept_as_delivered(tmp_path):
+    # Python refuses to convert integers over 4,300 digits; the reader never converts.
+    huge = '{"Id": ' + "9" * 5000 + "}"
+    path = write(tmp_path / "a.json", f'[{huge}, {{"Id": 2}}]'.encode())
+    assert list(read_json(path)) == [(1, huge, None, None), (2, '{"Id": 2}', None, None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "[",
+        "[1 2]",
+        "[1,]",
+        "[1,,2]",
+        "[{}]]",
+        "[] x",
+        '{"a": 1} {"b": 2}',
+        '[{"a": 1}\n{"b": 2}]',
+        '[{"a": 1}, {"b": }]',
+        '{"a": tru}',
+    ],
+)
+def test_json_errors_are_json_loads_own(tmp_path, text):
+    # The element scanner reports a broken file exactly as json.loads would.
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    error = expected.value
+    [(line, raw, record, reason)] = read_json(write(tmp_path / "a.json", text.encode()))
+    assert (line, raw, record) == (error.lineno, text, None)
+    assert reason == f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+
+
+def test_csv_duplicate_header_names_reject_the_whole_file(tmp_path):
+    # Which `id` would a row's value be? The header is ambiguous: one record for the file.
+    content = "id,name, id,note,note\n1,Ana,2,x,y\n3,Bo,4,z,w\n"
+    path = write(tmp_path / "a.csv", content.encode())
+    assert list(read_csv(path)) == [
+        (
+            1,
+            content,
+            None,
+            'file not read: CSV header names a column more than once: "id", "note"',
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile files: one bad record for the file, never an exception
+# ---------------------------------------------------------------------------------------
+
+
+def test_json_nested_deeper_than_python_parses_is_one_bad_record(tmp_path):
+    text = '[{"a": 1}, ' + "[" * 100_000 + "]" * 100_000 + "]"
+    [(line, raw, record, error)] = read_json(write(tmp_path / "a.json", text.encode()))
+    assert (line, raw, record) == (1, text, None)
+    assert error == "invalid JSON: nested too deeply to read"
+
+
+def test_csv_latin1_header_is_one_bad_record_for_the_file(tmp_path):
+    content = "id,descrição\n1,ação\n".encode("latin-1")
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content))
+    assert (line, record) == (1, None)
+    # `id,descri` is 9 bytes: the Latin-1 `ç` is byte 9.
+    assert error == "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 9)"
+    assert raw == "id,descri\ufffd\ufffdo\n1,a\ufffd\ufffdo\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [
+        ("utf-16", "file not read: the CSV is UTF-16, not UTF-8"),  # with a byte order mark
+        (
+            "utf-16-le",
+            "file not read: CSV header holds NUL characters (UTF-16 without a byte order mark?)",
+        ),
+    ],
+)
+def test_csv_utf16_is_one_bad_record_for_the_file(tmp_path, encoding, reason):
+    content = "id,name\n1,Ana\n2,Bo\n"
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode(encoding)))
+    assert (line, record, error) == (1, None, reason)
+    if encoding == "utf-16":
+        assert raw == content  # the text, read in the encoding it really has
+
+
+def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
+    content = "id," + "x" * 200_000 + "\n1,2\n"  # a field over csv's size limit
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode()))
+    assert (line, raw, record) == (1, content, None)
+    assert error.startswith("file not read: unreadable CSV header: field larger than")
+
+
+def land_in(landing_dir: Path, name: bytes | str, content: bytes) -> Path:
+    """Write a file into the crm/interactions day folder; a bytes name may be any bytes."""
+    folder = landing_dir / "crm" / "interactions" / DAY.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    raw_name = name if isinstance(name, bytes) else name.encode()
+    with open(os.path.join(os.fsencode(folder), raw_name), "wb") as handle:
+        handle.write(content)
+    return folder / os.fsdecode(raw_name)
+
+
+def read_day(landing_dir: Path) -> list[dict]:
+    files = discover(landing_dir, "crm", "interactions", DAY)
+    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
+    return table.select(["source_file", "line_number", "raw", "read_error"]).to_pylist()
+
+
+def test_a_file_name_that_is_not_utf8_is_one_bad_record_with_a_printable_name(tmp_path):
+    landing_dir = tmp_path / "data" / "landing"
+    land_in(landing_dir, b"caf\xe9.jsonl", b'{"Id": 1}\n{"Id": 2}\n')  # Latin-1 `é`
+    land_in(landing_dir, "good.jsonl", b'{"Id": 3}\n')
+    folder = "landing/crm/interactions/2024-01-05"
+
+    [bad, _] = discover(landing_dir, "crm", "interactions", DAY)
+    assert bad.relative_path == f"{folder}/caf\\xe9.jsonl"
+    assert bad.relative_path.encode("utf-8")  # Parquet and DuckDB take it
+
+    assert read_day(landing_dir) == [
+        {
+            "source_file": f"{folder}/caf\\xe9.jsonl",
+            "line_number": 1,
+            "raw": '{"Id": 1}\n{"Id": 2}\n',
+            "read_error": "file not read: its name is not UTF-8",
+        },
+        {"source_file": f"{folder}/good.jsonl", "line_number": 1, "raw": '{"Id": 3}',
+         "read_error": None},
+    ]  # fmt: skip
+
+
+def test_a_file_removed_after_discovery_is_one_bad_record(tmp_path):
+    landing_dir = tmp_path / "landing"
+    gone = land_in(landing_dir, "a.jsonl", b'{"Id": 1}\n')
+    land_in(landing_dir, "b.jsonl", b'{"Id": 2}\n')
+    files = discover(landing_dir, "crm", "interactions", DAY)
+    gone.unlink()
+
+    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
+
+    assert table.select(["line_number", "raw", "read_error"]).to_pylist() == [
+        {
+            "line_number": 1,
+            "raw": "",
+            "read_error": "file not read: FileNotFoundError: No such file or directory",
+        },
+        {"line_number": 1, "raw": '{"Id": 2}', "read_error": None},
+    ]
+
+
+class _BreaksOff:
+    """A binary file whose reading fails with an I/O error after its first line."""
+
+    def __init__(self, first_line: bytes):
+        self.lines = [first_line]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __iter__(self):
+        yield from self.lines
+        raise OSError(5, "Input/output error")
+
+
+def test_unreadable_files_are_one_bad_record_and_the_others_still_read(tmp_path, monkeypatch):
+    # Tests run as root, where chmod 000 does not stop a read: fail `open` instead.
+    landing_dir = tmp_path / "landing"
+    land_in(landing_dir, "a-locked.jsonl", b'{"Id": 1}\n')
+    land_in(landing_dir, "b-broken.jsonl", b'{"Id": 2}\n{"Id": 3}\n')
+    land_in(landing_dir, "c-locked.csv", b"Id\n4\n")
+    land_in(landing_dir, "d-good.jsonl", b'{"Id": 5}\n')
+    real_open = open
+
+    def failing_open(path, *args, **kwargs):
+        name = Path(path).name
+        if "locked" in name:
+            raise PermissionError(13, "Permission denied", str(path))
+        if "broken" in name:
+            return _BreaksOff(b'{"Id": 2}\n')
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(landing, "open", failing_open, raising=False)
+
+    rows = [(row["source_file"].rsplit("/", 1)[1], row["line_number"], row["read_error"])
+            for row in read_day(landing_dir)]  # fmt: skip
+    assert rows == [
+        ("a-locked.jsonl", 1, "file not read: PermissionError: Permission denied"),
+        ("b-broken.jsonl", 1, None),
+        ("b-broken.jsonl", 2, "file read broke off after line 1: OSError: Input/output error"),
+        ("c-locked.csv", 1, "file not read: PermissionError: Permission denied"),
+        ("d-good.jsonl", 1, None),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Links out of the landing folder
+# ---------------------------------------------------------------------------------------
+
+
+def test_links_that_resolve_outside_landing_are_ignored_with_a_log_line(tmp_path, caplog):
+    landing_dir = tmp_path / "data" / "landing"
+    outside = write(tmp_path / "secrets" / "passwd", b"root:x:0:0:root:/root:/bin/bash\n")
+    inside = land_in(landing_dir, "good.jsonl", b'{"Id": 1}\n')
+    folder = inside.parent
+    (folder / "passwd.jsonl").symlink_to(outside)
+    (folder / "alias.jsonl").symlink_to("good.jsonl")  # a link within landing is fine
+    # A date folder that is itself a link out of landing.
+    (landing_dir / "crm" / "contacts").mkdir(parents=True)
+    (landing_dir / "crm" / "contacts" / DAY.isoformat()).symlink_to(outside.parent)
+    (outside.parent / "contacts.jsonl").write_bytes(b'{"Id": 9}\n')
+
+    with caplog.at_level("WARNING"):
+        found = discover(landing_dir, "crm", "interactions", DAY)
+        contacts = discover(landing_dir, "crm", "contacts", DAY)
+
+    assert [landed.path.name for landed in found] == ["alias.jsonl", "good.jsonl"]
+    assert contacts == []
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        "ignoring landing/crm/interactions/2024-01-05/passwd.jsonl: "
+        "a link to outside the landing folder"
+    ) in messages
+    assert (
+        "ignoring landing/crm/contacts/2024-01-05/contacts.jsonl: "
+        "a link to outside the landing folder"
+    ) in messages
+
+
+def test_a_landing_folder_that_is_itself_a_link_is_read(tmp_path):
+    # The landing root may live on another disk: only links leaving it are refused.
+    real = tmp_path / "disk" / "landing"
+    land_in(real, "good.jsonl", b'{"Id": 1}\n')
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "landing").symlink_to(real)
+    found = discover(tmp_path / "data" / "landing", "crm", "interactions", DAY)
+    assert [landed.relative_path for landed in found] == [
+        "landing/crm/interactions/2024-01-05/good.jsonl"
+    ]

@@ -193,3 +193,75 @@ def test_the_defined_crm_sensor_requests_the_crm_job(lake, instance):
     result = Ticker(sensor, lake.root, instance, definitions=defs).tick()
     assert keys(result) == [DAY]
     assert sensor.job_name == "crm_daily"
+
+
+def test_a_file_name_that_is_not_utf8_does_not_fail_the_tick(lake, ticker):
+    # The fingerprint used to encode the raw name and raise on every tick of the source.
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    folder.mkdir(parents=True)
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.jsonl"), "wb") as handle:
+        handle.write(b'{"Id": 1}\n')
+    (lake.layout.landing_dir / "crm" / "contacts" / os.fsdecode(b"2024-01-0\xff")).mkdir(
+        parents=True
+    )
+
+    result = ticker.tick()
+
+    assert keys(result) == [DAY]
+    assert not ticker.tick().run_requests
+
+
+def test_a_link_out_of_landing_requests_nothing(lake, ticker, tmp_path):
+    secret = tmp_path / "etc" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    folder.mkdir(parents=True)
+    (folder / "passwd.jsonl").symlink_to(secret)
+    assert not ticker.tick().run_requests
+
+
+def test_a_tick_releases_a_run_whose_process_was_killed(lake, ticker):
+    """The UI's run queue drains after a killed run: each tick marks dead runs failed."""
+    import socket
+    import subprocess
+    import sys
+
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from cx_assets.lakehouse import run_lock
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    killed = DagsterRun(
+        job_name="crm_daily",
+        status=DagsterRunStatus.STARTED,
+        tags={run_lock.PID_TAG: str(finished.pid), run_lock.HOST_TAG: socket.gethostname()},
+    )
+    ticker.instance.add_run(killed)
+
+    ticker.tick()
+
+    assert ticker.instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+
+
+def test_a_day_already_built_from_the_same_files_is_not_run_again(lake):
+    """Starting the UI after `cx-lakehouse run` must not re-run what the CLI built: the
+    bronze materialization recorded the files' fingerprint; a changed file still runs."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with DagsterInstance.ephemeral() as fresh:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        ticker = Ticker(make_sensor(), lake.root, fresh)
+
+        assert keys(ticker.tick()) == []
+        assert ticker.cursor is not None  # remembered, not asked again next tick
+
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}, {"Id": 3}])  # re-delivered
+        assert keys(ticker.tick()) == [DAY]

@@ -332,7 +332,7 @@ def test_a_locked_file_raises_warehouse_locked_error_naming_the_file(tmp_path):
         holder.kill()
         holder.wait()
     assert str(path) in str(raised.value)
-    assert "locked by another process" in str(raised.value)
+    assert "is held by another process" in str(raised.value)
     assert 0.4 <= elapsed < 10
 
 

@@ -1,0 +1,76 @@
+"""Personal data outside bronze (contract section 5): keyed hashes and masked free text.
+
+- `keyed_hash`: HMAC-SHA256 of a normalised personal value (an e-mail lower-cased, a phone
+  number's digits), keyed with a secret from `CX_HASH_KEY`. A plain SHA-256 of an e-mail or
+  a phone number can be reversed by hashing every plausible value; without the key it
+  cannot. The same value always gives the same hash under one key, so hashes still join.
+  The default key is for local use only and is documented as such: set `CX_HASH_KEY` in
+  any shared environment (changing it changes every hash).
+- The hashes are computed in Python (`hashlib`/`hmac`), never in SQL, so the key never
+  appears in query text, plans or error messages.
+- `mask_contacts_sql`: free text (subjects, descriptions) with e-mail addresses and phone
+  numbers replaced by `[email]` and `[phone]`, in SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable
+
+from cx_assets.lakehouse.sql import string_literal
+
+HASH_KEY_ENV = "CX_HASH_KEY"
+# For local development and tests only; documented in docs/architecture.md.
+DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
+
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+# An optional +country code, then 9 or more digits in groups (area code in brackets or not)
+# separated by spaces, dots or dashes: 555-123-4567, (555) 123-4567, +44 20 7946 0958.
+# Order numbers, amounts and dates have too few digits in a row of groups to match.
+PHONE_PATTERN = r"(\+\d{1,3}[ .-]?)?(\(\d{2,4}\)|\d{2,4})[ .-]?\d{3,5}[ .-]?\d{4}"
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+
+
+def hash_key() -> bytes:
+    """The secret of keyed hashes: `CX_HASH_KEY`, else the documented local default."""
+    return (os.environ.get(HASH_KEY_ENV) or DEFAULT_HASH_KEY).encode("utf-8")
+
+
+def normalised_email(value: str | None) -> str | None:
+    text = (value or "").strip().lower()
+    return text or None
+
+
+def normalised_phone(value: str | None) -> str | None:
+    digits = re.sub(r"\D", "", value or "")
+    return digits or None
+
+
+def keyed_hash(value: str | None, key: bytes | None = None) -> str | None:
+    """HMAC-SHA256 (hex) of an already normalised value; None stays None."""
+    if value is None:
+        return None
+    return hmac.new(key or hash_key(), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def keyed_hashes(values: Iterable[str | None], normalise=normalised_email) -> list[str | None]:
+    """Keyed hashes of many raw values, each normalised first (one key read)."""
+    key = hash_key()
+    return [keyed_hash(normalise(value), key) for value in values]
+
+
+def mask_contacts_sql(text_sql: str) -> str:
+    """SQL: `text_sql` with e-mail addresses and phone numbers masked (e-mails first, since
+    an address may hold digits)."""
+    emails_masked = (
+        f"regexp_replace({text_sql}, {string_literal(EMAIL_PATTERN)}, "
+        f"{string_literal(EMAIL_MASK)}, 'g')"
+    )
+    return (
+        f"regexp_replace({emails_masked}, {string_literal(PHONE_PATTERN)}, "
+        f"{string_literal(PHONE_MASK)}, 'g')"
+    )

@@ -1,0 +1,218 @@
+"""Runs on one data root queue behind each other, and a dead run never blocks the next.
+
+DuckDB takes one writer per file and has no busy timeout, so two runs writing one
+warehouse fail each other. Every run (from `cx-lakehouse run`, the UI, a sensor or the
+schedule) takes an exclusive `flock` on `<data root>/.run.lock` when its `Warehouse`
+resource starts, waiting with a line that says whom it waits for, up to a configurable
+limit. The kernel drops a `flock` when its process dies, however it dies (`kill -9`, an
+OOM kill), so a crashed run cannot leave the lock behind.
+
+What a killed run does leave behind is its record: Dagster still shows it STARTED, and any
+concurrency slots it claimed stay claimed. Every run records its process (`cx/pid`,
+`cx/pid_started`, `cx/host`) on itself; `release_dead_runs` finds STARTED or STARTING runs
+whose process is gone and marks them failed (freeing their slots), one line each. It runs
+when a run has taken the lock, before `cx-lakehouse run` starts, and on every landing-sensor
+tick, so the UI's queue drains even when no new run could start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+LOCK_FILE = ".run.lock"
+PID_TAG = "cx/pid"
+PID_STARTED_TAG = "cx/pid_started"
+HOST_TAG = "cx/host"
+POLL_SECONDS = 0.5
+
+
+class RunLockTimeout(RuntimeError):
+    """Another run held the data root for longer than this run would wait."""
+
+
+def process_started(pid: int) -> str | None:
+    """When `pid` started (clock ticks since boot, from /proc), None when no such process;
+    a pid reused by a later process has another start time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; fields after its closing parenthesis are fixed.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_alive(pid: int, started: str | None) -> bool:
+    if started is not None and Path("/proc").is_dir():
+        return process_started(pid) == started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags that name this process as the owner of a run."""
+    pid = os.getpid()
+    return {
+        PID_TAG: str(pid),
+        PID_STARTED_TAG: process_started(pid) or "",
+        HOST_TAG: socket.gethostname(),
+    }
+
+
+class _Held:
+    """The lock as this process holds it: one file descriptor, counted, because several
+    resources of one run (and both runs of one `cx-lakehouse run`) take it in turn."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.fds: dict[str, int] = {}
+        self.depth: dict[str, int] = {}
+
+
+_held = _Held()
+
+
+def _holder(path: Path) -> str:
+    try:
+        holder = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        holder = {}
+    if not holder:
+        return "another run"
+    return (
+        f"{holder.get('owner', 'another run')} (pid {holder.get('pid', '?')}, "
+        f"since {holder.get('since', '?')})"
+    )
+
+
+@contextmanager
+def data_root_lock(
+    data_dir: Path,
+    *,
+    owner: str,
+    wait_seconds: float,
+    say: Callable[[str], None] = print,
+    on_release: Callable[[], None] | None = None,
+) -> Iterator[bool]:
+    """Hold the data root's run lock for the block, waiting up to `wait_seconds` for it.
+    Yields whether this block took the lock (False: this process already held it).
+    `on_release` runs just before the lock is given up (e.g. to close the warehouse file,
+    which the next run must be able to open)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE
+    key = str(path.resolve())
+    with _held.guard:
+        if _held.depth.get(key):
+            _held.depth[key] += 1
+            fd = None
+        else:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    if fd is not None:
+        try:
+            _acquire(fd, path, wait_seconds, say)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(
+            fd,
+            json.dumps(
+                {"owner": owner, "pid": os.getpid(), "since": f"{datetime.now(UTC):%H:%M:%S} UTC"}
+            ).encode(),
+            0,
+        )
+        with _held.guard:
+            _held.fds[key], _held.depth[key] = fd, 1
+    try:
+        yield fd is not None
+    finally:
+        with _held.guard:
+            _held.depth[key] -= 1
+            last = _held.depth[key] == 0
+            if last:
+                released = _held.fds.pop(key)
+                del _held.depth[key]
+        if last:
+            try:
+                if on_release is not None:
+                    on_release()
+            finally:
+                os.ftruncate(released, 0)
+                os.close(released)  # closing the descriptor releases the flock
+
+
+def _acquire(fd: int, path: Path, wait_seconds: float, say: Callable[[str], None]) -> None:
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            holder = _holder(path)
+            if time.monotonic() >= deadline:
+                raise RunLockTimeout(
+                    f"{path.parent} is still in use by {holder} after {wait_seconds:.0f} s; "
+                    "wait for it to finish or raise CX_RUN_WAIT_SECONDS"
+                ) from None
+            if not announced:
+                say(f"waiting for {holder} to finish (data root {path.parent})")
+                announced = True
+            time.sleep(POLL_SECONDS)
+
+
+_claimed_runs: set[str] = set()
+
+
+def claim_run(
+    instance: DagsterInstance | None, run_id: str | None, say: Callable[[str], None]
+) -> None:
+    """Once per run, with the lock held: record this process as the run's owner, and
+    release the runs whose owner died."""
+    if instance is None or not run_id or run_id in _claimed_runs:
+        return
+    _claimed_runs.add(run_id)
+    instance.add_run_tags(run_id, owner_tags())
+    release_dead_runs(instance, say)
+
+
+def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = print) -> list[str]:
+    """Mark failed every unfinished run of this host whose owning process is gone, freeing
+    its concurrency slots; returns their run ids. (NOT_STARTED counts: a `cx-lakehouse run`
+    killed while it was setting up leaves its run so.)"""
+    host = socket.gethostname()
+    released = []
+    runs = instance.get_runs(
+        RunsFilter(
+            statuses=[
+                DagsterRunStatus.NOT_STARTED,
+                DagsterRunStatus.STARTING,
+                DagsterRunStatus.STARTED,
+            ]
+        )
+    )
+    for run in runs:
+        pid, started = run.tags.get(PID_TAG), run.tags.get(PID_STARTED_TAG) or None
+        if not pid or run.tags.get(HOST_TAG) != host or process_alive(int(pid), started):
+            continue
+        message = f"run {run.run_id} was left {run.status.value} by process {pid}, which is gone"
+        instance.report_run_failed(run, message)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        say(f"{message}: marked failed")
+        released.append(run.run_id)
+    return released

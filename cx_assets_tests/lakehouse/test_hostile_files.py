@@ -1,0 +1,240 @@
+"""Issue 8, end to end: one hostile file, or one hostile value, must not fail a day.
+
+Each test lands a good day of a real domain plus hostile files beside it, materializes the
+domain's definitions for the day, and expects a successful run: the hostile file becomes one
+quarantined record naming it and why, the hostile value a quarantined record naming the
+field, the good records reach gold, and bronze still reconciles with silver plus quarantine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from cx_assets.lakehouse import landing
+from cx_assets.lakehouse.checks import RECONCILES_WITH_BRONZE
+from cx_assets_tests.conftest import Domain, check_results
+from cx_assets_tests.digital.landing_rows import call as digital_call
+from cx_assets_tests.digital.landing_rows import event, member
+
+DAY = "2024-01-05"
+
+
+def reasons_by_place(quarantine: pd.DataFrame) -> dict[tuple[str, int], str]:
+    return {
+        (Path(row.source_file).name, int(row.line_number)): row.reason
+        for row in quarantine.itertuples()
+    }
+
+
+def assert_reconciles(result, *silver_tables: str) -> None:
+    evaluations = check_results(result)
+    for table in silver_tables:
+        evaluation = evaluations[(f"silver/{table}", RECONCILES_WITH_BRONZE)]
+        assert evaluation.passed, (table, evaluation.metadata)
+
+
+# ---------------------------------------------------------------------------------------
+# CRM: a name that is not UTF-8, a link to /etc/passwd, an unreadable file, bad values
+# ---------------------------------------------------------------------------------------
+
+
+def interaction(interaction_id: int, contact_id: int) -> dict:
+    return {
+        "Id": interaction_id, "ContactId": contact_id, "OwnerId": 1,
+        "Date": f"{DAY}T10:00:00-03:00", "TypeId": 3, "Title": "E-mail recebido.",
+        "Content": "Temos um problema urgente", "EmailSubject": "Proposta",
+        "EmailRecipients": "a@x.com", "DealId": None,
+    }  # fmt: skip
+
+
+def deal(deal_id: int, company_id: int) -> dict:
+    return {
+        "Id": deal_id, "ContactId": company_id, "OwnerId": 1, "Title": f"Deal {deal_id}",
+        "Amount": 1000.0, "StageId": 1, "StatusId": 2,
+        "CreateDate": "2023-12-01T10:00:00-03:00", "FinishDate": "2023-12-21T10:00:00-03:00",
+    }  # fmt: skip
+
+
+def land_crm_day(lake) -> None:
+    """A good day: a manager, a company, interactions 1-3 in part.jsonl."""
+    lake.land_jsonl("crm", "users", DAY, [{"Id": 1, "Name": "Ana", "Email": "ana@empresa.com"}])
+    company = {
+        "Id": 10, "Name": "Empresa", "TypeId": 2, "CompanyId": None, "OwnerId": 1,
+        "Email": "contato@empresa.com", "Phone": "1100000000",
+        "CreateDate": "2023-06-01T09:00:00-03:00",
+    }  # fmt: skip
+    lake.land_jsonl("crm", "contacts", DAY, [company])
+    lake.land_jsonl("crm", "interactions", DAY, [interaction(n, 10) for n in (1, 2, 3)])
+
+
+def test_crm_day_survives_hostile_files_and_values(lake, tmp_path, monkeypatch, caplog):
+    crm = Domain.named("crm")
+    land_crm_day(lake)
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    # A Latin-1 file name (`é` is byte 0xE9).
+    with open(os.path.join(os.fsencode(folder), b"reenvio-\xe9.jsonl"), "wb") as handle:
+        handle.write(json.dumps(interaction(40, 10)).encode() + b"\n")
+    # A link out of the data root.
+    secret = tmp_path / "etc" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text('{"Id": 66, "root": "x:0:0:root:/root:/bin/bash"}\n')
+    (folder / "passwd.jsonl").symlink_to(secret)
+    # A file the process may not read (tests run as root, so fail `open`).
+    lake.land_jsonl("crm", "interactions", DAY, [interaction(50, 10)], name="locked.jsonl")
+    real_open = open
+
+    def locked_open(path, *args, **kwargs):
+        if Path(path).name == "locked.jsonl":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(landing, "open", locked_open, raising=False)
+    # Values DuckDB would cast but the contract refuses, one per line.
+    lake.land_jsonl(
+        "crm",
+        "interactions",
+        DAY,
+        [
+            interaction(20, 10),
+            {**interaction(21, 10), "Date": "2024-01-05T10:00:00"},  # CRM times carry an offset
+            {**interaction(22, 10), "Date": "infinity"},
+            {**interaction(23, 10), "Date": "epoch"},
+            {**interaction(24, 10), "Date": "2024-01-05T10:00:00+99:00"},
+        ],
+        name="values.jsonl",
+    )
+    # A required `Amount` of NaN (not JSON, but DuckDB reads it) used to become null.
+    nan_amount = json.dumps(deal(101, 10)).replace('"Amount": 1000.0', '"Amount": NaN')
+    no_offset = {**deal(102, 10), "CreateDate": "2023-12-01T10:00:00"}
+    lake.land_jsonl("crm", "deals", DAY, [deal(100, 10), nan_amount, no_offset])
+
+    with caplog.at_level("WARNING"):
+        result = lake.materialize(crm.everything, day=DAY)
+
+    assert result.success
+    # Through the run's own logger (job, run and step prefixed): it is in the event log.
+    skipped = f"bronze__crm_interactions - ignoring landing/crm/interactions/{DAY}/passwd.jsonl"
+    assert any(skipped in message for message in caplog.messages)
+    silver_ids = lake.query("SELECT interaction_id FROM silver.crm_interactions ORDER BY 1")
+    assert silver_ids["interaction_id"].tolist() == [1, 2, 3, 20]
+    offset = "is not an ISO-8601 timestamp with an offset"
+    assert reasons_by_place(lake.quarantine("crm_interactions")) == {
+        ("locked.jsonl", 1): "file not read: PermissionError: Permission denied",
+        ("reenvio-\\xe9.jsonl", 1): "file not read: its name is not UTF-8",
+        ("values.jsonl", 2): f'field "Date" {offset}',
+        ("values.jsonl", 3): f'field "Date" {offset}',
+        ("values.jsonl", 4): f'field "Date" {offset}',
+        ("values.jsonl", 5): f'field "Date" {offset}',
+    }
+    assert reasons_by_place(lake.quarantine("crm_deals")) == {
+        ("part.jsonl", 2): 'field "Amount" is not a number',
+        ("part.jsonl", 3): f'field "CreateDate" {offset}',
+    }
+    bronze = lake.query("SELECT source_file, raw FROM bronze.crm_interactions")
+    assert not bronze["source_file"].str.contains("passwd").any()
+    assert not bronze["raw"].str.contains("/bin/bash").any()
+    occurred = lake.gold("crm_friction_heuristics")["occurred_at"]
+    assert occurred.dt.year.eq(2024).all()
+    assert_reconciles(result, "crm_interactions", "crm_deal_versions")
+
+
+# ---------------------------------------------------------------------------------------
+# Calls: a .json nested deeper than Python parses; array elements keep their own text
+# ---------------------------------------------------------------------------------------
+
+
+def transcript(call_id: str, **extra) -> dict:
+    return {
+        "call_id": call_id,
+        "agent_name": "Dana Reyes",
+        "timestamp": "2024-01-05T10:00:00",
+        "transcript_text": "Agent: Hello. Customer: Sign me up, thanks.",
+        "duration_seconds": 300,
+        "customer_id": f"CUST-{call_id}",
+        **extra,
+    }
+
+
+def test_calls_day_survives_a_deeply_nested_json_file(lake):
+    calls = Domain.named("calls")
+    lake.land_jsonl("calls", "transcripts", DAY, [transcript("A")])
+    deep = '{"call_id": "Z", "nested": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    lake.land("calls", "transcripts", DAY, "deep.json", deep)
+    # The second element's raw must be its own text: spacing and spelling as delivered.
+    bad_element = (
+        '{ "call_id":"C",  "timestamp": "infinity", "duration_seconds": 1E2,\n'
+        '    "agent_name": "Dana Reyes", "transcript_text": "Hi.", "customer_id": "CUST-C" }'
+    )
+    batch = "[\n" + json.dumps(transcript("B")) + ",\n  " + bad_element + "\n]\n"
+    lake.land("calls", "transcripts", DAY, "batch.json", batch)
+
+    result = lake.materialize(calls.everything, day=DAY)
+
+    assert result.success
+    assert sorted(lake.gold("calls_performance")["call_id"]) == ["A", "B"]
+    quarantine = lake.quarantine("calls_transcripts").set_index("source_file")
+    folder = f"landing/calls/transcripts/{DAY}"
+    assert quarantine.loc[f"{folder}/deep.json", "reason"] == (
+        "invalid JSON: nested too deeply to read"
+    )
+    assert quarantine.loc[f"{folder}/deep.json", "line_number"] == 1
+    assert quarantine.loc[f"{folder}/batch.json", "line_number"] == 2
+    assert quarantine.loc[f"{folder}/batch.json", "raw"] == bad_element
+    assert quarantine.loc[f"{folder}/batch.json", "reason"] == (
+        'field "timestamp" is not an ISO-8601 timestamp'
+    )
+    assert_reconciles(result, "calls_transcripts")
+
+
+# ---------------------------------------------------------------------------------------
+# Digital: CSV headers that are not UTF-8 or name a column twice; hostile timestamps
+# ---------------------------------------------------------------------------------------
+
+
+def csv_text(rows: list[dict]) -> str:
+    return pd.DataFrame(rows).to_csv(index=False)
+
+
+def test_digital_day_survives_hostile_csv_files(lake):
+    digital = Domain.named("digital")
+    lake.land_csv("digital", "members", DAY, [member("M1"), member("M2")])
+    events = [
+        event("M1", "S1", "2024-01-05T10:00:00", "error"),
+        event("M2", "S2", "2024-01-05T11:00:00", "start"),
+    ]
+    lake.land_csv("digital", "journeys", DAY, events)
+    calls = [
+        digital_call("C1", "M1", "2024-01-05T10:10:00"),
+        digital_call("C2", "M2", "infinity"),
+        digital_call("C3", "M2", "2024-01-05T11:00:00+99:00"),
+        digital_call("C4", "M2", "2024-01-05T11:00:00", sentiment="NaN"),
+    ]
+    lake.land_csv("digital", "calls", DAY, calls)
+    # Latin-1 header (`ã` is byte 14), UTF-16 with a byte order mark, `member_id` twice.
+    latin1 = "member_id,sessão\nM1,S9\n".encode("latin-1")
+    lake.land("digital", "journeys", DAY, "latin1.csv", latin1)
+    utf16 = csv_text([digital_call("C9", "M1", "2024-01-05T12:00:00")]).encode("utf-16")
+    lake.land("digital", "calls", DAY, "utf16.csv", utf16)
+    duplicated = csv_text([member("M3")]).replace("segment", "member_id")
+    lake.land("digital", "members", DAY, "duplicated.csv", duplicated)
+
+    result = lake.materialize(digital.everything, day=DAY)
+
+    assert result.success
+    assert reasons_by_place(lake.quarantine("digital_journeys")) == {
+        ("latin1.csv", 1): "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 14)"
+    }
+    assert reasons_by_place(lake.quarantine("digital_calls")) == {
+        ("part.csv", 3): 'field "call_timestamp" is not an ISO-8601 timestamp',
+        ("part.csv", 4): 'field "call_timestamp" is not an ISO-8601 timestamp',
+        ("part.csv", 5): 'field "sentiment_score" is not a number',
+        ("utf16.csv", 1): "file not read: the CSV is UTF-16, not UTF-8",
+    }
+    twice = 'file not read: CSV header names a column more than once: "member_id"'
+    assert reasons_by_place(lake.quarantine("digital_members")) == {("duplicated.csv", 1): twice}
+    assert lake.query("SELECT call_id FROM silver.digital_calls")["call_id"].tolist() == ["C1"]
+    assert_reconciles(result, "digital_journeys", "digital_calls", "digital_member_versions")

@@ -1,0 +1,163 @@
+"""The data root's run lock and the release of runs whose process died."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+from cx_assets.lakehouse import run_lock
+
+HOLD_THE_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from cx_assets.lakehouse.run_lock import data_root_lock
+    with data_root_lock(Path(sys.argv[1]), owner="run held-by-test", wait_seconds=5):
+        print("holding", flush=True)
+        time.sleep(float(sys.argv[2]))
+    """
+)
+
+
+def hold_lock(data_dir: Path, seconds: float) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(data_dir), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def dead_pid() -> int:
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    return finished.pid
+
+
+def test_a_second_run_waits_for_the_first_and_says_whom_it_waits_for(tmp_path):
+    holder = hold_lock(tmp_path, 1.5)
+    said: list[str] = []
+    began = time.monotonic()
+    with run_lock.data_root_lock(tmp_path, owner="run second", wait_seconds=30, say=said.append):
+        waited = time.monotonic() - began
+    holder.wait()
+    assert waited >= 0.8
+    assert len(said) == 1
+    assert "waiting for run held-by-test (pid" in said[0] and str(tmp_path) in said[0]
+
+
+def test_waiting_is_bounded_and_the_error_names_the_holder(tmp_path):
+    holder = hold_lock(tmp_path, 10)
+    try:
+        with (
+            pytest.raises(run_lock.RunLockTimeout, match="in use by run held-by-test"),
+            run_lock.data_root_lock(tmp_path, owner="run late", wait_seconds=0.5, say=print),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_holder_leaves_no_lock_behind(tmp_path):
+    holder = hold_lock(tmp_path, 60)
+    holder.kill()  # SIGKILL: no cleanup runs in the holder
+    holder.wait()
+    with run_lock.data_root_lock(tmp_path, owner="run next", wait_seconds=1, say=print) as took:
+        assert took
+
+
+def test_the_lock_is_reentrant_within_a_process_and_released_once(tmp_path):
+    released: list[str] = []
+    with run_lock.data_root_lock(
+        tmp_path, owner="outer", wait_seconds=1, on_release=lambda: released.append("x")
+    ) as outer:
+        with run_lock.data_root_lock(tmp_path, owner="inner", wait_seconds=1) as inner:
+            assert (outer, inner) == (True, False)
+        assert released == []
+    assert released == ["x"]
+    # free again for another process
+    holder = hold_lock(tmp_path, 0.1)
+    holder.wait()
+
+
+def _run(instance: DagsterInstance, status: DagsterRunStatus, **tags: str) -> DagsterRun:
+    run = DagsterRun(job_name="cx_test_job", status=status, tags=tags)
+    instance.add_run(run)
+    return run
+
+
+def test_runs_whose_process_died_are_marked_failed_and_others_kept():
+    host = socket.gethostname()
+    mine = run_lock.owner_tags()
+    with DagsterInstance.ephemeral() as instance:
+        dead = _run(
+            instance,
+            DagsterRunStatus.STARTED,
+            **{run_lock.PID_TAG: str(dead_pid())},
+            **{run_lock.HOST_TAG: host},
+        )
+        reused = _run(
+            instance,
+            DagsterRunStatus.STARTING,
+            **{**mine, run_lock.PID_STARTED_TAG: "1"},  # our pid, another process's start
+        )
+        alive = _run(instance, DagsterRunStatus.STARTED, **mine)
+        elsewhere = _run(
+            instance,
+            DagsterRunStatus.STARTED,
+            **{run_lock.PID_TAG: str(dead_pid()), run_lock.HOST_TAG: "another-host"},
+        )
+        untagged = _run(instance, DagsterRunStatus.STARTED)
+        finished = _run(
+            instance,
+            DagsterRunStatus.SUCCESS,
+            **{run_lock.PID_TAG: str(dead_pid())},
+            **{run_lock.HOST_TAG: host},
+        )
+        said: list[str] = []
+
+        released = run_lock.release_dead_runs(instance, said.append)
+
+        assert sorted(released) == sorted([dead.run_id, reused.run_id])
+        status = {run.run_id: instance.get_run_by_id(run.run_id).status for run in (
+            dead, reused, alive, elsewhere, untagged, finished)}  # fmt: skip
+        assert status[dead.run_id] == status[reused.run_id] == DagsterRunStatus.FAILURE
+        assert status[alive.run_id] == status[elsewhere.run_id] == DagsterRunStatus.STARTED
+        assert status[untagged.run_id] == DagsterRunStatus.STARTED
+        assert status[finished.run_id] == DagsterRunStatus.SUCCESS
+        assert len(said) == 2 and all("which is gone: marked failed" in line for line in said)
+        # idempotent
+        assert run_lock.release_dead_runs(instance, said.append) == []
+
+
+def test_process_identity_survives_pid_reuse():
+    started = run_lock.process_started(os.getpid())
+    assert started and run_lock.process_alive(os.getpid(), started)
+    assert not run_lock.process_alive(os.getpid(), "0")  # same pid, another process
+    assert run_lock.process_started(dead_pid()) is None
+
+
+def test_threads_of_one_process_share_the_lock(tmp_path):
+    """Dagster may initialize a run's resources from another thread of the same process."""
+    entered = []
+
+    def enter():
+        with run_lock.data_root_lock(tmp_path, owner="thread", wait_seconds=1):
+            entered.append(True)
+
+    with run_lock.data_root_lock(tmp_path, owner="main", wait_seconds=1):
+        worker = threading.Thread(target=enter)
+        worker.start()
+        worker.join()
+    assert entered == [True]

@@ -1,0 +1,170 @@
+"""`cx-lakehouse run` under contention and after a crash, end to end, as a user runs it:
+runs on one data root queue behind each other, a run after a `kill -9` of another completes,
+a process holding the warehouse file gets one line, and environment mistakes one line each."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+
+from cx_assets.cli import DAGSTER_YAML, OLD_DAGSTER_YAML_MARK, prepare_dagster_home
+from cx_assets_tests.test_cli import BIN, cli
+
+DAY = "2024-03-04"
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory) -> Path:
+    """One day of calls, landed once; each test copies it into a data root of its own."""
+    data_dir = tmp_path_factory.mktemp("landed") / "data"
+    generated = cli(
+        "generate", "--start", DAY, "--days", "1", "--scale", "0.05", "--sources", "calls",
+        "--quiet", data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(landed, tmp_path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(landed, copy)
+    return copy
+
+
+def start_run(data_dir: Path, *extra: str) -> subprocess.Popen:
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    return subprocess.Popen(
+        [str(BIN / "cx-lakehouse"), "run", "--date", DAY, *extra],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, to kill it as an OOM killer would
+    )
+
+
+def run_statuses_in_progress(data_dir: Path) -> list[str]:
+    """Run statuses read straight from the run storage (sqlite), without opening a Dagster
+    instance while the run under test may still be creating it."""
+    runs_db = data_dir / "dagster_home" / "history" / "runs.db"
+    if not runs_db.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{runs_db}?mode=ro", uri=True, timeout=1) as con:
+            return [row[0] for row in con.execute("SELECT status FROM runs")]
+    except sqlite3.Error:
+        return []
+
+
+def runs_of(data_dir: Path) -> list:
+    with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        return list(instance.get_runs())
+
+
+def test_two_runs_started_together_both_succeed(data_dir):
+    first, second = start_run(data_dir), start_run(data_dir)
+    outputs = [process.communicate(timeout=300)[0] for process in (first, second)]
+
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert all(output.rstrip().endswith("OK") for output in outputs)
+    # one of them queued behind the other, and said whom it waited for
+    waited = [output for output in outputs if "waiting for cx-lakehouse run (pid" in output]
+    assert len(waited) == 1, outputs
+
+
+def test_a_run_after_a_killed_run_completes_and_releases_it(data_dir):
+    victim = start_run(data_dir)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill it mid-run, once Dagster has it STARTED
+        if "STARTED" in run_statuses_in_progress(data_dir):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the run never started")
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+
+    began = time.monotonic()
+    after = cli("run", "--date", DAY, data_dir=data_dir)
+    took = time.monotonic() - began
+
+    assert after.returncode == 0, after.stdout + after.stderr
+    released = [
+        line for line in after.stdout.splitlines() if "which is gone: marked failed" in line
+    ]
+    assert len(released) == 1, after.stdout
+    assert took < 120
+    statuses = [run.status for run in runs_of(data_dir)]
+    assert DagsterRunStatus.FAILURE in statuses
+    assert not {DagsterRunStatus.STARTED, DagsterRunStatus.STARTING} & set(statuses)
+
+
+def test_a_process_holding_the_warehouse_gets_one_line(data_dir):
+    assert cli("run", "--date", DAY, data_dir=data_dir).returncode == 0
+    reader = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        held = cli("run", "--date", DAY, data_dir=data_dir)
+    finally:
+        reader.close()
+
+    assert held.returncode == 1
+    (line,) = held.stderr.strip().splitlines()
+    assert "warehouse.duckdb is held by another process" in line
+    assert "Traceback" not in held.stdout + held.stderr
+
+
+def test_an_old_dagster_yaml_with_run_and_pool_limits_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        f"# Written by cx-lakehouse.\n{OLD_DAGSTER_YAML_MARK}\nconcurrency:\n  runs:\n"
+        "    max_concurrent_runs: 1\n  pools:\n    default_limit: 1\n"
+    )
+    prepare_dagster_home(tmp_path)
+    assert (home / "dagster.yaml").read_text() == DAGSTER_YAML
+    assert "pools" not in DAGSTER_YAML
+    # a file the user wrote is theirs
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    prepare_dagster_home(tmp_path)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["generate", "--start", DAY, "--days", "1", "--scale", "nan"], {}, "--scale must be"),
+        (["generate", "--start", DAY, "--days", "1", "--scale", "inf"], {}, "--scale must be"),
+        (["generate", "--start", "9999-12-31", "--days", "2"], {}, "past the year 9999"),
+        (["run", "--date", DAY], {"DAGSTER_HOME": "relative/home"}, "must be an absolute path"),
+        (["run", "--date", DAY], {"DAGSTER_HOME": "FILE"}, "is a file, not a folder"),
+        (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),
+        (
+            ["run", "--date", DAY, "--select", "key:gold/calls_kpis_daily"],
+            {},
+            "never built",
+        ),
+    ],
+)
+def test_environment_mistakes_end_in_one_line(data_dir, tmp_path, args, env, expected):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    env = {name: str(a_file) if value == "FILE" else value for name, value in env.items()}
+    target = Path(env.pop("CX_DATA_DIR", data_dir))
+    result = cli(*args, data_dir=target, cwd=str(tmp_path), **env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("cx-lakehouse: ") and expected in line
+    assert not (tmp_path / "relative").exists()
