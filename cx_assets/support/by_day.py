@@ -1,0 +1,67 @@
+"""Tables of tickets by the day they were created, kept current as later days re-deliver them.
+
+A ticket is counted once, in its latest version, under the UTC day it was created; a later
+delivery updates its row there, and the as-of time moving on can flip a breach flag. So
+such a table is a whole-history asset whose rows belong to days (`DayRows`): each run
+computes every row in DuckDB, compares it with what is stored, day by day, and rewrites
+only the days whose rows changed (plus the as-of day, so that a day without tickets still
+has its empty partition). Re-deliveries touch the last few days; a year of history costs
+one comparison in SQL, not a rewrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import pandera.pandas as pa
+
+from cx_assets.lakehouse.assets import validate_derived
+from cx_assets.lakehouse.io_managers import DayRows
+from cx_assets.lakehouse.sql import in_days, qualified, quote_identifier
+from cx_assets.lakehouse.warehouse import table_columns, table_exists
+
+CANDIDATE = "candidate_rows"
+
+
+def changed_days(
+    con: duckdb.DuckDBPyConnection, candidate: str, schema: str, table: str, columns: Sequence[str]
+) -> list[date]:
+    """Days whose rows differ between `candidate` and the stored `schema.table` (rows added,
+    changed or gone); every candidate day when nothing comparable is stored yet."""
+    stored_columns = {name for name, _ in table_columns(con, schema, table)}
+    if not table_exists(con, schema, table) or not set(columns) <= stored_columns:
+        rows = con.execute(f"SELECT DISTINCT date FROM {candidate} ORDER BY date").fetchall()
+        return [row[0] for row in rows]
+    listed = ", ".join(quote_identifier(column) for column in columns)
+    stored = qualified(schema, table)
+    rows = con.execute(
+        f"""SELECT DISTINCT date FROM (
+                (SELECT {listed} FROM {candidate} EXCEPT ALL SELECT {listed} FROM {stored})
+                UNION ALL
+                (SELECT {listed} FROM {stored} EXCEPT ALL SELECT {listed} FROM {candidate})
+            ) ORDER BY date"""
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def rows_of_changed_days(
+    con: duckdb.DuckDBPyConnection,
+    candidate_sql: str,
+    schema: str,
+    table: str,
+    model: type[pa.DataFrameModel],
+    always: Sequence[date] = (),
+) -> tuple[DayRows, list[date]]:
+    """Every row of `candidate_sql` computed in DuckDB; the rows of the changed days (and of
+    the `always` days) validated, as `DayRows` for the IO manager, and the changed days."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {CANDIDATE} AS {candidate_sql}")
+    try:
+        columns = list(model.to_schema().columns)
+        changed = changed_days(con, CANDIDATE, schema, table, columns)
+        days = sorted({*changed, *always})
+        frame = con.execute(f"SELECT * FROM {CANDIDATE} WHERE {in_days(days)}").df()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {CANDIDATE}")
+    return DayRows(validate_derived(model, frame), days), changed

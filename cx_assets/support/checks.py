@@ -1,0 +1,269 @@
+"""Support's own checks, where no declaration fits (keys, grains and reconciliation are
+declared on the assets). Each takes the asset definitions it reads, never a table name.
+
+| check | on | severity |
+| --- | --- | --- |
+| `sla_flags_consistent` | gold ticket analytics | ERROR: targets, minutes and breach flags agree with the priority, the timestamps and the breach rule as of the as-of time |
+| `breach_share_in_band` | gold ticket analytics | WARN (run config): breached tickets ÷ tickets created in the 7 days ending on the as-of day |
+| `forecast_intervals_ordered` | gold volume forecast | ERROR: lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95 |
+| `forecast_fell_back_to_baseline` | volume forecaster | WARN: too little history for a backtest |
+| `classifier_beats_baselines` | ticket classifier | WARN: macro-F1 and accuracy above the majority-class and keyword baselines |
+| `plan_within_skills_and_capacity` | gold assignment plan | ERROR: no ticket to an agent without its skill, no agent over capacity |
+"""
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetsDefinition,
+    Enum,
+    Field,
+    MetadataValue,
+    asset_check,
+)
+
+from cx_assets.lakehouse.io_managers import MODEL_FILE
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.sql import qualified
+from cx_assets.lakehouse.warehouse import Warehouse, scalar, table_exists
+from cx_assets.support import rules
+from cx_assets.support.assets import (
+    support_agents,
+    support_assignment_plan,
+    support_deliveries,
+    support_ticket_analytics,
+    support_ticket_classifier,
+    support_tickets,
+    support_volume_forecast,
+    support_volume_forecaster,
+)
+from cx_assets.support.models.categorize import beats_baselines
+
+SLA_FLAGS_CONSISTENT = "sla_flags_consistent"
+BREACH_SHARE_IN_BAND = "breach_share_in_band"
+FORECAST_INTERVALS_ORDERED = "forecast_intervals_ordered"
+FORECAST_FELL_BACK = "forecast_fell_back_to_baseline"
+CLASSIFIER_BEATS_BASELINES = "classifier_beats_baselines"
+PLAN_WITHIN_SKILLS_AND_CAPACITY = "plan_within_skills_and_capacity"
+
+RULES = rules.DEFAULT_RULES
+
+
+def _name(asset_def: AssetsDefinition) -> str:
+    return qualified(*asset_def.key.path)
+
+
+def _missing(con, *assets: AssetsDefinition) -> AssetCheckResult | None:
+    for asset_def in assets:
+        if not table_exists(con, *asset_def.key.path):
+            return AssetCheckResult(
+                passed=False, description=f"{asset_def.key.to_user_string()} does not exist"
+            )
+    return None
+
+
+def stored_model(lake: Lake, model: AssetsDefinition) -> Any | None:
+    """The model the model store holds for an unpartitioned model asset (None: none yet)."""
+    path = Path(lake.layout.models_dir) / model.key.path[-1] / MODEL_FILE
+    return joblib.load(path) if path.exists() else None
+
+
+def sla_flags_check(
+    analytics: AssetsDefinition, deliveries: AssetsDefinition
+) -> AssetChecksDefinition:
+    @asset_check(
+        asset=analytics,
+        name=SLA_FLAGS_CONSISTENT,
+        description="ERROR unless every row's targets match its priority, its minutes its "
+        "timestamps, and its breach flags the rule as of the end of the latest day.",
+        blocking=True,
+    )
+    def sla_flags_consistent(warehouse: Warehouse) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            if missing := _missing(con, analytics, deliveries):
+                return missing
+            as_of = rules.as_of_sql(_name(deliveries))
+            broken = con.execute(
+                f"SELECT count(*), min(ticket_id) FROM "
+                f"({rules.sla_inconsistencies_sql(_name(analytics), as_of, RULES)})"
+            ).fetchall()[0]
+        count, example = int(broken[0]), broken[1]
+        return AssetCheckResult(
+            passed=count == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{count} tickets' SLA fields disagree (e.g. {example})" if count else None,
+            metadata={"inconsistent_tickets": count},
+        )
+
+    return sla_flags_consistent
+
+
+def breach_share_check(
+    analytics: AssetsDefinition, deliveries: AssetsDefinition
+) -> AssetChecksDefinition:
+    low, high = RULES.breach_share_band
+
+    @asset_check(
+        asset=analytics,
+        name=BREACH_SHARE_IN_BAND,
+        description="Tickets with either SLA target breached ÷ tickets created in the "
+        f"{RULES.breach_share_window_days} days ending on the as-of day. WARN by default "
+        f"outside [{low}, {high}] (run config).",
+        config_schema={
+            "low": Field(float, default_value=low),
+            "high": Field(float, default_value=high),
+            "window_days": Field(int, default_value=RULES.breach_share_window_days),
+            "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
+        },
+    )
+    def breach_share_in_band(
+        context: AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> AssetCheckResult:
+        config = context.op_execution_context.op_config
+        with warehouse.connect() as con:
+            if missing := _missing(con, analytics, deliveries):
+                return missing
+            tickets, breached, share = con.execute(
+                rules.breach_share_sql(
+                    _name(analytics), rules.as_of_day_sql(_name(deliveries)), config["window_days"]
+                )
+            ).fetchall()[0]
+        inside = share is None or config["low"] <= share <= config["high"]
+        return AssetCheckResult(
+            passed=inside,
+            severity=config["severity"],
+            description=None
+            if inside
+            else f"breach share {share:.3f} outside [{config['low']}, {config['high']}]",
+            metadata={
+                "tickets": int(tickets),
+                "breached": int(breached),
+                "share": float(share) if share is not None else None,
+                "low": config["low"],
+                "high": config["high"],
+            },
+        )
+
+    return breach_share_in_band
+
+
+def intervals_check(forecast: AssetsDefinition) -> AssetChecksDefinition:
+    @asset_check(
+        asset=forecast,
+        name=FORECAST_INTERVALS_ORDERED,
+        description="ERROR unless every forecast row has lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95.",
+        blocking=True,
+    )
+    def forecast_intervals_ordered(warehouse: Warehouse) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            if missing := _missing(con, forecast):
+                return missing
+            broken = int(scalar(con, rules.misordered_intervals_sql(_name(forecast))))
+        return AssetCheckResult(
+            passed=broken == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{broken} rows with intervals out of order" if broken else None,
+            metadata={"misordered_rows": broken},
+        )
+
+    return forecast_intervals_ordered
+
+
+def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
+    @asset_check(
+        asset=forecaster,
+        name=FORECAST_FELL_BACK,
+        description="WARN when the forecaster had too little history for a backtest and "
+        "fell back to the seasonal-naive baseline.",
+    )
+    def forecast_fell_back_to_baseline(lake: Lake) -> AssetCheckResult:
+        model = stored_model(lake, forecaster)
+        if model is None:
+            return AssetCheckResult(
+                passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
+            )
+        return AssetCheckResult(
+            passed=not model.fell_back,
+            severity=AssetCheckSeverity.WARN,
+            description=model.reason if model.fell_back else None,
+            metadata={
+                "history_days": model.history_days,
+                "backtest_windows": model.windows,
+                "chosen_models": MetadataValue.json(model.chosen),
+            },
+        )
+
+    return forecast_fell_back_to_baseline
+
+
+def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
+    @asset_check(
+        asset=classifier,
+        name=CLASSIFIER_BEATS_BASELINES,
+        description="WARN unless the classifier's holdout macro-F1 and accuracy are above "
+        "both the majority-class and the keyword baseline.",
+    )
+    def classifier_beats_baselines(lake: Lake) -> AssetCheckResult:
+        model = stored_model(lake, classifier)
+        if model is None or model.pipeline is None:
+            reason = "no classifier stored" if model is None else f"no model: {model.reason}"
+            return AssetCheckResult(
+                passed=False, severity=AssetCheckSeverity.WARN, description=reason
+            )
+        passed = beats_baselines(model)
+        scores = {k: v for k, v in model.metrics.items() if k.endswith(("_f1", "_accuracy"))}
+        return AssetCheckResult(
+            passed=passed,
+            severity=AssetCheckSeverity.WARN,
+            description=None if passed else "the classifier does not beat both baselines",
+            metadata={key: float(value) for key, value in scores.items() if value is not None},
+        )
+
+    return classifier_beats_baselines
+
+
+def plan_check(
+    plan: AssetsDefinition, agents: AssetsDefinition, tickets: AssetsDefinition
+) -> AssetChecksDefinition:
+    @asset_check(
+        asset=plan,
+        name=PLAN_WITHIN_SKILLS_AND_CAPACITY,
+        description="ERROR when a planned ticket goes to an agent without its category as a "
+        "skill, or an agent's open plus planned tickets exceed max_open_tickets.",
+        blocking=True,
+    )
+    def plan_within_skills_and_capacity(warehouse: Warehouse) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            if missing := _missing(con, plan, agents, tickets):
+                return missing
+            without_skill, over_capacity = con.execute(
+                rules.plan_violations_sql(_name(plan), _name(agents), _name(tickets))
+            ).fetchall()[0]
+        broken = []
+        if without_skill:
+            broken.append(f"{without_skill} tickets to agents without the skill")
+        if over_capacity:
+            broken.append(f"{over_capacity} agents over capacity")
+        return AssetCheckResult(
+            passed=not broken,
+            severity=AssetCheckSeverity.ERROR,
+            description="; ".join(broken) or None,
+            metadata={"without_skill": int(without_skill), "over_capacity": int(over_capacity)},
+        )
+
+    return plan_within_skills_and_capacity
+
+
+domain_checks = [
+    sla_flags_check(support_ticket_analytics, support_deliveries),
+    breach_share_check(support_ticket_analytics, support_deliveries),
+    intervals_check(support_volume_forecast),
+    fell_back_check(support_volume_forecaster),
+    classifier_check(support_ticket_classifier),
+    plan_check(support_assignment_plan, support_agents, support_tickets),
+]

@@ -1,0 +1,250 @@
+"""The support models as assets, and the gold tables they produce: thin functions over
+`models/`, run as of the latest materialized day.
+
+- `model/support_ticket_classifier` → `gold/support_ticket_categories`;
+- `model/support_volume_forecaster` (series use the predicted categories) →
+  `gold/support_volume_forecast`;
+- `gold/support_assignment_plan`: the assignment solved exactly (nothing to train).
+
+Models are stored through the model store (`models/<name>/model.joblib`), with their
+training rows, metrics and backtest in the materialization's metadata.
+"""
+
+import pandas as pd
+from dagster import AssetExecutionContext, Config, MetadataValue, Output
+
+from cx_assets.lakehouse.assets import all_days, lake_asset, validate_derived, whole_table
+from cx_assets.lakehouse.io_managers import DayRows, TableRef
+from cx_assets.lakehouse.warehouse import Warehouse, scalar
+from cx_assets.support import model_inputs, rules, schemas
+from cx_assets.support.by_day import rows_of_changed_days
+from cx_assets.support.models.assign import plan_assignments
+from cx_assets.support.models.categorize import (
+    ClassifierSettings,
+    TicketClassifier,
+    beats_baselines,
+    metrics_markdown,
+    predict_categories,
+    train_classifier,
+)
+from cx_assets.support.models.forecast import (
+    VolumeForecaster,
+    backtest_markdown,
+    coverage,
+    fit_forecaster,
+    forecast_table,
+    series_frame,
+)
+from cx_assets.support.silver import GROUP, support_agents, support_deliveries, support_tickets
+
+RULES = rules.DEFAULT_RULES
+CLASSIFIER = ClassifierSettings()
+
+
+@lake_asset(
+    "model",
+    group=GROUP,
+    partitioned=False,
+    ins={"tickets": whole_table(support_tickets), "deliveries": all_days(support_deliveries)},
+)
+def support_ticket_classifier(
+    warehouse: Warehouse, tickets: TableRef, deliveries: TableRef
+) -> Output[TicketClassifier]:
+    """Ticket categorization: TF-IDF and a calibrated linear SVM (scikit-learn), trained on
+    the tickets delivered with a category up to the as-of day and evaluated on a
+    time-ordered holdout against a majority-class and a keyword baseline."""
+    with warehouse.connect() as con:
+        as_of_day = scalar(con, f"SELECT {rules.as_of_day_sql(deliveries.rows)}")
+        rows = con.execute(
+            model_inputs.categorized_tickets_sql(
+                tickets.rows, rules.as_of_sql(deliveries.rows), CLASSIFIER.max_training_rows
+            )
+        ).df()
+    classifier = train_classifier(rows, RULES.category_keywords, as_of_day, CLASSIFIER)
+    metrics = {
+        key: value
+        for key, value in classifier.metrics.items()
+        if value is not None and key != "max_training_rows"
+    }
+    return Output(
+        classifier,
+        metadata={
+            "as_of_day": str(as_of_day),
+            "training_rows_read": len(rows),
+            **metrics,
+            "categories": MetadataValue.json(list(classifier.categories)),
+            "beats_baselines": beats_baselines(classifier),
+            "evaluation": MetadataValue.md(metrics_markdown(classifier)),
+        },
+    )
+
+
+class CategoriesConfig(Config):
+    review_threshold: float = RULES.review_threshold
+
+
+PREDICTIONS = "ticket_predictions"
+
+
+@lake_asset(
+    "gold",
+    group=GROUP,
+    model=schemas.TicketCategory,
+    partitioned=False,
+    grain=["ticket_id"],
+    ins={
+        "classifier": whole_table(support_ticket_classifier),
+        "tickets": whole_table(support_tickets),
+        "deliveries": all_days(support_deliveries),
+    },
+)
+def support_ticket_categories(
+    context: AssetExecutionContext,
+    config: CategoriesConfig,
+    warehouse: Warehouse,
+    classifier: TicketClassifier,
+    tickets: TableRef,
+    deliveries: TableRef,
+) -> DayRows:
+    """Per created day, every ticket delivered without a category (latest version): the
+    classifier's category, its calibrated confidence, and whether it needs review
+    (confidence under the threshold, 0.6 by default, or no model)."""
+    schema, table = context.asset_key.path
+    with warehouse.connect() as con:
+        as_of_day = scalar(con, f"SELECT {rules.as_of_day_sql(deliveries.rows)}")
+        uncategorized = con.execute(model_inputs.uncategorized_tickets_sql(tickets.rows)).df()
+        predicted = predict_categories(classifier, uncategorized["text"].tolist())
+        con.register(
+            PREDICTIONS,
+            pd.concat(
+                [uncategorized[["date", "ticket_id"]].reset_index(drop=True), predicted], axis=1
+            ),
+        )
+        try:
+            rows, changed = rows_of_changed_days(
+                con,
+                model_inputs.ticket_categories_sql(PREDICTIONS, config.review_threshold),
+                schema,
+                table,
+                schemas.TicketCategory,
+                always=[as_of_day] if as_of_day else [],
+            )
+        finally:
+            con.unregister(PREDICTIONS)
+    context.add_output_metadata(
+        {
+            "as_of_day": str(as_of_day),
+            "tickets_without_category": len(uncategorized),
+            "needs_review": int((~(predicted["confidence"] >= config.review_threshold)).sum()),
+            "review_threshold": config.review_threshold,
+            "days_rewritten": len(rows.days),
+            "days_changed": len(changed),
+        }
+    )
+    return rows
+
+
+@lake_asset(
+    "model",
+    group=GROUP,
+    partitioned=False,
+    ins={
+        "tickets": whole_table(support_tickets),
+        "categories": whole_table(support_ticket_categories),
+        "deliveries": all_days(support_deliveries),
+    },
+)
+def support_volume_forecaster(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    tickets: TableRef,
+    categories: TableRef,
+    deliveries: TableRef,
+) -> Output[VolumeForecaster]:
+    """Daily tickets created per category (delivered, else predicted) and for all tickets:
+    AutoETS, MSTL and AutoTheta against SeasonalNaive(7) (statsforecast), chosen per series
+    by a rolling-origin backtest of 14-day windows; the baseline alone when history is too
+    short for one window."""
+    with warehouse.connect() as con:
+        first_day, as_of_day = con.execute(
+            f"SELECT min(date), max(date) FROM {deliveries.rows}"
+        ).fetchall()[0]
+        daily = con.execute(
+            model_inputs.daily_created_sql(tickets.rows, categories.rows, deliveries.rows)
+        ).df()
+    forecaster = fit_forecaster(series_frame(daily, first_day, as_of_day), as_of_day)
+    if forecaster.fell_back:
+        context.log.warning(f"volume forecast fell back to the baseline: {forecaster.reason}")
+    return Output(
+        forecaster,
+        metadata={
+            "as_of_day": str(as_of_day),
+            "history_days": forecaster.history_days,
+            "training_rows": int(daily["tickets"].sum()) if len(daily) else 0,
+            "backtest_windows": forecaster.windows,
+            "fell_back": forecaster.fell_back,
+            "fallback_reason": forecaster.reason or "",
+            "chosen_models": MetadataValue.json(forecaster.chosen),
+            **{key: value for key, value in coverage(forecaster).items() if value is not None},
+            "backtest": MetadataValue.md(backtest_markdown(forecaster)),
+        },
+    )
+
+
+@lake_asset(
+    "gold",
+    group=GROUP,
+    model=schemas.VolumeForecast,
+    partitioned=False,
+    grain=["date", "category"],
+    ins={"forecaster": whole_table(support_volume_forecaster)},
+)
+def support_volume_forecast(forecaster: VolumeForecaster) -> Output[DayRows]:
+    """Per forecast day (the 14 days after the as-of day) and category (delivered, else
+    predicted) plus `all`: tickets expected to be created, 80% and 95% intervals, the model
+    chosen by backtest, its MASE and the seasonal-naive baseline's."""
+    table = validate_derived(schemas.VolumeForecast, forecast_table(forecaster))
+    return Output(
+        DayRows(table),
+        metadata={"as_of_day": str(forecaster.as_of_day), "fell_back": forecaster.fell_back},
+    )
+
+
+@lake_asset(
+    "gold",
+    group=GROUP,
+    model=schemas.AssignmentPlan,
+    partitioned=False,
+    grain=["ticket_id"],
+    ins={
+        "tickets": whole_table(support_tickets),
+        "agents": whole_table(support_agents),
+        "categories": whole_table(support_ticket_categories),
+    },
+)
+def support_assignment_plan(
+    warehouse: Warehouse, tickets: TableRef, agents: TableRef, categories: TableRef
+) -> Output[pd.DataFrame]:
+    """Every open ticket without an agent, with the agent to take it: only agents with the
+    category (delivered, else predicted) in their skills, never above their capacity
+    (open tickets count), optimal for most urgent first, then earliest SLA deadline, then
+    balanced load (scipy milp). `reason` says why a ticket got no agent."""
+    with warehouse.connect() as con:
+        waiting = con.execute(
+            model_inputs.unassigned_open_tickets_sql(tickets.rows, categories.rows)
+        ).df()
+        crew = con.execute(model_inputs.agent_capacity_sql(agents.rows, tickets.rows)).df()
+    plan = plan_assignments(waiting, crew)
+    report = plan.report
+    return Output(
+        validate_derived(schemas.AssignmentPlan, plan.assignments),
+        metadata={
+            "open_tickets_without_agent": report["tickets"],
+            "agents": report["agents"],
+            "planned": report["optimal"]["planned"],
+            "greedy_planned": report["greedy"]["planned"],
+            "objective": report["optimal"]["objective"],
+            "greedy_objective": report["greedy"]["objective"],
+            "comparison": MetadataValue.json(report),
+        },
+    )

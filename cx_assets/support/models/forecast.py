@@ -1,0 +1,295 @@
+"""Daily ticket volume forecast per category and for all tickets, with statsforecast.
+
+- Series: tickets created per UTC day and category (delivered, else predicted) and `all`,
+  from the first delivered day to the as-of day, days without tickets counted as 0.
+- Candidates: AutoETS, MSTL (weekly seasonality, AutoETS trend) and AutoTheta, all with a
+  7-day season, against the baseline SeasonalNaive(7).
+- Choice per series by a rolling-origin backtest (`cross_validation`): up to
+  `max_windows` windows of 14 days, each trained on everything before it, as history
+  allows (at least `min_train_days` before the first window). The candidate (baseline
+  included) with the lowest mean MASE over the windows wins; MASE scales each window's
+  MAE by the in-sample MAE of the seasonal-naive forecast of that window's training data
+  (utilsforecast's `mase`). The backtest also tells how often the 80% and 95% intervals
+  held the truth.
+- Too little history for one window: no backtest; the baseline SeasonalNaive(7) (Naive
+  with fewer than 8 days) is fitted and `fell_back` says why (a WARN check).
+- Forecasts and intervals are clipped at 0 (counts); clipping keeps them ordered.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import MSTL, AutoETS, AutoTheta, Naive, SeasonalNaive
+from utilsforecast.losses import mase
+
+from cx_assets.support.rules import ALL_SERIES
+
+BASELINE = "SeasonalNaive"
+SHORT_FALLBACK = "Naive"
+LEVELS = (80, 95)
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    horizon: int = 14
+    season_length: int = 7
+    min_train_days: int = 21
+    max_windows: int = 3
+
+
+@dataclass
+class VolumeForecaster:
+    """A fitted forecaster: what `forecast_table` needs, and what the backtest found."""
+
+    model: StatsForecast | None  # fitted on the whole history
+    chosen: dict[str, str]  # series -> model name
+    backtest: pd.DataFrame  # series, model, mase, mae, coverage_80, coverage_95
+    as_of_day: date | None
+    history_days: int
+    windows: int
+    fell_back: bool
+    reason: str | None = None
+    settings: ForecastSettings = field(default_factory=ForecastSettings)
+
+    def mase_of(self, series: str, model: str) -> float | None:
+        rows = self.backtest[
+            (self.backtest["series"] == series) & (self.backtest["model"] == model)
+        ]
+        if rows.empty or not np.isfinite(rows["mase"].iloc[0]):
+            return None
+        return float(rows["mase"].iloc[0])
+
+
+def series_frame(
+    daily: pd.DataFrame, first_day: date | None, as_of_day: date | None
+) -> pd.DataFrame:
+    """statsforecast's long frame (unique_id, ds, y) from tickets per day and category
+    (`day`, `category`, `tickets`): one series per category plus `all`, zero-filled."""
+    if first_day is None or as_of_day is None or as_of_day < first_day:
+        return pd.DataFrame({"unique_id": [], "ds": pd.to_datetime([]), "y": []})
+    days = pd.date_range(first_day, as_of_day, freq="D")
+    daily = daily.assign(day=pd.to_datetime(daily["day"]))
+    total = daily.groupby("day")["tickets"].sum().reindex(days, fill_value=0)
+    series = {ALL_SERIES: total}
+    for category, rows in daily.dropna(subset=["category"]).groupby("category"):
+        series[str(category)] = rows.set_index("day")["tickets"].reindex(days, fill_value=0)
+    return pd.concat(
+        [
+            pd.DataFrame({"unique_id": name, "ds": days, "y": values.to_numpy(dtype=float)})
+            for name, values in sorted(series.items())
+        ],
+        ignore_index=True,
+    )
+
+
+def candidates(settings: ForecastSettings) -> list[Any]:
+    season = settings.season_length
+    return [
+        AutoETS(season_length=season),
+        MSTL(season_length=season, trend_forecaster=AutoETS(model="ZZN")),
+        AutoTheta(season_length=season),
+        SeasonalNaive(season_length=season),
+    ]
+
+
+def backtest_windows(history_days: int, settings: ForecastSettings = ForecastSettings()) -> int:
+    """How many 14-day windows the history allows (0: too little for one)."""
+    spare = history_days - settings.min_train_days
+    return max(0, min(settings.max_windows, spare // settings.horizon))
+
+
+def fit_forecaster(
+    history: pd.DataFrame, as_of_day: date | None, settings: ForecastSettings = ForecastSettings()
+) -> VolumeForecaster:
+    """Backtest the candidates, choose one per series and fit them on the whole history."""
+    history_days = history["ds"].nunique() if len(history) else 0
+    windows = backtest_windows(history_days, settings)
+    empty_backtest = pd.DataFrame(
+        columns=["series", "model", "mase", "mae", "coverage_80", "coverage_95", "chosen"]
+    )
+    if history_days == 0:
+        return VolumeForecaster(
+            None, {}, empty_backtest, as_of_day, 0, 0, True, "no tickets delivered yet", settings
+        )
+    series = sorted(history["unique_id"].unique())
+    if windows == 0:
+        fallback = (
+            SeasonalNaive(season_length=settings.season_length)
+            if history_days > settings.season_length
+            else Naive()
+        )
+        name = BASELINE if isinstance(fallback, SeasonalNaive) else SHORT_FALLBACK
+        model = _fitted([fallback], history)
+        needed = settings.min_train_days + settings.horizon
+        reason = (
+            f"{history_days} day{'s' if history_days != 1 else ''} of history, {needed} "
+            f"needed for a backtest: "
+            f"{name} for every series"
+        )
+        return VolumeForecaster(
+            model,
+            dict.fromkeys(series, name),
+            empty_backtest,
+            as_of_day,
+            history_days,
+            0,
+            True,
+            reason,
+            settings,
+        )
+    backtest = run_backtest(history, windows, settings)
+    chosen = {
+        name: str(rows.sort_values(["mase", "mae", "order"]).iloc[0]["model"])
+        for name, rows in backtest.groupby("series")
+    }
+    backtest["chosen"] = [
+        chosen[s] == m for s, m in zip(backtest["series"], backtest["model"], strict=True)
+    ]
+    model = _fitted(candidates(settings), history)
+    return VolumeForecaster(
+        model,
+        chosen,
+        backtest.drop(columns="order"),
+        as_of_day,
+        history_days,
+        windows,
+        False,
+        None,
+        settings,
+    )
+
+
+def run_backtest(history: pd.DataFrame, windows: int, settings: ForecastSettings) -> pd.DataFrame:
+    """Per series and candidate: mean MASE and MAE over the windows, interval coverage."""
+    models = candidates(settings)
+    names = [repr(m) for m in models]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        folds = StatsForecast(models=models, freq="D", n_jobs=1).cross_validation(
+            df=history,
+            h=settings.horizon,
+            n_windows=windows,
+            step_size=settings.horizon,
+            level=list(LEVELS),
+        )
+    folds = folds.reset_index(drop=True) if "unique_id" in folds.columns else folds.reset_index()
+    scaled = mase(folds, names, settings.season_length, history).replace([np.inf, -np.inf], np.nan)
+    rows = []
+    for order, name in enumerate(names):
+        errors = (folds[name] - folds["y"]).abs()
+        for series, of_series in folds.groupby("unique_id"):
+            index = of_series.index
+            covered = {
+                level: float(
+                    (
+                        (folds.loc[index, f"{name}-lo-{level}"] <= folds.loc[index, "y"])
+                        & (folds.loc[index, "y"] <= folds.loc[index, f"{name}-hi-{level}"])
+                    ).mean()
+                )
+                for level in LEVELS
+            }
+            per_window = scaled.loc[scaled["unique_id"] == series, name]
+            rows.append(
+                {
+                    "series": series,
+                    "model": name,
+                    "order": order,
+                    "mase": float(per_window.mean()) if per_window.notna().all() else np.nan,
+                    "mae": float(errors[index].mean()),
+                    "coverage_80": covered[80],
+                    "coverage_95": covered[95],
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["series", "order"], ignore_index=True)
+
+
+def _fitted(models: list[Any], history: pd.DataFrame) -> StatsForecast:
+    model = StatsForecast(models=models, freq="D", n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(history)
+    return model
+
+
+FORECAST_COLUMNS = [
+    "date", "category", "forecast", "lo_80", "hi_80", "lo_95", "hi_95",
+    "model", "backtest_mase", "baseline_mase",
+]  # fmt: skip
+
+
+def forecast_table(forecaster: VolumeForecaster) -> pd.DataFrame:
+    """The next `horizon` days after the as-of day, per series, from its chosen model."""
+    if forecaster.model is None or forecaster.as_of_day is None:
+        return pd.DataFrame(columns=FORECAST_COLUMNS)
+    settings = forecaster.settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        predicted = forecaster.model.predict(h=settings.horizon, level=list(LEVELS))
+    predicted = predicted.reset_index() if "unique_id" not in predicted.columns else predicted
+    frames = []
+    for series, rows in predicted.groupby("unique_id"):
+        name = forecaster.chosen[series]
+        values = {
+            "forecast": rows[name],
+            "lo_80": rows[f"{name}-lo-80"],
+            "hi_80": rows[f"{name}-hi-80"],
+            "lo_95": rows[f"{name}-lo-95"],
+            "hi_95": rows[f"{name}-hi-95"],
+        }
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": rows["ds"].dt.date.to_numpy(),
+                    "category": series,
+                    **{
+                        key: np.clip(column.to_numpy(dtype=float), 0, None)
+                        for key, column in values.items()
+                    },
+                    "model": name,
+                    "backtest_mase": forecaster.mase_of(series, name),
+                    "baseline_mase": forecaster.mase_of(series, BASELINE),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)[FORECAST_COLUMNS]
+    first = forecaster.as_of_day + timedelta(days=1)
+    assert table["date"].min() == first, "forecast must start the day after the as-of day"
+    return table.sort_values(["date", "category"], ignore_index=True)
+
+
+def backtest_markdown(forecaster: VolumeForecaster) -> str:
+    """The backtest as a markdown table (model metadata)."""
+    if forecaster.backtest.empty:
+        return f"No backtest: {forecaster.reason}."
+    lines = [
+        "| series | model | chosen | MASE | MAE | 80% coverage | 95% coverage |",
+        "| --- | --- | :---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in forecaster.backtest.itertuples():
+        lines.append(
+            f"| {row.series} | {row.model} | {'✓' if row.chosen else ''} | {row.mase:.3f} | "
+            f"{row.mae:.1f} | {row.coverage_80:.0%} | {row.coverage_95:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def coverage(forecaster: VolumeForecaster) -> dict[str, float | None]:
+    """Share of backtest days whose truth lay inside the chosen models' intervals."""
+    chosen = (
+        forecaster.backtest[forecaster.backtest["chosen"].astype(bool)]
+        if len(forecaster.backtest)
+        else forecaster.backtest
+    )
+    if chosen.empty:
+        return {"coverage_80": None, "coverage_95": None}
+    return {
+        "coverage_80": float(chosen["coverage_80"].mean()),
+        "coverage_95": float(chosen["coverage_95"].mean()),
+    }

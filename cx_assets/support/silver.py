@@ -1,0 +1,181 @@
+"""Support bronze and silver: the landed tables as delivered, every typed version of a ticket,
+agent and customer (quarantining bad records), the latest version of each, and the
+deliveries table that fixes the as-of day of everything built on the whole history.
+
+Personal data stops here: customers' names are dropped and their e-mail addresses and
+phone numbers become keyed hashes (`lakehouse.privacy`); ticket subjects and descriptions
+have addresses and numbers masked.
+"""
+
+import duckdb
+import pandas as pd
+from dagster import AssetExecutionContext, Output
+
+from cx_assets.lakehouse.assets import (
+    TYPED_RECORDS,
+    bronze_asset,
+    lake_asset,
+    latest_version_asset,
+    query_validated,
+    same_day,
+    silver_from_bronze,
+)
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.privacy import keyed_hashes, normalised_email, normalised_phone
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.support import rules, schemas
+from cx_assets.support.records import AGENT_SPEC, CUSTOMER_SPEC, TICKET_SPEC
+
+GROUP = "support"
+
+# --------------------------------------------------------------------------- bronze
+
+bronze_tickets = bronze_asset(GROUP, "tickets", "Ticketing-system tickets (JSONL).")
+bronze_agents = bronze_asset(GROUP, "agents", "Support agents (CSV).")
+bronze_customers = bronze_asset(GROUP, "customers", "Support customers (CSV).")
+
+# --------------------------------------------------------------------------- silver, per day
+
+LINEAGE_GRAIN = ["source_file", "line_number"]
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.SilverTicketVersion,
+    grain=LINEAGE_GRAIN,
+    reconciles_with=bronze_tickets,
+    ins={"bronze": same_day(bronze_tickets)},
+)
+def support_ticket_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of a ticket, typed, with subject and description masked for
+    e-mail addresses and phone numbers. A ticket delivered twice on a day is two versions
+    (the later line wins downstream)."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=TICKET_SPEC,
+        model=schemas.SilverTicketVersion,
+        select_sql=rules.silver_ticket_versions_sql(TYPED_RECORDS),
+    )
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.SilverAgentVersion,
+    grain=LINEAGE_GRAIN,
+    reconciles_with=bronze_agents,
+    ins={"bronze": same_day(bronze_agents)},
+)
+def support_agent_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of an agent (staff), typed."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=AGENT_SPEC,
+        model=schemas.SilverAgentVersion,
+        select_sql=rules.silver_agent_versions_sql(TYPED_RECORDS),
+    )
+
+
+def customer_contact_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pd.DataFrame]:
+    """Keyed hashes of each customer record's e-mail and phone, computed in Python so the key
+    never enters SQL."""
+    records = con.execute(
+        f"SELECT source_file, line_number, email, phone FROM {typed} WHERE reject_reason IS NULL"
+    ).df()
+    hashes = records[["source_file", "line_number"]].assign(
+        email_hash=keyed_hashes(records["email"], normalised_email),
+        phone_hash=keyed_hashes(records["phone"], normalised_phone),
+    )
+    return {rules.CUSTOMER_HASHES: hashes}
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.SilverCustomerVersion,
+    grain=LINEAGE_GRAIN,
+    reconciles_with=bronze_customers,
+    ins={"bronze": same_day(bronze_customers)},
+)
+def support_customer_versions(
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+) -> Output[pd.DataFrame]:
+    """Every delivered version of a customer: the name dropped, e-mail and phone as keyed
+    hashes (HMAC-SHA256 with CX_HASH_KEY)."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=CUSTOMER_SPEC,
+        model=schemas.SilverCustomerVersion,
+        select_sql=rules.silver_customer_versions_sql(TYPED_RECORDS),
+        derived_frames=customer_contact_hashes,
+    )
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=schemas.Delivery,
+    grain=[],
+    ins={
+        "tickets": same_day(support_ticket_versions),
+        "agents": same_day(support_agent_versions),
+        "customers": same_day(support_customer_versions),
+    },
+)
+def support_deliveries(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    tickets: TableRef,
+    agents: TableRef,
+    customers: TableRef,
+) -> pd.DataFrame:
+    """One row per materialized day (even one without files): the ticket, agent and customer
+    versions kept that day. Its latest day is the as-of day of every support table and model
+    built on the whole history."""
+    return query_validated(
+        warehouse,
+        rules.deliveries_sql(partition_dates(context), tickets.rows, agents.rows, customers.rows),
+        schemas.Delivery,
+    )
+
+
+# --------------------------------------------------------------------------- silver, latest versions
+
+support_tickets = latest_version_asset(
+    support_ticket_versions,
+    name="support_tickets",
+    key_column="ticket_id",
+    model=schemas.CurrentTicket,
+    description="The latest version of every ticket (a later day over an earlier one, then a "
+    "later file and line), with the day it was delivered.",
+)
+support_agents = latest_version_asset(
+    support_agent_versions,
+    name="support_agents",
+    key_column="agent_id",
+    model=schemas.CurrentAgent,
+    description="The latest version of every agent: team, skills and capacity.",
+)
+support_customers = latest_version_asset(
+    support_customer_versions,
+    name="support_customers",
+    key_column="customer_id",
+    model=schemas.CurrentCustomer,
+    description="The latest version of every customer, e-mail and phone as keyed hashes.",
+)

@@ -1,0 +1,62 @@
+"""`DayRows`: a whole-history asset whose rows belong to days replaces only the days it
+names, in the warehouse and as `date=D/` folders of gold Parquet; `days=None` replaces the
+whole table and removes day folders no longer in it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.lakehouse.io_managers import DayRows
+
+D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
+# What the asset returns on its next run (set by each test).
+NEXT: dict[str, DayRows] = {}
+
+
+@lake_asset("gold", group="day_rows_test", partitioned=False)
+def by_created_day(context) -> DayRows:
+    """Rows that belong to days, whatever the test says."""
+    return NEXT["rows"]
+
+
+def _rows(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["date", "ticket_id", "value"])
+
+
+def _stored(lake) -> list[tuple]:
+    frame = lake.query("SELECT date, ticket_id, value FROM gold.by_created_day ORDER BY 2")
+    return [(str(day)[:10], ticket, value) for day, ticket, value in frame.itertuples(index=False)]
+
+
+def test_only_the_named_days_are_replaced(lake):
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)), [D1, D2])
+    lake.materialize([by_created_day])
+    folder = lake.layout.gold_dir / "by_created_day"
+    day_1 = folder / f"date={D1}" / "data.parquet"
+    written = day_1.stat().st_mtime_ns
+
+    # Day 2 changed (b updated, c added), day 3 has no rows: day 1 is left alone.
+    NEXT["rows"] = DayRows(_rows((D2, "b", 2), (D2, "c", 1)), [D2, D3])
+    result = lake.materialize([by_created_day])
+
+    assert _stored(lake) == [("2024-03-01", "a", 1), ("2024-03-02", "b", 2), ("2024-03-02", "c", 1)]
+    assert day_1.stat().st_mtime_ns == written
+    assert pd.read_parquet(folder / f"date={D2}")["value"].tolist() == [2, 1]
+    assert pq.read_table(folder / f"date={D3}" / "data.parquet").num_rows == 0
+    assert "date" not in pq.read_schema(day_1).names
+    (event,) = result.asset_materializations_for_node("gold__by_created_day")
+    assert event.metadata["dagster/row_count"].value == 3  # the whole table, not the days
+
+
+def test_no_days_named_replace_the_whole_table_and_drop_old_day_folders(lake):
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)), [D1, D2])
+    lake.materialize([by_created_day])
+    NEXT["rows"] = DayRows(_rows((D3, "z", 9)))
+    lake.materialize([by_created_day])
+    assert _stored(lake) == [("2024-03-03", "z", 9)]
+    folders = sorted(p.name for p in (lake.layout.gold_dir / "by_created_day").iterdir())
+    assert folders == [f"date={D3}"]

@@ -1,0 +1,391 @@
+"""The support domain end to end on hand-landed files, materialized once for the module:
+day 1 alone (phase A), then days 2 and 3 (phase B), each followed by the whole-history
+tables and models. Tickets live over several days: later deliveries update their rows
+under the day they were created, breach flags move with the as-of time, bad records are
+quarantined, and no customer's name, e-mail or phone reaches silver, gold or the models."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from dagster import AssetCheckSeverity
+
+from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
+from cx_assets.support.checks import (
+    BREACH_SHARE_IN_BAND,
+    CLASSIFIER_BEATS_BASELINES,
+    FORECAST_FELL_BACK,
+    FORECAST_INTERVALS_ORDERED,
+    PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    SLA_FLAGS_CONSISTENT,
+)
+from cx_assets.support.models.assign import NO_SKILL, OUTRANKED
+from cx_assets_tests.conftest import Domain, Lake, check_results
+from cx_assets_tests.support.landing_rows import agent, customer, ticket
+
+SUPPORT = Domain.named("support")
+D0, D1, D2, D3 = "2024-03-03", "2024-03-04", "2024-03-05", "2024-03-06"
+GOLD = (
+    "support_ticket_analytics",
+    "support_agent_daily",
+    "support_customer_insights",
+    "support_volume_forecast",
+    "support_ticket_categories",
+    "support_assignment_plan",
+)
+MARIA = customer("C1", "Maria Souza", "maria.souza@example.com", "+1 555-123-4567")
+JOAO = customer("C2", "João Silva", "joao.silva@example.org", "(555) 987-6543", plan="Basic")
+PERSONAL = ("Maria", "Souza", "João", "Silva", "maria.souza", "joao.silva", "555-123-4567",
+            "5551234567", "987-6543")  # fmt: skip
+
+
+def t(day: str, clock: str) -> str:
+    return f"{day}T{clock}"
+
+
+def land_day_1(lake: Lake) -> None:
+    lake.land_csv(
+        "support",
+        "agents",
+        D1,
+        [
+            agent("A1", "Ana Agent", "Payments", "Billing; returns", "4"),
+            agent("A2", "Bo Tech", "Tech Support", "technical", "2"),
+            agent("A3", "Cy Ship", "Logistics", "shipping", "5"),
+            agent("A4", "Di Broken", max_open="many"),  # not an integer: quarantined
+        ],
+    )
+    lake.land_csv(
+        "support",
+        "customers",
+        D1,
+        [MARIA, JOAO, customer("C3", "Zed Doe", "z@example.net", "555.111.2222")],
+    )
+    tickets = [
+        # created the day before and settled: its created day never changes again
+        ticket("T0", t(D0, "10:00:00"), "low", agent="A3", first_response=t(D0, "11:00:00"),
+               resolved=t(D0, "12:00:00"), status="resolved", category="shipping"),
+        ticket("T1", t(D1, "09:00:00"), "urgent", agent="A1", first_response=t(D1, "09:30:00"),
+               resolved=t(D1, "12:00:00"), status="resolved"),
+        ticket("T2", t(D1, "23:30:00"), "urgent", category="technical"),
+        ticket("T3", t(D1, "22:00:00"), "medium"),
+        ticket("T4", t(D1, "10:00:00"), "high", customer="C1", agent="A1",
+               first_response=t(D1, "10:30:00"), category=None,
+               subject="Refund for maria.souza@example.com",
+               description="I need a refund for my invoice. Call me on +1 555-123-4567 "
+               "or write to maria.souza@example.com."),
+        ticket("T11", t(D1, "11:00:00"), "low", agent="A1", first_response=t(D1, "12:00:00")),
+        ticket("T12", t(D1, "11:30:00"), "low", agent="A1", first_response=t(D1, "12:00:00")),
+        # an earlier line of T6, then the later one of the same day, which wins
+        ticket("T6", t(D1, "08:00:00-03:00"), "low", category="shipping"),
+        ticket("T6", t(D1, "08:00:00-03:00"), "low", category="shipping", agent="A3",
+               first_response=t(D1, "12:00:00Z"), status="pending"),
+    ]  # fmt: skip
+    lines = [json.dumps(row) for row in tickets]
+    lines.insert(3, "{not json")
+    lines.append(json.dumps(ticket("TX", t(D1, "10:00:00"), "critical")))  # not a priority
+    lines.append(json.dumps({**ticket("TY", t(D1, "10:00:00")), "subject": None}))  # required
+    lake.land_jsonl("support", "tickets", D1, lines)
+
+
+def land_days_2_and_3(lake: Lake) -> None:
+    lake.land_csv("support", "customers", D2, [{**JOAO, "plan": "Pro"}])
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D2,
+        [
+            ticket("T1", t(D1, "09:00:00"), "urgent", agent="A1", first_response=t(D1, "09:30:00"),
+                   resolved=t(D1, "12:00:00"), status="closed", csat=5),
+            # answered in time, resolved 5.5 hours after creation: resolution breached
+            ticket("T2", t(D1, "23:30:00"), "urgent", category="technical", agent="A2",
+                   first_response=t(D2, "00:20:00"), resolved=t(D2, "05:00:00"),
+                   status="resolved", csat=2),
+            ticket("T7", t(D2, "20:00:00"), "urgent"),
+            ticket("T8", t(D2, "21:00:00"), "high", category="technical"),
+            ticket("T9", t(D2, "21:30:00"), "high", category="legal"),
+        ],
+    )  # fmt: skip
+    lake.land_csv(
+        "support", "agents", D3, [agent("A2", "Bo Tech", "Tech Support", "technical", "4")]
+    )
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D3,
+        [
+            ticket("T6", t(D1, "08:00:00-03:00"), "low", category="shipping", agent="A3",
+                   first_response=t(D1, "12:00:00Z"), resolved=t(D3, "01:00:00"),
+                   status="resolved", customer="C2"),
+            ticket("T10", t(D3, "10:00:00"), "medium", category="shipping", customer="C2"),
+        ],
+    )  # fmt: skip
+
+
+@dataclass
+class Phase:
+    partitioned: Any
+    rollups: Any
+    gold: dict[str, pd.DataFrame]
+    mtimes: dict[str, int]
+
+    @property
+    def checks(self) -> dict:
+        return {**check_results(self.partitioned), **check_results(self.rollups)}
+
+
+def _phase(lake: Lake, day: str, last_day: str | None = None) -> Phase:
+    partitioned = lake.materialize(
+        SUPPORT.everything, selection=SUPPORT.partitioned, day=day, last_day=last_day
+    )
+    rollups = lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+    files = sorted((lake.layout.gold_dir / "support_ticket_analytics").rglob("*.parquet"))
+    return Phase(
+        partitioned,
+        rollups,
+        {table: lake.gold(table) for table in GOLD},
+        {str(path.relative_to(lake.layout.gold_dir)): path.stat().st_mtime_ns for path in files},
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Lake, Phase, Phase]:
+    lake = Lake(tmp_path_factory.mktemp("support") / "data")
+    land_day_1(lake)
+    first = _phase(lake, D1)
+    land_days_2_and_3(lake)
+    second = _phase(lake, D2, D3)
+    return lake, first, second
+
+
+def _row(phase: Phase, table: str, key: str, value: str) -> pd.Series:
+    rows = phase.gold[table]
+    (match,) = rows.index[rows[key] == value]
+    return rows.loc[match]
+
+
+def test_every_run_succeeds_and_every_error_check_passes(run):
+    _, first, second = run
+    for phase in (first, second):
+        assert phase.partitioned.success and phase.rollups.success
+        failed = [
+            key
+            for key, evaluation in phase.checks.items()
+            if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
+        ]
+        assert failed == []
+    checks = second.checks
+    for key in (
+        ("gold/support_ticket_analytics", SLA_FLAGS_CONSISTENT),
+        ("gold/support_ticket_analytics", UNIQUE_KEY),
+        ("gold/support_volume_forecast", FORECAST_INTERVALS_ORDERED),
+        ("gold/support_assignment_plan", PLAN_WITHIN_SKILLS_AND_CAPACITY),
+        ("silver/support_ticket_versions", RECONCILES_WITH_BRONZE),
+        ("silver/support_agent_versions", RECONCILES_WITH_BRONZE),
+        ("silver/support_customer_versions", RECONCILES_WITH_BRONZE),
+    ):
+        assert checks[key].passed, key
+    # Three days of history and a handful of tickets, most of them late: WARN, no more.
+    for key in (
+        ("gold/support_ticket_analytics", BREACH_SHARE_IN_BAND),
+        ("model/support_volume_forecaster", FORECAST_FELL_BACK),
+        ("model/support_ticket_classifier", CLASSIFIER_BEATS_BASELINES),
+    ):
+        assert not checks[key].passed and checks[key].severity == AssetCheckSeverity.WARN
+    # Day 3 lands no customers: WARN, empty partition, not a failed run.
+    missing = checks[("bronze/support_customers", NON_EMPTY)]
+    assert not missing.passed and missing.severity == AssetCheckSeverity.WARN
+
+
+def test_bad_records_are_quarantined_and_the_rest_kept(run):
+    lake, _, _ = run
+    tickets = lake.quarantine("support_tickets").sort_values("line_number")
+    assert tickets["line_number"].tolist() == [4, 11, 12]
+    reasons = " | ".join(tickets["reason"])
+    assert "invalid JSON" in reasons and "priority" in reasons and '"subject"' in reasons
+    agents = lake.quarantine("support_agents")
+    assert len(agents) == 1 and "max_open_tickets" in agents["reason"].iloc[0]
+    versions = lake.query("SELECT count(*) AS n FROM silver.support_ticket_versions")
+    assert versions["n"][0] == 9 + 5 + 2
+
+
+def test_the_latest_version_wins_a_later_day_then_a_later_line(run):
+    lake, _, _ = run
+    current = lake.query("SELECT * FROM silver.support_tickets").set_index("ticket_id")
+    assert current.loc["T1", "status"] == "closed" and current.loc["T1", "csat_score"] == 5
+    assert str(current.loc["T1", "version_date"])[:10] == D2
+    assert (
+        current.loc["T6", "status"] == "resolved"
+        and str(current.loc["T6", "version_date"])[:10] == D3
+    )
+    agents = lake.query("SELECT * FROM silver.support_agents").set_index("agent_id")
+    assert agents.loc["A2", "max_open_tickets"] == 4
+    assert agents.loc["A1", "skills"] == "Billing;returns"
+
+
+def test_each_ticket_is_counted_once_under_its_utc_creation_day(run):
+    _, _, second = run
+    analytics = second.gold["support_ticket_analytics"]
+    assert analytics["ticket_id"].is_unique
+    days = dict(zip(analytics["ticket_id"], analytics["date"].astype(str), strict=True))
+    assert days == {
+        "T0": D0, "T1": D1, "T2": D1, "T3": D1, "T4": D1, "T6": D1, "T11": D1, "T12": D1,
+        "T7": D2, "T8": D2, "T9": D2, "T10": D3,
+    }  # fmt: skip
+    t6 = _row(second, "support_ticket_analytics", "ticket_id", "T6")
+    assert t6["created_at"] == pd.Timestamp(f"{D1} 11:00", tz="UTC")  # 08:00 at -03:00
+
+
+def test_a_later_delivery_updates_the_row_under_its_creation_day(run):
+    _, first, second = run
+    before = _row(first, "support_ticket_analytics", "ticket_id", "T2")
+    after = _row(second, "support_ticket_analytics", "ticket_id", "T2")
+    # As of the end of day 1 the urgent ticket of 23:30 was not late yet.
+    assert (before["status"], before["first_response_breached"], before["resolution_breached"]) == (
+        "open",
+        False,
+        False,
+    )
+    assert after["agent_id"] == "A2" and after["first_response_minutes"] == 50.0
+    assert not after["first_response_breached"] and after["resolution_breached"]
+    assert after["resolution_minutes"] == 330.0 and after["csat_score"] == 2
+
+
+def test_breach_flags_move_with_the_as_of_time_without_a_delivery(run):
+    _, first, second = run
+    # T3 (medium, 22:00 on day 1) was never answered: its 8-hour target passed on day 2.
+    assert not _row(first, "support_ticket_analytics", "ticket_id", "T3")["first_response_breached"]
+    assert _row(second, "support_ticket_analytics", "ticket_id", "T3")["first_response_breached"]
+
+
+def test_only_changed_created_days_are_rewritten(run):
+    _, first, second = run
+    day_0 = f"support_ticket_analytics/date={D0}/data.parquet"
+    day_1 = f"support_ticket_analytics/date={D1}/data.parquet"
+    assert second.mtimes[day_0] == first.mtimes[day_0]  # settled before: untouched
+    assert second.mtimes[day_1] != first.mtimes[day_1]
+    metadata = second.rollups.asset_materializations_for_node("gold__support_ticket_analytics")
+    (event,) = metadata
+    assert event.metadata["days_rewritten"].value == 3  # day 1 changed, 2 and 3 are new
+    assert event.metadata["dagster/row_count"].value == 12
+
+
+def test_gold_is_hive_partitioned_by_creation_day_without_a_date_column(run):
+    lake, _, _ = run
+    for table in ("support_ticket_analytics", "support_agent_daily", "support_ticket_categories"):
+        folder = lake.layout.gold_dir / table
+        folders = sorted(path.name for path in folder.glob("date=*"))
+        assert folders and all(name.startswith("date=") for name in folders), table
+        for file in folder.glob("date=*/*.parquet"):
+            assert "date" not in pq.read_schema(file).names
+    pattern = str(lake.layout.gold_dir / "support_ticket_analytics" / "**" / "*.parquet")
+    counted = duckdb.sql(
+        f"SELECT date, count(*) FROM read_parquet('{pattern}', hive_partitioning = true) "
+        "GROUP BY date ORDER BY date"
+    ).fetchall()
+    assert [(str(day), n) for day, n in counted] == [(D0, 1), (D1, 7), (D2, 3), (D3, 1)]
+    for table in ("support_customer_insights", "support_assignment_plan"):
+        assert (lake.layout.gold_dir / table / "data.parquet").exists()
+
+
+def test_agent_daily_and_customer_insights(run):
+    _, _, second = run
+    daily = second.gold["support_agent_daily"]
+    a1 = daily[(daily["agent_id"] == "A1") & (daily["date"].astype(str) == D1)].iloc[0]
+    assert (a1["agent_name"], a1["team"], a1["tickets_handled"], a1["tickets_resolved"]) == (
+        "Ana Agent", "Payments", 4, 1,
+    )  # fmt: skip
+    assert a1["mean_csat"] == 5.0
+    insights = second.gold["support_customer_insights"].set_index("customer_id")
+    assert insights.loc["C2", "plan"] == "Pro"  # the latest version
+    assert insights.loc["C2", "tickets"] == 2
+    assert set(insights["segment"]) <= {"at_risk", "high_effort", "delighted", "steady"}
+
+
+def test_uncategorized_tickets_need_review_without_a_model(run):
+    _, _, second = run
+    categories = second.gold["support_ticket_categories"]
+    assert categories["ticket_id"].tolist() == ["T4"]
+    assert categories["needs_review"].all() and categories["predicted_category"].isna().all()
+
+
+def test_the_forecast_falls_back_for_the_14_days_after_the_as_of_day(run):
+    _, _, second = run
+    forecast = second.gold["support_volume_forecast"]
+    days = sorted(forecast["date"].astype(str).unique())
+    assert days[0] == "2024-03-07" and len(days) == 14
+    assert {"all", "billing", "shipping", "technical", "legal"} == set(forecast["category"])
+    assert set(forecast["model"]) == {"Naive"}
+
+
+def test_the_plan_honours_skills_and_capacity(run):
+    _, first, second = run
+    plan = second.gold["support_assignment_plan"].set_index("ticket_id")
+    # A1 (max 4) holds T4, T11, T12: one slot, for the urgent T7 before the medium T3.
+    assert plan.loc["T7", "agent_id"] == "A1"
+    assert pd.isna(plan.loc["T3", "agent_id"])
+    assert plan.loc["T3", "reason"] == OUTRANKED.format(category="billing")
+    assert plan.loc["T8", "agent_id"] == "A2"
+    assert plan.loc["T9", "reason"] == NO_SKILL.format(category="legal")
+    assert plan.loc["T10", "agent_id"] == "A3"
+    assert sorted(plan.index) == ["T10", "T3", "T7", "T8", "T9"]
+    assert (
+        first.gold["support_assignment_plan"].set_index("ticket_id").loc["T3", "agent_id"] == "A1"
+    )
+
+
+def _text_of(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="ignore")
+
+
+def test_no_personal_data_in_silver_gold_or_the_models(run):
+    lake, _, _ = run
+    tables = lake.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('silver', 'gold') AND table_type = 'BASE TABLE'"
+    )
+    assert len(tables) >= 13
+    for schema, table in tables.itertuples(index=False):
+        text = lake.query(f'SELECT * FROM "{schema}"."{table}"').astype(str).to_csv()
+        for value in PERSONAL:
+            assert value not in text, (schema, table, value)
+    texts = lake.query(
+        "SELECT subject, description FROM silver.support_tickets WHERE ticket_id = 'T4'"
+    )
+    assert texts.iloc[0].tolist() == [
+        "Refund for [email]",
+        "I need a refund for my invoice. Call me on [phone] or write to [email].",
+    ]
+    customers = lake.query("SELECT * FROM silver.support_customers").set_index("customer_id")
+    assert "name" not in customers.columns
+    assert len(customers.loc["C1", "email_hash"]) == 64
+    for folder in (lake.layout.gold_dir, lake.layout.models_dir):
+        for path in folder.rglob("*.*"):
+            for value in PERSONAL:
+                assert value not in _text_of(path), (path, value)
+
+
+def test_an_earlier_day_materialized_again_never_overrides_a_later_days_version(lake):
+    lake.land_jsonl("support", "tickets", D1, [ticket("T1", t(D1, "09:00:00"), "urgent")])
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D2,
+        [ticket("T1", t(D1, "09:00:00"), "urgent", agent="A1",
+                first_response=t(D1, "09:30:00"), resolved=t(D2, "08:00:00"), status="resolved")],
+    )  # fmt: skip
+    versions = [a for a in SUPPORT.partitioned if "ticket" in a.key.path[-1]]
+    latest = [a for a in SUPPORT.whole_history if a.key.path[-1] == "support_tickets"]
+    lake.materialize(SUPPORT.everything, selection=versions, day=D2)
+    lake.materialize(SUPPORT.everything, selection=versions, day=D1)  # a late re-run of day 1
+    lake.materialize(SUPPORT.everything, selection=latest)
+    current = lake.query("SELECT status, version_date FROM silver.support_tickets")
+    assert current["status"].tolist() == ["resolved"]
+    assert str(current["version_date"][0])[:10] == D2

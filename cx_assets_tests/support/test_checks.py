@@ -1,0 +1,325 @@
+"""Every support check on tiny assets declared the way the domain declares them: each has a
+case where it must fail (and one where it passes), with its severity. The real assets pass
+them in `test_assets.py`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from dagster import AssetCheckSeverity, materialize
+
+from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.support.checks import (
+    BREACH_SHARE_IN_BAND,
+    CLASSIFIER_BEATS_BASELINES,
+    FORECAST_FELL_BACK,
+    FORECAST_INTERVALS_ORDERED,
+    PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    SLA_FLAGS_CONSISTENT,
+    breach_share_check,
+    classifier_check,
+    fell_back_check,
+    intervals_check,
+    plan_check,
+    sla_flags_check,
+)
+from cx_assets.support.models.categorize import TicketClassifier
+from cx_assets.support.models.forecast import VolumeForecaster
+from cx_assets_tests.conftest import QUIET, check_results
+
+GROUP = "support_checks_test"
+ERROR, WARN = AssetCheckSeverity.ERROR, AssetCheckSeverity.WARN
+
+
+def _evaluation(lake, assets, check, key: str, name: str, run_config=QUIET):
+    """Materialize `assets` with `check`; the run's result and the check's evaluation."""
+    result = materialize(
+        [*assets, check], resources=lake.resources, run_config=run_config, raise_on_error=False
+    )
+    return result, check_results(result)[(key, name)]
+
+
+# --------------------------------------------------------------------------- SLA flags
+
+
+@lake_asset("silver", group=GROUP, partitioned=False)
+def deliveries(context) -> pd.DataFrame:
+    """The latest materialized day is 2024-03-01: the as-of time is 2024-03-02 00:00 UTC."""
+    return pd.DataFrame({"date": [date(2024, 2, 29), date(2024, 3, 1)]})
+
+
+def _analytics_row(ticket_id: str, **changes) -> dict:
+    """A high-priority ticket answered in 10 minutes, unresolved, whose 24-hour resolution
+    target (2024-03-02 08:00) lies after the as-of time: nothing breached."""
+    return {
+        "date": date(2024, 3, 1),
+        "ticket_id": ticket_id,
+        "priority": "high",
+        "created_at": pd.Timestamp("2024-03-01 08:00", tz="UTC"),
+        "first_response_at": pd.Timestamp("2024-03-01 08:10", tz="UTC"),
+        "resolved_at": pd.NaT,
+        "first_response_minutes": 10.0,
+        "resolution_minutes": float("nan"),
+        "first_response_target_minutes": 240,
+        "resolution_target_minutes": 1440,
+        "first_response_breached": False,
+        "resolution_breached": False,
+        **changes,
+    }
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def consistent_analytics(context) -> pd.DataFrame:
+    """Flags that agree with the rule."""
+    return pd.DataFrame([_analytics_row("T1")])
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def inconsistent_analytics(context) -> pd.DataFrame:
+    """A resolution flagged breached before its target passed, and a wrong target."""
+    return pd.DataFrame(
+        [
+            _analytics_row("T1"),
+            _analytics_row("T2", resolution_breached=True),
+            _analytics_row("T3", first_response_target_minutes=60),
+        ]
+    )
+
+
+def test_sla_flags_that_disagree_with_the_rule_fail_with_error(lake):
+    check = sla_flags_check(inconsistent_analytics, deliveries)
+    result, evaluation = _evaluation(
+        lake, [deliveries, inconsistent_analytics], check, "gold/inconsistent_analytics",
+        SLA_FLAGS_CONSISTENT,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.metadata["inconsistent_tickets"].value == 2
+    assert not result.success  # blocking
+
+
+def test_sla_flags_that_agree_pass(lake):
+    check = sla_flags_check(consistent_analytics, deliveries)
+    _, evaluation = _evaluation(
+        lake, [deliveries, consistent_analytics], check, "gold/consistent_analytics",
+        SLA_FLAGS_CONSISTENT,
+    )  # fmt: skip
+    assert evaluation.passed
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def never_written(context) -> None:
+    """Writes nothing: its table is never created."""
+
+
+def test_a_missing_analytics_table_fails(lake):
+    _, evaluation = _evaluation(
+        lake, [deliveries, never_written], sla_flags_check(never_written, deliveries),
+        "gold/never_written", SLA_FLAGS_CONSISTENT,
+    )  # fmt: skip
+    assert not evaluation.passed and "does not exist" in evaluation.description
+
+
+# --------------------------------------------------------------------------- breach share
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def mostly_breached(context) -> pd.DataFrame:
+    """Three of four tickets of the as-of day breached."""
+    return pd.DataFrame([_analytics_row(f"T{n}", first_response_breached=n < 3) for n in range(4)])
+
+
+def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
+    check = breach_share_check(mostly_breached, deliveries)
+    result, evaluation = _evaluation(
+        lake, [deliveries, mostly_breached], check, "gold/mostly_breached", BREACH_SHARE_IN_BAND
+    )
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.metadata["share"].value == 0.75
+    assert result.success  # WARN blocks nothing
+    config = {
+        **QUIET,
+        "ops": {
+            "gold__mostly_breached_breach_share_in_band": {"config": {"low": 0.0, "high": 0.8}}
+        },
+    }
+    _, relaxed = _evaluation(
+        lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
+        BREACH_SHARE_IN_BAND, run_config=config,
+    )  # fmt: skip
+    assert relaxed.passed
+
+
+# --------------------------------------------------------------------------- forecast
+
+
+def _forecast_row(**changes) -> dict:
+    return {
+        "date": date(2024, 3, 2), "category": "all", "forecast": 100.0, "lo_80": 90.0,
+        "hi_80": 110.0, "lo_95": 80.0, "hi_95": 120.0, **changes,
+    }  # fmt: skip
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def ordered_forecast(context) -> pd.DataFrame:
+    """Intervals in order."""
+    return pd.DataFrame([_forecast_row()])
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def misordered_forecast(context) -> pd.DataFrame:
+    """An 80% interval wider than the 95% one, and a forecast above its interval."""
+    return pd.DataFrame(
+        [
+            _forecast_row(),
+            _forecast_row(category="billing", lo_80=70.0),
+            _forecast_row(forecast=115.0),
+        ]
+    )
+
+
+def test_intervals_out_of_order_fail_with_error(lake):
+    result, evaluation = _evaluation(
+        lake, [misordered_forecast], intervals_check(misordered_forecast),
+        "gold/misordered_forecast", FORECAST_INTERVALS_ORDERED,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.metadata["misordered_rows"].value == 2
+    assert not result.success
+    _, passing = _evaluation(
+        lake, [ordered_forecast], intervals_check(ordered_forecast), "gold/ordered_forecast",
+        FORECAST_INTERVALS_ORDERED,
+    )  # fmt: skip
+    assert passing.passed
+
+
+def _forecaster(fell_back: bool) -> VolumeForecaster:
+    return VolumeForecaster(
+        model=None,
+        chosen={"all": "SeasonalNaive" if fell_back else "AutoETS"},
+        backtest=pd.DataFrame(),
+        as_of_day=date(2024, 3, 1),
+        history_days=20 if fell_back else 60,
+        windows=0 if fell_back else 2,
+        fell_back=fell_back,
+        reason="20 days of history, 35 needed for a backtest" if fell_back else None,
+    )
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def short_forecaster(context) -> VolumeForecaster:
+    """Fell back to the baseline."""
+    return _forecaster(True)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def backtested_forecaster(context) -> VolumeForecaster:
+    """Chose by backtest."""
+    return _forecaster(False)
+
+
+def test_a_forecaster_that_fell_back_warns(lake):
+    result, evaluation = _evaluation(
+        lake, [short_forecaster], fell_back_check(short_forecaster), "model/short_forecaster",
+        FORECAST_FELL_BACK,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert "20 days of history" in evaluation.description
+    assert result.success
+    _, passing = _evaluation(
+        lake, [backtested_forecaster], fell_back_check(backtested_forecaster),
+        "model/backtested_forecaster", FORECAST_FELL_BACK,
+    )  # fmt: skip
+    assert passing.passed
+
+
+# --------------------------------------------------------------------------- classifier
+
+
+def _classifier(model_f1: float) -> TicketClassifier:
+    metrics = {
+        "model_macro_f1": model_f1, "model_accuracy": model_f1,
+        "majority_macro_f1": 0.1, "majority_accuracy": 0.3,
+        "keyword_macro_f1": 0.6, "keyword_accuracy": 0.65,
+    }  # fmt: skip
+    return TicketClassifier("a fitted pipeline", ("billing",), metrics, pd.DataFrame(), None)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def weak_classifier(context) -> TicketClassifier:
+    """Below the keyword baseline."""
+    return _classifier(0.55)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def strong_classifier(context) -> TicketClassifier:
+    """Above both baselines."""
+    return _classifier(0.9)
+
+
+def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
+    result, evaluation = _evaluation(
+        lake, [weak_classifier], classifier_check(weak_classifier), "model/weak_classifier",
+        CLASSIFIER_BEATS_BASELINES,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.metadata["keyword_macro_f1"].value == 0.6
+    assert result.success
+    _, passing = _evaluation(
+        lake, [strong_classifier], classifier_check(strong_classifier), "model/strong_classifier",
+        CLASSIFIER_BEATS_BASELINES,
+    )  # fmt: skip
+    assert passing.passed
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@lake_asset("silver", group=GROUP, partitioned=False)
+def crew(context) -> pd.DataFrame:
+    """A1 takes billing, up to 2 open tickets; A2 technical, up to 5."""
+    return pd.DataFrame(
+        {"agent_id": ["A1", "A2"], "skills": ["billing", "technical"], "max_open_tickets": [2, 5]}
+    )
+
+
+@lake_asset("silver", group=GROUP, partitioned=False)
+def held(context) -> pd.DataFrame:
+    """A1 already holds one open ticket."""
+    return pd.DataFrame({"ticket_id": ["T0"], "agent_id": ["A1"], "status": ["pending"]})
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def sound_plan(context) -> pd.DataFrame:
+    """One billing ticket to A1 (2 of 2), one technical to A2."""
+    return pd.DataFrame(
+        {"ticket_id": ["T1", "T2"], "category": ["billing", "technical"], "agent_id": ["A1", "A2"]}
+    )
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def broken_plan(context) -> pd.DataFrame:
+    """Two billing tickets to A1 (3 of 2) and a billing ticket to A2, who lacks the skill."""
+    return pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2", "T3"],
+            "category": ["billing", "billing", "billing"],
+            "agent_id": ["A1", "A1", "A2"],
+        }
+    )
+
+
+def test_a_plan_over_capacity_or_without_the_skill_fails_with_error(lake):
+    result, evaluation = _evaluation(
+        lake, [crew, held, broken_plan], plan_check(broken_plan, crew, held), "gold/broken_plan",
+        PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.metadata["without_skill"].value == 1
+    assert evaluation.metadata["over_capacity"].value == 1
+    assert not result.success
+    _, passing = _evaluation(
+        lake, [crew, held, sound_plan], plan_check(sound_plan, crew, held), "gold/sound_plan",
+        PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    )  # fmt: skip
+    assert passing.passed

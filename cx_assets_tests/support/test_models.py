@@ -1,0 +1,336 @@
+"""The support models as plain functions: the forecast on series with a known weekly pattern
+(the chosen model beats the seasonal-naive baseline) and its fallbacks; the classifier on a
+tiny labelled set and the keyword baseline; the assignment on small cases solved by hand,
+and against brute force."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cx_assets.support.models import assign
+from cx_assets.support.models.assign import (
+    ALL_FULL,
+    NO_CATEGORY,
+    NO_SKILL,
+    OUTRANKED,
+    plan_assignments,
+)
+from cx_assets.support.models.categorize import (
+    ClassifierSettings,
+    beats_baselines,
+    keyword_predictions,
+    predict_categories,
+    train_classifier,
+)
+from cx_assets.support.models.forecast import (
+    BASELINE,
+    SHORT_FALLBACK,
+    fit_forecaster,
+    forecast_table,
+    series_frame,
+)
+
+# --------------------------------------------------------------------------- forecast
+
+FIRST = date(2024, 1, 1)  # a Monday
+WEEK = np.array([1.5, 1.2, 1.05, 1.0, 0.9, 0.45, 0.4])
+
+
+def _daily(days: int, seed: int = 3) -> pd.DataFrame:
+    """Tickets per day for two categories: a strong weekly pattern, a trend and noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for category, level in (("billing", 200), ("shipping", 120)):
+        for offset in range(days):
+            expected = level * WEEK[offset % 7] * (1 + 0.004 * offset)
+            rows.append(
+                {
+                    "day": FIRST + timedelta(days=offset),
+                    "category": category,
+                    "tickets": int(rng.poisson(expected)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    days = 63
+    last = FIRST + timedelta(days=days - 1)
+    return fit_forecaster(series_frame(_daily(days), FIRST, last), last)
+
+
+def test_series_hold_each_category_and_all_zero_filled():
+    daily = pd.DataFrame(
+        {
+            "day": [FIRST, FIRST + timedelta(days=2)],
+            "category": ["billing", None],
+            "tickets": [3, 4],
+        }
+    )
+    frame = series_frame(daily, FIRST, FIRST + timedelta(days=2))
+    assert sorted(frame["unique_id"].unique()) == ["all", "billing"]
+    assert frame[frame["unique_id"] == "all"]["y"].tolist() == [3.0, 0.0, 4.0]
+    assert frame[frame["unique_id"] == "billing"]["y"].tolist() == [3.0, 0.0, 0.0]
+
+
+def test_the_chosen_model_beats_the_seasonal_naive_baseline_on_a_weekly_series(fitted):
+    assert not fitted.fell_back and fitted.windows == 3
+    assert set(fitted.chosen) == {"all", "billing", "shipping"}
+    for series, model in fitted.chosen.items():
+        assert model != BASELINE, series
+        assert fitted.mase_of(series, model) < fitted.mase_of(series, BASELINE), series
+    covered = fitted.backtest[fitted.backtest["chosen"]]
+    assert covered["coverage_95"].between(0, 1).all()
+
+
+def test_the_forecast_covers_14_days_after_the_as_of_day_with_ordered_intervals(fitted):
+    table = forecast_table(fitted)
+    assert len(table) == 14 * 3
+    assert table["date"].min() == fitted.as_of_day + timedelta(days=1)
+    assert table["date"].max() == fitted.as_of_day + timedelta(days=14)
+    ordered = (
+        (table["lo_95"] <= table["lo_80"])
+        & (table["lo_80"] <= table["forecast"])
+        & (table["forecast"] <= table["hi_80"])
+        & (table["hi_80"] <= table["hi_95"])
+    )
+    assert ordered.all() and (table["lo_95"] >= 0).all()
+    assert table["backtest_mase"].notna().all() and table["baseline_mase"].notna().all()
+    monday = table[(table["category"] == "all") & (pd.to_datetime(table["date"]).dt.dayofweek == 0)]
+    sunday = table[(table["category"] == "all") & (pd.to_datetime(table["date"]).dt.dayofweek == 6)]
+    assert monday["forecast"].mean() > 2 * sunday["forecast"].mean()  # the weekly pattern
+
+
+@pytest.mark.parametrize(("days", "model"), [(20, BASELINE), (5, SHORT_FALLBACK)])
+def test_too_little_history_falls_back_and_says_so(days, model):
+    last = FIRST + timedelta(days=days - 1)
+    forecaster = fit_forecaster(series_frame(_daily(days), FIRST, last), last)
+    assert forecaster.fell_back and forecaster.windows == 0
+    assert f"{days} days of history" in forecaster.reason
+    table = forecast_table(forecaster)
+    assert set(table["model"]) == {model} and len(table) == 14 * 3
+    assert table["backtest_mase"].isna().all()
+
+
+def test_no_history_gives_an_empty_forecast():
+    forecaster = fit_forecaster(series_frame(_daily(0), None, None), None)
+    assert forecaster.fell_back and forecast_table(forecaster).empty
+
+
+# --------------------------------------------------------------------------- categorization
+
+KEYWORDS = {"billing": ("invoice", "refund"), "shipping": ("package", "tracking")}
+WORDS = {
+    "billing": ["invoice", "refund", "charged", "payment", "card"],
+    "shipping": ["package", "tracking", "courier", "delivery", "parcel"],
+    "account": ["password", "login", "profile", "locked", "email"],
+}
+
+
+def _labelled(count: int, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in range(count):
+        category = ("billing", "shipping", "billing", "account")[n % 4]
+        words = [*rng.choice(WORDS[category], 3), "my", "order", "please", "help"]
+        rows.append(
+            {
+                "ticket_id": f"T{n:04d}",
+                "created_at": pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(hours=n),
+                "text": " ".join(rng.permutation(words)),
+                "category": category,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_the_classifier_beats_both_baselines_on_a_small_labelled_set():
+    classifier = train_classifier(_labelled(92), KEYWORDS, date(2024, 1, 4))
+    metrics = classifier.metrics
+    assert classifier.pipeline is not None
+    assert metrics["training_rows"] == 92 and metrics["holdout_rows"] == 18
+    assert metrics["model_accuracy"] > 0.9
+    assert metrics["majority_accuracy"] < 0.6  # billing, half of the tickets
+    # the keyword rule knows nothing of accounts (a quarter): they fall back to billing
+    assert metrics["keyword_accuracy"] < 0.8
+    assert beats_baselines(classifier)
+    predicted = predict_categories(classifier, ["refund for my invoice", "tracking of my parcel"])
+    assert predicted["predicted_category"].tolist() == ["billing", "shipping"]
+    assert predicted["confidence"].between(0, 1).all()
+
+
+def test_the_holdout_is_the_newest_rows_and_training_is_capped():
+    rows = _labelled(120)
+    settings = ClassifierSettings(max_training_rows=60, holdout_share=0.25)
+    classifier = train_classifier(rows, KEYWORDS, None, settings)
+    assert classifier.metrics["training_rows"] == 60
+    assert classifier.metrics["holdout_rows"] == 15
+
+
+def test_too_few_categorized_tickets_give_no_model_and_null_predictions():
+    classifier = train_classifier(_labelled(6), KEYWORDS, None)
+    assert classifier.pipeline is None and "needed" in classifier.reason
+    assert not beats_baselines(classifier)
+    predicted = predict_categories(classifier, ["anything"])
+    assert predicted["predicted_category"].isna().all() and predicted["confidence"].isna().all()
+
+
+def test_the_keyword_baseline_counts_hits_breaks_ties_alphabetically_and_falls_back():
+    texts = [
+        "refund for the invoice of my package",  # billing 2, shipping 1
+        "package refund",  # a tie: billing before shipping
+        "Tracking, please",  # case and punctuation do not matter
+        "nothing to see here",
+    ]
+    assert keyword_predictions(texts, KEYWORDS, "account").tolist() == [
+        "billing",
+        "billing",
+        "shipping",
+        "account",
+    ]
+
+
+# --------------------------------------------------------------------------- assignment
+
+DEADLINE = pd.Timestamp("2024-03-01 12:00", tz="UTC")
+
+
+def _tickets(*rows: tuple) -> pd.DataFrame:
+    """(ticket_id, priority, category[, minutes to deadline])."""
+    return pd.DataFrame(
+        columns=["ticket_id", "priority", "category", "sla_deadline"],
+        data=[
+            {
+                "ticket_id": row[0],
+                "priority": row[1],
+                "category": row[2],
+                "sla_deadline": DEADLINE + pd.Timedelta(minutes=row[3] if len(row) > 3 else 0),
+            }
+            for row in rows
+        ],
+    )
+
+
+def _agents(*rows: tuple) -> pd.DataFrame:
+    """(agent_id, skills, max_open_tickets, open_tickets)."""
+    return pd.DataFrame(rows, columns=["agent_id", "skills", "max_open_tickets", "open_tickets"])
+
+
+def _planned(plan) -> dict[str, str | None]:
+    return dict(zip(plan.assignments["ticket_id"], plan.assignments["agent_id"], strict=True))
+
+
+def test_binding_capacity_goes_to_the_most_urgent_then_the_earliest_deadline():
+    plan = plan_assignments(
+        _tickets(
+            ("T1", "low", "billing", -600),
+            ("T2", "urgent", "billing", 30),
+            ("T3", "high", "billing", 10),
+            ("T4", "high", "billing", -5),  # already breached: earliest deadline
+        ),
+        _agents(("A1", "billing", 4, 2)),  # room for 2
+    )
+    assert _planned(plan) == {"T2": "A1", "T4": "A1", "T3": None, "T1": None}
+    reasons = plan.assignments.set_index("ticket_id")["reason"]
+    assert reasons["T3"] == OUTRANKED.format(category="billing")
+    assert pd.isna(reasons["T2"])
+
+
+def test_a_skill_nobody_has_no_category_and_full_agents_are_explained():
+    plan = plan_assignments(
+        _tickets(("T1", "urgent", "legal"), ("T2", "high", None), ("T3", "low", "billing")),
+        _agents(("A1", "billing;returns", 3, 3), ("A2", "technical", 5, 0)),
+    )
+    reasons = plan.assignments.set_index("ticket_id")["reason"]
+    assert reasons["T1"] == NO_SKILL.format(category="legal")
+    assert reasons["T2"] == NO_CATEGORY
+    assert reasons["T3"] == ALL_FULL.format(category="billing")
+    assert plan.assignments["agent_id"].isna().all()
+
+
+def test_the_optimum_reroutes_where_greedy_gets_stuck():
+    # A1 takes billing and technical, A2 billing only, one free slot each. Greedy gives the
+    # urgent billing ticket to A1 (tie on load, first by id) and strands the technical one.
+    plan = plan_assignments(
+        _tickets(("T1", "urgent", "billing"), ("T2", "high", "technical")),
+        _agents(("A1", "Billing; Technical", 1, 0), ("A2", "billing", 1, 0)),
+    )
+    assert _planned(plan) == {"T1": "A2", "T2": "A1"}
+    assert plan.report["optimal"]["planned"] == 2
+    assert plan.report["greedy"]["planned"] == 1
+    assert plan.report["optimal"]["objective"] > plan.report["greedy"]["objective"]
+
+
+def test_ties_are_broken_by_ticket_id_and_load_is_balanced():
+    plan = plan_assignments(
+        _tickets(
+            ("T2", "medium", "billing"), ("T1", "medium", "billing"), ("T3", "medium", "billing")
+        ),
+        # A1 is 80% full, A2 20%: relative room decides, then agent_id
+        _agents(("A1", "billing", 10, 8), ("A2", "billing", 10, 2)),
+    )
+    assert plan.assignments["ticket_id"].tolist() == ["T1", "T2", "T3"]  # rank order
+    assert _planned(plan) == {"T1": "A2", "T2": "A2", "T3": "A2"}
+    even = plan_assignments(
+        _tickets(("T1", "medium", "billing"), ("T2", "medium", "billing")),
+        _agents(("A1", "billing", 10, 5), ("A2", "billing", 10, 5)),
+    )
+    assert _planned(even) == {"T1": "A1", "T2": "A2"}
+
+
+def test_no_tickets_or_no_agents_give_an_empty_or_unplanned_plan():
+    assert plan_assignments(_tickets(), _agents()).assignments.empty
+    plan = plan_assignments(_tickets(("T1", "high", "billing")), _agents())
+    assert plan.assignments["reason"].tolist() == [NO_SKILL.format(category="billing")]
+
+
+def _brute_force_objective(tickets: pd.DataFrame, agents: pd.DataFrame) -> float:
+    order = assign.ranked(tickets)
+    crew = assign._Agents.of(agents)
+    options = [[None, *crew.skilled(skill)] if skill else [None] for skill in order["skill"]]
+    best = 0.0
+    for combo in itertools.product(*options):
+        used = np.bincount([a for a in combo if a is not None], minlength=len(crew.ids))
+        if (used > crew.room).any():
+            continue
+        chosen = {i: a for i, a in enumerate(combo) if a is not None}
+        best = max(best, assign._score(order, crew, chosen)["objective"])
+    return best
+
+
+def test_the_plan_is_optimal_against_brute_force_on_random_small_cases():
+    rng = np.random.default_rng(11)
+    categories = ["billing", "technical", "shipping", None]
+    for _ in range(40):
+        tickets = _tickets(
+            *(
+                (
+                    f"T{n}",
+                    rng.choice(["urgent", "high", "low"]),
+                    rng.choice(categories),
+                    int(rng.integers(-60, 60)),
+                )
+                for n in range(int(rng.integers(1, 6)))
+            )
+        )
+        agents = _agents(
+            *(
+                (
+                    f"A{n}",
+                    ";".join(rng.choice(categories[:3], 2, replace=False)),
+                    int(rng.integers(1, 4)),
+                    int(rng.integers(0, 3)),
+                )
+                for n in range(int(rng.integers(1, 4)))
+            )
+        )
+        plan = plan_assignments(tickets, agents)
+        assert plan.report["optimal"]["objective"] == pytest.approx(
+            _brute_force_objective(tickets, agents), abs=1e-9
+        )

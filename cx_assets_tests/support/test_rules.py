@@ -1,0 +1,340 @@
+"""The support rules, run as the very SQL the assets run, on hand-worked rows in an in-memory
+DuckDB: SLA minutes, targets and breaches at every priority (exactly on target, a minute
+over, never answered before and after the as-of time), the agent and customer rollups,
+the segment, masking, and the plan checks' SQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cx_assets.support import model_inputs, rules
+
+AS_OF = "2024-03-02 00:00:00+00"  # the end of the latest materialized day, 2024-03-01
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()
+
+
+def _tickets(con, rows: list[dict]) -> str:
+    frame = pd.DataFrame(
+        [
+            {
+                "ticket_id": None,
+                "customer_id": "C1",
+                "agent_id": "A1",
+                "created_at": None,
+                "first_response_at": None,
+                "resolved_at": None,
+                "status": "open",
+                "priority": "medium",
+                "channel": "email",
+                "category": "billing",
+                "csat_score": None,
+                **row,
+            }
+            for row in rows
+        ]
+    )
+    con.register("ticket_rows", frame)
+    con.execute(
+        """CREATE OR REPLACE TABLE tickets AS SELECT * REPLACE (
+               CAST(created_at AS TIMESTAMPTZ) AS created_at,
+               CAST(first_response_at AS TIMESTAMPTZ) AS first_response_at,
+               CAST(resolved_at AS TIMESTAMPTZ) AS resolved_at,
+               CAST(csat_score AS BIGINT) AS csat_score)
+           FROM ticket_rows"""
+    )
+    return "tickets"
+
+
+def _analytics(con, rows: list[dict]) -> pd.DataFrame:
+    table = _tickets(con, rows)
+    sql = rules.ticket_analytics_sql(table, f"TIMESTAMPTZ '{AS_OF}'")
+    return con.execute(sql).df().set_index("ticket_id")
+
+
+# (priority, first-response target, resolution target), in minutes: contract 4.4.
+TARGETS = [("urgent", 60, 240), ("high", 240, 1440), ("medium", 480, 2880), ("low", 1440, 4320)]
+
+
+@pytest.mark.parametrize(("priority", "fr_target", "res_target"), TARGETS)
+def test_exactly_on_target_is_not_breached_and_a_minute_over_is(
+    con, priority, fr_target, res_target
+):
+    created = pd.Timestamp("2024-02-20 08:00", tz="UTC")
+    on_time = {
+        "ticket_id": "on",
+        "priority": priority,
+        "created_at": str(created),
+        "first_response_at": str(created + pd.Timedelta(minutes=fr_target)),
+        "resolved_at": str(created + pd.Timedelta(minutes=res_target)),
+        "status": "resolved",
+    }
+    late = {
+        **on_time,
+        "ticket_id": "late",
+        "first_response_at": str(created + pd.Timedelta(minutes=fr_target + 1)),
+        "resolved_at": str(created + pd.Timedelta(minutes=res_target + 1)),
+    }
+    rows = _analytics(con, [on_time, late])
+    assert rows.loc["on", "first_response_target_minutes"] == fr_target
+    assert rows.loc["on", "resolution_target_minutes"] == res_target
+    assert rows.loc["on", "first_response_minutes"] == fr_target
+    assert rows.loc["on", "resolution_minutes"] == res_target
+    assert not rows.loc["on", "first_response_breached"]
+    assert not rows.loc["on", "resolution_breached"]
+    assert rows.loc["late", "first_response_minutes"] == fr_target + 1
+    assert rows.loc["late", "first_response_breached"]
+    assert rows.loc["late", "resolution_breached"]
+
+
+@pytest.mark.parametrize(("priority", "fr_target", "res_target"), TARGETS)
+def test_never_answered_breaches_only_once_the_target_lies_before_the_as_of_time(
+    con, priority, fr_target, res_target
+):
+    as_of = pd.Timestamp(AS_OF)
+    rows = _analytics(
+        con,
+        [
+            # both targets passed a minute before the as-of time
+            {"ticket_id": "past", "priority": priority,
+             "created_at": str(as_of - pd.Timedelta(minutes=res_target + 1))},
+            # the first-response target lies exactly at the as-of time: not before it
+            {"ticket_id": "at", "priority": priority,
+             "created_at": str(as_of - pd.Timedelta(minutes=fr_target))},
+            # both targets still ahead
+            {"ticket_id": "ahead", "priority": priority,
+             "created_at": str(as_of - pd.Timedelta(minutes=fr_target - 1))},
+            # answered in time, never resolved, resolution target passed
+            {"ticket_id": "answered", "priority": priority,
+             "created_at": str(as_of - pd.Timedelta(minutes=res_target + 30)),
+             "first_response_at": str(as_of - pd.Timedelta(minutes=res_target + 29))},
+        ],
+    )  # fmt: skip
+    assert rows.loc["past", ["first_response_breached", "resolution_breached"]].tolist() == [
+        True,
+        True,
+    ]
+    assert rows.loc["at", ["first_response_breached", "resolution_breached"]].tolist() == [
+        False,
+        False,
+    ]
+    assert rows.loc["ahead", ["first_response_breached", "resolution_breached"]].tolist() == [
+        False,
+        False,
+    ]
+    assert rows.loc["answered", ["first_response_breached", "resolution_breached"]].tolist() == [
+        False,
+        True,
+    ]
+    assert pd.isna(rows.loc["past", "first_response_minutes"])
+    assert rows.loc["answered", "first_response_minutes"] == 1.0
+
+
+def test_minutes_are_calendar_time_not_rounded_and_day_is_the_utc_creation_day(con):
+    rows = _analytics(
+        con,
+        [
+            {
+                "ticket_id": "t",
+                "priority": "low",
+                # 21:30 at -03:00 is 00:30 UTC the next day
+                "created_at": "2024-02-28T21:30:00-03:00",
+                "first_response_at": "2024-02-29T00:31:30Z",
+                "resolved_at": "2024-03-01T02:30:15Z",
+            }
+        ],
+    )
+    assert rows.loc["t", "date"].date() == date(2024, 2, 29)
+    assert rows.loc["t", "first_response_minutes"] == 1.5
+    assert rows.loc["t", "resolution_minutes"] == 24 * 60 + 120 + 0.25
+
+
+def test_a_response_after_the_as_of_time_is_compared_with_its_target(con):
+    """An event that came (even later than the as-of time) is judged by when it came."""
+    rows = _analytics(
+        con,
+        [
+            {"ticket_id": "t", "priority": "urgent", "created_at": "2024-03-01 23:30:00+00",
+             "first_response_at": "2024-03-02 00:20:00+00"},
+        ],
+    )  # fmt: skip
+    assert not rows.loc["t", "first_response_breached"]
+
+
+def test_the_sla_check_query_finds_a_flag_that_disagrees(con):
+    analytics = _analytics(
+        con,
+        [
+            {"ticket_id": "ok", "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 08:10:00+00"},
+            {"ticket_id": "bad", "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 18:00:00+00"},
+        ],
+    ).reset_index()  # fmt: skip
+    con.register("stored", analytics)
+    as_of = f"TIMESTAMPTZ '{AS_OF}'"
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == []
+    tampered = analytics.assign(
+        first_response_breached=analytics["ticket_id"].eq("ok")
+        | analytics["first_response_breached"]
+    )
+    con.register("stored", tampered)
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("ok",)]
+    wrong_target = analytics.assign(first_response_target_minutes=60)
+    con.register("stored", wrong_target)
+    assert len(con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall()) == 2
+
+
+def test_the_as_of_time_is_the_end_of_the_latest_delivered_day(con):
+    con.execute(
+        "CREATE TABLE deliveries AS SELECT * FROM (VALUES (DATE '2024-03-01'), (DATE '2024-02-29'))"
+        " t(date)"
+    )
+    assert con.execute(f"SELECT {rules.as_of_day_sql('deliveries')}").fetchall() == [
+        (date(2024, 3, 1),)
+    ]
+    (as_of,) = con.execute(f"SELECT {rules.as_of_sql('deliveries')}").fetchall()[0]
+    assert as_of == pd.Timestamp(AS_OF)
+
+
+def test_agent_daily_counts_the_agents_tickets_of_the_day(con):
+    analytics = _analytics(
+        con,
+        [
+            {"ticket_id": "a", "agent_id": "A1", "priority": "urgent",
+             "created_at": "2024-03-01 08:00:00+00", "first_response_at": "2024-03-01 08:30:00+00",
+             "resolved_at": "2024-03-01 10:00:00+00", "csat_score": 5},
+            {"ticket_id": "b", "agent_id": "A1", "priority": "urgent",
+             "created_at": "2024-03-01 09:00:00+00", "first_response_at": "2024-03-01 10:30:00+00",
+             "csat_score": 2},
+            {"ticket_id": "c", "agent_id": None, "created_at": "2024-03-01 09:00:00+00"},
+            {"ticket_id": "d", "agent_id": "A1", "created_at": "2024-02-29 09:00:00+00"},
+        ],
+    ).reset_index()  # fmt: skip
+    con.register("analytics", analytics)
+    con.execute("CREATE TABLE agents AS SELECT 'A1' AS agent_id, 'Ana' AS name, 'Payments' AS team")
+    rows = con.execute(rules.agent_daily_sql("analytics", "agents")).df()
+    day = rows[rows["date"] == pd.Timestamp("2024-03-01")].iloc[0]
+    assert (day["agent_name"], day["team"]) == ("Ana", "Payments")
+    assert (day["tickets_handled"], day["tickets_resolved"]) == (2, 1)
+    assert day["mean_first_response_minutes"] == (30 + 90) / 2
+    assert day["mean_resolution_hours"] == 2.0
+    # b: responded after 90 minutes (urgent target 60), and unresolved past 4 hours
+    assert day["sla_breaches"] == 1
+    assert day["mean_csat"] == 3.5
+    assert len(rows) == 2  # the unassigned ticket has no agent row
+
+
+def test_customer_segments_follow_the_documented_order(con):
+    rows = []
+    # C1: 2 of 2 breached -> at_risk; C2: 1 ticket, CSAT 5, no breach -> delighted;
+    # C3: the most tickets, none breached, CSAT 3 -> high_effort; C4..C10: one steady ticket.
+    for n in range(2):
+        rows.append({"ticket_id": f"c1-{n}", "customer_id": "C1", "priority": "urgent",
+                     "created_at": "2024-02-01 08:00:00+00"})  # fmt: skip
+    rows.append({"ticket_id": "c2", "customer_id": "C2", "created_at": "2024-03-01 08:00:00+00",
+                 "first_response_at": "2024-03-01 08:05:00+00", "csat_score": 5})  # fmt: skip
+    for n in range(4):
+        rows.append({"ticket_id": f"c3-{n}", "customer_id": "C3", "csat_score": 3,
+                     "created_at": "2024-03-01 08:00:00+00",
+                     "first_response_at": "2024-03-01 08:05:00+00"})  # fmt: skip
+    for n in range(4, 11):
+        rows.append({"ticket_id": f"c{n}", "customer_id": f"C{n}",
+                     "created_at": "2024-03-01 08:00:00+00",
+                     "first_response_at": "2024-03-01 09:00:00+00"})  # fmt: skip
+    analytics = _analytics(con, rows).reset_index()
+    con.register("analytics", analytics)
+    con.execute(
+        "CREATE TABLE customers AS SELECT 'C1' AS customer_id, 'Pro' AS plan, 'NA' AS region"
+    )
+    insights = con.execute(rules.customer_insights_sql("analytics", "customers")).df()
+    segment = insights.set_index("customer_id")["segment"]
+    assert segment["C1"] == "at_risk"
+    assert segment["C2"] == "delighted"
+    assert segment["C3"] == "high_effort"
+    assert segment["C4"] == "steady"
+    c1 = insights.set_index("customer_id").loc["C1"]
+    assert (c1["plan"], c1["tickets"], c1["breach_share"]) == ("Pro", 2, 1.0)
+    assert pd.isna(c1["mean_csat"])
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("mail me at jane.doe+x@example.co.uk please", "mail me at [email] please"),
+        ("call +1 555-123-4567 or (555) 123-4567", "call [phone] or [phone]"),
+        ("my number is 555.123.4567.", "my number is [phone]."),
+        ("+44 20 7946 0958 and +55 11 91234-5678", "[phone] and [phone]"),
+        ("order #482133 of 2024-01-05 for $1,299.99", "order #482133 of 2024-01-05 for $1,299.99"),
+    ],
+)
+def test_silver_ticket_text_masks_email_addresses_and_phone_numbers(con, text, masked):
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-03-01' AS date, 'f' AS source_file, "
+        "1 AS line_number, NULL AS reject_reason, 'T1' AS ticket_id, 'C1' AS customer_id, "
+        "NULL AS agent_id, TIMESTAMPTZ '2024-03-01 08:00:00+00' AS created_at, "
+        "NULL::TIMESTAMPTZ AS first_response_at, NULL::TIMESTAMPTZ AS resolved_at, "
+        "'open' AS status, 'low' AS priority, 'web' AS channel, NULL AS category, "
+        "? AS subject, ? AS description, NULL::BIGINT AS csat_score",
+        [text, text],
+    )
+    subject, description = con.execute(
+        f"SELECT subject, description FROM ({rules.silver_ticket_versions_sql('typed')})"
+    ).fetchall()[0]
+    assert subject == description == masked
+
+
+def test_the_plan_check_query_finds_a_missing_skill_and_an_agent_over_capacity(con):
+    con.execute(
+        """CREATE TABLE agents AS SELECT * FROM (VALUES
+               ('A1', 'Billing; Returns', 2), ('A2', 'technical', 5)) t(agent_id, skills, max_open_tickets);
+           CREATE TABLE tickets AS SELECT * FROM (VALUES
+               ('T1', 'A1', 'open'), ('T2', 'A2', 'resolved')) t(ticket_id, agent_id, status);
+           CREATE TABLE good AS SELECT * FROM (VALUES
+               ('N1', 'billing', 'A1'), ('N2', 'shipping', NULL)) t(ticket_id, category, agent_id);
+           CREATE TABLE bad AS SELECT * FROM (VALUES
+               ('N1', 'returns', 'A1'), ('N2', 'billing', 'A1'), ('N3', 'billing', 'A2'),
+               ('N4', NULL, 'A2')) t(ticket_id, category, agent_id);"""
+    )
+    assert con.execute(rules.plan_violations_sql("good", "agents", "tickets")).fetchall() == [
+        (0, 0)
+    ]
+    # A1 holds 1 open and gets 2 (max 2); A2 lacks billing, and N4 has no category.
+    assert con.execute(rules.plan_violations_sql("bad", "agents", "tickets")).fetchall() == [(2, 1)]
+
+
+def test_misordered_intervals_are_counted(con):
+    con.execute(
+        """CREATE TABLE forecast AS SELECT * FROM (VALUES
+               (10.0, 8.0, 12.0, 6.0, 14.0), (10.0, 10.0, 10.0, 10.0, 10.0),
+               (10.0, 11.0, 12.0, 6.0, 14.0), (10.0, 8.0, 12.0, NULL, 14.0))
+           t(forecast, lo_80, hi_80, lo_95, hi_95)"""
+    )
+    assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(2,)]
+
+
+def test_low_confidence_or_no_prediction_needs_review_at_the_configured_threshold(con):
+    con.execute(
+        """CREATE TABLE predictions AS SELECT * FROM (VALUES
+               (DATE '2024-03-01', 'T1', 'billing', 0.55), (DATE '2024-03-01', 'T2', 'billing', 0.6),
+               (DATE '2024-03-01', 'T3', NULL, NULL))
+           t(date, ticket_id, predicted_category, confidence)"""
+    )
+    rows = con.execute(model_inputs.ticket_categories_sql("predictions", 0.6)).fetchall()
+    assert [(ticket, review) for _, ticket, _, _, review in rows] == [
+        ("T1", True),
+        ("T2", False),
+        ("T3", True),
+    ]
+    stricter = con.execute(model_inputs.ticket_categories_sql("predictions", 0.7)).fetchall()
+    assert [review for *_, review in stricter] == [True, True, True]

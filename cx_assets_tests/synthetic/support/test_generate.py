@@ -1,0 +1,240 @@
+"""The support generator writes contract-shaped landing files with the patterns its docstring
+promises, at small scale: volumes, a weekly pattern and a trend, mixes, tickets re-delivered
+as they change, agents who breach more than others, CSAT falling with breaches, personal
+data typed into descriptions, and the same bytes for the same seed. Measures are computed
+here from the files with DuckDB, independently of the pipeline."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cx_assets.synthetic.landing_writer import GenerationRequest
+from cx_assets.synthetic.support import generate
+
+START = date(2024, 1, 1)  # a Monday
+DAYS = 21
+SCALE = 0.05
+TICKET_COLUMNS = {
+    "ticket_id": "VARCHAR", "customer_id": "VARCHAR", "agent_id": "VARCHAR",
+    "created_at": "TIMESTAMPTZ", "first_response_at": "TIMESTAMPTZ",
+    "resolved_at": "TIMESTAMPTZ", "status": "VARCHAR", "priority": "VARCHAR",
+    "channel": "VARCHAR", "category": "VARCHAR", "subject": "VARCHAR",
+    "description": "VARCHAR", "csat_score": "BIGINT",
+}  # fmt: skip
+TARGETS = "(VALUES ('urgent', 60, 240), ('high', 240, 1440), ('medium', 480, 2880), ('low', 1440, 4320)) t(priority, fr, res)"
+
+
+def _request(landing: Path, days: int = DAYS, scale: float = SCALE, seed: int = 11):
+    return GenerationRequest(
+        landing_dir=landing, start=START, days=days, scale=scale, seed=seed, show_progress=False
+    )
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("support") / "landing"
+    counts = generate(_request(landing))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    columns = "{" + ", ".join(f"{k}: '{v}'" for k, v in TICKET_COLUMNS.items()) + "}"
+    con.execute(
+        f"""CREATE TABLE versions AS
+            SELECT *, regexp_extract(filename, '(\\d{{4}}-\\d{{2}}-\\d{{2}})', 1) AS folder
+            FROM read_json('{landing}/support/tickets/*/*.jsonl', filename = true,
+                           format = 'newline_delimited', columns = {columns})"""
+    )
+    # the latest version: a later day, then a later file and line (row order within a file)
+    con.execute(
+        """CREATE TABLE tickets AS SELECT * EXCLUDE (position) FROM (
+               SELECT *, row_number() OVER () AS position FROM versions)
+           QUALIFY row_number() OVER (PARTITION BY ticket_id
+                                      ORDER BY folder DESC, filename DESC, position DESC) = 1"""
+    )
+    as_of = f"TIMESTAMPTZ '{START + pd.Timedelta(days=DAYS)}'"
+    con.execute(
+        f"""CREATE TABLE breaches AS SELECT tickets.*,
+              CASE WHEN first_response_at IS NOT NULL THEN first_response_at > created_at + to_minutes(fr)
+                   ELSE created_at + to_minutes(fr) < {as_of} END
+              OR CASE WHEN resolved_at IS NOT NULL THEN resolved_at > created_at + to_minutes(res)
+                   ELSE created_at + to_minutes(res) < {as_of} END AS breached
+            FROM tickets JOIN {TARGETS} USING (priority)"""
+    )
+    yield landing, counts, con
+    con.close()
+
+
+def _one(con, sql: str):
+    return con.execute(sql).fetchall()[0][0]
+
+
+def test_files_follow_the_contract(landed):
+    landing, counts, con = landed
+    assert set(counts) == {"tickets", "agents", "customers"}
+    for table in ("tickets", "agents", "customers"):
+        days = sorted(p.name for p in (landing / "support" / table).iterdir())
+        assert days == [str(START + pd.Timedelta(days=n))[:10] for n in range(DAYS)], table
+    agents = pd.read_csv(next((landing / "support" / "agents").glob("*/agents.csv")), dtype=str)
+    assert list(agents.columns) == [
+        "agent_id",
+        "name",
+        "team",
+        "skills",
+        "hire_date",
+        "max_open_tickets",
+    ]
+    customers = pd.read_csv(
+        landing / "support" / "customers" / str(START) / "customers.csv", dtype=str
+    )
+    assert list(customers.columns) == [
+        "customer_id",
+        "name",
+        "email",
+        "phone",
+        "plan",
+        "region",
+        "signup_date",
+    ]
+    assert _one(con, "SELECT count(*) FROM versions") == counts["tickets"]
+    required = " OR ".join(
+        f"{c} IS NULL" for c in ("ticket_id", "customer_id", "created_at", "status", "priority",
+                                 "channel", "subject", "description")
+    )  # fmt: skip
+    assert _one(con, f"SELECT count(*) FROM versions WHERE {required}") == 0
+    assert {r[0] for r in con.execute("SELECT DISTINCT status FROM versions").fetchall()} == {
+        "open", "pending", "resolved", "closed",
+    }  # fmt: skip
+    assert (
+        _one(
+            con,
+            "SELECT count(*) FROM versions WHERE priority NOT IN ('low','medium','high','urgent') OR channel NOT IN ('email','phone','chat','web') OR csat_score NOT BETWEEN 1 AND 5",
+        )
+        == 0
+    )
+    # every event of a version happened by the end of its delivery day
+    assert (
+        _one(
+            con,
+            "SELECT count(*) FROM versions WHERE greatest(created_at, first_response_at, resolved_at) >= CAST(folder AS DATE) + INTERVAL 1 DAY",
+        )
+        == 0
+    )
+
+
+def test_volumes_weekly_pattern_and_trend(landed):
+    _, counts, con = landed
+    per_day = dict(
+        con.execute("SELECT CAST(created_at AS DATE), count(*) FROM tickets GROUP BY 1").fetchall()
+    )
+    first_week = sum(per_day[START + pd.Timedelta(days=n)] for n in range(7)) / 7
+    assert first_week == pytest.approx(7_500 * SCALE, rel=0.1)
+    assert counts["tickets"] / DAYS == pytest.approx(20_000 * SCALE, rel=0.25)
+    by_weekday = con.execute(
+        "SELECT isodow(created_at), count(*) / 3 FROM tickets GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    mean = sum(n for _, n in by_weekday) / 7
+    assert by_weekday[0][1] > 1.3 * mean and by_weekday[6][1] < 0.6 * mean  # Monday, Sunday
+    weeks = con.execute(
+        "SELECT (CAST(created_at AS DATE) - DATE '2024-01-01') // 7 AS w, count(*) FROM tickets GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert weeks[2][1] > weeks[0][1]
+
+
+def test_mixes_and_categories(landed):
+    _, _, con = landed
+    shares = dict(
+        con.execute(
+            "SELECT priority, count(*) / sum(count(*)) OVER () FROM tickets GROUP BY 1"
+        ).fetchall()
+    )
+    assert shares["urgent"] == pytest.approx(0.06, abs=0.02)
+    assert shares["medium"] == pytest.approx(0.44, abs=0.04)
+    uncategorized = _one(con, "SELECT avg((category IS NULL)::INT) FROM tickets")
+    assert uncategorized == pytest.approx(0.20, abs=0.03)
+    assert _one(con, "SELECT count(DISTINCT category) FROM tickets") == 6
+
+
+def test_tickets_are_re_delivered_as_they_change(landed):
+    _, _, con = landed
+    spans = con.execute(
+        "SELECT ticket_id, count(DISTINCT folder) AS days FROM versions GROUP BY 1"
+    ).df()
+    assert (spans["days"] >= 2).mean() > 0.5
+    assert spans["days"].max() >= 4
+    # a later line of the same day (a ticket that changed during its first day)
+    twice = _one(
+        con,
+        "SELECT count(*) FROM (SELECT ticket_id, folder FROM versions GROUP BY 1, 2 HAVING count(*) > 1)",
+    )
+    assert twice > 0
+    assert _one(con, "SELECT count(*) FROM tickets WHERE status = 'closed'") > 0
+    assert _one(
+        con, "SELECT avg((csat_score IS NOT NULL)::INT) FROM tickets WHERE resolved_at IS NOT NULL"
+    ) == pytest.approx(0.45, abs=0.08)
+
+
+def test_some_agents_breach_far_more_and_csat_falls_with_breaches(landed):
+    _, _, con = landed
+    overall = _one(con, "SELECT avg(breached::INT) FROM breaches")
+    assert 0.08 <= overall <= 0.25
+    by_agent = con.execute(
+        "SELECT agent_id, avg(breached::INT) AS share FROM breaches WHERE agent_id IS NOT NULL GROUP BY 1"
+    ).df()["share"]
+    assert by_agent.max() > 3 * by_agent.median()
+    csat = dict(con.execute("SELECT breached, avg(csat_score) FROM breaches GROUP BY 1").fetchall())
+    assert csat[False] - csat[True] > 1.0
+
+
+def test_descriptions_sometimes_carry_the_customers_e_mail_or_phone(landed):
+    landing, _, con = landed
+    customers = pd.read_csv(
+        landing / "support" / "customers" / str(START) / "customers.csv", dtype=str
+    )
+    con.register("customers", customers)
+    with_contact = _one(
+        con,
+        "SELECT count(*) FROM tickets t JOIN customers c USING (customer_id) "
+        "WHERE contains(t.description, c.email) OR contains(t.description, c.phone)",
+    )
+    share = with_contact / _one(con, "SELECT count(*) FROM tickets")
+    assert 0.02 < share < 0.08
+
+
+def test_agents_and_customers_land_on_day_one_then_trickle(landed):
+    landing, _, _ = landed
+    agents = {
+        p.parent.name: len(pd.read_csv(p))
+        for p in (landing / "support" / "agents").glob("*/agents.csv")
+    }
+    assert agents[str(START)] == round(150 * SCALE) and min(agents.values()) >= 1
+    customers = {
+        p.parent.name: len(pd.read_csv(p))
+        for p in (landing / "support" / "customers").glob("*/*.csv")
+    }
+    assert customers[str(START)] == round(30_000 * SCALE)
+    later = [n for day, n in customers.items() if day != str(START)]
+    assert all(1 <= n <= 20 for n in later)
+
+
+def test_the_same_seed_writes_the_same_bytes_and_another_seed_does_not(tmp_path):
+    first, again, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(_request(first, days=3, scale=0.01))
+    generate(_request(again, days=3, scale=0.01))
+    generate(_request(other, days=3, scale=0.01, seed=12))
+    files = sorted(p.relative_to(first) for p in first.rglob("*.*"))
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*.*"))
+    assert all((first / f).read_bytes() == (again / f).read_bytes() for f in files)
+    assert any((first / f).read_bytes() != (other / f).read_bytes() for f in files)
+
+
+def test_a_day_at_scale_1_takes_seconds(tmp_path):
+    began = time.perf_counter()
+    counts = generate(_request(tmp_path, days=1, scale=1.0))
+    assert counts["customers"] == 30_000 and counts["agents"] == 150
+    assert 9_000 < counts["tickets"] < 16_000  # a Monday's new tickets (no re-deliveries yet)
+    assert time.perf_counter() - began < 30
