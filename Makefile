@@ -4,20 +4,30 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# A few days of synthetic data, small enough to run in about a minute.
-DEMO_START ?= 2024-01-01
-DEMO_END   ?= 2024-01-03
+# A few days of synthetic data ending yesterday (UTC), small enough to run in about a
+# minute; the UI then shows recent partitions filled.
+day_ago = $(shell $(PYTHON) -c "import datetime as d; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=$(1)))")
 DEMO_DAYS  ?= 3
 DEMO_SCALE ?= 0.05
+DEMO_START ?= $(call day_ago,$(DEMO_DAYS))
+DEMO_END   ?= $(call day_ago,1)
+# Support gets 8 weeks, so the volume forecast has the history for a real backtest: the
+# weeks before the demo days are generated and run for support alone.
+SUPPORT_DEMO_DAYS  ?= 56
+SUPPORT_DEMO_START ?= $(call day_ago,$(SUPPORT_DEMO_DAYS))
+SUPPORT_DEMO_UNTIL ?= $(call day_ago,$(shell echo $$(($(DEMO_DAYS) + 1))))
 export CX_DATA_DIR ?= $(CURDIR)/data
+UI_PORT ?= 3000
+DASHBOARD_PORT ?= 8501
 
-.PHONY: help install demo test lint format bench ui clean
+.PHONY: help install demo test lint format bench ui dashboard clean
 
 help:
 	@echo "make demo    create .venv, install, generate $(DEMO_DAYS) days of data, materialize everything"
 	@echo "make test    lint and run the whole test suite"
-	@echo "make ui      the Dagster UI and daemon on http://127.0.0.1:3000"
-	@echo "make bench   scale-1 benchmark per source (writes docs/benchmarks.md)"
+	@echo "make ui      the Dagster UI and daemon on http://127.0.0.1:$(UI_PORT) (UI_PORT=... to change)"
+	@echo "make dashboard  the command centre on http://127.0.0.1:$(DASHBOARD_PORT) (DASHBOARD_PORT=... to change)"
+	@echo "make bench   scale-1 benchmark per source, then the command centre's pages (writes docs/benchmarks.md)"
 	@echo "make format  format the code with ruff"
 
 $(STAMP): pyproject.toml
@@ -29,7 +39,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cx-lakehouse generate --start $(DEMO_START) --days $(DEMO_DAYS) --scale $(DEMO_SCALE)
+	$(BIN)/cx-lakehouse generate --start $(DEMO_START) --days $(DEMO_DAYS) --scale $(DEMO_SCALE) --quiet
+	$(BIN)/cx-lakehouse generate --start $(SUPPORT_DEMO_START) --days $(SUPPORT_DEMO_DAYS) --scale $(DEMO_SCALE) --sources support --quiet
+	$(BIN)/cx-lakehouse run --date $(SUPPORT_DEMO_START) --to $(SUPPORT_DEMO_UNTIL) --select group:support
 	$(BIN)/cx-lakehouse run --date $(DEMO_START) --to $(DEMO_END)
 	@echo
 	@echo "Gold Parquet for analysts:  $(CX_DATA_DIR)/gold/<table>/"
@@ -50,9 +62,13 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 ui: $(STAMP)
-	$(BIN)/cx-lakehouse ui
+	$(BIN)/cx-lakehouse ui --port $(UI_PORT)
+
+dashboard: $(STAMP)
+	$(BIN)/cx-lakehouse dashboard --port $(DASHBOARD_PORT)
 
 clean:
 	rm -rf $(CX_DATA_DIR)/landing $(CX_DATA_DIR)/bronze $(CX_DATA_DIR)/gold \

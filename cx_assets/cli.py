@@ -1,8 +1,10 @@
-"""`cx-lakehouse`: generate synthetic landing data, materialize the lakehouse, open the UI.
+"""`cx-lakehouse`: generate synthetic landing data, materialize the lakehouse, open the UI
+and the command centre.
 
     cx-lakehouse generate --start 2024-01-01 --days 3 [--scale 0.05] [--seed 7] [--sources crm,calls]
     cx-lakehouse run --date 2024-01-01 [--to 2024-01-03] [--select 'group:crm']
     cx-lakehouse ui [--port 3000]
+    cx-lakehouse dashboard [--port 8501]
 
 `run` materializes the selected date-grained assets for the whole range in one in-process
 run (per-step process start-up would dominate small days), then the whole-history rollups

@@ -40,16 +40,26 @@ CONTRACT_GOLD = {
     "crm": [
         "crm_noise_summary", "crm_friction_heuristics", "crm_cx_volumetrics", "crm_temporal_heat",
         "crm_contact_linkage", "crm_sales_velocity", "crm_churn_risk", "crm_segmentation_matrix",
+        "crm_managers", "crm_companies",
     ],
     "calls": ["calls_performance", "calls_agent_daily", "calls_kpis_daily"],
     "digital": [
         "leakage_daily_summary", "leakage_segment_drilldown", "leakage_journey_timeline",
         "leakage_root_cause", "leakage_savings_model", "leakage_action_recommendations",
     ],
+    "support": [
+        "support_ticket_analytics", "support_agent_daily", "support_customer_insights",
+        "support_volume_forecast", "support_ticket_categories", "support_assignment_plan",
+    ],
 }  # fmt: skip
+# Support's per-created-day tables are whole-history assets published by day (`DayRows`):
+# a later delivery rewrites the earlier days it changes.
 WHOLE_HISTORY_GOLD = {
     "crm_cx_volumetrics", "crm_temporal_heat", "crm_sales_velocity", "crm_churn_risk",
-    "crm_segmentation_matrix", "leakage_savings_model", "leakage_action_recommendations",
+    "crm_segmentation_matrix", "crm_managers", "crm_companies",
+    "leakage_savings_model", "leakage_action_recommendations",
+    "support_ticket_analytics", "support_agent_daily", "support_customer_insights",
+    "support_volume_forecast", "support_ticket_categories", "support_assignment_plan",
 }  # fmt: skip
 
 

@@ -4,7 +4,7 @@ One function per table; the rules are in `rules.py`."""
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.calls import rules, schemas
+from cx_assets.calls import plots, rules, schemas
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
     TYPED_RECORDS,
@@ -136,11 +136,12 @@ conversion_low, conversion_high = DEFAULT_RULES.conversion_rate_band
 )
 def calls_kpis_daily(
     context: AssetExecutionContext, warehouse: Warehouse, performance: TableRef
-) -> pd.DataFrame:
+) -> Output[pd.DataFrame]:
     """Per day (one row, empty days included): calls, conversion rate, upsell revenue and
     revenue per call."""
-    return query_validated(
+    kpis = query_validated(
         warehouse,
         rules.kpis_daily_sql(performance.rows, partition_dates(context)),
         schemas.KpisDaily,
     )
+    return Output(kpis, metadata=plots.kpis_daily_metadata(kpis))

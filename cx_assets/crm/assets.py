@@ -12,7 +12,7 @@ materialized date.
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.crm import rules, schemas
+from cx_assets.crm import plots, rules, schemas
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.crm.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
@@ -329,11 +329,12 @@ def crm_cx_volumetrics(
     row_count=168,
     ins={"interactions": all_days(crm_interactions)},
 )
-def crm_temporal_heat(warehouse: Warehouse, interactions: TableRef) -> pd.DataFrame:
+def crm_temporal_heat(warehouse: Warehouse, interactions: TableRef) -> Output[pd.DataFrame]:
     """Day of week × local hour (America/Sao_Paulo), all history: 168 rows."""
-    return query_validated(
+    heat = query_validated(
         warehouse, rules.temporal_heat_sql(interactions.rows), schemas.TemporalHeat
     )
+    return Output(heat, metadata=plots.temporal_heat_metadata(heat))
 
 
 @lake_asset(

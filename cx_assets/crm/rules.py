@@ -528,18 +528,18 @@ SEGMENTS = (
 )
 
 
-def segmentation_sql(
-    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+def _company_tiers_sql(
+    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules
 ) -> str:
-    """Value × engagement of companies (documented in docs/crm.md): value = won deal amount,
-    engagement = valid interactions in the last `engagement_window_days` to the as-of day;
-    each tier is 'high' at or above the median of companies with any (0 is always 'low')."""
+    """The CTEs of the segmentation: `as_of`, the companies with their won amount and
+    engagement, the `thresholds` (medians), each company's two `tiered` tiers, and the
+    `segments` they make."""
     segments = ", ".join(
         f"({sql.string_literal(name)}, {sql.string_literal(v)}, {sql.string_literal(e)})"
         for name, v, e in SEGMENTS
     )
     return f"""
-    WITH as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
+    as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
     companies AS ({_company_universe_sql(interactions, current_contacts)}),
     won AS (
         SELECT company_id, sum(amount) AS won_amount
@@ -573,6 +573,30 @@ def segmentation_sql(
         FROM per_company p CROSS JOIN thresholds t
     ),
     segments(segment, value_tier, engagement_tier) AS (VALUES {segments})
+    """
+
+
+def company_segments_sql(
+    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+) -> str:
+    """One row per company the segmentation counts: its won amount, valid interactions in the
+    engagement window to the as-of day, the two tiers and the segment they make."""
+    return f"""
+    WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules)}
+    SELECT t.company_id, s.segment, t.value_tier, t.engagement_tier, t.won_amount,
+           t.interactions_90d, a.as_of_date
+    FROM tiered t JOIN segments s USING (value_tier, engagement_tier) CROSS JOIN as_of a
+    """
+
+
+def segmentation_sql(
+    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+) -> str:
+    """Value × engagement of companies (documented in docs/crm.md): value = won deal amount,
+    engagement = valid interactions in the last `engagement_window_days` to the as-of day;
+    each tier is 'high' at or above the median of companies with any (0 is always 'low')."""
+    return f"""
+    WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules)}
     SELECT s.segment, s.value_tier, s.engagement_tier,
            count(t.company_id) AS company_count,
            coalesce(sum(t.won_amount), 0.0) AS total_won_amount,

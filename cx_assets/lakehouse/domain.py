@@ -1,8 +1,8 @@
-"""A domain's own `Definitions`, from its assets module: what every domain brings.
+"""A domain's own `Definitions`, from its assets module (or modules): what every domain brings.
 
-- its assets (every `AssetsDefinition` in the module, nothing listed by hand);
+- its assets (every `AssetsDefinition` in the modules, nothing listed by hand);
 - the checks they declare (`checks.declared_checks`), the domain's own checks, and
-  column-schema change checks;
+  column-schema change checks on its tables (not on stored models, which have no columns);
 - the job `<domain>_daily`: the domain's date-grained assets, selected by group and tag;
 - the landing sensor over the landed tables its bronze assets read, launching that job.
 
@@ -33,19 +33,28 @@ from cx_assets.lakehouse.partitions import daily_partitions
 DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)
 
 
+def _is_table(asset_def: AssetsDefinition) -> bool:
+    """Assets that declare a column schema (every table); a stored model has no columns, and
+    a column-schema change check on it would warn on every run."""
+    return "dagster/column_schema" in asset_def.metadata_by_key[asset_def.key]
+
+
 def domain_job_name(domain: str) -> str:
     return f"{domain}_daily"
 
 
 def domain_definitions(
     domain: str,
-    assets_module: ModuleType,
+    assets_module: ModuleType | Sequence[ModuleType],
     *,
     checks: Sequence[AssetChecksDefinition] = (),
 ) -> Definitions:
+    """`assets_module`: the module holding the domain's assets, or a list of them (a domain
+    may split its tables by concern, e.g. facts and dimensions)."""
+    modules = [assets_module] if isinstance(assets_module, ModuleType) else list(assets_module)
     assets = [
         asset_def
-        for asset_def in load_assets_from_modules([assets_module])
+        for asset_def in load_assets_from_modules(modules)
         if isinstance(asset_def, AssetsDefinition)
     ]
     strangers = sorted(
@@ -55,7 +64,8 @@ def domain_definitions(
         if group != domain
     )
     if strangers:
-        raise ValueError(f"{assets_module.__name__} holds assets of another group: {strangers}")
+        names = ", ".join(module.__name__ for module in modules)
+        raise ValueError(f"{names} hold assets of another group: {strangers}")
     job = define_asset_job(
         domain_job_name(domain),
         selection=AssetSelection.groups(domain) & DAILY_SELECTION,
@@ -69,7 +79,7 @@ def domain_definitions(
         asset_checks=[
             *declared_checks(assets),
             *checks,
-            *build_column_schema_change_checks(assets=assets),
+            *build_column_schema_change_checks(assets=[a for a in assets if _is_table(a)]),
         ],
         jobs=[job],
         sensors=sensors,

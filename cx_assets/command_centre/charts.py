@@ -1,0 +1,252 @@
+"""Altair (Vega-Lite) charts of the command centre: frame in, chart out, no Streamlit (tests
+build them directly). One look for every page: titles on the chart, tooltips for detail.
+
+Altair rather than Plotly: a browser loads Vega-Lite's JavaScript in about half the time of
+Plotly's, which is what a manager's first page with a chart waits for (see benchmarks.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+SENTIMENT_COLOURS = {"positive": "#2ca02c", "neutral": "#9e9e9e", "negative": "#d62728"}
+PLAYBACK_COLOURS = {
+    "event": "#4c78a8", "failure": "#d62728", "leakage call": "#ff7f0e", "call": "#54a24b",
+}  # fmt: skip
+MAX_LABELLED_POINTS = 8  # more names would overlap: beyond, names show on hover only
+BAR_COLOUR = "#4c78a8"
+
+
+def _titled(chart: alt.TopLevelMixin, title: str, height: int | alt.Step) -> alt.TopLevelMixin:
+    return chart.properties(
+        title=alt.TitleParams(title, anchor="start", fontSize=15), height=height
+    )
+
+
+def _label(labels: dict[str, str] | None, column: str) -> str:
+    return (labels or {}).get(column, column.replace("_", " "))
+
+
+def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.Chart:
+    """`cells` with `day_of_week` (0 = Monday), `hour` and `value`; missing slots are 0."""
+    grid = (
+        cells.pivot_table(index="day_of_week", columns="hour", values=value, aggfunc="sum")
+        .reindex(index=range(7), columns=range(24))
+        .fillna(0)
+        .stack()
+        .rename("count")
+        .reset_index()
+    )
+    grid["day"] = [WEEKDAYS[int(day)] for day in grid["day_of_week"]]
+    chart = (
+        alt.Chart(grid)
+        .mark_rect()
+        .encode(
+            x=alt.X("hour:O", title="hour"),
+            y=alt.Y("day:O", sort=WEEKDAYS, title=None),
+            color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title=None),
+            tooltip=["day", "hour", alt.Tooltip("count:Q", format=",")],
+        )
+    )
+    return _titled(chart, title, 260)
+
+
+def bars(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    title: str,
+    colour: str | None = None,
+    horizontal: bool = False,
+    value_format: str = ",.0f",
+    axis_format: str | None = None,
+    labels: dict[str, str] | None = None,
+    height: int = 320,
+) -> alt.LayerChart:
+    """One bar per row of `frame`, in the frame's order, labelled with its value (`height`
+    applies to vertical bars; horizontal ones take a step per bar)."""
+    category = (alt.Y if horizontal else alt.X)(
+        f"{x}:N",
+        sort=list(frame[x]),
+        title=None if horizontal else _label(labels, x),
+        axis=alt.Axis(labelOverlap=False, labelLimit=240 if horizontal else 140, labelAngle=0),
+    )
+    value = (alt.X if horizontal else alt.Y)(
+        f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=axis_format or value_format)
+    )
+    base = alt.Chart(frame).encode(
+        category, value, tooltip=[x, alt.Tooltip(f"{y}:Q", format=value_format)]
+    )
+    marks = base.mark_bar(color=BAR_COLOUR)
+    if colour:
+        marks = base.mark_bar().encode(color=alt.Color(f"{colour}:N", title=None))
+    text = base.mark_text(
+        align="left" if horizontal else "center",
+        baseline="middle" if horizontal else "bottom",
+        dx=3 if horizontal else 0,
+        dy=0 if horizontal else -3,
+        fontSize=11,
+    ).encode(text=alt.Text(f"{y}:Q", format=value_format))
+    # A horizontal chart grows with its bars (a step each), so every name stays readable.
+    return _titled(alt.layer(marks, text), title, alt.Step(22) if horizontal else height)
+
+
+def lines(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    title: str,
+    colour: str | None = None,
+    y_format: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> alt.Chart:
+    """A series over days (`x` a date), one line per `colour` value."""
+    encoding = {
+        "x": alt.X(f"{x}:T", title=None),
+        "y": alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s")),
+        "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=y_format or ",.2f")],
+    }
+    if colour:
+        encoding["color"] = alt.Color(f"{colour}:N", title=None)
+        encoding["tooltip"].append(colour)
+    return _titled(alt.Chart(frame).mark_line(point=True).encode(**encoding), title, 300)
+
+
+def stacked_area(
+    frame: pd.DataFrame, *, x: str, ys: Sequence[str], title: str, y_format: str | None = None
+) -> alt.Chart:
+    chart = (
+        alt.Chart(frame)
+        .transform_fold(list(ys), as_=["series", "value"])
+        .mark_area()
+        .encode(
+            x=alt.X(f"{x}:T", title=None),
+            y=alt.Y("value:Q", stack=True, title=None, axis=alt.Axis(format=y_format or "~s")),
+            color=alt.Color("series:N", sort=list(ys), title=None),
+            tooltip=[alt.Tooltip(f"{x}:T"), "series:N", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    return _titled(chart, title, 300)
+
+
+def scatter(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    size: str,
+    label: str,
+    title: str,
+    x_format: str | None = None,
+    y_format: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> alt.LayerChart:
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{x}:Q", title=_label(labels, x), axis=alt.Axis(format=x_format or "~s"),
+                scale=alt.Scale(zero=False, padding=20)),
+        y=alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s"),
+                scale=alt.Scale(zero=False, padding=20)),
+        tooltip=[label, alt.Tooltip(f"{x}:Q", format=x_format or ",.3f"),
+                 alt.Tooltip(f"{y}:Q", format=y_format or ",.3f"), alt.Tooltip(f"{size}:Q")],
+    )  # fmt: skip
+    points = base.mark_circle(opacity=0.8, color=BAR_COLOUR).encode(
+        size=alt.Size(f"{size}:Q", title=_label(labels, size))
+    )
+    layers = [points]
+    if len(frame) <= MAX_LABELLED_POINTS:
+        layers.append(base.mark_text(dy=-12, fontSize=11).encode(text=f"{label}:N"))
+    return _titled(alt.layer(*layers), title, 320)
+
+
+def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Chart:
+    known = [name for name in SENTIMENT_COLOURS if name in set(frame[names])]
+    colours = (
+        alt.Scale(domain=known, range=[SENTIMENT_COLOURS[name] for name in known])
+        if len(known) == len(frame)
+        else alt.Scale()
+    )
+    chart = (
+        alt.Chart(frame)
+        .mark_arc(innerRadius=60)
+        .encode(
+            theta=alt.Theta(f"{values}:Q"),
+            color=alt.Color(f"{names}:N", scale=colours, title=None),
+            tooltip=[names, alt.Tooltip(f"{values}:Q", format=",")],
+        )
+    )
+    return _titled(chart, title, 280)
+
+
+def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.LayerChart:
+    """A member's day, one mark per event in order (a step each, its time on the axis), on
+    two lanes, portal events and calls. Steps after `step` are greyed; failures and leakage
+    calls stand out."""
+    frame = pd.DataFrame(
+        {
+            "step": [
+                f"{sequence}. {moment:%H:%M:%S}"
+                for sequence, moment in zip(timeline["sequence"], timeline["event_at"], strict=True)
+            ],
+            "lane": timeline["event_kind"].map({"journey_event": "portal", "call": "call"}),
+            "what": timeline["action"].fillna(timeline["call_reason"]).fillna("call"),
+            "shown": timeline["sequence"] <= step,
+        }
+    )
+    frame["marker"] = "event"
+    frame.loc[timeline["action"].isin(["abandon", "error"]).to_numpy(), "marker"] = "failure"
+    frame.loc[timeline["event_kind"].eq("call").to_numpy(), "marker"] = "call"
+    leaked = timeline["is_leakage_call"].fillna(False).astype(bool).to_numpy()
+    frame.loc[leaked, "marker"] = "leakage call"
+    base = alt.Chart(frame).encode(
+        x=alt.X("step:O", sort=list(frame["step"]), title="step, time (UTC)",
+                axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("lane:N", sort=["portal", "call"], title=None),
+        tooltip=["step", "what", "marker"],
+    )  # fmt: skip
+    colour = alt.condition(
+        "datum.shown",
+        alt.Color(
+            "marker:N",
+            scale=alt.Scale(domain=list(PLAYBACK_COLOURS), range=list(PLAYBACK_COLOURS.values())),
+            title=None,
+        ),
+        alt.value("#dddddd"),
+    )
+    points = base.mark_point(filled=True, size=260).encode(
+        color=colour,
+        shape=alt.Shape("marker:N", scale=alt.Scale(
+            domain=list(PLAYBACK_COLOURS), range=["circle", "circle", "diamond", "circle"]
+        ), legend=None),
+    )  # fmt: skip
+    words = base.mark_text(dy=-18, fontSize=12).encode(text="what:N")
+    return _titled(alt.layer(points, words), title, 200)
+
+
+def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str) -> alt.LayerChart:
+    """Delivered daily counts (`date`, `tickets`, black) then the forecast (`date`,
+    `forecast`, dashed) with its 95% and 80% intervals as lighter and darker bands."""
+    ahead = alt.Chart(forecast).encode(x=alt.X("date:T", title=None))
+    layers = [
+        ahead.mark_area(opacity=0.15, color=BAR_COLOUR).encode(
+            y=alt.Y("lo_95:Q", title="tickets a day"), y2="hi_95:Q",
+            tooltip=[alt.Tooltip("date:T"), alt.Tooltip("lo_95:Q", format=",.0f"),
+                     alt.Tooltip("hi_95:Q", format=",.0f")],
+        ),
+        ahead.mark_area(opacity=0.3, color=BAR_COLOUR).encode(y="lo_80:Q", y2="hi_80:Q"),
+        ahead.mark_line(point=True, strokeDash=[5, 3], color=BAR_COLOUR).encode(
+            y="forecast:Q",
+            tooltip=[alt.Tooltip("date:T"), alt.Tooltip("forecast:Q", format=",.1f"), "model"],
+        ),
+    ]  # fmt: skip
+    if not history.empty:
+        layers.append(
+            alt.Chart(history)
+            .mark_line(point=True, color="#222222")
+            .encode(x="date:T", y="tickets:Q", tooltip=[alt.Tooltip("date:T"), "tickets:Q"])
+        )
+    return _titled(alt.layer(*layers), title, 300)

@@ -1,0 +1,245 @@
+"""The command centre's reading layer: gold Parquet through DuckDB, never the warehouse.
+
+A run holds `warehouse.duckdb` for writing, and DuckDB lets one process at a time open the
+file; a dashboard reading it would block the next run (or fail while one runs). So the
+command centre reads only the gold Parquet files, which runs replace by rename (a reader sees
+the old file or the new one, never half of one), in its own in-memory DuckDB connection:
+
+- `GoldLake.files(table)`: a table's complete files (in-flight `_…tmp` files are skipped);
+- `GoldLake.version(tables)`: the files' names, sizes and modification times. Pages cache
+  every query result keyed on it (`ui.query`), so a result is computed once and recomputed
+  only when a run rewrites one of its tables;
+- `GoldLake.query(sql, tables, params)`: `sql` on its own connection (a cursor of the
+  process's in-memory DuckDB) where each named table is a temporary view over its files
+  (per-day tables get `date` from their folders). A folder a run removes between listing
+  and reading is retried with a fresh listing;
+- `GoldLake.freshness()`: per gold table, its rows, days and when it was last written.
+
+No Streamlit here: pages cache these results, tests call them directly.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from cx_assets.lakehouse.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, DataLayout
+from cx_assets.lakehouse.sql import quote_identifier, string_literal
+
+PARTITION_PREFIX = "date="
+# The in-memory database: small and bounded, so a dashboard never competes with a run.
+DUCKDB_CONFIG = {"threads": 2, "memory_limit": "1GB", "autoinstall_known_extensions": False}
+RETRIES = 3
+
+FileVersion = tuple[str, int, int]  # path relative to gold/, mtime in ns, size in bytes
+
+
+class MissingTables(Exception):
+    """Gold tables a query needs have no files yet."""
+
+    def __init__(self, tables: Sequence[str]):
+        super().__init__(f"no gold files yet for {', '.join(tables)}")
+        self.tables = list(tables)
+
+
+def data_dir_from_env() -> Path:
+    """The data root, as the pipeline resolves it (`CX_DATA_DIR`, default `./data`)."""
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
+
+
+def _is_data_file(entry: os.DirEntry) -> bool:
+    return (
+        entry.is_file()
+        and entry.name.endswith(".parquet")
+        and not entry.name.startswith(("_", "."))
+    )
+
+
+@dataclass(frozen=True)
+class TableFreshness:
+    table: str
+    per_day: bool
+    files: int
+    rows: int
+    first_day: date | None
+    last_day: date | None
+    days: int
+    written_at: datetime | None
+
+
+@dataclass(frozen=True)
+class GoldLake:
+    data_dir: Path
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(self.data_dir)
+
+    @property
+    def gold_dir(self) -> Path:
+        return self.layout.gold_dir
+
+    def tables(self) -> list[str]:
+        """Gold tables with a folder on disk, sorted."""
+        if not self.gold_dir.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in os.scandir(self.gold_dir)
+            if entry.is_dir() and not entry.name.startswith((".", "_"))
+        )
+
+    def _entries(self, table: str) -> list[tuple[str, os.stat_result]]:
+        """(path relative to gold/, stat) of a table's complete Parquet files."""
+        folder = self.gold_dir / table
+        found: list[tuple[str, os.stat_result]] = []
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        for entry in entries:
+            try:
+                if entry.is_dir() and entry.name.startswith(PARTITION_PREFIX):
+                    for child in os.scandir(entry.path):
+                        if _is_data_file(child):
+                            found.append((f"{table}/{entry.name}/{child.name}", child.stat()))
+                elif _is_data_file(entry):
+                    found.append((f"{table}/{entry.name}", entry.stat()))
+            except FileNotFoundError:  # replaced or removed by a run while we looked
+                continue
+        return sorted(found)
+
+    def files(self, table: str) -> list[Path]:
+        return [self.gold_dir / relative for relative, _ in self._entries(table)]
+
+    def version(self, tables: Sequence[str]) -> tuple[FileVersion, ...]:
+        """What the cache is keyed on: every file of the tables with its mtime and size."""
+        return tuple(
+            (relative, stat.st_mtime_ns, stat.st_size)
+            for table in sorted(set(tables))
+            for relative, stat in self._entries(table)
+        )
+
+    def query(self, sql: str, tables: Sequence[str], params: Sequence[object] = ()) -> pd.DataFrame:
+        """`sql` over views named after `tables`; raises `MissingTables` if any has no file."""
+        for attempt in range(RETRIES):
+            files = {table: self.files(table) for table in tables}
+            missing = [table for table, paths in files.items() if not paths]
+            if missing:
+                raise MissingTables(missing)
+            con = _connection()
+            try:
+                for table, paths in files.items():
+                    con.execute(f"CREATE TEMP VIEW {quote_identifier(table)} AS {_reader(paths)}")
+                bound = [list(p) if isinstance(p, tuple) else p for p in params]
+                return con.execute(sql, bound).df()
+            except duckdb.IOException:
+                if attempt == RETRIES - 1:
+                    raise
+                time.sleep(0.05)  # a run replaced a folder between our listing and reading
+            finally:
+                con.close()
+        raise AssertionError("unreachable")
+
+    def row_count(self, table: str) -> int:
+        """Rows of a table, from its Parquet footers (0 without files)."""
+        return _row_count(self.files(table))
+
+    def freshness(self) -> list[TableFreshness]:
+        """Per gold table on disk: files, rows (from the Parquet footers), days, last write."""
+        result = []
+        for table in self.tables():
+            entries = self._entries(table)
+            days = sorted(
+                {
+                    date.fromisoformat(relative.split("/")[1].removeprefix(PARTITION_PREFIX))
+                    for relative, _ in entries
+                    if relative.count("/") == 2
+                }
+            )
+            rows = _row_count([self.gold_dir / relative for relative, _ in entries])
+            written = max((stat.st_mtime for _, stat in entries), default=None)
+            result.append(
+                TableFreshness(
+                    table=table,
+                    per_day=bool(days),
+                    files=len(entries),
+                    rows=rows,
+                    first_day=days[0] if days else None,
+                    last_day=days[-1] if days else None,
+                    days=len(days),
+                    written_at=datetime.fromtimestamp(written, UTC) if written else None,
+                )
+            )
+        return result
+
+    def landed_days(self, source: str) -> list[date]:
+        """Days with landing folders for a source (for the "what to run" hint)."""
+        days = set()
+        root = self.layout.landing_dir / source
+        if not root.is_dir():
+            return []
+        for table in root.iterdir():
+            if not table.is_dir():
+                continue
+            for folder in table.iterdir():
+                try:
+                    days.add(date.fromisoformat(folder.name))
+                except ValueError:
+                    continue
+        return sorted(days)
+
+
+_DATABASE: duckdb.DuckDBPyConnection | None = None
+_DATABASE_LOCK = threading.Lock()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """A connection of its own (a cursor) to the process's in-memory DuckDB: opening a
+    database costs ~25 ms, a cursor nothing. Sessions run in threads, so each query takes its
+    own, and its temporary views are its alone. Cursors are made under a lock (a connection
+    object is not thread-safe); the queries then run in parallel."""
+    global _DATABASE
+    with _DATABASE_LOCK:
+        if _DATABASE is None:
+            _DATABASE = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
+        return _DATABASE.cursor()
+
+
+def _reader(paths: Sequence[Path]) -> str:
+    listed = ", ".join(string_literal(path.as_posix()) for path in paths)
+    per_day = any(path.parent.name.startswith(PARTITION_PREFIX) for path in paths)
+    options = ", hive_partitioning = true, hive_types = {'date': DATE}" if per_day else ""
+    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true{options})"
+
+
+def _row_count(paths: Sequence[Path]) -> int:
+    """Rows from the Parquet footers, without reading the data."""
+    rows = 0
+    for path in paths:
+        try:
+            rows += pq.read_metadata(path).num_rows
+        except OSError:  # replaced or removed by a run while we read: counted next refresh
+            continue
+    return rows
+
+
+def run_hint(lake: GoldLake, source: str) -> str:
+    """The command that would fill a domain's gold tables on this data root."""
+    days = lake.landed_days(source)
+    if days:
+        span = f"--date {days[0]}" + (f" --to {days[-1]}" if days[-1] != days[0] else "")
+        return f"cx-lakehouse run {span}"
+    return (
+        f"cx-lakehouse generate --start 2024-01-01 --days 3 --sources {source}` and then "
+        "`cx-lakehouse run --date 2024-01-01 --to 2024-01-03"
+    )

@@ -1,0 +1,184 @@
+"""What the runs recorded: the latest runs and the checks that failed or warned, read from the
+Dagster instance under the data root (`$DAGSTER_HOME`, default `$CX_DATA_DIR/dagster_home`).
+
+Read-only and without importing Dagster (which would cost the overview page ~2 s): the
+instance's default storage is SQLite in WAL mode, whose readers never block its writers, and
+the files are opened with `mode=ro`, so the dashboard cannot change or lock the history. The
+rows read are Dagster's own tables (`runs`, `run_tags`, `asset_check_executions`) and the
+check evaluation each execution stores as JSON. An instance on other storage (Postgres), or
+a layout this code does not know, is reported as unreadable, never as "no problems".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Execution states of a check that did not pass: evaluated as failed, or could not run.
+NOT_PASSED = ("FAILED", "EXECUTION_FAILED")
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def dagster_home(data_dir: Path) -> Path:
+    """Where runs are recorded: as `cx-lakehouse` sets it up."""
+    configured = os.environ.get("DAGSTER_HOME")
+    return Path(configured) if configured else data_dir / "dagster_home"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    days: str
+    trigger: str
+
+
+@dataclass(frozen=True)
+class CheckProblem:
+    asset: str
+    check: str
+    severity: str  # WARN or ERROR
+    days: list[str]
+    description: str
+    run_id: str
+    evaluated_at: datetime | None
+
+
+@dataclass
+class RunHistory:
+    home: Path
+    readable: bool
+    reason: str = ""
+    runs: list[RunSummary] = field(default_factory=list)
+    problems: list[CheckProblem] = field(default_factory=list)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, timeout=2)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def read_history(home: Path, runs: int = 5) -> RunHistory:
+    """The latest `runs` runs, and every check whose latest evaluation (per day, for per-day
+    checks) did not pass, grouped by asset and check."""
+    runs_db, index_db = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
+    if not runs_db.exists():
+        return RunHistory(home, readable=False, reason="no runs recorded yet")
+    try:
+        history = RunHistory(home, readable=True, runs=_latest_runs(runs_db, runs))
+        if index_db.exists():
+            history.problems = _check_problems(index_db)
+        return history
+    except (sqlite3.Error, ValueError, KeyError) as error:
+        return RunHistory(home, readable=False, reason=f"run history unreadable: {error}")
+
+
+def _latest_runs(path: Path, limit: int) -> list[RunSummary]:
+    con = _connect(path)
+    try:
+        rows = con.execute(
+            "SELECT run_id, status, start_time, end_time, create_timestamp FROM runs "
+            "ORDER BY id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        tags: dict[str, dict[str, str]] = {}
+        if rows:
+            marks = ", ".join("?" * len(rows))
+            for run_id, key, value in con.execute(
+                f"SELECT run_id, key, value FROM run_tags WHERE run_id IN ({marks})",
+                [row[0] for row in rows],
+            ):
+                tags.setdefault(run_id, {})[key] = value
+    finally:
+        con.close()
+    summaries = []
+    for run_id, status, start, end, created in rows:
+        run_tags = tags.get(run_id, {})
+        if RANGE_START in run_tags:
+            days = f"{run_tags[RANGE_START]} to {run_tags.get(RANGE_END, '?')}"
+        else:
+            days = run_tags.get("dagster/partition", "whole history")
+        summaries.append(
+            RunSummary(
+                run_id=run_id,
+                status=status,
+                started_at=_time(start) or _time(created),
+                ended_at=_time(end),
+                days=days,
+                trigger=run_tags.get("cx/trigger", run_tags.get("dagster/sensor_name", "ui")),
+            )
+        )
+    return summaries
+
+
+def _check_problems(path: Path) -> list[CheckProblem]:
+    con = _connect(path)
+    try:
+        rows = con.execute(
+            f"""
+            WITH latest AS (
+                SELECT max(id) AS id FROM asset_check_executions
+                WHERE execution_status NOT IN ('PLANNED', 'SKIPPED')
+                GROUP BY asset_key, check_name, coalesce(partition, '')
+            )
+            SELECT e.asset_key, e.check_name, e.partition, e.run_id, e.execution_status,
+                   e.evaluation_event, e.evaluation_event_timestamp
+            FROM asset_check_executions e JOIN latest USING (id)
+            WHERE e.execution_status IN ({", ".join("?" * len(NOT_PASSED))})
+            ORDER BY e.id DESC
+            """,
+            list(NOT_PASSED),
+        ).fetchall()
+    finally:
+        con.close()
+    grouped: dict[tuple[str, str], CheckProblem] = {}
+    for asset_key, check, partition, run_id, status, event, evaluated in rows:
+        asset = "/".join(json.loads(asset_key))
+        severity, description = _evaluation(event, status)
+        problem = grouped.get((asset, check))
+        if problem is None:
+            problem = grouped[(asset, check)] = CheckProblem(
+                asset=asset,
+                check=check,
+                severity=severity,
+                days=[],
+                description=description,
+                run_id=run_id,
+                evaluated_at=_time(evaluated),
+            )
+        if partition:
+            problem.days.append(partition)
+    for problem in grouped.values():
+        problem.days.sort()
+    return sorted(grouped.values(), key=_problem_order)
+
+
+def _problem_order(problem: CheckProblem) -> tuple[int, str, str]:
+    return (0 if problem.severity == "ERROR" else 1, problem.asset, problem.check)
+
+
+def _evaluation(event: str | None, status: str) -> tuple[str, str]:
+    """(severity, description) of a stored evaluation; a check that could not run is ERROR."""
+    if status == "EXECUTION_FAILED" or not event:
+        return "ERROR", "the check could not run (see the run in the Dagster UI)"
+    data = json.loads(event).get("dagster_event", {}).get("event_specific_data", {}) or {}
+    severity = str((data.get("severity") or {}).get("__enum__", "ERROR")).rsplit(".", 1)[-1]
+    return severity, data.get("description") or ""

@@ -1,0 +1,156 @@
+"""What every page shares: cached queries over gold, the sidebar filters, empty states that
+say what to run, and tables with a CSV download.
+
+Caching: `query` keys each result on the SQL, its parameters and the version of the tables it
+reads (their files' names, mtimes and sizes, `GoldLake.version`). Listing those files costs a
+few milliseconds a page; a result is recomputed only after a run rewrites one of its tables,
+and a page never shows a table older than its files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from cx_assets.command_centre.data import GoldLake, MissingTables, data_dir_from_env, run_hint
+
+DEFAULT_DAYS = 90  # the date filter starts on the latest 90 days with data
+
+
+def lake() -> GoldLake:
+    return GoldLake(data_dir_from_env())
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _cached_query(
+    data_dir: str, sql: str, tables: tuple[str, ...], params: tuple, version: tuple
+) -> pd.DataFrame:
+    del version  # part of the cache key only
+    return GoldLake(Path(data_dir)).query(sql, tables, params)
+
+
+def query(sql: str, tables: Sequence[str], params: Sequence[object] = ()) -> pd.DataFrame:
+    """`sql` over the named gold tables (views of their Parquet files), cached until a run
+    rewrites one of them. A tuple parameter is bound as a list (`list_contains(?, column)`).
+    A table not written yet (a run still on its way) stops the page with what to run."""
+    gold = lake()
+    try:
+        return _cached_query(
+            str(gold.data_dir), sql, tuple(tables), tuple(params), gold.version(tables)
+        )
+    except MissingTables as missing:
+        _say_what_to_run(missing.tables, source=_source_of(missing.tables[0]), what="gold tables")
+        raise  # not reached: the page stops
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _row_counts(data_dir: str, tables: tuple[str, ...], version: tuple) -> dict[str, int]:
+    del version
+    gold = GoldLake(Path(data_dir))
+    return {table: gold.row_count(table) for table in tables}
+
+
+def row_counts(tables: Sequence[str]) -> dict[str, int]:
+    gold = lake()
+    return _row_counts(str(gold.data_dir), tuple(tables), gold.version(tables))
+
+
+SOURCES = {"crm_": "crm", "calls_": "calls", "leakage_": "digital", "support_": "support"}
+
+
+def _source_of(table: str) -> str:
+    return next((source for prefix, source in SOURCES.items() if table.startswith(prefix)), "")
+
+
+def _say_what_to_run(tables: Sequence[str], *, source: str, what: str) -> None:
+    gold = lake()
+    st.info(
+        f"No {what} yet: {', '.join(f'`{table}`' for table in tables)} "
+        f"{'has' if len(tables) == 1 else 'have'} no rows under `{gold.gold_dir}`.\n\n"
+        f"Run `{run_hint(gold, source)}` (or `make demo`), then reload this page. While a run "
+        "is writing, its tables appear as it goes."
+    )
+    st.stop()
+
+
+def require(tables: Sequence[str], *, source: str, what: str) -> None:
+    """Stop the page, saying what to run, unless the first of `tables` (the page's main
+    table) has rows and every other one has been written (it may be empty)."""
+    gold = lake()
+    missing = [table for table in tables[1:] if not gold.files(table)]
+    if row_counts(tables[:1])[tables[0]] == 0:
+        missing.insert(0, tables[0])
+    if missing:
+        _say_what_to_run(missing, source=source, what=what)
+
+
+def has_rows(table: str) -> bool:
+    return row_counts([table])[table] > 0
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def date_filter(days: Sequence[date], *, key: str) -> tuple[date, date]:
+    """The sidebar's date range over the days that have data (the latest 90 by default)."""
+    first, last = min(days), max(days)
+    start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))
+    picked = st.sidebar.date_input(
+        "Days", value=(start, last), min_value=first, max_value=last, key=key
+    )
+    if isinstance(picked, date):
+        return picked, picked
+    picked = tuple(picked)
+    if len(picked) == 2:
+        return picked[0], picked[1]
+    return (picked[0], picked[0]) if picked else (start, last)  # mid-selection: one day
+
+
+def dimension_filter(label: str, options: Sequence[str], *, key: str) -> tuple[str, ...]:
+    """The sidebar's filter on the page's main dimension; nothing picked means all."""
+    picked = st.sidebar.multiselect(label, list(options), key=key, placeholder="All")
+    return tuple(picked) if picked else tuple(options)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def table(frame: pd.DataFrame, *, name: str, column_config: dict | None = None) -> None:
+    """A sortable table (click a header) and its CSV download."""
+    st.dataframe(frame, hide_index=True, column_config=column_config)
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"download_{name}",
+        on_click="ignore",
+    )
+
+
+def chart(figure, *, key: str) -> None:
+    st.altair_chart(figure, key=key, width="stretch")
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"${value:,.0f}"
+
+
+def share(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+
+
+def count(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def number(value: float | None, spec: str) -> str:
+    return "—" if value is None or pd.isna(value) else format(value, spec)
+
+
+def days_caption(first: date, last: date) -> str:
+    return f"{first}" if first == last else f"{first} to {last}"

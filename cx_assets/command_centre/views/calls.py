@@ -1,0 +1,186 @@
+"""Calls: conversion, upsell and sentiment of recorded calls. KPI scorecards (against the
+period before), agents compared on conversion and upsell, conversion vs upsell, the sentiment
+mix, the daily trend and a sortable agent table. Filters: days and agents.
+
+Rates are re-aggregated from counts over the filter (`sum(conversions) ÷ sum(calls)`), never
+averaged from daily rates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from cx_assets.command_centre import charts, ui
+
+TABLES = ["calls_kpis_daily", "calls_agent_daily", "calls_performance"]
+SENTIMENTS = {
+    "positive_calls": "positive",
+    "neutral_calls": "neutral",
+    "negative_calls": "negative",
+}
+PER_AGENT = """
+    SELECT agent_name, sum(calls) AS calls, sum(conversions) AS conversions,
+           sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
+           sum(upsell_revenue) AS upsell_revenue,
+           sum(upsell_revenue) / nullif(sum(calls), 0) AS avg_upsell_per_call,
+           sum(positive_calls) AS positive_calls, sum(neutral_calls) AS neutral_calls,
+           sum(negative_calls) AS negative_calls
+    FROM calls_agent_daily
+    WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name)
+    GROUP BY agent_name ORDER BY conversion_rate DESC, agent_name
+"""
+
+st.title("Calls")
+ui.require(TABLES[:2], source="calls", what="calls gold tables")
+
+days = ui.query("SELECT DISTINCT date FROM calls_kpis_daily", ["calls_kpis_daily"])["date"]
+first, last = ui.date_filter(list(days.dt.date), key="calls_days")
+agents_known = ui.query(
+    "SELECT DISTINCT agent_name FROM calls_agent_daily ORDER BY agent_name", ["calls_agent_daily"]
+)["agent_name"].tolist()
+agents = ui.dimension_filter("Agents", agents_known, key="calls_agents")
+every_agent = len(agents) == len(agents_known)
+st.caption(f"{ui.days_caption(first, last)} · {'all agents' if every_agent else ', '.join(agents)}")
+
+per_agent = ui.query(PER_AGENT, ["calls_agent_daily"], [first, last, agents])
+span = last - first + timedelta(days=1)
+before = ui.query(
+    PER_AGENT, ["calls_agent_daily"], [first - span, first - timedelta(days=1), agents]
+)
+
+
+def totals(frame):
+    calls = frame["calls"].sum()
+    return {
+        "calls": calls,
+        "conversion_rate": frame["conversions"].sum() / calls if calls else None,
+        "upsell_revenue": frame["upsell_revenue"].sum(),
+        "avg_upsell_per_call": frame["upsell_revenue"].sum() / calls if calls else None,
+        "positive_share": frame["positive_calls"].sum() / calls if calls else None,
+    }
+
+
+now, then = totals(per_agent), totals(before)
+
+
+def delta(key: str, render) -> str | None:
+    if before.empty or now[key] is None or then[key] is None:
+        return None
+    return render(now[key] - then[key])
+
+
+# --------------------------------------------------------------------------- scorecards
+kpi = st.columns(5)
+kpi[0].metric("Calls", ui.count(now["calls"]), delta("calls", ui.count))
+kpi[1].metric(
+    "Conversion rate",
+    ui.share(now["conversion_rate"]),
+    delta("conversion_rate", ui.share),
+)
+kpi[2].metric("Upsell revenue", ui.money(now["upsell_revenue"]), delta("upsell_revenue", ui.money))
+kpi[3].metric(
+    "Upsell per call",
+    "—" if now["avg_upsell_per_call"] is None else f"${now['avg_upsell_per_call']:,.2f}",
+)
+kpi[4].metric("Positive calls", ui.share(now["positive_share"]), delta("positive_share", ui.share))
+if not before.empty:
+    st.caption(
+        f"Deltas against the {span.days} days before ({first - span} to {first - timedelta(days=1)})."
+    )
+
+if per_agent.empty:
+    st.info("No calls in these days for these agents.")
+    st.stop()
+
+# --------------------------------------------------------------------------- agents compared
+st.subheader("Agents compared")
+left, right = st.columns(2)
+with left:
+    ui.chart(
+        charts.bars(
+            per_agent, x="agent_name", y="conversion_rate", title="Conversion rate",
+            value_format=".1%", axis_format=".0%", labels={"agent_name": "agent", "conversion_rate": "conversion"},
+        ),
+        key="calls_conversion_by_agent",
+    )  # fmt: skip
+with right:
+    ui.chart(
+        charts.bars(
+            per_agent.sort_values("upsell_revenue", ascending=False), x="agent_name",
+            y="upsell_revenue", title="Upsell revenue", value_format="$,.0f", axis_format="$,.0f",
+            labels={"agent_name": "agent", "upsell_revenue": "revenue"},
+        ),
+        key="calls_upsell_by_agent",
+    )  # fmt: skip
+left, right = st.columns(2)
+with left:
+    ui.chart(
+        charts.scatter(
+            per_agent, x="conversion_rate", y="avg_upsell_per_call", size="calls",
+            label="agent_name", title="Conversion vs upsell per call (size: calls)",
+            x_format=".0%", y_format="$,.2f",
+            labels={"conversion_rate": "conversion rate", "avg_upsell_per_call": "upsell per call"},
+        ),
+        key="calls_scatter",
+    )  # fmt: skip
+with right:
+    sentiment = (
+        per_agent[["positive_calls", "neutral_calls", "negative_calls"]]
+        .sum()
+        .rename(index=SENTIMENTS)
+        .rename_axis("sentiment")
+        .reset_index(name="calls")
+    )
+    ui.chart(
+        charts.donut(sentiment, names="sentiment", values="calls", title="Sentiment mix"),
+        key="calls_sentiment",
+    )
+
+# --------------------------------------------------------------------------- trend
+st.subheader("Daily trend")
+daily = ui.query(
+    """SELECT date, sum(calls) AS calls, sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
+              sum(upsell_revenue) AS upsell_revenue
+       FROM calls_agent_daily WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name)
+       GROUP BY date ORDER BY date""",
+    ["calls_agent_daily"],
+    [first, last, agents],
+)
+left, right = st.columns(2)
+with left:
+    ui.chart(
+        charts.lines(
+            daily, x="date", y="conversion_rate", title="Conversion rate a day", y_format=".0%"
+        ),
+        key="calls_trend_conversion",
+    )
+with right:
+    ui.chart(
+        charts.lines(daily, x="date", y="upsell_revenue", title="Upsell revenue a day"),
+        key="calls_trend_upsell",
+    )
+
+# --------------------------------------------------------------------------- tables
+st.subheader("Agents")
+st.caption("Click a column header to sort.")
+ui.table(
+    per_agent,
+    name="calls_agents",
+    column_config={
+        "conversion_rate": st.column_config.NumberColumn(format="percent"),
+        "upsell_revenue": st.column_config.NumberColumn(format="dollar"),
+        "avg_upsell_per_call": st.column_config.NumberColumn(format="dollar"),
+    },
+)
+if ui.has_rows("calls_performance"):
+    st.subheader("Largest upsells")
+    upsells = ui.query(
+        """SELECT call_id, agent_name, called_at, upsell_amount, converted, sentiment
+           FROM calls_performance
+           WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name) AND upsell_amount > 0
+           ORDER BY upsell_amount DESC, call_id LIMIT 20""",
+        ["calls_performance"],
+        [first, last, agents],
+    )
+    ui.table(upsells, name="calls_largest_upsells")

@@ -1,0 +1,191 @@
+"""CRM friction: where customers struggle, by manager. Heat map of friction by weekday and
+hour, needy clients (by `neediness_ratio`, with names), the urgency timeline, the churn list
+and how interactions link to companies. Filters: days and managers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cx_assets.command_centre import charts, ui
+from cx_assets.crm.rules import LOCAL_TIMEZONE
+from cx_assets.lakehouse.sql import string_literal
+
+TABLES = [
+    "crm_noise_summary", "crm_friction_heuristics", "crm_contact_linkage", "crm_cx_volumetrics",
+    "crm_temporal_heat", "crm_churn_risk", "crm_managers", "crm_companies",
+]  # fmt: skip
+LOCAL = string_literal(LOCAL_TIMEZONE)
+# A manager or company without a delivered name shows its id.
+MANAGER = "coalesce(m.name, 'manager ' || CAST({owner} AS VARCHAR))"
+COMPANY = "coalesce(c.name, 'company ' || CAST({company} AS VARCHAR))"
+
+st.title("CRM friction")
+ui.require(TABLES, source="crm", what="CRM gold tables")
+
+days = ui.query("SELECT DISTINCT date FROM crm_noise_summary", ["crm_noise_summary"])["date"]
+first, last = ui.date_filter(list(days.dt.date), key="crm_days")
+managers = ui.query(
+    f"""SELECT DISTINCT v.owner_id, {MANAGER.format(owner="v.owner_id")} AS manager
+        FROM (SELECT owner_id FROM crm_cx_volumetrics UNION SELECT owner_id FROM crm_managers) v
+        LEFT JOIN crm_managers m USING (owner_id) ORDER BY manager""",
+    ["crm_cx_volumetrics", "crm_managers"],
+)
+by_label = dict(zip(managers["manager"], managers["owner_id"], strict=True))
+picked = ui.dimension_filter("Managers", list(by_label), key="crm_managers")
+every_manager = len(picked) == len(by_label)
+owners = tuple(int(by_label[label]) for label in picked)
+in_range = [first, last, owners]
+st.caption(
+    f"{ui.days_caption(first, last)} · "
+    f"{'all managers' if every_manager else ', '.join(picked)} · local time {LOCAL_TIMEZONE}"
+)
+
+# --------------------------------------------------------------------------- headline
+friction = ui.query(
+    """SELECT count(*) AS friction, sum(urgency_score) AS urgent,
+              sum(escalation_score) AS escalations, count(DISTINCT company_id) AS companies
+       FROM crm_friction_heuristics
+       WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)""",
+    ["crm_friction_heuristics"],
+    in_range,
+).iloc[0]
+at_risk = ui.query(
+    """SELECT count(*) AS n FROM crm_churn_risk r JOIN crm_companies c USING (company_id)
+       WHERE r.risk_band = 'high' AND (? OR list_contains(?, c.owner_id))""",
+    ["crm_churn_risk", "crm_companies"],
+    [every_manager, owners],
+)["n"].iloc[0]
+kpi = st.columns(4)
+kpi[0].metric("Friction interactions", ui.count(friction["friction"]))
+kpi[1].metric("Urgent", ui.count(friction["urgent"]))
+kpi[2].metric("Escalations", ui.count(friction["escalations"]))
+kpi[3].metric("Companies at high churn risk", ui.count(at_risk))
+
+# --------------------------------------------------------------------------- heat map
+st.subheader("When friction happens")
+in_slot, all_history = st.tabs(["Friction in the selected days", "All interactions, all history"])
+with in_slot:
+    cells = ui.query(
+        f"""SELECT isodow(timezone({LOCAL}, occurred_at)) - 1 AS day_of_week,
+                   hour(timezone({LOCAL}, occurred_at)) AS hour, count(*) AS friction
+            FROM crm_friction_heuristics
+            WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id) GROUP BY ALL""",
+        ["crm_friction_heuristics"],
+        in_range,
+    )
+    ui.chart(
+        charts.weekday_hour_heatmap(
+            cells, "friction", title="Friction interactions by weekday and local hour"
+        ),
+        key="crm_heat_friction",
+    )
+with all_history:
+    heat = ui.query("SELECT * FROM crm_temporal_heat", ["crm_temporal_heat"])
+    metric = st.radio(
+        "Show",
+        ["interaction_count", "friction_count", "friday_afternoon_friction_count"],
+        horizontal=True,
+        key="crm_heat_metric",
+    )
+    ui.chart(
+        charts.weekday_hour_heatmap(heat, metric, title=f"{metric}, all managers, all history"),
+        key="crm_heat_history",
+    )
+
+# --------------------------------------------------------------------------- needy clients
+st.subheader("Needy clients")
+st.caption(
+    "Valid interactions per unit of deal value (`neediness_ratio`, all history), summed over "
+    "the chosen managers' work with the company: the clients who ask most for what they bring."
+)
+top = st.slider("How many", 5, 50, 15, key="crm_needy_top")
+needy = ui.query(
+    f"""SELECT {COMPANY.format(company="v.company_id")} AS company, any_value(c.segment) AS segment,
+               string_agg(DISTINCT {MANAGER.format(owner="v.owner_id")}, ', ') AS managers,
+               sum(v.neediness_ratio) AS neediness_ratio,
+               sum(v.total_interactions) AS total_interactions,
+               sum(v.long_thread_count) AS long_thread_count,
+               max(v.last_interaction_at) AS last_interaction_at, v.company_id
+        FROM crm_cx_volumetrics v
+        LEFT JOIN crm_companies c USING (company_id)
+        LEFT JOIN crm_managers m ON m.owner_id = v.owner_id
+        WHERE v.neediness_ratio IS NOT NULL AND list_contains(?, v.owner_id)
+        GROUP BY v.company_id, c.name
+        ORDER BY neediness_ratio DESC, v.company_id LIMIT ?""",
+    ["crm_cx_volumetrics", "crm_companies", "crm_managers"],
+    [owners, top],
+)
+if needy.empty:
+    st.caption("No company of these managers has deals to weigh its interactions against.")
+else:
+    ui.chart(
+        charts.bars(
+            needy, x="company", y="neediness_ratio", colour="segment", horizontal=True,
+            title="Interactions per unit of deal value", value_format=".3g",
+        ),
+        key="crm_needy_chart",
+    )  # fmt: skip
+    ui.table(needy, name="crm_needy_clients")
+
+# --------------------------------------------------------------------------- urgency timeline
+st.subheader("Urgency timeline")
+timeline = ui.query(
+    """SELECT date, sum(urgency_score) AS urgency, sum(failure_score) AS failure,
+              sum(escalation_score) AS escalation
+       FROM crm_friction_heuristics
+       WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)
+       GROUP BY date ORDER BY date""",
+    ["crm_friction_heuristics"],
+    in_range,
+)
+long = timeline.melt(id_vars=["date"], var_name="flag", value_name="interactions")
+ui.chart(
+    charts.lines(long, x="date", y="interactions", colour="flag", title="Friction flags a day"),
+    key="crm_urgency_timeline",
+)
+
+# --------------------------------------------------------------------------- churn list
+st.subheader("Churn list")
+bands = st.multiselect(
+    "Risk bands", ["high", "medium", "low"], default=["high", "medium"], key="crm_bands"
+)
+churn = ui.query(
+    f"""SELECT {COMPANY.format(company="r.company_id")} AS company,
+               {MANAGER.format(owner="c.owner_id")} AS manager, c.segment,
+               r.churn_risk_score, r.risk_band, r.days_since_last_healthy_interaction,
+               r.friction_share, r.lost_deal_share, r.valid_interactions, r.company_id
+        FROM crm_churn_risk r
+        LEFT JOIN crm_companies c USING (company_id)
+        LEFT JOIN crm_managers m ON m.owner_id = c.owner_id
+        WHERE list_contains(?, r.risk_band) AND (? OR list_contains(?, c.owner_id))
+        ORDER BY r.churn_risk_score DESC, r.company_id""",
+    ["crm_churn_risk", "crm_companies", "crm_managers"],
+    [tuple(bands), every_manager, owners],
+)
+st.caption(f"{len(churn):,} companies, riskiest first (score 0-100, see docs/crm.md)")
+ui.table(
+    churn,
+    name="crm_churn_list",
+    column_config={
+        "churn_risk_score": st.column_config.ProgressColumn(
+            min_value=0, max_value=100, format="%.0f"
+        )
+    },
+)
+
+# --------------------------------------------------------------------------- linkage
+st.subheader("Contact linkage")
+st.caption("How the days' interactions (noise included, all managers) resolve to a company.")
+linkage = ui.query(
+    """SELECT date, direct_share, via_person_share, unresolved_share
+       FROM crm_contact_linkage WHERE date BETWEEN ? AND ? ORDER BY date""",
+    ["crm_contact_linkage"],
+    [first, last],
+)
+ui.chart(
+    charts.stacked_area(
+        linkage, x="date", ys=["direct_share", "via_person_share", "unresolved_share"],
+        title="Share of interactions by linkage", y_format=".0%",
+    ),
+    key="crm_linkage",
+)  # fmt: skip

@@ -1,0 +1,254 @@
+"""Overview: the headline figures of every domain on its latest day, how fresh each gold table
+is, and what the runs recorded (latest runs, checks that failed or warned)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from cx_assets.command_centre import runs, ui
+from cx_assets.command_centre.data import GoldLake
+
+DOMAINS = {
+    "crm_": "CRM friction",
+    "calls_": "Calls",
+    "leakage_": "Digital leakage",
+    "support_": "Support",
+}
+
+
+def domain_of(table: str) -> str:
+    return next((name for prefix, name in DOMAINS.items() if table.startswith(prefix)), "other")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
+    del version
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "domain": domain_of(item.table),
+            "table": item.table,
+            "kind": "per day" if item.per_day else "whole history",
+            "rows": item.rows,
+            "days": item.days or None,
+            "first day": item.first_day,
+            "latest day": item.last_day,
+            "written (UTC)": item.written_at.replace(tzinfo=None) if item.written_at else None,
+            "age (h)": round((now - item.written_at).total_seconds() / 3600, 1)
+            if item.written_at
+            else None,
+        }
+        for item in GoldLake(Path(data_dir)).freshness()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def history(home: str, stamps: tuple) -> runs.RunHistory:
+    del stamps
+    return runs.read_history(Path(home))
+
+
+def latest(table: str, sql: str) -> pd.DataFrame | None:
+    """`sql` over the table's latest day (parameter `?`), or None when the table has no rows."""
+    if not ui.has_rows(table):
+        return None
+    day = ui.query(f'SELECT max(date) AS day FROM "{table}"', [table])["day"].iloc[0]
+    frame = ui.query(sql, [table], [day])
+    frame.attrs["day"] = day
+    return frame
+
+
+def headline_crm() -> None:
+    noise = latest(
+        "crm_noise_summary",
+        "SELECT category, count, pct FROM crm_noise_summary WHERE date = ?",
+    )
+    if noise is None:
+        st.caption("No CRM gold yet.")
+        return
+    by = noise.set_index("category")
+    st.caption(f"Latest day {noise.attrs['day']:%Y-%m-%d}")
+    st.metric("Valid interactions", ui.count(by.loc["valid", "count"]))
+    noise_pct = by.loc["noise_total", "pct"]
+    st.metric("System noise", "—" if pd.isna(noise_pct) else f"{noise_pct:.1f}%")
+    if ui.has_rows("crm_friction_heuristics"):
+        friction = ui.query(
+            "SELECT count(*) AS n FROM crm_friction_heuristics WHERE date = ?",
+            ["crm_friction_heuristics"],
+            [noise.attrs["day"]],
+        )["n"].iloc[0]
+        st.metric("Friction interactions", ui.count(friction))
+    if ui.has_rows("crm_churn_risk"):
+        high = ui.query(
+            "SELECT count(*) FILTER (WHERE risk_band = 'high') AS n FROM crm_churn_risk",
+            ["crm_churn_risk"],
+        )["n"].iloc[0]
+        st.metric("Companies at high churn risk", ui.count(high))
+
+
+def headline_calls() -> None:
+    kpis = latest(
+        "calls_kpis_daily",
+        "SELECT total_calls, conversion_rate, total_upsell_revenue FROM calls_kpis_daily "
+        "WHERE date = ?",
+    )
+    if kpis is None or kpis.empty:
+        st.caption("No calls gold yet.")
+        return
+    row = kpis.iloc[0]
+    st.caption(f"Latest day {kpis.attrs['day']:%Y-%m-%d}")
+    st.metric("Calls", ui.count(row["total_calls"]))
+    st.metric("Conversion rate", ui.share(row["conversion_rate"]))
+    st.metric("Upsell revenue", ui.money(row["total_upsell_revenue"]))
+
+
+def headline_leakage() -> None:
+    summary = latest(
+        "leakage_daily_summary",
+        "SELECT sum(leakage_calls) AS calls, sum(daily_cost) AS cost "
+        "FROM leakage_daily_summary WHERE date = ?",
+    )
+    if summary is None:
+        st.caption("No leakage gold yet.")
+        return
+    st.caption(f"Latest day {summary.attrs['day']:%Y-%m-%d}")
+    st.metric("Leakage calls", ui.count(summary["calls"].iloc[0]))
+    st.metric("Their cost", ui.money(summary["cost"].iloc[0]))
+    if ui.has_rows("leakage_savings_model"):
+        annual = ui.query(
+            "SELECT sum(annualized_cost) AS cost FROM leakage_savings_model",
+            ["leakage_savings_model"],
+        )["cost"].iloc[0]
+        st.metric("Annualized leakage cost", ui.money(annual))
+
+
+def headline_support() -> None:
+    tickets = latest(
+        "support_ticket_analytics",
+        "SELECT count(*) AS tickets, "
+        "avg(CAST(first_response_breached OR resolution_breached AS DOUBLE)) AS breach_share "
+        "FROM support_ticket_analytics WHERE date = ?",
+    )
+    if tickets is None:
+        st.caption("No support gold yet.")
+        return
+    st.caption(f"Latest day {tickets.attrs['day']:%Y-%m-%d}")
+    st.metric("Tickets created", ui.count(tickets["tickets"].iloc[0]))
+    breach = tickets["breach_share"].iloc[0]
+    st.metric("Within SLA", ui.share(None if pd.isna(breach) else 1 - breach))
+    if ui.has_rows("support_assignment_plan"):
+        plan = ui.query(
+            "SELECT count(*) AS open, count(agent_id) AS planned FROM support_assignment_plan",
+            ["support_assignment_plan"],
+        )
+        st.metric(
+            "Unassigned open tickets planned",
+            f"{plan['planned'].iloc[0]:,} of {plan['open'].iloc[0]:,}",
+        )
+
+
+st.title("CX command centre")
+gold = ui.lake()
+st.caption(
+    f"Data root `{gold.data_dir}`: gold Parquet only (never `warehouse.duckdb`), refreshed "
+    "when a run rewrites a table."
+)
+
+tables = gold.tables()
+if not tables:
+    st.info(
+        f"No gold tables under `{gold.gold_dir}` yet. Generate and materialize some days "
+        "first: `make demo`, or `cx-lakehouse generate --start 2024-01-01 --days 3` and then "
+        "`cx-lakehouse run --date 2024-01-01 --to 2024-01-03`."
+    )
+
+st.subheader("Headlines")
+crm, calls, leakage, support = st.columns(4)
+for column, title, show in (
+    (crm, "CRM friction", headline_crm),
+    (calls, "Calls", headline_calls),
+    (leakage, "Digital leakage", headline_leakage),
+    (support, "Support", headline_support),
+):
+    with column.container(border=True):
+        st.markdown(f"**{title}**")
+        show()
+
+st.subheader("Freshness of the gold tables")
+if tables:
+    fresh = freshness(str(gold.data_dir), gold.version(tables))
+    ui.table(
+        fresh,
+        name="gold_freshness",
+        column_config={
+            "rows": st.column_config.NumberColumn(format="localized"),
+            "written (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        },
+    )
+else:
+    st.caption("No gold tables yet.")
+
+st.subheader("Runs and checks")
+home = runs.dagster_home(gold.data_dir)
+stamps = tuple(
+    _stamp(home / "history" / name)
+    for name in ("runs.db", "runs.db-wal", "runs/index.db", "runs/index.db-wal")
+)
+recorded = history(str(home), stamps)
+if not recorded.readable:
+    st.caption(f"Run history in `{home}`: {recorded.reason}.")
+else:
+    st.markdown("**Latest runs**")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "run": run.run_id[:8],
+                    "status": run.status,
+                    "days": run.days,
+                    "trigger": run.trigger,
+                    "started (UTC)": run.started_at.replace(tzinfo=None)
+                    if run.started_at
+                    else None,
+                    "ended (UTC)": run.ended_at.replace(tzinfo=None) if run.ended_at else None,
+                }
+                for run in recorded.runs
+            ]
+        ),
+        hide_index=True,
+    )
+    st.markdown("**Checks that failed or warned** (each check's latest evaluation)")
+    if not recorded.problems:
+        st.success("Every check passed at its latest evaluation.")
+    else:
+        errors = sum(problem.severity == "ERROR" for problem in recorded.problems)
+        warned = len(recorded.problems) - errors
+        st.caption(f"{errors} failing (ERROR), {warned} warning (WARN)")
+        problems = pd.DataFrame(
+            [
+                {
+                    "severity": problem.severity,
+                    "asset": problem.asset,
+                    "check": problem.check,
+                    "failing days": len(problem.days) or None,
+                    "latest failing day": problem.days[-1] if problem.days else None,
+                    "description": problem.description,
+                    "run": problem.run_id[:8],
+                }
+                for problem in recorded.problems
+            ]
+        ).dropna(axis="columns", how="all")
+        ui.table(problems, name="check_problems")

@@ -1,0 +1,243 @@
+"""Support: SLA compliance by priority, agent performance, the ticket volume forecast with its
+intervals and backtest error, tickets whose predicted category needs review, and the plan for
+open unassigned tickets. Filters: days (of ticket creation) and teams."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from cx_assets.command_centre import charts, ui
+
+TABLES = [
+    "support_ticket_analytics", "support_agent_daily", "support_customer_insights",
+    "support_volume_forecast", "support_ticket_categories", "support_assignment_plan",
+]  # fmt: skip
+PRIORITY_ORDER = "['urgent', 'high', 'medium', 'low']"  # a DuckDB list, most urgent first
+HISTORY_DAYS = 28  # delivered days shown before the forecast
+# An agent's team: the latest one its daily rows name.
+TEAMS = """(SELECT agent_id, arg_max(team, date) AS team FROM support_agent_daily
+            GROUP BY agent_id)"""
+
+# The tickets of the chosen teams created in the chosen days (parameters: first, last, every
+# team?, every team?, teams); with every team, unassigned tickets too.
+IN_TEAMS = "(? OR list_contains(?, coalesce(g.team, '(no team)')))"
+TICKETS = f"""(
+    SELECT t.*, NOT (t.first_response_breached OR t.resolution_breached) AS within_sla
+    FROM support_ticket_analytics t LEFT JOIN {TEAMS} g USING (agent_id)
+    WHERE t.date BETWEEN ? AND ?
+      AND (t.agent_id IS NULL AND ? OR t.agent_id IS NOT NULL AND {IN_TEAMS}))"""
+
+st.title("Support")
+ui.require(TABLES[:2], source="support", what="support gold tables")
+
+days = ui.query("SELECT DISTINCT date FROM support_ticket_analytics", ["support_ticket_analytics"])[
+    "date"
+]
+first, last = ui.date_filter(list(days.dt.date), key="support_days")
+known_teams = ui.query(
+    "SELECT DISTINCT coalesce(team, '(no team)') AS team FROM support_agent_daily ORDER BY team",
+    ["support_agent_daily"],
+)["team"].tolist()
+teams = ui.dimension_filter("Teams", known_teams, key="support_teams")
+every_team = len(teams) == len(known_teams)
+st.caption(
+    f"Tickets created {ui.days_caption(first, last)} · "
+    f"{'all teams (unassigned tickets included)' if every_team else ', '.join(teams)}"
+)
+in_filter = [first, last, every_team, every_team, teams]
+
+# --------------------------------------------------------------------------- SLA
+totals = ui.query(
+    f"""SELECT count(*) AS tickets, avg(CAST(within_sla AS DOUBLE)) AS within_sla,
+               avg(CAST(first_response_breached AS DOUBLE)) AS first_response_late,
+               avg(csat_score) AS mean_csat
+        FROM {TICKETS}""",
+    ["support_ticket_analytics", "support_agent_daily"],
+    in_filter,
+).iloc[0]
+kpi = st.columns(4)
+kpi[0].metric("Tickets created", ui.count(totals["tickets"]))
+kpi[1].metric("Within SLA", ui.share(totals["within_sla"]))
+kpi[2].metric("First responses late", ui.share(totals["first_response_late"]))
+kpi[3].metric("Mean CSAT", ui.number(totals["mean_csat"], ".2f"))
+sla = ui.query(
+    f"""SELECT priority, count(*) AS tickets,
+               avg(CAST(within_sla AS DOUBLE)) AS sla_compliance,
+               avg(CAST(first_response_breached AS DOUBLE)) AS first_response_breach_share,
+               avg(CAST(resolution_breached AS DOUBLE)) AS resolution_breach_share,
+               median(first_response_minutes) AS median_first_response_minutes,
+               median(resolution_minutes) / 60 AS median_resolution_hours,
+               avg(csat_score) AS mean_csat
+        FROM {TICKETS}
+        GROUP BY priority
+        ORDER BY list_position({PRIORITY_ORDER}, priority)""",
+    ["support_ticket_analytics", "support_agent_daily"],
+    in_filter,
+)
+
+st.subheader("SLA compliance by priority")
+st.caption(
+    "Within SLA: neither the first-response nor the resolution target breached (contract §4.4)."
+)
+left, right = st.columns(2)
+with left:
+    ui.chart(
+        charts.bars(
+            sla, x="priority", y="sla_compliance", title="Tickets within SLA",
+            value_format=".1%", axis_format=".0%", height=300,
+        ),
+        key="support_sla",
+    )  # fmt: skip
+with right:
+    ui.table(
+        sla,
+        name="support_sla_by_priority",
+        column_config={
+            name: st.column_config.NumberColumn(format="percent")
+            for name in ("sla_compliance", "first_response_breach_share", "resolution_breach_share")
+        },
+    )
+
+# --------------------------------------------------------------------------- agents
+st.subheader("Agent performance")
+agents = ui.query(
+    f"""SELECT a.agent_id, arg_max(a.agent_name, a.date) AS agent_name,
+               coalesce(any_value(g.team), '(no team)') AS team,
+               sum(a.tickets_handled) AS tickets_handled,
+               sum(a.tickets_resolved) AS tickets_resolved,
+               sum(a.sla_breaches) AS sla_breaches,
+               sum(a.sla_breaches) / sum(a.tickets_handled) AS breach_share,
+               sum(a.mean_first_response_minutes * a.tickets_handled)
+                   / sum(a.tickets_handled) FILTER (WHERE a.mean_first_response_minutes IS NOT NULL)
+                   AS mean_first_response_minutes,
+               sum(a.mean_resolution_hours * a.tickets_resolved)
+                   / sum(a.tickets_resolved) FILTER (WHERE a.mean_resolution_hours IS NOT NULL)
+                   AS mean_resolution_hours,
+               sum(a.mean_csat * a.tickets_handled)
+                   / sum(a.tickets_handled) FILTER (WHERE a.mean_csat IS NOT NULL) AS mean_csat
+        FROM support_agent_daily a LEFT JOIN {TEAMS} g USING (agent_id)
+        WHERE a.date BETWEEN ? AND ? AND {IN_TEAMS}
+        GROUP BY a.agent_id ORDER BY tickets_handled DESC, a.agent_id""",
+    ["support_agent_daily"],
+    [first, last, every_team, teams],
+)
+st.caption(
+    "Daily means re-weighted by the day's tickets (resolution by resolved tickets). "
+    "Click a column header to sort."
+)
+if agents.empty:
+    st.caption("No ticket of these teams was created in these days.")
+else:
+    agents["agent"] = agents["agent_name"].fillna(agents["agent_id"])
+    top = agents.head(20)
+    left, right = st.columns(2)
+    with left:
+        ui.chart(
+            charts.bars(
+                top, x="agent", y="tickets_handled", horizontal=True, colour="team",
+                title="Tickets handled (the 20 busiest)",
+            ),
+            key="support_agent_tickets",
+        )  # fmt: skip
+    with right:
+        ui.chart(
+            charts.scatter(
+                top.fillna({"mean_csat": 0}), x="breach_share", y="mean_csat",
+                size="tickets_handled", label="agent", x_format=".0%",
+                title="SLA breaches vs CSAT (size: tickets)",
+            ),
+            key="support_agent_scatter",
+        )  # fmt: skip
+    ui.table(
+        agents.drop(columns="agent"),
+        name="support_agents",
+        column_config={"breach_share": st.column_config.NumberColumn(format="percent")},
+    )
+
+# --------------------------------------------------------------------------- forecast
+st.subheader("Ticket volume forecast")
+if not ui.has_rows("support_volume_forecast"):
+    st.caption("No forecast yet: it is written with the support rollups.")
+else:
+    categories = ui.query(
+        "SELECT DISTINCT category FROM support_volume_forecast ORDER BY category <> 'all', category",
+        ["support_volume_forecast"],
+    )["category"].tolist()
+    category = st.selectbox("Category", categories, key="support_forecast_category")
+    forecast = ui.query(
+        "SELECT * FROM support_volume_forecast WHERE category = ? ORDER BY date",
+        ["support_volume_forecast"],
+        [category],
+    )
+    start = forecast["date"].min().date() - timedelta(days=HISTORY_DAYS)
+    history = ui.query(
+        """SELECT date, count(*) AS tickets FROM support_ticket_analytics
+           WHERE date >= ? AND (? = 'all' OR category = ?) GROUP BY date ORDER BY date""",
+        ["support_ticket_analytics"],
+        [start, category, category],
+    )
+    row = forecast.iloc[0]
+    kpi = st.columns(4)
+    kpi[0].metric("Next 14 days", ui.count(forecast["forecast"].sum()))
+    kpi[1].metric("Model", row["model"])
+    kpi[2].metric("Backtest MASE", ui.number(row["backtest_mase"], ".2f"))
+    kpi[3].metric("Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"))
+    ui.chart(
+        charts.forecast_bands(history, forecast, title=f"Tickets created a day: {category}"),
+        key="support_forecast",
+    )
+    st.caption(
+        "Delivered categories only for history; MASE below 1 beats a naive forecast, and "
+        "below the seasonal-naive MASE beats the baseline."
+    )
+
+# --------------------------------------------------------------------------- categories
+st.subheader("Categories needing review")
+review = ui.query(
+    """SELECT date, ticket_id, predicted_category, confidence FROM support_ticket_categories
+       WHERE needs_review AND date BETWEEN ? AND ? ORDER BY confidence NULLS FIRST, ticket_id""",
+    ["support_ticket_categories"],
+    [first, last],
+) if ui.has_rows("support_ticket_categories") else None  # fmt: skip
+if review is None:
+    st.caption("No uncategorized tickets yet.")
+else:
+    st.caption(
+        f"{len(review):,} tickets delivered without a category whose predicted category is "
+        "uncertain (under the review threshold) or missing; least certain first."
+    )
+    ui.table(
+        review,
+        name="support_categories_to_review",
+        column_config={"confidence": st.column_config.ProgressColumn(min_value=0, max_value=1)},
+    )
+
+# --------------------------------------------------------------------------- plan
+st.subheader("Assignment plan")
+if not ui.has_rows("support_assignment_plan"):
+    st.caption("No open ticket without an agent.")
+else:
+    plan = ui.query(
+        f"""SELECT p.ticket_id, p.priority, p.category, p.agent_id,
+                   coalesce(g.team, '(no team)') AS team, p.reason
+            FROM support_assignment_plan p LEFT JOIN {TEAMS} g USING (agent_id)
+            WHERE p.agent_id IS NULL AND ? OR p.agent_id IS NOT NULL AND {IN_TEAMS}
+            ORDER BY p.agent_id NULLS LAST, p.ticket_id""",
+        ["support_assignment_plan", "support_agent_daily"],
+        [every_team, every_team, teams],
+    )
+    planned = plan["agent_id"].notna().sum()
+    kpi = st.columns(2)
+    kpi[0].metric("Open tickets without an agent", ui.count(len(plan)))
+    kpi[1].metric("Planned to an agent", ui.count(planned))
+    unplanned = plan[plan["agent_id"].isna()]
+    if len(unplanned):
+        reasons = unplanned.groupby("reason").size().reset_index(name="tickets")
+        ui.chart(
+            charts.bars(reasons, x="reason", y="tickets", horizontal=True,
+                        title="Why the rest could not be planned"),
+            key="support_plan_reasons",
+        )  # fmt: skip
+    ui.table(plan, name="support_assignment_plan")

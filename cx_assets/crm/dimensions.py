@@ -1,0 +1,54 @@
+"""CRM dimensions (contract section 4.1): `crm_managers` and `crm_companies`, so the command
+centre and BI tools show a manager's and a company's name rather than an id. Whole-history
+tables from the current (latest) versions; a company's segment is the segmentation's rule
+applied per company (`dimension_rules`)."""
+
+import pandas as pd
+
+from cx_assets.crm import assets as crm_assets
+from cx_assets.crm import dimension_rules, dimension_schemas, rules
+from cx_assets.crm.assets import GROUP
+from cx_assets.lakehouse.assets import all_days, lake_asset, query_validated, whole_table
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.warehouse import Warehouse
+
+
+@lake_asset(
+    "gold",
+    group=GROUP,
+    model=dimension_schemas.Manager,
+    partitioned=False,
+    grain=["owner_id"],
+    ins={"users": whole_table(crm_assets.crm_users)},
+)
+def crm_managers(warehouse: Warehouse, users: TableRef) -> pd.DataFrame:
+    """Per manager (every CRM user): the name of the user's latest version."""
+    return query_validated(
+        warehouse, dimension_rules.managers_sql(users.rows), dimension_schemas.Manager
+    )
+
+
+@lake_asset(
+    "gold",
+    group=GROUP,
+    model=dimension_schemas.Company,
+    partitioned=False,
+    grain=["company_id"],
+    ins={
+        "interactions": all_days(crm_assets.crm_interactions),
+        "contacts": whole_table(crm_assets.crm_contacts),
+        "deals": whole_table(crm_assets.crm_deals),
+    },
+)
+def crm_companies(
+    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
+) -> pd.DataFrame:
+    """Per company (those the segmentation counts): name, manager and segment of its latest
+    version."""
+    # the same companies, as of the latest contact versions, as the segmentation matrix
+    resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
+    return query_validated(
+        warehouse,
+        dimension_rules.companies_sql(resolved, contacts.rows, deals.rows),
+        dimension_schemas.Company,
+    )

@@ -1,0 +1,148 @@
+"""The command centre as a user opens it: `cx-lakehouse dashboard --port P` started as a
+process, every page loaded in headless Chromium (Debian's, driven by Playwright), one filter
+changed, screenshots saved. Skipped, with the reason, where /usr/bin/chromium is absent;
+`.ci/run` installs it, so CI always runs this."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cx_assets.command_centre.server import streamlit_command
+from cx_assets_tests.command_centre.gold_rows import write_gold
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+BIN = Path(sys.executable).parent
+# Sidebar link → the page's title; the leakage page is opened by its URL instead (a deep link).
+PAGES = {"Overview": "CX command centre", "CRM friction": "CRM friction", "Calls": "Calls",
+         "Support": "Support"}  # fmt: skip
+DONE = """title => {
+    const heading = document.querySelector('h1');
+    const app = document.querySelector('.stApp');
+    return heading && heading.innerText.trim() === title
+        && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() or importlib.util.find_spec("playwright") is None,
+    reason="no /usr/bin/chromium (or no playwright): install Debian's Chromium "
+    "(`apt-get install -y chromium`, as .ci/run does) and the dev extra to run the "
+    "real-browser test",
+)
+
+
+def test_the_dashboard_command_serves_loopback_only_without_telemetry():
+    command = streamlit_command(8612)
+    assert command[1:4] == ["-m", "cx_assets.command_centre.server", "run"]
+    flags = dict(zip(command[5::2], command[6::2], strict=True))
+    assert flags["--server.address"] == "127.0.0.1"
+    assert flags["--server.port"] == "8612"
+    assert flags["--server.headless"] == "true"
+    assert flags["--browser.gatherUsageStats"] == "false"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses listening on `port`, from /proc/net/tcp (IPv4) and tcp6."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.rsplit(":", 1)
+            if state == "0A" and int(port_hex, 16) == port:
+                found.add(address)
+    return found
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    data_dir = write_gold(tmp_path_factory.mktemp("browser") / "data")
+    port = free_port()
+    env = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    env.pop("DAGSTER_HOME", None)
+    process = subprocess.Popen(
+        [str(BIN / "cx-lakehouse"), "dashboard", "--port", str(port)],
+        env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.read() == b"ok":
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the dashboard did not start: {process.stdout.read().decode()}")
+            time.sleep(0.2)
+    try:
+        yield url, process, data_dir
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@needs_chromium
+def test_every_page_opens_in_a_browser_and_a_filter_changes_it(dashboard, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, process, data_dir = dashboard
+    port = int(url.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/leakage")
+            page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
+            assert page.get_by_test_id("stException").count() == 0
+            page.screenshot(path=tmp_path / "leakage.png")
+            for link, title in PAGES.items():
+                page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
+                page.wait_for_function(DONE, arg=title, timeout=60_000)
+                assert page.get_by_test_id("stException").count() == 0, title
+                page.screenshot(path=tmp_path / f"{link}.png")
+
+            page.get_by_test_id("stSidebarNav").get_by_text("Calls", exact=True).click()
+            page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+            first_value = page.get_by_test_id("stMetricValue").first
+            assert first_value.inner_text() == "60"
+            page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").click()
+            page.get_by_role("option", name="Bob").click()
+            page.wait_for_function(
+                "() => document.querySelector('[data-testid=stMetricValue]').innerText === '30'",
+                timeout=30_000,
+            )
+            page.screenshot(path=tmp_path / "calls_filtered.png")
+        finally:
+            browser.close()
+    assert (tmp_path / "calls_filtered.png").stat().st_size > 10_000
+    # It read gold Parquet only: the server never held the warehouse file open.
+    descriptors = Path(f"/proc/{process.pid}/fd")
+    opened = {os.readlink(fd) for fd in descriptors.iterdir() if fd.is_symlink()}
+    assert not any("warehouse.duckdb" in target for target in opened)
+    assert not (data_dir / "warehouse.duckdb").exists()

@@ -1,0 +1,159 @@
+"""The command centre's reading layer (gold Parquet through its own in-memory DuckDB) and its
+reading of the run history (Dagster's SQLite storage, read-only)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    DagsterInstance,
+    MaterializeResult,
+    asset,
+    materialize,
+)
+
+from cx_assets.command_centre import runs
+from cx_assets.command_centre.data import GoldLake, MissingTables, run_hint
+from cx_assets.lakehouse import parquet
+from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2, write_gold
+
+
+@pytest.fixture
+def gold(tmp_path) -> GoldLake:
+    return GoldLake(write_gold(tmp_path / "data"))
+
+
+def test_per_day_tables_get_their_date_from_the_folders(gold):
+    frame = gold.query(
+        "SELECT date, sum(total_calls) AS calls FROM calls_kpis_daily GROUP BY date ORDER BY date",
+        ["calls_kpis_daily"],
+    )
+    assert [day.date() for day in frame["date"]] == [DAY1, DAY2]
+    assert frame["calls"].tolist() == [20, 40]
+
+
+def test_parameters_bind_days_and_lists(gold):
+    frame = gold.query(
+        "SELECT agent_name, sum(calls) AS calls FROM calls_agent_daily "
+        "WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name) GROUP BY ALL",
+        ["calls_agent_daily"],
+        [DAY2, DAY2, ("Bob",)],
+    )
+    assert frame.to_dict("records") == [{"agent_name": "Bob", "calls": 20}]
+
+
+def test_in_flight_files_are_never_read(gold):
+    folder = gold.gold_dir / "calls_kpis_daily" / "date=2024-01-02"
+    (folder / "_data.parquet.999.tmp").write_bytes(b"half a file")
+    assert [path.name for path in gold.files("calls_kpis_daily")] == ["data.parquet"] * 2
+    assert len(gold.query("SELECT * FROM calls_kpis_daily", ["calls_kpis_daily"])) == 2
+
+
+def test_the_version_changes_when_a_run_replaces_a_file(gold):
+    before = gold.version(["calls_kpis_daily"])
+    folder = parquet.partition_folder(gold.gold_dir / "calls_kpis_daily", date(2024, 1, 2))
+    parquet.publish(
+        pa.table({"total_calls": [41], "conversion_rate": [0.5], "total_upsell_revenue": [1.0],
+                  "avg_upsell_per_call": [0.1]}),
+        folder,
+    )  # fmt: skip
+    assert gold.version(["calls_kpis_daily"]) != before
+    calls = gold.query("SELECT sum(total_calls) AS n FROM calls_kpis_daily", ["calls_kpis_daily"])
+    assert calls["n"].iloc[0] == 61
+
+
+def test_a_table_without_files_is_reported_missing(gold):
+    with pytest.raises(MissingTables) as raised:
+        gold.query("SELECT * FROM nothing_yet", ["nothing_yet"])
+    assert raised.value.tables == ["nothing_yet"]
+    assert gold.row_count("nothing_yet") == 0
+
+
+def test_freshness_counts_rows_and_days_from_the_footers(gold):
+    fresh = {item.table: item for item in gold.freshness()}
+    assert (fresh["calls_agent_daily"].rows, fresh["calls_agent_daily"].days) == (4, 2)
+    assert fresh["calls_agent_daily"].last_day == DAY2
+    heat = fresh["crm_temporal_heat"]
+    assert (heat.per_day, heat.rows, heat.last_day) == (False, 168, None)
+
+
+def test_the_run_hint_names_the_landed_days(tmp_path):
+    lake = GoldLake(tmp_path)
+    assert "cx-lakehouse generate" in run_hint(lake, "crm")
+    for day in ("2024-02-01", "2024-02-03", "not-a-day"):
+        (tmp_path / "landing" / "crm" / "interactions" / day).mkdir(parents=True)
+    assert run_hint(lake, "crm") == "cx-lakehouse run --date 2024-02-01 --to 2024-02-03"
+
+
+def test_the_pipeline_never_imports_the_command_centre():
+    code = (
+        "import sys, cx_assets.definitions; "
+        "print(sorted(m for m in sys.modules "
+        "if m.startswith('cx_assets.command_centre') or m.split('.')[0] in "
+        "('streamlit', 'plotly', 'altair')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- run history
+
+
+@asset(
+    check_specs=[
+        AssetCheckSpec("band", asset="checked", blocking=False),
+        AssetCheckSpec("keys", asset="checked", blocking=False),
+        AssetCheckSpec("fine", asset="checked", blocking=False),
+    ]
+)
+def checked():
+    return MaterializeResult(
+        check_results=[
+            AssetCheckResult(check_name="band", passed=False, severity=AssetCheckSeverity.WARN,
+                             description="ratio 0.9 outside 0.2-0.5"),
+            AssetCheckResult(check_name="keys", passed=False, severity=AssetCheckSeverity.ERROR),
+            AssetCheckResult(check_name="fine", passed=True),
+        ]
+    )  # fmt: skip
+
+
+def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = runs.dagster_home(tmp_path)
+    assert home == tmp_path / "dagster_home"
+    assert runs.read_history(home).reason == "no runs recorded yet"
+    home.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        instance = DagsterInstance.from_config(str(home))
+        materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
+        instance.dispose()
+
+    history = runs.read_history(home)
+    assert history.readable
+    (run,) = history.runs
+    assert (run.status, run.trigger, run.days) == ("SUCCESS", "cli", "whole history")
+    problems = [(p.severity, p.asset, p.check, p.description) for p in history.problems]
+    assert problems == [
+        ("ERROR", "checked", "keys", ""),
+        ("WARN", "checked", "band", "ratio 0.9 outside 0.2-0.5"),
+    ]
+
+
+def test_unreadable_run_history_is_said_so(tmp_path):
+    (tmp_path / "history").mkdir()
+    (tmp_path / "history" / "runs.db").write_bytes(b"not a database")
+    history = runs.read_history(tmp_path)
+    assert not history.readable and "unreadable" in history.reason
+    assert isinstance(pd.DataFrame(history.runs), pd.DataFrame)
