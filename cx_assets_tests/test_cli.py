@@ -195,3 +195,29 @@ def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run):
     assert set(runs) == {"daily_partitions", "whole_history"}
     assert runs["daily_partitions"]["dagster/asset_partition_range_start"] == START
     assert runs["daily_partitions"]["dagster/asset_partition_range_end"] == END
+
+
+def test_help_says_the_defaults_and_the_ui_stays_quiet():
+    from cx_assets import cli as cli_module
+
+    parser = cli_module.build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
+    generate = commands["generate"].format_help()
+    assert "1.0 (the default)" in generate and "default 42" in generate
+    assert "default 3000" in commands["ui"].format_help()
+    command = cli_module.ui_command(3000)
+    assert command[command.index("--log-level") + 1] == "warning"
+    assert command[command.index("--code-server-log-level") + 1] == "warning"
+
+
+def test_the_demo_ends_yesterday():
+    """`make demo` lands recent days, so the UI shows filled partitions, not 1,000 missing."""
+    from datetime import UTC, datetime, timedelta
+
+    root = Path(__file__).resolve().parent.parent
+    planned = subprocess.run(
+        ["make", "-n", "demo"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    runs = [line for line in planned.splitlines() if "cx-lakehouse run" in line]
+    assert runs and runs[-1].split("--to ")[1].split()[0] == yesterday
