@@ -47,7 +47,8 @@ demo: $(STAMP)
 	@echo "Gold Parquet for analysts:  $(CX_DATA_DIR)/gold/<table>/"
 	@echo "Warehouse (schema gold):    $(CX_DATA_DIR)/warehouse.duckdb"
 	@echo "Try:  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT * FROM read_parquet('$(CX_DATA_DIR)/gold/crm_noise_summary/**/*.parquet', hive_partitioning=true)\\\"))\""
-	@echo "UI:   make ui   then open http://127.0.0.1:3000"
+	@echo "UI:   make ui   then open http://127.0.0.1:$(UI_PORT)"
+	@echo "Command centre:  make dashboard   then open http://127.0.0.1:$(DASHBOARD_PORT)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check cx_assets cx_assets_tests benchmarks

@@ -197,7 +197,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             plan.require_built_upstreams(resources["warehouse"])
             tally = CheckTally()
             succeeded = plan.materialize(instance, resources, keys, tally, verbose=args.verbose)
-            print_summary(resources, plan.selected | plan.rollups, first, last, tally)
+            print_summary(
+                resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
+            )
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
@@ -320,21 +322,25 @@ def failure_lines(result) -> list[str]:
     return lines or ["see the Dagster UI for the run's events"]
 
 
-def print_summary(resources, keys, first: date, last: date, tally: CheckTally) -> None:
+def print_summary(
+    resources, keys, partitioned: set, first: date, last: date, tally: CheckTally
+) -> None:
+    """Rows per gold table: of the run's days for a per-day table, all of it for a
+    whole-history one (whose days, like a forecast's, may lie outside the run's)."""
     from cx_assets.lakehouse.partitions import dates_between
-    from cx_assets.lakehouse.warehouse import count_rows, table_columns, table_exists
+    from cx_assets.lakehouse.warehouse import count_rows, table_exists
 
-    gold = sorted(key.path[-1] for key in keys if key.path[0] == "gold")
+    gold = sorted(key for key in keys if key.path[0] == "gold")
     days = dates_between(first, last)
     if gold:
         print("gold rows:")
         with resources["warehouse"].connect() as con:
-            for table in gold:
+            for key in gold:
+                table = key.path[-1]
                 if not table_exists(con, "gold", table):
                     print(f"  {table:<34} (not written)")
                     continue
-                has_dates = "date" in dict(table_columns(con, "gold", table))
-                rows = count_rows(con, "gold", table, days if has_dates else None)
+                rows = count_rows(con, "gold", table, days if key in partitioned else None)
                 print(f"  {table:<34} {rows:>10,}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problems:
