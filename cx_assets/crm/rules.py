@@ -105,8 +105,8 @@ def lexicon_pattern(words: Sequence[str]) -> str:
 def recipient_count_sql(recipients: str) -> str:
     """Non-empty trimmed addresses in a `;`-separated list."""
     return (
-        f"len(list_filter(string_split(coalesce({recipients}, ''), ';'), "
-        f"lambda address: trim(address) <> ''))"
+        f"len([address FOR address IN string_split(coalesce({recipients}, ''), ';') "
+        f"IF trim(address) <> ''])"
     )
 
 

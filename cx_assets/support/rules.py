@@ -115,9 +115,9 @@ def silver_agent_versions_sql(typed: str) -> str:
     """Every good agent record; skills trimmed around each `;`."""
     return f"""
         SELECT {LINEAGE}, agent_id, name, team,
-               nullif(array_to_string(list_filter(
-                   list_transform(string_split(coalesce(skills, ''), ';'), lambda s: trim(s)),
-                   lambda s: s <> ''), ';'), '') AS skills,
+               nullif(array_to_string(
+                   [trim(s) FOR s IN string_split(coalesce(skills, ''), ';') IF trim(s) <> ''],
+                   ';'), '') AS skills,
                hire_date, max_open_tickets
         FROM {typed}
         WHERE reject_reason IS NULL
@@ -323,8 +323,8 @@ def plan_violations_sql(plan: str, agents: str, tickets: str) -> str:
         WITH planned AS (SELECT * FROM {plan} WHERE agent_id IS NOT NULL),
         crew AS (
             SELECT agent_id, max_open_tickets,
-                   list_transform(string_split(coalesce(skills, ''), ';'),
-                                  lambda s: lower(trim(s))) AS skill_list
+                   [lower(trim(s)) FOR s IN string_split(coalesce(skills, ''), ';')]
+                       AS skill_list
             FROM {agents}
         ),
         held AS (
