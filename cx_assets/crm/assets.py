@@ -29,7 +29,7 @@ from cx_assets.lakehouse.assets import (
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.privacy import keyed_hashes, mask_contacts_sql, normalised_phone
+from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
 
@@ -48,32 +48,6 @@ bronze_deals = bronze_asset(GROUP, "deals", "CRM deals (Ploomes-style JSONL).")
 bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
 
 # --------------------------------------------------------------------------- silver
-
-# The view of keyed hashes `personal_hashes` gives the silver SQL, by record.
-PERSONAL_HASHES = "personal_hashes"
-
-
-def personal_hashes(con, typed: str) -> dict[str, pd.DataFrame]:
-    """Keyed hashes (HMAC, `lakehouse.privacy`) of the records' e-mails and phones, computed
-    in Python so the key never appears in SQL text; a record without a phone field (users)
-    gets none."""
-    columns = {name for name, *_ in con.execute(f"DESCRIBE {typed}").fetchall()}
-    wanted = ", ".join(c for c in ("email", "phone") if c in columns)
-    rows = con.execute(
-        f"SELECT source_file, line_number, {wanted} FROM {typed} WHERE reject_reason IS NULL"
-    ).df()
-    hashes = pd.DataFrame(
-        {
-            "source_file": rows["source_file"],
-            "line_number": rows["line_number"],
-            "email_hash": pd.Series(keyed_hashes(rows["email"]), dtype="object"),
-        }
-    )
-    if "phone" in rows:
-        hashes["phone_hash"] = pd.Series(
-            keyed_hashes(rows["phone"], normalised_phone), dtype="object"
-        )
-    return {PERSONAL_HASHES: hashes}
 
 
 @lake_asset(
@@ -101,9 +75,9 @@ def crm_contact_versions(
                company_id, owner_id,
                CASE WHEN type_id = 2 THEN name END AS company_name,
                h.email_hash, h.phone_hash, created_at
-        FROM {TYPED_RECORDS} JOIN {PERSONAL_HASHES} AS h USING (source_file, line_number)
+        FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
-        derived_frames=personal_hashes,
+        derived_frames=record_hashes,
     )
 
 
@@ -155,9 +129,9 @@ def crm_user_versions(
         model=schemas.SilverUserVersion,
         select_sql=f"""
         SELECT {LINEAGE}, user_id, name, h.email_hash
-        FROM {TYPED_RECORDS} JOIN {PERSONAL_HASHES} AS h USING (source_file, line_number)
+        FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
-        derived_frames=personal_hashes,
+        derived_frames=record_hashes,
     )
 
 

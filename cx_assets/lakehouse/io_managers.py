@@ -40,11 +40,16 @@ import pyarrow.compute as pc
 from dagster import ConfigurableIOManager, InputContext, OutputContext, TableColumn, TableSchema
 
 from cx_assets.lakehouse import parquet
-from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import date_literal, qualified, string_literal
-from cx_assets.lakehouse.warehouse import Warehouse, count_rows, replace_rows, table_columns
+from cx_assets.lakehouse.warehouse import (
+    Warehouse,
+    as_arrow,
+    count_rows,
+    replace_rows,
+    table_columns,
+)
 
 # Layer (the first element of an asset key) → the resource key of its storage.
 LAYER_STORAGE = {
@@ -139,14 +144,6 @@ def _table_metadata(con, context: OutputContext, layer: str, table: str, rows: i
         "dagster/table_name": f"warehouse.duckdb:{layer}.{table}",
         "dagster/column_schema": _column_schema(context, table_columns(con, layer, table)),
     }
-
-
-def as_arrow(rows: pd.DataFrame | pa.Table) -> pa.Table:
-    """Frames go in through Arrow so nullable integers stay integers, timestamps are
-    microsecond UTC and the partition column is a DATE (see `arrow_types`)."""
-    if isinstance(rows, pd.DataFrame):
-        rows = pa.Table.from_pandas(rows, preserve_index=False)
-    return normalise(rows)
 
 
 class BronzeParquetIOManager(ConfigurableIOManager):

@@ -20,6 +20,9 @@ import os
 import re
 from collections.abc import Iterable
 
+import duckdb
+import pandas as pd
+
 from cx_assets.lakehouse.sql import string_literal
 
 HASH_KEY_ENV = "CX_HASH_KEY"
@@ -74,3 +77,26 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"regexp_replace({emails_masked}, {string_literal(PHONE_PATTERN)}, "
         f"{string_literal(PHONE_MASK)}, 'g')"
     )
+
+
+# The view of keyed hashes `record_hashes` gives a silver step's SQL, by record.
+RECORD_HASHES = "record_hashes"
+
+
+def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pd.DataFrame]:
+    """For `silver_from_bronze(derived_frames=...)`: keyed hashes of each good record's
+    `email` and, where the records have one, `phone`, by (source_file, line_number), as the
+    view `RECORD_HASHES`. Computed in Python so the key never appears in SQL text."""
+    columns = {name for name, *_ in con.execute(f"DESCRIBE {typed}").fetchall()}
+    wanted = [column for column in ("email", "phone") if column in columns]
+    records = con.execute(
+        f"SELECT source_file, line_number, {', '.join(wanted)} "
+        f"FROM {typed} WHERE reject_reason IS NULL"
+    ).df()
+    normalisers = {"email": normalised_email, "phone": normalised_phone}
+    hashes = records[["source_file", "line_number"]].copy()
+    for column in wanted:
+        hashes[f"{column}_hash"] = pd.Series(
+            keyed_hashes(records[column], normalisers[column]), dtype="object"
+        )
+    return {RECORD_HASHES: hashes}

@@ -151,7 +151,7 @@ def replace_rows(
     first write and gains any new column; a failure rolls everything back.
     """
     target = qualified(schema, table)
-    incoming = _as_arrow(data)
+    incoming = as_arrow(data)
     _prepare_table(con, schema, table, incoming.schema)
     con.register("incoming_rows", incoming)
     try:
@@ -209,7 +209,7 @@ def _prepare_table(
         con.unregister("incoming_schema")
 
 
-def _as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
+def as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
     """Frames go in through Arrow so nullable integers stay integers, timestamps are
     microsecond UTC and the partition column is a DATE (see `arrow_types`)."""
     if isinstance(data, pd.DataFrame):

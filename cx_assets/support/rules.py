@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.privacy import mask_contacts_sql
+from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql
 
 PRIORITIES = ("urgent", "high", "medium", "low")  # most urgent first
 STATUSES = ("open", "pending", "resolved", "closed")
@@ -124,11 +124,7 @@ def silver_agent_versions_sql(typed: str) -> str:
     """
 
 
-# The frame of keyed hashes computed in Python (`privacy.keyed_hashes`), by record.
-CUSTOMER_HASHES = "customer_contact_hashes"
-
-
-def silver_customer_versions_sql(typed: str, hashes: str = CUSTOMER_HASHES) -> str:
+def silver_customer_versions_sql(typed: str, hashes: str = RECORD_HASHES) -> str:
     """Every good customer record: the name dropped, e-mail and phone as keyed hashes."""
     return f"""
         SELECT t.date, t.source_file, t.line_number, t.customer_id,

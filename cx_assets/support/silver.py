@@ -7,7 +7,6 @@ phone numbers become keyed hashes (`lakehouse.privacy`); ticket subjects and des
 have addresses and numbers masked.
 """
 
-import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
@@ -22,7 +21,7 @@ from cx_assets.lakehouse.assets import (
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.privacy import keyed_hashes, normalised_email, normalised_phone
+from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets.support import rules, schemas
@@ -89,19 +88,6 @@ def support_agent_versions(
     )
 
 
-def customer_contact_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pd.DataFrame]:
-    """Keyed hashes of each customer record's e-mail and phone, computed in Python so the key
-    never enters SQL."""
-    records = con.execute(
-        f"SELECT source_file, line_number, email, phone FROM {typed} WHERE reject_reason IS NULL"
-    ).df()
-    hashes = records[["source_file", "line_number"]].assign(
-        email_hash=keyed_hashes(records["email"], normalised_email),
-        phone_hash=keyed_hashes(records["phone"], normalised_phone),
-    )
-    return {rules.CUSTOMER_HASHES: hashes}
-
-
 @lake_asset(
     "silver",
     group=GROUP,
@@ -123,7 +109,7 @@ def support_customer_versions(
         spec=CUSTOMER_SPEC,
         model=schemas.SilverCustomerVersion,
         select_sql=rules.silver_customer_versions_sql(TYPED_RECORDS),
-        derived_frames=customer_contact_hashes,
+        derived_frames=record_hashes,
     )
 
 
