@@ -6,19 +6,12 @@ from dagster import AssetExecutionContext, Output
 
 from cx_assets.calls import plots, rules, schemas
 from cx_assets.calls.rules import DEFAULT_RULES
-from cx_assets.lakehouse.assets import (
-    TYPED_RECORDS,
-    Band,
-    bronze_asset,
-    lake_asset,
-    query_validated,
-    same_day,
-    silver_from_bronze,
-)
+from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "calls"

@@ -16,21 +16,19 @@ from cx_assets.crm import plots, rules, schemas
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.crm.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
-    TYPED_RECORDS,
     Band,
     all_days,
     bronze_asset,
     lake_asset,
     latest_version_asset,
-    query_validated,
     same_day,
-    silver_from_bronze,
     whole_table,
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "crm"

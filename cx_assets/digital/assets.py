@@ -17,22 +17,20 @@ from cx_assets.digital import plots, rules, schemas
 from cx_assets.digital.records import CALL_SPEC, JOURNEY_SPEC, MEMBER_SPEC
 from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY, leakage_share_sql
 from cx_assets.lakehouse.assets import (
-    TYPED_RECORDS,
     Band,
     all_days,
     bronze_asset,
     every_earlier_day,
     lake_asset,
     latest_version_asset,
-    query_validated,
     same_day,
-    silver_from_bronze,
     with_days_before,
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
+from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 
 GROUP = "digital"

@@ -13,8 +13,9 @@ its creation day, and a target passing the as-of time flips its breach flag ther
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from cx_assets.lakehouse.assets import all_days, lake_asset, query_validated, whole_table
+from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
+from cx_assets.lakehouse.steps import query_validated
 from cx_assets.lakehouse.warehouse import Warehouse, scalar
 from cx_assets.support import rules, schemas
 from cx_assets.support.by_day import rows_of_changed_days

@@ -13,8 +13,9 @@ training rows, metrics and backtest in the materialization's metadata.
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output
 
-from cx_assets.lakehouse.assets import all_days, lake_asset, validate_derived, whole_table
+from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
+from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.lakehouse.warehouse import Warehouse, scalar
 from cx_assets.support import model_inputs, rules, schemas
 from cx_assets.support.by_day import rows_of_changed_days

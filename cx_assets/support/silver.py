@@ -10,19 +10,12 @@ have addresses and numbers masked.
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.lakehouse.assets import (
-    TYPED_RECORDS,
-    bronze_asset,
-    lake_asset,
-    latest_version_asset,
-    query_validated,
-    same_day,
-    silver_from_bronze,
-)
+from cx_assets.lakehouse.assets import bronze_asset, lake_asset, latest_version_asset, same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets.support import rules, schemas
 from cx_assets.support.records import AGENT_SPEC, CUSTOMER_SPEC, TICKET_SPEC

@@ -21,14 +21,7 @@ from dagster import (
 )
 from pandera.typing import Series
 
-from cx_assets.lakehouse.assets import (
-    TYPED_RECORDS,
-    Band,
-    bronze_asset,
-    lake_asset,
-    same_day,
-    silver_from_bronze,
-)
+from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
 from cx_assets.lakehouse.checks import (
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
@@ -46,6 +39,7 @@ from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schemas import Lineage
+from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import QUIET, check_results
 
