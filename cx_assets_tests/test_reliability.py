@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from cx_assets.cli import DAGSTER_YAML, OLD_DAGSTER_YAML_MARK, prepare_dagster_home
+from cx_assets.cli import dagster_yaml, prepare_dagster_home
 from cx_assets_tests.test_cli import BIN, cli
 
 DAY = "2024-03-04"
@@ -129,12 +129,12 @@ def test_an_old_dagster_yaml_with_run_and_pool_limits_is_replaced(tmp_path, monk
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
-        f"# Written by cx-lakehouse.\n{OLD_DAGSTER_YAML_MARK}\nconcurrency:\n  runs:\n"
+        "# Written by cx-lakehouse.\n# step at a time in the warehouse pool.\nconcurrency:\n  runs:\n"
         "    max_concurrent_runs: 1\n  pools:\n    default_limit: 1\n"
     )
     prepare_dagster_home(tmp_path)
-    assert (home / "dagster.yaml").read_text() == DAGSTER_YAML
-    assert "pools" not in DAGSTER_YAML
+    assert (home / "dagster.yaml").read_text() == dagster_yaml(home)
+    assert "pools" not in dagster_yaml(home)
     # a file the user wrote is theirs
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     prepare_dagster_home(tmp_path)

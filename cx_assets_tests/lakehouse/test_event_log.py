@@ -1,0 +1,125 @@
+"""The pooled SQLite event log: Dagster's files, readable by a UI, kept through a kill,
+and live-followed by a UI's watchers."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+from dagster import DagsterInstance, asset, materialize
+from dagster._core.events.log import EventLogEntry
+
+from cx_assets.cli import prepare_dagster_home
+from cx_assets.lakehouse.event_log import MAX_OPEN_SHARDS, PooledSqliteEventLogStorage
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    path = prepare_dagster_home(tmp_path)
+    yield path
+    os.environ.pop("DAGSTER_HOME", None)
+
+
+def _message(run_id: str, text: str) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None, level=20, user_message=text, run_id=run_id, timestamp=time.time()
+    )
+
+
+@asset
+def little_table() -> int:
+    return 1
+
+
+def test_the_written_instance_uses_it_and_another_instance_reads_runs_and_assets(home):
+    writer = DagsterInstance.get()
+    assert isinstance(writer.event_log_storage, PooledSqliteEventLogStorage)
+    result = materialize([little_table], instance=writer)
+    assert result.success
+
+    reader = DagsterInstance.from_config(str(home))  # as the UI opens it
+    logs = reader.all_logs(result.run_id)
+    assert len(logs) == len(writer.all_logs(result.run_id)) > 5
+    latest = reader.get_latest_materialization_event(little_table.key)
+    assert latest is not None and latest.run_id == result.run_id
+
+
+def test_events_are_kept_when_the_writing_process_is_killed(home):
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time, warnings
+        warnings.filterwarnings("ignore")
+        os.environ["DAGSTER_HOME"] = {str(home)!r}
+        from dagster import DagsterInstance
+        from dagster._core.events.log import EventLogEntry
+        instance = DagsterInstance.get()
+        for i in range(40):
+            instance.event_log_storage.store_event(EventLogEntry(
+                error_info=None, level=20, user_message=f"m{{i}}", run_id="killed",
+                timestamp=time.time()))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == -9, done.stderr.decode()[-2000:]
+
+    instance = DagsterInstance.get()
+    assert [entry.user_message for entry in instance.all_logs("killed")] == [
+        f"m{i}" for i in range(40)
+    ]
+
+
+def test_connections_skip_the_fsync_per_commit(home):
+    storage = DagsterInstance.get().event_log_storage
+    storage.store_event(_message("r1", "hello"))
+    with storage.run_connection("r1") as conn:
+        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (journal, synchronous) == ("wal", 1)  # 1 = NORMAL; SQLite's default is FULL
+
+
+def test_a_ui_watching_a_run_sees_events_written_through_an_open_connection(home):
+    writer = DagsterInstance.get()
+    writer.event_log_storage.store_event(_message("live", "first"))  # the run's file exists
+    watcher = DagsterInstance.from_config(str(home))
+    seen: list[str] = []
+    arrived = threading.Event()
+
+    def on_event(entry, _cursor):
+        seen.append(entry.user_message)
+        if entry.user_message == "third":
+            arrived.set()
+
+    watcher.watch_event_logs("live", None, on_event)
+    try:
+        time.sleep(0.5)  # the watch is registered
+        writer.event_log_storage.store_event(_message("live", "second"))
+        writer.event_log_storage.store_event(_message("live", "third"))
+        assert arrived.wait(timeout=20), f"the watcher saw only {seen}"
+    finally:
+        watcher.end_watch_event_logs("live", on_event)
+        watcher.dispose()
+    assert seen[-2:] == ["second", "third"]
+
+
+def test_open_files_are_bounded(home):
+    storage = DagsterInstance.get().event_log_storage
+    for n in range(MAX_OPEN_SHARDS + 5):
+        storage.store_event(_message(f"run{n}", "x"))
+    assert len(storage._engines) <= MAX_OPEN_SHARDS
+    # an evicted run is still read (its engine is simply opened again)
+    assert [entry.user_message for entry in storage.get_logs_for_run("run0")] == ["x"]
+
+
+def test_a_moved_data_root_gets_its_own_event_files(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    prepare_dagster_home(tmp_path / "before")
+    (tmp_path / "before").rename(tmp_path / "after")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(tmp_path / "after")
+    config = (home / "dagster.yaml").read_text()
+    assert str(home / "history" / "runs") in config and "before" not in config
