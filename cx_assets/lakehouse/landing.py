@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import get_dagster_logger
 
 # Per-record read errors go to the process log only (a bad day has thousands of them);
@@ -360,25 +362,144 @@ def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.Record
     """All records of the given files as a stream of bronze batches."""
 
     def batches() -> Iterator[pa.RecordBatch]:
-        columns: dict[str, list] = {name: [] for name in BRONZE_SCHEMA.names}
         for landed in files:
-            for line_number, raw, record, error in _records(landed):
-                columns["date"].append(landed.day)
-                columns["source_file"].append(landed.relative_path)
-                columns["line_number"].append(line_number)
-                columns["ingested_at"].append(ingested_at)
-                columns["raw"].append(raw)
-                columns["record"].append(record)
-                columns["read_error"].append(error)
-                if error:
-                    log.warning("%s:%d: %s", landed.relative_path, line_number, error)
-                if len(columns["raw"]) >= BATCH_ROWS:
-                    yield pa.RecordBatch.from_pydict(columns, schema=BRONZE_SCHEMA)
-                    columns = {name: [] for name in BRONZE_SCHEMA.names}
-        if columns["raw"]:
-            yield pa.RecordBatch.from_pydict(columns, schema=BRONZE_SCHEMA)
+            if landed.read_error is None and landed.path.suffix.lower() == ".jsonl":
+                yield from _jsonl_batches(landed, ingested_at)
+            else:
+                yield from _row_batches(landed, _records(landed), ingested_at)
 
     return pa.RecordBatchReader.from_batches(BRONZE_SCHEMA, batches())
+
+
+def _batch(
+    landed: LandedFile, ingested_at: datetime, line_numbers: pa.Array, raw: pa.Array, **more
+) -> pa.RecordBatch:
+    rows = len(raw)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([landed.day] * rows, pa.date32()),
+            pa.array([landed.relative_path] * rows, pa.string()),
+            line_numbers,
+            pa.array([ingested_at] * rows, BRONZE_SCHEMA.field("ingested_at").type),
+            raw,
+            more.get("record", pa.nulls(rows, pa.string())),
+            more.get("read_error", pa.nulls(rows, pa.string())),
+        ],
+        schema=BRONZE_SCHEMA,
+    )
+
+
+def _row_batches(
+    landed: LandedFile, rows: Iterable[Row], ingested_at: datetime
+) -> Iterator[pa.RecordBatch]:
+    """Bronze batches of a reader's rows (every format, and JSONL blocks that need a look
+    line by line)."""
+    columns: dict[str, list] = {"line_number": [], "raw": [], "record": [], "read_error": []}
+
+    def flush() -> pa.RecordBatch:
+        batch = _batch(
+            landed,
+            ingested_at,
+            pa.array(columns["line_number"], pa.int64()),
+            pa.array(columns["raw"], pa.string()),
+            record=pa.array(columns["record"], pa.string()),
+            read_error=pa.array(columns["read_error"], pa.string()),
+        )
+        for values in columns.values():
+            values.clear()
+        return batch
+
+    for line_number, raw, record, error in rows:
+        columns["line_number"].append(line_number)
+        columns["raw"].append(raw)
+        columns["record"].append(record)
+        columns["read_error"].append(error)
+        if error:
+            log.warning("%s:%d: %s", landed.relative_path, line_number, error)
+        if len(columns["raw"]) >= BATCH_ROWS:
+            yield flush()
+    if columns["raw"]:
+        yield flush()
+
+
+# JSONL is read in blocks of whole lines, each split and checked by Arrow in one pass: a
+# 270 MB CRM day in a fraction of the time a Python loop over its lines takes.
+JSONL_BLOCK_BYTES = 16 * 2**20
+
+
+def _jsonl_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:
+    """A JSONL file as bronze batches, the same rows `read_jsonl` gives: a block holding
+    a line that is not UTF-8 is read line by line, so that line gets its own read error;
+    a read that breaks off keeps what was read, then one bad record saying why."""
+    last_line = 0
+    try:
+        for first_line, block in _jsonl_blocks(landed.path):
+            lines = _split_lines(block)
+            if lines is None:
+                rows = _jsonl_rows(block, first_line)
+                yield from _row_batches(landed, rows, ingested_at)
+            else:
+                numbers, raw = lines
+                batch = _batch(landed, ingested_at, pa.array(numbers + first_line), raw)
+                for offset in range(0, batch.num_rows, BATCH_ROWS):
+                    yield batch.slice(offset, BATCH_ROWS)
+            last_line = first_line + block.count(b"\n") - block.endswith(b"\n")
+    except OSError as error:
+        cause = f"{type(error).__name__}: {error.strerror or 'error'}"
+        reason = (
+            f"file not read: {cause}"
+            if last_line == 0
+            else f"file read broke off after line {last_line}: {cause}"
+        )
+        yield from _row_batches(landed, [(last_line + 1, "", None, reason)], ingested_at)
+
+
+def _jsonl_blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(number of the block's first line, block) of whole lines; a leading BOM dropped."""
+    with open(path, "rb") as handle:
+        first_line, carry, at_start = 1, b"", True
+        while chunk := handle.read(JSONL_BLOCK_BYTES):
+            data = carry + chunk
+            if at_start:
+                data = data.removeprefix(_BOM)
+                at_start = False
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            block, carry = data[:cut], data[cut:]
+            yield first_line, block
+            first_line += block.count(b"\n")
+        if carry:
+            yield first_line, carry  # a last line without its newline
+
+
+def _split_lines(block: bytes) -> tuple[np.ndarray, pa.Array] | None:
+    """(0-based line index, text) of the block's non-blank lines, without their line
+    endings; None when a line is not valid UTF-8 (Arrow checks the whole block at once)."""
+    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+    ends = newlines + 1 if block.endswith(b"\n") else np.append(newlines + 1, len(block))
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    with_endings = pa.Array.from_buffers(
+        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+    try:
+        text = with_endings.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return None
+    raw = pc.utf8_rtrim(text, characters="\r\n")
+    # Python's `bytes.strip()`: blank lines are not records.
+    kept = pc.not_equal(pc.binary_length(pc.ascii_trim_whitespace(raw)), 0)
+    numbers = np.flatnonzero(kept.to_numpy(zero_copy_only=False))
+    return numbers, raw.filter(kept).cast(pa.string())
+
+
+def _jsonl_rows(block: bytes, first_line: int) -> Iterator[Row]:
+    for line_number, line in enumerate(block.split(b"\n"), start=first_line):
+        line = line.rstrip(b"\r\n")
+        if line.strip():
+            text, error = _decode(line)
+            yield line_number, text, None, error
 
 
 def _records(landed: LandedFile) -> Iterator[Row]:

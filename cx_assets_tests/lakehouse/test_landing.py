@@ -338,7 +338,7 @@ def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypat
 
     batches = list(read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)))
 
-    assert [batch.num_rows for batch in batches] == [2, 2, 2]
+    assert [batch.num_rows for batch in batches] == [2, 2, 1, 1]  # never more, per file
     table = pa.Table.from_batches(batches)
     assert [json.loads(raw)["Id"] for raw in table["raw"].to_pylist()] == [1, 2, 3, 4, 5, 6]
     assert table["line_number"].to_pylist() == [1, 2, 3, 4, 5, 1]
@@ -536,6 +536,11 @@ class _BreaksOff:
         yield from self.lines
         raise OSError(5, "Input/output error")
 
+    def read(self, _size: int = -1) -> bytes:  # JSONL is read in blocks
+        if self.lines:
+            return self.lines.pop()
+        raise OSError(5, "Input/output error")
+
 
 def test_unreadable_files_are_one_bad_record_and_the_others_still_read(tmp_path, monkeypatch):
     # Tests run as root, where chmod 000 does not stop a read: fail `open` instead.
@@ -611,3 +616,27 @@ def test_a_landing_folder_that_is_itself_a_link_is_read(tmp_path):
     assert [landed.relative_path for landed in found] == [
         "landing/crm/interactions/2024-01-05/good.jsonl"
     ]
+
+
+def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path, monkeypatch):
+    """Blocks end inside lines, a bad line sits in one block, CRLF, blanks, a BOM and a
+    last line without its newline: the same rows, numbers and errors as `read_jsonl`."""
+    monkeypatch.setattr(landing, "JSONL_BLOCK_BYTES", 7)
+    content = (
+        b'\xef\xbb\xbf{"Id": 1}\r\n\n  \n{"Id": "\xc3\xa9t\xc3\xa9"}\n{"Id": "\xff"}\n'
+        b'{"Id": "\xed\xa0\x80"}\n' + b'{"Id": 42, "pad": "' + b"x" * 40 + b'"}\n{"Id": 7}'
+    )
+    landing_dir = tmp_path / "landing"
+    write(landing_dir / "crm" / "users" / DAY.isoformat() / "a.jsonl", content)
+    files = discover(landing_dir, "crm", "users", DAY)
+
+    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
+
+    expected = list(landing.read_jsonl(files[0].path))
+    assert table["line_number"].to_pylist() == [row[0] for row in expected]
+    assert table["raw"].to_pylist() == [row[1] for row in expected]
+    assert table["read_error"].to_pylist() == [row[3] for row in expected]
+    assert table["line_number"].to_pylist() == [1, 4, 5, 6, 7, 8]
+    assert [error is not None for error in table["read_error"].to_pylist()] == [
+        False, False, True, True, False, False,
+    ]  # fmt: skip
