@@ -37,6 +37,9 @@ DAGSTER_YAML = """\
 concurrency:
   runs:
     max_concurrent_runs: 4
+# A landed day's run leaves the queue within a second (Dagster's default is 5).
+run_queue:
+  dequeue_interval_seconds: 1
 event_log_storage:
   module: cx_assets.lakehouse.event_log
   class: PooledSqliteEventLogStorage

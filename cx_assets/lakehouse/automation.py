@@ -44,6 +44,9 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.run_lock import release_dead_runs
 
 MAX_REQUESTS_PER_TICK = 10
+# A tick only lists date folders and stats files, so it can look often: a landed day is
+# seen within seconds (the daemon itself evaluates sensors at most every 5 s).
+LANDING_SENSOR_INTERVAL_SECONDS = 5
 
 
 def fingerprint(files: Sequence[LandedFile]) -> str:
@@ -96,7 +99,7 @@ def landing_sensor(
     job_name: str,
     *,
     max_requests_per_tick: int = MAX_REQUESTS_PER_TICK,
-    minimum_interval_seconds: int = 30,
+    minimum_interval_seconds: int = LANDING_SENSOR_INTERVAL_SECONDS,
 ) -> SensorDefinition:
     @sensor(
         name=f"{source}_landing_sensor",

@@ -123,3 +123,10 @@ def test_a_moved_data_root_gets_its_own_event_files(tmp_path, monkeypatch):
     home = prepare_dagster_home(tmp_path / "after")
     config = (home / "dagster.yaml").read_text()
     assert str(home / "history" / "runs") in config and "before" not in config
+
+
+def test_the_written_instance_dequeues_runs_every_second_with_four_at_a_time(home):
+    instance = DagsterInstance.get()
+    assert instance.run_coordinator.dequeue_interval_seconds == 1
+    # what the daemon's run queue applies
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
