@@ -143,11 +143,14 @@ class Domain:
 
     @property
     def checks(self) -> list[Any]:
+        """Checks with steps of their own (declared checks run in their assets' steps)."""
         return list(self.defs.asset_checks)
 
     @property
     def check_keys(self) -> set[Any]:
-        return {key for check in self.checks for key in check.check_keys}
+        """Every check: those in the assets' own steps and those with steps of their own."""
+        in_steps = {key for asset_def in self.assets for key in asset_def.check_keys}
+        return in_steps | {key for check in self.checks for key in check.check_keys}
 
     @property
     def everything(self) -> list[Any]:

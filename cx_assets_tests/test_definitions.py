@@ -78,6 +78,16 @@ def _window(mapping) -> str:
     return type(mapping).__name__
 
 
+def every_check_spec():
+    """(spec, where it runs): in its asset's step, or a step of its own."""
+    for asset_def in definitions.defs.assets:
+        for spec in asset_def.check_specs:
+            yield spec, "asset"
+    for check in definitions.defs.asset_checks:
+        for spec in check.check_specs:
+            yield spec, "own"
+
+
 def describe_graph(graph) -> str:
     """Asset keys, checks, jobs, sensors and schedules, one sorted line each."""
     lines = []
@@ -93,11 +103,11 @@ def describe_graph(graph) -> str:
             f"partitioned={node.is_partitioned} storage={asset_def.get_io_manager_key_for_asset_key(key)} "
             f"inputs=[{inputs}]"
         )
-    for check in definitions.defs.asset_checks:
-        for spec in check.check_specs:
-            lines.append(
-                f"check {spec.asset_key.to_user_string()}:{spec.name} blocking={spec.blocking}"
-            )
+    for spec, step in every_check_spec():
+        lines.append(
+            f"check {spec.asset_key.to_user_string()}:{spec.name} blocking={spec.blocking} "
+            f"step={step}"
+        )
     for job in definitions.defs.jobs:
         selected = sorted(key.to_user_string() for key in job.selection.resolve(graph))
         lines.append(f"job {job.name} assets=[{', '.join(selected)}]")
@@ -208,12 +218,11 @@ def test_every_landed_table_has_its_bronze_checks(graph):
 
 
 def test_error_checks_block_and_warn_checks_do_not(graph):
-    for check in definitions.defs.asset_checks:
-        for spec in check.check_specs:
-            if spec.name in (NON_EMPTY, "column_schema_change"):
-                assert not spec.blocking, spec.key
-            if spec.name in (RECONCILES_WITH_BRONZE, "unique_key", "row_count"):
-                assert spec.blocking, spec.key
+    for spec, _ in every_check_spec():
+        if spec.name in (NON_EMPTY, "column_schema_change"):
+            assert not spec.blocking, spec.key
+        if spec.name in (RECONCILES_WITH_BRONZE, "unique_key", "row_count"):
+            assert spec.blocking, spec.key
 
 
 def test_sensors_schedule_and_jobs_run_by_default():

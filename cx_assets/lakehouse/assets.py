@@ -2,8 +2,8 @@
 
 - `lake_asset(layer, ...)`: `@asset` with the lakehouse conventions. The table is the
   function's name, its docstring the description; the grain, a fixed row count and the
-  ratio bands are declared here and the checks are built from those declarations
-  (`checks.declared_checks`).
+  ratio bands are declared here, and the checks built from those declarations
+  (`checks.declared_checks`) are evaluated in the asset's own step, after its write.
 - `same_day`, `with_days_before`, `all_days`, `whole_table`: an input's partition window,
   stated where the input is declared, so the SQL reads only what the graph shows.
 - Two factories, where every asset really is alike: `bronze_asset` (a landed table as
@@ -13,8 +13,10 @@
 Domains keep only what is theirs (record specs, Pandera models, SQL of their rules).
 """
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+import functools
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,12 +25,15 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from dagster import (
     AllPartitionMapping,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
     AssetsDefinition,
+    Field,
     FreshnessPolicy,
     MetadataValue,
+    Output,
     TableColumn,
     TableSchema,
     TimeWindowPartitionMapping,
@@ -40,6 +45,7 @@ from cx_assets.lakehouse.automation import (
     day_fingerprints,
     rollup_automation,
 )
+from cx_assets.lakehouse.checks import Band, CheckRun, DeclaredCheck, declared_checks
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import (
     BRONZE_COLUMN_DESCRIPTIONS,
@@ -53,8 +59,8 @@ from cx_assets.lakehouse.steps import query_validated
 from cx_assets.lakehouse.validation import column_schema
 from cx_assets.lakehouse.warehouse import Warehouse
 
-# Declarations on an asset's definition metadata, read back by `checks.declared_checks`
-# and by the landing sensor.
+# Declarations on an asset's definition metadata (shown in the UI; the landed table is read
+# back by the landing sensor).
 GRAIN = "cx/grain"
 ROW_COUNT = "cx/row_count"
 BANDS = "cx/bands"
@@ -71,20 +77,6 @@ GOLD_FRESHNESS = FreshnessPolicy.time_window(
 PARTITIONING_TAG = "cx/partitioning"
 DAILY = "daily"
 WHOLE_HISTORY = "whole_history"
-
-
-@dataclass(frozen=True)
-class Band:
-    """A day's ratio expected within [low, high] (WARN by default, tunable in run config).
-
-    `ratio_sql` selects `date` and `ratio` from the asset's own table `{table}` for the
-    days in `{days}` (a predicate on the partition column); a null ratio is skipped."""
-
-    name: str
-    ratio_sql: str
-    low: float
-    high: float
-    description: str
 
 
 def metadata_value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
@@ -140,8 +132,40 @@ def lake_asset(
         kinds.add("parquet")
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        table = name or fn.__name__
+        checks = declared_checks(
+            layer,
+            table,
+            partitioned=partitioned,
+            landed=LANDED_TABLE in declared,
+            reconciles_with=reconciles_with.key if reconciles_with is not None else None,
+            grain=grain,
+            expected_rows=row_count,
+            bands=bands,
+        )
+        check_args: dict[str, Any] = {}
+        if checks:
+            check_args["check_specs"] = [
+                AssetCheckSpec(
+                    check.name,
+                    asset=AssetKey([layer, table]),
+                    description=check.description,
+                    blocking=check.blocking,
+                    partitions_def=daily_partitions if partitioned else None,
+                )
+                for check in checks
+            ]
+            configurable = {check.name: Field(check.config) for check in checks if check.config}
+            if configurable:
+                if "config" in inspect.signature(fn).parameters:
+                    raise TypeError(
+                        f"{table}: checks with run config ({', '.join(configurable)}) and the "
+                        "asset's own `config` parameter cannot both be the step's config"
+                    )
+                check_args["config_schema"] = configurable
+            fn = _evaluating_checks(fn, checks, partitioned=partitioned)
         return asset(
-            name=name or fn.__name__,
+            name=table,
             key_prefix=[layer],
             group_name=group,
             description=description,
@@ -152,9 +176,60 @@ def lake_asset(
             ins=ins,
             freshness_policy=GOLD_FRESHNESS if layer == "gold" else None,
             **partition_args,
+            **check_args,
         )(fn)
 
     return decorate
+
+
+def _evaluating_checks(
+    fn: Callable[..., Any], checks: Sequence[DeclaredCheck], *, partitioned: bool
+) -> Callable[..., Any]:
+    """`fn` as a step that also evaluates its table's checks, right after the IO manager
+    has written the output (Dagster stores a yielded `Output` before the generator goes
+    on). The step gets `context`, `warehouse` and `lake` whether or not `fn` asks for
+    them; `fn` is called with exactly its own parameters."""
+    signature = inspect.signature(fn, eval_str=True)
+    own = signature.parameters
+    parameters = list(own.values())
+    if "context" not in own:
+        parameters.insert(
+            0, inspect.Parameter("context", _POSITIONAL, annotation=AssetExecutionContext)
+        )
+    for resource, annotation in (("warehouse", Warehouse), ("lake", Lake)):
+        if resource not in own:
+            parameters.append(inspect.Parameter(resource, _POSITIONAL, annotation=annotation))
+
+    def step(context: AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
+        own_kwargs = {key: value for key, value in kwargs.items() if key in own}
+        if "context" in own:
+            # With its checks' outputs beside the table's, the step has several outputs and
+            # Dagster's `add_output_metadata` wants one named: `fn`'s calls mean the table's.
+            table_output = context.assets_def.get_output_name_for_asset_key(context.asset_key)
+            context.add_output_metadata = functools.partial(  # type: ignore[method-assign]
+                context.add_output_metadata, output_name=table_output
+            )
+            own_kwargs["context"] = context
+        result = fn(**own_kwargs)
+        yield result if isinstance(result, Output) else Output(result)
+        check_config = context.op_execution_context.op_config or {}
+        days = partition_dates(context) if partitioned else None
+        for check in checks:
+            run = CheckRun(
+                days, kwargs["warehouse"], kwargs["lake"], check_config.get(check.name, {})
+            )
+            yield check.evaluate(run)
+
+    step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    step.__module__ = fn.__module__
+    step.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    step.__annotations__ = {
+        p.name: p.annotation for p in parameters if p.annotation is not inspect.Parameter.empty
+    }
+    return step
+
+
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
 # --------------------------------------------------------------------------- input windows

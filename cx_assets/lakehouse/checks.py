@@ -1,45 +1,35 @@
 """Asset checks, built from what each asset declares (`lake_asset(grain=, row_count=,
-bands=, reconciles_with=)`, and every bronze asset), so a check sits next to its table's
-declaration and never names a table by string.
+bands=, reconciles_with=)`, and every bronze asset), and evaluated inside the asset's own
+step, right after its rows are written: one step per table instead of one per check, so a
+day's run carries a third of the steps (each step costs Dagster's fixed overhead).
 
 Severities follow the contract: ERROR (and blocking, so nothing downstream builds on it)
 for broken invariants: duplicate keys, a broken gold grain, bronze not reconciling with
 silver plus quarantine. WARN for judgements of a day against expectations: empty days,
-ratio bands. Bands and their severity are run config, so an operator can tune them from
-the launchpad without a code change.
+ratio bands, volume. Bands and their severity are run config of the asset (under the
+check's name), so an operator can tune them from the launchpad without a code change.
 
-Partitioned checks evaluate the days of the run that materialized their asset (one day,
-or the range of a single-run backfill).
+Partitioned checks evaluate the days of the step (one day, or the range of a single-run
+backfill).
 """
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
-    AssetsDefinition,
     Enum,
     Field,
     MetadataValue,
-    asset_check,
 )
 
 from cx_assets.lakehouse import quarantine
-from cx_assets.lakehouse.assets import (
-    BANDS,
-    GRAIN,
-    RECONCILES_WITH,
-    ROW_COUNT,
-    Band,
-    landed_table,
-    metadata_value,
-)
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN, daily_partitions, partition_dates
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
 from cx_assets.lakehouse.warehouse import Warehouse, count_rows, table_exists
@@ -61,79 +51,40 @@ VOLUME_LOW_FACTOR = 0.5
 VOLUME_HIGH_FACTOR = 2.0
 
 
-def _table(asset_def: AssetsDefinition) -> tuple[str, str]:
-    schema, table = asset_def.key.path
-    return schema, table
+@dataclass(frozen=True)
+class Band:
+    """A day's ratio expected within [low, high] (WARN by default, tunable in run config).
+
+    `ratio_sql` selects `date` and `ratio` from the asset's own table `{table}` for the
+    days in `{days}` (a predicate on the partition column); a null ratio is skipped."""
+
+    name: str
+    ratio_sql: str
+    low: float
+    high: float
+    description: str
 
 
-def _is_partitioned(asset_def: AssetsDefinition) -> bool:
-    return asset_def.partitions_def is not None
+@dataclass(frozen=True)
+class CheckRun:
+    """What a check sees when its asset's step evaluates it."""
+
+    days: list[date] | None  # the step's days; None for a whole-history table
+    warehouse: Warehouse
+    lake: Lake
+    config: Mapping[str, Any]  # this check's run config (empty when it has none)
 
 
-def non_empty_check(asset_def: AssetsDefinition, *, what: str = "rows") -> AssetChecksDefinition:
-    """WARN when a day has no rows: a source that delivered nothing is worth a look, not a
-    failed run (downstream tables are still written, empty)."""
-    schema, table = _table(asset_def)
+@dataclass(frozen=True)
+class DeclaredCheck:
+    """One check of one table: its name and description as the UI shows them, whether an
+    ERROR stops what is downstream, its run config, and how it is evaluated."""
 
-    @asset_check(
-        asset=asset_def,
-        name=NON_EMPTY,
-        description=f"WARN when a day of {schema}.{table} has no {what}.",
-        partitions_def=daily_partitions,
-    )
-    def non_empty(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-        days = partition_dates(context)
-        with warehouse.connect() as con:
-            counts = {day.isoformat(): count_rows(con, schema, table, [day]) for day in days}
-        empty = [day for day, rows in counts.items() if rows == 0]
-        return AssetCheckResult(
-            passed=not empty,
-            severity=AssetCheckSeverity.WARN,
-            description=f"no {what} on {', '.join(empty)}" if empty else None,
-            metadata={"rows_by_day": MetadataValue.json(counts), "empty_days": len(empty)},
-        )
-
-    return non_empty
-
-
-def reconciliation_check(silver: AssetsDefinition, bronze_key: AssetKey) -> AssetChecksDefinition:
-    """ERROR unless every bronze record of a day is in silver or in quarantine, exactly once."""
-    bronze_schema, bronze_table = bronze_key.path
-    silver_schema, silver_table = _table(silver)
-
-    @asset_check(
-        asset=silver,
-        name=RECONCILES_WITH_BRONZE,
-        description=f"ERROR unless rows of {bronze_schema}.{bronze_table} = rows of "
-        f"{silver_schema}.{silver_table} + quarantined records, per day.",
-        blocking=True,
-        partitions_def=daily_partitions,
-    )
-    def reconciles(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
-    ) -> AssetCheckResult:
-        by_day = {}
-        with warehouse.connect() as con:
-            for day in partition_dates(context):
-                bronze_rows = count_rows(con, bronze_schema, bronze_table, [day])
-                silver_rows = count_rows(con, silver_schema, silver_table, [day])
-                # The quarantine dataset of a landed table is named after its bronze table.
-                quarantined = quarantine.count(lake.layout.quarantine_dir, bronze_table, [day])
-                by_day[day.isoformat()] = {
-                    "bronze": bronze_rows,
-                    "silver": silver_rows,
-                    "quarantine": quarantined,
-                    "unaccounted": bronze_rows - silver_rows - quarantined,
-                }
-        broken = {day: n for day, n in by_day.items() if n["unaccounted"] != 0}
-        return AssetCheckResult(
-            passed=not broken,
-            severity=AssetCheckSeverity.ERROR,
-            description=(f"bronze does not reconcile on {', '.join(broken)}" if broken else None),
-            metadata={"by_day": MetadataValue.json(by_day)},
-        )
-
-    return reconciles
+    name: str
+    description: str
+    evaluate: Callable[[CheckRun], AssetCheckResult]
+    blocking: bool = False
+    config: Mapping[str, Field] | None = None
 
 
 def _band_config(low: float, high: float) -> dict[str, Field]:
@@ -144,30 +95,73 @@ def _band_config(low: float, high: float) -> dict[str, Field]:
     }
 
 
-def reject_ratio_check(
-    silver: AssetsDefinition, bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO
-) -> AssetChecksDefinition:
+def non_empty(schema: str, table: str, *, what: str = "rows") -> DeclaredCheck:
+    """WARN when a day has no rows: a source that delivered nothing is worth a look, not a
+    failed run (downstream tables are still written, empty)."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
+            counts = {day.isoformat(): count_rows(con, schema, table, [day]) for day in run.days}
+        empty = [day for day, rows in counts.items() if rows == 0]
+        return AssetCheckResult(
+            check_name=NON_EMPTY,
+            passed=not empty,
+            severity=AssetCheckSeverity.WARN,
+            description=f"no {what} on {', '.join(empty)}" if empty else None,
+            metadata={"rows_by_day": MetadataValue.json(counts), "empty_days": len(empty)},
+        )
+
+    return DeclaredCheck(NON_EMPTY, f"WARN when a day of {schema}.{table} has no {what}.", evaluate)
+
+
+def reconciliation(schema: str, table: str, bronze_key: AssetKey) -> DeclaredCheck:
+    """ERROR unless every bronze record of a day is in silver or in quarantine, exactly once."""
+    bronze_schema, bronze_table = bronze_key.path
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        by_day = {}
+        with run.warehouse.connect() as con:
+            for day in run.days:
+                bronze_rows = count_rows(con, bronze_schema, bronze_table, [day])
+                silver_rows = count_rows(con, schema, table, [day])
+                # The quarantine dataset of a landed table is named after its bronze table.
+                quarantined = quarantine.count(run.lake.layout.quarantine_dir, bronze_table, [day])
+                by_day[day.isoformat()] = {
+                    "bronze": bronze_rows,
+                    "silver": silver_rows,
+                    "quarantine": quarantined,
+                    "unaccounted": bronze_rows - silver_rows - quarantined,
+                }
+        broken = {day: n for day, n in by_day.items() if n["unaccounted"] != 0}
+        return AssetCheckResult(
+            check_name=RECONCILES_WITH_BRONZE,
+            passed=not broken,
+            severity=AssetCheckSeverity.ERROR,
+            description=(f"bronze does not reconcile on {', '.join(broken)}" if broken else None),
+            metadata={"by_day": MetadataValue.json(by_day)},
+        )
+
+    return DeclaredCheck(
+        RECONCILES_WITH_BRONZE,
+        f"ERROR unless rows of {bronze_schema}.{bronze_table} = rows of {schema}.{table} + "
+        "quarantined records, per day.",
+        evaluate,
+        blocking=True,
+    )
+
+
+def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> DeclaredCheck:
     """WARN (by default) when a day quarantines more than `high` of its landed records: a
     few bad records are expected and kept apart, a rising share means a source changed."""
     bronze_schema, bronze_table = bronze_key.path
 
-    @asset_check(
-        asset=silver,
-        name=REJECT_RATIO,
-        description=f"Share of a day's {bronze_schema}.{bronze_table} records quarantined. "
-        f"WARN by default above {high} (run config).",
-        partitions_def=daily_partitions,
-        config_schema=_band_config(0.0, high),
-    )
-    def reject_ratio(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
-    ) -> AssetCheckResult:
-        config = context.op_execution_context.op_config
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        config = run.config
         ratios: dict[str, float | None] = {}
-        with warehouse.connect() as con:
-            for day in partition_dates(context):
+        with run.warehouse.connect() as con:
+            for day in run.days:
                 landed = count_rows(con, bronze_schema, bronze_table, [day])
-                quarantined = quarantine.count(lake.layout.quarantine_dir, bronze_table, [day])
+                quarantined = quarantine.count(run.lake.layout.quarantine_dir, bronze_table, [day])
                 ratios[day.isoformat()] = quarantined / landed if landed else None
         outside = {
             day: ratio
@@ -175,6 +169,7 @@ def reject_ratio_check(
             if ratio is not None and not config["low"] <= ratio <= config["high"]
         }
         return AssetCheckResult(
+            check_name=REJECT_RATIO,
             passed=not outside,
             severity=config["severity"],
             description=(
@@ -185,44 +180,34 @@ def reject_ratio_check(
             metadata={"reject_ratio_by_day": MetadataValue.json(ratios), "high": config["high"]},
         )
 
-    return reject_ratio
+    return DeclaredCheck(
+        REJECT_RATIO,
+        f"Share of a day's {bronze_schema}.{bronze_table} records quarantined. "
+        f"WARN by default above {high} (run config).",
+        evaluate,
+        config=_band_config(0.0, high),
+    )
 
 
-def volume_anomaly_check(
-    bronze: AssetsDefinition,
+def volume_anomaly(
+    schema: str,
+    table: str,
     *,
     weeks: int = VOLUME_HISTORY_WEEKS,
     min_weeks: int = VOLUME_MIN_HISTORY_WEEKS,
     min_rows: int = VOLUME_MIN_MEDIAN_ROWS,
     low: float = VOLUME_LOW_FACTOR,
     high: float = VOLUME_HIGH_FACTOR,
-) -> AssetChecksDefinition:
+) -> DeclaredCheck:
     """WARN (by default) when a day's landed records fall outside [low, high] × the median of
     the same weekday in the `weeks` weeks before it (sources have a weekly rhythm: a quiet
     Sunday is no anomaly). Quiet (passing) while fewer than `min_weeks` such days have
     records, or while that median is under `min_rows` (small counts swing by chance)."""
-    schema, table = _table(bronze)
 
-    @asset_check(
-        asset=bronze,
-        name=VOLUME_ANOMALY,
-        description=f"A day's records of {schema}.{table} against the median of the same "
-        f"weekday over the {weeks} weeks before. WARN by default outside [{low}, {high}] × "
-        f"that median (run config); quiet with under {min_weeks} weeks of history or a "
-        f"median under {min_rows} records.",
-        partitions_def=daily_partitions,
-        config_schema={
-            **_band_config(low, high),
-            "min_rows": Field(int, default_value=min_rows),
-        },
-    )
-    def volume_anomaly(
-        context: AssetCheckExecutionContext, warehouse: Warehouse
-    ) -> AssetCheckResult:
-        config = context.op_execution_context.op_config
-        days = partition_dates(context)
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        config, days = run.config, run.days
         counts: dict[date, int] = {}
-        with warehouse.connect() as con:
+        with run.warehouse.connect() as con:
             if table_exists(con, schema, table):
                 rows = con.execute(
                     f"SELECT date, count(*) FROM {qualified(schema, table)} "
@@ -246,120 +231,106 @@ def volume_anomaly_check(
             if not config["low"] * median <= rows_today <= config["high"] * median:
                 outside.append(day.isoformat())
         return AssetCheckResult(
+            check_name=VOLUME_ANOMALY,
             passed=not outside,
             severity=config["severity"],
             description=f"unusual volume on {', '.join(outside)}" if outside else None,
             metadata={"rows_and_median_by_day": MetadataValue.json(verdicts)},
         )
 
-    return volume_anomaly
+    return DeclaredCheck(
+        VOLUME_ANOMALY,
+        f"A day's records of {schema}.{table} against the median of the same weekday over "
+        f"the {weeks} weeks before. WARN by default outside [{low}, {high}] × that median "
+        f"(run config); quiet with under {min_weeks} weeks of history or a median under "
+        f"{min_rows} records.",
+        evaluate,
+        config={**_band_config(low, high), "min_rows": Field(int, default_value=min_rows)},
+    )
 
 
-def _unique_key_result(
-    warehouse: Warehouse,
-    schema: str,
-    table: str,
-    key_columns: Sequence[str],
-    days: Sequence[date] | None,
-) -> AssetCheckResult:
+def unique_key(
+    schema: str, table: str, columns: Sequence[str], *, partitioned: bool
+) -> DeclaredCheck:
+    """ERROR when the table's grain is broken: a key appears more than once (per day for
+    partitioned tables; a per-day table with no key columns has one row a day)."""
+    key_columns = ([PARTITION_COLUMN] if partitioned else []) + list(columns)
     # No key columns: the whole table (or day) is one key, so it holds at most one row.
     group_by = (
         f"GROUP BY {', '.join(quote_identifier(c) for c in key_columns)}" if key_columns else ""
     )
-    where, params = ("TRUE", []) if days is None else (in_days_param(len(days)), list(days))
-    with warehouse.connect() as con:
-        if not table_exists(con, schema, table):
-            return AssetCheckResult(passed=False, description=f"{schema}.{table} does not exist")
-        duplicate_keys, rows_involved = con.execute(
-            f"SELECT count(*), coalesce(sum(n), 0) FROM ("
-            f"  SELECT count(*) AS n FROM {qualified(schema, table)} WHERE {where}"
-            f"  {group_by} HAVING count(*) > 1)",
-            params,
-        ).fetchall()[0]
-    return AssetCheckResult(
-        passed=duplicate_keys == 0,
-        severity=AssetCheckSeverity.ERROR,
-        description=(
-            f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat" if duplicate_keys else None
-        ),
-        metadata={
-            "duplicate_keys": int(duplicate_keys),
-            "rows_with_duplicate_keys": int(rows_involved),
-        },
-    )
 
-
-def unique_key_check(asset_def: AssetsDefinition, columns: Sequence[str]) -> AssetChecksDefinition:
-    """ERROR when the table's grain is broken: a key appears more than once (per day for
-    partitioned tables; a per-day table with no key columns has one row a day)."""
-    schema, table = _table(asset_def)
-    partitioned = _is_partitioned(asset_def)
-    key_columns = ([PARTITION_COLUMN] if partitioned else []) + list(columns)
-    description = f"ERROR when ({', '.join(key_columns)}) is not unique in {schema}.{table}."
-    if partitioned:
-
-        @asset_check(
-            asset=asset_def,
-            name=UNIQUE_KEY,
-            description=description,
-            blocking=True,
-            partitions_def=daily_partitions,
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        days = run.days
+        where, params = ("TRUE", []) if days is None else (in_days_param(len(days)), list(days))
+        with run.warehouse.connect() as con:
+            if not table_exists(con, schema, table):
+                return AssetCheckResult(
+                    check_name=UNIQUE_KEY,
+                    passed=False,
+                    severity=AssetCheckSeverity.ERROR,
+                    description=f"{schema}.{table} does not exist",
+                )
+            duplicate_keys, rows_involved = con.execute(
+                f"SELECT count(*), coalesce(sum(n), 0) FROM ("
+                f"  SELECT count(*) AS n FROM {qualified(schema, table)} WHERE {where}"
+                f"  {group_by} HAVING count(*) > 1)",
+                params,
+            ).fetchall()[0]
+        return AssetCheckResult(
+            check_name=UNIQUE_KEY,
+            passed=duplicate_keys == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=(
+                f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
+                if duplicate_keys
+                else None
+            ),
+            metadata={
+                "duplicate_keys": int(duplicate_keys),
+                "rows_with_duplicate_keys": int(rows_involved),
+            },
         )
-        def unique_key_per_day(context: AssetCheckExecutionContext, warehouse: Warehouse):
-            return _unique_key_result(
-                warehouse, schema, table, key_columns, partition_dates(context)
-            )
 
-        return unique_key_per_day
-
-    @asset_check(asset=asset_def, name=UNIQUE_KEY, description=description, blocking=True)
-    def unique_key(warehouse: Warehouse):
-        return _unique_key_result(warehouse, schema, table, key_columns, None)
-
-    return unique_key
-
-
-def row_count_check(asset_def: AssetsDefinition, expected: int) -> AssetChecksDefinition:
-    """ERROR unless a whole-history table has exactly `expected` rows (a fixed grain)."""
-    schema, table = _table(asset_def)
-
-    @asset_check(
-        asset=asset_def,
-        name=ROW_COUNT_CHECK,
-        description=f"ERROR unless {schema}.{table} has exactly {expected} rows.",
+    return DeclaredCheck(
+        UNIQUE_KEY,
+        f"ERROR when ({', '.join(key_columns)}) is not unique in {schema}.{table}.",
+        evaluate,
         blocking=True,
     )
-    def row_count(warehouse: Warehouse) -> AssetCheckResult:
-        with warehouse.connect() as con:
+
+
+def row_count(schema: str, table: str, expected: int) -> DeclaredCheck:
+    """ERROR unless a whole-history table has exactly `expected` rows (a fixed grain)."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
             rows = count_rows(con, schema, table)
         return AssetCheckResult(
+            check_name=ROW_COUNT_CHECK,
             passed=rows == expected,
             severity=AssetCheckSeverity.ERROR,
             description=None if rows == expected else f"{rows} rows, expected {expected}",
             metadata={"rows": rows, "expected": expected},
         )
 
-    return row_count
+    return DeclaredCheck(
+        ROW_COUNT_CHECK,
+        f"ERROR unless {schema}.{table} has exactly {expected} rows.",
+        evaluate,
+        blocking=True,
+    )
 
 
-def ratio_band_check(asset_def: AssetsDefinition, band: Band) -> AssetChecksDefinition:
+def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
     """WARN (by default) when a day's ratio leaves [low, high]; days whose ratio is null
     (nothing to divide) are skipped."""
-    table = qualified(*_table(asset_def))
+    relation = qualified(schema, table)
 
-    @asset_check(
-        asset=asset_def,
-        name=band.name,
-        description=f"{band.description} WARN by default outside [{band.low}, {band.high}] "
-        "(run config).",
-        partitions_def=daily_partitions,
-        config_schema=_band_config(band.low, band.high),
-    )
-    def ratio_in_band(context: AssetCheckExecutionContext, warehouse: Warehouse):
-        config = context.op_execution_context.op_config
-        low, high = config["low"], config["high"]
-        sql = band.ratio_sql.format(table=table, days=in_days(partition_dates(context)))
-        with warehouse.connect() as con:
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        low, high = run.config["low"], run.config["high"]
+        sql = band.ratio_sql.format(table=relation, days=in_days(run.days))
+        with run.warehouse.connect() as con:
             rows = con.execute(sql).fetchall()
         ratios = {row[0].isoformat(): row[1] for row in rows}
         outside = {
@@ -368,35 +339,43 @@ def ratio_band_check(asset_def: AssetsDefinition, band: Band) -> AssetChecksDefi
             if ratio is not None and not low <= ratio <= high
         }
         return AssetCheckResult(
+            check_name=band.name,
             passed=not outside,
-            severity=config["severity"],
+            severity=run.config["severity"],
             description=f"outside [{low}, {high}] on {', '.join(outside)}" if outside else None,
             metadata={"ratio_by_day": MetadataValue.json(ratios), "low": low, "high": high},
         )
 
-    return ratio_in_band
+    return DeclaredCheck(
+        band.name,
+        f"{band.description} WARN by default outside [{band.low}, {band.high}] (run config).",
+        evaluate,
+        config=_band_config(band.low, band.high),
+    )
 
 
-def declared_checks(assets: Sequence[AssetsDefinition]) -> list[AssetChecksDefinition]:
-    """Every check the assets declare: `non_empty` and `volume_anomaly` on each bronze
-    asset; reconciliation and reject ratio on each silver table of a landed table; unique
-    key, row count and ratio bands where `lake_asset` declared them."""
-    checks: list[AssetChecksDefinition] = []
-    for asset_def in assets:
-        metadata = asset_def.metadata_by_key[asset_def.key]
-        if landed_table(asset_def):
-            checks.append(non_empty_check(asset_def, what="records"))
-            checks.append(volume_anomaly_check(asset_def))
-        bronze = metadata_value(metadata, RECONCILES_WITH)
-        if bronze:
-            checks.append(reconciliation_check(asset_def, AssetKey.from_user_string(bronze)))
-            checks.append(reject_ratio_check(asset_def, AssetKey.from_user_string(bronze)))
-        grain = metadata_value(metadata, GRAIN)
-        if grain is not None:
-            checks.append(unique_key_check(asset_def, grain))
-        expected_rows = metadata_value(metadata, ROW_COUNT)
-        if expected_rows is not None:
-            checks.append(row_count_check(asset_def, expected_rows))
-        for band in metadata_value(metadata, BANDS, []):
-            checks.append(ratio_band_check(asset_def, Band(**band)))
+def declared_checks(
+    schema: str,
+    table: str,
+    *,
+    partitioned: bool,
+    landed: bool = False,
+    reconciles_with: AssetKey | None = None,
+    grain: Sequence[str] | None = None,
+    expected_rows: int | None = None,
+    bands: Sequence[Band] = (),
+) -> list[DeclaredCheck]:
+    """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
+    landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
+    one; unique key, row count and ratio bands where declared."""
+    checks: list[DeclaredCheck] = []
+    if landed:
+        checks += [non_empty(schema, table, what="records"), volume_anomaly(schema, table)]
+    if reconciles_with is not None:
+        checks += [reconciliation(schema, table, reconciles_with), reject_ratio(reconciles_with)]
+    if grain is not None:
+        checks.append(unique_key(schema, table, grain, partitioned=partitioned))
+    if expected_rows is not None:
+        checks.append(row_count(schema, table, expected_rows))
+    checks += [ratio_band(schema, table, band) for band in bands]
     return checks

@@ -1,7 +1,7 @@
 """A domain's own `Definitions`, from its assets module (or modules): what every domain brings.
 
 - its assets (every `AssetsDefinition` in the modules, nothing listed by hand);
-- the checks they declare (`checks.declared_checks`), the domain's own checks, and
+- the domain's own checks (those its assets declare run inside their steps), and
   column-schema change checks on its tables (not on stored models, which have no columns);
 - the job `<domain>_daily`: the domain's date-grained assets, selected by group and tag;
 - the landing sensor over the landed tables its bronze assets read, launching that job.
@@ -27,7 +27,6 @@ from dagster import (
 
 from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, landed_table
 from cx_assets.lakehouse.automation import landing_sensor
-from cx_assets.lakehouse.checks import declared_checks
 from cx_assets.lakehouse.partitions import daily_partitions
 
 DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)
@@ -77,7 +76,6 @@ def domain_definitions(
     return Definitions(
         assets=assets,
         asset_checks=[
-            *declared_checks(assets),
             *checks,
             *build_column_schema_change_checks(assets=[a for a in assets if _is_table(a)]),
         ],

@@ -1,6 +1,7 @@
-"""Every check builder on tiny assets declared the way domains declare them: each check has a
-case where it must fail and one where it passes, and a failed blocking ERROR check stops
-what is downstream of it in the run while a failed WARN check does not.
+"""Every declared check on tiny assets declared the way domains declare them: each check has
+a case where it must fail and one where it passes, and a failed blocking ERROR check stops
+what is downstream of it in the run while a failed WARN check does not. The checks run in
+their asset's own step.
 
 Rows are fixed per day in the tables below, so a test picks its case by the day it runs."""
 
@@ -27,12 +28,6 @@ from cx_assets.lakehouse.checks import (
     RECONCILES_WITH_BRONZE,
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
-    declared_checks,
-    non_empty_check,
-    ratio_band_check,
-    reconciliation_check,
-    row_count_check,
-    unique_key_check,
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
@@ -100,10 +95,19 @@ def never_written(context) -> None:
     """Writes nothing: its table is never created."""
 
 
-@lake_asset("silver", group=GROUP, partitioned=False)
-def whole(context) -> pd.DataFrame:
-    """All history: `key` repeats, (`key`, `n`) does not."""
-    return pd.DataFrame({"key": ["a", "a", "b"], "n": [1, 2, 1]})
+WHOLE_ROWS = {"key": ["a", "a", "b"], "n": [1, 2, 1]}  # `key` repeats, (`key`, `n`) does not
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=["key"])
+def whole_by_key(context) -> pd.DataFrame:
+    """All history, keyed by `key`, which repeats."""
+    return pd.DataFrame(WHOLE_ROWS)
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=["key", "n"])
+def whole_by_key_and_n(context) -> pd.DataFrame:
+    """All history, keyed by (`key`, `n`), which does not repeat."""
+    return pd.DataFrame(WHOLE_ROWS)
 
 
 @lake_asset("silver", group=GROUP, partitioned=False, grain=[])
@@ -113,9 +117,7 @@ def whole_without_key(context) -> pd.DataFrame:
 
 
 def test_a_duplicate_key_on_a_day_fails_with_error(lake):
-    result = lake.materialize(
-        [keyed, *declared_checks([keyed])], day="2024-01-06", raise_on_error=False
-    )
+    result = lake.materialize([keyed], day="2024-01-06", raise_on_error=False)
     check = check_results(result)[("silver/keyed", UNIQUE_KEY)]
     assert not check.passed and check.severity == ERROR
     assert check.metadata["duplicate_keys"].value == 1
@@ -124,7 +126,7 @@ def test_a_duplicate_key_on_a_day_fails_with_error(lake):
 
 
 def test_the_same_key_on_different_days_passes(lake):
-    everything = [keyed, *declared_checks([keyed])]
+    everything = [keyed]
     lake.materialize(everything, day="2024-01-06", raise_on_error=False)
     # One range run holds "a" on the 7th and the 8th; the 6th's duplicate is outside it.
     result = lake.materialize(everything, day="2024-01-07", last_day="2024-01-08")
@@ -134,19 +136,19 @@ def test_the_same_key_on_different_days_passes(lake):
 
 
 def test_a_duplicate_in_a_whole_history_table_fails(lake):
-    result = lake.materialize([whole, unique_key_check(whole, ["key"])], raise_on_error=False)
-    check = check_results(result)[("silver/whole", UNIQUE_KEY)]
+    result = lake.materialize([whole_by_key], raise_on_error=False)
+    check = check_results(result)[("silver/whole_by_key", UNIQUE_KEY)]
     assert not check.passed and check.severity == ERROR
     assert check.metadata["duplicate_keys"].value == 1
 
 
 def test_a_unique_key_in_a_whole_history_table_passes(lake):
-    result = lake.materialize([whole, unique_key_check(whole, ["key", "n"])])
-    assert check_results(result)[("silver/whole", UNIQUE_KEY)].passed
+    result = lake.materialize([whole_by_key_and_n])
+    assert check_results(result)[("silver/whole_by_key_and_n", UNIQUE_KEY)].passed
 
 
 def test_a_per_day_table_without_key_columns_holds_one_row_a_day(lake):
-    everything = [one_row_a_day, *declared_checks([one_row_a_day])]
+    everything = [one_row_a_day]
     passing = lake.materialize(everything, day="2024-01-05")
     assert check_results(passing)[("gold/one_row_a_day", UNIQUE_KEY)].passed
     failing = lake.materialize(everything, day="2024-01-06", raise_on_error=False)
@@ -157,7 +159,7 @@ def test_a_per_day_table_without_key_columns_holds_one_row_a_day(lake):
 
 def test_a_missing_table_fails_the_unique_key(lake):
     result = lake.materialize(
-        [never_written, *declared_checks([never_written])],
+        [never_written],
         day="2024-01-05",
         raise_on_error=False,
     )
@@ -168,7 +170,7 @@ def test_a_missing_table_fails_the_unique_key(lake):
 
 def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
     result = lake.materialize(
-        [whole_without_key, *declared_checks([whole_without_key])],
+        [whole_without_key],
         raise_on_error=False,
     )
     check = check_results(result)[("silver/whole_without_key", UNIQUE_KEY)]
@@ -226,6 +228,7 @@ def records_dropping(context, warehouse: Warehouse, lake: Lake, bronze: TableRef
     "silver",
     group=GROUP,
     model=Record,
+    reconciles_with=bronze_records,
     ins={"bronze": same_day(bronze_records)},
 )
 def records_doubled(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
@@ -241,9 +244,7 @@ def _land_records(lake, day: str, *extra: Any) -> None:
 def test_a_silently_dropped_record_breaks_reconciliation(lake):
     _land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
     assets = [bronze_records, records_dropping]
-    result = lake.materialize(
-        [*assets, *declared_checks(assets)], day="2024-01-05", raise_on_error=False
-    )
+    result = lake.materialize(assets, day="2024-01-05", raise_on_error=False)
     check = check_results(result)[("silver/records_dropping", RECONCILES_WITH_BRONZE)]
     assert not check.passed and check.severity == ERROR
     assert check.metadata["by_day"].value == {
@@ -253,9 +254,8 @@ def test_a_silently_dropped_record_breaks_reconciliation(lake):
 
 def test_a_record_counted_twice_breaks_reconciliation(lake):
     _land_records(lake, "2024-01-05")
-    check = reconciliation_check(records_doubled, bronze_records.key)
     result = lake.materialize(
-        [bronze_records, records_doubled, check], day="2024-01-05", raise_on_error=False
+        [bronze_records, records_doubled], day="2024-01-05", raise_on_error=False
     )
     evaluation = check_results(result)[("silver/records_doubled", RECONCILES_WITH_BRONZE)]
     assert not evaluation.passed
@@ -265,7 +265,7 @@ def test_a_record_counted_twice_breaks_reconciliation(lake):
 def test_silver_holding_every_record_reconciles(lake):
     _land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
     assets = [bronze_records, records]
-    result = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-05")
+    result = lake.materialize(assets, day="2024-01-05")
     check = check_results(result)[("silver/records", RECONCILES_WITH_BRONZE)]
     assert check.passed
     assert check.metadata["by_day"].value["2024-01-05"]["silver"] == 2
@@ -275,9 +275,7 @@ def test_a_quarantined_record_is_accounted_for(lake):
     _land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"}, "not json")
     _land_records(lake, "2024-01-06")
     assets = [bronze_records, records]
-    result = lake.materialize(
-        [*assets, *declared_checks(assets)], day="2024-01-05", last_day="2024-01-06"
-    )
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
     check = check_results(result)[("silver/records", RECONCILES_WITH_BRONZE)]
     assert check.passed
     assert check.metadata["by_day"].value == {
@@ -291,12 +289,8 @@ def test_a_quarantined_record_is_accounted_for(lake):
 
 def test_a_day_without_landed_files_warns(lake):
     _land_records(lake, "2024-01-05")
-    checks = declared_checks([bronze_records])
-    assert [key.name for check in checks for key in check.check_keys] == [
-        NON_EMPTY,
-        VOLUME_ANOMALY,
-    ]
-    result = lake.materialize([bronze_records, *checks], day="2024-01-05", last_day="2024-01-06")
+    assert [spec.name for spec in bronze_records.check_specs] == [NON_EMPTY, VOLUME_ANOMALY]
+    result = lake.materialize([bronze_records], day="2024-01-05", last_day="2024-01-06")
     check = check_results(result)[("bronze/crm_records", NON_EMPTY)]
     assert not check.passed and check.severity == WARN
     assert check.metadata["rows_by_day"].value == {"2024-01-05": 1, "2024-01-06": 0}
@@ -306,7 +300,7 @@ def test_a_day_without_landed_files_warns(lake):
 
 def test_a_day_with_a_landed_file_is_not_empty(lake):
     _land_records(lake, "2024-01-05")
-    result = lake.materialize([bronze_records, non_empty_check(bronze_records)], day="2024-01-05")
+    result = lake.materialize([bronze_records], day="2024-01-05")
     assert check_results(result)[("bronze/crm_records", NON_EMPTY)].passed
 
 
@@ -319,6 +313,12 @@ def three_rows(context) -> pd.DataFrame:
     return pd.DataFrame({"n": [1, 2, 3]})
 
 
+@lake_asset("gold", group=GROUP, partitioned=False, row_count=2)
+def three_rows_declared_two(context) -> pd.DataFrame:
+    """Declares two rows, has three."""
+    return pd.DataFrame({"n": [1, 2, 3]})
+
+
 @lake_asset("gold", group=GROUP, partitioned=False, row_count=3)
 def two_rows(context) -> pd.DataFrame:
     """Declares three rows, has two."""
@@ -326,20 +326,20 @@ def two_rows(context) -> pd.DataFrame:
 
 
 def test_a_missing_row_fails_the_row_count(lake):
-    result = lake.materialize([two_rows, *declared_checks([two_rows])], raise_on_error=False)
+    result = lake.materialize([two_rows], raise_on_error=False)
     check = check_results(result)[("gold/two_rows", ROW_COUNT_CHECK)]
     assert not check.passed and check.severity == ERROR
     assert (check.metadata["rows"].value, check.metadata["expected"].value) == (2, 3)
 
 
 def test_the_declared_row_count_passes(lake):
-    result = lake.materialize([three_rows, *declared_checks([three_rows])])
+    result = lake.materialize([three_rows])
     assert check_results(result)[("gold/three_rows", ROW_COUNT_CHECK)].passed
 
 
 def test_an_extra_row_fails_the_row_count(lake):
-    result = lake.materialize([three_rows, row_count_check(three_rows, 2)], raise_on_error=False)
-    assert not check_results(result)[("gold/three_rows", ROW_COUNT_CHECK)].passed
+    result = lake.materialize([three_rows_declared_two], raise_on_error=False)
+    assert not check_results(result)[("gold/three_rows_declared_two", ROW_COUNT_CHECK)].passed
 
 
 # --------------------------------------------------------------------------- ratio band
@@ -373,7 +373,7 @@ def _band(result):
 
 @pytest.mark.parametrize("day", ["2024-01-06", "2024-01-09"])
 def test_a_ratio_outside_the_band_warns(lake, day):
-    result = lake.materialize([shares, *declared_checks([shares])], day=day)
+    result = lake.materialize([shares], day=day)
     check = _band(result)
     assert not check.passed and check.severity == WARN
     assert day in check.description
@@ -382,7 +382,7 @@ def test_a_ratio_outside_the_band_warns(lake, day):
 
 def test_a_ratio_inside_the_band_or_null_passes(lake):
     result = lake.materialize(
-        [shares, ratio_band_check(shares, SHARE_BAND)],
+        [shares],
         day="2024-01-07",
         last_day="2024-01-08",
     )
@@ -392,14 +392,13 @@ def test_a_ratio_inside_the_band_or_null_passes(lake):
 
 
 def test_run_config_sets_the_band_and_its_severity(lake):
-    check = ratio_band_check(shares, SHARE_BAND)
-    op_name = check.node_def.name  # the check's op, as run config names it
-    config = {"low": 0.0, "high": 0.4, "severity": "ERROR"}
+    # The asset's step evaluates the band: its config sits under the check's name.
+    config = {SHARE: {"low": 0.0, "high": 0.4, "severity": "ERROR"}}
     result = materialize(
-        [shares, check],
+        [shares],
         partition_key="2024-01-05",  # 0.5: inside the declared band, outside the configured one
         resources=lake.resources,
-        run_config={**QUIET, "ops": {op_name: {"config": config}}},
+        run_config={**QUIET, "ops": {shares.op.name: {"config": config}}},
         raise_on_error=False,
     )
     evaluation = _band(result)
@@ -465,20 +464,18 @@ def test_a_changed_column_type_is_not_silently_accepted(lake):
 
 def test_a_failed_blocking_error_check_stops_what_is_downstream(lake):
     assets = [keyed, keyed_count]
-    result = lake.materialize(
-        [*assets, *declared_checks(assets)], day="2024-01-06", raise_on_error=False
-    )
+    result = lake.materialize(assets, day="2024-01-06", raise_on_error=False)
     assert not check_results(result)[("silver/keyed", UNIQUE_KEY)].passed
     assert materialized(result) == {"silver/keyed"}
     assert not result.success
     # The same graph on a day whose key is unique builds through.
-    passing = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-05")
+    passing = lake.materialize(assets, day="2024-01-05")
     assert materialized(passing) == {"silver/keyed", "gold/keyed_count"}
 
 
 def test_a_failed_warn_check_blocks_nothing(lake):
     assets = [bronze_records, records]
-    result = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-06")
+    result = lake.materialize(assets, day="2024-01-06")
     assert not check_results(result)[("bronze/crm_records", NON_EMPTY)].passed
     assert materialized(result) == {"bronze/crm_records", "silver/records"}
     assert result.success
@@ -491,9 +488,7 @@ def test_a_day_quarantining_more_than_its_share_warns(lake):
     _land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"})
     _land_records(lake, "2024-01-06")
     assets = [bronze_records, records]
-    result = lake.materialize(
-        [*assets, *declared_checks(assets)], day="2024-01-05", last_day="2024-01-06"
-    )
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
     assert result.success  # a judgement, not a broken invariant
     check = check_results(result)[("silver/records", REJECT_RATIO)]
     assert not check.passed and check.severity == WARN
@@ -504,7 +499,7 @@ def test_a_day_quarantining_more_than_its_share_warns(lake):
 def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
     _land_records(lake, "2024-01-05")
     assets = [bronze_records, records]
-    result = lake.materialize([*assets, *declared_checks(assets)], day="2024-01-05")
+    result = lake.materialize(assets, day="2024-01-05")
     assert check_results(result)[("silver/records", REJECT_RATIO)].passed
 
 
@@ -516,8 +511,7 @@ def _land_volume(lake, day: str, count: int) -> None:
 
 
 def _volume(lake, day: str):
-    checks = declared_checks([bronze_records])
-    result = lake.materialize([bronze_records, *checks], day=day)
+    result = lake.materialize([bronze_records], day=day)
     return check_results(result)[("bronze/crm_records", VOLUME_ANOMALY)]
 
 
@@ -561,3 +555,33 @@ def test_small_volumes_are_not_judged(lake):
     _land_mondays(lake, [20, 22, 18])
     _land_volume(lake, "2024-01-29", 2)  # 10% of a median of 20: chance, not a signal
     assert _volume(lake, "2024-01-29").passed
+
+
+# --------------------------------------------------------------------------- in the step
+
+
+def test_checks_run_inside_their_assets_steps(lake):
+    _land_records(lake, "2024-01-05")
+    result = lake.materialize([bronze_records, records], day="2024-01-05")
+    steps = {event.step_key for event in result.all_events if event.is_step_start}
+    assert steps == {"bronze__crm_records", "silver__records"}
+    assert {(key, name) for key, name in check_results(result)} == {
+        ("bronze/crm_records", NON_EMPTY),
+        ("bronze/crm_records", VOLUME_ANOMALY),
+        ("silver/records", RECONCILES_WITH_BRONZE),
+        ("silver/records", REJECT_RATIO),
+    }
+
+
+def test_an_asset_with_its_own_config_cannot_also_take_band_config():
+    from dagster import Config
+
+    class Threshold(Config):
+        level: float = 0.5
+
+    with pytest.raises(TypeError, match="own `config` parameter"):
+
+        @lake_asset("gold", group=GROUP, bands=[SHARE_BAND])
+        def configured(context, config: Threshold) -> pd.DataFrame:
+            """Has config of its own."""
+            return pd.DataFrame()
