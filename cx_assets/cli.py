@@ -6,9 +6,9 @@ and the command centre.
     cx-lakehouse ui [--port 3000]
     cx-lakehouse dashboard [--port 8501]
 
-`run` materializes the selected date-grained assets for the whole range in one in-process
-run (per-step process start-up would dominate small days), then the whole-history rollups
-that depend on them, with every asset check. Exit code 0 only if every step succeeded and
+`run` materializes the selected date-grained assets for the whole range, then the
+whole-history rollups that depend on them, with every asset check, in one in-process run
+(per-step process start-up would dominate small days). Exit code 0 only if every step succeeded and
 no ERROR-severity check failed. User mistakes (bad dates, bad selection, no data root)
 print one line and exit 2.
 """
@@ -207,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_dagster_home(data_dir)
     resources = build_resources(data_dir)
     began = time.perf_counter()
-    # Held for the whole command: both runs and the summary (the warehouse file is ours).
+    # Held for the whole command: the run and the summary (the warehouse file is ours).
     try:
         with run_lock.data_root_lock(
             data_dir,
@@ -288,45 +288,46 @@ class RunPlan:
             )
 
     def materialize(self, instance, resources, keys, tally: CheckTally, *, verbose: bool) -> bool:
-        """Two runs of the definitions' own jobs (so the UI shows them by name, with their
-        partition or range, and can re-execute them), each on the planned subset."""
+        """One run of the definitions' own jobs (so the UI shows it by name, with its
+        partition or range, and can re-execute it): `daily_partitions` with the days and
+        the rollups downstream, or `whole_history` when only rollups are selected."""
         from cx_assets import definitions
         from cx_assets.lakehouse.run_lock import owner_tags
 
         single = len(keys) == 1
-        day_tags = (
-            {}
-            if single
-            else {
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            }
-        )
-        for label, job_name, asset_keys, partition_key, run_tags in (
-            (f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}",
-             definitions.DAILY_JOB, self.partitioned, keys[0] if single else None, day_tags),
-            (f"{len(self.rollups)} whole-history rollups",
-             definitions.WHOLE_HISTORY_JOB, self.rollups, None, {}),
-        ):  # fmt: skip
-            if not asset_keys:
-                continue
-            print(f"materializing {label} ...", flush=True)
-            result = definitions.defs.get_job_def(job_name).execute_in_process(
-                instance=instance,
-                asset_selection=sorted(asset_keys),
-                partition_key=partition_key,
-                # Owned by this process from the start, so a kill at any point is recognised.
-                tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
-                run_config=_run_logger_config(verbose),
-                raise_on_error=False,
+        if self.partitioned:
+            job_name, partition_key = definitions.DAILY_JOB, keys[0] if single else None
+            run_tags = (
+                {}
+                if single
+                else {
+                    "dagster/asset_partition_range_start": keys[0],
+                    "dagster/asset_partition_range_end": keys[-1],
+                }
             )
-            for evaluation in result.get_asset_check_evaluations():
-                tally.add(evaluation)
-            if not result.success:
-                print(f"run {result.run_id} failed:")
-                for line in failure_lines(result):
-                    print(f"  {line}")
-                return False
+            label = f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}"
+            if self.rollups:
+                label += f", then {len(self.rollups)} whole-history rollups"
+        else:
+            job_name, partition_key, run_tags = definitions.WHOLE_HISTORY_JOB, None, {}
+            label = f"{len(self.rollups)} whole-history rollups"
+        print(f"materializing {label} ...", flush=True)
+        result = definitions.defs.get_job_def(job_name).execute_in_process(
+            instance=instance,
+            asset_selection=sorted(self.partitioned | self.rollups),
+            partition_key=partition_key,
+            # Owned by this process from the start, so a kill at any point is recognised.
+            tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
+            run_config=_run_logger_config(verbose),
+            raise_on_error=False,
+        )
+        for evaluation in result.get_asset_check_evaluations():
+            tally.add(evaluation)
+        if not result.success:
+            print(f"run {result.run_id} failed:")
+            for line in failure_lines(result):
+                print(f"  {line}")
+            return False
         return True
 
 

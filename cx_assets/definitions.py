@@ -42,9 +42,12 @@ DAILY_JOB = "daily_partitions"
 WHOLE_HISTORY_JOB = "whole_history"
 daily_job = define_asset_job(
     DAILY_JOB,
-    selection=DAILY_SELECTION,
+    # The rollups come along: a run of a day (or a range) then rebuilds the whole-history
+    # tables downstream in the same run, instead of a second run starting up for them.
+    selection=DAILY_SELECTION | AssetSelection.tag(PARTITIONING_TAG, WHOLE_HISTORY),
     partitions_def=daily_partitions,
-    description="Every date-grained asset of every domain, for one day (or a range).",
+    description="Every date-grained asset of every domain for one day (or a range), then "
+    "every whole-history table (rollups) downstream of them.",
 )
 whole_history_job = define_asset_job(
     WHOLE_HISTORY_JOB,

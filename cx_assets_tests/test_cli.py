@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -189,17 +190,33 @@ def test_the_readme_pandas_recipe_types_the_partition_day(generated_and_run):
     assert len(namespace["heat"]) == 168
 
 
-def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run):
-    """Runs show in the UI as `daily_partitions` (with the range) and `whole_history`, not as
-    an anonymous job without partitions."""
+def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run, tmp_path):
+    """A run shows in the UI as `daily_partitions` with its range (the rollups built in the
+    same run), not as an anonymous job without partitions; rollups alone run as
+    `whole_history`."""
     from dagster import DagsterInstance
 
     data_dir, _, _ = generated_and_run
     with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
-        runs = {run.job_name: run.tags for run in instance.get_runs()}
-    assert set(runs) == {"daily_partitions", "whole_history"}
-    assert runs["daily_partitions"]["dagster/asset_partition_range_start"] == START
-    assert runs["daily_partitions"]["dagster/asset_partition_range_end"] == END
+        (run,) = [run for run in instance.get_runs() if run.tags.get("cx/trigger") == "cli"]
+        materialized = {
+            record.asset_key.to_user_string()
+            for record in instance.get_records_for_run(run.run_id).records
+            if record.event_log_entry.dagster_event
+            and record.event_log_entry.dagster_event.is_step_materialization
+        }
+    assert run.job_name == "daily_partitions"
+    assert run.tags["dagster/asset_partition_range_start"] == START
+    assert run.tags["dagster/asset_partition_range_end"] == END
+    assert {"gold/crm_cx_volumetrics", "gold/crm_noise_summary"} <= materialized
+
+    copy = tmp_path / "data"  # the module's data root stays as the other tests expect it
+    shutil.copytree(data_dir, copy)
+    rollups_only = cli("run", "--date", START, "--select", "gold/crm_cx_volumetrics",
+                       data_dir=copy)  # fmt: skip
+    assert rollups_only.returncode == 0, rollups_only.stdout + rollups_only.stderr
+    with DagsterInstance.from_config(str(copy / "dagster_home")) as instance:
+        assert instance.get_runs(limit=1)[0].job_name == "whole_history"
 
 
 def test_help_says_the_defaults_and_the_ui_stays_quiet():
