@@ -47,13 +47,9 @@ from cx_assets.lakehouse.automation import (
 )
 from cx_assets.lakehouse.checks import Band, CheckRun, DeclaredCheck, declared_checks
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
-from cx_assets.lakehouse.landing import (
-    BRONZE_COLUMN_DESCRIPTIONS,
-    BRONZE_SCHEMA,
-    discover,
-    read_landed,
-)
+from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates, single_run_backfill
+from cx_assets.lakehouse.readers import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import query_validated
 from cx_assets.lakehouse.validation import column_schema

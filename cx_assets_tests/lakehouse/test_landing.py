@@ -13,12 +13,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from cx_assets.lakehouse import landing
+from cx_assets.lakehouse import readers
 from cx_assets.lakehouse.landing import (
-    BRONZE_SCHEMA,
     date_folders,
     discover,
     parse_date_folder,
+)
+from cx_assets.lakehouse.readers import (
+    BRONZE_SCHEMA,
     read_csv,
     read_json,
     read_jsonl,
@@ -329,7 +331,7 @@ def test_read_landed_streams_bronze_rows_of_every_file(tmp_path):
 
 
 def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(landing, "BATCH_ROWS", 2)
+    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
     landing_dir = tmp_path / "landing"
     folder = landing_dir / "crm" / "users" / DAY.isoformat()
     write(folder / "a.jsonl", b"".join(b'{"Id": %d}\n' % n for n in range(1, 6)))
@@ -559,7 +561,7 @@ def test_unreadable_files_are_one_bad_record_and_the_others_still_read(tmp_path,
             return _BreaksOff(b'{"Id": 2}\n')
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(landing, "open", failing_open, raising=False)
+    monkeypatch.setattr(readers, "open", failing_open, raising=False)
 
     rows = [(row["source_file"].rsplit("/", 1)[1], row["line_number"], row["read_error"])
             for row in read_day(landing_dir)]  # fmt: skip
@@ -621,7 +623,7 @@ def test_a_landing_folder_that_is_itself_a_link_is_read(tmp_path):
 def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path, monkeypatch):
     """Blocks end inside lines, a bad line sits in one block, CRLF, blanks, a BOM and a
     last line without its newline: the same rows, numbers and errors as `read_jsonl`."""
-    monkeypatch.setattr(landing, "JSONL_BLOCK_BYTES", 7)
+    monkeypatch.setattr(readers, "JSONL_BLOCK_BYTES", 7)
     content = (
         b'\xef\xbb\xbf{"Id": 1}\r\n\n  \n{"Id": "\xc3\xa9t\xc3\xa9"}\n{"Id": "\xff"}\n'
         b'{"Id": "\xed\xa0\x80"}\n' + b'{"Id": 42, "pad": "' + b"x" * 40 + b'"}\n{"Id": 7}'
@@ -632,7 +634,7 @@ def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path,
 
     table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
 
-    expected = list(landing.read_jsonl(files[0].path))
+    expected = list(readers.read_jsonl(files[0].path))
     assert table["line_number"].to_pylist() == [row[0] for row in expected]
     assert table["raw"].to_pylist() == [row[1] for row in expected]
     assert table["read_error"].to_pylist() == [row[3] for row in expected]
