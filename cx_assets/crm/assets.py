@@ -24,7 +24,7 @@ from cx_assets.lakehouse.assets import (
     same_day,
     whole_table,
 )
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
@@ -57,7 +57,7 @@ bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
 )
 def crm_contact_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of a CRM contact (people and companies). People's names are
     dropped and e-mails/phones hashed. The latest version wins downstream."""
     return silver_from_bronze(
@@ -76,6 +76,7 @@ def crm_contact_versions(
         FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
         derived_frames=record_hashes,
+        by_day=True,
     )
 
 
@@ -88,7 +89,7 @@ def crm_contact_versions(
 )
 def crm_deal_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of a CRM deal. The latest version wins downstream."""
     return silver_from_bronze(
         context,
@@ -104,6 +105,7 @@ def crm_deal_versions(
                    AS status,
                created_at, finished_at
         FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+        by_day=True,
     )
 
 
@@ -116,7 +118,7 @@ def crm_deal_versions(
 )
 def crm_user_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of a CRM user (account managers)."""
     return silver_from_bronze(
         context,
@@ -130,6 +132,7 @@ def crm_user_versions(
         FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
         derived_frames=record_hashes,
+        by_day=True,
     )
 
 
@@ -151,7 +154,7 @@ def crm_interactions(
     lake: Lake,
     bronze: TableRef,
     contact_versions: TableRef,
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """CRM interactions with noise flags and reason, direction, thread key, friction flags
     and the company resolved as of the day. E-mail bodies, subjects and recipient addresses
     stay in bronze."""
@@ -166,6 +169,7 @@ def crm_interactions(
         select_sql=rules.silver_interactions_sql(
             TYPED_RECORDS, contact_versions.rows, days[-1] if days else None
         ),
+        by_day=True,
     )
 
 

@@ -12,6 +12,12 @@ conventions test read.
   `gold/<table>/data.parquet` for whole-history tables), never read back.
 - `ModelStoreIOManager`: trained models as joblib files (`models/<name>/[date=D/]model.joblib`).
 
+A partitioned step that computes its rows a day at a time (a range run of a silver step)
+returns `DayTables`: an iterator of (days, Arrow table) chunks the warehouse IO manager
+consumes one at a time, replacing each chunk's days in its own transaction, so a 14-day
+run holds one day in memory; metadata known only once every chunk is computed (counts of
+quarantined records) is added then.
+
 A whole-history asset whose rows still belong to days (support tickets under the day they
 were created, rebuilt when a later day re-delivers them) returns `DayRows`: the warehouse
 replaces only the days it names, and gold publishes them as `date=D/` folders like a
@@ -27,8 +33,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -99,6 +105,16 @@ class DayRows:
 
     rows: pd.DataFrame | pa.Table
     days: Sequence[date] | None = None
+
+
+@dataclass
+class DayTables:
+    """What a partitioned step returns when it computes its rows a chunk of days at a time:
+    `chunks` yields (days, rows) with every day of the step exactly once, each chunk's rows
+    replacing those days; `metadata` is complete once `chunks` is exhausted."""
+
+    chunks: Iterable[tuple[Sequence[date], pa.Table]]
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def _table_of(context: OutputContext | InputContext) -> tuple[str, str]:
@@ -183,9 +199,12 @@ class WarehouseIOManager(ConfigurableIOManager):
     warehouse: Warehouse
 
     def handle_output(
-        self, context: OutputContext, obj: pd.DataFrame | pa.Table | DayRows | None
+        self, context: OutputContext, obj: pd.DataFrame | pa.Table | DayRows | DayTables | None
     ) -> None:
         if obj is None:
+            return
+        if isinstance(obj, DayTables):
+            self._handle_day_tables(context, obj)
             return
         layer, table = _table_of(context)
         dates = _output_dates(context)
@@ -199,6 +218,32 @@ class WarehouseIOManager(ConfigurableIOManager):
             total = count_rows(con, layer, table) if by_day else inserted
             metadata = _table_metadata(con, context, layer, table, total)
         metadata.update(self.publish(table, rows, dates, by_day=by_day))
+        context.add_output_metadata(metadata)
+
+    def _handle_day_tables(self, context: OutputContext, obj: DayTables) -> None:
+        """Each chunk replaces its days as it comes (one transaction per chunk); the step's
+        days must all be written, once."""
+        layer, table = _table_of(context)
+        dates = _output_dates(context)
+        if dates is None:
+            raise TypeError("DayTables are for partitioned assets")
+        written: list[date] = []
+        inserted = 0
+        published: dict[str, Any] = {}
+        with self.warehouse.connect() as con:
+            for days, rows in obj.chunks:
+                days = sorted(days)
+                if set(days) - set(dates) or set(days) & set(written):
+                    raise ValueError(f"{layer}.{table}: a chunk for days {days} not being written")
+                rows = as_arrow(rows)
+                inserted += replace_rows(con, layer, table, rows, days)
+                published = self.publish(table, rows, days)
+                written += days
+            if sorted(written) != dates:
+                raise ValueError(f"{layer}.{table}: no rows were computed for some of {dates}")
+            metadata = _table_metadata(con, context, layer, table, inserted)
+        metadata.update(published)
+        metadata.update(obj.metadata)
         context.add_output_metadata(metadata)
 
     def publish(

@@ -21,6 +21,7 @@ DuckDB casts more than the contract allows, so text is matched before it is cast
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -97,6 +98,15 @@ def _json_path(name: str) -> str:
     return sql.string_literal('$."' + name.replace('"', '\\"') + '"')
 
 
+def _structure(spec: RecordSpec) -> str:
+    """The `json_transform` structure: every source field as text (typed below, strictly)."""
+    return sql.string_literal(json.dumps(dict.fromkeys(_sources(spec), "VARCHAR")))
+
+
+def _sources(spec: RecordSpec) -> list[str]:
+    return list(dict.fromkeys(item.source for item in spec.fields))
+
+
 def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
     """`text` as a value of `kind`, or NULL when it is not one the contract allows."""
     if kind == "str":
@@ -113,16 +123,19 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
 
 
 def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str]:
-    """(typed value, missing condition) for one field; a present value typed NULL is wrong."""
-    value = f"values_[{position}]"
+    """(typed value, missing condition) for one field; a present value typed NULL is wrong.
+
+    `texts_` holds each field's value as text (a string unescaped, any other value as its
+    JSON text) and `types_` its JSON type (NULL: absent)."""
+    text = f"struct_extract(texts_, {sql.string_literal(item.source)})"
     if spec.text_values:
-        text = f"nullif(trim(json_extract_string({value}, '$')), '')"
+        text = f"nullif(trim({text}), '')"
         return _converted_sql(item.kind, text, from_text=True), f"{text} IS NULL"
-    json_type = f"json_type({value})"
+    json_type = f"types_[{position}]"
     accepted = ", ".join(sql.string_literal(name) for name in _JSON_TYPES[item.kind])
-    converted = _converted_sql(item.kind, f"json_extract_string({value}, '$')", from_text=False)
+    converted = _converted_sql(item.kind, text, from_text=False)
     typed = f"CASE WHEN {json_type} IN ({accepted}) THEN {converted} END"
-    return typed, f"({value} IS NULL OR {json_type} = 'NULL')"
+    return typed, f"({json_type} IS NULL OR {json_type} = 'NULL')"
 
 
 def parse_sql(
@@ -151,24 +164,33 @@ def parse_sql(
             "CASE WHEN read_error IS NOT NULL THEN read_error",
             "WHEN __unparsed THEN 'invalid JSON'",
             "WHEN __not_object THEN 'not a JSON object'",
+            "WHEN __untransformed THEN 'invalid JSON'",
             *checks,
             "END",
         ]
     )
+    # Two passes of the JSON parser per record (the value types, then every value as text)
+    # cost about half of one `json_extract` of all paths plus a parse of each value.
     return f"""
         WITH extracted AS (
             SELECT date, source_file, line_number, read_error,
                    coalesce(record, raw) AS document,
                    CASE WHEN read_error IS NULL
-                        THEN try(json_extract(coalesce(record, raw), [{paths}])) END AS values_
+                        THEN try(json_type(coalesce(record, raw), [{paths}])) END AS types_,
+                   CASE WHEN read_error IS NULL
+                        THEN try(json_transform(coalesce(record, raw), {_structure(spec)}))
+                   END AS texts_
             FROM {sql.qualified(bronze_schema, bronze_table)}
             WHERE {sql.in_days(dates)}
         ),
         fields AS (
             SELECT date, source_file, line_number, read_error,
-                   values_ IS NULL AS __unparsed,
+                   types_ IS NULL AS __unparsed,
                    NOT starts_with(ltrim(document, ' ' || chr(9) || chr(10) || chr(13)), '{{')
                        AS __not_object,
+                   -- an object the transform could not read is never taken as one missing
+                   -- every field (`null` transforms to NULL too, but is not an object)
+                   texts_ IS NULL AND NOT __not_object AS __untransformed,
                    {", ".join(typed_columns)}
             FROM extracted
         )

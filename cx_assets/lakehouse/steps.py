@@ -1,32 +1,49 @@
 """The plain helpers asset bodies share (they are not assets; `assets.py` declares those).
 
 - `silver_from_bronze`: type, rule-check, validate and quarantine the records of a landed
-  table, for one silver step;
+  table, for one silver step, wholly in DuckDB (the model's checks as SQL, `schema_sql`),
+  handing Arrow to the IO manager, a day at a time when the step's rules allow it;
 - `query_validated` / `validate_derived`: rows the pipeline derives (gold, and silver built
   from silver), validated against their Pandera model; a failing row fails the step.
 """
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 from dagster import AssetExecutionContext, MetadataValue, Output
 
-from cx_assets.lakehouse import quarantine
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse import quarantine, sql
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import RecordSpec, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.validation import ordered, validate
-from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
+from cx_assets.lakehouse.validation import SchemaViolation, ordered, validate
+from cx_assets.lakehouse.warehouse import Warehouse, as_arrow
 
 # The temp table `silver_from_bronze` types a day's records into, for the domain's SQL.
 TYPED_RECORDS = "typed_records"
+# The temp table holding the rows the domain's SQL selected, before validation.
+CANDIDATES = "silver_candidates"
+RULE_REASON = "reject_reason"
 
 # Frames a domain computes in Python from the typed records, by the name SQL sees them as.
 DerivedFrames = Callable[[duckdb.DuckDBPyConnection, str], Mapping[str, pd.DataFrame]]
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One chunk of days of a silver step: its good rows and its rejected records."""
+
+    rows: pyarrow.Table
+    rejects: pd.DataFrame  # date, source_file, line_number, reason, raw
+    bronze_rows: int
 
 
 def silver_from_bronze(
@@ -39,7 +56,8 @@ def silver_from_bronze(
     model: type[pa.DataFrameModel],
     select_sql: str,
     derived_frames: DerivedFrames | None = None,
-) -> Output[pd.DataFrame]:
+    by_day: bool = False,
+) -> Output[Any]:
     """The silver step of one landed table.
 
     1. type every bronze record of the step's days (`parse_bronze`) into the temp table
@@ -49,77 +67,197 @@ def silver_from_bronze(
        under their names) and returns `date`, `source_file`, `line_number` plus the
        model's columns, and optionally `reject_reason`: a domain rule's reason to
        quarantine the record (null keeps it);
-    3. validate with the Pandera model, keeping the coerced frame;
-    4. quarantine every rejected record (parse or validation) with its file, line, reason
-       and original text; report counts and a masked sample (no record content).
+    3. validate against the Pandera model: in SQL when `schema_sql` can render every check
+       of it, else with Pandera itself;
+    4. quarantine every rejected record (parse, rule or validation) with its file, line,
+       reason and original text; report counts and a masked sample (no record content).
+
+    `by_day`: the query relates a record only to records of its own day (and to other
+    tables), so a range run computes and writes one day at a time, in the memory of one
+    day. An asset declaring a `DayTables` output gets them, for the warehouse IO manager to
+    write chunk by chunk; any other gets one frame (Arrow-backed: no copy) for all its days.
     """
     days = partition_dates(context)
-    with warehouse.connect() as con:
-        parse_bronze(con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS)
-        parse_rejects = con.execute(
-            f"SELECT source_file, line_number, reject_reason AS reason "
-            f"FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL"
-        ).df()
-        frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
-        for name, frame in frames.items():
-            con.register(name, frame)
-        try:
-            candidates = con.execute(select_sql).df()
-        finally:
-            for name in frames:
-                con.unregister(name)
-        rule_rejects = parse_rejects.iloc[0:0]
-        if "reject_reason" in candidates.columns:
-            by_rule = candidates["reject_reason"].notna()
-            rule_rejects = candidates.loc[by_rule, ["source_file", "line_number", "reject_reason"]]
-            rule_rejects = rule_rejects.rename(columns={"reject_reason": "reason"})
-            candidates = candidates.loc[~by_rule].drop(columns="reject_reason")
-        validated = validate(model, candidates)
-        rejected = [
-            frame
-            for frame in (
-                parse_rejects,
-                rule_rejects,
-                validated.rejects[["source_file", "line_number", "reason"]],
-            )
-            if not frame.empty
-        ]
-        rejects = _with_raw(
-            con,
-            bronze,
-            pd.concat(rejected, ignore_index=True) if rejected else parse_rejects,
-        )
-    dataset = bronze.table
-    quarantine.write(lake.layout.quarantine_dir, dataset, rejects, days, datetime.now(UTC))
-    for row in quarantine.masked_sample(rejects, limit=10):
-        context.log.warning(
-            f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
-        )
-    metadata = {
-        "bronze_rows": int(len(parse_rejects) + len(rule_rejects) + len(candidates)),
-        "quarantined_rows": len(rejects),
-        "reject_reasons": MetadataValue.json(quarantine.reason_counts(rejects)),
-        "quarantine_sample": MetadataValue.json(quarantine.masked_sample(rejects)),
-        "quarantine_path": str(quarantine.dataset_dir(lake.layout.quarantine_dir, dataset)),
-    }
-    return Output(ordered(model, validated.frame), metadata=metadata)
+    chunk_days = [[day] for day in days] if by_day else [days]
+
+    def compute(chunk: list[date]) -> _Chunk:
+        with warehouse.connect() as con:
+            return _silver_chunk(con, bronze, spec, model, select_sql, derived_frames, chunk)
+
+    report = _Report(context, lake, bronze.table)
+    if not _declares_day_tables(context):
+        chunks = [(chunk, report.add(chunk, compute(chunk))) for chunk in chunk_days]
+        rows = pyarrow.concat_tables([rows for _, rows in chunks]) if chunks else None
+        frame = rows.to_pandas(types_mapper=pd.ArrowDtype) if rows is not None else pd.DataFrame()
+        return Output(frame, metadata=report.metadata())
+
+    output = DayTables(chunks=())
+
+    def chunks() -> Iterator[tuple[Sequence[date], pyarrow.Table]]:
+        for chunk in chunk_days:
+            yield chunk, report.add(chunk, compute(chunk))
+        output.metadata.update(report.metadata())
+
+    output.chunks = chunks()
+    return Output(output)
 
 
-def _with_raw(
-    con: duckdb.DuckDBPyConnection, bronze: TableRef, rejects: pd.DataFrame
-) -> pd.DataFrame:
-    """Rejected records (file, line, reason) with their day and original text, for quarantine."""
-    con.register("rejected_records", rejects)
+def _declares_day_tables(context: AssetExecutionContext) -> bool:
+    """Whether the asset's output is declared `DayTables` (Dagster checks the type, and
+    assets written before them declare or expect a frame)."""
     try:
-        frame = con.execute(
-            f"SELECT b.date, r.source_file, r.line_number, r.reason, b.raw "
-            f"FROM rejected_records r JOIN {bronze.rows} b USING (source_file, line_number) "
-            f"ORDER BY r.source_file, r.line_number"
+        dagster_type = context.op_def.output_defs[0].dagster_type
+    except Exception:  # a context built by hand, without a definition
+        return False
+    return getattr(dagster_type, "python_type", None) is DayTables
+
+
+class _Report:
+    """Quarantine writes and the step's metadata, accumulated chunk by chunk."""
+
+    def __init__(self, context: AssetExecutionContext, lake: Lake, dataset: str) -> None:
+        self.context, self.lake, self.dataset = context, lake, dataset
+        self.bronze_rows = 0
+        self.quarantined = 0
+        self.logged = 0  # warnings: the first ten rejects of the step
+        self.reasons: dict[str, int] = {}
+        self.sample: list[dict[str, object]] = []
+
+    def add(self, days: list[date], chunk: _Chunk) -> pyarrow.Table:
+        rejects = chunk.rejects
+        quarantine.write(
+            self.lake.layout.quarantine_dir, self.dataset, rejects, days, datetime.now(UTC)
+        )
+        for row in quarantine.masked_sample(rejects, limit=10 - self.logged):
+            self.context.log.warning(
+                f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
+            )
+            self.logged += 1
+        self.bronze_rows += chunk.bronze_rows
+        self.quarantined += len(rejects)
+        for reason, count in quarantine.reason_counts(rejects).items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        self.sample = sorted(
+            [*self.sample, *quarantine.masked_sample(rejects)],
+            key=lambda row: (row["source_file"], row["line_number"]),
+        )[:5]
+        return chunk.rows
+
+    def metadata(self) -> dict[str, Any]:
+        ordered_reasons = dict(sorted(self.reasons.items(), key=lambda item: -item[1]))
+        return {
+            "bronze_rows": self.bronze_rows,
+            "quarantined_rows": self.quarantined,
+            "reject_reasons": MetadataValue.json(ordered_reasons),
+            "quarantine_sample": MetadataValue.json(self.sample),
+            "quarantine_path": str(
+                quarantine.dataset_dir(self.lake.layout.quarantine_dir, self.dataset)
+            ),
+        }
+
+
+def _silver_chunk(
+    con: duckdb.DuckDBPyConnection,
+    bronze: TableRef,
+    spec: RecordSpec,
+    model: type[pa.DataFrameModel],
+    select_sql: str,
+    derived_frames: DerivedFrames | None,
+    days: list[date],
+) -> _Chunk:
+    """Steps 1-3 of `silver_from_bronze` for some days; the rejects carry their raw text."""
+    parse_bronze(con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS)
+    frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS {select_sql}")
+    finally:
+        for name in frames:
+            con.unregister(name)
+    parse_rejects = (
+        f"SELECT source_file, line_number, reject_reason AS reason "
+        f"FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL"
+    )
+    source_types = {
+        name: kind for name, kind, *_ in con.execute(f"DESCRIBE {CANDIDATES}").fetchall()
+    }
+    missing = [name for name in model.to_schema().columns if name not in source_types]
+    if missing:
+        problems = "; ".join(f"{name}: column_in_dataframe" for name in missing)
+        raise SchemaViolation(f"{model.__name__}: {problems}")
+    has_rule = RULE_REASON in source_types
+    try:
+        rows, model_rejects = _validated_in_sql(con, model, source_types, has_rule)
+    except Untranslatable:
+        rows, model_rejects = _validated_in_pandas(con, model, has_rule)
+    con.register("model_rejects", model_rejects)
+    try:
+        rule_rejects = (
+            f"SELECT source_file, line_number, {RULE_REASON} AS reason FROM {CANDIDATES} "
+            f"WHERE {RULE_REASON} IS NOT NULL"
+            if has_rule
+            else "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS line_number, "
+            "NULL::VARCHAR AS reason WHERE FALSE"
+        )
+        bronze_rows = con.execute(
+            f"SELECT (SELECT count(*) FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL) "
+            f"+ (SELECT count(*) FROM {CANDIDATES})"
+        ).fetchall()[0][0]
+        rejects = con.execute(
+            f"""
+            SELECT b.date, r.source_file, r.line_number, r.reason, b.raw
+            FROM ({parse_rejects} UNION ALL {rule_rejects}
+                  UNION ALL SELECT source_file, line_number, reason FROM model_rejects) AS r
+            JOIN (SELECT date, source_file, line_number, raw FROM {bronze.name}
+                  WHERE {sql.in_days(days)}) AS b USING (source_file, line_number)
+            ORDER BY r.source_file, r.line_number
+            """
         ).df()
     finally:
-        con.unregister("rejected_records")
-    frame["date"] = pd.to_datetime(frame["date"]).dt.date
-    return frame
+        con.unregister("model_rejects")
+        con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+        con.execute(f"DROP TABLE IF EXISTS {TYPED_RECORDS}")
+    rejects["date"] = pd.to_datetime(rejects["date"]).dt.date
+    return _Chunk(rows, rejects, int(bronze_rows))
+
+
+def _validated_in_sql(
+    con: duckdb.DuckDBPyConnection,
+    model: type[pa.DataFrameModel],
+    source_types: Mapping[str, str],
+    has_rule: bool,
+) -> tuple[pyarrow.Table, pd.DataFrame]:
+    """Rows passing the model (cast to its types, in its column order, in the query's row
+    order) and the failing ones' (file, line, reason); rows a rule rejected are neither."""
+    kept = f"{RULE_REASON} IS NULL" if has_rule else "TRUE"
+    rendered = model_sql(model, source_types, where=kept)
+    checked = (
+        f"SELECT *, rowid AS __row, {rendered.reason} AS __reason FROM {CANDIDATES} WHERE {kept}"
+    )
+    rejects = con.execute(
+        f"SELECT source_file, line_number, __reason AS reason FROM ({checked}) "
+        f"WHERE __reason IS NOT NULL"
+    ).df()
+    # A window (uniqueness) may reorder rows: restore the query's order.
+    order = "ORDER BY __row" if rendered.uses_windows else ""
+    rows = con.sql(
+        f"SELECT {rendered.casts} FROM ({checked}) WHERE __reason IS NULL {order}"
+    ).to_arrow_table()
+    return rows, rejects
+
+
+def _validated_in_pandas(
+    con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], has_rule: bool
+) -> tuple[pyarrow.Table, pd.DataFrame]:
+    """The same with Pandera, for a model `schema_sql` cannot render."""
+    where = f"WHERE {RULE_REASON} IS NULL" if has_rule else ""
+    candidates = con.execute(f"SELECT * FROM {CANDIDATES} {where}").df()
+    if has_rule:
+        candidates = candidates.drop(columns=RULE_REASON)
+    validated = validate(model, candidates)
+    rows = as_arrow(ordered(model, validated.frame))
+    return rows, validated.rejects[["source_file", "line_number", "reason"]]
 
 
 def validate_derived(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,255 @@
+"""`schema_sql`: a Pandera model's checks as SQL give the rows and reasons Pandera gives.
+
+Hand-worked rows for each kind of check, then every model of the four domains against
+Pandera itself on rows made to break each of its checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from datetime import UTC, date, datetime
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+from pandera.engines.pandas_engine import Date
+from pandera.typing import Series
+
+from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
+from cx_assets.lakehouse.validation import validate
+
+
+class Everything(pa.DataFrameModel):
+    at_least: Series[int] = pa.Field(ge=1)
+    above: Series[float] = pa.Field(gt=0.5, nullable=True)
+    at_most: Series[pd.Int64Dtype] = pa.Field(le=10, lt=11, nullable=True)
+    ranged: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 1}, nullable=True)
+    kind: Series[str] = pa.Field(isin=["a", "b"], notin=["c"])
+    code: Series[str] = pa.Field(str_matches=r"^[A-Z]", str_length={"min_value": 2}, nullable=True)
+    key: Series[int] = pa.Field(unique=True, ne=7)
+    flag: Series[bool] = pa.Field()
+    day: Series[Date] = pa.Field()
+    at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "us", "tz": "UTC"})
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+GOOD = {
+    "at_least": 1, "above": 0.75, "at_most": 10, "ranged": 0.0, "kind": "a", "code": "AB",
+    "key": 1, "flag": True, "day": date(2024, 1, 5), "at": datetime(2024, 1, 5, tzinfo=UTC),
+}  # fmt: skip
+TYPES = {
+    "at_least": "BIGINT", "above": "DOUBLE", "at_most": "BIGINT", "ranged": "DOUBLE",
+    "kind": "VARCHAR", "code": "VARCHAR", "key": "BIGINT", "flag": "BOOLEAN", "day": "DATE",
+    "at": "TIMESTAMPTZ",
+}  # fmt: skip
+
+
+def relation(con, model_types: dict[str, str], rows: list[dict]) -> str:
+    """A temp table of `rows` (plus `row_id`) with the given column types."""
+    con.execute("DROP TABLE IF EXISTS rows_")
+    columns = ", ".join(f'"{name}" {kind}' for name, kind in model_types.items())
+    con.execute(f"CREATE TEMP TABLE rows_ (row_id INTEGER, {columns})")
+    for row_id, row in enumerate(rows):
+        values = [row.get(name) for name in model_types]
+        con.execute(
+            f"INSERT INTO rows_ VALUES ({', '.join('?' * (len(values) + 1))})", [row_id, *values]
+        )
+    return "rows_"
+
+
+def sql_reasons(con, model, table: str) -> dict[int, str]:
+    types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+    rendered = model_sql(model, types)
+    found = con.execute(f"SELECT row_id, {rendered.reason} FROM {table}").fetchall()
+    return {row_id: reason for row_id, reason in found if reason is not None}
+
+
+def pandera_reasons(con, model, table: str) -> dict[int, str]:
+    frame = con.execute(f"SELECT * FROM {table} ORDER BY row_id").df()
+    rejects = validate(model, frame).rejects
+    return dict(zip(rejects["row_id"].tolist(), rejects["reason"].tolist(), strict=True))
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({}, None),
+        ({"at_least": 0}, "column 'at_least' failed greater_than_or_equal_to(1)"),
+        ({"above": 0.5}, "column 'above' failed greater_than(0.5)"),
+        ({"above": None}, None),  # nullable: no check runs on a null
+        ({"above": float("nan")}, None),  # a NaN is a null, as in pandas
+        (
+            {"at_most": 11},
+            "column 'at_most' failed less_than(11); column 'at_most' failed "
+            "less_than_or_equal_to(10)",
+        ),
+        ({"ranged": 1.5}, "column 'ranged' failed in_range(0, 1)"),
+        ({"kind": "z"}, "column 'kind' failed isin(['a', 'b'])"),
+        ({"kind": "c"}, "column 'kind' failed isin(['a', 'b']); column 'kind' failed notin(['c'])"),
+        ({"code": "aB"}, "column 'code' failed str_matches('^[A-Z]')"),
+        ({"code": "A"}, "column 'code' failed str_length(2, None)"),
+        ({"key": 7}, "column 'key' failed not_equal_to(7)"),
+        # Pandera's coercion of a null to int64 or bool fails too, and it says so.
+        (
+            {"at_least": None},
+            "column 'at_least' failed coerce_dtype('int64'); column 'at_least' failed not_nullable",
+        ),
+        (
+            {"flag": None},
+            "column 'flag' failed coerce_dtype('bool'); column 'flag' failed "
+            "dtype('bool'); column 'flag' failed not_nullable",
+        ),
+        ({"kind": None}, "column 'kind' failed not_nullable"),
+        ({"day": None}, "column 'day' failed not_nullable"),
+        ({"at": None}, "column 'at' failed not_nullable"),
+    ],
+)
+def test_each_kind_of_check_on_a_hand_worked_row(con, change, reason):
+    table = relation(con, TYPES, [{**GOOD, **change}])
+    assert sql_reasons(con, Everything, table).get(0) == reason
+    assert pandera_reasons(con, Everything, table).get(0) == reason
+
+
+def test_every_row_sharing_a_unique_value_fails(con):
+    rows = [{**GOOD, "key": 1}, {**GOOD, "key": 1}, {**GOOD, "key": 2}]
+    table = relation(con, TYPES, rows)
+    expected = {
+        0: "column 'key' failed field_uniqueness",
+        1: "column 'key' failed field_uniqueness",
+    }
+    assert sql_reasons(con, Everything, table) == expected
+    assert pandera_reasons(con, Everything, table) == expected
+
+
+def test_casts_give_the_models_types_in_its_order(con):
+    types = {**TYPES, "at_least": "INTEGER", "above": "FLOAT"}
+    table = relation(con, types, [GOOD])
+    source = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+    rendered = model_sql(Everything, source)
+    described = con.execute(f"DESCRIBE SELECT {rendered.casts} FROM {table}").fetchall()
+    assert [(name, kind) for name, kind, *_ in described] == [
+        (name, kind.replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"))
+        for name, kind in TYPES.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model_change", "source_types"),
+    [
+        ("dataframe_check", TYPES),
+        ("custom_check", TYPES),
+        (None, {**TYPES, "at_least": "DOUBLE"}),  # pandas truncates 1.5 where SQL rounds
+        (None, {**TYPES, "at": "TIMESTAMP"}),  # a naive time: Pandera's coercion decides
+    ],
+)
+def test_what_cannot_be_rendered_exactly_is_refused(model_change, source_types):
+    model = Everything
+    if model_change == "dataframe_check":
+
+        class model(Everything):
+            @pa.dataframe_check
+            def ordered(cls, frame: pd.DataFrame) -> pd.Series:
+                return frame["at_least"] <= frame["key"]
+
+    elif model_change == "custom_check":
+
+        class model(Everything):
+            @pa.check("kind")
+            def not_blank(cls, kind: pd.Series) -> pd.Series:
+                return kind.str.len() > 0
+
+    with pytest.raises(Untranslatable):
+        model_sql(model, source_types)
+
+
+# --------------------------------------------------------------------------- every model
+
+DOMAIN_SCHEMAS = ["calls", "crm", "digital", "support"]
+_BAD_CANDIDATES = {
+    "BIGINT": [-1, 0, -100, 1000, 7, 10**6],
+    "DOUBLE": [-1.0, 0.0, 101.0, 2.0, -0.5],
+    "VARCHAR": ["", " a", "a ", "a@b.com", "not-an-allowed-value"],
+}
+_GOOD_CANDIDATES = {
+    "BIGINT": [1, 0, 2, 5, 10],
+    "DOUBLE": [0.5, 1.0, 0.0, 2.0, 10.0],
+    "VARCHAR": ["a", "abc", "Ab1"],
+    "BOOLEAN": [True],
+    "DATE": [date(2024, 1, 5)],
+    "TIMESTAMP WITH TIME ZONE": [datetime(2024, 1, 5, 10, tzinfo=UTC)],
+}
+_SQL_TYPE = {
+    "int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE", "str": "VARCHAR",
+    "bool": "BOOLEAN", "boolean": "BOOLEAN", "date": "DATE",
+    "datetime64[us, UTC]": "TIMESTAMP WITH TIME ZONE",
+}  # fmt: skip
+
+
+def _models():
+    for domain in DOMAIN_SCHEMAS:
+        module = importlib.import_module(f"cx_assets.{domain}.schemas")
+        for name, model in vars(module).items():
+            if (
+                inspect.isclass(model)
+                and issubclass(model, pa.DataFrameModel)
+                and model.__module__ == module.__name__
+                and not name.startswith("_")
+            ):
+                yield pytest.param(model, id=f"{domain}.{name}")
+
+
+def _passes(column: pa.Column, name: str, value) -> bool:
+    frame = pd.DataFrame({name: [value]})
+    try:
+        pa.DataFrameSchema({name: column}, coerce=True).validate(frame)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors):
+        return False
+    return True
+
+
+def _breaking_rows(model) -> tuple[dict[str, str], list[dict]]:
+    """One good row, then for each column a null and a value breaking each of its checks
+    (where a candidate breaks it), and the good row twice for a unique column."""
+    columns = model.to_schema().columns
+    types = {name: _SQL_TYPE[str(column.dtype)] for name, column in columns.items()}
+    good = {}
+    for name, column in columns.items():
+        pool = _GOOD_CANDIDATES[types[name]]
+        for check in column.checks:
+            if check.name == "isin":
+                pool = list(check.statistics["allowed_values"])
+        good[name] = next(value for value in pool if _passes(column, name, value))
+    rows = [good]
+    for name, column in columns.items():
+        rows.append({**good, name: None})
+        for candidate in _BAD_CANDIDATES.get(types[name], []):
+            if not _passes(column, name, candidate):
+                rows.append({**good, name: candidate})
+        if column.unique:
+            rows += [dict(good), dict(good)]
+    return types, rows
+
+
+@pytest.mark.parametrize("model", _models())
+def test_sql_and_pandera_reject_the_same_rows_for_the_same_reasons(con, model):
+    types, rows = _breaking_rows(model)
+    table = relation(con, types, rows)
+    try:
+        in_sql = sql_reasons(con, model, table)
+    except Untranslatable:
+        pytest.skip("validated by Pandera itself")
+    assert in_sql == pandera_reasons(con, model, table)
+    assert len(in_sql) > 1  # the rows do break checks
