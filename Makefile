@@ -61,8 +61,9 @@ format: $(STAMP)
 	$(BIN)/ruff format cx_assets cx_assets_tests benchmarks
 	$(BIN)/ruff check --fix cx_assets cx_assets_tests benchmarks
 
+# BENCH_ARGS: e.g. --skip range,latency, or --quick (a small smoke run into bench-data/quick/)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_dashboard.py
 
 ui: $(STAMP)

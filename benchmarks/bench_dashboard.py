@@ -27,7 +27,7 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench import machine, write_section
+from bench_report import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -1,0 +1,191 @@
+"""Running things to measure them: commands with their peak RSS, the DuckDB floor, and the
+landing data the measurements share.
+
+Landing data is generated once per (source, scale) into `bench-data/landing/` and reused
+while its parameters and the generators' code stay the same; each measurement gets a data
+root of its own whose landing folders are hard links to it (no copy of 272 MB a day, and
+the files keep their mtimes, so the run sees the same files every time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "cx-lakehouse")
+SEED = 42
+
+# How DuckDB reads a landed table's files for the floor, by file type.
+FLOOR_READERS = {
+    ".jsonl": "read_json('{folder}/*.jsonl', format='newline_delimited', union_by_name=true)",
+    ".json": "read_json('{folder}/*.json', format='auto', union_by_name=true)",
+    ".csv": "read_csv('{folder}/*.csv', union_by_name=true, header=true)",
+}
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    peak_rss_mb: float
+    began: float  # epoch seconds, to find the command's runs in the event log
+    ended: float
+    output: str = ""
+
+
+def data_root_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a command on `data_dir`: its own Dagster instance under it."""
+    env = {**os.environ, "CX_DATA_DIR": str(data_dir), "PYTHONWARNINGS": "ignore"}
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> Measurement:
+    """Run a command, sampling the RSS of its whole process tree every 20 ms."""
+    began_epoch = time.time()
+    began = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - began
+    text = output.decode(errors="replace")
+    if process.returncode != 0:
+        sys.stdout.write(text)
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}")
+    return Measurement(seconds, peak / 2**20, began_epoch, began_epoch + seconds, text)
+
+
+def run_days(data_dir: Path, first: date, last: date, select: str) -> Measurement:
+    command = [CLI, "run", "--date", first.isoformat(), "--select", select]
+    if last != first:
+        command[4:4] = ["--to", last.isoformat()]
+    return run_measured(command, data_root_env(data_dir))
+
+
+def floor(data_dir: Path, source: str, days: list[date]) -> float:
+    """DuckDB reads every landing file of the days once and writes it once as Parquet."""
+    out = data_dir / "floor"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    began = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    for day in days:
+        for folder in sorted((data_dir / "landing" / source).glob(f"*/{day.isoformat()}")):
+            table = folder.parent.name
+            for suffix in sorted({path.suffix for path in folder.iterdir()} & set(FLOOR_READERS)):
+                reader = FLOOR_READERS[suffix].format(folder=folder.as_posix())
+                target = out / f"{table}_{day}{suffix.replace('.', '_')}.parquet"
+                con.execute(f"COPY (SELECT * FROM {reader}) TO '{target}' (FORMAT parquet)")
+    con.close()
+    shutil.rmtree(out, ignore_errors=True)
+    return time.perf_counter() - began
+
+
+def days_from(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range(count)]
+
+
+def generator_fingerprint() -> str:
+    """Changes whenever the synthetic generators' code or pools change."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "cx_assets" / "synthetic").rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".json"}:
+            digest.update(path.relative_to(ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class LandingSets:
+    """Generated landing days, one folder per (source, scale), under `work_dir/landing`."""
+
+    def __init__(self, work_dir: Path, first_day: date, *, fresh: bool = False) -> None:
+        self.base = work_dir / "landing"
+        self.first_day = first_day
+        self.fresh = fresh
+        self.generated: set[Path] = set()
+
+    def folder(self, source: str, scale: float) -> Path:
+        return self.base / f"{source}-scale{scale:g}"
+
+    def ensure(self, source: str, scale: float, days: int) -> Path:
+        """A data root whose landing holds at least `days` days of `source` at `scale`."""
+        folder = self.folder(source, scale)
+        marker = folder / "generated.json"
+        wanted = {
+            "source": source,
+            "scale": scale,
+            "start": self.first_day.isoformat(),
+            "seed": SEED,
+            "generators": generator_fingerprint(),
+        }
+        regenerate = self.fresh and folder not in self.generated
+        if marker.exists() and not regenerate:
+            built = json.loads(marker.read_text())
+            if built.get("params") == wanted and built.get("days", 0) >= days:
+                return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        print(f"[data] generating {days} day(s) of {source} at scale {scale:g} ...", flush=True)
+        generated = run_measured(
+            [CLI, "generate", "--start", self.first_day.isoformat(), "--days", str(days),
+             "--scale", f"{scale:g}", "--seed", str(SEED), "--sources", source, "--quiet"],
+            data_root_env(folder),
+        )  # fmt: skip
+        marker.write_text(
+            json.dumps({"params": wanted, "days": days, "seconds": generated.seconds})
+        )
+        self.generated.add(folder)
+        return folder
+
+    def link_into(self, source: str, scale: float, days: list[date], data_dir: Path) -> int:
+        """Hard-link the days' landing folders into `data_dir`; returns the bytes linked."""
+        landing = self.folder(source, scale) / "landing" / source
+        linked = 0
+        for table_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
+            for day in days:
+                source_dir = table_dir / day.isoformat()
+                if not source_dir.is_dir():
+                    continue
+                target_dir = data_dir / "landing" / source / table_dir.name / day.isoformat()
+                target_dir.mkdir(parents=True, exist_ok=True)
+                for path in sorted(source_dir.iterdir()):
+                    os.link(path, target_dir / path.name)
+                    linked += path.stat().st_size
+        return linked
+
+
+def fresh_root(data_dir: Path) -> Path:
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    return data_dir

@@ -1,0 +1,135 @@
+"""The benchmark harness's pure parts on tiny inputs: the time split read from a real run's
+event log, the verdicts, the rewrite between docs markers. Nothing here times anything."""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))  # the harness's modules import each other as scripts
+
+import bench_events  # noqa: E402
+import bench_report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_run_logs():
+    """One real partitioned run of two assets and a check, on a throwaway instance."""
+    from dagster import (
+        AssetCheckResult,
+        DagsterInstance,
+        DailyPartitionsDefinition,
+        Definitions,
+        asset,
+        asset_check,
+        define_asset_job,
+    )
+
+    days = DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @asset(partitions_def=days)
+    def upstream() -> int:
+        return 1
+
+    @asset(partitions_def=days)
+    def downstream(upstream: int) -> int:
+        return upstream + 1
+
+    @asset_check(asset=downstream)
+    def downstream_positive() -> AssetCheckResult:
+        return AssetCheckResult(passed=True)
+
+    defs = Definitions(
+        assets=[upstream, downstream],
+        asset_checks=[downstream_positive],
+        jobs=[define_asset_job("tiny_daily", partitions_def=days)],
+    )
+    with DagsterInstance.ephemeral() as instance:
+        began = time.time()
+        result = defs.get_job_def("tiny_daily").execute_in_process(
+            instance=instance, partition_key="2024-01-02"
+        )
+        assert result.success
+        ended = time.time()
+        return bench_events.runs_from_instance(instance, began), began, ended
+
+
+def test_time_split_of_a_real_run(tiny_run_logs):
+    runs, began, ended = tiny_run_logs
+    assert [run.date_grained for run in runs] == [True]
+    split = bench_events.split_command(runs, began, ended)
+    (run,) = split.runs
+    assert sorted((step.key, step.is_check) for step in run.steps) == [
+        ("downstream", False),
+        ("downstream_downstream_positive", True),
+        ("upstream", False),
+    ]
+    rows = bench_events.split_rows(split)
+    # The rows account for the whole command, nothing twice.
+    assert sum(seconds for _, seconds in rows) == pytest.approx(split.wall)
+    assert split.data_seconds == pytest.approx(run.asset_seconds + run.check_seconds)
+    assert any("1 check steps" in what for what, _ in rows)
+
+
+def test_split_of_synthetic_events():
+    def log(job, created, events, date_grained):
+        return bench_events.RunLog(
+            job, created, [bench_events.Event(*e) for e in events], date_grained
+        )
+
+    daily = log(
+        "daily", 10.0,
+        [(11.0, "PIPELINE_START"), (11.5, "STEP_START", "a"), (11.6, "ASSET_MATERIALIZATION", "a"),
+         (13.5, "STEP_SUCCESS", "a"), (13.7, "STEP_START", "c"),
+         (13.8, "ASSET_CHECK_EVALUATION", "c"), (14.2, "STEP_SUCCESS", "c"),
+         (15.0, "PIPELINE_SUCCESS")],
+        True,
+    )  # fmt: skip
+    rollup = log(
+        "rollups", 16.0,
+        [(16.5, "PIPELINE_START"), (16.5, "STEP_START", "r"), (17.5, "STEP_SUCCESS", "r"),
+         (18.0, "PIPELINE_SUCCESS")],
+        False,
+    )  # fmt: skip
+    split = bench_events.split_command([rollup, daily], began=6.0, ended=19.0)
+    assert split.start_up == pytest.approx(4.0)
+    assert split.between_runs == pytest.approx(1.0)
+    assert split.after_runs == pytest.approx(1.0)
+    daily_split = split.runs[0]
+    assert daily_split.set_up == pytest.approx(1.0)
+    assert daily_split.asset_seconds == pytest.approx(2.0)
+    assert daily_split.check_seconds == pytest.approx(0.5)
+    assert daily_split.gaps == pytest.approx(1.5)
+    # Data time: the date-grained run's steps only, not the rollup's.
+    assert split.data_seconds == pytest.approx(2.5)
+    assert sum(s for _, s in bench_events.split_rows(split)) == pytest.approx(13.0)
+
+
+def test_verdicts_say_met_or_not_and_by_how_much():
+    met = bench_report.verdict("CRM day", 4.0, 5.0, bench_report.ratio)
+    assert met == "- CRM day: 4.00x, at most 5.00x: **met**, 1.00x (20%) to spare"
+    missed = bench_report.verdict("peak", 1280, 1024, bench_report.megabytes)
+    assert missed == "- peak: 1280 MB, at most 1024 MB: **not met** by 256 MB (25% over)"
+    assert bench_report.VERDICT_LINE.match(met) and bench_report.VERDICT_LINE.match(missed)
+
+
+def test_sections_are_rewritten_between_their_markers_only(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\nprose\n\n<!-- bench:targets -->\nold\n<!-- bench:targets -->\n\n"
+        "<!-- bench:a -->\nold a\n<!-- bench:a -->\n\nreading, kept\n"
+    )
+    body = "Last run: 2026-01-02 03:04 UTC, `make bench`.\n\n- x: 1 s, at most 2 s: **met**"
+    bench_report.write_section(doc, "<!-- bench:a -->", body, "## A")
+    bench_report.write_section(doc, "<!-- bench:b -->", "new b", "## B")  # absent: appended
+    bench_report.rewrite_targets(doc)
+    text = doc.read_text()
+    assert "old a" not in text and "prose" in text and "reading, kept" in text
+    assert text.endswith("## B\n\n<!-- bench:b -->\nnew b\n<!-- bench:b -->\n")
+    found = bench_report.sections(text)
+    assert found["a"] == body
+    assert found["targets"].splitlines()[-1] == (
+        "- x: 1 s, at most 2 s: **met** [a, 2026-01-02 03:04 UTC]"
+    )
