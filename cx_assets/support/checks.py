@@ -11,10 +11,6 @@ declared on the assets). Each takes the asset definitions it reads, never a tabl
 | `plan_within_skills_and_capacity` | gold assignment plan | ERROR: no ticket to an agent without its skill, no agent over capacity |
 """
 
-from pathlib import Path
-from typing import Any
-
-import joblib
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -27,7 +23,6 @@ from dagster import (
     asset_check,
 )
 
-from cx_assets.lakehouse.io_managers import MODEL_FILE
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.warehouse import Warehouse, scalar, table_exists
@@ -42,6 +37,7 @@ from cx_assets.support.assets import (
     support_volume_forecast,
     support_volume_forecaster,
 )
+from cx_assets.support.model_assets import stored_model
 from cx_assets.support.models.categorize import beats_baselines
 
 SLA_FLAGS_CONSISTENT = "sla_flags_consistent"
@@ -65,12 +61,6 @@ def _missing(con, *assets: AssetsDefinition) -> AssetCheckResult | None:
                 passed=False, description=f"{asset_def.key.to_user_string()} does not exist"
             )
     return None
-
-
-def stored_model(lake: Lake, model: AssetsDefinition) -> Any | None:
-    """The model the model store holds for an unpartitioned model asset (None: none yet)."""
-    path = Path(lake.layout.models_dir) / model.key.path[-1] / MODEL_FILE
-    return joblib.load(path) if path.exists() else None
 
 
 def sla_flags_check(

@@ -7,14 +7,21 @@
 - `gold/support_assignment_plan`: the assignment solved exactly (nothing to train).
 
 Models are stored through the model store (`models/<name>/model.joblib`), with their
-training rows, metrics and backtest in the materialization's metadata.
+training rows, metrics and backtest in the materialization's metadata. A model whose inputs
+did not change since the stored one (a day run again, a re-delivery that leaves them be) is
+kept rather than refitted (`reused_stored_model` in the metadata).
 """
 
+from pathlib import Path
+from typing import Any
+
+import joblib
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MetadataValue, Output
+from dagster import AssetExecutionContext, AssetsDefinition, Config, MetadataValue, Output
 
 from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
-from cx_assets.lakehouse.io_managers import DayRows, TableRef
+from cx_assets.lakehouse.io_managers import MODEL_FILE, DayRows, TableRef
+from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.lakehouse.warehouse import Warehouse, scalar
 from cx_assets.support import model_inputs, rules, schemas
@@ -42,6 +49,21 @@ RULES = rules.DEFAULT_RULES
 CLASSIFIER = ClassifierSettings()
 
 
+def stored_model(lake: Lake, model: AssetsDefinition) -> Any | None:
+    """The model the model store holds for an unpartitioned model asset (None: none yet)."""
+    path = Path(lake.layout.models_dir) / model.key.path[-1] / MODEL_FILE
+    return joblib.load(path) if path.exists() else None
+
+
+def _reusable(lake: Lake, model: AssetsDefinition) -> Any | None:
+    """The stored model, to keep if its inputs did not change; None when it cannot be read
+    (written by another version of its library or of this code): the model is refitted."""
+    try:
+        return stored_model(lake, model)
+    except Exception:  # any unpickling failure only means: fit anew
+        return None
+
+
 @lake_asset(
     "model",
     group=GROUP,
@@ -49,7 +71,7 @@ CLASSIFIER = ClassifierSettings()
     ins={"tickets": whole_table(support_tickets), "deliveries": all_days(support_deliveries)},
 )
 def support_ticket_classifier(
-    warehouse: Warehouse, tickets: TableRef, deliveries: TableRef
+    warehouse: Warehouse, lake: Lake, tickets: TableRef, deliveries: TableRef
 ) -> Output[TicketClassifier]:
     """Ticket categorization: TF-IDF and a calibrated linear SVM (scikit-learn), trained on
     the tickets delivered with a category up to the as-of day and evaluated on a
@@ -61,7 +83,8 @@ def support_ticket_classifier(
                 tickets.rows, rules.as_of_sql(deliveries.rows), CLASSIFIER.max_training_rows
             )
         ).df()
-    classifier = train_classifier(rows, RULES.category_keywords, as_of_day, CLASSIFIER)
+    previous = _reusable(lake, support_ticket_classifier)
+    classifier = train_classifier(rows, RULES.category_keywords, as_of_day, CLASSIFIER, previous)
     metrics = {
         key: value
         for key, value in classifier.metrics.items()
@@ -72,6 +95,7 @@ def support_ticket_classifier(
         metadata={
             "as_of_day": str(as_of_day),
             "training_rows_read": len(rows),
+            "reused_stored_model": classifier is previous,
             **metrics,
             "categories": MetadataValue.json(list(classifier.categories)),
             "beats_baselines": beats_baselines(classifier),
@@ -158,6 +182,7 @@ def support_ticket_categories(
 def support_volume_forecaster(
     context: AssetExecutionContext,
     warehouse: Warehouse,
+    lake: Lake,
     tickets: TableRef,
     categories: TableRef,
     deliveries: TableRef,
@@ -173,7 +198,10 @@ def support_volume_forecaster(
         daily = con.execute(
             model_inputs.daily_created_sql(tickets.rows, categories.rows, deliveries.rows)
         ).df()
-    forecaster = fit_forecaster(series_frame(daily, first_day, as_of_day), as_of_day)
+    previous = _reusable(lake, support_volume_forecaster)
+    forecaster = fit_forecaster(
+        series_frame(daily, first_day, as_of_day), as_of_day, previous=previous
+    )
     if forecaster.fell_back:
         context.log.warning(f"volume forecast fell back to the baseline: {forecaster.reason}")
     return Output(
@@ -181,6 +209,7 @@ def support_volume_forecaster(
         metadata={
             "as_of_day": str(as_of_day),
             "history_days": forecaster.history_days,
+            "reused_stored_model": forecaster is previous,
             "training_rows": int(daily["tickets"].sum()) if len(daily) else 0,
             "backtest_windows": forecaster.windows,
             "fell_back": forecaster.fell_back,

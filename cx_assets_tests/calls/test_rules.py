@@ -47,6 +47,15 @@ def test_contractions_come_from_the_documented_list(text, cleaned):
     assert clean_text(text) == cleaned
 
 
+def test_contractions_expand_only_as_whole_words_and_any_configured_form_works():
+    # "i'll've" and "o'can't" are runs holding a key, not the key: left alone, as by the rule
+    text = "i'll've o'can't 'i'm' i'm, (don't) y'all'"
+    assert clean_text(text) == "i'll've o'can't 'i'm' i am, (do not) y'all'"
+    # a form without an apostrophe is matched like any other, as a whole word
+    slang = CallsRules(contractions={"gonna": "going to", "can't": "cannot"})
+    assert slang.clean("Gonna call, can't wait, gonnas") == "going to call, cannot wait, gonnas"
+
+
 def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
     cleaned = clean_text("Is that all? Yes! The device is $1,299.99. e.g.this stays. Done.")
     assert split_sentences(cleaned) == [

@@ -173,6 +173,35 @@ def test_the_holdout_is_the_newest_rows_and_training_is_capped():
     assert classifier.metrics["holdout_rows"] == 15
 
 
+def test_a_classifier_is_kept_while_its_inputs_are_unchanged_and_refitted_otherwise():
+    rows = _labelled(92)
+    first = train_classifier(rows, KEYWORDS, date(2024, 1, 4))
+    assert train_classifier(rows.copy(), KEYWORDS, date(2024, 1, 4), previous=first) is first
+    # keeping it is only right because a refit on the same inputs is the same model
+    again = train_classifier(rows, KEYWORDS, date(2024, 1, 4))
+    texts = rows["text"].tolist()
+    pd.testing.assert_frame_equal(
+        predict_categories(again, texts), predict_categories(first, texts)
+    )
+    relabelled = rows.assign(category=rows["category"].where(rows.index != 0, "shipping"))
+    for changed in (
+        train_classifier(relabelled, KEYWORDS, date(2024, 1, 4), previous=first),
+        train_classifier(rows, KEYWORDS, date(2024, 1, 5), previous=first),
+        train_classifier(rows, {"billing": ("invoice",)}, date(2024, 1, 4), previous=first),
+    ):
+        assert changed is not first and changed.fingerprint != first.fingerprint
+
+
+def test_a_forecaster_is_kept_while_its_series_are_unchanged_and_refitted_otherwise(fitted):
+    last = FIRST + timedelta(days=62)
+    history = series_frame(_daily(63), FIRST, last)
+    assert fit_forecaster(history.copy(), last, previous=fitted) is fitted
+    short_last = FIRST + timedelta(days=9)
+    short = fit_forecaster(series_frame(_daily(10), FIRST, short_last), short_last)
+    other = series_frame(_daily(10, seed=4), FIRST, short_last)
+    assert fit_forecaster(other, short_last, previous=short) is not short
+
+
 def test_too_few_categorized_tickets_give_no_model_and_null_predictions():
     classifier = train_classifier(_labelled(6), KEYWORDS, None)
     assert classifier.pipeline is None and "needed" in classifier.reason

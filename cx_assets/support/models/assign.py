@@ -40,8 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_array
 
 from cx_assets.support.rules import PRIORITIES
 
@@ -174,6 +172,10 @@ def _screen(order: pd.DataFrame, crew: _Agents) -> tuple[dict[int, str], dict[st
 
 def _solve(order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]]) -> dict[int, int]:
     """The min-cost flow of the module docstring with `milp`; ticket index -> agent."""
+    # Imported here: scipy.optimize costs ~0.4 s to import, paid by every run otherwise.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
+
     if not candidates:
         return {}
     skills = sorted(candidates)
@@ -218,7 +220,10 @@ def _solve(order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]])
         constraints=LinearConstraint(matrix.tocsr(), 0, 0),
         integrality=np.ones(len(cost)),
         bounds=Bounds(np.zeros(len(cost)), upper),
-        options={"mip_rel_gap": 0.0},
+        # No presolve: the flow's matrix is totally unimodular, so the root LP is already the
+        # integer optimum; HiGHS' presolve only added its own cost (0.2 s of 0.23 s on a
+        # scale-1 day, 0.85 s of 1 s for 3,000 tickets; the plans were the same).
+        options={"mip_rel_gap": 0.0, "presolve": False},
     )
     if not result.success:
         raise RuntimeError(f"assignment solver failed: {result.message}")

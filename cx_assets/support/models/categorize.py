@@ -14,6 +14,8 @@ LinearSVC and ~10× faster) whose scores are calibrated into probabilities
   the predictions.
 - Too few rows or categories: no model (`pipeline` None, `reason` says why); predictions
   are then null and every ticket needs review.
+- Inputs unchanged since the stored classifier (same rows, keywords, as-of day, settings,
+  scikit-learn and this module's code): it is kept (`fingerprint`); a refit would be equal.
 """
 
 from __future__ import annotations
@@ -22,17 +24,22 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.dummy import DummyClassifier
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-from sklearn.pipeline import Pipeline, make_pipeline
+
+from cx_assets.support.models.fingerprint import source_digest, training_fingerprint
+
+# scikit-learn is imported inside the functions that train or score: importing it costs
+# ~1 s, and every run of every domain loads this module with the definitions.
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 TOKENS = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of 2+ letters: no numbers, no masks' digits
+# The one-vs-rest SVMs of a fit run on this many threads (sklearn's SGD fits classes in
+# parallel, without the GIL; each class has its own seed, so the model is the same).
+SGD_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -53,9 +60,15 @@ class TicketClassifier:
     as_of_day: date | None
     reason: str | None = None
     settings: ClassifierSettings = field(default_factory=ClassifierSettings)
+    fingerprint: str | None = None  # of what it was trained from (`classifier_fingerprint`)
 
 
 def build_pipeline(settings: ClassifierSettings) -> Pipeline:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+
     return make_pipeline(
         TfidfVectorizer(
             token_pattern=TOKENS,
@@ -66,7 +79,7 @@ def build_pipeline(settings: ClassifierSettings) -> Pipeline:
             sublinear_tf=True,
         ),
         CalibratedClassifierCV(
-            SGDClassifier(loss="hinge", alpha=1e-4, random_state=0),
+            SGDClassifier(loss="hinge", alpha=1e-4, random_state=0, n_jobs=SGD_THREADS),
             method="sigmoid",
             cv=settings.calibration_folds,
         ),
@@ -78,6 +91,8 @@ def keyword_predictions(
 ) -> np.ndarray:
     """The keyword baseline: per text, the category with most keyword hits (ties: the first
     category alphabetically), `fallback` when no keyword appears."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
     categories = sorted(keywords)
     vocabulary = sorted({word.lower() for words in keywords.values() for word in words})
     counts = CountVectorizer(vocabulary=vocabulary, token_pattern=TOKENS).transform(texts)
@@ -95,13 +110,45 @@ def _trainable(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
     return rows[rows["category"].isin(sizes[sizes >= minimum].index)]
 
 
+def classifier_fingerprint(
+    rows: pd.DataFrame,
+    keywords: Mapping[str, Sequence[str]],
+    as_of_day: date | None,
+    settings: ClassifierSettings,
+) -> str:
+    """Everything `train_classifier` reads, the scikit-learn version and this module's
+    source (the pipeline's hyperparameters are here)."""
+    import sklearn
+
+    vocabulary = sorted((category, tuple(words)) for category, words in keywords.items())
+    return training_fingerprint(
+        rows, vocabulary, as_of_day, settings, sklearn.__version__, source_digest(__file__)
+    )
+
+
 def train_classifier(
     rows: pd.DataFrame,
     keywords: Mapping[str, Sequence[str]],
     as_of_day: date | None,
     settings: ClassifierSettings = ClassifierSettings(),
+    previous: TicketClassifier | None = None,
 ) -> TicketClassifier:
-    """`rows`: ticket_id, created_at, text, category, oldest first."""
+    """`rows`: ticket_id, created_at, text, category, oldest first. `previous` (the stored
+    classifier) is returned as it is when it was trained from exactly these inputs."""
+    fingerprint = classifier_fingerprint(rows, keywords, as_of_day, settings)
+    if previous is not None and getattr(previous, "fingerprint", None) == fingerprint:
+        return previous
+    classifier = _trained(rows, keywords, as_of_day, settings)
+    classifier.fingerprint = fingerprint
+    return classifier
+
+
+def _trained(
+    rows: pd.DataFrame,
+    keywords: Mapping[str, Sequence[str]],
+    as_of_day: date | None,
+    settings: ClassifierSettings,
+) -> TicketClassifier:
     sample = rows.sort_values(["created_at", "ticket_id"]).tail(settings.max_training_rows)
     sample = _trainable(sample, settings.min_class_rows).reset_index(drop=True)
     holdout_rows = int(len(sample) * settings.holdout_share)
@@ -136,8 +183,13 @@ def train_classifier(
 
 
 def _fitted(rows: pd.DataFrame, settings: ClassifierSettings) -> Pipeline:
+    from threadpoolctl import threadpool_limits
+
     pipeline = build_pipeline(settings)
-    with warnings.catch_warnings():
+    # One BLAS thread: the sigmoid calibration solves dozens of two-parameter problems
+    # (L-BFGS-B), where a second OpenBLAS thread only spins; on 2 busy cores that made a
+    # fit 1.5-2.5x slower (the results are the same).
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")  # a rare class may leave a fold short of examples
         pipeline.fit(rows["text"], rows["category"])
     return pipeline
@@ -151,6 +203,9 @@ def _evaluate(
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Macro-F1 and accuracy of the model and both baselines on the holdout, and the
     model's precision, recall and F1 per category."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     truth = holdout["category"]
     majority = DummyClassifier(strategy="most_frequent").fit(train["text"], train["category"])
     model_predictions = _fitted(train, settings).predict(holdout["text"])

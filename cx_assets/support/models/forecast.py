@@ -14,6 +14,8 @@
 - Too little history for one window: no backtest; the baseline SeasonalNaive(7) (Naive
   with fewer than 8 days) is fitted and `fell_back` says why (a WARN check).
 - Forecasts and intervals are clipped at 0 (counts); clipping keeps them ordered.
+- Series unchanged since the stored forecaster (and the same as-of day, settings,
+  statsforecast and this module's code): it is kept (`fingerprint`); a refit would be equal.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from statsforecast import StatsForecast
-from statsforecast.models import MSTL, AutoETS, AutoTheta, Naive, SeasonalNaive
-from utilsforecast.losses import mase
 
+from cx_assets.support.models.fingerprint import source_digest, training_fingerprint
 from cx_assets.support.rules import ALL_SERIES
+
+# statsforecast (and statsmodels, scipy under it) is imported inside the functions that fit:
+# importing it costs ~0.6 s, and every run of every domain loads this module.
+if TYPE_CHECKING:
+    from statsforecast import StatsForecast
 
 BASELINE = "SeasonalNaive"
 SHORT_FALLBACK = "Naive"
@@ -57,6 +62,7 @@ class VolumeForecaster:
     fell_back: bool
     reason: str | None = None
     settings: ForecastSettings = field(default_factory=ForecastSettings)
+    fingerprint: str | None = None  # of what it was fitted from (`fit_forecaster`)
 
     def mase_of(self, series: str, model: str) -> float | None:
         rows = self.backtest[
@@ -90,6 +96,8 @@ def series_frame(
 
 
 def candidates(settings: ForecastSettings) -> list[Any]:
+    from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
+
     season = settings.season_length
     return [
         AutoETS(season_length=season),
@@ -106,9 +114,29 @@ def backtest_windows(history_days: int, settings: ForecastSettings = ForecastSet
 
 
 def fit_forecaster(
-    history: pd.DataFrame, as_of_day: date | None, settings: ForecastSettings = ForecastSettings()
+    history: pd.DataFrame,
+    as_of_day: date | None,
+    settings: ForecastSettings = ForecastSettings(),
+    previous: VolumeForecaster | None = None,
 ) -> VolumeForecaster:
-    """Backtest the candidates, choose one per series and fit them on the whole history."""
+    """Backtest the candidates, choose one per series and fit them on the whole history.
+    `previous` (the stored forecaster) is returned as it is when it was fitted from exactly
+    these inputs (the same series, as-of day, settings, statsforecast and this module)."""
+    import statsforecast
+
+    fingerprint = training_fingerprint(
+        history, as_of_day, settings, statsforecast.__version__, source_digest(__file__)
+    )
+    if previous is not None and getattr(previous, "fingerprint", None) == fingerprint:
+        return previous
+    forecaster = _fitted_forecaster(history, as_of_day, settings)
+    forecaster.fingerprint = fingerprint
+    return forecaster
+
+
+def _fitted_forecaster(
+    history: pd.DataFrame, as_of_day: date | None, settings: ForecastSettings
+) -> VolumeForecaster:
     history_days = history["ds"].nunique() if len(history) else 0
     windows = backtest_windows(history_days, settings)
     empty_backtest = pd.DataFrame(
@@ -120,6 +148,8 @@ def fit_forecaster(
         )
     series = sorted(history["unique_id"].unique())
     if windows == 0:
+        from statsforecast.models import Naive, SeasonalNaive
+
         fallback = (
             SeasonalNaive(season_length=settings.season_length)
             if history_days > settings.season_length
@@ -168,6 +198,9 @@ def fit_forecaster(
 
 def run_backtest(history: pd.DataFrame, windows: int, settings: ForecastSettings) -> pd.DataFrame:
     """Per series and candidate: mean MASE and MAE over the windows, interval coverage."""
+    from statsforecast import StatsForecast
+    from utilsforecast.losses import mase
+
     models = candidates(settings)
     names = [repr(m) for m in models]
     with warnings.catch_warnings():
@@ -211,6 +244,8 @@ def run_backtest(history: pd.DataFrame, windows: int, settings: ForecastSettings
 
 
 def _fitted(models: list[Any], history: pd.DataFrame) -> StatsForecast:
+    from statsforecast import StatsForecast
+
     model = StatsForecast(models=models, freq="D", n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
