@@ -139,11 +139,21 @@ def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str]:
 
 
 def parse_sql(
-    spec: RecordSpec, bronze_schema: str, bronze_table: str, dates: Sequence[date]
+    spec: RecordSpec,
+    bronze_schema: str,
+    bronze_table: str,
+    dates: Sequence[date],
+    files: Sequence[str] | None = None,
 ) -> str:
-    """A SELECT of typed columns and `reject_reason` over the given bronze partitions.
+    """A SELECT of typed columns and `reject_reason` over the given bronze partitions (and
+    only the given files of them, if `files`).
 
     Each field is typed once, in `fields`; the reason then reads the typed columns."""
+    only_files = (
+        f"AND source_file IN ({', '.join(sql.string_literal(name) for name in files)})"
+        if files is not None
+        else ""
+    )
     paths = ", ".join(_json_path(item.source) for item in spec.fields)
     typed_columns, columns, checks = [], [], []
     for position, item in enumerate(spec.fields, start=1):
@@ -181,7 +191,7 @@ def parse_sql(
                         THEN try(json_transform(coalesce(record, raw), {_structure(spec)}))
                    END AS texts_
             FROM {sql.qualified(bronze_schema, bronze_table)}
-            WHERE {sql.in_days(dates)}
+            WHERE {sql.in_days(dates)} {only_files}
         ),
         fields AS (
             SELECT date, source_file, line_number, read_error,
@@ -208,13 +218,21 @@ def parse_bronze(
     bronze_table: str,
     dates: Sequence[date],
     into: str,
+    files: Sequence[str] | None = None,
+    seen_keys: str | None = None,
 ) -> None:
     """Create temp table `into` with every bronze record of `dates`, typed, with reject_reason.
 
     With a `unique_key`, the first record of a key in a day (by file, then line) is kept and
     later ones are rejected, naming where the first one was.
+
+    A day may be typed a part at a time: `files` (in file order, each part after the
+    previous one) and `seen_keys`, a temp table this keeps of the first record of every key
+    typed so far, so a key first delivered in an earlier part is still a duplicate here.
     """
-    select = parse_sql(spec, bronze_schema, bronze_table, dates)
+    select = parse_sql(spec, bronze_schema, bronze_table, dates, files)
+    if spec.unique_key and seen_keys is not None:
+        select = _against_seen_keys(con, spec, select, seen_keys)
     if spec.unique_key:
         # One window pass: good records of the same key and day rank by file, then line.
         key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
@@ -236,3 +254,32 @@ def parse_bronze(
             )
         """
     con.execute(f"CREATE OR REPLACE TEMP TABLE {sql.quote_identifier(into)} AS {select}")
+    if spec.unique_key and seen_keys is not None:
+        key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+        con.execute(
+            f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
+            f"FROM {sql.quote_identifier(into)} WHERE reject_reason IS NULL"
+        )
+
+
+def _against_seen_keys(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, select: str, seen_keys: str
+) -> str:
+    """`select` with good records whose key an earlier part holds rejected as duplicates
+    (creating `seen_keys` on the first part)."""
+    key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+    key_names = ", ".join(spec.unique_key)
+    con.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {seen_keys} AS "
+        f"SELECT date, {key}, source_file AS first_file, line_number AS first_line "
+        f"FROM ({select}) WHERE FALSE"
+    )
+    return f"""
+        SELECT parsed.* REPLACE (
+            CASE WHEN parsed.reject_reason IS NULL AND seen.first_file IS NOT NULL
+                 THEN 'duplicate {key_names} (first seen at ' || seen.first_file || ':'
+                      || seen.first_line || ')'
+                 ELSE parsed.reject_reason END AS reject_reason)
+        FROM ({select}) AS parsed
+        LEFT JOIN {seen_keys} AS seen USING (date, {key})
+    """

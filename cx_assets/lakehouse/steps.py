@@ -7,6 +7,7 @@
   from silver), validated against their Pandera model; a failing row fails the step.
 """
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -82,7 +83,16 @@ def silver_from_bronze(
 
     def compute(chunk: list[date]) -> _Chunk:
         with warehouse.connect() as con:
-            return _silver_chunk(con, bronze, spec, model, select_sql, derived_frames, chunk)
+            typed = functools.partial(
+                _silver_chunk, con, bronze, spec, model, select_sql, derived_frames, chunk
+            )
+            parts = _file_parts(con, bronze, chunk[0]) if by_day else [None]
+            if len(parts) == 1:
+                return typed()
+            try:
+                return _joined([typed(files=files, seen_keys=SEEN_KEYS) for files in parts])
+            finally:
+                con.execute(f"DROP TABLE IF EXISTS {SEEN_KEYS}")
 
     report = _Report(context, lake, bronze.table)
     if not _declares_day_tables(context):
@@ -100,6 +110,42 @@ def silver_from_bronze(
 
     output.chunks = chunks()
     return Output(output)
+
+
+# A day of a `by_day` step is typed in parts of whole files of about this many records, so
+# the typed records (CRM e-mail bodies among them) of one part are in memory at a time,
+# whatever the day's size: 60,000 CRM interactions are about 80 MB of JSON.
+PART_ROWS = 60_000
+# The first record of every key typed so far in the day (see `parsing.parse_bronze`).
+SEEN_KEYS = "seen_keys"
+
+
+def _file_parts(con: duckdb.DuckDBPyConnection, bronze: TableRef, day: date) -> list[list[str]]:
+    """The day's bronze files in name order, grouped into parts of about `PART_ROWS` records
+    (a file is never split)."""
+    counts = con.execute(
+        f"SELECT source_file, count(*) FROM {bronze.name} WHERE {sql.in_days([day])} "
+        f"GROUP BY source_file ORDER BY source_file"
+    ).fetchall()
+    parts: list[list[str]] = [[]]
+    rows = 0
+    for name, records in counts:
+        if parts[-1] and rows + records > PART_ROWS:
+            parts.append([])
+            rows = 0
+        parts[-1].append(name)
+        rows += records
+    return parts
+
+
+def _joined(parts: list[_Chunk]) -> _Chunk:
+    """The parts of one day as one chunk (rows and rejects in file order, as the parts)."""
+    rejects = pd.concat([part.rejects for part in parts], ignore_index=True)
+    return _Chunk(
+        pyarrow.concat_tables([part.rows for part in parts]),
+        rejects.sort_values(["source_file", "line_number"], ignore_index=True),
+        sum(part.bronze_rows for part in parts),
+    )
 
 
 def _declares_day_tables(context: AssetExecutionContext) -> bool:
@@ -164,9 +210,21 @@ def _silver_chunk(
     select_sql: str,
     derived_frames: DerivedFrames | None,
     days: list[date],
+    *,
+    files: Sequence[str] | None = None,
+    seen_keys: str | None = None,
 ) -> _Chunk:
-    """Steps 1-3 of `silver_from_bronze` for some days; the rejects carry their raw text."""
-    parse_bronze(con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS)
+    """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
+    `parsing.parse_bronze`); the rejects carry their raw text."""
+    parse_bronze(
+        con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS,
+        files=files, seen_keys=seen_keys,
+    )  # fmt: skip
+    only_files = (
+        f"AND source_file IN ({', '.join(sql.string_literal(name) for name in files)})"
+        if files is not None
+        else ""
+    )
     frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
     for name, frame in frames.items():
         con.register(name, frame)
@@ -210,7 +268,7 @@ def _silver_chunk(
             FROM ({parse_rejects} UNION ALL {rule_rejects}
                   UNION ALL SELECT source_file, line_number, reason FROM model_rejects) AS r
             JOIN (SELECT date, source_file, line_number, raw FROM {bronze.name}
-                  WHERE {sql.in_days(days)}) AS b USING (source_file, line_number)
+                  WHERE {sql.in_days(days)} {only_files}) AS b USING (source_file, line_number)
             ORDER BY r.source_file, r.line_number
             """
         ).df()

@@ -388,3 +388,44 @@ def test_personal_values_are_keyed_hashes(lake, monkeypatch):
     lake.materialize(EVERYTHING, day=DAY)
     again = lake.query("SELECT email_hash FROM silver.crm_contact_versions WHERE contact_id = 11")
     assert again["email_hash"].iloc[0] != row.email_hash
+
+
+def _silver_and_quarantine(lake) -> tuple[list, list]:
+    silver = lake.query(
+        "SELECT interaction_id FROM silver.crm_interactions ORDER BY source_file, line_number"
+    )
+    quarantined = lake.query(
+        f"SELECT source_file, line_number, reason FROM read_parquet("
+        f"'{lake.layout.quarantine_dir}/crm_interactions/*/*.parquet') "
+        "ORDER BY source_file, line_number"
+    )
+    return silver.to_dict("records"), quarantined.to_dict("records")
+
+
+@pytest.mark.parametrize("part_rows", [2, 1_000])
+def test_a_day_typed_in_parts_of_files_is_the_day_typed_at_once(lake, monkeypatch, part_rows):
+    """A big day is typed a few files at a time (bounded memory). A key first delivered in
+    an earlier part is still a duplicate, naming its first file and line; rows, reasons and
+    quarantine are those of one pass."""
+    from cx_assets.lakehouse import steps
+
+    monkeypatch.setattr(steps, "PART_ROWS", part_rows)
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 11)])
+    # files are read in name order: part.jsonl (from land_day), then q, r, s
+    lake.land_jsonl(
+        "crm", "interactions", DAY, [interaction(3, 10), interaction(1, 11)], name="q.jsonl"
+    )
+    lake.land_jsonl("crm", "interactions", DAY, ["not json", interaction(4, 10)], name="r.jsonl")
+    lake.land_jsonl("crm", "interactions", DAY, [interaction(3, 10)], name="s.jsonl")
+
+    lake.materialize(EVERYTHING, day=DAY)
+    silver, quarantined = _silver_and_quarantine(lake)
+
+    assert [row["interaction_id"] for row in silver] == [1, 2, 3, 4]
+    assert [(row["line_number"], row["reason"]) for row in quarantined] == [
+        (2, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
+            "part.jsonl:1)"),
+        (1, "invalid JSON"),
+        (1, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
+            "q.jsonl:1)"),
+    ]  # fmt: skip
