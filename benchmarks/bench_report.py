@@ -23,6 +23,8 @@ RANGE_DATA_RATIO = 1.15
 SMALL_SOURCES = ("calls", "digital")
 SMALL_ABOVE_FLOOR_S = 3.0
 LANDING_TO_GOLD_MEDIAN_S = 15.0
+# Issue 10's target for a support day (warm run × floor).
+SUPPORT_DAY_RATIO = 4.0
 
 TARGETS_MARKER = "<!-- bench:targets -->"
 # A verdict is one list item of a section, ending in one of these.

@@ -15,6 +15,7 @@ from bench_report import (
     RANGE_RSS_MB,
     SMALL_ABOVE_FLOOR_S,
     SMALL_SOURCES,
+    SUPPORT_DAY_RATIO,
     markdown_table,
     megabytes,
     ratio,
@@ -113,6 +114,12 @@ def source_verdicts(rows: dict[str, str], scale: float) -> list[str]:
                 verdict(f"{source} day, warm run above its floor{at}", values["above_floor_s"],
                         SMALL_ABOVE_FLOOR_S, seconds)
             )  # fmt: skip
+    support = parse_source_row(rows["support"]) if "support" in rows else None
+    if support:
+        verdicts.append(
+            verdict(f"support day, warm run × floor{at}", support["warm_s"] / support["floor_s"],
+                    SUPPORT_DAY_RATIO, ratio)
+        )  # fmt: skip
     return verdicts
 
 
