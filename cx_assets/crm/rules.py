@@ -175,6 +175,15 @@ def any_friction_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
     return f"regexp_matches({text}, {sql.string_literal(lexicon_pattern(words))})"
 
 
+def friction_or_mark_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
+    """Whether `text` may hold a friction word: it holds one, or a combining mark that may
+    hide one (decomposed text matches once its marks are gone). One scan of every text
+    answers both; only the ~15% it keeps are looked at again."""
+    words = [word for words in rules.friction_lexicon.values() for word in words]
+    pattern = lexicon_pattern(words) + r"|\pM"
+    return f"regexp_matches({text}, {sql.string_literal(pattern)})"
+
+
 # --------------------------------------------------------------------------- silver
 
 
@@ -185,8 +194,9 @@ def silver_interactions_sql(
 
     The company is resolved as of the interaction's day: the latest version of its contact
     delivered on or before that day (ASOF join). Noise is decided first; friction words are
-    looked for only in valid interactions, and only where any friction word occurs at all
-    (one pass over the text instead of three for the ~85% without any). Contact versions
+    looked for only in valid interactions, and only where one pass over the text finds a
+    friction word or a combining mark (one pass instead of five for the ~85% without any:
+    marks removed, any word, then one per category). Contact versions
     are read up to `last_day` (the last day being written; None: none are).
     """
     through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
@@ -209,13 +219,21 @@ def silver_interactions_sql(
                CASE WHEN noise_reason IS NULL THEN {searchable} END AS lowered_text
         FROM good
     ),
-    scored AS (
-        SELECT * EXCLUDE (lowered_text),
-               {without_combining_marks_sql("lowered_text")} AS searchable
+    screened AS (
+        SELECT *, coalesce({friction_or_mark_sql("lowered_text", rules)}, FALSE) AS maybe_friction
         FROM lowered
     ),
+    scored AS (
+        SELECT * EXCLUDE (lowered_text),
+               CASE WHEN maybe_friction THEN {without_combining_marks_sql("lowered_text")} END
+                   AS searchable
+        FROM screened
+    ),
     flagged AS (
-        SELECT *, coalesce({any_friction_sql("searchable", rules)}, FALSE) AS has_friction FROM scored
+        SELECT *,
+               maybe_friction AND coalesce({any_friction_sql("searchable", rules)}, FALSE)
+                   AS has_friction
+        FROM scored
     ),
     contact_day AS (
         -- one version per contact and day: the last delivered (by file, then line)
