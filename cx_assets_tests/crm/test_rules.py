@@ -199,6 +199,36 @@ def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, l
     ]
 
 
+@pytest.mark.parametrize(
+    ("content", "flags"),
+    [
+        ("Caso de emerge\u0302ncia no cliente", (1, 0, 0, True)),  # decomposed: mark removed
+        ("Caso de emergência: o sistema na\u0303o funciona", (1, 1, 0, True)),  # two kinds
+        ("Café com a equipe\u0301", (0, 0, 0, False)),  # a mark but no friction word
+        ("Olá, tudo bem?", (0, 0, 0, False)),
+    ],
+)
+def test_silver_friction_flags_see_through_decomposed_accents(con, content, flags):
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 5::BIGINT AS contact_id, "
+        "7::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
+        "1::BIGINT AS type_id, 'Ligação' AS title, NULL::BIGINT AS deal_id, "
+        "'Proposta' AS email_subject, ? AS content, 'a@x.com' AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason",
+        [content],
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT DATE '2024-01-08' AS date, 'c.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 5::BIGINT AS contact_id, 'company' AS contact_type, "
+        "NULL::BIGINT AS company_id"
+    )
+    query = rules.silver_interactions_sql("typed", "versions", DAY)
+    assert con.execute(
+        f"SELECT urgency_flag, failure_flag, escalation_flag, is_friction FROM ({query})"
+    ).fetchall() == [flags]
+
+
 # --------------------------------------------------------------------------- per day
 
 
