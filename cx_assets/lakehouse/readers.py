@@ -390,10 +390,14 @@ def _split_lines(block: bytes) -> tuple[np.ndarray, pa.Array] | None:
     except pa.ArrowInvalid:
         return None
     raw = pc.utf8_rtrim(text, characters="\r\n")
-    # Python's `bytes.strip()`: blank lines are not records.
-    kept = pc.not_equal(pc.binary_length(pc.ascii_trim_whitespace(raw)), 0)
+    # Blank lines (only what Python's `bytes.strip()` strips) are not records. A match
+    # anchored at the start stops at a line's first other character: trimming every line
+    # to look at its length cost 30 times more.
+    kept = pc.invert(pc.match_substring_regex(raw, r"^[ \t\n\r\x0b\x0c]*$"))
     numbers = np.flatnonzero(kept.to_numpy(zero_copy_only=False))
-    return numbers, raw.filter(kept).cast(pa.string())
+    if len(numbers) < len(raw):
+        raw = raw.filter(kept)
+    return numbers, raw.cast(pa.string())
 
 
 def _jsonl_rows(block: bytes, first_line: int) -> Iterator[Row]:
