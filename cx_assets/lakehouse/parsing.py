@@ -149,11 +149,6 @@ def parse_sql(
     only the given files of them, if `files`).
 
     Each field is typed once, in `fields`; the reason then reads the typed columns."""
-    only_files = (
-        f"AND source_file IN ({', '.join(sql.string_literal(name) for name in files)})"
-        if files is not None
-        else ""
-    )
     paths = ", ".join(_json_path(item.source) for item in spec.fields)
     typed_columns, columns, checks = [], [], []
     for position, item in enumerate(spec.fields, start=1):
@@ -191,7 +186,7 @@ def parse_sql(
                         THEN try(json_transform(coalesce(record, raw), {_structure(spec)}))
                    END AS texts_
             FROM {sql.qualified(bronze_schema, bronze_table)}
-            WHERE {sql.in_days(dates)} {only_files}
+            WHERE {sql.in_days(dates)} AND {sql.in_files(files)}
         ),
         fields AS (
             SELECT date, source_file, line_number, read_error,

@@ -62,3 +62,10 @@ def in_days_param(count: int, column: str = PARTITION_COLUMN) -> str:
     if not count:
         return "FALSE"
     return f"{quote_identifier(column)} IN ({', '.join('?' * count)})"
+
+
+def in_files(files: Sequence[str] | None) -> str:
+    """A predicate keeping rows of the given landed files (`source_file`); TRUE for None."""
+    if files is None:
+        return "TRUE"
+    return f"source_file IN ({', '.join(string_literal(name) for name in files)})"

@@ -220,11 +220,6 @@ def _silver_chunk(
         con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS,
         files=files, seen_keys=seen_keys,
     )  # fmt: skip
-    only_files = (
-        f"AND source_file IN ({', '.join(sql.string_literal(name) for name in files)})"
-        if files is not None
-        else ""
-    )
     frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
     for name, frame in frames.items():
         con.register(name, frame)
@@ -268,7 +263,7 @@ def _silver_chunk(
             FROM ({parse_rejects} UNION ALL {rule_rejects}
                   UNION ALL SELECT source_file, line_number, reason FROM model_rejects) AS r
             JOIN (SELECT date, source_file, line_number, raw FROM {bronze.name}
-                  WHERE {sql.in_days(days)} {only_files}) AS b USING (source_file, line_number)
+                  WHERE {sql.in_days(days)} AND {sql.in_files(files)}) AS b USING (source_file, line_number)
             ORDER BY r.source_file, r.line_number
             """
         ).df()

@@ -80,3 +80,15 @@ def test_in_days_param_binds_one_parameter_a_day(con):
     assert con.execute(query, [D2, D3]).fetchall() == [(D2,), (D3,)]
     no_days = f"SELECT date FROM facts WHERE {sql.in_days_param(0)}"
     assert con.execute(no_days, []).fetchall() == []
+
+
+def test_in_files_keeps_the_named_files_quoted_or_everything():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS "
+        "SELECT * FROM (VALUES ('a.jsonl'), ('it''s.jsonl'), ('c.csv')) AS v(source_file)"
+    )
+    predicate = sql.in_files(["it's.jsonl", "c.csv"])
+    kept = con.execute(f"SELECT source_file FROM t WHERE {predicate} ORDER BY 1").fetchall()
+    assert kept == [("c.csv",), ("it's.jsonl",)]
+    assert con.execute(f"SELECT count(*) FROM t WHERE {sql.in_files(None)}").fetchone() == (3,)
