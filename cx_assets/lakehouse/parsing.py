@@ -230,13 +230,10 @@ def parse_bronze(
         select = _against_seen_keys(con, spec, select, seen_keys)
     if spec.unique_key:
         # One window pass: good records of the same key and day rank by file, then line.
-        key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
-        key_names = ", ".join(spec.unique_key)
         select = f"""
             SELECT * EXCLUDE (occurrence, first_file, first_line) REPLACE (
                 CASE WHEN reject_reason IS NULL AND occurrence > 1
-                     THEN 'duplicate {key_names} (first seen at ' || first_file || ':'
-                          || first_line || ')'
+                     THEN {_duplicate_reason_sql(spec, "first_file", "first_line")}
                      ELSE reject_reason END AS reject_reason)
             FROM (
                 SELECT *,
@@ -244,17 +241,28 @@ def parse_bronze(
                        first_value(source_file) OVER w AS first_file,
                        first_value(line_number) OVER w AS first_line
                 FROM ({select})
-                WINDOW w AS (PARTITION BY date, reject_reason IS NULL, {key}
+                WINDOW w AS (PARTITION BY date, reject_reason IS NULL, {_key_sql(spec)}
                              ORDER BY source_file, line_number)
             )
         """
     con.execute(f"CREATE OR REPLACE TEMP TABLE {sql.quote_identifier(into)} AS {select}")
     if spec.unique_key and seen_keys is not None:
-        key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
         con.execute(
-            f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
+            f"INSERT INTO {seen_keys} SELECT date, {_key_sql(spec)}, source_file, line_number "
             f"FROM {sql.quote_identifier(into)} WHERE reject_reason IS NULL"
         )
+
+
+def _key_sql(spec: RecordSpec) -> str:
+    return ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+
+
+def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) -> str:
+    """The reason a later record of a key is rejected, naming where the first one was."""
+    return (
+        f"'duplicate {', '.join(spec.unique_key)} (first seen at ' || {first_file} || ':' "
+        f"|| {first_line} || ')'"
+    )
 
 
 def _against_seen_keys(
@@ -262,19 +270,16 @@ def _against_seen_keys(
 ) -> str:
     """`select` with good records whose key an earlier part holds rejected as duplicates
     (creating `seen_keys` on the first part)."""
-    key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
-    key_names = ", ".join(spec.unique_key)
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {seen_keys} AS "
-        f"SELECT date, {key}, source_file AS first_file, line_number AS first_line "
+        f"SELECT date, {_key_sql(spec)}, source_file AS first_file, line_number AS first_line "
         f"FROM ({select}) WHERE FALSE"
     )
     return f"""
         SELECT parsed.* REPLACE (
             CASE WHEN parsed.reject_reason IS NULL AND seen.first_file IS NOT NULL
-                 THEN 'duplicate {key_names} (first seen at ' || seen.first_file || ':'
-                      || seen.first_line || ')'
+                 THEN {_duplicate_reason_sql(spec, "seen.first_file", "seen.first_line")}
                  ELSE parsed.reject_reason END AS reject_reason)
         FROM ({select}) AS parsed
-        LEFT JOIN {seen_keys} AS seen USING (date, {key})
+        LEFT JOIN {seen_keys} AS seen USING (date, {_key_sql(spec)})
     """
