@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -158,8 +158,12 @@ class Domain:
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(tmp_path / "data")
+def lake(tmp_path: Path) -> Iterator[Lake]:
+    lake = Lake(tmp_path / "data")
+    yield lake
+    # An instance left to the garbage collector closes its SQLite connection in whatever
+    # thread collects it, maybe a later test's worker thread: dispose of it here.
+    lake.instance.dispose()
 
 
 def check_results(result: ExecuteInProcessResult) -> dict[tuple[str, str], Any]:

@@ -18,7 +18,6 @@ import pytest
 from dagster import (
     AllPartitionMapping,
     AssetKey,
-    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     TimeWindowPartitionMapping,
@@ -242,7 +241,7 @@ def test_sensors_schedule_and_jobs_run_by_default():
 def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
     """Whole-history tables are kept fresh by declarative automation."""
     crm = Domain.named("crm")
-    instance = DagsterInstance.ephemeral()
+    instance = lake.instance
     lake.land_jsonl("crm", "users", "2024-01-05", [{"Id": 1, "Name": "Ana", "Email": "a@b.c"}])
     rollups = [
         AssetKey(["gold", "crm_temporal_heat"]),

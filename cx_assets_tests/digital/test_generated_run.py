@@ -40,7 +40,8 @@ def run(tmp_path_factory):
         last_day=request.dates[-1].isoformat(),
     )
     rollups = lake.materialize(digital.everything, selection=digital.whole_history)
-    return request, lake, partitioned, rollups
+    yield request, lake, partitioned, rollups
+    lake.instance.dispose()
 
 
 def test_every_check_passes(run):

@@ -36,16 +36,15 @@ def little_table() -> int:
 
 
 def test_the_written_instance_uses_it_and_another_instance_reads_runs_and_assets(home):
-    writer = DagsterInstance.get()
-    assert isinstance(writer.event_log_storage, PooledSqliteEventLogStorage)
-    result = materialize([little_table], instance=writer)
-    assert result.success
+    with DagsterInstance.get() as writer, DagsterInstance.from_config(str(home)) as reader:
+        assert isinstance(writer.event_log_storage, PooledSqliteEventLogStorage)
+        result = materialize([little_table], instance=writer)
+        assert result.success
 
-    reader = DagsterInstance.from_config(str(home))  # as the UI opens it
-    logs = reader.all_logs(result.run_id)
-    assert len(logs) == len(writer.all_logs(result.run_id)) > 5
-    latest = reader.get_latest_materialization_event(little_table.key)
-    assert latest is not None and latest.run_id == result.run_id
+        logs = reader.all_logs(result.run_id)  # read as the UI opens the instance
+        assert len(logs) == len(writer.all_logs(result.run_id)) > 5
+        latest = reader.get_latest_materialization_event(little_table.key)
+        assert latest is not None and latest.run_id == result.run_id
 
 
 def test_events_are_kept_when_the_writing_process_is_killed(home):
@@ -67,18 +66,18 @@ def test_events_are_kept_when_the_writing_process_is_killed(home):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert done.returncode == -9, done.stderr.decode()[-2000:]
 
-    instance = DagsterInstance.get()
-    assert [entry.user_message for entry in instance.all_logs("killed")] == [
-        f"m{i}" for i in range(40)
-    ]
+    with DagsterInstance.get() as instance:
+        kept = [entry.user_message for entry in instance.all_logs("killed")]
+    assert kept == [f"m{i}" for i in range(40)]
 
 
 def test_connections_skip_the_fsync_per_commit(home):
-    storage = DagsterInstance.get().event_log_storage
-    storage.store_event(_message("r1", "hello"))
-    with storage.run_connection("r1") as conn:
-        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        storage.store_event(_message("r1", "hello"))
+        with storage.run_connection("r1") as conn:
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     assert (journal, synchronous) == ("wal", 1)  # 1 = NORMAL; SQLite's default is FULL
 
 
@@ -103,16 +102,18 @@ def test_a_ui_watching_a_run_sees_events_written_through_an_open_connection(home
     finally:
         watcher.end_watch_event_logs("live", on_event)
         watcher.dispose()
+        writer.dispose()
     assert seen[-2:] == ["second", "third"]
 
 
 def test_open_files_are_bounded(home):
-    storage = DagsterInstance.get().event_log_storage
-    for n in range(MAX_OPEN_SHARDS + 5):
-        storage.store_event(_message(f"run{n}", "x"))
-    assert len(storage._engines) <= MAX_OPEN_SHARDS
-    # an evicted run is still read (its engine is simply opened again)
-    assert [entry.user_message for entry in storage.get_logs_for_run("run0")] == ["x"]
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        for n in range(MAX_OPEN_SHARDS + 5):
+            storage.store_event(_message(f"run{n}", "x"))
+        assert len(storage._engines) <= MAX_OPEN_SHARDS
+        # an evicted run is still read (its engine is simply opened again)
+        assert [entry.user_message for entry in storage.get_logs_for_run("run0")] == ["x"]
 
 
 def test_a_moved_data_root_gets_its_own_event_files(tmp_path, monkeypatch):
@@ -126,7 +127,7 @@ def test_a_moved_data_root_gets_its_own_event_files(tmp_path, monkeypatch):
 
 
 def test_the_written_instance_dequeues_runs_every_second_with_four_at_a_time(home):
-    instance = DagsterInstance.get()
-    assert instance.run_coordinator.dequeue_interval_seconds == 1
-    # what the daemon's run queue applies
-    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
+    with DagsterInstance.get() as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+        # what the daemon's run queue applies
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4

@@ -7,6 +7,7 @@ quarantined, and no customer's name, e-mail or phone reaches silver, gold or the
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,13 +157,14 @@ def _phase(lake: Lake, day: str, last_day: str | None = None) -> Phase:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> tuple[Lake, Phase, Phase]:
+def run(tmp_path_factory) -> Iterator[tuple[Lake, Phase, Phase]]:
     lake = Lake(tmp_path_factory.mktemp("support") / "data")
     land_day_1(lake)
     first = _phase(lake, D1)
     land_days_2_and_3(lake)
     second = _phase(lake, D2, D3)
-    return lake, first, second
+    yield lake, first, second
+    lake.instance.dispose()
 
 
 def _row(phase: Phase, table: str, key: str, value: str) -> pd.Series:

@@ -1,0 +1,14 @@
+import gc
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_garbage_left_for_script_threads():
+    """Streamlit's `AppTest` runs each page in a worker thread, and a garbage collection there
+    finalizes whatever earlier tests left behind. A SQLite connection of a leaked Dagster
+    instance then fails to close outside its own thread, SQLAlchemy logs a traceback, and on
+    Python 3.11 formatting a traceback calls `ast.parse`, re-entering the `ast.parse` Streamlit
+    was running: "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905).
+    The suite disposes of its instances; collecting here makes sure nothing else is pending."""
+    gc.collect()
