@@ -131,3 +131,22 @@ def test_the_written_instance_dequeues_runs_every_second_with_four_at_a_time(hom
         assert instance.run_coordinator.dequeue_interval_seconds == 1
         # what the daemon's run queue applies
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
+
+
+def test_a_table_once_seen_is_not_asked_for_again(home, monkeypatch):
+    """Dagster asks `has_table` for every asset check event, each time with a new engine."""
+    asked: list[str] = []
+    parent = PooledSqliteEventLogStorage.__mro__[1].has_table
+
+    def counted(self, table_name):
+        asked.append(table_name)
+        return parent(self, table_name)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage.__mro__[1], "has_table", counted)
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert storage.has_table("asset_check_executions")
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")  # an absent table is asked again
+    assert asked == ["asset_check_executions", "no_such_table", "no_such_table"]
