@@ -9,6 +9,7 @@ reason (column and check, never the value) for quarantine, and the event log get
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -38,11 +39,7 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
             # A missing column or an uncoercible dtype is the pipeline's bug, not the data's.
             # Pandera's message quotes failing values: report columns and checks only.
             problems = sorted(
-                {
-                    f"{case.column}: {case.check}"
-                    for case in cases.itertuples()
-                    if pd.isna(case.index)
-                }
+                {_column_problem(case) for case in cases.itertuples() if pd.isna(case.index)}
             )
             raise SchemaViolation(f"{model.__name__}: {'; '.join(problems)}") from None
         reasons = (
@@ -59,6 +56,14 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
         rejects = frame[bad_index].assign(reason=reasons.reindex(frame.index[bad_index]).values)
         good = schema.validate(frame[~bad_index], lazy=True)
         return Validated(good, rejects)
+
+
+def _column_problem(case: Any) -> str:
+    # For a missing column Pandera puts the schema's name in `column` and the missing
+    # column's name in `failure_case` (a name, never a value).
+    if case.check == "column_in_dataframe":
+        return f"column '{case.failure_case}' is missing"
+    return f"{case.column}: {case.check}"
 
 
 def column_schema(model: type[pa.DataFrameModel]) -> TableSchema:

@@ -1,0 +1,100 @@
+"""`query_validated` checks gold rows in SQL and coerces them with Pandera: the frame it
+returns must be the frame Pandera's whole validation returns, for every gold table of the
+four domains, and rows breaking the model must fail the step with Pandera's reasons."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+from pandera.typing import Series
+
+from cx_assets.lakehouse import steps
+from cx_assets.lakehouse.steps import query_validated, validate_derived
+from cx_assets.lakehouse.validation import SchemaViolation
+from cx_assets.synthetic import generator, sources
+from cx_assets.synthetic.landing_writer import GenerationRequest
+from cx_assets_tests.conftest import Domain, Lake
+
+DAY = date(2024, 1, 3)
+
+
+def _pandera_path(warehouse, sql: str, model) -> pd.DataFrame:
+    """What `query_validated` returned before: the query's frame through Pandera."""
+    with warehouse.connect() as con:
+        return validate_derived(model, con.execute(sql).df())
+
+
+def test_every_gold_frame_is_the_one_pandera_returns(tmp_path, monkeypatch):
+    lake = Lake(tmp_path / "data")
+    request = GenerationRequest(
+        landing_dir=lake.layout.landing_dir, start=DAY, days=1, scale=0.02, seed=11,
+        show_progress=False,
+    )  # fmt: skip
+    for source in sources():
+        generator(source)(request)
+
+    compared: list[str] = []
+    in_sql: list[str] = []
+    model_sql = steps.model_sql
+
+    def translated(model, types, **kwargs):
+        rendered = model_sql(model, types, **kwargs)
+        in_sql.append(model.__name__)
+        return rendered
+
+    def compared_with_pandera(warehouse, sql, model):
+        frame = query_validated(warehouse, sql, model)
+        pd.testing.assert_frame_equal(frame, _pandera_path(warehouse, sql, model))
+        compared.append(model.__name__)
+        return frame
+
+    monkeypatch.setattr(steps, "model_sql", translated)
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("cx_assets.") and (
+            getattr(module, "query_validated", None) is query_validated
+        ):
+            monkeypatch.setattr(module, "query_validated", compared_with_pandera)
+
+    try:
+        for name in sources():
+            domain = Domain.named(name)
+            result = lake.materialize(
+                domain.everything, selection=domain.partitioned, day=DAY.isoformat()
+            )
+            assert result.success, name
+            assert lake.materialize(domain.everything, selection=domain.whole_history).success
+    finally:
+        lake.instance.dispose()
+    # every domain's gold went through the comparison, most of it validated in SQL
+    assert len(set(compared)) >= 20, sorted(set(compared))
+    assert len(set(compared) & set(in_sql)) >= 15, sorted(set(compared) - set(in_sql))
+
+
+class Share(pa.DataFrameModel):
+    team: Series[str] = pa.Field(unique=True)
+    share: Series[float] = pa.Field(ge=0, le=1)
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+def test_rows_breaking_the_model_fail_with_pandera_s_reasons(lake):
+    sql = "SELECT * FROM (VALUES ('a', 0.5), ('b', 1.5), ('b', 0.2), ('c', -1.0)) AS t(team, share)"
+    warehouse = lake.resources["warehouse"]
+    with pytest.raises(ValueError) as in_sql:
+        query_validated(warehouse, sql, Share)
+    with pytest.raises(ValueError) as in_pandera:
+        _pandera_path(warehouse, sql, Share)
+    assert str(in_sql.value) == str(in_pandera.value)
+    assert "column 'share' failed less_than_or_equal_to(1)" in str(in_sql.value)
+    assert str(in_sql.value).startswith("3 rows break Share")
+
+
+def test_a_missing_column_is_named(lake):
+    with pytest.raises(SchemaViolation, match=r"^Share: column 'share' is missing$"):
+        query_validated(lake.resources["warehouse"], "SELECT 'a' AS team", Share)
