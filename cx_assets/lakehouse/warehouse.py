@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ def replace_rows(
     """
     target = qualified(schema, table)
     incoming = as_arrow(data)
-    _prepare_table(con, schema, table, incoming.schema)
+    changed_types = _prepare_table(con, schema, table, incoming.schema)
     con.register("incoming_rows", incoming)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -163,6 +164,8 @@ def replace_rows(
                 if PARTITION_COLUMN not in incoming.schema.names:
                     raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
                 con.execute(f"DELETE FROM {target} WHERE {in_days_param(len(dates))}", list(dates))
+            for change in changed_types:
+                change.apply(con, target, whole_table=dates is None)
             inserted = scalar(con, f"INSERT INTO {target} BY NAME SELECT * FROM incoming_rows")
             if dates is not None:
                 # The window was emptied first, so every inserted row must now be inside it.
@@ -187,26 +190,86 @@ def replace_rows(
 
 def _prepare_table(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: pa.Schema
-) -> None:
-    """Create the table, or add the columns it lacks, from the incoming schema. Done before
-    the write's transaction: DuckDB 2.0.0 was seen to answer filtered reads of a table
-    created in the same transaction as a large insert with no rows. An added column is
-    harmless if the write then fails."""
+) -> list[ColumnTypeChange]:
+    """Create the table, or add the columns it lacks, from the incoming schema, and return
+    the columns whose incoming type differs from the stored one. Done before the write's
+    transaction: DuckDB 2.0.0 was seen to answer filtered reads of a table created in the
+    same transaction as a large insert with no rows. An added column is harmless if the
+    write then fails."""
     con.register("incoming_schema", columns.empty_table())
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} AS FROM incoming_schema"
         )
-        existing = {name for name, _ in table_columns(con, schema, table)}
+        stored = {
+            name: kind
+            for name, kind, *_ in con.execute(f"DESCRIBE {qualified(schema, table)}").fetchall()
+        }
+        changes = []
         for column_name, column_type, *_ in con.execute("DESCRIBE incoming_schema").fetchall():
-            if column_name not in existing:
+            if column_name not in stored:
                 con.execute(
                     f"ALTER TABLE {qualified(schema, table)} "
                     f"ADD COLUMN {quote_identifier(column_name)} {column_type}"
                 )
+            elif column_type not in (stored[column_name], "NULL"):
+                changes.append(
+                    ColumnTypeChange(
+                        f"{schema}.{table}", column_name, stored[column_name], column_type
+                    )
+                )
+        return changes
     finally:
         con.unregister("incoming_schema")
+
+
+# Types whose every value another type holds exactly (integers in a DOUBLE up to 2**53,
+# the rows the pipeline writes): an INSERT casts such values without changing them.
+_HOLDS = {
+    "SMALLINT": {"TINYINT", "UTINYINT"},
+    "INTEGER": {"TINYINT", "SMALLINT", "UTINYINT", "USMALLINT"},
+    "BIGINT": {"TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER"},
+    "HUGEINT": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                "UBIGINT"},
+    "DOUBLE": {"FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
+               "UINTEGER"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ColumnTypeChange:
+    """A column the rows bring with another type than the table stores.
+
+    DuckDB's INSERT would cast the rows to the stored type, silently (2.5 into a BIGINT is
+    3). Instead: the stored type is kept when it holds the new values exactly; otherwise a
+    table replaced whole takes the new type, and a table written by days is widened when
+    the new type holds the stored values (a count becoming a rate) or when the days kept
+    hold no value in the column; any other change fails the write, naming the column. A widened column shows in the table's column schema, so Dagster's column
+    schema change check reports it."""
+
+    table: str
+    column: str
+    stored: str
+    incoming: str
+
+    def apply(self, con: duckdb.DuckDBPyConnection, target: str, *, whole_table: bool) -> None:
+        if self.incoming in _HOLDS.get(self.stored, ()):
+            return
+        column = quote_identifier(self.column)
+        if (
+            whole_table
+            or self.stored in _HOLDS.get(self.incoming, ())
+            # the days kept hold no value in it (the rows being replaced are deleted by now)
+            or scalar(con, f"SELECT count({column}) FROM {target}") == 0
+        ):
+            con.execute(f"ALTER TABLE {target} ALTER COLUMN {column} TYPE {self.incoming}")
+            return
+        raise ValueError(
+            f"{self.table}.{self.column} is stored as {self.stored} and the rows bring "
+            f"{self.incoming}, which the stored days cannot take without changing values: "
+            f"rebuild the table (drop it, then materialize every day again) or keep the type"
+        )
 
 
 def as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
