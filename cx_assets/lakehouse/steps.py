@@ -239,7 +239,7 @@ def _silver_chunk(
     }
     missing = [name for name in model.to_schema().columns if name not in source_types]
     if missing:
-        problems = "; ".join(f"{name}: column_in_dataframe" for name in missing)
+        problems = "; ".join(f"column '{name}' is missing" for name in missing)
         raise SchemaViolation(f"{model.__name__}: {problems}")
     has_rule = RULE_REASON in source_types
     try:
