@@ -35,6 +35,9 @@ PID_TAG = "cx/pid"
 PID_STARTED_TAG = "cx/pid_started"
 HOST_TAG = "cx/host"
 POLL_SECONDS = 0.5
+# A holder writes its name just after taking the lock: how long a waiter that finds no name
+# yet waits for it before saying only "another run".
+HOLDER_NAME_GRACE_SECONDS = 2.0
 
 
 class RunLockTimeout(RuntimeError):
@@ -87,13 +90,16 @@ class _Held:
 _held = _Held()
 
 
+UNNAMED_HOLDER = "another run"
+
+
 def _holder(path: Path) -> str:
     try:
         holder = json.loads(path.read_text() or "{}")
     except (OSError, ValueError):
         holder = {}
     if not holder:
-        return "another run"
+        return UNNAMED_HOLDER
     return (
         f"{holder.get('owner', 'another run')} (pid {holder.get('pid', '?')}, "
         f"since {holder.get('since', '?')})"
@@ -157,7 +163,8 @@ def data_root_lock(
 
 
 def _acquire(fd: int, path: Path, wait_seconds: float, say: Callable[[str], None]) -> None:
-    deadline = time.monotonic() + wait_seconds
+    began = time.monotonic()
+    deadline = began + wait_seconds
     announced = False
     while True:
         try:
@@ -165,15 +172,18 @@ def _acquire(fd: int, path: Path, wait_seconds: float, say: Callable[[str], None
             return
         except BlockingIOError:
             holder = _holder(path)
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 raise RunLockTimeout(
                     f"{path.parent} is still in use by {holder} after {wait_seconds:.0f} s; "
                     "wait for it to finish or raise CX_RUN_WAIT_SECONDS"
                 ) from None
-            if not announced:
+            named = holder != UNNAMED_HOLDER or now - began >= HOLDER_NAME_GRACE_SECONDS
+            if not announced and named:
                 say(f"waiting for {holder} to finish (data root {path.parent})")
                 announced = True
-            time.sleep(POLL_SECONDS)
+            # Until the holder has written its name, look again soon.
+            time.sleep(POLL_SECONDS if announced else POLL_SECONDS / 10)
 
 
 _claimed_runs: set[str] = set()

@@ -161,3 +161,25 @@ def test_threads_of_one_process_share_the_lock(tmp_path):
         worker.start()
         worker.join()
     assert entered == [True]
+
+
+def test_a_waiter_arriving_before_the_holder_wrote_its_name_still_names_it(tmp_path):
+    """The holder takes the lock, then writes its name: a run starting in between waits
+    for the name instead of saying "another run" (two runs started together hit this)."""
+    path = tmp_path / run_lock.LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    run_lock.fcntl.flock(fd, run_lock.fcntl.LOCK_EX)  # taken, no name yet
+
+    def name_then_release() -> None:
+        time.sleep(0.4)
+        os.pwrite(fd, b'{"owner": "cx-lakehouse run", "pid": 1, "since": "12:00:00 UTC"}', 0)
+        time.sleep(0.6)
+        os.close(fd)
+
+    holder = threading.Thread(target=name_then_release)
+    holder.start()
+    said: list[str] = []
+    with run_lock.data_root_lock(tmp_path, owner="second", wait_seconds=30, say=said.append):
+        pass
+    holder.join()
+    assert len(said) == 1 and said[0].startswith("waiting for cx-lakehouse run (pid 1,"), said
