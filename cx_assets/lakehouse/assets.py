@@ -25,10 +25,12 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from dagster import (
     AllPartitionMapping,
+    AssetCheckKey,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetOut,
     AssetsDefinition,
     Field,
     FreshnessPolicy,
@@ -38,7 +40,9 @@ from dagster import (
     TableSchema,
     TimeWindowPartitionMapping,
     asset,
+    multi_asset,
 )
+from dagster._core.decorator_utils import format_docstring_for_description
 
 from cx_assets.lakehouse.automation import (
     LANDING_FINGERPRINTS,
@@ -71,6 +75,9 @@ GOLD_FRESHNESS = FreshnessPolicy.time_window(
 
 # Tag that splits date-grained assets from whole-history ones; jobs select on it.
 PARTITIONING_TAG = "cx/partitioning"
+# The table's output, named as `@asset` names its one output (an `Output` `fn` returns
+# carries it by default).
+TABLE_OUTPUT = "result"
 DAILY = "daily"
 WHOLE_HISTORY = "whole_history"
 
@@ -139,52 +146,68 @@ def lake_asset(
             expected_rows=row_count,
             bands=bands,
         )
-        check_args: dict[str, Any] = {}
-        if checks:
-            check_args["check_specs"] = [
+        common = {
+            "description": description or format_docstring_for_description(fn),
+            "io_manager_key": LAYER_STORAGE[layer],
+            "kinds": kinds,
+            "metadata": declared,
+            "tags": {PARTITIONING_TAG: DAILY if partitioned else WHOLE_HISTORY},
+            "freshness_policy": GOLD_FRESHNESS if layer == "gold" else None,
+        }
+        if not checks:
+            return asset(
+                name=table, key_prefix=[layer], group_name=group, ins=ins,
+                **common, **partition_args,
+            )(fn)  # fmt: skip
+        # With checks, a multi-asset that can run a subset: the UI (or `dagster asset check`)
+        # can then run a check alone, against the table as stored, or the table alone.
+        key = AssetKey([layer, table])
+        configurable = {check.name: Field(check.config) for check in checks if check.config}
+        if configurable and "config" in inspect.signature(fn).parameters:
+            raise TypeError(
+                f"{table}: checks with run config ({', '.join(configurable)}) and the "
+                "asset's own `config` parameter cannot both be the step's config"
+            )
+        return multi_asset(
+            name=key.to_python_identifier(),  # the step's name, as `@asset` names it
+            outs={
+                TABLE_OUTPUT: AssetOut(
+                    key=key,
+                    group_name=group,
+                    is_required=False,
+                    automation_condition=partition_args.get("automation_condition"),
+                    **common,
+                )
+            },
+            ins=ins,
+            partitions_def=partition_args.get("partitions_def"),
+            backfill_policy=partition_args.get("backfill_policy"),
+            check_specs=[
                 AssetCheckSpec(
                     check.name,
-                    asset=AssetKey([layer, table]),
+                    asset=key,
                     description=check.description,
                     blocking=check.blocking,
                     partitions_def=daily_partitions if partitioned else None,
                 )
                 for check in checks
-            ]
-            configurable = {check.name: Field(check.config) for check in checks if check.config}
-            if configurable:
-                if "config" in inspect.signature(fn).parameters:
-                    raise TypeError(
-                        f"{table}: checks with run config ({', '.join(configurable)}) and the "
-                        "asset's own `config` parameter cannot both be the step's config"
-                    )
-                check_args["config_schema"] = configurable
-            fn = _evaluating_checks(fn, checks, partitioned=partitioned)
-        return asset(
-            name=table,
-            key_prefix=[layer],
-            group_name=group,
-            description=description,
-            io_manager_key=LAYER_STORAGE[layer],
-            kinds=kinds,
-            metadata=declared,
-            tags={PARTITIONING_TAG: DAILY if partitioned else WHOLE_HISTORY},
-            ins=ins,
-            freshness_policy=GOLD_FRESHNESS if layer == "gold" else None,
-            **partition_args,
-            **check_args,
-        )(fn)
+            ],
+            can_subset=True,
+            config_schema=configurable or None,
+        )(_evaluating_checks(fn, key, checks, partitioned=partitioned))
 
     return decorate
 
 
 def _evaluating_checks(
-    fn: Callable[..., Any], checks: Sequence[DeclaredCheck], *, partitioned: bool
+    fn: Callable[..., Any], key: AssetKey, checks: Sequence[DeclaredCheck], *, partitioned: bool
 ) -> Callable[..., Any]:
     """`fn` as a step that also evaluates its table's checks, right after the IO manager
     has written the output (Dagster stores a yielded `Output` before the generator goes
-    on). The step gets `context`, `warehouse` and `lake` whether or not `fn` asks for
-    them; `fn` is called with exactly its own parameters."""
+    on). What the run selected is done: the table (by `fn`) and each selected check, so a
+    check run alone reads the table as stored. The step gets `context`, `warehouse` and
+    `lake` whether or not `fn` asks for them; `fn` is called with exactly its own
+    parameters."""
     signature = inspect.signature(fn, eval_str=True)
     own = signature.parameters
     parameters = list(own.values())
@@ -197,24 +220,26 @@ def _evaluating_checks(
             parameters.append(inspect.Parameter(resource, _POSITIONAL, annotation=annotation))
 
     def step(context: AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
-        own_kwargs = {key: value for key, value in kwargs.items() if key in own}
-        if "context" in own:
-            # With its checks' outputs beside the table's, the step has several outputs and
-            # Dagster's `add_output_metadata` wants one named: `fn`'s calls mean the table's.
-            table_output = context.assets_def.get_output_name_for_asset_key(context.asset_key)
-            context.add_output_metadata = functools.partial(  # type: ignore[method-assign]
-                context.add_output_metadata, output_name=table_output
-            )
-            own_kwargs["context"] = context
-        result = fn(**own_kwargs)
-        yield result if isinstance(result, Output) else Output(result)
+        if key in context.selected_asset_keys:
+            own_kwargs = {name: value for name, value in kwargs.items() if name in own}
+            if "context" in own:
+                # With its checks' outputs beside the table's, the step has several outputs
+                # and Dagster's `add_output_metadata` wants one named: `fn` means the table.
+                context.add_output_metadata = functools.partial(  # type: ignore[method-assign]
+                    context.add_output_metadata, output_name=TABLE_OUTPUT
+                )
+                own_kwargs["context"] = context
+            result = fn(**own_kwargs)
+            yield result if isinstance(result, Output) else Output(result, TABLE_OUTPUT)
         check_config = context.op_execution_context.op_config or {}
         days = partition_dates(context) if partitioned else None
+        selected = context.selected_asset_check_keys
         for check in checks:
-            run = CheckRun(
-                days, kwargs["warehouse"], kwargs["lake"], check_config.get(check.name, {})
-            )
-            yield check.evaluate(run)
+            if AssetCheckKey(key, check.name) in selected:
+                run = CheckRun(
+                    days, kwargs["warehouse"], kwargs["lake"], check_config.get(check.name, {})
+                )
+                yield check.evaluate(run)
 
     step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     step.__module__ = fn.__module__

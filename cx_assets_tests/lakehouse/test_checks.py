@@ -14,10 +14,14 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 from dagster import (
+    AssetCheckKey,
     AssetCheckSeverity,
+    AssetSelection,
     DagsterInstance,
+    Definitions,
     Output,
     build_column_schema_change_checks,
+    define_asset_job,
     materialize,
 )
 from pandera.typing import Series
@@ -31,7 +35,7 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
-from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.partitions import daily_partitions, partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schemas import Lineage
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
@@ -456,6 +460,34 @@ def test_a_widened_column_type_keeps_its_values_and_is_flagged(lake):
     stored = lake.query("SELECT date, extra FROM silver.evolving ORDER BY date")
     assert stored["extra"].tolist() == [1.0, 2.5]  # 2.5 was stored as 3 before
     assert str(stored["extra"].dtype) == "float64"
+
+
+# --------------------------------------------------------------------------- run apart
+
+
+def test_the_table_runs_without_its_checks_and_a_check_runs_alone_on_the_stored_table(lake):
+    unique = AssetCheckKey(keyed.key, UNIQUE_KEY)
+    table_only = materialize(
+        [keyed], partition_key="2024-01-05", selection=AssetSelection.assets(keyed).without_checks(),
+        resources=lake.resources, run_config=QUIET,
+    )  # fmt: skip
+    assert materialized(table_only) == {"silver/keyed"}
+    assert check_results(table_only) == {}
+    # the stored day gains a duplicate behind the pipeline's back
+    with lake.resources["warehouse"].connect() as con:
+        con.execute("INSERT INTO silver.keyed SELECT * FROM silver.keyed WHERE key = 'a'")
+    # as the UI launches it: a job of the check alone, for the day
+    job = define_asset_job(
+        "check_alone", selection=AssetSelection.checks(unique), partitions_def=daily_partitions
+    )
+    definitions = Definitions(assets=[keyed], jobs=[job], resources=lake.resources)
+    check_only = definitions.get_job_def("check_alone").execute_in_process(
+        tags={"dagster/partition": "2024-01-05"}, instance=lake.instance, run_config=QUIET,
+        raise_on_error=False,
+    )  # fmt: skip
+    assert materialized(check_only) == set()  # the table was not rebuilt
+    assert set(check_results(check_only)) == {("silver/keyed", UNIQUE_KEY)}
+    assert not check_results(check_only)[("silver/keyed", UNIQUE_KEY)].passed
 
 
 # --------------------------------------------------------------------------- blocking
