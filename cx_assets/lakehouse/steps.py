@@ -28,7 +28,7 @@ from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
 from cx_assets.lakehouse.validation import SchemaViolation, ordered, validate
 from cx_assets.lakehouse.warehouse import Warehouse, as_arrow
 
-# The temp table `silver_from_bronze` types a day's records into, for the domain's SQL.
+# What `silver_from_bronze` names the typed records of a day (or a part) for the domain's SQL.
 TYPED_RECORDS = "typed_records"
 # The temp table holding the rows the domain's SQL selected, before validation.
 CANDIDATES = "silver_candidates"
@@ -272,7 +272,7 @@ def _silver_chunk(
     finally:
         con.unregister("model_rejects")
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-        con.execute(f"DROP TABLE IF EXISTS {TYPED_RECORDS}")
+        con.unregister(TYPED_RECORDS)
     rejects["date"] = pd.to_datetime(rejects["date"]).dt.date
     return _Chunk(rows, rejects, int(bronze_rows))
 
