@@ -159,8 +159,8 @@ def lake_asset(
                 name=table, key_prefix=[layer], group_name=group, ins=ins,
                 **common, **partition_args,
             )(fn)  # fmt: skip
-        # With checks, a multi-asset that can run a subset: the UI (or `dagster asset check`)
-        # can then run a check alone, against the table as stored, or the table alone.
+        # With checks, a one-table multi-asset that can run a subset (`@asset` cannot): a run
+        # may then select a check alone, which reads the table as stored, or the table alone.
         key = AssetKey([layer, table])
         configurable = {check.name: Field(check.config) for check in checks if check.config}
         if configurable and "config" in inspect.signature(fn).parameters:
