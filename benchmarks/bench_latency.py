@@ -37,7 +37,7 @@ from pathlib import Path
 
 import psutil
 from bench_events import dagster_home
-from bench_run import BIN, LandingSets, data_root_env, days_from, fresh_root
+from bench_run import BIN, LandingSets, data_root_env, days_from, fresh_root, landed_files
 
 POLL_SECONDS = 0.2
 WARM_UP_TIMEOUT = 300.0
@@ -118,16 +118,10 @@ def land_day(staging: Path, source: str, day: date, data_dir: Path) -> float:
     """Copy a day's files in under in-flight names, then rename them all; returns the epoch
     time the last file was complete."""
     pending = []
-    for table_dir in sorted(p for p in (staging / "landing" / source).iterdir() if p.is_dir()):
-        source_dir = table_dir / day.isoformat()
-        if not source_dir.is_dir():
-            continue
-        target_dir = data_dir / "landing" / source / table_dir.name / day.isoformat()
-        target_dir.mkdir(parents=True, exist_ok=True)
-        for path in sorted(source_dir.iterdir()):
-            in_flight = target_dir / f".{path.name}"
-            shutil.copyfile(path, in_flight)
-            pending.append((in_flight, target_dir / path.name))
+    for path, target_dir in landed_files(staging, source, [day], data_dir):
+        in_flight = target_dir / f".{path.name}"
+        shutil.copyfile(path, in_flight)
+        pending.append((in_flight, target_dir / path.name))
     for in_flight, final in pending:
         os.rename(in_flight, final)
     return time.time()

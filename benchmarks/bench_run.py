@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -170,19 +171,28 @@ class LandingSets:
 
     def link_into(self, source: str, scale: float, days: list[date], data_dir: Path) -> int:
         """Hard-link the days' landing folders into `data_dir`; returns the bytes linked."""
-        landing = self.folder(source, scale) / "landing" / source
         linked = 0
-        for table_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
-            for day in days:
-                source_dir = table_dir / day.isoformat()
-                if not source_dir.is_dir():
-                    continue
-                target_dir = data_dir / "landing" / source / table_dir.name / day.isoformat()
-                target_dir.mkdir(parents=True, exist_ok=True)
-                for path in sorted(source_dir.iterdir()):
-                    os.link(path, target_dir / path.name)
-                    linked += path.stat().st_size
+        for path, target_dir in landed_files(self.folder(source, scale), source, days, data_dir):
+            os.link(path, target_dir / path.name)
+            linked += path.stat().st_size
         return linked
+
+
+def landed_files(
+    root: Path, source: str, days: list[date], data_dir: Path
+) -> Iterator[tuple[Path, Path]]:
+    """Each landed file of `source` for `days` under `root` (a data root or a landing set),
+    with the folder it goes to under `data_dir` (created), table by table, day by day."""
+    landing = root / "landing" / source
+    for table_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
+        for day in days:
+            source_dir = table_dir / day.isoformat()
+            if not source_dir.is_dir():
+                continue
+            target_dir = data_dir / "landing" / source / table_dir.name / day.isoformat()
+            target_dir.mkdir(parents=True, exist_ok=True)
+            for path in sorted(source_dir.iterdir()):
+                yield path, target_dir
 
 
 def fresh_root(data_dir: Path) -> Path:
