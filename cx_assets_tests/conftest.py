@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -155,6 +156,16 @@ class Domain:
     @property
     def everything(self) -> list[Any]:
         return [*self.assets, *self.checks]
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB session in UTC, as the warehouse's sessions are (a module with a
+    `con` of its own, with tables in it, overrides this one)."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 
 from cx_assets.crm import rules
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    yield connection
-    connection.close()
 
 
 def evaluate(con, expression: str, **columns):

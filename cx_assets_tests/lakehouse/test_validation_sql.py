@@ -10,7 +10,6 @@ import importlib
 import inspect
 from datetime import UTC, date, datetime
 
-import duckdb
 import pandas as pd
 import pandera.pandas as pa
 import pytest
@@ -73,14 +72,6 @@ def pandera_reasons(con, model, table: str) -> dict[int, str]:
     frame = con.execute(f"SELECT * FROM {table} ORDER BY row_id").df()
     rejects = validate(model, frame).rejects
     return dict(zip(rejects["row_id"].tolist(), rejects["reason"].tolist(), strict=True))
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    yield connection
-    connection.close()
 
 
 @pytest.mark.parametrize(

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pandas as pd
 import pytest
 
 from cx_assets.support import model_inputs, rules
 
 AS_OF = "2024-03-02 00:00:00+00"  # the end of the latest materialized day, 2024-03-01
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    yield connection
-    connection.close()
 
 
 def _tickets(con, rows: list[dict]) -> str:
