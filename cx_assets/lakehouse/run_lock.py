@@ -101,7 +101,7 @@ def _holder(path: Path) -> str:
     if not holder:
         return UNNAMED_HOLDER
     return (
-        f"{holder.get('owner', 'another run')} (pid {holder.get('pid', '?')}, "
+        f"{holder.get('owner', UNNAMED_HOLDER)} (pid {holder.get('pid', '?')}, "
         f"since {holder.get('since', '?')})"
     )
 

@@ -245,8 +245,9 @@ class ColumnTypeChange:
     3). Instead: the stored type is kept when it holds the new values exactly; otherwise a
     table replaced whole takes the new type, and a table written by days is widened when
     the new type holds the stored values (a count becoming a rate) or when the days kept
-    hold no value in the column; any other change fails the write, naming the column. A widened column shows in the table's column schema, so Dagster's column
-    schema change check reports it."""
+    hold no value in the column; any other change fails the write, naming the column. A
+    widened column shows in the table's column schema, so Dagster's column schema change
+    check reports it."""
 
     table: str
     column: str
