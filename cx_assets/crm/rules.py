@@ -148,10 +148,16 @@ def thread_subject_sql(subject: str) -> str:
     return f"nullif(lower(trim({stripped})), '')"
 
 
+# Between fields of the searchable text: a word edge that is not whitespace, so a phrase
+# (its words joined by whitespace) is never matched across two fields ("Ligar pra" as the
+# title, "ontem sem falta" as the subject).
+FIELD_SEPARATOR = " | "
+
+
 def searchable_text_sql(*columns: str) -> str:
     """Title, subject and content as one lower-case text (lexicon patterns handle accents)."""
     joined = ", ".join(f"coalesce({column}, '')" for column in columns)
-    return f"lower(concat_ws(' ', {joined}))"
+    return f"lower(concat_ws({sql.string_literal(FIELD_SEPARATOR)}, {joined}))"
 
 
 def without_combining_marks_sql(text: str) -> str:

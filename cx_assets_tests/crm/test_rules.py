@@ -200,14 +200,32 @@ def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, l
     ],
 )
 def test_silver_friction_flags_see_through_decomposed_accents(con, content, flags):
+    assert silver_friction_flags(con, "Ligação", "Proposta", content) == flags
+
+
+@pytest.mark.parametrize(
+    ("title", "subject", "content", "flags"),
+    [
+        ("Ligar pra", "ontem sem falta", "", (0, 0, 0, False)),  # a phrase split by fields
+        ("Cliente disse não", None, "funciona bem agora", (0, 0, 0, False)),
+        ("Ligação", "Retorno pra ontem", None, (1, 0, 0, True)),  # whole in one field
+        ("Urgente", None, "Falha no boleto", (1, 1, 0, True)),  # words at a field's edges
+    ],
+)
+def test_friction_phrases_are_matched_within_one_field(con, title, subject, content, flags):
+    assert silver_friction_flags(con, title, subject, content) == flags
+
+
+def silver_friction_flags(con, title, subject, content) -> tuple:
+    """(urgency, failure, escalation, is_friction) of one valid interaction in silver."""
     con.execute(
         "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
         "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 5::BIGINT AS contact_id, "
         "7::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
-        "1::BIGINT AS type_id, 'Ligação' AS title, NULL::BIGINT AS deal_id, "
-        "'Proposta' AS email_subject, ? AS content, 'a@x.com' AS email_recipients, "
+        "1::BIGINT AS type_id, ?::VARCHAR AS title, NULL::BIGINT AS deal_id, "
+        "?::VARCHAR AS email_subject, ?::VARCHAR AS content, 'a@x.com' AS email_recipients, "
         "NULL::VARCHAR AS reject_reason",
-        [content],
+        [title, subject, content],
     )
     con.execute(
         "CREATE TABLE versions AS SELECT DATE '2024-01-08' AS date, 'c.jsonl' AS source_file, "
@@ -215,9 +233,10 @@ def test_silver_friction_flags_see_through_decomposed_accents(con, content, flag
         "NULL::BIGINT AS company_id"
     )
     query = rules.silver_interactions_sql("typed", "versions", DAY)
-    assert con.execute(
+    (flags,) = con.execute(
         f"SELECT urgency_flag, failure_flag, escalation_flag, is_friction FROM ({query})"
-    ).fetchall() == [flags]
+    ).fetchall()
+    return flags
 
 
 # --------------------------------------------------------------------------- per day
