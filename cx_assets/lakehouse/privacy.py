@@ -30,10 +30,16 @@ HASH_KEY_ENV = "CX_HASH_KEY"
 DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-# An optional +country code, then 9 or more digits in groups (area code in brackets or not)
-# separated by spaces, dots or dashes: 555-123-4567, (555) 123-4567, +44 20 7946 0958.
-# Order numbers, amounts and dates have too few digits in a row of groups to match.
-PHONE_PATTERN = r"(\+\d{1,3}[ .-]?)?(\(\d{2,4}\)|\d{2,4})[ .-]?\d{3,5}[ .-]?\d{4}"
+# A phone number is a run of digit groups (some in brackets), each joined to the next by at
+# most one space, dot, dash or slash, after an optional + or 00 international prefix, with
+# at least PHONE_MIN_DIGITS digits in all: 555-123-4567, (555) 123-4567, 07700 900123,
+# +33 1 23 45 67 89, +81 3-1234-5678, 0044 20 7946 0958. No fixed shape of groups would do:
+# countries group their digits in twos, threes, fours and fives. Runs with fewer digits
+# (order numbers, amounts, dates) are left alone, and so is a date even with its hour
+# after it ("2024-03-01 12" has ten digits).
+PHONE_CANDIDATE = r"(\+|\b00)?\(?\d+\)?([ ./-]?\(?\d+\)?)*"
+PHONE_MIN_DIGITS = 9
+DATE_SHAPE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4}"
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
@@ -67,15 +73,30 @@ def keyed_hashes(values: Iterable[str | None], normalise=normalised_email) -> li
 
 
 def mask_contacts_sql(text_sql: str) -> str:
-    """SQL: `text_sql` with e-mail addresses and phone numbers masked (e-mails first, since
-    an address may hold digits)."""
+    """SQL: `text_sql` (named once, so it may be a parameter) with e-mail addresses and phone
+    numbers masked; e-mails first, since an address may hold digits. Each phone candidate
+    with enough digits that is not a date is replaced; text without a digit is not searched.
+    (The lambdas' parameters have names no column of ours has, which they would shadow.)"""
     emails_masked = (
         f"regexp_replace({text_sql}, {string_literal(EMAIL_PATTERN)}, "
         f"{string_literal(EMAIL_MASK)}, 'g')"
     )
+    digits = "length(regexp_replace(phone_candidate, '\\D', '', 'g'))"
+    is_phone = (
+        f"{digits} >= {PHONE_MIN_DIGITS} "
+        f"AND NOT regexp_matches(phone_candidate, {string_literal(DATE_SHAPE)})"
+    )
+    phones = (
+        f"list_filter(regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)}), "
+        f"lambda phone_candidate: {is_phone})"
+    )
+    phones_masked = (
+        f"list_reduce(list_prepend(free_text, {phones}), lambda partly_masked, found_phone: "
+        f"replace(partly_masked, found_phone, {string_literal(PHONE_MASK)}))"
+    )
     return (
-        f"regexp_replace({emails_masked}, {string_literal(PHONE_PATTERN)}, "
-        f"{string_literal(PHONE_MASK)}, 'g')"
+        f"list_transform([{emails_masked}], lambda free_text: "
+        f"CASE WHEN regexp_matches(free_text, '\\d') THEN {phones_masked} ELSE free_text END)[1]"
     )
 
 

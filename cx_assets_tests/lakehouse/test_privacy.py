@@ -52,6 +52,19 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
         ("write to ana.b@mail.example.org.", "write to [email]."),
         ("call (555) 123-4567 today", "call [phone] today"),
         ("ticket #12345 for $19.99 on 2024-03-01", "ticket #12345 for $19.99 on 2024-03-01"),
+        # phone numbers as countries group them, national and international
+        ("call +33 1 23 45 67 89 or 07700 900123", "call [phone] or [phone]"),
+        ("+44 7700 900123.", "[phone]."),
+        ("tel +81 3-1234-5678 / +61 2 9876 5432", "tel [phone] / [phone]"),
+        ("+353 1 234 5678, +34 612 34 56 78", "[phone], [phone]"),
+        ("+91 98765 43210 or 0044 20 7946 0958", "[phone] or [phone]"),
+        ("01.23.45.67.89 and 030/1234567", "[phone] and [phone]"),
+        ("+1 (555) 123-4567 and 5551234567", "[phone] and [phone]"),
+        # digits that are not phone numbers stay
+        ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
+        ("order 12345678 for R$ 1.299,99 at 10.5%", "order 12345678 for R$ 1.299,99 at 10.5%"),
+        ("no digits at all", "no digits at all"),
+        (None, None),
     ],
 )
 def test_free_text_is_masked(text, masked):
