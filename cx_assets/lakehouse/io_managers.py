@@ -31,6 +31,7 @@ warehouse's backend.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -48,7 +49,7 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext, TableCol
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
 from cx_assets.lakehouse.settings import DataLayout
-from cx_assets.lakehouse.sql import date_literal, qualified, string_literal
+from cx_assets.lakehouse.sql import date_literal, in_days, qualified, string_literal
 from cx_assets.lakehouse.warehouse import (
     Warehouse,
     as_arrow,
@@ -256,10 +257,72 @@ class WarehouseIOManager(ConfigurableIOManager):
         return _table_ref(context)
 
 
+@dataclass(frozen=True)
+class PublishJournal:
+    """What of a gold table is being published to Parquet, kept in a file from before the
+    warehouse commits until the Parquet is written: the days (`days`), or the whole table
+    (`days` None). A crash in between leaves the file behind."""
+
+    path: Path
+
+    def read(self) -> Unpublished | None:
+        if not self.path.exists():
+            return None
+        recorded = json.loads(self.path.read_text())
+        days = recorded.get("days")
+        return Unpublished(None if days is None else {date.fromisoformat(d) for d in days})
+
+    def write(self, unpublished: Unpublished) -> None:
+        days = None if unpublished.days is None else sorted(d.isoformat() for d in unpublished.days)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
+        in_flight.write_text(json.dumps({"days": days}))
+        os.replace(in_flight, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Unpublished:
+    days: set[date] | None  # None: the whole table
+
+    def including(self, other: Unpublished | None) -> Unpublished:
+        if other is None:
+            return self
+        if self.days is None or other.days is None:
+            return Unpublished(None)
+        return Unpublished(self.days | other.days)
+
+
 class GoldIOManager(WarehouseIOManager):
-    """Gold: the warehouse, plus the same rows as Parquet for analysts."""
+    """Gold: the warehouse, plus the same rows as Parquet for analysts.
+
+    The Parquet is written once the warehouse has committed. A crash between the two would
+    leave the Parquet behind the warehouse, and a whole-history table by day would never
+    notice: it rewrites only the days whose rows differ from the warehouse's. So what is
+    being published is first written to a journal (`PublishJournal`); the table's next
+    output finds a journal left behind and republishes what it names from the warehouse,
+    along with the day folders of such a table that have gone missing.
+    """
 
     data_dir: str
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        _, table = _table_of(context)
+        journal = PublishJournal(DataLayout(Path(self.data_dir)).gold_journal_dir / f"{table}.json")
+        left_behind = journal.read()
+        publishing = _days_written(context, obj)
+        journal.write(publishing.including(left_behind))
+        super().handle_output(context, obj)
+        repair = left_behind
+        if isinstance(obj, DayRows) and (missing := self._days_without_folder(table)):
+            repair = Unpublished(missing).including(left_behind)
+        if repair is not None:
+            self._republish(table, repair, publishing)
+        journal.clear()
 
     def publish(
         self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
@@ -278,6 +341,38 @@ class GoldIOManager(WarehouseIOManager):
                 of_day = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32())))
                 parquet.publish(of_day, parquet.partition_folder(dataset, day))
         return {"parquet_path": str(dataset)}
+
+    def _days_without_folder(self, table: str) -> set[date]:
+        """Days the warehouse holds rows of that have no Parquet folder (deleted by hand)."""
+        dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        with self.warehouse.connect() as con:
+            stored = con.execute(
+                f"SELECT DISTINCT {PARTITION_COLUMN} FROM {qualified('gold', table)}"
+            ).fetchall()
+        return {day for (day,) in stored if not parquet.partition_folder(dataset, day).is_dir()}
+
+    def _republish(self, table: str, repair: Unpublished, published: Unpublished) -> None:
+        """Publish again, from the warehouse, what an earlier output may have left unpublished
+        (what this output published is current already)."""
+        if published.days is None:
+            return
+        days = None if repair.days is None else sorted(repair.days - published.days)
+        if days == []:
+            return
+        with self.warehouse.connect() as con:
+            by_day = PARTITION_COLUMN in {name for name, _ in table_columns(con, "gold", table)}
+            where = "TRUE" if days is None else in_days(days)
+            rows = con.sql(
+                f"SELECT * FROM {qualified('gold', table)} WHERE {where}"
+            ).to_arrow_table()
+        self.publish(table, rows, days, by_day=by_day)
+
+
+def _days_written(context: OutputContext, obj: Any) -> Unpublished:
+    if isinstance(obj, DayRows):
+        return Unpublished(None if obj.days is None else set(obj.days))
+    dates = _output_dates(context)
+    return Unpublished(None if dates is None else set(dates))
 
 
 MODEL_FILE = "model.joblib"

@@ -48,6 +48,12 @@ class DataLayout:
         return self.data_dir / "gold"
 
     @property
+    def gold_journal_dir(self) -> Path:
+        """What gold Parquet is being published (io_managers.GoldIOManager): a file left
+        here by a crash is repaired by the table's next output."""
+        return self.data_dir / ".gold-journal"
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 

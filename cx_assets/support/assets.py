@@ -99,7 +99,7 @@ def support_ticket_analytics(
             schema,
             table,
             schemas.TicketAnalytics,
-            always=[as_of_day] if as_of_day else [],
+            every_day=f"SELECT date FROM {deliveries.rows}",
         )
     _metadata(context, as_of_day, rows, changed)
     return rows
@@ -136,7 +136,7 @@ def support_agent_daily(
             schema,
             table,
             schemas.AgentDaily,
-            always=[as_of_day] if as_of_day else [],
+            every_day=f"SELECT date FROM {deliveries.rows}",
         )
     _metadata(context, as_of_day, rows, changed)
     return rows

@@ -4,8 +4,8 @@ A ticket is counted once, in its latest version, under the UTC day it was create
 delivery updates its row there, and the as-of time moving on can flip a breach flag. So
 such a table is a whole-history asset whose rows belong to days (`DayRows`): each run
 computes every row in DuckDB, compares it with what is stored, day by day, and rewrites
-only the days whose rows changed (plus the as-of day, so that a day without tickets still
-has its empty partition). Re-deliveries touch the last few days; a year of history costs
+only the days whose rows changed, and every materialized day without tickets, so that it
+has its empty partition whether it was run alone or in a range. Re-deliveries touch the last few days; a year of history costs
 one comparison in SQL, not a rewrite.
 """
 
@@ -52,15 +52,21 @@ def rows_of_changed_days(
     schema: str,
     table: str,
     model: type[pa.DataFrameModel],
-    always: Sequence[date] = (),
+    every_day: str,
 ) -> tuple[DayRows, list[date]]:
-    """Every row of `candidate_sql` computed in DuckDB; the rows of the changed days (and of
-    the `always` days) validated, as `DayRows` for the IO manager, and the changed days."""
+    """Every row of `candidate_sql` computed in DuckDB; the rows of the changed days
+    validated, as `DayRows` for the IO manager, and the changed days. The days of
+    `every_day` (a query of the materialized days, column `date`) without any row are
+    written too, as empty days: a rewrite of nothing costs little, and no stored state
+    says whether an empty day's partition was written before."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {CANDIDATE} AS {candidate_sql}")
     try:
         columns = list(model.to_schema().columns)
         changed = changed_days(con, CANDIDATE, schema, table, columns)
-        days = sorted({*changed, *always})
+        empty = con.execute(
+            f"SELECT date FROM ({every_day}) EXCEPT SELECT date FROM {CANDIDATE}"
+        ).fetchall()
+        days = sorted({*changed, *(day for (day,) in empty)})
         frame = con.execute(f"SELECT * FROM {CANDIDATE} WHERE {in_days(days)}").df()
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATE}")

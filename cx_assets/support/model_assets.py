@@ -152,7 +152,7 @@ def support_ticket_categories(
                 schema,
                 table,
                 schemas.TicketCategory,
-                always=[as_of_day] if as_of_day else [],
+                every_day=f"SELECT date FROM {deliveries.rows}",
             )
         finally:
             con.unregister(PREDICTIONS)

@@ -4,13 +4,14 @@ whole table and removes day folders no longer in it."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse.assets import lake_asset
-from cx_assets.lakehouse.io_managers import DayRows
+from cx_assets.lakehouse.io_managers import DayRows, GoldIOManager
 
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
 # What the asset returns on its next run (set by each test).
@@ -60,3 +61,46 @@ def test_no_days_named_replace_the_whole_table_and_drop_old_day_folders(lake):
     assert _stored(lake) == [("2024-03-03", "z", 9)]
     folders = sorted(p.name for p in (lake.layout.gold_dir / "by_created_day").iterdir())
     assert folders == [f"date={D3}"]
+
+
+# --------------------------------------------------------------------------- crash and repair
+
+
+def _parquet_rows(lake, day: date) -> list[tuple]:
+    frame = pd.read_parquet(lake.layout.gold_dir / "by_created_day" / f"date={day}")
+    return sorted(frame[["ticket_id", "value"]].itertuples(index=False, name=None))
+
+
+def test_a_crash_after_the_warehouse_commit_is_repaired_by_the_next_run(lake, monkeypatch):
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)), [D1, D2])
+    lake.materialize([by_created_day])
+
+    # The process dies once the warehouse has committed day 2's change, before its Parquet.
+    def killed(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(GoldIOManager, "publish", killed)
+    NEXT["rows"] = DayRows(_rows((D2, "b", 2)), [D2])
+    assert not lake.materialize([by_created_day], raise_on_error=False).success
+    monkeypatch.undo()
+    assert _stored(lake)[1] == ("2024-03-02", "b", 2)
+    assert _parquet_rows(lake, D2) == [("b", 1)]  # behind the warehouse
+    assert (lake.layout.gold_journal_dir / "by_created_day.json").exists()
+
+    # The next run finds nothing changed in day 2 (the warehouse has it) and adds day 3;
+    # the journal the crash left makes it publish day 2 again, from the warehouse.
+    NEXT["rows"] = DayRows(_rows((D3, "c", 1)), [D3])
+    lake.materialize([by_created_day])
+    assert _parquet_rows(lake, D2) == [("b", 2)]
+    assert _parquet_rows(lake, D3) == [("c", 1)]
+    assert not (lake.layout.gold_journal_dir / "by_created_day.json").exists()
+
+
+def test_a_day_folder_deleted_by_hand_is_published_again(lake):
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)), [D1, D2])
+    lake.materialize([by_created_day])
+    shutil.rmtree(lake.layout.gold_dir / "by_created_day" / f"date={D1}")
+    NEXT["rows"] = DayRows(_rows((D2, "b", 3)), [D2])
+    lake.materialize([by_created_day])
+    assert _parquet_rows(lake, D1) == [("a", 1)]
+    assert _parquet_rows(lake, D2) == [("b", 3)]

@@ -12,7 +12,7 @@ from dagster import AssetKey, TableSchema
 from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import bronze_asset, lake_asset, same_day
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import GoldIOManager, TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -145,6 +145,30 @@ def test_re_materializing_a_day_replaces_it_exactly(lake):
         ("2024-01-06", 61),
     ]
     assert lake.query("SELECT count(*) AS n FROM gold.test_numbers_daily")["n"].tolist() == [3]
+
+
+def test_a_day_whose_parquet_a_crash_left_behind_is_published_by_the_next_run(lake, monkeypatch):
+    lake.materialize([numbers_daily], day="2024-01-05")
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    ROWS_PER_DAY["n"] = 1
+    try:  # the warehouse commits a day's new rows, then the process dies
+        assert not lake.materialize([numbers_daily], day="2024-01-05", raise_on_error=False).success
+    finally:
+        ROWS_PER_DAY["n"] = 2
+        monkeypatch.undo()
+    assert len(lake.gold("test_numbers_daily")) == 2  # Parquet behind the warehouse (1 row)
+
+    lake.materialize([numbers_daily], day="2024-01-06")  # another day
+    frame = lake.gold("test_numbers_daily")
+    assert sorted(zip(frame["date"].astype(str), frame["n"], strict=True)) == [
+        ("2024-01-05", 50),
+        ("2024-01-06", 60),
+        ("2024-01-06", 61),
+    ]
+
+
+def _killed(*args, **kwargs):
+    raise RuntimeError("killed between the warehouse commit and the Parquet")
 
 
 def test_an_empty_day_still_gets_a_gold_file_and_table(lake):

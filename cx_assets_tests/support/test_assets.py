@@ -391,3 +391,15 @@ def test_an_earlier_day_materialized_again_never_overrides_a_later_days_version(
     current = lake.query("SELECT status, version_date FROM silver.support_tickets")
     assert current["status"].tolist() == ["resolved"]
     assert str(current["version_date"][0])[:10] == D2
+
+
+def test_a_range_with_days_without_tickets_writes_each_days_empty_partition(lake):
+    """Days 1 and 3 land nothing; one range run over the three days, then the rollups:
+    every per-day gold table has all three day folders, as three one-day runs would give."""
+    lake.land_jsonl("support", "tickets", D2, [ticket("T1", t(D2, "09:00:00"), "urgent")])
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1, last_day=D3)
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+    for table in ("support_ticket_analytics", "support_agent_daily", "support_ticket_categories"):
+        folders = sorted(p.name for p in (lake.layout.gold_dir / table).iterdir())
+        assert folders == [f"date={D1}", f"date={D2}", f"date={D3}"], table
+    assert len(lake.gold("support_ticket_analytics")) == 1
