@@ -42,11 +42,13 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
                 {_column_problem(case) for case in cases.itertuples() if pd.isna(case.index)}
             )
             raise SchemaViolation(f"{model.__name__}: {'; '.join(problems)}") from None
+        # A dataframe-wide check fails the record, not each column Pandera lists it under.
+        whole_record = row_cases["schema_context"] == "DataFrameSchema"
         reasons = (
             row_cases.assign(
-                reason="column '"
-                + row_cases["column"].astype(str)
-                + "' failed "
+                reason=("column '" + row_cases["column"].astype(str) + "' failed ").where(
+                    ~whole_record, "record failed "
+                )
                 + row_cases["check"].astype(str)
             )
             .groupby("index")["reason"]

@@ -82,6 +82,25 @@ def test_duplicates_of_a_unique_column_are_rejected():
     assert set(result.rejects["reason"]) == {"column 'id' failed field_uniqueness"}
 
 
+class OrderedPair(pa.DataFrameModel):
+    low: Series[int] = pa.Field(ge=0)
+    high: Series[int]
+
+    @pa.dataframe_check(name="low_not_above_high")
+    def low_not_above_high(cls, frame: pd.DataFrame) -> pd.Series:
+        return frame["low"] <= frame["high"]
+
+
+def test_a_record_wide_check_is_one_reason_not_one_per_column():
+    result = validate(OrderedPair, pd.DataFrame({"low": [1, 5, -1, -2], "high": [2, 3, 4, -3]}))
+    assert result.frame["low"].tolist() == [1]
+    assert result.rejects["reason"].tolist() == [
+        "record failed low_not_above_high",
+        "column 'low' failed greater_than_or_equal_to(0)",
+        "column 'low' failed greater_than_or_equal_to(0); record failed low_not_above_high",
+    ]
+
+
 def test_a_missing_column_raises_without_quoting_values():
     with pytest.raises(SchemaViolation) as error:
         validate(Model, pd.DataFrame({"id": [1], "score": [0.5], "secret": ["s3cr3t-value"]}))
