@@ -20,6 +20,7 @@ from dagster import (
     AssetKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    Output,
     TimeWindowPartitionMapping,
     evaluate_automation_conditions,
     materialize,
@@ -263,3 +264,27 @@ def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
     again = evaluate_automation_conditions(definitions.defs, instance, cursor=after_update.cursor)
     for rollup in rollups:
         assert again.get_num_requested(rollup) == 0, rollup
+
+
+def test_every_asset_keeps_the_output_type_its_function_declares():
+    """A multi-asset (an asset with checks) does not infer its output's type as `@asset`
+    does. `silver_from_bronze` hands a range to the warehouse a day at a time only when
+    the output is declared `DayTables`: without the type, a 14-day CRM range held every
+    day in memory (1.5 GB instead of 0.9)."""
+    import inspect
+    import typing
+
+    from cx_assets.lakehouse.io_managers import DayTables
+
+    streaming = []
+    for asset_def in definitions.defs.assets:
+        function = inspect.unwrap(asset_def.op.compute_fn.decorated_fn)
+        returned = typing.get_type_hints(function).get("return")
+        if typing.get_origin(returned) is Output:
+            (returned,) = typing.get_args(returned)
+        declared = asset_def.op.output_defs[0].dagster_type
+        if isinstance(returned, type):
+            assert declared.typing_type is returned, (asset_def.key, declared)
+        if returned is DayTables:
+            streaming.append(asset_def.key.to_user_string())
+    assert "silver/crm_interactions" in streaming

@@ -15,6 +15,7 @@ Domains keep only what is theirs (record specs, Pandera models, SQL of their rul
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -175,6 +176,8 @@ def lake_asset(
                     key=key,
                     group_name=group,
                     is_required=False,
+                    # as `@asset` infers it: the IO manager streams a `DayTables` output
+                    dagster_type=_returned_type(fn),
                     automation_condition=partition_args.get("automation_condition"),
                     **common,
                 )
@@ -197,6 +200,18 @@ def lake_asset(
         )(_evaluating_checks(fn, key, checks, partitioned=partitioned))
 
     return decorate
+
+
+def _returned_type(fn: Callable[..., Any]) -> type | None:
+    """The type an asset function is annotated to return (`Output[X]`: X), for its output's
+    Dagster type, which a multi-asset does not infer; None (any) without one."""
+    try:
+        returned = typing.get_type_hints(fn).get("return")
+    except (NameError, TypeError):
+        return None
+    if typing.get_origin(returned) is Output:
+        (returned,) = typing.get_args(returned)
+    return returned if isinstance(returned, type) else None
 
 
 def _evaluating_checks(
@@ -242,7 +257,7 @@ def _evaluating_checks(
                 yield check.evaluate(run)
 
     step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
-    step.__module__ = fn.__module__
+    step.__module__, step.__wrapped__ = fn.__module__, fn  # type: ignore[attr-defined]
     step.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     step.__annotations__ = {
         p.name: p.annotation for p in parameters if p.annotation is not inspect.Parameter.empty
