@@ -77,6 +77,21 @@ def _say_what_to_run(tables: Sequence[str], *, source: str, what: str) -> None:
     st.stop()
 
 
+def stop_when_nothing_landed(count: int, *, source: str, what: str) -> None:
+    """Stop the page, saying what to run, when its tables are written but count nothing:
+    every day materialized so far was empty (a source that never delivered still gets a
+    row per day with zero counts)."""
+    if count:
+        return
+    gold = lake()
+    st.info(
+        f"No {what} yet: every {source} day built so far was empty.\n\n"
+        f"Run `{run_hint(gold, source)}` once files have landed under "
+        f"`{gold.data_dir / 'landing' / source}`, then reload this page."
+    )
+    st.stop()
+
+
 def require(tables: Sequence[str], *, source: str, what: str) -> None:
     """Stop the page, saying what to run, unless the first of `tables` (the page's main
     table) has rows and every other one has been written (it may be empty)."""

@@ -4,12 +4,15 @@ exception, the expected headline numbers, and filters that change what is shown.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import cx_assets.command_centre
+from cx_assets.crm import schemas as crm_schemas
+from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2, write_gold
 
 APP = Path(cx_assets.command_centre.__file__).parent
@@ -49,6 +52,22 @@ def test_a_domain_page_names_the_run_for_the_days_that_landed(tmp_path, monkeypa
     (tmp_path / "data" / "landing" / "calls" / "transcripts" / "2024-03-05").mkdir(parents=True)
     app = render("calls", tmp_path / "data", monkeypatch)
     assert "cx-lakehouse run --date 2024-03-04 --to 2024-03-05" in app.info[0].value
+
+
+def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch):
+    """A source that never delivered still writes its per-day tables (five noise rows a
+    day, all zero): the page says nothing landed instead of drawing empty charts."""
+    data_dir = tmp_path / "data"
+    gold_rows.write_crm(data_dir)
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": gold_rows.DAY1, "category": name, "count": 0, "pct": None}
+        for name in ("read_receipt", "delivery_receipt", "mass_email", "noise_total", "valid")
+    ])  # fmt: skip
+    shutil.rmtree(data_dir / "gold" / "crm_noise_summary" / f"date={gold_rows.DAY2}")
+    app = render("crm", data_dir, monkeypatch)
+    assert "No CRM interactions yet" in app.info[0].value
+    assert "cx-lakehouse generate" in app.info[0].value
+    assert not app.metric
 
 
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):

@@ -21,6 +21,12 @@ COMPANY = "coalesce(c.name, 'company ' || CAST({company} AS VARCHAR))"
 
 st.title("CRM friction")
 ui.require(TABLES, source="crm", what="CRM gold tables")
+interactions = ui.query(
+    """SELECT coalesce(sum("count"), 0) AS n FROM crm_noise_summary
+       WHERE category IN ('noise_total', 'valid')""",
+    ["crm_noise_summary"],
+)["n"][0]
+ui.stop_when_nothing_landed(int(interactions), source="crm", what="CRM interactions")
 
 days = ui.query("SELECT DISTINCT date FROM crm_noise_summary", ["crm_noise_summary"])["date"]
 first, last = ui.date_filter(list(days.dt.date), key="crm_days")
