@@ -3,7 +3,8 @@ in docs/benchmarks.md with the command and the machine.
 
 Parts (each can be left out with `--skip`):
 
-- sources: one day per source at scale 1, floor, cold run and warm run (`bench_sections`);
+- sources: one day per source at scale 1, floor, cold run and warm run, the same command with
+  nothing landed, and a bare Dagster run (`bench_sections`);
 - curve: the CRM day at scales 0.1, 0.5, 1 and 2, and where the scale-1 warm run spends
   its time, from its runs' events (`bench_events`);
 - range: fourteen CRM days at scale 1 in one range run against fourteen one-day runs;
@@ -33,7 +34,16 @@ from pathlib import Path
 from bench_events import read_runs, split_command
 from bench_latency import bench_latency
 from bench_report import last_run_line, rewrite_targets, sections, write_section
-from bench_run import ROOT, LandingSets, days_from, floor, fresh_root, run_days
+from bench_run import (
+    ROOT,
+    LandingSets,
+    bare_dagster,
+    days_from,
+    empty_day,
+    floor,
+    fresh_root,
+    run_days,
+)
 from bench_sections import (
     DayResult,
     RangeResult,
@@ -70,7 +80,9 @@ def domains() -> list[str]:
     return domain_names()
 
 
-def measure_day(work_dir: Path, landing: LandingSets, source: str, scale: float) -> DayResult:
+def measure_day(
+    work_dir: Path, landing: LandingSets, source: str, scale: float, *, with_empty: bool = False
+) -> DayResult:
     data_dir = fresh_root(work_dir / "runs" / f"{source}-scale{scale:g}")
     landed = landing.link_into(source, scale, [DAY], data_dir)
     select = f"group:{source}"
@@ -82,7 +94,11 @@ def measure_day(work_dir: Path, landing: LandingSets, source: str, scale: float)
     warm = run_days(data_dir, DAY, DAY, select)
     floors.append(floor(data_dir, source, [DAY]))
     split = split_command(read_runs(data_dir / "dagster_home", warm.began), warm.began, warm.ended)
-    result = DayResult(source, scale, landed / 2**20, min(floors), cold, warm, split)
+    empty = None
+    if with_empty:
+        print(f"[{source} {scale:g}] run with nothing landed ...", flush=True)
+        empty = empty_day(work_dir, source, DAY)
+    result = DayResult(source, scale, landed / 2**20, min(floors), cold, warm, split, empty)
     print(
         f"[{source} {scale:g}] floor {result.floor_s:.2f} s, cold {cold.seconds:.2f} s, warm "
         f"{warm.seconds:.2f} s ({result.warm_ratio:.1f}x, {result.above_floor_s:.1f} s above), "
@@ -185,9 +201,12 @@ def main() -> None:
 
     measured: dict[tuple[str, float], DayResult] = {}
     if "sources" not in skip:
+        print("[bare Dagster] ...", flush=True)
+        bare_s = bare_dagster(work_dir)
+        print(f"[bare Dagster] {bare_s:.2f} s", flush=True)
         for source in sources:
             measured[(source, args.day_scale)] = measure_day(
-                work_dir, landing, source, args.day_scale
+                work_dir, landing, source, args.day_scale, with_empty=True
             )
         earlier = earlier_source_rows(sections(report.read_text()).get("results", ""), order)
         body = sources_section(
@@ -195,6 +214,7 @@ def main() -> None:
             [measured[(s, args.day_scale)] for s in sources],
             {s: row for s, row in earlier.items() if s not in sources},
             order,
+            bare_s,
         )
         write_section(report, "<!-- bench:results -->", body, "## Results")
     if "curve" not in skip:

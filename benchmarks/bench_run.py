@@ -113,6 +113,24 @@ def floor(data_dir: Path, source: str, days: list[date]) -> float:
     return time.perf_counter() - began
 
 
+def bare_dagster(work_dir: Path, repeats: int = 3) -> float:
+    """Seconds of the least Dagster command (`bare_dagster.py`) on a persistent instance:
+    the best of `repeats` runs after a first one that creates the instance's storage."""
+    home = fresh_root(work_dir / "runs" / "bare-dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, str(ROOT / "benchmarks" / "bare_dagster.py")]
+    run_measured(command, env)
+    return min(run_measured(command, env).seconds for _ in range(repeats))
+
+
+def empty_day(work_dir: Path, source: str, day: date) -> Measurement:
+    """The source's own run on a data root where nothing landed, warm (a first run builds the
+    empty tables): every step and check on zero rows, the product's fixed cost per command."""
+    data_dir = fresh_root(work_dir / "runs" / f"{source}-empty")
+    run_days(data_dir, day, day, f"group:{source}")
+    return run_days(data_dir, day, day, f"group:{source}")
+
+
 def days_from(first: date, count: int) -> list[date]:
     return [first + timedelta(days=offset) for offset in range(count)]
 

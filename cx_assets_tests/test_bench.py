@@ -133,3 +133,64 @@ def test_sections_are_rewritten_between_their_markers_only(tmp_path):
     assert found["targets"].splitlines()[-1] == (
         "- x: 1 s, at most 2 s: **met** [a, 2026-01-02 03:04 UTC]"
     )
+
+
+def _day(source: str, floor_s: float, warm_s: float, empty_s: float | None):
+    import bench_run
+    import bench_sections
+
+    def measured(seconds: float) -> bench_run.Measurement:
+        return bench_run.Measurement(seconds, 500.0, 0.0, seconds)
+
+    return bench_sections.DayResult(
+        source=source,
+        scale=1.0,
+        landed_mb=7.0,
+        floor_s=floor_s,
+        cold=measured(warm_s + 1),
+        warm=measured(warm_s),
+        warm_split=None,
+        empty=None if empty_s is None else measured(empty_s),
+    )
+
+
+def test_sources_section_names_targets_below_the_fixed_costs():
+    import bench_sections
+
+    results = [
+        # support: 4 × 0.2 s leaves 0.8 s, under the bare run and the empty day.
+        _day("support", 0.2, 8.0, 5.0),
+        # calls: 0.1 + 3 s leaves 3.1 s, over the bare run (1.5 s) and the empty day (2.9 s).
+        _day("calls", 0.1, 4.0, 2.9),
+    ]
+    body = bench_sections.sources_section(
+        "Last run: 2026-01-02 03:04 UTC, `make bench`.", results, {}, ["calls", "support"], 1.5
+    )
+    assert "A bare Dagster run took 1.50 s" in body
+    rows = bench_sections.earlier_source_rows(body, ["calls", "support"])
+    assert bench_sections.parse_source_row(rows["support"])["empty_s"] == 5.0
+    assert "| 3.00 (15.0x) |" in rows["support"]  # warm − nothing landed, × floor
+    verdicts = {line.split(" day,")[0]: line for line in body.splitlines() if line.startswith("- ")}
+    assert verdicts["- support"].endswith(
+        "**not met** by 36.00x (900% over); the target leaves 0.80 s for the command, and a "
+        "bare Dagster run takes 1.50 s and with nothing landed the run takes 5.00 s"
+    )
+    assert verdicts["- calls"].endswith("**not met** by 0.9 s (30% over)")
+    assert bench_report.VERDICT_LINE.match(verdicts["- support"])
+
+
+def test_bare_dagster_run_materializes_one_partition(tmp_path):
+    import os
+    import subprocess
+
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bare_dagster.py")], env=env, capture_output=True
+    )
+    assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/partition"] == "2024-01-03"
