@@ -3,11 +3,12 @@
 Readers never fail a file because of one bad record. Each landed record becomes one
 bronze row carrying its original text (`raw`), its 1-based `line_number` and, when the
 reader itself could not make sense of it (invalid UTF-8, a CSV row with the wrong
-number of fields, a `.json` file that does not parse), a `read_error`. JSON *content*
-is validated later in SQL, where DuckDB parses it far faster than Python.
+number of fields or a quote never closed, a `.json` array element that does not parse), a
+`read_error`. JSON *content* is validated later in SQL, where DuckDB parses it far faster
+than Python.
 
 One hostile file never fails a day either. A file that cannot be read as a whole (a name
-that is not UTF-8, an OS error, a `.json` nested deeper than Python parses, a CSV header
+that is not UTF-8, an OS error, a `.json` whose elements cannot be told apart, a CSV header
 that is not UTF-8 or names a column twice) becomes ONE bronze row on line 1 with the
 reason, so it is quarantined and the day's other files go on.
 
@@ -17,6 +18,7 @@ Rows stream out in Arrow batches so a 300 MB day never sits in Python memory at 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import logging
 import re
@@ -93,41 +95,50 @@ def read_json(path: Path) -> Iterator[Row]:
     data = path.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-    text, error = _decode(data)
-    if error:
-        yield 1, text, None, error
-        return
+    # Bytes that are not UTF-8 become lone surrogates, so the structure can still be read
+    # and only the element holding them is a bad record.
+    text = data.decode("utf-8", errors="surrogateescape")
+    if not text.strip(_JSON_SPACE):
+        return  # nothing delivered: no records, as for an empty .jsonl or .csv
     try:
         elements = _array_elements(text)
     except json.JSONDecodeError as exc:
-        yield (
-            exc.lineno,
-            text,
-            None,
-            f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})",
-        )
-        return
-    except RecursionError:
-        yield 1, text, None, "invalid JSON: nested too deeply to read"
+        cleaned, _ = _clean_surrogates(text)
+        yield 1, cleaned, None, _json_reason(exc)
         return
     if elements is None:
-        yield 1, text.strip(), None, None
+        cleaned, error = _clean_surrogates(text.strip(_JSON_SPACE))
+        yield 1, cleaned, None, error and _utf8_error(data)
         return
     # The element's 1-based position stands in for its line (contract section 2), and its
     # raw text is its own slice of the file, exactly as delivered.
-    for position, (start, end) in enumerate(elements, start=1):
-        yield position, text[start:end], None, None
+    for position, (start, end, json_error) in enumerate(elements, start=1):
+        raw, decode_error = _clean_surrogates(text[start:end])
+        yield position, raw, None, decode_error or json_error
 
 
+def _utf8_error(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"invalid UTF-8 at byte {error.start}"
+    return "invalid UTF-8"
+
+
+_JSON_SPACE = " \t\n\r"
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
 # Only the elements' extents are wanted, not their values: numbers stay text, which also
 # spares Python's 4,300-digit limit on integers (a longer one would raise ValueError).
+# `NaN` and `Infinity` (Python's parser takes them, JSON does not) are refused later, in
+# SQL, as in JSONL: with the field's name when the contract declares the field.
 _JSON_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 
 
-def _array_elements(text: str) -> list[tuple[int, int]] | None:
-    """(start, end) of each element when `text` is one JSON array, None when it is one other
-    JSON value. Raises `JSONDecodeError` (with json.loads' messages) when it is neither."""
+def _array_elements(text: str) -> list[tuple[int, int, str | None]] | None:
+    """(start, end, reason) of each element when `text` is one JSON array (`reason` says why
+    an element is not valid JSON, else None), None when it is one other valid JSON value.
+    Raises `JSONDecodeError` (with json.loads' messages) when it is neither: not an array
+    and not valid, or an array whose structure is lost (an element never ends)."""
 
     def skip_whitespace(position: int) -> int:
         return _JSON_WHITESPACE.match(text, position).end()
@@ -138,17 +149,26 @@ def _array_elements(text: str) -> list[tuple[int, int]] | None:
 
     position = skip_whitespace(0)
     if not text.startswith("[", position):
-        _, end = _JSON_DECODER.raw_decode(text, position)
+        end, error = _decoded_end(text, position)
+        if error is not None:
+            raise error
         expect_end(end)
         return None
-    elements: list[tuple[int, int]] = []
+    elements: list[tuple[int, int, str | None]] = []
     position = skip_whitespace(position + 1)
     if text.startswith("]", position):
         expect_end(position + 1)
         return elements
     while True:
-        _, end = _JSON_DECODER.raw_decode(text, position)
-        elements.append((position, end))
+        end, error = _decoded_end(text, position)
+        reason = None
+        if error is not None:
+            # One bad element: skip to where it ends, and read on.
+            end = _element_end(text, position)
+            if end is None:
+                raise error
+            reason = _json_reason(error)
+        elements.append((position, end, reason))
         position = skip_whitespace(end)
         if text.startswith(",", position):
             position = skip_whitespace(position + 1)
@@ -159,27 +179,89 @@ def _array_elements(text: str) -> list[tuple[int, int]] | None:
             raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
 
 
+_TOO_DEEP = "nested too deeply to read"
+
+
+def _decoded_end(text: str, position: int) -> tuple[int, json.JSONDecodeError | None]:
+    """Where the JSON value at `position` ends, or why it is not a valid one."""
+    try:
+        _, end = _JSON_DECODER.raw_decode(text, position)
+    except json.JSONDecodeError as error:
+        return position, error
+    except RecursionError:
+        return position, json.JSONDecodeError(_TOO_DEEP, text, position)
+    return end, None
+
+
+def _json_reason(error: json.JSONDecodeError) -> str:
+    """json.loads' own message, and where in the file (not for nesting: it is everywhere)."""
+    if error.msg == _TOO_DEEP:
+        return f"invalid JSON: {_TOO_DEEP}"
+    return f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+
+
+def _element_end(text: str, position: int) -> int | None:
+    """Where a broken array element starting at `position` ends: before the first `,` or
+    `]` outside strings and brackets opened in it (trailing whitespace left out), or None
+    when the text ends first."""
+    depth, in_string, index = 0, False, position
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}" and depth > 0:
+            depth -= 1
+        elif char in ",]" and depth == 0:
+            return len(text[position:index].rstrip(_JSON_SPACE)) + position
+        index += 1
+    return None
+
+
 class _LineRecorder:
     """Feeds lines to csv.reader while remembering them, so each row keeps its raw text
     and the line it started on (a quoted field may span lines)."""
 
     def __init__(self, lines: Iterable[str]):
-        self._lines = iter(lines)
+        self.remaining = iter(lines)  # the lines not fed yet
         self.consumed: list[str] = []
+        self.exhausted = False
 
     def __iter__(self) -> _LineRecorder:
         return self
 
     def __next__(self) -> str:
-        line = next(self._lines)
+        try:
+            line = next(self.remaining)
+        except StopIteration:
+            self.exhausted = True
+            raise
         self.consumed.append(line)
         return line
 
 
+UNCLOSED_QUOTE = "a quote opened on this line is never closed"
+# A field may be as long as the file: Python's csv module refuses fields over 128 KiB by
+# default, and such a row is not a bad record (JSONL takes the same text).
+csv.field_size_limit(2**31 - 1)
+
+
+def _csv_reader(lines: Iterable[str]) -> tuple[_LineRecorder, Iterator[list[str]]]:
+    recorder = _LineRecorder(lines)
+    # Strict: a quote that is never closed is an error, not a field that swallows the
+    # rest of the file; so is text after a closing quote (`"ab"c`).
+    return recorder, csv.reader(recorder, strict=True)
+
+
 def read_csv(path: Path) -> Iterator[Row]:
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        recorder = _LineRecorder(handle)
-        reader = csv.reader(recorder)
+        recorder, reader = _csv_reader(handle)
         try:
             header = next(reader, None)
         except csv.Error as exc:
@@ -194,6 +276,7 @@ def read_csv(path: Path) -> Iterator[Row]:
             return
         line_number = len(recorder.consumed)
         recorder.consumed.clear()
+        unread: list[str] = []
         while True:
             try:
                 values = next(reader)
@@ -201,12 +284,23 @@ def read_csv(path: Path) -> Iterator[Row]:
                 return
             except csv.Error as exc:
                 values, csv_error = None, f"unreadable CSV: {exc}"
+                if recorder.exhausted or len(recorder.consumed) > 1:
+                    # A quote opened on this row was read across line ends into an error
+                    # (the file's end, or text after the quote that closed it): it was never
+                    # closed. The row is its first line, and the lines after it are read
+                    # again as rows of their own.
+                    csv_error = f"unreadable CSV: {UNCLOSED_QUOTE}"
+                    unread = recorder.consumed[1:]
+                    del recorder.consumed[1:]
             else:
                 csv_error = None
             start_line = line_number + 1
             line_number += len(recorder.consumed)
             raw = "".join(recorder.consumed).rstrip("\r\n")
             recorder.consumed.clear()
+            if unread:
+                recorder, reader = _csv_reader(itertools.chain(unread, recorder.remaining))
+                unread = []
             if values == [] or (values is not None and not raw.strip()):
                 continue  # blank line
             raw, decode_error = _clean_surrogates(raw)

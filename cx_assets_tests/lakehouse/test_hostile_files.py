@@ -190,6 +190,27 @@ def test_calls_day_survives_a_deeply_nested_json_file(lake):
     assert_reconciles(result, "calls_transcripts")
 
 
+def test_calls_bad_array_element_and_lenient_json_cost_only_their_records(lake):
+    calls = Domain.named("calls")
+    good = [json.dumps(transcript(call_id)) for call_id in ("D", "E")]
+    lake.land("calls", "transcripts", DAY, "array.json", f"[{good[0]},\n{{oops}},\n{good[1]}]")
+    trailing = json.dumps(transcript("F"))[:-1] + ",}"
+    extra_nan = json.dumps(transcript("G"))[:-1] + ', "score": NaN}'
+    lake.land("calls", "transcripts", DAY, "lines.jsonl", "\n".join([trailing, extra_nan]))
+
+    result = lake.materialize(calls.everything, day=DAY)
+
+    assert result.success
+    assert sorted(lake.gold("calls_performance")["call_id"]) == ["D", "E"]
+    assert reasons_by_place(lake.quarantine("calls_transcripts")) == {
+        ("array.json", 2): "invalid JSON: Expecting property name enclosed in double quotes "
+        "(line 2 column 2)",
+        ("lines.jsonl", 1): "invalid JSON: a comma before a closing bracket",
+        ("lines.jsonl", 2): "invalid JSON: NaN and Infinity are not JSON numbers",
+    }
+    assert_reconciles(result, "calls_transcripts")
+
+
 # ---------------------------------------------------------------------------------------
 # Digital: CSV headers that are not UTF-8 or name a column twice; hostile timestamps
 # ---------------------------------------------------------------------------------------
@@ -222,12 +243,23 @@ def test_digital_day_survives_hostile_csv_files(lake):
     duplicated = csv_text([member("M3")]).replace("segment", "member_id")
     lake.land("digital", "members", DAY, "duplicated.csv", duplicated)
 
+    # A quote never closed on line 2 would have swallowed the rows after it.
+    unclosed = csv_text(
+        [event("M1", "S3", f"2024-01-05T12:0{minute}:00", "view") for minute in range(3)]
+    )
+    unclosed = unclosed.replace(",view,", ',"view,', 1)
+    lake.land("digital", "journeys", DAY, "unclosed.csv", unclosed)
+
     result = lake.materialize(digital.everything, day=DAY)
 
     assert result.success
     assert reasons_by_place(lake.quarantine("digital_journeys")) == {
-        ("latin1.csv", 1): "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 14)"
+        ("latin1.csv", 1): "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 14)",
+        ("unclosed.csv", 2): "unreadable CSV: a quote opened on this line is never closed",
     }
+    assert lake.query(
+        "SELECT count(*) AS n FROM silver.digital_journeys WHERE source_file LIKE '%unclosed.csv'"
+    )["n"].tolist() == [2]
     assert reasons_by_place(lake.quarantine("digital_calls")) == {
         ("part.csv", 3): 'field "call_timestamp" is not an ISO-8601 timestamp',
         ("part.csv", 4): 'field "call_timestamp" is not an ISO-8601 timestamp',

@@ -114,28 +114,58 @@ def test_json_empty_array_has_no_records(tmp_path):
     assert list(read_json(path)) == []
 
 
-def test_json_unparsable_file_is_one_row_with_the_error(tmp_path):
-    # Line 2 is `{"a":]`: the value expected at column 6 is missing.
+def test_json_file_whose_structure_is_lost_is_one_row_on_line_1(tmp_path):
+    # Line 2 is `{"a":]`: the second element never ends (its `]` closes its own `{`, and the
+    # file ends), so no element after the first can be told apart.
     text = '[{"a": 1},\n{"a":]\n'
     path = write(tmp_path / "a.json", text.encode())
     rows = list(read_json(path))
     assert len(rows) == 1
     line, raw, record, error = rows[0]
-    assert line == 2
-    assert raw == text
-    assert record is None
+    assert (line, raw, record) == (1, text, None)
     assert error.startswith("invalid JSON: ")
     assert "line 2 column 6" in error
 
 
-def test_json_invalid_utf8_file_is_one_row_with_the_error(tmp_path):
-    path = write(tmp_path / "a.json", b'[{"a": "\xff"}]')
+def test_json_bad_array_element_is_one_bad_record_and_the_others_are_kept(tmp_path):
+    text = '[\n{"id": "D"},\n{"id": oops, "n": [1, "],"]},\n{"id": "E"}\n]\n'
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    assert [(line, raw) for line, raw, _, _ in rows] == [
+        (1, '{"id": "D"}'),
+        (2, '{"id": oops, "n": [1, "],"]}'),
+        (3, '{"id": "E"}'),
+    ]
+    assert [error for *_, error in rows] == [
+        None,
+        "invalid JSON: Expecting value (line 3 column 8)",
+        None,
+    ]
+
+
+def test_json_invalid_utf8_costs_only_its_element(tmp_path):
+    path = write(tmp_path / "a.json", b'[{"a": "x"},\n {"a": "\xff"},\n {"a": "z"}]')
+    assert list(read_json(path)) == [
+        (1, '{"a": "x"}', None, None),
+        (2, '{"a": "\ufffd"}', None, "invalid UTF-8"),
+        (3, '{"a": "z"}', None, None),
+    ]
+
+
+def test_json_invalid_utf8_single_object_names_the_byte(tmp_path):
+    path = write(tmp_path / "a.json", b'{"a": "\xff"}')
+    assert list(read_json(path)) == [(1, '{"a": "\ufffd"}', None, "invalid UTF-8 at byte 7")]
+
+
+def test_json_trailing_comma_in_array_is_a_bad_empty_element(tmp_path):
+    path = write(tmp_path / "a.json", b'[{"a": 1}, {"a": 2},]')
     rows = list(read_json(path))
-    assert len(rows) == 1
-    line, raw, record, error = rows[0]
-    assert (line, record) == (1, None)
-    assert error == "invalid UTF-8 at byte 8"
-    assert raw == '[{"a": "\ufffd"}]'
+    assert [(line, raw) for line, raw, _, _ in rows] == [(1, '{"a": 1}'), (2, '{"a": 2}'), (3, "")]
+    assert rows[2][3] == "invalid JSON: Expecting value (line 1 column 21)"
+
+
+def test_json_blank_file_has_no_records(tmp_path):
+    # As an empty .jsonl or .csv: nothing was delivered, which is no bad record.
+    assert list(read_json(write(tmp_path / "a.json", b" \n\t\n"))) == []
 
 
 # ---------------------------------------------------------------------------------------
@@ -193,6 +223,42 @@ def test_csv_invalid_utf8_row_is_kept_with_an_error(tmp_path):
         (2, "1,\ufffd", None, "invalid UTF-8"),
         (3, "2,Bo", json.dumps({"id": "2", "name": "Bo"}), None),
     ]
+
+
+def test_csv_quote_never_closed_costs_only_its_line(tmp_path):
+    # Read leniently, the open quote of line 2 would swallow lines 3-4 into one good row.
+    path = write(tmp_path / "a.csv", b'id,note\r\n1,"oops\r\n2,x\r\n3,y\r\n')
+    assert list(read_csv(path)) == [
+        (2, '1,"oops', None, "unreadable CSV: a quote opened on this line is never closed"),
+        (3, "2,x", json.dumps({"id": "2", "note": "x"}), None),
+        (4, "3,y", json.dumps({"id": "3", "note": "y"}), None),
+    ]
+    # Here the open quote closes at line 4's first quote, and `y"` follows it.
+    later = write(tmp_path / "c.csv", b'id,note\n1,"oops\n2,x\n3,"y"\n4,"a\nb"\n')
+    assert list(read_csv(later)) == [
+        (2, '1,"oops', None, "unreadable CSV: a quote opened on this line is never closed"),
+        (3, "2,x", json.dumps({"id": "2", "note": "x"}), None),
+        (4, '3,"y"', json.dumps({"id": "3", "note": "y"}), None),
+        (5, '4,"a\nb"', json.dumps({"id": "4", "note": "a\nb"}), None),
+    ]
+    last = write(tmp_path / "b.csv", b'id,note\n1,x\n2,"oops')
+    assert list(read_csv(last))[-1] == (
+        3, '2,"oops', None, "unreadable CSV: a quote opened on this line is never closed"
+    )  # fmt: skip
+
+
+def test_csv_text_after_a_closing_quote_is_a_bad_row(tmp_path):
+    path = write(tmp_path / "a.csv", b'id,note\n1,"ab"c\n2,x\n')
+    assert list(read_csv(path)) == [
+        (2, '1,"ab"c', None, "unreadable CSV: ',' expected after '\"'"),
+        (3, "2,x", json.dumps({"id": "2", "note": "x"}), None),
+    ]
+
+
+def test_csv_field_longer_than_the_csv_module_default_is_read(tmp_path):
+    note = "x" * 200_000  # Python's csv refuses fields over 131,072 characters by default
+    path = write(tmp_path / "a.csv", f"id,note\n1,{note}\n".encode())
+    assert list(read_csv(path)) == [(2, f"1,{note}", json.dumps({"id": "1", "note": note}), None)]
 
 
 def test_csv_header_only_or_empty_file_has_no_records(tmp_path):
@@ -381,28 +447,36 @@ def test_json_integer_longer_than_python_converts_is_kept_as_delivered(tmp_path)
 @pytest.mark.parametrize(
     "text",
     [
-        "",
-        "   ",
         "[",
         "[1 2]",
-        "[1,]",
-        "[1,,2]",
         "[{}]]",
         "[] x",
         '{"a": 1} {"b": 2}',
         '[{"a": 1}\n{"b": 2}]',
-        '[{"a": 1}, {"b": }]',
         '{"a": tru}',
+        '[{"a": "x}, {"b": 2}]',  # a string never closed: no element after it can be found
     ],
 )
-def test_json_errors_are_json_loads_own(tmp_path, text):
-    # The element scanner reports a broken file exactly as json.loads would.
+def test_json_file_that_cannot_be_read_reports_json_loads_own_error(tmp_path, text):
+    # One record on line 1 for the file, with the reason json.loads gives and where.
     with pytest.raises(json.JSONDecodeError) as expected:
         json.loads(text)
     error = expected.value
     [(line, raw, record, reason)] = read_json(write(tmp_path / "a.json", text.encode()))
-    assert (line, raw, record) == (error.lineno, text, None)
+    assert (line, raw, record) == (1, text, None)
     assert reason == f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+
+
+@pytest.mark.parametrize(
+    ("text", "bad_position", "raw"),
+    [("[1,]", 2, ""), ("[1,,2]", 2, ""), ('[{"a": 1}, {"b": }]', 2, '{"b": }')],
+)
+def test_json_array_with_a_bad_element_keeps_the_others(tmp_path, text, bad_position, raw):
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    bad = [row for row in rows if row[3] is not None]
+    assert [(line, kept) for line, kept, _, _ in bad] == [(bad_position, raw)]
+    assert bad[0][3].startswith("invalid JSON: Expecting value (line 1 column ")
+    assert len(rows) == text.count(",") + 1  # every element, good or bad, is a record
 
 
 def test_csv_duplicate_header_names_reject_the_whole_file(tmp_path):
@@ -425,9 +499,15 @@ def test_csv_duplicate_header_names_reject_the_whole_file(tmp_path):
 
 
 def test_json_nested_deeper_than_python_parses_is_one_bad_record(tmp_path):
-    text = '[{"a": 1}, ' + "[" * 100_000 + "]" * 100_000 + "]"
-    [(line, raw, record, error)] = read_json(write(tmp_path / "a.json", text.encode()))
-    assert (line, raw, record) == (1, text, None)
+    deep = "[" * 100_000 + "]" * 100_000
+    text = '[{"a": 1}, ' + deep + "]"
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"a": 1}', None, None),
+        (2, deep, None, "invalid JSON: nested too deeply to read"),
+    ]
+    # An array whose one element is too deep: that element.
+    [(line, raw, record, error)] = read_json(write(tmp_path / "b.json", deep.encode()))
+    assert (line, raw, record) == (1, deep[1:-1], None)
     assert error == "invalid JSON: nested too deeply to read"
 
 
@@ -459,10 +539,10 @@ def test_csv_utf16_is_one_bad_record_for_the_file(tmp_path, encoding, reason):
 
 
 def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
-    content = "id," + "x" * 200_000 + "\n1,2\n"  # a field over csv's size limit
+    content = 'id,"x"y\n1,2\n'  # text after a closing quote
     [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode()))
     assert (line, raw, record) == (1, content, None)
-    assert error.startswith("file not read: unreadable CSV header: field larger than")
+    assert error == "file not read: unreadable CSV header: ',' expected after '\"'"
 
 
 def land_in(landing_dir: Path, name: bytes | str, content: bytes) -> Path:

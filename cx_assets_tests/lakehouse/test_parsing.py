@@ -242,6 +242,27 @@ def test_invalid_json(con):
     }
 
 
+def test_json_only_duckdbs_lenient_parser_takes_is_invalid(con):
+    comma = "invalid JSON: a comma before a closing bracket"
+    constant = "invalid JSON: NaN and Infinity are not JSON numbers"
+    good = '{"Id": 1, "Name": "Ana", "Date": "2024-01-05T10:00:00Z"'
+    cases = {
+        1: (good + ",}", comma),
+        2: (good + ', "Extra": [1, 2 ,\n]}', comma),
+        3: (good + ', "Extra": NaN}', constant),  # an undeclared field: nothing else sees it
+        4: (good + ', "Extra": -Infinity}', constant),
+        # In strings they are text, and text is fine.
+        5: (good + ', "Note": "NaN, Infinity ,} ,]"}', None),
+        6: (good + ', "Note": "a \\" ,}"}', None),
+        7: (good + ', "Note": "\\\\", "Extra": 1}', None),
+        # A declared number says which field is wrong.
+        8: (good + ', "Amount": NaN}', 'field "Amount" is not a number'),
+    }
+    for line, (raw, _) in cases.items():
+        add(con, raw, line=line)
+    assert reasons(parse(con)) == {line: reason for line, (_, reason) in cases.items()}
+
+
 def test_read_error_takes_precedence(con):
     # The raw text is a valid object missing every field; the reader's error still wins.
     add(con, '{"Id": "\ufffd"}', line=1, read_error="invalid UTF-8 at byte 7")
