@@ -148,6 +148,14 @@ def thread_subject_sql(subject: str) -> str:
     return f"nullif(lower(trim({stripped})), '')"
 
 
+def thread_subject_key_sql(subject: str) -> str:
+    """The thread's key: MD5 of the subject as `thread_subject_sql` reads it, with e-mail
+    addresses and phone numbers masked first. An unkeyed hash of a text holding one could
+    be reversed by hashing every plausible address (contract section 5); masked, the hash
+    reveals no more than silver's masked titles do, and replies still share their key."""
+    return f"md5({thread_subject_sql(mask_contacts_sql(subject))})"
+
+
 # Between fields of the searchable text: a word edge that is not whitespace, so a phrase
 # (its words joined by whitespace) is never matched across two fields ("Ligar pra" as the
 # title, "ontem sem falta" as the subject).
@@ -255,7 +263,7 @@ def silver_interactions_sql(
            i.deal_id,
            {recipient_count_sql("i.email_recipients")} AS recipient_count,
            {direction_sql("i.title")} AS direction,
-           md5({thread_subject_sql("i.email_subject")}) AS thread_subject_key,
+           {thread_subject_key_sql("i.email_subject")} AS thread_subject_key,
            i.noise_reason, i.is_noise,
            {flags},
            i.has_friction AS is_friction,

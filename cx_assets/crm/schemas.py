@@ -47,8 +47,9 @@ class SilverInteraction(Lineage):
     )
     thread_subject_key: Series[str] = pa.Field(
         nullable=True,
-        description="MD5 of the subject with leading RE:/RES:/FW:/FWD:/ENC: removed, trimmed and "
-        "lower-cased: with the company it identifies a thread. The subject itself is not kept.",
+        description="MD5 of the subject with e-mail addresses and phone numbers masked, leading "
+        "RE:/RES:/FW:/FWD:/ENC: removed, trimmed and lower-cased: with the company it identifies "
+        "a thread. The subject itself is not kept.",
     )
     noise_reason: Series[str] = pa.Field(
         isin=NOISE_REASONS, nullable=True, description="First noise rule that matches, or null."

@@ -31,13 +31,15 @@ DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
-# most one space, dot, dash or slash, after an optional + or 00 international prefix, with
-# at least PHONE_MIN_DIGITS digits in all: 555-123-4567, (555) 123-4567, 07700 900123,
-# +33 1 23 45 67 89, +81 3-1234-5678, 0044 20 7946 0958. No fixed shape of groups would do:
-# countries group their digits in twos, threes, fours and fives. Runs with fewer digits
-# (order numbers, amounts, dates) are left alone, and so is a date even with its hour
-# after it ("2024-03-01 12" has ten digits).
-PHONE_CANDIDATE = r"(\+|\b00)?\(?\d+\)?([ ./-]?\(?\d+\)?)*"
+# most one space, dot, dash or slash (or a no-break space or Unicode dash, as pasted text
+# has them), after an optional + or 00 international prefix, with at least PHONE_MIN_DIGITS
+# digits in all: 555-123-4567, (555) 123-4567, 07700 900123, +33 1 23 45 67 89,
+# +81 3-1234-5678, 0044 20 7946 0958. No fixed shape of groups would do: countries group
+# their digits in twos, threes, fours and fives. Runs with fewer digits (order numbers,
+# amounts, dates) are left alone, and so is a date even with its hour after it
+# ("2024-03-01 12" has ten digits).
+PHONE_SEPARATOR = r"[ ./\-\x{00A0}\x{202F}\x{2007}\x{2010}-\x{2015}\x{2212}]"
+PHONE_CANDIDATE = rf"(\+|\b00)?\(?\d+\)?({PHONE_SEPARATOR}?\(?\d+\)?)*"
 PHONE_MIN_DIGITS = 9
 DATE_SHAPE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4}"
 EMAIL_MASK = "[email]"

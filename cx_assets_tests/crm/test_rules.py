@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -398,9 +399,18 @@ def test_thread_changes_only_count_within_the_pairs_own_emails(con):
     assert result[(1, 10)].long_thread_count == 0
 
 
+def test_thread_key_hashes_the_subject_with_contacts_masked(con):
+    # An unkeyed hash of "contrato ana@cliente.com" could be found by hashing addresses.
+    key = evaluate(con, rules.thread_subject_key_sql("s"), s="RE: Contrato ana@cliente.com")
+    assert key == hashlib.md5(b"contrato [email]").hexdigest()
+    phone = evaluate(con, rules.thread_subject_key_sql("s"), s="Ligar +55 11 98765-4321")
+    assert phone == hashlib.md5(b"ligar [phone]").hexdigest()
+    assert evaluate(con, rules.thread_subject_key_sql("s"), s="RE: ") is None
+
+
 def test_thread_across_reply_prefixes_is_one_thread(con):
     subjects = ["Proposta", "RE: Proposta", "RES: RE: Proposta", "ENC: proposta"]
-    keys = [evaluate(con, f"md5({rules.thread_subject_sql('s')})", s=s) for s in subjects]
+    keys = [evaluate(con, rules.thread_subject_key_sql("s"), s=s) for s in subjects]
     assert len(set(keys)) == 1
     rows = [
         interaction(i, 1, 10, T0 + timedelta(hours=i), direction=d, subject=keys[i])

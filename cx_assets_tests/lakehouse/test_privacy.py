@@ -60,6 +60,9 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
         ("+91 98765 43210 or 0044 20 7946 0958", "[phone] or [phone]"),
         ("01.23.45.67.89 and 030/1234567", "[phone] and [phone]"),
         ("+1 (555) 123-4567 and 5551234567", "[phone] and [phone]"),
+        # pasted from word processors: en dash, no-break and narrow no-break spaces
+        ("ligar 98765\u20134321 ou +55\u00a011\u00a098765-4321", "ligar [phone] ou [phone]"),
+        ("+33\u202f1\u202f23\u202f45\u202f67\u202f89", "[phone]"),
         # digits that are not phone numbers stay
         ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
         ("order 12345678 for R$ 1.299,99 at 10.5%", "order 12345678 for R$ 1.299,99 at 10.5%"),
