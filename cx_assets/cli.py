@@ -226,6 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print_summary(
                 resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
             )
+            print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last)
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
@@ -372,6 +373,36 @@ def print_summary(
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problems:
         print(f"  {problem}")
+
+
+def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last: date) -> None:
+    """Records of the run's days quarantined, by landed table, with the first one's file,
+    line and reason: where to look, without any record's content."""
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse.partitions import dates_between
+
+    found = []
+    for table in sorted(key.path[-1] for key in partitioned if key.path[0] == "bronze"):
+        folders = [
+            folder
+            for day in dates_between(first, last)
+            if (folder := parquet.partition_folder(quarantine_dir / table, day)).is_dir()
+        ]
+        count = sum(parquet.row_count(folder) for folder in folders)
+        if count:
+            rows = pq.read_table(folders[0], columns=["source_file", "line_number", "reason"])
+            first_row = min(rows.to_pylist(), key=lambda r: (r["source_file"], r["line_number"]))
+            place = f"{first_row['source_file']}:{first_row['line_number']}"
+            found.append((table, count, f"{place}: {first_row['reason'][:200]}"))
+    if found:
+        total = sum(count for _, count, _ in found)
+        records = "record" if total == 1 else "records"
+        print(f"quarantined: {total:,} {records} of these days, in {quarantine_dir}/", end="")
+        print(" (first of each):")
+        for table, count, first_one in found:
+            print(f"  {table:<34} {count:>10,}  {first_one}")
 
 
 # --------------------------------------------------------------------------- ui

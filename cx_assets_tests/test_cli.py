@@ -92,6 +92,31 @@ def test_run_materializes_everything_and_summarises(generated_and_run):
     assert ran.stdout.rstrip().endswith("OK")
 
 
+def test_run_says_what_it_quarantined_and_where(tmp_path):
+    data_dir = tmp_path / "data"
+    generated = cli(
+        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
+        "--quiet", "--sources", "calls", data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    folder = data_dir / "landing" / "calls" / "transcripts" / START
+    (folder / "late.jsonl").write_text('{"call_id": "X1"}\nnot json\n')
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index(f"quarantined: 2 records of these days, in {data_dir / 'quarantine'}/ "
+                     "(first of each):")  # fmt: skip
+    assert lines[at + 1].split() == [
+        "calls_transcripts", "2",
+        f"landing/calls/transcripts/{START}/late.jsonl:1:",
+        "missing", "required", "field", '"agent_name"',
+    ]  # fmt: skip
+    # A clean day says nothing about quarantine.
+    (folder / "late.jsonl").unlink()
+    again = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert again.returncode == 0 and "quarantined" not in again.stdout
+
+
 def test_gold_is_readable_with_duckdb_from_parquet_and_the_warehouse(generated_and_run):
     data_dir, _, _ = generated_and_run
     gold = data_dir / "gold"
