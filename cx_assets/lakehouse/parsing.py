@@ -67,6 +67,8 @@ _KIND_NAMES = {
 _DATE = "(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}"
 _TIME = "[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"
 _OFFSET = "(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?)"
+# A decimal number as CSV text: digits with an optional point and exponent.
+_NUMBER_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _TEXT_PATTERN: dict[str, str] = {
     "int": "[+-]?[0-9]+",  # CSV text: DuckDB would round '1.5' to 2
     "timestamp": f"{_DATE}({_TIME}{_OFFSET}?)?",
@@ -118,7 +120,9 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
             f"CASE WHEN regexp_full_match({text}, {sql.string_literal(pattern)}) THEN {typed} END"
         )
     if kind == "number":
-        return f"CASE WHEN isfinite({typed}) THEN {typed} END"
+        # CSV text is matched too: DuckDB would read `1_000` as 1000.
+        written = f"regexp_full_match({text}, {sql.string_literal(_NUMBER_TEXT)}) AND " * from_text
+        return f"CASE WHEN {written}isfinite({typed}) THEN {typed} END"
     return typed
 
 

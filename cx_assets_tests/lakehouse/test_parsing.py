@@ -580,6 +580,10 @@ def test_json_numbers_that_are_not_finite_are_rejected(con, number, required):
         ("at", "2024-01-05 10:00:00", None),  # no offset: UTC
         ("score", "-0.25", None),
         ("score", "1e3", None),
+        ("score", ".5", None),
+        ("score", "1_000", 'field "score" is not a number'),  # DuckDB's cast reads 1000
+        ("score", "0x10", 'field "score" is not a number'),
+        ("score", "1,5", 'field "score" is not a number'),
     ],
 )
 def test_csv_values_outside_the_contract_are_rejected(con, column, value, reason):
