@@ -10,7 +10,6 @@ lives in the path, and a duplicate column makes pyarrow refuse to merge the data
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -105,10 +104,6 @@ def publish_stream(
     for path in in_flight.values():
         _move_into_place(path, path.with_name(DATA_FILE))
     return rows
-
-
-def remove_partition(dataset_dir: Path, day: date) -> None:
-    shutil.rmtree(partition_folder(dataset_dir, day), ignore_errors=True)
 
 
 def row_count(folder: Path) -> int:

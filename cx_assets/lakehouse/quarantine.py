@@ -42,7 +42,9 @@ def write(
     quarantined_at: datetime,
 ) -> int:
     """Replace the quarantine of each day in `dates` with that day's rows of `rejects`
-    (columns: date + QUARANTINE_COLUMNS). Days without rejects are cleared."""
+    (columns: date + QUARANTINE_COLUMNS). A day without rejects gets an empty file, as a gold
+    day without rows does: the dataset always reads (`read_parquet('…/**/*.parquet')` on a
+    folder with no file fails), with its columns, and a re-run that fixed a day clears it."""
     folder = dataset_dir(quarantine_dir, dataset)
     by_day = (
         {pd.Timestamp(key).date(): group for key, group in rejects.groupby(PARTITION_COLUMN)}
@@ -53,15 +55,15 @@ def write(
     for day in dates:
         rows = by_day.get(day)
         if rows is None or rows.empty:
-            parquet.remove_partition(folder, day)
-            continue
-        table = pa.Table.from_pandas(
-            rows.sort_values(["source_file", "line_number"])[QUARANTINE_COLUMNS].assign(
-                quarantined_at=quarantined_at
-            ),
-            schema=QUARANTINE_SCHEMA,
-            preserve_index=False,
-        )
+            table = QUARANTINE_SCHEMA.empty_table()
+        else:
+            table = pa.Table.from_pandas(
+                rows.sort_values(["source_file", "line_number"])[QUARANTINE_COLUMNS].assign(
+                    quarantined_at=quarantined_at
+                ),
+                schema=QUARANTINE_SCHEMA,
+                preserve_index=False,
+            )
         parquet.publish(table, parquet.partition_folder(folder, day))
         written += table.num_rows
     return written

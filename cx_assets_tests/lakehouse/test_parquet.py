@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,7 +16,6 @@ from cx_assets.lakehouse.parquet import (
     partition_folder,
     publish,
     publish_stream,
-    remove_partition,
     row_count,
 )
 
@@ -194,9 +194,6 @@ def test_row_count(tmp_path):
     publish(pa.table({"n": [3, 4, 5]}), partition_folder(dataset, D2))
     assert row_count(dataset) == 5
     assert row_count(partition_folder(dataset, D2)) == 3
-    remove_partition(dataset, D2)
-    assert row_count(dataset) == 2
-    remove_partition(dataset, D3)  # nothing there: no error
 
 
 # ---------------------------------------------------------------------------------------
@@ -258,13 +255,18 @@ def test_quarantine_days_without_rejects_are_cleared(tmp_path):
     assert quarantine.write(q, "s_t", rejects((D3, "g", 9, "r", "w")), [D2, D3], AT) == 1
     assert quarantine.count(q, "s_t", [D1]) == 1
     assert quarantine.count(q, "s_t", [D2]) == 0
-    assert not (q / "s_t" / "date=2024-01-06").exists()
+    assert pq.read_table(q / "s_t" / "date=2024-01-06" / DATA_FILE).num_rows == 0
     assert pq.read_table(q / "s_t" / "date=2024-01-07" / DATA_FILE)["line_number"].to_pylist() == [
         9
     ]
-    # No rejects at all.
+    # No rejects at all: the dataset still reads, empty, with its columns.
     assert quarantine.write(q, "s_t", rejects(), [D1, D3], AT) == 0
     assert quarantine.count(q, "s_t", [D1, D2, D3]) == 0
+    read = duckdb.sql(
+        f"SELECT * FROM read_parquet('{q / 's_t'}/**/*.parquet', hive_partitioning = true)"
+    )
+    assert read.columns == ["source_file", "line_number", "reason", "raw", "quarantined_at", "date"]
+    assert read.fetchall() == []
 
 
 def test_quarantine_accepts_a_timestamp_date_column(tmp_path):
