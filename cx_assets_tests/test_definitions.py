@@ -266,6 +266,37 @@ def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
         assert again.get_num_requested(rollup) == 0, rollup
 
 
+def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_rollups(lake):
+    """An update the automation saw while it had to wait (another run of the same upstream
+    in progress) is not forgotten when that run ends without materializing anything."""
+    from dagster import DagsterRunStatus
+
+    crm = Domain.named("crm")
+    instance = lake.instance
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    # A landing-sensor run of the next day, queued (it will fail waiting for the lock).
+    waiting = instance.create_run_for_job(
+        definitions.defs.get_job_def("crm_daily"),
+        status=DagsterRunStatus.NOT_STARTED,
+        tags={"dagster/partition": "2024-01-06"},
+    )
+    materialize(
+        crm.partitioned,
+        partition_key="2024-01-05",
+        instance=instance,
+        resources=lake.resources,
+        run_config=QUIET,
+    )
+    blocked = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    assert blocked.get_num_requested(heat) == 0  # upstream still in progress
+    instance.report_run_failed(instance.get_run_by_id(waiting.run_id))
+    after = evaluate_automation_conditions(definitions.defs, instance, cursor=blocked.cursor)
+    assert after.get_num_requested(heat) == 1
+    again = evaluate_automation_conditions(definitions.defs, instance, cursor=after.cursor)
+    assert again.get_num_requested(heat) == 0
+
+
 def test_every_asset_keeps_the_output_type_its_function_declares():
     """A multi-asset (an asset with checks) does not infer its output's type as `@asset`
     does. `silver_from_bronze` hands a range to the warehouse a day at a time only when

@@ -182,9 +182,14 @@ def daily_schedule(job) -> ScheduleDefinition:
 
 def rollup_automation() -> AutomationCondition:
     """Rebuild a whole-history rollup once any upstream partition changed and nothing
-    upstream is still running."""
+    upstream is still running.
+
+    An update counts until the rollup is requested or rebuilt (`since_last_handled`, as in
+    Dagster's `eager`): `any_deps_updated` alone is true on one evaluation only, so an
+    update seen while another upstream run was going was forgotten when that run ended
+    without materializing (failed waiting for the lock, cancelled)."""
     return (
-        AutomationCondition.any_deps_updated()
+        AutomationCondition.any_deps_updated().since_last_handled()
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
     ).with_label("rebuild_after_upstream_partitions")
