@@ -110,6 +110,40 @@ def test_a_run_after_a_killed_run_completes_and_releases_it(data_dir):
     assert not {DagsterRunStatus.STARTED, DagsterRunStatus.STARTING} & set(statuses)
 
 
+def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir):
+    """A run Dagster started (the daemon's, or `dagster asset materialize`) waits for the
+    lock inside its process; killed there, it must not stay STARTED for good."""
+    from cx_assets_tests.lakehouse.test_run_lock import hold_lock
+
+    home = prepare_dagster_home(data_dir)
+    holder = hold_lock(data_dir, 120)
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)}
+    waiter = subprocess.Popen(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "cx_assets.definitions",
+         "--select", "bronze/calls_transcripts", "--partition", DAY],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        for line in waiter.stdout:
+            if "waiting for run held-by-test" in line:
+                break
+        else:
+            pytest.fail("the run never waited for the lock")
+        os.killpg(waiter.pid, signal.SIGKILL)
+        waiter.wait()
+    finally:
+        holder.kill()
+        holder.wait()
+
+    after = cli("run", "--date", DAY, data_dir=data_dir)
+
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert sum("which is gone: marked failed" in line for line in after.stdout.splitlines()) == 1
+    statuses = [run.status for run in runs_of(data_dir)]
+    assert not {DagsterRunStatus.STARTED, DagsterRunStatus.STARTING} & set(statuses)
+
+
 def test_a_process_holding_the_warehouse_gets_one_line(data_dir):
     assert cli("run", "--date", DAY, data_dir=data_dir).returncode == 0
     reader = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)

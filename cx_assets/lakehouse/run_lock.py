@@ -9,10 +9,11 @@ OOM kill), so a crashed run cannot leave the lock behind.
 
 What a killed run does leave behind is its record: Dagster still shows it STARTED, and any
 concurrency slots it claimed stay claimed. Every run records its process (`cx/pid`,
-`cx/pid_started`, `cx/host`) on itself; `release_dead_runs` finds STARTED or STARTING runs
-whose process is gone and marks them failed (freeing their slots), one line each. It runs
-when a run has taken the lock, before `cx-lakehouse run` starts, and on every landing-sensor
-tick, so the UI's queue drains even when no new run could start.
+`cx/pid_started`, `cx/host`) on itself before it waits for the lock; `release_dead_runs`
+finds STARTED or STARTING runs whose process is gone and marks them failed (freeing their
+slots), one line each. It runs when a run has taken the lock, before `cx-lakehouse run`
+starts, and on every landing-sensor tick, so the UI's queue drains even when no new run
+could start.
 """
 
 from __future__ import annotations
@@ -189,16 +190,15 @@ def _acquire(fd: int, path: Path, wait_seconds: float, say: Callable[[str], None
 _claimed_runs: set[str] = set()
 
 
-def claim_run(
-    instance: DagsterInstance | None, run_id: str | None, say: Callable[[str], None]
-) -> None:
-    """Once per run, with the lock held: record this process as the run's owner, and
-    release the runs whose owner died."""
+def claim_run(instance: DagsterInstance | None, run_id: str | None) -> bool:
+    """Record this process as the run's owner, before the run waits for the lock: a run
+    killed while it waits (a daemon's run queued behind a long CLI run, say) is then
+    recognised as dead too, not left STARTED for good. True the first time for a run."""
     if instance is None or not run_id or run_id in _claimed_runs:
-        return
+        return False
     _claimed_runs.add(run_id)
     instance.add_run_tags(run_id, owner_tags())
-    release_dead_runs(instance, say)
+    return True
 
 
 def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = print) -> list[str]:

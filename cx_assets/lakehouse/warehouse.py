@@ -67,14 +67,15 @@ class Warehouse(ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[Warehouse]:
-        """For the whole run: hold the data root's run lock (runs queue behind each other),
-        record this process as the run's owner, and release runs whose process died."""
+        """For the whole run: record this process as the run's owner, hold the data root's
+        run lock (runs queue behind each other), and release runs whose process died."""
 
         def say(line: str) -> None:
             print(line, flush=True)
             if context.log is not None:
                 context.log.info(line)
 
+        first_claim = run_lock.claim_run(context.instance, context.run_id)
         with run_lock.data_root_lock(
             self.data_dir,
             owner=f"run {context.run_id}" if context.run_id else "a run",
@@ -82,7 +83,8 @@ class Warehouse(ConfigurableResource):
             say=say,
             on_release=self.close,
         ):
-            run_lock.claim_run(context.instance, context.run_id, say)
+            if first_claim:
+                run_lock.release_dead_runs(context.instance, say)
             yield self
 
     @property
