@@ -47,11 +47,17 @@ def publish(table: pa.Table, folder: Path) -> Path:
 
 
 def _move_into_place(in_flight: Path, target: Path) -> None:
-    """Rename a finished file over its target and drop any other data file beside it."""
+    """Rename a finished file over its target and drop any other data file beside it, and
+    any in-flight file a killed writer left (runs on a data root never write at once: the
+    run lock)."""
     os.replace(in_flight, target)
     for other in target.parent.iterdir():
-        if other != target and other.suffix == ".parquet":
-            other.unlink()
+        if other != target and (other.suffix == ".parquet" or _is_in_flight(other)):
+            other.unlink(missing_ok=True)
+
+
+def _is_in_flight(path: Path) -> bool:
+    return path.name.startswith(f"_{DATA_FILE}.") and path.suffix == ".tmp"
 
 
 def publish_stream(

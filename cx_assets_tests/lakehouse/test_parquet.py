@@ -187,6 +187,15 @@ def test_publish_stream_a_failing_source_keeps_earlier_files(tmp_path):
     assert all_files(dataset) == ["date=2024-01-05/data.parquet", "date=2024-01-06/data.parquet"]
 
 
+def test_a_killed_writers_in_flight_file_is_removed_by_the_next_publish(tmp_path):
+    folder = partition_folder(tmp_path / "t", D1)
+    folder.mkdir(parents=True)
+    left = folder / f"_{DATA_FILE}.99999.tmp"  # a writer killed mid-write
+    left.write_bytes(b"PAR1 half a file")
+    publish(pa.table({"n": [1]}), folder)
+    assert sorted(path.name for path in folder.iterdir()) == [DATA_FILE]
+
+
 def test_row_count(tmp_path):
     dataset = tmp_path / "t"
     assert row_count(dataset) == 0
