@@ -10,6 +10,8 @@ later, or a folder that is not a date) are skipped with a log line, because one 
 partition key fails the whole tick. Requests are capped per tick; the rest wait.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 from collections.abc import Sequence
@@ -93,6 +95,39 @@ def already_built(
     return True
 
 
+class DaysSeen:
+    """The sensor's cursor: each date folder's last fingerprint and how many times it has
+    changed. The count goes into the run key: Dagster drops a request whose key it has seen,
+    so a day whose files go back to an earlier state (a rollback with the old times kept,
+    files removed twice) must still get a new key."""
+
+    def __init__(self, fingerprints: dict[str, str], changes: dict[str, int]) -> None:
+        self.fingerprints, self.changes = fingerprints, changes
+
+    @classmethod
+    def from_cursor(cls, cursor: str | None) -> DaysSeen:
+        # A cursor maps a day to "fingerprint" (before change counts were kept) or
+        # "fingerprint/changes".
+        fingerprints, changes = {}, {}
+        for day, value in (json.loads(cursor) if cursor else {}).items():
+            found, _, count = value.partition("/")
+            fingerprints[day], changes[day] = found, int(count or 0)
+        return cls(fingerprints, changes)
+
+    def record(self, day: str, current: str) -> int:
+        """Remember the day's new fingerprint; returns its number of changes before this one
+        (0 for a first delivery)."""
+        change = self.changes.get(day, -1) + 1
+        self.fingerprints[day], self.changes[day] = current, change
+        return change
+
+    def to_cursor(self) -> str:
+        return json.dumps(
+            {day: f"{found}/{self.changes[day]}" for day, found in self.fingerprints.items()},
+            sort_keys=True,
+        )
+
+
 def landing_sensor(
     source: str,
     tables: Sequence[str],
@@ -114,7 +149,7 @@ def landing_sensor(
         # it here, so the queue drains even when no new run could start.
         if context.instance is not None:
             release_dead_runs(context.instance, context.log.warning)
-        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        seen = DaysSeen.from_cursor(context.cursor)
         now = datetime.now(UTC)
         requests: list[RunRequest] = []
         waiting = 0
@@ -135,31 +170,31 @@ def landing_sensor(
                 table: discover(lake.layout.landing_dir, source, table, day) for table in tables
             }
             files = [landed for table_files in files_by_table.values() for landed in table_files]
-            if not files:
-                continue  # only in-flight files so far
+            if not files and folder_name not in seen.fingerprints:
+                continue  # only in-flight files so far (a day whose files were removed runs)
             current = fingerprint(files)
-            if seen.get(folder_name) == current:
+            if seen.fingerprints.get(folder_name) == current:
                 continue
             if context.instance is not None and already_built(
                 context.instance, source, day, files_by_table
             ):
                 context.log.info(f"{source} {folder_name}: already built from these files")
-                seen[folder_name] = current
+                seen.record(folder_name, current)
                 continue
             if len(requests) >= max_requests_per_tick:
                 waiting += 1
                 continue
+            change = seen.record(folder_name, current)
             requests.append(
                 RunRequest(
-                    run_key=f"{source}:{folder_name}:{current}",
+                    run_key=f"{source}:{folder_name}:{current}" + (f":{change}" if change else ""),
                     partition_key=folder_name,
                     tags={"cx/source": source, "cx/trigger": "landing"},
                 )
             )
-            seen[folder_name] = current
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
-        cursor = json.dumps(seen, sort_keys=True)
+        cursor = seen.to_cursor()
         if not requests:
             return SensorResult(
                 skip_reason=SkipReason(f"no new or re-delivered {source} files"), cursor=cursor

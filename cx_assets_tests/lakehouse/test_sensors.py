@@ -132,6 +132,36 @@ def test_another_table_or_a_removed_file_changes_the_day(lake, ticker):
     assert [with_contacts.partition_key, after_removal.partition_key] == [DAY, DAY]
 
 
+def test_a_day_whose_files_were_all_removed_runs_again(lake, ticker):
+    # Its rows must go: the day is now empty. Every change gets a key of its own, also a
+    # return to an earlier state (Dagster drops a request whose key it has seen).
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    content, stat = path.read_bytes(), path.stat()
+    [first] = ticker.tick().run_requests
+    path.unlink()
+    [emptied] = ticker.tick().run_requests
+    assert emptied.partition_key == DAY
+    assert not ticker.tick().run_requests
+    path.write_bytes(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as delivered first, times kept
+    [back] = ticker.tick().run_requests
+    path.unlink()
+    [emptied_again] = ticker.tick().run_requests
+    run_keys = [r.run_key for r in (first, emptied, back, emptied_again)]
+    assert len(set(run_keys)) == 4, run_keys
+
+
+def test_a_cursor_from_before_change_counts_is_read(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    fingerprint_only = {
+        day: value.split("/")[0] for day, value in json.loads(ticker.cursor).items()
+    }
+    ticker.cursor = json.dumps(fingerprint_only)
+    assert not ticker.tick().run_requests  # the same files: nothing to do
+    assert json.loads(ticker.cursor) == {DAY: first.run_key.split(":")[-1] + "/0"}
+
+
 def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
     start = daily_partitions.start.date()
     today = datetime.now(UTC).date()
