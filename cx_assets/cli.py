@@ -505,6 +505,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _ClosedPipeTolerant:
+    """A standard stream that stops writing, quietly, once its reader has gone
+    (`cx-lakehouse run ... | head`): the run goes on to its end and its exit code, instead
+    of a BrokenPipeError traceback cutting it short."""
+
+    def __init__(self, stream) -> None:
+        self._stream, self._closed = stream, False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._closed = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed = True
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def run_program() -> None:
     """The `cx-lakehouse` command: `main`, then out without Python's teardown.
 
@@ -513,6 +540,7 @@ def run_program() -> None:
     it work the command needs. By now every run has ended, the warehouse handle and the
     Dagster instance are closed, and the output is written; only the standard streams and
     log handlers still hold anything, and they are flushed. Tests call `main` instead."""
+    sys.stdout = _ClosedPipeTolerant(sys.stdout)
     code = main()
     logging.shutdown()
     sys.stdout.flush()

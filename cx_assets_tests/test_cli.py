@@ -117,6 +117,29 @@ def test_run_says_what_it_quarantined_and_where(tmp_path):
     assert again.returncode == 0 and "quarantined" not in again.stdout
 
 
+def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
+    # `cx-lakehouse run ... | head -1`: the run goes on to its end and its exit code.
+    data_dir = tmp_path / "data"
+    generated = cli(
+        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
+        "--quiet", "--sources", "calls", data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    run = subprocess.Popen(
+        [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert run.stdout.readline().startswith("materializing")
+    run.stdout.close()  # the reader leaves
+    stderr = run.stderr.read()
+    assert run.wait(timeout=600) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
+
+
 def test_gold_is_readable_with_duckdb_from_parquet_and_the_warehouse(generated_and_run):
     data_dir, _, _ = generated_and_run
     gold = data_dir / "gold"
