@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -156,6 +157,19 @@ class Domain:
     @property
     def everything(self) -> list[Any]:
         return [*self.assets, *self.checks]
+
+
+@pytest.fixture(autouse=True)
+def _dagster_home_restored() -> Iterator[None]:
+    """`cli.prepare_dagster_home` sets DAGSTER_HOME for the process (the CLI's runs need it);
+    called in a test, it would leak into every later test, which would then find another
+    test's instance instead of their own."""
+    before = os.environ.get("DAGSTER_HOME")
+    yield
+    if before is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = before
 
 
 @pytest.fixture

@@ -110,12 +110,14 @@ def test_a_run_after_a_killed_run_completes_and_releases_it(data_dir):
     assert not {DagsterRunStatus.STARTED, DagsterRunStatus.STARTING} & set(statuses)
 
 
-def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir):
+def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir, monkeypatch):
     """A run Dagster started (the daemon's, or `dagster asset materialize`) waits for the
     lock inside its process; killed there, it must not stay STARTED for good."""
     from cx_assets_tests.lakehouse.test_run_lock import hold_lock
 
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the data root's own instance
     home = prepare_dagster_home(data_dir)
+    assert home == data_dir / "dagster_home"
     holder = hold_lock(data_dir, 120)
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)}
     waiter = subprocess.Popen(
@@ -139,7 +141,10 @@ def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir):
     after = cli("run", "--date", DAY, data_dir=data_dir)
 
     assert after.returncode == 0, after.stdout + after.stderr
-    assert sum("which is gone: marked failed" in line for line in after.stdout.splitlines()) == 1
+    released = [
+        line for line in after.stdout.splitlines() if "which is gone: marked failed" in line
+    ]
+    assert len(released) == 1, after.stdout
     statuses = [run.status for run in runs_of(data_dir)]
     assert not {DagsterRunStatus.STARTED, DagsterRunStatus.STARTING} & set(statuses)
 
