@@ -393,7 +393,8 @@ def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last:
         count = sum(parquet.row_count(folder) for folder in folders)
         if count:
             rows = pq.read_table(folders[0], columns=["source_file", "line_number", "reason"])
-            first_row = min(rows.to_pylist(), key=lambda r: (r["source_file"], r["line_number"]))
+            in_order = rows.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
+            first_row = in_order.slice(0, 1).to_pylist()[0]
             place = f"{first_row['source_file']}:{first_row['line_number']}"
             found.append((table, count, f"{place}: {first_row['reason'][:200]}"))
     if found:

@@ -92,13 +92,18 @@ def test_run_materializes_everything_and_summarises(generated_and_run):
     assert ran.stdout.rstrip().endswith("OK")
 
 
-def test_run_says_what_it_quarantined_and_where(tmp_path):
-    data_dir = tmp_path / "data"
+def calls_day(data_dir: Path) -> Path:
+    """A data root with one small day of calls landed (the quickest source to run)."""
     generated = cli(
         "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
         "--quiet", "--sources", "calls", data_dir=data_dir,
     )  # fmt: skip
     assert generated.returncode == 0, generated.stderr
+    return data_dir
+
+
+def test_run_says_what_it_quarantined_and_where(tmp_path):
+    data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
     (folder / "late.jsonl").write_text('{"call_id": "X1"}\nnot json\n')
     ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
@@ -119,12 +124,7 @@ def test_run_says_what_it_quarantined_and_where(tmp_path):
 
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
     # `cx-lakehouse run ... | head -1`: the run goes on to its end and its exit code.
-    data_dir = tmp_path / "data"
-    generated = cli(
-        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
-        "--quiet", "--sources", "calls", data_dir=data_dir,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    data_dir = calls_day(tmp_path / "data")
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     run = subprocess.Popen(

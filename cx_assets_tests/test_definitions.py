@@ -239,9 +239,18 @@ def test_sensors_schedule_and_jobs_run_by_default():
     assert job.partitions_def == daily_partitions
 
 
+def materialize_crm_day(lake, day: str) -> None:
+    materialize(
+        Domain.named("crm").partitioned,
+        partition_key=day,
+        instance=lake.instance,
+        resources=lake.resources,
+        run_config=QUIET,
+    )
+
+
 def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
     """Whole-history tables are kept fresh by declarative automation."""
-    crm = Domain.named("crm")
     instance = lake.instance
     lake.land_jsonl("crm", "users", "2024-01-05", [{"Id": 1, "Name": "Ana", "Email": "a@b.c"}])
     rollups = [
@@ -250,13 +259,7 @@ def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
         AssetKey(["gold", "crm_sales_velocity"]),
     ]
     first = evaluate_automation_conditions(definitions.defs, instance)
-    materialize(
-        crm.partitioned,
-        partition_key="2024-01-05",
-        instance=instance,
-        resources=lake.resources,
-        run_config=QUIET,
-    )
+    materialize_crm_day(lake, "2024-01-05")
     after_update = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
     for rollup in rollups:
         assert after_update.get_num_requested(rollup) == 1, rollup
@@ -271,7 +274,6 @@ def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_roll
     in progress) is not forgotten when that run ends without materializing anything."""
     from dagster import DagsterRunStatus
 
-    crm = Domain.named("crm")
     instance = lake.instance
     heat = AssetKey(["gold", "crm_temporal_heat"])
     first = evaluate_automation_conditions(definitions.defs, instance)
@@ -281,13 +283,7 @@ def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_roll
         status=DagsterRunStatus.NOT_STARTED,
         tags={"dagster/partition": "2024-01-06"},
     )
-    materialize(
-        crm.partitioned,
-        partition_key="2024-01-05",
-        instance=instance,
-        resources=lake.resources,
-        run_config=QUIET,
-    )
+    materialize_crm_day(lake, "2024-01-05")
     blocked = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
     assert blocked.get_num_requested(heat) == 0  # upstream still in progress
     instance.report_run_failed(instance.get_run_by_id(waiting.run_id))
