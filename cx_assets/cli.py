@@ -41,6 +41,10 @@ concurrency:
 # A landed day's run leaves the queue within a second (Dagster's default is 5).
 run_queue:
   dequeue_interval_seconds: 1
+# The daemon retries a failed run that asks for it: the sensors', the schedule's and the
+# rollup automation's runs are tagged dagster/max_retries (cx_assets/lakehouse/automation.py).
+run_retries:
+  enabled: true
 event_log_storage:
   module: cx_assets.lakehouse.event_log
   class: PooledSqliteEventLogStorage

@@ -24,7 +24,7 @@ from dagster import (
 
 import cx_assets
 from cx_assets.lakehouse.assets import PARTITIONING_TAG, WHOLE_HISTORY
-from cx_assets.lakehouse.automation import daily_schedule
+from cx_assets.lakehouse.automation import RETRIED_RUN_TAGS, daily_schedule
 from cx_assets.lakehouse.domain import DAILY_SELECTION
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import build_resources
@@ -66,6 +66,7 @@ defs = Definitions.merge(
                 target=AssetSelection.tag(PARTITIONING_TAG, WHOLE_HISTORY),
                 default_status=DefaultSensorStatus.RUNNING,
                 minimum_interval_seconds=30,
+                run_tags=RETRIED_RUN_TAGS,
             )
         ],
         resources=build_resources(Settings.from_env().data_dir),

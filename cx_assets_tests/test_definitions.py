@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from dagster import (
 )
 
 from cx_assets import definitions
+from cx_assets.cli import prepare_dagster_home
 from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, WHOLE_HISTORY
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE
@@ -237,6 +239,27 @@ def test_sensors_schedule_and_jobs_run_by_default():
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
     job = definitions.defs.get_job_def("daily_partitions")
     assert job.partitions_def == daily_partitions
+
+
+def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_path, monkeypatch):
+    """The schedule's and the automation's runs ask for retries (the landing sensors' are
+    tested with the sensor); our dagster.yaml turns the daemon's retries on, with no retries
+    for runs that do not ask."""
+    from dagster import DagsterInstance, build_schedule_context
+
+    automation = next(s for s in definitions.defs.sensors if s.name == "rollups_automation")
+    assert automation.run_tags["dagster/max_retries"] == "2"
+    (schedule,) = definitions.defs.schedules
+    at = datetime(2024, 3, 5, 2, tzinfo=UTC)
+    (request,) = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=at)
+    ).run_requests
+    assert request.tags["dagster/max_retries"] == "2"
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(tmp_path)
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.run_retries_enabled
+        assert instance.run_retries_max_retries == 0
 
 
 def materialize_crm_day(lake, day: str) -> None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
@@ -207,3 +208,76 @@ def test_environment_mistakes_end_in_one_line(data_dir, tmp_path, args, env, exp
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("cx-lakehouse: ") and expected in line
     assert not (tmp_path / "relative").exists()
+
+
+def stop_daemon(daemon: subprocess.Popen) -> None:
+    """SIGTERM (the daemon stops its threads and code servers), then kill what is left of
+    its process tree, run workers included."""
+    tree = psutil.Process(daemon.pid).children(recursive=True)
+    daemon.terminate()
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+    for process in psutil.wait_procs(tree, timeout=10)[1]:
+        process.kill()
+
+
+def test_the_daemon_retries_a_landing_run_that_failed_waiting_for_the_lock(data_dir, monkeypatch):
+    """A sensor's run that gave up waiting for the run lock is started again by the daemon
+    (run retries, from our dagster.yaml), and the retry builds the day once the lock is free."""
+    from cx_assets_tests.lakehouse.test_run_lock import hold_lock
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(data_dir)
+    holder = hold_lock(data_dir, 300)
+    environment = {
+        **os.environ, "CX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home),
+        "CX_RUN_WAIT_SECONDS": "1",
+    }  # fmt: skip
+    log = (data_dir.parent / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-m", "cx_assets.definitions"],
+        env=environment, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+    def landing_runs() -> list:
+        return [run for run in runs_of(data_dir) if run.tags.get("cx/trigger") == "landing"]
+
+    def wait_until(condition, what: str, timeout: float = 120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = condition()
+            if found:
+                return found
+            assert daemon.poll() is None, (data_dir.parent / "daemon.log").read_text()
+            time.sleep(0.5)
+        pytest.fail(
+            f"no {what} within {timeout} s: {[(r.run_id, r.status) for r in runs_of(data_dir)]}"
+        )
+
+    try:
+        failed = wait_until(
+            lambda: [r for r in landing_runs() if r.status == DagsterRunStatus.FAILURE],
+            "failed landing run",
+        )[0]
+        holder.kill()
+        holder.wait()
+        retried = wait_until(
+            lambda: [
+                r for r in landing_runs()
+                if r.root_run_id == failed.run_id and r.status == DagsterRunStatus.SUCCESS
+            ],
+            "successful retry",
+        )[0]  # fmt: skip
+    finally:
+        holder.kill()
+        stop_daemon(daemon)
+        log.close()
+
+    assert failed.tags["dagster/max_retries"] == "2"
+    assert "dagster/retry_number" in retried.tags
+    assert retried.tags["dagster/partition"] == DAY
+    assert list((data_dir / "gold" / "calls_kpis_daily").glob(f"date={DAY}/*.parquet"))

@@ -8,6 +8,10 @@ key made from the fingerprint: Dagster deduplicates run keys forever, so a key m
 exactly when the content does. Days outside the partitions (before the start, today or
 later, or a folder that is not a date) are skipped with a log line, because one bad
 partition key fails the whole tick. Requests are capped per tick; the rest wait.
+
+Runs the daemon starts by itself (the landing sensors', the schedule's, the rollup
+automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in the
+`dagster.yaml` that `cx-lakehouse` writes) start them again when they fail.
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.run_lock import release_dead_runs
 
 MAX_REQUESTS_PER_TICK = 10
+# No person watches these runs fail. A run killed outright (marked failed by
+# `release_dead_runs`), one that waited longer than `CX_RUN_WAIT_SECONDS` for the run lock, or
+# one that found the warehouse held by another process would otherwise leave its day, or the
+# rollups, unbuilt until someone noticed: the sensor sees no new files and the automation no
+# new update. A failure that is not transient fails twice more and stops. Runs a person
+# starts (`cx-lakehouse run`, the UI's launchpad) are not retried: they see the failure.
+RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 # A tick only lists date folders and stats files, so it can look often: a landed day is
 # seen within seconds (the daemon itself evaluates sensors at most every 5 s).
 LANDING_SENSOR_INTERVAL_SECONDS = 5
@@ -189,7 +200,7 @@ def landing_sensor(
                 RunRequest(
                     run_key=f"{source}:{folder_name}:{current}" + (f":{change}" if change else ""),
                     partition_key=folder_name,
-                    tags={"cx/source": source, "cx/trigger": "landing"},
+                    tags={"cx/source": source, "cx/trigger": "landing", **RETRIED_RUN_TAGS},
                 )
             )
         if waiting:
@@ -211,6 +222,7 @@ def daily_schedule(job) -> ScheduleDefinition:
         name="daily_yesterday",
         hour_of_day=2,
         default_status=DefaultScheduleStatus.RUNNING,
+        tags=RETRIED_RUN_TAGS,
         description="Materializes yesterday's partition of every date-grained asset.",
     )
 

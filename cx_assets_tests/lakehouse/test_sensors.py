@@ -85,6 +85,7 @@ def test_a_new_file_requests_its_day(lake, ticker):
     assert len(request.run_key) > len(f"crm:{DAY}:")
     assert request.tags["cx/source"] == "crm"
     assert request.tags["cx/trigger"] == "landing"
+    assert request.tags["dagster/max_retries"] == "2"  # the daemon retries it if it fails
     assert DAY in json.loads(result.cursor)
 
 
