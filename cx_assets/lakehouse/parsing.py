@@ -28,6 +28,7 @@ from datetime import date
 from typing import Literal
 
 import duckdb
+import pyarrow as pa
 
 from cx_assets.lakehouse import sql
 
@@ -256,35 +257,89 @@ def parse_bronze(
     previous one) and `seen_keys`, a temp table this keeps of the first record of every key
     typed so far, so a key first delivered in an earlier part is still a duplicate here.
     """
-    select = parse_sql(spec, bronze_schema, bronze_table, dates, files)
-    if spec.unique_key and seen_keys is not None:
-        select = _against_seen_keys(con, spec, select, seen_keys)
-    if spec.unique_key:
-        # One window pass: good records of the same key and day rank by file, then line.
-        select = f"""
-            SELECT * EXCLUDE (occurrence, first_file, first_line) REPLACE (
-                CASE WHEN reject_reason IS NULL AND occurrence > 1
-                     THEN {_duplicate_reason_sql(spec, "first_file", "first_line")}
-                     ELSE reject_reason END AS reject_reason)
-            FROM (
-                SELECT *,
-                       row_number() OVER w AS occurrence,
-                       first_value(source_file) OVER w AS first_file,
-                       first_value(line_number) OVER w AS first_line
-                FROM ({select})
-                WINDOW w AS (PARTITION BY date, reject_reason IS NULL, {_key_sql(spec)}
-                             ORDER BY source_file, line_number)
-            )
-        """
     # Arrow rather than a temp table: DuckDB scans a table one row group (122,880 rows) per
     # thread, so the domain's rules over a part (~60,000 records, one row group) ran on one
     # core; Arrow batches are scanned in parallel.
-    con.register(into, con.sql(select).to_arrow_table())
-    if spec.unique_key and seen_keys is not None:
+    typed = con.sql(parse_sql(spec, bronze_schema, bronze_table, dates, files)).to_arrow_table()
+    if spec.unique_key:
+        typed = _with_duplicates_rejected(con, spec, typed, seen_keys)
+    con.register(into, typed)
+
+
+# The typed part while its duplicates are found, and the ranking of its good records' keys.
+_PART = "__typed_part"
+_RANKED = "__ranked_keys"
+
+
+def _with_duplicates_rejected(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, typed: pa.Table, seen_keys: str | None
+) -> pa.Table:
+    """`typed` with every good record whose key came earlier (in this part by file, then
+    line, or in an earlier part through `seen_keys`) rejected as a duplicate naming the
+    first one; `seen_keys` gains this part's first records.
+
+    Keys are ranked on a projection of key, file and line only: a window over whole records
+    carried every e-mail body of a CRM day through its sort. Duplicates are rare, so the
+    typed records are rewritten only when there are some."""
+    key = _key_sql(spec)
+    con.register(_PART, typed)
+    try:
+        if seen_keys is not None:
+            con.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {seen_keys} AS SELECT date, {key}, "
+                f"source_file AS first_file, line_number AS first_line FROM {_PART} WHERE FALSE"
+            )
+            seen = (
+                f"seen.first_file AS seen_file, seen.first_line AS seen_line FROM good "
+                f"LEFT JOIN {seen_keys} AS seen USING (date, {key})"
+            )
+        else:
+            seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
         con.execute(
-            f"INSERT INTO {seen_keys} SELECT date, {_key_sql(spec)}, source_file, line_number "
-            f"FROM {sql.quote_identifier(into)} WHERE reject_reason IS NULL"
+            f"""
+            CREATE OR REPLACE TEMP TABLE {_RANKED} AS
+            WITH good AS (
+                SELECT date, {key}, source_file, line_number FROM {_PART}
+                WHERE reject_reason IS NULL)
+            SELECT good.*, row_number() OVER w AS occurrence,
+                   first_value(source_file) OVER w AS first_file,
+                   first_value(line_number) OVER w AS first_line,
+                   {seen}
+            WINDOW w AS (PARTITION BY date, {key} ORDER BY source_file, line_number)
+            """
         )
+        if seen_keys is not None:
+            con.execute(
+                f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
+                f"FROM {_RANKED} WHERE seen_file IS NULL AND occurrence = 1"
+            )
+        duplicates = con.execute(
+            f"""
+            SELECT source_file, line_number,
+                   CASE WHEN seen_file IS NOT NULL
+                        THEN {_duplicate_reason_sql(spec, "seen_file", "seen_line")}
+                        ELSE {_duplicate_reason_sql(spec, "first_file", "first_line")} END
+            FROM {_RANKED} WHERE seen_file IS NOT NULL OR occurrence > 1
+            """
+        ).fetchall()
+    finally:
+        con.unregister(_PART)
+        con.execute(f"DROP TABLE IF EXISTS {_RANKED}")
+    if not duplicates:
+        return typed
+    reasons = {(source_file, line): reason for source_file, line, reason in duplicates}
+    rewritten = [
+        reasons.get((source_file, line), reason)
+        for source_file, line, reason in zip(
+            typed.column("source_file").to_pylist(),
+            typed.column("line_number").to_pylist(),
+            typed.column("reject_reason").to_pylist(),
+            strict=True,
+        )
+    ]
+    position = typed.schema.get_field_index("reject_reason")
+    field = typed.schema.field(position)
+    return typed.set_column(position, field, pa.array(rewritten, field.type))
 
 
 def _key_sql(spec: RecordSpec) -> str:
@@ -297,23 +352,3 @@ def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) ->
         f"'duplicate {', '.join(spec.unique_key)} (first seen at ' || {first_file} || ':' "
         f"|| {first_line} || ')'"
     )
-
-
-def _against_seen_keys(
-    con: duckdb.DuckDBPyConnection, spec: RecordSpec, select: str, seen_keys: str
-) -> str:
-    """`select` with good records whose key an earlier part holds rejected as duplicates
-    (creating `seen_keys` on the first part)."""
-    con.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {seen_keys} AS "
-        f"SELECT date, {_key_sql(spec)}, source_file AS first_file, line_number AS first_line "
-        f"FROM ({select}) WHERE FALSE"
-    )
-    return f"""
-        SELECT parsed.* REPLACE (
-            CASE WHEN parsed.reject_reason IS NULL AND seen.first_file IS NOT NULL
-                 THEN {_duplicate_reason_sql(spec, "seen.first_file", "seen.first_line")}
-                 ELSE parsed.reject_reason END AS reject_reason)
-        FROM ({select}) AS parsed
-        LEFT JOIN {seen_keys} AS seen USING (date, {_key_sql(spec)})
-    """
