@@ -6,8 +6,8 @@ from its files' (path, mtime, size). A day whose fingerprint changed since the c
 (a new file, a re-delivered one, a removed one) gets a run of that partition, with a run
 key made from the fingerprint: Dagster deduplicates run keys forever, so a key must change
 exactly when the content does. Days outside the partitions (before the start, today or
-later, or a folder that is not a date) are skipped with a log line, because one bad
-partition key fails the whole tick. Requests are capped per tick; the rest wait.
+later, or a folder that is not a date) are skipped, because one bad partition key fails
+the whole tick, with a log line on the first tick that skips them. Requests are capped per tick; the rest wait.
 
 Runs the daemon starts by itself (the landing sensors', the schedule's, the rollup
 automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in the
@@ -110,20 +110,40 @@ class DaysSeen:
     """The sensor's cursor: each date folder's last fingerprint and how many times it has
     changed. The count goes into the run key: Dagster drops a request whose key it has seen,
     so a day whose files go back to an earlier state (a rollback with the old times kept,
-    files removed twice) must still get a new key."""
+    files removed twice) must still get a new key.
 
-    def __init__(self, fingerprints: dict[str, str], changes: dict[str, int]) -> None:
+    It also keeps the folders skipped on the last tick (as `SKIPPED`), so a folder outside
+    the partitions (today's, one misnamed) is logged once, not on every tick (every 5 s)."""
+
+    SKIPPED = "skipped"
+
+    def __init__(
+        self,
+        fingerprints: dict[str, str],
+        changes: dict[str, int],
+        skipped: frozenset[str] = frozenset(),
+    ) -> None:
         self.fingerprints, self.changes = fingerprints, changes
+        self.skipped_before = skipped
+        self.skipped: set[str] = set()
+
+    def skip(self, folder_name: str) -> bool:
+        """Remember that the folder is skipped this tick; whether it was not on the last one."""
+        self.skipped.add(folder_name)
+        return folder_name not in self.skipped_before
 
     @classmethod
     def from_cursor(cls, cursor: str | None) -> DaysSeen:
         # A cursor maps a day to "fingerprint" (before change counts were kept) or
         # "fingerprint/changes".
-        fingerprints, changes = {}, {}
+        fingerprints, changes, skipped = {}, {}, set()
         for day, value in (json.loads(cursor) if cursor else {}).items():
+            if value == cls.SKIPPED:
+                skipped.add(day)
+                continue
             found, _, count = value.partition("/")
             fingerprints[day], changes[day] = found, int(count or 0)
-        return cls(fingerprints, changes)
+        return cls(fingerprints, changes, frozenset(skipped))
 
     def record(self, day: str, current: str) -> int:
         """Remember the day's new fingerprint; returns its number of changes before this one
@@ -133,10 +153,9 @@ class DaysSeen:
         return change
 
     def to_cursor(self) -> str:
-        return json.dumps(
-            {day: f"{found}/{self.changes[day]}" for day, found in self.fingerprints.items()},
-            sort_keys=True,
-        )
+        seen = {day: f"{found}/{self.changes[day]}" for day, found in self.fingerprints.items()}
+        skipped = dict.fromkeys(self.skipped - set(seen), self.SKIPPED)
+        return json.dumps({**skipped, **seen}, sort_keys=True)
 
 
 def landing_sensor(
@@ -167,15 +186,19 @@ def landing_sensor(
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
             day = parse_date_folder(folder_name)
             if day is None:
-                context.log.info(
-                    f"skipping landing/{source}/*/{printable(folder_name)}: not a YYYY-MM-DD folder"
-                )
+                if seen.skip(folder_name):
+                    context.log.info(
+                        f"skipping landing/{source}/*/{printable(folder_name)}: "
+                        "not a YYYY-MM-DD folder"
+                    )
                 continue
             if not is_partition_day(day, now):
-                context.log.info(
-                    f"skipping landing/{source}/*/{folder_name}: not a partition yet or any more "
-                    f"(partitions run from {daily_partitions.start.date()} to yesterday, UTC)"
-                )
+                if seen.skip(folder_name):
+                    context.log.info(
+                        f"skipping landing/{source}/*/{folder_name}: not a partition yet or any "
+                        f"more (partitions run from {daily_partitions.start.date()} to "
+                        "yesterday, UTC)"
+                    )
                 continue
             files_by_table = {
                 table: discover(lake.layout.landing_dir, source, table, day) for table in tables

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,7 +174,33 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     result = ticker.tick()
 
     assert keys(result) == [DAY]
-    assert set(json.loads(result.cursor)) == {DAY}
+    assert {day for day, value in json.loads(result.cursor).items() if value != "skipped"} == {DAY}
+
+
+def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd):
+    today = datetime.now(UTC).date().isoformat()
+    lake.land_jsonl("crm", "interactions", today, [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
+
+    def skip_lines() -> list[str]:
+        # Dagster's loggers write to stderr and do not propagate to `caplog`.
+        return [line for line in capfd.readouterr().err.splitlines() if "skipping landing/" in line]
+
+    ticker.tick()
+    first = skip_lines()
+    assert len(first) == 2 and any(today in line for line in first), first
+    assert not ticker.tick().run_requests
+    assert skip_lines() == []
+    # gone, then back: said again
+    shutil.rmtree(lake.layout.landing_dir / "crm" / "interactions" / "latest")
+    ticker.tick()
+    lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
+    ticker.tick()
+    assert [line for line in skip_lines() if "latest" in line]
+    # a day landed meanwhile is still requested
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
+    assert skip_lines() == []
 
 
 def test_folders_that_are_not_dates_are_skipped(lake, ticker):
