@@ -227,6 +227,31 @@ def test_error_checks_block_and_warn_checks_do_not(graph):
             assert spec.blocking, spec.key
 
 
+def _config_fields(config_schema) -> dict:
+    return getattr(config_schema.config_type, "fields", {}) if config_schema else {}
+
+
+def _configured_severity(config_schema) -> bool:
+    return "severity" in _config_fields(config_schema)
+
+
+def test_every_check_whose_severity_is_config_is_blocking():
+    """Raised to ERROR, a band stops what is downstream, as every ERROR does; at its default
+    WARN it blocks nothing (tested in lakehouse/test_checks.py)."""
+    configured = []
+    for asset_def in definitions.defs.assets:
+        fields = _config_fields(asset_def.op.config_schema)
+        for spec in asset_def.check_specs:
+            if spec.name in fields and _configured_severity(fields[spec.name]):
+                configured.append(spec)
+    for check in definitions.defs.asset_checks:
+        if _configured_severity(check.op.config_schema):
+            configured.extend(check.check_specs)
+    names = {spec.name for spec in configured}
+    assert {"noise_ratio_in_band", "reject_ratio", "breach_share_in_band"} <= names, names
+    assert all(spec.blocking for spec in configured), [s.key for s in configured if not s.blocking]
+
+
 def test_sensors_schedule_and_jobs_run_by_default():
     sensors = {s.name: s for s in definitions.defs.sensors}
     for domain in definitions.domain_names():

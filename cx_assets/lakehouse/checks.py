@@ -87,6 +87,12 @@ class DeclaredCheck:
     config: Mapping[str, Field] | None = None
 
 
+# A check whose severity is run config is declared blocking: Dagster stops what is
+# downstream only on a blocking check's ERROR, so at its default WARN it still blocks nothing,
+# and an operator who raises it to ERROR gets what ERROR means everywhere else.
+CONFIGURED_SEVERITY_BLOCKS = True
+
+
 def _band_config(low: float, high: float) -> dict[str, Field]:
     return {
         "low": Field(float, default_value=low),
@@ -185,6 +191,7 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
         f"Share of a day's {bronze_schema}.{bronze_table} records quarantined. "
         f"WARN by default above {high} (run config).",
         evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
         config=_band_config(0.0, high),
     )
 
@@ -245,6 +252,7 @@ def volume_anomaly(
         f"(run config); quiet with under {min_weeks} weeks of history or a median under "
         f"{min_rows} records.",
         evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
         config={**_band_config(low, high), "min_rows": Field(int, default_value=min_rows)},
     )
 
@@ -350,6 +358,7 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
         band.name,
         f"{band.description} WARN by default outside [{band.low}, {band.high}] (run config).",
         evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
         config=_band_config(band.low, band.high),
     )
 

@@ -23,6 +23,7 @@ from dagster import (
     asset_check,
 )
 
+from cx_assets.lakehouse.checks import CONFIGURED_SEVERITY_BLOCKS
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.warehouse import Warehouse, scalar, table_exists
@@ -104,6 +105,7 @@ def breach_share_check(
         description="Tickets with either SLA target breached ÷ tickets created in the "
         f"{RULES.breach_share_window_days} days ending on the as-of day. WARN by default "
         f"outside [{low}, {high}] (run config).",
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
         config_schema={
             "low": Field(float, default_value=low),
             "high": Field(float, default_value=high),

@@ -410,6 +410,32 @@ def test_run_config_sets_the_band_and_its_severity(lake):
     assert (evaluation.metadata["low"].value, evaluation.metadata["high"].value) == (0.0, 0.4)
 
 
+@lake_asset("gold", group=GROUP, ins={"shares": same_day(shares)})
+def shares_seen(warehouse: Warehouse, shares: TableRef) -> pd.DataFrame:
+    """Downstream of `shares`: its rows of the day."""
+    with warehouse.connect() as con:
+        return con.execute(f"SELECT date, hits FROM {shares.rows}").df()
+
+
+def test_a_band_raised_to_error_stops_what_is_downstream_and_at_warn_it_does_not(lake):
+    warned = lake.materialize([shares, shares_seen], day="2024-01-06")  # 0.9: above
+    assert not _band(warned).passed and _band(warned).severity == WARN
+    assert materialized(warned) == {"gold/shares", "gold/shares_seen"}
+
+    config = {SHARE: {"low": 0.0, "high": 0.4, "severity": "ERROR"}}
+    raised = materialize(
+        [shares, shares_seen],
+        partition_key="2024-01-05",
+        resources=lake.resources,
+        instance=lake.instance,
+        run_config={**QUIET, "ops": {shares.op.name: {"config": config}}},
+        raise_on_error=False,
+    )
+    assert not _band(raised).passed and _band(raised).severity == ERROR
+    assert materialized(raised) == {"gold/shares"}  # written, and nothing builds on it
+    assert not raised.success
+
+
 # --------------------------------------------------------------------------- column schema change
 
 COLUMNS_BY_DAY = {
