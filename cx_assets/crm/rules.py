@@ -543,16 +543,18 @@ def churn_risk_sql(
                CASE WHEN recent IS NULL THEN 1.0
                     WHEN previous > 0 THEN greatest(0.0, (previous - recent) / previous)
                     ELSE 0.0 END AS trend_component,
-               coalesce(friction_interactions / nullif(valid_interactions, 0), 0.0) AS friction_share,
-               coalesce(lost_deals / nullif(won_deals + lost_deals, 0), 0.0) AS lost_deal_share
+               -- null without a denominator (contract 4); no evidence adds no risk to the score
+               friction_interactions / nullif(valid_interactions, 0) AS friction_share,
+               lost_deals / nullif(won_deals + lost_deals, 0) AS lost_deal_share
         FROM components
     ),
     final AS (
         SELECT *,
                100.0 * ({weights["recency"]} * recency_component
                         + {weights["trend"]} * trend_component
-                        + {weights["friction"]} * friction_share
-                        + {weights["lost_deals"]} * lost_deal_share) AS churn_risk_score
+                        + {weights["friction"]} * coalesce(friction_share, 0.0)
+                        + {weights["lost_deals"]} * coalesce(lost_deal_share, 0.0))
+                   AS churn_risk_score
         FROM scored
     )
     SELECT company_id, churn_risk_score,

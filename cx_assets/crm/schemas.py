@@ -269,9 +269,18 @@ class ChurnRisk(LakeModel):
         ge=0, le=1, description="Decline of healthy interactions before the silence."
     )
     friction_share: Series[float] = pa.Field(
-        ge=0, le=1, description="Friction ÷ valid interactions."
+        ge=0,
+        le=1,
+        nullable=True,
+        description="Friction ÷ valid interactions; null without valid interactions (0 in the "
+        "score).",
     )
-    lost_deal_share: Series[float] = pa.Field(ge=0, le=1, description="lost ÷ (won + lost) deals.")
+    lost_deal_share: Series[float] = pa.Field(
+        ge=0,
+        le=1,
+        nullable=True,
+        description="lost ÷ (won + lost) deals; null without a closed deal (0 in the score).",
+    )
     valid_interactions: Series[int] = pa.Field(ge=0, description="Valid interactions, all history.")
     friction_interactions: Series[int] = pa.Field(
         ge=0, description="Friction interactions, all history."

@@ -538,6 +538,20 @@ def test_a_company_that_never_had_a_healthy_interaction_is_at_full_recency_risk(
     assert row.recency_component == 1.0 and row.trend_component == 1.0
     assert row.churn_risk_score == pytest.approx(100 * (0.35 + 0.20 + 0.30))
     assert row.risk_band == "high"
+    assert pd.isna(row.lost_deal_share)  # no won or lost deal: nothing to divide by
+
+
+def test_shares_without_a_denominator_are_null_and_add_no_risk(con):
+    # company 20 has only a noise interaction (no valid one) and an open deal only
+    noise = interaction(50, 1, 20, T0 + timedelta(days=1), noise=True)
+    deals = [{"company_id": 20, "status": "open"}, {"company_id": 10, "status": "lost"}]
+    frame = churn(con, [*healthy_history(3), noise], deals, companies=(10, 20))
+    empty = frame.loc[20]
+    assert pd.isna(empty.friction_share) and pd.isna(empty.lost_deal_share)
+    assert empty.valid_interactions == 0
+    # never a healthy interaction: recency 1 and trend 1, the shares add nothing
+    assert empty.churn_risk_score == pytest.approx(100 * (0.35 + 0.20))
+    assert frame.loc[10].lost_deal_share == 1.0 and frame.loc[10].friction_share == 0.0
 
 
 # --------------------------------------------------------------------------- segmentation
