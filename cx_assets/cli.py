@@ -394,9 +394,12 @@ def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last:
             for day in dates_between(first, last)
             if (folder := parquet.partition_folder(quarantine_dir / table, day)).is_dir()
         ]
-        count = sum(parquet.row_count(folder) for folder in folders)
+        # A clean day has a quarantine folder too, with an empty file.
+        counts = [(folder, parquet.row_count(folder)) for folder in folders]
+        count = sum(rows for _, rows in counts)
         if count:
-            rows = pq.read_table(folders[0], columns=["source_file", "line_number", "reason"])
+            first_folder = next(folder for folder, rows in counts if rows)
+            rows = pq.read_table(first_folder, columns=["source_file", "line_number", "reason"])
             in_order = rows.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
             first_row = in_order.slice(0, 1).to_pylist()[0]
             place = f"{first_row['source_file']}:{first_row['line_number']}"

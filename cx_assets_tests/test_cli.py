@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -120,6 +121,25 @@ def test_run_says_what_it_quarantined_and_where(tmp_path):
     (folder / "late.jsonl").unlink()
     again = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
     assert again.returncode == 0 and "quarantined" not in again.stdout
+
+
+def test_the_quarantine_summary_of_a_range_finds_a_later_days_rejects(tmp_path):
+    """The first day of the range is clean (its quarantine file is empty): the summary still
+    names the later day's first bad record, rather than failing on the empty day."""
+    data_dir = tmp_path / "data"
+    generated = cli(
+        "generate", "--start", START, "--days", "2", "--scale", "0.01", "--seed", "7",
+        "--quiet", "--sources", "calls", data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    second = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    folder = data_dir / "landing" / "calls" / "transcripts" / second
+    (folder / "late.jsonl").write_text("not json\n")
+    ran = cli("run", "--date", START, "--to", second, "--select", "group:calls", data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stdout + ran.stderr
+    (line,) = [line for line in ran.stdout.splitlines() if line.startswith("  calls_transcripts ")]
+    assert f"landing/calls/transcripts/{second}/late.jsonl:1: invalid JSON" in line
 
 
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
