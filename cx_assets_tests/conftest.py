@@ -32,6 +32,7 @@ from dagster import (  # noqa: E402
     materialize,
 )
 
+from cx_assets.lakehouse.privacy import bind_hash_key  # noqa: E402
 from cx_assets.lakehouse.resources import build_resources  # noqa: E402
 from cx_assets.lakehouse.settings import DataLayout  # noqa: E402
 
@@ -178,6 +179,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     `con` of its own, with tables in it, overrides this one)."""
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
+    bind_hash_key(connection)
     yield connection
     connection.close()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.privacy import mask_contacts_sql
+from cx_assets.lakehouse.privacy import keyed_hash_sql, mask_contacts_sql
 
 LOCAL_TIMEZONE = "America/Sao_Paulo"
 INBOUND_TITLE = "E-mail recebido."
@@ -149,11 +149,11 @@ def thread_subject_sql(subject: str) -> str:
 
 
 def thread_subject_key_sql(subject: str) -> str:
-    """The thread's key: MD5 of the subject as `thread_subject_sql` reads it, with e-mail
-    addresses and phone numbers masked first. An unkeyed hash of a text holding one could
-    be reversed by hashing every plausible address (contract section 5); masked, the hash
-    reveals no more than silver's masked titles do, and replies still share their key."""
-    return f"md5({thread_subject_sql(mask_contacts_sql(subject))})"
+    """The thread's key: a keyed hash of the subject as `thread_subject_sql` reads it, with
+    e-mail addresses and phone numbers masked first. A subject may still hold a person's
+    name, or a contact written in a form masking misses, and an unkeyed hash of it could be
+    reversed by hashing candidates (contract section 5). Replies still share their key."""
+    return keyed_hash_sql(thread_subject_sql(mask_contacts_sql(subject)))
 
 
 # Between fields of the searchable text: a word edge that is not whitespace, so a phrase

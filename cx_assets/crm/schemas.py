@@ -47,7 +47,8 @@ class SilverInteraction(Lineage):
     )
     thread_subject_key: Series[str] = pa.Field(
         nullable=True,
-        description="MD5 of the subject with e-mail addresses and phone numbers masked, leading "
+        description="Keyed hash (SHA-256 with CX_HASH_KEY) of the subject with e-mail addresses "
+        "and phone numbers masked, leading "
         "RE:/RES:/FW:/FWD:/ENC: removed, trimmed and lower-cased: with the company it identifies "
         "a thread. The subject itself is not kept.",
     )

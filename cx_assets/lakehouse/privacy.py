@@ -6,8 +6,10 @@
   cannot. The same value always gives the same hash under one key, so hashes still join.
   The default key is for local use only and is documented as such: set `CX_HASH_KEY` in
   any shared environment (changing it changes every hash).
-- The hashes are computed in Python (`hashlib`/`hmac`), never in SQL, so the key never
-  appears in query text, plans or error messages.
+- The hashes are computed in Python (`hashlib`/`hmac`), so the key never appears in query
+  text, plans or error messages. A value only SQL has (a CRM thread's masked subject) is
+  hashed by `keyed_hash_sql`, SHA-256 of the key and the value, with the key bound into
+  each warehouse session as a variable (`bind_hash_key`), not written into the query.
 - `mask_contacts_sql`: free text (subjects, descriptions) with e-mail addresses and phone
   numbers replaced by `[email]` and `[phone]`, in SQL.
 """
@@ -28,6 +30,9 @@ from cx_assets.lakehouse.sql import string_literal
 HASH_KEY_ENV = "CX_HASH_KEY"
 # For local development and tests only; documented in docs/architecture.md.
 DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
+
+# The session variable holding the key for `keyed_hash_sql`.
+HASH_KEY_VARIABLE = "cx_hash_key"
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
@@ -72,6 +77,23 @@ def keyed_hashes(values: Iterable[str | None], normalise=normalised_email) -> li
     """Keyed hashes of many raw values, each normalised first (one key read)."""
     key = hash_key()
     return [keyed_hash(normalise(value), key) for value in values]
+
+
+def bind_hash_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Bind the hash key into a DuckDB session for `keyed_hash_sql` (a bound parameter: the
+    key is in no query text)."""
+    con.execute(f"SET VARIABLE {HASH_KEY_VARIABLE} = ?", [hash_key().decode("utf-8")])
+
+
+def keyed_hash_sql(text_sql: str) -> str:
+    """SQL: a keyed hash of `text_sql` (hex SHA-256 of the session's key, a NUL and the text;
+    DuckDB has no HMAC). Without the key, hashing candidate values finds nothing. A session
+    without the key bound fails rather than hash with none."""
+    key = f"getvariable('{HASH_KEY_VARIABLE}')"
+    return (
+        f"CASE WHEN {key} IS NULL THEN error('no hash key bound in this session: "
+        f"privacy.bind_hash_key') ELSE sha256({key} || chr(0) || {text_sql}) END"
+    )
 
 
 def mask_contacts_sql(text_sql: str) -> str:

@@ -33,6 +33,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from cx_assets.lakehouse import run_lock
 from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.privacy import bind_hash_key
 from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS
 from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
 
@@ -106,6 +107,7 @@ class Warehouse(ConfigurableResource):
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute(f"SET threads = {int(self.threads)}")
+            bind_hash_key(con)
             yield con
         finally:
             con.close()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
 
 from cx_assets.crm import rules
+from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV, bind_hash_key
 
 
 def evaluate(con, expression: str, **columns):
@@ -399,13 +401,32 @@ def test_thread_changes_only_count_within_the_pairs_own_emails(con):
     assert result[(1, 10)].long_thread_count == 0
 
 
-def test_thread_key_hashes_the_subject_with_contacts_masked(con):
-    # An unkeyed hash of "contrato ana@cliente.com" could be found by hashing addresses.
+def keyed(text: str, key: bytes = DEFAULT_HASH_KEY.encode()) -> str:
+    return hashlib.sha256(key + b"\0" + text.encode()).hexdigest()
+
+
+def test_thread_key_is_a_keyed_hash_of_the_subject_with_contacts_masked(con):
+    # An unkeyed hash of "contrato ana@cliente.com", or of a name, could be found by hashing
+    # candidates: the key is masked, then hashed with the secret.
     key = evaluate(con, rules.thread_subject_key_sql("s"), s="RE: Contrato ana@cliente.com")
-    assert key == hashlib.md5(b"contrato [email]").hexdigest()
+    assert key == keyed("contrato [email]")
     phone = evaluate(con, rules.thread_subject_key_sql("s"), s="Ligar +55 11 98765-4321")
-    assert phone == hashlib.md5(b"ligar [phone]").hexdigest()
+    assert phone == keyed("ligar [phone]")
     assert evaluate(con, rules.thread_subject_key_sql("s"), s="RE: ") is None
+    named = evaluate(con, rules.thread_subject_key_sql("s"), s="Zuleica Quaresma")
+    assert named == keyed("zuleica quaresma")
+    assert named != hashlib.sha256(b"zuleica quaresma").hexdigest()
+
+
+def test_thread_key_follows_the_hash_key_and_needs_one(monkeypatch):
+    monkeypatch.setenv(HASH_KEY_ENV, "another-secret")
+    session = duckdb.connect()
+    bind_hash_key(session)
+    key = evaluate(session, rules.thread_subject_key_sql("s"), s="Proposta")
+    assert key == keyed("proposta", b"another-secret")
+    unbound = duckdb.connect()
+    with pytest.raises(duckdb.InvalidInputException, match="no hash key bound"):
+        evaluate(unbound, rules.thread_subject_key_sql("s"), s="Proposta")
 
 
 def test_thread_across_reply_prefixes_is_one_thread(con):
