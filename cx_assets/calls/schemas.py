@@ -15,12 +15,10 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.calls.rules import SENTIMENTS
-from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 
 # Non-empty, no leading or trailing whitespace.
 TRIMMED = r"^\S(?:.*\S)?$"
-# An id, not an e-mail address: a record whose `customer_id` holds one is quarantined.
-NOT_AN_EMAIL = r"^[^@]+$"
 
 
 # --------------------------------------------------------------------------- silver
@@ -34,9 +32,9 @@ class SilverTranscript(Lineage):
         description="`agent_name`, trimmed: the company's own agent (staff names may appear)."
     )
     customer_id: Series[str] = pa.Field(
-        str_matches=NOT_AN_EMAIL,
+        str_matches=OPAQUE_ID,
         description="`customer_id`, trimmed, kept as delivered: an opaque id (never a name, "
-        "e-mail or phone; a value holding `@` is quarantined).",
+        "e-mail or phone; a value holding `@`, `+`, whitespace or a bracket is quarantined).",
     )
     called_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`timestamp` in UTC (no offset in the source = UTC)."

@@ -13,13 +13,15 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.digital.rules import ACTIONS, EFFORTS, EVENT_KINDS, MEMBER_CATEGORIES
-from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 
 # --------------------------------------------------------------------------- silver
 
 
 class SilverJourneyEvent(Lineage):
-    member_id: Series[str] = pa.Field(description="`member_id` of the portal user.")
+    member_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, description="`member_id` of the portal user (an opaque id)."
+    )
     session_id: Series[str] = pa.Field(description="`session_id`: one portal visit.")
     event_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`timestamp` of the event (UTC; no offset means UTC)."
@@ -35,7 +37,9 @@ class SilverJourneyEvent(Lineage):
 
 class SilverCall(Lineage):
     call_id: Series[str] = pa.Field(description="`call_id`; unique per day.")
-    member_id: Series[str] = pa.Field(description="`member_id` of the caller.")
+    member_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, description="`member_id` of the caller (an opaque id)."
+    )
     called_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`call_timestamp` (UTC; no offset means UTC)."
     )
@@ -52,7 +56,7 @@ class SilverCall(Lineage):
 
 
 class _MemberFields(LakeModel):
-    member_id: Series[str] = pa.Field(description="`member_id`.")
+    member_id: Series[str] = pa.Field(str_matches=OPAQUE_ID, description="`member_id`.")
     plan_type: Series[str] = pa.Field(description="`plan_type` (MAPD, Commercial, …).")
     tenure_months: Series[int] = pa.Field(ge=0, description="`tenure_months` as delivered.")
     segment: Series[str] = pa.Field(nullable=True, description="`segment`.")

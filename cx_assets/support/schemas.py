@@ -13,7 +13,7 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
 # --------------------------------------------------------------------------- silver
@@ -21,7 +21,9 @@ from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
 class _TicketFields(LakeModel):
     ticket_id: Series[str] = pa.Field(description="`ticket_id`.")
-    customer_id: Series[str] = pa.Field(description="`customer_id` of the customer who wrote.")
+    customer_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, description="`customer_id` of the customer who wrote (an opaque id)."
+    )
     agent_id: Series[str] = pa.Field(nullable=True, description="`agent_id`; null: unassigned.")
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`created_at` (UTC; no offset means UTC)."
@@ -92,7 +94,7 @@ class CurrentAgent(_AgentFields):
 
 
 class _CustomerFields(LakeModel):
-    customer_id: Series[str] = pa.Field(description="`customer_id`.")
+    customer_id: Series[str] = pa.Field(str_matches=OPAQUE_ID, description="`customer_id`.")
     email_hash: Series[str] = pa.Field(
         nullable=True,
         description="HMAC-SHA256 of the e-mail (trimmed, lower case), keyed with CX_HASH_KEY.",

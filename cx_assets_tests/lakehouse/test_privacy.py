@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 
 import duckdb
+import pandas as pd
+import pandera.pandas as pa
 import pytest
 
 from cx_assets.lakehouse.privacy import (
@@ -72,3 +75,26 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
 )
 def test_free_text_is_masked(text, masked):
     assert duckdb.sql(f"SELECT {mask_contacts_sql('?')}", params=[text]).fetchall() == [(masked,)]
+
+
+ID_COLUMNS = [
+    ("cx_assets.calls.schemas", "SilverTranscript", "customer_id"),
+    ("cx_assets.support.schemas", "SilverTicketVersion", "customer_id"),
+    ("cx_assets.support.schemas", "SilverCustomerVersion", "customer_id"),
+    ("cx_assets.digital.schemas", "SilverJourneyEvent", "member_id"),
+    ("cx_assets.digital.schemas", "SilverCall", "member_id"),
+    ("cx_assets.digital.schemas", "SilverMemberVersion", "member_id"),
+]
+
+
+@pytest.mark.parametrize(("module", "model", "column"), ID_COLUMNS)
+def test_a_person_id_must_be_opaque_in_every_silver_model_that_lands_one(module, model, column):
+    """Gold keeps customers' and members' ids: one that is an e-mail, a phone number or a
+    name fails its silver model (so its record is quarantined); ordinary ids pass."""
+    checked = importlib.import_module(module).__dict__[model].to_schema().columns[column]
+    schema = pa.DataFrameSchema({column: checked})
+    for good in ("M00000001", "CUS-0002", "100200300400", "c_9.x"):
+        schema.validate(pd.DataFrame({column: [good]}))
+    for bad in ("ana@example.com", "+5511942420150", "(11) 94242-0150", "Ana Souza", " M1"):
+        with pytest.raises(pa.errors.SchemaError):
+            schema.validate(pd.DataFrame({column: [bad]}))

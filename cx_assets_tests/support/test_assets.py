@@ -403,3 +403,34 @@ def test_a_range_with_days_without_tickets_writes_each_days_empty_partition(lake
         folders = sorted(p.name for p in (lake.layout.gold_dir / table).iterdir())
         assert folders == [f"date={D1}", f"date={D2}", f"date={D3}"], table
     assert len(lake.gold("support_ticket_analytics")) == 1
+
+
+@pytest.mark.parametrize(
+    "customer_id", ["zed@example.net", "+55 11 94242-0150", "(11) 94242-0150", "Zed Doe"]
+)
+def test_a_customer_id_that_is_an_email_a_phone_or_a_name_is_quarantined(lake, customer_id):
+    """Gold keeps ids, so an id holding personal data would reach it: such a record is
+    quarantined, in tickets and in customers alike; ordinary ids go through."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", t(D1, "09:00:00"), "urgent", customer=customer_id),
+            ticket("T2", t(D1, "10:00:00"), "low", customer="CUS-0002"),
+            ticket("T3", t(D1, "11:00:00"), "low", customer="100200300400"),
+        ],
+    )
+    lake.land_csv(
+        "support", "customers", D1, [customer(customer_id, "Zed Doe", "z@example.net", "")]
+    )
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1)
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+
+    (rejected,) = lake.quarantine("support_tickets").itertuples()
+    assert rejected.line_number == 1 and "customer_id" in rejected.reason
+    assert customer_id not in rejected.reason  # the reason names the check, never the value
+    assert len(lake.quarantine("support_customers")) == 1
+    kept = sorted(lake.gold("support_ticket_analytics")["customer_id"])
+    assert kept == ["100200300400", "CUS-0002"]
+    assert customer_id not in lake.gold("support_customer_insights")["customer_id"].tolist()
