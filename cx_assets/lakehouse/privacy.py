@@ -34,19 +34,24 @@ DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
 # The session variable holding the key for `keyed_hash_sql`.
 HASH_KEY_VARIABLE = "cx_hash_key"
 
-EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+# Letters of any script: `josé.silva@café.com.br` and `ana@例え.jp` are addresses too.
+EMAIL_PATTERN = r"[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}"
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
 # most one space, dot, dash or slash (or a no-break space or Unicode dash, as pasted text
-# has them), after an optional + or 00 international prefix, with at least PHONE_MIN_DIGITS
+# has them; a dash may have a space each side), after an optional + or 00 international
+# prefix, with at least PHONE_MIN_DIGITS
 # digits in all: 555-123-4567, (555) 123-4567, 07700 900123, +33 1 23 45 67 89,
 # +81 3-1234-5678, 0044 20 7946 0958. No fixed shape of groups would do: countries group
 # their digits in twos, threes, fours and fives. Runs with fewer digits (order numbers,
-# amounts, dates) are left alone, and so is a date even with its hour after it
-# ("2024-03-01 12" has ten digits).
+# amounts, dates) are left alone, and so is a candidate that is wholly a date, with its
+# hour after it or not ("2024-03-01 12" has ten digits). A date joined to a phone number
+# ("15/01/2024 11 94242-0112") is masked with it: a date lost beats a number kept.
 PHONE_SEPARATOR = r"[ ./\-\x{00A0}\x{202F}\x{2007}\x{2010}-\x{2015}\x{2212}]"
-PHONE_CANDIDATE = rf"(\+|\b00)?\(?\d+\)?({PHONE_SEPARATOR}?\(?\d+\)?)*"
+PHONE_DASH = r"[\-\x{2010}-\x{2015}\x{2212}]"
+PHONE_JOIN = rf"( {PHONE_DASH} |{PHONE_SEPARATOR})"
+PHONE_CANDIDATE = rf"(\+|\b00)?\(?\d+\)?({PHONE_JOIN}?\(?\d+\)?)*"
 PHONE_MIN_DIGITS = 9
-DATE_SHAPE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4}"
+DATE_SHAPE = r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})([ T]\d{1,2})?"
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
@@ -108,7 +113,7 @@ def mask_contacts_sql(text_sql: str) -> str:
     digits = "length(regexp_replace(phone_candidate, '\\D', '', 'g'))"
     is_phone = (
         f"{digits} >= {PHONE_MIN_DIGITS} "
-        f"AND NOT regexp_matches(phone_candidate, {string_literal(DATE_SHAPE)})"
+        f"AND NOT regexp_full_match(phone_candidate, {string_literal(DATE_SHAPE)})"
     )
     phones = (
         f"list_filter(regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)}), "

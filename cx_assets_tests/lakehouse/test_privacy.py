@@ -66,6 +66,13 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
         # pasted from word processors: en dash, no-break and narrow no-break spaces
         ("ligar 98765\u20134321 ou +55\u00a011\u00a098765-4321", "ligar [phone] ou [phone]"),
         ("+33\u202f1\u202f23\u202f45\u202f67\u202f89", "[phone]"),
+        # dotted as a whole (a date shape inside it does not spare it), a spaced dash
+        ("+55.11.94242.0102 or (11) 94242 - 0109", "[phone] or [phone]"),
+        # a phone number after a date is masked, date and all
+        ("Em 15/01/2024 11 94242-0112; 2024-01-15 11942420113", "Em [phone]; [phone]"),
+        # addresses in any script, the whole local part
+        ("josé.foxtrot@mail.com, eco@café.com.br, golf@例え.jp", "[email], [email], [email]"),
+        ("pages 10 - 20", "pages 10 - 20"),
         # digits that are not phone numbers stay
         ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
         ("order 12345678 for R$ 1.299,99 at 10.5%", "order 12345678 for R$ 1.299,99 at 10.5%"),
