@@ -250,7 +250,7 @@ def silver_calls_sql(typed: str, earlier_calls: str | None) -> str:
     ),
     earlier AS ({earlier})
     SELECT d.date, d.source_file, d.line_number, d.call_id, d.member_id, d.called_at,
-           d.ivr_path, d.handle_time_seconds, d.agent_id, d.call_reason, d.sentiment_score,
+           {mask_contacts_sql("d.ivr_path")} AS ivr_path, d.handle_time_seconds, d.agent_id, d.call_reason, d.sentiment_score,
            d.resolution_status,
            CASE WHEN e.first_day IS NOT NULL OR d.delivery > 1
                 THEN 'duplicate call_id (first delivered on '

@@ -611,3 +611,23 @@ def test_error_messages_keep_no_contact_details():
     )
     (message,) = con.execute(rules.silver_journeys_sql("typed")).fetchone()[-1:]
     assert message == "card of [email] declined, call [phone]"
+
+
+def test_an_ivr_path_keeps_no_contact_details():
+    """A free-form path a telephony export may fill with the caller's callback number."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE typed AS SELECT * FROM (VALUES "
+        "('main>billing>callback +55 11 94242-0150'), ('main>billing')) AS t(ivr_path)"
+    )
+    con.execute(
+        "CREATE TABLE calls AS SELECT DATE '2024-01-08' AS date, 'f.csv' AS source_file, "
+        "row_number() OVER () AS line_number, 'C' || line_number AS call_id, 'M1' AS member_id, "
+        "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS called_at, ivr_path, 60 AS handle_time_seconds, "
+        "'A1' AS agent_id, 'billing' AS call_reason, 0.1 AS sentiment_score, "
+        "'resolved' AS resolution_status, NULL AS reject_reason FROM typed"
+    )
+    paths = con.execute(
+        f"SELECT ivr_path FROM ({rules.silver_calls_sql('calls', None)})"
+    ).fetchall()
+    assert paths == [("main>billing>callback [phone]",), ("main>billing",)]
