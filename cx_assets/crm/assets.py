@@ -9,6 +9,8 @@ contact (`rules.with_current_company_sql`), as the contract computes them as of 
 materialized date.
 """
 
+from datetime import date
+
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
@@ -171,6 +173,14 @@ def crm_interactions(
         ),
         by_day=True,
     )
+
+
+def latest_materialized_day(context: AssetExecutionContext) -> date | None:
+    """The latest day `crm_interactions` was materialized for, a day whose files never came
+    included: whole-history tables are as of it (contract 4.1), so a company's silence keeps
+    growing through an outage. None before any."""
+    days = context.instance.get_materialized_partitions(crm_interactions.key)
+    return max(date.fromisoformat(day) for day in days) if days else None
 
 
 crm_contacts = latest_version_asset(
@@ -341,14 +351,20 @@ def crm_sales_velocity(warehouse: Warehouse, deals: TableRef, users: TableRef) -
     },
 )
 def crm_churn_risk(
-    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    interactions: TableRef,
+    contacts: TableRef,
+    deals: TableRef,
 ) -> pd.DataFrame:
     """Per company: 0-100 churn risk from silence, trend, friction and lost deals (companies
-    as the latest version of each contact has them)."""
+    as the latest version of each contact has them), as of the latest materialized day."""
     resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        rules.churn_risk_sql(resolved, contacts.rows, deals.rows),
+        rules.churn_risk_sql(
+            resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(context)
+        ),
         schemas.ChurnRisk,
     )
 
@@ -366,13 +382,19 @@ def crm_churn_risk(
     },
 )
 def crm_segmentation_matrix(
-    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    interactions: TableRef,
+    contacts: TableRef,
+    deals: TableRef,
 ) -> pd.DataFrame:
-    """Companies by won-deal value × 90-day engagement: four segments (companies as the
-    latest version of each contact has them)."""
+    """Companies by won-deal value × engagement in the 90 days to the latest materialized
+    day: four segments (companies as the latest version of each contact has them)."""
     resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        rules.segmentation_sql(resolved, contacts.rows, deals.rows),
+        rules.segmentation_sql(
+            resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(context)
+        ),
         schemas.SegmentationMatrix,
     )

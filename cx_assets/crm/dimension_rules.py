@@ -7,6 +7,8 @@ its tiers with `rules.segmentation_sql` (documented in docs/crm.md).
 
 from __future__ import annotations
 
+from datetime import date
+
 from cx_assets.crm import rules as crm_rules
 from cx_assets.crm.rules import DEFAULT_RULES, CrmRules
 
@@ -21,13 +23,21 @@ def managers_sql(current_users: str) -> str:
 
 
 def companies_sql(
-    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+    interactions: str,
+    current_contacts: str,
+    current_deals: str,
+    rules: CrmRules = DEFAULT_RULES,
+    as_of_day: date | None = None,
 ) -> str:
     """Every company the segmentation counts, with the name and manager of its latest version
     (null for a company known only as a person's `CompanyId`) and its segment."""
     return f"""
     WITH segmented AS (
-        {crm_rules.company_segments_sql(interactions, current_contacts, current_deals, rules)}
+        {
+        crm_rules.company_segments_sql(
+            interactions, current_contacts, current_deals, rules, as_of_day
+        )
+    }
     ),
     named AS (
         SELECT contact_id AS company_id, company_name AS name, owner_id, version_date

@@ -55,5 +55,6 @@ class Company(LakeModel):
         nullable=True, description="Day its latest version was delivered; null if never."
     )
     as_of_date: Series[Date] = pa.Field(
-        nullable=True, description="Latest partition day with interactions."
+        nullable=True,
+        description="Latest materialized day of silver interactions (a day without files counts).",
     )

@@ -4,6 +4,7 @@ tables from the current (latest) versions; a company's segment is the segmentati
 applied per company (`dimension_rules`)."""
 
 import pandas as pd
+from dagster import AssetExecutionContext
 
 from cx_assets.crm import assets as crm_assets
 from cx_assets.crm import dimension_rules, dimension_schemas, rules
@@ -42,7 +43,11 @@ def crm_managers(warehouse: Warehouse, users: TableRef) -> pd.DataFrame:
     },
 )
 def crm_companies(
-    warehouse: Warehouse, interactions: TableRef, contacts: TableRef, deals: TableRef
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    interactions: TableRef,
+    contacts: TableRef,
+    deals: TableRef,
 ) -> pd.DataFrame:
     """Per company (those the segmentation counts): name, manager and segment of its latest
     version."""
@@ -50,6 +55,11 @@ def crm_companies(
     resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        dimension_rules.companies_sql(resolved, contacts.rows, deals.rows),
+        dimension_rules.companies_sql(
+            resolved,
+            contacts.rows,
+            deals.rows,
+            as_of_day=crm_assets.latest_materialized_day(context),
+        ),
         dimension_schemas.Company,
     )

@@ -355,10 +355,14 @@ def contact_linkage_sql(interactions: str, days: Sequence[date]) -> str:
 # --------------------------------------------------------------------------- gold, whole history
 
 
-def as_of_day_sql(interactions: str) -> str:
-    """Whole-history tables are computed as of the latest partition day with interactions,
-    never the wall clock, so a re-run gives the same result."""
-    return f"(SELECT max(date) FROM {interactions})"
+def as_of_day_sql(interactions: str, latest_day: date | None = None) -> str:
+    """Whole-history tables are computed as of the latest materialized day (`latest_day`,
+    a day without files included: silence grows through an outage), never the wall clock,
+    so a re-run gives the same result; without it, the latest day with interactions."""
+    latest_with_rows = f"(SELECT max(date) FROM {interactions})"
+    if latest_day is None:
+        return latest_with_rows
+    return f"greatest({sql.date_literal(latest_day)}, {latest_with_rows})"
 
 
 def end_of_local_day_sql(day: str) -> str:
@@ -472,7 +476,11 @@ def _company_universe_sql(interactions: str, current_contacts: str) -> str:
 
 
 def churn_risk_sql(
-    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+    interactions: str,
+    current_contacts: str,
+    current_deals: str,
+    rules: CrmRules = DEFAULT_RULES,
+    as_of_day: date | None = None,
 ) -> str:
     """Churn risk per company (documented in docs/crm.md).
 
@@ -484,7 +492,7 @@ def churn_risk_sql(
     weights = rules.churn_weights
     window = int(rules.churn_trend_window_days)
     return f"""
-    WITH as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
+    WITH as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
     companies AS ({_company_universe_sql(interactions, current_contacts)}),
     valid AS (
         SELECT company_id, occurred_at, is_friction FROM {interactions}
@@ -579,7 +587,11 @@ SEGMENTS = (
 
 
 def _company_tiers_sql(
-    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules
+    interactions: str,
+    current_contacts: str,
+    current_deals: str,
+    rules: CrmRules,
+    as_of_day: date | None,
 ) -> str:
     """The CTEs of the segmentation: `as_of`, the companies with their won amount and
     engagement, the `thresholds` (medians), each company's two `tiered` tiers, and the
@@ -589,7 +601,7 @@ def _company_tiers_sql(
         for name, v, e in SEGMENTS
     )
     return f"""
-    as_of AS (SELECT {as_of_day_sql(interactions)} AS as_of_date),
+    as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
     companies AS ({_company_universe_sql(interactions, current_contacts)}),
     won AS (
         SELECT company_id, sum(amount) AS won_amount
@@ -627,12 +639,16 @@ def _company_tiers_sql(
 
 
 def company_segments_sql(
-    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+    interactions: str,
+    current_contacts: str,
+    current_deals: str,
+    rules: CrmRules = DEFAULT_RULES,
+    as_of_day: date | None = None,
 ) -> str:
     """One row per company the segmentation counts: its won amount, valid interactions in the
     engagement window to the as-of day, the two tiers and the segment they make."""
     return f"""
-    WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules)}
+    WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules, as_of_day)}
     SELECT t.company_id, s.segment, t.value_tier, t.engagement_tier, t.won_amount,
            t.interactions_90d, a.as_of_date
     FROM tiered t JOIN segments s USING (value_tier, engagement_tier) CROSS JOIN as_of a
@@ -640,13 +656,17 @@ def company_segments_sql(
 
 
 def segmentation_sql(
-    interactions: str, current_contacts: str, current_deals: str, rules: CrmRules = DEFAULT_RULES
+    interactions: str,
+    current_contacts: str,
+    current_deals: str,
+    rules: CrmRules = DEFAULT_RULES,
+    as_of_day: date | None = None,
 ) -> str:
     """Value × engagement of companies (documented in docs/crm.md): value = won deal amount,
     engagement = valid interactions in the last `engagement_window_days` to the as-of day;
     each tier is 'high' at or above the median of companies with any (0 is always 'low')."""
     return f"""
-    WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules)}
+    WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules, as_of_day)}
     SELECT s.segment, s.value_tier, s.engagement_tier,
            count(t.company_id) AS company_count,
            coalesce(sum(t.won_amount), 0.0) AS total_won_amount,

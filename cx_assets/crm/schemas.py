@@ -286,7 +286,9 @@ class ChurnRisk(LakeModel):
     friction_interactions: Series[int] = pa.Field(
         ge=0, description="Friction interactions, all history."
     )
-    as_of_date: Series[Date] = pa.Field(description="Latest partition day with interactions.")
+    as_of_date: Series[Date] = pa.Field(
+        description="Latest materialized day of silver interactions (a day without files counts)."
+    )
 
 
 class SegmentationMatrix(LakeModel):
@@ -313,5 +315,6 @@ class SegmentationMatrix(LakeModel):
         ge=0, description="Median 90-day interactions of engaged companies."
     )
     as_of_date: Series[Date] = pa.Field(
-        nullable=True, description="Latest partition day with interactions."
+        nullable=True,
+        description="Latest materialized day of silver interactions (a day without files counts).",
     )

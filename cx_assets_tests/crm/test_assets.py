@@ -197,6 +197,23 @@ def test_a_day_without_files_gives_empty_tables_and_a_warning(lake):
         assert (lake.layout.gold_dir / table / f"date={NEXT_DAY}" / "data.parquet").exists(), table
 
 
+def test_whole_history_tables_are_as_of_the_latest_materialized_day(lake):
+    """Contract 4.1: a day whose files never came is materialized (empty), so the rollups
+    move to it and a company's silence grows by that day."""
+    land_day(lake)
+    lake.materialize(EVERYTHING, day=DAY)
+    before = lake.gold("crm_churn_risk").set_index("company_id").loc[10]
+    lake.materialize(EVERYTHING, day=NEXT_DAY)  # nothing landed on the 6th
+
+    after = lake.gold("crm_churn_risk").set_index("company_id").loc[10]
+    assert str(before.as_of_date)[:10] == DAY and str(after.as_of_date)[:10] == NEXT_DAY
+    silence = after.days_since_last_healthy_interaction - before.days_since_last_healthy_interaction
+    assert silence == pytest.approx(1.0)
+    assert after.churn_risk_score > before.churn_risk_score
+    for table in ("crm_segmentation_matrix", "crm_companies"):
+        assert {str(day)[:10] for day in lake.gold(table)["as_of_date"]} == {NEXT_DAY}, table
+
+
 def test_a_source_that_never_delivered_still_builds_every_table(lake):
     result = lake.materialize(EVERYTHING, day=DAY)
     assert result.success
