@@ -165,6 +165,25 @@ def test_the_classifier_beats_both_baselines_on_a_small_labelled_set():
     assert predicted["confidence"].between(0, 1).all()
 
 
+def test_the_stored_classifier_keeps_no_term_seen_once():
+    """A name written in one ticket (a rare term, dropped by `min_df`) is not in the pickled
+    model, which lives outside bronze. (scikit-learn before 1.5 kept such terms in the
+    vectorizer's `stop_words_`, CVE-2024-5206; we require 1.6 or later.)"""
+    import io
+
+    import joblib
+
+    rows = _labelled(92)
+    rows.loc[5, "text"] += " signed zebedeu vasconcelos"
+    classifier = train_classifier(rows, KEYWORDS, date(2024, 1, 4))
+    stored = io.BytesIO()
+    joblib.dump(classifier, stored)
+    assert b"zebedeu" not in stored.getvalue() and b"vasconcelos" not in stored.getvalue()
+    assert b"invoice" in stored.getvalue()  # the vocabulary it learned from is kept
+    predicted = predict_categories(classifier, ["refund for my invoice"])
+    assert predicted["predicted_category"].tolist() == ["billing"]
+
+
 def test_the_holdout_is_the_newest_rows_and_training_is_capped():
     rows = _labelled(120)
     settings = ClassifierSettings(max_training_rows=60, holdout_share=0.25)
