@@ -99,9 +99,12 @@ LINEAGE = "date, source_file, line_number"
 
 
 def silver_ticket_versions_sql(typed: str) -> str:
-    """Every good ticket record of the day, with subject and description masked."""
+    """Every good ticket record of the day, with subject and description masked. The
+    customer id is trimmed, as the customers' CSV reads it, so the two still join (an id
+    with whitespace inside is not opaque, and fails the model)."""
     return f"""
-        SELECT {LINEAGE}, ticket_id, customer_id, agent_id, created_at, first_response_at,
+        SELECT {LINEAGE}, ticket_id, trim(customer_id) AS customer_id, agent_id, created_at,
+               first_response_at,
                resolved_at, status, priority, channel, category,
                {mask_contacts_sql("subject")} AS subject,
                {mask_contacts_sql("description")} AS description,
