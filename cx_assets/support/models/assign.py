@@ -245,13 +245,18 @@ def _hand_out(
     chosen = {}
     for index in planned:
         left = quota[order.at[index, "skill"]]
-        agent = min(left, key=lambda a: (load[a] / crew.capacity[a], crew.ids[a]))
+        agent = _least_utilised(left, load, crew)
         left[agent] -= 1
         if left[agent] == 0:
             del left[agent]
         load[agent] += 1
         chosen[index] = agent
     return chosen
+
+
+def _least_utilised(candidates: Iterable[int], load: np.ndarray, crew: _Agents) -> int:
+    """The candidate with the smallest share of its capacity in use; ties by agent id."""
+    return min(candidates, key=lambda a: (load[a] / crew.capacity[a], crew.ids[a]))
 
 
 def greedy_assignments(order: pd.DataFrame, crew: _Agents) -> dict[int, int]:
@@ -263,7 +268,7 @@ def greedy_assignments(order: pd.DataFrame, crew: _Agents) -> dict[int, int]:
         options = [a for a in crew.skilled(skill) if room[a] > 0] if skill else []
         if not options:
             continue
-        agent = min(options, key=lambda a: (load[a] / crew.capacity[a], crew.ids[a]))
+        agent = _least_utilised(options, load, crew)
         room[agent] -= 1
         load[agent] += 1
         chosen[index] = agent
