@@ -244,6 +244,7 @@ class RunPlan:
     """What `run` materializes: the selected date-grained assets for the days, then the
     whole-history rollups that depend on them (or were selected)."""
 
+    defs: object
     graph: object
     selected: set
     partitioned: set
@@ -251,11 +252,14 @@ class RunPlan:
 
     @classmethod
     def resolve(cls, select: str | None) -> RunPlan:
+        """The plan over the definitions of the domains `select` can reach (all of them
+        unless it names only groups): `group:calls` never imports the CRM's modules."""
         from dagster import AssetSelection, DagsterError
 
-        from cx_assets import definitions
+        from cx_assets.domains import definitions_of, domains_for_selection
 
-        graph = definitions.defs.resolve_asset_graph()
+        defs = definitions_of(domains_for_selection(select))
+        graph = defs.resolve_asset_graph()
         try:
             selection = AssetSelection.from_string(select) if select else AssetSelection.all()
             selected = selection.resolve(graph)
@@ -270,7 +274,7 @@ class RunPlan:
             else set()
         )
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
-        return cls(graph, selected, partitioned, rollups)
+        return cls(defs, graph, selected, partitioned, rollups)
 
     def require_built_upstreams(self, warehouse) -> None:
         """Refuse, in one line, a selection that reads a table never built."""
@@ -297,12 +301,12 @@ class RunPlan:
         """One run of the definitions' own jobs (so the UI shows it by name, with its
         partition or range, and can re-execute it): `daily_partitions` with the days and
         the rollups downstream, or `whole_history` when only rollups are selected."""
-        from cx_assets import definitions
+        from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.run_lock import owner_tags
 
         single = len(keys) == 1
         if self.partitioned:
-            job_name, partition_key = definitions.DAILY_JOB, keys[0] if single else None
+            job_name, partition_key = DAILY_JOB, keys[0] if single else None
             run_tags = (
                 {}
                 if single
@@ -315,10 +319,10 @@ class RunPlan:
             if self.rollups:
                 label += f", then {len(self.rollups)} whole-history rollups"
         else:
-            job_name, partition_key, run_tags = definitions.WHOLE_HISTORY_JOB, None, {}
+            job_name, partition_key, run_tags = WHOLE_HISTORY_JOB, None, {}
             label = f"{len(self.rollups)} whole-history rollups"
         print(f"materializing {label} ...", flush=True)
-        result = definitions.defs.get_job_def(job_name).execute_in_process(
+        result = self.defs.get_job_def(job_name).execute_in_process(
             instance=instance,
             asset_selection=sorted(self.partitioned | self.rollups),
             partition_key=partition_key,

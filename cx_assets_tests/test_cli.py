@@ -208,6 +208,7 @@ def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path
         (["run", "--date", START, "--to", "2024-01-31"], "is before --date"),
         (["run", "--date", START, "--select", "key:gold/nothing_here"], "matches no asset"),
         (["run", "--date", START, "--select", "bad:::selection"], "--select"),
+        (["run", "--date", START, "--select", "group:nope"], "matches no asset"),
         (["generate", "--start", START, "--days", "1", "--sources", "crm,nope"], "unknown source"),
     ],
 )

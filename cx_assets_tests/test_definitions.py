@@ -145,6 +145,77 @@ def test_definitions_load_with_a_domain_per_folder(graph):
         assert definitions.defs.get_job_def(f"{domain}_daily").partitions_def == daily_partitions
 
 
+def test_no_asset_reads_another_domains_tables(graph):
+    """What lets `cx-lakehouse run --select group:<domain>` load that domain alone."""
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        strangers = {graph.get(parent).group_name for parent in node.parent_keys} - {
+            node.group_name
+        }
+        assert not strangers, f"{key.to_user_string()} reads {strangers}"
+
+
+@pytest.mark.parametrize(
+    ("select", "domains"),
+    [
+        ("group:calls", ["calls"]),
+        ("  group:crm  ", ["crm"]),
+        ("group:digital or group:calls", ["calls", "digital"]),
+        ("group:calls or group: support", ["calls", "support"]),
+        # anything else is resolved by Dagster against every domain
+        (None, "all"),
+        ("group:nope", "all"),
+        ("group:calls or group:nope", "all"),
+        ("group:calls+", "all"),
+        ("+group:calls", "all"),
+        ("group:calls and key:gold/*", "all"),
+        ("key:gold/calls_performance", "all"),
+        ("tag:cx/partitioning=daily", "all"),
+    ],
+)
+def test_a_selection_of_groups_loads_those_domains_alone(select, domains):
+    from cx_assets.domains import domains_for_selection
+
+    expected = definitions.domain_names() if domains == "all" else domains
+    assert domains_for_selection(select) == expected
+
+
+@pytest.mark.parametrize("domain", definitions.domain_names())
+def test_a_domains_run_plan_is_the_same_with_that_domain_alone(graph, domain):
+    from dagster import AssetSelection
+
+    from cx_assets.cli import RunPlan
+
+    plan = RunPlan.resolve(f"group:{domain}")
+    assert {key.path[-1] for key in plan.defs.resolve_asset_graph().get_all_asset_keys()} == {
+        key.path[-1] for key in graph.get_all_asset_keys() if graph.get(key).group_name == domain
+    }
+    selected = AssetSelection.groups(domain).resolve(graph)
+    partitioned = {key for key in selected if graph.get(key).is_partitioned}
+    downstream = AssetSelection.assets(*partitioned).downstream().resolve(graph)
+    assert (plan.selected, plan.partitioned, plan.rollups) == (
+        selected,
+        partitioned,
+        {key for key in selected | downstream if not graph.get(key).is_partitioned},
+    )
+
+
+def test_a_run_of_one_domain_imports_no_other_domain():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from cx_assets.cli import RunPlan; RunPlan.resolve('group:calls'); "
+        "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('cx_assets.')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, check=True
+    )
+    loaded = eval(result.stdout)  # a printed list of names
+    assert "calls" in loaded
+    assert not {"crm", "digital", "support"} & set(loaded), loaded
+
+
 def test_every_gold_table_of_the_contract_is_an_asset(graph):
     keys = graph.get_all_asset_keys()
     for group, tables in CONTRACT_GOLD.items():
