@@ -266,6 +266,97 @@ def test_inconsistent_configuration_is_refused(overrides):
         CallsRules(**overrides)
 
 
+# --------------------------------------------------------------------------- one scan
+
+# Pieces of hostile transcripts: every lexicon's words, their near misses, sentence ends,
+# prices, joiners and letters that `\b` reads as word characters.
+PIECES = (
+    "sign me up", "sign me upgrade", "count me in", "count me insured", "i'll take it",
+    "i will take it's", "go ahead and place the order", "book that appointment",
+    "upgrade", "upgraded", "premium", "extra", "extras", "warranty", "add-on", "add-ons",
+    "add", "on", "great", "greatly", "thank", "thanks", "thanksgiving", "happy", "unhappy",
+    "angry", "terrible", "not", "frustrated", "satisfied", "excellent", "fantastic",
+    "$5", "$1,299.99", "$12.50", "$1,2345", "$", ".", "!", "?", ",", "-", "_", "'",
+    "don't", "y'all", "rock'n'roll", "it's'", "'em", "can’t", "i'd've", "o'clock",
+    "deal done", "yes please", "top-up", "gold", "golden",
+    "great_", "éxtra", "extraé", "gréat", "e\u0301", "\u00a0", "\n", "Agent:", "Customer:",
+)  # fmt: skip
+
+
+def _hostile_texts(count: int, seed: int = 11) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        pieces = rng.choices(PIECES, k=rng.randint(1, 25))
+        joiners = rng.choices(("", " ", " ", " ", ". ", "! ", "? ", "-", ", "), k=len(pieces))
+        texts.append("".join(piece + joiner for piece, joiner in zip(pieces, joiners, strict=True)))
+    return texts
+
+
+def test_cleaning_token_by_token_is_cleaning_the_whole_text():
+    """Contractions are expanded within the tokens holding an apostrophe; the reference
+    here searches the whole text for every configured key, as the contract reads."""
+    import re
+
+    keys = sorted(rules.DEFAULT_RULES._expansions, key=len, reverse=True)
+    every_key = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, keys)) + r")(?![\w'])")
+    texts = _hostile_texts(3000)
+    assert sum("'" in text for text in texts) > 1000
+
+    def expansion(match: re.Match[str]) -> str:
+        return rules.DEFAULT_CONTRACTIONS[match[0]]
+
+    for text in texts:
+        lowered = rules._APOSTROPHES.sub("'", text).lower()
+        expanded = every_key.sub(expansion, lowered)
+        assert clean_text(text) == " ".join(expanded.split()), text
+
+
+def _four_pattern_rules(**overrides) -> CallsRules:
+    """Rules that search each lexicon on its own, as before the one scan."""
+    four = CallsRules(**overrides)
+    four.__dict__["_one_scan"] = None  # the cached property, decided in advance
+    return four
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"conversion_phrases": ("deal done", "yes please"), "upsell_words": ("top-up", "gold")},
+    ],
+)
+def test_one_scan_finds_what_searching_each_lexicon_finds(overrides):
+    one, four = CallsRules(**overrides), _four_pattern_rules(**overrides)
+    assert one._one_scan is not None
+    texts = _hostile_texts(3000)
+    assert sum(call_features(text, one).converted for text in texts) > 100  # they do hit
+    assert sum(call_features(text, one).upsell_amount > 0 for text in texts) > 100
+    for text in texts:
+        assert call_features(text, one) == call_features(text, four), text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "text", "converted", "positive"),
+    [
+        # `great` is a positive word and in a conversion phrase: one scan would take the
+        # phrase and miss the word, so each lexicon is searched on its own.
+        ({"conversion_phrases": ("great deal",)}, "That is a great deal.", True, 1),
+        # A phrase that starts with a non-word character.
+        ({"conversion_phrases": ("$ok",)}, "Thanks $ok", False, 1),
+    ],
+)
+def test_lexicons_that_share_a_word_are_searched_each_on_its_own(
+    overrides, text, converted, positive
+):
+    custom = CallsRules(**overrides)
+    assert custom._one_scan is None
+    features = call_features(text, custom)
+    assert (features.converted, features.positive_word_count) == (converted, positive)
+
+
 # --------------------------------------------------------------------------- features frame
 
 
