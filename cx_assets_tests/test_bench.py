@@ -194,3 +194,15 @@ def test_bare_dagster_run_materializes_one_partition(tmp_path):
         (run,) = instance.get_runs()
         assert run.status == DagsterRunStatus.SUCCESS
         assert run.tags["dagster/partition"] == "2024-01-03"
+
+
+def test_a_days_peak_is_the_largest_of_all_its_runs():
+    import bench_run
+    import bench_sections
+
+    cold, best_warm = bench_run.Measurement(9.0, 600.0, 0, 9), bench_run.Measurement(7, 550.0, 0, 7)
+    day = bench_sections.DayResult("crm", 1.0, 272.0, 1.0, cold, best_warm, None)
+    assert day.peak_rss_mb == 600.0
+    # A slower warm run that peaked higher than the reported one still counts.
+    day = bench_sections.DayResult("crm", 1.0, 272.0, 1.0, cold, best_warm, None, None, 700.0)
+    assert day.peak_rss_mb == 700.0
