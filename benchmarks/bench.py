@@ -102,7 +102,8 @@ def measure_day(
         warms.append(run_days(data_dir, DAY, DAY, select))
         floors.append(floor(data_dir, source, [DAY]))
     warm = min(warms, key=attrgetter("seconds"))
-    split = split_command(read_runs(data_dir / "dagster_home", warm.began), warm.began, warm.ended)
+    runs = read_runs(data_dir / "dagster_home", warm.began, warm.ended)
+    split = split_command(runs, warm.began, warm.ended)
     empty = None
     if with_empty:
         print(f"[{source} {scale:g}] runs with nothing landed ...", flush=True)

@@ -156,21 +156,26 @@ def dagster_home(home: str | os.PathLike):
             os.environ["DAGSTER_HOME"] = previous
 
 
-def read_runs(home: str | os.PathLike, since: float) -> list[RunLog]:
-    """The runs created at or after `since` (epoch seconds) in an instance, with their events."""
+def read_runs(home: str | os.PathLike, since: float, until: float | None = None) -> list[RunLog]:
+    """The runs created from `since` to `until` (epoch seconds; a command's process) in an
+    instance, with their events."""
     warnings.filterwarnings("ignore")
     from dagster import DagsterInstance
 
     with dagster_home(home), DagsterInstance.get() as instance:
-        return runs_from_instance(instance, since)
+        return runs_from_instance(instance, since, until)
 
 
-def runs_from_instance(instance, since: float = 0.0) -> list[RunLog]:
+def runs_from_instance(instance, since: float = 0.0, until: float | None = None) -> list[RunLog]:
     from dagster import RunsFilter
 
-    # A little slack: the run's creation is stamped by the same clock, but rounded.
+    # A little slack: the run's creation is stamped by the same clock, but rounded. Commands
+    # measured one after another start more than a second apart.
     created_after = datetime.fromtimestamp(since - 0.5, UTC)
-    records = instance.get_run_records(filters=RunsFilter(created_after=created_after))
+    created_before = None if until is None else datetime.fromtimestamp(until, UTC)
+    records = instance.get_run_records(
+        filters=RunsFilter(created_after=created_after, created_before=created_before)
+    )
     logs = []
     for record in records:
         run = record.dagster_run

@@ -206,3 +206,22 @@ def test_a_days_peak_is_the_largest_of_all_its_runs():
     # A slower warm run that peaked higher than the reported one still counts.
     day = bench_sections.DayResult("crm", 1.0, 272.0, 1.0, cold, best_warm, None, None, 700.0)
     assert day.peak_rss_mb == 700.0
+
+
+def test_a_commands_runs_are_those_created_while_it_ran():
+    """The best of three warm runs is split from its own runs, not the later two's too."""
+    from dagster import DagsterInstance, Definitions, asset, define_asset_job
+
+    @asset
+    def one() -> int:
+        return 1
+
+    job = Definitions(assets=[one], jobs=[define_asset_job("one_job")]).get_job_def("one_job")
+    with DagsterInstance.ephemeral() as instance:
+        began = time.time()
+        assert job.execute_in_process(instance=instance).success
+        ended = time.time()
+        time.sleep(1.0)
+        assert job.execute_in_process(instance=instance).success
+        assert len(bench_events.runs_from_instance(instance, began)) == 2
+        assert len(bench_events.runs_from_instance(instance, began, ended)) == 1
