@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 
 import numpy as np
@@ -276,6 +277,7 @@ def read_csv(path: Path) -> Iterator[Row]:
             return
         line_number = len(recorder.consumed)
         recorder.consumed.clear()
+        key_prefixes = [encode_basestring(name) + ": " for name in header]
         unread: list[str] = []
         while True:
             try:
@@ -309,8 +311,15 @@ def read_csv(path: Path) -> Iterator[Row]:
             if error is None and len(values) != len(header):
                 error = f"expected {len(header)} fields, got {len(values)}"
             if error is None:
-                record = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
+                record = _json_object(key_prefixes, values)
             yield start_line, raw, record, error
+
+
+def _json_object(key_prefixes: list[str], values: list[str]) -> str:
+    """`json.dumps(dict(zip(header, values)), ensure_ascii=False)`, text for text, given
+    each header name already encoded with its `": "`: a CSV row's values are all strings,
+    so only they need encoding (twice as fast, on every row of every CSV)."""
+    return "{" + ", ".join(map(str.__add__, key_prefixes, map(encode_basestring, values))) + "}"
 
 
 def _header_problem(line: str, names: list[str]) -> str | None:

@@ -5,6 +5,7 @@ Every expectation is worked out by hand from the bytes written in the test.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from datetime import UTC, date, datetime
@@ -177,6 +178,20 @@ def test_csv_leading_bom_is_not_part_of_the_first_header(tmp_path):
     path = write(tmp_path / "a.csv", BOM + b"id,name\n1,Ana\n")
     rows = list(read_csv(path))
     assert rows == [(2, "1,Ana", json.dumps({"id": "1", "name": "Ana"}), None)]
+
+
+def test_csv_records_are_json_objects_of_every_value_as_written(tmp_path):
+    """Quotes, backslashes, control characters, accents and emoji in names and values come
+    out as `json.dumps` writes them, and read back as the very strings."""
+    header = ["id", 'na"me', "back\\slash", "ação"]
+    values = ["1", 'say "hi"', "c:\\temp\\x", "tab\there, née 😀 \u2028 \x01"]
+    path = tmp_path / "a.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, values])
+    ((_, _, record, error),) = list(read_csv(path))
+    assert error is None
+    assert record == json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
+    assert json.loads(record) == dict(zip(header, values, strict=True))
 
 
 def test_csv_header_names_are_trimmed(tmp_path):
