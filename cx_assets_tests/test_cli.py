@@ -74,9 +74,14 @@ def test_generate_is_deterministic_for_a_seed(tmp_path, generated_and_run):
         "--quiet", "--sources", "crm", data_dir=again,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    for path in (again / "landing" / "crm").rglob("*.jsonl"):
-        original = data_dir / "landing" / path.relative_to(again / "landing")
-        assert original.read_bytes() == path.read_bytes(), path
+    written = sorted(path.relative_to(again) for path in (again / "landing").rglob("*.*"))
+    assert written and {path.parts[1] for path in written} == {"crm"}
+    originals = sorted(
+        path.relative_to(data_dir) for path in (data_dir / "landing" / "crm").rglob("*.*")
+    )
+    assert written == originals
+    for path in written:
+        assert (data_dir / path).read_bytes() == (again / path).read_bytes(), path
 
 
 def test_run_materializes_everything_and_summarises(generated_and_run):
@@ -197,6 +202,13 @@ def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path
         env=environment, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        (run,) = instance.get_runs()
+        assert run.tags["dagster/partition"] == START
+        materialized = instance.get_materialized_partitions(AssetKey(["gold", "crm_noise_summary"]))
+    assert materialized == {START}
 
 
 @pytest.mark.parametrize(

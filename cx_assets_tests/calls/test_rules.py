@@ -378,9 +378,21 @@ def test_the_features_frame_is_the_python_rule_keyed_by_record():
     finally:
         con.close()
     assert frame["line_number"].tolist() == [1, 2]  # rejected records are not scored
-    for text, row in zip(texts, frame.to_dict("records"), strict=True):
-        expected = call_features(text).as_dict()
-        assert {name: row[name] for name in expected} == expected
+    # Worked by hand: the first converts ("i will take it"), sells $1,299.99 in its upsell
+    # sentence and thanks; the second names the warranty without a price and is unacceptable.
+    expected = [
+        {"converted": True, "conversion_phrase": "i will take it", "upsell_sentence_count": 1,
+         "upsell_amount_count": 1, "upsell_amount": 1299.99, "upsell_without_amount": False,
+         "positive_word_count": 1, "negative_word_count": 0, "sentiment": "positive",
+         "sentiment_score": 1.0},
+        {"converted": False, "conversion_phrase": None, "upsell_sentence_count": 1,
+         "upsell_amount_count": 0, "upsell_amount": 0.0, "upsell_without_amount": True,
+         "positive_word_count": 0, "negative_word_count": 1, "sentiment": "negative",
+         "sentiment_score": -1.0},
+    ]  # fmt: skip
+    rows = frame.to_dict("records")
+    for row, want in zip(rows, expected, strict=True):
+        assert {name: row[name] for name in want} == want
 
 
 # --------------------------------------------------------------------------- KPIs

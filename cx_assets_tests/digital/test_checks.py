@@ -130,7 +130,9 @@ def test_only_the_calls_of_the_checked_days_are_looked_up(lake):
     lake.materialize(everything, day="2024-01-05", last_day="2024-01-06", raise_on_error=False)
     # "B" of the 6th is also on the 5th: the 6th fails.
     repeated = lake.materialize(everything, day="2024-01-06", raise_on_error=False)
-    assert not check_results(repeated)[("silver/calls_by_day", CALL_COUNTED_ONCE)].passed
+    counted_twice = check_results(repeated)[("silver/calls_by_day", CALL_COUNTED_ONCE)]
+    assert not counted_twice.passed and counted_twice.severity == AssetCheckSeverity.ERROR
+    assert not repeated.success
     # The 7th's calls are its own, whatever repeats on other days.
     own = lake.materialize(everything, day="2024-01-07")
     assert check_results(own)[("silver/calls_by_day", CALL_COUNTED_ONCE)].passed

@@ -172,6 +172,12 @@ def test_a_missing_table_fails_the_unique_key(lake):
     assert "does not exist" in check.description
 
 
+@lake_asset("silver", group=GROUP, partitioned=False, grain=[])
+def whole_one_row(context) -> pd.DataFrame:
+    """All history in one row, as a whole-history table without key columns must be."""
+    return pd.DataFrame({"n": [1]})
+
+
 def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
     result = lake.materialize(
         [whole_without_key],
@@ -179,6 +185,8 @@ def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
     )
     check = check_results(result)[("silver/whole_without_key", UNIQUE_KEY)]
     assert not check.passed and check.severity == ERROR
+    one_row = lake.materialize([whole_one_row])
+    assert check_results(one_row)[("silver/whole_one_row", UNIQUE_KEY)].passed
 
 
 # --------------------------------------------------------------------------- reconciliation
@@ -595,6 +603,19 @@ def test_a_day_far_below_its_weekdays_median_warns(lake):
     }
     sunday = _volume(lake, "2024-01-28")
     assert sunday.passed  # no Sunday history: nothing to judge
+
+
+def test_a_day_far_above_its_weekdays_median_warns(lake):
+    """A re-delivery landed twice, or a day with another day's files in it: too many rows."""
+    _land_mondays(lake, [200, 220, 180])
+    _land_volume(lake, "2024-01-29", 450)
+
+    check = _volume(lake, "2024-01-29")
+
+    assert not check.passed and check.severity == WARN
+    assert check.metadata["rows_and_median_by_day"].value == {
+        "2024-01-29": {"rows": 450, "median": 200.0}
+    }
 
 
 def test_a_day_near_the_median_passes_and_thin_history_is_quiet(lake):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 import xml.etree.ElementTree as ElementTree
 
 from dagster import MarkdownMetadataValue
@@ -37,16 +36,18 @@ def test_a_line_breaks_at_nulls_and_bars_keep_their_order():
     bars = parse(bars_svg(["billing", "pharmacy"], [20, 5], title="calls"))
     labels = [text.text for text in bars.iter(f"{SVG}text")]
     assert labels.index("billing") < labels.index("pharmacy")
-    assert parse(bars_svg([], [], title="nothing")) is not None
-    assert parse(line_svg([], [], title="nothing")) is not None
+    # Without data: the title alone, no bar or line drawn (the one rect is the background).
+    for empty in (bars_svg([], [], title="nothing"), line_svg([], [], title="nothing")):
+        root = parse(empty)
+        assert "nothing" in "".join(root.itertext())
+        assert len(list(root.iter(f"{SVG}rect"))) == 1
+        assert not list(root.iter(f"{SVG}polyline")) and not list(root.iter(f"{SVG}circle"))
 
 
-def test_charts_are_markdown_images_and_cheap():
-    began = time.perf_counter()
+def test_charts_are_markdown_images():
     grid = [[float(day * 24 + hour) for hour in range(24)] for day in range(7)]
     svg = heatmap_svg(grid, row_labels=list("MTWTFSS"), column_labels=[str(h) for h in range(24)],
                       title="heat")  # fmt: skip
-    assert time.perf_counter() - began < 0.05
     value = markdown_image(("heat map", svg), ("again", svg))
     assert isinstance(value, MarkdownMetadataValue)
     images = re.findall(

@@ -227,6 +227,9 @@ def test_other_sources_and_unlisted_tables_are_ignored(lake, ticker):
     lake.land_jsonl("calls", "transcripts", DAY, [{"call_id": "A"}])
     lake.land_jsonl("crm", "not_a_table", DAY, [{"Id": 1}])
     assert not ticker.tick().run_requests
+    # The sensor does look: a listed table of its source on another day is requested.
+    lake.land_jsonl("crm", "interactions", "2024-01-06", [{"Id": 1}])
+    assert keys(ticker.tick()) == ["2024-01-06"]
 
 
 def test_requests_are_capped_per_tick_and_the_rest_wait(lake, instance):
@@ -277,6 +280,9 @@ def test_a_link_out_of_landing_requests_nothing(lake, ticker, tmp_path):
     folder.mkdir(parents=True)
     (folder / "passwd.jsonl").symlink_to(secret)
     assert not ticker.tick().run_requests
+    # A real file beside it is a delivery.
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
 
 
 def test_a_tick_releases_a_run_whose_process_was_killed(lake, ticker):

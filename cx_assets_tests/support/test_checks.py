@@ -150,6 +150,49 @@ def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
     assert relaxed.passed
 
 
+@lake_asset("gold", group=GROUP, partitioned=False)
+def never_breached(context) -> pd.DataFrame:
+    """Four tickets of the as-of day, none breached: a share of 0, below any real service
+    (targets mis-set, or breaches not computed)."""
+    return pd.DataFrame([_analytics_row(f"T{n}") for n in range(4)])
+
+
+def test_a_breach_share_below_the_band_warns(lake):
+    check = breach_share_check(never_breached, deliveries)
+    _, evaluation = _evaluation(
+        lake, [deliveries, never_breached], check, "gold/never_breached", BREACH_SHARE_IN_BAND
+    )
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.metadata["share"].value == 0.0
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def breached_long_ago(context) -> pd.DataFrame:
+    """One ticket of the as-of day (2024-03-01), not breached, and three breached ones
+    created eight days before: outside a 7-day window, inside a 9-day one."""
+    old = [
+        _analytics_row(f"old{n}", date=date(2024, 2, 22), first_response_breached=True)
+        for n in range(3)
+    ]
+    return pd.DataFrame([_analytics_row("T1", first_response_breached=True), *old])
+
+
+def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
+    check = breach_share_check(breached_long_ago, deliveries)
+    key = "gold/breached_long_ago"
+    _, week = _evaluation(lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND)
+    assert (week.metadata["tickets"].value, week.metadata["breached"].value) == (1, 1)
+    config = {
+        **QUIET,
+        "ops": {"gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": 9}}},
+    }
+    _, longer = _evaluation(
+        lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND,
+        run_config=config,
+    )  # fmt: skip
+    assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (4, 4)
+
+
 # --------------------------------------------------------------------------- forecast
 
 

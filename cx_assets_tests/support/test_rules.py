@@ -186,6 +186,47 @@ def test_the_sla_check_query_finds_a_flag_that_disagrees(con):
     assert len(con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall()) == 2
 
 
+# Each tampering breaks one thing the check compares; the flags stay as they were unless
+# the tampering is of a flag. The ticket: high priority, created 2024-02-20 08:00, answered
+# 08:10 (10 min, target 240), resolved 09:00 (60 min, target 1440), so nothing breached.
+SLA_TAMPERINGS = {
+    "first response minutes disagree with the timestamps": {"first_response_minutes": 100.0},
+    "resolution minutes disagree with the timestamps": {"resolution_minutes": 30.0},
+    "a resolution target not the priority's": {"resolution_target_minutes": 60},
+    "a first-response target not the priority's": {"first_response_target_minutes": 480},
+    "a first response flagged breached within its target": {"first_response_breached": True},
+    "a resolution flagged breached within its target": {"resolution_breached": True},
+    # never answered, and the as-of time is far past the target: it has breached
+    "an unanswered ticket past its target not flagged": {
+        "first_response_at": pd.NaT, "first_response_minutes": float("nan"),
+    },
+    "an unresolved ticket past its target not flagged": {
+        "resolved_at": pd.NaT, "resolution_minutes": float("nan"),
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tampering", list(SLA_TAMPERINGS))
+def test_the_sla_check_query_finds_each_kind_of_disagreement(con, tampering):
+    analytics = _analytics(
+        con,
+        [
+            {"ticket_id": ticket, "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 08:10:00+00",
+             "resolved_at": "2024-02-20 09:00:00+00", "status": "resolved"}
+            for ticket in ("kept", "tampered")
+        ],
+    ).reset_index()  # fmt: skip
+    as_of = f"TIMESTAMPTZ '{AS_OF}'"
+    con.register("stored", analytics)
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == []
+    tampered = analytics.copy()
+    for column, value in SLA_TAMPERINGS[tampering].items():
+        tampered.loc[tampered["ticket_id"] == "tampered", column] = value
+    con.register("stored", tampered)
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("tampered",)]
+
+
 def test_the_as_of_time_is_the_end_of_the_latest_delivered_day(con):
     con.execute(
         "CREATE TABLE deliveries AS SELECT * FROM (VALUES (DATE '2024-03-01'), (DATE '2024-02-29'))"
