@@ -150,3 +150,73 @@ def test_a_table_once_seen_is_not_asked_for_again(home, monkeypatch):
         assert not storage.has_table("no_such_table")
         assert not storage.has_table("no_such_table")  # an absent table is asked again
     assert asked == ["asset_check_executions", "no_such_table", "no_such_table"]
+
+
+# --------------------------------------------------------------------------- run databases
+
+
+def _schema(path) -> tuple[list, list]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        tables = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    return tables, revision
+
+
+def test_a_new_runs_database_is_the_empty_one_dagster_initializes(home, tmp_path):
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        first = materialize([little_table], instance=instance)
+        second = materialize([little_table], instance=instance)
+        run_ids = sorted(storage.get_all_run_ids())
+        assert run_ids == sorted([first.run_id, second.run_id])  # the template is no run
+        assert os.path.exists(storage._template_path())
+        copied = storage.path_for_shard(second.run_id)
+
+    dagsters = SqliteEventLogStorage(str(tmp_path / "dagsters"))
+    dagsters.store_event(_message("plain", "hello"))  # Dagster creates and stamps it
+    reference = dagsters.path_for_shard("plain")
+    dagsters.dispose()
+    assert _schema(copied) == _schema(reference)
+
+
+def test_new_runs_skip_dagsters_initialization_once_the_template_exists(home, monkeypatch):
+    initialized = []
+    original = PooledSqliteEventLogStorage._initdb
+
+    def counting(self, engine, *args, **kwargs):
+        initialized.append(str(engine.url))
+        return original(self, engine, *args, **kwargs)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_initdb", counting)
+    with DagsterInstance.get() as instance:
+        assert materialize([little_table], instance=instance).success  # writes the template
+        initialized.clear()
+        for _ in range(3):
+            assert materialize([little_table], instance=instance).success
+    assert initialized == []
+
+
+def test_a_run_database_that_appears_meanwhile_is_never_replaced(home, monkeypatch):
+    import sqlite3
+
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        materialize([little_table], instance=instance)  # the template exists
+        path = storage.path_for_shard("raced")
+        with sqlite3.connect(path) as conn:  # another process got there first
+            conn.execute("CREATE TABLE marker (x)")
+        exists = os.path.exists
+
+        def not_yet(candidate) -> bool:  # as the racing process saw it a moment ago
+            return False if candidate == path else exists(candidate)
+
+        monkeypatch.setattr(os.path, "exists", not_yet)
+        assert not storage._copied_from_template("raced")
+        monkeypatch.undo()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("marker",)]
+        assert storage._copied_from_template("another")  # a new run's is copied
