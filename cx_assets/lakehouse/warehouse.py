@@ -157,6 +157,16 @@ def replace_rows(
     """
     target = qualified(schema, table)
     incoming = as_arrow(data)
+    if dates is not None:
+        if PARTITION_COLUMN not in incoming.schema.names:
+            raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
+        # A text date would compare with the days as text, and make every reader of the
+        # table fail to bind dates; the partition column is a date or nothing is written.
+        given = incoming.schema.field(PARTITION_COLUMN).type
+        if given != pa.date32():
+            raise ValueError(
+                f"{schema}.{table}: the {PARTITION_COLUMN!r} column must be a date, not {given}"
+            )
     changed_types = _prepare_table(con, schema, table, incoming.schema)
     con.register("incoming_rows", incoming)
     try:
@@ -165,8 +175,6 @@ def replace_rows(
             if dates is None:
                 con.execute(f"DELETE FROM {target}")
             else:
-                if PARTITION_COLUMN not in incoming.schema.names:
-                    raise ValueError(f"partitioned rows need a {PARTITION_COLUMN!r} column")
                 con.execute(f"DELETE FROM {target} WHERE {in_days_param(len(dates))}", list(dates))
             for change in changed_types:
                 change.apply(con, target, whole_table=dates is None)

@@ -50,6 +50,45 @@ def test_connect_sets_utc_and_limits(warehouse):
     with warehouse.connect() as con:
         assert rows(con, "SELECT current_setting('TimeZone')") == [("UTC",)]
         assert rows(con, "SELECT current_setting('threads')") == [(2,)]
+        # DuckDB's default is 80% of the machine's memory; ours leaves room for the rest
+        assert rows(con, "SELECT current_setting('memory_limit')") == [("1.8 GiB",)]  # 2 GB
+
+
+def test_a_partition_column_that_is_not_a_date_is_refused(con):
+    seed(con)
+    text_dates = pd.DataFrame({"date": ["2024-01-07"], "id": [30], "name": ["z"]})
+    with pytest.raises(ValueError, match="must be a date, not string"):
+        replace_rows(con, "silver", "t", text_dates, [D3])
+    assert dict(table_columns(con, "silver", "t"))["date"] == "DATE"  # the table unchanged
+    assert rows(con, "SELECT count(*) FROM silver.t") == [(4,)]
+
+
+def test_a_failed_run_leaves_the_file_free_for_another_process(tmp_path):
+    """The process that ran it lives on (a notebook, the tests, a code server): closing the
+    handle when the run lets go of the data root is what frees the file."""
+    from dagster import DagsterInstance, asset, materialize
+
+    path = tmp_path / "warehouse.duckdb"
+
+    @asset
+    def failing(warehouse: Warehouse) -> None:
+        with warehouse.connect() as con:
+            outside = pd.DataFrame({"date": [D1], "id": [1]})
+            replace_rows(con, "silver", "t", outside, [D2])  # a row outside its day: refused
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [failing],
+            resources={"warehouse": Warehouse(path=str(path))},
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close(); print('opened')"
+    other = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert other.stdout.strip() == "opened", other.stderr[-500:]
 
 
 def test_rows_are_inserted_by_column_name(con):
