@@ -163,7 +163,11 @@ def replace_rows(
         # A text date would compare with the days as text, and make every reader of the
         # table fail to bind dates; the partition column is a date or nothing is written.
         given = incoming.schema.field(PARTITION_COLUMN).type
-        if given != pa.date32():
+        if given != pa.date32() and isinstance(incoming, pa.Table) and incoming.num_rows == 0:
+            # An empty frame's column has no values to say what it is: a column of no dates.
+            where = incoming.schema.get_field_index(PARTITION_COLUMN)
+            incoming = incoming.set_column(where, PARTITION_COLUMN, pa.array([], pa.date32()))
+        elif given != pa.date32():
             raise ValueError(
                 f"{schema}.{table}: the {PARTITION_COLUMN!r} column must be a date, not {given}"
             )

@@ -61,6 +61,9 @@ def test_a_partition_column_that_is_not_a_date_is_refused(con):
         replace_rows(con, "silver", "t", text_dates, [D3])
     assert dict(table_columns(con, "silver", "t"))["date"] == "DATE"  # the table unchanged
     assert rows(con, "SELECT count(*) FROM silver.t") == [(4,)]
+    # An empty frame's column has no type to show: it is a column of no dates.
+    assert replace_rows(con, "silver", "e", pd.DataFrame({"date": [], "id": []}), [D3]) == 0
+    assert dict(table_columns(con, "silver", "e"))["date"] == "DATE"
 
 
 def test_a_failed_run_leaves_the_file_free_for_another_process(tmp_path):
