@@ -40,7 +40,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -378,6 +377,15 @@ def _days_written(context: OutputContext, obj: Any) -> Unpublished:
 MODEL_FILE = "model.joblib"
 
 
+def read_stored_model(path: Path) -> Any | None:
+    """The model stored at `path`, or None when there is none yet."""
+    if not path.exists():
+        return None
+    import joblib  # here, not above: 0.2 s every run would pay, and only models use it
+
+    return joblib.load(path)
+
+
 class ModelStoreIOManager(ConfigurableIOManager):
     """Trained models, one joblib file per asset (per partition when partitioned), written to
     an in-flight name and renamed into place. A partitioned input loads the model of the last
@@ -398,6 +406,8 @@ class ModelStoreIOManager(ConfigurableIOManager):
         path = self._path(context.asset_key.path[-1], dates[-1] if dates else None)
         path.parent.mkdir(parents=True, exist_ok=True)
         in_flight = path.with_name(f"_{MODEL_FILE}.{os.getpid()}.tmp")
+        import joblib
+
         joblib.dump(obj, in_flight)
         os.replace(in_flight, path)
         context.add_output_metadata({"model_path": str(path), "model_bytes": path.stat().st_size})
@@ -407,6 +417,7 @@ class ModelStoreIOManager(ConfigurableIOManager):
         if context.has_asset_partitions:
             day = window_dates(context.asset_partitions_time_window)[-1]
         path = self._path(context.asset_key.path[-1], day)
-        if not path.exists():
+        model = read_stored_model(path)
+        if model is None:
             raise FileNotFoundError(f"no trained model at {path}: materialize {context.asset_key}")
-        return joblib.load(path)
+        return model

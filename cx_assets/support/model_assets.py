@@ -15,12 +15,11 @@ kept rather than refitted (`reused_stored_model` in the metadata).
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, Config, MetadataValue, Output
 
 from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
-from cx_assets.lakehouse.io_managers import MODEL_FILE, DayRows, TableRef
+from cx_assets.lakehouse.io_managers import MODEL_FILE, DayRows, TableRef, read_stored_model
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.lakehouse.warehouse import Warehouse, scalar
@@ -52,7 +51,7 @@ CLASSIFIER = ClassifierSettings()
 def stored_model(lake: Lake, model: AssetsDefinition) -> Any | None:
     """The model the model store holds for an unpartitioned model asset (None: none yet)."""
     path = Path(lake.layout.models_dir) / model.key.path[-1] / MODEL_FILE
-    return joblib.load(path) if path.exists() else None
+    return read_stored_model(path)
 
 
 def _reusable(lake: Lake, model: AssetsDefinition) -> Any | None:

@@ -14,10 +14,12 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from cx_assets.synthetic.landing_writer import GenerationRequest
+if TYPE_CHECKING:  # the writer (and tqdm) load with a generator, not with `cx-lakehouse run`
+    from cx_assets.synthetic.landing_writer import GenerationRequest
 
-Generator = Callable[[GenerationRequest], dict[str, int]]
+Generator = Callable[["GenerationRequest"], dict[str, int]]
 
 
 def sources() -> list[str]:
