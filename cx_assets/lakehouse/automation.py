@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from operator import attrgetter
 
 from dagster import (
     AssetKey,
@@ -66,7 +67,7 @@ def fingerprint(files: Sequence[LandedFile]) -> str:
     # `relative_path` is printable even for a name that is not UTF-8, so this encodes.
     content = "\n".join(
         f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
-        for landed in sorted(files, key=lambda landed: landed.relative_path)
+        for landed in sorted(files, key=attrgetter("relative_path"))
     )
     return hashlib.sha256(content.encode()).hexdigest()[:20]
 

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 import duckdb
@@ -187,12 +188,13 @@ class _Report:
             self.reasons[reason] = self.reasons.get(reason, 0) + count
         self.sample = sorted(
             [*self.sample, *quarantine.masked_sample(rejects)],
-            key=lambda row: (row["source_file"], row["line_number"]),
+            key=itemgetter("source_file", "line_number"),
         )[:5]
         return chunk.rows
 
     def metadata(self) -> dict[str, Any]:
-        ordered_reasons = dict(sorted(self.reasons.items(), key=lambda item: -item[1]))
+        # Most frequent first; `reverse` keeps reasons of equal counts in their order.
+        ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
         return {
             "bronze_rows": self.bronze_rows,
             "quarantined_rows": self.quarantined,

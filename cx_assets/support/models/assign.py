@@ -256,7 +256,11 @@ def _hand_out(
 
 def _least_utilised(candidates: Iterable[int], load: np.ndarray, crew: _Agents) -> int:
     """The candidate with the smallest share of its capacity in use; ties by agent id."""
-    return min(candidates, key=lambda a: (load[a] / crew.capacity[a], crew.ids[a]))
+
+    def utilisation(agent: int) -> tuple[float, str]:
+        return load[agent] / crew.capacity[agent], crew.ids[agent]
+
+    return min(candidates, key=utilisation)
 
 
 def greedy_assignments(order: pd.DataFrame, crew: _Agents) -> dict[int, int]:
