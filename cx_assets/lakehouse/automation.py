@@ -2,7 +2,7 @@
 automation condition that keeps whole-history rollups fresh.
 
 Landing sensor, one per source. Each tick fingerprints every date folder of the source
-from its files' (path, mtime, size). A day whose fingerprint changed since the cursor
+from its files' (path, mtime, size, ctime). A day whose fingerprint changed since the cursor
 (a new file, a re-delivered one, a removed one) gets a run of that partition, with a run
 key made from the fingerprint: Dagster deduplicates run keys forever, so a key must change
 exactly when the content does. Days outside the partitions (before the start, today or
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from operator import attrgetter
 
@@ -63,13 +63,45 @@ RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 LANDING_SENSOR_INTERVAL_SECONDS = 5
 
 
+# Fingerprints carry this prefix since they include each file's ctime. One without it (a
+# cursor or a bronze materialization from before) was made from (path, mtime, size) alone.
+FINGERPRINT_PREFIX = "2."
+
+
 def fingerprint(files: Sequence[LandedFile]) -> str:
-    # `relative_path` is printable even for a name that is not UTF-8, so this encodes.
-    content = "\n".join(
+    """The state of a day's files: each one's path, modification time, size and status-change
+    time (ctime). Modification time and size alone missed a re-delivery that keeps both
+    (`cp -p`, `rsync -t` of a same-size file); ctime moves with any write or rename and no
+    tool sets it back. It also moves on `chmod` or a new hard link: the day then runs again,
+    which gives the same rows."""
+    return FINGERPRINT_PREFIX + _digest(
+        f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}|{landed.ctime_ns}"
+        for landed in sorted(files, key=attrgetter("relative_path"))
+    )
+
+
+def _fingerprint_without_ctime(files: Sequence[LandedFile]) -> str:
+    """The fingerprint as it was made before ctime was part of it."""
+    return _digest(
         f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
         for landed in sorted(files, key=attrgetter("relative_path"))
     )
-    return hashlib.sha256(content.encode()).hexdigest()[:20]
+
+
+def _digest(lines: Iterable[str]) -> str:
+    # `relative_path` is printable even for a name that is not UTF-8, so this encodes.
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
+
+
+def same_files(recorded: str | None, files: Sequence[LandedFile]) -> bool:
+    """Whether a recorded fingerprint (the sensor's cursor, a bronze materialization) is of
+    these very files. One recorded before ctime counted is compared the way it was made, so
+    an upgrade does not run every day again."""
+    if recorded is None:
+        return False
+    if recorded.startswith(FINGERPRINT_PREFIX):
+        return recorded == fingerprint(files)
+    return recorded == _fingerprint_without_ctime(files)
 
 
 # Bronze materializations record the fingerprint of each day's files under this key, so a
@@ -102,7 +134,7 @@ def already_built(
         if not found or found[0].asset_materialization is None:
             return False
         recorded = found[0].asset_materialization.metadata.get(LANDING_FINGERPRINTS)
-        if recorded is None or recorded.value.get(str(day)) != fingerprint(files):
+        if recorded is None or not same_files(recorded.value.get(str(day)), files):
             return False
     return True
 
@@ -152,6 +184,10 @@ class DaysSeen:
         change = self.changes.get(day, -1) + 1
         self.fingerprints[day], self.changes[day] = current, change
         return change
+
+    def refresh(self, day: str, current: str) -> None:
+        """Keep the day's fingerprint as `current` for the same files (no change counted)."""
+        self.fingerprints[day] = current
 
     def to_cursor(self) -> str:
         seen = {day: f"{found}/{self.changes[day]}" for day, found in self.fingerprints.items()}
@@ -208,7 +244,8 @@ def landing_sensor(
             if not files and folder_name not in seen.fingerprints:
                 continue  # only in-flight files so far (a day whose files were removed runs)
             current = fingerprint(files)
-            if seen.fingerprints.get(folder_name) == current:
+            if same_files(seen.fingerprints.get(folder_name), files):
+                seen.refresh(folder_name, current)  # one recorded before ctime: now with it
                 continue
             if context.instance is not None and already_built(
                 context.instance, source, day, files_by_table

@@ -43,6 +43,9 @@ class LandedFile:
     day: date
     mtime_ns: int
     size: int
+    # When the file's content, name or metadata last changed: no tool can set it back, so
+    # a copy that keeps the modification time and size (`cp -p`) still moves it.
+    ctime_ns: int
     # Why the file cannot be read at all, found at discovery; it lands as one bad record.
     read_error: str | None = None
 
@@ -79,6 +82,7 @@ def discover(landing_dir: Path, source: str, table: str, day: date) -> list[Land
                 day=day,
                 mtime_ns=stat.st_mtime_ns,
                 size=stat.st_size,
+                ctime_ns=stat.st_ctime_ns,
                 read_error=None if shown == name else "file not read: its name is not UTF-8",
             )
         )

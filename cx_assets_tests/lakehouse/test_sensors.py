@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from dagster import (
@@ -18,6 +20,7 @@ from dagster import (
 
 from cx_assets.lakehouse.assets import bronze_asset
 from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake as LakeResource
 from cx_assets.lakehouse.resources import build_resources
@@ -118,6 +121,45 @@ def test_same_size_rewrite_with_a_new_mtime_is_a_re_delivery(lake, ticker):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     [second] = ticker.tick().run_requests
     assert second.run_key != first.run_key
+
+
+def test_a_copy_keeping_size_and_modification_time_is_a_re_delivery(lake, ticker):
+    # `cp -p` of a corrected file over the first: same name, size and modification time;
+    # only the status-change time (ctime) tells.
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    before = path.stat()
+    [first] = ticker.tick().run_requests
+    time.sleep(0.05)  # file times move in kernel ticks: step past the first write's
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert after.st_ctime_ns != before.st_ctime_ns
+
+    [second] = ticker.tick().run_requests
+
+    assert second.partition_key == DAY
+    assert second.run_key != first.run_key
+    assert not ticker.tick().run_requests
+
+
+def test_a_cursor_from_before_ctime_counted_is_read(lake, ticker):
+    """A sensor upgraded over a cursor of (path, mtime, size) fingerprints does not run
+    every day again: the same files match it, and the cursor takes the new fingerprint."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    files = discover(lake.layout.landing_dir, "crm", "interactions", date.fromisoformat(DAY))
+    without_ctime = hashlib.sha256(
+        "\n".join(f"{f.relative_path}|{f.mtime_ns}|{f.size}" for f in files).encode()
+    ).hexdigest()[:20]
+    ticker.cursor = json.dumps({DAY: f"{without_ctime}/3"})
+
+    assert not ticker.tick().run_requests
+    assert json.loads(ticker.cursor) == {DAY: first.run_key.split(":")[-1] + "/3"}
+
+    ticker.cursor = json.dumps({DAY: f"{without_ctime[::-1]}/3"})  # other files then
+    [changed] = ticker.tick().run_requests
+    assert changed.run_key.endswith(":4")
 
 
 def test_another_table_or_a_removed_file_changes_the_day(lake, ticker):
