@@ -31,6 +31,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,26 @@ from sqlalchemy.engine import Connection, Engine
 MAX_OPEN_SHARDS = 8
 # Dagster's own busy timeout for these files.
 BUSY_TIMEOUT_SECONDS = 15
+
+
+# Copies in progress (of the template, or the template being written) end in this; with
+# `-wal` and `-shm` beside a template part while SQLite writes it.
+PART_SUFFIX = ".db.part"
+# A part older than this was left by a process killed while copying: another process's
+# copy in progress takes milliseconds.
+STALE_PART_SECONDS = 600
+
+
+def _remove_stale_parts(folder: str) -> None:
+    """Delete the parts (and their SQLite side files) a killed process left in `folder`."""
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if PART_SUFFIX not in entry.name or not entry.is_file(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError):  # another process removed it first
+                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_PART_SECONDS:
+                    os.unlink(entry.path)
 
 
 def _set_synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
@@ -112,15 +133,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         its tables and reading its ~180 schema migrations to stamp the revision anew: about
         0.1 s of every run. False (Dagster initializes it, as before) for the index, for a
         database that already exists, or one that appears meanwhile (another process, e.g.
-        the daemon, storing the same run's first event): the copy never replaces a file."""
+        the daemon, storing the same run's first event): the copy never replaces a file.
+        Parts a process killed while copying left behind are removed once they are stale."""
         path = self.path_for_shard(shard)
         if shard == INDEX_SHARD_NAME or os.path.exists(path):
             return False
         template = self._template_path()
         try:
+            _remove_stale_parts(os.path.dirname(template))
             if not os.path.exists(template):
                 self._write_template(template)
-            fd, copy = tempfile.mkstemp(dir=os.path.dirname(template), suffix=".db.part")
+            fd, copy = tempfile.mkstemp(dir=os.path.dirname(template), suffix=PART_SUFFIX)
             os.close(fd)
             try:
                 shutil.copyfile(template, copy)
@@ -132,7 +155,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return True
 
     def _write_template(self, template: str) -> None:
-        fd, part = tempfile.mkstemp(dir=os.path.dirname(template), suffix=".db.part")
+        fd, part = tempfile.mkstemp(dir=os.path.dirname(template), suffix=PART_SUFFIX)
         os.close(fd)
         os.unlink(part)  # SQLite creates it
         engine = create_engine(f"sqlite:///{part}")

@@ -13,7 +13,11 @@ from dagster import DagsterInstance, asset, materialize
 from dagster._core.events.log import EventLogEntry
 
 from cx_assets.cli import prepare_dagster_home
-from cx_assets.lakehouse.event_log import MAX_OPEN_SHARDS, PooledSqliteEventLogStorage
+from cx_assets.lakehouse.event_log import (
+    MAX_OPEN_SHARDS,
+    PART_SUFFIX,
+    PooledSqliteEventLogStorage,
+)
 
 
 @pytest.fixture
@@ -220,3 +224,23 @@ def test_a_run_database_that_appears_meanwhile_is_never_replaced(home, monkeypat
         with sqlite3.connect(path) as conn:
             assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("marker",)]
         assert storage._copied_from_template("another")  # a new run's is copied
+
+
+def test_parts_left_by_a_killed_copy_are_removed_once_stale(home):
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        materialize([little_table], instance=instance)  # the template exists
+        folder = os.path.dirname(storage._template_path())
+        stale = [os.path.join(folder, name) for name in ("tmpa.db.part", "tmpb.db.part-wal")]
+        fresh = os.path.join(folder, "tmpc.db.part")  # maybe another process's copy, now
+        for path in [*stale, fresh]:
+            with open(path, "w"):
+                pass
+        hour_ago = time.time() - 3600
+        for path in stale:
+            os.utime(path, (hour_ago, hour_ago))
+
+        assert materialize([little_table], instance=instance).success  # copies the template
+
+        left = sorted(name for name in os.listdir(folder) if PART_SUFFIX in name)
+        assert left == ["tmpc.db.part"]
