@@ -111,9 +111,10 @@ def recipient_count_sql(recipients: str) -> str:
 
 
 def noise_reason_sql(
-    subject: str, title: str, content: str, recipients: str, rules: CrmRules = DEFAULT_RULES
+    subject: str, title: str, content: str, recipient_count: str, rules: CrmRules = DEFAULT_RULES
 ) -> str:
-    """First matching noise rule, in the contract's order, or NULL."""
+    """First matching noise rule, in the contract's order, or NULL. `recipient_count` is the
+    record's `recipient_count_sql`, which silver keeps as a column too: counted once."""
     lowered_subject = f"lower(ltrim(coalesce({subject}, '')))"
 
     def starts_with_any(prefixes: Sequence[str]) -> str:
@@ -128,7 +129,7 @@ def noise_reason_sql(
               AND contains(lower(coalesce({content}, '')),
                            {sql.string_literal(DELIVERY_RECEIPT_PHRASE)}))
           THEN 'delivery_receipt'
-        WHEN {recipient_count_sql(recipients)} >= {int(rules.mass_email_min_recipients)}
+        WHEN {recipient_count} >= {int(rules.mass_email_min_recipients)}
           THEN 'mass_email'
     END"""
 
@@ -221,11 +222,15 @@ def silver_interactions_sql(
         for category in ("urgency", "failure", "escalation")
     )
     return f"""
-    WITH good AS (
-        SELECT *,
-               {noise_reason_sql("email_subject", "title", "content", "email_recipients", rules)}
-                   AS noise_reason
+    WITH counted AS (
+        SELECT *, {recipient_count_sql("email_recipients")} AS recipient_count
         FROM {typed} WHERE reject_reason IS NULL
+    ),
+    good AS (
+        SELECT *,
+               {noise_reason_sql("email_subject", "title", "content", "recipient_count", rules)}
+                   AS noise_reason
+        FROM counted
     ),
     lowered AS (
         SELECT *,
@@ -261,7 +266,7 @@ def silver_interactions_sql(
            i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id,
            {mask_contacts_sql("i.title")} AS title,
            i.deal_id,
-           {recipient_count_sql("i.email_recipients")} AS recipient_count,
+           i.recipient_count,
            {direction_sql("i.title")} AS direction,
            {thread_subject_key_sql("i.email_subject")} AS thread_subject_key,
            i.noise_reason, i.is_noise,

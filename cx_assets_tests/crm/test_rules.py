@@ -26,7 +26,9 @@ def evaluate(con, expression: str, **columns):
 
 
 def noise(con, subject=None, title=None, content=None, recipients=None):
-    expression = rules.noise_reason_sql("subject", "title", "content", "recipients")
+    expression = rules.noise_reason_sql(
+        "subject", "title", "content", rules.recipient_count_sql("recipients")
+    )
     return evaluate(
         con, expression, subject=subject, title=title, content=content, recipients=recipients
     )
