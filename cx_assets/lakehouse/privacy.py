@@ -51,6 +51,11 @@ PHONE_DASH = r"[\-\x{2010}-\x{2015}\x{2212}]"
 PHONE_JOIN = rf"( {PHONE_DASH} |{PHONE_SEPARATOR})"
 PHONE_CANDIDATE = rf"(\+|\b00)?\(?\d+\)?({PHONE_JOIN}?\(?\d+\)?)*"
 PHONE_MIN_DIGITS = 9
+# A local number of eight digits written in two groups of four (a Brazilian landline,
+# `3232-1234`) is one too; eight digits in one run stay (an order number), and so does a
+# range of years (`2024-2025`).
+LOCAL_PHONE_SHAPE = rf"\d{{4}}{PHONE_JOIN}\d{{4}}"
+YEAR_RANGE_SHAPE = rf"(19|20)\d{{2}}{PHONE_JOIN}(19|20)\d{{2}}"
 DATE_SHAPE = r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})([ T]\d{1,2})?"
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
@@ -111,8 +116,12 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"{string_literal(EMAIL_MASK)}, 'g')"
     )
     digits = "length(regexp_replace(phone_candidate, '\\D', '', 'g'))"
+    local = (
+        f"regexp_full_match(phone_candidate, {string_literal(LOCAL_PHONE_SHAPE)}) "
+        f"AND NOT regexp_full_match(phone_candidate, {string_literal(YEAR_RANGE_SHAPE)})"
+    )
     is_phone = (
-        f"{digits} >= {PHONE_MIN_DIGITS} "
+        f"({digits} >= {PHONE_MIN_DIGITS} OR ({local})) "
         f"AND NOT regexp_full_match(phone_candidate, {string_literal(DATE_SHAPE)})"
     )
     phones = (

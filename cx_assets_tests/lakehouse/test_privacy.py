@@ -76,6 +76,9 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
         # digits that are not phone numbers stay
         ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
         ("order 12345678 for R$ 1.299,99 at 10.5%", "order 12345678 for R$ 1.299,99 at 10.5%"),
+        # a local number in two groups of four is one; a range of years is not
+        ("fixo 3232-1234, 3232 1235 ou 3232\u20131236", "fixo [phone], [phone] ou [phone]"),
+        ("renovação 2024-2025, pedido 1234-567", "renovação 2024-2025, pedido 1234-567"),
         ("no digits at all", "no digits at all"),
         (None, None),
     ],
