@@ -397,18 +397,22 @@ def call_features(text: str, rules: CallsRules = DEFAULT_RULES) -> CallFeatures:
 
 # --------------------------------------------------------------------------- SQL
 
-FEATURE_COLUMNS = (
-    "converted",
-    "conversion_phrase",
-    "upsell_sentence_count",
-    "upsell_amount_count",
-    "upsell_amount",
-    "upsell_without_amount",
-    "positive_word_count",
-    "negative_word_count",
-    "sentiment",
-    "sentiment_score",
-)
+# The features' SQL types. Silver casts the frame's columns to them: pandas infers nothing
+# for an empty frame, or a column of only nulls (a day without a conversion), and DuckDB
+# would then see NULL-typed columns that the silver model's checks cannot be run on in SQL.
+FEATURE_TYPES = {
+    "converted": "BOOLEAN",
+    "conversion_phrase": "VARCHAR",
+    "upsell_sentence_count": "BIGINT",
+    "upsell_amount_count": "BIGINT",
+    "upsell_amount": "DOUBLE",
+    "upsell_without_amount": "BOOLEAN",
+    "positive_word_count": "BIGINT",
+    "negative_word_count": "BIGINT",
+    "sentiment": "VARCHAR",
+    "sentiment_score": "DOUBLE",
+}
+FEATURE_COLUMNS = tuple(FEATURE_TYPES)
 FEATURES_VIEW = "transcript_features"
 
 
@@ -440,7 +444,9 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     Identifiers are trimmed (an empty one fails validation and is quarantined); the
     transcript itself is scored and dropped: only its features reach silver.
     """
-    columns = ",\n".join(f"f.{name}" for name in FEATURE_COLUMNS)
+    columns = ",\n".join(
+        f"CAST(f.{name} AS {kind}) AS {name}" for name, kind in FEATURE_TYPES.items()
+    )
     return f"""
     SELECT t.date, t.source_file, t.line_number,
            t.call_id,

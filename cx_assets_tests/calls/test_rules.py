@@ -395,6 +395,29 @@ def test_the_features_frame_is_the_python_rule_keyed_by_record():
         assert {name: row[name] for name in want} == want
 
 
+def test_silver_is_checked_in_sql_on_a_day_without_transcripts():
+    """An empty day's features frame has no types pandas could infer; silver still has the
+    model's types, so its checks run as SQL (not Pandera's fallback)."""
+    from cx_assets.calls.schemas import SilverTranscript
+    from cx_assets.lakehouse.schema_sql import model_sql
+
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE TABLE typed (date DATE, source_file VARCHAR, line_number BIGINT, "
+            "reject_reason VARCHAR, call_id VARCHAR, agent_name VARCHAR, customer_id VARCHAR, "
+            "called_at TIMESTAMPTZ, duration_seconds BIGINT, transcript_text VARCHAR)"
+        )
+        con.register(rules.FEATURES_VIEW, rules.transcript_features(con, "typed"))
+        described = con.execute(f"DESCRIBE {rules.silver_transcripts_sql('typed')}").fetchall()
+        types = {name: kind for name, kind, *_ in described}
+    finally:
+        con.close()
+    assert types["converted"] == "BOOLEAN" and types["sentiment_score"] == "DOUBLE"
+    assert "NULL" not in types.values()
+    model_sql(SilverTranscript, types)  # raises Untranslatable for a NULL-typed column
+
+
 # --------------------------------------------------------------------------- KPIs
 
 
