@@ -21,6 +21,9 @@ from cx_assets.cli import dagster_yaml, prepare_dagster_home
 from cx_assets_tests.test_cli import BIN, cli
 
 DAY = "2024-03-04"
+# The landed source alone: the lock, the run records and the release of dead runs are the
+# same for any selection, and a run of every domain (three of them empty) takes twice as long.
+RUN = ("run", "--date", DAY, "--select", "group:calls")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def start_run(data_dir: Path, *extra: str) -> subprocess.Popen:
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     return subprocess.Popen(
-        [str(BIN / "cx-lakehouse"), "run", "--date", DAY, *extra],
+        [str(BIN / "cx-lakehouse"), *RUN, *extra],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -97,7 +100,7 @@ def test_a_run_after_a_killed_run_completes_and_releases_it(data_dir):
     victim.wait()
 
     began = time.monotonic()
-    after = cli("run", "--date", DAY, data_dir=data_dir)
+    after = cli(*RUN, data_dir=data_dir)
     took = time.monotonic() - began
 
     assert after.returncode == 0, after.stdout + after.stderr
@@ -139,7 +142,7 @@ def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir, monk
         holder.kill()
         holder.wait()
 
-    after = cli("run", "--date", DAY, data_dir=data_dir)
+    after = cli(*RUN, data_dir=data_dir)
 
     assert after.returncode == 0, after.stdout + after.stderr
     released = [
@@ -151,10 +154,10 @@ def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir, monk
 
 
 def test_a_process_holding_the_warehouse_gets_one_line(data_dir):
-    assert cli("run", "--date", DAY, data_dir=data_dir).returncode == 0
+    assert cli(*RUN, data_dir=data_dir).returncode == 0
     reader = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
-        held = cli("run", "--date", DAY, data_dir=data_dir)
+        held = cli(*RUN, data_dir=data_dir)
     finally:
         reader.close()
 
