@@ -2,12 +2,14 @@
 automation condition that keeps whole-history rollups fresh.
 
 Landing sensor, one per source. Each tick fingerprints every date folder of the source
-from its files' (path, mtime, size, ctime). A day whose fingerprint changed since the cursor
-(a new file, a re-delivered one, a removed one) gets a run of that partition, with a run
-key made from the fingerprint: Dagster deduplicates run keys forever, so a key must change
-exactly when the content does. Days outside the partitions (before the start, today or
-later, or a folder that is not a date) are skipped, because one bad partition key fails
-the whole tick, with a log line on the first tick that skips them. Requests are capped per tick; the rest wait.
+from its files' (path, mtime, size), and notes their ctimes. A day whose fingerprint
+changed since the cursor (a new file, a re-delivered one, a removed one), or whose files
+were rewritten keeping it (`cp -p`), gets a run of that partition, with a run key made
+from the fingerprint and the day's count of changes: Dagster deduplicates run keys
+forever, so a key must change whenever the content does. Days outside the partitions
+(before the start, today or later, or a folder that is not a date) are skipped, because
+one bad partition key fails the whole tick, with a log line on the first tick that skips
+them. Requests are capped per tick; the rest wait.
 
 Runs the daemon starts by itself (the landing sensors', the schedule's, the rollup
 automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in the
@@ -21,6 +23,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from operator import attrgetter
+from pathlib import Path
 
 from dagster import (
     AssetKey,
@@ -63,27 +66,21 @@ RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 LANDING_SENSOR_INTERVAL_SECONDS = 5
 
 
-# Fingerprints carry this prefix since they include each file's ctime. One without it (a
-# cursor or a bronze materialization from before) was made from (path, mtime, size) alone.
-FINGERPRINT_PREFIX = "2."
-
-
 def fingerprint(files: Sequence[LandedFile]) -> str:
-    """The state of a day's files: each one's path, modification time, size and status-change
-    time (ctime). Modification time and size alone missed a re-delivery that keeps both
-    (`cp -p`, `rsync -t` of a same-size file); ctime moves with any write or rename and no
-    tool sets it back. It also moves on `chmod` or a new hard link: the day then runs again,
-    which gives the same rows."""
-    return FINGERPRINT_PREFIX + _digest(
-        f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}|{landed.ctime_ns}"
+    """The state of a day's files: each one's path, modification time and size."""
+    return _digest(
+        f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
         for landed in sorted(files, key=attrgetter("relative_path"))
     )
 
 
-def _fingerprint_without_ctime(files: Sequence[LandedFile]) -> str:
-    """The fingerprint as it was made before ctime was part of it."""
+def rewrites(files: Sequence[LandedFile]) -> str:
+    """When a day's files were last written: each one's path and status-change time (ctime).
+    A re-delivery that keeps a file's modification time and size (`cp -p`, `rsync -t` of a
+    same-size file) leaves `fingerprint` as it was, but moves ctime, which no tool sets
+    back. Copying a whole data root moves every ctime too: see `DaysSeen.moved`."""
     return _digest(
-        f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
+        f"{landed.relative_path}|{landed.ctime_ns}"
         for landed in sorted(files, key=attrgetter("relative_path"))
     )
 
@@ -93,15 +90,14 @@ def _digest(lines: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
 
 
-def same_files(recorded: str | None, files: Sequence[LandedFile]) -> bool:
-    """Whether a recorded fingerprint (the sensor's cursor, a bronze materialization) is of
-    these very files. One recorded before ctime counted is compared the way it was made, so
-    an upgrade does not run every day again."""
-    if recorded is None:
-        return False
-    if recorded.startswith(FINGERPRINT_PREFIX):
-        return recorded == fingerprint(files)
-    return recorded == _fingerprint_without_ctime(files)
+def folder_identity(folder: Path) -> str | None:
+    """The device and inode of a folder: they change when the folder is copied or restored
+    elsewhere (every file's ctime with them), not when it is renamed in place."""
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return f"{stat.st_dev}:{stat.st_ino}"
 
 
 # Bronze materializations record the fingerprint of each day's files under this key, so a
@@ -134,65 +130,99 @@ def already_built(
         if not found or found[0].asset_materialization is None:
             return False
         recorded = found[0].asset_materialization.metadata.get(LANDING_FINGERPRINTS)
-        if recorded is None or not same_files(recorded.value.get(str(day)), files):
+        if recorded is None or recorded.value.get(str(day)) != fingerprint(files):
             return False
     return True
 
 
 class DaysSeen:
-    """The sensor's cursor: each date folder's last fingerprint and how many times it has
-    changed. The count goes into the run key: Dagster drops a request whose key it has seen,
-    so a day whose files go back to an earlier state (a rollback with the old times kept,
-    files removed twice) must still get a new key.
+    """The sensor's cursor: each date folder's last fingerprint, its `rewrites` and how many
+    times it has changed. The count goes into the run key: Dagster drops a request whose key
+    it has seen, so a day whose files go back to an earlier state (a rollback with the old
+    times kept, files removed twice, a `cp -p` re-delivery) must still get a new key.
 
     It also keeps the folders skipped on the last tick (as `SKIPPED`), so a folder outside
-    the partitions (today's, one misnamed) is logged once, not on every tick (every 5 s)."""
+    the partitions (today's, one misnamed) is logged once, not on every tick (every 5 s),
+    and the identity of the source's landing folder (under `LANDING`, a key no folder name
+    can be): when it changes, the data root was copied or restored, every file's ctime moved
+    with it, and a day whose names, times and sizes are unchanged is not run again."""
 
     SKIPPED = "skipped"
+    LANDING = "/landing"
 
     def __init__(
         self,
         fingerprints: dict[str, str],
         changes: dict[str, int],
         skipped: frozenset[str] = frozenset(),
+        written: dict[str, str] | None = None,
+        landing: str | None = None,
     ) -> None:
         self.fingerprints, self.changes = fingerprints, changes
+        self.written = written or {}
         self.skipped_before = skipped
         self.skipped: set[str] = set()
+        self.landing_before, self.landing = landing, landing
 
     def skip(self, folder_name: str) -> bool:
         """Remember that the folder is skipped this tick; whether it was not on the last one."""
         self.skipped.add(folder_name)
         return folder_name not in self.skipped_before
 
+    def look_at(self, landing: str | None) -> None:
+        """The landing folder's identity on this tick."""
+        self.landing = landing
+
+    @property
+    def moved(self) -> bool:
+        """The landing folder is another one than on the last tick that knew it."""
+        return self.landing_before is not None and self.landing != self.landing_before
+
     @classmethod
     def from_cursor(cls, cursor: str | None) -> DaysSeen:
-        # A cursor maps a day to "fingerprint" (before change counts were kept) or
-        # "fingerprint/changes".
-        fingerprints, changes, skipped = {}, {}, set()
-        for day, value in (json.loads(cursor) if cursor else {}).items():
+        # A cursor maps a day to "fingerprint" (before change counts were kept),
+        # "fingerprint/changes" (before rewrites were) or "fingerprint/changes/rewrites".
+        fingerprints, changes, written, skipped = {}, {}, {}, set()
+        values = json.loads(cursor) if cursor else {}
+        landing = values.pop(cls.LANDING, None)
+        for day, value in values.items():
             if value == cls.SKIPPED:
                 skipped.add(day)
                 continue
-            found, _, count = value.partition("/")
+            found, _, rest = value.partition("/")
+            count, _, rewritten = rest.partition("/")
             fingerprints[day], changes[day] = found, int(count or 0)
-        return cls(fingerprints, changes, frozenset(skipped))
+            if rewritten:
+                written[day] = rewritten
+        return cls(fingerprints, changes, frozenset(skipped), written, landing)
 
-    def record(self, day: str, current: str) -> int:
-        """Remember the day's new fingerprint; returns its number of changes before this one
+    def unchanged(self, day: str, current: str, rewritten: str) -> bool:
+        """Whether the day's files are as last seen: the same fingerprint, and not rewritten
+        since (unless the whole landing folder was copied, or the cursor is from before
+        rewrites were kept); it then keeps their rewrites."""
+        if self.fingerprints.get(day) != current:
+            return False
+        if self.written.get(day, rewritten) != rewritten and not self.moved:
+            return False
+        self.written[day] = rewritten
+        return True
+
+    def record(self, day: str, current: str, rewritten: str) -> int:
+        """Remember the day's new state; returns its number of changes before this one
         (0 for a first delivery)."""
         change = self.changes.get(day, -1) + 1
         self.fingerprints[day], self.changes[day] = current, change
+        self.written[day] = rewritten
         return change
 
-    def refresh(self, day: str, current: str) -> None:
-        """Keep the day's fingerprint as `current` for the same files (no change counted)."""
-        self.fingerprints[day] = current
-
     def to_cursor(self) -> str:
-        seen = {day: f"{found}/{self.changes[day]}" for day, found in self.fingerprints.items()}
+        seen = {
+            day: "/".join([found, str(self.changes[day]), self.written.get(day, "")]).rstrip("/")
+            for day, found in self.fingerprints.items()
+        }
         skipped = dict.fromkeys(self.skipped - set(seen), self.SKIPPED)
-        return json.dumps({**skipped, **seen}, sort_keys=True)
+        landing = {self.LANDING: self.landing} if self.landing else {}
+        return json.dumps({**skipped, **seen, **landing}, sort_keys=True)
 
 
 def landing_sensor(
@@ -217,6 +247,7 @@ def landing_sensor(
         if context.instance is not None:
             release_dead_runs(context.instance, context.log.warning)
         seen = DaysSeen.from_cursor(context.cursor)
+        seen.look_at(folder_identity(lake.layout.landing_dir / source))
         now = datetime.now(UTC)
         requests: list[RunRequest] = []
         waiting = 0
@@ -243,20 +274,23 @@ def landing_sensor(
             files = [landed for table_files in files_by_table.values() for landed in table_files]
             if not files and folder_name not in seen.fingerprints:
                 continue  # only in-flight files so far (a day whose files were removed runs)
-            current = fingerprint(files)
-            if same_files(seen.fingerprints.get(folder_name), files):
-                seen.refresh(folder_name, current)  # one recorded before ctime: now with it
+            current, rewritten = fingerprint(files), rewrites(files)
+            if seen.unchanged(folder_name, current, rewritten):
                 continue
-            if context.instance is not None and already_built(
-                context.instance, source, day, files_by_table
+            # Bronze records fingerprints, not rewrites: a day rewritten under the same
+            # fingerprint is a re-delivery the sensor saw, whatever bronze holds.
+            if (
+                seen.fingerprints.get(folder_name) != current
+                and context.instance is not None
+                and already_built(context.instance, source, day, files_by_table)
             ):
                 context.log.info(f"{source} {folder_name}: already built from these files")
-                seen.record(folder_name, current)
+                seen.record(folder_name, current, rewritten)
                 continue
             if len(requests) >= max_requests_per_tick:
                 waiting += 1
                 continue
-            change = seen.record(folder_name, current)
+            change = seen.record(folder_name, current, rewritten)
             requests.append(
                 RunRequest(
                     run_key=f"{source}:{folder_name}:{current}" + (f":{change}" if change else ""),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dagster import (
@@ -19,8 +18,7 @@ from dagster import (
 )
 
 from cx_assets.lakehouse.assets import bronze_asset
-from cx_assets.lakehouse.automation import landing_sensor
-from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.automation import DaysSeen, landing_sensor
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake as LakeResource
 from cx_assets.lakehouse.resources import build_resources
@@ -143,23 +141,39 @@ def test_a_copy_keeping_size_and_modification_time_is_a_re_delivery(lake, ticker
     assert not ticker.tick().run_requests
 
 
-def test_a_cursor_from_before_ctime_counted_is_read(lake, ticker):
-    """A sensor upgraded over a cursor of (path, mtime, size) fingerprints does not run
-    every day again: the same files match it, and the cursor takes the new fingerprint."""
+def test_a_copied_data_root_does_not_run_its_days_again(lake, ticker, tmp_path):
+    """Copying or restoring a data root (`cp -a`, a backup) gives every file a new ctime;
+    the sensor sees the landing folder is another one and runs nothing. A re-delivery in
+    the copy is still seen."""
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     [first] = ticker.tick().run_requests
-    files = discover(lake.layout.landing_dir, "crm", "interactions", date.fromisoformat(DAY))
-    without_ctime = hashlib.sha256(
-        "\n".join(f"{f.relative_path}|{f.mtime_ns}|{f.size}" for f in files).encode()
-    ).hexdigest()[:20]
-    ticker.cursor = json.dumps({DAY: f"{without_ctime}/3"})
+    time.sleep(0.05)  # file times move in kernel ticks
+    copy = tmp_path / "copied"
+    shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+    moved = Ticker(make_sensor(), copy, ticker.instance)
+    moved.cursor = ticker.cursor
+
+    assert not moved.tick().run_requests
+    assert not moved.tick().run_requests
+
+    path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
+    before = path.stat()
+    time.sleep(0.05)
+    path.write_text(json.dumps({"Id": 2}) + "\n")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    [again] = moved.tick().run_requests
+    assert again.run_key != first.run_key
+
+
+def test_a_cursor_from_before_rewrites_were_kept_is_read(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    found = first.run_key.split(":")[-1]
+    ticker.cursor = json.dumps({DAY: f"{found}/3"})  # a sensor upgraded over its cursor
 
     assert not ticker.tick().run_requests
-    assert json.loads(ticker.cursor) == {DAY: first.run_key.split(":")[-1] + "/3"}
-
-    ticker.cursor = json.dumps({DAY: f"{without_ctime[::-1]}/3"})  # other files then
-    [changed] = ticker.tick().run_requests
-    assert changed.run_key.endswith(":4")
+    assert json.loads(ticker.cursor)[DAY].split("/")[:2] == [found, "3"]
+    assert not ticker.tick().run_requests
 
 
 def test_another_table_or_a_removed_file_changes_the_day(lake, ticker):
@@ -203,7 +217,7 @@ def test_a_cursor_from_before_change_counts_is_read(lake, ticker):
     }
     ticker.cursor = json.dumps(fingerprint_only)
     assert not ticker.tick().run_requests  # the same files: nothing to do
-    assert json.loads(ticker.cursor) == {DAY: first.run_key.split(":")[-1] + "/0"}
+    assert json.loads(ticker.cursor)[DAY].split("/")[:2] == [first.run_key.split(":")[-1], "0"]
 
 
 def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
@@ -216,7 +230,11 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     result = ticker.tick()
 
     assert keys(result) == [DAY]
-    assert {day for day, value in json.loads(result.cursor).items() if value != "skipped"} == {DAY}
+    cursor = json.loads(result.cursor)
+    assert {day for day, value in cursor.items() if value != DaysSeen.SKIPPED} == {
+        DaysSeen.LANDING,
+        DAY,
+    }
 
 
 def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd):
