@@ -47,7 +47,9 @@ from dagster._core.decorator_utils import format_docstring_for_description
 
 from cx_assets.lakehouse.automation import (
     LANDING_FINGERPRINTS,
+    LANDING_REWRITES,
     day_fingerprints,
+    day_rewrites,
     rollup_automation,
 )
 from cx_assets.lakehouse.checks import Band, CheckRun, DeclaredCheck, declared_checks
@@ -358,6 +360,9 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
                 "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
                 # so the landing sensor does not run again a day built from these files
                 LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
+                LANDING_REWRITES: MetadataValue.json(
+                    day_rewrites(files, days, lake.layout.landing_dir / source)
+                ),
             }
         )
         return read_landed(files, datetime.now(UTC))

@@ -109,6 +109,11 @@ def bronze_key(source: str, table: str) -> AssetKey:
     return AssetKey(["bronze", f"{source}_{table}"])
 
 
+# ... and their `rewrites`, with the identity of the source's landing folder they were read
+# from, so a re-delivery keeping the fingerprint is not taken for what bronze was built from.
+LANDING_REWRITES = "landing_rewrites"
+
+
 def day_fingerprints(files: Sequence[LandedFile], days: Sequence[date]) -> dict[str, str]:
     """The fingerprint of one table's files, day by day (a day without files included)."""
     return {
@@ -117,11 +122,29 @@ def day_fingerprints(files: Sequence[LandedFile], days: Sequence[date]) -> dict[
     }
 
 
+def day_rewrites(files: Sequence[LandedFile], days: Sequence[date], landing: Path) -> dict:
+    """`LANDING_REWRITES` of one table's files: the landing folder's identity and each day's
+    `rewrites`."""
+    return {
+        "landing": folder_identity(landing),
+        "days": {
+            day.isoformat(): rewrites([landed for landed in files if landed.day == day])
+            for day in days
+        },
+    }
+
+
 def already_built(
-    instance: DagsterInstance, source: str, day: date, files_by_table: dict[str, list]
+    instance: DagsterInstance,
+    source: str,
+    day: date,
+    files_by_table: dict[str, list],
+    landing: str | None,
 ) -> bool:
     """Whether the latest bronze materialization of every table of `source` for `day`
-    recorded exactly these files."""
+    recorded exactly these files: their fingerprints, and their rewrites when read from the
+    same landing folder (`landing`, its identity now); a copied data root has other ctimes,
+    and a materialization from before rewrites were recorded has none."""
     for table, files in files_by_table.items():
         found = instance.fetch_materializations(
             AssetRecordsFilter(asset_key=bronze_key(source, table), asset_partitions=[str(day)]),
@@ -129,8 +152,16 @@ def already_built(
         ).records
         if not found or found[0].asset_materialization is None:
             return False
-        recorded = found[0].asset_materialization.metadata.get(LANDING_FINGERPRINTS)
+        metadata = found[0].asset_materialization.metadata
+        recorded = metadata.get(LANDING_FINGERPRINTS)
         if recorded is None or recorded.value.get(str(day)) != fingerprint(files):
+            return False
+        written = metadata.get(LANDING_REWRITES)
+        if (
+            written is not None
+            and written.value.get("landing") == landing
+            and written.value["days"].get(str(day)) != rewrites(files)
+        ):
             return False
     return True
 
@@ -247,7 +278,8 @@ def landing_sensor(
         if context.instance is not None:
             release_dead_runs(context.instance, context.log.warning)
         seen = DaysSeen.from_cursor(context.cursor)
-        seen.look_at(folder_identity(lake.layout.landing_dir / source))
+        landing = folder_identity(lake.layout.landing_dir / source)
+        seen.look_at(landing)
         now = datetime.now(UTC)
         requests: list[RunRequest] = []
         waiting = 0
@@ -277,12 +309,12 @@ def landing_sensor(
             current, rewritten = fingerprint(files), rewrites(files)
             if seen.unchanged(folder_name, current, rewritten):
                 continue
-            # Bronze records fingerprints, not rewrites: a day rewritten under the same
-            # fingerprint is a re-delivery the sensor saw, whatever bronze holds.
+            # A day rewritten under the fingerprint the cursor holds is a re-delivery the
+            # sensor saw itself, whatever an older bronze materialization recorded.
             if (
                 seen.fingerprints.get(folder_name) != current
                 and context.instance is not None
-                and already_built(context.instance, source, day, files_by_table)
+                and already_built(context.instance, source, day, files_by_table, landing)
             ):
                 context.log.info(f"{source} {folder_name}: already built from these files")
                 seen.record(folder_name, current, rewritten)

@@ -389,3 +389,29 @@ def test_a_day_already_built_from_the_same_files_is_not_run_again(lake):
 
         lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}, {"Id": 3}])  # re-delivered
         assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_rewrite_after_the_cli_built_the_day_runs_and_a_copied_root_does_not(lake, tmp_path):
+    """Bronze records the files' rewrites with the landing folder's identity: a `cp -p`
+    re-delivery after `cx-lakehouse run`, before any sensor looked at the day, still runs;
+    the data root copied elsewhere (every ctime moved) is taken as built."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with DagsterInstance.ephemeral() as fresh:
+        path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        time.sleep(0.05)  # file times move in kernel ticks
+        copy = tmp_path / "copied"
+        shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+        assert keys(Ticker(make_sensor(), copy, fresh).tick()) == []
+
+        before = path.stat()
+        path.write_text(json.dumps({"Id": 9}) + "\n")  # the same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+        assert keys(Ticker(make_sensor(), lake.root, fresh).tick()) == [DAY]
