@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from operator import attrgetter
 from pathlib import Path
@@ -68,10 +68,7 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 
 def fingerprint(files: Sequence[LandedFile]) -> str:
     """The state of a day's files: each one's path, modification time and size."""
-    return _digest(
-        f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
-        for landed in sorted(files, key=attrgetter("relative_path"))
-    )
+    return _digest(files, _path_time_size)
 
 
 def rewrites(files: Sequence[LandedFile]) -> str:
@@ -79,15 +76,21 @@ def rewrites(files: Sequence[LandedFile]) -> str:
     A re-delivery that keeps a file's modification time and size (`cp -p`, `rsync -t` of a
     same-size file) leaves `fingerprint` as it was, but moves ctime, which no tool sets
     back. Copying a whole data root moves every ctime too: see `DaysSeen.moved`."""
-    return _digest(
-        f"{landed.relative_path}|{landed.ctime_ns}"
-        for landed in sorted(files, key=attrgetter("relative_path"))
-    )
+    return _digest(files, _path_ctime)
 
 
-def _digest(lines: Iterable[str]) -> str:
+def _path_time_size(landed: LandedFile) -> str:
+    return f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
+
+
+def _path_ctime(landed: LandedFile) -> str:
+    return f"{landed.relative_path}|{landed.ctime_ns}"
+
+
+def _digest(files: Sequence[LandedFile], line: Callable[[LandedFile], str]) -> str:
     # `relative_path` is printable even for a name that is not UTF-8, so this encodes.
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
+    lines = "\n".join(line(landed) for landed in sorted(files, key=attrgetter("relative_path")))
+    return hashlib.sha256(lines.encode()).hexdigest()[:20]
 
 
 def folder_identity(folder: Path) -> str | None:
@@ -100,37 +103,36 @@ def folder_identity(folder: Path) -> str | None:
     return f"{stat.st_dev}:{stat.st_ino}"
 
 
-# Bronze materializations record the fingerprint of each day's files under this key, so a
-# sensor can tell a day already built (by the CLI, say) from one whose files changed.
+# Bronze materializations record the fingerprint of each day's files, so a sensor can tell
+# a day already built (by the CLI, say) from one whose files changed; and their `rewrites`,
+# with the identity of the landing folder they were read from, so a re-delivery keeping
+# the fingerprint is not taken for what bronze was built from.
 LANDING_FINGERPRINTS = "landing_fingerprints"
+LANDING_REWRITES = "landing_rewrites"
 
 
 def bronze_key(source: str, table: str) -> AssetKey:
     return AssetKey(["bronze", f"{source}_{table}"])
 
 
-# ... and their `rewrites`, with the identity of the source's landing folder they were read
-# from, so a re-delivery keeping the fingerprint is not taken for what bronze was built from.
-LANDING_REWRITES = "landing_rewrites"
-
-
 def day_fingerprints(files: Sequence[LandedFile], days: Sequence[date]) -> dict[str, str]:
     """The fingerprint of one table's files, day by day (a day without files included)."""
-    return {
-        day.isoformat(): fingerprint([landed for landed in files if landed.day == day])
-        for day in days
-    }
+    return _by_day(fingerprint, files, days)
 
 
 def day_rewrites(files: Sequence[LandedFile], days: Sequence[date], landing: Path) -> dict:
     """`LANDING_REWRITES` of one table's files: the landing folder's identity and each day's
     `rewrites`."""
+    return {"landing": folder_identity(landing), "days": _by_day(rewrites, files, days)}
+
+
+def _by_day(
+    summary: Callable[[Sequence[LandedFile]], str],
+    files: Sequence[LandedFile],
+    days: Sequence[date],
+) -> dict[str, str]:
     return {
-        "landing": folder_identity(landing),
-        "days": {
-            day.isoformat(): rewrites([landed for landed in files if landed.day == day])
-            for day in days
-        },
+        day.isoformat(): summary([landed for landed in files if landed.day == day]) for day in days
     }
 
 
