@@ -19,6 +19,7 @@ from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY, leakage_sh
 from cx_assets.lakehouse.assets import (
     Band,
     all_days,
+    before_step,
     bronze_asset,
     every_earlier_day,
     lake_asset,
@@ -93,6 +94,7 @@ def digital_calls(
     """Contact-centre calls, typed. A call_id is kept once, in its first delivery: a repeat
     on the same day or any later day is quarantined as a duplicate naming where (or on which
     day) it was first delivered."""
+    earlier = before_step(context, earlier)
     with warehouse.connect() as con:
         has_history = table_exists(con, earlier.schema, earlier.table)
     return silver_from_bronze(
