@@ -31,6 +31,7 @@ TRANSCRIPT_SPEC = RecordSpec(
         Field("customer_id", "customer_id", "str"),
     ),
     unique_key=("call_id",),
+    unique_across_days=True,
 )
 
 bronze_transcripts = bronze_asset(

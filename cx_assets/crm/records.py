@@ -18,6 +18,7 @@ INTERACTION_SPEC = RecordSpec(
         Field("DealId", "deal_id", "int", required=False),
     ),
     unique_key=("interaction_id",),
+    unique_across_days=True,
 )
 CONTACT_SPEC = RecordSpec(
     fields=(

@@ -95,6 +95,10 @@ class RecordSpec:
     text_values: bool = False
     # Fields whose repetition within a day makes the later record a bad one.
     unique_key: Sequence[str] = field(default_factory=tuple)
+    # The key is unique over all days, not only within one: a record delivered again on a
+    # later day (an overlapping export) is a bad one too, or whole-history tables would
+    # count it twice. The first delivery, by day, then file, then line, wins.
+    unique_across_days: bool = False
 
 
 def _json_path(name: str) -> str:
@@ -246,12 +250,15 @@ def parse_bronze(
     into: str,
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
+    earlier_keys: str | None = None,
 ) -> None:
     """Name `into` (on `con`; `con.unregister(into)` drops it) every bronze record of
     `dates`, typed, with reject_reason.
 
     With a `unique_key`, the first record of a key in a day (by file, then line) is kept and
-    later ones are rejected, naming where the first one was.
+    later ones are rejected, naming where the first one was. With `unique_across_days`, so is
+    a key first delivered on an earlier day of `dates`, or in `earlier_keys` (a query of the
+    key columns and `date` of the records kept on days before `dates`), naming that day.
 
     A day may be typed a part at a time: `files` (in file order, each part after the
     previous one) and `seen_keys`, a temp table this keeps of the first record of every key
@@ -262,7 +269,7 @@ def parse_bronze(
     # core; Arrow batches are scanned in parallel.
     typed = con.sql(parse_sql(spec, bronze_schema, bronze_table, dates, files)).to_arrow_table()
     if spec.unique_key:
-        typed = _with_duplicates_rejected(con, spec, typed, seen_keys)
+        typed = _with_duplicates_rejected(con, spec, typed, seen_keys, earlier_keys)
     con.register(into, typed)
 
 
@@ -272,11 +279,16 @@ _RANKED = "__ranked_keys"
 
 
 def _with_duplicates_rejected(
-    con: duckdb.DuckDBPyConnection, spec: RecordSpec, typed: pa.Table, seen_keys: str | None
+    con: duckdb.DuckDBPyConnection,
+    spec: RecordSpec,
+    typed: pa.Table,
+    seen_keys: str | None,
+    earlier_keys: str | None = None,
 ) -> pa.Table:
     """`typed` with every good record whose key came earlier (in this part by file, then
-    line, or in an earlier part through `seen_keys`) rejected as a duplicate naming the
-    first one; `seen_keys` gains this part's first records.
+    line, or in an earlier part through `seen_keys`; with `unique_across_days`, also on an
+    earlier day of the part or in `earlier_keys`) rejected as a duplicate naming the first
+    one; `seen_keys` gains this part's first records.
 
     Keys are ranked on a projection of key, file and line only: a window over whole records
     carried every e-mail body of a CRM day through its sort. Duplicates are rare, so the
@@ -295,6 +307,15 @@ def _with_duplicates_rejected(
             )
         else:
             seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
+        across = spec.unique_across_days
+        if across and earlier_keys is not None:
+            # Only this part's keys are looked up in the earlier days.
+            earlier = (
+                f"LEFT JOIN (SELECT {key}, min(date) AS earlier_day FROM ({earlier_keys}) "
+                f"SEMI JOIN good USING ({key}) GROUP BY ALL) USING ({key})"
+            )
+        else:
+            earlier = "LEFT JOIN (SELECT NULL::DATE AS earlier_day) ON FALSE"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {_RANKED} AS
@@ -302,24 +323,34 @@ def _with_duplicates_rejected(
                 SELECT date, {key}, source_file, line_number FROM {_PART}
                 WHERE reject_reason IS NULL)
             SELECT good.*, row_number() OVER w AS occurrence,
+                   first_value(date) OVER w AS first_day,
                    first_value(source_file) OVER w AS first_file,
                    first_value(line_number) OVER w AS first_line,
-                   {seen}
-            WINDOW w AS (PARTITION BY date, {key} ORDER BY source_file, line_number)
+                   earlier_day,
+                   {seen} {earlier}
+            WINDOW w AS (
+                PARTITION BY {"" if across else "date, "}{key}
+                ORDER BY date, source_file, line_number)
             """
         )
         if seen_keys is not None:
             con.execute(
                 f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
-                f"FROM {_RANKED} WHERE seen_file IS NULL AND occurrence = 1"
+                f"FROM {_RANKED} WHERE seen_file IS NULL AND occurrence = 1 "
+                f"AND earlier_day IS NULL"
             )
         duplicates = con.execute(
             f"""
             SELECT source_file, line_number,
-                   CASE WHEN seen_file IS NOT NULL
+                   CASE WHEN earlier_day IS NOT NULL
+                        THEN {_earlier_day_reason_sql(spec, "earlier_day")}
+                        WHEN seen_file IS NOT NULL
                         THEN {_duplicate_reason_sql(spec, "seen_file", "seen_line")}
+                        WHEN first_day < date
+                        THEN {_earlier_day_reason_sql(spec, "first_day")}
                         ELSE {_duplicate_reason_sql(spec, "first_file", "first_line")} END
-            FROM {_RANKED} WHERE seen_file IS NOT NULL OR occurrence > 1
+            FROM {_RANKED}
+            WHERE earlier_day IS NOT NULL OR seen_file IS NOT NULL OR occurrence > 1
             """
         ).fetchall()
     finally:
@@ -344,6 +375,14 @@ def _with_duplicates_rejected(
 
 def _key_sql(spec: RecordSpec) -> str:
     return ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+
+
+def _earlier_day_reason_sql(spec: RecordSpec, first_day: str) -> str:
+    """The reason a record of a key first delivered on an earlier day is rejected."""
+    return (
+        f"'duplicate {', '.join(spec.unique_key)} (first delivered on ' "
+        f"|| strftime({first_day}, '%Y-%m-%d') || ')'"
+    )
 
 
 def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) -> str:

@@ -27,7 +27,7 @@ from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
 from cx_assets.lakehouse.validation import SchemaViolation, ordered, validate
-from cx_assets.lakehouse.warehouse import Warehouse, as_arrow
+from cx_assets.lakehouse.warehouse import Warehouse, as_arrow, table_exists
 
 # What `silver_from_bronze` names the typed records of a day (or a part) for the domain's SQL.
 TYPED_RECORDS = "typed_records"
@@ -83,12 +83,14 @@ def silver_from_bronze(
     """
     days = partition_dates(context)
     chunk_days = [[day] for day in days] if by_day else [days]
+    schema, table = context.asset_key.path[-2:]
 
     def compute(chunk: list[date]) -> _Chunk:
         with warehouse.connect() as con:
             typed = functools.partial(
-                _silver_chunk, con, bronze, spec, model, select_sql, derived_frames, chunk
-            )
+                _silver_chunk, con, bronze, spec, model, select_sql, derived_frames, chunk,
+                earlier_keys=_earlier_keys(con, spec, schema, table, chunk[0]),
+            )  # fmt: skip
             parts = _file_parts(con, bronze, chunk[0]) if by_day else [None]
             if len(parts) == 1:
                 return typed()
@@ -98,6 +100,9 @@ def silver_from_bronze(
                 con.execute(f"DROP TABLE IF EXISTS {SEEN_KEYS}")
 
     report = _Report(context, lake, bronze.table)
+    if spec.unique_across_days and by_day and not _declares_day_tables(context):
+        # Its days must be written one by one for a day to see the keys of the day before.
+        raise TypeError("a key unique across days, typed by day, needs a DayTables output")
     if not _declares_day_tables(context):
         chunks = [(chunk, report.add(chunk, compute(chunk))) for chunk in chunk_days]
         rows = pyarrow.concat_tables([rows for _, rows in chunks]) if chunks else None
@@ -121,6 +126,22 @@ def silver_from_bronze(
 PART_ROWS = 60_000
 # The first record of every key typed so far in the day (see `parsing.parse_bronze`).
 SEEN_KEYS = "seen_keys"
+
+
+def _earlier_keys(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, schema: str, table: str, first_day: date
+) -> str | None:
+    """For a key unique across days: a query of the key and day of every record this silver
+    table kept before `first_day`. The days being computed are left out, whatever an earlier
+    run wrote for them, so a re-run replaces them exactly; a range's earlier days are written
+    before its later ones are typed (`by_day`) or ranked with them (one chunk)."""
+    if not spec.unique_across_days or not table_exists(con, schema, table):
+        return None
+    key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+    return (
+        f"SELECT date, {key} FROM {sql.qualified(schema, table)} "
+        f"WHERE date < {sql.date_literal(first_day)}"
+    )
 
 
 def _file_parts(con: duckdb.DuckDBPyConnection, bronze: TableRef, day: date) -> list[list[str]]:
@@ -217,12 +238,13 @@ def _silver_chunk(
     *,
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
+    earlier_keys: str | None = None,
 ) -> _Chunk:
     """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
     `parsing.parse_bronze`); the rejects carry their raw text."""
     parse_bronze(
         con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS,
-        files=files, seen_keys=seen_keys,
+        files=files, seen_keys=seen_keys, earlier_keys=earlier_keys,
     )  # fmt: skip
     frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
     for name, frame in frames.items():

@@ -372,3 +372,57 @@ def test_a_generated_day_passes_every_check(lake):
     (kpis,) = lake.gold("calls_kpis_daily").to_dict("records")
     assert kpis["total_calls"] == 100
     assert lake.quarantine("calls_transcripts").empty
+
+
+def test_a_call_delivered_again_on_a_later_day_is_quarantined(lake):
+    """`call_id` is unique (contract section 2) across days too: the first delivery wins and
+    a later day's repeat is quarantined naming that day, so the KPIs count the call once,
+    whether the days run one by one, as one range, or again."""
+    days = ("2024-01-05", "2024-01-06", "2024-01-07")
+    lake.land_jsonl("calls", "transcripts", days[0], [call("A", "Hi."), call("B", "Hi.")])
+    lake.land_jsonl(
+        "calls",
+        "transcripts",
+        days[1],
+        [call("C", "Hi.", timestamp=f"{days[1]}T10:00:00"), call("A", "Hi.")],
+    )
+    lake.land_jsonl("calls", "transcripts", days[2], [call("B", "Again.")])
+    kept = [(days[0], "A"), (days[0], "B"), (days[1], "C")]
+    repeats = [
+        (days[1], 2, f"duplicate call_id (first delivered on {days[0]})"),
+        (days[2], 1, f"duplicate call_id (first delivered on {days[0]})"),
+    ]
+
+    def kept_and_quarantined():
+        silver = lake.query("SELECT date, call_id FROM silver.calls_transcripts ORDER BY 1, 2")
+        quarantined = lake.quarantine("calls_transcripts")[["date", "line_number", "reason"]]
+        return (
+            [(str(day)[:10], call_id) for day, call_id in silver.itertuples(index=False)],
+            sorted(
+                (str(day)[:10], line, reason)
+                for day, line, reason in quarantined.itertuples(index=False)
+            ),
+        )
+
+    for day in days:
+        assert lake.materialize(EVERYTHING, day=day).success
+    assert kept_and_quarantined() == (kept, repeats)
+    for _ in range(2):  # the range over days already run, then again
+        assert lake.materialize(EVERYTHING, day=days[0], last_day=days[2]).success
+        assert kept_and_quarantined() == (kept, repeats)
+    calls = lake.query("SELECT date, total_calls FROM gold.calls_kpis_daily ORDER BY date")
+    assert calls["total_calls"].tolist() == [2, 1, 0]
+
+
+def test_a_repeat_on_a_later_day_of_one_range_run_is_quarantined(lake):
+    days = ("2024-01-05", "2024-01-06")
+    lake.land_jsonl("calls", "transcripts", days[0], [call("A", "Hi.")])
+    lake.land_jsonl("calls", "transcripts", days[1], [call("A", "Hi."), call("A", "Hi.")])
+
+    assert lake.materialize(EVERYTHING, day=days[0], last_day=days[1]).success
+
+    quarantined = lake.quarantine("calls_transcripts").sort_values("line_number")
+    assert quarantined["reason"].tolist() == [
+        f"duplicate call_id (first delivered on {days[0]})",
+        f"duplicate call_id (first delivered on {days[0]})",
+    ]

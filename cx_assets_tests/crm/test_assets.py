@@ -446,3 +446,61 @@ def test_a_day_typed_in_parts_of_files_is_the_day_typed_at_once(lake, monkeypatc
         (1, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
             "q.jsonl:1)"),
     ]  # fmt: skip
+
+
+THIRD_DAY = "2024-01-07"
+
+
+def _kept_and_quarantined(lake) -> tuple[list[tuple[str, int]], list[tuple[str, int, str]]]:
+    kept = lake.query("SELECT date, interaction_id FROM silver.crm_interactions ORDER BY 1, 2")
+    quarantined = lake.quarantine("crm_interactions")
+    return (
+        [(str(day)[:10], key) for day, key in kept.itertuples(index=False)],
+        sorted(
+            (str(day)[:10], line, reason)
+            for day, line, reason in quarantined[["date", "line_number", "reason"]].itertuples(
+                index=False
+            )
+        ),
+    )
+
+
+@pytest.mark.parametrize("part_rows", [1, 1_000])
+def test_an_interaction_delivered_again_on_a_later_day_is_quarantined(lake, monkeypatch, part_rows):
+    """`Id` is unique (contract section 2), not only within a day: an overlapping export
+    delivering interaction 1 again on later days would count it twice in whole-history
+    tables. The first delivery wins; each later one is quarantined naming its day, whether
+    the days run one by one, as one range, or again."""
+    from cx_assets.lakehouse import steps
+
+    monkeypatch.setattr(steps, "PART_ROWS", part_rows)
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 11)])
+    land_day(
+        lake, day=NEXT_DAY, interactions=[interaction(3, 10, day=NEXT_DAY), interaction(1, 10)]
+    )
+    land_day(
+        lake, day=THIRD_DAY, interactions=[interaction(1, 11), interaction(4, 10, day=THIRD_DAY)]
+    )
+    kept = [(DAY, 1), (DAY, 2), (NEXT_DAY, 3), (THIRD_DAY, 4)]
+    repeats = [
+        (NEXT_DAY, 2, f"duplicate interaction_id (first delivered on {DAY})"),
+        (THIRD_DAY, 1, f"duplicate interaction_id (first delivered on {DAY})"),
+    ]
+
+    for day in (DAY, NEXT_DAY, THIRD_DAY):
+        assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=day).success
+    assert _kept_and_quarantined(lake) == (kept, repeats)
+    assert lake.materialize(EVERYTHING, selection=CRM.whole_history).success
+    volumetrics = lake.query("SELECT sum(total_interactions) AS n FROM gold.crm_cx_volumetrics")
+    assert volumetrics["n"].iloc[0] == 4  # interaction 1 once
+
+    for _ in range(2):  # the range over days already run, then the same range again
+        result = lake.materialize(
+            EVERYTHING, selection=CRM.partitioned, day=DAY, last_day=THIRD_DAY
+        )
+        assert result.success
+        assert _kept_and_quarantined(lake) == (kept, repeats)
+
+    # The first day again: its own delivery is still the first.
+    assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
+    assert _kept_and_quarantined(lake) == (kept, repeats)
