@@ -19,9 +19,7 @@ from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY, leakage_sh
 from cx_assets.lakehouse.assets import (
     Band,
     all_days,
-    before_step,
     bronze_asset,
-    every_earlier_day,
     lake_asset,
     latest_version_asset,
     same_day,
@@ -32,7 +30,7 @@ from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
-from cx_assets.lakehouse.warehouse import Warehouse, table_exists
+from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "digital"
 RULES = DEFAULT_RULES
@@ -79,24 +77,14 @@ def digital_journeys(
     model=schemas.SilverCall,
     grain=["call_id"],
     reconciles_with=bronze_calls,
-    ins={
-        "bronze": same_day(bronze_calls),
-        "earlier": every_earlier_day(["silver", "digital_calls"]),
-    },
+    ins={"bronze": same_day(bronze_calls)},
 )
 def digital_calls(
-    context: AssetExecutionContext,
-    warehouse: Warehouse,
-    lake: Lake,
-    bronze: TableRef,
-    earlier: TableRef,
+    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
 ) -> Output[pd.DataFrame]:
     """Contact-centre calls, typed. A call_id is kept once, in its first delivery: a repeat
     on the same day or any later day is quarantined as a duplicate naming where (or on which
     day) it was first delivered."""
-    earlier = before_step(context, earlier)
-    with warehouse.connect() as con:
-        has_history = table_exists(con, earlier.schema, earlier.table)
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -104,7 +92,7 @@ def digital_calls(
         bronze=bronze,
         spec=CALL_SPEC,
         model=schemas.SilverCall,
-        select_sql=rules.silver_calls_sql(TYPED_RECORDS, earlier.rows if has_history else None),
+        select_sql=rules.silver_calls_sql(TYPED_RECORDS),
     )
 
 

@@ -33,6 +33,7 @@ CALL_SPEC = RecordSpec(
     ),
     text_values=True,
     unique_key=("call_id",),
+    unique_across_days=True,
 )
 MEMBER_SPEC = RecordSpec(
     fields=(

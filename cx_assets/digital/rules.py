@@ -228,36 +228,16 @@ def silver_journeys_sql(typed: str) -> str:
     """
 
 
-def silver_calls_sql(typed: str, earlier_calls: str | None) -> str:
-    """The day's calls, with a rule reject for a call_id delivered again on a later day:
-    the first delivery wins (a call happened once; a later export repeating it would count
-    it twice), and the repeat is quarantined naming the day of the first delivery.
-
-    `earlier_calls`: silver calls of the days before the step's first day (None: none yet).
-    Within the step's days, the first by day, file, line wins; repeats within one day were
-    already rejected by the record spec's unique key."""
-    earlier = (
-        f"SELECT call_id, min(date) AS first_day FROM {earlier_calls} GROUP BY call_id"
-        if earlier_calls
-        else "SELECT NULL::VARCHAR AS call_id, NULL::DATE AS first_day WHERE FALSE"
-    )
+def silver_calls_sql(typed: str) -> str:
+    """The day's calls, the IVR path masked. A call_id delivered again (that day or on a
+    later one) was already rejected while typing: the call spec's key is unique across
+    days, as a call happened once and a later export repeating it would count it twice."""
     return f"""
-    WITH delivered AS (
-        SELECT *,
-               first_value(date) OVER (PARTITION BY call_id ORDER BY {LINEAGE}) AS first_day,
-               row_number() OVER (PARTITION BY call_id ORDER BY {LINEAGE}) AS delivery
-        FROM {typed} WHERE reject_reason IS NULL
-    ),
-    earlier AS ({earlier})
-    SELECT d.date, d.source_file, d.line_number, d.call_id, d.member_id, d.called_at,
-           {mask_contacts_sql("d.ivr_path")} AS ivr_path, d.handle_time_seconds, d.agent_id, d.call_reason, d.sentiment_score,
-           d.resolution_status,
-           CASE WHEN e.first_day IS NOT NULL OR d.delivery > 1
-                THEN 'duplicate call_id (first delivered on '
-                     || strftime(coalesce(e.first_day, d.first_day), '%Y-%m-%d') || ')'
-           END AS reject_reason
-    FROM delivered d LEFT JOIN earlier e USING (call_id)
-    ORDER BY d.date, d.source_file, d.line_number
+    SELECT {LINEAGE}, call_id, member_id, called_at,
+           {mask_contacts_sql("ivr_path")} AS ivr_path, handle_time_seconds, agent_id,
+           call_reason, sentiment_score, resolution_status
+    FROM {typed} WHERE reject_reason IS NULL
+    ORDER BY date, source_file, line_number
     """
 
 

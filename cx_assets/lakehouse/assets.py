@@ -17,7 +17,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -291,32 +291,6 @@ def with_days_before(upstream: AssetsDefinition | Sequence[str], days: int) -> A
             start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
         ),
     )
-
-
-def every_earlier_day(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
-    """The partitions before the step's days (an asset reading its own history). The asset
-    reads them through `before_step`, which cuts what Dagster's window cannot."""
-    return AssetIn(
-        key=_key(upstream),
-        # Dagster allows an asset to read its own earlier partitions only through a time
-        # window ending before the step; a century back is "every earlier day".
-        partition_mapping=TimeWindowPartitionMapping(
-            start_offset=-36_500, end_offset=-1, allow_nonexistent_upstream_partitions=True
-        ),
-    )
-
-
-def before_step(context: AssetExecutionContext, earlier: TableRef) -> TableRef:
-    """An `every_earlier_day` input cut at the day before the step's first day.
-
-    Dagster shifts the step's whole window by the offset, so for a range of days the window
-    ends the day before the range's LAST day: it holds the range's own days but the last.
-    On a first run those are still empty; on a re-run (or a range over a day run before)
-    they hold what the earlier run wrote, which is not history before the step."""
-    first_day = min(partition_dates(context))
-    if earlier.last is None or earlier.last < first_day:
-        return earlier
-    return replace(earlier, last=first_day - timedelta(days=1))
 
 
 def all_days(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:

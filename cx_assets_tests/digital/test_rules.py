@@ -627,7 +627,5 @@ def test_an_ivr_path_keeps_no_contact_details():
         "'A1' AS agent_id, 'billing' AS call_reason, 0.1 AS sentiment_score, "
         "'resolved' AS resolution_status, NULL AS reject_reason FROM typed"
     )
-    paths = con.execute(
-        f"SELECT ivr_path FROM ({rules.silver_calls_sql('calls', None)})"
-    ).fetchall()
+    paths = con.execute(f"SELECT ivr_path FROM ({rules.silver_calls_sql('calls')})").fetchall()
     assert paths == [("main>billing>callback [phone]",), ("main>billing",)]
