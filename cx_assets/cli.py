@@ -180,16 +180,28 @@ def _run_logger_config(verbose: bool) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
+def _ensure_data_root(data_dir: Path) -> None:
+    """A data root that does not exist yet is one where nothing has landed: the run
+    writes every table empty (contract: any input size, zero included). It is said on
+    stderr, as a CX_DATA_DIR pointing somewhere unintended would look the same."""
+    if data_dir.is_dir():
+        return
+    try:
+        data_dir.mkdir(parents=True)
+    except OSError as error:
+        raise UsageError(f"data root {data_dir} cannot be created: {error.strerror}") from None
+    print(
+        f"note: data root {data_dir} did not exist and was created; nothing has landed in it "
+        "(`cx-lakehouse generate` writes synthetic files, or point CX_DATA_DIR at your data)",
+        file=sys.stderr,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from cx_assets.lakehouse.settings import Settings
 
     settings = Settings.from_env()
     data_dir = settings.data_dir
-    if not data_dir.is_dir():
-        raise UsageError(
-            f"data root {data_dir} does not exist: run `cx-lakehouse generate` first "
-            "or point CX_DATA_DIR at your data"
-        )
     first = _parse_day(args.date, "--date")
     last = _parse_day(args.to, "--to") if args.to else first
     if last < first:
@@ -208,6 +220,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     plan = RunPlan.resolve(args.select)
+    _ensure_data_root(data_dir)
 
     prepare_dagster_home(data_dir)
     resources = build_resources(data_dir)

@@ -284,10 +284,30 @@ def test_user_mistakes_are_one_line_and_exit_2(generated_and_run, args, message)
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_missing_data_root_is_explained(tmp_path):
-    result = cli("run", "--date", START, data_dir=tmp_path / "nowhere")
+def test_a_data_root_that_does_not_exist_yet_is_created_and_said_so(tmp_path):
+    """Nothing has landed there: every table is written empty (zero input), exit 0, with a
+    note naming the root, as a mistyped CX_DATA_DIR would look the same."""
+    root = tmp_path / "new" / "data"
+    result = cli("run", "--date", START, "--select", "group:calls", data_dir=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"data root {root} did not exist and was created" in result.stderr
+    assert "cx-lakehouse generate" in result.stderr
+    for table in ("calls_performance", "calls_agent_daily", "calls_kpis_daily"):
+        assert (root / "gold" / table).is_dir(), table
+    kpis = duckdb.sql(
+        f"SELECT total_calls FROM read_parquet('{root}/gold/calls_kpis_daily/**/*.parquet')"
+    ).fetchall()
+    assert kpis == [(0,)]
+    again = cli("run", "--date", START, "--select", "group:calls", data_dir=root)
+    assert again.returncode == 0 and "did not exist" not in again.stderr
+
+
+def test_a_data_root_that_cannot_be_created_is_explained(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = cli("run", "--date", START, data_dir=blocker / "data")
     assert result.returncode == 2
-    assert "does not exist" in result.stderr and "cx-lakehouse generate" in result.stderr
+    assert "cannot be created" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_bad_partitions_start_is_explained(tmp_path):
