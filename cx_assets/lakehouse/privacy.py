@@ -59,6 +59,10 @@ YEAR_RANGE_SHAPE = rf"(19|20)\d{{2}}{PHONE_JOIN}(19|20)\d{{2}}"
 DATE_SHAPE = r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})([ T]\d{1,2})?"
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
+NAME_MASK = "[name]"
+# A part of a person's name masked on its own (`Maria` of `Maria Souza`) has this many
+# letters at least: shorter ones (`Li`, `Bo`) are too often part of ordinary text.
+NAME_PART_MIN_LETTERS = 3
 
 
 def hash_key() -> bytes:
@@ -136,6 +140,45 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"list_transform([{emails_masked}], lambda free_text: "
         f"CASE WHEN regexp_matches(free_text, '\\d') THEN {phones_masked} ELSE free_text END)[1]"
     )
+
+
+def name_variants_sql(name_sql: str) -> str:
+    """SQL: the list of what to mask for one person's name: the whole name (inner spaces
+    made flexible) and each part of it with at least `NAME_PART_MIN_LETTERS` letters,
+    longest first, so the whole name is masked before its parts."""
+    whole = f"regexp_replace(trim({name_sql}), '\\s+', ' ', 'g')"
+    parts = (
+        f"[name_part FOR name_part IN string_split({whole}, ' ') "
+        f"IF length(name_part) >= {NAME_PART_MIN_LETTERS}]"
+    )
+    return f"list_distinct(list_prepend({whole}, {parts}))"
+
+
+def mask_names_sql(text_sql: str, names_sql: str) -> str:
+    """SQL: `text_sql` with every name of the list `names_sql` (e.g. from
+    `name_variants_sql`; null: none) masked, in any letter case, where it stands as a word:
+    not inside a longer word (`Ana` stays in `Banana`). RE2 has no lookaround, so the
+    letters around a match are captured and put back."""
+    pattern = (
+        "'(?i)(^|[^[:alnum:]])' || replace(regexp_escape(person_name), '\\ ', '\\s+') "
+        "|| '([^[:alnum:]]|$)'"
+    )
+    # Only names whose first word the text holds at all are searched for (a plain substring
+    # test, far cheaper than a regex), longest first, so a whole name goes before its parts.
+    present = "contains(lower(text_to_mask), lower(split_part(person_name, ' ', 1)))"
+    longest_first = (
+        f"[by_length.person_name FOR by_length IN list_sort("
+        f"[{{'letters': length(person_name), 'person_name': person_name}} "
+        f"FOR person_name IN coalesce({names_sql}, []::VARCHAR[]) "
+        f"IF length(person_name) > 0 AND {present}], 'DESC')]"
+    )
+    masked = (
+        f"list_reduce(list_prepend(text_to_mask, {longest_first}), "
+        f"lambda partly_masked, person_name: regexp_replace(partly_masked, {pattern}, "
+        f"'\\1{NAME_MASK}\\2', 'g'))"
+    )
+    # `text_sql` is named once (it may be a masking expression of its own).
+    return f"list_transform([{text_sql}], lambda text_to_mask: {masked})[1]"
 
 
 # The view of keyed hashes `record_hashes` gives a silver step's SQL, by record.

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql
+from cx_assets.lakehouse.privacy import (
+    RECORD_HASHES,
+    mask_contacts_sql,
+    mask_names_sql,
+    name_variants_sql,
+)
 
 PRIORITIES = ("urgent", "high", "medium", "low")  # most urgent first
 STATUSES = ("open", "pending", "resolved", "closed")
@@ -98,19 +103,43 @@ def as_of_sql(deliveries: str) -> str:
 LINEAGE = "date, source_file, line_number"
 
 
-def silver_ticket_versions_sql(typed: str) -> str:
-    """Every good ticket record of the day, with subject and description masked. The
-    customer id is trimmed, as the customers' CSV reads it, so the two still join (an id
-    with whitespace inside is not opaque, and fails the model)."""
+def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
+    """Every good ticket record of the day, with subject and description masked: e-mail
+    addresses and phone numbers, and the ticket's own customer's name (whole, and each part
+    of 3 letters or more) under every name the customer was delivered with, on any day:
+    a day run again after a customer was renamed masks the new name too (privacy before
+    the same text on a re-run; gold does not carry the text). `customers`: the bronze
+    customer records (None: none landed yet). The customer id is
+    trimmed, as the customers' CSV reads it, so the two still join (an id with whitespace
+    inside is not opaque, and fails the model)."""
+    names = (
+        f"""SELECT trim(json_extract_string(record, '$.customer_id')) AS customer_id,
+                   json_extract_string(record, '$.name') AS name
+            FROM {customers} WHERE read_error IS NULL"""
+        if customers
+        else "SELECT NULL AS customer_id, NULL AS name WHERE FALSE"
+    )
     return f"""
-        SELECT {LINEAGE}, ticket_id, trim(customer_id) AS customer_id, agent_id, created_at,
+        WITH tickets AS (
+            SELECT *, trim(customer_id) AS trimmed_customer_id
+            FROM {typed} WHERE reject_reason IS NULL
+        ),
+        customer_names AS ({names}),
+        ticket_names AS (
+            SELECT t.source_file, t.line_number,
+                   flatten(list(DISTINCT {name_variants_sql("n.name")})) AS names
+            FROM tickets t JOIN customer_names n
+              ON n.customer_id = t.trimmed_customer_id
+            WHERE n.name IS NOT NULL
+            GROUP BY ALL
+        )
+        SELECT {LINEAGE}, ticket_id, trimmed_customer_id AS customer_id, agent_id, created_at,
                first_response_at,
                resolved_at, status, priority, channel, category,
-               {mask_contacts_sql("subject")} AS subject,
-               {mask_contacts_sql("description")} AS description,
+               {mask_names_sql(mask_contacts_sql("subject"), "names")} AS subject,
+               {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
                csat_score
-        FROM {typed}
-        WHERE reject_reason IS NULL
+        FROM tickets LEFT JOIN ticket_names USING (source_file, line_number)
     """
 
 

@@ -4,19 +4,25 @@ deliveries table that fixes the as-of day of everything built on the whole histo
 
 Personal data stops here: customers' names are dropped and their e-mail addresses and
 phone numbers become keyed hashes (`lakehouse.privacy`); ticket subjects and descriptions
-have addresses and numbers masked.
+have addresses, numbers and the ticket's customer's name masked.
 """
 
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.lakehouse.assets import bronze_asset, lake_asset, latest_version_asset, same_day
+from cx_assets.lakehouse.assets import (
+    all_days,
+    bronze_asset,
+    lake_asset,
+    latest_version_asset,
+    same_day,
+)
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
-from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 from cx_assets.support import rules, schemas
 from cx_assets.support.records import AGENT_SPEC, CUSTOMER_SPEC, TICKET_SPEC
 
@@ -39,14 +45,24 @@ LINEAGE_GRAIN = ["source_file", "line_number"]
     model=schemas.SilverTicketVersion,
     grain=LINEAGE_GRAIN,
     reconciles_with=bronze_tickets,
-    ins={"bronze": same_day(bronze_tickets)},
+    ins={
+        "bronze": same_day(bronze_tickets),
+        # The names to mask in the ticket's text: its customer's, as delivered so far.
+        "customers": all_days(bronze_customers),
+    },
 )
 def support_ticket_versions(
-    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    lake: Lake,
+    bronze: TableRef,
+    customers: TableRef,
 ) -> Output[pd.DataFrame]:
     """Every delivered version of a ticket, typed, with subject and description masked for
-    e-mail addresses and phone numbers. A ticket delivered twice on a day is two versions
-    (the later line wins downstream)."""
+    e-mail addresses, phone numbers and the ticket's customer's name. A ticket delivered
+    twice on a day is two versions (the later line wins downstream)."""
+    with warehouse.connect() as con:
+        landed = table_exists(con, customers.schema, customers.table)
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -54,7 +70,9 @@ def support_ticket_versions(
         bronze=bronze,
         spec=TICKET_SPEC,
         model=schemas.SilverTicketVersion,
-        select_sql=rules.silver_ticket_versions_sql(TYPED_RECORDS),
+        select_sql=rules.silver_ticket_versions_sql(
+            TYPED_RECORDS, customers.rows if landed else None
+        ),
     )
 
 

@@ -18,6 +18,8 @@ from cx_assets.lakehouse.privacy import (
     keyed_hash,
     keyed_hashes,
     mask_contacts_sql,
+    mask_names_sql,
+    name_variants_sql,
     normalised_email,
     normalised_phone,
 )
@@ -85,6 +87,30 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
 )
 def test_free_text_is_masked(text, masked):
     assert duckdb.sql(f"SELECT {mask_contacts_sql('?')}", params=[text]).fetchall() == [(masked,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "masked"),
+    [
+        # the whole name in any case and spacing, then a part alone, as words only
+        ("This is MARIA  souza. Maria here", ["Maria Souza"], "This is [name]. [name] here"),
+        ("Banana, Mariana, Souza-Lima", ["Maria Souza"], "Banana, Mariana, [name]-Lima"),
+        ("João\nSilva: joão", ["João Silva"], "[name]: [name]"),
+        # parts under 3 letters are left (`Li` is in too much text), the whole name is not
+        ("Bo Li said hi to bo and Li", ["Bo Li"], "[name] said hi to bo and Li"),
+        # a renamed customer: both names; regex characters in a name are literal
+        ("Ann Lee-Park or Ann Lee", ["Ann Lee", "Ann Lee-Park"], "[name] or [name]"),
+        ("a.b (c)+ and axb", ["a.b (c)+"], "[name] and axb"),
+        ("no names", None, "no names"),
+        (None, ["Maria Souza"], None),
+    ],
+)
+def test_a_persons_own_name_is_masked_in_free_text(text, names, masked):
+    variants = f"flatten([{name_variants_sql('person')} FOR person IN ?::VARCHAR[]])"
+    names_sql = "NULL::VARCHAR[]" if names is None else variants
+    params = [text] if names is None else [text, names]
+    query = f"SELECT {mask_names_sql('?', names_sql)}"
+    assert duckdb.sql(query, params=params).fetchall() == [(masked,)]
 
 
 ID_COLUMNS = [

@@ -80,8 +80,8 @@ def land_day_1(lake: Lake) -> None:
         ticket("T4", t(D1, "10:00:00"), "high", customer="C1", agent="A1",
                first_response=t(D1, "10:30:00"), category=None,
                subject="Refund for maria.souza@example.com",
-               description="I need a refund for my invoice. Call me on +1 555-123-4567 "
-               "or write to maria.souza@example.com."),
+               description="I need a refund for my invoice. This is MARIA  Souza: call me on "
+               "+1 555-123-4567 or write to maria.souza@example.com. Thanks, maria."),
         ticket("T11", t(D1, "11:00:00"), "low", agent="A1", first_response=t(D1, "12:00:00")),
         ticket("T12", t(D1, "11:30:00"), "low", agent="A1", first_response=t(D1, "12:00:00")),
         # an earlier line of T6, then the later one of the same day, which wins
@@ -363,7 +363,8 @@ def test_no_personal_data_in_silver_gold_or_the_models(run):
     )
     assert texts.iloc[0].tolist() == [
         "Refund for [email]",
-        "I need a refund for my invoice. Call me on [phone] or write to [email].",
+        "I need a refund for my invoice. This is [name]: call me on [phone] or write to "
+        "[email]. Thanks, [name].",
     ]
     customers = lake.query("SELECT * FROM silver.support_customers").set_index("customer_id")
     assert "name" not in customers.columns
@@ -434,3 +435,31 @@ def test_a_customer_id_that_is_an_email_a_phone_or_a_name_is_quarantined(lake, c
     kept = sorted(lake.gold("support_ticket_analytics")["customer_id"])
     assert kept == ["100200300400", "CUS-0002"]
     assert customer_id not in lake.gold("support_customer_insights")["customer_id"].tolist()
+
+
+def test_a_ticket_masks_every_name_its_customer_was_delivered_with(lake):
+    """The customer's own name, whole or a part, is masked in the ticket's text; once the
+    customer is delivered under a new name, running the ticket's day again masks that too."""
+    rita = customer("C5", "Rita Lopes", "rita@example.com", "555 222 3333")
+    lake.land_csv("support", "customers", D1, [rita])
+    text = "This is rita lopes vieira. Rita again; Ritalin is a word."
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [ticket("T50", t(D1, "09:00:00"), "low", customer="C5", description=text)],
+    )
+
+    def description() -> str:
+        rows = lake.query(
+            "SELECT description FROM silver.support_ticket_versions WHERE ticket_id = 'T50'"
+        )
+        return rows["description"].tolist()
+
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert description() == ["This is [name] vieira. [name] again; Ritalin is a word."]
+
+    lake.land_csv("support", "customers", D2, [{**rita, "name": "Rita Lopes Vieira"}])
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert description() == ["This is [name]. [name] again; Ritalin is a word."]
