@@ -31,7 +31,7 @@ from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
-from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 
 GROUP = "crm"
 LINEAGE = "date, source_file, line_number"
@@ -148,6 +148,8 @@ def crm_user_versions(
         "bronze": same_day(bronze_interactions),
         # A person's company as of the day: every version delivered up to it.
         "contact_versions": all_days(crm_contact_versions),
+        # The names to mask in a title: its person's, under every name delivered.
+        "contacts": all_days(bronze_contacts),
     },
 )
 def crm_interactions(
@@ -156,11 +158,24 @@ def crm_interactions(
     lake: Lake,
     bronze: TableRef,
     contact_versions: TableRef,
+    contacts: TableRef,
 ) -> Output[DayTables]:
     """CRM interactions with noise flags and reason, direction, thread key, friction flags
     and the company resolved as of the day. E-mail bodies, subjects and recipient addresses
-    stay in bronze."""
+    stay in bronze; a title has its person's name masked."""
     days = partition_dates(context)
+    with warehouse.connect() as con:
+        # Once for the step, not for each part of each day: every person's names.
+        person_names = (
+            con.sql(rules.person_names_sql(contacts.rows)).to_arrow_table()
+            if table_exists(con, contacts.schema, contacts.table)
+            else None
+        )
+
+    def known_person_names(con, typed) -> dict:
+        """The step's person names, computed above, as a view for each part's query."""
+        return {PERSON_NAMES: person_names}
+
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -169,10 +184,18 @@ def crm_interactions(
         spec=INTERACTION_SPEC,
         model=schemas.SilverInteraction,
         select_sql=rules.silver_interactions_sql(
-            TYPED_RECORDS, contact_versions.rows, days[-1] if days else None
+            TYPED_RECORDS,
+            contact_versions.rows,
+            days[-1] if days else None,
+            person_names=PERSON_NAMES if person_names is not None else None,
         ),
+        derived_frames=known_person_names if person_names is not None else None,
         by_day=True,
     )
+
+
+# The view of every person contact's names the interactions' SQL masks titles with.
+PERSON_NAMES = "person_names"
 
 
 def latest_materialized_day(context: AssetExecutionContext) -> date | None:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.privacy import keyed_hash_sql, mask_contacts_sql
+from cx_assets.lakehouse.privacy import (
+    keyed_hash_sql,
+    mask_contacts_sql,
+    mask_names_sql,
+    name_variants_sql,
+)
 
 LOCAL_TIMEZONE = "America/Sao_Paulo"
 INBOUND_TITLE = "E-mail recebido."
@@ -202,8 +207,29 @@ def friction_or_mark_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
 # --------------------------------------------------------------------------- silver
 
 
+def person_names_sql(contacts: str) -> str:
+    """What to mask of each person contact's name (see `name_variants_sql`), over every
+    version delivered in `contacts` (bronze contact records): `contact_id`, `person_name`,
+    a row each."""
+    return f"""
+        SELECT DISTINCT contact_id, unnest({name_variants_sql("name")}) AS person_name
+        FROM (
+            SELECT TRY_CAST(json_extract_string(raw, '$.Id') AS BIGINT) AS contact_id,
+                   json_extract_string(raw, '$.Name') AS name
+            FROM {contacts}
+            WHERE read_error IS NULL AND json_valid(raw)
+              AND json_extract_string(raw, '$.TypeId') = '1'
+        )
+        WHERE name IS NOT NULL
+    """
+
+
 def silver_interactions_sql(
-    typed: str, contact_versions: str, last_day: date | None, rules: CrmRules = DEFAULT_RULES
+    typed: str,
+    contact_versions: str,
+    last_day: date | None,
+    rules: CrmRules = DEFAULT_RULES,
+    person_names: str | None = None,
 ) -> str:
     """Silver interactions from the good typed records of `typed`.
 
@@ -213,7 +239,16 @@ def silver_interactions_sql(
     friction word or a combining mark (one pass instead of five for the ~85% without any:
     marks removed, any word, then one per category). Contact versions
     are read up to `last_day` (the last day being written; None: none are).
+
+    `person_names` (a table or view of `person_names_sql`'s rows; None: none): the title of
+    an interaction with a person has that person's name masked, as well as e-mail addresses
+    and phone numbers.
     """
+    names = (
+        f"SELECT contact_id, person_name FROM {person_names}"
+        if person_names
+        else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name WHERE FALSE"
+    )
     through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
     searchable = searchable_text_sql("title", "email_subject", "content")
     flags = ",\n".join(
@@ -261,10 +296,21 @@ def silver_interactions_sql(
         WHERE date <= {through}
         QUALIFY row_number() OVER (
             PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
+    ),
+    known_names AS ({names}),
+    -- The names of a title's person that its text holds a word of (a plain substring test:
+    -- the regex of `mask_names_sql` runs for these titles only).
+    title_names AS (
+        SELECT t.source_file, t.line_number, list(n.person_name) AS names
+        FROM {typed} AS t JOIN known_names AS n USING (contact_id)
+        WHERE t.reject_reason IS NULL AND t.title IS NOT NULL
+          AND contains(lower(t.title), lower(split_part(n.person_name, ' ', 1)))
+        GROUP BY ALL
     )
     SELECT i.date, i.source_file, i.line_number,
            i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id,
-           {mask_contacts_sql("i.title")} AS title,
+           CASE WHEN p.names IS NULL THEN {mask_contacts_sql("i.title")}
+                ELSE {mask_names_sql(mask_contacts_sql("i.title"), "p.names")} END AS title,
            i.deal_id,
            i.recipient_count,
            {direction_sql("i.title")} AS direction,
@@ -280,6 +326,7 @@ def silver_interactions_sql(
     FROM flagged AS i
     ASOF LEFT JOIN contact_day AS c
       ON i.contact_id = c.contact_id AND i.date >= c.version_date
+    LEFT JOIN title_names AS p USING (source_file, line_number)
     ORDER BY i.date, i.source_file, i.line_number
     """
 

@@ -38,7 +38,9 @@ RULE_REASON = "reject_reason"
 DERIVED = "derived_rows"
 
 # Frames a domain computes in Python from the typed records, by the name SQL sees them as.
-DerivedFrames = Callable[[duckdb.DuckDBPyConnection, str], Mapping[str, pd.DataFrame]]
+DerivedFrames = Callable[
+    [duckdb.DuckDBPyConnection, str], Mapping[str, pd.DataFrame | pyarrow.Table]
+]
 
 
 @dataclass(frozen=True)

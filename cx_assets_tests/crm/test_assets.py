@@ -276,8 +276,12 @@ def test_gold_parquet_is_what_analysts_expect(lake):
 
 
 def test_no_customer_personal_data_outside_bronze(lake):
-    land_day(lake)
+    contacts = [company(10), person(11, 10)]
+    titled = interaction(3, 11, title=f"Tarefa: ligar para {PERSON_NAME.upper()} (joana)")
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 11), titled], contacts=contacts)
     lake.materialize(EVERYTHING, day=DAY)
+    title = lake.query("SELECT title FROM silver.crm_interactions WHERE interaction_id = 3")
+    assert title["title"].tolist() == ["Tarefa: ligar para [name] ([name])"]
     tables = lake.query(
         "SELECT table_schema, table_name FROM information_schema.tables "
         "WHERE table_schema IN ('silver', 'gold')"
