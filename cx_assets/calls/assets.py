@@ -49,6 +49,7 @@ def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
     group=GROUP,
     model=schemas.SilverTranscript,
     grain=["call_id"],
+    grain_across_days=True,
     reconciles_with=bronze_transcripts,
     bands=[
         Band(

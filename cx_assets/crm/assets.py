@@ -143,6 +143,7 @@ def crm_user_versions(
     group=GROUP,
     model=schemas.SilverInteraction,
     grain=["interaction_id"],
+    grain_across_days=True,
     reconciles_with=bronze_interactions,
     ins={
         "bronze": same_day(bronze_interactions),

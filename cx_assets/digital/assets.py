@@ -76,6 +76,7 @@ def digital_journeys(
     group=GROUP,
     model=schemas.SilverCall,
     grain=["call_id"],
+    grain_across_days=True,
     reconciles_with=bronze_calls,
     ins={"bronze": same_day(bronze_calls)},
 )

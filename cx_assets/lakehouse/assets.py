@@ -65,6 +65,7 @@ from cx_assets.lakehouse.warehouse import Warehouse
 # Declarations on an asset's definition metadata (shown in the UI; the landed table is read
 # back by the landing sensor).
 GRAIN = "cx/grain"
+GRAIN_ACROSS_DAYS = "cx/grain_across_days"
 ROW_COUNT = "cx/row_count"
 BANDS = "cx/bands"
 RECONCILES_WITH = "cx/reconciles_with"
@@ -100,6 +101,7 @@ def lake_asset(
     partitioned: bool = True,
     ins: Mapping[str, AssetIn] | None = None,
     grain: Sequence[str] | None = None,
+    grain_across_days: bool = False,
     row_count: int | None = None,
     bands: Sequence[Band] = (),
     reconciles_with: AssetsDefinition | None = None,
@@ -114,7 +116,7 @@ def lake_asset(
     before the first run.
 
     Declarations the checks are built from: `grain` (key columns, per day when
-    partitioned), `row_count` (a fixed number of rows), `bands` (ratios a day should keep
+    partitioned, over all days with `grain_across_days`), `row_count` (a fixed number of rows), `bands` (ratios a day should keep
     to), `reconciles_with` (the bronze asset whose records this table or quarantine holds).
     """
     declared: dict[str, Any] = dict(metadata or {})
@@ -122,6 +124,8 @@ def lake_asset(
         declared["dagster/column_schema"] = schema or column_schema(model)
     if grain is not None:
         declared[GRAIN] = list(grain)
+        if grain_across_days:
+            declared[GRAIN_ACROSS_DAYS] = True
     if row_count is not None:
         declared[ROW_COUNT] = row_count
     if bands:
@@ -146,6 +150,7 @@ def lake_asset(
             landed=LANDED_TABLE in declared,
             reconciles_with=reconciles_with.key if reconciles_with is not None else None,
             grain=grain,
+            grain_across_days=grain_across_days,
             expected_rows=row_count,
             bands=bands,
         )

@@ -258,11 +258,18 @@ def volume_anomaly(
 
 
 def unique_key(
-    schema: str, table: str, columns: Sequence[str], *, partitioned: bool
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    partitioned: bool,
+    across_days: bool = False,
 ) -> DeclaredCheck:
     """ERROR when the table's grain is broken: a key appears more than once (per day for
-    partitioned tables; a per-day table with no key columns has one row a day)."""
-    key_columns = ([PARTITION_COLUMN] if partitioned else []) + list(columns)
+    partitioned tables, unless `across_days`: then a key of the checked days may not appear
+    on any other day either; a per-day table with no key columns has one row a day)."""
+    per_day = partitioned and not across_days
+    key_columns = ([PARTITION_COLUMN] if per_day else []) + list(columns)
     # No key columns: the whole table (or day) is one key, so it holds at most one row.
     group_by = (
         f"GROUP BY {', '.join(quote_identifier(c) for c in key_columns)}" if key_columns else ""
@@ -271,6 +278,10 @@ def unique_key(
     def evaluate(run: CheckRun) -> AssetCheckResult:
         days = run.days
         where, params = ("TRUE", []) if days is None else (in_days_param(len(days)), list(days))
+        if across_days and days is not None and columns:
+            # The checked days' keys, wherever else in the table they appear.
+            key = ", ".join(quote_identifier(c) for c in columns)
+            where = f"({key}) IN (SELECT ({key}) FROM {qualified(schema, table)} WHERE {where})"
         with run.warehouse.connect() as con:
             if not table_exists(con, schema, table):
                 return AssetCheckResult(
@@ -373,6 +384,7 @@ def declared_checks(
     grain: Sequence[str] | None = None,
     expected_rows: int | None = None,
     bands: Sequence[Band] = (),
+    grain_across_days: bool = False,
 ) -> list[DeclaredCheck]:
     """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
     landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
@@ -383,7 +395,9 @@ def declared_checks(
     if reconciles_with is not None:
         checks += [reconciliation(schema, table, reconciles_with), reject_ratio(reconciles_with)]
     if grain is not None:
-        checks.append(unique_key(schema, table, grain, partitioned=partitioned))
+        checks.append(
+            unique_key(schema, table, grain, partitioned=partitioned, across_days=grain_across_days)
+        )
     if expected_rows is not None:
         checks.append(row_count(schema, table, expected_rows))
     checks += [ratio_band(schema, table, band) for band in bands]

@@ -139,6 +139,32 @@ def test_the_same_key_on_different_days_passes(lake):
     assert lake.query("SELECT count(*) AS n FROM silver.keyed WHERE key = 'a'")["n"][0] == 4
 
 
+KEYS_ACROSS_DAYS = {
+    "2024-01-05": [{"key": "a"}, {"key": "b"}],
+    "2024-01-07": [{"key": "c"}],
+    "2024-01-08": [{"key": "a"}],  # the 5th's key again
+}
+
+
+@lake_asset("silver", group=GROUP, grain=["key"], grain_across_days=True)
+def keyed_once(context) -> pd.DataFrame:
+    """A key once over all days (but the 8th repeats the 5th's)."""
+    return rows_of(partition_dates(context), KEYS_ACROSS_DAYS)
+
+
+def test_a_key_unique_across_days_fails_when_another_day_holds_it(lake):
+    check_of = lambda result: check_results(result)[("silver/keyed_once", UNIQUE_KEY)]  # noqa: E731
+    assert check_of(lake.materialize([keyed_once], day="2024-01-05")).passed
+    assert check_of(lake.materialize([keyed_once], day="2024-01-07")).passed
+
+    failing = check_of(lake.materialize([keyed_once], day="2024-01-08", raise_on_error=False))
+
+    assert not failing.passed and failing.severity == ERROR
+    assert failing.metadata["duplicate_keys"].value == 1
+    assert failing.metadata["rows_with_duplicate_keys"].value == 2
+    assert "(key) repeat" in failing.description
+
+
 def test_a_duplicate_in_a_whole_history_table_fails(lake):
     result = lake.materialize([whole_by_key], raise_on_error=False)
     check = check_results(result)[("silver/whole_by_key", UNIQUE_KEY)]
