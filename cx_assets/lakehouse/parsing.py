@@ -250,15 +250,15 @@ def parse_bronze(
     into: str,
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
-    earlier_keys: str | None = None,
+    kept_keys: str | None = None,
 ) -> None:
     """Name `into` (on `con`; `con.unregister(into)` drops it) every bronze record of
     `dates`, typed, with reject_reason.
 
     With a `unique_key`, the first record of a key in a day (by file, then line) is kept and
     later ones are rejected, naming where the first one was. With `unique_across_days`, so is
-    a key first delivered on an earlier day of `dates`, or in `earlier_keys` (a query of the
-    key columns and `date` of the records kept on days before `dates`), naming that day.
+    a key first delivered on an earlier day of `dates`, or in `kept_keys` (a query of the key
+    columns and `date` of the records kept on the other days), naming that day.
 
     A day may be typed a part at a time: `files` (in file order, each part after the
     previous one) and `seen_keys`, a temp table this keeps of the first record of every key
@@ -269,7 +269,7 @@ def parse_bronze(
     # core; Arrow batches are scanned in parallel.
     typed = con.sql(parse_sql(spec, bronze_schema, bronze_table, dates, files)).to_arrow_table()
     if spec.unique_key:
-        typed = _with_duplicates_rejected(con, spec, typed, seen_keys, earlier_keys)
+        typed = _with_duplicates_rejected(con, spec, typed, seen_keys, kept_keys)
     con.register(into, typed)
 
 
@@ -283,12 +283,13 @@ def _with_duplicates_rejected(
     spec: RecordSpec,
     typed: pa.Table,
     seen_keys: str | None,
-    earlier_keys: str | None = None,
+    kept_keys: str | None = None,
 ) -> pa.Table:
     """`typed` with every good record whose key came earlier (in this part by file, then
     line, or in an earlier part through `seen_keys`; with `unique_across_days`, also on an
-    earlier day of the part or in `earlier_keys`) rejected as a duplicate naming the first
-    one; `seen_keys` gains this part's first records.
+    earlier day of the part, or kept on another day: `kept_keys`) rejected as a duplicate
+    naming the first one, or the day that kept it; `seen_keys` gains this part's first
+    records.
 
     Keys are ranked on a projection of key, file and line only: a window over whole records
     carried every e-mail body of a CRM day through its sort. Duplicates are rare, so the
@@ -308,14 +309,14 @@ def _with_duplicates_rejected(
         else:
             seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
         across = spec.unique_across_days
-        if across and earlier_keys is not None:
-            # Only this part's keys are looked up in the earlier days.
-            earlier = (
-                f"LEFT JOIN (SELECT {key}, min(date) AS earlier_day FROM ({earlier_keys}) "
+        if across and kept_keys is not None:
+            # Only this part's keys are looked up in the other days.
+            kept = (
+                f"LEFT JOIN (SELECT {key}, min(date) AS kept_day FROM ({kept_keys}) "
                 f"SEMI JOIN good USING ({key}) GROUP BY ALL) USING ({key})"
             )
         else:
-            earlier = "LEFT JOIN (SELECT NULL::DATE AS earlier_day) ON FALSE"
+            kept = "LEFT JOIN (SELECT NULL::DATE AS kept_day) ON FALSE"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {_RANKED} AS
@@ -326,8 +327,8 @@ def _with_duplicates_rejected(
                    first_value(date) OVER w AS first_day,
                    first_value(source_file) OVER w AS first_file,
                    first_value(line_number) OVER w AS first_line,
-                   earlier_day,
-                   {seen} {earlier}
+                   kept_day,
+                   {seen} {kept}
             WINDOW w AS (
                 PARTITION BY {"" if across else "date, "}{key}
                 ORDER BY date, source_file, line_number)
@@ -337,20 +338,22 @@ def _with_duplicates_rejected(
             con.execute(
                 f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
                 f"FROM {_RANKED} WHERE seen_file IS NULL AND occurrence = 1 "
-                f"AND earlier_day IS NULL"
+                f"AND kept_day IS NULL"
             )
         duplicates = con.execute(
             f"""
             SELECT source_file, line_number,
-                   CASE WHEN earlier_day IS NOT NULL
-                        THEN {_earlier_day_reason_sql(spec, "earlier_day")}
+                   CASE WHEN kept_day < date
+                        THEN {_earlier_day_reason_sql(spec, "kept_day")}
+                        WHEN kept_day IS NOT NULL
+                        THEN {_kept_later_reason_sql(spec, "kept_day")}
                         WHEN seen_file IS NOT NULL
                         THEN {_duplicate_reason_sql(spec, "seen_file", "seen_line")}
                         WHEN first_day < date
                         THEN {_earlier_day_reason_sql(spec, "first_day")}
                         ELSE {_duplicate_reason_sql(spec, "first_file", "first_line")} END
             FROM {_RANKED}
-            WHERE earlier_day IS NOT NULL OR seen_file IS NOT NULL OR occurrence > 1
+            WHERE kept_day IS NOT NULL OR seen_file IS NOT NULL OR occurrence > 1
             """
         ).fetchall()
     finally:
@@ -382,6 +385,16 @@ def _earlier_day_reason_sql(spec: RecordSpec, first_day: str) -> str:
     return (
         f"'duplicate {', '.join(spec.unique_key)} (first delivered on ' "
         f"|| strftime({first_day}, '%Y-%m-%d') || ')'"
+    )
+
+
+def _kept_later_reason_sql(spec: RecordSpec, kept_day: str) -> str:
+    """The reason a record of a key already kept on a later day is rejected: that day was run
+    first, and a key is kept once (running both days together puts the first delivery
+    first again)."""
+    return (
+        f"'duplicate {', '.join(spec.unique_key)} (already kept on ' "
+        f"|| strftime({kept_day}, '%Y-%m-%d') || ')'"
     )
 
 

@@ -91,7 +91,7 @@ def silver_from_bronze(
         with warehouse.connect() as con:
             typed = functools.partial(
                 _silver_chunk, con, bronze, spec, model, select_sql, derived_frames, chunk,
-                earlier_keys=_earlier_keys(con, spec, schema, table, chunk[0]),
+                kept_keys=_kept_keys(con, spec, schema, table, chunk[0], days[-1]),
             )  # fmt: skip
             parts = _file_parts(con, bronze, chunk[0]) if by_day else [None]
             if len(parts) == 1:
@@ -130,19 +130,26 @@ PART_ROWS = 60_000
 SEEN_KEYS = "seen_keys"
 
 
-def _earlier_keys(
-    con: duckdb.DuckDBPyConnection, spec: RecordSpec, schema: str, table: str, first_day: date
+def _kept_keys(
+    con: duckdb.DuckDBPyConnection,
+    spec: RecordSpec,
+    schema: str,
+    table: str,
+    first_day: date,
+    step_last_day: date,
 ) -> str | None:
     """For a key unique across days: a query of the key and day of every record this silver
-    table kept before `first_day`. The days being computed are left out, whatever an earlier
-    run wrote for them, so a re-run replaces them exactly; a range's earlier days are written
-    before its later ones are typed (`by_day`) or ranked with them (one chunk)."""
+    table kept before `first_day` (the chunk's) or after `step_last_day` (a later day run
+    before this one). The step's own days from `first_day` on are left out, whatever an
+    earlier run wrote for them, so a re-run replaces them exactly; a range's earlier days
+    are written before its later ones are typed (`by_day`) or ranked with them (one chunk)."""
     if not spec.unique_across_days or not table_exists(con, schema, table):
         return None
     key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
     return (
         f"SELECT date, {key} FROM {sql.qualified(schema, table)} "
-        f"WHERE date < {sql.date_literal(first_day)}"
+        f"WHERE date < {sql.date_literal(first_day)} "
+        f"OR date > {sql.date_literal(step_last_day)}"
     )
 
 
@@ -240,13 +247,13 @@ def _silver_chunk(
     *,
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
-    earlier_keys: str | None = None,
+    kept_keys: str | None = None,
 ) -> _Chunk:
     """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
     `parsing.parse_bronze`); the rejects carry their raw text."""
     parse_bronze(
         con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS,
-        files=files, seen_keys=seen_keys, earlier_keys=earlier_keys,
+        files=files, seen_keys=seen_keys, kept_keys=kept_keys,
     )  # fmt: skip
     frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
     for name, frame in frames.items():

@@ -426,3 +426,33 @@ def test_a_repeat_on_a_later_day_of_one_range_run_is_quarantined(lake):
         f"duplicate call_id (first delivered on {days[0]})",
         f"duplicate call_id (first delivered on {days[0]})",
     ]
+
+
+def test_days_run_out_of_order_keep_a_repeated_call_once(lake):
+    """A later day run first keeps the call (it is the first delivery seen); the earlier day,
+    run after it, quarantines its copy naming the day that kept it, so no run fails and the
+    call counts once. Running both days together restores first delivery wins."""
+    days = ("2024-01-05", "2024-01-06")
+    lake.land_jsonl("calls", "transcripts", days[0], [call("A", "Hi.")])
+    lake.land_jsonl("calls", "transcripts", days[1], [call("A", "Hi.")])
+
+    def kept_and_reasons():
+        silver = lake.query("SELECT date, call_id FROM silver.calls_transcripts")
+        reasons = lake.quarantine("calls_transcripts")[["date", "reason"]]
+        return (
+            [(str(day)[:10], call_id) for day, call_id in silver.itertuples(index=False)],
+            [(str(day)[:10], reason) for day, reason in reasons.itertuples(index=False)],
+        )
+
+    assert lake.materialize(EVERYTHING, day=days[1]).success
+    assert lake.materialize(EVERYTHING, day=days[0]).success  # its unique_key check passes
+    assert kept_and_reasons() == (
+        [(days[1], "A")],
+        [(days[0], f"duplicate call_id (already kept on {days[1]})")],
+    )
+
+    assert lake.materialize(EVERYTHING, day=days[0], last_day=days[1]).success
+    assert kept_and_reasons() == (
+        [(days[0], "A")],
+        [(days[1], f"duplicate call_id (first delivered on {days[0]})")],
+    )

@@ -508,3 +508,26 @@ def test_an_interaction_delivered_again_on_a_later_day_is_quarantined(lake, monk
     # The first day again: its own delivery is still the first.
     assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
     assert _kept_and_quarantined(lake) == (kept, repeats)
+
+
+def test_days_run_out_of_order_keep_an_interaction_once(lake):
+    """The later day run first keeps interaction 1; the earlier day, run after, quarantines
+    its copy naming that day (no ERROR, counted once); a range over both, typed a day at a
+    time, gives it back to its first delivery."""
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 11)])
+    land_day(lake, day=NEXT_DAY, interactions=[interaction(1, 10)])
+
+    assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=NEXT_DAY).success
+    assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
+    assert _kept_and_quarantined(lake) == (
+        [(DAY, 2), (NEXT_DAY, 1)],
+        [(DAY, 1, f"duplicate interaction_id (already kept on {NEXT_DAY})")],
+    )
+
+    assert lake.materialize(
+        EVERYTHING, selection=CRM.partitioned, day=DAY, last_day=NEXT_DAY
+    ).success
+    assert _kept_and_quarantined(lake) == (
+        [(DAY, 1), (DAY, 2)],
+        [(NEXT_DAY, 1, f"duplicate interaction_id (first delivered on {DAY})")],
+    )
