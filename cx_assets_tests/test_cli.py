@@ -392,6 +392,43 @@ def test_help_says_the_defaults_and_the_ui_stays_quiet():
     assert command[command.index("--code-server-log-level") + 1] == "warning"
 
 
+@pytest.mark.parametrize("armed", [True, False], ids=["the command's process", "a caller of main"])
+def test_start_up_objects_are_frozen_and_collection_resumes_for_the_run(
+    tmp_path, monkeypatch, armed
+):
+    """The command's own process collects no garbage during start-up, freezes what start-up
+    left once the definitions and resources are built, and runs the day with the collector
+    on; a process that calls `main` (this one) keeps its collector untouched."""
+    import gc
+
+    from cx_assets import cli as cli_module
+
+    collection = cli_module.StartUpCollection()
+    collection.armed = armed
+    monkeypatch.setattr(cli_module, "_START_UP_COLLECTION", collection)
+    frozen, thresholds = [], []
+    # Recorded, not done: this test process's own heap must not be frozen for good.
+    monkeypatch.setattr(
+        gc, "freeze", lambda: frozen.append((gc.isenabled(), "dagster" in sys.modules))
+    )
+    monkeypatch.setattr(gc, "set_threshold", lambda *generations: thresholds.append(generations))
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+
+    try:
+        assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()  # for the tests after this one, whatever happened
+    if armed:
+        assert frozen == [(False, True)]  # once, with collection paused, after the imports
+        assert [young for young, *_ in thresholds] == [
+            cli_module.StartUpCollection.YOUNG_GENERATION
+        ]
+    else:
+        assert frozen == [] and thresholds == []
+
+
 def test_the_demo_ends_yesterday():
     """`make demo` lands recent days, so the UI shows filled partitions, not 1,000 missing."""
     from datetime import UTC, datetime, timedelta
