@@ -30,6 +30,7 @@ from cx_assets.lakehouse.readers import (
 
 BOM = b"\xef\xbb\xbf"
 DAY = date(2024, 1, 5)
+DAY_AFTER = datetime(2024, 1, 6, tzinfo=UTC)
 
 
 def write(path: Path, content: bytes) -> Path:
@@ -737,3 +738,91 @@ def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path,
     assert [error is not None for error in table["read_error"].to_pylist()] == [
         False, False, True, True, False, False,
     ]  # fmt: skip
+
+
+# Plain CSV files are read by Arrow in one pass; every other file row by row by `read_csv`.
+PLAIN_CSVS = {
+    "rows": b"id,name\n1,Ana\n2,Bruno\n",
+    "no last newline": b"id,name\n1,Ana\n2,Bruno",
+    "crlf, bom and blank lines": BOM + b"id,name\r\n\r\n1,Ana\r\n   \r\n2,Bruno\r\n\n",
+    "unicode blanks and text": "id,name\n\u00a0\n1,Zoë 🙂\n\u3000\u2028\n2,\u00a0x\n".encode(),
+    "empty fields and spaces kept": b"id, name ,note\n1,,\n, Ana ,x y\n",
+    "one column": b"id\n1\n\n2\n",
+    "header only": b"id,name\n",
+    "json escapes in names only": b"id,na\\me\n1,x\n",
+}
+NOT_PLAIN_CSVS = {
+    "a quoted field": b'id,name\n1,"Ana, Bia"\n',
+    "a quoted field without a comma": b'id,name\n1,"Ana"\n',
+    "a tab": b"id,name\n1,A\tna\n",
+    "a bare carriage return": b"id,name\n1,Ana\r2,Bruno\n",
+    "a NUL": b"id,name\n1,A\x00na\n",
+    "a row with too few fields": b"id,name\n1,Ana\n2\n",
+    "invalid utf-8": b"id,name\n1,\xffAna\n",
+    "a blank first line": b"\nid,name\n1,Ana\n",
+    "a header naming a column twice": b"id,id\n1,2\n",
+    "nothing": b"",
+    "a backslash in a value": b"id,name\n1,A\\na\n",
+}
+
+
+@pytest.mark.parametrize(
+    "content, plain",
+    [(content, True) for content in PLAIN_CSVS.values()]
+    + [(content, False) for content in NOT_PLAIN_CSVS.values()],
+    ids=[*PLAIN_CSVS, *NOT_PLAIN_CSVS],
+)
+def test_csv_read_in_one_pass_gives_the_rows_a_row_by_row_read_gives(tmp_path, content, plain):
+    """Line numbers, raw text, records and errors as `read_csv` gives them, whichever way
+    the file is read; plain files are the ones read in one pass."""
+    landing_dir = tmp_path / "landing"
+    path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
+    files = discover(landing_dir, "digital", "members", DAY)
+
+    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
+
+    expected = list(read_csv(path))
+    assert table["line_number"].to_pylist() == [row[0] for row in expected]
+    assert table["raw"].to_pylist() == [row[1] for row in expected]
+    assert table["record"].to_pylist() == [row[2] for row in expected]
+    assert table["read_error"].to_pylist() == [row[3] for row in expected]
+    assert (readers._plain_csv(path) is not None) == plain
+
+
+def test_a_plain_csv_reads_its_values_as_written():
+    """A worked case, so the comparison above cannot pass on two equally wrong readers."""
+    content = PLAIN_CSVS["crlf, bom and blank lines"]
+    path = write(Path(os.environ.get("TMPDIR", "/tmp")) / f"plain-{os.getpid()}.csv", content)
+    try:
+        numbers, raw, records = readers._plain_csv(path)
+    finally:
+        path.unlink()
+    assert numbers.tolist() == [3, 5]
+    assert raw.to_pylist() == ["1,Ana", "2,Bruno"]
+    assert records.to_pylist() == ['{"id": "1", "name": "Ana"}', '{"id": "2", "name": "Bruno"}']
+
+
+def test_blank_csv_lines_are_what_str_strip_strips_in_a_plain_file():
+    """The one-pass reader's blank-line pattern matches exactly the characters Python's
+    `str.strip()` strips (as `read_csv` does) that a plain file can hold (none below 0x20)."""
+    import pyarrow.compute as pc
+
+    characters = [chr(code) for code in range(0x20, 0x110000) if not 0xD800 <= code <= 0xDFFF]
+    matched = pc.match_substring_regex(pa.array(characters), readers._BLANK_TEXT_LINE)
+    assert {c for c, blank in zip(characters, matched.to_pylist(), strict=True) if blank} == {
+        c for c in characters if c.isspace()
+    }
+
+
+@pytest.mark.parametrize("limit", ["CSV_WHOLE_FILE_BYTES", "CSV_RECORDS_BYTES"])
+def test_a_plain_csv_too_large_to_read_at_once_is_read_row_by_row(tmp_path, monkeypatch, limit):
+    content = PLAIN_CSVS["rows"]
+    landing_dir = tmp_path / "landing"
+    path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
+    assert readers._plain_csv(path) is not None
+    monkeypatch.setattr(readers, limit, 10)
+
+    table = read_landed(discover(landing_dir, "digital", "members", DAY), DAY_AFTER).read_all()
+
+    assert readers._plain_csv(path) is None
+    assert table["record"].to_pylist() == [row[2] for row in read_csv(path)]
