@@ -1,6 +1,7 @@
-"""`query_validated` checks gold rows in SQL and coerces them with Pandera: the frame it
-returns must be the frame Pandera's whole validation returns, for every gold table of the
-four domains, and rows breaking the model must fail the step with Pandera's reasons."""
+"""`query_validated` checks gold rows in SQL and casts them there to the types Pandera
+coerces to: the frame it returns must be the frame Pandera's whole validation returns, for
+every gold table of the four domains and for each kind of column, and rows breaking the
+model must fail the step with Pandera's reasons."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import date
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.lakehouse import steps
@@ -98,3 +100,43 @@ def test_rows_breaking_the_model_fail_with_pandera_s_reasons(lake):
 def test_a_missing_column_is_named(lake):
     with pytest.raises(SchemaViolation, match=r"^Share: column 'share' is missing$"):
         query_validated(lake.resources["warehouse"], "SELECT 'a' AS team", Share)
+
+
+class EveryKind(pa.DataFrameModel):
+    day: Series[Date]
+    seen_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "us", "tz": "UTC"})
+    count: Series[int]
+    big_or_none: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    flag: Series[bool]
+    flag_or_none: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    text_or_none: Series[str] = pa.Field(nullable=True)
+    nothing: Series[str] = pa.Field(nullable=True)
+    share: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+def test_each_kind_of_column_comes_out_as_pandera_coerces_it(lake):
+    """Nullable integers past 2**53 keep every digit, nullable booleans stay nullable, and
+    a text column with no value still has its type."""
+    sql = f"""
+        SELECT * FROM (VALUES
+            (DATE '2024-01-03', TIMESTAMPTZ '2024-01-03 10:00:00+00', 1, {2**62 + 1}, TRUE,
+             NULL::BOOLEAN, 'a', NULL::VARCHAR, 0.5::DOUBLE, 'dropped'),
+            (DATE '2024-01-04', TIMESTAMPTZ '2024-01-04 23:59:59.123456+00', 2, NULL, FALSE,
+             TRUE, NULL, NULL, NULL, 'dropped')
+        ) AS t(day, seen_at, count, big_or_none, flag, flag_or_none, text_or_none, nothing, share,
+               extra)
+    """
+    warehouse = lake.resources["warehouse"]
+    with warehouse.connect() as con:
+        types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {sql}").fetchall()}
+    steps.model_sql(EveryKind, types)  # translates: checked and cast in SQL, not by Pandera
+
+    frame = query_validated(warehouse, sql, EveryKind)
+
+    pd.testing.assert_frame_equal(frame, _pandera_path(warehouse, sql, EveryKind))
+    assert frame["big_or_none"].tolist()[0] == 2**62 + 1
+    assert str(frame["flag_or_none"].dtype) == "boolean"
