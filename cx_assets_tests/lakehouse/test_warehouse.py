@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -52,6 +53,40 @@ def test_connect_sets_utc_and_limits(warehouse):
         assert rows(con, "SELECT current_setting('threads')") == [(2,)]
         # DuckDB's default is 80% of the machine's memory; ours leaves room for the rest
         assert rows(con, "SELECT current_setting('memory_limit')") == [("1.8 GiB",)]  # 2 GB
+
+
+UTC_AND_LIMITS = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+from cx_assets.lakehouse.warehouse import Warehouse
+first = Warehouse(path=sys.argv[1])
+with first.connect() as con:
+    con.execute("SET TimeZone = 'Asia/Tokyo'")  # one cursor's own session
+for warehouse in (first, first, Warehouse(path=sys.argv[1], threads=1, memory_limit="1GB"), first):
+    with warehouse.connect() as con:
+        print(con.execute(
+            "SELECT current_setting('TimeZone'), current_setting('threads'), "
+            "current_setting('memory_limit'), getvariable('cx_hash_key') IS NOT NULL"
+        ).fetchall()[0])
+"""
+
+
+def test_every_connection_is_utc_with_its_warehouses_limits_and_the_hash_key(tmp_path):
+    """In a process whose zone is not UTC (DuckDB's default is the process's zone): each
+    cursor, not only the first, is UTC and has the hash key; a warehouse on the same file
+    with other limits gets its own."""
+    result = subprocess.run(
+        [sys.executable, "-c", UTC_AND_LIMITS, str(tmp_path / "warehouse.duckdb")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TZ": "America/Sao_Paulo"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "('UTC', 2, '1.8 GiB', True)",
+        "('UTC', 2, '1.8 GiB', True)",
+        "('UTC', 1, '953.6 MiB', True)",
+        "('UTC', 2, '1.8 GiB', True)",
+    ]
 
 
 def test_a_partition_column_that_is_not_a_date_is_refused(con):
