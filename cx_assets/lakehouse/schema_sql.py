@@ -45,7 +45,10 @@ _TARGET_TYPE = {
     "datetime64[us, UTC]": "TIMESTAMP WITH TIME ZONE",
 }
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
-# Source column types whose cast to the target gives what Pandera's coercion gives.
+# Source column types whose cast to the target gives what Pandera's coercion gives. Two
+# more are taken by pattern (`_converted_exactly`): a DECIMAL to DOUBLE (DuckDB's cast is
+# the conversion its pandas frames make, value for value) and a HUGEINT (a sum of
+# integers) to BIGINT (pandas reads it as a float64, exact below 2**53, as counts are).
 _EXACT_SOURCES = {
     "BIGINT": _INTEGERS,
     "DOUBLE": {"DOUBLE", "FLOAT", *_INTEGERS},
@@ -90,12 +93,12 @@ def model_sql(
         source = source_types.get(name)
         if source is None:
             continue  # a missing column is the caller's error, raised with the others
-        if source != "NULL" and source not in _EXACT_SOURCES[target]:
+        if source != "NULL" and not _converted_exactly(source, target):
             raise Untranslatable(f"{model.__name__}.{name}: {source} to {target}")
         quoted = sql.quote_identifier(name)
-        value = _value_sql(quoted, source)
+        value = _value_sql(quoted, source, target)
         casts.append(f"CAST({value} AS {target}) AS {quoted}")
-        failures += _null_failures(name, dtype, column.nullable, value)
+        failures += _null_failures(name, dtype, column.nullable, value, source)
         for check in column.checks:
             predicate = check_sql(check, value)
             failures.append((_reason(name, _check_text(check)), f"NOT coalesce({predicate}, TRUE)"))
@@ -110,17 +113,34 @@ def model_sql(
     return ModelSql(", ".join(casts), reason_sql(failures), uses_windows)
 
 
-def _value_sql(quoted: str, source: str) -> str:
+def _converted_exactly(source: str, target: str) -> bool:
+    if source in _EXACT_SOURCES[target]:
+        return True
+    return (target, source) == ("BIGINT", "HUGEINT") or (
+        target == "DOUBLE" and source.startswith("DECIMAL(")
+    )
+
+
+def _value_sql(quoted: str, source: str, target: str) -> str:
     # pandas reads a NaN as a null: checks skip it and a non-nullable column fails on it.
     if source in ("DOUBLE", "FLOAT"):
         return f"CASE WHEN NOT isnan({quoted}) THEN {quoted} END"
+    # Checked as the values Pandera checks: the DOUBLE of a DECIMAL, the BIGINT of a HUGEINT.
+    if source.startswith("DECIMAL(") or source == "HUGEINT":
+        return f"CAST({quoted} AS {target})"
     return quoted
 
 
-def _null_failures(name: str, dtype: str, nullable: bool, value: str) -> list[tuple[str, str]]:
+def _null_failures(
+    name: str, dtype: str, nullable: bool, value: str, source: str
+) -> list[tuple[str, str]]:
     if nullable:
         return []
     checks = ("not_nullable", *_NULL_COERCION_REASONS.get(dtype, ()))
+    if source == "HUGEINT" and dtype == "int64":
+        # pandas reads it as float64, which a null keeps (the coercion fails): Pandera's
+        # dtype check fails too, on the null's row.
+        checks += ("dtype('int64')",)
     return [(_reason(name, check), f"{value} IS NULL") for check in checks]
 
 

@@ -137,6 +137,67 @@ def test_casts_give_the_models_types_in_its_order(con):
     ]
 
 
+class Sums(pa.DataFrameModel):
+    """A gold table's shape: a sum of counts (HUGEINT in DuckDB) and money or shares from
+    decimal literals (DECIMAL)."""
+
+    calls: Series[int] = pa.Field(ge=1)
+    maybe_calls: Series[pd.Int64Dtype] = pa.Field(le=10, nullable=True)
+    cost: Series[float] = pa.Field(ge=0, nullable=True)
+    pct: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100})
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+SUMS_TYPES = {
+    "calls": "HUGEINT", "maybe_calls": "HUGEINT", "cost": "DECIMAL(21,1)", "pct": "DECIMAL(38,10)",
+}  # fmt: skip
+SUMS_GOOD = {"calls": 3, "maybe_calls": 10, "cost": "12.5", "pct": "99.9999999999"}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({}, None),
+        ({"calls": 0}, "column 'calls' failed greater_than_or_equal_to(1)"),
+        (  # pandas reads a HUGEINT as float64, which a null keeps: its dtype fails too
+            {"calls": None},
+            "column 'calls' failed coerce_dtype('int64'); column 'calls' failed "
+            "dtype('int64'); column 'calls' failed not_nullable",
+        ),
+        ({"maybe_calls": 11}, "column 'maybe_calls' failed less_than_or_equal_to(10)"),
+        ({"maybe_calls": None}, None),
+        ({"cost": "-0.1"}, "column 'cost' failed greater_than_or_equal_to(0)"),
+        ({"cost": None}, None),
+        ({"pct": "100.0000000001"}, "column 'pct' failed in_range(0, 100)"),
+        ({"pct": "100.0000000000"}, None),
+        ({"pct": None}, "column 'pct' failed not_nullable"),
+    ],
+)
+def test_sums_and_decimals_are_checked_as_pandera_checks_their_floats(con, change, reason):
+    table = relation(con, SUMS_TYPES, [SUMS_GOOD, {**SUMS_GOOD, **change}, SUMS_GOOD])
+    expected = {} if reason is None else {1: reason}
+    assert sql_reasons(con, Sums, table) == expected
+    assert pandera_reasons(con, Sums, table) == expected
+
+
+def test_sums_and_decimals_are_cast_to_the_values_pandas_reads(con):
+    rows = [SUMS_GOOD, {**SUMS_GOOD, "maybe_calls": None, "cost": "0.3", "pct": "33.3333333333"}]
+    table = relation(con, SUMS_TYPES, rows)
+    source = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+    rendered = model_sql(Sums, source)
+    cast = con.execute(f"SELECT {rendered.casts} FROM {table} ORDER BY row_id").df()
+    read = con.execute(f"SELECT * FROM {table} ORDER BY row_id").df()
+    assert [kind for _, kind, *_ in con.execute(f"DESCRIBE SELECT {rendered.casts} FROM {table}").fetchall()] == [
+        "BIGINT", "BIGINT", "DOUBLE", "DOUBLE",
+    ]  # fmt: skip
+    assert cast["calls"].tolist() == [3, 3]
+    assert cast["cost"].tolist() == read["cost"].tolist() == [12.5, 0.3]
+    assert cast["pct"].tolist() == read["pct"].tolist()
+
+
 @pytest.mark.parametrize(
     ("model_change", "source_types"),
     [
