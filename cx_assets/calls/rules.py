@@ -471,13 +471,14 @@ def performance_sql(transcripts: str) -> str:
 
 def agent_daily_sql(performance: str) -> str:
     """One row per agent with calls that day; `avg_upsell_per_call` divides by all calls."""
+    revenue = sql.float_sum("upsell_amount")
     return f"""
     SELECT date, agent_name,
            count(*) AS calls,
            count(*) FILTER (WHERE converted) AS conversions,
            count(*) FILTER (WHERE converted) / nullif(count(*), 0) AS conversion_rate,
-           sum(upsell_amount) AS upsell_revenue,
-           sum(upsell_amount) / nullif(count(*), 0) AS avg_upsell_per_call,
+           {revenue} AS upsell_revenue,
+           {revenue} / nullif(count(*), 0) AS avg_upsell_per_call,
            count(*) FILTER (WHERE sentiment = 'positive') AS positive_calls,
            count(*) FILTER (WHERE sentiment = 'neutral') AS neutral_calls,
            count(*) FILTER (WHERE sentiment = 'negative') AS negative_calls
@@ -489,13 +490,14 @@ def agent_daily_sql(performance: str) -> str:
 
 def kpis_daily_sql(performance: str, days: Sequence[date]) -> str:
     """Exactly one row per day, empty days included (0 calls, null rates, 0.0 revenue)."""
+    revenue = sql.float_sum("p.upsell_amount")
     return f"""
     SELECT d.date,
            count(p.call_id) AS total_calls,
            count(p.call_id) FILTER (WHERE p.converted) / nullif(count(p.call_id), 0)
                AS conversion_rate,
-           coalesce(sum(p.upsell_amount), 0.0) AS total_upsell_revenue,
-           sum(p.upsell_amount) / nullif(count(p.call_id), 0) AS avg_upsell_per_call
+           coalesce({revenue}, 0.0) AS total_upsell_revenue,
+           {revenue} / nullif(count(p.call_id), 0) AS avg_upsell_per_call
     FROM {sql.days_relation(days)} AS d LEFT JOIN {performance} AS p ON p.date = d.date
     GROUP BY d.date
     ORDER BY d.date

@@ -451,7 +451,8 @@ def cx_volumetrics_sql(interactions: str, current_deals: str) -> str:
         FROM threads WHERE direction_changes >= 3 GROUP BY ALL
     ),
     deal_value AS (
-        SELECT company_id, sum(amount) AS deal_amount FROM {current_deals} GROUP BY company_id
+        SELECT company_id, {sql.float_sum("amount")} AS deal_amount
+        FROM {current_deals} GROUP BY company_id
     )
     SELECT p.owner_id, p.company_id, p.total_interactions,
            p.first_interaction_at, p.last_interaction_at,
@@ -504,8 +505,8 @@ def sales_velocity_sql(current_deals: str, current_users: str) -> str:
                count(d.deal_id) FILTER (WHERE d.status = 'open') AS open_deals,
                count(d.deal_id) FILTER (WHERE d.status = 'won') AS won,
                count(d.deal_id) FILTER (WHERE d.status = 'lost') AS lost,
-               avg(d.amount) FILTER (WHERE d.status = 'won') AS avg_won_amount,
-               avg((epoch(d.finished_at) - epoch(d.created_at)) / 86400.0)
+               {sql.float_avg("d.amount")} FILTER (WHERE d.status = 'won') AS avg_won_amount,
+               {sql.float_avg("(epoch(d.finished_at) - epoch(d.created_at)) / 86400.0")}
                    FILTER (WHERE d.status = 'won' AND d.finished_at IS NOT NULL) AS avg_cycle_days
         FROM managers m LEFT JOIN {current_deals} d ON d.owner_id = m.owner_id
         GROUP BY m.owner_id
@@ -656,7 +657,7 @@ def _company_tiers_sql(
     as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
     companies AS ({_company_universe_sql(interactions, current_contacts)}),
     won AS (
-        SELECT company_id, sum(amount) AS won_amount
+        SELECT company_id, {sql.float_sum("amount")} AS won_amount
         FROM {current_deals} WHERE status = 'won' GROUP BY company_id
     ),
     engagement AS (
@@ -721,7 +722,7 @@ def segmentation_sql(
     WITH {_company_tiers_sql(interactions, current_contacts, current_deals, rules, as_of_day)}
     SELECT s.segment, s.value_tier, s.engagement_tier,
            count(t.company_id) AS company_count,
-           coalesce(sum(t.won_amount), 0.0) AS total_won_amount,
+           coalesce({sql.float_sum("t.won_amount")}, 0.0) AS total_won_amount,
            coalesce(sum(t.interactions_90d), 0) AS total_interactions_90d,
            any_value(th.value_threshold) AS value_threshold,
            any_value(th.engagement_threshold) AS engagement_threshold,

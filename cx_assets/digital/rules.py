@@ -407,7 +407,7 @@ def segment_drilldown_sql(leakage: str, rules: DigitalRules = DEFAULT_RULES) -> 
            count(*) AS calls,
            count(*) * {cost} AS cost,
            100.0 * count(*) FILTER (WHERE is_repeat_call) / count(*) AS repeat_call_pct,
-           avg(sentiment_score) AS avg_sentiment
+           {sql.float_avg("sentiment_score")} AS avg_sentiment
     FROM {leakage}
     GROUP BY date, journey_type, member_category
     ORDER BY date, journey_type, member_category

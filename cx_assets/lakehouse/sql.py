@@ -1,4 +1,5 @@
-"""The one home of SQL text helpers: identifiers, literals and "these days" in SQL.
+"""The one home of SQL text helpers: identifiers, literals, "these days" and sums of
+fractional numbers that come out the same in every run.
 
 Rules are SQL builders (their SQL is what the tests run), so they render values into the
 query text; every value rendered here is escaped. Where a helper runs its own query
@@ -69,3 +70,21 @@ def in_files(files: Sequence[str] | None) -> str:
     if files is None:
         return "TRUE"
     return f"source_file IN ({', '.join(string_literal(name) for name in files)})"
+
+
+def float_sum(expression: str) -> str:
+    """SQL: the sum of a DOUBLE expression, to the same last digit in every run.
+
+    Floating-point addition depends on its order, and DuckDB adds rows in the order its
+    threads hand them over, so one segment's won amount came out as 7831404.58 on one run
+    and 7831404.580000002 on the next, over the same rows. Adding in the values' own order
+    makes every run add the same numbers in the same order (ties are equal values, so how
+    they are broken cannot matter); the aggregate sorts each group's values first, which is
+    cheap at gold's sizes. Integer sums are exact in any order and need none of this."""
+    return f"sum({expression} ORDER BY {expression})"
+
+
+def float_avg(expression: str) -> str:
+    """SQL: the mean of a DOUBLE expression, to the same last digit in every run (see
+    `float_sum`)."""
+    return f"avg({expression} ORDER BY {expression})"

@@ -297,8 +297,8 @@ def agent_daily_sql(analytics: str, agents: str) -> str:
         SELECT a.date, a.agent_id, g.name AS agent_name, g.team,
                count(*) AS tickets_handled,
                count(a.resolved_at) AS tickets_resolved,
-               avg(a.first_response_minutes) AS mean_first_response_minutes,
-               avg(a.resolution_minutes / 60.0) AS mean_resolution_hours,
+               {sql.float_avg("a.first_response_minutes")} AS mean_first_response_minutes,
+               {sql.float_avg("a.resolution_minutes / 60.0")} AS mean_resolution_hours,
                count(*) FILTER (WHERE {either}) AS sla_breaches,
                avg(a.csat_score) AS mean_csat
         FROM {analytics} a

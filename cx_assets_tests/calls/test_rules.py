@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import pandas as pd
 import pytest
 
 from cx_assets.calls import rules
@@ -18,6 +19,7 @@ from cx_assets.calls.rules import (
     dollar_amounts,
     split_sentences,
 )
+from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
 # --------------------------------------------------------------------------- cleaning
 
@@ -436,3 +438,26 @@ def test_kpis_have_one_row_a_day_even_without_calls():
         con.close()
     assert rows == [(first, 2, 0.5, 50.0, 25.0), (second, 0, None, 0.0, None)]
     assert empty == []
+
+
+def test_revenue_is_the_same_to_the_last_digit_whatever_order_the_calls_come_in():
+    day = date(2024, 1, 8)
+    performance = pd.DataFrame(
+        {
+            "date": day,
+            "agent_name": "Ana",
+            "call_id": ["c1", "c2", "c3"],
+            "converted": True,
+            "upsell_amount": ORDER_SENSITIVE,
+            "sentiment": "neutral",
+        }
+    )
+    con = duckdb.connect()
+    try:
+        for query in (
+            rules.agent_daily_sql("performance"),
+            rules.kpis_daily_sql("performance", [day]),
+        ):
+            assert len(results_in_every_order(con, performance, "performance", query)) == 1
+    finally:
+        con.close()

@@ -11,6 +11,7 @@ import pytest
 
 from cx_assets.crm import rules
 from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV, bind_hash_key
+from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
 
 def evaluate(con, expression: str, **columns):
@@ -624,3 +625,49 @@ def test_silence_is_measured_to_the_end_of_the_local_day(con):
     late["date"] = T0.date()  # delivered in the as-of day's folder (a local day)
     row = churn(con, [late]).loc[10]
     assert row.days_since_last_healthy_interaction == pytest.approx(1 / 24)
+
+
+# --------------------------------------------------------------------------- sums of amounts
+
+
+def test_amount_sums_and_means_are_the_same_to_the_last_digit_whatever_order_deals_come_in(con):
+    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
+    # Three won deals of one company and one manager: their amounts and cycles (0.1, 0.2
+    # and 0.3 days) add up differently in different orders.
+    deals = pd.DataFrame(
+        {
+            "deal_id": [1, 2, 3],
+            "owner_id": 7,
+            "company_id": 10,
+            "status": "won",
+            "amount": ORDER_SENSITIVE,
+            "created_at": created,
+            "finished_at": [created + timedelta(days=days) for days in ORDER_SENSITIVE],
+        }
+    )
+    con.register("users_", pd.DataFrame({"user_id": [7]}))
+    con.register("interactions_", pd.DataFrame([interaction(1, 7, 10, T0)]))
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": "company"}))
+    queries = {
+        "sales velocity": rules.sales_velocity_sql("deals_", "users_"),
+        "volumetrics": rules.cx_volumetrics_sql("interactions_", "deals_"),
+        "segmentation": rules.segmentation_sql("interactions_", "contacts_", "deals_"),
+    }
+    for name, query in queries.items():
+        assert len(results_in_every_order(con, deals, "deals_", query)) == 1, name
+
+
+def test_a_segments_won_amount_is_the_same_to_the_last_digit_whatever_order_companies_come_in(
+    con,
+):
+    # Five companies without interactions, one won deal each: the median (0.1) puts the
+    # three largest in one segment, whose total adds 0.1, 0.2 and 0.3.
+    amounts = [0.01, 0.02, *ORDER_SENSITIVE]
+    companies = list(range(10, 10 + len(amounts)))
+    deals = pd.DataFrame({"company_id": companies, "amount": amounts, "status": "won"})
+    con.register("interactions_", pd.DataFrame([interaction(1, 7, 99, T0)]))
+    con.register("contacts_", pd.DataFrame({"contact_id": companies, "contact_type": "company"}))
+    query = rules.segmentation_sql("interactions_", "contacts_", "deals_")
+    (rows,) = results_in_every_order(con, deals, "deals_", query)
+    giants = next(row for row in rows if row[0] == "sleeping_giants")
+    assert giants[3:5] == (3, (0.1 + 0.2) + 0.3)  # company_count, total_won_amount

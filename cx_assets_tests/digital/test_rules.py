@@ -11,6 +11,7 @@ import pytest
 
 from cx_assets.digital import rules
 from cx_assets.digital.rules import DigitalRules
+from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
 DAY = date(2024, 1, 8)
 NOON = datetime(2024, 1, 8, 12, 0, 0)
@@ -629,3 +630,21 @@ def test_an_ivr_path_keeps_no_contact_details():
     )
     paths = con.execute(f"SELECT ivr_path FROM ({rules.silver_calls_sql('calls')})").fetchall()
     assert paths == [("main>billing>callback [phone]",), ("main>billing",)]
+
+
+def test_a_segments_mean_sentiment_is_the_same_to_the_last_digit_whatever_order_calls_come_in():
+    leakage = pd.DataFrame(
+        {
+            "date": date(2024, 1, 8),
+            "journey_type": "billing",
+            "member_category": "MAPD New",
+            "is_repeat_call": False,
+            "sentiment_score": ORDER_SENSITIVE,
+        }
+    )
+    con = duckdb.connect()
+    try:
+        query = rules.segment_drilldown_sql("leakage")
+        assert len(results_in_every_order(con, leakage, "leakage", query)) == 1
+    finally:
+        con.close()

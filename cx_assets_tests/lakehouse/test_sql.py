@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import pandas as pd
 import pytest
 
 from cx_assets.lakehouse import sql
+from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
 D1, D2, D3 = date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)
 
@@ -92,3 +94,20 @@ def test_in_files_keeps_the_named_files_quoted_or_everything():
     kept = con.execute(f"SELECT source_file FROM t WHERE {predicate} ORDER BY 1").fetchall()
     assert kept == [("c.csv",), ("it's.jsonl",)]
     assert con.execute(f"SELECT count(*) FROM t WHERE {sql.in_files(None)}").fetchone() == (3,)
+
+
+def test_a_float_sum_and_mean_are_the_same_whatever_order_the_rows_come_in(con):
+    values = pd.DataFrame({"x": ORDER_SENSITIVE, "kept": [True, True, True]})
+
+    def results(aggregate: str) -> set[float]:
+        rows = results_in_every_order(con, values, "v", f"SELECT {aggregate} FROM v")
+        return {value for ((value,),) in rows}
+
+    # The rows' order matters to DuckDB's own sum: the case can tell the two apart.
+    assert results("sum(x)") == {(0.1 + 0.2) + 0.3, (0.3 + 0.2) + 0.1}
+    in_value_order = (0.1 + 0.2) + 0.3
+    assert results(sql.float_sum("x")) == {in_value_order}
+    assert results(sql.float_avg("x")) == {in_value_order / 3}
+    # as the rules use them: under a filter, and over an expression
+    assert results(f"{sql.float_avg('x')} FILTER (WHERE kept)") == {in_value_order / 3}
+    assert results(sql.float_sum("x * 2")) == {((0.1 * 2) + (0.2 * 2)) + (0.3 * 2)}

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from cx_assets.support import model_inputs, rules
+from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
 AS_OF = "2024-03-02 00:00:00+00"  # the end of the latest materialized day, 2024-03-01
 
@@ -370,3 +371,21 @@ def test_low_confidence_or_no_prediction_needs_review_at_the_configured_threshol
     ]
     stricter = con.execute(model_inputs.ticket_categories_sql("predictions", 0.7)).fetchall()
     assert [review for *_, review in stricter] == [True, True, True]
+
+
+def test_an_agents_means_are_the_same_to_the_last_digit_whatever_order_tickets_come_in(con):
+    analytics = pd.DataFrame(
+        {
+            "date": date(2024, 3, 1),
+            "agent_id": "A1",
+            "resolved_at": pd.Timestamp("2024-03-01 10:00", tz="UTC"),
+            "first_response_minutes": ORDER_SENSITIVE,
+            "resolution_minutes": [minutes * 60 for minutes in ORDER_SENSITIVE],
+            "first_response_breached": False,
+            "resolution_breached": False,
+            "csat_score": 5,
+        }
+    )
+    con.execute("CREATE TABLE agents AS SELECT 'A1' AS agent_id, 'Ana' AS name, 'Payments' AS team")
+    query = rules.agent_daily_sql("analytics", "agents")
+    assert len(results_in_every_order(con, analytics, "analytics", query)) == 1
