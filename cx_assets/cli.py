@@ -260,6 +260,7 @@ class RunPlan:
     """What `run` materializes: the selected date-grained assets for the days, then the
     whole-history rollups that depend on them (or were selected)."""
 
+    domains: tuple[str, ...]
     defs: object
     graph: object
     selected: set
@@ -272,9 +273,10 @@ class RunPlan:
         unless it names only groups): `group:calls` never imports the CRM's modules."""
         from dagster import AssetSelection, DagsterError
 
-        from cx_assets.domains import definitions_of, domains_for_selection
+        from cx_assets.domains import domains_definitions, domains_for_selection
 
-        defs = definitions_of(domains_for_selection(select))
+        domains = tuple(domains_for_selection(select))
+        defs = domains_definitions(domains)
         graph = defs.resolve_asset_graph()
         try:
             selection = AssetSelection.from_string(select) if select else AssetSelection.all()
@@ -290,7 +292,7 @@ class RunPlan:
             else set()
         )
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
-        return cls(defs, graph, selected, partitioned, rollups)
+        return cls(domains, defs, graph, selected, partitioned, rollups)
 
     def require_built_upstreams(self, warehouse) -> None:
         """Refuse, in one line, a selection that reads a table never built."""
@@ -317,6 +319,8 @@ class RunPlan:
         """One run of the definitions' own jobs (so the UI shows it by name, with its
         partition or range, and can re-execute it): `daily_partitions` with the days and
         the rollups downstream, or `whole_history` when only rollups are selected."""
+        from dagster import build_reconstructable_job, execute_job
+
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.run_lock import owner_tags
 
@@ -338,10 +342,17 @@ class RunPlan:
             job_name, partition_key, run_tags = WHOLE_HISTORY_JOB, None, {}
             label = f"{len(self.rollups)} whole-history rollups"
         print(f"materializing {label} ...", flush=True)
-        result = self.defs.get_job_def(job_name).execute_in_process(
+        if partition_key is not None:
+            run_tags = {"dagster/partition": partition_key}
+        # `execute_job` rather than `execute_in_process`, which would replace the job's
+        # executor (steps in threads) with Dagster's one-step-at-a-time one.
+        job = build_reconstructable_job(
+            "cx_assets.domains", "domains_job", reconstructable_args=(self.domains, job_name)
+        )
+        result = execute_job(
+            job,
             instance=instance,
             asset_selection=sorted(self.partitioned | self.rollups),
-            partition_key=partition_key,
             # Owned by this process from the start, so a kill at any point is recognised.
             tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
             run_config=_run_logger_config(verbose),

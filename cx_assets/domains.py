@@ -2,8 +2,9 @@
 
 A domain is a package `cx_assets/<domain>/` with a `definitions.py` exposing `defs`; it is
 found by looking, so adding a domain edits nothing central. What is cross-cutting is applied
-here once: resources from `CX_DATA_DIR`, the in-process executor (a step is milliseconds of
-work; a process per step would cost ~2 s each), the all-domains daily job and its schedule,
+here once: resources from `CX_DATA_DIR`, the executor (steps in threads of the run's
+process, see `lakehouse/executor.py`; a process per step would cost ~2 s each and could not
+share the warehouse file), the all-domains daily job and its schedule,
 and the automation sensor that rebuilds whole-history rollups.
 
 `cx_assets/definitions.py` builds them from every domain, for the UI, the daemon and
@@ -14,9 +15,10 @@ run is the same, without importing and defining the other three (~0.4 s of a com
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dagster import (
@@ -24,14 +26,15 @@ from dagster import (
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     Definitions,
+    JobDefinition,
     define_asset_job,
-    in_process_executor,
 )
 
 import cx_assets
 from cx_assets.lakehouse.assets import PARTITIONING_TAG, WHOLE_HISTORY
 from cx_assets.lakehouse.automation import RETRIED_RUN_TAGS, daily_schedule
 from cx_assets.lakehouse.domain import DAILY_SELECTION
+from cx_assets.lakehouse.executor import threaded_executor
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import build_resources
 from cx_assets.lakehouse.settings import Settings
@@ -94,6 +97,25 @@ def definitions_of(domains: Iterable[str]) -> Definitions:
                 )
             ],
             resources=build_resources(Settings.from_env().data_dir),
-            executor=in_process_executor,
+            executor=threaded_executor,
         ),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _definitions_for(domains: tuple[str, ...], data_dir: str) -> Definitions:
+    return definitions_of(domains)
+
+
+def domains_job(domains: Sequence[str], job_name: str) -> JobDefinition:
+    """`job_name` of the named domains' definitions (on the data root of the environment),
+    built once per process: `cx-lakehouse run` resolves its plan with it, then has Dagster
+    execute the same job (`build_reconstructable_job` names this function), which, unlike
+    `execute_in_process`, runs it with its own executor."""
+    data_dir = str(Settings.from_env().data_dir)
+    return _definitions_for(tuple(domains), data_dir).get_job_def(job_name)
+
+
+def domains_definitions(domains: Sequence[str]) -> Definitions:
+    """The named domains' definitions as `domains_job` builds them, once per process."""
+    return _definitions_for(tuple(domains), str(Settings.from_env().data_dir))

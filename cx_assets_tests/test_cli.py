@@ -359,13 +359,17 @@ def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run, tmp_pat
     data_dir, _, _ = generated_and_run
     with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         (run,) = [run for run in instance.get_runs() if run.tags.get("cx/trigger") == "cli"]
-        materialized = {
-            record.asset_key.to_user_string()
+        events = [
+            record.event_log_entry.dagster_event
             for record in instance.get_records_for_run(run.run_id).records
             if record.event_log_entry.dagster_event
-            and record.event_log_entry.dagster_event.is_step_materialization
+        ]
+        materialized = {
+            event.asset_key.to_user_string() for event in events if event.is_step_materialization
         }
     assert run.job_name == "daily_partitions"
+    # executed by the job's own executor (steps in threads), not `execute_in_process`'s
+    assert any("up to 2 steps at once" in (event.message or "") for event in events)
     assert run.tags["dagster/asset_partition_range_start"] == START
     assert run.tags["dagster/asset_partition_range_end"] == END
     assert {"gold/crm_cx_volumetrics", "gold/crm_noise_summary"} <= materialized

@@ -145,14 +145,15 @@ def test_definitions_load_with_a_domain_per_folder(graph):
         assert definitions.defs.get_job_def(f"{domain}_daily").partitions_def == daily_partitions
 
 
-def test_every_job_runs_in_process_on_utc_days():
-    """A process per step costs ~2 s each; the landing sensors, the CLI and the UI all take a
-    day as a UTC date (`partitions.is_partition_day` and the folders' names)."""
+def test_every_job_runs_in_threads_of_one_process_on_utc_days():
+    """A process per step costs ~2 s each and cannot share the warehouse file; the landing
+    sensors, the CLI and the UI all take a day as a UTC date (`partitions.is_partition_day`
+    and the folders' names)."""
     assert daily_partitions.timezone == "UTC"
     names = [job.name for job in definitions.defs.jobs]
     assert {"daily_partitions", "whole_history", "crm_daily"} <= set(names)
     for name in names:
-        assert definitions.defs.get_job_def(name).executor_def.name == "in_process", name
+        assert definitions.defs.get_job_def(name).executor_def.name == "threads", name
 
 
 def test_no_asset_reads_another_domains_tables(graph):

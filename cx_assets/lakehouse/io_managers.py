@@ -53,6 +53,7 @@ from cx_assets.lakehouse.warehouse import (
     Warehouse,
     as_arrow,
     count_rows,
+    create_schema,
     replace_rows,
     table_columns,
 )
@@ -179,7 +180,7 @@ class BronzeParquetIOManager(ConfigurableIOManager):
         written = parquet.publish_stream(obj, dataset, dates)
         files = (dataset / "*" / parquet.DATA_FILE).as_posix()
         with self.warehouse.connect() as con:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+            create_schema(con, layer)
             con.execute(
                 f"CREATE OR REPLACE VIEW {qualified(layer, table)} AS "
                 f"SELECT * FROM read_parquet({string_literal(files)}, hive_partitioning = true, "

@@ -47,6 +47,15 @@ _open_databases: dict[str, duckdb.DuckDBPyConnection] = {}
 # whole database (every cursor), so they are set again only when a caller asks for others.
 _database_limits: dict[str, tuple[str, int]] = {}
 _open_lock = threading.Lock()
+# Two transactions creating the same schema at once conflict in DuckDB ("Catalog write-write
+# conflict"), even with IF NOT EXISTS: a run's steps, in threads, would on a new warehouse.
+_schema_lock = threading.Lock()
+
+
+def create_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """`CREATE SCHEMA IF NOT EXISTS`, one thread of the process at a time."""
+    with _schema_lock:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
 
 
 @atexit.register
@@ -232,7 +241,7 @@ def _prepare_table(
     write then fails."""
     con.register("incoming_schema", columns.empty_table())
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        create_schema(con, schema)
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} AS FROM incoming_schema"
         )

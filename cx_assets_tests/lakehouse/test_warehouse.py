@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 
@@ -452,3 +453,34 @@ def test_a_lock_released_within_the_timeout_is_waited_for(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_steps_in_threads_write_their_tables_into_new_schemas_at_once(warehouse):
+    """A run's steps execute at once in threads (`lakehouse/executor.py`); on a new
+    warehouse they all create their layer's schema, which two DuckDB transactions doing at
+    the same moment conflict on. Each thread here writes its own tables into the same new
+    schemas, started together, many times."""
+    schemas = [f"layer_{number}" for number in range(40)]
+    start_together = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(thread: int) -> None:
+        with warehouse.connect() as con:
+            for schema in schemas:
+                start_together.wait()
+                frame = pd.DataFrame({"date": [D1], "id": [thread]})
+                try:
+                    replace_rows(con, schema, f"written_by_{thread}", frame, [D1])
+                except BaseException as error:
+                    errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(number,)) for number in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with warehouse.connect() as con:
+        for schema in schemas:
+            for number in (1, 2):
+                assert rows(con, f"SELECT id FROM {schema}.written_by_{number}") == [(number,)]

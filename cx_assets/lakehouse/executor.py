@@ -1,0 +1,225 @@
+"""Runs a run's independent steps at the same time, in threads of its one process.
+
+A run's steps are mostly waits on native code that lets go of Python's lock: DuckDB
+queries, Parquet and Arrow. Dagster's in-process executor runs them one at a time, so a
+run used about 1.1 of a machine's 2 cores (CPU time over wall time, a digital day 1.07, a
+CRM day 1.18). Its multiprocess executor would start a process per step (each importing
+Dagster, pandas and DuckDB again, ~1.5 s) and could not share the warehouse: DuckDB lets one
+process at a time open the file. Dagster has no executor with threads (dagster#4041), so
+this one keeps the in-process executor's loop and hands each ready step to a thread of a
+small pool:
+
+- a step starts once every step it needs has finished, as Dagster's own plan decides
+  (`ActiveExecution`); its events are stored as they happen, from its own thread;
+- the run's thread takes each step's events in order, tells the plan about them, and
+  passes them on, so the plan, failures and retries work as with Dagster's own;
+- a step's failure fails that step, what depends on it never starts, the other steps go on;
+- an error of the executor itself (not of a step) lets the steps already running finish,
+  then fails the run; nothing new starts;
+- an interrupt (Ctrl-C, or Dagster terminating the run) starts nothing new either: a step
+  in a thread cannot be stopped midway, so the running ones finish first (a CRM day's
+  longest step takes about 4 s), then the run ends as interrupted.
+
+What it relies on holds in this codebase: every step opens its own warehouse cursor (temp
+tables and registered frames are per cursor), every table has one writer, and DuckDB lets
+transactions of one process write different tables at once.
+
+It uses Dagster's internal execution API (`dagster._core`), pinned with Dagster to 1.13
+in pyproject.toml; `cx_assets_tests/lakehouse/test_executor.py` runs it on purpose-made
+jobs, and every run of `cx-lakehouse` and the UI goes through it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from functools import partial
+
+from dagster import Field, executor
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.execute_plan import (
+    _trigger_hook,
+    create_compute_log_file_key,
+    dagster_event_sequence_for_step,
+)
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.retries import RetryMode, get_retries_config
+from dagster._core.executor.in_process import InProcessExecutor
+from dagster._utils.timing import time_execution_scope
+
+# Steps at once: the machines this runs on have two cores, and each DuckDB query already
+# uses the warehouse's threads; more steps at once only take turns on Python's lock.
+DEFAULT_MAX_CONCURRENT = 2
+
+# The step threads' names begin with this.
+STEP_THREAD_PREFIX = "cx-step"
+# How often the run's thread, waiting on running steps, looks for an interrupt.
+INTERRUPT_POLL_SECONDS = 0.1
+
+_STEP_EVENT, _STEP_DONE, _STEP_BROKE = "event", "done", "broke"
+
+
+def steps_in_threads(
+    job_context: PlanExecutionContext,
+    execution_plan: ExecutionPlan,
+    max_concurrent: int,
+) -> Iterator[DagsterEvent]:
+    """Dagster's in-process step loop (`inner_plan_execution_iterator`), with up to
+    `max_concurrent` ready steps executing at once, each in a thread."""
+    with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as pools:
+        compute_log_manager = job_context.instance.compute_log_manager
+        step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
+        with (
+            execution_plan.start(
+                retry_mode=job_context.retry_mode,
+                instance_concurrency_context=pools,
+                step_dependency_config=job_context.step_dependency_config,
+            ) as active,
+            ExitStack() as capture_stack,
+        ):
+            # Logs are captured for the whole process, as the in-process executor does.
+            log_key = compute_log_manager.build_log_key_for_run(
+                job_context.run_id, create_compute_log_file_key()
+            )
+            log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
+            yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+
+            reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
+
+            def execute(step_context) -> None:
+                key = step_context.step.key
+                try:
+                    for event in dagster_event_sequence_for_step(step_context):
+                        reports.put((_STEP_EVENT, key, event))
+                except BaseException as error:  # handed to the run's thread, which raises it
+                    reports.put((_STEP_BROKE, key, error))
+                else:
+                    reports.put((_STEP_DONE, key, None))
+
+            running: dict[str, tuple[object, list[DagsterEvent]]] = {}
+            broken: BaseException | None = None
+            interrupted = False
+            with ThreadPoolExecutor(max_concurrent, thread_name_prefix=STEP_THREAD_PREFIX) as pool:
+                try:
+                    while running or not (broken or interrupted or active.is_complete):
+                        if not (broken or interrupted) and len(running) < max_concurrent:
+                            ready = active.get_steps_to_execute(limit=max_concurrent - len(running))
+                            yield from active.concurrency_event_iterator(job_context)
+                            for step in ready:
+                                step_context = job_context.for_step(step, active.get_known_state())
+                                running[step.key] = (step_context, [])
+                                pool.submit(execute, step_context)
+                        if not running:
+                            active.sleep_til_ready()  # e.g. a retry waiting for its delay
+                            continue
+                        try:
+                            kind, key, payload = reports.get(timeout=INTERRUPT_POLL_SECONDS)
+                        except queue.Empty:
+                            kind = None
+                        if not interrupted and active.check_for_interrupts():
+                            # SIGINT, or Dagster terminating the run: a step in a thread
+                            # cannot be stopped, so the running ones finish, nothing starts.
+                            interrupted = True
+                            active.mark_interrupted()
+                            yield DagsterEvent.engine_event(
+                                job_context,
+                                f"Interrupted: starting no more steps, waiting for "
+                                f"{', '.join(sorted(running))} to finish",
+                                EngineEventData.interrupted(sorted(running)),
+                            )
+                        if kind is None:
+                            continue
+                        step_context, step_events = running[key]
+                        if kind == _STEP_EVENT:
+                            step_events.append(payload)
+                            yield payload
+                            active.handle_event(payload)
+                            continue
+                        del running[key]
+                        if kind == _STEP_BROKE:
+                            broken = broken or payload
+                            continue
+                        active.verify_complete(job_context, key)
+                        # what a failure skipped, or left without inputs
+                        for event in active.plan_events_iterator(job_context):
+                            step_events.append(event)
+                            yield event
+                        yield from _trigger_hook(step_context, step_events)
+                except BaseException:
+                    # A consumer's error: start nothing more; the pool lets the running
+                    # steps finish (their events are stored) before this returns.
+                    active.mark_interrupted()
+                    raise
+            if broken is not None:
+                raise broken
+
+
+class ThreadedExecutor(InProcessExecutor):
+    """The in-process executor, with `steps_in_threads` as its step loop."""
+
+    def __init__(self, retries: RetryMode, max_concurrent: int):
+        super().__init__(retries=retries)
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, not {max_concurrent}")
+        self.max_concurrent = max_concurrent
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        step_keys = execution_plan.step_keys_to_execute
+        process = f"pid: {os.getpid()}, up to {self.max_concurrent} steps at once"
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Executing steps in process ({process})",
+            event_specific_data=EngineEventData.in_process(os.getpid(), step_keys),
+        )
+        with time_execution_scope() as timer:
+            yield from ExecuteRunWithPlanIterable(
+                execution_plan=plan_context.execution_plan,
+                # called with `job_context` and `execution_plan`
+                iterator=partial(steps_in_threads, max_concurrent=self.max_concurrent),
+                execution_context_manager=PlanExecutionContextManager(
+                    job=plan_context.job,
+                    retry_mode=plan_context.retry_mode,
+                    execution_plan=plan_context.execution_plan,
+                    run_config=plan_context.run_config,
+                    dagster_run=plan_context.dagster_run,
+                    instance=plan_context.instance,
+                    raise_on_error=plan_context.raise_on_error,
+                    output_capture=plan_context.output_capture,
+                    step_dependency_config=self.step_dependency_config,
+                ),
+            )
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Finished steps in process ({process}) in {timer.millis / 1000:.2f} s",
+            event_specific_data=EngineEventData.in_process(os.getpid(), step_keys),
+        )
+
+
+@executor(
+    name="threads",
+    config_schema={
+        "max_concurrent": Field(
+            int,
+            default_value=DEFAULT_MAX_CONCURRENT,
+            description="Steps executing at once, each in a thread of the run's process.",
+        ),
+        "retries": get_retries_config(),
+    },
+)
+def threaded_executor(init_context) -> ThreadedExecutor:
+    """Executes a run's steps in its own process, up to `max_concurrent` at once in threads,
+    each as soon as the steps it needs have finished (see `cx_assets.lakehouse.executor`)."""
+    config = init_context.executor_config
+    return ThreadedExecutor(
+        retries=RetryMode.from_config(config["retries"]),
+        max_concurrent=config["max_concurrent"],
+    )

@@ -1,0 +1,235 @@
+"""The threaded executor on purpose-made jobs: independent steps at the same time, a step
+only after the steps it reads, failures and interrupts as Dagster's own executor treats them.
+
+Each job is built by `job_of` below, a module-level function, because Dagster's
+`execute_job` (which keeps a job's executor, unlike `execute_in_process`) reconstructs it.
+The assets talk to the test through this module's `SHARED` state: the run is in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    asset,
+    build_reconstructable_job,
+    define_asset_job,
+    execute_job,
+)
+
+from cx_assets.lakehouse.executor import STEP_THREAD_PREFIX, ThreadedExecutor, threaded_executor
+
+
+class Shared:
+    """What the running assets record, and the barrier two of them meet at."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.spans: dict[str, tuple[float, float]] = {}
+        self.threads: dict[str, str] = {}
+        self.barrier = threading.Barrier(2, timeout=2)
+
+    def record(self, name: str, began: float) -> None:
+        with self.lock:
+            self.spans[name] = (began, time.monotonic())
+            self.threads[name] = threading.current_thread().name
+
+
+SHARED = Shared()
+
+
+@pytest.fixture(autouse=True)
+def shared() -> Iterator[Shared]:
+    global SHARED
+    SHARED = Shared()
+    yield SHARED
+
+
+# --------------------------------------------------------------------------- the assets
+
+
+@asset
+def meets_right() -> int:
+    began = time.monotonic()
+    SHARED.barrier.wait()  # returns only once `meets_left` is waiting too
+    SHARED.record("meets_right", began)
+    return 1
+
+
+@asset
+def meets_left() -> int:
+    began = time.monotonic()
+    SHARED.barrier.wait()
+    SHARED.record("meets_left", began)
+    return 1
+
+
+@asset
+def upstream() -> int:
+    began = time.monotonic()
+    time.sleep(0.3)
+    SHARED.record("upstream", began)
+    return 1
+
+
+@asset
+def downstream(upstream: int) -> int:
+    SHARED.record("downstream", time.monotonic())
+    return upstream + 1
+
+
+@asset
+def beside() -> int:
+    began = time.monotonic()
+    time.sleep(0.1)
+    SHARED.record("beside", began)
+    return 1
+
+
+@asset
+def breaks() -> int:
+    raise ValueError("made to fail")
+
+
+@asset
+def after_breaks(breaks: int) -> int:
+    SHARED.record("after_breaks", time.monotonic())
+    return breaks
+
+
+@asset
+def interrupts() -> int:
+    began = time.monotonic()
+    os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C, or Dagster terminating the run
+    time.sleep(0.5)  # the run's thread sees it meanwhile; this step still finishes
+    SHARED.record("interrupts", began)
+    return 1
+
+
+@asset
+def after_interrupts(interrupts: int) -> int:
+    SHARED.record("after_interrupts", time.monotonic())
+    return interrupts
+
+
+JOBS = {
+    "meet": [meets_left, meets_right],
+    "chain": [upstream, downstream, beside],
+    "failure": [breaks, after_breaks, beside],
+    "interrupt": [interrupts, after_interrupts],
+}
+
+
+def job_of(name: str, max_concurrent: int):
+    """The job `name` of `JOBS`, executed by the threaded executor."""
+    executor = threaded_executor.configured({"max_concurrent": max_concurrent})
+    return Definitions(
+        assets=JOBS[name], jobs=[define_asset_job(name)], executor=executor
+    ).get_job_def(name)
+
+
+def run(instance: DagsterInstance, name: str, max_concurrent: int = 2):
+    job = build_reconstructable_job(__name__, "job_of", reconstructable_args=(name, max_concurrent))
+    return execute_job(job, instance=instance, raise_on_error=False)
+
+
+@pytest.fixture
+def instance(tmp_path) -> Iterator[DagsterInstance]:
+    with DagsterInstance.local_temp(
+        str(tmp_path), overrides={"telemetry": {"enabled": False}}
+    ) as local:
+        yield local
+
+
+def materialized(result) -> set[str]:
+    return {
+        event.asset_key.to_user_string()
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION
+    }
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_independent_steps_run_at_the_same_time_in_step_threads(instance, shared):
+    result = run(instance, "meet")
+    assert result.success
+    assert set(shared.spans) == {"meets_left", "meets_right"}
+    assert all(name.startswith(STEP_THREAD_PREFIX) for name in shared.threads.values())
+    assert shared.threads["meets_left"] != shared.threads["meets_right"]
+
+
+def test_one_step_at_a_time_when_so_configured(instance, shared):
+    """The same two assets cannot meet one at a time: the first waits alone and fails."""
+    result = run(instance, "meet", max_concurrent=1)
+    assert not result.success
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert failures and all(
+        "BrokenBarrierError" in error_classes(event.event_specific_data.error) for event in failures
+    )
+
+
+def error_classes(error) -> list[str]:
+    """The class names of an error and of the errors it was raised from."""
+    names = []
+    while error is not None:
+        names.append(error.cls_name)
+        error = error.cause
+    return names
+
+
+def test_a_step_starts_once_the_steps_it_reads_have_finished(instance, shared):
+    result = run(instance, "chain")
+    assert result.success
+    assert materialized(result) == {"upstream", "downstream", "beside"}
+    upstream_began, upstream_ended = shared.spans["upstream"]
+    downstream_began, _ = shared.spans["downstream"]
+    assert downstream_began >= upstream_ended
+    beside_began, beside_ended = shared.spans["beside"]
+    assert beside_began < upstream_ended and upstream_began < beside_ended  # overlapping
+    # each step's events in order: start first, success last
+    for step in ("upstream", "downstream", "beside"):
+        kinds = [event.event_type for event in result.all_events if event.step_key == step]
+        assert kinds[0] == DagsterEventType.STEP_START
+        assert kinds[-1] == DagsterEventType.STEP_SUCCESS
+
+
+def test_a_failing_step_stops_what_reads_it_and_the_others_finish(instance, shared):
+    result = run(instance, "failure")
+    assert not result.success
+    assert materialized(result) == {"beside"}
+    assert "after_breaks" not in shared.spans
+    failed = {event.step_key for event in result.all_events if event.is_step_failure}
+    assert failed == {"breaks"}
+    # as with Dagster's own executor, a step whose input failed never starts
+    assert not [event for event in result.all_events if event.step_key == "after_breaks"]
+
+
+def test_an_interrupt_starts_nothing_more_and_lets_the_running_step_finish(instance, shared):
+    result = run(instance, "interrupt")
+    assert not result.success
+    assert materialized(result) == {"interrupts"}  # the running step finished
+    assert "after_interrupts" not in shared.spans
+    said = [
+        event.message
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ENGINE_EVENT and event.message
+    ]
+    assert any("Interrupted: starting no more steps" in line for line in said)
+    assert instance.get_run_by_id(result.run_id).is_failure_or_canceled
+
+
+def test_at_least_one_step_at_a_time():
+    from dagster._core.execution.retries import RetryMode
+
+    with pytest.raises(ValueError, match="at least 1"):
+        ThreadedExecutor(retries=RetryMode.DISABLED, max_concurrent=0)
