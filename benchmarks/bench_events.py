@@ -52,6 +52,7 @@ class Step:
     key: str
     seconds: float
     is_check: bool
+    began: float = 0.0  # epoch seconds
 
 
 @dataclass
@@ -60,8 +61,11 @@ class RunSplit:
     date_grained: bool
     set_up: float
     steps: list[Step]
-    gaps: float
+    gaps: float  # run start to end with no step running
     wall: float  # creation to the run's end event
+    # Step time counted twice: steps execute two at a time (the executor's threads), so
+    # their durations add up to more than the time steps were running.
+    overlap: float = 0.0
 
     @property
     def asset_seconds(self) -> float:
@@ -107,18 +111,29 @@ def split_run(run: RunLog) -> RunSplit:
         elif event.event_type == CHECK_EVALUATION:
             checked.add(key)
         elif event.event_type in STEP_ENDS and key in begun:
-            steps.append(Step(key, event.timestamp - begun[key], False))
+            steps.append(Step(key, event.timestamp - begun[key], False, begun[key]))
     for step in steps:  # a step with checks but no materialization is a check step
         step.is_check = step.key in checked and step.key not in materialized
-    in_steps = sum(step.seconds for step in steps)
+    running = _union_seconds([(step.began, step.began + step.seconds) for step in steps])
     return RunSplit(
         job_name=run.job_name,
         date_grained=run.date_grained,
         set_up=started - run.created,
         steps=steps,
-        gaps=(ended - started) - in_steps,
+        gaps=(ended - started) - running,
         wall=ended - run.created,
+        overlap=sum(step.seconds for step in steps) - running,
     )
+
+
+def _union_seconds(spans: list[tuple[float, float]]) -> float:
+    """How long at least one of the (start, end) spans lasted."""
+    total, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reached:
+            total += end - max(start, reached)
+            reached = end
+    return total
 
 
 def split_command(runs: list[RunLog], began: float, ended: float) -> CommandSplit:
@@ -212,6 +227,8 @@ def split_rows(split: CommandSplit, top_steps: int = 6) -> list[tuple[str, float
         else:
             rows.append((f"  {len(assets)} asset steps", run.asset_seconds))
         rows.append((f"  {len(checks)} check steps", run.check_seconds))
+        if run.overlap:
+            rows.append(("  steps at the same time (their time counted twice above)", -run.overlap))
         rows.append(("  gaps between steps (events, planning, IO bookkeeping)", run.gaps))
     if len(split.runs) > 1:
         rows.append(("between runs", split.between_runs))

@@ -253,7 +253,8 @@ def split_section(last_run: str, r: DayResult) -> str:
             "",
             f"The warm run of the CRM day at scale {r.scale:g} ({r.warm.seconds:.2f} s), from "
             "its runs' own events in the data root's Dagster instance (asset and check steps "
-            "told apart by whether they materialize). Step rows are STEP_START → STEP_SUCCESS.",
+            "told apart by whether they materialize). Step rows are STEP_START → STEP_SUCCESS; "
+            "steps execute two at a time, so the time they overlapped is taken off once.",
             "",
             markdown_table(["where the time goes", "seconds", "share"], "lrr", rows),
             f"| **whole command** | **{split.wall:.2f}** | accounted {accounted / split.wall:.0%} |",

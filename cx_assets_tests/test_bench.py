@@ -225,3 +225,26 @@ def test_a_commands_runs_are_those_created_while_it_ran():
         assert job.execute_in_process(instance=instance).success
         assert len(bench_events.runs_from_instance(instance, began)) == 2
         assert len(bench_events.runs_from_instance(instance, began, ended)) == 1
+
+
+def test_steps_at_the_same_time_are_counted_once():
+    """Steps execute two at a time: the time they overlap is taken off once, and the gaps
+    are the time no step was running."""
+    daily = bench_events.RunLog(
+        "daily", 10.0,
+        [bench_events.Event(*e) for e in [
+            (11.0, "PIPELINE_START"), (11.5, "STEP_START", "a"), (12.0, "STEP_START", "b"),
+            (13.0, "STEP_SUCCESS", "b"), (13.5, "STEP_SUCCESS", "a"), (14.0, "STEP_START", "c"),
+            (14.5, "STEP_SUCCESS", "c"), (15.0, "PIPELINE_SUCCESS")]],
+        True,
+    )  # fmt: skip
+    split = bench_events.split_command([daily], began=6.0, ended=16.0)
+    (run,) = split.runs
+    assert run.asset_seconds == pytest.approx(2.0 + 1.0 + 0.5)
+    assert run.overlap == pytest.approx(1.0)  # b ran wholly within a
+    assert run.gaps == pytest.approx(
+        (15.0 - 11.0) - (2.0 + 0.5)
+    )  # no step 11-11.5, 13.5-14, 14.5-15
+    rows = bench_events.split_rows(split)
+    assert ("  steps at the same time (their time counted twice above)", -1.0) in rows
+    assert sum(seconds for _, seconds in rows) == pytest.approx(10.0)
