@@ -324,12 +324,11 @@ class RunPlan:
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.run_lock import owner_tags
 
-        single = len(keys) == 1
         if self.partitioned:
-            job_name, partition_key = DAILY_JOB, keys[0] if single else None
+            job_name = DAILY_JOB
             run_tags = (
-                {}
-                if single
+                {"dagster/partition": keys[0]}
+                if len(keys) == 1
                 else {
                     "dagster/asset_partition_range_start": keys[0],
                     "dagster/asset_partition_range_end": keys[-1],
@@ -339,11 +338,9 @@ class RunPlan:
             if self.rollups:
                 label += f", then {len(self.rollups)} whole-history rollups"
         else:
-            job_name, partition_key, run_tags = WHOLE_HISTORY_JOB, None, {}
+            job_name, run_tags = WHOLE_HISTORY_JOB, {}
             label = f"{len(self.rollups)} whole-history rollups"
         print(f"materializing {label} ...", flush=True)
-        if partition_key is not None:
-            run_tags = {"dagster/partition": partition_key}
         # `execute_job` rather than `execute_in_process`, which would replace the job's
         # executor (steps in threads) with Dagster's one-step-at-a-time one.
         job = build_reconstructable_job(

@@ -104,18 +104,18 @@ def definitions_of(domains: Iterable[str]) -> Definitions:
 
 @functools.lru_cache(maxsize=4)
 def _definitions_for(domains: tuple[str, ...], data_dir: str) -> Definitions:
+    # `data_dir` only keys the cache: `definitions_of` reads the same environment.
     return definitions_of(domains)
 
 
-def domains_job(domains: Sequence[str], job_name: str) -> JobDefinition:
-    """`job_name` of the named domains' definitions (on the data root of the environment),
-    built once per process: `cx-lakehouse run` resolves its plan with it, then has Dagster
-    execute the same job (`build_reconstructable_job` names this function), which, unlike
-    `execute_in_process`, runs it with its own executor."""
-    data_dir = str(Settings.from_env().data_dir)
-    return _definitions_for(tuple(domains), data_dir).get_job_def(job_name)
-
-
 def domains_definitions(domains: Sequence[str]) -> Definitions:
-    """The named domains' definitions as `domains_job` builds them, once per process."""
+    """The named domains' definitions on the environment's data root, built once per
+    process (`cx-lakehouse run` resolves its plan with them, then executes their job)."""
     return _definitions_for(tuple(domains), str(Settings.from_env().data_dir))
+
+
+def domains_job(domains: Sequence[str], job_name: str) -> JobDefinition:
+    """`job_name` of `domains_definitions(domains)`: the function `cx-lakehouse run` names
+    to Dagster (`build_reconstructable_job`) for `execute_job`, which, unlike
+    `execute_in_process`, runs a job with its own executor."""
+    return domains_definitions(domains).get_job_def(job_name)

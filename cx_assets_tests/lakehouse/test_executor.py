@@ -56,27 +56,34 @@ def shared() -> Iterator[Shared]:
 # --------------------------------------------------------------------------- the assets
 
 
+def meet_the_other(name: str) -> None:
+    """Wait at the barrier for the other asset that meets there (two at once, or a timeout)."""
+    began = time.monotonic()
+    SHARED.barrier.wait()
+    SHARED.record(name, began)
+
+
+def work(name: str, seconds: float) -> None:
+    began = time.monotonic()
+    time.sleep(seconds)
+    SHARED.record(name, began)
+
+
 @asset
 def meets_right() -> int:
-    began = time.monotonic()
-    SHARED.barrier.wait()  # returns only once `meets_left` is waiting too
-    SHARED.record("meets_right", began)
+    meet_the_other("meets_right")
     return 1
 
 
 @asset
 def meets_left() -> int:
-    began = time.monotonic()
-    SHARED.barrier.wait()
-    SHARED.record("meets_left", began)
+    meet_the_other("meets_left")
     return 1
 
 
 @asset
 def upstream() -> int:
-    began = time.monotonic()
-    time.sleep(0.3)
-    SHARED.record("upstream", began)
+    work("upstream", 0.3)
     return 1
 
 
@@ -88,9 +95,7 @@ def downstream(upstream: int) -> int:
 
 @asset
 def beside() -> int:
-    began = time.monotonic()
-    time.sleep(0.1)
-    SHARED.record("beside", began)
+    work("beside", 0.1)
     return 1
 
 
