@@ -19,6 +19,7 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     Definitions,
+    RetryPolicy,
     asset,
     build_reconstructable_job,
     define_asset_job,
@@ -36,6 +37,7 @@ class Shared:
         self.spans: dict[str, tuple[float, float]] = {}
         self.threads: dict[str, str] = {}
         self.barrier = threading.Barrier(2, timeout=2)
+        self.attempts = 0
 
     def record(self, name: str, began: float) -> None:
         with self.lock:
@@ -125,11 +127,29 @@ def after_interrupts(interrupts: int) -> int:
     return interrupts
 
 
+@asset(retry_policy=RetryPolicy(max_retries=1, delay=0.2))
+def fails_once() -> int:
+    with SHARED.lock:
+        SHARED.attempts += 1
+        first = SHARED.attempts == 1
+    if first:
+        raise RuntimeError("fails the first time")
+    SHARED.record("fails_once", time.monotonic())
+    return 1
+
+
+@asset
+def after_retry(fails_once: int) -> int:
+    SHARED.record("after_retry", time.monotonic())
+    return fails_once
+
+
 JOBS = {
     "meet": [meets_left, meets_right],
     "chain": [upstream, downstream, beside],
     "failure": [breaks, after_breaks, beside],
     "interrupt": [interrupts, after_interrupts],
+    "retry": [fails_once, after_retry],
 }
 
 
@@ -217,6 +237,17 @@ def test_a_failing_step_stops_what_reads_it_and_the_others_finish(instance, shar
     assert failed == {"breaks"}
     # as with Dagster's own executor, a step whose input failed never starts
     assert not [event for event in result.all_events if event.step_key == "after_breaks"]
+
+
+def test_a_step_retried_after_a_delay_then_what_reads_it(instance, shared):
+    """Nothing is ready while the retry waits for its delay: the run waits, then goes on."""
+    result = run(instance, "retry")
+    assert result.success
+    assert shared.attempts == 2
+    assert materialized(result) == {"fails_once", "after_retry"}
+    kinds = [event.event_type for event in result.all_events if event.step_key == "fails_once"]
+    assert DagsterEventType.STEP_UP_FOR_RETRY in kinds
+    assert kinds[-1] == DagsterEventType.STEP_SUCCESS
 
 
 def test_an_interrupt_starts_nothing_more_and_lets_the_running_step_finish(instance, shared):
