@@ -16,9 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     DagsterEventType,
     DagsterInstance,
     Definitions,
+    MaterializeResult,
     RetryPolicy,
     asset,
     build_reconstructable_job,
@@ -144,12 +147,25 @@ def after_retry(fails_once: int) -> int:
     return fails_once
 
 
+@asset(check_specs=[AssetCheckSpec("never_passes", asset="checked", blocking=True)])
+def checked() -> MaterializeResult:
+    return MaterializeResult(
+        check_results=[AssetCheckResult(check_name="never_passes", passed=False)]
+    )
+
+
+@asset(deps=[checked])
+def after_checked() -> None:
+    SHARED.record("after_checked", time.monotonic())
+
+
 JOBS = {
     "meet": [meets_left, meets_right],
     "chain": [upstream, downstream, beside],
     "failure": [breaks, after_breaks, beside],
     "interrupt": [interrupts, after_interrupts],
     "retry": [fails_once, after_retry],
+    "blocking_check": [checked, after_checked, beside],
 }
 
 
@@ -180,6 +196,14 @@ def materialized(result) -> set[str]:
         for event in result.all_events
         if event.event_type == DagsterEventType.ASSET_MATERIALIZATION
     }
+
+
+def run_failure(result) -> str:
+    """The run's failure message (Dagster names the failed steps, or the error it met)."""
+    (failure,) = [
+        event for event in result.all_events if event.event_type == DagsterEventType.RUN_FAILURE
+    ]
+    return failure.message
 
 
 # --------------------------------------------------------------------------- the tests
@@ -237,6 +261,19 @@ def test_a_failing_step_stops_what_reads_it_and_the_others_finish(instance, shar
     assert failed == {"breaks"}
     # as with Dagster's own executor, a step whose input failed never starts
     assert not [event for event in result.all_events if event.step_key == "after_breaks"]
+    # and the run fails as it would there: for the step, not for an error of the executor
+    assert run_failure(result).endswith("failed. Steps failed: ['breaks'].")
+
+
+def test_a_failed_blocking_check_stops_what_reads_its_asset(instance, shared):
+    result = run(instance, "blocking_check")
+    assert not result.success
+    assert materialized(result) == {"checked", "beside"}
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert "after_checked" not in shared.spans
+    assert not [event for event in result.all_events if event.step_key == "after_checked"]
+    assert run_failure(result).endswith("failed. Steps failed: ['checked'].")
 
 
 def test_a_step_retried_after_a_delay_then_what_reads_it(instance, shared):
