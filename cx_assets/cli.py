@@ -242,7 +242,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 run_lock.release_dead_runs(instance)
                 plan.require_built_upstreams(resources["warehouse"])
                 tally = CheckTally()
-                succeeded = plan.materialize(instance, resources, keys, tally, verbose=args.verbose)
+                succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
             print_summary(
                 resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
             )
@@ -315,7 +315,7 @@ class RunPlan:
                 f"--select '+{missing[0]}') or run it first"
             )
 
-    def materialize(self, instance, resources, keys, tally: CheckTally, *, verbose: bool) -> bool:
+    def materialize(self, instance, keys, tally: CheckTally, *, verbose: bool) -> bool:
         """One run of the definitions' own jobs (so the UI shows it by name, with its
         partition or range, and can re-execute it): `daily_partitions` with the days and
         the rollups downstream, or `whole_history` when only rollups are selected."""
