@@ -11,6 +11,10 @@ small pool:
 
 - a step starts once every step it needs has finished, as Dagster's own plan decides
   (`ActiveExecution`); its events are stored as they happen, from its own thread;
+- of the steps ready at once, the one heading the longest path of work still to do starts
+  first (`longest_path_first`), timed on the job's earlier runs: a CRM day's bronze
+  interactions, which everything after them waits for, no longer start after the small
+  tables' steps;
 - the run's thread takes each step's events in order, tells the plan about them, and
   passes them on, so the plan, failures and retries work as with Dagster's own;
 - a step's failure fails that step, what depends on it never starts, the other steps go on;
@@ -33,12 +37,13 @@ from __future__ import annotations
 
 import os
 import queue
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
 
-from dagster import Field, executor
+from dagster import DagsterInstance, DagsterRunStatus, Field, RunsFilter, executor
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
@@ -50,8 +55,11 @@ from dagster._core.execution.plan.execute_plan import (
 )
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.plan.step import ExecutionStep
 from dagster._core.execution.retries import RetryMode, get_retries_config
+from dagster._core.execution.stats import StepEventStatus
 from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.storage.tags import PRIORITY_TAG
 from dagster._utils.timing import time_execution_scope
 
 # Steps at once: the machines this runs on have two cores, and each DuckDB query already
@@ -65,6 +73,56 @@ INTERRUPT_POLL_SECONDS = 0.1
 
 _STEP_EVENT, _STEP_DONE, _STEP_BROKE = "event", "done", "broke"
 
+# Earlier runs of a job read for its steps' timings, newest first, until every step is timed.
+TIMED_RUNS_READ = 3
+
+
+def earlier_step_seconds(
+    instance: DagsterInstance, job_name: str, step_keys: Collection[str]
+) -> dict[str, float]:
+    """How long each of `step_keys` took when it last succeeded, in the last
+    `TIMED_RUNS_READ` finished runs of the job (steps not found there are left out)."""
+    seconds: dict[str, float] = {}
+    finished = RunsFilter(
+        job_name=job_name, statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE]
+    )
+    for run in instance.get_runs(filters=finished, limit=TIMED_RUNS_READ):
+        untimed = [key for key in step_keys if key not in seconds]
+        if not untimed:
+            break
+        for stats in instance.get_run_step_stats(run.run_id, step_keys=untimed):
+            if stats.status == StepEventStatus.SUCCESS and stats.start_time and stats.end_time:
+                seconds[stats.step_key] = stats.end_time - stats.start_time
+    return seconds
+
+
+def longest_path_first(
+    plan: ExecutionPlan, seconds: Mapping[str, float]
+) -> Callable[[ExecutionStep], tuple[int, float]]:
+    """The order to start ready steps in: a step's `dagster/priority` tag first (higher
+    first, as Dagster orders them), then the longest path of work from the step to the end
+    of the run (its own `seconds` and those of the longest chain of steps waiting on it),
+    longest first. A step never timed counts 0 s; with no timings at all this is Dagster's
+    own order (ties keep the plan's order)."""
+    upstream = plan.get_executable_step_deps()
+    downstream: dict[str, set[str]] = defaultdict(set)
+    for key, needs in upstream.items():
+        for need in needs:
+            downstream[need].add(key)
+    path: dict[str, float] = {}
+    for step in reversed(plan.get_steps_to_execute_in_topo_order()):
+        after = max((path.get(key, 0.0) for key in downstream[step.key]), default=0.0)
+        path[step.key] = seconds.get(step.key, 0.0) + after
+
+    def order(step: ExecutionStep) -> tuple[int, float]:
+        try:
+            priority = int(step.tags.get(PRIORITY_TAG, 0))
+        except ValueError:
+            priority = 0
+        return -priority, -path.get(step.key, 0.0)
+
+    return order
+
 
 def steps_in_threads(
     job_context: PlanExecutionContext,
@@ -76,9 +134,17 @@ def steps_in_threads(
     with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as pools:
         compute_log_manager = job_context.instance.compute_log_manager
         step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
+        try:
+            seconds = earlier_step_seconds(
+                job_context.instance, job_context.dagster_run.job_name, step_keys
+            )
+        except Exception as error:  # an order, not a result: the run goes on without it
+            job_context.log.warning(f"Steps start in Dagster's order: no timings ({error!r})")
+            seconds = {}
         with (
             execution_plan.start(
                 retry_mode=job_context.retry_mode,
+                sort_key_fn=longest_path_first(execution_plan, seconds),
                 instance_concurrency_context=pools,
                 step_dependency_config=job_context.step_dependency_config,
             ) as active,
@@ -90,6 +156,12 @@ def steps_in_threads(
             )
             log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
             yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+            yield DagsterEvent.engine_event(
+                job_context,
+                f"Ready steps start longest path first: {len(seconds)} of {len(step_keys)} "
+                f"steps timed on the job's earlier runs",
+                EngineEventData(),
+            )
 
             reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
 

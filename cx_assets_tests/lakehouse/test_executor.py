@@ -28,8 +28,16 @@ from dagster import (
     define_asset_job,
     execute_job,
 )
+from dagster._core.execution.api import create_execution_plan
 
-from cx_assets.lakehouse.executor import STEP_THREAD_PREFIX, ThreadedExecutor, threaded_executor
+from cx_assets.lakehouse import executor as executor_module
+from cx_assets.lakehouse.executor import (
+    STEP_THREAD_PREFIX,
+    ThreadedExecutor,
+    earlier_step_seconds,
+    longest_path_first,
+    threaded_executor,
+)
 
 
 class Shared:
@@ -147,6 +155,24 @@ def after_retry(fails_once: int) -> int:
     return fails_once
 
 
+@asset
+def a_short() -> int:
+    work("a_short", 0.02)
+    return 1
+
+
+@asset
+def b_heads_a_long_path() -> int:
+    work("b_heads_a_long_path", 0.02)
+    return 1
+
+
+@asset
+def c_after_b(b_heads_a_long_path: int) -> int:
+    work("c_after_b", 0.3)
+    return b_heads_a_long_path
+
+
 @asset(check_specs=[AssetCheckSpec("never_passes", asset="checked", blocking=True)])
 def checked() -> MaterializeResult:
     return MaterializeResult(
@@ -166,6 +192,7 @@ JOBS = {
     "interrupt": [interrupts, after_interrupts],
     "retry": [fails_once, after_retry],
     "blocking_check": [checked, after_checked, beside],
+    "paths": [a_short, b_heads_a_long_path, c_after_b],
 }
 
 
@@ -306,3 +333,82 @@ def test_at_least_one_step_at_a_time():
 
     with pytest.raises(ValueError, match="at least 1"):
         ThreadedExecutor(retries=RetryMode.DISABLED, max_concurrent=0)
+
+
+def started_in_order(shared: Shared) -> list[str]:
+    return sorted(shared.spans, key=lambda name: shared.spans[name][0])
+
+
+def test_ready_steps_start_longest_path_first_once_the_job_has_been_timed(instance, shared):
+    """One step at a time, so the order is all there is. Untimed, Dagster's own order
+    starts `a_short` first; once a run has timed the steps, `b_heads_a_long_path` (short
+    itself, but `c_after_b` waits on it) goes first."""
+    first = run(instance, "paths", max_concurrent=1)
+    assert first.success
+    assert started_in_order(shared) == ["a_short", "b_heads_a_long_path", "c_after_b"]
+    said = [event.message or "" for event in first.all_events]
+    assert any("0 of 3 steps timed" in line for line in said)
+
+    shared.spans.clear()
+    second = run(instance, "paths", max_concurrent=1)
+    assert second.success
+    assert started_in_order(shared) == ["b_heads_a_long_path", "c_after_b", "a_short"]
+    said = [event.message or "" for event in second.all_events]
+    assert any("3 of 3 steps timed" in line for line in said)
+
+
+def test_steps_are_timed_on_the_jobs_last_finished_runs(instance, shared):
+    assert earlier_step_seconds(instance, "paths", ["a_short"]) == {}
+    assert run(instance, "paths").success
+    seconds = earlier_step_seconds(instance, "paths", ["a_short", "c_after_b", "never_ran"])
+    assert set(seconds) == {"a_short", "c_after_b"}  # a step never run is not timed
+    assert seconds["c_after_b"] >= 0.3 > seconds["a_short"]
+    assert earlier_step_seconds(instance, "another_job", ["a_short"]) == {}
+    # a failed step's time is not taken for how long it takes
+    assert not run(instance, "failure").success
+    assert earlier_step_seconds(instance, "failure", ["breaks", "beside"]).keys() == {"beside"}
+
+
+def plan_of(name: str):
+    return create_execution_plan(job_of(name, 2))
+
+
+def test_the_longest_path_counts_the_steps_waiting_on_a_step():
+    """upstream (0.1 s) -> downstream (1.0 s) is a longer path than beside (0.5 s)."""
+    plan = plan_of("chain")
+    order = longest_path_first(plan, {"upstream": 0.1, "downstream": 1.0, "beside": 0.5})
+    steps = sorted(plan.get_steps_to_execute_in_topo_order(), key=order)
+    assert [step.key for step in steps] == ["upstream", "downstream", "beside"]
+    # by a step's own time alone, beside would come before upstream
+    order = longest_path_first(plan, {"upstream": 0.1, "downstream": 0.1, "beside": 0.5})
+    steps = sorted(plan.get_steps_to_execute_in_topo_order(), key=order)
+    assert steps[0].key == "beside"
+
+
+def test_a_priority_tag_comes_before_the_longest_path():
+    @asset(op_tags={"dagster/priority": "5"})
+    def urgent() -> int:
+        return 1
+
+    plan = create_execution_plan(
+        Definitions(
+            assets=[urgent, upstream, downstream], jobs=[define_asset_job("tagged")]
+        ).get_job_def("tagged")
+    )
+    order = longest_path_first(plan, {"upstream": 3.0, "downstream": 3.0, "urgent": 0.1})
+    steps = sorted(plan.get_steps_to_execute_in_topo_order(), key=order)
+    assert [step.key for step in steps] == ["urgent", "upstream", "downstream"]
+
+
+def test_a_run_whose_timings_cannot_be_read_starts_steps_in_dagsters_order(
+    instance, shared, monkeypatch
+):
+    def unreadable(*args, **kwargs):
+        raise OSError("event log unreadable")
+
+    monkeypatch.setattr(executor_module, "earlier_step_seconds", unreadable)
+    result = run(instance, "paths", max_concurrent=1)
+    assert result.success
+    assert started_in_order(shared) == ["a_short", "b_heads_a_long_path", "c_after_b"]
+    warnings = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("no timings (OSError('event log unreadable'))" in line for line in warnings)
