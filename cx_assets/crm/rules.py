@@ -73,6 +73,10 @@ _ACCENT_VARIANTS = {
     "c": "cç",
     "n": "nñ",
 }
+# Letters DuckDB's `lower()` turns into a lexicon letter that RE2's case-insensitive match
+# does not fold to it: `lower('İ')` is `i`, which `(?i)i` does not match. The only one among
+# every code point (`test_rules` checks them all).
+_LOWERED_BUT_NOT_FOLDED = {"i": "İ"}
 # Not a letter, digit or underscore, in any script: RE2's \b only knows ASCII, so it would
 # see a boundary inside "problemático" and none before "érro".
 _WORD_EDGE = r"[^\pL\pN_]"
@@ -84,7 +88,7 @@ def fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-def lexicon_pattern(words: Sequence[str]) -> str:
+def lexicon_pattern(words: Sequence[str], *, any_case: bool = False) -> str:
     """An RE2 pattern for lower-cased text matching any of `words` whole, accent-insensitively.
 
     Each letter becomes the class of its accented variants (`emergência` →
@@ -92,16 +96,23 @@ def lexicon_pattern(words: Sequence[str]) -> str:
     of e-mail bodies with `strip_accents` costs ~8x more. Text in decomposed form is
     matched once its combining marks are gone (`without_combining_marks_sql`). A phrase's
     words may be separated by any whitespace.
+
+    `any_case`: for text not lower-cased, matching wherever the lower-cased text would (and
+    a little more: RE2 also folds `ſ` to `s`): fit to screen texts before lowering them.
     """
 
     def letter(char: str) -> str:
-        return f"[{_ACCENT_VARIANTS[char]}]" if char in _ACCENT_VARIANTS else re.escape(char)
+        variants = _ACCENT_VARIANTS.get(char, char)
+        if any_case:
+            variants += "".join(_LOWERED_BUT_NOT_FOLDED.get(variant, "") for variant in variants)
+        return f"[{variants}]" if len(variants) > 1 else re.escape(char)
 
     alternatives = [
         r"\s+".join("".join(letter(char) for char in part) for part in fold(word).split())
         for word in words
     ]
-    return f"(^|{_WORD_EDGE})(" + "|".join(alternatives) + f")($|{_WORD_EDGE})"
+    pattern = f"(^|{_WORD_EDGE})(" + "|".join(alternatives) + f")($|{_WORD_EDGE})"
+    return f"(?i){pattern}" if any_case else pattern
 
 
 # --------------------------------------------------------------------------- row rules
@@ -168,10 +179,10 @@ def thread_subject_key_sql(subject: str) -> str:
 FIELD_SEPARATOR = " | "
 
 
-def searchable_text_sql(*columns: str) -> str:
-    """Title, subject and content as one lower-case text (lexicon patterns handle accents)."""
+def joined_text_sql(*columns: str) -> str:
+    """Title, subject and content as one text, for the friction lexicon to search."""
     joined = ", ".join(f"coalesce({column}, '')" for column in columns)
-    return f"lower(concat_ws({sql.string_literal(FIELD_SEPARATOR)}, {joined}))"
+    return f"concat_ws({sql.string_literal(FIELD_SEPARATOR)}, {joined})"
 
 
 def without_combining_marks_sql(text: str) -> str:
@@ -196,11 +207,12 @@ def any_friction_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
 
 
 def friction_or_mark_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
-    """Whether `text` may hold a friction word: it holds one, or a combining mark that may
-    hide one (decomposed text matches once its marks are gone). One scan of every text
-    answers both; only the ~15% it keeps are looked at again."""
+    """Whether `text` (in any case) may hold a friction word: it holds one, or a combining
+    mark that may hide one (decomposed text matches once its marks are gone). One scan of
+    every text answers both, before lowering it: only those it keeps (about a fifth) are
+    lower-cased and looked at again (lowering every e-mail body cost as much as the scan)."""
     words = [word for words in rules.friction_lexicon.values() for word in words]
-    pattern = lexicon_pattern(words) + r"|\pM"
+    pattern = lexicon_pattern(words, any_case=True) + r"|\pM"
     return f"regexp_matches({text}, {sql.string_literal(pattern)})"
 
 
@@ -236,8 +248,9 @@ def silver_interactions_sql(
     The company is resolved as of the interaction's day: the latest version of its contact
     delivered on or before that day (ASOF join). Noise is decided first; friction words are
     looked for only in valid interactions, and only where one pass over the text finds a
-    friction word or a combining mark (one pass instead of five for the ~85% without any:
-    marks removed, any word, then one per category). Contact versions
+    friction word or a combining mark, case-insensitively on the text as written (one pass
+    instead of six for the most, without any: lower-cased, marks removed, any word, then one
+    per category). Contact versions
     are read up to `last_day` (the last day being written; None: none are).
 
     `person_names` (a table or view of `person_names_sql`'s rows; None: none): the title of
@@ -250,7 +263,7 @@ def silver_interactions_sql(
         else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name WHERE FALSE"
     )
     through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
-    searchable = searchable_text_sql("title", "email_subject", "content")
+    joined = joined_text_sql("title", "email_subject", "content")
     flags = ",\n".join(
         f"CASE WHEN has_friction THEN {friction_flag_sql(category, 'searchable', rules)} ELSE 0 END "
         f"AS {category}_flag"
@@ -267,21 +280,26 @@ def silver_interactions_sql(
                    AS noise_reason
         FROM counted
     ),
-    lowered AS (
+    joined AS (
         SELECT *,
                noise_reason IS NOT NULL AS is_noise,
-               CASE WHEN noise_reason IS NULL THEN {searchable} END AS lowered_text
+               CASE WHEN noise_reason IS NULL THEN {joined} END AS joined_text
         FROM good
     ),
     screened AS (
-        SELECT *, coalesce({friction_or_mark_sql("lowered_text", rules)}, FALSE) AS maybe_friction
-        FROM lowered
+        SELECT *, coalesce({friction_or_mark_sql("joined_text", rules)}, FALSE) AS maybe_friction
+        FROM joined
+    ),
+    lowered AS (
+        SELECT * EXCLUDE (joined_text),
+               CASE WHEN maybe_friction THEN lower(joined_text) END AS lowered_text
+        FROM screened
     ),
     scored AS (
         SELECT * EXCLUDE (lowered_text),
                CASE WHEN maybe_friction THEN {without_combining_marks_sql("lowered_text")} END
                    AS searchable
-        FROM screened
+        FROM lowered
     ),
     flagged AS (
         SELECT *,

@@ -222,6 +222,49 @@ def test_friction_phrases_are_matched_within_one_field(con, title, subject, cont
     assert silver_friction_flags(con, title, subject, content) == flags
 
 
+@pytest.mark.parametrize(
+    ("content", "flags"),
+    [
+        ("SUPERVİSOR NA LİNHA", (0, 0, 1, True)),  # İ: DuckDB lowers it to i, RE2 won't fold
+        ("PRESİDENTE", (0, 0, 1, True)),
+        ("URGENTE: RECLAMAÇÃO", (1, 1, 0, True)),
+        ("Deu ErRo", (0, 1, 0, True)),
+        ("ſupervisor", (0, 0, 0, False)),  # ſ: the screen folds it to s; lower() does not
+    ],
+)
+def test_friction_is_found_in_any_case(con, content, flags):
+    assert silver_friction_flags(con, "Ligação", "Proposta", content) == flags
+
+
+def test_the_friction_screen_finds_before_lowering_what_it_would_find_after(con):
+    """Every code point DuckDB's `lower()` changes into a letter of the lexicon, put in a
+    lexicon word, makes a text the screen finds as written, since its lower-cased text
+    holds the word. RE2's case folding is not `lower()`'s: `İ` needed adding by hand."""
+    import pyarrow
+
+    written = [word for group in rules.DEFAULT_RULES.friction_lexicon.values() for word in group]
+    words = [rules.fold(word) for word in written]
+    base_of = {
+        variant: base for base, variants in rules._ACCENT_VARIANTS.items() for variant in variants
+    }
+    code_points = [chr(point) for point in range(0x110000) if not 0xD800 <= point <= 0xDFFF]
+    con.register("code_points", pyarrow.table({"c": code_points}))
+    changed = con.execute("SELECT c, lower(c) FROM code_points WHERE lower(c) <> c").fetchall()
+    con.unregister("code_points")
+    texts = [word.upper() for word in written] + [word.title() for word in written]
+    for char, lowered in changed:
+        base = base_of.get(lowered, lowered)
+        word = next((word for word in words if base in word), None)
+        if word is not None:
+            texts.append(word.replace(base, char, 1))
+    assert len(texts) > 70 and "prİoridade" in texts and "EMERGÊNCIA" in texts
+    screen = rules.friction_or_mark_sql("t")
+    after_lowering = rules.any_friction_sql("lower(t)")
+    for text in texts:
+        assert evaluate(con, after_lowering, t=text), text  # the lower-cased text holds it
+        assert evaluate(con, screen, t=text), text
+
+
 def silver_friction_flags(con, title, subject, content) -> tuple:
     """(urgency, failure, escalation, is_friction) of one valid interaction in silver."""
     con.execute(
