@@ -204,6 +204,32 @@ def test_new_runs_skip_dagsters_initialization_once_the_template_exists(home, mo
     assert initialized == []
 
 
+def test_a_stamped_database_skips_dagsters_initialization_an_unstamped_one_gets_it(
+    home, monkeypatch
+):
+    import sqlite3
+
+    with DagsterInstance.get() as instance:
+        assert materialize([little_table], instance=instance).success  # the index is stamped
+    initialized = []
+    original = PooledSqliteEventLogStorage._initdb
+
+    def counting(self, engine, *args, **kwargs):
+        initialized.append(os.path.basename(engine.url.database))
+        return original(self, engine, *args, **kwargs)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_initdb", counting)
+    with DagsterInstance.get() as instance:  # as a new process: nothing initialized yet
+        storage = instance.event_log_storage
+        assert materialize([little_table], instance=instance).success
+        assert initialized == []  # neither the index nor the run's copied database
+        with sqlite3.connect(storage.path_for_shard("unstamped")) as conn:
+            conn.execute("CREATE TABLE left_over (x)")  # a file, but no schema revision
+        storage.store_event(_message("unstamped", "hello"))
+        assert initialized == ["unstamped.db"]
+        assert [entry.user_message for entry in storage.get_logs_for_run("unstamped")] == ["hello"]
+
+
 def test_a_run_database_that_appears_meanwhile_is_never_replaced(home, monkeypatch):
     import sqlite3
 
