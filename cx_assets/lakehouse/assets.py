@@ -153,6 +153,7 @@ def lake_asset(
             grain_across_days=grain_across_days,
             expected_rows=row_count,
             bands=bands,
+            columns="dagster/column_schema" in declared,
         )
         common = {
             "description": description or format_docstring_for_description(fn),
@@ -259,7 +260,11 @@ def _evaluating_checks(
         for check in checks:
             if AssetCheckKey(key, check.name) in selected:
                 run = CheckRun(
-                    days, kwargs["warehouse"], kwargs["lake"], check_config.get(check.name, {})
+                    days,
+                    kwargs["warehouse"],
+                    kwargs["lake"],
+                    check_config.get(check.name, {}),
+                    context.instance,
                 )
                 yield check.evaluate(run)
 

@@ -23,9 +23,11 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
+    DagsterInstance,
     Enum,
     Field,
     MetadataValue,
+    TableSchema,
 )
 
 from cx_assets.lakehouse import quarantine
@@ -41,6 +43,7 @@ UNIQUE_KEY = "unique_key"
 ROW_COUNT_CHECK = "row_count"
 REJECT_RATIO = "reject_ratio"
 VOLUME_ANOMALY = "volume_anomaly"
+COLUMN_SCHEMA_CHANGE = "column_schema_change"
 
 # Defaults of the judgement checks (WARN; each is run config on its check).
 MAX_REJECT_RATIO = 0.001
@@ -73,6 +76,7 @@ class CheckRun:
     warehouse: Warehouse
     lake: Lake
     config: Mapping[str, Any]  # this check's run config (empty when it has none)
+    instance: DagsterInstance | None = None  # the run's; None when a test builds a run by hand
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,72 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
     )
 
 
+def column_schema_change(schema: str, table: str) -> DeclaredCheck:
+    """WARN when the columns (names and types) of the table's latest materialization are
+    not those of the one before, as Dagster's `build_column_schema_change_checks` does,
+    but in the table's own step: that one is a step of its own, which waits for every table
+    of the run and so ended every run (about 0.1 s). The IO managers record each
+    materialization's columns (`dagster/column_schema`), and Dagster has stored this
+    step's materialization before its checks run."""
+    key = AssetKey([schema, table])
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        if run.instance is None:
+            raise ValueError(f"{COLUMN_SCHEMA_CHANGE} reads the run's instance; none was given")
+        records = run.instance.fetch_materializations(key, limit=2).records
+        schemas = [_column_schema(record.asset_materialization) for record in records]
+        if len(schemas) < 2:
+            return AssetCheckResult(
+                check_name=COLUMN_SCHEMA_CHANGE,
+                passed=True,
+                severity=AssetCheckSeverity.WARN,
+                description="fewer than two materializations to compare",
+            )
+        latest, previous = schemas
+        if latest is None or previous is None:
+            which = "latest" if latest is None else "previous"
+            changes = [f"the {which} materialization has no column schema"]
+        else:
+            changes = _column_changes(previous, latest)
+        return AssetCheckResult(
+            check_name=COLUMN_SCHEMA_CHANGE,
+            passed=not changes,
+            severity=AssetCheckSeverity.WARN,
+            description="; ".join(changes) if changes else None,
+            metadata={"columns": len(latest.columns) if latest else 0},
+        )
+
+    return DeclaredCheck(
+        COLUMN_SCHEMA_CHANGE,
+        f"WARN when {schema}.{table}'s columns (names and types) differ from those of its "
+        "materialization before.",
+        evaluate,
+    )
+
+
+def _column_schema(materialization: Any) -> TableSchema | None:
+    value = (materialization.metadata if materialization else {}).get("dagster/column_schema")
+    return getattr(value, "schema", None)
+
+
+def _column_changes(previous: TableSchema, latest: TableSchema) -> list[str]:
+    """What changed, in words: added and removed columns, and changed types."""
+    before = {column.name: column.type for column in previous.columns}
+    after = {column.name: column.type for column in latest.columns}
+    changes = []
+    if added := [name for name in after if name not in before]:
+        changes.append(f"added columns: {', '.join(added)}")
+    if removed := [name for name in before if name not in after]:
+        changes.append(f"removed columns: {', '.join(removed)}")
+    if retyped := [
+        f"{name} {before[name]} -> {after[name]}"
+        for name in after
+        if name in before and before[name] != after[name]
+    ]:
+        changes.append(f"column type changes: {', '.join(retyped)}")
+    return changes
+
+
 def declared_checks(
     schema: str,
     table: str,
@@ -385,10 +455,12 @@ def declared_checks(
     expected_rows: int | None = None,
     bands: Sequence[Band] = (),
     grain_across_days: bool = False,
+    columns: bool = False,
 ) -> list[DeclaredCheck]:
     """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
     landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
-    one; unique key, row count and ratio bands where declared."""
+    one; unique key, row count and ratio bands where declared; `column_schema_change` on
+    a table with `columns` (every table; a stored model has none)."""
     checks: list[DeclaredCheck] = []
     if landed:
         checks += [non_empty(schema, table, what="records"), volume_anomaly(schema, table)]
@@ -401,4 +473,6 @@ def declared_checks(
     if expected_rows is not None:
         checks.append(row_count(schema, table, expected_rows))
     checks += [ratio_band(schema, table, band) for band in bands]
+    if columns:
+        checks.append(column_schema_change(schema, table))
     return checks

@@ -1,8 +1,8 @@
 """A domain's own `Definitions`, from its assets module (or modules): what every domain brings.
 
 - its assets (every `AssetsDefinition` in the modules, nothing listed by hand);
-- the domain's own checks (those its assets declare run inside their steps), and
-  column-schema change checks on its tables (not on stored models, which have no columns);
+- the domain's own checks (those its assets declare, column-schema change among them,
+  run inside their steps);
 - the job `<domain>_daily`: the domain's date-grained assets, selected by group and tag;
 - the landing sensor over the landed tables its bronze assets read, launching that job.
 
@@ -20,7 +20,6 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     Definitions,
-    build_column_schema_change_checks,
     define_asset_job,
     load_assets_from_modules,
 )
@@ -30,12 +29,6 @@ from cx_assets.lakehouse.automation import landing_sensor
 from cx_assets.lakehouse.partitions import daily_partitions
 
 DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)
-
-
-def _is_table(asset_def: AssetsDefinition) -> bool:
-    """Assets that declare a column schema (every table); a stored model has no columns, and
-    a column-schema change check on it would warn on every run."""
-    return "dagster/column_schema" in asset_def.metadata_by_key[asset_def.key]
 
 
 def domain_job_name(domain: str) -> str:
@@ -75,10 +68,7 @@ def domain_definitions(
     sensors = [landing_sensor(domain, [table for _, table in landed], job.name)] if landed else []
     return Definitions(
         assets=assets,
-        asset_checks=[
-            *checks,
-            *build_column_schema_change_checks(assets=[a for a in assets if _is_table(a)]),
-        ],
+        asset_checks=list(checks),
         jobs=[job],
         sensors=sensors,
     )

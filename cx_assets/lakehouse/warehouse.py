@@ -289,7 +289,7 @@ class ColumnTypeChange:
     table replaced whole takes the new type, and a table written by days is widened when
     the new type holds the stored values (a count becoming a rate) or when the days kept
     hold no value in the column; any other change fails the write, naming the column. A
-    widened column shows in the table's column schema, so Dagster's column schema change
+    widened column shows in the table's column schema, so its `column_schema_change`
     check reports it."""
 
     table: str

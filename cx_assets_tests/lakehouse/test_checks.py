@@ -20,7 +20,8 @@ from dagster import (
     DagsterInstance,
     Definitions,
     Output,
-    build_column_schema_change_checks,
+    TableColumn,
+    TableSchema,
     define_asset_job,
     materialize,
 )
@@ -28,10 +29,12 @@ from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
 from cx_assets.lakehouse.checks import (
+    COLUMN_SCHEMA_CHANGE,
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
+    _column_changes,
 )
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
@@ -327,7 +330,11 @@ def test_a_quarantined_record_is_accounted_for(lake):
 
 def test_a_day_without_landed_files_warns(lake):
     _land_records(lake, "2024-01-05")
-    assert [spec.name for spec in bronze_records.check_specs] == [NON_EMPTY, VOLUME_ANOMALY]
+    assert [spec.name for spec in bronze_records.check_specs] == [
+        NON_EMPTY,
+        VOLUME_ANOMALY,
+        COLUMN_SCHEMA_CHANGE,
+    ]
     result = lake.materialize([bronze_records], day="2024-01-05", last_day="2024-01-06")
     check = check_results(result)[("bronze/crm_records", NON_EMPTY)]
     assert not check.passed and check.severity == WARN
@@ -477,22 +484,23 @@ COLUMNS_BY_DAY = {
     "2024-01-06": [{"key": "b"}],
     "2024-01-07": [{"key": "c", "extra": 1}],  # a column added
     "2024-01-08": [{"key": "d", "extra": 2.5}],  # its type changed
+    "2024-01-09": [{"key": "e"}],  # the column removed
 }
 
 
-@lake_asset("silver", group=GROUP)
+# A declared column schema makes it a table, as a Pandera model does.
+@lake_asset("silver", group=GROUP, schema=TableSchema(columns=[TableColumn("key", "string")]))
 def evolving(context) -> pd.DataFrame:
-    """Gains a column on the 7th; changes its type on the 8th."""
+    """Gains a column on the 7th; changes its type on the 8th; loses it on the 9th."""
     return rows_of(partition_dates(context), COLUMNS_BY_DAY)
 
 
 def _schema_change_runs(lake, days: list[str]):
     """One instance for all runs: the check compares the last two materializations."""
-    checks = build_column_schema_change_checks(assets=[evolving])
     with DagsterInstance.ephemeral() as instance:
         results = [
             materialize(
-                [evolving, *checks],
+                [evolving],
                 partition_key=day,
                 resources=lake.resources,
                 run_config=QUIET,
@@ -507,16 +515,47 @@ def _schema_change_runs(lake, days: list[str]):
 
 
 def test_an_added_column_warns_and_an_unchanged_schema_passes(lake):
-    _, unchanged, added = _schema_change_runs(lake, ["2024-01-05", "2024-01-06", "2024-01-07"])
+    first, unchanged, added = _schema_change_runs(lake, ["2024-01-05", "2024-01-06", "2024-01-07"])
+    assert first.passed and first.description == "fewer than two materializations to compare"
     assert unchanged.passed
     assert not added.passed and added.severity == WARN
-    assert "extra" in added.description
+    assert added.description == "added columns: extra"
+
+
+def test_a_day_without_a_column_keeps_the_tables_column_and_passes(lake):
+    """The warehouse table keeps `extra` (null on the 9th): its columns did not change."""
+    _, without = _schema_change_runs(lake, ["2024-01-07", "2024-01-09"])
+    assert without.passed
+
+
+def test_the_changes_are_told_column_by_column():
+    before = TableSchema(columns=[TableColumn("key", "string"), TableColumn("n", "int64"),
+                                  TableColumn("gone", "string")])  # fmt: skip
+    after = TableSchema(columns=[TableColumn("key", "string"), TableColumn("n", "double"),
+                                 TableColumn("new", "bool")])  # fmt: skip
+    assert _column_changes(before, after) == [
+        "added columns: new",
+        "removed columns: gone",
+        "column type changes: n int64 -> double",
+    ]
+    assert _column_changes(before, before) == []
+
+
+def test_the_column_schema_check_runs_in_the_tables_own_step(lake):
+    (result,) = [
+        materialize([evolving], partition_key="2024-01-05", resources=lake.resources,
+                    run_config=QUIET, instance=lake.instance)
+    ]  # fmt: skip
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "column_schema_change"
+    steps = {event.step_key for event in result.all_events if event.step_key}
+    assert steps == {evolving.op.name}
 
 
 def test_a_widened_column_type_keeps_its_values_and_is_flagged(lake):
     _, changed = _schema_change_runs(lake, ["2024-01-07", "2024-01-08"])
     assert not changed.passed and changed.severity == WARN
-    assert "extra" in changed.description
+    assert changed.description.startswith("column type changes: extra ")
     stored = lake.query("SELECT date, extra FROM silver.evolving ORDER BY date")
     assert stored["extra"].tolist() == [1.0, 2.5]  # 2.5 was stored as 3 before
     assert str(stored["extra"].dtype) == "float64"
@@ -674,6 +713,8 @@ def test_checks_run_inside_their_assets_steps(lake):
         ("bronze/crm_records", VOLUME_ANOMALY),
         ("silver/records", RECONCILES_WITH_BRONZE),
         ("silver/records", REJECT_RATIO),
+        ("bronze/crm_records", COLUMN_SCHEMA_CHANGE),
+        ("silver/records", COLUMN_SCHEMA_CHANGE),
     }
 
 
