@@ -76,7 +76,7 @@ class CheckRun:
     warehouse: Warehouse
     lake: Lake
     config: Mapping[str, Any]  # this check's run config (empty when it has none)
-    instance: DagsterInstance | None = None  # the run's; None when a test builds a run by hand
+    instance: DagsterInstance  # the run's
 
 
 @dataclass(frozen=True)
@@ -378,50 +378,76 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
     )
 
 
+# At most this many materializations are read at a time while looking for the last one an
+# earlier run wrote (a page holds the step's days and one more, so it is usually the only one).
+MATERIALIZATIONS_PAGE = 32
+
+
 def column_schema_change(schema: str, table: str) -> DeclaredCheck:
     """WARN when the columns (names and types) of the table's latest materialization are
-    not those of the one before, as Dagster's `build_column_schema_change_checks` does,
-    but in the table's own step: that one is a step of its own, which waits for every table
-    of the run and so ended every run (about 0.1 s). The IO managers record each
-    materialization's columns (`dagster/column_schema`), and Dagster has stored this
-    step's materialization before its checks run."""
+    not those of the last one an earlier run wrote.
+
+    Dagster's `build_column_schema_change_checks` compares the last two materializations,
+    which after a range run are two days of that run, written with the same columns: a
+    backfill that added a column never warned. And it is a step of its own, which waits for
+    every table of the run; this one runs in the table's step, after Dagster has stored the
+    step's materializations. The IO managers record each materialization's columns
+    (`dagster/column_schema`)."""
     key = AssetKey([schema, table])
 
     def evaluate(run: CheckRun) -> AssetCheckResult:
-        if run.instance is None:
-            raise ValueError(f"{COLUMN_SCHEMA_CHANGE} reads the run's instance; none was given")
-        records = run.instance.fetch_materializations(key, limit=2).records
-        schemas = [_column_schema(record.asset_materialization) for record in records]
-        if len(schemas) < 2:
+        written = len(run.days) if run.days else 1  # a whole-history table writes one
+        page = min(written + 1, MATERIALIZATIONS_PAGE)
+        latest, earlier = _latest_and_earlier_run(run.instance, key, page)
+        if latest is None or earlier is None:
             return AssetCheckResult(
                 check_name=COLUMN_SCHEMA_CHANGE,
                 passed=True,
                 severity=AssetCheckSeverity.WARN,
-                description="fewer than two materializations to compare",
+                description="no materialization by an earlier run to compare with",
             )
-        latest, previous = schemas
-        if latest is None or previous is None:
-            which = "latest" if latest is None else "previous"
+        columns, before = (_column_schema(record) for record in (latest, earlier))
+        if columns is None or before is None:
+            which = "latest" if columns is None else "earlier run's"
             changes = [f"the {which} materialization has no column schema"]
         else:
-            changes = _column_changes(previous, latest)
+            changes = _column_changes(before, columns)
         return AssetCheckResult(
             check_name=COLUMN_SCHEMA_CHANGE,
             passed=not changes,
             severity=AssetCheckSeverity.WARN,
             description="; ".join(changes) if changes else None,
-            metadata={"columns": len(latest.columns) if latest else 0},
+            metadata={"compared_with_run": earlier.run_id},
         )
 
     return DeclaredCheck(
         COLUMN_SCHEMA_CHANGE,
-        f"WARN when {schema}.{table}'s columns (names and types) differ from those of its "
-        "materialization before.",
+        f"WARN when {schema}.{table}'s columns (names and types) differ from those its last "
+        "materialization by an earlier run had.",
         evaluate,
     )
 
 
-def _column_schema(materialization: Any) -> TableSchema | None:
+def _latest_and_earlier_run(
+    instance: DagsterInstance, key: AssetKey, page_size: int
+) -> tuple[Any, Any]:
+    """The asset's latest materialization record, and the latest one another run wrote
+    (None when there is none), read `page_size` at a time, newest first."""
+    latest, cursor = None, None
+    while True:
+        page = instance.fetch_materializations(key, limit=max(page_size, 1), cursor=cursor)
+        for record in page.records:
+            if latest is None:
+                latest = record
+            elif record.run_id != latest.run_id:
+                return latest, record
+        if not page.has_more:
+            return latest, None
+        cursor = page.cursor
+
+
+def _column_schema(record: Any) -> TableSchema | None:
+    materialization = record.asset_materialization
     value = (materialization.metadata if materialization else {}).get("dagster/column_schema")
     return getattr(value, "schema", None)
 

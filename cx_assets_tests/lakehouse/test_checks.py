@@ -27,6 +27,7 @@ from dagster import (
 )
 from pandera.typing import Series
 
+from cx_assets.lakehouse import checks as checks_module
 from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
@@ -516,10 +517,34 @@ def _schema_change_runs(lake, days: list[str]):
 
 def test_an_added_column_warns_and_an_unchanged_schema_passes(lake):
     first, unchanged, added = _schema_change_runs(lake, ["2024-01-05", "2024-01-06", "2024-01-07"])
-    assert first.passed and first.description == "fewer than two materializations to compare"
+    assert first.passed
+    assert first.description == "no materialization by an earlier run to compare with"
     assert unchanged.passed
     assert not added.passed and added.severity == WARN
     assert added.description == "added columns: extra"
+
+
+@pytest.mark.parametrize("page", [1, checks_module.MATERIALIZATIONS_PAGE])
+def test_a_range_run_compares_with_the_run_before_it_not_with_its_own_days(lake, monkeypatch, page):
+    """The range writes two days with the same columns; before it the table had none of
+    `extra`. Comparing the last two materializations (two days of the range) would pass.
+    With pages of one materialization, the earlier run is found on the third page."""
+    monkeypatch.setattr(checks_module, "MATERIALIZATIONS_PAGE", page)
+    lake.materialize([evolving], day="2024-01-05")
+    ranged = lake.materialize([evolving], day="2024-01-06", last_day="2024-01-07")
+    (changed,) = [
+        evaluation for evaluation in ranged.get_asset_check_evaluations()
+        if evaluation.check_name == "column_schema_change"
+    ]  # fmt: skip
+    assert not changed.passed and changed.severity == WARN
+    assert changed.description == "added columns: extra"
+    again = lake.materialize([evolving], day="2024-01-06", last_day="2024-01-07")
+    (unchanged,) = [
+        evaluation for evaluation in again.get_asset_check_evaluations()
+        if evaluation.check_name == "column_schema_change"
+    ]  # fmt: skip
+    assert unchanged.passed
+    assert unchanged.metadata["compared_with_run"].value == ranged.run_id
 
 
 def test_a_day_without_a_column_keeps_the_tables_column_and_passes(lake):
