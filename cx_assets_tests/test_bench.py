@@ -104,7 +104,10 @@ def test_split_of_synthetic_events():
     assert daily_split.gaps == pytest.approx(1.5)
     # Data time: the date-grained run's steps only, not the rollup's.
     assert split.data_seconds == pytest.approx(2.5)
-    assert sum(s for _, s in bench_events.split_rows(split)) == pytest.approx(13.0)
+    rows = bench_events.split_rows(split)
+    assert sum(s for _, s in rows) == pytest.approx(13.0)
+    # the rollup run has no check step: no row says "0 check steps"
+    assert [what for what, _ in rows if "check steps" in what] == ["  1 check steps"]
 
 
 def test_verdicts_say_met_or_not_and_by_how_much():
