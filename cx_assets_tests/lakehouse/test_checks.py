@@ -532,17 +532,11 @@ def test_a_range_run_compares_with_the_run_before_it_not_with_its_own_days(lake,
     monkeypatch.setattr(checks_module, "MATERIALIZATIONS_PAGE", page)
     lake.materialize([evolving], day="2024-01-05")
     ranged = lake.materialize([evolving], day="2024-01-06", last_day="2024-01-07")
-    (changed,) = [
-        evaluation for evaluation in ranged.get_asset_check_evaluations()
-        if evaluation.check_name == "column_schema_change"
-    ]  # fmt: skip
+    changed = check_results(ranged)[("silver/evolving", COLUMN_SCHEMA_CHANGE)]
     assert not changed.passed and changed.severity == WARN
     assert changed.description == "added columns: extra"
     again = lake.materialize([evolving], day="2024-01-06", last_day="2024-01-07")
-    (unchanged,) = [
-        evaluation for evaluation in again.get_asset_check_evaluations()
-        if evaluation.check_name == "column_schema_change"
-    ]  # fmt: skip
+    unchanged = check_results(again)[("silver/evolving", COLUMN_SCHEMA_CHANGE)]
     assert unchanged.passed
     assert unchanged.metadata["compared_with_run"].value == ranged.run_id
 
