@@ -156,6 +156,46 @@ def test_a_table_once_seen_is_not_asked_for_again(home, monkeypatch):
     assert asked == ["asset_check_executions", "no_such_table", "no_such_table"]
 
 
+def test_the_index_schema_once_seen_is_not_asked_for_again(home, monkeypatch):
+    """Dagster asks about the index's columns and secondary indexes on every asset record
+    read and asset event stored; a yes stays a yes until the storage is wiped."""
+    asked: list[str] = []
+    parent = PooledSqliteEventLogStorage.__mro__[1]
+    for method in ("has_secondary_index", "has_asset_key_col", "_has_asset_key_col_on_connection"):
+        original = getattr(parent, method)
+
+        def counted(self, *args, _method=method, _original=original):
+            asked.append(f"{_method}:{args[-1]}")
+            return _original(self, *args)
+
+        monkeypatch.setattr(parent, method, counted)
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        storage.wipe()  # forgets what opening the instance asked
+        asked.clear()
+        assert storage.has_secondary_index("asset_key_index_columns")
+        assert storage.has_secondary_index("asset_key_index_columns")
+        assert storage.has_asset_key_col("last_materialization_timestamp")
+        assert storage.has_asset_key_col("last_materialization_timestamp")
+        with storage.index_connection() as conn:  # the same column, asked on a connection
+            assert storage._has_asset_key_col_on_connection(conn, "last_materialization_timestamp")
+        assert not storage.has_asset_key_col("no_such_column")
+        assert not storage.has_asset_key_col("no_such_column")  # a no is asked again
+        assert asked == [
+            "has_secondary_index:asset_key_index_columns",
+            "has_asset_key_col:last_materialization_timestamp",
+            "_has_asset_key_col_on_connection:last_materialization_timestamp",
+            "has_asset_key_col:no_such_column",
+            "_has_asset_key_col_on_connection:no_such_column",
+            "has_asset_key_col:no_such_column",
+            "_has_asset_key_col_on_connection:no_such_column",
+        ]
+        storage.wipe()
+        asked.clear()
+        assert storage.has_secondary_index("asset_key_index_columns")
+        assert asked == ["has_secondary_index:asset_key_index_columns"]
+
+
 # --------------------------------------------------------------------------- run databases
 
 
