@@ -52,7 +52,13 @@ from cx_assets.lakehouse.automation import (
     day_rewrites,
     rollup_automation,
 )
-from cx_assets.lakehouse.checks import Band, CheckRun, DeclaredCheck, declared_checks
+from cx_assets.lakehouse.checks import (
+    Band,
+    CheckRun,
+    DeclaredCheck,
+    StepCheckResult,
+    declared_checks,
+)
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates, single_run_backfill
@@ -266,7 +272,7 @@ def _evaluating_checks(
                     check_config.get(check.name, {}),
                     context.instance,
                 )
-                yield check.evaluate(run)
+                yield StepCheckResult.of(check.evaluate(run), key, check.name)
 
     step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     step.__module__, step.__wrapped__ = fn.__module__, fn  # type: ignore[attr-defined]

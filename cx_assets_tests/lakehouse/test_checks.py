@@ -15,7 +15,9 @@ import pandera.pandas as pa
 import pytest
 from dagster import (
     AssetCheckKey,
+    AssetCheckResult,
     AssetCheckSeverity,
+    AssetRecordsFilter,
     AssetSelection,
     DagsterInstance,
     Definitions,
@@ -35,6 +37,7 @@ from cx_assets.lakehouse.checks import (
     RECONCILES_WITH_BRONZE,
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
+    StepCheckResult,
     _column_changes,
 )
 from cx_assets.lakehouse.io_managers import TableRef
@@ -578,6 +581,54 @@ def test_a_widened_column_type_keeps_its_values_and_is_flagged(lake):
     stored = lake.query("SELECT date, extra FROM silver.evolving ORDER BY date")
     assert stored["extra"].tolist() == [1.0, 2.5]  # 2.5 was stored as 3 before
     assert str(stored["extra"].dtype) == "float64"
+
+
+# --------------------------------------------------------------------------- what a result checks
+
+
+@lake_asset("gold", group=GROUP, grain=[], bands=[SHARE_BAND])
+def shares_once_a_day(context) -> pd.DataFrame:
+    """Hits and total, one row a day: two checks."""
+    return rows_of(partition_dates(context), HITS_BY_DAY)
+
+
+def test_each_check_targets_its_steps_materialization_looked_up_once(lake, monkeypatch):
+    """Every result names the materialization it checks (the UI shows a check against it);
+    a step's results share one lookup of it, and the next run's step looks up its own."""
+    looked_up: list[AssetCheckKey] = []
+    dagsters = AssetCheckResult._get_target_materialization_data
+
+    def counted(self, step_context, check_key):
+        looked_up.append(check_key)
+        return dagsters(self, step_context, check_key)
+
+    monkeypatch.setattr(AssetCheckResult, "_get_target_materialization_data", counted)
+    for _ in range(2):
+        looked_up.clear()
+        result = lake.materialize([keyed, shares_once_a_day], day="2024-01-05")
+        evaluations = result.get_asset_check_evaluations()
+        assert {e.asset_key for e in evaluations} == {keyed.key, shares_once_a_day.key}
+        assert len(evaluations) == 3  # two on a table
+        for evaluation in evaluations:
+            (latest,) = lake.instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=evaluation.asset_key, asset_partitions=["2024-01-05"]),
+                limit=1,
+            ).records
+            target = evaluation.target_materialization_data
+            assert (target.storage_id, target.run_id) == (latest.storage_id, result.run_id)
+        assert sorted(key.asset_key.to_user_string() for key in looked_up) == [
+            "gold/shares_once_a_day",
+            "silver/keyed",
+        ]
+
+
+def test_a_check_result_of_another_check_is_refused():
+    result = AssetCheckResult(passed=True, check_name="unique_key")
+    named = StepCheckResult.of(result, keyed.key, "unique_key")
+    assert (named.asset_key, named.check_name, named.passed) == (keyed.key, "unique_key", True)
+    assert StepCheckResult.of(AssetCheckResult(passed=False), keyed.key, "row_count").check_name
+    with pytest.raises(ValueError, match="'row_count' returned a result of 'unique_key'"):
+        StepCheckResult.of(result, keyed.key, "row_count")
 
 
 # --------------------------------------------------------------------------- run apart
