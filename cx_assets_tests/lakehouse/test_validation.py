@@ -140,3 +140,13 @@ def test_column_schema_carries_names_types_descriptions_and_constraints():
 def test_ordered_keeps_the_models_columns_in_its_order():
     frame = pd.DataFrame({"score": [0.5], "extra": ["x"], "name": ["Ana"], "id": [1]})
     assert list(ordered(Model, frame).columns) == ["id", "name", "score"]
+
+
+def test_ordered_types_a_valueless_text_column_and_leaves_the_given_frame_as_it_was():
+    frame = pd.DataFrame({"id": [1, 2], "name": [None, None], "score": [0.5, None]})
+    given = frame.copy()
+    result = ordered(Model, frame)
+    assert str(result["name"].dtype) == "string[pyarrow]"  # a full schema without values
+    pd.testing.assert_frame_equal(frame, given)  # the caller's frame keeps its object column
+    result.loc[0, "id"] = 7
+    assert frame.loc[0, "id"] == 1  # and does not share values the result is given
