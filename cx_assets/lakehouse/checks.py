@@ -107,8 +107,13 @@ class StepCheckResult(AssetCheckResult):
 
     @classmethod
     def of(cls, result: AssetCheckResult, key: AssetKey, check_name: str) -> "StepCheckResult":
-        if result.check_name not in (None, check_name):
-            raise ValueError(f"check {check_name!r} returned a result of {result.check_name!r}")
+        if result.check_name not in (None, check_name) or result.asset_key not in (None, key):
+            named = (
+                f"{(result.asset_key or key).to_user_string()}:{result.check_name or check_name}"
+            )
+            raise ValueError(
+                f"check {key.to_user_string()}:{check_name} returned a result for {named}"
+            )
         return cls._make(result._replace(asset_key=key, check_name=check_name))
 
     def _get_target_materialization_data(self, step_context: Any, check_key: Any) -> Any:

@@ -622,13 +622,18 @@ def test_each_check_targets_its_steps_materialization_looked_up_once(lake, monke
         ]
 
 
-def test_a_check_result_of_another_check_is_refused():
+def test_a_check_result_of_another_check_or_asset_is_refused():
     result = AssetCheckResult(passed=True, check_name="unique_key")
     named = StepCheckResult.of(result, keyed.key, "unique_key")
     assert (named.asset_key, named.check_name, named.passed) == (keyed.key, "unique_key", True)
     assert StepCheckResult.of(AssetCheckResult(passed=False), keyed.key, "row_count").check_name
-    with pytest.raises(ValueError, match="'row_count' returned a result of 'unique_key'"):
+    with pytest.raises(
+        ValueError, match="silver/keyed:row_count returned a result for silver/keyed:unique_key"
+    ):
         StepCheckResult.of(result, keyed.key, "row_count")
+    elsewhere = AssetCheckResult(passed=True, asset_key=shares.key)
+    with pytest.raises(ValueError, match="returned a result for gold/shares:unique_key"):
+        StepCheckResult.of(elsewhere, keyed.key, "unique_key")
 
 
 # --------------------------------------------------------------------------- run apart
