@@ -93,7 +93,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
-        self._tables_seen: set[str] = set()
         self._schema_seen: set[tuple[str, str]] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
@@ -199,22 +198,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
             yield conn
 
+    # What Dagster asks of the index's schema, remembered once it is a yes (`wipe` forgets):
+    # migrations only add tables and columns and complete secondary indexes.
+    # - `has_table`: the parent opens an engine and a connection of its own to ask, for
+    #   every asset check event (whether the index has `asset_check_executions`): 4-5 ms,
+    #   twice per check and run.
+    # - the others (SQLAlchemy's reflection, or a query of the migrations table), on every
+    #   asset record read and asset event stored: about 1 ms each, some 100 times a
+    #   digital day.
     def has_table(self, table_name: str) -> bool:
-        # The parent opens an engine and a connection of its own to ask, and it asks for
-        # every asset check event (whether the index has `asset_check_executions`): 4-5 ms,
-        # twice per check and run. Tables are only ever added (`wipe` forgets them), so
-        # a table once seen is there.
-        if table_name in self._tables_seen:
-            return True
-        present = super().has_table(table_name)
-        if present:
-            self._tables_seen.add(table_name)
-        return present
+        return self._remembered(("table", table_name), super().has_table, table_name)
 
-    # Dagster asks these of the index's schema (SQLAlchemy's reflection, or a query of its
-    # migrations table) on every asset record read and asset event stored: about 1 ms each,
-    # some 100 times a digital day. Migrations only add columns and complete secondary
-    # indexes, so a yes, once seen, stays (`wipe` forgets them).
     def has_secondary_index(self, name: str) -> bool:
         return self._remembered(("secondary_index", name), super().has_secondary_index, name)
 
@@ -255,7 +249,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def wipe(self) -> None:
         # The parent deletes the database files: close them first.
         self._dispose_engines()
-        self._tables_seen.clear()
         self._schema_seen.clear()
         super().wipe()
 
