@@ -22,7 +22,11 @@ small pool:
   then fails the run; nothing new starts;
 - an interrupt (Ctrl-C, or Dagster terminating the run) starts nothing new either: a step
   in a thread cannot be stopped midway, so the running ones finish first (a CRM day's
-  longest step takes about 4 s), then the run ends as interrupted.
+  longest step takes about 4 s), then the run ends as interrupted;
+- a record of Python's logging (`get_dagster_logger`) goes to the log of the step whose
+  thread wrote it (`_take_records_of_its_thread`). Dagster captures them for a step by adding the
+  step's handler to process-wide loggers, and the first handler to take a record keeps it:
+  with two steps capturing at once, a bronze step's "ignoring ..." went to the other's log.
 
 What it relies on holds in this codebase: every step opens its own warehouse cursor (temp
 tables and registered frames are per cursor), every table has one writer, and DuckDB lets
@@ -35,8 +39,10 @@ jobs, and every run of `cx-lakehouse` and the UI goes through it.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +65,7 @@ from dagster._core.execution.plan.step import ExecutionStep
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster._core.execution.stats import StepEventStatus
 from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.log_manager import DagsterLogManager
 from dagster._core.storage.tags import PRIORITY_TAG
 from dagster._utils.timing import time_execution_scope
 
@@ -164,9 +171,13 @@ def steps_in_threads(
             )
 
             reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
+            steps_by_thread: dict[int, str] = {}
 
             def execute(step_context) -> None:
                 key = step_context.step.key
+                thread = threading.get_ident()
+                steps_by_thread[thread] = key
+                _take_records_of_its_thread(step_context.log, key, steps_by_thread)
                 try:
                     for event in dagster_event_sequence_for_step(step_context):
                         reports.put((_STEP_EVENT, key, event))
@@ -174,6 +185,8 @@ def steps_in_threads(
                     reports.put((_STEP_BROKE, key, error))
                 else:
                     reports.put((_STEP_DONE, key, None))
+                finally:
+                    steps_by_thread.pop(thread, None)
 
             running: dict[str, tuple[object, list[DagsterEvent]]] = {}
             broken: BaseException | None = None
@@ -231,6 +244,23 @@ def steps_in_threads(
                     raise
             if broken is not None:
                 raise broken
+
+
+def _take_records_of_its_thread(
+    log: DagsterLogManager, step_key: str, steps_by_thread: Mapping[int, str]
+) -> None:
+    """Make the step's log handler take the records written by the step's own thread, and
+    those of a thread executing no step (a helper thread of the step's code, the run's
+    thread), as Dagster would; another step's records are left to that step's handler.
+    (`DagsterLogHandler.filter` is Dagster's own and consults no added `logging.Filter`.)"""
+    handler = log._dagster_handler  # Dagster 1.13 internal, as the rest of this module
+    dagsters_filter = handler.filter
+
+    def its_own(record: logging.LogRecord) -> bool:
+        step = steps_by_thread.get(record.thread or 0)
+        return (step is None or step == step_key) and dagsters_filter(record)
+
+    handler.filter = its_own  # type: ignore[method-assign]
 
 
 class ThreadedExecutor(InProcessExecutor):

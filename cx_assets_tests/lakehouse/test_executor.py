@@ -27,6 +27,7 @@ from dagster import (
     build_reconstructable_job,
     define_asset_job,
     execute_job,
+    get_dagster_logger,
 )
 from dagster._core.execution.api import create_execution_plan
 
@@ -185,8 +186,29 @@ def after_checked() -> None:
     SHARED.record("after_checked", time.monotonic())
 
 
+def log_beside_the_other(name: str) -> None:
+    """Log through Python's logging while the other asset does too: both steps are inside
+    their compute at once, each capturing Python's log records."""
+    SHARED.barrier.wait()
+    get_dagster_logger("cx_assets.tests").warning(f"logged by {name}")
+    SHARED.barrier.wait()
+
+
+@asset
+def logs_left() -> int:
+    log_beside_the_other("logs_left")
+    return 1
+
+
+@asset
+def logs_right() -> int:
+    log_beside_the_other("logs_right")
+    return 1
+
+
 JOBS = {
     "meet": [meets_left, meets_right],
+    "log": [logs_left, logs_right],
     "chain": [upstream, downstream, beside],
     "failure": [breaks, after_breaks, beside],
     "interrupt": [interrupts, after_interrupts],
@@ -242,6 +264,22 @@ def test_independent_steps_run_at_the_same_time_in_step_threads(instance, shared
     assert set(shared.spans) == {"meets_left", "meets_right"}
     assert all(name.startswith(STEP_THREAD_PREFIX) for name in shared.threads.values())
     assert shared.threads["meets_left"] != shared.threads["meets_right"]
+
+
+def test_a_python_log_record_goes_to_the_step_whose_thread_logged_it(instance, shared):
+    """Dagster captures Python's logging (`get_dagster_logger`, as discovery and the readers
+    use) for a step by adding the step's handler to process-wide loggers: with two steps in
+    threads, each record went to whichever steps were capturing at the time."""
+    result = run(instance, "log")
+    assert result.success
+    steps_by_message = {}
+    for entry in instance.all_logs(result.run_id):
+        if entry.user_message.startswith("logged by "):
+            steps_by_message.setdefault(entry.user_message, []).append(entry.step_key)
+    assert steps_by_message == {
+        "logged by logs_left": ["logs_left"],
+        "logged by logs_right": ["logs_right"],
+    }
 
 
 def test_one_step_at_a_time_when_so_configured(instance, shared):
