@@ -2,7 +2,8 @@
 
 Layout (contract section 2): `<data>/landing/<source>/<table>/<YYYY-MM-DD>/<name>.<ext>`.
 Names starting with `.` or `_` are in flight and ignored. Every file of a date folder
-is read; a re-delivered file simply replaces its content on the next read. Links that
+is read; a re-delivered file simply replaces its content on the next read. A folder inside
+a date folder is not read into it, and says so in the run's log. Links that
 resolve outside the landing folder are not followed. A file that cannot be read as a whole
 (a name that is not UTF-8, an OS error) is still listed, with the reason, so it lands as
 one bad record (`readers.py` turns the files into bronze rows).
@@ -53,18 +54,24 @@ class LandedFile:
 def discover(landing_dir: Path, source: str, table: str, day: date) -> list[LandedFile]:
     """Files delivered for one (source, table, day), in a stable order (by name).
 
-    Skipped with a log line: unsupported extensions, and links (to files or folders) that
-    resolve outside the landing folder, which would otherwise read any file on the host."""
+    Skipped with a log line: what is not a file (a folder, whose files would otherwise be
+    left unread without a word; a link to nothing), unsupported extensions, and links (to
+    files or folders) that resolve outside the landing folder, which would otherwise read
+    any file on the host."""
     folder = landing_dir / source / table / day.isoformat()
     if not folder.is_dir():
         return []
     landing_root = landing_dir.resolve()
     files = []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or is_in_flight(path):
+        if is_in_flight(path):
             continue
         name = path.relative_to(landing_dir.parent).as_posix()
         shown = printable(name)
+        if not path.is_file():
+            if why := _not_a_file(path):
+                discovery_log.warning(f"ignoring {shown}: {why}")
+            continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             discovery_log.warning(f"ignoring {shown}: not one of {', '.join(SUPPORTED_SUFFIXES)}")
             continue
@@ -87,6 +94,17 @@ def discover(landing_dir: Path, source: str, table: str, day: date) -> list[Land
             )
         )
     return files
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a date folder's entry that is not a file is not read; None when it is gone."""
+    if path.is_dir():
+        return "a folder: only the files directly in a date folder are read"
+    if path.is_symlink():
+        return "a link to nothing"
+    if path.exists():
+        return "not a regular file"
+    return None  # removed since the listing
 
 
 def _resolves_inside(path: Path, root: Path) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -31,11 +30,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from dagster import get_dagster_logger
 
 from cx_assets.lakehouse.landing import LandedFile
 
-# Per-record read errors go to the process log only (a bad day has thousands of them).
-log = logging.getLogger(__name__)
+# A file's records that could not be read are logged once for the file (`_ReadErrors`),
+# into the run's event log too: a binary file dropped into landing is thousands of lines,
+# and silver quarantines each one with its reason anyway.
+log = get_dagster_logger(__name__)
 
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -368,15 +370,53 @@ def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.Record
 
     def batches() -> Iterator[pa.RecordBatch]:
         for landed in files:
-            suffix = landed.path.suffix.lower()
-            if landed.read_error is None and suffix == ".jsonl":
-                yield from _jsonl_batches(landed, ingested_at)
-            elif landed.read_error is None and suffix == ".csv":
-                yield from _csv_batches(landed, ingested_at)
-            else:
-                yield from _row_batches(landed, _records(landed), ingested_at)
+            errors = _ReadErrors(landed)
+            for batch in _file_batches(landed, ingested_at):
+                errors.count(batch)
+                yield batch
+            errors.report()
 
     return pa.RecordBatchReader.from_batches(BRONZE_SCHEMA, batches())
+
+
+def _file_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:
+    suffix = landed.path.suffix.lower()
+    if landed.read_error is None and suffix == ".jsonl":
+        yield from _jsonl_batches(landed, ingested_at)
+    elif landed.read_error is None and suffix == ".csv":
+        yield from _csv_batches(landed, ingested_at)
+    else:
+        yield from _row_batches(landed, _records(landed), ingested_at)
+
+
+class _ReadErrors:
+    """The records of one file the reader could not make sense of, logged as one line when
+    the file is done: how many, and the first one's line and reason."""
+
+    def __init__(self, landed: LandedFile) -> None:
+        self.landed = landed
+        self.records = 0
+        self.first: tuple[int, str] | None = None
+
+    def count(self, batch: pa.RecordBatch) -> None:
+        errors = batch.column("read_error")
+        found = len(errors) - errors.null_count
+        if not found:
+            return
+        if self.first is None:
+            at = pc.index(pc.is_valid(errors), True).as_py()
+            self.first = (batch.column("line_number")[at].as_py(), errors[at].as_py())
+        self.records += found
+
+    def report(self) -> None:
+        if self.first is None:
+            return
+        line, reason = self.first
+        records = "record" if self.records == 1 else "records"
+        log.warning(
+            f"{self.landed.relative_path}: {self.records:,} {records} could not be read, the "
+            f"first on line {line}: {reason} (silver quarantines each with its reason)"
+        )
 
 
 def _batch(
@@ -422,8 +462,6 @@ def _row_batches(
         columns["raw"].append(raw)
         columns["record"].append(record)
         columns["read_error"].append(error)
-        if error:
-            log.warning("%s:%d: %s", landed.relative_path, line_number, error)
         if len(columns["raw"]) >= BATCH_ROWS:
             yield flush()
     if columns["raw"]:

@@ -311,6 +311,28 @@ def test_discover_ignores_in_flight_and_unsupported_files_and_sorts_by_name(tmp_
     assert first.mtime_ns == os.stat(folder / "a.jsonl").st_mtime_ns
 
 
+def test_discover_says_what_it_does_not_read_as_a_file(tmp_path, caplog):
+    landing_dir = tmp_path / "data" / "landing"
+    folder = landing_dir / "crm" / "interactions" / DAY.isoformat()
+    write(folder / "a.jsonl", b'{"a": 1}\n')
+    # A batch delivered in a folder of its own: its files would go unread without a word.
+    write(folder / "batch-2" / "b.jsonl", b'{"a": 2}\n')
+    (folder / "gone.jsonl").symlink_to(folder / "removed.jsonl")  # a link to nothing
+    os.mkfifo(folder / "pipe.csv")
+    (folder / "_upload").mkdir()  # in flight: nothing to say
+
+    with caplog.at_level("WARNING"):
+        files = discover(landing_dir, "crm", "interactions", DAY)
+
+    assert [landed.path.name for landed in files] == ["a.jsonl"]
+    day = f"landing/crm/interactions/{DAY.isoformat()}"
+    assert sorted(record.getMessage() for record in caplog.records) == [
+        f"ignoring {day}/batch-2: a folder: only the files directly in a date folder are read",
+        f"ignoring {day}/gone.jsonl: a link to nothing",
+        f"ignoring {day}/pipe.csv: not a regular file",
+    ]
+
+
 def test_discover_missing_folder_is_empty(tmp_path):
     assert discover(tmp_path / "landing", "crm", "interactions", DAY) == []
 
@@ -426,6 +448,26 @@ def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypat
     table = pa.Table.from_batches(batches)
     assert [json.loads(raw)["Id"] for raw in table["raw"].to_pylist()] == [1, 2, 3, 4, 5, 6]
     assert table["line_number"].to_pylist() == [1, 2, 3, 4, 5, 1]
+
+
+def test_read_landed_logs_a_files_unreadable_records_once_with_the_first(
+    tmp_path, caplog, monkeypatch
+):
+    landing_dir = tmp_path / "data" / "landing"
+    land_in(landing_dir, "clean.jsonl", b'{"Id": 1}\n{"Id": 2}\n')
+    # Not UTF-8 on lines 2, 4 and 5 (a file of binary junk would be thousands of lines).
+    land_in(landing_dir, "mixed.jsonl", b'{"Id": 3}\n\xff\xfe\n{"Id": 4}\n\x80\n{"\xc3": 1}\n')
+    monkeypatch.setattr(readers, "BATCH_ROWS", 2)  # a file in several batches: still one line
+
+    with caplog.at_level("WARNING"):
+        rows = read_day(landing_dir)
+
+    assert [row["line_number"] for row in rows if row["read_error"]] == [2, 4, 5]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"landing/crm/interactions/{DAY.isoformat()}/mixed.jsonl: 3 records could not be "
+        "read, the first on line 2: invalid UTF-8 at byte 0 (silver quarantines each with its "
+        "reason)"
+    ]
 
 
 def test_read_landed_with_no_files_is_an_empty_stream(tmp_path):
