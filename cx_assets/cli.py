@@ -10,20 +10,22 @@ and the command centre.
 whole-history rollups that depend on them, with every asset check, in one in-process run
 (per-step process start-up would dominate small days). Exit code 0 only if every step succeeded and
 no ERROR-severity check failed. User mistakes (bad dates, bad selection, no data root)
-print one line and exit 2.
+print one line and exit 2; a full disk prints one line and exits 1 (`disk_full`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -539,6 +541,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BusyError as error:  # another process has the data root: nothing was written
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
+    except Exception as error:
+        if (full := disk_full(error)) is None:
+            raise  # a defect: its traceback is what helps
+        print(f"cx-lakehouse: {full}", file=sys.stderr)
+        return 1
+
+
+# Free space under which an error met while writing is taken for the disk being full:
+# SQLite and DuckDB report a full disk as "disk I/O error" or "IO Error" without the
+# operating system's reason, and each writes in pages and blocks of a few hundred KB.
+FULL_DISK_BYTES = 16 * 2**20
+
+
+def disk_full(error: BaseException) -> str | None:
+    """What to tell the user when `error` came of the data root's disk being full, else
+    None. A full disk is found as the operating system's "no space left" anywhere in the
+    error's chain, or as any error while the disk holding the data root has less than
+    `FULL_DISK_BYTES` free. The next run marks a run it interrupted as failed and writes
+    its days again, so freeing space is all there is to do."""
+    reason = next((cause for cause in _chain(error) if _says_no_space(cause)), None)
+    try:
+        from cx_assets.lakehouse.settings import Settings
+
+        data_dir = Settings.from_env().data_dir
+        free = shutil.disk_usage(data_dir).free
+    except (SettingsError, OSError):
+        data_dir, free = None, None
+    if reason is None and (free is None or free >= FULL_DISK_BYTES):
+        return None
+    where = f"the disk holding {data_dir}" if data_dir is not None else "the disk"
+    left = f" ({free / 2**20:.1f} MB free)" if free is not None else ""
+    said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"{where} is full{left}, so the command stopped: {said}. Free some space and run "
+        "it again: the next run marks an interrupted one failed and writes its days again."
+    )
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _says_no_space(error: BaseException) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return "no space left on device" in text or "database or disk is full" in text
 
 
 class _ClosedPipeTolerant:

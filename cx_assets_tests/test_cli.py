@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -308,6 +309,72 @@ def test_a_data_root_that_cannot_be_created_is_explained(tmp_path):
     result = cli("run", "--date", START, data_dir=blocker / "data")
     assert result.returncode == 2
     assert "cannot be created" in result.stderr and "Traceback" not in result.stderr
+
+
+def disk_with(free_bytes: int):
+    """A stand-in for `shutil.disk_usage` reporting `free_bytes` free on any disk."""
+    total = 10 * 2**30
+    return lambda path: SimpleNamespace(total=total, used=total - free_bytes, free=free_bytes)
+
+
+def test_a_full_disk_ends_the_command_in_one_line(tmp_path, monkeypatch, capsys):
+    """SQLite says "disk I/O error" when the disk fills under it (seen on a full tmpfs, as
+    DuckDB's and Parquet's writes say "No space left on device"): one line naming the disk,
+    not Dagster's traceback; the next run recovers (marks the run failed, writes again)."""
+    import sqlite3
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def fills_the_disk(args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(cli_module, "cmd_run", fills_the_disk)
+    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(2**20))
+
+    assert cli_module.main(["run", "--date", START]) == 1
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: the disk holding {tmp_path} is full (1.0 MB free)")
+    assert "disk I/O error" in line and "run it again" in line
+
+
+def test_no_space_left_anywhere_in_an_errors_chain_is_a_full_disk(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def generate_fails(args):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as error:
+            raise RuntimeError("writing landing/crm/interactions failed") from error
+
+    monkeypatch.setattr(cli_module, "cmd_generate", generate_fails)
+    # The space came back by the time the error is looked at: the error still says why.
+    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(5 * 2**30))
+
+    assert cli_module.main(["generate", "--start", START, "--days", "1"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "is full (5120.0 MB free)" in line
+    assert "writing landing/crm/interactions failed" in line
+
+
+def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatch):
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def breaks(args):
+        raise ValueError("a defect")
+
+    monkeypatch.setattr(cli_module, "cmd_run", breaks)
+    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(5 * 2**30))
+    with pytest.raises(ValueError, match="a defect"):
+        cli_module.main(["run", "--date", START])
 
 
 def test_a_bad_partitions_start_is_explained(tmp_path):
