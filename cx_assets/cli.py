@@ -69,6 +69,10 @@ class BusyError(Exception):
     """The data root is held by someone else for longer than we wait; printed as one line."""
 
 
+class DamagedError(Exception):
+    """The data root's warehouse cannot be read as it is; printed as one line."""
+
+
 def _parse_day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -217,7 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cx_assets.lakehouse import run_lock
     from cx_assets.lakehouse.partitions import partition_keys_in_range
     from cx_assets.lakehouse.resources import build_resources
-    from cx_assets.lakehouse.warehouse import WarehouseLockedError
+    from cx_assets.lakehouse.warehouse import WarehouseDamagedError, WarehouseLockedError
 
     try:
         keys = partition_keys_in_range(first, last)
@@ -251,6 +255,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last)
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
+    except WarehouseDamagedError as error:
+        raise DamagedError(str(error)) from None
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")
@@ -539,6 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 2
     except BusyError as error:  # another process has the data root: nothing was written
+        print(f"cx-lakehouse: {error}", file=sys.stderr)
+        return 1
+    except DamagedError as error:
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
     except Exception as error:

@@ -311,6 +311,17 @@ def test_a_data_root_that_cannot_be_created_is_explained(tmp_path):
     assert "cannot be created" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_damaged_warehouse_ends_the_run_in_one_line_saying_how_to_rebuild(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "warehouse.duckdb").write_text("a spreadsheet saved over the warehouse\n")
+    result = cli("run", "--date", START, "--select", "group:calls", data_dir=root)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: {root / 'warehouse.duckdb'} is damaged (")
+    assert "move it aside" in line and "Traceback" not in result.stderr
+
+
 def disk_with(free_bytes: int):
     """A stand-in for `shutil.disk_usage` reporting `free_bytes` free on any disk."""
     total = 10 * 2**30

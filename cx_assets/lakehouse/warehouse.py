@@ -42,6 +42,35 @@ class WarehouseLockedError(RuntimeError):
     pass
 
 
+class WarehouseDamagedError(RuntimeError):
+    """The warehouse file (or its write-ahead log) is not a sound DuckDB database: a disk
+    fault, a copy cut short, bytes overwritten. Everything in it is built from files kept
+    outside it (landing, bronze Parquet), so it can be built anew."""
+
+
+# What DuckDB 2.0 says, opening a file, of one that is not a whole, sound database.
+_DAMAGED_FILE = (
+    "not a valid duckdb database file",
+    "could not read enough bytes",
+    "corrupt database file",
+    "corrupt wal file",
+    "failure while replaying wal",
+)
+
+
+def damaged_file_error(path: str, error: Exception) -> WarehouseDamagedError | None:
+    """The error to raise when DuckDB's `error` on opening `path` says it is damaged."""
+    said = str(error).strip()
+    if not any(sign in said.lower() for sign in _DAMAGED_FILE):
+        return None
+    return WarehouseDamagedError(
+        f"{path} is damaged ({said.splitlines()[0]}). The landing files and bronze Parquet "
+        f"it is built from are outside it: move it aside (with its .wal, if any), for "
+        f"example to {Path(path).name}.damaged, and run the landed days again "
+        "(cx-lakehouse run --date FIRST --to LAST) to build it anew"
+    )
+
+
 _open_databases: dict[str, duckdb.DuckDBPyConnection] = {}
 # The memory limit and threads each open database was last given: DuckDB holds them for the
 # whole database (every cursor), so they are set again only when a caller asks for others.
@@ -153,17 +182,21 @@ class Warehouse(ConfigurableResource):
         while True:
             try:
                 return duckdb.connect(self.path)
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() >= deadline:
-                    if "lock" in str(error).lower():
-                        raise WarehouseLockedError(
-                            f"{self.path} is held by another process (a DuckDB session, a BI "
-                            "tool): DuckDB allows one process per file; close it, and read gold "
-                            "Parquet instead of the live file"
-                        ) from error
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+            except duckdb.Error as error:
+                locked = isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if locked:
+                    raise WarehouseLockedError(
+                        f"{self.path} is held by another process (a DuckDB session, a BI "
+                        "tool): DuckDB allows one process per file; close it, and read gold "
+                        "Parquet instead of the live file"
+                    ) from error
+                if damaged := damaged_file_error(self.path, error):
+                    raise damaged from error
+                raise
 
 
 Writable = pd.DataFrame | pa.Table | pa.RecordBatchReader

@@ -15,6 +15,7 @@ import pytest
 
 from cx_assets.lakehouse.warehouse import (
     Warehouse,
+    WarehouseDamagedError,
     WarehouseLockedError,
     count_rows,
     replace_rows,
@@ -398,6 +399,69 @@ def test_each_connect_is_its_own_cursor_on_one_database(warehouse):
         first.execute("CREATE TABLE shared AS SELECT 42 AS answer")
     with warehouse.connect() as second:
         assert rows(second, "SELECT answer FROM shared") == [(42,)]
+
+
+# ---------------------------------------------------------------------------------------
+# A damaged file
+# ---------------------------------------------------------------------------------------
+
+
+def a_sound_warehouse(path) -> int:
+    """A warehouse file of a few blocks, closed; its size."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE TABLE t AS SELECT range AS i FROM range(200000)")
+    return os.path.getsize(path)
+
+
+def cut_short(path) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(8192)
+
+
+def overwritten_after_its_header(path) -> None:
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        handle.seek(12288)
+        handle.write(bytes(range(256)) * ((size - 12288) // 256))
+
+
+def not_a_database(path) -> None:
+    path.write_text("a spreadsheet saved over the warehouse\n")
+
+
+@pytest.mark.parametrize(
+    ("damage", "duckdb_says"),
+    [
+        (cut_short, "Could not read enough bytes"),
+        (overwritten_after_its_header, "Corrupt database file"),
+        (not_a_database, "not a valid DuckDB database file"),
+    ],
+)
+def test_a_damaged_file_says_so_and_how_to_build_it_anew(tmp_path, damage, duckdb_says):
+    path = tmp_path / "data" / "warehouse.duckdb"
+    path.parent.mkdir()
+    a_sound_warehouse(path)
+    damage(path)
+
+    with pytest.raises(WarehouseDamagedError) as raised, Warehouse(path=str(path)).connect():
+        pass
+
+    said = str(raised.value)
+    assert said.startswith(f"{path} is damaged (") and duckdb_says in said
+    assert "move it aside" in said and "warehouse.duckdb.damaged" in said
+    assert "cx-lakehouse run --date FIRST --to LAST" in said
+
+
+def test_a_sound_file_that_fails_to_open_for_another_reason_keeps_its_error(tmp_path):
+    import duckdb
+
+    folder = tmp_path / "warehouse.duckdb"
+    folder.mkdir()  # a folder where the file should be
+    with pytest.raises(duckdb.Error) as raised, Warehouse(path=str(folder)).connect():
+        pass
+    assert not isinstance(raised.value, WarehouseDamagedError)
 
 
 # ---------------------------------------------------------------------------------------
