@@ -89,6 +89,8 @@ def silver_from_bronze(
 
     def compute(chunk: list[date]) -> _Chunk:
         with warehouse.connect() as con:
+            if spec.text_values:
+                report.note_missing_columns(_missing_optional_columns(con, bronze, spec, chunk))
             typed = functools.partial(
                 _silver_chunk, con, bronze, spec, model, select_sql, derived_frames, chunk,
                 kept_keys=_kept_keys(con, spec, schema, table, chunk[0], days[-1]),
@@ -153,6 +155,29 @@ def _kept_keys(
     )
 
 
+def _missing_optional_columns(
+    con: duckdb.DuckDBPyConnection, bronze: TableRef, spec: RecordSpec, days: Sequence[date]
+) -> dict[str, list[str]]:
+    """The optional fields of `spec` that a CSV file of `days` has no column for, by file.
+    Its records are kept with no value there, as for a blank field: a source that stopped
+    exporting a column would otherwise go unnoticed (a missing required field quarantines
+    every record, which is seen)."""
+    optional = [item.source for item in spec.fields if not item.required]
+    if not optional:
+        return {}
+    headers = con.execute(
+        f"SELECT source_file, json_keys(record) FROM {bronze.name} "
+        f"WHERE {sql.in_days(list(days))} AND record IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY line_number) = 1 "
+        f"ORDER BY source_file"
+    ).fetchall()
+    missing = {}
+    for source_file, columns in headers:
+        if absent := [name for name in optional if name not in columns]:
+            missing[source_file] = absent
+    return missing
+
+
 def _file_parts(con: duckdb.DuckDBPyConnection, bronze: TableRef, day: date) -> list[list[str]]:
     """The day's bronze files in name order, grouped into parts of about `PART_ROWS` records
     (a file is never split)."""
@@ -201,6 +226,15 @@ class _Report:
         self.logged = 0  # warnings: the first ten rejects of the step
         self.reasons: dict[str, int] = {}
         self.sample: list[dict[str, object]] = []
+        self.missing_columns: dict[str, list[str]] = {}
+
+    def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
+        for source_file, columns in missing.items():
+            self.context.log.warning(
+                f"{source_file} has no column {', '.join(columns)} (optional): its records "
+                "are kept without a value there"
+            )
+        self.missing_columns.update(missing)
 
     def add(self, days: list[date], chunk: _Chunk) -> pyarrow.Table:
         rejects = chunk.rejects
@@ -225,7 +259,9 @@ class _Report:
     def metadata(self) -> dict[str, Any]:
         # Most frequent first; `reverse` keeps reasons of equal counts in their order.
         ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
+        missing = {"files_missing_optional_columns": MetadataValue.json(self.missing_columns)}
         return {
+            **(missing if self.missing_columns else {}),
             "bronze_rows": self.bronze_rows,
             "quarantined_rows": self.quarantined,
             "reject_reasons": MetadataValue.json(ordered_reasons),

@@ -287,3 +287,43 @@ def test_a_first_write_of_a_full_row_group_reads_back(tmp_path):
         assert first_day == rows // 2
     finally:
         con.close()
+
+
+def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
+    """A contact centre that stops exporting `sentiment_score`: its calls go on, without a
+    score, and the silver step says which file lacks which column (a blank value in a file
+    that has the column is not reported)."""
+    day = "2024-01-12"
+    no_score = call("C1", "M1", f"{day}T08:10:00")
+    del no_score["sentiment_score"]
+    lake.land_csv("digital", "calls", day, [no_score], name="calls-a.csv")
+    blank = call("C2", "M2", f"{day}T09:10:00", sentiment="")
+    lake.land_csv("digital", "calls", day, [blank], name="calls-b.csv")
+    calls_steps = [
+        asset
+        for asset in DIGITAL.assets
+        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
+    ]
+
+    result = lake.materialize(EVERYTHING, selection=calls_steps, day=day)
+
+    assert result.success
+    calls = lake.query("SELECT call_id, sentiment_score FROM silver.digital_calls ORDER BY 1")
+    assert calls["call_id"].tolist() == ["C1", "C2"] and calls["sentiment_score"].isna().all()
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/digital_calls"
+    ]
+    file_a = f"landing/digital/calls/{day}/calls-a.csv"
+    missing = materialization.metadata["files_missing_optional_columns"].value
+    assert missing == {file_a: ["sentiment_score"]}
+    warnings = [
+        entry.user_message
+        for entry in lake.instance.all_logs(result.run_id)
+        if entry.step_key == "silver__digital_calls" and "has no column" in entry.user_message
+    ]
+    assert warnings == [
+        f"{file_a} has no column sentiment_score (optional): its records are kept without a "
+        "value there"
+    ]
