@@ -229,6 +229,34 @@ def test_too_few_categorized_tickets_give_no_model_and_null_predictions():
     assert predicted["predicted_category"].isna().all() and predicted["confidence"].isna().all()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x",  # one letter: no token
+        "123 456 7-8 (9)",  # digits and signs only
+    ],
+)
+def test_tickets_without_a_word_to_learn_give_no_model_and_say_why(text):
+    """Enough categorized tickets, but TF-IDF finds no term in them: scikit-learn refuses
+    to fit ("empty vocabulary"), which failed the model's step and every table after it."""
+    rows = _labelled(92).assign(text=text)
+    classifier = train_classifier(rows, KEYWORDS, date(2024, 1, 4))
+    assert classifier.pipeline is None
+    assert classifier.reason.startswith("no word to learn from in ")
+    assert classifier.metrics["training_rows"] == 92
+    assert not beats_baselines(classifier)
+    assert predict_categories(classifier, ["refund"])["predicted_category"].isna().all()
+
+
+def test_words_each_in_one_ticket_only_are_no_words_either():
+    rows = _labelled(92)
+    rows["text"] = [f"word{chr(97 + n % 26)}{chr(97 + n // 26)}" for n in range(len(rows))]
+    rows["text"] = rows["text"].str.replace(r"\d", "", regex=True)
+    assert rows["text"].is_unique  # min_df=2 keeps no term
+    classifier = train_classifier(rows, KEYWORDS, date(2024, 1, 4))
+    assert classifier.pipeline is None and classifier.reason.startswith("no word to learn")
+
+
 def test_the_keyword_baseline_counts_hits_breaks_ties_alphabetically_and_falls_back():
     texts = [
         "refund for the invoice of my package",  # billing 2, shipping 1

@@ -12,8 +12,9 @@ LinearSVC and ~10× faster) whose scores are calibrated into probabilities
   majority class and a keyword rule (`rules.CATEGORY_KEYWORDS`: the category with most
   keyword hits, the majority class without any). The model then trains on every row for
   the predictions.
-- Too few rows or categories: no model (`pipeline` None, `reason` says why); predictions
-  are then null and every ticket needs review.
+- Too few rows or categories, or no word to learn from (texts of digits, masks and
+  one-letter words, or words each in one ticket only): no model (`pipeline` None, `reason`
+  says why); predictions are then null and every ticket needs review.
 - Inputs unchanged since the stored classifier (same rows, keywords, as-of day, settings,
   scikit-learn and this module's code): it is kept (`fingerprint`); a refit would be equal.
 """
@@ -61,6 +62,14 @@ class TicketClassifier:
     reason: str | None = None
     settings: ClassifierSettings = field(default_factory=ClassifierSettings)
     fingerprint: str | None = None  # of what it was trained from (`classifier_fingerprint`)
+
+
+class NoWords(ValueError):
+    """The training texts hold no term the vectorizer keeps."""
+
+
+# What scikit-learn's TfidfVectorizer raises (a ValueError) when no term is left to learn.
+_NO_TERMS = ("empty vocabulary", "no terms remain")
 
 
 def build_pipeline(settings: ClassifierSettings) -> Pipeline:
@@ -173,10 +182,13 @@ def _trained(
         return TicketClassifier(None, (), metrics, pd.DataFrame(), as_of_day, reason, settings)
 
     per_category = pd.DataFrame()
-    if len(holdout):
-        scores, per_category = _evaluate(train, holdout, keywords, settings)
-        metrics.update(scores)
-    final = _fitted(_trainable(sample, settings.calibration_folds), settings)
+    try:
+        if len(holdout):
+            scores, per_category = _evaluate(train, holdout, keywords, settings)
+            metrics.update(scores)
+        final = _fitted(_trainable(sample, settings.calibration_folds), settings)
+    except NoWords as error:
+        return TicketClassifier(None, (), metrics, pd.DataFrame(), as_of_day, str(error), settings)
     return TicketClassifier(
         final, tuple(final.classes_), metrics, per_category, as_of_day, None, settings
     )
@@ -191,7 +203,15 @@ def _fitted(rows: pd.DataFrame, settings: ClassifierSettings) -> Pipeline:
     # fit 1.5-2.5x slower (the results are the same).
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")  # a rare class may leave a fold short of examples
-        pipeline.fit(rows["text"], rows["category"])
+        try:
+            pipeline.fit(rows["text"], rows["category"])
+        except ValueError as error:
+            if not any(sign in str(error) for sign in _NO_TERMS):
+                raise
+            raise NoWords(
+                f"no word to learn from in {len(rows)} categorized tickets: a word of two "
+                "letters or more, in two tickets at least"
+            ) from error
     return pipeline
 
 
