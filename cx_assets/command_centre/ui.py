@@ -92,15 +92,32 @@ def stop_when_nothing_landed(count: int, *, source: str, what: str) -> None:
     st.stop()
 
 
-def require(tables: Sequence[str], *, source: str, what: str) -> None:
+def require(
+    tables: Sequence[str], *, source: str, what: str, none_means: str | None = None
+) -> None:
     """Stop the page, saying what to run, unless the first of `tables` (the page's main
-    table) has rows and every other one has been written (it may be empty)."""
+    table) has rows and every other one has been written (it may be empty). When every
+    table is written and the main one is empty, the days built so far had nothing for it:
+    the page says that, and what it means (`none_means`), instead of asking for a run."""
     gold = lake()
     missing = [table for table in tables[1:] if not gold.files(table)]
     if row_counts(tables[:1])[tables[0]] == 0:
+        if not missing and gold.files(tables[0]):
+            _say_built_but_empty(tables[0], source=source, none_means=none_means)
         missing.insert(0, tables[0])
     if missing:
         _say_what_to_run(missing, source=source, what=what)
+
+
+def _say_built_but_empty(table: str, *, source: str, none_means: str | None) -> None:
+    gold = lake()
+    meaning = f" {none_means}" if none_means else ""
+    st.info(
+        f"`{table}` is built and has no rows: the {source} days built so far gave it "
+        f"none.{meaning}\n\nWhen more files land under `{gold.data_dir / 'landing' / source}`, "
+        f"run `{run_hint(gold, source)}`, then reload this page."
+    )
+    st.stop()
 
 
 def has_rows(table: str) -> bool:

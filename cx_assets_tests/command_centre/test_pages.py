@@ -72,6 +72,31 @@ def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch)
     assert not app.metric
 
 
+def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monkeypatch):
+    """Calls landed, none after a failed journey: the summary is built with no rows. The page
+    says that is the finding, instead of asking for a run that has already happened."""
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse import parquet
+
+    data_dir = tmp_path / "data"
+    gold_rows.write_digital(data_dir)
+    summary = data_dir / "gold" / "leakage_daily_summary"
+    day_file = parquet.partition_folder(summary, gold_rows.DAY1) / parquet.DATA_FILE
+    empty = pq.read_table(day_file).slice(0, 0)
+    shutil.rmtree(summary)
+    for day in (gold_rows.DAY1, DAY2):
+        parquet.publish(empty, parquet.partition_folder(summary, day))
+
+    app = render("leakage", data_dir, monkeypatch)
+
+    (info,) = [block.value for block in app.info]
+    assert info.startswith("`leakage_daily_summary` is built and has no rows")
+    assert "no leakage to show" in info
+    assert "cx-lakehouse run" in info  # for the days that land next
+    assert not app.metric
+
+
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)

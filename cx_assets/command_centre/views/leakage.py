@@ -17,7 +17,15 @@ TABLES = [
 PLAYBACK_MEMBERS = 200  # members offered for playback: those with most leakage calls
 
 st.title("Digital leakage")
-ui.require(TABLES, source="digital", what="leakage gold tables")
+ui.require(
+    TABLES,
+    source="digital",
+    what="leakage gold tables",
+    none_means=(
+        "No call came within the leakage window after an abandoned or failed portal journey "
+        "of the same member and type: no leakage to show."
+    ),
+)
 
 days = ui.query("SELECT DISTINCT date FROM leakage_daily_summary", ["leakage_daily_summary"])
 first, last = ui.date_filter(list(days["date"].dt.date), key="leakage_days")
