@@ -15,6 +15,9 @@ the old file or the new one, never half of one), in its own in-memory DuckDB con
   and reading is retried with a fresh listing;
 - `GoldLake.freshness()`: per gold table, its rows, days and when it was last written.
 
+A gold file that is not readable Parquet (a disk fault, a copy cut short: runs never leave
+one) raises `UnreadableGold`, naming the file and its day, which pages turn into what to run.
+
 No Streamlit here: pages cache these results, tests call them directly.
 """
 
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, DataLayout
@@ -49,6 +53,36 @@ class MissingTables(Exception):
     def __init__(self, tables: Sequence[str]):
         super().__init__(f"no gold files yet for {', '.join(tables)}")
         self.tables = list(tables)
+
+
+class UnreadableGold(Exception):
+    """A gold file that is not a readable Parquet file (cut short, overwritten): runs write
+    whole files under other names and rename them, so only something outside a run (a disk
+    fault, a copy, an edit) leaves one. Rewritten by running its day again."""
+
+    def __init__(self, gold_dir: Path, path: Path, reason: str):
+        self.relative = path.relative_to(gold_dir).as_posix()
+        self.table = self.relative.split("/")[0]
+        folder = path.parent.name
+        self.day = (
+            date.fromisoformat(folder.removeprefix(PARTITION_PREFIX))
+            if folder.startswith(PARTITION_PREFIX)
+            else None
+        )
+        self.reason = reason.strip().splitlines()[0] if reason.strip() else "unreadable"
+        super().__init__(f"gold file {self.relative} cannot be read: {self.reason}")
+
+
+def _footer_problem(path: Path) -> str | None:
+    """Why `path` is not a readable Parquet file (its footer), None when it is, or when it is
+    gone (a run replaced it meanwhile)."""
+    try:
+        pq.read_metadata(path)
+    except OSError:
+        return None
+    except pa.ArrowException as error:
+        return str(error)
+    return None
 
 
 def data_dir_from_env() -> Path:
@@ -74,6 +108,7 @@ class TableFreshness:
     last_day: date | None
     days: int
     written_at: datetime | None
+    unreadable: str | None = None  # the first file that cannot be read, and why
 
 
 @dataclass(frozen=True)
@@ -144,15 +179,27 @@ class GoldLake:
                 return con.execute(sql, bound).df()
             except duckdb.IOException:
                 if attempt == RETRIES - 1:
+                    self._raise_if_damaged(files)
                     raise
                 time.sleep(0.05)  # a run replaced a folder between our listing and reading
+            except duckdb.Error:
+                self._raise_if_damaged(files)
+                raise
             finally:
                 con.close()
         raise AssertionError("unreachable")
 
+    def _raise_if_damaged(self, files: dict[str, list[Path]]) -> None:
+        """Name the first damaged file of a failed query's tables, if one is: DuckDB's own
+        message does not always say which file it could not read."""
+        for paths in files.values():
+            for path in paths:
+                if (problem := _footer_problem(path)) is not None:
+                    raise UnreadableGold(self.gold_dir, path, problem)
+
     def row_count(self, table: str) -> int:
         """Rows of a table, from its Parquet footers (0 without files)."""
-        return _row_count(self.files(table))
+        return _row_count(self.files(table), self.gold_dir)
 
     def freshness(self) -> list[TableFreshness]:
         """Per gold table on disk: files, rows (from the Parquet footers), days, last write."""
@@ -166,7 +213,13 @@ class GoldLake:
                     if relative.count("/") == 2
                 }
             )
-            rows = _row_count([self.gold_dir / relative for relative, _ in entries])
+            unreadable = None
+            try:
+                rows = _row_count(
+                    [self.gold_dir / relative for relative, _ in entries], self.gold_dir
+                )
+            except UnreadableGold as error:
+                rows, unreadable = 0, str(error)
             written = max((stat.st_mtime for _, stat in entries), default=None)
             result.append(
                 TableFreshness(
@@ -178,6 +231,7 @@ class GoldLake:
                     last_day=days[-1] if days else None,
                     days=len(days),
                     written_at=datetime.fromtimestamp(written, UTC) if written else None,
+                    unreadable=unreadable,
                 )
             )
         return result
@@ -222,14 +276,17 @@ def _reader(paths: Sequence[Path]) -> str:
     return f"SELECT * FROM read_parquet([{listed}], union_by_name = true{options})"
 
 
-def _row_count(paths: Sequence[Path]) -> int:
-    """Rows from the Parquet footers, without reading the data."""
+def _row_count(paths: Sequence[Path], gold_dir: Path) -> int:
+    """Rows from the Parquet footers, without reading the data; `UnreadableGold` for a
+    file that has none."""
     rows = 0
     for path in paths:
         try:
             rows += pq.read_metadata(path).num_rows
         except OSError:  # replaced or removed by a run while we read: counted next refresh
             continue
+        except pa.ArrowException as error:
+            raise UnreadableGold(gold_dir, path, str(error)) from error
     return rows
 
 

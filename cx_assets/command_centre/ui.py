@@ -16,7 +16,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from cx_assets.command_centre.data import GoldLake, MissingTables, data_dir_from_env, run_hint
+from cx_assets.command_centre.data import (
+    GoldLake,
+    MissingTables,
+    UnreadableGold,
+    data_dir_from_env,
+    run_hint,
+)
 
 DEFAULT_DAYS = 90  # the date filter starts on the latest 90 days with data
 
@@ -45,6 +51,9 @@ def query(sql: str, tables: Sequence[str], params: Sequence[object] = ()) -> pd.
     except MissingTables as missing:
         _say_what_to_run(missing.tables, source=_source_of(missing.tables[0]), what="gold tables")
         raise  # not reached: the page stops
+    except UnreadableGold as unreadable:
+        stop_on_unreadable(unreadable)
+        raise  # not reached: the page stops
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -56,7 +65,25 @@ def _row_counts(data_dir: str, tables: tuple[str, ...], version: tuple) -> dict[
 
 def row_counts(tables: Sequence[str]) -> dict[str, int]:
     gold = lake()
-    return _row_counts(str(gold.data_dir), tuple(tables), gold.version(tables))
+    try:
+        return _row_counts(str(gold.data_dir), tuple(tables), gold.version(tables))
+    except UnreadableGold as unreadable:
+        stop_on_unreadable(unreadable)
+        raise  # not reached: the page stops
+
+
+def stop_on_unreadable(unreadable: UnreadableGold) -> None:
+    """Stop the page, naming the damaged gold file and the run that writes it again."""
+    source = _source_of(unreadable.table)
+    if unreadable.day is not None:
+        again = f"cx-lakehouse run --date {unreadable.day} --select group:{source}"
+    else:  # a whole-history table: any of its source's days rebuilds it
+        again = f"{run_hint(lake(), source)} --select group:{source}"
+    st.error(
+        f"The gold file `{unreadable.relative}` cannot be read ({unreadable.reason}): it was "
+        f"damaged after a run wrote it. Run `{again}` to write it again, then reload this page."
+    )
+    st.stop()
 
 
 SOURCES = {"crm_": "crm", "calls_": "calls", "leakage_": "digital", "support_": "support"}

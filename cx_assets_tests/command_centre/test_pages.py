@@ -97,6 +97,47 @@ def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monk
     assert not app.metric
 
 
+def damaged_copy(gold_root: Path, tmp_path: Path, *tables: str) -> Path:
+    """A copy of the gold dataset whose first file of each of `tables` is cut short (a disk
+    fault, a copy interrupted: runs never leave one)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    for table in tables:
+        first = sorted((data_dir / "gold" / table).rglob("*.parquet"))[0]
+        first.write_bytes(first.read_bytes()[:100])
+    return data_dir
+
+
+def test_a_damaged_gold_file_names_itself_and_the_run_that_rewrites_it(
+    gold_root, tmp_path, monkeypatch
+):
+    data_dir = damaged_copy(gold_root, tmp_path, "calls_kpis_daily")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    app = AppTest.from_file(str(APP / "views" / "calls.py"), default_timeout=60)
+    app.run()
+
+    assert not app.exception  # no traceback for a manager
+    (error,) = [block.value for block in app.error]
+    assert error.startswith(
+        f"The gold file `calls_kpis_daily/date={gold_rows.DAY1}/data.parquet` cannot be read ("
+    )
+    assert f"Run `cx-lakehouse run --date {gold_rows.DAY1} --select group:calls`" in error
+    assert not app.metric
+
+
+def test_the_overview_lists_a_damaged_file_among_the_tables_freshness(
+    gold_root, tmp_path, monkeypatch
+):
+    data_dir = damaged_copy(gold_root, tmp_path, "crm_temporal_heat")  # no headline reads it
+    app = render("overview", data_dir, monkeypatch)
+    (freshness,) = [frame.value for frame in app.dataframe if "problem" in frame.value]
+    problems = freshness.set_index("table")["problem"].dropna()
+    assert list(problems.index) == ["crm_temporal_heat"]
+    # a whole-history table: its one file
+    assert problems.iloc[0].startswith("gold file crm_temporal_heat/data.parquet cannot be read: ")
+    assert app.metric  # the headlines are still there
+
+
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)

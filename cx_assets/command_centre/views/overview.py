@@ -41,10 +41,14 @@ def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
             "age (h)": round((now - item.written_at).total_seconds() / 3600, 1)
             if item.written_at
             else None,
+            "problem": item.unreadable,
         }
         for item in GoldLake(Path(data_dir)).freshness()
     ]
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if "problem" in frame and frame["problem"].isna().all():
+        frame = frame.drop(columns="problem")  # shown only when a file is damaged
+    return frame
 
 
 def _stamp(path: Path) -> tuple[int, int]:
