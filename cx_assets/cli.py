@@ -466,9 +466,31 @@ def ui_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def require_free_port(port: int) -> None:
+    """A port already in use is a mistake the user fixes with --port, said before starting
+    anything: `dagster dev` started its daemon and went on when its web server could not
+    bind the port (the command then ran, without a UI, until stopped), and Streamlit's own
+    refusal names no way out."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port} is not a TCP port (1-65535)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers themselves bind: a port a closed server left in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise UsageError(
+                f"port {port} on 127.0.0.1 is in use ({error.strerror or error}): stop what "
+                "holds it, or choose another with --port"
+            ) from None
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from cx_assets.lakehouse.settings import Settings
 
+    require_free_port(args.port)
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     home = prepare_dagster_home(settings.data_dir)
@@ -486,6 +508,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from cx_assets.command_centre.server import streamlit_command
     from cx_assets.lakehouse.settings import Settings
 
+    require_free_port(args.port)
     settings = Settings.from_env()
     os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
     command = streamlit_command(args.port)

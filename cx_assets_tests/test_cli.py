@@ -410,6 +410,44 @@ def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkey
     assert "default_limit" not in config and "max_concurrent_runs: 4" in config
 
 
+@pytest.mark.parametrize("command", ["ui", "dashboard"])
+def test_a_port_in_use_is_one_line_before_anything_starts(command, tmp_path, monkeypatch, capsys):
+    """`dagster dev` went on running its daemon, without a UI, when its web server found the
+    port taken; the command now refuses first, as for any mistake of its arguments."""
+    from cx_assets import cli as cli_module
+
+    def must_not_start(*args):
+        raise AssertionError("started a server on a port in use")
+
+    monkeypatch.setattr(cli_module.os, "execvp", must_not_start)
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert cli_module.main([command, "--port", str(port)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: port {port} on 127.0.0.1 is in use (Address already in use): stop "
+        "what holds it, or choose another with --port"
+    )
+
+
+def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch):
+    from cx_assets import cli as cli_module
+
+    started = []
+    monkeypatch.setattr(cli_module.os, "execvp", lambda *args: started.append(args))
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed
+    assert cli_module.main(["dashboard", "--port", str(port)]) == 0
+    (command,) = [args[1] for args in started]
+    assert str(port) in command
+
+
 def test_the_readme_pandas_recipe_types_the_partition_day(generated_and_run):
     """The README's recipe, as an analyst copies it: `date` is a real date, comparable."""
     import re
