@@ -10,7 +10,8 @@ and the command centre.
 whole-history rollups that depend on them, with every asset check, in one in-process run
 (per-step process start-up would dominate small days). Exit code 0 only if every step succeeded and
 no ERROR-severity check failed. User mistakes (bad dates, bad selection, no data root)
-print one line and exit 2; a full disk prints one line and exits 1 (`disk_full`).
+print one line and exit 2; a full disk, or a data root it may not write, prints one line
+and exits 1 (`disk_full`, `not_writable`).
 """
 
 from __future__ import annotations
@@ -574,9 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
     except Exception as error:
-        if (full := disk_full(error)) is None:
+        said = not_writable(error) or disk_full(error)
+        if said is None:
             raise  # a defect: its traceback is what helps
-        print(f"cx-lakehouse: {full}", file=sys.stderr)
+        print(f"cx-lakehouse: {said}", file=sys.stderr)
         return 1
 
 
@@ -608,6 +610,27 @@ def disk_full(error: BaseException) -> str | None:
     return (
         f"{where} is full{left}, so the command stopped: {said}. Free some space and run "
         "it again: the next run marks an interrupted one failed and writes its days again."
+    )
+
+
+def not_writable(error: BaseException) -> str | None:
+    """What to tell the user when `error` came of a file the command may not write (a
+    read-only disk, permissions), else None."""
+    denied = next(
+        (
+            cause
+            for cause in _chain(error)
+            if isinstance(cause, OSError)
+            and cause.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            and cause.filename is not None  # a file's, not a signal's or a socket's
+        ),
+        None,
+    )
+    if denied is None:
+        return None
+    return (
+        f"cannot write {denied.filename}: {denied.strerror or denied}. The data root "
+        "(CX_DATA_DIR) must be a folder this user can write to, on a disk mounted for writing."
     )
 
 

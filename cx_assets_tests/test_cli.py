@@ -374,6 +374,30 @@ def test_no_space_left_anywhere_in_an_errors_chain_is_a_full_disk(tmp_path, monk
     assert "writing landing/crm/interactions failed" in line
 
 
+def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, capsys):
+    """Seen with a tmpfs remounted read-only: Dagster's instance failed to create its home,
+    in a traceback."""
+    import errno
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def read_only(args):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "dagster_home"))
+
+    monkeypatch.setattr(cli_module, "cmd_run", read_only)
+    # nearly full too: the refusal to write is the reason given, not a guess at the space
+    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(2**20))
+    assert cli_module.main(["run", "--date", START]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: cannot write {tmp_path / 'dagster_home'}: Read-only file system. The "
+        "data root (CX_DATA_DIR) must be a folder this user can write to, on a disk mounted "
+        "for writing."
+    )
+
+
 def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatch):
     from cx_assets import cli as cli_module
 
