@@ -175,7 +175,8 @@ class DaysSeen:
     times kept, files removed twice, a `cp -p` re-delivery) must still get a new key.
 
     It also keeps the folders skipped on the last tick (as `SKIPPED`), so a folder outside
-    the partitions (today's, one misnamed) is logged once, not on every tick (every 5 s),
+    the partitions (today's, one misnamed), or an entry of a date folder discovery ignores
+    (a stray file, a subfolder: keyed by its path), is logged once, not on every tick,
     and the identity of the source's landing folder (under `LANDING`, a key no folder name
     can be): when it changes, the data root was copied or restored, every file's ctime moved
     with it, and a day whose names, times and sizes are unchanged is not run again."""
@@ -302,9 +303,14 @@ def landing_sensor(
                         "yesterday, UTC)"
                     )
                 continue
+            ignored: list[tuple[str, str]] = []
             files_by_table = {
-                table: discover(lake.layout.landing_dir, source, table, day) for table in tables
+                table: discover(lake.layout.landing_dir, source, table, day, ignored)
+                for table in tables
             }
+            for name, why in ignored:  # said once, as long as it stays
+                if seen.skip(name):
+                    context.log.info(f"ignoring {name}: {why}")
             files = [landed for table_files in files_by_table.values() for landed in table_files]
             if not files and folder_name not in seen.fingerprints:
                 continue  # only in-flight files so far (a day whose files were removed runs)

@@ -51,16 +51,30 @@ class LandedFile:
     read_error: str | None = None
 
 
-def discover(landing_dir: Path, source: str, table: str, day: date) -> list[LandedFile]:
+def discover(
+    landing_dir: Path,
+    source: str,
+    table: str,
+    day: date,
+    ignored: list[tuple[str, str]] | None = None,
+) -> list[LandedFile]:
     """Files delivered for one (source, table, day), in a stable order (by name).
 
-    Skipped with a log line: what is not a file (a folder, whose files would otherwise be
-    left unread without a word; a link to nothing), unsupported extensions, and links (to
-    files or folders) that resolve outside the landing folder, which would otherwise read
-    any file on the host."""
+    Skipped with a log line (or, given `ignored`, added to it as (name, why) for the caller
+    to say: the landing sensor says each once, not at every tick): what is not a file (a
+    folder, whose files would otherwise be left unread without a word; a link to nothing),
+    unsupported extensions, and links (to files or folders) that resolve outside the
+    landing folder, which would otherwise read any file on the host."""
     folder = landing_dir / source / table / day.isoformat()
     if not folder.is_dir():
         return []
+
+    def skip(shown: str, why: str) -> None:
+        if ignored is None:
+            discovery_log.warning(f"ignoring {shown}: {why}")
+        else:
+            ignored.append((shown, why))
+
     landing_root = landing_dir.resolve()
     files = []
     for path in sorted(folder.iterdir()):
@@ -70,13 +84,13 @@ def discover(landing_dir: Path, source: str, table: str, day: date) -> list[Land
         shown = printable(name)
         if not path.is_file():
             if why := _not_a_file(path):
-                discovery_log.warning(f"ignoring {shown}: {why}")
+                skip(shown, why)
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            discovery_log.warning(f"ignoring {shown}: not one of {', '.join(SUPPORTED_SUFFIXES)}")
+            skip(shown, f"not one of {', '.join(SUPPORTED_SUFFIXES)}")
             continue
         if not _resolves_inside(path, landing_root):
-            discovery_log.warning(f"ignoring {shown}: a link to outside the landing folder")
+            skip(shown, "a link to outside the landing folder")
             continue
         try:
             stat = path.stat()

@@ -237,6 +237,32 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     }
 
 
+def test_what_a_date_folder_holds_besides_files_is_said_once_not_on_every_tick(lake, ticker, capfd):
+    """A stray file, a subfolder (a batch that will not be read) or a link to nothing: the
+    sensor says so on the first tick that meets it, not on each tick after."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    (folder / "notes.txt").write_text("not a record")
+    (folder / "batch-2").mkdir()
+
+    def ignoring() -> list[str]:
+        # Dagster's loggers write to stderr and do not propagate to `caplog`.
+        lines = capfd.readouterr().err.splitlines()
+        return sorted(line.split(" - ")[-1] for line in lines if "ignoring landing/" in line)
+
+    assert len(ticker.tick().run_requests) == 1
+    assert ignoring() == [
+        f"ignoring landing/crm/interactions/{DAY}/batch-2: a folder: only the files "
+        "directly in a date folder are read",
+        f"ignoring landing/crm/interactions/{DAY}/notes.txt: not one of .jsonl, .json, .csv",
+    ]
+    assert not ticker.tick().run_requests
+    assert ignoring() == []
+    (folder / "gone.jsonl").symlink_to(folder / "removed.jsonl")  # something new: said
+    ticker.tick()
+    assert ignoring() == [f"ignoring landing/crm/interactions/{DAY}/gone.jsonl: a link to nothing"]
+
+
 def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd):
     today = datetime.now(UTC).date().isoformat()
     lake.land_jsonl("crm", "interactions", today, [{"Id": 1}])
