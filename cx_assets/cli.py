@@ -568,10 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, SettingsError) as error:
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 2
-    except BusyError as error:  # another process has the data root: nothing was written
-        print(f"cx-lakehouse: {error}", file=sys.stderr)
-        return 1
-    except DamagedError as error:
+    except (BusyError, DamagedError) as error:  # held by another process, or damaged
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
     except Exception as error:
