@@ -161,10 +161,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 @dataclass
 class CheckTally:
+    """What one run did: its check results, and the assets it wrote (a failed or
+    interrupted run writes some of them, or none)."""
+
     passed: int = 0
     warned: int = 0
     failed: int = 0
     problems: list[str] = field(default_factory=list)
+    written: set = field(default_factory=set)
 
     def add(self, evaluation) -> None:
         from dagster import AssetCheckSeverity
@@ -366,6 +370,7 @@ class RunPlan:
         )
         for evaluation in result.get_asset_check_evaluations():
             tally.add(evaluation)
+        tally.written.update(event.asset_key for event in result.get_asset_materialization_events())
         if not result.success:
             print(f"run {result.run_id} failed:")
             for line in failure_lines(result):
@@ -376,26 +381,37 @@ class RunPlan:
 
 def failure_lines(result) -> list[str]:
     """One line per failed step: the step and the innermost error's first line (the whole
-    trace is in the UI and with --verbose)."""
-    lines = []
+    trace is in the UI and with --verbose). The run's own failure is said only when no step
+    failed (an interruption, an error before any step), as it repeats the step's error."""
+    lines, run_lines = [], []
     for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None)
         if not (event.is_step_failure or (event.is_run_failure and error is not None)):
             continue
         while error is not None and error.cause is not None:
             error = error.cause
-        message = (error.message if error else "unknown error").strip().splitlines()
-        cls_name = error.cls_name if error else ""
+        said = lines if event.is_step_failure else run_lines
         where = event.step_key or "run"
-        lines.append(f"{where}: {cls_name}: {message[0] if message else ''}")
-    return lines or ["see the Dagster UI for the run's events"]
+        if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+            said.append(f"{where}: interrupted (Ctrl-C or a stop signal) before it finished")
+            continue
+        message = (error.message if error else "unknown error").strip().splitlines()
+        first = message[0] if message else ""
+        # Dagster's message of a Python error starts with its class already.
+        cls_name = error.cls_name if error else ""
+        if cls_name and not first.startswith(f"{cls_name}:"):
+            first = f"{cls_name}: {first}"
+        said.append(f"{where}: {first}")
+    return lines or run_lines or ["see the Dagster UI for the run's events"]
 
 
 def print_summary(
     resources, keys, partitioned: set, first: date, last: date, tally: CheckTally
 ) -> None:
     """Rows per gold table: of the run's days for a per-day table, all of it for a
-    whole-history one (whose days, like a forecast's, may lie outside the run's)."""
+    whole-history one (whose days, like a forecast's, may lie outside the run's). A table
+    the run did not write (it failed or was interrupted first) says so: its rows, if any,
+    are an earlier run's."""
     from cx_assets.lakehouse.partitions import dates_between
     from cx_assets.lakehouse.warehouse import count_rows, table_exists
 
@@ -407,10 +423,13 @@ def print_summary(
             for key in gold:
                 table = key.path[-1]
                 if not table_exists(con, "gold", table):
-                    print(f"  {table:<34} (not written)")
+                    print(f"  {table:<34} (never written)")
                     continue
                 rows = count_rows(con, "gold", table, days if key in partitioned else None)
-                print(f"  {table:<34} {rows:>10,}")
+                earlier = (
+                    "" if key in tally.written else "  (not written by this run: an earlier run's)"
+                )
+                print(f"  {table:<34} {rows:>10,}{earlier}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problems:
         print(f"  {problem}")
@@ -571,6 +590,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BusyError, DamagedError) as error:  # held by another process, or damaged
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run's steps (start-up, the run's creation, the summary): Dagster
+        # turns one during the steps into a failed run, summarised above. Nothing is left
+        # half-done: the lock is released on the way out, landing files are written under
+        # in-flight names, and the next run marks a run it finds unfinished as failed.
+        print("cx-lakehouse: interrupted; run the command again to finish it", file=sys.stderr)
+        return INTERRUPTED
     except Exception as error:
         said = not_writable(error) or disk_full(error)
         if said is None:
@@ -578,6 +604,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cx-lakehouse: {said}", file=sys.stderr)
         return 1
 
+
+# The shell's convention for a command ended by Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
 
 # Free space under which an error met while writing is taken for the disk being full:
 # SQLite and DuckDB report a full disk as "disk I/O error" or "IO Error" without the

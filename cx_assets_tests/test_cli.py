@@ -148,6 +148,7 @@ def test_run_materializes_everything_and_summarises(generated_and_run):
         line for line in ran.stdout.splitlines() if line.startswith("  support_volume_forecast ")
     ]
     assert int(forecast.split()[-1].replace(",", "")) > 0
+    assert "not written by this run" not in ran.stdout and "never written" not in ran.stdout
     assert ran.stdout.rstrip().endswith("OK")
 
 
@@ -410,6 +411,90 @@ def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatc
     monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(5 * 2**30))
     with pytest.raises(ValueError, match="a defect"):
         cli_module.main(["run", "--date", START])
+
+
+def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
+    """Seen after a Ctrl-C: the summary counted every gold table as if the run had written
+    it. A table the failed run did not write is marked, and one never written says so."""
+    from cx_assets import cli as cli_module
+    from cx_assets.calls import rules
+
+    data_dir = calls_day(tmp_path / "data")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+
+    def breaks(rows):
+        raise RuntimeError("agent rollup broke")
+
+    monkeypatch.setattr(rules, "agent_daily_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    first = capsys.readouterr().out
+    lines = first.splitlines()
+    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
+    # One line for the step, its error once: not the run's failure repeating it.
+    assert lines[failed_at + 1 : lines.index("gold rows:")] == [
+        "  gold__calls_agent_daily: RuntimeError: agent rollup broke"
+    ]
+    assert _summary_line(first, "calls_agent_daily") == ["calls_agent_daily", "(never", "written)"]
+    assert _summary_line(first, "calls_performance")[-1].replace(",", "").isdigit()
+
+    monkeypatch.undo()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(arguments) == 0
+    capsys.readouterr()
+
+    monkeypatch.setattr(rules, "agent_daily_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    again = capsys.readouterr().out
+    agents = _summary_line(again, "calls_agent_daily")
+    assert (
+        agents[1].isdigit()
+        and " ".join(agents[2:]) == "(not written by this run: an earlier run's)"
+    )
+    assert "not written" not in " ".join(_summary_line(again, "calls_performance"))
+    assert again.rstrip().endswith("FAILED")
+
+
+def _summary_line(stdout: str, table: str) -> list[str]:
+    (line,) = [line for line in stdout.splitlines() if line.startswith(f"  {table} ")]
+    return line.split()
+
+
+def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
+    """Ctrl-C during start-up was a page of traceback; during the steps, a line of Dagster's
+    error class and message. Now one line each, no traceback, and the next run finishes."""
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(0.3)  # importing Dagster: long before the run
+    early.send_signal(signal.SIGINT)
+    out, err = early.communicate(timeout=600)
+    assert early.returncode == 130, out + err
+    assert err == "cx-lakehouse: interrupted; run the command again to finish it\n"
+
+    # During the steps Dagster turns it into a failed run, summarised like any other.
+    # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
+    during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    while "STEP_START" not in (line := during.stderr.readline()):
+        assert line, during.communicate()
+    during.send_signal(signal.SIGINT)
+    out, _ = during.communicate(timeout=600)
+    assert during.returncode == 1, out
+    lines = out.splitlines()
+    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
+    assert lines[failed_at + 1 : lines.index("gold rows:")] == [
+        "  run: interrupted (Ctrl-C or a stop signal) before it finished"
+    ]
+    assert lines[-1] == "FAILED"
+
+    after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert after.returncode == 0, after.stdout + after.stderr
 
 
 def test_a_bad_partitions_start_is_explained(tmp_path):
