@@ -9,7 +9,9 @@ and a page never shows a table older than its files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -53,7 +55,7 @@ def query(sql: str, tables: Sequence[str], params: Sequence[object] = ()) -> pd.
         raise  # not reached: the page stops
     except UnreadableGold as unreadable:
         stop_on_unreadable(unreadable)
-        raise  # not reached: the page stops
+        raise  # not reached unless said in place: the page stops
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -69,21 +71,46 @@ def row_counts(tables: Sequence[str]) -> dict[str, int]:
         return _row_counts(str(gold.data_dir), tuple(tables), gold.version(tables))
     except UnreadableGold as unreadable:
         stop_on_unreadable(unreadable)
-        raise  # not reached: the page stops
+        raise  # not reached unless said in place: the page stops
 
 
 def stop_on_unreadable(unreadable: UnreadableGold) -> None:
-    """Stop the page, naming the damaged gold file and the run that writes it again."""
+    """Stop the page, naming the damaged gold file and the run that writes it again (inside
+    `unreadable_said_in_place`, say it there and end only that block)."""
+    if not _STOP_ON_UNREADABLE.get():
+        return  # the caller re-raises it to `unreadable_said_in_place`
+    st.error(unreadable_message(unreadable))
+    st.stop()
+
+
+def unreadable_message(unreadable: UnreadableGold) -> str:
     source = _source_of(unreadable.table)
     if unreadable.day is not None:
         again = f"cx-lakehouse run --date {unreadable.day} --select group:{source}"
     else:  # a whole-history table: any of its source's days rebuilds it
         again = f"{run_hint(lake(), source)} --select group:{source}"
-    st.error(
+    return (
         f"The gold file `{unreadable.relative}` cannot be read ({unreadable.reason}): it was "
         f"damaged after a run wrote it. Run `{again}` to write it again, then reload this page."
     )
-    st.stop()
+
+
+_STOP_ON_UNREADABLE: ContextVar[bool] = ContextVar("stop_on_unreadable", default=True)
+
+
+@contextmanager
+def unreadable_said_in_place() -> Iterator[None]:
+    """A block (the overview's card of one source) that a damaged gold file ends with the
+    error and what to run, in its place, leaving the rest of the page: one source's damaged
+    file no longer hid the other sources' headlines, the freshness table that names it and
+    the runs."""
+    token = _STOP_ON_UNREADABLE.set(False)
+    try:
+        yield
+    except UnreadableGold as unreadable:
+        st.error(unreadable_message(unreadable))
+    finally:
+        _STOP_ON_UNREADABLE.reset(token)
 
 
 SOURCES = {"crm_": "crm", "calls_": "calls", "leakage_": "digital", "support_": "support"}

@@ -138,6 +138,26 @@ def test_the_overview_lists_a_damaged_file_among_the_tables_freshness(
     assert app.metric  # the headlines are still there
 
 
+def test_a_damaged_file_behind_a_headline_ends_that_card_only(gold_root, tmp_path, monkeypatch):
+    """It stopped the whole overview: the other sources' headlines, the freshness table that
+    names the file and the runs went with it."""
+    data_dir = damaged_copy(gold_root, tmp_path, "crm_noise_summary")
+    app = render("overview", data_dir, monkeypatch)
+
+    assert not app.exception
+    (error,) = [block.value for block in app.error]
+    assert error.startswith(
+        f"The gold file `crm_noise_summary/date={gold_rows.DAY1}/data.parquet` cannot be read ("
+    )
+    assert f"`cx-lakehouse run --date {gold_rows.DAY1} --select group:crm`" in error
+    labels = {metric.label for metric in app.metric}
+    assert "Valid interactions" not in labels  # the CRM card ended at its damaged file
+    assert {"Calls", "Leakage calls", "Tickets created"} <= labels
+    (freshness,) = [frame.value for frame in app.dataframe if "problem" in frame.value]
+    assert list(freshness.set_index("table")["problem"].dropna().index) == ["crm_noise_summary"]
+    assert [heading.value for heading in app.subheader][-1] == "Runs and checks"
+
+
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)

@@ -187,7 +187,8 @@ for column, title, show in (
     (leakage, "Digital leakage", headline_leakage),
     (support, "Support", headline_support),
 ):
-    with column.container(border=True):
+    # A damaged file behind one card is said in that card, the rest of the page still shown.
+    with column.container(border=True), ui.unreadable_said_in_place():
         st.markdown(f"**{title}**")
         show()
 
