@@ -138,6 +138,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     unknown = sorted(set(sources) - set(known))
     if unknown:
         raise UsageError(f"unknown source {', '.join(unknown)}: choose from {', '.join(known)}")
+    if not sources:
+        raise UsageError(f"--sources names no source: choose from {', '.join(known)}")
+    _require_room_for(settings.layout.landing_dir, sources, args.days, args.scale)
     request = GenerationRequest(
         landing_dir=settings.layout.landing_dir,
         start=start,
@@ -154,6 +157,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
     print(f"landing files are in {settings.layout.landing_dir}")
     return 0
+
+
+def _require_room_for(landing_dir: Path, sources: Sequence[str], days: int, scale: float) -> None:
+    """Refuse, before writing anything, a request whose files cannot fit on the disk (a
+    mistyped `--scale 1000` would otherwise fill it and stop half-way)."""
+    from cx_assets.synthetic import megabytes
+
+    needed = sum(megabytes(source, days=days, scale=scale) for source in sources) * 2**20
+    existing = next(folder for folder in (landing_dir, *landing_dir.parents) if folder.exists())
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise UsageError(
+            f"{days} {'day' if days == 1 else 'days'} at --scale {scale:g} are about "
+            f"{_size(needed)} of landing files, "
+            f"and the disk holding {landing_dir} has {_size(free)} free: lower --scale or --days"
+        )
+
+
+def _size(size: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("not reached")
 
 
 # --------------------------------------------------------------------------- run

@@ -497,6 +497,36 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     assert after.returncode == 0, after.stdout + after.stderr
 
 
+def test_generate_refuses_what_cannot_fit_on_the_disk_before_writing(tmp_path, monkeypatch, capsys):
+    """A mistyped `--scale 1000` filled the disk and stopped half-way."""
+    from cx_assets import cli as cli_module
+
+    data_dir = tmp_path / "data"  # not there yet: the disk of its nearest folder is asked
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(2 * 2**30))
+    arguments = ["generate", "--start", START, "--days", "3", "--sources", "crm,calls"]
+
+    assert cli_module.main([*arguments, "--scale", "3"]) == 2
+    assert capsys.readouterr().err == (
+        f"cx-lakehouse: 3 days at --scale 3 are about 2.5 GB of landing files, and the disk "
+        f"holding {data_dir / 'landing'} has 2.0 GB free: lower --scale or --days\n"
+    )
+    assert not data_dir.exists()
+    # 3 days × 0.01 × (280 + 5.5) MB, about 9 MB, fit: the request goes ahead.
+    assert cli_module.main([*arguments, "--scale", "0.01", "--quiet"]) == 0
+    assert (data_dir / "landing" / "crm").is_dir()
+
+
+def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsys):
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    assert cli_module.main(["generate", "--start", START, "--days", "1", "--sources", ","]) == 2
+    assert "--sources names no source: choose from calls, crm, digital, support" in (
+        capsys.readouterr().err
+    )
+
+
 def test_a_bad_partitions_start_is_explained(tmp_path):
     result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="yesterday")
     assert result.returncode == 2

@@ -33,5 +33,10 @@ def generator(source: str) -> Generator:
     return _source_module(source).generate
 
 
+def megabytes(source: str, *, days: int, scale: float) -> float:
+    """About how many megabytes of landing files `days` days of `source` at `scale` are."""
+    return _source_module(source).DAY_MEGABYTES * days * scale
+
+
 def _source_module(source: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{source}")

@@ -174,3 +174,21 @@ def test_every_pool_file_is_package_data() -> None:
             assert any(fnmatch.fnmatch(f"pools/{name}", glob) for glob in globs), (
                 f"{package}: pools/{name} is not package data"
             )
+
+
+@pytest.mark.parametrize("source", sources())
+def test_a_sources_estimate_of_its_files_is_what_it_writes(source: str, tmp_path: Path) -> None:
+    """`cx-lakehouse generate` refuses a request that cannot fit on the disk by this estimate:
+    too low and it lets a request fill the disk, too high and it refuses one that fits."""
+    from datetime import date
+
+    from cx_assets.synthetic import megabytes
+    from cx_assets.synthetic.landing_writer import GenerationRequest
+
+    scale, days = 0.1, 2
+    generator(source)(
+        GenerationRequest(tmp_path, date(2024, 1, 1), days, scale, show_progress=False)
+    )
+    written = sum(path.stat().st_size for path in tmp_path.rglob("*") if path.is_file()) / 2**20
+    estimate = megabytes(source, days=days, scale=scale)
+    assert 0.75 < written / estimate < 1.25, (written, estimate)

@@ -112,6 +112,13 @@ LINES_PER_FILE = 50_000
 PROGRESS_EVERY = 10_000
 
 
+# Megabytes of landing files in a scale-1 day: ~200,000 interactions of ~1.4 KB, and the
+# contacts' changes.
+# Linear in the scale (measured at 0.1 and 1): `cx-lakehouse generate` refuses a request
+# whose files cannot fit on the disk.
+DAY_MEGABYTES = 280
+
+
 def generate(request: GenerationRequest) -> dict[str, int]:
     """Write CRM landing files for request.dates; return records written per table
     ({"interactions": n, "contacts": n, "deals": n, "users": n})."""

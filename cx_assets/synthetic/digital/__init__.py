@@ -74,6 +74,12 @@ from cx_assets.synthetic.landing_writer import GenerationRequest, landing_file, 
 __all__ = ["daily_leakage_target", "generate"]
 
 
+# Megabytes of landing files in a scale-1 day: journeys, calls and members' changes.
+# Linear in the scale (measured at 0.1 and 1): `cx-lakehouse generate` refuses a request
+# whose files cannot fit on the disk.
+DAY_MEGABYTES = 9
+
+
 def generate(request: GenerationRequest) -> dict[str, int]:
     """Write digital landing files for request.dates; return records written per table
     ({"journeys": n, "calls": n, "members": n})."""

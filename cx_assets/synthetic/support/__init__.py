@@ -90,6 +90,13 @@ PART_SIZE = 5_000
 TICKET_FILE_PATTERN = "tickets-part-*.jsonl"
 
 
+# Megabytes of landing files in a scale-1 day: ~20,000 ticket records (the first day adds ~4
+# MB of customers).
+# Linear in the scale (measured at 0.1 and 1): `cx-lakehouse generate` refuses a request
+# whose files cannot fit on the disk.
+DAY_MEGABYTES = 11
+
+
 def generate(request: GenerationRequest) -> dict[str, int]:
     """Write support landing files for request.dates; return records written per table."""
     agents = build_agents(request)
