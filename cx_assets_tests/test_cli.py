@@ -343,7 +343,7 @@ def test_a_full_disk_ends_the_command_in_one_line(tmp_path, monkeypatch, capsys)
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(cli_module, "cmd_run", fills_the_disk)
-    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(2**20))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(2**20))
 
     assert cli_module.main(["run", "--date", START]) == 1
 
@@ -367,7 +367,7 @@ def test_no_space_left_anywhere_in_an_errors_chain_is_a_full_disk(tmp_path, monk
 
     monkeypatch.setattr(cli_module, "cmd_generate", generate_fails)
     # The space came back by the time the error is looked at: the error still says why.
-    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(5 * 2**30))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(5 * 2**30))
 
     assert cli_module.main(["generate", "--start", START, "--days", "1"]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
@@ -389,7 +389,7 @@ def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(cli_module, "cmd_run", read_only)
     # nearly full too: the refusal to write is the reason given, not a guess at the space
-    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(2**20))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(2**20))
     assert cli_module.main(["run", "--date", START]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line == (
@@ -408,7 +408,7 @@ def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatc
         raise ValueError("a defect")
 
     monkeypatch.setattr(cli_module, "cmd_run", breaks)
-    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(5 * 2**30))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(5 * 2**30))
     with pytest.raises(ValueError, match="a defect"):
         cli_module.main(["run", "--date", START])
 
@@ -503,7 +503,7 @@ def test_generate_refuses_what_cannot_fit_on_the_disk_before_writing(tmp_path, m
 
     data_dir = tmp_path / "data"  # not there yet: the disk of its nearest folder is asked
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.setattr(cli_module.shutil, "disk_usage", disk_with(2 * 2**30))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(2 * 2**30))
     arguments = ["generate", "--start", START, "--days", "3", "--sources", "crm,calls"]
 
     assert cli_module.main([*arguments, "--scale", "3"]) == 2
@@ -558,7 +558,7 @@ def test_a_port_in_use_is_one_line_before_anything_starts(command, tmp_path, mon
     def must_not_start(*args):
         raise AssertionError("started a server on a port in use")
 
-    monkeypatch.setattr(cli_module.os, "execvp", must_not_start)
+    monkeypatch.setattr(os, "execvp", must_not_start)
     monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
         holder.bind(("127.0.0.1", 0))
@@ -576,7 +576,7 @@ def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch):
     from cx_assets import cli as cli_module
 
     started = []
-    monkeypatch.setattr(cli_module.os, "execvp", lambda *args: started.append(args))
+    monkeypatch.setattr(os, "execvp", lambda *args: started.append(args))
     monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -664,7 +664,7 @@ def test_start_up_objects_are_frozen_and_collection_resumes_for_the_run(
 
     collection = cli_module.StartUpCollection()
     collection.armed = armed
-    monkeypatch.setattr(cli_module, "_START_UP_COLLECTION", collection)
+    monkeypatch.setattr(cli_module.process, "START_UP_COLLECTION", collection)
     frozen, thresholds = [], []
     # Recorded, not done: this test process's own heap must not be frozen for good.
     monkeypatch.setattr(

@@ -1,6 +1,6 @@
 """Synthetic data stays apart from the pipeline: no pipeline module imports `cx_assets.synthetic`
-(`cx_assets/cli.py` is the one door, for `cx-lakehouse generate`), sources are found by their
-subpackage, and the text pools ship as package data."""
+(`cx_assets/cli/generate.py` is the one door, for `cx-lakehouse generate`), sources are found
+by their subpackage, and the text pools ship as package data."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from cx_assets.synthetic.pool_files import load_pools
 
 PACKAGE_DIR = Path(cx_assets.__file__).resolve().parent
 SYNTHETIC_DIR = PACKAGE_DIR / "synthetic"
-DOOR = PACKAGE_DIR / "cli.py"
+DOOR = PACKAGE_DIR / "cli" / "generate.py"
 PYPROJECT = PACKAGE_DIR.parent / "pyproject.toml"
 
 

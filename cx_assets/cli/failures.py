@@ -1,0 +1,88 @@
+"""How a command ends when it cannot go on, in one line each: the data root busy or damaged,
+its disk full or not writable (exit 1), or Ctrl-C (exit 130)."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from collections.abc import Iterator
+
+from cx_assets.lakehouse.settings import SettingsError
+
+
+class BusyError(Exception):
+    """The data root is held by someone else for longer than we wait; printed as one line."""
+
+
+class DamagedError(Exception):
+    """The data root's warehouse cannot be read as it is; printed as one line."""
+
+
+# The shell's convention for a command ended by Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
+
+# Free space under which an error met while writing is taken for the disk being full:
+# SQLite and DuckDB report a full disk as "disk I/O error" or "IO Error" without the
+# operating system's reason, and each writes in pages and blocks of a few hundred KB.
+FULL_DISK_BYTES = 16 * 2**20
+
+
+def disk_full(error: BaseException) -> str | None:
+    """What to tell the user when `error` came of the data root's disk being full, else
+    None. A full disk is found as the operating system's "no space left" anywhere in the
+    error's chain, or as any error while the disk holding the data root has less than
+    `FULL_DISK_BYTES` free. The next run marks a run it interrupted as failed and writes
+    its days again, so freeing space is all there is to do."""
+    reason = next((cause for cause in _chain(error) if _says_no_space(cause)), None)
+    try:
+        from cx_assets.lakehouse.settings import Settings
+
+        data_dir = Settings.from_env().data_dir
+        free = shutil.disk_usage(data_dir).free
+    except (SettingsError, OSError):
+        data_dir, free = None, None
+    if reason is None and (free is None or free >= FULL_DISK_BYTES):
+        return None
+    where = f"the disk holding {data_dir}" if data_dir is not None else "the disk"
+    left = f" ({free / 2**20:.1f} MB free)" if free is not None else ""
+    said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"{where} is full{left}, so the command stopped: {said}. Free some space and run "
+        "it again: the next run marks an interrupted one failed and writes its days again."
+    )
+
+
+def not_writable(error: BaseException) -> str | None:
+    """What to tell the user when `error` came of a file the command may not write (a
+    read-only disk, permissions), else None."""
+    denied = next(
+        (
+            cause
+            for cause in _chain(error)
+            if isinstance(cause, OSError)
+            and cause.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            and cause.filename is not None  # a file's, not a signal's or a socket's
+        ),
+        None,
+    )
+    if denied is None:
+        return None
+    return (
+        f"cannot write {denied.filename}: {denied.strerror or denied}. The data root "
+        "(CX_DATA_DIR) must be a folder this user can write to, on a disk mounted for writing."
+    )
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _says_no_space(error: BaseException) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return "no space left on device" in text or "database or disk is full" in text

@@ -1,0 +1,83 @@
+"""`cx-lakehouse generate`: synthetic landing files. The one door into `cx_assets.synthetic`:
+no pipeline module imports it (`cx_assets_tests/synthetic/test_apart.py`)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from cx_assets.cli.options import UsageError, parse_day
+
+
+def generator_sources() -> list[str]:
+    from cx_assets.synthetic import sources
+
+    return sources()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from cx_assets.lakehouse.settings import Settings
+    from cx_assets.synthetic import generator
+    from cx_assets.synthetic.landing_writer import GenerationRequest
+
+    settings = Settings.from_env()
+    start = parse_day(args.start, "--start")
+    if args.days < 1:
+        raise UsageError("--days must be at least 1")
+    if (date.max - start).days < args.days - 1:
+        raise UsageError(f"--start {start} with --days {args.days} runs past the year 9999")
+    if not 0 < args.scale < float("inf"):  # also refuses nan
+        raise UsageError("--scale must be a number greater than 0")
+    known = generator_sources()
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else known
+    unknown = sorted(set(sources) - set(known))
+    if unknown:
+        raise UsageError(f"unknown source {', '.join(unknown)}: choose from {', '.join(known)}")
+    if not sources:
+        raise UsageError(f"--sources names no source: choose from {', '.join(known)}")
+    _require_room_for(settings.layout.landing_dir, sources, args.days, args.scale)
+    request = GenerationRequest(
+        landing_dir=settings.layout.landing_dir,
+        start=start,
+        days=args.days,
+        scale=args.scale,
+        seed=args.seed,
+        # progress bars only on a terminal: redirected to a file they become noise
+        show_progress=not args.quiet and sys.stderr.isatty(),
+    )
+    for source in sources:
+        began = time.perf_counter()
+        counts = generator(source)(request)
+        written = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+        print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
+    print(f"landing files are in {settings.layout.landing_dir}")
+    return 0
+
+
+def _require_room_for(landing_dir: Path, sources: Sequence[str], days: int, scale: float) -> None:
+    """Refuse, before writing anything, a request whose files cannot fit on the disk (a
+    mistyped `--scale 1000` would otherwise fill it and stop half-way)."""
+    from cx_assets.synthetic import megabytes
+
+    needed = sum(megabytes(source, days=days, scale=scale) for source in sources) * 2**20
+    existing = next(folder for folder in (landing_dir, *landing_dir.parents) if folder.exists())
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise UsageError(
+            f"{days} {'day' if days == 1 else 'days'} at --scale {scale:g} are about "
+            f"{_size(needed)} of landing files, "
+            f"and the disk holding {landing_dir} has {_size(free)} free: lower --scale or --days"
+        )
+
+
+def _size(size: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("not reached")

@@ -1,0 +1,67 @@
+"""The Dagster instance's home under the data root, and the dagster.yaml we write there."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from cx_assets.cli.options import UsageError
+
+DAGSTER_YAML = """\
+# Written by cx-lakehouse. Runs on one data root queue on its run lock (see
+# docs/architecture.md), which a killed run cannot leave behind; a Dagster run or pool
+# limit here would be held for ever by a run that was killed.
+# Events go to Dagster's own SQLite files, through an engine kept open per file
+# (cx_assets/lakehouse/event_log.py): a fifth of the cost per event.
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+# A landed day's run leaves the queue within a second (Dagster's default is 5).
+run_queue:
+  dequeue_interval_seconds: 1
+# The daemon retries a failed run that asks for it: the sensors', the schedule's and the
+# rollup automation's runs are tagged dagster/max_retries (cx_assets/lakehouse/automation.py).
+run_retries:
+  enabled: true
+event_log_storage:
+  module: cx_assets.lakehouse.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {event_log_dir}
+telemetry:
+  enabled: false
+"""
+# A file we wrote starts so, and is ours to replace (an earlier version had run and pool
+# limits that outlive a killed run). A file the user wrote is never touched.
+WRITTEN_BY_US = "# Written by cx-lakehouse."
+
+
+def dagster_yaml(home: Path) -> str:
+    """Our dagster.yaml for a DAGSTER_HOME (absolute paths, so any process opening the
+    instance, with or without DAGSTER_HOME set, finds the same event files)."""
+    from cx_assets.lakehouse.event_log import event_log_dir
+
+    # JSON's quoting is valid YAML, for a path with spaces or colons.
+    return DAGSTER_YAML.format(event_log_dir=json.dumps(event_log_dir(str(home.resolve()))))
+
+
+def prepare_dagster_home(data_dir: Path) -> Path:
+    """A persistent DAGSTER_HOME under the data root (unless the user set one), so runs
+    from the CLI show up in the UI."""
+    configured = os.environ.get("DAGSTER_HOME")
+    if configured and not Path(configured).is_absolute():
+        raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
+    home = Path(configured or data_dir / "dagster_home")
+    if home.exists() and not home.is_dir():
+        raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    ours = dagster_yaml(home)
+    # An earlier version of ours (or ours for a data root since moved) is replaced.
+    if not config.exists() or (
+        config.read_text().startswith(WRITTEN_BY_US) and config.read_text() != ours
+    ):
+        config.write_text(ours)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

@@ -1,0 +1,327 @@
+"""`cx-lakehouse run`: one Dagster run of the selected days and the rollups downstream, then a
+summary of what it wrote, checked and quarantined."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from cx_assets.cli import process
+from cx_assets.cli.failures import BusyError, DamagedError
+from cx_assets.cli.home import prepare_dagster_home
+from cx_assets.cli.options import UsageError, parse_day
+
+
+@dataclass
+class CheckTally:
+    """What one run did: its check results, and the assets it wrote (a failed or
+    interrupted run writes some of them, or none)."""
+
+    passed: int = 0
+    warned: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+    written: set = field(default_factory=set)
+
+    def add(self, evaluation) -> None:
+        from dagster import AssetCheckSeverity
+
+        if evaluation.passed:
+            self.passed += 1
+            return
+        label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        detail = f" ({evaluation.description})" if evaluation.description else ""
+        if evaluation.severity == AssetCheckSeverity.WARN:
+            self.warned += 1
+            self.problems.append(f"WARN  {label}{detail}")
+        else:
+            self.failed += 1
+            self.problems.append(f"ERROR {label}{detail}")
+
+
+def _run_logger_config(verbose: bool) -> dict:
+    # Step events are DEBUG; failures are summarised in one line each unless --verbose.
+    level = "DEBUG" if verbose else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+def _ensure_data_root(data_dir: Path) -> None:
+    """A data root that does not exist yet is one where nothing has landed: the run
+    writes every table empty (contract: any input size, zero included). It is said on
+    stderr, as a CX_DATA_DIR pointing somewhere unintended would look the same."""
+    if data_dir.is_dir():
+        return
+    try:
+        data_dir.mkdir(parents=True)
+    except OSError as error:
+        raise UsageError(f"data root {data_dir} cannot be created: {error.strerror}") from None
+    print(
+        f"note: data root {data_dir} did not exist and was created; nothing has landed in it "
+        "(`cx-lakehouse generate` writes synthetic files, or point CX_DATA_DIR at your data)",
+        file=sys.stderr,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cx_assets.lakehouse.settings import Settings
+
+    process.START_UP_COLLECTION.pause()
+    settings = Settings.from_env()
+    data_dir = settings.data_dir
+    first = parse_day(args.date, "--date")
+    last = parse_day(args.to, "--to") if args.to else first
+    if last < first:
+        raise UsageError(f"--to {last} is before --date {first}")
+
+    warnings.filterwarnings("ignore")
+    from dagster import DagsterInstance
+
+    from cx_assets.lakehouse import run_lock
+    from cx_assets.lakehouse.partitions import partition_keys_in_range
+    from cx_assets.lakehouse.resources import build_resources
+    from cx_assets.lakehouse.warehouse import WarehouseDamagedError, WarehouseLockedError
+
+    try:
+        keys = partition_keys_in_range(first, last)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    plan = RunPlan.resolve(args.select)
+    _ensure_data_root(data_dir)
+
+    prepare_dagster_home(data_dir)
+    resources = build_resources(data_dir)
+    process.START_UP_COLLECTION.freeze_and_resume()
+    began = time.perf_counter()
+    # Held for the whole command: the run and the summary (the warehouse file is ours).
+    try:
+        with run_lock.data_root_lock(
+            data_dir,
+            owner="cx-lakehouse run",
+            wait_seconds=settings.run_wait_seconds,
+            on_release=resources["warehouse"].close,
+        ):
+            # Opened under the lock: two first runs on a new data root would otherwise race
+            # to create the instance's storage.
+            with DagsterInstance.get() as instance:
+                run_lock.release_dead_runs(instance)
+                plan.require_built_upstreams(resources["warehouse"])
+                tally = CheckTally()
+                succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
+            print_summary(
+                resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
+            )
+            print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last)
+    except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
+        raise BusyError(str(error)) from None
+    except WarehouseDamagedError as error:
+        raise DamagedError(str(error)) from None
+    print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
+    ok = succeeded and tally.failed == 0
+    print("OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+@dataclass
+class RunPlan:
+    """What `run` materializes: the selected date-grained assets for the days, then the
+    whole-history rollups that depend on them (or were selected)."""
+
+    domains: tuple[str, ...]
+    defs: object
+    graph: object
+    selected: set
+    partitioned: set
+    rollups: set
+
+    @classmethod
+    def resolve(cls, select: str | None) -> RunPlan:
+        """The plan over the definitions of the domains `select` can reach (all of them
+        unless it names only groups): `group:calls` never imports the CRM's modules."""
+        from dagster import AssetSelection, DagsterError
+
+        from cx_assets.domains import domains_definitions, domains_for_selection
+
+        domains = tuple(domains_for_selection(select))
+        defs = domains_definitions(domains)
+        graph = defs.resolve_asset_graph()
+        try:
+            selection = AssetSelection.from_string(select) if select else AssetSelection.all()
+            selected = selection.resolve(graph)
+        except (DagsterError, ValueError, KeyError) as error:
+            raise UsageError(f"--select {select!r}: {error}".splitlines()[0]) from None
+        if not selected:
+            raise UsageError(f"--select {select!r} matches no asset")
+        partitioned = {key for key in selected if graph.get(key).is_partitioned}
+        downstream = (
+            AssetSelection.assets(*partitioned).downstream().resolve(graph)
+            if partitioned
+            else set()
+        )
+        rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
+        return cls(domains, defs, graph, selected, partitioned, rollups)
+
+    def require_built_upstreams(self, warehouse) -> None:
+        """Refuse, in one line, a selection that reads a table never built."""
+        from cx_assets.lakehouse.warehouse import table_exists
+
+        planned = self.partitioned | self.rollups
+        needed = {
+            parent
+            for key in planned
+            for parent in self.graph.get(key).parent_keys
+            if parent not in planned
+        }
+        with warehouse.connect() as con:
+            missing = sorted(
+                key.to_user_string() for key in needed if not table_exists(con, *key.path)
+            )
+        if missing:
+            raise UsageError(
+                f"--select needs {', '.join(missing)}, never built: include it (e.g. "
+                f"--select '+{missing[0]}') or run it first"
+            )
+
+    def materialize(self, instance, keys, tally: CheckTally, *, verbose: bool) -> bool:
+        """One run of the definitions' own jobs (so the UI shows it by name, with its
+        partition or range, and can re-execute it): `daily_partitions` with the days and
+        the rollups downstream, or `whole_history` when only rollups are selected."""
+        from dagster import build_reconstructable_job, execute_job
+
+        from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
+        from cx_assets.lakehouse.run_lock import owner_tags
+
+        if self.partitioned:
+            job_name = DAILY_JOB
+            run_tags = (
+                {"dagster/partition": keys[0]}
+                if len(keys) == 1
+                else {
+                    "dagster/asset_partition_range_start": keys[0],
+                    "dagster/asset_partition_range_end": keys[-1],
+                }
+            )
+            label = f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}"
+            if self.rollups:
+                label += f", then {len(self.rollups)} whole-history rollups"
+        else:
+            job_name, run_tags = WHOLE_HISTORY_JOB, {}
+            label = f"{len(self.rollups)} whole-history rollups"
+        print(f"materializing {label} ...", flush=True)
+        # `execute_job` rather than `execute_in_process`, which would replace the job's
+        # executor (steps in threads) with Dagster's one-step-at-a-time one.
+        job = build_reconstructable_job(
+            "cx_assets.domains", "domains_job", reconstructable_args=(self.domains, job_name)
+        )
+        result = execute_job(
+            job,
+            instance=instance,
+            asset_selection=sorted(self.partitioned | self.rollups),
+            # Owned by this process from the start, so a kill at any point is recognised.
+            tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
+            run_config=_run_logger_config(verbose),
+            raise_on_error=False,
+        )
+        for evaluation in result.get_asset_check_evaluations():
+            tally.add(evaluation)
+        tally.written.update(event.asset_key for event in result.get_asset_materialization_events())
+        if not result.success:
+            print(f"run {result.run_id} failed:")
+            for line in failure_lines(result):
+                print(f"  {line}")
+            return False
+        return True
+
+
+def failure_lines(result) -> list[str]:
+    """One line per failed step: the step and the innermost error's first line (the whole
+    trace is in the UI and with --verbose). The run's own failure is said only when no step
+    failed (an interruption, an error before any step), as it repeats the step's error."""
+    lines, run_lines = [], []
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if not (event.is_step_failure or (event.is_run_failure and error is not None)):
+            continue
+        while error is not None and error.cause is not None:
+            error = error.cause
+        said = lines if event.is_step_failure else run_lines
+        where = event.step_key or "run"
+        if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+            said.append(f"{where}: interrupted (Ctrl-C or a stop signal) before it finished")
+            continue
+        message = (error.message if error else "unknown error").strip().splitlines()
+        first = message[0] if message else ""
+        # Dagster's message of a Python error starts with its class already.
+        cls_name = error.cls_name if error else ""
+        if cls_name and not first.startswith(f"{cls_name}:"):
+            first = f"{cls_name}: {first}"
+        said.append(f"{where}: {first}")
+    return lines or run_lines or ["see the Dagster UI for the run's events"]
+
+
+def print_summary(
+    resources, keys, partitioned: set, first: date, last: date, tally: CheckTally
+) -> None:
+    """Rows per gold table: of the run's days for a per-day table, all of it for a
+    whole-history one (whose days, like a forecast's, may lie outside the run's). A table
+    the run did not write (it failed or was interrupted first) says so: its rows, if any,
+    are an earlier run's."""
+    from cx_assets.lakehouse.partitions import dates_between
+    from cx_assets.lakehouse.warehouse import count_rows, table_exists
+
+    gold = sorted(key for key in keys if key.path[0] == "gold")
+    days = dates_between(first, last)
+    if gold:
+        print("gold rows:")
+        with resources["warehouse"].connect() as con:
+            for key in gold:
+                table = key.path[-1]
+                if not table_exists(con, "gold", table):
+                    print(f"  {table:<34} (never written)")
+                    continue
+                rows = count_rows(con, "gold", table, days if key in partitioned else None)
+                earlier = (
+                    "" if key in tally.written else "  (not written by this run: an earlier run's)"
+                )
+                print(f"  {table:<34} {rows:>10,}{earlier}")
+    print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
+    for problem in tally.problems:
+        print(f"  {problem}")
+
+
+def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last: date) -> None:
+    """Records of the run's days quarantined, by landed table, with the first one's file,
+    line and reason: where to look, without any record's content."""
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse.partitions import dates_between
+
+    found = []
+    for table in sorted(key.path[-1] for key in partitioned if key.path[0] == "bronze"):
+        folders = [
+            folder
+            for day in dates_between(first, last)
+            if (folder := parquet.partition_folder(quarantine_dir / table, day)).is_dir()
+        ]
+        # A clean day has a quarantine folder too, with an empty file.
+        counts = [(folder, parquet.row_count(folder)) for folder in folders]
+        count = sum(rows for _, rows in counts)
+        if count:
+            first_folder = next(folder for folder, rows in counts if rows)
+            rows = pq.read_table(first_folder, columns=["source_file", "line_number", "reason"])
+            in_order = rows.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
+            first_row = in_order.slice(0, 1).to_pylist()[0]
+            place = f"{first_row['source_file']}:{first_row['line_number']}"
+            found.append((table, count, f"{place}: {first_row['reason'][:200]}"))
+    if found:
+        total = sum(count for _, count, _ in found)
+        records = "record" if total == 1 else "records"
+        print(f"quarantined: {total:,} {records} of these days, in {quarantine_dir}/", end="")
+        print(" (first of each):")
+        for table, count, first_one in found:
+            print(f"  {table:<34} {count:>10,}  {first_one}")

@@ -1,0 +1,76 @@
+"""`cx-lakehouse ui` and `cx-lakehouse dashboard`: the Dagster UI with its daemon, and the
+command centre, each on loopback, in place of this process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from cx_assets.cli.home import prepare_dagster_home
+from cx_assets.cli.options import UsageError
+
+
+def ui_command(port: int) -> list[str]:
+    """`dagster dev` runs the webserver *and* the daemon, so sensors, the schedule and
+    automation really run; it listens on loopback only (there is no login)."""
+    return [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "cx_assets.definitions",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        # what helps a user: warnings and errors, not every DEBUG line of every process
+        "--log-level", "warning",
+        "--code-server-log-level", "warning",
+    ]  # fmt: skip
+
+
+def require_free_port(port: int) -> None:
+    """A port already in use is a mistake the user fixes with --port, said before starting
+    anything: `dagster dev` started its daemon and went on when its web server could not
+    bind the port (the command then ran, without a UI, until stopped), and Streamlit's own
+    refusal names no way out."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port} is not a TCP port (1-65535)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers themselves bind: a port a closed server left in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise UsageError(
+                f"port {port} on 127.0.0.1 is in use ({error.strerror or error}): stop what "
+                "holds it, or choose another with --port"
+            ) from None
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from cx_assets.lakehouse.settings import Settings
+
+    require_free_port(args.port)
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    home = prepare_dagster_home(settings.data_dir)
+    command = ui_command(args.port)
+    print(f"Dagster UI with its daemon on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
+    # Dagster's beta/preview notices about our own declarations help no user of the UI.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    os.execvp(command[0], command)
+    return 0  # not reached
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """The command centre (Streamlit) on loopback, reading gold Parquet only: it never opens
+    warehouse.duckdb, so it can stay open while runs write."""
+    from cx_assets.command_centre.server import streamlit_command
+    from cx_assets.lakehouse.settings import Settings
+
+    require_free_port(args.port)
+    settings = Settings.from_env()
+    os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
+    command = streamlit_command(args.port)
+    print(f"CX command centre on http://127.0.0.1:{args.port} (data root {settings.data_dir})")
+    os.execvp(command[0], command)
+    return 0  # not reached
