@@ -26,6 +26,21 @@ def _titled(chart: alt.TopLevelMixin, title: str, height: int | alt.Step) -> alt
     )
 
 
+# Milliseconds, the unit of a time scale's tick step.
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _days(column: str) -> alt.X:
+    """The x axis of a series over days: at most a tick a day. Left to itself, Vega-Lite put
+    "12 PM" ticks between the days of a wide chart of a week, as if there were data there."""
+    return alt.X(f"{column}:T", title=None, axis=alt.Axis(tickMinStep=DAY_MS))
+
+
+def _day(column: str) -> alt.Tooltip:
+    """A day in a tooltip, without the midnight time Vega-Lite adds to a date."""
+    return alt.Tooltip(f"{column}:T", format="%Y-%m-%d", title=column.replace("_", " "))
+
+
 def _label(labels: dict[str, str] | None, column: str) -> str:
     return (labels or {}).get(column, column.replace("_", " "))
 
@@ -107,9 +122,9 @@ def lines(
 ) -> alt.Chart:
     """A series over days (`x` a date), one line per `colour` value."""
     encoding = {
-        "x": alt.X(f"{x}:T", title=None),
+        "x": _days(x),
         "y": alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s")),
-        "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=y_format or ",.2f")],
+        "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=y_format or ",.2f")],
     }
     if colour:
         encoding["color"] = alt.Color(f"{colour}:N", title=None)
@@ -125,10 +140,10 @@ def stacked_area(
         .transform_fold(list(ys), as_=["series", "value"])
         .mark_area()
         .encode(
-            x=alt.X(f"{x}:T", title=None),
+            x=_days(x),
             y=alt.Y("value:Q", stack=True, title=None, axis=alt.Axis(format=y_format or "~s")),
             color=alt.Color("series:N", sort=list(ys), title=None),
-            tooltip=[alt.Tooltip(f"{x}:T"), "series:N", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[_day(x), "series:N", alt.Tooltip("value:Q", format=".3f")],
         )
     )
     return _titled(chart, title, 300)
@@ -230,23 +245,23 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
 def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str) -> alt.LayerChart:
     """Delivered daily counts (`date`, `tickets`, black) then the forecast (`date`,
     `forecast`, dashed) with its 95% and 80% intervals as lighter and darker bands."""
-    ahead = alt.Chart(forecast).encode(x=alt.X("date:T", title=None))
+    ahead = alt.Chart(forecast).encode(x=_days("date"))
     layers = [
         ahead.mark_area(opacity=0.15, color=BAR_COLOUR).encode(
             y=alt.Y("lo_95:Q", title="tickets a day"), y2="hi_95:Q",
-            tooltip=[alt.Tooltip("date:T"), alt.Tooltip("lo_95:Q", format=",.0f"),
+            tooltip=[_day("date"), alt.Tooltip("lo_95:Q", format=",.0f"),
                      alt.Tooltip("hi_95:Q", format=",.0f")],
         ),
         ahead.mark_area(opacity=0.3, color=BAR_COLOUR).encode(y="lo_80:Q", y2="hi_80:Q"),
         ahead.mark_line(point=True, strokeDash=[5, 3], color=BAR_COLOUR).encode(
             y="forecast:Q",
-            tooltip=[alt.Tooltip("date:T"), alt.Tooltip("forecast:Q", format=",.1f"), "model"],
+            tooltip=[_day("date"), alt.Tooltip("forecast:Q", format=",.1f"), "model"],
         ),
     ]  # fmt: skip
     if not history.empty:
         layers.append(
             alt.Chart(history)
-            .mark_line(point=True, color="#222222")
-            .encode(x="date:T", y="tickets:Q", tooltip=[alt.Tooltip("date:T"), "tickets:Q"])
+            .mark_line(point=alt.OverlayMarkDef(color="#222222"), color="#222222")
+            .encode(x=_days("date"), y="tickets:Q", tooltip=[_day("date"), "tickets:Q"])
         )
     return _titled(alt.layer(*layers), title, 300)

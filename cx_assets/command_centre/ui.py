@@ -206,8 +206,14 @@ def dimension_filter(label: str, options: Sequence[str], *, key: str) -> tuple[s
 
 
 def table(frame: pd.DataFrame, *, name: str, column_config: dict | None = None) -> None:
-    """A sortable table (click a header) and its CSV download."""
-    st.dataframe(frame, hide_index=True, column_config=column_config)
+    """A sortable table (click a header) and its CSV download. A column of days reads as
+    days (Streamlit showed a gold `date` as "2026-11-24 00:00:00")."""
+    days = {
+        column: st.column_config.DateColumn(format="YYYY-MM-DD")
+        for column in frame.columns
+        if _holds_days(frame[column])
+    }
+    st.dataframe(frame, hide_index=True, column_config={**days, **(column_config or {})})
     st.download_button(
         "Download CSV",
         frame.to_csv(index=False).encode(),
@@ -216,6 +222,14 @@ def table(frame: pd.DataFrame, *, name: str, column_config: dict | None = None) 
         key=f"download_{name}",
         on_click="ignore",
     )
+
+
+def _holds_days(column: pd.Series) -> bool:
+    """Timestamps, each at midnight without a zone: days read as timestamps."""
+    if not pd.api.types.is_datetime64_dtype(column) or getattr(column.dt, "tz", None) is not None:
+        return False
+    present = column.dropna()
+    return not present.empty and bool((present == present.dt.normalize()).all())
 
 
 def chart(figure, *, key: str) -> None:

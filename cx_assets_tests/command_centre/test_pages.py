@@ -268,3 +268,51 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     app.sidebar.multiselect(key="support_teams").select("Tech").run()
     shown = metrics(app)
     assert (shown["Tickets created"], shown["Within SLA"]) == ("1", "100.0%")
+
+
+def _temporal_x_axes(spec: object) -> list[dict]:
+    """Every x encoding of a temporal field in a Vega-Lite spec, layers included."""
+    found = []
+    if isinstance(spec, dict):
+        x = spec.get("encoding", {}).get("x")
+        if isinstance(x, dict) and x.get("type") == "temporal":
+            found.append(x)
+        for value in spec.values():
+            found += _temporal_x_axes(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += _temporal_x_axes(value)
+    return found
+
+
+def test_a_series_over_days_has_no_ticks_between_days(gold_root, monkeypatch):
+    """A wide chart of a week had "12 PM" ticks between its days, as if there were data."""
+    import json
+
+    from cx_assets.command_centre.charts import DAY_MS
+
+    axes = []
+    for page in ("crm", "calls", "leakage", "support"):
+        app = render(page, gold_root, monkeypatch)
+        for chart in app.get("vega_lite_chart"):
+            axes += _temporal_x_axes(json.loads(chart.proto.spec))
+    assert len(axes) >= 5  # CRM's flags, calls' two trends, leakage's trend, the forecast
+    assert all(x["axis"]["tickMinStep"] == DAY_MS for x in axes), axes
+
+
+def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
+    """Support's review list showed its gold `date` as "2026-11-24 00:00:00"."""
+    import json
+
+    configured = {}
+    for page in PAGES:
+        app = render(page, gold_root, monkeypatch)
+        for frame in app.dataframe:
+            config = json.loads(frame.proto.columns) if frame.proto.columns else {}
+            for name in frame.value.columns:
+                column = frame.value[name]
+                if str(column.dtype).startswith("datetime64") and column.dt.tz is None:
+                    configured[(page, name)] = config.get(name, {}).get("type_config", {})
+    assert ("support", "date") in configured
+    days = {key: config for key, config in configured.items() if key[1] == "date"}
+    assert all(config == {"type": "date", "format": "YYYY-MM-DD"} for config in days.values())
