@@ -179,6 +179,7 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     assert shown["Annualized leakage cost"] == "$58,400"
     assert shown["Companies at high churn risk"] == "1"
     assert shown["Tickets created"] == "1"
+    assert shown["Open tickets planned"] == "1 of 1"  # T3, planned for A1
     fresh = app.dataframe[0].value
     assert len(fresh) == 23 and set(fresh["domain"]) == {
         "CRM friction", "Calls", "Digital leakage", "Support"

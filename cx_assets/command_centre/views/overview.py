@@ -158,9 +158,12 @@ def headline_support() -> None:
             "SELECT count(*) AS open, count(agent_id) AS planned FROM support_assignment_plan",
             ["support_assignment_plan"],
         )
+        # A short label: a card is a quarter of the page, and a longer one was cut off.
         st.metric(
-            "Unassigned open tickets planned",
+            "Open tickets planned",
             f"{plan['planned'].iloc[0]:,} of {plan['open'].iloc[0]:,}",
+            help="Open tickets without an agent that the assignment plan gives one, of all "
+            "of them, as of the latest day.",
         )
 
 
