@@ -201,6 +201,26 @@ def test_the_quarantine_summary_of_a_range_finds_a_later_days_rejects(tmp_path):
     assert f"landing/calls/transcripts/{second}/late.jsonl:1: invalid JSON" in line
 
 
+def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path):
+    """`mv data /bigger/disk/data`, then a run of silver alone: its bronze view named the
+    old place, and the step failed on files no longer there."""
+    first = calls_day(tmp_path / "data")
+    assert cli("run", "--date", START, "--select", "group:calls", data_dir=first).returncode == 0
+    moved = tmp_path / "elsewhere" / "data"
+    moved.parent.mkdir()
+    shutil.move(first, moved)
+
+    ran = cli("run", "--date", START, "--select", "key:silver/calls_transcripts", data_dir=moved)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with duckdb.connect(str(moved / "warehouse.duckdb"), read_only=True) as warehouse:
+        (definition,) = warehouse.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'calls_transcripts'"
+        ).fetchone()
+        assert f"'{moved}/bronze/calls_transcripts/" in definition
+        silver = warehouse.execute("SELECT count(*) FROM silver.calls_transcripts").fetchone()
+        assert silver[0] > 0
+
+
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
     # `cx-lakehouse run ... | head -1`: the run goes on to its end and its exit code.
     data_dir = calls_day(tmp_path / "data")

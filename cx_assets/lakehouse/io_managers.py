@@ -48,11 +48,12 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext, TableCol
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
 from cx_assets.lakehouse.settings import DataLayout
-from cx_assets.lakehouse.sql import date_literal, in_days, qualified, string_literal
+from cx_assets.lakehouse.sql import date_literal, in_days, qualified
 from cx_assets.lakehouse.warehouse import (
     Warehouse,
     as_arrow,
     count_rows,
+    create_bronze_view,
     create_schema,
     replace_rows,
     table_columns,
@@ -176,16 +177,12 @@ class BronzeParquetIOManager(ConfigurableIOManager):
         dates = _output_dates(context)
         if dates is None or not isinstance(obj, pa.RecordBatchReader):
             raise TypeError("bronze assets are partitioned and return an Arrow stream")
-        dataset = DataLayout(Path(self.data_dir)).bronze_dir / table
+        bronze_dir = DataLayout(Path(self.data_dir)).bronze_dir
+        dataset = bronze_dir / table
         written = parquet.publish_stream(obj, dataset, dates)
-        files = (dataset / "*" / parquet.DATA_FILE).as_posix()
         with self.warehouse.connect() as con:
             create_schema(con, layer)
-            con.execute(
-                f"CREATE OR REPLACE VIEW {qualified(layer, table)} AS "
-                f"SELECT * FROM read_parquet({string_literal(files)}, hive_partitioning = true, "
-                f"hive_types = {{'{PARTITION_COLUMN}': DATE}})"
-            )
+            create_bronze_view(con, table, bronze_dir)
             metadata = _table_metadata(con, context, layer, table, sum(written.values()))
         metadata["parquet_path"] = str(dataset)
         context.add_output_metadata(metadata)

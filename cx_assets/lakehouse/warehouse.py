@@ -30,12 +30,12 @@ import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext
 
-from cx_assets.lakehouse import run_lock
+from cx_assets.lakehouse import parquet, run_lock
 from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.privacy import bind_hash_key
-from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS
-from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
+from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS, DataLayout
+from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier, string_literal
 
 
 class WarehouseLockedError(RuntimeError):
@@ -168,6 +168,7 @@ class Warehouse(ConfigurableResource):
                 handle = self._open_with_retry()
                 # Results are UTC whatever the machine's zone: every cursor inherits it.
                 handle.execute("SET GLOBAL TimeZone = 'UTC'")
+                repoint_bronze_views(handle, DataLayout(self.data_dir).bronze_dir)
                 _open_databases[key] = handle
             handle = _open_databases[key]
             if _database_limits.get(key) != limits:
@@ -197,6 +198,51 @@ class Warehouse(ConfigurableResource):
                 if damaged := damaged_file_error(self.path, error):
                     raise damaged from error
                 raise
+
+
+BRONZE = "bronze"
+
+
+def create_bronze_view(con: duckdb.DuckDBPyConnection, table: str, bronze_dir: Path) -> None:
+    """The warehouse's view `bronze.<table>` of the table's Parquet, a file a day under
+    `bronze_dir` (its path absolute, so a DuckDB session anywhere reads it)."""
+    con.execute(
+        f"CREATE OR REPLACE VIEW {qualified(BRONZE, table)} AS "
+        f"SELECT * FROM read_parquet({string_literal(_bronze_files(bronze_dir, table))}, "
+        f"hive_partitioning = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
+    )
+
+
+def _bronze_files(bronze_dir: Path, table: str) -> str:
+    return (bronze_dir / table / "*" / parquet.DATA_FILE).as_posix()
+
+
+def repoint_bronze_views(con: duckdb.DuckDBPyConnection, bronze_dir: Path) -> list[str]:
+    """Point every bronze view at `bronze_dir`, the data root's own, where it names another
+    place; returns the tables re-pointed. A view names its files by absolute path, so a
+    data root moved (or copied) elsewhere kept views of the old place: a step reading
+    bronze without writing it first failed on files no longer there, or read another data
+    root's. Called when a process opens the warehouse, before any step reads it.
+
+    A view whose files here cannot be read (none, or a damaged one: DuckDB reads their
+    schema to create it) is dropped rather than left naming the other place: the table is
+    then not built here, which a run selecting what reads it says, and writing it again
+    (its bronze step) creates the view anew."""
+    views = con.execute(
+        "SELECT view_name, sql FROM duckdb_views() "
+        "WHERE schema_name = ? AND NOT internal AND database_name = current_database()",
+        [BRONZE],
+    ).fetchall()
+    repointed = []
+    for table, definition in views:
+        if string_literal(_bronze_files(bronze_dir, table)) in definition:
+            continue
+        try:
+            create_bronze_view(con, table, bronze_dir)
+        except duckdb.Error:
+            con.execute(f"DROP VIEW {qualified(BRONZE, table)}")
+        repointed.append(table)
+    return repointed
 
 
 Writable = pd.DataFrame | pa.Table | pa.RecordBatchReader

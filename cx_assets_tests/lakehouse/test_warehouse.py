@@ -548,3 +548,55 @@ def test_steps_in_threads_write_their_tables_into_new_schemas_at_once(warehouse)
         for schema in schemas:
             for number in (1, 2):
                 assert rows(con, f"SELECT id FROM {schema}.written_by_{number}") == [(number,)]
+
+
+def bronze_root(root, values_by_day: dict[date, list[int]]) -> Warehouse:
+    """A data root with a bronze table `t` (a Parquet file a day) and its warehouse view."""
+    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse.warehouse import create_bronze_view, create_schema
+
+    for day, values in values_by_day.items():
+        rows = pa.table({"id": values})
+        parquet.publish(rows, parquet.partition_folder(root / "bronze" / "t", day))
+    warehouse = Warehouse(path=str(root / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        create_schema(con, "bronze")
+        create_bronze_view(con, "t", root / "bronze")
+    warehouse.close()
+    return warehouse
+
+
+def test_a_moved_data_roots_bronze_views_read_its_own_files(tmp_path):
+    """Views name their files by absolute path: a data root moved elsewhere read files no
+    longer there, and a copy read the original's."""
+    import shutil
+
+    from cx_assets.lakehouse.warehouse import repoint_bronze_views
+
+    bronze_root(tmp_path / "first", {D1: [1, 2]})
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    shutil.move(tmp_path / "first", tmp_path / "moved")
+    bronze_root(tmp_path / "first", {D1: [7]})  # a new root where the old one was
+
+    for name, expected in (("moved", [(1,), (2,)]), ("copy", [(1,), (2,)])):
+        warehouse = Warehouse(path=str(tmp_path / name / "warehouse.duckdb"))
+        with warehouse.connect() as con:
+            assert rows(con, "SELECT id FROM bronze.t ORDER BY id") == expected, name
+            # re-pointed once, when opened: nothing left to do
+            assert repoint_bronze_views(con, tmp_path / name / "bronze") == []
+        warehouse.close()
+
+
+def test_a_view_whose_files_here_cannot_be_read_is_dropped(tmp_path):
+    import shutil
+
+    bronze_root(tmp_path / "first", {D1: [1]})
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    damaged = next((tmp_path / "copy" / "bronze" / "t").rglob("*.parquet"))
+    damaged.write_bytes(damaged.read_bytes()[:50])
+
+    warehouse = Warehouse(path=str(tmp_path / "copy" / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        # not the first root's rows: no view, as if never built here
+        assert not table_exists(con, "bronze", "t")
+    warehouse.close()
