@@ -18,7 +18,7 @@ from cx_assets.cli.options import UsageError, parse_day
 
 
 @dataclass
-class CheckTally:
+class RunTally:
     """What one run did: its check results, and the assets it wrote (a failed or
     interrupted run writes some of them, or none)."""
 
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             with DagsterInstance.get() as instance:
                 run_lock.release_dead_runs(instance)
                 plan.require_built_upstreams(resources["warehouse"])
-                tally = CheckTally()
+                tally = RunTally()
                 succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
             print_summary(
                 resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
@@ -186,7 +186,7 @@ class RunPlan:
                 f"--select '+{missing[0]}') or run it first"
             )
 
-    def materialize(self, instance, keys, tally: CheckTally, *, verbose: bool) -> bool:
+    def materialize(self, instance, keys, tally: RunTally, *, verbose: bool) -> bool:
         """One run of the definitions' own jobs (so the UI shows it by name, with its
         partition or range, and can re-execute it): `daily_partitions` with the days and
         the rollups downstream, or `whole_history` when only rollups are selected."""
@@ -264,7 +264,7 @@ def failure_lines(result) -> list[str]:
 
 
 def print_summary(
-    resources, keys, partitioned: set, first: date, last: date, tally: CheckTally
+    resources, keys, partitioned: set, first: date, last: date, tally: RunTally
 ) -> None:
     """Rows per gold table: of the run's days for a per-day table, all of it for a
     whole-history one (whose days, like a forecast's, may lie outside the run's). A table
