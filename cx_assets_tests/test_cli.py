@@ -537,6 +537,29 @@ def test_generate_refuses_what_cannot_fit_on_the_disk_before_writing(tmp_path, m
     assert (data_dir / "landing" / "crm").is_dir()
 
 
+def test_a_second_generate_into_the_same_data_root_waits_its_turn(tmp_path, monkeypatch, capsys):
+    """Two at once wrote the same in-flight file: bytes interleaved, then a failed rename."""
+    import fcntl
+
+    from cx_assets import cli as cli_module
+    from cx_assets.cli.generate import GENERATE_LOCK
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    arguments = ["generate", "--start", START, "--days", "1", "--scale", "0.01", "--quiet"]
+    with open(data_dir / GENERATE_LOCK, "a") as first:  # a generate still writing
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert cli_module.main([*arguments, "--sources", "calls"]) == 1
+        assert capsys.readouterr().err == (
+            f"cx-lakehouse: another `cx-lakehouse generate` is writing into {data_dir}: wait "
+            "for it to finish, then run this one\n"
+        )
+        assert not (data_dir / "landing").exists()
+    assert cli_module.main([*arguments, "--sources", "calls"]) == 0  # its turn
+    assert (data_dir / "landing" / "calls").is_dir()
+
+
 def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 

@@ -4,13 +4,16 @@ no pipeline module imports it (`cx_assets_tests/synthetic/test_apart.py`)."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from cx_assets.cli.failures import BusyError
 from cx_assets.cli.options import UsageError, parse_day
 
 
@@ -50,13 +53,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
         # progress bars only on a terminal: redirected to a file they become noise
         show_progress=not args.quiet and sys.stderr.isatty(),
     )
-    for source in sources:
-        began = time.perf_counter()
-        counts = generator(source)(request)
-        written = ", ".join(f"{table} {n:,}" for table, n in counts.items())
-        print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
+    with one_generate_at_a_time(settings.data_dir):
+        for source in sources:
+            began = time.perf_counter()
+            counts = generator(source)(request)
+            written = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+            print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
     print(f"landing files are in {settings.layout.landing_dir}")
     return 0
+
+
+# Held by the `generate` writing into a data root (`flock`: gone with its process).
+GENERATE_LOCK = ".generate.lock"
+
+
+@contextmanager
+def one_generate_at_a_time(data_dir: Path) -> Iterator[None]:
+    """Refuse a second `generate` into the same data root while one writes: both wrote the
+    same in-flight file, their bytes interleaved, and the second's rename found it gone. A
+    run may read while a generate writes (files land whole, by rename); it is not held."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / GENERATE_LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BusyError(
+                f"another `cx-lakehouse generate` is writing into {data_dir}: wait for it "
+                "to finish, then run this one"
+            ) from None
+        yield
 
 
 def _require_room_for(landing_dir: Path, sources: Sequence[str], days: int, scale: float) -> None:
