@@ -477,6 +477,29 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
     assert again.rstrip().endswith("FAILED")
 
 
+def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
+    from cx_assets import cli as cli_module
+    from cx_assets.calls import rules
+
+    data_dir = calls_day(tmp_path / "data")
+    folder = data_dir / "landing" / "calls" / "transcripts" / START
+    (folder / "late.jsonl").write_text("not json\n")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+    assert cli_module.main(arguments) == 0
+    (written,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
+    assert written.endswith("invalid JSON")  # this run's
+
+    def breaks(table):
+        raise RuntimeError("typing broke")
+
+    monkeypatch.setattr(rules, "silver_transcripts_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    (earlier,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
+    assert earlier == f"{written}  (an earlier run's)"
+
+
 def _summary_line(stdout: str, table: str) -> list[str]:
     (line,) = [line for line in stdout.splitlines() if line.startswith(f"  {table} ")]
     return line.split()

@@ -97,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     resources = build_resources(data_dir)
     process.START_UP_COLLECTION.freeze_and_resume()
     began = time.perf_counter()
+    began_at = time.time()  # files this run writes are newer
     # Held for the whole command: the run and the summary (the warehouse file is ours).
     try:
         with run_lock.data_root_lock(
@@ -115,7 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print_summary(
                 resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
             )
-            print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last)
+            print_quarantined(
+                settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
+            )
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     except WarehouseDamagedError as error:
@@ -293,9 +296,13 @@ def print_summary(
         print(f"  {problem}")
 
 
-def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last: date) -> None:
+def print_quarantined(
+    quarantine_dir: Path, partitioned: set, first: date, last: date, *, since: float
+) -> None:
     """Records of the run's days quarantined, by landed table, with the first one's file,
-    line and reason: where to look, without any record's content."""
+    line and reason: where to look, without any record's content. A table whose quarantine
+    of these days was written before `since` (the run failed before its silver step) says
+    the records are an earlier run's."""
     import pyarrow.parquet as pq
 
     from cx_assets.lakehouse import parquet
@@ -317,7 +324,9 @@ def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last:
             in_order = rows.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
             first_row = in_order.slice(0, 1).to_pylist()[0]
             place = f"{first_row['source_file']}:{first_row['line_number']}"
-            found.append((table, count, f"{place}: {first_row['reason'][:200]}"))
+            earlier = any(_written_before(folder, since) for folder, rows in counts if rows)
+            said = f"{place}: {first_row['reason'][:200]}"
+            found.append((table, count, f"{said}  (an earlier run's)" if earlier else said))
     if found:
         total = sum(count for _, count, _ in found)
         records = "record" if total == 1 else "records"
@@ -325,3 +334,7 @@ def print_quarantined(quarantine_dir: Path, partitioned: set, first: date, last:
         print(" (first of each):")
         for table, count, first_one in found:
             print(f"  {table:<34} {count:>10,}  {first_one}")
+
+
+def _written_before(folder: Path, since: float) -> bool:
+    return any(path.stat().st_mtime < since for path in folder.glob("*.parquet"))
