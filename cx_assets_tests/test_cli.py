@@ -221,6 +221,32 @@ def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path)
         assert silver[0] > 0
 
 
+def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refused(tmp_path):
+    """It wrote that day's gold from no rows (zero calls, every check passing) where the
+    truth was that the day had never been loaded."""
+    data_dir = calls_day(tmp_path / "data")
+    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
+    next_day, later = ((date.fromisoformat(START) + timedelta(days=n)).isoformat() for n in (1, 2))
+    for first, last, said in (
+        (later, later, later),
+        (START, later, f"{next_day} (and 1 more day)"),  # the first day not built, and more
+    ):
+        refused = cli(
+            "run", "--date", first, "--to", last, "--select", "key:gold/calls_kpis_daily",
+            data_dir=data_dir,
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr == (
+            f"cx-lakehouse: --select reads gold/calls_performance of {said}, never built for "
+            "it: include it (e.g. --select '+gold/calls_kpis_daily') or run that day first\n"
+        )
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
+    # The day built: the table alone is rebuilt.
+    alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+
+
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
     # `cx-lakehouse run ... | head -1`: the run goes on to its end and its exit code.
     data_dir = calls_day(tmp_path / "data")

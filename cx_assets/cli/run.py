@@ -111,6 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             with DagsterInstance.get() as instance:
                 run_lock.release_dead_runs(instance)
                 plan.require_built_upstreams(resources["warehouse"])
+                plan.require_built_days(instance, keys)
                 tally = RunTally()
                 succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
             print_summary(
@@ -188,6 +189,36 @@ class RunPlan:
                 f"--select needs {', '.join(missing)}, never built: include it (e.g. "
                 f"--select '+{missing[0]}') or run it first"
             )
+
+    def require_built_days(self, instance, days: list[str]) -> None:
+        """Refuse, in one line, a selection that reads a day of its own days from a table
+        never built for that day (`--select key:gold/calls_kpis_daily` for a day whose
+        calls were never run): it wrote that day's gold from no rows, zero calls, with
+        every check passing, where the truth was "not loaded"."""
+        from dagster import TimeWindowPartitionMapping
+
+        planned = self.partitioned | self.rollups
+        for key in sorted(self.partitioned):
+            for parent in sorted(self.graph.get(key).parent_keys):
+                if parent in planned or not self.graph.get(parent).is_partitioned:
+                    continue
+                mapping = self.graph.get_partition_mapping(key, parent)
+                same_day = (
+                    isinstance(mapping, TimeWindowPartitionMapping)
+                    and mapping.start_offset == 0
+                    and mapping.end_offset == 0
+                )
+                if not same_day:
+                    continue  # all days, or days before: whatever has been built
+                unbuilt = sorted(set(days) - instance.get_materialized_partitions(parent))
+                if unbuilt:
+                    more = len(unbuilt) - 1
+                    also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""
+                    raise UsageError(
+                        f"--select reads {parent.to_user_string()} of {unbuilt[0]}{also}, "
+                        f"never built for it: include it (e.g. --select "
+                        f"'+{key.to_user_string()}') or run that day first"
+                    )
 
     def materialize(self, instance, keys, tally: RunTally, *, verbose: bool) -> bool:
         """One run of the definitions' own jobs (so the UI shows it by name, with its
