@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from cx_assets.cli import process
-from cx_assets.cli.failures import BusyError, DamagedError
+from cx_assets.cli.failures import INTERRUPTED, BusyError, DamagedError
 from cx_assets.cli.home import prepare_dagster_home
 from cx_assets.cli.options import UsageError, parse_day
 
@@ -27,6 +27,7 @@ class RunTally:
     failed: int = 0
     problems: list[str] = field(default_factory=list)
     written: set = field(default_factory=set)
+    interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
 
     def add(self, evaluation) -> None:
         from dagster import AssetCheckSeverity
@@ -127,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")
+    if tally.interrupted:
+        return INTERRUPTED  # as for Ctrl-C anywhere else: the shell's convention
     return 0 if ok else 1
 
 
@@ -267,6 +270,7 @@ class RunPlan:
             print(f"run {result.run_id} failed:")
             for line in failure_lines(result):
                 print(f"  {line}")
+            tally.interrupted = any(_interruption(event) for event in result.all_events)
             return False
         return True
 
@@ -284,7 +288,7 @@ def failure_lines(result) -> list[str]:
             error = error.cause
         said = lines if event.is_step_failure else run_lines
         where = event.step_key or "run"
-        if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+        if _interruption(event):
             said.append(f"{where}: interrupted (Ctrl-C or a stop signal) before it finished")
             continue
         message = (error.message if error else "unknown error").strip().splitlines()
@@ -295,6 +299,14 @@ def failure_lines(result) -> list[str]:
             first = f"{cls_name}: {first}"
         said.append(f"{where}: {first}")
     return lines or run_lines or ["see the Dagster UI for the run's events"]
+
+
+def _interruption(event) -> bool:
+    """Whether `event` is the run's failure of an interruption (Ctrl-C, a stop signal)."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error is not None and error.cls_name == "DagsterExecutionInterruptedError"
 
 
 def print_summary(
