@@ -196,7 +196,8 @@ def test_an_old_dagster_yaml_with_run_and_pool_limits_is_replaced(tmp_path, monk
         (
             ["run", "--date", DAY, "--select", "key:gold/calls_kpis_daily"],
             {},
-            "never built",
+            "--select reads gold/calls_performance, never built: include it (e.g. --select "
+            "'+gold/calls_kpis_daily') or run it first",
         ),
     ],
 )

@@ -177,20 +177,19 @@ class RunPlan:
         from cx_assets.lakehouse.warehouse import table_exists
 
         planned = self.partitioned | self.rollups
-        needed = {
-            parent
-            for key in planned
-            for parent in self.graph.get(key).parent_keys
-            if parent not in planned
-        }
+        readers = {}  # a table read from outside the plan → the first planned asset reading it
+        for key in sorted(planned):
+            for parent in self.graph.get(key).parent_keys:
+                if parent not in planned:
+                    readers.setdefault(parent, key)
         with warehouse.connect() as con:
-            missing = sorted(
-                key.to_user_string() for key in needed if not table_exists(con, *key.path)
-            )
+            missing = sorted(key for key in readers if not table_exists(con, *key.path))
         if missing:
+            names = ", ".join(key.to_user_string() for key in missing)
             raise UsageError(
-                f"--select needs {', '.join(missing)}, never built: include it (e.g. "
-                f"--select '+{missing[0]}') or run it first"
+                f"--select reads {names}, never built: include {'it' if len(missing) == 1 else 'them'} "
+                f"(e.g. --select '+{readers[missing[0]].to_user_string()}') or run "
+                f"{'it' if len(missing) == 1 else 'them'} first"
             )
 
     def require_built_days(self, instance, days: list[str]) -> None:
