@@ -626,6 +626,18 @@ def test_a_bad_partitions_start_is_explained(tmp_path):
     assert "CX_PARTITIONS_START" in result.stderr
 
 
+def test_a_partitions_start_after_yesterday_says_there_are_none(tmp_path):
+    """It said the day "is not a partition: partitions are daily from 2099-01-01 up to
+    yesterday", a range that is empty."""
+    result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="2099-01-01")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "cx-lakehouse: there are no partitions yet: CX_PARTITIONS_START=2099-01-01 is after "
+        "yesterday ("
+    )
+
+
 def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkeypatch):
     from cx_assets import cli as cli_module
 

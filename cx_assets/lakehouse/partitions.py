@@ -45,9 +45,15 @@ def is_partition_day(day: date, now: datetime | None = None) -> bool:
 def partition_keys_in_range(first: date, last: date) -> list[str]:
     """Validated partition keys for [first, last]; raises ValueError naming the first bad day."""
     days = dates_between(first, last)
+    start = daily_partitions.start.date()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    if start > yesterday:
+        raise ValueError(
+            f"there are no partitions yet: CX_PARTITIONS_START={start} is after yesterday "
+            f"({yesterday}, UTC), the last complete day"
+        )
     for day in days:
         if not is_partition_day(day):
-            start = daily_partitions.start.date().isoformat()
             raise ValueError(
                 f"{day} is not a partition: partitions are daily from {start} "
                 "up to yesterday (UTC); set CX_PARTITIONS_START to change the first one"
