@@ -280,11 +280,9 @@ def failure_lines(result) -> list[str]:
     failed (an interruption, an error before any step), as it repeats the step's error."""
     lines, run_lines = [], []
     for event in result.all_events:
-        error = getattr(event.event_specific_data, "error", None)
+        error = _innermost_error(event)
         if not (event.is_step_failure or (event.is_run_failure and error is not None)):
             continue
-        while error is not None and error.cause is not None:
-            error = error.cause
         said = lines if event.is_step_failure else run_lines
         where = event.step_key or "run"
         if _interruption(event):
@@ -300,11 +298,17 @@ def failure_lines(result) -> list[str]:
     return lines or run_lines or ["see the Dagster UI for the run's events"]
 
 
-def _interruption(event) -> bool:
-    """Whether `event` is the run's failure of an interruption (Ctrl-C, a stop signal)."""
+def _innermost_error(event):
+    """The error an event carries, its causes followed to the first one; None without."""
     error = getattr(event.event_specific_data, "error", None)
     while error is not None and error.cause is not None:
         error = error.cause
+    return error
+
+
+def _interruption(event) -> bool:
+    """Whether `event` is the run's failure of an interruption (Ctrl-C, a stop signal)."""
+    error = _innermost_error(event)
     return error is not None and error.cls_name == "DagsterExecutionInterruptedError"
 
 
