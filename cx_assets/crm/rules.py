@@ -80,6 +80,10 @@ _LOWERED_BUT_NOT_FOLDED = {"i": "İ"}
 # Not a letter, digit or underscore, in any script: RE2's \b only knows ASCII, so it would
 # see a boundary inside "problemático" and none before "érro".
 _WORD_EDGE = r"[^\pL\pN_]"
+# Whitespace between a phrase's words: every code point Python's `str.isspace` knows. RE2's
+# \s is ASCII's five, and e-mail bodies carry no-break spaces (`&nbsp;`) and other
+# separators (`\pZ`) between words.
+_WHITESPACE = r"[\s\pZ\x{0B}\x{1C}-\x{1F}\x{85}]"
 
 
 def fold(text: str) -> str:
@@ -108,7 +112,9 @@ def lexicon_pattern(words: Sequence[str], *, any_case: bool = False) -> str:
         return f"[{variants}]" if len(variants) > 1 else re.escape(char)
 
     alternatives = [
-        r"\s+".join("".join(letter(char) for char in part) for part in fold(word).split())
+        f"{_WHITESPACE}+".join(
+            "".join(letter(char) for char in part) for part in fold(word).split()
+        )
         for word in words
     ]
     pattern = f"(^|{_WORD_EDGE})(" + "|".join(alternatives) + f")($|{_WORD_EDGE})"

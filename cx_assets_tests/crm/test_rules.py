@@ -265,6 +265,32 @@ def test_the_friction_screen_finds_before_lowering_what_it_would_find_after(con)
         assert evaluate(con, screen, t=text), text
 
 
+def test_a_phrase_s_words_may_be_separated_by_any_whitespace(con):
+    """Every code point Python calls whitespace (a no-break space from an e-mail's `&nbsp;`,
+    an em space, a line separator...) separates a phrase's words, as a plain space does,
+    for the screen and for the flags; RE2's own `\\s` knows only ASCII's five."""
+    spaces = [chr(point) for point in range(0x110000) if chr(point).isspace()]
+    assert len(spaces) > 20 and "\u00a0" in spaces and "\u3000" in spaces
+    screen = rules.friction_or_mark_sql("t")
+    urgency = rules.friction_flag_sql("urgency", "t")
+    for space in spaces:
+        text = f"Retorno PRA{space}ONTEM, por favor"
+        assert evaluate(con, screen, t=text), repr(space)
+        assert evaluate(con, urgency, t=text.lower()) == 1, repr(space)
+    assert evaluate(con, urgency, t="pra\u200bontem") == 0  # a zero-width space is no space
+
+
+@pytest.mark.parametrize(
+    ("content", "flags"),
+    [
+        ("O sistema n\u00e3o\u00a0funciona", (0, 1, 0, True)),  # a no-break space
+        ("Preciso disso pra\u2003ontem", (1, 0, 0, True)),  # an em space
+    ],
+)
+def test_silver_flags_phrases_split_by_unicode_spaces(con, content, flags):
+    assert silver_friction_flags(con, "Ligação", "Proposta", content) == flags
+
+
 def silver_friction_flags(con, title, subject, content) -> tuple:
     """(urgency, failure, escalation, is_friction) of one valid interaction in silver."""
     con.execute(
