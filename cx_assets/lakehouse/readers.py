@@ -140,46 +140,54 @@ _JSON_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=
 def _array_elements(text: str) -> list[tuple[int, int, str | None]] | None:
     """(start, end, reason) of each element when `text` is one JSON array (`reason` says why
     an element is not valid JSON, else None), None when it is one other valid JSON value.
-    Raises `JSONDecodeError` (with json.loads' messages) when it is neither: not an array
-    and not valid, or an array whose structure is lost (an element never ends)."""
+
+    Where the array's structure breaks (an element that never ends, a missing `,`, no `]`
+    before the end, text after it), the elements before the break are kept and the rest of
+    the text is one more element, with json.loads' reason: a truncated export loses no
+    element it delivered whole. Raises `JSONDecodeError` (json.loads' messages) when no
+    element can be told apart: not an array and not valid, or broken at its first element."""
 
     def skip_whitespace(position: int) -> int:
         return _JSON_WHITESPACE.match(text, position).end()
 
-    def expect_end(position: int) -> None:
-        if skip_whitespace(position) != len(text):
-            raise json.JSONDecodeError("Extra data", text, skip_whitespace(position))
+    def broken(position: int, error: json.JSONDecodeError) -> list[tuple[int, int, str | None]]:
+        if not elements:
+            raise error
+        end = max(position, len(text.rstrip(_JSON_SPACE)))
+        return [*elements, (position, end, _json_reason(error))]
 
     position = skip_whitespace(0)
+    elements: list[tuple[int, int, str | None]] = []
     if not text.startswith("[", position):
         end, error = _decoded_end(text, position)
         if error is not None:
             raise error
-        expect_end(end)
+        if skip_whitespace(end) != len(text):
+            raise json.JSONDecodeError("Extra data", text, skip_whitespace(end))
         return None
-    elements: list[tuple[int, int, str | None]] = []
     position = skip_whitespace(position + 1)
-    if text.startswith("]", position):
-        expect_end(position + 1)
-        return elements
-    while True:
+    closed = text.startswith("]", position)
+    while not closed:
         end, error = _decoded_end(text, position)
         reason = None
         if error is not None:
             # One bad element: skip to where it ends, and read on.
             end = _element_end(text, position)
             if end is None:
-                raise error
+                return broken(position, error)
             reason = _json_reason(error)
         elements.append((position, end, reason))
         position = skip_whitespace(end)
         if text.startswith(",", position):
             position = skip_whitespace(position + 1)
         elif text.startswith("]", position):
-            expect_end(position + 1)
-            return elements
+            closed = True
         else:
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+            return broken(position, json.JSONDecodeError("Expecting ',' delimiter", text, position))
+    after = skip_whitespace(position + 1)
+    if after != len(text):
+        return broken(after, json.JSONDecodeError("Extra data", text, after))
+    return elements
 
 
 _TOO_DEEP = "nested too deeply to read"
@@ -267,12 +275,14 @@ def read_csv(path: Path) -> Iterator[Row]:
         recorder, reader = _csv_reader(handle)
         try:
             header = next(reader, None)
+            while header == [] or (header and len(header) == 1 and not header[0].strip()):
+                header = next(reader, None)  # blank lines before the header
         except csv.Error as exc:
             yield _whole_file(path, f"file not read: unreadable CSV header: {exc}")
             return
         if header is None:
             return
-        header = [name.strip() for name in header]
+        header = _header_names(header)
         problem = _header_problem("".join(recorder.consumed), header)
         if problem:
             yield _whole_file(path, f"file not read: {problem}")
@@ -322,6 +332,14 @@ def _json_object(key_prefixes: list[str], values: list[str]) -> str:
     each header name already encoded with its `": "`: a CSV row's values are all strings,
     so only they need encoding (twice as fast, on every row of every CSV)."""
     return "{" + ", ".join(map(str.__add__, key_prefixes, map(encode_basestring, values))) + "}"
+
+
+def _header_names(names: list[str]) -> list[str]:
+    """A CSV header's column names, trimmed; a column without a name (the empty columns a
+    spreadsheet adds at the end of its rows) is named by its 1-based position, `_column_7`:
+    an extra field like any other, kept in bronze, rather than one name given twice."""
+    trimmed = [name.strip() for name in names]
+    return [name or f"_column_{number}" for number, name in enumerate(trimmed, start=1)]
 
 
 def _header_problem(line: str, names: list[str]) -> str | None:
@@ -601,7 +619,7 @@ def _plain_csv(path: Path) -> tuple[np.ndarray, pa.Array, pa.Array] | None:
     if lines is None or len(lines[0]) == 0 or lines[0][0] != 0:
         return None  # not UTF-8, empty, or a blank first line: `read_csv` knows what to do
     numbers, raw = lines
-    header = [name.strip() for name in raw[0].as_py().split(",")]
+    header = _header_names(raw[0].as_py().split(","))
     if _header_problem(raw[0].as_py(), header):
         return None
     numbers, raw = numbers[1:] + 1, raw.slice(1)

@@ -116,17 +116,31 @@ def test_json_empty_array_has_no_records(tmp_path):
     assert list(read_json(path)) == []
 
 
-def test_json_file_whose_structure_is_lost_is_one_row_on_line_1(tmp_path):
-    # Line 2 is `{"a":]`: the second element never ends (its `]` closes its own `{`, and the
-    # file ends), so no element after the first can be told apart.
-    text = '[{"a": 1},\n{"a":]\n'
-    path = write(tmp_path / "a.json", text.encode())
-    rows = list(read_json(path))
-    assert len(rows) == 1
-    line, raw, record, error = rows[0]
-    assert (line, raw, record) == (1, text, None)
-    assert error.startswith("invalid JSON: ")
-    assert "line 2 column 6" in error
+@pytest.mark.parametrize(
+    ("text", "kept", "rest"),
+    [
+        ('[\n{"c": 1},\n{"c": 2},\n', ['{"c": 1}', '{"c": 2}'], ""),  # cut off after a comma
+        ('[{"d": 1}, {"d": 2}', ['{"d": 1}', '{"d": 2}'], ""),  # never closed
+        ('[{"a": 1}\n{"b": 2}]', ['{"a": 1}'], '{"b": 2}]'),  # a comma missing
+        ("[1 2]", ["1"], "2]"),
+        ("[1", ["1"], ""),
+        # `{"a":]`: its `]` closes its own `{`, so the element never ends.
+        ('[{"a": 1},\n{"a":]\n', ['{"a": 1}'], '{"a":]'),
+        ('[{"a": 1}, {"b": "x}, {"c": 3}]', ['{"a": 1}'], '{"b": "x}, {"c": 3}]'),
+        ("[{}]]", ["{}"], "]"),  # text after the array
+        ('[{"a": 1}] x', ['{"a": 1}'], "x"),
+    ],
+)
+def test_json_array_broken_after_an_element_keeps_the_elements_before(tmp_path, text, kept, rest):
+    # A truncated or damaged export loses none of the elements it delivered whole: the rest
+    # of the file after the break is one bad record, with json.loads' own reason and place.
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    error = expected.value
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    assert rows[:-1] == [(position, raw, None, None) for position, raw in enumerate(kept, 1)]
+    reason = f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+    assert rows[-1] == (len(kept) + 1, rest, None, reason)
 
 
 def test_json_bad_array_element_is_one_bad_record_and_the_others_are_kept(tmp_path):
@@ -506,17 +520,15 @@ def test_json_integer_longer_than_python_converts_is_kept_as_delivered(tmp_path)
     "text",
     [
         "[",
-        "[1 2]",
-        "[{}]]",
         "[] x",
         '{"a": 1} {"b": 2}',
-        '[{"a": 1}\n{"b": 2}]',
         '{"a": tru}',
         '[{"a": "x}, {"b": 2}]',  # a string never closed: no element after it can be found
     ],
 )
 def test_json_file_that_cannot_be_read_reports_json_loads_own_error(tmp_path, text):
-    # One record on line 1 for the file, with the reason json.loads gives and where.
+    # No element can be told apart (not an array, or broken at its first element): one
+    # record on line 1 for the file, with the reason json.loads gives and where.
     with pytest.raises(json.JSONDecodeError) as expected:
         json.loads(text)
     error = expected.value
@@ -535,6 +547,28 @@ def test_json_array_with_a_bad_element_keeps_the_others(tmp_path, text, bad_posi
     assert [(line, kept) for line, kept, _, _ in bad] == [(bad_position, raw)]
     assert bad[0][3].startswith("invalid JSON: Expecting value (line 1 column ")
     assert len(rows) == text.count(",") + 1  # every element, good or bad, is a record
+
+
+def test_csv_columns_without_a_name_are_named_by_their_position(tmp_path):
+    # A spreadsheet's export ends every row with empty columns: not a name given twice, but
+    # extra fields, kept in bronze under their position, and the rows read.
+    path = write(tmp_path / "a.csv", b'id, ,name,,\r\n1,,Ana,,\r\n2,,"Bo",x,\r\n')
+    rows = list(read_csv(path))
+    assert [(line, error) for line, _, _, error in rows] == [(2, None), (3, None)]
+    assert [json.loads(record) for _, _, record, _ in rows] == [
+        {"id": "1", "_column_2": "", "name": "Ana", "_column_4": "", "_column_5": ""},
+        {"id": "2", "_column_2": "", "name": "Bo", "_column_4": "x", "_column_5": ""},
+    ]
+
+
+def test_csv_blank_lines_before_the_header_are_skipped(tmp_path):
+    path = write(tmp_path / "a.csv", BOM + b"\r\n   \r\nid,name\r\n1,Ana\r\n\r\n2,Bo\r\n")
+    rows = list(read_csv(path))
+    assert [(line, raw, error) for line, raw, _, error in rows] == [
+        (4, "1,Ana", None),
+        (6, "2,Bo", None),
+    ]
+    assert json.loads(rows[0][2]) == {"id": "1", "name": "Ana"}
 
 
 def test_csv_duplicate_header_names_reject_the_whole_file(tmp_path):
@@ -792,6 +826,7 @@ PLAIN_CSVS = {
     "one column": b"id\n1\n\n2\n",
     "header only": b"id,name\n",
     "json escapes in names only": b"id,na\\me\n1,x\n",
+    "a spreadsheet's unnamed columns": b"id,name,,\r\n1,Ana,,\r\n2,Bo,,x\r\n",
 }
 NOT_PLAIN_CSVS = {
     "a quoted field": b'id,name\n1,"Ana, Bia"\n',
@@ -802,6 +837,7 @@ NOT_PLAIN_CSVS = {
     "a row with too few fields": b"id,name\n1,Ana\n2\n",
     "invalid utf-8": b"id,name\n1,\xffAna\n",
     "a blank first line": b"\nid,name\n1,Ana\n",
+    "unnamed columns and a quote": b'id,,name,\n1,,"Ana",\n',
     "a header naming a column twice": b"id,id\n1,2\n",
     "nothing": b"",
     "a backslash in a value": b"id,name\n1,A\\na\n",
