@@ -503,6 +503,33 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
     assert again.rstrip().endswith("FAILED")
 
 
+def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
+    tmp_path, monkeypatch, capsys
+):
+    """Seen in an audit: gold Parquet that cannot be written (a file where its folder goes)
+    fails the step after the warehouse took its rows, and the summary called those rows an
+    earlier run's on a data root where no run had ever written the table."""
+    from cx_assets import cli as cli_module
+    from cx_assets.lakehouse.io_managers import GoldIOManager
+
+    data_dir = calls_day(tmp_path / "data")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    publish = GoldIOManager.publish
+
+    def fails_for_the_kpis(self, table, *args, **kwargs):
+        if table == "calls_kpis_daily":
+            raise NotADirectoryError("gold/calls_kpis_daily is a file")
+        return publish(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(GoldIOManager, "publish", fails_for_the_kpis)
+    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 1
+    out = capsys.readouterr().out
+    kpis = " ".join(_summary_line(out, "calls_kpis_daily")[1:])
+    assert kpis == "1 (not materialized: rows a failed step left in the warehouse)"
+    assert "not written" not in " ".join(_summary_line(out, "calls_performance"))
+
+
 def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
     from cx_assets.calls import rules

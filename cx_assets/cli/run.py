@@ -115,9 +115,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 plan.require_built_days(instance, keys)
                 tally = RunTally()
                 succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
-            print_summary(
-                resources, plan.selected | plan.rollups, plan.partitioned, first, last, tally
-            )
+                print_summary(
+                    resources,
+                    instance,
+                    plan.selected | plan.rollups,
+                    plan.partitioned,
+                    (first, last),
+                    tally,
+                )
             print_quarantined(
                 settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
             )
@@ -313,17 +318,18 @@ def _interruption(event) -> bool:
 
 
 def print_summary(
-    resources, keys, partitioned: set, first: date, last: date, tally: RunTally
+    resources, instance, keys, partitioned: set, days: tuple[date, date], tally: RunTally
 ) -> None:
     """Rows per gold table: of the run's days for a per-day table, all of it for a
     whole-history one (whose days, like a forecast's, may lie outside the run's). A table
-    the run did not write (it failed or was interrupted first) says so: its rows, if any,
-    are an earlier run's."""
+    the run did not write (it failed or was interrupted first) says so, and whose rows it
+    holds: an earlier run's, or those of a failed step that wrote the warehouse and then
+    failed (writing its Parquet), so that no run ever materialized them."""
     from cx_assets.lakehouse.partitions import dates_between
     from cx_assets.lakehouse.warehouse import count_rows, table_exists
 
     gold = sorted(key for key in keys if key.path[0] == "gold")
-    days = dates_between(first, last)
+    days = dates_between(*days)
     if gold:
         print("gold rows:")
         with resources["warehouse"].connect() as con:
@@ -332,14 +338,27 @@ def print_summary(
                 if not table_exists(con, "gold", table):
                     print(f"  {table:<34} (never written)")
                     continue
-                rows = count_rows(con, "gold", table, days if key in partitioned else None)
-                earlier = (
-                    "" if key in tally.written else "  (not written by this run: an earlier run's)"
-                )
-                print(f"  {table:<34} {rows:>10,}{earlier}")
+                per_day = key in partitioned
+                rows = count_rows(con, "gold", table, days if per_day else None)
+                note = ""
+                if key not in tally.written:
+                    note = (
+                        "  (not written by this run: an earlier run's)"
+                        if _materialized_before(instance, key, days if per_day else None)
+                        else "  (not materialized: rows a failed step left in the warehouse)"
+                    )
+                print(f"  {table:<34} {rows:>10,}{note}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problems:
         print(f"  {problem}")
+
+
+def _materialized_before(instance, key, days: list[date] | None) -> bool:
+    """Whether a run materialized `key` (one of `days`, for a per-day table)."""
+    if days is None:
+        return instance.get_latest_materialization_event(key) is not None
+    materialized = instance.get_materialized_partitions(key)
+    return any(day.isoformat() in materialized for day in days)
 
 
 def print_quarantined(
