@@ -162,6 +162,28 @@ def calls_day(data_dir: Path) -> Path:
     return data_dir
 
 
+def test_run_says_which_landed_files_it_did_not_read(tmp_path):
+    """Seen in an audit: a `.txt` export or a batch in a subfolder was skipped with a
+    warning only `--verbose` showed, and the run said OK: the files were lost without a word."""
+    data_dir = calls_day(tmp_path / "data")
+    folder = data_dir / "landing" / "calls" / "transcripts" / START
+    (folder / "export.txt").write_text("{}\n")
+    (folder / "batch").mkdir()
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index("not read: 2 landed files:")
+    assert lines[at + 1 : at + 3] == [
+        f"  landing/calls/transcripts/{START}/batch: a folder: only the files directly in a "
+        "date folder are read",
+        f"  landing/calls/transcripts/{START}/export.txt: not one of .jsonl, .json, .csv",
+    ]
+    (folder / "export.txt").unlink()
+    (folder / "batch").rmdir()
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert ran.returncode == 0 and "not read" not in ran.stdout
+
+
 def test_run_says_what_it_quarantined_and_where(tmp_path):
     data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START

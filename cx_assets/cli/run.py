@@ -27,6 +27,8 @@ class RunTally:
     failed: int = 0
     problems: list[str] = field(default_factory=list)
     written: set = field(default_factory=set)
+    # Landed files its bronze steps did not read: (file, why).
+    ignored: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
 
     def add(self, evaluation) -> None:
@@ -234,6 +236,7 @@ class RunPlan:
         from dagster import build_reconstructable_job, execute_job
 
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
+        from cx_assets.lakehouse.assets import IGNORED_FILES
         from cx_assets.lakehouse.run_lock import owner_tags
 
         if self.partitioned:
@@ -269,7 +272,10 @@ class RunPlan:
         )
         for evaluation in result.get_asset_check_evaluations():
             tally.add(evaluation)
-        tally.written.update(event.asset_key for event in result.get_asset_materialization_events())
+        for event in result.get_asset_materialization_events():
+            tally.written.add(event.asset_key)
+            ignored = event.materialization.metadata.get(IGNORED_FILES)
+            tally.ignored.extend(tuple(pair) for pair in (ignored.value if ignored else []))
         if not result.success:
             print(f"run {result.run_id} failed:")
             for line in failure_lines(result):
@@ -348,6 +354,12 @@ def print_summary(
                         else "  (not materialized: rows a failed step left in the warehouse)"
                     )
                 print(f"  {table:<34} {rows:>10,}{note}")
+    if tally.ignored:
+        count = len(tally.ignored)
+        first = ", the first 5" if count > 5 else ""
+        print(f"not read: {count} landed file{'s' if count > 1 else ''}{first}:")
+        for name, why in sorted(tally.ignored)[:5]:
+            print(f"  {name}: {why}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problems:
         print(f"  {problem}")

@@ -321,6 +321,10 @@ def whole_table(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
 
 # --------------------------------------------------------------------------- bronze
 
+# A bronze materialization's files of its landing folders that were not read, [name, why].
+IGNORED_FILES = "files_ignored"
+
+
 BRONZE_TABLE_SCHEMA = TableSchema(
     columns=[
         TableColumn(name=name, type=str(BRONZE_SCHEMA.field(name).type), description=text)
@@ -344,11 +348,14 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
     )
     def landed_records(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
         days = partition_dates(context)
+        ignored: list[tuple[str, str]] = []
         files = [
             landed
             for day in days
-            for landed in discover(lake.layout.landing_dir, source, table, day)
+            for landed in discover(lake.layout.landing_dir, source, table, day, ignored)
         ]
+        for shown, why in ignored:
+            context.log.warning(f"ignoring {shown}: {why}")
         missing = sorted(
             {day.isoformat() for day in days} - {landed.day.isoformat() for landed in files}
         )
@@ -367,6 +374,8 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
                 LANDING_REWRITES: MetadataValue.json(
                     day_rewrites(files, days, lake.layout.landing_dir / source)
                 ),
+                # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
+                **({IGNORED_FILES: MetadataValue.json(ignored)} if ignored else {}),
             }
         )
         return read_landed(files, datetime.now(UTC))

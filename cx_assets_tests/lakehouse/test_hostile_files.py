@@ -71,7 +71,7 @@ def land_crm_day(lake) -> None:
     lake.land_jsonl("crm", "interactions", DAY, [interaction(n, 10) for n in (1, 2, 3)])
 
 
-def test_crm_day_survives_hostile_files_and_values(lake, tmp_path, monkeypatch, caplog):
+def test_crm_day_survives_hostile_files_and_values(lake, tmp_path, monkeypatch):
     crm = Domain.named("crm")
     land_crm_day(lake)
     folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
@@ -112,13 +112,21 @@ def test_crm_day_survives_hostile_files_and_values(lake, tmp_path, monkeypatch, 
     no_offset = {**deal(102, 10), "CreateDate": "2023-12-01T10:00:00"}
     lake.land_jsonl("crm", "deals", DAY, [deal(100, 10), nan_amount, no_offset])
 
-    with caplog.at_level("WARNING"):
-        result = lake.materialize(crm.everything, day=DAY)
+    result = lake.materialize(crm.everything, day=DAY)
 
     assert result.success
-    # Through the run's own logger (job, run and step prefixed): it is in the event log.
-    skipped = f"bronze__crm_interactions - ignoring landing/crm/interactions/{DAY}/passwd.jsonl"
-    assert any(skipped in message for message in caplog.messages)
+    # In the run's event log, and on the bronze materialization for `cx-lakehouse run`.
+    skipped = f"landing/crm/interactions/{DAY}/passwd.jsonl"
+    logged = [entry.user_message for entry in lake.instance.all_logs(result.run_id)]
+    assert f"ignoring {skipped}: a link to outside the landing folder" in logged
+    (bronze,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path == ["bronze", "crm_interactions"]
+    ]
+    assert bronze.metadata["files_ignored"].value == [
+        [skipped, "a link to outside the landing folder"]
+    ]
     silver_ids = lake.query("SELECT interaction_id FROM silver.crm_interactions ORDER BY 1")
     assert silver_ids["interaction_id"].tolist() == [1, 2, 3, 20]
     offset = "is not an ISO-8601 timestamp with an offset"
