@@ -30,7 +30,12 @@ from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
+from cx_assets.lakehouse.steps import (
+    RULE_REASON,
+    TYPED_RECORDS,
+    query_validated,
+    silver_from_bronze,
+)
 from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 
 GROUP = "crm"
@@ -74,7 +79,10 @@ def crm_contact_versions(
                CASE type_id WHEN 1 THEN 'person' WHEN 2 THEN 'company' END AS contact_type,
                company_id, owner_id,
                CASE WHEN type_id = 2 THEN name END AS company_name,
-               h.email_hash, h.phone_hash, created_at
+               h.email_hash, h.phone_hash, created_at,
+               CASE WHEN type_id NOT IN (1, 2)
+                    THEN 'field "TypeId" is neither 1 (person) nor 2 (company)' END
+                   AS {RULE_REASON}
         FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
         derived_frames=record_hashes,
@@ -105,7 +113,10 @@ def crm_deal_versions(
                {mask_contacts_sql("title")} AS title, amount, stage_id,
                CASE status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
                    AS status,
-               created_at, finished_at
+               created_at, finished_at,
+               CASE WHEN status_id NOT IN (1, 2, 3)
+                    THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END
+                   AS {RULE_REASON}
         FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
         by_day=True,
     )

@@ -157,6 +157,30 @@ def test_bad_records_are_quarantined_and_good_ones_kept(lake):
     }  # fmt: skip
 
 
+def test_a_contact_type_or_deal_status_the_contract_does_not_know_is_quarantined_by_its_field(
+    lake,
+):
+    """Seen in an audit: `"TypeId": 3` was quarantined as "column 'contact_type' failed
+    not_nullable", naming neither the field delivered nor what it may be."""
+    land_day(lake)
+    lake.land_jsonl("crm", "contacts", DAY, [{**company(30), "TypeId": 3}], name="odd.jsonl")
+    lake.land_jsonl("crm", "deals", DAY, [deal(31, 10), {**deal(32, 10), "StatusId": 9}],
+                    name="odd.jsonl")  # fmt: skip
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    contacts = lake.quarantine("crm_contacts")
+    assert contacts[["line_number", "reason"]].values.tolist() == [
+        [1, 'field "TypeId" is neither 1 (person) nor 2 (company)']
+    ]
+    deals = lake.quarantine("crm_deals")
+    assert deals[["line_number", "reason"]].values.tolist() == [
+        [2, 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)']
+    ]
+    deal_ids = lake.query("SELECT deal_id FROM silver.crm_deal_versions")["deal_id"].tolist()
+    assert 31 in deal_ids and 32 not in deal_ids
+
+
 def test_rerunning_a_day_gives_the_same_result(lake):
     land_day(lake)
     lake.materialize(EVERYTHING, day=DAY)
