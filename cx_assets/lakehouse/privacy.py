@@ -34,8 +34,10 @@ DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
 # The session variable holding the key for `keyed_hash_sql`.
 HASH_KEY_VARIABLE = "cx_hash_key"
 
-# Letters of any script: `josé.silva@café.com.br` and `ana@例え.jp` are addresses too.
-EMAIL_PATTERN = r"[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}"
+# Letters of any script: `josé.silva@café.com.br` and `ana@例え.jp` are addresses too. A
+# local part may hold any of the symbols RFC 5322 allows unquoted (`joao&maria@…`,
+# `o'brien@…`): masking a symbol too many before an address loses nothing of worth.
+EMAIL_PATTERN = r"[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}"
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
 # most one space, dot, dash or slash (or a no-break space or Unicode dash, as pasted text
 # has them; a dash may have a space each side), after an optional + or 00 international

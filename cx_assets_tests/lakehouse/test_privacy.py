@@ -74,6 +74,9 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
         ("Em 15/01/2024 11 94242-0112; 2024-01-15 11942420113", "Em [phone]; [phone]"),
         # addresses in any script, the whole local part
         ("josé.foxtrot@mail.com, eco@café.com.br, golf@例え.jp", "[email], [email], [email]"),
+        # the symbols an address's local part may hold unquoted (RFC 5322), all of it
+        ("joao&maria@x.com.br; o'brien@x.ie; a=b!c#d$e@x.org", "[email]; [email]; [email]"),
+        ("{hotel}|*india/?^`~@x.org (kilo@x.org)", "[email] ([email])"),
         ("pages 10 - 20", "pages 10 - 20"),
         # digits that are not phone numbers stay
         ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
