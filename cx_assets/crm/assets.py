@@ -12,6 +12,7 @@ materialized date.
 from datetime import date
 
 import pandas as pd
+import pyarrow
 from dagster import AssetExecutionContext, Output
 
 from cx_assets.crm import plots, rules, schemas
@@ -28,7 +29,7 @@ from cx_assets.lakehouse.assets import (
 )
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
+from cx_assets.lakehouse.privacy import RECORD_HASHES, record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import (
     RULE_REASON,
@@ -95,12 +96,22 @@ def crm_contact_versions(
     group=GROUP,
     model=schemas.SilverDealVersion,
     reconciles_with=bronze_deals,
-    ins={"bronze": same_day(bronze_deals)},
+    ins={
+        "bronze": same_day(bronze_deals),
+        # The names to mask in a title: its company's people, under every name delivered.
+        "contacts": all_days(bronze_contacts),
+    },
 )
 def crm_deal_versions(
-    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    lake: Lake,
+    bronze: TableRef,
+    contacts: TableRef,
 ) -> Output[DayTables]:
-    """Every delivered version of a CRM deal. The latest version wins downstream."""
+    """Every delivered version of a CRM deal. The latest version wins downstream. A title
+    has the names of its company's people masked, as well as e-mails and phone numbers."""
+    person_names = _person_names(warehouse, contacts)
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -108,16 +119,10 @@ def crm_deal_versions(
         bronze=bronze,
         spec=DEAL_SPEC,
         model=schemas.SilverDealVersion,
-        select_sql=f"""
-        SELECT {LINEAGE}, deal_id, company_id, owner_id,
-               {mask_contacts_sql("title")} AS title, amount, stage_id,
-               CASE status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
-                   AS status,
-               created_at, finished_at,
-               CASE WHEN status_id NOT IN (1, 2, 3)
-                    THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END
-                   AS {RULE_REASON}
-        FROM {TYPED_RECORDS} WHERE reject_reason IS NULL""",
+        select_sql=rules.silver_deals_sql(
+            TYPED_RECORDS, person_names=PERSON_NAMES if person_names is not None else None
+        ),
+        derived_frames=_frames_of(person_names),
         by_day=True,
     )
 
@@ -176,18 +181,7 @@ def crm_interactions(
     and the company resolved as of the day. E-mail bodies, subjects and recipient addresses
     stay in bronze; a title has its person's name masked."""
     days = partition_dates(context)
-    with warehouse.connect() as con:
-        # Once for the step, not for each part of each day: every person's names.
-        person_names = (
-            con.sql(rules.person_names_sql(contacts.rows)).to_arrow_table()
-            if table_exists(con, contacts.schema, contacts.table)
-            else None
-        )
-
-    def known_person_names(con, typed) -> dict:
-        """The step's person names, computed above, as a view for each part's query."""
-        return {PERSON_NAMES: person_names}
-
+    person_names = _person_names(warehouse, contacts)
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -201,13 +195,33 @@ def crm_interactions(
             days[-1] if days else None,
             person_names=PERSON_NAMES if person_names is not None else None,
         ),
-        derived_frames=known_person_names if person_names is not None else None,
+        derived_frames=_frames_of(person_names),
         by_day=True,
     )
 
 
-# The view of every person contact's names the interactions' SQL masks titles with.
+# The view of every person contact's names the SQL of interactions and deals masks titles with.
 PERSON_NAMES = "person_names"
+
+
+def _person_names(warehouse: Warehouse, contacts: TableRef) -> pyarrow.Table | None:
+    """Every person's names (`rules.person_names_sql`), once for a step rather than for
+    each part of each day; None before any contact landed."""
+    with warehouse.connect() as con:
+        if not table_exists(con, contacts.schema, contacts.table):
+            return None
+        return con.sql(rules.person_names_sql(contacts.rows)).to_arrow_table()
+
+
+def _frames_of(person_names: pyarrow.Table | None):
+    """The step's person names as a view of each part's query (`PERSON_NAMES`)."""
+    if person_names is None:
+        return None
+
+    def known_person_names(con, typed) -> dict:
+        return {PERSON_NAMES: person_names}
+
+    return known_person_names
 
 
 def latest_materialized_day(context: AssetExecutionContext) -> date | None:

@@ -227,18 +227,104 @@ def friction_or_mark_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
 
 def person_names_sql(contacts: str) -> str:
     """What to mask of each person contact's name (see `name_variants_sql`), over every
-    version delivered in `contacts` (bronze contact records): `contact_id`, `person_name`,
-    a row each."""
+    version delivered in `contacts` (bronze contact records), by the contact whose texts
+    may hold it: `contact_id` (the person, and each company the person was delivered in),
+    `person_name`, and its first word lower-cased (`first_word`), a row each. A title on a
+    company, or on one of its people, may name any of them; so may a deal's title."""
     return f"""
-        SELECT DISTINCT contact_id, unnest({name_variants_sql("name")}) AS person_name
-        FROM (
-            SELECT TRY_CAST(json_extract_string(raw, '$.Id') AS BIGINT) AS contact_id,
-                   json_extract_string(raw, '$.Name') AS name
+        WITH versions AS (
+            SELECT DISTINCT
+                   TRY_CAST(json_extract_string(raw, '$.Id') AS BIGINT) AS person_id,
+                   TRY_CAST(json_extract_string(raw, '$.CompanyId') AS BIGINT) AS company_id,
+                   unnest({name_variants_sql("json_extract_string(raw, '$.Name')")})
+                       AS person_name
             FROM {contacts}
             WHERE read_error IS NULL AND json_valid(raw)
               AND json_extract_string(raw, '$.TypeId') = '1'
+              AND json_extract_string(raw, '$.Name') IS NOT NULL
+        ),
+        people AS (
+            SELECT *, lower(regexp_extract(person_name, '[\\pL\\pN]+')) AS first_word
+            FROM versions
         )
-        WHERE name IS NOT NULL
+        SELECT person_id AS contact_id, person_name, first_word FROM people
+        UNION ALL
+        SELECT DISTINCT company_id, person_name, first_word FROM people
+        WHERE company_id IS NOT NULL
+    """
+
+
+def names_in_titles_sql(titles: str, person_names: str, also_named: str | None = None) -> str:
+    """The names (`person_names_sql`'s rows) each title may hold, for `mask_names_sql`.
+
+    `titles` has `source_file`, `line_number`, `title` and `contact_id`, the contact whose
+    names to look for; `also_named` (optional) has `contact_id` and `name_key`: other
+    contacts whose names a title on that contact may hold too (a person's companies). A name
+    is kept where the title holds its first word as a word. Titles repeat (`E-mail
+    enviado.`), so each distinct title is split into words once, and only the rows of the
+    few titles holding a name's first word are looked at: testing every title against
+    every name of its company took a second of a CRM day."""
+    also = (
+        f"SELECT h.source_file, h.line_number, h.title, a.name_key "
+        f"FROM holding AS h JOIN {also_named} AS a USING (contact_id)"
+        if also_named
+        else "SELECT source_file, line_number, title, name_key FROM holding WHERE FALSE"
+    )
+    return f"""
+        WITH words AS (
+            SELECT DISTINCT title,
+                   unnest(regexp_split_to_array(lower(title), '[^\\pL\\pN]+')) AS word
+            FROM (SELECT DISTINCT title FROM {titles})
+        ),
+        candidates AS (
+            SELECT w.title, n.contact_id AS name_key, n.person_name
+            FROM words AS w JOIN {person_names} AS n ON n.first_word = w.word
+        ),
+        holding AS (
+            SELECT source_file, line_number, title, contact_id AS name_key, contact_id
+            FROM {titles} WHERE title IN (SELECT title FROM candidates)
+        ),
+        keyed AS (
+            SELECT source_file, line_number, title, name_key FROM holding
+            UNION ALL {also}
+        )
+        SELECT k.source_file, k.line_number, list(DISTINCT c.person_name) AS names
+        FROM keyed AS k
+        JOIN candidates AS c ON c.title = k.title AND c.name_key = k.name_key
+        GROUP BY ALL
+    """
+
+
+def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
+    """Silver deal versions from the good typed records of `typed`: the status by name, a
+    status the contract does not know quarantined, and the title with e-mails and phone
+    numbers masked, and the names of the deal company's people (`person_names`, a table or
+    view of `person_names_sql`'s rows; None: none)."""
+    names = (
+        f"SELECT contact_id, person_name, first_word FROM {person_names}"
+        if person_names
+        else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word "
+        "WHERE FALSE"
+    )
+    return f"""
+    WITH known_names AS ({names}),
+    titled AS (
+        SELECT source_file, line_number, title, company_id AS contact_id
+        FROM {typed} WHERE reject_reason IS NULL AND title IS NOT NULL
+    ),
+    title_names AS ({names_in_titles_sql("titled", "known_names")})
+    SELECT d.date, d.source_file, d.line_number, d.deal_id, d.company_id, d.owner_id,
+           CASE WHEN p.names IS NULL THEN {mask_contacts_sql("d.title")}
+                ELSE {mask_names_sql(mask_contacts_sql("d.title"), "p.names")} END AS title,
+           d.amount, d.stage_id,
+           CASE d.status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
+               AS status,
+           d.created_at, d.finished_at,
+           CASE WHEN d.status_id NOT IN (1, 2, 3)
+                THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END
+               AS reject_reason
+    FROM {typed} AS d LEFT JOIN title_names AS p USING (source_file, line_number)
+    WHERE d.reject_reason IS NULL
     """
 
 
@@ -264,9 +350,10 @@ def silver_interactions_sql(
     and phone numbers.
     """
     names = (
-        f"SELECT contact_id, person_name FROM {person_names}"
+        f"SELECT contact_id, person_name, first_word FROM {person_names}"
         if person_names
-        else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name WHERE FALSE"
+        else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word "
+        "WHERE FALSE"
     )
     through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
     joined = joined_text_sql("title", "email_subject", "content")
@@ -322,15 +409,17 @@ def silver_interactions_sql(
             PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
     ),
     known_names AS ({names}),
-    -- The names of a title's person that its text holds a word of (a plain substring test:
-    -- the regex of `mask_names_sql` runs for these titles only).
-    title_names AS (
-        SELECT t.source_file, t.line_number, list(n.person_name) AS names
-        FROM {typed} AS t JOIN known_names AS n USING (contact_id)
-        WHERE t.reject_reason IS NULL AND t.title IS NOT NULL
-          AND contains(lower(t.title), lower(split_part(n.person_name, ' ', 1)))
-        GROUP BY ALL
-    )
+    -- Whose names a title may hold: its contact's, and for a person's title, those of the
+    -- companies the person was in (every version up to the last day).
+    titled AS (
+        SELECT source_file, line_number, title, contact_id
+        FROM {typed} WHERE reject_reason IS NULL AND title IS NOT NULL
+    ),
+    person_companies AS (
+        SELECT DISTINCT contact_id, company_id AS name_key FROM {contact_versions}
+        WHERE date <= {through} AND contact_type = 'person' AND company_id IS NOT NULL
+    ),
+    title_names AS ({names_in_titles_sql("titled", "known_names", "person_companies")})
     SELECT i.date, i.source_file, i.line_number,
            i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id,
            CASE WHEN p.names IS NULL THEN {mask_contacts_sql("i.title")}

@@ -319,6 +319,40 @@ def test_no_customer_personal_data_outside_bronze(lake):
         assert PERSON_EMAIL.encode() not in path.read_bytes()
 
 
+def test_titles_have_the_names_of_their_companys_people_masked(lake):
+    """Seen in an audit: only the title of an interaction on a person had that person's
+    name masked; a title on the company, or on a colleague, and deal titles kept names."""
+    contacts = [
+        company(10),
+        person(11, 10),  # Joana Cliente
+        person(12, 10, name="Zeferino Quaresma", email="z@cliente.com.br", phone="+55 11 97777-1234"),
+        company(20),
+        person(21, 20, name="Outra Pessoa", email="o@outra.com", phone="+55 11 96666-1234"),
+    ]  # fmt: skip
+    interactions = [
+        interaction(1, 10, title="Falar com Joana Cliente"),
+        interaction(2, 11, title="Ligação: zeferino e JOANA"),
+        interaction(3, 10, title="Reunião com Outra Pessoa"),  # another company's person
+        interaction(4, 12, title="E-mail enviado."),
+    ]
+    land_day(lake, interactions=interactions, contacts=contacts)
+    titled = {**deal(100, 10), "Title": "Proposta para Joana Cliente e Zeferino Quaresma"}
+    lake.land_jsonl("crm", "deals", DAY, [titled, {**deal(101, 20), "Title": "Zeferino"}])
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    titles = lake.query("SELECT interaction_id, title FROM silver.crm_interactions ORDER BY 1")
+    assert titles.values.tolist() == [
+        [1, "Falar com [name]"],
+        [2, "Ligação: [name] e [name]"],
+        # A name of another company's people is not looked for (docs/architecture.md).
+        [3, "Reunião com Outra Pessoa"],
+        [4, "E-mail enviado."],
+    ]
+    deals = lake.query("SELECT deal_id, title FROM silver.crm_deals ORDER BY 1")
+    assert deals.values.tolist() == [[100, "Proposta para [name] e [name]"], [101, "Zeferino"]]
+
+
 def test_materializations_carry_schema_and_row_count(lake):
     land_day(lake)
     result = lake.materialize(EVERYTHING, day=DAY)
