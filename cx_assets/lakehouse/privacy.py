@@ -146,11 +146,12 @@ def mask_contacts_sql(text_sql: str) -> str:
 
 def name_variants_sql(name_sql: str) -> str:
     """SQL: the list of what to mask for one person's name: the whole name (inner spaces
-    made flexible) and each part of it with at least `NAME_PART_MIN_LETTERS` letters,
-    longest first, so the whole name is masked before its parts."""
+    made flexible) and each part of it with at least `NAME_PART_MIN_LETTERS` letters (a
+    double-barrelled surname's parts too: `Oliveira` of `Schmidt-Oliveira`), longest
+    first, so the whole name is masked before its parts."""
     whole = f"regexp_replace(trim({name_sql}), '\\s+', ' ', 'g')"
     parts = (
-        f"[name_part FOR name_part IN string_split({whole}, ' ') "
+        f"[name_part FOR name_part IN string_split_regex({whole}, '[ -]') "
         f"IF length(name_part) >= {NAME_PART_MIN_LETTERS}]"
     )
     return f"list_distinct(list_prepend({whole}, {parts}))"
