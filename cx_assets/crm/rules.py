@@ -63,16 +63,6 @@ class CrmRules:
 DEFAULT_RULES = CrmRules()
 
 
-# Letters that carry accents in Portuguese, and the variants a lexicon letter stands for.
-_ACCENT_VARIANTS = {
-    "a": "aàáâãä",
-    "e": "eèéêë",
-    "i": "iìíîï",
-    "o": "oòóôõö",
-    "u": "uùúûü",
-    "c": "cç",
-    "n": "nñ",
-}
 # Letters DuckDB's `lower()` turns into a lexicon letter that RE2's case-insensitive match
 # does not fold to it: `lower('İ')` is `i`, which `(?i)i` does not match. The only one among
 # every code point (`test_rules` checks them all).
@@ -106,7 +96,7 @@ def lexicon_pattern(words: Sequence[str], *, any_case: bool = False) -> str:
     """
 
     def letter(char: str) -> str:
-        variants = _ACCENT_VARIANTS.get(char, char)
+        variants = sql.ACCENT_VARIANTS.get(char, char)
         if any_case:
             variants += "".join(_LOWERED_BUT_NOT_FOLDED.get(variant, "") for variant in variants)
         return f"[{variants}]" if len(variants) > 1 else re.escape(char)
@@ -229,8 +219,9 @@ def person_names_sql(contacts: str) -> str:
     """What to mask of each person contact's name (see `name_variants_sql`), over every
     version delivered in `contacts` (bronze contact records), by the contact whose texts
     may hold it: `contact_id` (the person, and each company the person was delivered in),
-    `person_name`, and its first word lower-cased (`first_word`), a row each. A title on a
-    company, or on one of its people, may name any of them; so may a deal's title."""
+    `person_name`, and its first word lower-cased without accents (`first_word`), a row
+    each. A title on a company, or on one of its people, may name any of them; so may a
+    deal's title."""
     return f"""
         WITH versions AS (
             SELECT DISTINCT
@@ -244,7 +235,9 @@ def person_names_sql(contacts: str) -> str:
               AND json_extract_string(raw, '$.Name') IS NOT NULL
         ),
         people AS (
-            SELECT *, lower(regexp_extract(person_name, '[\\pL\\pN]+')) AS first_word
+            SELECT *,
+                   strip_accents(lower(regexp_extract(person_name, '[\\pL\\pN]+')))
+                       AS first_word
             FROM versions
         )
         SELECT person_id AS contact_id, person_name, first_word FROM people
@@ -260,10 +253,10 @@ def names_in_titles_sql(titles: str, person_names: str, also_named: str | None =
     `titles` has `source_file`, `line_number`, `title` and `contact_id`, the contact whose
     names to look for; `also_named` (optional) has `contact_id` and `name_key`: other
     contacts whose names a title on that contact may hold too (a person's companies). A name
-    is kept where the title holds its first word as a word. Titles repeat (`E-mail
-    enviado.`), so each distinct title is split into words once, and only the rows of the
-    few titles holding a name's first word are looked at: testing every title against
-    every name of its company took a second of a CRM day."""
+    is kept where the title holds its first word as a word, accents aside. Titles repeat
+    (`E-mail enviado.`), so each distinct title is split into words once, and only the rows
+    of the few titles holding a name's first word are looked at: testing every title
+    against every name of its company took a second of a CRM day."""
     also = (
         f"SELECT h.source_file, h.line_number, h.title, a.name_key "
         f"FROM holding AS h JOIN {also_named} AS a USING (contact_id)"
@@ -273,7 +266,8 @@ def names_in_titles_sql(titles: str, person_names: str, also_named: str | None =
     return f"""
         WITH words AS (
             SELECT DISTINCT title,
-                   unnest(regexp_split_to_array(lower(title), '[^\\pL\\pN]+')) AS word
+                   unnest(regexp_split_to_array(strip_accents(lower(title)), '[^\\pL\\pN]+'))
+                       AS word
             FROM (SELECT DISTINCT title FROM {titles})
         ),
         candidates AS (

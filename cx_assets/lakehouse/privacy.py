@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
+from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.sql import string_literal
 
 HASH_KEY_ENV = "CX_HASH_KEY"
@@ -159,16 +160,18 @@ def name_variants_sql(name_sql: str) -> str:
 
 def mask_names_sql(text_sql: str, names_sql: str) -> str:
     """SQL: `text_sql` with every name of the list `names_sql` (e.g. from
-    `name_variants_sql`; null: none) masked, in any letter case, where it stands as a word:
+    `name_variants_sql`; null: none) masked, in any letter case and with or without its
+    accents (`Lucia` for `Lúcia`, `BRAGANCA` for `Bragança`), where it stands as a word:
     not inside a longer word (`Ana` stays in `Banana`). RE2 has no lookaround, so the
     letters around a match are captured and put back."""
-    pattern = (
-        "'(?i)(^|[^[:alnum:]])' || replace(regexp_escape(person_name), '\\ ', '\\s+') "
-        "|| '([^[:alnum:]]|$)'"
-    )
+    escaped = "replace(regexp_escape(strip_accents(lower(person_name))), '\\ ', '\\s+')"
+    pattern = f"'(?i)(^|[^[:alnum:]])' || {sql.accent_classes_sql(escaped)} || '([^[:alnum:]]|$)'"
     # Only names whose first word the text holds at all are searched for (a plain substring
     # test, far cheaper than a regex), longest first, so a whole name goes before its parts.
-    present = "contains(lower(text_to_mask), lower(split_part(person_name, ' ', 1)))"
+    present = (
+        "contains(strip_accents(lower(text_to_mask)), "
+        "strip_accents(lower(split_part(person_name, ' ', 1))))"
+    )
     longest_first = (
         f"[by_length.person_name FOR by_length IN list_sort("
         f"[{{'letters': length(person_name), 'person_name': person_name}} "

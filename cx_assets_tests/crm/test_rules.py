@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cx_assets.crm import rules
+from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV, bind_hash_key
 from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
@@ -245,7 +246,7 @@ def test_the_friction_screen_finds_before_lowering_what_it_would_find_after(con)
     written = [word for group in rules.DEFAULT_RULES.friction_lexicon.values() for word in group]
     words = [rules.fold(word) for word in written]
     base_of = {
-        variant: base for base, variants in rules._ACCENT_VARIANTS.items() for variant in variants
+        variant: base for base, variants in sql.ACCENT_VARIANTS.items() for variant in variants
     }
     code_points = [chr(point) for point in range(0x110000) if not 0xD800 <= point <= 0xDFFF]
     con.register("code_points", pyarrow.table({"c": code_points}))

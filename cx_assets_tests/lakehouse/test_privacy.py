@@ -103,6 +103,9 @@ def test_free_text_is_masked(text, masked):
         ("Bo Li said hi to bo and Li", ["Bo Li"], "[name] said hi to bo and Li"),
         # a renamed customer: both names; regex characters in a name are literal
         ("Ann Lee-Park or Ann Lee", ["Ann Lee", "Ann Lee-Park"], "[name] or [name]"),
+        # with or without its accents, either way round
+        ("Lucia BRAGANCA e lúcia", ["Lúcia Bragança"], "[name] e [name]"),
+        ("Fala a Joana Braganca; JOÃO", ["Joana Bragança", "Joao Silva"], "Fala a [name]; [name]"),
         # each part of a double-barrelled surname alone
         ("Schmidt here, Mrs Oliveira", ["Lucia Schmidt-Oliveira"], "[name] here, Mrs [name]"),
         ("a.b (c)+ and axb", ["a.b (c)+"], "[name] and axb"),
