@@ -289,19 +289,22 @@ def names_in_titles_sql(titles: str, person_names: str, also_named: str | None =
     """
 
 
+def _known_names_sql(person_names: str | None) -> str:
+    """The rows of `person_names` (a table or view of `person_names_sql`'s), or none."""
+    if person_names is None:
+        return (
+            "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word WHERE FALSE"
+        )
+    return f"SELECT contact_id, person_name, first_word FROM {person_names}"
+
+
 def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
     """Silver deal versions from the good typed records of `typed`: the status by name, a
     status the contract does not know quarantined, and the title with e-mails and phone
     numbers masked, and the names of the deal company's people (`person_names`, a table or
     view of `person_names_sql`'s rows; None: none)."""
-    names = (
-        f"SELECT contact_id, person_name, first_word FROM {person_names}"
-        if person_names
-        else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word "
-        "WHERE FALSE"
-    )
     return f"""
-    WITH known_names AS ({names}),
+    WITH known_names AS ({_known_names_sql(person_names)}),
     titled AS (
         SELECT source_file, line_number, title, company_id AS contact_id
         FROM {typed} WHERE reject_reason IS NULL AND title IS NOT NULL
@@ -339,16 +342,10 @@ def silver_interactions_sql(
     per category). Contact versions
     are read up to `last_day` (the last day being written; None: none are).
 
-    `person_names` (a table or view of `person_names_sql`'s rows; None: none): the title of
-    an interaction with a person has that person's name masked, as well as e-mail addresses
-    and phone numbers.
+    `person_names` (a table or view of `person_names_sql`'s rows; None: none): a title has
+    the names of its company's people masked (on a company, any of its people's; on a
+    person, theirs and their colleagues'), as well as e-mail addresses and phone numbers.
     """
-    names = (
-        f"SELECT contact_id, person_name, first_word FROM {person_names}"
-        if person_names
-        else "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word "
-        "WHERE FALSE"
-    )
     through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
     joined = joined_text_sql("title", "email_subject", "content")
     flags = ",\n".join(
@@ -402,7 +399,7 @@ def silver_interactions_sql(
         QUALIFY row_number() OVER (
             PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
     ),
-    known_names AS ({names}),
+    known_names AS ({_known_names_sql(person_names)}),
     -- Whose names a title may hold: its contact's, and for a person's title, those of the
     -- companies the person was in (every version up to the last day).
     titled AS (
