@@ -195,6 +195,7 @@ def write_digital(data_dir: Path) -> None:
 
     publish(data_dir, "leakage_root_cause", digital.LeakageRootCause, [
         cause(DAY1, "billing", "PAY_TIMEOUT", "mobile_app", 10),
+        cause(DAY1, "billing", "CARD_DECLINED", "mobile_web", 10),
         cause(DAY1, "pharmacy", None, "desktop", 5),
         cause(DAY2, "billing", "PAY_TIMEOUT", "mobile_app", 20),
         cause(DAY2, "pharmacy", None, "desktop", 5),

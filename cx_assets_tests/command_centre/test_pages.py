@@ -254,6 +254,24 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     assert app.selectbox(key="leakage_member").value == "M2"
 
 
+def test_leakage_root_causes_share_of_their_type_is_of_the_days_shown(gold_root, monkeypatch):
+    """Seen in an audit: narrowed to some days, "% of type" divided by the type's calls of
+    every day (DuckDB's window over hive-partitioned Parquet ignored the days' filter)."""
+    app = render("leakage", gold_root, monkeypatch)
+
+    def shares() -> dict[tuple[str, str], float]:
+        (causes,) = [frame.value for frame in app.dataframe if "pct_of_type" in frame.value.columns]
+        return {(row.journey_type, row.error_code): row.pct_of_type for row in causes.itertuples()}
+
+    assert shares() == {
+        ("billing", "PAY_TIMEOUT"): 75.0,
+        ("billing", "CARD_DECLINED"): 25.0,
+        ("pharmacy", "(abandoned)"): 100.0,
+    }
+    app.sidebar.date_input(key="leakage_days").set_value((DAY2, DAY2)).run()
+    assert shares() == {("billing", "PAY_TIMEOUT"): 100.0, ("pharmacy", "(abandoned)"): 100.0}
+
+
 def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     app = render("support", gold_root, monkeypatch)
     shown = metrics(app)

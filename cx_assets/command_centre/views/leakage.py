@@ -246,15 +246,21 @@ ui.table(
 
 # --------------------------------------------------------------------------- root causes
 st.subheader("Root causes")
+# Each type's total is a join, not a window: DuckDB 2.0 computes a window over Parquet read
+# with hive partitioning as if the filter on the partition column (`date`) were not there.
 causes = ui.query(
-    """SELECT journey_type, coalesce(error_code, '(abandoned)') AS error_code,
-              coalesce(device_type, '(unknown)') AS device_type,
-              sum(leakage_calls) AS leakage_calls,
-              100.0 * sum(leakage_calls)
-                  / sum(sum(leakage_calls)) OVER (PARTITION BY journey_type) AS pct_of_type
-       FROM leakage_root_cause
-       WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
-       GROUP BY 1, 2, 3 ORDER BY leakage_calls DESC""",
+    """WITH causes AS (
+           SELECT journey_type, coalesce(error_code, '(abandoned)') AS error_code,
+                  coalesce(device_type, '(unknown)') AS device_type,
+                  sum(leakage_calls) AS leakage_calls
+           FROM leakage_root_cause
+           WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
+           GROUP BY 1, 2, 3
+       ),
+       of_type AS (SELECT journey_type, sum(leakage_calls) AS calls FROM causes GROUP BY 1)
+       SELECT causes.*, 100.0 * leakage_calls / of_type.calls AS pct_of_type
+       FROM causes JOIN of_type USING (journey_type)
+       ORDER BY leakage_calls DESC, journey_type, error_code, device_type""",
     ["leakage_root_cause"],
     in_range,
 )
