@@ -284,6 +284,17 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     assert sla["priority"].tolist() == ["urgent", "high", "medium", "low"]
     assert any("T3" in frame.get("ticket_id", []).tolist() for frame in tables[2:])
 
+    # Seen in an audit: an agent's CSAT weighted each day's mean by all its tickets, rated
+    # or not (A1: 2 on a day with an unrated ticket, 4 the next: 2.67, not 3).
+    (agents,) = [frame for frame in tables if "tickets_handled" in frame.columns]
+    ana = agents.set_index("agent_id").loc["A1"]
+    assert (ana.agent_name, ana.team, ana.tickets_handled, ana.sla_breaches) == (
+        "Ana Agent", "Billing", 3, 1
+    )  # fmt: skip
+    assert (ana.mean_csat, ana.mean_first_response_minutes, ana.mean_resolution_hours) == (
+        3.0, 120.0, 5.0
+    )  # fmt: skip
+
     app.sidebar.multiselect(key="support_teams").select("Tech").run()
     shown = metrics(app)
     assert (shown["Tickets created"], shown["Within SLA"]) == ("1", "100.0%")

@@ -20,6 +20,10 @@ HISTORY_DAYS = 28  # delivered days shown before the forecast
 TEAMS = """(SELECT agent_id, arg_max(team, date) AS team FROM support_agent_daily
             GROUP BY agent_id)"""
 
+# An agent's name: the latest one its daily rows give.
+AGENT_NAMES = """(SELECT agent_id, arg_max(agent_name, date) AS agent_name
+                  FROM support_agent_daily GROUP BY agent_id)"""
+
 # The tickets of the chosen teams created in the chosen days (parameters: first, last, every
 # team?, every team?, teams); with every team, unassigned tickets too.
 IN_TEAMS = "(? OR list_contains(?, coalesce(g.team, '(no team)')))"
@@ -102,30 +106,27 @@ with right:
 
 # --------------------------------------------------------------------------- agents
 st.subheader("Agent performance")
+# From the tickets, not the daily means: a day's mean CSAT is of its rated tickets and its
+# mean first response of its answered ones, which the daily rows do not count.
 agents = ui.query(
-    f"""SELECT a.agent_id, arg_max(a.agent_name, a.date) AS agent_name,
+    f"""SELECT t.agent_id, any_value(n.agent_name) AS agent_name,
                coalesce(any_value(g.team), '(no team)') AS team,
-               sum(a.tickets_handled) AS tickets_handled,
-               sum(a.tickets_resolved) AS tickets_resolved,
-               sum(a.sla_breaches) AS sla_breaches,
-               sum(a.sla_breaches) / sum(a.tickets_handled) AS breach_share,
-               sum(a.mean_first_response_minutes * a.tickets_handled)
-                   / sum(a.tickets_handled) FILTER (WHERE a.mean_first_response_minutes IS NOT NULL)
-                   AS mean_first_response_minutes,
-               sum(a.mean_resolution_hours * a.tickets_resolved)
-                   / sum(a.tickets_resolved) FILTER (WHERE a.mean_resolution_hours IS NOT NULL)
-                   AS mean_resolution_hours,
-               sum(a.mean_csat * a.tickets_handled)
-                   / sum(a.tickets_handled) FILTER (WHERE a.mean_csat IS NOT NULL) AS mean_csat
-        FROM support_agent_daily a LEFT JOIN {TEAMS} g USING (agent_id)
-        WHERE a.date BETWEEN ? AND ? AND {IN_TEAMS}
-        GROUP BY a.agent_id ORDER BY tickets_handled DESC, a.agent_id""",
-    ["support_agent_daily"],
-    [first, last, every_team, teams],
+               count(*) AS tickets_handled,
+               count(t.resolved_at) AS tickets_resolved,
+               count(*) FILTER (WHERE NOT t.within_sla) AS sla_breaches,
+               count(*) FILTER (WHERE NOT t.within_sla) / count(*) AS breach_share,
+               avg(t.first_response_minutes) AS mean_first_response_minutes,
+               avg(t.resolution_minutes) / 60 AS mean_resolution_hours,
+               avg(t.csat_score) AS mean_csat
+        FROM {TICKETS} t LEFT JOIN {TEAMS} g USING (agent_id) LEFT JOIN {AGENT_NAMES} n USING (agent_id)
+        WHERE t.agent_id IS NOT NULL
+        GROUP BY t.agent_id ORDER BY tickets_handled DESC, t.agent_id""",
+    ["support_ticket_analytics", "support_agent_daily"],
+    in_filter,
 )
 st.caption(
-    "Daily means re-weighted by the day's tickets (resolution by resolved tickets). "
-    "Click a column header to sort."
+    "Over the tickets of these days: CSAT of the rated ones, first response of the answered "
+    "ones, resolution of the resolved ones. Click a column header to sort."
 )
 if agents.empty:
     st.caption("No ticket of these teams was created in these days.")
@@ -144,9 +145,10 @@ else:
     with right:
         ui.chart(
             charts.scatter(
-                top.fillna({"mean_csat": 0}), x="breach_share", y="mean_csat",
-                size="tickets_handled", label="agent", x_format=".0%",
-                title="SLA breaches vs CSAT (size: tickets)",
+                # An agent without a rated ticket has no CSAT to place (not a CSAT of 0).
+                top.dropna(subset=["mean_csat"]), x="breach_share", y="mean_csat",
+                size="tickets_handled", label="agent", x_format=".0%", y_format=".2f",
+                title="SLA breaches vs CSAT (size: tickets; agents with a rated ticket)",
             ),
             key="support_agent_scatter",
         )  # fmt: skip
