@@ -239,7 +239,8 @@ def write_support(data_dir: Path) -> None:
 
     publish(data_dir, "support_ticket_analytics", support.TicketAnalytics, [
         ticket("T1", DAY1, "A1", "urgent", True, 2), ticket("T2", DAY1, "A2", "low", False, 5),
-        ticket("T3", DAY1, "A1", "medium", False, None), ticket("T4", DAY2, "A1", "high", False, 4),
+        ticket("T3", DAY1, None, "medium", False, None), ticket("T4", DAY2, "A1", "high", False, 4),
+        ticket("T5", DAY1, "A1", "low", False, None),  # not rated
     ])  # fmt: skip
 
     def agent(day, agent_id, name, team, breaches, csat, handled=1):
@@ -251,7 +252,7 @@ def write_support(data_dir: Path) -> None:
         }  # fmt: skip
 
     publish(data_dir, "support_agent_daily", support.AgentDaily, [
-        agent(DAY1, "A1", "Ana Agent", "Billing", 1, 2.0, handled=2),  # T3 not rated
+        agent(DAY1, "A1", "Ana Agent", "Billing", 1, 2.0, handled=2),  # T5 not rated
         agent(DAY1, "A2", "Ben Agent", "Tech", 0, 5.0),
         agent(DAY2, "A1", "Ana Agent", "Billing", 0, 4.0),
     ])  # fmt: skip

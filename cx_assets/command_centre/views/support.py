@@ -191,17 +191,24 @@ else:
         key="support_forecast",
     )
     st.caption(
-        "Delivered categories only for history; MASE below 1 beats a naive forecast, and "
-        "below the seasonal-naive MASE beats the baseline."
+        "Of every team's tickets, after the latest day built: the days and teams chosen do not "
+        "apply. Delivered categories only for history; MASE below 1 beats a naive forecast, "
+        "and below the seasonal-naive MASE beats the baseline."
     )
 
 # --------------------------------------------------------------------------- categories
 st.subheader("Categories needing review")
+# The tickets of the chosen teams' agents (with every team, those without an agent too).
 review = ui.query(
-    """SELECT date, ticket_id, predicted_category, confidence FROM support_ticket_categories
-       WHERE needs_review AND date BETWEEN ? AND ? ORDER BY confidence NULLS FIRST, ticket_id""",
-    ["support_ticket_categories"],
-    [first, last],
+    f"""SELECT c.date, c.ticket_id, c.predicted_category, c.confidence
+        FROM support_ticket_categories c
+        LEFT JOIN (SELECT ticket_id, agent_id FROM support_ticket_analytics) t USING (ticket_id)
+        LEFT JOIN {TEAMS} g USING (agent_id)
+        WHERE c.needs_review AND c.date BETWEEN ? AND ?
+          AND (t.agent_id IS NULL AND ? OR t.agent_id IS NOT NULL AND {IN_TEAMS})
+        ORDER BY c.confidence NULLS FIRST, c.ticket_id""",
+    ["support_ticket_categories", "support_ticket_analytics", "support_agent_daily"],
+    in_filter,
 ) if ui.has_rows("support_ticket_categories") else None  # fmt: skip
 if review is None:
     st.caption("No uncategorized tickets yet.")
@@ -221,20 +228,27 @@ st.subheader("Assignment plan")
 if not ui.has_rows("support_assignment_plan"):
     st.caption("No open ticket without an agent.")
 else:
+    # The plan is of every open ticket without an agent, whatever the days: a team filter
+    # narrows the table to the tickets planned to its agents, not the counts above it.
     plan = ui.query(
         f"""SELECT p.ticket_id, p.priority, p.category, p.agent_id,
                    coalesce(g.team, '(no team)') AS team, p.reason
             FROM support_assignment_plan p LEFT JOIN {TEAMS} g USING (agent_id)
-            WHERE p.agent_id IS NULL AND ? OR p.agent_id IS NOT NULL AND {IN_TEAMS}
             ORDER BY p.agent_id NULLS LAST, p.ticket_id""",
         ["support_assignment_plan", "support_agent_daily"],
-        [every_team, every_team, teams],
     )
-    planned = plan["agent_id"].notna().sum()
-    kpi = st.columns(2)
+    planned = plan["agent_id"].notna()
+    of_teams = plan[planned & plan["team"].isin(teams)]
+    kpi = st.columns(3)
     kpi[0].metric("Open tickets without an agent", ui.count(len(plan)))
-    kpi[1].metric("Planned to an agent", ui.count(planned))
-    unplanned = plan[plan["agent_id"].isna()]
+    kpi[1].metric("Planned to an agent", ui.count(planned.sum()))
+    if not every_team:
+        kpi[2].metric("Planned to these teams' agents", ui.count(len(of_teams)))
+    st.caption(
+        "Every open ticket without an agent now, whatever the days chosen"
+        + ("." if every_team else "; the table shows those planned to these teams' agents.")
+    )
+    unplanned = plan[~planned]
     if len(unplanned):
         reasons = unplanned.groupby("reason").size().reset_index(name="tickets")
         ui.chart(
@@ -242,4 +256,4 @@ else:
                         title="Why the rest could not be planned"),
             key="support_plan_reasons",
         )  # fmt: skip
-    ui.table(plan, name="support_assignment_plan")
+    ui.table(plan if every_team else of_teams, name="support_assignment_plan")
