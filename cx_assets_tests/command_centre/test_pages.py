@@ -226,9 +226,15 @@ def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
         "30", "10.0%", "$0"
     )  # fmt: skip
 
+    # Seen in an audit: all the days built were compared with days before any was built
+    # (a rise that only said they were missing), and rates' changes read as relative %.
+    assert not any(metric.delta for metric in app.metric)
+    assert any("No deltas: the 2 days before" in caption.value for caption in app.caption)
+
     app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
     assert metrics(app)["Calls"] == "20"
     assert app.metric[0].delta == "10"  # against the day before, when Bob took 10 calls
+    assert app.metric[1].delta.endswith(" pp") and app.metric[3].delta.startswith("$")
 
 
 def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch):

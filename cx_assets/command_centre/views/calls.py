@@ -45,9 +45,12 @@ st.caption(f"{ui.days_caption(first, last)} · {'all agents' if every_agent else
 
 per_agent = ui.query(PER_AGENT, ["calls_agent_daily"], [first, last, agents])
 span = last - first + timedelta(days=1)
-before = ui.query(
-    PER_AGENT, ["calls_agent_daily"], [first - span, first - timedelta(days=1), agents]
-)
+before_first, before_last = first - span, first - timedelta(days=1)
+# Deltas only against a period as long as this one and wholly built: against days never
+# built (before the first one landed), a rise would only say that they are missing.
+built = set(days.dt.date)
+before_built = all(before_first + timedelta(days=n) in built for n in range(span.days))
+before = ui.query(PER_AGENT, ["calls_agent_daily"], [before_first, before_last, agents])
 
 
 def totals(frame):
@@ -65,9 +68,18 @@ now, then = totals(per_agent), totals(before)
 
 
 def delta(key: str, render) -> str | None:
-    if before.empty or now[key] is None or then[key] is None:
+    if not before_built or now[key] is None or then[key] is None:
         return None
     return render(now[key] - then[key])
+
+
+def points(change: float) -> str:
+    """A change of a rate, in percentage points (not a relative change in %)."""
+    return f"{change * 100:+.1f} pp"
+
+
+def cents(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
 
 
 # --------------------------------------------------------------------------- scorecards
@@ -76,17 +88,24 @@ kpi[0].metric("Calls", ui.count(now["calls"]), delta("calls", ui.count))
 kpi[1].metric(
     "Conversion rate",
     ui.share(now["conversion_rate"]),
-    delta("conversion_rate", ui.share),
+    delta("conversion_rate", points),
 )
 kpi[2].metric("Upsell revenue", ui.money(now["upsell_revenue"]), delta("upsell_revenue", ui.money))
+
+
 kpi[3].metric(
-    "Upsell per call",
-    "—" if now["avg_upsell_per_call"] is None else f"${now['avg_upsell_per_call']:,.2f}",
+    "Upsell per call", cents(now["avg_upsell_per_call"]), delta("avg_upsell_per_call", cents)
 )
-kpi[4].metric("Positive calls", ui.share(now["positive_share"]), delta("positive_share", ui.share))
-if not before.empty:
+kpi[4].metric("Positive calls", ui.share(now["positive_share"]), delta("positive_share", points))
+if before_built:
     st.caption(
-        f"Deltas against the {span.days} days before ({first - span} to {first - timedelta(days=1)})."
+        f"Deltas against the {span.days} days before ({before_first} to {before_last}); rates "
+        "in percentage points."
+    )
+else:
+    st.caption(
+        f"No deltas: the {span.days} days before ({before_first} to {before_last}) are not all "
+        "built."
     )
 
 if per_agent.empty:
