@@ -26,19 +26,33 @@ def _titled(chart: alt.TopLevelMixin, title: str, height: int | alt.Step) -> alt
     )
 
 
-# Milliseconds, the unit of a time scale's tick step.
-DAY_MS = 24 * 60 * 60 * 1000
+# The ticks of a series over days: at days only (Vega's time ticks take an interval; a
+# `tickMinStep` is for numbers and was ignored), each labelled as a day.
+DAY_TICKS = {"interval": "day", "step": 1}
+DAY_LABEL = "%b %d"
 
 
 def _days(column: str) -> alt.X:
-    """The x axis of a series over days: at most a tick a day. Left to itself, Vega-Lite put
-    "12 PM" ticks between the days of a wide chart of a week, as if there were data there."""
-    return alt.X(f"{column}:T", title=None, axis=alt.Axis(tickMinStep=DAY_MS))
+    """The x axis of a series over days: a tick a day at most, labelled `Jan 05`. Left to
+    itself, Vega-Lite put "12 PM" ticks between the days of a chart of a few days, as if
+    there were data there, and labelled the first of January "2024"."""
+    return alt.X(f"{column}:T", title=None, axis=alt.Axis(tickCount=DAY_TICKS, format=DAY_LABEL))
 
 
 def _day(column: str) -> alt.Tooltip:
     """A day in a tooltip, without the midnight time Vega-Lite adds to a date."""
     return alt.Tooltip(f"{column}:T", format="%Y-%m-%d", title=column.replace("_", " "))
+
+
+def _whole_steps(values: pd.Series, axis_format: str) -> dict:
+    """Axis options for counts (whole numbers, not shown as a percentage): ticks a whole
+    number apart. Left to itself, an axis of counts up to 2 ticked at halves (`0 0.5 1 1.5
+    2`), or, formatted without decimals, repeated its labels (`0 0 0 1 1 1`)."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    whole = pd.api.types.is_integer_dtype(values) or (
+        len(numbers) > 0 and bool((numbers % 1 == 0).all())
+    )
+    return {"tickMinStep": 1} if whole and not axis_format.endswith("%") else {}
 
 
 def _label(labels: dict[str, str] | None, column: str) -> str:
@@ -91,7 +105,12 @@ def bars(
         axis=alt.Axis(labelOverlap=False, labelLimit=240 if horizontal else 140, labelAngle=0),
     )
     value = (alt.X if horizontal else alt.Y)(
-        f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=axis_format or value_format)
+        f"{y}:Q",
+        title=_label(labels, y),
+        axis=alt.Axis(
+            format=axis_format or value_format,
+            **_whole_steps(frame[y], axis_format or value_format),
+        ),
     )
     base = alt.Chart(frame).encode(
         category, value, tooltip=[x, alt.Tooltip(f"{y}:Q", format=value_format)]
@@ -123,7 +142,11 @@ def lines(
     """A series over days (`x` a date), one line per `colour` value."""
     encoding = {
         "x": _days(x),
-        "y": alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s")),
+        "y": alt.Y(
+            f"{y}:Q",
+            title=_label(labels, y),
+            axis=alt.Axis(format=y_format or "~s", **_whole_steps(frame[y], y_format or "")),
+        ),
         "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=y_format or ",.2f")],
     }
     if colour:
@@ -141,7 +164,15 @@ def stacked_area(
         .mark_area()
         .encode(
             x=_days(x),
-            y=alt.Y("value:Q", stack=True, title=None, axis=alt.Axis(format=y_format or "~s")),
+            y=alt.Y(
+                "value:Q",
+                stack=True,
+                title=None,
+                axis=alt.Axis(
+                    format=y_format or "~s",
+                    **_whole_steps(frame[list(ys)].stack(), y_format or ""),
+                ),
+            ),
             color=alt.Color("series:N", sort=list(ys), title=None),
             tooltip=[_day(x), "series:N", alt.Tooltip("value:Q", format=".3f")],
         )
