@@ -218,6 +218,12 @@ def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
     agents = app.dataframe[0].value
     assert agents["agent_name"].tolist() == ["Alice", "Bob"]  # by conversion rate
     assert len(app.get("vega_lite_chart")) == 6
+    # Money reads as money: the upsell trend's axis was `0k 2k 4k`, its table `1899.99`.
+    import json
+
+    specs = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    (trend,) = [spec for spec in specs if "Upsell revenue a day" in json.dumps(spec["title"])]
+    assert trend["encoding"]["y"]["axis"]["format"] == "$,.0f"
     assert [button.proto.label for button in app.get("download_button")][:1] == ["Download CSV"]
 
     app.sidebar.multiselect(key="calls_agents").select("Bob").run()

@@ -176,7 +176,9 @@ with left:
     )
 with right:
     ui.chart(
-        charts.lines(daily, x="date", y="upsell_revenue", title="Upsell revenue a day"),
+        charts.lines(
+            daily, x="date", y="upsell_revenue", title="Upsell revenue a day", y_format="$,.0f"
+        ),
         key="calls_trend_upsell",
     )
 
@@ -202,4 +204,8 @@ if ui.has_rows("calls_performance"):
         ["calls_performance"],
         [first, last, agents],
     )
-    ui.table(upsells, name="calls_largest_upsells")
+    ui.table(
+        upsells,
+        name="calls_largest_upsells",
+        column_config={"upsell_amount": st.column_config.NumberColumn(format="dollar")},
+    )
