@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
 from cx_assets.command_centre import charts, ui
@@ -181,11 +182,15 @@ else:
         [start, category, category],
     )
     row = forecast.iloc[0]
-    kpi = st.columns(4)
+    no_backtest = (
+        "no backtest: too little history for one" if pd.isna(row["backtest_mase"]) else None
+    )
+    kpi = st.columns(3)
     kpi[0].metric("Next 14 days", ui.count(forecast["forecast"].sum()))
-    kpi[1].metric("Model", row["model"])
-    kpi[2].metric("Backtest MASE", ui.number(row["backtest_mase"], ".2f"))
-    kpi[3].metric("Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"))
+    kpi[1].metric("Backtest MASE", ui.number(row["backtest_mase"], ".2f"), help=no_backtest)
+    kpi[2].metric("Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"), help=no_backtest)
+    # A caption, not a card: a model's name (`SeasonalNaive`) was cut short in a card.
+    st.caption(f"Model: **{row['model']}**" + (f" ({no_backtest})" if no_backtest else ""))
     ui.chart(
         charts.forecast_bands(history, forecast, title=f"Tickets created a day: {category}"),
         key="support_forecast",
