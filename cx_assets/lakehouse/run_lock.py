@@ -9,11 +9,16 @@ OOM kill), so a crashed run cannot leave the lock behind.
 
 What a killed run does leave behind is its record: Dagster still shows it STARTED, and any
 concurrency slots it claimed stay claimed. Every run records its process (`cx/pid`,
-`cx/pid_started`, `cx/host`) on itself before it waits for the lock; `release_dead_runs`
-finds STARTED or STARTING runs whose process is gone and marks them failed (freeing their
-slots), one line each. It runs when a run has taken the lock, before `cx-lakehouse run`
-starts, and on every landing-sensor tick, so the UI's queue drains even when no new run
-could start.
+`cx/pid_started`, `cx/host`) on itself before it waits for the lock, and which run it
+recorded them for (`cx/owner_of`); `release_dead_runs` finds STARTED or STARTING runs whose
+process is gone and marks them failed (freeing their slots), one line each. It runs when a
+run has taken the lock, before `cx-lakehouse run` starts, and on every landing-sensor tick,
+so the UI's queue drains even when no new run could start.
+
+Dagster gives a retry or a re-execution its parent's tags, ours included, until its own
+process records itself: those name the parent's process, gone by then, so they are not
+taken as the run's own. A re-execution that no process took up within
+`UNCLAIMED_GRACE_SECONDS` of its last change is released too.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ LOCK_FILE = ".run.lock"
 PID_TAG = "cx/pid"
 PID_STARTED_TAG = "cx/pid_started"
 HOST_TAG = "cx/host"
+# The run the owner tags were recorded for: empty when its creator set them at creation
+# (`cx-lakehouse run`, which only learns the run's id later).
+OWNER_OF_TAG = "cx/owner_of"
+# How long a re-execution may wait for a process to take it up (one starts in seconds).
+UNCLAIMED_GRACE_SECONDS = 120.0
 POLL_SECONDS = 0.5
 # A holder writes its name just after taking the lock: how long a waiter that finds no name
 # yet waits for it before saying only "another run".
@@ -68,14 +78,23 @@ def process_alive(pid: int, started: str | None) -> bool:
     return True
 
 
-def owner_tags() -> dict[str, str]:
-    """Tags that name this process as the owner of a run."""
+def owner_tags(run_id: str | None = None) -> dict[str, str]:
+    """Tags that name this process as the owner of run `run_id` (None: of the run about to
+    be created with them)."""
     pid = os.getpid()
     return {
         PID_TAG: str(pid),
         PID_STARTED_TAG: process_started(pid) or "",
         HOST_TAG: socket.gethostname(),
+        OWNER_OF_TAG: run_id or "",
     }
+
+
+def _owned_by_its_tags(run) -> bool:
+    """Whether a run's owner tags are its own: recorded for it, or at its creation by a
+    creator that is not re-executing another run (whose tags Dagster copies)."""
+    owner_of = run.tags.get(OWNER_OF_TAG, "")
+    return owner_of == run.run_id or (owner_of == "" and run.parent_run_id is None)
 
 
 class _Held:
@@ -197,17 +216,18 @@ def claim_run(instance: DagsterInstance | None, run_id: str | None) -> bool:
     if instance is None or not run_id or run_id in _claimed_runs:
         return False
     _claimed_runs.add(run_id)
-    instance.add_run_tags(run_id, owner_tags())
+    instance.add_run_tags(run_id, owner_tags(run_id))
     return True
 
 
 def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = print) -> list[str]:
     """Mark failed every unfinished run of this host whose owning process is gone, freeing
     its concurrency slots; returns their run ids. (NOT_STARTED counts: a `cx-lakehouse run`
-    killed while it was setting up leaves its run so.)"""
+    killed while it was setting up leaves its run so.) A re-execution still carrying its
+    parent's tags is left to its own process, unless none took it up in time."""
     host = socket.gethostname()
     released = []
-    runs = instance.get_runs(
+    records = instance.get_run_records(
         RunsFilter(
             statuses=[
                 DagsterRunStatus.NOT_STARTED,
@@ -216,11 +236,26 @@ def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = pr
             ]
         )
     )
-    for run in runs:
+    now = time.time()
+    for record in records:
+        run = record.dagster_run
         pid, started = run.tags.get(PID_TAG), run.tags.get(PID_STARTED_TAG) or None
-        if not pid or run.tags.get(HOST_TAG) != host or process_alive(int(pid), started):
+        if not pid or run.tags.get(HOST_TAG) != host:
             continue
-        message = f"run {run.run_id} was left {run.status.value} by process {pid}, which is gone"
+        if _owned_by_its_tags(run):
+            if process_alive(int(pid), started):
+                continue
+            message = (
+                f"run {run.run_id} was left {run.status.value} by process {pid}, which is gone"
+            )
+        else:
+            waited = now - record.update_timestamp.timestamp()
+            if waited < UNCLAIMED_GRACE_SECONDS:
+                continue
+            message = (
+                f"run {run.run_id}, a re-execution of {run.parent_run_id}, was left "
+                f"{run.status.value}: no process took it up in {waited:.0f} s"
+            )
         instance.report_run_failed(run, message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         say(f"{message}: marked failed")

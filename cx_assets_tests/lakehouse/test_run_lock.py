@@ -91,8 +91,12 @@ def test_the_lock_is_reentrant_within_a_process_and_released_once(tmp_path):
     holder.wait()
 
 
-def _run(instance: DagsterInstance, status: DagsterRunStatus, **tags: str) -> DagsterRun:
-    run = DagsterRun(job_name="cx_test_job", status=status, tags=tags)
+def _run(
+    instance: DagsterInstance, status: DagsterRunStatus, parent: str | None = None, **tags: str
+) -> DagsterRun:
+    run = DagsterRun(
+        job_name="cx_test_job", status=status, tags=tags, parent_run_id=parent, root_run_id=parent
+    )
     instance.add_run(run)
     return run
 
@@ -139,6 +143,41 @@ def test_runs_whose_process_died_are_marked_failed_and_others_kept():
         assert len(said) == 2 and all("which is gone: marked failed" in line for line in said)
         # idempotent
         assert run_lock.release_dead_runs(instance, said.append) == []
+
+
+def test_a_re_execution_carrying_its_parents_tags_is_left_to_its_own_process(monkeypatch):
+    """Seen in an audit: Dagster copies a run's tags to its retry, ours included, so until
+    the retry's own process recorded itself, a sensor tick took the parent's dead process
+    for the retry's and failed it: 5 of 7 retries, and a day was never built."""
+    host = socket.gethostname()
+    dead = {run_lock.PID_TAG: str(dead_pid()), run_lock.HOST_TAG: host}
+    with DagsterInstance.ephemeral() as instance:
+        parent = _run(instance, DagsterRunStatus.FAILURE, **dead, **{run_lock.OWNER_OF_TAG: ""})
+        copied = {**dead, run_lock.OWNER_OF_TAG: ""}  # as the parent was created with
+        retry = _run(instance, DagsterRunStatus.STARTING, parent=parent.run_id, **copied)
+        again = _run(
+            instance, DagsterRunStatus.NOT_STARTED, parent=retry.run_id,
+            **{**dead, run_lock.OWNER_OF_TAG: retry.run_id},  # claimed by the retry's process
+        )  # fmt: skip
+        claimed = _run(instance, DagsterRunStatus.STARTED, parent=parent.run_id, **dead)
+        instance.add_run_tags(claimed.run_id, {run_lock.OWNER_OF_TAG: claimed.run_id})
+        said: list[str] = []
+
+        # Its own process, once started, records itself; until then the run is left alone.
+        assert run_lock.release_dead_runs(instance, said.append) == [claimed.run_id]
+        assert said == [
+            f"run {claimed.run_id} was left STARTED by process {dead[run_lock.PID_TAG]}, "
+            "which is gone: marked failed"
+        ]
+        # A re-execution no process took up in time is released, and says so.
+        monkeypatch.setattr(run_lock, "UNCLAIMED_GRACE_SECONDS", 0.0)
+        assert sorted(run_lock.release_dead_runs(instance, said.append)) == sorted(
+            [retry.run_id, again.run_id]
+        )
+        assert f"run {retry.run_id}, a re-execution of {parent.run_id}, was left STARTING" in (
+            said[1] + said[2]
+        )
+        assert all("no process took it up in" in line for line in said[1:])
 
 
 def test_process_identity_survives_pid_reuse():
