@@ -864,6 +864,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _as_a_background_job() -> None:
+    """In the child before exec: SIGINT ignored, as a non-interactive shell's `cmd &` has it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def served_ui(data_dir: Path, log: Path) -> Iterator[Callable[..., dict]]:
     """`cx-lakehouse ui` on a free port until its code location is loaded; yields a GraphQL
@@ -872,10 +877,13 @@ def served_ui(data_dir: Path, log: Path) -> Iterator[Callable[..., dict]]:
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     with log.open("w") as output:
-        # its own session: `dagster dev` starts the web server, the daemon and a code server
+        # Its own session: `dagster dev` starts the web server, the daemon and a code server.
+        # Started as a script's background job is, with SIGINT ignored: it still stops on
+        # SIGTERM (seen in an audit: it ignored both, and only SIGKILL stopped it).
         ui = subprocess.Popen(
             [str(BIN / "cx-lakehouse"), "ui", "--port", str(port)],
             env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_as_a_background_job,
         )  # fmt: skip
 
     def graphql(query: str, **variables) -> dict:
@@ -909,6 +917,7 @@ def served_ui(data_dir: Path, log: Path) -> Iterator[Callable[..., dict]]:
         except subprocess.TimeoutExpired:
             os.killpg(ui.pid, signal.SIGKILL)
             ui.wait()
+            raise AssertionError("cx-lakehouse ui did not stop on SIGTERM") from None
 
 
 LOCATION_STATUS = """{ locationStatusesOrError {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from cx_assets.cli.home import prepare_dagster_home
@@ -57,8 +58,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Dagster UI with its daemon on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
     # Dagster's beta/preview notices about our own declarations help no user of the UI.
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    os.execvp(command[0], command)
+    _exec_answering_signals(command)
     return 0  # not reached
+
+
+def _exec_answering_signals(command: list[str]) -> None:
+    """Become `command`, with Ctrl-C and a stop signal answered by default. A signal ignored
+    here stays ignored across exec: started in the background by a script (whose shell
+    ignores SIGINT for it), `dagster dev`, which answers SIGTERM as it answers SIGINT,
+    ignored `kill` too, and only SIGKILL stopped it, leaving its daemon and servers."""
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_DFL)
+    os.execvp(command[0], command)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -72,5 +83,5 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
     command = streamlit_command(args.port)
     print(f"CX command centre on http://127.0.0.1:{args.port} (data root {settings.data_dir})")
-    os.execvp(command[0], command)
+    _exec_answering_signals(command)
     return 0  # not reached
