@@ -190,6 +190,20 @@ def test_another_table_or_a_removed_file_changes_the_day(lake, ticker):
     assert [with_contacts.partition_key, after_removal.partition_key] == [DAY, DAY]
 
 
+def test_a_date_folder_removed_as_a_whole_is_not_a_change(lake, ticker):
+    """Clearing landing of days already loaded (archiving them) must not empty their tables:
+    only a day whose files go while its folder stays comes out empty (docs/architecture.md)."""
+    import shutil
+
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert ticker.tick().run_requests
+    shutil.rmtree(path.parent)
+    assert not ticker.tick().run_requests
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}])
+    [again] = ticker.tick().run_requests
+    assert again.partition_key == DAY
+
+
 def test_a_day_whose_files_were_all_removed_runs_again(lake, ticker):
     # Its rows must go: the day is now empty. Every change gets a key of its own, also a
     # return to an earlier state (Dagster drops a request whose key it has seen).
