@@ -48,6 +48,7 @@ from cx_assets.lakehouse.landing import (
     discover,
     parse_date_folder,
     printable,
+    unknown_table_folders,
 )
 from cx_assets.lakehouse.partitions import daily_partitions, is_partition_day
 from cx_assets.lakehouse.resources import Lake
@@ -286,6 +287,11 @@ def landing_sensor(
         now = datetime.now(UTC)
         requests: list[RunRequest] = []
         waiting = 0
+        for name in unknown_table_folders(lake.layout.landing_dir, source, tables):
+            if seen.skip(name):  # a misspelled table's files would never be read
+                context.log.info(
+                    f"ignoring {name}: not a table of {source} (its tables: {', '.join(tables)})"
+                )
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
             day = parse_date_folder(folder_name)
             if day is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -138,6 +139,19 @@ def date_folders(landing_dir: Path, source: str) -> dict[str, list[Path]]:
         for date_dir in sorted(p for p in table_dir.iterdir() if p.is_dir()):
             found.setdefault(date_dir.name, []).append(date_dir)
     return found
+
+
+def unknown_table_folders(landing_dir: Path, source: str, tables: Sequence[str]) -> list[str]:
+    """The folders of a source's landing folder that are none of its tables (a misspelled
+    `transcriptz`), as `landing/<source>/<name>`; in-flight names left out."""
+    source_dir = landing_dir / source
+    if not source_dir.is_dir():
+        return []
+    return [
+        f"landing/{source}/{printable(folder.name)}"
+        for folder in sorted(source_dir.iterdir())
+        if folder.is_dir() and folder.name not in tables and not is_in_flight(folder)
+    ]
 
 
 def parse_date_folder(name: str) -> date | None:

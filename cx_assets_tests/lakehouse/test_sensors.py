@@ -251,6 +251,23 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     }
 
 
+def test_a_folder_that_is_no_table_of_the_source_is_said_once(lake, ticker, capfd):
+    """Seen in an audit: files under a misspelled table (`interactionz`) were never read and
+    nothing said so."""
+    lake.land_jsonl("crm", "interactionz", DAY, [{"Id": 1}])
+
+    def said() -> list[str]:
+        lines = capfd.readouterr().err.splitlines()
+        return [line.split(" - ")[-1] for line in lines if "ignoring landing/" in line]
+
+    assert not ticker.tick().run_requests
+    assert said() == [
+        "ignoring landing/crm/interactionz: not a table of crm "
+        "(its tables: interactions, contacts)"  # the tables of this test's sensor
+    ]
+    assert not ticker.tick().run_requests and said() == []
+
+
 def test_what_a_date_folder_holds_besides_files_is_said_once_not_on_every_tick(lake, ticker, capfd):
     """A stray file, a subfolder (a batch that will not be read) or a link to nothing: the
     sensor says so on the first tick that meets it, not on each tick after."""
