@@ -178,15 +178,17 @@ def write_digital(data_dir: Path) -> None:
             "date": DAY2, "member_id": member, "sequence": sequence, "event_kind": "call",
             "event_at": at(DAY2, 9, minute), "journey_type": reason, "action": None,
             "session_id": None, "device_type": None, "error_code": None,
-            "call_id": f"CALL-{member}", "call_reason": reason, "is_leakage_call": True,
+            "call_id": f"CALL-{member}-{sequence}", "call_reason": reason, "is_leakage_call": True,
             "is_attributed_event": False, "time_to_call_minutes": gap, "is_repeat_call": False,
             "sentiment_score": -0.5, "member_category": "MAPD New",
         }  # fmt: skip
 
     publish(data_dir, "leakage_journey_timeline", digital.LeakageJourneyTimeline, [
         event("M1", 1, 0, "start"), event("M1", 2, 5, "error", code="PAY_TIMEOUT"),
-        call("M1", 3, 20, "billing", 15.0),
+        call("M1", 3, 20, "billing", 15.0), call("M1", 4, 40, "pharmacy", 35.0),
+        # M2 has as many leakage calls as M1, and more of pharmacy.
         event("M2", 1, 10, "abandon", journey="pharmacy"), call("M2", 2, 30, "pharmacy", 20.0),
+        call("M2", 3, 45, "pharmacy", 35.0),
     ])  # fmt: skip
 
     def cause(day, journey, code, device, n):

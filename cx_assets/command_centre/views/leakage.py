@@ -154,21 +154,24 @@ else:
 # --------------------------------------------------------------------------- playback
 st.subheader("Journey playback")
 members = ui.query(
+    # Ranked by their leakage calls of the journey types chosen, as the rest of the page is.
     f"""SELECT member_id, any_value(member_category) AS member_category,
-               count(*) FILTER (WHERE is_leakage_call) AS leakage_calls,
+               count(*) FILTER (WHERE is_leakage_call AND list_contains(?, journey_type))
+                   AS leakage_calls,
                max(date) AS last_day
         FROM leakage_journey_timeline WHERE date BETWEEN ? AND ?
         GROUP BY member_id
-        HAVING count(*) FILTER (WHERE is_leakage_call AND list_contains(?, journey_type)) > 0
+        HAVING leakage_calls > 0
         ORDER BY leakage_calls DESC, member_id LIMIT {PLAYBACK_MEMBERS}""",
     ["leakage_journey_timeline"],
-    in_range,
+    [types, first, last],
 )
 if members.empty:
     st.caption("No leaking member in these days.")
 else:
     labels = {
-        row.member_id: f"{row.member_id} · {row.member_category} · {row.leakage_calls} leakage calls"
+        row.member_id: f"{row.member_id} · {row.member_category} · {row.leakage_calls} "
+        f"leakage call{'' if row.leakage_calls == 1 else 's'}"
         for row in members.itertuples()
     }
     member = st.selectbox(
@@ -179,9 +182,11 @@ else:
     )
     member_days = ui.query(
         """SELECT DISTINCT date FROM leakage_journey_timeline
-           WHERE member_id = ? AND date BETWEEN ? AND ? ORDER BY date DESC""",
+           WHERE member_id = ? AND date BETWEEN ? AND ?
+             AND is_leakage_call AND list_contains(?, journey_type)
+           ORDER BY date DESC""",
         ["leakage_journey_timeline"],
-        [member, first, last],
+        [member, first, last, types],
     )["date"].dt.date.tolist()
     day = st.selectbox("Day", member_days, key="leakage_member_day")
     timeline = ui.query(
