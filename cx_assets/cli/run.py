@@ -356,8 +356,8 @@ def print_summary(
                 print(f"  {table:<34} {rows:>10,}{note}")
     if tally.ignored:
         count = len(tally.ignored)
-        first = ", the first 5" if count > 5 else ""
-        print(f"not read: {count} landed file{'s' if count > 1 else ''}{first}:")
+        shown = ", the first 5" if count > 5 else ""
+        print(f"not read: {count} landed file{'s' if count > 1 else ''}{shown}:")
         for name, why in sorted(tally.ignored)[:5]:
             print(f"  {name}: {why}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")

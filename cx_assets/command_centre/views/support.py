@@ -17,13 +17,9 @@ TABLES = [
 ]  # fmt: skip
 PRIORITY_ORDER = "['urgent', 'high', 'medium', 'low']"  # a DuckDB list, most urgent first
 HISTORY_DAYS = 28  # delivered days shown before the forecast
-# An agent's team: the latest one its daily rows name.
-TEAMS = """(SELECT agent_id, arg_max(team, date) AS team FROM support_agent_daily
-            GROUP BY agent_id)"""
-
-# An agent's name: the latest one its daily rows give.
-AGENT_NAMES = """(SELECT agent_id, arg_max(agent_name, date) AS agent_name
-                  FROM support_agent_daily GROUP BY agent_id)"""
+# An agent's team and name: the latest ones its daily rows give.
+TEAMS = """(SELECT agent_id, arg_max(team, date) AS team, arg_max(agent_name, date) AS agent_name
+            FROM support_agent_daily GROUP BY agent_id)"""
 
 # The tickets of the chosen teams created in the chosen days (parameters: first, last, every
 # team?, every team?, teams); with every team, unassigned tickets too.
@@ -110,7 +106,7 @@ st.subheader("Agent performance")
 # From the tickets, not the daily means: a day's mean CSAT is of its rated tickets and its
 # mean first response of its answered ones, which the daily rows do not count.
 agents = ui.query(
-    f"""SELECT t.agent_id, any_value(n.agent_name) AS agent_name,
+    f"""SELECT t.agent_id, any_value(g.agent_name) AS agent_name,
                coalesce(any_value(g.team), '(no team)') AS team,
                count(*) AS tickets_handled,
                count(t.resolved_at) AS tickets_resolved,
@@ -119,7 +115,7 @@ agents = ui.query(
                avg(t.first_response_minutes) AS mean_first_response_minutes,
                avg(t.resolution_minutes) / 60 AS mean_resolution_hours,
                avg(t.csat_score) AS mean_csat
-        FROM {TICKETS} t LEFT JOIN {TEAMS} g USING (agent_id) LEFT JOIN {AGENT_NAMES} n USING (agent_id)
+        FROM {TICKETS} t LEFT JOIN {TEAMS} g USING (agent_id)
         WHERE t.agent_id IS NOT NULL
         GROUP BY t.agent_id ORDER BY tickets_handled DESC, t.agent_id""",
     ["support_ticket_analytics", "support_agent_daily"],
