@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import psutil
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRunStatus, asset, materialize
 
 from cx_assets.cli import dagster_yaml, prepare_dagster_home
 from cx_assets_tests.test_cli import BIN, cli
@@ -285,3 +285,31 @@ def test_the_daemon_retries_a_landing_run_that_failed_waiting_for_the_lock(data_
     assert "dagster/retry_number" in retried.tags
     assert retried.tags["dagster/partition"] == DAY
     assert list((data_dir / "gold" / "calls_kpis_daily").glob(f"date={DAY}/*.parquet"))
+
+
+@asset
+def _says_why(context) -> int:
+    context.log.info("a line the user should see")
+    return 1
+
+
+def test_a_run_without_logger_config_prints_info_up_and_stores_every_event(
+    tmp_path, monkeypatch, capfd
+):
+    """The daemon's runs (sensors, schedule, automation, the UI's buttons) take no run config
+    of ours: on our instance they print no DEBUG event to the `cx-lakehouse ui` terminal
+    (about a hundred lines a run before), yet the UI's run log keeps every event."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(tmp_path)
+    with DagsterInstance.from_config(str(home)) as instance:
+        result = materialize([_says_why], instance=instance)
+        events = [record.dagster_event for record in instance.all_logs(result.run_id)]
+        messages = [record.user_message for record in instance.all_logs(result.run_id)]
+
+    printed = capfd.readouterr()
+    terminal = printed.out + printed.err
+    assert result.success
+    assert "a line the user should see" in terminal
+    assert " - DEBUG - " not in terminal and "STEP_START" not in terminal
+    assert any(event and event.event_type_value == "STEP_START" for event in events)
+    assert "a line the user should see" in messages

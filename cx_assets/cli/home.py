@@ -31,6 +31,11 @@ event_log_storage:
     base_dir: {event_log_dir}
 telemetry:
   enabled: false
+# Runs without logger config of ours (the sensors', the schedule's, the automation's, the
+# UI's) print to the terminal of `cx-lakehouse ui` from INFO up, not each step's DEBUG
+# events (about a hundred lines a run). Every event is still stored for the UI's run logs.
+python_logs:
+  python_log_level: INFO
 """
 # A file we wrote starts so, and is ours to replace (an earlier version had run and pool
 # limits that outlive a killed run). A file the user wrote is never touched.
