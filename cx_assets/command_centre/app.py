@@ -10,7 +10,9 @@ import streamlit as st
 # own multipage app, so a page's URL opened first would skip this navigation.
 VIEWS = Path(__file__).with_name("views")
 
-st.set_page_config(page_title="CX command centre", page_icon=":material/insights:", layout="wide")
+# An emoji icon is drawn in the page itself; a `:material/...:` one is fetched from
+# fonts.gstatic.com, a request to the internet the command centre must not make.
+st.set_page_config(page_title="CX command centre", page_icon="📊", layout="wide")
 navigation = st.navigation(
     [
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -123,6 +123,14 @@ def test_every_page_opens_in_a_browser_and_a_filter_changes_it(dashboard, tmp_pa
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # It works offline and tells no one it is being read: every request stays on
+            # its own server (an audit saw the favicon fetched from fonts.gstatic.com).
+            requests = []
+
+            def note(request) -> None:
+                requests.append(request)
+
+            page.on("request", note)
             page.goto(f"{url}/leakage")
             page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
             assert page.get_by_test_id("stException").count() == 0
@@ -156,6 +164,12 @@ def test_every_page_opens_in_a_browser_and_a_filter_changes_it(dashboard, tmp_pa
                 timeout=30_000,
             )
             page.screenshot(path=tmp_path / "calls_filtered.png")
+            elsewhere = [
+                request.url
+                for request in requests
+                if not request.url.startswith((f"{url}/", "data:", "blob:"))
+            ]
+            assert requests and not elsewhere, elsewhere
         finally:
             browser.close()
     assert (tmp_path / "calls_filtered.png").stat().st_size > 10_000
