@@ -189,6 +189,37 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     assert any("no runs recorded yet" in caption.value for caption in app.caption)
 
 
+def test_overview_says_when_the_latest_day_delivered_nothing(tmp_path, monkeypatch):
+    """A source that delivered nothing on its latest day still has that day's rows, all
+    zero: the card says so, instead of "0" beside a noise share or conversion rate of "—"."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    gold_rows.write_crm(data_dir)
+    gold_rows.write_calls(data_dir)
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": day, "category": name, "count": count, "pct": pct}
+        for day, count, pct in ((gold_rows.DAY1, 5, 50.0), (DAY2, 0, None))
+        for name in ("read_receipt", "delivery_receipt", "mass_email", "noise_total", "valid")
+    ])  # fmt: skip
+    gold_rows.publish(data_dir, "calls_kpis_daily", calls_schemas.KpisDaily, [
+        {"date": gold_rows.DAY1, "total_calls": 20, "conversion_rate": 0.3,
+         "total_upsell_revenue": 100.0, "avg_upsell_per_call": 5.0},
+        {"date": DAY2, "total_calls": 0, "conversion_rate": None, "total_upsell_revenue": 0.0,
+         "avg_upsell_per_call": None},
+    ])  # fmt: skip
+
+    app = render("overview", data_dir, monkeypatch)
+
+    captions = [block.value for block in app.caption]
+    assert "No CRM interactions landed that day." in captions
+    assert "No calls landed that day." in captions
+    shown = metrics(app)
+    assert "—" not in shown.values(), shown
+    assert not {"System noise", "Valid interactions", "Calls", "Conversion rate"} & set(shown)
+    assert shown["Companies at high churn risk"] == "1"  # whole history: still shown
+
+
 def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     app = render("crm", gold_root, monkeypatch)
     assert metrics(app)["Friction interactions"] == "4"

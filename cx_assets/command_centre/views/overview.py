@@ -85,9 +85,12 @@ def headline_crm() -> None:
         return
     by = noise.set_index("category")
     st.caption(f"Latest day {noise.attrs['day']:%Y-%m-%d}")
-    st.metric("Valid interactions", ui.count(by.loc["valid", "count"]))
-    noise_pct = by.loc["noise_total", "pct"]
-    st.metric("System noise", "—" if pd.isna(noise_pct) else f"{noise_pct:.1f}%")
+    if by.loc["valid", "count"] + by.loc["noise_total", "count"] == 0:
+        # A day the CRM delivered nothing: said, rather than a noise share of "—".
+        st.caption("No CRM interactions landed that day.")
+    else:
+        st.metric("Valid interactions", ui.count(by.loc["valid", "count"]))
+        st.metric("System noise", f"{by.loc['noise_total', 'pct']:.1f}%")
     if ui.has_rows("crm_friction_heuristics"):
         friction = ui.query(
             "SELECT count(*) AS n FROM crm_friction_heuristics WHERE date = ?",
@@ -114,6 +117,9 @@ def headline_calls() -> None:
         return
     row = kpis.iloc[0]
     st.caption(f"Latest day {kpis.attrs['day']:%Y-%m-%d}")
+    if not row["total_calls"]:
+        st.caption("No calls landed that day.")
+        return
     st.metric("Calls", ui.count(row["total_calls"]))
     st.metric("Conversion rate", ui.share(row["conversion_rate"]))
     st.metric("Upsell revenue", ui.money(row["total_upsell_revenue"]))
@@ -152,7 +158,8 @@ def headline_support() -> None:
     st.caption(f"Latest day {tickets.attrs['day']:%Y-%m-%d}")
     st.metric("Tickets created", ui.count(tickets["tickets"].iloc[0]))
     breach = tickets["breach_share"].iloc[0]
-    st.metric("Within SLA", ui.share(None if pd.isna(breach) else 1 - breach))
+    if not pd.isna(breach):  # no SLA share of no tickets
+        st.metric("Within SLA", ui.share(1 - breach))
     if ui.has_rows("support_assignment_plan"):
         plan = ui.query(
             "SELECT count(*) AS open, count(agent_id) AS planned FROM support_assignment_plan",
