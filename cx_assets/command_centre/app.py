@@ -13,6 +13,8 @@ VIEWS = Path(__file__).with_name("views")
 # An emoji icon is drawn in the page itself; a `:material/...:` one is fetched from
 # fonts.gstatic.com, a request to the internet the command centre must not make.
 st.set_page_config(page_title="CX command centre", page_icon="📊", layout="wide")
+# Styles only: Streamlit adds them to the page without taking space (see layout.css).
+st.html(Path(__file__).with_name("layout.css"))
 navigation = st.navigation(
     [
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

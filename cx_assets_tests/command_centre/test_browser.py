@@ -106,6 +106,14 @@ def dashboard(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
             process.kill()
 
 
+# Each headline figure's text, and whether it is cut short (an ellipsis: wider than its box).
+FIGURES_CUT_JS = """() => Array.from(
+    document.querySelectorAll('[data-testid=stMetricValue]')
+).map(figure => {
+    const text = figure.querySelector('div') || figure;
+    return [figure.innerText, text.scrollWidth > text.clientWidth + 1];
+})"""
+
 # The axis labels of the page's charts (Vega renders them as SVG text).
 DAY_LABELS_JS = """() => Array.from(
     document.querySelectorAll('.vega-embed svg g.role-axis-label text')
@@ -164,6 +172,16 @@ def test_every_page_opens_in_a_browser_and_a_filter_changes_it(dashboard, tmp_pa
                 timeout=30_000,
             )
             page.screenshot(path=tmp_path / "calls_filtered.png")
+
+            # A laptop with the sidebar open: the headline cards wrap two to a line rather
+            # than cut every figure ("$58,…" in four cards of 73 px).
+            page.set_viewport_size({"width": 800, "height": 1000})
+            page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
+            page.wait_for_function(DONE, arg="CX command centre", timeout=60_000)
+            figures = page.evaluate(FIGURES_CUT_JS)
+            assert len(figures) >= 10 and not [text for text, cut in figures if cut], figures
+            page.screenshot(path=tmp_path / "overview_narrow.png")
+
             elsewhere = [
                 request.url
                 for request in requests
