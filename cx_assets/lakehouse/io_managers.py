@@ -43,7 +43,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import ConfigurableIOManager, InputContext, OutputContext, TableColumn, TableSchema
+from dagster import (
+    ConfigurableIOManager,
+    Failure,
+    InputContext,
+    OutputContext,
+    TableColumn,
+    TableSchema,
+)
 
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
@@ -57,6 +64,7 @@ from cx_assets.lakehouse.warehouse import (
     create_schema,
     replace_rows,
     table_columns,
+    table_exists,
 )
 
 # Layer (the first element of an asset key) → the resource key of its storage.
@@ -130,15 +138,59 @@ def _output_dates(context: OutputContext) -> list[date] | None:
     return window_dates(context.asset_partitions_time_window)
 
 
-def _table_ref(context: InputContext) -> TableRef:
+def _table_ref(context: InputContext, warehouse: Warehouse) -> TableRef:
     layer, table = _table_of(context)
     if context.has_asset_partitions:
         keys = context.asset_partition_keys
         if not keys:  # a window with no day in it, e.g. the days before the first one
             return TableRef(layer, table, date.max, date.min)
         days = sorted(date.fromisoformat(key) for key in keys)
+        _require_built_days(context, days, warehouse)
         return TableRef(layer, table, days[0], days[-1])
     return TableRef(layer, table)
+
+
+def _require_built_days(context: InputContext, days: list[date], warehouse: Warehouse) -> None:
+    """Fail the step when it reads its own days of a table that this run does not build and
+    that was never built for those days. The UI's Materialize on one partition of a gold
+    table whose silver day was never run wrote that day's gold from no rows, every check
+    passing, where the truth was "not loaded". (`cx-lakehouse run` refuses such a selection
+    before it starts: `RunPlan.require_built_days`.) Built means materialized in this
+    instance, or holding rows of the day in the warehouse (built under another instance,
+    such as a throwaway one of Dagster's own CLI). Inputs of other days (the days before)
+    and of whole history read what has been built, as intended."""
+    try:
+        step = context.step_context
+    except Exception:  # a context built by hand, outside a run
+        return
+    selection = step.dagster_run.asset_selection
+    if selection is None or context.asset_key in selection or not step.has_partitions:
+        return
+    if context.asset_partitions_time_window != step.partition_time_window:
+        return  # not the step's own days
+    materialized = context.instance.get_materialized_partitions(context.asset_key)
+    unrecorded = [day for day in days if day.isoformat() not in materialized]
+    if not unrecorded:
+        return
+    layer, table = _table_of(context)
+    with warehouse.connect() as con:
+        held = set()
+        if table_exists(con, layer, table):
+            held = {
+                row[0]
+                for row in con.execute(
+                    f"SELECT DISTINCT date FROM {qualified(layer, table)} "
+                    f"WHERE {in_days(unrecorded)}"
+                ).fetchall()
+            }
+    if missing := [day for day in unrecorded if day not in held]:
+        more = len(missing) - 1
+        also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""
+        raise Failure(
+            f"{context.asset_key.to_user_string()} was never built for {missing[0]}{also}: "
+            "materialize it for those days first, or together with this asset (reading it "
+            "now would write this asset from no rows)"
+        )
 
 
 def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> TableSchema:
@@ -188,7 +240,7 @@ class BronzeParquetIOManager(ConfigurableIOManager):
         context.add_output_metadata(metadata)
 
     def load_input(self, context: InputContext) -> TableRef:
-        return _table_ref(context)
+        return _table_ref(context, self.warehouse)
 
 
 class WarehouseIOManager(ConfigurableIOManager):
@@ -251,7 +303,7 @@ class WarehouseIOManager(ConfigurableIOManager):
         return {}
 
     def load_input(self, context: InputContext) -> TableRef:
-        return _table_ref(context)
+        return _table_ref(context, self.warehouse)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetCheckSeverity
+from dagster import AssetCheckSeverity, AssetKey
 
 from cx_assets.calls.assets import CONVERSION_RATE, UPSELL_WITHOUT_AMOUNT
 from cx_assets.lakehouse.checks import (
@@ -456,3 +456,25 @@ def test_days_run_out_of_order_keep_a_repeated_call_once(lake):
         [(days[0], "A")],
         [(days[1], f"duplicate call_id (first delivered on {days[0]})")],
     )
+
+
+def test_a_day_read_that_no_run_built_fails_the_step_saying_which(landed):
+    """As the UI's Materialize on one gold partition does: the table it reads was built for
+    DAY and never for the day after. That day's step fails naming the table and the day,
+    instead of writing gold from no rows with every check passing."""
+    performance = AssetKey(["gold", "calls_performance"])
+    assert landed.materialize(EVERYTHING, day=DAY).success
+    assert landed.materialize(EVERYTHING, selection=[performance], day=DAY).success
+
+    unbuilt = landed.materialize(
+        EVERYTHING, selection=[performance], day="2024-01-06", raise_on_error=False
+    )
+
+    assert not unbuilt.success
+    (failure,) = [event for event in unbuilt.all_events if event.is_step_failure]
+    assert failure.step_key == "gold__calls_performance"
+    assert (
+        "silver/calls_transcripts was never built for 2024-01-06: materialize it for those "
+        "days first" in failure.step_failure_data.error.message
+    ), failure.step_failure_data.error.message
+    assert not (landed.layout.gold_dir / "calls_performance" / "date=2024-01-06").exists()
