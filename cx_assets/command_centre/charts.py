@@ -30,13 +30,20 @@ def _titled(chart: alt.TopLevelMixin, title: str, height: int | alt.Step) -> alt
 # `tickMinStep` is for numbers and was ignored), each labelled as a day.
 DAY_TICKS = {"interval": "day", "step": 1}
 DAY_LABEL = "%b %d"
+DAY_EDGE_PIXELS = 12
 
 
 def _days(column: str) -> alt.X:
     """The x axis of a series over days: a tick a day at most, labelled `Jan 05`. Left to
     itself, Vega-Lite put "12 PM" ticks between the days of a chart of a few days, as if
-    there were data there, and labelled the first of January "2024"."""
-    return alt.X(f"{column}:T", title=None, axis=alt.Axis(tickCount=DAY_TICKS, format=DAY_LABEL))
+    there were data there, and labelled the first of January "2024". Padded a few pixels
+    each side, so the first and last day's points and labels do not sit on the chart's edge."""
+    return alt.X(
+        f"{column}:T",
+        title=None,
+        axis=alt.Axis(tickCount=DAY_TICKS, format=DAY_LABEL),
+        scale=alt.Scale(padding=DAY_EDGE_PIXELS),
+    )
 
 
 def _day(column: str) -> alt.Tooltip:
