@@ -109,7 +109,9 @@ def downstream(upstream: int) -> int:
 
 @asset
 def beside() -> int:
-    work("beside", 0.1)
+    # Long enough to still be running when the other thread's step gets going on a loaded
+    # machine (at 0.1 s, it once ended 55 ms before `upstream` began).
+    work("beside", 0.5)
     return 1
 
 
