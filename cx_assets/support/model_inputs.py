@@ -18,14 +18,22 @@ def ticket_text_sql(alias: str = "t") -> str:
     return f"concat_ws(' ', {alias}.subject, {alias}.description)"
 
 
+def category_key_sql(column: str) -> str:
+    """A delivered category as the models count it: trimmed and in lower case, blank as none.
+    `Billing` and `billing` are one category, as the assignment plan's skills already
+    compare them; the analytics table keeps each as delivered."""
+    return f"nullif(lower(trim({column})), '')"
+
+
 def categorized_tickets_sql(tickets: str, as_of: str, limit: int) -> str:
     """Training rows of the classifier: the `limit` most recent tickets delivered with a
     category and created before the as-of time, oldest first."""
     return f"""
         SELECT * FROM (
-            SELECT t.ticket_id, t.created_at, {ticket_text_sql()} AS text, t.category
+            SELECT t.ticket_id, t.created_at, {ticket_text_sql()} AS text,
+                   {category_key_sql("t.category")} AS category
             FROM {tickets} t
-            WHERE t.category IS NOT NULL AND t.created_at < {as_of}
+            WHERE {category_key_sql("t.category")} IS NOT NULL AND t.created_at < {as_of}
             ORDER BY t.created_at DESC, t.ticket_id DESC
             LIMIT {int(limit)}
         ) ORDER BY created_at, ticket_id
@@ -37,7 +45,7 @@ def uncategorized_tickets_sql(tickets: str) -> str:
     return f"""
         SELECT CAST(t.created_at AS DATE) AS date, t.ticket_id, {ticket_text_sql()} AS text
         FROM {tickets} t
-        WHERE t.category IS NULL
+        WHERE {category_key_sql("t.category")} IS NULL
         ORDER BY t.ticket_id
     """
 
@@ -59,7 +67,7 @@ def daily_created_sql(tickets: str, categories: str, deliveries: str) -> str:
     neither), from the first delivered day to the as-of day."""
     return f"""
         SELECT CAST(t.created_at AS DATE) AS day,
-               coalesce(t.category, c.predicted_category) AS category,
+               coalesce({category_key_sql("t.category")}, c.predicted_category) AS category,
                count(*) AS tickets
         FROM {tickets} t
         LEFT JOIN {categories} c USING (ticket_id)
@@ -86,7 +94,10 @@ def unassigned_open_tickets_sql(
     their next SLA deadline."""
     statuses = ", ".join(sql.string_literal(s) for s in OPEN_STATUSES)
     return f"""
-        SELECT t.ticket_id, t.priority, coalesce(t.category, c.predicted_category) AS category,
+        SELECT t.ticket_id, t.priority,
+               -- as delivered, trimmed (skills are compared in any case); a blank one is
+               -- predicted like a missing one
+               coalesce(nullif(trim(t.category), ''), c.predicted_category) AS category,
                {deadline_sql()} AS sla_deadline
         FROM {tickets} t
         JOIN {targets_relation(rules)} g USING (priority)

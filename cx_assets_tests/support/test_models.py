@@ -229,6 +229,28 @@ def test_too_few_categorized_tickets_give_no_model_and_null_predictions():
     assert predicted["predicted_category"].isna().all() and predicted["confidence"].isna().all()
 
 
+def _two_categories(count: int) -> pd.DataFrame:
+    """`count` tickets, billing and shipping in turn."""
+    rows = _labelled(count * 2)
+    return rows[rows["category"].isin(["billing", "shipping"])].head(count)
+
+
+@pytest.mark.parametrize("count", [20, 22])
+def test_twenty_categorized_tickets_are_enough_for_a_model(count):
+    """The minimum counts every ticket the model learns from: 22 (11 a category) once gave
+    no model, "18 categorized tickets to learn from, 20 needed" (the older 80% alone)."""
+    classifier = train_classifier(_two_categories(count), KEYWORDS, date(2024, 1, 4))
+    assert classifier.pipeline is not None, classifier.reason
+    assert classifier.metrics["training_rows"] == count
+    assert set(classifier.categories) == {"billing", "shipping"}
+
+
+def test_nineteen_categorized_tickets_are_not_enough_and_the_reason_counts_them_all():
+    classifier = train_classifier(_two_categories(19), KEYWORDS, date(2024, 1, 4))
+    assert classifier.pipeline is None
+    assert classifier.reason == "19 categorized tickets to learn from, 20 needed"
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -389,3 +389,37 @@ def test_an_agents_means_are_the_same_to_the_last_digit_whatever_order_tickets_c
     con.execute("CREATE TABLE agents AS SELECT 'A1' AS agent_id, 'Ana' AS name, 'Payments' AS team")
     query = rules.agent_daily_sql("analytics", "agents")
     assert len(results_in_every_order(con, analytics, "analytics", query)) == 1
+
+
+def test_the_models_count_a_category_whatever_its_case_and_spaces(con):
+    """`Billing`, `billing` and ` billing ` are one forecast series and one label to learn
+    (they were two series); a blank category is predicted like a missing one."""
+    delivered = [("T1", "Billing"), ("T2", "billing"), ("T3", " billing "), ("T4", "  "),
+                 ("T5", None)]  # fmt: skip
+    tickets = _tickets(con, [
+        {"ticket_id": ticket, "created_at": f"2024-03-01 {9 + n:02d}:00:00+00",
+         "category": category, "agent_id": None, "subject": "invoice", "description": "help"}
+        for n, (ticket, category) in enumerate(delivered)
+    ])  # fmt: skip
+    con.execute(
+        """CREATE TABLE predictions AS SELECT * FROM (VALUES
+               ('T4', 'shipping'), ('T5', 'shipping')) t(ticket_id, predicted_category)"""
+    )
+    con.execute("CREATE TABLE deliveries AS SELECT DATE '2024-03-01' AS date")
+
+    daily = con.execute(
+        model_inputs.daily_created_sql(tickets, "predictions", "deliveries")
+    ).fetchall()
+    training = con.execute(
+        model_inputs.categorized_tickets_sql(tickets, f"TIMESTAMPTZ '{AS_OF}'", 100)
+    ).df()
+    to_predict = con.execute(model_inputs.uncategorized_tickets_sql(tickets)).df()
+    plan_input = con.execute(model_inputs.unassigned_open_tickets_sql(tickets, "predictions")).df()
+
+    assert daily == [(date(2024, 3, 1), "billing", 3), (date(2024, 3, 1), "shipping", 2)]
+    assert training["category"].tolist() == ["billing"] * 3
+    assert to_predict["ticket_id"].tolist() == ["T4", "T5"]
+    # the plan shows a category as delivered, trimmed (skills are compared in any case)
+    assert plan_input.set_index("ticket_id")["category"].to_dict() == {
+        "T1": "Billing", "T2": "billing", "T3": "billing", "T4": "shipping", "T5": "shipping",
+    }  # fmt: skip
