@@ -300,12 +300,30 @@ def strong_classifier(context) -> TicketClassifier:
     return _classifier(0.9)
 
 
+@lake_asset("model", group=GROUP, partitioned=False)
+def unscored_classifier(context) -> TicketClassifier:
+    """A model, but no holdout score: the tickets before the holdout were of one category."""
+    return TicketClassifier("a fitted pipeline", ("billing",), {}, pd.DataFrame(), None)
+
+
+def test_a_classifier_that_could_not_be_scored_warns_saying_so(lake):
+    _, evaluation = _evaluation(
+        lake, [unscored_classifier], classifier_check(unscored_classifier),
+        "model/unscored_classifier", CLASSIFIER_BEATS_BASELINES,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description == (
+        "not evaluated: the tickets before the holdout are of one category"
+    )
+
+
 def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
     result, evaluation = _evaluation(
         lake, [weak_classifier], classifier_check(weak_classifier), "model/weak_classifier",
         CLASSIFIER_BEATS_BASELINES,
     )  # fmt: skip
     assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description == "the classifier does not beat both baselines"
     assert evaluation.metadata["keyword_macro_f1"].value == 0.6
     assert result.success
     _, passing = _evaluation(
