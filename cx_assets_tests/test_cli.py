@@ -587,8 +587,11 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    # As from a terminal, whatever started pytest: a shell's background job (`make test &`)
+    # passes SIGINT on ignored, and the command then never sees the Ctrl-C.
     early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=_answering_ctrl_c)  # fmt: skip
     time.sleep(0.3)  # importing Dagster: long before the run
     early.send_signal(signal.SIGINT)
     out, err = early.communicate(timeout=600)
@@ -599,7 +602,8 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     # the command exits as for Ctrl-C anywhere else.
     # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
     during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=_answering_ctrl_c)  # fmt: skip
     while "STEP_START" not in (line := during.stderr.readline()):
         assert line, during.communicate()
     during.send_signal(signal.SIGINT)
@@ -862,6 +866,11 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _answering_ctrl_c() -> None:
+    """In the child before exec: SIGINT answered by default, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _as_a_background_job() -> None:

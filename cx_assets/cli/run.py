@@ -125,9 +125,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                     (first, last),
                     tally,
                 )
+                later = plan.later_days(instance, keys) if succeeded else []
             print_quarantined(
                 settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
             )
+            print_later_days(later)
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     except WarehouseDamagedError as error:
@@ -138,6 +140,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if tally.interrupted:
         return INTERRUPTED  # as for Ctrl-C anywhere else: the shell's convention
     return 0 if ok else 1
+
+
+def print_later_days(stale: list) -> None:
+    """Name the later days an earlier run built from what this run has just rebuilt (see
+    `lakehouse/staleness.py`), with the command that brings them up to date. This run
+    builds only its own days, as asked."""
+    for later in stale:
+        span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
+        count = f"{len(later.days)} day{'s' if len(later.days) > 1 else ''}"
+        commands = later.commands()
+        shown = commands[:3] + ([f"... ({len(commands) - 3} more)"] if len(commands) > 3 else [])
+        print(
+            f"later days out of date: {later.group}, {count} from {span}: "
+            f"{', '.join(later.tables)} read these days, and an earlier run built them. "
+            "Bring them up to date with:"
+        )
+        for command in shown:
+            print(f"  {command}")
 
 
 @dataclass
@@ -178,6 +198,14 @@ class RunPlan:
         )
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
         return cls(domains, defs, graph, selected, partitioned, rollups)
+
+    def later_days(self, instance, days: list[str]) -> list:
+        """The later days, by domain, built before this run from days it rebuilt."""
+        from cx_assets.lakehouse.staleness import later_days_built_before
+
+        return later_days_built_before(
+            self.graph, instance.get_materialized_partitions, self.partitioned, days
+        )
 
     def require_built_upstreams(self, warehouse) -> None:
         """Refuse, in one line, a selection that reads a table never built."""

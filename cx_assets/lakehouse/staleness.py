@@ -1,0 +1,94 @@
+"""Later days left behind by a run of earlier ones.
+
+Some date-grained tables read more than their own day: digital's leakage calls read the
+journeys and calls of the days before (a session across midnight, repeat calls within a
+week) and every member version up to their day; CRM interactions every contact version up
+to theirs. A run that rebuilds a day (a late delivery, a re-delivery, days run out of order)
+changes what those later days were computed from, but it builds only its own days. The
+later days an earlier run built are then out of date, and nothing else would say so:
+`later_days_built_before` finds them, for `cx-lakehouse run` to name with the command that
+brings them up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dagster import AllPartitionMapping, AssetKey, TimeWindowPartitionMapping
+
+
+@dataclass(frozen=True)
+class LaterDays:
+    """The later days of one group (domain) built from what a run replaced."""
+
+    group: str
+    days: tuple[str, ...]  # sorted ISO days
+    tables: tuple[str, ...]  # the tables reading across days, as `layer/table`
+
+    def commands(self) -> list[str]:
+        """One `cx-lakehouse run` per stretch of consecutive days (a range over a gap would
+        also build the days in it, which no run has built)."""
+        stretches: list[list[date]] = []
+        for day in map(date.fromisoformat, self.days):
+            if stretches and day - stretches[-1][-1] == timedelta(days=1):
+                stretches[-1].append(day)
+            else:
+                stretches.append([day])
+        return [
+            f"cx-lakehouse run --date {days[0]}"
+            + (f" --to {days[-1]}" if len(days) > 1 else "")
+            + f" --select group:{self.group}"
+            for days in stretches
+        ]
+
+
+def days_read_after(mapping: object) -> int | None:
+    """How many days after its own an upstream day is read for, through `mapping`: 0 for
+    the same day, n for a window of n days before, None for every later day (an input of
+    every day, read as of the step's day)."""
+    if isinstance(mapping, AllPartitionMapping):
+        return None
+    if isinstance(mapping, TimeWindowPartitionMapping) and mapping.start_offset < 0:
+        return -mapping.start_offset
+    return 0
+
+
+def later_days_built_before(
+    graph: object,
+    built_days: Callable[[AssetKey], Collection[str]],
+    rebuilt: Collection[AssetKey],
+    days: Sequence[str],
+) -> list[LaterDays]:
+    """Per group, the days after `days` that a date-grained asset reads `days` of a
+    `rebuilt` parent for, among the days it was already built for (`built_days`, by an
+    earlier run: this one built only `days`). `graph` is the definitions' asset graph."""
+    last = date.fromisoformat(max(days))
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for key in sorted(rebuilt):
+        node = graph.get(key)
+        if not node.is_partitioned:
+            continue
+        reach = 0
+        for parent in node.parent_keys:
+            if parent not in rebuilt or not graph.get(parent).is_partitioned:
+                continue
+            ahead = days_read_after(graph.get_partition_mapping(key, parent))
+            reach = None if ahead is None or reach is None else max(reach, ahead)
+        if reach == 0:
+            continue
+        until = None if reach is None else (last + timedelta(days=reach)).isoformat()
+        later = {
+            day
+            for day in built_days(key)
+            if day > last.isoformat() and (until is None or day <= until)
+        }
+        if later:
+            stale_days, tables = found.setdefault(node.group_name or "default", (set(), set()))
+            stale_days.update(later)
+            tables.add(key.to_user_string())
+    return [
+        LaterDays(group, tuple(sorted(stale_days)), tuple(sorted(tables)))
+        for group, (stale_days, tables) in sorted(found.items())
+    ]
