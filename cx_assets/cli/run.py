@@ -265,18 +265,12 @@ class RunPlan:
 
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.assets import IGNORED_FILES
+        from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import owner_tags
 
         if self.partitioned:
             job_name = DAILY_JOB
-            run_tags = (
-                {"dagster/partition": keys[0]}
-                if len(keys) == 1
-                else {
-                    "dagster/asset_partition_range_start": keys[0],
-                    "dagster/asset_partition_range_end": keys[-1],
-                }
-            )
+            run_tags = run_tags_for_days(keys[0], keys[-1])
             label = f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}"
             if self.rollups:
                 label += f", then {len(self.rollups)} whole-history rollups"

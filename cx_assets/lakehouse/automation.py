@@ -9,7 +9,9 @@ from the fingerprint and the day's count of changes: Dagster deduplicates run ke
 forever, so a key must change whenever the content does. Days outside the partitions
 (before the start, today or later, or a folder that is not a date) are skipped, because
 one bad partition key fails the whole tick, with a log line on the first tick that skips
-them. Requests are capped per tick; the rest wait.
+them. Requests are capped per tick; the rest wait. A changed day that later days already
+built were computed from (a window of days before, every version up to a day:
+`staleness.py`) gets one run from it through the last of them instead.
 
 Runs the daemon starts by itself (the landing sensors', the schedule's, the rollup
 automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in the
@@ -50,9 +52,10 @@ from cx_assets.lakehouse.landing import (
     printable,
     unknown_table_folders,
 )
-from cx_assets.lakehouse.partitions import daily_partitions, is_partition_day
+from cx_assets.lakehouse.partitions import daily_partitions, is_partition_day, run_tags_for_days
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.run_lock import release_dead_runs
+from cx_assets.lakehouse.staleness import later_days_built_before
 
 MAX_REQUESTS_PER_TICK = 10
 # No person watches these runs fail. A run killed outright (marked failed by
@@ -337,13 +340,20 @@ def landing_sensor(
                 waiting += 1
                 continue
             change = seen.record(folder_name, current, rewritten)
-            requests.append(
-                RunRequest(
-                    run_key=f"{source}:{folder_name}:{current}" + (f":{change}" if change else ""),
-                    partition_key=folder_name,
-                    tags={"cx/source": source, "cx/trigger": "landing", **RETRIED_RUN_TAGS},
+            run_key = f"{source}:{folder_name}:{current}" + (f":{change}" if change else "")
+            tags = {"cx/source": source, "cx/trigger": "landing", **RETRIED_RUN_TAGS}
+            later = _later_days_reading(context, source, folder_name)
+            if later:
+                # Later days built before this one landed (or changed) were computed from
+                # it: one run of the day through the last of them brings them up to date.
+                context.log.info(
+                    f"{source} {folder_name}: {len(later)} later built day(s) read it, up to "
+                    f"{later[-1]}: running {folder_name} to {later[-1]}"
                 )
-            )
+                tags.update(run_tags_for_days(folder_name, later[-1]))
+                requests.append(RunRequest(run_key=run_key, tags=tags))
+            else:
+                requests.append(RunRequest(run_key=run_key, partition_key=folder_name, tags=tags))
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
         cursor = seen.to_cursor()
@@ -354,6 +364,24 @@ def landing_sensor(
         return SensorResult(run_requests=requests, cursor=cursor)
 
     return landing_files_changed
+
+
+def _later_days_reading(context: SensorEvaluationContext, source: str, day: str) -> list[str]:
+    """The days after `day` that a date-grained table of `source` reads `day` for (a window
+    of days before, or every day up to its own) and that a run has already built, sorted
+    (see `staleness.py`)."""
+    if context.instance is None or context.repository_def is None:
+        return []
+    graph = context.repository_def.asset_graph
+    tables = {
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_partitioned and graph.get(key).group_name == source
+    }
+    found = later_days_built_before(
+        graph, context.instance.get_materialized_partitions, tables, [day]
+    )
+    return sorted({later for group in found for later in group.days})
 
 
 def daily_schedule(job) -> ScheduleDefinition:

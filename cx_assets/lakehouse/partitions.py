@@ -18,6 +18,17 @@ daily_partitions = DailyPartitionsDefinition(
 single_run_backfill = BackfillPolicy.single_run()
 
 
+def run_tags_for_days(first: str, last: str) -> dict[str, str]:
+    """The tags that make a run of a daily job cover the days `first` to `last` (one
+    partition, or Dagster's single-run range)."""
+    if first == last:
+        return {"dagster/partition": first}
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+
+
 def dates_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 

@@ -472,3 +472,42 @@ def test_a_rewrite_after_the_cli_built_the_day_runs_and_a_copied_root_does_not(l
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
         assert keys(Ticker(make_sensor(), lake.root, fresh).tick()) == [DAY]
+
+
+def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_path):
+    """Digital's leakage calls read the journeys of the day before and every member version
+    up to their day: a day landing after the days that read it asks for one run of it and
+    them, not of it alone (which left them computed without it, and said nothing)."""
+    from cx_assets_tests.conftest import Domain
+    from cx_assets_tests.test_cli import cli
+
+    digital = Domain.named("digital")
+    generated = cli(
+        "generate", "--start", "2024-01-01", "--days", "3", "--scale", "0.01",
+        "--sources", "digital", "--quiet", data_dir=lake.root,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    late = {
+        folder: tmp_path / "late" / folder.parent.name
+        for folder in (lake.layout.landing_dir / "digital").glob("*/2024-01-01")
+    }
+    for folder, aside in late.items():
+        shutil.move(folder, aside)
+    assert lake.materialize(digital.everything, day="2024-01-02", last_day="2024-01-03").success
+    for folder, aside in late.items():
+        shutil.move(aside, folder)
+
+    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
+    sensor = definitions.get_sensor_def("digital_landing_sensor")
+    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
+
+    (request,) = ticker.tick().run_requests  # days 2 and 3 were built from their files
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2024-01-03"
+    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
+
+    # the latest day re-delivered is a run of that day alone: no day after it was built
+    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-03").iterdir()
+    calls_file.write_text(calls_file.read_text() + "\n")
+    assert keys(ticker.tick()) == ["2024-01-03"]
