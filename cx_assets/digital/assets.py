@@ -230,7 +230,17 @@ def leakage_segment_drilldown(warehouse: Warehouse, leakage: TableRef) -> pd.Dat
     "gold",
     group=GROUP,
     model=schemas.LeakageJourneyTimeline,
-    grain=["member_id", "event_kind", "event_at", "session_id", "action", "call_id"],
+    # A journey event's natural key (`rules.JOURNEY_EVENT_KEY`: two journey types may fail in
+    # one session in the same second), or a call's id.
+    grain=[
+        "member_id",
+        "event_kind",
+        "event_at",
+        "session_id",
+        "journey_type",
+        "action",
+        "call_id",
+    ],
     ins={
         "leakage": same_day(digital_leakage_calls),
         "journeys": with_days_before(digital_journeys, RULES.journey_lookback_days),

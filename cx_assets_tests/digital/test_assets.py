@@ -142,6 +142,35 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
         assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.WARN
 
 
+def test_two_journeys_failing_in_one_session_in_the_same_second_are_two_timeline_events(lake):
+    """Valid input that failed the run: the timeline's ERROR grain check keyed journey
+    events without their journey type, the silver events' natural key has it."""
+    day = "2024-01-09"
+    lake.land_csv("digital", "journeys", day, [
+        event("M4", "S4", "2024-01-09T12:00:00", "error", "billing", code="PAY_TIMEOUT"),
+        event("M4", "S4", "2024-01-09T12:00:00", "error", "id_card", code="PDF_RENDER"),
+    ])  # fmt: skip
+    lake.land_csv("digital", "members", day, [member("M4")])
+    lake.land_csv("digital", "calls", day, [
+        call("K4a", "M4", "2024-01-09T12:05:00", reason="billing"),
+        call("K4b", "M4", "2024-01-09T12:06:00", reason="id_card"),
+    ])  # fmt: skip
+
+    result = _partitioned(lake, day)
+
+    assert result.success
+    timeline = lake.query(
+        "SELECT event_kind, journey_type, coalesce(call_id, '') AS call_id "
+        "FROM gold.leakage_journey_timeline ORDER BY event_kind DESC, journey_type"
+    )
+    assert timeline.values.tolist() == [
+        ["journey_event", "billing", ""],
+        ["journey_event", "id_card", ""],
+        ["call", "billing", "K4a"],
+        ["call", "id_card", "K4b"],
+    ]
+
+
 def test_repeat_calls_are_found_in_earlier_partitions(lake):
     lake.land_csv(
         "digital",
