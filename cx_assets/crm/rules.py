@@ -715,10 +715,12 @@ def churn_risk_sql(
     ),
     final AS (
         SELECT *,
-               100.0 * ({weights["recency"]} * recency_component
-                        + {weights["trend"]} * trend_component
-                        + {weights["friction"]} * coalesce(friction_share, 0.0)
-                        + {weights["lost_deals"]} * coalesce(lost_deal_share, 0.0))
+               -- rounded to 6 decimals before banding: 35 + 10 + 7.5 + 7.5 summed in
+               -- doubles is 59.999999999999986, and a score of 60 is `high`
+               round(100.0 * ({weights["recency"]} * recency_component
+                              + {weights["trend"]} * trend_component
+                              + {weights["friction"]} * coalesce(friction_share, 0.0)
+                              + {weights["lost_deals"]} * coalesce(lost_deal_share, 0.0)), 6)
                    AS churn_risk_score
         FROM scored
     )

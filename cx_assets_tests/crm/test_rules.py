@@ -626,6 +626,24 @@ def test_churn_score_worked_example(con):
     assert row.risk_band == "low"
 
 
+def test_a_score_exactly_on_a_band_threshold_is_in_the_higher_band(con):
+    """35 + 10 + 7.5 + 7.5 = 60 by hand, 59.999999999999986 summed in doubles: the company
+    was `medium` where the docs say `high` from 60."""
+    rows = [
+        interaction(1, 1, 10, T0 + timedelta(days=1)),  # the previous 30 days: 2 healthy
+        interaction(2, 1, 10, T0 + timedelta(days=10)),
+        {**interaction(3, 1, 10, T0 + timedelta(days=20)), "is_friction": True},  # 1 of 4
+        interaction(4, 1, 10, T0 + timedelta(days=40)),  # the last healthy: 1 in its 30 days
+        interaction(5, 1, 99, T0 + timedelta(days=140)),  # another company: 100 days silent
+    ]
+    deals = [{"company_id": 10, "status": "won"}, {"company_id": 10, "status": "lost"}]
+    row = churn(con, rows, deals, companies=(10, 99)).loc[10]
+    assert (row.recency_component, row.trend_component) == (1.0, 0.5)
+    assert (row.friction_share, row.lost_deal_share) == (0.25, 0.5)
+    assert row.churn_risk_score == 60.0
+    assert row.risk_band == "high"
+
+
 def test_a_company_that_never_had_a_healthy_interaction_is_at_full_recency_risk(con):
     complaint = {**interaction(1, 1, 10, T0), "is_friction": True}
     row = churn(con, [complaint]).loc[10]
