@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print_quarantined(
                 settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
             )
-            print_later_days(later)
+            print_later_days(later, keys[0])
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     except WarehouseDamagedError as error:
@@ -142,22 +142,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def print_later_days(stale: list) -> None:
+def print_later_days(stale: list, first_day: str) -> None:
     """Name the later days an earlier run built from what this run has just rebuilt (see
-    `lakehouse/staleness.py`), with the command that brings them up to date. This run
-    builds only its own days, as asked."""
+    `lakehouse/staleness.py`), with the command that brings them up to date: those days
+    again with this run's, as one range. This run builds only its own days, as asked."""
     for later in stale:
         span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
         count = f"{len(later.days)} day{'s' if len(later.days) > 1 else ''}"
-        commands = later.commands()
-        shown = commands[:3] + ([f"... ({len(commands) - 3} more)"] if len(commands) > 3 else [])
         print(
             f"later days out of date: {later.group}, {count} from {span}: "
             f"{', '.join(later.tables)} read these days, and an earlier run built them. "
-            "Bring them up to date with:"
+            f"Bring them up to date with:\n  {later.command(first_day)}"
         )
-        for command in shown:
-            print(f"  {command}")
 
 
 @dataclass

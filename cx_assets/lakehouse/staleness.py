@@ -27,21 +27,12 @@ class LaterDays:
     days: tuple[str, ...]  # sorted ISO days
     tables: tuple[str, ...]  # the tables reading across days, as `layer/table`
 
-    def commands(self) -> list[str]:
-        """One `cx-lakehouse run` per stretch of consecutive days (a range over a gap would
-        also build the days in it, which no run has built)."""
-        stretches: list[list[date]] = []
-        for day in map(date.fromisoformat, self.days):
-            if stretches and day - stretches[-1][-1] == timedelta(days=1):
-                stretches[-1].append(day)
-            else:
-                stretches.append([day])
-        return [
-            f"cx-lakehouse run --date {days[0]}"
-            + (f" --to {days[-1]}" if len(days) > 1 else "")
-            + f" --select group:{self.group}"
-            for days in stretches
-        ]
+    def command(self, since: str) -> str:
+        """One `cx-lakehouse run` from `since` (the first day the run rebuilt) through the
+        last later day: days run together rank a record repeated across them as one run
+        does (first delivery wins), where the later days alone would keep their copy and
+        quarantine the earlier day's as already kept."""
+        return f"cx-lakehouse run --date {since} --to {self.days[-1]} --select group:{self.group}"
 
 
 def days_read_after(mapping: object) -> int | None:
