@@ -219,8 +219,8 @@ def person_names_sql(contacts: str) -> str:
     """What to mask of each person contact's name (see `name_variants_sql`), over every
     version delivered in `contacts` (bronze contact records), by the contact whose texts
     may hold it: `contact_id` (the person, and each company the person was delivered in),
-    `person_name`, and its first word lower-cased without accents (`first_word`), a row
-    each. A title on a company, or on one of its people, may name any of them; so may a
+    `person_name`, its first and last words lower-cased without accents (`first_word`,
+    `last_word`) and whether it has two words or more (`full_name`), a row each. A title on a company, or on one of its people, may name any of them; so may a
     deal's title."""
     return f"""
         WITH versions AS (
@@ -237,12 +237,21 @@ def person_names_sql(contacts: str) -> str:
         people AS (
             SELECT *,
                    strip_accents(lower(regexp_extract(person_name, '[\\pL\\pN]+')))
-                       AS first_word
+                       AS first_word,
+                   -- the last word: at the very end (fast), else before trailing signs (a
+                   -- pattern ten times slower, over every name variant)
+                   strip_accents(lower(CASE
+                       WHEN regexp_matches(person_name, '[\\pL\\pN]$')
+                       THEN regexp_extract(person_name, '[\\pL\\pN]+$')
+                       ELSE regexp_extract(person_name, '([\\pL\\pN]+)[^\\pL\\pN]*$', 1) END))
+                       AS last_word,
+                   regexp_matches(person_name, '[\\pL\\pN][^\\pL\\pN]+[\\pL\\pN]') AS full_name
             FROM versions
         )
-        SELECT person_id AS contact_id, person_name, first_word FROM people
+        SELECT person_id AS contact_id, person_name, first_word, last_word, full_name
+        FROM people
         UNION ALL
-        SELECT DISTINCT company_id, person_name, first_word FROM people
+        SELECT DISTINCT company_id, person_name, first_word, last_word, full_name FROM people
         WHERE company_id IS NOT NULL
     """
 
@@ -256,7 +265,9 @@ def names_in_titles_sql(titles: str, person_names: str, also_named: str | None =
     is kept where the title holds its first word as a word, accents aside. Titles repeat
     (`E-mail enviado.`), so each distinct title is split into words once, and only the rows
     of the few titles holding a name's first word are looked at: testing every title
-    against every name of its company took a second of a CRM day."""
+    against every name of its company took a second of a CRM day. A full name (two words
+    or more) of anyone is kept too where the title holds its first and last words: contract
+    5 keeps every person's name out of silver, whoever the title is on."""
     also = (
         f"SELECT h.source_file, h.line_number, h.title, a.name_key "
         f"FROM holding AS h JOIN {also_named} AS a USING (contact_id)"
@@ -281,10 +292,24 @@ def names_in_titles_sql(titles: str, person_names: str, also_named: str | None =
         keyed AS (
             SELECT source_file, line_number, title, name_key FROM holding
             UNION ALL {also}
+        ),
+        -- Anyone's full name (two words or more) whose first and last words are both
+        -- words of the title: a person of another company, or of none, named in full.
+        named_in_full AS (
+            SELECT DISTINCT f.title, n.person_name
+            FROM words AS f
+            JOIN {person_names} AS n ON n.first_word = f.word AND n.full_name
+            JOIN words AS l ON l.title = f.title AND l.word = n.last_word
         )
-        SELECT k.source_file, k.line_number, list(DISTINCT c.person_name) AS names
-        FROM keyed AS k
-        JOIN candidates AS c ON c.title = k.title AND c.name_key = k.name_key
+        SELECT source_file, line_number, list(DISTINCT person_name) AS names
+        FROM (
+            SELECT k.source_file, k.line_number, c.person_name
+            FROM keyed AS k
+            JOIN candidates AS c ON c.title = k.title AND c.name_key = k.name_key
+            UNION ALL
+            SELECT t.source_file, t.line_number, n.person_name
+            FROM {titles} AS t JOIN named_in_full AS n USING (title)
+        )
         GROUP BY ALL
     """
 
@@ -293,9 +318,10 @@ def _known_names_sql(person_names: str | None) -> str:
     """The rows of `person_names` (a table or view of `person_names_sql`'s), or none."""
     if person_names is None:
         return (
-            "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word WHERE FALSE"
+            "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word, "
+            "NULL AS last_word, NULL::BOOLEAN AS full_name WHERE FALSE"
         )
-    return f"SELECT contact_id, person_name, first_word FROM {person_names}"
+    return f"SELECT contact_id, person_name, first_word, last_word, full_name FROM {person_names}"
 
 
 def silver_deals_sql(typed: str, person_names: str | None = None) -> str:

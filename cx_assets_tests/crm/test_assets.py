@@ -346,13 +346,42 @@ def test_titles_have_the_names_of_their_companys_people_masked(lake):
     assert titles.values.tolist() == [
         [1, "Falar com [name]"],
         [2, "Ligação: [name] e [name]"],
-        # A name of another company's people is not looked for (docs/architecture.md).
-        [3, "Reunião com Outra Pessoa"],
+        # Another company's person, named in full (seen in an audit: kept in silver).
+        [3, "Reunião com [name]"],
         [4, "E-mail enviado."],
         [5, "Retorno da [name]"],
     ]
     deals = lake.query("SELECT deal_id, title FROM silver.crm_deals ORDER BY 1")
+    # A first name alone is looked for only among the title's own company's people.
     assert deals.values.tolist() == [[100, "Proposta para [name] e [name]"], [101, "Zélia"]]
+
+
+def test_a_full_name_is_masked_whoever_the_title_is_on(lake):
+    """Seen in an audit: silver kept the full names of a person of no company, and of
+    anyone named on a contact never delivered, since only the title's own contact's (and
+    its company's) people were looked for."""
+    contacts = [
+        company(10),
+        person(11, None, name="Maria Souza", email="m@x.com", phone="+55 11 95555-1234"),
+        person(12, 10),  # Joana Cliente
+    ]  # fmt: skip
+    interactions = [
+        interaction(1, 10, title="Ligação com Maria Souza"),
+        interaction(2, 999, title="Reunião com MARIA SOUZA e Joana Cliente"),
+        interaction(3, 10, title="Maria pediu retorno"),  # a first name alone: not hers
+        interaction(4, 10, title="Souza Maria"),  # the two words, not her name
+    ]
+    land_day(lake, interactions=interactions, contacts=contacts)
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    titles = lake.query("SELECT interaction_id, title FROM silver.crm_interactions ORDER BY 1")
+    assert titles.values.tolist() == [
+        [1, "Ligação com [name]"],
+        [2, "Reunião com [name] e [name]"],
+        [3, "Maria pediu retorno"],
+        [4, "Souza Maria"],
+    ]
 
 
 def test_materializations_carry_schema_and_row_count(lake):
