@@ -53,7 +53,7 @@ from dagster import (
 )
 
 from cx_assets.lakehouse import parquet
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN, window_dates
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN, dates_between, window_dates
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import date_literal, in_days, qualified
 from cx_assets.lakehouse.warehouse import (
@@ -141,16 +141,29 @@ def _output_dates(context: OutputContext) -> list[date] | None:
 def _table_ref(context: InputContext, warehouse: Warehouse) -> TableRef:
     layer, table = _table_of(context)
     if context.has_asset_partitions:
-        keys = context.asset_partition_keys
-        if not keys:  # a window with no day in it, e.g. the days before the first one
+        first, last = _window_ends(context)
+        if first > last:  # a window with no day in it, e.g. the days before the first one
             return TableRef(layer, table, date.max, date.min)
-        days = sorted(date.fromisoformat(key) for key in keys)
-        _require_built_days(context, days, warehouse)
-        return TableRef(layer, table, days[0], days[-1])
+        _require_built_days(context, first, last, warehouse)
+        return TableRef(layer, table, first, last)
     return TableRef(layer, table)
 
 
-def _require_built_days(context: InputContext, days: list[date], warehouse: Warehouse) -> None:
+def _window_ends(context: InputContext) -> tuple[date, date]:
+    """The first and last day of an input's window (first after last when it has none),
+    from its key range: listing its keys instead cost 3-5 ms for a whole-history input
+    (about a thousand days), 57 ms of a digital day."""
+    try:
+        key_range = context.asset_partition_key_range
+    except Exception:  # Dagster fails unless the window is one range: none, or (never ours) two
+        days = sorted(date.fromisoformat(key) for key in context.asset_partition_keys)
+        return (days[0], days[-1]) if days else (date.max, date.min)
+    return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+
+
+def _require_built_days(
+    context: InputContext, first: date, last: date, warehouse: Warehouse
+) -> None:
     """Fail the step when it reads its own days of a table that this run does not build and
     that was never built for those days. The UI's Materialize on one partition of a gold
     table whose silver day was never run wrote that day's gold from no rows, every check
@@ -169,7 +182,7 @@ def _require_built_days(context: InputContext, days: list[date], warehouse: Ware
     if context.asset_partitions_time_window != step.partition_time_window:
         return  # not the step's own days
     materialized = context.instance.get_materialized_partitions(context.asset_key)
-    unrecorded = [day for day in days if day.isoformat() not in materialized]
+    unrecorded = [day for day in dates_between(first, last) if day.isoformat() not in materialized]
     if not unrecorded:
         return
     layer, table = _table_of(context)
