@@ -136,6 +136,10 @@ share_low, share_high = RULES.leakage_share_band
     "silver",
     group=GROUP,
     model=schemas.SilverLeakageCall,
+    # A call counts once, against its latest qualifying event: its id is unique over all
+    # days, not only its own (a call re-sent on a later day is quarantined in silver calls).
+    grain=["call_id"],
+    grain_across_days=True,
     bands=[
         Band(
             name=LEAKAGE_SHARE,

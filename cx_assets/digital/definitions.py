@@ -1,7 +1,7 @@
-"""The digital domain's definitions: its assets, the checks they declare plus its own, its
-daily job and landing sensor."""
+"""The digital domain's definitions: its assets with the checks they declare, its daily job
+and landing sensor."""
 
-from cx_assets.digital import assets, checks
+from cx_assets.digital import assets
 from cx_assets.lakehouse.domain import domain_definitions
 
-defs = domain_definitions(assets.GROUP, assets, checks=checks.domain_checks)
+defs = domain_definitions(assets.GROUP, assets)

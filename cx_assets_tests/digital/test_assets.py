@@ -12,7 +12,6 @@ from dagster import AssetCheckSeverity
 
 from cx_assets.digital import schemas
 from cx_assets.digital.assets import LEAKAGE_SHARE
-from cx_assets.digital.checks import CALL_COUNTED_ONCE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
 from cx_assets.lakehouse.validation import ordered
 from cx_assets.lakehouse.warehouse import replace_rows
@@ -45,7 +44,7 @@ def test_definitions_hold_the_leakage_tables_and_checks():
     assert {"silver/digital_leakage_calls", "silver/digital_members"} <= keys
     assert {f"bronze/digital_{table}" for table in LANDED_TABLES} <= keys
     check_names = {key.name for key in DIGITAL.check_keys}
-    assert {CALL_COUNTED_ONCE, LEAKAGE_SHARE, UNIQUE_KEY} <= check_names
+    assert {LEAKAGE_SHARE, UNIQUE_KEY} <= check_names
 
 
 def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
@@ -132,7 +131,7 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
             table, "digital_member_versions"
         )
         assert results[(f"silver/{silver}", RECONCILES_WITH_BRONZE)].passed
-    assert results[("silver/digital_leakage_calls", CALL_COUNTED_ONCE)].passed
+    assert results[("silver/digital_leakage_calls", UNIQUE_KEY)].passed
     assert results[("gold/leakage_daily_summary", UNIQUE_KEY)].passed
     # The calls of the 8th and the journeys of the 9th never landed: WARN, not a failed run.
     for evaluation in (

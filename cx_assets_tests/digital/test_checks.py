@@ -1,16 +1,13 @@
-"""Digital's own check, `call_counted_once`, and the rule that keeps it green: a call
-re-delivered on a later day is quarantined as a duplicate (its first delivery wins).
-The check fails on a leakage table holding a call twice (built directly, below), and on a
-missing table."""
+"""The leakage table's grain, a call id over all days (its `unique_key` check, declared
+across days), and the rule that keeps it green: a call re-delivered on a later day is
+quarantined as a duplicate (its first delivery wins). The check fails on a leakage table
+that holds a call on another day too (written there directly, below)."""
 
 from __future__ import annotations
 
-import pandas as pd
 from dagster import AssetCheckSeverity
 
-from cx_assets.digital.checks import CALL_COUNTED_ONCE, call_counted_once_check
-from cx_assets.lakehouse.assets import lake_asset
-from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.checks import UNIQUE_KEY
 from cx_assets_tests.conftest import Domain, check_results
 from cx_assets_tests.digital.landing_rows import call, event
 
@@ -52,7 +49,7 @@ def test_a_call_delivered_again_on_a_later_day_is_quarantined_and_the_run_goes_o
 
     assert second.success
     assert _leakage_calls(lake) == [(DAY_1, "C1")]
-    assert check_results(second)[(LEAKAGE, CALL_COUNTED_ONCE)].passed
+    assert check_results(second)[(LEAKAGE, UNIQUE_KEY)].passed
     silver = lake.query("SELECT date, call_id FROM silver.digital_calls ORDER BY date, call_id")
     assert [(str(d)[:10], c) for d, c in silver.itertuples(index=False)] == [
         (DAY_1, "C1"),
@@ -138,56 +135,40 @@ def test_a_range_over_a_day_already_run_keeps_that_days_calls(lake):
     _assert_first_delivery_kept(lake)
 
 
-def test_distinct_calls_on_two_days_are_counted_once(lake):
+def _land_two_days_of_distinct_calls(lake) -> None:
     _land_first_day(lake)
     lake.land_csv("digital", "journeys", DAY_2, [event("M1", "S2", f"{DAY_2}T09:00:00", "abandon")])
     lake.land_csv("digital", "calls", DAY_2, [call("C2", "M1", f"{DAY_2}T09:10:00")])
+
+
+def test_distinct_calls_on_two_days_are_counted_once(lake):
+    _land_two_days_of_distinct_calls(lake)
 
     assert _partitioned(lake, DAY_1).success
     second = _partitioned(lake, DAY_2)
 
     assert _leakage_calls(lake) == [(DAY_1, "C1"), (DAY_2, "C2")]
-    check = check_results(second)[(LEAKAGE, CALL_COUNTED_ONCE)]
-    assert check.passed and check.metadata["calls_counted_more_than_once"].value == 0
+    check = check_results(second)[(LEAKAGE, UNIQUE_KEY)]
+    assert check.passed and check.metadata["duplicate_keys"].value == 0
     assert second.success
 
 
-@lake_asset("silver", group="digital_test")
-def never_written(context) -> None:
-    """A leakage table that is never created."""
+def test_a_call_held_on_another_day_fails_the_days_run(lake):
+    """The grain is declared over all days: a day's call found on any other day of the
+    leakage table fails that day's step (ERROR), while a day whose calls are its own passes."""
+    _land_two_days_of_distinct_calls(lake)
+    assert lake.materialize(
+        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
+    ).success
+    # A defect elsewhere wrote the first day's call on the second day too.
+    with lake.resources["warehouse"].connect() as con:
+        con.execute(
+            f"UPDATE silver.digital_leakage_calls SET call_id = 'C1' WHERE date = DATE '{DAY_2}'"
+        )
 
+    again = _partitioned(lake, DAY_1)
 
-def test_a_missing_leakage_table_fails(lake):
-    check = call_counted_once_check(never_written)
-    result = lake.materialize([never_written, check], day=DAY_1, raise_on_error=False)
-    evaluation = check_results(result)[("silver/never_written", CALL_COUNTED_ONCE)]
-    assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
-    assert "does not exist" in evaluation.description
-
-
-CALL_IDS_BY_DAY = {"2024-01-05": ["A", "B"], "2024-01-06": ["B"], "2024-01-07": ["C"]}
-
-
-@lake_asset("silver", group="digital_test")
-def calls_by_day(context) -> pd.DataFrame:
-    """The call_ids of a day, fixed above."""
-    return pd.DataFrame(
-        [
-            {"date": day, "call_id": call_id}
-            for day in partition_dates(context)
-            for call_id in CALL_IDS_BY_DAY[day.isoformat()]
-        ]
-    )
-
-
-def test_only_the_calls_of_the_checked_days_are_looked_up(lake):
-    everything = [calls_by_day, call_counted_once_check(calls_by_day)]
-    lake.materialize(everything, day="2024-01-05", last_day="2024-01-06", raise_on_error=False)
-    # "B" of the 6th is also on the 5th: the 6th fails.
-    repeated = lake.materialize(everything, day="2024-01-06", raise_on_error=False)
-    counted_twice = check_results(repeated)[("silver/calls_by_day", CALL_COUNTED_ONCE)]
+    counted_twice = check_results(again)[(LEAKAGE, UNIQUE_KEY)]
     assert not counted_twice.passed and counted_twice.severity == AssetCheckSeverity.ERROR
-    assert not repeated.success
-    # The 7th's calls are its own, whatever repeats on other days.
-    own = lake.materialize(everything, day="2024-01-07")
-    assert check_results(own)[("silver/calls_by_day", CALL_COUNTED_ONCE)].passed
+    assert counted_twice.metadata["rows_with_duplicate_keys"].value == 2
+    assert not again.success
