@@ -251,6 +251,7 @@ def parse_bronze(
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
     kept_keys: str | None = None,
+    unranked: str | None = None,
 ) -> None:
     """Name `into` (on `con`; `con.unregister(into)` drops it) every bronze record of
     `dates`, typed, with reject_reason.
@@ -263,13 +264,17 @@ def parse_bronze(
     A day may be typed a part at a time: `files` (in file order, each part after the
     previous one) and `seen_keys`, a temp table this keeps of the first record of every key
     typed so far, so a key first delivered in an earlier part is still a duplicate here.
+
+    `unranked`: a table of (source_file, line_number) of records that take no part in the
+    ranking (records a later stage quarantined for a reason of their own: a bad first copy
+    does not make a good later one a duplicate; see `steps._silver_chunk`).
     """
     # Arrow rather than a temp table: DuckDB scans a table one row group (122,880 rows) per
     # thread, so the domain's rules over a part (~60,000 records, one row group) ran on one
     # core; Arrow batches are scanned in parallel.
     typed = con.sql(parse_sql(spec, bronze_schema, bronze_table, dates, files)).to_arrow_table()
     if spec.unique_key:
-        typed = _with_duplicates_rejected(con, spec, typed, seen_keys, kept_keys)
+        typed = _with_duplicates_rejected(con, spec, typed, seen_keys, kept_keys, unranked)
     con.register(into, typed)
 
 
@@ -284,6 +289,7 @@ def _with_duplicates_rejected(
     typed: pa.Table,
     seen_keys: str | None,
     kept_keys: str | None = None,
+    unranked: str | None = None,
 ) -> pa.Table:
     """`typed` with every good record whose key came earlier (in this part by file, then
     line, or in an earlier part through `seen_keys`; with `unique_across_days`, also on an
@@ -308,6 +314,12 @@ def _with_duplicates_rejected(
             )
         else:
             seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
+        ranked_only = (
+            f" AND NOT EXISTS (SELECT 1 FROM {unranked} AS u WHERE u.source_file = "
+            f"{_PART}.source_file AND u.line_number = {_PART}.line_number)"
+            if unranked is not None
+            else ""
+        )
         across = spec.unique_across_days
         if across and kept_keys is not None:
             # Only this part's keys are looked up in the other days.
@@ -322,7 +334,7 @@ def _with_duplicates_rejected(
             CREATE OR REPLACE TEMP TABLE {_RANKED} AS
             WITH good AS (
                 SELECT date, {key}, source_file, line_number FROM {_PART}
-                WHERE reject_reason IS NULL)
+                WHERE reject_reason IS NULL{ranked_only})
             SELECT good.*, row_number() OVER w AS occurrence,
                    first_value(date) OVER w AS first_day,
                    first_value(source_file) OVER w AS first_file,

@@ -88,11 +88,11 @@ def in_days_param(count: int, column: str = PARTITION_COLUMN) -> str:
     return f"{quote_identifier(column)} IN ({', '.join('?' * count)})"
 
 
-def in_files(files: Sequence[str] | None) -> str:
-    """A predicate keeping rows of the given landed files (`source_file`); TRUE for None."""
+def in_files(files: Sequence[str] | None, column: str = "source_file") -> str:
+    """A predicate keeping rows of the given landed files (`column`); TRUE for None."""
     if files is None:
         return "TRUE"
-    return f"source_file IN ({', '.join(string_literal(name) for name in files)})"
+    return f"{column} IN ({', '.join(string_literal(name) for name in files)})"
 
 
 def float_sum(expression: str) -> str:

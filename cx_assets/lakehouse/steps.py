@@ -272,6 +272,10 @@ class _Report:
         }
 
 
+# Records quarantined after typing that take no part in ranking a key's copies.
+UNRANKED = "unranked_records"
+
+
 def _silver_chunk(
     con: duckdb.DuckDBPyConnection,
     bronze: TableRef,
@@ -286,11 +290,74 @@ def _silver_chunk(
     kept_keys: str | None = None,
 ) -> _Chunk:
     """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
-    `parsing.parse_bronze`); the rejects carry their raw text."""
-    parse_bronze(
-        con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS,
-        files=files, seen_keys=seen_keys, kept_keys=kept_keys,
-    )  # fmt: skip
+    `parsing.parse_bronze`); the rejects carry their raw text.
+
+    A key's first copy is its first good one. Copies are ranked when typed, before a rule
+    or the model has judged them, so a bad first copy (an empty agent name, say) made a
+    good later one its duplicate, and both were quarantined. When a record quarantined
+    after typing heads a key whose later copies were rejected as its duplicates, the chunk
+    is typed again with it left out of the ranking (rare: a bad record delivered twice).
+    """
+    unranked: list[tuple[str, int]] = []
+    while True:
+        chunk, after_typing, bad_firsts = _silver_chunk_pass(
+            con, bronze, spec, model, select_sql, derived_frames, days,
+            files=files, seen_keys=seen_keys, kept_keys=kept_keys, unranked=unranked,
+        )  # fmt: skip
+        if seen_keys is not None and spec.unique_key:
+            # A later part's copies are not duplicates of this part's bad ones either.
+            _forget_seen(con, seen_keys, after_typing)
+        again = sorted(set(bad_firsts) - set(unranked))
+        if not again:
+            return chunk
+        unranked += again
+        if seen_keys is not None:  # this part's first copies are ranked again
+            con.execute(f"DELETE FROM {seen_keys} WHERE {sql.in_files(files, 'first_file')}")
+
+
+def _forget_seen(
+    con: duckdb.DuckDBPyConnection, seen_keys: str, records: list[tuple[str, int]]
+) -> None:
+    if not records:
+        return
+    con.register("forgotten_records", pd.DataFrame(records, columns=["file", "line"]))
+    try:
+        con.execute(
+            f"DELETE FROM {seen_keys} USING forgotten_records AS r "
+            f"WHERE first_file = r.file AND first_line = r.line"
+        )
+    finally:
+        con.unregister("forgotten_records")
+
+
+def _silver_chunk_pass(
+    con: duckdb.DuckDBPyConnection,
+    bronze: TableRef,
+    spec: RecordSpec,
+    model: type[pa.DataFrameModel],
+    select_sql: str,
+    derived_frames: DerivedFrames | None,
+    days: list[date],
+    *,
+    files: Sequence[str] | None,
+    seen_keys: str | None,
+    kept_keys: str | None,
+    unranked: list[tuple[str, int]],
+) -> tuple[_Chunk, list[tuple[str, int]], list[tuple[str, int]]]:
+    """One typing of the chunk: the chunk, the (file, line) of the records quarantined
+    after typing (by a rule or the model), and those of them that head a key whose later
+    copies were rejected as duplicates."""
+    if unranked:
+        con.register(UNRANKED, pd.DataFrame(unranked, columns=["source_file", "line_number"]))
+    try:
+        parse_bronze(
+            con, spec, bronze.schema, bronze.table, days, into=TYPED_RECORDS,
+            files=files, seen_keys=seen_keys, kept_keys=kept_keys,
+            unranked=UNRANKED if unranked else None,
+        )  # fmt: skip
+    finally:
+        if unranked:
+            con.unregister(UNRANKED)
     frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
     for name, frame in frames.items():
         con.register(name, frame)
@@ -338,12 +405,40 @@ def _silver_chunk(
             ORDER BY r.source_file, r.line_number
             """
         ).df()
+        after_typing = con.execute(
+            f"SELECT source_file, line_number FROM ({rule_rejects}) "
+            f"UNION ALL SELECT source_file, line_number FROM model_rejects"
+        ).fetchall()
+        bad_firsts = _heading_duplicates(con, spec, after_typing)
     finally:
         con.unregister("model_rejects")
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
         con.unregister(TYPED_RECORDS)
     rejects["date"] = pd.to_datetime(rejects["date"]).dt.date
-    return _Chunk(rows, rejects, int(bronze_rows))
+    return _Chunk(rows, rejects, int(bronze_rows)), after_typing, bad_firsts
+
+
+def _heading_duplicates(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, records: list[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """Of `records` (quarantined after typing), those whose key has a copy in the typed
+    records rejected as a duplicate."""
+    if not records or not spec.unique_key:
+        return []
+    key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+    con.register("quarantined_after_typing", pd.DataFrame(records, columns=["f", "l"]))
+    try:
+        return con.execute(
+            f"""
+            SELECT t.source_file, t.line_number
+            FROM {TYPED_RECORDS} AS t
+            JOIN quarantined_after_typing AS q ON t.source_file = q.f AND t.line_number = q.l
+            SEMI JOIN (SELECT {key} FROM {TYPED_RECORDS}
+                       WHERE starts_with(reject_reason, 'duplicate ')) USING ({key})
+            """
+        ).fetchall()
+    finally:
+        con.unregister("quarantined_after_typing")
 
 
 def _validated_in_sql(

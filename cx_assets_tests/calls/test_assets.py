@@ -458,6 +458,59 @@ def test_days_run_out_of_order_keep_a_repeated_call_once(lake):
     )
 
 
+def test_a_bad_first_copy_does_not_make_a_good_later_one_a_duplicate(lake):
+    """A key's first copy is its first good one. The first copies here fail validation (an
+    empty agent name, a customer id that is an e-mail): the good later copies are kept, in
+    the same file and on a later day, whether the days run one by one or as one range; a
+    copy after a kept one is still a duplicate of it."""
+    days = ("2024-01-05", "2024-01-06")
+    lake.land_jsonl(
+        "calls",
+        "transcripts",
+        days[0],
+        [
+            call("A", "Hi.", agent=""),  # line 1: bad, A's copy on the next day is kept
+            call("B", "Hi.", customer_id="b@example.com"),  # 2: bad
+            call("B", "Hi."),  # 3: B's first good copy
+            call("C", "Hi.", agent=" "),  # 4: bad
+            call("C", "Hi.", customer_id="c@example.com"),  # 5: bad
+            call("C", "Hi."),  # 6: C's first good copy
+            call("C", "Again."),  # 7: a duplicate of line 6
+        ],
+    )
+    lake.land_jsonl(
+        "calls", "transcripts", days[1], [call("A", "Hi.", timestamp=f"{days[1]}T10:00:00")]
+    )
+
+    def kept_and_quarantined():
+        silver = lake.query("SELECT date, call_id FROM silver.calls_transcripts ORDER BY 1, 2")
+        quarantined = lake.quarantine("calls_transcripts")[["date", "line_number", "reason"]]
+        return (
+            [(str(day)[:10], call_id) for day, call_id in silver.itertuples(index=False)],
+            sorted(
+                (str(day)[:10], line, reason.split(" failed ")[0])
+                for day, line, reason in quarantined.itertuples(index=False)
+            ),
+        )
+
+    first_file = f"landing/calls/transcripts/{days[0]}/part.jsonl"
+    expected = (
+        [(days[0], "B"), (days[0], "C"), (days[1], "A")],
+        [
+            (days[0], 1, "column 'agent_name'"),
+            (days[0], 2, "column 'customer_id'"),
+            (days[0], 4, "column 'agent_name'"),
+            (days[0], 5, "column 'customer_id'"),
+            (days[0], 7, f"duplicate call_id (first seen at {first_file}:6)"),
+        ],
+    )
+    for day in days:
+        assert lake.materialize(EVERYTHING, day=day).success
+    assert kept_and_quarantined() == expected
+    assert lake.materialize(EVERYTHING, day=days[0], last_day=days[1]).success
+    assert kept_and_quarantined() == expected
+
+
 def test_a_day_read_that_no_run_built_fails_the_step_saying_which(landed):
     """As the UI's Materialize on one gold partition does: the table it reads was built for
     DAY and never for the day after. That day's step fails naming the table and the day,

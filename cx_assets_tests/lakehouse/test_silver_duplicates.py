@@ -1,0 +1,94 @@
+"""A key's first copy is its first good one (`steps._silver_chunk`): a copy that a rule or
+the model quarantines does not make a later good copy its duplicate, whether the day is
+typed at once or a few files at a time (`PART_ROWS`, as CRM's big days are)."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+import pytest
+from pandera.typing import Series
+
+from cx_assets.lakehouse import steps
+from cx_assets.lakehouse.assets import bronze_asset, lake_asset, same_day
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.parsing import Field, RecordSpec
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.schemas import Lineage
+from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
+from cx_assets.lakehouse.warehouse import Warehouse
+
+DAY = "2024-01-05"
+bronze_keyed = bronze_asset("crm", "keyed", "Test records with a key.")
+SPEC = RecordSpec(
+    fields=(Field("Id", "record_id", "int"), Field("Label", "label", "str")),
+    unique_key=("record_id",),
+)
+
+
+class Keyed(Lineage):
+    record_id: Series[int] = pa.Field(description="`Id`.")
+    label: Series[str] = pa.Field(str_matches="^[a-z]+$", description="`Label`, lower case.")
+
+
+@lake_asset("silver", group="duplicates_test", model=Keyed, ins={"bronze": same_day(bronze_keyed)})
+def keyed(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """A rule quarantines the label `rejected`; the model, a label not in lower case."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=SPEC,
+        model=Keyed,
+        select_sql=f"""
+            SELECT *, CASE WHEN label = 'rejected' THEN 'the rule rejects it' END
+                AS {RULE_REASON}
+            FROM (SELECT * EXCLUDE (reject_reason) FROM {TYPED_RECORDS}
+                  WHERE reject_reason IS NULL)""",
+        by_day=True,
+    )
+
+
+@pytest.mark.parametrize("part_rows", [1, 1_000])
+def test_a_bad_first_copy_leaves_the_next_good_one_kept(lake, monkeypatch, part_rows):
+    monkeypatch.setattr(steps, "PART_ROWS", part_rows)
+    land = lambda name, rows: lake.land_jsonl("crm", "keyed", DAY, rows, name=name)  # noqa: E731
+    # Files are typed in name order; with one record a part, each file is a part.
+    land("a.jsonl", [{"Id": 1, "Label": "rejected"}, {"Id": 2, "Label": "ok"}])
+    land("b.jsonl", [{"Id": 1, "Label": "NOT LOWER"}, {"Id": 3, "Label": "ok"}])
+    land("c.jsonl", [{"Id": 1, "Label": "kept"}, {"Id": 3, "Label": "again"}])
+    land("d.jsonl", [{"Id": 1, "Label": "again"}])
+    # One part (a file is never split) whose own first copy is bad: typed again.
+    land(
+        "e.jsonl",
+        [{"Id": 5, "Label": "rejected"}, {"Id": 5, "Label": "five"}, {"Id": 6, "Label": "six"}],
+    )
+    land("f.jsonl", [{"Id": 5, "Label": "again"}, {"Id": 6, "Label": "again"}])
+
+    assert lake.materialize([bronze_keyed, keyed], day=DAY).success
+
+    kept = lake.query("SELECT source_file, record_id, label FROM silver.keyed ORDER BY 1, 2")
+    assert [(f[-7:], key, label) for f, key, label in kept.itertuples(index=False)] == [
+        ("a.jsonl", 2, "ok"),
+        ("b.jsonl", 3, "ok"),
+        ("c.jsonl", 1, "kept"),
+        ("e.jsonl", 5, "five"),
+        ("e.jsonl", 6, "six"),
+    ]
+    quarantined = lake.quarantine("crm_keyed").sort_values(["source_file", "line_number"])
+    where = f"landing/crm/keyed/{DAY}"
+    assert [
+        (f[-7:], line, reason)
+        for f, line, reason in quarantined[["source_file", "line_number", "reason"]].itertuples(
+            index=False
+        )
+    ] == [
+        ("a.jsonl", 1, "the rule rejects it"),
+        ("b.jsonl", 1, "column 'label' failed str_matches('^[a-z]+$')"),
+        ("c.jsonl", 2, f"duplicate record_id (first seen at {where}/b.jsonl:2)"),
+        ("d.jsonl", 1, f"duplicate record_id (first seen at {where}/c.jsonl:1)"),
+        ("e.jsonl", 1, "the rule rejects it"),
+        ("f.jsonl", 1, f"duplicate record_id (first seen at {where}/e.jsonl:2)"),
+        ("f.jsonl", 2, f"duplicate record_id (first seen at {where}/e.jsonl:3)"),
+    ]
+    assert lake.query("SELECT count(*) AS n FROM silver.keyed")["n"].iloc[0] == 5
