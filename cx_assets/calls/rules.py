@@ -176,17 +176,35 @@ class CallsRules:
 
     @cached_property
     def _contraction_pattern(self) -> re.Pattern[str]:
-        if all(_APOSTROPHE_WORD.fullmatch(key) for key in self._expansions):
+        if all(
+            _APOSTROPHE_WORD.fullmatch(key) and key[0] != "'" and key[-1] != "'"
+            for key in self._expansions
+        ):
             # Every key (the defaults' case) is one run of word characters and apostrophes
-            # holding an apostrophe, so a key matches only as a whole such run: finding the
-            # runs with an apostrophe and looking them up is the same, and about twice as fast
-            # as trying every key at every character.
+            # holding an apostrophe inside it, so a key matches only as a whole such run, or
+            # one between quotes: finding the runs with an apostrophe and looking them up
+            # (then without their quotes) is the same, and about twice as fast as trying
+            # every key at every character.
             return _APOSTROPHE_RUN
         keys = sorted(self._expansions, key=len, reverse=True)
-        return re.compile(r"(?<![\w'])(" + "|".join(re.escape(key) for key in keys) + r")(?![\w'])")
+        # Quotes around a contraction are kept around its expansion ('I'll take it', she
+        # said); a key's own leading or trailing apostrophe is tried first (backtracking).
+        return re.compile(
+            r"(?<![\w'])('*)(" + "|".join(re.escape(key) for key in keys) + r")('*)(?![\w'])"
+        )
 
     def _expansion(self, match: re.Match[str]) -> str:
-        return self._expansions.get(match[0], match[0])
+        if match.re is not _APOSTROPHE_RUN:
+            return match[1] + self._expansions[match[2]] + match[3]
+        run = match[0]
+        if (expansion := self._expansions.get(run)) is not None:
+            return expansion
+        # A contraction between quotes: 'I'll take it,' she said.
+        inner = run.strip("'")
+        if inner == run or (expansion := self._expansions.get(inner)) is None:
+            return run
+        opening = len(run) - len(run.lstrip("'"))
+        return run[:opening] + expansion + run[opening + len(inner) :]
 
     def clean(self, text: str) -> str:
         """Lower case, contractions expanded, whitespace collapsed (see `clean_text`)."""

@@ -34,7 +34,7 @@ class SilverTranscript(Lineage):
     customer_id: Series[str] = pa.Field(
         str_matches=OPAQUE_ID,
         description="`customer_id`, trimmed, kept as delivered: an opaque id (never a name, "
-        "e-mail or phone; a value holding `@`, `+`, whitespace or a bracket is quarantined).",
+        "e-mail or phone; a value holding `@`, `+`, whitespace or a parenthesis is quarantined).",
     )
     called_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`timestamp` in UTC (no offset in the source = UTC)."

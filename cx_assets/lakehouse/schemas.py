@@ -10,7 +10,7 @@ from pandera.typing import Series
 UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 # A customer's or member's id as delivered: opaque. Gold keeps ids (contract section 5), so
 # an e-mail address, a phone number as people write it (+55 (11) 9…) or a person's name in
-# an id field would reach gold: a value holding `@`, `+`, whitespace or a bracket is not an
+# an id field would reach gold: a value holding `@`, `+`, whitespace or a parenthesis is not an
 # id, and its record is quarantined. (A run of digits stays an id: systems number people.)
 OPAQUE_ID = r"^[^@+\s()]+$"
 

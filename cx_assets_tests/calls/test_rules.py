@@ -13,6 +13,8 @@ import pytest
 
 from cx_assets.calls import rules
 from cx_assets.calls.rules import (
+    DEFAULT_CONTRACTIONS,
+    DEFAULT_RULES,
     CallsRules,
     call_features,
     clean_text,
@@ -52,10 +54,32 @@ def test_contractions_come_from_the_documented_list(text, cleaned):
 def test_contractions_expand_only_as_whole_words_and_any_configured_form_works():
     # "i'll've" and "o'can't" are runs holding a key, not the key: left alone, as by the rule
     text = "i'll've o'can't 'i'm' i'm, (don't) y'all'"
-    assert clean_text(text) == "i'll've o'can't 'i'm' i am, (do not) y'all'"
+    assert clean_text(text) == "i'll've o'can't 'i am' i am, (do not) you all'"
     # a form without an apostrophe is matched like any other, as a whole word
     slang = CallsRules(contractions={"gonna": "going to", "can't": "cannot"})
     assert slang.clean("Gonna call, can't wait, gonnas") == "going to call, cannot wait, gonnas"
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        DEFAULT_RULES,
+        # Keys that are not all one apostrophe run take the general pattern's way.
+        CallsRules(contractions={**DEFAULT_CONTRACTIONS, "gonna": "going to"}),
+    ],
+)
+def test_a_contraction_between_quotes_is_expanded_and_its_quotes_kept(rules):
+    """Quoted speech is common in transcripts: the quote before `I'll` is no part of it."""
+    said = "'I'll take it,' she said. \u2018Let\u2019s proceed with the purchase\u2019 `Don't'"
+    cleaned = rules.clean(said)
+    assert cleaned == ("'i will take it,' she said. 'let us proceed with the purchase' 'do not'")
+    assert rules.conversion_pattern.findall(cleaned) == [
+        "i will take it",
+        "let us proceed with the purchase",
+    ]
+    # A key's own leading apostrophe is tried before a quote around it.
+    cause = CallsRules(contractions={"'cause": "because", "i'm": "i am"})
+    assert cause.clean("'cause 'I'm' ''cause") == "because 'i am' 'because"
 
 
 def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
@@ -303,12 +327,13 @@ def test_cleaning_token_by_token_is_cleaning_the_whole_text():
     import re
 
     keys = sorted(rules.DEFAULT_RULES._expansions, key=len, reverse=True)
-    every_key = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, keys)) + r")(?![\w'])")
+    # a key, whole, or between quotes (kept around its expansion)
+    every_key = re.compile(r"(?<![\w'])('*)(" + "|".join(map(re.escape, keys)) + r")('*)(?![\w'])")
     texts = _hostile_texts(3000)
     assert sum("'" in text for text in texts) > 1000
 
     def expansion(match: re.Match[str]) -> str:
-        return rules.DEFAULT_CONTRACTIONS[match[0]]
+        return match[1] + rules.DEFAULT_CONTRACTIONS[match[2]] + match[3]
 
     for text in texts:
         lowered = rules._APOSTROPHES.sub("'", text).lower()
