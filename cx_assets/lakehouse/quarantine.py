@@ -94,4 +94,6 @@ def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
         return {}
     # Reasons carry a file position for duplicates; group on the part before it.
     kinds = rejects["reason"].str.replace(r" \(first seen at .*\)$", "", regex=True)
-    return {str(k): int(v) for k, v in kinds.value_counts().items()}
+    # Most frequent first, ties by reason: the same order as the SQL path's (`query_validated`).
+    counts = sorted(kinds.value_counts().items(), key=lambda item: (-item[1], str(item[0])))
+    return {str(k): int(v) for k, v in counts}

@@ -509,7 +509,7 @@ def query_validated(warehouse: Warehouse, sql: str, model: type[pa.DataFrameMode
                 return validate_derived(model, con.execute(f"SELECT * FROM {DERIVED}").df())
             failures = con.execute(
                 f"SELECT reason, count(*) FROM (SELECT {rendered.reason} AS reason "
-                f"FROM {DERIVED}) WHERE reason IS NOT NULL GROUP BY reason ORDER BY count(*) DESC"
+                f"FROM {DERIVED}) WHERE reason IS NOT NULL GROUP BY reason ORDER BY count(*) DESC, reason"
             ).fetchall()
             if failures:
                 reasons = {reason: count for reason, count in failures}

@@ -326,3 +326,6 @@ def test_reason_counts_groups_duplicates_without_their_position():
         'missing required field "Id"': 1,
     }
     assert quarantine.reason_counts(rejects()) == {}
+    # ties in reason order, whatever order the rows came in (as the SQL path orders them)
+    tied = rejects((D1, "a", 1, "z reason", "x"), (D1, "a", 2, "a reason", "x"))
+    assert list(quarantine.reason_counts(tied)) == ["a reason", "z reason"]
