@@ -406,6 +406,29 @@ def test_a_range_with_days_without_tickets_writes_each_days_empty_partition(lake
     assert len(lake.gold("support_ticket_analytics")) == 1
 
 
+def test_a_ticket_created_in_a_far_year_is_quarantined_and_the_day_goes_on(lake):
+    """A created_at in 2300 was taken, and the gold tables by creation day then failed (pandas'
+    dates end in 2262) without naming the record; years run to 2199."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", "2300-01-01T00:00:00Z", "urgent"),
+            ticket("T2", t(D1, "10:00:00"), "low"),
+        ],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    (rejected,) = lake.quarantine("support_tickets").itertuples()
+    assert (rejected.line_number, rejected.reason) == (
+        1,
+        'field "created_at" is not an ISO-8601 timestamp',
+    )
+    assert lake.gold("support_ticket_analytics")["ticket_id"].tolist() == ["T2"]
+
+
 @pytest.mark.parametrize(
     "customer_id", ["zed@example.net", "+55 11 94242-0150", "(11) 94242-0150", "Zed Doe"]
 )
