@@ -260,13 +260,16 @@ def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refus
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert refused.stderr == (
             f"cx-lakehouse: --select reads gold/calls_performance of {said}, never built for "
-            "it: include it (e.g. --select '+gold/calls_kpis_daily') or run that day first\n"
+            "it: include it (e.g. --select '*gold/calls_kpis_daily') or run that day first\n"
         )
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
         assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
     # The day built: the table alone is rebuilt.
     alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
     assert alone.returncode == 0, alone.stdout + alone.stderr
+    # The hint works as given ('+', the table's parents only, was refused again a level up).
+    hinted = cli("run", "--date", later, "--select", "*gold/calls_kpis_daily", data_dir=data_dir)
+    assert hinted.returncode == 0, hinted.stdout + hinted.stderr
 
 
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):

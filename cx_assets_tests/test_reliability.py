@@ -193,11 +193,12 @@ def test_an_old_dagster_yaml_with_run_and_pool_limits_is_replaced(tmp_path, monk
         (["run", "--date", DAY], {"DAGSTER_HOME": "relative/home"}, "must be an absolute path"),
         (["run", "--date", DAY], {"DAGSTER_HOME": "FILE"}, "is a file, not a folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),
+        (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT%41"}, "holds a '%'"),
         (
             ["run", "--date", DAY, "--select", "key:gold/calls_kpis_daily"],
             {},
             "--select reads gold/calls_performance, never built: include it (e.g. --select "
-            "'+gold/calls_kpis_daily') or run it first",
+            "'*gold/calls_kpis_daily') or run it first",
         ),
     ],
 )
@@ -205,6 +206,7 @@ def test_environment_mistakes_end_in_one_line(data_dir, tmp_path, args, env, exp
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     env = {name: str(a_file) if value == "FILE" else value for name, value in env.items()}
+    env = {name: value.replace("ROOT", str(tmp_path / "root")) for name, value in env.items()}
     target = Path(env.pop("CX_DATA_DIR", data_dir))
     result = cli(*args, data_dir=target, cwd=str(tmp_path), **env)
 

@@ -51,15 +51,28 @@ def dagster_yaml(home: Path) -> str:
     return DAGSTER_YAML.format(event_log_dir=json.dumps(event_log_dir(str(home.resolve()))))
 
 
-def prepare_dagster_home(data_dir: Path) -> Path:
-    """A persistent DAGSTER_HOME under the data root (unless the user set one), so runs
-    from the CLI show up in the UI."""
+def dagster_home_path(data_dir: Path) -> Path:
+    """The DAGSTER_HOME runs of `data_dir` use, refused in one line when Dagster could not
+    use it (checked before anything is created)."""
     configured = os.environ.get("DAGSTER_HOME")
     if configured and not Path(configured).is_absolute():
         raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
     home = Path(configured or data_dir / "dagster_home")
+    if "%" in str(home):
+        # SQLAlchemy's URL of Dagster's run storage reads `%41` as `A`: a raw traceback.
+        raise UsageError(
+            f"DAGSTER_HOME={home} holds a '%', which Dagster's SQLite storage reads as an "
+            "escape: choose a data root (CX_DATA_DIR) or DAGSTER_HOME without one"
+        )
     if home.exists() and not home.is_dir():
         raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
+    return home
+
+
+def prepare_dagster_home(data_dir: Path) -> Path:
+    """A persistent DAGSTER_HOME under the data root (unless the user set one), so runs
+    from the CLI show up in the UI."""
+    home = dagster_home_path(data_dir)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     ours = dagster_yaml(home)

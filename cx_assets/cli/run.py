@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cx_assets.cli import process
 from cx_assets.cli.failures import INTERRUPTED, BusyError, DamagedError
-from cx_assets.cli.home import prepare_dagster_home
+from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError, parse_day
 
 
@@ -94,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     plan = RunPlan.resolve(args.select)
+    dagster_home_path(data_dir)  # a home Dagster cannot use is refused before anything is made
     _ensure_data_root(data_dir)
 
     prepare_dagster_home(data_dir)
@@ -204,7 +205,9 @@ class RunPlan:
         )
 
     def require_built_upstreams(self, warehouse) -> None:
-        """Refuse, in one line, a selection that reads a table never built."""
+        """Refuse, in one line, a selection that reads a table never built. The hint selects
+        every ancestor (`*`): a table never built usually has parents never built either, so
+        `+` (its parents only) failed again, a level up."""
         from cx_assets.lakehouse.warehouse import table_exists
 
         planned = self.partitioned | self.rollups
@@ -219,7 +222,7 @@ class RunPlan:
             names = ", ".join(key.to_user_string() for key in missing)
             raise UsageError(
                 f"--select reads {names}, never built: include {'it' if len(missing) == 1 else 'them'} "
-                f"(e.g. --select '+{readers[missing[0]].to_user_string()}') or run "
+                f"(e.g. --select '*{readers[missing[0]].to_user_string()}') or run "
                 f"{'it' if len(missing) == 1 else 'them'} first"
             )
 
@@ -250,7 +253,7 @@ class RunPlan:
                     raise UsageError(
                         f"--select reads {parent.to_user_string()} of {unbuilt[0]}{also}, "
                         f"never built for it: include it (e.g. --select "
-                        f"'+{key.to_user_string()}') or run that day first"
+                        f"'*{key.to_user_string()}') or run that day first"
                     )
 
     def materialize(self, instance, keys, tally: RunTally, *, verbose: bool) -> bool:

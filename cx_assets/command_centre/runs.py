@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cx_assets.lakehouse.sql import sqlite_read_only_uri
+
 # Execution states of a check that did not pass: evaluated as failed, or could not run.
 NOT_PASSED = ("FAILED", "EXECUTION_FAILED")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -61,7 +63,7 @@ class RunHistory:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, timeout=2)
+    return sqlite3.connect(sqlite_read_only_uri(path), uri=True, timeout=2)
 
 
 def _time(value: Any) -> datetime | None:

@@ -51,6 +51,8 @@ from dagster.version import __version__
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from cx_assets.lakehouse.sql import sqlite_read_only_uri
+
 # Open database files kept at once: the index, the run being written, and a few a UI or
 # daemon process reads; older ones are disposed (their files stay, nothing is lost).
 MAX_OPEN_SHARDS = 8
@@ -168,7 +170,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             return False
         try:
             with contextlib.closing(
-                sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+                sqlite3.connect(sqlite_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
             ) as connection:
                 stamped = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.Error:

@@ -1,5 +1,5 @@
-"""The one home of SQL text helpers: identifiers, literals, "these days" and sums of
-fractional numbers that come out the same in every run.
+"""The one home of SQL text helpers: identifiers, literals, "these days", sums of
+fractional numbers that come out the same in every run, and SQLite's URI of a file.
 
 Rules are SQL builders (their SQL is what the tests run), so they render values into the
 query text; every value rendered here is escaped. Where a helper runs its own query
@@ -9,9 +9,11 @@ query text; every value rendered here is escaped. Where a helper runs its own qu
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 # The partition column of every date-grained table.
 PARTITION_COLUMN = "date"
@@ -111,3 +113,10 @@ def float_avg(expression: str) -> str:
     """SQL: the mean of a DOUBLE expression, to the same last digit in every run (see
     `float_sum`)."""
     return f"avg({expression} ORDER BY {expression})"
+
+
+def sqlite_read_only_uri(path: str | os.PathLike[str]) -> str:
+    """SQLite's URI for a file opened read-only (`sqlite3.connect(..., uri=True)`), its path
+    escaped: SQLite ends a path at a `#` or `?` left as written (a data root `/tmp/a#b`
+    opened `/tmp/a`, creating an empty file there) and reads `%xx` as an escaped byte."""
+    return f"{Path(os.path.abspath(path)).as_uri()}?mode=ro"

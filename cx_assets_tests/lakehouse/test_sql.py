@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import duckdb
@@ -111,3 +112,23 @@ def test_a_float_sum_and_mean_are_the_same_whatever_order_the_rows_come_in(con):
     # as the rules use them: under a filter, and over an expression
     assert results(f"{sql.float_avg('x')} FILTER (WHERE kept)") == {in_value_order / 3}
     assert results(sql.float_sum("x * 2")) == {((0.1 * 2) + (0.2 * 2)) + (0.3 * 2)}
+
+
+def test_a_sqlite_file_whose_path_holds_uri_characters_opens_read_only(tmp_path):
+    """A data root `/tmp/a#b` opened `/tmp/a` (SQLite ends a URI's path at `#`), creating an
+    empty file there, and the command centre's run history read "no such table"."""
+    import sqlite3
+
+    folder = tmp_path / "a#b?c d%41é"
+    folder.mkdir()
+    with contextlib.closing(sqlite3.connect(folder / "runs.db")) as writer:
+        writer.execute("CREATE TABLE runs (id INTEGER)")
+        writer.execute("INSERT INTO runs VALUES (1)")
+        writer.commit()
+
+    uri = sql.sqlite_read_only_uri(folder / "runs.db")
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as reader:
+        assert reader.execute("SELECT id FROM runs").fetchall() == [(1,)]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.execute("INSERT INTO runs VALUES (2)")
+    assert sorted(path.name for path in tmp_path.iterdir()) == [folder.name]
