@@ -184,6 +184,36 @@ def test_run_says_which_landed_files_it_did_not_read(tmp_path):
     assert ran.returncode == 0 and "not read" not in ran.stdout
 
 
+def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path):
+    """Seen in an audit: a misspelled table folder, a date folder not named YYYY-MM-DD and a
+    file outside a date folder were skipped without a word; and a range run listed a date
+    folder's skipped file once per day of the range."""
+    data_dir = calls_day(tmp_path / "data")
+    calls = data_dir / "landing" / "calls"
+    (calls / "transcripts" / START / "export.txt").write_text("{}\n")
+    for misplaced in ("transcript/2024-01-05/a.jsonl", "transcripts/2024-1-5/b.jsonl",
+                      "transcripts/c.jsonl", "d.jsonl", "transcripts/_e.jsonl.tmp"):  # fmt: skip
+        (calls / misplaced).parent.mkdir(parents=True, exist_ok=True)
+        (calls / misplaced).write_text("{}\n")
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+
+    ran = cli(
+        "run", "--date", START, "--to", next_day, "--select", "group:calls", data_dir=data_dir
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index("not read: 5 landed files:")
+    outside = "a file outside a date folder: files land in landing/calls/<table>/<YYYY-MM-DD>/"
+    assert lines[at + 1 : at + 6] == [
+        f"  landing/calls/d.jsonl: {outside}",
+        "  landing/calls/transcript: not a table of calls (its tables: transcripts)",
+        f"  landing/calls/transcripts/{START}/export.txt: not one of .jsonl, .json, .csv",
+        "  landing/calls/transcripts/2024-1-5: not a YYYY-MM-DD folder: a day's files land in one",
+        f"  landing/calls/transcripts/c.jsonl: {outside}",
+    ]
+
+
 def test_run_says_what_it_quarantined_and_where(tmp_path):
     data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START

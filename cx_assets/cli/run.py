@@ -27,8 +27,9 @@ class RunTally:
     failed: int = 0
     problems: list[str] = field(default_factory=list)
     written: set = field(default_factory=set)
-    # Landed files its bronze steps did not read: (file, why).
-    ignored: list[tuple[str, str]] = field(default_factory=list)
+    # Landed files its bronze steps did not read, or no step looks at: (file, why). A set:
+    # each day of a range run's bronze materializations carries the step's whole list.
+    ignored: set[tuple[str, str]] = field(default_factory=set)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
 
     def add(self, evaluation) -> None:
@@ -118,6 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 plan.require_built_days(instance, keys)
                 tally = RunTally()
                 succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
+                tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
                 print_summary(
                     resources,
                     instance,
@@ -203,6 +205,29 @@ class RunPlan:
         return later_days_built_before(
             self.graph, instance.get_materialized_partitions, self.partitioned, days
         )
+
+    def misplaced_landing(self, landing_dir) -> list[tuple[str, str]]:
+        """What lies in the landing folders of the run's sources where no bronze step reads
+        it (a misspelled table, a date folder not named YYYY-MM-DD, a file outside a date
+        folder): the run says so, or those files would be lost without a word."""
+        from cx_assets.lakehouse.assets import landed_table
+        from cx_assets.lakehouse.landing import misplaced
+
+        landed = {
+            key: found
+            for key in self.graph.get_all_asset_keys()
+            if (found := landed_table(self.defs.resolve_assets_def(key)))
+        }
+        # The sources the run reads, each with all its tables (one table selected alone is
+        # no reason to call its siblings' folders misplaced).
+        sources = sorted({landed[key][0] for key in self.partitioned if key in landed})
+        return [
+            found
+            for source in sources
+            for found in misplaced(
+                landing_dir, source, sorted(table for s, table in landed.values() if s == source)
+            )
+        ]
 
     def require_built_upstreams(self, warehouse) -> None:
         """Refuse, in one line, a selection that reads a table never built. The hint selects
@@ -296,7 +321,7 @@ class RunPlan:
         for event in result.get_asset_materialization_events():
             tally.written.add(event.asset_key)
             ignored = event.materialization.metadata.get(IGNORED_FILES)
-            tally.ignored.extend(tuple(pair) for pair in (ignored.value if ignored else []))
+            tally.ignored.update(tuple(pair) for pair in (ignored.value if ignored else []))
         if not result.success:
             print(f"run {result.run_id} failed:")
             for line in failure_lines(result):

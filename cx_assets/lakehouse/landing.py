@@ -154,6 +154,37 @@ def unknown_table_folders(landing_dir: Path, source: str, tables: Sequence[str])
     ]
 
 
+def misplaced(landing_dir: Path, source: str, tables: Sequence[str]) -> list[tuple[str, str]]:
+    """What lies in a source's landing folder where no run reads it, with why: a folder that
+    is none of its tables, a folder of a table not named YYYY-MM-DD, a file outside a date
+    folder (as `landing/...` paths; in-flight names left out). The bronze steps say what
+    they skip inside a date folder; these they never look at."""
+    source_dir = landing_dir / source
+    if not source_dir.is_dir():
+        return []
+    found = [
+        (name, f"not a table of {source} (its tables: {', '.join(tables)})")
+        for name in unknown_table_folders(landing_dir, source, tables)
+    ]
+    outside = f"a file outside a date folder: files land in landing/{source}/<table>/<YYYY-MM-DD>/"
+    for entry in sorted(source_dir.iterdir()):
+        if is_in_flight(entry) or (entry.is_dir() and entry.name not in tables):  # said above
+            continue
+        shown = f"landing/{source}/{printable(entry.name)}"
+        if not entry.is_dir():
+            found.append((shown, outside))
+            continue
+        for inner in sorted(entry.iterdir()):
+            if is_in_flight(inner):
+                continue
+            shown_inner = f"{shown}/{printable(inner.name)}"
+            if not inner.is_dir():
+                found.append((shown_inner, outside))
+            elif parse_date_folder(inner.name) is None:
+                found.append((shown_inner, "not a YYYY-MM-DD folder: a day's files land in one"))
+    return found
+
+
 def parse_date_folder(name: str) -> date | None:
     if not _DATE_FOLDER.match(name):
         return None
