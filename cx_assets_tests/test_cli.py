@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 BIN = Path(sys.executable).parent
@@ -1072,3 +1073,21 @@ def test_the_docs_recipe_rechecks_one_day_of_a_partitioned_table(generated_and_r
     assert ran.stdout.startswith("unique_key FAILED:"), ran.stdout
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         assert con.execute("SELECT count(*) FROM gold.calls_performance").fetchone() == rows
+
+
+def test_a_run_first_publishes_what_a_killed_run_left_unpublished(tmp_path):
+    """A run killed between a gold table's warehouse commit and its Parquet leaves a journal;
+    the next run publishes it before anything else, whatever that run selects."""
+    data_dir = calls_day(tmp_path / "data")
+    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
+    day_folder = data_dir / "gold" / "calls_kpis_daily" / f"date={START}"
+    shutil.rmtree(day_folder)  # as if the killed run had not published the day yet
+    journal = data_dir / ".gold-journal" / "calls_kpis_daily.json"
+    journal.parent.mkdir(exist_ok=True)
+    journal.write_text(json.dumps({"days": [START]}))
+
+    ran = cli("run", "--date", START, "--select", "key:gold/calls_performance", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "note: gold/calls_kpis_daily's Parquet published again from the warehouse" in ran.stdout
+    assert pq.read_table(day_folder).num_rows == 1 and not journal.exists()

@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from cx_assets.lakehouse import run_lock
+    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
     from cx_assets.lakehouse.partitions import partition_keys_in_range
     from cx_assets.lakehouse.resources import build_resources
     from cx_assets.lakehouse.warehouse import WarehouseDamagedError, WarehouseLockedError
@@ -115,6 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             # to create the instance's storage.
             with DagsterInstance.get() as instance:
                 run_lock.release_dead_runs(instance)
+                for table in resources[LAYER_STORAGE["gold"]].republish_left_behind():
+                    print(f"note: gold/{table}'s Parquet published again from the warehouse "
+                          "(an earlier run stopped between the two)")  # fmt: skip
                 plan.require_built_upstreams(resources["warehouse"])
                 plan.require_built_days(instance, keys)
                 tally = RunTally()

@@ -404,6 +404,25 @@ class GoldIOManager(WarehouseIOManager):
                 parquet.publish(of_day, parquet.partition_folder(dataset, day))
         return {"parquet_path": str(dataset)}
 
+    def republish_left_behind(self) -> list[str]:
+        """Publish again, from the warehouse, what every journal a killed or failed output
+        left names, and clear it; returns the tables. Run before a command's run, so the
+        Parquet of a table the run does not write is not left behind the warehouse until
+        that table is written again."""
+        repaired = []
+        folder = DataLayout(Path(self.data_dir)).gold_journal_dir
+        for in_flight in folder.glob("_*.tmp"):  # being written when its writer died
+            in_flight.unlink(missing_ok=True)
+        for path in sorted(folder.glob("*.json")):
+            journal, table = PublishJournal(path), path.stem
+            with self.warehouse.connect() as con:
+                stored = table_exists(con, "gold", table)
+            if stored and (left_behind := journal.read()) is not None:
+                self._republish(table, left_behind, Unpublished(set()))
+                repaired.append(table)
+            journal.clear()
+        return repaired
+
     def _days_without_folder(self, table: str) -> set[date]:
         """Days the warehouse holds rows of that have no Parquet folder (deleted by hand)."""
         dataset = DataLayout(Path(self.data_dir)).gold_dir / table

@@ -167,6 +167,30 @@ def test_a_day_whose_parquet_a_crash_left_behind_is_published_by_the_next_run(la
     ]
 
 
+def test_journals_left_behind_are_published_before_any_other_write(lake, monkeypatch):
+    """`cx-lakehouse run` calls this first: a table the next runs do not write is no longer
+    left behind its warehouse rows until it is written again."""
+    lake.materialize([numbers_daily], day="2024-01-05")
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    ROWS_PER_DAY["n"] = 1
+    try:
+        assert not lake.materialize([numbers_daily], day="2024-01-05", raise_on_error=False).success
+    finally:
+        ROWS_PER_DAY["n"] = 2
+        monkeypatch.undo()
+    journal_dir = lake.layout.gold_journal_dir
+    (journal_dir / "_test_numbers_daily.json.99.tmp").write_text("{")  # a writer killed
+    (journal_dir / "gone_table.json").write_text('{"days": null}')  # no such table any more
+    assert len(lake.gold("test_numbers_daily")) == 2
+
+    gold = lake.resources["gold_io_manager"]
+    assert gold.republish_left_behind() == ["test_numbers_daily"]
+
+    assert lake.gold("test_numbers_daily")["n"].tolist() == [50]
+    assert list(journal_dir.iterdir()) == []
+    assert gold.republish_left_behind() == []
+
+
 def _killed(*args, **kwargs):
     raise RuntimeError("killed between the warehouse commit and the Parquet")
 
