@@ -19,7 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cx_assets.lakehouse.run_lock import owner_gone
 from cx_assets.lakehouse.sql import sqlite_read_only_uri
+
+# A run's statuses before it ends.
+UNFINISHED = ("NOT_STARTED", "STARTING", "STARTED")
 
 # Execution states of a check that did not pass: evaluated as failed, or could not run.
 NOT_PASSED = ("FAILED", "EXECUTION_FAILED")
@@ -40,6 +44,17 @@ class RunSummary:
     ended_at: datetime | None
     days: str
     trigger: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shown_status(self) -> str:
+        """Its status, or that its process is gone when it was killed outright: its record
+        stays STARTED until the next run or sensor tick marks it failed. Asked at each
+        render: the history itself is cached until the run storage changes, and a killed
+        run changes nothing."""
+        if self.status in UNFINISHED and owner_gone(self.tags, self.run_id):
+            return f"{self.status} (its process is gone: a killed run)"
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,7 @@ def _latest_runs(path: Path, limit: int) -> list[RunSummary]:
                 ended_at=_time(end),
                 days=days,
                 trigger=run_tags.get("cx/trigger", run_tags.get("dagster/sensor_name", "ui")),
+                tags=run_tags,
             )
         )
     return summaries

@@ -29,12 +29,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+if TYPE_CHECKING:  # the command centre reads runs' owners without importing Dagster
+    from dagster import DagsterInstance
 
 LOCK_FILE = ".run.lock"
 PID_TAG = "cx/pid"
@@ -43,6 +45,8 @@ HOST_TAG = "cx/host"
 # The run the owner tags were recorded for: empty when its creator set them at creation
 # (`cx-lakehouse run`, which only learns the run's id later).
 OWNER_OF_TAG = "cx/owner_of"
+# Dagster's tag on a re-execution, naming the run it re-executes.
+PARENT_RUN_ID_TAG = "dagster/parent_run_id"
 # How long a re-execution may wait for a process to take it up (one starts in seconds).
 UNCLAIMED_GRACE_SECONDS = 120.0
 POLL_SECONDS = 0.5
@@ -93,8 +97,24 @@ def owner_tags(run_id: str | None = None) -> dict[str, str]:
 def _owned_by_its_tags(run) -> bool:
     """Whether a run's owner tags are its own: recorded for it, or at its creation by a
     creator that is not re-executing another run (whose tags Dagster copies)."""
-    owner_of = run.tags.get(OWNER_OF_TAG, "")
-    return owner_of == run.run_id or (owner_of == "" and run.parent_run_id is None)
+    return _tags_are_its_own(run.tags, run.run_id, run.parent_run_id)
+
+
+def _tags_are_its_own(tags: Mapping[str, str], run_id: str, parent_run_id: str | None) -> bool:
+    owner_of = tags.get(OWNER_OF_TAG, "")
+    return owner_of == run_id or (owner_of == "" and parent_run_id is None)
+
+
+def owner_gone(tags: Mapping[str, str], run_id: str) -> bool:
+    """Whether a run's tags name its own owning process on this host, and it is gone (a
+    run killed outright, still recorded STARTED until a run or a sensor tick marks it
+    failed). From the tags alone, as the command centre reads them from the run storage."""
+    pid = tags.get(PID_TAG)
+    if not pid or tags.get(HOST_TAG) != socket.gethostname():
+        return False
+    if not _tags_are_its_own(tags, run_id, tags.get(PARENT_RUN_ID_TAG)):
+        return False
+    return not process_alive(int(pid), tags.get(PID_STARTED_TAG) or None)
 
 
 class _Held:
@@ -225,6 +245,8 @@ def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = pr
     its concurrency slots; returns their run ids. (NOT_STARTED counts: a `cx-lakehouse run`
     killed while it was setting up leaves its run so.) A re-execution still carrying its
     parent's tags is left to its own process, unless none took it up in time."""
+    from dagster import DagsterRunStatus, RunsFilter
+
     host = socket.gethostname()
     released = []
     records = instance.get_run_records(

@@ -3,6 +3,8 @@ reading of the run history (Dagster's SQLite storage, read-only)."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import warnings
@@ -148,6 +150,37 @@ def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypat
         ("ERROR", "checked", "keys", ""),
         ("WARN", "checked", "band", "ratio 0.9 outside 0.2-0.5"),
     ]
+
+
+def test_a_run_whose_process_was_killed_is_shown_so(tmp_path):
+    """Seen in an audit: a `cx-lakehouse run` killed with -9 stayed STARTED on the overview
+    until the next run marked it failed; with only the CLI and the dashboard in use, that
+    could be days."""
+    from cx_assets.lakehouse import run_lock
+
+    killed = subprocess.Popen(["sleep", "60"])
+    tags = {
+        run_lock.PID_TAG: str(killed.pid),
+        run_lock.PID_STARTED_TAG: run_lock.process_started(killed.pid),
+        run_lock.HOST_TAG: socket.gethostname(),
+        run_lock.OWNER_OF_TAG: "",
+    }
+    killed.kill()
+    killed.wait()
+
+    def summary(status: str, **more: str) -> runs.RunSummary:
+        return runs.RunSummary("r1", status, None, None, "2024-01-05", "cli", {**tags, **more})
+
+    assert summary("STARTED").shown_status == "STARTED (its process is gone: a killed run)"
+    assert summary("SUCCESS").shown_status == "SUCCESS"
+    # the process alive; another host's; a re-execution still carrying its parent's tags
+    alive = {
+        run_lock.PID_TAG: str(os.getpid()),
+        run_lock.PID_STARTED_TAG: run_lock.process_started(os.getpid()),
+    }
+    assert summary("STARTED", **alive).shown_status == "STARTED"
+    assert summary("STARTED", **{run_lock.HOST_TAG: "elsewhere"}).shown_status == "STARTED"
+    assert summary("STARTED", **{"dagster/parent_run_id": "r0"}).shown_status == "STARTED"
 
 
 def test_unreadable_run_history_is_said_so(tmp_path):

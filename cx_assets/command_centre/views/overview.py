@@ -232,7 +232,7 @@ else:
             [
                 {
                     "run": run.run_id[:8],
-                    "status": run.status,
+                    "status": run.shown_status,
                     "days": run.days,
                     "trigger": run.trigger,
                     "started (UTC)": run.started_at.replace(tzinfo=None)
