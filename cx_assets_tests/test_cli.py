@@ -372,7 +372,10 @@ def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path
     [
         (["run", "--date", "2024-02-30"], "not a date in YYYY-MM-DD form"),
         (["run", "--date", "2023-12-31"], "is not a partition"),
-        (["run", "--date", "2099-01-01"], "is not a partition"),
+        (["run", "--date", "2099-01-01"], "2099-01-01 is not a partition yet"),
+        (["run", "--date", START, "--to", "2099-01-01"], "2099-01-01 is not a partition yet"),
+        (["run", "--date", "20240201"], "not a date in YYYY-MM-DD form"),
+        (["run", "--date", "2024-W05-4"], "not a date in YYYY-MM-DD form"),
         (["run", "--date", START, "--to", "2024-01-31"], "is before --date"),
         (["run", "--date", START, "--select", "key:gold/nothing_here"], "matches no asset"),
         (["run", "--date", START, "--select", "bad:::selection"], "--select"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 
@@ -10,7 +11,11 @@ class UsageError(Exception):
 
 
 def parse_day(text: str, option: str) -> date:
+    """A day written YYYY-MM-DD, as the message says (Python also reads `20240105` and
+    `2024-W01-5`, which the docs never promise)."""
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a date in YYYY-MM-DD form") from None
