@@ -82,7 +82,20 @@ def _decode(line: bytes) -> tuple[str, str | None]:
         return line.decode("utf-8", errors="replace"), f"invalid UTF-8 at byte {error.start}"
 
 
+# A file that opens with a UTF-16 byte order mark (a Windows "Unicode" export): its every
+# line would be read as bytes that are not UTF-8, one bad record for each, saying so.
+UTF16_FILE = "file not read: the file is UTF-16, not UTF-8"
+
+
+def _is_utf16(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) in _UTF16_BOMS
+
+
 def read_jsonl(path: Path) -> Iterator[Row]:
+    if _is_utf16(path):
+        yield _whole_file(path, UTF16_FILE)
+        return
     with open(path, "rb") as handle:
         for line_number, line in enumerate(handle, start=1):
             if line_number == 1 and line.startswith(_BOM):
@@ -96,6 +109,9 @@ def read_jsonl(path: Path) -> Iterator[Row]:
 
 def read_json(path: Path) -> Iterator[Row]:
     data = path.read_bytes()
+    if data.startswith(_UTF16_BOMS):
+        yield _whole_file(path, UTF16_FILE)
+        return
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     # Bytes that are not UTF-8 become lone surrogates, so the structure can still be read
@@ -497,6 +513,9 @@ def _jsonl_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.Rec
     a read that breaks off keeps what was read, then one bad record saying why."""
     last_line = 0
     try:
+        if _is_utf16(landed.path):
+            yield from _row_batches(landed, [_whole_file(landed.path, UTF16_FILE)], ingested_at)
+            return
         for first_line, block in _jsonl_blocks(landed.path):
             lines = _split_lines(block)
             if lines is None:

@@ -219,6 +219,28 @@ def test_calls_bad_array_element_and_lenient_json_cost_only_their_records(lake):
     assert_reconciles(result, "calls_transcripts")
 
 
+def test_a_utf16_json_file_is_one_bad_record_saying_so(lake):
+    """Seen in an audit: a UTF-16 `.jsonl` (a Windows "Unicode" export) gave "invalid UTF-8
+    at byte 0" and a second bad record holding a NUL; CSV named UTF-16 plainly."""
+    calls = Domain.named("calls")
+    lake.land_jsonl("calls", "transcripts", DAY, [transcript("A")])
+    lines = "\n".join(json.dumps(transcript(call_id)) for call_id in ("B", "C")) + "\n"
+    lake.land("calls", "transcripts", DAY, "unicode.jsonl", lines.encode("utf-16"))
+    lake.land("calls", "transcripts", DAY, "unicode.json", f"[{lines}]".encode("utf-16"))
+
+    result = lake.materialize(calls.everything, day=DAY)
+
+    assert result.success
+    assert lake.gold("calls_performance")["call_id"].tolist() == ["A"]
+    quarantined = lake.quarantine("calls_transcripts")
+    assert reasons_by_place(quarantined) == {
+        ("unicode.json", 1): "file not read: the file is UTF-16, not UTF-8",
+        ("unicode.jsonl", 1): "file not read: the file is UTF-16, not UTF-8",
+    }
+    assert all('"call_id": "B"' in raw for raw in quarantined["raw"])  # its text, decoded
+    assert_reconciles(result, "calls_transcripts")
+
+
 # ---------------------------------------------------------------------------------------
 # Digital: CSV headers that are not UTF-8 or name a column twice; hostile timestamps
 # ---------------------------------------------------------------------------------------
