@@ -1094,3 +1094,38 @@ def test_a_run_first_publishes_what_a_killed_run_left_unpublished(tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "note: gold/calls_kpis_daily's Parquet published again from the warehouse" in ran.stdout
     assert pq.read_table(day_folder).num_rows == 1 and not journal.exists()
+
+
+def test_the_summary_lists_failed_checks_in_the_same_order_every_run():
+    """Steps run two at a time, so their evaluations arrive in either order; the lines did
+    too (an audit saw two identical runs list their warnings differently)."""
+    from dagster import AssetCheckSeverity, AssetKey
+
+    from cx_assets.cli.run import RunTally
+
+    def evaluation(table: str, check: str, severity=AssetCheckSeverity.WARN):
+        return SimpleNamespace(
+            passed=False, asset_key=AssetKey(table.split("/")), check_name=check,
+            description=None, severity=severity,
+        )  # fmt: skip
+
+    evaluations = [
+        evaluation("silver/b", "reject_ratio"),
+        evaluation("bronze/a", "non_empty"),
+        evaluation("gold/c", "unique_key", AssetCheckSeverity.ERROR),
+    ]
+    lines = []
+    for order in (evaluations, evaluations[::-1]):
+        tally = RunTally()
+        for one in order:
+            tally.add(one)
+        lines.append(tally.problem_lines())
+    assert (
+        lines[0]
+        == lines[1]
+        == [
+            "ERROR gold/c:unique_key",
+            "WARN  bronze/a:non_empty",
+            "WARN  silver/b:reject_ratio",
+        ]
+    )

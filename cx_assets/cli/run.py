@@ -47,6 +47,11 @@ class RunTally:
             self.failed += 1
             self.problems.append(f"ERROR {label}{detail}")
 
+    def problem_lines(self) -> list[str]:
+        """Errors first, then warnings, each by table and check: the same order every run
+        (steps run two at a time, so evaluations come in either order)."""
+        return sorted(self.problems)
+
 
 def _run_logger_config(verbose: bool) -> dict:
     # Step events are DEBUG; failures are summarised in one line each unless --verbose.
@@ -411,7 +416,7 @@ def print_summary(
         for name, why in sorted(tally.ignored)[:5]:
             print(f"  {name}: {why}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
-    for problem in tally.problems:
+    for problem in tally.problem_lines():
         print(f"  {problem}")
 
 
