@@ -1129,3 +1129,36 @@ def test_the_summary_lists_failed_checks_in_the_same_order_every_run():
             "WARN  silver/b:reject_ratio",
         ]
     )
+
+
+def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_back(tmp_path):
+    """Seen in an audit: days run out of order (a day landed late) left a call on the later
+    day and its first delivery quarantined as `already kept on` it, and nothing said that
+    running the days together puts it back; gold depended on the order days ran in."""
+    data_dir = tmp_path / "data"
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    record = {
+        "call_id": "A", "agent_name": "Dana Reyes", "timestamp": f"{START}T10:00:00",
+        "transcript_text": "Sign me up.", "duration_seconds": 60, "customer_id": "CUST-1",
+    }  # fmt: skip
+    for day in (START, next_day):
+        folder = data_dir / "landing" / "calls" / "transcripts" / day
+        folder.mkdir(parents=True)
+        (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
+
+    later_first = cli("run", "--date", next_day, "--select", "group:calls", data_dir=data_dir)
+    assert later_first.returncode == 0 and "kept on later days" not in later_first.stdout
+    late = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+
+    assert late.returncode == 0, late.stdout + late.stderr
+    command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
+    assert (
+        f"kept on later days: calls, silver/calls_transcripts kept records of these days on "
+        f"{next_day} (run before them)" in late.stdout
+    )
+    assert f"\n  {command}\n" in late.stdout, late.stdout
+    together = cli(*command.split()[1:], data_dir=data_dir)
+    assert together.returncode == 0 and "kept on later days" not in together.stdout
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        kept = warehouse.execute("SELECT date, call_id FROM silver.calls_transcripts").fetchall()
+    assert kept == [(date.fromisoformat(START), "A")]

@@ -16,6 +16,10 @@ from cx_assets.cli.failures import INTERRUPTED, BusyError, DamagedError
 from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError, parse_day
 
+# The reason of a record quarantined because a later day, run first, kept its key
+# (`parsing._kept_later_reason_sql`).
+KEPT_ON_A_LATER_DAY = r"^duplicate .* \(already kept on (?P<day>\d{4}-\d{2}-\d{2})\)$"
+
 
 @dataclass
 class RunTally:
@@ -142,6 +146,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
             )
             print_later_days(later, keys[0])
+            if succeeded:
+                print_kept_on_later_days(
+                    plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]
+                )
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     except WarehouseDamagedError as error:
@@ -165,6 +173,20 @@ def print_later_days(stale: list, first_day: str) -> None:
             f"later days out of date: {later.group}, {count} from {span}: "
             f"{', '.join(later.tables)} read these days, and an earlier run built them. "
             f"Bring them up to date with:\n  {later.command(first_day)}"
+        )
+
+
+def print_kept_on_later_days(kept: list, first_day: str) -> None:
+    """Name the later days that kept a record this run's days delivered first (a day landed
+    late, run after them): its copy here was quarantined as `already kept on` that day. Run
+    together, the days give each record to its first delivery."""
+    for later in kept:
+        span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
+        print(
+            f"kept on later days: {later.group}, {', '.join(later.tables)} kept records of "
+            f"these days on {span} (run before them), and quarantined this run's copies as "
+            f"already kept there. Give each record to its first delivery with:\n"
+            f"  {later.command(first_day)}"
         )
 
 
@@ -214,6 +236,41 @@ class RunPlan:
         return later_days_built_before(
             self.graph, instance.get_materialized_partitions, self.partitioned, days
         )
+
+    def kept_on_later_days(self, quarantine_dir: Path, first: date, last: date) -> list:
+        """Per group, the later days named by this run's quarantined records as `already
+        kept on` them (a key unique across days, delivered first on a day run later)."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from cx_assets.lakehouse import parquet
+        from cx_assets.lakehouse.partitions import dates_between
+        from cx_assets.lakehouse.staleness import LaterDays
+
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        for key in sorted(k for k in self.partitioned if k.path[0] == "bronze"):
+            table = key.path[-1]
+            days: set[str] = set()
+            for day in dates_between(first, last):
+                folder = parquet.partition_folder(quarantine_dir / table, day)
+                if not folder.is_dir() or not parquet.row_count(folder):
+                    continue
+                reasons = pq.read_table(folder, columns=["reason"]).column("reason")
+                kept = pc.extract_regex(reasons, KEPT_ON_A_LATER_DAY).drop_null()
+                days.update(pc.struct_field(kept, "day").to_pylist())
+            if days:
+                readers = sorted(
+                    child.to_user_string()
+                    for child in self.graph.get(key).child_keys
+                    if child.path[0] == "silver"
+                )
+                group = self.graph.get(key).group_name or "default"
+                found.setdefault(group, (set(), set()))[0].update(days)
+                found[group][1].update(readers)
+        return [
+            LaterDays(group, tuple(sorted(days)), tuple(sorted(tables)))
+            for group, (days, tables) in sorted(found.items())
+        ]
 
     def misplaced_landing(self, landing_dir) -> list[tuple[str, str]]:
         """What lies in the landing folders of the run's sources where no bronze step reads
