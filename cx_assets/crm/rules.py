@@ -785,6 +785,8 @@ def _company_tiers_sql(
         f"({sql.string_literal(name)}, {sql.string_literal(v)}, {sql.string_literal(e)})"
         for name, v, e in SEGMENTS
     )
+    # The engagement window's days: the as-of day and the days before it, local days.
+    window_start = f"a.as_of_date - INTERVAL {int(rules.engagement_window_days)} DAY"
     return f"""
     as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
     companies AS ({_company_universe_sql(interactions, current_contacts)}),
@@ -792,12 +794,14 @@ def _company_tiers_sql(
         SELECT company_id, {sql.float_sum("amount")} AS won_amount
         FROM {current_deals} WHERE status = 'won' GROUP BY company_id
     ),
+    -- By when interactions happened (local days), as churn's recency: one delivered months
+    -- late was counted as recent engagement by its landing day.
     engagement AS (
         SELECT i.company_id, count(*) AS interactions_90d
         FROM {interactions} i CROSS JOIN as_of a
         WHERE NOT i.is_noise AND i.company_id IS NOT NULL
-          AND i.date > a.as_of_date - INTERVAL {int(rules.engagement_window_days)} DAY
-          AND i.date <= a.as_of_date
+          AND i.occurred_at >= {end_of_local_day_sql(window_start)}
+          AND i.occurred_at < {end_of_local_day_sql("a.as_of_date")}
         GROUP BY i.company_id
     ),
     per_company AS (

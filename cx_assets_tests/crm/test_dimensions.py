@@ -34,11 +34,12 @@ def hand_worked_rows(con):
     40 (nothing at all) and 50 (known only from a person's interactions, 2). Medians: won
     over winners = 550, interactions over engaged = 2.5."""
     day = pd.Timestamp("2024-03-31").date()
+    at = pd.Timestamp("2024-03-31 12:00", tz="UTC")
     interactions = [
-        {"date": day, "is_noise": False, "company_id": company_id}
+        {"date": day, "occurred_at": at, "is_noise": False, "company_id": company_id}
         for company_id, n in ((10, 5), (20, 1), (30, 3), (50, 2))
         for _ in range(n)
-    ] + [{"date": day, "is_noise": True, "company_id": 20}] * 4  # noise never engages
+    ] + [{"date": day, "occurred_at": at, "is_noise": True, "company_id": 20}] * 4  # noise
     contacts = [
         {"contact_id": c, "contact_type": "company", "company_name": f"Empresa {c}",
          "owner_id": 7, "version_date": day}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -759,3 +760,31 @@ def test_a_segments_won_amount_is_the_same_to_the_last_digit_whatever_order_comp
     (rows,) = results_in_every_order(con, deals, "deals_", query)
     giants = next(row for row in rows if row[0] == "sleeping_giants")
     assert giants[3:5] == (3, (0.1 + 0.2) + 0.3)  # company_count, total_won_amount
+
+
+def test_engagement_counts_interactions_by_when_they_happened_in_the_90_local_days(con):
+    """As of 2024-03-31 (the latest day delivered), the window is the local days from
+    2024-01-02 to 2024-03-31 (Sao Paulo, UTC-3): by when interactions happened, as churn's
+    recency counts. By landing day, one delivered late (happened in 2023) counted."""
+    as_of = date(2024, 3, 31)
+    local = ZoneInfo("America/Sao_Paulo")
+
+    def at(day: str, hour: int, landed=as_of) -> dict:
+        when = datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=local)
+        return {**interaction(0, 1, 10, when.astimezone(UTC)), "date": landed}
+
+    rows = [
+        at("2024-01-01", 23),  # 02:00 UTC on the 2nd, still the local 1st: outside
+        at("2024-01-02", 0),  # the window's first local day: counted
+        at("2024-03-31", 23),  # 02:00 UTC on April 1st, the as-of local day: counted
+        at("2024-04-01", 0),  # the local day after the as-of day begins: outside
+        at("2023-11-20", 10),  # happened long before, delivered on the as-of day: outside
+        at("2024-04-01", 9),  # after the as-of day (a clock ahead): outside
+        {**at("2024-03-30", 10), "is_noise": True},  # noise never engages
+    ]
+    rows = [{**row, "interaction_id": n} for n, row in enumerate(rows)]
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": "company"}))
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "amount": 1.0, "status": "won"}]))
+    engaged = con.execute(rules.company_segments_sql("interactions_", "contacts_", "deals_")).df()
+    assert engaged.set_index("company_id").loc[10, "interactions_90d"] == 2
