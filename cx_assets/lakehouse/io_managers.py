@@ -390,18 +390,21 @@ class GoldIOManager(WarehouseIOManager):
         self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
     ) -> dict[str, Any]:
         dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        dropped: list[Path] = []
         if dates is None and by_day:  # the whole table, by day: drop days no longer in it
             dates = sorted(set(rows[PARTITION_COLUMN].to_pylist()))
             kept = {parquet.partition_folder(dataset, day).name for day in dates}
-            for folder in dataset.glob(f"{PARTITION_COLUMN}=*"):
-                if folder.name not in kept:
-                    shutil.rmtree(folder)
+            dropped = [f for f in dataset.glob(f"{PARTITION_COLUMN}=*") if f.name not in kept]
         if dates is None:
             parquet.publish(rows, dataset)
         else:
             for day in dates:
                 of_day = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32())))
                 parquet.publish(of_day, parquet.partition_folder(dataset, day))
+        # Last: a reader never sees the table without days it is about to have (removing
+        # them first, a forecast moving on a day read 13 of its 14 days, or failed).
+        for folder in dropped:
+            shutil.rmtree(folder)
         return {"parquet_path": str(dataset)}
 
     def republish_left_behind(self) -> list[str]:

@@ -9,6 +9,7 @@ lives in the path, and a duplicate column makes pyarrow refuse to merge the data
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from datetime import date
@@ -28,10 +29,25 @@ def partition_folder(dataset_dir: Path, day: date) -> Path:
     return dataset_dir / f"{PARTITION_COLUMN}={day.isoformat()}"
 
 
+def without_partition_column(table: pa.Table) -> pa.Table:
+    """`table` without its `date` column, which the folder's name holds, and without it in
+    the pandas metadata too (readers that trust that metadata, such as fastparquet, would
+    look for a column the file does not have)."""
+    table = table.drop_columns([PARTITION_COLUMN])
+    metadata = table.schema.metadata or {}
+    if b"pandas" not in metadata:
+        return table
+    described = json.loads(metadata[b"pandas"])
+    described["columns"] = [
+        column for column in described.get("columns", []) if column.get("name") != PARTITION_COLUMN
+    ]
+    return table.replace_schema_metadata({**metadata, b"pandas": json.dumps(described).encode()})
+
+
 def publish(table: pa.Table, folder: Path) -> Path:
     """Replace the contents of `folder` with one Parquet file holding `table`."""
     if PARTITION_COLUMN in table.column_names and folder.name.startswith(f"{PARTITION_COLUMN}="):
-        table = table.drop_columns([PARTITION_COLUMN])
+        table = without_partition_column(table)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / DATA_FILE
     in_flight = folder / f"_{DATA_FILE}.{os.getpid()}.tmp"
@@ -66,8 +82,7 @@ def publish_stream(
     """Write a stream of rows (with a `date` column) as one file per day in `days`, batch by
     batch so memory stays flat; a day with no rows gets an empty file. Every file is
     renamed into place only once all are written. Returns rows per day."""
-    schema = batches.schema.remove(batches.schema.get_field_index(PARTITION_COLUMN))
-    schema = normalise(schema.empty_table()).schema
+    schema = normalise(without_partition_column(batches.schema.empty_table())).schema
     wanted = set(days)
     writers: dict[date, pq.ParquetWriter] = {}
     in_flight: dict[date, Path] = {}
@@ -96,7 +111,7 @@ def publish_stream(
                     if len(days_in_batch) == 1
                     else table.filter(pc.equal(table[PARTITION_COLUMN], day))
                 )
-                writer_for(day).write_table(normalise(part.drop_columns([PARTITION_COLUMN])))
+                writer_for(day).write_table(normalise(without_partition_column(part)))
                 rows[day] += part.num_rows
         for day in days:
             writer_for(day)  # empty days still get a file, so a re-run replaces old rows

@@ -4,6 +4,7 @@ whole table and removes day folders no longer in it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 
@@ -61,6 +62,41 @@ def test_no_days_named_replace_the_whole_table_and_drop_old_day_folders(lake):
     assert _stored(lake) == [("2024-03-03", "z", 9)]
     folders = sorted(p.name for p in (lake.layout.gold_dir / "by_created_day").iterdir())
     assert folders == [f"date={D3}"]
+
+
+def test_old_day_folders_go_only_once_the_new_days_are_in_place(lake, monkeypatch):
+    """A reader of the folder (the command centre, a BI refresh) never sees the table short
+    of days it is about to have: a forecast moving on a day read 13 of its 14 days, or
+    failed on a folder its listing held, when the old days were removed first."""
+    from cx_assets.lakehouse import parquet
+
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)), [D1, D2])
+    lake.materialize([by_created_day])
+    folder = lake.layout.gold_dir / "by_created_day"
+    seen_while_writing = []
+    publish = parquet.publish
+
+    def watched(table, target):
+        seen_while_writing.append(sorted(p.name for p in folder.iterdir()))
+        return publish(table, target)
+
+    monkeypatch.setattr(parquet, "publish", watched)
+    NEXT["rows"] = DayRows(_rows((D2, "b", 2), (D3, "z", 9)))  # day 1 leaves the table
+    lake.materialize([by_created_day])
+
+    assert seen_while_writing == [[f"date={D1}", f"date={D2}"]] * 2
+    assert sorted(p.name for p in folder.iterdir()) == [f"date={D2}", f"date={D3}"]
+
+
+def test_day_files_do_not_describe_the_date_column_they_do_not_hold(lake):
+    """The folder's name holds the day: the pandas metadata listed a `date` column too,
+    which readers trusting it (fastparquet, some BI tools) would look for."""
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1)), [D1])
+    lake.materialize([by_created_day])
+    path = lake.layout.gold_dir / "by_created_day" / f"date={D1}" / "data.parquet"
+    described = json.loads(pq.read_schema(path).metadata[b"pandas"])
+    assert [column["name"] for column in described["columns"]] == ["ticket_id", "value"]
+    assert pd.read_parquet(path).to_dict("records") == [{"ticket_id": "a", "value": 1}]
 
 
 # --------------------------------------------------------------------------- crash and repair
