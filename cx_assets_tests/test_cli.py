@@ -798,6 +798,8 @@ def test_the_readme_pandas_recipe_types_the_partition_day(generated_and_run):
     assert sorted(kpis["date"]) == [date.fromisoformat(START), date.fromisoformat(END)]
     assert recent["date"].tolist() == [date.fromisoformat(END)]
     assert len(namespace["heat"]) == 168
+    days = namespace["table"].column("date")
+    assert str(days.type) == "date32[day]" and sorted(days.to_pylist()) == sorted(kpis["date"])
 
 
 def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run, tmp_path):
