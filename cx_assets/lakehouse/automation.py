@@ -288,7 +288,7 @@ def landing_sensor(
         landing = folder_identity(lake.layout.landing_dir / source)
         seen.look_at(landing)
         now = datetime.now(UTC)
-        requests: list[RunRequest] = []
+        changed: list[tuple[str, str]] = []  # (day, its run key) of the days to run
         waiting = 0
         for name in unknown_table_folders(lake.layout.landing_dir, source, tables):
             if seen.skip(name):  # a misspelled table's files would never be read
@@ -336,40 +336,65 @@ def landing_sensor(
                 context.log.info(f"{source} {folder_name}: already built from these files")
                 seen.record(folder_name, current, rewritten)
                 continue
-            if len(requests) >= max_requests_per_tick:
+            if len(changed) >= max_requests_per_tick:
                 waiting += 1
                 continue
             change = seen.record(folder_name, current, rewritten)
-            run_key = f"{source}:{folder_name}:{current}" + (f":{change}" if change else "")
-            tags = {"cx/source": source, "cx/trigger": "landing", **RETRIED_RUN_TAGS}
-            later = _later_days_reading(context, source, folder_name)
-            if later:
-                # Later days built before this one landed (or changed) were computed from
-                # it: one run of the day through the last of them brings them up to date.
-                context.log.info(
-                    f"{source} {folder_name}: {len(later)} later built day(s) read it, up to "
-                    f"{later[-1]}: running {folder_name} to {later[-1]}"
+            changed.append(
+                (
+                    folder_name,
+                    f"{source}:{folder_name}:{current}" + (f":{change}" if change else ""),
                 )
-                tags.update(run_tags_for_days(folder_name, later[-1]))
-                requests.append(RunRequest(run_key=run_key, tags=tags))
-            else:
-                requests.append(RunRequest(run_key=run_key, partition_key=folder_name, tags=tags))
+            )
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
         cursor = seen.to_cursor()
-        if not requests:
+        if not changed:
             return SensorResult(
                 skip_reason=SkipReason(f"no new or re-delivered {source} files"), cursor=cursor
             )
-        return SensorResult(run_requests=requests, cursor=cursor)
+        return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
 
     return landing_files_changed
 
 
-def _later_days_reading(context: SensorEvaluationContext, source: str, day: str) -> list[str]:
-    """The days after `day` that a date-grained table of `source` reads `day` for (a window
-    of days before, or every day up to its own) and that a run has already built, sorted
-    (see `staleness.py`)."""
+def _one_run(
+    context: SensorEvaluationContext, source: str, changed: list[tuple[str, str]]
+) -> RunRequest:
+    """One run for the changed days of a tick (sorted), from the first through the last, or
+    through the last later day already built that reads one of them. Days a run builds
+    are built in order; one run per day let a later day take the data root's lock first
+    and be built without the day before it (a leakage call missing its session), every
+    check passing."""
+    days = [day for day, _ in changed]
+    tags = {"cx/source": source, "cx/trigger": "landing", **RETRIED_RUN_TAGS}
+    run_key = (
+        changed[0][1]
+        if len(changed) == 1
+        else f"{source}:" + "+".join(key.removeprefix(f"{source}:") for _, key in changed)
+    )
+    later = _later_days_reading(context, source, days)
+    last = later[-1] if later else days[-1]
+    if later:
+        # Later days built before these landed (or changed) were computed from them: one
+        # run through the last of them brings them up to date.
+        context.log.info(
+            f"{source} {days[-1]}: {len(later)} later built day(s) read it, up to "
+            f"{later[-1]}: running {days[0]} to {later[-1]}"
+        )
+    if len(days) > 1:
+        context.log.info(f"{source}: {len(days)} changed days, {days[0]} to {days[-1]}, in one run")
+    if days[0] == last:
+        return RunRequest(run_key=run_key, partition_key=days[0], tags=tags)
+    return RunRequest(run_key=run_key, tags={**tags, **run_tags_for_days(days[0], last)})
+
+
+def _later_days_reading(
+    context: SensorEvaluationContext, source: str, days: list[str]
+) -> list[str]:
+    """The days after the last of `days` that a date-grained table of `source` reads it for
+    (a window of days before, or every day up to its own) and that a run has already
+    built, sorted (see `staleness.py`)."""
     if context.instance is None or context.repository_def is None:
         return []
     graph = context.repository_def.asset_graph
@@ -379,7 +404,7 @@ def _later_days_reading(context: SensorEvaluationContext, source: str, day: str)
         if graph.get(key).is_partitioned and graph.get(key).group_name == source
     }
     found = later_days_built_before(
-        graph, context.instance.get_materialized_partitions, tables, [day]
+        graph, context.instance.get_materialized_partitions, tables, days
     )
     return sorted({later for group in found for later in group.days})
 
