@@ -4,8 +4,9 @@ DuckDB takes one writer per file and has no busy timeout, so two runs writing on
 warehouse fail each other. Every run (from `cx-lakehouse run`, the UI, a sensor or the
 schedule) takes an exclusive `flock` on `<data root>/.run.lock` when its `Warehouse`
 resource starts, waiting with a line that says whom it waits for, up to a configurable
-limit. The kernel drops a `flock` when its process dies, however it dies (`kill -9`, an
-OOM kill), so a crashed run cannot leave the lock behind.
+limit, in the order the waiters began waiting (`_Ticket`). The kernel drops a `flock` when
+its process dies, however it dies (`kill -9`, an OOM kill), so a crashed run cannot leave
+the lock behind, nor a dead waiter its place in line.
 
 What a killed run does leave behind is its record: Dagster still shows it STARTED, and any
 concurrency slots it claimed stay claimed. Every run records its process (`cx/pid`,
@@ -202,12 +203,72 @@ def data_root_lock(
                 os.close(released)  # closing the descriptor releases the flock
 
 
+# Waiters queue here, so runs take the lock in the order they began waiting: days the
+# landing sensor asked for in turn are built in turn (polling, whichever looked first won,
+# and a later day could be built before the day it reads).
+QUEUE_DIR = ".run-queue"
+
+
+class _Ticket:
+    """A waiter's place in the queue: a file named by when it began waiting, locked by its
+    process for as long as it waits (a ticket nobody holds is a dead waiter's)."""
+
+    def __init__(self, path: Path) -> None:
+        folder = path.parent / QUEUE_DIR
+        folder.mkdir(exist_ok=True)
+        self.name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}"
+        in_flight = folder / f"_{self.name}"
+        self.fd = os.open(in_flight, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)  # held before others can see it, then named
+        self.path = folder / self.name
+        os.replace(in_flight, self.path)
+
+    def first_in_line(self) -> bool:
+        """Whether no live waiter began before this one (dead ones' tickets are removed)."""
+        for other in sorted(self.path.parent.iterdir()):
+            if other.name >= self.name:
+                return True
+            if other.name.startswith("_"):
+                continue
+            try:
+                probe = os.open(other, os.O_RDWR)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # alive and ahead
+            else:
+                other.unlink(missing_ok=True)  # its process is gone
+            finally:
+                os.close(probe)
+        return True
+
+    def leave(self) -> None:
+        self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+
+
 def _acquire(fd: int, path: Path, wait_seconds: float, say: Callable[[str], None]) -> None:
+    # A ticket even when the lock looks free: a newcomer taking it at once would pass the
+    # waiters between two of their looks.
+    ticket = _Ticket(path)
+    try:
+        _wait_in_line(fd, path, ticket, wait_seconds, say)
+    finally:
+        ticket.leave()
+
+
+def _wait_in_line(
+    fd: int, path: Path, ticket: _Ticket, wait_seconds: float, say: Callable[[str], None]
+) -> None:
     began = time.monotonic()
     deadline = began + wait_seconds
     announced = False
     while True:
         try:
+            if not ticket.first_in_line():
+                raise BlockingIOError
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:

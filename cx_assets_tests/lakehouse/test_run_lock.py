@@ -222,3 +222,42 @@ def test_a_waiter_arriving_before_the_holder_wrote_its_name_still_names_it(tmp_p
         pass
     holder.join()
     assert len(said) == 1 and said[0].startswith("waiting for cx-lakehouse run (pid 1,"), said
+
+
+WAIT_IN_LINE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from cx_assets.lakehouse import run_lock
+    from cx_assets.lakehouse.run_lock import data_root_lock
+    name = sys.argv[2]
+    run_lock.POLL_SECONDS = float(sys.argv[3])
+    print("waiting", flush=True)
+    with data_root_lock(Path(sys.argv[1]), owner=name, wait_seconds=60, say=lambda _: None):
+        with open(Path(sys.argv[1]) / "order.txt", "a") as order:
+            order.write(name + "\\n")
+        time.sleep(0.2)
+    """
+)
+
+
+def test_waiters_take_the_lock_in_the_order_they_began_waiting(tmp_path):
+    """The landing sensor asks for days in turn; polling, whichever waiter looked first won,
+    and a later day could be built before the day it reads (here the first waiter looks
+    least often). A waiter that died in line (its ticket left behind) holds no one up."""
+    holder = hold_lock(tmp_path, 3.0)
+    dead = tmp_path / run_lock.QUEUE_DIR / f"{time.time_ns():020d}-{dead_pid()}-1"
+    dead.write_text("")  # a ticket nobody holds: its waiter was killed
+    waiters = []
+    for name, poll in (("first", "1.0"), ("second", "0.05"), ("third", "0.05"), ("fourth", "0.05")):
+        waiter = subprocess.Popen(
+            [sys.executable, "-c", WAIT_IN_LINE, str(tmp_path), name, poll],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert waiter.stdout.readline().strip() == "waiting"
+        time.sleep(0.3)  # each in line before the next comes
+        waiters.append(waiter)
+    for waiter in [holder, *waiters]:
+        assert waiter.wait(timeout=60) == 0
+    assert (tmp_path / "order.txt").read_text().split() == ["first", "second", "third", "fourth"]
+    assert list((tmp_path / run_lock.QUEUE_DIR).iterdir()) == []  # every ticket gone
