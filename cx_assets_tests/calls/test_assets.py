@@ -278,6 +278,14 @@ def test_a_range_run_gives_one_kpi_row_per_day_empty_days_included(lake):
     assert kpis["total_calls"].tolist() == [0, 1, 0]
     assert kpis["conversion_rate"].isna().tolist() == [True, False, True]
     assert kpis["conversion_rate"][1] == 1.0
+    # Each day's materialization counts its own rows, bronze (a stream), silver and gold.
+    for table in ("bronze/calls_transcripts", "silver/calls_transcripts", "gold/calls_performance"):
+        counts = {
+            event.partition: event.materialization.metadata["dagster/row_count"].value
+            for event in result.get_asset_materialization_events()
+            if event.asset_key.to_user_string() == table
+        }
+        assert counts == {"2024-01-05": 0, "2024-01-06": 1, "2024-01-07": 0}, table
 
 
 def test_band_checks_warn_without_failing_the_run(lake):

@@ -208,10 +208,15 @@ def test_an_empty_day_still_gets_a_gold_file_and_table(lake):
 
 
 def test_a_range_writes_every_day(lake):
-    lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-07")
+    result = lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-07")
     folders = sorted(p.name for p in (lake.layout.gold_dir / "test_numbers_daily").iterdir())
     assert folders == ["date=2024-01-05", "date=2024-01-06", "date=2024-01-07"]
     assert lake.query("SELECT count(*) AS n FROM gold.test_numbers_daily")["n"].tolist() == [6]
+    # Each day's materialization counts its own rows (it showed the range's 6 on each).
+    for day in ("2024-01-05", "2024-01-06", "2024-01-07"):
+        metadata = materialization(result, ["gold", "test_numbers_daily"], day).metadata
+        assert metadata["dagster/row_count"].value == 2
+        assert metadata["dagster/partition_row_count"].value == 2
 
 
 def test_unpartitioned_gold_writes_one_file_in_the_table_folder(lake):
