@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
+import pyarrow.compute
 from dagster import AssetExecutionContext, MetadataValue, Output
 
 from cx_assets.lakehouse import quarantine, sql
@@ -254,7 +255,27 @@ class _Report:
             [*self.sample, *quarantine.masked_sample(rejects)],
             key=itemgetter("source_file", "line_number"),
         )[:5]
+        self._add_day_counts(days, chunk)
         return chunk.rows
+
+    def _add_day_counts(self, days: list[date], chunk: _Chunk) -> None:
+        """Each day's own counts on its materialization: Dagster gives every day of a range
+        run the step's metadata, the range's totals. A day's bronze rows are its silver
+        rows and its quarantined ones (its reconciliation check holds them so)."""
+        if len(days) == 1 and not self.context.has_partition_key_range:
+            return  # one day: the step's totals are the day's
+        quarantined = dict.fromkeys(days, 0)
+        for day in chunk.rejects["date"]:
+            quarantined[day] += 1
+        kept = dict.fromkeys(days, 0)
+        if chunk.rows.num_rows:
+            for entry in pyarrow.compute.value_counts(chunk.rows["date"]).to_pylist():
+                kept[entry["values"]] = entry["counts"]
+        for day in days:
+            self.context.add_asset_metadata(
+                {"bronze_rows": kept[day] + quarantined[day], "quarantined_rows": quarantined[day]},
+                partition_key=day.isoformat(),
+            )
 
     def metadata(self) -> dict[str, Any]:
         # Most frequent first; `reverse` keeps reasons of equal counts in their order.

@@ -270,7 +270,7 @@ def test_a_day_without_files_writes_empty_gold_and_warns(lake):
 
 
 def test_a_range_run_gives_one_kpi_row_per_day_empty_days_included(lake):
-    lake.land_jsonl("calls", "transcripts", "2024-01-06", [call("N1", "Count me in.")])
+    lake.land_jsonl("calls", "transcripts", "2024-01-06", [call("N1", "Count me in."), "not json"])
     result = lake.materialize(EVERYTHING, day="2024-01-05", last_day="2024-01-07")
     assert result.success
     kpis = lake.query("SELECT * FROM gold.calls_kpis_daily ORDER BY date")
@@ -285,7 +285,24 @@ def test_a_range_run_gives_one_kpi_row_per_day_empty_days_included(lake):
             for event in result.get_asset_materialization_events()
             if event.asset_key.to_user_string() == table
         }
-        assert counts == {"2024-01-05": 0, "2024-01-06": 1, "2024-01-07": 0}, table
+        assert counts == {
+            "2024-01-05": 0,
+            "2024-01-06": 2 if "bronze" in table else 1,
+            "2024-01-07": 0,
+        }, table
+    silver = {
+        event.partition: {
+            name: event.materialization.metadata[name].value
+            for name in ("bronze_rows", "quarantined_rows")
+        }
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/calls_transcripts"
+    }
+    assert silver == {
+        "2024-01-05": {"bronze_rows": 0, "quarantined_rows": 0},
+        "2024-01-06": {"bronze_rows": 2, "quarantined_rows": 1},
+        "2024-01-07": {"bronze_rows": 0, "quarantined_rows": 0},
+    }
 
 
 def test_band_checks_warn_without_failing_the_run(lake):
