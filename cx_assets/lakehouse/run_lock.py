@@ -24,6 +24,7 @@ taken as the run's own. A re-execution that no process took up within
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -226,9 +227,10 @@ class _Ticket:
     def first_in_line(self) -> bool:
         """Whether no live waiter began before this one (dead ones' tickets are removed)."""
         for other in sorted(self.path.parent.iterdir()):
-            if other.name >= self.name:
-                return True
             if other.name.startswith("_"):
+                _remove_if_stale(other)  # a waiter killed while it took its ticket
+                continue
+            if other.name >= self.name:
                 continue
             try:
                 probe = os.open(other, os.O_RDWR)
@@ -247,6 +249,14 @@ class _Ticket:
     def leave(self) -> None:
         self.path.unlink(missing_ok=True)
         os.close(self.fd)
+
+
+def _remove_if_stale(path: Path, older_than_seconds: float = 60.0) -> None:
+    """Remove a ticket still being named: taking one takes microseconds, so one older than
+    a minute was left by a process killed in between."""
+    with contextlib.suppress(OSError):
+        if time.time() - path.stat().st_mtime > older_than_seconds:
+            path.unlink()
 
 
 def _acquire(fd: int, path: Path, wait_seconds: float, say: Callable[[str], None]) -> None:

@@ -248,6 +248,9 @@ def test_waiters_take_the_lock_in_the_order_they_began_waiting(tmp_path):
     holder = hold_lock(tmp_path, 3.0)
     dead = tmp_path / run_lock.QUEUE_DIR / f"{time.time_ns():020d}-{dead_pid()}-1"
     dead.write_text("")  # a ticket nobody holds: its waiter was killed
+    unnamed = dead.with_name(f"_{dead.name}")  # killed while it took its ticket
+    unnamed.write_text("")
+    os.utime(unnamed, (time.time() - 120, time.time() - 120))
     waiters = []
     for name, poll in (("first", "1.0"), ("second", "0.05"), ("third", "0.05"), ("fourth", "0.05")):
         waiter = subprocess.Popen(
