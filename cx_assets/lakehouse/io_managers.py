@@ -221,7 +221,7 @@ def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> Ta
     )
 
 
-def _rows_by_day(rows: pa.Table, days: Sequence[date]) -> dict[date, int]:
+def rows_by_day(rows: pa.Table, days: Sequence[date]) -> dict[date, int]:
     """How many of `rows` each of `days` has (0 for a day without rows)."""
     counted = dict.fromkeys(days, 0)
     if rows.num_rows:
@@ -230,7 +230,7 @@ def _rows_by_day(rows: pa.Table, days: Sequence[date]) -> dict[date, int]:
     return counted
 
 
-def _add_day_row_counts(context: OutputContext, rows_by_day: Mapping[date, int]) -> None:
+def _add_day_row_counts(context: OutputContext, counts: Mapping[date, int]) -> None:
     """Each day's own row count on its materialization. Dagster gives every day of a range
     run the output's metadata, so each day showed the whole range's rows (600 calls on a
     day that had none)."""
@@ -238,7 +238,7 @@ def _add_day_row_counts(context: OutputContext, rows_by_day: Mapping[date, int])
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
         return
-    for day, rows in rows_by_day.items():
+    for day, rows in counts.items():
         step.add_asset_metadata(
             {"dagster/row_count": rows, "dagster/partition_row_count": rows},
             asset_key=context.asset_key,
@@ -309,7 +309,7 @@ class WarehouseIOManager(ConfigurableIOManager):
         metadata.update(self.publish(table, rows, dates, by_day=by_day))
         context.add_output_metadata(metadata)
         if dates is not None and not by_day:
-            _add_day_row_counts(context, _rows_by_day(rows, dates))
+            _add_day_row_counts(context, rows_by_day(rows, dates))
 
     def _handle_day_tables(self, context: OutputContext, obj: DayTables) -> None:
         """Each chunk replaces its days as it comes (one transaction per chunk); the step's
@@ -321,7 +321,7 @@ class WarehouseIOManager(ConfigurableIOManager):
         written: list[date] = []
         inserted = 0
         published: dict[str, Any] = {}
-        rows_by_day: dict[date, int] = {}
+        counted: dict[date, int] = {}
         with self.warehouse.connect() as con:
             for days, rows in obj.chunks:
                 days = sorted(days)
@@ -329,7 +329,7 @@ class WarehouseIOManager(ConfigurableIOManager):
                     raise ValueError(f"{layer}.{table}: a chunk for days {days} not being written")
                 rows = as_arrow(rows)
                 inserted += replace_rows(con, layer, table, rows, days)
-                rows_by_day.update(_rows_by_day(rows, days))
+                counted.update(rows_by_day(rows, days))
                 published = self.publish(table, rows, days)
                 written += days
             if sorted(written) != dates:
@@ -338,7 +338,7 @@ class WarehouseIOManager(ConfigurableIOManager):
         metadata.update(published)
         metadata.update(obj.metadata)
         context.add_output_metadata(metadata)
-        _add_day_row_counts(context, rows_by_day)
+        _add_day_row_counts(context, counted)
 
     def publish(
         self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False

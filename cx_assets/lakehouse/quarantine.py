@@ -95,5 +95,10 @@ def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
     # Reasons carry a file position for duplicates; group on the part before it.
     kinds = rejects["reason"].str.replace(r" \(first seen at .*\)$", "", regex=True)
     # Most frequent first, ties by reason: the same order as the SQL path's (`query_validated`).
-    counts = sorted(kinds.value_counts().items(), key=lambda item: (-item[1], str(item[0])))
-    return {str(k): int(v) for k, v in counts}
+    counts = {str(reason): int(count) for reason, count in kinds.value_counts().items()}
+    return dict(sorted(counts.items(), key=_most_frequent_first))
+
+
+def _most_frequent_first(reason_and_count: tuple[str, int]) -> tuple[int, str]:
+    reason, count = reason_and_count
+    return -count, reason

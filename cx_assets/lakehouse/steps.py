@@ -18,11 +18,10 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
-import pyarrow.compute
 from dagster import AssetExecutionContext, MetadataValue, Output
 
 from cx_assets.lakehouse import quarantine, sql
-from cx_assets.lakehouse.io_managers import DayTables, TableRef
+from cx_assets.lakehouse.io_managers import DayTables, TableRef, rows_by_day
 from cx_assets.lakehouse.parsing import RecordSpec, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
@@ -98,9 +97,16 @@ def silver_from_bronze(
             )  # fmt: skip
             parts = _file_parts(con, bronze, chunk[0]) if by_day else [None]
             if len(parts) == 1:
-                return typed()
+                return _typed_with_good_first_copies(con, spec, typed)
             try:
-                return _joined([typed(files=files, seen_keys=SEEN_KEYS) for files in parts])
+                return _joined(
+                    [
+                        _typed_with_good_first_copies(
+                            con, spec, typed, files=files, seen_keys=SEEN_KEYS
+                        )
+                        for files in parts
+                    ]
+                )
             finally:
                 con.execute(f"DROP TABLE IF EXISTS {SEEN_KEYS}")
 
@@ -267,10 +273,7 @@ class _Report:
         quarantined = dict.fromkeys(days, 0)
         for day in chunk.rejects["date"]:
             quarantined[day] += 1
-        kept = dict.fromkeys(days, 0)
-        if chunk.rows.num_rows:
-            for entry in pyarrow.compute.value_counts(chunk.rows["date"]).to_pylist():
-                kept[entry["values"]] = entry["counts"]
+        kept = rows_by_day(chunk.rows, days)
         for day in days:
             self.context.add_asset_metadata(
                 {"bronze_rows": kept[day] + quarantined[day], "quarantined_rows": quarantined[day]},
@@ -297,34 +300,26 @@ class _Report:
 UNRANKED = "unranked_records"
 
 
-def _silver_chunk(
+def _typed_with_good_first_copies(
     con: duckdb.DuckDBPyConnection,
-    bronze: TableRef,
     spec: RecordSpec,
-    model: type[pa.DataFrameModel],
-    select_sql: str,
-    derived_frames: DerivedFrames | None,
-    days: list[date],
+    typed: Callable[..., tuple[_Chunk, list[tuple[str, int]], list[tuple[str, int]]]],
     *,
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
-    kept_keys: str | None = None,
 ) -> _Chunk:
-    """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
-    `parsing.parse_bronze`); the rejects carry their raw text.
+    """`typed` (`_silver_chunk` with the chunk's arguments bound) until a key's first copy
+    is its first good one.
 
-    A key's first copy is its first good one. Copies are ranked when typed, before a rule
-    or the model has judged them, so a bad first copy (an empty agent name, say) made a
-    good later one its duplicate, and both were quarantined. When a record quarantined
-    after typing heads a key whose later copies were rejected as its duplicates, the chunk
-    is typed again with it left out of the ranking (rare: a bad record delivered twice).
+    Copies are ranked when typed, before a rule or the model has judged them, so a bad
+    first copy (an empty agent name, say) made a good later one its duplicate, and both
+    were quarantined. When a record quarantined after typing heads a key whose later
+    copies were rejected as its duplicates, the chunk is typed again with it left out of
+    the ranking (rare: a bad record delivered twice).
     """
     unranked: list[tuple[str, int]] = []
     while True:
-        chunk, after_typing, bad_firsts = _silver_chunk_pass(
-            con, bronze, spec, model, select_sql, derived_frames, days,
-            files=files, seen_keys=seen_keys, kept_keys=kept_keys, unranked=unranked,
-        )  # fmt: skip
+        chunk, after_typing, bad_firsts = typed(files=files, seen_keys=seen_keys, unranked=unranked)
         if seen_keys is not None and spec.unique_key:
             # A later part's copies are not duplicates of this part's bad ones either.
             _forget_seen(con, seen_keys, after_typing)
@@ -351,7 +346,7 @@ def _forget_seen(
         con.unregister("forgotten_records")
 
 
-def _silver_chunk_pass(
+def _silver_chunk(
     con: duckdb.DuckDBPyConnection,
     bronze: TableRef,
     spec: RecordSpec,
@@ -360,14 +355,17 @@ def _silver_chunk_pass(
     derived_frames: DerivedFrames | None,
     days: list[date],
     *,
-    files: Sequence[str] | None,
-    seen_keys: str | None,
-    kept_keys: str | None,
-    unranked: list[tuple[str, int]],
+    files: Sequence[str] | None = None,
+    seen_keys: str | None = None,
+    kept_keys: str | None = None,
+    unranked: Sequence[tuple[str, int]] = (),
 ) -> tuple[_Chunk, list[tuple[str, int]], list[tuple[str, int]]]:
-    """One typing of the chunk: the chunk, the (file, line) of the records quarantined
-    after typing (by a rule or the model), and those of them that head a key whose later
-    copies were rejected as duplicates."""
+    """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
+    `parsing.parse_bronze`), the rejects with their raw text, typed once, leaving the
+    `unranked` records out of the ranking of a key's copies: the chunk, the (file, line)
+    of the records quarantined after typing (by a rule or the model), and those of them
+    that head a key whose later copies were rejected as duplicates (see
+    `_typed_with_good_first_copies`)."""
     if unranked:
         con.register(UNRANKED, pd.DataFrame(unranked, columns=["source_file", "line_number"]))
     try:
