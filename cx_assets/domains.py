@@ -35,7 +35,6 @@ from cx_assets.lakehouse.assets import PARTITIONING_TAG, WHOLE_HISTORY
 from cx_assets.lakehouse.automation import RETRIED_RUN_TAGS, daily_schedule
 from cx_assets.lakehouse.domain import DAILY_SELECTION
 from cx_assets.lakehouse.executor import threaded_executor
-from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import build_resources
 from cx_assets.lakehouse.settings import Settings
 
@@ -73,7 +72,6 @@ def definitions_of(domains: Iterable[str]) -> Definitions:
         # whole-history tables downstream in the same run, instead of a second run
         # starting up for them.
         selection=DAILY_SELECTION | AssetSelection.tag(PARTITIONING_TAG, WHOLE_HISTORY),
-        partitions_def=daily_partitions,
         description="Every date-grained asset of every domain for one day (or a range), "
         "then every whole-history table (rollups) downstream of them.",
     )

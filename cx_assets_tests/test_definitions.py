@@ -120,7 +120,7 @@ def describe_graph(graph) -> str:
             selected = sorted(k.to_user_string() for k in sensor.asset_selection.resolve(graph))
             target = f"assets=[{', '.join(selected)}]"
         lines.append(f"sensor {sensor.name} {target} default={sensor.default_status.value}")
-    for schedule in definitions.defs.schedules:
+    for schedule in definitions.defs.get_repository_def().schedule_defs:
         lines.append(
             f"schedule {schedule.name} job={schedule.job_name} cron={schedule.cron_schedule}"
         )
@@ -141,8 +141,23 @@ def test_definitions_load_with_a_domain_per_folder(graph):
     definitions.defs.validate_loadable(definitions.defs)
     domains = definitions.domain_names()
     assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == set(domains)
-    for domain in domains:
-        assert definitions.defs.get_job_def(f"{domain}_daily").partitions_def == daily_partitions
+    for job in [*(f"{domain}_daily" for domain in domains), "daily_partitions"]:
+        assert definitions.defs.get_job_def(job).partitions_def == daily_partitions, job
+
+
+def test_the_definitions_load_without_a_warning():
+    """`dagster dev`, the daemon, each run process and `dagster asset materialize` load the
+    definitions; the preview and beta APIs used on purpose printed 37 warnings each time."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import cx_assets.definitions"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Warning" not in result.stderr, result.stderr[:2000]
 
 
 def test_every_job_runs_in_threads_of_one_process_on_utc_days():
@@ -341,7 +356,7 @@ def test_sensors_schedule_and_jobs_run_by_default():
         assert sensor.default_status == DefaultSensorStatus.RUNNING
         assert sensor.job_name == f"{domain}_daily"
     assert sensors["rollups_automation"].default_status == DefaultSensorStatus.RUNNING
-    (schedule,) = definitions.defs.schedules
+    (schedule,) = definitions.defs.get_repository_def().schedule_defs
     assert schedule.job_name == "daily_partitions"
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
     job = definitions.defs.get_job_def("daily_partitions")
@@ -356,7 +371,7 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
 
     automation = next(s for s in definitions.defs.sensors if s.name == "rollups_automation")
     assert automation.run_tags["dagster/max_retries"] == "2"
-    (schedule,) = definitions.defs.schedules
+    (schedule,) = definitions.defs.get_repository_def().schedule_defs
     at = datetime(2024, 3, 5, 2, tzinfo=UTC)
     (request,) = schedule.evaluate_tick(
         build_schedule_context(scheduled_execution_time=at)

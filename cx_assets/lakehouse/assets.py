@@ -13,9 +13,11 @@
 Domains keep only what is theirs (record specs, Pandera models, SQL of their rules).
 """
 
+import contextlib
 import functools
 import inspect
 import typing
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -33,10 +35,12 @@ from dagster import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
+    BetaWarning,
     Field,
     FreshnessPolicy,
     MetadataValue,
     Output,
+    PreviewWarning,
     TableColumn,
     TableSchema,
     TimeWindowPartitionMapping,
@@ -199,16 +203,7 @@ def lake_asset(
             ins=ins,
             partitions_def=partition_args.get("partitions_def"),
             backfill_policy=partition_args.get("backfill_policy"),
-            check_specs=[
-                AssetCheckSpec(
-                    check.name,
-                    asset=key,
-                    description=check.description,
-                    blocking=check.blocking,
-                    partitions_def=daily_partitions if partitioned else None,
-                )
-                for check in checks
-            ],
+            check_specs=[_check_spec(key, check, partitioned=partitioned) for check in checks],
             can_subset=True,
             config_schema=configurable or None,
         )(_evaluating_checks(fn, key, checks, partitioned=partitioned))
@@ -293,6 +288,32 @@ def _key(upstream: AssetsDefinition | Sequence[str]) -> AssetKey:
     return upstream.key if isinstance(upstream, AssetsDefinition) else AssetKey(list(upstream))
 
 
+def _check_spec(key: AssetKey, check: DeclaredCheck, *, partitioned: bool) -> AssetCheckSpec:
+    """A declared check's spec; a date-grained asset's checks are partitioned like it, so
+    each day's result is recorded against that day."""
+    with _chosen_early_access_api():
+        return AssetCheckSpec(
+            check.name,
+            asset=key,
+            description=check.description,
+            blocking=check.blocking,
+            partitions_def=daily_partitions if partitioned else None,
+        )
+
+
+@contextlib.contextmanager
+def _chosen_early_access_api() -> Iterator[None]:
+    """Silence Dagster's preview and beta warnings around the two such APIs used on purpose
+    (partitioned check specs; `allow_nonexistent_upstream_partitions`), both pinned with
+    Dagster itself in pyproject.toml and covered by tests. Left on, they printed 37 times
+    each time the definitions were loaded: by `dagster dev`, the daemon, every run process
+    and `dagster asset materialize`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        warnings.simplefilter("ignore", BetaWarning)
+        yield
+
+
 def same_day(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
     """The upstream's partitions of the same days as the step."""
     return AssetIn(key=_key(upstream), partition_mapping=TimeWindowPartitionMapping())
@@ -301,12 +322,11 @@ def same_day(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
 def with_days_before(upstream: AssetsDefinition | Sequence[str], days: int) -> AssetIn:
     """The step's days plus the `days` before them (days before the first partition are
     simply absent)."""
-    return AssetIn(
-        key=_key(upstream),
-        partition_mapping=TimeWindowPartitionMapping(
+    with _chosen_early_access_api():
+        mapping = TimeWindowPartitionMapping(
             start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
-        ),
-    )
+        )
+    return AssetIn(key=_key(upstream), partition_mapping=mapping)
 
 
 def all_days(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:

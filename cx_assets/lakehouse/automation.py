@@ -35,7 +35,6 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
-    ScheduleDefinition,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -409,8 +408,10 @@ def _later_days_reading(
     return sorted({later for group in found for later in group.days})
 
 
-def daily_schedule(job) -> ScheduleDefinition:
-    """Each day at 02:00 UTC, the previous day's partition of every date-grained asset."""
+def daily_schedule(job):
+    """Each day at 02:00 UTC, the previous day's partition of every date-grained asset (the
+    job's partitions, and so the schedule's, are resolved from its assets with the
+    definitions)."""
     return build_schedule_from_partitioned_job(
         job,
         name="daily_yesterday",

@@ -26,7 +26,6 @@ from dagster import (
 
 from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, landed_table
 from cx_assets.lakehouse.automation import landing_sensor
-from cx_assets.lakehouse.partitions import daily_partitions
 
 DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)
 
@@ -61,7 +60,6 @@ def domain_definitions(
     job = define_asset_job(
         domain_job_name(domain),
         selection=AssetSelection.groups(domain) & DAILY_SELECTION,
-        partitions_def=daily_partitions,
         description=f"The date-grained {domain} assets for one day (or a range).",
     )
     landed = sorted(table for asset_def in assets if (table := landed_table(asset_def)))
