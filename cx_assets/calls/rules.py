@@ -468,8 +468,8 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     return f"""
     SELECT t.date, t.source_file, t.line_number,
            t.call_id,
-           nullif(trim(t.agent_name), '') AS agent_name,
-           nullif(trim(t.customer_id), '') AS customer_id,
+           nullif({sql.stripped("t.agent_name")}, '') AS agent_name,
+           nullif({sql.stripped("t.customer_id")}, '') AS customer_id,
            t.called_at, t.duration_seconds,
            {columns}
     FROM {typed} t JOIN {features} f USING (source_file, line_number)

@@ -118,7 +118,7 @@ def recipient_count_sql(recipients: str) -> str:
     """Non-empty trimmed addresses in a `;`-separated list."""
     return (
         f"len([address FOR address IN string_split(coalesce({recipients}, ''), ';') "
-        f"IF trim(address) <> ''])"
+        f"IF {sql.has_text('address')}])"
     )
 
 
@@ -127,7 +127,7 @@ def noise_reason_sql(
 ) -> str:
     """First matching noise rule, in the contract's order, or NULL. `recipient_count` is the
     record's `recipient_count_sql`, which silver keeps as a column too: counted once."""
-    lowered_subject = f"lower(ltrim(coalesce({subject}, '')))"
+    lowered_subject = "lower(" + sql.lstripped(f"coalesce({subject}, '')") + ")"
 
     def starts_with_any(prefixes: Sequence[str]) -> str:
         return " OR ".join(
@@ -158,15 +158,16 @@ def thread_subject_sql(subject: str) -> str:
     lower-cased; NULL when nothing is left."""
     prefixes = "|".join(REPLY_PREFIXES)
     stripped = f"regexp_replace(coalesce({subject}, ''), '^(\\s*({prefixes})\\s*:)+', '', 'i')"
-    return f"nullif(lower(trim({stripped})), '')"
+    return f"nullif(lower({sql.stripped(stripped)}), '')"
 
 
 def thread_subject_key_sql(subject: str) -> str:
-    """The thread's key: a keyed hash of the subject as `thread_subject_sql` reads it, with
-    e-mail addresses and phone numbers masked first. A subject may still hold a person's
-    name, or a contact written in a form masking misses, and an unkeyed hash of it could be
-    reversed by hashing candidates (contract section 5). Replies still share their key."""
-    return keyed_hash_sql(thread_subject_sql(mask_contacts_sql(subject)))
+    """The thread's key: a keyed hash of the subject as `thread_subject_sql` reads it, so
+    replies share it and the subject itself is not kept. The subject is hashed as written:
+    the hash is keyed, so the names, addresses and numbers a subject may hold cannot be
+    found again by hashing candidates (contract section 5), and masking them first made
+    `Pedido 123456789` and `Pedido 987654321` one thread."""
+    return keyed_hash_sql(thread_subject_sql(subject))
 
 
 # Between fields of the searchable text: a word edge that is not whitespace, so a phrase

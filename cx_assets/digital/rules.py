@@ -194,7 +194,7 @@ def member_category_sql(
 ) -> str:
     """`MAPD New` (MAPD, tenure below 12 months), `MAPD Tenured`, `Commercial`, `Other`.
     Plan types compare case-insensitively."""
-    plan = f"lower(trim({plan_type}))"
+    plan = f"lower({sql.stripped(plan_type)})"
     return f"""CASE
         WHEN {plan} = 'mapd' AND {tenure_months} < {int(rules.mapd_new_max_tenure_months)}
             THEN {sql.string_literal(MAPD_NEW)}

@@ -139,7 +139,7 @@ def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str]:
     JSON text) and `types_` its JSON type (NULL: absent)."""
     text = f"struct_extract(texts_, {sql.string_literal(item.source)})"
     if spec.text_values:
-        text = f"nullif(trim({text}), '')"
+        text = f"nullif({sql.stripped(text)}, '')"
         return _converted_sql(item.kind, text, from_text=True), f"{text} IS NULL"
     json_type = f"types_[{position}]"
     accepted = ", ".join(sql.string_literal(name) for name in _JSON_TYPES[item.kind])

@@ -150,7 +150,7 @@ def name_variants_sql(name_sql: str) -> str:
     made flexible) and each part of it with at least `NAME_PART_MIN_LETTERS` letters (a
     double-barrelled surname's parts too: `Oliveira` of `Schmidt-Oliveira`), longest
     first, so the whole name is masked before its parts."""
-    whole = f"regexp_replace(trim({name_sql}), '\\s+', ' ', 'g')"
+    whole = f"regexp_replace({sql.stripped(name_sql)}, '\\s+', ' ', 'g')"
     parts = (
         f"[name_part FOR name_part IN string_split_regex({whole}, '[ -]') "
         f"IF length(name_part) >= {NAME_PART_MIN_LETTERS}]"

@@ -44,6 +44,28 @@ def accent_classes_sql(pattern_sql: str) -> str:
     return pattern_sql
 
 
+# One character of whitespace as Python's `str.isspace` reads it (tab, line breaks, the
+# Unicode spaces and separators, the four ASCII separators, NEL). DuckDB's `trim()` removes
+# only space separators, so a recipient written as a tab counted as an address, and "Bob"
+# and "Bob<tab>" were two agents.
+_WHITESPACE = r"[\s\x0B\x1C-\x1F\x85\p{Z}]"
+
+
+def stripped(expression: str) -> str:
+    """SQL: `expression` without leading and trailing whitespace (as `str.strip()`)."""
+    return f"regexp_replace({expression}, '^{_WHITESPACE}+|{_WHITESPACE}+$', '', 'g')"
+
+
+def lstripped(expression: str) -> str:
+    """SQL: `expression` without leading whitespace (as `str.lstrip()`)."""
+    return f"regexp_replace({expression}, '^{_WHITESPACE}+', '')"
+
+
+def has_text(expression: str) -> str:
+    """SQL predicate: `expression` holds a character other than whitespace (NULL for NULL)."""
+    return f"regexp_matches({expression}, '[^{_WHITESPACE[1:-1]}]')"
+
+
 def quote_identifier(name: str) -> str:
     """`name` double-quoted; only lower-case snake_case names are accepted."""
     if not _IDENTIFIER.match(name):

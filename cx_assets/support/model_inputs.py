@@ -22,7 +22,7 @@ def category_key_sql(column: str) -> str:
     """A delivered category as the models count it: trimmed and in lower case, blank as none.
     `Billing` and `billing` are one category, as the assignment plan's skills already
     compare them; the analytics table keeps each as delivered."""
-    return f"nullif(lower(trim({column})), '')"
+    return f"nullif(lower({sql.stripped(column)}), '')"
 
 
 def categorized_tickets_sql(tickets: str, as_of: str, limit: int) -> str:
@@ -97,7 +97,7 @@ def unassigned_open_tickets_sql(
         SELECT t.ticket_id, t.priority,
                -- as delivered, trimmed (skills are compared in any case); a blank one is
                -- predicted like a missing one
-               coalesce(nullif(trim(t.category), ''), c.predicted_category) AS category,
+               coalesce(nullif({sql.stripped("t.category")}, ''), c.predicted_category) AS category,
                {deadline_sql()} AS sla_deadline
         FROM {tickets} t
         JOIN {targets_relation(rules)} g USING (priority)

@@ -113,7 +113,7 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     trimmed, as the customers' CSV reads it, so the two still join (an id with whitespace
     inside is not opaque, and fails the model)."""
     names = (
-        f"""SELECT trim(json_extract_string(record, '$.customer_id')) AS customer_id,
+        f"""SELECT {sql.stripped("json_extract_string(record, '$.customer_id')")} AS customer_id,
                    json_extract_string(record, '$.name') AS name
             FROM {customers} WHERE read_error IS NULL"""
         if customers
@@ -121,7 +121,7 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     )
     return f"""
         WITH tickets AS (
-            SELECT *, trim(customer_id) AS trimmed_customer_id
+            SELECT *, {sql.stripped("customer_id")} AS trimmed_customer_id
             FROM {typed} WHERE reject_reason IS NULL
         ),
         customer_names AS ({names}),
@@ -148,7 +148,7 @@ def silver_agent_versions_sql(typed: str) -> str:
     return f"""
         SELECT {LINEAGE}, agent_id, name, team,
                nullif(array_to_string(
-                   [trim(s) FOR s IN string_split(coalesce(skills, ''), ';') IF trim(s) <> ''],
+                   [{sql.stripped("s")} FOR s IN string_split(coalesce(skills, ''), ';') IF {sql.has_text("s")}],
                    ';'), '') AS skills,
                hire_date, max_open_tickets
         FROM {typed}
@@ -351,7 +351,7 @@ def plan_violations_sql(plan: str, agents: str, tickets: str) -> str:
         WITH planned AS (SELECT * FROM {plan} WHERE agent_id IS NOT NULL),
         crew AS (
             SELECT agent_id, max_open_tickets,
-                   [lower(trim(s)) FOR s IN string_split(coalesce(skills, ''), ';')]
+                   [lower({sql.stripped("s")}) FOR s IN string_split(coalesce(skills, ''), ';')]
                        AS skill_list
             FROM {agents}
         ),
@@ -363,7 +363,7 @@ def plan_violations_sql(plan: str, agents: str, tickets: str) -> str:
         SELECT
             (SELECT count(*) FROM planned p LEFT JOIN crew c USING (agent_id)
              WHERE c.agent_id IS NULL OR p.category IS NULL
-                OR NOT list_contains(c.skill_list, lower(trim(p.category)))) AS without_skill,
+                OR NOT list_contains(c.skill_list, lower({sql.stripped("p.category")}))) AS without_skill,
             (SELECT count(*) FROM added a JOIN crew c USING (agent_id)
              LEFT JOIN held h USING (agent_id)
              WHERE coalesce(h.open_tickets, 0) + a.new_tickets > c.max_open_tickets)

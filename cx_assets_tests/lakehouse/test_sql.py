@@ -132,3 +132,18 @@ def test_a_sqlite_file_whose_path_holds_uri_characters_opens_read_only(tmp_path)
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             reader.execute("INSERT INTO runs VALUES (2)")
     assert sorted(path.name for path in tmp_path.iterdir()) == [folder.name]
+
+
+WHITESPACE = [chr(code) for code in range(0x110000) if chr(code).isspace()]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "x", " a  b ", "\u200b", "a\u200bb", *WHITESPACE, *(f"{w}v v{w}" for w in WHITESPACE)],
+)
+def test_whitespace_is_stripped_as_python_strips_it(con, text):
+    """DuckDB's trim() leaves tabs and line breaks; a recipient written as a tab counted."""
+    row = con.execute(
+        f"SELECT {sql.stripped('$1')}, {sql.lstripped('$1')}, {sql.has_text('$1')}", [text]
+    ).fetchone()
+    assert row == (text.strip(), text.lstrip(), bool(text.strip()))

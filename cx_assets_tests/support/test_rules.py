@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from cx_assets.support import model_inputs, rules
+from cx_assets.support.models import assign
 from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
 AS_OF = "2024-03-02 00:00:00+00"  # the end of the latest materialized day, 2024-03-01
@@ -344,6 +345,25 @@ def test_the_plan_check_query_finds_a_missing_skill_and_an_agent_over_capacity(c
     ]
     # A1 holds 1 open and gets 2 (max 2); A2 lacks billing, and N4 has no category.
     assert con.execute(rules.plan_violations_sql("bad", "agents", "tickets")).fetchall() == [(2, 1)]
+
+
+def test_the_plan_check_reads_skills_as_the_planner_does(con):
+    # The planner strips a skill as Python does; trim() left the tab, and the check called
+    # the planner's own choice a ticket without its skill.
+    con.execute(
+        """CREATE TABLE agents AS SELECT e'Billing;\tReturns\n' AS skills, 'A1' AS agent_id,
+                                         3 AS max_open_tickets;
+           CREATE TABLE tickets AS SELECT 'T1' AS ticket_id, 'A1' AS agent_id, 'open' AS status;
+           CREATE TABLE plan AS SELECT * FROM (VALUES ('N1', e'returns\t', 'A1'))
+               t(ticket_id, category, agent_id);"""
+    )
+    assert assign._skills(con.execute("SELECT skills FROM agents").fetchone()[0]) == {
+        "billing",
+        "returns",
+    }
+    assert con.execute(rules.plan_violations_sql("plan", "agents", "tickets")).fetchall() == [
+        (0, 0)
+    ]
 
 
 def test_misordered_intervals_are_counted(con):
