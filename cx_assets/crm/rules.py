@@ -668,10 +668,14 @@ def churn_risk_sql(
 ) -> str:
     """Churn risk per company (documented in docs/crm.md).
 
-    Recency and trend look only at *healthy* interactions (valid, no friction), and the
-    trend is anchored at the last healthy interaction, not at the as-of day. That makes
-    the score monotone as the contract demands: a friction interaction only raises the
-    friction share, and a longer silence only raises recency.
+    Every component only rises, or stays, with more friction (a friction interaction
+    added, or a healthy one turned into friction) and with a longer silence (a later
+    as-of day, the last healthy interaction earlier or gone), so the score does too, as
+    the contract demands. Hence the trend's two sides: the *recent* days count healthy
+    interactions (fewer of them is more risk), the busiest earlier span counts every
+    valid one (friction there is still activity the company fell from). Anchoring the
+    trend at the last healthy interaction instead made it jump when that interaction
+    turned into friction or went missing, by more than recency and friction could add.
     """
     weights = rules.churn_weights
     window = int(rules.churn_trend_window_days)
@@ -686,16 +690,31 @@ def churn_risk_sql(
         SELECT company_id, max(occurred_at) AS last_healthy_at
         FROM valid WHERE NOT is_friction GROUP BY company_id
     ),
-    trend AS (
-        SELECT v.company_id,
-               count(*) FILTER (WHERE v.occurred_at > h.last_healthy_at - INTERVAL {window} DAY)
-                   AS recent,
-               count(*) FILTER (WHERE v.occurred_at <= h.last_healthy_at - INTERVAL {window} DAY
-                                  AND v.occurred_at > h.last_healthy_at - INTERVAL {2 * window} DAY)
-                   AS previous
-        FROM valid v JOIN healthy_last h USING (company_id)
-        WHERE NOT v.is_friction
+    recent_days AS (
+        SELECT {end_of_local_day_sql("as_of_date")} - INTERVAL {window} DAY AS recent_from
+        FROM as_of
+    ),
+    recent AS (
+        -- healthy interactions in the last `window` days up to the end of the as-of day (one
+        -- delivered late, dated after it, is recent too)
+        SELECT v.company_id, count(*) AS recent
+        FROM valid v CROSS JOIN recent_days r
+        WHERE NOT v.is_friction AND v.occurred_at > r.recent_from
         GROUP BY v.company_id
+    ),
+    earlier_peak AS (
+        -- the most valid interactions, friction included, in `window` days from any one of
+        -- them, among those before the recent days
+        SELECT company_id, max(in_span) AS peak
+        FROM (
+            SELECT v.company_id,
+                   count(*) OVER (PARTITION BY v.company_id ORDER BY v.occurred_at
+                                  RANGE BETWEEN CURRENT ROW AND INTERVAL {window} DAY FOLLOWING)
+                       AS in_span
+            FROM valid v CROSS JOIN recent_days r
+            WHERE v.occurred_at <= r.recent_from
+        )
+        GROUP BY company_id
     ),
     friction AS (
         SELECT company_id, count(*) AS valid_interactions,
@@ -720,10 +739,13 @@ def churn_risk_sql(
                coalesce(f.friction_interactions, 0) AS friction_interactions,
                coalesce(d.lost, 0) AS lost_deals,
                coalesce(d.won, 0) AS won_deals,
-               t.recent, t.previous
+               h.last_healthy_at,
+               coalesce(t.recent, 0) AS recent_healthy_interactions,
+               coalesce(p.peak, 0) AS earlier_peak_interactions
         FROM companies c CROSS JOIN as_of a
         LEFT JOIN healthy_last h USING (company_id)
-        LEFT JOIN trend t USING (company_id)
+        LEFT JOIN recent t USING (company_id)
+        LEFT JOIN earlier_peak p USING (company_id)
         LEFT JOIN friction f USING (company_id)
         LEFT JOIN deals d USING (company_id)
     ),
@@ -732,9 +754,11 @@ def churn_risk_sql(
                CASE WHEN silent_days IS NULL THEN 1.0
                     ELSE least(1.0, greatest(0.0, silent_days) / {float(rules.churn_silence_days_for_full_risk)})
                END AS recency_component,
-               CASE WHEN recent IS NULL THEN 1.0
-                    WHEN previous > 0 THEN greatest(0.0, (previous - recent) / previous)
-                    ELSE 0.0 END AS trend_component,
+               CASE WHEN last_healthy_at IS NULL THEN 1.0
+                    WHEN earlier_peak_interactions = 0 THEN 0.0  -- nothing earlier to fall from
+                    ELSE greatest(0.0, 1.0 - recent_healthy_interactions
+                                             / earlier_peak_interactions)
+               END AS trend_component,
                -- null without a denominator (contract 4); no evidence adds no risk to the score
                friction_interactions / nullif(valid_interactions, 0) AS friction_share,
                lost_deals / nullif(won_deals + lost_deals, 0) AS lost_deal_share
@@ -757,6 +781,7 @@ def churn_risk_sql(
                 ELSE 'low' END AS risk_band,
            silent_days AS days_since_last_healthy_interaction,
            recency_component, trend_component, friction_share, lost_deal_share,
+           recent_healthy_interactions, earlier_peak_interactions,
            valid_interactions, friction_interactions, as_of_date
     FROM final
     WHERE as_of_date IS NOT NULL

@@ -267,7 +267,10 @@ class ChurnRisk(LakeModel):
         ge=0, le=1, description="min(1, silent days ÷ 90); 1 with none."
     )
     trend_component: Series[float] = pa.Field(
-        ge=0, le=1, description="Decline of healthy interactions before the silence."
+        ge=0,
+        le=1,
+        description="max(0, 1 − recent ÷ earlier peak); 0 without an earlier peak, 1 with no "
+        "healthy interaction.",
     )
     friction_share: Series[float] = pa.Field(
         ge=0,
@@ -281,6 +284,14 @@ class ChurnRisk(LakeModel):
         le=1,
         nullable=True,
         description="lost ÷ (won + lost) deals; null without a closed deal (0 in the score).",
+    )
+    recent_healthy_interactions: Series[int] = pa.Field(
+        ge=0, description="Healthy interactions in the 30 days up to the end of the as-of day."
+    )
+    earlier_peak_interactions: Series[int] = pa.Field(
+        ge=0,
+        description="The most valid interactions in 30 days from any one of them, before "
+        "those 30 days.",
     )
     valid_interactions: Series[int] = pa.Field(ge=0, description="Valid interactions, all history.")
     friction_interactions: Series[int] = pa.Field(

@@ -107,6 +107,7 @@ def write_crm(data_dir: Path) -> None:
             "company_id": company, "churn_risk_score": score, "risk_band": band,
             "days_since_last_healthy_interaction": 3.0, "recency_component": 0.1,
             "trend_component": 0.0, "friction_share": 0.5, "lost_deal_share": 0.0,
+            "recent_healthy_interactions": 5, "earlier_peak_interactions": 0,
             "valid_interactions": 10, "friction_interactions": 5, "as_of_date": DAY2,
         }  # fmt: skip
 

@@ -642,21 +642,103 @@ def test_churn_score_worked_example(con):
 
 
 def test_a_score_exactly_on_a_band_threshold_is_in_the_higher_band(con):
-    """35 + 10 + 7.5 + 7.5 = 60 by hand, 59.999999999999986 summed in doubles: the company
-    was `medium` where the docs say `high` from 60."""
+    """10.5 + 12 + 3.75 + 3.75 = 30 by hand, 29.999999999999993 summed in doubles: the
+    company was `low` where the docs say `medium` from 30."""
+    end = datetime(2024, 3, 2, 3, tzinfo=T0.tzinfo)  # the as-of day 03-01 ends, in UTC
+    earlier = [interaction(i, 1, 10, end - timedelta(days=50 - i)) for i in range(5)]
     rows = [
-        interaction(1, 1, 10, T0 + timedelta(days=1)),  # the previous 30 days: 2 healthy
-        interaction(2, 1, 10, T0 + timedelta(days=10)),
-        {**interaction(3, 1, 10, T0 + timedelta(days=20)), "is_friction": True},  # 1 of 4
-        interaction(4, 1, 10, T0 + timedelta(days=40)),  # the last healthy: 1 in its 30 days
-        interaction(5, 1, 99, T0 + timedelta(days=140)),  # another company: 100 days silent
+        *earlier,  # 5 valid in 30 days, before the recent 30 days: the earlier peak
+        interaction(10, 1, 10, end - timedelta(days=29)),  # 2 healthy in the recent 30 days
+        interaction(11, 1, 10, end - timedelta(days=27)),  # the last healthy: 27 days silent
+        {**interaction(12, 1, 10, end - timedelta(hours=15)), "is_friction": True},  # 1 of 8
     ]
-    deals = [{"company_id": 10, "status": "won"}, {"company_id": 10, "status": "lost"}]
-    row = churn(con, rows, deals, companies=(10, 99)).loc[10]
-    assert (row.recency_component, row.trend_component) == (1.0, 0.5)
-    assert (row.friction_share, row.lost_deal_share) == (0.25, 0.5)
-    assert row.churn_risk_score == 60.0
-    assert row.risk_band == "high"
+    deals = [{"company_id": 10, "status": s} for s in ("won", "won", "won", "lost")]
+    row = churn(con, rows, deals).loc[10]
+    assert row.days_since_last_healthy_interaction == pytest.approx(27)
+    assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (2, 5)
+    assert row.trend_component == pytest.approx(1 - 2 / 5)
+    assert (row.friction_share, row.lost_deal_share) == (1 / 8, 1 / 4)
+    assert row.churn_risk_score == 30.0
+    assert row.risk_band == "medium"
+
+
+def test_friction_where_the_last_healthy_interaction_was_never_lowers_churn_risk(con):
+    """Found by hand: the trend was anchored at the last healthy interaction, so turning it
+    into friction (311), or leaving it out (312: silent longer), moved the anchor back and
+    the trend fell from 0.9 to 0, more than the friction share rose."""
+    rows = [
+        interaction(100 * company + day, 6, company, T0.replace(2023, 6, day, 13))
+        for company in (310, 311, 312)
+        for day in range(1, 11)
+    ]
+    july = T0.replace(2023, 7, 15, 13)
+    rows += [interaction(1, 6, 310, july), {**interaction(2, 6, 311, july), "is_friction": True}]
+    as_of = date(2024, 1, 4)
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [310, 311, 312], "contact_type": "company"})
+    )
+    con.register("deals_", pd.DataFrame([{"company_id": -1, "status": "open"}]))
+    frame = (
+        con.execute(rules.churn_risk_sql("interactions_", "contacts_", "deals_", as_of_day=as_of))
+        .df()
+        .set_index("company_id")
+    )
+    # silent since June or July, nothing recent: recency 1 and trend 1 for all three
+    assert (frame.recency_component == 1.0).all() and (frame.trend_component == 1.0).all()
+    assert frame.loc[310].churn_risk_score == pytest.approx(55.0)
+    assert frame.loc[311].churn_risk_score == pytest.approx(55.0 + 30 / 11)
+    assert frame.loc[312].churn_risk_score == pytest.approx(55.0)
+
+
+def test_churn_risk_is_monotone_in_friction_and_silence_on_random_histories(con):
+    """Each change that adds friction or silence, applied to random histories, never lowers
+    the score: a friction interaction added, a healthy one turned into friction, the last
+    healthy one left out or moved earlier, the as-of day moved later."""
+    import random
+
+    generator = random.Random(20261202)
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": ["company"]}))
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "status": "lost"}]))
+    base_day = date(2024, 6, 30)
+    end = datetime(2024, 7, 1, 3, tzinfo=T0.tzinfo)
+
+    def score(rows, as_of=base_day):
+        con.register("interactions_", pd.DataFrame(rows or [interaction(0, 1, -1, T0)]))
+        frame = (
+            con.execute(
+                rules.churn_risk_sql("interactions_", "contacts_", "deals_", as_of_day=as_of)
+            )
+            .df()
+            .set_index("company_id")
+        )
+        return frame.loc[10].churn_risk_score
+
+    def at_random(before: datetime) -> datetime:
+        return before - timedelta(minutes=generator.randrange(1, 150 * 24 * 60))
+
+    for case in range(25):
+        rows = [
+            {**interaction(i, 1, 10, at_random(end)), "is_friction": generator.random() < 0.2}
+            for i in range(generator.randrange(1, 25))
+        ]
+        healthy = sorted((r for r in rows if not r["is_friction"]), key=lambda r: r["occurred_at"])
+        before = score(rows)
+        added = {**interaction(999, 1, 10, at_random(end)), "is_friction": True}
+        changed = {"friction added": score([*rows, added])}
+        if healthy:
+            turned = generator.choice(healthy)
+            changed["healthy turned friction"] = score(
+                [{**r, "is_friction": True} if r is turned else r for r in rows]
+            )
+            last = healthy[-1]
+            changed["last healthy left out"] = score([r for r in rows if r is not last])
+            moved = {**last, "occurred_at": at_random(last["occurred_at"])}
+            changed["last healthy earlier"] = score([moved if r is last else r for r in rows])
+        later = base_day + timedelta(days=generator.randrange(1, 60))
+        changed["as-of day later"] = score(rows, as_of=later)
+        for change, after in changed.items():
+            assert after >= before - 1e-9, (case, change, before, after)
 
 
 def test_a_company_that_never_had_a_healthy_interaction_is_at_full_recency_risk(con):
