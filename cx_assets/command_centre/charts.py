@@ -109,7 +109,9 @@ def bars(
         f"{x}:N",
         sort=list(frame[x]),
         title=None if horizontal else _label(labels, x),
-        axis=alt.Axis(labelOverlap=False, labelLimit=240 if horizontal else 140, labelAngle=0),
+        # A horizontal bar's name is never cut (0: no limit): root causes differing only in
+        # their device read as one ("pharmacy · FORMULARY_LOOKUP_FAILED · m…" twice).
+        axis=alt.Axis(labelOverlap=False, labelLimit=0 if horizontal else 140, labelAngle=0),
     )
     value = (alt.X if horizontal else alt.Y)(
         f"{y}:Q",

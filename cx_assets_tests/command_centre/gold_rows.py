@@ -227,8 +227,11 @@ def write_digital(data_dir: Path) -> None:
     ])  # fmt: skip
 
 
-def write_support(data_dir: Path) -> None:
+def write_support(data_dir: Path, *, rated: bool = True) -> None:
+    """`rated=False`: no ticket has a CSAT score."""
+
     def ticket(ticket_id, day, agent, priority, breached, csat):
+        csat = csat if rated else None
         created = at(day, 8)
         return {
             "date": day, "ticket_id": ticket_id, "customer_id": "CU1", "agent_id": agent,

@@ -4,6 +4,7 @@ exception, the expected headline numbers, and filters that change what is shown.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -356,6 +357,49 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     assert metrics(app)["Planned to these teams' agents"] == "1"
     (plan,) = [f.value for f in app.dataframe if "reason" in f.value.columns]
     assert plan["ticket_id"].tolist() == ["T3"]
+
+
+def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):
+    """Seen in an audit: a team whose tickets had no CSAT drew "SLA breaches vs CSAT" as
+    empty axes, with no word of why."""
+    data_dir = tmp_path / "data"
+    gold_rows.write_support(data_dir, rated=False)
+    app = render("support", data_dir, monkeypatch)
+    captions = [caption.value for caption in app.caption]
+    assert "SLA breaches vs CSAT: no ticket of these agents was rated in these days." in captions
+    assert metrics(app)["Mean CSAT"] == "—"
+    rated = render("support", write_gold(tmp_path / "rated"), monkeypatch)
+    assert not [c for c in rated.caption if c.value.startswith("SLA breaches vs CSAT")]
+    titles = [json.loads(chart.proto.spec).get("title") for chart in rated.get("vega_lite_chart")]
+    assert len(titles) == len(app.get("vega_lite_chart")) + 1
+
+
+def test_names_on_horizontal_bars_are_never_cut(gold_root, monkeypatch):
+    """Seen in an audit: root causes differing only in their device read as one bar name,
+    "pharmacy · FORMULARY_LOOKUP_FAILED · m…" twice (labels were cut at 240 px)."""
+    horizontal = []
+    for page in ("crm", "calls", "leakage", "support"):
+        app = render(page, gold_root, monkeypatch)
+        for chart in app.get("vega_lite_chart"):
+            horizontal += _nominal_y_axes(json.loads(chart.proto.spec))
+    assert len(horizontal) >= 4, horizontal
+    assert all(y["axis"]["labelLimit"] == 0 for y in horizontal), horizontal
+
+
+def _nominal_y_axes(spec: object) -> list[dict]:
+    """Every y encoding of a nominal field (a bar's name on a horizontal chart), layers
+    included."""
+    found = []
+    if isinstance(spec, dict):
+        y = spec.get("encoding", {}).get("y")
+        if isinstance(y, dict) and y.get("type") == "nominal" and "axis" in y:
+            found.append(y)
+        for value in spec.values():
+            found += _nominal_y_axes(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += _nominal_y_axes(value)
+    return found
 
 
 def _temporal_x_axes(spec: object) -> list[dict]:

@@ -139,16 +139,20 @@ else:
             ),
             key="support_agent_tickets",
         )  # fmt: skip
+    # An agent without a rated ticket has no CSAT to place (not a CSAT of 0).
+    rated = top.dropna(subset=["mean_csat"])
     with right:
-        ui.chart(
-            charts.scatter(
-                # An agent without a rated ticket has no CSAT to place (not a CSAT of 0).
-                top.dropna(subset=["mean_csat"]), x="breach_share", y="mean_csat",
-                size="tickets_handled", label="agent", x_format=".0%", y_format=".2f",
-                title="SLA breaches vs CSAT (size: tickets; agents with a rated ticket)",
-            ),
-            key="support_agent_scatter",
-        )  # fmt: skip
+        if rated.empty:
+            st.caption("SLA breaches vs CSAT: no ticket of these agents was rated in these days.")
+        else:
+            ui.chart(
+                charts.scatter(
+                    rated, x="breach_share", y="mean_csat",
+                    size="tickets_handled", label="agent", x_format=".0%", y_format=".2f",
+                    title="SLA breaches vs CSAT (size: tickets; agents with a rated ticket)",
+                ),
+                key="support_agent_scatter",
+            )  # fmt: skip
     ui.table(
         agents.drop(columns="agent"),
         name="support_agents",
