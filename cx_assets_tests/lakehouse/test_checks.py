@@ -416,8 +416,27 @@ def shares(context) -> pd.DataFrame:
     return rows_of(partition_dates(context), HITS_BY_DAY)
 
 
+@lake_asset("silver", group=GROUP, partitioned=False, bands=[SHARE_BAND])
+def shares_of_all_days(context) -> pd.DataFrame:
+    """Hits and total of every day, as one whole-history table."""
+    days = ["2024-01-05", "2024-01-06", "2024-01-07"]
+    return pd.DataFrame([{**row, "date": pd.Timestamp(day).date()} for day in days
+                         for row in HITS_BY_DAY[day]])  # fmt: skip
+
+
 def _band(result):
     return check_results(result)[("gold/shares", SHARE)]
+
+
+def test_a_band_on_a_whole_history_table_reads_every_day_it_holds(lake):
+    """Found by adding a domain: the band of a whole-history table read no day, and passed
+    whatever its rows held."""
+    result = lake.materialize([shares_of_all_days])
+    check = check_results(result)[("silver/shares_of_all_days", SHARE)]
+    assert not check.passed and check.description == "outside [0.2, 0.8] on 2024-01-06"
+    assert check.metadata["ratio_by_day"].value == {
+        "2024-01-05": 0.5, "2024-01-06": 0.9, "2024-01-07": None,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("day", ["2024-01-06", "2024-01-09"])
