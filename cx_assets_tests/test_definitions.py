@@ -239,7 +239,8 @@ def test_a_run_of_one_domain_imports_no_other_domain():
     )
     loaded = eval(result.stdout)  # a printed list of names
     assert "calls" in loaded
-    assert not {"crm", "digital", "support"} & set(loaded), loaded
+    others = set(definitions.domain_names()) - {"calls"}
+    assert len(others) >= 3 and not others & set(loaded), loaded
 
 
 def test_every_gold_table_of_the_contract_is_an_asset(graph):

@@ -19,12 +19,12 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, Config, MetadataValue, Output
 
 from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
+from cx_assets.lakehouse.by_day import rows_of_changed_days
 from cx_assets.lakehouse.io_managers import MODEL_FILE, DayRows, TableRef, read_stored_model
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.lakehouse.warehouse import Warehouse, scalar
 from cx_assets.support import model_inputs, rules, schemas
-from cx_assets.support.by_day import rows_of_changed_days
 from cx_assets.support.models.assign import plan_assignments
 from cx_assets.support.models.categorize import (
     ClassifierSettings,

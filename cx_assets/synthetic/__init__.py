@@ -38,5 +38,16 @@ def megabytes(source: str, *, days: int, scale: float) -> float:
     return _source_module(source).DAY_MEGABYTES * days * scale
 
 
+# What every source's subpackage defines (docs/architecture.md, "How to add a domain").
+SOURCE_ATTRIBUTES = ("generate", "DAY_MEGABYTES")
+
+
 def _source_module(source: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{source}")
+    module = importlib.import_module(f"{__name__}.{source}")
+    if missing := [name for name in SOURCE_ATTRIBUTES if not hasattr(module, name)]:
+        raise TypeError(
+            f"{module.__name__} does not define {' and '.join(missing)}: a source's generator "
+            "package defines generate(request) and DAY_MEGABYTES (about how many MB one day "
+            "at scale 1 writes)"
+        )
+    return module

@@ -192,3 +192,21 @@ def test_a_sources_estimate_of_its_files_is_what_it_writes(source: str, tmp_path
     written = sum(path.stat().st_size for path in tmp_path.rglob("*") if path.is_file()) / 2**20
     estimate = megabytes(source, days=days, scale=scale)
     assert 0.75 < written / estimate < 1.25, (written, estimate)
+
+
+def test_a_source_without_its_estimate_is_named_with_what_it_lacks(monkeypatch) -> None:
+    """Found by adding a domain by the docs: a generator without `DAY_MEGABYTES` failed
+    `cx-lakehouse generate` with an AttributeError deep in the disk-space estimate."""
+    import sys
+    import types
+
+    from cx_assets.synthetic import megabytes
+
+    def generate(request) -> dict[str, int]:
+        return {}
+
+    partial = types.ModuleType("cx_assets.synthetic.survey")
+    partial.generate = generate
+    monkeypatch.setitem(sys.modules, partial.__name__, partial)
+    with pytest.raises(TypeError, match=r"synthetic.survey does not define DAY_MEGABYTES: "):
+        megabytes("survey", days=1, scale=1.0)

@@ -1,12 +1,16 @@
-"""Tables of tickets by the day they were created, kept current as later days re-deliver them.
+"""Whole-history tables whose rows belong to days, kept current as later days re-deliver
+what they hold.
 
-A ticket is counted once, in its latest version, under the UTC day it was created; a later
-delivery updates its row there, and the as-of time moving on can flip a breach flag. So
-such a table is a whole-history asset whose rows belong to days (`DayRows`): each run
-computes every row in DuckDB, compares it with what is stored, day by day, and rewrites
-only the days whose rows changed, and every materialized day without tickets, so that it
-has its empty partition whether it was run alone or in a range. Re-deliveries touch the last few days; a year of history costs
-one comparison in SQL, not a rewrite.
+Where the latest version of a record wins across days, a row that belongs to one day can
+change on a later one: support counts a ticket once, in its latest version, under the UTC
+day it was created, and a later delivery (or the as-of time moving on, flipping a breach
+flag) updates its row there. Such a table is a whole-history asset that still publishes by
+day (`DayRows`, hive-partitioned in gold): each run computes every row in DuckDB, compares
+it with what is stored, day by day, and rewrites only the days whose rows changed, and every
+materialized day without rows, so that it has its empty partition whether it was run alone
+or in a range. Re-deliveries touch the last few days; a year of history costs one comparison
+in SQL, not a rewrite. A domain with such tables returns `rows_of_changed_days(...)[0]` from
+its asset.
 """
 
 from __future__ import annotations
