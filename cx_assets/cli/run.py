@@ -441,8 +441,10 @@ def print_summary(
     """Rows per gold table: of the run's days for a per-day table, all of it for a
     whole-history one (whose days, like a forecast's, may lie outside the run's). A table
     the run did not write (it failed or was interrupted first) says so, and whose rows it
-    holds: an earlier run's, or those of a failed step that wrote the warehouse and then
-    failed (writing its Parquet), so that no run ever materialized them."""
+    holds: this run's, where its step wrote the warehouse and then failed writing the
+    Parquet (the next run publishes them); an earlier run's; or rows a failed step left
+    that no run ever materialized."""
+    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
     from cx_assets.lakehouse.partitions import dates_between
     from cx_assets.lakehouse.warehouse import count_rows, table_exists
 
@@ -460,11 +462,15 @@ def print_summary(
                 rows = count_rows(con, "gold", table, days if per_day else None)
                 note = ""
                 if key not in tally.written:
-                    note = (
-                        "  (not written by this run: an earlier run's)"
-                        if _materialized_before(instance, key, days if per_day else None)
-                        else "  (not materialized: rows a failed step left in the warehouse)"
-                    )
+                    if resources[LAYER_STORAGE["gold"]].left_unpublished(table):
+                        note = (
+                            "  (not materialized: its step wrote the warehouse, then failed "
+                            "before the Parquet; the next run publishes it)"
+                        )
+                    elif _materialized_before(instance, key, days if per_day else None):
+                        note = "  (not written by this run: an earlier run's)"
+                    else:
+                        note = "  (not materialized: rows a failed step left in the warehouse)"
                 print(f"  {table:<34} {rows:>10,}{note}")
     if tally.ignored:
         count = len(tally.ignored)

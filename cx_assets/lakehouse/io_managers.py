@@ -438,6 +438,11 @@ class GoldIOManager(WarehouseIOManager):
             shutil.rmtree(folder)
         return {"parquet_path": str(dataset)}
 
+    def left_unpublished(self, table: str) -> bool:
+        """Whether an output of `table` wrote the warehouse and then failed before its
+        Parquet was written (its journal is still there)."""
+        return (DataLayout(Path(self.data_dir)).gold_journal_dir / f"{table}.json").exists()
+
     def republish_left_behind(self) -> list[str]:
         """Publish again, from the warehouse, what every journal a killed or failed output
         left names, and clear it; returns the tables. Run before a command's run, so the
