@@ -26,3 +26,39 @@ def test_every_check_is_documented_on_its_asset():
         assert any(asset in line and spec.name in line for line in lines), (
             f"docs/checks.md does not name {spec.name} on {asset}"
         )
+
+
+def test_the_landing_table_in_contract_md_states_each_fields_requirement():
+    """Seen in a docs audit: the table said "required unless marked optional" and marked no
+    digital field optional, where eleven are, and had no support rows."""
+    import re
+
+    from cx_assets.calls import records as calls
+    from cx_assets.crm import records as crm
+    from cx_assets.digital import records as digital
+    from cx_assets.lakehouse.assets import landed_table
+    from cx_assets.support import records as support
+
+    specs = {
+        "crm/interactions": crm.INTERACTION_SPEC, "crm/contacts": crm.CONTACT_SPEC,
+        "crm/deals": crm.DEAL_SPEC, "crm/users": crm.USER_SPEC,
+        "calls/transcripts": calls.TRANSCRIPT_SPEC,
+        "digital/journeys": digital.JOURNEY_SPEC, "digital/calls": digital.CALL_SPEC,
+        "digital/members": digital.MEMBER_SPEC,
+        "support/tickets": support.TICKET_SPEC, "support/agents": support.AGENT_SPEC,
+        "support/customers": support.CUSTOMER_SPEC,
+    }  # fmt: skip
+    landed = {"/".join(table) for a in defs.assets if (table := landed_table(a))}
+    assert set(specs) == landed
+    rows = {}
+    for line in (DOCS / "contract.md").read_text().splitlines():
+        if match := re.match(r"\| `([a-z]+/[a-z]+)`[^|]*\| (.*) \|$", line):
+            rows[match[1]] = match[2]
+    assert set(rows) == set(specs)
+    for table, spec in specs.items():
+        required_part, _, optional_part = rows[table].partition("; optional ")
+        named = {name: re.findall(r"`([^`]+)`", part) for name, part in
+                 (("required", required_part), ("optional", optional_part))}  # fmt: skip
+        for field in spec.fields:
+            side = "required" if field.required else "optional"
+            assert field.source in named[side], f"{table}: {field.source} is {side}"

@@ -5,10 +5,10 @@ import pandas as pd
 from dagster import AssetExecutionContext, Output
 
 from cx_assets.calls import plots, rules, schemas
+from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
 from cx_assets.lakehouse.io_managers import TableRef
-from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
@@ -19,20 +19,6 @@ GROUP = "calls"
 # Check names (band checks are named by their declaration).
 CONVERSION_RATE = "conversion_rate_in_band"
 UPSELL_WITHOUT_AMOUNT = "upsell_without_amount_share"
-
-# Landing contract (contract section 2, calls): every field but `duration_seconds` is required.
-TRANSCRIPT_SPEC = RecordSpec(
-    fields=(
-        Field("call_id", "call_id", "str"),
-        Field("agent_name", "agent_name", "str"),
-        Field("timestamp", "called_at", "timestamp"),
-        Field("transcript_text", "transcript_text", "str"),
-        Field("duration_seconds", "duration_seconds", "int", required=False),
-        Field("customer_id", "customer_id", "str"),
-    ),
-    unique_key=("call_id",),
-    unique_across_days=True,
-)
 
 bronze_transcripts = bronze_asset(
     GROUP, "transcripts", "Recorded call transcripts (`.jsonl`, or `.json` object or array)."
