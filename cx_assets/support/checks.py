@@ -6,7 +6,7 @@ declared on the assets). Each takes the asset definitions it reads, never a tabl
 | `sla_flags_consistent` | gold ticket analytics | ERROR: targets, minutes and breach flags agree with the priority, the timestamps and the breach rule as of the as-of time |
 | `breach_share_in_band` | gold ticket analytics | WARN (run config): breached tickets ÷ tickets created in the 7 days ending on the as-of day |
 | `forecast_intervals_ordered` | gold volume forecast | ERROR: lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95 |
-| `forecast_fell_back_to_baseline` | volume forecaster | WARN: too little history for a backtest |
+| `forecast_fell_back_to_baseline` | volume forecaster | WARN: too little history for a backtest, or a series no window could score |
 | `classifier_beats_baselines` | ticket classifier | WARN: macro-F1 and accuracy above the majority-class and keyword baselines |
 | `plan_within_skills_and_capacity` | gold assignment plan | ERROR: no ticket to an agent without its skill, no agent over capacity |
 """
@@ -170,8 +170,8 @@ def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     @asset_check(
         asset=forecaster,
         name=FORECAST_FELL_BACK,
-        description="WARN when the forecaster had too little history for a backtest and "
-        "fell back to the seasonal-naive baseline.",
+        description="WARN when the forecaster fell back to the seasonal-naive baseline: too "
+        "little history for a backtest, or a series no backtest window could score.",
     )
     def forecast_fell_back_to_baseline(lake: Lake) -> AssetCheckResult:
         model = stored_model(lake, forecaster)
@@ -179,14 +179,17 @@ def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
             return AssetCheckResult(
                 passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
             )
+        # A model stored before `unscored` existed reads the class default, ().
+        reason = model.baseline_reason
         return AssetCheckResult(
-            passed=not model.fell_back,
+            passed=reason is None,
             severity=AssetCheckSeverity.WARN,
-            description=model.reason if model.fell_back else None,
+            description=reason,
             metadata={
                 "history_days": model.history_days,
                 "backtest_windows": model.windows,
                 "chosen_models": MetadataValue.json(model.chosen),
+                "unscored_series": MetadataValue.json(list(model.unscored)),
             },
         )
 

@@ -201,8 +201,8 @@ def support_volume_forecaster(
     forecaster = fit_forecaster(
         series_frame(daily, first_day, as_of_day), as_of_day, previous=previous
     )
-    if forecaster.fell_back:
-        context.log.warning(f"volume forecast fell back to the baseline: {forecaster.reason}")
+    if reason := forecaster.baseline_reason:
+        context.log.warning(f"volume forecast fell back to the baseline: {reason}")
     return Output(
         forecaster,
         metadata={
@@ -212,7 +212,8 @@ def support_volume_forecaster(
             "training_rows": int(daily["tickets"].sum()) if len(daily) else 0,
             "backtest_windows": forecaster.windows,
             "fell_back": forecaster.fell_back,
-            "fallback_reason": forecaster.reason or "",
+            "fallback_reason": forecaster.baseline_reason or "",
+            "unscored_series": MetadataValue.json(list(forecaster.unscored)),
             "chosen_models": MetadataValue.json(forecaster.chosen),
             **{key: value for key, value in coverage(forecaster).items() if value is not None},
             "backtest": MetadataValue.md(backtest_markdown(forecaster)),

@@ -118,6 +118,41 @@ def test_too_little_history_falls_back_and_says_so(days, model):
     assert table["backtest_mase"].isna().all()
 
 
+def test_a_category_new_in_the_backtest_is_scored_on_the_windows_that_can_be(fitted):
+    """Found by hand: a category first delivered after a window's training days has no MASE
+    in that window (its seasonal-naive error there is 0), and one such window made every
+    candidate's mean NaN: the model was then chosen by MAE, first listed among equals, with
+    null MASEs and no warning."""
+    days = 63
+    last = FIRST + timedelta(days=days - 1)
+    rng = np.random.default_rng(5)
+    late = [
+        {"day": FIRST + timedelta(days=offset), "category": category,
+         "tickets": int(rng.poisson(60 * WEEK[offset % 7]))}
+        for category, first in (("refunds", 40), ("returns", 55))
+        for offset in range(first, days)
+    ]  # fmt: skip
+    daily = pd.concat([_daily(days), pd.DataFrame(late)], ignore_index=True)
+    forecaster = fit_forecaster(series_frame(daily, FIRST, last), last)
+    assert not forecaster.fell_back and forecaster.windows == 3
+    backtest = forecaster.backtest.set_index(["series", "model"])
+    # Windows train on days 0-20, 0-34 and 0-48: refunds (from day 40) only the last.
+    refunds = backtest.loc["refunds"]
+    assert (refunds["windows_scored"] == 1).all() and refunds["mase"].notna().all()
+    assert forecaster.chosen["refunds"] == refunds["mase"].idxmin()
+    assert (backtest.loc["billing", "windows_scored"] == 3).all()
+    # Returns (from day 55) has no window to score: the baseline, and the check says so.
+    assert backtest.loc["returns", "mase"].isna().all()
+    assert forecaster.unscored == ("returns",)
+    assert forecaster.chosen["returns"] == BASELINE
+    assert forecaster.baseline_reason.startswith("no backtest window could score returns ")
+    table = forecast_table(forecaster)
+    returns = table[table["category"] == "returns"]
+    assert set(returns["model"]) == {BASELINE} and returns["backtest_mase"].isna().all()
+    assert table[table["category"] == "refunds"]["backtest_mase"].notna().all()
+    assert fitted.baseline_reason is None
+
+
 def test_no_history_gives_an_empty_forecast():
     forecaster = fit_forecaster(series_frame(_daily(0), None, None), None)
     assert forecaster.fell_back and forecast_table(forecaster).empty

@@ -9,8 +9,10 @@
   allows (at least `min_train_days` before the first window). The candidate (baseline
   included) with the lowest mean MASE over the windows wins; MASE scales each window's
   MAE by the in-sample MAE of the seasonal-naive forecast of that window's training data
-  (utilsforecast's `mase`). The backtest also tells how often the 80% and 95% intervals
-  held the truth.
+  (utilsforecast's `mase`). A window whose training data repeats itself week on week (a
+  category with no tickets before it) has no MASE and is left out of the mean; a series
+  with no window scored keeps the baseline, and `unscored` names it (a WARN check). The
+  backtest also tells how often the 80% and 95% intervals held the truth.
 - Too little history for one window: no backtest; the baseline SeasonalNaive(7) (Naive
   with fewer than 8 days) is fitted and `fell_back` says why (a WARN check).
 - Forecasts and intervals are clipped at 0 (counts); clipping keeps them ordered.
@@ -62,7 +64,23 @@ class VolumeForecaster:
     fell_back: bool
     reason: str | None = None
     settings: ForecastSettings = field(default_factory=ForecastSettings)
+    # Series the backtest could not score (no window with a MASE): they keep the baseline.
+    unscored: tuple[str, ...] = ()
     fingerprint: str | None = None  # of what it was fitted from (`fit_forecaster`)
+
+    @property
+    def baseline_reason(self) -> str | None:
+        """Why the baseline forecasts some or every series instead of the chosen model, or
+        None when the backtest chose for every series."""
+        if self.fell_back:
+            return self.reason
+        if self.unscored:
+            return (
+                f"no backtest window could score {', '.join(self.unscored)} (its training days "
+                f"repeat week on week, as with no tickets before the window): {BASELINE} for "
+                f"{'it' if len(self.unscored) == 1 else 'them'}"
+            )
+        return None
 
     def mase_of(self, series: str, model: str) -> float | None:
         rows = self.backtest[
@@ -140,7 +158,16 @@ def _fitted_forecaster(
     history_days = history["ds"].nunique() if len(history) else 0
     windows = backtest_windows(history_days, settings)
     empty_backtest = pd.DataFrame(
-        columns=["series", "model", "mase", "mae", "coverage_80", "coverage_95", "chosen"]
+        columns=[
+            "series",
+            "model",
+            "mase",
+            "windows_scored",
+            "mae",
+            "coverage_80",
+            "coverage_95",
+            "chosen",
+        ]
     )
     if history_days == 0:
         return VolumeForecaster(
@@ -175,8 +202,13 @@ def _fitted_forecaster(
             settings,
         )
     backtest = run_backtest(history, windows, settings)
+    unscored = tuple(name for name, rows in backtest.groupby("series") if rows["mase"].isna().all())
+    # Lowest MASE wins; a series without one keeps the baseline (choosing by MAE would pick
+    # whichever model is listed first among equals, with nothing to say it beat anything).
     chosen = {
-        name: str(rows.sort_values(["mase", "mae", "order"]).iloc[0]["model"])
+        name: BASELINE
+        if name in unscored
+        else str(rows.sort_values(["mase", "mae", "order"]).iloc[0]["model"])
         for name, rows in backtest.groupby("series")
     }
     backtest["chosen"] = [
@@ -193,11 +225,13 @@ def _fitted_forecaster(
         False,
         None,
         settings,
+        unscored=unscored,
     )
 
 
 def run_backtest(history: pd.DataFrame, windows: int, settings: ForecastSettings) -> pd.DataFrame:
-    """Per series and candidate: mean MASE and MAE over the windows, interval coverage."""
+    """Per series and candidate: mean MASE over the windows that have one, the number of
+    those windows, mean MAE over all of them, interval coverage."""
     from statsforecast import StatsForecast
     from utilsforecast.losses import mase
 
@@ -234,7 +268,9 @@ def run_backtest(history: pd.DataFrame, windows: int, settings: ForecastSettings
                     "series": series,
                     "model": name,
                     "order": order,
-                    "mase": float(per_window.mean()) if per_window.notna().all() else np.nan,
+                    # NaN where the window's training data has no seasonal-naive error
+                    "mase": float(per_window.mean()) if per_window.notna().any() else np.nan,
+                    "windows_scored": int(per_window.notna().sum()),
                     "mae": float(errors[index].mean()),
                     "coverage_80": covered[80],
                     "coverage_95": covered[95],
@@ -304,13 +340,16 @@ def backtest_markdown(forecaster: VolumeForecaster) -> str:
     if forecaster.backtest.empty:
         return f"No backtest: {forecaster.reason}."
     lines = [
-        "| series | model | chosen | MASE | MAE | 80% coverage | 95% coverage |",
-        "| --- | --- | :---: | ---: | ---: | ---: | ---: |",
+        "| series | model | chosen | MASE | windows with a MASE | MAE | 80% coverage "
+        "| 95% coverage |",
+        "| --- | --- | :---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in forecaster.backtest.itertuples():
+        mase = "—" if pd.isna(row.mase) else f"{row.mase:.3f}"
         lines.append(
-            f"| {row.series} | {row.model} | {'✓' if row.chosen else ''} | {row.mase:.3f} | "
-            f"{row.mae:.1f} | {row.coverage_80:.0%} | {row.coverage_95:.0%} |"
+            f"| {row.series} | {row.model} | {'✓' if row.chosen else ''} | {mase} | "
+            f"{row.windows_scored} of {forecaster.windows} | {row.mae:.1f} | "
+            f"{row.coverage_80:.0%} | {row.coverage_95:.0%} |"
         )
     return "\n".join(lines)
 
