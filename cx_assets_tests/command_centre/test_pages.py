@@ -374,6 +374,47 @@ def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp
     assert len(titles) == len(app.get("vega_lite_chart")) + 1
 
 
+def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, monkeypatch):
+    """Found by hand: the history line counted delivered categories only, matched exactly,
+    where the model counts the delivered one trimmed and in lower case, else the predicted
+    one: the chart showed a quarter fewer tickets than the series, then a jump."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from cx_assets.command_centre import charts
+    from cx_assets.support import schemas as support
+
+    data_dir = tmp_path / "data"
+    gold_rows.write_support(data_dir)
+    tickets = pd.read_parquet(
+        data_dir / "gold" / "support_ticket_analytics", partitioning=None
+    ).sort_values("ticket_id")
+    days = {"T1": gold_rows.DAY1, "T2": gold_rows.DAY1, "T3": gold_rows.DAY1,
+            "T4": gold_rows.DAY2, "T5": gold_rows.DAY1}  # fmt: skip
+    rows = [{**row, "date": days[row["ticket_id"]]} for row in tickets.to_dict("records")]
+    for row in rows:  # T1 delivered as " Billing", T3 without one (predicted `billing`)
+        row["category"] = {"T1": " Billing", "T3": None}.get(row["ticket_id"], row["category"])
+    gold_rows.publish(data_dir, "support_ticket_analytics", support.TicketAnalytics, rows)
+    gold_rows.publish(data_dir, "support_volume_forecast", support.VolumeForecast, [
+        {"date": gold_rows.DAY2 + timedelta(days=offset), "category": "billing",
+         "forecast": 4.0, "lo_80": 3.0, "hi_80": 5.0, "lo_95": 2.0, "hi_95": 6.0,
+         "model": "AutoETS", "backtest_mase": 0.8, "baseline_mase": 1.0}
+        for offset in range(1, 15)
+    ])  # fmt: skip
+    drawn = []
+    forecast_bands = charts.forecast_bands
+
+    def spy(history, forecast, **kwargs):
+        drawn.append(history)
+        return forecast_bands(history, forecast, **kwargs)
+
+    monkeypatch.setattr(charts, "forecast_bands", spy)
+    render("support", data_dir, monkeypatch)
+    (history,) = drawn
+    assert history["tickets"].tolist() == [4, 1]  # T1, T2, T3, T5; then T4
+
+
 def test_names_on_horizontal_bars_are_never_cut(gold_root, monkeypatch):
     """Seen in an audit: root causes differing only in their device read as one bar name,
     "pharmacy · FORMULARY_LOOKUP_FAILED · m…" twice (labels were cut at 240 px)."""
