@@ -422,39 +422,25 @@ def test_names_on_horizontal_bars_are_never_cut(gold_root, monkeypatch):
     for page in ("crm", "calls", "leakage", "support"):
         app = render(page, gold_root, monkeypatch)
         for chart in app.get("vega_lite_chart"):
-            horizontal += _nominal_y_axes(json.loads(chart.proto.spec))
+            names = _encodings(json.loads(chart.proto.spec), "y", "nominal")
+            horizontal += [y for y in names if "axis" in y]
     assert len(horizontal) >= 4, horizontal
     assert all(y["axis"]["labelLimit"] == 0 for y in horizontal), horizontal
 
 
-def _nominal_y_axes(spec: object) -> list[dict]:
-    """Every y encoding of a nominal field (a bar's name on a horizontal chart), layers
+def _encodings(spec: object, channel: str, kind: str) -> list[dict]:
+    """Every `channel` (x, y) encoding of a field of type `kind` in a Vega-Lite spec, layers
     included."""
     found = []
     if isinstance(spec, dict):
-        y = spec.get("encoding", {}).get("y")
-        if isinstance(y, dict) and y.get("type") == "nominal" and "axis" in y:
-            found.append(y)
+        encoding = spec.get("encoding", {}).get(channel)
+        if isinstance(encoding, dict) and encoding.get("type") == kind:
+            found.append(encoding)
         for value in spec.values():
-            found += _nominal_y_axes(value)
+            found += _encodings(value, channel, kind)
     elif isinstance(spec, list):
         for value in spec:
-            found += _nominal_y_axes(value)
-    return found
-
-
-def _temporal_x_axes(spec: object) -> list[dict]:
-    """Every x encoding of a temporal field in a Vega-Lite spec, layers included."""
-    found = []
-    if isinstance(spec, dict):
-        x = spec.get("encoding", {}).get("x")
-        if isinstance(x, dict) and x.get("type") == "temporal":
-            found.append(x)
-        for value in spec.values():
-            found += _temporal_x_axes(value)
-    elif isinstance(spec, list):
-        for value in spec:
-            found += _temporal_x_axes(value)
+            found += _encodings(value, channel, kind)
     return found
 
 
@@ -468,7 +454,7 @@ def test_a_series_over_days_has_no_ticks_between_days(gold_root, monkeypatch):
     for page in ("crm", "calls", "leakage", "support"):
         app = render(page, gold_root, monkeypatch)
         for chart in app.get("vega_lite_chart"):
-            axes += _temporal_x_axes(json.loads(chart.proto.spec))
+            axes += _encodings(json.loads(chart.proto.spec), "x", "temporal")
     assert len(axes) >= 5  # CRM's flags, calls' two trends, leakage's trend, the forecast
     assert all(x["axis"] == {"tickCount": DAY_TICKS, "format": DAY_LABEL} for x in axes), axes
 
