@@ -324,8 +324,10 @@ def forecast_table(forecaster: VolumeForecaster) -> pd.DataFrame:
                         for key, column in values.items()
                     },
                     "model": name,
-                    "backtest_mase": forecaster.mase_of(series, name),
-                    "baseline_mase": forecaster.mase_of(series, BASELINE),
+                    # NaN, not None: a column of None beside float ones is concatenated
+                    # by a rule pandas deprecates
+                    "backtest_mase": _float(forecaster.mase_of(series, name)),
+                    "baseline_mase": _float(forecaster.mase_of(series, BASELINE)),
                 }
             )
         )
@@ -333,6 +335,10 @@ def forecast_table(forecaster: VolumeForecaster) -> pd.DataFrame:
     first = forecaster.as_of_day + timedelta(days=1)
     assert table["date"].min() == first, "forecast must start the day after the as-of day"
     return table.sort_values(["date", "category"], ignore_index=True)
+
+
+def _float(value: float | None) -> float:
+    return np.nan if value is None else value
 
 
 def backtest_markdown(forecaster: VolumeForecaster) -> str:
