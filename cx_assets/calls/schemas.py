@@ -15,11 +15,7 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.calls.rules import SENTIMENTS
-from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
-
-# Non-empty, no leading or trailing whitespace.
-TRIMMED = r"^\S(?:.*\S)?$"
-
+from cx_assets.lakehouse.schemas import OPAQUE_ID, TRIMMED, UTC_TIMESTAMP, LakeModel, Lineage
 
 # --------------------------------------------------------------------------- silver
 

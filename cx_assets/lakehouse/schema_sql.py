@@ -219,7 +219,61 @@ def _pattern(stats: Mapping[str, Any]) -> str:
     pattern = stats["pattern"]
     if not isinstance(pattern, str):  # a compiled pattern may carry flags
         raise Untranslatable("compiled regex")
-    return pattern
+    return re2_pattern(pattern)
+
+
+# Python's `re` reads a `str` pattern in Unicode; DuckDB's RE2 reads `\s` as ASCII only, so
+# `^[^@+\s()]+$` let an id through in SQL that Pandera rejects (a no-break space or an em
+# space inside it). And Python's `$` also matches before a line break ending the text.
+_ASCII_IN_RE2 = "dDwWbB"
+
+
+def re2_pattern(pattern: str) -> str:
+    r"""`pattern` (Python `re` syntax, no flags) rewritten so RE2 matches exactly the strings
+    Python's `re` matches: `\s` and `\S` as Python's Unicode whitespace, `$` as Python's (the
+    end, or before a line break ending the text), `\Z` as RE2's `\z`. What differs and
+    cannot be rewritten (`\d`, `\w`, `\b`, `\S` inside `[...]`) raises `Untranslatable`."""
+    out: list[str] = []
+    in_class = False
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\" and position + 1 < len(pattern):
+            escaped = pattern[position + 1]
+            if escaped in _ASCII_IN_RE2:
+                raise Untranslatable(f"\\{escaped} in a pattern: RE2 reads it as ASCII only")
+            if escaped == "s":
+                body = sql.WHITESPACE_CLASS_BODY
+                out.append(body if in_class else f"[{body}]")
+            elif escaped == "S":
+                if in_class:
+                    raise Untranslatable("\\S inside a character class")
+                out.append(f"[^{sql.WHITESPACE_CLASS_BODY}]")
+            elif escaped == "Z":
+                out.append("\\z")
+            else:
+                out.append(pattern[position : position + 2])
+            position += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+            out.append(char)
+            position += 1
+            continue
+        if char == "[":
+            # A `]` first in a class (after an optional `^`) is a literal one.
+            opening = "[^" if pattern.startswith("[^", position) else "["
+            position += len(opening)
+            out.append(opening)
+            if pattern.startswith("]", position):
+                out.append("\\]")
+                position += 1
+            in_class = True
+            continue
+        out.append("(?:\\n?\\z)" if char == "$" else char)
+        position += 1
+    return "".join(out)
 
 
 def literal(value: Any) -> str:

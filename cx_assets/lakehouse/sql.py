@@ -48,7 +48,8 @@ def accent_classes_sql(pattern_sql: str) -> str:
 # Unicode spaces and separators, the four ASCII separators, NEL). DuckDB's `trim()` removes
 # only space separators, so a recipient written as a tab counted as an address, and "Bob"
 # and "Bob<tab>" were two agents.
-_WHITESPACE = r"[\s\x0B\x1C-\x1F\x85\p{Z}]"
+WHITESPACE_CLASS_BODY = r"\s\x0B\x1C-\x1F\x85\p{Z}"
+_WHITESPACE = f"[{WHITESPACE_CLASS_BODY}]"
 
 
 def stripped(expression: str) -> str:

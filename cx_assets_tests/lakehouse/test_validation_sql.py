@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -16,7 +17,8 @@ import pytest
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
+from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql, re2_pattern
+from cx_assets.lakehouse.schemas import OPAQUE_ID, TRIMMED
 from cx_assets.lakehouse.validation import validate
 
 
@@ -227,13 +229,63 @@ def test_what_cannot_be_rendered_exactly_is_refused(model_change, source_types):
         model_sql(model, source_types)
 
 
+# --------------------------------------------------------------------------- patterns
+
+# Every character Python's `re` reads as whitespace in a `str` pattern, ASCII or not.
+PYTHON_WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()]
+
+
+def _probes() -> list[str]:
+    probes = ["", "a", "ab", "a@b", "(11)", "a+b", "a]b", "]", "^x", "x\n", "\nx"]
+    for space in PYTHON_WHITESPACE:
+        probes += [space, f"{space}a", f"a{space}", f"a{space}b", f"ab{space}{space}"]
+    return probes
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [OPAQUE_ID, TRIMMED, r"^[A-Z]", r"\s", r"^\S+$", r"^[]a]+$", r"^[^]\s]+$", r"b$", r"^a\Z"],
+)
+def test_a_pattern_matches_in_sql_what_it_matches_in_python(con, pattern):
+    """Pandera matches with Python's `re`: Unicode whitespace, and a `$` that also matches
+    before a final line break. DuckDB's RE2 must give the same verdict for every probe."""
+    translated = "^(?:" + re2_pattern(pattern) + ")"
+    for probe in _probes():
+        in_sql = con.execute("SELECT regexp_matches(?, ?)", [probe, translated]).fetchone()[0]
+        assert in_sql == bool(re.match(pattern, probe)), (pattern, probe)
+
+
+def test_the_whitespace_of_python_is_more_than_ascii():
+    # What makes the rewrite needed: RE2's `\s` would miss all of these.
+    assert {"\x0b", "\x1c", "\x85", "\xa0", "\u2003", "\u3000"} <= set(PYTHON_WHITESPACE)
+
+
+@pytest.mark.parametrize("pattern", [r"^\d+$", r"\w", r"\bx", r"[\S]"])
+def test_a_pattern_read_differently_by_re2_is_left_to_pandera(pattern):
+    with pytest.raises(Untranslatable):
+        re2_pattern(pattern)
+
+
 # --------------------------------------------------------------------------- every model
 
 DOMAIN_SCHEMAS = ["calls", "crm", "digital", "support"]
 _BAD_CANDIDATES = {
     "BIGINT": [-1, 0, -100, 1000, 7, 10**6],
     "DOUBLE": [-1.0, 0.0, 101.0, 2.0, -0.5],
-    "VARCHAR": ["", " a", "a ", "a@b.com", "not-an-allowed-value"],
+    # Python reads the no-break, em and ideographic spaces, \x1c and a final line break
+    # as whitespace; RE2 alone would not.
+    "VARCHAR": [
+        "",
+        " a",
+        "a ",
+        "a@b.com",
+        "not-an-allowed-value",
+        "\xa0a",
+        "a\u2003b",
+        "a\x1c",
+        "a\n",
+        "\u3000",
+    ],
 }
 _GOOD_CANDIDATES = {
     "BIGINT": [1, 0, 2, 5, 10],
