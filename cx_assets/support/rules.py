@@ -109,9 +109,9 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     of 3 letters or more) under every name the customer was delivered with, on any day:
     a day run again after a customer was renamed masks the new name too (privacy before
     the same text on a re-run; gold does not carry the text). `customers`: the bronze
-    customer records (None: none landed yet). The customer id is
-    trimmed, as the customers' CSV reads it, so the two still join (an id with whitespace
-    inside is not opaque, and fails the model)."""
+    customer records (None: none landed yet). The ids are trimmed, as the customers' and
+    agents' CSV read theirs, so they still join and " T-1" is the ticket "T-1" (a blank id is
+    then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`)."""
     names = (
         f"""SELECT {sql.stripped("json_extract_string(record, '$.customer_id')")} AS customer_id,
                    json_extract_string(record, '$.name') AS name
@@ -121,7 +121,9 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     )
     return f"""
         WITH tickets AS (
-            SELECT *, {sql.stripped("customer_id")} AS trimmed_customer_id
+            SELECT * REPLACE ({sql.stripped("ticket_id")} AS ticket_id,
+                              {sql.stripped("agent_id")} AS agent_id),
+                   {sql.stripped("customer_id")} AS trimmed_customer_id
             FROM {typed} WHERE reject_reason IS NULL
         ),
         customer_names AS ({names}),

@@ -13,18 +13,20 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import OPAQUE_ID, TRIMMED, UTC_TIMESTAMP, LakeModel, Lineage
 from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
 # --------------------------------------------------------------------------- silver
 
 
 class _TicketFields(LakeModel):
-    ticket_id: Series[str] = pa.Field(description="`ticket_id`.")
+    ticket_id: Series[str] = pa.Field(str_matches=TRIMMED, description="`ticket_id`.")
     customer_id: Series[str] = pa.Field(
         str_matches=OPAQUE_ID, description="`customer_id` of the customer who wrote (an opaque id)."
     )
-    agent_id: Series[str] = pa.Field(nullable=True, description="`agent_id`; null: unassigned.")
+    agent_id: Series[str] = pa.Field(
+        str_matches=TRIMMED, nullable=True, description="`agent_id`; null: unassigned."
+    )
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`created_at` (UTC; no offset means UTC)."
     )
@@ -61,8 +63,26 @@ class _TicketFields(LakeModel):
         )
 
 
+# A day's ticket file holds the tickets created or changed that (UTC) day, so no time of
+# a ticket lies after it; one more day for an export named by a local date.
+DELIVERY_SLACK = pd.Timedelta(days=1)
+
+
 class SilverTicketVersion(Lineage, _TicketFields):
     """Every delivered version of a ticket; the latest wins downstream."""
+
+    @pa.dataframe_check(name="events_not_after_delivery")
+    def events_not_after_delivery(cls, frame: pd.DataFrame) -> pd.Series:
+        """A ticket created, answered or resolved after the day it was delivered is a bad
+        record (a clock or a year typed wrong): its creation day would be a gold partition
+        in the future, and its SLA clocks would run backwards."""
+        delivered_by = (
+            pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
+            + pd.Timedelta(days=1)
+            + DELIVERY_SLACK
+        )
+        times = frame[["created_at", "first_response_at", "resolved_at"]]
+        return (times.lt(delivered_by, axis=0) | times.isna()).all(axis=1)
 
 
 class CurrentTicket(_TicketFields):
@@ -71,7 +91,7 @@ class CurrentTicket(_TicketFields):
 
 
 class _AgentFields(LakeModel):
-    agent_id: Series[str] = pa.Field(description="`agent_id` (staff).")
+    agent_id: Series[str] = pa.Field(str_matches=TRIMMED, description="`agent_id` (staff).")
     name: Series[str] = pa.Field(description="The agent's name (staff names may appear).")
     team: Series[str] = pa.Field(nullable=True, description="`team`.")
     skills: Series[str] = pa.Field(
