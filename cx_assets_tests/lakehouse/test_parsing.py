@@ -263,6 +263,18 @@ def test_json_only_duckdbs_lenient_parser_takes_is_invalid(con):
     assert reasons(parse(con)) == {line: reason for line, (_, reason) in cases.items()}
 
 
+def test_a_field_named_twice_reads_its_first_value(con):
+    """JSON leaves a repeated name's meaning open; the rule here is DuckDB's, the first value
+    (docs/contract.md says so). The record is kept, and bronze keeps both values."""
+    add(con, '{"Id": 1, "Name": "Ana", "Date": "2024-01-05T10:00:00Z", "Name": "Bob"}', line=1)
+    add(con, '{"Id": 2, "Name": "Cy", "Date": "2024-01-05T10:00:00Z", "Id": "x"}', line=2)
+    rows = parse(con)
+    assert [(row["id"], row["name"], row["reject_reason"]) for row in rows] == [
+        (1, "Ana", None),
+        (2, "Cy", None),
+    ]
+
+
 def test_read_error_takes_precedence(con):
     # The raw text is a valid object missing every field; the reader's error still wins.
     add(con, '{"Id": "\ufffd"}', line=1, read_error="invalid UTF-8 at byte 7")
