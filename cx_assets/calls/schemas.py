@@ -15,14 +15,14 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.calls.rules import SENTIMENTS
-from cx_assets.lakehouse.schemas import OPAQUE_ID, TRIMMED, UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 
 # --------------------------------------------------------------------------- silver
 
 
 class SilverTranscript(Lineage):
     call_id: Series[str] = pa.Field(
-        str_matches=TRIMMED, description="`call_id`; unique per day (later repeats quarantined)."
+        str_matches=OPAQUE_ID, description="`call_id`; unique per day (later repeats quarantined)."
     )
     agent_name: Series[str] = pa.Field(
         description="`agent_name`, trimmed: the company's own agent (staff names may appear)."

@@ -218,11 +218,19 @@ def matched_journey_type_sql(call_reason: str, rules: DigitalRules = DEFAULT_RUL
 
 LINEAGE = "date, source_file, line_number"
 
+# The labels that reach gold (journey type, device, error code, call reason, resolution,
+# plan, segment, language) are text an export may put anything in: an e-mail address or a
+# phone number in one is masked, as in free text. (An id with one is quarantined instead:
+# masked, two ids would become one.)
+
 
 def silver_journeys_sql(typed: str) -> str:
     return f"""
-    SELECT {LINEAGE}, member_id, session_id, event_at, journey_type, action,
-           device_type, error_code, {mask_contacts_sql("error_message")} AS error_message
+    SELECT {LINEAGE}, member_id, session_id, event_at,
+           {mask_contacts_sql("journey_type")} AS journey_type, action,
+           {mask_contacts_sql("device_type")} AS device_type,
+           {mask_contacts_sql("error_code")} AS error_code,
+           {mask_contacts_sql("error_message")} AS error_message
     FROM {typed} WHERE reject_reason IS NULL
     ORDER BY date, source_file, line_number
     """
@@ -235,7 +243,8 @@ def silver_calls_sql(typed: str) -> str:
     return f"""
     SELECT {LINEAGE}, call_id, member_id, called_at,
            {mask_contacts_sql("ivr_path")} AS ivr_path, handle_time_seconds, agent_id,
-           call_reason, sentiment_score, resolution_status
+           {mask_contacts_sql("call_reason")} AS call_reason, sentiment_score,
+           {mask_contacts_sql("resolution_status")} AS resolution_status
     FROM {typed} WHERE reject_reason IS NULL
     ORDER BY date, source_file, line_number
     """
@@ -243,8 +252,9 @@ def silver_calls_sql(typed: str) -> str:
 
 def silver_member_versions_sql(typed: str, rules: DigitalRules = DEFAULT_RULES) -> str:
     return f"""
-    SELECT {LINEAGE}, member_id, plan_type, tenure_months, segment, language_preference,
-           enrollment_date,
+    SELECT {LINEAGE}, member_id, {mask_contacts_sql("plan_type")} AS plan_type, tenure_months,
+           {mask_contacts_sql("segment")} AS segment,
+           {mask_contacts_sql("language_preference")} AS language_preference, enrollment_date,
            {member_category_sql("plan_type", "tenure_months", rules)} AS member_category
     FROM {typed} WHERE reject_reason IS NULL
     ORDER BY date, source_file, line_number

@@ -22,7 +22,9 @@ class SilverJourneyEvent(Lineage):
     member_id: Series[str] = pa.Field(
         str_matches=OPAQUE_ID, description="`member_id` of the portal user (an opaque id)."
     )
-    session_id: Series[str] = pa.Field(description="`session_id`: one portal visit.")
+    session_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, description="`session_id`: one portal visit."
+    )
     event_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`timestamp` of the event (UTC; no offset means UTC)."
     )
@@ -36,7 +38,7 @@ class SilverJourneyEvent(Lineage):
 
 
 class SilverCall(Lineage):
-    call_id: Series[str] = pa.Field(description="`call_id`; unique per day.")
+    call_id: Series[str] = pa.Field(str_matches=OPAQUE_ID, description="`call_id`; unique per day.")
     member_id: Series[str] = pa.Field(
         str_matches=OPAQUE_ID, description="`member_id` of the caller (an opaque id)."
     )

@@ -111,7 +111,8 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     the same text on a re-run; gold does not carry the text). `customers`: the bronze
     customer records (None: none landed yet). The ids are trimmed, as the customers' and
     agents' CSV read theirs, so they still join and " T-1" is the ticket "T-1" (a blank id is
-    then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`)."""
+    then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`). The
+    category reaches gold: an e-mail address or phone number typed into it is masked."""
     names = (
         f"""SELECT {sql.stripped("json_extract_string(record, '$.customer_id')")} AS customer_id,
                    json_extract_string(record, '$.name') AS name
@@ -137,7 +138,7 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
         )
         SELECT {LINEAGE}, ticket_id, trimmed_customer_id AS customer_id, agent_id, created_at,
                first_response_at,
-               resolved_at, status, priority, channel, category,
+               resolved_at, status, priority, channel, {mask_contacts_sql("category")} AS category,
                {mask_names_sql(mask_contacts_sql("subject"), "names")} AS subject,
                {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
                csat_score
@@ -159,10 +160,12 @@ def silver_agent_versions_sql(typed: str) -> str:
 
 
 def silver_customer_versions_sql(typed: str, hashes: str = RECORD_HASHES) -> str:
-    """Every good customer record: the name dropped, e-mail and phone as keyed hashes."""
+    """Every good customer record: the name dropped, e-mail and phone as keyed hashes, and
+    an e-mail address or phone number typed into the plan or region (they reach gold) masked."""
     return f"""
         SELECT t.date, t.source_file, t.line_number, t.customer_id,
-               h.email_hash, h.phone_hash, t.plan, t.region, t.signup_date
+               h.email_hash, h.phone_hash, {mask_contacts_sql("t.plan")} AS plan,
+               {mask_contacts_sql("t.region")} AS region, t.signup_date
         FROM {typed} t
         JOIN {hashes} h USING (source_file, line_number)
         WHERE t.reject_reason IS NULL

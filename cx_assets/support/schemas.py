@@ -20,7 +20,7 @@ from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
 
 class _TicketFields(LakeModel):
-    ticket_id: Series[str] = pa.Field(str_matches=TRIMMED, description="`ticket_id`.")
+    ticket_id: Series[str] = pa.Field(str_matches=OPAQUE_ID, description="`ticket_id`.")
     customer_id: Series[str] = pa.Field(
         str_matches=OPAQUE_ID, description="`customer_id` of the customer who wrote (an opaque id)."
     )

@@ -349,6 +349,19 @@ def test_customer_personal_data_reaches_neither_silver_nor_gold(lake):
             assert secret not in text.lower(), (name, secret)
 
 
+@pytest.mark.parametrize("call_id", ["maria.silva@example.com", "+55 11 94242-0150", "C 7"])
+def test_a_call_id_that_is_not_opaque_is_quarantined(lake, call_id):
+    """Gold keeps the call id: one holding an e-mail address, a phone number as people write
+    it or whitespace (a name) would carry it there."""
+    records = [call(call_id, "Sign me up.", customer_id="CUST-1"), call("C8", "No.")]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    lake.materialize(EVERYTHING, day=DAY)
+
+    (rejected,) = lake.quarantine("calls_transcripts").itertuples()
+    assert rejected.line_number == 1 and "call_id" in rejected.reason
+    assert lake.gold("calls_performance")["call_id"].tolist() == ["C8"]
+
+
 def test_a_redelivered_file_replaces_the_partition(lake):
     lake.land_jsonl("calls", "transcripts", DAY, [call("R1", "Sign me up."), call("R2", "No.")])
     lake.materialize(EVERYTHING, day=DAY)

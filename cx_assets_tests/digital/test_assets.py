@@ -355,3 +355,53 @@ def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
         f"{file_a} has no column sentiment_score (optional): its records are kept without a "
         "value there"
     ]
+
+
+def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
+    """A session or call id holding an e-mail address is quarantined (masked, two ids would
+    become one); an address or phone number typed into a label that reaches gold (error
+    code, device, call reason, plan) is masked there, as in free text."""
+    day = "2024-01-09"
+    lake.land_csv(
+        "digital",
+        "journeys",
+        day,
+        [
+            event("M1", "S-zed@example.net", "2024-01-09T08:00:00", "start"),
+            event("M1", "S1", "2024-01-09T08:40:00", "start", device="zed@example.net"),
+            event(
+                "M1",
+                "S1",
+                "2024-01-09T08:50:00",
+                "error",
+                code="ERR +55 11 94242-0150",
+                device="zed@example.net",
+            ),
+        ],
+    )
+    lake.land_csv("digital", "members", day, [member("M1", plan="zed@example.net")])
+    lake.land_csv(
+        "digital",
+        "calls",
+        day,
+        [
+            call("C-zed@example.net", "M1", "2024-01-09T09:00:00"),
+            call("C1", "M1", "2024-01-09T09:05:00"),
+            call("C2", "M1", "2024-01-09T09:10:00", reason="billing zed@example.net"),
+        ],
+    )
+    assert _partitioned(lake, day).success
+    assert _rollups(lake).success
+
+    assert lake.quarantine("digital_journeys")["line_number"].tolist() == [2]
+    assert lake.quarantine("digital_calls")["line_number"].tolist() == [2]
+    timeline = lake.gold("leakage_journey_timeline")
+    assert set(timeline["error_code"].dropna()) == {"ERR [phone]"}
+    assert set(timeline["device_type"].dropna()) == {"[email]"}
+    reasons = lake.query("SELECT call_reason FROM silver.digital_calls ORDER BY call_id")
+    assert reasons["call_reason"].tolist() == ["billing", "billing [email]"]
+    for table in (*GOLD_PARTITIONED, *GOLD_WHOLE):
+        text = lake.gold(table).astype(str).to_csv()
+        assert "zed@" not in text and "94242" not in text, table
+    members = lake.query("SELECT plan_type FROM silver.digital_members")
+    assert members["plan_type"].tolist() == ["[email]"]

@@ -527,6 +527,41 @@ def test_a_customer_id_that_is_an_email_a_phone_or_a_name_is_quarantined(lake, c
     assert customer_id not in lake.gold("support_customer_insights")["customer_id"].tolist()
 
 
+def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
+    """A ticket id holding an e-mail address is quarantined (masked, two ids would become
+    one); an address or phone number typed into a category, plan or region, which reach
+    gold, is masked there as in free text."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T-zed@example.net", t(D1, "09:00:00")),
+            ticket("T1", t(D1, "10:00:00"), customer="C9", category="refund zed@example.net"),
+            ticket("T2", t(D1, "11:00:00"), category="call +55 11 94242-0150"),
+        ],
+    )
+    lake.land_csv(
+        "support",
+        "customers",
+        D1,
+        [customer("C9", "Zed Doe", "", "", plan="zed@example.net", region="(11) 94242-0150")],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    (rejected,) = lake.quarantine("support_tickets").itertuples()
+    assert rejected.line_number == 1 and "ticket_id" in rejected.reason
+    tickets = lake.gold("support_ticket_analytics").set_index("ticket_id")
+    assert tickets.loc["T1", "category"] == "refund [email]"
+    assert tickets.loc["T2", "category"] == "call [phone]"
+    (insights,) = lake.gold("support_customer_insights").query("customer_id == 'C9'").itertuples()
+    assert (insights.plan, insights.region) == ("[email]", "[phone]")
+    for table in GOLD:
+        text = lake.gold(table).astype(str).to_csv()
+        assert "zed@" not in text and "94242" not in text, table
+
+
 def test_a_ticket_masks_every_name_its_customer_was_delivered_with(lake):
     """The customer's own name, whole or a part, is masked in the ticket's text; once the
     customer is delivered under a new name, running the ticket's day again masks that too."""
