@@ -37,8 +37,13 @@ HASH_KEY_VARIABLE = "cx_hash_key"
 
 # Letters of any script: `josé.silva@café.com.br` and `ana@例え.jp` are addresses too. A
 # local part may hold any of the symbols RFC 5322 allows unquoted (`joao&maria@…`,
-# `o'brien@…`): masking a symbol too many before an address loses nothing of worth.
-EMAIL_PATTERN = r"[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}"
+# `o'brien@…`), or be quoted (`"ana souza"@…`): masking a symbol too many before an address
+# loses nothing of worth. As people disguise or paste them: a space each side of the `@`, a
+# full-width `＠`, a soft hyphen (invisible) inside.
+EMAIL_PATTERN = (
+    r"""(?:"[^"\n]{1,64}"|[\p{L}\p{N}\x{AD}.!#$%&'*+/=?^_`{|}~-]+) ?[@\x{FF20}] ?"""
+    r"[\p{L}\p{N}\x{AD}.-]+\.\p{L}{2,}"
+)
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
 # most one space, dot, dash or slash (or a no-break space or Unicode dash, as pasted text
 # has them; a dash may have a space each side), after an optional + or 00 international
@@ -49,16 +54,19 @@ EMAIL_PATTERN = r"[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}"
 # amounts, dates) are left alone, and so is a candidate that is wholly a date, with its
 # hour after it or not ("2024-03-01 12" has ten digits). A date joined to a phone number
 # ("15/01/2024 11 94242-0112") is masked with it: a date lost beats a number kept.
-PHONE_SEPARATOR = r"[ ./\-\x{00A0}\x{202F}\x{2007}\x{2010}-\x{2015}\x{2212}]"
+# Digits of any script (full-width `１１`, Arabic-Indic), spaces of any width, a tab, or two
+# spaces between groups are as people type and paste them.
+DIGIT = r"\p{Nd}"
+PHONE_SEPARATOR = r"[ \t./\-\x{00A0}\x{2002}-\x{200A}\x{202F}\x{2010}-\x{2015}\x{2212}\x{3000}]"
 PHONE_DASH = r"[\-\x{2010}-\x{2015}\x{2212}]"
-PHONE_JOIN = rf"( {PHONE_DASH} |{PHONE_SEPARATOR})"
-PHONE_CANDIDATE = rf"(\+|\b00)?\(?\d+\)?({PHONE_JOIN}?\(?\d+\)?)*"
+PHONE_JOIN = rf"( {PHONE_DASH} |[ \t]{{2}}|{PHONE_SEPARATOR})"
+PHONE_CANDIDATE = rf"(\+|\b00)?\(?{DIGIT}+\)?({PHONE_JOIN}?\(?{DIGIT}+\)?)*"
 PHONE_MIN_DIGITS = 9
 # A local number of eight digits written in two groups of four (a Brazilian landline,
 # `3232-1234`) is one too; eight digits in one run stay (an order number), and so does a
 # range of years (`2024-2025`).
-LOCAL_PHONE_SHAPE = rf"\d{{4}}{PHONE_JOIN}\d{{4}}"
-YEAR_RANGE_SHAPE = rf"(19|20)\d{{2}}{PHONE_JOIN}(19|20)\d{{2}}"
+LOCAL_PHONE_SHAPE = rf"{DIGIT}{{4}}{PHONE_JOIN}{DIGIT}{{4}}"
+YEAR_RANGE_SHAPE = rf"(19|20){DIGIT}{{2}}{PHONE_JOIN}(19|20){DIGIT}{{2}}"
 DATE_SHAPE = r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})([ T]\d{1,2})?"
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
@@ -122,7 +130,7 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"regexp_replace({text_sql}, {string_literal(EMAIL_PATTERN)}, "
         f"{string_literal(EMAIL_MASK)}, 'g')"
     )
-    digits = "length(regexp_replace(phone_candidate, '\\D', '', 'g'))"
+    digits = "length(regexp_replace(phone_candidate, '\\P{Nd}', '', 'g'))"
     local = (
         f"regexp_full_match(phone_candidate, {string_literal(LOCAL_PHONE_SHAPE)}) "
         f"AND NOT regexp_full_match(phone_candidate, {string_literal(YEAR_RANGE_SHAPE)})"
@@ -141,7 +149,8 @@ def mask_contacts_sql(text_sql: str) -> str:
     )
     return (
         f"list_transform([{emails_masked}], lambda free_text: "
-        f"CASE WHEN regexp_matches(free_text, '\\d') THEN {phones_masked} ELSE free_text END)[1]"
+        f"CASE WHEN regexp_matches(free_text, '{DIGIT}') THEN {phones_masked} "
+        "ELSE free_text END)[1]"
     )
 
 

@@ -85,6 +85,18 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
         ("fixo 3232-1234, 3232 1235 ou 3232\u20131236", "fixo [phone], [phone] ou [phone]"),
         ("renovação 2024-2025, pedido 1234-567", "renovação 2024-2025, pedido 1234-567"),
         ("no digits at all", "no digits at all"),
+        # as people type and paste them: a tab, two spaces, thin and ideographic spaces,
+        # full-width and Arabic-Indic digits
+        ("call 11\t94242-0150 or 11  94242 0151", "call [phone] or [phone]"),
+        ("+55\u200911\u200994242\u20090152, 11\u300094242\u30000153", "[phone], [phone]"),
+        (
+            "電話 １１９４２４２０１５４ / \u0661\u0661\u0669\u0664\u0662\u0664\u0662\u0660\u0661\u0665",
+            "電話 [phone] / [phone]",
+        ),
+        # an address disguised or pasted: quoted, spaced, full-width @, a soft hyphen inside
+        ('"ana souza"@example.com; ana @ example.com', "[email]; [email]"),
+        ("ana\uff20example.com, ana@exam\u00adple.com", "[email], [email]"),
+        ("price @ 5.99 each", "price @ 5.99 each"),
         (None, None),
     ],
 )
@@ -123,6 +135,10 @@ def test_a_persons_own_name_is_masked_in_free_text(text, names, masked):
 
 ID_COLUMNS = [
     ("cx_assets.calls.schemas", "SilverTranscript", "customer_id"),
+    ("cx_assets.calls.schemas", "SilverTranscript", "call_id"),
+    ("cx_assets.support.schemas", "SilverTicketVersion", "ticket_id"),
+    ("cx_assets.digital.schemas", "SilverJourneyEvent", "session_id"),
+    ("cx_assets.digital.schemas", "SilverCall", "call_id"),
     ("cx_assets.support.schemas", "SilverTicketVersion", "customer_id"),
     ("cx_assets.support.schemas", "SilverCustomerVersion", "customer_id"),
     ("cx_assets.digital.schemas", "SilverJourneyEvent", "member_id"),
@@ -133,8 +149,9 @@ ID_COLUMNS = [
 
 @pytest.mark.parametrize(("module", "model", "column"), ID_COLUMNS)
 def test_a_person_id_must_be_opaque_in_every_silver_model_that_lands_one(module, model, column):
-    """Gold keeps customers' and members' ids: one that is an e-mail, a phone number or a
-    name fails its silver model (so its record is quarantined); ordinary ids pass."""
+    """Gold keeps customers', members', tickets', calls' and sessions' ids: one that is an
+    e-mail, a phone number or a name fails its silver model (so its record is quarantined);
+    ordinary ids pass."""
     checked = importlib.import_module(module).__dict__[model].to_schema().columns[column]
     schema = pa.DataFrameSchema({column: checked})
     for good in ("M00000001", "CUS-0002", "100200300400", "c_9.x"):
