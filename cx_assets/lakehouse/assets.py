@@ -115,6 +115,7 @@ def lake_asset(
     row_count: int | None = None,
     bands: Sequence[Band] = (),
     reconciles_with: AssetsDefinition | None = None,
+    own_checks: Sequence[DeclaredCheck] = (),
     name: str | None = None,
     description: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -128,6 +129,7 @@ def lake_asset(
     Declarations the checks are built from: `grain` (key columns, per day when
     partitioned, over all days with `grain_across_days`), `row_count` (a fixed number of rows), `bands` (ratios a day should keep
     to), `reconciles_with` (the bronze asset whose records this table or quarantine holds).
+    `own_checks`: a domain's checks of the table, evaluated in its step as the declared ones.
     """
     declared: dict[str, Any] = dict(metadata or {})
     if schema is not None or model is not None:
@@ -164,7 +166,7 @@ def lake_asset(
             expected_rows=row_count,
             bands=bands,
             columns="dagster/column_schema" in declared,
-        )
+        ) + list(own_checks)
         common = {
             "description": description or format_docstring_for_description(fn),
             "io_manager_key": LAYER_STORAGE[layer],

@@ -113,13 +113,7 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     agents' CSV read theirs, so they still join and " T-1" is the ticket "T-1" (a blank id is
     then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`). The
     category reaches gold: an e-mail address or phone number typed into it is masked."""
-    names = (
-        f"""SELECT {sql.stripped("json_extract_string(record, '$.customer_id')")} AS customer_id,
-                   json_extract_string(record, '$.name') AS name
-            FROM {customers} WHERE read_error IS NULL"""
-        if customers
-        else "SELECT NULL AS customer_id, NULL AS name WHERE FALSE"
-    )
+    names = customer_names_sql(customers)
     return f"""
         WITH tickets AS (
             SELECT * REPLACE ({sql.stripped("ticket_id")} AS ticket_id,
@@ -143,6 +137,41 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
                {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
                csat_score
         FROM tickets LEFT JOIN ticket_names USING (source_file, line_number)
+    """
+
+
+def customer_names_sql(customers: str | None, where: str = "TRUE") -> str:
+    """The (customer_id, name) of every bronze customer record (`where` narrows them; None:
+    no customers landed yet), the id trimmed as the customers' CSV reads it."""
+    if not customers:
+        return "SELECT NULL AS customer_id, NULL AS name WHERE FALSE"
+    return f"""SELECT {sql.stripped("json_extract_string(record, '$.customer_id')")} AS customer_id,
+                      json_extract_string(record, '$.name') AS name
+               FROM {customers} WHERE read_error IS NULL AND {where}"""
+
+
+def names_left_in_other_days_sql(versions: str, customers: str, days: Sequence[date]) -> str:
+    """Per day outside `days`: the ticket versions whose subject or description still holds a
+    name their customer was delivered with (on any day), among the customers delivered on
+    `days`. A ticket's text is masked with the names known when its day ran, so a customer
+    whose record landed after that day leaves their name in it until the day runs again."""
+    delivered = customer_names_sql(customers, sql.in_days(days))
+    every_name = customer_names_sql(customers)
+    return f"""
+        WITH delivered AS (SELECT DISTINCT customer_id FROM ({delivered}) WHERE name IS NOT NULL),
+        names AS (
+            SELECT customer_id, flatten(list(DISTINCT {name_variants_sql("name")})) AS names
+            FROM ({every_name})
+            WHERE name IS NOT NULL AND customer_id IN (SELECT customer_id FROM delivered)
+            GROUP BY customer_id
+        )
+        SELECT v.date, count(*) AS tickets
+        FROM {versions} v JOIN names n USING (customer_id)
+        WHERE NOT {sql.in_days(days)}
+          AND ({mask_names_sql("v.subject", "n.names")} IS DISTINCT FROM v.subject
+               OR {mask_names_sql("v.description", "n.names")} IS DISTINCT FROM v.description)
+        GROUP BY v.date
+        ORDER BY v.date
     """
 
 

@@ -8,7 +8,13 @@ have addresses, numbers and the ticket's customer's name masked.
 """
 
 import pandas as pd
-from dagster import AssetExecutionContext, Output
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MetadataValue,
+    Output,
+)
 
 from cx_assets.lakehouse.assets import (
     all_days,
@@ -17,10 +23,12 @@ from cx_assets.lakehouse.assets import (
     latest_version_asset,
     same_day,
 )
+from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 from cx_assets.support import rules, schemas
@@ -38,6 +46,47 @@ bronze_customers = bronze_asset(GROUP, "customers", "Support customers (CSV).")
 
 LINEAGE_GRAIN = ["source_file", "line_number"]
 
+NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
+
+
+def _names_masked_on_other_days() -> DeclaredCheck:
+    """WARN when a customer delivered on the step's days has a ticket on another day whose
+    text still holds their name: the ticket's day ran before the customer's record landed.
+    Running that day again masks it; the check names the days and the command."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
+            if not table_exists(con, "bronze", "support_customers"):
+                return AssetCheckResult(passed=True)
+            found = con.execute(
+                rules.names_left_in_other_days_sql(
+                    qualified("silver", "support_ticket_versions"),
+                    qualified("bronze", "support_customers"),
+                    run.days,
+                )
+            ).fetchall()
+        by_day = {day.isoformat(): tickets for day, tickets in found}
+        if not by_day:
+            return AssetCheckResult(passed=True, metadata={"tickets_by_day": {}})
+        days = list(by_day)
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                f"{sum(by_day.values())} ticket version(s) of {', '.join(days)} still hold "
+                "the name of a customer whose record landed later; run those days again: "
+                f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:support"
+            ),
+            metadata={"tickets_by_day": MetadataValue.json(by_day)},
+        )
+
+    return DeclaredCheck(
+        NAMES_MASKED_ON_OTHER_DAYS,
+        "WARN when a customer delivered on these days has tickets of another day whose "
+        "text still holds their name (that day ran before the customer landed).",
+        evaluate,
+    )
+
 
 @lake_asset(
     "silver",
@@ -45,6 +94,7 @@ LINEAGE_GRAIN = ["source_file", "line_number"]
     model=schemas.SilverTicketVersion,
     grain=LINEAGE_GRAIN,
     reconciles_with=bronze_tickets,
+    own_checks=[_names_masked_on_other_days()],
     ins={
         "bronze": same_day(bronze_tickets),
         # The names to mask in the ticket's text: its customer's, as delivered so far.

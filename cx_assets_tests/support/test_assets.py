@@ -28,6 +28,7 @@ from cx_assets.support.checks import (
     SLA_FLAGS_CONSISTENT,
 )
 from cx_assets.support.models.assign import NO_SKILL, OUTRANKED
+from cx_assets.support.silver import NAMES_MASKED_ON_OTHER_DAYS
 from cx_assets_tests.conftest import Domain, Lake, check_results
 from cx_assets_tests.support.landing_rows import agent, customer, ticket
 
@@ -585,6 +586,42 @@ def test_a_ticket_masks_every_name_its_customer_was_delivered_with(lake):
     assert description() == ["This is [name] vieira. [name] again; Ritalin is a word."]
 
     lake.land_csv("support", "customers", D2, [{**rita, "name": "Rita Lopes Vieira"}])
-    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2).success
+    result = lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2)
+    assert result.success
+    # The new name is still in D1's text: the D2 run says so, with the command to fix it.
+    left = check_results(result)[("silver/support_ticket_versions", NAMES_MASKED_ON_OTHER_DAYS)]
+    assert not left.passed and left.severity == AssetCheckSeverity.WARN
+    assert left.metadata["tickets_by_day"].data == {D1: 1}
+    assert f"cx-lakehouse run --date {D1} --to {D1} --select group:support" in left.description
+
     assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
     assert description() == ["This is [name]. [name] again; Ritalin is a word."]
+    result = lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2)
+    assert check_results(result)[
+        ("silver/support_ticket_versions", NAMES_MASKED_ON_OTHER_DAYS)
+    ].passed
+
+
+def test_a_customer_landing_after_their_tickets_day_is_named_by_a_check(lake):
+    """The ticket's day ran before its customer's record landed: the customer's day warns,
+    naming the ticket's day; a range over both days masks it at once and warns of nothing."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [ticket("T60", t(D1, "09:00:00"), customer="C6", description="Zed Doe here, help!")],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    lake.land_csv("support", "customers", D2, [customer("C6", "Zed Doe", "", "")])
+    result = lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2)
+    left = check_results(result)[("silver/support_ticket_versions", NAMES_MASKED_ON_OTHER_DAYS)]
+    assert not left.passed and left.metadata["tickets_by_day"].data == {D1: 1}
+
+    result = lake.materialize(
+        SUPPORT.everything, selection=SUPPORT.partitioned, day=D1, last_day=D2
+    )
+    assert check_results(result)[
+        ("silver/support_ticket_versions", NAMES_MASKED_ON_OTHER_DAYS)
+    ].passed
+    text = lake.query("SELECT description FROM silver.support_ticket_versions")
+    assert text["description"].tolist() == ["[name] here, help!"]
