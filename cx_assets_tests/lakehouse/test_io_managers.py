@@ -36,35 +36,28 @@ def numbers_for(days: list[date]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "n", "label"]).astype({"n": "int64"})
 
 
-@lake_asset("gold", group=GROUP, model=Numbers)
-def test_numbers_daily(context):
+@lake_asset("gold", group=GROUP, model=Numbers, name="test_numbers_daily")
+def numbers_daily(context):
     """Per day."""
     return numbers_for(partition_dates(context))
 
 
-numbers_daily = test_numbers_daily
-
-
-@lake_asset("gold", group=GROUP, model=Numbers, partitioned=False)
-def test_numbers_whole():
+@lake_asset("gold", group=GROUP, model=Numbers, partitioned=False, name="test_numbers_whole")
+def numbers_whole():
     """All history."""
     return pd.DataFrame({"n": [3, 1, 2], "label": ["c", "a", "b"]})
 
 
-numbers_whole = test_numbers_whole
-
-
-@lake_asset("silver", group=GROUP, model=Numbers)
-def test_numbers(context):
+@lake_asset("silver", group=GROUP, model=Numbers, name="test_numbers")
+def numbers_silver(context):
     """Silver."""
     return numbers_for(partition_dates(context))
 
 
-numbers_silver = test_numbers
-
-
-@lake_asset("gold", group=GROUP, ins={"numbers": same_day(numbers_silver)})
-def test_numbers_count(context, warehouse: Warehouse, numbers: TableRef):
+@lake_asset(
+    "gold", group=GROUP, ins={"numbers": same_day(numbers_silver)}, name="test_numbers_count"
+)
+def numbers_count(context, warehouse: Warehouse, numbers: TableRef):
     """Counts the silver rows it may read."""
     with warehouse.connect() as con:
         total, first, last = con.execute(
@@ -76,31 +69,22 @@ def test_numbers_count(context, warehouse: Warehouse, numbers: TableRef):
     )
 
 
-numbers_count = test_numbers_count
-
-
-@lake_asset("model", group=GROUP, partitioned=False)
-def test_model():
+@lake_asset("model", group=GROUP, partitioned=False, name="test_model")
+def model_asset():
     """A trained model: any picklable object."""
     return {"weights": [0.5, 1.5], "classes": ["a", "b"]}
 
 
-@lake_asset("gold", group=GROUP, partitioned=False, ins={"model": same_day(test_model)})
-def test_model_use(model: dict) -> pd.DataFrame:
+@lake_asset(
+    "gold",
+    group=GROUP,
+    partitioned=False,
+    ins={"model": same_day(model_asset)},
+    name="test_model_use",
+)
+def model_use(model: dict) -> pd.DataFrame:
     """Reads the model back."""
     return pd.DataFrame({"n": [len(model["weights"])], "label": model["classes"][:1]})
-
-
-# The tables are named `test_*` as the test's own; they are assets, not tests to collect.
-for _asset in (
-    test_numbers_daily,
-    test_numbers_whole,
-    test_numbers,
-    test_numbers_count,
-    test_model,
-    test_model_use,
-):
-    _asset.__test__ = False
 
 
 def materialization(result, key: list[str], partition: str | None = None):
@@ -292,7 +276,7 @@ def test_bronze_is_parquet_per_day_behind_a_view(lake):
 
 
 def test_a_model_is_stored_as_joblib_with_its_path_and_size(lake):
-    result = lake.materialize([test_model, test_model_use])
+    result = lake.materialize([model_asset, model_use])
 
     path = lake.layout.models_dir / "test_model" / "model.joblib"
     assert path.exists()
