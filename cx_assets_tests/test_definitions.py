@@ -439,6 +439,28 @@ def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_roll
     assert again.get_num_requested(heat) == 0
 
 
+def test_an_update_after_a_rollup_rebuilt_between_two_ticks_is_not_lost(lake):
+    """A run rebuilt the rollups (as `cx-lakehouse run` does), then, before the next tick,
+    another run updated an upstream day: the tick sees both. Runs hold the warehouse one at
+    a time, so an update stamped after the rebuild was not read by it: rebuild again. (Both
+    used to reset together, and the update waited for the next landing of the source.)"""
+    instance = lake.instance
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    crm = Domain.named("crm")
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    materialize_crm_day(lake, "2024-01-05")
+    lake.materialize(crm.assets, selection=crm.whole_history)  # after its upstream: read it
+    quiet = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    assert quiet.get_num_requested(heat) == 0
+    lake.materialize(crm.assets, selection=crm.whole_history)
+    materialize_crm_day(lake, "2024-01-06")  # after the rebuild: not read by it
+    after = evaluate_automation_conditions(definitions.defs, instance, cursor=quiet.cursor)
+    assert after.get_num_requested(heat) == 1
+    # the request is handled: nothing more until the next update, even if its run fails
+    again = evaluate_automation_conditions(definitions.defs, instance, cursor=after.cursor)
+    assert again.get_num_requested(heat) == 0
+
+
 def test_every_asset_keeps_the_output_type_its_function_declares():
     """A multi-asset (an asset with checks) does not infer its output's type as `@asset`
     does. `silver_from_bronze` hands a range to the warehouse a day at a time only when

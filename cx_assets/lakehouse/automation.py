@@ -423,15 +423,31 @@ def daily_schedule(job):
 
 
 def rollup_automation() -> AutomationCondition:
-    """Rebuild a whole-history rollup once any upstream partition changed and nothing
-    upstream is still running.
+    """Rebuild a whole-history rollup once any upstream partition changed after the rollup was
+    last rebuilt and after it was last requested, and nothing upstream is still running.
 
-    An update counts until the rollup is requested or rebuilt (`since_last_handled`, as in
-    Dagster's `eager`): `any_deps_updated` alone is true on one evaluation only, so an
-    update seen while another upstream run was going was forgotten when that run ended
-    without materializing (failed waiting for the lock, cancelled)."""
+    An update counts until then, not for one evaluation only (as `any_deps_updated` alone
+    would): one seen while another upstream run was going is not forgotten when that run
+    ends without materializing (failed waiting for the lock, cancelled). A request handles
+    it even if its run fails, so a failing rollup is not requested again every tick.
+
+    Rebuilt and requested are two `since` conditions, not one over their `|` as Dagster's
+    `since_last_handled` has it: when an evaluation sees both an upstream update and the
+    rollup's rebuild, Dagster orders them by their timestamps only for a reset that carries
+    them, and an `|` or `&` drops them, so the rebuild won even when the update came after it
+    (a `cx-lakehouse run` rebuilt the rollups, a landing run then wrote a day: that day
+    waited for the source's next landing). Runs hold the warehouse one at a time, so an
+    update stamped after the rebuild was not read by it. For the same reason the trigger is
+    a bare `newly_updated` of a dependency, not `any_deps_updated` (an `|` and `&` inside),
+    and a dependency about to be requested (a rollup upstream) joins the same request on
+    its own."""
+    dep_updated = AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
     return (
-        AutomationCondition.any_deps_updated().since_last_handled()
+        (
+            dep_updated.since(AutomationCondition.newly_updated())
+            & dep_updated.since(AutomationCondition.newly_requested())
+            | AutomationCondition.any_deps_match(AutomationCondition.will_be_requested())
+        )
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
     ).with_label("rebuild_after_upstream_partitions")
