@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from cx_assets.cli.home import prepare_dagster_home
+from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError
 
 
@@ -48,10 +48,23 @@ def require_free_port(port: int) -> None:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from cx_assets.cli.leftovers import UiAlreadyRunning, stop_leftovers
     from cx_assets.lakehouse.settings import Settings
 
-    require_free_port(args.port)
     settings = Settings.from_env()
+    try:
+        stopped = stop_leftovers(dagster_home_path(settings.data_dir))
+    except UiAlreadyRunning as running:
+        raise UsageError(
+            f"a Dagster UI already serves {settings.data_dir} (dagster dev, pid {running}): "
+            "use it, or stop it first (two would run two daemons on one run queue)"
+        ) from None
+    if stopped:
+        print(
+            "stopped what a killed UI of this data root left running: "
+            + ", ".join(process.describe() for process in stopped)
+        )
+    require_free_port(args.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     home = prepare_dagster_home(settings.data_dir)
     command = ui_command(args.port)

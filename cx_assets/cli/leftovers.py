@@ -1,0 +1,114 @@
+"""What a killed `cx-lakehouse ui` leaves behind, found and stopped before the next one starts.
+
+`cx-lakehouse ui` becomes `dagster dev`, which starts the web server and the daemon as its
+children and stops them through a pipe when it is stopped. Killed outright (`kill -9`, an
+OOM kill), it cannot: the two go on with no parent, the web server holding the port and
+the daemon ticking sensors whose code server has gone. An audit found the next UI refused
+for its port, and, on another port, two daemons competing for the run queue: the old one
+failed a landing run it could not launch and never created its retry.
+
+Leftovers are recognised by what `dagster dev` gives its children and nothing else does:
+the `--shutdown-pipe` argument, the same `DAGSTER_HOME`, and no live `dagster dev` parent.
+A daemon or web server someone started by hand is not touched, nor is a run in progress
+(run workers are the code server's children, and end with their run). Linux `/proc` only;
+elsewhere nothing is found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+SHUTDOWN_PIPE_ARG = "--shutdown-pipe"
+STOP_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class DagsterProcess:
+    pid: int
+    parent: int
+    argv: tuple[str, ...]
+
+    @property
+    def is_dev(self) -> bool:
+        """`dagster dev` itself (`python -m dagster dev …` or the `dagster dev` script)."""
+        return "dev" in self.argv and any(_is_dagster(arg) for arg in self.argv)
+
+    @property
+    def started_by_dev(self) -> bool:
+        return SHUTDOWN_PIPE_ARG in self.argv
+
+    def describe(self) -> str:
+        role = "daemon" if any("daemon" in arg for arg in self.argv) else "web server"
+        return f"{role} (pid {self.pid})"
+
+
+def _is_dagster(arg: str) -> bool:
+    return arg == "dagster" or arg.endswith("/dagster")
+
+
+def dagster_processes(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
+    """Processes whose environment has `DAGSTER_HOME` = `home` and whose command mentions
+    dagster: `dagster dev` and what it started."""
+    wanted = f"DAGSTER_HOME={home.resolve()}".encode()
+    found = []
+    for entry in proc.glob("[0-9]*"):
+        try:
+            argv = tuple(
+                part.decode(errors="replace")
+                for part in (entry / "cmdline").read_bytes().split(b"\0")
+                if part
+            )
+            if not any("dagster" in arg for arg in argv):
+                continue
+            if wanted not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            # `stat`: "pid (name) state ppid ..."; the name may hold spaces and brackets.
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        found.append(DagsterProcess(int(entry.name), parent, argv))
+    return found
+
+
+class UiAlreadyRunning(RuntimeError):
+    """A live `dagster dev` serves this data root already."""
+
+
+def stop_leftovers(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
+    """Stop the web servers and daemons a killed `dagster dev` of `home` left (SIGTERM, then
+    SIGKILL after `STOP_WAIT_SECONDS`), and return them. Raises `UiAlreadyRunning` when a
+    live one serves `home`: a second would run a second daemon on the same run queue."""
+    processes = dagster_processes(home, proc)
+    live_devs = {process.pid for process in processes if process.is_dev}
+    if live_devs:
+        raise UiAlreadyRunning(min(live_devs))
+    leftovers = [process for process in processes if process.started_by_dev]
+    for process in leftovers:
+        _signal(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while any(_alive(p.pid, proc) for p in leftovers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for process in leftovers:
+        if _alive(process.pid, proc):
+            _signal(process.pid, signal.SIGKILL)
+    return leftovers
+
+
+def _signal(pid: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, number)
+
+
+def _alive(pid: int, proc: Path) -> bool:
+    """Running, not a zombie waiting for a parent that is gone."""
+    try:
+        state = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

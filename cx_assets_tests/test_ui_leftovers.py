@@ -1,0 +1,122 @@
+"""`cx-lakehouse ui` after a UI was killed outright: the web server and daemon `dagster dev`
+left running are stopped first (they held the port, and the daemon competed with the new
+one for the run queue); what someone started by hand, another data root's processes and a
+live UI are left alone, and a live UI of the same data root makes the command refuse."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cx_assets import cli as cli_module
+from cx_assets.cli import leftovers
+
+# Each fake says it is ready once set up, then waits.
+READY = "print('ready', flush=True); time.sleep(120)"
+SLEEP = f"import time; {READY}"
+# Ignores SIGTERM, as a process stuck in a tick might: SIGKILL follows.
+STUBBORN = f"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); {READY}"
+
+
+def holding(port: int) -> str:
+    return (
+        "import socket, time; s = socket.socket(); "
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+        f"s.bind(('127.0.0.1', {port})); s.listen(); {READY}"
+    )
+
+
+@pytest.fixture
+def spawn():
+    started: list[subprocess.Popen] = []
+
+    def start(code: str, *argv: str, home: Path) -> subprocess.Popen:
+        environment = {**os.environ, "DAGSTER_HOME": str(home.resolve())}
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *argv], env=environment, stdout=subprocess.PIPE, text=True
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _settled(*processes: subprocess.Popen) -> None:
+    """Wait until each fake is set up (it says so)."""
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads Linux /proc")
+def test_what_a_killed_ui_left_is_stopped_and_the_ui_starts_on_its_port(
+    tmp_path, monkeypatch, spawn, capsys
+):
+    data_dir = tmp_path / "data"
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True)
+    port = _free_port()
+    web = spawn(
+        holding(port), "-m", "dagster_webserver", "--port", str(port), "--shutdown-pipe", "5",
+        home=home,
+    )  # fmt: skip
+    daemon = spawn(STUBBORN, "-m", "dagster._daemon", "run", "--shutdown-pipe", "7", home=home)
+    by_hand = spawn(SLEEP, "-m", "dagster._daemon", "run", "-m", "cx_assets.definitions", home=home)
+    other_root = spawn(
+        SLEEP, "-m", "dagster._daemon", "run", "--shutdown-pipe", "7", home=tmp_path / "other"
+    )
+    _settled(web, daemon, by_hand, other_root)
+
+    started = []
+    monkeypatch.setattr(os, "execvp", lambda *args: started.append(args))
+    monkeypatch.setattr(leftovers, "STOP_WAIT_SECONDS", 1.0)
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(["ui", "--port", str(port)]) == 0
+
+    assert len(started) == 1  # the port was free again: `dagster dev` started
+    out = capsys.readouterr().out
+    assert (
+        "stopped what a killed UI of this data root left running: "
+        f"web server (pid {web.pid}), daemon (pid {daemon.pid})"
+    ) in out
+    assert web.wait(timeout=5) == -signal.SIGTERM
+    assert daemon.wait(timeout=5) == -signal.SIGKILL  # ignored SIGTERM
+    assert by_hand.poll() is None and other_root.poll() is None
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads Linux /proc")
+def test_a_live_ui_of_the_data_root_makes_a_second_refuse(tmp_path, monkeypatch, spawn, capsys):
+    data_dir = tmp_path / "data"
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True)
+    dev = spawn(SLEEP, "-m", "dagster", "dev", "-m", "cx_assets.definitions", home=home)
+    child = spawn(SLEEP, "-m", "dagster._daemon", "run", "--shutdown-pipe", "5", home=home)
+    _settled(dev, child)
+
+    monkeypatch.setattr(os, "execvp", lambda *args: pytest.fail("started a second UI"))
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(["ui", "--port", str(_free_port())]) == 2
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: a Dagster UI already serves {data_dir} (dagster dev, pid {dev.pid}): "
+        "use it, or stop it first (two would run two daemons on one run queue)"
+    )
+    assert dev.poll() is None and child.poll() is None  # nothing of a live UI is stopped
