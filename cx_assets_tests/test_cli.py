@@ -614,7 +614,7 @@ def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, m
     arguments = ["run", "--date", START, "--select", "group:calls"]
     assert cli_module.main(arguments) == 0
     (written,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
-    assert written.endswith("invalid JSON")  # this run's
+    assert written.endswith("invalid JSON: Expecting value (column 1)")  # this run's
 
     def breaks(table):
         raise RuntimeError("typing broke")

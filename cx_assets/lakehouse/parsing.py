@@ -22,6 +22,7 @@ DuckDB casts more than the contract allows, so text is matched before it is cast
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -170,6 +171,39 @@ def _lenient_json_checks(document: str) -> list[str]:
     ]
 
 
+# What DuckDB's parser says of a record it could not read: no more. `explain_invalid_json`
+# adds Python's reason, for the few records quarantined with it.
+INVALID_JSON = "invalid JSON"
+
+
+def explain_invalid_json(reason: str | None, raw: str | None) -> str | None:
+    """`reason`, with why the record is not JSON when DuckDB only said `invalid JSON`: Python's
+    message and column (`invalid JSON: Expecting ',' delimiter (column 24)`), as a `.json`
+    file's element gets from its reader. A record Python reads but DuckDB did not holds a
+    lone UTF-16 surrogate escape (`\\ud800`), which is no character."""
+    if reason != INVALID_JSON or raw is None:
+        return reason
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as error:
+        where = (
+            f"column {error.colno}"
+            if error.lineno == 1
+            else f"line {error.lineno} column {error.colno} of the record"
+        )
+        return f"{INVALID_JSON}: {error.msg} ({where})"
+    except RecursionError:
+        return f"{INVALID_JSON}: nested too deeply to read"
+    if _LONE_SURROGATE.search(raw):
+        return f"{INVALID_JSON}: a string escapes a lone UTF-16 surrogate, which is no character"
+    return reason
+
+
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
 def parse_sql(
     spec: RecordSpec,
     bronze_schema: str,
@@ -202,9 +236,9 @@ def parse_sql(
     reason = "\n".join(
         [
             "CASE WHEN read_error IS NOT NULL THEN read_error",
-            "WHEN __unparsed THEN 'invalid JSON'",
+            f"WHEN __unparsed THEN '{INVALID_JSON}'",
             "WHEN __not_object THEN 'not a JSON object'",
-            "WHEN __untransformed THEN 'invalid JSON'",
+            f"WHEN __untransformed THEN '{INVALID_JSON}'",
             *checks,
             *lenient,
             "END",

@@ -92,8 +92,11 @@ def masked_sample(rejects: pd.DataFrame, limit: int = 5) -> list[dict[str, objec
 def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
     if rejects.empty:
         return {}
-    # Reasons carry a file position for duplicates; group on the part before it.
-    kinds = rejects["reason"].str.replace(r" \(first seen at .*\)$", "", regex=True)
+    # Reasons carry a position (a duplicate's first copy, where JSON broke); group on the
+    # part before it.
+    kinds = rejects["reason"].str.replace(
+        r" \((first seen at .*|(line \d+ )?column \d+( of the record)?)\)$", "", regex=True
+    )
     # Most frequent first, ties by reason: the same order as the SQL path's (`query_validated`).
     counts = {str(reason): int(count) for reason, count in kinds.value_counts().items()}
     return dict(sorted(counts.items(), key=_most_frequent_first))

@@ -22,7 +22,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 
 from cx_assets.lakehouse import quarantine, sql
 from cx_assets.lakehouse.io_managers import DayTables, TableRef, rows_by_day
-from cx_assets.lakehouse.parsing import RecordSpec, parse_bronze
+from cx_assets.lakehouse.parsing import RecordSpec, explain_invalid_json, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
@@ -434,6 +434,10 @@ def _silver_chunk(
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
         con.unregister(TYPED_RECORDS)
     rejects["date"] = pd.to_datetime(rejects["date"]).dt.date
+    rejects["reason"] = [
+        explain_invalid_json(reason, raw)
+        for reason, raw in zip(rejects["reason"], rejects["raw"], strict=True)
+    ]
     return _Chunk(rows, rejects, int(bronze_rows)), after_typing, bad_firsts
 
 

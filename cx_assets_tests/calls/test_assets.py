@@ -189,7 +189,7 @@ def test_bad_records_are_quarantined_with_their_line_and_the_rest_kept(landed):
         {
             "source_file": f"landing/calls/transcripts/{DAY}/part-0001.jsonl",
             "line_number": 3,
-            "reason": "invalid JSON",
+            "reason": "invalid JSON: Expecting property name enclosed in double quotes (column 46)",
             "raw": BAD_JSON_LINE,
         }
     ]

@@ -144,7 +144,7 @@ def test_bad_records_are_quarantined_and_good_ones_kept(lake):
     assert quarantined["source_file"].str.endswith("crm/interactions/2024-01-05/extra.jsonl").all()
     assert quarantined["line_number"].tolist() == [2, 3, 4]
     assert quarantined["reason"].tolist() == [
-        "invalid JSON",
+        "invalid JSON: Expecting value (column 25)",  # cut off after the colon
         'missing required field "OwnerId"',
         'field "ContactId" is not an integer',
     ]
@@ -535,7 +535,7 @@ def test_a_day_typed_in_parts_of_files_is_the_day_typed_at_once(lake, monkeypatc
     assert [(row["line_number"], row["reason"]) for row in quarantined] == [
         (2, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
             "part.jsonl:1)"),
-        (1, "invalid JSON"),
+        (1, "invalid JSON: Expecting value (column 1)"),
         (1, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
             "q.jsonl:1)"),
     ]  # fmt: skip

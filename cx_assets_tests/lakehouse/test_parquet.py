@@ -311,17 +311,17 @@ def test_mask():
     assert quarantine.mask(12345) == "1****"
 
 
-def test_reason_counts_groups_duplicates_without_their_position():
+def test_reason_counts_groups_reasons_without_their_position():
     frame = rejects(
         (D1, "a", 3, "duplicate id (first seen at landing/s/t/2024-01-05/a.jsonl:1)", "x"),
         (D1, "a", 4, "duplicate id (first seen at landing/s/t/2024-01-05/a.jsonl:2)", "x"),
         (D1, "a", 5, 'missing required field "Id"', "x"),
-        (D1, "b", 1, "invalid JSON", "x"),
-        (D1, "b", 2, "invalid JSON", "x"),
-        (D1, "b", 3, "invalid JSON", "x"),
+        (D1, "b", 1, "invalid JSON: Expecting value (column 1)", "x"),
+        (D1, "b", 2, "invalid JSON: Expecting value (column 7)", "x"),
+        (D1, "b", 3, "invalid JSON: Expecting value (line 2 column 1)", "x"),
     )
     assert quarantine.reason_counts(frame) == {
-        "invalid JSON": 3,
+        "invalid JSON: Expecting value": 3,
         "duplicate id": 2,
         'missing required field "Id"': 1,
     }

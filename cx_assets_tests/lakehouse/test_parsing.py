@@ -15,7 +15,7 @@ import pytest
 
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.parquet import publish_stream
-from cx_assets.lakehouse.parsing import Field, RecordSpec, parse_bronze
+from cx_assets.lakehouse.parsing import Field, RecordSpec, explain_invalid_json, parse_bronze
 from cx_assets.lakehouse.readers import read_landed
 
 DAY = date(2024, 1, 5)
@@ -261,6 +261,33 @@ def test_json_only_duckdbs_lenient_parser_takes_is_invalid(con):
     for line, (raw, _) in cases.items():
         add(con, raw, line=line)
     assert reasons(parse(con)) == {line: reason for line, (_, reason) in cases.items()}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"Id": 1, "Name": ', "invalid JSON: Expecting value (column 19)"),
+        ('{"Id" 1}', "invalid JSON: Expecting ':' delimiter (column 7)"),
+        ("not json", "invalid JSON: Expecting value (column 1)"),
+        # valid JSON to Python, not to DuckDB: a lone surrogate is no character
+        ('{"Name": "\\ud800"}', "invalid JSON: a string escapes a lone UTF-16 surrogate, "
+         "which is no character"),
+        ("[" * 100_000, "invalid JSON: nested too deeply to read"),
+    ],
+)  # fmt: skip
+def test_an_invalid_json_record_says_why_as_python_reads_it(raw, reason):
+    """DuckDB says only `invalid JSON`; the quarantined record gets Python's reason and the
+    column, as a `.json` file's element does from its reader."""
+    assert explain_invalid_json("invalid JSON", raw) == reason
+    assert (
+        explain_invalid_json('field "Id" is not an integer', raw) == 'field "Id" is not an integer'
+    )
+
+
+def test_duckdb_refuses_what_the_explanation_names(con):
+    add(con, '{"Id": 1, "Name": "\\ud800", "Date": "2024-01-05T10:00:00Z"}', line=1)
+    add(con, '{"Id": 2, "Name": "\\ud83d\\ude00", "Date": "2024-01-05T10:00:00Z"}', line=2)
+    assert reasons(parse(con)) == {1: "invalid JSON", 2: None}  # a pair is one character
 
 
 def test_a_field_named_twice_reads_its_first_value(con):
