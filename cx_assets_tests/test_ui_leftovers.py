@@ -37,7 +37,7 @@ def spawn():
     started: list[subprocess.Popen] = []
 
     def start(code: str, *argv: str, home: Path) -> subprocess.Popen:
-        environment = {**os.environ, "DAGSTER_HOME": str(home.resolve())}
+        environment = {**os.environ, "DAGSTER_HOME": str(home)}
         process = subprocess.Popen(
             [sys.executable, "-c", code, *argv], env=environment, stdout=subprocess.PIPE, text=True
         )
@@ -105,7 +105,11 @@ def test_a_live_ui_of_the_data_root_makes_a_second_refuse(tmp_path, monkeypatch,
     data_dir = tmp_path / "data"
     home = data_dir / "dagster_home"
     home.mkdir(parents=True)
-    dev = spawn(SLEEP, "-m", "dagster", "dev", "-m", "cx_assets.definitions", home=home)
+    (tmp_path / "link").symlink_to(data_dir)  # the first UI was given its home through it
+    dev = spawn(
+        SLEEP, "-m", "dagster", "dev", "-m", "cx_assets.definitions",
+        home=tmp_path / "link" / "dagster_home",
+    )  # fmt: skip
     child = spawn(SLEEP, "-m", "dagster._daemon", "run", "--shutdown-pipe", "5", home=home)
     _settled(dev, child)
 

@@ -53,9 +53,9 @@ def _is_dagster(arg: str) -> bool:
 
 
 def dagster_processes(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
-    """Processes whose environment has `DAGSTER_HOME` = `home` and whose command mentions
-    dagster: `dagster dev` and what it started."""
-    wanted = f"DAGSTER_HOME={home.resolve()}".encode()
+    """Processes whose environment has `DAGSTER_HOME` = `home` (through a symlink, or with a
+    trailing `/`, too) and whose command mentions dagster: `dagster dev` and what it started."""
+    wanted = home.resolve()
     found = []
     for entry in proc.glob("[0-9]*"):
         try:
@@ -66,7 +66,7 @@ def dagster_processes(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
             )
             if not any("dagster" in arg for arg in argv):
                 continue
-            if wanted not in (entry / "environ").read_bytes().split(b"\0"):
+            if _dagster_home(entry) != wanted:
                 continue
             # `stat`: "pid (name) state ppid ..."; the name may hold spaces and brackets.
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -74,6 +74,13 @@ def dagster_processes(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
             continue  # gone meanwhile, or not ours to read
         found.append(DagsterProcess(int(entry.name), parent, argv))
     return found
+
+
+def _dagster_home(entry: Path) -> Path | None:
+    for variable in (entry / "environ").read_bytes().split(b"\0"):
+        if variable.startswith(b"DAGSTER_HOME="):
+            return Path(os.fsdecode(variable.removeprefix(b"DAGSTER_HOME="))).resolve()
+    return None
 
 
 class UiAlreadyRunning(RuntimeError):
