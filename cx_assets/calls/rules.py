@@ -27,6 +27,8 @@ import duckdb
 import pandas as pd
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.parsing import after_delivery_sql
+from cx_assets.lakehouse.steps import RULE_REASON
 
 SENTIMENTS = ("positive", "neutral", "negative")
 
@@ -460,7 +462,8 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     (see `transcript_features`).
 
     Identifiers are trimmed (an empty one fails validation and is quarantined); the
-    transcript itself is scored and dropped: only its features reach silver.
+    transcript itself is scored and dropped: only its features reach silver. A call timed
+    after the day after its file's day is a bad record (`after_delivery_sql`).
     """
     columns = ",\n".join(
         f"CAST(f.{name} AS {kind}) AS {name}" for name, kind in FEATURE_TYPES.items()
@@ -471,7 +474,8 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
            nullif({sql.stripped("t.agent_name")}, '') AS agent_name,
            nullif({sql.stripped("t.customer_id")}, '') AS customer_id,
            t.called_at, t.duration_seconds,
-           {columns}
+           {columns},
+           {after_delivery_sql("t.called_at", "timestamp", "t.date")} AS {RULE_REASON}
     FROM {typed} t JOIN {features} f USING (source_file, line_number)
     WHERE t.reject_reason IS NULL
     ORDER BY t.date, t.source_file, t.line_number

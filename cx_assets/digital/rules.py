@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.privacy import mask_contacts_sql
+from cx_assets.lakehouse.steps import RULE_REASON
 
 MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER = "MAPD New", "MAPD Tenured", "Commercial", "Other"
 MEMBER_CATEGORIES = (MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER)
@@ -230,7 +232,8 @@ def silver_journeys_sql(typed: str) -> str:
            {mask_contacts_sql("journey_type")} AS journey_type, action,
            {mask_contacts_sql("device_type")} AS device_type,
            {mask_contacts_sql("error_code")} AS error_code,
-           {mask_contacts_sql("error_message")} AS error_message
+           {mask_contacts_sql("error_message")} AS error_message,
+           {after_delivery_sql("event_at", "timestamp")} AS {RULE_REASON}
     FROM {typed} WHERE reject_reason IS NULL
     ORDER BY date, source_file, line_number
     """
@@ -244,7 +247,8 @@ def silver_calls_sql(typed: str) -> str:
     SELECT {LINEAGE}, call_id, member_id, called_at,
            {mask_contacts_sql("ivr_path")} AS ivr_path, handle_time_seconds, agent_id,
            {mask_contacts_sql("call_reason")} AS call_reason, sentiment_score,
-           {mask_contacts_sql("resolution_status")} AS resolution_status
+           {mask_contacts_sql("resolution_status")} AS resolution_status,
+           {after_delivery_sql("called_at", "call_timestamp")} AS {RULE_REASON}
     FROM {typed} WHERE reject_reason IS NULL
     ORDER BY date, source_file, line_number
     """

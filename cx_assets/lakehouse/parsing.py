@@ -171,6 +171,17 @@ def _lenient_json_checks(document: str) -> list[str]:
     ]
 
 
+def after_delivery_sql(time_column: str, field_name: str, day_column: str = "date") -> str:
+    """SQL: a reason when `time_column` lies after the end of the day after the record's
+    delivery day (`day_column`, its landing folder), else NULL. A day's file holds what
+    happened that day, and a day of slack covers an export named by its local date: a time
+    later still is a clock or a year typed wrong (`2150-01-03`), which would count a call
+    of the future, or date a ticket into a gold partition of its own."""
+    limit = f"(({day_column} + INTERVAL 2 DAY)::TIMESTAMP AT TIME ZONE 'UTC')"
+    reason = sql.string_literal(f'field "{field_name}" is after the day after its file\'s day')
+    return f"CASE WHEN {time_column} >= {limit} THEN {reason} END"
+
+
 # What DuckDB's parser says of a record it could not read: no more. `explain_invalid_json`
 # adds Python's reason, for the few records quarantined with it.
 INVALID_JSON = "invalid JSON"

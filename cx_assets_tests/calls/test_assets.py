@@ -6,7 +6,7 @@ Transcripts are hand-worked; expected KPIs are computed by hand in the comments.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -360,6 +360,26 @@ def test_a_call_id_that_is_not_opaque_is_quarantined(lake, call_id):
     (rejected,) = lake.quarantine("calls_transcripts").itertuples()
     assert rejected.line_number == 1 and "call_id" in rejected.reason
     assert lake.gold("calls_performance")["call_id"].tolist() == ["C8"]
+
+
+def test_a_call_timed_after_the_day_after_its_files_day_is_quarantined(lake):
+    """A day's file holds that day's calls, with a day of slack for an export named by its
+    local date; a year typed wrong (2199) was counted in the day's KPIs."""
+    next_day = (date.fromisoformat(DAY) + timedelta(days=1)).isoformat()
+    after = (date.fromisoformat(DAY) + timedelta(days=2)).isoformat()
+    records = [
+        call("C1", "Sign me up.", timestamp="2199-12-31T23:59:59"),
+        call("C2", "No.", timestamp=f"{after}T00:00:00"),
+        call("C3", "No.", timestamp=f"{next_day}T23:59:59"),  # within the slack
+        call("C4", "No.", timestamp="2020-01-01T10:00:00"),  # earlier: kept
+    ]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    lake.materialize(EVERYTHING, day=DAY)
+
+    rejected = lake.quarantine("calls_transcripts").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2]
+    assert set(rejected["reason"]) == {'field "timestamp" is after the day after its file\'s day'}
+    assert sorted(lake.gold("calls_performance")["call_id"]) == ["C3", "C4"]
 
 
 def test_a_redelivered_file_replaces_the_partition(lake):

@@ -405,3 +405,36 @@ def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
         assert "zed@" not in text and "94242" not in text, table
     members = lake.query("SELECT plan_type FROM silver.digital_members")
     assert members["plan_type"].tolist() == ["[email]"]
+
+
+def test_records_timed_after_the_day_after_their_files_day_are_quarantined(lake):
+    """A day's files hold that day's journeys and calls, with a day of slack for an export
+    named by its local date; a year typed wrong (2150) is a bad record, an earlier day not."""
+    day = "2024-01-09"
+    lake.land_csv(
+        "digital",
+        "journeys",
+        day,
+        [
+            event("M1", "S1", "2150-01-09T08:00:00", "start"),
+            event("M1", "S1", "2024-01-10T23:59:00", "start"),  # within the slack
+            event("M1", "S2", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),
+        ],
+    )
+    lake.land_csv("digital", "members", day, [member("M1")])
+    lake.land_csv(
+        "digital",
+        "calls",
+        day,
+        [call("C1", "M1", "2024-01-11T00:00:00"), call("C2", "M1", "2024-01-09T00:10:00")],
+    )
+    assert _partitioned(lake, day).success
+
+    reason = 'field "{}" is after the day after its file\'s day'
+    journeys = lake.quarantine("digital_journeys")
+    assert journeys[["line_number", "reason"]].values.tolist() == [[2, reason.format("timestamp")]]
+    calls = lake.quarantine("digital_calls")
+    assert calls[["line_number", "reason"]].values.tolist() == [
+        [2, reason.format("call_timestamp")]
+    ]
+    assert lake.query("SELECT call_id FROM silver.digital_calls")["call_id"].tolist() == ["C2"]

@@ -610,8 +610,9 @@ def test_error_messages_keep_no_contact_details():
         "'card of ana@example.com declined, call +1 555 123 4567' AS error_message, "
         "NULL AS reject_reason"
     )
-    (message,) = con.execute(rules.silver_journeys_sql("typed")).fetchone()[-1:]
+    (message, rule) = con.execute(rules.silver_journeys_sql("typed")).fetchone()[-2:]
     assert message == "card of [email] declined, call [phone]"
+    assert rule is None  # on its delivery day
 
 
 def test_an_ivr_path_keeps_no_contact_details():
