@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.privacy import (
     RECORD_HASHES,
     mask_contacts_sql,
     mask_names_sql,
     name_variants_sql,
 )
+from cx_assets.lakehouse.steps import RULE_REASON
 
 PRIORITIES = ("urgent", "high", "medium", "low")  # most urgent first
 STATUSES = ("open", "pending", "resolved", "closed")
@@ -112,7 +114,9 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     customer records (None: none landed yet). The ids are trimmed, as the customers' and
     agents' CSV read theirs, so they still join and " T-1" is the ticket "T-1" (a blank id is
     then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`). The
-    category reaches gold: an e-mail address or phone number typed into it is masked."""
+    category reaches gold: an e-mail address or phone number typed into it is masked. A
+    ticket created, answered or resolved after the day after its file's day is a bad record
+    (`after_delivery_sql`): its creation day would be a gold partition in the future."""
     names = customer_names_sql(customers)
     return f"""
         WITH tickets AS (
@@ -135,7 +139,10 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
                resolved_at, status, priority, channel, {mask_contacts_sql("category")} AS category,
                {mask_names_sql(mask_contacts_sql("subject"), "names")} AS subject,
                {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
-               csat_score
+               csat_score,
+               coalesce({after_delivery_sql("created_at", "created_at")},
+                        {after_delivery_sql("first_response_at", "first_response_at")},
+                        {after_delivery_sql("resolved_at", "resolved_at")}) AS {RULE_REASON}
         FROM tickets LEFT JOIN ticket_names USING (source_file, line_number)
     """
 

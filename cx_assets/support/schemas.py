@@ -63,26 +63,8 @@ class _TicketFields(LakeModel):
         )
 
 
-# A day's ticket file holds the tickets created or changed that (UTC) day, so no time of
-# a ticket lies after it; one more day for an export named by a local date.
-DELIVERY_SLACK = pd.Timedelta(days=1)
-
-
 class SilverTicketVersion(Lineage, _TicketFields):
     """Every delivered version of a ticket; the latest wins downstream."""
-
-    @pa.dataframe_check(name="events_not_after_delivery")
-    def events_not_after_delivery(cls, frame: pd.DataFrame) -> pd.Series:
-        """A ticket created, answered or resolved after the day it was delivered is a bad
-        record (a clock or a year typed wrong): its creation day would be a gold partition
-        in the future, and its SLA clocks would run backwards."""
-        delivered_by = (
-            pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
-            + pd.Timedelta(days=1)
-            + DELIVERY_SLACK
-        )
-        times = frame[["created_at", "first_response_at", "resolved_at"]]
-        return (times.lt(delivered_by, axis=0) | times.isna()).all(axis=1)
 
 
 class CurrentTicket(_TicketFields):
