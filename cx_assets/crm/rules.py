@@ -677,7 +677,13 @@ def churn_risk_sql(
     trend at the last healthy interaction instead made it jump when that interaction
     turned into friction or went missing, by more than recency and friction could add.
     """
-    weights = rules.churn_weights
+    # Each component's points on the 0-100 scale (weight × 100, a constant of the rules):
+    # 35 × 1 + 20 × 0.5 + 30 × 0.25 + 15 × 0.5 is 60 in doubles, where 100 × (0.35 + 0.1 +
+    # 0.075 + 0.075) is 59.999999999999986.
+    points = {
+        name: sql.number_literal(round(100 * weight, 9))
+        for name, weight in rules.churn_weights.items()
+    }
     window = int(rules.churn_trend_window_days)
     return f"""
     WITH as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
@@ -766,18 +772,17 @@ def churn_risk_sql(
     ),
     final AS (
         SELECT *,
-               -- rounded to 6 decimals before banding: 35 + 10 + 7.5 + 7.5 summed in
-               -- doubles is 59.999999999999986, and a score of 60 is `high`
-               round(100.0 * ({weights["recency"]} * recency_component
-                              + {weights["trend"]} * trend_component
-                              + {weights["friction"]} * coalesce(friction_share, 0.0)
-                              + {weights["lost_deals"]} * coalesce(lost_deal_share, 0.0)), 6)
-                   AS churn_risk_score
+               {points["recency"]} * recency_component
+               + {points["trend"]} * trend_component
+               + {points["friction"]} * coalesce(friction_share, 0.0)
+               + {points["lost_deals"]} * coalesce(lost_deal_share, 0.0) AS churn_risk_score
         FROM scored
     )
     SELECT company_id, churn_risk_score,
-           CASE WHEN churn_risk_score >= {rules.churn_high_from} THEN 'high'
-                WHEN churn_risk_score >= {rules.churn_medium_from} THEN 'medium'
+           -- The score is not rounded (contract 4); its band is read to 9 decimals, so a
+           -- score a double's last digit short of a threshold is in the band it reaches.
+           CASE WHEN round(churn_risk_score, 9) >= {rules.churn_high_from} THEN 'high'
+                WHEN round(churn_risk_score, 9) >= {rules.churn_medium_from} THEN 'medium'
                 ELSE 'low' END AS risk_band,
            silent_days AS days_since_last_healthy_interaction,
            recency_component, trend_component, friction_share, lost_deal_share,

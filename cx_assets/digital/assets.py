@@ -263,7 +263,7 @@ def leakage_journey_timeline(
     return query_validated(
         warehouse,
         rules.journey_timeline_sql(
-            leakage.rows, journeys.rows, calls.rows, partition_dates(context)
+            leakage.rows, journeys.rows, calls.rows, partition_dates(context), RULES
         ),
         schemas.LeakageJourneyTimeline,
     )

@@ -286,9 +286,16 @@ def leakage_calls_sql(
     event after the call does not count). It is attributed once, to the latest such event
     (ties: the later-landed record). `is_repeat_call`: the member made another call with the
     same reason in the `repeat_window_hours` before (inclusive), strictly earlier.
+
+    A call of day D is matched only with events and calls delivered on D and the lookback
+    days before it, never a later day's, even when a range run reads them: a call may be
+    timed up to the end of the day after its file's day, and a range run would otherwise
+    find an event delivered the next day that a run of D alone does not see.
     """
     window = int(rules.leakage_window_minutes)
     repeat_hours = int(rules.repeat_window_hours)
+    journey_days = int(rules.journey_lookback_days)
+    call_days = int(rules.call_lookback_days)
     failure_actions = ", ".join(sql.string_literal(action) for action in rules.failure_actions)
     last_day = sql.date_literal(max(days)) if days else "NULL::DATE"
     return f"""
@@ -310,6 +317,7 @@ def leakage_calls_sql(
          AND f.journey_type = c.matched_journey_type
          AND f.event_at <= c.called_at
          AND f.event_at >= c.called_at - INTERVAL {window} MINUTE
+         AND f.event_date BETWEEN c.date - {journey_days} AND c.date
         QUALIFY row_number() OVER (
             PARTITION BY c.date, c.call_id
             ORDER BY f.event_at DESC, f.event_date DESC, f.event_file DESC, f.event_line DESC
@@ -324,6 +332,7 @@ def leakage_calls_sql(
          AND p.called_at < a.called_at
          AND p.called_at >= a.called_at - INTERVAL {repeat_hours} HOUR
          AND p.call_id <> a.call_id
+         AND p.date BETWEEN a.date - {call_days} AND a.date
     ),
     member_day AS (
         -- one version per member and day: the last delivered (by file, then line)
@@ -441,15 +450,23 @@ def root_cause_sql(leakage: str) -> str:
     """
 
 
-def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence[date]) -> str:
+def journey_timeline_sql(
+    leakage: str,
+    journeys: str,
+    calls: str,
+    days: Sequence[date],
+    rules: DigitalRules = DEFAULT_RULES,
+) -> str:
     """Every member with a leakage call on a day: that day's journey events and calls, plus
     the whole session of each failure a leakage call was attributed to (which may have
     started the day before), in time order (`sequence` 1..n per member and day).
 
     - `leakage`: silver leakage calls of `days`;
-    - `journeys`: silver journey events of `days` and the day before;
+    - `journeys`: silver journey events of `days` and the `journey_lookback_days` before
+      (a session's events delivered earlier than that are left out, by a range run too);
     - `calls`: silver calls of `days`.
     """
+    journey_days = int(rules.journey_lookback_days)
     return f"""
     WITH leaks AS (SELECT * FROM {leakage} WHERE {sql.in_days(days)}),
     leaking AS (
@@ -471,7 +488,7 @@ def journey_timeline_sql(leakage: str, journeys: str, calls: str, days: Sequence
                j.device_type, j.error_code
         FROM {journeys} j
         JOIN attributed_sessions s ON j.member_id = s.member_id AND j.session_id = s.session_id
-        WHERE j.date <= s.date
+        WHERE j.date BETWEEN s.date - {journey_days} AND s.date
     ),
     timeline AS (
         SELECT e.date, e.member_id, {sql.string_literal(JOURNEY_EVENT)} AS event_kind,

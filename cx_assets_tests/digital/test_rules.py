@@ -64,11 +64,12 @@ class Silver:
         member: str = "M1",
         call_id: str | None = None,
         sentiment: float | None = -0.5,
+        day: date | None = None,
     ) -> str:
         call_id = call_id or f"C{len(self.call_rows) + 1}"
         self.call_rows.append(
             {
-                "date": at.date(),
+                "date": day or at.date(),
                 "source_file": "calls.csv",
                 "line_number": len(self.call_rows) + 2,
                 "call_id": call_id,
@@ -298,6 +299,27 @@ def test_only_the_days_asked_for_are_computed(silver):
     assert len(silver.leakage(days=(DAY, DAY + timedelta(days=1)))) == 2
 
 
+def test_a_call_is_matched_only_with_events_delivered_by_its_day_in_a_range_too(silver):
+    """A call of DAY's file may be timed early the next day; the failure before it, in the
+    next day's file, is not seen by a run of DAY alone, so a range must not see it either
+    (a range and one-day runs gave different leakage, and the timeline lost the event)."""
+    midnight = datetime(2024, 1, 9)
+    silver.event(midnight, action="abandon", day=date(2024, 1, 9))
+    silver.call(midnight + timedelta(minutes=10), day=DAY)
+    assert silver.leakage(days=(DAY,)).empty
+    assert silver.leakage(days=(DAY, date(2024, 1, 9))).empty
+
+
+def test_a_range_finds_no_repeat_that_a_run_of_the_day_alone_cannot_see(silver):
+    silver.call(NOON - timedelta(hours=2), day=date(2024, 1, 9))  # delivered a day late
+    silver.event(NOON - timedelta(minutes=5))
+    call = silver.call(NOON)
+    alone = silver.leakage(days=(DAY,))
+    ranged = silver.leakage(days=(DAY, date(2024, 1, 9)))
+    assert alone["is_repeat_call"].tolist() == [False]
+    assert ranged.loc[ranged["call_id"] == call, "is_repeat_call"].tolist() == [False]
+
+
 # --------------------------------------------------------------------------- repeat calls
 
 
@@ -491,6 +513,27 @@ def test_timeline_tells_the_story_in_order(silver):
     leak = timeline[timeline["call_id"] == call].iloc[0]
     assert leak["time_to_call_minutes"] == 18.0 and leak["journey_type"] == "billing"
     assert "S0" not in set(timeline["session_id"])  # the day before, not the attributed session
+
+
+def test_a_timeline_in_a_range_holds_what_a_run_of_the_day_alone_holds(silver):
+    """The attributed session's events are read from the day and the day before, whatever
+    else a range run reads: a session begun two days before the call's loses its first
+    event in both."""
+    midnight = datetime(2024, 1, 8)
+    silver.event(midnight - timedelta(days=1, hours=1), action="start", day=date(2024, 1, 6))
+    silver.event(midnight - timedelta(minutes=5), action="error", day=date(2024, 1, 7))
+    silver.call(midnight + timedelta(minutes=5))
+    days = (date(2024, 1, 6), date(2024, 1, 7), DAY)
+    silver.leakage(days=days)
+    columns = ["member_id", "sequence", "event_kind", "event_at", "action", "session_id"]
+    ranged = silver.query(rules.journey_timeline_sql("leakage", "journeys", "calls", days))
+    ranged = ranged[ranged["date"] == pd.Timestamp(DAY)][columns].reset_index(drop=True)
+    silver.leakage(days=(DAY,))
+    # What a run of DAY alone reads: journeys of the day and the day before.
+    read = "(SELECT * FROM journeys WHERE date >= DATE '2024-01-07')"
+    alone = silver.query(rules.journey_timeline_sql("leakage", read, "calls", [DAY]))[columns]
+    pd.testing.assert_frame_equal(ranged, alone)
+    assert ranged["action"].tolist() == ["error", None]
 
 
 # --------------------------------------------------------------------------- gold, whole history
