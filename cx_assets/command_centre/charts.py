@@ -20,9 +20,12 @@ MAX_LABELLED_POINTS = 8  # more names would overlap: beyond, names show on hover
 BAR_COLOUR = "#4c78a8"
 
 
-def _titled(chart: alt.TopLevelMixin, title: str, height: int | alt.Step) -> alt.TopLevelMixin:
+def _titled(
+    chart: alt.TopLevelMixin, title: str, height: int | alt.Step, subtitle: str | None = None
+) -> alt.TopLevelMixin:
+    params = {"subtitle": subtitle} if subtitle else {}
     return chart.properties(
-        title=alt.TitleParams(title, anchor="start", fontSize=15), height=height
+        title=alt.TitleParams(title, anchor="start", fontSize=15, **params), height=height
     )
 
 
@@ -62,6 +65,13 @@ def _whole_steps(values: pd.Series, axis_format: str) -> dict:
     return {"tickMinStep": 1} if whole and not axis_format.endswith("%") else {}
 
 
+def _from_zero(values: pd.Series) -> alt.Scale:
+    """A value axis from 0 that spans at least 0 to 1: a series of zeros alone had the
+    domain [0, 0], and its only tick read `NaN`."""
+    top = pd.to_numeric(values, errors="coerce").max()
+    return alt.Scale(zero=True) if pd.notna(top) and top > 0 else alt.Scale(domain=[0, 1])
+
+
 def _label(labels: dict[str, str] | None, column: str) -> str:
     return (labels or {}).get(column, column.replace("_", " "))
 
@@ -83,7 +93,13 @@ def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.
         .encode(
             x=alt.X("hour:O", title="hour"),
             y=alt.Y("day:O", sort=WEEKDAYS, title=None),
-            color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title=None),
+            # From 0, to at least 1: a grid of zeros had the domain [0, 0], one mid-blue
+            # colour everywhere and the legend `0.000000`.
+            color=alt.Color(
+                "count:Q",
+                scale=alt.Scale(scheme="blues", domain=[0, max(1.0, float(grid["count"].max()))]),
+                title=None,
+            ),
             tooltip=["day", "hour", alt.Tooltip("count:Q", format=",")],
         )
     )
@@ -155,6 +171,7 @@ def lines(
             f"{y}:Q",
             title=_label(labels, y),
             axis=alt.Axis(format=y_format or "~s", **_whole_steps(frame[y], y_format or "")),
+            scale=_from_zero(frame[y]),
         ),
         "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=y_format or ",.2f")],
     }
@@ -304,4 +321,8 @@ def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str)
             .mark_line(point=alt.OverlayMarkDef(color="#222222"), color="#222222")
             .encode(x=_days("date"), y="tickets:Q", tooltip=[_day("date"), "tickets:Q"])
         )
-    return _titled(alt.layer(*layers), title, 300)
+    return _titled(
+        alt.layer(*layers), title, 300,
+        subtitle="black: delivered · dashed: forecast · darker band: 80% interval · "
+        "lighter band: 95% interval",
+    )  # fmt: skip

@@ -165,6 +165,14 @@ def require(
 
 def _say_built_but_empty(table: str, *, source: str, none_means: str | None) -> None:
     gold = lake()
+    if not gold.landed_days(source):
+        # Written for days when nothing of the source landed: not a finding about the data.
+        st.info(
+            f"`{table}` is built and has no rows: no {source} files have landed under "
+            f"`{gold.data_dir / 'landing' / source}`, so every {source} day built so far "
+            f"was empty.\n\nRun `{run_hint(gold, source)}`, then reload this page."
+        )
+        st.stop()
     meaning = f" {none_means}" if none_means else ""
     st.info(
         f"`{table}` is built and has no rows: the {source} days built so far gave it "
@@ -238,6 +246,21 @@ def chart(figure, *, key: str) -> None:
 
 def money(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"${value:,.0f}"
+
+
+def money_change(value: float | None, decimals: int = 0) -> str:
+    """A change of money for a metric's delta: the sign first (`-$12,032`). Streamlit
+    reads a delta as a fall only when its text starts with `-`: `$-12,032` showed a fall
+    in revenue as a green rise."""
+    if value is None or pd.isna(value):
+        return "—"
+    sign = "-" if value < 0 else "+" if value > 0 else ""
+    return f"{sign}${abs(value):,.{decimals}f}"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 company`, `2 companies`."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def share(value: float | None) -> str:

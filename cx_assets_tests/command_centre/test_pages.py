@@ -89,6 +89,9 @@ def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monk
     for day in (gold_rows.DAY1, DAY2):
         parquet.publish(empty, parquet.partition_folder(summary, day))
 
+    for table in ("journeys", "calls"):  # the days' files landed
+        (data_dir / "landing" / "digital" / table / str(gold_rows.DAY1)).mkdir(parents=True)
+
     app = render("leakage", data_dir, monkeypatch)
 
     (info,) = [block.value for block in app.info]
@@ -96,6 +99,15 @@ def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monk
     assert "no leakage to show" in info
     assert "cx-lakehouse run" in info  # for the days that land next
     assert not app.metric
+
+    # Seen in an audit: with no digital file ever landed (a run of every source after only
+    # calls landed), the same words reported "no leakage" as a finding about the data.
+    shutil.rmtree(data_dir / "landing")
+    app = render("leakage", data_dir, monkeypatch)
+    (info,) = [block.value for block in app.info]
+    assert "no digital files have landed under" in info
+    assert "no leakage to show" not in info
+    assert "cx-lakehouse generate" in info
 
 
 def damaged_copy(gold_root: Path, tmp_path: Path, *tables: str) -> Path:
@@ -275,6 +287,68 @@ def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
     assert app.metric[1].delta.endswith(" pp") and app.metric[3].delta.startswith("$")
 
 
+def test_a_fall_in_upsell_reads_as_a_fall(gold_root, tmp_path, monkeypatch):
+    """Seen in an audit: the deltas were written `$-12,032`, and Streamlit shows a delta
+    whose text does not start with `-` as a green rise."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+    rows = []
+    for day, name, revenue in ((gold_rows.DAY1, "Alice", 700.0), (gold_rows.DAY1, "Bob", 0.0),
+                               (DAY2, "Alice", 300.0), (DAY2, "Bob", 0.0)):  # fmt: skip
+        n = 10 if day == gold_rows.DAY1 else 20
+        rows.append({
+            "date": day, "agent_name": name, "calls": n, "conversions": 1,
+            "conversion_rate": 1 / n, "upsell_revenue": revenue, "avg_upsell_per_call": revenue / n,
+            "positive_calls": 1, "neutral_calls": 0, "negative_calls": n - 1,
+        })  # fmt: skip
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, rows)
+    app = render("calls", data_dir, monkeypatch)
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+    deltas = {metric.label: metric.delta for metric in app.metric}
+    # $300 over 40 calls against $700 over 20: -$400, and $7.50 - $35.00 a call
+    assert deltas["Upsell revenue"] == "-$400"
+    assert deltas["Upsell per call"] == "-$27.50"
+    assert deltas["Calls"] == "20"
+    assert any("against the 1 day before" in caption.value for caption in app.caption)
+
+
+def test_days_without_friction_say_so_instead_of_drawing_empty_charts(gold_root, monkeypatch):
+    """Seen in an audit: a range without friction showed Urgent "—", a heat map of one colour
+    with the legend 0.000000 and a timeline whose only tick read NaN."""
+    app = render("crm", gold_root, monkeypatch)
+    app.sidebar.multiselect(key="crm_managers").set_value(["Bruno Gestor"]).run()
+    app.sidebar.date_input(key="crm_days").set_value((DAY2, DAY2)).run()  # Bruno: DAY1 only
+    shown = metrics(app)
+    assert (shown["Friction interactions"], shown["Urgent"], shown["Escalations"]) == ("0",) * 3
+    captions = [caption.value for caption in app.caption]
+    assert "No friction interaction in these days for these managers." in captions
+    assert "No friction flag in these days for these managers." in captions
+
+
+def test_days_whose_journey_types_had_no_leakage_say_so(gold_root, tmp_path, monkeypatch):
+    """The summary keeps a type that leaked in the two weeks before with zero calls: a range
+    of such days drew $0 bars and flat lines on an axis ticked NaN."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "leakage_daily_summary" / f"date={DAY2}")
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": DAY2, "journey_type": journey, "leakage_calls": 0, "daily_cost": 0.0,
+         "primary_segment": None, "trend_pct": None}
+        for journey in ("billing", "pharmacy")
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+    app.sidebar.date_input(key="leakage_days").set_value((DAY2, DAY2)).run()
+    captions = [caption.value for caption in app.caption]
+    assert "No leakage calls in these days for these journey types." in captions
+    assert "No leakage calls in these days." in captions  # the drill-down
+    assert metrics(app)["Leakage calls"] == "0"
+
+
 def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch):
     app = render("leakage", gold_root, monkeypatch)
     shown = metrics(app)
@@ -291,7 +365,9 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     assert member.value == "M1"  # most leakage calls, then id
     assert any("calls about **pharmacy**, 35 min after" in md.value for md in app.markdown)
     app.slider(key="leakage_step").set_value(2).run()
-    assert any("**error** on billing (error PAY_TIMEOUT)" in md.value for md in app.markdown)
+    assert any(
+        "hits an error on **billing** (error PAY_TIMEOUT)" in md.value for md in app.markdown
+    )
 
     app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
     assert metrics(app)["Leakage calls"] == "10"
@@ -475,3 +551,22 @@ def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
     assert ("support", "date") in configured
     days = {key: config for key, config in configured.items() if key[1] == "date"}
     assert all(config == {"type": "date", "format": "YYYY-MM-DD"} for config in days.values())
+
+
+def test_a_chart_of_zeros_has_an_axis_and_a_legend_from_0_to_1():
+    """Seen in an audit: a series of zeros had the domain [0, 0], its only tick `NaN`; a heat
+    map of zeros one mid-blue colour and the legend `0.000000`."""
+    import pandas as pd
+
+    from cx_assets.command_centre import charts
+
+    zeros = pd.DataFrame({"date": pd.to_datetime([DAY2, DAY2]), "n": [0, 0], "flag": ["a", "b"]})
+    line = charts.lines(zeros, x="date", y="n", colour="flag", title="t").to_dict()
+    assert line["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+    counts = zeros.assign(n=[0, 3])
+    assert charts.lines(counts, x="date", y="n", title="t").to_dict()["encoding"]["y"]["scale"] == {
+        "zero": True
+    }
+    cells = pd.DataFrame({"day_of_week": [4], "hour": [15], "n": [0]})
+    heat = charts.weekday_hour_heatmap(cells, "n", title="t").to_dict()
+    assert heat["encoding"]["color"]["scale"]["domain"] == [0, 1.0]

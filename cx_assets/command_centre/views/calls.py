@@ -82,6 +82,10 @@ def cents(value: float | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
 
 
+def cents_change(value: float) -> str:
+    return ui.money_change(value, decimals=2)
+
+
 # --------------------------------------------------------------------------- scorecards
 kpi = st.columns(5)
 kpi[0].metric("Calls", ui.count(now["calls"]), delta("calls", ui.count))
@@ -90,22 +94,22 @@ kpi[1].metric(
     ui.share(now["conversion_rate"]),
     delta("conversion_rate", points),
 )
-kpi[2].metric("Upsell revenue", ui.money(now["upsell_revenue"]), delta("upsell_revenue", ui.money))
-
-
+kpi[2].metric(
+    "Upsell revenue", ui.money(now["upsell_revenue"]), delta("upsell_revenue", ui.money_change)
+)
 kpi[3].metric(
-    "Upsell per call", cents(now["avg_upsell_per_call"]), delta("avg_upsell_per_call", cents)
+    "Upsell per call", cents(now["avg_upsell_per_call"]), delta("avg_upsell_per_call", cents_change)
 )
 kpi[4].metric("Positive calls", ui.share(now["positive_share"]), delta("positive_share", points))
 if before_built:
     st.caption(
-        f"Deltas against the {span.days} days before ({before_first} to {before_last}); rates "
-        "in percentage points."
+        f"Deltas against the {ui.plural(span.days, 'day')} before ({before_first} to "
+        f"{before_last}); rates in percentage points."
     )
 else:
     st.caption(
-        f"No deltas: the {span.days} days before ({before_first} to {before_last}) are not all "
-        "built."
+        f"No deltas: the {ui.plural(span.days, 'day')} before ({before_first} to "
+        f"{before_last}) {'is not built' if span.days == 1 else 'are not all built'}."
     )
 
 if per_agent.empty:
@@ -138,7 +142,7 @@ with left:
         charts.scatter(
             per_agent, x="conversion_rate", y="avg_upsell_per_call", size="calls",
             label="agent_name", title="Conversion vs upsell per call (size: calls)",
-            x_format=".0%", y_format="$,.2f",
+            x_format="~%", y_format="$,.2f",
             labels={"conversion_rate": "conversion rate", "avg_upsell_per_call": "upsell per call"},
         ),
         key="calls_scatter",

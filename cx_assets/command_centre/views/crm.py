@@ -43,13 +43,15 @@ owners = tuple(int(by_label[label]) for label in picked)
 in_range = [first, last, owners]
 st.caption(
     f"{ui.days_caption(first, last)} · "
-    f"{'all managers' if every_manager else ', '.join(picked)} · local time {LOCAL_TIMEZONE}"
+    f"{'all managers' if every_manager else ', '.join(picked)} · weekdays and hours in "
+    f"{LOCAL_TIMEZONE} time, timestamps in UTC"
 )
 
 # --------------------------------------------------------------------------- headline
 friction = ui.query(
-    """SELECT count(*) AS friction, sum(urgency_score) AS urgent,
-              sum(escalation_score) AS escalations, count(DISTINCT company_id) AS companies
+    """SELECT count(*) AS friction, coalesce(sum(urgency_score), 0) AS urgent,
+              coalesce(sum(escalation_score), 0) AS escalations,
+              count(DISTINCT company_id) AS companies
        FROM crm_friction_heuristics
        WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)""",
     ["crm_friction_heuristics"],
@@ -69,7 +71,7 @@ kpi[3].metric("Companies at high churn risk", ui.count(at_risk))
 
 # --------------------------------------------------------------------------- heat map
 st.subheader("When friction happens")
-in_slot, all_history = st.tabs(["Friction in the selected days", "All interactions, all history"])
+in_slot, all_history = st.tabs(["Friction in the selected days", "All managers, all history"])
 with in_slot:
     cells = ui.query(
         f"""SELECT isodow(timezone({LOCAL}, occurred_at)) - 1 AS day_of_week,
@@ -79,22 +81,33 @@ with in_slot:
         ["crm_friction_heuristics"],
         in_range,
     )
-    ui.chart(
-        charts.weekday_hour_heatmap(
-            cells, "friction", title="Friction interactions by weekday and local hour"
-        ),
-        key="crm_heat_friction",
-    )
+    if cells.empty:
+        st.caption("No friction interaction in these days for these managers.")
+    else:
+        ui.chart(
+            charts.weekday_hour_heatmap(
+                cells, "friction", title="Friction interactions by weekday and local hour"
+            ),
+            key="crm_heat_friction",
+        )
 with all_history:
     heat = ui.query("SELECT * FROM crm_temporal_heat", ["crm_temporal_heat"])
+    heat_metrics = {
+        "interaction_count": "Valid interactions",
+        "friction_count": "Friction interactions",
+        "friday_afternoon_friction_count": "Friction on Friday afternoons",
+    }
     metric = st.radio(
         "Show",
-        ["interaction_count", "friction_count", "friday_afternoon_friction_count"],
+        list(heat_metrics),
+        format_func=heat_metrics.get,
         horizontal=True,
         key="crm_heat_metric",
     )
     ui.chart(
-        charts.weekday_hour_heatmap(heat, metric, title=f"{metric}, all managers, all history"),
+        charts.weekday_hour_heatmap(
+            heat, metric, title=f"{heat_metrics[metric]} by weekday and local hour, all history"
+        ),
         key="crm_heat_history",
     )
 
@@ -135,20 +148,30 @@ else:
 
 # --------------------------------------------------------------------------- urgency timeline
 st.subheader("Urgency timeline")
+# Every built day of the range, a day without friction at 0 (its line would skip it).
 timeline = ui.query(
-    """SELECT date, sum(urgency_score) AS urgency, sum(failure_score) AS failure,
-              sum(escalation_score) AS escalation
-       FROM crm_friction_heuristics
-       WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)
-       GROUP BY date ORDER BY date""",
-    ["crm_friction_heuristics"],
-    in_range,
+    """WITH days AS (SELECT DISTINCT date FROM crm_noise_summary WHERE date BETWEEN ? AND ?),
+            flags AS (
+                SELECT date, sum(urgency_score) AS urgency, sum(failure_score) AS failure,
+                       sum(escalation_score) AS escalation
+                FROM crm_friction_heuristics
+                WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)
+                GROUP BY date
+            )
+       SELECT date, coalesce(urgency, 0) AS urgency, coalesce(failure, 0) AS failure,
+              coalesce(escalation, 0) AS escalation
+       FROM days LEFT JOIN flags USING (date) ORDER BY date""",
+    ["crm_noise_summary", "crm_friction_heuristics"],
+    [first, last, *in_range],
 )
-long = timeline.melt(id_vars=["date"], var_name="flag", value_name="interactions")
-ui.chart(
-    charts.lines(long, x="date", y="interactions", colour="flag", title="Friction flags a day"),
-    key="crm_urgency_timeline",
-)
+if not timeline[["urgency", "failure", "escalation"]].to_numpy().any():
+    st.caption("No friction flag in these days for these managers.")
+else:
+    long = timeline.melt(id_vars=["date"], var_name="flag", value_name="interactions")
+    ui.chart(
+        charts.lines(long, x="date", y="interactions", colour="flag", title="Friction flags a day"),
+        key="crm_urgency_timeline",
+    )
 
 # --------------------------------------------------------------------------- churn list
 st.subheader("Churn list")
@@ -168,7 +191,9 @@ churn = ui.query(
     ["crm_churn_risk", "crm_companies", "crm_managers"],
     [tuple(bands), every_manager, owners],
 )
-st.caption(f"{len(churn):,} companies, riskiest first (score 0-100, see docs/crm.md)")
+st.caption(
+    f"{ui.plural(len(churn), 'company', 'companies')}, riskiest first (score 0-100, see docs/crm.md)"
+)
 ui.table(
     churn,
     name="crm_churn_list",

@@ -15,6 +15,11 @@ TABLES = [
     "leakage_root_cause", "leakage_savings_model", "leakage_action_recommendations",
 ]  # fmt: skip
 PLAYBACK_MEMBERS = 200  # members offered for playback: those with most leakage calls
+# A journey event's action as the playback says it: "the member abandons billing".
+ACTION_VERBS = {
+    "start": "starts", "view": "views", "submit": "submits", "complete": "completes",
+    "abandon": "abandons", "error": "hits an error on",
+}  # fmt: skip
 
 st.title("Digital leakage")
 ui.require(
@@ -83,43 +88,49 @@ st.subheader("Executive overview")
 st.caption(
     "Journey types ranked by the cost of their leakage calls; trend = the latest week over the week before."
 )
-left, right = st.columns(2)
-with left:
-    ui.chart(
-        charts.bars(
-            overview, x="journey_type", y="cost", title="Cost of leakage calls",
-            horizontal=True, value_format="$,.0f",
-        ),
-        key="leakage_cost",
-    )  # fmt: skip
-with right:
-    daily = ui.query(
-        """SELECT date, journey_type, leakage_calls FROM leakage_daily_summary
-           WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type) ORDER BY date""",
-        ["leakage_daily_summary"],
-        in_range,
+# The summary keeps a type for two weeks after its last leakage call, with zero calls.
+leaked = overview[overview["leakage_calls"] > 0]
+if leaked.empty:
+    st.caption("No leakage calls in these days for these journey types.")
+else:
+    left, right = st.columns(2)
+    with left:
+        ui.chart(
+            charts.bars(
+                overview, x="journey_type", y="cost", title="Cost of leakage calls",
+                horizontal=True, value_format="$,.0f",
+            ),
+            key="leakage_cost",
+        )  # fmt: skip
+    with right:
+        daily = ui.query(
+            """SELECT date, journey_type, leakage_calls FROM leakage_daily_summary
+               WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type) ORDER BY date""",
+            ["leakage_daily_summary"],
+            in_range,
+        )
+        ui.chart(
+            charts.lines(
+                daily, x="date", y="leakage_calls", colour="journey_type",
+                title="Leakage calls a day",
+            ),
+            key="leakage_daily",
+        )  # fmt: skip
+    ui.table(
+        overview,
+        name="leakage_overview",
+        column_config={
+            "cost": st.column_config.NumberColumn(format="dollar"),
+            "latest_trend_pct": st.column_config.NumberColumn("trend %", format="%+.1f"),
+        },
     )
-    ui.chart(
-        charts.lines(
-            daily, x="date", y="leakage_calls", colour="journey_type", title="Leakage calls a day"
-        ),
-        key="leakage_daily",
-    )
-ui.table(
-    overview,
-    name="leakage_overview",
-    column_config={
-        "cost": st.column_config.NumberColumn(format="dollar"),
-        "latest_trend_pct": st.column_config.NumberColumn("trend %", format="%+.1f"),
-    },
-)
 
 # --------------------------------------------------------------------------- drill-down
 st.subheader("Segment drill-down")
-if overview.empty:
+if leaked.empty:
     st.caption("No leakage calls in these days.")
 else:
-    journey = st.selectbox("Journey type", overview["journey_type"], key="leakage_drill_type")
+    journey = st.selectbox("Journey type", leaked["journey_type"], key="leakage_drill_type")
     drill = ui.query(
         """SELECT member_category, sum(calls) AS calls, sum(cost) AS cost,
                   sum(calls * repeat_call_pct) / sum(calls) AS repeat_call_pct,
@@ -135,7 +146,7 @@ else:
     with left:
         ui.chart(
             charts.bars(
-                drill, x="member_category", y="calls", title=f"{journey}: leakage calls by member",
+                drill, x="member_category", y="calls", title=f"{journey}: leakage calls by member category",
                 height=300,
             ),
             key="leakage_drill_calls",
@@ -211,8 +222,10 @@ else:
             + (" (a repeat call)" if current["is_repeat_call"] is True else "")
         )
     else:
-        said = f"**{current['action']}** on {current['journey_type']}" + (
-            f" (error {current['error_code']})" if pd.notna(current["error_code"]) else ""
+        said = (
+            f"{ACTION_VERBS.get(current['action'], current['action'])} "
+            + (f"**{current['journey_type']}**")
+            + (f" (error {current['error_code']})" if pd.notna(current["error_code"]) else "")
         )
     st.markdown(f"Step {step} of {steps}, {current['event_at']:%H:%M:%S} UTC: the member {said}.")
     ui.chart(
