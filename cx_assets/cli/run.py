@@ -130,6 +130,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                           "(an earlier run stopped between the two)")  # fmt: skip
                 plan.require_built_upstreams(resources["warehouse"])
                 plan.require_built_days(instance, keys)
+                # Only when later days were built: the rows they read, as they were.
+                read_ahead = (
+                    plan.read_ahead_rows(resources["warehouse"], keys)
+                    if plan.later_days(instance, keys)
+                    else {}
+                )
                 tally = RunTally()
                 succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
                 tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
@@ -141,7 +147,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                     (first, last),
                     tally,
                 )
-                later = plan.later_days(instance, keys) if succeeded else []
+                later = (
+                    plan.later_days(
+                        instance,
+                        keys,
+                        unchanged=plan.unchanged(resources["warehouse"], keys, read_ahead),
+                    )
+                    if succeeded
+                    else []
+                )
             print_quarantined(
                 settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
             )
@@ -229,13 +243,34 @@ class RunPlan:
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
         return cls(domains, defs, graph, selected, partitioned, rollups)
 
-    def later_days(self, instance, days: list[str]) -> list:
-        """The later days, by domain, built before this run from days it rebuilt."""
+    def later_days(self, instance, days: list[str], unchanged=()) -> list:
+        """The later days, by domain, built before this run from days it rebuilt, leaving
+        out what `unchanged` tables were read for."""
         from cx_assets.lakehouse.staleness import later_days_built_before
 
         return later_days_built_before(
-            self.graph, instance.get_materialized_partitions, self.partitioned, days
+            self.graph, instance.get_materialized_partitions, self.partitioned, days, unchanged
         )
+
+    def read_ahead_rows(self, warehouse, days: list[str]) -> dict:
+        """A fingerprint of the rows of `days` of every table this run rebuilds that later
+        days read (None: no such table yet)."""
+        from cx_assets.lakehouse.staleness import read_ahead_parents
+        from cx_assets.lakehouse.warehouse import day_rows_fingerprint
+
+        with warehouse.connect() as con:
+            return {
+                key: day_rows_fingerprint(con, *key.path, days)
+                for key in sorted(read_ahead_parents(self.graph, self.partitioned))
+            }
+
+    def unchanged(self, warehouse, days: list[str], before: dict) -> set:
+        """Of the tables `before` fingerprinted, those whose rows of `days` the run left as
+        they were: the same day run again on the same files."""
+        if not before:
+            return set()
+        after = self.read_ahead_rows(warehouse, days)
+        return {key for key, rows in before.items() if rows is not None and after.get(key) == rows}
 
     def kept_on_later_days(self, quarantine_dir: Path, first: date, last: date) -> list:
         """Per group, the later days named by this run's quarantined records as `already

@@ -8,6 +8,10 @@ changes what those later days were computed from, but it builds only its own day
 later days an earlier run built are then out of date, and nothing else would say so:
 `later_days_built_before` finds them. `cx-lakehouse run` names them with the command that
 brings them up to date; a landing sensor runs a changed day through the last of them.
+
+A rebuilt table whose rows of the run's days came out as they were (the same day run
+again, its files unchanged) leaves the later days as they were: `cx-lakehouse run`
+fingerprints those rows before and after (`read_ahead_parents`, the tables to look at).
 """
 
 from __future__ import annotations
@@ -46,15 +50,33 @@ def days_read_after(mapping: object) -> int | None:
     return 0
 
 
+def read_ahead_parents(graph: object, rebuilt: Collection[AssetKey]) -> set[AssetKey]:
+    """The `rebuilt` date-grained tables a rebuilt date-grained asset reads for later days
+    than its own: whether their rows of the run's days changed decides whether later days
+    are out of date."""
+    return {
+        parent
+        for key in rebuilt
+        if graph.get(key).is_partitioned
+        for parent in graph.get(key).parent_keys
+        if parent in rebuilt
+        and graph.get(parent).is_partitioned
+        and days_read_after(graph.get_partition_mapping(key, parent)) != 0
+    }
+
+
 def later_days_built_before(
     graph: object,
     built_days: Callable[[AssetKey], Collection[str]],
     rebuilt: Collection[AssetKey],
     days: Sequence[str],
+    unchanged: Collection[AssetKey] = (),
 ) -> list[LaterDays]:
     """Per group, the days after `days` that a date-grained asset reads `days` of a
     `rebuilt` parent for, among the days it was already built for (`built_days`, by an
-    earlier run: this one built only `days`). `graph` is the definitions' asset graph."""
+    earlier run: this one built only `days`), unless the parent is among `unchanged` (its
+    rows of `days` are as they were before the run). `graph` is the definitions' asset
+    graph."""
     last = date.fromisoformat(max(days))
     found: dict[str, tuple[set[str], set[str]]] = {}
     for key in sorted(rebuilt):
@@ -63,7 +85,7 @@ def later_days_built_before(
             continue
         reach = 0
         for parent in node.parent_keys:
-            if parent not in rebuilt or not graph.get(parent).is_partitioned:
+            if parent not in rebuilt or parent in unchanged or not graph.get(parent).is_partitioned:
                 continue
             ahead = days_read_after(graph.get_partition_mapping(key, parent))
             reach = None if ahead is None or reach is None else max(reach, ahead)

@@ -431,6 +431,21 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     )
 
 
+def day_rows_fingerprint(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, days: Sequence[str]
+) -> tuple | None:
+    """The count and the sum of the hashes of a date-grained table's rows of `days`, every
+    column included: equal before and after a run when it wrote those days' rows as they
+    were (in any order). None when the table does not exist."""
+    if not table_exists(con, schema, table):
+        return None
+    return con.execute(
+        f"SELECT count(*), sum(hash(t)) FROM {qualified(schema, table)} AS t "
+        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))",
+        [list(days)],
+    ).fetchone()
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
     return [
         (row[0], row[1])

@@ -8,7 +8,7 @@ from dagster import AssetIn, AssetKey, Definitions, asset
 
 from cx_assets.lakehouse.assets import all_days, same_day, with_days_before
 from cx_assets.lakehouse.partitions import daily_partitions
-from cx_assets.lakehouse.staleness import LaterDays, later_days_built_before
+from cx_assets.lakehouse.staleness import LaterDays, later_days_built_before, read_ahead_parents
 from cx_assets_tests.test_cli import cli
 
 
@@ -60,6 +60,12 @@ def test_a_parent_the_run_did_not_rebuild_leaves_later_days_as_they_were():
     assert later_days_built_before(GRAPH, built, {two_days_back.key}, ["2024-01-03"]) == []
 
 
+def test_a_parent_whose_rows_came_out_as_they_were_leaves_later_days_as_they_were():
+    rebuilt = {events.key, two_days_back.key, as_of_the_day.key}
+    assert read_ahead_parents(GRAPH, rebuilt) == {events.key}
+    assert later_days_built_before(GRAPH, built, rebuilt, ["2024-01-03"], {events.key}) == []
+
+
 def test_nothing_is_out_of_date_after_the_latest_built_day():
     rebuilt = {events.key, two_days_back.key, as_of_the_day.key}
     assert later_days_built_before(GRAPH, built, rebuilt, ["2024-01-10"]) == []
@@ -96,3 +102,14 @@ def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     # which brings them up to date: nothing is left behind
     caught_up = cli(*command.split()[1:], data_dir=data_dir)
     assert caught_up.returncode == 0 and "later days" not in caught_up.stdout
+    # Seen in an audit: the same day run again on the same files named them again.
+    again = cli(*run, "2024-01-01", data_dir=data_dir)
+    assert again.returncode == 0 and "later days" not in again.stdout, again.stdout
+    # A file of the day delivered again with other content does.
+    calls = sorted((data_dir / "landing" / "digital" / "calls" / "2024-01-01").iterdir())[0]
+    header, *rows = calls.read_text().splitlines(keepends=True)
+    calls.write_text(header + "".join(rows[: len(rows) // 2]))
+    redelivered = cli(*run, "2024-01-01", data_dir=data_dir)
+    assert "later days out of date: digital, 2 days from 2024-01-02 to 2024-01-03" in (
+        redelivered.stdout
+    ), redelivered.stdout
