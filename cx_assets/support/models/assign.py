@@ -15,17 +15,20 @@ Objective, lexicographic:
    their k-th new ticket: new work goes to the agents with the most room, relative to
    their capacity.
 
-How it is solved exactly: a ticket's weight is n − rank (distinct integers), and the
-balance term is scaled to total below 0.5, so it can never trade away a ticket. The
-tickets one can plan at once form a matroid (a transversal one, over agents' free slots),
-so the set with the largest total weight is the lexicographically best set (1). Tickets of
-one category are interchangeable for feasibility, so the problem is a min-cost flow
-source → category (one arc per ticket, with its weight) → agent (skill) → sink (one arc
-per free slot, with its increasing balance cost). Its constraint matrix is totally
-unimodular: `milp` returns integer flows at once; only each category's top tickets (as
-many as its agents' free slots) can ever be planned, so the rest are left out before
-solving. Within a category, planned tickets go to agents in rank order, the least
-utilised first.
+How it is solved exactly, in two min-cost flows with `milp`: source → category (one arc
+per ticket) → agent (skill) → sink (one arc per free slot). Their constraint matrix is
+totally unimodular, so `milp` returns integer flows at once.
+1. A ticket's weight is n − rank (distinct integers). The tickets one can plan at once
+   form a matroid (a transversal one, over agents' free slots), so the set with the
+   largest total weight is the lexicographically best set (1): the first flow maximises
+   it, slots costing nothing. Only each category's top tickets (as many as its agents'
+   free slots) can ever be planned, so the rest are left out before solving.
+2. The second flow must carry exactly that set; each free slot costs the agent's
+   utilisation after it, unscaled. (One flow with the balance scaled below one unit of
+   weight was exact in principle, but on 3,000 tickets the scaled differences between
+   plans, ~1e-8, fell under the solver's tolerances, and an audit found plans a single
+   move improved.)
+Within a category, planned tickets go to agents in rank order, the least utilised first.
 
 Greedy baseline: tickets in rank order, each to the skilled agent with room and the lowest
 utilisation. It never revisits a choice, so a multi-skilled agent may be filled with
@@ -112,11 +115,15 @@ class _Agents:
     def skilled(self, skill: str) -> list[int]:
         return self._skilled.get(skill, [])
 
+    def utilisation_after(self, agent: int, k: int) -> float:
+        """The agent's utilisation after their k-th new ticket (k from 0)."""
+        return (self.open[agent] + k + 1) / self.capacity[agent]
+
     def slot_cost(self, agent: int, k: int) -> float:
-        """Balance cost of the agent's k-th new ticket (k from 0): its utilisation after
-        it, scaled so that all free slots together cost at most `BALANCE_BUDGET`."""
-        scale = BALANCE_BUDGET / max(int(self.room.sum()), 1)
-        return scale * (self.open[agent] + k + 1) / self.capacity[agent]
+        """`utilisation_after` scaled so that all free slots together cost at most
+        `BALANCE_BUDGET`: the report's one number for a plan (weight − balance) then ranks
+        plans as the lexicographic objective does."""
+        return BALANCE_BUDGET / max(int(self.room.sum()), 1) * self.utilisation_after(agent, k)
 
 
 def plan_assignments(tickets: pd.DataFrame, agents: pd.DataFrame) -> Plan:
@@ -171,20 +178,49 @@ def _screen(order: pd.DataFrame, crew: _Agents) -> tuple[dict[int, str], dict[st
 
 
 def _solve(order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]]) -> dict[int, int]:
-    """The min-cost flow of the module docstring with `milp`; ticket index -> agent."""
+    """The two flows of the module docstring; ticket index -> agent."""
+    if not candidates:
+        return {}
+    flows = _flow(order, crew, candidates, weighted=True)
+    planned = {index for index, _ in flows.tickets}
+    kept = {
+        skill: [index for index in indices if index in planned]
+        for skill, indices in candidates.items()
+    }
+    kept = {skill: indices for skill, indices in kept.items() if indices}
+    if not kept:
+        return {}
+    balanced = _flow(order, crew, kept, weighted=False)
+    return _hand_out(order, crew, sorted(planned), balanced.quota)
+
+
+@dataclass
+class _Flows:
+    tickets: list[tuple[int, str]]  # (ticket index, skill) of the tickets carried
+    quota: dict[str, dict[int, int]]  # per skill, tickets to each agent
+
+
+def _flow(
+    order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]], *, weighted: bool
+) -> _Flows:
+    """A min-cost flow of `candidates` (per skill, ticket indices) through skilled agents'
+    free slots, with `milp`. `weighted`: the largest total ticket weight, slots free of
+    cost (step 1); else every candidate carried, each slot costing the utilisation after
+    it (step 2)."""
     # Imported here: scipy.optimize costs ~0.4 s to import, paid by every run otherwise.
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
-    if not candidates:
-        return {}
     skills = sorted(candidates)
     wanted = {a: 0 for s in skills for a in crew.skilled(s)}
     for skill in skills:
         for agent in crew.skilled(skill):
             wanted[agent] += len(candidates[skill])
     slots = {a: min(int(crew.room[a]), wanted[a]) for a in wanted if crew.room[a] > 0}
-    tickets = [(skill, index) for skill in skills for index in candidates[skill]]
+    # Step 2 has no ticket arcs: each category supplies its count of the decided set.
+    tickets = (
+        [(skill, index) for skill in skills for index in candidates[skill]] if weighted else []
+    )
     pairs = [(skill, agent) for skill in skills for agent in crew.skilled(skill) if agent in slots]
     slot_vars = [(agent, k) for agent in sorted(slots) for k in range(slots[agent])]
     n_t, n_p = len(tickets), len(pairs)
@@ -192,12 +228,15 @@ def _solve(order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]])
         [
             [-order.at[index, "weight"] for _, index in tickets],
             np.zeros(n_p),
-            [crew.slot_cost(agent, k) for agent, k in slot_vars],
+            [0.0 if weighted else crew.utilisation_after(a, k) for a, k in slot_vars],
         ]
     )
     upper = np.concatenate(
         [np.ones(n_t), [crew.room[a] for _, a in pairs], np.ones(len(slot_vars))]
     )
+    supply = np.zeros(len(skills) + len(slots))
+    if not weighted:
+        supply[: len(skills)] = [-len(candidates[skill]) for skill in skills]
     skill_row = {skill: r for r, skill in enumerate(skills)}
     agent_row = {agent: len(skills) + r for r, agent in enumerate(sorted(slots))}
     rows, cols, values = [], [], []
@@ -217,7 +256,7 @@ def _solve(order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]])
     matrix = coo_array((values, (rows, cols)), shape=(len(skills) + len(slots), len(cost)))
     result = milp(
         cost,
-        constraints=LinearConstraint(matrix.tocsr(), 0, 0),
+        constraints=LinearConstraint(matrix.tocsr(), supply, supply),
         integrality=np.ones(len(cost)),
         bounds=Bounds(np.zeros(len(cost)), upper),
         # No presolve: the flow's matrix is totally unimodular, so the root LP is already the
@@ -232,8 +271,8 @@ def _solve(order: pd.DataFrame, crew: _Agents, candidates: dict[str, list[int]])
     for offset, (skill, agent) in enumerate(pairs):
         if flows[n_t + offset] > 0:
             quota[skill][agent] = int(flows[n_t + offset])
-    planned = sorted(index for col, (_, index) in enumerate(tickets) if flows[col] == 1)
-    return _hand_out(order, crew, planned, quota)
+    carried = [(index, skill) for col, (skill, index) in enumerate(tickets) if flows[col] == 1]
+    return _Flows(carried, quota)
 
 
 def _hand_out(

@@ -188,8 +188,11 @@ def _trained(
     try:
         # Scored only when the older part alone can be learned from (two categories).
         if len(holdout) and train["category"].nunique() >= 2:
-            scores, per_category = _evaluate(train, holdout, keywords, settings)
-            metrics.update(scores)
+            try:
+                scores, per_category = _evaluate(train, holdout, keywords, settings)
+                metrics.update(scores)
+            except NoWords:
+                pass  # the older part alone has none: not scored; the reason is the whole's
         final = _fitted(_trainable(sample, settings.calibration_folds), settings)
     except NoWords as error:
         return TicketClassifier(None, (), metrics, pd.DataFrame(), as_of_day, str(error), settings)
