@@ -7,6 +7,7 @@ declared on the assets). Each takes the asset definitions it reads, never a tabl
 | `breach_share_in_band` | gold ticket analytics | WARN (run config): breached tickets ÷ tickets created in the 7 days ending on the as-of day |
 | `forecast_intervals_ordered` | gold volume forecast | ERROR: lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95 |
 | `forecast_fell_back_to_baseline` | volume forecaster | WARN: too little history for a backtest, or a series no window could score |
+| `forecast_history_without_empty_days` | volume forecaster | WARN: a day of the history on which no ticket was created (as when a day's files never landed) |
 | `classifier_beats_baselines` | ticket classifier | WARN: macro-F1 and accuracy above the majority-class and keyword baselines |
 | `plan_within_skills_and_capacity` | gold assignment plan | ERROR: no ticket to an agent without its skill, no agent over capacity |
 """
@@ -45,6 +46,7 @@ SLA_FLAGS_CONSISTENT = "sla_flags_consistent"
 BREACH_SHARE_IN_BAND = "breach_share_in_band"
 FORECAST_INTERVALS_ORDERED = "forecast_intervals_ordered"
 FORECAST_FELL_BACK = "forecast_fell_back_to_baseline"
+FORECAST_EMPTY_DAYS = "forecast_history_without_empty_days"
 CLASSIFIER_BEATS_BASELINES = "classifier_beats_baselines"
 PLAN_WITHIN_SKILLS_AND_CAPACITY = "plan_within_skills_and_capacity"
 
@@ -196,6 +198,37 @@ def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     return forecast_fell_back_to_baseline
 
 
+def empty_days_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
+    @asset_check(
+        asset=forecaster,
+        name=FORECAST_EMPTY_DAYS,
+        description="WARN when a day of the forecaster's history had no ticket created: it "
+        "counts as zero, as a day whose files never landed does, and pulls the forecast down.",
+    )
+    def forecast_history_without_empty_days(lake: Lake) -> AssetCheckResult:
+        model = stored_model(lake, forecaster)
+        if model is None:
+            return AssetCheckResult(
+                passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
+            )
+        days = list(model.empty_days)
+        shown = ", ".join(days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+        return AssetCheckResult(
+            passed=not days,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                f"no ticket created on {shown}: the forecast counts "
+                f"{'it' if len(days) == 1 else 'them'} as zero; if the day's files had not "
+                "landed, run it once they have"
+            )
+            if days
+            else None,
+            metadata={"days_without_tickets": MetadataValue.json(days)},
+        )
+
+    return forecast_history_without_empty_days
+
+
 def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
     @asset_check(
         asset=classifier,
@@ -264,6 +297,7 @@ domain_checks = [
     breach_share_check(support_ticket_analytics, support_deliveries),
     intervals_check(support_volume_forecast),
     fell_back_check(support_volume_forecaster),
+    empty_days_check(support_volume_forecaster),
     classifier_check(support_ticket_classifier),
     plan_check(support_assignment_plan, support_agents, support_tickets),
 ]

@@ -13,19 +13,21 @@ from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.support.checks import (
     BREACH_SHARE_IN_BAND,
     CLASSIFIER_BEATS_BASELINES,
+    FORECAST_EMPTY_DAYS,
     FORECAST_FELL_BACK,
     FORECAST_INTERVALS_ORDERED,
     PLAN_WITHIN_SKILLS_AND_CAPACITY,
     SLA_FLAGS_CONSISTENT,
     breach_share_check,
     classifier_check,
+    empty_days_check,
     fell_back_check,
     intervals_check,
     plan_check,
     sla_flags_check,
 )
 from cx_assets.support.models.categorize import TicketClassifier
-from cx_assets.support.models.forecast import VolumeForecaster
+from cx_assets.support.models.forecast import VolumeForecaster, days_without_tickets, series_frame
 from cx_assets_tests.conftest import QUIET, check_results
 
 GROUP = "support_checks_test"
@@ -246,6 +248,7 @@ def _forecaster(fell_back: bool) -> VolumeForecaster:
         windows=0 if fell_back else 2,
         fell_back=fell_back,
         reason="20 days of history, 35 needed for a backtest" if fell_back else None,
+        empty_days=("2024-03-01",) if fell_back else (),
     )
 
 
@@ -274,6 +277,33 @@ def test_a_forecaster_that_fell_back_warns(lake):
         "model/backtested_forecaster", FORECAST_FELL_BACK,
     )  # fmt: skip
     assert passing.passed
+
+
+def test_a_day_without_tickets_in_the_forecasters_history_warns(lake):
+    """Seen in an audit: a run of a day whose files had not landed made it a day of zero
+    tickets, and the forecast 12-15% lower, with nothing said at the forecast."""
+    result, evaluation = _evaluation(
+        lake, [short_forecaster], empty_days_check(short_forecaster), "model/short_forecaster",
+        FORECAST_EMPTY_DAYS,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description.startswith("no ticket created on 2024-03-01: ")
+    assert evaluation.metadata["days_without_tickets"].value == ["2024-03-01"]
+    assert result.success
+    _, passing = _evaluation(
+        lake, [backtested_forecaster], empty_days_check(backtested_forecaster),
+        "model/backtested_forecaster", FORECAST_EMPTY_DAYS,
+    )  # fmt: skip
+    assert passing.passed
+
+
+def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
+    history = series_frame(
+        pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],
+                      "tickets": [4, 2]}),
+        date(2024, 2, 29), date(2024, 3, 4),
+    )  # fmt: skip
+    assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")
 
 
 # --------------------------------------------------------------------------- classifier

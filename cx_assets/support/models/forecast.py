@@ -67,6 +67,8 @@ class VolumeForecaster:
     # Series the backtest could not score (no window with a MASE): they keep the baseline.
     unscored: tuple[str, ...] = ()
     fingerprint: str | None = None  # of what it was fitted from (`fit_forecaster`)
+    # Days of the history on which no ticket was created (`days_without_tickets`).
+    empty_days: tuple[str, ...] = ()
 
     @property
     def baseline_reason(self) -> str | None:
@@ -149,7 +151,18 @@ def fit_forecaster(
         return previous
     forecaster = _fitted_forecaster(history, as_of_day, settings)
     forecaster.fingerprint = fingerprint
+    forecaster.empty_days = days_without_tickets(history)
     return forecaster
+
+
+def days_without_tickets(history: pd.DataFrame) -> tuple[str, ...]:
+    """The days of `history` (`series_frame`'s) on which no ticket at all was created. The
+    series count them as zero; a day whose files never landed looks the same, and pulls the
+    forecast down (a run of a day with nothing landed made it 12-15% lower in an audit)."""
+    if history.empty:
+        return ()
+    total = history[history["unique_id"] == ALL_SERIES]
+    return tuple(str(day.date()) for day in total.loc[total["y"] == 0, "ds"])
 
 
 def _fitted_forecaster(
