@@ -149,7 +149,7 @@ else:
             ui.chart(
                 charts.scatter(
                     rated, x="breach_share", y="mean_csat",
-                    size="tickets_handled", label="agent", x_format=".0%", y_format=".2f",
+                    size="tickets_handled", label="agent", x_format="~%", y_format=".2f",
                     title="SLA breaches vs CSAT (size: tickets; agents with a rated ticket)",
                 ),
                 key="support_agent_scatter",
