@@ -201,5 +201,14 @@ def check_results(result: ExecuteInProcessResult) -> dict[tuple[str, str], Any]:
     }
 
 
+def check_results_by_day(result: ExecuteInProcessResult) -> dict[tuple[str, str], dict]:
+    """Check evaluations by (asset key, check name), then by the day they judged."""
+    found: dict[tuple[str, str], dict] = {}
+    for evaluation in result.get_asset_check_evaluations():
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+        found.setdefault(key, {})[evaluation.partition] = evaluation
+    return found
+
+
 def day(text: str) -> date:
     return date.fromisoformat(text)

@@ -20,7 +20,7 @@ import typing
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -61,6 +61,7 @@ from cx_assets.lakehouse.checks import (
     CheckRun,
     DeclaredCheck,
     StepCheckResult,
+    day_target,
     declared_checks,
 )
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
@@ -259,17 +260,33 @@ def _evaluating_checks(
             yield result if isinstance(result, Output) else Output(result, TABLE_OUTPUT)
         check_config = context.op_execution_context.op_config or {}
         days = partition_dates(context) if partitioned else None
+        # A step of several days (a range run) judges each day as a run of it alone would,
+        # and records each verdict against its day.
+        per_day = days is not None and len(days) > 1
+        targets: dict[date, Any] = {}  # each day's materialization, looked up once a step
         selected = context.selected_asset_check_keys
         for check in checks:
-            if AssetCheckKey(key, check.name) in selected:
-                run = CheckRun(
-                    days,
-                    kwargs["warehouse"],
-                    kwargs["lake"],
-                    check_config.get(check.name, {}),
-                    context.instance,
-                )
-                yield StepCheckResult.of(check.evaluate(run), key, check.name)
+            check_key = AssetCheckKey(key, check.name)
+            if check_key in selected:
+                for n, judged in enumerate([[day] for day in days] if per_day else [days]):
+                    run = CheckRun(
+                        judged,
+                        kwargs["warehouse"],
+                        kwargs["lake"],
+                        check_config.get(check.name, {}),
+                        context.instance,
+                    )
+                    result = StepCheckResult.of(check.evaluate(run), key, check.name)
+                    if not per_day:
+                        yield result
+                    elif n == 0:
+                        yield result.of_day(judged[0])
+                    else:
+                        day = judged[0]
+                        if day not in targets:
+                            targets[day] = day_target(context.instance, key, day)
+                        blocking = context.assets_def.get_spec_for_check_key(check_key).blocking
+                        yield result.day_evaluation(day, targets[day], blocking=blocking)
 
     step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     step.__module__, step.__wrapped__ = fn.__module__, fn  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
@@ -31,6 +32,11 @@ from dagster import (
     MetadataValue,
     TableSchema,
 )
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.storage.event_log.base import AssetRecordsFilter
+from dagster._record import copy
 
 from cx_assets.lakehouse import quarantine
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
@@ -105,6 +111,9 @@ class StepCheckResult(AssetCheckResult):
     context; a retried step has a new one). A Dagster release that renames the method
     below only brings back its own per-result lookups."""
 
+    # The day a range step's result is of (`of_day`); None: the step's own partition.
+    _day: str | None = None
+
     @classmethod
     def of(cls, result: AssetCheckResult, key: AssetKey, check_name: str) -> "StepCheckResult":
         if result.check_name not in (None, check_name) or result.asset_key not in (None, key):
@@ -116,14 +125,62 @@ class StepCheckResult(AssetCheckResult):
             )
         return cls._make(result._replace(asset_key=key, check_name=check_name))
 
+    def of_day(self, day: date) -> "StepCheckResult":
+        """This result as the one of `day` in a step of several days (see `day_evaluation`
+        for the step's other days)."""
+        self._day = day.isoformat()
+        return self
+
+    def to_asset_check_evaluation(self, step_context: Any) -> Any:
+        evaluation = super().to_asset_check_evaluation(step_context)
+        return evaluation if self._day is None else copy(evaluation, partition=self._day)
+
+    def day_evaluation(self, day: date, target: Any, *, blocking: bool) -> AssetCheckEvaluation:
+        """This result as the evaluation of `day` (checking `target`, `day_target`'s), for
+        the days of a step of several days after its first: Dagster plans each day's
+        evaluation of a partitioned check, and took a range step's one result as of no day,
+        so the UI showed every day's check as skipped after a range run. A step yields one
+        result per check (its output); the other days' verdicts are evaluations, as Dagster
+        makes of a result."""
+        return AssetCheckEvaluation(
+            asset_key=self.asset_key,
+            check_name=self.check_name,
+            passed=self.passed,
+            metadata=self.metadata,
+            target_materialization_data=target,
+            severity=self.severity,
+            description=self.description,
+            blocking=blocking,
+            partition=day.isoformat(),
+        )
+
     def _get_target_materialization_data(self, step_context: Any, check_key: Any) -> Any:
+        target = (check_key.asset_key, self._day)
         with _targets_lock:
             targets = _targets_by_step.setdefault(step_context, {})
-        if check_key.asset_key not in targets:
-            targets[check_key.asset_key] = super()._get_target_materialization_data(
-                step_context, check_key
+        if target not in targets:
+            targets[target] = (
+                super()._get_target_materialization_data(step_context, check_key)
+                if self._day is None
+                else self._get_partitioned_target_materialization_data(
+                    step_context, check_key.asset_key, self._day
+                )
             )
-        return targets[check_key.asset_key]
+        return targets[target]
+
+
+def day_target(instance: DagsterInstance, key: AssetKey, day: date) -> Any:
+    """What a check of `key`'s `day` checks: that day's latest materialization."""
+    found = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=key, asset_partitions=[day.isoformat()]), limit=1
+    ).records
+    if not found:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        run_id=found[0].event_log_entry.run_id,
+        storage_id=found[0].storage_id,
+        timestamp=found[0].timestamp,
+    )
 
 
 # The materializations a step's checks target, while the step (its context) lives.

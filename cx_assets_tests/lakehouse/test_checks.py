@@ -47,7 +47,7 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schemas import Lineage
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
-from cx_assets_tests.conftest import QUIET, check_results
+from cx_assets_tests.conftest import QUIET, check_results, check_results_by_day
 
 REJECT_RATIO, VOLUME_ANOMALY = "reject_ratio", "volume_anomaly"
 
@@ -321,12 +321,33 @@ def test_a_quarantined_record_is_accounted_for(lake):
     _land_records(lake, "2024-01-06")
     assets = [bronze_records, records]
     result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
-    check = check_results(result)[("silver/records", RECONCILES_WITH_BRONZE)]
-    assert check.passed
-    assert check.metadata["by_day"].value == {
+    # A range run judges each day as a run of it alone would, recorded against its day.
+    by_day = check_results_by_day(result)[("silver/records", RECONCILES_WITH_BRONZE)]
+    assert sorted(by_day) == ["2024-01-05", "2024-01-06"]
+    assert all(check.passed for check in by_day.values())
+    assert by_day["2024-01-05"].metadata["by_day"].value == {
         "2024-01-05": {"bronze": 3, "silver": 1, "quarantine": 2, "unaccounted": 0},
+    }
+    assert by_day["2024-01-06"].metadata["by_day"].value == {
         "2024-01-06": {"bronze": 1, "silver": 1, "quarantine": 0, "unaccounted": 0},
     }
+
+
+def test_a_range_run_records_each_days_check_as_evaluated(lake):
+    """Seen in an audit of the UI: after a range run every day's check read "Skipped":
+    Dagster planned an evaluation per day and got one result of no day."""
+    from dagster import AssetCheckKey
+
+    _land_records(lake, "2024-01-05")
+    _land_records(lake, "2024-01-06")
+    lake.materialize([bronze_records, records], day="2024-01-05", last_day="2024-01-06")
+    history = lake.instance.event_log_storage.get_asset_check_execution_history(
+        AssetCheckKey(records.key, RECONCILES_WITH_BRONZE), limit=10
+    )
+    assert sorted(((record.partition, record.status.value) for record in history), key=str) == [
+        ("2024-01-05", "SUCCEEDED"),
+        ("2024-01-06", "SUCCEEDED"),
+    ]
 
 
 # --------------------------------------------------------------------------- non-empty
@@ -340,9 +361,11 @@ def test_a_day_without_landed_files_warns(lake):
         COLUMN_SCHEMA_CHANGE,
     ]
     result = lake.materialize([bronze_records], day="2024-01-05", last_day="2024-01-06")
-    check = check_results(result)[("bronze/crm_records", NON_EMPTY)]
+    by_day = check_results_by_day(result)[("bronze/crm_records", NON_EMPTY)]
+    assert by_day["2024-01-05"].passed
+    check = by_day["2024-01-06"]
     assert not check.passed and check.severity == WARN
-    assert check.metadata["rows_by_day"].value == {"2024-01-05": 1, "2024-01-06": 0}
+    assert check.metadata["rows_by_day"].value == {"2024-01-06": 0}
     assert check.metadata["empty_days"].value == 1
     assert result.success  # a WARN fails nothing
 
@@ -454,9 +477,12 @@ def test_a_ratio_inside_the_band_or_null_passes(lake):
         day="2024-01-07",
         last_day="2024-01-08",
     )
-    check = _band(result)
-    assert check.passed
-    assert check.metadata["ratio_by_day"].value == {"2024-01-07": None, "2024-01-08": 0.8}
+    by_day = check_results_by_day(result)[("gold/shares", SHARE)]
+    assert all(check.passed for check in by_day.values())
+    assert {day: check.metadata["ratio_by_day"].value for day, check in by_day.items()} == {
+        "2024-01-07": {"2024-01-07": None},
+        "2024-01-08": {"2024-01-08": 0.8},
+    }
 
 
 def test_run_config_sets_the_band_and_its_severity(lake):
@@ -714,10 +740,12 @@ def test_a_day_quarantining_more_than_its_share_warns(lake):
     assets = [bronze_records, records]
     result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
     assert result.success  # a judgement, not a broken invariant
-    check = check_results(result)[("silver/records", REJECT_RATIO)]
+    by_day = check_results_by_day(result)[("silver/records", REJECT_RATIO)]
+    check = by_day["2024-01-05"]
     assert not check.passed and check.severity == WARN
-    assert check.metadata["reject_ratio_by_day"].value == {"2024-01-05": 0.5, "2024-01-06": 0.0}
+    assert check.metadata["reject_ratio_by_day"].value == {"2024-01-05": 0.5}
     assert "2024-01-05: 50.00% quarantined" in check.description
+    assert by_day["2024-01-06"].passed  # the other day of the range, judged on its own
 
 
 def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
