@@ -387,36 +387,44 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
     )
     def landed_records(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
         days = partition_dates(context)
-        ignored: list[tuple[str, str]] = []
-        files = [
-            landed
-            for day in days
-            for landed in discover(lake.layout.landing_dir, source, table, day, ignored)
-        ]
+        landing = lake.layout.landing_dir
+        ignored_by_day: dict[date, list[tuple[str, str]]] = {day: [] for day in days}
+        files_by_day = {
+            day: discover(landing, source, table, day, ignored_by_day[day]) for day in days
+        }
+        files = [landed for day in days for landed in files_by_day[day]]
+        ignored = [item for day in days for item in ignored_by_day[day]]
         for shown, why in ignored:
             context.log.warning(f"ignoring {shown}: {why}")
-        missing = sorted(
-            {day.isoformat() for day in days} - {landed.day.isoformat() for landed in files}
-        )
+        missing = sorted(day.isoformat() for day in days if not files_by_day[day])
         if missing:
             context.log.warning(
                 f"no {source}/{table} files landed for {', '.join(missing)}: "
                 "writing empty partitions"
             )
-        context.add_output_metadata(
-            {
+
+        def read(files: list, days: list[date], ignored: list) -> dict:
+            return {
                 "files_read": len(files),
                 "bytes_read": sum(landed.size for landed in files),
                 "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
                 # so the landing sensor does not run again a day built from these files
                 LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
-                LANDING_REWRITES: MetadataValue.json(
-                    day_rewrites(files, days, lake.layout.landing_dir / source)
-                ),
+                LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, landing / source)),
                 # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
                 **({IGNORED_FILES: MetadataValue.json(ignored)} if ignored else {}),
             }
-        )
+
+        if len(days) == 1:
+            context.add_output_metadata(read(files, days, ignored))
+        else:
+            # Each day its own files: Dagster gives every day of a range the step's output
+            # metadata, so each day listed the whole range's files.
+            for day in days:
+                context.add_asset_metadata(
+                    read(files_by_day[day], [day], ignored_by_day[day]),
+                    partition_key=day.isoformat(),
+                )
         return read_landed(files, datetime.now(UTC))
 
     return landed_records

@@ -271,8 +271,19 @@ def test_bronze_is_parquet_per_day_behind_a_view(lake):
     assert counts["n"].tolist() == [3, 1]
     assert [str(d)[:10] for d in counts["date"]] == ["2024-01-05", "2024-01-06"]
     metadata = materialization(result, ["bronze", "crm_interactions"]).metadata
-    assert metadata["files_read"].value == 3
     assert metadata["parquet_path"].value == str(dataset)
+    # Each day of the range its own files (an audit saw every day list the whole range's).
+    by_day = {
+        event.partition: event.metadata
+        for event in result.asset_materializations_for_node("bronze__crm_interactions")
+    }
+    assert {day: meta["files_read"].value for day, meta in by_day.items()} == {
+        "2024-01-05": 2, "2024-01-06": 1,
+    }  # fmt: skip
+    assert by_day["2024-01-06"]["source_files"].value == [
+        "landing/crm/interactions/2024-01-06/part.jsonl"
+    ]
+    assert list(by_day["2024-01-05"]["landing_fingerprints"].value) == ["2024-01-05"]
 
 
 def test_a_model_is_stored_as_joblib_with_its_path_and_size(lake):
