@@ -84,11 +84,14 @@ class Lake:
         day: str | None = None,
         last_day: str | None = None,
         raise_on_error: bool = True,
+        tags: dict[str, str] | None = None,
     ) -> ExecuteInProcessResult:
-        """Run `assets` (and any checks in the list) for one day, a range, or unpartitioned."""
-        tags = {}
-        if day and last_day and last_day != day:
-            tags = {
+        """Run `assets` (and any checks in the list) for one day, a range, or unpartitioned,
+        with any more run `tags`."""
+        ranged = bool(day and last_day and last_day != day)
+        tags = dict(tags or {})
+        if ranged:
+            tags |= {
                 "dagster/asset_partition_range_start": day,
                 "dagster/asset_partition_range_end": last_day,
             }
@@ -98,7 +101,7 @@ class Lake:
         return materialize(
             assets,
             instance=self.instance,
-            partition_key=day if day and not tags else None,
+            partition_key=day if day and not ranged else None,
             tags=tags,
             resources=self.resources,
             run_config=QUIET,

@@ -161,6 +161,10 @@ def _window_ends(context: InputContext) -> tuple[date, date]:
     return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
 
 
+# The tag Dagster puts on the runs of a backfill.
+BACKFILL_TAG = "dagster/backfill"
+
+
 def _require_built_days(
     context: InputContext, first: date, last: date, warehouse: Warehouse
 ) -> None:
@@ -199,10 +203,19 @@ def _require_built_days(
     if missing := [day for day in unrecorded if day not in held]:
         more = len(missing) - 1
         also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""
+        backfill = step.dagster_run.tags.get(BACKFILL_TAG)
         raise Failure(
             f"{context.asset_key.to_user_string()} was never built for {missing[0]}{also}: "
             "materialize it for those days first, or together with this asset (reading it "
             "now would write this asset from no rows)"
+            + (
+                f". This run is part of backfill {backfill}: a backfill launched from the "
+                "asset graph carries its days through an input of every earlier day to every "
+                "later day, days never landed included; backfill a range from the "
+                "daily_partitions job instead, as `cx-lakehouse run --date --to` does"
+                if backfill and more
+                else ""
+            )
         )
 
 

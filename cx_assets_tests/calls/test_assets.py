@@ -581,3 +581,15 @@ def test_a_day_read_that_no_run_built_fails_the_step_saying_which(landed):
         "days first" in failure.step_failure_data.error.message
     ), failure.step_failure_data.error.message
     assert not (landed.layout.gold_dir / "calls_performance" / "date=2024-01-06").exists()
+
+    # Seen in an audit of the UI: an asset-graph backfill carried its days to every later
+    # day, and the advice to materialize 1,060 days never landed was all it said.
+    backfilled = landed.materialize(
+        EVERYTHING, selection=[performance], day="2024-01-06", last_day="2024-01-07",
+        tags={"dagster/backfill": "abcdefgh"}, raise_on_error=False,
+    )  # fmt: skip
+    (failure,) = [event for event in backfilled.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "was never built for 2024-01-06 (and 1 more day)" in message
+    assert "This run is part of backfill abcdefgh" in message
+    assert "backfill a range from the daily_partitions job instead" in message
