@@ -92,6 +92,9 @@ def definitions_of(domains: Iterable[str]) -> Definitions:
                     default_status=DefaultSensorStatus.RUNNING,
                     minimum_interval_seconds=30,
                     run_tags=RETRIED_RUN_TAGS,
+                    description="Rebuilds each whole-history table (rollups, models) once a "
+                    "day it reads was written after its last rebuild, when nothing upstream "
+                    "is still running (automation.rollup_automation).",
                 )
             ],
             resources=build_resources(Settings.from_env().data_dir),

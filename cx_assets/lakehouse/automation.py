@@ -418,7 +418,8 @@ def daily_schedule(job):
         hour_of_day=2,
         default_status=DefaultScheduleStatus.RUNNING,
         tags=RETRIED_RUN_TAGS,
-        description="Materializes yesterday's partition of every date-grained asset.",
+        description="Materializes yesterday's partition of every date-grained asset at "
+        "02:00 UTC; the whole-history tables built on them follow in the same run.",
     )
 
 
