@@ -1146,6 +1146,31 @@ def test_the_summary_lists_failed_checks_in_the_same_order_every_run():
     )
 
 
+def test_a_check_failing_on_several_days_of_a_range_is_one_summary_line():
+    """Seen in an audit: with a range's checks judged day by day, a source that never
+    landed gave a line per table, check and day."""
+    from dagster import AssetCheckSeverity, AssetKey
+
+    from cx_assets.cli.run import RunTally
+
+    tally = RunTally()
+    for day in ("2024-01-03", "2024-01-01", "2024-01-02"):
+        tally.add(SimpleNamespace(
+            passed=False, asset_key=AssetKey(["bronze", "a"]), check_name="non_empty",
+            description=f"no records on {day}", severity=AssetCheckSeverity.WARN, partition=day,
+        ))  # fmt: skip
+    tally.add(SimpleNamespace(
+        passed=False, asset_key=AssetKey(["gold", "c"]), check_name="unique_key",
+        description="2 keys repeat", severity=AssetCheckSeverity.ERROR, partition="2024-01-02",
+    ))  # fmt: skip
+    assert tally.problem_lines() == [
+        "ERROR gold/c:unique_key (2 keys repeat)",
+        "WARN  bronze/a:non_empty (no records on 2024-01-01) and 2 more days, "
+        "2024-01-01 to 2024-01-03",
+    ]
+    assert (tally.warned, tally.failed) == (3, 1)
+
+
 def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_back(tmp_path):
     """Seen in an audit: days run out of order (a day landed late) left a call on the later
     day and its first delivery quarantined as `already kept on` it, and nothing said that

@@ -29,7 +29,8 @@ class RunTally:
     passed: int = 0
     warned: int = 0
     failed: int = 0
-    problems: list[str] = field(default_factory=list)
+    # A failed check's line start (severity, table and check) -> its days' descriptions.
+    problems: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
     written: set = field(default_factory=set)
     # Landed files its bronze steps did not read, or no step looks at: (file, why). A set:
     # each day of a range run's bronze materializations carries the step's whole list.
@@ -43,18 +44,32 @@ class RunTally:
             self.passed += 1
             return
         label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        detail = f" ({evaluation.description})" if evaluation.description else ""
         if evaluation.severity == AssetCheckSeverity.WARN:
             self.warned += 1
-            self.problems.append(f"WARN  {label}{detail}")
+            label = f"WARN  {label}"
         else:
             self.failed += 1
-            self.problems.append(f"ERROR {label}{detail}")
+            label = f"ERROR {label}"
+        day = getattr(evaluation, "partition", None)
+        self.problems.setdefault(label, []).append((day, evaluation.description))
 
     def problem_lines(self) -> list[str]:
         """Errors first, then warnings, each by table and check: the same order every run
-        (steps run two at a time, so evaluations come in either order)."""
-        return sorted(self.problems)
+        (steps run two at a time, so evaluations come in either order). A check that failed
+        on several days of a range is one line: its first day's description, and how many
+        more days failed it (a 30-day range of a source that never landed gave 300 lines)."""
+        lines = []
+        for label, failures in sorted(self.problems.items()):
+            failures = sorted(failures, key=lambda failure: (str(failure[0]), str(failure[1])))
+            description = failures[0][1]
+            detail = f" ({description})" if description else ""
+            if len(failures) > 1:
+                days = sorted({str(failed_day) for failed_day, _ in failures if failed_day})
+                more = len(failures) - 1
+                span = f", {days[0]} to {days[-1]}" if len(days) > 1 else ""
+                detail += f" and {more} more day{'s' if more > 1 else ''}{span}"
+            lines.append(f"{label}{detail}")
+        return lines
 
 
 def _run_logger_config(verbose: bool) -> dict:

@@ -431,17 +431,26 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     )
 
 
+# Columns a run stamps with its own time: rows read again from the same files differ there.
+RUN_STAMPED_COLUMNS = frozenset({"ingested_at"})
+
+
 def day_rows_fingerprint(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, days: Sequence[str]
 ) -> tuple | None:
     """The count and the sum of the hashes of a date-grained table's rows of `days`, every
-    column included: equal before and after a run when it wrote those days' rows as they
-    were (in any order). None when the table does not exist."""
+    column but `RUN_STAMPED_COLUMNS` included: equal before and after a run when it wrote
+    those days' rows as they were (in any order). None when the table does not exist."""
     if not table_exists(con, schema, table):
         return None
+    columns = ", ".join(
+        quote_identifier(name)
+        for name, _ in table_columns(con, schema, table)
+        if name not in RUN_STAMPED_COLUMNS
+    )
     return con.execute(
-        f"SELECT count(*), sum(hash(t)) FROM {qualified(schema, table)} AS t "
-        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))",
+        f"SELECT count(*), sum(hash(t)) FROM (SELECT {columns} FROM {qualified(schema, table)} "
+        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))) AS t",
         [list(days)],
     ).fetchone()
 

@@ -18,6 +18,7 @@ from cx_assets.lakehouse.warehouse import (
     WarehouseDamagedError,
     WarehouseLockedError,
     count_rows,
+    day_rows_fingerprint,
     replace_rows,
     table_columns,
     table_exists,
@@ -600,3 +601,23 @@ def test_a_view_whose_files_here_cannot_be_read_is_dropped(tmp_path):
         # not the first root's rows: no view, as if never built here
         assert not table_exists(con, "bronze", "t")
     warehouse.close()
+
+
+def test_a_days_fingerprint_ignores_when_its_rows_were_read_and_nothing_else(con):
+    """Seen in an audit: bronze contacts' `ingested_at`, stamped by every run, made a day
+    run again on the same files look changed, and later days were named out of date."""
+    con.execute("CREATE SCHEMA bronze")
+
+    def fingerprint(rows: str) -> tuple:
+        con.execute(
+            "CREATE OR REPLACE TABLE bronze.t AS SELECT * FROM (VALUES " + rows + ") "
+            "AS v(date, raw, ingested_at)"
+        )
+        return day_rows_fingerprint(con, "bronze", "t", ["2024-01-05"])
+
+    day, other = "DATE '2024-01-05'", "DATE '2024-01-06'"
+    first = fingerprint(f"({day}, 'a', TIMESTAMP '2024-01-05 10:00'), ({other}, 'x', NULL)")
+    assert first[0] == 1
+    assert fingerprint(f"({day}, 'a', TIMESTAMP '2024-01-07 11:00'), ({other}, 'y', NULL)") == first
+    assert fingerprint(f"({day}, 'b', TIMESTAMP '2024-01-05 10:00'), ({other}, 'x', NULL)") != first
+    assert day_rows_fingerprint(con, "bronze", "absent", ["2024-01-05"]) is None
