@@ -102,12 +102,18 @@ def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monk
 
     # Seen in an audit: with no digital file ever landed (a run of every source after only
     # calls landed), the same words reported "no leakage" as a finding about the data.
+    overview = render("overview", data_dir, monkeypatch)
+    assert "No leakage in the days built so far." in [c.value for c in overview.caption]
+
     shutil.rmtree(data_dir / "landing")
     app = render("leakage", data_dir, monkeypatch)
     (info,) = [block.value for block in app.info]
     assert "no digital files have landed under" in info
     assert "no leakage to show" not in info
     assert "cx-lakehouse generate" in info
+    # the overview's headline too (it said "No leakage gold yet.", as if nothing were built)
+    overview = render("overview", data_dir, monkeypatch)
+    assert "No leakage yet: no digital files have landed." in [c.value for c in overview.caption]
 
 
 def damaged_copy(gold_root: Path, tmp_path: Path, *tables: str) -> Path:

@@ -75,6 +75,18 @@ def latest(table: str, sql: str) -> pd.DataFrame | None:
     return frame
 
 
+def say_nothing_yet(domain: str, table: str, source: str) -> None:
+    """The caption of a headline whose table has no rows: never written, written while no
+    file of its source had landed, or written from days that gave it none."""
+    gold = ui.lake()
+    if not gold.files(table):
+        st.caption(f"No {domain} gold yet.")
+    elif not gold.landed_days(source):
+        st.caption(f"No {domain} yet: no {source} files have landed.")
+    else:
+        st.caption(f"No {domain} in the days built so far.")
+
+
 def headline_crm() -> None:
     noise = latest(
         "crm_noise_summary",
@@ -132,7 +144,7 @@ def headline_leakage() -> None:
         "FROM leakage_daily_summary WHERE date = ?",
     )
     if summary is None:
-        st.caption("No leakage gold yet.")
+        say_nothing_yet("leakage", "leakage_daily_summary", "digital")
         return
     st.caption(f"Latest day {summary.attrs['day']:%Y-%m-%d}")
     st.metric("Leakage calls", ui.count(summary["calls"].iloc[0]))
@@ -153,7 +165,7 @@ def headline_support() -> None:
         "FROM support_ticket_analytics WHERE date = ?",
     )
     if tickets is None:
-        st.caption("No support gold yet.")
+        say_nothing_yet("support", "support_ticket_analytics", "support")
         return
     st.caption(f"Latest day {tickets.attrs['day']:%Y-%m-%d}")
     st.metric("Tickets created", ui.count(tickets["tickets"].iloc[0]))
