@@ -483,3 +483,21 @@ def test_every_asset_keeps_the_output_type_its_function_declares():
         if returned is DayTables:
             streaming.append(asset_def.key.to_user_string())
     assert "silver/crm_interactions" in streaming
+
+
+def test_a_tables_declared_grain_is_its_whole_key():
+    """Seen in an audit of the UI: a table of one row a day showed the grain `[]`, where its
+    unique_key check names (date)."""
+    from dagster import AssetKey
+
+    from cx_assets.definitions import defs
+    from cx_assets.lakehouse.assets import GRAIN
+
+    def grain(key: str) -> list:
+        spec = defs.resolve_asset_graph().get(AssetKey(key.split("/")))
+        return spec.metadata[GRAIN]
+
+    assert grain("gold/calls_kpis_daily") == ["date"]
+    assert grain("gold/calls_performance") == ["date", "call_id"]
+    assert grain("silver/crm_interactions") == ["interaction_id"]  # unique over all days
+    assert grain("gold/crm_cx_volumetrics") == ["owner_id", "company_id"]  # whole history

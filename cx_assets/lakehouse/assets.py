@@ -66,7 +66,12 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import discover
-from cx_assets.lakehouse.partitions import daily_partitions, partition_dates, single_run_backfill
+from cx_assets.lakehouse.partitions import (
+    PARTITION_COLUMN,
+    daily_partitions,
+    partition_dates,
+    single_run_backfill,
+)
 from cx_assets.lakehouse.readers import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import query_validated
@@ -136,7 +141,10 @@ def lake_asset(
     if schema is not None or model is not None:
         declared["dagster/column_schema"] = schema or column_schema(model)
     if grain is not None:
-        declared[GRAIN] = list(grain)
+        # The whole key, as the unique_key check names it: a date-grained table's key is per
+        # day (`[]` read as "no key" in the UI for a table of one row a day).
+        per_day = partitioned and not grain_across_days
+        declared[GRAIN] = [PARTITION_COLUMN, *grain] if per_day else list(grain)
         if grain_across_days:
             declared[GRAIN_ACROSS_DAYS] = True
     if row_count is not None:
