@@ -168,6 +168,12 @@ def intervals_check(forecast: AssetsDefinition) -> AssetChecksDefinition:
     return forecast_intervals_ordered
 
 
+# What either forecaster check says before a forecaster was stored.
+NO_FORECASTER_STORED = AssetCheckResult(
+    passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
+)
+
+
 def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     @asset_check(
         asset=forecaster,
@@ -178,9 +184,7 @@ def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     def forecast_fell_back_to_baseline(lake: Lake) -> AssetCheckResult:
         model = stored_model(lake, forecaster)
         if model is None:
-            return AssetCheckResult(
-                passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
-            )
+            return NO_FORECASTER_STORED
         # A model stored before `unscored` existed reads the class default, ().
         reason = model.baseline_reason
         return AssetCheckResult(
@@ -208,9 +212,7 @@ def empty_days_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     def forecast_history_without_empty_days(lake: Lake) -> AssetCheckResult:
         model = stored_model(lake, forecaster)
         if model is None:
-            return AssetCheckResult(
-                passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
-            )
+            return NO_FORECASTER_STORED
         days = list(model.empty_days)
         shown = ", ".join(days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
         return AssetCheckResult(
