@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.crm import plots, rules, schemas
+from cx_assets.crm import company_rules, plots, rules, schemas
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.crm.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
@@ -411,7 +411,7 @@ def crm_churn_risk(
     resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        rules.churn_risk_sql(
+        company_rules.churn_risk_sql(
             resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(context)
         ),
         schemas.ChurnRisk,
@@ -442,7 +442,7 @@ def crm_segmentation_matrix(
     resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
         warehouse,
-        rules.segmentation_sql(
+        company_rules.segmentation_sql(
             resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(context)
         ),
         schemas.SegmentationMatrix,

@@ -1,15 +1,15 @@
 """SQL of the CRM dimensions (contract section 4.1: `crm_managers`, `crm_companies`): who a
 manager is and what a company is called, so pages and BI tools show names, not ids.
 
-The segment of a company is the segmentation's own rule: `rules.company_segments_sql` shares
-its tiers with `rules.segmentation_sql` (documented in docs/crm.md).
+The segment of a company is the segmentation's own rule: `company_rules.company_segments_sql`
+shares its tiers with `company_rules.segmentation_sql` (documented in docs/crm.md).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from cx_assets.crm import rules as crm_rules
+from cx_assets.crm import company_rules
 from cx_assets.crm.rules import DEFAULT_RULES, CrmRules
 
 
@@ -34,7 +34,7 @@ def companies_sql(
     return f"""
     WITH segmented AS (
         {
-        crm_rules.company_segments_sql(
+        company_rules.company_segments_sql(
             interactions, current_contacts, current_deals, rules, as_of_day
         )
     }

@@ -11,7 +11,7 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.crm.rules import SEGMENTS
+from cx_assets.crm.company_rules import SEGMENTS
 from cx_assets.lakehouse.schemas import LakeModel
 
 TIERS = ["high", "low"]

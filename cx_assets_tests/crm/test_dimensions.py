@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cx_assets.crm import dimension_rules, rules
+from cx_assets.crm import company_rules, dimension_rules
 from cx_assets_tests.conftest import Domain, check_results
 from cx_assets_tests.crm.test_assets import company, deal, interaction, person, user
 
@@ -73,9 +73,11 @@ def test_each_company_gets_the_segment_of_its_value_and_engagement(con):
 def test_company_segments_count_as_the_segmentation_matrix_does(con):
     hand_worked_rows(con)
     per_company = con.execute(
-        rules.company_segments_sql("interactions_", "contacts_", "deals_")
+        company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
     ).df()
-    matrix = con.execute(rules.segmentation_sql("interactions_", "contacts_", "deals_")).df()
+    matrix = con.execute(
+        company_rules.segmentation_sql("interactions_", "contacts_", "deals_")
+    ).df()
     counted = per_company.groupby("segment").size().reindex(matrix["segment"], fill_value=0)
     assert counted.tolist() == matrix["company_count"].tolist()
     assert per_company["won_amount"].sum() == matrix["total_won_amount"].sum()

@@ -1,0 +1,279 @@
+"""CRM company-level rules (churn risk, segmentation) on hand-worked cases, evaluated with
+the same SQL the assets run."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from cx_assets.crm import company_rules
+from cx_assets_tests.crm.silver_rows import T0, interaction
+from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
+
+# --------------------------------------------------------------------------- churn risk
+
+
+def churn(con, interactions, deals=(), companies=(10,)):
+    con.register("interactions_", pd.DataFrame(interactions))
+    con.register(
+        "contacts_",
+        pd.DataFrame({"contact_id": list(companies), "contact_type": ["company"] * len(companies)}),
+    )
+    con.register("deals_", pd.DataFrame(list(deals) or [{"company_id": -1, "status": "open"}]))
+    frame = con.execute(company_rules.churn_risk_sql("interactions_", "contacts_", "deals_")).df()
+    return frame.set_index("company_id")
+
+
+def healthy_history(days: int, company: int = 10):
+    return [interaction(i, 1, company, T0 + timedelta(days=i)) for i in range(days)]
+
+
+def test_more_friction_never_lowers_churn_risk(con):
+    base = healthy_history(10)
+    before = churn(con, base).loc[10].churn_risk_score
+    complaint = {**interaction(99, 1, 10, T0 + timedelta(days=9, hours=1)), "is_friction": True}
+    after = churn(con, [*base, complaint]).loc[10].churn_risk_score
+    assert after > before
+
+
+def test_longer_silence_never_lowers_churn_risk(con):
+    history = healthy_history(10)
+    scores = []
+    for silent_days in (0, 5, 30, 200):
+        marker = interaction(500 + silent_days, 1, 99, T0 + timedelta(days=9 + silent_days))
+        scores.append(churn(con, [*history, marker], companies=(10, 99)).loc[10].churn_risk_score)
+    assert scores == sorted(scores)
+    assert scores[-1] > scores[0]
+
+
+def test_churn_score_worked_example(con):
+    # 4 healthy interactions in the 30 days before the last one, 8 in the 30 before that:
+    # trend = (8 - 4) / 8 = 0.5; 1 friction of 13 valid; 1 lost of 2 closed deals;
+    # last healthy at day 60 12:00 UTC (09:00 in Sao Paulo); the as-of day 60 ends at local
+    # midnight, day 61 03:00 UTC: silent 0.625 days -> 0.625/90.
+    rows = [interaction(i, 1, 10, T0 + timedelta(days=60 - 30 - 3 * i - 1)) for i in range(8)]
+    rows += [interaction(100 + i, 1, 10, T0 + timedelta(days=60 - 7 * i)) for i in range(4)]
+    rows += [{**interaction(200, 1, 10, T0 + timedelta(days=59)), "is_friction": True}]
+    deals = [{"company_id": 10, "status": "won"}, {"company_id": 10, "status": "lost"}]
+    row = churn(con, rows, deals).loc[10]
+    assert row.trend_component == pytest.approx(0.5)
+    assert row.friction_share == pytest.approx(1 / 13)
+    assert row.lost_deal_share == pytest.approx(0.5)
+    assert row.days_since_last_healthy_interaction == pytest.approx(0.625)
+    expected = 100 * (0.35 * (0.625 / 90) + 0.20 * 0.5 + 0.30 / 13 + 0.15 * 0.5)
+    assert row.churn_risk_score == pytest.approx(expected, rel=1e-12)  # not rounded
+    assert row.risk_band == "low"
+
+
+def test_a_score_exactly_on_a_band_threshold_is_in_the_higher_band(con):
+    """10.5 + 12 + 3.75 + 3.75 = 30 by hand, 29.999999999999993 summed in doubles: the
+    company was `low` where the docs say `medium` from 30."""
+    end = datetime(2024, 3, 2, 3, tzinfo=T0.tzinfo)  # the as-of day 03-01 ends, in UTC
+    earlier = [interaction(i, 1, 10, end - timedelta(days=50 - i)) for i in range(5)]
+    rows = [
+        *earlier,  # 5 valid in 30 days, before the recent 30 days: the earlier peak
+        interaction(10, 1, 10, end - timedelta(days=29)),  # 2 healthy in the recent 30 days
+        interaction(11, 1, 10, end - timedelta(days=27)),  # the last healthy: 27 days silent
+        {**interaction(12, 1, 10, end - timedelta(hours=15)), "is_friction": True},  # 1 of 8
+    ]
+    deals = [{"company_id": 10, "status": s} for s in ("won", "won", "won", "lost")]
+    row = churn(con, rows, deals).loc[10]
+    assert row.days_since_last_healthy_interaction == pytest.approx(27)
+    assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (2, 5)
+    assert row.trend_component == pytest.approx(1 - 2 / 5)
+    assert (row.friction_share, row.lost_deal_share) == (1 / 8, 1 / 4)
+    assert row.churn_risk_score == 30.0
+    assert row.risk_band == "medium"
+
+
+def test_friction_where_the_last_healthy_interaction_was_never_lowers_churn_risk(con):
+    """Found by hand: the trend was anchored at the last healthy interaction, so turning it
+    into friction (311), or leaving it out (312: silent longer), moved the anchor back and
+    the trend fell from 0.9 to 0, more than the friction share rose."""
+    rows = [
+        interaction(100 * company + day, 6, company, T0.replace(2023, 6, day, 13))
+        for company in (310, 311, 312)
+        for day in range(1, 11)
+    ]
+    july = T0.replace(2023, 7, 15, 13)
+    rows += [interaction(1, 6, 310, july), {**interaction(2, 6, 311, july), "is_friction": True}]
+    as_of = date(2024, 1, 4)
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [310, 311, 312], "contact_type": "company"})
+    )
+    con.register("deals_", pd.DataFrame([{"company_id": -1, "status": "open"}]))
+    frame = (
+        con.execute(
+            company_rules.churn_risk_sql("interactions_", "contacts_", "deals_", as_of_day=as_of)
+        )
+        .df()
+        .set_index("company_id")
+    )
+    # silent since June or July, nothing recent: recency 1 and trend 1 for all three
+    assert (frame.recency_component == 1.0).all() and (frame.trend_component == 1.0).all()
+    assert frame.loc[310].churn_risk_score == pytest.approx(55.0)
+    assert frame.loc[311].churn_risk_score == pytest.approx(55.0 + 30 / 11)
+    assert frame.loc[312].churn_risk_score == pytest.approx(55.0)
+
+
+def test_churn_risk_is_monotone_in_friction_and_silence_on_random_histories(con):
+    """Each change that adds friction or silence, applied to random histories, never lowers
+    the score: a friction interaction added, a healthy one turned into friction, the last
+    healthy one left out or moved earlier, the as-of day moved later."""
+    import random
+
+    generator = random.Random(20261202)
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": ["company"]}))
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "status": "lost"}]))
+    base_day = date(2024, 6, 30)
+    end = datetime(2024, 7, 1, 3, tzinfo=T0.tzinfo)
+
+    def score(rows, as_of=base_day):
+        con.register("interactions_", pd.DataFrame(rows or [interaction(0, 1, -1, T0)]))
+        frame = (
+            con.execute(
+                company_rules.churn_risk_sql(
+                    "interactions_", "contacts_", "deals_", as_of_day=as_of
+                )
+            )
+            .df()
+            .set_index("company_id")
+        )
+        return frame.loc[10].churn_risk_score
+
+    def at_random(before: datetime) -> datetime:
+        return before - timedelta(minutes=generator.randrange(1, 150 * 24 * 60))
+
+    for case in range(25):
+        rows = [
+            {**interaction(i, 1, 10, at_random(end)), "is_friction": generator.random() < 0.2}
+            for i in range(generator.randrange(1, 25))
+        ]
+        healthy = sorted((r for r in rows if not r["is_friction"]), key=lambda r: r["occurred_at"])
+        before = score(rows)
+        added = {**interaction(999, 1, 10, at_random(end)), "is_friction": True}
+        changed = {"friction added": score([*rows, added])}
+        if healthy:
+            turned = generator.choice(healthy)
+            changed["healthy turned friction"] = score(
+                [{**r, "is_friction": True} if r is turned else r for r in rows]
+            )
+            last = healthy[-1]
+            changed["last healthy left out"] = score([r for r in rows if r is not last])
+            moved = {**last, "occurred_at": at_random(last["occurred_at"])}
+            changed["last healthy earlier"] = score([moved if r is last else r for r in rows])
+        later = base_day + timedelta(days=generator.randrange(1, 60))
+        changed["as-of day later"] = score(rows, as_of=later)
+        for change, after in changed.items():
+            assert after >= before - 1e-9, (case, change, before, after)
+
+
+def test_a_company_that_never_had_a_healthy_interaction_is_at_full_recency_risk(con):
+    complaint = {**interaction(1, 1, 10, T0), "is_friction": True}
+    row = churn(con, [complaint]).loc[10]
+    assert row.recency_component == 1.0 and row.trend_component == 1.0
+    assert row.churn_risk_score == pytest.approx(100 * (0.35 + 0.20 + 0.30))
+    assert row.risk_band == "high"
+    assert pd.isna(row.lost_deal_share)  # no won or lost deal: nothing to divide by
+
+
+def test_shares_without_a_denominator_are_null_and_add_no_risk(con):
+    # company 20 has only a noise interaction (no valid one) and an open deal only
+    noise = interaction(50, 1, 20, T0 + timedelta(days=1), noise=True)
+    deals = [{"company_id": 20, "status": "open"}, {"company_id": 10, "status": "lost"}]
+    frame = churn(con, [*healthy_history(3), noise], deals, companies=(10, 20))
+    empty = frame.loc[20]
+    assert pd.isna(empty.friction_share) and pd.isna(empty.lost_deal_share)
+    assert empty.valid_interactions == 0
+    # never a healthy interaction: recency 1 and trend 1, the shares add nothing
+    assert empty.churn_risk_score == pytest.approx(100 * (0.35 + 0.20))
+    assert frame.loc[10].lost_deal_share == 1.0 and frame.loc[10].friction_share == 0.0
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def test_segmentation_splits_companies_at_the_medians(con):
+    rows = [interaction(i, 1, 10, T0) for i in range(5)]  # engaged
+    rows += [interaction(10 + i, 1, 20, T0) for i in range(1)]  # barely engaged
+    deals = [
+        {"company_id": 10, "amount": 1000.0, "status": "won"},
+        {"company_id": 20, "amount": 9000.0, "status": "won"},
+        {"company_id": 30, "amount": 10.0, "status": "won"},
+    ]
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [10, 20, 30, 40], "contact_type": "company"})
+    )
+    con.register("deals_", pd.DataFrame(deals))
+    matrix = (
+        con.execute(company_rules.segmentation_sql("interactions_", "contacts_", "deals_"))
+        .df()
+        .set_index("segment")
+    )
+    assert matrix.loc["champions"].company_count == 1  # 10: won 1000 >= median 1000, 5 >= 3
+    assert matrix.loc["sleeping_giants"].company_count == 1  # 20: 9000, 1 interaction < 3
+    assert matrix.loc["dormant"].company_count == 2  # 30 (10.0 < median) and 40 (nothing)
+    assert matrix.loc["rising"].company_count == 0
+    assert matrix.loc["champions"].value_threshold == pytest.approx(1000.0)
+    assert matrix.loc["champions"].engagement_threshold == pytest.approx(3.0)
+    assert matrix["company_count"].sum() == 4
+
+
+def test_silence_is_measured_to_the_end_of_the_local_day(con):
+    # A healthy interaction at 23:00 in Sao Paulo on the as-of day is 02:00 UTC the next
+    # day: still inside the as-of day, so silent 1 hour, never a negative number of days.
+    late = interaction(1, 1, 10, T0.replace(hour=0) + timedelta(days=1, hours=2))
+    late["date"] = T0.date()  # delivered in the as-of day's folder (a local day)
+    row = churn(con, [late]).loc[10]
+    assert row.days_since_last_healthy_interaction == pytest.approx(1 / 24)
+
+
+def test_a_segments_won_amount_is_the_same_to_the_last_digit_whatever_order_companies_come_in(
+    con,
+):
+    # Five companies without interactions, one won deal each: the median (0.1) puts the
+    # three largest in one segment, whose total adds 0.1, 0.2 and 0.3.
+    amounts = [0.01, 0.02, *ORDER_SENSITIVE]
+    companies = list(range(10, 10 + len(amounts)))
+    deals = pd.DataFrame({"company_id": companies, "amount": amounts, "status": "won"})
+    con.register("interactions_", pd.DataFrame([interaction(1, 7, 99, T0)]))
+    con.register("contacts_", pd.DataFrame({"contact_id": companies, "contact_type": "company"}))
+    query = company_rules.segmentation_sql("interactions_", "contacts_", "deals_")
+    (rows,) = results_in_every_order(con, deals, "deals_", query)
+    giants = next(row for row in rows if row[0] == "sleeping_giants")
+    assert giants[3:5] == (3, (0.1 + 0.2) + 0.3)  # company_count, total_won_amount
+
+
+def test_engagement_counts_interactions_by_when_they_happened_in_the_90_local_days(con):
+    """As of 2024-03-31 (the latest day delivered), the window is the local days from
+    2024-01-02 to 2024-03-31 (Sao Paulo, UTC-3): by when interactions happened, as churn's
+    recency counts. By landing day, one delivered late (happened in 2023) counted."""
+    as_of = date(2024, 3, 31)
+    local = ZoneInfo("America/Sao_Paulo")
+
+    def at(day: str, hour: int, landed=as_of) -> dict:
+        when = datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=local)
+        return {**interaction(0, 1, 10, when.astimezone(UTC)), "date": landed}
+
+    rows = [
+        at("2024-01-01", 23),  # 02:00 UTC on the 2nd, still the local 1st: outside
+        at("2024-01-02", 0),  # the window's first local day: counted
+        at("2024-03-31", 23),  # 02:00 UTC on April 1st, the as-of local day: counted
+        at("2024-04-01", 0),  # the local day after the as-of day begins: outside
+        at("2023-11-20", 10),  # happened long before, delivered on the as-of day: outside
+        at("2024-04-01", 9),  # after the as-of day (a clock ahead): outside
+        {**at("2024-03-30", 10), "is_noise": True},  # noise never engages
+    ]
+    rows = [{**row, "interaction_id": n} for n, row in enumerate(rows)]
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": "company"}))
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "amount": 1.0, "status": "won"}]))
+    engaged = con.execute(
+        company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
+    ).df()
+    assert engaged.set_index("company_id").loc[10, "interactions_90d"] == 2
