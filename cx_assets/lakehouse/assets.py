@@ -56,6 +56,7 @@ from cx_assets.lakehouse.automation import (
     day_rewrites,
     rollup_automation,
 )
+from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.checks import (
     Band,
     CheckRun,
@@ -72,7 +73,6 @@ from cx_assets.lakehouse.partitions import (
     partition_dates,
     single_run_backfill,
 )
-from cx_assets.lakehouse.readers import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import query_validated
 from cx_assets.lakehouse.validation import column_schema

@@ -6,7 +6,7 @@ is read; a re-delivered file simply replaces its content on the next read. A fol
 a date folder is not read into it, and says so in the run's log. Links that
 resolve outside the landing folder are not followed. A file that cannot be read as a whole
 (a name that is not UTF-8, an OS error) is still listed, with the reason, so it lands as
-one bad record (`readers.py` turns the files into bronze rows).
+one bad record (`readers.py` and `bronze_stream.py` turn the files into bronze rows).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cx_assets.lakehouse import readers
+from cx_assets.lakehouse import bronze_stream, readers
 from cx_assets.lakehouse.checks import RECONCILES_WITH_BRONZE
 from cx_assets_tests.conftest import Domain, check_results
 from cx_assets_tests.digital.landing_rows import call as digital_call
@@ -92,6 +92,8 @@ def test_crm_day_survives_hostile_files_and_values(lake, tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
+    # Both ways of reading a file open it: Arrow's for plain files, the readers' for others.
+    monkeypatch.setattr(bronze_stream, "open", locked_open, raising=False)
     monkeypatch.setattr(readers, "open", locked_open, raising=False)
     # Values DuckDB would cast but the contract refuses, one per line.
     lake.land_jsonl(

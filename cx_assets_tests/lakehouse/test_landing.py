@@ -14,19 +14,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from cx_assets.lakehouse import readers
+from cx_assets.lakehouse import bronze_stream, readers
+from cx_assets.lakehouse.bronze_stream import BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.landing import (
     date_folders,
     discover,
     parse_date_folder,
 )
-from cx_assets.lakehouse.readers import (
-    BRONZE_SCHEMA,
-    read_csv,
-    read_json,
-    read_jsonl,
-    read_landed,
-)
+from cx_assets.lakehouse.readers import read_csv, read_json, read_jsonl
 
 BOM = b"\xef\xbb\xbf"
 DAY = date(2024, 1, 5)
@@ -449,7 +444,7 @@ def test_read_landed_streams_bronze_rows_of_every_file(tmp_path):
 
 
 def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
+    monkeypatch.setattr(bronze_stream, "BATCH_ROWS", 2)
     landing_dir = tmp_path / "landing"
     folder = landing_dir / "crm" / "users" / DAY.isoformat()
     write(folder / "a.jsonl", b"".join(b'{"Id": %d}\n' % n for n in range(1, 6)))
@@ -471,7 +466,7 @@ def test_read_landed_logs_a_files_unreadable_records_once_with_the_first(
     land_in(landing_dir, "clean.jsonl", b'{"Id": 1}\n{"Id": 2}\n')
     # Not UTF-8 on lines 2, 4 and 5 (a file of binary junk would be thousands of lines).
     land_in(landing_dir, "mixed.jsonl", b'{"Id": 3}\n\xff\xfe\n{"Id": 4}\n\x80\n{"\xc3": 1}\n')
-    monkeypatch.setattr(readers, "BATCH_ROWS", 2)  # a file in several batches: still one line
+    monkeypatch.setattr(bronze_stream, "BATCH_ROWS", 2)  # a file in several batches: still one line
 
     with caplog.at_level("WARNING"):
         rows = read_day(landing_dir)
@@ -733,6 +728,8 @@ def test_unreadable_files_are_one_bad_record_and_the_others_still_read(tmp_path,
             return _BreaksOff(b'{"Id": 2}\n')
         return real_open(path, *args, **kwargs)
 
+    # Both ways of reading a file open it: Arrow's for plain files, the readers' for others.
+    monkeypatch.setattr(bronze_stream, "open", failing_open, raising=False)
     monkeypatch.setattr(readers, "open", failing_open, raising=False)
 
     rows = [(row["source_file"].rsplit("/", 1)[1], row["line_number"], row["read_error"])
@@ -795,7 +792,7 @@ def test_a_landing_folder_that_is_itself_a_link_is_read(tmp_path):
 def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path, monkeypatch):
     """Blocks end inside lines, a bad line sits in one block, CRLF, blanks, a BOM and a
     last line without its newline: the same rows, numbers and errors as `read_jsonl`."""
-    monkeypatch.setattr(readers, "JSONL_BLOCK_BYTES", 7)
+    monkeypatch.setattr(bronze_stream, "JSONL_BLOCK_BYTES", 7)
     content = (
         b'\xef\xbb\xbf{"Id": 1}\r\n\n  \n{"Id": "\xc3\xa9t\xc3\xa9"}\n{"Id": "\xff"}\n'
         b'{"Id": "\xed\xa0\x80"}\n' + b'{"Id": 42, "pad": "' + b"x" * 40 + b'"}\n{"Id": 7}'
@@ -864,7 +861,7 @@ def test_csv_read_in_one_pass_gives_the_rows_a_row_by_row_read_gives(tmp_path, c
     assert table["raw"].to_pylist() == [row[1] for row in expected]
     assert table["record"].to_pylist() == [row[2] for row in expected]
     assert table["read_error"].to_pylist() == [row[3] for row in expected]
-    assert (readers._plain_csv(path) is not None) == plain
+    assert (bronze_stream._plain_csv(path) is not None) == plain
 
 
 def test_a_plain_csv_reads_its_values_as_written():
@@ -872,7 +869,7 @@ def test_a_plain_csv_reads_its_values_as_written():
     content = PLAIN_CSVS["crlf, bom and blank lines"]
     path = write(Path(os.environ.get("TMPDIR", "/tmp")) / f"plain-{os.getpid()}.csv", content)
     try:
-        numbers, raw, records = readers._plain_csv(path)
+        numbers, raw, records = bronze_stream._plain_csv(path)
     finally:
         path.unlink()
     assert numbers.tolist() == [3, 5]
@@ -886,7 +883,7 @@ def test_blank_csv_lines_are_what_str_strip_strips_in_a_plain_file():
     import pyarrow.compute as pc
 
     characters = [chr(code) for code in range(0x20, 0x110000) if not 0xD800 <= code <= 0xDFFF]
-    matched = pc.match_substring_regex(pa.array(characters), readers._BLANK_TEXT_LINE)
+    matched = pc.match_substring_regex(pa.array(characters), bronze_stream._BLANK_TEXT_LINE)
     assert {c for c, blank in zip(characters, matched.to_pylist(), strict=True) if blank} == {
         c for c in characters if c.isspace()
     }
@@ -897,12 +894,12 @@ def test_a_plain_csv_too_large_to_read_at_once_is_read_row_by_row(tmp_path, monk
     content = PLAIN_CSVS["rows"]
     landing_dir = tmp_path / "landing"
     path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
-    assert readers._plain_csv(path) is not None
-    monkeypatch.setattr(readers, limit, 10)
+    assert bronze_stream._plain_csv(path) is not None
+    monkeypatch.setattr(bronze_stream, limit, 10)
 
     table = read_landed(discover(landing_dir, "digital", "members", DAY), DAY_AFTER).read_all()
 
-    assert readers._plain_csv(path) is None
+    assert bronze_stream._plain_csv(path) is None
     assert table["record"].to_pylist() == [row[2] for row in read_csv(path)]
 
 
@@ -945,5 +942,5 @@ def test_random_csv_files_read_the_same_either_way(tmp_path):
             table[name].to_pylist() for name in ("line_number", "raw", "record", "read_error")
         ]
         assert list(zip(*columns, strict=True)) == list(read_csv(path)), (case, content)
-        plain += readers._plain_csv(path) is not None
+        plain += bronze_stream._plain_csv(path) is not None
     assert plain >= 60, plain  # the one-pass reader was compared, not only the row-by-row one

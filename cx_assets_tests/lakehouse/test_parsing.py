@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import duckdb
 import pytest
 
+from cx_assets.lakehouse.bronze_stream import read_landed
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.parquet import publish_stream
 from cx_assets.lakehouse.parsing import Field, RecordSpec, explain_invalid_json, parse_bronze
-from cx_assets.lakehouse.readers import read_landed
 
 DAY = date(2024, 1, 5)
 NEXT_DAY = date(2024, 1, 6)
