@@ -13,9 +13,10 @@ Earlier days are read through the windows stated on each input, never more:
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
 
-from cx_assets.digital import plots, rules, schemas
+from cx_assets.digital import gold_rules, plots, rules, schemas
+from cx_assets.digital.gold_rules import leakage_share_sql
 from cx_assets.digital.records import CALL_SPEC, JOURNEY_SPEC, MEMBER_SPEC
-from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY, leakage_share_sql
+from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY
 from cx_assets.lakehouse.assets import (
     Band,
     all_days,
@@ -207,7 +208,7 @@ def leakage_daily_summary(
     of them, and the week-over-week trend (%)."""
     summary = query_validated(
         warehouse,
-        rules.daily_summary_sql(leakage.rows, calls.rows, partition_dates(context), RULES),
+        gold_rules.daily_summary_sql(leakage.rows, calls.rows, partition_dates(context), RULES),
         schemas.LeakageDailySummary,
     )
     return Output(summary, metadata=plots.daily_summary_metadata(summary))
@@ -225,7 +226,7 @@ def leakage_segment_drilldown(warehouse: Warehouse, leakage: TableRef) -> pd.Dat
     (%) and mean sentiment."""
     return query_validated(
         warehouse,
-        rules.segment_drilldown_sql(leakage.rows, RULES),
+        gold_rules.segment_drilldown_sql(leakage.rows, RULES),
         schemas.LeakageSegmentDrilldown,
     )
 
@@ -262,7 +263,7 @@ def leakage_journey_timeline(
     order, including the whole session each leakage call is attributed to."""
     return query_validated(
         warehouse,
-        rules.journey_timeline_sql(
+        gold_rules.journey_timeline_sql(
             leakage.rows, journeys.rows, calls.rows, partition_dates(context), RULES
         ),
         schemas.LeakageJourneyTimeline,
@@ -279,7 +280,9 @@ def leakage_journey_timeline(
 def leakage_root_cause(warehouse: Warehouse, leakage: TableRef) -> pd.DataFrame:
     """Per day, journey type, error code and device: leakage calls and their share (%) of
     the journey type's leakage calls that day."""
-    return query_validated(warehouse, rules.root_cause_sql(leakage.rows), schemas.LeakageRootCause)
+    return query_validated(
+        warehouse, gold_rules.root_cause_sql(leakage.rows), schemas.LeakageRootCause
+    )
 
 
 # --------------------------------------------------------------------------- gold, whole history
@@ -306,7 +309,7 @@ def leakage_savings_model(
     annualized cost and savings at the low/mid/high fix rates."""
     return query_validated(
         warehouse,
-        rules.savings_model_sql(leakage.rows, materialized_days(context), RULES),
+        gold_rules.savings_model_sql(leakage.rows, materialized_days(context), RULES),
         schemas.LeakageSavingsModel,
     )
 
@@ -326,6 +329,6 @@ def leakage_action_recommendations(
     annual savings, from the configured templates."""
     return query_validated(
         warehouse,
-        rules.action_recommendations_sql(leakage.rows, materialized_days(context), RULES),
+        gold_rules.action_recommendations_sql(leakage.rows, materialized_days(context), RULES),
         schemas.LeakageActionRecommendation,
     )
