@@ -63,7 +63,6 @@ from cx_assets.lakehouse.checks import (
     DeclaredCheck,
     StepCheckResult,
     day_target,
-    declared_checks,
 )
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import discover
@@ -75,6 +74,7 @@ from cx_assets.lakehouse.partitions import (
 )
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import query_validated
+from cx_assets.lakehouse.table_checks import declared_checks
 from cx_assets.lakehouse.validation import column_schema
 from cx_assets.lakehouse.warehouse import Warehouse
 

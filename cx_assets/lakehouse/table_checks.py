@@ -1,0 +1,458 @@
+"""The checks a table declares (`lake_asset(grain=, row_count=, bands=, reconciles_with=)`,
+and every bronze asset): what each one asks of the table's rows and of its earlier days,
+as `DeclaredCheck`s its asset's step evaluates (see `checks`). `declared_checks` turns a
+table's declarations into its checks; their severities are the contract's (see `checks`).
+"""
+
+import statistics
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    DagsterInstance,
+    Enum,
+    Field,
+    MetadataValue,
+    TableSchema,
+)
+
+from cx_assets.lakehouse import quarantine
+from cx_assets.lakehouse.checks import (
+    COLUMN_SCHEMA_CHANGE,
+    CONFIGURED_SEVERITY_BLOCKS,
+    NON_EMPTY,
+    RECONCILES_WITH_BRONZE,
+    REJECT_RATIO,
+    ROW_COUNT_CHECK,
+    UNIQUE_KEY,
+    VOLUME_ANOMALY,
+    Band,
+    CheckRun,
+    DeclaredCheck,
+)
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
+from cx_assets.lakehouse.warehouse import count_rows, table_exists
+
+# Defaults of the judgement checks (WARN; each is run config on its check).
+MAX_REJECT_RATIO = 0.001
+VOLUME_HISTORY_WEEKS = 4
+VOLUME_MIN_HISTORY_WEEKS = 3
+VOLUME_MIN_MEDIAN_ROWS = 100
+VOLUME_LOW_FACTOR = 0.5
+VOLUME_HIGH_FACTOR = 2.0
+
+
+def band_config(low: float, high: float) -> dict[str, Field]:
+    return {
+        "low": Field(float, default_value=low),
+        "high": Field(float, default_value=high),
+        "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
+    }
+
+
+def non_empty(schema: str, table: str, *, what: str = "rows") -> DeclaredCheck:
+    """WARN when a day has no rows: a source that delivered nothing is worth a look, not a
+    failed run (downstream tables are still written, empty)."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
+            counts = {day.isoformat(): count_rows(con, schema, table, [day]) for day in run.days}
+        empty = [day for day, rows in counts.items() if rows == 0]
+        return AssetCheckResult(
+            check_name=NON_EMPTY,
+            passed=not empty,
+            severity=AssetCheckSeverity.WARN,
+            description=f"no {what} on {', '.join(empty)}" if empty else None,
+            metadata={"rows_by_day": MetadataValue.json(counts), "empty_days": len(empty)},
+        )
+
+    return DeclaredCheck(NON_EMPTY, f"WARN when a day of {schema}.{table} has no {what}.", evaluate)
+
+
+def reconciliation(schema: str, table: str, bronze_key: AssetKey) -> DeclaredCheck:
+    """ERROR unless every bronze record of a day is in silver or in quarantine, exactly once."""
+    bronze_schema, bronze_table = bronze_key.path
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        by_day = {}
+        with run.warehouse.connect() as con:
+            for day in run.days:
+                bronze_rows = count_rows(con, bronze_schema, bronze_table, [day])
+                silver_rows = count_rows(con, schema, table, [day])
+                # The quarantine dataset of a landed table is named after its bronze table.
+                quarantined = quarantine.count(run.lake.layout.quarantine_dir, bronze_table, [day])
+                by_day[day.isoformat()] = {
+                    "bronze": bronze_rows,
+                    "silver": silver_rows,
+                    "quarantine": quarantined,
+                    "unaccounted": bronze_rows - silver_rows - quarantined,
+                }
+        broken = {day: n for day, n in by_day.items() if n["unaccounted"] != 0}
+        return AssetCheckResult(
+            check_name=RECONCILES_WITH_BRONZE,
+            passed=not broken,
+            severity=AssetCheckSeverity.ERROR,
+            description=(f"bronze does not reconcile on {', '.join(broken)}" if broken else None),
+            metadata={"by_day": MetadataValue.json(by_day)},
+        )
+
+    return DeclaredCheck(
+        RECONCILES_WITH_BRONZE,
+        f"ERROR unless rows of {bronze_schema}.{bronze_table} = rows of {schema}.{table} + "
+        "quarantined records, per day.",
+        evaluate,
+        blocking=True,
+    )
+
+
+def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> DeclaredCheck:
+    """WARN (by default) when a day quarantines more than `high` of its landed records: a
+    few bad records are expected and kept apart, a rising share means a source changed."""
+    bronze_schema, bronze_table = bronze_key.path
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        config = run.config
+        ratios: dict[str, float | None] = {}
+        with run.warehouse.connect() as con:
+            for day in run.days:
+                landed = count_rows(con, bronze_schema, bronze_table, [day])
+                quarantined = quarantine.count(run.lake.layout.quarantine_dir, bronze_table, [day])
+                ratios[day.isoformat()] = quarantined / landed if landed else None
+        outside = {
+            day: ratio
+            for day, ratio in ratios.items()
+            if ratio is not None and not config["low"] <= ratio <= config["high"]
+        }
+        return AssetCheckResult(
+            check_name=REJECT_RATIO,
+            passed=not outside,
+            severity=config["severity"],
+            description=(
+                f"{', '.join(f'{d}: {r:.2%}' for d, r in outside.items())} quarantined"
+                if outside
+                else None
+            ),
+            metadata={"reject_ratio_by_day": MetadataValue.json(ratios), "high": config["high"]},
+        )
+
+    return DeclaredCheck(
+        REJECT_RATIO,
+        f"Share of a day's {bronze_schema}.{bronze_table} records quarantined. "
+        f"WARN by default above {high} (run config).",
+        evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
+        config=band_config(0.0, high),
+    )
+
+
+def volume_anomaly(
+    schema: str,
+    table: str,
+    *,
+    weeks: int = VOLUME_HISTORY_WEEKS,
+    min_weeks: int = VOLUME_MIN_HISTORY_WEEKS,
+    min_rows: int = VOLUME_MIN_MEDIAN_ROWS,
+    low: float = VOLUME_LOW_FACTOR,
+    high: float = VOLUME_HIGH_FACTOR,
+) -> DeclaredCheck:
+    """WARN (by default) when a day's landed records fall outside [low, high] × the median of
+    the same weekday in the `weeks` weeks before it (sources have a weekly rhythm: a quiet
+    Sunday is no anomaly). Quiet (passing) while fewer than `min_weeks` such days have
+    records, or while that median is under `min_rows` (small counts swing by chance)."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        config, days = run.config, run.days
+        counts: dict[date, int] = {}
+        with run.warehouse.connect() as con:
+            if table_exists(con, schema, table):
+                rows = con.execute(
+                    f"SELECT date, count(*) FROM {qualified(schema, table)} "
+                    f"WHERE date BETWEEN ? AND ? GROUP BY date",
+                    [days[0] - timedelta(weeks=weeks), days[-1]],
+                ).fetchall()
+                counts = {day: int(n) for day, n in rows}
+        verdicts: dict[str, dict[str, float | int | None]] = {}
+        outside = []
+        for day in days:
+            history = [
+                counts[earlier]
+                for back in range(1, weeks + 1)
+                if counts.get(earlier := day - timedelta(weeks=back))
+            ]
+            median = float(statistics.median(history)) if len(history) >= min_weeks else None
+            rows_today = counts.get(day, 0)
+            verdicts[day.isoformat()] = {"rows": rows_today, "median": median}
+            if median is None or median < config["min_rows"]:
+                continue
+            if not config["low"] * median <= rows_today <= config["high"] * median:
+                outside.append(day.isoformat())
+        return AssetCheckResult(
+            check_name=VOLUME_ANOMALY,
+            passed=not outside,
+            severity=config["severity"],
+            description=f"unusual volume on {', '.join(outside)}" if outside else None,
+            metadata={"rows_and_median_by_day": MetadataValue.json(verdicts)},
+        )
+
+    return DeclaredCheck(
+        VOLUME_ANOMALY,
+        f"A day's records of {schema}.{table} against the median of the same weekday over "
+        f"the {weeks} weeks before. WARN by default outside [{low}, {high}] × that median "
+        f"(run config); quiet with under {min_weeks} weeks of history or a median under "
+        f"{min_rows} records.",
+        evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
+        config={**band_config(low, high), "min_rows": Field(int, default_value=min_rows)},
+    )
+
+
+def unique_key(
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    partitioned: bool,
+    across_days: bool = False,
+) -> DeclaredCheck:
+    """ERROR when the table's grain is broken: a key appears more than once (per day for
+    partitioned tables, unless `across_days`: then a key of the checked days may not appear
+    on any other day either; a per-day table with no key columns has one row a day)."""
+    per_day = partitioned and not across_days
+    key_columns = ([PARTITION_COLUMN] if per_day else []) + list(columns)
+    # No key columns: the whole table (or day) is one key, so it holds at most one row.
+    group_by = (
+        f"GROUP BY {', '.join(quote_identifier(c) for c in key_columns)}" if key_columns else ""
+    )
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        days = run.days
+        where, params = ("TRUE", []) if days is None else (in_days_param(len(days)), list(days))
+        if across_days and days is not None and columns:
+            # The checked days' keys, wherever else in the table they appear.
+            key = ", ".join(quote_identifier(c) for c in columns)
+            where = f"({key}) IN (SELECT ({key}) FROM {qualified(schema, table)} WHERE {where})"
+        with run.warehouse.connect() as con:
+            if not table_exists(con, schema, table):
+                return AssetCheckResult(
+                    check_name=UNIQUE_KEY,
+                    passed=False,
+                    severity=AssetCheckSeverity.ERROR,
+                    description=f"{schema}.{table} does not exist",
+                )
+            duplicate_keys, rows_involved = con.execute(
+                f"SELECT count(*), coalesce(sum(n), 0) FROM ("
+                f"  SELECT count(*) AS n FROM {qualified(schema, table)} WHERE {where}"
+                f"  {group_by} HAVING count(*) > 1)",
+                params,
+            ).fetchall()[0]
+        return AssetCheckResult(
+            check_name=UNIQUE_KEY,
+            passed=duplicate_keys == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=(
+                f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
+                if duplicate_keys
+                else None
+            ),
+            metadata={
+                "duplicate_keys": int(duplicate_keys),
+                "rows_with_duplicate_keys": int(rows_involved),
+            },
+        )
+
+    return DeclaredCheck(
+        UNIQUE_KEY,
+        f"ERROR when ({', '.join(key_columns)}) is not unique in {schema}.{table}.",
+        evaluate,
+        blocking=True,
+    )
+
+
+def row_count(schema: str, table: str, expected: int) -> DeclaredCheck:
+    """ERROR unless a whole-history table has exactly `expected` rows (a fixed grain)."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
+            rows = count_rows(con, schema, table)
+        return AssetCheckResult(
+            check_name=ROW_COUNT_CHECK,
+            passed=rows == expected,
+            severity=AssetCheckSeverity.ERROR,
+            description=None if rows == expected else f"{rows} rows, expected {expected}",
+            metadata={"rows": rows, "expected": expected},
+        )
+
+    return DeclaredCheck(
+        ROW_COUNT_CHECK,
+        f"ERROR unless {schema}.{table} has exactly {expected} rows.",
+        evaluate,
+        blocking=True,
+    )
+
+
+def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
+    """WARN (by default) when a day's ratio leaves [low, high]; days whose ratio is null
+    (nothing to divide) are skipped. The days are the step's, or for a whole-history table
+    every day it holds (its rows carry their `date`)."""
+    relation = qualified(schema, table)
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        low, high = run.config["low"], run.config["high"]
+        # A whole-history step has no days of its own: `in_days(None)` is FALSE, and the
+        # band passed on every run whatever the table held (found by adding a domain).
+        days = "TRUE" if run.days is None else in_days(run.days)
+        sql = band.ratio_sql.format(table=relation, days=days)
+        with run.warehouse.connect() as con:
+            rows = con.execute(sql).fetchall()
+        ratios = {row[0].isoformat(): row[1] for row in rows}
+        outside = {
+            day: ratio
+            for day, ratio in ratios.items()
+            if ratio is not None and not low <= ratio <= high
+        }
+        return AssetCheckResult(
+            check_name=band.name,
+            passed=not outside,
+            severity=run.config["severity"],
+            description=f"outside [{low}, {high}] on {', '.join(outside)}" if outside else None,
+            metadata={"ratio_by_day": MetadataValue.json(ratios), "low": low, "high": high},
+        )
+
+    return DeclaredCheck(
+        band.name,
+        f"{band.description} WARN by default outside [{band.low}, {band.high}] (run config).",
+        evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
+        config=band_config(band.low, band.high),
+    )
+
+
+# At most this many materializations are read at a time while looking for the last one an
+# earlier run wrote (a page holds the step's days and one more, so it is usually the only one).
+MATERIALIZATIONS_PAGE = 32
+
+
+def column_schema_change(schema: str, table: str) -> DeclaredCheck:
+    """WARN when the columns (names and types) of the table's latest materialization are
+    not those of the last one an earlier run wrote.
+
+    Dagster's `build_column_schema_change_checks` compares the last two materializations,
+    which after a range run are two days of that run, written with the same columns: a
+    backfill that added a column never warned. And it is a step of its own, which waits for
+    every table of the run; this one runs in the table's step, after Dagster has stored the
+    step's materializations. The IO managers record each materialization's columns
+    (`dagster/column_schema`)."""
+    key = AssetKey([schema, table])
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        written = len(run.days) if run.days else 1  # a whole-history table writes one
+        page = min(written + 1, MATERIALIZATIONS_PAGE)
+        latest, earlier = _latest_and_earlier_run(run.instance, key, page)
+        if latest is None or earlier is None:
+            return AssetCheckResult(
+                check_name=COLUMN_SCHEMA_CHANGE,
+                passed=True,
+                severity=AssetCheckSeverity.WARN,
+                description="no materialization by an earlier run to compare with",
+            )
+        columns, before = (_column_schema(record) for record in (latest, earlier))
+        if columns is None or before is None:
+            which = "latest" if columns is None else "earlier run's"
+            changes = [f"the {which} materialization has no column schema"]
+        else:
+            changes = _column_changes(before, columns)
+        return AssetCheckResult(
+            check_name=COLUMN_SCHEMA_CHANGE,
+            passed=not changes,
+            severity=AssetCheckSeverity.WARN,
+            description="; ".join(changes) if changes else None,
+            metadata={"compared_with_run": earlier.run_id},
+        )
+
+    return DeclaredCheck(
+        COLUMN_SCHEMA_CHANGE,
+        f"WARN when {schema}.{table}'s columns (names and types) differ from those its last "
+        "materialization by an earlier run had.",
+        evaluate,
+    )
+
+
+def _latest_and_earlier_run(
+    instance: DagsterInstance, key: AssetKey, page_size: int
+) -> tuple[Any, Any]:
+    """The asset's latest materialization record, and the latest one another run wrote
+    (None when there is none), read `page_size` at a time, newest first."""
+    latest, cursor = None, None
+    while True:
+        page = instance.fetch_materializations(key, limit=max(page_size, 1), cursor=cursor)
+        for record in page.records:
+            if latest is None:
+                latest = record
+            elif record.run_id != latest.run_id:
+                return latest, record
+        if not page.has_more:
+            return latest, None
+        cursor = page.cursor
+
+
+def _column_schema(record: Any) -> TableSchema | None:
+    materialization = record.asset_materialization
+    value = (materialization.metadata if materialization else {}).get("dagster/column_schema")
+    return getattr(value, "schema", None)
+
+
+def _column_changes(previous: TableSchema, latest: TableSchema) -> list[str]:
+    """What changed, in words: added and removed columns, and changed types."""
+    before = {column.name: column.type for column in previous.columns}
+    after = {column.name: column.type for column in latest.columns}
+    changes = []
+    if added := [name for name in after if name not in before]:
+        changes.append(f"added columns: {', '.join(added)}")
+    if removed := [name for name in before if name not in after]:
+        changes.append(f"removed columns: {', '.join(removed)}")
+    if retyped := [
+        f"{name} {before[name]} -> {after[name]}"
+        for name in after
+        if name in before and before[name] != after[name]
+    ]:
+        changes.append(f"column type changes: {', '.join(retyped)}")
+    return changes
+
+
+def declared_checks(
+    schema: str,
+    table: str,
+    *,
+    partitioned: bool,
+    landed: bool = False,
+    reconciles_with: AssetKey | None = None,
+    grain: Sequence[str] | None = None,
+    expected_rows: int | None = None,
+    bands: Sequence[Band] = (),
+    grain_across_days: bool = False,
+    columns: bool = False,
+) -> list[DeclaredCheck]:
+    """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
+    landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
+    one; unique key, row count and ratio bands where declared; `column_schema_change` on
+    a table with `columns` (every table; a stored model has none)."""
+    checks: list[DeclaredCheck] = []
+    if landed:
+        checks += [non_empty(schema, table, what="records"), volume_anomaly(schema, table)]
+    if reconciles_with is not None:
+        checks += [reconciliation(schema, table, reconciles_with), reject_ratio(reconciles_with)]
+    if grain is not None:
+        checks.append(
+            unique_key(schema, table, grain, partitioned=partitioned, across_days=grain_across_days)
+        )
+    if expected_rows is not None:
+        checks.append(row_count(schema, table, expected_rows))
+    checks += [ratio_band(schema, table, band) for band in bands]
+    if columns:
+        checks.append(column_schema_change(schema, table))
+    return checks
