@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.crm import company_rules, plots, rules, schemas
+from cx_assets.crm import company_rules, plots, rules, schemas, silver_rules
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.crm.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import (
@@ -119,7 +119,7 @@ def crm_deal_versions(
         bronze=bronze,
         spec=DEAL_SPEC,
         model=schemas.SilverDealVersion,
-        select_sql=rules.silver_deals_sql(
+        select_sql=silver_rules.silver_deals_sql(
             TYPED_RECORDS, person_names=PERSON_NAMES if person_names is not None else None
         ),
         derived_frames=_frames_of(person_names),
@@ -189,7 +189,7 @@ def crm_interactions(
         bronze=bronze,
         spec=INTERACTION_SPEC,
         model=schemas.SilverInteraction,
-        select_sql=rules.silver_interactions_sql(
+        select_sql=silver_rules.silver_interactions_sql(
             TYPED_RECORDS,
             contact_versions.rows,
             days[-1] if days else None,
@@ -205,12 +205,12 @@ PERSON_NAMES = "person_names"
 
 
 def _person_names(warehouse: Warehouse, contacts: TableRef) -> pyarrow.Table | None:
-    """Every person's names (`rules.person_names_sql`), once for a step rather than for
+    """Every person's names (`silver_rules.person_names_sql`), once for a step rather than for
     each part of each day; None before any contact landed."""
     with warehouse.connect() as con:
         if not table_exists(con, contacts.schema, contacts.table):
             return None
-        return con.sql(rules.person_names_sql(contacts.rows)).to_arrow_table()
+        return con.sql(silver_rules.person_names_sql(contacts.rows)).to_arrow_table()
 
 
 def _frames_of(person_names: pyarrow.Table | None):

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cx_assets.crm import company_rules, rules
+from cx_assets.crm import company_rules, rules, silver_rules
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV, bind_hash_key
 from cx_assets_tests.crm.silver_rows import T0, interaction
@@ -196,7 +196,7 @@ def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, l
         "1::BIGINT AS line_number, 5::BIGINT AS contact_id, 'company' AS contact_type, "
         "NULL::BIGINT AS company_id"
     )
-    query = rules.silver_interactions_sql("typed", "versions", last_day)
+    query = silver_rules.silver_interactions_sql("typed", "versions", last_day)
     assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
         (linkage, company_id)
     ]
@@ -313,7 +313,7 @@ def silver_friction_flags(con, title, subject, content) -> tuple:
         "1::BIGINT AS line_number, 5::BIGINT AS contact_id, 'company' AS contact_type, "
         "NULL::BIGINT AS company_id"
     )
-    query = rules.silver_interactions_sql("typed", "versions", DAY)
+    query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
     (flags,) = con.execute(
         f"SELECT urgency_flag, failure_flag, escalation_flag, is_friction FROM ({query})"
     ).fetchall()

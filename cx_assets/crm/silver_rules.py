@@ -1,0 +1,275 @@
+"""The CRM's silver rules (contract section 4.1): interactions typed, flagged as noise or
+friction and stripped of what silver must not keep (bodies, addresses, people's names in
+titles); deals likewise. SQL builders over the typed bronze records, no Dagster; the row
+rules they apply (noise, friction, threads) and their configuration are `rules`'.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cx_assets.crm.rules import (
+    DEFAULT_RULES,
+    CrmRules,
+    any_friction_sql,
+    direction_sql,
+    friction_flag_sql,
+    friction_or_mark_sql,
+    joined_text_sql,
+    noise_reason_sql,
+    recipient_count_sql,
+    thread_subject_key_sql,
+    without_combining_marks_sql,
+)
+from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.privacy import (
+    mask_contacts_sql,
+    mask_names_sql,
+    name_variants_sql,
+)
+
+
+def person_names_sql(contacts: str) -> str:
+    """What to mask of each person contact's name (see `name_variants_sql`), over every
+    version delivered in `contacts` (bronze contact records), by the contact whose texts
+    may hold it: `contact_id` (the person, and each company the person was delivered in),
+    `person_name`, its first and last words lower-cased without accents (`first_word`,
+    `last_word`) and whether it has two words or more (`full_name`), a row each. A title
+    on a company, or on one of its people, may name any of them; so may a deal's title."""
+    return f"""
+        WITH versions AS (
+            SELECT DISTINCT
+                   TRY_CAST(json_extract_string(raw, '$.Id') AS BIGINT) AS person_id,
+                   TRY_CAST(json_extract_string(raw, '$.CompanyId') AS BIGINT) AS company_id,
+                   unnest({name_variants_sql("json_extract_string(raw, '$.Name')")})
+                       AS person_name
+            FROM {contacts}
+            WHERE read_error IS NULL AND json_valid(raw)
+              AND json_extract_string(raw, '$.TypeId') = '1'
+              AND json_extract_string(raw, '$.Name') IS NOT NULL
+        ),
+        people AS (
+            SELECT *,
+                   strip_accents(lower(regexp_extract(person_name, '[\\pL\\pN]+')))
+                       AS first_word,
+                   -- the last word: at the very end (fast), else before trailing signs (a
+                   -- pattern ten times slower, over every name variant)
+                   strip_accents(lower(CASE
+                       WHEN regexp_matches(person_name, '[\\pL\\pN]$')
+                       THEN regexp_extract(person_name, '[\\pL\\pN]+$')
+                       ELSE regexp_extract(person_name, '([\\pL\\pN]+)[^\\pL\\pN]*$', 1) END))
+                       AS last_word,
+                   regexp_matches(person_name, '[\\pL\\pN][^\\pL\\pN]+[\\pL\\pN]') AS full_name
+            FROM versions
+        )
+        SELECT person_id AS contact_id, person_name, first_word, last_word, full_name
+        FROM people
+        UNION ALL
+        SELECT DISTINCT company_id, person_name, first_word, last_word, full_name FROM people
+        WHERE company_id IS NOT NULL
+    """
+
+
+def names_in_titles_sql(titles: str, person_names: str, also_named: str | None = None) -> str:
+    """The names (`person_names_sql`'s rows) each title may hold, for `mask_names_sql`.
+
+    `titles` has `source_file`, `line_number`, `title` and `contact_id`, the contact whose
+    names to look for; `also_named` (optional) has `contact_id` and `name_key`: other
+    contacts whose names a title on that contact may hold too (a person's companies). A name
+    is kept where the title holds its first word as a word, accents aside. Titles repeat
+    (`E-mail enviado.`), so each distinct title is split into words once, and only the rows
+    of the few titles holding a name's first word are looked at: testing every title
+    against every name of its company took a second of a CRM day. A full name (two words
+    or more) of anyone is kept too where the title holds its first and last words: contract
+    5 keeps every person's name out of silver, whoever the title is on."""
+    also = (
+        f"SELECT h.source_file, h.line_number, h.title, a.name_key "
+        f"FROM holding AS h JOIN {also_named} AS a USING (contact_id)"
+        if also_named
+        else "SELECT source_file, line_number, title, name_key FROM holding WHERE FALSE"
+    )
+    return f"""
+        WITH words AS (
+            SELECT DISTINCT title,
+                   unnest(regexp_split_to_array(strip_accents(lower(title)), '[^\\pL\\pN]+'))
+                       AS word
+            FROM (SELECT DISTINCT title FROM {titles})
+        ),
+        candidates AS (
+            SELECT w.title, n.contact_id AS name_key, n.person_name
+            FROM words AS w JOIN {person_names} AS n ON n.first_word = w.word
+        ),
+        holding AS (
+            SELECT source_file, line_number, title, contact_id AS name_key, contact_id
+            FROM {titles} WHERE title IN (SELECT title FROM candidates)
+        ),
+        keyed AS (
+            SELECT source_file, line_number, title, name_key FROM holding
+            UNION ALL {also}
+        ),
+        -- Anyone's full name (two words or more) whose first and last words are both
+        -- words of the title: a person of another company, or of none, named in full.
+        named_in_full AS (
+            SELECT DISTINCT f.title, n.person_name
+            FROM words AS f
+            JOIN {person_names} AS n ON n.first_word = f.word AND n.full_name
+            JOIN words AS l ON l.title = f.title AND l.word = n.last_word
+        )
+        SELECT source_file, line_number, list(DISTINCT person_name) AS names
+        FROM (
+            SELECT k.source_file, k.line_number, c.person_name
+            FROM keyed AS k
+            JOIN candidates AS c ON c.title = k.title AND c.name_key = k.name_key
+            UNION ALL
+            SELECT t.source_file, t.line_number, n.person_name
+            FROM {titles} AS t JOIN named_in_full AS n USING (title)
+        )
+        GROUP BY ALL
+    """
+
+
+def _known_names_sql(person_names: str | None) -> str:
+    """The rows of `person_names` (a table or view of `person_names_sql`'s), or none."""
+    if person_names is None:
+        return (
+            "SELECT NULL::BIGINT AS contact_id, NULL AS person_name, NULL AS first_word, "
+            "NULL AS last_word, NULL::BOOLEAN AS full_name WHERE FALSE"
+        )
+    return f"SELECT contact_id, person_name, first_word, last_word, full_name FROM {person_names}"
+
+
+def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
+    """Silver deal versions from the good typed records of `typed`: the status by name, a
+    status the contract does not know quarantined, and the title with e-mails and phone
+    numbers masked, and the names of the deal company's people (`person_names`, a table or
+    view of `person_names_sql`'s rows; None: none)."""
+    return f"""
+    WITH known_names AS ({_known_names_sql(person_names)}),
+    titled AS (
+        SELECT source_file, line_number, title, company_id AS contact_id
+        FROM {typed} WHERE reject_reason IS NULL AND title IS NOT NULL
+    ),
+    title_names AS ({names_in_titles_sql("titled", "known_names")})
+    SELECT d.date, d.source_file, d.line_number, d.deal_id, d.company_id, d.owner_id,
+           CASE WHEN p.names IS NULL THEN {mask_contacts_sql("d.title")}
+                ELSE {mask_names_sql(mask_contacts_sql("d.title"), "p.names")} END AS title,
+           d.amount, d.stage_id,
+           CASE d.status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
+               AS status,
+           d.created_at, d.finished_at,
+           CASE WHEN d.status_id NOT IN (1, 2, 3)
+                THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END
+               AS reject_reason
+    FROM {typed} AS d LEFT JOIN title_names AS p USING (source_file, line_number)
+    WHERE d.reject_reason IS NULL
+    """
+
+
+def silver_interactions_sql(
+    typed: str,
+    contact_versions: str,
+    last_day: date | None,
+    rules: CrmRules = DEFAULT_RULES,
+    person_names: str | None = None,
+) -> str:
+    """Silver interactions from the good typed records of `typed`.
+
+    The company is resolved as of the interaction's day: the latest version of its contact
+    delivered on or before that day (ASOF join). Noise is decided first; friction words are
+    looked for only in valid interactions, and only where one pass over the text finds a
+    friction word or a combining mark, case-insensitively on the text as written (one pass
+    instead of six for the most, without any: lower-cased, marks removed, any word, then one
+    per category). Contact versions
+    are read up to `last_day` (the last day being written; None: none are).
+
+    `person_names` (a table or view of `person_names_sql`'s rows; None: none): a title has
+    the names of its company's people masked (on a company, any of its people's; on a
+    person, theirs and their colleagues'), as well as e-mail addresses and phone numbers.
+    """
+    through = "NULL::DATE" if last_day is None else sql.date_literal(last_day)
+    joined = joined_text_sql("title", "email_subject", "content")
+    flags = ",\n".join(
+        f"CASE WHEN has_friction THEN {friction_flag_sql(category, 'searchable', rules)} ELSE 0 END "
+        f"AS {category}_flag"
+        for category in ("urgency", "failure", "escalation")
+    )
+    return f"""
+    WITH counted AS (
+        SELECT *, {recipient_count_sql("email_recipients")} AS recipient_count
+        FROM {typed} WHERE reject_reason IS NULL
+    ),
+    good AS (
+        SELECT *,
+               {noise_reason_sql("email_subject", "title", "content", "recipient_count", rules)}
+                   AS noise_reason
+        FROM counted
+    ),
+    joined AS (
+        SELECT *,
+               noise_reason IS NOT NULL AS is_noise,
+               CASE WHEN noise_reason IS NULL THEN {joined} END AS joined_text
+        FROM good
+    ),
+    screened AS (
+        SELECT *, coalesce({friction_or_mark_sql("joined_text", rules)}, FALSE) AS maybe_friction
+        FROM joined
+    ),
+    lowered AS (
+        SELECT * EXCLUDE (joined_text),
+               CASE WHEN maybe_friction THEN lower(joined_text) END AS lowered_text
+        FROM screened
+    ),
+    scored AS (
+        SELECT * EXCLUDE (lowered_text),
+               CASE WHEN maybe_friction THEN {without_combining_marks_sql("lowered_text")} END
+                   AS searchable
+        FROM lowered
+    ),
+    flagged AS (
+        SELECT *,
+               maybe_friction AND coalesce({any_friction_sql("searchable", rules)}, FALSE)
+                   AS has_friction
+        FROM scored
+    ),
+    contact_day AS (
+        -- one version per contact and day: the last delivered (by file, then line)
+        SELECT date AS version_date, contact_id, contact_type, company_id AS person_company_id
+        FROM {contact_versions}
+        WHERE date <= {through}
+        QUALIFY row_number() OVER (
+            PARTITION BY contact_id, date ORDER BY source_file DESC, line_number DESC) = 1
+    ),
+    known_names AS ({_known_names_sql(person_names)}),
+    -- Whose names a title may hold: its contact's, and for a person's title, those of the
+    -- companies the person was in (every version up to the last day).
+    titled AS (
+        SELECT source_file, line_number, title, contact_id
+        FROM {typed} WHERE reject_reason IS NULL AND title IS NOT NULL
+    ),
+    person_companies AS (
+        SELECT DISTINCT contact_id, company_id AS name_key FROM {contact_versions}
+        WHERE date <= {through} AND contact_type = 'person' AND company_id IS NOT NULL
+    ),
+    title_names AS ({names_in_titles_sql("titled", "known_names", "person_companies")})
+    SELECT i.date, i.source_file, i.line_number,
+           i.interaction_id, i.contact_id, i.owner_id, i.occurred_at, i.type_id,
+           CASE WHEN p.names IS NULL THEN {mask_contacts_sql("i.title")}
+                ELSE {mask_names_sql(mask_contacts_sql("i.title"), "p.names")} END AS title,
+           i.deal_id,
+           i.recipient_count,
+           {direction_sql("i.title")} AS direction,
+           {thread_subject_key_sql("i.email_subject")} AS thread_subject_key,
+           i.noise_reason, i.is_noise,
+           {flags},
+           i.has_friction AS is_friction,
+           CASE c.contact_type WHEN 'company' THEN i.contact_id
+                               WHEN 'person' THEN c.person_company_id END AS company_id,
+           CASE WHEN c.contact_type = 'company' THEN 'direct'
+                WHEN c.contact_type = 'person' AND c.person_company_id IS NOT NULL THEN 'via_person'
+                ELSE 'unresolved' END AS linkage
+    FROM flagged AS i
+    ASOF LEFT JOIN contact_day AS c
+      ON i.contact_id = c.contact_id AND i.date >= c.version_date
+    LEFT JOIN title_names AS p USING (source_file, line_number)
+    ORDER BY i.date, i.source_file, i.line_number
+    """
