@@ -89,6 +89,17 @@ def test_a_score_exactly_on_a_band_threshold_is_in_the_higher_band(con):
     assert row.risk_band == "medium"
 
 
+def test_a_score_of_exactly_60_is_high(con):
+    """35 (silent 100 days) + 20 (nothing recent, an earlier peak of 1) + 0 (no friction)
+    + 15 x 1/3 (1 lost of 3 closed) = 60: `high` from 60."""
+    marker = interaction(2, 1, 99, T0 + timedelta(days=100))  # the as-of day, another company
+    deals = [{"company_id": 10, "status": s} for s in ("won", "won", "lost")]
+    row = churn(con, [interaction(1, 1, 10, T0), marker], deals, companies=(10, 99)).loc[10]
+    assert (row.recency_component, row.trend_component, row.friction_share) == (1.0, 1.0, 0.0)
+    assert row.churn_risk_score == pytest.approx(60.0)
+    assert row.risk_band == "high"
+
+
 def test_friction_where_the_last_healthy_interaction_was_never_lowers_churn_risk(con):
     """Found by hand: the trend was anchored at the last healthy interaction, so turning it
     into friction (311), or leaving it out (312: silent longer), moved the anchor back and

@@ -127,6 +127,8 @@ def flags(con, text: str) -> tuple[int, int, int]:
         ("gravemente", (0, 0, 0)),
         ("problemático", (0, 0, 0)),
         ("erros", (0, 0, 0)),
+        ("falar com o subgerente", (0, 0, 0)),  # the word ends a longer one
+        ("o caso é agrave", (0, 0, 0)),
     ],
 )
 def test_friction_words_whole_and_accent_insensitive(con, text, expected):
@@ -199,6 +201,28 @@ def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, l
     query = silver_rules.silver_interactions_sql("typed", "versions", last_day)
     assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
         (linkage, company_id)
+    ]
+
+
+def test_a_contacts_later_line_in_a_days_file_is_its_version_of_the_day(con):
+    """Contract section 2: the latest version of an `Id` wins; in one file, the later line."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 7::BIGINT AS contact_id, "
+        "3::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
+        "1::BIGINT AS type_id, 'Ligação' AS title, NULL::BIGINT AS deal_id, "
+        "NULL::VARCHAR AS email_subject, 'Olá' AS content, NULL::VARCHAR AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason"
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT * FROM (VALUES "
+        "(DATE '2024-01-08', 'c.jsonl', 1::BIGINT, 7::BIGINT, 'person', 10::BIGINT), "
+        "(DATE '2024-01-08', 'c.jsonl', 2::BIGINT, 7::BIGINT, 'person', 20::BIGINT)"
+        ") AS v(date, source_file, line_number, contact_id, contact_type, company_id)"
+    )
+    query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
+    assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
+        ("via_person", 20)
     ]
 
 
@@ -453,6 +477,18 @@ def test_long_thread_is_counted_in_time_order_not_row_order(con):
     assert volumetrics(con, list(reversed(rows)))[(1, 10)].long_thread_count == 1
 
 
+def test_emails_at_the_same_instant_are_taken_in_id_order_whatever_order_they_come_in(con):
+    """out (1), in (2) and out (3) at one instant, then in (4): in id order 3 changes, a
+    long thread; taken as they came, ties could give 1 change one run and 3 the next."""
+    rows = emails(["outbound", "inbound", "outbound", "inbound"])
+    for row in rows[1:3]:
+        row["occurred_at"] = rows[1]["occurred_at"]
+    con.register("deals_", pd.DataFrame([{"company_id": -1, "amount": 0.0, "status": "open"}]))
+    volumetrics_sql = rules.cx_volumetrics_sql("interactions_", "deals_")
+    query = f"SELECT long_thread_count FROM ({volumetrics_sql})"
+    assert results_in_every_order(con, pd.DataFrame(rows), "interactions_", query) == {((1,),)}
+
+
 def test_thread_changes_only_count_within_the_pairs_own_emails(con):
     # another manager's replies in the same company thread do not make this pair's thread long
     mine = emails(["inbound", "inbound"], owner=1)
@@ -516,10 +552,12 @@ def test_thread_across_reply_prefixes_is_one_thread(con):
 def test_temporal_heat_has_168_slots_in_sao_paulo_time(con):
     friday_1500_local = datetime(2024, 1, 5, 18, 0, tzinfo=T0.tzinfo)  # 15:00 in São Paulo
     friday_1300_local = datetime(2024, 1, 5, 16, 0, tzinfo=T0.tzinfo)
+    friday_1430_local = datetime(2024, 1, 5, 17, 30, tzinfo=T0.tzinfo)
     monday_0200_local = datetime(2024, 1, 8, 5, 0, tzinfo=T0.tzinfo)
     rows = [
         {**interaction(1, 1, 10, friday_1500_local), "is_friction": True},
         {**interaction(2, 1, 10, friday_1300_local), "is_friction": True},
+        {**interaction(5, 1, 10, friday_1430_local), "is_friction": True},
         interaction(3, 1, 10, monday_0200_local),
         {**interaction(4, 1, 10, monday_0200_local, noise=True), "is_friction": False},
     ]
@@ -531,9 +569,27 @@ def test_temporal_heat_has_168_slots_in_sao_paulo_time(con):
     )
     assert len(heat) == 168
     assert heat.loc[(4, 15)].tolist() == [1, 1, 1]
+    assert heat.loc[(4, 14)].tolist() == [1, 1, 1]  # from 14:00
     assert heat.loc[(4, 13)].tolist() == [1, 1, 0]  # before 14:00
     assert heat.loc[(0, 2)].tolist() == [1, 0, 0]  # noise not counted
-    assert heat["interaction_count"].sum() == 3
+    assert heat["interaction_count"].sum() == 4
+
+
+def test_friction_score_is_the_sum_of_the_three_flags(con):
+    flagged = [(1, 0, 1), (1, 1, 1), (0, 1, 0), (0, 0, 0)]
+    rows = [
+        {
+            **interaction(n, 1, 10, T0 + timedelta(hours=n)),
+            "urgency_flag": urgency,
+            "failure_flag": failure,
+            "escalation_flag": escalation,
+            "is_friction": urgency + failure + escalation > 0,
+        }
+        for n, (urgency, failure, escalation) in enumerate(flagged)
+    ]
+    con.register("interactions_", pd.DataFrame(rows))
+    frame = con.execute(rules.friction_heuristics_sql("interactions_")).df()
+    assert frame["friction_score"].tolist() == [2, 3, 1]  # the row without friction is left out
 
 
 # --------------------------------------------------------------------------- sales velocity
