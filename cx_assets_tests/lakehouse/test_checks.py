@@ -748,6 +748,18 @@ def test_a_day_quarantining_more_than_its_share_warns(lake):
     assert by_day["2024-01-06"].passed  # the other day of the range, judged on its own
 
 
+def test_the_default_share_is_a_thousandth_of_the_landed_records(lake):
+    """1 bad record in 1,000 is 0.1%, the default `high`: within; 2 in 1,000 are not."""
+    for day, bad in (("2024-01-05", 1), ("2024-01-06", 2)):
+        good = [{"Id": n, "Label": "x"} for n in range(1000 - bad)]
+        lake.land_jsonl("crm", "records", day, [*good, *[{"Id": "bad", "Label": "x"}] * bad])
+    assets = [bronze_records, records]
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
+    by_day = check_results_by_day(result)[("silver/records", REJECT_RATIO)]
+    assert by_day["2024-01-05"].passed
+    assert not by_day["2024-01-06"].passed and by_day["2024-01-06"].severity == WARN
+
+
 def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
     _land_records(lake, "2024-01-05")
     assets = [bronze_records, records]
@@ -820,6 +832,15 @@ def test_small_volumes_are_not_judged(lake):
     _land_mondays(lake, [20, 22, 18])
     _land_volume(lake, "2024-01-29", 2)  # 10% of a median of 20: chance, not a signal
     assert _volume(lake, "2024-01-29").passed
+
+
+def test_a_median_of_exactly_the_smallest_judged_volume_is_judged(lake):
+    """Quiet only while the weekday's median is under `min_rows` (100): at 100, a day of 10
+    rows is a tenth of it."""
+    _land_mondays(lake, [100, 100, 100])
+    _land_volume(lake, "2024-01-29", 10)
+    check = _volume(lake, "2024-01-29")
+    assert not check.passed and check.severity == WARN
 
 
 # --------------------------------------------------------------------------- in the step

@@ -1,6 +1,6 @@
 """`DayRows`: a whole-history asset whose rows belong to days replaces only the days it
 names, in the warehouse and as `date=D/` folders of gold Parquet; `days=None` replaces the
-whole table and removes day folders no longer in it."""
+whole table and removes day folders no longer in it. `rows_of_changed_days` names them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import json
 import shutil
 from datetime import date
 
+import duckdb
 import pandas as pd
+import pandera.pandas as pandera
 import pyarrow.parquet as pq
+from pandera.engines.pandas_engine import Date
+from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.lakehouse.by_day import rows_of_changed_days
 from cx_assets.lakehouse.io_managers import DayRows, GoldIOManager
+from cx_assets.lakehouse.schemas import LakeModel
 
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
 # What the asset returns on its next run (set by each test).
@@ -140,3 +146,49 @@ def test_a_day_folder_deleted_by_hand_is_published_again(lake):
     lake.materialize([by_created_day])
     assert _parquet_rows(lake, D1) == [("a", 1)]
     assert _parquet_rows(lake, D2) == [("b", 3)]
+
+
+# --------------------------------------------------------------------------- which days
+
+
+class TicketRow(LakeModel):
+    date: Series[Date] = pandera.Field(description="Created day.")
+    ticket_id: Series[str] = pandera.Field(description="Ticket.")
+    value: Series[int] = pandera.Field(description="A value of the ticket.")
+
+
+def _changed(con, candidate: str, every_day: tuple[date, ...]) -> tuple[list[date], list[date]]:
+    """(days rewritten, days whose rows changed) of `candidate` against `gold.t`."""
+    days = " UNION ALL ".join(f"SELECT DATE '{day}' AS date" for day in every_day)
+    rows, changed = rows_of_changed_days(con, candidate, "gold", "t", TicketRow, days)
+    return list(rows.days), changed
+
+
+def _store(con, *rows: tuple) -> None:
+    con.execute("CREATE OR REPLACE TABLE gold.t (date DATE, ticket_id VARCHAR, value BIGINT)")
+    for row in rows:
+        con.execute("INSERT INTO gold.t VALUES (?, ?, ?)", list(row))
+
+
+def _candidate(*rows: tuple) -> str:
+    values = ", ".join(f"(DATE '{day}', '{ticket}', {value})" for day, ticket, value in rows)
+    return f"SELECT * FROM (VALUES {values}) AS c(date, ticket_id, value)"
+
+
+def test_a_ticket_moving_to_another_day_rewrites_both_days():
+    """A re-delivery moves T's creation from D1 to D2: D1 must lose it (counted once, under
+    its latest version's day), not only D2 gain it."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA gold")
+    _store(con, (D1, "T", 1), (D1, "U", 1))
+    rewritten, changed = _changed(con, _candidate((D1, "U", 1), (D2, "T", 1)), (D1, D2))
+    assert changed == [D1, D2] and rewritten == [D1, D2]
+
+
+def test_an_unchanged_day_is_left_alone_and_a_day_without_rows_is_written_empty():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA gold")
+    _store(con, (D1, "T", 1))
+    rewritten, changed = _changed(con, _candidate((D1, "T", 1)), (D1, D2))
+    assert changed == []
+    assert rewritten == [D2]  # materialized, no rows: its empty partition

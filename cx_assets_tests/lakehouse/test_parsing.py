@@ -438,6 +438,21 @@ def test_same_key_on_two_days_is_not_a_duplicate(con):
     ]
 
 
+def test_a_key_unique_across_days_is_a_duplicate_on_the_later_day_of_one_parse(con):
+    """A range run parses its days at once: an `Id` of the first day delivered again on the
+    second is the second's duplicate (whole-history tables would count it twice)."""
+    add(con, {**GOOD, "Id": 1}, line=1, day=DAY)
+    add(con, {**GOOD, "Id": 1}, line=1, day=NEXT_DAY, file=FILE_A.replace("05", "06"))
+    add(con, {**GOOD, "Id": 2}, line=2, day=NEXT_DAY, file=FILE_A.replace("05", "06"))
+    across = RecordSpec(fields=SPEC.fields, unique_key=("id",), unique_across_days=True)
+    rows = parse(con, across, dates=(DAY, NEXT_DAY))
+    assert [(row["date"], row["id"], row["reject_reason"]) for row in rows] == [
+        (DAY, 1, None),
+        (NEXT_DAY, 1, "duplicate id (first delivered on 2024-01-05)"),
+        (NEXT_DAY, 2, None),
+    ]
+
+
 def test_only_the_requested_days_are_parsed(con):
     add(con, GOOD, line=1, day=DAY)
     add(con, GOOD, line=2, day=NEXT_DAY)

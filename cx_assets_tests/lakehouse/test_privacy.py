@@ -111,8 +111,10 @@ def test_free_text_is_masked(text, masked):
         ("This is MARIA  souza. Maria here", ["Maria Souza"], "This is [name]. [name] here"),
         ("Banana, Mariana, Souza-Lima", ["Maria Souza"], "Banana, Mariana, [name]-Lima"),
         ("João\nSilva: joão", ["João Silva"], "[name]: [name]"),
-        # parts under 3 letters are left (`Li` is in too much text), the whole name is not
+        # parts under 3 letters are left (`Li` is in too much text), the whole name and parts
+        # of 3 letters are not
         ("Bo Li said hi to bo and Li", ["Bo Li"], "[name] said hi to bo and Li"),
+        ("Retornar para Ana amanhã", ["Ana Souza"], "Retornar para [name] amanhã"),  # 3 letters
         # a renamed customer: both names; regex characters in a name are literal
         ("Ann Lee-Park or Ann Lee", ["Ann Lee", "Ann Lee-Park"], "[name] or [name]"),
         # with or without its accents, either way round
