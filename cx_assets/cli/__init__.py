@@ -13,8 +13,9 @@ no ERROR-severity check failed. User mistakes (bad dates, bad selection, no data
 print one line and exit 2; a full disk, or a data root it may not write, prints one line
 and exits 1 (`failures`).
 
-A module per command (`generate`, `run`, `servers` for `ui` and `dashboard`); `home` writes
-the Dagster instance's home, `process` tends the command's own process.
+A module per command (`generate`, `run` with `run_plan` and `run_report`, `servers` for `ui`
+and `dashboard`); `home` writes the Dagster instance's home, `process` tends the command's
+own process.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from cx_assets.cli.generate import cmd_generate, generator_sources
 from cx_assets.cli.home import dagster_yaml, prepare_dagster_home
 from cx_assets.cli.options import UsageError
 from cx_assets.cli.process import ClosedPipeTolerant, StartUpCollection
-from cx_assets.cli.run import RunPlan, cmd_run
+from cx_assets.cli.run import cmd_run
+from cx_assets.cli.run_plan import RunPlan
 from cx_assets.cli.servers import cmd_dashboard, cmd_ui, require_free_port, ui_command
 from cx_assets.lakehouse.settings import SettingsError
 

@@ -1,0 +1,251 @@
+"""What `cx-lakehouse run` builds (`RunPlan`): the selected date-grained assets for the days
+and the whole-history rollups downstream, the refusals before a run (a table read from
+outside the plan never built, days not yet built), the run itself, and what it finds after
+(later days built from the days it rebuilt, records a later day kept first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from cx_assets.cli.options import UsageError
+from cx_assets.cli.run_report import RunTally, failure_lines, is_interruption
+
+# The reason of a record quarantined because a later day, run first, kept its key
+# (`parsing._kept_later_reason_sql`).
+KEPT_ON_A_LATER_DAY = r"^duplicate .* \(already kept on (?P<day>\d{4}-\d{2}-\d{2})\)$"
+
+
+def _run_logger_config(verbose: bool) -> dict:
+    # Step events are DEBUG; failures are summarised in one line each unless --verbose.
+    level = "DEBUG" if verbose else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+@dataclass
+class RunPlan:
+    """What `run` materializes: the selected date-grained assets for the days, then the
+    whole-history rollups that depend on them (or were selected)."""
+
+    domains: tuple[str, ...]
+    defs: object
+    graph: object
+    selected: set
+    partitioned: set
+    rollups: set
+
+    @classmethod
+    def resolve(cls, select: str | None) -> RunPlan:
+        """The plan over the definitions of the domains `select` can reach (all of them
+        unless it names only groups): `group:calls` never imports the CRM's modules."""
+        from dagster import AssetSelection, DagsterError
+
+        from cx_assets.domains import domains_definitions, domains_for_selection
+
+        domains = tuple(domains_for_selection(select))
+        defs = domains_definitions(domains)
+        graph = defs.resolve_asset_graph()
+        try:
+            selection = AssetSelection.from_string(select) if select else AssetSelection.all()
+            selected = selection.resolve(graph)
+        except (DagsterError, ValueError, KeyError) as error:
+            raise UsageError(f"--select {select!r}: {error}".splitlines()[0]) from None
+        if not selected:
+            raise UsageError(f"--select {select!r} matches no asset")
+        partitioned = {key for key in selected if graph.get(key).is_partitioned}
+        downstream = (
+            AssetSelection.assets(*partitioned).downstream().resolve(graph)
+            if partitioned
+            else set()
+        )
+        rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
+        return cls(domains, defs, graph, selected, partitioned, rollups)
+
+    def later_days(self, instance, days: list[str], unchanged=()) -> list:
+        """The later days, by domain, built before this run from days it rebuilt, leaving
+        out what `unchanged` tables were read for."""
+        from cx_assets.lakehouse.staleness import later_days_built_before
+
+        return later_days_built_before(
+            self.graph, instance.get_materialized_partitions, self.partitioned, days, unchanged
+        )
+
+    def read_ahead_rows(self, warehouse, days: list[str]) -> dict:
+        """A fingerprint of the rows of `days` of every table this run rebuilds that later
+        days read (None: no such table yet)."""
+        from cx_assets.lakehouse.staleness import read_ahead_parents
+        from cx_assets.lakehouse.warehouse import day_rows_fingerprint
+
+        with warehouse.connect() as con:
+            return {
+                key: day_rows_fingerprint(con, *key.path, days)
+                for key in sorted(read_ahead_parents(self.graph, self.partitioned))
+            }
+
+    def unchanged(self, warehouse, days: list[str], before: dict) -> set:
+        """Of the tables `before` fingerprinted, those whose rows of `days` the run left as
+        they were: the same day run again on the same files."""
+        if not before:
+            return set()
+        after = self.read_ahead_rows(warehouse, days)
+        return {key for key, rows in before.items() if rows is not None and after.get(key) == rows}
+
+    def kept_on_later_days(self, quarantine_dir: Path, first: date, last: date) -> list:
+        """Per group, the later days named by this run's quarantined records as `already
+        kept on` them (a key unique across days, delivered first on a day run later)."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from cx_assets.lakehouse import parquet
+        from cx_assets.lakehouse.partitions import dates_between
+        from cx_assets.lakehouse.staleness import LaterDays
+
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        for key in sorted(k for k in self.partitioned if k.path[0] == "bronze"):
+            table = key.path[-1]
+            days: set[str] = set()
+            for day in dates_between(first, last):
+                folder = parquet.partition_folder(quarantine_dir / table, day)
+                if not folder.is_dir() or not parquet.row_count(folder):
+                    continue
+                reasons = pq.read_table(folder, columns=["reason"]).column("reason")
+                kept = pc.extract_regex(reasons, KEPT_ON_A_LATER_DAY).drop_null()
+                days.update(pc.struct_field(kept, "day").to_pylist())
+            if days:
+                readers = sorted(
+                    child.to_user_string()
+                    for child in self.graph.get(key).child_keys
+                    if child.path[0] == "silver"
+                )
+                group = self.graph.get(key).group_name or "default"
+                found.setdefault(group, (set(), set()))[0].update(days)
+                found[group][1].update(readers)
+        return [
+            LaterDays(group, tuple(sorted(days)), tuple(sorted(tables)))
+            for group, (days, tables) in sorted(found.items())
+        ]
+
+    def misplaced_landing(self, landing_dir) -> list[tuple[str, str]]:
+        """What lies in the landing folders of the run's sources where no bronze step reads
+        it (a misspelled table, a date folder not named YYYY-MM-DD, a file outside a date
+        folder): the run says so, or those files would be lost without a word."""
+        from cx_assets.lakehouse.assets import landed_table
+        from cx_assets.lakehouse.landing import misplaced
+
+        landed = {
+            key: found
+            for key in self.graph.get_all_asset_keys()
+            if (found := landed_table(self.defs.resolve_assets_def(key)))
+        }
+        # The sources the run reads, each with all its tables (one table selected alone is
+        # no reason to call its siblings' folders misplaced).
+        sources = sorted({landed[key][0] for key in self.partitioned if key in landed})
+        return [
+            found
+            for source in sources
+            for found in misplaced(
+                landing_dir, source, sorted(table for s, table in landed.values() if s == source)
+            )
+        ]
+
+    def require_built_upstreams(self, warehouse) -> None:
+        """Refuse, in one line, a selection that reads a table never built. The hint selects
+        every ancestor (`*`): a table never built usually has parents never built either, so
+        `+` (its parents only) failed again, a level up."""
+        from cx_assets.lakehouse.warehouse import table_exists
+
+        planned = self.partitioned | self.rollups
+        readers = {}  # a table read from outside the plan → the first planned asset reading it
+        for key in sorted(planned):
+            for parent in self.graph.get(key).parent_keys:
+                if parent not in planned:
+                    readers.setdefault(parent, key)
+        with warehouse.connect() as con:
+            missing = sorted(key for key in readers if not table_exists(con, *key.path))
+        if missing:
+            names = ", ".join(key.to_user_string() for key in missing)
+            raise UsageError(
+                f"--select reads {names}, never built: include {'it' if len(missing) == 1 else 'them'} "
+                f"(e.g. --select '*{readers[missing[0]].to_user_string()}') or run "
+                f"{'it' if len(missing) == 1 else 'them'} first"
+            )
+
+    def require_built_days(self, instance, days: list[str]) -> None:
+        """Refuse, in one line, a selection that reads a day of its own days from a table
+        never built for that day (`--select key:gold/calls_kpis_daily` for a day whose
+        calls were never run): it wrote that day's gold from no rows, zero calls, with
+        every check passing, where the truth was "not loaded"."""
+        from dagster import TimeWindowPartitionMapping
+
+        planned = self.partitioned | self.rollups
+        for key in sorted(self.partitioned):
+            for parent in sorted(self.graph.get(key).parent_keys):
+                if parent in planned or not self.graph.get(parent).is_partitioned:
+                    continue
+                mapping = self.graph.get_partition_mapping(key, parent)
+                same_day = (
+                    isinstance(mapping, TimeWindowPartitionMapping)
+                    and mapping.start_offset == 0
+                    and mapping.end_offset == 0
+                )
+                if not same_day:
+                    continue  # all days, or days before: whatever has been built
+                unbuilt = sorted(set(days) - instance.get_materialized_partitions(parent))
+                if unbuilt:
+                    more = len(unbuilt) - 1
+                    also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""
+                    raise UsageError(
+                        f"--select reads {parent.to_user_string()} of {unbuilt[0]}{also}, "
+                        f"never built for it: include it (e.g. --select "
+                        f"'*{key.to_user_string()}') or run that day first"
+                    )
+
+    def materialize(self, instance, keys, tally: RunTally, *, verbose: bool) -> bool:
+        """One run of the definitions' own jobs (so the UI shows it by name, with its
+        partition or range, and can re-execute it): `daily_partitions` with the days and
+        the rollups downstream, or `whole_history` when only rollups are selected."""
+        from dagster import build_reconstructable_job, execute_job
+
+        from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
+        from cx_assets.lakehouse.assets import IGNORED_FILES
+        from cx_assets.lakehouse.partitions import run_tags_for_days
+        from cx_assets.lakehouse.run_lock import owner_tags
+
+        if self.partitioned:
+            job_name = DAILY_JOB
+            run_tags = run_tags_for_days(keys[0], keys[-1])
+            label = f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}"
+            if self.rollups:
+                label += f", then {len(self.rollups)} whole-history rollups"
+        else:
+            job_name, run_tags = WHOLE_HISTORY_JOB, {}
+            label = f"{len(self.rollups)} whole-history rollups"
+        print(f"materializing {label} ...", flush=True)
+        # `execute_job` rather than `execute_in_process`, which would replace the job's
+        # executor (steps in threads) with Dagster's one-step-at-a-time one.
+        job = build_reconstructable_job(
+            "cx_assets.domains", "domains_job", reconstructable_args=(self.domains, job_name)
+        )
+        result = execute_job(
+            job,
+            instance=instance,
+            asset_selection=sorted(self.partitioned | self.rollups),
+            # Owned by this process from the start, so a kill at any point is recognised.
+            tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
+            run_config=_run_logger_config(verbose),
+            raise_on_error=False,
+        )
+        for evaluation in result.get_asset_check_evaluations():
+            tally.add(evaluation)
+        for event in result.get_asset_materialization_events():
+            tally.written.add(event.asset_key)
+            ignored = event.materialization.metadata.get(IGNORED_FILES)
+            tally.ignored.update(tuple(pair) for pair in (ignored.value if ignored else []))
+        if not result.success:
+            print(f"run {result.run_id} failed:")
+            for line in failure_lines(result):
+                print(f"  {line}")
+            tally.interrupted = any(is_interruption(event) for event in result.all_events)
+            return False
+        return True

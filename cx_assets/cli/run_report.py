@@ -1,0 +1,225 @@
+"""What `cx-lakehouse run` says when its run is done: the tally of checks, one line per failed
+step, rows per gold table, what was quarantined, and the later days to run again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+
+@dataclass
+class RunTally:
+    """What one run did: its check results, and the assets it wrote (a failed or
+    interrupted run writes some of them, or none)."""
+
+    passed: int = 0
+    warned: int = 0
+    failed: int = 0
+    # A failed check's line start (severity, table and check) -> its days' descriptions.
+    problems: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
+    written: set = field(default_factory=set)
+    # Landed files its bronze steps did not read, or no step looks at: (file, why). A set:
+    # each day of a range run's bronze materializations carries the step's whole list.
+    ignored: set[tuple[str, str]] = field(default_factory=set)
+    interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
+
+    def add(self, evaluation) -> None:
+        from dagster import AssetCheckSeverity
+
+        if evaluation.passed:
+            self.passed += 1
+            return
+        label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        if evaluation.severity == AssetCheckSeverity.WARN:
+            self.warned += 1
+            label = f"WARN  {label}"
+        else:
+            self.failed += 1
+            label = f"ERROR {label}"
+        day = getattr(evaluation, "partition", None)
+        self.problems.setdefault(label, []).append((day, evaluation.description))
+
+    def problem_lines(self) -> list[str]:
+        """Errors first, then warnings, each by table and check: the same order every run
+        (steps run two at a time, so evaluations come in either order). A check that failed
+        on several days of a range is one line: its first day's description, and how many
+        more days failed it (a 30-day range of a source that never landed gave 300 lines)."""
+        lines = []
+        for label, failures in sorted(self.problems.items()):
+            failures = sorted(failures, key=lambda failure: (str(failure[0]), str(failure[1])))
+            description = failures[0][1]
+            detail = f" ({description})" if description else ""
+            if len(failures) > 1:
+                days = sorted({str(failed_day) for failed_day, _ in failures if failed_day})
+                more = len(failures) - 1
+                span = f", {days[0]} to {days[-1]}" if len(days) > 1 else ""
+                detail += f" and {more} more day{'s' if more > 1 else ''}{span}"
+            lines.append(f"{label}{detail}")
+        return lines
+
+
+def print_later_days(stale: list, first_day: str) -> None:
+    """Name the later days an earlier run built from what this run has just rebuilt (see
+    `lakehouse/staleness.py`), with the command that brings them up to date: those days
+    again with this run's, as one range. This run builds only its own days, as asked."""
+    for later in stale:
+        span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
+        count = f"{len(later.days)} day{'s' if len(later.days) > 1 else ''}"
+        print(
+            f"later days out of date: {later.group}, {count} from {span}: "
+            f"{', '.join(later.tables)} read these days, and an earlier run built them. "
+            f"Bring them up to date with:\n  {later.command(first_day)}"
+        )
+
+
+def print_kept_on_later_days(kept: list, first_day: str) -> None:
+    """Name the later days that kept a record this run's days delivered first (a day landed
+    late, run after them): its copy here was quarantined as `already kept on` that day. Run
+    together, the days give each record to its first delivery."""
+    for later in kept:
+        span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
+        print(
+            f"kept on later days: {later.group}, {', '.join(later.tables)} kept records of "
+            f"these days on {span} (run before them), and quarantined this run's copies as "
+            f"already kept there. Give each record to its first delivery with:\n"
+            f"  {later.command(first_day)}"
+        )
+
+
+def failure_lines(result) -> list[str]:
+    """One line per failed step: the step and the innermost error's first line (the whole
+    trace is in the UI and with --verbose). The run's own failure is said only when no step
+    failed (an interruption, an error before any step), as it repeats the step's error."""
+    lines, run_lines = [], []
+    for event in result.all_events:
+        error = _innermost_error(event)
+        if not (event.is_step_failure or (event.is_run_failure and error is not None)):
+            continue
+        said = lines if event.is_step_failure else run_lines
+        where = event.step_key or "run"
+        if is_interruption(event):
+            said.append(f"{where}: interrupted (Ctrl-C or a stop signal) before it finished")
+            continue
+        message = (error.message if error else "unknown error").strip().splitlines()
+        first = message[0] if message else ""
+        # Dagster's message of a Python error starts with its class already.
+        cls_name = error.cls_name if error else ""
+        if cls_name and not first.startswith(f"{cls_name}:"):
+            first = f"{cls_name}: {first}"
+        said.append(f"{where}: {first}")
+    return lines or run_lines or ["see the Dagster UI for the run's events"]
+
+
+def _innermost_error(event):
+    """The error an event carries, its causes followed to the first one; None without."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error
+
+
+def is_interruption(event) -> bool:
+    """Whether `event` is the run's failure of an interruption (Ctrl-C, a stop signal)."""
+    error = _innermost_error(event)
+    return error is not None and error.cls_name == "DagsterExecutionInterruptedError"
+
+
+def print_summary(
+    resources, instance, keys, partitioned: set, days: tuple[date, date], tally: RunTally
+) -> None:
+    """Rows per gold table: of the run's days for a per-day table, all of it for a
+    whole-history one (whose days, like a forecast's, may lie outside the run's). A table
+    the run did not write (it failed or was interrupted first) says so, and whose rows it
+    holds: this run's, where its step wrote the warehouse and then failed writing the
+    Parquet (the next run publishes them); an earlier run's; or rows a failed step left
+    that no run ever materialized."""
+    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
+    from cx_assets.lakehouse.partitions import dates_between
+    from cx_assets.lakehouse.warehouse import count_rows, table_exists
+
+    gold = sorted(key for key in keys if key.path[0] == "gold")
+    days = dates_between(*days)
+    if gold:
+        print("gold rows:")
+        with resources["warehouse"].connect() as con:
+            for key in gold:
+                table = key.path[-1]
+                if not table_exists(con, "gold", table):
+                    print(f"  {table:<34} (never written)")
+                    continue
+                per_day = key in partitioned
+                rows = count_rows(con, "gold", table, days if per_day else None)
+                note = ""
+                if key not in tally.written:
+                    if resources[LAYER_STORAGE["gold"]].left_unpublished(table):
+                        note = (
+                            "  (not materialized: its step wrote the warehouse, then failed "
+                            "before the Parquet; the next run publishes it)"
+                        )
+                    elif _materialized_before(instance, key, days if per_day else None):
+                        note = "  (not written by this run: an earlier run's)"
+                    else:
+                        note = "  (not materialized: rows a failed step left in the warehouse)"
+                print(f"  {table:<34} {rows:>10,}{note}")
+    if tally.ignored:
+        count = len(tally.ignored)
+        shown = ", the first 5" if count > 5 else ""
+        print(f"not read: {count} landed file{'s' if count > 1 else ''}{shown}:")
+        for name, why in sorted(tally.ignored)[:5]:
+            print(f"  {name}: {why}")
+    print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
+    for problem in tally.problem_lines():
+        print(f"  {problem}")
+
+
+def _materialized_before(instance, key, days: list[date] | None) -> bool:
+    """Whether a run materialized `key` (one of `days`, for a per-day table)."""
+    if days is None:
+        return instance.get_latest_materialization_event(key) is not None
+    materialized = instance.get_materialized_partitions(key)
+    return any(day.isoformat() in materialized for day in days)
+
+
+def print_quarantined(
+    quarantine_dir: Path, partitioned: set, first: date, last: date, *, since: float
+) -> None:
+    """Records of the run's days quarantined, by landed table, with the first one's file,
+    line and reason: where to look, without any record's content. A table whose quarantine
+    of these days was written before `since` (the run failed before its silver step) says
+    the records are an earlier run's."""
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse.partitions import dates_between
+
+    found = []
+    for table in sorted(key.path[-1] for key in partitioned if key.path[0] == "bronze"):
+        folders = [
+            folder
+            for day in dates_between(first, last)
+            if (folder := parquet.partition_folder(quarantine_dir / table, day)).is_dir()
+        ]
+        # A clean day has a quarantine folder too, with an empty file.
+        counts = [(folder, parquet.row_count(folder)) for folder in folders]
+        count = sum(rows for _, rows in counts)
+        if count:
+            first_folder = next(folder for folder, rows in counts if rows)
+            rows = pq.read_table(first_folder, columns=["source_file", "line_number", "reason"])
+            in_order = rows.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
+            first_row = in_order.slice(0, 1).to_pylist()[0]
+            place = f"{first_row['source_file']}:{first_row['line_number']}"
+            earlier = any(_written_before(folder, since) for folder, rows in counts if rows)
+            said = f"{place}: {first_row['reason'][:200]}"
+            found.append((table, count, f"{said}  (an earlier run's)" if earlier else said))
+    if found:
+        total = sum(count for _, count, _ in found)
+        records = "record" if total == 1 else "records"
+        print(f"quarantined: {total:,} {records} of these days, in {quarantine_dir}/", end="")
+        print(" (first of each):")
+        for table, count, first_one in found:
+            print(f"  {table:<34} {count:>10,}  {first_one}")
+
+
+def _written_before(folder: Path, since: float) -> bool:
+    return any(path.stat().st_mtime < since for path in folder.glob("*.parquet"))
