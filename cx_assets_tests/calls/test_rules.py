@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from cx_assets.calls import rules
+from cx_assets.calls.lexicons import DEFAULT_CONTRACTIONS
 from cx_assets.calls.rules import (
-    DEFAULT_CONTRACTIONS,
     DEFAULT_RULES,
     CallsRules,
     call_features,
@@ -333,7 +333,7 @@ def test_cleaning_token_by_token_is_cleaning_the_whole_text():
     assert sum("'" in text for text in texts) > 1000
 
     def expansion(match: re.Match[str]) -> str:
-        return match[1] + rules.DEFAULT_CONTRACTIONS[match[2]] + match[3]
+        return match[1] + DEFAULT_CONTRACTIONS[match[2]] + match[3]
 
     for text in texts:
         lowered = rules._APOSTROPHES.sub("'", text).lower()
