@@ -80,6 +80,17 @@ def test_daily_summary_cost_segment_and_trend(silver):
     assert short.loc["billing", "trend_pct"] == 0.0
 
 
+def test_a_tie_for_the_primary_segment_goes_to_the_first_alphabetically(silver):
+    """One billing leakage call from a MAPD New member, one from a Commercial member: the
+    tie goes to `Commercial` (docs/digital.md)."""
+    silver.member("N1", "MAPD", 2)
+    silver.member("C1", "Commercial", 2)
+    _leak(silver, NOON, "N1")
+    _leak(silver, NOON + timedelta(hours=1), "C1")
+    silver.leakage()
+    assert _summary(silver, DAY).loc["billing", "primary_segment"] == "Commercial"
+
+
 def test_daily_summary_keeps_a_type_that_stopped_leaking(silver):
     start = date(2024, 1, 1)
     for offset in range(14):
@@ -127,6 +138,19 @@ def test_timeline_tells_the_story_in_order(silver):
     leak = timeline[timeline["call_id"] == call].iloc[0]
     assert leak["time_to_call_minutes"] == 18.0 and leak["journey_type"] == "billing"
     assert "S0" not in set(timeline["session_id"])  # the day before, not the attributed session
+
+
+def test_an_event_and_a_call_at_the_same_instant_tell_the_cause_first(silver):
+    """An error at 12:00:00 and the call it led to at 12:00:00 (0 minutes to call): the
+    journey event comes first in the story, then the call."""
+    silver.event(NOON)
+    silver.call(NOON)
+    silver.leakage()
+    sql = gold_rules.journey_timeline_sql("leakage", "journeys", "calls", [DAY])
+    timeline = silver.query(sql)
+    assert timeline["event_kind"].tolist() == ["journey_event", "call"]
+    assert timeline["sequence"].tolist() == [1, 2]
+    assert timeline["time_to_call_minutes"].tolist()[1] == 0.0
 
 
 def test_a_timeline_in_a_range_holds_what_a_run_of_the_day_alone_holds(silver):
@@ -247,6 +271,45 @@ def test_action_recommendations_rank_the_largest_root_causes(silver):
     assert wide.loc["PAY_TIMEOUT", "leakage_calls"] == 5
 
 
+def test_a_cause_on_one_device_at_exactly_the_focus_share_targets_that_device(silver):
+    """PAY_TIMEOUT: 3 calls on mobile_app, 2 on desktop over 2 days: 60%, the default focus
+    share, so the action targets mobile_app with its 3 calls: 3 / 2 days x $8 x 365 x 50%."""
+    for offset in range(2):
+        silver.call(NOON + timedelta(days=offset, hours=5), reason="claims", member="X")
+    for k in range(3):
+        _leak(silver, NOON + timedelta(hours=k), f"P{k}")
+    for k in range(2):
+        _leak(silver, NOON + timedelta(days=1, hours=k), f"D{k}", device="desktop")
+    silver.leakage(days=[DAY, DAY + timedelta(days=1)])
+    (action,) = silver.query(gold_rules.action_recommendations_sql("leakage", 2)).itertuples()
+    assert (action.device_type, action.leakage_calls) == ("mobile_app", 3)
+    assert action.estimated_annual_savings == pytest.approx(3 / 2 * 8 * 365 * 0.5)
+
+
+def test_the_causes_kept_are_the_largest_by_the_calls_an_action_would_address(silver):
+    """With one action: PAY_TIMEOUT has 6 calls but 4 on mobile_app (67%, one device: 4 to
+    address); RX_NOT_FOUND has 2 + 2 + 1 on three devices (spread: 5). RX_NOT_FOUND's 5 is
+    the larger, though PAY_TIMEOUT has more calls in all."""
+    silver.call(NOON + timedelta(hours=20), reason="claims", member="X")
+    for k, device in enumerate(["mobile_app"] * 4 + ["desktop"] * 2):
+        _leak(silver, NOON + timedelta(minutes=40 * k), f"P{k}", device=device)
+    for k, device in enumerate(["desktop", "desktop", "mobile_web", "mobile_web", "mobile_app"]):
+        _leak(
+            silver,
+            NOON + timedelta(hours=6, minutes=40 * k),
+            f"R{k}",
+            reason="pharmacy",
+            code="RX_NOT_FOUND",
+            device=device,
+        )
+    silver.leakage()
+    config = DigitalRules(max_actions=1, action_templates={})  # one fix rate for both
+    (action,) = silver.query(
+        gold_rules.action_recommendations_sql("leakage", 1, config)
+    ).itertuples()
+    assert (action.error_code, action.leakage_calls) == ("RX_NOT_FOUND", 5)
+
+
 def test_leakage_share_per_day(silver):
     _leak(silver, NOON, "M1")
     silver.call(NOON + timedelta(hours=1), reason="claims")
@@ -255,6 +318,16 @@ def test_leakage_share_per_day(silver):
     silver.leakage()
     sql = gold_rules.leakage_share_sql("leakage", "calls").format(days="date IS NOT NULL")
     assert silver.query(sql)["ratio"].tolist() == [0.25]
+
+
+def test_a_day_of_calls_without_leakage_has_a_share_of_zero(silver):
+    """Calls but no journey events (their file never came): the share is 0, a row the band
+    check warns about, not a day without a ratio."""
+    for hours in range(3):
+        silver.call(NOON + timedelta(hours=hours), reason="claims")
+    silver.leakage()
+    sql = gold_rules.leakage_share_sql("leakage", "calls").format(days="date IS NOT NULL")
+    assert silver.query(sql)["ratio"].tolist() == [0.0]
 
 
 def test_a_segments_mean_sentiment_is_the_same_to_the_last_digit_whatever_order_calls_come_in():

@@ -176,6 +176,15 @@ def test_a_repeat_needs_the_same_member_and_reason(silver):
     assert silver.leakage()["is_repeat_call"].tolist() == [False]
 
 
+def test_calls_at_the_same_instant_are_not_each_others_repeats(silver):
+    """A repeat needs a call strictly earlier (docs/digital.md): two billing calls at 12:00
+    after an abandon at 11:50 are two leakage calls, neither a repeat."""
+    silver.event(NOON - timedelta(minutes=10), action="abandon")
+    silver.call(NOON)
+    silver.call(NOON)
+    assert silver.leakage()["is_repeat_call"].tolist() == [False, False]
+
+
 def test_a_later_call_does_not_make_an_earlier_one_a_repeat(silver):
     silver.event(NOON - timedelta(minutes=5))
     silver.call(NOON)
