@@ -335,7 +335,9 @@ def _prepare_table(
                     f"ALTER TABLE {qualified(schema, table)} "
                     f"ADD COLUMN {quote_identifier(column_name)} {column_type}"
                 )
-            elif column_type not in (stored[column_name], "NULL"):
+            # A column without a value in the rows (Arrow's null type, which DESCRIBE
+            # names `"NULL"`, quoted) fits any stored type.
+            elif column_type not in (stored[column_name], "NULL", '"NULL"'):
                 changes.append(
                     ColumnTypeChange(
                         f"{schema}.{table}", column_name, stored[column_name], column_type

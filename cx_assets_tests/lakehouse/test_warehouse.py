@@ -205,6 +205,15 @@ def test_a_column_without_values_in_the_days_kept_takes_the_new_type(con):
     assert rows(con, "SELECT date, code FROM silver.n ORDER BY date") == [(D1, None), (D2, "A1")]
 
 
+def test_a_day_whose_column_is_all_null_keeps_the_stored_type_and_the_other_days(con):
+    """A day without a value in an optional column brings it as Arrow's null type (DuckDB
+    names it `"NULL"`, quoted): any stored type takes it."""
+    replace_rows(con, "silver", "o", pd.DataFrame({"date": [D1], "note": ["a"]}), [D1])
+    replace_rows(con, "silver", "o", pd.DataFrame({"date": [D2], "note": [None]}), [D2])
+    assert dict(table_columns(con, "silver", "o"))["note"] == "VARCHAR"
+    assert rows(con, "SELECT date, note FROM silver.o ORDER BY date") == [(D1, "a"), (D2, None)]
+
+
 def test_a_table_replaced_whole_takes_the_new_type(con):
     replace_rows(con, "gold", "w", pd.DataFrame({"code": [1, 2]}), None)
     replace_rows(con, "gold", "w", pd.DataFrame({"code": ["A1", "B2"]}), None)
