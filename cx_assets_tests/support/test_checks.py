@@ -170,20 +170,26 @@ def test_a_breach_share_below_the_band_warns(lake):
 
 @lake_asset("gold", group=GROUP, partitioned=False)
 def breached_long_ago(context) -> pd.DataFrame:
-    """One ticket of the as-of day (2024-03-01), not breached, and three breached ones
-    created eight days before: outside a 7-day window, inside a 9-day one."""
+    """A breached ticket of the as-of day (2024-03-01); one not breached six days before
+    (2024-02-24, the window's first day) and one breached seven days before (2024-02-23,
+    the day before the window); three breached ones eight days before. The 7 days ending on
+    the as-of day are 02-24..03-01: 2 tickets, 1 breached; a 9-day window holds all 6."""
     old = [
         _analytics_row(f"old{n}", date=date(2024, 2, 22), first_response_breached=True)
         for n in range(3)
     ]
-    return pd.DataFrame([_analytics_row("T1", first_response_breached=True), *old])
+    edges = [
+        _analytics_row("first_day", date=date(2024, 2, 24)),
+        _analytics_row("day_before", date=date(2024, 2, 23), first_response_breached=True),
+    ]
+    return pd.DataFrame([_analytics_row("T1", first_response_breached=True), *edges, *old])
 
 
 def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
     check = breach_share_check(breached_long_ago, deliveries)
     key = "gold/breached_long_ago"
     _, week = _evaluation(lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND)
-    assert (week.metadata["tickets"].value, week.metadata["breached"].value) == (1, 1)
+    assert (week.metadata["tickets"].value, week.metadata["breached"].value) == (2, 1)
     config = {
         **QUIET,
         "ops": {"gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": 9}}},
@@ -192,7 +198,7 @@ def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
         lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND,
         run_config=config,
     )  # fmt: skip
-    assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (4, 4)
+    assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (6, 5)
 
 
 # --------------------------------------------------------------------------- forecast

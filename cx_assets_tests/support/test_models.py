@@ -22,6 +22,7 @@ from cx_assets.support.models.assign import (
 )
 from cx_assets.support.models.categorize import (
     ClassifierSettings,
+    TicketClassifier,
     beats_baselines,
     keyword_predictions,
     predict_categories,
@@ -30,6 +31,8 @@ from cx_assets.support.models.categorize import (
 from cx_assets.support.models.forecast import (
     BASELINE,
     SHORT_FALLBACK,
+    backtest_windows,
+    coverage,
     fit_forecaster,
     forecast_table,
     series_frame,
@@ -107,7 +110,12 @@ def test_the_forecast_covers_14_days_after_the_as_of_day_with_ordered_intervals(
     assert monday["forecast"].mean() > 2 * sunday["forecast"].mean()  # the weekly pattern
 
 
-@pytest.mark.parametrize(("days", "model"), [(20, BASELINE), (5, SHORT_FALLBACK)])
+# docs: one window needs 35 days (21 of training before 14), so 34 fall back; Naive with
+# fewer than 8 days (7 is too few), SeasonalNaive(7) from 8.
+@pytest.mark.parametrize(
+    ("days", "model"),
+    [(34, BASELINE), (20, BASELINE), (8, BASELINE), (7, SHORT_FALLBACK), (5, SHORT_FALLBACK)],
+)
 def test_too_little_history_falls_back_and_says_so(days, model):
     last = FIRST + timedelta(days=days - 1)
     forecaster = fit_forecaster(series_frame(_daily(days), FIRST, last), last)
@@ -151,6 +159,94 @@ def test_a_category_new_in_the_backtest_is_scored_on_the_windows_that_can_be(fit
     assert set(returns["model"]) == {BASELINE} and returns["backtest_mase"].isna().all()
     assert table[table["category"] == "refunds"]["backtest_mase"].notna().all()
     assert fitted.baseline_reason is None
+
+
+@pytest.mark.parametrize(
+    ("days", "windows"),
+    [(0, 0), (34, 0), (35, 1), (48, 1), (49, 2), (62, 2), (63, 3), (120, 3)],
+)
+def test_the_backtest_has_a_window_per_14_days_after_21_of_training_up_to_3(days, windows):
+    """docs: 14-day windows, at least 21 days before the first one, up to 3: one window
+    needs 35 days of history, two 49, three 63."""
+    assert backtest_windows(days) == windows
+
+
+def test_the_intervals_of_a_constant_series_hold_its_every_day():
+    """35 days of 10 tickets a day: one window (21 + 14 days). The seasonal-naive forecast
+    is 10 with no error to widen it, lo = hi = 10 = the truth: the bounds are inclusive, so
+    its coverage is 1.0 at both levels (and there is no MASE: its training days repeat)."""
+    days = 35
+    last = FIRST + timedelta(days=days - 1)
+    daily = pd.DataFrame(
+        {"day": [FIRST + timedelta(days=n) for n in range(days)], "category": "billing",
+         "tickets": 10}
+    )  # fmt: skip
+    forecaster = fit_forecaster(series_frame(daily, FIRST, last), last)
+    assert not forecaster.fell_back and forecaster.windows == 1
+    baseline = forecaster.backtest[forecaster.backtest["model"] == BASELINE].set_index("series")
+    assert baseline.loc[["all", "billing"], "coverage_80"].tolist() == [1.0, 1.0]
+    assert baseline.loc[["all", "billing"], "coverage_95"].tolist() == [1.0, 1.0]
+
+
+def _seasonal_naive_mase(history: pd.DataFrame, series: str, last_training_days) -> float:
+    """By hand, SeasonalNaive(7)'s mean MASE over the windows: a window after training days
+    0..c forecasts day c + 1 + h as day c + 1 - 7 + h % 7 (the last week again); its MAE over
+    the 14 days, divided by the mean |y[t] - y[t - 7]| over the training days."""
+    y = history.loc[history["unique_id"] == series, "y"].to_numpy()
+    scores = []
+    for c in last_training_days:
+        train, truth = y[: c + 1], y[c + 1 : c + 15]
+        forecast = np.array([train[c + 1 - 7 + h % 7] for h in range(14)])
+        scale = np.abs(train[7:] - train[:-7]).mean()
+        scores.append(np.abs(truth - forecast).mean() / scale)
+    return float(np.mean(scores))
+
+
+# 63 days, 3 windows of 14: trained on days 0-20, 0-34 and 0-48.
+LAST_TRAINING_DAYS = (20, 34, 48)
+
+
+def test_the_backtest_mase_is_the_mean_over_the_windows(fitted):
+    """docs: MASE = each window's MAE ÷ the seasonal-naive MAE inside that window's training
+    data, averaged over the windows; the baseline's, worked by hand, for every series."""
+    history = series_frame(_daily(63), FIRST, fitted.as_of_day)
+    backtest = fitted.backtest.set_index(["series", "model"])
+    for series in ("all", "billing", "shipping"):
+        expected = _seasonal_naive_mase(history, series, LAST_TRAINING_DAYS)
+        assert backtest.loc[(series, BASELINE), "mase"] == pytest.approx(expected, rel=1e-9)
+        assert backtest.loc[(series, BASELINE), "windows_scored"] == 3
+
+
+def test_the_baseline_mase_of_the_forecast_is_seasonal_naives(fitted):
+    """Contract 4.4: `baseline_mase` is SeasonalNaive(7)'s MASE in the same backtest (worked
+    by hand), beside the chosen model's `backtest_mase` (never the baseline here)."""
+    history = series_frame(_daily(63), FIRST, fitted.as_of_day)
+    table = forecast_table(fitted)
+    for series in ("all", "billing", "shipping"):
+        rows = table[table["category"] == series]
+        expected = _seasonal_naive_mase(history, series, LAST_TRAINING_DAYS)
+        assert rows["baseline_mase"].to_numpy() == pytest.approx([expected] * 14, rel=1e-9)
+        assert (rows["backtest_mase"] < rows["baseline_mase"]).all()
+
+
+def test_the_80_interval_holds_the_truth_no_more_often_than_the_95_one(fitted):
+    """The 80% interval lies inside the 95% one, so it covers at most as often, and on 42
+    noisy backtest days per series it misses some day the 95% one holds."""
+    backtest = fitted.backtest
+    assert (backtest["coverage_80"] <= backtest["coverage_95"]).all()
+    assert (backtest["coverage_80"] < backtest["coverage_95"]).any()
+
+
+def test_the_coverage_in_the_metadata_is_the_chosen_models(fitted):
+    """docs: the metadata's coverage is how often the chosen models' intervals held the
+    truth in the backtest: the mean over series of the chosen model's row, no other model's."""
+    backtest = fitted.backtest.set_index(["series", "model"])
+    chosen = list(fitted.chosen.items())
+    expected = {
+        level: float(np.mean([backtest.loc[key, level] for key in chosen]))
+        for level in ("coverage_80", "coverage_95")
+    }
+    assert coverage(fitted) == pytest.approx(expected)
 
 
 def test_no_history_gives_an_empty_forecast():
@@ -225,6 +321,66 @@ def test_the_holdout_is_the_newest_rows_and_training_is_capped():
     classifier = train_classifier(rows, KEYWORDS, None, settings)
     assert classifier.metrics["training_rows"] == 60
     assert classifier.metrics["holdout_rows"] == 15
+
+
+def test_the_training_cap_keeps_the_newest_rows():
+    """docs: the classifier learns from the most recent rows (the cap). The older 45 rows are
+    billing and shipping, the newer 45 billing and account: with a cap of 40, the 40 newest,
+    the model knows account and not shipping."""
+    rows = _labelled(120)
+    older, newer = rows.iloc[:60], rows.iloc[60:]
+    rows = pd.concat(
+        [older[older["category"] != "account"], newer[newer["category"] != "shipping"]],
+        ignore_index=True,
+    )
+    settings = ClassifierSettings(max_training_rows=40)
+    classifier = train_classifier(rows, KEYWORDS, None, settings)
+    assert classifier.metrics["training_rows"] == 40
+    assert classifier.categories == ("account", "billing")
+
+
+def _two_category_holdout() -> pd.DataFrame:
+    """25 tickets, oldest first: 12 billing and 8 shipping, then the holdout (the newest 20%,
+    5): 4 billing and 1 shipping."""
+    categories = ["billing", "shipping"] * 8 + ["billing"] * 8 + ["shipping"]
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{n:02d}" for n in range(len(categories))],
+            "created_at": [
+                pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(hours=n)
+                for n in range(len(categories))
+            ],
+            "text": [" ".join([*rng.choice(WORDS[c], 3), "my", "order"]) for c in categories],
+            "category": categories,
+        }
+    )
+
+
+def test_the_holdout_scores_are_macro_f1_a_small_category_counting_as_much():
+    """The majority baseline says billing for all 5 holdout tickets: billing F1 = 2 * 0.8 *
+    1 / 1.8 = 8/9, shipping (never said) 0, macro-F1 = (8/9 + 0) / 2 = 4/9; accuracy 4/5
+    (which micro-F1 would equal)."""
+    classifier = train_classifier(_two_category_holdout(), KEYWORDS, date(2024, 1, 2))
+    metrics = classifier.metrics
+    assert (metrics["training_rows"], metrics["holdout_rows"]) == (25, 5)
+    assert metrics["majority_macro_f1"] == pytest.approx(4 / 9)
+    assert metrics["majority_accuracy"] == pytest.approx(0.8)
+
+
+BEATEN = {"majority_macro_f1": 0.3, "majority_accuracy": 0.5, "keyword_macro_f1": 0.6,
+          "keyword_accuracy": 0.65, "model_macro_f1": 0.8, "model_accuracy": 0.8}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tie", [None, "majority_macro_f1", "majority_accuracy", "keyword_macro_f1", "keyword_accuracy"]
+)
+def test_beating_the_baselines_means_above_both_on_both_measures_a_tie_is_not(tie):
+    """docs: the model must beat both baselines on macro-F1 and accuracy; equalling one on
+    one measure (above everything else) is not beating it."""
+    metrics = {**BEATEN, **({tie: 0.8} if tie else {})}
+    classifier = TicketClassifier("a fitted pipeline", ("billing",), metrics, pd.DataFrame(), None)
+    assert beats_baselines(classifier) is (tie is None)
 
 
 def test_a_classifier_is_kept_while_its_inputs_are_unchanged_and_refitted_otherwise():
@@ -416,6 +572,27 @@ def test_ties_are_broken_by_ticket_id_and_load_is_balanced():
         _agents(("A1", "billing", 10, 5), ("A2", "billing", 10, 5)),
     )
     assert _planned(even) == {"T1": "A1", "T2": "A2"}
+
+
+def test_least_utilised_is_by_share_of_capacity_not_by_tickets_held():
+    """Utilisation is (open + new) ÷ max (docs, Assignment), for the plan and the greedy
+    baseline alike. A1 holds 2 of 20 (0.10), A2 1 of 2 (0.50): the one billing ticket goes
+    to A1 in both, whose utilisations after are then 3/20 and 1/2 (greedy's max 0.5)."""
+    plan = plan_assignments(
+        _tickets(("T1", "medium", "billing")),
+        _agents(("A1", "billing", 20, 2), ("A2", "billing", 2, 1)),
+    )
+    assert _planned(plan) == {"T1": "A1"}
+    assert plan.report["greedy"]["max_utilisation_after"] == pytest.approx(0.5)
+    # Seven tickets; A1 holds 2 of 25, A2 1 of 6. The free slots cost (open + k) / max after
+    # the k-th: A1 .12 .16 .20 .24 .28 .32 .36.., A2 .333 .5..: the cheapest seven are A1's
+    # first six and A2's first. Handed out in rank order to the least utilised: T1-T3 to A1
+    # (2, 3, 4 of 25 = .08 .12 .16 < 1/6), T4 to A2 (5/25 = .20 > 1/6), T5-T7 to A1.
+    plan = plan_assignments(
+        _tickets(*((f"T{n}", "medium", "billing") for n in range(1, 8))),
+        _agents(("A1", "billing", 25, 2), ("A2", "billing", 6, 1)),
+    )
+    assert _planned(plan) == {f"T{n}": "A2" if n == 4 else "A1" for n in range(1, 8)}
 
 
 def test_no_tickets_or_no_agents_give_an_empty_or_unplanned_plan():

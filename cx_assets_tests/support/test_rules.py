@@ -269,6 +269,33 @@ def test_agent_daily_counts_the_agents_tickets_of_the_day(con):
     assert len(rows) == 2  # the unassigned ticket has no agent row
 
 
+def test_agent_daily_counts_a_ticket_with_either_target_breached(con):
+    """`sla_breaches` counts tickets with either target breached (contract 4.4, docs
+    support_agent_daily), not only those with both. Urgent targets: 60 min / 240 min.
+    x: created 08:00, answered 09:30 (90 > 60: late), resolved 10:00 (120 <= 240: on time).
+    y: created 08:00, answered 08:30 (on time), resolved 12:30 (270 > 240: late).
+    Each breached one target only: 2 breaches."""
+    analytics = _analytics(
+        con,
+        [
+            {"ticket_id": "x", "agent_id": "A1", "priority": "urgent", "status": "resolved",
+             "created_at": "2024-03-01 08:00:00+00", "first_response_at": "2024-03-01 09:30:00+00",
+             "resolved_at": "2024-03-01 10:00:00+00"},
+            {"ticket_id": "y", "agent_id": "A1", "priority": "urgent", "status": "resolved",
+             "created_at": "2024-03-01 08:00:00+00", "first_response_at": "2024-03-01 08:30:00+00",
+             "resolved_at": "2024-03-01 12:30:00+00"},
+        ],
+    )  # fmt: skip
+    assert analytics[["first_response_breached", "resolution_breached"]].values.tolist() == [
+        [True, False],
+        [False, True],
+    ]
+    con.register("analytics", analytics.reset_index())
+    con.execute("CREATE TABLE agents AS SELECT 'A1' AS agent_id, 'Ana' AS name, 'Payments' AS team")
+    rows = con.execute(rules.agent_daily_sql("analytics", "agents")).df()
+    assert rows["sla_breaches"].tolist() == [2]
+
+
 def test_customer_segments_follow_the_documented_order(con):
     rows = []
     # C1: 2 of 2 breached -> at_risk; C2: 1 ticket, CSAT 5, no breach -> delighted;
@@ -300,6 +327,66 @@ def test_customer_segments_follow_the_documented_order(con):
     c1 = insights.set_index("customer_id").loc["C1"]
     assert (c1["plan"], c1["tickets"], c1["breach_share"]) == ("Pro", 2, 1.0)
     assert pd.isna(c1["mean_csat"])
+
+
+# Tickets of a customer, by how they went (as of 2024-03-02 00:00):
+# ok: medium, created 03-01 08:00, answered 08:05 (target 480 min), resolution target
+#     03-03 08:00 still ahead: nothing breached.
+# late_reply: urgent, created 08:00, answered 09:30 (90 > 60 min), resolved 10:00 (120 <= 240).
+# late_fix: urgent, created 08:00, answered 08:30 (30 <= 60), resolved 12:30 (270 > 240).
+SEGMENT_TICKETS = {
+    "ok": {"priority": "medium", "first_response_at": "2024-03-01 08:05:00+00"},
+    "late_reply": {"priority": "urgent", "status": "resolved",
+                   "first_response_at": "2024-03-01 09:30:00+00",
+                   "resolved_at": "2024-03-01 10:00:00+00"},
+    "late_fix": {"priority": "urgent", "status": "resolved",
+                 "first_response_at": "2024-03-01 08:30:00+00",
+                 "resolved_at": "2024-03-01 12:30:00+00"},
+}  # fmt: skip
+FILLERS = {f"F{n}": [("ok", None)] for n in range(1, 10)}  # nine customers of one ticket
+
+# (customers: id -> [(ticket kind, csat)], C's expected breach_share, C's expected segment).
+# The segment rules of docs/support.md, at their boundaries.
+SEGMENT_BOUNDARIES = {
+    # breach_share = tickets with either target breached ÷ tickets (contract 4.4): 1 of 1
+    "a late first response resolved in time is a breached ticket": (
+        {"C": [("late_reply", None)]}, 1.0, "at_risk"),
+    "a late resolution answered in time is a breached ticket": (
+        {"C": [("late_fix", None)]}, 1.0, "at_risk"),
+    # at_risk: breach_share >= 0.5; 1 of 2 is exactly 0.5
+    "half the tickets breached is at risk": (
+        {"C": [("late_reply", None), ("ok", None)]}, 0.5, "at_risk"),
+    # at_risk: mean_csat <= 2; (1 + 3) / 2 is exactly 2
+    "a mean CSAT of exactly 2 is at risk": ({"C": [("ok", 1), ("ok", 3)]}, 0.0, "at_risk"),
+    # high_effort: percent rank >= 0.9 and 3 or more tickets. Eleven customers: B 4 tickets,
+    # C 3, nine of 1; C ranks 10th of 11, percent rank (10 - 1) / (11 - 1) = 0.9 exactly
+    "three tickets at the 90th percentile is high effort": (
+        {"C": [("ok", None)] * 3, "B": [("ok", None)] * 4, **FILLERS}, 0.0, "high_effort"),
+    # delighted: mean_csat >= 4.5 and no breached ticket; CSAT 5 with 1 of 3 breached is
+    # neither at_risk (1/3 < 0.5) nor high_effort (percent rank 0, B has more) nor delighted
+    "CSAT 5 with a breached ticket is not delighted": (
+        {"C": [("ok", 5), ("ok", 5), ("late_reply", 5)], "B": [("ok", None)] * 4},
+        1 / 3, "steady"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SEGMENT_BOUNDARIES))
+def test_customer_breach_share_and_segment_at_the_boundaries(con, case):
+    customers, breach_share, segment = SEGMENT_BOUNDARIES[case]
+    rows = [
+        {"ticket_id": f"{customer}-{n}", "customer_id": customer, "csat_score": csat,
+         "created_at": "2024-03-01 08:00:00+00", **SEGMENT_TICKETS[kind]}
+        for customer, tickets in customers.items()
+        for n, (kind, csat) in enumerate(tickets)
+    ]  # fmt: skip
+    con.register("analytics", _analytics(con, rows).reset_index())
+    con.execute(
+        "CREATE TABLE customers AS SELECT 'C' AS customer_id, 'Pro' AS plan, 'NA' AS region"
+    )
+    insights = con.execute(rules.customer_insights_sql("analytics", "customers")).df()
+    c = insights.set_index("customer_id").loc["C"]
+    assert c["breach_share"] == pytest.approx(breach_share)
+    assert c["segment"] == segment
 
 
 @pytest.mark.parametrize(
@@ -367,13 +454,17 @@ def test_the_plan_check_reads_skills_as_the_planner_does(con):
 
 
 def test_misordered_intervals_are_counted(con):
+    """lo_95 <= lo_80 <= forecast <= hi_80 <= hi_95 must hold (docs: forecast_intervals_ordered).
+    Misordered: a lo_80 above the forecast, a missing lo_95, and an 80% interval reaching
+    above the 95% one (hi_80 15 > hi_95 14, every other bound in order): 3."""
     con.execute(
         """CREATE TABLE forecast AS SELECT * FROM (VALUES
                (10.0, 8.0, 12.0, 6.0, 14.0), (10.0, 10.0, 10.0, 10.0, 10.0),
-               (10.0, 11.0, 12.0, 6.0, 14.0), (10.0, 8.0, 12.0, NULL, 14.0))
+               (10.0, 11.0, 12.0, 6.0, 14.0), (10.0, 8.0, 12.0, NULL, 14.0),
+               (10.0, 8.0, 15.0, 6.0, 14.0))
            t(forecast, lo_80, hi_80, lo_95, hi_95)"""
     )
-    assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(2,)]
+    assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(3,)]
 
 
 def test_low_confidence_or_no_prediction_needs_review_at_the_configured_threshold(con):
@@ -443,3 +534,51 @@ def test_the_models_count_a_category_whatever_its_case_and_spaces(con):
     assert plan_input.set_index("ticket_id")["category"].to_dict() == {
         "T1": "Billing", "T2": "billing", "T3": "billing", "T4": "shipping", "T5": "shipping",
     }  # fmt: skip
+
+
+def test_the_classifier_trains_only_on_tickets_created_before_the_as_of_time(con):
+    """Training rows: tickets with a category created before the as-of time (docs,
+    Categorization), the most recent `limit` of them. The latest day's file may hold a
+    ticket created after midnight (a day of slack): K5 at 00:30 is not training data, nor is
+    K4, created exactly at the as-of time (not before it). With a limit of 2: K2 and K3."""
+    created = [("K1", "2024-03-01 21:00"), ("K2", "2024-03-01 22:00"), ("K3", "2024-03-01 23:59"),
+               ("K4", "2024-03-02 00:00"), ("K5", "2024-03-02 00:30")]  # fmt: skip
+    tickets = _tickets(con, [
+        {"ticket_id": ticket, "created_at": f"{at}:00+00", "subject": "invoice",
+         "description": "help"}
+        for ticket, at in created
+    ])  # fmt: skip
+    as_of = f"TIMESTAMPTZ '{AS_OF}'"
+    every = con.execute(model_inputs.categorized_tickets_sql(tickets, as_of, 100)).df()
+    newest = con.execute(model_inputs.categorized_tickets_sql(tickets, as_of, 2)).df()
+    assert every["ticket_id"].tolist() == ["K1", "K2", "K3"]
+    assert newest["ticket_id"].tolist() == ["K2", "K3"]
+
+
+def test_the_plan_ranks_an_unanswered_ticket_by_its_first_response_deadline(con):
+    """The SLA deadline is the first-response target while no response came, else the
+    resolution target (docs, Assignment). Medium: 480 min / 2,880 min. T1, created 10:00 and
+    unanswered: 18:00 the same day. T2, created 06:00 and answered at 07:00: 06:00 + 48 h,
+    two days later. One free slot: T1 ranks first and takes it, T2 is outranked."""
+    tickets = _tickets(con, [
+        {"ticket_id": "T1", "agent_id": None, "created_at": "2024-03-01 10:00:00+00"},
+        {"ticket_id": "T2", "agent_id": None, "created_at": "2024-03-01 06:00:00+00",
+         "first_response_at": "2024-03-01 07:00:00+00"},
+    ])  # fmt: skip
+    con.execute(
+        "CREATE TABLE predictions AS SELECT NULL AS ticket_id, NULL AS predicted_category "
+        "WHERE FALSE"
+    )
+    open_tickets = con.execute(
+        model_inputs.unassigned_open_tickets_sql(tickets, "predictions")
+    ).df()
+    deadlines = open_tickets.set_index("ticket_id")["sla_deadline"]
+    assert deadlines["T1"] == pd.Timestamp("2024-03-01 18:00", tz="UTC")
+    assert deadlines["T2"] == pd.Timestamp("2024-03-03 06:00", tz="UTC")
+    agents = pd.DataFrame(
+        {"agent_id": ["A1"], "skills": ["billing"], "max_open_tickets": [1], "open_tickets": [0]}
+    )
+    plan = assign.plan_assignments(open_tickets, agents).assignments.set_index("ticket_id")
+    assert plan.loc["T1", "agent_id"] == "A1"
+    assert pd.isna(plan.loc["T2", "agent_id"])
+    assert plan.loc["T2", "reason"] == assign.OUTRANKED.format(category="billing")
