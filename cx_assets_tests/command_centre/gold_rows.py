@@ -227,8 +227,9 @@ def write_digital(data_dir: Path) -> None:
     ])  # fmt: skip
 
 
-def write_support(data_dir: Path, *, rated: bool = True) -> None:
-    """`rated=False`: no ticket has a CSAT score."""
+def support_tickets(*, rated: bool = True) -> list[dict]:
+    """The rows of `support_ticket_analytics`; `rated=False`: no ticket has a CSAT score.
+    A test changes some of them and publishes them over a copy of the dataset."""
 
     def ticket(ticket_id, day, agent, priority, breached, csat):
         csat = csat if rated else None
@@ -243,11 +244,17 @@ def write_support(data_dir: Path, *, rated: bool = True) -> None:
             "resolution_breached": False, "csat_score": csat,
         }  # fmt: skip
 
-    publish(data_dir, "support_ticket_analytics", support.TicketAnalytics, [
+    return [
         ticket("T1", DAY1, "A1", "urgent", True, 2), ticket("T2", DAY1, "A2", "low", False, 5),
         ticket("T3", DAY1, None, "medium", False, None), ticket("T4", DAY2, "A1", "high", False, 4),
         ticket("T5", DAY1, "A1", "low", False, None),  # not rated
-    ])  # fmt: skip
+    ]  # fmt: skip
+
+
+def write_support(data_dir: Path, *, rated: bool = True) -> None:
+    """`rated=False`: no ticket has a CSAT score."""
+    publish(data_dir, "support_ticket_analytics", support.TicketAnalytics,
+            support_tickets(rated=rated))  # fmt: skip
 
     def agent(day, agent_id, name, team, breaches, csat, handled=1):
         return {

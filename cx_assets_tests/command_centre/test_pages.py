@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -239,6 +240,43 @@ def test_overview_says_when_the_latest_day_delivered_nothing(tmp_path, monkeypat
     assert shown["Companies at high churn risk"] == "1"  # whole history: still shown
 
 
+def with_t4_resolved_late(gold_root: Path, tmp_path: Path) -> Path:
+    """A copy of the gold dataset where T4 (high, the latest day's only ticket, answered in
+    time) was resolved after its target."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    rows = [
+        {**row, "resolution_breached": True} if row["ticket_id"] == "T4" else row
+        for row in gold_rows.support_tickets()
+    ]
+    gold_rows.publish(data_dir, "support_ticket_analytics", support_schemas.TicketAnalytics, rows)
+    return data_dir
+
+
+def test_overview_counts_a_ticket_resolved_late_as_out_of_sla(gold_root, tmp_path, monkeypatch):
+    """Within SLA is neither target breached (§4.4), not the first response alone."""
+    app = render("overview", with_t4_resolved_late(gold_root, tmp_path), monkeypatch)
+    shown = metrics(app)
+    # The latest day has one ticket, T4: first response in time, resolution late. 1 of 1
+    # tickets breached a target: 0 of 1 within SLA (first responses alone: 1 of 1, 100.0%).
+    assert shown["Tickets created"] == "1"
+    assert shown["Within SLA"] == "0.0%"
+
+
+def test_overview_counts_only_the_high_band_as_high_churn_risk(gold_root, tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    risks = pd.read_parquet(data_dir / "gold" / "crm_churn_risk")
+    beta = risks["company_id"] == 20
+    risks.loc[beta, ["churn_risk_score", "risk_band"]] = [45.0, "medium"]  # 30 <= 45 < 60
+    gold_rows.publish(data_dir, "crm_churn_risk", crm_schemas.ChurnRisk, risks.to_dict("records"))
+    app = render("overview", data_dir, monkeypatch)
+    # Acme Ltda high (75), Beta S.A. medium (45): one company in the high band, not two.
+    assert metrics(app)["Companies at high churn risk"] == "1"
+
+
 def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     app = render("crm", gold_root, monkeypatch)
     assert metrics(app)["Friction interactions"] == "4"
@@ -402,6 +440,82 @@ def test_leakage_root_causes_share_of_their_type_is_of_the_days_shown(gold_root,
     assert shares() == {("billing", "PAY_TIMEOUT"): 100.0, ("pharmacy", "(abandoned)"): 100.0}
 
 
+def leakage_of_a_quieter_second_day(gold_root: Path, tmp_path: Path) -> Path:
+    """A copy of the gold dataset whose second day had 2 billing leakage calls, not 20: both
+    of MAPD New members, 75% of them repeats, sentiment +0.5 (the first day unchanged: MAPD
+    New 8 calls, 25% repeats, sentiment -0.5; Commercial 2 calls)."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": DAY2, "journey_type": journey, "leakage_calls": n, "daily_cost": 8.0 * n,
+         "primary_segment": segment, "trend_pct": trend}
+        for journey, n, segment, trend in (("billing", 2, "MAPD New", 14.0),
+                                           ("pharmacy", 5, "Other", -2.0))
+    ])  # fmt: skip
+    gold_rows.publish(
+        data_dir, "leakage_segment_drilldown", digital_schemas.LeakageSegmentDrilldown, [
+            {"date": DAY2, "journey_type": journey, "member_category": category, "calls": n,
+             "cost": 8.0 * n, "repeat_call_pct": repeat, "avg_sentiment": sentiment}
+            for journey, category, n, repeat, sentiment in (
+                ("billing", "MAPD New", 2, 75.0, 0.5), ("pharmacy", "Other", 5, 0.0, -0.1))
+        ],
+    )  # fmt: skip
+    return data_dir
+
+
+def billing_drill_down(app: AppTest) -> pd.DataFrame:
+    assert app.selectbox(key="leakage_drill_type").value == "billing"  # the costliest
+    (drill,) = [frame.value for frame in app.dataframe if "repeat_call_pct" in frame.value]
+    return drill.set_index("member_category")
+
+
+def test_leakage_drill_down_repeat_share_is_of_the_calls_of_both_days(
+    gold_root, tmp_path, monkeypatch
+):
+    app = render("leakage", leakage_of_a_quieter_second_day(gold_root, tmp_path), monkeypatch)
+    mapd_new = billing_drill_down(app).loc["MAPD New"]
+    # 8 calls at 25% repeats and 2 at 75%: (8 × 25 + 2 × 75) ÷ 10 = 350 ÷ 10 = 35%
+    # of the 10 calls (the two days' percentages averaged would say 50%).
+    assert mapd_new["calls"] == 10
+    assert mapd_new["repeat_call_pct"] == pytest.approx(35.0)
+
+
+def test_leakage_drill_down_sentiment_is_the_mean_of_the_calls_of_both_days(
+    gold_root, tmp_path, monkeypatch
+):
+    app = render("leakage", leakage_of_a_quieter_second_day(gold_root, tmp_path), monkeypatch)
+    mapd_new = billing_drill_down(app).loc["MAPD New"]
+    # 8 calls at -0.5 and 2 at +0.5: (8 × -0.5 + 2 × 0.5) ÷ 10 = -3 ÷ 10 = -0.3
+    # (the two days' means averaged would say 0.0).
+    assert mapd_new["avg_sentiment"] == pytest.approx(-0.3)
+
+
+def test_leakage_trend_is_of_the_latest_day_shown(gold_root, tmp_path, monkeypatch):
+    """Each day's `trend_pct` is its week over the week before: the page shows the latest."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": gold_rows.DAY1, "journey_type": journey, "leakage_calls": n,
+         "daily_cost": 8.0 * n, "primary_segment": segment, "trend_pct": trend}
+        for journey, n, segment, trend in (("billing", 10, "MAPD New", 5.0),
+                                           ("pharmacy", 5, "Other", 10.0))
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+    # billing: +5.0% on DAY1, +14.0% on DAY2; pharmacy: +10.0%, then -2.0% on DAY2. The
+    # latest day, DAY2: billing +14.0% is the fastest growing (the first day would make it
+    # pharmacy at +10.0%).
+    (overview,) = [frame.value for frame in app.dataframe if "latest_trend_pct" in frame.value]
+    assert overview.set_index("journey_type")["latest_trend_pct"].to_dict() == {
+        "billing": 14.0, "pharmacy": -2.0
+    }  # fmt: skip
+    (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
+    assert (fastest.value, fastest.delta) == ("billing", "+14.0% week on week")
+
+
 def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     app = render("support", gold_root, monkeypatch)
     shown = metrics(app)
@@ -439,6 +553,54 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     assert metrics(app)["Planned to these teams' agents"] == "1"
     (plan,) = [f.value for f in app.dataframe if "reason" in f.value.columns]
     assert plan["ticket_id"].tolist() == ["T3"]
+
+
+def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path, monkeypatch):
+    app = render("support", with_t4_resolved_late(gold_root, tmp_path), monkeypatch)
+    (sla,) = [frame.value for frame in app.dataframe if "resolution_breach_share" in frame.value]
+    shares = sla.set_index("priority")[
+        ["sla_compliance", "first_response_breach_share", "resolution_breach_share"]
+    ]
+    # high: T4 alone, answered in time and resolved late: 0 of 1 within SLA, first
+    # responses 0 of 1 late, resolutions 1 of 1. urgent: T1 alone, answered late and
+    # resolved in time: the other way round.
+    assert shares.loc["high"].tolist() == [0.0, 0.0, 1.0]
+    assert shares.loc["urgent"].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypatch):
+    app = render("support", gold_root, monkeypatch)
+    (agents,) = [frame.value for frame in app.dataframe if "breach_share" in frame.value]
+    ana = agents.set_index("agent_id").loc["A1"]
+    # A1 has T1 (breached, rated 2), T4 (in time, rated 4) and T5 (in time, not rated):
+    # 1 breach of 3 tickets (of the 2 rated ones it would be 1 of 2).
+    assert (ana.tickets_handled, ana.sla_breaches) == (3, 1)
+    assert ana.breach_share == pytest.approx(1 / 3)
+
+
+def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path, monkeypatch):
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    # T2 (A2, team Tech) delivered without a category too, predicted with confidence 0.9:
+    # over the review threshold, so not to review.
+    rows = [
+        {**row, "category": None} if row["ticket_id"] == "T2" else row
+        for row in gold_rows.support_tickets()
+    ]
+    gold_rows.publish(data_dir, "support_ticket_analytics", support_schemas.TicketAnalytics, rows)
+    gold_rows.publish(data_dir, "support_ticket_categories", support_schemas.TicketCategory, [
+        {"date": gold_rows.DAY1, "ticket_id": "T3", "predicted_category": "billing",
+         "confidence": 0.4, "needs_review": True},
+        {"date": gold_rows.DAY1, "ticket_id": "T2", "predicted_category": "billing",
+         "confidence": 0.9, "needs_review": False},
+    ])  # fmt: skip
+    app = render("support", data_dir, monkeypatch)
+    # Two tickets categorized by the model, one of them (T3, 0.4) needing review.
+    (review,) = [frame.value for frame in app.dataframe if "predicted_category" in frame.value]
+    assert review["ticket_id"].tolist() == ["T3"]
+    assert any(caption.value.startswith("1 tickets delivered without") for caption in app.caption)
 
 
 def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):
