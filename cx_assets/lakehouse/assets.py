@@ -3,7 +3,7 @@
 - `lake_asset(layer, ...)`: `@asset` with the lakehouse conventions. The table is the
   function's name, its docstring the description; the grain, a fixed row count and the
   ratio bands are declared here, and the checks built from those declarations
-  (`checks.declared_checks`) are evaluated in the asset's own step, after its write.
+  (`table_checks.declared_checks`) are evaluated in the asset's own step, after its write.
 - `same_day`, `with_days_before`, `all_days`, `whole_table`: an input's partition window,
   stated where the input is declared, so the SQL reads only what the graph shows.
 - Two factories, where every asset really is alike: `bronze_asset` (a landed table as
