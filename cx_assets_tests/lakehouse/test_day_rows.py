@@ -17,7 +17,7 @@ from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.by_day import rows_of_changed_days
-from cx_assets.lakehouse.io_managers import DayRows, GoldIOManager
+from cx_assets.lakehouse.io_managers import LAYER_STORAGE, DayRows, GoldIOManager
 from cx_assets.lakehouse.schemas import LakeModel
 
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
@@ -136,6 +136,27 @@ def test_a_crash_after_the_warehouse_commit_is_repaired_by_the_next_run(lake, mo
     assert _parquet_rows(lake, D2) == [("b", 2)]
     assert _parquet_rows(lake, D3) == [("c", 1)]
     assert not (lake.layout.gold_journal_dir / "by_created_day.json").exists()
+
+
+def test_a_crash_writing_the_whole_table_is_repaired_for_every_day(lake, monkeypatch):
+    """`days=None` replaces the whole table: a crash between its commit and its Parquet
+    leaves a journal naming the whole table, and the next command publishes every day."""
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)))
+    lake.materialize([by_created_day])
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(GoldIOManager, "publish", killed)
+    NEXT["rows"] = DayRows(_rows((D1, "a", 2), (D2, "b", 2)))
+    assert not lake.materialize([by_created_day], raise_on_error=False).success
+    monkeypatch.undo()
+    assert _parquet_rows(lake, D1) == [("a", 1)]  # behind the warehouse
+
+    gold = lake.resources[LAYER_STORAGE["gold"]]
+    assert gold.republish_left_behind() == ["by_created_day"]
+    assert _parquet_rows(lake, D1) == [("a", 2)]
+    assert _parquet_rows(lake, D2) == [("b", 2)]
 
 
 def test_a_day_folder_deleted_by_hand_is_published_again(lake):

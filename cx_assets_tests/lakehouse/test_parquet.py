@@ -329,3 +329,24 @@ def test_reason_counts_groups_reasons_without_their_position():
     # ties in reason order, whatever order the rows came in (as the SQL path orders them)
     tied = rejects((D1, "a", 1, "z reason", "x"), (D1, "a", 2, "a reason", "x"))
     assert list(quarantine.reason_counts(tied)) == ["a reason", "z reason"]
+
+
+def test_a_publish_that_fails_midway_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
+    """A reader never sees half a file, and a failed write never destroys the last good
+    one: the file is written under another name, then renamed over it."""
+    folder = tmp_path / "t"
+    publish(pa.table({"x": [1, 2]}), folder)
+    real_write = pq.write_table
+
+    def breaks_off(table, where, **options):
+        with open(where, "wb") as handle:
+            handle.write(b"PAR1 half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", breaks_off)
+    with pytest.raises(OSError):
+        publish(pa.table({"x": [3]}), folder)
+    monkeypatch.setattr(pq, "write_table", real_write)
+    assert pq.read_table(folder / DATA_FILE).column("x").to_pylist() == [1, 2]
+    publish(pa.table({"x": [3]}), folder)  # the next publish clears what the failed one left
+    assert [path.name for path in folder.iterdir()] == [DATA_FILE]
