@@ -569,7 +569,7 @@ def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
     fails the step after the warehouse took its rows, and the summary called those rows an
     earlier run's on a data root where no run had ever written the table."""
     from cx_assets import cli as cli_module
-    from cx_assets.lakehouse.io_managers import GoldIOManager
+    from cx_assets.lakehouse.gold_io_manager import GoldIOManager
 
     data_dir = calls_day(tmp_path / "data")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
+from cx_assets.lakehouse.gold_io_manager import GoldIOManager
 from cx_assets.lakehouse.io_managers import (
     LAYER_STORAGE,
     BronzeParquetIOManager,
-    GoldIOManager,
-    ModelStoreIOManager,
     WarehouseIOManager,
 )
+from cx_assets.lakehouse.model_store import ModelStoreIOManager
 from cx_assets.lakehouse.settings import DataLayout, Settings
 from cx_assets.lakehouse.warehouse import Warehouse
 

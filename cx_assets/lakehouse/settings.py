@@ -49,7 +49,7 @@ class DataLayout:
 
     @property
     def gold_journal_dir(self) -> Path:
-        """What gold Parquet is being published (io_managers.GoldIOManager): a file left
+        """What gold Parquet is being published (gold_io_manager.GoldIOManager): a file left
         here by a crash is repaired by the table's next output."""
         return self.data_dir / ".gold-journal"
 

@@ -17,7 +17,8 @@ from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.by_day import rows_of_changed_days
-from cx_assets.lakehouse.io_managers import LAYER_STORAGE, DayRows, GoldIOManager
+from cx_assets.lakehouse.gold_io_manager import GoldIOManager
+from cx_assets.lakehouse.io_managers import LAYER_STORAGE, DayRows
 from cx_assets.lakehouse.schemas import LakeModel
 
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)

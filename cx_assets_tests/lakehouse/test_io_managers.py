@@ -12,7 +12,8 @@ from dagster import AssetKey, TableSchema
 from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import bronze_asset, lake_asset, same_day
-from cx_assets.lakehouse.io_managers import GoldIOManager, TableRef
+from cx_assets.lakehouse.gold_io_manager import GoldIOManager
+from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.warehouse import Warehouse

@@ -1,0 +1,176 @@
+"""Gold's storage: the warehouse, plus the same rows as Parquet for analysts
+(`gold/<table>/date=D/data.parquet` per partition, `gold/<table>/data.parquet` for
+whole-history tables), written from the Arrow table that was inserted and never read back;
+and the journal that repairs Parquet a crash left behind the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import OutputContext
+
+from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.io_managers import (
+    DayRows,
+    WarehouseIOManager,
+    output_dates,
+    table_of,
+)
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.settings import DataLayout
+from cx_assets.lakehouse.sql import in_days, qualified
+from cx_assets.lakehouse.warehouse import table_columns, table_exists
+
+
+@dataclass(frozen=True)
+class PublishJournal:
+    """What of a gold table is being published to Parquet, kept in a file from before the
+    warehouse commits until the Parquet is written: the days (`days`), or the whole table
+    (`days` None). A crash in between leaves the file behind."""
+
+    path: Path
+
+    def read(self) -> Unpublished | None:
+        if not self.path.exists():
+            return None
+        recorded = json.loads(self.path.read_text())
+        days = recorded.get("days")
+        return Unpublished(None if days is None else {date.fromisoformat(d) for d in days})
+
+    def write(self, unpublished: Unpublished) -> None:
+        days = None if unpublished.days is None else sorted(d.isoformat() for d in unpublished.days)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
+        in_flight.write_text(json.dumps({"days": days}))
+        os.replace(in_flight, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Unpublished:
+    days: set[date] | None  # None: the whole table
+
+    def including(self, other: Unpublished | None) -> Unpublished:
+        if other is None:
+            return self
+        if self.days is None or other.days is None:
+            return Unpublished(None)
+        return Unpublished(self.days | other.days)
+
+
+class GoldIOManager(WarehouseIOManager):
+    """Gold: the warehouse, plus the same rows as Parquet for analysts.
+
+    The Parquet is written once the warehouse has committed. A crash between the two would
+    leave the Parquet behind the warehouse, and a whole-history table by day would never
+    notice: it rewrites only the days whose rows differ from the warehouse's. So what is
+    being published is first written to a journal (`PublishJournal`); the table's next
+    output finds a journal left behind and republishes what it names from the warehouse,
+    along with the day folders of such a table that have gone missing.
+    """
+
+    data_dir: str
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        _, table = table_of(context)
+        journal = PublishJournal(DataLayout(Path(self.data_dir)).gold_journal_dir / f"{table}.json")
+        left_behind = journal.read()
+        publishing = _days_written(context, obj)
+        journal.write(publishing.including(left_behind))
+        super().handle_output(context, obj)
+        repair = left_behind
+        if isinstance(obj, DayRows) and (missing := self._days_without_folder(table)):
+            repair = Unpublished(missing).including(left_behind)
+        if repair is not None:
+            self._republish(table, repair, publishing)
+        journal.clear()
+
+    def publish(
+        self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
+    ) -> dict[str, Any]:
+        dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        dropped: list[Path] = []
+        if dates is None and by_day:  # the whole table, by day: drop days no longer in it
+            dates = sorted(set(rows[PARTITION_COLUMN].to_pylist()))
+            kept = {parquet.partition_folder(dataset, day).name for day in dates}
+            dropped = [f for f in dataset.glob(f"{PARTITION_COLUMN}=*") if f.name not in kept]
+        if dates is None:
+            parquet.publish(rows, dataset)
+        else:
+            for day in dates:
+                of_day = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32())))
+                parquet.publish(of_day, parquet.partition_folder(dataset, day))
+        # Last: a reader never sees the table without days it is about to have (removing
+        # them first, a forecast moving on a day read 13 of its 14 days, or failed).
+        for folder in dropped:
+            shutil.rmtree(folder)
+        return {"parquet_path": str(dataset)}
+
+    def left_unpublished(self, table: str) -> bool:
+        """Whether an output of `table` wrote the warehouse and then failed before its
+        Parquet was written (its journal is still there)."""
+        return (DataLayout(Path(self.data_dir)).gold_journal_dir / f"{table}.json").exists()
+
+    def republish_left_behind(self) -> list[str]:
+        """Publish again, from the warehouse, what every journal a killed or failed output
+        left names, and clear it; returns the tables. Run before a command's run, so the
+        Parquet of a table the run does not write is not left behind the warehouse until
+        that table is written again."""
+        repaired = []
+        folder = DataLayout(Path(self.data_dir)).gold_journal_dir
+        for in_flight in folder.glob("_*.tmp"):  # being written when its writer died
+            in_flight.unlink(missing_ok=True)
+        for path in sorted(folder.glob("*.json")):
+            journal, table = PublishJournal(path), path.stem
+            with self.warehouse.connect() as con:
+                stored = table_exists(con, "gold", table)
+            if stored and (left_behind := journal.read()) is not None:
+                self._republish(table, left_behind, Unpublished(set()))
+                repaired.append(table)
+            journal.clear()
+        return repaired
+
+    def _days_without_folder(self, table: str) -> set[date]:
+        """Days the warehouse holds rows of that have no Parquet folder (deleted by hand)."""
+        dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        with self.warehouse.connect() as con:
+            stored = con.execute(
+                f"SELECT DISTINCT {PARTITION_COLUMN} FROM {qualified('gold', table)}"
+            ).fetchall()
+        return {day for (day,) in stored if not parquet.partition_folder(dataset, day).is_dir()}
+
+    def _republish(self, table: str, repair: Unpublished, published: Unpublished) -> None:
+        """Publish again, from the warehouse, what an earlier output may have left unpublished
+        (what this output published is current already)."""
+        if published.days is None:
+            return
+        days = None if repair.days is None else sorted(repair.days - published.days)
+        if days == []:
+            return
+        with self.warehouse.connect() as con:
+            by_day = PARTITION_COLUMN in {name for name, _ in table_columns(con, "gold", table)}
+            where = "TRUE" if days is None else in_days(days)
+            rows = con.sql(
+                f"SELECT * FROM {qualified('gold', table)} WHERE {where}"
+            ).to_arrow_table()
+        self.publish(table, rows, days, by_day=by_day)
+
+
+def _days_written(context: OutputContext, obj: Any) -> Unpublished:
+    if isinstance(obj, DayRows):
+        return Unpublished(None if obj.days is None else set(obj.days))
+    dates = output_dates(context)
+    return Unpublished(None if dates is None else set(dates))

@@ -1,0 +1,64 @@
+"""Trained models' storage (`ModelStoreIOManager`): one joblib file per model asset, per day
+when partitioned, under `models/<name>/[date=D/]model.joblib`."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableIOManager, InputContext, OutputContext
+
+from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.io_managers import output_dates
+from cx_assets.lakehouse.partitions import window_dates
+from cx_assets.lakehouse.settings import DataLayout
+
+MODEL_FILE = "model.joblib"
+
+
+def read_stored_model(path: Path) -> Any | None:
+    """The model stored at `path`, or None when there is none yet."""
+    if not path.exists():
+        return None
+    import joblib  # here, not above: 0.2 s every run would pay, and only models use it
+
+    return joblib.load(path)
+
+
+class ModelStoreIOManager(ConfigurableIOManager):
+    """Trained models, one joblib file per asset (per partition when partitioned), written to
+    an in-flight name and renamed into place. A partitioned input loads the model of the last
+    day of its window (the newest model the reader may use)."""
+
+    data_dir: str
+
+    def _path(self, name: str, day: date | None) -> Path:
+        folder = DataLayout(Path(self.data_dir)).models_dir / name
+        if day is not None:
+            folder = parquet.partition_folder(folder, day)
+        return folder / MODEL_FILE
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        dates = output_dates(context)
+        path = self._path(context.asset_key.path[-1], dates[-1] if dates else None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        in_flight = path.with_name(f"_{MODEL_FILE}.{os.getpid()}.tmp")
+        import joblib
+
+        joblib.dump(obj, in_flight)
+        os.replace(in_flight, path)
+        context.add_output_metadata({"model_path": str(path), "model_bytes": path.stat().st_size})
+
+    def load_input(self, context: InputContext) -> Any:
+        day = None
+        if context.has_asset_partitions:
+            day = window_dates(context.asset_partitions_time_window)[-1]
+        path = self._path(context.asset_key.path[-1], day)
+        model = read_stored_model(path)
+        if model is None:
+            raise FileNotFoundError(f"no trained model at {path}: materialize {context.asset_key}")
+        return model
