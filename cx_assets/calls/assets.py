@@ -8,10 +8,11 @@ from cx_assets.calls import plots, rules, schemas
 from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
+from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
+from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "calls"

@@ -27,16 +27,12 @@ from cx_assets.lakehouse.assets import (
     same_day,
     whole_table,
 )
+from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, record_hashes
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.steps import (
-    RULE_REASON,
-    TYPED_RECORDS,
-    query_validated,
-    silver_from_bronze,
-)
+from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 
 GROUP = "crm"

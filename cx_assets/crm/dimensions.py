@@ -10,8 +10,8 @@ from cx_assets.crm import assets as crm_assets
 from cx_assets.crm import dimension_rules, dimension_schemas, rules
 from cx_assets.crm.assets import GROUP
 from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
+from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef
-from cx_assets.lakehouse.steps import query_validated
 from cx_assets.lakehouse.warehouse import Warehouse
 
 

@@ -26,11 +26,12 @@ from cx_assets.lakehouse.assets import (
     same_day,
     with_days_before,
 )
+from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
-from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
+from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 
 GROUP = "digital"

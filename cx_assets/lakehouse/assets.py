@@ -8,7 +8,7 @@
   stated where the input is declared, so the SQL reads only what the graph shows.
 - Two factories, where every asset really is alike: `bronze_asset` (a landed table as
   delivered) and `latest_version_asset` (the latest delivered version of each id wins).
-- The plain helpers asset bodies call live in `steps.py`.
+- The plain helpers asset bodies call live in `steps.py` (silver) and `derived.py`.
 
 Domains keep only what is theirs (record specs, Pandera models, SQL of their rules).
 """
@@ -64,6 +64,7 @@ from cx_assets.lakehouse.checks import (
     StepCheckResult,
     day_target,
 )
+from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.partitions import (
@@ -73,7 +74,6 @@ from cx_assets.lakehouse.partitions import (
     single_run_backfill,
 )
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.steps import query_validated
 from cx_assets.lakehouse.table_checks import declared_checks
 from cx_assets.lakehouse.validation import column_schema
 from cx_assets.lakehouse.warehouse import Warehouse

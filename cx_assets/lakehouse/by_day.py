@@ -21,9 +21,9 @@ from datetime import date
 import duckdb
 import pandera.pandas as pa
 
+from cx_assets.lakehouse.derived import validate_derived
 from cx_assets.lakehouse.io_managers import DayRows
 from cx_assets.lakehouse.sql import in_days, qualified, quote_identifier
-from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.lakehouse.warehouse import table_columns, table_exists
 
 CANDIDATE = "candidate_rows"

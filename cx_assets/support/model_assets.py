@@ -20,10 +20,10 @@ from dagster import AssetExecutionContext, AssetsDefinition, Config, MetadataVal
 
 from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
 from cx_assets.lakehouse.by_day import rows_of_changed_days
+from cx_assets.lakehouse.derived import validate_derived
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
 from cx_assets.lakehouse.model_store import MODEL_FILE, read_stored_model
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.lakehouse.warehouse import Warehouse, scalar
 from cx_assets.support import model_inputs, rules, schemas
 from cx_assets.support.models.assign import plan_assignments

@@ -24,12 +24,13 @@ from cx_assets.lakehouse.assets import (
     same_day,
 )
 from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
+from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
-from cx_assets.lakehouse.steps import TYPED_RECORDS, query_validated, silver_from_bronze
+from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse, table_exists
 from cx_assets.support import rules, schemas
 from cx_assets.support.records import AGENT_SPEC, CUSTOMER_SPEC, TICKET_SPEC

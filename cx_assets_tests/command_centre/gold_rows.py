@@ -24,9 +24,9 @@ from cx_assets.crm import dimension_schemas
 from cx_assets.crm import schemas as crm
 from cx_assets.digital import schemas as digital
 from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.derived import validate_derived
 from cx_assets.lakehouse.io_managers import as_arrow
 from cx_assets.lakehouse.settings import DataLayout
-from cx_assets.lakehouse.steps import validate_derived
 from cx_assets.support import schemas as support
 
 DAY1, DAY2 = date(2024, 1, 1), date(2024, 1, 2)

@@ -14,8 +14,8 @@ import pytest
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse import steps
-from cx_assets.lakehouse.steps import query_validated, validate_derived
+from cx_assets.lakehouse import derived
+from cx_assets.lakehouse.derived import query_validated, validate_derived
 from cx_assets.lakehouse.validation import SchemaViolation
 from cx_assets.synthetic import generator, sources
 from cx_assets.synthetic.landing_writer import GenerationRequest
@@ -41,7 +41,7 @@ def test_every_gold_frame_is_the_one_pandera_returns(tmp_path, monkeypatch):
 
     compared: list[str] = []
     in_sql: list[str] = []
-    model_sql = steps.model_sql
+    model_sql = derived.model_sql
 
     def translated(model, types, **kwargs):
         rendered = model_sql(model, types, **kwargs)
@@ -54,7 +54,7 @@ def test_every_gold_frame_is_the_one_pandera_returns(tmp_path, monkeypatch):
         compared.append(model.__name__)
         return frame
 
-    monkeypatch.setattr(steps, "model_sql", translated)
+    monkeypatch.setattr(derived, "model_sql", translated)
     for module in list(sys.modules.values()):
         if module.__name__.startswith("cx_assets.") and (
             getattr(module, "query_validated", None) is query_validated
@@ -138,7 +138,7 @@ def test_each_kind_of_column_comes_out_as_pandera_coerces_it(lake):
     warehouse = lake.resources["warehouse"]
     with warehouse.connect() as con:
         types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {sql}").fetchall()}
-    steps.model_sql(EveryKind, types)  # translates: checked and cast in SQL, not by Pandera
+    derived.model_sql(EveryKind, types)  # translates: checked and cast in SQL, not by Pandera
 
     frame = query_validated(warehouse, sql, EveryKind)
 
