@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, asset, materialize
 
 from cx_assets.lakehouse import run_lock
+from cx_assets.lakehouse.resources import build_resources
+from cx_assets.lakehouse.warehouse import Warehouse
 
 HOLD_THE_LOCK = textwrap.dedent(
     """
@@ -264,3 +266,30 @@ def test_waiters_take_the_lock_in_the_order_they_began_waiting(tmp_path):
         assert waiter.wait(timeout=60) == 0
     assert (tmp_path / "order.txt").read_text().split() == ["first", "second", "third", "fourth"]
     assert list((tmp_path / run_lock.QUEUE_DIR).iterdir()) == []  # every ticket gone
+
+
+@asset
+def touches_the_warehouse(warehouse: Warehouse) -> None:
+    with warehouse.connect() as con:
+        con.execute("SELECT 1")
+
+
+def test_a_run_not_started_by_the_cli_releases_a_run_whose_process_was_killed(tmp_path, capfd):
+    """Runs the daemon, the UI or `dagster asset materialize` start go through no
+    `cx-lakehouse run`: the warehouse resource, taking the run lock, releases dead runs."""
+    with DagsterInstance.ephemeral() as instance:
+        killed = _run(
+            instance,
+            DagsterRunStatus.STARTED,
+            **{run_lock.PID_TAG: str(dead_pid()), run_lock.HOST_TAG: socket.gethostname()},
+        )
+
+        result = materialize(
+            [touches_the_warehouse], instance=instance, resources=build_resources(tmp_path)
+        )
+
+        assert result.success
+        assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+    said = capfd.readouterr().out
+    assert f"run {killed.run_id} was left STARTED by process" in said
+    assert "which is gone: marked failed" in said

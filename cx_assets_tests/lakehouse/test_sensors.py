@@ -500,6 +500,59 @@ def test_a_rewrite_after_the_cli_built_the_day_runs_and_a_copied_root_does_not(l
         assert keys(Ticker(make_sensor(), lake.root, fresh).tick()) == [DAY]
 
 
+def test_a_day_changed_in_a_copied_root_after_the_cli_built_it_runs(lake, tmp_path):
+    """In a copied data root the recorded rewrites are another landing folder's, so only
+    the recorded fingerprint tells a day built from these files from one changed since."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with DagsterInstance.ephemeral() as fresh:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        copy = tmp_path / "copied"
+        shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+        path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
+        with path.open("a") as appended:
+            appended.write(json.dumps({"Id": 3}) + "\n")  # a new size
+
+        assert keys(Ticker(make_sensor(), copy, fresh).tick()) == [DAY]
+
+
+def test_a_same_size_rewrite_in_a_copied_root_the_sensor_saw_runs(lake, tmp_path):
+    """A copied root's day taken as built is in the sensor's cursor: a `cp -p` re-delivery
+    after that keeps the fingerprint bronze recorded, but the sensor saw the day's files
+    itself, so their new ctimes are a re-delivery, whatever bronze recorded from the
+    first root."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with DagsterInstance.ephemeral() as fresh:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        time.sleep(0.05)  # file times move in kernel ticks
+        copy = tmp_path / "copied"
+        shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+        moved = Ticker(make_sensor(), copy, fresh)
+        assert keys(moved.tick()) == []
+        assert DAY in json.loads(moved.cursor)
+
+        path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
+        before = path.stat()
+        time.sleep(0.05)
+        path.write_text(json.dumps({"Id": 9}) + "\n")  # the same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+        assert keys(moved.tick()) == [DAY]
+
+
 def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_path):
     """Digital's leakage calls read the journeys of the day before and every member version
     up to their day: a day landing after the days that read it asks for one run of it and
