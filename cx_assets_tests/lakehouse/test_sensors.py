@@ -590,3 +590,31 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
     (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-03").iterdir()
     calls_file.write_text(calls_file.read_text() + "\n")
     assert keys(ticker.tick()) == ["2024-01-03"]
+
+
+def test_a_day_landing_for_one_source_runs_alone_whatever_another_built_later(lake):
+    """Only the source's own tables read its days: calls landing for a day before the
+    digital days already built is a run of that day alone, not a range through digital's."""
+    from cx_assets_tests.conftest import Domain
+    from cx_assets_tests.test_cli import cli
+
+    digital, calls = Domain.named("digital"), Domain.named("calls")
+    generated = cli(
+        "generate", "--start", "2024-01-01", "--days", "3", "--scale", "0.01",
+        "--sources", "digital", "--quiet", data_dir=lake.root,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    assert lake.materialize(digital.everything, day="2024-01-02", last_day="2024-01-03").success
+    generated = cli(
+        "generate", "--start", "2024-01-01", "--days", "1", "--scale", "0.01",
+        "--sources", "calls", "--quiet", data_dir=lake.root,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+
+    definitions = Definitions.merge(digital.defs, calls.defs, Definitions(resources=lake.resources))
+    sensor = definitions.get_sensor_def("calls_landing_sensor")
+    (request,) = (
+        Ticker(sensor, lake.root, lake.instance, definitions=definitions).tick().run_requests
+    )
+    assert request.partition_key == "2024-01-01"
+    assert "dagster/asset_partition_range_end" not in request.tags
