@@ -439,6 +439,27 @@ def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_roll
     assert again.get_num_requested(heat) == 0
 
 
+def test_a_rollup_is_not_requested_again_while_its_own_run_is_going(lake):
+    """An upstream update seen while the rollup's own run is in progress waits for that run
+    to end: two runs of one rollup would queue on the lock and write it twice."""
+    from dagster import DagsterRunStatus
+
+    instance = lake.instance
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    materialize_crm_day(lake, "2024-01-05")
+    rebuilding = instance.create_run_for_job(
+        definitions.defs.get_job_def("whole_history"),
+        status=DagsterRunStatus.STARTED,
+        asset_selection=frozenset({heat}),
+    )
+    busy = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    assert busy.get_num_requested(heat) == 0
+    instance.report_run_failed(instance.get_run_by_id(rebuilding.run_id))
+    after = evaluate_automation_conditions(definitions.defs, instance, cursor=busy.cursor)
+    assert after.get_num_requested(heat) == 1
+
+
 def test_an_update_after_a_rollup_rebuilt_between_two_ticks_is_not_lost(lake):
     """A run rebuilt the rollups (as `cx-lakehouse run` does), then, before the next tick,
     another run updated an upstream day: the tick sees both. Runs hold the warehouse one at
