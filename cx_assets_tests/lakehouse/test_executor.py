@@ -382,7 +382,11 @@ def started_in_order(shared: Shared) -> list[str]:
 def test_ready_steps_start_longest_path_first_once_the_job_has_been_timed(instance, shared):
     """One step at a time, so the order is all there is. Untimed, Dagster's own order
     starts `a_short` first; once a run has timed the steps, `b_heads_a_long_path` (short
-    itself, but `c_after_b` waits on it) goes first."""
+    itself, but `c_after_b` waits on it) goes first. A run of another job first: the first
+    step a new instance runs pays its one-time costs (0.5 s on a loaded machine), which
+    timed `a_short` longer than `b` and `c` together."""
+    assert run(instance, "chain", max_concurrent=1).success
+    shared.spans.clear()
     first = run(instance, "paths", max_concurrent=1)
     assert first.success
     assert started_in_order(shared) == ["a_short", "b_heads_a_long_path", "c_after_b"]
@@ -399,6 +403,7 @@ def test_ready_steps_start_longest_path_first_once_the_job_has_been_timed(instan
 
 def test_steps_are_timed_on_the_jobs_last_finished_runs(instance, shared):
     assert earlier_step_seconds(instance, "paths", ["a_short"]) == {}
+    assert run(instance, "chain").success  # a new instance's one-time costs, not a_short's
     assert run(instance, "paths").success
     seconds = earlier_step_seconds(instance, "paths", ["a_short", "c_after_b", "never_ran"])
     assert set(seconds) == {"a_short", "c_after_b"}  # a step never run is not timed
