@@ -138,6 +138,7 @@ def test_nullable_field_absent_or_null_is_fine(con):
         ({"Id": True}, 'field "Id" is not an integer'),
         ({"Id": 2**64}, 'field "Id" is not an integer'),  # does not fit BIGINT
         ({"Name": 5}, 'field "Name" is not a string'),
+        ({"Name": -5}, 'field "Name" is not a string'),  # JSON type BIGINT, not UBIGINT
         ({"Name": {"first": "Ana"}}, 'field "Name" is not a string'),
         ({"Note": 5}, 'field "Note" is not a string'),  # nullable, but not any type
         ({"Amount": "3.5"}, 'field "Amount" is not a number'),
@@ -356,6 +357,16 @@ def test_csv_empty_string_is_null(con):
     assert (rows[0]["score"], rows[0]["tenure"]) == (None, None)
 
 
+def test_csv_values_are_stripped_before_they_are_typed(con):
+    # A CSV value is read without its surrounding whitespace (as `str.strip()`): a padded
+    # number is that number, and a blank required value is a missing one.
+    csv_row(con, 2, id=" 12 ", score="\t0.5 ", tenure=" 7")
+    csv_row(con, 3, name="   ")
+    rows = parse(con, CSV_SPEC)
+    assert reasons(rows) == {2: None, 3: 'missing required field "name"'}
+    assert (rows[0]["id"], rows[0]["score"], rows[0]["tenure"]) == (12, 0.5, 7)
+
+
 def test_csv_values_that_do_not_cast_are_rejected(con):
     csv_row(con, 2, id="abc")
     csv_row(con, 3, score="high")
@@ -540,6 +551,7 @@ def test_landed_files_through_bronze_parquet(tmp_path, con):
         "1899-12-31T23:30:00-01:00",  # years as written, whatever the offset
         "10000-01-01T00:00:00Z",
         "2024-1-5T10:00:00Z",
+        "2024-01-05T10:00:00.Z",  # a point without fraction digits: DuckDB reads 10:00
     ],
 )
 def test_timestamps_duckdb_would_cast_but_the_contract_refuses(con, value):

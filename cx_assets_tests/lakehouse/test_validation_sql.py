@@ -116,6 +116,73 @@ def test_each_kind_of_check_on_a_hand_worked_row(con, change, reason):
     assert pandera_reasons(con, Everything, table).get(0) == reason
 
 
+class MoreChecks(pa.DataFrameModel):
+    """The checks `Everything` leaves out, each on a column of its own."""
+
+    same: Series[int] = pa.Field(eq=3)
+    inner: Series[str] = pa.Field(str_contains=r"b+c")  # re.search: anywhere in the text
+    head: Series[str] = pa.Field(str_matches=r"[ab]x")  # re.match: at the start, not the end
+    prefix: Series[str] = pa.Field(str_startswith="ab")
+    suffix: Series[str] = pa.Field(str_endswith="yz")
+    exact: Series[str] = pa.Field(str_length={"exact_value": 3})
+    short: Series[str] = pa.Field(str_length={"max_value": 3})
+    open_range: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 1, "include_min": False, "include_max": False}
+    )
+    measured: Series[float] = pa.Field(le=10)
+    maybe: Series[float] = pa.Field(le=10, nullable=True)
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+MORE_GOOD = {
+    "same": 3, "inner": "abbcd", "head": "bxyz", "prefix": "abc", "suffix": "xyz",
+    "exact": "abc", "short": "abc", "open_range": 0.5, "measured": 10.0, "maybe": 10.0,
+}  # fmt: skip
+MORE_TYPES = {
+    "same": "BIGINT", "inner": "VARCHAR", "head": "VARCHAR", "prefix": "VARCHAR",
+    "suffix": "VARCHAR", "exact": "VARCHAR", "short": "VARCHAR", "open_range": "DOUBLE",
+    "measured": "DOUBLE", "maybe": "DOUBLE",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({}, None),
+        # eq: only the value itself passes.
+        ({"same": 4}, "column 'same' failed equal_to(3)"),
+        # str_contains is re.search: a match inside the text passes, no match fails.
+        ({"inner": "xbc"}, None),
+        ({"inner": "acb"}, "column 'inner' failed str_contains('b+c')"),
+        # str_matches is re.match: anchored at the start (`xbx` fails) but not at the end.
+        ({"head": "xbx"}, "column 'head' failed str_matches('[ab]x')"),
+        ({"head": "ax"}, None),
+        # str_startswith / str_endswith: the text's own ends, not the other one.
+        ({"prefix": "cab"}, "column 'prefix' failed str_startswith('ab')"),
+        ({"suffix": "yzx"}, "column 'suffix' failed str_endswith('yz')"),
+        # str_length's exact value: longer and shorter both fail.
+        ({"exact": "abcd"}, "column 'exact' failed str_length(3)"),
+        ({"exact": "ab"}, "column 'exact' failed str_length(3)"),
+        # str_length's max_value is inclusive: 3 passes (the good row), 4 fails.
+        ({"short": "abcd"}, "column 'short' failed str_length(None, 3)"),
+        # in_range with include_min/include_max False: both ends excluded.
+        ({"open_range": 0.0}, "column 'open_range' failed in_range(0, 1)"),
+        ({"open_range": 1.0}, "column 'open_range' failed in_range(0, 1)"),
+        # A NaN is a null, as in pandas: a non-nullable column fails `not_nullable` (where
+        # DuckDB's NaN, larger than any number, would fail `le`); a nullable one is skipped.
+        ({"measured": float("nan")}, "column 'measured' failed not_nullable"),
+        ({"maybe": float("nan")}, None),
+    ],
+)
+def test_each_other_kind_of_check_on_a_hand_worked_row(con, change, reason):
+    table = relation(con, MORE_TYPES, [{**MORE_GOOD, **change}])
+    assert sql_reasons(con, MoreChecks, table).get(0) == reason
+    assert pandera_reasons(con, MoreChecks, table).get(0) == reason
+
+
 def test_every_row_sharing_a_unique_value_fails(con):
     rows = [{**GOOD, "key": 1}, {**GOOD, "key": 1}, {**GOOD, "key": 2}]
     table = relation(con, TYPES, rows)
@@ -125,6 +192,16 @@ def test_every_row_sharing_a_unique_value_fails(con):
     }
     assert sql_reasons(con, Everything, table) == expected
     assert pandera_reasons(con, Everything, table) == expected
+
+
+def test_nulls_of_a_unique_column_are_not_duplicates_of_each_other(con):
+    # Pandera's uniqueness skips nulls: two null keys fail `not_nullable` (and the int64
+    # coercion), never `field_uniqueness`.
+    rows = [{**GOOD, "key": None}, {**GOOD, "key": None}, {**GOOD, "key": 2}]
+    table = relation(con, TYPES, rows)
+    null_key = "column 'key' failed coerce_dtype('int64'); column 'key' failed not_nullable"
+    assert sql_reasons(con, Everything, table) == {0: null_key, 1: null_key}
+    assert pandera_reasons(con, Everything, table) == {0: null_key, 1: null_key}
 
 
 def test_casts_give_the_models_types_in_its_order(con):
@@ -185,6 +262,15 @@ def test_sums_and_decimals_are_checked_as_pandera_checks_their_floats(con, chang
     assert pandera_reasons(con, Sums, table) == expected
 
 
+def test_a_decimal_is_checked_as_the_double_pandas_reads_not_as_written(con):
+    # Pandera checks the float64 pandas reads: 100.00000000000000000001 is read as 100.0,
+    # inside in_range(0, 100), though the DECIMAL itself is above 100.
+    types = {**SUMS_TYPES, "pct": "DECIMAL(38,20)"}
+    table = relation(con, types, [{**SUMS_GOOD, "pct": "100.00000000000000000001"}])
+    assert sql_reasons(con, Sums, table) == {}
+    assert pandera_reasons(con, Sums, table) == {}
+
+
 def test_sums_and_decimals_are_cast_to_the_values_pandas_reads(con):
     rows = [SUMS_GOOD, {**SUMS_GOOD, "maybe_calls": None, "cost": "0.3", "pct": "33.3333333333"}]
     table = relation(con, SUMS_TYPES, rows)
@@ -200,16 +286,22 @@ def test_sums_and_decimals_are_cast_to_the_values_pandas_reads(con):
     assert cast["pct"].tolist() == read["pct"].tolist()
 
 
+# TYPES as DESCRIBE names them: rendered as they are, so a refusal below is the change's.
+DESCRIBED = {**TYPES, "at": "TIMESTAMP WITH TIME ZONE"}
+
+
 @pytest.mark.parametrize(
     ("model_change", "source_types"),
     [
-        ("dataframe_check", TYPES),
-        ("custom_check", TYPES),
-        (None, {**TYPES, "at_least": "DOUBLE"}),  # pandas truncates 1.5 where SQL rounds
-        (None, {**TYPES, "at": "TIMESTAMP"}),  # a naive time: Pandera's coercion decides
+        ("dataframe_check", DESCRIBED),
+        ("custom_check", DESCRIBED),
+        (None, {**DESCRIBED, "at_least": "DOUBLE"}),  # pandas truncates 1.5 where SQL rounds
+        (None, {**DESCRIBED, "key": "DECIMAL(18,1)"}),  # only a DOUBLE takes a DECIMAL as is
+        (None, {**DESCRIBED, "at": "TIMESTAMP"}),  # a naive time: Pandera's coercion decides
     ],
 )
 def test_what_cannot_be_rendered_exactly_is_refused(model_change, source_types):
+    model_sql(Everything, DESCRIBED)  # the unchanged model and types render
     model = Everything
     if model_change == "dataframe_check":
 
