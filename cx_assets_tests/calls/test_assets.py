@@ -593,3 +593,12 @@ def test_a_day_read_that_no_run_built_fails_the_step_saying_which(landed):
     assert "was never built for 2024-01-06 (and 1 more day)" in message
     assert "This run is part of backfill abcdefgh" in message
     assert "backfill a range from the daily_partitions job instead" in message
+    # A backfill of that one day: the day itself was never built, no fan-out to explain.
+    one_day = landed.materialize(
+        EVERYTHING, selection=[performance], day="2024-01-06",
+        tags={"dagster/backfill": "ijklmnop"}, raise_on_error=False,
+    )  # fmt: skip
+    (failure,) = [event for event in one_day.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "was never built for 2024-01-06: materialize it" in message
+    assert "part of backfill" not in message
