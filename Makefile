@@ -54,8 +54,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check cx_assets cx_assets_tests benchmarks
 	$(BIN)/ruff format --check cx_assets cx_assets_tests benchmarks
 
+# Two workers, each test module on one worker (--dist loadscope), so a module's shared
+# fixtures (a generated run, a built lakehouse) are built once.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadscope
 
 format: $(STAMP)
 	$(BIN)/ruff format cx_assets cx_assets_tests benchmarks
