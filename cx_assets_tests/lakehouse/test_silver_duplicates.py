@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 import pytest
+from dagster import Output
 from pandera.typing import Series
 
 from cx_assets.lakehouse import steps
 from cx_assets.lakehouse.assets import bronze_asset, lake_asset, same_day
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schemas import Lineage
@@ -92,3 +93,74 @@ def test_a_bad_first_copy_leaves_the_next_good_one_kept(lake, monkeypatch, part_
         ("f.jsonl", 2, f"duplicate record_id (first seen at {where}/e.jsonl:3)"),
     ]
     assert lake.query("SELECT count(*) AS n FROM silver.keyed")["n"].iloc[0] == 5
+
+
+NEXT_DAY = "2024-01-06"
+bronze_keyed_once = bronze_asset("crm", "keyed_once", "Test records with a key unique over days.")
+ONCE_SPEC = RecordSpec(fields=SPEC.fields, unique_key=SPEC.unique_key, unique_across_days=True)
+
+
+@lake_asset(
+    "silver", group="duplicates_test", model=Keyed, ins={"bronze": same_day(bronze_keyed_once)}
+)
+def keyed_once(context, warehouse: Warehouse, lake: Lake, bronze: TableRef) -> Output[DayTables]:
+    """A key kept once over all days: a later day's copy is a duplicate of the first."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=ONCE_SPEC,
+        model=Keyed,
+        select_sql=f"SELECT * EXCLUDE (reject_reason) FROM {TYPED_RECORDS} "
+        "WHERE reject_reason IS NULL",
+        by_day=True,
+    )
+
+
+def _kept_and_quarantined(lake) -> tuple[list, list]:
+    kept = lake.query("SELECT date, source_file, record_id FROM silver.keyed_once ORDER BY 1, 2")
+    quarantined = lake.quarantine("crm_keyed_once").sort_values(
+        ["date", "source_file", "line_number"]
+    )
+    return (
+        [(f"{day:%Y-%m-%d}", name[-7:], key) for day, name, key in kept.itertuples(index=False)],
+        [
+            (str(day), name[-7:], reason)
+            for day, name, reason in quarantined[["date", "source_file", "reason"]].itertuples(
+                index=False
+            )
+        ],
+    )
+
+
+@pytest.mark.parametrize("part_rows", [1, 1_000])
+def test_a_key_kept_on_another_day_is_a_duplicate_in_every_part_of_a_day(
+    lake, monkeypatch, part_rows
+):
+    """Each part of a day typed a few files at a time looks its keys up in the other days:
+    a copy in the day's second or third part is no more kept than one in its first."""
+    monkeypatch.setattr(steps, "PART_ROWS", part_rows)
+    lake.land_jsonl("crm", "keyed_once", NEXT_DAY, [{"Id": 1, "Label": "one"}], name="a.jsonl")
+    for name, key in [("a.jsonl", 2), ("b.jsonl", 1), ("c.jsonl", 3), ("d.jsonl", 1)]:
+        lake.land_jsonl("crm", "keyed_once", DAY, [{"Id": key, "Label": "x"}], name=name)
+
+    # The later day first: it keeps key 1; the earlier day, run after, keeps it no more.
+    assert lake.materialize([bronze_keyed_once, keyed_once], day=NEXT_DAY).success
+    assert lake.materialize([bronze_keyed_once, keyed_once], day=DAY).success
+    already_kept = f"duplicate record_id (already kept on {NEXT_DAY})"
+    assert _kept_and_quarantined(lake) == (
+        [(DAY, "a.jsonl", 2), (DAY, "c.jsonl", 3), (NEXT_DAY, "a.jsonl", 1)],
+        [(DAY, "b.jsonl", already_kept), (DAY, "d.jsonl", already_kept)],
+    )
+
+    # Both days at once give key 1 back to its first delivery, and only to that one.
+    assert lake.materialize([bronze_keyed_once, keyed_once], day=DAY, last_day=NEXT_DAY).success
+    first_seen = f"duplicate record_id (first seen at landing/crm/keyed_once/{DAY}/b.jsonl:1)"
+    assert _kept_and_quarantined(lake) == (
+        [(DAY, "a.jsonl", 2), (DAY, "b.jsonl", 1), (DAY, "c.jsonl", 3)],
+        [
+            (DAY, "d.jsonl", first_seen),
+            (NEXT_DAY, "a.jsonl", f"duplicate record_id (first delivered on {DAY})"),
+        ],
+    )
