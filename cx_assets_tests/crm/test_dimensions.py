@@ -70,6 +70,28 @@ def test_each_company_gets_the_segment_of_its_value_and_engagement(con):
     assert 99 not in by_id.index  # people are not companies
 
 
+def test_a_company_id_naming_a_person_takes_no_name_or_manager_from_them(con):
+    """A person's `CompanyId` may point at another person (a typing slip in the CRM): the
+    segmentation counts that id as a company, known only by its id. The person's own
+    manager (7) is not the company's: the id has no company version to name one."""
+    hand_worked_rows(con)
+    day = pd.Timestamp("2024-03-31").date()
+    at = pd.Timestamp("2024-03-31 12:00", tz="UTC")
+    pointed_at_person = {"date": day, "occurred_at": at, "is_noise": False, "company_id": 99}
+    con.register(
+        "with_person_id",
+        pd.concat([con.table("interactions_").df(), pd.DataFrame([pointed_at_person])]),
+    )
+    by_id = (
+        con.execute(dimension_rules.companies_sql("with_person_id", "contacts_", "deals_"))
+        .df()
+        .set_index("company_id")
+    )
+    assert by_id.loc[99, "segment"] == "dormant"  # nothing won, 1 interaction < 2 (the median now)
+    assert pd.isna(by_id.loc[99, "name"]) and pd.isna(by_id.loc[99, "owner_id"])
+    assert by_id.loc[10, "owner_id"] == 7
+
+
 def test_company_segments_count_as_the_segmentation_matrix_does(con):
     hand_worked_rows(con)
     per_company = con.execute(
