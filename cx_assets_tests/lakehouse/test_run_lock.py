@@ -147,6 +147,29 @@ def test_runs_whose_process_died_are_marked_failed_and_others_kept():
         assert run_lock.release_dead_runs(instance, said.append) == []
 
 
+def test_a_dead_runs_concurrency_slots_are_freed_and_a_live_runs_kept():
+    """A killed run's claimed slot of a pool would hold every later step of that pool in
+    line for good: releasing the run frees it; a live run keeps its own."""
+    host = socket.gethostname()
+    with DagsterInstance.local_temp() as instance:
+        slots = instance.event_log_storage
+        slots.set_concurrency_slots("warehouse", 2)
+        dead = _run(
+            instance,
+            DagsterRunStatus.STARTED,
+            **{run_lock.PID_TAG: str(dead_pid())},
+            **{run_lock.HOST_TAG: host},
+        )
+        alive = _run(instance, DagsterRunStatus.STARTED, **run_lock.owner_tags())
+        for run in (dead, alive):
+            claimed = slots.claim_concurrency_slot("warehouse", run.run_id, "silver__step")
+            assert claimed.is_claimed
+
+        assert run_lock.release_dead_runs(instance, lambda line: None) == [dead.run_id]
+
+        assert slots.get_concurrency_info("warehouse").active_run_ids == {alive.run_id}
+
+
 def test_a_re_execution_carrying_its_parents_tags_is_left_to_its_own_process(monkeypatch):
     """Seen in an audit: Dagster copies a run's tags to its retry, ours included, so until
     the retry's own process recorded itself, a sensor tick took the parent's dead process
