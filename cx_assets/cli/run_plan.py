@@ -13,7 +13,7 @@ from cx_assets.cli.options import UsageError
 from cx_assets.cli.run_report import RunTally, failure_lines, is_interruption
 
 # The reason of a record quarantined because a later day, run first, kept its key
-# (`parsing._kept_later_reason_sql`).
+# (`duplicates.kept_later_reason_sql`).
 KEPT_ON_A_LATER_DAY = r"^duplicate .* \(already kept on (?P<day>\d{4}-\d{2}-\d{2})\)$"
 
 

@@ -4,8 +4,8 @@ A `RecordSpec` lists the fields a landed record must carry and their types. `par
 turns one bronze table's partitions into a temporary table with a typed column per field
 (the record's original text stays in bronze) plus `reject_reason`: null for a good record,
 otherwise the first problem found (reader error, invalid JSON, missing required field, wrong
-type, duplicate key). Good and bad rows leave together so nothing is dropped silently: bad
-ones go to quarantine.
+type, duplicate key: `duplicates`). Good and bad rows leave together so nothing is dropped
+silently: bad ones go to quarantine.
 
 Each record's JSON is parsed once (`json_extract` with a list of paths), and each field is
 typed once, which keeps a 300 MB day of CRM interactions to a second or two.
@@ -29,9 +29,9 @@ from datetime import date
 from typing import Literal
 
 import duckdb
-import pyarrow as pa
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.duplicates import with_duplicates_rejected
 
 Kind = Literal["int", "number", "str", "timestamp", "offset_timestamp", "date", "bool"]
 
@@ -320,145 +320,5 @@ def parse_bronze(
     # core; Arrow batches are scanned in parallel.
     typed = con.sql(parse_sql(spec, bronze_schema, bronze_table, dates, files)).to_arrow_table()
     if spec.unique_key:
-        typed = _with_duplicates_rejected(con, spec, typed, seen_keys, kept_keys, unranked)
+        typed = with_duplicates_rejected(con, spec, typed, seen_keys, kept_keys, unranked)
     con.register(into, typed)
-
-
-# The typed part while its duplicates are found, and the ranking of its good records' keys.
-_PART = "__typed_part"
-_RANKED = "__ranked_keys"
-
-
-def _with_duplicates_rejected(
-    con: duckdb.DuckDBPyConnection,
-    spec: RecordSpec,
-    typed: pa.Table,
-    seen_keys: str | None,
-    kept_keys: str | None = None,
-    unranked: str | None = None,
-) -> pa.Table:
-    """`typed` with every good record whose key came earlier (in this part by file, then
-    line, or in an earlier part through `seen_keys`; with `unique_across_days`, also on an
-    earlier day of the part, or kept on another day: `kept_keys`) rejected as a duplicate
-    naming the first one, or the day that kept it; `seen_keys` gains this part's first
-    records.
-
-    Keys are ranked on a projection of key, file and line only: a window over whole records
-    carried every e-mail body of a CRM day through its sort. Duplicates are rare, so the
-    typed records are rewritten only when there are some."""
-    key = _key_sql(spec)
-    con.register(_PART, typed)
-    try:
-        if seen_keys is not None:
-            con.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {seen_keys} AS SELECT date, {key}, "
-                f"source_file AS first_file, line_number AS first_line FROM {_PART} WHERE FALSE"
-            )
-            seen = (
-                f"seen.first_file AS seen_file, seen.first_line AS seen_line FROM good "
-                f"LEFT JOIN {seen_keys} AS seen USING (date, {key})"
-            )
-        else:
-            seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
-        ranked_only = (
-            f" AND NOT EXISTS (SELECT 1 FROM {unranked} AS u WHERE u.source_file = "
-            f"{_PART}.source_file AND u.line_number = {_PART}.line_number)"
-            if unranked is not None
-            else ""
-        )
-        across = spec.unique_across_days
-        if across and kept_keys is not None:
-            # Only this part's keys are looked up in the other days.
-            kept = (
-                f"LEFT JOIN (SELECT {key}, min(date) AS kept_day FROM ({kept_keys}) "
-                f"SEMI JOIN good USING ({key}) GROUP BY ALL) USING ({key})"
-            )
-        else:
-            kept = "LEFT JOIN (SELECT NULL::DATE AS kept_day) ON FALSE"
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {_RANKED} AS
-            WITH good AS (
-                SELECT date, {key}, source_file, line_number FROM {_PART}
-                WHERE reject_reason IS NULL{ranked_only})
-            SELECT good.*, row_number() OVER w AS occurrence,
-                   first_value(date) OVER w AS first_day,
-                   first_value(source_file) OVER w AS first_file,
-                   first_value(line_number) OVER w AS first_line,
-                   kept_day,
-                   {seen} {kept}
-            WINDOW w AS (
-                PARTITION BY {"" if across else "date, "}{key}
-                ORDER BY date, source_file, line_number)
-            """
-        )
-        if seen_keys is not None:
-            con.execute(
-                f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
-                f"FROM {_RANKED} WHERE seen_file IS NULL AND occurrence = 1 "
-                f"AND kept_day IS NULL"
-            )
-        duplicates = con.execute(
-            f"""
-            SELECT source_file, line_number,
-                   CASE WHEN kept_day < date
-                        THEN {_earlier_day_reason_sql(spec, "kept_day")}
-                        WHEN kept_day IS NOT NULL
-                        THEN {_kept_later_reason_sql(spec, "kept_day")}
-                        WHEN seen_file IS NOT NULL
-                        THEN {_duplicate_reason_sql(spec, "seen_file", "seen_line")}
-                        WHEN first_day < date
-                        THEN {_earlier_day_reason_sql(spec, "first_day")}
-                        ELSE {_duplicate_reason_sql(spec, "first_file", "first_line")} END
-            FROM {_RANKED}
-            WHERE kept_day IS NOT NULL OR seen_file IS NOT NULL OR occurrence > 1
-            """
-        ).fetchall()
-    finally:
-        con.unregister(_PART)
-        con.execute(f"DROP TABLE IF EXISTS {_RANKED}")
-    if not duplicates:
-        return typed
-    reasons = {(source_file, line): reason for source_file, line, reason in duplicates}
-    rewritten = [
-        reasons.get((source_file, line), reason)
-        for source_file, line, reason in zip(
-            typed.column("source_file").to_pylist(),
-            typed.column("line_number").to_pylist(),
-            typed.column("reject_reason").to_pylist(),
-            strict=True,
-        )
-    ]
-    position = typed.schema.get_field_index("reject_reason")
-    field = typed.schema.field(position)
-    return typed.set_column(position, field, pa.array(rewritten, field.type))
-
-
-def _key_sql(spec: RecordSpec) -> str:
-    return ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
-
-
-def _earlier_day_reason_sql(spec: RecordSpec, first_day: str) -> str:
-    """The reason a record of a key first delivered on an earlier day is rejected."""
-    return (
-        f"'duplicate {', '.join(spec.unique_key)} (first delivered on ' "
-        f"|| strftime({first_day}, '%Y-%m-%d') || ')'"
-    )
-
-
-def _kept_later_reason_sql(spec: RecordSpec, kept_day: str) -> str:
-    """The reason a record of a key already kept on a later day is rejected: that day was run
-    first, and a key is kept once (running both days together puts the first delivery
-    first again)."""
-    return (
-        f"'duplicate {', '.join(spec.unique_key)} (already kept on ' "
-        f"|| strftime({kept_day}, '%Y-%m-%d') || ')'"
-    )
-
-
-def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) -> str:
-    """The reason a later record of a key is rejected, naming where the first one was."""
-    return (
-        f"'duplicate {', '.join(spec.unique_key)} (first seen at ' || {first_file} || ':' "
-        f"|| {first_line} || ')'"
-    )
