@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from cx_assets.lakehouse import sql
@@ -159,3 +160,44 @@ def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) ->
         f"'duplicate {', '.join(spec.unique_key)} (first seen at ' || {first_file} || ':' "
         f"|| {first_line} || ')'"
     )
+
+
+def forget_seen(
+    con: duckdb.DuckDBPyConnection, seen_keys: str, records: list[tuple[str, int]]
+) -> None:
+    """Take `records` (file, line), quarantined after typing, out of `seen_keys`: a later
+    part's copies of their keys are no duplicates of them."""
+    if not records:
+        return
+    con.register("forgotten_records", pd.DataFrame(records, columns=["file", "line"]))
+    try:
+        con.execute(
+            f"DELETE FROM {seen_keys} USING forgotten_records AS r "
+            f"WHERE first_file = r.file AND first_line = r.line"
+        )
+    finally:
+        con.unregister("forgotten_records")
+
+
+def heading_duplicates(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, typed: str, records: list[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """Of `records` (quarantined after typing), those whose key has a copy in `typed` (the
+    part's typed records) rejected as a duplicate: they headed their key's copies and must
+    not, so the part is typed again without them."""
+    if not records or not spec.unique_key:
+        return []
+    key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
+    con.register("quarantined_after_typing", pd.DataFrame(records, columns=["f", "l"]))
+    try:
+        return con.execute(
+            f"""
+            SELECT t.source_file, t.line_number
+            FROM {typed} AS t
+            JOIN quarantined_after_typing AS q ON t.source_file = q.f AND t.line_number = q.l
+            SEMI JOIN (SELECT {key} FROM {typed}
+                       WHERE starts_with(reject_reason, 'duplicate ')) USING ({key})
+            """
+        ).fetchall()
+    finally:
+        con.unregister("quarantined_after_typing")

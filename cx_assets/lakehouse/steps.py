@@ -9,23 +9,23 @@ Rows the pipeline derives (gold, silver built from silver) are validated by `der
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from operator import itemgetter
+from datetime import date
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
-from dagster import AssetExecutionContext, MetadataValue, Output
+from dagster import AssetExecutionContext, Output
 
-from cx_assets.lakehouse import quarantine, sql
-from cx_assets.lakehouse.io_managers import DayTables, TableRef, rows_by_day
+from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.duplicates import forget_seen, heading_duplicates
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import RecordSpec, explain_invalid_json, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
+from cx_assets.lakehouse.silver_report import Chunk, SilverReport
 from cx_assets.lakehouse.validation import SchemaViolation, ordered, validate
 from cx_assets.lakehouse.warehouse import Warehouse, as_arrow, table_exists
 
@@ -39,15 +39,6 @@ RULE_REASON = "reject_reason"
 DerivedFrames = Callable[
     [duckdb.DuckDBPyConnection, str], Mapping[str, pd.DataFrame | pyarrow.Table]
 ]
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """One chunk of days of a silver step: its good rows and its rejected records."""
-
-    rows: pyarrow.Table
-    rejects: pd.DataFrame  # date, source_file, line_number, reason, raw
-    bronze_rows: int
 
 
 def silver_from_bronze(
@@ -85,7 +76,7 @@ def silver_from_bronze(
     chunk_days = [[day] for day in days] if by_day else [days]
     schema, table = context.asset_key.path[-2:]
 
-    def compute(chunk: list[date]) -> _Chunk:
+    def compute(chunk: list[date]) -> Chunk:
         with warehouse.connect() as con:
             if spec.text_values:
                 report.note_missing_columns(_missing_optional_columns(con, bronze, spec, chunk))
@@ -108,7 +99,7 @@ def silver_from_bronze(
             finally:
                 con.execute(f"DROP TABLE IF EXISTS {SEEN_KEYS}")
 
-    report = _Report(context, lake, bronze.table)
+    report = SilverReport(context, lake, bronze.table)
     if spec.unique_across_days and by_day and not _declares_day_tables(context):
         # Its days must be written one by one for a day to see the keys of the day before.
         raise TypeError("a key unique across days, typed by day, needs a DayTables output")
@@ -201,10 +192,10 @@ def _file_parts(con: duckdb.DuckDBPyConnection, bronze: TableRef, day: date) -> 
     return parts
 
 
-def _joined(parts: list[_Chunk]) -> _Chunk:
+def _joined(parts: list[Chunk]) -> Chunk:
     """The parts of one day as one chunk (rows and rejects in file order, as the parts)."""
     rejects = pd.concat([part.rejects for part in parts], ignore_index=True)
-    return _Chunk(
+    return Chunk(
         pyarrow.concat_tables([part.rows for part in parts]),
         rejects.sort_values(["source_file", "line_number"], ignore_index=True),
         sum(part.bronze_rows for part in parts),
@@ -221,79 +212,6 @@ def _declares_day_tables(context: AssetExecutionContext) -> bool:
     return getattr(dagster_type, "python_type", None) is DayTables
 
 
-class _Report:
-    """Quarantine writes and the step's metadata, accumulated chunk by chunk."""
-
-    def __init__(self, context: AssetExecutionContext, lake: Lake, dataset: str) -> None:
-        self.context, self.lake, self.dataset = context, lake, dataset
-        self.bronze_rows = 0
-        self.quarantined = 0
-        self.logged = 0  # warnings: the first ten rejects of the step
-        self.reasons: dict[str, int] = {}
-        self.sample: list[dict[str, object]] = []
-        self.missing_columns: dict[str, list[str]] = {}
-
-    def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
-        for source_file, columns in missing.items():
-            self.context.log.warning(
-                f"{source_file} has no column {', '.join(columns)} (optional): its records "
-                "are kept without a value there"
-            )
-        self.missing_columns.update(missing)
-
-    def add(self, days: list[date], chunk: _Chunk) -> pyarrow.Table:
-        rejects = chunk.rejects
-        quarantine.write(
-            self.lake.layout.quarantine_dir, self.dataset, rejects, days, datetime.now(UTC)
-        )
-        for row in quarantine.masked_sample(rejects, limit=10 - self.logged):
-            self.context.log.warning(
-                f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
-            )
-            self.logged += 1
-        self.bronze_rows += chunk.bronze_rows
-        self.quarantined += len(rejects)
-        for reason, count in quarantine.reason_counts(rejects).items():
-            self.reasons[reason] = self.reasons.get(reason, 0) + count
-        self.sample = sorted(
-            [*self.sample, *quarantine.masked_sample(rejects)],
-            key=itemgetter("source_file", "line_number"),
-        )[:5]
-        self._add_day_counts(days, chunk)
-        return chunk.rows
-
-    def _add_day_counts(self, days: list[date], chunk: _Chunk) -> None:
-        """Each day's own counts on its materialization: Dagster gives every day of a range
-        run the step's metadata, the range's totals. A day's bronze rows are its silver
-        rows and its quarantined ones (its reconciliation check holds them so)."""
-        if len(days) == 1 and not self.context.has_partition_key_range:
-            return  # one day: the step's totals are the day's
-        quarantined = dict.fromkeys(days, 0)
-        for day in chunk.rejects["date"]:
-            quarantined[day] += 1
-        kept = rows_by_day(chunk.rows, days)
-        for day in days:
-            self.context.add_asset_metadata(
-                {"bronze_rows": kept[day] + quarantined[day], "quarantined_rows": quarantined[day]},
-                partition_key=day.isoformat(),
-            )
-
-    def metadata(self) -> dict[str, Any]:
-        # Most frequent first; `reverse` keeps reasons of equal counts in their order.
-        ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
-        missing = {"files_missing_optional_columns": MetadataValue.json(self.missing_columns)}
-        return {
-            **(missing if self.missing_columns else {}),
-            "bronze_rows": self.bronze_rows,
-            "quarantined_rows": self.quarantined,
-            "reject_reasons": MetadataValue.json(ordered_reasons),
-            "quarantine_sample": MetadataValue.json(self.sample),
-            "quarantine_path": str(
-                quarantine.dataset_dir(self.lake.layout.quarantine_dir, self.dataset)
-            ),
-        }
-
-
 # Records quarantined after typing that take no part in ranking a key's copies.
 UNRANKED = "unranked_records"
 
@@ -301,11 +219,11 @@ UNRANKED = "unranked_records"
 def _typed_with_good_first_copies(
     con: duckdb.DuckDBPyConnection,
     spec: RecordSpec,
-    typed: Callable[..., tuple[_Chunk, list[tuple[str, int]], list[tuple[str, int]]]],
+    typed: Callable[..., tuple[Chunk, list[tuple[str, int]], list[tuple[str, int]]]],
     *,
     files: Sequence[str] | None = None,
     seen_keys: str | None = None,
-) -> _Chunk:
+) -> Chunk:
     """`typed` (`_silver_chunk` with the chunk's arguments bound) until a key's first copy
     is its first good one.
 
@@ -320,28 +238,13 @@ def _typed_with_good_first_copies(
         chunk, after_typing, bad_firsts = typed(files=files, seen_keys=seen_keys, unranked=unranked)
         if seen_keys is not None and spec.unique_key:
             # A later part's copies are not duplicates of this part's bad ones either.
-            _forget_seen(con, seen_keys, after_typing)
+            forget_seen(con, seen_keys, after_typing)
         again = sorted(set(bad_firsts) - set(unranked))
         if not again:
             return chunk
         unranked += again
         if seen_keys is not None:  # this part's first copies are ranked again
             con.execute(f"DELETE FROM {seen_keys} WHERE {sql.in_files(files, 'first_file')}")
-
-
-def _forget_seen(
-    con: duckdb.DuckDBPyConnection, seen_keys: str, records: list[tuple[str, int]]
-) -> None:
-    if not records:
-        return
-    con.register("forgotten_records", pd.DataFrame(records, columns=["file", "line"]))
-    try:
-        con.execute(
-            f"DELETE FROM {seen_keys} USING forgotten_records AS r "
-            f"WHERE first_file = r.file AND first_line = r.line"
-        )
-    finally:
-        con.unregister("forgotten_records")
 
 
 def _silver_chunk(
@@ -357,7 +260,7 @@ def _silver_chunk(
     seen_keys: str | None = None,
     kept_keys: str | None = None,
     unranked: Sequence[tuple[str, int]] = (),
-) -> tuple[_Chunk, list[tuple[str, int]], list[tuple[str, int]]]:
+) -> tuple[Chunk, list[tuple[str, int]], list[tuple[str, int]]]:
     """Steps 1-3 of `silver_from_bronze` for some days (or some files of a day, see
     `parsing.parse_bronze`), the rejects with their raw text, typed once, leaving the
     `unranked` records out of the ranking of a key's copies: the chunk, the (file, line)
@@ -426,7 +329,7 @@ def _silver_chunk(
             f"SELECT source_file, line_number FROM ({rule_rejects}) "
             f"UNION ALL SELECT source_file, line_number FROM model_rejects"
         ).fetchall()
-        bad_firsts = _heading_duplicates(con, spec, after_typing)
+        bad_firsts = heading_duplicates(con, spec, TYPED_RECORDS, after_typing)
     finally:
         con.unregister("model_rejects")
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
@@ -436,30 +339,7 @@ def _silver_chunk(
         explain_invalid_json(reason, raw)
         for reason, raw in zip(rejects["reason"], rejects["raw"], strict=True)
     ]
-    return _Chunk(rows, rejects, int(bronze_rows)), after_typing, bad_firsts
-
-
-def _heading_duplicates(
-    con: duckdb.DuckDBPyConnection, spec: RecordSpec, records: list[tuple[str, int]]
-) -> list[tuple[str, int]]:
-    """Of `records` (quarantined after typing), those whose key has a copy in the typed
-    records rejected as a duplicate."""
-    if not records or not spec.unique_key:
-        return []
-    key = ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
-    con.register("quarantined_after_typing", pd.DataFrame(records, columns=["f", "l"]))
-    try:
-        return con.execute(
-            f"""
-            SELECT t.source_file, t.line_number
-            FROM {TYPED_RECORDS} AS t
-            JOIN quarantined_after_typing AS q ON t.source_file = q.f AND t.line_number = q.l
-            SEMI JOIN (SELECT {key} FROM {TYPED_RECORDS}
-                       WHERE starts_with(reject_reason, 'duplicate ')) USING ({key})
-            """
-        ).fetchall()
-    finally:
-        con.unregister("quarantined_after_typing")
+    return Chunk(rows, rejects, int(bronze_rows)), after_typing, bad_firsts
 
 
 def _validated_in_sql(

@@ -1,0 +1,101 @@
+"""What a silver step reports of its chunks: the rejected records written to quarantine,
+warnings for the first ten, and the step's metadata (bronze and quarantined rows, reasons
+by count, a masked sample, each day's own counts in a range run)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from operator import itemgetter
+from typing import Any
+
+import pandas as pd
+import pyarrow
+from dagster import AssetExecutionContext, MetadataValue
+
+from cx_assets.lakehouse import quarantine
+from cx_assets.lakehouse.io_managers import rows_by_day
+from cx_assets.lakehouse.resources import Lake
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of days of a silver step: its good rows and its rejected records."""
+
+    rows: pyarrow.Table
+    rejects: pd.DataFrame  # date, source_file, line_number, reason, raw
+    bronze_rows: int
+
+
+class SilverReport:
+    """Quarantine writes and the step's metadata, accumulated chunk by chunk."""
+
+    def __init__(self, context: AssetExecutionContext, lake: Lake, dataset: str) -> None:
+        self.context, self.lake, self.dataset = context, lake, dataset
+        self.bronze_rows = 0
+        self.quarantined = 0
+        self.logged = 0  # warnings: the first ten rejects of the step
+        self.reasons: dict[str, int] = {}
+        self.sample: list[dict[str, object]] = []
+        self.missing_columns: dict[str, list[str]] = {}
+
+    def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
+        for source_file, columns in missing.items():
+            self.context.log.warning(
+                f"{source_file} has no column {', '.join(columns)} (optional): its records "
+                "are kept without a value there"
+            )
+        self.missing_columns.update(missing)
+
+    def add(self, days: list[date], chunk: Chunk) -> pyarrow.Table:
+        rejects = chunk.rejects
+        quarantine.write(
+            self.lake.layout.quarantine_dir, self.dataset, rejects, days, datetime.now(UTC)
+        )
+        for row in quarantine.masked_sample(rejects, limit=10 - self.logged):
+            self.context.log.warning(
+                f"quarantined {row['source_file']}:{row['line_number']}: {row['reason']}"
+            )
+            self.logged += 1
+        self.bronze_rows += chunk.bronze_rows
+        self.quarantined += len(rejects)
+        for reason, count in quarantine.reason_counts(rejects).items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        self.sample = sorted(
+            [*self.sample, *quarantine.masked_sample(rejects)],
+            key=itemgetter("source_file", "line_number"),
+        )[:5]
+        self._add_day_counts(days, chunk)
+        return chunk.rows
+
+    def _add_day_counts(self, days: list[date], chunk: Chunk) -> None:
+        """Each day's own counts on its materialization: Dagster gives every day of a range
+        run the step's metadata, the range's totals. A day's bronze rows are its silver
+        rows and its quarantined ones (its reconciliation check holds them so)."""
+        if len(days) == 1 and not self.context.has_partition_key_range:
+            return  # one day: the step's totals are the day's
+        quarantined = dict.fromkeys(days, 0)
+        for day in chunk.rejects["date"]:
+            quarantined[day] += 1
+        kept = rows_by_day(chunk.rows, days)
+        for day in days:
+            self.context.add_asset_metadata(
+                {"bronze_rows": kept[day] + quarantined[day], "quarantined_rows": quarantined[day]},
+                partition_key=day.isoformat(),
+            )
+
+    def metadata(self) -> dict[str, Any]:
+        # Most frequent first; `reverse` keeps reasons of equal counts in their order.
+        ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
+        missing = {"files_missing_optional_columns": MetadataValue.json(self.missing_columns)}
+        return {
+            **(missing if self.missing_columns else {}),
+            "bronze_rows": self.bronze_rows,
+            "quarantined_rows": self.quarantined,
+            "reject_reasons": MetadataValue.json(ordered_reasons),
+            "quarantine_sample": MetadataValue.json(self.sample),
+            "quarantine_path": str(
+                quarantine.dataset_dir(self.lake.layout.quarantine_dir, self.dataset)
+            ),
+        }
