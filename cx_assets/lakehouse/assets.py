@@ -49,13 +49,7 @@ from dagster import (
 )
 from dagster._core.decorator_utils import format_docstring_for_description
 
-from cx_assets.lakehouse.automation import (
-    LANDING_FINGERPRINTS,
-    LANDING_REWRITES,
-    day_fingerprints,
-    day_rewrites,
-    rollup_automation,
-)
+from cx_assets.lakehouse.automation import rollup_automation
 from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.checks import (
     Band,
@@ -67,6 +61,12 @@ from cx_assets.lakehouse.checks import (
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
 from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.landing_state import (
+    LANDING_FINGERPRINTS,
+    LANDING_REWRITES,
+    day_fingerprints,
+    day_rewrites,
+)
 from cx_assets.lakehouse.partitions import (
     PARTITION_COLUMN,
     daily_partitions,

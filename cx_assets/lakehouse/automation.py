@@ -2,7 +2,7 @@
 automation condition that keeps whole-history rollups fresh.
 
 Landing sensor, one per source. Each tick fingerprints every date folder of the source
-from its files' (path, mtime, size), and notes their ctimes. A day whose fingerprint
+from its files' (path, mtime, size), and notes their ctimes (`landing_state`). A day whose fingerprint
 changed since the cursor (a new file, a re-delivered one, a removed one), or whose files
 were rewritten keeping it (`cp -p`), gets a run of that partition, with a run key made
 from the fingerprint and the day's count of changes: Dagster deduplicates run keys
@@ -20,18 +20,11 @@ automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in th
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
-from operator import attrgetter
-from pathlib import Path
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from dagster import (
-    AssetKey,
-    AssetRecordsFilter,
     AutomationCondition,
-    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -44,12 +37,18 @@ from dagster import (
 )
 
 from cx_assets.lakehouse.landing import (
-    LandedFile,
     date_folders,
     discover,
     parse_date_folder,
     printable,
     unknown_table_folders,
+)
+from cx_assets.lakehouse.landing_state import (
+    DaysSeen,
+    already_built,
+    fingerprint,
+    folder_identity,
+    rewrites,
 )
 from cx_assets.lakehouse.partitions import daily_partitions, is_partition_day, run_tags_for_days
 from cx_assets.lakehouse.resources import Lake
@@ -67,199 +66,6 @@ RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 # A tick only lists date folders and stats files, so it can look often: a landed day is
 # seen within seconds (the daemon itself evaluates sensors at most every 5 s).
 LANDING_SENSOR_INTERVAL_SECONDS = 5
-
-
-def fingerprint(files: Sequence[LandedFile]) -> str:
-    """The state of a day's files: each one's path, modification time and size."""
-    return _digest(files, _path_time_size)
-
-
-def rewrites(files: Sequence[LandedFile]) -> str:
-    """When a day's files were last written: each one's path and status-change time (ctime).
-    A re-delivery that keeps a file's modification time and size (`cp -p`, `rsync -t` of a
-    same-size file) leaves `fingerprint` as it was, but moves ctime, which no tool sets
-    back. Copying a whole data root moves every ctime too: see `DaysSeen.moved`."""
-    return _digest(files, _path_ctime)
-
-
-def _path_time_size(landed: LandedFile) -> str:
-    return f"{landed.relative_path}|{landed.mtime_ns}|{landed.size}"
-
-
-def _path_ctime(landed: LandedFile) -> str:
-    return f"{landed.relative_path}|{landed.ctime_ns}"
-
-
-def _digest(files: Sequence[LandedFile], line: Callable[[LandedFile], str]) -> str:
-    # `relative_path` is printable even for a name that is not UTF-8, so this encodes.
-    lines = "\n".join(line(landed) for landed in sorted(files, key=attrgetter("relative_path")))
-    return hashlib.sha256(lines.encode()).hexdigest()[:20]
-
-
-def folder_identity(folder: Path) -> str | None:
-    """The device and inode of a folder: they change when the folder is copied or restored
-    elsewhere (every file's ctime with them), not when it is renamed in place."""
-    try:
-        stat = folder.stat()
-    except OSError:
-        return None
-    return f"{stat.st_dev}:{stat.st_ino}"
-
-
-# Bronze materializations record the fingerprint of each day's files, so a sensor can tell
-# a day already built (by the CLI, say) from one whose files changed; and their `rewrites`,
-# with the identity of the landing folder they were read from, so a re-delivery keeping
-# the fingerprint is not taken for what bronze was built from.
-LANDING_FINGERPRINTS = "landing_fingerprints"
-LANDING_REWRITES = "landing_rewrites"
-
-
-def bronze_key(source: str, table: str) -> AssetKey:
-    return AssetKey(["bronze", f"{source}_{table}"])
-
-
-def day_fingerprints(files: Sequence[LandedFile], days: Sequence[date]) -> dict[str, str]:
-    """The fingerprint of one table's files, day by day (a day without files included)."""
-    return _by_day(fingerprint, files, days)
-
-
-def day_rewrites(files: Sequence[LandedFile], days: Sequence[date], landing: Path) -> dict:
-    """`LANDING_REWRITES` of one table's files: the landing folder's identity and each day's
-    `rewrites`."""
-    return {"landing": folder_identity(landing), "days": _by_day(rewrites, files, days)}
-
-
-def _by_day(
-    summary: Callable[[Sequence[LandedFile]], str],
-    files: Sequence[LandedFile],
-    days: Sequence[date],
-) -> dict[str, str]:
-    return {
-        day.isoformat(): summary([landed for landed in files if landed.day == day]) for day in days
-    }
-
-
-def already_built(
-    instance: DagsterInstance,
-    source: str,
-    day: date,
-    files_by_table: dict[str, list],
-    landing: str | None,
-) -> bool:
-    """Whether the latest bronze materialization of every table of `source` for `day`
-    recorded exactly these files: their fingerprints, and their rewrites when read from the
-    same landing folder (`landing`, its identity now); a copied data root has other ctimes,
-    and a materialization from before rewrites were recorded has none."""
-    for table, files in files_by_table.items():
-        found = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=bronze_key(source, table), asset_partitions=[str(day)]),
-            limit=1,
-        ).records
-        if not found or found[0].asset_materialization is None:
-            return False
-        metadata = found[0].asset_materialization.metadata
-        recorded = metadata.get(LANDING_FINGERPRINTS)
-        if recorded is None or recorded.value.get(str(day)) != fingerprint(files):
-            return False
-        written = metadata.get(LANDING_REWRITES)
-        if (
-            written is not None
-            and written.value.get("landing") == landing
-            and written.value["days"].get(str(day)) != rewrites(files)
-        ):
-            return False
-    return True
-
-
-class DaysSeen:
-    """The sensor's cursor: each date folder's last fingerprint, its `rewrites` and how many
-    times it has changed. The count goes into the run key: Dagster drops a request whose key
-    it has seen, so a day whose files go back to an earlier state (a rollback with the old
-    times kept, files removed twice, a `cp -p` re-delivery) must still get a new key.
-
-    It also keeps the folders skipped on the last tick (as `SKIPPED`), so a folder outside
-    the partitions (today's, one misnamed), or an entry of a date folder discovery ignores
-    (a stray file, a subfolder: keyed by its path), is logged once, not on every tick,
-    and the identity of the source's landing folder (under `LANDING`, a key no folder name
-    can be): when it changes, the data root was copied or restored, every file's ctime moved
-    with it, and a day whose names, times and sizes are unchanged is not run again."""
-
-    SKIPPED = "skipped"
-    LANDING = "/landing"
-
-    def __init__(
-        self,
-        fingerprints: dict[str, str],
-        changes: dict[str, int],
-        skipped: frozenset[str] = frozenset(),
-        written: dict[str, str] | None = None,
-        landing: str | None = None,
-    ) -> None:
-        self.fingerprints, self.changes = fingerprints, changes
-        self.written = written or {}
-        self.skipped_before = skipped
-        self.skipped: set[str] = set()
-        self.landing_before, self.landing = landing, landing
-
-    def skip(self, folder_name: str) -> bool:
-        """Remember that the folder is skipped this tick; whether it was not on the last one."""
-        self.skipped.add(folder_name)
-        return folder_name not in self.skipped_before
-
-    def look_at(self, landing: str | None) -> None:
-        """The landing folder's identity on this tick."""
-        self.landing = landing
-
-    @property
-    def moved(self) -> bool:
-        """The landing folder is another one than on the last tick that knew it."""
-        return self.landing_before is not None and self.landing != self.landing_before
-
-    @classmethod
-    def from_cursor(cls, cursor: str | None) -> DaysSeen:
-        # A cursor maps a day to "fingerprint" (before change counts were kept),
-        # "fingerprint/changes" (before rewrites were) or "fingerprint/changes/rewrites".
-        fingerprints, changes, written, skipped = {}, {}, {}, set()
-        values = json.loads(cursor) if cursor else {}
-        landing = values.pop(cls.LANDING, None)
-        for day, value in values.items():
-            if value == cls.SKIPPED:
-                skipped.add(day)
-                continue
-            found, _, rest = value.partition("/")
-            count, _, rewritten = rest.partition("/")
-            fingerprints[day], changes[day] = found, int(count or 0)
-            if rewritten:
-                written[day] = rewritten
-        return cls(fingerprints, changes, frozenset(skipped), written, landing)
-
-    def unchanged(self, day: str, current: str, rewritten: str) -> bool:
-        """Whether the day's files are as last seen: the same fingerprint, and not rewritten
-        since (unless the whole landing folder was copied, or the cursor is from before
-        rewrites were kept); it then keeps their rewrites."""
-        if self.fingerprints.get(day) != current:
-            return False
-        if self.written.get(day, rewritten) != rewritten and not self.moved:
-            return False
-        self.written[day] = rewritten
-        return True
-
-    def record(self, day: str, current: str, rewritten: str) -> int:
-        """Remember the day's new state; returns its number of changes before this one
-        (0 for a first delivery)."""
-        change = self.changes.get(day, -1) + 1
-        self.fingerprints[day], self.changes[day] = current, change
-        self.written[day] = rewritten
-        return change
-
-    def to_cursor(self) -> str:
-        seen = {
-            day: "/".join([found, str(self.changes[day]), self.written.get(day, "")]).rstrip("/")
-            for day, found in self.fingerprints.items()
-        }
-        skipped = dict.fromkeys(self.skipped - set(seen), self.SKIPPED)
-        landing = {self.LANDING: self.landing} if self.landing else {}
-        return json.dumps({**skipped, **seen, **landing}, sort_keys=True)
 
 
 def landing_sensor(

@@ -18,7 +18,8 @@ from dagster import (
 )
 
 from cx_assets.lakehouse.assets import bronze_asset
-from cx_assets.lakehouse.automation import DaysSeen, landing_sensor
+from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.landing_state import DaysSeen
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake as LakeResource
 from cx_assets.lakehouse.resources import build_resources
