@@ -75,7 +75,7 @@ class RunPlan:
         """A fingerprint of the rows of `days` of every table this run rebuilds that later
         days read (None: no such table yet)."""
         from cx_assets.lakehouse.staleness import read_ahead_parents
-        from cx_assets.lakehouse.warehouse import day_rows_fingerprint
+        from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprint
 
         with warehouse.connect() as con:
             return {
@@ -153,7 +153,7 @@ class RunPlan:
         """Refuse, in one line, a selection that reads a table never built. The hint selects
         every ancestor (`*`): a table never built usually has parents never built either, so
         `+` (its parents only) failed again, a level up."""
-        from cx_assets.lakehouse.warehouse import table_exists
+        from cx_assets.lakehouse.warehouse_tables import table_exists
 
         planned = self.partitioned | self.rollups
         readers = {}  # a table read from outside the plan → the first planned asset reading it

@@ -136,7 +136,7 @@ def print_summary(
     that no run ever materialized."""
     from cx_assets.lakehouse.io_managers import LAYER_STORAGE
     from cx_assets.lakehouse.partitions import dates_between
-    from cx_assets.lakehouse.warehouse import count_rows, table_exists
+    from cx_assets.lakehouse.warehouse_tables import count_rows, table_exists
 
     gold = sorted(key for key in keys if key.path[0] == "gold")
     days = dates_between(*days)

@@ -33,7 +33,8 @@ from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
-from cx_assets.lakehouse.warehouse import Warehouse, table_exists
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse_tables import table_exists
 
 GROUP = "crm"
 LINEAGE = "date, source_file, line_number"

@@ -24,7 +24,7 @@ import pandera.pandas as pa
 from cx_assets.lakehouse.derived import validate_derived
 from cx_assets.lakehouse.io_managers import DayRows
 from cx_assets.lakehouse.sql import in_days, qualified, quote_identifier
-from cx_assets.lakehouse.warehouse import table_columns, table_exists
+from cx_assets.lakehouse.warehouse_tables import table_columns, table_exists
 
 CANDIDATE = "candidate_rows"
 

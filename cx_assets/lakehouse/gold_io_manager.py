@@ -28,7 +28,7 @@ from cx_assets.lakehouse.io_managers import (
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import in_days, qualified
-from cx_assets.lakehouse.warehouse import table_columns, table_exists
+from cx_assets.lakehouse.warehouse_tables import table_columns, table_exists
 
 
 @dataclass(frozen=True)

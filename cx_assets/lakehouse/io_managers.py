@@ -51,19 +51,12 @@ from dagster import (
 )
 
 from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.bronze_views import create_bronze_view
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, dates_between, window_dates
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import date_literal, in_days, qualified
-from cx_assets.lakehouse.warehouse import (
-    Warehouse,
-    as_arrow,
-    count_rows,
-    create_bronze_view,
-    create_schema,
-    replace_rows,
-    table_columns,
-    table_exists,
-)
+from cx_assets.lakehouse.warehouse import Warehouse, as_arrow, create_schema, replace_rows
+from cx_assets.lakehouse.warehouse_tables import count_rows, table_columns, table_exists
 
 # Layer (the first element of an asset key) → the resource key of its storage.
 LAYER_STORAGE = {

@@ -27,7 +27,8 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
 from cx_assets.lakehouse.silver_report import Chunk, SilverReport
 from cx_assets.lakehouse.validation import SchemaViolation, ordered, validate
-from cx_assets.lakehouse.warehouse import Warehouse, as_arrow, table_exists
+from cx_assets.lakehouse.warehouse import Warehouse, as_arrow
+from cx_assets.lakehouse.warehouse_tables import table_exists
 
 # What `silver_from_bronze` names the typed records of a day (or a part) for the domain's SQL.
 TYPED_RECORDS = "typed_records"

@@ -36,7 +36,7 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
-from cx_assets.lakehouse.warehouse import count_rows, table_exists
+from cx_assets.lakehouse.warehouse_tables import count_rows, table_exists
 
 # Defaults of the judgement checks (WARN; each is run config on its check).
 MAX_REJECT_RATIO = 0.001

@@ -23,19 +23,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext
 
-from cx_assets.lakehouse import parquet, run_lock
+from cx_assets.lakehouse import run_lock
 from cx_assets.lakehouse.arrow_types import normalise
+from cx_assets.lakehouse.bronze_views import repoint_bronze_views
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.privacy import bind_hash_key
 from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS, DataLayout
-from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier, string_literal
+from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
+from cx_assets.lakehouse.warehouse_tables import scalar
 
 
 class WarehouseLockedError(RuntimeError):
@@ -198,51 +199,6 @@ class Warehouse(ConfigurableResource):
                 if damaged := damaged_file_error(self.path, error):
                     raise damaged from error
                 raise
-
-
-BRONZE = "bronze"
-
-
-def create_bronze_view(con: duckdb.DuckDBPyConnection, table: str, bronze_dir: Path) -> None:
-    """The warehouse's view `bronze.<table>` of the table's Parquet, a file a day under
-    `bronze_dir` (its path absolute, so a DuckDB session anywhere reads it)."""
-    con.execute(
-        f"CREATE OR REPLACE VIEW {qualified(BRONZE, table)} AS "
-        f"SELECT * FROM read_parquet({string_literal(_bronze_files(bronze_dir, table))}, "
-        f"hive_partitioning = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
-    )
-
-
-def _bronze_files(bronze_dir: Path, table: str) -> str:
-    return (bronze_dir / table / "*" / parquet.DATA_FILE).as_posix()
-
-
-def repoint_bronze_views(con: duckdb.DuckDBPyConnection, bronze_dir: Path) -> list[str]:
-    """Point every bronze view at `bronze_dir`, the data root's own, where it names another
-    place; returns the tables re-pointed. A view names its files by absolute path, so a
-    data root moved (or copied) elsewhere kept views of the old place: a step reading
-    bronze without writing it first failed on files no longer there, or read another data
-    root's. Called when a process opens the warehouse, before any step reads it.
-
-    A view whose files here cannot be read (none, or a damaged one: DuckDB reads their
-    schema to create it) is dropped rather than left naming the other place: the table is
-    then not built here, which a run selecting what reads it says, and writing it again
-    (its bronze step) creates the view anew."""
-    views = con.execute(
-        "SELECT view_name, sql FROM duckdb_views() "
-        "WHERE schema_name = ? AND NOT internal AND database_name = current_database()",
-        [BRONZE],
-    ).fetchall()
-    repointed = []
-    for table, definition in views:
-        if string_literal(_bronze_files(bronze_dir, table)) in definition:
-            continue
-        try:
-            create_bronze_view(con, table, bronze_dir)
-        except duckdb.Error:
-            con.execute(f"DROP VIEW {qualified(BRONZE, table)}")
-        repointed.append(table)
-    return repointed
 
 
 Writable = pd.DataFrame | pa.Table | pa.RecordBatchReader
@@ -411,71 +367,3 @@ def _describe(dates: Sequence[date]) -> str:
     if not dates:
         return "no days"
     return dates[0].isoformat() if len(dates) == 1 else f"{min(dates)}..{max(dates)}"
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
-    """The first value of a query. Fetches the whole result: DuckDB 2.0 refuses further work
-    on a connection while a result is only partly read."""
-    rows = (
-        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
-    )
-    return rows[0][0] if rows else None
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        scalar(
-            con,
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        )
-    )
-
-
-# Columns a run stamps with its own time: rows read again from the same files differ there.
-RUN_STAMPED_COLUMNS = frozenset({"ingested_at"})
-
-
-def day_rows_fingerprint(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, days: Sequence[str]
-) -> tuple | None:
-    """The count and the sum of the hashes of a date-grained table's rows of `days`, every
-    column but `RUN_STAMPED_COLUMNS` included: equal before and after a run when it wrote
-    those days' rows as they were (in any order). None when the table does not exist."""
-    if not table_exists(con, schema, table):
-        return None
-    columns = ", ".join(
-        quote_identifier(name)
-        for name, _ in table_columns(con, schema, table)
-        if name not in RUN_STAMPED_COLUMNS
-    )
-    return con.execute(
-        f"SELECT count(*), sum(hash(t)) FROM (SELECT {columns} FROM {qualified(schema, table)} "
-        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))) AS t",
-        [list(days)],
-    ).fetchone()
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
-    return [
-        (row[0], row[1])
-        for row in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
-
-
-def count_rows(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, dates: Sequence[date] | None = None
-) -> int:
-    if not table_exists(con, schema, table):
-        return 0
-    target = qualified(schema, table)
-    if dates is None:
-        return int(scalar(con, f"SELECT count(*) FROM {target}"))
-    return int(
-        scalar(con, f"SELECT count(*) FROM {target} WHERE {in_days_param(len(dates))}", list(dates))
-    )

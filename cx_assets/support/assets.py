@@ -17,7 +17,8 @@ from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
 from cx_assets.lakehouse.by_day import rows_of_changed_days
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
-from cx_assets.lakehouse.warehouse import Warehouse, scalar
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse_tables import scalar
 from cx_assets.support import rules, schemas
 from cx_assets.support.model_assets import (
     support_assignment_plan,

@@ -27,7 +27,8 @@ from dagster import (
 from cx_assets.lakehouse.checks import CONFIGURED_SEVERITY_BLOCKS
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
-from cx_assets.lakehouse.warehouse import Warehouse, scalar, table_exists
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse_tables import scalar, table_exists
 from cx_assets.support import rules
 from cx_assets.support.assets import (
     support_agents,

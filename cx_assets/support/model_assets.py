@@ -24,7 +24,8 @@ from cx_assets.lakehouse.derived import validate_derived
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
 from cx_assets.lakehouse.model_store import MODEL_FILE, read_stored_model
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.warehouse import Warehouse, scalar
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse_tables import scalar
 from cx_assets.support import model_inputs, rules, schemas
 from cx_assets.support.models.assign import plan_assignments
 from cx_assets.support.models.categorize import (

@@ -31,7 +31,8 @@ from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
-from cx_assets.lakehouse.warehouse import Warehouse, table_exists
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse_tables import table_exists
 from cx_assets.support import rules, schemas
 from cx_assets.support.records import AGENT_SPEC, CUSTOMER_SPEC, TICKET_SPEC
 

@@ -17,9 +17,11 @@ from cx_assets.lakehouse.warehouse import (
     Warehouse,
     WarehouseDamagedError,
     WarehouseLockedError,
+    replace_rows,
+)
+from cx_assets.lakehouse.warehouse_tables import (
     count_rows,
     day_rows_fingerprint,
-    replace_rows,
     table_columns,
     table_exists,
 )
@@ -563,7 +565,8 @@ def test_steps_in_threads_write_their_tables_into_new_schemas_at_once(warehouse)
 def bronze_root(root, values_by_day: dict[date, list[int]]) -> Warehouse:
     """A data root with a bronze table `t` (a Parquet file a day) and its warehouse view."""
     from cx_assets.lakehouse import parquet
-    from cx_assets.lakehouse.warehouse import create_bronze_view, create_schema
+    from cx_assets.lakehouse.bronze_views import create_bronze_view
+    from cx_assets.lakehouse.warehouse import create_schema
 
     for day, values in values_by_day.items():
         rows = pa.table({"id": values})
@@ -581,7 +584,7 @@ def test_a_moved_data_roots_bronze_views_read_its_own_files(tmp_path):
     longer there, and a copy read the original's."""
     import shutil
 
-    from cx_assets.lakehouse.warehouse import repoint_bronze_views
+    from cx_assets.lakehouse.bronze_views import repoint_bronze_views
 
     bronze_root(tmp_path / "first", {D1: [1, 2]})
     shutil.copytree(tmp_path / "first", tmp_path / "copy")

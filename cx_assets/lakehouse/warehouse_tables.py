@@ -1,0 +1,81 @@
+"""What the warehouse holds, asked in SQL: a query's first value, whether a table exists,
+its columns, how many rows it has (of some days), and a fingerprint of a day's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
+    """The first value of a query. Fetches the whole result: DuckDB 2.0 refuses further work
+    on a connection while a result is only partly read."""
+    rows = (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
+    return rows[0][0] if rows else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        )
+    )
+
+
+# Columns a run stamps with its own time: rows read again from the same files differ there.
+RUN_STAMPED_COLUMNS = frozenset({"ingested_at"})
+
+
+def day_rows_fingerprint(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, days: Sequence[str]
+) -> tuple | None:
+    """The count and the sum of the hashes of a date-grained table's rows of `days`, every
+    column but `RUN_STAMPED_COLUMNS` included: equal before and after a run when it wrote
+    those days' rows as they were (in any order). None when the table does not exist."""
+    if not table_exists(con, schema, table):
+        return None
+    columns = ", ".join(
+        quote_identifier(name)
+        for name, _ in table_columns(con, schema, table)
+        if name not in RUN_STAMPED_COLUMNS
+    )
+    return con.execute(
+        f"SELECT count(*), sum(hash(t)) FROM (SELECT {columns} FROM {qualified(schema, table)} "
+        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))) AS t",
+        [list(days)],
+    ).fetchone()
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    return [
+        (row[0], row[1])
+        for row in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def count_rows(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, dates: Sequence[date] | None = None
+) -> int:
+    if not table_exists(con, schema, table):
+        return 0
+    target = qualified(schema, table)
+    if dates is None:
+        return int(scalar(con, f"SELECT count(*) FROM {target}"))
+    return int(
+        scalar(con, f"SELECT count(*) FROM {target} WHERE {in_days_param(len(dates))}", list(dates))
+    )
