@@ -36,7 +36,7 @@ def test_the_landing_table_in_contract_md_states_each_fields_requirement():
     from cx_assets.calls import records as calls
     from cx_assets.crm import records as crm
     from cx_assets.digital import records as digital
-    from cx_assets.lakehouse.assets import landed_table
+    from cx_assets.lakehouse.asset_factories import landed_table
     from cx_assets.support import records as support
 
     specs = {

@@ -7,7 +7,8 @@ from dagster import AssetExecutionContext, Output
 from cx_assets.calls import plots, rules, schemas
 from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
-from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
+from cx_assets.lakehouse.asset_factories import bronze_asset
+from cx_assets.lakehouse.assets import Band, lake_asset, same_day
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates

@@ -130,7 +130,7 @@ class RunPlan:
         """What lies in the landing folders of the run's sources where no bronze step reads
         it (a misspelled table, a date folder not named YYYY-MM-DD, a file outside a date
         folder): the run says so, or those files would be lost without a word."""
-        from cx_assets.lakehouse.assets import landed_table
+        from cx_assets.lakehouse.asset_factories import landed_table
         from cx_assets.lakehouse.landing import misplaced
 
         landed = {
@@ -208,7 +208,7 @@ class RunPlan:
         from dagster import build_reconstructable_job, execute_job
 
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
-        from cx_assets.lakehouse.assets import IGNORED_FILES
+        from cx_assets.lakehouse.asset_factories import IGNORED_FILES
         from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import owner_tags
 

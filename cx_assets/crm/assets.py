@@ -18,15 +18,8 @@ from dagster import AssetExecutionContext, Output
 from cx_assets.crm import company_rules, plots, rules, schemas, silver_rules
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.crm.rules import DEFAULT_RULES
-from cx_assets.lakehouse.assets import (
-    Band,
-    all_days,
-    bronze_asset,
-    lake_asset,
-    latest_version_asset,
-    same_day,
-    whole_table,
-)
+from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
+from cx_assets.lakehouse.assets import Band, all_days, lake_asset, same_day, whole_table
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates

@@ -6,8 +6,9 @@
   (`table_checks.declared_checks`) are evaluated in the asset's own step, after its write.
 - `same_day`, `with_days_before`, `all_days`, `whole_table`: an input's partition window,
   stated where the input is declared, so the SQL reads only what the graph shows.
-- Two factories, where every asset really is alike: `bronze_asset` (a landed table as
-  delivered) and `latest_version_asset` (the latest delivered version of each id wins).
+- Two factories, where every asset really is alike, are in `asset_factories.py`:
+  `bronze_asset` (a landed table as delivered) and `latest_version_asset` (the latest
+  delivered version of each id wins).
 - The plain helpers asset bodies call live in `steps.py` (silver) and `derived.py`.
 
 Domains keep only what is theirs (record specs, Pandera models, SQL of their rules).
@@ -20,12 +21,10 @@ import typing
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-import pandas as pd
 import pandera.pandas as pa
-import pyarrow as pa_arrow
 from dagster import (
     AllPartitionMapping,
     AssetCheckKey,
@@ -38,10 +37,8 @@ from dagster import (
     BetaWarning,
     Field,
     FreshnessPolicy,
-    MetadataValue,
     Output,
     PreviewWarning,
-    TableColumn,
     TableSchema,
     TimeWindowPartitionMapping,
     asset,
@@ -50,7 +47,6 @@ from dagster import (
 from dagster._core.decorator_utils import format_docstring_for_description
 
 from cx_assets.lakehouse.automation import rollup_automation
-from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.checks import (
     Band,
     CheckRun,
@@ -58,15 +54,7 @@ from cx_assets.lakehouse.checks import (
     StepCheckResult,
     day_target,
 )
-from cx_assets.lakehouse.derived import query_validated
-from cx_assets.lakehouse.io_managers import LAYER_STORAGE, TableRef
-from cx_assets.lakehouse.landing import discover
-from cx_assets.lakehouse.landing_state import (
-    LANDING_FINGERPRINTS,
-    LANDING_REWRITES,
-    day_fingerprints,
-    day_rewrites,
-)
+from cx_assets.lakehouse.io_managers import LAYER_STORAGE
 from cx_assets.lakehouse.partitions import (
     PARTITION_COLUMN,
     daily_partitions,
@@ -364,123 +352,3 @@ def all_days(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
 def whole_table(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
     """An upstream that is not partitioned: all of it."""
     return AssetIn(key=_key(upstream))
-
-
-# --------------------------------------------------------------------------- bronze
-
-# A bronze materialization's files of its landing folders that were not read, [name, why].
-IGNORED_FILES = "files_ignored"
-
-
-BRONZE_TABLE_SCHEMA = TableSchema(
-    columns=[
-        TableColumn(name=name, type=str(BRONZE_SCHEMA.field(name).type), description=text)
-        for name, text in BRONZE_COLUMN_DESCRIPTIONS.items()
-    ]
-)
-
-
-def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
-    """`bronze/<source>_<table>`: every record of `landing/<source>/<table>/<day>/*` as
-    delivered, one row each."""
-
-    @lake_asset(
-        "bronze",
-        group=source,
-        name=f"{source}_{table}",
-        description=f"{description} Every landed record as delivered (raw text), with its "
-        "file, line and read errors. Bad records are kept here and quarantined in silver.",
-        schema=BRONZE_TABLE_SCHEMA,
-        metadata={LANDED_TABLE: f"{source}/{table}"},
-    )
-    def landed_records(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
-        days = partition_dates(context)
-        landing = lake.layout.landing_dir
-        ignored_by_day: dict[date, list[tuple[str, str]]] = {day: [] for day in days}
-        files_by_day = {
-            day: discover(landing, source, table, day, ignored_by_day[day]) for day in days
-        }
-        files = [landed for day in days for landed in files_by_day[day]]
-        ignored = [item for day in days for item in ignored_by_day[day]]
-        for shown, why in ignored:
-            context.log.warning(f"ignoring {shown}: {why}")
-        missing = sorted(day.isoformat() for day in days if not files_by_day[day])
-        if missing:
-            context.log.warning(
-                f"no {source}/{table} files landed for {', '.join(missing)}: "
-                "writing empty partitions"
-            )
-
-        def read(files: list, days: list[date], ignored: list) -> dict:
-            return {
-                "files_read": len(files),
-                "bytes_read": sum(landed.size for landed in files),
-                "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
-                # so the landing sensor does not run again a day built from these files
-                LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
-                LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, landing / source)),
-                # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
-                **({IGNORED_FILES: MetadataValue.json(ignored)} if ignored else {}),
-            }
-
-        if len(days) == 1:
-            context.add_output_metadata(read(files, days, ignored))
-        else:
-            # Each day its own files: Dagster gives every day of a range the step's output
-            # metadata, so each day listed the whole range's files.
-            for day in days:
-                context.add_asset_metadata(
-                    read(files_by_day[day], [day], ignored_by_day[day]),
-                    partition_key=day.isoformat(),
-                )
-        return read_landed(files, datetime.now(UTC))
-
-    return landed_records
-
-
-def landed_table(asset_def: AssetsDefinition) -> tuple[str, str] | None:
-    """(source, table) of a bronze asset's landing folder, None for other assets."""
-    declared = metadata_value(asset_def.metadata_by_key[asset_def.key], LANDED_TABLE)
-    if not declared:
-        return None
-    source, table = declared.split("/")
-    return source, table
-
-
-# --------------------------------------------------------------------------- latest version
-
-
-def latest_version_asset(
-    versions: AssetsDefinition,
-    *,
-    name: str,
-    key_column: str,
-    model: type[pa.DataFrameModel],
-    description: str,
-) -> AssetsDefinition:
-    """Whole-history silver table `name`: the latest delivered version of each `key_column`
-    of `versions` (latest day, then file name, then line), with the day it was delivered."""
-
-    @lake_asset(
-        "silver",
-        group=versions.group_names_by_key[versions.key],
-        name=name,
-        description=description,
-        model=model,
-        partitioned=False,
-        grain=[key_column],
-        ins={"versions": all_days(versions)},
-    )
-    def latest_versions(warehouse: Warehouse, versions: TableRef) -> pd.DataFrame:
-        return query_validated(
-            warehouse,
-            f"""SELECT * EXCLUDE (date, source_file, line_number), date AS version_date
-                FROM {versions.rows}
-                QUALIFY row_number() OVER (
-                    PARTITION BY {key_column}
-                    ORDER BY date DESC, source_file DESC, line_number DESC) = 1
-                ORDER BY {key_column}""",
-            model,
-        )
-
-    return latest_versions

@@ -24,7 +24,8 @@ from dagster import (
     load_assets_from_modules,
 )
 
-from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, landed_table
+from cx_assets.lakehouse.asset_factories import landed_table
+from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG
 from cx_assets.lakehouse.automation import landing_sensor
 
 DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)

@@ -16,13 +16,8 @@ from dagster import (
     Output,
 )
 
-from cx_assets.lakehouse.assets import (
-    all_days,
-    bronze_asset,
-    lake_asset,
-    latest_version_asset,
-    same_day,
-)
+from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
+from cx_assets.lakehouse.assets import all_days, lake_asset, same_day
 from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef

@@ -30,7 +30,8 @@ from dagster import (
 from pandera.typing import Series
 
 from cx_assets.lakehouse import table_checks
-from cx_assets.lakehouse.assets import Band, bronze_asset, lake_asset, same_day
+from cx_assets.lakehouse.asset_factories import bronze_asset
+from cx_assets.lakehouse.assets import Band, lake_asset, same_day
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
     NON_EMPTY,

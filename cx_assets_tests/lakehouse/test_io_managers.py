@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, TableSchema
 from pandera.typing import Series
 
-from cx_assets.lakehouse.assets import bronze_asset, lake_asset, same_day
+from cx_assets.lakehouse.asset_factories import bronze_asset
+from cx_assets.lakehouse.assets import lake_asset, same_day
 from cx_assets.lakehouse.gold_io_manager import GoldIOManager
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE

@@ -17,7 +17,7 @@ from dagster import (
     define_asset_job,
 )
 
-from cx_assets.lakehouse.assets import bronze_asset
+from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.automation import landing_sensor
 from cx_assets.lakehouse.landing_state import DaysSeen
 from cx_assets.lakehouse.partitions import daily_partitions

@@ -1,0 +1,155 @@
+"""The two asset factories, for the tables that really are alike in every domain.
+
+- `bronze_asset(source, table)`: `bronze/<source>_<table>`, every record landed under
+  `landing/<source>/<table>/<day>/` as delivered, one row each, with the fingerprints of
+  the files it read (for the landing sensor) and the files it did not read (and why);
+- `latest_version_asset(versions, ...)`: a whole-history silver table holding the latest
+  delivered version of each id (latest day, then file name, then line).
+
+Every other table is a function of its own, declared with `assets.lake_asset`.
+"""
+
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
+
+from cx_assets.lakehouse.assets import LANDED_TABLE, all_days, lake_asset, metadata_value
+from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
+from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.landing_state import (
+    LANDING_FINGERPRINTS,
+    LANDING_REWRITES,
+    day_fingerprints,
+    day_rewrites,
+)
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.warehouse import Warehouse
+
+# A bronze materialization's files of its landing folders that were not read, [name, why].
+IGNORED_FILES = "files_ignored"
+
+
+BRONZE_TABLE_SCHEMA = TableSchema(
+    columns=[
+        TableColumn(name=name, type=str(BRONZE_SCHEMA.field(name).type), description=text)
+        for name, text in BRONZE_COLUMN_DESCRIPTIONS.items()
+    ]
+)
+
+
+def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
+    """`bronze/<source>_<table>`: every record of `landing/<source>/<table>/<day>/*` as
+    delivered, one row each."""
+
+    @lake_asset(
+        "bronze",
+        group=source,
+        name=f"{source}_{table}",
+        description=f"{description} Every landed record as delivered (raw text), with its "
+        "file, line and read errors. Bad records are kept here and quarantined in silver.",
+        schema=BRONZE_TABLE_SCHEMA,
+        metadata={LANDED_TABLE: f"{source}/{table}"},
+    )
+    def landed_records(context: AssetExecutionContext, lake: Lake) -> pa_arrow.RecordBatchReader:
+        days = partition_dates(context)
+        landing = lake.layout.landing_dir
+        ignored_by_day: dict[date, list[tuple[str, str]]] = {day: [] for day in days}
+        files_by_day = {
+            day: discover(landing, source, table, day, ignored_by_day[day]) for day in days
+        }
+        files = [landed for day in days for landed in files_by_day[day]]
+        ignored = [item for day in days for item in ignored_by_day[day]]
+        for shown, why in ignored:
+            context.log.warning(f"ignoring {shown}: {why}")
+        missing = sorted(day.isoformat() for day in days if not files_by_day[day])
+        if missing:
+            context.log.warning(
+                f"no {source}/{table} files landed for {', '.join(missing)}: "
+                "writing empty partitions"
+            )
+
+        def read(files: list, days: list[date], ignored: list) -> dict:
+            return {
+                "files_read": len(files),
+                "bytes_read": sum(landed.size for landed in files),
+                "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
+                # so the landing sensor does not run again a day built from these files
+                LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
+                LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, landing / source)),
+                # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
+                **({IGNORED_FILES: MetadataValue.json(ignored)} if ignored else {}),
+            }
+
+        if len(days) == 1:
+            context.add_output_metadata(read(files, days, ignored))
+        else:
+            # Each day its own files: Dagster gives every day of a range the step's output
+            # metadata, so each day listed the whole range's files.
+            for day in days:
+                context.add_asset_metadata(
+                    read(files_by_day[day], [day], ignored_by_day[day]),
+                    partition_key=day.isoformat(),
+                )
+        return read_landed(files, datetime.now(UTC))
+
+    return landed_records
+
+
+def landed_table(asset_def: AssetsDefinition) -> tuple[str, str] | None:
+    """(source, table) of a bronze asset's landing folder, None for other assets."""
+    declared = metadata_value(asset_def.metadata_by_key[asset_def.key], LANDED_TABLE)
+    if not declared:
+        return None
+    source, table = declared.split("/")
+    return source, table
+
+
+# --------------------------------------------------------------------------- latest version
+
+
+def latest_version_asset(
+    versions: AssetsDefinition,
+    *,
+    name: str,
+    key_column: str,
+    model: type[pa.DataFrameModel],
+    description: str,
+) -> AssetsDefinition:
+    """Whole-history silver table `name`: the latest delivered version of each `key_column`
+    of `versions` (latest day, then file name, then line), with the day it was delivered."""
+
+    @lake_asset(
+        "silver",
+        group=versions.group_names_by_key[versions.key],
+        name=name,
+        description=description,
+        model=model,
+        partitioned=False,
+        grain=[key_column],
+        ins={"versions": all_days(versions)},
+    )
+    def latest_versions(warehouse: Warehouse, versions: TableRef) -> pd.DataFrame:
+        return query_validated(
+            warehouse,
+            f"""SELECT * EXCLUDE (date, source_file, line_number), date AS version_date
+                FROM {versions.rows}
+                QUALIFY row_number() OVER (
+                    PARTITION BY {key_column}
+                    ORDER BY date DESC, source_file DESC, line_number DESC) = 1
+                ORDER BY {key_column}""",
+            model,
+        )
+
+    return latest_versions
