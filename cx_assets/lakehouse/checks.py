@@ -24,8 +24,10 @@ from typing import Any
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetKey,
     DagsterInstance,
+    Enum,
     Field,
 )
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -59,6 +61,15 @@ class Band:
     low: float
     high: float
     description: str
+
+
+def band_config(low: float, high: float) -> dict[str, Field]:
+    """The run config of a check judged against a band: its bounds and its severity."""
+    return {
+        "low": Field(float, default_value=low),
+        "high": Field(float, default_value=high),
+        "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
+    }
 
 
 @dataclass(frozen=True)

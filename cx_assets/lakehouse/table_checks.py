@@ -4,55 +4,35 @@ as `DeclaredCheck`s its asset's step evaluates (see `checks`). `declared_checks`
 table's declarations into its checks; their severities are the contract's (see `checks`).
 """
 
-import statistics
 from collections.abc import Sequence
-from datetime import date, timedelta
-from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
-    DagsterInstance,
-    Enum,
-    Field,
     MetadataValue,
-    TableSchema,
 )
 
 from cx_assets.lakehouse import quarantine
 from cx_assets.lakehouse.checks import (
-    COLUMN_SCHEMA_CHANGE,
     CONFIGURED_SEVERITY_BLOCKS,
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
     REJECT_RATIO,
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
-    VOLUME_ANOMALY,
     Band,
     CheckRun,
     DeclaredCheck,
+    band_config,
 )
+from cx_assets.lakehouse.history_checks import column_schema_change, volume_anomaly
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
 from cx_assets.lakehouse.warehouse_tables import count_rows, table_exists
 
-# Defaults of the judgement checks (WARN; each is run config on its check).
+# The reject ratio's default (WARN; run config on its check).
 MAX_REJECT_RATIO = 0.001
-VOLUME_HISTORY_WEEKS = 4
-VOLUME_MIN_HISTORY_WEEKS = 3
-VOLUME_MIN_MEDIAN_ROWS = 100
-VOLUME_LOW_FACTOR = 0.5
-VOLUME_HIGH_FACTOR = 2.0
-
-
-def band_config(low: float, high: float) -> dict[str, Field]:
-    return {
-        "low": Field(float, default_value=low),
-        "high": Field(float, default_value=high),
-        "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
-    }
 
 
 def non_empty(schema: str, table: str, *, what: str = "rows") -> DeclaredCheck:
@@ -147,67 +127,6 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
         evaluate,
         blocking=CONFIGURED_SEVERITY_BLOCKS,
         config=band_config(0.0, high),
-    )
-
-
-def volume_anomaly(
-    schema: str,
-    table: str,
-    *,
-    weeks: int = VOLUME_HISTORY_WEEKS,
-    min_weeks: int = VOLUME_MIN_HISTORY_WEEKS,
-    min_rows: int = VOLUME_MIN_MEDIAN_ROWS,
-    low: float = VOLUME_LOW_FACTOR,
-    high: float = VOLUME_HIGH_FACTOR,
-) -> DeclaredCheck:
-    """WARN (by default) when a day's landed records fall outside [low, high] × the median of
-    the same weekday in the `weeks` weeks before it (sources have a weekly rhythm: a quiet
-    Sunday is no anomaly). Quiet (passing) while fewer than `min_weeks` such days have
-    records, or while that median is under `min_rows` (small counts swing by chance)."""
-
-    def evaluate(run: CheckRun) -> AssetCheckResult:
-        config, days = run.config, run.days
-        counts: dict[date, int] = {}
-        with run.warehouse.connect() as con:
-            if table_exists(con, schema, table):
-                rows = con.execute(
-                    f"SELECT date, count(*) FROM {qualified(schema, table)} "
-                    f"WHERE date BETWEEN ? AND ? GROUP BY date",
-                    [days[0] - timedelta(weeks=weeks), days[-1]],
-                ).fetchall()
-                counts = {day: int(n) for day, n in rows}
-        verdicts: dict[str, dict[str, float | int | None]] = {}
-        outside = []
-        for day in days:
-            history = [
-                counts[earlier]
-                for back in range(1, weeks + 1)
-                if counts.get(earlier := day - timedelta(weeks=back))
-            ]
-            median = float(statistics.median(history)) if len(history) >= min_weeks else None
-            rows_today = counts.get(day, 0)
-            verdicts[day.isoformat()] = {"rows": rows_today, "median": median}
-            if median is None or median < config["min_rows"]:
-                continue
-            if not config["low"] * median <= rows_today <= config["high"] * median:
-                outside.append(day.isoformat())
-        return AssetCheckResult(
-            check_name=VOLUME_ANOMALY,
-            passed=not outside,
-            severity=config["severity"],
-            description=f"unusual volume on {', '.join(outside)}" if outside else None,
-            metadata={"rows_and_median_by_day": MetadataValue.json(verdicts)},
-        )
-
-    return DeclaredCheck(
-        VOLUME_ANOMALY,
-        f"A day's records of {schema}.{table} against the median of the same weekday over "
-        f"the {weeks} weeks before. WARN by default outside [{low}, {high}] × that median "
-        f"(run config); quiet with under {min_weeks} weeks of history or a median under "
-        f"{min_rows} records.",
-        evaluate,
-        blocking=CONFIGURED_SEVERITY_BLOCKS,
-        config={**band_config(low, high), "min_rows": Field(int, default_value=min_rows)},
     )
 
 
@@ -330,98 +249,6 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
         blocking=CONFIGURED_SEVERITY_BLOCKS,
         config=band_config(band.low, band.high),
     )
-
-
-# At most this many materializations are read at a time while looking for the last one an
-# earlier run wrote (a page holds the step's days and one more, so it is usually the only one).
-MATERIALIZATIONS_PAGE = 32
-
-
-def column_schema_change(schema: str, table: str) -> DeclaredCheck:
-    """WARN when the columns (names and types) of the table's latest materialization are
-    not those of the last one an earlier run wrote.
-
-    Dagster's `build_column_schema_change_checks` compares the last two materializations,
-    which after a range run are two days of that run, written with the same columns: a
-    backfill that added a column never warned. And it is a step of its own, which waits for
-    every table of the run; this one runs in the table's step, after Dagster has stored the
-    step's materializations. The IO managers record each materialization's columns
-    (`dagster/column_schema`)."""
-    key = AssetKey([schema, table])
-
-    def evaluate(run: CheckRun) -> AssetCheckResult:
-        written = len(run.days) if run.days else 1  # a whole-history table writes one
-        page = min(written + 1, MATERIALIZATIONS_PAGE)
-        latest, earlier = _latest_and_earlier_run(run.instance, key, page)
-        if latest is None or earlier is None:
-            return AssetCheckResult(
-                check_name=COLUMN_SCHEMA_CHANGE,
-                passed=True,
-                severity=AssetCheckSeverity.WARN,
-                description="no materialization by an earlier run to compare with",
-            )
-        columns, before = (_column_schema(record) for record in (latest, earlier))
-        if columns is None or before is None:
-            which = "latest" if columns is None else "earlier run's"
-            changes = [f"the {which} materialization has no column schema"]
-        else:
-            changes = _column_changes(before, columns)
-        return AssetCheckResult(
-            check_name=COLUMN_SCHEMA_CHANGE,
-            passed=not changes,
-            severity=AssetCheckSeverity.WARN,
-            description="; ".join(changes) if changes else None,
-            metadata={"compared_with_run": earlier.run_id},
-        )
-
-    return DeclaredCheck(
-        COLUMN_SCHEMA_CHANGE,
-        f"WARN when {schema}.{table}'s columns (names and types) differ from those its last "
-        "materialization by an earlier run had.",
-        evaluate,
-    )
-
-
-def _latest_and_earlier_run(
-    instance: DagsterInstance, key: AssetKey, page_size: int
-) -> tuple[Any, Any]:
-    """The asset's latest materialization record, and the latest one another run wrote
-    (None when there is none), read `page_size` at a time, newest first."""
-    latest, cursor = None, None
-    while True:
-        page = instance.fetch_materializations(key, limit=max(page_size, 1), cursor=cursor)
-        for record in page.records:
-            if latest is None:
-                latest = record
-            elif record.run_id != latest.run_id:
-                return latest, record
-        if not page.has_more:
-            return latest, None
-        cursor = page.cursor
-
-
-def _column_schema(record: Any) -> TableSchema | None:
-    materialization = record.asset_materialization
-    value = (materialization.metadata if materialization else {}).get("dagster/column_schema")
-    return getattr(value, "schema", None)
-
-
-def _column_changes(previous: TableSchema, latest: TableSchema) -> list[str]:
-    """What changed, in words: added and removed columns, and changed types."""
-    before = {column.name: column.type for column in previous.columns}
-    after = {column.name: column.type for column in latest.columns}
-    changes = []
-    if added := [name for name in after if name not in before]:
-        changes.append(f"added columns: {', '.join(added)}")
-    if removed := [name for name in before if name not in after]:
-        changes.append(f"removed columns: {', '.join(removed)}")
-    if retyped := [
-        f"{name} {before[name]} -> {after[name]}"
-        for name in after
-        if name in before and before[name] != after[name]
-    ]:
-        changes.append(f"column type changes: {', '.join(retyped)}")
-    return changes
 
 
 def declared_checks(

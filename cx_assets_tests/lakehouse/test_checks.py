@@ -29,7 +29,7 @@ from dagster import (
 )
 from pandera.typing import Series
 
-from cx_assets.lakehouse import table_checks
+from cx_assets.lakehouse import history_checks
 from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import Band, lake_asset, same_day
 from cx_assets.lakehouse.checks import (
@@ -40,13 +40,13 @@ from cx_assets.lakehouse.checks import (
     UNIQUE_KEY,
     StepCheckResult,
 )
+from cx_assets.lakehouse.history_checks import _column_changes
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schemas import Lineage
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
-from cx_assets.lakehouse.table_checks import _column_changes
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import QUIET, check_results, check_results_by_day
 
@@ -573,12 +573,12 @@ def test_an_added_column_warns_and_an_unchanged_schema_passes(lake):
     assert added.description == "added columns: extra"
 
 
-@pytest.mark.parametrize("page", [1, table_checks.MATERIALIZATIONS_PAGE])
+@pytest.mark.parametrize("page", [1, history_checks.MATERIALIZATIONS_PAGE])
 def test_a_range_run_compares_with_the_run_before_it_not_with_its_own_days(lake, monkeypatch, page):
     """The range writes two days with the same columns; before it the table had none of
     `extra`. Comparing the last two materializations (two days of the range) would pass.
     With pages of one materialization, the earlier run is found on the third page."""
-    monkeypatch.setattr(table_checks, "MATERIALIZATIONS_PAGE", page)
+    monkeypatch.setattr(history_checks, "MATERIALIZATIONS_PAGE", page)
     lake.materialize([evolving], day="2024-01-05")
     ranged = lake.materialize([evolving], day="2024-01-06", last_day="2024-01-07")
     changed = check_results(ranged)[("silver/evolving", COLUMN_SCHEMA_CHANGE)]
