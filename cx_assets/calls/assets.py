@@ -4,7 +4,7 @@ One function per table; the rules are in `rules.py`."""
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.calls import plots, rules, schemas
+from cx_assets.calls import plots, schemas, table_rules
 from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.asset_factories import bronze_asset
@@ -29,7 +29,7 @@ bronze_transcripts = bronze_asset(
 
 def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
     """Transcripts are scored in Python (`rules.call_features`), joined in by SQL."""
-    return {rules.FEATURES_VIEW: rules.transcript_features(con, typed, DEFAULT_RULES)}
+    return {table_rules.FEATURES_VIEW: table_rules.transcript_features(con, typed, DEFAULT_RULES)}
 
 
 @lake_asset(
@@ -66,7 +66,7 @@ def calls_transcripts(
         bronze=bronze,
         spec=TRANSCRIPT_SPEC,
         model=schemas.SilverTranscript,
-        select_sql=rules.silver_transcripts_sql(TYPED_RECORDS),
+        select_sql=table_rules.silver_transcripts_sql(TYPED_RECORDS),
         derived_frames=transcript_features,
     )
 
@@ -81,7 +81,7 @@ def calls_transcripts(
 def calls_performance(warehouse: Warehouse, transcripts: TableRef) -> pd.DataFrame:
     """Per day: every call with its conversion, upsell amount and sentiment."""
     return query_validated(
-        warehouse, rules.performance_sql(transcripts.rows), schemas.CallPerformance
+        warehouse, table_rules.performance_sql(transcripts.rows), schemas.CallPerformance
     )
 
 
@@ -95,7 +95,9 @@ def calls_performance(warehouse: Warehouse, transcripts: TableRef) -> pd.DataFra
 def calls_agent_daily(warehouse: Warehouse, performance: TableRef) -> pd.DataFrame:
     """Per day and agent: calls, conversions and rate, upsell revenue and per call, calls by
     sentiment."""
-    return query_validated(warehouse, rules.agent_daily_sql(performance.rows), schemas.AgentDaily)
+    return query_validated(
+        warehouse, table_rules.agent_daily_sql(performance.rows), schemas.AgentDaily
+    )
 
 
 conversion_low, conversion_high = DEFAULT_RULES.conversion_rate_band
@@ -124,7 +126,7 @@ def calls_kpis_daily(
     revenue per call."""
     kpis = query_validated(
         warehouse,
-        rules.kpis_daily_sql(performance.rows, partition_dates(context)),
+        table_rules.kpis_daily_sql(performance.rows, partition_dates(context)),
         schemas.KpisDaily,
     )
     return Output(kpis, metadata=plots.kpis_daily_metadata(kpis))

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cx_assets.calls import rules
+from cx_assets.calls import rules, table_rules
 from cx_assets.calls.lexicons import DEFAULT_CONTRACTIONS
 from cx_assets.calls.rules import (
     DEFAULT_RULES,
@@ -401,7 +401,7 @@ def test_the_features_frame_is_the_python_rule_keyed_by_record():
             "unnest([NULL, NULL, 'invalid JSON']) AS reject_reason",
             texts,
         )
-        frame = rules.transcript_features(con, "typed")
+        frame = table_rules.transcript_features(con, "typed")
     finally:
         con.close()
     assert frame["line_number"].tolist() == [1, 2]  # rejected records are not scored
@@ -435,8 +435,10 @@ def test_silver_is_checked_in_sql_on_a_day_without_transcripts():
             "reject_reason VARCHAR, call_id VARCHAR, agent_name VARCHAR, customer_id VARCHAR, "
             "called_at TIMESTAMPTZ, duration_seconds BIGINT, transcript_text VARCHAR)"
         )
-        con.register(rules.FEATURES_VIEW, rules.transcript_features(con, "typed"))
-        described = con.execute(f"DESCRIBE {rules.silver_transcripts_sql('typed')}").fetchall()
+        con.register(table_rules.FEATURES_VIEW, table_rules.transcript_features(con, "typed"))
+        described = con.execute(
+            f"DESCRIBE {table_rules.silver_transcripts_sql('typed')}"
+        ).fetchall()
         types = {name: kind for name, kind, *_ in described}
     finally:
         con.close()
@@ -457,8 +459,8 @@ def test_kpis_have_one_row_a_day_even_without_calls():
             "unnest(['c1', 'c2']) AS call_id, unnest([TRUE, FALSE]) AS converted, "
             "unnest([50.0, 0.0]) AS upsell_amount"
         )
-        rows = con.execute(rules.kpis_daily_sql("performance", [first, second])).fetchall()
-        empty = con.execute(rules.kpis_daily_sql("performance", [])).fetchall()
+        rows = con.execute(table_rules.kpis_daily_sql("performance", [first, second])).fetchall()
+        empty = con.execute(table_rules.kpis_daily_sql("performance", [])).fetchall()
     finally:
         con.close()
     assert rows == [(first, 2, 0.5, 50.0, 25.0), (second, 0, None, 0.0, None)]
@@ -480,8 +482,8 @@ def test_revenue_is_the_same_to_the_last_digit_whatever_order_the_calls_come_in(
     con = duckdb.connect()
     try:
         for query in (
-            rules.agent_daily_sql("performance"),
-            rules.kpis_daily_sql("performance", [day]),
+            table_rules.agent_daily_sql("performance"),
+            table_rules.kpis_daily_sql("performance", [day]),
         ):
             assert len(results_in_every_order(con, performance, "performance", query)) == 1
     finally:
