@@ -1,5 +1,6 @@
-"""CRM friction: bronze (as landed) → silver (typed, noise-flagged, linked) → gold
-(contract section 4.1). One function per table; the rules are SQL in `rules.py`.
+"""CRM friction: bronze (as landed) → silver (typed, noise-flagged, linked; `silver.py`) →
+gold (contract section 4.1), this module. One function per table; the rules are SQL in
+`rules.py` and its siblings.
 
 Which view of a contact each table uses: `crm_interactions` resolves a person's company as
 of the interaction's day (the versions delivered up to that day, read through `all_days`
@@ -9,240 +10,29 @@ contact (`rules.with_current_company_sql`), as the contract computes them as of 
 materialized date.
 """
 
-from datetime import date
-
 import pandas as pd
-import pyarrow
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.crm import company_rules, plots, rules, schemas, silver_rules
-from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
+from cx_assets.crm import company_rules, plots, rules, schemas
 from cx_assets.crm.rules import DEFAULT_RULES
-from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
+from cx_assets.crm.silver import (
+    GROUP,
+    crm_contacts,
+    crm_deals,
+    crm_interactions,
+    crm_users,
+    latest_materialized_day,
+)
 from cx_assets.lakehouse.assets import Band, all_days, lake_asset, same_day, whole_table
 from cx_assets.lakehouse.derived import query_validated
-from cx_assets.lakehouse.io_managers import DayTables, TableRef
+from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.privacy import RECORD_HASHES, record_hashes
-from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
-from cx_assets.lakehouse.warehouse_tables import table_exists
-
-GROUP = "crm"
-LINEAGE = "date, source_file, line_number"
 
 # Check names (band checks are named by their declaration).
 NOISE_RATIO = "noise_ratio_in_band"
 RESOLVED_LINKAGE_SHARE = "resolved_linkage_share"
 
-# --------------------------------------------------------------------------- bronze
-
-bronze_interactions = bronze_asset(GROUP, "interactions", "CRM interactions (Ploomes-style JSONL).")
-bronze_contacts = bronze_asset(GROUP, "contacts", "CRM contacts (Ploomes-style JSONL).")
-bronze_deals = bronze_asset(GROUP, "deals", "CRM deals (Ploomes-style JSONL).")
-bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
-
-# --------------------------------------------------------------------------- silver
-
-
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=schemas.SilverContactVersion,
-    reconciles_with=bronze_contacts,
-    ins={"bronze": same_day(bronze_contacts)},
-)
-def crm_contact_versions(
-    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[DayTables]:
-    """Every delivered version of a CRM contact (people and companies). People's names are
-    dropped and e-mails/phones hashed. The latest version wins downstream."""
-    return silver_from_bronze(
-        context,
-        warehouse=warehouse,
-        lake=lake,
-        bronze=bronze,
-        spec=CONTACT_SPEC,
-        model=schemas.SilverContactVersion,
-        select_sql=f"""
-        SELECT {LINEAGE}, contact_id,
-               CASE type_id WHEN 1 THEN 'person' WHEN 2 THEN 'company' END AS contact_type,
-               company_id, owner_id,
-               CASE WHEN type_id = 2 THEN name END AS company_name,
-               h.email_hash, h.phone_hash, created_at,
-               CASE WHEN type_id NOT IN (1, 2)
-                    THEN 'field "TypeId" is neither 1 (person) nor 2 (company)' END
-                   AS {RULE_REASON}
-        FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
-        WHERE reject_reason IS NULL""",
-        derived_frames=record_hashes,
-        by_day=True,
-    )
-
-
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=schemas.SilverDealVersion,
-    reconciles_with=bronze_deals,
-    ins={
-        "bronze": same_day(bronze_deals),
-        # The names to mask in a title: its company's people, under every name delivered.
-        "contacts": all_days(bronze_contacts),
-    },
-)
-def crm_deal_versions(
-    context: AssetExecutionContext,
-    warehouse: Warehouse,
-    lake: Lake,
-    bronze: TableRef,
-    contacts: TableRef,
-) -> Output[DayTables]:
-    """Every delivered version of a CRM deal. The latest version wins downstream. A title
-    has the names of its company's people masked, as well as e-mails and phone numbers."""
-    person_names = _person_names(warehouse, contacts)
-    return silver_from_bronze(
-        context,
-        warehouse=warehouse,
-        lake=lake,
-        bronze=bronze,
-        spec=DEAL_SPEC,
-        model=schemas.SilverDealVersion,
-        select_sql=silver_rules.silver_deals_sql(
-            TYPED_RECORDS, person_names=PERSON_NAMES if person_names is not None else None
-        ),
-        derived_frames=_frames_of(person_names),
-        by_day=True,
-    )
-
-
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=schemas.SilverUserVersion,
-    reconciles_with=bronze_users,
-    ins={"bronze": same_day(bronze_users)},
-)
-def crm_user_versions(
-    context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[DayTables]:
-    """Every delivered version of a CRM user (account managers)."""
-    return silver_from_bronze(
-        context,
-        warehouse=warehouse,
-        lake=lake,
-        bronze=bronze,
-        spec=USER_SPEC,
-        model=schemas.SilverUserVersion,
-        select_sql=f"""
-        SELECT {LINEAGE}, user_id, name, h.email_hash
-        FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
-        WHERE reject_reason IS NULL""",
-        derived_frames=record_hashes,
-        by_day=True,
-    )
-
-
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=schemas.SilverInteraction,
-    grain=["interaction_id"],
-    grain_across_days=True,
-    reconciles_with=bronze_interactions,
-    ins={
-        "bronze": same_day(bronze_interactions),
-        # A person's company as of the day: every version delivered up to it.
-        "contact_versions": all_days(crm_contact_versions),
-        # The names to mask in a title: its person's, under every name delivered.
-        "contacts": all_days(bronze_contacts),
-    },
-)
-def crm_interactions(
-    context: AssetExecutionContext,
-    warehouse: Warehouse,
-    lake: Lake,
-    bronze: TableRef,
-    contact_versions: TableRef,
-    contacts: TableRef,
-) -> Output[DayTables]:
-    """CRM interactions with noise flags and reason, direction, thread key, friction flags
-    and the company resolved as of the day. E-mail bodies, subjects and recipient addresses
-    stay in bronze; a title has its person's name masked."""
-    days = partition_dates(context)
-    person_names = _person_names(warehouse, contacts)
-    return silver_from_bronze(
-        context,
-        warehouse=warehouse,
-        lake=lake,
-        bronze=bronze,
-        spec=INTERACTION_SPEC,
-        model=schemas.SilverInteraction,
-        select_sql=silver_rules.silver_interactions_sql(
-            TYPED_RECORDS,
-            contact_versions.rows,
-            days[-1] if days else None,
-            person_names=PERSON_NAMES if person_names is not None else None,
-        ),
-        derived_frames=_frames_of(person_names),
-        by_day=True,
-    )
-
-
-# The view of every person contact's names the SQL of interactions and deals masks titles with.
-PERSON_NAMES = "person_names"
-
-
-def _person_names(warehouse: Warehouse, contacts: TableRef) -> pyarrow.Table | None:
-    """Every person's names (`silver_rules.person_names_sql`), once for a step rather than for
-    each part of each day; None before any contact landed."""
-    with warehouse.connect() as con:
-        if not table_exists(con, contacts.schema, contacts.table):
-            return None
-        return con.sql(silver_rules.person_names_sql(contacts.rows)).to_arrow_table()
-
-
-def _frames_of(person_names: pyarrow.Table | None):
-    """The step's person names as a view of each part's query (`PERSON_NAMES`)."""
-    if person_names is None:
-        return None
-
-    def known_person_names(con, typed) -> dict:
-        return {PERSON_NAMES: person_names}
-
-    return known_person_names
-
-
-def latest_materialized_day(context: AssetExecutionContext) -> date | None:
-    """The latest day `crm_interactions` was materialized for, a day whose files never came
-    included: whole-history tables are as of it (contract 4.1), so a company's silence keeps
-    growing through an outage. None before any."""
-    days = context.instance.get_materialized_partitions(crm_interactions.key)
-    return max(date.fromisoformat(day) for day in days) if days else None
-
-
-crm_contacts = latest_version_asset(
-    crm_contact_versions,
-    name="crm_contacts",
-    key_column="contact_id",
-    model=schemas.CurrentContact,
-    description="Latest version of every CRM contact.",
-)
-crm_deals = latest_version_asset(
-    crm_deal_versions,
-    name="crm_deals",
-    key_column="deal_id",
-    model=schemas.CurrentDeal,
-    description="Latest version of every CRM deal.",
-)
-crm_users = latest_version_asset(
-    crm_user_versions,
-    name="crm_users",
-    key_column="user_id",
-    model=schemas.CurrentUser,
-    description="Latest version of every CRM user.",
-)
 
 # --------------------------------------------------------------------------- gold, per day
 

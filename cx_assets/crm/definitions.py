@@ -1,7 +1,7 @@
-"""The CRM domain's definitions: its assets (facts and dimensions), the checks they declare,
-its daily job and landing sensor."""
+"""The CRM domain's definitions: its assets (bronze and silver, gold facts, dimensions), the
+checks they declare, its daily job and landing sensor."""
 
-from cx_assets.crm import assets, dimensions
+from cx_assets.crm import assets, dimensions, silver
 from cx_assets.lakehouse.domain import domain_definitions
 
-defs = domain_definitions(assets.GROUP, [assets, dimensions])
+defs = domain_definitions(assets.GROUP, [silver, assets, dimensions])

@@ -6,9 +6,8 @@ applied per company (`dimension_rules`)."""
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from cx_assets.crm import assets as crm_assets
-from cx_assets.crm import dimension_rules, dimension_schemas, rules
-from cx_assets.crm.assets import GROUP
+from cx_assets.crm import dimension_rules, dimension_schemas, rules, silver
+from cx_assets.crm.silver import GROUP
 from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.io_managers import TableRef
@@ -21,7 +20,7 @@ from cx_assets.lakehouse.warehouse import Warehouse
     model=dimension_schemas.Manager,
     partitioned=False,
     grain=["owner_id"],
-    ins={"users": whole_table(crm_assets.crm_users)},
+    ins={"users": whole_table(silver.crm_users)},
 )
 def crm_managers(warehouse: Warehouse, users: TableRef) -> pd.DataFrame:
     """Per manager (every CRM user): the name of the user's latest version."""
@@ -37,9 +36,9 @@ def crm_managers(warehouse: Warehouse, users: TableRef) -> pd.DataFrame:
     partitioned=False,
     grain=["company_id"],
     ins={
-        "interactions": all_days(crm_assets.crm_interactions),
-        "contacts": whole_table(crm_assets.crm_contacts),
-        "deals": whole_table(crm_assets.crm_deals),
+        "interactions": all_days(silver.crm_interactions),
+        "contacts": whole_table(silver.crm_contacts),
+        "deals": whole_table(silver.crm_deals),
     },
 )
 def crm_companies(
@@ -59,7 +58,7 @@ def crm_companies(
             resolved,
             contacts.rows,
             deals.rows,
-            as_of_day=crm_assets.latest_materialized_day(context),
+            as_of_day=silver.latest_materialized_day(context),
         ),
         dimension_schemas.Company,
     )
