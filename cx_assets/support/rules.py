@@ -16,19 +16,10 @@ unit tests run exactly this SQL on hand-worked rows in an in-memory DuckDB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.parsing import after_delivery_sql
-from cx_assets.lakehouse.privacy import (
-    RECORD_HASHES,
-    mask_contacts_sql,
-    mask_names_sql,
-    name_variants_sql,
-)
-from cx_assets.lakehouse.steps import RULE_REASON
 
 PRIORITIES = ("urgent", "high", "medium", "low")  # most urgent first
 STATUSES = ("open", "pending", "resolved", "closed")
@@ -98,136 +89,6 @@ def as_of_day_sql(deliveries: str) -> str:
 def as_of_sql(deliveries: str) -> str:
     """Scalar subquery: the as-of time, the end (next midnight, UTC) of the latest day."""
     return f"(SELECT CAST(max({sql.PARTITION_COLUMN}) + INTERVAL 1 DAY AS TIMESTAMPTZ) FROM {deliveries})"
-
-
-# --------------------------------------------------------------------------- silver
-
-LINEAGE = "date, source_file, line_number"
-
-
-def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
-    """Every good ticket record of the day, with subject and description masked: e-mail
-    addresses and phone numbers, and the ticket's own customer's name (whole, and each part
-    of 3 letters or more) under every name the customer was delivered with, on any day:
-    a day run again after a customer was renamed masks the new name too (privacy before
-    the same text on a re-run; gold does not carry the text). `customers`: the bronze
-    customer records (None: none landed yet). The ids are trimmed, as the customers' and
-    agents' CSV read theirs, so they still join and " T-1" is the ticket "T-1" (a blank id is
-    then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`). The
-    category reaches gold: an e-mail address or phone number typed into it is masked. A
-    ticket created, answered or resolved after the day after its file's day is a bad record
-    (`after_delivery_sql`): its creation day would be a gold partition in the future."""
-    names = customer_names_sql(customers)
-    return f"""
-        WITH tickets AS (
-            SELECT * REPLACE ({sql.stripped("ticket_id")} AS ticket_id,
-                              {sql.stripped("agent_id")} AS agent_id),
-                   {sql.stripped("customer_id")} AS trimmed_customer_id
-            FROM {typed} WHERE reject_reason IS NULL
-        ),
-        customer_names AS ({names}),
-        ticket_names AS (
-            SELECT t.source_file, t.line_number,
-                   flatten(list(DISTINCT {name_variants_sql("n.name")})) AS names
-            FROM tickets t JOIN customer_names n
-              ON n.customer_id = t.trimmed_customer_id
-            WHERE n.name IS NOT NULL
-            GROUP BY ALL
-        )
-        SELECT {LINEAGE}, ticket_id, trimmed_customer_id AS customer_id, agent_id, created_at,
-               first_response_at,
-               resolved_at, status, priority, channel, {mask_contacts_sql("category")} AS category,
-               {mask_names_sql(mask_contacts_sql("subject"), "names")} AS subject,
-               {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
-               csat_score,
-               coalesce({after_delivery_sql("created_at", "created_at")},
-                        {after_delivery_sql("first_response_at", "first_response_at")},
-                        {after_delivery_sql("resolved_at", "resolved_at")}) AS {RULE_REASON}
-        FROM tickets LEFT JOIN ticket_names USING (source_file, line_number)
-    """
-
-
-def customer_names_sql(customers: str | None, where: str = "TRUE") -> str:
-    """The (customer_id, name) of every bronze customer record (`where` narrows them; None:
-    no customers landed yet), the id trimmed as the customers' CSV reads it."""
-    if not customers:
-        return "SELECT NULL AS customer_id, NULL AS name WHERE FALSE"
-    return f"""SELECT {sql.stripped("json_extract_string(record, '$.customer_id')")} AS customer_id,
-                      json_extract_string(record, '$.name') AS name
-               FROM {customers} WHERE read_error IS NULL AND {where}"""
-
-
-def names_left_in_other_days_sql(versions: str, customers: str, days: Sequence[date]) -> str:
-    """Per day outside `days`: the ticket versions whose subject or description still holds a
-    name their customer was delivered with (on any day), among the customers delivered on
-    `days`. A ticket's text is masked with the names known when its day ran, so a customer
-    whose record landed after that day leaves their name in it until the day runs again."""
-    delivered = customer_names_sql(customers, sql.in_days(days))
-    every_name = customer_names_sql(customers)
-    return f"""
-        WITH delivered AS (SELECT DISTINCT customer_id FROM ({delivered}) WHERE name IS NOT NULL),
-        names AS (
-            SELECT customer_id, flatten(list(DISTINCT {name_variants_sql("name")})) AS names
-            FROM ({every_name})
-            WHERE name IS NOT NULL AND customer_id IN (SELECT customer_id FROM delivered)
-            GROUP BY customer_id
-        )
-        SELECT v.date, count(*) AS tickets
-        FROM {versions} v JOIN names n USING (customer_id)
-        WHERE NOT {sql.in_days(days)}
-          AND ({mask_names_sql("v.subject", "n.names")} IS DISTINCT FROM v.subject
-               OR {mask_names_sql("v.description", "n.names")} IS DISTINCT FROM v.description)
-        GROUP BY v.date
-        ORDER BY v.date
-    """
-
-
-def silver_agent_versions_sql(typed: str) -> str:
-    """Every good agent record; skills trimmed around each `;`."""
-    return f"""
-        SELECT {LINEAGE}, agent_id, name, team,
-               nullif(array_to_string(
-                   [{sql.stripped("s")} FOR s IN string_split(coalesce(skills, ''), ';') IF {sql.has_text("s")}],
-                   ';'), '') AS skills,
-               hire_date, max_open_tickets
-        FROM {typed}
-        WHERE reject_reason IS NULL
-    """
-
-
-def silver_customer_versions_sql(typed: str, hashes: str = RECORD_HASHES) -> str:
-    """Every good customer record: the name dropped, e-mail and phone as keyed hashes, and
-    an e-mail address or phone number typed into the plan or region (they reach gold) masked."""
-    return f"""
-        SELECT t.date, t.source_file, t.line_number, t.customer_id,
-               h.email_hash, h.phone_hash, {mask_contacts_sql("t.plan")} AS plan,
-               {mask_contacts_sql("t.region")} AS region, t.signup_date
-        FROM {typed} t
-        JOIN {hashes} h USING (source_file, line_number)
-        WHERE t.reject_reason IS NULL
-    """
-
-
-def deliveries_sql(days: Sequence[date], tickets: str, agents: str, customers: str) -> str:
-    """One row per day of the step, with the versions kept that day (0 without files)."""
-
-    def counted(relation: str, column: str) -> str:
-        return (
-            f"LEFT JOIN (SELECT date, count(*) AS {column} FROM {relation} GROUP BY date) "
-            f"USING (date)"
-        )
-
-    return f"""
-        SELECT date,
-               coalesce(ticket_versions, 0) AS ticket_versions,
-               coalesce(agent_versions, 0) AS agent_versions,
-               coalesce(customer_versions, 0) AS customer_versions
-        FROM {sql.days_relation(days)}
-        {counted(tickets, "ticket_versions")}
-        {counted(agents, "agent_versions")}
-        {counted(customers, "customer_versions")}
-        ORDER BY date
-    """
 
 
 # --------------------------------------------------------------------------- SLA

@@ -28,7 +28,7 @@ from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets.lakehouse.warehouse_tables import table_exists
-from cx_assets.support import rules, schemas
+from cx_assets.support import schemas, silver_rules
 from cx_assets.support.records import AGENT_SPEC, CUSTOMER_SPEC, TICKET_SPEC
 
 GROUP = "support"
@@ -56,7 +56,7 @@ def _names_masked_on_other_days() -> DeclaredCheck:
             if not table_exists(con, *bronze_customers.key.path):
                 return AssetCheckResult(passed=True, metadata={"tickets_by_day": {}})
             found = con.execute(
-                rules.names_left_in_other_days_sql(
+                silver_rules.names_left_in_other_days_sql(
                     # the table this check is on (its asset is defined below)
                     qualified("silver", "support_ticket_versions"),
                     qualified(*bronze_customers.key.path),
@@ -118,7 +118,7 @@ def support_ticket_versions(
         bronze=bronze,
         spec=TICKET_SPEC,
         model=schemas.SilverTicketVersion,
-        select_sql=rules.silver_ticket_versions_sql(
+        select_sql=silver_rules.silver_ticket_versions_sql(
             TYPED_RECORDS, customers.rows if landed else None
         ),
     )
@@ -143,7 +143,7 @@ def support_agent_versions(
         bronze=bronze,
         spec=AGENT_SPEC,
         model=schemas.SilverAgentVersion,
-        select_sql=rules.silver_agent_versions_sql(TYPED_RECORDS),
+        select_sql=silver_rules.silver_agent_versions_sql(TYPED_RECORDS),
     )
 
 
@@ -167,7 +167,7 @@ def support_customer_versions(
         bronze=bronze,
         spec=CUSTOMER_SPEC,
         model=schemas.SilverCustomerVersion,
-        select_sql=rules.silver_customer_versions_sql(TYPED_RECORDS),
+        select_sql=silver_rules.silver_customer_versions_sql(TYPED_RECORDS),
         derived_frames=record_hashes,
     )
 
@@ -195,7 +195,9 @@ def support_deliveries(
     built on the whole history."""
     return query_validated(
         warehouse,
-        rules.deliveries_sql(partition_dates(context), tickets.rows, agents.rows, customers.rows),
+        silver_rules.deliveries_sql(
+            partition_dates(context), tickets.rows, agents.rows, customers.rows
+        ),
         schemas.Delivery,
     )
 

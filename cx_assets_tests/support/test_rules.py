@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from cx_assets.support import model_inputs, rules
+from cx_assets.support import model_inputs, rules, silver_rules
 from cx_assets.support.models import assign
 from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
 
@@ -410,7 +410,7 @@ def test_silver_ticket_text_masks_email_addresses_and_phone_numbers(con, text, m
         [text, text],
     )
     subject, description = con.execute(
-        f"SELECT subject, description FROM ({rules.silver_ticket_versions_sql('typed')})"
+        f"SELECT subject, description FROM ({silver_rules.silver_ticket_versions_sql('typed')})"
     ).fetchall()[0]
     assert subject == description == masked
 
