@@ -13,7 +13,7 @@ materialized date.
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from cx_assets.crm import company_rules, plots, rules, schemas
+from cx_assets.crm import company_rules, gold_rules, plots, rules, schemas
 from cx_assets.crm.rules import DEFAULT_RULES
 from cx_assets.crm.silver import (
     GROUP,
@@ -62,7 +62,7 @@ def crm_noise_summary(
     """Per day: interactions by noise rule, all noise, and valid, with their share."""
     return query_validated(
         warehouse,
-        rules.noise_summary_sql(interactions.rows, partition_dates(context)),
+        gold_rules.noise_summary_sql(interactions.rows, partition_dates(context)),
         schemas.NoiseSummary,
     )
 
@@ -77,7 +77,7 @@ def crm_noise_summary(
 def crm_friction_heuristics(warehouse: Warehouse, interactions: TableRef) -> pd.DataFrame:
     """Per day: every valid interaction with urgency, failure or escalation words."""
     return query_validated(
-        warehouse, rules.friction_heuristics_sql(interactions.rows), schemas.FrictionHeuristic
+        warehouse, gold_rules.friction_heuristics_sql(interactions.rows), schemas.FrictionHeuristic
     )
 
 
@@ -105,7 +105,7 @@ def crm_contact_linkage(
     """Per day: how interactions (noise included) resolve to a company."""
     return query_validated(
         warehouse,
-        rules.contact_linkage_sql(interactions.rows, partition_dates(context)),
+        gold_rules.contact_linkage_sql(interactions.rows, partition_dates(context)),
         schemas.ContactLinkage,
     )
 
@@ -132,7 +132,7 @@ def crm_cx_volumetrics(
     company of an interaction is the one its contact has in its latest version."""
     resolved = rules.with_current_company_sql(interactions.rows, contacts.rows)
     return query_validated(
-        warehouse, rules.cx_volumetrics_sql(resolved, deals.rows), schemas.CxVolumetrics
+        warehouse, gold_rules.cx_volumetrics_sql(resolved, deals.rows), schemas.CxVolumetrics
     )
 
 
@@ -147,7 +147,7 @@ def crm_cx_volumetrics(
 def crm_temporal_heat(warehouse: Warehouse, interactions: TableRef) -> Output[pd.DataFrame]:
     """Day of week × local hour (America/Sao_Paulo), all history: 168 rows."""
     heat = query_validated(
-        warehouse, rules.temporal_heat_sql(interactions.rows), schemas.TemporalHeat
+        warehouse, gold_rules.temporal_heat_sql(interactions.rows), schemas.TemporalHeat
     )
     return Output(heat, metadata=plots.temporal_heat_metadata(heat))
 
@@ -163,7 +163,7 @@ def crm_temporal_heat(warehouse: Warehouse, interactions: TableRef) -> Output[pd
 def crm_sales_velocity(warehouse: Warehouse, deals: TableRef, users: TableRef) -> pd.DataFrame:
     """Per manager: open deals, win rate, won amount, cycle and sales velocity."""
     return query_validated(
-        warehouse, rules.sales_velocity_sql(deals.rows, users.rows), schemas.SalesVelocity
+        warehouse, gold_rules.sales_velocity_sql(deals.rows, users.rows), schemas.SalesVelocity
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from cx_assets.crm.rules import DEFAULT_RULES, CrmRules, as_of_day_sql, end_of_local_day_sql
+from cx_assets.crm.gold_rules import as_of_day_sql, end_of_local_day_sql
+from cx_assets.crm.rules import DEFAULT_RULES, CrmRules
 from cx_assets.lakehouse import sql
 
 

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cx_assets.crm import company_rules, rules, silver_rules
+from cx_assets.crm import company_rules, gold_rules, rules, silver_rules
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV, bind_hash_key
 from cx_assets_tests.crm.silver_rows import T0, interaction
@@ -369,7 +369,7 @@ def day_rows(con):
 
 def test_noise_summary_has_five_rows_a_day_even_without_interactions(con):
     days = day_rows(con)
-    frame = con.execute(rules.noise_summary_sql("interactions_", days)).df()
+    frame = con.execute(gold_rules.noise_summary_sql("interactions_", days)).df()
     summary = {
         (row.date.date(), row.category): (row.count, None if pd.isna(row.pct) else row.pct)
         for row in frame.itertuples()
@@ -390,7 +390,7 @@ def test_noise_summary_has_five_rows_a_day_even_without_interactions(con):
 
 def test_contact_linkage_has_a_row_a_day_even_without_interactions(con):
     days = day_rows(con)
-    rows = con.execute(rules.contact_linkage_sql("interactions_", days)).fetchall()
+    rows = con.execute(gold_rules.contact_linkage_sql("interactions_", days)).fetchall()
     assert rows == [
         (days[0], 2, 1, 1, 0.5, 0.25, 0.25),
         (days[1], 0, 0, 0, None, None, None),
@@ -399,8 +399,8 @@ def test_contact_linkage_has_a_row_a_day_even_without_interactions(con):
 
 def test_per_day_tables_of_no_days_are_empty(con):
     day_rows(con)
-    assert con.execute(rules.noise_summary_sql("interactions_", [])).fetchall() == []
-    assert con.execute(rules.contact_linkage_sql("interactions_", [])).fetchall() == []
+    assert con.execute(gold_rules.noise_summary_sql("interactions_", [])).fetchall() == []
+    assert con.execute(gold_rules.contact_linkage_sql("interactions_", [])).fetchall() == []
 
 
 # --------------------------------------------------------------------------- volumetrics
@@ -410,7 +410,7 @@ def volumetrics(con, interactions, deals=()):
     con.register("interactions_", pd.DataFrame(interactions))
     deal_frame = pd.DataFrame(list(deals) or [{"company_id": -1, "amount": 0.0, "status": "open"}])
     con.register("deals_", deal_frame)
-    frame = con.execute(rules.cx_volumetrics_sql("interactions_", "deals_")).df()
+    frame = con.execute(gold_rules.cx_volumetrics_sql("interactions_", "deals_")).df()
     return {(row.owner_id, row.company_id): row for row in frame.itertuples()}
 
 
@@ -484,7 +484,7 @@ def test_emails_at_the_same_instant_are_taken_in_id_order_whatever_order_they_co
     for row in rows[1:3]:
         row["occurred_at"] = rows[1]["occurred_at"]
     con.register("deals_", pd.DataFrame([{"company_id": -1, "amount": 0.0, "status": "open"}]))
-    volumetrics_sql = rules.cx_volumetrics_sql("interactions_", "deals_")
+    volumetrics_sql = gold_rules.cx_volumetrics_sql("interactions_", "deals_")
     query = f"SELECT long_thread_count FROM ({volumetrics_sql})"
     assert results_in_every_order(con, pd.DataFrame(rows), "interactions_", query) == {((1,),)}
 
@@ -563,7 +563,7 @@ def test_temporal_heat_has_168_slots_in_sao_paulo_time(con):
     ]
     con.register("interactions_", pd.DataFrame(rows))
     heat = (
-        con.execute(rules.temporal_heat_sql("interactions_"))
+        con.execute(gold_rules.temporal_heat_sql("interactions_"))
         .df()
         .set_index(["day_of_week", "hour"])
     )
@@ -588,7 +588,7 @@ def test_friction_score_is_the_sum_of_the_three_flags(con):
         for n, (urgency, failure, escalation) in enumerate(flagged)
     ]
     con.register("interactions_", pd.DataFrame(rows))
-    frame = con.execute(rules.friction_heuristics_sql("interactions_")).df()
+    frame = con.execute(gold_rules.friction_heuristics_sql("interactions_")).df()
     assert frame["friction_score"].tolist() == [2, 3, 1]  # the row without friction is left out
 
 
@@ -613,7 +613,9 @@ def test_sales_velocity_worked_example(con):
     ]
     con.register("deals_", deals)
     con.register("users_", pd.DataFrame({"user_id": [7, 8, 9]}))
-    result = con.execute(rules.sales_velocity_sql("deals_", "users_")).df().set_index("owner_id")
+    result = (
+        con.execute(gold_rules.sales_velocity_sql("deals_", "users_")).df().set_index("owner_id")
+    )
     seven = result.loc[7]
     assert seven.open_deals == 2
     assert seven.win_rate == pytest.approx(2 / 3)
@@ -656,8 +658,8 @@ def test_amount_sums_and_means_are_the_same_to_the_last_digit_whatever_order_dea
     con.register("interactions_", pd.DataFrame([interaction(1, 7, 10, T0)]))
     con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": "company"}))
     queries = {
-        "sales velocity": rules.sales_velocity_sql("deals_", "users_"),
-        "volumetrics": rules.cx_volumetrics_sql("interactions_", "deals_"),
+        "sales velocity": gold_rules.sales_velocity_sql("deals_", "users_"),
+        "volumetrics": gold_rules.cx_volumetrics_sql("interactions_", "deals_"),
         "segmentation": company_rules.segmentation_sql("interactions_", "contacts_", "deals_"),
     }
     for name, query in queries.items():
