@@ -522,7 +522,7 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
     """Seen after a Ctrl-C: the summary counted every gold table as if the run had written
     it. A table the failed run did not write is marked, and one never written says so."""
     from cx_assets import cli as cli_module
-    from cx_assets.calls import rules
+    from cx_assets.calls import table_rules
 
     data_dir = calls_day(tmp_path / "data")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
@@ -532,7 +532,7 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
     def breaks(rows):
         raise RuntimeError("agent rollup broke")
 
-    monkeypatch.setattr(rules, "agent_daily_sql", breaks)
+    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks)
     assert cli_module.main(arguments) == 1
     first = capsys.readouterr().out
     lines = first.splitlines()
@@ -550,7 +550,7 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
     assert cli_module.main(arguments) == 0
     capsys.readouterr()
 
-    monkeypatch.setattr(rules, "agent_daily_sql", breaks)
+    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks)
     assert cli_module.main(arguments) == 1
     again = capsys.readouterr().out
     agents = _summary_line(again, "calls_agent_daily")
@@ -604,7 +604,7 @@ def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
 
 def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
-    from cx_assets.calls import rules
+    from cx_assets.calls import table_rules
 
     data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
@@ -619,7 +619,7 @@ def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, m
     def breaks(table):
         raise RuntimeError("typing broke")
 
-    monkeypatch.setattr(rules, "silver_transcripts_sql", breaks)
+    monkeypatch.setattr(table_rules, "silver_transcripts_sql", breaks)
     assert cli_module.main(arguments) == 1
     (earlier,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
     assert earlier == f"{written}  (an earlier run's)"
