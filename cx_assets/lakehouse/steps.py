@@ -24,17 +24,15 @@ from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import RecordSpec, explain_invalid_json, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
-from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
 from cx_assets.lakehouse.silver_report import Chunk, SilverReport
-from cx_assets.lakehouse.validation import SchemaViolation, ordered, validate
-from cx_assets.lakehouse.warehouse import Warehouse, as_arrow
+from cx_assets.lakehouse.silver_validation import RULE_REASON, validated
+from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets.lakehouse.warehouse_tables import table_exists
 
 # What `silver_from_bronze` names the typed records of a day (or a part) for the domain's SQL.
 TYPED_RECORDS = "typed_records"
 # The temp table holding the rows the domain's SQL selected, before validation.
 CANDIDATES = "silver_candidates"
-RULE_REASON = "reject_reason"
 
 # Frames a domain computes in Python from the typed records, by the name SQL sees them as.
 DerivedFrames = Callable[
@@ -279,6 +277,28 @@ def _silver_chunk(
     finally:
         if unranked:
             con.unregister(UNRANKED)
+    try:
+        _select_candidates(con, select_sql, derived_frames)
+        rows, model_rejects, has_rule = validated(con, CANDIDATES, model)
+        con.register("model_rejects", model_rejects)
+        try:
+            rejects, bronze_rows, after_typing = _rejected_records(
+                con, bronze, days, files, has_rule
+            )
+        finally:
+            con.unregister("model_rejects")
+        bad_firsts = heading_duplicates(con, spec, TYPED_RECORDS, after_typing)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+        con.unregister(TYPED_RECORDS)
+    return Chunk(rows, rejects, bronze_rows), after_typing, bad_firsts
+
+
+def _select_candidates(
+    con: duckdb.DuckDBPyConnection, select_sql: str, derived_frames: DerivedFrames | None
+) -> None:
+    """Step 2: the domain's query over the typed records (and its derived frames) into
+    `CANDIDATES`."""
     frames = derived_frames(con, TYPED_RECORDS) if derived_frames else {}
     for name, frame in frames.items():
         con.register(name, frame)
@@ -287,95 +307,50 @@ def _silver_chunk(
     finally:
         for name in frames:
             con.unregister(name)
+
+
+def _rejected_records(
+    con: duckdb.DuckDBPyConnection,
+    bronze: TableRef,
+    days: list[date],
+    files: Sequence[str] | None,
+    has_rule: bool,
+) -> tuple[pd.DataFrame, int, list[tuple[str, int]]]:
+    """Every record rejected by the parse, a rule or the model (`model_rejects`, registered),
+    with its day, file, line, reason and original text from bronze; how many bronze records
+    were typed; and the (file, line) of those rejected after typing."""
     parse_rejects = (
         f"SELECT source_file, line_number, reject_reason AS reason "
         f"FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL"
     )
-    source_types = {
-        name: kind for name, kind, *_ in con.execute(f"DESCRIBE {CANDIDATES}").fetchall()
-    }
-    missing = [name for name in model.to_schema().columns if name not in source_types]
-    if missing:
-        problems = "; ".join(f"column '{name}' is missing" for name in missing)
-        raise SchemaViolation(f"{model.__name__}: {problems}")
-    has_rule = RULE_REASON in source_types
-    try:
-        rows, model_rejects = _validated_in_sql(con, model, source_types, has_rule)
-    except Untranslatable:
-        rows, model_rejects = _validated_in_pandas(con, model, has_rule)
-    con.register("model_rejects", model_rejects)
-    try:
-        rule_rejects = (
-            f"SELECT source_file, line_number, {RULE_REASON} AS reason FROM {CANDIDATES} "
-            f"WHERE {RULE_REASON} IS NOT NULL"
-            if has_rule
-            else "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS line_number, "
-            "NULL::VARCHAR AS reason WHERE FALSE"
-        )
-        bronze_rows = con.execute(
-            f"SELECT (SELECT count(*) FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL) "
-            f"+ (SELECT count(*) FROM {CANDIDATES})"
-        ).fetchall()[0][0]
-        rejects = con.execute(
-            f"""
-            SELECT b.date, r.source_file, r.line_number, r.reason, b.raw
-            FROM ({parse_rejects} UNION ALL {rule_rejects}
-                  UNION ALL SELECT source_file, line_number, reason FROM model_rejects) AS r
-            JOIN (SELECT date, source_file, line_number, raw FROM {bronze.name}
-                  WHERE {sql.in_days(days)} AND {sql.in_files(files)}) AS b USING (source_file, line_number)
-            ORDER BY r.source_file, r.line_number
-            """
-        ).df()
-        after_typing = con.execute(
-            f"SELECT source_file, line_number FROM ({rule_rejects}) "
-            f"UNION ALL SELECT source_file, line_number FROM model_rejects"
-        ).fetchall()
-        bad_firsts = heading_duplicates(con, spec, TYPED_RECORDS, after_typing)
-    finally:
-        con.unregister("model_rejects")
-        con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-        con.unregister(TYPED_RECORDS)
+    rule_rejects = (
+        f"SELECT source_file, line_number, {RULE_REASON} AS reason FROM {CANDIDATES} "
+        f"WHERE {RULE_REASON} IS NOT NULL"
+        if has_rule
+        else "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS line_number, "
+        "NULL::VARCHAR AS reason WHERE FALSE"
+    )
+    bronze_rows = con.execute(
+        f"SELECT (SELECT count(*) FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL) "
+        f"+ (SELECT count(*) FROM {CANDIDATES})"
+    ).fetchall()[0][0]
+    rejects = con.execute(
+        f"""
+        SELECT b.date, r.source_file, r.line_number, r.reason, b.raw
+        FROM ({parse_rejects} UNION ALL {rule_rejects}
+              UNION ALL SELECT source_file, line_number, reason FROM model_rejects) AS r
+        JOIN (SELECT date, source_file, line_number, raw FROM {bronze.name}
+              WHERE {sql.in_days(days)} AND {sql.in_files(files)}) AS b USING (source_file, line_number)
+        ORDER BY r.source_file, r.line_number
+        """
+    ).df()
+    after_typing = con.execute(
+        f"SELECT source_file, line_number FROM ({rule_rejects}) "
+        f"UNION ALL SELECT source_file, line_number FROM model_rejects"
+    ).fetchall()
     rejects["date"] = pd.to_datetime(rejects["date"]).dt.date
     rejects["reason"] = [
         explain_invalid_json(reason, raw)
         for reason, raw in zip(rejects["reason"], rejects["raw"], strict=True)
     ]
-    return Chunk(rows, rejects, int(bronze_rows)), after_typing, bad_firsts
-
-
-def _validated_in_sql(
-    con: duckdb.DuckDBPyConnection,
-    model: type[pa.DataFrameModel],
-    source_types: Mapping[str, str],
-    has_rule: bool,
-) -> tuple[pyarrow.Table, pd.DataFrame]:
-    """Rows passing the model (cast to its types, in its column order, in the query's row
-    order) and the failing ones' (file, line, reason); rows a rule rejected are neither."""
-    kept = f"{RULE_REASON} IS NULL" if has_rule else "TRUE"
-    rendered = model_sql(model, source_types, where=kept)
-    checked = (
-        f"SELECT *, rowid AS __row, {rendered.reason} AS __reason FROM {CANDIDATES} WHERE {kept}"
-    )
-    rejects = con.execute(
-        f"SELECT source_file, line_number, __reason AS reason FROM ({checked}) "
-        f"WHERE __reason IS NOT NULL"
-    ).df()
-    # A window (uniqueness) may reorder rows: restore the query's order.
-    order = "ORDER BY __row" if rendered.uses_windows else ""
-    rows = con.sql(
-        f"SELECT {rendered.casts} FROM ({checked}) WHERE __reason IS NULL {order}"
-    ).to_arrow_table()
-    return rows, rejects
-
-
-def _validated_in_pandas(
-    con: duckdb.DuckDBPyConnection, model: type[pa.DataFrameModel], has_rule: bool
-) -> tuple[pyarrow.Table, pd.DataFrame]:
-    """The same with Pandera, for a model `schema_sql` cannot render."""
-    where = f"WHERE {RULE_REASON} IS NULL" if has_rule else ""
-    candidates = con.execute(f"SELECT * FROM {CANDIDATES} {where}").df()
-    if has_rule:
-        candidates = candidates.drop(columns=RULE_REASON)
-    validated = validate(model, candidates)
-    rows = as_arrow(ordered(model, validated.frame))
-    return rows, validated.rejects[["source_file", "line_number", "reason"]]
+    return rejects, int(bronze_rows), after_typing
