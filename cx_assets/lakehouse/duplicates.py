@@ -52,71 +52,95 @@ def with_duplicates_rejected(
                 f"CREATE TEMP TABLE IF NOT EXISTS {seen_keys} AS SELECT date, {key}, "
                 f"source_file AS first_file, line_number AS first_line FROM {_PART} WHERE FALSE"
             )
-            seen = (
-                f"seen.first_file AS seen_file, seen.first_line AS seen_line FROM good "
-                f"LEFT JOIN {seen_keys} AS seen USING (date, {key})"
-            )
-        else:
-            seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
-        ranked_only = (
-            f" AND NOT EXISTS (SELECT 1 FROM {unranked} AS u WHERE u.source_file = "
-            f"{_PART}.source_file AND u.line_number = {_PART}.line_number)"
-            if unranked is not None
-            else ""
-        )
-        across = spec.unique_across_days
-        if across and kept_keys is not None:
-            # Only this part's keys are looked up in the other days.
-            kept = (
-                f"LEFT JOIN (SELECT {key}, min(date) AS kept_day FROM ({kept_keys}) "
-                f"SEMI JOIN good USING ({key}) GROUP BY ALL) USING ({key})"
-            )
-        else:
-            kept = "LEFT JOIN (SELECT NULL::DATE AS kept_day) ON FALSE"
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {_RANKED} AS
-            WITH good AS (
-                SELECT date, {key}, source_file, line_number FROM {_PART}
-                WHERE reject_reason IS NULL{ranked_only})
-            SELECT good.*, row_number() OVER w AS occurrence,
-                   first_value(date) OVER w AS first_day,
-                   first_value(source_file) OVER w AS first_file,
-                   first_value(line_number) OVER w AS first_line,
-                   kept_day,
-                   {seen} {kept}
-            WINDOW w AS (
-                PARTITION BY {"" if across else "date, "}{key}
-                ORDER BY date, source_file, line_number)
-            """
-        )
+        _rank_keys(con, spec, seen_keys, kept_keys, unranked)
         if seen_keys is not None:
             con.execute(
                 f"INSERT INTO {seen_keys} SELECT date, {key}, source_file, line_number "
                 f"FROM {_RANKED} WHERE seen_file IS NULL AND occurrence = 1 "
                 f"AND kept_day IS NULL"
             )
-        duplicates = con.execute(
-            f"""
-            SELECT source_file, line_number,
-                   CASE WHEN kept_day < date
-                        THEN {_earlier_day_reason_sql(spec, "kept_day")}
-                        WHEN kept_day IS NOT NULL
-                        THEN {kept_later_reason_sql(spec, "kept_day")}
-                        WHEN seen_file IS NOT NULL
-                        THEN {_duplicate_reason_sql(spec, "seen_file", "seen_line")}
-                        WHEN first_day < date
-                        THEN {_earlier_day_reason_sql(spec, "first_day")}
-                        ELSE {_duplicate_reason_sql(spec, "first_file", "first_line")} END
-            FROM {_RANKED}
-            WHERE kept_day IS NOT NULL OR seen_file IS NOT NULL OR occurrence > 1
-            """
-        ).fetchall()
+        duplicates = _duplicate_reasons(con, spec)
     finally:
         con.unregister(_PART)
         con.execute(f"DROP TABLE IF EXISTS {_RANKED}")
-    if not duplicates:
-        return typed
+    return _with_reasons(typed, duplicates) if duplicates else typed
+
+
+def _rank_keys(
+    con: duckdb.DuckDBPyConnection,
+    spec: RecordSpec,
+    seen_keys: str | None,
+    kept_keys: str | None,
+    unranked: str | None,
+) -> None:
+    """`_RANKED`: each good record of `_PART` (but the `unranked`) with its key's rank by
+    day, file and line, where its first copy was, the first day another day kept the key
+    (`kept_day`) and where an earlier part saw it (`seen_file`, `seen_line`)."""
+    key = _key_sql(spec)
+    if seen_keys is not None:
+        seen = (
+            f"seen.first_file AS seen_file, seen.first_line AS seen_line FROM good "
+            f"LEFT JOIN {seen_keys} AS seen USING (date, {key})"
+        )
+    else:
+        seen = "NULL::VARCHAR AS seen_file, NULL::BIGINT AS seen_line FROM good"
+    ranked_only = (
+        f" AND NOT EXISTS (SELECT 1 FROM {unranked} AS u WHERE u.source_file = "
+        f"{_PART}.source_file AND u.line_number = {_PART}.line_number)"
+        if unranked is not None
+        else ""
+    )
+    across = spec.unique_across_days
+    if across and kept_keys is not None:
+        # Only this part's keys are looked up in the other days.
+        kept = (
+            f"LEFT JOIN (SELECT {key}, min(date) AS kept_day FROM ({kept_keys}) "
+            f"SEMI JOIN good USING ({key}) GROUP BY ALL) USING ({key})"
+        )
+    else:
+        kept = "LEFT JOIN (SELECT NULL::DATE AS kept_day) ON FALSE"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_RANKED} AS
+        WITH good AS (
+            SELECT date, {key}, source_file, line_number FROM {_PART}
+            WHERE reject_reason IS NULL{ranked_only})
+        SELECT good.*, row_number() OVER w AS occurrence,
+               first_value(date) OVER w AS first_day,
+               first_value(source_file) OVER w AS first_file,
+               first_value(line_number) OVER w AS first_line,
+               kept_day,
+               {seen} {kept}
+        WINDOW w AS (
+            PARTITION BY {"" if across else "date, "}{key}
+            ORDER BY date, source_file, line_number)
+        """
+    )
+
+
+def _duplicate_reasons(con: duckdb.DuckDBPyConnection, spec: RecordSpec) -> list[tuple]:
+    """(file, line, reason) of each ranked record that is a duplicate: kept on another day,
+    seen in an earlier part, or not its key's first copy in this one."""
+    return con.execute(
+        f"""
+        SELECT source_file, line_number,
+               CASE WHEN kept_day < date
+                    THEN {_earlier_day_reason_sql(spec, "kept_day")}
+                    WHEN kept_day IS NOT NULL
+                    THEN {kept_later_reason_sql(spec, "kept_day")}
+                    WHEN seen_file IS NOT NULL
+                    THEN {_duplicate_reason_sql(spec, "seen_file", "seen_line")}
+                    WHEN first_day < date
+                    THEN {_earlier_day_reason_sql(spec, "first_day")}
+                    ELSE {_duplicate_reason_sql(spec, "first_file", "first_line")} END
+        FROM {_RANKED}
+        WHERE kept_day IS NOT NULL OR seen_file IS NOT NULL OR occurrence > 1
+        """
+    ).fetchall()
+
+
+def _with_reasons(typed: pa.Table, duplicates: list[tuple]) -> pa.Table:
+    """`typed` with the reject reason of each (file, line) in `duplicates` set to its own."""
     reasons = {(source_file, line): reason for source_file, line, reason in duplicates}
     rewritten = [
         reasons.get((source_file, line), reason)
