@@ -8,6 +8,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cx_assets.cli import process
 from cx_assets.cli.failures import INTERRUPTED, BusyError, DamagedError
@@ -21,6 +22,9 @@ from cx_assets.cli.run_report import (
     print_quarantined,
     print_summary,
 )
+
+if TYPE_CHECKING:  # imported when the command runs, after its start-up bookkeeping
+    from cx_assets.lakehouse.settings import Settings
 
 
 def _ensure_data_root(data_dir: Path) -> None:
@@ -52,10 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--to {last} is before --date {first}")
 
     warnings.filterwarnings("ignore")
-    from dagster import DagsterInstance
-
     from cx_assets.lakehouse import run_lock
-    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
     from cx_assets.lakehouse.partitions import partition_keys_in_range
     from cx_assets.lakehouse.resources import build_resources
     from cx_assets.lakehouse.warehouse import WarehouseDamagedError, WarehouseLockedError
@@ -81,49 +82,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             wait_seconds=settings.run_wait_seconds,
             on_release=resources["warehouse"].close,
         ):
-            # Opened under the lock: two first runs on a new data root would otherwise race
-            # to create the instance's storage.
-            with DagsterInstance.get() as instance:
-                run_lock.release_dead_runs(instance)
-                for table in resources[LAYER_STORAGE["gold"]].republish_left_behind():
-                    print(f"note: gold/{table}'s Parquet published again from the warehouse "
-                          "(an earlier run stopped between the two)")  # fmt: skip
-                plan.require_built_upstreams(resources["warehouse"])
-                plan.require_built_days(instance, keys)
-                # Only when later days were built: the rows they read, as they were.
-                read_ahead = (
-                    plan.read_ahead_rows(resources["warehouse"], keys)
-                    if plan.later_days(instance, keys)
-                    else {}
-                )
-                tally = RunTally()
-                succeeded = plan.materialize(instance, keys, tally, verbose=args.verbose)
-                tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
-                print_summary(
-                    resources,
-                    instance,
-                    plan.selected | plan.rollups,
-                    plan.partitioned,
-                    (first, last),
-                    tally,
-                )
-                later = (
-                    plan.later_days(
-                        instance,
-                        keys,
-                        unchanged=plan.unchanged(resources["warehouse"], keys, read_ahead),
-                    )
-                    if succeeded
-                    else []
-                )
-            print_quarantined(
-                settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at
+            succeeded, tally = _run_and_report(
+                settings, resources, plan, keys, (first, last), began_at, verbose=args.verbose
             )
-            print_later_days(later, keys[0])
-            if succeeded:
-                print_kept_on_later_days(
-                    plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]
-                )
     except (run_lock.RunLockTimeout, WarehouseLockedError) as error:
         raise BusyError(str(error)) from None
     except WarehouseDamagedError as error:
@@ -134,3 +95,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     if tally.interrupted:
         return INTERRUPTED  # as for Ctrl-C anywhere else: the shell's convention
     return 0 if ok else 1
+
+
+def _run_and_report(
+    settings: Settings,
+    resources: dict,
+    plan: RunPlan,
+    keys: list[str],
+    days: tuple,
+    began_at: float,
+    *,
+    verbose: bool,
+) -> tuple[bool, RunTally]:
+    """The run, under the data root's lock, and what it says after: gold counts, quarantined
+    records, later days built before it that read these days, keys kept on later days."""
+    from dagster import DagsterInstance
+
+    from cx_assets.lakehouse import run_lock
+    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
+
+    first, last = days
+    # Opened under the lock: two first runs on a new data root would otherwise race to
+    # create the instance's storage.
+    with DagsterInstance.get() as instance:
+        run_lock.release_dead_runs(instance)
+        for table in resources[LAYER_STORAGE["gold"]].republish_left_behind():
+            print(f"note: gold/{table}'s Parquet published again from the warehouse "
+                  "(an earlier run stopped between the two)")  # fmt: skip
+        plan.require_built_upstreams(resources["warehouse"])
+        plan.require_built_days(instance, keys)
+        # Only when later days were built: the rows they read, as they were.
+        read_ahead = (
+            plan.read_ahead_rows(resources["warehouse"], keys)
+            if plan.later_days(instance, keys)
+            else {}
+        )
+        tally = RunTally()
+        succeeded = plan.materialize(instance, keys, tally, verbose=verbose)
+        tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
+        print_summary(
+            resources, instance, plan.selected | plan.rollups, plan.partitioned, days, tally
+        )
+        later = (
+            plan.later_days(
+                instance, keys, unchanged=plan.unchanged(resources["warehouse"], keys, read_ahead)
+            )
+            if succeeded
+            else []
+        )
+    print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
+    print_later_days(later, keys[0])
+    if succeeded:
+        print_kept_on_later_days(
+            plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]
+        )
+    return succeeded, tally
