@@ -21,7 +21,7 @@ automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from dagster import (
     AutomationCondition,
@@ -101,21 +101,8 @@ def landing_sensor(
                     f"ignoring {name}: not a table of {source} (its tables: {', '.join(tables)})"
                 )
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
-            day = parse_date_folder(folder_name)
+            day = _partition_day(context, seen, source, folder_name, now)
             if day is None:
-                if seen.skip(folder_name):
-                    context.log.info(
-                        f"skipping landing/{source}/*/{printable(folder_name)}: "
-                        "not a YYYY-MM-DD folder"
-                    )
-                continue
-            if not is_partition_day(day, now):
-                if seen.skip(folder_name):
-                    context.log.info(
-                        f"skipping landing/{source}/*/{folder_name}: not a partition yet or any "
-                        f"more (partitions run from {daily_partitions.start.date()} to "
-                        "yesterday, UTC)"
-                    )
                 continue
             ignored: list[tuple[str, str]] = []
             files_by_table = {
@@ -161,6 +148,32 @@ def landing_sensor(
         return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
 
     return landing_files_changed
+
+
+def _partition_day(
+    context: SensorEvaluationContext,
+    seen: DaysSeen,
+    source: str,
+    folder_name: str,
+    now: datetime,
+) -> date | None:
+    """The day a date folder holds, if a run can build it: None for a name that is no date,
+    or a day outside the partitions (today's, say), said once while the folder stays."""
+    day = parse_date_folder(folder_name)
+    if day is None:
+        if seen.skip(folder_name):
+            context.log.info(
+                f"skipping landing/{source}/*/{printable(folder_name)}: not a YYYY-MM-DD folder"
+            )
+        return None
+    if not is_partition_day(day, now):
+        if seen.skip(folder_name):
+            context.log.info(
+                f"skipping landing/{source}/*/{folder_name}: not a partition yet or any more "
+                f"(partitions run from {daily_partitions.start.date()} to yesterday, UTC)"
+            )
+        return None
+    return day
 
 
 def _one_run(
