@@ -141,13 +141,7 @@ def steps_in_threads(
     with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as pools:
         compute_log_manager = job_context.instance.compute_log_manager
         step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
-        try:
-            seconds = earlier_step_seconds(
-                job_context.instance, job_context.dagster_run.job_name, step_keys
-            )
-        except Exception as error:  # an order, not a result: the run goes on without it
-            job_context.log.warning(f"Steps start in Dagster's order: no timings ({error!r})")
-            seconds = {}
+        seconds = _step_timings(job_context, step_keys)
         with (
             execution_plan.start(
                 retry_mode=job_context.retry_mode,
@@ -172,22 +166,7 @@ def steps_in_threads(
 
             reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
             steps_by_thread: dict[int, str] = {}
-
-            def execute(step_context) -> None:
-                key = step_context.step.key
-                thread = threading.get_ident()
-                steps_by_thread[thread] = key
-                _take_records_of_its_thread(step_context.log, key, steps_by_thread)
-                try:
-                    for event in dagster_event_sequence_for_step(step_context):
-                        reports.put((_STEP_EVENT, key, event))
-                except BaseException as error:  # handed to the run's thread, which raises it
-                    reports.put((_STEP_BROKE, key, error))
-                else:
-                    reports.put((_STEP_DONE, key, None))
-                finally:
-                    steps_by_thread.pop(thread, None)
-
+            execute = partial(_execute_step, reports=reports, steps_by_thread=steps_by_thread)
             running: dict[str, tuple[object, list[DagsterEvent]]] = {}
             broken: BaseException | None = None
             interrupted = False
@@ -244,6 +223,40 @@ def steps_in_threads(
                     raise
             if broken is not None:
                 raise broken
+
+
+def _step_timings(job_context: PlanExecutionContext, step_keys: list[str]) -> dict[str, float]:
+    """Each step's seconds on the job's earlier runs (`earlier_step_seconds`), or none."""
+    try:
+        return earlier_step_seconds(
+            job_context.instance, job_context.dagster_run.job_name, step_keys
+        )
+    except Exception as error:  # an order, not a result: the run goes on without it
+        job_context.log.warning(f"Steps start in Dagster's order: no timings ({error!r})")
+        return {}
+
+
+def _execute_step(
+    step_context,
+    *,
+    reports: queue.SimpleQueue,
+    steps_by_thread: dict[int, str],
+) -> None:
+    """One step, in a thread of the pool: its events, then that it is done (or the error
+    that broke it), each put on `reports` for the run's thread to take in order."""
+    key = step_context.step.key
+    thread = threading.get_ident()
+    steps_by_thread[thread] = key
+    _take_records_of_its_thread(step_context.log, key, steps_by_thread)
+    try:
+        for event in dagster_event_sequence_for_step(step_context):
+            reports.put((_STEP_EVENT, key, event))
+    except BaseException as error:  # handed to the run's thread, which raises it
+        reports.put((_STEP_BROKE, key, error))
+    else:
+        reports.put((_STEP_DONE, key, None))
+    finally:
+        steps_by_thread.pop(thread, None)
 
 
 def _take_records_of_its_thread(
