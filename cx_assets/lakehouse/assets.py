@@ -121,26 +121,16 @@ def lake_asset(
     before the first run.
 
     Declarations the checks are built from: `grain` (key columns, per day when
-    partitioned, over all days with `grain_across_days`), `row_count` (a fixed number of rows), `bands` (ratios a day should keep
-    to), `reconciles_with` (the bronze asset whose records this table or quarantine holds).
+    partitioned, over all days with `grain_across_days`), `row_count` (a fixed number of
+    rows), `bands` (ratios a day should keep to), `reconciles_with` (the bronze asset whose
+    records this table or quarantine holds).
     `own_checks`: a domain's checks of the table, evaluated in its step as the declared ones.
     """
-    declared: dict[str, Any] = dict(metadata or {})
-    if schema is not None or model is not None:
-        declared["dagster/column_schema"] = schema or column_schema(model)
-    if grain is not None:
-        # The whole key, as the unique_key check names it: a date-grained table's key is per
-        # day (`[]` read as "no key" in the UI for a table of one row a day).
-        per_day = partitioned and not grain_across_days
-        declared[GRAIN] = [PARTITION_COLUMN, *grain] if per_day else list(grain)
-        if grain_across_days:
-            declared[GRAIN_ACROSS_DAYS] = True
-    if row_count is not None:
-        declared[ROW_COUNT] = row_count
-    if bands:
-        declared[BANDS] = [asdict(band) for band in bands]
-    if reconciles_with is not None:
-        declared[RECONCILES_WITH] = reconciles_with.key.to_user_string()
+    declared = _declared_metadata(
+        metadata, schema or (column_schema(model) if model is not None else None),
+        partitioned=partitioned, grain=grain, grain_across_days=grain_across_days,
+        row_count=row_count, bands=bands, reconciles_with=reconciles_with,
+    )  # fmt: skip
     partition_args: dict[str, Any] = (
         {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
         if partitioned
@@ -208,6 +198,38 @@ def lake_asset(
         )(_evaluating_checks(fn, key, checks, partitioned=partitioned))
 
     return decorate
+
+
+def _declared_metadata(
+    metadata: Mapping[str, Any] | None,
+    columns: TableSchema | None,
+    *,
+    partitioned: bool,
+    grain: Sequence[str] | None,
+    grain_across_days: bool,
+    row_count: int | None,
+    bands: Sequence[Band],
+    reconciles_with: AssetsDefinition | None,
+) -> dict[str, Any]:
+    """The asset's definition metadata: its own, its column schema, and its declarations
+    (shown in the UI; tests and tools read them back)."""
+    declared: dict[str, Any] = dict(metadata or {})
+    if columns is not None:
+        declared["dagster/column_schema"] = columns
+    if grain is not None:
+        # The whole key, as the unique_key check names it: a date-grained table's key is per
+        # day (`[]` read as "no key" in the UI for a table of one row a day).
+        per_day = partitioned and not grain_across_days
+        declared[GRAIN] = [PARTITION_COLUMN, *grain] if per_day else list(grain)
+        if grain_across_days:
+            declared[GRAIN_ACROSS_DAYS] = True
+    if row_count is not None:
+        declared[ROW_COUNT] = row_count
+    if bands:
+        declared[BANDS] = [asdict(band) for band in bands]
+    if reconciles_with is not None:
+        declared[RECONCILES_WITH] = reconciles_with.key.to_user_string()
+    return declared
 
 
 def _returned_type(fn: Callable[..., Any]) -> type | None:
