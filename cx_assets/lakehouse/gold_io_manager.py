@@ -47,11 +47,22 @@ class PublishJournal:
         return Unpublished(None if days is None else {date.fromisoformat(d) for d in days})
 
     def write(self, unpublished: Unpublished) -> None:
+        """Durably, before the warehouse commits (whose own commit DuckDB syncs): after a
+        power loss the journal is there whenever the new rows are, so the Parquet left
+        behind them is published again. Under a millisecond a table."""
         days = None if unpublished.days is None else sorted(d.isoformat() for d in unpublished.days)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
-        in_flight.write_text(json.dumps({"days": days}))
+        with open(in_flight, "w") as journal:
+            journal.write(json.dumps({"days": days}))
+            journal.flush()
+            os.fsync(journal.fileno())
         os.replace(in_flight, self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename itself
+        finally:
+            os.close(folder)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

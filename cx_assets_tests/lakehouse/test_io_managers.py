@@ -3,6 +3,7 @@ them."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pandas as pd
@@ -13,7 +14,7 @@ from pandera.typing import Series
 
 from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import lake_asset, same_day
-from cx_assets.lakehouse.gold_io_manager import GoldIOManager
+from cx_assets.lakehouse.gold_io_manager import GoldIOManager, PublishJournal, Unpublished
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
@@ -187,6 +188,27 @@ def test_journals_left_behind_are_published_before_any_other_write(lake, monkeyp
     assert lake.gold("test_numbers_daily")["n"].tolist() == [50]
     assert list(journal_dir.iterdir()) == []
     assert gold.republish_left_behind() == []
+
+
+def test_the_journal_is_on_disk_before_the_warehouse_commits(tmp_path, monkeypatch):
+    """A power loss after the warehouse's commit (which DuckDB syncs) must find the journal
+    there too, or gold's Parquet would stay behind the warehouse unrepaired: the journal's
+    text is synced before it is renamed into place, then the rename (its folder)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    journal = PublishJournal(tmp_path / "journal" / "table.json")
+    journal.write(Unpublished({date(2024, 1, 5)}))
+
+    in_flight = journal.path.with_name(f"_table.json.{os.getpid()}.tmp")
+    assert synced == [str(in_flight), str(journal.path.parent)]
+    assert not in_flight.exists()
+    assert journal.read() == Unpublished({date(2024, 1, 5)})
 
 
 def _killed(*args, **kwargs):
