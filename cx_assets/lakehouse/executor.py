@@ -48,12 +48,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
+from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus, Field, RunsFilter, executor
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
 from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.execute_plan import (
     _trigger_hook,
     create_compute_log_file_key,
@@ -163,66 +165,111 @@ def steps_in_threads(
                 f"steps timed on the job's earlier runs",
                 EngineEventData(),
             )
-
-            reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
-            steps_by_thread: dict[int, str] = {}
-            execute = partial(_execute_step, reports=reports, steps_by_thread=steps_by_thread)
-            running: dict[str, tuple[object, list[DagsterEvent]]] = {}
-            broken: BaseException | None = None
-            interrupted = False
             with ThreadPoolExecutor(max_concurrent, thread_name_prefix=STEP_THREAD_PREFIX) as pool:
+                loop = _StepLoop(job_context, active, pool, max_concurrent)
                 try:
-                    while running or not (broken or interrupted or active.is_complete):
-                        if not (broken or interrupted) and len(running) < max_concurrent:
-                            ready = active.get_steps_to_execute(limit=max_concurrent - len(running))
-                            yield from active.concurrency_event_iterator(job_context)
-                            for step in ready:
-                                step_context = job_context.for_step(step, active.get_known_state())
-                                running[step.key] = (step_context, [])
-                                pool.submit(execute, step_context)
-                        if not running:
+                    while loop.going():
+                        yield from loop.start_ready_steps()
+                        if not loop.running:
                             active.sleep_til_ready()  # e.g. a retry waiting for its delay
                             continue
-                        try:
-                            kind, key, payload = reports.get(timeout=INTERRUPT_POLL_SECONDS)
-                        except queue.Empty:
-                            kind = None
-                        if not interrupted and active.check_for_interrupts():
-                            # SIGINT, or Dagster terminating the run: a step in a thread
-                            # cannot be stopped, so the running ones finish, nothing starts.
-                            interrupted = True
-                            active.mark_interrupted()
-                            yield DagsterEvent.engine_event(
-                                job_context,
-                                f"Interrupted: starting no more steps, waiting for "
-                                f"{', '.join(sorted(running))} to finish",
-                                EngineEventData.interrupted(sorted(running)),
-                            )
-                        if kind is None:
-                            continue
-                        step_context, step_events = running[key]
-                        if kind == _STEP_EVENT:
-                            step_events.append(payload)
-                            yield payload
-                            active.handle_event(payload)
-                            continue
-                        del running[key]
-                        if kind == _STEP_BROKE:
-                            broken = broken or payload
-                            continue
-                        active.verify_complete(job_context, key)
-                        # what a failure skipped, or left without inputs
-                        for event in active.plan_events_iterator(job_context):
-                            step_events.append(event)
-                            yield event
-                        yield from _trigger_hook(step_context, step_events)
+                        report = loop.next_report()
+                        yield from loop.stop_starting_if_interrupted()
+                        if report is not None:
+                            yield from loop.take(*report)
                 except BaseException:
                     # A consumer's error: start nothing more; the pool lets the running
                     # steps finish (their events are stored) before this returns.
                     active.mark_interrupted()
                     raise
-            if broken is not None:
-                raise broken
+            if loop.broken is not None:
+                raise loop.broken
+
+
+class _StepLoop:
+    """The state of `steps_in_threads`'s loop: the steps running in the pool's threads,
+    the reports they put on one queue, and whether to start more (not after an error of
+    the executor itself, or an interrupt)."""
+
+    def __init__(
+        self,
+        job_context: PlanExecutionContext,
+        active: ActiveExecution,
+        pool: ThreadPoolExecutor,
+        max_concurrent: int,
+    ):
+        self.job_context = job_context
+        self.active = active
+        self.pool = pool
+        self.max_concurrent = max_concurrent
+        self.reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
+        self.steps_by_thread: dict[int, str] = {}
+        # A running step's context, and the events it yielded (for its hooks).
+        self.running: dict[str, tuple[Any, list[DagsterEvent]]] = {}
+        self.broken: BaseException | None = None
+        self.interrupted = False
+
+    def going(self) -> bool:
+        """Steps still running, or still to start."""
+        starting = not (self.broken or self.interrupted or self.active.is_complete)
+        return bool(self.running) or starting
+
+    def start_ready_steps(self) -> Iterator[DagsterEvent]:
+        """Hand ready steps to the pool, up to `max_concurrent` running at once."""
+        if self.broken or self.interrupted or len(self.running) >= self.max_concurrent:
+            return
+        ready = self.active.get_steps_to_execute(limit=self.max_concurrent - len(self.running))
+        yield from self.active.concurrency_event_iterator(self.job_context)
+        for step in ready:
+            step_context = self.job_context.for_step(step, self.active.get_known_state())
+            self.running[step.key] = (step_context, [])
+            self.pool.submit(
+                _execute_step,
+                step_context,
+                reports=self.reports,
+                steps_by_thread=self.steps_by_thread,
+            )
+
+    def next_report(self) -> tuple[str, str, object] | None:
+        """A running step's next report, or None after `INTERRUPT_POLL_SECONDS` without one."""
+        try:
+            return self.reports.get(timeout=INTERRUPT_POLL_SECONDS)
+        except queue.Empty:
+            return None
+
+    def stop_starting_if_interrupted(self) -> Iterator[DagsterEvent]:
+        """On SIGINT, or Dagster terminating the run: a step in a thread cannot be stopped,
+        so the running ones finish and nothing more starts."""
+        if self.interrupted or not self.active.check_for_interrupts():
+            return
+        self.interrupted = True
+        self.active.mark_interrupted()
+        waiting = sorted(self.running)
+        yield DagsterEvent.engine_event(
+            self.job_context,
+            f"Interrupted: starting no more steps, waiting for {', '.join(waiting)} to finish",
+            EngineEventData.interrupted(waiting),
+        )
+
+    def take(self, kind: str, key: str, payload: object) -> Iterator[DagsterEvent]:
+        """One report of step `key`: an event passed on and told to the plan; the step
+        done (what its failure skipped told too, then its hooks); or the executor broken."""
+        step_context, step_events = self.running[key]
+        if kind == _STEP_EVENT:
+            step_events.append(payload)
+            yield payload
+            self.active.handle_event(payload)
+            return
+        del self.running[key]
+        if kind == _STEP_BROKE:
+            self.broken = self.broken or payload
+            return
+        self.active.verify_complete(self.job_context, key)
+        # what a failure skipped, or left without inputs
+        for event in self.active.plan_events_iterator(self.job_context):
+            step_events.append(event)
+            yield event
+        yield from _trigger_hook(step_context, step_events)
 
 
 def _step_timings(job_context: PlanExecutionContext, step_keys: list[str]) -> dict[str, float]:
