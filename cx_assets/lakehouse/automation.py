@@ -95,49 +95,21 @@ def landing_sensor(
         now = datetime.now(UTC)
         changed: list[tuple[str, str]] = []  # (day, its run key) of the days to run
         waiting = 0
-        for name in unknown_table_folders(lake.layout.landing_dir, source, tables):
-            if seen.skip(name):  # a misspelled table's files would never be read
-                context.log.info(
-                    f"ignoring {name}: not a table of {source} (its tables: {', '.join(tables)})"
-                )
+        _say_unknown_tables(context, seen, lake, source, tables)
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
             day = _partition_day(context, seen, source, folder_name, now)
             if day is None:
                 continue
-            ignored: list[tuple[str, str]] = []
-            files_by_table = {
-                table: discover(lake.layout.landing_dir, source, table, day, ignored)
-                for table in tables
-            }
-            for name, why in ignored:  # said once, as long as it stays
-                if seen.skip(name):
-                    context.log.info(f"ignoring {name}: {why}")
-            files = [landed for table_files in files_by_table.values() for landed in table_files]
-            if not files and folder_name not in seen.fingerprints:
-                continue  # only in-flight files so far (a day whose files were removed runs)
-            current, rewritten = fingerprint(files), rewrites(files)
-            if seen.unchanged(folder_name, current, rewritten):
-                continue
-            # A day rewritten under the fingerprint the cursor holds is a re-delivery the
-            # sensor saw itself, whatever an older bronze materialization recorded.
-            if (
-                seen.fingerprints.get(folder_name) != current
-                and context.instance is not None
-                and already_built(context.instance, source, day, files_by_table, landing)
-            ):
-                context.log.info(f"{source} {folder_name}: already built from these files")
-                seen.record(folder_name, current, rewritten)
+            landed = _new_or_redelivered(context, seen, lake, source, tables, day, landing)
+            if landed is None:
                 continue
             if len(changed) >= max_requests_per_tick:
                 waiting += 1
                 continue
+            current, rewritten = landed
             change = seen.record(folder_name, current, rewritten)
-            changed.append(
-                (
-                    folder_name,
-                    f"{source}:{folder_name}:{current}" + (f":{change}" if change else ""),
-                )
-            )
+            run_key = f"{source}:{folder_name}:{current}" + (f":{change}" if change else "")
+            changed.append((folder_name, run_key))
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
         cursor = seen.to_cursor()
@@ -148,6 +120,61 @@ def landing_sensor(
         return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
 
     return landing_files_changed
+
+
+def _say_unknown_tables(
+    context: SensorEvaluationContext,
+    seen: DaysSeen,
+    lake: Lake,
+    source: str,
+    tables: Sequence[str],
+) -> None:
+    """Say once, while it stays, that a folder of `landing/<source>/` is no table of the
+    source: a misspelled table's files would never be read."""
+    for name in unknown_table_folders(lake.layout.landing_dir, source, tables):
+        if seen.skip(name):
+            context.log.info(
+                f"ignoring {name}: not a table of {source} (its tables: {', '.join(tables)})"
+            )
+
+
+def _new_or_redelivered(
+    context: SensorEvaluationContext,
+    seen: DaysSeen,
+    lake: Lake,
+    source: str,
+    tables: Sequence[str],
+    day: date,
+    landing: str | None,
+) -> tuple[str, str] | None:
+    """The fingerprint and rewrites of `day`'s landed files when they are new or
+    re-delivered since the cursor, and not what the day's bronze was already built from;
+    None otherwise (a day built from these files is recorded in the cursor as seen)."""
+    folder_name = day.isoformat()
+    ignored: list[tuple[str, str]] = []
+    files_by_table = {
+        table: discover(lake.layout.landing_dir, source, table, day, ignored) for table in tables
+    }
+    for name, why in ignored:  # said once, as long as it stays
+        if seen.skip(name):
+            context.log.info(f"ignoring {name}: {why}")
+    files = [landed for table_files in files_by_table.values() for landed in table_files]
+    if not files and folder_name not in seen.fingerprints:
+        return None  # only in-flight files so far (a day whose files were removed runs)
+    current, rewritten = fingerprint(files), rewrites(files)
+    if seen.unchanged(folder_name, current, rewritten):
+        return None
+    # A day rewritten under the fingerprint the cursor holds is a re-delivery the sensor
+    # saw itself, whatever an older bronze materialization recorded.
+    if (
+        seen.fingerprints.get(folder_name) != current
+        and context.instance is not None
+        and already_built(context.instance, source, day, files_by_table, landing)
+    ):
+        context.log.info(f"{source} {folder_name}: already built from these files")
+        seen.record(folder_name, current, rewritten)
+        return None
+    return current, rewritten
 
 
 def _partition_day(
