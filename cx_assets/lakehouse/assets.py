@@ -19,7 +19,7 @@ import functools
 import inspect
 import typing
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -167,37 +167,55 @@ def lake_asset(
                 name=table, key_prefix=[layer], group_name=group, ins=ins,
                 **common, **partition_args,
             )(fn)  # fmt: skip
-        # With checks, a one-table multi-asset that can run a subset (`@asset` cannot): a run
-        # may then select a check alone, which reads the table as stored, or the table alone.
-        key = AssetKey([layer, table])
-        configurable = {check.name: Field(check.config) for check in checks if check.config}
-        if configurable and "config" in inspect.signature(fn).parameters:
-            raise TypeError(
-                f"{table}: checks with run config ({', '.join(configurable)}) and the "
-                "asset's own `config` parameter cannot both be the step's config"
-            )
-        return multi_asset(
-            name=key.to_python_identifier(),  # the step's name, as `@asset` names it
-            outs={
-                TABLE_OUTPUT: AssetOut(
-                    key=key,
-                    group_name=group,
-                    is_required=False,
-                    # as `@asset` infers it: the IO manager streams a `DayTables` output
-                    dagster_type=_returned_type(fn),
-                    automation_condition=partition_args.get("automation_condition"),
-                    **common,
-                )
-            },
-            ins=ins,
-            partitions_def=partition_args.get("partitions_def"),
-            backfill_policy=partition_args.get("backfill_policy"),
-            check_specs=[_check_spec(key, check, partitioned=partitioned) for check in checks],
-            can_subset=True,
-            config_schema=configurable or None,
-        )(_evaluating_checks(fn, key, checks, partitioned=partitioned))
+        return _table_with_checks(
+            fn, AssetKey([layer, table]), checks,
+            group=group, ins=ins, common=common, partition_args=partition_args,
+            partitioned=partitioned,
+        )  # fmt: skip
 
     return decorate
+
+
+def _table_with_checks(
+    fn: Callable[..., Any],
+    key: AssetKey,
+    checks: Sequence[DeclaredCheck],
+    *,
+    group: str,
+    ins: Mapping[str, AssetIn] | None,
+    common: Mapping[str, Any],
+    partition_args: Mapping[str, Any],
+    partitioned: bool,
+) -> AssetsDefinition:
+    """Table `key` with its checks: a one-table multi-asset that can run a subset (`@asset`
+    cannot), so a run may select a check alone, which reads the table as stored, or the
+    table alone. A check's run config is the step's config."""
+    configurable = {check.name: Field(check.config) for check in checks if check.config}
+    if configurable and "config" in inspect.signature(fn).parameters:
+        raise TypeError(
+            f"{key.path[-1]}: checks with run config ({', '.join(configurable)}) and the "
+            "asset's own `config` parameter cannot both be the step's config"
+        )
+    return multi_asset(
+        name=key.to_python_identifier(),  # the step's name, as `@asset` names it
+        outs={
+            TABLE_OUTPUT: AssetOut(
+                key=key,
+                group_name=group,
+                is_required=False,
+                # as `@asset` infers it: the IO manager streams a `DayTables` output
+                dagster_type=_returned_type(fn),
+                automation_condition=partition_args.get("automation_condition"),
+                **common,
+            )
+        },
+        ins=ins,
+        partitions_def=partition_args.get("partitions_def"),
+        backfill_policy=partition_args.get("backfill_policy"),
+        check_specs=[_check_spec(key, check, partitioned=partitioned) for check in checks],
+        can_subset=True,
+        config_schema=configurable or None,
+    )(_evaluating_checks(fn, key, checks, partitioned=partitioned))
 
 
 def _declared_metadata(
@@ -266,45 +284,8 @@ def _evaluating_checks(
 
     def step(context: AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
         if key in context.selected_asset_keys:
-            own_kwargs = {name: value for name, value in kwargs.items() if name in own}
-            if "context" in own:
-                # With its checks' outputs beside the table's, the step has several outputs
-                # and Dagster's `add_output_metadata` wants one named: `fn` means the table.
-                context.add_output_metadata = functools.partial(  # type: ignore[method-assign]
-                    context.add_output_metadata, output_name=TABLE_OUTPUT
-                )
-                own_kwargs["context"] = context
-            result = fn(**own_kwargs)
-            yield result if isinstance(result, Output) else Output(result, TABLE_OUTPUT)
-        check_config = context.op_execution_context.op_config or {}
-        days = partition_dates(context) if partitioned else None
-        # A step of several days (a range run) judges each day as a run of it alone would,
-        # and records each verdict against its day.
-        per_day = days is not None and len(days) > 1
-        targets: dict[date, Any] = {}  # each day's materialization, looked up once a step
-        selected = context.selected_asset_check_keys
-        for check in checks:
-            check_key = AssetCheckKey(key, check.name)
-            if check_key in selected:
-                for n, judged in enumerate([[day] for day in days] if per_day else [days]):
-                    run = CheckRun(
-                        judged,
-                        kwargs["warehouse"],
-                        kwargs["lake"],
-                        check_config.get(check.name, {}),
-                        context.instance,
-                    )
-                    result = StepCheckResult.of(check.evaluate(run), key, check.name)
-                    if not per_day:
-                        yield result
-                    elif n == 0:
-                        yield result.of_day(judged[0])
-                    else:
-                        day = judged[0]
-                        if day not in targets:
-                            targets[day] = day_target(context.instance, key, day)
-                        blocking = context.assets_def.get_spec_for_check_key(check_key).blocking
-                        yield result.day_evaluation(day, targets[day], blocking=blocking)
+            yield _table_output(fn, own, context, kwargs)
+        yield from _check_results(context, key, checks, kwargs, partitioned=partitioned)
 
     step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     step.__module__, step.__wrapped__ = fn.__module__, fn  # type: ignore[attr-defined]
@@ -313,6 +294,66 @@ def _evaluating_checks(
         p.name: p.annotation for p in parameters if p.annotation is not inspect.Parameter.empty
     }
     return step
+
+
+def _table_output(
+    fn: Callable[..., Any],
+    own: Collection[str],
+    context: AssetExecutionContext,
+    kwargs: Mapping[str, Any],
+) -> Output:
+    """The table's output: `fn` called with exactly its own parameters (`own`)."""
+    own_kwargs = {name: value for name, value in kwargs.items() if name in own}
+    if "context" in own:
+        # With its checks' outputs beside the table's, the step has several outputs and
+        # Dagster's `add_output_metadata` wants one named: `fn` means the table.
+        context.add_output_metadata = functools.partial(  # type: ignore[method-assign]
+            context.add_output_metadata, output_name=TABLE_OUTPUT
+        )
+        own_kwargs["context"] = context
+    result = fn(**own_kwargs)
+    return result if isinstance(result, Output) else Output(result, TABLE_OUTPUT)
+
+
+def _check_results(
+    context: AssetExecutionContext,
+    key: AssetKey,
+    checks: Sequence[DeclaredCheck],
+    kwargs: Mapping[str, Any],
+    *,
+    partitioned: bool,
+) -> Iterator[Any]:
+    """The verdicts of the run's selected checks of table `key`. A step of several days (a
+    range run) judges each day as a run of it alone would, and records each verdict
+    against its day: the first as the step's own result, the others as evaluations of
+    their day's materialization."""
+    check_config = context.op_execution_context.op_config or {}
+    days = partition_dates(context) if partitioned else None
+    per_day = days is not None and len(days) > 1
+    targets: dict[date, Any] = {}  # each day's materialization, looked up once a step
+    for check in checks:
+        check_key = AssetCheckKey(key, check.name)
+        if check_key not in context.selected_asset_check_keys:
+            continue
+        for n, judged in enumerate([[day] for day in days] if per_day else [days]):
+            run = CheckRun(
+                judged,
+                kwargs["warehouse"],
+                kwargs["lake"],
+                check_config.get(check.name, {}),
+                context.instance,
+            )
+            result = StepCheckResult.of(check.evaluate(run), key, check.name)
+            if not per_day:
+                yield result
+            elif n == 0:
+                yield result.of_day(judged[0])
+            else:
+                day = judged[0]
+                if day not in targets:
+                    targets[day] = day_target(context.instance, key, day)
+                blocking = context.assets_def.get_spec_for_check_key(check_key).blocking
+                yield result.day_evaluation(day, targets[day], blocking=blocking)
 
 
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
