@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
 BASELINE = "SeasonalNaive"
 SHORT_FALLBACK = "Naive"
 LEVELS = (80, 95)
+
+
+# A backtest's columns per series and candidate (`run_backtest`), before the choice.
+BACKTEST_COLUMNS = (
+    "series", "model", "mase", "windows_scored", "mae", "coverage_80", "coverage_95",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -170,60 +177,15 @@ def _fitted_forecaster(
 ) -> VolumeForecaster:
     history_days = history["ds"].nunique() if len(history) else 0
     windows = backtest_windows(history_days, settings)
-    empty_backtest = pd.DataFrame(
-        columns=[
-            "series",
-            "model",
-            "mase",
-            "windows_scored",
-            "mae",
-            "coverage_80",
-            "coverage_95",
-            "chosen",
-        ]
-    )
     if history_days == 0:
         return VolumeForecaster(
-            None, {}, empty_backtest, as_of_day, 0, 0, True, "no tickets delivered yet", settings
+            None, {}, _no_backtest(), as_of_day, 0, 0, True, "no tickets delivered yet", settings
         )
-    series = sorted(history["unique_id"].unique())
     if windows == 0:
-        from statsforecast.models import Naive, SeasonalNaive
-
-        fallback = (
-            SeasonalNaive(season_length=settings.season_length)
-            if history_days > settings.season_length
-            else Naive()
-        )
-        name = BASELINE if isinstance(fallback, SeasonalNaive) else SHORT_FALLBACK
-        model = _fitted([fallback], history)
-        needed = settings.min_train_days + settings.horizon
-        reason = (
-            f"{history_days} day{'s' if history_days != 1 else ''} of history, {needed} "
-            f"needed for a backtest: "
-            f"{name} for every series"
-        )
-        return VolumeForecaster(
-            model,
-            dict.fromkeys(series, name),
-            empty_backtest,
-            as_of_day,
-            history_days,
-            0,
-            True,
-            reason,
-            settings,
-        )
+        return _fallback_forecaster(history, as_of_day, history_days, settings)
     backtest = run_backtest(history, windows, settings)
     unscored = tuple(name for name, rows in backtest.groupby("series") if rows["mase"].isna().all())
-    # Lowest MASE wins; a series without one keeps the baseline (choosing by MAE would pick
-    # whichever model is listed first among equals, with nothing to say it beat anything).
-    chosen = {
-        name: BASELINE
-        if name in unscored
-        else str(rows.sort_values(["mase", "mae", "order"]).iloc[0]["model"])
-        for name, rows in backtest.groupby("series")
-    }
+    chosen = _chosen_models(backtest, unscored)
     backtest["chosen"] = [
         chosen[s] == m for s, m in zip(backtest["series"], backtest["model"], strict=True)
     ]
@@ -240,6 +202,55 @@ def _fitted_forecaster(
         settings,
         unscored=unscored,
     )
+
+
+def _no_backtest() -> pd.DataFrame:
+    """The backtest table of a forecaster that ran none: its columns, no rows."""
+    return pd.DataFrame(columns=[*BACKTEST_COLUMNS, "chosen"])
+
+
+def _fallback_forecaster(
+    history: pd.DataFrame, as_of_day: date | None, history_days: int, settings: ForecastSettings
+) -> VolumeForecaster:
+    """Too little history for one backtest window: the seasonal baseline for every series
+    (plain Naive with less than a season of history), and the reason said."""
+    from statsforecast.models import Naive, SeasonalNaive
+
+    fallback = (
+        SeasonalNaive(season_length=settings.season_length)
+        if history_days > settings.season_length
+        else Naive()
+    )
+    name = BASELINE if isinstance(fallback, SeasonalNaive) else SHORT_FALLBACK
+    needed = settings.min_train_days + settings.horizon
+    reason = (
+        f"{history_days} day{'s' if history_days != 1 else ''} of history, {needed} "
+        f"needed for a backtest: {name} for every series"
+    )
+    series = sorted(history["unique_id"].unique())
+    return VolumeForecaster(
+        _fitted([fallback], history),
+        dict.fromkeys(series, name),
+        _no_backtest(),
+        as_of_day,
+        history_days,
+        0,
+        True,
+        reason,
+        settings,
+    )
+
+
+def _chosen_models(backtest: pd.DataFrame, unscored: Sequence[str]) -> dict[str, str]:
+    """Each series' model: the lowest MASE, then MAE, then the candidates' order. A series
+    without a MASE keeps the baseline (choosing by MAE would pick whichever model is listed
+    first among equals, with nothing to say it beat anything)."""
+    return {
+        name: BASELINE
+        if name in unscored
+        else str(rows.sort_values(["mase", "mae", "order"]).iloc[0]["model"])
+        for name, rows in backtest.groupby("series")
+    }
 
 
 def run_backtest(history: pd.DataFrame, windows: int, settings: ForecastSettings) -> pd.DataFrame:
