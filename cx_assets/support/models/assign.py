@@ -207,58 +207,106 @@ def _flow(
     free slots, with `milp`. `weighted`: the largest total ticket weight, slots free of
     cost (step 1); else every candidate carried, each slot costing the utilisation after
     it (step 2)."""
+    network = _Network.of(order, crew, candidates, weighted=weighted)
+    return network.flows(_solved(network))
+
+
+@dataclass
+class _Network:
+    """The flow network: arcs (variables) from each ticket into its category (step 1
+    only), from a category into each agent with the skill, and out of an agent through
+    each of its free slots; a node (constraint row) per category and per agent."""
+
+    tickets: list[tuple[str, int]]  # (skill, ticket index)
+    pairs: list[tuple[str, int]]  # (skill, agent)
+    slot_vars: list[tuple[int, int]]  # (agent, k-th free slot)
+    cost: np.ndarray
+    upper: np.ndarray
+    supply: np.ndarray  # each node's net flow, both bounds of its row
+    rows: list[int]
+    cols: list[int]
+    values: list[float]
+
+    @classmethod
+    def of(
+        cls,
+        order: pd.DataFrame,
+        crew: _Agents,
+        candidates: dict[str, list[int]],
+        *,
+        weighted: bool,
+    ) -> _Network:
+        skills = sorted(candidates)
+        wanted = {a: 0 for s in skills for a in crew.skilled(s)}
+        for skill in skills:
+            for agent in crew.skilled(skill):
+                wanted[agent] += len(candidates[skill])
+        slots = {a: min(int(crew.room[a]), wanted[a]) for a in wanted if crew.room[a] > 0}
+        # Step 2 has no ticket arcs: each category supplies its count of the decided set.
+        tickets = (
+            [(skill, index) for skill in skills for index in candidates[skill]] if weighted else []
+        )
+        pairs = [(s, agent) for s in skills for agent in crew.skilled(s) if agent in slots]
+        slot_vars = [(agent, k) for agent in sorted(slots) for k in range(slots[agent])]
+        cost = np.concatenate(
+            [
+                [-order.at[index, "weight"] for _, index in tickets],
+                np.zeros(len(pairs)),
+                [0.0 if weighted else crew.utilisation_after(a, k) for a, k in slot_vars],
+            ]
+        )
+        upper = np.concatenate(
+            [np.ones(len(tickets)), [crew.room[a] for _, a in pairs], np.ones(len(slot_vars))]
+        )
+        supply = np.zeros(len(skills) + len(slots))
+        if not weighted:
+            supply[: len(skills)] = [-len(candidates[skill]) for skill in skills]
+        network = cls(tickets, pairs, slot_vars, cost, upper, supply, [], [], [])
+        skill_row = {skill: r for r, skill in enumerate(skills)}
+        agent_row = {agent: len(skills) + r for r, agent in enumerate(sorted(slots))}
+        n_t, n_p = len(tickets), len(pairs)
+        for col, (skill, _) in enumerate(tickets):
+            network.enter(skill_row[skill], col, 1.0)  # tickets into the category
+        for offset, (skill, agent) in enumerate(pairs):
+            network.enter(skill_row[skill], n_t + offset, -1.0)  # out of the category
+            network.enter(agent_row[agent], n_t + offset, 1.0)  # into the agent
+        for offset, (agent, _) in enumerate(slot_vars):
+            network.enter(agent_row[agent], n_t + n_p + offset, -1.0)  # out through a slot
+        return network
+
+    def enter(self, row: int, col: int, value: float) -> None:
+        self.rows.append(row)
+        self.cols.append(col)
+        self.values.append(value)
+
+    def flows(self, flows: np.ndarray) -> _Flows:
+        """The tickets carried (step 1) and each category's quota per agent."""
+        n_t = len(self.tickets)
+        quota: dict[str, dict[int, int]] = defaultdict(dict)
+        for offset, (skill, agent) in enumerate(self.pairs):
+            if flows[n_t + offset] > 0:
+                quota[skill][agent] = int(flows[n_t + offset])
+        carried = [
+            (index, skill) for col, (skill, index) in enumerate(self.tickets) if flows[col] == 1
+        ]
+        return _Flows(carried, quota)
+
+
+def _solved(network: _Network) -> np.ndarray:
+    """Each arc's flow in the cheapest flow of `network`, with HiGHS (scipy's `milp`)."""
     # Imported here: scipy.optimize costs ~0.4 s to import, paid by every run otherwise.
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
-    skills = sorted(candidates)
-    wanted = {a: 0 for s in skills for a in crew.skilled(s)}
-    for skill in skills:
-        for agent in crew.skilled(skill):
-            wanted[agent] += len(candidates[skill])
-    slots = {a: min(int(crew.room[a]), wanted[a]) for a in wanted if crew.room[a] > 0}
-    # Step 2 has no ticket arcs: each category supplies its count of the decided set.
-    tickets = (
-        [(skill, index) for skill in skills for index in candidates[skill]] if weighted else []
+    variables = len(network.cost)
+    matrix = coo_array(
+        (network.values, (network.rows, network.cols)), shape=(len(network.supply), variables)
     )
-    pairs = [(skill, agent) for skill in skills for agent in crew.skilled(skill) if agent in slots]
-    slot_vars = [(agent, k) for agent in sorted(slots) for k in range(slots[agent])]
-    n_t, n_p = len(tickets), len(pairs)
-    cost = np.concatenate(
-        [
-            [-order.at[index, "weight"] for _, index in tickets],
-            np.zeros(n_p),
-            [0.0 if weighted else crew.utilisation_after(a, k) for a, k in slot_vars],
-        ]
-    )
-    upper = np.concatenate(
-        [np.ones(n_t), [crew.room[a] for _, a in pairs], np.ones(len(slot_vars))]
-    )
-    supply = np.zeros(len(skills) + len(slots))
-    if not weighted:
-        supply[: len(skills)] = [-len(candidates[skill]) for skill in skills]
-    skill_row = {skill: r for r, skill in enumerate(skills)}
-    agent_row = {agent: len(skills) + r for r, agent in enumerate(sorted(slots))}
-    rows, cols, values = [], [], []
-
-    def entry(row: int, col: int, value: float) -> None:
-        rows.append(row)
-        cols.append(col)
-        values.append(value)
-
-    for col, (skill, _) in enumerate(tickets):
-        entry(skill_row[skill], col, 1.0)  # tickets into the category
-    for offset, (skill, agent) in enumerate(pairs):
-        entry(skill_row[skill], n_t + offset, -1.0)  # out of the category
-        entry(agent_row[agent], n_t + offset, 1.0)  # into the agent
-    for offset, (agent, _) in enumerate(slot_vars):
-        entry(agent_row[agent], n_t + n_p + offset, -1.0)  # out through a free slot
-    matrix = coo_array((values, (rows, cols)), shape=(len(skills) + len(slots), len(cost)))
     result = milp(
-        cost,
-        constraints=LinearConstraint(matrix.tocsr(), supply, supply),
-        integrality=np.ones(len(cost)),
-        bounds=Bounds(np.zeros(len(cost)), upper),
+        network.cost,
+        constraints=LinearConstraint(matrix.tocsr(), network.supply, network.supply),
+        integrality=np.ones(variables),
+        bounds=Bounds(np.zeros(variables), network.upper),
         # No presolve: the flow's matrix is totally unimodular, so the root LP is already the
         # integer optimum; HiGHS' presolve only added its own cost (0.2 s of 0.23 s on a
         # scale-1 day, 0.85 s of 1 s for 3,000 tickets; the plans were the same).
@@ -266,13 +314,7 @@ def _flow(
     )
     if not result.success:
         raise RuntimeError(f"assignment solver failed: {result.message}")
-    flows = np.rint(result.x).astype(int)
-    quota: dict[str, dict[int, int]] = defaultdict(dict)
-    for offset, (skill, agent) in enumerate(pairs):
-        if flows[n_t + offset] > 0:
-            quota[skill][agent] = int(flows[n_t + offset])
-    carried = [(index, skill) for col, (skill, index) in enumerate(tickets) if flows[col] == 1]
-    return _Flows(carried, quota)
+    return np.rint(result.x).astype(int)
 
 
 def _hand_out(
