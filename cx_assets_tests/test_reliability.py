@@ -18,7 +18,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, asset, materialize
 
 from cx_assets.cli import dagster_yaml, prepare_dagster_home
-from cx_assets_tests.test_cli import BIN, cli
+from cx_assets_tests.cli import BIN, cli
 
 DAY = "2024-03-04"
 # The landed source alone: the lock, the run records and the release of dead runs are the

@@ -558,8 +558,8 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
     """Digital's leakage calls read the journeys of the day before and every member version
     up to their day: a day landing after the days that read it asks for one run of it and
     them, not of it alone (which left them computed without it, and said nothing)."""
+    from cx_assets_tests.cli import cli
     from cx_assets_tests.conftest import Domain
-    from cx_assets_tests.test_cli import cli
 
     digital = Domain.named("digital")
     generated = cli(
@@ -596,8 +596,8 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
 def test_a_day_landing_for_one_source_runs_alone_whatever_another_built_later(lake):
     """Only the source's own tables read its days: calls landing for a day before the
     digital days already built is a run of that day alone, not a range through digital's."""
+    from cx_assets_tests.cli import cli
     from cx_assets_tests.conftest import Domain
-    from cx_assets_tests.test_cli import cli
 
     digital, calls = Domain.named("digital"), Domain.named("calls")
     generated = cli(

@@ -9,7 +9,7 @@ from dagster import AssetIn, AssetKey, Definitions, asset
 from cx_assets.lakehouse.assets import all_days, same_day, with_days_before
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.staleness import LaterDays, later_days_built_before, read_ahead_parents
-from cx_assets_tests.test_cli import cli
+from cx_assets_tests.cli import cli
 
 
 @asset(partitions_def=daily_partitions, group_name="source")

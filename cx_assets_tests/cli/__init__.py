@@ -1,0 +1,47 @@
+"""Running `cx-lakehouse` as a user runs it, for the tests of the command end to end (and
+of the sensors and staleness that need a real run): the command in a subprocess on a data
+root of the test's own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+# The repository: its README and docs, whose recipes the tests run.
+REPO = Path(__file__).resolve().parents[2]
+START, END = "2024-02-01", "2024-02-02"
+
+
+def cli(
+    *args: str, data_dir: Path, cwd: str | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    environment.update(env)
+    return subprocess.run(
+        [str(BIN / "cx-lakehouse"), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+    )
+
+
+def gold_tables() -> list[str]:
+    from cx_assets.definitions import defs
+
+    return sorted(a.key.path[-1] for a in defs.assets if a.key.path[0] == "gold")
+
+
+def calls_day(data_dir: Path) -> Path:
+    """A data root with one small day of calls landed (the quickest source to run)."""
+    generated = cli(
+        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
+        "--quiet", "--sources", "calls", data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    return data_dir

@@ -1,0 +1,341 @@
+"""`cx-lakehouse` when things go wrong: user mistakes, a data root it cannot use, a full or
+read-only disk, a damaged warehouse, Ctrl-C, a reader that leaves early; and its help."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+from cx_assets_tests.cli import BIN, REPO, START, calls_day, cli
+
+
+def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
+    # `cx-lakehouse run ... | head -1`: the run goes on to its end and its exit code.
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    run = subprocess.Popen(
+        [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert run.stdout.readline().startswith("materializing")
+    run.stdout.close()  # the reader leaves
+    stderr = run.stderr.read()
+    assert run.wait(timeout=600) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
+
+
+def test_a_data_root_that_does_not_exist_yet_is_created_and_said_so(tmp_path):
+    """Nothing has landed there: every table is written empty (zero input), exit 0, with a
+    note naming the root, as a mistyped CX_DATA_DIR would look the same."""
+    root = tmp_path / "new" / "data"
+    result = cli("run", "--date", START, "--select", "group:calls", data_dir=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"data root {root} did not exist and was created" in result.stderr
+    assert "cx-lakehouse generate" in result.stderr
+    for table in ("calls_performance", "calls_agent_daily", "calls_kpis_daily"):
+        assert (root / "gold" / table).is_dir(), table
+    kpis = duckdb.sql(
+        f"SELECT total_calls FROM read_parquet('{root}/gold/calls_kpis_daily/**/*.parquet')"
+    ).fetchall()
+    assert kpis == [(0,)]
+    again = cli("run", "--date", START, "--select", "group:calls", data_dir=root)
+    assert again.returncode == 0 and "did not exist" not in again.stderr
+
+
+def test_a_data_root_that_cannot_be_created_is_explained(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = cli("run", "--date", START, data_dir=blocker / "data")
+    assert result.returncode == 2
+    assert "cannot be created" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_damaged_warehouse_ends_the_run_in_one_line_saying_how_to_rebuild(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "warehouse.duckdb").write_text("a spreadsheet saved over the warehouse\n")
+    result = cli("run", "--date", START, "--select", "group:calls", data_dir=root)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: {root / 'warehouse.duckdb'} is damaged (")
+    assert "move it aside" in line and "Traceback" not in result.stderr
+
+
+def disk_with(free_bytes: int):
+    """A stand-in for `shutil.disk_usage` reporting `free_bytes` free on any disk."""
+    total = 10 * 2**30
+    return lambda path: SimpleNamespace(total=total, used=total - free_bytes, free=free_bytes)
+
+
+def test_a_full_disk_ends_the_command_in_one_line(tmp_path, monkeypatch, capsys):
+    """SQLite says "disk I/O error" when the disk fills under it (seen on a full tmpfs, as
+    DuckDB's and Parquet's writes say "No space left on device"): one line naming the disk,
+    not Dagster's traceback; the next run recovers (marks the run failed, writes again)."""
+    import sqlite3
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def fills_the_disk(args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(cli_module, "cmd_run", fills_the_disk)
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(2**20))
+
+    assert cli_module.main(["run", "--date", START]) == 1
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: the disk holding {tmp_path} is full (1.0 MB free)")
+    assert "disk I/O error" in line and "run it again" in line
+
+
+def test_no_space_left_anywhere_in_an_errors_chain_is_a_full_disk(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def generate_fails(args):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as error:
+            raise RuntimeError("writing landing/crm/interactions failed") from error
+
+    monkeypatch.setattr(cli_module, "cmd_generate", generate_fails)
+    # The space came back by the time the error is looked at: the error still says why.
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(5 * 2**30))
+
+    assert cli_module.main(["generate", "--start", START, "--days", "1"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "is full (5120.0 MB free)" in line
+    assert "writing landing/crm/interactions failed" in line
+
+
+def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, capsys):
+    """Seen with a tmpfs remounted read-only: Dagster's instance failed to create its home,
+    in a traceback."""
+    import errno
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def read_only(args):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "dagster_home"))
+
+    monkeypatch.setattr(cli_module, "cmd_run", read_only)
+    # nearly full too: the refusal to write is the reason given, not a guess at the space
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(2**20))
+    assert cli_module.main(["run", "--date", START]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: cannot write {tmp_path / 'dagster_home'}: Read-only file system. The "
+        "data root (CX_DATA_DIR) must be a folder this user can write to, on a disk mounted "
+        "for writing."
+    )
+
+
+def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatch):
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def breaks(args):
+        raise ValueError("a defect")
+
+    monkeypatch.setattr(cli_module, "cmd_run", breaks)
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(5 * 2**30))
+    with pytest.raises(ValueError, match="a defect"):
+        cli_module.main(["run", "--date", START])
+
+
+def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
+    """Ctrl-C during start-up was a page of traceback; during the steps, a line of Dagster's
+    error class and message. Now one line each, no traceback, and the next run finishes."""
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    # As from a terminal, whatever started pytest: a shell's background job (`make test &`)
+    # passes SIGINT on ignored, and the command then never sees the Ctrl-C.
+    early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=_answering_ctrl_c)  # fmt: skip
+    time.sleep(0.3)  # importing Dagster: long before the run
+    early.send_signal(signal.SIGINT)
+    out, err = early.communicate(timeout=600)
+    assert early.returncode == 130, out + err
+    assert err == "cx-lakehouse: interrupted; run the command again to finish it\n"
+
+    # During the steps Dagster turns it into a failed run, summarised like any other, and
+    # the command exits as for Ctrl-C anywhere else.
+    # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
+    during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=_answering_ctrl_c)  # fmt: skip
+    while "STEP_START" not in (line := during.stderr.readline()):
+        assert line, during.communicate()
+    during.send_signal(signal.SIGINT)
+    out, _ = during.communicate(timeout=600)
+    assert during.returncode == 130, out
+    lines = out.splitlines()
+    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
+    assert lines[failed_at + 1 : lines.index("gold rows:")] == [
+        "  run: interrupted (Ctrl-C or a stop signal) before it finished"
+    ]
+    assert lines[-1] == "FAILED"
+
+    after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_generate_refuses_what_cannot_fit_on_the_disk_before_writing(tmp_path, monkeypatch, capsys):
+    """A mistyped `--scale 1000` filled the disk and stopped half-way."""
+    from cx_assets import cli as cli_module
+
+    data_dir = tmp_path / "data"  # not there yet: the disk of its nearest folder is asked
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(2 * 2**30))
+    arguments = ["generate", "--start", START, "--days", "3", "--sources", "crm,calls"]
+
+    assert cli_module.main([*arguments, "--scale", "3"]) == 2
+    assert capsys.readouterr().err == (
+        f"cx-lakehouse: 3 days at --scale 3 are about 2.5 GB of landing files, and the disk "
+        f"holding {data_dir / 'landing'} has 2.0 GB free: lower --scale or --days\n"
+    )
+    assert not data_dir.exists()
+    # 3 days × 0.01 × (280 + 5.5) MB, about 9 MB, fit: the request goes ahead.
+    assert cli_module.main([*arguments, "--scale", "0.01", "--quiet"]) == 0
+    assert (data_dir / "landing" / "crm").is_dir()
+
+
+def test_a_second_generate_into_the_same_data_root_waits_its_turn(tmp_path, monkeypatch, capsys):
+    """Two at once wrote the same in-flight file: bytes interleaved, then a failed rename."""
+    import fcntl
+
+    from cx_assets import cli as cli_module
+    from cx_assets.cli.generate import GENERATE_LOCK
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    arguments = ["generate", "--start", START, "--days", "1", "--scale", "0.01", "--quiet"]
+    with open(data_dir / GENERATE_LOCK, "a") as first:  # a generate still writing
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert cli_module.main([*arguments, "--sources", "calls"]) == 1
+        assert capsys.readouterr().err == (
+            f"cx-lakehouse: another `cx-lakehouse generate` is writing into {data_dir}: wait "
+            "for it to finish, then run this one\n"
+        )
+        assert not (data_dir / "landing").exists()
+    assert cli_module.main([*arguments, "--sources", "calls"]) == 0  # its turn
+    assert (data_dir / "landing" / "calls").is_dir()
+
+
+def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsys):
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    assert cli_module.main(["generate", "--start", START, "--days", "1", "--sources", ","]) == 2
+    assert "--sources names no source: choose from calls, crm, digital, support" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_bad_partitions_start_is_explained(tmp_path):
+    result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="yesterday")
+    assert result.returncode == 2
+    assert "CX_PARTITIONS_START" in result.stderr
+
+
+def test_a_partitions_start_after_yesterday_says_there_are_none(tmp_path):
+    """It said the day "is not a partition: partitions are daily from 2099-01-01 up to
+    yesterday", a range that is empty."""
+    result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="2099-01-01")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "cx-lakehouse: there are no partitions yet: CX_PARTITIONS_START=2099-01-01 is after "
+        "yesterday ("
+    )
+
+
+def test_help_says_the_defaults_and_the_ui_stays_quiet():
+    from cx_assets import cli as cli_module
+
+    parser = cli_module.build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
+    generate = commands["generate"].format_help()
+    assert "1.0 (the default)" in generate and "default 42" in generate
+    assert "default 3000" in commands["ui"].format_help()
+    command = cli_module.ui_command(3000)
+    assert command[command.index("--log-level") + 1] == "warning"
+    assert command[command.index("--code-server-log-level") + 1] == "warning"
+
+
+@pytest.mark.parametrize("armed", [True, False], ids=["the command's process", "a caller of main"])
+def test_start_up_objects_are_frozen_and_collection_resumes_for_the_run(
+    tmp_path, monkeypatch, armed
+):
+    """The command's own process collects no garbage during start-up, freezes what start-up
+    left once the definitions and resources are built, and runs the day with the collector
+    on; a process that calls `main` (this one) keeps its collector untouched."""
+    import gc
+
+    from cx_assets import cli as cli_module
+
+    collection = cli_module.StartUpCollection()
+    collection.armed = armed
+    monkeypatch.setattr(cli_module.process, "START_UP_COLLECTION", collection)
+    frozen, thresholds = [], []
+    # Recorded, not done: this test process's own heap must not be frozen for good.
+    monkeypatch.setattr(
+        gc, "freeze", lambda: frozen.append((gc.isenabled(), "dagster" in sys.modules))
+    )
+    monkeypatch.setattr(gc, "set_threshold", lambda *generations: thresholds.append(generations))
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+
+    try:
+        assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()  # for the tests after this one, whatever happened
+    if armed:
+        assert frozen == [(False, True)]  # once, with collection paused, after the imports
+        assert [young for young, *_ in thresholds] == [
+            cli_module.StartUpCollection.YOUNG_GENERATION
+        ]
+    else:
+        assert frozen == [] and thresholds == []
+
+
+def test_the_demo_ends_yesterday():
+    """`make demo` lands recent days, so the UI shows filled partitions, not 1,000 missing."""
+    from datetime import UTC, datetime
+
+    planned = subprocess.run(
+        ["make", "-n", "demo"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    runs = [line for line in planned.splitlines() if "cx-lakehouse run" in line]
+    assert runs and runs[-1].split("--to ")[1].split()[0] == yesterday
+
+
+def _answering_ctrl_c() -> None:
+    """In the child before exec: SIGINT answered by default, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
