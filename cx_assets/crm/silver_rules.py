@@ -37,16 +37,22 @@ def person_names_sql(contacts: str) -> str:
     `last_word`) and whether it has two words or more (`full_name`), a row each. A title
     on a company, or on one of its people, may name any of them; so may a deal's title."""
     return f"""
-        WITH versions AS (
+        WITH delivered AS (
+            -- Days repeat a person's id, company and name (a changed phone, say): each
+            -- distinct one is split into its variants once, however long the history.
             SELECT DISTINCT
                    TRY_CAST(json_extract_string(raw, '$.Id') AS BIGINT) AS person_id,
                    TRY_CAST(json_extract_string(raw, '$.CompanyId') AS BIGINT) AS company_id,
-                   unnest({name_variants_sql("json_extract_string(raw, '$.Name')")})
-                       AS person_name
+                   json_extract_string(raw, '$.Name') AS name
             FROM {contacts}
             WHERE read_error IS NULL AND json_valid(raw)
               AND json_extract_string(raw, '$.TypeId') = '1'
               AND json_extract_string(raw, '$.Name') IS NOT NULL
+        ),
+        versions AS (
+            SELECT DISTINCT person_id, company_id,
+                   unnest({name_variants_sql("name")}) AS person_name
+            FROM delivered
         ),
         people AS (
             SELECT *,
