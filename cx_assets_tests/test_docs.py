@@ -62,3 +62,13 @@ def test_the_landing_table_in_contract_md_states_each_fields_requirement():
         for field in spec.fields:
             side = "required" if field.required else "optional"
             assert field.source in named[side], f"{table}: {field.source} is {side}"
+
+
+def test_the_readme_links_every_page_of_the_docs():
+    """A reader finds every page from the README's documentation list."""
+    readme = (DOCS.parent / "README.md").read_text()
+    listed = readme.split("## Documentation", 1)[1].split("\n## ", 1)[0]
+    for page in sorted(DOCS.glob("*.md")):
+        assert f"](docs/{page.name})" in listed, (
+            f"README.md's Documentation does not link {page.name}"
+        )
