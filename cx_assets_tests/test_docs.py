@@ -1,5 +1,6 @@
 """The docs name what the code defines."""
 
+import re
 from pathlib import Path
 
 from cx_assets.definitions import defs
@@ -72,3 +73,14 @@ def test_the_readme_links_every_page_of_the_docs():
         assert f"](docs/{page.name})" in listed, (
             f"README.md's Documentation does not link {page.name}"
         )
+
+
+def test_the_architecture_map_names_every_module_of_the_machinery():
+    """docs/architecture.md's map of `cx_assets/lakehouse/` is whole: a module added there is
+    named, with what it is for."""
+    lakehouse = DOCS.parent / "cx_assets" / "lakehouse"
+    text = (DOCS / "architecture.md").read_text()
+    layout = text.split("cx_assets/lakehouse/", 1)[1].split("cx_assets/<domain>/", 1)[0]
+    named = set(re.findall(r"[a-z_]+\.py", layout))
+    modules = {path.name for path in lakehouse.glob("*.py") if path.name != "__init__.py"}
+    assert modules - named == set()
