@@ -368,6 +368,30 @@ def test_an_interrupt_starts_nothing_more_and_lets_the_running_step_finish(insta
     assert instance.get_run_by_id(result.run_id).is_failure_or_canceled
 
 
+def test_an_error_of_the_executor_lets_the_running_steps_finish_then_fails_the_run(
+    instance, shared, monkeypatch
+):
+    """Not a step's failure (Dagster turns those into events) but the machinery's own: the
+    other running step finishes and is stored, nothing new starts, the run fails with it."""
+    real = executor_module.dagster_event_sequence_for_step
+
+    def breaks_on_upstream(step_context):
+        if step_context.step.key == "upstream":
+            raise RuntimeError("the executor broke")
+        return real(step_context)
+
+    monkeypatch.setattr(executor_module, "dagster_event_sequence_for_step", breaks_on_upstream)
+    result = run(instance, "chain")
+    assert not result.success
+    assert materialized(result) == {"beside"}  # running when it broke: finished, stored
+    assert "beside" in shared.spans and "downstream" not in shared.spans
+    assert not [event for event in result.all_events if event.step_key == "downstream"]
+    (failure,) = [
+        event for event in result.all_events if event.event_type == DagsterEventType.RUN_FAILURE
+    ]
+    assert "the executor broke" in str(failure.event_specific_data.error)
+
+
 def test_at_least_one_step_at_a_time():
     from dagster._core.execution.retries import RetryMode
 
