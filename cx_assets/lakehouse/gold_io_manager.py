@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import OutputContext
 
-from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse import durable, parquet
 from cx_assets.lakehouse.io_managers import (
     DayRows,
     WarehouseIOManager,
@@ -53,16 +53,8 @@ class PublishJournal:
         days = None if unpublished.days is None else sorted(d.isoformat() for d in unpublished.days)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
-        with open(in_flight, "w") as journal:
-            journal.write(json.dumps({"days": days}))
-            journal.flush()
-            os.fsync(journal.fileno())
-        os.replace(in_flight, self.path)
-        folder = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the rename itself
-        finally:
-            os.close(folder)
+        in_flight.write_text(json.dumps({"days": days}))
+        durable.replace(in_flight, self.path)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
-from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse import durable, parquet
 from cx_assets.lakehouse.io_managers import output_dates
 from cx_assets.lakehouse.partitions import window_dates
 from cx_assets.lakehouse.settings import DataLayout
@@ -50,7 +50,7 @@ class ModelStoreIOManager(ConfigurableIOManager):
         import joblib
 
         joblib.dump(obj, in_flight)
-        os.replace(in_flight, path)
+        durable.replace(in_flight, path)
         context.add_output_metadata({"model_path": str(path), "model_bytes": path.stat().st_size})
 
     def load_input(self, context: InputContext) -> Any:

@@ -1,7 +1,8 @@
 """Parquet files for analysts and for quarantine.
 
 One file per partition, written to an in-flight name and renamed into place, so a reader
-never sees half a file and re-materializing a partition replaces it exactly. Timestamps
+never sees half a file and re-materializing a partition replaces it exactly; its data is
+on the disk before the rename, and the rename after it (`durable`). Timestamps
 are microsecond UTC (pyarrow would write nanoseconds, which Spark and some BI tools
 reject). Files under `date=YYYY-MM-DD/` folders carry no `date` column: the partition
 lives in the path, and a duplicate column makes pyarrow refuse to merge the dataset.
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cx_assets.lakehouse import durable
 from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 
@@ -59,13 +61,15 @@ def publish(table: pa.Table, folder: Path) -> Path:
         allow_truncated_timestamps=True,
     )
     _move_into_place(in_flight, target)
+    durable.synced_renames(target)
     return target
 
 
 def _move_into_place(in_flight: Path, target: Path) -> None:
-    """Rename a finished file over its target and drop any other data file beside it, and
-    any in-flight file a killed writer left (runs on a data root never write at once: the
-    run lock)."""
+    """Rename a finished file over its target, its data synced first, and drop any other
+    data file beside it, and any in-flight file a killed writer left (runs on a data root
+    never write at once: the run lock). The caller syncs the folders once it is done."""
+    durable.sync(in_flight)
     os.replace(in_flight, target)
     for other in target.parent.iterdir():
         if other != target and (other.suffix == ".parquet" or _is_in_flight(other)):
@@ -122,8 +126,10 @@ def publish_stream(
         if not finished:  # the earlier files stay as they were
             for path in in_flight.values():
                 path.unlink(missing_ok=True)
-    for path in in_flight.values():
-        _move_into_place(path, path.with_name(DATA_FILE))
+    targets = [path.with_name(DATA_FILE) for path in in_flight.values()]
+    for path, target in zip(in_flight.values(), targets, strict=True):
+        _move_into_place(path, target)
+    durable.synced_renames(*targets)
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -350,3 +351,59 @@ def test_a_publish_that_fails_midway_leaves_the_earlier_file_whole(tmp_path, mon
     assert pq.read_table(folder / DATA_FILE).column("x").to_pylist() == [1, 2]
     publish(pa.table({"x": [3]}), folder)  # the next publish clears what the failed one left
     assert [path.name for path in folder.iterdir()] == [DATA_FILE]
+
+
+# ---------------------------------------------------------------------------------------
+# through a power loss
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def disk_log(monkeypatch) -> list[tuple[str, str]]:
+    """Every sync (of the path its descriptor names) and rename, in order."""
+    log: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def recording_fsync(fd: int) -> None:
+        log.append(("sync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def recording_replace(source, target) -> None:
+        log.append(("rename", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    return log
+
+
+def test_a_published_file_is_on_the_disk_before_its_rename_and_the_rename_after(tmp_path, disk_log):
+    """A rename can reach the disk before the data it names: without the syncs a power
+    loss could leave an empty file in place of the old one."""
+    folder = partition_folder(tmp_path / "t", D1)
+    target = publish(pa.table({"n": [1]}), folder)
+    in_flight = folder / f"_{DATA_FILE}.{os.getpid()}.tmp"
+    assert disk_log == [
+        ("sync", str(in_flight)),
+        ("rename", str(target)),
+        ("sync", str(tmp_path / "t")),  # holds the day's folder, made for it
+        ("sync", str(folder)),
+    ]
+
+
+def test_a_streamed_days_files_are_on_the_disk_before_each_rename_and_the_renames_after(
+    tmp_path, disk_log
+):
+    dataset = tmp_path / "t"
+    publish_stream(stream([(D1, 1), (D2, 2)]), dataset, [D1, D2])
+    folders = [partition_folder(dataset, day) for day in (D1, D2)]
+    in_flight = [str(folder / f"_{DATA_FILE}.{os.getpid()}.tmp") for folder in folders]
+    assert disk_log == [
+        ("sync", in_flight[0]),
+        ("rename", str(folders[0] / DATA_FILE)),
+        ("sync", in_flight[1]),
+        ("rename", str(folders[1] / DATA_FILE)),
+        ("sync", str(dataset)),
+        ("sync", str(folders[0])),
+        ("sync", str(folders[1])),
+    ]
