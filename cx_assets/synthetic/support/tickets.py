@@ -103,50 +103,19 @@ def simulate_day(
     customers: Customers,
     skilled: list[tuple[np.ndarray, np.ndarray]],
 ) -> Tickets:
-    """The tickets created on the request's day `day_index`, with their whole life."""
+    """The tickets created on the request's day `day_index`, with their whole life. One
+    random stream a day, drawn from in a fixed order (the helpers below, in turn), so a
+    seed gives the same tickets."""
     day = request.dates[day_index]
     rng = np_rng(request, SOURCE, "tickets", day.isoformat())
     n = int(rng.poisson(expected_new_tickets(request, day_index, day)))
     hours = rng.choice(24, size=n, p=HOUR_WEIGHTS)
     created = np.sort(_epoch(day) + hours * HOUR + rng.integers(0, HOUR, size=n))
     priority = rng.choice(len(PRIORITY_SHARES), size=n, p=PRIORITY_SHARES)
-    shares = CATEGORY_SHARES * CATEGORY_GROWTH ** (day_index / 7)
-    category = rng.choice(len(CATEGORIES), size=n, p=shares / shares.sum())
-
-    roll = rng.random(n)
-    wrong = (category + rng.integers(1, len(CATEGORIES), size=n)) % len(CATEGORIES)
-    labelled_wrong = (roll >= UNCATEGORIZED_SHARE) & (
-        roll < UNCATEGORIZED_SHARE + (1 - UNCATEGORIZED_SHARE) * MISLABELLED_SHARE
-    )
-    label = np.where(
-        roll < UNCATEGORIZED_SHARE, UNLABELLED, np.where(labelled_wrong, wrong, category)
-    )
-
-    existing = customers.existing(day_index)
-    weights = customers.activity[existing]
-    customer = existing[rng.choice(len(existing), size=n, p=weights / weights.sum())]
-    agent = np.empty(n, dtype=int)
-    for c, (candidates, chances) in enumerate(skilled):
-        of_category = category == c
-        agent[of_category] = rng.choice(candidates, size=int(of_category.sum()), p=chances)
-    speed = agents.speed[agent]
-
-    wait = rng.exponential(QUEUE_MINUTES[priority]) * MINUTE
-    stuck = rng.random(n) < STUCK_IN_QUEUE_SHARE
-    wait = np.where(stuck, rng.uniform(6, 30, size=n) * HOUR, wait)
-    assigned = created + wait
-    first_response = assigned + rng.exponential(FIRST_RESPONSE_MINUTES[priority] * speed) * MINUTE
-    work = rng.gamma(2.0, RESOLUTION_MINUTES[priority] * speed / 2.0) * MINUTE
-    lingering = created + rng.uniform(5, 20, size=n) * DAY
-    resolved = np.where(rng.random(n) < LINGERING_SHARE, lingering, first_response + work)
-    closed = np.where(
-        rng.random(n) < CLOSED_SHARE, resolved + rng.uniform(1, 3, size=n) * DAY, np.nan
-    )
-    csat_at = np.where(
-        rng.random(n) < CSAT_SHARE, resolved + rng.uniform(1, 30, size=n) * HOUR, np.nan
-    )
-    csat = _csat(rng, priority, created, first_response, resolved)
-
+    category, label = _categories(rng, n, day_index)
+    customer, agent = _people(rng, customers, day_index, skilled, category)
+    life = _Life.drawn(rng, priority, created, agents.speed[agent])
+    csat = _csat(rng, priority, created, life.first_response, life.resolved)
     style_roll = rng.random(n)
     time_style = np.where(
         style_roll < NON_UTC_OFFSET_SHARE,
@@ -162,16 +131,92 @@ def simulate_day(
         label=label,
         customer=customer,
         agent=agent,
-        assigned=assigned,
-        first_response=first_response,
-        resolved=resolved,
-        closed=closed,
-        csat_at=csat_at,
+        assigned=life.assigned,
+        first_response=life.first_response,
+        resolved=life.resolved,
+        closed=life.closed,
+        csat_at=life.csat_at,
         csat=csat,
         pending=rng.random(n) < PENDING_SHARE,
         time_style=time_style,
         text=TextPlan.draw(rng, category),
     )
+
+
+def _categories(rng: np.random.Generator, n: int, day_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each ticket's true category (the mix drifting week by week) and the one delivered:
+    none for a share, another category for a share of the rest (mislabelled)."""
+    shares = CATEGORY_SHARES * CATEGORY_GROWTH ** (day_index / 7)
+    category = rng.choice(len(CATEGORIES), size=n, p=shares / shares.sum())
+    roll = rng.random(n)
+    wrong = (category + rng.integers(1, len(CATEGORIES), size=n)) % len(CATEGORIES)
+    labelled_wrong = (roll >= UNCATEGORIZED_SHARE) & (
+        roll < UNCATEGORIZED_SHARE + (1 - UNCATEGORIZED_SHARE) * MISLABELLED_SHARE
+    )
+    label = np.where(
+        roll < UNCATEGORIZED_SHARE, UNLABELLED, np.where(labelled_wrong, wrong, category)
+    )
+    return category, label
+
+
+def _people(
+    rng: np.random.Generator,
+    customers: Customers,
+    day_index: int,
+    skilled: list[tuple[np.ndarray, np.ndarray]],
+    category: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each ticket's customer (the active ones more often) and agent (one with the
+    category's skill, as `skilled` weighs them)."""
+    existing = customers.existing(day_index)
+    weights = customers.activity[existing]
+    customer = existing[rng.choice(len(existing), size=len(category), p=weights / weights.sum())]
+    agent = np.empty(len(category), dtype=int)
+    for c, (candidates, chances) in enumerate(skilled):
+        of_category = category == c
+        agent[of_category] = rng.choice(candidates, size=int(of_category.sum()), p=chances)
+    return customer, agent
+
+
+@dataclass(frozen=True)
+class _Life:
+    """When each ticket was assigned, first answered, resolved, closed (NaN: not yet) and
+    rated (NaN: never), in epoch seconds."""
+
+    assigned: np.ndarray
+    first_response: np.ndarray
+    resolved: np.ndarray
+    closed: np.ndarray
+    csat_at: np.ndarray
+
+    @classmethod
+    def drawn(
+        cls,
+        rng: np.random.Generator,
+        priority: np.ndarray,
+        created: np.ndarray,
+        speed: np.ndarray,
+    ) -> _Life:
+        """A queue wait by priority (some stuck for hours), then the agent's pace
+        (`speed`) for the first response and the work; a share lingers for days."""
+        n = len(created)
+        wait = rng.exponential(QUEUE_MINUTES[priority]) * MINUTE
+        stuck = rng.random(n) < STUCK_IN_QUEUE_SHARE
+        wait = np.where(stuck, rng.uniform(6, 30, size=n) * HOUR, wait)
+        assigned = created + wait
+        first_response = (
+            assigned + rng.exponential(FIRST_RESPONSE_MINUTES[priority] * speed) * MINUTE
+        )
+        work = rng.gamma(2.0, RESOLUTION_MINUTES[priority] * speed / 2.0) * MINUTE
+        lingering = created + rng.uniform(5, 20, size=n) * DAY
+        resolved = np.where(rng.random(n) < LINGERING_SHARE, lingering, first_response + work)
+        closed = np.where(
+            rng.random(n) < CLOSED_SHARE, resolved + rng.uniform(1, 3, size=n) * DAY, np.nan
+        )
+        csat_at = np.where(
+            rng.random(n) < CSAT_SHARE, resolved + rng.uniform(1, 30, size=n) * HOUR, np.nan
+        )
+        return cls(assigned, first_response, resolved, closed, csat_at)
 
 
 def _csat(
