@@ -664,3 +664,48 @@ def test_amount_sums_and_means_are_the_same_to_the_last_digit_whatever_order_dea
     }
     for name, query in queries.items():
         assert len(results_in_every_order(con, deals, "deals_", query)) == 1, name
+
+
+def test_person_names_are_each_persons_names_under_every_company_once(con):
+    """Hand-worked: Ana Lúcia Souza (person 10) delivered on two days, the same both times,
+    then in another company under two more spellings sharing words; a company; a person
+    without a name; a record that is not JSON. Each of a person's names once per company
+    (however often delivered), and once per company for the company."""
+    import json
+
+    def record(**fields) -> str:
+        return json.dumps(fields, ensure_ascii=False)
+
+    raws = [
+        record(Id=10, Name="Ana Lúcia  Souza", TypeId=1, CompanyId=1),
+        record(Id=1, Name="Acme Ltda", TypeId=2, CompanyId=None),
+        record(Id=10, Name="Ana Lúcia  Souza", TypeId=1, CompanyId=1),  # the next day, again
+        record(Id=10, Name="Ana Lucia Souza-Reis", TypeId=1, CompanyId=2),
+        record(Id=10, Name="Ana Lucia Souza", TypeId=1, CompanyId=2),
+        record(Id=11, Name=None, TypeId=1, CompanyId=1),
+        "{not json",
+    ]
+    con.register(
+        "contacts", pd.DataFrame({"raw": raws, "read_error": [None] * len(raws)}, dtype=object)
+    )
+    rows = con.sql(silver_rules.person_names_sql("contacts")).fetchall()
+    first_spelling = [
+        ("Ana Lúcia Souza", "ana", "souza", True),
+        ("Ana", "ana", "ana", False),
+        ("Lúcia", "lucia", "lucia", False),
+        ("Souza", "souza", "souza", False),
+    ]
+    in_the_second_company = [
+        ("Ana Lucia Souza-Reis", "ana", "reis", True),
+        ("Ana Lucia Souza", "ana", "souza", True),
+        ("Ana", "ana", "ana", False),
+        ("Lucia", "lucia", "lucia", False),
+        ("Souza", "souza", "souza", False),
+        ("Reis", "reis", "reis", False),
+    ]
+    expected = (
+        [(10, *name) for name in first_spelling + in_the_second_company]
+        + [(1, *name) for name in first_spelling]
+        + [(2, *name) for name in in_the_second_company]
+    )
+    assert sorted(rows) == sorted(expected)
