@@ -14,8 +14,14 @@ more; a gold table's few kilobytes under a millisecond.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+
+# What a file system that cannot sync a file or folder answers (some FUSE and network
+# mounts, for folders): nothing more can be done there, and the write is as it always was.
+# Any other error (EIO: the data did not reach the disk) fails the write.
+CANNOT_SYNC = (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP)
 
 
 def sync(path: Path) -> None:
@@ -23,6 +29,9 @@ def sync(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
+    except OSError as error:
+        if error.errno not in CANNOT_SYNC:
+            raise
     finally:
         os.close(descriptor)
 

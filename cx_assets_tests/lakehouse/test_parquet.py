@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from datetime import UTC, date, datetime
 
@@ -407,3 +408,32 @@ def test_a_streamed_days_files_are_on_the_disk_before_each_rename_and_the_rename
         ("sync", str(folders[0])),
         ("sync", str(folders[1])),
     ]
+
+
+def test_a_file_system_that_cannot_sync_still_gets_the_file(tmp_path, monkeypatch):
+    """Some mounts answer EINVAL to a folder's sync: the file is written as before."""
+    real_fsync = os.fsync
+
+    def folders_unsyncable(fd: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", folders_unsyncable)
+    target = publish(pa.table({"n": [1]}), partition_folder(tmp_path / "t", D1))
+    assert pq.read_table(target)["n"].to_pylist() == [1]
+
+
+def test_data_that_did_not_reach_the_disk_fails_the_write(tmp_path, monkeypatch):
+    """EIO on a sync: the file is not on the disk, so nothing is published."""
+    real_fsync = os.fsync
+
+    def disk_error(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", disk_error)
+    folder = partition_folder(tmp_path / "t", D1)
+    with pytest.raises(OSError, match="Input/output error"):
+        publish(pa.table({"n": [1]}), folder)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert not (folder / DATA_FILE).exists()
