@@ -37,11 +37,20 @@ def gold_tables() -> list[str]:
     return sorted(a.key.path[-1] for a in defs.assets if a.key.path[0] == "gold")
 
 
-def calls_day(data_dir: Path) -> Path:
-    """A data root with one small day of calls landed (the quickest source to run)."""
+def landed(
+    data_dir: Path, source: str, *, days: int = 1, start: str = START, seed: int | None = 7
+) -> Path:
+    """A data root with `days` small days (scale 0.01) of `source` landed from `start`, by
+    `cx-lakehouse generate` (`seed` None: the command's default seed)."""
+    seeded = ("--seed", str(seed)) if seed is not None else ()
     generated = cli(
-        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
-        "--quiet", "--sources", "calls", data_dir=data_dir,
+        "generate", "--start", start, "--days", str(days), "--scale", "0.01", *seeded,
+        "--quiet", "--sources", source, data_dir=data_dir,
     )  # fmt: skip
     assert generated.returncode == 0, generated.stderr
     return data_dir
+
+
+def calls_day(data_dir: Path) -> Path:
+    """A data root with one small day of calls landed (the quickest source to run)."""
+    return landed(data_dir, "calls")

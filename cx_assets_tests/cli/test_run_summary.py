@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import duckdb
 import pyarrow.parquet as pq
 
-from cx_assets_tests.cli import END, START, calls_day, cli
+from cx_assets_tests.cli import END, START, calls_day, cli, landed
 
 
 def test_run_says_which_landed_files_it_did_not_read(tmp_path):
@@ -90,11 +90,7 @@ def test_the_quarantine_summary_of_a_range_finds_a_later_days_rejects(tmp_path):
     """The first day of the range is clean (its quarantine file is empty): the summary still
     names the later day's first bad record, rather than failing on the empty day."""
     data_dir = tmp_path / "data"
-    generated = cli(
-        "generate", "--start", START, "--days", "2", "--scale", "0.01", "--seed", "7",
-        "--quiet", "--sources", "calls", data_dir=data_dir,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    landed(data_dir, "calls", days=2)
     second = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
     folder = data_dir / "landing" / "calls" / "transcripts" / second
     (folder / "late.jsonl").write_text("not json\n")
@@ -382,11 +378,7 @@ def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_
     whole-history rollups that read it (contract section 1), though none is selected:
     the CLI's other runs select whole groups, where the rollups are selected anyway."""
     data_dir = tmp_path / "data"
-    generated = cli(
-        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7",
-        "--quiet", "--sources", "digital", data_dir=data_dir,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    landed(data_dir, "digital")
     whole = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
     assert whole.returncode == 0, whole.stdout + whole.stderr
 
@@ -408,11 +400,7 @@ def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_pat
     """A day run after an earlier one: a per-day gold table's summary line counts that day's
     rows, not every day the table holds."""
     data_dir = tmp_path / "data"
-    generated = cli(
-        "generate", "--start", START, "--days", "2", "--scale", "0.01", "--seed", "7",
-        "--quiet", "--sources", "calls", data_dir=data_dir,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    landed(data_dir, "calls", days=2)
     for day in (START, END):
         ran = cli("run", "--date", day, "--select", "group:calls", data_dir=data_dir)
         assert ran.returncode == 0, ran.stdout + ran.stderr

@@ -558,15 +558,11 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
     """Digital's leakage calls read the journeys of the day before and every member version
     up to their day: a day landing after the days that read it asks for one run of it and
     them, not of it alone (which left them computed without it, and said nothing)."""
-    from cx_assets_tests.cli import cli
+    from cx_assets_tests.cli import landed
     from cx_assets_tests.conftest import Domain
 
     digital = Domain.named("digital")
-    generated = cli(
-        "generate", "--start", "2024-01-01", "--days", "3", "--scale", "0.01",
-        "--sources", "digital", "--quiet", data_dir=lake.root,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
     late = {
         folder: tmp_path / "late" / folder.parent.name
         for folder in (lake.layout.landing_dir / "digital").glob("*/2024-01-01")
@@ -596,21 +592,13 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
 def test_a_day_landing_for_one_source_runs_alone_whatever_another_built_later(lake):
     """Only the source's own tables read its days: calls landing for a day before the
     digital days already built is a run of that day alone, not a range through digital's."""
-    from cx_assets_tests.cli import cli
+    from cx_assets_tests.cli import landed
     from cx_assets_tests.conftest import Domain
 
     digital, calls = Domain.named("digital"), Domain.named("calls")
-    generated = cli(
-        "generate", "--start", "2024-01-01", "--days", "3", "--scale", "0.01",
-        "--sources", "digital", "--quiet", data_dir=lake.root,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
     assert lake.materialize(digital.everything, day="2024-01-02", last_day="2024-01-03").success
-    generated = cli(
-        "generate", "--start", "2024-01-01", "--days", "1", "--scale", "0.01",
-        "--sources", "calls", "--quiet", data_dir=lake.root,
-    )  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
+    landed(lake.root, "calls", start="2024-01-01", seed=None)
 
     definitions = Definitions.merge(digital.defs, calls.defs, Definitions(resources=lake.resources))
     sensor = definitions.get_sensor_def("calls_landing_sensor")
