@@ -48,12 +48,15 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
-from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus, Field, RunsFilter, executor
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
-from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
+from dagster._core.execution.context.system import (
+    PlanExecutionContext,
+    PlanOrchestrationContext,
+    StepExecutionContext,
+)
 from dagster._core.execution.context_creation_job import PlanExecutionContextManager
 from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.execute_plan import (
@@ -205,7 +208,7 @@ class _StepLoop:
         self.reports: queue.SimpleQueue[tuple[str, str, object]] = queue.SimpleQueue()
         self.steps_by_thread: dict[int, str] = {}
         # A running step's context, and the events it yielded (for its hooks).
-        self.running: dict[str, tuple[Any, list[DagsterEvent]]] = {}
+        self.running: dict[str, tuple[StepExecutionContext, list[DagsterEvent]]] = {}
         self.broken: BaseException | None = None
         self.interrupted = False
 
@@ -284,7 +287,7 @@ def _step_timings(job_context: PlanExecutionContext, step_keys: list[str]) -> di
 
 
 def _execute_step(
-    step_context,
+    step_context: StepExecutionContext,
     *,
     reports: queue.SimpleQueue,
     steps_by_thread: dict[int, str],
