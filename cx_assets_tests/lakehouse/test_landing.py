@@ -1,4 +1,5 @@
-"""Landing-zone discovery and the readers that turn landed files into bronze rows.
+"""Landing-zone discovery and the readers that turn landed files into bronze rows, record
+by record (Arrow's fast path over the same files: `test_bronze_stream`).
 
 Every expectation is worked out by hand from the bytes written in the test.
 """
@@ -8,31 +9,20 @@ from __future__ import annotations
 import csv
 import json
 import os
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from cx_assets.lakehouse import bronze_stream, readers
-from cx_assets.lakehouse.bronze_stream import BRONZE_SCHEMA, read_landed
+from cx_assets.lakehouse.bronze_stream import read_landed
 from cx_assets.lakehouse.landing import (
     date_folders,
     discover,
     parse_date_folder,
 )
 from cx_assets.lakehouse.readers import read_csv, read_json, read_jsonl
-
-BOM = b"\xef\xbb\xbf"
-DAY = date(2024, 1, 5)
-DAY_AFTER = datetime(2024, 1, 6, tzinfo=UTC)
-
-
-def write(path: Path, content: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return path
-
+from cx_assets_tests.lakehouse.landed_files import BOM, DAY, DAY_AFTER, land_in, read_day, write
 
 # ---------------------------------------------------------------------------------------
 # JSONL
@@ -391,101 +381,6 @@ def test_parse_date_folder(name, expected):
 
 
 # ---------------------------------------------------------------------------------------
-# Bronze batches
-# ---------------------------------------------------------------------------------------
-
-
-def test_read_landed_streams_bronze_rows_of_every_file(tmp_path):
-    data_dir = tmp_path / "data"
-    landing_dir = data_dir / "landing"
-    folder = landing_dir / "digital" / "members" / DAY.isoformat()
-    write(folder / "a.csv", b"member_id,plan\nM1,MAPD\nM2\n")
-    write(folder / "b.jsonl", b'{"member_id": "M3"}\n')
-    files = discover(landing_dir, "digital", "members", DAY)
-    ingested_at = datetime(2024, 1, 6, 2, 30, tzinfo=UTC)
-
-    reader = read_landed(files, ingested_at)
-
-    assert isinstance(reader, pa.RecordBatchReader)
-    assert reader.schema == BRONZE_SCHEMA
-    table = reader.read_all()
-    assert table.schema == BRONZE_SCHEMA
-    assert table.schema.field("ingested_at").type == pa.timestamp("us", tz="UTC")
-    assert table.schema.field("date").type == pa.date32()
-    assert table.to_pylist() == [
-        {
-            "date": DAY,
-            "source_file": "landing/digital/members/2024-01-05/a.csv",
-            "line_number": 2,
-            "ingested_at": ingested_at,
-            "raw": "M1,MAPD",
-            "record": json.dumps({"member_id": "M1", "plan": "MAPD"}),
-            "read_error": None,
-        },
-        {
-            "date": DAY,
-            "source_file": "landing/digital/members/2024-01-05/a.csv",
-            "line_number": 3,
-            "ingested_at": ingested_at,
-            "raw": "M2",
-            "record": None,
-            "read_error": "expected 2 fields, got 1",
-        },
-        {
-            "date": DAY,
-            "source_file": "landing/digital/members/2024-01-05/b.jsonl",
-            "line_number": 1,
-            "ingested_at": ingested_at,
-            "raw": '{"member_id": "M3"}',
-            "record": None,
-            "read_error": None,
-        },
-    ]
-
-
-def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(bronze_stream, "BATCH_ROWS", 2)
-    landing_dir = tmp_path / "landing"
-    folder = landing_dir / "crm" / "users" / DAY.isoformat()
-    write(folder / "a.jsonl", b"".join(b'{"Id": %d}\n' % n for n in range(1, 6)))
-    write(folder / "b.jsonl", b'{"Id": 6}\n')
-    files = discover(landing_dir, "crm", "users", DAY)
-
-    batches = list(read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)))
-
-    assert [batch.num_rows for batch in batches] == [2, 2, 1, 1]  # never more, per file
-    table = pa.Table.from_batches(batches)
-    assert [json.loads(raw)["Id"] for raw in table["raw"].to_pylist()] == [1, 2, 3, 4, 5, 6]
-    assert table["line_number"].to_pylist() == [1, 2, 3, 4, 5, 1]
-
-
-def test_read_landed_logs_a_files_unreadable_records_once_with_the_first(
-    tmp_path, caplog, monkeypatch
-):
-    landing_dir = tmp_path / "data" / "landing"
-    land_in(landing_dir, "clean.jsonl", b'{"Id": 1}\n{"Id": 2}\n')
-    # Not UTF-8 on lines 2, 4 and 5 (a file of binary junk would be thousands of lines).
-    land_in(landing_dir, "mixed.jsonl", b'{"Id": 3}\n\xff\xfe\n{"Id": 4}\n\x80\n{"\xc3": 1}\n')
-    monkeypatch.setattr(bronze_stream, "BATCH_ROWS", 2)  # a file in several batches: still one line
-
-    with caplog.at_level("WARNING"):
-        rows = read_day(landing_dir)
-
-    assert [row["line_number"] for row in rows if row["read_error"]] == [2, 4, 5]
-    assert [record.getMessage() for record in caplog.records] == [
-        f"landing/crm/interactions/{DAY.isoformat()}/mixed.jsonl: 3 records could not be "
-        "read, the first on line 2: invalid UTF-8 at byte 0 (silver quarantines each with its "
-        "reason)"
-    ]
-
-
-def test_read_landed_with_no_files_is_an_empty_stream(tmp_path):
-    table = read_landed([], datetime(2024, 1, 6, tzinfo=UTC)).read_all()
-    assert table.num_rows == 0
-    assert table.schema == BRONZE_SCHEMA
-
-
-# ---------------------------------------------------------------------------------------
 # Fidelity: a .json element's own text; ambiguous CSV headers
 # ---------------------------------------------------------------------------------------
 
@@ -632,22 +527,6 @@ def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
     assert error == "file not read: unreadable CSV header: ',' expected after '\"'"
 
 
-def land_in(landing_dir: Path, name: bytes | str, content: bytes) -> Path:
-    """Write a file into the crm/interactions day folder; a bytes name may be any bytes."""
-    folder = landing_dir / "crm" / "interactions" / DAY.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    raw_name = name if isinstance(name, bytes) else name.encode()
-    with open(os.path.join(os.fsencode(folder), raw_name), "wb") as handle:
-        handle.write(content)
-    return folder / os.fsdecode(raw_name)
-
-
-def read_day(landing_dir: Path) -> list[dict]:
-    files = discover(landing_dir, "crm", "interactions", DAY)
-    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
-    return table.select(["source_file", "line_number", "raw", "read_error"]).to_pylist()
-
-
 def test_a_file_name_that_is_not_utf8_is_one_bad_record_with_a_printable_name(tmp_path):
     landing_dir = tmp_path / "data" / "landing"
     land_in(landing_dir, b"caf\xe9.jsonl", b'{"Id": 1}\n{"Id": 2}\n')  # Latin-1 `é`
@@ -677,7 +556,7 @@ def test_a_file_removed_after_discovery_is_one_bad_record(tmp_path):
     files = discover(landing_dir, "crm", "interactions", DAY)
     gone.unlink()
 
-    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
+    table = read_landed(files, DAY_AFTER).read_all()
 
     assert table.select(["line_number", "raw", "read_error"]).to_pylist() == [
         {
@@ -705,9 +584,16 @@ class _BreaksOff:
         yield from self.lines
         raise OSError(5, "Input/output error")
 
-    def read(self, _size: int = -1) -> bytes:  # JSONL is read in blocks
+    def read(self, _size: int = -1) -> bytes:  # a look at the first bytes (UTF-16?)
         if self.lines:
-            return self.lines.pop()
+            return self.lines[0][:_size]
+        raise OSError(5, "Input/output error")
+
+    def readinto(self, buffer: memoryview) -> int:  # JSONL is read in blocks
+        if self.lines:
+            line = self.lines.pop()
+            buffer[: len(line)] = line
+            return len(line)
         raise OSError(5, "Input/output error")
 
 
@@ -787,160 +673,3 @@ def test_a_landing_folder_that_is_itself_a_link_is_read(tmp_path):
     assert [landed.relative_path for landed in found] == [
         "landing/crm/interactions/2024-01-05/good.jsonl"
     ]
-
-
-def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path, monkeypatch):
-    """Blocks end inside lines, a bad line sits in one block, CRLF, blanks, a BOM and a
-    last line without its newline: the same rows, numbers and errors as `read_jsonl`."""
-    monkeypatch.setattr(bronze_stream, "JSONL_BLOCK_BYTES", 7)
-    content = (
-        b'\xef\xbb\xbf{"Id": 1}\r\n\n  \n{"Id": "\xc3\xa9t\xc3\xa9"}\n{"Id": "\xff"}\n'
-        b'{"Id": "\xed\xa0\x80"}\n' + b'{"Id": 42, "pad": "' + b"x" * 40 + b'"}\n{"Id": 7}'
-    )
-    landing_dir = tmp_path / "landing"
-    write(landing_dir / "crm" / "users" / DAY.isoformat() / "a.jsonl", content)
-    files = discover(landing_dir, "crm", "users", DAY)
-
-    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
-
-    expected = list(readers.read_jsonl(files[0].path))
-    assert table["line_number"].to_pylist() == [row[0] for row in expected]
-    assert table["raw"].to_pylist() == [row[1] for row in expected]
-    assert table["read_error"].to_pylist() == [row[3] for row in expected]
-    assert table["line_number"].to_pylist() == [1, 4, 5, 6, 7, 8]
-    assert [error is not None for error in table["read_error"].to_pylist()] == [
-        False, False, True, True, False, False,
-    ]  # fmt: skip
-
-
-# Plain CSV files are read by Arrow in one pass; every other file row by row by `read_csv`.
-PLAIN_CSVS = {
-    "rows": b"id,name\n1,Ana\n2,Bruno\n",
-    "no last newline": b"id,name\n1,Ana\n2,Bruno",
-    "crlf, bom and blank lines": BOM + b"id,name\r\n\r\n1,Ana\r\n   \r\n2,Bruno\r\n\n",
-    "unicode blanks and text": "id,name\n\u00a0\n1,Zoë 🙂\n\u3000\u2028\n2,\u00a0x\n".encode(),
-    "empty fields and spaces kept": b"id, name ,note\n1,,\n, Ana ,x y\n",
-    "one column": b"id\n1\n\n2\n",
-    "header only": b"id,name\n",
-    "json escapes in names only": b"id,na\\me\n1,x\n",
-    "a spreadsheet's unnamed columns": b"id,name,,\r\n1,Ana,,\r\n2,Bo,,x\r\n",
-}
-NOT_PLAIN_CSVS = {
-    "a quoted field": b'id,name\n1,"Ana, Bia"\n',
-    "a quoted field without a comma": b'id,name\n1,"Ana"\n',
-    "a tab": b"id,name\n1,A\tna\n",
-    "a bare carriage return": b"id,name\n1,Ana\r2,Bruno\n",
-    "a NUL": b"id,name\n1,A\x00na\n",
-    "a row with too few fields": b"id,name\n1,Ana\n2\n",
-    "invalid utf-8": b"id,name\n1,\xffAna\n",
-    "a blank first line": b"\nid,name\n1,Ana\n",
-    "unnamed columns and a quote": b'id,,name,\n1,,"Ana",\n',
-    "a header naming a column twice": b"id,id\n1,2\n",
-    "nothing": b"",
-    "a backslash in a value": b"id,name\n1,A\\na\n",
-}
-
-
-@pytest.mark.parametrize(
-    "content, plain",
-    [(content, True) for content in PLAIN_CSVS.values()]
-    + [(content, False) for content in NOT_PLAIN_CSVS.values()],
-    ids=[*PLAIN_CSVS, *NOT_PLAIN_CSVS],
-)
-def test_csv_read_in_one_pass_gives_the_rows_a_row_by_row_read_gives(tmp_path, content, plain):
-    """Line numbers, raw text, records and errors as `read_csv` gives them, whichever way
-    the file is read; plain files are the ones read in one pass."""
-    landing_dir = tmp_path / "landing"
-    path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
-    files = discover(landing_dir, "digital", "members", DAY)
-
-    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC)).read_all()
-
-    expected = list(read_csv(path))
-    assert table["line_number"].to_pylist() == [row[0] for row in expected]
-    assert table["raw"].to_pylist() == [row[1] for row in expected]
-    assert table["record"].to_pylist() == [row[2] for row in expected]
-    assert table["read_error"].to_pylist() == [row[3] for row in expected]
-    assert (bronze_stream._plain_csv(path) is not None) == plain
-
-
-def test_a_plain_csv_reads_its_values_as_written():
-    """A worked case, so the comparison above cannot pass on two equally wrong readers."""
-    content = PLAIN_CSVS["crlf, bom and blank lines"]
-    path = write(Path(os.environ.get("TMPDIR", "/tmp")) / f"plain-{os.getpid()}.csv", content)
-    try:
-        numbers, raw, records = bronze_stream._plain_csv(path)
-    finally:
-        path.unlink()
-    assert numbers.tolist() == [3, 5]
-    assert raw.to_pylist() == ["1,Ana", "2,Bruno"]
-    assert records.to_pylist() == ['{"id": "1", "name": "Ana"}', '{"id": "2", "name": "Bruno"}']
-
-
-def test_blank_csv_lines_are_what_str_strip_strips_in_a_plain_file():
-    """The one-pass reader's blank-line pattern matches exactly the characters Python's
-    `str.strip()` strips (as `read_csv` does) that a plain file can hold (none below 0x20)."""
-    import pyarrow.compute as pc
-
-    characters = [chr(code) for code in range(0x20, 0x110000) if not 0xD800 <= code <= 0xDFFF]
-    matched = pc.match_substring_regex(pa.array(characters), bronze_stream._BLANK_TEXT_LINE)
-    assert {c for c, blank in zip(characters, matched.to_pylist(), strict=True) if blank} == {
-        c for c in characters if c.isspace()
-    }
-
-
-@pytest.mark.parametrize("limit", ["CSV_WHOLE_FILE_BYTES", "CSV_RECORDS_BYTES"])
-def test_a_plain_csv_too_large_to_read_at_once_is_read_row_by_row(tmp_path, monkeypatch, limit):
-    content = PLAIN_CSVS["rows"]
-    landing_dir = tmp_path / "landing"
-    path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
-    assert bronze_stream._plain_csv(path) is not None
-    monkeypatch.setattr(bronze_stream, limit, 10)
-
-    table = read_landed(discover(landing_dir, "digital", "members", DAY), DAY_AFTER).read_all()
-
-    assert bronze_stream._plain_csv(path) is None
-    assert table["record"].to_pylist() == [row[2] for row in read_csv(path)]
-
-
-def test_random_csv_files_read_the_same_either_way(tmp_path):
-    """Seeded random files of rows the header's width, from values that make CSV hard
-    (quotes, a quoted comma, backslashes, tabs, Unicode spaces), blank lines of every kind,
-    both line ends, and now and then a bare carriage return, a short row or a byte that is
-    not UTF-8: whichever way each file is read, its bronze rows are `read_csv`'s."""
-    import random
-
-    values = ["a", "1", "é", "🙂", "", " ", "a b", "\u00a0", '"q"', '"a,b"', "\\", "x\ty"]
-    blanks = ["", " ", "\u00a0", "\u3000 ", "\u2028"]
-    chooser = random.Random(20261201)
-    landing_dir = tmp_path / "landing"
-    folder = landing_dir / "digital" / "members" / DAY.isoformat()
-    plain = 0
-    for case in range(300):
-        header = chooser.choice(["id, name ,note", "id"])  # one column: a blank is no row
-        lines = [header]
-        for _ in range(chooser.randint(0, 6)):
-            if chooser.random() < 0.2:
-                lines.append(chooser.choice(blanks))
-            columns = header.count(",") + 1
-            width = columns if chooser.random() < 0.95 else columns + 1
-            plain_only = case % 2 == 0  # half the files hold plain values only
-            pool = values[:8] if plain_only else values
-            lines.append(",".join(chooser.choice(pool) for _ in range(width)))
-        ending = chooser.choice(["\n", "\r\n"])
-        text = ending.join(lines) + chooser.choice(["", ending])
-        if chooser.random() < 0.05:
-            text = text.replace(ending, "\r", 1)
-        content = text.encode("utf-8") + (b"\xff" if chooser.random() < 0.05 else b"")
-        for old in folder.glob("*"):
-            old.unlink()
-        path = write(folder / "a.csv", content)
-
-        table = read_landed(discover(landing_dir, "digital", "members", DAY), DAY_AFTER).read_all()
-
-        columns = [
-            table[name].to_pylist() for name in ("line_number", "raw", "record", "read_error")
-        ]
-        assert list(zip(*columns, strict=True)) == list(read_csv(path)), (case, content)
-        plain += bronze_stream._plain_csv(path) is not None
-    assert plain >= 60, plain  # the one-pass reader was compared, not only the row-by-row one
