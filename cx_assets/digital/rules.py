@@ -27,7 +27,7 @@ from cx_assets.digital.actions import (
 )
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.parsing import after_delivery_sql
-from cx_assets.lakehouse.privacy import mask_contacts_sql
+from cx_assets.lakehouse.privacy import MaskedLabels
 from cx_assets.lakehouse.steps import RULE_REASON
 
 MAPD_NEW, MAPD_TENURED, COMMERCIAL, OTHER = "MAPD New", "MAPD Tenured", "Commercial", "Other"
@@ -130,14 +130,17 @@ LINEAGE = "date, source_file, line_number"
 
 
 def silver_journeys_sql(typed: str) -> str:
+    labels = MaskedLabels("kept", ("journey_type", "device_type", "error_code", "error_message"))
     return f"""
+    WITH kept AS (SELECT * FROM {typed} WHERE reject_reason IS NULL),
+         {labels.table}
     SELECT {LINEAGE}, member_id, session_id, event_at,
-           {mask_contacts_sql("journey_type")} AS journey_type, action,
-           {mask_contacts_sql("device_type")} AS device_type,
-           {mask_contacts_sql("error_code")} AS error_code,
-           {mask_contacts_sql("error_message")} AS error_message,
+           {labels["journey_type"]} AS journey_type, action,
+           {labels["device_type"]} AS device_type,
+           {labels["error_code"]} AS error_code,
+           {labels["error_message"]} AS error_message,
            {after_delivery_sql("event_at", "timestamp")} AS {RULE_REASON}
-    FROM {typed} WHERE reject_reason IS NULL
+    FROM kept {labels.joins}
     ORDER BY date, source_file, line_number
     """
 
@@ -146,24 +149,30 @@ def silver_calls_sql(typed: str) -> str:
     """The day's calls, the IVR path masked. A call_id delivered again (that day or on a
     later one) was already rejected while typing: the call spec's key is unique across
     days, as a call happened once and a later export repeating it would count it twice."""
+    labels = MaskedLabels("kept", ("ivr_path", "call_reason", "resolution_status"))
     return f"""
+    WITH kept AS (SELECT * FROM {typed} WHERE reject_reason IS NULL),
+         {labels.table}
     SELECT {LINEAGE}, call_id, member_id, called_at,
-           {mask_contacts_sql("ivr_path")} AS ivr_path, handle_time_seconds, agent_id,
-           {mask_contacts_sql("call_reason")} AS call_reason, sentiment_score,
-           {mask_contacts_sql("resolution_status")} AS resolution_status,
+           {labels["ivr_path"]} AS ivr_path, handle_time_seconds, agent_id,
+           {labels["call_reason"]} AS call_reason, sentiment_score,
+           {labels["resolution_status"]} AS resolution_status,
            {after_delivery_sql("called_at", "call_timestamp")} AS {RULE_REASON}
-    FROM {typed} WHERE reject_reason IS NULL
+    FROM kept {labels.joins}
     ORDER BY date, source_file, line_number
     """
 
 
 def silver_member_versions_sql(typed: str, rules: DigitalRules = DEFAULT_RULES) -> str:
+    labels = MaskedLabels("kept", ("plan_type", "segment", "language_preference"))
     return f"""
-    SELECT {LINEAGE}, member_id, {mask_contacts_sql("plan_type")} AS plan_type, tenure_months,
-           {mask_contacts_sql("segment")} AS segment,
-           {mask_contacts_sql("language_preference")} AS language_preference, enrollment_date,
-           {member_category_sql("plan_type", "tenure_months", rules)} AS member_category
-    FROM {typed} WHERE reject_reason IS NULL
+    WITH kept AS (SELECT * FROM {typed} WHERE reject_reason IS NULL),
+         {labels.table}
+    SELECT {LINEAGE}, member_id, {labels["plan_type"]} AS plan_type, tenure_months,
+           {labels["segment"]} AS segment,
+           {labels["language_preference"]} AS language_preference, enrollment_date,
+           {member_category_sql("kept.plan_type", "tenure_months", rules)} AS member_category
+    FROM kept {labels.joins}
     ORDER BY date, source_file, line_number
     """
 

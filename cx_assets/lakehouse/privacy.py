@@ -11,7 +11,8 @@
   hashed by `keyed_hash_sql`, SHA-256 of the key and the value, with the key bound into
   each warehouse session as a variable (`bind_hash_key`), not written into the query.
 - `mask_contacts_sql`: free text (subjects, descriptions) with e-mail addresses and phone
-  numbers replaced by `[email]` and `[phone]`, in SQL.
+  numbers replaced by `[email]` and `[phone]`, in SQL; `MaskedLabels` the same for label
+  columns, once per distinct value.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import hmac
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -152,6 +154,50 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"CASE WHEN regexp_matches(free_text, '{DIGIT}') THEN {phones_masked} "
         "ELSE free_text END)[1]"
     )
+
+
+@dataclass(frozen=True)
+class MaskedLabels:
+    """Label columns of `rows` (a journey type, a plan: text an export may put an e-mail
+    address or a phone number in) masked as `mask_contacts_sql` masks free text, once per
+    distinct value: a label takes a handful of values over thousands of rows. The masking's
+    regular expressions compile once a query instead of once a column (about 10 ms each),
+    and run per value instead of per row: digital's journeys 0.13 -> 0.07 s a scale-1 day.
+
+    In a query: `table` in its WITH clause (after `rows`), `joins` after `FROM rows`, and
+    `labels["plan"]` where the column's masked value goes."""
+
+    rows: str
+    columns: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        values = ", ".join(sql.quote_identifier(column) for column in self.columns)
+        return (
+            f"{LABEL_MASKS} AS (SELECT label, {mask_contacts_sql('label')} AS masked "
+            f"FROM (SELECT DISTINCT unnest([{values}]) AS label FROM {self.rows}))"
+        )
+
+    @property
+    def joins(self) -> str:
+        return " ".join(
+            f"LEFT JOIN {LABEL_MASKS} AS {self._alias(column)} "
+            f"ON {self._alias(column)}.label = {self.rows}.{sql.quote_identifier(column)}"
+            for column in self.columns
+        )
+
+    def __getitem__(self, column: str) -> str:
+        if column not in self.columns:
+            raise KeyError(column)
+        return f"{self._alias(column)}.masked"
+
+    @staticmethod
+    def _alias(column: str) -> str:
+        return sql.quote_identifier(f"{column}_masked")
+
+
+# The table of a query's distinct labels and their masked text (`MaskedLabels`).
+LABEL_MASKS = "label_masks"
 
 
 def name_variants_sql(name_sql: str) -> str:

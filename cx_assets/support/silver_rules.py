@@ -12,6 +12,7 @@ from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.privacy import (
     RECORD_HASHES,
+    MaskedLabels,
     mask_contacts_sql,
     mask_names_sql,
     name_variants_sql,
@@ -34,6 +35,7 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     ticket created, answered or resolved after the day after its file's day is a bad record
     (`after_delivery_sql`): its creation day would be a gold partition in the future."""
     names = customer_names_sql(customers)
+    labels = MaskedLabels("tickets", ("category",))
     return f"""
         WITH tickets AS (
             SELECT * REPLACE ({sql.stripped("ticket_id")} AS ticket_id,
@@ -41,6 +43,7 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
                    {sql.stripped("customer_id")} AS trimmed_customer_id
             FROM {typed} WHERE reject_reason IS NULL
         ),
+        {labels.table},
         customer_names AS ({names}),
         ticket_names AS (
             SELECT t.source_file, t.line_number,
@@ -52,14 +55,14 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
         )
         SELECT {LINEAGE}, ticket_id, trimmed_customer_id AS customer_id, agent_id, created_at,
                first_response_at,
-               resolved_at, status, priority, channel, {mask_contacts_sql("category")} AS category,
+               resolved_at, status, priority, channel, {labels["category"]} AS category,
                {mask_names_sql(mask_contacts_sql("subject"), "names")} AS subject,
                {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
                csat_score,
                coalesce({after_delivery_sql("created_at", "created_at")},
                         {after_delivery_sql("first_response_at", "first_response_at")},
                         {after_delivery_sql("resolved_at", "resolved_at")}) AS {RULE_REASON}
-        FROM tickets LEFT JOIN ticket_names USING (source_file, line_number)
+        FROM tickets LEFT JOIN ticket_names USING (source_file, line_number) {labels.joins}
     """
 
 
@@ -114,13 +117,15 @@ def silver_agent_versions_sql(typed: str) -> str:
 def silver_customer_versions_sql(typed: str, hashes: str = RECORD_HASHES) -> str:
     """Every good customer record: the name dropped, e-mail and phone as keyed hashes, and
     an e-mail address or phone number typed into the plan or region (they reach gold) masked."""
+    labels = MaskedLabels("kept", ("plan", "region"))
     return f"""
-        SELECT t.date, t.source_file, t.line_number, t.customer_id,
-               h.email_hash, h.phone_hash, {mask_contacts_sql("t.plan")} AS plan,
-               {mask_contacts_sql("t.region")} AS region, t.signup_date
-        FROM {typed} t
-        JOIN {hashes} h USING (source_file, line_number)
-        WHERE t.reject_reason IS NULL
+        WITH kept AS (SELECT * FROM {typed} WHERE reject_reason IS NULL),
+             {labels.table}
+        SELECT kept.date, kept.source_file, kept.line_number, kept.customer_id,
+               h.email_hash, h.phone_hash, {labels["plan"]} AS plan,
+               {labels["region"]} AS region, kept.signup_date
+        FROM kept
+        JOIN {hashes} h USING (source_file, line_number) {labels.joins}
     """
 
 

@@ -15,6 +15,7 @@ import pytest
 from cx_assets.lakehouse.privacy import (
     DEFAULT_HASH_KEY,
     HASH_KEY_ENV,
+    MaskedLabels,
     keyed_hash,
     keyed_hashes,
     mask_contacts_sql,
@@ -102,6 +103,44 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
 )
 def test_free_text_is_masked(text, masked):
     assert duckdb.sql(f"SELECT {mask_contacts_sql('?')}", params=[text]).fetchall() == [(masked,)]
+
+
+def test_labels_are_masked_once_per_value_and_every_row_keeps_its_own():
+    """Two label columns sharing values, a label holding an e-mail or a phone number, a
+    blank, a null and repeated values: each row as `mask_contacts_sql` masks it, and no row
+    lost or doubled by the joins."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE events AS SELECT * FROM (VALUES
+               (1, 'login', 'web'),
+               (2, 'login ana@example.com', 'login'),
+               (3, 'call +55 11 94242-0150', NULL),
+               (4, 'login', 'call +55 11 94242-0150'),
+               (5, NULL, ''),
+               (6, 'login', 'web')) AS t(id, journey, device)"""
+    )
+    labels = MaskedLabels("events", ("journey", "device"))
+
+    rows = con.execute(
+        f"WITH {labels.table} SELECT id, {labels['journey']}, {labels['device']} "
+        f"FROM events {labels.joins} ORDER BY id"
+    ).fetchall()
+
+    assert rows == [
+        (1, "login", "web"),
+        (2, "login [email]", "login"),
+        (3, "call [phone]", None),
+        (4, "login", "call [phone]"),
+        (5, None, ""),
+        (6, "login", "web"),
+    ]
+    per_row = con.execute(
+        f"SELECT id, {mask_contacts_sql('journey')}, {mask_contacts_sql('device')} "
+        "FROM events ORDER BY id"
+    ).fetchall()
+    assert rows == per_row
+    with pytest.raises(KeyError):
+        labels["channel"]  # a column it does not mask
 
 
 @pytest.mark.parametrize(
