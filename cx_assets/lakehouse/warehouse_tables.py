@@ -22,13 +22,19 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
     return rows[0][0] if rows else None
 
 
+# The catalog is asked through DuckDB's own table functions: `information_schema` is a
+# view over them (and every other catalog object), about three times as slow to ask, and a
+# digital day asks about 50 times. The same answers, user tables and views only.
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema.table` is a table or a view (a temporary one too)."""
     return bool(
         scalar(
             con,
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
+            "SELECT (SELECT count(*) FROM duckdb_tables() "
+            "        WHERE schema_name = $schema AND table_name = $table) "
+            "     + (SELECT count(*) FROM duckdb_views() "
+            "        WHERE NOT internal AND schema_name = $schema AND view_name = $table)",
+            {"schema": schema, "table": table},
         )
     )
 
@@ -58,11 +64,12 @@ def day_rows_fingerprint(
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, SQL type) of the columns of a table or view, in order."""
     return [
         (row[0], row[1])
         for row in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE NOT internal AND schema_name = ? AND table_name = ? ORDER BY column_index",
             [schema, table],
         ).fetchall()
     ]

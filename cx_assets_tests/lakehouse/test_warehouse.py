@@ -94,6 +94,25 @@ def test_every_connection_is_utc_with_its_warehouses_limits_and_the_hash_key(tmp
     ]
 
 
+def test_tables_views_and_temporary_tables_exist_and_list_their_columns_in_order(con):
+    con.execute("CREATE SCHEMA silver")
+    con.execute("CREATE TABLE silver.t (date DATE, id BIGINT, name VARCHAR)")
+    con.execute("CREATE VIEW silver.v AS SELECT name, id FROM silver.t")
+    con.execute("CREATE TEMP TABLE scratch (score DOUBLE)")
+
+    assert table_exists(con, "silver", "t")
+    assert table_exists(con, "silver", "v")
+    assert table_exists(con, "main", "scratch")
+    assert not table_exists(con, "silver", "missing")
+    assert not table_exists(con, "gold", "t")  # another schema's name
+    assert not table_exists(con, "main", "sqlite_master")  # DuckDB's own view
+    assert table_columns(con, "silver", "t") == [
+        ("date", "DATE"), ("id", "BIGINT"), ("name", "VARCHAR"),
+    ]  # fmt: skip
+    assert table_columns(con, "silver", "v") == [("name", "VARCHAR"), ("id", "BIGINT")]
+    assert table_columns(con, "silver", "missing") == []
+
+
 def test_a_partition_column_that_is_not_a_date_is_refused(con):
     seed(con)
     text_dates = pd.DataFrame({"date": ["2024-01-07"], "id": [30], "name": ["z"]})
