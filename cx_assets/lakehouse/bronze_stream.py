@@ -8,13 +8,10 @@ rows with their reasons (tests hold the two paths to the same rows).
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -40,8 +37,6 @@ from cx_assets.lakehouse.readers import (
 log = get_dagster_logger(__name__)
 
 BATCH_ROWS = 20_000
-
-T = TypeVar("T")
 
 BRONZE_SCHEMA = pa.schema(
     [
@@ -69,80 +64,18 @@ BRONZE_COLUMN_DESCRIPTIONS = {
 
 
 def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.RecordBatchReader:
-    """All records of the given files as a stream of bronze batches, read ahead of their
-    reader by a thread of their own (`_read_ahead`)."""
+    """All records of the given files as a stream of bronze batches."""
 
-    def batches() -> Iterator[pa.RecordBatch | str]:
+    def batches() -> Iterator[pa.RecordBatch]:
         for landed in files:
             errors = _ReadErrors(landed)
             for batch in _file_batches(landed, ingested_at):
                 errors.count(batch)
                 yield batch
             if report := errors.report():
-                yield report
+                log.warning(report)
 
-    def logged(items: Iterator[pa.RecordBatch | str]) -> Iterator[pa.RecordBatch]:
-        for item in items:
-            if isinstance(item, str):
-                # Here, in the step's own thread: its log takes the records of that thread.
-                log.warning(item)
-            else:
-                yield item
-
-    stream = logged(_read_ahead(batches(), READ_AHEAD_BATCHES))
-    return pa.RecordBatchReader.from_batches(BRONZE_SCHEMA, stream)
-
-
-# Batches read ahead of the reader: a bronze step writes each batch to Parquet (native
-# code, without Python's lock) while the next are read on the machine's other core, so a
-# CRM day's step takes about the longer of the two, not their sum. A CRM batch is about a
-# block (16 MB): with the one being read and the one being written, four in memory.
-READ_AHEAD_BATCHES = 2
-_READ_TO_THE_END = object()
-
-
-def _read_ahead(items: Iterator[T], depth: int) -> Iterator[T]:
-    """`items`, taken from them by a thread of their own, at most `depth` ahead. The
-    thread's error is raised here, in order; a reader that stops early stops the thread
-    (and closes `items`, so their files) before it goes on."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stopped = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stopped.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def take_all() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((_READ_TO_THE_END, None))
-        except BaseException as error:  # the reader raises it
-            put((_READ_TO_THE_END, error))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    reading = threading.Thread(target=take_all, name="cx-bronze-read-ahead", daemon=True)
-    reading.start()
-    try:
-        while True:
-            item, error = ready.get()
-            if item is _READ_TO_THE_END:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stopped.set()
-        reading.join()
+    return pa.RecordBatchReader.from_batches(BRONZE_SCHEMA, batches())
 
 
 def _file_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:

@@ -1,6 +1,5 @@
-"""Landed files as bronze batches (`bronze_stream`): the rows of every file, Arrow's fast
-path over JSONL blocks and plain CSV files held to the record-by-record readers' rows, and
-the thread that reads ahead of the step writing the batches.
+"""Landed files as bronze batches (`bronze_stream`): the rows of every file, and Arrow's
+fast path over JSONL blocks and plain CSV files held to the record-by-record readers' rows.
 """
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ import json
 import os
 import random
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -116,8 +114,8 @@ def test_read_landed_logs_a_files_unreadable_records_once_with_the_first(
         "read, the first on line 2: invalid UTF-8 at byte 0 (silver quarantines each with its "
         "reason)"
     ]
-    # From the thread reading the stream (the step's), not the one reading ahead: a step's
-    # log takes the records of its own thread.
+    # From the thread reading the stream (the step's): a step's log takes the records of
+    # its own thread (`executor`), so a file read by another thread would go unsaid.
     assert {record.thread for record in caplog.records} == {threading.get_ident()}
 
 
@@ -318,73 +316,3 @@ def test_random_csv_files_read_the_same_either_way(tmp_path):
         assert list(zip(*columns, strict=True)) == list(read_csv(path)), (case, content)
         plain += bronze_stream._plain_csv(path) is not None
     assert plain >= 60, plain  # the one-pass reader was compared, not only the row-by-row one
-
-
-# ---------------------------------------------------------------------------------------
-# Reading ahead of the step that writes the batches
-# ---------------------------------------------------------------------------------------
-
-
-def test_the_next_batches_are_read_while_the_reader_still_holds_one():
-    second_read = threading.Event()
-
-    def batches():
-        yield 1
-        second_read.set()
-        yield 2
-
-    stream = bronze_stream._read_ahead(batches(), depth=2)
-    assert next(stream) == 1
-    # The reader has not asked for the second yet (it is writing the first): read meanwhile.
-    assert second_read.wait(timeout=10)
-    assert list(stream) == [2]
-
-
-def test_an_error_reading_ahead_reaches_the_reader_after_the_batches_read_before_it():
-    def batches():
-        yield 1
-        yield 2
-        raise OSError(5, "Input/output error")
-
-    stream = bronze_stream._read_ahead(batches(), depth=1)
-    assert [next(stream), next(stream)] == [1, 2]
-    with pytest.raises(OSError, match="Input/output error"):
-        next(stream)
-
-
-def test_a_reader_that_stops_early_stops_the_reading_and_its_files_are_closed():
-    read, closed = [], threading.Event()
-
-    def batches():
-        try:
-            for number in range(1_000):
-                read.append(number)
-                yield number
-        finally:
-            closed.set()  # as `open`'s `with` closes a landed file
-
-    landed = batches()  # held here too: only the reading thread's close can close it
-    stream = bronze_stream._read_ahead(landed, depth=2)
-    assert next(stream) == 0
-    time.sleep(0.2)  # time to read ahead as far as it may
-    stream.close()
-
-    assert closed.is_set()
-    # Never more than `depth` ahead: the one taken, two waiting, one being handed over.
-    assert len(read) <= 4
-    assert not [thread for thread in threading.enumerate() if thread.name == "cx-bronze-read-ahead"]
-
-
-def test_a_failing_write_leaves_no_reading_thread_behind(tmp_path):
-    """A bronze step whose Parquet write fails stops reading its files once it lets go of
-    the stream."""
-    landing_dir = tmp_path / "landing"
-    land_in(landing_dir, "a.jsonl", b"".join(b'{"Id": %d}\n' % n for n in range(100)))
-    reader = read_landed(discover(landing_dir, "crm", "interactions", DAY), DAY_AFTER)
-
-    with pytest.raises(RuntimeError, match="disk full"):
-        for _ in reader:
-            raise RuntimeError("disk full")
-    del reader
-
-    assert not [thread for thread in threading.enumerate() if thread.name == "cx-bronze-read-ahead"]
