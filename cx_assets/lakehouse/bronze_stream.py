@@ -174,6 +174,7 @@ def _row_batches(
 # bytes are never copied, and its line ends are found once (a 16 MB block copied twice and
 # scanned three times cost a CRM day about 0.4 s).
 JSONL_BLOCK_BYTES = 16 * 2**20
+SMALL_BLOCK_BYTES = 2**16
 
 
 def _jsonl_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:
@@ -213,14 +214,21 @@ def _jsonl_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.Rec
 def _jsonl_blocks(path: Path) -> Iterator[memoryview]:
     """The file in blocks of whole lines (a last line without its newline ends the last
     one), a leading BOM dropped; each block a buffer of its own, never reused."""
+    size = path.stat().st_size
     with open(path, "rb", buffering=0) as handle:
-        carry, at_start = b"", True
+        carry, at_start, read = b"", True, 0
         while True:
-            buffer = bytearray(len(carry) + JSONL_BLOCK_BYTES)
+            # No larger than what is left of the file (a byte more, to see its end), or than
+            # 64 kB: a small file's block holds no 16 MB buffer while its batch waits to be
+            # written, and a file that grew meanwhile is still read in sizeable steps.
+            left = max(size - read + 1, SMALL_BLOCK_BYTES)
+            buffer = bytearray(len(carry) + min(JSONL_BLOCK_BYTES, left))
             buffer[: len(carry)] = carry
             # One read a block (a short one makes a short block): what was read before an
             # error is kept.
-            filled = len(carry) + (handle.readinto(memoryview(buffer)[len(carry) :]) or 0)
+            count = handle.readinto(memoryview(buffer)[len(carry) :]) or 0
+            read += count
+            filled = len(carry) + count
             at_end = filled == len(carry)
             start = 0
             if at_start and (filled >= len(BOM) or at_end):  # enough read to tell

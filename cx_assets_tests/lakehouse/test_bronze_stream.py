@@ -154,6 +154,17 @@ def test_jsonl_read_in_blocks_gives_the_rows_a_line_by_line_read_gives(tmp_path,
     ]  # fmt: skip
 
 
+def test_a_small_jsonl_file_is_read_into_a_small_buffer(tmp_path):
+    """A day of many small files must not hold a 16 MB buffer for each batch waiting to be
+    written."""
+    path = write(tmp_path / "a.jsonl", b'{"Id": 1}\n{"Id": 2}')
+
+    blocks = list(bronze_stream._jsonl_blocks(path))
+
+    assert [bytes(block) for block in blocks] == [b'{"Id": 1}\n', b'{"Id": 2}']
+    assert all(len(block.obj) <= bronze_stream.SMALL_BLOCK_BYTES + 20 for block in blocks)
+
+
 def test_random_jsonl_files_read_in_blocks_give_the_rows_of_a_line_by_line_read(
     tmp_path, monkeypatch
 ):
