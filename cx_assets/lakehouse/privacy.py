@@ -156,13 +156,19 @@ def mask_contacts_sql(text_sql: str) -> str:
     )
 
 
+# The table of a query's distinct labels and their masked text (`MaskedLabels`).
+LABEL_MASKS = "label_masks"
+
+
 @dataclass(frozen=True)
 class MaskedLabels:
     """Label columns of `rows` (a journey type, a plan: text an export may put an e-mail
     address or a phone number in) masked as `mask_contacts_sql` masks free text, once per
     distinct value: a label takes a handful of values over thousands of rows. The masking's
     regular expressions compile once a query instead of once a column (about 10 ms each),
-    and run per value instead of per row: digital's silver queries take half as long.
+    and run per value instead of per row: digital's silver queries take half as long. Where
+    the query's other joins are most of its work (CRM titles, support tickets) the join it
+    adds costs more than the masking it saves: there, mask per row.
 
     In a query: `table` in its WITH clause (after `rows`), `joins` after `FROM rows`, and
     `labels["plan"]` where the column's masked value goes."""
@@ -194,10 +200,6 @@ class MaskedLabels:
     @staticmethod
     def _alias(column: str) -> str:
         return sql.quote_identifier(f"{column}_masked")
-
-
-# The table of a query's distinct labels and their masked text (`MaskedLabels`).
-LABEL_MASKS = "label_masks"
 
 
 def name_variants_sql(name_sql: str) -> str:
