@@ -150,3 +150,57 @@ def test_ordered_types_a_valueless_text_column_and_leaves_the_given_frame_as_it_
     pd.testing.assert_frame_equal(frame, given)  # the caller's frame keeps its object column
     result.loc[0, "id"] = 7
     assert frame.loc[0, "id"] == 1  # and does not share values the result is given
+
+
+def test_pandera_resolves_dtypes_without_searching_for_geopandas(monkeypatch):
+    """geopandas is not installed here: once marked absent, Pandera's per-dtype probe for it
+    fails at once, and a schema is built the same, without one search of `sys.path`."""
+    import importlib.machinery
+    import sys
+
+    from pandera.engines import pandas_engine
+
+    if importlib.util.find_spec("geopandas") is not None:
+        pytest.skip("geopandas is installed here")
+    assert "geopandas" in sys.modules and sys.modules["geopandas"] is None
+    searched, probed = [], []
+    find_spec, probe = importlib.machinery.PathFinder.find_spec, pandas_engine.is_geopandas_dtype
+
+    def recording_search(name, *args, **kwargs):
+        searched.append(name)
+        return find_spec(name, *args, **kwargs)
+
+    def recording_probe(dtype):
+        probed.append(dtype)
+        return probe(dtype)
+
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", recording_search)
+    monkeypatch.setattr(pandas_engine, "is_geopandas_dtype", recording_probe)
+
+    class Fresh(pa.DataFrameModel):  # a model whose schema is not built yet
+        id: Series[int]
+        name: Series[str]
+        when: Series[pd.Timestamp]
+
+    columns = Fresh.to_schema().columns
+    assert [str(column.dtype) for column in columns.values()] == ["int64", "str", "datetime64[ns]"]
+    assert probed  # Pandera did ask, as it does of every dtype
+    assert not [name for name in searched if name.startswith("geopandas")]
+    with pytest.raises(ImportError):
+        import geopandas  # noqa: F401
+
+
+def test_only_a_module_that_is_not_installed_is_marked_absent(monkeypatch):
+    import sys
+
+    from cx_assets.lakehouse.validation import mark_absent_if_not_installed
+
+    monkeypatch.delitem(sys.modules, "this", raising=False)
+    assert mark_absent_if_not_installed("this") is False  # installed: left to its import
+    assert "this" not in sys.modules
+    monkeypatch.setitem(sys.modules, "no_such_module_here", "placeholder")
+    monkeypatch.delitem(sys.modules, "no_such_module_here")
+    assert mark_absent_if_not_installed("no_such_module_here") is True
+    assert sys.modules["no_such_module_here"] is None
+    with pytest.raises(ModuleNotFoundError):
+        import no_such_module_here  # noqa: F401
