@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cx_assets_tests.cli import BIN
+from cx_assets_tests.cli import BIN, START, cli
 
 
 def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkeypatch):
@@ -157,8 +157,24 @@ RUN_EVENTS = """query ($id: ID!) { logsForRun(runId: $id) { ... on EventConnecti
 } } } }"""
 
 
+@pytest.fixture(scope="module")
+def crm_day_built(tmp_path_factory) -> Path:
+    """A small CRM day, generated and run: the check below reads one CRM gold table, and
+    the UI serves every domain's definitions whatever has landed (two days of every source
+    cost this module 16 s more)."""
+    data_dir = tmp_path_factory.mktemp("ui") / "data"
+    generated = cli(
+        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--seed", "7", "--quiet",
+        "--sources", "crm", data_dir=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    ran = cli("run", "--date", START, "--select", "group:crm", data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return data_dir
+
+
 def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
-    generated_and_run, tmp_path
+    crm_day_built, tmp_path
 ):
     """The UI for real, not its command line: the web server loads every asset, offers every
     check to run on its own, and the request its "Execute" button sends for a whole-history
@@ -168,7 +184,7 @@ def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
     from cx_assets.definitions import defs
 
     data_dir = tmp_path / "data"
-    shutil.copytree(generated_and_run[0], data_dir)
+    shutil.copytree(crm_day_built, data_dir)
     # the stored table loses a slot behind the pipeline's back
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         con.execute("DELETE FROM gold.crm_temporal_heat WHERE day_of_week = 2 AND hour = 3")
