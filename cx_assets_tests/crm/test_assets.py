@@ -587,12 +587,12 @@ def test_an_interaction_delivered_again_on_a_later_day_is_quarantined(lake, monk
     volumetrics = lake.query("SELECT sum(total_interactions) AS n FROM gold.crm_cx_volumetrics")
     assert volumetrics["n"].iloc[0] == 4  # interaction 1 once
 
-    for _ in range(2):  # the range over days already run, then the same range again
-        result = lake.materialize(
-            EVERYTHING, selection=CRM.partitioned, day=DAY, last_day=THIRD_DAY
-        )
-        assert result.success
-        assert _kept_and_quarantined(lake) == (kept, repeats)
+    # The range over the days already run (which finds the warehouse as the range leaves it,
+    # so running it twice would only repeat this).
+    assert lake.materialize(
+        EVERYTHING, selection=CRM.partitioned, day=DAY, last_day=THIRD_DAY
+    ).success
+    assert _kept_and_quarantined(lake) == (kept, repeats)
 
     # The first day again: its own delivery is still the first.
     assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
