@@ -55,9 +55,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check cx_assets cx_assets_tests benchmarks
 
 # Two workers, each test module on one worker (--dist loadscope), so a module's shared
-# fixtures (a generated run, a built lakehouse) are built once.
+# fixtures (a generated run, a built lakehouse) are built once; the longest modules first
+# (marked `long_module`, see cx_assets_tests/conftest.py), so neither worker ends alone.
 test: lint
-	$(BIN)/pytest -q -n 2 --dist loadscope
+	$(BIN)/pytest -q -n 2 --dist loadscope --no-loadscope-reorder
 
 format: $(STAMP)
 	$(BIN)/ruff format cx_assets cx_assets_tests benchmarks

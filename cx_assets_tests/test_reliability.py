@@ -20,6 +20,8 @@ from dagster import DagsterInstance, DagsterRunStatus, asset, materialize
 from cx_assets.cli import dagster_yaml, prepare_dagster_home
 from cx_assets_tests.cli import BIN, cli
 
+pytestmark = pytest.mark.long_module
+
 DAY = "2024-03-04"
 # The landed source alone: the lock, the run records and the release of dead runs are the
 # same for any selection, and a run of every domain (three of them empty) takes twice as long.

@@ -15,6 +15,8 @@ import pytest
 
 from cx_assets_tests.cli import BIN, END, REPO, START, cli, gold_tables
 
+pytestmark = pytest.mark.long_module
+
 
 def test_generate_writes_every_source(generated_and_run):
     from cx_assets.definitions import domain_names

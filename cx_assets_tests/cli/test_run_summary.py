@@ -10,8 +10,11 @@ from types import SimpleNamespace
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 
 from cx_assets_tests.cli import END, START, calls_day, cli, landed
+
+pytestmark = pytest.mark.long_module
 
 
 def test_run_says_which_landed_files_it_did_not_read(tmp_path):

@@ -13,6 +13,8 @@ from cx_assets.crm.assets import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
 from cx_assets_tests.conftest import Domain, check_results
 
+pytestmark = pytest.mark.long_module
+
 CRM = Domain.named("crm")
 EVERYTHING = CRM.everything
 PARTITIONED = CRM.partitioned
