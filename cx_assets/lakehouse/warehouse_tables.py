@@ -24,17 +24,23 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
 
 # The catalog is asked through DuckDB's own table functions: `information_schema` is a
 # view over them (and every other catalog object), about three times as slow to ask, and a
-# digital day asks about 50 times. The same answers, user tables and views only.
+# digital day asks about 50 times. The same answers, user tables and views only. Tables are
+# asked first and views only if no table has the name: most questions are about a table,
+# and `duckdb_views()` lists DuckDB's ~60 internal views too (0.8 of the 1.8 ms both took).
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether `schema.table` is a table or a view (a temporary one too)."""
+    named = {"schema": schema, "table": table}
     return bool(
         scalar(
             con,
-            "SELECT (SELECT count(*) FROM duckdb_tables() "
-            "        WHERE schema_name = $schema AND table_name = $table) "
-            "     + (SELECT count(*) FROM duckdb_views() "
-            "        WHERE NOT internal AND schema_name = $schema AND view_name = $table)",
-            {"schema": schema, "table": table},
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema AND table_name = $table",
+            named,
+        )
+        or scalar(
+            con,
+            "SELECT count(*) FROM duckdb_views() "
+            "WHERE NOT internal AND schema_name = $schema AND view_name = $table",
+            named,
         )
     )
 
