@@ -203,10 +203,13 @@ class RunPlan:
 
     def materialize(self, instance, keys, tally: RunTally, *, verbose: bool) -> bool:
         """One run of the definitions' own jobs (so the UI shows it by name, with its
-        partition or range, and can re-execute it): `daily_partitions` with the days and
-        the rollups downstream, or `whole_history` when only rollups are selected."""
-        from dagster import build_reconstructable_job, execute_job
+        partition or range, on the job's page and the Overview timeline, and can re-execute
+        it): `daily_partitions` with the days and the rollups downstream, or `whole_history`
+        when only rollups are selected."""
+        from dagster import build_reconstructable_job
+        from dagster._core.execution.api import execute_run
 
+        from cx_assets.cli.servers import code_location_job_origin
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.asset_factories import IGNORED_FILES
         from cx_assets.lakehouse.partitions import run_tags_for_days
@@ -222,20 +225,23 @@ class RunPlan:
             job_name, run_tags = WHOLE_HISTORY_JOB, {}
             label = f"{len(self.rollups)} whole-history rollups"
         print(f"materializing {label} ...", flush=True)
-        # `execute_job` rather than `execute_in_process`, which would replace the job's
-        # executor (steps in threads) with Dagster's one-step-at-a-time one.
+        # Executed as `execute_job` executes a job (not `execute_in_process`, which would
+        # replace the job's executor, steps in threads, with Dagster's one-step-at-a-time
+        # one), with the origin `execute_job` cannot give: the UI's code location's job.
         job = build_reconstructable_job(
             "cx_assets.domains", "domains_job", reconstructable_args=(self.domains, job_name)
         )
-        result = execute_job(
-            job,
-            instance=instance,
-            asset_selection=sorted(self.partitioned | self.rollups),
-            # Owned by this process from the start, so a kill at any point is recognised.
-            tags={**run_tags, "cx/trigger": "cli", **owner_tags()},
+        job_def = job.get_definition()
+        run = instance.create_run_for_job(
+            job_def=job_def,
             run_config=_run_logger_config(verbose),
-            raise_on_error=False,
+            # Owned by this process from the start, so a kill at any point is recognised.
+            tags={**job_def.run_tags, **run_tags, "cx/trigger": "cli", **owner_tags()},
+            asset_selection=frozenset(self.partitioned | self.rollups),
+            job_code_origin=job.get_python_origin(),
+            remote_job_origin=code_location_job_origin(job_name),
         )
+        result = execute_run(job, run, instance, raise_on_error=False)
         for evaluation in result.get_asset_check_evaluations():
             tally.add(evaluation)
         for event in result.get_asset_materialization_events():

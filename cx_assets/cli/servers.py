@@ -11,13 +11,37 @@ import sys
 from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError
 
+# The module the UI loads as its one code location. `dagster dev -m` names the location
+# after it; workspace.yaml names its location the same, so the two ways of starting the UI
+# serve the same location, and list the same runs on a job's page.
+DEFINITIONS_MODULE = "cx_assets.definitions"
+
+
+def code_location_job_origin(job_name: str):
+    """Where the UI finds `job_name`: the repository of the code location it serves.
+
+    A run created with it is listed on that job's page and on the Overview timeline, which
+    select runs by their repository (Dagster tags a run with it only when the run has an
+    origin); `cx-lakehouse run` executes a job of its own domains' definitions, which no
+    location serves, and gives it this one so its runs show there too."""
+    from dagster._core.definitions.repository_definition.valid_definitions import (
+        SINGLETON_REPOSITORY_NAME,
+    )
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.workspace.load import location_origin_from_module_name
+
+    location = location_origin_from_module_name(
+        DEFINITIONS_MODULE, None, None, executable_path=sys.executable
+    )
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
+
 
 def ui_command(port: int) -> list[str]:
     """`dagster dev` runs the webserver *and* the daemon, so sensors, the schedule and
     automation really run; it listens on loopback only (there is no login)."""
     return [
         sys.executable, "-m", "dagster", "dev",
-        "-m", "cx_assets.definitions",
+        "-m", DEFINITIONS_MODULE,
         "--host", "127.0.0.1",
         "--port", str(port),
         # what helps a user: warnings and errors, not every DEBUG line of every process

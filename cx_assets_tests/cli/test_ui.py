@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cx_assets_tests.cli import BIN, START, cli
+from cx_assets_tests.cli import BIN, REPO, START, cli
 
 
 def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkeypatch):
@@ -35,6 +35,25 @@ def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkey
     config = (home / "dagster.yaml").read_text()
     # runs queue on the data root's lock, not on limits a killed run would hold for ever
     assert "default_limit" not in config and "max_concurrent_runs: 4" in config
+
+
+def test_the_ui_and_workspace_yaml_serve_the_location_cli_runs_name():
+    """`cx-lakehouse ui` and `dagster dev` from the repository root (workspace.yaml) load one
+    code location under one name, the one `cx-lakehouse run` gives its runs: a job's page
+    lists a run only under the location its run names."""
+    from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
+
+    from cx_assets import cli as cli_module
+    from cx_assets.cli.servers import code_location_job_origin
+
+    command = cli_module.ui_command(3999)
+    module = command[command.index("-m", 2) + 1]
+    (served,) = ModuleTarget(module, None, None, None).create_origins()
+    (from_workspace,) = WorkspaceFileTarget([str(REPO / "workspace.yaml")]).create_origins()
+    assert from_workspace.location_name == served.location_name
+    origin = code_location_job_origin("daily_partitions")
+    assert origin.location_name == served.location_name
+    assert origin.repository_origin.get_label() == f"__repository__@{served.location_name}"
 
 
 @pytest.mark.parametrize("command", ["ui", "dashboard"])
@@ -150,6 +169,9 @@ ASSET_NODES = """{ assetNodes {
 LAUNCH = """mutation ($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) {
     __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
 } }"""
+JOB_RUNS = """query ($job: PipelineSelector!) { pipelineOrError(params: $job) { ... on Pipeline {
+    runs { runId tags { key value } repositoryOrigin { repositoryName repositoryLocationName } }
+} } }"""
 RUN_STATUS = "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 RUN_EVENTS = """query ($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
     __typename
@@ -176,7 +198,8 @@ def crm_day_built(tmp_path_factory) -> Path:
 def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
     crm_day_built, tmp_path
 ):
-    """The UI for real, not its command line: the web server loads every asset, offers every
+    """The UI for real, not its command line: the web server loads every asset, lists the
+    run `cx-lakehouse run` made on its job's page and the Overview timeline, offers every
     check to run on its own, and the request its "Execute" button sends for a whole-history
     table's check is picked up by the daemon and evaluates only the check, on the table as
     stored. (For a partitioned asset Dagster's UI greys that button out; docs/checks.md
@@ -207,11 +230,24 @@ def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
         assert only_with_the_table == []
 
         (heat,) = [n for n in nodes if n["assetKey"]["path"] == ["gold", "crm_temporal_heat"]]
+        location = heat["repository"]["location"]["name"]
+        # The job's page lists the runs of its repository; the Overview timeline leaves out
+        # a run without one (Dagster's useRunsForTimeline): the CLI's run has it.
+        job_runs = graphql(JOB_RUNS, job={
+            "repositoryLocationName": location, "repositoryName": heat["repository"]["name"],
+            "pipelineName": "daily_partitions",
+        })["pipelineOrError"]["runs"]  # fmt: skip
+        (cli_run,) = [
+            run for run in job_runs if {"key": "cx/trigger", "value": "cli"} in run["tags"]
+        ]
+        assert cli_run["repositoryOrigin"] == {
+            "repositoryName": heat["repository"]["name"], "repositoryLocationName": location,
+        }  # fmt: skip
         row_count = declared[("gold", "crm_temporal_heat"), "row_count"]
         launched = graphql(LAUNCH, params={  # what the button sends
             "mode": "default", "executionMetadata": {}, "runConfigData": "{}",
             "selector": {
-                "repositoryLocationName": heat["repository"]["location"]["name"],
+                "repositoryLocationName": location,
                 "repositoryName": heat["repository"]["name"],
                 "jobName": row_count["jobNames"][0],
                 "assetSelection": [],
