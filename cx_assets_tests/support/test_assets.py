@@ -328,6 +328,18 @@ def test_the_forecast_falls_back_for_the_14_days_after_the_as_of_day(run):
     assert set(forecast["model"]) == {"Naive"}
 
 
+def test_intervals_have_width_once_a_second_day_shows_a_change(run):
+    """docs/support.md: Naive sizes its intervals by the day-to-day changes seen so far, so
+    on the first day they have no width (to be read as unknown)."""
+    _, first, second = run
+    one_day = first.gold["support_volume_forecast"]
+    for bound in ("lo_95", "lo_80", "hi_80", "hi_95"):
+        assert (one_day[bound] == one_day["forecast"]).all(), bound
+    two_days = second.gold["support_volume_forecast"]
+    assert (two_days["hi_95"] > two_days["hi_80"]).any()
+    assert (two_days["hi_80"] > two_days["forecast"]).any()
+
+
 def test_the_plan_honours_skills_and_capacity(run):
     _, first, second = run
     plan = second.gold["support_assignment_plan"].set_index("ticket_id")
