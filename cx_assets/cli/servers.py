@@ -22,8 +22,9 @@ def code_location_job_origin(job_name: str):
 
     A run created with it is listed on that job's page and on the Overview timeline, which
     select runs by their repository (Dagster tags a run with it only when the run has an
-    origin); `cx-lakehouse run` executes a job of its own domains' definitions, which no
-    location serves, and gives it this one so its runs show there too."""
+    origin), and the UI re-executes it through that location (without an origin its
+    Re-execute failed with a server error). `cx-lakehouse run` executes a job of its own
+    domains' definitions, which no location serves, and gives its runs this origin."""
     from dagster._core.definitions.repository_definition.valid_definitions import (
         SINGLETON_REPOSITORY_NAME,
     )

@@ -172,6 +172,10 @@ LAUNCH = """mutation ($params: ExecutionParams!) { launchPipelineExecution(execu
 JOB_RUNS = """query ($job: PipelineSelector!) { pipelineOrError(params: $job) { ... on Pipeline {
     runs { runId tags { key value } repositoryOrigin { repositoryName repositoryLocationName } }
 } } }"""
+REEXECUTE = """mutation ($params: ReexecutionParams!) {
+    launchPipelineReexecution(reexecutionParams: $params) {
+        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+} }"""
 RUN_STATUS = "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 RUN_EVENTS = """query ($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
     __typename
@@ -195,15 +199,16 @@ def crm_day_built(tmp_path_factory) -> Path:
     return data_dir
 
 
-def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
+def test_the_ui_serves_every_asset_runs_a_check_alone_and_reexecutes_a_cli_run(
     crm_day_built, tmp_path
 ):
     """The UI for real, not its command line: the web server loads every asset, lists the
     run `cx-lakehouse run` made on its job's page and the Overview timeline, offers every
     check to run on its own, and the request its "Execute" button sends for a whole-history
     table's check is picked up by the daemon and evaluates only the check, on the table as
-    stored. (For a partitioned asset Dagster's UI greys that button out; docs/checks.md
-    says how to run such a check alone.)"""
+    stored; then the CLI's run, re-executed from its page, builds its day again. (For a
+    partitioned asset Dagster's UI greys the check's button out; docs/checks.md says how
+    to run such a check alone.)"""
     from cx_assets.definitions import defs
 
     data_dir = tmp_path / "data"
@@ -233,22 +238,23 @@ def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
         location = heat["repository"]["location"]["name"]
         # The job's page lists the runs of its repository; the Overview timeline leaves out
         # a run without one (Dagster's useRunsForTimeline): the CLI's run has it.
+        repository = heat["repository"]["name"]
         job_runs = graphql(JOB_RUNS, job={
-            "repositoryLocationName": location, "repositoryName": heat["repository"]["name"],
+            "repositoryLocationName": location, "repositoryName": repository,
             "pipelineName": "daily_partitions",
         })["pipelineOrError"]["runs"]  # fmt: skip
         (cli_run,) = [
             run for run in job_runs if {"key": "cx/trigger", "value": "cli"} in run["tags"]
         ]
         assert cli_run["repositoryOrigin"] == {
-            "repositoryName": heat["repository"]["name"], "repositoryLocationName": location,
+            "repositoryName": repository, "repositoryLocationName": location,
         }  # fmt: skip
         row_count = declared[("gold", "crm_temporal_heat"), "row_count"]
         launched = graphql(LAUNCH, params={  # what the button sends
             "mode": "default", "executionMetadata": {}, "runConfigData": "{}",
             "selector": {
                 "repositoryLocationName": location,
-                "repositoryName": heat["repository"]["name"],
+                "repositoryName": repository,
                 "jobName": row_count["jobNames"][0],
                 "assetSelection": [],
                 "assetCheckSelection": [
@@ -258,13 +264,16 @@ def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
         })["launchPipelineExecution"]  # fmt: skip
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
-        deadline = time.monotonic() + 180
-        while (status := graphql(RUN_STATUS, id=run_id)["runOrError"]["status"]) not in (
-            "SUCCESS", "FAILURE", "CANCELED",
-        ):  # fmt: skip
-            assert time.monotonic() < deadline, f"run {run_id} still {status}"
-            time.sleep(0.5)
+        status = _finished(graphql, run_id)
         events = graphql(RUN_EVENTS, id=run_id)["logsForRun"]["events"]
+
+        # The run page's "Re-execute all" on the CLI's run: the day is built again.
+        again = graphql(REEXECUTE, params={
+            "parentRunId": cli_run["runId"], "strategy": "ALL_STEPS",
+        })["launchPipelineReexecution"]  # fmt: skip
+        assert again["__typename"] == "LaunchRunSuccess", again
+        assert _finished(graphql, again["run"]["runId"]) == "SUCCESS"
+        rebuilt = graphql(RUN_EVENTS, id=again["run"]["runId"])["logsForRun"]["events"]
 
     kinds = [event["__typename"] for event in events]
     assert "MaterializationEvent" not in kinds  # the table was not rebuilt
@@ -275,3 +284,17 @@ def test_the_ui_serves_every_asset_and_its_check_button_runs_the_check_alone(
     assert evaluation["checkName"] == "row_count" and not evaluation["success"]
     assert "167 rows" in evaluation["description"]
     assert status == "FAILURE"  # row_count is a blocking ERROR
+    assert "MaterializationEvent" in [event["__typename"] for event in rebuilt]
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM gold.crm_temporal_heat").fetchone() == (168,)
+
+
+def _finished(graphql: Callable[..., dict], run_id: str) -> str:
+    """The run's status once it has ended (within 180 s)."""
+    deadline = time.monotonic() + 180
+    while (status := graphql(RUN_STATUS, id=run_id)["runOrError"]["status"]) not in (
+        "SUCCESS", "FAILURE", "CANCELED",
+    ):  # fmt: skip
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(0.5)
+    return status
