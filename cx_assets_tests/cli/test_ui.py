@@ -183,6 +183,9 @@ RUN_EVENTS = """query ($id: ID!) { logsForRun(runId: $id) { ... on EventConnecti
 } } } }"""
 
 
+HEAT = "gold/crm_temporal_heat"
+
+
 @pytest.fixture(scope="module")
 def crm_day_built(tmp_path_factory) -> Path:
     """A small CRM day, generated and run: the check below reads one CRM gold table, and
@@ -206,13 +209,16 @@ def test_the_ui_serves_every_asset_runs_a_check_alone_and_reexecutes_a_cli_run(
     run `cx-lakehouse run` made on its job's page and the Overview timeline, offers every
     check to run on its own, and the request its "Execute" button sends for a whole-history
     table's check is picked up by the daemon and evaluates only the check, on the table as
-    stored; then the CLI's run, re-executed from its page, builds its day again. (For a
+    stored; then a CLI run, re-executed from its page, builds its table again. (For a
     partitioned asset Dagster's UI greys the check's button out; docs/checks.md says how
     to run such a check alone.)"""
     from cx_assets.definitions import defs
 
     data_dir = tmp_path / "data"
     shutil.copytree(crm_day_built, data_dir)
+    # A CLI run of the table alone (a whole-history rollup, one step) to re-execute below.
+    rebuilt_alone = cli("run", "--date", START, "--select", HEAT, data_dir=data_dir)
+    assert rebuilt_alone.returncode == 0, rebuilt_alone.stdout + rebuilt_alone.stderr
     # the stored table loses a slot behind the pipeline's back
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         con.execute("DELETE FROM gold.crm_temporal_heat WHERE day_of_week = 2 AND hour = 3")
@@ -234,21 +240,23 @@ def test_the_ui_serves_every_asset_runs_a_check_alone_and_reexecutes_a_cli_run(
         ]  # fmt: skip
         assert only_with_the_table == []
 
-        (heat,) = [n for n in nodes if n["assetKey"]["path"] == ["gold", "crm_temporal_heat"]]
+        (heat,) = [n for n in nodes if n["assetKey"]["path"] == HEAT.split("/")]
         location = heat["repository"]["location"]["name"]
         # The job's page lists the runs of its repository; the Overview timeline leaves out
         # a run without one (Dagster's useRunsForTimeline): the CLI's run has it.
         repository = heat["repository"]["name"]
-        job_runs = graphql(JOB_RUNS, job={
-            "repositoryLocationName": location, "repositoryName": repository,
-            "pipelineName": "daily_partitions",
-        })["pipelineOrError"]["runs"]  # fmt: skip
-        (cli_run,) = [
-            run for run in job_runs if {"key": "cx/trigger", "value": "cli"} in run["tags"]
-        ]
-        assert cli_run["repositoryOrigin"] == {
-            "repositoryName": repository, "repositoryLocationName": location,
-        }  # fmt: skip
+        cli_runs = {}
+        for job in ("daily_partitions", "whole_history"):
+            job_runs = graphql(JOB_RUNS, job={
+                "repositoryLocationName": location, "repositoryName": repository,
+                "pipelineName": job,
+            })["pipelineOrError"]["runs"]  # fmt: skip
+            (cli_runs[job],) = [
+                run for run in job_runs if {"key": "cx/trigger", "value": "cli"} in run["tags"]
+            ]
+            assert cli_runs[job]["repositoryOrigin"] == {
+                "repositoryName": repository, "repositoryLocationName": location,
+            }  # fmt: skip
         row_count = declared[("gold", "crm_temporal_heat"), "row_count"]
         launched = graphql(LAUNCH, params={  # what the button sends
             "mode": "default", "executionMetadata": {}, "runConfigData": "{}",
@@ -267,9 +275,9 @@ def test_the_ui_serves_every_asset_runs_a_check_alone_and_reexecutes_a_cli_run(
         status = _finished(graphql, run_id)
         events = graphql(RUN_EVENTS, id=run_id)["logsForRun"]["events"]
 
-        # The run page's "Re-execute all" on the CLI's run: the day is built again.
+        # The run page's "Re-execute all" on the CLI's run of the table: it is built again.
         again = graphql(REEXECUTE, params={
-            "parentRunId": cli_run["runId"], "strategy": "ALL_STEPS",
+            "parentRunId": cli_runs["whole_history"]["runId"], "strategy": "ALL_STEPS",
         })["launchPipelineReexecution"]  # fmt: skip
         assert again["__typename"] == "LaunchRunSuccess", again
         assert _finished(graphql, again["run"]["runId"]) == "SUCCESS"
