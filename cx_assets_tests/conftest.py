@@ -35,6 +35,7 @@ from dagster import (  # noqa: E402
 from cx_assets.lakehouse.privacy import bind_hash_key  # noqa: E402
 from cx_assets.lakehouse.resources import build_resources  # noqa: E402
 from cx_assets.lakehouse.settings import DataLayout  # noqa: E402
+from cx_assets_tests.instance import in_memory_instance  # noqa: E402
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -46,7 +47,7 @@ class Lake:
     root: Path
     # One Dagster instance for the whole test, as a deployment has: what was materialized
     # earlier in the test is known to later runs.
-    instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
+    instance: DagsterInstance = field(default_factory=in_memory_instance)
 
     @property
     def layout(self) -> DataLayout:
