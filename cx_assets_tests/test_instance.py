@@ -33,3 +33,13 @@ def test_events_stored_from_several_threads_are_all_read_back():
     assert {record.partition_key for record in stored} == {"0", "1", "2", "3"}
     assert instance.get_latest_materialization_event(AssetKey("_one")).run_id == result.run_id
     instance.dispose()
+
+
+def test_a_table_is_known_once_there_and_a_missing_one_is_asked_again():
+    storage = HeldConnectionEventLog()
+    assert storage.has_table("event_logs") and storage.has_table("event_logs")
+    assert not storage.has_table("not_yet")
+    with storage._connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE not_yet (x INTEGER)")
+    assert storage.has_table("not_yet")
+    storage.dispose()
