@@ -19,13 +19,14 @@ def tiny_run_logs():
     """One real partitioned run of two assets and a check, on a throwaway instance."""
     from dagster import (
         AssetCheckResult,
-        DagsterInstance,
         DailyPartitionsDefinition,
         Definitions,
         asset,
         asset_check,
         define_asset_job,
     )
+
+    from cx_assets_tests.instance import in_memory_instance
 
     days = DailyPartitionsDefinition(start_date="2024-01-01")
 
@@ -46,7 +47,7 @@ def tiny_run_logs():
         asset_checks=[downstream_positive],
         jobs=[define_asset_job("tiny_daily", partitions_def=days)],
     )
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         began = time.time()
         result = defs.get_job_def("tiny_daily").execute_in_process(
             instance=instance, partition_key="2024-01-02"
@@ -213,14 +214,16 @@ def test_a_days_peak_is_the_largest_of_all_its_runs():
 
 def test_a_commands_runs_are_those_created_while_it_ran():
     """The best of three warm runs is split from its own runs, not the later two's too."""
-    from dagster import DagsterInstance, Definitions, asset, define_asset_job
+    from dagster import Definitions, asset, define_asset_job
+
+    from cx_assets_tests.instance import in_memory_instance
 
     @asset
     def one() -> int:
         return 1
 
     job = Definitions(assets=[one], jobs=[define_asset_job("one_job")]).get_job_def("one_job")
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         began = time.time()
         assert job.execute_in_process(instance=instance).success
         ended = time.time()

@@ -19,7 +19,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetRecordsFilter,
     AssetSelection,
-    DagsterInstance,
     Definitions,
     Output,
     TableColumn,
@@ -49,6 +48,7 @@ from cx_assets.lakehouse.schemas import Lineage
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import QUIET, check_results, check_results_by_day
+from cx_assets_tests.instance import in_memory_instance
 
 REJECT_RATIO, VOLUME_ANOMALY = "reject_ratio", "volume_anomaly"
 
@@ -547,7 +547,7 @@ def evolving(context) -> pd.DataFrame:
 
 def _schema_change_runs(lake, days: list[str]):
     """One instance for all runs: the check compares the last two materializations."""
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         results = [
             materialize(
                 [evolving],

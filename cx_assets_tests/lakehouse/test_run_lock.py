@@ -17,6 +17,7 @@ from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, asset, materi
 from cx_assets.lakehouse import run_lock
 from cx_assets.lakehouse.resources import build_resources
 from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets_tests.instance import in_memory_instance
 
 HOLD_THE_LOCK = textwrap.dedent(
     """
@@ -106,7 +107,7 @@ def _run(
 def test_runs_whose_process_died_are_marked_failed_and_others_kept():
     host = socket.gethostname()
     mine = run_lock.owner_tags()
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         dead = _run(
             instance,
             DagsterRunStatus.STARTED,
@@ -176,7 +177,7 @@ def test_a_re_execution_carrying_its_parents_tags_is_left_to_its_own_process(mon
     for the retry's and failed it: 5 of 7 retries, and a day was never built."""
     host = socket.gethostname()
     dead = {run_lock.PID_TAG: str(dead_pid()), run_lock.HOST_TAG: host}
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         parent = _run(instance, DagsterRunStatus.FAILURE, **dead, **{run_lock.OWNER_OF_TAG: ""})
         copied = {**dead, run_lock.OWNER_OF_TAG: ""}  # as the parent was created with
         retry = _run(instance, DagsterRunStatus.STARTING, parent=parent.run_id, **copied)
@@ -300,7 +301,7 @@ def touches_the_warehouse(warehouse: Warehouse) -> None:
 def test_a_run_not_started_by_the_cli_releases_a_run_whose_process_was_killed(tmp_path, capfd):
     """Runs the daemon, the UI or `dagster asset materialize` start go through no
     `cx-lakehouse run`: the warehouse resource, taking the run lock, releases dead runs."""
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         killed = _run(
             instance,
             DagsterRunStatus.STARTED,

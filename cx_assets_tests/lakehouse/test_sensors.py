@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dagster import (
     AssetSelection,
-    DagsterInstance,
     Definitions,
     build_sensor_context,
     define_asset_job,
@@ -23,6 +22,7 @@ from cx_assets.lakehouse.landing_state import DaysSeen
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake as LakeResource
 from cx_assets.lakehouse.resources import build_resources
+from cx_assets_tests.instance import in_memory_instance
 
 DAY = "2024-01-05"
 BRONZE = [
@@ -40,7 +40,7 @@ def make_sensor(max_requests_per_tick: int = 10):
 
 @pytest.fixture(scope="module")
 def instance():
-    with DagsterInstance.ephemeral() as ephemeral:
+    with in_memory_instance() as ephemeral:
         yield ephemeral
 
 
@@ -460,7 +460,7 @@ def test_a_day_already_built_from_the_same_files_is_not_run_again(lake):
 
     from cx_assets_tests.conftest import QUIET
 
-    with DagsterInstance.ephemeral() as fresh:
+    with in_memory_instance() as fresh:
         lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
         lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
         materialize(
@@ -483,7 +483,7 @@ def test_a_rewrite_after_the_cli_built_the_day_runs_and_a_copied_root_does_not(l
 
     from cx_assets_tests.conftest import QUIET
 
-    with DagsterInstance.ephemeral() as fresh:
+    with in_memory_instance() as fresh:
         path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
         lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
         materialize(
@@ -508,7 +508,7 @@ def test_a_day_changed_in_a_copied_root_after_the_cli_built_it_runs(lake, tmp_pa
 
     from cx_assets_tests.conftest import QUIET
 
-    with DagsterInstance.ephemeral() as fresh:
+    with in_memory_instance() as fresh:
         lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
         lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
         materialize(
@@ -532,7 +532,7 @@ def test_a_same_size_rewrite_in_a_copied_root_the_sensor_saw_runs(lake, tmp_path
 
     from cx_assets_tests.conftest import QUIET
 
-    with DagsterInstance.ephemeral() as fresh:
+    with in_memory_instance() as fresh:
         lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
         lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
         materialize(

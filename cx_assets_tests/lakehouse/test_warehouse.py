@@ -128,7 +128,9 @@ def test_a_partition_column_that_is_not_a_date_is_refused(con):
 def test_a_failed_run_leaves_the_file_free_for_another_process(tmp_path):
     """The process that ran it lives on (a notebook, the tests, a code server): closing the
     handle when the run lets go of the data root is what frees the file."""
-    from dagster import DagsterInstance, asset, materialize
+    from dagster import asset, materialize
+
+    from cx_assets_tests.instance import in_memory_instance
 
     path = tmp_path / "warehouse.duckdb"
 
@@ -138,7 +140,7 @@ def test_a_failed_run_leaves_the_file_free_for_another_process(tmp_path):
             outside = pd.DataFrame({"date": [D1], "id": [1]})
             replace_rows(con, "silver", "t", outside, [D2])  # a row outside its day: refused
 
-    with DagsterInstance.ephemeral() as instance:
+    with in_memory_instance() as instance:
         result = materialize(
             [failing],
             resources={"warehouse": Warehouse(path=str(path))},
