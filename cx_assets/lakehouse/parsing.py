@@ -316,8 +316,8 @@ def parse_bronze(
     does not make a good later one a duplicate; see `steps._silver_chunk`).
     """
     # Arrow rather than a temp table: DuckDB scans a table one row group (122,880 rows) per
-    # thread, so the domain's rules over a part (~60,000 records, one row group) ran on one
-    # core; Arrow batches are scanned in parallel.
+    # thread, so the domain's rules over a part (about 120,000 records, one row group) ran
+    # on one core; Arrow batches are scanned in parallel.
     typed = con.sql(parse_sql(spec, bronze_schema, bronze_table, dates, files)).to_arrow_table()
     if spec.unique_key:
         typed = with_duplicates_rejected(con, spec, typed, seen_keys, kept_keys, unranked)

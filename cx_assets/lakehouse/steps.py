@@ -121,8 +121,11 @@ def silver_from_bronze(
 
 # A day of a `by_day` step is typed in parts of whole files of about this many records, so
 # the typed records (CRM e-mail bodies among them) of one part are in memory at a time,
-# whatever the day's size: 60,000 CRM interactions are about 80 MB of JSON.
-PART_ROWS = 60_000
+# whatever the day's size: 120,000 CRM interactions are about 160 MB of JSON. A part's
+# queries cost about 0.2 s however few its records (regular expressions compiled, the
+# contacts' names and versions joined again), so parts of 60,000 (one 50,000-record CRM
+# file each) made a scale-1 CRM day's silver step 13% slower (docs/benchmarks.md).
+PART_ROWS = 120_000
 # The first record of every key typed so far in the day (see `parsing.parse_bronze`).
 SEEN_KEYS = "seen_keys"
 
