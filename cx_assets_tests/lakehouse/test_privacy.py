@@ -15,6 +15,7 @@ import pytest
 from cx_assets.lakehouse.privacy import (
     DEFAULT_HASH_KEY,
     HASH_KEY_ENV,
+    RECORD_HASHES,
     MaskedLabels,
     keyed_hash,
     keyed_hashes,
@@ -23,6 +24,7 @@ from cx_assets.lakehouse.privacy import (
     name_variants_sql,
     normalised_email,
     normalised_phone,
+    record_hashes,
 )
 
 
@@ -50,6 +52,37 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
     phones = keyed_hashes(["+1 (555) 123-4567", "15551234567"], normalised_phone)
     assert phones[0] == phones[1]
     assert normalised_email("  A@B.C ") == "a@b.c" and normalised_phone("no digits") is None
+
+
+@pytest.mark.parametrize("good", [True, False], ids=["a good record", "no good record"])
+def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(good):
+    """A day whose records were all rejected (or whose table landed no file) still gives
+    the silver query hash columns of text: an empty column of Python objects reached DuckDB
+    as type NULL, and the model's checks then ran in Pandera instead of SQL."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE typed AS SELECT 'f.jsonl' AS source_file, 7::BIGINT AS line_number, "
+        "' Ana@Mail.Example ' AS email, '+1 (555) 123-4567' AS phone, "
+        f"{'NULL' if good else chr(39) + 'bad' + chr(39)}::VARCHAR AS reject_reason"
+    )
+    con.register("hashes", record_hashes(con, "typed")[RECORD_HASHES])
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE hashes)").fetchall())
+    assert types == {
+        "source_file": "VARCHAR",
+        "line_number": "BIGINT",
+        "email_hash": "VARCHAR",
+        "phone_hash": "VARCHAR",
+    }
+    rows = con.execute("SELECT * FROM hashes").fetchall()
+    expected = [
+        (
+            "f.jsonl",
+            7,
+            keyed_hash(normalised_email("ana@mail.example")),
+            keyed_hash(normalised_phone("15551234567")),
+        )
+    ]
+    assert rows == (expected if good else [])
 
 
 @pytest.mark.parametrize(
