@@ -1,8 +1,10 @@
 """The benchmark harness's pure parts on tiny inputs: the time split read from a real run's
 event log, the verdicts, the rewrite between docs markers. Nothing here times anything."""
 
+import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -198,6 +200,41 @@ def test_bare_dagster_run_materializes_one_partition(tmp_path):
         (run,) = instance.get_runs()
         assert run.status == DagsterRunStatus.SUCCESS
         assert run.tags["dagster/partition"] == "2024-01-03"
+
+
+def test_the_floor_copies_every_landed_table_of_its_days_in_a_process_of_its_own(tmp_path):
+    """The floor reads each table's files of the days once and writes them once as Parquet,
+    in a process of its own (issue 12: timed as a whole process); its files are removed."""
+    import bench_run
+    import duckdb
+    import floor_copy
+
+    for table, day, lines in [
+        ("interactions", "2024-01-03", ['{"Id": 1}', '{"Id": 2}']),
+        ("interactions", "2024-01-04", ['{"Id": 3}']),
+        ("contacts", "2024-01-03", ['{"Id": 7, "Name": "A"}']),
+    ]:
+        folder = tmp_path / "landing" / "crm" / table / day
+        folder.mkdir(parents=True)
+        (folder / "part-1.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "copied"
+    out.mkdir()
+    floor_copy.copy_landing(tmp_path, "crm", ["2024-01-03"], out)
+    counts = {
+        path.name: duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()[0][0]
+        for path in out.iterdir()
+    }
+    assert counts == {
+        "interactions_2024-01-03_jsonl.parquet": 2,
+        "contacts_2024-01-03_jsonl.parquet": 1,
+    }
+
+    seconds = bench_run.floor(tmp_path, "crm", [date(2024, 1, 3), date(2024, 1, 4)])
+    assert seconds > 0 and not (tmp_path / "floor").exists()
+    # A day that cannot be read fails the floor rather than timing nothing.
+    (tmp_path / "landing" / "crm" / "contacts" / "2024-01-03" / "part-1.jsonl").write_text("{")
+    with pytest.raises(subprocess.CalledProcessError):
+        bench_run.floor(tmp_path, "crm", [date(2024, 1, 3)])
 
 
 def test_a_days_peak_is_the_largest_of_all_its_runs():
