@@ -55,3 +55,16 @@ def repoint_bronze_views(con: duckdb.DuckDBPyConnection, bronze_dir: Path) -> li
             con.execute(f"DROP VIEW {qualified(BRONZE, table)}")
         repointed.append(table)
     return repointed
+
+
+def bronze_files_state(bronze_dir: Path, table: str) -> tuple[tuple[str, int, int, int], ...]:
+    """What the view `bronze.<table>` reads now: each day file's path, size, modification
+    time and inode, in path order. A file rewritten (renamed into place) changes it."""
+    state = []
+    for path in sorted((bronze_dir / table).glob(f"*/{parquet.DATA_FILE}")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # replaced while listed: the next look sees the new one
+            continue
+        state.append((path.as_posix(), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(state)
