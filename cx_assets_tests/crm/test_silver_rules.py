@@ -1,0 +1,186 @@
+"""CRM silver rules on hand-worked rows: contacts resolved from their versions, friction
+flags over an interaction's fields and person names, run with the same SQL the assets run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from cx_assets.crm import silver_rules
+from cx_assets_tests.crm.rule_rows import DAY
+
+# --------------------------------------------------------------------------- silver
+
+
+@pytest.mark.parametrize(
+    ("last_day", "linkage", "company_id"),
+    [
+        (DAY, "direct", 5),
+        (DAY - timedelta(days=1), "unresolved", None),  # the version lands after the last day
+        (None, "unresolved", None),  # no day: no contact version is read
+    ],
+)
+def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, linkage, company_id):
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 5::BIGINT AS contact_id, "
+        "7::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
+        "1::BIGINT AS type_id, 'E-mail recebido.' AS title, NULL::BIGINT AS deal_id, "
+        "'Proposta' AS email_subject, 'Olá' AS content, 'a@x.com' AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason"
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT DATE '2024-01-08' AS date, 'c.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 5::BIGINT AS contact_id, 'company' AS contact_type, "
+        "NULL::BIGINT AS company_id"
+    )
+    query = silver_rules.silver_interactions_sql("typed", "versions", last_day)
+    assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
+        (linkage, company_id)
+    ]
+
+
+def test_a_contacts_later_line_in_a_days_file_is_its_version_of_the_day(con):
+    """Contract section 2: the latest version of an `Id` wins; in one file, the later line."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 7::BIGINT AS contact_id, "
+        "3::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
+        "1::BIGINT AS type_id, 'Ligação' AS title, NULL::BIGINT AS deal_id, "
+        "NULL::VARCHAR AS email_subject, 'Olá' AS content, NULL::VARCHAR AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason"
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT * FROM (VALUES "
+        "(DATE '2024-01-08', 'c.jsonl', 1::BIGINT, 7::BIGINT, 'person', 10::BIGINT), "
+        "(DATE '2024-01-08', 'c.jsonl', 2::BIGINT, 7::BIGINT, 'person', 20::BIGINT)"
+        ") AS v(date, source_file, line_number, contact_id, contact_type, company_id)"
+    )
+    query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
+    assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
+        ("via_person", 20)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "flags"),
+    [
+        ("Caso de emerge\u0302ncia no cliente", (1, 0, 0, True)),  # decomposed: mark removed
+        ("Caso de emergência: o sistema na\u0303o funciona", (1, 1, 0, True)),  # two kinds
+        ("Café com a equipe\u0301", (0, 0, 0, False)),  # a mark but no friction word
+        ("Olá, tudo bem?", (0, 0, 0, False)),
+    ],
+)
+def test_silver_friction_flags_see_through_decomposed_accents(con, content, flags):
+    assert silver_friction_flags(con, "Ligação", "Proposta", content) == flags
+
+
+@pytest.mark.parametrize(
+    ("title", "subject", "content", "flags"),
+    [
+        ("Ligar pra", "ontem sem falta", "", (0, 0, 0, False)),  # a phrase split by fields
+        ("Cliente disse não", None, "funciona bem agora", (0, 0, 0, False)),
+        ("Ligação", "Retorno pra ontem", None, (1, 0, 0, True)),  # whole in one field
+        ("Urgente", None, "Falha no boleto", (1, 1, 0, True)),  # words at a field's edges
+    ],
+)
+def test_friction_phrases_are_matched_within_one_field(con, title, subject, content, flags):
+    assert silver_friction_flags(con, title, subject, content) == flags
+
+
+@pytest.mark.parametrize(
+    ("content", "flags"),
+    [
+        ("SUPERVİSOR NA LİNHA", (0, 0, 1, True)),  # İ: DuckDB lowers it to i, RE2 won't fold
+        ("PRESİDENTE", (0, 0, 1, True)),
+        ("URGENTE: RECLAMAÇÃO", (1, 1, 0, True)),
+        ("Deu ErRo", (0, 1, 0, True)),
+        ("ſupervisor", (0, 0, 0, False)),  # ſ: the screen folds it to s; lower() does not
+    ],
+)
+def test_friction_is_found_in_any_case(con, content, flags):
+    assert silver_friction_flags(con, "Ligação", "Proposta", content) == flags
+
+
+@pytest.mark.parametrize(
+    ("content", "flags"),
+    [
+        ("O sistema n\u00e3o\u00a0funciona", (0, 1, 0, True)),  # a no-break space
+        ("Preciso disso pra\u2003ontem", (1, 0, 0, True)),  # an em space
+    ],
+)
+def test_silver_flags_phrases_split_by_unicode_spaces(con, content, flags):
+    assert silver_friction_flags(con, "Ligação", "Proposta", content) == flags
+
+
+def silver_friction_flags(con, title, subject, content) -> tuple:
+    """(urgency, failure, escalation, is_friction) of one valid interaction in silver."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 5::BIGINT AS contact_id, "
+        "7::BIGINT AS owner_id, TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, "
+        "1::BIGINT AS type_id, ?::VARCHAR AS title, NULL::BIGINT AS deal_id, "
+        "?::VARCHAR AS email_subject, ?::VARCHAR AS content, 'a@x.com' AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason",
+        [title, subject, content],
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT DATE '2024-01-08' AS date, 'c.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 5::BIGINT AS contact_id, 'company' AS contact_type, "
+        "NULL::BIGINT AS company_id"
+    )
+    query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
+    (flags,) = con.execute(
+        f"SELECT urgency_flag, failure_flag, escalation_flag, is_friction FROM ({query})"
+    ).fetchall()
+    return flags
+
+
+# --------------------------------------------------------------------------- person names
+
+
+def test_person_names_are_each_persons_names_under_every_company_once(con):
+    """Hand-worked: Ana Lúcia Souza (person 10) delivered on two days, the same both times,
+    then in another company under two more spellings sharing words; a company; a person
+    without a name; a record that is not JSON. Each of a person's names once per company
+    (however often delivered), and once per company for the company."""
+    import json
+
+    def record(**fields) -> str:
+        return json.dumps(fields, ensure_ascii=False)
+
+    raws = [
+        record(Id=10, Name="Ana Lúcia  Souza", TypeId=1, CompanyId=1),
+        record(Id=1, Name="Acme Ltda", TypeId=2, CompanyId=None),
+        record(Id=10, Name="Ana Lúcia  Souza", TypeId=1, CompanyId=1),  # the next day, again
+        record(Id=10, Name="Ana Lucia Souza-Reis", TypeId=1, CompanyId=2),
+        record(Id=10, Name="Ana Lucia Souza", TypeId=1, CompanyId=2),
+        record(Id=11, Name=None, TypeId=1, CompanyId=1),
+        "{not json",
+    ]
+    con.register(
+        "contacts", pd.DataFrame({"raw": raws, "read_error": [None] * len(raws)}, dtype=object)
+    )
+    rows = con.sql(silver_rules.person_names_sql("contacts")).fetchall()
+    first_spelling = [
+        ("Ana Lúcia Souza", "ana", "souza", True),
+        ("Ana", "ana", "ana", False),
+        ("Lúcia", "lucia", "lucia", False),
+        ("Souza", "souza", "souza", False),
+    ]
+    in_the_second_company = [
+        ("Ana Lucia Souza-Reis", "ana", "reis", True),
+        ("Ana Lucia Souza", "ana", "souza", True),
+        ("Ana", "ana", "ana", False),
+        ("Lucia", "lucia", "lucia", False),
+        ("Souza", "souza", "souza", False),
+        ("Reis", "reis", "reis", False),
+    ]
+    expected = (
+        [(10, *name) for name in first_spelling + in_the_second_company]
+        + [(1, *name) for name in first_spelling]
+        + [(2, *name) for name in in_the_second_company]
+    )
+    assert sorted(rows) == sorted(expected)
