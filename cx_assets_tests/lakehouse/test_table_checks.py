@@ -1,0 +1,399 @@
+"""The checks of one table's rows (`table_checks`): unique key, reconciliation with
+bronze, non-empty, row count, ratio band and reject ratio, on tiny assets declared the way
+domains declare them. Each check has a case where it must fail and one where it passes.
+
+Rows are fixed per day in the tables below (and in `checked_assets`), so a test picks its
+case by the day it runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from dagster import Output
+
+from cx_assets.lakehouse.assets import lake_asset, same_day
+from cx_assets.lakehouse.checks import (
+    COLUMN_SCHEMA_CHANGE,
+    NON_EMPTY,
+    RECONCILES_WITH_BRONZE,
+    REJECT_RATIO,
+    ROW_COUNT_CHECK,
+    UNIQUE_KEY,
+    VOLUME_ANOMALY,
+)
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets_tests.conftest import check_results, check_results_by_day
+from cx_assets_tests.lakehouse.checked_assets import (
+    ERROR,
+    GROUP,
+    HITS_BY_DAY,
+    SHARE,
+    SHARE_BAND,
+    WARN,
+    Record,
+    band_result,
+    bronze_records,
+    keyed,
+    land_records,
+    records,
+    rows_of,
+    shares,
+    silver_records_where,
+)
+
+# --------------------------------------------------------------------------- unique key
+
+ONE_ROW_BY_DAY = {
+    "2024-01-05": [{"n": 1}],
+    "2024-01-06": [{"n": 1}, {"n": 2}],  # a per-day table with two rows
+}
+
+
+@lake_asset("gold", group=GROUP, grain=[])
+def one_row_a_day(context) -> pd.DataFrame:
+    """One row a day (but two on the 6th)."""
+    return rows_of(partition_dates(context), ONE_ROW_BY_DAY)
+
+
+@lake_asset("silver", group=GROUP, grain=["key"])
+def never_written(context) -> None:
+    """Writes nothing: its table is never created."""
+
+
+WHOLE_ROWS = {"key": ["a", "a", "b"], "n": [1, 2, 1]}  # `key` repeats, (`key`, `n`) does not
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=["key"])
+def whole_by_key(context) -> pd.DataFrame:
+    """All history, keyed by `key`, which repeats."""
+    return pd.DataFrame(WHOLE_ROWS)
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=["key", "n"])
+def whole_by_key_and_n(context) -> pd.DataFrame:
+    """All history, keyed by (`key`, `n`), which does not repeat."""
+    return pd.DataFrame(WHOLE_ROWS)
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=[])
+def whole_without_key(context) -> pd.DataFrame:
+    """All history, no key columns."""
+    return pd.DataFrame({"n": [1, 2]})
+
+
+def test_a_duplicate_key_on_a_day_fails_with_error(lake):
+    result = lake.materialize([keyed], day="2024-01-06", raise_on_error=False)
+    check = check_results(result)[("silver/keyed", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["duplicate_keys"].value == 1
+    assert check.metadata["rows_with_duplicate_keys"].value == 2
+    assert not result.success  # blocking ERROR: the run fails
+
+
+def test_the_same_key_on_different_days_passes(lake):
+    everything = [keyed]
+    lake.materialize(everything, day="2024-01-06", raise_on_error=False)
+    # One range run holds "a" on the 7th and the 8th; the 6th's duplicate is outside it.
+    result = lake.materialize(everything, day="2024-01-07", last_day="2024-01-08")
+    check = check_results(result)[("silver/keyed", UNIQUE_KEY)]
+    assert check.passed and check.metadata["duplicate_keys"].value == 0
+    assert lake.query("SELECT count(*) AS n FROM silver.keyed WHERE key = 'a'")["n"][0] == 4
+
+
+KEYS_ACROSS_DAYS = {
+    "2024-01-05": [{"key": "a"}, {"key": "b"}],
+    "2024-01-07": [{"key": "c"}],
+    "2024-01-08": [{"key": "a"}],  # the 5th's key again
+}
+
+
+@lake_asset("silver", group=GROUP, grain=["key"], grain_across_days=True)
+def keyed_once(context) -> pd.DataFrame:
+    """A key once over all days (but the 8th repeats the 5th's)."""
+    return rows_of(partition_dates(context), KEYS_ACROSS_DAYS)
+
+
+def test_a_key_unique_across_days_fails_when_another_day_holds_it(lake):
+    check_of = lambda result: check_results(result)[("silver/keyed_once", UNIQUE_KEY)]  # noqa: E731
+    assert check_of(lake.materialize([keyed_once], day="2024-01-05")).passed
+    assert check_of(lake.materialize([keyed_once], day="2024-01-07")).passed
+
+    failing = check_of(lake.materialize([keyed_once], day="2024-01-08", raise_on_error=False))
+
+    assert not failing.passed and failing.severity == ERROR
+    assert failing.metadata["duplicate_keys"].value == 1
+    assert failing.metadata["rows_with_duplicate_keys"].value == 2
+    assert "(key) repeat" in failing.description
+
+
+def test_a_duplicate_in_a_whole_history_table_fails(lake):
+    result = lake.materialize([whole_by_key], raise_on_error=False)
+    check = check_results(result)[("silver/whole_by_key", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["duplicate_keys"].value == 1
+
+
+def test_a_unique_key_in_a_whole_history_table_passes(lake):
+    result = lake.materialize([whole_by_key_and_n])
+    assert check_results(result)[("silver/whole_by_key_and_n", UNIQUE_KEY)].passed
+
+
+def test_a_per_day_table_without_key_columns_holds_one_row_a_day(lake):
+    everything = [one_row_a_day]
+    passing = lake.materialize(everything, day="2024-01-05")
+    assert check_results(passing)[("gold/one_row_a_day", UNIQUE_KEY)].passed
+    failing = lake.materialize(everything, day="2024-01-06", raise_on_error=False)
+    check = check_results(failing)[("gold/one_row_a_day", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["duplicate_keys"].value == 1
+
+
+def test_a_missing_table_fails_the_unique_key(lake):
+    result = lake.materialize(
+        [never_written],
+        day="2024-01-05",
+        raise_on_error=False,
+    )
+    check = check_results(result)[("silver/never_written", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    assert "does not exist" in check.description
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, grain=[])
+def whole_one_row(context) -> pd.DataFrame:
+    """All history in one row, as a whole-history table without key columns must be."""
+    return pd.DataFrame({"n": [1]})
+
+
+def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
+    result = lake.materialize(
+        [whole_without_key],
+        raise_on_error=False,
+    )
+    check = check_results(result)[("silver/whole_without_key", UNIQUE_KEY)]
+    assert not check.passed and check.severity == ERROR
+    one_row = lake.materialize([whole_one_row])
+    assert check_results(one_row)[("silver/whole_one_row", UNIQUE_KEY)].passed
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=Record,
+    reconciles_with=bronze_records,
+    ins={"bronze": same_day(bronze_records)},
+)
+def records_dropping(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Drops the record labelled "skip" without quarantining it: a silent loss."""
+    return silver_records_where(context, warehouse, lake, bronze, "label <> 'skip'")
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=Record,
+    reconciles_with=bronze_records,
+    ins={"bronze": same_day(bronze_records)},
+)
+def records_doubled(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Every good record twice: more rows than bronze delivered."""
+    output = silver_records_where(context, warehouse, lake, bronze, "TRUE")
+    return Output(pd.concat([output.value, output.value], ignore_index=True))
+
+
+def test_a_silently_dropped_record_breaks_reconciliation(lake):
+    land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
+    assets = [bronze_records, records_dropping]
+    result = lake.materialize(assets, day="2024-01-05", raise_on_error=False)
+    check = check_results(result)[("silver/records_dropping", RECONCILES_WITH_BRONZE)]
+    assert not check.passed and check.severity == ERROR
+    assert check.metadata["by_day"].value == {
+        "2024-01-05": {"bronze": 2, "silver": 1, "quarantine": 0, "unaccounted": 1}
+    }
+
+
+def test_a_record_counted_twice_breaks_reconciliation(lake):
+    land_records(lake, "2024-01-05")
+    result = lake.materialize(
+        [bronze_records, records_doubled], day="2024-01-05", raise_on_error=False
+    )
+    evaluation = check_results(result)[("silver/records_doubled", RECONCILES_WITH_BRONZE)]
+    assert not evaluation.passed
+    assert evaluation.metadata["by_day"].value["2024-01-05"]["unaccounted"] == -1
+
+
+def test_silver_holding_every_record_reconciles(lake):
+    land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
+    assets = [bronze_records, records]
+    result = lake.materialize(assets, day="2024-01-05")
+    check = check_results(result)[("silver/records", RECONCILES_WITH_BRONZE)]
+    assert check.passed
+    assert check.metadata["by_day"].value["2024-01-05"]["silver"] == 2
+
+
+def test_a_quarantined_record_is_accounted_for(lake):
+    land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"}, "not json")
+    land_records(lake, "2024-01-06")
+    assets = [bronze_records, records]
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
+    # A range run judges each day as a run of it alone would, recorded against its day.
+    by_day = check_results_by_day(result)[("silver/records", RECONCILES_WITH_BRONZE)]
+    assert sorted(by_day) == ["2024-01-05", "2024-01-06"]
+    assert all(check.passed for check in by_day.values())
+    assert by_day["2024-01-05"].metadata["by_day"].value == {
+        "2024-01-05": {"bronze": 3, "silver": 1, "quarantine": 2, "unaccounted": 0},
+    }
+    assert by_day["2024-01-06"].metadata["by_day"].value == {
+        "2024-01-06": {"bronze": 1, "silver": 1, "quarantine": 0, "unaccounted": 0},
+    }
+
+
+# --------------------------------------------------------------------------- non-empty
+
+
+def test_a_day_without_landed_files_warns(lake):
+    land_records(lake, "2024-01-05")
+    assert [spec.name for spec in bronze_records.check_specs] == [
+        NON_EMPTY,
+        VOLUME_ANOMALY,
+        COLUMN_SCHEMA_CHANGE,
+    ]
+    result = lake.materialize([bronze_records], day="2024-01-05", last_day="2024-01-06")
+    by_day = check_results_by_day(result)[("bronze/crm_records", NON_EMPTY)]
+    assert by_day["2024-01-05"].passed
+    check = by_day["2024-01-06"]
+    assert not check.passed and check.severity == WARN
+    assert check.metadata["rows_by_day"].value == {"2024-01-06": 0}
+    assert check.metadata["empty_days"].value == 1
+    assert result.success  # a WARN fails nothing
+
+
+def test_a_day_with_a_landed_file_is_not_empty(lake):
+    land_records(lake, "2024-01-05")
+    result = lake.materialize([bronze_records], day="2024-01-05")
+    assert check_results(result)[("bronze/crm_records", NON_EMPTY)].passed
+
+
+# --------------------------------------------------------------------------- row count
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, row_count=3)
+def three_rows(context) -> pd.DataFrame:
+    """Declares three rows and has them."""
+    return pd.DataFrame({"n": [1, 2, 3]})
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, row_count=2)
+def three_rows_declared_two(context) -> pd.DataFrame:
+    """Declares two rows, has three."""
+    return pd.DataFrame({"n": [1, 2, 3]})
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, row_count=3)
+def two_rows(context) -> pd.DataFrame:
+    """Declares three rows, has two."""
+    return pd.DataFrame({"n": [1, 2]})
+
+
+def test_a_missing_row_fails_the_row_count(lake):
+    result = lake.materialize([two_rows], raise_on_error=False)
+    check = check_results(result)[("gold/two_rows", ROW_COUNT_CHECK)]
+    assert not check.passed and check.severity == ERROR
+    assert (check.metadata["rows"].value, check.metadata["expected"].value) == (2, 3)
+
+
+def test_the_declared_row_count_passes(lake):
+    result = lake.materialize([three_rows])
+    assert check_results(result)[("gold/three_rows", ROW_COUNT_CHECK)].passed
+
+
+def test_an_extra_row_fails_the_row_count(lake):
+    result = lake.materialize([three_rows_declared_two], raise_on_error=False)
+    assert not check_results(result)[("gold/three_rows_declared_two", ROW_COUNT_CHECK)].passed
+
+
+# --------------------------------------------------------------------------- ratio band
+
+
+@lake_asset("silver", group=GROUP, partitioned=False, bands=[SHARE_BAND])
+def shares_of_all_days(context) -> pd.DataFrame:
+    """Hits and total of every day, as one whole-history table."""
+    days = ["2024-01-05", "2024-01-06", "2024-01-07"]
+    return pd.DataFrame([{**row, "date": pd.Timestamp(day).date()} for day in days
+                         for row in HITS_BY_DAY[day]])  # fmt: skip
+
+
+def test_a_band_on_a_whole_history_table_reads_every_day_it_holds(lake):
+    """Found by adding a domain: the band of a whole-history table read no day, and passed
+    whatever its rows held."""
+    result = lake.materialize([shares_of_all_days])
+    check = check_results(result)[("silver/shares_of_all_days", SHARE)]
+    assert not check.passed and check.description == "outside [0.2, 0.8] on 2024-01-06"
+    assert check.metadata["ratio_by_day"].value == {
+        "2024-01-05": 0.5, "2024-01-06": 0.9, "2024-01-07": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("day", ["2024-01-06", "2024-01-09"])
+def test_a_ratio_outside_the_band_warns(lake, day):
+    result = lake.materialize([shares], day=day)
+    check = band_result(result)
+    assert not check.passed and check.severity == WARN
+    assert day in check.description
+    assert result.success
+
+
+def test_a_ratio_inside_the_band_or_null_passes(lake):
+    result = lake.materialize(
+        [shares],
+        day="2024-01-07",
+        last_day="2024-01-08",
+    )
+    by_day = check_results_by_day(result)[("gold/shares", SHARE)]
+    assert all(check.passed for check in by_day.values())
+    assert {day: check.metadata["ratio_by_day"].value for day, check in by_day.items()} == {
+        "2024-01-07": {"2024-01-07": None},
+        "2024-01-08": {"2024-01-08": 0.8},
+    }
+
+
+# --------------------------------------------------------------------------- reject ratio
+
+
+def test_a_day_quarantining_more_than_its_share_warns(lake):
+    land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"})
+    land_records(lake, "2024-01-06")
+    assets = [bronze_records, records]
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
+    assert result.success  # a judgement, not a broken invariant
+    by_day = check_results_by_day(result)[("silver/records", REJECT_RATIO)]
+    check = by_day["2024-01-05"]
+    assert not check.passed and check.severity == WARN
+    assert check.metadata["reject_ratio_by_day"].value == {"2024-01-05": 0.5}
+    assert "2024-01-05: 50.00% quarantined" in check.description
+    assert by_day["2024-01-06"].passed  # the other day of the range, judged on its own
+
+
+def test_the_default_share_is_a_thousandth_of_the_landed_records(lake):
+    """1 bad record in 1,000 is 0.1%, the default `high`: within; 2 in 1,000 are not."""
+    for day, bad in (("2024-01-05", 1), ("2024-01-06", 2)):
+        good = [{"Id": n, "Label": "x"} for n in range(1000 - bad)]
+        lake.land_jsonl("crm", "records", day, [*good, *[{"Id": "bad", "Label": "x"}] * bad])
+    assets = [bronze_records, records]
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
+    by_day = check_results_by_day(result)[("silver/records", REJECT_RATIO)]
+    assert by_day["2024-01-05"].passed
+    assert not by_day["2024-01-06"].passed and by_day["2024-01-06"].severity == WARN
+
+
+def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
+    land_records(lake, "2024-01-05")
+    assets = [bronze_records, records]
+    result = lake.materialize(assets, day="2024-01-05")
+    assert check_results(result)[("silver/records", REJECT_RATIO)].passed
