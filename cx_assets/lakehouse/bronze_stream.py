@@ -291,7 +291,7 @@ def _split_lines(
 CSV_WHOLE_FILE_BYTES = 64 * 2**20
 CSV_RECORDS_BYTES = 2**30  # under Arrow's 2 GB for a string array
 # A blank CSV line holds only what `str.strip()` strips (CSV is read as text) and a plain
-# file can hold: a space, or a Unicode space (see `test_landing` for the set).
+# file can hold: a space, or a Unicode space (see `test_bronze_stream` for the set).
 _BLANK_TEXT_LINE = (
     r"^[ \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
 )

@@ -1,5 +1,5 @@
-"""Landed files written byte for byte, and read back as bronze rows, for the landing and
-bronze-stream tests."""
+"""Landed files written byte for byte, and read back as bronze rows, for the landing,
+reader and bronze-stream tests."""
 
 from __future__ import annotations
 

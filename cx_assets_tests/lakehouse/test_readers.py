@@ -1,0 +1,367 @@
+"""The readers that turn one landed file into its records (`readers.py`), record by record,
+each with its reason when it cannot be one (Arrow's fast path over the same files:
+`test_bronze_stream`; whole files that cannot be read: `test_unreadable_files`).
+
+Every expectation is worked out by hand from the bytes written in the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from cx_assets.lakehouse.readers import read_csv, read_json, read_jsonl
+from cx_assets_tests.lakehouse.landed_files import BOM, write
+
+# ---------------------------------------------------------------------------------------
+# JSONL
+# ---------------------------------------------------------------------------------------
+
+
+def test_jsonl_leading_bom_is_dropped(tmp_path):
+    path = write(tmp_path / "a.jsonl", BOM + b'{"a": 1}\n{"a": 2}\n')
+    assert list(read_jsonl(path)) == [
+        (1, '{"a": 1}', None, None),
+        (2, '{"a": 2}', None, None),
+    ]
+
+
+def test_jsonl_blank_lines_skipped_but_line_numbers_are_the_files(tmp_path):
+    # line 1: record, 2: empty, 3: spaces only, 4: record, 5: tab only, 6: record (no newline)
+    path = write(tmp_path / "a.jsonl", b'{"a": 1}\n\n   \n{"a": 4}\n\t\n{"a": 6}')
+    assert [(line, raw) for line, raw, _, _ in read_jsonl(path)] == [
+        (1, '{"a": 1}'),
+        (4, '{"a": 4}'),
+        (6, '{"a": 6}'),
+    ]
+
+
+def test_jsonl_crlf_endings_are_not_part_of_the_raw_text(tmp_path):
+    path = write(tmp_path / "a.jsonl", b'{"a": 1}\r\n\r\n{"a": 3}\r\n')
+    assert list(read_jsonl(path)) == [
+        (1, '{"a": 1}', None, None),
+        (3, '{"a": 3}', None, None),
+    ]
+
+
+def test_jsonl_invalid_utf8_line_kept_with_read_error_others_fine(tmp_path):
+    # `{"a":"` is 6 bytes, so the bad byte 0xff is at offset 6 of line 2.
+    path = write(tmp_path / "a.jsonl", b'{"a":"x"}\n{"a":"\xff"}\n{"a":"\xc3\xa9"}\n')
+    rows = list(read_jsonl(path))
+    assert len(rows) == 3
+    assert rows[0] == (1, '{"a":"x"}', None, None)
+    line, raw, record, error = rows[1]
+    assert (line, record) == (2, None)
+    assert raw == '{"a":"\ufffd"}'  # replacement character, the rest kept
+    assert error == "invalid UTF-8 at byte 6"
+    assert rows[2] == (3, '{"a":"é"}', None, None)
+
+
+def test_jsonl_bom_only_on_the_first_line_is_removed(tmp_path):
+    # A BOM in the middle of a file is content, not an encoding mark: keep it verbatim.
+    path = write(tmp_path / "a.jsonl", BOM + b'{"a": 1}\n' + BOM + b'{"a": 2}\n')
+    rows = list(read_jsonl(path))
+    assert rows[0][1] == '{"a": 1}'
+    assert rows[1][1] == '\ufeff{"a": 2}'
+
+
+# ---------------------------------------------------------------------------------------
+# JSON
+# ---------------------------------------------------------------------------------------
+
+
+def test_json_array_elements_numbered_by_position(tmp_path):
+    # The elements sit on lines 2, 3 and 6 of the file, but their positions are 1, 2, 3.
+    text = '[\n{"a": 1},\n{"a": 2},\n\n\n{"a": 3}\n]\n'
+    path = write(tmp_path / "a.json", BOM + text.encode())
+    rows = list(read_json(path))
+    assert [line for line, *_ in rows] == [1, 2, 3]
+    assert [json.loads(raw) for _, raw, _, _ in rows] == [{"a": 1}, {"a": 2}, {"a": 3}]
+    assert all(record is None and error is None for _, _, record, error in rows)
+
+
+def test_json_single_object_is_one_record_on_line_1(tmp_path):
+    path = write(tmp_path / "a.json", BOM + b'\n  {"a": 1,\n   "b": "x"}\n\n')
+    assert list(read_json(path)) == [(1, '{"a": 1,\n   "b": "x"}', None, None)]
+
+
+def test_json_empty_array_has_no_records(tmp_path):
+    path = write(tmp_path / "a.json", b"[]\n")
+    assert list(read_json(path)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "rest"),
+    [
+        ('[\n{"c": 1},\n{"c": 2},\n', ['{"c": 1}', '{"c": 2}'], ""),  # cut off after a comma
+        ('[{"d": 1}, {"d": 2}', ['{"d": 1}', '{"d": 2}'], ""),  # never closed
+        ('[{"a": 1}\n{"b": 2}]', ['{"a": 1}'], '{"b": 2}]'),  # a comma missing
+        ("[1 2]", ["1"], "2]"),
+        ("[1", ["1"], ""),
+        # `{"a":]`: its `]` closes its own `{`, so the element never ends.
+        ('[{"a": 1},\n{"a":]\n', ['{"a": 1}'], '{"a":]'),
+        ('[{"a": 1}, {"b": "x}, {"c": 3}]', ['{"a": 1}'], '{"b": "x}, {"c": 3}]'),
+        ("[{}]]", ["{}"], "]"),  # text after the array
+        ('[{"a": 1}] x', ['{"a": 1}'], "x"),
+    ],
+)
+def test_json_array_broken_after_an_element_keeps_the_elements_before(tmp_path, text, kept, rest):
+    # A truncated or damaged export loses none of the elements it delivered whole: the rest
+    # of the file after the break is one bad record, with json.loads' own reason and place.
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    error = expected.value
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    assert rows[:-1] == [(position, raw, None, None) for position, raw in enumerate(kept, 1)]
+    reason = f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+    assert rows[-1] == (len(kept) + 1, rest, None, reason)
+
+
+def test_json_bad_array_element_is_one_bad_record_and_the_others_are_kept(tmp_path):
+    text = '[\n{"id": "D"},\n{"id": oops, "n": [1, "],"]},\n{"id": "E"}\n]\n'
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    assert [(line, raw) for line, raw, _, _ in rows] == [
+        (1, '{"id": "D"}'),
+        (2, '{"id": oops, "n": [1, "],"]}'),
+        (3, '{"id": "E"}'),
+    ]
+    assert [error for *_, error in rows] == [
+        None,
+        "invalid JSON: Expecting value (line 3 column 8)",
+        None,
+    ]
+
+
+def test_json_invalid_utf8_costs_only_its_element(tmp_path):
+    path = write(tmp_path / "a.json", b'[{"a": "x"},\n {"a": "\xff"},\n {"a": "z"}]')
+    assert list(read_json(path)) == [
+        (1, '{"a": "x"}', None, None),
+        (2, '{"a": "\ufffd"}', None, "invalid UTF-8"),
+        (3, '{"a": "z"}', None, None),
+    ]
+
+
+def test_json_invalid_utf8_single_object_names_the_byte(tmp_path):
+    path = write(tmp_path / "a.json", b'{"a": "\xff"}')
+    assert list(read_json(path)) == [(1, '{"a": "\ufffd"}', None, "invalid UTF-8 at byte 7")]
+
+
+def test_json_trailing_comma_in_array_is_a_bad_empty_element(tmp_path):
+    path = write(tmp_path / "a.json", b'[{"a": 1}, {"a": 2},]')
+    rows = list(read_json(path))
+    assert [(line, raw) for line, raw, _, _ in rows] == [(1, '{"a": 1}'), (2, '{"a": 2}'), (3, "")]
+    assert rows[2][3] == "invalid JSON: Expecting value (line 1 column 21)"
+
+
+def test_json_blank_file_has_no_records(tmp_path):
+    # As an empty .jsonl or .csv: nothing was delivered, which is no bad record.
+    assert list(read_json(write(tmp_path / "a.json", b" \n\t\n"))) == []
+
+
+# ---------------------------------------------------------------------------------------
+# CSV
+# ---------------------------------------------------------------------------------------
+
+
+def test_csv_leading_bom_is_not_part_of_the_first_header(tmp_path):
+    path = write(tmp_path / "a.csv", BOM + b"id,name\n1,Ana\n")
+    rows = list(read_csv(path))
+    assert rows == [(2, "1,Ana", json.dumps({"id": "1", "name": "Ana"}), None)]
+
+
+def test_csv_records_are_json_objects_of_every_value_as_written(tmp_path):
+    """Quotes, backslashes, control characters, accents and emoji in names and values come
+    out as `json.dumps` writes them, and read back as the very strings."""
+    header = ["id", 'na"me', "back\\slash", "ação"]
+    values = ["1", 'say "hi"', "c:\\temp\\x", "tab\there, née 😀 \u2028 \x01"]
+    path = tmp_path / "a.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, values])
+    ((_, _, record, error),) = list(read_csv(path))
+    assert error is None
+    assert record == json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
+    assert json.loads(record) == dict(zip(header, values, strict=True))
+
+
+def test_csv_header_names_are_trimmed(tmp_path):
+    path = write(tmp_path / "a.csv", b" id , name\n1,Ana\n")
+    (_, _, record, _) = next(read_csv(path))
+    assert json.loads(record) == {"id": "1", "name": "Ana"}
+
+
+def test_csv_crlf_endings_and_blank_lines(tmp_path):
+    # line 1 header, 2 row, 3 blank, 4 row
+    path = write(tmp_path / "a.csv", b"id,name\r\n1,Ana\r\n\r\n2,Bo\r\n")
+    rows = list(read_csv(path))
+    assert [(line, raw) for line, raw, _, _ in rows] == [(2, "1,Ana"), (4, "2,Bo")]
+    assert [json.loads(record) for _, _, record, _ in rows] == [
+        {"id": "1", "name": "Ana"},
+        {"id": "2", "name": "Bo"},
+    ]
+
+
+def test_csv_quoted_field_spanning_two_lines(tmp_path):
+    # line 1 header; the first row spans lines 2-3; the next row is on line 4.
+    path = write(tmp_path / "a.csv", b'id,note\n1,"hello\nworld"\n2,plain\n')
+    rows = list(read_csv(path))
+    assert rows == [
+        (2, '1,"hello\nworld"', json.dumps({"id": "1", "note": "hello\nworld"}), None),
+        (4, "2,plain", json.dumps({"id": "2", "note": "plain"}), None),
+    ]
+
+
+def test_csv_row_with_wrong_field_count_is_kept_with_an_error(tmp_path):
+    path = write(tmp_path / "a.csv", b"id,name\n1,Ana,extra\n2\n3,Cy\n")
+    rows = list(read_csv(path))
+    assert rows == [
+        (2, "1,Ana,extra", None, "expected 2 fields, got 3"),
+        (3, "2", None, "expected 2 fields, got 1"),
+        (4, "3,Cy", json.dumps({"id": "3", "name": "Cy"}), None),
+    ]
+
+
+def test_csv_invalid_utf8_row_is_kept_with_an_error(tmp_path):
+    path = write(tmp_path / "a.csv", b"id,name\n1,\xff\n2,Bo\n")
+    rows = list(read_csv(path))
+    assert rows == [
+        (2, "1,\ufffd", None, "invalid UTF-8"),
+        (3, "2,Bo", json.dumps({"id": "2", "name": "Bo"}), None),
+    ]
+
+
+def test_csv_quote_never_closed_costs_only_its_line(tmp_path):
+    # Read leniently, the open quote of line 2 would swallow lines 3-4 into one good row.
+    path = write(tmp_path / "a.csv", b'id,note\r\n1,"oops\r\n2,x\r\n3,y\r\n')
+    assert list(read_csv(path)) == [
+        (2, '1,"oops', None, "unreadable CSV: a quote opened on this line is never closed"),
+        (3, "2,x", json.dumps({"id": "2", "note": "x"}), None),
+        (4, "3,y", json.dumps({"id": "3", "note": "y"}), None),
+    ]
+    # Here the open quote closes at line 4's first quote, and `y"` follows it.
+    later = write(tmp_path / "c.csv", b'id,note\n1,"oops\n2,x\n3,"y"\n4,"a\nb"\n')
+    assert list(read_csv(later)) == [
+        (2, '1,"oops', None, "unreadable CSV: a quote opened on this line is never closed"),
+        (3, "2,x", json.dumps({"id": "2", "note": "x"}), None),
+        (4, '3,"y"', json.dumps({"id": "3", "note": "y"}), None),
+        (5, '4,"a\nb"', json.dumps({"id": "4", "note": "a\nb"}), None),
+    ]
+    last = write(tmp_path / "b.csv", b'id,note\n1,x\n2,"oops')
+    assert list(read_csv(last))[-1] == (
+        3, '2,"oops', None, "unreadable CSV: a quote opened on this line is never closed"
+    )  # fmt: skip
+
+
+def test_csv_text_after_a_closing_quote_is_a_bad_row(tmp_path):
+    path = write(tmp_path / "a.csv", b'id,note\n1,"ab"c\n2,x\n')
+    assert list(read_csv(path)) == [
+        (2, '1,"ab"c', None, "unreadable CSV: ',' expected after '\"'"),
+        (3, "2,x", json.dumps({"id": "2", "note": "x"}), None),
+    ]
+
+
+def test_csv_field_longer_than_the_csv_module_default_is_read(tmp_path):
+    note = "x" * 200_000  # Python's csv refuses fields over 131,072 characters by default
+    path = write(tmp_path / "a.csv", f"id,note\n1,{note}\n".encode())
+    assert list(read_csv(path)) == [(2, f"1,{note}", json.dumps({"id": "1", "note": note}), None)]
+
+
+def test_csv_header_only_or_empty_file_has_no_records(tmp_path):
+    assert list(read_csv(write(tmp_path / "a.csv", b"id,name\n"))) == []
+    assert list(read_csv(write(tmp_path / "b.csv", b""))) == []
+
+
+# ---------------------------------------------------------------------------------------
+# Fidelity: a .json element's own text; ambiguous CSV headers
+# ---------------------------------------------------------------------------------------
+
+
+def test_json_array_element_raw_is_its_text_as_delivered(tmp_path):
+    # Spacing, key order, escapes and number spelling are the sender's, not json.dumps'.
+    first = '{ "b":1.50,\n  "a" : "caf\\u00e9" }'
+    second = '{"x": [1, {"y": null}], "n": 1E2}'
+    third = '"a string, ] with brackets"'
+    text = f" \n[ {first} ,\r\n\t{second},{third}\n] \n"
+    path = write(tmp_path / "a.json", BOM + text.encode())
+    assert list(read_json(path)) == [
+        (1, first, None, None),
+        (2, second, None, None),
+        (3, third, None, None),
+    ]
+
+
+def test_json_integer_longer_than_python_converts_is_kept_as_delivered(tmp_path):
+    # Python refuses to convert integers over 4,300 digits; the reader never converts.
+    huge = '{"Id": ' + "9" * 5000 + "}"
+    path = write(tmp_path / "a.json", f'[{huge}, {{"Id": 2}}]'.encode())
+    assert list(read_json(path)) == [(1, huge, None, None), (2, '{"Id": 2}', None, None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[",
+        "[] x",
+        '{"a": 1} {"b": 2}',
+        '{"a": tru}',
+        '[{"a": "x}, {"b": 2}]',  # a string never closed: no element after it can be found
+    ],
+)
+def test_json_file_that_cannot_be_read_reports_json_loads_own_error(tmp_path, text):
+    # No element can be told apart (not an array, or broken at its first element): one
+    # record on line 1 for the file, with the reason json.loads gives and where.
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    error = expected.value
+    [(line, raw, record, reason)] = read_json(write(tmp_path / "a.json", text.encode()))
+    assert (line, raw, record) == (1, text, None)
+    assert reason == f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+
+
+@pytest.mark.parametrize(
+    ("text", "bad_position", "raw"),
+    [("[1,]", 2, ""), ("[1,,2]", 2, ""), ('[{"a": 1}, {"b": }]', 2, '{"b": }')],
+)
+def test_json_array_with_a_bad_element_keeps_the_others(tmp_path, text, bad_position, raw):
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    bad = [row for row in rows if row[3] is not None]
+    assert [(line, kept) for line, kept, _, _ in bad] == [(bad_position, raw)]
+    assert bad[0][3].startswith("invalid JSON: Expecting value (line 1 column ")
+    assert len(rows) == text.count(",") + 1  # every element, good or bad, is a record
+
+
+def test_csv_columns_without_a_name_are_named_by_their_position(tmp_path):
+    # A spreadsheet's export ends every row with empty columns: not a name given twice, but
+    # extra fields, kept in bronze under their position, and the rows read.
+    path = write(tmp_path / "a.csv", b'id, ,name,,\r\n1,,Ana,,\r\n2,,"Bo",x,\r\n')
+    rows = list(read_csv(path))
+    assert [(line, error) for line, _, _, error in rows] == [(2, None), (3, None)]
+    assert [json.loads(record) for _, _, record, _ in rows] == [
+        {"id": "1", "_column_2": "", "name": "Ana", "_column_4": "", "_column_5": ""},
+        {"id": "2", "_column_2": "", "name": "Bo", "_column_4": "x", "_column_5": ""},
+    ]
+
+
+def test_csv_blank_lines_before_the_header_are_skipped(tmp_path):
+    path = write(tmp_path / "a.csv", BOM + b"\r\n   \r\nid,name\r\n1,Ana\r\n\r\n2,Bo\r\n")
+    rows = list(read_csv(path))
+    assert [(line, raw, error) for line, raw, _, error in rows] == [
+        (4, "1,Ana", None),
+        (6, "2,Bo", None),
+    ]
+    assert json.loads(rows[0][2]) == {"id": "1", "name": "Ana"}
+
+
+def test_csv_duplicate_header_names_reject_the_whole_file(tmp_path):
+    # Which `id` would a row's value be? The header is ambiguous: one record for the file.
+    content = "id,name, id,note,note\n1,Ana,2,x,y\n3,Bo,4,z,w\n"
+    path = write(tmp_path / "a.csv", content.encode())
+    assert list(read_csv(path)) == [
+        (
+            1,
+            content,
+            None,
+            'file not read: CSV header names a column more than once: "id", "note"',
+        )
+    ]

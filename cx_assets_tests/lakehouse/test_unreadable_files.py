@@ -1,0 +1,154 @@
+"""Hostile files as `readers` and `bronze_stream` read them: a file that cannot be read as
+a whole (too deeply nested, a CSV header that is not UTF-8 or cannot be parsed, a file
+removed, locked or whose read breaks off) is one bad record for the file, never an
+exception, and the day's other files are still read (end to end, through a run:
+`test_hostile_files`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cx_assets.lakehouse import bronze_stream, readers
+from cx_assets.lakehouse.bronze_stream import read_landed
+from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.readers import read_csv, read_json
+from cx_assets_tests.lakehouse.landed_files import DAY, DAY_AFTER, land_in, read_day, write
+
+# ---------------------------------------------------------------------------------------
+# Hostile files: one bad record for the file, never an exception
+# ---------------------------------------------------------------------------------------
+
+
+def test_json_nested_deeper_than_python_parses_is_one_bad_record(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    text = '[{"a": 1}, ' + deep + "]"
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"a": 1}', None, None),
+        (2, deep, None, "invalid JSON: nested too deeply to read"),
+    ]
+    # An array whose one element is too deep: that element.
+    [(line, raw, record, error)] = read_json(write(tmp_path / "b.json", deep.encode()))
+    assert (line, raw, record) == (1, deep[1:-1], None)
+    assert error == "invalid JSON: nested too deeply to read"
+
+
+def test_csv_latin1_header_is_one_bad_record_for_the_file(tmp_path):
+    content = "id,descrição\n1,ação\n".encode("latin-1")
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content))
+    assert (line, record) == (1, None)
+    # `id,descri` is 9 bytes: the Latin-1 `ç` is byte 9.
+    assert error == "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 9)"
+    assert raw == "id,descri\ufffd\ufffdo\n1,a\ufffd\ufffdo\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [
+        ("utf-16", "file not read: the CSV is UTF-16, not UTF-8"),  # with a byte order mark
+        (
+            "utf-16-le",
+            "file not read: CSV header holds NUL characters (UTF-16 without a byte order mark?)",
+        ),
+    ],
+)
+def test_csv_utf16_is_one_bad_record_for_the_file(tmp_path, encoding, reason):
+    content = "id,name\n1,Ana\n2,Bo\n"
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode(encoding)))
+    assert (line, record, error) == (1, None, reason)
+    if encoding == "utf-16":
+        assert raw == content  # the text, read in the encoding it really has
+
+
+def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
+    content = 'id,"x"y\n1,2\n'  # text after a closing quote
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode()))
+    assert (line, raw, record) == (1, content, None)
+    assert error == "file not read: unreadable CSV header: ',' expected after '\"'"
+
+
+# ---------------------------------------------------------------------------------------
+# Files that cannot be opened, or whose reading breaks off
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_file_removed_after_discovery_is_one_bad_record(tmp_path):
+    landing_dir = tmp_path / "landing"
+    gone = land_in(landing_dir, "a.jsonl", b'{"Id": 1}\n')
+    land_in(landing_dir, "b.jsonl", b'{"Id": 2}\n')
+    files = discover(landing_dir, "crm", "interactions", DAY)
+    gone.unlink()
+
+    table = read_landed(files, DAY_AFTER).read_all()
+
+    assert table.select(["line_number", "raw", "read_error"]).to_pylist() == [
+        {
+            "line_number": 1,
+            "raw": "",
+            "read_error": "file not read: FileNotFoundError: No such file or directory",
+        },
+        {"line_number": 1, "raw": '{"Id": 2}', "read_error": None},
+    ]
+
+
+class _BreaksOff:
+    """A binary file whose reading fails with an I/O error after its first line."""
+
+    def __init__(self, first_line: bytes):
+        self.lines = [first_line]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __iter__(self):
+        yield from self.lines
+        raise OSError(5, "Input/output error")
+
+    def read(self, _size: int = -1) -> bytes:  # a look at the first bytes (UTF-16?)
+        if self.lines:
+            return self.lines[0][:_size]
+        raise OSError(5, "Input/output error")
+
+    def readinto(self, buffer: memoryview) -> int:  # JSONL is read in blocks
+        if self.lines:
+            line = self.lines.pop()
+            buffer[: len(line)] = line
+            return len(line)
+        raise OSError(5, "Input/output error")
+
+
+def test_unreadable_files_are_one_bad_record_and_the_others_still_read(tmp_path, monkeypatch):
+    # Tests run as root, where chmod 000 does not stop a read: fail `open` instead.
+    landing_dir = tmp_path / "landing"
+    land_in(landing_dir, "a-locked.jsonl", b'{"Id": 1}\n')
+    land_in(landing_dir, "b-broken.jsonl", b'{"Id": 2}\n{"Id": 3}\n')
+    land_in(landing_dir, "c-locked.csv", b"Id\n4\n")
+    land_in(landing_dir, "d-good.jsonl", b'{"Id": 5}\n')
+    real_open = open
+
+    def failing_open(path, *args, **kwargs):
+        name = Path(path).name
+        if "locked" in name:
+            raise PermissionError(13, "Permission denied", str(path))
+        if "broken" in name:
+            return _BreaksOff(b'{"Id": 2}\n')
+        return real_open(path, *args, **kwargs)
+
+    # Both ways of reading a file open it: Arrow's for plain files, the readers' for others.
+    monkeypatch.setattr(bronze_stream, "open", failing_open, raising=False)
+    monkeypatch.setattr(readers, "open", failing_open, raising=False)
+
+    rows = [(row["source_file"].rsplit("/", 1)[1], row["line_number"], row["read_error"])
+            for row in read_day(landing_dir)]  # fmt: skip
+    assert rows == [
+        ("a-locked.jsonl", 1, "file not read: PermissionError: Permission denied"),
+        ("b-broken.jsonl", 1, None),
+        ("b-broken.jsonl", 2, "file read broke off after line 1: OSError: Input/output error"),
+        ("c-locked.csv", 1, "file not read: PermissionError: Permission denied"),
+        ("d-good.jsonl", 1, None),
+    ]
