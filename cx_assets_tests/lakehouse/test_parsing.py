@@ -1,8 +1,10 @@
-"""`parse_bronze`: typing bronze records against a `RecordSpec`, in DuckDB.
+"""`parse_bronze`: typing bronze records against a `RecordSpec`, in DuckDB, and the reason
+a record is rejected (not JSON, not an object, a reader's error, a missing field, a wrong
+type), for JSON and for CSV's text values.
 
-Bronze tables are built by hand (one row per tuple below) in an in-memory DuckDB whose
-session is UTC, as `Warehouse.connect` makes it; one test goes through the real readers
-and the bronze Parquet writer instead.
+Bronze tables are built by hand (`parse_rows`); one test goes through the real readers
+and the bronze Parquet writer instead. Duplicate keys are in `test_duplicate_keys`;
+values DuckDB would take but the contract does not, in `test_strict_values`.
 """
 
 from __future__ import annotations
@@ -10,71 +12,27 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
-import duckdb
 import pytest
 
 from cx_assets.lakehouse.bronze_stream import read_landed
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.parquet import publish_stream
-from cx_assets.lakehouse.parsing import Field, RecordSpec, explain_invalid_json, parse_bronze
-
-DAY = date(2024, 1, 5)
-NEXT_DAY = date(2024, 1, 6)
-FILE_A = "landing/crm/interactions/2024-01-05/a.jsonl"
-FILE_B = "landing/crm/interactions/2024-01-05/b.jsonl"
-
-SPEC = RecordSpec(
-    fields=[
-        Field("Id", "id", "int"),
-        Field("Name", "name", "str"),
-        Field("Date", "occurred_at", "timestamp"),
-        Field("Note", "note", "str", required=False),
-        Field("Amount", "amount", "number", required=False),
-    ]
+from cx_assets.lakehouse.parsing import Field, RecordSpec, explain_invalid_json
+from cx_assets_tests.lakehouse.parse_rows import (
+    CSV_SPEC,
+    DAY,
+    FILE_A,
+    GOOD,
+    KEYED,
+    NEXT_DAY,
+    add,
+    bronze_connection,
+    csv_row,
+    parse,
+    reasons,
 )
-GOOD = {"Id": 1, "Name": "Ana", "Date": "2024-01-05T10:00:00Z"}
 
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    connection.execute("CREATE SCHEMA bronze")
-    connection.execute(
-        "CREATE TABLE bronze.t (date DATE, source_file VARCHAR, line_number BIGINT, "
-        "ingested_at TIMESTAMPTZ, raw VARCHAR, record VARCHAR, read_error VARCHAR)"
-    )
-    yield connection
-    connection.close()
-
-
-def add(
-    con,
-    raw: str | dict,
-    *,
-    line: int,
-    file: str = FILE_A,
-    day: date = DAY,
-    record: str | dict | None = None,
-    read_error: str | None = None,
-) -> None:
-    raw_text = raw if isinstance(raw, str) else json.dumps(raw)
-    record_text = record if record is None or isinstance(record, str) else json.dumps(record)
-    con.execute(
-        "INSERT INTO bronze.t VALUES (?, ?, ?, TIMESTAMPTZ '2024-01-06 00:00:00+00', ?, ?, ?)",
-        [day, file, line, raw_text, record_text, read_error],
-    )
-
-
-def parse(con, spec: RecordSpec = SPEC, dates=(DAY,)) -> list[dict]:
-    parse_bronze(con, spec, "bronze", "t", list(dates), into="typed")
-    cursor = con.execute("SELECT * FROM typed ORDER BY date, source_file, line_number")
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def reasons(rows: list[dict]) -> dict[int, str | None]:
-    return {row["line_number"]: row["reject_reason"] for row in rows}
+con = pytest.fixture(bronze_connection, name="con")
 
 
 # ---------------------------------------------------------------------------------------
@@ -243,27 +201,6 @@ def test_invalid_json(con):
     }
 
 
-def test_json_only_duckdbs_lenient_parser_takes_is_invalid(con):
-    comma = "invalid JSON: a comma before a closing bracket"
-    constant = "invalid JSON: NaN and Infinity are not JSON numbers"
-    good = '{"Id": 1, "Name": "Ana", "Date": "2024-01-05T10:00:00Z"'
-    cases = {
-        1: (good + ",}", comma),
-        2: (good + ', "Extra": [1, 2 ,\n]}', comma),
-        3: (good + ', "Extra": NaN}', constant),  # an undeclared field: nothing else sees it
-        4: (good + ', "Extra": -Infinity}', constant),
-        # In strings they are text, and text is fine.
-        5: (good + ', "Note": "NaN, Infinity ,} ,]"}', None),
-        6: (good + ', "Note": "a \\" ,}"}', None),
-        7: (good + ', "Note": "\\\\", "Extra": 1}', None),
-        # A declared number says which field is wrong.
-        8: (good + ', "Amount": NaN}', 'field "Amount" is not a number'),
-    }
-    for line, (raw, _) in cases.items():
-        add(con, raw, line=line)
-    assert reasons(parse(con)) == {line: reason for line, (_, reason) in cases.items()}
-
-
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -318,22 +255,6 @@ def test_read_error_takes_precedence(con):
 # ---------------------------------------------------------------------------------------
 # CSV: text values
 # ---------------------------------------------------------------------------------------
-
-CSV_SPEC = RecordSpec(
-    fields=[
-        Field("id", "id", "int"),
-        Field("name", "name", "str"),
-        Field("at", "at", "timestamp"),
-        Field("score", "score", "number", required=False),
-        Field("tenure", "tenure", "int", required=False),
-    ],
-    text_values=True,
-)
-
-
-def csv_row(con, line: int, **values: str) -> None:
-    record = {"id": "1", "name": "Ana", "at": "2024-01-05 10:00:00", **values}
-    add(con, ",".join(record.values()), line=line, record=record)
 
 
 def test_csv_text_values_are_cast(con):
@@ -398,70 +319,8 @@ def test_csv_header_without_the_field_is_missing(con):
 
 
 # ---------------------------------------------------------------------------------------
-# Duplicates and days
+# Days
 # ---------------------------------------------------------------------------------------
-
-KEYED = RecordSpec(fields=SPEC.fields, unique_key=("id",))
-
-
-def test_duplicate_key_within_a_day_keeps_the_first_by_file_then_line(con):
-    add(con, {**GOOD, "Id": 1}, line=1, file=FILE_A)
-    add(con, {**GOOD, "Id": 7}, line=3, file=FILE_A)
-    add(con, {**GOOD, "Id": 1}, line=5, file=FILE_A)
-    # b sorts after a: its line 1 comes after every line of a.
-    add(con, {**GOOD, "Id": 7}, line=1, file=FILE_B)
-    add(con, {**GOOD, "Id": 1}, line=2, file=FILE_B)
-    add(con, {**GOOD, "Id": 2}, line=3, file=FILE_B)
-
-    rows = parse(con, KEYED)
-
-    by_place = {(row["source_file"], row["line_number"]): row["reject_reason"] for row in rows}
-    assert by_place == {
-        (FILE_A, 1): None,
-        (FILE_A, 3): None,
-        (FILE_A, 5): f"duplicate id (first seen at {FILE_A}:1)",
-        (FILE_B, 1): f"duplicate id (first seen at {FILE_A}:3)",
-        (FILE_B, 2): f"duplicate id (first seen at {FILE_A}:1)",
-        (FILE_B, 3): None,
-    }
-
-
-def test_line_order_is_numeric_not_text(con):
-    add(con, {**GOOD, "Id": 1}, line=10)
-    add(con, {**GOOD, "Id": 1}, line=9)
-    rows = parse(con, KEYED)
-    assert reasons(rows) == {9: None, 10: f"duplicate id (first seen at {FILE_A}:9)"}
-
-
-def test_a_bad_first_record_does_not_make_a_good_one_a_duplicate(con):
-    add(con, {"Id": 1, "Date": "2024-01-05T10:00:00Z"}, line=1)  # no Name
-    add(con, {**GOOD, "Id": 1}, line=2)
-    assert reasons(parse(con, KEYED)) == {1: 'missing required field "Name"', 2: None}
-
-
-def test_same_key_on_two_days_is_not_a_duplicate(con):
-    add(con, {**GOOD, "Id": 1}, line=1, day=DAY)
-    add(con, {**GOOD, "Id": 1}, line=1, day=NEXT_DAY, file=FILE_A.replace("05", "06"))
-    rows = parse(con, KEYED, dates=(DAY, NEXT_DAY))
-    assert [(row["date"], row["reject_reason"]) for row in rows] == [
-        (DAY, None),
-        (NEXT_DAY, None),
-    ]
-
-
-def test_a_key_unique_across_days_is_a_duplicate_on_the_later_day_of_one_parse(con):
-    """A range run parses its days at once: an `Id` of the first day delivered again on the
-    second is the second's duplicate (whole-history tables would count it twice)."""
-    add(con, {**GOOD, "Id": 1}, line=1, day=DAY)
-    add(con, {**GOOD, "Id": 1}, line=1, day=NEXT_DAY, file=FILE_A.replace("05", "06"))
-    add(con, {**GOOD, "Id": 2}, line=2, day=NEXT_DAY, file=FILE_A.replace("05", "06"))
-    across = RecordSpec(fields=SPEC.fields, unique_key=("id",), unique_across_days=True)
-    rows = parse(con, across, dates=(DAY, NEXT_DAY))
-    assert [(row["date"], row["id"], row["reject_reason"]) for row in rows] == [
-        (DAY, 1, None),
-        (NEXT_DAY, 1, "duplicate id (first delivered on 2024-01-05)"),
-        (NEXT_DAY, 2, None),
-    ]
 
 
 def test_only_the_requested_days_are_parsed(con):
@@ -523,138 +382,3 @@ def test_landed_files_through_bronze_parquet(tmp_path, con):
         (b, 2, 'field "Id" is not an integer'),
     ]
     assert [row["id"] for row in rows if row["reject_reason"] is None] == [1, 4]
-
-
-# ---------------------------------------------------------------------------------------
-# Values DuckDB would take but the contract does not
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "infinity",
-        "-infinity",
-        "epoch",
-        "2024-01-05T10:00:00+99:00",  # offsets stop at ±18:00
-        "2024-01-05T10:00:00+18:01",
-        "2024-01-05T10:00:00-19:00",
-        "2024-01-05T10:00:00+03:60",
-        "2024-01-05T10:00:00 America/Sao_Paulo",  # a zone name is not ISO-8601
-        "2024-01-05T10:00:00 UTC",
-        "1899-12-31T23:59:59Z",  # accepted years: 1900-2199
-        "2200-01-01T00:00:00Z",  # pandas' dates end in 2262: gold by day would not load
-        "2300-01-01T00:00:00Z",
-        "3000-01-01T00:00:00Z",
-        "9999-12-31T23:59:59Z",
-        "0001-01-01T00:00:00Z",
-        "1899-12-31T23:30:00-01:00",  # years as written, whatever the offset
-        "10000-01-01T00:00:00Z",
-        "2024-1-5T10:00:00Z",
-        "2024-01-05T10:00:00.Z",  # a point without fraction digits: DuckDB reads 10:00
-    ],
-)
-def test_timestamps_duckdb_would_cast_but_the_contract_refuses(con, value):
-    add(con, {**GOOD, "Date": value}, line=1)
-    [row] = parse(con)
-    assert row["reject_reason"] == 'field "Date" is not an ISO-8601 timestamp'
-    assert row["occurred_at"] is None
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-01-05T10:00:00-03:00", datetime(2024, 1, 5, 13, tzinfo=UTC)),
-        ("2024-01-05T10:00:00Z", datetime(2024, 1, 5, 10, tzinfo=UTC)),
-        ("2024-01-05T10:00:00.123456Z", datetime(2024, 1, 5, 10, 0, 0, 123456, tzinfo=UTC)),
-        ("2024-01-05T10:00:00.5+05:30", datetime(2024, 1, 5, 4, 30, 0, 500000, tzinfo=UTC)),
-        ("2024-01-05T10:00:00-0300", datetime(2024, 1, 5, 13, tzinfo=UTC)),
-        ("2024-01-05T10:00:00+18:00", datetime(2024, 1, 4, 16, tzinfo=UTC)),
-        ("2024-01-05T10:00:00-18:00", datetime(2024, 1, 6, 4, tzinfo=UTC)),
-        ("2024-01-05 10:00", datetime(2024, 1, 5, 10, tzinfo=UTC)),
-        ("2024-01-05", datetime(2024, 1, 5, tzinfo=UTC)),
-        ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC)),
-        ("2199-12-31T23:59:59.999999Z", datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
-    ],
-)
-def test_legitimate_timestamps_still_pass(con, value, expected):
-    add(con, {**GOOD, "Date": value}, line=1)
-    [row] = parse(con)
-    assert (row["reject_reason"], row["occurred_at"]) == (None, expected)
-
-
-OFFSET_SPEC = RecordSpec(fields=[Field("Date", "occurred_at", "offset_timestamp")])
-
-
-@pytest.mark.parametrize(
-    ("value", "reason", "expected"),
-    [
-        ("2024-01-05T10:00:00-03:00", None, datetime(2024, 1, 5, 13, tzinfo=UTC)),
-        ("2024-01-05T10:00:00.250Z", None, datetime(2024, 1, 5, 10, 0, 0, 250000, tzinfo=UTC)),
-        ("2024-01-05T10:00:00", "no offset", None),
-        ("2024-01-05 10:00", "no offset", None),
-        ("2024-01-05", "no offset", None),
-        ("2024-01-05T10:00:00+99:00", "no offset", None),
-        ("epoch", "no offset", None),
-    ],
-)
-def test_offset_timestamp_requires_an_offset(con, value, reason, expected):
-    add(con, {"Date": value}, line=1)
-    [row] = parse(con, OFFSET_SPEC)
-    if reason:
-        assert row["reject_reason"] == 'field "Date" is not an ISO-8601 timestamp with an offset'
-    else:
-        assert row["reject_reason"] is None
-    assert row["occurred_at"] == expected
-
-
-def test_offset_timestamp_is_a_timestamptz_column(con):
-    add(con, {"Date": "2024-01-05T10:00:00Z"}, line=1)
-    parse(con, OFFSET_SPEC)
-    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE typed)").fetchall())
-    assert types["occurred_at"] == "TIMESTAMP WITH TIME ZONE"
-
-
-@pytest.mark.parametrize("value", ["infinity", "epoch", "2024-1-5", "1899-12-31", "3000-01-01"])
-def test_dates_outside_the_contract_are_rejected(con, value):
-    spec = RecordSpec(fields=[Field("Day", "day", "date")])
-    add(con, {"Day": value}, line=1)
-    [row] = parse(con, spec)
-    assert (row["reject_reason"], row["day"]) == ('field "Day" is not a YYYY-MM-DD date', None)
-
-
-@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
-@pytest.mark.parametrize("required", [True, False])
-def test_json_numbers_that_are_not_finite_are_rejected(con, number, required):
-    # Not valid JSON, but DuckDB's reader takes them; a required NaN used to become null.
-    spec = RecordSpec(
-        fields=[Field("Id", "id", "int"), Field("Amount", "amount", "number", required)]
-    )
-    add(con, '{"Id": 1, "Amount": ' + number + "}", line=1)
-    [row] = parse(con, spec)
-    assert (row["reject_reason"], row["amount"]) == ('field "Amount" is not a number', None)
-
-
-@pytest.mark.parametrize(
-    ("column", "value", "reason"),
-    [
-        ("score", "NaN", 'field "score" is not a number'),
-        ("score", "inf", 'field "score" is not a number'),
-        ("score", "-Infinity", 'field "score" is not a number'),
-        ("score", "1e999", 'field "score" is not a number'),
-        ("at", "infinity", 'field "at" is not an ISO-8601 timestamp'),
-        ("at", "epoch", 'field "at" is not an ISO-8601 timestamp'),
-        ("at", "2024-01-05T10:00:00+99:00", 'field "at" is not an ISO-8601 timestamp'),
-        ("at", "2024-01-05 10:00:00", None),  # no offset: UTC
-        ("score", "-0.25", None),
-        ("score", "1e3", None),
-        ("score", ".5", None),
-        ("score", "1_000", 'field "score" is not a number'),  # DuckDB's cast reads 1000
-        ("score", "0x10", 'field "score" is not a number'),
-        ("score", "1,5", 'field "score" is not a number'),
-    ],
-)
-def test_csv_values_outside_the_contract_are_rejected(con, column, value, reason):
-    csv_row(con, 2, **{column: value})
-    [row] = parse(con, CSV_SPEC)
-    assert row["reject_reason"] == reason
