@@ -1,0 +1,130 @@
+"""The queries support's own checks run (`checks.py`), on hand-worked rows in an in-memory
+DuckDB: SLA flags that disagree with the rule, a plan that gives a ticket to an agent
+without its skill or over capacity, misordered forecast intervals. How each check reports
+its result is in `test_checks.py`."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cx_assets.support import rules
+from cx_assets.support.models import assign
+from cx_assets_tests.support.ticket_rows import AS_OF, ticket_analytics
+
+
+def test_the_sla_check_query_finds_a_flag_that_disagrees(con):
+    analytics = ticket_analytics(
+        con,
+        [
+            {"ticket_id": "ok", "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 08:10:00+00"},
+            {"ticket_id": "bad", "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 18:00:00+00"},
+        ],
+    ).reset_index()  # fmt: skip
+    con.register("stored", analytics)
+    as_of = f"TIMESTAMPTZ '{AS_OF}'"
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == []
+    tampered = analytics.assign(
+        first_response_breached=analytics["ticket_id"].eq("ok")
+        | analytics["first_response_breached"]
+    )
+    con.register("stored", tampered)
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("ok",)]
+    wrong_target = analytics.assign(first_response_target_minutes=60)
+    con.register("stored", wrong_target)
+    assert len(con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall()) == 2
+
+
+# Each tampering breaks one thing the check compares; the flags stay as they were unless
+# the tampering is of a flag. The ticket: high priority, created 2024-02-20 08:00, answered
+# 08:10 (10 min, target 240), resolved 09:00 (60 min, target 1440), so nothing breached.
+SLA_TAMPERINGS = {
+    "first response minutes disagree with the timestamps": {"first_response_minutes": 100.0},
+    "resolution minutes disagree with the timestamps": {"resolution_minutes": 30.0},
+    "a resolution target not the priority's": {"resolution_target_minutes": 60},
+    "a first-response target not the priority's": {"first_response_target_minutes": 480},
+    "a first response flagged breached within its target": {"first_response_breached": True},
+    "a resolution flagged breached within its target": {"resolution_breached": True},
+    # never answered, and the as-of time is far past the target: it has breached
+    "an unanswered ticket past its target not flagged": {
+        "first_response_at": pd.NaT, "first_response_minutes": float("nan"),
+    },
+    "an unresolved ticket past its target not flagged": {
+        "resolved_at": pd.NaT, "resolution_minutes": float("nan"),
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tampering", list(SLA_TAMPERINGS))
+def test_the_sla_check_query_finds_each_kind_of_disagreement(con, tampering):
+    analytics = ticket_analytics(
+        con,
+        [
+            {"ticket_id": ticket, "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 08:10:00+00",
+             "resolved_at": "2024-02-20 09:00:00+00", "status": "resolved"}
+            for ticket in ("kept", "tampered")
+        ],
+    ).reset_index()  # fmt: skip
+    as_of = f"TIMESTAMPTZ '{AS_OF}'"
+    con.register("stored", analytics)
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == []
+    tampered = analytics.copy()
+    for column, value in SLA_TAMPERINGS[tampering].items():
+        tampered.loc[tampered["ticket_id"] == "tampered", column] = value
+    con.register("stored", tampered)
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("tampered",)]
+
+
+def test_the_plan_check_query_finds_a_missing_skill_and_an_agent_over_capacity(con):
+    con.execute(
+        """CREATE TABLE agents AS SELECT * FROM (VALUES
+               ('A1', 'Billing; Returns', 2), ('A2', 'technical', 5)) t(agent_id, skills, max_open_tickets);
+           CREATE TABLE tickets AS SELECT * FROM (VALUES
+               ('T1', 'A1', 'open'), ('T2', 'A2', 'resolved')) t(ticket_id, agent_id, status);
+           CREATE TABLE good AS SELECT * FROM (VALUES
+               ('N1', 'billing', 'A1'), ('N2', 'shipping', NULL)) t(ticket_id, category, agent_id);
+           CREATE TABLE bad AS SELECT * FROM (VALUES
+               ('N1', 'returns', 'A1'), ('N2', 'billing', 'A1'), ('N3', 'billing', 'A2'),
+               ('N4', NULL, 'A2')) t(ticket_id, category, agent_id);"""
+    )
+    assert con.execute(rules.plan_violations_sql("good", "agents", "tickets")).fetchall() == [
+        (0, 0)
+    ]
+    # A1 holds 1 open and gets 2 (max 2); A2 lacks billing, and N4 has no category.
+    assert con.execute(rules.plan_violations_sql("bad", "agents", "tickets")).fetchall() == [(2, 1)]
+
+
+def test_the_plan_check_reads_skills_as_the_planner_does(con):
+    # The planner strips a skill as Python does; trim() left the tab, and the check called
+    # the planner's own choice a ticket without its skill.
+    con.execute(
+        """CREATE TABLE agents AS SELECT e'Billing;\tReturns\n' AS skills, 'A1' AS agent_id,
+                                         3 AS max_open_tickets;
+           CREATE TABLE tickets AS SELECT 'T1' AS ticket_id, 'A1' AS agent_id, 'open' AS status;
+           CREATE TABLE plan AS SELECT * FROM (VALUES ('N1', e'returns\t', 'A1'))
+               t(ticket_id, category, agent_id);"""
+    )
+    assert assign._skills(con.execute("SELECT skills FROM agents").fetchone()[0]) == {
+        "billing",
+        "returns",
+    }
+    assert con.execute(rules.plan_violations_sql("plan", "agents", "tickets")).fetchall() == [
+        (0, 0)
+    ]
+
+
+def test_misordered_intervals_are_counted(con):
+    """lo_95 <= lo_80 <= forecast <= hi_80 <= hi_95 must hold (docs: forecast_intervals_ordered).
+    Misordered: a lo_80 above the forecast, a missing lo_95, and an 80% interval reaching
+    above the 95% one (hi_80 15 > hi_95 14, every other bound in order): 3."""
+    con.execute(
+        """CREATE TABLE forecast AS SELECT * FROM (VALUES
+               (10.0, 8.0, 12.0, 6.0, 14.0), (10.0, 10.0, 10.0, 10.0, 10.0),
+               (10.0, 11.0, 12.0, 6.0, 14.0), (10.0, 8.0, 12.0, NULL, 14.0),
+               (10.0, 8.0, 15.0, 6.0, 14.0))
+           t(forecast, lo_80, hi_80, lo_95, hi_95)"""
+    )
+    assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(3,)]
