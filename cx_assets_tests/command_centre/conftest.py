@@ -1,6 +1,9 @@
 import gc
+from pathlib import Path
 
 import pytest
+
+from cx_assets_tests.command_centre.gold_rows import write_gold
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +15,8 @@ def no_garbage_left_for_script_threads():
     was running: "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905).
     The suite disposes of its instances; collecting here makes sure nothing else is pending."""
     gc.collect()
+
+
+@pytest.fixture(scope="module")
+def gold_root(tmp_path_factory) -> Path:
+    return write_gold(tmp_path_factory.mktemp("command_centre") / "data")

@@ -1,0 +1,25 @@
+"""A page of the command centre rendered headless (Streamlit's AppTest) on a data root, and
+the metrics it shows: what the tests of every page start from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+import cx_assets.command_centre
+
+APP = Path(cx_assets.command_centre.__file__).parent
+
+
+def render(page: str, data_dir: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    app = AppTest.from_file(str(APP / "views" / f"{page}.py"), default_timeout=60)
+    app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    return app
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}

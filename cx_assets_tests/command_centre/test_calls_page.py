@@ -1,0 +1,73 @@
+"""The calls page of the command centre rendered headless (Streamlit's AppTest) on a small
+hand-made gold dataset (`gold_rows`): scorecards, agents compared and filtered, money that
+reads as money, and deltas against the days before that read the right way."""
+
+from __future__ import annotations
+
+import shutil
+
+from cx_assets_tests.command_centre import gold_rows
+from cx_assets_tests.command_centre.gold_rows import DAY2
+from cx_assets_tests.command_centre.rendered import metrics, render
+
+
+def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
+    app = render("calls", gold_root, monkeypatch)
+    shown = metrics(app)
+    assert (shown["Calls"], shown["Conversion rate"], shown["Upsell revenue"]) == (
+        "60", "30.0%", "$400"
+    )  # fmt: skip
+    agents = app.dataframe[0].value
+    assert agents["agent_name"].tolist() == ["Alice", "Bob"]  # by conversion rate
+    assert len(app.get("vega_lite_chart")) == 6
+    # Money reads as money: the upsell trend's axis was `0k 2k 4k`, its table `1899.99`.
+    import json
+
+    specs = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    (trend,) = [spec for spec in specs if "Upsell revenue a day" in json.dumps(spec["title"])]
+    assert trend["encoding"]["y"]["axis"]["format"] == "$,.0f"
+    assert [button.proto.label for button in app.get("download_button")][:1] == ["Download CSV"]
+
+    app.sidebar.multiselect(key="calls_agents").select("Bob").run()
+    shown = metrics(app)
+    assert (shown["Calls"], shown["Conversion rate"], shown["Upsell revenue"]) == (
+        "30", "10.0%", "$0"
+    )  # fmt: skip
+
+    # Seen in an audit: all the days built were compared with days before any was built
+    # (a rise that only said they were missing), and rates' changes read as relative %.
+    assert not any(metric.delta for metric in app.metric)
+    assert any("No deltas: the 2 days before" in caption.value for caption in app.caption)
+
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+    assert metrics(app)["Calls"] == "20"
+    assert app.metric[0].delta == "10"  # against the day before, when Bob took 10 calls
+    assert app.metric[1].delta.endswith(" pp") and app.metric[3].delta.startswith("$")
+
+
+def test_a_fall_in_upsell_reads_as_a_fall(gold_root, tmp_path, monkeypatch):
+    """Seen in an audit: the deltas were written `$-12,032`, and Streamlit shows a delta
+    whose text does not start with `-` as a green rise."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+    rows = []
+    for day, name, revenue in ((gold_rows.DAY1, "Alice", 700.0), (gold_rows.DAY1, "Bob", 0.0),
+                               (DAY2, "Alice", 300.0), (DAY2, "Bob", 0.0)):  # fmt: skip
+        n = 10 if day == gold_rows.DAY1 else 20
+        rows.append({
+            "date": day, "agent_name": name, "calls": n, "conversions": 1,
+            "conversion_rate": 1 / n, "upsell_revenue": revenue, "avg_upsell_per_call": revenue / n,
+            "positive_calls": 1, "neutral_calls": 0, "negative_calls": n - 1,
+        })  # fmt: skip
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, rows)
+    app = render("calls", data_dir, monkeypatch)
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+    deltas = {metric.label: metric.delta for metric in app.metric}
+    # $300 over 40 calls against $700 over 20: -$400, and $7.50 - $35.00 a call
+    assert deltas["Upsell revenue"] == "-$400"
+    assert deltas["Upsell per call"] == "-$27.50"
+    assert deltas["Calls"] == "20"
+    assert any("against the 1 day before" in caption.value for caption in app.caption)

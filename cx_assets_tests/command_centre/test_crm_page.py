@@ -1,0 +1,61 @@
+"""The CRM friction page of the command centre rendered headless (Streamlit's AppTest) on a
+small hand-made gold dataset (`gold_rows`): clients named, the managers' and days' filters,
+and days without interactions or friction that say so instead of drawing empty charts."""
+
+from __future__ import annotations
+
+import shutil
+
+from cx_assets.crm import schemas as crm_schemas
+from cx_assets_tests.command_centre import gold_rows
+from cx_assets_tests.command_centre.gold_rows import DAY2
+from cx_assets_tests.command_centre.rendered import metrics, render
+
+
+def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch):
+    """A source that never delivered still writes its per-day tables (five noise rows a
+    day, all zero): the page says nothing landed instead of drawing empty charts."""
+    data_dir = tmp_path / "data"
+    gold_rows.write_crm(data_dir)
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": gold_rows.DAY1, "category": name, "count": 0, "pct": None}
+        for name in ("read_receipt", "delivery_receipt", "mass_email", "noise_total", "valid")
+    ])  # fmt: skip
+    shutil.rmtree(data_dir / "gold" / "crm_noise_summary" / f"date={gold_rows.DAY2}")
+    app = render("crm", data_dir, monkeypatch)
+    assert "No CRM interactions yet" in app.info[0].value
+    assert "cx-lakehouse generate" in app.info[0].value
+    assert not app.metric
+
+
+def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
+    app = render("crm", gold_root, monkeypatch)
+    assert metrics(app)["Friction interactions"] == "4"
+    assert metrics(app)["Companies at high churn risk"] == "1"
+    needy = app.dataframe[0].value
+    assert needy["company"].tolist() == ["Acme Ltda", "Beta S.A."]
+    assert needy["managers"].tolist() == ["Ana Gerente", "Bruno Gestor"]
+    churn = app.dataframe[1].value
+    assert churn["company"].tolist() == ["Acme Ltda"]  # high and medium bands by default
+
+    app.sidebar.multiselect(key="crm_managers").select("Bruno Gestor").run()
+    assert metrics(app)["Friction interactions"] == "1"
+    assert metrics(app)["Companies at high churn risk"] == "0"
+    assert app.dataframe[0].value["company"].tolist() == ["Beta S.A."]
+
+    app.sidebar.multiselect(key="crm_managers").unselect("Bruno Gestor").run()
+    app.sidebar.date_input(key="crm_days").set_value((DAY2, DAY2)).run()
+    assert metrics(app)["Friction interactions"] == "1"
+
+
+def test_days_without_friction_say_so_instead_of_drawing_empty_charts(gold_root, monkeypatch):
+    """Seen in an audit: a range without friction showed Urgent "—", a heat map of one colour
+    with the legend 0.000000 and a timeline whose only tick read NaN."""
+    app = render("crm", gold_root, monkeypatch)
+    app.sidebar.multiselect(key="crm_managers").set_value(["Bruno Gestor"]).run()
+    app.sidebar.date_input(key="crm_days").set_value((DAY2, DAY2)).run()  # Bruno: DAY1 only
+    shown = metrics(app)
+    assert (shown["Friction interactions"], shown["Urgent"], shown["Escalations"]) == ("0",) * 3
+    captions = [caption.value for caption in app.caption]
+    assert "No friction interaction in these days for these managers." in captions
+    assert "No friction flag in these days for these managers." in captions

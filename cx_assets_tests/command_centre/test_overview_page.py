@@ -1,0 +1,87 @@
+"""The overview page of the command centre rendered headless (Streamlit's AppTest) on a small
+hand-made gold dataset (`gold_rows`, numbers worked out there): every domain's headline, the
+freshness of every gold table, and headlines that count what they say they count."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+
+from cx_assets.crm import schemas as crm_schemas
+from cx_assets_tests.command_centre import gold_rows
+from cx_assets_tests.command_centre.gold_copies import with_t4_resolved_late
+from cx_assets_tests.command_centre.gold_rows import DAY2
+from cx_assets_tests.command_centre.rendered import metrics, render
+
+
+def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
+    app = render("overview", gold_root, monkeypatch)
+    shown = metrics(app)
+    assert shown["Calls"] == "40"  # the latest day
+    assert shown["Conversion rate"] == "30.0%"
+    assert shown["Leakage calls"] == "25"
+    assert shown["Annualized leakage cost"] == "$58,400"
+    assert shown["Companies at high churn risk"] == "1"
+    assert shown["Tickets created"] == "1"
+    assert shown["Open tickets planned"] == "1 of 1"  # T3, planned for A1
+    fresh = app.dataframe[0].value
+    assert len(fresh) == 23 and set(fresh["domain"]) == {
+        "CRM friction", "Calls", "Digital leakage", "Support"
+    }  # fmt: skip
+    kpis = fresh.set_index("table").loc["calls_kpis_daily"]
+    assert (kpis["rows"], kpis["days"], str(kpis["latest day"])) == (2, 2, str(DAY2))
+    assert any("no runs recorded yet" in caption.value for caption in app.caption)
+
+
+def test_overview_says_when_the_latest_day_delivered_nothing(tmp_path, monkeypatch):
+    """A source that delivered nothing on its latest day still has that day's rows, all
+    zero: the card says so, instead of "0" beside a noise share or conversion rate of "—"."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    gold_rows.write_crm(data_dir)
+    gold_rows.write_calls(data_dir)
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": day, "category": name, "count": count, "pct": pct}
+        for day, count, pct in ((gold_rows.DAY1, 5, 50.0), (DAY2, 0, None))
+        for name in ("read_receipt", "delivery_receipt", "mass_email", "noise_total", "valid")
+    ])  # fmt: skip
+    gold_rows.publish(data_dir, "calls_kpis_daily", calls_schemas.KpisDaily, [
+        {"date": gold_rows.DAY1, "total_calls": 20, "conversion_rate": 0.3,
+         "total_upsell_revenue": 100.0, "avg_upsell_per_call": 5.0},
+        {"date": DAY2, "total_calls": 0, "conversion_rate": None, "total_upsell_revenue": 0.0,
+         "avg_upsell_per_call": None},
+    ])  # fmt: skip
+
+    app = render("overview", data_dir, monkeypatch)
+
+    captions = [block.value for block in app.caption]
+    assert "No CRM interactions landed that day." in captions
+    assert "No calls landed that day." in captions
+    shown = metrics(app)
+    assert "—" not in shown.values(), shown
+    assert not {"System noise", "Valid interactions", "Calls", "Conversion rate"} & set(shown)
+    assert shown["Companies at high churn risk"] == "1"  # whole history: still shown
+
+
+def test_overview_counts_a_ticket_resolved_late_as_out_of_sla(gold_root, tmp_path, monkeypatch):
+    """Within SLA is neither target breached (§4.4), not the first response alone."""
+    app = render("overview", with_t4_resolved_late(gold_root, tmp_path), monkeypatch)
+    shown = metrics(app)
+    # The latest day has one ticket, T4: first response in time, resolution late. 1 of 1
+    # tickets breached a target: 0 of 1 within SLA (first responses alone: 1 of 1, 100.0%).
+    assert shown["Tickets created"] == "1"
+    assert shown["Within SLA"] == "0.0%"
+
+
+def test_overview_counts_only_the_high_band_as_high_churn_risk(gold_root, tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    risks = pd.read_parquet(data_dir / "gold" / "crm_churn_risk")
+    beta = risks["company_id"] == 20
+    risks.loc[beta, ["churn_risk_score", "risk_band"]] = [45.0, "medium"]  # 30 <= 45 < 60
+    gold_rows.publish(data_dir, "crm_churn_risk", crm_schemas.ChurnRisk, risks.to_dict("records"))
+    app = render("overview", data_dir, monkeypatch)
+    # Acme Ltda high (75), Beta S.A. medium (45): one company in the high band, not two.
+    assert metrics(app)["Companies at high churn risk"] == "1"
