@@ -1,0 +1,283 @@
+"""Opening the warehouse file: one handle per process and a cursor per caller, each in UTC
+with its warehouse's limits; a damaged file, or one another process holds, said clearly; a
+failed run's handle closed so another process can open the file; and a moved data root's
+bronze views re-pointed at its own files when it is opened."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cx_assets.lakehouse.warehouse import (
+    Warehouse,
+    WarehouseDamagedError,
+    WarehouseLockedError,
+    replace_rows,
+)
+from cx_assets.lakehouse.warehouse_tables import table_exists
+from cx_assets_tests.lakehouse.warehouse_rows import D1, D2, rows, temporary_warehouse
+
+warehouse = pytest.fixture(temporary_warehouse, name="warehouse")
+
+
+def test_connect_sets_utc_and_limits(warehouse):
+    with warehouse.connect() as con:
+        assert rows(con, "SELECT current_setting('TimeZone')") == [("UTC",)]
+        assert rows(con, "SELECT current_setting('threads')") == [(2,)]
+        # DuckDB's default is 80% of the machine's memory; ours leaves room for the rest
+        assert rows(con, "SELECT current_setting('memory_limit')") == [("1.8 GiB",)]  # 2 GB
+
+
+UTC_AND_LIMITS = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+from cx_assets.lakehouse.warehouse import Warehouse
+first = Warehouse(path=sys.argv[1])
+with first.connect() as con:
+    con.execute("SET TimeZone = 'Asia/Tokyo'")  # one cursor's own session
+for warehouse in (first, first, Warehouse(path=sys.argv[1], threads=1, memory_limit="1GB"), first):
+    with warehouse.connect() as con:
+        print(con.execute(
+            "SELECT current_setting('TimeZone'), current_setting('threads'), "
+            "current_setting('memory_limit'), getvariable('cx_hash_key') IS NOT NULL"
+        ).fetchall()[0])
+"""
+
+
+def test_every_connection_is_utc_with_its_warehouses_limits_and_the_hash_key(tmp_path):
+    """In a process whose zone is not UTC (DuckDB's default is the process's zone): each
+    cursor, not only the first, is UTC and has the hash key; a warehouse on the same file
+    with other limits gets its own."""
+    result = subprocess.run(
+        [sys.executable, "-c", UTC_AND_LIMITS, str(tmp_path / "warehouse.duckdb")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TZ": "America/Sao_Paulo"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "('UTC', 2, '1.8 GiB', True)",
+        "('UTC', 2, '1.8 GiB', True)",
+        "('UTC', 1, '953.6 MiB', True)",
+        "('UTC', 2, '1.8 GiB', True)",
+    ]
+
+
+def test_each_connect_is_its_own_cursor_on_one_database(warehouse):
+    with warehouse.connect() as first:
+        first.execute("CREATE TABLE shared AS SELECT 42 AS answer")
+    with warehouse.connect() as second:
+        assert rows(second, "SELECT answer FROM shared") == [(42,)]
+
+
+def test_a_failed_run_leaves_the_file_free_for_another_process(tmp_path):
+    """The process that ran it lives on (a notebook, the tests, a code server): closing the
+    handle when the run lets go of the data root is what frees the file."""
+    from dagster import asset, materialize
+
+    from cx_assets_tests.instance import in_memory_instance
+
+    path = tmp_path / "warehouse.duckdb"
+
+    @asset
+    def failing(warehouse: Warehouse) -> None:
+        with warehouse.connect() as con:
+            outside = pd.DataFrame({"date": [D1], "id": [1]})
+            replace_rows(con, "silver", "t", outside, [D2])  # a row outside its day: refused
+
+    with in_memory_instance() as instance:
+        result = materialize(
+            [failing],
+            resources={"warehouse": Warehouse(path=str(path))},
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close(); print('opened')"
+    other = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert other.stdout.strip() == "opened", other.stderr[-500:]
+
+
+# ---------------------------------------------------------------------------------------
+# A damaged file
+# ---------------------------------------------------------------------------------------
+
+
+def a_sound_warehouse(path) -> int:
+    """A warehouse file of a few blocks, closed; its size."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE TABLE t AS SELECT range AS i FROM range(200000)")
+    return os.path.getsize(path)
+
+
+def cut_short(path) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(8192)
+
+
+def overwritten_after_its_header(path) -> None:
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        handle.seek(12288)
+        handle.write(bytes(range(256)) * ((size - 12288) // 256))
+
+
+def not_a_database(path) -> None:
+    path.write_text("a spreadsheet saved over the warehouse\n")
+
+
+@pytest.mark.parametrize(
+    ("damage", "duckdb_says"),
+    [
+        (cut_short, "Could not read enough bytes"),
+        (overwritten_after_its_header, "Corrupt database file"),
+        (not_a_database, "not a valid DuckDB database file"),
+    ],
+)
+def test_a_damaged_file_says_so_and_how_to_build_it_anew(tmp_path, damage, duckdb_says):
+    path = tmp_path / "data" / "warehouse.duckdb"
+    path.parent.mkdir()
+    a_sound_warehouse(path)
+    damage(path)
+
+    with pytest.raises(WarehouseDamagedError) as raised, Warehouse(path=str(path)).connect():
+        pass
+
+    said = str(raised.value)
+    assert said.startswith(f"{path} is damaged (") and duckdb_says in said
+    assert "move it aside" in said and "warehouse.duckdb.damaged" in said
+    assert "cx-lakehouse run --date FIRST --to LAST" in said
+
+
+def test_a_sound_file_that_fails_to_open_for_another_reason_keeps_its_error(tmp_path):
+    import duckdb
+
+    folder = tmp_path / "warehouse.duckdb"
+    folder.mkdir()  # a folder where the file should be
+    with pytest.raises(duckdb.Error) as raised, Warehouse(path=str(folder)).connect():
+        pass
+    assert not isinstance(raised.value, WarehouseDamagedError)
+
+
+# ---------------------------------------------------------------------------------------
+# The file lock
+# ---------------------------------------------------------------------------------------
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_locked_file_raises_warehouse_locked_error_naming_the_file(tmp_path):
+    path = tmp_path / "locked" / "warehouse.duckdb"
+    path.parent.mkdir()
+    holder = _hold_lock(path, 30)
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(WarehouseLockedError) as raised,
+            Warehouse(path=str(path), lock_timeout_seconds=0.5).connect(),
+        ):
+            pass
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert str(path) in str(raised.value)
+    assert "is held by another process" in str(raised.value)
+    assert 0.4 <= elapsed < 10
+
+
+def test_a_lock_released_within_the_timeout_is_waited_for(tmp_path):
+    path = tmp_path / "briefly" / "warehouse.duckdb"
+    path.parent.mkdir()
+    holder = _hold_lock(path, 0.5)
+    try:
+        with Warehouse(path=str(path), lock_timeout_seconds=20).connect() as con:
+            assert rows(con, "SELECT 1") == [(1,)]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ---------------------------------------------------------------------------------------
+# A moved data root: its bronze views re-pointed when the file is opened
+# ---------------------------------------------------------------------------------------
+
+
+def bronze_root(root, values_by_day: dict[date, list[int]]) -> Warehouse:
+    """A data root with a bronze table `t` (a Parquet file a day) and its warehouse view."""
+    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse.bronze_views import create_bronze_view
+    from cx_assets.lakehouse.warehouse import create_schema
+
+    for day, values in values_by_day.items():
+        rows = pa.table({"id": values})
+        parquet.publish(rows, parquet.partition_folder(root / "bronze" / "t", day))
+    warehouse = Warehouse(path=str(root / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        create_schema(con, "bronze")
+        create_bronze_view(con, "t", root / "bronze")
+    warehouse.close()
+    return warehouse
+
+
+def test_a_moved_data_roots_bronze_views_read_its_own_files(tmp_path):
+    """Views name their files by absolute path: a data root moved elsewhere read files no
+    longer there, and a copy read the original's."""
+    import shutil
+
+    from cx_assets.lakehouse.bronze_views import repoint_bronze_views
+
+    bronze_root(tmp_path / "first", {D1: [1, 2]})
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    shutil.move(tmp_path / "first", tmp_path / "moved")
+    bronze_root(tmp_path / "first", {D1: [7]})  # a new root where the old one was
+
+    for name, expected in (("moved", [(1,), (2,)]), ("copy", [(1,), (2,)])):
+        warehouse = Warehouse(path=str(tmp_path / name / "warehouse.duckdb"))
+        with warehouse.connect() as con:
+            assert rows(con, "SELECT id FROM bronze.t ORDER BY id") == expected, name
+            # re-pointed once, when opened: nothing left to do
+            assert repoint_bronze_views(con, tmp_path / name / "bronze") == []
+        warehouse.close()
+
+
+def test_a_view_whose_files_here_cannot_be_read_is_dropped(tmp_path):
+    import shutil
+
+    bronze_root(tmp_path / "first", {D1: [1]})
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    damaged = next((tmp_path / "copy" / "bronze" / "t").rglob("*.parquet"))
+    damaged.write_bytes(damaged.read_bytes()[:50])
+
+    warehouse = Warehouse(path=str(tmp_path / "copy" / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        # not the first root's rows: no view, as if never built here
+        assert not table_exists(con, "bronze", "t")
+    warehouse.close()
