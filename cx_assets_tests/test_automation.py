@@ -1,0 +1,154 @@
+"""What the daemon runs by itself: the landing sensors, the rollups' automation and the
+schedule are on by default, the runs it starts are retried, and declarative automation
+rebuilds the whole-history rollups once after each change upstream, however the runs of
+the upstream days and of the rollups interleave with its ticks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dagster import (
+    AssetKey,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    evaluate_automation_conditions,
+    materialize,
+)
+
+from cx_assets import definitions
+from cx_assets.cli import prepare_dagster_home
+from cx_assets.lakehouse.partitions import daily_partitions
+from cx_assets_tests.conftest import QUIET, Domain
+
+
+def test_sensors_schedule_and_jobs_run_by_default():
+    sensors = {s.name: s for s in definitions.defs.sensors}
+    for domain in definitions.domain_names():
+        sensor = sensors[f"{domain}_landing_sensor"]
+        assert sensor.default_status == DefaultSensorStatus.RUNNING
+        assert sensor.job_name == f"{domain}_daily"
+    assert sensors["rollups_automation"].default_status == DefaultSensorStatus.RUNNING
+    (schedule,) = definitions.defs.get_repository_def().schedule_defs
+    assert schedule.job_name == "daily_partitions"
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
+    job = definitions.defs.get_job_def("daily_partitions")
+    assert job.partitions_def == daily_partitions
+
+
+def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_path, monkeypatch):
+    """The schedule's and the automation's runs ask for retries (the landing sensors' are
+    tested with the sensor); our dagster.yaml turns the daemon's retries on, with no retries
+    for runs that do not ask."""
+    from dagster import DagsterInstance, build_schedule_context
+
+    automation = next(s for s in definitions.defs.sensors if s.name == "rollups_automation")
+    assert automation.run_tags["dagster/max_retries"] == "2"
+    (schedule,) = definitions.defs.get_repository_def().schedule_defs
+    at = datetime(2024, 3, 5, 2, tzinfo=UTC)
+    (request,) = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=at)
+    ).run_requests
+    assert request.tags["dagster/max_retries"] == "2"
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(tmp_path)
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.run_retries_enabled
+        assert instance.run_retries_max_retries == 0
+
+
+def materialize_crm_day(lake, day: str) -> None:
+    materialize(
+        Domain.named("crm").partitioned,
+        partition_key=day,
+        instance=lake.instance,
+        resources=lake.resources,
+        run_config=QUIET,
+    )
+
+
+def test_rollups_rebuild_after_an_upstream_partition_changes(lake):
+    """Whole-history tables are kept fresh by declarative automation."""
+    instance = lake.instance
+    lake.land_jsonl("crm", "users", "2024-01-05", [{"Id": 1, "Name": "Ana", "Email": "a@b.c"}])
+    rollups = [
+        AssetKey(["gold", "crm_temporal_heat"]),
+        AssetKey(["silver", "crm_users"]),
+        AssetKey(["gold", "crm_sales_velocity"]),
+    ]
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    materialize_crm_day(lake, "2024-01-05")
+    after_update = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    for rollup in rollups:
+        assert after_update.get_num_requested(rollup) == 1, rollup
+    # nothing changed since: nothing more is requested
+    again = evaluate_automation_conditions(definitions.defs, instance, cursor=after_update.cursor)
+    for rollup in rollups:
+        assert again.get_num_requested(rollup) == 0, rollup
+
+
+def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_rollups(lake):
+    """An update the automation saw while it had to wait (another run of the same upstream
+    in progress) is not forgotten when that run ends without materializing anything."""
+    from dagster import DagsterRunStatus
+
+    instance = lake.instance
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    # A landing-sensor run of the next day, queued (it will fail waiting for the lock).
+    waiting = instance.create_run_for_job(
+        definitions.defs.get_job_def("crm_daily"),
+        status=DagsterRunStatus.NOT_STARTED,
+        tags={"dagster/partition": "2024-01-06"},
+    )
+    materialize_crm_day(lake, "2024-01-05")
+    blocked = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    assert blocked.get_num_requested(heat) == 0  # upstream still in progress
+    instance.report_run_failed(instance.get_run_by_id(waiting.run_id))
+    after = evaluate_automation_conditions(definitions.defs, instance, cursor=blocked.cursor)
+    assert after.get_num_requested(heat) == 1
+    again = evaluate_automation_conditions(definitions.defs, instance, cursor=after.cursor)
+    assert again.get_num_requested(heat) == 0
+
+
+def test_a_rollup_is_not_requested_again_while_its_own_run_is_going(lake):
+    """An upstream update seen while the rollup's own run is in progress waits for that run
+    to end: two runs of one rollup would queue on the lock and write it twice."""
+    from dagster import DagsterRunStatus
+
+    instance = lake.instance
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    materialize_crm_day(lake, "2024-01-05")
+    rebuilding = instance.create_run_for_job(
+        definitions.defs.get_job_def("whole_history"),
+        status=DagsterRunStatus.STARTED,
+        asset_selection=frozenset({heat}),
+    )
+    busy = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    assert busy.get_num_requested(heat) == 0
+    instance.report_run_failed(instance.get_run_by_id(rebuilding.run_id))
+    after = evaluate_automation_conditions(definitions.defs, instance, cursor=busy.cursor)
+    assert after.get_num_requested(heat) == 1
+
+
+def test_an_update_after_a_rollup_rebuilt_between_two_ticks_is_not_lost(lake):
+    """A run rebuilt the rollups (as `cx-lakehouse run` does), then, before the next tick,
+    another run updated an upstream day: the tick sees both. Runs hold the warehouse one at
+    a time, so an update stamped after the rebuild was not read by it: rebuild again. (Both
+    used to reset together, and the update waited for the next landing of the source.)"""
+    instance = lake.instance
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    crm = Domain.named("crm")
+    first = evaluate_automation_conditions(definitions.defs, instance)
+    materialize_crm_day(lake, "2024-01-05")
+    lake.materialize(crm.assets, selection=crm.whole_history)  # after its upstream: read it
+    quiet = evaluate_automation_conditions(definitions.defs, instance, cursor=first.cursor)
+    assert quiet.get_num_requested(heat) == 0
+    lake.materialize(crm.assets, selection=crm.whole_history)
+    materialize_crm_day(lake, "2024-01-06")  # after the rebuild: not read by it
+    after = evaluate_automation_conditions(definitions.defs, instance, cursor=quiet.cursor)
+    assert after.get_num_requested(heat) == 1
+    # the request is handled: nothing more until the next update, even if its run fails
+    again = evaluate_automation_conditions(definitions.defs, instance, cursor=after.cursor)
+    assert again.get_num_requested(heat) == 0
