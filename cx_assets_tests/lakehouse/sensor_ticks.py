@@ -1,0 +1,74 @@
+"""A landing sensor of two CRM tables and the ticks that evaluate it, for the landing
+sensor tests of more than one module (`test_landing_sensor_runs`,
+`test_landing_sensor_changes`, `test_landing_sensor_state`,
+`test_landing_sensor_ignored`): the bronze assets and job it requests, the `Ticker` that
+carries its cursor from tick to tick, and the `instance` and `ticker` fixtures each module
+binds (`instance = pytest.fixture(sensor_instance, name="instance", scope="module")`). A
+fixture in this folder's conftest would be one for every module here."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    build_sensor_context,
+    define_asset_job,
+)
+
+from cx_assets.lakehouse.asset_factories import bronze_asset
+from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.resources import Lake as LakeResource
+from cx_assets.lakehouse.resources import build_resources
+from cx_assets_tests.instance import in_memory_instance
+
+DAY = "2024-01-05"
+BRONZE = [
+    bronze_asset("crm", "interactions", "Test interactions."),
+    bronze_asset("crm", "contacts", "Test contacts."),
+]
+JOB = define_asset_job("crm_landing_test_job", selection=AssetSelection.assets(*BRONZE))
+
+
+def make_sensor(max_requests_per_tick: int = 10):
+    return landing_sensor(
+        "crm", ["interactions", "contacts"], JOB.name, max_requests_per_tick=max_requests_per_tick
+    )
+
+
+def sensor_instance():
+    with in_memory_instance() as ephemeral:
+        yield ephemeral
+
+
+class Ticker:
+    """Evaluates a sensor tick after tick, carrying the cursor like the daemon does."""
+
+    def __init__(self, sensor, data_dir, instance, definitions: Definitions | None = None):
+        self.sensor, self.instance = sensor, instance
+        self.resources = {"lake": LakeResource(data_dir=str(data_dir))}
+        # Partitioned run requests are resolved against the job, so the context needs the
+        # definitions the sensor belongs to.
+        self.definitions = definitions or Definitions(
+            assets=BRONZE, jobs=[JOB], sensors=[sensor], resources=build_resources(data_dir)
+        )
+        self.cursor: str | None = None
+
+    def tick(self):
+        context = build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources=self.resources,
+            definitions=self.definitions,
+        )
+        result = self.sensor.evaluate_tick(context)
+        if result.cursor is not None:
+            self.cursor = result.cursor
+        return result
+
+
+def sensor_ticker(lake, instance) -> Ticker:
+    return Ticker(make_sensor(), lake.root, instance)
+
+
+def keys(result) -> list[str]:
+    return [request.partition_key for request in result.run_requests or []]

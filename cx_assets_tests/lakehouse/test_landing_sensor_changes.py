@@ -1,0 +1,146 @@
+"""What the landing sensor takes for a changed day: a re-delivered file (even one keeping its
+size and modification time), another table's file, a removed one; each change gets a run
+key of its own, because Dagster drops a request whose key it has seen. The same files, a
+copied data root or a date folder removed as a whole are no change."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import pytest
+
+from cx_assets_tests.lakehouse.sensor_ticks import (
+    DAY,
+    Ticker,
+    keys,
+    make_sensor,
+    sensor_instance,
+    sensor_ticker,
+)
+
+instance = pytest.fixture(sensor_instance, name="instance", scope="module")
+ticker = pytest.fixture(sensor_ticker, name="ticker")
+
+
+def test_the_same_files_again_are_skipped(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
+    again = ticker.tick()
+    assert not again.run_requests
+    assert again.skip_message
+
+
+def test_a_re_delivered_file_gets_a_new_run_key(lake, ticker):
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}, {"Id": 2}])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    [second] = ticker.tick().run_requests
+    assert second.partition_key == DAY
+    assert second.run_key != first.run_key
+    assert not ticker.tick().run_requests
+
+
+def test_same_size_rewrite_with_a_new_mtime_is_a_re_delivery(lake, ticker):
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}])  # same size
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    [second] = ticker.tick().run_requests
+    assert second.run_key != first.run_key
+
+
+def test_a_copy_keeping_size_and_modification_time_is_a_re_delivery(lake, ticker):
+    # `cp -p` of a corrected file over the first: same name, size and modification time;
+    # only the status-change time (ctime) tells.
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    before = path.stat()
+    [first] = ticker.tick().run_requests
+    time.sleep(0.05)  # file times move in kernel ticks: step past the first write's
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert after.st_ctime_ns != before.st_ctime_ns
+
+    [second] = ticker.tick().run_requests
+
+    assert second.partition_key == DAY
+    assert second.run_key != first.run_key
+    assert not ticker.tick().run_requests
+
+
+def test_a_copied_data_root_does_not_run_its_days_again(lake, ticker, tmp_path):
+    """Copying or restoring a data root (`cp -a`, a backup) gives every file a new ctime;
+    the sensor sees the landing folder is another one and runs nothing. A re-delivery in
+    the copy is still seen."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    time.sleep(0.05)  # file times move in kernel ticks
+    copy = tmp_path / "copied"
+    shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+    moved = Ticker(make_sensor(), copy, ticker.instance)
+    moved.cursor = ticker.cursor
+
+    assert not moved.tick().run_requests
+    assert not moved.tick().run_requests
+
+    path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
+    before = path.stat()
+    time.sleep(0.05)
+    path.write_text(json.dumps({"Id": 2}) + "\n")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    [again] = moved.tick().run_requests
+    assert again.run_key != first.run_key
+
+
+def test_another_table_or_a_removed_file_changes_the_day(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    extra = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}], name="late.jsonl")
+    run_keys = {ticker.tick().run_requests[0].run_key}
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 9}])
+    [with_contacts] = ticker.tick().run_requests
+    run_keys.add(with_contacts.run_key)
+    extra.unlink()
+    [after_removal] = ticker.tick().run_requests
+    run_keys.add(after_removal.run_key)
+    assert len(run_keys) == 3
+    assert [with_contacts.partition_key, after_removal.partition_key] == [DAY, DAY]
+
+
+def test_a_date_folder_removed_as_a_whole_is_not_a_change(lake, ticker):
+    """Clearing landing of days already loaded (archiving them) must not empty their tables:
+    only a day whose files go while its folder stays comes out empty (docs/architecture.md)."""
+    import shutil
+
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert ticker.tick().run_requests
+    shutil.rmtree(path.parent)
+    assert not ticker.tick().run_requests
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}])
+    [again] = ticker.tick().run_requests
+    assert again.partition_key == DAY
+
+
+def test_a_day_whose_files_were_all_removed_runs_again(lake, ticker):
+    # Its rows must go: the day is now empty. Every change gets a key of its own, also a
+    # return to an earlier state (Dagster drops a request whose key it has seen).
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    content, stat = path.read_bytes(), path.stat()
+    [first] = ticker.tick().run_requests
+    path.unlink()
+    [emptied] = ticker.tick().run_requests
+    assert emptied.partition_key == DAY
+    assert not ticker.tick().run_requests
+    path.write_bytes(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as delivered first, times kept
+    [back] = ticker.tick().run_requests
+    path.unlink()
+    [emptied_again] = ticker.tick().run_requests
+    run_keys = [r.run_key for r in (first, emptied, back, emptied_again)]
+    assert len(set(run_keys)) == 4, run_keys

@@ -1,0 +1,142 @@
+"""What the landing sensor does not read: in-flight and unsupported files, other sources'
+and unlisted tables' folders, links out of landing, names that are not UTF-8; and that it
+says so once, as it does of a folder it skips (today's, one that is no date), on the first
+tick that meets it, not on every tick after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+
+from cx_assets_tests.lakehouse.sensor_ticks import (
+    DAY,
+    keys,
+    sensor_instance,
+    sensor_ticker,
+)
+
+instance = pytest.fixture(sensor_instance, name="instance", scope="module")
+ticker = pytest.fixture(sensor_ticker, name="ticker")
+
+
+def test_a_folder_that_is_no_table_of_the_source_is_said_once(lake, ticker, capfd):
+    """Seen in an audit: files under a misspelled table (`interactionz`) were never read and
+    nothing said so."""
+    lake.land_jsonl("crm", "interactionz", DAY, [{"Id": 1}])
+
+    def said() -> list[str]:
+        lines = capfd.readouterr().err.splitlines()
+        return [line.split(" - ")[-1] for line in lines if "ignoring landing/" in line]
+
+    assert not ticker.tick().run_requests
+    assert said() == [
+        "ignoring landing/crm/interactionz: not a table of crm "
+        "(its tables: interactions, contacts)"  # the tables of this test's sensor
+    ]
+    assert not ticker.tick().run_requests and said() == []
+
+
+def test_what_a_date_folder_holds_besides_files_is_said_once_not_on_every_tick(lake, ticker, capfd):
+    """A stray file, a subfolder (a batch that will not be read) or a link to nothing: the
+    sensor says so on the first tick that meets it, not on each tick after."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    (folder / "notes.txt").write_text("not a record")
+    (folder / "batch-2").mkdir()
+
+    def ignoring() -> list[str]:
+        # Dagster's loggers write to stderr and do not propagate to `caplog`.
+        lines = capfd.readouterr().err.splitlines()
+        return sorted(line.split(" - ")[-1] for line in lines if "ignoring landing/" in line)
+
+    assert len(ticker.tick().run_requests) == 1
+    assert ignoring() == [
+        f"ignoring landing/crm/interactions/{DAY}/batch-2: a folder: only the files "
+        "directly in a date folder are read",
+        f"ignoring landing/crm/interactions/{DAY}/notes.txt: not one of .jsonl, .json, .csv",
+    ]
+    assert not ticker.tick().run_requests
+    assert ignoring() == []
+    (folder / "gone.jsonl").symlink_to(folder / "removed.jsonl")  # something new: said
+    ticker.tick()
+    assert ignoring() == [f"ignoring landing/crm/interactions/{DAY}/gone.jsonl: a link to nothing"]
+
+
+def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd):
+    today = datetime.now(UTC).date().isoformat()
+    lake.land_jsonl("crm", "interactions", today, [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
+
+    def skip_lines() -> list[str]:
+        # Dagster's loggers write to stderr and do not propagate to `caplog`.
+        return [line for line in capfd.readouterr().err.splitlines() if "skipping landing/" in line]
+
+    ticker.tick()
+    first = skip_lines()
+    assert len(first) == 2 and any(today in line for line in first), first
+    assert not ticker.tick().run_requests
+    assert skip_lines() == []
+    # gone, then back: said again
+    shutil.rmtree(lake.layout.landing_dir / "crm" / "interactions" / "latest")
+    ticker.tick()
+    lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
+    ticker.tick()
+    assert [line for line in skip_lines() if "latest" in line]
+    # a day landed meanwhile is still requested
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
+    assert skip_lines() == []
+
+
+def test_only_in_flight_or_unsupported_files_request_nothing(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}], name="_part.jsonl")
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}], name=".part.jsonl")
+    lake.land("crm", "interactions", DAY, "readme.txt", "not data")
+    result = ticker.tick()
+    assert not result.run_requests
+    assert result.skip_message
+    # Renamed into place: now it is a delivery.
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    (folder / "_part.jsonl").rename(folder / "part.jsonl")
+    assert keys(ticker.tick()) == [DAY]
+
+
+def test_other_sources_and_unlisted_tables_are_ignored(lake, ticker):
+    lake.land_jsonl("calls", "transcripts", DAY, [{"call_id": "A"}])
+    lake.land_jsonl("crm", "not_a_table", DAY, [{"Id": 1}])
+    assert not ticker.tick().run_requests
+    # The sensor does look: a listed table of its source on another day is requested.
+    lake.land_jsonl("crm", "interactions", "2024-01-06", [{"Id": 1}])
+    assert keys(ticker.tick()) == ["2024-01-06"]
+
+
+def test_a_file_name_that_is_not_utf8_does_not_fail_the_tick(lake, ticker):
+    # The fingerprint used to encode the raw name and raise on every tick of the source.
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    folder.mkdir(parents=True)
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.jsonl"), "wb") as handle:
+        handle.write(b'{"Id": 1}\n')
+    (lake.layout.landing_dir / "crm" / "contacts" / os.fsdecode(b"2024-01-0\xff")).mkdir(
+        parents=True
+    )
+
+    result = ticker.tick()
+
+    assert keys(result) == [DAY]
+    assert not ticker.tick().run_requests
+
+
+def test_a_link_out_of_landing_requests_nothing(lake, ticker, tmp_path):
+    secret = tmp_path / "etc" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    folder.mkdir(parents=True)
+    (folder / "passwd.jsonl").symlink_to(secret)
+    assert not ticker.tick().run_requests
+    # A real file beside it is a delivery.
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]

@@ -1,0 +1,193 @@
+"""The landing sensor's run requests: which days it asks runs for (the partition days, not
+today's nor a folder that is no date), how it asks (one run for the days of a tick, in
+order, through the later days already built that read them), and what else a tick does
+(freeing a killed run's place in the queue)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dagster import Definitions
+
+from cx_assets.lakehouse.landing_state import DaysSeen
+from cx_assets.lakehouse.partitions import daily_partitions
+from cx_assets_tests.lakehouse.sensor_ticks import (
+    DAY,
+    Ticker,
+    keys,
+    make_sensor,
+    sensor_instance,
+    sensor_ticker,
+)
+
+instance = pytest.fixture(sensor_instance, name="instance", scope="module")
+ticker = pytest.fixture(sensor_ticker, name="ticker")
+
+
+def test_a_new_file_requests_its_day(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    result = ticker.tick()
+    [request] = result.run_requests
+    assert request.partition_key == DAY
+    assert request.run_key.startswith(f"crm:{DAY}:")
+    assert len(request.run_key) > len(f"crm:{DAY}:")
+    assert request.tags["cx/source"] == "crm"
+    assert request.tags["cx/trigger"] == "landing"
+    assert request.tags["dagster/max_retries"] == "2"  # the daemon retries it if it fails
+    assert DAY in json.loads(result.cursor)
+
+
+def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
+    start = daily_partitions.start.date()
+    today = datetime.now(UTC).date()
+    before_start = (start - timedelta(days=1)).isoformat()
+    for folder in [before_start, today.isoformat(), (today + timedelta(days=1)).isoformat(), DAY]:
+        lake.land_jsonl("crm", "interactions", folder, [{"Id": 1}])
+
+    result = ticker.tick()
+
+    assert keys(result) == [DAY]
+    cursor = json.loads(result.cursor)
+    assert {day for day, value in cursor.items() if value != DaysSeen.SKIPPED} == {
+        DaysSeen.LANDING,
+        DAY,
+    }
+
+
+def test_folders_that_are_not_dates_are_skipped(lake, ticker):
+    lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", "2024-02-30", [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert keys(ticker.tick()) == [DAY]
+
+
+def days_of(result) -> list[tuple[str, str]]:
+    """The days each requested run covers: (first, last)."""
+    spans = []
+    for request in result.run_requests or []:
+        if request.partition_key:
+            spans.append((request.partition_key, request.partition_key))
+        else:
+            tags = request.tags
+            spans.append(
+                (
+                    tags["dagster/asset_partition_range_start"],
+                    tags["dagster/asset_partition_range_end"],
+                )
+            )
+    return spans
+
+
+def test_days_that_land_together_are_one_run_in_order_capped_per_tick(lake, instance):
+    """One run per day let a later day take the data root's lock first and be built without
+    the day before it (digital's leakage calls then missed sessions), every check passing:
+    the days of a tick are one run, which builds them in order."""
+    ticker = Ticker(make_sensor(max_requests_per_tick=2), lake.root, instance)
+    for day in ["2024-01-07", "2024-01-05", "2024-01-06"]:
+        lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+
+    first = ticker.tick()
+    assert days_of(first) == [("2024-01-05", "2024-01-06")]
+    second = ticker.tick()
+    assert days_of(second) == [("2024-01-07", "2024-01-07")]
+    assert not ticker.tick().run_requests
+    run_keys = [r.run_key for r in [*first.run_requests, *second.run_requests]]
+    assert len(set(run_keys)) == 2
+    # The same days changed again: a new key (a re-delivery runs again).
+    for day in ["2024-01-05", "2024-01-06"]:
+        lake.land_jsonl("crm", "interactions", day, [{"Id": 2}])
+    again = ticker.tick()
+    assert days_of(again) == [("2024-01-05", "2024-01-06")]
+    assert again.run_requests[0].run_key not in run_keys
+
+
+def test_the_defined_crm_sensor_requests_the_crm_job(lake, instance):
+    from cx_assets.definitions import defs
+
+    sensor = defs.get_sensor_def("crm_landing_sensor")
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 1}])
+    result = Ticker(sensor, lake.root, instance, definitions=defs).tick()
+    assert keys(result) == [DAY]
+    assert sensor.job_name == "crm_daily"
+
+
+def test_a_tick_releases_a_run_whose_process_was_killed(lake, ticker):
+    """The UI's run queue drains after a killed run: each tick marks dead runs failed."""
+    import socket
+    import subprocess
+    import sys
+
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from cx_assets.lakehouse import run_lock
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    killed = DagsterRun(
+        job_name="crm_daily",
+        status=DagsterRunStatus.STARTED,
+        tags={run_lock.PID_TAG: str(finished.pid), run_lock.HOST_TAG: socket.gethostname()},
+    )
+    ticker.instance.add_run(killed)
+
+    ticker.tick()
+
+    assert ticker.instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+
+
+def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_path):
+    """Digital's leakage calls read the journeys of the day before and every member version
+    up to their day: a day landing after the days that read it asks for one run of it and
+    them, not of it alone (which left them computed without it, and said nothing)."""
+    from cx_assets_tests.cli import landed
+    from cx_assets_tests.conftest import Domain
+
+    digital = Domain.named("digital")
+    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
+    late = {
+        folder: tmp_path / "late" / folder.parent.name
+        for folder in (lake.layout.landing_dir / "digital").glob("*/2024-01-01")
+    }
+    for folder, aside in late.items():
+        shutil.move(folder, aside)
+    assert lake.materialize(digital.everything, day="2024-01-02", last_day="2024-01-03").success
+    for folder, aside in late.items():
+        shutil.move(aside, folder)
+
+    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
+    sensor = definitions.get_sensor_def("digital_landing_sensor")
+    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
+
+    (request,) = ticker.tick().run_requests  # days 2 and 3 were built from their files
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2024-01-03"
+    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
+
+    # the latest day re-delivered is a run of that day alone: no day after it was built
+    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-03").iterdir()
+    calls_file.write_text(calls_file.read_text() + "\n")
+    assert keys(ticker.tick()) == ["2024-01-03"]
+
+
+def test_a_day_landing_for_one_source_runs_alone_whatever_another_built_later(lake):
+    """Only the source's own tables read its days: calls landing for a day before the
+    digital days already built is a run of that day alone, not a range through digital's."""
+    from cx_assets_tests.cli import landed
+    from cx_assets_tests.conftest import Domain
+
+    digital, calls = Domain.named("digital"), Domain.named("calls")
+    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
+    assert lake.materialize(digital.everything, day="2024-01-02", last_day="2024-01-03").success
+    landed(lake.root, "calls", start="2024-01-01", seed=None)
+
+    definitions = Definitions.merge(digital.defs, calls.defs, Definitions(resources=lake.resources))
+    sensor = definitions.get_sensor_def("calls_landing_sensor")
+    (request,) = (
+        Ticker(sensor, lake.root, lake.instance, definitions=definitions).tick().run_requests
+    )
+    assert request.partition_key == "2024-01-01"
+    assert "dagster/asset_partition_range_end" not in request.tags

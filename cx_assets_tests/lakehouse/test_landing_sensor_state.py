@@ -1,0 +1,149 @@
+"""What the landing sensor knows of days it did not run itself: a cursor an older version
+of it kept, and the files' fingerprints bronze recorded, so a day the CLI already built
+from the same files is not run again while a day changed since still is."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import pytest
+
+from cx_assets_tests.instance import in_memory_instance
+from cx_assets_tests.lakehouse.sensor_ticks import (
+    BRONZE,
+    DAY,
+    Ticker,
+    keys,
+    make_sensor,
+    sensor_instance,
+    sensor_ticker,
+)
+
+instance = pytest.fixture(sensor_instance, name="instance", scope="module")
+ticker = pytest.fixture(sensor_ticker, name="ticker")
+
+
+def test_a_cursor_from_before_rewrites_were_kept_is_read(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    found = first.run_key.split(":")[-1]
+    ticker.cursor = json.dumps({DAY: f"{found}/3"})  # a sensor upgraded over its cursor
+
+    assert not ticker.tick().run_requests
+    assert json.loads(ticker.cursor)[DAY].split("/")[:2] == [found, "3"]
+    assert not ticker.tick().run_requests
+
+
+def test_a_cursor_from_before_change_counts_is_read(lake, ticker):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    [first] = ticker.tick().run_requests
+    fingerprint_only = {
+        day: value.split("/")[0] for day, value in json.loads(ticker.cursor).items()
+    }
+    ticker.cursor = json.dumps(fingerprint_only)
+    assert not ticker.tick().run_requests  # the same files: nothing to do
+    assert json.loads(ticker.cursor)[DAY].split("/")[:2] == [first.run_key.split(":")[-1], "0"]
+
+
+def test_a_day_already_built_from_the_same_files_is_not_run_again(lake):
+    """Starting the UI after `cx-lakehouse run` must not re-run what the CLI built: the
+    bronze materialization recorded the files' fingerprint; a changed file still runs."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with in_memory_instance() as fresh:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        ticker = Ticker(make_sensor(), lake.root, fresh)
+
+        assert keys(ticker.tick()) == []
+        assert ticker.cursor is not None  # remembered, not asked again next tick
+
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}, {"Id": 3}])  # re-delivered
+        assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_rewrite_after_the_cli_built_the_day_runs_and_a_copied_root_does_not(lake, tmp_path):
+    """Bronze records the files' rewrites with the landing folder's identity: a `cp -p`
+    re-delivery after `cx-lakehouse run`, before any sensor looked at the day, still runs;
+    the data root copied elsewhere (every ctime moved) is taken as built."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with in_memory_instance() as fresh:
+        path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        time.sleep(0.05)  # file times move in kernel ticks
+        copy = tmp_path / "copied"
+        shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+        assert keys(Ticker(make_sensor(), copy, fresh).tick()) == []
+
+        before = path.stat()
+        path.write_text(json.dumps({"Id": 9}) + "\n")  # the same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+        assert keys(Ticker(make_sensor(), lake.root, fresh).tick()) == [DAY]
+
+
+def test_a_day_changed_in_a_copied_root_after_the_cli_built_it_runs(lake, tmp_path):
+    """In a copied data root the recorded rewrites are another landing folder's, so only
+    the recorded fingerprint tells a day built from these files from one changed since."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with in_memory_instance() as fresh:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        copy = tmp_path / "copied"
+        shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+        path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
+        with path.open("a") as appended:
+            appended.write(json.dumps({"Id": 3}) + "\n")  # a new size
+
+        assert keys(Ticker(make_sensor(), copy, fresh).tick()) == [DAY]
+
+
+def test_a_same_size_rewrite_in_a_copied_root_the_sensor_saw_runs(lake, tmp_path):
+    """A copied root's day taken as built is in the sensor's cursor: a `cp -p` re-delivery
+    after that keeps the fingerprint bronze recorded, but the sensor saw the day's files
+    itself, so their new ctimes are a re-delivery, whatever bronze recorded from the
+    first root."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    with in_memory_instance() as fresh:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        materialize(
+            BRONZE, instance=fresh, partition_key=DAY, resources=lake.resources, run_config=QUIET
+        )
+        time.sleep(0.05)  # file times move in kernel ticks
+        copy = tmp_path / "copied"
+        shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
+        moved = Ticker(make_sensor(), copy, fresh)
+        assert keys(moved.tick()) == []
+        assert DAY in json.loads(moved.cursor)
+
+        path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
+        before = path.stat()
+        time.sleep(0.05)
+        path.write_text(json.dumps({"Id": 9}) + "\n")  # the same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+        assert keys(moved.tick()) == [DAY]
