@@ -1,0 +1,136 @@
+"""Parquet files for bad records (`quarantine`): what is written and counted per day, days
+cleared by a fixed re-delivery, and the masked sample and reason counts the event log gets
+in place of the records' text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from cx_assets.lakehouse import quarantine
+from cx_assets.lakehouse.parquet import DATA_FILE
+from cx_assets_tests.lakehouse.day_streams import D1, D2, D3, US_UTC
+
+AT = datetime(2024, 1, 8, 3, 0, tzinfo=UTC)
+SECRET = "maria.silva@example.com"
+
+
+def rejects(*rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["date", "source_file", "line_number", "reason", "raw"])
+
+
+def test_quarantine_write_and_count(tmp_path):
+    q = tmp_path / "quarantine"
+    frame = rejects(
+        (D1, "landing/s/t/2024-01-05/b.jsonl", 1, "invalid JSON", "{"),
+        (D1, "landing/s/t/2024-01-05/a.jsonl", 7, 'missing required field "Id"', "{}"),
+        (D2, "landing/s/t/2024-01-06/a.jsonl", 2, "invalid JSON", "x"),
+    )
+    assert quarantine.write(q, "s_t", frame, [D1, D2], AT) == 3
+    assert quarantine.count(q, "s_t", [D1]) == 2
+    assert quarantine.count(q, "s_t", [D1, D2]) == 3
+    assert quarantine.count(q, "s_t", [D3]) == 0
+
+    path = q / "s_t" / "date=2024-01-05" / DATA_FILE
+    schema = pq.read_schema(path)
+    assert schema.names == ["source_file", "line_number", "reason", "raw", "quarantined_at"]
+    assert schema.field("quarantined_at").type == US_UTC
+    assert pq.read_table(path).to_pylist() == [  # sorted by file, then line
+        {
+            "source_file": "landing/s/t/2024-01-05/a.jsonl",
+            "line_number": 7,
+            "reason": 'missing required field "Id"',
+            "raw": "{}",
+            "quarantined_at": AT,
+        },
+        {
+            "source_file": "landing/s/t/2024-01-05/b.jsonl",
+            "line_number": 1,
+            "reason": "invalid JSON",
+            "raw": "{",
+            "quarantined_at": AT,
+        },
+    ]
+
+
+def test_quarantine_days_without_rejects_are_cleared(tmp_path):
+    q = tmp_path / "quarantine"
+    quarantine.write(
+        q,
+        "s_t",
+        rejects((D1, "f", 1, "r", "x"), (D2, "f", 2, "r", "y"), (D3, "f", 3, "r", "z")),
+        [D1, D2, D3],
+        AT,
+    )
+    # A fixed re-delivery of D2 and D3: D1 is not in this write and keeps its rows.
+    assert quarantine.write(q, "s_t", rejects((D3, "g", 9, "r", "w")), [D2, D3], AT) == 1
+    assert quarantine.count(q, "s_t", [D1]) == 1
+    assert quarantine.count(q, "s_t", [D2]) == 0
+    assert pq.read_table(q / "s_t" / "date=2024-01-06" / DATA_FILE).num_rows == 0
+    assert pq.read_table(q / "s_t" / "date=2024-01-07" / DATA_FILE)["line_number"].to_pylist() == [
+        9
+    ]
+    # No rejects at all: the dataset still reads, empty, with its columns.
+    assert quarantine.write(q, "s_t", rejects(), [D1, D3], AT) == 0
+    assert quarantine.count(q, "s_t", [D1, D2, D3]) == 0
+    read = duckdb.sql(
+        f"SELECT * FROM read_parquet('{q / 's_t'}/**/*.parquet', hive_partitioning = true)"
+    )
+    assert read.columns == ["source_file", "line_number", "reason", "raw", "quarantined_at", "date"]
+    assert read.fetchall() == []
+
+
+def test_quarantine_accepts_a_timestamp_date_column(tmp_path):
+    # A `date` column straight from DuckDB/pandas is datetime64; its rows must not be lost.
+    q = tmp_path / "quarantine"
+    frame = rejects((D1, "f", 1, "invalid JSON", "{"), (D2, "f", 2, "invalid JSON", "["))
+    frame["date"] = pd.to_datetime(frame["date"])
+    assert quarantine.write(q, "s_t", frame, [D1, D2], AT) == 2
+    assert quarantine.count(q, "s_t", [D1]) == 1
+    assert quarantine.count(q, "s_t", [D2]) == 1
+
+
+def test_masked_sample_never_holds_the_raw_text(tmp_path):
+    frame = rejects(
+        (D1, "b.jsonl", 3, "invalid JSON", f'{{"Email": "{SECRET}"'),
+        (D1, "a.jsonl", 9, 'field "Id" is not an integer', f'{{"Id": "{SECRET}"}}'),
+        (D1, "a.jsonl", 2, 'missing required field "Id"', SECRET),
+    )
+    sample = quarantine.masked_sample(frame, limit=2)
+    assert sample == [
+        {"source_file": "a.jsonl", "line_number": 2, "reason": 'missing required field "Id"'},
+        {"source_file": "a.jsonl", "line_number": 9, "reason": 'field "Id" is not an integer'},
+    ]
+    assert SECRET not in repr(quarantine.masked_sample(frame))
+    assert "maria" not in repr(quarantine.masked_sample(frame))
+
+
+def test_mask():
+    assert quarantine.mask("maria.silva@example.com") == "m*******"
+    assert quarantine.mask("abc") == "a**"
+    assert quarantine.mask("a") == "a"
+    assert quarantine.mask("") == ""
+    assert quarantine.mask(12345) == "1****"
+
+
+def test_reason_counts_groups_reasons_without_their_position():
+    frame = rejects(
+        (D1, "a", 3, "duplicate id (first seen at landing/s/t/2024-01-05/a.jsonl:1)", "x"),
+        (D1, "a", 4, "duplicate id (first seen at landing/s/t/2024-01-05/a.jsonl:2)", "x"),
+        (D1, "a", 5, 'missing required field "Id"', "x"),
+        (D1, "b", 1, "invalid JSON: Expecting value (column 1)", "x"),
+        (D1, "b", 2, "invalid JSON: Expecting value (column 7)", "x"),
+        (D1, "b", 3, "invalid JSON: Expecting value (line 2 column 1)", "x"),
+    )
+    assert quarantine.reason_counts(frame) == {
+        "invalid JSON: Expecting value": 3,
+        "duplicate id": 2,
+        'missing required field "Id"': 1,
+    }
+    assert quarantine.reason_counts(rejects()) == {}
+    # ties in reason order, whatever order the rows came in (as the SQL path orders them)
+    tied = rejects((D1, "a", 1, "z reason", "x"), (D1, "a", 2, "a reason", "x"))
+    assert list(quarantine.reason_counts(tied)) == ["a reason", "z reason"]
