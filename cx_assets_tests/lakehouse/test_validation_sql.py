@@ -1,14 +1,10 @@
-"""`schema_sql`: a Pandera model's checks as SQL give the rows and reasons Pandera gives.
-
-Hand-worked rows for each kind of check, then every model of the four domains against
-Pandera itself on rows made to break each of its checks.
+"""`schema_sql`: each kind of Pandera check, rendered as SQL, gives on hand-worked rows the
+reasons Pandera gives, the casts give the model's types, and what cannot be rendered
+exactly is refused (the caller then validates with Pandera itself).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import re
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -17,9 +13,8 @@ import pytest
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql, re2_pattern
-from cx_assets.lakehouse.schemas import OPAQUE_ID, TRIMMED
-from cx_assets.lakehouse.validation import validate
+from cx_assets.lakehouse.schema_sql import Untranslatable, model_sql
+from cx_assets_tests.lakehouse.sql_reasons import pandera_reasons, relation, sql_reasons
 
 
 class Everything(pa.DataFrameModel):
@@ -48,32 +43,6 @@ TYPES = {
     "kind": "VARCHAR", "code": "VARCHAR", "key": "BIGINT", "flag": "BOOLEAN", "day": "DATE",
     "at": "TIMESTAMPTZ",
 }  # fmt: skip
-
-
-def relation(con, model_types: dict[str, str], rows: list[dict]) -> str:
-    """A temp table of `rows` (plus `row_id`) with the given column types."""
-    con.execute("DROP TABLE IF EXISTS rows_")
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in model_types.items())
-    con.execute(f"CREATE TEMP TABLE rows_ (row_id INTEGER, {columns})")
-    for row_id, row in enumerate(rows):
-        values = [row.get(name) for name in model_types]
-        con.execute(
-            f"INSERT INTO rows_ VALUES ({', '.join('?' * (len(values) + 1))})", [row_id, *values]
-        )
-    return "rows_"
-
-
-def sql_reasons(con, model, table: str) -> dict[int, str]:
-    types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
-    rendered = model_sql(model, types)
-    found = con.execute(f"SELECT row_id, {rendered.reason} FROM {table}").fetchall()
-    return {row_id: reason for row_id, reason in found if reason is not None}
-
-
-def pandera_reasons(con, model, table: str) -> dict[int, str]:
-    frame = con.execute(f"SELECT * FROM {table} ORDER BY row_id").df()
-    rejects = validate(model, frame).rejects
-    return dict(zip(rejects["row_id"].tolist(), rejects["reason"].tolist(), strict=True))
 
 
 @pytest.mark.parametrize(
@@ -319,133 +288,3 @@ def test_what_cannot_be_rendered_exactly_is_refused(model_change, source_types):
 
     with pytest.raises(Untranslatable):
         model_sql(model, source_types)
-
-
-# --------------------------------------------------------------------------- patterns
-
-# Every character Python's `re` reads as whitespace in a `str` pattern, ASCII or not.
-PYTHON_WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()]
-
-
-def _probes() -> list[str]:
-    probes = ["", "a", "ab", "a@b", "(11)", "a+b", "a]b", "]", "^x", "x\n", "\nx"]
-    for space in PYTHON_WHITESPACE:
-        probes += [space, f"{space}a", f"a{space}", f"a{space}b", f"ab{space}{space}"]
-    return probes
-
-
-@pytest.mark.parametrize(
-    "pattern",
-    [OPAQUE_ID, TRIMMED, r"^[A-Z]", r"\s", r"^\S+$", r"^[]a]+$", r"^[^]\s]+$", r"b$", r"^a\Z"],
-)
-def test_a_pattern_matches_in_sql_what_it_matches_in_python(con, pattern):
-    """Pandera matches with Python's `re`: Unicode whitespace, and a `$` that also matches
-    before a final line break. DuckDB's RE2 must give the same verdict for every probe."""
-    translated = "^(?:" + re2_pattern(pattern) + ")"
-    for probe in _probes():
-        in_sql = con.execute("SELECT regexp_matches(?, ?)", [probe, translated]).fetchone()[0]
-        assert in_sql == bool(re.match(pattern, probe)), (pattern, probe)
-
-
-def test_the_whitespace_of_python_is_more_than_ascii():
-    # What makes the rewrite needed: RE2's `\s` would miss all of these.
-    assert {"\x0b", "\x1c", "\x85", "\xa0", "\u2003", "\u3000"} <= set(PYTHON_WHITESPACE)
-
-
-@pytest.mark.parametrize("pattern", [r"^\d+$", r"\w", r"\bx", r"[\S]"])
-def test_a_pattern_read_differently_by_re2_is_left_to_pandera(pattern):
-    with pytest.raises(Untranslatable):
-        re2_pattern(pattern)
-
-
-# --------------------------------------------------------------------------- every model
-
-DOMAIN_SCHEMAS = ["calls", "crm", "digital", "support"]
-_BAD_CANDIDATES = {
-    "BIGINT": [-1, 0, -100, 1000, 7, 10**6],
-    "DOUBLE": [-1.0, 0.0, 101.0, 2.0, -0.5],
-    # Python reads the no-break, em and ideographic spaces, \x1c and a final line break
-    # as whitespace; RE2 alone would not.
-    "VARCHAR": [
-        "",
-        " a",
-        "a ",
-        "a@b.com",
-        "not-an-allowed-value",
-        "\xa0a",
-        "a\u2003b",
-        "a\x1c",
-        "a\n",
-        "\u3000",
-    ],
-}
-_GOOD_CANDIDATES = {
-    "BIGINT": [1, 0, 2, 5, 10],
-    "DOUBLE": [0.5, 1.0, 0.0, 2.0, 10.0],
-    "VARCHAR": ["a", "abc", "Ab1"],
-    "BOOLEAN": [True],
-    "DATE": [date(2024, 1, 5)],
-    "TIMESTAMP WITH TIME ZONE": [datetime(2024, 1, 5, 10, tzinfo=UTC)],
-}
-_SQL_TYPE = {
-    "int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE", "str": "VARCHAR",
-    "bool": "BOOLEAN", "boolean": "BOOLEAN", "date": "DATE",
-    "datetime64[us, UTC]": "TIMESTAMP WITH TIME ZONE",
-}  # fmt: skip
-
-
-def _models():
-    for domain in DOMAIN_SCHEMAS:
-        module = importlib.import_module(f"cx_assets.{domain}.schemas")
-        for name, model in vars(module).items():
-            if (
-                inspect.isclass(model)
-                and issubclass(model, pa.DataFrameModel)
-                and model.__module__ == module.__name__
-                and not name.startswith("_")
-            ):
-                yield pytest.param(model, id=f"{domain}.{name}")
-
-
-def _passes(column: pa.Column, name: str, value) -> bool:
-    frame = pd.DataFrame({name: [value]})
-    try:
-        pa.DataFrameSchema({name: column}, coerce=True).validate(frame)
-    except (pa.errors.SchemaError, pa.errors.SchemaErrors):
-        return False
-    return True
-
-
-def _breaking_rows(model) -> tuple[dict[str, str], list[dict]]:
-    """One good row, then for each column a null and a value breaking each of its checks
-    (where a candidate breaks it), and the good row twice for a unique column."""
-    columns = model.to_schema().columns
-    types = {name: _SQL_TYPE[str(column.dtype)] for name, column in columns.items()}
-    good = {}
-    for name, column in columns.items():
-        pool = _GOOD_CANDIDATES[types[name]]
-        for check in column.checks:
-            if check.name == "isin":
-                pool = list(check.statistics["allowed_values"])
-        good[name] = next(value for value in pool if _passes(column, name, value))
-    rows = [good]
-    for name, column in columns.items():
-        rows.append({**good, name: None})
-        for candidate in _BAD_CANDIDATES.get(types[name], []):
-            if not _passes(column, name, candidate):
-                rows.append({**good, name: candidate})
-        if column.unique:
-            rows += [dict(good), dict(good)]
-    return types, rows
-
-
-@pytest.mark.parametrize("model", _models())
-def test_sql_and_pandera_reject_the_same_rows_for_the_same_reasons(con, model):
-    types, rows = _breaking_rows(model)
-    table = relation(con, types, rows)
-    try:
-        in_sql = sql_reasons(con, model, table)
-    except Untranslatable:
-        pytest.skip("validated by Pandera itself")
-    assert in_sql == pandera_reasons(con, model, table)
-    assert len(in_sql) > 1  # the rows do break checks
