@@ -10,7 +10,7 @@ import pytest
 from dagster import AssetKey, MarkdownMetadataValue
 
 from cx_assets.crm.plots import temporal_heat_metadata
-from cx_assets_tests.calls.test_assets import CALL_A, CALL_B
+from cx_assets_tests.calls.landing_rows import CALL_A, CALL_B
 from cx_assets_tests.conftest import Domain
 from cx_assets_tests.digital.landing_rows import call, event, member
 

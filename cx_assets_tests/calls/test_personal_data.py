@@ -1,0 +1,44 @@
+"""Customer personal data kept out of the calls tables: the transcript and any extra fields
+reach neither silver nor gold, and a call id that would carry personal data to gold is
+quarantined."""
+
+from __future__ import annotations
+
+import pytest
+
+from cx_assets_tests.calls.landing_rows import DAY, EVERYTHING, GOLD_TABLES, call
+
+
+def test_customer_personal_data_reaches_neither_silver_nor_gold(lake):
+    record = call(
+        "PII",
+        "Agent: Am I speaking with Maria Silva? Customer: Yes, maria.silva@example.com, "
+        "phone 555-0199. Sign me up.",
+        customer_name="Maria Silva",
+        customer_email="maria.silva@example.com",
+    )
+    lake.land_jsonl("calls", "transcripts", DAY, [record])
+    lake.materialize(EVERYTHING, day=DAY)
+
+    silver = lake.query("SELECT * FROM silver.calls_transcripts")
+    assert len(silver) == 1
+    assert "transcript_text" not in silver.columns
+    assert silver["customer_id"].tolist() == ["CUST-PII"]  # the id is kept as delivered
+    frames = {"silver": silver, **{table: lake.gold(table) for table in GOLD_TABLES}}
+    for name, frame in frames.items():
+        text = frame.astype(str).to_csv()
+        for secret in ("maria", "silva", "555-0199", "example.com"):
+            assert secret not in text.lower(), (name, secret)
+
+
+@pytest.mark.parametrize("call_id", ["maria.silva@example.com", "+55 11 94242-0150", "C 7"])
+def test_a_call_id_that_is_not_opaque_is_quarantined(lake, call_id):
+    """Gold keeps the call id: one holding an e-mail address, a phone number as people write
+    it or whitespace (a name) would carry it there."""
+    records = [call(call_id, "Sign me up.", customer_id="CUST-1"), call("C8", "No.")]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    lake.materialize(EVERYTHING, day=DAY)
+
+    (rejected,) = lake.quarantine("calls_transcripts").itertuples()
+    assert rejected.line_number == 1 and "call_id" in rejected.reason
+    assert lake.gold("calls_performance")["call_id"].tolist() == ["C8"]

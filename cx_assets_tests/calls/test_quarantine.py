@@ -1,0 +1,97 @@
+"""Bad calls records quarantined with their file and line while the rest of the day is kept:
+each kind of bad record, a call timed after its file's day, and bronze reconciling with
+silver plus quarantine."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from cx_assets.lakehouse.checks import RECONCILES_WITH_BRONZE, UNIQUE_KEY
+from cx_assets_tests.calls.landing_rows import BAD_JSON_LINE, DAY, EVERYTHING, call
+from cx_assets_tests.conftest import check_results
+
+
+def test_bad_records_are_quarantined_with_their_line_and_the_rest_kept(landed):
+    landed.materialize(EVERYTHING, day=DAY)
+    quarantined = landed.quarantine("calls_transcripts")
+    assert quarantined[["source_file", "line_number", "reason", "raw"]].to_dict("records") == [
+        {
+            "source_file": f"landing/calls/transcripts/{DAY}/part-0001.jsonl",
+            "line_number": 3,
+            "reason": "invalid JSON: Expecting property name enclosed in double quotes (column 46)",
+            "raw": BAD_JSON_LINE,
+        }
+    ]
+    lineage = landed.query(
+        "SELECT call_id, source_file, line_number, duration_seconds "
+        "FROM silver.calls_transcripts ORDER BY call_id"
+    )
+    folder = f"landing/calls/transcripts/{DAY}"
+    assert lineage.to_dict("records") == [
+        {"call_id": "A", "source_file": f"{folder}/part-0001.jsonl", "line_number": 1, "duration_seconds": 300},
+        {"call_id": "B", "source_file": f"{folder}/part-0001.jsonl", "line_number": 2, "duration_seconds": 300},
+        {"call_id": "D", "source_file": f"{folder}/part-0001.jsonl", "line_number": 4, "duration_seconds": 300},
+        # .json array: the element's 1-based position is its line number
+        {"call_id": "E", "source_file": f"{folder}/batch.json", "line_number": 1, "duration_seconds": 300},
+        {"call_id": "F", "source_file": f"{folder}/batch.json", "line_number": 2, "duration_seconds": 300},
+        {"call_id": "G", "source_file": f"{folder}/call-G.json", "line_number": 1, "duration_seconds": None},
+    ]  # fmt: skip
+
+
+def test_each_kind_of_bad_record_is_quarantined_and_bronze_reconciles(lake):
+    good = call("OK", "Agent: Hello. Customer: Sign me up.")
+    records = [
+        good,
+        {key: value for key, value in call("NOCUST", "Hi.").items() if key != "customer_id"},
+        call("WRONGTYPE", "Hi.", duration_seconds="five minutes"),
+        call("BADTIME", "Hi.", timestamp="yesterday at noon"),
+        call("OK", "Agent: A second delivery of the same call_id."),
+        call("EMAIL", "Hi.", customer_id="maria.silva@example.com"),
+        call("NOAGENT", "Hi.", agent="   "),
+        [1, 2, 3],
+    ]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    result = lake.materialize(EVERYTHING, day=DAY)
+    assert result.success
+
+    assert lake.query("SELECT call_id FROM silver.calls_transcripts")["call_id"].tolist() == ["OK"]
+    reasons = lake.quarantine("calls_transcripts").set_index("line_number")["reason"].to_dict()
+    assert reasons[2] == 'missing required field "customer_id"'
+    assert reasons[3] == 'field "duration_seconds" is not an integer'
+    assert reasons[4] == 'field "timestamp" is not an ISO-8601 timestamp'
+    assert reasons[5].startswith("duplicate call_id (first seen at ")
+    assert reasons[6].startswith("column 'customer_id' failed str_matches")
+    assert reasons[7].startswith("column 'agent_name' failed")
+    assert reasons[8] == "not a JSON object"
+    assert len(reasons) == 7
+
+    evaluations = check_results(result)
+    reconciliation = evaluations[("silver/calls_transcripts", RECONCILES_WITH_BRONZE)]
+    assert reconciliation.passed
+    assert reconciliation.metadata["by_day"].data[DAY] == {
+        "bronze": 8,
+        "silver": 1,
+        "quarantine": 7,
+        "unaccounted": 0,
+    }
+    assert evaluations[("silver/calls_transcripts", UNIQUE_KEY)].passed
+
+
+def test_a_call_timed_after_the_day_after_its_files_day_is_quarantined(lake):
+    """A day's file holds that day's calls, with a day of slack for an export named by its
+    local date; a year typed wrong (2199) was counted in the day's KPIs."""
+    next_day = (date.fromisoformat(DAY) + timedelta(days=1)).isoformat()
+    after = (date.fromisoformat(DAY) + timedelta(days=2)).isoformat()
+    records = [
+        call("C1", "Sign me up.", timestamp="2199-12-31T23:59:59"),
+        call("C2", "No.", timestamp=f"{after}T00:00:00"),
+        call("C3", "No.", timestamp=f"{next_day}T23:59:59"),  # within the slack
+        call("C4", "No.", timestamp="2020-01-01T10:00:00"),  # earlier: kept
+    ]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    lake.materialize(EVERYTHING, day=DAY)
+
+    rejected = lake.quarantine("calls_transcripts").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2]
+    assert set(rejected["reason"]) == {'field "timestamp" is after the day after its file\'s day'}
+    assert sorted(lake.gold("calls_performance")["call_id"]) == ["C3", "C4"]
