@@ -64,7 +64,7 @@ def test_leakage_calls_by_journey_type_chart(lake):
 
 
 def test_temporal_heat_chart_from_the_gold_table(lake):
-    from cx_assets_tests.crm.test_assets import land_day
+    from cx_assets_tests.crm.landing_rows import land_day
 
     land_day(lake)
     crm = Domain.named("crm")

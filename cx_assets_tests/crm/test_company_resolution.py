@@ -1,0 +1,99 @@
+"""Which company a CRM interaction counts for: the linkage of each kind of contact, resolved
+as of the interaction's day in the per-day tables, and as of everything delivered in the
+whole-history tables (a person delivered after their interaction, or who moved company)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cx_assets_tests.crm.landing_rows import (
+    CRM,
+    DAY,
+    EVERYTHING,
+    NEXT_DAY,
+    PARTITIONED,
+    company,
+    interaction,
+    land_day,
+    person,
+    user,
+)
+
+pytestmark = pytest.mark.long_module
+
+
+def test_companies_are_resolved_as_of_the_interaction_day(lake):
+    land_day(lake, interactions=[interaction(1, 11)])
+    # on the next day the person moves to company 12
+    lake.land_jsonl("crm", "contacts", NEXT_DAY, [company(12), person(11, 12)])
+    lake.land_jsonl("crm", "interactions", NEXT_DAY, [interaction(2, 11, day=NEXT_DAY)])
+    lake.materialize(PARTITIONED, day=DAY, last_day=NEXT_DAY)
+    lake.materialize(PARTITIONED, day=DAY)  # re-running the earlier day does not see the move
+    rows = lake.query(
+        "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
+    )
+    assert rows.values.tolist() == [[1, 10, "via_person"], [2, 12, "via_person"]]
+    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+    current = lake.query("SELECT company_id FROM silver.crm_contacts WHERE contact_id = 11")
+    assert current["company_id"].tolist() == [12]
+
+
+def test_linkage_of_each_kind_of_contact(lake):
+    contacts = [company(10), person(11, 10), person(12, None, email="solo@x.com", phone="2")]
+    interactions = [interaction(1, 10), interaction(2, 11), interaction(3, 12), interaction(4, 999)]
+    land_day(lake, interactions=interactions, contacts=contacts)
+    lake.materialize(PARTITIONED, day=DAY)
+    rows = lake.query(
+        "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
+    )
+    assert rows.astype(object).where(rows.notna(), None).values.tolist() == [
+        [1, 10, "direct"],
+        [2, 10, "via_person"],
+        [3, None, "unresolved"],  # a person without a company
+        [4, None, "unresolved"],  # a contact never delivered
+    ]
+    linkage = lake.gold("crm_contact_linkage").iloc[0]
+    assert (linkage.direct_share, linkage.via_person_share, linkage.unresolved_share) == (
+        0.25,
+        0.25,
+        0.5,
+    )
+
+
+def _volumetrics(lake) -> list[list[int]]:
+    frame = lake.gold("crm_cx_volumetrics")
+    return frame[["owner_id", "company_id", "total_interactions"]].values.tolist()
+
+
+def test_whole_history_tables_link_a_person_delivered_after_their_interaction(lake):
+    """Company 6 on day 0; an interaction on person P on day 3; P arrives on day 5 as a
+    person of company 6: volumetrics count it for (owner, 6)."""
+    days = ["2024-01-01", "2024-01-04", "2024-01-06"]
+    lake.land_jsonl("crm", "users", days[0], [user()])
+    lake.land_jsonl("crm", "contacts", days[0], [company(6)])
+    lake.land_jsonl("crm", "interactions", days[1], [interaction(1, 50, day=days[1])])
+    lake.land_jsonl("crm", "contacts", days[2], [person(50, 6)])
+    lake.materialize(PARTITIONED, day=days[0], last_day=days[2])
+    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+
+    assert _volumetrics(lake) == [[1, 6, 1]]
+    churn = lake.gold("crm_churn_risk").set_index("company_id")
+    assert churn.loc[6, "valid_interactions"] == 1
+    # per-day tables keep the as-of-day view: on day 3 the person was unknown
+    linkage = lake.query("SELECT linkage FROM silver.crm_interactions")["linkage"].tolist()
+    assert linkage == ["unresolved"]
+
+
+def test_whole_history_tables_follow_a_person_who_moved_company(lake):
+    """P in company 5 on day 0, company 6 on day 2; interactions on days 0 and 4: both
+    count for (owner, 6)."""
+    days = ["2024-01-01", "2024-01-03", "2024-01-05"]
+    lake.land_jsonl("crm", "users", days[0], [user()])
+    lake.land_jsonl("crm", "contacts", days[0], [company(5), company(6), person(50, 5)])
+    lake.land_jsonl("crm", "interactions", days[0], [interaction(1, 50, day=days[0])])
+    lake.land_jsonl("crm", "contacts", days[1], [person(50, 6)])
+    lake.land_jsonl("crm", "interactions", days[2], [interaction(2, 50, day=days[2])])
+    lake.materialize(PARTITIONED, day=days[0], last_day=days[2])
+    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+
+    assert _volumetrics(lake) == [[1, 6, 2]]

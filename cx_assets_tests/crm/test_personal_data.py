@@ -1,0 +1,141 @@
+"""No customer's personal data leaves CRM bronze: names in interaction and deal titles are
+masked (the title's own company's people by any name, anyone by full name), e-mails and
+phones in free text are masked, and contacts' e-mails and phones are kept as keyed hashes."""
+
+from __future__ import annotations
+
+import pytest
+
+from cx_assets_tests.crm.landing_rows import (
+    DAY,
+    EVERYTHING,
+    PERSON_EMAIL,
+    PERSON_NAME,
+    PERSON_PHONE,
+    company,
+    deal,
+    interaction,
+    land_day,
+    person,
+)
+
+pytestmark = pytest.mark.long_module
+
+
+def test_no_customer_personal_data_outside_bronze(lake):
+    contacts = [company(10), person(11, 10)]
+    titled = interaction(3, 11, title=f"Tarefa: ligar para {PERSON_NAME.upper()} (joana)")
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 11), titled], contacts=contacts)
+    lake.materialize(EVERYTHING, day=DAY)
+    title = lake.query("SELECT title FROM silver.crm_interactions WHERE interaction_id = 3")
+    assert title["title"].tolist() == ["Tarefa: ligar para [name] ([name])"]
+    tables = lake.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('silver', 'gold')"
+    )
+    assert len(tables) > 10
+    for schema, table in tables.values:
+        text = lake.query(f'SELECT * FROM "{schema}"."{table}"').astype(str).to_csv()
+        for secret in (PERSON_NAME, PERSON_EMAIL, PERSON_PHONE, "98888"):
+            assert secret not in text, (schema, table, secret)
+    for path in lake.layout.gold_dir.rglob("*.parquet"):
+        assert PERSON_EMAIL.encode() not in path.read_bytes()
+
+
+def test_titles_have_the_names_of_their_companys_people_masked(lake):
+    """Seen in an audit: only the title of an interaction on a person had that person's
+    name masked; a title on the company, or on a colleague, and deal titles kept names."""
+    contacts = [
+        company(10),
+        person(11, 10),  # Joana Cliente
+        person(12, 10, name="Zélia Quaresma", email="z@cliente.com.br", phone="+55 11 97777-1234"),
+        company(20),
+        person(21, 20, name="Outra Pessoa", email="o@outra.com", phone="+55 11 96666-1234"),
+    ]  # fmt: skip
+    interactions = [
+        interaction(1, 10, title="Falar com Joana Cliente"),
+        interaction(2, 11, title="Ligação: zelia e JOANA"),  # an accent left out
+        interaction(3, 10, title="Reunião com Outra Pessoa"),  # another company's person
+        interaction(4, 12, title="E-mail enviado."),
+        interaction(5, 12, title="Retorno da joana cliênte"),  # an accent added
+    ]
+    land_day(lake, interactions=interactions, contacts=contacts)
+    titled = {**deal(100, 10), "Title": "Proposta para Joana Cliente e Zélia Quaresma"}
+    lake.land_jsonl("crm", "deals", DAY, [titled, {**deal(101, 20), "Title": "Zélia"}])
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    titles = lake.query("SELECT interaction_id, title FROM silver.crm_interactions ORDER BY 1")
+    assert titles.values.tolist() == [
+        [1, "Falar com [name]"],
+        [2, "Ligação: [name] e [name]"],
+        # Another company's person, named in full (seen in an audit: kept in silver).
+        [3, "Reunião com [name]"],
+        [4, "E-mail enviado."],
+        [5, "Retorno da [name]"],
+    ]
+    deals = lake.query("SELECT deal_id, title FROM silver.crm_deals ORDER BY 1")
+    # A first name alone is looked for only among the title's own company's people.
+    assert deals.values.tolist() == [[100, "Proposta para [name] e [name]"], [101, "Zélia"]]
+
+
+def test_a_full_name_is_masked_whoever_the_title_is_on(lake):
+    """Seen in an audit: silver kept the full names of a person of no company, and of
+    anyone named on a contact never delivered, since only the title's own contact's (and
+    its company's) people were looked for."""
+    contacts = [
+        company(10),
+        person(11, None, name="Maria Souza", email="m@x.com", phone="+55 11 95555-1234"),
+        person(12, 10),  # Joana Cliente
+    ]  # fmt: skip
+    interactions = [
+        interaction(1, 10, title="Ligação com Maria Souza"),
+        interaction(2, 999, title="Reunião com MARIA SOUZA e Joana Cliente"),
+        interaction(3, 10, title="Maria pediu retorno"),  # a first name alone: not hers
+        interaction(4, 10, title="Souza Maria"),  # the two words, not her name
+    ]
+    land_day(lake, interactions=interactions, contacts=contacts)
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    titles = lake.query("SELECT interaction_id, title FROM silver.crm_interactions ORDER BY 1")
+    assert titles.values.tolist() == [
+        [1, "Ligação com [name]"],
+        [2, "Reunião com [name] e [name]"],
+        [3, "Maria pediu retorno"],
+        [4, "Souza Maria"],
+    ]
+
+
+def test_free_text_in_silver_has_contacts_masked(lake):
+    land_day(
+        lake,
+        interactions=[
+            interaction(1, 10, title="Ligar para joana@cliente.com.br ou (11) 98888-7777"),
+        ],
+    )
+    lake.materialize(EVERYTHING, day=DAY)
+    (title,) = lake.query("SELECT title FROM silver.crm_interactions")["title"]
+    assert title == "Ligar para [email] ou [phone]"
+
+
+def test_personal_values_are_keyed_hashes(lake, monkeypatch):
+    import hashlib
+    import hmac
+
+    from cx_assets.lakehouse.privacy import DEFAULT_HASH_KEY, HASH_KEY_ENV
+
+    monkeypatch.delenv(HASH_KEY_ENV, raising=False)
+    land_day(lake)
+    lake.materialize(EVERYTHING, day=DAY)
+    row = lake.query("SELECT email_hash, phone_hash FROM silver.crm_contact_versions "
+                     "WHERE contact_id = 11").iloc[0]  # fmt: skip
+    email, digits = PERSON_EMAIL.lower().encode(), b"5511988887777"
+    assert row.email_hash == hmac.new(DEFAULT_HASH_KEY.encode(), email, "sha256").hexdigest()
+    assert row.phone_hash == hmac.new(DEFAULT_HASH_KEY.encode(), digits, "sha256").hexdigest()
+    assert row.email_hash != hashlib.sha256(email).hexdigest()  # not enumerable without the key
+
+    monkeypatch.setenv(HASH_KEY_ENV, "another secret")
+    lake.materialize(EVERYTHING, day=DAY)
+    again = lake.query("SELECT email_hash FROM silver.crm_contact_versions WHERE contact_id = 11")
+    assert again["email_hash"].iloc[0] != row.email_hash
