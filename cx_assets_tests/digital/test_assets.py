@@ -1,5 +1,6 @@
 """The digital domain end to end on hand-landed CSV files: landing → bronze → silver (with
-quarantine) → gold, earlier days read through partition mappings, empty days, checks."""
+quarantine) → gold, earlier days read through partition mappings, repeat calls, empty days,
+gold's Parquet layout and the checks; and the first large write of silver journeys."""
 
 from __future__ import annotations
 
@@ -15,27 +16,19 @@ from cx_assets.digital.assets import LEAKAGE_SHARE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
 from cx_assets.lakehouse.validation import ordered
 from cx_assets.lakehouse.warehouse import replace_rows
-from cx_assets_tests.conftest import Domain, check_results
-from cx_assets_tests.digital.landing_rows import call, event, member
-
-DIGITAL = Domain.named("digital")
-EVERYTHING = DIGITAL.everything
-LANDED_TABLES = ("journeys", "calls", "members")
-GOLD_PARTITIONED = (
-    "leakage_daily_summary",
-    "leakage_segment_drilldown",
-    "leakage_journey_timeline",
-    "leakage_root_cause",
+from cx_assets_tests.conftest import check_results
+from cx_assets_tests.digital.landing_rows import (
+    DIGITAL,
+    GOLD_PARTITIONED,
+    GOLD_WHOLE,
+    call,
+    event,
+    member,
+    run_partitioned,
+    run_rollups,
 )
-GOLD_WHOLE = ("leakage_savings_model", "leakage_action_recommendations")
 
-
-def _partitioned(lake, day: str, last_day: str | None = None):
-    return lake.materialize(EVERYTHING, selection=DIGITAL.partitioned, day=day, last_day=last_day)
-
-
-def _rollups(lake):
-    return lake.materialize(EVERYTHING, selection=DIGITAL.whole_history)
+LANDED_TABLES = ("journeys", "calls", "members")
 
 
 def test_definitions_hold_the_leakage_tables_and_checks():
@@ -79,10 +72,10 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
             call("", "M2", "2024-01-09T09:30:00"),
         ],
     )
-    first = _partitioned(lake, before)
+    first = run_partitioned(lake, before)
     assert first.success
     # The next day runs alone: it reads the day before through the partition mapping.
-    second = _partitioned(lake, day)
+    second = run_partitioned(lake, day)
     assert second.success
 
     leakage = lake.query("SELECT * FROM silver.digital_leakage_calls")
@@ -155,7 +148,7 @@ def test_two_journeys_failing_in_one_session_in_the_same_second_are_two_timeline
         call("K4b", "M4", "2024-01-09T12:06:00", reason="id_card"),
     ])  # fmt: skip
 
-    result = _partitioned(lake, day)
+    result = run_partitioned(lake, day)
 
     assert result.success
     timeline = lake.query(
@@ -198,8 +191,8 @@ def test_repeat_calls_are_found_in_earlier_partitions(lake):
         "2024-01-15",
         [call("B1", "M1", "2024-01-15T12:00:00"), call("B2", "M2", "2024-01-15T12:00:00")],
     )
-    assert _partitioned(lake, "2024-01-07", "2024-01-08").success
-    assert _partitioned(lake, "2024-01-15").success
+    assert run_partitioned(lake, "2024-01-07", "2024-01-08").success
+    assert run_partitioned(lake, "2024-01-15").success
     leakage = lake.query("SELECT call_id, is_repeat_call FROM silver.digital_leakage_calls")
     assert dict(zip(leakage["call_id"], leakage["is_repeat_call"], strict=True)) == {
         "B1": True,
@@ -213,9 +206,9 @@ def test_repeat_calls_are_found_in_earlier_partitions(lake):
 
 
 def test_an_empty_day_writes_every_table_and_warns(lake):
-    result = _partitioned(lake, "2024-01-10")
+    result = run_partitioned(lake, "2024-01-10")
     assert result.success
-    rollups = _rollups(lake)
+    rollups = run_rollups(lake)
     assert rollups.success
     for table in GOLD_PARTITIONED + GOLD_WHOLE:
         assert lake.query(f"SELECT count(*) AS n FROM gold.{table}")["n"].tolist() == [0]
@@ -238,8 +231,8 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
         "digital", "journeys", "2024-01-11", [event("M1", "S1", "2024-01-11T08:00:00", "abandon")]
     )
     lake.land_csv("digital", "calls", "2024-01-11", [call("C1", "M1", "2024-01-11T08:30:00")])
-    assert _partitioned(lake, "2024-01-11").success
-    assert _rollups(lake).success
+    assert run_partitioned(lake, "2024-01-11").success
+    assert run_rollups(lake).success
     assert lake.gold("leakage_daily_summary")["leakage_calls"].tolist() == [1]
     model = lake.gold("leakage_savings_model")
     # Contract 4.3: the mean is over the materialized days; the empty 10th counts 0.
@@ -264,7 +257,7 @@ def test_gold_parquet_reads_with_duckdb_hive_partitioning(lake):
     lake.land_csv(
         "digital", "calls", day, [call("C1", "M1", "2024-01-12T08:29:59", reason="id_card")]
     )
-    assert _partitioned(lake, day).success
+    assert run_partitioned(lake, day).success
     pattern = lake.layout.gold_dir / "leakage_segment_drilldown" / "**" / "*.parquet"
     rows = duckdb.sql(
         f"SELECT date, journey_type, member_category, calls FROM read_parquet('{pattern}', "
@@ -277,7 +270,7 @@ def test_leakage_share_outside_the_band_warns(lake):
     day = "2024-01-12"
     lake.land_csv("digital", "journeys", day, [event("M1", "S1", "2024-01-12T08:00:00", "abandon")])
     lake.land_csv("digital", "calls", day, [call("C1", "M1", "2024-01-12T08:10:00")])
-    result = _partitioned(lake, day)
+    result = run_partitioned(lake, day)
     assert result.success
     share = check_results(result)[("silver/digital_leakage_calls", LEAKAGE_SHARE)]
     assert not share.passed and share.severity == AssetCheckSeverity.WARN
@@ -315,126 +308,3 @@ def test_a_first_write_of_a_full_row_group_reads_back(tmp_path):
         assert first_day == rows // 2
     finally:
         con.close()
-
-
-def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
-    """A contact centre that stops exporting `sentiment_score`: its calls go on, without a
-    score, and the silver step says which file lacks which column (a blank value in a file
-    that has the column is not reported)."""
-    day = "2024-01-12"
-    no_score = call("C1", "M1", f"{day}T08:10:00")
-    del no_score["sentiment_score"]
-    lake.land_csv("digital", "calls", day, [no_score], name="calls-a.csv")
-    blank = call("C2", "M2", f"{day}T09:10:00", sentiment="")
-    lake.land_csv("digital", "calls", day, [blank], name="calls-b.csv")
-    calls_steps = [
-        asset
-        for asset in DIGITAL.assets
-        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
-    ]
-
-    result = lake.materialize(EVERYTHING, selection=calls_steps, day=day)
-
-    assert result.success
-    calls = lake.query("SELECT call_id, sentiment_score FROM silver.digital_calls ORDER BY 1")
-    assert calls["call_id"].tolist() == ["C1", "C2"] and calls["sentiment_score"].isna().all()
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/digital_calls"
-    ]
-    file_a = f"landing/digital/calls/{day}/calls-a.csv"
-    missing = materialization.metadata["files_missing_optional_columns"].value
-    assert missing == {file_a: ["sentiment_score"]}
-    warnings = [
-        entry.user_message
-        for entry in lake.instance.all_logs(result.run_id)
-        if entry.step_key == "silver__digital_calls" and "has no column" in entry.user_message
-    ]
-    assert warnings == [
-        f"{file_a} has no column sentiment_score (optional): its records are kept without a "
-        "value there"
-    ]
-
-
-def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
-    """A session or call id holding an e-mail address is quarantined (masked, two ids would
-    become one); an address or phone number typed into a label that reaches gold (error
-    code, device, call reason, plan) is masked there, as in free text."""
-    day = "2024-01-09"
-    lake.land_csv(
-        "digital",
-        "journeys",
-        day,
-        [
-            event("M1", "S-zed@example.net", "2024-01-09T08:00:00", "start"),
-            event("M1", "S1", "2024-01-09T08:40:00", "start", device="zed@example.net"),
-            event(
-                "M1",
-                "S1",
-                "2024-01-09T08:50:00",
-                "error",
-                code="ERR +55 11 94242-0150",
-                device="zed@example.net",
-            ),
-        ],
-    )
-    lake.land_csv("digital", "members", day, [member("M1", plan="zed@example.net")])
-    lake.land_csv(
-        "digital",
-        "calls",
-        day,
-        [
-            call("C-zed@example.net", "M1", "2024-01-09T09:00:00"),
-            call("C1", "M1", "2024-01-09T09:05:00"),
-            call("C2", "M1", "2024-01-09T09:10:00", reason="billing zed@example.net"),
-        ],
-    )
-    assert _partitioned(lake, day).success
-    assert _rollups(lake).success
-
-    assert lake.quarantine("digital_journeys")["line_number"].tolist() == [2]
-    assert lake.quarantine("digital_calls")["line_number"].tolist() == [2]
-    timeline = lake.gold("leakage_journey_timeline")
-    assert set(timeline["error_code"].dropna()) == {"ERR [phone]"}
-    assert set(timeline["device_type"].dropna()) == {"[email]"}
-    reasons = lake.query("SELECT call_reason FROM silver.digital_calls ORDER BY call_id")
-    assert reasons["call_reason"].tolist() == ["billing", "billing [email]"]
-    for table in (*GOLD_PARTITIONED, *GOLD_WHOLE):
-        text = lake.gold(table).astype(str).to_csv()
-        assert "zed@" not in text and "94242" not in text, table
-    members = lake.query("SELECT plan_type FROM silver.digital_members")
-    assert members["plan_type"].tolist() == ["[email]"]
-
-
-def test_records_timed_after_the_day_after_their_files_day_are_quarantined(lake):
-    """A day's files hold that day's journeys and calls, with a day of slack for an export
-    named by its local date; a year typed wrong (2150) is a bad record, an earlier day not."""
-    day = "2024-01-09"
-    lake.land_csv(
-        "digital",
-        "journeys",
-        day,
-        [
-            event("M1", "S1", "2150-01-09T08:00:00", "start"),
-            event("M1", "S1", "2024-01-10T23:59:00", "start"),  # within the slack
-            event("M1", "S2", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),
-        ],
-    )
-    lake.land_csv("digital", "members", day, [member("M1")])
-    lake.land_csv(
-        "digital",
-        "calls",
-        day,
-        [call("C1", "M1", "2024-01-11T00:00:00"), call("C2", "M1", "2024-01-09T00:10:00")],
-    )
-    assert _partitioned(lake, day).success
-
-    reason = 'field "{}" is after the day after its file\'s day'
-    journeys = lake.quarantine("digital_journeys")
-    assert journeys[["line_number", "reason"]].values.tolist() == [[2, reason.format("timestamp")]]
-    calls = lake.quarantine("digital_calls")
-    assert calls[["line_number", "reason"]].values.tolist() == [
-        [2, reason.format("call_timestamp")]
-    ]
-    assert lake.query("SELECT call_id FROM silver.digital_calls")["call_id"].tolist() == ["C2"]

@@ -1,0 +1,140 @@
+"""Landed digital records that are read, quarantined or kept out of gold: a calls file
+without an optional column is read and said so, contacts typed into ids or labels never
+reach gold, and records timed after the day after their file's day are quarantined."""
+
+from __future__ import annotations
+
+from cx_assets_tests.digital.landing_rows import (
+    DIGITAL,
+    EVERYTHING,
+    GOLD_PARTITIONED,
+    GOLD_WHOLE,
+    call,
+    event,
+    member,
+    run_partitioned,
+    run_rollups,
+)
+
+
+def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
+    """A contact centre that stops exporting `sentiment_score`: its calls go on, without a
+    score, and the silver step says which file lacks which column (a blank value in a file
+    that has the column is not reported)."""
+    day = "2024-01-12"
+    no_score = call("C1", "M1", f"{day}T08:10:00")
+    del no_score["sentiment_score"]
+    lake.land_csv("digital", "calls", day, [no_score], name="calls-a.csv")
+    blank = call("C2", "M2", f"{day}T09:10:00", sentiment="")
+    lake.land_csv("digital", "calls", day, [blank], name="calls-b.csv")
+    calls_steps = [
+        asset
+        for asset in DIGITAL.assets
+        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
+    ]
+
+    result = lake.materialize(EVERYTHING, selection=calls_steps, day=day)
+
+    assert result.success
+    calls = lake.query("SELECT call_id, sentiment_score FROM silver.digital_calls ORDER BY 1")
+    assert calls["call_id"].tolist() == ["C1", "C2"] and calls["sentiment_score"].isna().all()
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/digital_calls"
+    ]
+    file_a = f"landing/digital/calls/{day}/calls-a.csv"
+    missing = materialization.metadata["files_missing_optional_columns"].value
+    assert missing == {file_a: ["sentiment_score"]}
+    warnings = [
+        entry.user_message
+        for entry in lake.instance.all_logs(result.run_id)
+        if entry.step_key == "silver__digital_calls" and "has no column" in entry.user_message
+    ]
+    assert warnings == [
+        f"{file_a} has no column sentiment_score (optional): its records are kept without a "
+        "value there"
+    ]
+
+
+def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
+    """A session or call id holding an e-mail address is quarantined (masked, two ids would
+    become one); an address or phone number typed into a label that reaches gold (error
+    code, device, call reason, plan) is masked there, as in free text."""
+    day = "2024-01-09"
+    lake.land_csv(
+        "digital",
+        "journeys",
+        day,
+        [
+            event("M1", "S-zed@example.net", "2024-01-09T08:00:00", "start"),
+            event("M1", "S1", "2024-01-09T08:40:00", "start", device="zed@example.net"),
+            event(
+                "M1",
+                "S1",
+                "2024-01-09T08:50:00",
+                "error",
+                code="ERR +55 11 94242-0150",
+                device="zed@example.net",
+            ),
+        ],
+    )
+    lake.land_csv("digital", "members", day, [member("M1", plan="zed@example.net")])
+    lake.land_csv(
+        "digital",
+        "calls",
+        day,
+        [
+            call("C-zed@example.net", "M1", "2024-01-09T09:00:00"),
+            call("C1", "M1", "2024-01-09T09:05:00"),
+            call("C2", "M1", "2024-01-09T09:10:00", reason="billing zed@example.net"),
+        ],
+    )
+    assert run_partitioned(lake, day).success
+    assert run_rollups(lake).success
+
+    assert lake.quarantine("digital_journeys")["line_number"].tolist() == [2]
+    assert lake.quarantine("digital_calls")["line_number"].tolist() == [2]
+    timeline = lake.gold("leakage_journey_timeline")
+    assert set(timeline["error_code"].dropna()) == {"ERR [phone]"}
+    assert set(timeline["device_type"].dropna()) == {"[email]"}
+    reasons = lake.query("SELECT call_reason FROM silver.digital_calls ORDER BY call_id")
+    assert reasons["call_reason"].tolist() == ["billing", "billing [email]"]
+    for table in (*GOLD_PARTITIONED, *GOLD_WHOLE):
+        text = lake.gold(table).astype(str).to_csv()
+        assert "zed@" not in text and "94242" not in text, table
+    members = lake.query("SELECT plan_type FROM silver.digital_members")
+    assert members["plan_type"].tolist() == ["[email]"]
+
+
+def test_records_timed_after_the_day_after_their_files_day_are_quarantined(lake):
+    """A day's files hold that day's journeys and calls, with a day of slack for an export
+    named by its local date; a year typed wrong (2150) is a bad record, an earlier day not."""
+    day = "2024-01-09"
+    lake.land_csv(
+        "digital",
+        "journeys",
+        day,
+        [
+            event("M1", "S1", "2150-01-09T08:00:00", "start"),
+            event("M1", "S1", "2024-01-10T23:59:00", "start"),  # within the slack
+            event("M1", "S2", "2024-01-08T23:50:00", "error", code="PAY_TIMEOUT"),
+        ],
+    )
+    lake.land_csv("digital", "members", day, [member("M1")])
+    lake.land_csv(
+        "digital",
+        "calls",
+        day,
+        [call("C1", "M1", "2024-01-11T00:00:00"), call("C2", "M1", "2024-01-09T00:10:00")],
+    )
+    assert run_partitioned(lake, day).success
+
+    reason = 'field "{}" is after the day after its file\'s day'
+    journeys = lake.quarantine("digital_journeys")
+    assert journeys[["line_number", "reason"]].values.tolist() == [[2, reason.format("timestamp")]]
+    calls = lake.quarantine("digital_calls")
+    assert calls[["line_number", "reason"]].values.tolist() == [
+        [2, reason.format("call_timestamp")]
+    ]
+    assert lake.query("SELECT call_id FROM silver.digital_calls")["call_id"].tolist() == ["C2"]
