@@ -1,9 +1,28 @@
 """Support landing rows for hand-worked test cases: a ticket (JSON values), an agent and a
-customer (CSV values are text)."""
+customer (CSV values are text), the days they land on and a time on one of them, and the
+support assets and gold tables of the asset tests of more than one module (`test_assets`,
+`test_delivery_edges`, `test_personal_data`)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from cx_assets_tests.conftest import Domain
+
+SUPPORT = Domain.named("support")
+D0, D1, D2, D3 = "2024-03-03", "2024-03-04", "2024-03-05", "2024-03-06"
+GOLD = (
+    "support_ticket_analytics",
+    "support_agent_daily",
+    "support_customer_insights",
+    "support_volume_forecast",
+    "support_ticket_categories",
+    "support_assignment_plan",
+)
+
+
+def t(day: str, clock: str) -> str:
+    return f"{day}T{clock}"
 
 
 def ticket(

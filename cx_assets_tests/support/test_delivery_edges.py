@@ -1,0 +1,135 @@
+"""Ticket days, dates and ids at the edges of a delivery, each test landing its own days:
+an earlier day materialized again, the empty days of a range, a year past pandas' dates, a
+ticket dated after the day it was delivered, ids with spaces around them or none at all.
+A later day's version stays the latest, every other record lands under its day or is
+quarantined, and the run goes on."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cx_assets_tests.support.landing_rows import D1, D2, D3, SUPPORT, agent, t, ticket
+
+
+def test_an_earlier_day_materialized_again_never_overrides_a_later_days_version(lake):
+    lake.land_jsonl("support", "tickets", D1, [ticket("T1", t(D1, "09:00:00"), "urgent")])
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D2,
+        [ticket("T1", t(D1, "09:00:00"), "urgent", agent="A1",
+                first_response=t(D1, "09:30:00"), resolved=t(D2, "08:00:00"), status="resolved")],
+    )  # fmt: skip
+    versions = [a for a in SUPPORT.partitioned if "ticket" in a.key.path[-1]]
+    latest = [a for a in SUPPORT.whole_history if a.key.path[-1] == "support_tickets"]
+    lake.materialize(SUPPORT.everything, selection=versions, day=D2)
+    lake.materialize(SUPPORT.everything, selection=versions, day=D1)  # a late re-run of day 1
+    lake.materialize(SUPPORT.everything, selection=latest)
+    current = lake.query("SELECT status, version_date FROM silver.support_tickets")
+    assert current["status"].tolist() == ["resolved"]
+    assert str(current["version_date"][0])[:10] == D2
+
+
+def test_a_range_with_days_without_tickets_writes_each_days_empty_partition(lake):
+    """Days 1 and 3 land nothing; one range run over the three days, then the rollups:
+    every per-day gold table has all three day folders, as three one-day runs would give."""
+    lake.land_jsonl("support", "tickets", D2, [ticket("T1", t(D2, "09:00:00"), "urgent")])
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1, last_day=D3)
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+    for table in ("support_ticket_analytics", "support_agent_daily", "support_ticket_categories"):
+        folders = sorted(p.name for p in (lake.layout.gold_dir / table).iterdir())
+        assert folders == [f"date={D1}", f"date={D2}", f"date={D3}"], table
+    assert len(lake.gold("support_ticket_analytics")) == 1
+
+
+def test_a_ticket_created_in_a_far_year_is_quarantined_and_the_day_goes_on(lake):
+    """A created_at in 2300 was taken, and the gold tables by creation day then failed (pandas'
+    dates end in 2262) without naming the record; years run to 2199."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", "2300-01-01T00:00:00Z", "urgent"),
+            ticket("T2", t(D1, "10:00:00"), "low"),
+        ],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    (rejected,) = lake.quarantine("support_tickets").itertuples()
+    assert (rejected.line_number, rejected.reason) == (
+        1,
+        'field "created_at" is not an ISO-8601 timestamp',
+    )
+    assert lake.gold("support_ticket_analytics")["ticket_id"].tolist() == ["T2"]
+
+
+def test_a_ticket_dated_after_the_day_it_was_delivered_is_quarantined(lake):
+    """A day's file holds tickets created or changed that day, so a time after it (plus a
+    day for an export named by its local date) is a clock or a year typed wrong: taken, it
+    made a gold partition in 2150. Times before the day are kept: tickets live for days."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", "2150-03-04T09:00:00Z"),
+            ticket("T2", t(D1, "09:00:00"), resolved="2150-03-04T10:00:00Z", status="resolved"),
+            ticket("T3", t(D1, "09:00:00"), first_response=t(D3, "00:00:00")),  # D1 + 2 days
+            ticket("T4", t(D1, "23:00:00-05:00")),  # D2 04:00 UTC: within the day of slack
+            ticket("T5", t(D2, "23:59:59"), first_response=t(D2, "23:59:59.999")),  # the last
+            ticket("T6", "1950-03-04T09:00:00Z"),  # long before: kept
+        ],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    rejected = lake.quarantine("support_tickets").sort_values("line_number")
+    assert rejected[["line_number", "reason"]].values.tolist() == [
+        [1, 'field "created_at" is after the day after its file\'s day'],
+        [2, 'field "resolved_at" is after the day after its file\'s day'],
+        [3, 'field "first_response_at" is after the day after its file\'s day'],
+    ]
+    assert sorted(lake.gold("support_ticket_analytics")["ticket_id"]) == ["T4", "T5", "T6"]
+    days = sorted(path.name for path in (lake.root / "gold/support_ticket_analytics").iterdir())
+    assert days == ["date=1950-03-04", f"date={D1}", f"date={D2}"]  # D1 empty, no 2150
+
+
+def test_ids_are_trimmed_and_a_blank_id_is_quarantined(lake):
+    """Ticket and agent ids are read as the agents' CSV reads its ids: " T1" is the ticket
+    "T1" (its later version, not a second ticket) and " A1" the agent A1, whose capacity it
+    takes; a ticket or agent id that is empty, or only whitespace, is a bad record (before,
+    tickets with a blank id collapsed into one, the others lost without a word)."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", t(D1, "09:00:00"), "low"),
+            ticket(" T1\u00a0", t(D1, "09:00:00"), "low", status="closed"),
+            ticket("", t(D1, "10:00:00"), customer="C7"),
+            ticket(" \t", t(D1, "10:00:00"), customer="C8"),
+            ticket("T2", t(D1, "11:00:00"), agent=" A1"),
+            ticket("T3", t(D1, "12:00:00")),
+            ticket("T4", t(D1, "13:00:00"), agent=""),
+        ],
+    )
+    lake.land_csv("support", "agents", D1, [agent("A1", max_open="1")])
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    rejected = lake.quarantine("support_tickets").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [3, 4, 7]
+    assert rejected["reason"].str.contains("ticket_id").tolist() == [True, True, False]
+    assert "agent_id" in rejected["reason"].iloc[2]
+    tickets = lake.gold("support_ticket_analytics").set_index("ticket_id")
+    assert sorted(tickets.index) == ["T1", "T2", "T3"]
+    assert tickets.loc["T1", "status"] == "closed"  # the later line, the same ticket
+    assert tickets.loc["T2", "agent_id"] == "A1"
+    # A1 may hold one open ticket and holds T2: T3 waits, T2 is not in the plan.
+    plan = lake.gold("support_assignment_plan").set_index("ticket_id")
+    assert plan.index.tolist() == ["T3"]
+    assert pd.isna(plan.loc["T3", "agent_id"])
+    (daily,) = lake.gold("support_agent_daily").itertuples()
+    assert (daily.agent_id, daily.agent_name) == ("A1", "Ana Agent")
