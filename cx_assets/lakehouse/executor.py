@@ -33,8 +33,8 @@ tables and registered frames are per cursor), every table has one writer, and Du
 transactions of one process write different tables at once.
 
 It uses Dagster's internal execution API (`dagster._core`), pinned with Dagster to 1.13
-in pyproject.toml; `cx_assets_tests/lakehouse/test_executor.py` runs it on purpose-made
-jobs, and every run of `cx-lakehouse` and the UI goes through it.
+in pyproject.toml; `cx_assets_tests/lakehouse/test_executor.py` and `test_executor_order.py`
+run it on purpose-made jobs, and every run of `cx-lakehouse` and the UI goes through it.
 """
 
 from __future__ import annotations
