@@ -1,7 +1,8 @@
 """The queries support's own checks run (`checks.py`), on hand-worked rows in an in-memory
 DuckDB: SLA flags that disagree with the rule, a plan that gives a ticket to an agent
 without its skill or over capacity, misordered forecast intervals. How each check reports
-its result is in `test_checks.py`."""
+its result is in `test_checks.py` (the SLA flags) and `test_model_checks.py` (the plan and the
+forecast intervals)."""
 
 from __future__ import annotations
 

@@ -1,46 +1,24 @@
-"""Every support check on tiny assets declared the way the domain declares them: each has a
-case where it must fail (and one where it passes), with its severity. The real assets pass
-them in `test_assets.py`."""
+"""Support's checks of its ticket analytics on tiny assets declared the way the domain
+declares them: SLA flags that disagree with the rule (or a table never written), and the share
+of breached tickets in its band and window. Each has a case where it must fail (and one where
+it passes), with its severity. The real assets pass them in `test_assets.py`; the checks of
+the models' outputs are in `test_model_checks.py`."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pandas as pd
-from dagster import AssetCheckSeverity, materialize
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.support.checks import (
     BREACH_SHARE_IN_BAND,
-    CLASSIFIER_BEATS_BASELINES,
-    FORECAST_EMPTY_DAYS,
-    FORECAST_FELL_BACK,
-    FORECAST_INTERVALS_ORDERED,
-    PLAN_WITHIN_SKILLS_AND_CAPACITY,
     SLA_FLAGS_CONSISTENT,
     breach_share_check,
-    classifier_check,
-    empty_days_check,
-    fell_back_check,
-    intervals_check,
-    plan_check,
     sla_flags_check,
 )
-from cx_assets.support.models.categorize import TicketClassifier
-from cx_assets.support.models.forecast import VolumeForecaster, days_without_tickets, series_frame
-from cx_assets_tests.conftest import QUIET, check_results
-
-GROUP = "support_checks_test"
-ERROR, WARN = AssetCheckSeverity.ERROR, AssetCheckSeverity.WARN
-
-
-def _evaluation(lake, assets, check, key: str, name: str, run_config=QUIET):
-    """Materialize `assets` with `check`; the run's result and the check's evaluation."""
-    result = materialize(
-        [*assets, check], resources=lake.resources, run_config=run_config, raise_on_error=False
-    )
-    return result, check_results(result)[(key, name)]
-
+from cx_assets_tests.conftest import QUIET
+from cx_assets_tests.support.check_runs import ERROR, GROUP, WARN, check_evaluation
 
 # --------------------------------------------------------------------------- SLA flags
 
@@ -91,7 +69,7 @@ def inconsistent_analytics(context) -> pd.DataFrame:
 
 def test_sla_flags_that_disagree_with_the_rule_fail_with_error(lake):
     check = sla_flags_check(inconsistent_analytics, deliveries)
-    result, evaluation = _evaluation(
+    result, evaluation = check_evaluation(
         lake, [deliveries, inconsistent_analytics], check, "gold/inconsistent_analytics",
         SLA_FLAGS_CONSISTENT,
     )  # fmt: skip
@@ -102,7 +80,7 @@ def test_sla_flags_that_disagree_with_the_rule_fail_with_error(lake):
 
 def test_sla_flags_that_agree_pass(lake):
     check = sla_flags_check(consistent_analytics, deliveries)
-    _, evaluation = _evaluation(
+    _, evaluation = check_evaluation(
         lake, [deliveries, consistent_analytics], check, "gold/consistent_analytics",
         SLA_FLAGS_CONSISTENT,
     )  # fmt: skip
@@ -115,7 +93,7 @@ def never_written(context) -> None:
 
 
 def test_a_missing_analytics_table_fails(lake):
-    _, evaluation = _evaluation(
+    _, evaluation = check_evaluation(
         lake, [deliveries, never_written], sla_flags_check(never_written, deliveries),
         "gold/never_written", SLA_FLAGS_CONSISTENT,
     )  # fmt: skip
@@ -133,7 +111,7 @@ def mostly_breached(context) -> pd.DataFrame:
 
 def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
     check = breach_share_check(mostly_breached, deliveries)
-    result, evaluation = _evaluation(
+    result, evaluation = check_evaluation(
         lake, [deliveries, mostly_breached], check, "gold/mostly_breached", BREACH_SHARE_IN_BAND
     )
     assert not evaluation.passed and evaluation.severity == WARN
@@ -145,7 +123,7 @@ def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
             "gold__mostly_breached_breach_share_in_band": {"config": {"low": 0.0, "high": 0.8}}
         },
     }
-    _, relaxed = _evaluation(
+    _, relaxed = check_evaluation(
         lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
         BREACH_SHARE_IN_BAND, run_config=config,
     )  # fmt: skip
@@ -161,7 +139,7 @@ def never_breached(context) -> pd.DataFrame:
 
 def test_a_breach_share_below_the_band_warns(lake):
     check = breach_share_check(never_breached, deliveries)
-    _, evaluation = _evaluation(
+    _, evaluation = check_evaluation(
         lake, [deliveries, never_breached], check, "gold/never_breached", BREACH_SHARE_IN_BAND
     )
     assert not evaluation.passed and evaluation.severity == WARN
@@ -188,235 +166,16 @@ def breached_long_ago(context) -> pd.DataFrame:
 def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
     check = breach_share_check(breached_long_ago, deliveries)
     key = "gold/breached_long_ago"
-    _, week = _evaluation(lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND)
+    _, week = check_evaluation(
+        lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND
+    )
     assert (week.metadata["tickets"].value, week.metadata["breached"].value) == (2, 1)
     config = {
         **QUIET,
         "ops": {"gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": 9}}},
     }
-    _, longer = _evaluation(
+    _, longer = check_evaluation(
         lake, [deliveries, breached_long_ago], check, key, BREACH_SHARE_IN_BAND,
         run_config=config,
     )  # fmt: skip
     assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (6, 5)
-
-
-# --------------------------------------------------------------------------- forecast
-
-
-def _forecast_row(**changes) -> dict:
-    return {
-        "date": date(2024, 3, 2), "category": "all", "forecast": 100.0, "lo_80": 90.0,
-        "hi_80": 110.0, "lo_95": 80.0, "hi_95": 120.0, **changes,
-    }  # fmt: skip
-
-
-@lake_asset("gold", group=GROUP, partitioned=False)
-def ordered_forecast(context) -> pd.DataFrame:
-    """Intervals in order."""
-    return pd.DataFrame([_forecast_row()])
-
-
-@lake_asset("gold", group=GROUP, partitioned=False)
-def misordered_forecast(context) -> pd.DataFrame:
-    """An 80% interval wider than the 95% one, and a forecast above its interval."""
-    return pd.DataFrame(
-        [
-            _forecast_row(),
-            _forecast_row(category="billing", lo_80=70.0),
-            _forecast_row(forecast=115.0),
-        ]
-    )
-
-
-def test_intervals_out_of_order_fail_with_error(lake):
-    result, evaluation = _evaluation(
-        lake, [misordered_forecast], intervals_check(misordered_forecast),
-        "gold/misordered_forecast", FORECAST_INTERVALS_ORDERED,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == ERROR
-    assert evaluation.metadata["misordered_rows"].value == 2
-    assert not result.success
-    _, passing = _evaluation(
-        lake, [ordered_forecast], intervals_check(ordered_forecast), "gold/ordered_forecast",
-        FORECAST_INTERVALS_ORDERED,
-    )  # fmt: skip
-    assert passing.passed
-
-
-def _forecaster(fell_back: bool) -> VolumeForecaster:
-    return VolumeForecaster(
-        model=None,
-        chosen={"all": "SeasonalNaive" if fell_back else "AutoETS"},
-        backtest=pd.DataFrame(),
-        as_of_day=date(2024, 3, 1),
-        history_days=20 if fell_back else 60,
-        windows=0 if fell_back else 2,
-        fell_back=fell_back,
-        reason="20 days of history, 35 needed for a backtest" if fell_back else None,
-        empty_days=("2024-03-01",) if fell_back else (),
-    )
-
-
-@lake_asset("model", group=GROUP, partitioned=False)
-def short_forecaster(context) -> VolumeForecaster:
-    """Fell back to the baseline."""
-    return _forecaster(True)
-
-
-@lake_asset("model", group=GROUP, partitioned=False)
-def backtested_forecaster(context) -> VolumeForecaster:
-    """Chose by backtest."""
-    return _forecaster(False)
-
-
-def test_a_forecaster_that_fell_back_warns(lake):
-    result, evaluation = _evaluation(
-        lake, [short_forecaster], fell_back_check(short_forecaster), "model/short_forecaster",
-        FORECAST_FELL_BACK,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == WARN
-    assert "20 days of history" in evaluation.description
-    assert result.success
-    _, passing = _evaluation(
-        lake, [backtested_forecaster], fell_back_check(backtested_forecaster),
-        "model/backtested_forecaster", FORECAST_FELL_BACK,
-    )  # fmt: skip
-    assert passing.passed
-
-
-def test_a_day_without_tickets_in_the_forecasters_history_warns(lake):
-    """Seen in an audit: a run of a day whose files had not landed made it a day of zero
-    tickets, and the forecast 12-15% lower, with nothing said at the forecast."""
-    result, evaluation = _evaluation(
-        lake, [short_forecaster], empty_days_check(short_forecaster), "model/short_forecaster",
-        FORECAST_EMPTY_DAYS,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == WARN
-    assert evaluation.description.startswith("no ticket created on 2024-03-01: ")
-    assert evaluation.metadata["days_without_tickets"].value == ["2024-03-01"]
-    assert result.success
-    _, passing = _evaluation(
-        lake, [backtested_forecaster], empty_days_check(backtested_forecaster),
-        "model/backtested_forecaster", FORECAST_EMPTY_DAYS,
-    )  # fmt: skip
-    assert passing.passed
-
-
-def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
-    history = series_frame(
-        pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],
-                      "tickets": [4, 2]}),
-        date(2024, 2, 29), date(2024, 3, 4),
-    )  # fmt: skip
-    assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")
-
-
-# --------------------------------------------------------------------------- classifier
-
-
-def _classifier(model_f1: float) -> TicketClassifier:
-    metrics = {
-        "model_macro_f1": model_f1, "model_accuracy": model_f1,
-        "majority_macro_f1": 0.1, "majority_accuracy": 0.3,
-        "keyword_macro_f1": 0.6, "keyword_accuracy": 0.65,
-    }  # fmt: skip
-    return TicketClassifier("a fitted pipeline", ("billing",), metrics, pd.DataFrame(), None)
-
-
-@lake_asset("model", group=GROUP, partitioned=False)
-def weak_classifier(context) -> TicketClassifier:
-    """Below the keyword baseline."""
-    return _classifier(0.55)
-
-
-@lake_asset("model", group=GROUP, partitioned=False)
-def strong_classifier(context) -> TicketClassifier:
-    """Above both baselines."""
-    return _classifier(0.9)
-
-
-@lake_asset("model", group=GROUP, partitioned=False)
-def unscored_classifier(context) -> TicketClassifier:
-    """A model, but no holdout score: the tickets before the holdout were of one category."""
-    return TicketClassifier("a fitted pipeline", ("billing",), {}, pd.DataFrame(), None)
-
-
-def test_a_classifier_that_could_not_be_scored_warns_saying_so(lake):
-    _, evaluation = _evaluation(
-        lake, [unscored_classifier], classifier_check(unscored_classifier),
-        "model/unscored_classifier", CLASSIFIER_BEATS_BASELINES,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == WARN
-    assert evaluation.description == (
-        "not evaluated: the tickets before the holdout are of one category"
-    )
-
-
-def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
-    result, evaluation = _evaluation(
-        lake, [weak_classifier], classifier_check(weak_classifier), "model/weak_classifier",
-        CLASSIFIER_BEATS_BASELINES,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == WARN
-    assert evaluation.description == "the classifier does not beat both baselines"
-    assert evaluation.metadata["keyword_macro_f1"].value == 0.6
-    assert result.success
-    _, passing = _evaluation(
-        lake, [strong_classifier], classifier_check(strong_classifier), "model/strong_classifier",
-        CLASSIFIER_BEATS_BASELINES,
-    )  # fmt: skip
-    assert passing.passed
-
-
-# --------------------------------------------------------------------------- plan
-
-
-@lake_asset("silver", group=GROUP, partitioned=False)
-def crew(context) -> pd.DataFrame:
-    """A1 takes billing, up to 2 open tickets; A2 technical, up to 5."""
-    return pd.DataFrame(
-        {"agent_id": ["A1", "A2"], "skills": ["billing", "technical"], "max_open_tickets": [2, 5]}
-    )
-
-
-@lake_asset("silver", group=GROUP, partitioned=False)
-def held(context) -> pd.DataFrame:
-    """A1 already holds one open ticket."""
-    return pd.DataFrame({"ticket_id": ["T0"], "agent_id": ["A1"], "status": ["pending"]})
-
-
-@lake_asset("gold", group=GROUP, partitioned=False)
-def sound_plan(context) -> pd.DataFrame:
-    """One billing ticket to A1 (2 of 2), one technical to A2."""
-    return pd.DataFrame(
-        {"ticket_id": ["T1", "T2"], "category": ["billing", "technical"], "agent_id": ["A1", "A2"]}
-    )
-
-
-@lake_asset("gold", group=GROUP, partitioned=False)
-def broken_plan(context) -> pd.DataFrame:
-    """Two billing tickets to A1 (3 of 2) and a billing ticket to A2, who lacks the skill."""
-    return pd.DataFrame(
-        {
-            "ticket_id": ["T1", "T2", "T3"],
-            "category": ["billing", "billing", "billing"],
-            "agent_id": ["A1", "A1", "A2"],
-        }
-    )
-
-
-def test_a_plan_over_capacity_or_without_the_skill_fails_with_error(lake):
-    result, evaluation = _evaluation(
-        lake, [crew, held, broken_plan], plan_check(broken_plan, crew, held), "gold/broken_plan",
-        PLAN_WITHIN_SKILLS_AND_CAPACITY,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == ERROR
-    assert evaluation.metadata["without_skill"].value == 1
-    assert evaluation.metadata["over_capacity"].value == 1
-    assert not result.success
-    _, passing = _evaluation(
-        lake, [crew, held, sound_plan], plan_check(sound_plan, crew, held), "gold/sound_plan",
-        PLAN_WITHIN_SKILLS_AND_CAPACITY,
-    )  # fmt: skip
-    assert passing.passed

@@ -1,0 +1,248 @@
+"""Support's checks of its three models' outputs on tiny assets declared the way the domain
+declares them: forecast intervals in order, a forecaster that fell back or saw days without
+tickets (and how those days are found), the classifier against its baselines, the assignment
+plan within skills and capacity. Each has a case where it must fail (and one where it passes),
+with its severity. The real assets pass them in `test_assets.py`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.support.checks import (
+    CLASSIFIER_BEATS_BASELINES,
+    FORECAST_EMPTY_DAYS,
+    FORECAST_FELL_BACK,
+    FORECAST_INTERVALS_ORDERED,
+    PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    classifier_check,
+    empty_days_check,
+    fell_back_check,
+    intervals_check,
+    plan_check,
+)
+from cx_assets.support.models.categorize import TicketClassifier
+from cx_assets.support.models.forecast import VolumeForecaster, days_without_tickets, series_frame
+from cx_assets_tests.support.check_runs import ERROR, GROUP, WARN, check_evaluation
+
+# --------------------------------------------------------------------------- forecast
+
+
+def _forecast_row(**changes) -> dict:
+    return {
+        "date": date(2024, 3, 2), "category": "all", "forecast": 100.0, "lo_80": 90.0,
+        "hi_80": 110.0, "lo_95": 80.0, "hi_95": 120.0, **changes,
+    }  # fmt: skip
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def ordered_forecast(context) -> pd.DataFrame:
+    """Intervals in order."""
+    return pd.DataFrame([_forecast_row()])
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def misordered_forecast(context) -> pd.DataFrame:
+    """An 80% interval wider than the 95% one, and a forecast above its interval."""
+    return pd.DataFrame(
+        [
+            _forecast_row(),
+            _forecast_row(category="billing", lo_80=70.0),
+            _forecast_row(forecast=115.0),
+        ]
+    )
+
+
+def test_intervals_out_of_order_fail_with_error(lake):
+    result, evaluation = check_evaluation(
+        lake, [misordered_forecast], intervals_check(misordered_forecast),
+        "gold/misordered_forecast", FORECAST_INTERVALS_ORDERED,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.metadata["misordered_rows"].value == 2
+    assert not result.success
+    _, passing = check_evaluation(
+        lake, [ordered_forecast], intervals_check(ordered_forecast), "gold/ordered_forecast",
+        FORECAST_INTERVALS_ORDERED,
+    )  # fmt: skip
+    assert passing.passed
+
+
+def _forecaster(fell_back: bool) -> VolumeForecaster:
+    return VolumeForecaster(
+        model=None,
+        chosen={"all": "SeasonalNaive" if fell_back else "AutoETS"},
+        backtest=pd.DataFrame(),
+        as_of_day=date(2024, 3, 1),
+        history_days=20 if fell_back else 60,
+        windows=0 if fell_back else 2,
+        fell_back=fell_back,
+        reason="20 days of history, 35 needed for a backtest" if fell_back else None,
+        empty_days=("2024-03-01",) if fell_back else (),
+    )
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def short_forecaster(context) -> VolumeForecaster:
+    """Fell back to the baseline."""
+    return _forecaster(True)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def backtested_forecaster(context) -> VolumeForecaster:
+    """Chose by backtest."""
+    return _forecaster(False)
+
+
+def test_a_forecaster_that_fell_back_warns(lake):
+    result, evaluation = check_evaluation(
+        lake, [short_forecaster], fell_back_check(short_forecaster), "model/short_forecaster",
+        FORECAST_FELL_BACK,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert "20 days of history" in evaluation.description
+    assert result.success
+    _, passing = check_evaluation(
+        lake, [backtested_forecaster], fell_back_check(backtested_forecaster),
+        "model/backtested_forecaster", FORECAST_FELL_BACK,
+    )  # fmt: skip
+    assert passing.passed
+
+
+def test_a_day_without_tickets_in_the_forecasters_history_warns(lake):
+    """Seen in an audit: a run of a day whose files had not landed made it a day of zero
+    tickets, and the forecast 12-15% lower, with nothing said at the forecast."""
+    result, evaluation = check_evaluation(
+        lake, [short_forecaster], empty_days_check(short_forecaster), "model/short_forecaster",
+        FORECAST_EMPTY_DAYS,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description.startswith("no ticket created on 2024-03-01: ")
+    assert evaluation.metadata["days_without_tickets"].value == ["2024-03-01"]
+    assert result.success
+    _, passing = check_evaluation(
+        lake, [backtested_forecaster], empty_days_check(backtested_forecaster),
+        "model/backtested_forecaster", FORECAST_EMPTY_DAYS,
+    )  # fmt: skip
+    assert passing.passed
+
+
+def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
+    history = series_frame(
+        pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],
+                      "tickets": [4, 2]}),
+        date(2024, 2, 29), date(2024, 3, 4),
+    )  # fmt: skip
+    assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")
+
+
+# --------------------------------------------------------------------------- classifier
+
+
+def _classifier(model_f1: float) -> TicketClassifier:
+    metrics = {
+        "model_macro_f1": model_f1, "model_accuracy": model_f1,
+        "majority_macro_f1": 0.1, "majority_accuracy": 0.3,
+        "keyword_macro_f1": 0.6, "keyword_accuracy": 0.65,
+    }  # fmt: skip
+    return TicketClassifier("a fitted pipeline", ("billing",), metrics, pd.DataFrame(), None)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def weak_classifier(context) -> TicketClassifier:
+    """Below the keyword baseline."""
+    return _classifier(0.55)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def strong_classifier(context) -> TicketClassifier:
+    """Above both baselines."""
+    return _classifier(0.9)
+
+
+@lake_asset("model", group=GROUP, partitioned=False)
+def unscored_classifier(context) -> TicketClassifier:
+    """A model, but no holdout score: the tickets before the holdout were of one category."""
+    return TicketClassifier("a fitted pipeline", ("billing",), {}, pd.DataFrame(), None)
+
+
+def test_a_classifier_that_could_not_be_scored_warns_saying_so(lake):
+    _, evaluation = check_evaluation(
+        lake, [unscored_classifier], classifier_check(unscored_classifier),
+        "model/unscored_classifier", CLASSIFIER_BEATS_BASELINES,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description == (
+        "not evaluated: the tickets before the holdout are of one category"
+    )
+
+
+def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
+    result, evaluation = check_evaluation(
+        lake, [weak_classifier], classifier_check(weak_classifier), "model/weak_classifier",
+        CLASSIFIER_BEATS_BASELINES,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description == "the classifier does not beat both baselines"
+    assert evaluation.metadata["keyword_macro_f1"].value == 0.6
+    assert result.success
+    _, passing = check_evaluation(
+        lake, [strong_classifier], classifier_check(strong_classifier), "model/strong_classifier",
+        CLASSIFIER_BEATS_BASELINES,
+    )  # fmt: skip
+    assert passing.passed
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@lake_asset("silver", group=GROUP, partitioned=False)
+def crew(context) -> pd.DataFrame:
+    """A1 takes billing, up to 2 open tickets; A2 technical, up to 5."""
+    return pd.DataFrame(
+        {"agent_id": ["A1", "A2"], "skills": ["billing", "technical"], "max_open_tickets": [2, 5]}
+    )
+
+
+@lake_asset("silver", group=GROUP, partitioned=False)
+def held(context) -> pd.DataFrame:
+    """A1 already holds one open ticket."""
+    return pd.DataFrame({"ticket_id": ["T0"], "agent_id": ["A1"], "status": ["pending"]})
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def sound_plan(context) -> pd.DataFrame:
+    """One billing ticket to A1 (2 of 2), one technical to A2."""
+    return pd.DataFrame(
+        {"ticket_id": ["T1", "T2"], "category": ["billing", "technical"], "agent_id": ["A1", "A2"]}
+    )
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def broken_plan(context) -> pd.DataFrame:
+    """Two billing tickets to A1 (3 of 2) and a billing ticket to A2, who lacks the skill."""
+    return pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2", "T3"],
+            "category": ["billing", "billing", "billing"],
+            "agent_id": ["A1", "A1", "A2"],
+        }
+    )
+
+
+def test_a_plan_over_capacity_or_without_the_skill_fails_with_error(lake):
+    result, evaluation = check_evaluation(
+        lake, [crew, held, broken_plan], plan_check(broken_plan, crew, held), "gold/broken_plan",
+        PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.metadata["without_skill"].value == 1
+    assert evaluation.metadata["over_capacity"].value == 1
+    assert not result.success
+    _, passing = check_evaluation(
+        lake, [crew, held, sound_plan], plan_check(sound_plan, crew, held), "gold/sound_plan",
+        PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    )  # fmt: skip
+    assert passing.passed
