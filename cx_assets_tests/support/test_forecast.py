@@ -1,6 +1,7 @@
 """The support forecast as plain functions: on series with a known weekly pattern the chosen
-model beats the seasonal-naive baseline (its MASE and interval coverage worked by hand), and
-too little history falls back and says so."""
+model beats the seasonal-naive baseline (its MASE and interval coverage worked by hand),
+too little history falls back and says so, and the days without tickets a check reports are
+those of the all-tickets series at zero."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cx_assets.support.models.forecast import (
     SHORT_FALLBACK,
     backtest_windows,
     coverage,
+    days_without_tickets,
     fit_forecaster,
     forecast_table,
     series_frame,
@@ -242,3 +244,12 @@ def test_a_forecaster_is_kept_while_its_series_are_unchanged_and_refitted_otherw
     short = fit_forecaster(series_frame(_daily(10), FIRST, short_last), short_last)
     other = series_frame(_daily(10, seed=4), FIRST, short_last)
     assert fit_forecaster(other, short_last, previous=short) is not short
+
+
+def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
+    history = series_frame(
+        pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],
+                      "tickets": [4, 2]}),
+        date(2024, 2, 29), date(2024, 3, 4),
+    )  # fmt: skip
+    assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")

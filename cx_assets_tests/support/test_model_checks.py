@@ -1,7 +1,7 @@
 """Support's checks of its three models' outputs on tiny assets declared the way the domain
 declares them: forecast intervals in order, a forecaster that fell back or saw days without
-tickets (and how those days are found), the classifier against its baselines, the assignment
-plan within skills and capacity. Each has a case where it must fail (and one where it passes),
+tickets, the classifier against its baselines, the assignment plan within skills and
+capacity. Each has a case where it must fail (and one where it passes),
 with its severity. The real assets pass them in `test_assets.py`."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cx_assets.support.checks import (
     plan_check,
 )
 from cx_assets.support.models.categorize import TicketClassifier
-from cx_assets.support.models.forecast import VolumeForecaster, days_without_tickets, series_frame
+from cx_assets.support.models.forecast import VolumeForecaster
 from cx_assets_tests.support.check_runs import ERROR, GROUP, WARN, check_evaluation
 
 # --------------------------------------------------------------------------- forecast
@@ -127,15 +127,6 @@ def test_a_day_without_tickets_in_the_forecasters_history_warns(lake):
         "model/backtested_forecaster", FORECAST_EMPTY_DAYS,
     )  # fmt: skip
     assert passing.passed
-
-
-def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
-    history = series_frame(
-        pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],
-                      "tickets": [4, 2]}),
-        date(2024, 2, 29), date(2024, 3, 4),
-    )  # fmt: skip
-    assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")
 
 
 # --------------------------------------------------------------------------- classifier
