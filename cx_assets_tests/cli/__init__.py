@@ -54,3 +54,9 @@ def landed(
 def calls_day(data_dir: Path) -> Path:
     """A data root with one small day of calls landed (the quickest source to run)."""
     return landed(data_dir, "calls")
+
+
+def summary_line(stdout: str, table: str) -> list[str]:
+    """The words of the summary's line for `table`, in what `cx-lakehouse run` prints at its end."""
+    (line,) = [line for line in stdout.splitlines() if line.startswith(f"  {table} ")]
+    return line.split()

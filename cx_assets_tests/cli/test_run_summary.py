@@ -1,10 +1,8 @@
-"""What `cx-lakehouse run` says at its end: rows per gold table, checks, quarantine, files
-it did not read, and which counts are an earlier run's after a failure."""
+"""What `cx-lakehouse run` says at its end about what it read and wrote: landed files it did
+not read, what it quarantined, its failed checks, and rows per gold table of its days."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -12,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from cx_assets_tests.cli import END, START, calls_day, cli, landed
+from cx_assets_tests.cli import END, START, calls_day, cli, landed, summary_line
 
 pytestmark = pytest.mark.long_module
 
@@ -104,185 +102,6 @@ def test_the_quarantine_summary_of_a_range_finds_a_later_days_rejects(tmp_path):
     assert f"landing/calls/transcripts/{second}/late.jsonl:1: invalid JSON" in line
 
 
-def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path):
-    """`mv data /bigger/disk/data`, then a run of silver alone: its bronze view named the
-    old place, and the step failed on files no longer there."""
-    first = calls_day(tmp_path / "data")
-    assert cli("run", "--date", START, "--select", "group:calls", data_dir=first).returncode == 0
-    moved = tmp_path / "elsewhere" / "data"
-    moved.parent.mkdir()
-    shutil.move(first, moved)
-
-    ran = cli("run", "--date", START, "--select", "key:silver/calls_transcripts", data_dir=moved)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    with duckdb.connect(str(moved / "warehouse.duckdb"), read_only=True) as warehouse:
-        (definition,) = warehouse.execute(
-            "SELECT sql FROM duckdb_views() WHERE view_name = 'calls_transcripts'"
-        ).fetchone()
-        assert f"'{moved}/bronze/calls_transcripts/" in definition
-        silver = warehouse.execute("SELECT count(*) FROM silver.calls_transcripts").fetchone()
-        assert silver[0] > 0
-
-
-def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refused(tmp_path):
-    """It wrote that day's gold from no rows (zero calls, every check passing) where the
-    truth was that the day had never been loaded."""
-    data_dir = calls_day(tmp_path / "data")
-    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
-    next_day, later = ((date.fromisoformat(START) + timedelta(days=n)).isoformat() for n in (1, 2))
-    for first, last, said in (
-        (later, later, later),
-        (START, later, f"{next_day} (and 1 more day)"),  # the first day not built, and more
-    ):
-        refused = cli(
-            "run", "--date", first, "--to", last, "--select", "key:gold/calls_kpis_daily",
-            data_dir=data_dir,
-        )  # fmt: skip
-        assert refused.returncode == 2, refused.stdout + refused.stderr
-        assert refused.stderr == (
-            f"cx-lakehouse: --select reads gold/calls_performance of {said}, never built for "
-            "it: include it (e.g. --select '*gold/calls_kpis_daily') or run that day first\n"
-        )
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
-        assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
-    # The day built: the table alone is rebuilt.
-    alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
-    assert alone.returncode == 0, alone.stdout + alone.stderr
-    # The hint works as given ('+', the table's parents only, was refused again a level up).
-    hinted = cli("run", "--date", later, "--select", "*gold/calls_kpis_daily", data_dir=data_dir)
-    assert hinted.returncode == 0, hinted.stdout + hinted.stderr
-
-
-def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
-    """Seen after a Ctrl-C: the summary counted every gold table as if the run had written
-    it. A table the failed run did not write is marked, and one never written says so."""
-    from cx_assets import cli as cli_module
-    from cx_assets.calls import table_rules
-
-    data_dir = calls_day(tmp_path / "data")
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    arguments = ["run", "--date", START, "--select", "group:calls"]
-
-    def breaks(rows):
-        raise RuntimeError("agent rollup broke")
-
-    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks)
-    assert cli_module.main(arguments) == 1
-    first = capsys.readouterr().out
-    lines = first.splitlines()
-    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
-    # One line for the step, its error once: not the run's failure repeating it.
-    assert lines[failed_at + 1 : lines.index("gold rows:")] == [
-        "  gold__calls_agent_daily: RuntimeError: agent rollup broke"
-    ]
-    assert _summary_line(first, "calls_agent_daily") == ["calls_agent_daily", "(never", "written)"]
-    assert _summary_line(first, "calls_performance")[-1].replace(",", "").isdigit()
-
-    monkeypatch.undo()
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    assert cli_module.main(arguments) == 0
-    capsys.readouterr()
-
-    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks)
-    assert cli_module.main(arguments) == 1
-    again = capsys.readouterr().out
-    agents = _summary_line(again, "calls_agent_daily")
-    assert (
-        agents[1].isdigit()
-        and " ".join(agents[2:]) == "(not written by this run: an earlier run's)"
-    )
-    assert "not written" not in " ".join(_summary_line(again, "calls_performance"))
-    assert again.rstrip().endswith("FAILED")
-
-
-def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
-    tmp_path, monkeypatch, capsys
-):
-    """Seen in an audit: gold Parquet that cannot be written (a file where its folder goes)
-    fails the step after the warehouse took its rows, and the summary called those rows an
-    earlier run's on a data root where no run had ever written the table."""
-    from cx_assets import cli as cli_module
-    from cx_assets.lakehouse.gold_io_manager import GoldIOManager
-
-    data_dir = calls_day(tmp_path / "data")
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    publish = GoldIOManager.publish
-
-    def fails_for_the_kpis(self, table, *args, **kwargs):
-        if table == "calls_kpis_daily":
-            raise NotADirectoryError("gold/calls_kpis_daily is a file")
-        return publish(self, table, *args, **kwargs)
-
-    unpublished = (
-        "1 (not materialized: its step wrote the warehouse, then failed before the Parquet; "
-        "the next run publishes it)"
-    )
-    monkeypatch.setattr(GoldIOManager, "publish", fails_for_the_kpis)
-    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 1
-    out = capsys.readouterr().out
-    assert " ".join(_summary_line(out, "calls_kpis_daily")[1:]) == unpublished
-    assert "not written" not in " ".join(_summary_line(out, "calls_performance"))
-
-    # Seen in the docs audit: with the table materialized by an earlier run, the rows this
-    # run's failed step wrote were called that earlier run's.
-    monkeypatch.setattr(GoldIOManager, "publish", publish)
-    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 0
-    capsys.readouterr()
-    monkeypatch.setattr(GoldIOManager, "publish", fails_for_the_kpis)
-    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 1
-    out = capsys.readouterr().out
-    assert " ".join(_summary_line(out, "calls_kpis_daily")[1:]) == unpublished
-
-
-def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
-    from cx_assets import cli as cli_module
-    from cx_assets.calls import table_rules
-
-    data_dir = calls_day(tmp_path / "data")
-    folder = data_dir / "landing" / "calls" / "transcripts" / START
-    (folder / "late.jsonl").write_text("not json\n")
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    arguments = ["run", "--date", START, "--select", "group:calls"]
-    assert cli_module.main(arguments) == 0
-    (written,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
-    assert written.endswith("invalid JSON: Expecting value (column 1)")  # this run's
-
-    def breaks(table):
-        raise RuntimeError("typing broke")
-
-    monkeypatch.setattr(table_rules, "silver_transcripts_sql", breaks)
-    assert cli_module.main(arguments) == 1
-    (earlier,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
-    assert earlier == f"{written}  (an earlier run's)"
-
-
-def _summary_line(stdout: str, table: str) -> list[str]:
-    (line,) = [line for line in stdout.splitlines() if line.startswith(f"  {table} ")]
-    return line.split()
-
-
-def test_a_run_first_publishes_what_a_killed_run_left_unpublished(tmp_path):
-    """A run killed between a gold table's warehouse commit and its Parquet leaves a journal;
-    the next run publishes it before anything else, whatever that run selects."""
-    data_dir = calls_day(tmp_path / "data")
-    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
-    day_folder = data_dir / "gold" / "calls_kpis_daily" / f"date={START}"
-    shutil.rmtree(day_folder)  # as if the killed run had not published the day yet
-    journal = data_dir / ".gold-journal" / "calls_kpis_daily.json"
-    journal.parent.mkdir(exist_ok=True)
-    journal.write_text(json.dumps({"days": [START]}))
-
-    ran = cli("run", "--date", START, "--select", "key:gold/calls_performance", data_dir=data_dir)
-
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "note: gold/calls_kpis_daily's Parquet published again from the warehouse" in ran.stdout
-    assert pq.read_table(day_folder).num_rows == 1 and not journal.exists()
-
-
 def test_the_summary_lists_failed_checks_in_the_same_order_every_run():
     """Steps run two at a time, so their evaluations arrive in either order; the lines did
     too (an audit saw two identical runs list their warnings differently)."""
@@ -343,62 +162,6 @@ def test_a_check_failing_on_several_days_of_a_range_is_one_summary_line():
     assert (tally.warned, tally.failed) == (3, 1)
 
 
-def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_back(tmp_path):
-    """Seen in an audit: days run out of order (a day landed late) left a call on the later
-    day and its first delivery quarantined as `already kept on` it, and nothing said that
-    running the days together puts it back; gold depended on the order days ran in."""
-    data_dir = tmp_path / "data"
-    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
-    record = {
-        "call_id": "A", "agent_name": "Dana Reyes", "timestamp": f"{START}T10:00:00",
-        "transcript_text": "Sign me up.", "duration_seconds": 60, "customer_id": "CUST-1",
-    }  # fmt: skip
-    for day in (START, next_day):
-        folder = data_dir / "landing" / "calls" / "transcripts" / day
-        folder.mkdir(parents=True)
-        (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
-
-    later_first = cli("run", "--date", next_day, "--select", "group:calls", data_dir=data_dir)
-    assert later_first.returncode == 0 and "kept on later days" not in later_first.stdout
-    late = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
-
-    assert late.returncode == 0, late.stdout + late.stderr
-    command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
-    assert (
-        f"kept on later days: calls, silver/calls_transcripts kept records of these days on "
-        f"{next_day} (run before them)" in late.stdout
-    )
-    assert f"\n  {command}\n" in late.stdout, late.stdout
-    together = cli(*command.split()[1:], data_dir=data_dir)
-    assert together.returncode == 0 and "kept on later days" not in together.stdout
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
-        kept = warehouse.execute("SELECT date, call_id FROM silver.calls_transcripts").fetchall()
-    assert kept == [(date.fromisoformat(START), "A")]
-
-
-def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_path):
-    """`run --select` of one date-grained table materializes it for the day, then the
-    whole-history rollups that read it (contract section 1), though none is selected:
-    the CLI's other runs select whole groups, where the rollups are selected anyway."""
-    data_dir = tmp_path / "data"
-    landed(data_dir, "digital")
-    whole = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
-    assert whole.returncode == 0, whole.stdout + whole.stderr
-
-    ran = cli(
-        "run", "--date", START, "--select", "key:silver/digital_leakage_calls", data_dir=data_dir
-    )  # fmt: skip
-
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert (
-        f"materializing 1 date-grained assets, {START}..{START}, then 2 whole-history rollups"
-        in ran.stdout
-    ), ran.stdout
-    for rollup in ("leakage_savings_model", "leakage_action_recommendations"):
-        line = _summary_line(ran.stdout, rollup)
-        assert len(line) == 2 and line[1].replace(",", "").isdigit(), line  # written by this run
-
-
 def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_path):
     """A day run after an earlier one: a per-day gold table's summary line counts that day's
     rows, not every day the table holds."""
@@ -417,6 +180,6 @@ def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_pat
     assert set(by_day) == {START, END} and by_day[START] > 0, by_day
     day_two = pq.read_table(data_dir / "gold" / "calls_performance" / f"date={END}")
     assert day_two.num_rows == by_day[END]
-    assert _summary_line(ran.stdout, "calls_performance") == [
+    assert summary_line(ran.stdout, "calls_performance") == [
         "calls_performance", f"{by_day[END]:,}"
     ]  # fmt: skip

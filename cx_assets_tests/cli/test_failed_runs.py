@@ -1,0 +1,139 @@
+"""What a failed or killed `cx-lakehouse run` says and leaves: which gold and quarantine
+counts are an earlier run's, and the next run publishing what a killed run left unpublished."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+from cx_assets_tests.cli import START, calls_day, cli, summary_line
+
+pytestmark = pytest.mark.long_module
+
+
+def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
+    """Seen after a Ctrl-C: the summary counted every gold table as if the run had written
+    it. A table the failed run did not write is marked, and one never written says so."""
+    from cx_assets import cli as cli_module
+    from cx_assets.calls import table_rules
+
+    data_dir = calls_day(tmp_path / "data")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+
+    def breaks(rows):
+        raise RuntimeError("agent rollup broke")
+
+    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    first = capsys.readouterr().out
+    lines = first.splitlines()
+    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
+    # One line for the step, its error once: not the run's failure repeating it.
+    assert lines[failed_at + 1 : lines.index("gold rows:")] == [
+        "  gold__calls_agent_daily: RuntimeError: agent rollup broke"
+    ]
+    assert summary_line(first, "calls_agent_daily") == ["calls_agent_daily", "(never", "written)"]
+    assert summary_line(first, "calls_performance")[-1].replace(",", "").isdigit()
+
+    monkeypatch.undo()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(arguments) == 0
+    capsys.readouterr()
+
+    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    again = capsys.readouterr().out
+    agents = summary_line(again, "calls_agent_daily")
+    assert (
+        agents[1].isdigit()
+        and " ".join(agents[2:]) == "(not written by this run: an earlier run's)"
+    )
+    assert "not written" not in " ".join(summary_line(again, "calls_performance"))
+    assert again.rstrip().endswith("FAILED")
+
+
+def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
+    tmp_path, monkeypatch, capsys
+):
+    """Seen in an audit: gold Parquet that cannot be written (a file where its folder goes)
+    fails the step after the warehouse took its rows, and the summary called those rows an
+    earlier run's on a data root where no run had ever written the table."""
+    from cx_assets import cli as cli_module
+    from cx_assets.lakehouse.gold_io_manager import GoldIOManager
+
+    data_dir = calls_day(tmp_path / "data")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    publish = GoldIOManager.publish
+
+    def fails_for_the_kpis(self, table, *args, **kwargs):
+        if table == "calls_kpis_daily":
+            raise NotADirectoryError("gold/calls_kpis_daily is a file")
+        return publish(self, table, *args, **kwargs)
+
+    unpublished = (
+        "1 (not materialized: its step wrote the warehouse, then failed before the Parquet; "
+        "the next run publishes it)"
+    )
+    monkeypatch.setattr(GoldIOManager, "publish", fails_for_the_kpis)
+    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 1
+    out = capsys.readouterr().out
+    assert " ".join(summary_line(out, "calls_kpis_daily")[1:]) == unpublished
+    assert "not written" not in " ".join(summary_line(out, "calls_performance"))
+
+    # Seen in the docs audit: with the table materialized by an earlier run, the rows this
+    # run's failed step wrote were called that earlier run's.
+    monkeypatch.setattr(GoldIOManager, "publish", publish)
+    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(GoldIOManager, "publish", fails_for_the_kpis)
+    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 1
+    out = capsys.readouterr().out
+    assert " ".join(summary_line(out, "calls_kpis_daily")[1:]) == unpublished
+
+
+def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
+    from cx_assets import cli as cli_module
+    from cx_assets.calls import table_rules
+
+    data_dir = calls_day(tmp_path / "data")
+    folder = data_dir / "landing" / "calls" / "transcripts" / START
+    (folder / "late.jsonl").write_text("not json\n")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+    assert cli_module.main(arguments) == 0
+    (written,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
+    assert written.endswith("invalid JSON: Expecting value (column 1)")  # this run's
+
+    def breaks(table):
+        raise RuntimeError("typing broke")
+
+    monkeypatch.setattr(table_rules, "silver_transcripts_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    (earlier,) = [line for line in capsys.readouterr().out.splitlines() if "late.jsonl" in line]
+    assert earlier == f"{written}  (an earlier run's)"
+
+
+def test_a_run_first_publishes_what_a_killed_run_left_unpublished(tmp_path):
+    """A run killed between a gold table's warehouse commit and its Parquet leaves a journal;
+    the next run publishes it before anything else, whatever that run selects."""
+    data_dir = calls_day(tmp_path / "data")
+    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
+    day_folder = data_dir / "gold" / "calls_kpis_daily" / f"date={START}"
+    shutil.rmtree(day_folder)  # as if the killed run had not published the day yet
+    journal = data_dir / ".gold-journal" / "calls_kpis_daily.json"
+    journal.parent.mkdir(exist_ok=True)
+    journal.write_text(json.dumps({"days": [START]}))
+
+    ran = cli("run", "--date", START, "--select", "key:gold/calls_performance", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "note: gold/calls_kpis_daily's Parquet published again from the warehouse" in ran.stdout
+    assert pq.read_table(day_folder).num_rows == 1 and not journal.exists()

@@ -1,0 +1,121 @@
+"""What `cx-lakehouse run` does with a selection or a day order: a table selected alone
+(refused for a day its input was never built for, rebuilding the rollups downstream, reading
+bronze on a moved data root), and a day run after a later one that kept its record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from cx_assets_tests.cli import START, calls_day, cli, landed, summary_line
+
+pytestmark = pytest.mark.long_module
+
+
+def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path):
+    """`mv data /bigger/disk/data`, then a run of silver alone: its bronze view named the
+    old place, and the step failed on files no longer there."""
+    first = calls_day(tmp_path / "data")
+    assert cli("run", "--date", START, "--select", "group:calls", data_dir=first).returncode == 0
+    moved = tmp_path / "elsewhere" / "data"
+    moved.parent.mkdir()
+    shutil.move(first, moved)
+
+    ran = cli("run", "--date", START, "--select", "key:silver/calls_transcripts", data_dir=moved)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with duckdb.connect(str(moved / "warehouse.duckdb"), read_only=True) as warehouse:
+        (definition,) = warehouse.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'calls_transcripts'"
+        ).fetchone()
+        assert f"'{moved}/bronze/calls_transcripts/" in definition
+        silver = warehouse.execute("SELECT count(*) FROM silver.calls_transcripts").fetchone()
+        assert silver[0] > 0
+
+
+def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refused(tmp_path):
+    """It wrote that day's gold from no rows (zero calls, every check passing) where the
+    truth was that the day had never been loaded."""
+    data_dir = calls_day(tmp_path / "data")
+    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
+    next_day, later = ((date.fromisoformat(START) + timedelta(days=n)).isoformat() for n in (1, 2))
+    for first, last, said in (
+        (later, later, later),
+        (START, later, f"{next_day} (and 1 more day)"),  # the first day not built, and more
+    ):
+        refused = cli(
+            "run", "--date", first, "--to", last, "--select", "key:gold/calls_kpis_daily",
+            data_dir=data_dir,
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr == (
+            f"cx-lakehouse: --select reads gold/calls_performance of {said}, never built for "
+            "it: include it (e.g. --select '*gold/calls_kpis_daily') or run that day first\n"
+        )
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
+    # The day built: the table alone is rebuilt.
+    alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    # The hint works as given ('+', the table's parents only, was refused again a level up).
+    hinted = cli("run", "--date", later, "--select", "*gold/calls_kpis_daily", data_dir=data_dir)
+    assert hinted.returncode == 0, hinted.stdout + hinted.stderr
+
+
+def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_back(tmp_path):
+    """Seen in an audit: days run out of order (a day landed late) left a call on the later
+    day and its first delivery quarantined as `already kept on` it, and nothing said that
+    running the days together puts it back; gold depended on the order days ran in."""
+    data_dir = tmp_path / "data"
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    record = {
+        "call_id": "A", "agent_name": "Dana Reyes", "timestamp": f"{START}T10:00:00",
+        "transcript_text": "Sign me up.", "duration_seconds": 60, "customer_id": "CUST-1",
+    }  # fmt: skip
+    for day in (START, next_day):
+        folder = data_dir / "landing" / "calls" / "transcripts" / day
+        folder.mkdir(parents=True)
+        (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
+
+    later_first = cli("run", "--date", next_day, "--select", "group:calls", data_dir=data_dir)
+    assert later_first.returncode == 0 and "kept on later days" not in later_first.stdout
+    late = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+
+    assert late.returncode == 0, late.stdout + late.stderr
+    command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
+    assert (
+        f"kept on later days: calls, silver/calls_transcripts kept records of these days on "
+        f"{next_day} (run before them)" in late.stdout
+    )
+    assert f"\n  {command}\n" in late.stdout, late.stdout
+    together = cli(*command.split()[1:], data_dir=data_dir)
+    assert together.returncode == 0 and "kept on later days" not in together.stdout
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        kept = warehouse.execute("SELECT date, call_id FROM silver.calls_transcripts").fetchall()
+    assert kept == [(date.fromisoformat(START), "A")]
+
+
+def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_path):
+    """`run --select` of one date-grained table materializes it for the day, then the
+    whole-history rollups that read it (contract section 1), though none is selected:
+    the CLI's other runs select whole groups, where the rollups are selected anyway."""
+    data_dir = tmp_path / "data"
+    landed(data_dir, "digital")
+    whole = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+
+    ran = cli(
+        "run", "--date", START, "--select", "key:silver/digital_leakage_calls", data_dir=data_dir
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert (
+        f"materializing 1 date-grained assets, {START}..{START}, then 2 whole-history rollups"
+        in ran.stdout
+    ), ran.stdout
+    for rollup in ("leakage_savings_model", "leakage_action_recommendations"):
+        line = summary_line(ran.stdout, rollup)
+        assert len(line) == 2 and line[1].replace(",", "").isdigit(), line  # written by this run
