@@ -8,8 +8,9 @@ from cx_assets.calls import plots, schemas, table_rules
 from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.asset_factories import bronze_asset
-from cx_assets.lakehouse.assets import Band, lake_asset, same_day
+from cx_assets.lakehouse.assets import Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake

@@ -23,8 +23,9 @@ from cx_assets.crm.silver import (
     crm_users,
     latest_materialized_day,
 )
-from cx_assets.lakehouse.assets import Band, all_days, lake_asset, same_day, whole_table
+from cx_assets.lakehouse.assets import Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.warehouse import Warehouse

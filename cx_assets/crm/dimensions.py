@@ -8,8 +8,9 @@ from dagster import AssetExecutionContext
 
 from cx_assets.crm import dimension_rules, dimension_schemas, rules, silver
 from cx_assets.crm.silver import GROUP
-from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import all_days, whole_table
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.warehouse import Warehouse
 

@@ -17,8 +17,9 @@ from dagster import AssetExecutionContext, Output
 from cx_assets.crm import schemas, silver_rules
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
-from cx_assets.lakehouse.assets import all_days, lake_asset, same_day
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.bronze_views import bronze_files_state
+from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, record_hashes

@@ -18,8 +18,9 @@ from cx_assets.digital.gold_rules import leakage_share_sql
 from cx_assets.digital.records import CALL_SPEC, JOURNEY_SPEC, MEMBER_SPEC
 from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
-from cx_assets.lakehouse.assets import Band, all_days, lake_asset, same_day, with_days_before
+from cx_assets.lakehouse.assets import Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake

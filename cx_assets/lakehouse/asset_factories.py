@@ -22,9 +22,10 @@ from dagster import (
     TableSchema,
 )
 
-from cx_assets.lakehouse.assets import LANDED_TABLE, all_days, lake_asset, metadata_value
+from cx_assets.lakehouse.assets import LANDED_TABLE, lake_asset, metadata_value
 from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import all_days
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.landing_state import (

@@ -4,8 +4,8 @@
   function's name, its docstring the description; the grain, a fixed row count and the
   ratio bands are declared here, and the checks built from those declarations
   (`table_checks.declared_checks`) are evaluated in the asset's own step, after its write.
-- `same_day`, `with_days_before`, `all_days`, `whole_table`: an input's partition window,
-  stated where the input is declared, so the SQL reads only what the graph shows.
+- An input's partition window (`same_day`, `with_days_before`, `all_days`, `whole_table`)
+  is stated where the input is declared, with the helpers of `inputs.py`.
 - Two factories, where every asset really is alike, are in `asset_factories.py`:
   `bronze_asset` (a landed table as delivered) and `latest_version_asset` (the latest
   delivered version of each id wins).
@@ -14,11 +14,9 @@
 Domains keep only what is theirs (record specs, Pandera models, SQL of their rules).
 """
 
-import contextlib
 import functools
 import inspect
 import typing
-import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -26,7 +24,6 @@ from typing import Any
 
 import pandera.pandas as pa
 from dagster import (
-    AllPartitionMapping,
     AssetCheckKey,
     AssetCheckSpec,
     AssetExecutionContext,
@@ -34,13 +31,10 @@ from dagster import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
-    BetaWarning,
     Field,
     FreshnessPolicy,
     Output,
-    PreviewWarning,
     TableSchema,
-    TimeWindowPartitionMapping,
     asset,
     multi_asset,
 )
@@ -54,6 +48,7 @@ from cx_assets.lakehouse.checks import (
     StepCheckResult,
     day_target,
 )
+from cx_assets.lakehouse.inputs import early_access_api
 from cx_assets.lakehouse.io_managers import LAYER_STORAGE
 from cx_assets.lakehouse.partitions import (
     PARTITION_COLUMN,
@@ -359,17 +354,10 @@ def _check_results(
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
-# --------------------------------------------------------------------------- input windows
-
-
-def _key(upstream: AssetsDefinition | Sequence[str]) -> AssetKey:
-    return upstream.key if isinstance(upstream, AssetsDefinition) else AssetKey(list(upstream))
-
-
 def _check_spec(key: AssetKey, check: DeclaredCheck, *, partitioned: bool) -> AssetCheckSpec:
     """A declared check's spec; a date-grained asset's checks are partitioned like it, so
     each day's result is recorded against that day."""
-    with _chosen_early_access_api():
+    with early_access_api():
         return AssetCheckSpec(
             check.name,
             asset=key,
@@ -377,41 +365,3 @@ def _check_spec(key: AssetKey, check: DeclaredCheck, *, partitioned: bool) -> As
             blocking=check.blocking,
             partitions_def=daily_partitions if partitioned else None,
         )
-
-
-@contextlib.contextmanager
-def _chosen_early_access_api() -> Iterator[None]:
-    """Silence Dagster's preview and beta warnings around the two such APIs used on purpose
-    (partitioned check specs; `allow_nonexistent_upstream_partitions`), both pinned with
-    Dagster itself in pyproject.toml and covered by tests. Left on, they printed 37 times
-    each time the definitions were loaded: by `dagster dev`, the daemon, every run process
-    and `dagster asset materialize`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PreviewWarning)
-        warnings.simplefilter("ignore", BetaWarning)
-        yield
-
-
-def same_day(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
-    """The upstream's partitions of the same days as the step."""
-    return AssetIn(key=_key(upstream), partition_mapping=TimeWindowPartitionMapping())
-
-
-def with_days_before(upstream: AssetsDefinition | Sequence[str], days: int) -> AssetIn:
-    """The step's days plus the `days` before them (days before the first partition are
-    simply absent)."""
-    with _chosen_early_access_api():
-        mapping = TimeWindowPartitionMapping(
-            start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
-        )
-    return AssetIn(key=_key(upstream), partition_mapping=mapping)
-
-
-def all_days(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
-    """Every partition of a date-grained upstream (whole history, or as of a day)."""
-    return AssetIn(key=_key(upstream), partition_mapping=AllPartitionMapping())
-
-
-def whole_table(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
-    """An upstream that is not partitioned: all of it."""
-    return AssetIn(key=_key(upstream))

@@ -13,9 +13,10 @@ its creation day, and a target passing the as-of time flips its breach flag ther
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.by_day import rows_of_changed_days
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import all_days, whole_table
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets.lakehouse.warehouse_tables import scalar

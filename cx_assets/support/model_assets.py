@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, Config, MetadataValue, Output
 
-from cx_assets.lakehouse.assets import all_days, lake_asset, whole_table
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.by_day import rows_of_changed_days
 from cx_assets.lakehouse.derived import validate_derived
+from cx_assets.lakehouse.inputs import all_days, whole_table
 from cx_assets.lakehouse.io_managers import DayRows, TableRef
 from cx_assets.lakehouse.model_store import MODEL_FILE, read_stored_model
 from cx_assets.lakehouse.resources import Lake

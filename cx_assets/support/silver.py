@@ -17,9 +17,10 @@ from dagster import (
 )
 
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
-from cx_assets.lakehouse.assets import all_days, lake_asset, same_day
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
 from cx_assets.lakehouse.derived import query_validated
+from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import record_hashes

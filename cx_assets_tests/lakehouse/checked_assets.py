@@ -16,7 +16,8 @@ from dagster import AssetCheckSeverity
 from pandera.typing import Series
 
 from cx_assets.lakehouse.asset_factories import bronze_asset
-from cx_assets.lakehouse.assets import Band, lake_asset, same_day
+from cx_assets.lakehouse.assets import Band, lake_asset
+from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates

@@ -18,7 +18,7 @@ from dagster import (
     materialize,
 )
 
-from cx_assets.lakehouse.assets import lake_asset, same_day
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
     NON_EMPTY,
@@ -28,6 +28,7 @@ from cx_assets.lakehouse.checks import (
     VOLUME_ANOMALY,
     StepCheckResult,
 )
+from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import daily_partitions, partition_dates
 from cx_assets.lakehouse.warehouse import Warehouse

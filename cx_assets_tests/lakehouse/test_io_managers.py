@@ -13,8 +13,9 @@ from dagster import AssetKey, TableSchema
 from pandera.typing import Series
 
 from cx_assets.lakehouse.asset_factories import bronze_asset
-from cx_assets.lakehouse.assets import lake_asset, same_day
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.gold_io_manager import GoldIOManager, PublishJournal, Unpublished
+from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates

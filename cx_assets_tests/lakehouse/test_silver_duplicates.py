@@ -11,7 +11,8 @@ from pandera.typing import Series
 
 from cx_assets.lakehouse import steps
 from cx_assets.lakehouse.asset_factories import bronze_asset
-from cx_assets.lakehouse.assets import lake_asset, same_day
+from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.resources import Lake

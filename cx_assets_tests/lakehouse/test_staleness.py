@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dagster import AssetIn, AssetKey, Definitions, asset
 
-from cx_assets.lakehouse.assets import all_days, same_day, with_days_before
+from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.staleness import LaterDays, later_days_built_before, read_ahead_parents
 from cx_assets_tests.cli import cli, landed

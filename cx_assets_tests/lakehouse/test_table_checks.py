@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from dagster import Output
 
-from cx_assets.lakehouse.assets import lake_asset, same_day
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
     NON_EMPTY,
@@ -21,6 +21,7 @@ from cx_assets.lakehouse.checks import (
     UNIQUE_KEY,
     VOLUME_ANOMALY,
 )
+from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
