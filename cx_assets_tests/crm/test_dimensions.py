@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 
 from cx_assets.crm import company_rules, dimension_rules
-from cx_assets_tests.conftest import Domain, check_results
-from cx_assets_tests.crm.landing_rows import company, deal, interaction, person, user
+from cx_assets_tests.conftest import check_results
+from cx_assets_tests.crm.landing_rows import CRM, company, deal, interaction, person, user
 
-CRM = Domain.named("crm")
 DAY1, DAY2 = "2024-01-05", "2024-01-06"
 
 

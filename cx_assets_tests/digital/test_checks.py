@@ -8,10 +8,9 @@ from __future__ import annotations
 from dagster import AssetCheckSeverity
 
 from cx_assets.lakehouse.checks import UNIQUE_KEY
-from cx_assets_tests.conftest import Domain, check_results
-from cx_assets_tests.digital.landing_rows import call, event
+from cx_assets_tests.conftest import check_results
+from cx_assets_tests.digital.landing_rows import DIGITAL, call, event
 
-DIGITAL = Domain.named("digital")
 LEAKAGE = "silver/digital_leakage_calls"
 DAY_1, DAY_2 = "2024-01-08", "2024-01-09"
 
