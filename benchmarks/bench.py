@@ -154,7 +154,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="every part, small: a smoke run")
     parser.add_argument("--fresh-data", action="store_true", help="regenerate landing data")
     parser.add_argument("--work-dir", help="default bench-data/ (bench-data/quick/ with --quick)")
-    parser.add_argument("--report", help="default docs/benchmarks.md (with --quick, a copy)")
+    parser.add_argument(
+        "--report",
+        help="default docs/benchmarks.md (with --quick, a copy); a new file starts as one",
+    )
     for name, value in FULL.items():  # every size can be set alone
         kind = str if isinstance(value, str) else float if isinstance(value, float) else int
         if isinstance(value, list):
@@ -173,15 +176,27 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def prepared_report(report: Path | None, *, work_dir: Path, quick: bool) -> Path:
+    """The document the run writes its sections into: `report`, else the project's
+    `docs/benchmarks.md` (a copy in `work_dir` with `--quick`). One that does not exist
+    yet starts as a copy of the project's, so the rows of sources not measured this time,
+    the hand-written reading and the targets summary have something to build on."""
+    project = ROOT / "docs" / "benchmarks.md"
+    report = report or (work_dir / "benchmarks.md" if quick else project)
+    if not report.exists():
+        report.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(project, report)
+    return report
+
+
 def main() -> None:
     args = parse_args()
     skip = set(filter(None, args.skip.split(",")))
     work_dir = Path(args.work_dir or ROOT / "bench-data" / ("quick" if args.quick else ""))
     work_dir.mkdir(parents=True, exist_ok=True)
-    report = Path(args.report or (work_dir / "benchmarks.md" if args.quick else
-                                  ROOT / "docs" / "benchmarks.md"))  # fmt: skip
-    if args.quick and not args.report and not report.exists():
-        shutil.copyfile(ROOT / "docs" / "benchmarks.md", report)
+    report = prepared_report(
+        Path(args.report) if args.report else None, work_dir=work_dir, quick=args.quick
+    )
     order = domains()
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else order
     arguments = " ".join(sys.argv[1:])

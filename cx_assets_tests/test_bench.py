@@ -141,6 +141,25 @@ def test_sections_are_rewritten_between_their_markers_only(tmp_path):
     )
 
 
+def test_a_report_not_yet_written_starts_as_a_copy_of_the_projects(tmp_path):
+    import bench
+
+    project = (BENCHMARKS.parent / "docs" / "benchmarks.md").read_text()
+    named = bench.prepared_report(tmp_path / "new" / "b.md", work_dir=tmp_path, quick=False)
+    assert named == tmp_path / "new" / "b.md" and named.read_text() == project
+    # --quick without --report: a copy in the work folder, left as it is once there.
+    quick = bench.prepared_report(None, work_dir=tmp_path, quick=True)
+    assert quick == tmp_path / "benchmarks.md" and quick.read_text() == project
+    quick.write_text("earlier quick run")
+    assert bench.prepared_report(None, work_dir=tmp_path, quick=True).read_text() == (
+        "earlier quick run"
+    )
+    # Without either, the project's own document, which is not rewritten here.
+    assert bench.prepared_report(None, work_dir=tmp_path, quick=False) == (
+        BENCHMARKS.parent / "docs" / "benchmarks.md"
+    )
+
+
 def _day(source: str, floor_s: float, warm_s: float, empty_s: float | None):
     import bench_run
     import bench_sections
