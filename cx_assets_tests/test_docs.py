@@ -29,6 +29,55 @@ def test_every_check_is_documented_on_its_asset():
         )
 
 
+def _documented_grain(cell: str) -> list[set[str]]:
+    """The column sets a `unique_key` (...) of docs/checks.md allows: its columns, or for a row
+    of several assets, `a / b / c`, one of them. Words after a colon, and qualifiers such as
+    "over all days", are prose."""
+    names = [part.strip() for part in cell.split(":")[0].split(",")]
+    names = [name for name in names if re.fullmatch(r"[a-z_]+( / [a-z_]+)*", name)]
+    if len(names) == 1 and " / " in names[0]:
+        return [{name} for name in names[0].split(" / ")]
+    return [set(names)]
+
+
+def test_every_unique_key_is_documented_with_its_grain():
+    """Seen in a docs audit: the journey timeline's row left out `journey_type`, which its
+    grain has (two journey types may fail in one session in the same second)."""
+    lines = (DOCS / "checks.md").read_text().splitlines()
+    checked = 0
+    for spec in every_check_spec():
+        if spec.name != "unique_key":
+            continue
+        grain = set(re.search(r"\(([^)]*)\) is not unique", spec.description)[1].split(", "))
+        asset = f"`{spec.asset_key.to_user_string()}`"
+        cells = [
+            cell
+            for line in lines
+            if asset in line
+            for cell in re.findall(r"`unique_key` \(([^)]*)\)", line)
+        ]
+        assert cells, f"docs/checks.md gives no unique_key columns for {asset}"
+        assert any(grain in _documented_grain(cell) for cell in cells), (
+            f"docs/checks.md: {asset}'s unique_key is ({', '.join(sorted(grain))}), not {cells}"
+        )
+        checked += 1
+    assert checked > 30  # the grains were read, not skipped
+
+
+def test_each_domains_page_names_every_check_of_its_assets():
+    """Seen in a docs audit: digital.md and support.md left out two checks of every bronze
+    and typed silver table."""
+    for asset_def in defs.assets:
+        for spec in asset_def.check_specs:
+            if spec.name == "column_schema_change":
+                continue  # documented once, for every asset, in checks.md
+            group = asset_def.group_names_by_key[spec.asset_key]
+            page = (DOCS / f"{group}.md").read_text()
+            assert f"`{spec.name}`" in page, (
+                f"docs/{group}.md does not name {spec.name} ({spec.asset_key.to_user_string()})"
+            )
+
+
 def test_the_landing_table_in_contract_md_states_each_fields_requirement():
     """Seen in a docs audit: the table said "required unless marked optional" and marked no
     digital field optional, where eleven are, and had no support rows."""
