@@ -49,7 +49,7 @@ _SQL_TYPE = {
 }  # fmt: skip
 
 
-def _models():
+def _all_models():
     for domain in DOMAIN_SCHEMAS:
         module = importlib.import_module(f"cx_assets.{domain}.schemas")
         for name, model in vars(module).items():
@@ -59,7 +59,32 @@ def _models():
                 and model.__module__ == module.__name__
                 and not name.startswith("_")
             ):
-                yield pytest.param(model, id=f"{domain}.{name}")
+                yield f"{domain}.{name}", model
+
+
+def _has_table_wide_checks(model) -> bool:
+    schema = model.to_schema()
+    return bool(schema.checks or schema.unique)
+
+
+def _models():
+    """The models `schema_sql` renders: those without a check over whole rows, which only
+    Pandera states (see the test below)."""
+    for name, model in _all_models():
+        if not _has_table_wide_checks(model):
+            yield pytest.param(model, id=name)
+
+
+def test_only_the_ticket_models_are_left_to_pandera_by_their_table_wide_rule(con):
+    """A model with a check over whole rows is validated by Pandera itself: support's two
+    ticket models (a first response or resolution before creation; its failing case is in
+    support/test_delivery_edges.py). A new one is a choice made here, not a test skipped."""
+    left = {name: model for name, model in _all_models() if _has_table_wide_checks(model)}
+    assert sorted(left) == ["support.CurrentTicket", "support.SilverTicketVersion"]
+    for model in left.values():
+        types, rows = _breaking_rows(model)
+        with pytest.raises(Untranslatable, match="dataframe-wide checks"):
+            sql_reasons(con, model, relation(con, types, rows))
 
 
 def _passes(column: pa.Column, name: str, value) -> bool:
@@ -98,9 +123,6 @@ def _breaking_rows(model) -> tuple[dict[str, str], list[dict]]:
 def test_sql_and_pandera_reject_the_same_rows_for_the_same_reasons(con, model):
     types, rows = _breaking_rows(model)
     table = relation(con, types, rows)
-    try:
-        in_sql = sql_reasons(con, model, table)
-    except Untranslatable:
-        pytest.skip("validated by Pandera itself")
+    in_sql = sql_reasons(con, model, table)
     assert in_sql == pandera_reasons(con, model, table)
     assert len(in_sql) > 1  # the rows do break checks

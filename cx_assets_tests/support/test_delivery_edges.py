@@ -133,3 +133,29 @@ def test_ids_are_trimmed_and_a_blank_id_is_quarantined(lake):
     assert pd.isna(plan.loc["T3", "agent_id"])
     (daily,) = lake.gold("support_agent_daily").itertuples()
     assert (daily.agent_id, daily.agent_name) == ("A1", "Ana Agent")
+
+
+def test_a_ticket_answered_or_resolved_before_it_was_created_is_quarantined(lake):
+    """The ticket model's table-wide rule (`events_not_before_creation`), which silver checks
+    with Pandera itself (SQL cannot state it): a first response or a resolution before the
+    ticket was created is a clock typed wrong, and the ticket is quarantined with the rule's
+    name while the day's other tickets, one answered in the very second it was created among
+    them, go on to gold."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", t(D1, "09:00:00"), first_response=t(D1, "08:59:59")),
+            ticket("T2", t(D1, "09:00:00"), resolved=t(D1, "08:00:00"), status="resolved"),
+            ticket("T3", t(D1, "09:00:00"), first_response=t(D1, "09:00:00")),
+            ticket("T4", t(D1, "10:00:00"), resolved=t(D1, "11:00:00"), status="resolved"),
+        ],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    rejected = lake.quarantine("support_tickets").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2]
+    assert rejected["reason"].tolist() == ["record failed events_not_before_creation"] * 2
+    assert sorted(lake.gold("support_ticket_analytics")["ticket_id"]) == ["T3", "T4"]
