@@ -97,7 +97,13 @@ def test_a_check_result_of_another_check_or_asset_is_refused():
     result = AssetCheckResult(passed=True, check_name="unique_key")
     named = StepCheckResult.of(result, keyed.key, "unique_key")
     assert (named.asset_key, named.check_name, named.passed) == (keyed.key, "unique_key", True)
-    assert StepCheckResult.of(AssetCheckResult(passed=False), keyed.key, "row_count").check_name
+    # A result that names neither takes the step's asset and check.
+    unnamed = StepCheckResult.of(AssetCheckResult(passed=False), keyed.key, "row_count")
+    assert (unnamed.asset_key, unnamed.check_name, unnamed.passed) == (
+        keyed.key,
+        "row_count",
+        False,
+    )
     with pytest.raises(
         ValueError, match="silver/keyed:row_count returned a result for silver/keyed:unique_key"
     ):

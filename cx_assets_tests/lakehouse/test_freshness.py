@@ -38,7 +38,14 @@ def test_every_gold_table_and_only_gold_declares_the_freshness_policy():
 
 @pytest.mark.parametrize(
     ("hours_later", "state"),
-    [(1, FreshnessState.PASS), (27, FreshnessState.WARN), (51, FreshnessState.FAIL)],
+    # Six minutes either side of each window's edge, so the 26 and 50 hours are pinned.
+    [
+        (1, FreshnessState.PASS),
+        (25.9, FreshnessState.PASS),
+        (26.1, FreshnessState.WARN),
+        (49.9, FreshnessState.WARN),
+        (50.1, FreshnessState.FAIL),
+    ],
 )
 def test_a_gold_table_warns_after_26_hours_and_fails_after_50(tmp_path, hours_later, state):
     module = tmp_path / "one_gold_table.py"
