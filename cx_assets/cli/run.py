@@ -122,7 +122,7 @@ def _run_and_report(
         for table in resources[LAYER_STORAGE["gold"]].republish_left_behind():
             print(f"note: gold/{table}'s Parquet published again from the warehouse "
                   "(an earlier run stopped between the two)")  # fmt: skip
-        plan.require_built_upstreams(resources["warehouse"])
+        plan.require_built_upstreams(resources["warehouse"], settings.layout)
         plan.require_built_days(instance, keys)
         # Only when later days were built: the rows they read, as they were.
         read_ahead = (

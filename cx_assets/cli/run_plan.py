@@ -149,10 +149,12 @@ class RunPlan:
             )
         ]
 
-    def require_built_upstreams(self, warehouse) -> None:
-        """Refuse, in one line, a selection that reads a table never built. The hint selects
-        every ancestor (`*`): a table never built usually has parents never built either, so
-        `+` (its parents only) failed again, a level up."""
+    def require_built_upstreams(self, warehouse, layout) -> None:
+        """Refuse, in one line, a selection that reads a table or model never built. The hint
+        selects every ancestor (`*`): a table never built usually has parents never built
+        either, so `+` (its parents only) failed again, a level up."""
+        from cx_assets.lakehouse.io_managers import LAYER_STORAGE
+        from cx_assets.lakehouse.model_store import has_stored_model
         from cx_assets.lakehouse.warehouse_tables import table_exists
 
         planned = self.partitioned | self.rollups
@@ -161,8 +163,15 @@ class RunPlan:
             for parent in self.graph.get(key).parent_keys:
                 if parent not in planned:
                     readers.setdefault(parent, key)
+
+        def built(con, key) -> bool:
+            # Each asset is asked of its own storage: models are files, not warehouse tables.
+            if self.graph.get(key).io_manager_key == LAYER_STORAGE["model"]:
+                return has_stored_model(layout, key.path[-1])
+            return table_exists(con, *key.path)
+
         with warehouse.connect() as con:
-            missing = sorted(key for key in readers if not table_exists(con, *key.path))
+            missing = sorted(key for key in readers if not built(con, key))
         if missing:
             names = ", ".join(key.to_user_string() for key in missing)
             raise UsageError(

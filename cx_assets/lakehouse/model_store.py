@@ -27,6 +27,12 @@ def read_stored_model(path: Path) -> Any | None:
     return joblib.load(path)
 
 
+def has_stored_model(layout: DataLayout, name: str) -> bool:
+    """Whether a model of the asset `name` is stored (of any day, when partitioned)."""
+    folder = layout.models_dir / name
+    return (folder / MODEL_FILE).exists() or any(folder.glob(f"*/{MODEL_FILE}"))
+
+
 class ModelStoreIOManager(ConfigurableIOManager):
     """Trained models, one joblib file per asset (per partition when partitioned), written to
     an in-flight name and renamed into place. A partitioned input loads the model of the last

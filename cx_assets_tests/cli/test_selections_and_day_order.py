@@ -65,6 +65,25 @@ def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refus
     assert hinted.returncode == 0, hinted.stdout + hinted.stderr
 
 
+def test_a_gold_table_reading_a_trained_model_is_run_alone_once_the_model_is_stored(tmp_path):
+    """Seen in a probe of the CLI: `--select key:gold/support_ticket_categories` (and so
+    `key:gold/*`, the `--help` example) was refused after a full run, saying the models were
+    never built: they are files of the model store, and the warehouse was asked for tables."""
+    data_dir = landed(tmp_path / "data", "support")
+    alone = ("run", "--date", START, "--select", "key:gold/support_ticket_categories")
+    refused = cli(*alone, data_dir=data_dir)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "model/support_ticket_classifier" in refused.stderr  # not yet trained: refused
+    assert (
+        cli("run", "--date", START, "--select", "group:support", data_dir=data_dir).returncode == 0
+    )
+    assert list((data_dir / "models").glob("*/model.joblib"))
+
+    ran = cli(*alone, data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert summary_line(ran.stdout, "support_ticket_categories")[1] != "0"
+
+
 def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_back(tmp_path):
     """Seen in an audit: days run out of order (a day landed late) left a call on the later
     day and its first delivery quarantined as `already kept on` it, and nothing said that
