@@ -127,11 +127,13 @@ class RunPlan:
         ]
 
     def misplaced_landing(self, landing_dir) -> list[tuple[str, str]]:
-        """What lies in the landing folders of the run's sources where no bronze step reads
-        it (a misspelled table, a date folder not named YYYY-MM-DD, a file outside a date
-        folder): the run says so, or those files would be lost without a word."""
+        """What lies in the landing folder, and in the folders of the run's sources, where no
+        bronze step reads it (a folder of no source, a misspelled table, a date folder not
+        named YYYY-MM-DD, a file outside a date folder): the run says so, or those files
+        would be lost without a word."""
+        from cx_assets.domains import domain_names
         from cx_assets.lakehouse.asset_factories import landed_table
-        from cx_assets.lakehouse.landing import misplaced
+        from cx_assets.lakehouse.landing import misplaced, misplaced_sources
 
         landed = {
             key: found
@@ -141,7 +143,8 @@ class RunPlan:
         # The sources the run reads, each with all its tables (one table selected alone is
         # no reason to call its siblings' folders misplaced).
         sources = sorted({landed[key][0] for key in self.partitioned if key in landed})
-        return [
+        # A folder of no source at all is read by no run, whatever it selects: said by each.
+        return misplaced_sources(landing_dir, domain_names()) + [
             found
             for source in sources
             for found in misplaced(

@@ -154,6 +154,27 @@ def unknown_table_folders(landing_dir: Path, source: str, tables: Sequence[str])
     ]
 
 
+def misplaced_sources(landing_dir: Path, sources: Sequence[str]) -> list[tuple[str, str]]:
+    """What lies in the landing folder itself where no run reads it, with why: a folder that
+    is none of the `sources` (a misspelled `crn`), a file outside every source's folder (as
+    `landing/...` paths; in-flight names left out)."""
+    if not landing_dir.is_dir():
+        return []
+    found = []
+    for entry in sorted(landing_dir.iterdir()):
+        if is_in_flight(entry) or entry.name in sources:
+            continue
+        shown = f"landing/{printable(entry.name)}"
+        if entry.is_dir():
+            found.append((shown, f"not a source (the sources: {', '.join(sources)})"))
+        else:
+            found.append(
+                (shown, "a file outside a source's folder: files land in "
+                 "landing/<source>/<table>/<YYYY-MM-DD>/")
+            )  # fmt: skip
+    return found
+
+
 def misplaced(landing_dir: Path, source: str, tables: Sequence[str]) -> list[tuple[str, str]]:
     """What lies in a source's landing folder where no run reads it, with why: a folder that
     is none of its tables, a folder of a table not named YYYY-MM-DD, a file outside a date

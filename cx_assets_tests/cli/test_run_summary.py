@@ -67,6 +67,29 @@ def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path):
     ]
 
 
+def test_run_says_what_lies_in_landing_outside_every_source(tmp_path):
+    """Seen in a probe of the CLI: a folder of no source (`landing/crn`, a typo of `crm`)
+    was read by no run and nothing said so. Every run says it, whatever it selects: no
+    selection would ever read it."""
+    data_dir = calls_day(tmp_path / "data")
+    landing = data_dir / "landing"
+    (landing / "crn" / "interactions" / START).mkdir(parents=True)
+    (landing / "crn" / "interactions" / START / "a.jsonl").write_text("{}\n")
+    (landing / "README.txt").write_text("where files land\n")
+    (landing / ".DS_Store").write_text("")  # hidden: in flight, never said
+
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index("not read: 2 landed files:")
+    assert lines[at + 1 : at + 3] == [
+        "  landing/README.txt: a file outside a source's folder: files land in "
+        "landing/<source>/<table>/<YYYY-MM-DD>/",
+        "  landing/crn: not a source (the sources: calls, crm, digital, support)",
+    ]
+
+
 def test_run_says_what_it_quarantined_and_where(tmp_path):
     data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
