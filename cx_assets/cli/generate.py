@@ -37,7 +37,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not 0 < args.scale < float("inf"):  # also refuses nan
         raise UsageError("--scale must be a number greater than 0")
     known = generator_sources()
-    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else known
+    # Given, even empty (an unset shell variable), it names the sources: never all of them.
+    named = args.sources is not None
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if named else known
     unknown = sorted(set(sources) - set(known))
     if unknown:
         raise UsageError(f"unknown source {', '.join(unknown)}: choose from {', '.join(known)}")

@@ -246,14 +246,16 @@ def test_a_second_generate_into_the_same_data_root_waits_its_turn(tmp_path, monk
     assert (data_dir / "landing" / "calls").is_dir()
 
 
-def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("named", [",", ""])  # "": `--sources "$SOURCES"` with it unset
+def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsys, named):
     from cx_assets import cli as cli_module
 
     monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
-    assert cli_module.main(["generate", "--start", START, "--days", "1", "--sources", ","]) == 2
+    assert cli_module.main(["generate", "--start", START, "--days", "1", "--sources", named]) == 2
     assert "--sources names no source: choose from calls, crm, digital, support" in (
         capsys.readouterr().err
     )
+    assert not (tmp_path / "data" / "landing").exists()
 
 
 def test_a_bad_partitions_start_is_explained(tmp_path):
