@@ -39,6 +39,7 @@ from dagster import (
 from cx_assets.lakehouse.landing import (
     date_folders,
     discover,
+    misplaced_sources,
     parse_date_folder,
     printable,
     unknown_table_folders,
@@ -96,6 +97,7 @@ def landing_sensor(
         changed: list[tuple[str, str]] = []  # (day, its run key) of the days to run
         waiting = 0
         _say_unknown_tables(context, seen, lake, source, tables)
+        _say_outside_sources(context, seen, lake)
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
             day = _partition_day(context, seen, source, folder_name, now)
             if day is None:
@@ -136,6 +138,17 @@ def _say_unknown_tables(
             context.log.info(
                 f"ignoring {name}: not a table of {source} (its tables: {', '.join(tables)})"
             )
+
+
+def _say_outside_sources(context: SensorEvaluationContext, seen: DaysSeen, lake: Lake) -> None:
+    """Say once, while it stays, what lies in `landing/` outside every source's folder (a
+    misspelled `landing/crn`, a stray file): no sensor would ever read it. Each source's
+    sensor says it in its own log, so whichever one a person opens shows it."""
+    from cx_assets.domains import domain_names  # here: `domains` imports this module
+
+    for name, why in misplaced_sources(lake.layout.landing_dir, domain_names()):
+        if seen.skip(name):
+            context.log.info(f"ignoring {name}: {why}")
 
 
 def _new_or_redelivered(

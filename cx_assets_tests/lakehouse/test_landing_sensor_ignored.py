@@ -39,6 +39,34 @@ def test_a_folder_that_is_no_table_of_the_source_is_said_once(lake, ticker, capf
     assert not ticker.tick().run_requests and said() == []
 
 
+def test_a_folder_of_no_source_is_said_once(lake, ticker, capfd):
+    """Seen in a probe of the CLI: files under a misspelled source (`landing/crn`) were read
+    by no sensor and nothing said so. Said again if it comes back after it was gone."""
+    lake.land_jsonl("crn", "interactions", DAY, [{"Id": 1}])
+    stray = lake.layout.landing_dir / "README.txt"
+    stray.write_text("where files land")
+
+    def said() -> list[str]:
+        lines = capfd.readouterr().err.splitlines()
+        return sorted(line.split(" - ")[-1] for line in lines if "ignoring landing/" in line)
+
+    assert not ticker.tick().run_requests
+    assert said() == [
+        "ignoring landing/README.txt: a file outside a source's folder: files land in "
+        "landing/<source>/<table>/<YYYY-MM-DD>/",
+        "ignoring landing/crn: not a source (the sources: calls, crm, digital, support)",
+    ]
+    assert not ticker.tick().run_requests and said() == []
+    stray.unlink()
+    assert not ticker.tick().run_requests and said() == []
+    stray.write_text("back")
+    ticker.tick()
+    assert said() == [
+        "ignoring landing/README.txt: a file outside a source's folder: files land in "
+        "landing/<source>/<table>/<YYYY-MM-DD>/"
+    ]
+
+
 def test_what_a_date_folder_holds_besides_files_is_said_once_not_on_every_tick(lake, ticker, capfd):
     """A stray file, a subfolder (a batch that will not be read) or a link to nothing: the
     sensor says so on the first tick that meets it, not on each tick after."""
