@@ -226,6 +226,7 @@ class RunPlan:
         from cx_assets.lakehouse.asset_factories import IGNORED_FILES
         from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import owner_tags
+        from cx_assets.lakehouse.silver_report import MISSING_OPTIONAL_COLUMNS
 
         if self.partitioned:
             job_name = DAILY_JOB
@@ -260,6 +261,11 @@ class RunPlan:
             tally.written.add(event.asset_key)
             ignored = event.materialization.metadata.get(IGNORED_FILES)
             tally.ignored.update(tuple(pair) for pair in (ignored.value if ignored else []))
+            missing = event.materialization.metadata.get(MISSING_OPTIONAL_COLUMNS)
+            tally.missing_columns.update(
+                (name, ", ".join(fields))
+                for name, fields in (missing.value if missing else {}).items()
+            )
         if not result.success:
             print(f"run {result.run_id} failed:")
             for line in failure_lines(result):

@@ -22,6 +22,8 @@ class RunTally:
     # Landed files its bronze steps did not read, or no step looks at: (file, why). A set:
     # each day of a range run's bronze materializations carries the step's whole list.
     ignored: set[tuple[str, str]] = field(default_factory=set)
+    # Landed CSV files without a column for some optional fields: (file, the fields).
+    missing_columns: set[tuple[str, str]] = field(default_factory=set)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
 
     def add(self, evaluation) -> None:
@@ -168,6 +170,13 @@ def print_summary(
         print(f"not read: {count} landed file{'s' if count > 1 else ''}{shown}:")
         for name, why in sorted(tally.ignored)[:5]:
             print(f"  {name}: {why}")
+    if tally.missing_columns:
+        count = len(tally.missing_columns)
+        shown = ", the first 5" if count > 5 else ""
+        print(f"optional fields without a column, their records kept without a value: "
+              f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
+        for name, fields in sorted(tally.missing_columns)[:5]:
+            print(f"  {name}: {fields}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problem_lines():
         print(f"  {problem}")

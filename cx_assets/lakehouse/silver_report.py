@@ -28,6 +28,11 @@ class Chunk:
     bronze_rows: int
 
 
+# Metadata of a silver step: the optional fields a landed CSV file has no column for, by
+# file (`cx-lakehouse run` lists them in its summary).
+MISSING_OPTIONAL_COLUMNS = "files_missing_optional_columns"
+
+
 class SilverReport:
     """Quarantine writes and the step's metadata, accumulated chunk by chunk."""
 
@@ -88,7 +93,7 @@ class SilverReport:
     def metadata(self) -> dict[str, Any]:
         # Most frequent first; `reverse` keeps reasons of equal counts in their order.
         ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
-        missing = {"files_missing_optional_columns": MetadataValue.json(self.missing_columns)}
+        missing = {MISSING_OPTIONAL_COLUMNS: MetadataValue.json(self.missing_columns)}
         return {
             **(missing if self.missing_columns else {}),
             "bronze_rows": self.bronze_rows,

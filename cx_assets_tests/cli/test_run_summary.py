@@ -90,6 +90,29 @@ def test_run_says_what_lies_in_landing_outside_every_source(tmp_path):
     ]
 
 
+def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_path):
+    """Seen in a probe of the CLI: a journeys export without its error columns was taken,
+    every error code null, and only the step's log and metadata said so; the root causes
+    of that day would read "no error" without a word in the summary."""
+    data_dir = landed(tmp_path / "data", "digital")
+    folder = data_dir / "landing" / "digital" / "journeys" / START
+    (folder / "late.csv").write_text(
+        "member_id,session_id,timestamp,journey_type,action,device_type\n"
+        f"M1,S1,{START}T10:00:00,billing,start,mobile_web\n"
+    )
+
+    ran = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index(
+        "optional fields without a column, their records kept without a value: 1 landed file:"
+    )
+    assert lines[at + 1] == (
+        f"  landing/digital/journeys/{START}/late.csv: error_code, error_message"
+    )
+
+
 def test_run_says_what_it_quarantined_and_where(tmp_path):
     data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
