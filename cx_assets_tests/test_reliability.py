@@ -220,8 +220,12 @@ def test_environment_mistakes_end_in_one_line(data_dir, tmp_path, args, env, exp
 
 def stop_daemon(daemon: subprocess.Popen) -> None:
     """SIGTERM (the daemon stops its threads and code servers), then kill what is left of
-    its process tree, run workers included."""
-    tree = psutil.Process(daemon.pid).children(recursive=True)
+    its process tree, run workers included. A daemon that already ended leaves no tree to
+    stop: the test's own failure, with the daemon's log, is the one to show."""
+    try:
+        tree = psutil.Process(daemon.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
     daemon.terminate()
     try:
         daemon.wait(timeout=30)
