@@ -186,6 +186,41 @@ def test_an_old_dagster_yaml_with_run_and_pool_limits_is_replaced(tmp_path, monk
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
 
 
+# A command of ours on a data root: its home prepared, then the instance opened.
+_OPEN_A_NEW_HOME = """
+import sys
+from pathlib import Path
+from dagster import DagsterInstance
+from cx_assets.cli import prepare_dagster_home
+with DagsterInstance.from_config(str(prepare_dagster_home(Path(sys.argv[1])))) as instance:
+    instance.get_runs(limit=1)
+"""
+
+
+def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
+    """Seen in the daemon's test on a busy machine: two processes opening a new DAGSTER_HOME
+    at once both stamped the run database's schema revision, and with two rows in
+    `alembic_version` every later open failed ("more than one head present"). Without the
+    home's storage made once under a lock, about half of such pairs broke it."""
+    environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    for trial in range(5):
+        root = tmp_path / f"root{trial}"
+        pair = [
+            subprocess.Popen(
+                [str(BIN / "python"), "-c", _OPEN_A_NEW_HOME, str(root)],
+                env=environment, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+        for process in pair:
+            assert process.wait(timeout=120) == 0, process.stderr.read()
+        runs = root / "dagster_home" / "history" / "runs.db"
+        with sqlite3.connect(runs) as database:
+            assert database.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+        with DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+            assert instance.get_runs() == []
+
+
 @pytest.mark.parametrize(
     ("args", "env", "expected"),
     [

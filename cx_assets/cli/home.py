@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -82,4 +83,28 @@ def prepare_dagster_home(data_dir: Path) -> Path:
     ):
         config.write_text(ours)
     os.environ["DAGSTER_HOME"] = str(home)
+    _initialize_storage(home)
     return home
+
+
+# Written once the home's storage is made: later commands skip the lock and the instance.
+STORAGE_MADE = ".cx-storage-made"
+
+
+def _initialize_storage(home: Path) -> None:
+    """Dagster's storage of `home` made once, one process at a time, before a command of
+    ours opens it. Two processes opening a new home at once (a run and the UI's `dagster
+    dev`, or the UI's daemon and a script) each stamp the run database's schema revision:
+    with two rows in `alembic_version`, every later open failed ("more than one head
+    present"), a data root stuck for good. Seen in a test of the daemon on a busy machine."""
+    if (home / STORAGE_MADE).exists():
+        return
+    with open(home / f"{STORAGE_MADE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if (home / STORAGE_MADE).exists():
+            return
+        from dagster import DagsterInstance
+
+        with DagsterInstance.from_config(str(home)) as instance:
+            instance.get_runs(limit=1)
+        (home / STORAGE_MADE).touch()
