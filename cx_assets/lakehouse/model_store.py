@@ -27,10 +27,18 @@ def read_stored_model(path: Path) -> Any | None:
     return joblib.load(path)
 
 
+def model_path(layout: DataLayout, name: str, day: date | None = None) -> Path:
+    """Where the model of the asset `name` (of `day`, when partitioned) is stored."""
+    folder = layout.models_dir / name
+    if day is not None:
+        folder = parquet.partition_folder(folder, day)
+    return folder / MODEL_FILE
+
+
 def has_stored_model(layout: DataLayout, name: str) -> bool:
     """Whether a model of the asset `name` is stored (of any day, when partitioned)."""
-    folder = layout.models_dir / name
-    return (folder / MODEL_FILE).exists() or any(folder.glob(f"*/{MODEL_FILE}"))
+    unpartitioned = model_path(layout, name)
+    return unpartitioned.exists() or any(unpartitioned.parent.glob(f"*/{MODEL_FILE}"))
 
 
 class ModelStoreIOManager(ConfigurableIOManager):
@@ -41,10 +49,7 @@ class ModelStoreIOManager(ConfigurableIOManager):
     data_dir: str
 
     def _path(self, name: str, day: date | None) -> Path:
-        folder = DataLayout(Path(self.data_dir)).models_dir / name
-        if day is not None:
-            folder = parquet.partition_folder(folder, day)
-        return folder / MODEL_FILE
+        return model_path(DataLayout(Path(self.data_dir)), name, day)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
