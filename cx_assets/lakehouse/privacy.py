@@ -12,7 +12,7 @@
   each warehouse session as a variable (`bind_hash_key`), not written into the query.
 - `mask_contacts_sql`: free text (subjects, descriptions) with e-mail addresses and phone
   numbers replaced by `[email]` and `[phone]`, in SQL; `MaskedLabels` the same for label
-  columns, once per distinct value.
+  columns (and lists of labels, item by item), once per distinct value.
 """
 
 from __future__ import annotations
@@ -156,8 +156,10 @@ def mask_contacts_sql(text_sql: str) -> str:
     )
 
 
-# The table of a query's distinct labels and their masked text (`MaskedLabels`).
+# The table of a query's distinct labels and their masked text (`MaskedLabels`), and the
+# same as a map from label to masked text, for list columns.
 LABEL_MASKS = "label_masks"
+LABEL_MAP = "label_map"
 
 
 @dataclass(frozen=True)
@@ -170,29 +172,61 @@ class MaskedLabels:
     the query's other joins are most of its work (CRM titles, support tickets) the join it
     adds costs more than the masking it saves: there, mask per row.
 
+    `lists`: columns holding a list of labels as text, separated by `separator` (an agent's
+    skills, `billing;technical`): each item is masked on its own, a label among the others,
+    and the list keeps its order and separators. An item then masks exactly as the same text
+    masked elsewhere (a skill as the ticket category it is matched with), which masking the
+    whole list would not always do.
+
     In a query: `table` in its WITH clause (after `rows`), `joins` after `FROM rows`, and
     `labels["plan"]` where the column's masked value goes."""
 
     rows: str
     columns: tuple[str, ...]
+    lists: tuple[str, ...] = ()
+    separator: str = ";"
 
     @property
     def table(self) -> str:
-        values = ", ".join(sql.quote_identifier(column) for column in self.columns)
-        return (
+        labels = f"[{', '.join(sql.quote_identifier(column) for column in self.columns)}]"
+        if self.lists:
+            items = [
+                f"string_split({sql.quote_identifier(column)}, {string_literal(self.separator)})"
+                for column in self.lists
+            ]
+            labels = f"flatten([{', '.join([labels, *items] if self.columns else items)}])"
+        masks = (
             f"{LABEL_MASKS} AS (SELECT label, {mask_contacts_sql('label')} AS masked "
-            f"FROM (SELECT DISTINCT unnest([{values}]) AS label FROM {self.rows}))"
+            f"FROM (SELECT DISTINCT unnest({labels}) AS label FROM {self.rows}))"
+        )
+        if not self.lists:
+            return masks
+        # A list's items are looked up in a map (one row), not joined: a join per item
+        # would take the list apart and put it together again.
+        return (
+            f"{masks}, {LABEL_MAP} AS (SELECT map_from_entries(list((label, masked)) "
+            f"FILTER (WHERE label IS NOT NULL)) AS masks FROM {LABEL_MASKS})"
         )
 
     @property
     def joins(self) -> str:
-        return " ".join(
+        joins = [
             f"LEFT JOIN {LABEL_MASKS} AS {self._alias(column)} "
             f"ON {self._alias(column)}.label = {self.rows}.{sql.quote_identifier(column)}"
             for column in self.columns
-        )
+        ]
+        if self.lists:
+            joins.append(f"CROSS JOIN {LABEL_MAP}")
+        return " ".join(joins)
 
     def __getitem__(self, column: str) -> str:
+        if column in self.lists:
+            separator = string_literal(self.separator)
+            items = f"string_split({self.rows}.{sql.quote_identifier(column)}, {separator})"
+            return (
+                f"array_to_string(list_transform({items}, "
+                f"lambda list_label: {LABEL_MAP}.masks[list_label]), {separator})"
+            )
         if column not in self.columns:
             raise KeyError(column)
         return f"{self._alias(column)}.masked"

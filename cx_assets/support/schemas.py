@@ -75,10 +75,13 @@ class CurrentTicket(_TicketFields):
 class _AgentFields(LakeModel):
     agent_id: Series[str] = pa.Field(str_matches=TRIMMED, description="`agent_id` (staff).")
     name: Series[str] = pa.Field(description="The agent's name (staff names may appear).")
-    team: Series[str] = pa.Field(nullable=True, description="`team`.")
+    team: Series[str] = pa.Field(
+        nullable=True, description="`team`, e-mail addresses and phone numbers masked."
+    )
     skills: Series[str] = pa.Field(
         nullable=True,
-        description="`skills`: the categories the agent takes, `;`-separated, each trimmed.",
+        description="`skills`: the categories the agent takes, `;`-separated, each trimmed and "
+        "with e-mail addresses and phone numbers masked on its own, as a ticket's category.",
     )
     hire_date: Series[Date] = pa.Field(nullable=True, description="`hire_date`.")
     max_open_tickets: Series[int] = pa.Field(
@@ -175,7 +178,9 @@ class AgentDaily(LakeModel):
     agent_name: Series[str] = pa.Field(
         nullable=True, description="Latest name of the agent; null when never delivered."
     )
-    team: Series[str] = pa.Field(nullable=True, description="Latest team of the agent.")
+    team: Series[str] = pa.Field(
+        nullable=True, description="Latest team of the agent (e-mails and phones masked)."
+    )
     tickets_handled: Series[int] = pa.Field(ge=1, description="The agent's tickets that day.")
     tickets_resolved: Series[int] = pa.Field(ge=0, description="Of those, with a resolved_at.")
     mean_first_response_minutes: Series[float] = pa.Field(

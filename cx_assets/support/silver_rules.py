@@ -102,15 +102,24 @@ def names_left_in_other_days_sql(versions: str, customers: str, days: Sequence[d
 
 
 def silver_agent_versions_sql(typed: str) -> str:
-    """Every good agent record; skills trimmed around each `;`."""
+    """Every good agent record; skills trimmed around each `;`. An e-mail address or phone
+    number typed into the team (it reaches gold) or a skill is masked, once per distinct
+    value (`MaskedLabels`); each skill on its own, as a ticket's category is masked, so a
+    skill still matches the category it names (`billing;technical` stays as it is)."""
+    labels = MaskedLabels("kept", ("team",), lists=("skills",))
+    skills = (
+        f"nullif(array_to_string([{sql.stripped('s')} FOR s IN "
+        f"string_split(coalesce(skills, ''), ';') IF {sql.has_text('s')}], ';'), '')"
+    )
     return f"""
-        SELECT {LINEAGE}, agent_id, name, team,
-               nullif(array_to_string(
-                   [{sql.stripped("s")} FOR s IN string_split(coalesce(skills, ''), ';') IF {sql.has_text("s")}],
-                   ';'), '') AS skills,
-               hire_date, max_open_tickets
-        FROM {typed}
-        WHERE reject_reason IS NULL
+        WITH kept AS (
+            SELECT * REPLACE ({skills} AS skills) FROM {typed} WHERE reject_reason IS NULL
+        ),
+        {labels.table}
+        SELECT kept.date, kept.source_file, kept.line_number, kept.agent_id, kept.name,
+               {labels["team"]} AS team, {labels["skills"]} AS skills,
+               kept.hire_date, kept.max_open_tickets
+        FROM kept {labels.joins}
     """
 
 

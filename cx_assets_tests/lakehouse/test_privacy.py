@@ -176,6 +176,41 @@ def test_labels_are_masked_once_per_value_and_every_row_keeps_its_own():
         labels["channel"]  # a column it does not mask
 
 
+def test_a_list_of_labels_is_masked_item_by_item_in_its_order():
+    """A list column (an agent's skills) beside a label column: each item masked as
+    `mask_contacts_sql` masks it alone (a skill as the ticket category it names), items shared
+    with the label column masked once, the order and separators kept; null and empty lists
+    stay."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE agents AS SELECT * FROM (VALUES
+               (1, 'Payments', 'billing;technical'),
+               (2, 'Team ana@example.com', 'technical 11911191403;billing'),
+               (3, NULL, 'a 123456789;b 1234567890'),
+               (4, 'billing', NULL),
+               (5, 'Payments', '')) AS t(id, team, skills)"""
+    )
+    labels = MaskedLabels("agents", ("team",), lists=("skills",))
+
+    rows = con.execute(
+        f"WITH {labels.table} SELECT id, {labels['team']}, {labels['skills']} "
+        f"FROM agents {labels.joins} ORDER BY id"
+    ).fetchall()
+
+    assert rows == [
+        (1, "Payments", "billing;technical"),
+        (2, "Team [email]", "technical [phone];billing"),
+        (3, None, "a [phone];b [phone]"),
+        (4, "billing", None),
+        (5, "Payments", ""),
+    ]
+    items = con.execute(
+        f"SELECT id, array_to_string([{mask_contacts_sql('item')} FOR item IN "
+        "string_split(skills, ';')], ';') FROM agents ORDER BY id"
+    ).fetchall()
+    assert [skills for _, _, skills in rows] == [masked for _, masked in items]
+
+
 @pytest.mark.parametrize(
     ("text", "names", "masked"),
     [

@@ -1,6 +1,7 @@
 """Personal data that must never reach gold, each test landing its own days: a customer
-id that is an e-mail, a phone or a name, contacts typed into ids or labels, a customer's
-every name masked in their tickets' text, and a customer landing after their tickets' day."""
+id that is an e-mail, a phone or a name, contacts typed into ids or labels (an agent's team
+and skills too), a customer's every name masked in their tickets' text, and a customer
+landing after their tickets' day."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from dagster import AssetCheckSeverity
 
 from cx_assets.support.silver import NAMES_MASKED_ON_OTHER_DAYS
 from cx_assets_tests.conftest import check_results
-from cx_assets_tests.support.landing_rows import D1, D2, GOLD, SUPPORT, customer, t, ticket
+from cx_assets_tests.support.landing_rows import (
+    D1,
+    D2,
+    GOLD,
+    SUPPORT,
+    agent,
+    customer,
+    t,
+    ticket,
+)
 
 PERSONAL_IDS = ["zed@example.net", "+55 11 94242-0150", "(11) 94242-0150", "Zed Doe"]
 
@@ -84,6 +94,57 @@ def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
     for table in GOLD:
         text = lake.gold(table).astype(str).to_csv()
         assert "zed@" not in text and "94242" not in text, table
+
+
+def test_contacts_typed_into_an_agents_team_or_skills_never_reach_gold(lake):
+    """Seen in an audit: an agent's team and skills kept an e-mail address or phone number
+    verbatim in silver, and the team in gold. Both are masked as labels; each skill on its
+    own, as a ticket's category is, so a ticket of the same (masked) category still goes to
+    the agent in the plan. An ordinary team and skills are kept as they were."""
+    lake.land_csv(
+        "support",
+        "agents",
+        D1,
+        [
+            agent("A1", "Ana Agent", "Team zed@example.net (11) 3118-1366",
+                  "billing;technical 11911191403", "4"),
+            agent("A2", "Bo Tech", "Tech Support", " billing ; technical ", "4"),
+        ],
+    )  # fmt: skip
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            ticket("T1", t(D1, "09:00:00"), agent="A1", first_response=t(D1, "09:30:00")),
+            ticket("T2", t(D1, "10:00:00"), agent="A2", first_response=t(D1, "10:30:00")),
+            # open, without an agent: only A1 has its category as a skill
+            ticket("T3", t(D1, "11:00:00"), "urgent", category="technical 11911191403"),
+        ],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    masked = ("Team [email] [phone]", "billing;technical [phone]")
+    ordinary = ("Tech Support", "billing;technical")
+    for table in ("support_agent_versions", "support_agents"):
+        rows = lake.query(f"SELECT agent_id, team, skills FROM silver.{table} ORDER BY 1")
+        assert rows.values.tolist() == [["A1", *masked], ["A2", *ordinary]], table
+    daily = lake.gold("support_agent_daily").set_index("agent_id")
+    assert daily["team"].to_dict() == {"A1": masked[0], "A2": ordinary[0]}
+    plan = lake.gold("support_assignment_plan").set_index("ticket_id")
+    assert plan.loc["T3", ["category", "agent_id"]].tolist() == ["technical [phone]", "A1"]
+    tables = lake.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('silver', 'gold')"
+    )
+    for schema, table in tables.values:
+        text = lake.query(f'SELECT * FROM "{schema}"."{table}"').astype(str).to_csv()
+        for secret in ("zed@", "3118", "11911191403"):
+            assert secret not in text, (schema, table, secret)
+    for table in GOLD:
+        text = lake.gold(table).astype(str).to_csv()
+        assert "zed@" not in text and "3118" not in text and "11911191403" not in text, table
 
 
 def test_a_ticket_masks_every_name_its_customer_was_delivered_with(lake):
