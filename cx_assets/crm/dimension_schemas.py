@@ -31,8 +31,8 @@ class Company(LakeModel):
     company_id: Series[int] = pa.Field(unique=True, description="Company: its contact `Id`.")
     name: Series[str] = pa.Field(
         nullable=True,
-        description="Company `Name` from its latest version; null for a company known only as "
-        "a person's `CompanyId`.",
+        description="Company `Name` from its latest version (e-mails and phones masked); null "
+        "for a company known only as a person's `CompanyId`.",
     )
     owner_id: Series[pd.Int64Dtype] = pa.Field(
         nullable=True, description="Account manager (`OwnerId`) of the latest version."

@@ -86,7 +86,8 @@ class _ContactFields(LakeModel):
     )
     company_name: Series[str] = pa.Field(
         nullable=True,
-        description="`Name` of companies; null for people (a person's name is personal data).",
+        description="`Name` of companies, e-mail addresses and phone numbers masked; null "
+        "for people (a person's name is personal data).",
     )
     email_hash: Series[str] = pa.Field(
         nullable=True, description="SHA-256 of the trimmed, lower-cased e-mail."

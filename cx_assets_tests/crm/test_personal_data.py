@@ -1,6 +1,7 @@
 """No customer's personal data leaves CRM bronze: names in interaction and deal titles are
 masked (the title's own company's people by any name, anyone by full name), e-mails and
-phones in free text are masked, and contacts' e-mails and phones are kept as keyed hashes."""
+phones in free text and in companies' names are masked, and contacts' e-mails and phones are
+kept as keyed hashes."""
 
 from __future__ import annotations
 
@@ -117,6 +118,36 @@ def test_free_text_in_silver_has_contacts_masked(lake):
     lake.materialize(EVERYTHING, day=DAY)
     (title,) = lake.query("SELECT title FROM silver.crm_interactions")["title"]
     assert title == "Ligar para [email] ou [phone]"
+
+
+def test_a_company_name_has_contacts_masked_and_is_otherwise_kept(lake):
+    """Seen in an audit: a company's name kept an e-mail address or phone number typed into
+    it verbatim in silver and in gold's `crm_companies`. They are masked as in a label; the
+    rest of the name, and an ordinary name, are kept as delivered."""
+    padaria = {**company(10), "Name": "Padaria X ME - vendas@padariax.com.br +1 (415) 5006-7222"}
+    ordinary = {**company(20), "Name": "Loja 2024-2025 & Cia. (nº 12)"}
+    contacts = [padaria, ordinary, person(11, 10)]
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 20)], contacts=contacts)
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    names = [[10, "Padaria X ME - [email] [phone]"], [20, "Loja 2024-2025 & Cia. (nº 12)"]]
+    for table in ("crm_contact_versions", "crm_contacts"):
+        rows = lake.query(
+            f"SELECT contact_id, company_name FROM silver.{table} "
+            "WHERE contact_type = 'company' ORDER BY 1"
+        )
+        assert rows.values.tolist() == names, table
+    companies = lake.gold("crm_companies").sort_values("company_id")
+    assert companies[["company_id", "name"]].values.tolist() == names
+    tables = lake.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('silver', 'gold')"
+    )
+    for schema, table in tables.values:
+        text = lake.query(f'SELECT * FROM "{schema}"."{table}"').astype(str).to_csv()
+        for secret in ("vendas@", "padariax", "5006"):
+            assert secret not in text, (schema, table, secret)
 
 
 def test_personal_values_are_keyed_hashes(lake, monkeypatch):
