@@ -121,5 +121,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
     command = streamlit_command(args.port)
     print(f"CX command centre on http://127.0.0.1:{args.port} (data root {settings.data_dir})")
+    if not settings.data_dir.is_dir():
+        # Served all the same (its pages say what to run), but a mistyped CX_DATA_DIR or a
+        # command started from another folder looked like a data root not yet generated.
+        print(
+            f"cx-lakehouse: the data root {settings.data_dir} does not exist: check "
+            f"CX_DATA_DIR (or the folder this was started from), or generate and run some "
+            "days first",
+            file=sys.stderr,
+        )
     _exec_answering_signals(command)
     return 0  # not reached

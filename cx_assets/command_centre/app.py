@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from cx_assets.command_centre import ui
+
 # Not `pages/`: Streamlit would serve a folder of that name next to the entry script as its
 # own multipage app, so a page's URL opened first would skip this navigation.
 VIEWS = Path(__file__).with_name("views")
@@ -15,6 +17,7 @@ VIEWS = Path(__file__).with_name("views")
 st.set_page_config(page_title="CX command centre", page_icon="📊", layout="wide")
 # Styles only: Streamlit adds them to the page without taking space (see layout.css).
 st.html(Path(__file__).with_name("layout.css"))
+ui.warn_if_no_data_root()
 navigation = st.navigation(
     [
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

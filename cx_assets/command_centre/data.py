@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -43,6 +43,19 @@ PARTITION_PREFIX = "date="
 # The in-memory database: small and bounded, so a dashboard never competes with a run.
 DUCKDB_CONFIG = {"threads": 2, "memory_limit": "1GB", "autoinstall_known_extensions": False}
 RETRIES = 3
+
+# Every gold table a full run writes (contract section 4; a test holds it to the
+# definitions): the freshness table lists one that is missing beside its domain's others.
+GOLD_TABLES = (
+    "crm_noise_summary", "crm_friction_heuristics", "crm_contact_linkage", "crm_temporal_heat",
+    "crm_cx_volumetrics", "crm_managers", "crm_companies", "crm_churn_risk",
+    "crm_sales_velocity", "crm_segmentation_matrix",
+    "calls_performance", "calls_agent_daily", "calls_kpis_daily",
+    "leakage_daily_summary", "leakage_segment_drilldown", "leakage_journey_timeline",
+    "leakage_root_cause", "leakage_savings_model", "leakage_action_recommendations",
+    "support_ticket_analytics", "support_agent_daily", "support_customer_insights",
+    "support_volume_forecast", "support_ticket_categories", "support_assignment_plan",
+)  # fmt: skip
 
 FileVersion = tuple[str, int, int]  # path relative to gold/, mtime in ns, size in bytes
 
@@ -108,7 +121,7 @@ class TableFreshness:
     last_day: date | None
     days: int
     written_at: datetime | None
-    unreadable: str | None = None  # the first file that cannot be read, and why
+    problem: str | None = None  # not written yet, or its first file that cannot be read
 
 
 @dataclass(frozen=True)
@@ -202,9 +215,19 @@ class GoldLake:
         return _row_count(self.files(table), self.gold_dir)
 
     def freshness(self) -> list[TableFreshness]:
-        """Per gold table on disk: files, rows (from the Parquet footers), days, last write."""
+        """Per gold table on disk: files, rows (from the Parquet footers), days, last write.
+        A damaged file is named in `problem` and its table counts the rows of the others;
+        a table of `GOLD_TABLES` not written while others of its domain are has a row too,
+        so a step that failed (or a folder removed) shows instead of leaving no trace."""
+        on_disk = self.tables()
+        written_prefixes = {table.split("_")[0] for table in on_disk}
+        expected = [
+            table
+            for table in GOLD_TABLES
+            if table not in on_disk and table.split("_")[0] in written_prefixes
+        ]
         result = []
-        for table in self.tables():
+        for table in sorted([*on_disk, *expected]):
             entries = self._entries(table)
             days = sorted(
                 {
@@ -213,13 +236,14 @@ class GoldLake:
                     if relative.count("/") == 2
                 }
             )
-            unreadable = None
-            try:
-                rows = _row_count(
-                    [self.gold_dir / relative for relative, _ in entries], self.gold_dir
-                )
-            except UnreadableGold as error:
-                rows, unreadable = 0, str(error)
+            rows, problem = 0, None
+            for relative, _ in entries:
+                try:
+                    rows += _row_count([self.gold_dir / relative], self.gold_dir)
+                except UnreadableGold as error:
+                    problem = problem or str(error)
+            if table in expected:
+                problem = "not written yet: a run still on its way, or a step that failed"
             written = max((stat.st_mtime for _, stat in entries), default=None)
             result.append(
                 TableFreshness(
@@ -231,7 +255,7 @@ class GoldLake:
                     last_day=days[-1] if days else None,
                     days=len(days),
                     written_at=datetime.fromtimestamp(written, UTC) if written else None,
-                    unreadable=unreadable,
+                    problem=problem,
                 )
             )
         return result
@@ -250,6 +274,21 @@ class GoldLake:
                     days.add(date.fromisoformat(folder.name))
                 except ValueError:
                     continue
+        return sorted(days)
+
+    def built_days(self, source: str) -> list[date]:
+        """Days the source's per-day gold tables hold (their `date=` folders)."""
+        prefix = GOLD_PREFIXES.get(source)
+        days: set[date] = set()
+        for table in self.tables() if prefix else []:
+            if not table.startswith(prefix):
+                continue
+            for entry in os.scandir(self.gold_dir / table):
+                if entry.is_dir() and entry.name.startswith(PARTITION_PREFIX):
+                    try:
+                        days.add(date.fromisoformat(entry.name.removeprefix(PARTITION_PREFIX)))
+                    except ValueError:
+                        continue
         return sorted(days)
 
 
@@ -290,13 +329,35 @@ def _row_count(paths: Sequence[Path], gold_dir: Path) -> int:
     return rows
 
 
-def run_hint(lake: GoldLake, source: str) -> str:
-    """The command that would fill a domain's gold tables on this data root."""
-    days = lake.landed_days(source)
-    if days:
-        span = f"--date {days[0]}" + (f" --to {days[-1]}" if days[-1] != days[0] else "")
-        return f"cx-lakehouse run {span}"
-    return (
-        f"cx-lakehouse generate --start 2024-01-01 --days 3 --sources {source}` and then "
-        "`cx-lakehouse run --date 2024-01-01 --to 2024-01-03"
+# The prefix of each source's gold tables.
+GOLD_PREFIXES = {"crm": "crm_", "calls": "calls_", "digital": "leakage_", "support": "support_"}
+SUGGESTED_DAYS = 3  # days a hint suggests generating when nothing has landed anywhere
+
+
+def run_hint(lake: GoldLake, source: str, *, today: date | None = None) -> str:
+    """The command that would fill a domain's gold tables on this data root: a run of the
+    days its files landed for, else generating its files first, for the days its gold was
+    built for, else the days the other sources landed (a run of every source then lines
+    them up), else the last few days. (A fixed suggestion of 2024 put a source two years
+    from the others.)"""
+    if days := lake.landed_days(source):
+        return f"cx-lakehouse run {_span(days[0], days[-1])}"
+    days = lake.built_days(source) or sorted(
+        {day for other in GOLD_PREFIXES for day in lake.landed_days(other)}
     )
+    first, last = (days[0], days[-1]) if days else suggested_days(today)
+    return (
+        f"cx-lakehouse generate --start {first} --days {(last - first).days + 1} "
+        f"--sources {source}` and then `cx-lakehouse run {_span(first, last)}"
+    )
+
+
+def suggested_days(today: date | None = None) -> tuple[date, date]:
+    """The first and last of a few days to generate on an empty data root: the days up to
+    yesterday (today's is not a partition yet)."""
+    last = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    return last - timedelta(days=SUGGESTED_DAYS - 1), last
+
+
+def _span(first: date, last: date) -> str:
+    return f"--date {first}" + (f" --to {last}" if last != first else "")

@@ -33,6 +33,18 @@ def lake() -> GoldLake:
     return GoldLake(data_dir_from_env())
 
 
+def warn_if_no_data_root() -> None:
+    """On every page: a data root that does not exist is said as such, above the page's own
+    "nothing built yet" (a mistyped CX_DATA_DIR looked like an empty lakehouse)."""
+    gold = lake()
+    if not gold.data_dir.is_dir():
+        st.warning(
+            f"The data root `{gold.data_dir}` does not exist. Check `CX_DATA_DIR` (or the "
+            "folder `cx-lakehouse dashboard` was started from: the default is `./data`), or "
+            "generate and run some days first."
+        )
+
+
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _cached_query(
     data_dir: str, sql: str, tables: tuple[str, ...], params: tuple, version: tuple
@@ -51,11 +63,14 @@ def query(sql: str, tables: Sequence[str], params: Sequence[object] = ()) -> pd.
             str(gold.data_dir), sql, tuple(tables), tuple(params), gold.version(tables)
         )
     except MissingTables as missing:
-        _say_what_to_run(missing.tables, source=_source_of(missing.tables[0]), what="gold tables")
-        raise  # not reached: the page stops
+        if not _SAY_IN_PLACE.get():
+            _say_what_to_run(
+                missing.tables, source=_source_of(missing.tables[0]), what="gold tables"
+            )
+        raise  # to the `section` that says it in place (else the page has stopped)
     except UnreadableGold as unreadable:
         stop_on_unreadable(unreadable)
-        raise  # not reached unless said in place: the page stops
+        raise  # to the `section` that says it in place (else the page has stopped)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -76,9 +91,9 @@ def row_counts(tables: Sequence[str]) -> dict[str, int]:
 
 def stop_on_unreadable(unreadable: UnreadableGold) -> None:
     """Stop the page, naming the damaged gold file and the run that writes it again (inside
-    `unreadable_said_in_place`, say it there and end only that block)."""
-    if not _STOP_ON_UNREADABLE.get():
-        return  # the caller re-raises it to `unreadable_said_in_place`
+    a `section`, leave it to the section to say in its place)."""
+    if _SAY_IN_PLACE.get():
+        return  # the caller re-raises it to the section
     st.error(unreadable_message(unreadable))
     st.stop()
 
@@ -95,22 +110,49 @@ def unreadable_message(unreadable: UnreadableGold) -> str:
     )
 
 
-_STOP_ON_UNREADABLE: ContextVar[bool] = ContextVar("stop_on_unreadable", default=True)
+def not_written_message(tables: Sequence[str]) -> str:
+    source = _source_of(tables[0])
+    named = ", ".join(f"`{table}`" for table in tables)
+    return (
+        f"{named} {'is' if len(tables) == 1 else 'are'} not written yet (a run still on its "
+        f"way, or one that failed before it): run `{run_hint(lake(), source)}"
+        f"{f' --select group:{source}' if source else ''}`, then reload this page."
+    )
+
+
+_SAY_IN_PLACE: ContextVar[bool] = ContextVar("say_in_place", default=False)
 
 
 @contextmanager
-def unreadable_said_in_place() -> Iterator[None]:
-    """A block (the overview's card of one source) that a damaged gold file ends with the
-    error and what to run, in its place, leaving the rest of the page: one source's damaged
-    file no longer hid the other sources' headlines, the freshness table that names it and
-    the runs."""
-    token = _STOP_ON_UNREADABLE.set(False)
+def section() -> Iterator[None]:
+    """A part of a page (a headline card, a chart with its table) that a gold table not
+    written yet, or a damaged gold file, ends in its place with what to run, the rest of
+    the page still shown. Outside sections either stops the whole page: a page stopped on
+    its main tables only, and one missing whole-history table (a rollup step that failed)
+    hid every section of the leakage page, and one source's damaged file the overview's
+    other cards."""
+    token = _SAY_IN_PLACE.set(True)
     try:
         yield
+    except MissingTables as missing:
+        st.info(not_written_message(missing.tables))
     except UnreadableGold as unreadable:
         st.error(unreadable_message(unreadable))
     finally:
-        _STOP_ON_UNREADABLE.reset(token)
+        _SAY_IN_PLACE.reset(token)
+
+
+def written(table: str) -> bool:
+    """Whether a run has written the table (it may have no rows)."""
+    return bool(lake().files(table))
+
+
+def require_written(table: str) -> None:
+    """Inside a `section`: end it, saying what to run, unless `table` is written. For a
+    section that would otherwise read an unwritten table as one with no rows ("no open
+    ticket without an agent")."""
+    if not written(table):
+        raise MissingTables([table])
 
 
 SOURCES = {"crm_": "crm", "calls_": "calls", "leakage_": "digital", "support_": "support"}
@@ -125,7 +167,7 @@ def _say_what_to_run(tables: Sequence[str], *, source: str, what: str) -> None:
     st.info(
         f"No {what} yet: {', '.join(f'`{table}`' for table in tables)} "
         f"{'has' if len(tables) == 1 else 'have'} no rows under `{gold.gold_dir}`.\n\n"
-        f"Run `{run_hint(gold, source)}` (or `make demo`), then reload this page. While a run "
+        f"Run `{run_hint(gold, source)}` (or `make demo` in the repository), then reload this page. While a run "
         "is writing, its tables appear as it goes."
     )
     st.stop()

@@ -79,7 +79,7 @@ def test_a_port_in_use_is_one_line_before_anything_starts(command, tmp_path, mon
     )
 
 
-def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch):
+def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 
     started = []
@@ -92,6 +92,17 @@ def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch):
     assert cli_module.main(["dashboard", "--port", str(port)]) == 0
     (command,) = [args[1] for args in started]
     assert str(port) in command
+    assert capsys.readouterr().err == ""
+
+    # A data root that does not exist is served (its pages say so) after a line saying it.
+    missing = tmp_path / "mistyped"
+    monkeypatch.setenv("CX_DATA_DIR", str(missing))
+    assert cli_module.main(["dashboard", "--port", str(port)]) == 0
+    assert len(started) == 2
+    assert capsys.readouterr().err.startswith(
+        f"cx-lakehouse: the data root {missing} does not exist: check CX_DATA_DIR"
+    )
+    assert not missing.exists()
 
 
 # --------------------------------------------------------------------------- the UI, served

@@ -114,6 +114,19 @@ def write_crm(data_dir: Path) -> None:
     publish(
         data_dir, "crm_churn_risk", crm.ChurnRisk, [risk(10, 75.0, "high"), risk(20, 10.0, "low")]
     )
+    # Read by no page, written so the freshness table has every gold table of a full run.
+    publish(data_dir, "crm_sales_velocity", crm.SalesVelocity, [
+        {"owner_id": 1, "open_deals": 2, "win_rate": 0.5, "avg_won_amount": 5000.0,
+         "avg_cycle_days": 10.0, "velocity_per_day": 500.0},
+    ])  # fmt: skip
+    publish(data_dir, "crm_segmentation_matrix", crm.SegmentationMatrix, [
+        {"segment": "champions", "value_tier": "high", "engagement_tier": "high",
+         "company_count": 1, "total_won_amount": 5000.0, "total_interactions_90d": 12,
+         "value_threshold": 3000.0, "engagement_threshold": 8.0, "as_of_date": DAY2},
+        {"segment": "rising", "value_tier": "low", "engagement_tier": "high",
+         "company_count": 1, "total_won_amount": 1000.0, "total_interactions_90d": 9,
+         "value_threshold": 3000.0, "engagement_threshold": 8.0, "as_of_date": DAY2},
+    ])  # fmt: skip
 
 
 def write_calls(data_dir: Path) -> None:

@@ -87,9 +87,65 @@ def test_freshness_counts_rows_and_days_from_the_footers(gold):
     assert (heat.per_day, heat.rows, heat.last_day) == (False, 168, None)
 
 
+def test_freshness_names_a_table_not_written_and_counts_around_a_damaged_file(gold):
+    """Seen in an audit: a gold table removed (or never written: a step that failed) left no
+    row, and one damaged day counted its whole table as 0 rows."""
+    import shutil
+
+    shutil.rmtree(gold.gold_dir / "leakage_savings_model")
+    damaged = parquet.partition_folder(gold.gold_dir / "calls_agent_daily", DAY1)
+    (damaged / parquet.DATA_FILE).write_bytes(b"PAR1 cut short")
+    fresh = {item.table: item for item in gold.freshness()}
+
+    missing = fresh["leakage_savings_model"]
+    assert (missing.files, missing.rows, missing.written_at) == (0, 0, None)
+    assert missing.problem.startswith("not written yet")
+    agents = fresh["calls_agent_daily"]
+    assert agents.rows == 2  # the second day's two rows; the first day's file is damaged
+    assert agents.problem.startswith(
+        f"gold file calls_agent_daily/date={DAY1}/data.parquet cannot be read"
+    )
+    assert all(item.problem is None for name, item in fresh.items() if name not in {
+        "leakage_savings_model", "calls_agent_daily"
+    })  # fmt: skip
+
+    # A domain with no table at all is not listed table by table: nothing of it is built.
+    for table in [name for name in fresh if name.startswith("support_")]:
+        shutil.rmtree(gold.gold_dir / table)
+    assert not [item for item in gold.freshness() if item.table.startswith("support_")]
+
+
+def test_the_gold_tables_the_command_centre_expects_are_the_definitions(gold):
+    from cx_assets import definitions
+    from cx_assets.command_centre.data import GOLD_TABLES
+
+    gold_keys = {
+        key.path[-1]
+        for key in definitions.defs.resolve_asset_graph().get_all_asset_keys()
+        if key.path[0] == "gold"
+    }
+    assert sorted(GOLD_TABLES) == sorted(gold_keys)
+    assert {item.table for item in gold.freshness()} == gold_keys  # the fixture has them all
+
+
 def test_the_run_hint_names_the_landed_days(tmp_path):
     lake = GoldLake(tmp_path)
-    assert "cx-lakehouse generate" in run_hint(lake, "crm")
+    # Nothing anywhere: the three days up to yesterday (today is not a partition yet).
+    assert run_hint(lake, "crm", today=date(2026, 12, 4)) == (
+        "cx-lakehouse generate --start 2026-12-01 --days 3 --sources crm` and then "
+        "`cx-lakehouse run --date 2026-12-01 --to 2026-12-03"
+    )
+    # Another source landed: the same days, not days two years away (seen in an audit).
+    for day in ("2026-11-20", "2026-11-21"):
+        (tmp_path / "landing" / "calls" / "transcripts" / day).mkdir(parents=True)
+    assert run_hint(lake, "crm", today=date(2026, 12, 4)) == (
+        "cx-lakehouse generate --start 2026-11-20 --days 2 --sources crm` and then "
+        "`cx-lakehouse run --date 2026-11-20 --to 2026-11-21"
+    )
+    # The source's gold built for days whose files are gone: those days are generated again.
+    (tmp_path / "gold" / "crm_noise_summary" / "date=2024-03-05").mkdir(parents=True)
+    (tmp_path / "gold" / "calls_kpis_daily" / "date=2024-03-09").mkdir(parents=True)
+    assert run_hint(lake, "crm").startswith("cx-lakehouse generate --start 2024-03-05 --days 1 ")
     for day in ("2024-02-01", "2024-02-03", "not-a-day"):
         (tmp_path / "landing" / "crm" / "interactions" / day).mkdir(parents=True)
     assert run_hint(lake, "crm") == "cx-lakehouse run --date 2024-02-01 --to 2024-02-03"

@@ -110,6 +110,46 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     assert second == "M1 · MAPD New · 1 leakage call"
 
 
+def test_a_leakage_table_not_written_is_said_in_its_section_the_rest_shown(
+    gold_root, tmp_path, monkeypatch
+):
+    """Seen in an audit: without the savings model (a rollup step that failed, a folder
+    removed), the page said only "No leakage gold tables yet" and hid the overview, the
+    drill-down, playback, root causes and actions, whose tables were all there."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "leakage_savings_model")
+
+    app = render("leakage", data_dir, monkeypatch)
+    said = [block.value for block in app.info]
+    assert len(said) == 2  # the annualized cost's card and the savings model's section
+    assert all(text.startswith("`leakage_savings_model` is not written yet") for text in said)
+    assert all("cx-lakehouse run --date 2024-01-01 --to 2024-01-02" in text for text in said)
+    shown = metrics(app)
+    assert (shown["Leakage calls"], shown["Their cost"]) == ("40", "$320")
+    assert "Annualized cost (all history)" not in shown
+    headings = [heading.value for heading in app.subheader]
+    assert headings == [
+        "Executive overview", "Segment drill-down", "Journey playback", "Savings model",
+        "Root causes", "Next-best actions",
+    ]  # fmt: skip
+    assert app.selectbox(key="leakage_member").value == "M1"  # playback still offered
+    tables = [frame.value for frame in app.dataframe]
+    assert any("pct_of_type" in frame.columns for frame in tables)  # root causes
+    assert any("estimated_annual_savings" in frame.columns for frame in tables)  # actions
+
+    # The drill-down gone too: the overview ranks the types without their primary segment.
+    shutil.rmtree(data_dir / "gold" / "leakage_segment_drilldown")
+    app = render("leakage", data_dir, monkeypatch)
+    said = [block.value for block in app.info]
+    assert (
+        sum(text.startswith("`leakage_segment_drilldown` is not written yet") for text in said) == 2
+    )
+    overview = app.dataframe[0].value
+    assert overview["journey_type"].tolist() == ["billing", "pharmacy"]
+    assert overview["primary_segment"].isna().all()
+
+
 def test_leakage_root_causes_share_of_their_type_is_of_the_days_shown(gold_root, monkeypatch):
     """Seen in an audit: narrowed to some days, "% of type" divided by the type's calls of
     every day (DuckDB's window over hive-partitioned Parquet ignored the days' filter)."""

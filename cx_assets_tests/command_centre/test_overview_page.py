@@ -26,7 +26,7 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     assert shown["Tickets created"] == "1"
     assert shown["Open tickets planned"] == "1 of 1"  # T3, planned for A1
     fresh = app.dataframe[0].value
-    assert len(fresh) == 23 and set(fresh["domain"]) == {
+    assert len(fresh) == 25 and set(fresh["domain"]) == {
         "CRM friction", "Calls", "Digital leakage", "Support"
     }  # fmt: skip
     kpis = fresh.set_index("table").loc["calls_kpis_daily"]

@@ -97,6 +97,36 @@ def test_a_damaged_file_behind_a_headline_ends_that_card_only(gold_root, tmp_pat
     assert [heading.value for heading in app.subheader][-1] == "Runs and checks"
 
 
+@pytest.mark.parametrize(
+    ("page", "removed", "said", "still_shown"),
+    [
+        ("crm", "crm_churn_risk", 2, "Friction interactions"),  # its card and the churn list
+        ("crm", "crm_temporal_heat", 1, "Companies at high churn risk"),
+        ("crm", "crm_contact_linkage", 1, "Urgent"),
+        ("calls", "calls_performance", 1, "Conversion rate"),
+        ("support", "support_assignment_plan", 1, "Within SLA"),
+        ("support", "support_ticket_categories", 1, "Next 14 days"),
+        ("support", "support_volume_forecast", 1, "Within SLA"),
+    ],
+)
+def test_a_table_not_written_is_said_in_its_section_the_rest_of_the_page_shown(
+    page, removed, said, still_shown, gold_root, tmp_path, monkeypatch
+):
+    """A whole-history table not written (its step failed, or the run is still on its way)
+    stopped the page, or was read as "no rows" ("No open ticket without an agent.")."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / removed)
+    app = render(page, data_dir, monkeypatch)
+
+    infos = [block.value for block in app.info]
+    assert len(infos) == said, infos
+    assert all(info.startswith(f"`{removed}` is not written yet") for info in infos)
+    assert all(f"--select group:{page}" in info for info in infos)
+    assert still_shown in {metric.label for metric in app.metric}
+    assert "No open ticket without an agent." not in [block.value for block in app.caption]
+
+
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
@@ -107,6 +137,27 @@ def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     app.run()
     assert not app.exception
     assert app.title[0].value == "Calls"
+
+
+def test_a_data_root_that_does_not_exist_is_said_on_every_page(gold_root, tmp_path, monkeypatch):
+    """Seen in an audit: a mistyped CX_DATA_DIR showed the pages of an empty lakehouse, which
+    asked a manager to generate data instead of naming the path."""
+    missing = tmp_path / "no" / "such" / "root"
+    monkeypatch.setenv("CX_DATA_DIR", str(missing))
+    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+    app.run()
+    assert not app.exception
+    (warning,) = [block.value for block in app.warning]
+    assert warning.startswith(f"The data root `{missing}` does not exist. Check `CX_DATA_DIR`")
+    app.switch_page(str(APP / "views" / "support.py"))
+    app.run()
+    assert [block.value for block in app.warning] == [warning]
+    assert not missing.exists()  # the command centre creates nothing
+
+    monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
+    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+    app.run()
+    assert not app.warning
 
 
 def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):

@@ -20,12 +20,12 @@ SENTIMENTS = {
     "negative_calls": "negative",
 }
 PER_AGENT = """
-    SELECT agent_name, sum(calls) AS calls, sum(conversions) AS conversions,
+    SELECT agent_name, sum(calls)::BIGINT AS calls, sum(conversions)::BIGINT AS conversions,
            sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
            sum(upsell_revenue) AS upsell_revenue,
            sum(upsell_revenue) / nullif(sum(calls), 0) AS avg_upsell_per_call,
-           sum(positive_calls) AS positive_calls, sum(neutral_calls) AS neutral_calls,
-           sum(negative_calls) AS negative_calls
+           sum(positive_calls)::BIGINT AS positive_calls, sum(neutral_calls)::BIGINT AS neutral_calls,
+           sum(negative_calls)::BIGINT AS negative_calls
     FROM calls_agent_daily
     WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name)
     GROUP BY agent_name ORDER BY conversion_rate DESC, agent_name
@@ -163,7 +163,7 @@ with right:
 # --------------------------------------------------------------------------- trend
 st.subheader("Daily trend")
 daily = ui.query(
-    """SELECT date, sum(calls) AS calls, sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
+    """SELECT date, sum(calls)::BIGINT AS calls, sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
               sum(upsell_revenue) AS upsell_revenue
        FROM calls_agent_daily WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name)
        GROUP BY date ORDER BY date""",
@@ -198,8 +198,8 @@ ui.table(
         "avg_upsell_per_call": st.column_config.NumberColumn(format="dollar"),
     },
 )
-if ui.has_rows("calls_performance"):
-    st.subheader("Largest upsells")
+st.subheader("Largest upsells")
+with ui.section():
     upsells = ui.query(
         """SELECT call_id, agent_name, called_at, upsell_amount, converted, sentiment
            FROM calls_performance
@@ -208,8 +208,11 @@ if ui.has_rows("calls_performance"):
         ["calls_performance"],
         [first, last, agents],
     )
-    ui.table(
-        upsells,
-        name="calls_largest_upsells",
-        column_config={"upsell_amount": st.column_config.NumberColumn(format="dollar")},
-    )
+    if upsells.empty:
+        st.caption("No upsell in these days for these agents.")
+    else:
+        ui.table(
+            upsells,
+            name="calls_largest_upsells",
+            column_config={"upsell_amount": st.column_config.NumberColumn(format="dollar")},
+        )

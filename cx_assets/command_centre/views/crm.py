@@ -18,9 +18,14 @@ LOCAL = string_literal(LOCAL_TIMEZONE)
 # A manager or company without a delivered name shows its id.
 MANAGER = "coalesce(m.name, 'manager ' || CAST({owner} AS VARCHAR))"
 COMPANY = "coalesce(c.name, 'company ' || CAST({company} AS VARCHAR))"
+WHOLE_HISTORY = "All history, as of the latest day built: the days chosen do not apply."
 
 st.title("CRM friction")
-ui.require(TABLES, source="crm", what="CRM gold tables")
+# The tables the filters read are required; every other one is read in a section of its
+# own, which says in its place when it is not written yet.
+ui.require(
+    [*TABLES[:2], "crm_cx_volumetrics", "crm_managers"], source="crm", what="CRM gold tables"
+)
 interactions = ui.query(
     """SELECT coalesce(sum("count"), 0) AS n FROM crm_noise_summary
        WHERE category IN ('noise_total', 'valid')""",
@@ -57,17 +62,22 @@ friction = ui.query(
     ["crm_friction_heuristics"],
     in_range,
 ).iloc[0]
-at_risk = ui.query(
-    """SELECT count(*) AS n FROM crm_churn_risk r JOIN crm_companies c USING (company_id)
-       WHERE r.risk_band = 'high' AND (? OR list_contains(?, c.owner_id))""",
-    ["crm_churn_risk", "crm_companies"],
-    [every_manager, owners],
-)["n"].iloc[0]
 kpi = st.columns(4)
 kpi[0].metric("Friction interactions", ui.count(friction["friction"]))
 kpi[1].metric("Urgent", ui.count(friction["urgent"]))
 kpi[2].metric("Escalations", ui.count(friction["escalations"]))
-kpi[3].metric("Companies at high churn risk", ui.count(at_risk))
+with kpi[3], ui.section():
+    at_risk = ui.query(
+        """SELECT count(*) AS n FROM crm_churn_risk r JOIN crm_companies c USING (company_id)
+           WHERE r.risk_band = 'high' AND (? OR list_contains(?, c.owner_id))""",
+        ["crm_churn_risk", "crm_companies"],
+        [every_manager, owners],
+    )["n"].iloc[0]
+    st.metric(
+        "Companies at high churn risk",
+        ui.count(at_risk),
+        help=WHOLE_HISTORY,
+    )
 
 # --------------------------------------------------------------------------- heat map
 st.subheader("When friction happens")
@@ -90,7 +100,7 @@ with in_slot:
             ),
             key="crm_heat_friction",
         )
-with all_history:
+with all_history, ui.section():
     heat = ui.query("SELECT * FROM crm_temporal_heat", ["crm_temporal_heat"])
     heat_metrics = {
         "interaction_count": "Valid interactions",
@@ -113,38 +123,39 @@ with all_history:
 
 # --------------------------------------------------------------------------- needy clients
 st.subheader("Needy clients")
-st.caption(
-    "Valid interactions per unit of deal value (`neediness_ratio`, all history), summed over "
-    "the chosen managers' work with the company: the clients who ask most for what they bring."
-)
-top = st.slider("How many", 5, 50, 15, key="crm_needy_top")
-needy = ui.query(
-    f"""SELECT {COMPANY.format(company="v.company_id")} AS company, any_value(c.segment) AS segment,
-               string_agg(DISTINCT {MANAGER.format(owner="v.owner_id")}, ', ') AS managers,
-               sum(v.neediness_ratio) AS neediness_ratio,
-               sum(v.total_interactions) AS total_interactions,
-               sum(v.long_thread_count) AS long_thread_count,
-               max(v.last_interaction_at) AS last_interaction_at, v.company_id
-        FROM crm_cx_volumetrics v
-        LEFT JOIN crm_companies c USING (company_id)
-        LEFT JOIN crm_managers m ON m.owner_id = v.owner_id
-        WHERE v.neediness_ratio IS NOT NULL AND list_contains(?, v.owner_id)
-        GROUP BY v.company_id, c.name
-        ORDER BY neediness_ratio DESC, v.company_id LIMIT ?""",
-    ["crm_cx_volumetrics", "crm_companies", "crm_managers"],
-    [owners, top],
-)
-if needy.empty:
-    st.caption("No company of these managers has deals to weigh its interactions against.")
-else:
-    ui.chart(
-        charts.bars(
-            needy, x="company", y="neediness_ratio", colour="segment", horizontal=True,
-            title="Interactions per unit of deal value", value_format=".3g",
-        ),
-        key="crm_needy_chart",
-    )  # fmt: skip
-    ui.table(needy, name="crm_needy_clients")
+with ui.section():
+    st.caption(
+        "Valid interactions per unit of deal value (`neediness_ratio`, all history), summed over "
+        "the chosen managers' work with the company: the clients who ask most for what they bring."
+    )
+    top = st.slider("How many", 5, 50, 15, key="crm_needy_top")
+    needy = ui.query(
+        f"""SELECT {COMPANY.format(company="v.company_id")} AS company, any_value(c.segment) AS segment,
+                   string_agg(DISTINCT {MANAGER.format(owner="v.owner_id")}, ', ') AS managers,
+                   sum(v.neediness_ratio) AS neediness_ratio,
+                   sum(v.total_interactions)::BIGINT AS total_interactions,
+                   sum(v.long_thread_count)::BIGINT AS long_thread_count,
+                   max(v.last_interaction_at) AS last_interaction_at, v.company_id
+            FROM crm_cx_volumetrics v
+            LEFT JOIN crm_companies c USING (company_id)
+            LEFT JOIN crm_managers m ON m.owner_id = v.owner_id
+            WHERE v.neediness_ratio IS NOT NULL AND list_contains(?, v.owner_id)
+            GROUP BY v.company_id, c.name
+            ORDER BY neediness_ratio DESC, v.company_id LIMIT ?""",
+        ["crm_cx_volumetrics", "crm_companies", "crm_managers"],
+        [owners, top],
+    )
+    if needy.empty:
+        st.caption("No company of these managers has deals to weigh its interactions against.")
+    else:
+        ui.chart(
+            charts.bars(
+                needy, x="company", y="neediness_ratio", colour="segment", horizontal=True,
+                title="Interactions per unit of deal value", value_format=".3g",
+            ),
+            key="crm_needy_chart",
+        )  # fmt: skip
+        ui.table(needy, name="crm_needy_clients")
 
 # --------------------------------------------------------------------------- urgency timeline
 st.subheader("Urgency timeline")
@@ -175,48 +186,51 @@ else:
 
 # --------------------------------------------------------------------------- churn list
 st.subheader("Churn list")
-bands = st.multiselect(
-    "Risk bands", ["high", "medium", "low"], default=["high", "medium"], key="crm_bands"
-)
-churn = ui.query(
-    f"""SELECT {COMPANY.format(company="r.company_id")} AS company,
-               {MANAGER.format(owner="c.owner_id")} AS manager, c.segment,
-               r.churn_risk_score, r.risk_band, r.days_since_last_healthy_interaction,
-               r.friction_share, r.lost_deal_share, r.valid_interactions, r.company_id
-        FROM crm_churn_risk r
-        LEFT JOIN crm_companies c USING (company_id)
-        LEFT JOIN crm_managers m ON m.owner_id = c.owner_id
-        WHERE list_contains(?, r.risk_band) AND (? OR list_contains(?, c.owner_id))
-        ORDER BY r.churn_risk_score DESC, r.company_id""",
-    ["crm_churn_risk", "crm_companies", "crm_managers"],
-    [tuple(bands), every_manager, owners],
-)
-st.caption(
-    f"{ui.plural(len(churn), 'company', 'companies')}, riskiest first (score 0-100, see docs/crm.md)"
-)
-ui.table(
-    churn,
-    name="crm_churn_list",
-    column_config={
-        "churn_risk_score": st.column_config.ProgressColumn(
-            min_value=0, max_value=100, format="%.0f"
-        )
-    },
-)
+with ui.section():
+    bands = st.multiselect(
+        "Risk bands", ["high", "medium", "low"], default=["high", "medium"], key="crm_bands"
+    )
+    churn = ui.query(
+        f"""SELECT {COMPANY.format(company="r.company_id")} AS company,
+                   {MANAGER.format(owner="c.owner_id")} AS manager, c.segment,
+                   r.churn_risk_score, r.risk_band, r.days_since_last_healthy_interaction,
+                   r.friction_share, r.lost_deal_share, r.valid_interactions, r.company_id
+            FROM crm_churn_risk r
+            LEFT JOIN crm_companies c USING (company_id)
+            LEFT JOIN crm_managers m ON m.owner_id = c.owner_id
+            WHERE list_contains(?, r.risk_band) AND (? OR list_contains(?, c.owner_id))
+            ORDER BY r.churn_risk_score DESC, r.company_id""",
+        ["crm_churn_risk", "crm_companies", "crm_managers"],
+        [tuple(bands), every_manager, owners],
+    )
+    st.caption(
+        f"{ui.plural(len(churn), 'company', 'companies')}, riskiest first (score 0-100, see "
+        f"docs/crm.md). {WHOLE_HISTORY}"
+    )
+    ui.table(
+        churn,
+        name="crm_churn_list",
+        column_config={
+            "churn_risk_score": st.column_config.ProgressColumn(
+                min_value=0, max_value=100, format="%.0f"
+            )
+        },
+    )
 
 # --------------------------------------------------------------------------- linkage
 st.subheader("Contact linkage")
-st.caption("How the days' interactions (noise included, all managers) resolve to a company.")
-linkage = ui.query(
-    """SELECT date, direct_share, via_person_share, unresolved_share
-       FROM crm_contact_linkage WHERE date BETWEEN ? AND ? ORDER BY date""",
-    ["crm_contact_linkage"],
-    [first, last],
-)
-ui.chart(
-    charts.stacked_area(
-        linkage, x="date", ys=["direct_share", "via_person_share", "unresolved_share"],
-        title="Share of interactions by linkage", y_format=".0%",
-    ),
-    key="crm_linkage",
-)  # fmt: skip
+with ui.section():
+    st.caption("How the days' interactions (noise included, all managers) resolve to a company.")
+    linkage = ui.query(
+        """SELECT date, direct_share, via_person_share, unresolved_share
+           FROM crm_contact_linkage WHERE date BETWEEN ? AND ? ORDER BY date""",
+        ["crm_contact_linkage"],
+        [first, last],
+    )
+    ui.chart(
+        charts.stacked_area(
+            linkage, x="date", ys=["direct_share", "via_person_share", "unresolved_share"],
+            title="Share of interactions by linkage", y_format=".0%",
+        ),
+        key="crm_linkage",
+    )  # fmt: skip

@@ -22,8 +22,10 @@ ACTION_VERBS = {
 }  # fmt: skip
 
 st.title("Digital leakage")
+# The summary alone is required: every other table is read in a section of its own, which
+# says in its place when the table is not written yet.
 ui.require(
-    TABLES,
+    TABLES[:1],
     source="digital",
     what="leakage gold tables",
     none_means=(
@@ -47,35 +49,38 @@ st.caption(
 
 # --------------------------------------------------------------------------- overview
 overview = ui.query(
-    """WITH summary AS (
-           SELECT journey_type, sum(leakage_calls) AS leakage_calls, sum(daily_cost) AS cost,
-                  arg_max(trend_pct, date) AS latest_trend_pct
-           FROM leakage_daily_summary
-           WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
-           GROUP BY journey_type
-       ),
-       segments AS (
-           SELECT journey_type, arg_max(member_category, calls) AS primary_segment
+    """SELECT journey_type, sum(leakage_calls)::BIGINT AS leakage_calls, sum(daily_cost) AS cost,
+              arg_max(trend_pct, date) AS latest_trend_pct
+       FROM leakage_daily_summary
+       WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
+       GROUP BY journey_type ORDER BY cost DESC, journey_type""",
+    ["leakage_daily_summary"],
+    in_range,
+)
+overview["primary_segment"] = None  # the drill-down's, when it is written and readable
+with ui.section():
+    segments = ui.query(
+        """SELECT journey_type, arg_max(member_category, calls) AS primary_segment
            FROM (SELECT journey_type, member_category, sum(calls) AS calls
                  FROM leakage_segment_drilldown WHERE date BETWEEN ? AND ?
                  GROUP BY ALL)
-           GROUP BY journey_type
-       )
-       SELECT s.*, g.primary_segment FROM summary s LEFT JOIN segments g USING (journey_type)
-       ORDER BY cost DESC, journey_type""",
-    ["leakage_daily_summary", "leakage_segment_drilldown"],
-    [*in_range, first, last],
-)
-annual = ui.query(
+           GROUP BY journey_type""",
+        ["leakage_segment_drilldown"],
+        [first, last],
+    )
+    overview["primary_segment"] = overview["journey_type"].map(
+        dict(zip(segments["journey_type"], segments["primary_segment"], strict=True))
+    )
+SAVINGS = (
     "SELECT * FROM leakage_savings_model WHERE list_contains(?, journey_type) "
-    "ORDER BY annualized_cost DESC",
-    ["leakage_savings_model"],
-    [types],
+    "ORDER BY annualized_cost DESC"
 )
 kpi = st.columns(4)
 kpi[0].metric("Leakage calls", ui.count(overview["leakage_calls"].sum()))
 kpi[1].metric("Their cost", ui.money(overview["cost"].sum()))
-kpi[2].metric("Annualized cost (all history)", ui.money(annual["annualized_cost"].sum()))
+with kpi[2], ui.section():
+    annual = ui.query(SAVINGS, ["leakage_savings_model"], [types])
+    st.metric("Annualized cost (all history)", ui.money(annual["annualized_cost"].sum()))
 worst = overview.dropna(subset=["latest_trend_pct"]).sort_values("latest_trend_pct")
 kpi[3].metric(
     "Fastest growing",
@@ -127,195 +132,213 @@ else:
 
 # --------------------------------------------------------------------------- drill-down
 st.subheader("Segment drill-down")
-if leaked.empty:
-    st.caption("No leakage calls in these days.")
-else:
-    journey = st.selectbox("Journey type", leaked["journey_type"], key="leakage_drill_type")
-    drill = ui.query(
-        """SELECT member_category, sum(calls) AS calls, sum(cost) AS cost,
-                  sum(calls * repeat_call_pct) / sum(calls) AS repeat_call_pct,
-                  sum(calls * avg_sentiment) FILTER (WHERE avg_sentiment IS NOT NULL)
-                      / sum(calls) FILTER (WHERE avg_sentiment IS NOT NULL) AS avg_sentiment
-           FROM leakage_segment_drilldown
-           WHERE date BETWEEN ? AND ? AND journey_type = ?
-           GROUP BY member_category ORDER BY calls DESC""",
-        ["leakage_segment_drilldown"],
-        [first, last, journey],
-    )
-    left, right = st.columns(2)
-    with left:
-        ui.chart(
-            charts.bars(
-                drill, x="member_category", y="calls", title=f"{journey}: leakage calls by member category",
-                height=300,
-            ),
-            key="leakage_drill_calls",
-        )  # fmt: skip
-    with right:
-        ui.table(
-            drill,
-            name=f"leakage_segments_{journey}",
-            column_config={
-                "cost": st.column_config.NumberColumn(format="dollar"),
-                "repeat_call_pct": st.column_config.NumberColumn("repeat calls %", format="%.1f"),
-                "avg_sentiment": st.column_config.NumberColumn(format="%.2f"),
-            },
+with ui.section():
+    if leaked.empty:
+        st.caption("No leakage calls in these days.")
+    else:
+        journey = st.selectbox("Journey type", leaked["journey_type"], key="leakage_drill_type")
+        drill = ui.query(
+            """SELECT member_category, sum(calls)::BIGINT AS calls, sum(cost) AS cost,
+                      sum(calls * repeat_call_pct) / sum(calls) AS repeat_call_pct,
+                      sum(calls * avg_sentiment) FILTER (WHERE avg_sentiment IS NOT NULL)
+                          / sum(calls) FILTER (WHERE avg_sentiment IS NOT NULL) AS avg_sentiment
+               FROM leakage_segment_drilldown
+               WHERE date BETWEEN ? AND ? AND journey_type = ?
+               GROUP BY member_category ORDER BY calls DESC""",
+            ["leakage_segment_drilldown"],
+            [first, last, journey],
         )
+        left, right = st.columns(2)
+        with left:
+            ui.chart(
+                charts.bars(
+                    drill, x="member_category", y="calls", title=f"{journey}: leakage calls by member category",
+                    height=300,
+                ),
+                key="leakage_drill_calls",
+            )  # fmt: skip
+        with right:
+            ui.table(
+                drill,
+                name=f"leakage_segments_{journey}",
+                column_config={
+                    "cost": st.column_config.NumberColumn(format="dollar"),
+                    "repeat_call_pct": st.column_config.NumberColumn(
+                        "repeat calls %", format="%.1f"
+                    ),
+                    "avg_sentiment": st.column_config.NumberColumn(format="%.2f"),
+                },
+            )
 
 # --------------------------------------------------------------------------- playback
 st.subheader("Journey playback")
-members = ui.query(
-    # Ranked by their leakage calls of the journey types chosen, as the rest of the page is.
-    f"""SELECT member_id, any_value(member_category) AS member_category,
-               count(*) FILTER (WHERE is_leakage_call AND list_contains(?, journey_type))
-                   AS leakage_calls,
-               max(date) AS last_day
-        FROM leakage_journey_timeline WHERE date BETWEEN ? AND ?
-        GROUP BY member_id
-        HAVING leakage_calls > 0
-        ORDER BY leakage_calls DESC, member_id LIMIT {PLAYBACK_MEMBERS}""",
-    ["leakage_journey_timeline"],
-    [types, first, last],
-)
-if members.empty:
-    st.caption("No leaking member in these days.")
-else:
-    labels = {
-        row.member_id: f"{row.member_id} · {row.member_category} · {row.leakage_calls} "
-        f"leakage call{'' if row.leakage_calls == 1 else 's'}"
-        for row in members.itertuples()
-    }
-    member = st.selectbox(
-        f"Member (the {len(members)} with most leakage calls)",
-        list(labels),
-        format_func=labels.get,
-        key="leakage_member",
-    )
-    member_days = ui.query(
-        """SELECT DISTINCT date FROM leakage_journey_timeline
-           WHERE member_id = ? AND date BETWEEN ? AND ?
-             AND is_leakage_call AND list_contains(?, journey_type)
-           ORDER BY date DESC""",
+with ui.section():
+    members = ui.query(
+        # Ranked by their leakage calls of the journey types chosen, as the rest of the page is.
+        f"""SELECT member_id, any_value(member_category) AS member_category,
+                   count(*) FILTER (WHERE is_leakage_call AND list_contains(?, journey_type))
+                       AS leakage_calls,
+                   max(date) AS last_day
+            FROM leakage_journey_timeline WHERE date BETWEEN ? AND ?
+            GROUP BY member_id
+            HAVING leakage_calls > 0
+            ORDER BY leakage_calls DESC, member_id LIMIT {PLAYBACK_MEMBERS}""",
         ["leakage_journey_timeline"],
-        [member, first, last, types],
-    )["date"].dt.date.tolist()
-    day = st.selectbox("Day", member_days, key="leakage_member_day")
-    timeline = ui.query(
-        """SELECT sequence, event_kind, event_at, journey_type, action, device_type, error_code,
-                  call_id, call_reason, sentiment_score, is_leakage_call, is_attributed_event,
-                  time_to_call_minutes, is_repeat_call
-           FROM leakage_journey_timeline WHERE member_id = ? AND date = ? ORDER BY sequence""",
-        ["leakage_journey_timeline"],
-        [member, day],
+        [types, first, last],
     )
-    steps = int(timeline["sequence"].max())
-    step = st.slider("Step", 1, steps, steps, key="leakage_step") if steps > 1 else steps
-    current = timeline[timeline["sequence"] == step].iloc[0]
-    if current["event_kind"] == "call":
-        said = (
-            f"calls about **{current['call_reason']}**"
-            + (
-                f", {current['time_to_call_minutes']:.0f} min after the failure: a leakage call"
-                if bool(current["is_leakage_call"])
-                else ""
-            )
-            + (" (a repeat call)" if current["is_repeat_call"] is True else "")
-        )
+    if members.empty:
+        st.caption("No leaking member in these days.")
     else:
-        said = (
-            f"{ACTION_VERBS.get(current['action'], current['action'])} "
-            + (f"**{current['journey_type']}**")
-            + (f" (error {current['error_code']})" if pd.notna(current["error_code"]) else "")
+        labels = {
+            row.member_id: f"{row.member_id} · {row.member_category} · {row.leakage_calls} "
+            f"leakage call{'' if row.leakage_calls == 1 else 's'}"
+            for row in members.itertuples()
+        }
+        member = st.selectbox(
+            f"Member (the {len(members)} with most leakage calls)",
+            list(labels),
+            format_func=labels.get,
+            key="leakage_member",
         )
-    st.markdown(f"Step {step} of {steps}, {current['event_at']:%H:%M:%S} UTC: the member {said}.")
-    ui.chart(
-        charts.journey_playback(timeline, step, title=f"{member} on {day}"),
-        key="leakage_playback",
-    )
-    ui.table(timeline[timeline["sequence"] <= step], name=f"leakage_timeline_{member}_{day}")
+        member_days = ui.query(
+            """SELECT DISTINCT date FROM leakage_journey_timeline
+               WHERE member_id = ? AND date BETWEEN ? AND ?
+                 AND is_leakage_call AND list_contains(?, journey_type)
+               ORDER BY date DESC""",
+            ["leakage_journey_timeline"],
+            [member, first, last, types],
+        )["date"].dt.date.tolist()
+        day = st.selectbox("Day", member_days, key="leakage_member_day")
+        timeline = ui.query(
+            """SELECT sequence, event_kind, event_at, journey_type, action, device_type, error_code,
+                      call_id, call_reason, sentiment_score, is_leakage_call, is_attributed_event,
+                      time_to_call_minutes, is_repeat_call
+               FROM leakage_journey_timeline WHERE member_id = ? AND date = ? ORDER BY sequence""",
+            ["leakage_journey_timeline"],
+            [member, day],
+        )
+        steps = int(timeline["sequence"].max())
+        step = st.slider("Step", 1, steps, steps, key="leakage_step") if steps > 1 else steps
+        current = timeline[timeline["sequence"] == step].iloc[0]
+        if current["event_kind"] == "call":
+            said = (
+                f"calls about **{current['call_reason']}**"
+                + (
+                    f", {current['time_to_call_minutes']:.0f} min after the failure: a leakage call"
+                    if bool(current["is_leakage_call"])
+                    else ""
+                )
+                + (" (a repeat call)" if current["is_repeat_call"] is True else "")
+            )
+        else:
+            said = (
+                f"{ACTION_VERBS.get(current['action'], current['action'])} "
+                + (f"**{current['journey_type']}**")
+                + (f" (error {current['error_code']})" if pd.notna(current["error_code"]) else "")
+            )
+        st.markdown(
+            f"Step {step} of {steps}, {current['event_at']:%H:%M:%S} UTC: the member {said}."
+        )
+        ui.chart(
+            charts.journey_playback(timeline, step, title=f"{member} on {day}"),
+            key="leakage_playback",
+        )
+        ui.table(timeline[timeline["sequence"] <= step], name=f"leakage_timeline_{member}_{day}")
 
 # --------------------------------------------------------------------------- savings
 st.subheader("Savings model")
-fix_rate = st.slider(
-    "Fix rate: share of the avoidable calls a fix removes", 0, 100, 25, step=5, format="%d%%",
-    key="leakage_fix_rate",
-)  # fmt: skip
-savings = annual[["journey_type", "avoidable_calls_per_day", "annualized_cost"]].copy()
-savings["annual_savings"] = savings["annualized_cost"] * fix_rate / 100
-left, right = st.columns([1, 2])
-left.metric(f"Annual savings at {fix_rate}%", ui.money(savings["annual_savings"].sum()))
-left.metric("Annualized cost today", ui.money(savings["annualized_cost"].sum()))
-with right:
-    ui.chart(
-        charts.bars(
-            savings, x="journey_type", y="annual_savings", horizontal=True,
-            title=f"Annual savings at a {fix_rate}% fix rate", value_format="$,.0f",
-        ),
-        key="leakage_savings",
+with ui.section():
+    annual = ui.query(SAVINGS, ["leakage_savings_model"], [types])
+    st.caption(
+        "All history, whatever the days chosen: each journey type's leakage calls a day on "
+        "average over the days built, and their cost over a year."
+    )
+    fix_rate = st.slider(
+        "Fix rate: share of the avoidable calls a fix removes", 0, 100, 25, step=5, format="%d%%",
+        key="leakage_fix_rate",
     )  # fmt: skip
-ui.table(
-    savings,
-    name="leakage_savings",
-    column_config={
-        "annualized_cost": st.column_config.NumberColumn(format="dollar"),
-        "annual_savings": st.column_config.NumberColumn(format="dollar"),
-    },
-)
+    savings = annual[["journey_type", "avoidable_calls_per_day", "annualized_cost"]].copy()
+    savings["annual_savings"] = savings["annualized_cost"] * fix_rate / 100
+    left, right = st.columns([1, 2])
+    left.metric(f"Annual savings at {fix_rate}%", ui.money(savings["annual_savings"].sum()))
+    left.metric("Annualized cost today", ui.money(savings["annualized_cost"].sum()))
+    with right:
+        ui.chart(
+            charts.bars(
+                savings, x="journey_type", y="annual_savings", horizontal=True,
+                title=f"Annual savings at a {fix_rate}% fix rate", value_format="$,.0f",
+            ),
+            key="leakage_savings",
+        )  # fmt: skip
+    ui.table(
+        savings,
+        name="leakage_savings",
+        column_config={
+            "annualized_cost": st.column_config.NumberColumn(format="dollar"),
+            "annual_savings": st.column_config.NumberColumn(format="dollar"),
+        },
+    )
 
 # --------------------------------------------------------------------------- root causes
 st.subheader("Root causes")
-# Each type's total is a join, not a window: DuckDB 2.0 computes a window over Parquet read
-# with hive partitioning as if the filter on the partition column (`date`) were not there.
-causes = ui.query(
-    """WITH causes AS (
-           SELECT journey_type, coalesce(error_code, '(abandoned)') AS error_code,
-                  coalesce(device_type, '(unknown)') AS device_type,
-                  sum(leakage_calls) AS leakage_calls
-           FROM leakage_root_cause
-           WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
-           GROUP BY 1, 2, 3
-       ),
-       of_type AS (SELECT journey_type, sum(leakage_calls) AS calls FROM causes GROUP BY 1)
-       SELECT causes.*, 100.0 * leakage_calls / of_type.calls AS pct_of_type
-       FROM causes JOIN of_type USING (journey_type)
-       ORDER BY leakage_calls DESC, journey_type, error_code, device_type""",
-    ["leakage_root_cause"],
-    in_range,
-)
-if causes.empty:
-    st.caption("No root causes in these days.")
-else:
-    top = causes.head(15).copy()
-    top["cause"] = top["journey_type"] + " · " + top["error_code"] + " · " + top["device_type"]
-    ui.chart(
-        charts.bars(
-            top, x="cause", y="leakage_calls", horizontal=True,
-            title="The largest causes: journey type · error code · device",
-        ),
-        key="leakage_root_causes",
-    )  # fmt: skip
-    ui.table(
-        causes,
-        name="leakage_root_causes",
-        column_config={"pct_of_type": st.column_config.NumberColumn("% of type", format="%.1f")},
+with ui.section():
+    # Each type's total is a join, not a window: DuckDB 2.0 computes a window over Parquet read
+    # with hive partitioning as if the filter on the partition column (`date`) were not there.
+    causes = ui.query(
+        """WITH causes AS (
+               SELECT journey_type, coalesce(error_code, '(abandoned)') AS error_code,
+                      coalesce(device_type, '(unknown)') AS device_type,
+                      sum(leakage_calls)::BIGINT AS leakage_calls
+               FROM leakage_root_cause
+               WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
+               GROUP BY 1, 2, 3
+           ),
+           of_type AS (SELECT journey_type, sum(leakage_calls) AS calls FROM causes GROUP BY 1)
+           SELECT causes.*, 100.0 * leakage_calls / of_type.calls AS pct_of_type
+           FROM causes JOIN of_type USING (journey_type)
+           ORDER BY leakage_calls DESC, journey_type, error_code, device_type""",
+        ["leakage_root_cause"],
+        in_range,
     )
+    if causes.empty:
+        st.caption("No root causes in these days.")
+    else:
+        top = causes.head(15).copy()
+        top["cause"] = top["journey_type"] + " · " + top["error_code"] + " · " + top["device_type"]
+        ui.chart(
+            charts.bars(
+                top, x="cause", y="leakage_calls", horizontal=True,
+                title="The largest causes: journey type · error code · device",
+            ),
+            key="leakage_root_causes",
+        )  # fmt: skip
+        ui.table(
+            causes,
+            name="leakage_root_causes",
+            column_config={
+                "pct_of_type": st.column_config.NumberColumn("% of type", format="%.1f")
+            },
+        )
 
 # --------------------------------------------------------------------------- actions
 st.subheader("Next-best actions")
-actions = ui.query(
-    """SELECT rank, action, owner, effort, estimated_annual_savings, journey_type, error_code,
-              device_type, leakage_calls, fix_rate
-       FROM leakage_action_recommendations
-       WHERE list_contains(?, journey_type) ORDER BY rank""",
-    ["leakage_action_recommendations"],
-    [types],
-)
-st.caption("Ranked from the largest root causes over all history, with the templates' fix rates.")
-ui.table(
-    actions,
-    name="leakage_actions",
-    column_config={
-        "estimated_annual_savings": st.column_config.NumberColumn(format="dollar"),
-        "fix_rate": st.column_config.NumberColumn(format="percent"),
-    },
-)
+with ui.section():
+    actions = ui.query(
+        """SELECT rank, action, owner, effort, estimated_annual_savings, journey_type, error_code,
+                  device_type, leakage_calls, fix_rate
+           FROM leakage_action_recommendations
+           WHERE list_contains(?, journey_type) ORDER BY rank""",
+        ["leakage_action_recommendations"],
+        [types],
+    )
+    st.caption(
+        "Ranked from the largest root causes over all history, with the templates' fix rates."
+    )
+    ui.table(
+        actions,
+        name="leakage_actions",
+        column_config={
+            "estimated_annual_savings": st.column_config.NumberColumn(format="dollar"),
+            "fix_rate": st.column_config.NumberColumn(format="percent"),
+        },
+    )

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from cx_assets.command_centre import runs, ui
-from cx_assets.command_centre.data import GoldLake
+from cx_assets.command_centre.data import SUGGESTED_DAYS, GoldLake, suggested_days
 
 DOMAINS = {
     "crm_": "CRM friction",
@@ -32,7 +32,9 @@ def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
         {
             "domain": domain_of(item.table),
             "table": item.table,
-            "kind": "per day" if item.per_day else "whole history",
+            # Beside the table: a wide table put it out of sight at the far right.
+            "problem": item.problem,
+            "kind": ("per day" if item.per_day else "whole history") if item.files else None,
             "rows": item.rows,
             "days": item.days or None,
             "first day": item.first_day,
@@ -41,13 +43,14 @@ def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
             "age (h)": round((now - item.written_at).total_seconds() / 3600, 1)
             if item.written_at
             else None,
-            "problem": item.unreadable,
         }
         for item in GoldLake(Path(data_dir)).freshness()
     ]
     frame = pd.DataFrame(rows)
+    if "days" in frame:  # a count, blank for a whole-history table (not 2.0 in the CSV)
+        frame["days"] = frame["days"].astype("Int64")
     if "problem" in frame and frame["problem"].isna().all():
-        frame = frame.drop(columns="problem")  # shown only when a file is damaged
+        frame = frame.drop(columns="problem")  # shown only when a table has one
     return frame
 
 
@@ -195,10 +198,11 @@ st.caption(
 
 tables = gold.tables()
 if not tables:
+    first, last = suggested_days()
     st.info(
         f"No gold tables under `{gold.gold_dir}` yet. Generate and materialize some days "
-        "first: `make demo`, or `cx-lakehouse generate --start 2024-01-01 --days 3` and then "
-        "`cx-lakehouse run --date 2024-01-01 --to 2024-01-03`."
+        f"first: `cx-lakehouse generate --start {first} --days {SUGGESTED_DAYS}` and then "
+        f"`cx-lakehouse run --date {first} --to {last}` (or `make demo` in the repository)."
     )
 
 st.subheader("Headlines")
@@ -210,7 +214,7 @@ for column, title, show in (
     (support, "Support", headline_support),
 ):
     # A damaged file behind one card is said in that card, the rest of the page still shown.
-    with column.container(border=True), ui.unreadable_said_in_place():
+    with column.container(border=True), ui.section():
         st.markdown(f"**{title}**")
         show()
 
@@ -263,7 +267,7 @@ else:
     else:
         errors = sum(problem.severity == "ERROR" for problem in recorded.problems)
         warned = len(recorded.problems) - errors
-        st.caption(f"{errors} failing (ERROR), {warned} warning (WARN)")
+        st.caption(f"{errors} failing (ERROR), {ui.plural(warned, 'warning')} (WARN)")
         problems = pd.DataFrame(
             [
                 {

@@ -162,120 +162,130 @@ else:
 
 # --------------------------------------------------------------------------- forecast
 st.subheader("Ticket volume forecast")
-if not ui.has_rows("support_volume_forecast"):
-    st.caption("No forecast yet: it is written with the support rollups.")
-else:
-    categories = ui.query(
-        "SELECT DISTINCT category FROM support_volume_forecast ORDER BY category <> 'all', category",
-        ["support_volume_forecast"],
-    )["category"].tolist()
-    category = st.selectbox("Category", categories, key="support_forecast_category")
-    forecast = ui.query(
-        "SELECT * FROM support_volume_forecast WHERE category = ? ORDER BY date",
-        ["support_volume_forecast"],
-        [category],
-    )
-    start = forecast["date"].min().date() - timedelta(days=HISTORY_DAYS)
-    # The series the model was fitted on: the delivered category as the models count it
-    # (trimmed, lower case), else the predicted one. Delivered ones alone drew a history a
-    # quarter below the forecast, a jump that is not in the data.
-    predicted = (
-        "SELECT ticket_id, predicted_category FROM support_ticket_categories"
-        if ui.has_rows("support_ticket_categories")
-        else "SELECT NULL AS ticket_id, NULL AS predicted_category WHERE FALSE"
-    )
-    history = ui.query(
-        f"""SELECT t.date, count(*) AS tickets
-            FROM support_ticket_analytics t LEFT JOIN ({predicted}) c USING (ticket_id)
-            WHERE t.date >= ?
-              AND (? = 'all' OR coalesce({category_key_sql("t.category")},
-                                         c.predicted_category) = ?)
-            GROUP BY t.date ORDER BY t.date""",
-        ["support_ticket_analytics", "support_ticket_categories"],
-        [start, category, category],
-    )
-    row = forecast.iloc[0]
-    no_backtest = (
-        "no backtest error: as forecast by the seasonal-naive baseline (too little history "
-        "for a backtest, or none of its windows could be scored)"
-        if pd.isna(row["backtest_mase"])
-        else None
-    )
-    kpi = st.columns(3)
-    kpi[0].metric("Next 14 days", ui.count(forecast["forecast"].sum()))
-    kpi[1].metric("Backtest MASE", ui.number(row["backtest_mase"], ".2f"), help=no_backtest)
-    kpi[2].metric("Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"), help=no_backtest)
-    # A caption, not a card: a model's name (`SeasonalNaive`) was cut short in a card.
-    st.caption(f"Model: **{row['model']}**" + (f" ({no_backtest})" if no_backtest else ""))
-    ui.chart(
-        charts.forecast_bands(history, forecast, title=f"Tickets created a day: {category}"),
-        key="support_forecast",
-    )
-    st.caption(
-        "Of every team's tickets, after the latest day built: the days and teams chosen do not "
-        "apply. History as the model counts it: the delivered category, else the predicted "
-        "one. MASE below 1 beats a naive forecast, and below the seasonal-naive MASE beats "
-        "the baseline."
-    )
+with ui.section():
+    ui.require_written("support_volume_forecast")
+    if not ui.has_rows("support_volume_forecast"):
+        st.caption("No forecast yet: it is written with the support rollups.")
+    else:
+        categories = ui.query(
+            "SELECT DISTINCT category FROM support_volume_forecast ORDER BY category <> 'all', category",
+            ["support_volume_forecast"],
+        )["category"].tolist()
+        category = st.selectbox("Category", categories, key="support_forecast_category")
+        forecast = ui.query(
+            "SELECT * FROM support_volume_forecast WHERE category = ? ORDER BY date",
+            ["support_volume_forecast"],
+            [category],
+        )
+        start = forecast["date"].min().date() - timedelta(days=HISTORY_DAYS)
+        # The series the model was fitted on: the delivered category as the models count it
+        # (trimmed, lower case), else the predicted one. Delivered ones alone drew a history a
+        # quarter below the forecast, a jump that is not in the data.
+        # Without the classifier's table (none yet, or not written): the delivered category.
+        classified = ui.has_rows("support_ticket_categories")
+        predicted = (
+            "SELECT ticket_id, predicted_category FROM support_ticket_categories"
+            if classified
+            else "SELECT NULL AS ticket_id, NULL AS predicted_category WHERE FALSE"
+        )
+        history = ui.query(
+            f"""SELECT t.date, count(*) AS tickets
+                FROM support_ticket_analytics t LEFT JOIN ({predicted}) c USING (ticket_id)
+                WHERE t.date >= ?
+                  AND (? = 'all' OR coalesce({category_key_sql("t.category")},
+                                             c.predicted_category) = ?)
+                GROUP BY t.date ORDER BY t.date""",
+            ["support_ticket_analytics", *(["support_ticket_categories"] if classified else [])],
+            [start, category, category],
+        )
+        row = forecast.iloc[0]
+        no_backtest = (
+            "no backtest error: as forecast by the seasonal-naive baseline (too little history "
+            "for a backtest, or none of its windows could be scored)"
+            if pd.isna(row["backtest_mase"])
+            else None
+        )
+        kpi = st.columns(3)
+        kpi[0].metric("Next 14 days", ui.count(forecast["forecast"].sum()))
+        kpi[1].metric("Backtest MASE", ui.number(row["backtest_mase"], ".2f"), help=no_backtest)
+        kpi[2].metric(
+            "Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"), help=no_backtest
+        )
+        # A caption, not a card: a model's name (`SeasonalNaive`) was cut short in a card.
+        st.caption(f"Model: **{row['model']}**" + (f" ({no_backtest})" if no_backtest else ""))
+        ui.chart(
+            charts.forecast_bands(history, forecast, title=f"Tickets created a day: {category}"),
+            key="support_forecast",
+        )
+        st.caption(
+            "Of every team's tickets, after the latest day built: the days and teams chosen do not "
+            "apply. History as the model counts it: the delivered category, else the predicted "
+            "one. MASE below 1 beats a naive forecast, and below the seasonal-naive MASE beats "
+            "the baseline."
+        )
 
 # --------------------------------------------------------------------------- categories
 st.subheader("Categories needing review")
-# The tickets of the chosen teams' agents (with every team, those without an agent too).
-review = ui.query(
-    f"""SELECT c.date, c.ticket_id, c.predicted_category, c.confidence
-        FROM support_ticket_categories c
-        LEFT JOIN (SELECT ticket_id, agent_id FROM support_ticket_analytics) t USING (ticket_id)
-        LEFT JOIN {TEAMS} g USING (agent_id)
-        WHERE c.needs_review AND c.date BETWEEN ? AND ?
-          AND (t.agent_id IS NULL AND ? OR t.agent_id IS NOT NULL AND {IN_TEAMS})
-        ORDER BY c.confidence NULLS FIRST, c.ticket_id""",
-    ["support_ticket_categories", "support_ticket_analytics", "support_agent_daily"],
-    in_filter,
-) if ui.has_rows("support_ticket_categories") else None  # fmt: skip
-if review is None:
-    st.caption("No uncategorized tickets yet.")
-else:
-    st.caption(
-        f"{len(review):,} tickets delivered without a category whose predicted category is "
-        "uncertain (under the review threshold) or missing; least certain first."
-    )
-    ui.table(
-        review,
-        name="support_categories_to_review",
-        column_config={"confidence": st.column_config.ProgressColumn(min_value=0, max_value=1)},
-    )
+with ui.section():
+    ui.require_written("support_ticket_categories")
+    # The tickets of the chosen teams' agents (with every team, those without an agent too).
+    review = ui.query(
+        f"""SELECT c.date, c.ticket_id, c.predicted_category, c.confidence
+            FROM support_ticket_categories c
+            LEFT JOIN (SELECT ticket_id, agent_id FROM support_ticket_analytics) t USING (ticket_id)
+            LEFT JOIN {TEAMS} g USING (agent_id)
+            WHERE c.needs_review AND c.date BETWEEN ? AND ?
+              AND (t.agent_id IS NULL AND ? OR t.agent_id IS NOT NULL AND {IN_TEAMS})
+            ORDER BY c.confidence NULLS FIRST, c.ticket_id""",
+        ["support_ticket_categories", "support_ticket_analytics", "support_agent_daily"],
+        in_filter,
+    ) if ui.has_rows("support_ticket_categories") else None  # fmt: skip
+    if review is None:
+        st.caption("No uncategorized tickets yet.")
+    else:
+        st.caption(
+            f"{len(review):,} tickets delivered without a category whose predicted category is "
+            "uncertain (under the review threshold) or missing; least certain first."
+        )
+        ui.table(
+            review,
+            name="support_categories_to_review",
+            column_config={"confidence": st.column_config.ProgressColumn(min_value=0, max_value=1)},
+        )
 
 # --------------------------------------------------------------------------- plan
 st.subheader("Assignment plan")
-if not ui.has_rows("support_assignment_plan"):
-    st.caption("No open ticket without an agent.")
-else:
-    # The plan is of every open ticket without an agent, whatever the days: a team filter
-    # narrows the table to the tickets planned to its agents, not the counts above it.
-    plan = ui.query(
-        f"""SELECT p.ticket_id, p.priority, p.category, p.agent_id,
-                   coalesce(g.team, '(no team)') AS team, p.reason
-            FROM support_assignment_plan p LEFT JOIN {TEAMS} g USING (agent_id)
-            ORDER BY p.agent_id NULLS LAST, p.ticket_id""",
-        ["support_assignment_plan", "support_agent_daily"],
-    )
-    planned = plan["agent_id"].notna()
-    of_teams = plan[planned & plan["team"].isin(teams)]
-    kpi = st.columns(3)
-    kpi[0].metric("Open tickets without an agent", ui.count(len(plan)))
-    kpi[1].metric("Planned to an agent", ui.count(planned.sum()))
-    if not every_team:
-        kpi[2].metric("Planned to these teams' agents", ui.count(len(of_teams)))
-    st.caption(
-        "Every open ticket without an agent now, whatever the days chosen"
-        + ("." if every_team else "; the table shows those planned to these teams' agents.")
-    )
-    unplanned = plan[~planned]
-    if len(unplanned):
-        reasons = unplanned.groupby("reason").size().reset_index(name="tickets")
-        ui.chart(
-            charts.bars(reasons, x="reason", y="tickets", horizontal=True,
-                        title="Why the rest could not be planned"),
-            key="support_plan_reasons",
-        )  # fmt: skip
-    ui.table(plan if every_team else of_teams, name="support_assignment_plan")
+with ui.section():
+    ui.require_written("support_assignment_plan")
+    if not ui.has_rows("support_assignment_plan"):
+        st.caption("No open ticket without an agent.")
+    else:
+        # The plan is of every open ticket without an agent, whatever the days: a team filter
+        # narrows the table to the tickets planned to its agents, not the counts above it.
+        plan = ui.query(
+            f"""SELECT p.ticket_id, p.priority, p.category, p.agent_id,
+                       coalesce(g.team, '(no team)') AS team, p.reason
+                FROM support_assignment_plan p LEFT JOIN {TEAMS} g USING (agent_id)
+                ORDER BY p.agent_id NULLS LAST, p.ticket_id""",
+            ["support_assignment_plan", "support_agent_daily"],
+        )
+        planned = plan["agent_id"].notna()
+        of_teams = plan[planned & plan["team"].isin(teams)]
+        kpi = st.columns(3)
+        kpi[0].metric("Open tickets without an agent", ui.count(len(plan)))
+        kpi[1].metric("Planned to an agent", ui.count(planned.sum()))
+        if not every_team:
+            kpi[2].metric("Planned to these teams' agents", ui.count(len(of_teams)))
+        st.caption(
+            "Every open ticket without an agent now, whatever the days chosen"
+            + ("." if every_team else "; the table shows those planned to these teams' agents.")
+        )
+        unplanned = plan[~planned]
+        if len(unplanned):
+            reasons = unplanned.groupby("reason").size().reset_index(name="tickets")
+            ui.chart(
+                charts.bars(reasons, x="reason", y="tickets", horizontal=True,
+                            title="Why the rest could not be planned"),
+                key="support_plan_reasons",
+            )  # fmt: skip
+        ui.table(plan if every_team else of_teams, name="support_assignment_plan")
