@@ -145,9 +145,17 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"list_filter(regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)}), "
         f"lambda phone_candidate: {is_phone})"
     )
+    # Longest first: a number that is the start of a longer one ("123456789 or 1234567890")
+    # replaced first left the longer one's last digits ("[phone]0"). Sorted on its length,
+    # written in front of it in four digits.
+    longest_first = (
+        f"list_transform(list_sort(list_transform({phones}, lambda unsorted_phone: "
+        "lpad(CAST(length(unsorted_phone) AS VARCHAR), 4, '0') || unsorted_phone), 'DESC'), "
+        "lambda sorted_phone: sorted_phone[5:])"
+    )
     phones_masked = (
-        f"list_reduce(list_prepend(free_text, {phones}), lambda partly_masked, found_phone: "
-        f"replace(partly_masked, found_phone, {string_literal(PHONE_MASK)}))"
+        f"list_reduce(list_prepend(free_text, {longest_first}), lambda partly_masked, "
+        f"found_phone: replace(partly_masked, found_phone, {string_literal(PHONE_MASK)}))"
     )
     return (
         f"list_transform([{emails_masked}], lambda free_text: "

@@ -99,6 +99,10 @@ def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(
         ("+91 98765 43210 or 0044 20 7946 0958", "[phone] or [phone]"),
         ("01.23.45.67.89 and 030/1234567", "[phone] and [phone]"),
         ("+1 (555) 123-4567 and 5551234567", "[phone] and [phone]"),
+        # a number that begins a longer one, either first (seen: "[phone]0")
+        ("call 123456789 or 1234567890", "call [phone] or [phone]"),
+        ("call 1234567890 or 123456789", "call [phone] or [phone]"),
+        ("11 94242-0160 / 11 94242-0160 ramal 2", "[phone] / [phone] ramal 2"),
         # pasted from word processors: en dash, no-break and narrow no-break spaces
         ("ligar 98765\u20134321 ou +55\u00a011\u00a098765-4321", "ligar [phone] ou [phone]"),
         ("+33\u202f1\u202f23\u202f45\u202f67\u202f89", "[phone]"),
