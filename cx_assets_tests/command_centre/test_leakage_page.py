@@ -242,3 +242,23 @@ def test_leakage_trend_is_of_the_latest_day_shown(gold_root, tmp_path, monkeypat
     }  # fmt: skip
     (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
     assert (fastest.value, fastest.delta) == ("billing", "+14.0% week on week")
+
+
+def test_without_a_trend_the_fastest_growing_card_says_why(gold_root, tmp_path, monkeypatch):
+    """Seen in an audit: "Fastest growing —", and "None" in the trend column, with no reason
+    (fewer than 14 days of calls to compare)."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "leakage_daily_summary")
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": day, "journey_type": "billing", "leakage_calls": 10, "daily_cost": 80.0,
+         "primary_segment": "MAPD New", "trend_pct": None}
+        for day in (gold_rows.DAY1, DAY2)
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+    (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
+    assert fastest.value == "—"
+    assert fastest.proto.help.startswith("No week-on-week trend: it needs calls delivered")
+    assert any("blank without 14 days of calls" in caption.value for caption in app.caption)

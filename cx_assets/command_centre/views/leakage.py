@@ -87,11 +87,16 @@ kpi[3].metric(
     worst["journey_type"].iloc[-1] if len(worst) else "—",
     f"{worst['latest_trend_pct'].iloc[-1]:+.1f}% week on week" if len(worst) else None,
     delta_color="inverse",
+    help=None
+    if len(worst)
+    else "No week-on-week trend: it needs calls delivered on each of the 14 days up to the "
+    "latest day, and leakage calls of the type in the earlier week.",
 )
 
 st.subheader("Executive overview")
 st.caption(
-    "Journey types ranked by the cost of their leakage calls; trend = the latest week over the week before."
+    "Journey types ranked by the cost of their leakage calls; trend = the latest week over the "
+    "week before (blank without 14 days of calls to compare)."
 )
 # The summary keeps a type for two weeks after its last leakage call, with zero calls.
 leaked = overview[overview["leakage_calls"] > 0]
