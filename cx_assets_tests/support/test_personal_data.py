@@ -186,6 +186,36 @@ def test_a_ticket_masks_every_name_its_customer_was_delivered_with(lake):
     ].passed
 
 
+def test_another_customers_full_name_is_masked_in_a_ticket(lake):
+    """Seen in an audit: "friend of <another customer's full name>" kept the name in silver
+    and in the classifier's vocabulary (trained on silver). Any customer's full name is masked where the text
+    holds it as words (accents and case aside); a first name alone, or the two words apart,
+    is not a name the text is known to hold, and stays."""
+    lake.land_csv("support", "customers", D1, [
+        customer("C5", "Rita Lopes", "rita@example.com", "555 222 3333"),
+        customer("C6", "Policarpo  Quimbley", "pq@example.com", "555 222 4444"),
+        customer("C7", "José Araújo", "ja@example.com", "555 222 5555"),
+    ])  # fmt: skip
+    texts = {
+        "T60": "I am Rita, friend of Policarpo Quimbley; POLICARPO  QUIMBLEY agrees.",
+        "T61": "jose araujo asked. Policarpo wrote; Quimbley later.",
+        "T62": "Nothing personal here.",
+    }
+    lake.land_jsonl("support", "tickets", D1, [
+        ticket(ticket_id, t(D1, "09:00:00"), "low", customer="C5", description=text)
+        for ticket_id, text in texts.items()
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    rows = lake.query(
+        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
+    )
+    assert rows["description"].tolist() == [
+        "I am [name], friend of [name]; [name] agrees.",  # Rita: the ticket's own customer
+        "[name] asked. Policarpo wrote; Quimbley later.",
+        "Nothing personal here.",
+    ]
+
+
 def test_a_customer_landing_after_their_tickets_day_is_named_by_a_check(lake):
     """The ticket's day ran before its customer's record landed: the customer's day warns,
     naming the ticket's day; a range over both days masks it at once and warns of nothing."""
