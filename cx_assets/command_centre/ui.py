@@ -124,18 +124,25 @@ _SAY_IN_PLACE: ContextVar[bool] = ContextVar("say_in_place", default=False)
 
 
 @contextmanager
-def section() -> Iterator[None]:
+def section(*, figure: str | None = None) -> Iterator[None]:
     """A part of a page (a headline card, a chart with its table) that a gold table not
     written yet, or a damaged gold file, ends in its place with what to run, the rest of
     the page still shown. Outside sections either stops the whole page: a page stopped on
     its main tables only, and one missing whole-history table (a rollup step that failed)
     hid every section of the leakage page, and one source's damaged file the overview's
-    other cards."""
+    other cards. `figure`: the label of the one figure the section shows, in a card a
+    quarter of the page wide: the card shows it as "—" and names the table only (the
+    section that shows the table says what to run)."""
     token = _SAY_IN_PLACE.set(True)
     try:
         yield
     except MissingTables as missing:
-        st.info(not_written_message(missing.tables))
+        if figure:
+            named = ", ".join(f"`{table}`" for table in missing.tables)
+            st.metric(figure, "—")
+            st.caption(f"{named} {'is' if len(missing.tables) == 1 else 'are'} not written yet.")
+        else:
+            st.info(not_written_message(missing.tables))
     except UnreadableGold as unreadable:
         st.error(unreadable_message(unreadable))
     finally:

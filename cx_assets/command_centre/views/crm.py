@@ -66,7 +66,7 @@ kpi = st.columns(4)
 kpi[0].metric("Friction interactions", ui.count(friction["friction"]))
 kpi[1].metric("Urgent", ui.count(friction["urgent"]))
 kpi[2].metric("Escalations", ui.count(friction["escalations"]))
-with kpi[3], ui.section():
+with kpi[3], ui.section(figure="Companies at high churn risk"):
     at_risk = ui.query(
         """SELECT count(*) AS n FROM crm_churn_risk r JOIN crm_companies c USING (company_id)
            WHERE r.risk_band = 'high' AND (? OR list_contains(?, c.owner_id))""",

@@ -78,9 +78,10 @@ SAVINGS = (
 kpi = st.columns(4)
 kpi[0].metric("Leakage calls", ui.count(overview["leakage_calls"].sum()))
 kpi[1].metric("Their cost", ui.money(overview["cost"].sum()))
-with kpi[2], ui.section():
+ANNUALIZED = "Annualized cost (all history)"
+with kpi[2], ui.section(figure=ANNUALIZED):
     annual = ui.query(SAVINGS, ["leakage_savings_model"], [types])
-    st.metric("Annualized cost (all history)", ui.money(annual["annualized_cost"].sum()))
+    st.metric(ANNUALIZED, ui.money(annual["annualized_cost"].sum()))
 worst = overview.dropna(subset=["latest_trend_pct"]).sort_values("latest_trend_pct")
 kpi[3].metric(
     "Fastest growing",
