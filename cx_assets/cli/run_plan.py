@@ -196,12 +196,12 @@ class RunPlan:
                 if parent in planned or not self.graph.get(parent).is_partitioned:
                     continue
                 mapping = self.graph.get_partition_mapping(key, parent)
-                same_day = (
+                # The step's own day, alone or with days before it (a lookback window).
+                reads_own_day = (
                     isinstance(mapping, TimeWindowPartitionMapping)
-                    and mapping.start_offset == 0
-                    and mapping.end_offset == 0
+                    and mapping.start_offset <= 0 <= mapping.end_offset
                 )
-                if not same_day:
+                if not reads_own_day:
                     continue  # all days, or days before: whatever has been built
                 unbuilt = sorted(set(days) - instance.get_materialized_partitions(parent))
                 if unbuilt:

@@ -166,7 +166,10 @@ def _require_built_days(
     before it starts: `RunPlan.require_built_days`.) Built means materialized in this
     instance, or holding rows of the day in the warehouse (built under another instance,
     such as a throwaway one of Dagster's own CLI). Inputs of other days (the days before)
-    and of whole history read what has been built, as intended."""
+    and of whole history read what has been built, as intended; a window of the days
+    before and the step's own (`with_days_before`: digital's leakage calls and summary) is
+    held to its own days, which it wrote from no rows too (seen in an audit, through
+    `dagster asset materialize` of a day never run)."""
     try:
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
@@ -174,8 +177,11 @@ def _require_built_days(
     selection = step.dagster_run.asset_selection
     if selection is None or context.asset_key in selection or not step.has_partitions:
         return
-    if context.asset_partitions_time_window != step.partition_time_window:
-        return  # not the step's own days
+    window, own = context.asset_partitions_time_window, step.partition_time_window
+    if not (window.start <= own.start and own.end <= window.end):
+        return  # not the step's own days: whatever has been built of the days before
+    own_days = window_dates(own)
+    first, last = max(first, own_days[0]), min(last, own_days[-1])
     materialized = context.instance.get_materialized_partitions(context.asset_key)
     unrecorded = [day for day in dates_between(first, last) if day.isoformat() not in materialized]
     if not unrecorded:

@@ -65,6 +65,26 @@ def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refus
     assert hinted.returncode == 0, hinted.stdout + hinted.stderr
 
 
+def test_a_table_reading_its_day_with_days_before_is_refused_for_a_day_never_built(tmp_path):
+    """The daily leakage summary reads its day and the 13 before it: the refusal above
+    looked only at inputs of the day alone, so the summary of a day never run was written
+    from no rows (seen in an audit, through Dagster's own CLI)."""
+    data_dir = landed(tmp_path / "data", "digital", days=2)
+    assert (
+        cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir).returncode == 0
+    )
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    refused = cli(
+        "run", "--date", next_day, "--select", "key:gold/leakage_daily_summary", data_dir=data_dir
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr == (
+        f"cx-lakehouse: --select reads silver/digital_calls of {next_day}, never built for "
+        "it: include it (e.g. --select '*gold/leakage_daily_summary') or run that day first\n"
+    )
+    assert not (data_dir / "gold" / "leakage_daily_summary" / f"date={next_day}").exists()
+
+
 def test_a_gold_table_reading_a_trained_model_is_run_alone_once_the_model_is_stored(tmp_path):
     """Seen in a probe of the CLI: `--select key:gold/support_ticket_categories` (and so
     `key:gold/*`, the `--help` example) was refused after a full run, saying the models were

@@ -19,6 +19,7 @@ from cx_assets.lakehouse.warehouse import replace_rows
 from cx_assets_tests.conftest import check_results
 from cx_assets_tests.digital.landing_rows import (
     DIGITAL,
+    EVERYTHING,
     GOLD_PARTITIONED,
     GOLD_WHOLE,
     call,
@@ -243,6 +244,34 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
     assert actions["rank"].tolist() == [1] and actions["error_code"].isna().all()
     members = lake.query("SELECT member_id, member_category FROM silver.digital_members")
     assert members.values.tolist() == [["M1", "MAPD New"]]
+
+
+def test_a_day_never_built_is_refused_by_the_steps_reading_it_with_days_before(lake):
+    """Seen in an audit through `dagster asset materialize`: leakage calls and the daily
+    summary read their day with the days before it (a lookback window), and the guard
+    against reading a day never built skipped such windows, so a day never run wrote an
+    empty gold day with every check passing, and the savings model counted it."""
+    from dagster import AssetKey
+
+    assert run_partitioned(lake, "2024-01-10").success
+    for table, reads in (
+        (["silver", "digital_leakage_calls"], "silver/digital_calls"),
+        (["gold", "leakage_daily_summary"], "silver/digital_calls"),  # its first input
+    ):
+        unbuilt = lake.materialize(
+            EVERYTHING, selection=[AssetKey(table)], day="2024-01-12", raise_on_error=False
+        )
+        assert not unbuilt.success
+        (failure,) = [event for event in unbuilt.all_events if event.is_step_failure]
+        message = failure.step_failure_data.error.message
+        assert f"{reads} was never built for 2024-01-12: materialize it" in message, message
+    assert not (lake.layout.gold_dir / "leakage_daily_summary" / "date=2024-01-12").exists()
+    # The day after a built one: its own day is built, the days before read as built.
+    assert run_partitioned(lake, "2024-01-11").success
+    alone = lake.materialize(
+        EVERYTHING, selection=[AssetKey(["gold", "leakage_daily_summary"])], day="2024-01-11"
+    )
+    assert alone.success
 
 
 def test_gold_parquet_reads_with_duckdb_hive_partitioning(lake):
