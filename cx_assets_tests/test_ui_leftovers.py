@@ -71,9 +71,11 @@ def test_what_a_killed_ui_left_is_stopped_and_the_ui_starts_on_its_port(
     home = data_dir / "dagster_home"
     home.mkdir(parents=True)
     port = _free_port()
+    # Its arguments name the data root, whose path may hold the word "daemon".
+    instance_ref = '{"config_yaml": "base_dir: /srv/daemon-data/dagster_home/storage"}'
     web = spawn(
         holding(port), "-m", "dagster_webserver", "--port", str(port), "--shutdown-pipe", "5",
-        home=home,
+        "--instance-ref", instance_ref, home=home,
     )  # fmt: skip
     daemon = spawn(STUBBORN, "-m", "dagster._daemon", "run", "--shutdown-pipe", "7", home=home)
     by_hand = spawn(SLEEP, "-m", "dagster._daemon", "run", "-m", "cx_assets.definitions", home=home)

@@ -44,8 +44,23 @@ class DagsterProcess:
         return SHUTDOWN_PIPE_ARG in self.argv
 
     def describe(self) -> str:
-        role = "daemon" if any("daemon" in arg for arg in self.argv) else "web server"
+        """Named by its program or module, never by its arguments: a substring test of
+        every argument called the web server a daemon when the data root's path held the
+        word (`/tmp/audit_daemon/root`, in its `--instance-ref`; seen in an audit)."""
+        programs = {arg.rsplit("/", 1)[-1] for arg in self.argv}
+        role = next(
+            (role for role, names in ROLES if programs & names),
+            "Dagster process",
+        )
         return f"{role} (pid {self.pid})"
+
+
+# What `dagster dev` starts, by the module (`python -m …`) or script that runs it.
+ROLES = (
+    ("daemon", {"dagster._daemon", "dagster-daemon"}),
+    ("web server", {"dagster_webserver", "dagster-webserver"}),
+    ("code server", {"grpc", "dagster._grpc"}),
+)
 
 
 def _is_dagster(arg: str) -> bool:
