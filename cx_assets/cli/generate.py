@@ -26,7 +26,7 @@ def generator_sources() -> list[str]:
 def cmd_generate(args: argparse.Namespace) -> int:
     from cx_assets.lakehouse.settings import Settings
     from cx_assets.synthetic import generator
-    from cx_assets.synthetic.landing_writer import GenerationRequest
+    from cx_assets.synthetic.landing_writer import GenerationRequest, one_delivery
 
     settings = Settings.from_env()
     start = parse_day(args.start, "--start")
@@ -58,7 +58,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with one_generate_at_a_time(settings.data_dir):
         for source in sources:
             began = time.perf_counter()
-            counts = generator(source)(request)
+            with one_delivery():  # a source's files land together, as one delivery
+                counts = generator(source)(request)
             written = ", ".join(f"{table} {n:,}" for table, n in counts.items())
             print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
     print(f"landing files are in {settings.layout.landing_dir}")

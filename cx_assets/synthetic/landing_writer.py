@@ -3,7 +3,9 @@
 Generators only decide *what* records to produce; where they go and how they are
 encoded (contract section 2) lives here, so every source lands the same way:
 `<landing>/<source>/<table>/<YYYY-MM-DD>/<name>.<ext>`, UTF-8, written to an
-in-flight name (leading `_`) and renamed so a sensor never reads half a file.
+in-flight name (leading `_`) and renamed so a sensor never reads half a file; inside
+`one_delivery` (a source's files in `cx-lakehouse generate`) renamed together at its end, so
+a sensor never runs a day on part of its files.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import os
 import random
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -61,13 +65,42 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+# The files of the delivery being written (`one_delivery`), in flight until it ends.
+_DELIVERY: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("delivery", default=None)
+
+
+@contextmanager
+def one_delivery() -> Iterator[None]:
+    """The files written inside land together when it ends: each stays under its in-flight
+    name until then, and all are renamed into place in one burst. A landing sensor that
+    looked while a source's files were renamed one by one (a scale-2 CRM day takes about
+    12 s to write) ran the day on part of them, and again on each tick after: four runs,
+    and gold showing a partial day for a minute (seen in an audit). Interrupted, it
+    removes what it left in flight."""
+    pending: list[tuple[Path, Path]] = []
+    token = _DELIVERY.set(pending)
+    try:
+        yield
+        for in_flight, path in pending:
+            os.replace(in_flight, path)
+        pending.clear()
+    finally:
+        _DELIVERY.reset(token)
+        for in_flight, _ in pending:
+            in_flight.unlink(missing_ok=True)
+
+
 def _publish(path: Path, write) -> Path:
-    """Write through an in-flight temp name (ignored by discovery) and rename into place."""
+    """Write through an in-flight temp name (ignored by discovery) and rename into place,
+    at once or, inside `one_delivery`, when it ends."""
     path.parent.mkdir(parents=True, exist_ok=True)
     in_flight = path.with_name(f"_{path.name}.tmp")
     with open(in_flight, "w", encoding="utf-8", newline="") as handle:
         write(handle)
-    os.replace(in_flight, path)
+    if (pending := _DELIVERY.get()) is not None:
+        pending.append((in_flight, path))
+    else:
+        os.replace(in_flight, path)
     return path
 
 
