@@ -188,7 +188,7 @@ class RunPlan:
         never built for that day (`--select key:gold/calls_kpis_daily` for a day whose
         calls were never run): it wrote that day's gold from no rows, zero calls, with
         every check passing, where the truth was "not loaded"."""
-        from dagster import TimeWindowPartitionMapping
+        from cx_assets.lakehouse.inputs import reads_its_own_days
 
         planned = self.partitioned | self.rollups
         for key in sorted(self.partitioned):
@@ -196,12 +196,7 @@ class RunPlan:
                 if parent in planned or not self.graph.get(parent).is_partitioned:
                     continue
                 mapping = self.graph.get_partition_mapping(key, parent)
-                # The step's own day, alone or with days before it (a lookback window).
-                reads_own_day = (
-                    isinstance(mapping, TimeWindowPartitionMapping)
-                    and mapping.start_offset <= 0 <= mapping.end_offset
-                )
-                if not reads_own_day:
+                if not reads_its_own_days(mapping):
                     continue  # all days, or days before: whatever has been built
                 unbuilt = sorted(set(days) - instance.get_materialized_partitions(parent))
                 if unbuilt:

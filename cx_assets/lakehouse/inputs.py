@@ -51,6 +51,16 @@ def with_days_before(upstream: AssetsDefinition | Sequence[str], days: int) -> A
     return AssetIn(key=_key(upstream), partition_mapping=mapping)
 
 
+def reads_its_own_days(mapping: object) -> bool:
+    """Whether an input of this partition mapping reads the step's own days, alone
+    (`same_day`) or with days before them (`with_days_before`); `all_days` reads whatever
+    has been built."""
+    return (
+        isinstance(mapping, TimeWindowPartitionMapping)
+        and mapping.start_offset <= 0 <= mapping.end_offset
+    )
+
+
 def all_days(upstream: AssetsDefinition | Sequence[str]) -> AssetIn:
     """Every partition of a date-grained upstream (whole history, or as of a day)."""
     return AssetIn(key=_key(upstream), partition_mapping=AllPartitionMapping())

@@ -52,7 +52,13 @@ from dagster import (
 
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.bronze_views import create_bronze_view
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN, dates_between, window_dates
+from cx_assets.lakehouse.inputs import reads_its_own_days
+from cx_assets.lakehouse.partitions import (
+    PARTITION_COLUMN,
+    dates_between,
+    partition_dates,
+    window_dates,
+)
 from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import date_literal, in_days, qualified
 from cx_assets.lakehouse.warehouse import Warehouse, as_arrow, create_schema, replace_rows
@@ -177,11 +183,14 @@ def _require_built_days(
     selection = step.dagster_run.asset_selection
     if selection is None or context.asset_key in selection or not step.has_partitions:
         return
-    window, own = context.asset_partitions_time_window, step.partition_time_window
-    if not (window.start <= own.start and own.end <= window.end):
-        return  # not the step's own days: whatever has been built of the days before
-    own_days = window_dates(own)
-    first, last = max(first, own_days[0]), min(last, own_days[-1])
+    if context.asset_partitions_time_window != step.partition_time_window:
+        mapping = (
+            step.assets_def.get_partition_mapping(context.asset_key) if step.assets_def else None
+        )
+        if not reads_its_own_days(mapping):
+            return  # all days, or days before: whatever has been built
+        own_days = partition_dates(step)  # of a window with days before, the step's own
+        first, last = max(first, own_days[0]), min(last, own_days[-1])
     materialized = context.instance.get_materialized_partitions(context.asset_key)
     unrecorded = [day for day in dates_between(first, last) if day.isoformat() not in materialized]
     if not unrecorded:
