@@ -214,6 +214,20 @@ def check_results(result: ExecuteInProcessResult) -> dict[tuple[str, str], Any]:
     }
 
 
+def tables_holding(lake, secrets: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(schema, table, secret) for each silver or gold table of the warehouse whose rows,
+    as text, hold one of `secrets`: personal data that should be masked or dropped."""
+    tables = lake.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('silver', 'gold')"
+    )
+    found = []
+    for schema, table in tables.values:
+        text = lake.query(f'SELECT * FROM "{schema}"."{table}"').astype(str).to_csv()
+        found += [(schema, table, secret) for secret in secrets if secret in text]
+    return found
+
+
 def check_results_by_day(result: ExecuteInProcessResult) -> dict[tuple[str, str], dict]:
     """Check evaluations by (asset key, check name), then by the day they judged."""
     found: dict[tuple[str, str], dict] = {}
