@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from cx_assets.command_centre.data import (
+    GOLD_PREFIXES,
     GoldLake,
     MissingTables,
     UnreadableGold,
@@ -162,7 +163,7 @@ def require_written(table: str) -> None:
         raise MissingTables([table])
 
 
-SOURCES = {"crm_": "crm", "calls_": "calls", "leakage_": "digital", "support_": "support"}
+SOURCES = {prefix: source for source, prefix in GOLD_PREFIXES.items()}  # by table prefix
 
 
 def _source_of(table: str) -> str:
@@ -174,8 +175,8 @@ def _say_what_to_run(tables: Sequence[str], *, source: str, what: str) -> None:
     st.info(
         f"No {what} yet: {', '.join(f'`{table}`' for table in tables)} "
         f"{'has' if len(tables) == 1 else 'have'} no rows under `{gold.gold_dir}`.\n\n"
-        f"Run `{run_hint(gold, source)}` (or `make demo` in the repository), then reload this page. While a run "
-        "is writing, its tables appear as it goes."
+        f"Run `{run_hint(gold, source)}` (or `make demo` in the repository), then reload "
+        "this page. While a run is writing, its tables appear as it goes."
     )
     st.stop()
 
