@@ -127,7 +127,8 @@ def mask_contacts_sql(text_sql: str) -> str:
     """SQL: `text_sql` (named once, so it may be a parameter) with e-mail addresses and phone
     numbers masked; e-mails first, since an address may hold digits. Each phone candidate
     with enough digits that is not a date is replaced; text without a digit is not searched.
-    (The lambdas' parameters have names no column of ours has, which they would shadow.)"""
+    (The names bound in its list expressions are no column of ours, which they would
+    shadow.)"""
     emails_masked = (
         f"regexp_replace({text_sql}, {string_literal(EMAIL_PATTERN)}, "
         f"{string_literal(EMAIL_MASK)}, 'g')"
@@ -142,25 +143,23 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"AND NOT regexp_full_match(phone_candidate, {string_literal(DATE_SHAPE)})"
     )
     phones = (
-        f"list_filter(regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)}), "
-        f"lambda phone_candidate: {is_phone})"
+        f"[phone_candidate FOR phone_candidate IN "
+        f"regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)}) IF {is_phone}]"
     )
     # Longest first: a number that is the start of a longer one ("123456789 or 1234567890")
-    # replaced first left the longer one's last digits ("[phone]0"). Sorted on its length,
-    # written in front of it in four digits.
+    # replaced first left the longer one's last digits ("[phone]0").
     longest_first = (
-        f"list_transform(list_sort(list_transform({phones}, lambda unsorted_phone: "
-        "lpad(CAST(length(unsorted_phone) AS VARCHAR), 4, '0') || unsorted_phone), 'DESC'), "
-        "lambda sorted_phone: sorted_phone[5:])"
+        f"[by_length.found_phone FOR by_length IN list_sort("
+        f"[{{'letters': length(found_phone), 'found_phone': found_phone}} "
+        f"FOR found_phone IN {phones}], 'DESC')]"
     )
     phones_masked = (
         f"list_reduce(list_prepend(free_text, {longest_first}), lambda partly_masked, "
         f"found_phone: replace(partly_masked, found_phone, {string_literal(PHONE_MASK)}))"
     )
     return (
-        f"list_transform([{emails_masked}], lambda free_text: "
-        f"CASE WHEN regexp_matches(free_text, '{DIGIT}') THEN {phones_masked} "
-        "ELSE free_text END)[1]"
+        f"[CASE WHEN regexp_matches(free_text, '{DIGIT}') THEN {phones_masked} "
+        f"ELSE free_text END FOR free_text IN [{emails_masked}]][1]"
     )
 
 
@@ -232,8 +231,8 @@ class MaskedLabels:
             separator = string_literal(self.separator)
             items = f"string_split({self.rows}.{sql.quote_identifier(column)}, {separator})"
             return (
-                f"array_to_string(list_transform({items}, "
-                f"lambda list_label: {LABEL_MAP}.masks[list_label]), {separator})"
+                f"array_to_string([{LABEL_MAP}.masks[list_label] FOR list_label IN {items}], "
+                f"{separator})"
             )
         if column not in self.columns:
             raise KeyError(column)
