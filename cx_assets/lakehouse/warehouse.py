@@ -30,7 +30,7 @@ import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext
 
 from cx_assets.lakehouse import run_lock
-from cx_assets.lakehouse.arrow_types import normalise
+from cx_assets.lakehouse.arrow_types import normalise, with_object_pandas_types
 from cx_assets.lakehouse.bronze_views import repoint_bronze_views
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.privacy import bind_hash_key
@@ -357,7 +357,7 @@ def as_arrow(data: Writable) -> pa.Table | pa.RecordBatchReader:
     """Frames go in through Arrow so nullable integers stay integers, timestamps are
     microsecond UTC and the partition column is a DATE (see `arrow_types`)."""
     if isinstance(data, pd.DataFrame):
-        return normalise(pa.Table.from_pandas(data, preserve_index=False))
+        return normalise(with_object_pandas_types(pa.Table.from_pandas(data, preserve_index=False)))
     if isinstance(data, pa.Table):
         return normalise(data)
     return data

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pandera.typing import Series
 
 from cx_assets.lakehouse.parquet import (
     DATA_FILE,
@@ -17,7 +19,15 @@ from cx_assets.lakehouse.parquet import (
     publish_stream,
     row_count,
 )
+from cx_assets.lakehouse.validation import ordered
+from cx_assets.lakehouse.warehouse import as_arrow
 from cx_assets_tests.lakehouse.day_streams import D1, D2, D3, US_UTC, stream
+
+
+class AgentDays(pandera.DataFrameModel):
+    agent: Series[str] = pandera.Field(nullable=True)
+    day: Series[pandera.Date] = pandera.Field(nullable=True)
+    tickets: Series[int]
 
 
 def files_in(folder) -> list[str]:
@@ -106,6 +116,28 @@ def test_publish_an_empty_table_still_writes_a_file(tmp_path):
     publish(pa.table({"n": pa.array([], pa.int64())}), folder)
     assert files_in(folder) == [DATA_FILE]
     assert row_count(folder) == 0
+
+
+def test_a_day_whose_text_and_dates_have_no_value_reads_back_with_the_other_days_dtypes(
+    tmp_path,
+):
+    """Seen in an audit: an empty support day, rewritten by a later run, read back with
+    `string[pyarrow]` where every other day's file gave `object` (pandas restores the dtypes
+    a file's metadata names; `validation.ordered` types a column without a value as Arrow's)."""
+    with_values = pd.DataFrame(
+        {"agent": ["A1"], "day": [datetime(2024, 1, 1).date()], "tickets": [3]}
+    )
+    without = pd.DataFrame({"agent": [None], "day": [None], "tickets": [0]})
+    dtypes = {}
+    for name, frame in (("with", with_values), ("without", without)):
+        arrow = as_arrow(ordered(AgentDays, frame))
+        assert arrow.schema.field("agent").type == pa.string()  # still typed for Arrow
+        folder = tmp_path / name
+        publish(arrow, folder)
+        dtypes[name] = pd.read_parquet(folder / DATA_FILE).dtypes.astype(str).to_dict()
+    assert dtypes["without"] == dtypes["with"] == {
+        "agent": "object", "day": "object", "tickets": "int64"
+    }  # fmt: skip
 
 
 def test_a_publish_that_fails_midway_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
