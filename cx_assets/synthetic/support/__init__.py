@@ -11,9 +11,10 @@ Per requested day:
 - `support/customers/<day>/customers.csv`: the whole base on the first day, then new
   customers (~0.4% of the base a day) and changed versions (a new plan, ~0.2%).
 
-Volumes at scale 1 (contract §3): ~11,500 new tickets a day in the first week, which with
-re-deliveries makes ~20,000 ticket records a day; ~150 agents in six teams; ~30,000
-customers on day one. Tiny scales keep at least 20 tickets, 6 agents and 60 customers a day.
+Volumes at scale 1 (contract §3): ~7,500 new tickets a day in the first week
+(`shape.NEW_TICKETS_PER_DAY`), which with re-deliveries makes ~20,000 ticket records a day
+(the first day, with nothing to re-deliver yet, about 11,000); ~150 agents in six teams;
+~30,000 customers on day one. Tiny scales keep at least 20 tickets, 6 agents and 60 customers a day.
 
 Patterns a pipeline and its models should find:
 
