@@ -23,9 +23,13 @@ from cx_assets.crm.rules import (
 )
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.privacy import (
+    FULL_NAME_SHAPE,
+    first_word_sql,
+    last_word_sql,
     mask_contacts_sql,
     mask_names_sql,
     name_variants_sql,
+    words_sql,
 )
 
 
@@ -58,16 +62,9 @@ def person_names_sql(contacts: str) -> str:
         -- under their companies are 18,000 names.
         words AS (
             SELECT person_name,
-                   strip_accents(lower(regexp_extract(person_name, '[\\pL\\pN]+')))
-                       AS first_word,
-                   -- the last word: at the very end (fast), else before trailing signs (a
-                   -- pattern ten times slower)
-                   strip_accents(lower(CASE
-                       WHEN regexp_matches(person_name, '[\\pL\\pN]$')
-                       THEN regexp_extract(person_name, '[\\pL\\pN]+$')
-                       ELSE regexp_extract(person_name, '([\\pL\\pN]+)[^\\pL\\pN]*$', 1) END))
-                       AS last_word,
-                   regexp_matches(person_name, '[\\pL\\pN][^\\pL\\pN]+[\\pL\\pN]') AS full_name
+                   {first_word_sql("person_name")} AS first_word,
+                   {last_word_sql("person_name")} AS last_word,
+                   regexp_matches(person_name, '{FULL_NAME_SHAPE}') AS full_name
             FROM (SELECT DISTINCT person_name FROM versions)
         ),
         people AS (SELECT * FROM versions JOIN words USING (person_name))
@@ -100,8 +97,7 @@ def names_in_titles_sql(titles: str, person_names: str, also_named: str | None =
     return f"""
         WITH words AS (
             SELECT DISTINCT title,
-                   unnest(regexp_split_to_array(strip_accents(lower(title)), '[^\\pL\\pN]+'))
-                       AS word
+                   unnest({words_sql("title")}) AS word
             FROM (SELECT DISTINCT title FROM {titles})
         ),
         candidates AS (

@@ -256,6 +256,32 @@ def name_variants_sql(name_sql: str) -> str:
     return f"list_distinct(list_prepend({whole}, {parts}))"
 
 
+# A name's or a text's words, as the name searches compare them: letters and digits, lower
+# case, without accents. A name of two words or more is a full name.
+WORD = "[\\pL\\pN]+"
+FULL_NAME_SHAPE = "[\\pL\\pN][^\\pL\\pN]+[\\pL\\pN]"
+
+
+def words_sql(text_sql: str) -> str:
+    """SQL: the list of `text_sql`'s words (see `WORD`)."""
+    return f"regexp_split_to_array(strip_accents(lower({text_sql})), '[^\\pL\\pN]+')"
+
+
+def first_word_sql(name_sql: str) -> str:
+    """SQL: a name's first word, compared as `words_sql` gives them."""
+    return f"strip_accents(lower(regexp_extract({name_sql}, '{WORD}')))"
+
+
+def last_word_sql(name_sql: str) -> str:
+    """SQL: a name's last word, compared as `words_sql` gives them: at the very end (fast),
+    else before trailing signs (a pattern ten times slower)."""
+    return (
+        f"strip_accents(lower(CASE WHEN regexp_matches({name_sql}, '[\\pL\\pN]$') "
+        f"THEN regexp_extract({name_sql}, '{WORD}$') "
+        f"ELSE regexp_extract({name_sql}, '({WORD})[^\\pL\\pN]*$', 1) END))"
+    )
+
+
 def mask_names_sql(text_sql: str, names_sql: str) -> str:
     """SQL: `text_sql` with every name of the list `names_sql` (e.g. from
     `name_variants_sql`; null: none) masked, in any letter case and with or without its

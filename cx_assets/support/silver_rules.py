@@ -11,11 +11,15 @@ from datetime import date
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.privacy import (
+    FULL_NAME_SHAPE,
     RECORD_HASHES,
     MaskedLabels,
+    first_word_sql,
+    last_word_sql,
     mask_contacts_sql,
     mask_names_sql,
     name_variants_sql,
+    words_sql,
 )
 from cx_assets.lakehouse.steps import RULE_REASON
 
@@ -82,22 +86,18 @@ def _full_names_named_sql(tickets: str, customer_names: str) -> str:
     at (as CRM titles are, `crm.silver_rules.names_in_titles_sql`); `mask_names_sql` then
     masks the whole name where it stands as written. A first name alone is not enough to
     tell a customer from anyone else and stays."""
-    word = "[\\pL\\pN]+"
     return f"""
         full_names AS (
-            SELECT person_name,
-                   strip_accents(lower(regexp_extract(person_name, '{word}'))) AS first_word,
-                   strip_accents(lower(regexp_extract(person_name, '({word})[^\\pL\\pN]*$', 1)))
-                       AS last_word
+            SELECT person_name, {first_word_sql("person_name")} AS first_word,
+                   {last_word_sql("person_name")} AS last_word
             FROM (SELECT DISTINCT regexp_replace({sql.stripped("name")}, '\\s+', ' ', 'g')
                       AS person_name
                   FROM {customer_names} WHERE name IS NOT NULL)
-            WHERE regexp_matches(person_name, '[\\pL\\pN][^\\pL\\pN]+[\\pL\\pN]')
+            WHERE regexp_matches(person_name, '{FULL_NAME_SHAPE}')
         ),
         text_words AS MATERIALIZED (
-            SELECT DISTINCT source_file, line_number, unnest(regexp_split_to_array(
-                       strip_accents(lower(concat_ws(' ', subject, description))),
-                       '[^\\pL\\pN]+')) AS word
+            SELECT DISTINCT source_file, line_number,
+                   unnest({words_sql("concat_ws(' ', subject, description)")}) AS word
             FROM {tickets}
             WHERE subject IS NOT NULL OR description IS NOT NULL
         ),
