@@ -220,11 +220,11 @@ class GoldLake:
         a table of `GOLD_TABLES` not written while others of its domain are has a row too,
         so a step that failed (or a folder removed) shows instead of leaving no trace."""
         on_disk = self.tables()
-        written_prefixes = {table.split("_")[0] for table in on_disk}
+        written_sources = {source_of(table) for table in on_disk}
         expected = [
             table
             for table in GOLD_TABLES
-            if table not in on_disk and table.split("_")[0] in written_prefixes
+            if table not in on_disk and source_of(table) in written_sources
         ]
         result = []
         for table in sorted([*on_disk, *expected]):
@@ -332,6 +332,13 @@ def _row_count(paths: Sequence[Path], gold_dir: Path) -> int:
 # The prefix of each source's gold tables.
 GOLD_PREFIXES = {"crm": "crm_", "calls": "calls_", "digital": "leakage_", "support": "support_"}
 SUGGESTED_DAYS = 3  # days a hint suggests generating when nothing has landed anywhere
+
+
+def source_of(table: str) -> str:
+    """The source whose gold `table` is ("" for none)."""
+    return next(
+        (source for source, prefix in GOLD_PREFIXES.items() if table.startswith(prefix)), ""
+    )
 
 
 def run_hint(lake: GoldLake, source: str, *, today: date | None = None) -> str:

@@ -19,12 +19,12 @@ import pandas as pd
 import streamlit as st
 
 from cx_assets.command_centre.data import (
-    GOLD_PREFIXES,
     GoldLake,
     MissingTables,
     UnreadableGold,
     data_dir_from_env,
     run_hint,
+    source_of,
 )
 
 DEFAULT_DAYS = 90  # the date filter starts on the latest 90 days with data
@@ -66,7 +66,7 @@ def query(sql: str, tables: Sequence[str], params: Sequence[object] = ()) -> pd.
     except MissingTables as missing:
         if not _SAY_IN_PLACE.get():
             _say_what_to_run(
-                missing.tables, source=_source_of(missing.tables[0]), what="gold tables"
+                missing.tables, source=source_of(missing.tables[0]), what="gold tables"
             )
         raise  # to the `section` that says it in place (else the page has stopped)
     except UnreadableGold as unreadable:
@@ -100,7 +100,7 @@ def stop_on_unreadable(unreadable: UnreadableGold) -> None:
 
 
 def unreadable_message(unreadable: UnreadableGold) -> str:
-    source = _source_of(unreadable.table)
+    source = source_of(unreadable.table)
     if unreadable.day is not None:
         again = f"cx-lakehouse run --date {unreadable.day} --select group:{source}"
     else:  # a whole-history table: any of its source's days rebuilds it
@@ -112,7 +112,7 @@ def unreadable_message(unreadable: UnreadableGold) -> str:
 
 
 def not_written_message(tables: Sequence[str]) -> str:
-    source = _source_of(tables[0])
+    source = source_of(tables[0])
     named = ", ".join(f"`{table}`" for table in tables)
     return (
         f"{named} {'is' if len(tables) == 1 else 'are'} not written yet (a run still on its "
@@ -150,24 +150,12 @@ def section(*, figure: str | None = None) -> Iterator[None]:
         _SAY_IN_PLACE.reset(token)
 
 
-def written(table: str) -> bool:
-    """Whether a run has written the table (it may have no rows)."""
-    return bool(lake().files(table))
-
-
 def require_written(table: str) -> None:
-    """Inside a `section`: end it, saying what to run, unless `table` is written. For a
-    section that would otherwise read an unwritten table as one with no rows ("no open
-    ticket without an agent")."""
-    if not written(table):
+    """Inside a `section`: end it, saying what to run, unless a run has written `table` (it
+    may have no rows). For a section that would otherwise read an unwritten table as one
+    with no rows ("no open ticket without an agent")."""
+    if not lake().files(table):
         raise MissingTables([table])
-
-
-SOURCES = {prefix: source for source, prefix in GOLD_PREFIXES.items()}  # by table prefix
-
-
-def _source_of(table: str) -> str:
-    return next((source for prefix, source in SOURCES.items() if table.startswith(prefix)), "")
 
 
 def _say_what_to_run(tables: Sequence[str], *, source: str, what: str) -> None:
