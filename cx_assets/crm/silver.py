@@ -22,6 +22,7 @@ from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.bronze_views import bronze_files_state
 from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
+from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
@@ -71,9 +72,10 @@ def crm_contact_versions(
                -- name (`MaskedLabels`) took as long, with a join more (24,000 contacts)
                CASE WHEN type_id = 2 THEN {mask_contacts_sql("name")} END AS company_name,
                h.email_hash, h.phone_hash, created_at,
-               CASE WHEN type_id NOT IN (1, 2)
-                    THEN 'field "TypeId" is neither 1 (person) nor 2 (company)' END
-                   AS {RULE_REASON}
+               coalesce(
+                   CASE WHEN type_id NOT IN (1, 2)
+                        THEN 'field "TypeId" is neither 1 (person) nor 2 (company)' END,
+                   {after_delivery_sql("created_at", "CreateDate")}) AS {RULE_REASON}
         FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
         derived_frames=record_hashes,

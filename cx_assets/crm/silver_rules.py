@@ -22,6 +22,7 @@ from cx_assets.crm.rules import (
     without_combining_marks_sql,
 )
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.privacy import (
     FULL_NAME_SHAPE,
     first_word_sql,
@@ -145,7 +146,8 @@ def _known_names_sql(person_names: str | None) -> str:
 
 def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
     """Silver deal versions from the good typed records of `typed`: the status by name, a
-    status the contract does not know quarantined, and the title with e-mails and phone
+    status the contract does not know quarantined (as is a creation or finish time after the
+    day after the file's day, `after_delivery_sql`), and the title with e-mails and phone
     numbers masked, and the names of the deal company's people (`person_names`, a table or
     view of `person_names_sql`'s rows; None: none)."""
     return f"""
@@ -162,9 +164,11 @@ def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
            CASE d.status_id WHEN 1 THEN 'open' WHEN 2 THEN 'won' WHEN 3 THEN 'lost' END
                AS status,
            d.created_at, d.finished_at,
-           CASE WHEN d.status_id NOT IN (1, 2, 3)
-                THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END
-               AS reject_reason
+           coalesce(
+               CASE WHEN d.status_id NOT IN (1, 2, 3)
+                    THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END,
+               {after_delivery_sql("d.created_at", "CreateDate", "d.date")},
+               {after_delivery_sql("d.finished_at", "FinishDate", "d.date")}) AS reject_reason
     FROM {typed} AS d LEFT JOIN title_names AS p USING (source_file, line_number)
     WHERE d.reject_reason IS NULL
     """
@@ -179,7 +183,9 @@ def silver_interactions_sql(
 ) -> str:
     """Silver interactions from the good typed records of `typed`.
 
-    The company is resolved as of the interaction's day: the latest version of its contact
+    An interaction timed after the day after its file's day is quarantined
+    (`after_delivery_sql`): a year typed wrong would date the company's last interaction
+    into the future. The company is resolved as of the interaction's day: the latest version of its contact
     delivered on or before that day (ASOF join). Noise is decided first; friction words are
     looked for only in valid interactions, and only where one pass over the text finds a
     friction word or a combining mark, case-insensitively on the text as written (one pass
@@ -271,7 +277,8 @@ def silver_interactions_sql(
                                WHEN 'person' THEN c.person_company_id END AS company_id,
            CASE WHEN c.contact_type = 'company' THEN 'direct'
                 WHEN c.contact_type = 'person' AND c.person_company_id IS NOT NULL THEN 'via_person'
-                ELSE 'unresolved' END AS linkage
+                ELSE 'unresolved' END AS linkage,
+           {after_delivery_sql("i.occurred_at", "Date", "i.date")} AS reject_reason
     FROM flagged AS i
     ASOF LEFT JOIN contact_day AS c
       ON i.contact_id = c.contact_id AND i.date >= c.version_date

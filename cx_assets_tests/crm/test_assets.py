@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckSeverity, AssetKey
@@ -245,3 +246,45 @@ def test_materializations_carry_schema_and_row_count(lake):
     columns = {c.name: c for c in friction["dagster/column_schema"].value.columns}
     assert friction["dagster/row_count"].value == 1
     assert "Sum of the three scores" in columns["friction_score"].description
+
+
+def test_crm_records_timed_after_the_day_after_their_files_day_are_quarantined(lake):
+    """Seen in an audit: an interaction dated 2150 was kept, and `crm_cx_volumetrics` gave
+    its company a last interaction in 2150; calls, digital and support already quarantined
+    such times (a clock or a year typed wrong)."""
+    after = "2024-01-07T00:00:00-00:00"  # the end of the day after DAY, in UTC
+    within = "2024-01-06T23:59:59-00:00"  # within the day of slack
+    land_day(lake)
+    lake.land_jsonl(
+        "crm", "interactions", DAY,
+        [{**interaction(40, 10), "Date": "2150-01-01T00:00:00-03:00"},
+         {**interaction(41, 10), "Date": after},
+         {**interaction(42, 10), "Date": within}],
+        name="clock.jsonl",
+    )  # fmt: skip
+    lake.land_jsonl("crm", "deals", DAY,
+                    [{**deal(43, 10), "CreateDate": after}, {**deal(44, 10), "FinishDate": after},
+                     {**deal(45, 10), "FinishDate": within}], name="clock.jsonl")  # fmt: skip
+    lake.land_jsonl("crm", "contacts", DAY, [{**company(46), "CreateDate": after}],
+                    name="clock.jsonl")  # fmt: skip
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    def rejected(dataset):
+        frame = lake.quarantine(dataset)
+        frame = frame[frame["source_file"].str.endswith("clock.jsonl")]
+        return frame[["line_number", "reason"]].values.tolist()
+
+    reason = 'field "{}" is after the day after its file\'s day'
+    assert rejected("crm_interactions") == [[1, reason.format("Date")], [2, reason.format("Date")]]
+    assert rejected("crm_deals") == [
+        [1, reason.format("CreateDate")],
+        [2, reason.format("FinishDate")],
+    ]
+    assert rejected("crm_contacts") == [[1, reason.format("CreateDate")]]
+    kept = lake.query(
+        "SELECT interaction_id FROM silver.crm_interactions WHERE interaction_id >= 40"
+    )
+    assert kept["interaction_id"].tolist() == [42]
+    volumetrics = lake.gold("crm_cx_volumetrics")
+    assert volumetrics["last_interaction_at"].max() < pd.Timestamp("2024-01-08", tz="UTC")
