@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from dagster import (
     AssetSelection,
@@ -30,7 +28,7 @@ from dagster import (
     define_asset_job,
 )
 
-import cx_assets
+from cx_assets.domain_names import domain_names, domains_for_selection
 from cx_assets.lakehouse.assets import PARTITIONING_TAG, WHOLE_HISTORY
 from cx_assets.lakehouse.automation import RETRIED_RUN_TAGS, daily_schedule
 from cx_assets.lakehouse.domain import DAILY_SELECTION
@@ -41,27 +39,15 @@ from cx_assets.lakehouse.settings import Settings
 DAILY_JOB = "daily_partitions"
 WHOLE_HISTORY_JOB = "whole_history"
 
-# `group:a` or `group:a or group:b ...`: a selection that names whole groups and nothing else.
-_GROUP_TERM = r"group:\s*(\w+)"
-_GROUPS_ONLY = re.compile(rf"\s*{_GROUP_TERM}(?:\s+or\s+{_GROUP_TERM})*\s*")
-
-
-def domain_names() -> list[str]:
-    """Folders of `cx_assets` that bring their own `definitions.py`, sorted (found on disk,
-    so packages without one, such as the synthetic-data generators, are never imported)."""
-    package = Path(cx_assets.__file__).parent
-    return sorted(path.parent.name for path in package.glob("*/definitions.py"))
-
-
-def domains_for_selection(select: str | None) -> list[str]:
-    """The domains an asset selection string can reach: those it names when it is only
-    `group:<domain>` terms joined by `or`, every domain otherwise (a key, a tag, a
-    traversal, or a group that is not a domain, which Dagster then reports)."""
-    every = domain_names()
-    if not select or not _GROUPS_ONLY.fullmatch(select):
-        return every
-    named = set(re.findall(_GROUP_TERM, select))
-    return sorted(named) if named <= set(every) else every
+__all__ = [
+    "DAILY_JOB",
+    "WHOLE_HISTORY_JOB",
+    "definitions_of",
+    "domain_names",
+    "domains_definitions",
+    "domains_for_selection",
+    "domains_job",
+]
 
 
 def definitions_of(domains: Iterable[str]) -> Definitions:

@@ -11,7 +11,7 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.sql import PARTITION_COLUMN
 
 
 def _truncating_cast(column, target: pa.DataType):

@@ -8,7 +8,7 @@ rows with their reasons (tests hold the two paths to the same rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import get_dagster_logger
 
 from cx_assets.lakehouse.landing import LandedFile
 from cx_assets.lakehouse.readers import (
@@ -30,11 +29,6 @@ from cx_assets.lakehouse.readers import (
     is_utf16,
     whole_file_row,
 )
-
-# A file's records that could not be read are logged once for the file (`_ReadErrors`),
-# into the run's event log too: a binary file dropped into landing is thousands of lines,
-# and silver quarantines each one with its reason anyway.
-log = get_dagster_logger(__name__)
 
 BATCH_ROWS = 20_000
 
@@ -63,8 +57,16 @@ BRONZE_COLUMN_DESCRIPTIONS = {
 }
 
 
-def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.RecordBatchReader:
-    """All records of the given files as a stream of bronze batches."""
+def read_landed(
+    files: Iterable[LandedFile],
+    ingested_at: datetime,
+    warn: Callable[[str], None] | None = None,
+) -> pa.RecordBatchReader:
+    """All records of the given files as a stream of bronze batches.
+
+    A file's records that could not be read are reported once for the file (`_ReadErrors`)
+    to `warn`, by default into the run's event log: a binary file dropped into landing is
+    thousands of lines, and silver quarantines each one with its reason anyway."""
 
     def batches() -> Iterator[pa.RecordBatch]:
         for landed in files:
@@ -73,9 +75,16 @@ def read_landed(files: Iterable[LandedFile], ingested_at: datetime) -> pa.Record
                 errors.count(batch)
                 yield batch
             if report := errors.report():
-                log.warning(report)
+                (warn or _log_warning)(report)
 
     return pa.RecordBatchReader.from_batches(BRONZE_SCHEMA, batches())
+
+
+def _log_warning(line: str) -> None:
+    # Dagster is imported here, not with the module: `early_bronze` reads landing without it.
+    from dagster import get_dagster_logger
+
+    get_dagster_logger(__name__).warning(line)
 
 
 def _file_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:

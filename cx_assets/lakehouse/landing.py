@@ -18,11 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from dagster import get_dagster_logger
-
-# A file skipped at discovery is rare and goes to the run's event log too.
-discovery_log = get_dagster_logger(__name__)
-
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv")
 _DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -72,7 +67,11 @@ def discover(
 
     def skip(shown: str, why: str) -> None:
         if ignored is None:
-            discovery_log.warning(f"ignoring {shown}: {why}")
+            # A skipped file is rare and goes to the run's event log too. Dagster is imported
+            # here, not with the module: `early_bronze` reads landing without it.
+            from dagster import get_dagster_logger
+
+            get_dagster_logger(__name__).warning(f"ignoring {shown}: {why}")
         else:
             ignored.append((shown, why))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import durable
 from cx_assets.lakehouse.arrow_types import normalise
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.sql import PARTITION_COLUMN
 
 DATA_FILE = "data.parquet"
 
@@ -86,19 +86,27 @@ def publish_stream(
     """Write a stream of rows (with a `date` column) as one file per day in `days`, batch by
     batch so memory stays flat; a day with no rows gets an empty file. Every file is
     renamed into place only once all are written. Returns rows per day."""
+    in_flight = {
+        day: partition_folder(dataset_dir, day) / f"_{DATA_FILE}.{os.getpid()}.tmp" for day in days
+    }
+    rows = write_days(batches, in_flight)
+    publish_days(in_flight, dataset_dir)
+    return rows
+
+
+def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dict[date, int]:
+    """Write a stream of rows (with a `date` column) as one Parquet file per day, at the
+    path `files` gives the day; a day with no rows gets an empty file. A row of a day
+    `files` does not name fails the stream, and then no file is left. Returns rows per day."""
     schema = normalise(without_partition_column(batches.schema.empty_table())).schema
-    wanted = set(days)
     writers: dict[date, pq.ParquetWriter] = {}
-    in_flight: dict[date, Path] = {}
-    rows: dict[date, int] = dict.fromkeys(days, 0)
+    rows: dict[date, int] = dict.fromkeys(files, 0)
 
     def writer_for(day: date) -> pq.ParquetWriter:
         if day not in writers:
-            folder = partition_folder(dataset_dir, day)
-            folder.mkdir(parents=True, exist_ok=True)
-            in_flight[day] = folder / f"_{DATA_FILE}.{os.getpid()}.tmp"
+            files[day].parent.mkdir(parents=True, exist_ok=True)
             writers[day] = pq.ParquetWriter(
-                in_flight[day], schema, compression="zstd", coerce_timestamps="us"
+                files[day], schema, compression="zstd", coerce_timestamps="us"
             )
         return writers[day]
 
@@ -108,7 +116,7 @@ def publish_stream(
             table = pa.Table.from_batches([batch])
             days_in_batch = pc.unique(table[PARTITION_COLUMN]).to_pylist()
             for day in days_in_batch:
-                if day not in wanted:
+                if day not in files:
                     raise ValueError(f"row dated {day} outside the partitions being written")
                 part = (
                     table
@@ -117,20 +125,28 @@ def publish_stream(
                 )
                 writer_for(day).write_table(normalise(without_partition_column(part)))
                 rows[day] += part.num_rows
-        for day in days:
+        for day in files:
             writer_for(day)  # empty days still get a file, so a re-run replaces old rows
         finished = True
     finally:
         for writer in writers.values():
             writer.close()
         if not finished:  # the earlier files stay as they were
-            for path in in_flight.values():
+            for path in files.values():
                 path.unlink(missing_ok=True)
-    targets = [path.with_name(DATA_FILE) for path in in_flight.values()]
-    for path, target in zip(in_flight.values(), targets, strict=True):
-        _move_into_place(path, target)
-    durable.synced_renames(*targets)
     return rows
+
+
+def publish_days(files: Mapping[date, Path], dataset_dir: Path) -> None:
+    """Move each day's finished file (from `write_days`) into its partition of
+    `dataset_dir`, replacing what was there, then make the renames durable."""
+    targets = []
+    for day, path in files.items():
+        target = partition_folder(dataset_dir, day) / DATA_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _move_into_place(path, target)
+        targets.append(target)
+    durable.synced_renames(*targets)
 
 
 def row_count(folder: Path) -> int:
