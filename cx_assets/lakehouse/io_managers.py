@@ -52,6 +52,7 @@ from dagster import (
 
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.bronze_views import create_bronze_view
+from cx_assets.lakehouse.early_bronze import EarlyRead
 from cx_assets.lakehouse.inputs import reads_its_own_days
 from cx_assets.lakehouse.partitions import (
     PARTITION_COLUMN,
@@ -279,16 +280,23 @@ class BronzeParquetIOManager(ConfigurableIOManager):
     warehouse: Warehouse
     data_dir: str
 
-    def handle_output(self, context: OutputContext, obj: pa.RecordBatchReader | None) -> None:
+    def handle_output(
+        self, context: OutputContext, obj: pa.RecordBatchReader | EarlyRead | None
+    ) -> None:
         if obj is None:
             return
         layer, table = table_of(context)
         dates = output_dates(context)
-        if dates is None or not isinstance(obj, pa.RecordBatchReader):
+        if dates is None or not isinstance(obj, pa.RecordBatchReader | EarlyRead):
             raise TypeError("bronze assets are partitioned and return an Arrow stream")
         bronze_dir = DataLayout(Path(self.data_dir)).bronze_dir
         dataset = bronze_dir / table
-        written = parquet.publish_stream(obj, dataset, dates)
+        if isinstance(obj, EarlyRead):  # read while the command started: moved into place
+            if sorted(obj.files) != sorted(dates):
+                raise ValueError(f"an early read of {sorted(obj.files)} given for {dates}")
+            written = obj.publish(dataset)
+        else:
+            written = parquet.publish_stream(obj, dataset, dates)
         with self.warehouse.connect() as con:
             create_schema(con, layer)
             create_bronze_view(con, table, bronze_dir)

@@ -1,0 +1,275 @@
+"""The largest landed table read into bronze while `cx-lakehouse run` starts up
+(`early_bronze`): the bronze step takes it only when it read the very files the step finds,
+and bronze then holds the rows the step's own reading gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from cx_assets.lakehouse import early_bronze
+from cx_assets.lakehouse.early_bronze import SCRATCH_FOLDER
+from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.run_lock import process_started
+from cx_assets_tests.conftest import Domain
+
+DAY = date(2024, 3, 5)
+TRANSCRIPT = {
+    "agent_name": "Ana",
+    "timestamp": "2024-03-05T10:00:00Z",
+    "transcript_text": "Hello, I would like to upgrade my plan.",
+    "customer_id": "C1",
+}
+
+
+@pytest.fixture(autouse=True)
+def _every_table_read_early(monkeypatch):
+    monkeypatch.setattr(early_bronze, "MIN_BYTES", 1)
+    yield
+    early_bronze._reading = None
+
+
+def land_transcripts(lake, count: int, name: str = "part.jsonl", *, bad_line: bool = False):
+    records = [{**TRANSCRIPT, "call_id": f"{name}-{n}"} for n in range(count)]
+    lines = [json.dumps(record).encode() for record in records]
+    if bad_line:  # not UTF-8: bronze keeps it with the reason, and the step's log says so
+        lines.insert(1, b'{"call_id": "\xff"}')
+    return lake.land("calls", "transcripts", DAY.isoformat(), name, b"\n".join(lines) + b"\n")
+
+
+def scratch(lake) -> Path:
+    return lake.root / SCRATCH_FOLDER
+
+
+def bronze_rows(lake) -> list[dict]:
+    table = pq.read_table(lake.layout.bronze_dir / "calls_transcripts" / f"date={DAY}")
+    return table.drop_columns(["ingested_at"]).sort_by("line_number").to_pylist()
+
+
+def materialize_bronze(lake):
+    bronze = [
+        a for a in Domain.named("calls").assets if a.key.path == ["bronze", "calls_transcripts"]
+    ]
+    result = lake.materialize(bronze, day=DAY.isoformat())
+    messages = [
+        event.user_message
+        for event in lake.instance.all_logs(result.run_id)
+        if event.step_key == "bronze__calls_transcripts"
+    ]
+    return result, messages
+
+
+def test_the_bronze_step_takes_the_early_read_and_bronze_holds_the_same_rows(lake):
+    land_transcripts(lake, 30, bad_line=True)
+    land_transcripts(lake, 5, name="second.jsonl")
+    _, messages = materialize_bronze(lake)  # read in the step
+    read_in_step = bronze_rows(lake)
+    assert any("1 record could not be read, the first on line 2" in m for m in messages)
+
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    _, messages = materialize_bronze(lake)
+    early_bronze.finish(lake.layout.landing_dir)
+
+    assert any("read while the command started" in message for message in messages)
+    # The unreadable record is still said in the step's log, as the step's own read says it.
+    assert any("1 record could not be read, the first on line 2" in m for m in messages)
+    assert bronze_rows(lake) == read_in_step
+    assert len(read_in_step) == 36
+    assert not early_bronze.scratch_folder(lake.layout.landing_dir).exists()
+
+
+def test_a_file_changed_after_the_early_read_began_is_read_by_the_step(lake):
+    path = land_transcripts(lake, 10)
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    early_bronze._reading.process.wait()  # the early read is done, with the old file
+    path.write_text(path.read_text() + json.dumps({**TRANSCRIPT, "call_id": "late"}) + "\n")
+
+    _, messages = materialize_bronze(lake)
+
+    assert not any("read while the command started" in message for message in messages)
+    assert [row["line_number"] for row in bronze_rows(lake)] == list(range(1, 12))
+    # The early files were dropped at once, not left for the end of the command.
+    assert not early_bronze.scratch_folder(lake.layout.landing_dir).exists()
+
+
+def test_a_file_landed_after_the_early_read_began_is_read_by_the_step(lake):
+    land_transcripts(lake, 10)
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    early_bronze._reading.process.wait()
+    land_transcripts(lake, 3, name="later.jsonl")
+
+    _, messages = materialize_bronze(lake)
+
+    assert not any("read while the command started" in message for message in messages)
+    assert len(bronze_rows(lake)) == 13
+
+
+def test_an_early_read_of_other_days_or_tables_is_not_taken(lake):
+    land_transcripts(lake, 4)
+    files = discover(lake.layout.landing_dir, "calls", "transcripts", DAY)
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    landing = lake.layout.landing_dir
+
+    assert early_bronze.claim(landing, "calls", "other", [DAY], files) is None
+    assert early_bronze.claim(landing, "calls", "transcripts", [date(2024, 3, 6)], files) is None
+    assert early_bronze.claim(landing.parent / "x", "calls", "transcripts", [DAY], files) is None
+    taken = early_bronze.claim(landing, "calls", "transcripts", [DAY], files)
+    assert taken is not None and taken.rows == {DAY: 4}
+    # Claimed once: a retried step reads on its own.
+    assert early_bronze.claim(landing, "calls", "transcripts", [DAY], files) is None
+    early_bronze.finish(landing)
+
+
+def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lake, monkeypatch):
+    landing = lake.layout.landing_dir
+    lake.land("calls", "transcripts", DAY.isoformat(), "a.jsonl", "x" * 100)
+    lake.land("calls", "agents", DAY.isoformat(), "a.jsonl", "x" * 300)
+    lake.land("calls", "agents", DAY.isoformat(), "_in_flight.jsonl", "x" * 10_000)
+    lake.land("calls", "notes", DAY.isoformat(), "a.txt", "x" * 10_000)  # not a landed format
+    lake.land("crm", "interactions", DAY.isoformat(), "a.jsonl", "x" * 1_000)
+    lake.land("calls", "transcripts", "2024-03-06", "a.jsonl", "x" * 1_000)  # another day
+
+    assert early_bronze._largest_table(landing, ["calls"], [DAY]) == ("calls", "agents")
+    assert early_bronze._largest_table(landing, ["calls", "crm"], [DAY]) == ("crm", "interactions")
+    assert early_bronze._largest_table(landing, ["digital"], [DAY]) is None
+    monkeypatch.setattr(early_bronze, "MIN_BYTES", 301)
+    assert early_bronze._largest_table(landing, ["calls"], [DAY]) is None
+
+
+def test_a_killed_commands_scratch_folder_is_removed_by_the_next_early_read(lake):
+    land_transcripts(lake, 2)
+    dead = scratch(lake) / "999999999-1"  # above Linux's largest pid
+    parent = os.getppid()
+    living = scratch(lake) / f"{parent}-{process_started(parent)}"
+    reused = scratch(lake) / f"{parent}-1"  # the pid of a dead command, reused since
+    for folder in (dead, living, reused):
+        (folder / "date=2024-03-05").mkdir(parents=True)
+
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    early_bronze.finish(lake.layout.landing_dir)
+
+    assert not dead.exists()
+    assert not reused.exists()
+    assert living.exists()
+
+
+def test_finish_stops_an_unclaimed_read_and_removes_its_files(lake):
+    land_transcripts(lake, 3)
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    process = early_bronze._reading.process
+
+    early_bronze.finish(lake.layout.landing_dir)
+
+    assert process.poll() is not None
+    assert not early_bronze.scratch_folder(lake.layout.landing_dir).exists()
+    assert early_bronze._reading is None
+
+
+COMMAND = """
+import subprocess, sys, time
+reader = subprocess.Popen([sys.executable, "-c", sys.argv[1]])
+print(reader.pid, flush=True)
+time.sleep(600)
+"""
+READER = """
+import time
+from cx_assets.lakehouse import early_bronze
+early_bronze._die_with_parent()
+time.sleep(600)
+"""
+
+
+def test_the_reading_process_dies_with_a_killed_command():
+    """`kill -9` of the command alone: the reading process (set up as `early_bronze`'s
+    main sets it up) does not go on writing into a folder the next command removes."""
+    command = subprocess.Popen(
+        [sys.executable, "-c", COMMAND, READER], stdout=subprocess.PIPE, text=True
+    )
+    reader = int(command.stdout.readline())
+    time.sleep(1)  # the reader has imported and asked to die with its parent
+    assert _alive(reader)
+    command.send_signal(signal.SIGKILL)
+    command.wait()
+
+    deadline = time.monotonic() + 10
+    while _alive(reader) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(reader)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_the_reading_process_imports_no_dagster():
+    probe = (
+        "import sys, runpy; sys.argv = ['x']\n"
+        "import cx_assets.lakehouse.early_bronze, cx_assets.lakehouse.bronze_stream\n"
+        "print('dagster' in sys.modules, 'pandas' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_failed_early_read_leaves_the_reading_to_the_step(lake, monkeypatch):
+    land_transcripts(lake, 6)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the process exits 1 at once
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    monkeypatch.undo()
+
+    _, messages = materialize_bronze(lake)
+
+    assert not any("read while the command started" in message for message in messages)
+    assert len(bronze_rows(lake)) == 6
+    assert not early_bronze.scratch_folder(lake.layout.landing_dir).exists()
+
+
+def test_cx_lakehouse_run_reads_early_and_writes_what_a_run_without_it_writes(
+    tmp_path, monkeypatch
+):
+    from cx_assets import cli as cli_module
+    from cx_assets_tests.cli import START, landed
+
+    claimed = []
+    claim = early_bronze.claim
+
+    def recording_claim(*args, **kwargs):
+        early = claim(*args, **kwargs)
+        claimed.append((args[1], args[2], early is not None))
+        return early
+
+    monkeypatch.setattr(early_bronze, "claim", recording_claim)
+    roots = {}
+    for minimum in (1, 2**62):  # read early, and not
+        monkeypatch.setattr(early_bronze, "MIN_BYTES", minimum)
+        data_dir = landed(tmp_path / str(minimum), "calls")
+        monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+        assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 0
+        roots[minimum] = data_dir
+        assert not early_bronze.scratch_folder(data_dir / "landing").exists()
+
+    assert ("calls", "transcripts", True) in claimed
+    assert ("calls", "transcripts", False) in claimed
+    for dataset in ("bronze/calls_transcripts", "gold/calls_performance", "gold/calls_kpis_daily"):
+        early, read_in_step = (
+            pq.read_table(roots[minimum] / dataset).drop_columns(
+                [c for c in ("ingested_at",) if dataset.startswith("bronze")]
+            )
+            for minimum in (1, 2**62)
+        )
+        assert early.equals(read_in_step), dataset
