@@ -113,6 +113,30 @@ def test_split_of_synthetic_events():
     assert [what for what, _ in rows if "check steps" in what] == ["  1 check steps"]
 
 
+def test_data_time_counts_an_early_reads_time_before_its_step_once():
+    """A bronze step that took an early read (`early_bronze`) lasts only what it waited for:
+    the reading's time before the step began counts in data time, once for a range's step
+    (whose every day's materialization carries the same value)."""
+    daily = bench_events.RunLog(
+        "daily", 10.0,
+        [bench_events.Event(11.0, "PIPELINE_START"),
+         bench_events.Event(11.0, "STEP_START", "bronze"),
+         bench_events.Event(11.3, "ASSET_MATERIALIZATION", "bronze", 1.2),
+         bench_events.Event(11.3, "ASSET_MATERIALIZATION", "bronze", 1.2),
+         bench_events.Event(11.4, "STEP_SUCCESS", "bronze"),
+         bench_events.Event(11.4, "STEP_START", "silver"),
+         bench_events.Event(12.4, "ASSET_MATERIALIZATION", "silver"),
+         bench_events.Event(12.4, "STEP_SUCCESS", "silver"),
+         bench_events.Event(12.5, "PIPELINE_SUCCESS")],
+        True,
+    )  # fmt: skip
+    split = bench_events.split_command([daily], began=9.0, ended=13.0)
+
+    assert split.runs[0].read_early == pytest.approx(0.8)  # 1.2 s, of which the step waited 0.4
+    assert split.data_seconds == pytest.approx(0.4 + 1.0 + 0.8)
+    assert sum(s for _, s in bench_events.split_rows(split)) == pytest.approx(4.0)
+
+
 def test_verdicts_say_met_or_not_and_by_how_much():
     met = bench_report.verdict("CRM day", 4.0, 5.0, bench_report.ratio)
     assert met == "- CRM day: 4.00x, at most 5.00x: **met**, 1.00x (20%) to spare"
