@@ -227,6 +227,11 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         (["generate", "--start", DAY, "--days", "1", "--scale", "nan"], {}, "--scale must be"),
         (["generate", "--start", DAY, "--days", "1", "--scale", "inf"], {}, "--scale must be"),
         (["generate", "--start", "9999-12-31", "--days", "2"], {}, "past the year 9999"),
+        # Seen in an audit: a valid range ending 9999-12-31 overflowed a date computed for a
+        # deal decided later, with a traceback and half the sources landed.
+        (["generate", "--start", "9999-12-31", "--days", "1"], {}, "synthetic days lie from"),
+        (["generate", "--start", "2189-12-31", "--days", "2"], {}, "synthetic days lie from"),
+        (["generate", "--start", "0001-01-05", "--days", "1"], {}, "synthetic days lie from"),
         (["run", "--date", DAY], {"DAGSTER_HOME": "relative/home"}, "must be an absolute path"),
         (["run", "--date", DAY], {"DAGSTER_HOME": "FILE"}, "is a file, not a folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),

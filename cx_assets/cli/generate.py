@@ -10,11 +10,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from cx_assets.cli.failures import BusyError
 from cx_assets.cli.options import UsageError, parse_day
+
+# Synthetic CRM ids count days from 2000-01-01; histories reach up to ten years after
+# the last day (a deal left open), which keeps every written time within the years landed
+# times may have (1900-2199, `lakehouse/parsing.py`) and every date computed within Python's.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2189, 12, 31)
 
 
 def generator_sources() -> list[str]:
@@ -34,6 +40,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UsageError("--days must be at least 1")
     if (date.max - start).days < args.days - 1:
         raise UsageError(f"--start {start} with --days {args.days} runs past the year 9999")
+    last = start + timedelta(days=args.days - 1)
+    if start < FIRST_DAY or last > LAST_DAY:
+        raise UsageError(
+            f"synthetic days lie from {FIRST_DAY} to {LAST_DAY}, not {start} to {last}: the "
+            "lakehouse reads times of the years 1900-2199, and the generated histories reach "
+            "years ahead (deals decided years later)"
+        )
     if not 0 < args.scale < float("inf"):  # also refuses nan
         raise UsageError("--scale must be a number greater than 0")
     known = generator_sources()
