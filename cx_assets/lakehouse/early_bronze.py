@@ -184,7 +184,11 @@ def _largest_table(
     sizes: dict[tuple[str, str], int] = {}
     for source in domains:
         try:
-            tables = [entry for entry in os.scandir(landing_dir / source) if entry.is_dir()]
+            tables = [
+                entry
+                for entry in os.scandir(landing_dir / source)
+                if entry.is_dir() and not is_in_flight(Path(entry.path))
+            ]
         except OSError:
             continue
         for table in tables:
@@ -251,6 +255,7 @@ def _die_with_parent() -> None:
     try:
         import ctypes
 
+        # Fires when the thread that started this process ends: the command's main thread.
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass

@@ -135,6 +135,7 @@ def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lak
     lake.land("calls", "agents", DAY.isoformat(), "a.jsonl", "x" * 300)
     lake.land("calls", "agents", DAY.isoformat(), "_in_flight.jsonl", "x" * 10_000)
     lake.land("calls", "notes", DAY.isoformat(), "a.txt", "x" * 10_000)  # not a landed format
+    lake.land("calls", "_staging", DAY.isoformat(), "a.jsonl", "x" * 10_000)  # no table
     lake.land("crm", "interactions", DAY.isoformat(), "a.jsonl", "x" * 1_000)
     lake.land("calls", "transcripts", "2024-03-06", "a.jsonl", "x" * 1_000)  # another day
 
