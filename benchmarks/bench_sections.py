@@ -280,7 +280,9 @@ def range_section(last_run: str, r: RangeResult) -> str:
             f"on a new data root, against {r.days} one-day runs in date order on another.",
             "",
             "Data time: the sum of every step's STEP_START → STEP_SUCCESS (asset and check "
-            "steps) in the date-grained runs, from the Dagster event log. It is what grows with "
+            "steps) in the date-grained runs, from the Dagster event log, plus the time the "
+            "largest table's early read spent before its bronze step began (`early_bronze`: "
+            "the step then waits only for the rest). It is what grows with "
             "the data; it leaves out process start-up, run set-up, the gaps between steps and "
             "the rollup runs, which a range pays once and one-day runs pay once a day, so "
             "comparing whole commands would favour the range without saying whether its data "
