@@ -136,7 +136,8 @@ def split_run(run: RunLog) -> RunSplit:
         gaps=(ended - started) - running,
         wall=ended - run.created,
         overlap=sum(step.seconds for step in steps) - running,
-        # What the step did not wait for: the reading's time before the step began.
+        # The reading's time before the step began: its time less the step's (which also
+        # discovers and publishes: a slight undercount).
         read_early=sum(
             max(0.0, seconds - next((s.seconds for s in steps if s.key == key), 0.0))
             for key, seconds in read_early.items()

@@ -6,30 +6,37 @@ step (a CRM day's interactions: 272 MB, about a second at scale 1) heads the run
 path, bronze then silver then the gold tables. So `cx-lakehouse run` starts, before it
 imports Dagster, a process of its own (Python and pyarrow, no Dagster) that reads that
 table's landed files into bronze Parquet files in a scratch folder of the data root
-(`.early-bronze/<pid>-<start time of the command>/`), with `read_landed`, the bronze step's own reader.
+(`.early-bronze/<host>-<pid>/`), with `read_landed`, the bronze step's own reader, from the
+same `cx_assets` as the command's (`-P`: not one the working folder holds).
 
 When the table's bronze step runs, it discovers its files as always and `claim`s the early
-read: if the process read those very files (the same names, sizes, modification and change
-times, `LandedFile`), the step waits for it if it is still reading and hands its files to
-the bronze IO manager, which moves them into place under the run's lock as it would its own
-(`parquet.publish_days`). Otherwise (a file landed, changed or left since; the process
-failed) the step reads the files itself and the early files are dropped. So bronze always
-holds what the step's own discovery found; only `ingested_at` is when the early read began.
+read. The process lists the files it found before it reads them; if they are not the very
+files the step found (the same names, sizes, modification and change times, `LandedFile`),
+it is stopped at once and the step reads the files itself. If they are, the step waits for
+whatever is left of the reading and hands its files to the bronze IO manager, which moves
+them into place under the run's lock as it would its own (`parquet.publish_days`). A
+process that failed leaves the reading to the step too. So bronze always holds what the
+step's own discovery found; only `ingested_at` is when the early read began.
 
 Only `cx-lakehouse run` starts an early read (the UI's, the daemon's and tests' runs read
-in their steps), only for a selection of whole domains, and only for a table of at least
-`MIN_BYTES` over the run's days: below that the step is short and the process not worth
-its start. The process dies with the command (`PR_SET_PDEATHSIG`); the command removes its
-scratch folder when it ends, and the next early read removes any that a killed command
-left.
+in their steps), only for a selection of whole domains, only when no run holds the data
+root (a run waiting its turn would read files that may change before it runs, on a core
+the holder is using), and only for a table of at least `MIN_BYTES` over the run's days:
+below that the step is short and the process not worth its start. The process dies with the
+command (`PR_SET_PDEATHSIG`, and it checks its parent is still the command once that is
+set). The command removes its scratch folder when it ends, and holds a lock on it while it
+runs; every `cx-lakehouse run` removes the folders nobody holds (commands that were killed).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,16 +46,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import cx_assets
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.landing import SUPPORTED_SUFFIXES, LandedFile, is_in_flight
-from cx_assets.lakehouse.run_lock import process_alive, process_started
+from cx_assets.lakehouse.run_lock import held_by_another
 
 SCRATCH_FOLDER = ".early-bronze"
 # Output metadata of a bronze step that took an early read: how long the reading took.
 READ_SECONDS = "read_early_seconds"
 MIN_BYTES = 32 * 2**20
-_MANIFEST = "manifest.json"
+_LANDED = "landed.json"  # the files the process found, written before it reads them
+_MANIFEST = "manifest.json"  # what it wrote, once it is done
 _ERRORS = "errors.log"
+_HELD = "held"  # locked by the command for as long as it runs
+# A folder being made is named in flight; one older than this was left by a killed command.
+_STALE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -83,21 +95,29 @@ class _Reading:
             tuple(days),
         )
 
-    def result(self) -> tuple[EarlyRead, list] | None:
-        """The early read once the process is done, with the identities of the files it
-        read (`_identity`); None when it failed."""
+    def landed(self) -> list | None:
+        """The identities of the files the process found (`_identity`), as soon as it has
+        listed them; None when it ended without listing them."""
+        path = self.folder / _LANDED
+        while not path.exists():
+            if self.process.poll() is not None and not path.exists():
+                return None
+            time.sleep(0.005)
+        return _json(path)
+
+    def result(self) -> EarlyRead | None:
+        """The early read once the process is done; None when it failed."""
         if self.process.wait() != 0:
             return None
-        try:
-            manifest = json.loads((self.folder / _MANIFEST).read_text())
-        except (OSError, ValueError):
+        manifest = _json(self.folder / _MANIFEST)
+        if manifest is None:
             return None
         return EarlyRead(
             files={day: _day_file(self.folder, day) for day in self.days},
             rows={date.fromisoformat(day): rows for day, rows in manifest["rows"].items()},
             warnings=manifest["warnings"],
             seconds=manifest["seconds"],
-        ), manifest["landed"]
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -107,35 +127,64 @@ class _Reading:
 
 _lock = threading.Lock()
 _reading: _Reading | None = None
+_held: int | None = None  # the descriptor holding this command's folder's lock
 
 
 def start(landing_dir: Path, domains: Sequence[str], first: date, last: date) -> None:
     """Start reading the largest landed table of `domains` over `first`..`last` (whole
-    days) into bronze files, when it holds at least `MIN_BYTES`. Once per command. Nothing
-    is started where the data root cannot take the files (the run then says why)."""
-    global _reading
+    days) into bronze files, when it holds at least `MIN_BYTES` and no run holds the data
+    root. Once per command. Nothing is started where the data root cannot take the files
+    (the run then says why)."""
+    global _reading, _held
+    data_dir = landing_dir.parent
+    _remove_dead(data_dir / SCRATCH_FOLDER)
     days = tuple(first + timedelta(days=offset) for offset in range((last - first).days + 1))
     chosen = _largest_table(landing_dir, domains, days)
-    if chosen is None:
+    if chosen is None or held_by_another(data_dir):
         return
     source, table = chosen
     folder = scratch_folder(landing_dir)
     try:
-        _remove_dead(folder.parent)
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        held = _made_and_held(folder)
+    except OSError:
+        return
+    package_root = str(Path(cx_assets.__file__).resolve().parent.parent)
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    command = [sys.executable, "-P", "-m", __name__, str(os.getpid()), str(landing_dir)]
+    command += [str(folder), source, table, *(day.isoformat() for day in days)]
+    try:
         with open(folder / _ERRORS, "wb") as errors:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(landing_dir), str(folder), source, table]
-                + [day.isoformat() for day in days],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=errors,
+                env={**os.environ, "PYTHONPATH": python_path},
             )
     except OSError:
+        os.close(held)
+        shutil.rmtree(folder, ignore_errors=True)
         return
     with _lock:
-        _reading = _Reading(landing_dir, source, table, days, folder, process)
+        _reading, _held = _Reading(landing_dir, source, table, days, folder, process), held
+
+
+def _made_and_held(folder: Path) -> int:
+    """Make `folder` with its lock file held by this process: made under an in-flight name
+    and renamed, so no other command finds it without its lock (and takes it for dead)."""
+    in_flight = folder.with_name(f"_{folder.name}")
+    shutil.rmtree(in_flight, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    in_flight.mkdir(parents=True)
+    held = os.open(in_flight / _HELD, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(in_flight, folder)
+    except OSError:
+        os.close(held)
+        shutil.rmtree(in_flight, ignore_errors=True)
+        raise
+    return held
 
 
 def claim(
@@ -150,31 +199,32 @@ def claim(
         if reading is None or not reading.reads(landing_dir, source, table, days):
             return None
         _reading = None
-    done = reading.result()
-    if done is not None:
-        early, landed = done
-        if landed == [_identity(landed_file) for landed_file in files]:
-            return early
-    shutil.rmtree(reading.folder, ignore_errors=True)
-    return None
+    early = None
+    if reading.landed() == [_identity(landed) for landed in files]:
+        early = reading.result()
+    else:  # files changed since: no use reading on
+        reading.stop()
+    if early is None:
+        shutil.rmtree(reading.folder / SCRATCH_DAYS, ignore_errors=True)
+    return early
 
 
 def finish(landing_dir: Path) -> None:
     """Stop this command's early read if nothing claimed it, and remove its scratch folder."""
-    global _reading
+    global _reading, _held
     with _lock:
         reading, _reading = _reading, None
+        held, _held = _held, None
     if reading is not None:
         reading.stop()
-    shutil.rmtree(scratch_folder(landing_dir), ignore_errors=True)
+    if held is not None:
+        shutil.rmtree(scratch_folder(landing_dir), ignore_errors=True)
+        os.close(held)
 
 
 def scratch_folder(landing_dir: Path) -> Path:
-    """This command's scratch folder: named by its process and the process's start time,
-    so a later process given the same pid does not take a dead command's folder for its
-    own (as runs' owners are told apart, `run_lock`)."""
-    pid = os.getpid()
-    return landing_dir.parent / SCRATCH_FOLDER / f"{pid}-{process_started(pid) or ''}"
+    """This command's scratch folder, named by its host and process."""
+    return landing_dir.parent / SCRATCH_FOLDER / f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _largest_table(
@@ -219,19 +269,48 @@ def _landed_bytes(folder: Path) -> int:
 
 
 def _remove_dead(scratch: Path) -> None:
-    """Scratch folders of commands no longer running (killed before they removed theirs)."""
+    """Scratch folders of commands no longer running (killed before they removed theirs):
+    those whose lock nobody holds (a lock, not a pid: a command on another host or in
+    another container sharing the data root is told apart too)."""
     try:
         folders = list(scratch.iterdir())
     except OSError:
         return
     for folder in folders:
-        pid, _, started = folder.name.partition("-")
-        if pid.isdigit() and not process_alive(int(pid), started or None):
+        if folder.name.startswith("_"):  # being made, or left by a command killed meanwhile
+            with contextlib.suppress(OSError):
+                if time.time() - folder.stat().st_mtime > _STALE_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
+            continue
+        try:
+            probe = os.open(folder / _HELD, os.O_RDONLY)
+        except FileNotFoundError:
             shutil.rmtree(folder, ignore_errors=True)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: its command runs
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(probe)
+
+
+def _json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+SCRATCH_DAYS = "days"
 
 
 def _day_file(folder: Path, day: date) -> Path:
-    return parquet.partition_folder(folder, day) / parquet.DATA_FILE
+    return parquet.partition_folder(folder / SCRATCH_DAYS, day) / parquet.DATA_FILE
 
 
 def _identity(landed: LandedFile) -> list:
@@ -271,25 +350,29 @@ def _read(argv: Sequence[str]) -> None:
     days = [date.fromisoformat(text) for text in day_texts]
     # `ignored` collected, not logged: the step's own discovery says what it skips.
     files = [landed for day in days for landed in discover(landing_dir, source, table, day, [])]
+    _write_json(scratch / _LANDED, [_identity(landed) for landed in files])
     warnings: list[str] = []
     rows = parquet.write_days(
         read_landed(files, datetime.now(UTC), warnings.append),
         {day: _day_file(scratch, day) for day in days},
     )
     manifest = {
-        "landed": [_identity(landed) for landed in files],
         "rows": {day.isoformat(): count for day, count in rows.items()},
         "warnings": warnings,
         "seconds": round(time.perf_counter() - began, 3),
     }
-    written = scratch / f"_{_MANIFEST}"
-    written.write_text(json.dumps(manifest))
-    os.replace(written, scratch / _MANIFEST)
+    _write_json(scratch / _MANIFEST, manifest)
+
+
+def _write_json(path: Path, value) -> None:
+    written = path.with_name(f"_{path.name}")
+    written.write_text(json.dumps(value))
+    os.replace(written, path)
 
 
 if __name__ == "__main__":
-    parent = os.getppid()
+    command = int(sys.argv[1])
     _die_with_parent()
-    if os.getppid() != parent:  # the command ended before the line above
+    if os.getppid() != command:  # the command ended before the line above
         sys.exit(1)
-    _read(sys.argv[1:])
+    _read(sys.argv[2:])

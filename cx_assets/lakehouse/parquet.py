@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -144,6 +145,13 @@ def publish_days(files: Mapping[date, Path], dataset_dir: Path) -> None:
     for day, path in files.items():
         target = partition_folder(dataset_dir, day) / DATA_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
+        if path.stat().st_dev != target.parent.stat().st_dev:
+            # Another file system (a mounted bronze folder): copied beside the target first,
+            # as a rename cannot cross file systems.
+            beside = target.with_name(f"_{DATA_FILE}.{os.getpid()}.tmp")
+            shutil.copyfile(path, beside)
+            path.unlink()
+            path = beside
         _move_into_place(path, target)
         targets.append(target)
     durable.synced_renames(*targets)

@@ -148,6 +148,22 @@ def _holder(path: Path) -> str:
     )
 
 
+def held_by_another(data_dir: Path) -> bool:
+    """Whether a run holds the data root's lock now (a look, not a wait: a shared lock
+    tried and let go at once, which a waiter's next look never misses)."""
+    try:
+        fd = os.open(data_dir / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor lets the shared lock go
+    return False
+
+
 @contextmanager
 def data_root_lock(
     data_dir: Path,

@@ -4,6 +4,7 @@ and bronze then holds the rows the step's own reading gives."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -16,10 +17,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from cx_assets.lakehouse import early_bronze
+from cx_assets.lakehouse import early_bronze, run_lock
 from cx_assets.lakehouse.early_bronze import SCRATCH_FOLDER
 from cx_assets.lakehouse.landing import discover
-from cx_assets.lakehouse.run_lock import process_started
 from cx_assets_tests.conftest import Domain
 
 DAY = date(2024, 3, 5)
@@ -90,7 +90,8 @@ def test_the_bronze_step_takes_the_early_read_and_bronze_holds_the_same_rows(lak
 def test_a_file_changed_after_the_early_read_began_is_read_by_the_step(lake):
     path = land_transcripts(lake, 10)
     early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
-    early_bronze._reading.process.wait()  # the early read is done, with the old file
+    reading = early_bronze._reading
+    reading.process.wait()  # the early read is done, with the old file
     path.write_text(path.read_text() + json.dumps({**TRANSCRIPT, "call_id": "late"}) + "\n")
 
     _, messages = materialize_bronze(lake)
@@ -98,7 +99,22 @@ def test_a_file_changed_after_the_early_read_began_is_read_by_the_step(lake):
     assert not any("read while the command started" in message for message in messages)
     assert [row["line_number"] for row in bronze_rows(lake)] == list(range(1, 12))
     # The early files were dropped at once, not left for the end of the command.
-    assert not early_bronze.scratch_folder(lake.layout.landing_dir).exists()
+    assert not (reading.folder / early_bronze.SCRATCH_DAYS).exists()
+
+
+def test_a_file_redelivered_with_the_same_size_is_read_by_the_step(lake):
+    """Same name, same size, other content (a corrected export): the change time moved."""
+    path = land_transcripts(lake, 3)
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    early_bronze._reading.process.wait()
+    corrected = path.read_text().replace("Ana", "Bia")
+    time.sleep(0.01)
+    path.write_text(corrected)
+
+    _, messages = materialize_bronze(lake)
+
+    assert not any("read while the command started" in message for message in messages)
+    assert all('"Bia"' in row["raw"] for row in bronze_rows(lake))
 
 
 def test_a_file_landed_after_the_early_read_began_is_read_by_the_step(lake):
@@ -146,21 +162,76 @@ def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lak
     assert early_bronze._largest_table(landing, ["calls"], [DAY]) is None
 
 
-def test_a_killed_commands_scratch_folder_is_removed_by_the_next_early_read(lake):
-    land_transcripts(lake, 2)
-    dead = scratch(lake) / "999999999-1"  # above Linux's largest pid
-    parent = os.getppid()
-    living = scratch(lake) / f"{parent}-{process_started(parent)}"
-    reused = scratch(lake) / f"{parent}-1"  # the pid of a dead command, reused since
-    for folder in (dead, living, reused):
-        (folder / "date=2024-03-05").mkdir(parents=True)
+def test_every_run_removes_the_scratch_folders_no_command_holds(lake, monkeypatch):
+    """A folder is a running command's while its lock is held (by any process, on any host
+    sharing the data root), whatever its pid; the others were left by killed commands."""
+    monkeypatch.setattr(early_bronze, "MIN_BYTES", 2**62)  # no early read: cleaned all the same
+    dead, living, unlocked = (scratch(lake) / name for name in ("a-1", "b-2", "c-3"))
+    for folder in (dead, living, unlocked):
+        (folder / "days").mkdir(parents=True)
+    (dead / "held").touch()
+    holder = os.open(living / "held", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    being_made, left_half_made = scratch(lake) / "_d-4", scratch(lake) / "_e-5"
+    being_made.mkdir()
+    left_half_made.mkdir()
+    os.utime(left_half_made, (time.time() - 120, time.time() - 120))
+    try:
+        early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    finally:
+        os.close(holder)
+
+    assert sorted(folder.name for folder in scratch(lake).iterdir()) == ["_d-4", "b-2"]
+
+
+def test_no_early_read_while_another_run_holds_the_data_root(lake):
+    land_transcripts(lake, 3)
+    with run_lock.data_root_lock(lake.root, owner="another run", wait_seconds=1):
+        early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    assert early_bronze._reading is None
 
     early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    assert early_bronze._reading is not None
     early_bronze.finish(lake.layout.landing_dir)
 
-    assert not dead.exists()
-    assert not reused.exists()
-    assert living.exists()
+
+def test_the_reading_process_runs_the_commands_cx_assets_not_one_in_the_working_folder(
+    lake, tmp_path, monkeypatch
+):
+    """`python -m` would put the working folder first on the path: a checkout or worktree of
+    another version there would read bronze with its own code."""
+    fake = tmp_path / "elsewhere" / "cx_assets" / "lakehouse"
+    fake.mkdir(parents=True)
+    (fake.parent / "__init__.py").touch()
+    (fake / "__init__.py").touch()
+    (fake / "early_bronze.py").write_text("raise SystemExit(3)\n")
+    land_transcripts(lake, 5)
+    files = discover(lake.layout.landing_dir, "calls", "transcripts", DAY)
+    monkeypatch.chdir(fake.parent.parent)
+
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    taken = early_bronze.claim(lake.layout.landing_dir, "calls", "transcripts", [DAY], files)
+    early_bronze.finish(lake.layout.landing_dir)
+
+    assert taken is not None and taken.rows == {DAY: 5}
+
+
+def test_a_range_is_read_early_day_by_day(lake):
+    land_transcripts(lake, 4)
+    lake.land_jsonl("calls", "transcripts", "2024-03-06",
+                    [{**TRANSCRIPT, "call_id": "next", "timestamp": "2024-03-06T09:00:00Z"}])  # fmt: skip
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, date(2024, 3, 6))
+    bronze = [
+        a for a in Domain.named("calls").assets if a.key.path == ["bronze", "calls_transcripts"]
+    ]
+
+    result = lake.materialize(bronze, day=DAY.isoformat(), last_day="2024-03-06")
+    early_bronze.finish(lake.layout.landing_dir)
+
+    messages = [event.user_message for event in lake.instance.all_logs(result.run_id)]
+    assert any("read while the command started" in message for message in messages)
+    folder = lake.layout.bronze_dir / "calls_transcripts"
+    assert [pq.read_table(folder / f"date={day}").num_rows for day in (DAY, "2024-03-06")] == [4, 1]
 
 
 def test_finish_stops_an_unclaimed_read_and_removes_its_files(lake):
@@ -176,35 +247,35 @@ def test_finish_stops_an_unclaimed_read_and_removes_its_files(lake):
 
 
 COMMAND = """
-import subprocess, sys, time
-reader = subprocess.Popen([sys.executable, "-c", sys.argv[1]])
-print(reader.pid, flush=True)
-time.sleep(600)
-"""
-READER = """
-import time
-from cx_assets.lakehouse import early_bronze
-early_bronze._die_with_parent()
+import sys, time
+from datetime import date
+from pathlib import Path
+from cx_assets.lakehouse import early_bronze, run_lock
+early_bronze.MIN_BYTES = 1
+early_bronze.start(Path(sys.argv[1]), ["calls"], date(2024, 3, 5), date(2024, 3, 5))
+print(early_bronze._reading.process.pid, early_bronze._reading.folder, flush=True)
 time.sleep(600)
 """
 
 
-def test_the_reading_process_dies_with_a_killed_command():
-    """`kill -9` of the command alone: the reading process (set up as `early_bronze`'s
-    main sets it up) does not go on writing into a folder the next command removes."""
+def test_the_reading_process_ends_with_a_killed_command(lake):
+    """`kill -9` of the command alone, even before the reading process has asked to die with
+    it: the process reads nothing into a folder nobody will take."""
+    land_transcripts(lake, 50)
     command = subprocess.Popen(
-        [sys.executable, "-c", COMMAND, READER], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", COMMAND, str(lake.layout.landing_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    reader = int(command.stdout.readline())
-    time.sleep(1)  # the reader has imported and asked to die with its parent
-    assert _alive(reader)
+    pid, folder = command.stdout.readline().split()
     command.send_signal(signal.SIGKILL)
     command.wait()
 
     deadline = time.monotonic() + 10
-    while _alive(reader) and time.monotonic() < deadline:
+    while _alive(int(pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(reader)
+    assert not _alive(int(pid))
+    assert not (Path(folder) / "manifest.json").exists()
 
 
 def _alive(pid: int) -> bool:
@@ -215,16 +286,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_the_reading_process_imports_no_dagster():
-    probe = (
-        "import sys, runpy; sys.argv = ['x']\n"
-        "import cx_assets.lakehouse.early_bronze, cx_assets.lakehouse.bronze_stream\n"
-        "print('dagster' in sys.modules, 'pandas' in sys.modules)"
-    )
+def test_the_reading_process_imports_no_dagster(lake):
+    """What the process imports, as Python reports it (`-X importtime`): no Dagster, whose
+    import would take most of the start-up the read is meant to overlap."""
+    land_transcripts(lake, 2)
+    folder = lake.root / "scratch"
+    folder.mkdir()
     result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.split() == ["False", "False"]
+        [sys.executable, "-X", "importtime", "-c",
+         "import runpy, sys; sys.argv[1:] = sys.argv[2:]; "
+         "from cx_assets.lakehouse import early_bronze; early_bronze._read(sys.argv[1:])",
+         "-", str(lake.layout.landing_dir), str(folder), "calls", "transcripts", DAY.isoformat()],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    imported = {
+        line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line
+    }
+    assert (folder / "manifest.json").exists()
+    assert "pyarrow.parquet" in imported
+    assert not {name for name in imported if name.split(".")[0] == "dagster"}
 
 
 def test_a_failed_early_read_leaves_the_reading_to_the_step(lake, monkeypatch):
@@ -237,7 +317,6 @@ def test_a_failed_early_read_leaves_the_reading_to_the_step(lake, monkeypatch):
 
     assert not any("read while the command started" in message for message in messages)
     assert len(bronze_rows(lake)) == 6
-    assert not early_bronze.scratch_folder(lake.layout.landing_dir).exists()
 
 
 def test_cx_lakehouse_run_reads_early_and_writes_what_a_run_without_it_writes(
