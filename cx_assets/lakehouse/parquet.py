@@ -66,6 +66,10 @@ def publish(table: pa.Table, folder: Path) -> Path:
     return target
 
 
+def _same_file_system(path: Path, folder: Path) -> bool:
+    return path.stat().st_dev == folder.stat().st_dev
+
+
 def _move_into_place(in_flight: Path, target: Path) -> None:
     """Rename a finished file over its target, its data synced first, and drop any other
     data file beside it, and any in-flight file a killed writer left (runs on a data root
@@ -145,7 +149,7 @@ def publish_days(files: Mapping[date, Path], dataset_dir: Path) -> None:
     for day, path in files.items():
         target = partition_folder(dataset_dir, day) / DATA_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.stat().st_dev != target.parent.stat().st_dev:
+        if path.parent != target.parent and not _same_file_system(path, target.parent):
             # Another file system (a mounted bronze folder): copied beside the target first,
             # as a rename cannot cross file systems.
             beside = target.with_name(f"_{DATA_FILE}.{os.getpid()}.tmp")

@@ -236,3 +236,25 @@ def test_row_count(tmp_path):
     publish(pa.table({"n": [3, 4, 5]}), partition_folder(dataset, D2))
     assert row_count(dataset) == 5
     assert row_count(partition_folder(dataset, D2)) == 3
+
+
+@pytest.mark.parametrize("same_file_system", [True, False])
+def test_publish_days_moves_written_files_into_their_partitions(
+    tmp_path, monkeypatch, same_file_system
+):
+    """Files written elsewhere (an early read's scratch folder) replace each day's file; on
+    another file system, where a rename cannot go, by a copy beside the target first."""
+    from cx_assets.lakehouse import parquet
+
+    monkeypatch.setattr(parquet, "_same_file_system", lambda path, folder: same_file_system)
+    dataset = tmp_path / "bronze" / "t"
+    publish_stream(stream([(D1, 1)]), dataset, [D1])  # an earlier file, replaced
+    scratch = {day: tmp_path / "scratch" / f"date={day}" / DATA_FILE for day in (D1, D2)}
+    assert parquet.write_days(stream([(D1, 7), (D2, 8)]), scratch) == {D1: 1, D2: 1}
+
+    parquet.publish_days(scratch, dataset)
+
+    assert all_files(dataset) == ["date=2024-01-05/data.parquet", "date=2024-01-06/data.parquet"]
+    assert pq.read_table(partition_folder(dataset, D1) / DATA_FILE)["n"].to_pylist() == [7]
+    assert pq.read_table(partition_folder(dataset, D2) / DATA_FILE)["n"].to_pylist() == [8]
+    assert not any(path.exists() for path in scratch.values())
