@@ -51,6 +51,9 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
     assert emails[0] == emails[1] and emails[2] is None and emails[3] is None
     phones = keyed_hashes(["+1 (555) 123-4567", "15551234567"], normalised_phone)
     assert phones[0] == phones[1]
+    # Many values at once hash as one value alone does (one keyed HMAC, copied).
+    assert emails[0] == keyed_hash("maria@example.com")
+    assert phones[0] == keyed_hash("15551234567")
     assert normalised_email("  A@B.C ") == "a@b.c" and normalised_phone("no digits") is None
 
 
