@@ -5,6 +5,7 @@ quarantined."""
 from __future__ import annotations
 
 import pytest
+from dagster._serdes import serialize_value
 
 from cx_assets_tests.calls.landing_rows import DAY, EVERYTHING, GOLD_TABLES, call
 
@@ -42,3 +43,27 @@ def test_a_call_id_that_is_not_opaque_is_quarantined(lake, call_id):
     (rejected,) = lake.quarantine("calls_transcripts").itertuples()
     assert rejected.line_number == 1 and "call_id" in rejected.reason
     assert lake.gold("calls_performance")["call_id"].tolist() == ["C8"]
+
+
+def test_no_personal_data_reaches_dagsters_event_log(lake):
+    """What a run logs and records (step logs, metadata, check results, failures) is kept
+    with every run and shown in the UI: bad records are named by file, line and reason,
+    never by their values, and samples are masked. Personal data in every place a call can
+    carry it: a quarantined call id, a duration that is not a number, an unknown field, the
+    transcript."""
+    records = [
+        call("maria.silva@example.com", "Sign me up."),
+        call("C2", "No.", duration_seconds="call maria.silva@example.com"),
+        call("C3", "Yes. maria.silva@example.com, phone 555-0199", customer_email="x"),
+        {**call("C4", "No."), "agent_name": None, "note": "maria.silva@example.com"},
+    ]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    result = lake.materialize(EVERYTHING, day=DAY, raise_on_error=False)
+
+    assert len(lake.quarantine("calls_transcripts")) == 3
+    logged = "\n".join(
+        serialize_value(entry) for entry in lake.instance.all_logs(result.run_id)
+    ).lower()
+    assert "calls_transcripts" in logged  # the run's events are what was searched
+    for secret in ("maria", "silva", "555-0199", "example.com"):
+        assert secret not in logged, secret
