@@ -116,6 +116,9 @@ def test_every_job_runs_in_threads_of_one_process_on_utc_days():
     assert {"daily_partitions", "whole_history", "crm_daily"} <= set(names)
     for name in names:
         assert definitions.defs.get_job_def(name).executor_def.name == "threads", name
+    # The job the UI's Materialize button and `dagster asset materialize` run: the executor
+    # is the definitions', not only the named jobs'.
+    assert definitions.defs.get_implicit_global_asset_job_def().executor_def.name == "threads"
 
 
 @pytest.mark.parametrize(
@@ -178,3 +181,24 @@ def test_a_run_of_one_domain_imports_no_other_domain():
     assert "calls" in loaded
     others = set(definitions.domain_names()) - {"calls"}
     assert len(others) >= 3 and not others & set(loaded), loaded
+
+
+def test_the_hash_key_reaches_no_resource_config_nor_the_uis_snapshot(monkeypatch):
+    """`CX_HASH_KEY` is read where a value is hashed (`privacy.hash_key`), never through a
+    resource's config: config values show on the UI's resource and run pages, and are stored
+    with every run."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._serdes import serialize_value
+
+    from cx_assets.domains import definitions_of, domain_names
+    from cx_assets.lakehouse.privacy import keyed_hash
+
+    probe = "s3cr3t-probe-of-the-hash-key"
+    monkeypatch.setenv("CX_HASH_KEY", probe)
+    assert keyed_hash("x") != keyed_hash("x", b"another key")  # the probe is the key in use
+    defs = definitions_of(domain_names())
+
+    for name, resource in defs.resources.items():
+        assert probe not in str(resource.model_dump()), name
+    snapshot = serialize_value(RepositorySnap.from_def(defs.get_repository_def()))
+    assert probe not in snapshot

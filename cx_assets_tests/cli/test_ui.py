@@ -56,6 +56,26 @@ def test_the_ui_and_workspace_yaml_serve_the_location_cli_runs_name():
     assert origin.repository_origin.get_label() == f"__repository__@{served.location_name}"
 
 
+def test_pyproject_names_no_other_code_location_than_workspace_yaml():
+    """`dagster dev` reads `[tool.dagster]` (and `dg` its `[tool.dg]`) in pyproject.toml
+    before workspace.yaml: one added there would load the code under another name, and the
+    CLI's runs would stop showing on its jobs' pages."""
+    import tomllib
+
+    import yaml
+
+    tools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
+    (location,) = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+    module = location["python_module"]
+    for table in ("dagster", "dg"):
+        declared = tools.get(table, {})
+        assert declared.get("module_name", module["module_name"]) == module["module_name"]
+        assert (
+            declared.get("code_location_name", module["location_name"]) == (module["location_name"])
+        )
+        assert declared.get("project", {}).get("root_module", "cx_assets") == "cx_assets"
+
+
 @pytest.mark.parametrize("command", ["ui", "dashboard"])
 def test_a_port_in_use_is_one_line_before_anything_starts(command, tmp_path, monkeypatch, capsys):
     """`dagster dev` went on running its daemon, without a UI, when its web server found the
