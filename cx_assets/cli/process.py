@@ -1,8 +1,10 @@
-"""The command's own process: its standard output, and its garbage collector during start-up."""
+"""The command's own process: its standard output, its garbage collector during start-up,
+and NumPy's BLAS threads."""
 
 from __future__ import annotations
 
 import gc
+import os
 
 
 class ClosedPipeTolerant:
@@ -68,3 +70,20 @@ class StartUpCollection:
 
 
 START_UP_COLLECTION = StartUpCollection()
+
+
+# OpenBLAS reads it when NumPy is first imported, in this process or a child it starts.
+BLAS_THREADS_VARIABLE = "OPENBLAS_NUM_THREADS"
+
+
+def one_blas_thread() -> None:
+    """Have NumPy's OpenBLAS compute in the calling thread, with no thread pool of its own.
+
+    Importing NumPy starts an OpenBLAS thread for each core but one, which polls for work
+    for a while before it sleeps: about 0.1 s of CPU in each process that imports NumPy
+    (`cx-lakehouse run` and the process reading bronze early), during start-up, when the
+    command's start-up and that reading already take both cores. Nothing here multiplies
+    matrices large enough to gain from BLAS threads, and a run's steps already share the
+    cores (two at a time, with DuckDB's threads). Set before NumPy is imported (the command
+    imports it lazily); a value the user set is kept."""
+    os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
