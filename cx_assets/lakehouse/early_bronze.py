@@ -50,6 +50,10 @@ import cx_assets
 from cx_assets.lakehouse.landing import SUPPORTED_SUFFIXES, LandedFile, is_in_flight
 from cx_assets.lakehouse.run_lock import held_by_another
 
+# `parquet` brings pyarrow and NumPy (0.15-0.3 s to import): it is imported where a file is
+# named, read or published, not with this module, so `start` runs, and the reading process
+# starts, before the command has imported either.
+
 SCRATCH_FOLDER = ".early-bronze"
 # Output metadata of a bronze step that took an early read: how long the reading took.
 READ_SECONDS = "read_early_seconds"
@@ -311,8 +315,6 @@ SCRATCH_DAYS = "days"
 
 
 def _day_file(folder: Path, day: date) -> Path:
-    # pyarrow (0.15-0.3 s to import) comes with `parquet`: imported where a file is read or
-    # named, not by `start`, so the reading process starts that much sooner.
     from cx_assets.lakehouse import parquet
 
     return parquet.partition_folder(folder / SCRATCH_DAYS, day) / parquet.DATA_FILE
@@ -346,6 +348,7 @@ def _die_with_parent() -> None:
 
 
 def _read(argv: Sequence[str]) -> None:
+    from cx_assets.lakehouse import parquet
     from cx_assets.lakehouse.bronze_stream import read_landed
     from cx_assets.lakehouse.landing import discover
 
@@ -357,8 +360,6 @@ def _read(argv: Sequence[str]) -> None:
     files = [landed for day in days for landed in discover(landing_dir, source, table, day, [])]
     _write_json(scratch / _LANDED, [_identity(landed) for landed in files])
     warnings: list[str] = []
-    from cx_assets.lakehouse import parquet
-
     rows = parquet.write_days(
         read_landed(files, datetime.now(UTC), warnings.append),
         {day: _day_file(scratch, day) for day in days},
