@@ -251,15 +251,26 @@ def dimension_filter(label: str, options: Sequence[str], *, key: str) -> tuple[s
 # --------------------------------------------------------------------------- output
 
 
-def table(frame: pd.DataFrame, *, name: str, column_config: dict | None = None) -> None:
+def table(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    column_config: dict | None = None,
+    shares: Sequence[str] = (),
+) -> None:
     """A sortable table (click a header) and its CSV download. A column of days reads as
-    days (Streamlit showed a gold `date` as "2026-11-24 00:00:00")."""
+    days (Streamlit showed a gold `date` as "2026-11-24 00:00:00"); the `shares` columns
+    (fractions, as gold holds them) read as percentages with one decimal, as the pages'
+    cards and charts write them. The CSV keeps gold's values."""
     days = {
         column: st.column_config.DateColumn(format="YYYY-MM-DD")
         for column in frame.columns
         if _holds_days(frame[column])
     }
-    st.dataframe(frame, hide_index=True, column_config={**days, **(column_config or {})})
+    shown, percentages = as_percentages(frame, shares)
+    st.dataframe(
+        shown, hide_index=True, column_config={**days, **percentages, **(column_config or {})}
+    )
     st.download_button(
         "Download CSV",
         frame.to_csv(index=False).encode(),
@@ -268,6 +279,25 @@ def table(frame: pd.DataFrame, *, name: str, column_config: dict | None = None) 
         key=f"download_{name}",
         on_click="ignore",
     )
+
+
+# Streamlit's "percent" preset shows two decimals (`12.35%`) and has no option for fewer;
+# a printf format has no scaling, so the values shown are scaled instead.
+PERCENT_FORMAT = "%.1f%%"
+
+
+def as_percentages(frame: pd.DataFrame, shares: Sequence[str]) -> tuple[pd.DataFrame, dict]:
+    """`frame` with each of the `shares` columns (a fraction: 0.125) in percent (12.5), and
+    their column configuration (`12.5%`: one decimal). Sorting is unchanged: the values stay
+    numbers."""
+    if not shares:
+        return frame, {}
+    shown = frame.copy()
+    for column in shares:
+        shown[column] = frame[column] * 100
+    return shown, {
+        column: st.column_config.NumberColumn(format=PERCENT_FORMAT) for column in shares
+    }
 
 
 def _holds_days(column: pd.Series) -> bool:

@@ -3,6 +3,7 @@ the metrics it shows: what the tests of every page start from."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -19,6 +20,16 @@ def render(page: str, data_dir: Path, monkeypatch) -> AppTest:
     app.run()
     assert not app.exception, [error.value for error in app.exception]
     return app
+
+
+def column_formats(table) -> dict[str, str]:
+    """The number format each configured column of a rendered table shows (`%.1f%%`)."""
+    columns = json.loads(table.proto.columns or "{}")
+    return {
+        name: config["type_config"]["format"]
+        for name, config in columns.items()
+        if "format" in config.get("type_config", {})
+    }
 
 
 def metrics(app: AppTest) -> dict[str, str]:

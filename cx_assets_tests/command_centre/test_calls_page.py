@@ -8,7 +8,7 @@ import shutil
 
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
 
 
 def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
@@ -19,6 +19,9 @@ def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
     )  # fmt: skip
     agents = app.dataframe[0].value
     assert agents["agent_name"].tolist() == ["Alice", "Bob"]  # by conversion rate
+    # In percent with one decimal, as the scorecard (Streamlit's preset wrote `50.00%`).
+    assert agents["conversion_rate"].tolist() == [50.0, 10.0]
+    assert column_formats(app.dataframe[0])["conversion_rate"] == "%.1f%%"
     assert len(app.get("vega_lite_chart")) == 6
     # Money reads as money: the upsell trend's axis was `0k 2k 4k`, its table `1899.99`.
     import json

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
 
 
 def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monkeypatch):
@@ -89,6 +89,10 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     overview = app.dataframe[0].value
     assert overview["journey_type"].tolist() == ["billing", "pharmacy"]  # ranked by cost
     assert overview["primary_segment"].tolist() == ["MAPD New", "Other"]
+
+    (actions,) = [frame for frame in app.dataframe if "fix_rate" in frame.value]
+    assert actions.value["fix_rate"].tolist() == [50.0, 25.0]  # in percent: `50.0%`
+    assert column_formats(actions)["fix_rate"] == "%.1f%%"
 
     app.slider(key="leakage_fix_rate").set_value(50).run()
     assert metrics(app)["Annual savings at 50%"] == "$29,200"

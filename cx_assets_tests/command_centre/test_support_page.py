@@ -13,7 +13,7 @@ import pytest
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_copies import with_t4_resolved_late
 from cx_assets_tests.command_centre.gold_rows import write_gold
-from cx_assets_tests.command_centre.rendered import metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
 
 
 def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
@@ -57,15 +57,16 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
 
 def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path, monkeypatch):
     app = render("support", with_t4_resolved_late(gold_root, tmp_path), monkeypatch)
-    (sla,) = [frame.value for frame in app.dataframe if "resolution_breach_share" in frame.value]
-    shares = sla.set_index("priority")[
-        ["sla_compliance", "first_response_breach_share", "resolution_breach_share"]
-    ]
+    (table,) = [frame for frame in app.dataframe if "resolution_breach_share" in frame.value]
+    columns = ["sla_compliance", "first_response_breach_share", "resolution_breach_share"]
+    shares = table.value.set_index("priority")[columns]
     # high: T4 alone, answered in time and resolved late: 0 of 1 within SLA, first
     # responses 0 of 1 late, resolutions 1 of 1. urgent: T1 alone, answered late and
-    # resolved in time: the other way round.
-    assert shares.loc["high"].tolist() == [0.0, 0.0, 1.0]
-    assert shares.loc["urgent"].tolist() == [0.0, 1.0, 0.0]
+    # resolved in time: the other way round. Shown in percent, with one decimal as the
+    # chart's labels (Streamlit's "percent" preset wrote `100.00%`).
+    assert shares.loc["high"].tolist() == [0.0, 0.0, 100.0]
+    assert shares.loc["urgent"].tolist() == [0.0, 100.0, 0.0]
+    assert column_formats(table) == dict.fromkeys(columns, "%.1f%%")
 
 
 def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypatch):
@@ -73,9 +74,9 @@ def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypat
     (agents,) = [frame.value for frame in app.dataframe if "breach_share" in frame.value]
     ana = agents.set_index("agent_id").loc["A1"]
     # A1 has T1 (breached, rated 2), T4 (in time, rated 4) and T5 (in time, not rated):
-    # 1 breach of 3 tickets (of the 2 rated ones it would be 1 of 2).
+    # 1 breach of 3 tickets (of the 2 rated ones it would be 1 of 2), shown in percent.
     assert (ana.tickets_handled, ana.sla_breaches) == (3, 1)
-    assert ana.breach_share == pytest.approx(1 / 3)
+    assert ana.breach_share == pytest.approx(100 / 3)
 
 
 def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path, monkeypatch):

@@ -192,8 +192,8 @@ st.caption("Click a column header to sort.")
 ui.table(
     per_agent,
     name="calls_agents",
+    shares=["conversion_rate"],
     column_config={
-        "conversion_rate": st.column_config.NumberColumn(format="percent"),
         "upsell_revenue": st.column_config.NumberColumn(format="dollar"),
         "avg_upsell_per_call": st.column_config.NumberColumn(format="dollar"),
     },

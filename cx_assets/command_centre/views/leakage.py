@@ -343,8 +343,8 @@ with ui.section():
     ui.table(
         actions,
         name="leakage_actions",
+        shares=["fix_rate"],
         column_config={
             "estimated_annual_savings": st.column_config.NumberColumn(format="dollar"),
-            "fix_rate": st.column_config.NumberColumn(format="percent"),
         },
     )

@@ -96,10 +96,7 @@ with right:
     ui.table(
         sla,
         name="support_sla_by_priority",
-        column_config={
-            name: st.column_config.NumberColumn(format="percent")
-            for name in ("sla_compliance", "first_response_breach_share", "resolution_breach_share")
-        },
+        shares=["sla_compliance", "first_response_breach_share", "resolution_breach_share"],
     )
 
 # --------------------------------------------------------------------------- agents
@@ -157,7 +154,7 @@ else:
     ui.table(
         agents.drop(columns="agent"),
         name="support_agents",
-        column_config={"breach_share": st.column_config.NumberColumn(format="percent")},
+        shares=["breach_share"],
     )
 
 # --------------------------------------------------------------------------- forecast
