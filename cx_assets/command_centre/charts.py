@@ -16,7 +16,6 @@ SENTIMENT_COLOURS = {"positive": "#2ca02c", "neutral": "#9e9e9e", "negative": "#
 PLAYBACK_COLOURS = {
     "event": "#4c78a8", "failure": "#d62728", "leakage call": "#ff7f0e", "call": "#54a24b",
 }  # fmt: skip
-MAX_LABELLED_POINTS = 8  # more names would overlap: beyond, names show on hover only
 BAR_COLOUR = "#4c78a8"
 
 
@@ -218,21 +217,72 @@ def scatter(
     y_format: str | None = None,
     labels: dict[str, str] | None = None,
 ) -> alt.LayerChart:
-    base = alt.Chart(frame).encode(
+    named = labelled_points(frame, x=x, y=y, size=size, label=label)
+    shown = frame.assign(**{SHOWN_LABEL: frame[label].where(named, "")})
+    base = alt.Chart(shown).encode(
         x=alt.X(f"{x}:Q", title=_label(labels, x), axis=alt.Axis(format=x_format or "~s"),
-                scale=alt.Scale(zero=False, padding=20)),
+                scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
         y=alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s"),
-                scale=alt.Scale(zero=False, padding=20)),
+                scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
         tooltip=[label, alt.Tooltip(f"{x}:Q", format=x_format or ",.3f"),
                  alt.Tooltip(f"{y}:Q", format=y_format or ",.3f"), alt.Tooltip(f"{size}:Q")],
     )  # fmt: skip
     points = base.mark_circle(opacity=0.8, color=BAR_COLOUR).encode(
         size=alt.Size(f"{size}:Q", title=_label(labels, size))
     )
-    layers = [points]
-    if len(frame) <= MAX_LABELLED_POINTS:
-        layers.append(base.mark_text(dy=-12, fontSize=11).encode(text=f"{label}:N"))
-    return _titled(alt.layer(*layers), title, 320)
+    names = base.mark_text(dy=-LABEL_ABOVE_PIXELS, fontSize=LABEL_FONT_PIXELS).encode(
+        text=alt.Text(f"{SHOWN_LABEL}:N")
+    )
+    return _titled(alt.layer(points, names), title, SCATTER_HEIGHT)
+
+
+# A scatter's point names: written above the points, 11 px, on a plot about this size (the
+# chart's half of a page, less its title, axes and legend; a wider screen leaves more room).
+# Its scales span the data and this padding, not rounded out to "nice" values, so where a
+# point is drawn is known here.
+SCATTER_HEIGHT = 320
+PLOT_PIXELS = (260, 210)
+SCALE_PADDING_PIXELS = 20
+LABEL_FONT_PIXELS = 11
+LABEL_ABOVE_PIXELS = 12
+LETTER_PIXELS = 0.6 * LABEL_FONT_PIXELS  # a proportional font's mean letter, about
+LABEL_LINE_PIXELS = LABEL_FONT_PIXELS + 3  # names one above the other, read apart
+SHOWN_LABEL = "name_shown"
+
+
+def labelled_points(frame: pd.DataFrame, *, x: str, y: str, size: str, label: str) -> pd.Series:
+    """Which of a scatter's points have their name written beside them: the largest first,
+    each unless its name would overlap a name already written (names placed as the chart
+    draws them, on a plot of `PLOT_PIXELS`). The others are named on hover. Names written
+    for every point overlapped wherever agents sat close (support's breaches against CSAT)."""
+    if frame.empty:
+        return pd.Series(dtype=bool, index=frame.index)
+    width, height = PLOT_PIXELS
+
+    def pixels(values: pd.Series, extent: int) -> pd.Series:
+        low, high = values.min(), values.max()
+        inner = extent - 2 * SCALE_PADDING_PIXELS
+        if pd.isna(low) or high == low:
+            return pd.Series(extent / 2, index=values.index)
+        return SCALE_PADDING_PIXELS + (values - low) / (high - low) * inner
+
+    across = pixels(frame[x].astype(float), width)
+    up = pixels(frame[y].astype(float), height)
+    widths = frame[label].astype(str).str.len() * LETTER_PIXELS
+    placed: list[tuple[float, float, float]] = []
+    named = pd.Series(False, index=frame.index)
+    for index in frame[size].sort_values(ascending=False, kind="stable").index:
+        if pd.isna(across[index]) or pd.isna(up[index]):
+            continue
+        centre, middle, half = across[index], up[index], widths[index] / 2
+        if all(
+            abs(centre - other) >= half + other_half
+            or abs(middle - other_middle) >= LABEL_LINE_PIXELS
+            for other, other_middle, other_half in placed
+        ):
+            placed.append((centre, middle, half))
+            named[index] = True
+    return named
 
 
 def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Chart:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
+from cx_assets.command_centre.charts import SHOWN_LABEL, labelled_points, scatter
 from cx_assets_tests.command_centre.gold_rows import DAY2
 from cx_assets_tests.command_centre.rendered import render
 
@@ -71,3 +74,49 @@ def test_a_chart_of_zeros_has_an_axis_and_a_legend_from_0_to_1():
     cells = pd.DataFrame({"day_of_week": [4], "hour": [15], "n": [0]})
     heat = charts.weekday_hour_heatmap(cells, "n", title="t").to_dict()
     assert heat["encoding"]["color"]["scale"]["domain"] == [0, 1.0]
+
+
+def test_a_scatter_names_the_largest_points_whose_names_do_not_overlap():
+    """Seen on the support page: eight agents' names written over each other where their
+    breach shares and CSAT were close. On the 260 × 210 px plot (`PLOT_PIXELS`, 20 px of
+    padding), x from 0 to 1 spans 220 px and y from 0 to 1 spans 170 px; a name of 10
+    letters is 66 px wide, and names 14 px apart one above the other read apart."""
+
+    frame = pd.DataFrame(
+        {
+            "name": ["Big Agent1", "Near Agent", "Far Agent1", "Above Agt1", "Small"],
+            "x": [0.50, 0.55, 1.00, 0.52, 0.0],
+            "y": [0.50, 0.52, 0.00, 0.62, 1.0],
+            "size": [300, 100, 50, 40, 10],
+        }
+    )
+    named = labelled_points(frame, x="x", y="y", size="size", label="name")
+    # Big Agent1 first (largest). Near Agent: 11 px right and 3.4 px up of it, inside both
+    # names: not written. Far Agent1: far away. Above Agt1: 4.4 px right but 20.4 px above:
+    # written. Small: alone in its corner.
+    assert named.tolist() == [True, False, True, True, True]
+
+    spec = scatter(frame, x="x", y="y", size="size", label="name", title="t").to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert [row[SHOWN_LABEL] for row in rows] == [
+        "Big Agent1",
+        "",
+        "Far Agent1",
+        "Above Agt1",
+        "Small",
+    ]
+    # The point the name is written over is where the chart draws it: its scales are not
+    # rounded out to "nice" values.
+    scales = [layer["encoding"][axis]["scale"] for layer in spec["layer"] for axis in ("x", "y")]
+    assert all(scale["nice"] is False and scale["padding"] == 20 for scale in scales)
+
+
+def test_a_scatter_of_one_point_or_of_equal_values_names_them():
+
+    one = pd.DataFrame({"name": ["A"], "x": [0.3], "y": [4.0], "size": [5]})
+    assert labelled_points(one, x="x", y="y", size="size", label="name").tolist() == [True]
+    # Equal values sit on one spot: one name of the two.
+    same = pd.DataFrame({"name": ["A", "B"], "x": [0.3, 0.3], "y": [4.0, 4.0], "size": [5, 9]})
+    assert labelled_points(same, x="x", y="y", size="size", label="name").tolist() == [False, True]
+    empty = one.iloc[:0]
+    assert labelled_points(empty, x="x", y="y", size="size", label="name").tolist() == []
