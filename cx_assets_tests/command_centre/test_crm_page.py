@@ -9,7 +9,7 @@ import shutil
 from cx_assets.crm import schemas as crm_schemas
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
 
 
 def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch):
@@ -37,6 +37,9 @@ def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     assert needy["managers"].tolist() == ["Ana Gerente", "Bruno Gestor"]
     churn = app.dataframe[1].value
     assert churn["company"].tolist() == ["Acme Ltda"]  # high and medium bands by default
+    # Its shares in percent, as the page's other shares (a friction share of 0.5: `50.0%`).
+    assert churn[["friction_share", "lost_deal_share"]].values.tolist() == [[50.0, 0.0]]
+    assert column_formats(app.dataframe[1])["friction_share"] == "%.1f%%"
 
     app.sidebar.multiselect(key="crm_managers").select("Bruno Gestor").run()
     assert metrics(app)["Friction interactions"] == "1"

@@ -53,6 +53,7 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     assert metrics(app)["Planned to these teams' agents"] == "1"
     (plan,) = [f.value for f in app.dataframe if "reason" in f.value.columns]
     assert plan["ticket_id"].tolist() == ["T3"]
+    assert plan["agent_name"].tolist() == ["Ana Agent"]  # whom to tell, not only an id
 
 
 def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path, monkeypatch):
@@ -99,9 +100,12 @@ def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path
     ])  # fmt: skip
     app = render("support", data_dir, monkeypatch)
     # Two tickets categorized by the model, one of them (T3, 0.4) needing review.
-    (review,) = [frame.value for frame in app.dataframe if "predicted_category" in frame.value]
-    assert review["ticket_id"].tolist() == ["T3"]
-    assert any(caption.value.startswith("1 tickets delivered without") for caption in app.caption)
+    (table,) = [frame for frame in app.dataframe if "predicted_category" in frame.value]
+    assert table.value["ticket_id"].tolist() == ["T3"]
+    assert any(caption.value.startswith("1 ticket delivered without") for caption in app.caption)
+    # Its confidence in percent with one decimal, as every share of the page (`40.0%`).
+    assert table.value["confidence"].tolist() == [40.0]
+    assert column_formats(table)["confidence"] == "%.1f%%"
 
 
 def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):

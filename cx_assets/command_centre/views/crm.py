@@ -210,6 +210,7 @@ with ui.section():
     ui.table(
         churn,
         name="crm_churn_list",
+        shares=["friction_share", "lost_deal_share"],
         column_config={
             "churn_risk_score": st.column_config.ProgressColumn(
                 min_value=0, max_value=100, format="%.0f"

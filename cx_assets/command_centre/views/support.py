@@ -241,13 +241,18 @@ with ui.section():
         st.caption("No uncategorized tickets yet.")
     else:
         st.caption(
-            f"{len(review):,} tickets delivered without a category whose predicted category is "
-            "uncertain (under the review threshold) or missing; least certain first."
+            f"{ui.plural(len(review), 'ticket')} delivered without a category whose predicted "
+            "category is uncertain (under the review threshold) or missing; least certain first."
         )
         ui.table(
             review,
             name="support_categories_to_review",
-            column_config={"confidence": st.column_config.ProgressColumn(min_value=0, max_value=1)},
+            shares=["confidence"],
+            column_config={
+                "confidence": st.column_config.ProgressColumn(
+                    min_value=0, max_value=100, format=ui.PERCENT_FORMAT
+                )
+            },
         )
 
 # --------------------------------------------------------------------------- plan
@@ -260,7 +265,7 @@ with ui.section():
         # The plan is of every open ticket without an agent, whatever the days: a team filter
         # narrows the table to the tickets planned to its agents, not the counts above it.
         plan = ui.query(
-            f"""SELECT p.ticket_id, p.priority, p.category, p.agent_id,
+            f"""SELECT p.ticket_id, p.priority, p.category, p.agent_id, g.agent_name,
                        coalesce(g.team, '(no team)') AS team, p.reason
                 FROM support_assignment_plan p LEFT JOIN {TEAMS} g USING (agent_id)
                 ORDER BY p.agent_id NULLS LAST, p.ticket_id""",
