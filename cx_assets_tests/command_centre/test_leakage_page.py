@@ -94,6 +94,9 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     assert actions.value["fix_rate"].tolist() == [50.0, 25.0]  # in percent: `50.0%`
     assert column_formats(actions)["fix_rate"] == "%.1f%%"
 
+    (savings,) = [frame for frame in app.dataframe if "annual_savings" in frame.value]
+    assert column_formats(savings)["avoidable_calls_per_day"] == "%.1f"  # not `240.6667`
+
     app.slider(key="leakage_fix_rate").set_value(50).run()
     assert metrics(app)["Annual savings at 50%"] == "$29,200"
 

@@ -280,6 +280,7 @@ with ui.section():
         savings,
         name="leakage_savings",
         column_config={
+            "avoidable_calls_per_day": st.column_config.NumberColumn(format="%.1f"),
             "annualized_cost": st.column_config.NumberColumn(format="dollar"),
             "annual_savings": st.column_config.NumberColumn(format="dollar"),
         },
