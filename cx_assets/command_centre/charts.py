@@ -6,8 +6,6 @@ Plotly's, which is what a manager's first page with a chart waits for (see bench
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import altair as alt
 import pandas as pd
 
@@ -181,11 +179,20 @@ def lines(
 
 
 def stacked_area(
-    frame: pd.DataFrame, *, x: str, ys: Sequence[str], title: str, y_format: str | None = None
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    ys: dict[str, str],
+    title: str,
+    y_format: str | None = None,
+    value_format: str = ",.3f",
 ) -> alt.Chart:
+    """Series `ys` (column: the name the legend and tooltips give it) stacked over days."""
+    named = frame.rename(columns=ys)
+    series = list(ys.values())
     chart = (
-        alt.Chart(frame)
-        .transform_fold(list(ys), as_=["series", "value"])
+        alt.Chart(named)
+        .transform_fold(series, as_=["series", "value"])
         .mark_area()
         .encode(
             x=_days(x),
@@ -195,11 +202,11 @@ def stacked_area(
                 title=None,
                 axis=alt.Axis(
                     format=y_format or "~s",
-                    **_whole_steps(frame[list(ys)].stack(), y_format or ""),
+                    **_whole_steps(named[series].stack(), y_format or ""),
                 ),
             ),
-            color=alt.Color("series:N", sort=list(ys), title=None),
-            tooltip=[_day(x), "series:N", alt.Tooltip("value:Q", format=".3f")],
+            color=alt.Color("series:N", sort=series, title=None),
+            tooltip=[_day(x), "series:N", alt.Tooltip("value:Q", format=value_format)],
         )
     )
     return _titled(chart, title, 300)

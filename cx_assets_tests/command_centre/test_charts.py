@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from cx_assets.command_centre.charts import SHOWN_LABEL, labelled_points, scatter
+from cx_assets.command_centre.charts import SHOWN_LABEL, labelled_points, scatter, stacked_area
 from cx_assets_tests.command_centre.gold_rows import DAY2
 from cx_assets_tests.command_centre.rendered import render
 
@@ -120,3 +120,24 @@ def test_a_scatter_of_one_point_or_of_equal_values_names_them():
     assert labelled_points(same, x="x", y="y", size="size", label="name").tolist() == [False, True]
     empty = one.iloc[:0]
     assert labelled_points(empty, x="x", y="y", size="size", label="name").tolist() == []
+
+
+def test_stacked_series_are_named_for_readers_not_by_their_columns():
+    """Seen on the CRM page: the linkage legend read `direct_share`, `via_person_share`."""
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(["2024-01-01"]), "direct_share": [0.6], "unresolved_share": [0.4]}
+    )
+    spec = stacked_area(
+        frame,
+        x="date",
+        ys={"direct_share": "direct", "unresolved_share": "unresolved"},
+        title="t",
+        y_format=".0%",
+        value_format=".1%",
+    ).to_dict()
+    assert spec["transform"][0]["fold"] == ["direct", "unresolved"]
+    assert spec["encoding"]["color"]["sort"] == ["direct", "unresolved"]
+    rows = next(iter(spec["datasets"].values()))
+    assert rows[0]["direct"] == 0.6 and "direct_share" not in rows[0]
+    (value,) = [tip for tip in spec["encoding"]["tooltip"] if tip.get("field") == "value"]
+    assert value["format"] == ".1%"

@@ -230,8 +230,10 @@ with ui.section():
     )
     ui.chart(
         charts.stacked_area(
-            linkage, x="date", ys=["direct_share", "via_person_share", "unresolved_share"],
-            title="Share of interactions by linkage", y_format=".0%",
+            linkage, x="date", title="Share of interactions by linkage", y_format=".0%",
+            ys={"direct_share": "direct", "via_person_share": "via a person",
+                "unresolved_share": "unresolved"},
+            value_format=".1%",
         ),
         key="crm_linkage",
     )  # fmt: skip
