@@ -51,6 +51,15 @@ def _day(column: str) -> alt.Tooltip:
     return alt.Tooltip(f"{column}:T", format="%Y-%m-%d", title=column.replace("_", " "))
 
 
+def _tooltip_format(axis_format: str | None, otherwise: str) -> str:
+    """A tooltip's format for values on an axis of `axis_format`: a share with one decimal,
+    as the pages' cards write it (an axis of `.0%` or `~%` gave `29%` or `29.2517%`), else
+    the axis' own format, else `otherwise`."""
+    if axis_format and axis_format.endswith("%"):
+        return ".1%"
+    return axis_format or otherwise
+
+
 def _whole_steps(values: pd.Series, axis_format: str) -> dict:
     """Axis options for counts (whole numbers, not shown as a percentage): ticks a whole
     number apart. Left to itself, an axis of counts up to 2 ticked at halves (`0 0.5 1 1.5
@@ -170,7 +179,7 @@ def lines(
             axis=alt.Axis(format=y_format or "~s", **_whole_steps(frame[y], y_format or "")),
             scale=_from_zero(frame[y]),
         ),
-        "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=y_format or ",.2f")],
+        "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=_tooltip_format(y_format, ",.2f"))],
     }
     if colour:
         encoding["color"] = alt.Color(f"{colour}:N", title=None)
@@ -231,8 +240,10 @@ def scatter(
                 scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
         y=alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s"),
                 scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
-        tooltip=[label, alt.Tooltip(f"{x}:Q", format=x_format or ",.3f"),
-                 alt.Tooltip(f"{y}:Q", format=y_format or ",.3f"), alt.Tooltip(f"{size}:Q")],
+        tooltip=[label,
+                 alt.Tooltip(f"{x}:Q", format=_tooltip_format(x_format, ",.3f")),
+                 alt.Tooltip(f"{y}:Q", format=_tooltip_format(y_format, ",.3f")),
+                 alt.Tooltip(f"{size}:Q")],
     )  # fmt: skip
     points = base.mark_circle(opacity=0.8, color=BAR_COLOUR).encode(
         size=alt.Size(f"{size}:Q", title=_label(labels, size))

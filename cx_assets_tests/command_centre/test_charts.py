@@ -8,7 +8,13 @@ import json
 
 import pandas as pd
 
-from cx_assets.command_centre.charts import SHOWN_LABEL, labelled_points, scatter, stacked_area
+from cx_assets.command_centre.charts import (
+    SHOWN_LABEL,
+    labelled_points,
+    lines,
+    scatter,
+    stacked_area,
+)
 from cx_assets_tests.command_centre.gold_rows import DAY2
 from cx_assets_tests.command_centre.rendered import render
 
@@ -141,3 +147,20 @@ def test_stacked_series_are_named_for_readers_not_by_their_columns():
     assert rows[0]["direct"] == 0.6 and "direct_share" not in rows[0]
     (value,) = [tip for tip in spec["encoding"]["tooltip"] if tip.get("field") == "value"]
     assert value["format"] == ".1%"
+
+
+def test_tooltips_give_shares_with_one_decimal_as_the_cards_do():
+    """Seen in the browser: a conversion rate a day read `29%` in its tooltip (the axis'
+    `.0%`) and a breach share `19.7959%` (the scatter's `~%` axis), where the cards say
+    `29.3%`."""
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(["2024-01-01"]), "rate": [0.2925], "usd": [12.5], "n": [3]}
+    )
+    spec = lines(frame, x="date", y="rate", title="t", y_format=".0%").to_dict()
+    assert [tip["format"] for tip in spec["encoding"]["tooltip"][1:]] == [".1%"]
+    spec = scatter(
+        frame.assign(name="A"), x="rate", y="usd", size="n", label="name", title="t",
+        x_format="~%", y_format="$,.2f",
+    ).to_dict()  # fmt: skip
+    formats = [tip.get("format") for tip in spec["layer"][0]["encoding"]["tooltip"]]
+    assert formats[1:3] == [".1%", "$,.2f"]
