@@ -221,39 +221,6 @@ def stacked_area(
     return _titled(chart, title, 300)
 
 
-def scatter(
-    frame: pd.DataFrame,
-    *,
-    x: str,
-    y: str,
-    size: str,
-    label: str,
-    title: str,
-    x_format: str | None = None,
-    y_format: str | None = None,
-    labels: dict[str, str] | None = None,
-) -> alt.LayerChart:
-    named = labelled_points(frame, x=x, y=y, size=size, label=label)
-    shown = frame.assign(**{SHOWN_LABEL: frame[label].where(named, "")})
-    base = alt.Chart(shown).encode(
-        x=alt.X(f"{x}:Q", title=_label(labels, x), axis=alt.Axis(format=x_format or "~s"),
-                scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
-        y=alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s"),
-                scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
-        tooltip=[label,
-                 alt.Tooltip(f"{x}:Q", format=_tooltip_format(x_format, ",.3f")),
-                 alt.Tooltip(f"{y}:Q", format=_tooltip_format(y_format, ",.3f")),
-                 alt.Tooltip(f"{size}:Q")],
-    )  # fmt: skip
-    points = base.mark_circle(opacity=0.8, color=BAR_COLOUR).encode(
-        size=alt.Size(f"{size}:Q", title=_label(labels, size))
-    )
-    names = base.mark_text(dy=-LABEL_ABOVE_PIXELS, fontSize=LABEL_FONT_PIXELS).encode(
-        text=alt.Text(f"{SHOWN_LABEL}:N")
-    )
-    return _titled(alt.layer(points, names), title, SCATTER_HEIGHT)
-
-
 # A scatter's point names: written above the points, 11 px, on a plot about this size (the
 # chart's half of a page, less its title, axes and legend; a wider screen leaves more room).
 # Its scales span the data and this padding, not rounded out to "nice" values, so where a
@@ -301,6 +268,39 @@ def labelled_points(frame: pd.DataFrame, *, x: str, y: str, size: str, label: st
             placed.append((centre, middle, half))
             named[index] = True
     return named
+
+
+def scatter(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    size: str,
+    label: str,
+    title: str,
+    x_format: str | None = None,
+    y_format: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> alt.LayerChart:
+    named = labelled_points(frame, x=x, y=y, size=size, label=label)
+    shown = frame.assign(**{SHOWN_LABEL: frame[label].where(named, "")})
+    base = alt.Chart(shown).encode(
+        x=alt.X(f"{x}:Q", title=_label(labels, x), axis=alt.Axis(format=x_format or "~s"),
+                scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
+        y=alt.Y(f"{y}:Q", title=_label(labels, y), axis=alt.Axis(format=y_format or "~s"),
+                scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
+        tooltip=[label,
+                 alt.Tooltip(f"{x}:Q", format=_tooltip_format(x_format, ",.3f")),
+                 alt.Tooltip(f"{y}:Q", format=_tooltip_format(y_format, ",.3f")),
+                 alt.Tooltip(f"{size}:Q")],
+    )  # fmt: skip
+    points = base.mark_circle(opacity=0.8, color=BAR_COLOUR).encode(
+        size=alt.Size(f"{size}:Q", title=_label(labels, size))
+    )
+    names = base.mark_text(dy=-LABEL_ABOVE_PIXELS, fontSize=LABEL_FONT_PIXELS).encode(
+        text=alt.Text(f"{SHOWN_LABEL}:N")
+    )
+    return _titled(alt.layer(points, names), title, SCATTER_HEIGHT)
 
 
 def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Chart:
