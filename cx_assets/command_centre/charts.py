@@ -196,12 +196,14 @@ def stacked_area(
     y_format: str | None = None,
     value_format: str = ",.3f",
 ) -> alt.Chart:
-    """Series `ys` (column: the name the legend and tooltips give it) stacked over days."""
+    """Series `ys` (column: the name the legend and tooltips give it) stacked over days, the
+    first on top, as the legend lists them (Vega-Lite stacked them in an order of its own)."""
     named = frame.rename(columns=ys)
     series = list(ys.values())
     chart = (
         alt.Chart(named)
         .transform_fold(series, as_=["series", "value"])
+        .transform_calculate(stacked_below=f"-indexof({series!r}, datum.series)")
         .mark_area()
         .encode(
             x=_days(x),
@@ -215,6 +217,7 @@ def stacked_area(
                 ),
             ),
             color=alt.Color("series:N", sort=series, title=None),
+            order=alt.Order("stacked_below:Q"),
             tooltip=[_day(x), "series:N", alt.Tooltip("value:Q", format=value_format)],
         )
     )

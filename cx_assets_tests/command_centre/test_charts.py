@@ -143,6 +143,9 @@ def test_stacked_series_are_named_for_readers_not_by_their_columns():
     ).to_dict()
     assert spec["transform"][0]["fold"] == ["direct", "unresolved"]
     assert spec["encoding"]["color"]["sort"] == ["direct", "unresolved"]
+    # Stacked as the legend lists them, the first on top: stacking goes up in `order`.
+    assert spec["encoding"]["order"]["field"] == "stacked_below"
+    assert spec["transform"][1]["calculate"] == "-indexof(['direct', 'unresolved'], datum.series)"
     rows = next(iter(spec["datasets"].values()))
     assert rows[0]["direct"] == 0.6 and "direct_share" not in rows[0]
     (value,) = [tip for tip in spec["encoding"]["tooltip"] if tip.get("field") == "value"]
