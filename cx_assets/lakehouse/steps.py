@@ -23,6 +23,7 @@ from cx_assets.lakehouse.duplicates import forget_seen, heading_duplicates
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import RecordSpec, explain_invalid_json, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.privacy import bind_hash_key_for
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.silver_report import Chunk, SilverReport
 from cx_assets.lakehouse.silver_validation import RULE_REASON, validated
@@ -306,6 +307,7 @@ def _select_candidates(
     for name, frame in frames.items():
         con.register(name, frame)
     try:
+        bind_hash_key_for(con, select_sql)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS {select_sql}")
     finally:
         for name in frames:

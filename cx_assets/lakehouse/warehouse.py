@@ -33,7 +33,6 @@ from cx_assets.lakehouse import run_lock
 from cx_assets.lakehouse.arrow_types import normalise, with_object_pandas_types
 from cx_assets.lakehouse.bronze_views import repoint_bronze_views
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
-from cx_assets.lakehouse.privacy import bind_hash_key
 from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS, DataLayout
 from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
 from cx_assets.lakehouse.warehouse_tables import scalar
@@ -147,15 +146,14 @@ class Warehouse(ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor of the process's handle on the file: UTC, this resource's memory limit
-        and threads (DuckDB otherwise takes all RAM and cores), the hash key bound. The
-        first three hold for the whole database, so they are set when the file is opened
-        or a caller asks for other limits, not on each of a run's ~100 cursors: setting
-        the threads rebuilds DuckDB's thread pool, which cost the next parallel query about
-        5 ms (0.44 s of a digital day). The hash key is a variable of the cursor's own
-        session."""
+        and threads (DuckDB otherwise takes all RAM and cores). They hold for the whole
+        database, so they are set when the file is opened or a caller asks for other
+        limits, not on each of a run's ~100 cursors: setting the threads rebuilds DuckDB's
+        thread pool, which cost the next parallel query about 5 ms (0.44 s of a digital
+        day). The hash key is not bound here: a query that hashes with it binds it in its
+        own cursor's session (`privacy.bind_hash_key_for`)."""
         con = self._database().cursor()
         try:
-            bind_hash_key(con)
             yield con
         finally:
             con.close()

@@ -17,7 +17,9 @@ from cx_assets.lakehouse.privacy import (
     HASH_KEY_ENV,
     RECORD_HASHES,
     MaskedLabels,
+    bind_hash_key_for,
     keyed_hash,
+    keyed_hash_sql,
     keyed_hashes,
     mask_contacts_sql,
     mask_names_sql,
@@ -34,6 +36,20 @@ def test_a_keyed_hash_is_hmac_sha256_with_the_key_from_the_environment(monkeypat
     assert keyed_hash("maria@example.com") == expected
     # not the plain SHA-256 an attacker could rebuild by hashing every address
     assert expected != hashlib.sha256(b"maria@example.com").hexdigest()
+
+
+def test_the_hash_key_is_bound_only_for_a_query_that_hashes_with_it():
+    """Binding is a statement of its own, and a run opens ~70 cursors of which one or two
+    hash: a query without `keyed_hash_sql` leaves the session without the key."""
+    hashing = "SELECT " + keyed_hash_sql("'proposta'") + " AS key"
+    session = duckdb.connect()
+    bind_hash_key_for(session, "SELECT 1")
+    assert session.execute("SELECT getvariable('cx_hash_key')").fetchone() == (None,)
+    with pytest.raises(duckdb.InvalidInputException, match="no hash key bound"):
+        session.execute(hashing)
+    bind_hash_key_for(session, hashing)
+    (key,) = session.execute(hashing).fetchone()
+    assert key == hashlib.sha256(DEFAULT_HASH_KEY.encode() + b"\0proposta").hexdigest()
 
 
 def test_another_key_gives_other_hashes_and_the_default_is_documented(monkeypatch):

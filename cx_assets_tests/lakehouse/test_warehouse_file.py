@@ -51,10 +51,11 @@ for warehouse in (first, first, Warehouse(path=sys.argv[1], threads=1, memory_li
 """
 
 
-def test_every_connection_is_utc_with_its_warehouses_limits_and_the_hash_key(tmp_path):
+def test_every_connection_is_utc_with_its_warehouses_limits_and_no_hash_key(tmp_path):
     """In a process whose zone is not UTC (DuckDB's default is the process's zone): each
-    cursor, not only the first, is UTC and has the hash key; a warehouse on the same file
-    with other limits gets its own."""
+    cursor, not only the first, is UTC; a warehouse on the same file with other limits gets
+    its own. The hash key is bound only by a query that hashes with it
+    (`test_privacy.test_the_hash_key_is_bound_only_for_a_query_that_hashes_with_it`)."""
     result = subprocess.run(
         [sys.executable, "-c", UTC_AND_LIMITS, str(tmp_path / "warehouse.duckdb")],
         capture_output=True, text=True, timeout=120,
@@ -62,10 +63,10 @@ def test_every_connection_is_utc_with_its_warehouses_limits_and_the_hash_key(tmp
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "('UTC', 2, '1.8 GiB', True)",
-        "('UTC', 2, '1.8 GiB', True)",
-        "('UTC', 1, '953.6 MiB', True)",
-        "('UTC', 2, '1.8 GiB', True)",
+        "('UTC', 2, '1.8 GiB', False)",
+        "('UTC', 2, '1.8 GiB', False)",
+        "('UTC', 1, '953.6 MiB', False)",
+        "('UTC', 2, '1.8 GiB', False)",
     ]
 
 
