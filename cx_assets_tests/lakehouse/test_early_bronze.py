@@ -350,8 +350,11 @@ def test_a_failed_early_read_leaves_the_reading_to_the_step(lake, monkeypatch):
     assert len(bronze_rows(lake)) == 6
 
 
+# JSONL (calls' transcripts) and CSV (digital's journeys, calls and members): at scale 1
+# the largest table of each is read early.
+@pytest.mark.parametrize(("source", "largest"), [("calls", "transcripts"), ("digital", None)])
 def test_cx_lakehouse_run_reads_early_and_writes_what_a_run_without_it_writes(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, source, largest
 ):
     from cx_assets import cli as cli_module
     from cx_assets_tests.cli import START, landed
@@ -368,15 +371,23 @@ def test_cx_lakehouse_run_reads_early_and_writes_what_a_run_without_it_writes(
     roots = {}
     for minimum in (1, 2**62):  # read early, and not
         monkeypatch.setattr(early_bronze, "MIN_BYTES", minimum)
-        data_dir = landed(tmp_path / str(minimum), "calls")
+        data_dir = landed(tmp_path / str(minimum), source)
         monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-        assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 0
+        assert cli_module.main(["run", "--date", START, "--select", f"group:{source}"]) == 0
         roots[minimum] = data_dir
         assert not early_bronze.scratch_folder(data_dir / "landing").exists()
 
-    assert ("calls", "transcripts", True) in claimed
-    assert ("calls", "transcripts", False) in claimed
-    for dataset in ("bronze/calls_transcripts", "gold/calls_performance", "gold/calls_kpis_daily"):
+    read_early = [table for claimed_source, table, early in claimed if early]
+    assert len(read_early) == 1 and claimed[0][0] == source
+    assert largest in (None, read_early[0])
+    datasets = sorted(
+        f"{layer}/{folder.name}"
+        for layer in ("bronze", "gold")
+        for folder in (roots[1] / layer).iterdir()
+        if folder.is_dir()
+    )
+    assert f"bronze/{source}_{read_early[0]}" in datasets
+    for dataset in datasets:
         early, read_in_step = (
             pq.read_table(roots[minimum] / dataset).drop_columns(
                 [c for c in ("ingested_at",) if dataset.startswith("bronze")]
