@@ -194,7 +194,6 @@ def stacked_area(
     ys: dict[str, str],
     title: str,
     y_format: str | None = None,
-    value_format: str = ",.3f",
 ) -> alt.Chart:
     """Series `ys` (column: the name the legend and tooltips give it) stacked over days, the
     first on top, as the legend lists them (Vega-Lite stacked them in an order of its own)."""
@@ -218,7 +217,11 @@ def stacked_area(
             ),
             color=alt.Color("series:N", sort=series, title=None),
             order=alt.Order("stacked_below:Q"),
-            tooltip=[_day(x), "series:N", alt.Tooltip("value:Q", format=value_format)],
+            tooltip=[
+                _day(x),
+                "series:N",
+                alt.Tooltip("value:Q", format=_tooltip_format(y_format, ",.3f")),
+            ],
         )
     )
     return _titled(chart, title, 300)

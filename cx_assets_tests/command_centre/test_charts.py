@@ -139,7 +139,6 @@ def test_stacked_series_are_named_for_readers_not_by_their_columns():
         ys={"direct_share": "direct", "unresolved_share": "unresolved"},
         title="t",
         y_format=".0%",
-        value_format=".1%",
     ).to_dict()
     assert spec["transform"][0]["fold"] == ["direct", "unresolved"]
     assert spec["encoding"]["color"]["sort"] == ["direct", "unresolved"]

@@ -233,7 +233,6 @@ with ui.section():
             linkage, x="date", title="Share of interactions by linkage", y_format=".0%",
             ys={"direct_share": "direct", "via_person_share": "via a person",
                 "unresolved_share": "unresolved"},
-            value_format=".1%",
         ),
         key="crm_linkage",
     )  # fmt: skip
