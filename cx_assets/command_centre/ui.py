@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from cx_assets.command_centre.data import (
@@ -259,17 +260,15 @@ def table(
     shares: Sequence[str] = (),
 ) -> None:
     """A sortable table (click a header) and its CSV download. A column of days reads as
-    days (Streamlit showed a gold `date` as "2026-11-24 00:00:00"); the `shares` columns
-    (fractions, as gold holds them) read as percentages with one decimal, as the pages'
-    cards and charts write them. The CSV keeps gold's values."""
-    days = {
-        column: st.column_config.DateColumn(format="YYYY-MM-DD")
-        for column in frame.columns
-        if _holds_days(frame[column])
-    }
+    days (Streamlit showed a gold `date` as "2026-11-24 00:00:00"), a gold timestamp (in
+    UTC) as "2026-11-24 09:15:02 UTC" (Streamlit wrote "+00:00" after it); the `shares`
+    columns (fractions, as gold holds them) read as percentages with one decimal, as the
+    pages' cards and charts write them. The CSV keeps gold's values."""
     shown, percentages = as_percentages(frame, shares)
     st.dataframe(
-        shown, hide_index=True, column_config={**days, **percentages, **(column_config or {})}
+        shown,
+        hide_index=True,
+        column_config={**time_columns(frame), **percentages, **(column_config or {})},
     )
     st.download_button(
         "Download CSV",
@@ -298,6 +297,28 @@ def as_percentages(frame: pd.DataFrame, shares: Sequence[str]) -> tuple[pd.DataF
     return shown, {
         column: st.column_config.NumberColumn(format=PERCENT_FORMAT) for column in shares
     }
+
+
+# momentJS: the text in brackets is written as it is.
+UTC_TIME_FORMAT = "YYYY-MM-DD HH:mm:ss [UTC]"
+
+
+def time_columns(frame: pd.DataFrame) -> dict:
+    """The column configuration of `frame`'s days and zoned timestamps (shown in UTC)."""
+    config = {}
+    for column in frame.columns:
+        if _holds_days(frame[column]):
+            config[column] = st.column_config.DateColumn(format="YYYY-MM-DD")
+        elif _zoned(frame[column].dtype):
+            config[column] = st.column_config.DatetimeColumn(format=UTC_TIME_FORMAT, timezone="UTC")
+    return config
+
+
+def _zoned(dtype) -> bool:
+    """A timestamp with a zone: pandas' own, or Arrow's (an Arrow-backed gold frame)."""
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_timestamp(dtype.pyarrow_dtype) and dtype.pyarrow_dtype.tz is not None
+    return isinstance(dtype, pd.DatetimeTZDtype)
 
 
 def _holds_days(column: pd.Series) -> bool:

@@ -22,6 +22,8 @@ def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
     # In percent with one decimal, as the scorecard (Streamlit's preset wrote `50.00%`).
     assert agents["conversion_rate"].tolist() == [50.0, 10.0]
     assert column_formats(app.dataframe[0])["conversion_rate"] == "%.1f%%"
+    # A call's time in UTC, said so (Streamlit wrote `2026-11-24 09:15:02+00:00`).
+    assert column_formats(app.dataframe[1])["called_at"] == "YYYY-MM-DD HH:mm:ss [UTC]"
     assert len(app.get("vega_lite_chart")) == 6
     # Money reads as money: the upsell trend's axis was `0k 2k 4k`, its table `1899.99`.
     import json
