@@ -105,4 +105,4 @@ def domains_job(domains: Sequence[str], job_name: str) -> JobDefinition:
     """`job_name` of `domains_definitions(domains)`: the function `cx-lakehouse run` names
     to Dagster (`build_reconstructable_job`) to execute as `execute_job` does, which,
     unlike `execute_in_process`, runs a job with its own executor."""
-    return domains_definitions(domains).get_job_def(job_name)
+    return domains_definitions(domains).resolve_job_def(job_name)

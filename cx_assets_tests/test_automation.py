@@ -32,7 +32,7 @@ def test_sensors_schedule_and_jobs_run_by_default():
     (schedule,) = definitions.defs.get_repository_def().schedule_defs
     assert schedule.job_name == "daily_partitions"
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
-    job = definitions.defs.get_job_def("daily_partitions")
+    job = definitions.defs.resolve_job_def("daily_partitions")
     assert job.partitions_def == daily_partitions
 
 
@@ -97,7 +97,7 @@ def test_an_update_seen_while_another_upstream_run_was_going_still_rebuilds_roll
     first = evaluate_automation_conditions(definitions.defs, instance)
     # A landing-sensor run of the next day, queued (it will fail waiting for the lock).
     waiting = instance.create_run_for_job(
-        definitions.defs.get_job_def("crm_daily"),
+        definitions.defs.resolve_job_def("crm_daily"),
         status=DagsterRunStatus.NOT_STARTED,
         tags={"dagster/partition": "2024-01-06"},
     )
@@ -121,7 +121,7 @@ def test_a_rollup_is_not_requested_again_while_its_own_run_is_going(lake):
     first = evaluate_automation_conditions(definitions.defs, instance)
     materialize_crm_day(lake, "2024-01-05")
     rebuilding = instance.create_run_for_job(
-        definitions.defs.get_job_def("whole_history"),
+        definitions.defs.resolve_job_def("whole_history"),
         status=DagsterRunStatus.STARTED,
         asset_selection=frozenset({heat}),
     )

@@ -51,7 +51,7 @@ def tiny_run_logs():
     )
     with in_memory_instance() as instance:
         began = time.time()
-        result = defs.get_job_def("tiny_daily").execute_in_process(
+        result = defs.resolve_job_def("tiny_daily").execute_in_process(
             instance=instance, partition_key="2024-01-02"
         )
         assert result.success
@@ -302,7 +302,7 @@ def test_a_commands_runs_are_those_created_while_it_ran():
     def one() -> int:
         return 1
 
-    job = Definitions(assets=[one], jobs=[define_asset_job("one_job")]).get_job_def("one_job")
+    job = Definitions(assets=[one], jobs=[define_asset_job("one_job")]).resolve_job_def("one_job")
     with in_memory_instance() as instance:
         began = time.time()
         assert job.execute_in_process(instance=instance).success

@@ -89,7 +89,7 @@ def test_definitions_load_with_a_domain_per_folder(graph):
     domains = definitions.domain_names()
     assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == set(domains)
     for job in [*(f"{domain}_daily" for domain in domains), "daily_partitions"]:
-        assert definitions.defs.get_job_def(job).partitions_def == daily_partitions, job
+        assert definitions.defs.resolve_job_def(job).partitions_def == daily_partitions, job
 
 
 def test_the_definitions_load_without_a_warning():
@@ -115,10 +115,10 @@ def test_every_job_runs_in_threads_of_one_process_on_utc_days():
     names = [job.name for job in definitions.defs.jobs]
     assert {"daily_partitions", "whole_history", "crm_daily"} <= set(names)
     for name in names:
-        assert definitions.defs.get_job_def(name).executor_def.name == "threads", name
+        assert definitions.defs.resolve_job_def(name).executor_def.name == "threads", name
     # The job the UI's Materialize button and `dagster asset materialize` run: the executor
     # is the definitions', not only the named jobs'.
-    assert definitions.defs.get_implicit_global_asset_job_def().executor_def.name == "threads"
+    assert definitions.defs.resolve_implicit_global_asset_job_def().executor_def.name == "threads"
 
 
 @pytest.mark.parametrize(

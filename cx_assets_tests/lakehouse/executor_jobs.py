@@ -220,7 +220,7 @@ def job_of(name: str, max_concurrent: int):
     executor = threaded_executor.configured({"max_concurrent": max_concurrent})
     return Definitions(
         assets=JOBS[name], jobs=[define_asset_job(name)], executor=executor
-    ).get_job_def(name)
+    ).resolve_job_def(name)
 
 
 def run(instance: DagsterInstance, name: str, max_concurrent: int = 2):

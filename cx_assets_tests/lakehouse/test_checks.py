@@ -149,7 +149,7 @@ def test_the_table_runs_without_its_checks_and_a_check_runs_alone_on_the_stored_
         "check_alone", selection=AssetSelection.checks(unique), partitions_def=daily_partitions
     )
     definitions = Definitions(assets=[keyed], jobs=[job], resources=lake.resources)
-    check_only = definitions.get_job_def("check_alone").execute_in_process(
+    check_only = definitions.resolve_job_def("check_alone").execute_in_process(
         tags={"dagster/partition": "2024-01-05"}, instance=lake.instance, run_config=QUIET,
         raise_on_error=False,
     )  # fmt: skip

@@ -93,7 +93,7 @@ def test_a_priority_tag_comes_before_the_longest_path():
     plan = create_execution_plan(
         Definitions(
             assets=[urgent, upstream, downstream], jobs=[define_asset_job("tagged")]
-        ).get_job_def("tagged")
+        ).resolve_job_def("tagged")
     )
     order = longest_path_first(plan, {"upstream": 3.0, "downstream": 3.0, "urgent": 0.1})
     steps = sorted(plan.get_steps_to_execute_in_topo_order(), key=order)

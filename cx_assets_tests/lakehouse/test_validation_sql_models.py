@@ -67,12 +67,14 @@ def _has_table_wide_checks(model) -> bool:
     return bool(schema.checks or schema.unique)
 
 
-def _models():
+def _models() -> list:
     """The models `schema_sql` renders: those without a check over whole rows, which only
-    Pandera states (see the test below)."""
-    for name, model in _all_models():
-        if not _has_table_wide_checks(model):
-            yield pytest.param(model, id=name)
+    Pandera states (see the test below). A list: pytest 10 refuses a generator."""
+    return [
+        pytest.param(model, id=name)
+        for name, model in _all_models()
+        if not _has_table_wide_checks(model)
+    ]
 
 
 def test_only_the_ticket_models_are_left_to_pandera_by_their_table_wide_rule(con):
