@@ -47,7 +47,7 @@ def tiny_run_logs():
     defs = Definitions(
         assets=[upstream, downstream],
         asset_checks=[downstream_positive],
-        jobs=[define_asset_job("tiny_daily", partitions_def=days)],
+        jobs=[define_asset_job("tiny_daily")],
     )
     with in_memory_instance() as instance:
         began = time.time()

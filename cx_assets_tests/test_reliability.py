@@ -213,7 +213,8 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
             for _ in range(2)
         ]  # fmt: skip
         for process in pair:
-            assert process.wait(timeout=120) == 0, process.stderr.read()
+            _, errors = process.communicate(timeout=120)
+            assert process.returncode == 0, errors
         runs = root / "dagster_home" / "history" / "runs.db"
         with sqlite3.connect(runs) as database:
             assert database.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)

@@ -118,10 +118,11 @@ class Warehouse(ConfigurableResource):
             if context.log is not None:
                 context.log.info(line)
 
-        first_claim = run_lock.claim_run(context.instance, context.run_id)
+        run_id = context.run.run_id if context.run is not None else None
+        first_claim = run_lock.claim_run(context.instance, run_id)
         with run_lock.data_root_lock(
             self.data_dir,
-            owner=f"run {context.run_id}" if context.run_id else "a run",
+            owner=f"run {run_id}" if run_id else "a run",
             wait_seconds=self.run_wait_seconds,
             say=say,
             on_release=self.close,

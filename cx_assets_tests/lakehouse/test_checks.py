@@ -30,7 +30,7 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
-from cx_assets.lakehouse.partitions import daily_partitions, partition_dates
+from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import QUIET, check_results
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -145,9 +145,7 @@ def test_the_table_runs_without_its_checks_and_a_check_runs_alone_on_the_stored_
     with lake.resources["warehouse"].connect() as con:
         con.execute("INSERT INTO silver.keyed SELECT * FROM silver.keyed WHERE key = 'a'")
     # as the UI launches it: a job of the check alone, for the day
-    job = define_asset_job(
-        "check_alone", selection=AssetSelection.checks(unique), partitions_def=daily_partitions
-    )
+    job = define_asset_job("check_alone", selection=AssetSelection.checks(unique))
     definitions = Definitions(assets=[keyed], jobs=[job], resources=lake.resources)
     check_only = definitions.resolve_job_def("check_alone").execute_in_process(
         tags={"dagster/partition": "2024-01-05"}, instance=lake.instance, run_config=QUIET,

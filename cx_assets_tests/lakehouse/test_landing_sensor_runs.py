@@ -107,7 +107,7 @@ def test_days_that_land_together_are_one_run_in_order_capped_per_tick(lake, inst
 def test_the_defined_crm_sensor_requests_the_crm_job(lake, instance):
     from cx_assets.definitions import defs
 
-    sensor = defs.get_sensor_def("crm_landing_sensor")
+    sensor = defs.resolve_sensor_def("crm_landing_sensor")
     lake.land_jsonl("crm", "contacts", DAY, [{"Id": 1}])
     result = Ticker(sensor, lake.root, instance, definitions=defs).tick()
     assert keys(result) == [DAY]
@@ -158,7 +158,7 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
         shutil.move(aside, folder)
 
     definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
-    sensor = definitions.get_sensor_def("digital_landing_sensor")
+    sensor = definitions.resolve_sensor_def("digital_landing_sensor")
     ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
 
     (request,) = ticker.tick().run_requests  # days 2 and 3 were built from their files
@@ -185,7 +185,7 @@ def test_a_day_landing_for_one_source_runs_alone_whatever_another_built_later(la
     landed(lake.root, "calls", start="2024-01-01", seed=None)
 
     definitions = Definitions.merge(digital.defs, calls.defs, Definitions(resources=lake.resources))
-    sensor = definitions.get_sensor_def("calls_landing_sensor")
+    sensor = definitions.resolve_sensor_def("calls_landing_sensor")
     (request,) = (
         Ticker(sensor, lake.root, lake.instance, definitions=definitions).tick().run_requests
     )
