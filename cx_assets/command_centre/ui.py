@@ -261,14 +261,15 @@ def table(
 ) -> None:
     """A sortable table (click a header) and its CSV download. A column of days reads as
     days (Streamlit showed a gold `date` as "2026-11-24 00:00:00"), a gold timestamp (in
-    UTC) as "2026-11-24 09:15:02 UTC" (Streamlit wrote "+00:00" after it); the `shares`
-    columns (fractions, as gold holds them) read as percentages with one decimal, as the
-    pages' cards and charts write them. The CSV keeps gold's values."""
+    UTC) as "2026-11-24 09:15:02 UTC" (Streamlit wrote "+00:00" after it), a count with
+    thousands separated ("5,976", as cards and charts write it; Streamlit wrote "5976");
+    the `shares` columns (fractions, as gold holds them) read as percentages with one
+    decimal, as the pages' cards and charts write them. The CSV keeps gold's values."""
     shown, percentages = as_percentages(frame, shares)
     st.dataframe(
         shown,
         hide_index=True,
-        column_config={**time_columns(frame), **percentages, **(column_config or {})},
+        column_config={**shown_formats(frame), **percentages, **(column_config or {})},
     )
     st.download_button(
         "Download CSV",
@@ -301,17 +302,33 @@ def as_percentages(frame: pd.DataFrame, shares: Sequence[str]) -> tuple[pd.DataF
 
 # momentJS: the text in brackets is written as it is.
 UTC_TIME_FORMAT = "YYYY-MM-DD HH:mm:ss [UTC]"
+# printf as Streamlit reads it: `,` separates thousands.
+COUNT_FORMAT = "%,d"
 
 
-def time_columns(frame: pd.DataFrame) -> dict:
-    """The column configuration of `frame`'s days and zoned timestamps (shown in UTC)."""
+def shown_formats(frame: pd.DataFrame) -> dict:
+    """The column configuration of `frame`'s days, zoned timestamps (shown in UTC) and
+    counts (integers that are not identifiers: a CRM `owner_id` reads `1234`)."""
     config = {}
     for column in frame.columns:
         if _holds_days(frame[column]):
             config[column] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif _zoned(frame[column].dtype):
             config[column] = st.column_config.DatetimeColumn(format=UTC_TIME_FORMAT, timezone="UTC")
+        elif _counts(frame[column]) and not _identifies(str(column)):
+            config[column] = st.column_config.NumberColumn(format=COUNT_FORMAT)
     return config
+
+
+def _counts(column: pd.Series) -> bool:
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_integer(dtype.pyarrow_dtype)
+    return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _identifies(name: str) -> bool:
+    return name == "id" or name.endswith("_id")
 
 
 def _zoned(dtype) -> bool:

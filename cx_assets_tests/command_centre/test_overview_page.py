@@ -12,7 +12,7 @@ from cx_assets.crm import schemas as crm_schemas
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_copies import with_t4_resolved_late
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
 
 
 def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
@@ -31,6 +31,7 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     }  # fmt: skip
     kpis = fresh.set_index("table").loc["calls_kpis_daily"]
     assert (kpis["rows"], kpis["days"], str(kpis["latest day"])) == (2, 2, str(DAY2))
+    assert column_formats(app.dataframe[0])["rows"] == "%,d"  # "2,195", as cards write it
     assert any("no runs recorded yet" in caption.value for caption in app.caption)
 
 

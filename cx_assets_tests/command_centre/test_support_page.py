@@ -67,7 +67,8 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
     # chart's labels (Streamlit's "percent" preset wrote `100.00%`).
     assert shares.loc["high"].tolist() == [0.0, 0.0, 100.0]
     assert shares.loc["urgent"].tolist() == [0.0, 100.0, 0.0]
-    assert column_formats(table) == dict.fromkeys(columns, "%.1f%%")
+    # Counts with thousands separated, as the cards write them (Streamlit wrote `9949`).
+    assert column_formats(table) == {**dict.fromkeys(columns, "%.1f%%"), "tickets": "%,d"}
 
 
 def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypatch):

@@ -7,10 +7,11 @@ import pyarrow as pa
 import pytest
 
 from cx_assets.command_centre.ui import (
+    COUNT_FORMAT,
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
     as_percentages,
-    time_columns,
+    shown_formats,
 )
 
 
@@ -42,10 +43,9 @@ def test_days_read_as_days_and_zoned_timestamps_as_utc_times():
             "arrow_at": pd.Series([at, at]).astype(pd.ArrowDtype(pa.timestamp("us", tz="UTC"))),
             "local_at": [at.tz_convert("America/Sao_Paulo")] * 2,
             "naive_at": pd.to_datetime(["2026-11-24 09:15", "2026-11-25 00:00"]),
-            "calls": [1, 2],
         }
     )
-    config = time_columns(frame)
+    config = shown_formats(frame)
     assert set(config) == {"date", "called_at", "arrow_at", "local_at"}
     assert config["date"]["type_config"]["format"] == "YYYY-MM-DD"
     for column in ("called_at", "arrow_at", "local_at"):
@@ -54,3 +54,22 @@ def test_days_read_as_days_and_zoned_timestamps_as_utc_times():
         assert (shown["type"], shown["format"], shown["timezone"]) == (
             "datetime", UTC_TIME_FORMAT, "UTC"
         )  # fmt: skip
+
+
+def test_counts_read_with_thousands_separated_and_identifiers_as_they_are():
+    frame = pd.DataFrame(
+        {
+            "tickets_handled": [5976, 12],
+            "open_deals": pd.array([1450, None], dtype="Int64"),
+            "calls": pd.Series([2000, 3]).astype(pd.ArrowDtype(pa.int64())),
+            "owner_id": [1234, 5678],
+            "id": [1001, 1002],
+            "converted": [True, False],
+            "mean_csat": [4.25, 3.5],
+            "agent_name": ["Carla", "Omar"],
+        }
+    )
+    config = shown_formats(frame)
+    assert set(config) == {"tickets_handled", "open_deals", "calls"}
+    assert {column["type_config"]["format"] for column in config.values()} == {COUNT_FORMAT}
+    assert COUNT_FORMAT == "%,d"  # Streamlit's printf: "5,976", as the cards write it

@@ -225,7 +225,6 @@ if tables:
         fresh,
         name="gold_freshness",
         column_config={
-            "rows": st.column_config.NumberColumn(format="localized"),
             "written (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         },
     )
