@@ -269,7 +269,15 @@ def table(
     st.dataframe(
         shown,
         hide_index=True,
-        column_config={**shown_formats(frame), **percentages, **(column_config or {})},
+        column_config={  # a page's configuration may name columns this table lacks
+            column: config
+            for column, config in {
+                **shown_formats(frame),
+                **percentages,
+                **(column_config or {}),
+            }.items()
+            if column in shown.columns
+        },
     )
     st.download_button(
         "Download CSV",

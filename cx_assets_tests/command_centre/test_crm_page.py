@@ -40,6 +40,7 @@ def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     # Its shares in percent, as the page's other shares (a friction share of 0.5: `50.0%`).
     assert churn[["friction_share", "lost_deal_share"]].values.tolist() == [[50.0, 0.0]]
     assert column_formats(app.dataframe[1])["friction_share"] == "%.1f%%"
+    assert column_formats(app.dataframe[1])["days_since_last_healthy_interaction"] == "%.1f"
 
     app.sidebar.multiselect(key="crm_managers").select("Bruno Gestor").run()
     assert metrics(app)["Friction interactions"] == "1"

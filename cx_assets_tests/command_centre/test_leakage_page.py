@@ -107,6 +107,10 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     assert any(
         "hits an error on **billing** (error PAY_TIMEOUT)" in md.value for md in app.markdown
     )
+    (steps,) = [frame for frame in app.dataframe if "sequence" in frame.value]
+    formats = column_formats(steps)  # not `4.933333` minutes
+    assert (formats["time_to_call_minutes"], formats["sentiment_score"]) == ("%.1f", "%.2f")
+    assert formats["event_at"] == "YYYY-MM-DD HH:mm:ss [UTC]"
 
     app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
     assert metrics(app)["Leakage calls"] == "10"

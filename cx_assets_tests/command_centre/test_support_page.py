@@ -67,18 +67,26 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
     # chart's labels (Streamlit's "percent" preset wrote `100.00%`).
     assert shares.loc["high"].tolist() == [0.0, 0.0, 100.0]
     assert shares.loc["urgent"].tolist() == [0.0, 100.0, 0.0]
-    # Counts with thousands separated, as the cards write them (Streamlit wrote `9949`).
-    assert column_formats(table) == {**dict.fromkeys(columns, "%.1f%%"), "tickets": "%,d"}
+    # Counts with thousands separated, as the cards write them (Streamlit wrote `9949`);
+    # waits to a tenth, CSAT to a hundredth (it wrote `346.228436`).
+    assert column_formats(table) == {
+        **dict.fromkeys(columns, "%.1f%%"), "tickets": "%,d",
+        "median_first_response_minutes": "%.1f", "median_resolution_hours": "%.1f",
+        "mean_csat": "%.2f",
+    }  # fmt: skip
 
 
 def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypatch):
     app = render("support", gold_root, monkeypatch)
-    (agents,) = [frame.value for frame in app.dataframe if "breach_share" in frame.value]
+    (table,) = [frame for frame in app.dataframe if "breach_share" in frame.value]
+    agents = table.value
     ana = agents.set_index("agent_id").loc["A1"]
     # A1 has T1 (breached, rated 2), T4 (in time, rated 4) and T5 (in time, not rated):
     # 1 breach of 3 tickets (of the 2 rated ones it would be 1 of 2), shown in percent.
     assert (ana.tickets_handled, ana.sla_breaches) == (3, 1)
     assert ana.breach_share == pytest.approx(100 / 3)
+    formats = column_formats(table)
+    assert (formats["mean_csat"], formats["mean_first_response_minutes"]) == ("%.2f", "%.1f")
 
 
 def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path, monkeypatch):

@@ -214,7 +214,8 @@ with ui.section():
         column_config={
             "churn_risk_score": st.column_config.ProgressColumn(
                 min_value=0, max_value=100, format="%.0f"
-            )
+            ),
+            "days_since_last_healthy_interaction": st.column_config.NumberColumn(format="%.1f"),
         },
     )
 

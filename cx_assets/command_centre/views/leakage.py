@@ -249,7 +249,14 @@ with ui.section():
             charts.journey_playback(timeline, step, title=f"{member} on {day}"),
             key="leakage_playback",
         )
-        ui.table(timeline[timeline["sequence"] <= step], name=f"leakage_timeline_{member}_{day}")
+        ui.table(
+            timeline[timeline["sequence"] <= step],
+            name=f"leakage_timeline_{member}_{day}",
+            column_config={
+                "time_to_call_minutes": st.column_config.NumberColumn(format="%.1f"),
+                "sentiment_score": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
 
 # --------------------------------------------------------------------------- savings
 st.subheader("Savings model")

@@ -18,6 +18,14 @@ TABLES = [
 ]  # fmt: skip
 PRIORITY_ORDER = "['urgent', 'high', 'medium', 'low']"  # a DuckDB list, most urgent first
 HISTORY_DAYS = 28  # delivered days shown before the forecast
+# Waits to a tenth of a minute or hour, CSAT to two decimals as its card and scatter write it.
+TIMES_AND_CSAT = {
+    column: st.column_config.NumberColumn(format="%.2f" if column == "mean_csat" else "%.1f")
+    for column in (
+        "median_first_response_minutes", "median_resolution_hours",
+        "mean_first_response_minutes", "mean_resolution_hours", "mean_csat",
+    )
+}  # fmt: skip
 # An agent's team and name: the latest ones its daily rows give.
 TEAMS = """(SELECT agent_id, arg_max(team, date) AS team, arg_max(agent_name, date) AS agent_name
             FROM support_agent_daily GROUP BY agent_id)"""
@@ -97,6 +105,7 @@ with right:
         sla,
         name="support_sla_by_priority",
         shares=["sla_compliance", "first_response_breach_share", "resolution_breach_share"],
+        column_config=TIMES_AND_CSAT,
     )
 
 # --------------------------------------------------------------------------- agents
@@ -155,6 +164,7 @@ else:
         agents.drop(columns="agent"),
         name="support_agents",
         shares=["breach_share"],
+        column_config=TIMES_AND_CSAT,
     )
 
 # --------------------------------------------------------------------------- forecast
