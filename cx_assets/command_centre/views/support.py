@@ -20,11 +20,12 @@ PRIORITY_ORDER = "['urgent', 'high', 'medium', 'low']"  # a DuckDB list, most ur
 HISTORY_DAYS = 28  # delivered days shown before the forecast
 # Waits to a tenth of a minute or hour, CSAT to two decimals as its card and scatter write it.
 TIMES_AND_CSAT = {
-    column: st.column_config.NumberColumn(format="%.2f" if column == "mean_csat" else "%.1f")
-    for column in (
-        "median_first_response_minutes", "median_resolution_hours",
-        "mean_first_response_minutes", "mean_resolution_hours", "mean_csat",
-    )
+    **dict.fromkeys(
+        ["median_first_response_minutes", "median_resolution_hours",
+         "mean_first_response_minutes", "mean_resolution_hours"],
+        st.column_config.NumberColumn(format="%.1f"),
+    ),
+    "mean_csat": st.column_config.NumberColumn(format="%.2f"),
 }  # fmt: skip
 # An agent's team and name: the latest ones its daily rows give.
 TEAMS = """(SELECT agent_id, arg_max(team, date) AS team, arg_max(agent_name, date) AS agent_name
