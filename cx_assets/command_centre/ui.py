@@ -329,10 +329,11 @@ def shown_formats(frame: pd.DataFrame) -> dict:
 
 
 def _counts(column: pd.Series) -> bool:
+    """Integers, pandas' or Arrow's (booleans are neither: pandas says so for all three)."""
     dtype = column.dtype
     if isinstance(dtype, pd.ArrowDtype):
         return pa.types.is_integer(dtype.pyarrow_dtype)
-    return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return pd.api.types.is_integer_dtype(dtype)
 
 
 def _identifies(name: str) -> bool:
