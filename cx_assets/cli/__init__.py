@@ -32,6 +32,7 @@ from cx_assets.cli.failures import (
     BusyError,
     DamagedError,
     disk_full,
+    interrupted,
     not_writable,
 )
 from cx_assets.cli.generate import cmd_generate, generator_sources
@@ -111,14 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # turns one during the steps into a failed run, summarised above. Nothing is left
         # half-done: the lock is released on the way out, landing files are written under
         # in-flight names, and the next run marks a run it finds unfinished as failed.
-        print("cx-lakehouse: interrupted; run the command again to finish it", file=sys.stderr)
-        return INTERRUPTED
+        return _interrupted()
     except Exception as error:
+        if interrupted(error):
+            return _interrupted()
         said = not_writable(error) or disk_full(error)
         if said is None:
             raise  # a defect: its traceback is what helps
         print(f"cx-lakehouse: {said}", file=sys.stderr)
         return 1
+
+
+def _interrupted() -> int:
+    print("cx-lakehouse: interrupted; run the command again to finish it", file=sys.stderr)
+    return INTERRUPTED
 
 
 def run_program() -> None:

@@ -73,6 +73,22 @@ def not_writable(error: BaseException) -> str | None:
     )
 
 
+def interrupted(error: BaseException) -> bool:
+    """Whether `error` is a Ctrl-C that Python wrapped in another error on the way up.
+
+    Python 3.11 turns one that arrives while a class is being created (importing Dagster
+    creates hundreds) into `RuntimeError("Error calling __set_name__ ...")` raised from it;
+    later versions let it through. Only explicit causes count: an error raised while a
+    Ctrl-C was being handled may be a defect of its own."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__
+    return False
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
