@@ -28,7 +28,6 @@ from collections.abc import Sequence
 
 from cx_assets.cli import process
 from cx_assets.cli.failures import (
-    INTERRUPTED,
     BusyError,
     DamagedError,
     disk_full,
@@ -42,6 +41,7 @@ from cx_assets.cli.process import ClosedPipeTolerant, StartUpCollection
 from cx_assets.cli.run import cmd_run
 from cx_assets.cli.run_plan import RunPlan
 from cx_assets.cli.servers import cmd_dashboard, cmd_ui, require_free_port, ui_command
+from cx_assets.command import INTERRUPTED, INTERRUPTED_MESSAGE
 from cx_assets.lakehouse.settings import SettingsError
 
 __all__ = [
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupted() -> int:
-    print("cx-lakehouse: interrupted; run the command again to finish it", file=sys.stderr)
+    print(INTERRUPTED_MESSAGE, file=sys.stderr)
     return INTERRUPTED
 
 

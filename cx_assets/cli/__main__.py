@@ -1,5 +1,5 @@
 """`python -m cx_assets.cli`, as `cx-lakehouse`."""
 
-from cx_assets.cli import run_program
+from cx_assets.command import run
 
-run_program()
+run()

@@ -1,5 +1,6 @@
 """How a command ends when it cannot go on, in one line each: the data root busy or damaged,
-its disk full or not writable (exit 1), or Ctrl-C (exit 130)."""
+its disk full or not writable (exit 1), or Ctrl-C however it arrives (exit 130, with
+`cx_assets.command`)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,6 @@ class BusyError(Exception):
 class DamagedError(Exception):
     """The data root's warehouse cannot be read as it is; printed as one line."""
 
-
-# The shell's convention for a command ended by Ctrl-C (128 + SIGINT).
-INTERRUPTED = 130
 
 # Free space under which an error met while writing is taken for the disk being full:
 # SQLite and DuckDB report a full disk as "disk I/O error" or "IO Error" without the

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cx_assets.cli import process
-from cx_assets.cli.failures import INTERRUPTED, BusyError, DamagedError
+from cx_assets.cli.failures import BusyError, DamagedError
 from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError, parse_day
 from cx_assets.cli.run_plan import RunPlan
@@ -23,6 +23,7 @@ from cx_assets.cli.run_report import (
     print_quarantined,
     print_summary,
 )
+from cx_assets.command import INTERRUPTED
 
 if TYPE_CHECKING:  # imported when the command runs, after its start-up bookkeeping
     from cx_assets.lakehouse.settings import Settings

@@ -185,6 +185,35 @@ def test_ctrl_c_while_a_class_is_created_ends_in_one_line(tmp_path, monkeypatch,
     )
 
 
+# `cx-lakehouse` as its entry point runs it, with Ctrl-C arriving while `cx_assets.cli` is
+# imported (the tenth of a second before the command's own handling begins).
+_CTRL_C_WHILE_THE_COMMAND_IMPORTS = """
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "cx_assets.cli":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, CtrlC())
+from cx_assets.command import run
+run()
+"""
+
+
+def test_ctrl_c_while_the_command_imports_ends_in_one_line():
+    ended = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_THE_COMMAND_IMPORTS],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert (ended.returncode, ended.stdout) == (130, "")
+    assert ended.stderr == "cx-lakehouse: interrupted; run the command again to finish it\n"
+
+
+def test_the_installed_command_starts_at_the_light_entry_point():
+    """The entry point the package declares is the one that catches Ctrl-C while importing."""
+    script = (BIN / "cx-lakehouse").read_text()
+    assert "from cx_assets.command import run" in script
+
+
 def test_an_error_while_handling_ctrl_c_keeps_its_traceback(tmp_path, monkeypatch):
     """Only a Ctrl-C given as the explicit cause counts: an error raised while one was being
     handled may be a defect of its own."""
