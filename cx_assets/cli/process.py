@@ -1,10 +1,14 @@
 """The command's own process: its standard output, its garbage collector during start-up,
-and NumPy's BLAS threads."""
+NumPy's BLAS threads, and Ctrl-C inside code that swallows it."""
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class ClosedPipeTolerant:
@@ -87,3 +91,37 @@ def one_blas_thread() -> None:
     cores (two at a time, with DuckDB's threads). Set before NumPy is imported (the command
     imports it lazily); a value the user set is kept."""
     os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
+
+
+@contextmanager
+def ctrl_c_kept() -> Iterator[None]:
+    """Ctrl-C inside the block ends it as Ctrl-C, even if the code inside swallows it.
+
+    Dagster's selection parser catches everything (`except:`) and then calls the string
+    invalid: a Ctrl-C during its tenth of a second would end the command as a user's
+    mistake. Here the signal is noted as it arrives, and a KeyboardInterrupt raised once
+    the block ends, however it ended. Where Python does not deliver it as KeyboardInterrupt
+    (ignored, as in a shell's background job, or outside the main thread) nothing changes."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    arrived: list[int] = []
+
+    def noted(signum, frame):
+        arrived.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, noted)
+    try:
+        yield
+    except BaseException:
+        if arrived:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if arrived:
+        raise KeyboardInterrupt
