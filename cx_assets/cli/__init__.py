@@ -101,12 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, SettingsError) as error:
-        print(f"cx-lakehouse: {error}", file=sys.stderr)
-        return 2
-    except (BusyError, DamagedError) as error:  # held by another process, or damaged
-        print(f"cx-lakehouse: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         # Ctrl-C outside a run's steps (start-up, the run's creation, the summary): Dagster
         # turns one during the steps into a failed run, summarised above. Nothing is left
@@ -114,13 +108,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # in-flight names, and the next run marks a run it finds unfinished as failed.
         return _interrupted()
     except Exception as error:
-        if interrupted(error):
+        if interrupted(error):  # a Ctrl-C some library made into an error of its own
             return _interrupted()
-        said = not_writable(error) or disk_full(error)
-        if said is None:
-            raise  # a defect: its traceback is what helps
-        print(f"cx-lakehouse: {said}", file=sys.stderr)
+        return _ended_by(error)
+
+
+def _ended_by(error: Exception) -> int:
+    """The one line and exit code of an error the user can act on; a defect is raised."""
+    if isinstance(error, (UsageError, SettingsError)):
+        print(f"cx-lakehouse: {error}", file=sys.stderr)
+        return 2
+    if isinstance(error, (BusyError, DamagedError)):  # held by another process, or damaged
+        print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
+    said = not_writable(error) or disk_full(error)
+    if said is None:
+        raise error  # a defect: its traceback is what helps
+    print(f"cx-lakehouse: {said}", file=sys.stderr)
+    return 1
 
 
 def _interrupted() -> int:
@@ -139,6 +144,7 @@ def run_program() -> None:
     sys.stdout = ClosedPipeTolerant(sys.stdout)
     process.one_blas_thread()
     process.START_UP_COLLECTION.armed = True
+    process.CTRL_C.arm()
     code = main()
     logging.shutdown()
     sys.stdout.flush()

@@ -72,12 +72,15 @@ def not_writable(error: BaseException) -> str | None:
 
 
 def interrupted(error: BaseException) -> bool:
-    """Whether `error` is a Ctrl-C that Python wrapped in another error on the way up.
+    """Whether `error` came of Ctrl-C: pressed while the command's watch was armed
+    (`process.CTRL_C`, whatever the code it arrived in made of it), or given as the explicit
+    cause (Python 3.11 raises `RuntimeError("Error calling __set_name__ ...")` from one that
+    arrives while a class is created). An error merely raised while a Ctrl-C was being
+    handled, with the watch not armed, may be a defect of its own."""
+    from cx_assets.cli.process import CTRL_C
 
-    Python 3.11 turns one that arrives while a class is being created (importing Dagster
-    creates hundreds) into `RuntimeError("Error calling __set_name__ ...")` raised from it;
-    later versions let it through. Only explicit causes count: an error raised while a
-    Ctrl-C was being handled may be a defect of its own."""
+    if CTRL_C.pressed:
+        return True
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))

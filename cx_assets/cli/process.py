@@ -1,5 +1,5 @@
 """The command's own process: its standard output, its garbage collector during start-up,
-NumPy's BLAS threads, and Ctrl-C inside code that swallows it."""
+NumPy's BLAS threads, and Ctrl-C however the libraries pass it on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import gc
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 class ClosedPipeTolerant:
@@ -93,35 +91,40 @@ def one_blas_thread() -> None:
     os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
 
 
-@contextmanager
-def ctrl_c_kept() -> Iterator[None]:
-    """Ctrl-C inside the block ends it as Ctrl-C, even if the code inside swallows it.
+class CtrlCWatch:
+    """Remembers that Ctrl-C was pressed, however the code it arrived in passed it on.
 
-    Dagster's selection parser catches everything (`except:`) and then calls the string
-    invalid: a Ctrl-C during its tenth of a second would end the command as a user's
-    mistake. Here the signal is noted as it arrives, and a KeyboardInterrupt raised once
-    the block ends, however it ended. Where Python does not deliver it as KeyboardInterrupt
-    (ignored, as in a shell's background job, or outside the main thread) nothing changes."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    arrived: list[int] = []
+    Python raises KeyboardInterrupt wherever the main thread is when Ctrl-C arrives, and
+    libraries do not all let it through: Python 3.11 wraps it in a RuntimeError while a
+    class is created, pydantic in a SchemaError while a model is built (both during
+    Dagster's import), DuckDB ends the query with `RuntimeError("Query interrupted")`, and
+    Dagster's selection parser catches it (`except:`) and calls the string invalid. So the
+    command's handler notes the Ctrl-C before raising it as Python's would: an error that
+    follows is then taken for the interruption it is (`failures.interrupted`), and one
+    swallowed whole stops the command before its run starts (`stop_if_pressed`).
 
-    def noted(signum, frame):
-        arrived.append(signum)
+    During a run's steps Dagster's own handler stands in for this one, and turns Ctrl-C into
+    a failed run. Only `run_program` arms it, when SIGINT is not ignored (a shell's
+    background job ignores it) and only in the main thread, where Python delivers it."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+
+    def arm(self) -> None:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            signal.signal(signal.SIGINT, self._noted)
+
+    def stop_if_pressed(self) -> None:
+        """KeyboardInterrupt if Ctrl-C was pressed, though the code it arrived in went on."""
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def _noted(self, signum, frame) -> None:
+        self.pressed = True
         signal.default_int_handler(signum, frame)
 
-    signal.signal(signal.SIGINT, noted)
-    try:
-        yield
-    except BaseException:
-        if arrived:
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if arrived:
-        raise KeyboardInterrupt
+
+CTRL_C = CtrlCWatch()

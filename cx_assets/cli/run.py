@@ -145,6 +145,8 @@ def _run_and_report(
             else {}
         )
         tally = RunTally()
+        # A Ctrl-C some code swallowed on the way here still stops the run before it starts.
+        process.CTRL_C.stop_if_pressed()
         succeeded = plan.materialize(instance, keys, tally, verbose=verbose)
         tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
         print_summary(

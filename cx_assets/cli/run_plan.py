@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 
 from cx_assets.cli.options import UsageError
-from cx_assets.cli.process import ctrl_c_kept
 from cx_assets.cli.run_report import RunTally, failure_lines, is_interruption
 
 # The reason of a record quarantined because a later day, run first, kept its key
@@ -48,9 +47,8 @@ class RunPlan:
         defs = domains_definitions(domains)
         graph = defs.resolve_asset_graph()
         try:
-            with ctrl_c_kept():  # the parser's `except:` would take it for a bad string
-                selection = AssetSelection.from_string(select) if select else AssetSelection.all()
-                selected = selection.resolve(graph)
+            selection = AssetSelection.from_string(select) if select else AssetSelection.all()
+            selected = selection.resolve(graph)
         except (DagsterError, ValueError, KeyError) as error:
             raise UsageError(f"--select {select!r}: {error}".splitlines()[0]) from None
         if not selected:
