@@ -105,6 +105,8 @@ def _initialize_storage(home: Path) -> None:
             return
         from dagster import DagsterInstance
 
-        with DagsterInstance.from_config(str(home)) as instance:
+        from cx_assets.cli.process import CTRL_C
+
+        with CTRL_C.closed_whole(DagsterInstance.from_config(str(home))) as instance:
             instance.get_runs(limit=1)
         (home / STORAGE_MADE).touch()

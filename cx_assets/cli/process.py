@@ -7,6 +7,11 @@ import gc
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ClosedPipeTolerant:
@@ -109,6 +114,7 @@ class CtrlCWatch:
 
     def __init__(self) -> None:
         self.pressed = False
+        self._armed = False
 
     def arm(self) -> None:
         if (
@@ -116,15 +122,51 @@ class CtrlCWatch:
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         ):
             signal.signal(signal.SIGINT, self._noted)
+            self._armed = True
 
     def stop_if_pressed(self) -> None:
         """KeyboardInterrupt if Ctrl-C was pressed, though the code it arrived in went on."""
         if self.pressed:
             raise KeyboardInterrupt
 
+    def closed_whole(self, manager: AbstractContextManager[T]) -> AbstractContextManager[T]:
+        """`manager`, whose exit (closing what it opened) runs to its end with Ctrl-C held
+        off, and raised after. SQLAlchemy, closing the Dagster instance's connections,
+        catches a Ctrl-C to log "Exception closing connection" with its traceback before
+        passing it on: a page of text where the command's one line should be."""
+        return _ExitHeldOff(self, manager)
+
+    @contextmanager
+    def held_off(self) -> Iterator[None]:
+        """Ctrl-C inside the block only noted, and raised once it ends."""
+        if not self._armed:
+            yield
+            return
+        signal.signal(signal.SIGINT, self._noted_only)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, self._noted)
+        self.stop_if_pressed()
+
     def _noted(self, signum, frame) -> None:
         self.pressed = True
         signal.default_int_handler(signum, frame)
+
+    def _noted_only(self, signum, frame) -> None:
+        self.pressed = True
+
+
+class _ExitHeldOff(AbstractContextManager):
+    def __init__(self, watch: CtrlCWatch, manager: AbstractContextManager) -> None:
+        self._watch, self._manager = watch, manager
+
+    def __enter__(self):
+        return self._manager.__enter__()
+
+    def __exit__(self, *raised) -> bool | None:
+        with self._watch.held_off():
+            return self._manager.__exit__(*raised)
 
 
 CTRL_C = CtrlCWatch()

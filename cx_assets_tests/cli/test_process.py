@@ -104,6 +104,31 @@ def swallowed_whole_before_the_run(args):
     RunPlan.resolve = classmethod(resolve_then_swallow)
     return run(args)
 
+def closing_the_instance_after(stage, args):  # SQLAlchemy would log a traceback there
+    from dagster import DagsterInstance
+
+    reached = [stage == "making its storage"]
+    materialize = RunPlan.materialize
+    def materialize_then_reached(self, *args, **kwargs):
+        reached.append(True)
+        return materialize(self, *args, **kwargs)
+    RunPlan.materialize = materialize_then_reached
+
+    dispose = DagsterInstance.dispose
+    def dispose_after_ctrl_c(self):
+        if reached.pop():
+            ctrl_c()
+        dispose(self)
+        print("instance closed")
+    DagsterInstance.dispose = dispose_after_ctrl_c
+    return run(args)
+
+def while_closing_the_instance_after_making_its_storage(args):
+    return closing_the_instance_after("making its storage", args)
+
+def while_closing_the_instance_after_the_run(args):
+    return closing_the_instance_after("the run", args)
+
 def ignored_in_a_background_job(args):
     ctrl_c()
     return 0
@@ -121,22 +146,25 @@ INTERRUPTED_LINE = "cx-lakehouse: interrupted; run the command again to finish i
 
 
 @pytest.mark.parametrize(
-    "scenario, exit_code, stderr",
+    "scenario, exit_code, stderr, ran",
     [
-        ("wrapped_by_a_library", 130, INTERRUPTED_LINE),
-        ("duckdb_query_interrupted", 130, INTERRUPTED_LINE),
-        ("selection_parser_swallows", 130, INTERRUPTED_LINE),
-        ("swallowed_whole_before_the_run", 130, INTERRUPTED_LINE),
-        ("ignored_in_a_background_job", 0, ""),
+        ("wrapped_by_a_library", 130, INTERRUPTED_LINE, False),
+        ("duckdb_query_interrupted", 130, INTERRUPTED_LINE, False),
+        ("selection_parser_swallows", 130, INTERRUPTED_LINE, False),
+        ("swallowed_whole_before_the_run", 130, INTERRUPTED_LINE, False),
+        ("while_closing_the_instance_after_making_its_storage", 130, INTERRUPTED_LINE, False),
+        ("while_closing_the_instance_after_the_run", 130, INTERRUPTED_LINE, True),
+        ("ignored_in_a_background_job", 0, "", False),
     ],
 )
 def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
-    scenario, exit_code, stderr, tmp_path
+    scenario, exit_code, stderr, ran, tmp_path
 ):
     """Ctrl-C ends the command in its one line and 130 though the code it arrived in made it
     an error of its own (Python 3.11 and pydantic during Dagster's import, DuckDB's
     interrupted query, Dagster's selection parser calling the string invalid) or swallowed
-    it (the run then does not start); a background job's ignored SIGINT stays ignored."""
+    it (the run then does not start); closing the Dagster instance finishes first (where
+    SQLAlchemy would log a traceback); a background job's ignored SIGINT stays ignored."""
     from cx_assets_tests.cli import START, calls_day
 
     data_dir = calls_day(tmp_path / "data")
@@ -148,4 +176,6 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
         timeout=300,
     )
     assert (finished.returncode, finished.stderr) == (exit_code, stderr), finished.stdout
-    assert "materializing" not in finished.stdout  # no run started
+    assert ("materializing" in finished.stdout) is ran, finished.stdout
+    if "closing_the_instance" in scenario:
+        assert finished.stdout.endswith("instance closed\n")  # closed whole, then ended
