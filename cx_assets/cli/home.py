@@ -105,8 +105,6 @@ def _initialize_storage(home: Path) -> None:
             return
         from dagster import DagsterInstance
 
-        from cx_assets.cli.process import CTRL_C
-
-        with CTRL_C.closed_whole(DagsterInstance.from_config(str(home))) as instance:
+        with DagsterInstance.from_config(str(home)) as instance:
             instance.get_runs(limit=1)
         (home / STORAGE_MADE).touch()

@@ -4,14 +4,10 @@ NumPy's BLAS threads, and Ctrl-C however the libraries pass it on."""
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
 class ClosedPipeTolerant:
@@ -106,7 +102,10 @@ class CtrlCWatch:
     Dagster's selection parser catches it (`except:`) and calls the string invalid. So the
     command's handler notes the Ctrl-C before raising it as Python's would: an error that
     follows is then taken for the interruption it is (`failures.interrupted`), and one
-    swallowed whole stops the command before its run starts (`stop_if_pressed`).
+    swallowed whole stops the command before its run starts (`stop_if_pressed`). SQLAlchemy,
+    closing one of the Dagster instance's connections (it does after each use), catches one
+    to log "Exception closing connection" with its traceback before passing it on: that
+    record is dropped, a page of text where the command's one line should be.
 
     During a run's steps Dagster's own handler stands in for this one, and turns Ctrl-C into
     a failed run. Only `run_program` arms it, when SIGINT is not ignored (a shell's
@@ -114,7 +113,6 @@ class CtrlCWatch:
 
     def __init__(self) -> None:
         self.pressed = False
-        self._armed = False
 
     def arm(self) -> None:
         if (
@@ -122,51 +120,40 @@ class CtrlCWatch:
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         ):
             signal.signal(signal.SIGINT, self._noted)
-            self._armed = True
+            # Loggers made by name before SQLAlchemy is imported are the ones it then uses.
+            for name in SQLALCHEMY_POOL_LOGGERS:
+                logging.getLogger(name).addFilter(_NotCtrlC())
 
     def stop_if_pressed(self) -> None:
         """KeyboardInterrupt if Ctrl-C was pressed, though the code it arrived in went on."""
         if self.pressed:
             raise KeyboardInterrupt
 
-    def closed_whole(self, manager: AbstractContextManager[T]) -> AbstractContextManager[T]:
-        """`manager`, whose exit (closing what it opened) runs to its end with Ctrl-C held
-        off, and raised after. SQLAlchemy, closing the Dagster instance's connections,
-        catches a Ctrl-C to log "Exception closing connection" with its traceback before
-        passing it on: a page of text where the command's one line should be."""
-        return _ExitHeldOff(self, manager)
-
-    @contextmanager
-    def held_off(self) -> Iterator[None]:
-        """Ctrl-C inside the block only noted, and raised once it ends."""
-        if not self._armed:
-            yield
-            return
-        signal.signal(signal.SIGINT, self._noted_only)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, self._noted)
-        self.stop_if_pressed()
-
     def _noted(self, signum, frame) -> None:
         self.pressed = True
         signal.default_int_handler(signum, frame)
 
-    def _noted_only(self, signum, frame) -> None:
-        self.pressed = True
+
+class _NotCtrlC(logging.Filter):
+    """Drops a log record of a Ctrl-C caught on its way up (the error passed on after)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
 
 
-class _ExitHeldOff(AbstractContextManager):
-    def __init__(self, watch: CtrlCWatch, manager: AbstractContextManager) -> None:
-        self._watch, self._manager = watch, manager
-
-    def __enter__(self):
-        return self._manager.__enter__()
-
-    def __exit__(self, *raised) -> bool | None:
-        with self._watch.held_off():
-            return self._manager.__exit__(*raised)
+# SQLAlchemy's pools log under their class's name (`sqlalchemy.log.instance_logger`); the
+# Dagster instance's SQLite storage uses NullPool, a connection opened and closed per use.
+SQLALCHEMY_POOL_LOGGERS = tuple(
+    f"sqlalchemy.pool.impl.{pool}"
+    for pool in (
+        "NullPool",
+        "QueuePool",
+        "AsyncAdaptedQueuePool",
+        "SingletonThreadPool",
+        "StaticPool",
+        "AssertionPool",
+    )
+)
 
 
 CTRL_C = CtrlCWatch()

@@ -131,7 +131,7 @@ def _run_and_report(
     first, last = days
     # Opened under the lock: two first runs on a new data root would otherwise race to
     # create the instance's storage.
-    with process.CTRL_C.closed_whole(DagsterInstance.get()) as instance:
+    with DagsterInstance.get() as instance:
         run_lock.release_dead_runs(instance)
         for table in resources[LAYER_STORAGE["gold"]].republish_left_behind():
             print(f"note: gold/{table}'s Parquet published again from the warehouse "
