@@ -79,23 +79,18 @@ def interrupted(error: BaseException) -> bool:
     handled, with the watch not armed, may be a defect of its own."""
     from cx_assets.cli.process import CTRL_C
 
-    if CTRL_C.pressed:
-        return True
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, KeyboardInterrupt):
-            return True
-        error = error.__cause__
-    return False
+    return CTRL_C.pressed or any(
+        isinstance(cause, KeyboardInterrupt) for cause in _chain(error, causes_only=True)
+    )
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
+def _chain(error: BaseException, *, causes_only: bool = False) -> Iterator[BaseException]:
+    """`error`, then what it was raised from (or, unless `causes_only`, while handling)."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         yield error
-        error = error.__cause__ or error.__context__
+        error = error.__cause__ if causes_only else (error.__cause__ or error.__context__)
 
 
 def _says_no_space(error: BaseException) -> bool:

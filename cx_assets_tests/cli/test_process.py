@@ -1,5 +1,5 @@
-"""The command's own process: NumPy's BLAS threads, Ctrl-C in code that swallows it (its
-garbage collection is tested with the run's failures, `test_failures`)."""
+"""The command's own process: NumPy's BLAS threads, Ctrl-C however a library passes it on
+(its garbage collection is tested with the run's failures, `test_failures`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+
+from cx_assets_tests.cli import START, calls_day
 
 # `cx-lakehouse` as its entry point runs it, with `main` replaced by one that imports NumPy
 # (as the command does, after start-up) and prints the threads of each OpenBLAS it loaded.
@@ -160,8 +162,6 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
     interrupted query, Dagster's selection parser calling the string invalid) or swallowed
     it (the run then does not start), or logged it with a traceback (SQLAlchemy closing a
     connection); a background job's ignored SIGINT stays ignored."""
-    from cx_assets_tests.cli import START, calls_day
-
     data_dir = calls_day(tmp_path / "data")
     finished = subprocess.run(
         [sys.executable, "-c", _CTRL_C_PASSED_ON_AS, START],
