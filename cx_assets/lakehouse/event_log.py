@@ -58,6 +58,10 @@ from cx_assets.lakehouse.sql import sqlite_read_only_uri
 MAX_OPEN_SHARDS = 8
 # Dagster's own busy timeout for these files.
 BUSY_TIMEOUT_SECONDS = 15
+# How long closing the storage waits for its lock before closing without it: a Ctrl-C can
+# leave the lock held for good (Python cannot always release a lock whose `with` it
+# interrupted), and the command closes the storage on its way out.
+DISPOSE_WAIT_SECONDS = 5
 
 
 # Copies in progress (of the template, or the template being written) end in this; with
@@ -243,10 +247,14 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             os.utime(self.path_for_shard(event_entry.run_id))
 
     def _dispose_engines(self) -> None:
-        with self._db_lock:
+        locked = self._db_lock.acquire(timeout=DISPOSE_WAIT_SECONDS)
+        try:
             while self._engines:
                 _, engine = self._engines.popitem()
                 engine.dispose()
+        finally:
+            if locked:
+                self._db_lock.release()
 
     def wipe(self) -> None:
         # The parent deletes the database files: close them first.

@@ -120,6 +120,24 @@ def test_open_files_are_bounded(home):
         assert [entry.user_message for entry in storage.get_logs_for_run("run0")] == ["x"]
 
 
+def test_closing_does_not_wait_for_good_on_a_lock_left_held(home, monkeypatch):
+    """A Ctrl-C can leave the storage's lock held (an interrupted `with`); the command then
+    hung closing the instance on its way out, holding the data root's run lock."""
+    from cx_assets.lakehouse import event_log
+
+    monkeypatch.setattr(event_log, "DISPOSE_WAIT_SECONDS", 0.2)
+    instance = DagsterInstance.get()
+    storage = instance.event_log_storage
+    storage.store_event(_message("run0", "x"))
+    assert storage._engines
+    storage._db_lock.acquire()  # left held, as by the interrupted `with`
+    closing = threading.Thread(target=instance.dispose, daemon=True)
+    closing.start()
+    closing.join(timeout=30)
+    assert not closing.is_alive()
+    assert not storage._engines  # closed all the same
+
+
 def test_a_moved_data_root_gets_its_own_event_files(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     prepare_dagster_home(tmp_path / "before")
