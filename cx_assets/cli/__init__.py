@@ -31,7 +31,6 @@ from cx_assets.cli.failures import (
     BusyError,
     DamagedError,
     disk_full,
-    interrupted,
     not_writable,
 )
 from cx_assets.cli.generate import cmd_generate, generator_sources
@@ -108,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # in-flight names, and the next run marks a run it finds unfinished as failed.
         return _interrupted()
     except Exception as error:
-        if interrupted(error):  # a Ctrl-C some library made into an error of its own
+        if process.CTRL_C.pressed:  # a Ctrl-C some library made into an error of its own
             return _interrupted()
         return _ended_by(error)
 

@@ -1,6 +1,6 @@
 """How a command ends when it cannot go on, in one line each: the data root busy or damaged,
-its disk full or not writable (exit 1), or Ctrl-C however it arrives (exit 130, with
-`cx_assets.command`)."""
+its disk full or not writable (exit 1); Ctrl-C (exit 130) is `cx_assets.command`'s and
+`process.CTRL_C`'s."""
 
 from __future__ import annotations
 
@@ -71,26 +71,12 @@ def not_writable(error: BaseException) -> str | None:
     )
 
 
-def interrupted(error: BaseException) -> bool:
-    """Whether `error` came of Ctrl-C: pressed while the command's watch was armed
-    (`process.CTRL_C`, whatever the code it arrived in made of it), or given as the explicit
-    cause (Python 3.11 raises `RuntimeError("Error calling __set_name__ ...")` from one that
-    arrives while a class is created). An error merely raised while a Ctrl-C was being
-    handled, with the watch not armed, may be a defect of its own."""
-    from cx_assets.cli.process import CTRL_C
-
-    return CTRL_C.pressed or any(
-        isinstance(cause, KeyboardInterrupt) for cause in _chain(error, causes_only=True)
-    )
-
-
-def _chain(error: BaseException, *, causes_only: bool = False) -> Iterator[BaseException]:
-    """`error`, then what it was raised from (or, unless `causes_only`, while handling)."""
+def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         yield error
-        error = error.__cause__ if causes_only else (error.__cause__ or error.__context__)
+        error = error.__cause__ or error.__context__
 
 
 def _says_no_space(error: BaseException) -> bool:

@@ -101,7 +101,7 @@ class CtrlCWatch:
     Dagster's import), DuckDB ends the query with `RuntimeError("Query interrupted")`, and
     Dagster's selection parser catches it (`except:`) and calls the string invalid. So the
     command's handler notes the Ctrl-C before raising it as Python's would: an error that
-    follows is then taken for the interruption it is (`failures.interrupted`), and one
+    follows is then taken for the interruption it is (`cli.main`), and one
     swallowed whole stops the command before its run starts (`stop_if_pressed`). SQLAlchemy,
     closing one of the Dagster instance's connections (it does after each use), catches one
     to log "Exception closing connection" with its traceback before passing it on: that

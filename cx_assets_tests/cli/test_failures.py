@@ -163,28 +163,6 @@ def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatc
         cli_module.main(["run", "--date", START])
 
 
-def test_ctrl_c_while_a_class_is_created_ends_in_one_line(tmp_path, monkeypatch, capsys):
-    """Ctrl-C while importing Dagster can land in a class's creation, where Python 3.11
-    raises `RuntimeError("Error calling __set_name__ ...")` from it: still one line, 130."""
-    from cx_assets import cli as cli_module
-
-    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
-
-    class ArrivesDuringSetName:
-        def __set_name__(self, owner, name):
-            raise KeyboardInterrupt
-
-    def importing(args):
-        type("Spec", (), {"field": ArrivesDuringSetName()})  # as a module's class statement
-        return 0
-
-    monkeypatch.setattr(cli_module, "cmd_run", importing)
-    assert cli_module.main(["run", "--date", START]) == 130
-    assert capsys.readouterr().err == (
-        "cx-lakehouse: interrupted; run the command again to finish it\n"
-    )
-
-
 # `cx-lakehouse` as its entry point runs it, with Ctrl-C arriving while `cx_assets.cli` is
 # imported (the tenth of a second before the command's own handling begins).
 _CTRL_C_WHILE_THE_COMMAND_IMPORTS = """
@@ -212,25 +190,6 @@ def test_the_installed_command_starts_at_the_light_entry_point():
     """The entry point the package declares is the one that catches Ctrl-C while importing."""
     script = (BIN / "cx-lakehouse").read_text()
     assert "from cx_assets.command import run" in script
-
-
-def test_an_error_while_handling_ctrl_c_keeps_its_traceback(tmp_path, monkeypatch):
-    """Only a Ctrl-C given as the explicit cause counts: an error raised while one was being
-    handled may be a defect of its own."""
-    from cx_assets import cli as cli_module
-
-    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
-
-    def cleanup_breaks(args):
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            raise RuntimeError("cleanup broke") from None
-
-    monkeypatch.setattr(cli_module, "cmd_run", cleanup_breaks)
-    monkeypatch.setattr(shutil, "disk_usage", disk_with(5 * 2**30))
-    with pytest.raises(RuntimeError, match="cleanup broke"):
-        cli_module.main(["run", "--date", START])
 
 
 def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):

@@ -77,6 +77,12 @@ def wrapped_by_a_library(args):  # as pydantic's SchemaError during Dagster's im
     except KeyboardInterrupt:
         raise ValueError("'cls' must be valid as the first argument to 'isinstance'") from None
 
+def wrapped_while_a_class_is_created(args):  # Python 3.11, importing Dagster's classes
+    class ArrivesDuringSetName:
+        def __set_name__(self, owner, name):
+            ctrl_c()
+    type("Spec", (), {"field": ArrivesDuringSetName()})
+
 def duckdb_query_interrupted(args):
     import duckdb
 
@@ -147,6 +153,7 @@ INTERRUPTED_LINE = "cx-lakehouse: interrupted; run the command again to finish i
     "scenario, exit_code, stderr, ran",
     [
         ("wrapped_by_a_library", 130, INTERRUPTED_LINE, False),
+        ("wrapped_while_a_class_is_created", 130, INTERRUPTED_LINE, False),
         ("duckdb_query_interrupted", 130, INTERRUPTED_LINE, False),
         ("selection_parser_swallows", 130, INTERRUPTED_LINE, False),
         ("swallowed_whole_before_the_run", 130, INTERRUPTED_LINE, False),
