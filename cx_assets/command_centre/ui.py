@@ -29,6 +29,10 @@ from cx_assets.command_centre.data import (
 )
 
 DEFAULT_DAYS = 90  # the date filter starts on the latest 90 days with data
+# A value that is missing, in a card (a rate over no calls) as in a table (a churn list's
+# days since a healthy interaction there never was, a planned ticket's reason): Streamlit's
+# tables wrote "None", a word of Python, to managers.
+MISSING = "—"
 
 
 def lake() -> GoldLake:
@@ -141,7 +145,7 @@ def section(*, figure: str | None = None) -> Iterator[None]:
     except MissingTables as missing:
         if figure:
             named = ", ".join(f"`{table}`" for table in missing.tables)
-            st.metric(figure, "—")
+            st.metric(figure, MISSING)
             st.caption(f"{named} {'is' if len(missing.tables) == 1 else 'are'} not written yet.")
         else:
             st.info(not_written_message(missing.tables))
@@ -264,11 +268,13 @@ def table(
     UTC) as "2026-11-24 09:15:02 UTC" (Streamlit wrote "+00:00" after it), a count with
     thousands separated ("5,976", as cards and charts write it; Streamlit wrote "5976");
     the `shares` columns (fractions, as gold holds them) read as percentages with one
-    decimal, as the pages' cards and charts write them. The CSV keeps gold's values."""
+    decimal, as the pages' cards and charts write them; a missing value reads `MISSING`.
+    The CSV keeps gold's values."""
     shown, percentages = as_percentages(frame, shares)
     st.dataframe(
         shown,
         hide_index=True,
+        placeholder=MISSING,
         column_config={  # a page's configuration may name columns this table lacks
             column: config
             for column, config in {
@@ -360,7 +366,7 @@ def chart(figure, *, key: str) -> None:
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"${value:,.0f}"
+    return MISSING if value is None or pd.isna(value) else f"${value:,.0f}"
 
 
 def money_change(value: float | None, decimals: int = 0) -> str:
@@ -368,7 +374,7 @@ def money_change(value: float | None, decimals: int = 0) -> str:
     reads a delta as a fall only when its text starts with `-`: `$-12,032` showed a fall
     in revenue as a green rise."""
     if value is None or pd.isna(value):
-        return "—"
+        return MISSING
     sign = "-" if value < 0 else "+" if value > 0 else ""
     return f"{sign}${abs(value):,.{decimals}f}"
 
@@ -379,15 +385,15 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 def share(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+    return MISSING if value is None or pd.isna(value) else f"{value:.1%}"
 
 
 def count(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:,.0f}"
+    return MISSING if value is None or pd.isna(value) else f"{value:,.0f}"
 
 
 def number(value: float | None, spec: str) -> str:
-    return "—" if value is None or pd.isna(value) else format(value, spec)
+    return MISSING if value is None or pd.isna(value) else format(value, spec)
 
 
 def days_caption(first: date, last: date) -> str:

@@ -180,3 +180,20 @@ def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
     assert ("support", "date") in configured
     days = {key: config for key, config in configured.items() if key[1] == "date"}
     assert all(config == {"type": "date", "format": "YYYY-MM-DD"} for config in days.values())
+
+
+def test_a_missing_value_reads_as_a_dash_in_every_table(gold_root, monkeypatch):
+    """Streamlit wrote a missing value as "None" (the overview's days of a whole-history
+    table, a planned ticket's reason), a word of Python, where the cards write "—"."""
+    from cx_assets.command_centre.ui import MISSING
+
+    tables, with_missing = 0, set()
+    for page in PAGES:
+        app = render(page, gold_root, monkeypatch)
+        for table in app.dataframe:
+            tables += 1
+            assert table.proto.placeholder == MISSING, (page, list(table.value.columns))
+            if table.value.isna().any().any():
+                with_missing.add(page)
+    assert MISSING == "—" and tables >= 10
+    assert {"overview", "support"} <= with_missing  # the case this is for is on the pages

@@ -79,7 +79,7 @@ def points(change: float) -> str:
 
 
 def cents(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
+    return ui.MISSING if value is None else f"${value:,.2f}"
 
 
 def cents_change(value: float) -> str:

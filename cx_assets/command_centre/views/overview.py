@@ -259,6 +259,7 @@ else:
             ]
         ),
         hide_index=True,
+        placeholder=ui.MISSING,
     )
     st.markdown("**Checks that failed or warned** (each check's latest evaluation)")
     if not recorded.problems:
