@@ -338,7 +338,9 @@ with ui.section():
 st.subheader("Next-best actions")
 with ui.section():
     actions = ui.query(
-        """SELECT rank, action, owner, effort, estimated_annual_savings, journey_type, error_code,
+        # The savings beside the action: after the owner and the effort they were past the
+        # table's right edge, behind a scroll, on a laptop's page.
+        """SELECT rank, action, estimated_annual_savings, owner, effort, journey_type, error_code,
                   device_type, leakage_calls, fix_rate
            FROM leakage_action_recommendations
            WHERE list_contains(?, journey_type) ORDER BY rank""",
