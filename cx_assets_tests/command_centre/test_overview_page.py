@@ -32,6 +32,7 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     kpis = fresh.set_index("table").loc["calls_kpis_daily"]
     assert (kpis["rows"], kpis["days"], str(kpis["latest day"])) == (2, 2, str(DAY2))
     assert column_formats(app.dataframe[0])["rows"] == "%,d"  # "2,195", as cards write it
+    assert column_formats(app.dataframe[0])["age (h)"] == "%.1f"  # "7.0", not "7"
     assert any("no runs recorded yet" in caption.value for caption in app.caption)
 
 

@@ -226,6 +226,7 @@ if tables:
         name="gold_freshness",
         column_config={
             "written (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "age (h)": st.column_config.NumberColumn(format="%.1f"),  # 7.0, not 7 beside 6.9
         },
     )
 else:
