@@ -82,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="materialize partitions, rollups and checks")
     run.add_argument("--date", required=True, help="first day, YYYY-MM-DD")
     run.add_argument("--to", help="last day (inclusive), YYYY-MM-DD")
-    run.add_argument("--select", help="Dagster asset selection, e.g. 'group:crm' or 'key:gold/*'")
+    run.add_argument(
+        "--select",
+        help="Dagster asset selection, e.g. 'group:crm', 'key:gold/*', 'group:calls or group:digital'",
+    )
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     run.set_defaults(handler=cmd_run)
 

@@ -23,6 +23,9 @@ def _run_logger_config(verbose: bool) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
+_JOINED_EXAMPLE = "group:calls or group:digital"
+
+
 @dataclass
 class RunPlan:
     """What `run` materializes: the selected date-grained assets for the days, then the
@@ -50,9 +53,19 @@ class RunPlan:
             selection = AssetSelection.from_string(select) if select else AssetSelection.all()
             selected = selection.resolve(graph)
         except (DagsterError, ValueError, KeyError) as error:
-            raise UsageError(f"--select {select!r}: {error}".splitlines()[0]) from None
+            said = str(error).splitlines()[0]
+            if said.startswith("Invalid selection string"):
+                # `group:a,group:b` and `group:a group:b` are what people type first.
+                said += f"; join selections with `or`: {_JOINED_EXAMPLE!r}"
+            raise UsageError(f"--select {select!r}: {said}") from None
         if not selected:
-            raise UsageError(f"--select {select!r} matches no asset")
+            groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
+            known = (
+                f"the groups: {', '.join(groups)}"
+                if "group:" in select
+                else "keys read as layer/table, e.g. key:gold/crm_churn_risk"
+            )
+            raise UsageError(f"--select {select!r} matches no asset ({known})")
         partitioned = {key for key in selected if graph.get(key).is_partitioned}
         downstream = (
             AssetSelection.assets(*partitioned).downstream().resolve(graph)

@@ -168,9 +168,19 @@ def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path
         (["run", "--date", "20240201"], "not a date in YYYY-MM-DD form"),
         (["run", "--date", "2024-W05-4"], "not a date in YYYY-MM-DD form"),
         (["run", "--date", START, "--to", "2024-01-31"], "is before --date"),
-        (["run", "--date", START, "--select", "key:gold/nothing_here"], "matches no asset"),
+        (
+            ["run", "--date", START, "--select", "key:gold/nothing_here"],
+            "matches no asset (keys read as layer/table, e.g. key:gold/crm_churn_risk)",
+        ),
         (["run", "--date", START, "--select", "bad:::selection"], "--select"),
-        (["run", "--date", START, "--select", "group:nope"], "matches no asset"),
+        (
+            ["run", "--date", START, "--select", "group:nope"],
+            "matches no asset (the groups: calls, crm, digital, support)",
+        ),
+        (
+            ["run", "--date", START, "--select", "group:calls,group:crm"],
+            "join selections with `or`: 'group:calls or group:digital'",
+        ),
         (["generate", "--start", START, "--days", "1", "--sources", "crm,nope"], "unknown source"),
     ],
 )
