@@ -174,6 +174,10 @@ def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path
         ),
         (["run", "--date", START, "--select", "bad:::selection"], "--select"),
         (
+            ["run", "--date", START, "--select", "crm_churn_risk"],
+            "--select 'crm_churn_risk' matches no asset (keys read as layer/table",
+        ),
+        (
             ["run", "--date", START, "--select", "group:nope"],
             "matches no asset (the groups: calls, crm, digital, support)",
         ),
