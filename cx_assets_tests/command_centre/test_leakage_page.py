@@ -5,6 +5,7 @@ days without leakage that say so."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -111,6 +112,8 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     formats = column_formats(steps)  # not `4.933333` minutes
     assert (formats["time_to_call_minutes"], formats["sentiment_score"]) == ("%.1f", "%.2f")
     assert formats["event_at"] == "YYYY-MM-DD HH:mm:ss [UTC]"
+    # Not sized from the first rows, portal events without a call ("CL20261" shown).
+    assert json.loads(steps.proto.columns)["call_id"]["width"] == "medium"
 
     app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
     assert metrics(app)["Leakage calls"] == "10"

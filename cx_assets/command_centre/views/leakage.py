@@ -255,6 +255,8 @@ with ui.section():
             column_config={
                 "time_to_call_minutes": st.column_config.NumberColumn(format="%.1f"),
                 "sentiment_score": st.column_config.NumberColumn(format="%.2f"),
+                # Sized from the first rows, portal events without a call: "CL20261".
+                "call_id": st.column_config.TextColumn(width="medium"),
             },
         )
 
