@@ -26,6 +26,16 @@ def _run_logger_config(verbose: bool) -> dict:
 _JOINED_EXAMPLE = "group:calls or group:digital"
 
 
+def _matches_nothing(select: str, graph) -> UsageError:
+    """A selection of no asset, with what there is to select: the groups, or how keys read."""
+    if "group:" in select:
+        groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
+        known = f"the groups: {', '.join(groups)}"
+    else:
+        known = "keys read as layer/table, e.g. key:gold/crm_churn_risk"
+    return UsageError(f"--select {select!r} matches no asset ({known})")
+
+
 @dataclass
 class RunPlan:
     """What `run` materializes: the selected date-grained assets for the days, then the
@@ -49,29 +59,19 @@ class RunPlan:
         domains = tuple(domains_for_selection(select))
         defs = domains_definitions(domains)
         graph = defs.resolve_asset_graph()
-        groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
-        nothing = (
-            f"--select {select!r} matches no asset ("
-            + (
-                f"the groups: {', '.join(groups)}"
-                if select and "group:" in select
-                else "keys read as layer/table, e.g. key:gold/crm_churn_risk"
-            )
-            + ")"
-        )
         try:
             selection = AssetSelection.from_string(select) if select else AssetSelection.all()
             selected = selection.resolve(graph)
         except (DagsterError, ValueError, KeyError) as error:
             said = str(error).splitlines()[0]
             if "no AssetsDefinition objects supply these keys" in said:
-                raise UsageError(nothing) from None  # a bare key: Dagster's words are its API's
+                raise _matches_nothing(select, graph) from None  # Dagster's words name its API
             if said.startswith("Invalid selection string"):
                 # `group:a,group:b` and `group:a group:b` are what people type first.
                 said += f"; join selections with `or`: {_JOINED_EXAMPLE!r}"
             raise UsageError(f"--select {select!r}: {said}") from None
         if not selected:
-            raise UsageError(nothing)
+            raise _matches_nothing(select, graph)
         partitioned = {key for key in selected if graph.get(key).is_partitioned}
         downstream = (
             AssetSelection.assets(*partitioned).downstream().resolve(graph)
