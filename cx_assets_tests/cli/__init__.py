@@ -5,6 +5,7 @@ root of the test's own."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,13 @@ def cli(
         timeout=600,
         cwd=cwd,
     )
+
+
+def answering_ctrl_c() -> None:
+    """`preexec_fn` of a command a test sends Ctrl-C: SIGINT answered by default, as in a
+    terminal, whatever started pytest (a shell's background job, `make test &`, passes
+    SIGINT on ignored, and the command then never sees the Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def gold_tables() -> list[str]:

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from cx_assets_tests.cli import BIN, REPO, START, calls_day, cli
+from cx_assets_tests.cli import BIN, REPO, START, answering_ctrl_c, calls_day, cli
 
 
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
@@ -199,11 +199,10 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
-    # As from a terminal, whatever started pytest: a shell's background job (`make test &`)
-    # passes SIGINT on ignored, and the command then never sees the Ctrl-C.
+    # As from a terminal, whatever started pytest.
     early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True,
-                             preexec_fn=_answering_ctrl_c)  # fmt: skip
+                             preexec_fn=answering_ctrl_c)  # fmt: skip
     time.sleep(0.3)  # importing Dagster: long before the run
     early.send_signal(signal.SIGINT)
     out, err = early.communicate(timeout=600)
@@ -215,7 +214,7 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
     during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
-                              preexec_fn=_answering_ctrl_c)  # fmt: skip
+                              preexec_fn=answering_ctrl_c)  # fmt: skip
     while "STEP_START" not in (line := during.stderr.readline()):
         assert line, during.communicate()
     during.send_signal(signal.SIGINT)
@@ -365,8 +364,3 @@ def test_the_demo_ends_yesterday():
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     runs = [line for line in planned.splitlines() if "cx-lakehouse run" in line]
     assert runs and runs[-1].split("--to ")[1].split()[0] == yesterday
-
-
-def _answering_ctrl_c() -> None:
-    """In the child before exec: SIGINT answered by default, as in a terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
