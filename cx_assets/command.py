@@ -8,11 +8,15 @@ command ends a Ctrl-C anywhere else (`cx_assets.cli.main`)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 # The shell's convention for a command ended by Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
 INTERRUPTED_MESSAGE = "cx-lakehouse: interrupted; run the command again to finish it"
+# A stop signal (SIGTERM: a scheduler's, `kill`'s) once the command handles signals; it ends
+# with 143, the code of a process the signal had killed.
+STOPPED_MESSAGE = "cx-lakehouse: stopped (SIGTERM); run the command again to finish it"
 
 
 def run() -> None:
@@ -23,5 +27,17 @@ def run() -> None:
 
         run_program()  # ends the process itself
     except KeyboardInterrupt:
-        print(INTERRUPTED_MESSAGE, file=sys.stderr, flush=True)
-        os._exit(INTERRUPTED)
+        message, code = interruption()
+        print(message, file=sys.stderr, flush=True)
+        os._exit(code)
+
+
+def interruption() -> tuple[str, int]:
+    """The line and exit code of a command that Ctrl-C or a stop signal ended: a stop
+    signal raises KeyboardInterrupt too once `run_program` has armed its watch
+    (`cli.process.INTERRUPT`); before that, Ctrl-C is the only one to end here."""
+    process = sys.modules.get("cx_assets.cli.process")
+    if process is None or not process.INTERRUPT.interrupted:
+        return INTERRUPTED_MESSAGE, INTERRUPTED
+    stopped = process.INTERRUPT.caught() == signal.SIGTERM
+    return (STOPPED_MESSAGE if stopped else INTERRUPTED_MESSAGE), process.INTERRUPT.exit_code()

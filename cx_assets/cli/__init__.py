@@ -40,7 +40,7 @@ from cx_assets.cli.process import ClosedPipeTolerant, StartUpCollection
 from cx_assets.cli.run import cmd_run
 from cx_assets.cli.run_plan import RunPlan
 from cx_assets.cli.servers import cmd_dashboard, cmd_ui, require_free_port, ui_command
-from cx_assets.command import INTERRUPTED, INTERRUPTED_MESSAGE
+from cx_assets.command import interruption
 from cx_assets.lakehouse.settings import SettingsError
 
 __all__ = [
@@ -104,13 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        # Ctrl-C outside a run's steps (start-up, the run's creation, the summary): Dagster
-        # turns one during the steps into a failed run, summarised above. Nothing is left
-        # half-done: the lock is released on the way out, landing files are written under
-        # in-flight names, and the next run marks a run it finds unfinished as failed.
+        # Ctrl-C or SIGTERM outside a run's steps (start-up, the run's creation, the
+        # summary): Dagster turns one during the steps into a failed run, summarised
+        # above. Nothing is left half-done: the lock is released on the way out, landing
+        # files are written under in-flight names, and the next run marks a run it finds
+        # unfinished as failed.
         return _interrupted()
     except Exception as error:
-        if process.CTRL_C.pressed:  # a Ctrl-C some library made into an error of its own
+        if process.INTERRUPT.interrupted:  # a Ctrl-C some library made into an error of its own
             return _interrupted()
         return _ended_by(error)
 
@@ -131,8 +132,10 @@ def _ended_by(error: Exception) -> int:
 
 
 def _interrupted() -> int:
-    print(INTERRUPTED_MESSAGE, file=sys.stderr)
-    return INTERRUPTED
+    """The line and exit code of a command that Ctrl-C or a stop signal ended."""
+    message, code = interruption()
+    print(message, file=sys.stderr)
+    return code
 
 
 def run_program() -> None:
@@ -146,7 +149,7 @@ def run_program() -> None:
     sys.stdout = ClosedPipeTolerant(sys.stdout)
     process.one_blas_thread()
     process.START_UP_COLLECTION.armed = True
-    process.CTRL_C.arm()
+    process.INTERRUPT.arm()
     code = main()
     logging.shutdown()
     sys.stdout.flush()

@@ -1,5 +1,5 @@
 """The command's own process: its standard output, its garbage collector during start-up,
-NumPy's BLAS threads, and Ctrl-C however the libraries pass it on."""
+NumPy's BLAS threads, and Ctrl-C or a stop signal however the libraries pass it on."""
 
 from __future__ import annotations
 
@@ -92,45 +92,83 @@ def one_blas_thread() -> None:
     os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
 
 
-class CtrlCWatch:
-    """Remembers that Ctrl-C was pressed, however the code it arrived in passed it on.
+class InterruptWatch:
+    """Remembers that the command was interrupted, by Ctrl-C (SIGINT) or a stop signal
+    (SIGTERM: a scheduler's, `kill`'s), however the code it arrived in passed it on, and
+    which of the two it was: the command ends with the shell's code for it (128 + the
+    signal's number: 130, 143), as a process the signal had killed would.
 
     Python raises KeyboardInterrupt wherever the main thread is when Ctrl-C arrives, and
     libraries do not all let it through: Python 3.11 wraps it in a RuntimeError while a
     class is created, pydantic in a SchemaError while a model is built (both during
     Dagster's import), DuckDB ends the query with `RuntimeError("Query interrupted")`, and
     Dagster's selection parser catches it (`except:`) and calls the string invalid. So the
-    command's handler notes the Ctrl-C before raising it as Python's would: an error that
-    follows is then taken for the interruption it is (`cli.main`), and one
-    swallowed whole stops the command before its run starts (`stop_if_pressed`). SQLAlchemy,
-    closing one of the Dagster instance's connections (it does after each use), catches one
-    to log "Exception closing connection" with its traceback before passing it on: that
-    record is dropped, a page of text where the command's one line should be.
+    command's handler notes the signal before raising KeyboardInterrupt as Python's would
+    for Ctrl-C: an error that follows is then taken for the interruption it is
+    (`cli.main`), and one swallowed whole stops the command before its run starts
+    (`stop_if_received`). SQLAlchemy, closing one of the Dagster instance's connections (it
+    does after each use), catches one to log "Exception closing connection" with its
+    traceback before passing it on: that record is dropped, a page of text where the
+    command's one line should be. SIGTERM takes the same way, so a stop before the run's
+    steps ends in the command's line too, where it had ended the process without a word.
 
-    During a run's steps Dagster's own handler stands in for this one, and turns Ctrl-C into
-    a failed run. Only `run_program` arms it, when SIGINT is not ignored (a shell's
-    background job ignores it) and only in the main thread, where Python delivers it."""
+    During a run's steps Dagster's own handler stands in for this one, for both signals
+    (it answers SIGTERM as SIGINT), and turns either into a failed run without saying
+    which arrived. Python writes the number of every signal it catches, whoever's handler
+    takes it, to the wakeup file descriptor (`signal.set_wakeup_fd`): the watch reads it
+    back there. Only `run_program` arms it, and only in the main thread, where Python
+    delivers signals; a signal ignored (SIGINT in a shell's background job, either under
+    `nohup`-like starters) stays ignored."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
-        self.pressed = False
+        self.received: int | None = None  # the first signal's number
+        self._wakeup: int | None = None  # the read end of the wakeup pipe
 
     def arm(self) -> None:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            signal.signal(signal.SIGINT, self._noted)
-            # Loggers made by name before SQLAlchemy is imported are the ones it then uses.
-            for name in SQLALCHEMY_POOL_LOGGERS:
-                logging.getLogger(name).addFilter(_NotCtrlC())
+        if threading.current_thread() is not threading.main_thread():
+            return
+        read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        self._wakeup = read
+        # Loggers made by name before SQLAlchemy is imported are the ones it then uses.
+        for name in SQLALCHEMY_POOL_LOGGERS:
+            logging.getLogger(name).addFilter(_NotCtrlC())
+        # Last: a signal from here on raises KeyboardInterrupt.
+        defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+        for signum, default in defaults.items():
+            if signal.getsignal(signum) is default:
+                signal.signal(signum, self._noted)
 
-    def stop_if_pressed(self) -> None:
-        """KeyboardInterrupt if Ctrl-C was pressed, though the code it arrived in went on."""
-        if self.pressed:
+    @property
+    def interrupted(self) -> bool:
+        return self.caught() is not None
+
+    def caught(self) -> int | None:
+        """The first stop signal the process caught, by this watch's handler or another's
+        (Dagster's, during a run's steps)."""
+        if self.received is None and self._wakeup is not None:
+            try:
+                caught = os.read(self._wakeup, 4096)
+            except BlockingIOError:
+                caught = b""
+            self.received = next((number for number in caught if number in self.SIGNALS), None)
+        return self.received
+
+    def exit_code(self) -> int:
+        """The shell's code of a process the signal ended: 128 + its number (Ctrl-C's if
+        none was caught: the command's interruption came from a KeyboardInterrupt)."""
+        return 128 + (self.caught() or signal.SIGINT)
+
+    def stop_if_received(self) -> None:
+        """KeyboardInterrupt if a stop signal arrived, though the code it arrived in went on."""
+        if self.interrupted:
             raise KeyboardInterrupt
 
     def _noted(self, signum, frame) -> None:
-        self.pressed = True
+        if self.received is None:
+            self.received = signum
         signal.default_int_handler(signum, frame)
 
 
@@ -156,4 +194,4 @@ SQLALCHEMY_POOL_LOGGERS = tuple(
 )
 
 
-CTRL_C = CtrlCWatch()
+INTERRUPT = InterruptWatch()

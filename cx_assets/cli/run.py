@@ -23,7 +23,6 @@ from cx_assets.cli.run_report import (
     print_quarantined,
     print_summary,
 )
-from cx_assets.command import INTERRUPTED
 
 if TYPE_CHECKING:  # imported when the command runs, after its start-up bookkeeping
     from cx_assets.lakehouse.settings import Settings
@@ -107,7 +106,7 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")
     if tally.interrupted:
-        return INTERRUPTED  # as for Ctrl-C anywhere else: the shell's convention
+        return process.INTERRUPT.exit_code()  # as for Ctrl-C anywhere else: 130 (143 SIGTERM)
     return 0 if ok else 1
 
 
@@ -145,8 +144,8 @@ def _run_and_report(
             else {}
         )
         tally = RunTally()
-        # A Ctrl-C some code swallowed on the way here still stops the run before it starts.
-        process.CTRL_C.stop_if_pressed()
+        # A Ctrl-C (or SIGTERM) some code swallowed on the way here still stops the run before it starts.
+        process.INTERRUPT.stop_if_received()
         succeeded = plan.materialize(instance, keys, tally, verbose=verbose)
         tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
         print_summary(

@@ -1,5 +1,5 @@
 """`cx-lakehouse` when things go wrong: user mistakes, a data root it cannot use, a full or
-read-only disk, a damaged warehouse, Ctrl-C, a reader that leaves early; and its help."""
+read-only disk, a damaged warehouse, Ctrl-C and a stop signal, a reader that leaves early; and its help."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
@@ -225,6 +226,52 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     assert lines[failed_at + 1 : lines.index("gold rows:")] == [
         "  run: interrupted (Ctrl-C or a stop signal) before it finished"
     ]
+    assert lines[-1] == "FAILED"
+
+    after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def _until_it_catches(pid: int, signum: int) -> None:
+    """Wait until process `pid` has a handler for `signum` (Linux's SigCgt mask): before
+    it, the signal ends the process as by default, whatever the machine's load."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        (caught,) = [line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")]
+        if int(caught, 16) >> (signum - 1) & 1:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} never caught signal {signum}")
+
+
+def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
+    """SIGTERM (a scheduler stopping the command, `kill`) before the steps ended the process
+    without a word; during them the run failed as for Ctrl-C and the command exited 130.
+    Now both end as Ctrl-C does, with SIGTERM's line and 143, the code a scheduler reads as
+    "terminated"; the next run finishes."""
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _until_it_catches(early.pid, signal.SIGTERM)  # the command's first instants: importing
+    early.send_signal(signal.SIGTERM)
+    out, err = early.communicate(timeout=600)
+    assert early.returncode == 143, out + err
+    assert err == "cx-lakehouse: stopped (SIGTERM); run the command again to finish it\n"
+
+    during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    while "STEP_START" not in (line := during.stderr.readline()):
+        assert line, during.communicate()
+    during.send_signal(signal.SIGTERM)
+    out, _ = during.communicate(timeout=600)
+    assert during.returncode == 143, out
+    lines = out.splitlines()
+    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
+    assert lines[failed_at + 1] == "  run: interrupted (Ctrl-C or a stop signal) before it finished"
     assert lines[-1] == "FAILED"
 
     after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)

@@ -180,3 +180,43 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
     )
     assert (finished.returncode, finished.stderr) == (exit_code, stderr), finished.stdout
     assert ("materializing" in finished.stdout) is ran, finished.stdout
+
+
+# The watch armed as `run_program` arms it; then, as during a run's steps, another handler
+# (Dagster's) takes the signal and says nothing of which it was.
+_CAUGHT_BY_ANOTHER_HANDLER = """
+import os, signal, sys, time
+from cx_assets.cli import process
+
+process.INTERRUPT.arm()
+assert process.INTERRUPT.caught() is None
+signal.signal(signal.SIGINT, lambda signum, frame: None)
+signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))  # as Dagster maps SIGTERM
+for name in sys.argv[1:]:
+    os.kill(os.getpid(), getattr(signal, name))
+    time.sleep(0.05)
+print(process.INTERRUPT.caught(), process.INTERRUPT.exit_code())
+"""
+
+
+@pytest.mark.parametrize(
+    "sent, caught, exit_code",
+    [
+        (["SIGTERM"], 15, 143),
+        (["SIGINT"], 2, 130),
+        (["SIGTERM", "SIGINT"], 15, 143),
+        ([], None, 130),
+    ],
+)
+def test_the_signal_another_handler_took_is_known_by_its_number(sent, caught, exit_code):
+    """During a run's steps Dagster's handler takes SIGINT and SIGTERM alike; the command
+    still tells them apart (the first one counts) for its exit code."""
+    finished = subprocess.run(
+        [sys.executable, "-c", _CAUGHT_BY_ANOTHER_HANDLER, *sent],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=answering_ctrl_c,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split() == [str(caught), str(exit_code)]
