@@ -14,9 +14,10 @@ import sys
 # The shell's convention for a command ended by Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
 INTERRUPTED_MESSAGE = "cx-lakehouse: interrupted; run the command again to finish it"
-# A stop signal (SIGTERM: a scheduler's, `kill`'s) once the command handles signals; it ends
-# with 143, the code of a process the signal had killed.
-STOPPED_MESSAGE = "cx-lakehouse: stopped (SIGTERM); run the command again to finish it"
+# A stop signal (SIGTERM: a scheduler's, `kill`'s; SIGHUP: its terminal gone) once the
+# command handles signals; it ends with 128 + the signal's number, the code of a process the
+# signal had killed.
+STOPPED_MESSAGE = "cx-lakehouse: stopped ({signal}); run the command again to finish it"
 
 
 def run() -> None:
@@ -39,5 +40,8 @@ def interruption() -> tuple[str, int]:
     process = sys.modules.get("cx_assets.cli.process")
     if process is None or not process.INTERRUPT.interrupted:
         return INTERRUPTED_MESSAGE, INTERRUPTED
-    stopped = process.INTERRUPT.caught() == signal.SIGTERM
-    return (STOPPED_MESSAGE if stopped else INTERRUPTED_MESSAGE), process.INTERRUPT.exit_code()
+    caught = process.INTERRUPT.caught()
+    if caught == signal.SIGINT:
+        return INTERRUPTED_MESSAGE, process.INTERRUPT.exit_code()
+    stopped = STOPPED_MESSAGE.format(signal=signal.Signals(caught).name)
+    return stopped, process.INTERRUPT.exit_code()

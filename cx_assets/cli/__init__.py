@@ -147,6 +147,7 @@ def run_program() -> None:
     Dagster instance are closed, and the output is written; only the standard streams and
     log handlers still hold anything, and they are flushed. Tests call `main` instead."""
     sys.stdout = ClosedPipeTolerant(sys.stdout)
+    sys.stderr = ClosedPipeTolerant(sys.stderr)
     process.one_blas_thread()
     process.START_UP_COLLECTION.armed = True
     process.INTERRUPT.arm()

@@ -3,6 +3,7 @@ NumPy's BLAS threads, and Ctrl-C or a stop signal however the libraries pass it 
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import os
@@ -11,9 +12,12 @@ import threading
 
 
 class ClosedPipeTolerant:
-    """A standard stream that stops writing, quietly, once its reader has gone
-    (`cx-lakehouse run ... | head`): the run goes on to its end and its exit code, instead
-    of a BrokenPipeError traceback cutting it short."""
+    """A standard stream that stops writing, quietly, once its reader has gone: a pipe's
+    (`cx-lakehouse run ... | head`: the run goes on to its end and its exit code, instead of
+    a BrokenPipeError traceback cutting it short) or a terminal's (closed, or its SSH
+    session dropped: writing then fails with EIO while the command stops on its hang-up)."""
+
+    GONE = (errno.EPIPE, errno.EIO)
 
     def __init__(self, stream) -> None:
         self._stream, self._closed = stream, False
@@ -22,16 +26,21 @@ class ClosedPipeTolerant:
         if not self._closed:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
-                self._closed = True
+            except OSError as error:
+                self._closed = self._gone(error)
         return len(text)
 
     def flush(self) -> None:
         if not self._closed:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._closed = True
+            except OSError as error:
+                self._closed = self._gone(error)
+
+    def _gone(self, error: OSError) -> bool:
+        if error.errno not in self.GONE:
+            raise error
+        return True
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
@@ -93,10 +102,11 @@ def one_blas_thread() -> None:
 
 
 class InterruptWatch:
-    """Remembers that the command was interrupted, by Ctrl-C (SIGINT) or a stop signal
-    (SIGTERM: a scheduler's, `kill`'s), however the code it arrived in passed it on, and
-    which of the two it was: the command ends with the shell's code for it (128 + the
-    signal's number: 130, 143), as a process the signal had killed would.
+    """Remembers that the command was interrupted, by Ctrl-C (SIGINT), a stop signal
+    (SIGTERM: a scheduler's, `kill`'s) or its terminal hanging up (SIGHUP: a closed window,
+    a dropped SSH session), however the code it arrived in passed it on, and which it was:
+    the command ends with the shell's code for it (128 + the signal's number: 130, 143,
+    129), as a process the signal had killed would.
 
     Python raises KeyboardInterrupt wherever the main thread is when Ctrl-C arrives, and
     libraries do not all let it through: Python 3.11 wraps it in a RuntimeError while a
@@ -112,15 +122,18 @@ class InterruptWatch:
     command's one line should be. SIGTERM takes the same way, so a stop before the run's
     steps ends in the command's line too, where it had ended the process without a word.
 
-    During a run's steps Dagster's own handler stands in for this one, for both signals
-    (it answers SIGTERM as SIGINT), and turns either into a failed run without saying
-    which arrived. Python writes the number of every signal it catches, whoever's handler
-    takes it, to the wakeup file descriptor (`signal.set_wakeup_fd`): the watch reads it
-    back there. Only `run_program` arms it, and only in the main thread, where Python
-    delivers signals; a signal ignored (SIGINT in a shell's background job, either under
-    `nohup`-like starters) stays ignored."""
+    During a run's steps Dagster's own handler stands in for this one, for SIGINT and
+    SIGTERM (it answers SIGTERM as SIGINT): it lets the running steps finish and fails the
+    run, without saying which signal arrived. Python writes the number of every signal it
+    catches, whoever's handler takes it, to the wakeup file descriptor
+    (`signal.set_wakeup_fd`): the watch reads it back there. Dagster does not handle
+    SIGHUP, which by default killed the command where it stood, its run left STARTED
+    until the next run marked it failed: the watch hands it to whichever handler SIGTERM
+    has, so a hang-up stops the command as a stop signal does. Only `run_program` arms it,
+    and only in the main thread, where Python delivers signals; a signal ignored (SIGINT in
+    a shell's background job, SIGHUP under `nohup`) stays ignored."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.received: int | None = None  # the first signal's number
@@ -136,10 +149,14 @@ class InterruptWatch:
         for name in SQLALCHEMY_POOL_LOGGERS:
             logging.getLogger(name).addFilter(_NotCtrlC())
         # Last: a signal from here on raises KeyboardInterrupt.
-        defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-        for signum, default in defaults.items():
+        handlers = {
+            signal.SIGINT: (signal.default_int_handler, self._noted),
+            signal.SIGTERM: (signal.SIG_DFL, self._noted),
+            signal.SIGHUP: (signal.SIG_DFL, self._hung_up),
+        }
+        for signum, (default, handler) in handlers.items():
             if signal.getsignal(signum) is default:
-                signal.signal(signum, self._noted)
+                signal.signal(signum, handler)
 
     @property
     def interrupted(self) -> bool:
@@ -170,6 +187,15 @@ class InterruptWatch:
         if self.received is None:
             self.received = signum
         signal.default_int_handler(signum, frame)
+
+    def _hung_up(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signum
+        stop = signal.getsignal(signal.SIGTERM)  # this watch's, or Dagster's during steps
+        if callable(stop):
+            stop(signal.SIGTERM, frame)
+        else:  # SIGTERM ignored by whoever started the command: a hang-up still stops it
+            signal.default_int_handler(signum, frame)
 
 
 class _NotCtrlC(logging.Filter):

@@ -1,13 +1,17 @@
 """`cx-lakehouse` when things go wrong: user mistakes, a data root it cannot use, a full or
-read-only disk, a damaged warehouse, Ctrl-C and a stop signal, a reader that leaves early; and its help."""
+read-only disk, a damaged warehouse, Ctrl-C, a stop signal and a hang-up, a reader that leaves early; and its help."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import pty
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +19,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
+from dagster import DagsterRunStatus
 
 from cx_assets_tests.cli import BIN, REPO, START, answering_ctrl_c, calls_day, cli
 
@@ -276,6 +281,56 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
 
     after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
     assert after.returncode == 0, after.stdout + after.stderr
+
+
+def _in_a_terminal_of_its_own() -> None:
+    """`preexec_fn`: the command leads a session whose controlling terminal is its standard
+    input, as a login shell's job is, so closing the terminal hangs it up (SIGHUP)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_a_terminal_that_hangs_up_stops_the_run_and_leaves_it_failed(tmp_path):
+    """A closed terminal window or a dropped SSH session (SIGHUP) killed the command where
+    it stood: its run stayed STARTED in the UI until the next run marked it failed. Now it
+    stops as a stop signal does: the run ends failed at once, and the command exits 129,
+    though its terminal is gone (writing to it fails)."""
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    terminal, its_end = pty.openpty()
+    running = subprocess.Popen([*command, "--verbose"], env=environment, stdin=its_end,
+                               stdout=its_end, stderr=its_end,
+                               preexec_fn=_in_a_terminal_of_its_own)  # fmt: skip
+    os.close(its_end)
+    shown = b""
+    while b"STEP_START" not in shown:
+        chunk = os.read(terminal, 65536)
+        assert chunk, shown.decode(errors="replace")
+        shown += chunk
+    os.close(terminal)  # the window closes
+    assert running.wait(timeout=120) == 128 + signal.SIGHUP
+
+    with _instance_of(data_dir) as instance:
+        (run,) = instance.get_runs(limit=1)
+        assert run.status == DagsterRunStatus.FAILURE
+
+
+@contextlib.contextmanager
+def _instance_of(data_dir: Path):
+    from dagster import DagsterInstance
+
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(data_dir / "dagster_home")
+    try:
+        with DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if before is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = before
 
 
 def test_generate_refuses_what_cannot_fit_on_the_disk_before_writing(tmp_path, monkeypatch, capsys):

@@ -204,13 +204,15 @@ print(process.INTERRUPT.caught(), process.INTERRUPT.exit_code())
     [
         (["SIGTERM"], 15, 143),
         (["SIGINT"], 2, 130),
+        (["SIGHUP"], 1, 129),  # handed on to SIGTERM's handler, as Dagster takes no SIGHUP
         (["SIGTERM", "SIGINT"], 15, 143),
         ([], None, 130),
     ],
 )
 def test_the_signal_another_handler_took_is_known_by_its_number(sent, caught, exit_code):
-    """During a run's steps Dagster's handler takes SIGINT and SIGTERM alike; the command
-    still tells them apart (the first one counts) for its exit code."""
+    """During a run's steps Dagster's handler takes SIGINT and SIGTERM alike (and a hang-up,
+    which the command hands to it); the command still tells them apart (the first one
+    counts) for its exit code."""
     finished = subprocess.run(
         [sys.executable, "-c", _CAUGHT_BY_ANOTHER_HANDLER, *sent],
         capture_output=True,
