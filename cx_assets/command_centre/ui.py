@@ -9,6 +9,7 @@ and a page never shows a table older than its files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -398,3 +399,13 @@ def number(value: float | None, spec: str) -> str:
 
 def days_caption(first: date, last: date) -> str:
     return f"{first}" if first == last else f"{first} to {last}"
+
+
+# Markdown's marks, and `$`, which Streamlit's Markdown reads as the start of LaTeX: two
+# amounts on a line became one formula ("$21,900 a year … $3,650").
+_MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]<>#|~$])")
+
+
+def markdown_text(text: object) -> str:
+    """`text` (a gold value, a figure) as Markdown shows it: every mark escaped."""
+    return _MARKDOWN_MARKS.sub(r"\\\1", str(text))

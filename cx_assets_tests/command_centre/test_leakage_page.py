@@ -94,6 +94,13 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     (actions,) = [frame for frame in app.dataframe if "fix_rate" in frame.value]
     assert actions.value["fix_rate"].tolist() == [50.0, 25.0]  # in percent: `50.0%`
     assert column_formats(actions)["fix_rate"] == "%.1f%%"
+    # Written out whole above the table, whose cells cut them (`$` escaped: not LaTeX).
+    written_out = [md.value for md in app.markdown if "a year ·" in md.value]
+    assert written_out == [
+        "- **1. Fix payment timeouts on mobile**: \\$21,900 a year · Payments Engineering"
+        " · medium effort\n"
+        "- **2. Review the pharmacy journey**: \\$3,650 a year · Digital UX · low effort"
+    ]
 
     (savings,) = [frame for frame in app.dataframe if "annual_savings" in frame.value]
     assert column_formats(savings)["avoidable_calls_per_day"] == "%.1f"  # not `240.6667`
@@ -117,6 +124,9 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
 
     app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
     assert metrics(app)["Leakage calls"] == "10"
+    assert [md.value for md in app.markdown if "a year ·" in md.value] == [
+        "- **2. Review the pharmacy journey**: \\$3,650 a year · Digital UX · low effort"
+    ]
     # Ranked by the chosen types' leakage calls (seen in an audit: by all of them, so a
     # member of mostly billing calls came first under pharmacy).
     first, second = app.selectbox(key="leakage_member").options

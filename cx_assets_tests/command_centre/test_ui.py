@@ -11,6 +11,7 @@ from cx_assets.command_centre.ui import (
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
     as_percentages,
+    markdown_text,
     shown_formats,
 )
 
@@ -73,3 +74,13 @@ def test_counts_read_with_thousands_separated_and_identifiers_as_they_are():
     assert set(config) == {"tickets_handled", "open_deals", "calls"}
     assert {column["type_config"]["format"] for column in config.values()} == {COUNT_FORMAT}
     assert COUNT_FORMAT == "%,d"  # Streamlit's printf: "5,976", as the cards write it
+
+
+def test_markdown_text_escapes_marks_and_the_dollar_that_starts_latex():
+    """Two amounts on a line were one LaTeX formula in Streamlit's Markdown; a gold value's
+    `*` or `_` would be emphasis."""
+    assert markdown_text("$21,900 a year · $3,650") == "\\$21,900 a year · \\$3,650"
+    assert markdown_text("*a* _b_ [c](d) `e` #f |g| ~h~ <i> \\") == (
+        "\\*a\\* \\_b\\_ \\[c\\](d) \\`e\\` \\#f \\|g\\| \\~h\\~ \\<i\\> \\\\"
+    )
+    assert markdown_text(12.5) == "12.5"

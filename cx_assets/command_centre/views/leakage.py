@@ -15,6 +15,7 @@ TABLES = [
     "leakage_root_cause", "leakage_savings_model", "leakage_action_recommendations",
 ]  # fmt: skip
 PLAYBACK_MEMBERS = 200  # members offered for playback: those with most leakage calls
+ACTIONS_WRITTEN_OUT = 3  # the first next-best actions, in full above their table
 # A journey event's action as the playback says it: "the member abandons billing".
 ACTION_VERBS = {
     "start": "starts", "view": "views", "submit": "submits", "complete": "completes",
@@ -351,6 +352,17 @@ with ui.section():
     )
     st.caption(
         "Ranked from the largest root causes over all history, with the templates' fix rates."
+    )
+    # Streamlit's tables cut a cell at its column's width and do not wrap: an action of
+    # 80-130 characters read "Raise the payment gateway timeout and add idempot…". The
+    # first ones are written out whole, with what they would save and who owns them.
+    st.markdown(
+        "\n".join(
+            f"- **{action.rank}. {ui.markdown_text(action.action)}**: "
+            f"{ui.markdown_text(ui.money(action.estimated_annual_savings))} a year · "
+            f"{ui.markdown_text(action.owner)} · {ui.markdown_text(action.effort)} effort"
+            for action in actions.head(ACTIONS_WRITTEN_OUT).itertuples()
+        )
     )
     ui.table(
         actions,
