@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from cx_assets.calls.lexicons import (
     DEFAULT_CONTRACTIONS,
@@ -287,9 +286,6 @@ class CallFeatures:
     negative_word_count: int
     sentiment: str
     sentiment_score: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def sentiment_of(positive: int, negative: int) -> tuple[str, float]:
