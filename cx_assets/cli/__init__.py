@@ -11,7 +11,8 @@ whole-history rollups that depend on them, with every asset check, in one in-pro
 (per-step process start-up would dominate small days). Exit code 0 only if every step succeeded and
 no ERROR-severity check failed. User mistakes (bad dates, bad selection, no data root)
 print one line and exit 2; a full disk, or a data root it may not write, prints one line
-and exits 1 (`failures`).
+and exits 1 (`failures`). Ctrl-C exits 130, a stop signal (SIGTERM) 143 and a hang-up
+(SIGHUP) 129 (`process.InterruptWatch`).
 
 A module per command (`generate`, `run` with `run_plan` and `run_report`, `servers` for `ui`
 and `dashboard`); `home` writes the Dagster instance's home, `process` tends the command's
@@ -79,7 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--quiet", action="store_true", help="no progress bars")
     generate.set_defaults(handler=cmd_generate)
 
-    run = commands.add_parser("run", help="materialize partitions, rollups and checks")
+    run = commands.add_parser(
+        "run",
+        help="materialize partitions, rollups and checks",
+        # For whoever schedules it: what each code means.
+        epilog=(
+            "exit codes: 0 every step succeeded and no ERROR check failed; 1 a step or an "
+            "ERROR check failed (or the data root is busy, damaged, full or read-only); "
+            "2 a mistake in the command; 130 Ctrl-C; 143 a stop signal (SIGTERM); "
+            "129 its terminal hung up (SIGHUP)"
+        ),
+    )
     run.add_argument("--date", required=True, help="first day, YYYY-MM-DD")
     run.add_argument("--to", help="last day (inclusive), YYYY-MM-DD")
     run.add_argument(

@@ -414,6 +414,17 @@ def test_help_says_the_defaults_and_the_ui_stays_quiet():
     generate = commands["generate"].format_help()
     assert "1.0 (the default)" in generate and "default 42" in generate
     assert "default 3000" in commands["ui"].format_help()
+    # The exit codes a scheduler reads, as the tests above see the command end with them.
+    run = " ".join(commands["run"].format_help().split())
+    for code in (
+        "0 every step",
+        "1 a step or an ERROR check failed",
+        "2 a mistake",
+        "130 Ctrl-C",
+        "143 a stop signal (SIGTERM)",
+        "129 its terminal hung up",
+    ):
+        assert code in run, code
     command = cli_module.ui_command(3000)
     assert command[command.index("--log-level") + 1] == "warning"
     assert command[command.index("--code-server-log-level") + 1] == "warning"
