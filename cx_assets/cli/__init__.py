@@ -115,8 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        # Ctrl-C or SIGTERM outside a run's steps (start-up, the run's creation, the
-        # summary): Dagster turns one during the steps into a failed run, summarised
+        # Ctrl-C, SIGTERM or SIGHUP outside a run's steps (start-up, the run's creation,
+        # the summary): Dagster turns one during the steps into a failed run, summarised
         # above. Nothing is left half-done: the lock is released on the way out, landing
         # files are written under in-flight names, and the next run marks a run it finds
         # unfinished as failed.

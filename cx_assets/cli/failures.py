@@ -1,6 +1,6 @@
 """How a command ends when it cannot go on, in one line each: the data root busy or damaged,
-its disk full or not writable (exit 1); Ctrl-C (exit 130) and a stop signal (SIGTERM, 143) are `cx_assets.command`'s and
-`process.INTERRUPT`'s."""
+its disk full or not writable (exit 1); Ctrl-C (exit 130), a stop signal (SIGTERM, 143) and
+a hang-up (SIGHUP, 129) are `cx_assets.command`'s and `process.INTERRUPT`'s."""
 
 from __future__ import annotations
 

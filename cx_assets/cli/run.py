@@ -106,7 +106,7 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")
     if tally.interrupted:
-        return process.INTERRUPT.exit_code()  # as for Ctrl-C anywhere else: 130 (143 SIGTERM)
+        return process.INTERRUPT.exit_code()  # as anywhere else: 130, 143 or 129 by signal
     return 0 if ok else 1
 
 
@@ -144,7 +144,8 @@ def _run_and_report(
             else {}
         )
         tally = RunTally()
-        # A Ctrl-C (or SIGTERM) some code swallowed on the way here still stops the run before it starts.
+        # A Ctrl-C (or a stop signal) some code swallowed on the way here still stops the
+        # run before it starts.
         process.INTERRUPT.stop_if_received()
         succeeded = plan.materialize(instance, keys, tally, verbose=verbose)
         tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
