@@ -32,11 +32,13 @@ def cli(
     )
 
 
-def answering_ctrl_c() -> None:
-    """`preexec_fn` of a command a test sends Ctrl-C: SIGINT answered by default, as in a
-    terminal, whatever started pytest (a shell's background job, `make test &`, passes
-    SIGINT on ignored, and the command then never sees the Ctrl-C)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def answering_stop_signals() -> None:
+    """`preexec_fn` of a command a test stops with a signal: Ctrl-C (SIGINT), a stop signal
+    (SIGTERM) and a hang-up (SIGHUP) answered by default, as in a terminal, whatever started
+    pytest (a shell's background job, `make test &`, passes SIGINT on ignored, `nohup`
+    SIGHUP, and the command then never sees them)."""
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, signal.SIG_DFL)
 
 
 def gold_tables() -> list[str]:

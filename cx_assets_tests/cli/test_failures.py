@@ -21,7 +21,7 @@ import duckdb
 import pytest
 from dagster import DagsterRunStatus
 
-from cx_assets_tests.cli import BIN, REPO, START, answering_ctrl_c, calls_day, cli
+from cx_assets_tests.cli import BIN, REPO, START, answering_stop_signals, calls_day, cli
 
 
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
@@ -208,7 +208,7 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     # As from a terminal, whatever started pytest.
     early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True,
-                             preexec_fn=answering_ctrl_c)  # fmt: skip
+                             preexec_fn=answering_stop_signals)  # fmt: skip
     time.sleep(0.3)  # importing Dagster: long before the run
     early.send_signal(signal.SIGINT)
     out, err = early.communicate(timeout=600)
@@ -220,7 +220,7 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
     during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
-                              preexec_fn=answering_ctrl_c)  # fmt: skip
+                              preexec_fn=answering_stop_signals)  # fmt: skip
     while "STEP_START" not in (line := during.stderr.readline()):
         assert line, during.communicate()
     during.send_signal(signal.SIGINT)
@@ -260,7 +260,8 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
     environment.pop("DAGSTER_HOME", None)
     command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
     early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=answering_stop_signals)  # fmt: skip
     _until_it_catches(early.pid, signal.SIGTERM)  # the command's first instants: importing
     early.send_signal(signal.SIGTERM)
     out, err = early.communicate(timeout=600)
@@ -268,7 +269,8 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
     assert err == "cx-lakehouse: stopped (SIGTERM); run the command again to finish it\n"
 
     during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=answering_stop_signals)  # fmt: skip
     while "STEP_START" not in (line := during.stderr.readline()):
         assert line, during.communicate()
     during.send_signal(signal.SIGTERM)
@@ -285,7 +287,9 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
 
 def _in_a_terminal_of_its_own() -> None:
     """`preexec_fn`: the command leads a session whose controlling terminal is its standard
-    input, as a login shell's job is, so closing the terminal hangs it up (SIGHUP)."""
+    input, as a login shell's job is, so closing the terminal hangs it up (SIGHUP), which
+    it answers as in a terminal (whatever started pytest: `nohup` passes it on ignored)."""
+    answering_stop_signals()
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 

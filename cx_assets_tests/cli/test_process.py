@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from cx_assets_tests.cli import START, answering_ctrl_c, calls_day
+from cx_assets_tests.cli import START, answering_stop_signals, calls_day
 
 # `cx-lakehouse` as its entry point runs it, with `main` replaced by one that imports NumPy
 # (as the command does, after start-up) and prints the threads of each OpenBLAS it loaded.
@@ -176,7 +176,7 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
         capture_output=True,
         text=True,
         timeout=300,
-        preexec_fn=answering_ctrl_c,  # as in a terminal (the background job ignores it itself)
+        preexec_fn=answering_stop_signals,  # as in a terminal (the background job ignores it itself)
     )
     assert (finished.returncode, finished.stderr) == (exit_code, stderr), finished.stdout
     assert ("materializing" in finished.stdout) is ran, finished.stdout
@@ -218,7 +218,7 @@ def test_the_signal_another_handler_took_is_known_by_its_number(sent, caught, ex
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=answering_ctrl_c,
+        preexec_fn=answering_stop_signals,
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split() == [str(caught), str(exit_code)]
