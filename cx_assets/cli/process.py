@@ -148,6 +148,10 @@ class InterruptWatch:
         # Loggers made by name before SQLAlchemy is imported are the ones it then uses.
         for name in SQLALCHEMY_POOL_LOGGERS:
             logging.getLogger(name).addFilter(_NotCtrlC())
+        # Blocked by whoever started the command (a thread of theirs that blocks them), the
+        # signals would never reach a handler, and the processes Dagster starts and stops
+        # with SIGTERM (its compute logs' `tail -F`) would inherit the mask and outlive it.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
         # Last: a signal from here on raises KeyboardInterrupt.
         handlers = {
             signal.SIGINT: (signal.default_int_handler, self._noted),

@@ -36,9 +36,10 @@ def answering_stop_signals() -> None:
     """`preexec_fn` of a command a test stops with a signal: Ctrl-C (SIGINT), a stop signal
     (SIGTERM) and a hang-up (SIGHUP) answered by default, as in a terminal, whatever started
     pytest (a shell's background job, `make test &`, passes SIGINT on ignored, `nohup`
-    SIGHUP, and the command then never sees them)."""
+    SIGHUP, and the command then never sees them), and none blocked."""
     for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def gold_tables() -> list[str]:

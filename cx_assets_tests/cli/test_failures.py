@@ -237,14 +237,18 @@ def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
     assert after.returncode == 0, after.stdout + after.stderr
 
 
-def _until_it_catches(pid: int, signum: int) -> None:
-    """Wait until process `pid` has a handler for `signum` (Linux's SigCgt mask): before
-    it, the signal ends the process as by default, whatever the machine's load."""
+def _until_it_catches(pid: int, signum: int, program: Path) -> None:
+    """Wait until process `pid` runs `program` and has a handler for `signum` (Linux's
+    SigCgt mask): before, the signal ends the process as by default, whatever the machine's
+    load. Its program first: until it starts, the process is a copy of pytest's, whose
+    SIGTERM a Dagster run in pytest's own process leaves caught (Dagster maps it to
+    SIGINT's handler), and a signal sent then is lost with that copy (seen in CI)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         status = Path(f"/proc/{pid}/status").read_text()
         (caught,) = [line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")]
-        if int(caught, 16) >> (signum - 1) & 1:
+        if os.fsencode(program) in arguments and int(caught, 16) >> (signum - 1) & 1:
             return
         time.sleep(0.005)
     raise AssertionError(f"process {pid} never caught signal {signum}")
@@ -262,7 +266,7 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
     early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True,
                              preexec_fn=answering_stop_signals)  # fmt: skip
-    _until_it_catches(early.pid, signal.SIGTERM)  # the command's first instants: importing
+    _until_it_catches(early.pid, signal.SIGTERM, BIN / "cx-lakehouse")  # its first instants
     early.send_signal(signal.SIGTERM)
     out, err = early.communicate(timeout=600)
     assert early.returncode == 143, out + err
@@ -283,6 +287,28 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
 
     after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
     assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_a_command_started_with_stop_signals_blocked_ends_and_leaves_nothing_running(tmp_path):
+    """Started by a thread that blocks SIGTERM (the mask passes on to the command), the run
+    went on to its end, then hung a minute or more and failed: Dagster stops its compute
+    logs' `tail -F` processes with SIGTERM, and they had inherited it blocked. They were left
+    running after it. The command unblocks the stop signals it handles."""
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    finished = subprocess.run(
+        command,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a minute or more when it hung
+        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}),
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    left = subprocess.run(["pgrep", "-f", f"tail -F .*{data_dir}"], capture_output=True, text=True)
+    assert left.stdout == "", left.stdout
 
 
 def _in_a_terminal_of_its_own() -> None:
