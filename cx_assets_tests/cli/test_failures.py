@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import termios
-import time
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -199,56 +198,63 @@ def test_the_installed_command_starts_at_the_light_entry_point():
     assert "from cx_assets.command import run" in script
 
 
-def test_ctrl_c_ends_the_run_in_one_line_and_the_next_run_finishes(tmp_path):
-    """Ctrl-C during start-up was a page of traceback; during the steps, a line of Dagster's
-    error class and message. Now one line each, no traceback, and the next run finishes."""
+def _a_calls_day(tmp_path: Path) -> tuple[Path, dict[str, str], list[str]]:
+    """A data root with a small calls day landed, the environment and the command that
+    runs it."""
     data_dir = calls_day(tmp_path / "data")
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
-    # As from a terminal, whatever started pytest.
-    early = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True,
-                             preexec_fn=answering_stop_signals)  # fmt: skip
-    time.sleep(0.3)  # importing Dagster: long before the run
-    early.send_signal(signal.SIGINT)
-    out, err = early.communicate(timeout=600)
-    assert early.returncode == 130, out + err
-    assert err == "cx-lakehouse: interrupted; run the command again to finish it\n"
+    return data_dir, environment, command
 
-    # During the steps Dagster turns it into a failed run, summarised like any other, and
-    # the command exits as for Ctrl-C anywhere else.
+
+def _stopped_during_its_steps(
+    command: list[str], environment: dict[str, str], stop: signal.Signals
+) -> int:
+    """The exit code of `command` sent `stop` once a step has started: Dagster turns it
+    into a failed run, summarised like any other."""
     # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
     during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
                               preexec_fn=answering_stop_signals)  # fmt: skip
     while "STEP_START" not in (line := during.stderr.readline()):
         assert line, during.communicate()
-    during.send_signal(signal.SIGINT)
+    during.send_signal(stop)
     out, _ = during.communicate(timeout=600)
-    assert during.returncode == 130, out
     lines = out.splitlines()
     failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
     assert lines[failed_at + 1 : lines.index("gold rows:")] == [
         "  run: interrupted (Ctrl-C or a stop signal) before it finished"
-    ]
+    ], out
     assert lines[-1] == "FAILED"
-
-    after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
-    assert after.returncode == 0, after.stdout + after.stderr
+    return during.returncode
 
 
-def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
-    """SIGTERM (a scheduler stopping the command, `kill`) before the steps ended the process
-    without a word; during them the run failed as for Ctrl-C and the command exited 130.
-    Now both end as Ctrl-C does, with SIGTERM's line and 143, the code a scheduler reads as
-    "terminated"; the next run finishes."""
-    data_dir = calls_day(tmp_path / "data")
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
-    environment.pop("DAGSTER_HOME", None)
-    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
-    # Before its steps, whatever the machine's load: waiting for the data root, which this
-    # test holds (signalled at a moment chosen by the clock, a starved test had sent it once
+@pytest.mark.parametrize(
+    "stop, exit_code, said",
+    [
+        (signal.SIGINT, 130, "cx-lakehouse: interrupted; run the command again to finish it"),
+        (
+            signal.SIGTERM,
+            143,
+            "cx-lakehouse: stopped (SIGTERM); run the command again to finish it",
+        ),
+        (signal.SIGHUP, 129, "cx-lakehouse: stopped (SIGHUP); run the command again to finish it"),
+    ],
+    ids=["Ctrl-C", "SIGTERM", "SIGHUP"],
+)
+def test_a_stop_ends_the_run_in_one_line_with_its_code_and_the_next_run_finishes(
+    stop, exit_code, said, tmp_path
+):
+    """Ctrl-C before the steps was a page of traceback, and during them a line of Dagster's
+    error class and message; SIGTERM (a scheduler stopping the command, `kill`) and SIGHUP
+    (its terminal gone) ended it without a word before the steps, and during them SIGTERM
+    exited 130 and SIGHUP killed it where it stood. Now each ends in one line before the
+    steps, in a failed run summarised like any other during them, with its own code (128 +
+    the signal's number, what a scheduler reads), and the next run finishes."""
+    data_dir, environment, command = _a_calls_day(tmp_path)
+    # Before its steps, whatever the machine's load: while it waits for the data root, which
+    # this test holds (sent after a wait chosen by the clock, a starved test had sent it once
     # the steps had begun).
     with run_lock.data_root_lock(data_dir, owner="the test", wait_seconds=60, say=print):
         early = subprocess.Popen(command, env={**environment, "PYTHONUNBUFFERED": "1"},
@@ -256,23 +262,11 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does_with_its_own_code(tmp_path):
                                  preexec_fn=answering_stop_signals)  # fmt: skip
         while "waiting for the test" not in (line := early.stdout.readline()):
             assert line, early.communicate()
-        early.send_signal(signal.SIGTERM)
+        early.send_signal(stop)
         out, err = early.communicate(timeout=600)
-    assert early.returncode == 143, out + err
-    assert err == "cx-lakehouse: stopped (SIGTERM); run the command again to finish it\n"
+    assert (early.returncode, err) == (exit_code, said + "\n"), out
 
-    during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True,
-                              preexec_fn=answering_stop_signals)  # fmt: skip
-    while "STEP_START" not in (line := during.stderr.readline()):
-        assert line, during.communicate()
-    during.send_signal(signal.SIGTERM)
-    out, _ = during.communicate(timeout=600)
-    assert during.returncode == 143, out
-    lines = out.splitlines()
-    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
-    assert lines[failed_at + 1] == "  run: interrupted (Ctrl-C or a stop signal) before it finished"
-    assert lines[-1] == "FAILED"
+    assert _stopped_during_its_steps(command, environment, stop) == exit_code
 
     after = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
     assert after.returncode == 0, after.stdout + after.stderr
@@ -283,10 +277,7 @@ def test_a_command_started_with_stop_signals_blocked_ends_and_leaves_nothing_run
     went on to its end, then hung a minute or more and failed: Dagster stops its compute
     logs' `tail -F` processes with SIGTERM, and they had inherited it blocked. They were left
     running after it. The command unblocks the stop signals it handles."""
-    data_dir = calls_day(tmp_path / "data")
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
-    environment.pop("DAGSTER_HOME", None)
-    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    data_dir, environment, command = _a_calls_day(tmp_path)
     finished = subprocess.run(
         command,
         env=environment,
@@ -314,10 +305,7 @@ def test_a_terminal_that_hangs_up_stops_the_run_and_leaves_it_failed(tmp_path):
     it stood: its run stayed STARTED in the UI until the next run marked it failed. Now it
     stops as a stop signal does: the run ends failed at once, and the command exits 129,
     though its terminal is gone (writing to it fails)."""
-    data_dir = calls_day(tmp_path / "data")
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
-    environment.pop("DAGSTER_HOME", None)
-    command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
+    data_dir, environment, command = _a_calls_day(tmp_path)
     terminal, its_end = pty.openpty()
     running = subprocess.Popen([*command, "--verbose"], env=environment, stdin=its_end,
                                stdout=its_end, stderr=its_end,
