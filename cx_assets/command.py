@@ -38,10 +38,7 @@ def interruption() -> tuple[str, int]:
     signal raises KeyboardInterrupt too once `run_program` has armed its watch
     (`cli.process.INTERRUPT`); before that, Ctrl-C is the only one to end here."""
     process = sys.modules.get("cx_assets.cli.process")
-    if process is None or not process.INTERRUPT.interrupted:
+    caught = process.INTERRUPT.caught() if process is not None else None
+    if caught is None or caught == signal.SIGINT:
         return INTERRUPTED_MESSAGE, INTERRUPTED
-    caught = process.INTERRUPT.caught()
-    if caught == signal.SIGINT:
-        return INTERRUPTED_MESSAGE, process.INTERRUPT.exit_code()
-    stopped = STOPPED_MESSAGE.format(signal=signal.Signals(caught).name)
-    return stopped, process.INTERRUPT.exit_code()
+    return STOPPED_MESSAGE.format(signal=signal.Signals(caught).name), 128 + caught
