@@ -319,6 +319,9 @@ def as_percentages(frame: pd.DataFrame, shares: Sequence[str]) -> tuple[pd.DataF
 UTC_TIME_FORMAT = "YYYY-MM-DD HH:mm:ss [UTC]"
 # printf as Streamlit reads it: `,` separates thousands.
 COUNT_FORMAT = "%,d"
+# Whole dollars, as `money` writes them: estimates of cost and savings (Streamlit's
+# "dollar" preset wrote `$170,820.00` in a table under cards reading `$170,820`).
+WHOLE_DOLLARS_FORMAT = "$%,.0f"
 
 
 def shown_formats(frame: pd.DataFrame) -> dict:

@@ -94,6 +94,9 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     (actions,) = [frame for frame in app.dataframe if "fix_rate" in frame.value]
     assert actions.value["fix_rate"].tolist() == [50.0, 25.0]  # in percent: `50.0%`
     assert column_formats(actions)["fix_rate"] == "%.1f%%"
+    # Whole dollars, as the cards and the list above it (not `$21,900.00`).
+    assert column_formats(actions)["estimated_annual_savings"] == "$%,.0f"
+    assert column_formats(app.dataframe[0])["cost"] == "$%,.0f"
     # Written out whole above the table, whose cells cut them (`$` escaped: not LaTeX).
     written_out = [md.value for md in app.markdown if "a year ·" in md.value]
     assert written_out == [
@@ -104,6 +107,7 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
 
     (savings,) = [frame for frame in app.dataframe if "annual_savings" in frame.value]
     assert column_formats(savings)["avoidable_calls_per_day"] == "%.1f"  # not `240.6667`
+    assert column_formats(savings)["annual_savings"] == "$%,.0f"
 
     app.slider(key="leakage_fix_rate").set_value(50).run()
     assert metrics(app)["Annual savings at 50%"] == "$29,200"

@@ -132,7 +132,7 @@ else:
         overview,
         name="leakage_overview",
         column_config={
-            "cost": st.column_config.NumberColumn(format="dollar"),
+            "cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
             "latest_trend_pct": st.column_config.NumberColumn("trend %", format="%+.1f"),
         },
     )
@@ -169,7 +169,7 @@ with ui.section():
                 drill,
                 name=f"leakage_segments_{journey}",
                 column_config={
-                    "cost": st.column_config.NumberColumn(format="dollar"),
+                    "cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
                     "repeat_call_pct": st.column_config.NumberColumn(
                         "repeat calls %", format="%.1f"
                     ),
@@ -291,8 +291,8 @@ with ui.section():
         name="leakage_savings",
         column_config={
             "avoidable_calls_per_day": st.column_config.NumberColumn(format="%.1f"),
-            "annualized_cost": st.column_config.NumberColumn(format="dollar"),
-            "annual_savings": st.column_config.NumberColumn(format="dollar"),
+            "annualized_cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
+            "annual_savings": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
         },
     )
 
@@ -369,6 +369,6 @@ with ui.section():
         name="leakage_actions",
         shares=["fix_rate"],
         column_config={
-            "estimated_annual_savings": st.column_config.NumberColumn(format="dollar"),
+            "estimated_annual_savings": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
         },
     )
