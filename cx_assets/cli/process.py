@@ -3,12 +3,14 @@ NumPy's BLAS threads, and Ctrl-C or a stop signal however the libraries pass it 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
 
 
 class ClosedPipeTolerant:
@@ -162,6 +164,29 @@ class InterruptWatch:
             if signal.getsignal(signum) is default:
                 signal.signal(signum, handler)
 
+    @contextlib.contextmanager
+    def lent_to_dagster(self) -> Iterator[None]:
+        """Around a Dagster run: SIGINT and SIGTERM answered afterwards as before it.
+
+        Dagster's handler, on its way out, gives SIGTERM whatever SIGINT had before the run:
+        in a shell's background job, where SIGINT is ignored, SIGTERM was ignored for the
+        rest of the command (its summary), and `kill` or a scheduler's stop did nothing
+        there. So for the run an ignored SIGINT is ignored by a handler that answers
+        SIGTERM (Dagster's own handler takes both during the steps either way), and both
+        are put back after it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        before = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+        if before[signal.SIGINT] == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, self._stopped_unless_ctrl_c)
+        try:
+            yield
+        finally:
+            for stop, handler in before.items():
+                if handler is not None:  # None: a handler not set from Python, left as is
+                    signal.signal(stop, handler)
+
     @property
     def interrupted(self) -> bool:
         return self.caught() is not None
@@ -191,6 +216,10 @@ class InterruptWatch:
         if self.received is None:
             self.received = signum
         signal.default_int_handler(signum, frame)
+
+    def _stopped_unless_ctrl_c(self, signum, frame) -> None:
+        if signum != signal.SIGINT:
+            self._noted(signum, frame)
 
     def _hung_up(self, signum, frame) -> None:
         if self.received is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from cx_assets.cli import process
 from cx_assets.cli.options import UsageError
 from cx_assets.cli.run_report import RunTally, failure_lines, is_interruption
 
@@ -268,7 +269,8 @@ class RunPlan:
             job_code_origin=job.get_python_origin(),
             remote_job_origin=code_location_job_origin(job_name),
         )
-        result = execute_run(job, run, instance, raise_on_error=False)
+        with process.INTERRUPT.lent_to_dagster():
+            result = execute_run(job, run, instance, raise_on_error=False)
         for evaluation in result.get_asset_check_evaluations():
             tally.add(evaluation)
         for event in result.get_asset_materialization_events():

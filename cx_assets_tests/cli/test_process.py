@@ -137,9 +137,20 @@ def ignored_in_a_background_job(args):
     ctrl_c()
     return 0
 
+def stopped_after_the_run_in_a_background_job(args):
+    # Dagster's handler, on its way out, gave SIGTERM what SIGINT had: ignored here.
+    materialize = RunPlan.materialize
+    def materialize_then_stopped(self, *args, **kwargs):
+        result = materialize(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler's stop, as the summary begins
+        time.sleep(0.05)
+        return result
+    RunPlan.materialize = materialize_then_stopped
+    return run(args)
+
 run = cli.cmd_run
 scenario = os.environ["SCENARIO"]
-if scenario == "ignored_in_a_background_job":
+if scenario.endswith("_in_a_background_job"):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 cli.cmd_run = globals()[scenario]
 sys.argv = ["cx-lakehouse", "run", "--date", sys.argv[1], "--select", "group:calls"]
@@ -147,6 +158,7 @@ cli.run_program()
 """
 
 INTERRUPTED_LINE = "cx-lakehouse: interrupted; run the command again to finish it\n"
+STOPPED_LINE = "cx-lakehouse: stopped (SIGTERM); run the command again to finish it\n"
 
 
 @pytest.mark.parametrize(
@@ -159,6 +171,7 @@ INTERRUPTED_LINE = "cx-lakehouse: interrupted; run the command again to finish i
         ("swallowed_whole_before_the_run", 130, INTERRUPTED_LINE, False),
         ("sqlalchemy_closing_a_connection_after_the_run", 130, INTERRUPTED_LINE, True),
         ("ignored_in_a_background_job", 0, "", False),
+        ("stopped_after_the_run_in_a_background_job", 143, STOPPED_LINE, True),
     ],
 )
 def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
@@ -168,7 +181,8 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
     an error of its own (Python 3.11 and pydantic during Dagster's import, DuckDB's
     interrupted query, Dagster's selection parser calling the string invalid) or swallowed
     it (the run then does not start), or logged it with a traceback (SQLAlchemy closing a
-    connection); a background job's ignored SIGINT stays ignored."""
+    connection); a background job's ignored SIGINT stays ignored, and its SIGTERM is still
+    answered after the run (Dagster's handler left it ignored, as SIGINT)."""
     data_dir = calls_day(tmp_path / "data")
     finished = subprocess.run(
         [sys.executable, "-c", _CTRL_C_PASSED_ON_AS, START],
