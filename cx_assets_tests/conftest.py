@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +185,18 @@ def _dagster_home_restored() -> Iterator[None]:
         os.environ.pop("DAGSTER_HOME", None)
     else:
         os.environ["DAGSTER_HOME"] = before
+
+
+@pytest.fixture(autouse=True)
+def _stop_signal_answered() -> None:
+    """SIGTERM answered by default in each test, and so in the processes it starts. Dagster's
+    interrupt handler ends by giving SIGTERM what SIGINT has; in a pytest started as a
+    shell's background job (SIGINT ignored) a worker that had run a job in-process then
+    ignored SIGTERM, and so did every process a later test started: a test's fake web
+    server outlived the SIGTERM it was sent (seen in CI-like runs, depending on which
+    module ran first in the worker)."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @pytest.fixture
