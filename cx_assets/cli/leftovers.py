@@ -26,6 +26,9 @@ from pathlib import Path
 PROC = Path("/proc")
 SHUTDOWN_PIPE_ARG = "--shutdown-pipe"
 STOP_WAIT_SECONDS = 10.0
+# After SIGKILL: the kernel ends the process at once, but its sockets close as it is torn
+# down; the port was found still in use just after (seen in CI).
+KILL_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,9 @@ class UiAlreadyRunning(RuntimeError):
 
 def stop_leftovers(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
     """Stop the web servers and daemons a killed `dagster dev` of `home` left (SIGTERM, then
-    SIGKILL after `STOP_WAIT_SECONDS`), and return them. Raises `UiAlreadyRunning` when a
-    live one serves `home`: a second would run a second daemon on the same run queue."""
+    SIGKILL after `STOP_WAIT_SECONDS`), and return them once they are gone. Raises
+    `UiAlreadyRunning` when a live one serves `home`: a second would run a second daemon on
+    the same run queue."""
     processes = dagster_processes(home, proc)
     live_devs = {process.pid for process in processes if process.is_dev}
     if live_devs:
@@ -113,13 +117,23 @@ def stop_leftovers(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
     leftovers = [process for process in processes if process.started_by_dev]
     for process in leftovers:
         _signal(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_WAIT_SECONDS
-    while any(_alive(p.pid, proc) for p in leftovers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for process in leftovers:
-        if _alive(process.pid, proc):
-            _signal(process.pid, signal.SIGKILL)
+    stubborn = _still_alive(leftovers, proc, STOP_WAIT_SECONDS)
+    for process in stubborn:
+        _signal(process.pid, signal.SIGKILL)
+    _still_alive(stubborn, proc, KILL_WAIT_SECONDS)
     return leftovers
+
+
+def _still_alive(
+    processes: list[DagsterProcess], proc: Path, seconds: float
+) -> list[DagsterProcess]:
+    """Those of `processes` still alive after waiting up to `seconds` for them to end."""
+    deadline = time.monotonic() + seconds
+    alive = [p for p in processes if _alive(p.pid, proc)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if _alive(p.pid, proc)]
+    return alive
 
 
 def _signal(pid: int, number: int) -> None:
