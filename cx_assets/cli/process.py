@@ -154,14 +154,19 @@ class InterruptWatch:
         # signals would never reach a handler, and the processes Dagster starts and stops
         # with SIGTERM (its compute logs' `tail -F`) would inherit the mask and outlive it.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
-        # Last: a signal from here on raises KeyboardInterrupt.
+        # Last: a signal from here on raises KeyboardInterrupt. The entry point's handler
+        # (`cx_assets.command`, while the command imported) is taken over, and what it caught.
+        from cx_assets import command
+
+        if self.received is None:
+            self.received = command.caught_while_importing()
         handlers = {
-            signal.SIGINT: (signal.default_int_handler, self._noted),
-            signal.SIGTERM: (signal.SIG_DFL, self._noted),
-            signal.SIGHUP: (signal.SIG_DFL, self._hung_up),
+            signal.SIGINT: self._noted,
+            signal.SIGTERM: self._noted,
+            signal.SIGHUP: self._hung_up,
         }
-        for signum, (default, handler) in handlers.items():
-            if signal.getsignal(signum) is default:
+        for signum, handler in handlers.items():
+            if signal.getsignal(signum) in (command.STOPS[signum], command.stopped_while_importing):
                 signal.signal(signum, handler)
 
     @contextlib.contextmanager

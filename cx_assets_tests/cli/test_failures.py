@@ -169,27 +169,46 @@ def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatc
         cli_module.main(["run", "--date", START])
 
 
-# `cx-lakehouse` as its entry point runs it, with Ctrl-C arriving while `cx_assets.cli` is
-# imported (the tenth of a second before the command's own handling begins).
-_CTRL_C_WHILE_THE_COMMAND_IMPORTS = """
-import sys
+# `cx-lakehouse` as its entry point runs it, with Ctrl-C or a stop signal arriving while
+# `cx_assets.cli` is imported (the tenth of a second before the command's own handling
+# begins), raised as it comes or made by a library into an error of its own.
+_STOPPED_WHILE_THE_COMMAND_IMPORTS = """
+import os, signal, sys, time
 
-class CtrlC:
+class Stop:
     def find_spec(self, name, path=None, target=None):
         if name == "cx_assets.cli":
-            raise KeyboardInterrupt
+            try:
+                os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+                time.sleep(0.05)  # delivered here, at the latest
+            except KeyboardInterrupt:
+                if sys.argv[2] == "wrapped":  # as Python 3.11 while a class is created
+                    raise RuntimeError("error in __set_name__ of 'Field'") from None
+                raise
 
-sys.meta_path.insert(0, CtrlC())
+sys.meta_path.insert(0, Stop())
 from cx_assets.command import run
 run()
 """
 
 
-def test_ctrl_c_while_the_command_imports_ends_in_one_line():
-    ended = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_THE_COMMAND_IMPORTS],
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert (ended.returncode, ended.stdout) == (130, "")
-    assert ended.stderr == "cx-lakehouse: interrupted; run the command again to finish it\n"
+@pytest.mark.parametrize("how", ["raised", "wrapped"])
+@pytest.mark.parametrize(
+    "stop, exit_code, said",
+    [
+        ("SIGINT", 130, "cx-lakehouse: interrupted; run the command again to finish it"),
+        ("SIGTERM", 143, "cx-lakehouse: stopped (SIGTERM); run the command again to finish it"),
+        ("SIGHUP", 129, "cx-lakehouse: stopped (SIGHUP); run the command again to finish it"),
+    ],
+    ids=["Ctrl-C", "SIGTERM", "SIGHUP"],
+)
+def test_a_stop_while_the_command_imports_ends_in_one_line(stop, exit_code, said, how):
+    """SIGTERM and SIGHUP there ended the process without a word (their default), and a
+    Ctrl-C a library made into an error of its own printed its traceback."""
+    ended = subprocess.run([sys.executable, "-c", _STOPPED_WHILE_THE_COMMAND_IMPORTS, stop, how],
+                           capture_output=True, text=True, timeout=120,
+                           preexec_fn=answering_stop_signals)  # fmt: skip
+    assert (ended.returncode, ended.stdout, ended.stderr) == (exit_code, "", said + "\n")
 
 
 def test_the_installed_command_starts_at_the_light_entry_point():
