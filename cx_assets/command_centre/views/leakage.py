@@ -369,6 +369,8 @@ with ui.section():
         name="leakage_actions",
         shares=["fix_rate"],
         column_config={
-            "estimated_annual_savings": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
+            "estimated_annual_savings": st.column_config.NumberColumn(
+                format=ui.WHOLE_DOLLARS_FORMAT
+            ),
         },
     )
