@@ -148,6 +148,19 @@ def stopped_after_the_run_in_a_background_job(args):
     RunPlan.materialize = materialize_then_stopped
     return run(args)
 
+def stopped_as_dagster_hands_back_in_a_background_job(args):
+    # Dagster's handler has just given SIGTERM what SIGINT had; the run is not yet returned.
+    from dagster._core.execution import api
+
+    execute_run = api.execute_run
+    def execute_run_then_stopped(*args, **kwargs):
+        result = execute_run(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        return result
+    api.execute_run = execute_run_then_stopped
+    return run(args)
+
 run = cli.cmd_run
 scenario = os.environ["SCENARIO"]
 if scenario.endswith("_in_a_background_job"):
@@ -172,6 +185,7 @@ STOPPED_LINE = "cx-lakehouse: stopped (SIGTERM); run the command again to finish
         ("sqlalchemy_closing_a_connection_after_the_run", 130, INTERRUPTED_LINE, True),
         ("ignored_in_a_background_job", 0, "", False),
         ("stopped_after_the_run_in_a_background_job", 143, STOPPED_LINE, True),
+        ("stopped_as_dagster_hands_back_in_a_background_job", 143, STOPPED_LINE, True),
     ],
 )
 def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
