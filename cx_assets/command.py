@@ -69,8 +69,9 @@ def interruption() -> tuple[str, int]:
     """The line and exit code of a command that Ctrl-C or a stop signal ended, as the
     command's watch (`cli.process.INTERRUPT`) or, before it was armed, this module's
     handler caught it."""
-    process = sys.modules.get("cx_assets.cli.process")
-    caught = process.INTERRUPT.caught() if process is not None else None
+    # The watch's module may be imported only in part, as the signal came while it imported.
+    watch = getattr(sys.modules.get("cx_assets.cli.process"), "INTERRUPT", None)
+    caught = watch.caught() if watch is not None else None
     if caught is None:
         caught = caught_while_importing()
     if caught is None or caught == signal.SIGINT:

@@ -173,11 +173,13 @@ def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatc
 # `cx_assets.cli` is imported (the tenth of a second before the command's own handling
 # begins), raised as it comes or made by a library into an error of its own.
 _STOPPED_WHILE_THE_COMMAND_IMPORTS = """
-import os, signal, sys, time
+import os, signal, sys, time, types
 
 class Stop:
     def find_spec(self, name, path=None, target=None):
         if name == "cx_assets.cli":
+            if sys.argv[2] == "amid_the_watchs_module":  # imported in part, no watch yet
+                sys.modules["cx_assets.cli.process"] = types.ModuleType("cx_assets.cli.process")
             try:
                 os.kill(os.getpid(), getattr(signal, sys.argv[1]))
                 time.sleep(0.05)  # delivered here, at the latest
@@ -192,7 +194,7 @@ run()
 """
 
 
-@pytest.mark.parametrize("how", ["raised", "wrapped"])
+@pytest.mark.parametrize("how", ["raised", "wrapped", "amid_the_watchs_module"])
 @pytest.mark.parametrize(
     "stop, exit_code, said",
     [
