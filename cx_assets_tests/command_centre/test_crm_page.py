@@ -4,6 +4,7 @@ and days without interactions or friction that say so instead of drawing empty c
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from cx_assets.crm import schemas as crm_schemas
@@ -35,6 +36,14 @@ def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     needy = app.dataframe[0].value
     assert needy["company"].tolist() == ["Acme Ltda", "Beta S.A."]
     assert needy["managers"].tolist() == ["Ana Gerente", "Bruno Gestor"]
+    # As the bars' labels (Streamlit's default wrote 0.1065 beside 0.0469), the axis trimmed.
+    assert column_formats(app.dataframe[0])["neediness_ratio"] == "%.3g"
+    (needy_chart,) = [
+        json.loads(chart.proto.spec)
+        for chart in app.get("vega_lite_chart")
+        if "per unit of deal value" in chart.proto.spec
+    ]
+    assert needy_chart["layer"][0]["encoding"]["x"]["axis"]["format"] == "~g"
     churn = app.dataframe[1].value
     assert churn["company"].tolist() == ["Acme Ltda"]  # high and medium bands by default
     # Its shares in percent, as the page's other shares (a friction share of 0.5: `50.0%`).

@@ -152,10 +152,16 @@ with ui.section():
             charts.bars(
                 needy, x="company", y="neediness_ratio", colour="segment", horizontal=True,
                 title="Interactions per unit of deal value", value_format=".3g",
+                axis_format="~g",  # `0.01`, not `.3g`'s `0.0100` beside `0.100`
             ),
             key="crm_needy_chart",
         )  # fmt: skip
-        ui.table(needy, name="crm_needy_clients")
+        ui.table(
+            needy,
+            name="crm_needy_clients",
+            # Three significant digits, as the bars' labels (Streamlit's default: 0.1065, 0.0469).
+            column_config={"neediness_ratio": st.column_config.NumberColumn(format="%.3g")},
+        )
 
 # --------------------------------------------------------------------------- urgency timeline
 st.subheader("Urgency timeline")
