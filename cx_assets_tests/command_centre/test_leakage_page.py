@@ -123,8 +123,10 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     formats = column_formats(steps)  # not `4.933333` minutes
     assert (formats["time_to_call_minutes"], formats["sentiment_score"]) == ("%.1f", "%.2f")
     assert formats["event_at"] == "YYYY-MM-DD HH:mm:ss [UTC]"
-    # Not sized from the first rows, portal events without a call ("CL20261" shown).
-    assert json.loads(steps.proto.columns)["call_id"]["width"] == "medium"
+    # Not sized from the first rows, portal events without a call or an error ("CL20261",
+    # "PAY_TIMEOU" shown).
+    widths = json.loads(steps.proto.columns)
+    assert widths["call_id"]["width"] == widths["error_code"]["width"] == "medium"
 
     app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
     assert metrics(app)["Leakage calls"] == "10"

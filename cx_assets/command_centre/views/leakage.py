@@ -256,8 +256,10 @@ with ui.section():
             column_config={
                 "time_to_call_minutes": st.column_config.NumberColumn(format="%.1f"),
                 "sentiment_score": st.column_config.NumberColumn(format="%.2f"),
-                # Sized from the first rows, portal events without a call: "CL20261".
+                # Sized from the first rows, portal events without a call or an error:
+                # "CL20261", "PAY_TIMEOU".
                 "call_id": st.column_config.TextColumn(width="medium"),
+                "error_code": st.column_config.TextColumn(width="medium"),
             },
         )
 
