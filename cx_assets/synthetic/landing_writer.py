@@ -95,8 +95,14 @@ def _publish(path: Path, write) -> Path:
     at once or, inside `one_delivery`, when it ends."""
     path.parent.mkdir(parents=True, exist_ok=True)
     in_flight = path.with_name(f"_{path.name}.tmp")
-    with open(in_flight, "w", encoding="utf-8", newline="") as handle:
-        write(handle)
+    try:
+        # The records are generated as they are written: an interruption (Ctrl-C, a stop
+        # signal) comes here, and the half-written file was left behind.
+        with open(in_flight, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+    except BaseException:
+        in_flight.unlink(missing_ok=True)
+        raise
     if (pending := _DELIVERY.get()) is not None:
         pending.append((in_flight, path))
     else:

@@ -39,6 +39,33 @@ def test_an_interrupted_delivery_leaves_nothing_in_flight_or_landed(tmp_path):
     assert list(target.parent.iterdir()) == []
 
 
+def _interrupted_after(count: int):
+    """Records generated as they are written, until Ctrl-C comes after `count` of them."""
+    for number in range(count):
+        yield {"call_id": f"C{number}"}
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("in_a_delivery", [True, False])
+def test_a_file_interrupted_while_written_is_not_left_in_flight(tmp_path, in_a_delivery):
+    """Its records are generated as the file is written, so that is where a Ctrl-C or a stop
+    signal comes: the half-written in-flight file was left in the landing folder (seen
+    after stopping `cx-lakehouse generate` with SIGTERM)."""
+    landed = landing_file(tmp_path, "calls", "transcripts", DAY, "calls-0001.jsonl")
+    cut = landing_file(tmp_path, "calls", "transcripts", DAY, "calls-0002.jsonl")
+    with pytest.raises(KeyboardInterrupt):
+        if in_a_delivery:
+            with one_delivery():
+                write_jsonl(landed, [{"call_id": "C1"}])
+                write_jsonl(cut, _interrupted_after(3))
+        else:
+            write_jsonl(landed, [{"call_id": "C1"}])
+            write_jsonl(cut, _interrupted_after(3))
+    # A delivery lands all its files or none; outside one, the whole file stays.
+    expected = [] if in_a_delivery else ["calls-0001.jsonl"]
+    assert sorted(path.name for path in landed.parent.iterdir()) == expected
+
+
 def test_outside_a_delivery_each_file_lands_at_once(tmp_path):
     target = landing_file(tmp_path, "calls", "transcripts", DAY, "calls-0001.jsonl")
     write_jsonl(target, [{"call_id": "C1"}])
