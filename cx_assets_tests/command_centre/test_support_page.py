@@ -74,6 +74,11 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
         "median_first_response_minutes": "%.1f", "median_resolution_hours": "%.1f",
         "mean_csat": "%.2f",
     }  # fmt: skip
+    # At the page's width: in a column beside its chart, four of its eight were hidden.
+    in_columns = [frame for column in app.columns for frame in column.get("dataframe")]
+    assert not any("resolution_breach_share" in frame.value for frame in in_columns)
+    # (The agents' charts sit in columns: the search finds what columns hold.)
+    assert [chart for column in app.columns for chart in column.get("vega_lite_chart")]
 
 
 def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypatch):
