@@ -207,11 +207,6 @@ class InterruptWatch:
             self.received = next((number for number in caught if number in self.SIGNALS), None)
         return self.received
 
-    def exit_code(self) -> int:
-        """The shell's code of a process the signal ended: 128 + its number (Ctrl-C's if
-        none was caught: the command's interruption came from a KeyboardInterrupt)."""
-        return 128 + (self.caught() or signal.SIGINT)
-
     def stop_if_received(self) -> None:
         """KeyboardInterrupt if a stop signal arrived, though the code it arrived in went on."""
         if self.interrupted:

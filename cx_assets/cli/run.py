@@ -23,6 +23,7 @@ from cx_assets.cli.run_report import (
     print_quarantined,
     print_summary,
 )
+from cx_assets.command import interruption
 
 if TYPE_CHECKING:  # imported when the command runs, after its start-up bookkeeping
     from cx_assets.lakehouse.settings import Settings
@@ -106,7 +107,7 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")
     if tally.interrupted:
-        return process.INTERRUPT.exit_code()  # as anywhere else: 130, 143 or 129 by signal
+        return interruption()[1]  # as anywhere else: 130, 143 or 129 by signal
     return 0 if ok else 1
 
 

@@ -215,6 +215,7 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
 _CAUGHT_BY_ANOTHER_HANDLER = """
 import os, signal, sys, time
 from cx_assets.cli import process
+from cx_assets.command import interruption
 
 process.INTERRUPT.arm()
 assert process.INTERRUPT.caught() is None
@@ -223,7 +224,7 @@ signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))  # as Dagster map
 for name in sys.argv[1:]:
     os.kill(os.getpid(), getattr(signal, name))
     time.sleep(0.05)
-print(process.INTERRUPT.caught(), process.INTERRUPT.exit_code())
+print(process.INTERRUPT.caught(), interruption()[1])
 """
 
 
