@@ -4,6 +4,7 @@ a partial run keeps the other sections)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import re
@@ -42,7 +43,8 @@ def machine() -> str:
     memory = psutil.virtual_memory().total / 2**30
     return (
         f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
-        f"{memory:.0f} GiB RAM, Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+        f"{memory:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"Dagster {importlib.metadata.version('dagster')}, DuckDB {duckdb.__version__}"
     )
 
 
