@@ -1,6 +1,7 @@
-"""Loading the definitions stays cheap: every `cx-lakehouse run`, of every domain, pays for
-what `cx_assets.definitions` imports. The model libraries (~2 s together) are imported
-inside the functions that fit or solve, and this test keeps it so."""
+"""What the package imports. Loading the definitions stays cheap: every `cx-lakehouse run`,
+of every domain, pays for what `cx_assets.definitions` imports. The model libraries (~2 s
+together) are imported inside the functions that fit or solve, and a test keeps it so. And
+pyproject's dependencies are what the package imports, both ways."""
 
 import ast
 import importlib.metadata
@@ -43,7 +44,6 @@ def test_definitions_import_no_model_or_plotting_library():
     assert loaded == [], f"importing cx_assets.definitions loaded {loaded}"
 
 
-# What `pyproject.toml` declares for running the product, against what the package imports.
 ROOT = Path(__file__).resolve().parents[1]
 # Declared for what they do without being imported by the package.
 USED_WITHOUT_IMPORT = {
