@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 USED_WITHOUT_IMPORT = {
     "dagster-webserver": "the web UI that `cx-lakehouse ui` starts (`dagster dev`) serves",
 }
+# Imported by tests that show they are not installed (test_validation).
+ABSENT_ON_PURPOSE = {"geopandas", "no_such_module_here"}
 
 
 def _distribution(name: str) -> str:
@@ -56,32 +58,39 @@ def _distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _declared_dependencies() -> set[str]:
+def _declared_dependencies(*, dev: bool = False) -> set[str]:
+    """The product's dependencies; with `dev`, those of its tests and benchmarks too."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {
-        _distribution(re.match(r"[A-Za-z0-9._-]+", spec).group())
-        for spec in project["dependencies"]
-    }
+    specs = project["dependencies"] + (project["optional-dependencies"]["dev"] if dev else [])
+    return {_distribution(re.match(r"[A-Za-z0-9._-]+", spec).group()) for spec in specs}
 
 
-def _third_party_imports(package: Path) -> set[str]:
-    """The top-level modules `package`'s code imports that are neither its own nor Python's."""
+def _third_party_imports(folder: Path) -> set[str]:
+    """The top-level modules the code under `folder` imports that are neither Python's nor
+    the project's own (its packages, and the benchmark scripts, which import each other and
+    are imported by their tests)."""
     modules = set()
-    for path in package.rglob("*.py"):
+    for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 modules |= {alias.name.partition(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.partition(".")[0])
-    return modules - set(sys.stdlib_module_names) - {package.name}
+    own = {
+        "cx_assets",
+        "cx_assets_tests",
+        *(path.stem for path in (ROOT / "benchmarks").glob("*.py")),
+    }
+    return modules - set(sys.stdlib_module_names) - own
 
 
-def _imported_distributions() -> dict[str, str]:
-    """Each distribution the package imports from, with one module it imports of it."""
+def _imported_distributions(*folders: str) -> dict[str, str]:
+    """Each distribution the code under `folders` imports from, with one module of it."""
     providers = importlib.metadata.packages_distributions()
     return {
         _distribution(distribution): module
-        for module in sorted(_third_party_imports(ROOT / "cx_assets"))
+        for folder in folders
+        for module in sorted(_third_party_imports(ROOT / folder) - ABSENT_ON_PURPOSE)
         for distribution in providers.get(module, [module])
     }
 
@@ -90,12 +99,21 @@ def test_every_library_the_package_imports_is_declared():
     """Not only installed because a declared one needs it: its range is then another
     package's choice (NumPy through pandas, SQLAlchemy through Dagster)."""
     declared = _declared_dependencies()
-    undeclared = {d: m for d, m in _imported_distributions().items() if d not in declared}
+    imported = _imported_distributions("cx_assets")
+    undeclared = {d: m for d, m in imported.items() if d not in declared}
     assert undeclared == {}, f"imported but not in pyproject's dependencies: {undeclared}"
+
+
+def test_every_library_the_tests_and_benchmarks_import_is_declared():
+    declared = _declared_dependencies(dev=True)
+    imported = _imported_distributions("cx_assets_tests", "benchmarks")
+    undeclared = {d: m for d, m in imported.items() if d not in declared}
+    assert undeclared == {}, f"imported but not in pyproject's dev dependencies: {undeclared}"
 
 
 def test_every_declared_dependency_is_imported_or_says_what_it_is_for():
     """A dependency nothing uses still constrains the install: `dagster-duckdb` required one
     exact Dagster release and held every fresh install at it."""
-    unused = _declared_dependencies() - set(_imported_distributions()) - set(USED_WITHOUT_IMPORT)
+    imported = set(_imported_distributions("cx_assets"))
+    unused = _declared_dependencies() - imported - set(USED_WITHOUT_IMPORT)
     assert unused == set(), f"declared in pyproject but never imported: {sorted(unused)}"
