@@ -270,20 +270,18 @@ def table(
     thousands separated ("5,976", as cards and charts write it; Streamlit wrote "5976");
     the `shares` columns (fractions, as gold holds them) read as percentages with one
     decimal, as the pages' cards and charts write them; a missing value reads `MISSING`.
-    The CSV keeps gold's values."""
+    A header reads as the charts' axes do (`median resolution hours`) unless the page
+    labels it. The CSV keeps gold's values and column names."""
     shown, percentages = as_percentages(frame, shares)
+    formats = {**shown_formats(frame), **percentages}
+    pages = column_config or {}  # it may name columns this table lacks
     st.dataframe(
         shown,
         hide_index=True,
         placeholder=MISSING,
-        column_config={  # a page's configuration may name columns this table lacks
-            column: config
-            for column, config in {
-                **shown_formats(frame),
-                **percentages,
-                **(column_config or {}),
-            }.items()
-            if column in shown.columns
+        column_config={
+            column: labelled(column, formats.get(column), pages.get(column))
+            for column in shown.columns
         },
     )
     st.download_button(
@@ -294,6 +292,17 @@ def table(
         key=f"download_{name}",
         on_click="ignore",
     )
+
+
+def labelled(column: str, shown_format: dict | None, page: dict | str | None) -> dict:
+    """A column's configuration: its format as `table` shows it, with the page's own
+    configuration over it (a string is a label alone, as Streamlit reads it), headed by the
+    page's label or else the column's name with spaces for underscores."""
+    if isinstance(page, str):
+        page = {"label": page}
+    config = {**(shown_format or {}), **{k: v for k, v in (page or {}).items() if v is not None}}
+    config["label"] = config.get("label") or str(column).replace("_", " ")
+    return config
 
 
 # Streamlit's "percent" preset shows two decimals (`12.35%`) and has no option for fewer;

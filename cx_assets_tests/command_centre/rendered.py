@@ -32,5 +32,11 @@ def column_formats(table) -> dict[str, str]:
     }
 
 
+def column_labels(table) -> list[str]:
+    """The headers a rendered table shows, in the frame's order."""
+    columns = json.loads(table.proto.columns or "{}")
+    return [columns.get(name, {}).get("label", name) for name in table.value.columns]
+
+
 def metrics(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}

@@ -13,7 +13,7 @@ import pytest
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_copies import with_t4_resolved_late
 from cx_assets_tests.command_centre.gold_rows import write_gold
-from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, column_labels, metrics, render
 
 
 def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
@@ -74,6 +74,14 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
         "median_first_response_minutes": "%.1f", "median_resolution_hours": "%.1f",
         "mean_csat": "%.2f",
     }  # fmt: skip
+    # Headed as the cards above name the shares, the waits with their units short: in
+    # snake_case the last of the eight columns was behind the table's scroll at 1400 pixels.
+    # The CSV keeps gold's names (the frame's columns).
+    assert column_labels(table) == [
+        "priority", "tickets", "within SLA", "first response late", "resolution late",
+        "median first response (min)", "median resolution (h)", "mean CSAT",
+    ]  # fmt: skip
+    assert "median_resolution_hours" in table.value.columns
     # At the page's width: in a column beside its chart, four of its eight were hidden.
     in_columns = [frame for column in app.columns for frame in column.get("dataframe")]
     assert not any("resolution_breach_share" in frame.value for frame in in_columns)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pytest
+import streamlit as st
 
 from cx_assets.command_centre.ui import (
     COUNT_FORMAT,
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
     as_percentages,
+    labelled,
     markdown_text,
     shown_formats,
 )
@@ -74,6 +76,20 @@ def test_counts_read_with_thousands_separated_and_identifiers_as_they_are():
     assert set(config) == {"tickets_handled", "open_deals", "calls"}
     assert {column["type_config"]["format"] for column in config.values()} == {COUNT_FORMAT}
     assert COUNT_FORMAT == "%,d"  # Streamlit's printf: "5,976", as the cards write it
+
+
+def test_a_header_reads_with_spaces_unless_the_page_labels_it_and_keeps_its_format():
+    counts = {"type_config": {"type": "number", "format": COUNT_FORMAT}}
+    # No page configuration: the name as the charts' axes write it, the format kept.
+    assert labelled("tickets_handled", counts, None) == {**counts, "label": "tickets handled"}
+    # A page's label alone (a string, as Streamlit reads one) keeps the format shown.
+    assert labelled("mean_csat", counts, "mean CSAT") == {**counts, "label": "mean CSAT"}
+    # A page's configuration replaces the format; its unset label still gets one.
+    page = st.column_config.NumberColumn(format="%.2f")
+    config = labelled("mean_csat", counts, page)
+    assert (config["label"], config["type_config"]["format"]) == ("mean csat", "%.2f")
+    page = st.column_config.NumberColumn("median resolution (h)", format="%.1f")
+    assert labelled("median_resolution_hours", None, page)["label"] == "median resolution (h)"
 
 
 def test_markdown_text_escapes_marks_and_the_dollar_that_starts_latex():

@@ -18,15 +18,27 @@ TABLES = [
 ]  # fmt: skip
 PRIORITY_ORDER = "['urgent', 'high', 'medium', 'low']"  # a DuckDB list, most urgent first
 HISTORY_DAYS = 28  # delivered days shown before the forecast
-# Waits to a tenth of a minute or hour, CSAT to two decimals as its card and scatter write it.
+# Waits to a tenth of a minute or hour, CSAT to two decimals as its card and scatter write it;
+# headed with their units short, so the SLA table's eight columns fit the page's width.
 TIMES_AND_CSAT = {
-    **dict.fromkeys(
-        ["median_first_response_minutes", "median_resolution_hours",
-         "mean_first_response_minutes", "mean_resolution_hours"],
-        st.column_config.NumberColumn(format="%.1f"),
+    "median_first_response_minutes": st.column_config.NumberColumn(
+        "median first response (min)", format="%.1f"
     ),
-    "mean_csat": st.column_config.NumberColumn(format="%.2f"),
-}  # fmt: skip
+    "median_resolution_hours": st.column_config.NumberColumn(
+        "median resolution (h)", format="%.1f"
+    ),
+    "mean_first_response_minutes": st.column_config.NumberColumn(
+        "mean first response (min)", format="%.1f"
+    ),
+    "mean_resolution_hours": st.column_config.NumberColumn("mean resolution (h)", format="%.1f"),
+    "mean_csat": st.column_config.NumberColumn("mean CSAT", format="%.2f"),
+}
+# The shares as the cards above name them.
+SLA_SHARES = {
+    "sla_compliance": "within SLA",
+    "first_response_breach_share": "first response late",
+    "resolution_breach_share": "resolution late",
+}
 # An agent's team and name: the latest ones its daily rows give.
 TEAMS = """(SELECT agent_id, arg_max(team, date) AS team, arg_max(agent_name, date) AS agent_name
             FROM support_agent_daily GROUP BY agent_id)"""
@@ -95,7 +107,7 @@ st.caption(
 ui.chart(
     charts.bars(
         sla, x="priority", y="sla_compliance", title="Tickets within SLA",
-        value_format=".1%", axis_format=".0%", height=260,
+        value_format=".1%", axis_format=".0%", height=260, labels=SLA_SHARES,
     ),
     key="support_sla",
 )  # fmt: skip
@@ -103,8 +115,8 @@ ui.chart(
 ui.table(
     sla,
     name="support_sla_by_priority",
-    shares=["sla_compliance", "first_response_breach_share", "resolution_breach_share"],
-    column_config=TIMES_AND_CSAT,
+    shares=list(SLA_SHARES),
+    column_config={**TIMES_AND_CSAT, **SLA_SHARES},
 )
 
 # --------------------------------------------------------------------------- agents
@@ -155,6 +167,7 @@ else:
                 charts.scatter(
                     rated, x="breach_share", y="mean_csat",
                     size="tickets_handled", label="agent", x_format="~%", y_format=".2f",
+                    labels={"mean_csat": "mean CSAT"},
                     title="SLA breaches vs CSAT (size: tickets; agents with a rated ticket)",
                 ),
                 key="support_agent_scatter",
