@@ -6,6 +6,8 @@ Plotly's, which is what a manager's first page with a chart waits for (see bench
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -227,27 +229,32 @@ def stacked_area(
     return _titled(chart, title, 300)
 
 
-# A scatter's point names: written above the points, 11 px, on a plot about this size (the
-# chart's half of a page, less its title, axes and legend; a wider screen leaves more room).
-# Its scales span the data and this padding, not rounded out to "nice" values, so where a
-# point is drawn is known here.
+# A scatter's point names: written above or below their points, 11 px, on a plot about this
+# size (the chart's half of a page, less its title, axes and legend; a wider screen leaves
+# more room). Its scales span the data and this padding, not rounded out to "nice" values,
+# and its points' areas run over a fixed range, so where a point is drawn, and how large, is
+# known here.
 SCATTER_HEIGHT = 320
 PLOT_PIXELS = (260, 210)
 SCALE_PADDING_PIXELS = 20
+POINT_AREA_PIXELS = (16, 400)  # the smallest value's point and the largest's (zero: 16)
 LABEL_FONT_PIXELS = 11
-LABEL_ABOVE_PIXELS = 12
+LABEL_OFFSET_PIXELS = 16  # from a point's centre to the middle of its name
 LETTER_PIXELS = 0.6 * LABEL_FONT_PIXELS  # a proportional font's mean letter, about
 LABEL_LINE_PIXELS = LABEL_FONT_PIXELS + 3  # names one above the other, read apart
-SHOWN_LABEL = "name_shown"
+NAME_ABOVE, NAME_BELOW = "name_above", "name_below"
 
 
 def labelled_points(frame: pd.DataFrame, *, x: str, y: str, size: str, label: str) -> pd.Series:
-    """Which of a scatter's points have their name written beside them: the largest first,
-    each unless its name would overlap a name already written (names placed as the chart
-    draws them, on a plot of `PLOT_PIXELS`). The others are named on hover. Names written
-    for every point overlapped wherever agents sat close (support's breaches against CSAT)."""
+    """Where each of a scatter's points has its name written: "above" it, else "below" it,
+    or "" (named on hover only). The largest points first, each where its name would cover
+    neither a name already written nor another point (names and points placed as the chart
+    draws them, on a plot of `PLOT_PIXELS`). Names written for every point overlapped
+    wherever agents sat close (support's breaches against CSAT); written above only, a name
+    sat on the bubbles of agents just above."""
+    placed = pd.Series("", index=frame.index, dtype=object)
     if frame.empty:
-        return pd.Series(dtype=bool, index=frame.index)
+        return placed
     width, height = PLOT_PIXELS
 
     def pixels(values: pd.Series, extent: int) -> pd.Series:
@@ -259,21 +266,50 @@ def labelled_points(frame: pd.DataFrame, *, x: str, y: str, size: str, label: st
 
     across = pixels(frame[x].astype(float), width)
     up = pixels(frame[y].astype(float), height)
-    widths = frame[label].astype(str).str.len() * LETTER_PIXELS
-    placed: list[tuple[float, float, float]] = []
-    named = pd.Series(False, index=frame.index)
-    for index in frame[size].sort_values(ascending=False, kind="stable").index:
-        if pd.isna(across[index]) or pd.isna(up[index]):
-            continue
-        centre, middle, half = across[index], up[index], widths[index] / 2
-        if all(
+    radii = point_radii(frame[size])
+    half_widths = frame[label].astype(str).str.len() * LETTER_PIXELS / 2
+    points = [
+        (index, across[index], up[index], radii[index])
+        for index in frame.index
+        if not (pd.isna(across[index]) or pd.isna(up[index]))
+    ]
+    names: list[tuple[float, float, float]] = []  # written: centre, middle, half width
+
+    def clear(index, centre: float, middle: float, half: float) -> bool:
+        apart = all(
             abs(centre - other) >= half + other_half
             or abs(middle - other_middle) >= LABEL_LINE_PIXELS
-            for other, other_middle, other_half in placed
-        ):
-            placed.append((centre, middle, half))
-            named[index] = True
-    return named
+            for other, other_middle, other_half in names
+        )
+        half_height = LABEL_LINE_PIXELS / 2
+        return apart and all(
+            max(abs(centre - px) - half, 0) ** 2 + max(abs(middle - py) - half_height, 0) ** 2
+            >= radius**2
+            for other, px, py, radius in points
+            if other != index
+        )
+
+    by_size = frame[size].astype(float).fillna(0).sort_values(ascending=False, kind="stable")
+    for index in by_size.index:
+        if pd.isna(across[index]) or pd.isna(up[index]):
+            continue
+        for where, offset in (("above", LABEL_OFFSET_PIXELS), ("below", -LABEL_OFFSET_PIXELS)):
+            centre, middle, half = across[index], up[index] + offset, half_widths[index]
+            if clear(index, centre, middle, half):
+                names.append((centre, middle, half))
+                placed[index] = where
+                break
+    return placed
+
+
+def point_radii(sizes: pd.Series) -> pd.Series:
+    """Each point's radius in pixels: its area from `POINT_AREA_PIXELS`, in proportion to
+    its value from zero (the chart's size scale)."""
+    values = sizes.astype(float).fillna(0).clip(lower=0)
+    smallest, largest = POINT_AREA_PIXELS
+    top = values.max()
+    areas = smallest + (values / top if top > 0 else 0) * (largest - smallest)
+    return (areas / math.pi) ** 0.5
 
 
 def scatter(
@@ -288,8 +324,13 @@ def scatter(
     y_format: str | None = None,
     labels: dict[str, str] | None = None,
 ) -> alt.LayerChart:
-    named = labelled_points(frame, x=x, y=y, size=size, label=label)
-    shown = frame.assign(**{SHOWN_LABEL: frame[label].where(named, "")})
+    where = labelled_points(frame, x=x, y=y, size=size, label=label)
+    shown = frame.assign(
+        **{
+            NAME_ABOVE: frame[label].where(where == "above", ""),
+            NAME_BELOW: frame[label].where(where == "below", ""),
+        }
+    )
     base = alt.Chart(shown).encode(
         x=alt.X(f"{x}:Q", title=_label(labels, x), axis=alt.Axis(format=x_format or "~s"),
                 scale=alt.Scale(zero=False, nice=False, padding=SCALE_PADDING_PIXELS)),
@@ -301,12 +342,18 @@ def scatter(
                  alt.Tooltip(f"{size}:Q")],
     )  # fmt: skip
     points = base.mark_circle(opacity=0.8, color=BAR_COLOUR).encode(
-        size=alt.Size(f"{size}:Q", title=_label(labels, size))
-    )
-    names = base.mark_text(dy=-LABEL_ABOVE_PIXELS, fontSize=LABEL_FONT_PIXELS).encode(
-        text=alt.Text(f"{SHOWN_LABEL}:N")
-    )
-    return _titled(alt.layer(points, names), title, SCATTER_HEIGHT)
+        size=alt.Size(
+            f"{size}:Q", title=_label(labels, size),
+            scale=alt.Scale(zero=True, range=list(POINT_AREA_PIXELS)),
+        )
+    )  # fmt: skip
+    names = [
+        base.mark_text(dy=dy, baseline="middle", fontSize=LABEL_FONT_PIXELS).encode(
+            text=alt.Text(f"{column}:N")
+        )
+        for column, dy in ((NAME_ABOVE, -LABEL_OFFSET_PIXELS), (NAME_BELOW, LABEL_OFFSET_PIXELS))
+    ]
+    return _titled(alt.layer(points, *names), title, SCATTER_HEIGHT)
 
 
 def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Chart:

@@ -9,9 +9,11 @@ import json
 import pandas as pd
 
 from cx_assets.command_centre.charts import (
-    SHOWN_LABEL,
+    NAME_ABOVE,
+    NAME_BELOW,
     labelled_points,
     lines,
+    point_radii,
     scatter,
     stacked_area,
 )
@@ -82,11 +84,14 @@ def test_a_chart_of_zeros_has_an_axis_and_a_legend_from_0_to_1():
     assert heat["encoding"]["color"]["scale"]["domain"] == [0, 1.0]
 
 
-def test_a_scatter_names_the_largest_points_whose_names_do_not_overlap():
+def test_a_scatter_names_the_largest_points_where_a_name_covers_no_name_and_no_point():
     """Seen on the support page: eight agents' names written over each other where their
-    breach shares and CSAT were close. On the 260 × 210 px plot (`PLOT_PIXELS`, 20 px of
+    breach shares and CSAT were close; then, written above their points only, names sat on
+    the bubbles of agents just above. On the 260 × 210 px plot (`PLOT_PIXELS`, 20 px of
     padding), x from 0 to 1 spans 220 px and y from 0 to 1 spans 170 px; a name of 10
-    letters is 66 px wide, and names 14 px apart one above the other read apart."""
+    letters is 66 px wide and 14 px high, its middle 16 px above or below its point; a
+    point's area runs from 16 px² (zero) to 400 px² (the largest value): radius 11.3 px for
+    300, 6.8 for 100, 4.6 for 40."""
 
     frame = pd.DataFrame(
         {
@@ -96,34 +101,44 @@ def test_a_scatter_names_the_largest_points_whose_names_do_not_overlap():
             "size": [300, 100, 50, 40, 10],
         }
     )
-    named = labelled_points(frame, x="x", y="y", size="size", label="name")
-    # Big Agent1 first (largest). Near Agent: 11 px right and 3.4 px up of it, inside both
-    # names: not written. Far Agent1: far away. Above Agt1: 4.4 px right but 20.4 px above:
-    # written. Small: alone in its corner.
-    assert named.tolist() == [True, False, True, True, True]
+    where = labelled_points(frame, x="x", y="y", size="size", label="name")
+    # Big Agent1 (130, 105) first, the largest: above, its name (y 114-128) would cover
+    # Above Agt1's point (134.4, 125.4), so below (y 82-96; Near Agent's point, 12.4 px
+    # above that, has a radius of 6.8). Near Agent (141, 108.4): above covers Above Agt1's
+    # point, below (y 85.4-99.4) overlaps Big Agent1's name 11 px to the left: not written.
+    # Far Agent1 and Small: alone. Above Agt1: its name 29 px above Big Agent1's centre.
+    assert where.tolist() == ["below", "", "above", "above", "above"]
+    radii = point_radii(frame["size"])
+    assert radii.round(1).tolist() == [11.3, 6.8, 5.0, 4.6, 3.0]
 
     spec = scatter(frame, x="x", y="y", size="size", label="name", title="t").to_dict()
     rows = next(iter(spec["datasets"].values()))
-    assert [row[SHOWN_LABEL] for row in rows] == [
-        "Big Agent1",
-        "",
-        "Far Agent1",
-        "Above Agt1",
-        "Small",
+    assert [(row[NAME_ABOVE], row[NAME_BELOW]) for row in rows] == [
+        ("", "Big Agent1"),
+        ("", ""),
+        ("Far Agent1", ""),
+        ("Above Agt1", ""),
+        ("Small", ""),
     ]
-    # The point the name is written over is where the chart draws it: its scales are not
-    # rounded out to "nice" values.
-    scales = [layer["encoding"][axis]["scale"] for layer in spec["layer"] for axis in ("x", "y")]
+    # The point a name is written beside is where the chart draws it, as large: its scales
+    # are not rounded out to "nice" values, and its areas run over the range assumed here.
+    layers = spec["layer"]
+    scales = [layer["encoding"][axis]["scale"] for layer in layers for axis in ("x", "y")]
     assert all(scale["nice"] is False and scale["padding"] == 20 for scale in scales)
+    size_scale = layers[0]["encoding"]["size"]["scale"]
+    assert (size_scale["zero"], size_scale["range"]) == (True, [16, 400])
+    texts = {layer["encoding"]["text"]["field"]: layer["mark"] for layer in layers[1:]}
+    assert {field: mark["dy"] for field, mark in texts.items()} == {NAME_ABOVE: -16, NAME_BELOW: 16}
+    assert {mark["baseline"] for mark in texts.values()} == {"middle"}
 
 
 def test_a_scatter_of_one_point_or_of_equal_values_names_them():
 
     one = pd.DataFrame({"name": ["A"], "x": [0.3], "y": [4.0], "size": [5]})
-    assert labelled_points(one, x="x", y="y", size="size", label="name").tolist() == [True]
-    # Equal values sit on one spot: one name of the two.
+    assert labelled_points(one, x="x", y="y", size="size", label="name").tolist() == ["above"]
+    # Equal values sit on one spot: one name of the two (the other's would cover it).
     same = pd.DataFrame({"name": ["A", "B"], "x": [0.3, 0.3], "y": [4.0, 4.0], "size": [5, 9]})
-    assert labelled_points(same, x="x", y="y", size="size", label="name").tolist() == [False, True]
+    assert labelled_points(same, x="x", y="y", size="size", label="name").tolist() == ["", "above"]
     empty = one.iloc[:0]
     assert labelled_points(empty, x="x", y="y", size="size", label="name").tolist() == []
 
