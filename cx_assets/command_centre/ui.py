@@ -331,6 +331,8 @@ COUNT_FORMAT = "%,d"
 # Whole dollars, as `money` writes them: estimates of cost and savings (Streamlit's
 # "dollar" preset wrote `$170,820.00` in a table under cards reading `$170,820`).
 WHOLE_DOLLARS_FORMAT = "$%,.0f"
+# Dollars and cents: a call's upsell, and a mean per call (`$72.31`, as its card).
+CENTS_FORMAT = "$%,.2f"
 
 
 def shown_formats(frame: pd.DataFrame) -> dict:

@@ -22,6 +22,12 @@ def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
     # In percent with one decimal, as the scorecard (Streamlit's preset wrote `50.00%`).
     assert agents["conversion_rate"].tolist() == [50.0, 10.0]
     assert column_formats(app.dataframe[0])["conversion_rate"] == "%.1f%%"
+    # Revenue in whole dollars, as its card and bars (Streamlit's "dollar" preset wrote
+    # `$451,515.00` under bars reading `$451,515`); a mean per call to the cent, as its card.
+    money = {column: column_formats(app.dataframe[0])[column]
+             for column in ("upsell_revenue", "avg_upsell_per_call")}  # fmt: skip
+    assert money == {"upsell_revenue": "$%,.0f", "avg_upsell_per_call": "$%,.2f"}
+    assert column_formats(app.dataframe[1])["upsell_amount"] == "$%,.2f"
     # A call's time in UTC, said so (Streamlit wrote `2026-11-24 09:15:02+00:00`).
     assert column_formats(app.dataframe[1])["called_at"] == "YYYY-MM-DD HH:mm:ss [UTC]"
     assert len(app.get("vega_lite_chart")) == 6

@@ -193,9 +193,10 @@ ui.table(
     per_agent,
     name="calls_agents",
     shares=["conversion_rate"],
+    # A total in whole dollars, as its card and bars write it; a call's mean to the cent.
     column_config={
-        "upsell_revenue": st.column_config.NumberColumn(format="dollar"),
-        "avg_upsell_per_call": st.column_config.NumberColumn(format="dollar"),
+        "upsell_revenue": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
+        "avg_upsell_per_call": st.column_config.NumberColumn(format=ui.CENTS_FORMAT),
     },
 )
 st.subheader("Largest upsells")
@@ -214,5 +215,5 @@ with ui.section():
         ui.table(
             upsells,
             name="calls_largest_upsells",
-            column_config={"upsell_amount": st.column_config.NumberColumn(format="dollar")},
+            column_config={"upsell_amount": st.column_config.NumberColumn(format=ui.CENTS_FORMAT)},
         )
