@@ -10,7 +10,7 @@ import shutil
 from cx_assets.crm import schemas as crm_schemas
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
+from cx_assets_tests.command_centre.rendered import column_formats, column_labels, metrics, render
 
 
 def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch):
@@ -50,6 +50,12 @@ def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     assert churn[["friction_share", "lost_deal_share"]].values.tolist() == [[50.0, 0.0]]
     assert column_formats(app.dataframe[1])["friction_share"] == "%.1f%%"
     assert column_formats(app.dataframe[1])["days_since_last_healthy_interaction"] == "%.1f"
+    # Headed short, so the shares and counts fit a 1400-pixel window; the CSV keeps gold's
+    # names (`days_since_last_healthy_interaction` pushed four columns behind the scroll).
+    assert column_labels(app.dataframe[1]) == [
+        "company", "manager", "segment", "churn risk", "risk band", "days since healthy",
+        "friction share", "lost deal share", "valid interactions", "company id",
+    ]  # fmt: skip
 
     app.sidebar.multiselect(key="crm_managers").select("Bruno Gestor").run()
     assert metrics(app)["Friction interactions"] == "1"

@@ -217,11 +217,16 @@ with ui.section():
         churn,
         name="crm_churn_list",
         shares=["friction_share", "lost_deal_share"],
+        # Headed short: gold's longest name pushed the last four columns behind the scroll.
         column_config={
             "churn_risk_score": st.column_config.ProgressColumn(
-                min_value=0, max_value=100, format="%.0f"
+                "churn risk", width="small", min_value=0, max_value=100, format="%.0f"
             ),
-            "days_since_last_healthy_interaction": st.column_config.NumberColumn(format="%.1f"),
+            "days_since_last_healthy_interaction": st.column_config.NumberColumn(
+                "days since healthy",
+                help="Days since the company's last healthy interaction (docs/crm.md)",
+                format="%.1f",
+            ),
         },
     )
 
