@@ -32,6 +32,10 @@ event_log_storage:
     base_dir: {event_log_dir}
 telemetry:
   enabled: false
+# No "Join the Dagster community" dialog over the UI's first page (it loads a page from
+# dagster.io, which an offline machine cannot reach).
+nux:
+  enabled: false
 # Runs without logger config of ours (the sensors', the schedule's, the automation's, the
 # UI's) print to the terminal of `cx-lakehouse ui` from INFO up, not each step's DEBUG
 # events (about a hundred lines a run). Every event is still stored for the UI's run logs.

@@ -35,6 +35,12 @@ def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkey
     config = (home / "dagster.yaml").read_text()
     # runs queue on the data root's lock, not on limits a killed run would hold for ever
     assert "default_limit" not in config and "max_concurrent_runs: 4" in config
+    # The UI opens on its page, not under Dagster's "Join the community" dialog (the UI
+    # asks the instance whether to show it).
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert (instance.nux_enabled, instance.telemetry_enabled) == (False, False)
 
 
 def test_the_ui_and_workspace_yaml_serve_the_location_cli_runs_name():
