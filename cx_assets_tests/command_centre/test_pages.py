@@ -1,7 +1,8 @@
 """What every page of the command centre does with a data root that is empty, half landed or
 damaged (rendered headless with Streamlit's AppTest): it says what to run, or names the damaged
 gold file and the run that rewrites it. And what they share when there is data: the app opens
-on the overview and navigates, and a table's column of days reads as days."""
+on the overview and navigates, a table's column of days reads as days, and its headers as
+words."""
 
 from __future__ import annotations
 
@@ -197,3 +198,19 @@ def test_a_missing_value_reads_as_a_dash_in_every_table(gold_root, monkeypatch):
                 with_missing.add(page)
     assert MISSING == "—" and tables >= 10
     assert {"overview", "support"} <= with_missing  # the case this is for is on the pages
+
+
+def test_every_table_is_headed_in_words(gold_root, monkeypatch):
+    """Tables were headed with gold's names (`median_first_response_minutes`), wider than
+    their values, and pushed the last columns behind a scroll; the charts' axes already
+    read `median first response minutes`."""
+    from cx_assets_tests.command_centre.rendered import column_labels
+
+    headers = [
+        (page, label)
+        for page in PAGES
+        for table in render(page, gold_root, monkeypatch).dataframe
+        for label in column_labels(table)
+    ]
+    assert len(headers) >= 60
+    assert [(page, label) for page, label in headers if "_" in label] == []
