@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(handler=cmd_ui)
 
     dashboard = commands.add_parser("dashboard", help="the command centre on 127.0.0.1")
-    dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.add_argument(
+        "--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)"
+    )
     dashboard.set_defaults(handler=cmd_dashboard)
     return parser
 

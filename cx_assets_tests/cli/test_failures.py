@@ -452,6 +452,15 @@ def test_help_says_the_defaults_and_the_ui_stays_quiet():
     generate = commands["generate"].format_help()
     assert "1.0 (the default)" in generate and "default 42" in generate
     assert "default 3000" in commands["ui"].format_help()
+    assert "default 8501" in commands["dashboard"].format_help()
+    # Every option of every command says what it is (`dashboard --port` said nothing).
+    unexplained = [
+        (name, action.dest)
+        for name, command in commands.items()
+        for action in command._actions  # argparse keeps them here too
+        if action.help is None
+    ]
+    assert unexplained == []
     # The exit codes a scheduler reads, as the tests above see the command end with them.
     run = " ".join(commands["run"].format_help().split())
     for code in (
