@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cx_assets_tests.command_centre import gold_rows
-from cx_assets_tests.command_centre.rendered import APP, render
+from cx_assets_tests.command_centre.rendered import APP, column_labels, render
 
 PAGES = ["overview", "crm", "calls", "leakage", "support"]
 
@@ -204,8 +204,6 @@ def test_every_table_is_headed_in_words(gold_root, monkeypatch):
     """Tables were headed with gold's names (`median_first_response_minutes`), wider than
     their values, and pushed the last columns behind a scroll; the charts' axes already
     read `median first response minutes`."""
-    from cx_assets_tests.command_centre.rendered import column_labels
-
     headers = [
         (page, label)
         for page in PAGES
