@@ -215,6 +215,67 @@ def test_the_readme_pandas_recipe_types_the_partition_day(generated_and_run):
     assert str(days.type) == "date32[day]" and sorted(days.to_pylist()) == sorted(kpis["date"])
 
 
+def test_the_readme_power_bi_recipe_reads_every_day_once_while_a_run_writes(
+    generated_and_run, tmp_path
+):
+    """The README's Power Query recipe, step by step as Power BI takes it (Power BI is not
+    here): every file under the table's folder (`Folder.Files`), those whose extension is
+    the recipe's, the day between its delimiters in the folder's path. It reads what DuckDB
+    reads, each day once, with a run's in-flight file beside a day's."""
+    import os
+    import re
+    import shutil
+
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data_dir, _, _ = generated_and_run
+    readme = (REPO / "README.md").read_text()
+    recipe = re.search(r"```powerquery\n(.*?)```", readme, re.S).group(1)
+    (table,) = re.findall(r'Folder\.Files\("[^"]*\\gold\\(\w+)"\)', recipe)
+    (extension,) = re.findall(r'\[Extension\] = "([^"]+)"', recipe)
+    (start, end) = re.findall(
+        r'Text\.BetweenDelimiters\(\[Folder Path\], "([^"]+)", "([^"]+)"\)', recipe
+    )[0]
+    assert end == "\\"  # Windows' separator, as Folder Path ends; this machine's below
+
+    gold = tmp_path / "gold"
+    shutil.copytree(data_dir / "gold" / table, gold / table)
+    day_folder = sorted((gold / table).iterdir())[0]
+    # A run rewriting that day: its new file is written under an in-flight name first.
+    shutil.copy(day_folder / "data.parquet", day_folder / f"_data.parquet.{os.getpid()}.tmp")
+
+    parts = []
+    for folder, _, names in os.walk(gold / table):  # Folder.Files: every file below
+        folder_path = folder + os.sep  # Power Query's Folder Path ends with the separator
+        for name in names:
+            if os.path.splitext(name)[1] != extension:
+                continue
+            day = folder_path.split(start, 1)[1].split(os.sep, 1)[0]
+            rows = pq.read_table(os.path.join(folder, name))
+            parts.append(
+                rows.append_column("date", pa.array([date.fromisoformat(day)] * len(rows)))
+            )
+    read = pa.concat_tables(parts).to_pandas()
+
+    expected = duckdb.sql(
+        f"SELECT * FROM read_parquet('{gold / table}/**/*.parquet', hive_partitioning = true)"
+    ).df()
+    expected["date"] = expected["date"].dt.date
+    key = ["date"]  # calls_kpis_daily: a row a day
+    assert sorted(read.columns) == sorted(expected.columns)
+    assert len(read) == len(expected) and not read.duplicated(key).any()
+    columns = sorted(expected.columns)
+    assert (
+        read[columns]
+        .sort_values(key)
+        .reset_index(drop=True)
+        .equals(expected[columns].sort_values(key).reset_index(drop=True))
+    )
+    assert sorted(set(read["date"])) == [date.fromisoformat(START), date.fromisoformat(END)]
+
+
 def test_cli_runs_are_the_named_jobs_with_their_range(generated_and_run, tmp_path):
     """A run shows in the UI as `daily_partitions` with its range (the rollups built in the
     same run), not as an anonymous job without partitions; rollups alone run as
