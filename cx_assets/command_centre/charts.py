@@ -276,17 +276,19 @@ def labelled_points(frame: pd.DataFrame, *, x: str, y: str, size: str, label: st
     names: list[tuple[float, float, float]] = []  # written: centre, middle, half width
 
     def clear(index, centre: float, middle: float, half: float) -> bool:
+        """Whether a name of `index` centred here overlaps no written name and no other
+        point (the nearest point of the name's box is at least the point's radius away)."""
         apart = all(
-            abs(centre - other) >= half + other_half
+            abs(centre - other_centre) >= half + other_half
             or abs(middle - other_middle) >= LABEL_LINE_PIXELS
-            for other, other_middle, other_half in names
+            for other_centre, other_middle, other_half in names
         )
         half_height = LABEL_LINE_PIXELS / 2
         return apart and all(
             max(abs(centre - px) - half, 0) ** 2 + max(abs(middle - py) - half_height, 0) ** 2
             >= radius**2
-            for other, px, py, radius in points
-            if other != index
+            for point, px, py, radius in points
+            if point != index
         )
 
     by_size = frame[size].astype(float).fillna(0).sort_values(ascending=False, kind="stable")
