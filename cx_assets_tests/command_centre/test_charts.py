@@ -8,15 +8,8 @@ import json
 
 import pandas as pd
 
-from cx_assets.command_centre.charts import (
-    NAME_ABOVE,
-    NAME_BELOW,
-    labelled_points,
-    lines,
-    point_radii,
-    scatter,
-    stacked_area,
-)
+from cx_assets.command_centre.charts import NAME_ABOVE, NAME_BELOW, lines, scatter, stacked_area
+from cx_assets.command_centre.point_names import labelled_points, point_radii
 from cx_assets_tests.command_centre.gold_rows import DAY2
 from cx_assets_tests.command_centre.rendered import render
 
