@@ -40,11 +40,19 @@ class PublishJournal:
     path: Path
 
     def read(self) -> Unpublished | None:
-        if not self.path.exists():
+        """What the journal names, or the whole table when its text cannot be read: a file
+        torn by a power cut on a mount that does not sync (`durable`), or edited by hand.
+        Publishing the whole table again from the warehouse repairs any of it; failing on
+        the file would stop every later run of the data root."""
+        try:
+            text = self.path.read_bytes()
+        except FileNotFoundError:
             return None
-        recorded = json.loads(self.path.read_text())
-        days = recorded.get("days")
-        return Unpublished(None if days is None else {date.fromisoformat(d) for d in days})
+        try:
+            days = json.loads(text)["days"]
+            return Unpublished(None if days is None else {date.fromisoformat(d) for d in days})
+        except (ValueError, KeyError, TypeError):  # JSON's and dates' errors are ValueErrors
+            return Unpublished(None)
 
     def write(self, unpublished: Unpublished) -> None:
         """Durably, before the warehouse commits (whose own commit DuckDB syncs): after a

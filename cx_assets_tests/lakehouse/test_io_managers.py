@@ -4,6 +4,7 @@ them."""
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 
 import pandas as pd
@@ -211,6 +212,28 @@ def test_the_journal_is_on_disk_before_the_warehouse_commits(tmp_path, monkeypat
     assert synced == [str(in_flight), str(journal.path.parent.parent), str(journal.path.parent)]
     assert not in_flight.exists()
     assert journal.read() == Unpublished({date(2024, 1, 5)})
+
+
+def test_a_damaged_journal_publishes_the_whole_table_again(lake):
+    """Found in an audit: an empty journal (what a power cut leaves on a mount that does
+    not sync) failed every later run of the data root with a JSON error. Whatever the
+    journal held, publishing the whole table again from the warehouse repairs it."""
+    lake.materialize([numbers_daily], day="2024-01-05")
+    lake.materialize([numbers_daily], day="2024-01-06")
+    dataset = lake.layout.gold_dir / "test_numbers_daily"
+    journal_dir = lake.layout.gold_journal_dir
+    gold = lake.resources["gold_io_manager"]
+    for damaged in (b"", b'{"days": ["2024-01-0', b"\xff\xfe", b"[]", b'{"days": [5]}'):
+        for day in ("2024-01-05", "2024-01-06"):
+            shutil.rmtree(dataset / f"date={day}")  # both days left behind the warehouse
+        (journal_dir / "test_numbers_daily.json").write_bytes(damaged)
+
+        assert gold.republish_left_behind() == ["test_numbers_daily"], damaged
+
+        assert sorted(lake.gold("test_numbers_daily")["date"].astype(str)) == [
+            "2024-01-05", "2024-01-05", "2024-01-06", "2024-01-06",
+        ], damaged  # fmt: skip
+        assert list(journal_dir.iterdir()) == []
 
 
 def _killed(*args, **kwargs):
