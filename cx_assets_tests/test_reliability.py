@@ -237,6 +237,9 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         (["run", "--date", DAY], {"DAGSTER_HOME": "FILE"}, "is a file, not a folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT%41"}, "holds a '%'"),
+        # Seen in an audit: a raw SQLite error ("no such table"), and bronze "not found".
+        (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT?x"}, "holds a '?'"),
+        (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT[r]"}, "holds a '['"),
         (
             ["run", "--date", DAY, "--select", "key:gold/calls_kpis_daily"],
             {},

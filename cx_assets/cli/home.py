@@ -63,12 +63,14 @@ def dagster_home_path(data_dir: Path) -> Path:
     if configured and not Path(configured).is_absolute():
         raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
     home = Path(configured or data_dir / "dagster_home")
-    if "%" in str(home):
-        # SQLAlchemy's URL of Dagster's run storage reads `%41` as `A`: a raw traceback.
-        raise UsageError(
-            f"DAGSTER_HOME={home} holds a '%', which Dagster's SQLite storage reads as an "
-            "escape: choose a data root (CX_DATA_DIR) or DAGSTER_HOME without one"
-        )
+    # The URL of Dagster's SQLite run storage reads `%41` as `A`, and the text after a `?`
+    # as options ("no such table"): a raw traceback either way.
+    for mark, read_as in (("%", "an escape"), ("?", "the start of options")):
+        if mark in str(home):
+            raise UsageError(
+                f"DAGSTER_HOME={home} holds a '{mark}', which Dagster's SQLite storage reads "
+                f"as {read_as}: choose a data root (CX_DATA_DIR) or DAGSTER_HOME without one"
+            )
     if home.exists() and not home.is_dir():
         raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
     return home
