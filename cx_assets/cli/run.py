@@ -20,6 +20,7 @@ from cx_assets.cli.run_report import (
     RunTally,
     print_kept_on_later_days,
     print_later_days,
+    print_orphaned_copies,
     print_quarantined,
     print_summary,
 )
@@ -144,6 +145,8 @@ def _run_and_report(
             if plan.later_days(instance, keys)
             else {}
         )
+        # Where another day quarantined copies of their records: the keys the days keep.
+        kept_before = plan.keys_before(resources["warehouse"], settings.layout.quarantine_dir, keys)
         tally = RunTally()
         # A Ctrl-C (or a stop signal) some code swallowed on the way here still stops the
         # run before it starts.
@@ -160,10 +163,18 @@ def _run_and_report(
             if succeeded
             else []
         )
+        orphaned = (
+            plan.orphaned_copies(
+                resources["warehouse"], settings.layout.quarantine_dir, keys, kept_before
+            )
+            if succeeded and kept_before
+            else []
+        )
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
     print_later_days(later, keys[0])
     if succeeded:
         print_kept_on_later_days(
             plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]
         )
+    print_orphaned_copies(orphaned)
     return succeeded, tally

@@ -89,6 +89,20 @@ def print_kept_on_later_days(kept: list, first_day: str) -> None:
         )
 
 
+def print_orphaned_copies(orphaned: list) -> None:
+    """Name the other days that quarantined copies of records this run's days kept before
+    it and no longer keep (their files re-delivered without them): any such record is now
+    in no silver table, and the days run together keep its first delivery left."""
+    for found in orphaned:
+        print(
+            f"records left in quarantine only: {found.table.group}, {found.table.name} of "
+            f"{', '.join(found.dropping)} no longer keeps records it kept before this run, "
+            f"and {', '.join(found.holding)} quarantined copies of its records as repeats: "
+            f"any copy of a dropped record is now in no silver table. Keep it with:\n"
+            f"  {found.command()}"
+        )
+
+
 def failure_lines(result) -> list[str]:
     """One line per failed step: the step and the innermost error's first line (the whole
     trace is in the UI and with --verbose). The run's own failure is said only when no step

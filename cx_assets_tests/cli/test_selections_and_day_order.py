@@ -158,3 +158,72 @@ def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_
     for rollup in ("leakage_savings_model", "leakage_action_recommendations"):
         line = summary_line(ran.stdout, rollup)
         assert len(line) == 2 and line[1].replace(",", "").isdigit(), line  # written by this run
+
+
+def _call(call_id: str, day: str) -> str:
+    return json.dumps({
+        "call_id": call_id, "agent_name": "Dana Reyes", "timestamp": f"{day}T10:00:00",
+        "transcript_text": "Sign me up.", "duration_seconds": 60, "customer_id": "CUST-1",
+    }) + "\n"  # fmt: skip
+
+
+def _kept_days(data_dir, call_id: str) -> list[str]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
+        return [
+            str(day)
+            for (day,) in warehouse.execute(
+                "SELECT date FROM silver.calls_transcripts WHERE call_id = ?", [call_id]
+            ).fetchall()
+        ]
+
+
+@pytest.mark.parametrize("dropping", ["earlier", "later"])
+def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to_keep_it(
+    tmp_path, dropping
+):
+    """Found in an audit: call A, delivered on two days, is kept on one and its copy on the
+    other quarantined as a repeat. Re-delivered without A, the keeping day ran again and
+    dropped it: A was in no silver table, with every check passing and nothing said. The
+    run now names the other day and the command that runs both, which keeps the copy."""
+    data_dir = tmp_path / "data"
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    files = {}
+    for day in (START, next_day):
+        folder = data_dir / "landing" / "calls" / "transcripts" / day
+        folder.mkdir(parents=True)
+        files[day] = folder / "part.jsonl"
+        files[day].write_text(_call("A", day) + _call(f"B-{day}", day))
+    both = ("run", "--date", START, "--to", next_day, "--select", "group:calls")
+    assert cli(*both, data_dir=data_dir).returncode == 0
+    keeper = START
+    if dropping == "later":  # the later day ran first and kept A; then the earlier one
+        shutil.rmtree(data_dir)
+        for day in (START, next_day):
+            files[day].parent.mkdir(parents=True)
+            files[day].write_text(_call("A", day) + _call(f"B-{day}", day))
+        for day in (next_day, START):
+            assert (
+                cli("run", "--date", day, "--select", "group:calls", data_dir=data_dir).returncode
+                == 0
+            )
+        keeper = next_day
+    assert _kept_days(data_dir, "A") == [keeper]
+    again = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
+    assert again.returncode == 0 and "quarantine only" not in again.stdout  # the same files
+
+    files[keeper].write_text(_call(f"B-{keeper}", keeper))  # re-delivered without A
+    dropped = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
+
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    assert _kept_days(data_dir, "A") == []
+    other = next_day if keeper == START else START
+    assert (
+        f"records left in quarantine only: calls, silver/calls_transcripts of {keeper} no "
+        f"longer keeps records it kept before this run, and {other} quarantined copies of "
+        "its records as repeats" in dropped.stdout
+    ), dropped.stdout
+    command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
+    assert f"\n  {command}\n" in dropped.stdout, dropped.stdout
+    kept = cli(*command.split()[1:], data_dir=data_dir)
+    assert kept.returncode == 0 and "quarantine only" not in kept.stdout
+    assert _kept_days(data_dir, "A") == [other]
