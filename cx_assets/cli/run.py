@@ -152,7 +152,9 @@ def _run_and_report(
         # run before it starts.
         process.INTERRUPT.stop_if_received()
         succeeded = plan.materialize(instance, keys, tally, verbose=verbose)
-        tally.ignored.update(plan.misplaced_landing(settings.layout.landing_dir))
+        tally.ignored.update(
+            plan.misplaced_landing(settings.layout.landing_dir, settings.partitions_start)
+        )
         print_summary(
             resources, instance, plan.selected | plan.rollups, plan.partitioned, days, tally
         )

@@ -201,11 +201,11 @@ class RunPlan:
                 found.append(OrphanedCopies(table, tuple(dropping), tuple(holding)))
         return found
 
-    def misplaced_landing(self, landing_dir) -> list[tuple[str, str]]:
+    def misplaced_landing(self, landing_dir, first_day: date) -> list[tuple[str, str]]:
         """What lies in the landing folder, and in the folders of the run's sources, where no
         bronze step reads it (a folder of no source, a misspelled table, a date folder not
-        named YYYY-MM-DD, a file outside a date folder): the run says so, or those files
-        would be lost without a word."""
+        named YYYY-MM-DD or before the first partition, `first_day`, a file outside a date
+        folder): the run says so, or those files would be lost without a word."""
         from cx_assets.domains import domain_names
         from cx_assets.lakehouse.asset_factories import landed_table
         from cx_assets.lakehouse.landing import misplaced, misplaced_sources
@@ -223,7 +223,10 @@ class RunPlan:
             found
             for source in sources
             for found in misplaced(
-                landing_dir, source, sorted(table for s, table in landed.values() if s == source)
+                landing_dir,
+                source,
+                sorted(table for s, table in landed.values() if s == source),
+                first_day,
             )
         ]
 

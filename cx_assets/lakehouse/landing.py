@@ -174,11 +174,14 @@ def misplaced_sources(landing_dir: Path, sources: Sequence[str]) -> list[tuple[s
     return found
 
 
-def misplaced(landing_dir: Path, source: str, tables: Sequence[str]) -> list[tuple[str, str]]:
+def misplaced(
+    landing_dir: Path, source: str, tables: Sequence[str], first_day: date | None = None
+) -> list[tuple[str, str]]:
     """What lies in a source's landing folder where no run reads it, with why: a folder that
-    is none of its tables, a folder of a table not named YYYY-MM-DD, a file outside a date
-    folder (as `landing/...` paths; in-flight names left out). The bronze steps say what
-    they skip inside a date folder; these they never look at."""
+    is none of its tables, a folder of a table not named YYYY-MM-DD or of a day before the
+    first partition (`first_day`), a file outside a date folder (as `landing/...` paths;
+    in-flight names left out). The bronze steps say what they skip inside a date folder;
+    these they never look at."""
     source_dir = landing_dir / source
     if not source_dir.is_dir():
         return []
@@ -200,9 +203,18 @@ def misplaced(landing_dir: Path, source: str, tables: Sequence[str]) -> list[tup
             shown_inner = f"{shown}/{printable(inner.name)}"
             if not inner.is_dir():
                 found.append((shown_inner, outside))
-            elif parse_date_folder(inner.name) is None:
+            elif (day := parse_date_folder(inner.name)) is None:
                 found.append((shown_inner, "not a YYYY-MM-DD folder: a day's files land in one"))
+            elif first_day is not None and day < first_day:
+                found.append((shown_inner, before_first_partition(first_day)))
     return found
+
+
+def before_first_partition(first_day: date) -> str:
+    return (
+        f"a day before the first partition ({first_day}): no run reads it "
+        "(CX_PARTITIONS_START sets the first)"
+    )
 
 
 def parse_date_folder(name: str) -> date | None:

@@ -67,6 +67,28 @@ def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path):
     ]
 
 
+def test_run_says_a_day_landed_before_the_first_partition_is_read_by_no_run(tmp_path):
+    """Found in an audit: files landed for a day before CX_PARTITIONS_START were read by
+    no run, and only the landing sensor's log said so."""
+    data_dir = calls_day(tmp_path / "data")
+    early = data_dir / "landing" / "calls" / "transcripts" / "2023-12-31" / "f.jsonl"
+    early.parent.mkdir(parents=True)
+    early.write_text("{}\n")
+
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index("not read: 1 landed file:")
+    assert lines[at + 1] == (
+        "  landing/calls/transcripts/2023-12-31: a day before the first partition "
+        "(2024-01-01): no run reads it (CX_PARTITIONS_START sets the first)"
+    )
+    earlier_start = {"CX_PARTITIONS_START": "2023-12-31"}
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir, **earlier_start)
+    assert ran.returncode == 0 and "not read" not in ran.stdout, ran.stdout
+
+
 def test_run_says_what_lies_in_landing_outside_every_source(tmp_path):
     """Seen in a probe of the CLI: a folder of no source (`landing/crn`, a typo of `crm`)
     was read by no run and nothing said so. Every run says it, whatever it selects: no
