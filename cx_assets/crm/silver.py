@@ -13,19 +13,27 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow
-from dagster import AssetExecutionContext, Output
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MetadataValue,
+    Output,
+)
 
 from cx_assets.crm import schemas, silver_rules
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.bronze_views import bronze_files_state
+from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
 from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.sql import in_days, qualified
 from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets.lakehouse.warehouse_tables import table_exists
@@ -42,12 +50,71 @@ bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
 
 # --------------------------------------------------------------------------- silver
 
+NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
+# The titled tables, by the column naming the contact a title is on.
+TITLED_TABLES = {"crm_interactions": "contact_id", "crm_deal_versions": "company_id"}
+
+
+def _names_masked_on_other_days() -> DeclaredCheck:
+    """WARN when a person delivered on the step's days is named in a title of another day
+    (an interaction or a deal on them or their company): that day ran before the person's
+    record landed. Running it again masks the name; the check names the days and the
+    command."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        by_day: dict[str, int] = {}
+        with run.warehouse.connect() as con:
+            for table, contact_column in TITLED_TABLES.items():
+                if not (
+                    table_exists(con, *bronze_contacts.key.path)
+                    and table_exists(con, "silver", table)
+                    # Only where other days were built: a day's own titles know its people.
+                    and con.execute(
+                        f"SELECT 1 FROM {qualified('silver', table)} "
+                        f"WHERE NOT {in_days(run.days or [])} LIMIT 1"
+                    ).fetchone()
+                ):
+                    continue
+                found = con.execute(
+                    silver_rules.names_left_in_other_days_sql(
+                        qualified("silver", table),
+                        contact_column,
+                        # the table this check is on (its asset is defined below)
+                        qualified("silver", "crm_contact_versions"),
+                        qualified(*bronze_contacts.key.path),
+                        run.days or [],
+                    )
+                ).fetchall()
+                for day, titles in found:
+                    by_day[day.isoformat()] = by_day.get(day.isoformat(), 0) + titles
+        if not by_day:
+            return AssetCheckResult(passed=True, metadata={"titles_by_day": {}})
+        days = sorted(by_day)
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                f"{sum(by_day.values())} title(s) of {', '.join(days)} still hold the name of "
+                "a person whose record landed later; run those days again: "
+                f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:crm"
+            ),
+            metadata={"titles_by_day": MetadataValue.json(dict(sorted(by_day.items())))},
+        )
+
+    return DeclaredCheck(
+        NAMES_MASKED_ON_OTHER_DAYS,
+        "WARN when a person delivered on these days is named in a title of another day on "
+        "them or their company (that day ran before the person landed).",
+        evaluate,
+    )
+
 
 @lake_asset(
     "silver",
     group=GROUP,
     model=schemas.SilverContactVersion,
     reconciles_with=bronze_contacts,
+    own_checks=[_names_masked_on_other_days()],
     ins={"bronze": same_day(bronze_contacts)},
 )
 def crm_contact_versions(

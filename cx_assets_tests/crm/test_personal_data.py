@@ -164,3 +164,41 @@ def test_personal_values_are_keyed_hashes(lake, monkeypatch):
     lake.materialize(EVERYTHING, day=DAY)
     again = lake.query("SELECT email_hash FROM silver.crm_contact_versions WHERE contact_id = 11")
     assert again["email_hash"].iloc[0] != row.email_hash
+
+
+def test_a_person_landing_after_their_titles_day_is_warned_of_with_the_command(lake):
+    """Found in an audit: a title naming a person whose contact record landed on a later
+    day kept the name in silver, and nothing said so (support warned of its tickets). The
+    later day's contacts now warn, naming the day and the command; running it again masks
+    the name and the warning ends."""
+    from dagster import AssetCheckSeverity
+
+    from cx_assets.crm.silver import NAMES_MASKED_ON_OTHER_DAYS
+    from cx_assets_tests.conftest import check_results
+    from cx_assets_tests.crm.landing_rows import NEXT_DAY
+
+    zed = person(12, 10, name="Zed Quuxley", email="zed@cliente.com.br", phone="+55 11 97777-1234")
+    interactions = [
+        interaction(1, 12, title="Ligação com Zed Quuxley"),  # on the person
+        interaction(2, 10, title="Retorno para zed"),  # on the company: a colleague's name
+        interaction(3, 11, title="E-mail enviado."),
+    ]
+    land_day(lake, interactions=interactions)  # Zed's record is not there yet
+    lake.land_jsonl("crm", "deals", DAY, [{**deal(100, 10), "Title": "Proposta Zed Quuxley"}])
+    assert lake.materialize(EVERYTHING, day=DAY).success
+    land_day(lake, day=NEXT_DAY, interactions=[interaction(4, 10, day=NEXT_DAY)],
+             contacts=[company(10), person(11, 10), zed])  # fmt: skip
+
+    result = lake.materialize(EVERYTHING, day=NEXT_DAY)
+
+    assert result.success
+    left = check_results(result)[("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)]
+    assert not left.passed and left.severity == AssetCheckSeverity.WARN
+    assert left.metadata["titles_by_day"].data == {DAY: 3}  # two interactions and the deal
+    assert f"cx-lakehouse run --date {DAY} --to {DAY} --select group:crm" in left.description
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+    titles = lake.query("SELECT title FROM silver.crm_interactions ORDER BY interaction_id")
+    assert titles["title"].tolist()[:2] == ["Ligação com [name]", "Retorno para [name]"]
+    result = lake.materialize(EVERYTHING, day=NEXT_DAY)
+    assert check_results(result)[("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)].passed
