@@ -291,42 +291,34 @@ def names_left_in_other_days_sql(
     titled: str, contact_column: str, contact_versions: str, contacts: str, days: list[date]
 ) -> str:
     """Per day outside `days`: the rows of `titled` (a silver table with a `title`, and the
-    contact it is on in `contact_column`) whose title still holds a name of a person
-    delivered on `days`, by the rules titles are masked with (on the person, or on their
-    company, theirs and their colleagues' names). A title is masked with the names
-    delivered when its day runs, so a person whose record landed after that day leaves
-    their name in it until the day runs again. Only titles on those people and their
-    companies are read: a full name in a title on anyone else (also masked) would mean
-    reading every title of every day at each run."""
-    delivered = f"""
-        SELECT DISTINCT contact_id, company_id FROM {contact_versions}
-        WHERE {sql.in_days(days)} AND contact_type = 'person'"""
+    contact it is on in `contact_column`) whose title still holds a name a person was
+    delivered with on `days` (`contacts`: bronze contact records), by the rules titles are
+    masked with (on the person, or on their company, theirs and their colleagues' names).
+    A title is masked with the names delivered when its day runs, so a person whose record
+    landed after that day leaves their name in it until the day runs again. A name
+    delivered on another day is that day's to find; so only `days`' contact records are
+    read, and only titles on their people, companies and colleagues: a full name in a title
+    on anyone else (masked too) would mean reading every title of every day at each run."""
     return f"""
-        WITH delivered AS ({delivered}),
-        names AS (
-            SELECT * FROM ({person_names_sql(contacts)})
-            WHERE contact_id IN (SELECT contact_id FROM delivered)
-               OR contact_id IN (SELECT company_id FROM delivered)
-        ),
-        their_names AS (
-            SELECT n.* FROM names AS n
-            WHERE n.person_name IN (
-                SELECT person_name FROM names WHERE contact_id IN (SELECT contact_id FROM delivered)
-            )
+        WITH names AS ({person_names_sql(f"(SELECT * FROM {contacts} WHERE {sql.in_days(days)})")}),
+        -- The people of their companies: a title on a colleague may hold their names too.
+        colleagues AS (
+            SELECT DISTINCT contact_id FROM {contact_versions}
+            WHERE contact_type = 'person' AND company_id IN (SELECT contact_id FROM names)
         ),
         titled AS (
             SELECT date, source_file, line_number, title, {contact_column} AS contact_id
             FROM {titled}
             WHERE NOT {sql.in_days(days)} AND title IS NOT NULL
-              AND ({contact_column} IN (SELECT contact_id FROM delivered)
-                   OR {contact_column} IN (SELECT company_id FROM delivered))
+              AND ({contact_column} IN (SELECT contact_id FROM names)
+                   OR {contact_column} IN (SELECT contact_id FROM colleagues))
         ),
         person_companies AS (
             SELECT DISTINCT contact_id, company_id AS name_key FROM {contact_versions}
             WHERE contact_type = 'person' AND company_id IS NOT NULL
               AND contact_id IN (SELECT contact_id FROM titled)
         ),
-        title_names AS ({names_in_titles_sql("titled", "their_names", "person_companies")})
+        title_names AS ({names_in_titles_sql("titled", "names", "person_companies")})
         SELECT t.date, count(*) AS titles
         FROM titled AS t JOIN title_names AS p USING (source_file, line_number)
         WHERE {mask_names_sql("t.title", "p.names")} IS DISTINCT FROM t.title

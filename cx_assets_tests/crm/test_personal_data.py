@@ -181,7 +181,8 @@ def test_a_person_landing_after_their_titles_day_is_warned_of_with_the_command(l
     interactions = [
         interaction(1, 12, title="Ligação com Zed Quuxley"),  # on the person
         interaction(2, 10, title="Retorno para zed"),  # on the company: a colleague's name
-        interaction(3, 11, title="E-mail enviado."),
+        interaction(3, 11, title="Falar com Joana e Zed"),  # on a colleague
+        interaction(5, 11, title="E-mail enviado."),
     ]
     land_day(lake, interactions=interactions)  # Zed's record is not there yet
     lake.land_jsonl("crm", "deals", DAY, [{**deal(100, 10), "Title": "Proposta Zed Quuxley"}])
@@ -194,11 +195,13 @@ def test_a_person_landing_after_their_titles_day_is_warned_of_with_the_command(l
     assert result.success
     left = check_results(result)[("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)]
     assert not left.passed and left.severity == AssetCheckSeverity.WARN
-    assert left.metadata["titles_by_day"].data == {DAY: 3}  # two interactions and the deal
+    assert left.metadata["titles_by_day"].data == {DAY: 4}  # three interactions and the deal
     assert f"cx-lakehouse run --date {DAY} --to {DAY} --select group:crm" in left.description
 
     assert lake.materialize(EVERYTHING, day=DAY).success
     titles = lake.query("SELECT title FROM silver.crm_interactions ORDER BY interaction_id")
-    assert titles["title"].tolist()[:2] == ["Ligação com [name]", "Retorno para [name]"]
+    assert titles["title"].tolist()[:3] == [
+        "Ligação com [name]", "Retorno para [name]", "Falar com [name] e [name]",
+    ]  # fmt: skip
     result = lake.materialize(EVERYTHING, day=NEXT_DAY)
     assert check_results(result)[("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)].passed
