@@ -56,10 +56,10 @@ TITLED_TABLES = {"crm_interactions": "contact_id", "crm_deal_versions": "company
 
 
 def _names_masked_on_other_days() -> DeclaredCheck:
-    """WARN when a person delivered on the step's days is named in a title of another day
-    (an interaction or a deal on them or their company): that day ran before the person's
-    record landed. Running it again masks the name; the check names the days and the
-    command."""
+    """WARN when a person first delivered on the step's days is named in a title of another
+    day (an interaction or a deal on them, their company or a colleague): that day ran
+    before the person's record landed. Running it again masks the name; the check names the
+    days and the command."""
 
     def evaluate(run: CheckRun) -> AssetCheckResult:
         by_day: dict[str, int] = {}
@@ -103,8 +103,8 @@ def _names_masked_on_other_days() -> DeclaredCheck:
 
     return DeclaredCheck(
         NAMES_MASKED_ON_OTHER_DAYS,
-        "WARN when a person delivered on these days is named in a title of another day on "
-        "them or their company (that day ran before the person landed).",
+        "WARN when a person first delivered on these days is named in a title of another "
+        "day on them, their company or a colleague (that day ran before the person landed).",
         evaluate,
     )
 

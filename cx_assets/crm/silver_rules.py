@@ -291,16 +291,24 @@ def names_left_in_other_days_sql(
     titled: str, contact_column: str, contact_versions: str, contacts: str, days: list[date]
 ) -> str:
     """Per day outside `days`: the rows of `titled` (a silver table with a `title`, and the
-    contact it is on in `contact_column`) whose title still holds a name a person was
-    delivered with on `days` (`contacts`: bronze contact records), by the rules titles are
-    masked with (on the person, or on their company, theirs and their colleagues' names).
-    A title is masked with the names delivered when its day runs, so a person whose record
-    landed after that day leaves their name in it until the day runs again. A name
-    delivered on another day is that day's to find; so only `days`' contact records are
-    read, and only titles on their people, companies and colleagues: a full name in a title
-    on anyone else (masked too) would mean reading every title of every day at each run."""
+    contact it is on in `contact_column`) whose title still holds a name of a person first
+    delivered on `days` (`contacts`: bronze contact records), by the rules titles are
+    masked with (on the person, their company or a colleague). A title is masked with the
+    names delivered when its day runs, so a person whose record landed after that day
+    leaves their name in it until the day runs again. Only the new people's records are
+    read, and only titles on them, their companies and colleagues: every title of every day
+    at each run (for a full name on anyone else, or a person renamed) would grow with the
+    history, where this stays about the size of a day's new people."""
+    people = f"""
+        SELECT contact_id FROM {contact_versions} WHERE contact_type = 'person'
+        GROUP BY contact_id HAVING min(date) IN (SELECT unnest([{", ".join(sql.date_literal(d) for d in days)}]::DATE[]))"""
+    records = f"""(
+        SELECT * FROM {contacts}
+        WHERE {sql.in_days(days)}
+          AND TRY_CAST(json_extract_string(raw, '$.Id') AS BIGINT) IN ({people})
+    )"""
     return f"""
-        WITH names AS ({person_names_sql(f"(SELECT * FROM {contacts} WHERE {sql.in_days(days)})")}),
+        WITH names AS ({person_names_sql(records)}),
         -- The people of their companies: a title on a colleague may hold their names too.
         colleagues AS (
             SELECT DISTINCT contact_id FROM {contact_versions}
