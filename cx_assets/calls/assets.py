@@ -8,7 +8,7 @@ from cx_assets.calls import plots, schemas, table_rules
 from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.asset_factories import bronze_asset
-from cx_assets.lakehouse.assets import Band, lake_asset
+from cx_assets.lakehouse.assets import LANDED_KEY, Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
@@ -39,6 +39,7 @@ def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
     model=schemas.SilverTranscript,
     grain=["call_id"],
     grain_across_days=True,
+    metadata={LANDED_KEY: list(TRANSCRIPT_SPEC.landed_key)},
     reconciles_with=bronze_transcripts,
     bands=[
         Band(

@@ -145,8 +145,6 @@ def _run_and_report(
             if plan.later_days(instance, keys)
             else {}
         )
-        # Where another day quarantined copies of their records: the keys the days keep.
-        kept_before = plan.keys_before(resources["warehouse"], settings.layout.quarantine_dir, keys)
         tally = RunTally()
         # A Ctrl-C (or a stop signal) some code swallowed on the way here still stops the
         # run before it starts.
@@ -166,10 +164,8 @@ def _run_and_report(
             else []
         )
         orphaned = (
-            plan.orphaned_copies(
-                resources["warehouse"], settings.layout.quarantine_dir, keys, kept_before
-            )
-            if succeeded and kept_before
+            plan.orphaned_copies(resources["warehouse"], settings.layout.quarantine_dir, keys)
+            if succeeded
             else []
         )
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)

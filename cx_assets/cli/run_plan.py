@@ -148,10 +148,16 @@ class RunPlan:
 
     def keyed_tables(self) -> list:
         """The planned silver tables that keep each key once over all days (declared with
-        `grain_across_days` and the bronze table they reconcile with)."""
+        `grain_across_days`, the key's landed fields and the bronze table they reconcile
+        with)."""
         from dagster import AssetKey
 
-        from cx_assets.lakehouse.assets import GRAIN, GRAIN_ACROSS_DAYS, RECONCILES_WITH
+        from cx_assets.lakehouse.assets import (
+            GRAIN,
+            GRAIN_ACROSS_DAYS,
+            LANDED_KEY,
+            RECONCILES_WITH,
+        )
         from cx_assets.lakehouse.assets import metadata_value as declared
         from cx_assets.lakehouse.dropped_keys import KeyedTable
 
@@ -159,47 +165,31 @@ class RunPlan:
         for key in sorted(self.partitioned):
             node = self.graph.get(key)
             bronze = declared(node.metadata, RECONCILES_WITH)
-            if not (bronze and declared(node.metadata, GRAIN_ACROSS_DAYS)):
+            fields = declared(node.metadata, LANDED_KEY)
+            if not (bronze and fields and declared(node.metadata, GRAIN_ACROSS_DAYS)):
                 continue
             tables.append(
                 KeyedTable(
                     *key.path,
                     key=tuple(declared(node.metadata, GRAIN)),
+                    fields=tuple(fields),
                     bronze_table=AssetKey.from_user_string(bronze).path[-1],
                     group=node.group_name or "default",
                 )
             )
         return tables
 
-    def keys_before(self, warehouse, quarantine_dir: Path, days: list[str]) -> dict:
-        """The keys each keyed table keeps on `days` before the run, where another day's
-        quarantine could hold copies of them (`dropped_keys.keys_before`)."""
-        from cx_assets.lakehouse.dropped_keys import keys_before
+    def orphaned_copies(self, warehouse, quarantine_dir: Path, days: list[str]) -> list:
+        """Per keyed table, the records of `days` kept on no day whose copies another day
+        quarantined (`dropped_keys.copies_of_dropped_keys`)."""
+        from cx_assets.lakehouse.dropped_keys import copies_of_dropped_keys
 
         with warehouse.connect() as con:
-            noted = {
-                table: keys_before(con, table, days, quarantine_dir)
+            found = [
+                copies_of_dropped_keys(con, table, quarantine_dir, days)
                 for table in self.keyed_tables()
-            }
-        return {table: keys for table, keys in noted.items() if keys is not None}
-
-    def orphaned_copies(self, warehouse, quarantine_dir: Path, days: list[str], before: dict):
-        """After the run: per keyed table, the run's days that dropped keys they kept
-        before, and the other days whose quarantine holds copies of their records."""
-        from cx_assets.lakehouse.dropped_keys import (
-            OrphanedCopies,
-            days_dropping_keys,
-            days_holding_copies,
-        )
-
-        found = []
-        for table, keys in before.items():
-            with warehouse.connect() as con:
-                dropping = days_dropping_keys(con, table, keys)
-            holding = days_holding_copies(quarantine_dir, table, dropping, days) if dropping else []
-            if holding:
-                found.append(OrphanedCopies(table, tuple(dropping), tuple(holding)))
-        return found
+            ]
+        return [copies for copies in found if copies is not None]
 
     def misplaced_landing(self, landing_dir, first_day: date) -> list[tuple[str, str]]:
         """What lies in the landing folder, and in the folders of the run's sources, where no

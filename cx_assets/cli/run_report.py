@@ -90,15 +90,15 @@ def print_kept_on_later_days(kept: list, first_day: str) -> None:
 
 
 def print_orphaned_copies(orphaned: list) -> None:
-    """Name the other days that quarantined copies of records this run's days kept before
-    it and no longer keep (their files re-delivered without them): any such record is now
-    in no silver table, and the days run together keep its first delivery left."""
+    """Name the records of this run's days that no day keeps, whose copies other days hold
+    in quarantine as repeats (a day re-delivered without a record it kept): the days run
+    together keep the first delivery left. Said after every run of those days until done."""
     for found in orphaned:
+        count = f"{found.records} record{'s' if found.records > 1 else ''}"
         print(
-            f"records left in quarantine only: {found.table.group}, {found.table.name} of "
-            f"{', '.join(found.dropping)} no longer keeps records it kept before this run, "
-            f"and {', '.join(found.holding)} quarantined copies of its records as repeats: "
-            f"any copy of a dropped record is now in no silver table. Keep it with:\n"
+            f"records left in quarantine only: {found.table.group}, {count} of "
+            f"{', '.join(found.of_days)} kept on no day ({found.table.name} dropped them), with "
+            f"copies quarantined as repeats on {', '.join(found.holding)}. Keep them with:\n"
             f"  {found.command()}"
         )
 

@@ -24,7 +24,7 @@ from dagster import (
 from cx_assets.crm import schemas, silver_rules
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
-from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.lakehouse.assets import LANDED_KEY, lake_asset
 from cx_assets.lakehouse.bronze_views import bronze_files_state
 from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
 from cx_assets.lakehouse.inputs import all_days, same_day
@@ -219,6 +219,7 @@ def crm_user_versions(
     model=schemas.SilverInteraction,
     grain=["interaction_id"],
     grain_across_days=True,
+    metadata={LANDED_KEY: list(INTERACTION_SPEC.landed_key)},
     reconciles_with=bronze_interactions,
     ins={
         "bronze": same_day(bronze_interactions),

@@ -18,7 +18,7 @@ from cx_assets.digital.gold_rules import leakage_share_sql
 from cx_assets.digital.records import CALL_SPEC, JOURNEY_SPEC, MEMBER_SPEC
 from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
-from cx_assets.lakehouse.assets import Band, lake_asset
+from cx_assets.lakehouse.assets import LANDED_KEY, Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
 from cx_assets.lakehouse.io_managers import TableRef
@@ -73,6 +73,7 @@ def digital_journeys(
     model=schemas.SilverCall,
     grain=["call_id"],
     grain_across_days=True,
+    metadata={LANDED_KEY: list(CALL_SPEC.landed_key)},
     reconciles_with=bronze_calls,
     ins={"bronze": same_day(bronze_calls)},
 )

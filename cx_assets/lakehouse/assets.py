@@ -69,6 +69,9 @@ ROW_COUNT = "cx/row_count"
 BANDS = "cx/bands"
 RECONCILES_WITH = "cx/reconciles_with"
 LANDED_TABLE = "cx/landed_table"
+# A table keeping a key once over all days: the key's fields as they land, to read the key of
+# a copy quarantined on another day from its bronze record (`dropped_keys.py`).
+LANDED_KEY = "cx/landed_key"
 
 # Gold is rebuilt every day (the 02:00 UTC schedule, landing sensors, rollup automation):
 # a table not refreshed for a day and a bit is late, for two days it is stale.

@@ -1,25 +1,23 @@
-"""Copies in quarantine whose kept record a run has just dropped.
+"""Records whose only copies are in quarantine.
 
 A key unique across days (a CRM interaction, a call) is kept once: its copy on another day
 is quarantined, as `first delivered on D` (a later day) or `already kept on D` (an earlier
 day run after D). When D runs again on files that no longer hold the key (re-delivered
 without it), D drops it, and the copies quarantined elsewhere are all that is left of the
-record: it is in no silver table, and every check passes. `keys_before` notes the keys of a
-run's days before the run; `days_holding_copies` then finds the other days that quarantined
-copies of a day that dropped keys, for `cx-lakehouse run` to name with the command that runs
-them together (first delivery wins again).
+record: it is in no silver table, and every check passes (bronze still reconciles, the
+copies being in quarantine). `copies_of_dropped_keys` finds such copies of the records of a
+run's days, for `cx-lakehouse run` to name with the command that runs the days together
+(the first delivery left is kept): after every run of those days, until it is done.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import parquet, sql
@@ -28,19 +26,18 @@ from cx_assets.lakehouse.warehouse_tables import table_exists
 
 # The reasons a copy of a key kept on another day is quarantined with
 # (`duplicates._earlier_day_reason_sql`, `duplicates.kept_later_reason_sql`).
-COPY_OF_A_DAYS_RECORD = re.compile(
-    r"^duplicate .* \((?:first delivered|already kept) on (?P<day>\d{4}-\d{2}-\d{2})\)$"
-)
+COPY_OF_A_DAYS_RECORD = r"^duplicate .* \((first delivered|already kept) on (\d{4}-\d{2}-\d{2})\)$"
 
 
 @dataclass(frozen=True)
 class KeyedTable:
-    """A silver table keeping each key once over all days, and its bronze table (whose
-    quarantine holds the copies)."""
+    """A silver table keeping each key once over all days (`key`, and the landed fields it
+    is typed from, `fields`), and its bronze table, whose quarantine holds the copies."""
 
     schema: str
     table: str
     key: tuple[str, ...]
+    fields: tuple[str, ...]
     bronze_table: str
     group: str
 
@@ -51,80 +48,94 @@ class KeyedTable:
 
 @dataclass(frozen=True)
 class OrphanedCopies:
-    """Days of one table that quarantined copies of records the run's `days` kept before it
-    and may no longer keep."""
+    """Days of one table holding, in quarantine only, copies of records of a run's days."""
 
     table: KeyedTable
-    dropping: tuple[str, ...]  # the run's days that dropped keys, sorted ISO days
-    holding: tuple[str, ...]  # other days with copies of their records, sorted ISO days
+    of_days: tuple[str, ...]  # the run's days the copies name, sorted ISO days
+    holding: tuple[str, ...]  # the days whose quarantine holds them, sorted ISO days
+    records: int
 
     def command(self) -> str:
-        """Both days' records ranked again as one run ranks them: the first delivery left,
-        on whichever day, is kept."""
-        days = sorted(self.dropping + self.holding)
+        days = sorted(self.of_days + self.holding)
         return (
             f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:{self.table.group}"
         )
 
 
-def keys_before(
-    con: duckdb.DuckDBPyConnection, table: KeyedTable, days: Sequence[str], quarantine_dir: Path
-) -> pa.Table | None:
-    """The keys `table` keeps on `days`, before a run of them; None when no other day has
-    a quarantine folder (no copy anywhere to be left alone), or the table is not built."""
-    if not _days_outside(quarantine_dir / table.bronze_table, days):
+def copies_of_dropped_keys(
+    con: duckdb.DuckDBPyConnection, table: KeyedTable, quarantine_dir: Path, days: Sequence[str]
+) -> OrphanedCopies | None:
+    """The copies, quarantined on days outside `days`, of a record of one of `days` whose
+    key `table` keeps on no day: the record a re-delivery of its day dropped (None: none)."""
+    dataset = quarantine_dir / table.bronze_table
+    files = [
+        str(path)
+        for day in _days_outside(dataset, days)
+        for path in sorted(
+            parquet.partition_folder(dataset, date.fromisoformat(day)).glob("*.parquet")
+        )
+        if pq.ParquetFile(path).metadata.num_rows
+    ]
+    bronze = ("bronze", table.bronze_table)
+    if not files or not (
+        table_exists(con, *bronze) and table_exists(con, table.schema, table.table)
+    ):
         return None
-    if not table_exists(con, table.schema, table.table):
-        return None
-    key = ", ".join(sql.quote_identifier(column) for column in table.key)
-    return con.execute(
-        f"SELECT {PARTITION_COLUMN}, {key} FROM {sql.qualified(table.schema, table.table)} "
-        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))",
-        [list(days)],
+    named = ", ".join(sql.date_literal(date.fromisoformat(day)) for day in days)
+    copies = con.execute(
+        f"""
+        SELECT {PARTITION_COLUMN}, source_file, line_number,
+               CAST(regexp_extract(reason, ?, 2) AS DATE) AS of_day
+        FROM read_parquet(?, hive_partitioning = true, union_by_name = true)
+        WHERE regexp_matches(reason, ?) AND CAST(regexp_extract(reason, ?, 2) AS DATE) IN ({named})
+        """,
+        [COPY_OF_A_DAYS_RECORD, files, COPY_OF_A_DAYS_RECORD, COPY_OF_A_DAYS_RECORD],
     ).to_arrow_table()
-
-
-def days_dropping_keys(
-    con: duckdb.DuckDBPyConnection, table: KeyedTable, before: pa.Table
-) -> list[str]:
-    """The days of `before` (`keys_before`) with a key `table` no longer keeps on them."""
-    if before.num_rows == 0 or not table_exists(con, table.schema, table.table):
-        return sorted({day.isoformat() for day in before.column(PARTITION_COLUMN).to_pylist()})
-    same = " AND ".join(
-        f"s.{column} IS NOT DISTINCT FROM b.{column}"
-        for column in (PARTITION_COLUMN, *(sql.quote_identifier(c) for c in table.key))
+    if copies.num_rows == 0:
+        return None
+    # The copies' bronze records, by their days (the bronze files of those days alone).
+    holding_days = sorted(set(copies.column(PARTITION_COLUMN).to_pylist()))
+    keys = ", ".join(
+        f"json_extract_string(coalesce(b.record, b.raw), {sql.string_literal('$.' + _quoted(field))}) AS k{i}"
+        for i, field in enumerate(table.fields)
     )
-    con.register("keys_before_run", before)
+    kept = " AND ".join(
+        f"CAST(s.{sql.quote_identifier(column)} AS VARCHAR) = c.k{i}"
+        for i, column in enumerate(table.key)
+    )
+    con.register("quarantined_copies", copies)
     try:
-        dropped = con.execute(
-            f"SELECT DISTINCT b.{PARTITION_COLUMN} FROM keys_before_run AS b WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {sql.qualified(table.schema, table.table)} AS s WHERE {same})"
+        lost = con.execute(
+            f"""
+            WITH keyed AS (
+                SELECT c.{PARTITION_COLUMN}, c.of_day, {keys}
+                FROM quarantined_copies AS c
+                JOIN (
+                    SELECT * FROM {sql.qualified(*bronze)} WHERE {sql.in_days(holding_days)}
+                ) AS b
+                  ON b.{PARTITION_COLUMN} = c.{PARTITION_COLUMN}
+                 AND b.source_file = c.source_file AND b.line_number = c.line_number
+            )
+            SELECT c.{PARTITION_COLUMN}, c.of_day FROM keyed AS c
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {sql.qualified(table.schema, table.table)} AS s WHERE {kept}
+            )
+            """
         ).fetchall()
     finally:
-        con.unregister("keys_before_run")
-    return sorted(day.isoformat() for (day,) in dropped)
+        con.unregister("quarantined_copies")
+    if not lost:
+        return None
+    return OrphanedCopies(
+        table,
+        tuple(sorted({of_day.isoformat() for _, of_day in lost})),
+        tuple(sorted({day.isoformat() for day, _ in lost})),
+        len(lost),
+    )
 
 
-def days_holding_copies(
-    quarantine_dir: Path, table: KeyedTable, dropping: Collection[str], run_days: Sequence[str]
-) -> list[str]:
-    """The days outside `run_days` whose quarantine holds a copy of a record of one of the
-    `dropping` days."""
-    dataset = quarantine_dir / table.bronze_table
-    holding = []
-    for day in _days_outside(dataset, run_days):
-        folder = parquet.partition_folder(dataset, date.fromisoformat(day))
-        if not parquet.row_count(folder):
-            continue
-        reasons = pq.read_table(folder, columns=["reason"])
-        named = {
-            match["day"]
-            for reason in reasons.column("reason").to_pylist()
-            if reason and (match := COPY_OF_A_DAYS_RECORD.match(reason))
-        }
-        if named & set(dropping):
-            holding.append(day)
-    return holding
+def _quoted(field: str) -> str:
+    return '"' + field.replace('"', '\\"') + '"'
 
 
 def _days_outside(dataset: Path, days: Sequence[str]) -> list[str]:
@@ -132,8 +143,10 @@ def _days_outside(dataset: Path, days: Sequence[str]) -> list[str]:
     prefix = f"{PARTITION_COLUMN}="
     if not dataset.is_dir():
         return []
-    found = (entry.name[len(prefix) :] for entry in dataset.iterdir() if entry.is_dir())
-    return sorted(day for day in found if day not in set(days) and _is_day(day))
+    named = (
+        entry.name[len(prefix) :] for entry in dataset.iterdir() if entry.name.startswith(prefix)
+    )
+    return sorted(day for day in named if day not in set(days) and _is_day(day))
 
 
 def _is_day(text: str) -> bool:

@@ -102,6 +102,12 @@ class RecordSpec:
     # count it twice. The first delivery, by day, then file, then line, wins.
     unique_across_days: bool = False
 
+    @property
+    def landed_key(self) -> tuple[str, ...]:
+        """The fields of `unique_key` as they land (`Id` for a CRM interaction_id)."""
+        sources = {item.column: item.source for item in self.fields}
+        return tuple(sources[column] for column in self.unique_key)
+
 
 def _json_path(name: str) -> str:
     return sql.string_literal('$."' + name.replace('"', '\\"') + '"')
