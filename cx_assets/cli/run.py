@@ -20,7 +20,6 @@ from cx_assets.cli.run_report import (
     RunTally,
     print_kept_on_later_days,
     print_later_days,
-    print_orphaned_copies,
     print_quarantined,
     print_summary,
 )
@@ -163,16 +162,10 @@ def _run_and_report(
             if succeeded
             else []
         )
-        orphaned = (
-            plan.orphaned_copies(resources["warehouse"], settings.layout.quarantine_dir, keys)
-            if succeeded
-            else []
-        )
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
     print_later_days(later, keys[0])
     if succeeded:
         print_kept_on_later_days(
             plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]
         )
-    print_orphaned_copies(orphaned)
     return succeeded, tally

@@ -146,51 +146,6 @@ class RunPlan:
             for group, (days, tables) in sorted(found.items())
         ]
 
-    def keyed_tables(self) -> list:
-        """The planned silver tables that keep each key once over all days (declared with
-        `grain_across_days`, the key's landed fields and the bronze table they reconcile
-        with)."""
-        from dagster import AssetKey
-
-        from cx_assets.lakehouse.assets import (
-            GRAIN,
-            GRAIN_ACROSS_DAYS,
-            LANDED_KEY,
-            RECONCILES_WITH,
-        )
-        from cx_assets.lakehouse.assets import metadata_value as declared
-        from cx_assets.lakehouse.dropped_keys import KeyedTable
-
-        tables = []
-        for key in sorted(self.partitioned):
-            node = self.graph.get(key)
-            bronze = declared(node.metadata, RECONCILES_WITH)
-            fields = declared(node.metadata, LANDED_KEY)
-            if not (bronze and fields and declared(node.metadata, GRAIN_ACROSS_DAYS)):
-                continue
-            tables.append(
-                KeyedTable(
-                    *key.path,
-                    key=tuple(declared(node.metadata, GRAIN)),
-                    fields=tuple(fields),
-                    bronze_table=AssetKey.from_user_string(bronze).path[-1],
-                    group=node.group_name or "default",
-                )
-            )
-        return tables
-
-    def orphaned_copies(self, warehouse, quarantine_dir: Path, days: list[str]) -> list:
-        """Per keyed table, the records of `days` kept on no day whose copies another day
-        quarantined (`dropped_keys.copies_of_dropped_keys`)."""
-        from cx_assets.lakehouse.dropped_keys import copies_of_dropped_keys
-
-        with warehouse.connect() as con:
-            found = [
-                copies_of_dropped_keys(con, table, quarantine_dir, days)
-                for table in self.keyed_tables()
-            ]
-        return [copies for copies in found if copies is not None]
-
     def misplaced_landing(self, landing_dir, first_day: date) -> list[tuple[str, str]]:
         """What lies in the landing folder, and in the folders of the run's sources, where no
         bronze step reads it (a folder of no source, a misspelled table, a date folder not

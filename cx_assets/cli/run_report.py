@@ -89,20 +89,6 @@ def print_kept_on_later_days(kept: list, first_day: str) -> None:
         )
 
 
-def print_orphaned_copies(orphaned: list) -> None:
-    """Name the records of this run's days that no day keeps, whose copies other days hold
-    in quarantine as repeats (a day re-delivered without a record it kept): the days run
-    together keep the first delivery left. Said after every run of those days until done."""
-    for found in orphaned:
-        count = f"{found.records} record{'s' if found.records > 1 else ''}"
-        print(
-            f"records left in quarantine only: {found.table.group}, {count} of "
-            f"{', '.join(found.of_days)} kept on no day ({found.table.name} dropped them), with "
-            f"copies quarantined as repeats on {', '.join(found.holding)}. Keep them with:\n"
-            f"  {found.command()}"
-        )
-
-
 def failure_lines(result) -> list[str]:
     """One line per failed step: the step and the innermost error's first line (the whole
     trace is in the UI and with --verbose). The run's own failure is said only when no step

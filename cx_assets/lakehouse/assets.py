@@ -151,6 +151,8 @@ def lake_asset(
             expected_rows=row_count,
             bands=bands,
             columns="dagster/column_schema" in declared,
+            landed_key=metadata_value(declared, LANDED_KEY),
+            group=group,
         ) + list(own_checks)
         common = {
             "description": description or format_docstring_for_description(fn),

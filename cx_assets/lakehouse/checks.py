@@ -47,6 +47,7 @@ ROW_COUNT_CHECK = "row_count"
 REJECT_RATIO = "reject_ratio"
 VOLUME_ANOMALY = "volume_anomaly"
 COLUMN_SCHEMA_CHANGE = "column_schema_change"
+RECORDS_ONLY_IN_QUARANTINE = "records_only_in_quarantine"
 
 
 @dataclass(frozen=True)

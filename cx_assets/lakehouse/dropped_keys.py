@@ -4,10 +4,11 @@ A key unique across days (a CRM interaction, a call) is kept once: its copy on a
 is quarantined, as `first delivered on D` (a later day) or `already kept on D` (an earlier
 day run after D). When D runs again on files that no longer hold the key (re-delivered
 without it), D drops it, and the copies quarantined elsewhere are all that is left of the
-record: it is in no silver table, and every check passes (bronze still reconciles, the
-copies being in quarantine). `copies_of_dropped_keys` finds such copies of the records of a
-run's days, for `cx-lakehouse run` to name with the command that runs the days together
-(the first delivery left is kept): after every run of those days, until it is done.
+record: it is in no silver table, and every other check passes (bronze still reconciles,
+the copies being in quarantine). `copies_of_dropped_keys` finds such copies of the records
+of a step's days, for the table's `records_only_in_quarantine` check to name with the
+command that runs the days together (the first delivery left is kept), at every run of
+those days until it is done.
 """
 
 from __future__ import annotations
@@ -39,11 +40,7 @@ class KeyedTable:
     key: tuple[str, ...]
     fields: tuple[str, ...]
     bronze_table: str
-    group: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.schema}/{self.table}"
+    group: str  # its domain's, for the command that runs the days together
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from cx_assets.lakehouse.checks import (
     CONFIGURED_SEVERITY_BLOCKS,
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
+    RECORDS_ONLY_IN_QUARANTINE,
     REJECT_RATIO,
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
@@ -26,6 +27,7 @@ from cx_assets.lakehouse.checks import (
     DeclaredCheck,
     band_config,
 )
+from cx_assets.lakehouse.dropped_keys import KeyedTable, copies_of_dropped_keys
 from cx_assets.lakehouse.history_checks import column_schema_change, volume_anomaly
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
@@ -251,6 +253,45 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
     )
 
 
+def records_only_in_quarantine(keyed: KeyedTable) -> DeclaredCheck:
+    """WARN when a record of the step's days is kept on no day while another day holds its
+    copy in quarantine as a repeat: its day was re-delivered without it and ran again
+    (`dropped_keys`). Every check else passes then (the copy reconciles bronze); running
+    the days together keeps the copy. Said by every run of those days until done."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
+            found = copies_of_dropped_keys(
+                con,
+                keyed,
+                run.lake.layout.quarantine_dir,
+                [day.isoformat() for day in run.days or []],
+            )
+        if found is None:
+            return AssetCheckResult(passed=True, metadata={"records": 0})
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                f"{found.records} record(s) of {', '.join(found.of_days)} kept on no day, "
+                f"with copies quarantined as repeats on {', '.join(found.holding)}; keep them "
+                f"with: {found.command()}"
+            ),
+            metadata={
+                "records": found.records,
+                "days_holding_copies": MetadataValue.json(list(found.holding)),
+            },
+        )
+
+    return DeclaredCheck(
+        RECORDS_ONLY_IN_QUARANTINE,
+        f"WARN when a record of these days is kept on no day of {keyed.schema}.{keyed.table} "
+        "while another day holds its copy in quarantine as a repeat (its day re-delivered "
+        "without it).",
+        evaluate,
+    )
+
+
 def declared_checks(
     schema: str,
     table: str,
@@ -263,11 +304,15 @@ def declared_checks(
     bands: Sequence[Band] = (),
     grain_across_days: bool = False,
     columns: bool = False,
+    landed_key: Sequence[str] | None = None,
+    group: str = "default",
 ) -> list[DeclaredCheck]:
     """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
     landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
-    one; unique key, row count and ratio bands where declared; `column_schema_change` on
-    a table with `columns` (every table; a stored model has none)."""
+    one, and records only in quarantine where its key is kept once over all days (the key's
+    `landed_key` fields known); unique key, row count and ratio bands where declared;
+    `column_schema_change` on a table with `columns` (every table; a stored model has
+    none)."""
     checks: list[DeclaredCheck] = []
     if landed:
         checks += [non_empty(schema, table, what="records"), volume_anomaly(schema, table)]
@@ -277,6 +322,10 @@ def declared_checks(
         checks.append(
             unique_key(schema, table, grain, partitioned=partitioned, across_days=grain_across_days)
         )
+    if grain and grain_across_days and landed_key and reconciles_with is not None:
+        keyed = KeyedTable(schema, table, tuple(grain), tuple(landed_key),
+                           reconciles_with.path[-1], group)  # fmt: skip
+        checks.append(records_only_in_quarantine(keyed))
     if expected_rows is not None:
         checks.append(row_count(schema, table, expected_rows))
     checks += [ratio_band(schema, table, band) for band in bands]

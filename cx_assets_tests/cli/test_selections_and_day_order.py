@@ -210,7 +210,7 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
         keeper = next_day
     assert _kept_days(data_dir, "A") == [keeper]
     again = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
-    assert again.returncode == 0 and "quarantine only" not in again.stdout  # the same files
+    assert again.returncode == 0 and "records_only_in_quarantine (" not in again.stdout
 
     files[keeper].write_text(_call(f"B-{keeper}", keeper))  # re-delivered without A
     dropped = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
@@ -218,15 +218,16 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
     assert dropped.returncode == 0, dropped.stdout + dropped.stderr
     assert _kept_days(data_dir, "A") == []
     other = next_day if keeper == START else START
-    said = (
-        f"records left in quarantine only: calls, 1 record of {keeper} kept on no day "
-        f"(silver/calls_transcripts dropped them), with copies quarantined as repeats on {other}."
-    )
     command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
-    assert f"{said} Keep them with:\n  {command}\n" in dropped.stdout, dropped.stdout
+    said = (
+        "WARN  silver/calls_transcripts:records_only_in_quarantine (1 record(s) of "
+        f"{keeper} kept on no day, with copies quarantined as repeats on {other}; keep them "
+        f"with: {command})"
+    )
+    assert said in dropped.stdout, dropped.stdout
     # Said again by the next run of that day, until done (not only by the run that dropped it).
     again = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
     assert said in again.stdout, again.stdout
     kept = cli(*command.split()[1:], data_dir=data_dir)
-    assert kept.returncode == 0 and "quarantine only" not in kept.stdout
+    assert kept.returncode == 0 and "records_only_in_quarantine (" not in kept.stdout
     assert _kept_days(data_dir, "A") == [other]
