@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import parquet, sql
@@ -87,11 +88,16 @@ def copies_of_dropped_keys(
         WHERE regexp_matches(reason, ?) AND CAST(regexp_extract(reason, ?, 2) AS DATE) IN ({named})
         """,
         [COPY_OF_A_DAYS_RECORD, files, COPY_OF_A_DAYS_RECORD, COPY_OF_A_DAYS_RECORD],
-    ).to_arrow_table()
-    if copies.num_rows == 0:
+    ).fetchall()
+    if not copies:
         return None
     # The copies' bronze records, by their days (the bronze files of those days alone).
-    holding_days = sorted(set(copies.column(PARTITION_COLUMN).to_pylist()))
+    holding_days = sorted({day for day, *_ in copies})
+    columns = pa.schema([(PARTITION_COLUMN, pa.date32()), ("source_file", pa.string()),
+                         ("line_number", pa.int64()), ("of_day", pa.date32())])  # fmt: skip
+    copies = pa.Table.from_pylist(
+        [dict(zip(columns.names, row, strict=True)) for row in copies], schema=columns
+    )
     keys = ", ".join(
         f"json_extract_string(coalesce(b.record, b.raw), {sql.string_literal('$.' + _quoted(field))}) AS k{i}"
         for i, field in enumerate(table.fields)
