@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import parquet, sql
+from cx_assets.lakehouse.parsing import json_path
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.warehouse_tables import table_exists
 
@@ -66,6 +67,8 @@ def copies_of_dropped_keys(
     """The copies, quarantined on days outside `days`, of a record of one of `days` whose
     key `table` keeps on no day: the record a re-delivery of its day dropped (None: none)."""
     dataset = quarantine_dir / table.bronze_table
+    if not days:
+        return None
     files = [
         str(path)
         for day in _days_outside(dataset, days)
@@ -99,7 +102,7 @@ def copies_of_dropped_keys(
         [dict(zip(columns.names, row, strict=True)) for row in copies], schema=columns
     )
     keys = ", ".join(
-        f"json_extract_string(coalesce(b.record, b.raw), {sql.string_literal('$.' + _quoted(field))}) AS k{i}"
+        f"json_extract_string(coalesce(b.record, b.raw), {json_path(field)}) AS k{i}"
         for i, field in enumerate(table.fields)
     )
     kept = " AND ".join(
@@ -135,10 +138,6 @@ def copies_of_dropped_keys(
         tuple(sorted({day.isoformat() for day, _ in lost})),
         len(lost),
     )
-
-
-def _quoted(field: str) -> str:
-    return '"' + field.replace('"', '\\"') + '"'
 
 
 def _days_outside(dataset: Path, days: Sequence[str]) -> list[str]:

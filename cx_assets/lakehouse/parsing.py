@@ -109,7 +109,8 @@ class RecordSpec:
         return tuple(sources[column] for column in self.unique_key)
 
 
-def _json_path(name: str) -> str:
+def json_path(name: str) -> str:
+    """SQL: the JSON path of a top-level field, quoted (any name: `Id`, `a.b`, `"`)."""
     return sql.string_literal('$."' + name.replace('"', '\\"') + '"')
 
 
@@ -232,7 +233,7 @@ def parse_sql(
     only the given files of them, if `files`).
 
     Each field is typed once, in `fields`; the reason then reads the typed columns."""
-    paths = ", ".join(_json_path(item.source) for item in spec.fields)
+    paths = ", ".join(json_path(item.source) for item in spec.fields)
     typed_columns, columns, checks = [], [], []
     for position, item in enumerate(spec.fields, start=1):
         typed, missing = _field_sql(spec, position, item)
