@@ -15,9 +15,7 @@ from pathlib import Path
 import pyarrow
 from dagster import (
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
-    MetadataValue,
     Output,
 )
 
@@ -26,7 +24,12 @@ from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USE
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
 from cx_assets.lakehouse.assets import LANDED_KEY, lake_asset
 from cx_assets.lakehouse.bronze_views import bronze_files_state
-from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
+from cx_assets.lakehouse.checks import (
+    NAMES_MASKED_ON_OTHER_DAYS,
+    CheckRun,
+    DeclaredCheck,
+    names_left_on_other_days,
+)
 from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import after_delivery_sql
@@ -50,7 +53,6 @@ bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
 
 # --------------------------------------------------------------------------- silver
 
-NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
 # The titled tables, by the column naming the contact a title is on.
 TITLED_TABLES = {"crm_interactions": "contact_id", "crm_deal_versions": "company_id"}
 
@@ -87,18 +89,8 @@ def _names_masked_on_other_days() -> DeclaredCheck:
                 ).fetchall()
                 for day, titles in found:
                     by_day[day.isoformat()] = by_day.get(day.isoformat(), 0) + titles
-        if not by_day:
-            return AssetCheckResult(passed=True, metadata={"titles_by_day": {}})
-        days = sorted(by_day)
-        return AssetCheckResult(
-            passed=False,
-            severity=AssetCheckSeverity.WARN,
-            description=(
-                f"{sum(by_day.values())} title(s) of {', '.join(days)} still hold the name of "
-                "a person whose record landed later; run those days again: "
-                f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:crm"
-            ),
-            metadata={"titles_by_day": MetadataValue.json(dict(sorted(by_day.items())))},
+        return names_left_on_other_days(
+            by_day, rows="title(s)", person="person", group=GROUP, metadata_key="titles_by_day"
         )
 
     return DeclaredCheck(

@@ -29,6 +29,7 @@ from dagster import (
     DagsterInstance,
     Enum,
     Field,
+    MetadataValue,
 )
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
@@ -48,6 +49,7 @@ REJECT_RATIO = "reject_ratio"
 VOLUME_ANOMALY = "volume_anomaly"
 COLUMN_SCHEMA_CHANGE = "column_schema_change"
 RECORDS_ONLY_IN_QUARANTINE = "records_only_in_quarantine"
+NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,28 @@ class StepCheckResult(AssetCheckResult):
                 )
             )
         return targets[target]
+
+
+def names_left_on_other_days(
+    by_day: dict[str, int], *, rows: str, person: str, group: str, metadata_key: str
+) -> AssetCheckResult:
+    """A domain's `names_masked_on_other_days` result: passed without `by_day` (counts of
+    `rows` by ISO day), else WARN naming the days whose text still holds the name of a
+    `person` whose record landed later (masked by running those days again), and the
+    command that does it."""
+    if not by_day:
+        return AssetCheckResult(passed=True, metadata={metadata_key: {}})
+    days = sorted(by_day)
+    return AssetCheckResult(
+        passed=False,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"{sum(by_day.values())} {rows} of {', '.join(days)} still hold the name of a "
+            f"{person} whose record landed later; run those days again: "
+            f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:{group}"
+        ),
+        metadata={metadata_key: MetadataValue.json(dict(sorted(by_day.items())))},
+    )
 
 
 def day_target(instance: DagsterInstance, key: AssetKey, day: date) -> Any:

@@ -10,15 +10,18 @@ have addresses, numbers and the ticket's customer's name masked.
 import pandas as pd
 from dagster import (
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
-    MetadataValue,
     Output,
 )
 
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
 from cx_assets.lakehouse.assets import lake_asset
-from cx_assets.lakehouse.checks import CheckRun, DeclaredCheck
+from cx_assets.lakehouse.checks import (
+    NAMES_MASKED_ON_OTHER_DAYS,
+    CheckRun,
+    DeclaredCheck,
+    names_left_on_other_days,
+)
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import TableRef
@@ -44,8 +47,6 @@ bronze_customers = bronze_asset(GROUP, "customers", "Support customers (CSV).")
 
 LINEAGE_GRAIN = ["source_file", "line_number"]
 
-NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
-
 
 def _names_masked_on_other_days() -> DeclaredCheck:
     """WARN when a customer delivered on the step's days has a ticket on another day whose
@@ -64,19 +65,12 @@ def _names_masked_on_other_days() -> DeclaredCheck:
                     run.days,
                 )
             ).fetchall()
-        by_day = {day.isoformat(): tickets for day, tickets in found}
-        if not by_day:
-            return AssetCheckResult(passed=True, metadata={"tickets_by_day": {}})
-        days = list(by_day)
-        return AssetCheckResult(
-            passed=False,
-            severity=AssetCheckSeverity.WARN,
-            description=(
-                f"{sum(by_day.values())} ticket version(s) of {', '.join(days)} still hold "
-                "the name of a customer whose record landed later; run those days again: "
-                f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:support"
-            ),
-            metadata={"tickets_by_day": MetadataValue.json(by_day)},
+        return names_left_on_other_days(
+            {day.isoformat(): tickets for day, tickets in found},
+            rows="ticket version(s)",
+            person="customer",
+            group=GROUP,
+            metadata_key="tickets_by_day",
         )
 
     return DeclaredCheck(
