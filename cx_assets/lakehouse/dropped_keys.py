@@ -101,14 +101,22 @@ def copies_of_dropped_keys(
     copies = pa.Table.from_pylist(
         [dict(zip(columns.names, row, strict=True)) for row in copies], schema=columns
     )
+    # A key as its record holds it, and stripped as a CSV value is typed (`parsing`).
     keys = ", ".join(
         f"json_extract_string(coalesce(b.record, b.raw), {json_path(field)}) AS k{i}"
         for i, field in enumerate(table.fields)
     )
-    kept = " AND ".join(
-        f"CAST(s.{sql.quote_identifier(column)} AS VARCHAR) = c.k{i}"
-        for i, column in enumerate(table.key)
-    )
+    stripped = ", ".join(f"{sql.stripped(f'k{i}')} AS s{i}" for i in range(len(table.fields)))
+
+    def kept_as(prefix: str) -> str:
+        same = " AND ".join(
+            f"CAST(s.{sql.quote_identifier(column)} AS VARCHAR) = c.{prefix}{i}"
+            for i, column in enumerate(table.key)
+        )
+        return (
+            f"EXISTS (SELECT 1 FROM {sql.qualified(table.schema, table.table)} AS s WHERE {same})"
+        )
+
     con.register("quarantined_copies", copies)
     try:
         lost = con.execute(
@@ -121,11 +129,10 @@ def copies_of_dropped_keys(
                 ) AS b
                   ON b.{PARTITION_COLUMN} = c.{PARTITION_COLUMN}
                  AND b.source_file = c.source_file AND b.line_number = c.line_number
-            )
-            SELECT c.{PARTITION_COLUMN}, c.of_day FROM keyed AS c
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {sql.qualified(table.schema, table.table)} AS s WHERE {kept}
-            )
+            ),
+            both_forms AS (SELECT *, {stripped} FROM keyed)
+            SELECT c.{PARTITION_COLUMN}, c.of_day FROM both_forms AS c
+            WHERE NOT {kept_as("k")} AND NOT {kept_as("s")}
             """
         ).fetchall()
     finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dagster import AssetCheckSeverity
 
-from cx_assets.lakehouse.checks import UNIQUE_KEY
+from cx_assets.lakehouse.checks import RECORDS_ONLY_IN_QUARANTINE, UNIQUE_KEY
 from cx_assets_tests.conftest import check_results
 from cx_assets_tests.digital.landing_rows import DIGITAL, call, event
 
@@ -171,3 +171,33 @@ def test_a_call_held_on_another_day_fails_the_days_run(lake):
     assert not counted_twice.passed and counted_twice.severity == AssetCheckSeverity.ERROR
     assert counted_twice.metadata["rows_with_duplicate_keys"].value == 2
     assert not again.success
+
+
+def test_a_call_left_only_in_quarantine_is_warned_of_a_padded_copy_too(lake):
+    """`records_only_in_quarantine` (found in an audit): the first day, re-delivered without
+    C1 and run again, dropped it while the next day held its copy in quarantine, and every
+    check passed. The copy here is padded (`  C1 `), as a CSV value may be, and typed
+    stripped: it counts as C1, so the first day's runs before the re-delivery pass."""
+    _land_first_day(lake)
+    lake.land_csv("digital", "calls", DAY_2, [call("  C1 ", "M1", f"{DAY_1}T08:10:00")])
+    assert _partitioned(lake, DAY_1).success
+    assert _partitioned(lake, DAY_2).success
+    again = _partitioned(lake, DAY_1)
+    assert check_results(again)[("silver/digital_calls", RECORDS_ONLY_IN_QUARANTINE)].passed
+
+    lake.land_csv("digital", "calls", DAY_1, [call("C3", "M1", f"{DAY_1}T09:10:00")])  # no C1
+    dropped = _partitioned(lake, DAY_1)
+
+    left = check_results(dropped)[("silver/digital_calls", RECORDS_ONLY_IN_QUARANTINE)]
+    assert not left.passed and left.severity == AssetCheckSeverity.WARN
+    assert left.description == (
+        f"1 record(s) of {DAY_1} kept on no day, with copies quarantined as repeats on {DAY_2}; "
+        f"keep them with: cx-lakehouse run --date {DAY_1} --to {DAY_2} --select group:digital"
+    )
+    together = lake.materialize(
+        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
+    )
+    assert check_results(together)[("silver/digital_calls", RECORDS_ONLY_IN_QUARANTINE)].passed
+    assert lake.query("SELECT date FROM silver.digital_calls WHERE call_id = 'C1'")["date"].astype(
+        str
+    ).str[:10].tolist() == [DAY_2]
