@@ -301,7 +301,8 @@ def names_left_in_other_days_sql(
     history, where this stays about the size of a day's new people."""
     people = f"""
         SELECT contact_id FROM {contact_versions} WHERE contact_type = 'person'
-        GROUP BY contact_id HAVING min(date) IN (SELECT unnest([{", ".join(sql.date_literal(d) for d in days)}]::DATE[]))"""
+        GROUP BY contact_id
+        HAVING min(date) IN ({", ".join(sql.date_literal(day) for day in days) or "NULL"})"""
     records = f"""(
         SELECT * FROM {contacts}
         WHERE {sql.in_days(days)}
