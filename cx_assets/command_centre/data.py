@@ -88,13 +88,24 @@ class UnreadableGold(Exception):
 
 def _footer_problem(path: Path) -> str | None:
     """Why `path` is not a readable Parquet file (its footer), None when it is, or when it is
-    gone (a run replaced it meanwhile)."""
+    gone (a run replaced it meanwhile). A footer that does not decode is an `OSError` to
+    pyarrow too ("Couldn't deserialize thrift"), so only a missing file is taken as gone."""
+    return _problem(pq.read_metadata, path)
+
+
+def _data_problem(path: Path) -> str | None:
+    """Why the data of `path` does not read, footer aside (a page cut or overwritten), None
+    when it does or the file is gone: read whole, only after a query failed."""
+    return _problem(pq.read_table, path)
+
+
+def _problem(read, path: Path) -> str | None:
     try:
-        pq.read_metadata(path)
-    except OSError:
+        read(path)
+    except FileNotFoundError:
         return None
-    except pa.ArrowException as error:
-        return str(error)
+    except (OSError, pa.ArrowException) as error:
+        return str(error) or type(error).__name__
     return None
 
 
@@ -204,11 +215,13 @@ class GoldLake:
 
     def _raise_if_damaged(self, files: dict[str, list[Path]]) -> None:
         """Name the first damaged file of a failed query's tables, if one is: DuckDB's own
-        message does not always say which file it could not read."""
-        for paths in files.values():
-            for path in paths:
-                if (problem := _footer_problem(path)) is not None:
-                    raise UnreadableGold(self.gold_dir, path, problem)
+        message does not always say which file it could not read. Footers first (cheap),
+        then the files read whole (a damaged page behind a sound footer)."""
+        for find in (_footer_problem, _data_problem):
+            for paths in files.values():
+                for path in paths:
+                    if (problem := find(path)) is not None:
+                        raise UnreadableGold(self.gold_dir, path, problem)
 
     def row_count(self, table: str) -> int:
         """Rows of a table, from its Parquet footers (0 without files)."""
@@ -322,10 +335,12 @@ def _row_count(paths: Sequence[Path], gold_dir: Path) -> int:
     for path in paths:
         try:
             rows += pq.read_metadata(path).num_rows
-        except OSError:  # replaced or removed by a run while we read: counted next refresh
+        except (
+            FileNotFoundError
+        ):  # replaced or removed by a run while we read: counted next refresh
             continue
-        except pa.ArrowException as error:
-            raise UnreadableGold(gold_dir, path, str(error)) from error
+        except (OSError, pa.ArrowException) as error:  # a footer that does not decode
+            raise UnreadableGold(gold_dir, path, str(error) or type(error).__name__) from error
     return rows
 
 

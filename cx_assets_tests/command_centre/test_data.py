@@ -115,6 +115,23 @@ def test_freshness_names_a_table_not_written_and_counts_around_a_damaged_file(go
     assert not [item for item in gold.freshness() if item.table.startswith("support_")]
 
 
+def test_a_footer_that_does_not_decode_is_damage_not_a_file_being_replaced(gold):
+    """Found in an audit: pyarrow raises a footer it cannot decode as an `OSError`, which
+    was taken for a file a run removed meanwhile: the table's rows were counted without
+    it and the file was never named. Only a missing file is a file being replaced."""
+    path = parquet.partition_folder(gold.gold_dir / "calls_agent_daily", DAY1) / parquet.DATA_FILE
+    content = bytearray(path.read_bytes())
+    footer = int.from_bytes(content[-8:-4], "little")
+    content[-8 - footer : -8] = b"\xff" * footer  # the footer's bytes, garbled in place
+    path.write_bytes(bytes(content))
+
+    agents = {item.table: item for item in gold.freshness()}["calls_agent_daily"]
+
+    assert agents.problem.startswith(
+        f"gold file calls_agent_daily/date={DAY1}/data.parquet cannot be read"
+    )
+
+
 def test_the_gold_tables_the_command_centre_expects_are_the_definitions(gold):
     from cx_assets import definitions
     from cx_assets.command_centre.data import GOLD_TABLES

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -63,6 +64,31 @@ def test_a_damaged_gold_file_names_itself_and_the_run_that_rewrites_it(
     )
     assert f"Run `cx-lakehouse run --date {gold_rows.DAY1} --select group:calls`" in error
     assert not app.metric
+
+
+def test_a_gold_file_damaged_behind_a_sound_footer_names_itself_too(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit: a file whose data pages were overwritten but whose footer still
+    read showed DuckDB's traceback on every page reading it (only footers were looked at)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    damaged = sorted((data_dir / "gold" / "calls_performance").rglob("*.parquet"))[0]
+    content = bytearray(damaged.read_bytes())
+    footer = int.from_bytes(content[-8:-4], "little") + 8  # its length, the length, `PAR1`
+    content[4 : len(content) - footer] = bytes(len(content) - footer - 4)  # pages zeroed
+    damaged.write_bytes(bytes(content))
+    pq.read_metadata(damaged)  # the footer still reads
+    day = damaged.parent.name.removeprefix("date=")
+
+    app = render("calls", data_dir, monkeypatch)
+
+    assert not app.exception
+    (error,) = [block.value for block in app.error]
+    assert error.startswith(
+        f"The gold file `calls_performance/date={day}/data.parquet` cannot be read ("
+    )
+    assert f"Run `cx-lakehouse run --date {day} --select group:calls`" in error
 
 
 def test_the_overview_lists_a_damaged_file_among_the_tables_freshness(
