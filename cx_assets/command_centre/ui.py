@@ -420,6 +420,12 @@ def days_caption(first: date, last: date) -> str:
 _MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]<>#|~$])")
 
 
+def listed(names: Sequence[object]) -> str:
+    """Names from gold (agents, teams, journey types) for a caption: comma-separated, each
+    escaped (`markdown_text`), so `**bold**` in a name reads as typed, not bold."""
+    return ", ".join(markdown_text(name) for name in names)
+
+
 def markdown_text(text: object) -> str:
     """`text` (a gold value, a figure) as Markdown shows it: every mark escaped."""
     return _MARKDOWN_MARKS.sub(r"\\\1", str(text))

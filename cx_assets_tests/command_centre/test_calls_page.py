@@ -82,3 +82,30 @@ def test_a_fall_in_upsell_reads_as_a_fall(gold_root, tmp_path, monkeypatch):
     assert deltas["Upsell per call"] == "-$27.50"
     assert deltas["Calls"] == "20"
     assert any("against the 1 day before" in caption.value for caption in app.caption)
+
+
+def test_a_name_from_gold_is_written_as_typed_in_the_filters_caption(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit: the caption of the agents picked wrote a name's Markdown as
+    Markdown (`**Bob**` in bold, `[x](http://x)` a link); it is escaped, as the next-best
+    actions already were."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    marked = "**Bob** [x](http://x)"
+    for path in (data_dir / "gold" / "calls_agent_daily").rglob("*.parquet"):
+        rows = pq.read_table(path)
+        names = pc.replace_substring(rows["agent_name"], "Bob", marked)
+        position = rows.schema.get_field_index("agent_name")
+        pq.write_table(rows.set_column(position, rows.schema.field(position), names), path)
+    app = render("calls", data_dir, monkeypatch)
+
+    app.sidebar.multiselect(key="calls_agents").select(marked).run()
+
+    captions = [caption.value for caption in app.caption]
+    assert any(caption.endswith(" · \\*\\*Bob\\*\\* \\[x\\](http://x)") for caption in captions), (
+        captions
+    )

@@ -116,8 +116,8 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     assert member.value == "M1"  # most leakage calls, then id
     assert any("calls about **pharmacy**, 35 min after" in md.value for md in app.markdown)
     app.slider(key="leakage_step").set_value(2).run()
-    assert any(
-        "hits an error on **billing** (error PAY_TIMEOUT)" in md.value for md in app.markdown
+    assert any(  # the error code as typed: escaped for Markdown (`_` would start italics)
+        "hits an error on **billing** (error PAY\\_TIMEOUT)" in md.value for md in app.markdown
     )
     (steps,) = [frame for frame in app.dataframe if "sequence" in frame.value]
     formats = column_formats(steps)  # not `4.933333` minutes
@@ -295,3 +295,28 @@ def test_without_a_trend_the_fastest_growing_card_says_why(gold_root, tmp_path, 
     assert fastest.value == "—"
     assert fastest.proto.help.startswith("No week-on-week trend: it needs calls delivered")
     assert any("blank without 14 days of calls" in caption.value for caption in app.caption)
+
+
+def test_a_portal_event_without_an_action_reads_without_none(gold_root, tmp_path, monkeypatch):
+    """Found in an audit: gold allows an event without an `action`, and the playback read
+    "the member None **billing**"."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    for path in (data_dir / "gold" / "leakage_journey_timeline").rglob("*.parquet"):
+        rows = pq.read_table(path)
+        position = rows.schema.get_field_index("action")
+        actions = pc.if_else(
+            pc.equal(rows["action"], "error"), pa.scalar(None, pa.string()), rows["action"]
+        )
+        pq.write_table(rows.set_column(position, rows.schema.field(position), actions), path)
+    app = render("leakage", data_dir, monkeypatch)
+
+    app.slider(key="leakage_step").set_value(2).run()
+
+    said = [md.value for md in app.markdown if md.value.startswith("Step 2 of")]
+    assert said and "None" not in said[0]
+    assert "the member has an event on **billing** (error PAY\\_TIMEOUT)." in said[0], said

@@ -41,7 +41,7 @@ agents_known = ui.query(
 )["agent_name"].tolist()
 agents = ui.dimension_filter("Agents", agents_known, key="calls_agents")
 every_agent = len(agents) == len(agents_known)
-st.caption(f"{ui.days_caption(first, last)} · {'all agents' if every_agent else ', '.join(agents)}")
+st.caption(f"{ui.days_caption(first, last)} · {'all agents' if every_agent else ui.listed(agents)}")
 
 per_agent = ui.query(PER_AGENT, ["calls_agent_daily"], [first, last, agents])
 span = last - first + timedelta(days=1)

@@ -48,7 +48,7 @@ owners = tuple(int(by_label[label]) for label in picked)
 in_range = [first, last, owners]
 st.caption(
     f"{ui.days_caption(first, last)} · "
-    f"{'all managers' if every_manager else ', '.join(picked)} · weekdays and hours in "
+    f"{'all managers' if every_manager else ui.listed(picked)} · weekdays and hours in "
     f"{LOCAL_TIMEZONE} time, timestamps in UTC"
 )
 

@@ -45,7 +45,7 @@ types = ui.dimension_filter("Journey types", known_types, key="leakage_types")
 in_range = [first, last, types]
 st.caption(
     f"{ui.days_caption(first, last)} · "
-    f"{'all journey types' if len(types) == len(known_types) else ', '.join(types)}"
+    f"{'all journey types' if len(types) == len(known_types) else ui.listed(types)}"
 )
 
 # --------------------------------------------------------------------------- overview
@@ -229,7 +229,7 @@ with ui.section():
         current = timeline[timeline["sequence"] == step].iloc[0]
         if current["event_kind"] == "call":
             said = (
-                f"calls about **{current['call_reason']}**"
+                f"calls about **{ui.markdown_text(current['call_reason'])}**"
                 + (
                     f", {current['time_to_call_minutes']:.0f} min after the failure: a leakage call"
                     if bool(current["is_leakage_call"])
@@ -238,10 +238,13 @@ with ui.section():
                 + (" (a repeat call)" if current["is_repeat_call"] is True else "")
             )
         else:
-            said = (
-                f"{ACTION_VERBS.get(current['action'], current['action'])} "
-                + (f"**{current['journey_type']}**")
-                + (f" (error {current['error_code']})" if pd.notna(current["error_code"]) else "")
+            action = current["action"]
+            # A portal event without an action (gold allows one) read "the member None".
+            verb = ACTION_VERBS.get(action, action) if pd.notna(action) else "has an event on"
+            said = f"{ui.markdown_text(verb)} **{ui.markdown_text(current['journey_type'])}**" + (
+                f" (error {ui.markdown_text(current['error_code'])})"
+                if pd.notna(current["error_code"])
+                else ""
             )
         st.markdown(
             f"Step {step} of {steps}, {current['event_at']:%H:%M:%S} UTC: the member {said}."

@@ -67,7 +67,7 @@ teams = ui.dimension_filter("Teams", known_teams, key="support_teams")
 every_team = len(teams) == len(known_teams)
 st.caption(
     f"Tickets created {ui.days_caption(first, last)} · "
-    f"{'all teams (unassigned tickets included)' if every_team else ', '.join(teams)}"
+    f"{'all teams (unassigned tickets included)' if every_team else ui.listed(teams)}"
 )
 in_filter = [first, last, every_team, every_team, teams]
 
@@ -237,7 +237,10 @@ with ui.section():
             "Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"), help=no_backtest
         )
         # A caption, not a card: a model's name (`SeasonalNaive`) was cut short in a card.
-        st.caption(f"Model: **{row['model']}**" + (f" ({no_backtest})" if no_backtest else ""))
+        st.caption(
+            f"Model: **{ui.markdown_text(row['model'])}**"
+            + (f" ({no_backtest})" if no_backtest else "")
+        )
         ui.chart(
             charts.forecast_bands(history, forecast, title=f"Tickets created a day: {category}"),
             key="support_forecast",
