@@ -87,3 +87,26 @@ def test_overview_counts_only_the_high_band_as_high_churn_risk(gold_root, tmp_pa
     app = render("overview", data_dir, monkeypatch)
     # Acme Ltda high (75), Beta S.A. medium (45): one company in the high band, not two.
     assert metrics(app)["Companies at high churn risk"] == "1"
+
+
+def test_a_repeated_row_in_the_noise_summary_leaves_the_overview_standing(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit: the latest day's noise summary written twice (a broken grain, its
+    ERROR check failing) ended the overview with a pandas error: every card and table after
+    the CRM's, the failed checks among them, were gone. A category is read once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    expected = metrics(render("overview", gold_root, monkeypatch))
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    latest = sorted((data_dir / "gold" / "crm_noise_summary").rglob("*.parquet"))[-1]
+    rows = pq.read_table(latest)
+    pq.write_table(pa.concat_tables([rows, rows]), latest)
+
+    shown = metrics(render("overview", data_dir, monkeypatch))
+
+    assert shown["Valid interactions"] == expected["Valid interactions"]
+    assert shown["System noise"] == expected["System noise"]
+    assert {"Calls", "Leakage calls", "Tickets created"} <= set(shown)

@@ -98,14 +98,18 @@ def headline_crm() -> None:
     if noise is None:
         st.caption("No CRM gold yet.")
         return
-    by = noise.set_index("category")
+    # By category, a row each; a category repeated (a broken grain, which its ERROR check
+    # reports below) is read once, where it made the card fail.
+    counts = dict(zip(noise["category"], noise["count"], strict=True))
+    shares = dict(zip(noise["category"], noise["pct"], strict=True))
     st.caption(f"Latest day {noise.attrs['day']:%Y-%m-%d}")
-    if by.loc["valid", "count"] + by.loc["noise_total", "count"] == 0:
+    if counts.get("valid", 0) + counts.get("noise_total", 0) == 0:
         # A day the CRM delivered nothing: said, rather than a noise share of "—".
         st.caption("No CRM interactions landed that day.")
     else:
-        st.metric("Valid interactions", ui.count(by.loc["valid", "count"]))
-        st.metric("System noise", f"{by.loc['noise_total', 'pct']:.1f}%")
+        st.metric("Valid interactions", ui.count(counts.get("valid")))
+        noise_pct = shares.get("noise_total")
+        st.metric("System noise", ui.share(None if noise_pct is None else noise_pct / 100))
     if ui.has_rows("crm_friction_heuristics"):
         friction = ui.query(
             "SELECT count(*) AS n FROM crm_friction_heuristics WHERE date = ?",
