@@ -381,7 +381,12 @@ def chart(figure, *, key: str) -> None:
 
 
 def money(value: float | None) -> str:
-    return MISSING if value is None or pd.isna(value) else f"${value:,.0f}"
+    """Whole dollars, the sign first (`-$1,200`; `$-1,200` was written), and no `-$0` for
+    less than a dollar below zero."""
+    if value is None or pd.isna(value):
+        return MISSING
+    dollars = f"{abs(value):,.0f}"
+    return f"-${dollars}" if value < 0 and dollars != "0" else f"${dollars}"
 
 
 def money_change(value: float | None, decimals: int = 0) -> str:

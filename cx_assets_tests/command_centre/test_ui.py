@@ -9,11 +9,13 @@ import streamlit as st
 
 from cx_assets.command_centre.ui import (
     COUNT_FORMAT,
+    MISSING,
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
     as_percentages,
     labelled,
     markdown_text,
+    money,
     shown_formats,
 )
 
@@ -100,3 +102,10 @@ def test_markdown_text_escapes_marks_and_the_dollar_that_starts_latex():
         "\\*a\\* \\_b\\_ \\[c\\](d) \\`e\\` \\#f \\|g\\| \\~h\\~ \\<i\\> \\\\"
     )
     assert markdown_text(12.5) == "12.5"
+
+
+def test_money_writes_the_sign_first_and_no_minus_zero():
+    """Found in an audit: a negative amount read `$-1` (and `$-0` for a few cents)."""
+    assert [money(v) for v in (1234.4, -1200.0, -0.4, -0.6, 0.0, None, float("nan"))] == [
+        "$1,234", "-$1,200", "$0", "-$1", "$0", MISSING, MISSING,
+    ]  # fmt: skip
