@@ -137,7 +137,8 @@ def bars(
     applies to vertical bars; horizontal ones take a step per bar)."""
     category = (alt.Y if horizontal else alt.X)(
         f"{x}:N",
-        sort=list(frame[x]),
+        # A missing name (none in gold's contract) goes last: Altair refused a sort with it.
+        sort=[name for name in frame[x] if pd.notna(name)],
         title=None if horizontal else _label(labels, x),
         # A horizontal bar's name is never cut (0: no limit): root causes differing only in
         # their device read as one ("pharmacy · FORMULARY_LOOKUP_FAILED · m…" twice).

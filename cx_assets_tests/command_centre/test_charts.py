@@ -174,3 +174,14 @@ def test_tooltips_give_shares_with_one_decimal_as_the_cards_do():
     ).to_dict()  # fmt: skip
     formats = [tip.get("format") for tip in spec["layer"][0]["encoding"]["tooltip"]]
     assert formats[1:3] == [".1%", "$,.2f"]
+
+
+def test_bars_with_a_missing_name_still_draw():
+    """Found in an audit: a null category (a support priority, a member category) made
+    Altair refuse the chart's sort, and the page stopped at the chart."""
+    from cx_assets.command_centre.charts import bars
+
+    frame = pd.DataFrame({"name": ["b", None, "a"], "n": [3, 2, 1]})
+    spec = bars(frame, x="name", y="n", title="t").to_dict()
+
+    assert spec["layer"][0]["encoding"]["x"]["sort"] == ["b", "a"]
