@@ -79,7 +79,8 @@ def points(change: float) -> str:
 
 
 def cents(value: float | None) -> str:
-    return ui.MISSING if value is None else f"${value:,.2f}"
+    shown = ui.number(value, ",.2f")  # a NaN reads as missing too (it read `$nan`)
+    return shown if shown == ui.MISSING else f"${shown}"
 
 
 def cents_change(value: float) -> str:
