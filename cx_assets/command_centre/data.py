@@ -335,10 +335,8 @@ def _row_count(paths: Sequence[Path], gold_dir: Path) -> int:
     for path in paths:
         try:
             rows += pq.read_metadata(path).num_rows
-        except (
-            FileNotFoundError
-        ):  # replaced or removed by a run while we read: counted next refresh
-            continue
+        except FileNotFoundError:
+            continue  # replaced or removed by a run while we read: counted next refresh
         except (OSError, pa.ArrowException) as error:  # a footer that does not decode
             raise UnreadableGold(gold_dir, path, str(error) or type(error).__name__) from error
     return rows

@@ -190,6 +190,10 @@ def misplaced(
         for name in unknown_table_folders(landing_dir, source, tables)
     ]
     outside = f"a file outside a date folder: files land in landing/{source}/<table>/<YYYY-MM-DD>/"
+    before_first = (
+        f"a day before the first partition ({first_day}): no run reads it "
+        "(CX_PARTITIONS_START sets the first)"
+    )
     for entry in sorted(source_dir.iterdir()):
         if is_in_flight(entry) or (entry.is_dir() and entry.name not in tables):  # said above
             continue
@@ -206,15 +210,8 @@ def misplaced(
             elif (day := parse_date_folder(inner.name)) is None:
                 found.append((shown_inner, "not a YYYY-MM-DD folder: a day's files land in one"))
             elif first_day is not None and day < first_day:
-                found.append((shown_inner, before_first_partition(first_day)))
+                found.append((shown_inner, before_first))
     return found
-
-
-def before_first_partition(first_day: date) -> str:
-    return (
-        f"a day before the first partition ({first_day}): no run reads it "
-        "(CX_PARTITIONS_START sets the first)"
-    )
 
 
 def parse_date_folder(name: str) -> date | None:
