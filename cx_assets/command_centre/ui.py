@@ -196,15 +196,19 @@ def require(
     """Stop the page, saying what to run, unless the first of `tables` (the page's main
     table) has rows and every other one has been written (it may be empty). When every
     table is written and the main one is empty, the days built so far had nothing for it:
-    the page says that, and what it means (`none_means`), instead of asking for a run."""
+    the page says that, and what it means (`none_means`), instead of asking for a run.
+    When the main one has rows, the others missing are named as not written (a step that
+    failed), not as if the domain had no gold at all."""
     gold = lake()
     missing = [table for table in tables[1:] if not gold.files(table)]
-    if row_counts(tables[:1])[tables[0]] == 0:
-        if not missing and gold.files(tables[0]):
-            _say_built_but_empty(tables[0], source=source, none_means=none_means)
-        missing.insert(0, tables[0])
-    if missing:
-        _say_what_to_run(missing, source=source, what=what)
+    if row_counts(tables[:1])[tables[0]] > 0:
+        if missing:
+            st.info(not_written_message(missing))
+            st.stop()
+        return
+    if not missing and gold.files(tables[0]):
+        _say_built_but_empty(tables[0], source=source, none_means=none_means)
+    _say_what_to_run([tables[0], *missing], source=source, what=what)
 
 
 def _say_built_but_empty(table: str, *, source: str, none_means: str | None) -> None:

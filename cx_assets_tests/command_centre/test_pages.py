@@ -158,6 +158,23 @@ def test_a_table_not_written_is_said_in_its_section_the_rest_of_the_page_shown(
         assert {m.label: m.value for m in app.metric}["Companies at high churn risk"] == "—"
 
 
+def test_a_table_the_page_needs_not_written_is_named_as_not_written(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit: with every other CRM table written, a missing `crm_managers`
+    read "No CRM gold tables yet: `crm_managers` has no rows", as if nothing were built."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "crm_managers")
+
+    app = render("crm", data_dir, monkeypatch)
+
+    (said,) = [block.value for block in app.info]
+    assert said.startswith("`crm_managers` is not written yet (a run still on its way, or one")
+    assert "--select group:crm" in said
+    assert not app.metric  # the page stops: its filter needs the managers
+
+
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
