@@ -138,8 +138,8 @@ def section(*, figure: str | None = None) -> Iterator[None]:
     its main tables only, and one missing whole-history table (a rollup step that failed)
     hid every section of the leakage page, and one source's damaged file the overview's
     other cards. `figure`: the label of the one figure the section shows, in a card a
-    quarter of the page wide: the card shows it as "—" and names the table only (the
-    section that shows the table says what to run)."""
+    quarter of the page wide: the card shows it as "—" and names the table (or the damaged
+    file) only; the section that shows the table says what to run."""
     token = _SAY_IN_PLACE.set(True)
     try:
         yield
@@ -151,7 +151,11 @@ def section(*, figure: str | None = None) -> Iterator[None]:
         else:
             st.info(not_written_message(missing.tables))
     except UnreadableGold as unreadable:
-        st.error(unreadable_message(unreadable))
+        if figure:  # the section showing the table says the whole of it
+            st.metric(figure, MISSING)
+            st.caption(f"`{unreadable.relative}` cannot be read.")
+        else:
+            st.error(unreadable_message(unreadable))
     finally:
         _SAY_IN_PLACE.reset(token)
 

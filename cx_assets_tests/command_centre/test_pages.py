@@ -175,6 +175,20 @@ def test_a_table_the_page_needs_not_written_is_named_as_not_written(
     assert not app.metric  # the page stops: its filter needs the managers
 
 
+def test_a_damaged_file_behind_a_figures_card_is_said_whole_once(gold_root, tmp_path, monkeypatch):
+    """Found in an audit: the churn file damaged, the CRM page wrote its whole error twice,
+    once squeezed into the quarter-wide card of the figure. The card now shows "—" and
+    names the file; the churn list's section says the rest."""
+    data_dir = damaged_copy(gold_root, tmp_path, "crm_churn_risk")
+
+    app = render("crm", data_dir, monkeypatch)
+
+    (error,) = [block.value for block in app.error]
+    assert error.startswith("The gold file `crm_churn_risk/data.parquet` cannot be read (")
+    assert {m.label: m.value for m in app.metric}["Companies at high churn risk"] == "—"
+    assert "`crm_churn_risk/data.parquet` cannot be read." in [c.value for c in app.caption]
+
+
 def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
