@@ -13,10 +13,6 @@ from cx_assets.cli import process
 from cx_assets.cli.options import UsageError
 from cx_assets.cli.run_report import RunTally, failure_lines, is_interruption
 
-# The reason of a record quarantined because a later day, run first, kept its key
-# (`duplicates.kept_later_reason_sql`).
-KEPT_ON_A_LATER_DAY = r"^duplicate .* \(already kept on (?P<day>\d{4}-\d{2}-\d{2})\)$"
-
 
 def _run_logger_config(verbose: bool) -> dict:
     # Step events are DEBUG; failures are summarised in one line each unless --verbose.
@@ -117,7 +113,7 @@ class RunPlan:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        from cx_assets.lakehouse import parquet
+        from cx_assets.lakehouse import duplicates, parquet
         from cx_assets.lakehouse.partitions import dates_between
         from cx_assets.lakehouse.staleness import LaterDays
 
@@ -130,7 +126,7 @@ class RunPlan:
                 if not folder.is_dir() or not parquet.row_count(folder):
                     continue
                 reasons = pq.read_table(folder, columns=["reason"]).column("reason")
-                kept = pc.extract_regex(reasons, KEPT_ON_A_LATER_DAY).drop_null()
+                kept = pc.extract_regex(reasons, duplicates.KEPT_ON_A_LATER_DAY).drop_null()
                 days.update(pc.struct_field(kept, "day").to_pylist())
             if days:
                 readers = sorted(

@@ -23,13 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import parquet, sql
+from cx_assets.lakehouse.duplicates import KEPT_ON_ANOTHER_DAY
+from cx_assets.lakehouse.landing import parse_date_folder
 from cx_assets.lakehouse.parsing import json_path
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN
 from cx_assets.lakehouse.warehouse_tables import table_exists
-
-# The reasons a copy of a key kept on another day is quarantined with
-# (`duplicates._earlier_day_reason_sql`, `duplicates.kept_later_reason_sql`).
-COPY_OF_A_DAYS_RECORD = r"^duplicate .* \((first delivered|already kept) on (\d{4}-\d{2}-\d{2})\)$"
 
 
 @dataclass(frozen=True)
@@ -86,11 +84,11 @@ def copies_of_dropped_keys(
     copies = con.execute(
         f"""
         SELECT {PARTITION_COLUMN}, source_file, line_number,
-               CAST(regexp_extract(reason, ?, 2) AS DATE) AS of_day
+               CAST(regexp_extract(reason, ?, 1) AS DATE) AS of_day
         FROM read_parquet(?, hive_partitioning = true, union_by_name = true)
-        WHERE regexp_matches(reason, ?) AND CAST(regexp_extract(reason, ?, 2) AS DATE) IN ({named})
+        WHERE regexp_matches(reason, ?) AND CAST(regexp_extract(reason, ?, 1) AS DATE) IN ({named})
         """,
-        [COPY_OF_A_DAYS_RECORD, files, COPY_OF_A_DAYS_RECORD, COPY_OF_A_DAYS_RECORD],
+        [KEPT_ON_ANOTHER_DAY, files, KEPT_ON_ANOTHER_DAY, KEPT_ON_ANOTHER_DAY],
     ).fetchall()
     if not copies:
         return None
@@ -152,15 +150,10 @@ def _days_outside(dataset: Path, days: Sequence[str]) -> list[str]:
     prefix = f"{PARTITION_COLUMN}="
     if not dataset.is_dir():
         return []
+    left_out = set(days)
     named = (
         entry.name[len(prefix) :] for entry in dataset.iterdir() if entry.name.startswith(prefix)
     )
-    return sorted(day for day in named if day not in set(days) and _is_day(day))
-
-
-def _is_day(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    return sorted(
+        day for day in named if day not in left_out and parse_date_folder(day) is not None
+    )

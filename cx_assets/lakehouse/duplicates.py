@@ -178,6 +178,14 @@ def kept_later_reason_sql(spec: RecordSpec, kept_day: str) -> str:
     )
 
 
+# The two reasons above as patterns, the day they name in the group `day`: a copy of a key
+# kept on another day (`cx-lakehouse run` and `dropped_keys` read them back from quarantine).
+KEPT_ON_ANOTHER_DAY = (
+    r"^duplicate .* \((?:first delivered|already kept) on (?P<day>\d{4}-\d{2}-\d{2})\)$"
+)
+KEPT_ON_A_LATER_DAY = r"^duplicate .* \(already kept on (?P<day>\d{4}-\d{2}-\d{2})\)$"
+
+
 def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) -> str:
     """The reason a later record of a key is rejected, naming where the first one was."""
     return (
