@@ -64,9 +64,35 @@ def copies_of_dropped_keys(
 ) -> OrphanedCopies | None:
     """The copies, quarantined on days outside `days`, of a record of one of `days` whose
     key `table` keeps on no day: the record a re-delivery of its day dropped (None: none)."""
-    dataset = quarantine_dir / table.bronze_table
-    if not days:
+    if not days or not (
+        table_exists(con, "bronze", table.bronze_table)
+        and table_exists(con, table.schema, table.table)
+    ):
         return None
+    copies = _copies_quarantined_elsewhere(con, table, quarantine_dir, days)
+    if copies is None:
+        return None
+    lost = _kept_on_no_day(con, table, copies)
+    if not lost:
+        return None
+    return OrphanedCopies(
+        table,
+        tuple(sorted({of_day.isoformat() for _, of_day in lost})),
+        tuple(sorted({day.isoformat() for day, _ in lost})),
+        len(lost),
+    )
+
+
+_COPY_COLUMNS = pa.schema([(PARTITION_COLUMN, pa.date32()), ("source_file", pa.string()),
+                           ("line_number", pa.int64()), ("of_day", pa.date32())])  # fmt: skip
+
+
+def _copies_quarantined_elsewhere(
+    con: duckdb.DuckDBPyConnection, table: KeyedTable, quarantine_dir: Path, days: Sequence[str]
+) -> pa.Table | None:
+    """Where other days' quarantine holds a copy of a record of `days` (day, file and line of
+    the copy, and the day it names), read from their files with rows only (None: none)."""
+    dataset = quarantine_dir / table.bronze_table
     files = [
         str(path)
         for day in _days_outside(dataset, days)
@@ -75,10 +101,7 @@ def copies_of_dropped_keys(
         )
         if pq.ParquetFile(path).metadata.num_rows
     ]
-    bronze = ("bronze", table.bronze_table)
-    if not files or not (
-        table_exists(con, *bronze) and table_exists(con, table.schema, table.table)
-    ):
+    if not files:
         return None
     named = ", ".join(sql.date_literal(date.fromisoformat(day)) for day in days)
     copies = con.execute(
@@ -92,13 +115,18 @@ def copies_of_dropped_keys(
     ).fetchall()
     if not copies:
         return None
-    # The copies' bronze records, by their days (the bronze files of those days alone).
-    holding_days = sorted({day for day, *_ in copies})
-    columns = pa.schema([(PARTITION_COLUMN, pa.date32()), ("source_file", pa.string()),
-                         ("line_number", pa.int64()), ("of_day", pa.date32())])  # fmt: skip
-    copies = pa.Table.from_pylist(
-        [dict(zip(columns.names, row, strict=True)) for row in copies], schema=columns
+    return pa.Table.from_pylist(
+        [dict(zip(_COPY_COLUMNS.names, row, strict=True)) for row in copies],
+        schema=_COPY_COLUMNS,
     )
+
+
+def _kept_on_no_day(
+    con: duckdb.DuckDBPyConnection, table: KeyedTable, copies: pa.Table
+) -> list[tuple[date, date]]:
+    """(holding day, day named) of each copy whose key the silver table keeps on no day, the
+    key read from the copy's bronze record (the holding days' bronze files alone)."""
+    holding_days = sorted(set(copies[PARTITION_COLUMN].to_pylist()))
     # A key as its record holds it, and stripped as a CSV value is typed (`parsing`).
     keys = ", ".join(
         f"json_extract_string(coalesce(b.record, b.raw), {json_path(field)}) AS k{i}"
@@ -117,13 +145,14 @@ def copies_of_dropped_keys(
 
     con.register("quarantined_copies", copies)
     try:
-        lost = con.execute(
+        return con.execute(
             f"""
             WITH keyed AS (
                 SELECT c.{PARTITION_COLUMN}, c.of_day, {keys}
                 FROM quarantined_copies AS c
                 JOIN (
-                    SELECT * FROM {sql.qualified(*bronze)} WHERE {sql.in_days(holding_days)}
+                    SELECT * FROM {sql.qualified("bronze", table.bronze_table)}
+                    WHERE {sql.in_days(holding_days)}
                 ) AS b
                   ON b.{PARTITION_COLUMN} = c.{PARTITION_COLUMN}
                  AND b.source_file = c.source_file AND b.line_number = c.line_number
@@ -135,14 +164,6 @@ def copies_of_dropped_keys(
         ).fetchall()
     finally:
         con.unregister("quarantined_copies")
-    if not lost:
-        return None
-    return OrphanedCopies(
-        table,
-        tuple(sorted({of_day.isoformat() for _, of_day in lost})),
-        tuple(sorted({day.isoformat() for day, _ in lost})),
-        len(lost),
-    )
 
 
 def _days_outside(dataset: Path, days: Sequence[str]) -> list[str]:
