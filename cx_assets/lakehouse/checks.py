@@ -176,7 +176,9 @@ def names_left_on_other_days(
     `person` whose record landed later (masked by running those days again), and the
     command that does it."""
     if not by_day:
-        return AssetCheckResult(passed=True, metadata={metadata_key: {}})
+        return AssetCheckResult(
+            passed=True, severity=AssetCheckSeverity.WARN, metadata={metadata_key: {}}
+        )
     days = sorted(by_day)
     return AssetCheckResult(
         passed=False,

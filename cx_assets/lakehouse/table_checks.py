@@ -268,7 +268,9 @@ def records_only_in_quarantine(keyed: KeyedTable) -> DeclaredCheck:
                 [day.isoformat() for day in run.days or []],
             )
         if found is None:
-            return AssetCheckResult(passed=True, metadata={"records": 0})
+            return AssetCheckResult(
+                passed=True, severity=AssetCheckSeverity.WARN, metadata={"records": 0}
+            )
         return AssetCheckResult(
             passed=False,
             severity=AssetCheckSeverity.WARN,

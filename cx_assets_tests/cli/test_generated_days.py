@@ -334,3 +334,48 @@ def test_the_docs_recipe_rechecks_one_day_of_a_partitioned_table(generated_and_r
     assert ran.stdout.startswith("unique_key FAILED:"), ran.stdout
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         assert con.execute("SELECT count(*) FROM gold.calls_performance").fetchone() == rows
+
+
+def _documented_severities() -> dict[str, str]:
+    """Each check's severity as docs/checks.md's two tables give it (the check kinds, then
+    the domain checks), by check name."""
+    import itertools
+    import re
+
+    severities: dict[str, str] = {}
+    for line in (REPO / "docs" / "checks.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for name, severity in itertools.pairwise(cells):
+            if re.fullmatch(r"`\w+`", name) and severity in ("WARN", "ERROR"):
+                severities[name.strip("`")] = severity
+                break
+    return severities
+
+
+def test_every_check_records_its_documented_severity_passed_or_not(generated_and_run):
+    """A check's result carries the severity docs/checks.md gives it whether it passes or
+    fails: the UI and the event log show a passed WARN check as WARN (Dagster's default for
+    a result without one is ERROR)."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    data_dir, _, _ = generated_and_run
+    documented = _documented_severities()
+    recorded: dict[tuple[str, str], set[str]] = {}
+    with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        for run in instance.get_runs():
+            for record in instance.get_records_for_run(
+                run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records:
+                evaluation = record.event_log_entry.dagster_event.event_specific_data
+                recorded.setdefault((evaluation.check_name, str(evaluation.passed)), set()).add(
+                    evaluation.severity.value
+                )
+    checked = {name for name, _ in recorded}
+    assert {"records_only_in_quarantine", "names_masked_on_other_days", "non_empty"} <= checked
+    assert checked <= set(documented), sorted(checked - set(documented))
+    wrong = {
+        (name, passed): severities
+        for (name, passed), severities in recorded.items()
+        if severities != {documented[name]}
+    }
+    assert not wrong, wrong
