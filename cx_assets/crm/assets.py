@@ -142,6 +142,7 @@ def crm_cx_volumetrics(
     group=GROUP,
     model=schemas.TemporalHeat,
     partitioned=False,
+    grain=["day_of_week", "hour"],
     row_count=168,
     ins={"interactions": all_days(crm_interactions)},
 )

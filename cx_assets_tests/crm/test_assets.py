@@ -288,3 +288,27 @@ def test_crm_records_timed_after_the_day_after_their_files_day_are_quarantined(l
     assert kept["interaction_id"].tolist() == [42]
     volumetrics = lake.gold("crm_cx_volumetrics")
     assert volumetrics["last_interaction_at"].max() < pd.Timestamp("2024-01-08", tz="UTC")
+
+
+def test_the_heat_maps_checks_find_a_repeated_slot_that_keeps_168_rows(lake):
+    """168 rows are not the 168 slots: a slot written twice in place of another passes the
+    row count, and the grain's own check finds it."""
+    from dagster import AssetCheckKey, AssetSelection, Definitions, define_asset_job
+
+    from cx_assets.lakehouse.checks import ROW_COUNT_CHECK, UNIQUE_KEY
+
+    land_day(lake)
+    assert lake.materialize(EVERYTHING, day=DAY).success
+    with lake.resources["warehouse"].connect() as con:
+        con.execute("UPDATE gold.crm_temporal_heat SET hour = 4 WHERE day_of_week = 2 AND hour = 3")
+    heat = AssetKey(["gold", "crm_temporal_heat"])
+    checks = [AssetCheckKey(heat, UNIQUE_KEY), AssetCheckKey(heat, ROW_COUNT_CHECK)]
+    job = define_asset_job("heat_checks", selection=AssetSelection.checks(*checks))
+    definitions = Definitions(assets=EVERYTHING, jobs=[job], resources=lake.resources)
+    result = definitions.resolve_job_def("heat_checks").execute_in_process(
+        instance=lake.instance, raise_on_error=False
+    )
+    found = evaluations(result)
+    assert found[("gold/crm_temporal_heat", ROW_COUNT_CHECK)].passed
+    unique = found[("gold/crm_temporal_heat", UNIQUE_KEY)]
+    assert not unique.passed and unique.severity == AssetCheckSeverity.ERROR
