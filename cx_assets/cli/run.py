@@ -15,6 +15,7 @@ from cx_assets.cli import process
 from cx_assets.cli.failures import BusyError, DamagedError
 from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError, parse_day
+from cx_assets.cli.read_ahead import ReadAheadJournal, oldest
 from cx_assets.cli.run_plan import RunPlan
 from cx_assets.cli.run_report import (
     RunTally,
@@ -138,12 +139,16 @@ def _run_and_report(
                   "(an earlier run stopped between the two)")  # fmt: skip
         plan.require_built_upstreams(resources["warehouse"], settings.layout)
         plan.require_built_days(instance, keys)
-        # Only when later days were built: the rows they read, as they were.
-        read_ahead = (
+        # The rows later days were built from: this run's days when later days read them,
+        # and, older, what a run that stopped before comparing them left.
+        journal = ReadAheadJournal(settings.layout.read_ahead_journal)
+        own = (
             plan.read_ahead_rows(resources["warehouse"], keys)
-            if plan.later_days(instance, keys)
+            if plan.reads_later_built_days(instance, keys)
             else {}
         )
+        before, other_domains = plan.of_this_plan(oldest(own, journal.read()))
+        journal.write(oldest(before, other_domains))
         tally = RunTally()
         # A Ctrl-C (or a stop signal) some code swallowed on the way here still stops the
         # run before it starts.
@@ -155,15 +160,13 @@ def _run_and_report(
         print_summary(
             resources, instance, plan.selected | plan.rollups, plan.partitioned, days, tally
         )
-        later = (
-            plan.later_days(
-                instance, keys, unchanged=plan.unchanged(resources["warehouse"], keys, read_ahead)
-            )
-            if succeeded
-            else []
+        # Finished or not: a failed or interrupted run may have rebuilt days later days read.
+        later, changed_days = (
+            plan.later_days_after(instance, resources["warehouse"], before) if before else ([], [])
         )
+        journal.write(other_domains)
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
-    print_later_days(later, keys[0])
+    print_later_days(later, min([keys[0], *changed_days]))
     if succeeded:
         print_kept_on_later_days(
             plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]

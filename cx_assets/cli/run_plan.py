@@ -78,34 +78,70 @@ class RunPlan:
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
         return cls(domains, defs, graph, selected, partitioned, rollups)
 
-    def later_days(self, instance, days: list[str], unchanged=()) -> list:
-        """The later days, by domain, built before this run from days it rebuilt, leaving
-        out what `unchanged` tables were read for."""
-        from cx_assets.lakehouse.staleness import later_days_built_before
+    def reads_later_built_days(self, instance, days: list[str]) -> bool:
+        """Whether an asset reading a table this run rebuilds for later days than its own
+        has been built for a day after the first of `days` (only then is there anything to
+        fingerprint)."""
+        from cx_assets.lakehouse.staleness import read_ahead_parents, readers_ahead
 
-        return later_days_built_before(
-            self.graph, instance.get_materialized_partitions, self.partitioned, days, unchanged
+        return any(
+            day > days[0]
+            for parent in read_ahead_parents(self.graph, self.partitioned)
+            for reader, _ in readers_ahead(self.graph, parent)
+            for day in instance.get_materialized_partitions(reader)
         )
 
     def read_ahead_rows(self, warehouse, days: list[str]) -> dict:
-        """A fingerprint of the rows of `days` of every table this run rebuilds that later
-        days read (None: no such table yet)."""
+        """A fingerprint of each day of `days` of every table this run rebuilds that later
+        days read, by `layer/table` (`cli.read_ahead.Fingerprints`; a table not built yet
+        is left out)."""
         from cx_assets.lakehouse.staleness import read_ahead_parents
-        from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprint
+        from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprints
 
         with warehouse.connect() as con:
-            return {
-                key: day_rows_fingerprint(con, *key.path, days)
+            found = {
+                key.to_user_string(): day_rows_fingerprints(con, *key.path, days)
                 for key in sorted(read_ahead_parents(self.graph, self.partitioned))
             }
+        return {table: prints for table, prints in found.items() if prints is not None}
 
-    def unchanged(self, warehouse, days: list[str], before: dict) -> set:
-        """Of the tables `before` fingerprinted, those whose rows of `days` the run left as
-        they were: the same day run again on the same files."""
-        if not before:
-            return set()
-        after = self.read_ahead_rows(warehouse, days)
-        return {key for key, rows in before.items() if rows is not None and after.get(key) == rows}
+    def of_this_plan(self, fingerprints: dict) -> tuple[dict, dict]:
+        """`fingerprints` split: the tables of the domains this run defines, and the rest (a
+        stopped run's of another domain, for a run that defines it to compare)."""
+        from dagster import AssetKey
+
+        ours = {
+            t: p for t, p in fingerprints.items() if self.graph.has(AssetKey.from_user_string(t))
+        }
+        return ours, {t: p for t, p in fingerprints.items() if t not in ours}
+
+    def later_days_after(self, instance, warehouse, before: dict) -> tuple[list, list[str]]:
+        """The later days built from days whose rows differ from `before` (this plan's
+        tables), and those days, sorted: a finished run's, a failed one's, or a killed one's
+        whose fingerprints the journal kept."""
+        from dagster import AssetKey, DagsterEventType
+
+        from cx_assets.lakehouse.staleness import later_days_after_changes
+        from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprints
+
+        changed: dict = {}
+        with warehouse.connect() as con:
+            for table, prints in before.items():
+                key = AssetKey.from_user_string(table)
+                now = day_rows_fingerprints(con, *key.path, sorted(prints)) or {}
+                days = {day for day, rows in prints.items() if now.get(day) != rows}
+                if days:
+                    changed[key] = days
+
+        def latest_ids(key, days) -> dict:
+            return instance.get_latest_storage_id_by_partition(
+                key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(days)
+            )
+
+        later = later_days_after_changes(
+            self.graph, instance.get_materialized_partitions, latest_ids, changed
+        )
+        return later, sorted({day for days in changed.values() for day in days})
 
     def kept_on_later_days(self, quarantine_dir: Path, first: date, last: date) -> list:
         """Per group, the later days named by this run's quarantined records as `already

@@ -54,6 +54,12 @@ class DataLayout:
         return self.data_dir / ".gold-journal"
 
     @property
+    def read_ahead_journal(self) -> Path:
+        """The rows later days were built from, fingerprinted before a run that rebuilds
+        them (`cli/read_ahead.py`): left by a run that stopped before comparing them."""
+        return self.data_dir / ".read-ahead.json"
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 

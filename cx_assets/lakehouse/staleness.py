@@ -11,12 +11,15 @@ brings them up to date; a landing sensor runs a changed day through the last of 
 
 A rebuilt table whose rows of the run's days came out as they were (the same day run
 again, its files unchanged) leaves the later days as they were: `cx-lakehouse run`
-fingerprints those rows before and after (`read_ahead_parents`, the tables to look at).
+fingerprints those rows before and after (`read_ahead_parents`, the tables to look at), and
+`later_days_after_changes` names, from the days whose rows changed, the later days of
+every reader built before them (by the order of their materializations, so what a failed
+or killed run rebuilt counts as much as what a finished one did).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -50,19 +53,72 @@ def days_read_after(mapping: object) -> int | None:
     return 0
 
 
+def readers_ahead(graph: object, parent: AssetKey) -> list[tuple[AssetKey, int | None]]:
+    """The date-grained assets reading `parent`'s days for later days than their own, each
+    with how many days after (None: every later day), sorted."""
+    found = []
+    for child in sorted(graph.get(parent).child_keys):
+        if graph.get(child).is_partitioned:
+            ahead = days_read_after(graph.get_partition_mapping(child, parent))
+            if ahead != 0:
+                found.append((child, ahead))
+    return found
+
+
 def read_ahead_parents(graph: object, rebuilt: Collection[AssetKey]) -> set[AssetKey]:
-    """The `rebuilt` date-grained tables a rebuilt date-grained asset reads for later days
-    than its own: whether their rows of the run's days changed decides whether later days
-    are out of date."""
+    """The `rebuilt` date-grained tables some date-grained asset reads for later days than
+    its own (rebuilt or not: a selection may leave it out): whether their rows of the run's
+    days changed decides whether later days are out of date."""
     return {
         parent
-        for key in rebuilt
-        if graph.get(key).is_partitioned
-        for parent in graph.get(key).parent_keys
-        if parent in rebuilt
-        and graph.get(parent).is_partitioned
-        and days_read_after(graph.get_partition_mapping(key, parent)) != 0
+        for parent in rebuilt
+        if graph.get(parent).is_partitioned and readers_ahead(graph, parent)
     }
+
+
+def later_days_after_changes(
+    graph: object,
+    built_days: Callable[[AssetKey], Collection[str]],
+    latest_ids: Callable[[AssetKey, Collection[str]], Mapping[str, int]],
+    changed: Mapping[AssetKey, Collection[str]],
+) -> list[LaterDays]:
+    """Per group, the days a reader of a `changed` table (by its key: the ISO days whose
+    rows changed) reads those days for, built before the change: the reader's day was last
+    materialized before the table's day was (`latest_ids`: the latest materialization's
+    storage id of each of some days of an asset, an order over all assets). A reader's day
+    built after it, by the same run or another, is up to date; `built_days` lists an
+    asset's materialized days."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for parent, days in sorted(changed.items()):
+        if not days or not graph.has(parent):
+            continue
+        written = latest_ids(parent, days)
+        for reader, ahead in readers_ahead(graph, parent):
+            # each day of the reader, with the newest write of a changed day it reads
+            reads: dict[str, int] = {}
+            built = sorted(built_days(reader))
+            for day, write in written.items():
+                until = None if ahead is None else _days_after(day, ahead)
+                for later in built:
+                    if later > day and (until is None or later <= until):
+                        reads[later] = max(reads.get(later, write), write)
+            if not reads:
+                continue
+            built_at = latest_ids(reader, reads)
+            stale = {day for day, write in reads.items() if built_at.get(day, write) < write}
+            if stale:
+                days_of, tables = found.setdefault(graph.get(reader).group_name or "default",
+                                                   (set(), set()))  # fmt: skip
+                days_of.update(stale)
+                tables.add(reader.to_user_string())
+    return [
+        LaterDays(group, tuple(sorted(days)), tuple(sorted(tables)))
+        for group, (days, tables) in sorted(found.items())
+    ]
+
+
+def _days_after(day: str, count: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=count)).isoformat()
 
 
 def later_days_built_before(

@@ -1,5 +1,5 @@
 """What the warehouse holds, asked in SQL: a query's first value, whether a table exists,
-its columns, how many rows it has (of some days), and a fingerprint of a day's rows."""
+its columns, how many rows it has (of some days), and a fingerprint of each day's rows."""
 
 from __future__ import annotations
 
@@ -49,12 +49,13 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 RUN_STAMPED_COLUMNS = frozenset({"ingested_at"})
 
 
-def day_rows_fingerprint(
+def day_rows_fingerprints(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, days: Sequence[str]
-) -> tuple | None:
-    """The count and the sum of the hashes of a date-grained table's rows of `days`, every
-    column but `RUN_STAMPED_COLUMNS` included: equal before and after a run when it wrote
-    those days' rows as they were (in any order). None when the table does not exist."""
+) -> dict[str, list] | None:
+    """For each of `days` (ISO), the count and the sum of the hashes of a date-grained
+    table's rows of that day, every column but `RUN_STAMPED_COLUMNS` included: equal before
+    and after a run when it wrote the day's rows as they were (in any order); `[0, None]`
+    for a day without rows. None when the table does not exist."""
     if not table_exists(con, schema, table):
         return None
     columns = ", ".join(
@@ -62,11 +63,17 @@ def day_rows_fingerprint(
         for name, _ in table_columns(con, schema, table)
         if name not in RUN_STAMPED_COLUMNS
     )
-    return con.execute(
-        f"SELECT count(*), sum(hash(t)) FROM (SELECT {columns} FROM {qualified(schema, table)} "
-        f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))) AS t",
-        [list(days)],
-    ).fetchone()
+    found = {
+        day.isoformat(): [rows, hashes]
+        for day, rows, hashes in con.execute(
+            f"SELECT {PARTITION_COLUMN}, count(*), sum(hash(t)) FROM "
+            f"(SELECT {columns} FROM {qualified(schema, table)} "
+            f"WHERE {PARTITION_COLUMN} IN (SELECT unnest(?::DATE[]))) AS t "
+            f"GROUP BY {PARTITION_COLUMN}",
+            [list(days)],
+        ).fetchall()
+    }
+    return {day: found.get(day, [0, None]) for day in days}
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:

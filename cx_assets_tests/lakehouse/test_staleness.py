@@ -4,11 +4,22 @@ partition mappings of what the run rebuilt, on hand-made graphs, and said by
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+
 from dagster import AssetIn, AssetKey, Definitions, asset
 
 from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
 from cx_assets.lakehouse.partitions import daily_partitions
-from cx_assets.lakehouse.staleness import LaterDays, later_days_built_before, read_ahead_parents
+from cx_assets.lakehouse.staleness import (
+    LaterDays,
+    later_days_after_changes,
+    later_days_built_before,
+    read_ahead_parents,
+)
 from cx_assets_tests.cli import cli, landed
 
 
@@ -71,6 +82,51 @@ def test_nothing_is_out_of_date_after_the_latest_built_day():
     assert later_days_built_before(GRAPH, built, rebuilt, ["2024-01-10"]) == []
 
 
+def ids_in_order(*writes: tuple) -> Callable[[AssetKey, list[str]], dict[str, int]]:
+    """`latest_ids` over writes given in the order they happened, `(asset, day)` each: a
+    later write of the same day wins, as a later materialization does."""
+    order = {(key, day): n for n, (key, day) in enumerate(writes)}
+
+    def latest_ids(key, days):
+        return {day: order[key, day] for day in days if (key, day) in order}
+
+    return latest_ids
+
+
+def test_readers_built_before_a_changed_day_are_named_those_built_after_are_not():
+    """A failed or killed run may have rebuilt a table's day and not its readers': only the
+    order of materializations tells which readers' days still hold the old rows."""
+    everything = [events, per_day, two_days_back, as_of_the_day]
+    first_build = [(asset.key, day) for day in BUILT for asset in everything]
+    # day 3 of events rebuilt with other rows; two_days_back's day 4 rebuilt after it
+    latest_ids = ids_in_order(
+        *first_build, (events.key, "2024-01-03"), (two_days_back.key, "2024-01-04")
+    )
+    found = later_days_after_changes(GRAPH, built, latest_ids, {events.key: {"2024-01-03"}})
+    assert found == [
+        LaterDays("other", tuple(BUILT[3:]), ("as_of_the_day",)),
+        LaterDays("source", ("2024-01-05",), ("two_days_back",)),  # the 4th is up to date
+    ]
+    # a reader's day never built is not named; a table nobody reads ahead names nothing
+    assert (
+        later_days_after_changes(GRAPH, lambda key: [], latest_ids, {events.key: {"2024-01-03"}})
+        == []
+    )
+    assert later_days_after_changes(GRAPH, built, latest_ids, {per_day.key: {"2024-01-03"}}) == []
+
+
+def test_every_reader_reading_ahead_counts_not_only_those_the_run_rebuilt():
+    """A selection of the table alone (`--select key:events`) leaves its readers as they
+    were: their later days are out of date all the same."""
+    assert read_ahead_parents(GRAPH, {events.key}) == {events.key}
+    latest_ids = ids_in_order(
+        *[(asset.key, day) for day in BUILT for asset in (events, two_days_back)],
+        (events.key, "2024-01-09"),
+    )
+    found = later_days_after_changes(GRAPH, built, latest_ids, {events.key: {"2024-01-09"}})
+    assert LaterDays("source", ("2024-01-10",), ("two_days_back",)) in found
+
+
 def test_the_command_runs_the_rebuilt_days_and_the_later_ones_as_one_range():
     later = LaterDays("digital", ("2024-01-03", "2024-01-05"), ("t",))
     assert later.command("2024-01-01") == (
@@ -109,3 +165,74 @@ def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     assert "later days out of date: digital, 2 days from 2024-01-02 to 2024-01-03" in (
         redelivered.stdout
     ), redelivered.stdout
+
+
+def _digital_days_built_then_day_one_redelivered(data_dir) -> tuple[str, ...]:
+    """Three digital days built, then day 1's calls delivered again with half their rows:
+    the leakage calls of days 2 and 3 read day 1's calls (repeats within a week)."""
+    landed(data_dir, "digital", days=3, start="2024-01-01", seed=None)
+    built = cli("run", "--date", "2024-01-01", "--to", "2024-01-03", "--select", "group:digital",
+                data_dir=data_dir)  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    calls = sorted((data_dir / "landing" / "digital" / "calls" / "2024-01-01").iterdir())[0]
+    header, *rows = calls.read_text().splitlines(keepends=True)
+    calls.write_text(header + "".join(rows[: len(rows) // 2]))
+    return ("run", "--date", "2024-01-01", "--select", "group:digital")
+
+
+LATER_DAYS_OF_DAY_ONE = "later days out of date: digital, 2 days from 2024-01-02 to 2024-01-03"
+
+
+def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeypatch, capsys):
+    """Seen in an audit: a run interrupted after rebuilding day 1's calls, before the
+    leakage calls, said nothing of the later days, and neither did the next run of the day
+    (its rows were already the new ones): days 2 and 3 stayed out of date without a word."""
+    from cx_assets import cli as cli_module
+    from cx_assets.digital import rules
+
+    data_dir = tmp_path / "data"
+    arguments = _digital_days_built_then_day_one_redelivered(data_dir)
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    def breaks(*args, **kwargs):
+        raise RuntimeError("leakage calls broke")
+
+    monkeypatch.setattr(rules, "leakage_calls_sql", breaks)
+    assert cli_module.main(list(arguments)) == 1
+    said = capsys.readouterr().out
+    assert LATER_DAYS_OF_DAY_ONE in said, said
+    assert "cx-lakehouse run --date 2024-01-01 --to 2024-01-03 --select group:digital" in said
+    assert not (data_dir / ".read-ahead.json").exists()  # compared and said
+
+
+def test_a_run_after_a_killed_one_names_the_later_days_the_killed_run_left(tmp_path):
+    """A killed run says nothing: the rows the later days were built from, fingerprinted
+    before it, are kept in the data root, and the next run compares with them."""
+    data_dir = tmp_path / "data"
+    arguments = _digital_days_built_then_day_one_redelivered(data_dir)
+    # killed once the leakage calls are written too: the next run's own "before" holds
+    # every changed row already, and it rebuilds them as they are
+    killed_at_the_daily_summary = (
+        "import os, signal, sys\n"
+        "from cx_assets.digital import gold_rules\n"
+        "gold_rules.daily_summary_sql = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from cx_assets.cli import main\n"
+        f"sys.exit(main({list(arguments)!r}))\n"
+    )
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    killed = subprocess.run([sys.executable, "-c", killed_at_the_daily_summary], env=environment,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert "later days" not in killed.stdout
+    assert (data_dir / ".read-ahead.json").exists()
+
+    after = cli(*arguments, data_dir=data_dir)
+
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert LATER_DAYS_OF_DAY_ONE in after.stdout, after.stdout
+    assert not (data_dir / ".read-ahead.json").exists()
+    caught_up = cli("run", "--date", "2024-01-01", "--to", "2024-01-03", "--select",
+                    "group:digital", data_dir=data_dir)  # fmt: skip
+    assert caught_up.returncode == 0 and "later days" not in caught_up.stdout

@@ -8,7 +8,7 @@ import pytest
 
 from cx_assets.lakehouse.warehouse_tables import (
     count_rows,
-    day_rows_fingerprint,
+    day_rows_fingerprints,
     table_columns,
     table_exists,
 )
@@ -52,19 +52,23 @@ def test_count_rows_and_table_exists(con):
 
 def test_a_days_fingerprint_ignores_when_its_rows_were_read_and_nothing_else(con):
     """Seen in an audit: bronze contacts' `ingested_at`, stamped by every run, made a day
-    run again on the same files look changed, and later days were named out of date."""
+    run again on the same files look changed, and later days were named out of date. Each
+    day has its own fingerprint, a day without rows one too."""
     con.execute("CREATE SCHEMA bronze")
 
-    def fingerprint(rows: str) -> tuple:
+    def fingerprints(rows: str) -> dict:
         con.execute(
             "CREATE OR REPLACE TABLE bronze.t AS SELECT * FROM (VALUES " + rows + ") "
             "AS v(date, raw, ingested_at)"
         )
-        return day_rows_fingerprint(con, "bronze", "t", ["2024-01-05"])
+        return day_rows_fingerprints(con, "bronze", "t", ["2024-01-05", "2024-01-06", "2024-01-07"])
 
     day, other = "DATE '2024-01-05'", "DATE '2024-01-06'"
-    first = fingerprint(f"({day}, 'a', TIMESTAMP '2024-01-05 10:00'), ({other}, 'x', NULL)")
-    assert first[0] == 1
-    assert fingerprint(f"({day}, 'a', TIMESTAMP '2024-01-07 11:00'), ({other}, 'y', NULL)") == first
-    assert fingerprint(f"({day}, 'b', TIMESTAMP '2024-01-05 10:00'), ({other}, 'x', NULL)") != first
-    assert day_rows_fingerprint(con, "bronze", "absent", ["2024-01-05"]) is None
+    first = fingerprints(f"({day}, 'a', TIMESTAMP '2024-01-05 10:00'), ({other}, 'x', NULL)")
+    assert first["2024-01-05"][0] == 1 and first["2024-01-07"] == [0, None]
+    again = fingerprints(f"({day}, 'a', TIMESTAMP '2024-01-07 11:00'), ({other}, 'y', NULL)")
+    assert again["2024-01-05"] == first["2024-01-05"] and again["2024-01-06"] != first["2024-01-06"]
+    other_text = fingerprints(f"({day}, 'b', TIMESTAMP '2024-01-05 10:00'), ({other}, 'x', NULL)")
+    assert other_text["2024-01-05"] != first["2024-01-05"]
+    assert other_text["2024-01-06"] == first["2024-01-06"]
+    assert day_rows_fingerprints(con, "bronze", "absent", ["2024-01-05"]) is None
