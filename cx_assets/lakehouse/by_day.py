@@ -62,7 +62,9 @@ def rows_of_changed_days(
     validated, as `DayRows` for the IO manager, and the changed days. The days of
     `every_day` (a query of the materialized days, column `date`) without any row are
     written too, as empty days: a rewrite of nothing costs little, and no stored state
-    says whether an empty day's partition was written before."""
+    says whether an empty day's partition was written before. A changed day of no row
+    outside them (a ticket created before the first partition, or after the as-of day,
+    that has moved) is removed, folder and all, as a build from the start never had it."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {CANDIDATE} AS {candidate_sql}")
     try:
         columns = list(model.to_schema().columns)
@@ -71,7 +73,15 @@ def rows_of_changed_days(
             f"SELECT date FROM ({every_day}) EXCEPT SELECT date FROM {CANDIDATE}"
         ).fetchall()
         days = sorted({*changed, *(day for (day,) in empty)})
+        removed = [
+            day
+            for (day,) in con.execute(
+                f"SELECT unnest(?::DATE[]) AS date EXCEPT SELECT date FROM {CANDIDATE} "
+                f"EXCEPT SELECT date FROM ({every_day})",
+                [changed],
+            ).fetchall()
+        ]
         frame = con.execute(f"SELECT * FROM {CANDIDATE} WHERE {in_days(days)}").df()
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATE}")
-    return DayRows(validate_derived(model, frame), days), changed
+    return DayRows(validate_derived(model, frame), days, removed=sorted(removed)), changed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -110,14 +111,24 @@ class GoldIOManager(WarehouseIOManager):
         journal.clear()
 
     def publish(
-        self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
+        self,
+        table: str,
+        rows: pa.Table,
+        dates: list[date] | None,
+        by_day: bool = False,
+        removed: Sequence[date] = (),
     ) -> dict[str, Any]:
         dataset = DataLayout(Path(self.data_dir)).gold_dir / table
-        dropped: list[Path] = []
+        # Days that no longer hold a row and that no run materialized: no folder at all.
+        dropped = [
+            folder for day in removed if (folder := parquet.partition_folder(dataset, day)).is_dir()
+        ]
         if dates is None and by_day:  # the whole table, by day: drop days no longer in it
             dates = sorted(set(rows[PARTITION_COLUMN].to_pylist()))
             kept = {parquet.partition_folder(dataset, day).name for day in dates}
             dropped = [f for f in dataset.glob(f"{PARTITION_COLUMN}=*") if f.name not in kept]
+        elif dates is not None:
+            dates = [day for day in dates if day not in removed]
         if dates is None:
             parquet.publish(rows, dataset)
         else:

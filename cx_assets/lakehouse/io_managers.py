@@ -108,11 +108,13 @@ class DayRows:
     """What a whole-history (unpartitioned) asset returns when its rows belong to days, e.g.
     a ticket to the day it was created: `rows` (with a `date` column) replace exactly `days`
     in the warehouse, and gold publishes each of those days as a `date=D/` folder (a day
-    without rows gets an empty file). `days=None` replaces the whole table, and gold removes
-    the day folders no longer in it."""
+    without rows gets an empty file, but for the days of `removed`, whose folders gold
+    removes: days no run materialized that no longer hold a row). `days=None` replaces the
+    whole table, and gold removes the day folders no longer in it."""
 
     rows: pd.DataFrame | pa.Table
     days: Sequence[date] | None = None
+    removed: Sequence[date] = ()
 
 
 @dataclass
@@ -325,15 +327,17 @@ class WarehouseIOManager(ConfigurableIOManager):
         layer, table = table_of(context)
         dates = output_dates(context)
         by_day = isinstance(obj, DayRows)
+        removed: Sequence[date] = ()
         if by_day:
             dates = None if obj.days is None else sorted(obj.days)
+            removed = obj.removed
             obj = obj.rows
         rows = as_arrow(obj)
         with self.warehouse.connect() as con:
             inserted = replace_rows(con, layer, table, rows, dates)
             total = count_rows(con, layer, table) if by_day else inserted
             metadata = _table_metadata(con, context, layer, table, total)
-        metadata.update(self.publish(table, rows, dates, by_day=by_day))
+        metadata.update(self.publish(table, rows, dates, by_day=by_day, removed=removed))
         context.add_output_metadata(metadata)
         if dates is not None and not by_day:
             _add_day_row_counts(context, rows_by_day(rows, dates))
@@ -368,7 +372,12 @@ class WarehouseIOManager(ConfigurableIOManager):
         _add_day_row_counts(context, counted)
 
     def publish(
-        self, table: str, rows: pa.Table, dates: list[date] | None, by_day: bool = False
+        self,
+        table: str,
+        rows: pa.Table,
+        dates: list[date] | None,
+        by_day: bool = False,
+        removed: Sequence[date] = (),
     ) -> dict[str, Any]:
         """Where else the rows go once committed (nowhere here); returns metadata."""
         return {}

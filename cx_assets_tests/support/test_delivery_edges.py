@@ -159,3 +159,26 @@ def test_a_ticket_answered_or_resolved_before_it_was_created_is_quarantined(lake
     assert rejected["line_number"].tolist() == [1, 2]
     assert rejected["reason"].tolist() == ["record failed events_not_before_creation"] * 2
     assert sorted(lake.gold("support_ticket_analytics")["ticket_id"]) == ["T3", "T4"]
+
+
+def test_a_day_no_run_built_loses_its_folder_when_its_only_ticket_moves_away(lake):
+    """A ticket created the evening before its first delivery's day sits under that day, a
+    day no run materialized; re-delivered without it, the day's rows went and an empty file
+    stayed in its folder, where a build from the start has no folder (found in an audit)."""
+    day_before = "2024-03-03"
+    lake.land_jsonl("support", "tickets", D1, [ticket("T1", t(day_before, "22:00:00")),
+                                               ticket("T2", t(D1, "09:00:00"))])  # fmt: skip
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1)
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+    analytics = lake.layout.gold_dir / "support_ticket_analytics"
+    assert sorted(p.name for p in analytics.iterdir()) == [f"date={day_before}", f"date={D1}"]
+
+    lake.land_jsonl("support", "tickets", D1, [ticket("T2", t(D1, "09:00:00"))])
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1)
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+
+    assert sorted(p.name for p in analytics.iterdir()) == [f"date={D1}"]
+    assert lake.gold("support_ticket_analytics")["ticket_id"].tolist() == ["T2"]
+    assert lake.query("SELECT DISTINCT date FROM gold.support_ticket_analytics")["date"].astype(
+        str
+    ).tolist() == [D1]
