@@ -32,9 +32,7 @@ class ReadAheadJournal:
         have named are then not named, as before the journal; failing would stop every run."""
         try:
             kept = json.loads(self.path.read_bytes())
-        except FileNotFoundError:
-            return {}
-        except ValueError:
+        except (FileNotFoundError, ValueError):  # JSON's and UTF-8's errors are ValueErrors
             return {}
         if not isinstance(kept, dict):
             return {}
