@@ -106,10 +106,14 @@ def test_a_run_after_a_killed_run_completes_and_releases_it(data_dir):
     took = time.monotonic() - began
 
     assert after.returncode == 0, after.stdout + after.stderr
-    released = [
-        line for line in after.stdout.splitlines() if "which is gone: marked failed" in line
-    ]
+    lines = after.stdout.splitlines()
+    released = [n for n, line in enumerate(lines) if "which is gone: marked failed" in line]
     assert len(released) == 1, after.stdout
+    # what it was building, and how to run it again (a table's day rebuilt, its readers not)
+    assert lines[released[0]].endswith(
+        f"; it was building {DAY}, which it may have left half built: run again with"
+    )
+    assert lines[released[0] + 1] == f"  cx-lakehouse run --date {DAY} --select group:calls"
     assert took < 120
     statuses = [run.status for run in runs_of(data_dir)]
     assert DagsterRunStatus.FAILURE in statuses
@@ -151,6 +155,8 @@ def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir, monk
         line for line in after.stdout.splitlines() if "which is gone: marked failed" in line
     ]
     assert len(released) == 1, after.stdout
+    # started by Dagster's own CLI: its day is named, no command of ours to run it again
+    assert released[0].endswith(f"; it was building {DAY}, which it may have left half built")
     statuses = [run.status for run in runs_of(data_dir)]
     assert not {DagsterRunStatus.STARTED, DagsterRunStatus.STARTING} & set(statuses)
 

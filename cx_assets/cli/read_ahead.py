@@ -5,8 +5,10 @@ those days' rows came out different (`lakehouse/staleness.py`): it fingerprints 
 before the run and again after. A run that failed, was interrupted or was killed after
 rebuilding them said nothing, and the next run's "before" already held the new rows, so the
 later days stayed out of date without a word. The fingerprints taken before a run are kept
-in a file under the data root until a run has compared them and said what changed: a run
-starts from the oldest it finds there, for its own days and any a stopped run left.
+in a file under the data root until a run that finished has compared them and said what
+changed (a failed or interrupted run says it too, and leaves them for the run that follows,
+usually the same command again): a run starts from the oldest it finds there, for its own
+days and any a stopped run left.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from cx_assets.lakehouse import durable
@@ -32,12 +35,16 @@ class ReadAheadJournal:
         have named are then not named, as before the journal; failing would stop every run."""
         try:
             kept = json.loads(self.path.read_bytes())
-        except (FileNotFoundError, ValueError):  # JSON's and UTF-8's errors are ValueErrors
+        except (OSError, ValueError):  # JSON's and UTF-8's errors are ValueErrors
             return {}
         if not isinstance(kept, dict):
             return {}
         return {
-            table: {day: list(print_) for day, print_ in days.items() if isinstance(print_, list)}
+            table: {
+                day: list(rows)
+                for day, rows in days.items()
+                if _is_day(day) and isinstance(rows, list)
+            }
             for table, days in kept.items()
             if isinstance(table, str) and isinstance(days, dict)
         }
@@ -50,6 +57,14 @@ class ReadAheadJournal:
         in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
         in_flight.write_text(json.dumps(fingerprints, sort_keys=True))
         durable.replace(in_flight, self.path)
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def oldest(own: Fingerprints, left: Fingerprints) -> Fingerprints:

@@ -161,10 +161,11 @@ def _run_and_report(
             resources, instance, plan.selected | plan.rollups, plan.partitioned, days, tally
         )
         # Finished or not: a failed or interrupted run may have rebuilt days later days read.
+        # Its fingerprints stay for the next run (the same command again, usually).
         later, changed_days = (
             plan.later_days_after(instance, resources["warehouse"], before) if before else ([], [])
         )
-        journal.write(other_domains)
+        journal.write(other_domains if succeeded else oldest(before, other_domains))
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
     print_later_days(later, min([keys[0], *changed_days]))
     if succeeded:

@@ -44,6 +44,7 @@ class RunPlan:
     selected: set
     partitioned: set
     rollups: set
+    select: str | None = None  # as the user gave it, for a run killed to be run again
 
     @classmethod
     def resolve(cls, select: str | None) -> RunPlan:
@@ -76,7 +77,7 @@ class RunPlan:
             else set()
         )
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
-        return cls(domains, defs, graph, selected, partitioned, rollups)
+        return cls(domains, defs, graph, selected, partitioned, rollups, select)
 
     def reads_later_built_days(self, instance, days: list[str]) -> bool:
         """Whether an asset reading a table this run rebuilds for later days than its own
@@ -275,7 +276,7 @@ class RunPlan:
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.asset_factories import IGNORED_FILES
         from cx_assets.lakehouse.partitions import run_tags_for_days
-        from cx_assets.lakehouse.run_lock import owner_tags
+        from cx_assets.lakehouse.run_lock import SELECTION_TAG, owner_tags
         from cx_assets.lakehouse.silver_report import MISSING_OPTIONAL_COLUMNS
 
         if self.partitioned:
@@ -299,7 +300,13 @@ class RunPlan:
             job_def=job_def,
             run_config=_run_logger_config(verbose),
             # Owned by this process from the start, so a kill at any point is recognised.
-            tags={**job_def.run_tags, **run_tags, "cx/trigger": "cli", **owner_tags()},
+            tags={
+                **job_def.run_tags,
+                **run_tags,
+                "cx/trigger": "cli",
+                **({SELECTION_TAG: self.select} if self.select else {}),
+                **owner_tags(),
+            },
             asset_selection=frozenset(self.partitioned | self.rollups),
             job_code_origin=job.get_python_origin(),
             remote_job_origin=code_location_job_origin(job_name),

@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shlex
 import socket
 import threading
 import time
@@ -42,6 +43,8 @@ if TYPE_CHECKING:  # the command centre reads runs' owners without importing Dag
 
 LOCK_FILE = ".run.lock"
 PID_TAG = "cx/pid"
+# the `--select` of a `cx-lakehouse run` (none: everything), to run a killed run's days again
+SELECTION_TAG = "cx/select"
 PID_STARTED_TAG = "cx/pid_started"
 HOST_TAG = "cx/host"
 # The run the owner tags were recorded for: empty when its creator set them at creation
@@ -327,6 +330,27 @@ def claim_run(instance: DagsterInstance | None, run_id: str | None) -> bool:
     return True
 
 
+def _days_to_run_again(tags: Mapping[str, str]) -> str:
+    """What a killed run was building, which it may have left half built (a table's day
+    rebuilt, the tables reading it not), and the command that runs it again."""
+    first = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
+    if not first:
+        return ""
+    last = tags.get("dagster/asset_partition_range_end", first)
+    span = first if first == last else f"{first} to {last}"
+    if tags.get("cx/trigger") == "cli":
+        select = tags.get(SELECTION_TAG)
+    elif tags.get("cx/source"):
+        select = f"group:{tags['cx/source']}"
+    else:
+        return f"; it was building {span}, which it may have left half built"
+    command = f"cx-lakehouse run --date {first}" + (f" --to {last}" if last != first else "")
+    command += f" --select {shlex.quote(select)}" if select else ""
+    return (
+        f"; it was building {span}, which it may have left half built: run again with\n  {command}"
+    )
+
+
 def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = print) -> list[str]:
     """Mark failed every unfinished run of this host whose owning process is gone, freeing
     its concurrency slots; returns their run ids. (NOT_STARTED counts: a `cx-lakehouse run`
@@ -367,6 +391,6 @@ def release_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = pr
             )
         instance.report_run_failed(run, message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        say(f"{message}: marked failed")
+        say(f"{message}: marked failed{_days_to_run_again(run.tags)}")
         released.append(run.run_id)
     return released

@@ -38,7 +38,17 @@ def test_a_damaged_journal_is_read_as_none_and_the_run_goes_on(tmp_path, text):
     assert ReadAheadJournal(path).read() == {}
 
 
+def test_a_journal_that_is_a_folder_is_read_as_none(tmp_path):
+    (tmp_path / ".read-ahead.json").mkdir()
+    assert ReadAheadJournal(tmp_path / ".read-ahead.json").read() == {}
+
+
 def test_entries_of_the_wrong_shape_are_left_out(tmp_path):
+    """A day that is no date reached DuckDB's date cast after the run and ended it with a
+    traceback, and stayed in the file for every later run (seen in an audit)."""
     path = tmp_path / ".read-ahead.json"
-    path.write_text('{"silver/c": {"2024-01-01": [1, 2], "2024-01-02": 3}, "gold/x": 4}')
+    path.write_text(
+        '{"silver/c": {"2024-01-01": [1, 2], "2024-01-02": 3, "notaday": [1, 2], "2024-13-01":'
+        ' [1, 2]}, "gold/x": 4}'
+    )
     assert ReadAheadJournal(path).read() == {"silver/c": {"2024-01-01": [1, 2]}}
