@@ -126,13 +126,11 @@ def later_days_built_before(
     built_days: Callable[[AssetKey], Collection[str]],
     rebuilt: Collection[AssetKey],
     days: Sequence[str],
-    unchanged: Collection[AssetKey] = (),
 ) -> list[LaterDays]:
     """Per group, the days after `days` that a date-grained asset reads `days` of a
-    `rebuilt` parent for, among the days it was already built for (`built_days`, by an
-    earlier run: this one built only `days`), unless the parent is among `unchanged` (its
-    rows of `days` are as they were before the run). `graph` is the definitions' asset
-    graph."""
+    `rebuilt` parent for, among the days it was already built for (`built_days`): what a
+    landing sensor's run of changed `days` runs through, before it runs. `graph` is the
+    definitions' asset graph."""
     last = date.fromisoformat(max(days))
     found: dict[str, tuple[set[str], set[str]]] = {}
     for key in sorted(rebuilt):
@@ -141,7 +139,7 @@ def later_days_built_before(
             continue
         reach = 0
         for parent in node.parent_keys:
-            if parent not in rebuilt or parent in unchanged or not graph.get(parent).is_partitioned:
+            if parent not in rebuilt or not graph.get(parent).is_partitioned:
                 continue
             ahead = days_read_after(graph.get_partition_mapping(key, parent))
             reach = None if ahead is None or reach is None else max(reach, ahead)
