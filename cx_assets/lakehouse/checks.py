@@ -37,6 +37,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 from dagster._record import copy
 
+from cx_assets.lakehouse.partitions import run_command
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
 
@@ -186,7 +187,7 @@ def names_left_on_other_days(
         description=(
             f"{sum(by_day.values())} {rows} of {', '.join(days)} still hold the name of a "
             f"{person} whose record landed later; run those days again: "
-            f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:{group}"
+            + run_command(days[0], days[-1], f"group:{group}")
         ),
         metadata={metadata_key: MetadataValue.json(dict(sorted(by_day.items())))},
     )

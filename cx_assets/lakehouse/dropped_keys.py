@@ -26,7 +26,7 @@ from cx_assets.lakehouse import parquet, sql
 from cx_assets.lakehouse.duplicates import KEPT_ON_ANOTHER_DAY
 from cx_assets.lakehouse.landing import parse_date_folder
 from cx_assets.lakehouse.parsing import json_path
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN, run_command
 from cx_assets.lakehouse.warehouse_tables import table_exists
 
 
@@ -54,9 +54,7 @@ class OrphanedCopies:
 
     def command(self) -> str:
         days = sorted(self.of_days + self.holding)
-        return (
-            f"cx-lakehouse run --date {days[0]} --to {days[-1]} --select group:{self.table.group}"
-        )
+        return run_command(days[0], days[-1], f"group:{self.table.group}")
 
 
 def copies_of_dropped_keys(

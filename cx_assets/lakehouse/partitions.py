@@ -3,6 +3,7 @@ finds which dates it covers (a single partition, or a range in a single-run back
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
@@ -16,6 +17,15 @@ daily_partitions = DailyPartitionsDefinition(
     start_date=Settings.from_env().partitions_start.isoformat()
 )
 single_run_backfill = BackfillPolicy.single_run()
+
+
+def run_command(first: str, last: str | None = None, select: str | None = None) -> str:
+    """The `cx-lakehouse run` of the days `first` to `last` (`--to` left out without it) and
+    the selection `select` (every domain without it), as the product tells a user to type
+    it: the runs that bring days up to date, keep a record, or run a killed run again."""
+    command = f"cx-lakehouse run --date {first}"
+    command += f" --to {last}" if last is not None else ""
+    return command + (f" --select {shlex.quote(select)}" if select else "")
 
 
 def run_tags_for_days(first: str, last: str) -> dict[str, str]:

@@ -28,7 +28,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shlex
 import socket
 import threading
 import time
@@ -344,8 +343,9 @@ def _days_to_run_again(tags: Mapping[str, str]) -> str:
         select = f"group:{tags['cx/source']}"
     else:
         return f"; it was building {span}, which it may have left half built"
-    command = f"cx-lakehouse run --date {first}" + (f" --to {last}" if last != first else "")
-    command += f" --select {shlex.quote(select)}" if select else ""
+    from cx_assets.lakehouse.partitions import run_command
+
+    command = run_command(first, last if last != first else None, select)
     return (
         f"; it was building {span}, which it may have left half built: run again with\n  {command}"
     )

@@ -25,6 +25,8 @@ from datetime import date, timedelta
 
 from dagster import AllPartitionMapping, AssetKey, TimeWindowPartitionMapping
 
+from cx_assets.lakehouse.partitions import run_command
+
 
 @dataclass(frozen=True)
 class LaterDays:
@@ -39,7 +41,7 @@ class LaterDays:
         last later day: days run together rank a record repeated across them as one run
         does (first delivery wins), where the later days alone would keep their copy and
         quarantine the earlier day's as already kept."""
-        return f"cx-lakehouse run --date {since} --to {self.days[-1]} --select group:{self.group}"
+        return run_command(since, self.days[-1], f"group:{self.group}")
 
 
 def days_read_after(mapping: object) -> int | None:
