@@ -23,6 +23,7 @@ from cx_assets.lakehouse.readers import (
     UTF16_FILE,
     Row,
     decode_line,
+    ends_lines_in_carriage_returns,
     file_records,
     header_names,
     header_problem,
@@ -194,6 +195,9 @@ def _jsonl_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.Rec
     try:
         if is_utf16(landed.path):
             yield from _row_batches(landed, [whole_file_row(landed.path, UTF16_FILE)], ingested_at)
+            return
+        if ends_lines_in_carriage_returns(landed.path):  # rare: read line by line
+            yield from _row_batches(landed, file_records(landed), ingested_at)
             return
         first_line = 1
         for block in _jsonl_blocks(landed.path):

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring
 from pathlib import Path
+from typing import BinaryIO
 
 from cx_assets.lakehouse.landing import LandedFile
 
@@ -56,12 +57,34 @@ def is_utf16(path: Path) -> bool:
         return handle.read(2) in _UTF16_BOMS
 
 
+# Lines that end in a lone carriage return (classic Mac OS text, some exporters): a text
+# reader takes them as lines, as `csv` does, where JSON Lines' `\n` alone would make the
+# whole file one bad record. Told from the file's start: a `\r` there and no `\n`.
+_LINE_ENDS_SEEN_IN = 2**16
+
+
+def ends_lines_in_carriage_returns(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        start = handle.read(_LINE_ENDS_SEEN_IN)
+    return b"\r" in start and b"\n" not in start
+
+
+def _carriage_return_lines(handle: BinaryIO, chunk_bytes: int = 2**20) -> Iterator[bytes]:
+    carry = b""
+    while chunk := handle.read(chunk_bytes):
+        *lines, carry = (carry + chunk).split(b"\r")
+        yield from lines
+    if carry:
+        yield carry
+
+
 def read_jsonl(path: Path) -> Iterator[Row]:
     if is_utf16(path):
         yield whole_file_row(path, UTF16_FILE)
         return
     with open(path, "rb") as handle:
-        for line_number, line in enumerate(handle, start=1):
+        lines = _carriage_return_lines(handle) if ends_lines_in_carriage_returns(path) else handle
+        for line_number, line in enumerate(lines, start=1):
             if line_number == 1 and line.startswith(BOM):
                 line = line[len(BOM) :]
             line = line.rstrip(b"\r\n")

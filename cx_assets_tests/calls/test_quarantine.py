@@ -4,6 +4,7 @@ silver plus quarantine."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from cx_assets.lakehouse.checks import RECONCILES_WITH_BRONZE, UNIQUE_KEY
@@ -95,3 +96,25 @@ def test_a_call_timed_after_the_day_after_its_files_day_is_quarantined(lake):
     assert rejected["line_number"].tolist() == [1, 2]
     assert set(rejected["reason"]) == {'field "timestamp" is after the day after its file\'s day'}
     assert sorted(lake.gold("calls_performance")["call_id"]) == ["C3", "C4"]
+
+
+def test_a_jsonl_file_whose_lines_end_in_carriage_returns_keeps_its_good_records(lake):
+    """Lines ended by a lone `\\r` (classic Mac OS text) are lines, as they are to `csv`:
+    JSON Lines' `\\n` alone made the whole file one bad record, its good calls lost to
+    silver."""
+    lines = [json.dumps(call("A", "Hi.")), "{not json", json.dumps(call("B", "Hello."))]
+    lake.land("calls", "transcripts", DAY, "mac.jsonl", "\r".join(lines) + "\r")
+
+    result = lake.materialize(EVERYTHING, day=DAY)
+
+    assert result.success
+    kept = lake.query("SELECT call_id, line_number FROM silver.calls_transcripts ORDER BY 1")
+    assert kept.to_dict("records") == [
+        {"call_id": "A", "line_number": 1},
+        {"call_id": "B", "line_number": 3},
+    ]
+    quarantined = lake.quarantine("calls_transcripts")
+    assert quarantined[["line_number", "raw"]].to_dict("records") == [
+        {"line_number": 2, "raw": "{not json"}
+    ]
+    assert check_results(result)[("silver/calls_transcripts", RECONCILES_WITH_BRONZE)].passed

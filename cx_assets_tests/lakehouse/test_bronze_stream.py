@@ -327,3 +327,23 @@ def test_random_csv_files_read_the_same_either_way(tmp_path):
         assert list(zip(*columns, strict=True)) == list(read_csv(path)), (case, content)
         plain += bronze_stream._plain_csv(path) is not None
     assert plain >= 60, plain  # the one-pass reader was compared, not only the row-by-row one
+
+
+def test_jsonl_lines_ended_by_carriage_returns_are_lines(tmp_path):
+    """A file of lone `\\r` line ends (classic Mac OS text), BOM and blank lines included,
+    gives a row a line, numbered as an editor numbers them; a `\\r` inside a file of `\\n`
+    line ends stays in its line."""
+    landing_dir = tmp_path / "landing"
+    path = land_in(landing_dir, "a.jsonl", BOM + b'{"Id": 1}\r\r{"Id": 2}\r  \r{"Id": 3}')
+
+    assert read_day(landing_dir) == [
+        {"source_file": f"landing/crm/interactions/{DAY}/a.jsonl", "line_number": number,
+         "raw": raw, "read_error": None}
+        for number, raw in [(1, '{"Id": 1}'), (3, '{"Id": 2}'), (5, '{"Id": 3}')]
+    ]  # fmt: skip
+    assert [row[:2] for row in readers.read_jsonl(path)] == [
+        (1, '{"Id": 1}'), (3, '{"Id": 2}'), (5, '{"Id": 3}'),
+    ]  # fmt: skip
+
+    path.write_bytes(b'{"Id": 1,\r"n": 2}\n{"Id": 3}\n')
+    assert [row["raw"] for row in read_day(landing_dir)] == ['{"Id": 1,\r"n": 2}', '{"Id": 3}']
