@@ -58,9 +58,10 @@ _KIND_NAMES = {
     "int": "an integer",
     "number": "a number",
     "str": "a string",
-    "timestamp": "an ISO-8601 timestamp",
-    "offset_timestamp": "an ISO-8601 timestamp with an offset",
-    "date": "a YYYY-MM-DD date",
+    # The years are said: `9999-12-31T00:00:00Z` is ISO-8601, yet not kept (below).
+    "timestamp": "an ISO-8601 timestamp in years 1900-2199",
+    "offset_timestamp": "an ISO-8601 timestamp with an offset, in years 1900-2199",
+    "date": "a YYYY-MM-DD date in years 1900-2199",
     "bool": "true or false",
 }
 

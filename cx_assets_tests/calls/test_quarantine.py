@@ -59,7 +59,7 @@ def test_each_kind_of_bad_record_is_quarantined_and_bronze_reconciles(lake):
     reasons = lake.quarantine("calls_transcripts").set_index("line_number")["reason"].to_dict()
     assert reasons[2] == 'missing required field "customer_id"'
     assert reasons[3] == 'field "duration_seconds" is not an integer'
-    assert reasons[4] == 'field "timestamp" is not an ISO-8601 timestamp'
+    assert reasons[4] == 'field "timestamp" is not an ISO-8601 timestamp in years 1900-2199'
     assert reasons[5].startswith("duplicate call_id (first seen at ")
     assert reasons[6].startswith("column 'customer_id' failed str_matches")
     assert reasons[7].startswith("column 'agent_name' failed")

@@ -131,7 +131,7 @@ def test_crm_day_survives_hostile_files_and_values(lake, tmp_path, monkeypatch):
     ]
     silver_ids = lake.query("SELECT interaction_id FROM silver.crm_interactions ORDER BY 1")
     assert silver_ids["interaction_id"].tolist() == [1, 2, 3, 20]
-    offset = "is not an ISO-8601 timestamp with an offset"
+    offset = "is not an ISO-8601 timestamp with an offset, in years 1900-2199"
     assert reasons_by_place(lake.quarantine("crm_interactions")) == {
         ("locked.jsonl", 1): "file not read: PermissionError: Permission denied",
         ("reenvio-\\xe9.jsonl", 1): "file not read: its name is not UTF-8",
@@ -195,7 +195,7 @@ def test_calls_day_survives_a_deeply_nested_json_file(lake):
     assert quarantine.loc[f"{folder}/batch.json", "line_number"] == 2
     assert quarantine.loc[f"{folder}/batch.json", "raw"] == bad_element
     assert quarantine.loc[f"{folder}/batch.json", "reason"] == (
-        'field "timestamp" is not an ISO-8601 timestamp'
+        'field "timestamp" is not an ISO-8601 timestamp in years 1900-2199'
     )
     assert_reconciles(result, "calls_transcripts")
 
@@ -293,8 +293,8 @@ def test_digital_day_survives_hostile_csv_files(lake):
         "SELECT count(*) AS n FROM silver.digital_journeys WHERE source_file LIKE '%unclosed.csv'"
     )["n"].tolist() == [2]
     assert reasons_by_place(lake.quarantine("digital_calls")) == {
-        ("part.csv", 3): 'field "call_timestamp" is not an ISO-8601 timestamp',
-        ("part.csv", 4): 'field "call_timestamp" is not an ISO-8601 timestamp',
+        ("part.csv", 3): 'field "call_timestamp" is not an ISO-8601 timestamp in years 1900-2199',
+        ("part.csv", 4): 'field "call_timestamp" is not an ISO-8601 timestamp in years 1900-2199',
         ("part.csv", 5): 'field "sentiment_score" is not a number',
         ("utf16.csv", 1): "file not read: the CSV is UTF-16, not UTF-8",
     }

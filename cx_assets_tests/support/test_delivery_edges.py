@@ -60,7 +60,7 @@ def test_a_ticket_created_in_a_far_year_is_quarantined_and_the_day_goes_on(lake)
     (rejected,) = lake.quarantine("support_tickets").itertuples()
     assert (rejected.line_number, rejected.reason) == (
         1,
-        'field "created_at" is not an ISO-8601 timestamp',
+        'field "created_at" is not an ISO-8601 timestamp in years 1900-2199',
     )
     assert lake.gold("support_ticket_analytics")["ticket_id"].tolist() == ["T2"]
 
