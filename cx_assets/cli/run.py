@@ -22,6 +22,7 @@ from cx_assets.cli.run_report import (
     print_kept_on_later_days,
     print_later_days,
     print_quarantined,
+    print_readers_left_out,
     print_summary,
 )
 from cx_assets.command import interruption
@@ -166,7 +167,9 @@ def _run_and_report(
             plan.later_days_after(instance, resources["warehouse"], before) if before else ([], [])
         )
         journal.write(other_domains if succeeded else oldest(before, other_domains))
+        left_out = plan.readers_left_out(instance, keys)
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
+    print_readers_left_out(left_out)
     print_later_days(later, min([keys[0], *changed_days]))
     if succeeded:
         print_kept_on_later_days(

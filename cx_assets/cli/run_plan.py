@@ -33,6 +33,19 @@ def _matches_nothing(select: str, graph) -> UsageError:
     return UsageError(f"--select {select!r} matches no asset ({known})")
 
 
+def _latest_ids(instance):
+    """The storage id of the latest materialization of each of some days of an asset: an
+    order over every asset's writes (`staleness`)."""
+    from dagster import DagsterEventType
+
+    def latest_ids(key, days) -> dict:
+        return instance.get_latest_storage_id_by_partition(
+            key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(days)
+        )
+
+    return latest_ids
+
+
 @dataclass
 class RunPlan:
     """What `run` materializes: the selected date-grained assets for the days, then the
@@ -120,7 +133,7 @@ class RunPlan:
         """The later days built from days whose rows differ from `before` (this plan's
         tables), and those days, sorted: a finished run's, a failed one's, or a killed one's
         whose fingerprints the journal kept."""
-        from dagster import AssetKey, DagsterEventType
+        from dagster import AssetKey
 
         from cx_assets.lakehouse.staleness import later_days_after_changes
         from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprints
@@ -134,15 +147,17 @@ class RunPlan:
                 if days:
                     changed[key] = days
 
-        def latest_ids(key, days) -> dict:
-            return instance.get_latest_storage_id_by_partition(
-                key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(days)
-            )
-
         later = later_days_after_changes(
-            self.graph, instance.get_materialized_partitions, latest_ids, changed
+            self.graph, instance.get_materialized_partitions, _latest_ids(instance), changed
         )
         return later, sorted({day for days in changed.values() for day in days})
+
+    def readers_left_out(self, instance, days: list[str]):
+        """The date-grained tables this plan leaves out that read, on `days`, tables it
+        rebuilt, built before them (`staleness.readers_left_out`), or None."""
+        from cx_assets.lakehouse.staleness import readers_left_out
+
+        return readers_left_out(self.graph, self.partitioned, days, _latest_ids(instance))
 
     def kept_on_later_days(self, quarantine_dir: Path, first: date, last: date) -> list:
         """Per group, the later days named by this run's quarantined records as `already

@@ -75,6 +75,20 @@ def print_later_days(stale: list, first_day: str) -> None:
         )
 
 
+def print_readers_left_out(left_out) -> None:
+    """Name the tables the selection left out that read what this run rebuilt on its days,
+    built before it (`lakehouse/staleness.py`), with the run that rebuilds them."""
+    if left_out is None:
+        return
+    days = left_out.days
+    span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    print(
+        f"left out of date by the selection: {', '.join(left_out.tables)} of {span} read "
+        f"{', '.join(left_out.rebuilt)}, rebuilt by this run after them. Bring them up to "
+        f"date with:\n  {left_out.command()}"
+    )
+
+
 def print_kept_on_later_days(kept: list, first_day: str) -> None:
     """Name the later days that kept a record this run's days delivered first (a day landed
     late, run after them): its copy here was quarantined as `already kept on` that day. Run

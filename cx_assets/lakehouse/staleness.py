@@ -15,6 +15,10 @@ fingerprints those rows before and after (`read_ahead_parents`, the tables to lo
 `later_days_after_changes` names, from the days whose rows changed, the later days of
 every reader built before them (by the order of their materializations, so what a failed
 or killed run rebuilt counts as much as what a finished one did).
+
+A selection can leave behind the run's own days too: `--select key:silver/crm_interactions`
+rebuilds that table and leaves the gold tables reading it as they were. `readers_left_out`
+names those, by the same order of materializations.
 """
 
 from __future__ import annotations
@@ -161,3 +165,63 @@ def later_days_built_before(
         LaterDays(group, tuple(sorted(stale_days)), tuple(sorted(tables)))
         for group, (stale_days, tables) in sorted(found.items())
     ]
+
+
+@dataclass(frozen=True)
+class ReadersLeftOut:
+    """Date-grained tables a run left out that read, on the run's days, tables it rebuilt."""
+
+    days: tuple[str, ...]  # sorted ISO days
+    tables: tuple[str, ...]  # the readers left out of date, as `layer/table`
+    rebuilt: tuple[str, ...]  # the rebuilt tables they read (directly or through others)
+
+    def command(self) -> str:
+        """The days again, each rebuilt table with everything downstream of it (`key:X+`)."""
+        select = " or ".join(f"key:{table}+" for table in self.rebuilt)
+        last = self.days[-1] if len(self.days) > 1 else None
+        return run_command(self.days[0], last, select)
+
+
+def readers_left_out(
+    graph: object,
+    planned: Collection[AssetKey],
+    days: Sequence[str],
+    latest_ids: Callable[[AssetKey, Collection[str]], Mapping[str, int]],
+) -> ReadersLeftOut | None:
+    """The date-grained assets outside `planned` (a selection such as
+    `key:silver/crm_interactions` leaves the gold tables reading it out) whose day of `days`
+    was last materialized before a planned table it reads, directly or through readers
+    left out of date themselves, was: they still hold what was computed from the table's
+    rows before. Every partition mapping reads the reader's own day, so each counts; a day
+    of a reader never built is left to the refusals of the next run that reads it. None
+    when a selection leaves out no such reader (a whole group's run)."""
+    planned = {key for key in planned if graph.get(key).is_partitioned}
+    # By asset, the newest write of a planned table on each day its rows are behind (a
+    # planned table's own latest writes), and the planned tables those writes are of.
+    behind: dict[AssetKey, dict[str, int]] = {}
+    origins: dict[AssetKey, set[AssetKey]] = {}
+    for key in graph.toposorted_asset_keys:
+        if key in planned or not graph.get(key).is_partitioned:
+            continue
+        parents = [p for p in graph.get(key).parent_keys if p in planned or p in behind]
+        if not parents:
+            continue
+        own = latest_ids(key, days)  # asked only when a reader is left out
+        days_behind: dict[str, int] = {}
+        for parent in parents:
+            if parent in planned and parent not in behind:
+                behind[parent], origins[parent] = dict(latest_ids(parent, days)), {parent}
+            for day, write in behind[parent].items():
+                if day in own and write > own[day]:  # never built for the day: not behind
+                    days_behind[day] = max(days_behind.get(day, write), write)
+                    origins.setdefault(key, set()).update(origins[parent])
+        if days_behind:
+            behind[key] = days_behind
+    stale = sorted(key for key in behind if key not in planned)
+    if not stale:
+        return None
+    return ReadersLeftOut(
+        tuple(sorted({day for key in stale for day in behind[key]})),
+        tuple(key.to_user_string() for key in stale),
+        tuple(sorted({origin.to_user_string() for key in stale for origin in origins[key]})),
+    )

@@ -5,6 +5,7 @@ bronze on a moved data root), and a day run after a later one that kept its reco
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from datetime import date, timedelta
 
@@ -140,7 +141,8 @@ def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_ba
 def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_path):
     """`run --select` of one date-grained table materializes it for the day, then the
     whole-history rollups that read it (contract section 1), though none is selected:
-    the CLI's other runs select whole groups, where the rollups are selected anyway."""
+    the CLI's other runs select whole groups, where the rollups are selected anyway. The
+    day's tables reading it, left out, are named with the run that rebuilds them."""
     data_dir = tmp_path / "data"
     landed(data_dir, "digital")
     whole = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
@@ -158,6 +160,19 @@ def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_
     for rollup in ("leakage_savings_model", "leakage_action_recommendations"):
         line = summary_line(ran.stdout, rollup)
         assert len(line) == 2 and line[1].replace(",", "").isdigit(), line  # written by this run
+    # the day's gold tables reading it were left out, and the run says so, with the command
+    assert "left out of date" not in whole.stdout
+    readers = ", ".join(f"gold/leakage_{name}" for name in
+                        ("daily_summary", "journey_timeline", "root_cause", "segment_drilldown"))  # fmt: skip
+    assert (
+        f"left out of date by the selection: {readers} of {START} read "
+        "silver/digital_leakage_calls, rebuilt by this run after them" in ran.stdout
+    ), ran.stdout
+    command = f"cx-lakehouse run --date {START} --select key:silver/digital_leakage_calls+"
+    assert f"\n  {command}\n" in ran.stdout
+    again = cli(*shlex.split(command)[1:], data_dir=data_dir)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "left out of date" not in again.stdout
 
 
 def _call(call_id: str, day: str) -> str:

@@ -19,6 +19,7 @@ from cx_assets.lakehouse.staleness import (
     later_days_after_changes,
     later_days_built_before,
     read_ahead_parents,
+    readers_left_out,
 )
 from cx_assets_tests.cli import cli, landed
 
@@ -136,6 +137,56 @@ def test_the_command_runs_the_rebuilt_days_and_the_later_ones_as_one_range():
     assert later.command("2024-01-01") == (
         "cx-lakehouse run --date 2024-01-01 --to 2024-01-05 --select group:digital"
     )
+
+
+@asset(partitions_def=daily_partitions, group_name="source", ins={"per_day": same_day(per_day)})
+def per_day_total(per_day) -> None: ...
+
+
+CHAIN = Definitions(assets=[*GRAPH_ASSETS, per_day_total]).resolve_asset_graph()
+EVERY_DAY_ASSET = [events, per_day, per_day_total, two_days_back, as_of_the_day]
+
+
+def test_readers_a_selection_left_out_are_named_with_the_run_that_rebuilds_them():
+    """`--select key:events` rebuilds events' day and leaves the tables reading it, and
+    their readers, as they were; a whole run's selection leaves nothing out."""
+    first_build = [(asset.key, day) for day in BUILT for asset in EVERY_DAY_ASSET]
+    latest_ids = ids_in_order(*first_build, (events.key, "2024-01-03"))
+
+    found = readers_left_out(CHAIN, {events.key}, ["2024-01-03"], latest_ids)
+
+    assert found is not None
+    assert found.days == ("2024-01-03",)
+    assert found.tables == ("as_of_the_day", "per_day", "per_day_total", "two_days_back")
+    assert found.rebuilt == ("events",)
+    assert found.command() == "cx-lakehouse run --date 2024-01-03 --select key:events+"
+    everything = {asset.key for asset in EVERY_DAY_ASSET}
+    assert readers_left_out(CHAIN, everything, ["2024-01-03"], latest_ids) is None
+
+
+def test_a_reader_built_after_the_run_or_never_built_is_not_named():
+    first_build = [(asset.key, day) for day in BUILT for asset in EVERY_DAY_ASSET]
+    # per_day (and so its total) rebuilt after events by another run; as_of_the_day's 4th
+    # never built; two_days_back's 4th built after events' 3rd and 4th
+    latest_ids = ids_in_order(
+        *[write for write in first_build if write != (as_of_the_day.key, "2024-01-04")],
+        (events.key, "2024-01-03"),
+        (events.key, "2024-01-04"),
+        (per_day.key, "2024-01-03"),
+        (per_day.key, "2024-01-04"),
+        (two_days_back.key, "2024-01-04"),
+    )
+
+    found = readers_left_out(CHAIN, {events.key}, ["2024-01-03", "2024-01-04"], latest_ids)
+
+    assert found is not None
+    # per_day_total, behind per_day (rebuilt by another run), is not this run's to name
+    assert (found.days, found.tables) == (
+        ("2024-01-03",),
+        ("as_of_the_day", "two_days_back"),
+    )
+    # readers built after the planned table's day are up to date
+    assert readers_left_out(CHAIN, {per_day.key}, ["2024-01-05"], latest_ids) is None
 
 
 def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
