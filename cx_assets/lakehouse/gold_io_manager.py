@@ -103,11 +103,16 @@ class GoldIOManager(WarehouseIOManager):
         publishing = _days_written(context, obj)
         journal.write(publishing.including(left_behind))
         super().handle_output(context, obj)
-        repair = left_behind
-        if isinstance(obj, DayRows) and (missing := self._days_without_folder(table)):
-            repair = Unpublished(missing).including(left_behind)
+        repair, stray = left_behind, []
+        if isinstance(obj, DayRows):
+            written = None if obj.days is None else set(obj.days) - set(obj.removed)
+            missing, stray = self._folders_out_of_step(table, written)
+            if missing:
+                repair = Unpublished(missing).including(left_behind)
         if repair is not None:
             self._republish(table, repair, publishing)
+        for folder in stray:
+            shutil.rmtree(folder, ignore_errors=True)
         journal.clear()
 
     def publish(
@@ -165,14 +170,28 @@ class GoldIOManager(WarehouseIOManager):
             journal.clear()
         return repaired
 
-    def _days_without_folder(self, table: str) -> set[date]:
-        """Days the warehouse holds rows of that have no Parquet folder (deleted by hand)."""
+    def _folders_out_of_step(
+        self, table: str, written: set[date] | None
+    ) -> tuple[set[date], list[Path]]:
+        """A table by day's Parquet against the warehouse: the days it holds rows of that
+        have no folder (deleted by hand), and the folders of days with no row that were not
+        just `written` (an empty day the table keeps is written at each output). A build from
+        the start has no such folder; a version before removed days existed, or a crash
+        between the warehouse and a republish, left one (an empty file)."""
         dataset = DataLayout(Path(self.data_dir)).gold_dir / table
         with self.warehouse.connect() as con:
-            stored = con.execute(
-                f"SELECT DISTINCT {PARTITION_COLUMN} FROM {qualified('gold', table)}"
-            ).fetchall()
-        return {day for (day,) in stored if not parquet.partition_folder(dataset, day).is_dir()}
+            stored = {
+                day
+                for (day,) in con.execute(
+                    f"SELECT DISTINCT {PARTITION_COLUMN} FROM {qualified('gold', table)}"
+                ).fetchall()
+            }
+        missing = {day for day in stored if not parquet.partition_folder(dataset, day).is_dir()}
+        if written is None:
+            return missing, []
+        kept = {parquet.partition_folder(dataset, day).name for day in stored | written}
+        stray = sorted(f for f in dataset.glob(f"{PARTITION_COLUMN}=*") if f.name not in kept)
+        return missing, stray
 
     def _republish(self, table: str, repair: Unpublished, published: Unpublished) -> None:
         """Publish again, from the warehouse, what an earlier output may have left unpublished

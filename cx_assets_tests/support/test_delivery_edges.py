@@ -6,9 +6,11 @@ quarantined, and the run goes on."""
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 
-from cx_assets_tests.support.landing_rows import D1, D2, D3, SUPPORT, agent, t, ticket
+from cx_assets_tests.support.landing_rows import D0, D1, D2, D3, SUPPORT, agent, t, ticket
 
 
 def test_an_earlier_day_materialized_again_never_overrides_a_later_days_version(lake):
@@ -182,3 +184,22 @@ def test_a_day_no_run_built_loses_its_folder_when_its_only_ticket_moves_away(lak
     assert lake.query("SELECT DISTINCT date FROM gold.support_ticket_analytics")["date"].astype(
         str
     ).tolist() == [D1]
+
+
+def test_a_day_folder_of_no_row_and_no_run_is_removed_at_the_tables_next_output(lake):
+    """A folder a build from the start never has (a day of no row that no run materialized):
+    an older version, or a crash between the warehouse and a republish, left it, and no
+    run removed it. The next output of the table does; a materialized day without tickets
+    keeps its empty folder."""
+    lake.land_jsonl("support", "tickets", D1, [ticket("T1", t(D1, "09:00:00"))])
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1)
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2)  # no tickets
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+    analytics = lake.layout.gold_dir / "support_ticket_analytics"
+    stray = analytics / f"date={D0}"
+    shutil.copytree(analytics / f"date={D1}", stray)  # T1 again, under a day of none
+
+    lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history)
+
+    assert sorted(p.name for p in analytics.iterdir()) == [f"date={D1}", f"date={D2}"]
+    assert lake.gold("support_ticket_analytics")["ticket_id"].tolist() == ["T1"]
