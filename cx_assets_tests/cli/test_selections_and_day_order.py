@@ -196,8 +196,8 @@ def _kept_days(data_dir, call_id: str) -> list[str]:
 def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to_keep_it(
     tmp_path, dropping
 ):
-    """Found in an audit: call A, delivered on two days, is kept on one and its copy on the
-    other quarantined as a repeat. Re-delivered without A, the keeping day ran again and
+    """Found in an audit: call A (and here C), delivered on two days, is kept on one and its
+    copy on the other quarantined as a repeat. Re-delivered without A, the keeping day ran again and
     dropped it: A was in no silver table, with every check passing and nothing said. Every
     run of that day now names the other day and the command that runs both, which keeps
     the copy."""
@@ -208,7 +208,7 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
         folder = data_dir / "landing" / "calls" / "transcripts" / day
         folder.mkdir(parents=True)
         files[day] = folder / "part.jsonl"
-        files[day].write_text(_call("A", day) + _call(f"B-{day}", day))
+        files[day].write_text(_call("A", day) + _call(f"B-{day}", day) + _call("C", day))
     both = ("run", "--date", START, "--to", next_day, "--select", "group:calls")
     assert cli(*both, data_dir=data_dir).returncode == 0
     keeper = START
@@ -216,7 +216,7 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
         shutil.rmtree(data_dir)
         for day in (START, next_day):
             files[day].parent.mkdir(parents=True)
-            files[day].write_text(_call("A", day) + _call(f"B-{day}", day))
+            files[day].write_text(_call("A", day) + _call(f"B-{day}", day) + _call("C", day))
         for day in (next_day, START):
             assert (
                 cli("run", "--date", day, "--select", "group:calls", data_dir=data_dir).returncode
@@ -227,7 +227,7 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
     again = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
     assert again.returncode == 0 and "records_only_in_quarantine (" not in again.stdout
 
-    files[keeper].write_text(_call(f"B-{keeper}", keeper))  # re-delivered without A
+    files[keeper].write_text(_call(f"B-{keeper}", keeper))  # re-delivered without A and C
     dropped = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
 
     assert dropped.returncode == 0, dropped.stdout + dropped.stderr
@@ -235,7 +235,7 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
     other = next_day if keeper == START else START
     command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
     said = (
-        "WARN  silver/calls_transcripts:records_only_in_quarantine (1 record(s) of "
+        "WARN  silver/calls_transcripts:records_only_in_quarantine (2 record(s) of "
         f"{keeper} kept on no day, with copies quarantined as repeats on {other}; keep them "
         f"with: {command})"
     )
@@ -245,4 +245,19 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
     assert said in again.stdout, again.stdout
     kept = cli(*command.split()[1:], data_dir=data_dir)
     assert kept.returncode == 0 and "records_only_in_quarantine (" not in kept.stdout
-    assert _kept_days(data_dir, "A") == [other]
+    assert _kept_days(data_dir, "A") == _kept_days(data_dir, "C") == [other]
+
+
+def test_a_selection_reading_a_table_as_of_its_day_runs_on_the_days_that_table_has(tmp_path):
+    """Silver interactions read the contact versions up to their day, not of it: a run of
+    the interactions alone for a day the contacts were not built for reads what there is,
+    as the UI's materialization does, and is not refused as a table read on its own day
+    would be."""
+    data_dir = landed(tmp_path / "data", "crm", days=2)
+    day_two = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    assert cli("run", "--date", START, "--select", "group:crm", data_dir=data_dir).returncode == 0
+
+    interactions = "key:bronze/crm_interactions or key:silver/crm_interactions"
+    ran = cli("run", "--date", day_two, "--select", interactions, data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr

@@ -4,6 +4,7 @@ fast path over JSONL blocks and plain CSV files held to the record-by-record rea
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -347,3 +348,12 @@ def test_jsonl_lines_ended_by_carriage_returns_are_lines(tmp_path):
 
     path.write_bytes(b'{"Id": 1,\r"n": 2}\n{"Id": 3}\n')
     assert [row["raw"] for row in read_day(landing_dir)] == ['{"Id": 1,\r"n": 2}', '{"Id": 3}']
+
+
+def test_carriage_return_lines_are_whole_across_the_chunks_they_are_read_in(tmp_path):
+    """A line split between two reads is one line; a first record longer than 256 bytes
+    still shows the file's `\r` line ends (found within its first 64 kB)."""
+    lines = readers._carriage_return_lines(io.BytesIO(b"ab\rcd\ref"), chunk_bytes=4)
+    assert list(lines) == [b"ab", b"cd", b"ef"]
+    path = write(tmp_path / "a.jsonl", b'{"t": "' + b"x" * 1000 + b'"}\r{"t": 1}\r')
+    assert [row[0] for row in readers.read_jsonl(path)] == [1, 2]

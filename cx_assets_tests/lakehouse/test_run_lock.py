@@ -317,3 +317,23 @@ def test_a_run_not_started_by_the_cli_releases_a_run_whose_process_was_killed(tm
     said = capfd.readouterr().out
     assert f"run {killed.run_id} was left STARTED by process" in said
     assert "which is gone: marked failed" in said
+
+
+def test_a_killed_sensor_run_of_days_is_named_with_the_run_of_its_source():
+    """A landing sensor's run of a range (tagged with its source) names its days and the
+    command that runs them; a killed range run of the CLI keeps its selection."""
+    sensor_range = {
+        "dagster/asset_partition_range_start": "2024-01-01",
+        "dagster/asset_partition_range_end": "2024-01-03",
+        "cx/source": "calls",
+    }
+    assert run_lock._days_to_run_again(sensor_range) == (
+        "; it was building 2024-01-01 to 2024-01-03, which it may have left half built: run "
+        "again with\n  cx-lakehouse run --date 2024-01-01 --to 2024-01-03 --select group:calls"
+    )
+    cli_day = {"dagster/partition": "2024-01-02", "cx/trigger": "cli", run_lock.SELECTION_TAG:
+               "group:calls or group:digital"}  # fmt: skip
+    assert run_lock._days_to_run_again(cli_day).endswith(
+        "\n  cx-lakehouse run --date 2024-01-02 --select 'group:calls or group:digital'"
+    )
+    assert run_lock._days_to_run_again({}) == ""  # a whole-history run: no days

@@ -4,6 +4,7 @@ partition mappings of what the run rebuilt, on hand-made graphs, and said by
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -189,6 +190,83 @@ def test_a_reader_built_after_the_run_or_never_built_is_not_named():
     assert readers_left_out(CHAIN, {per_day.key}, ["2024-01-05"], latest_ids) is None
 
 
+def test_a_later_day_reading_two_changed_days_is_behind_the_newest_of_them():
+    """Two_days_back's 5th, rebuilt between events' 3rd and 4th, holds the new 3rd and the
+    old 4th: out of date, by the newest write it reads."""
+    first_build = [(asset.key, day) for day in BUILT for asset in (events, two_days_back)]
+    latest_ids = ids_in_order(
+        *first_build,
+        (events.key, "2024-01-03"),
+        (two_days_back.key, "2024-01-05"),
+        (events.key, "2024-01-04"),
+    )
+    changed = {events.key: {"2024-01-03", "2024-01-04"}}
+
+    found = later_days_after_changes(GRAPH, built, latest_ids, changed)
+
+    assert LaterDays("source", ("2024-01-04", "2024-01-05", "2024-01-06"), ("two_days_back",)) in (
+        found
+    )
+
+
+def test_readers_left_out_of_two_rebuilt_tables_over_two_days_are_named_together():
+    first_build = [(asset.key, day) for day in BUILT for asset in EVERY_DAY_ASSET]
+    latest_ids = ids_in_order(
+        *first_build,
+        *[(key, day) for key in (events.key, per_day.key) for day in ("2024-01-03", "2024-01-04")],
+        (as_of_the_day.key, "2024-01-04"),  # up to date on the 4th, not on the 3rd
+    )
+
+    found = readers_left_out(
+        CHAIN, {events.key, per_day.key}, ["2024-01-03", "2024-01-04"], latest_ids
+    )
+
+    assert found is not None
+    assert found.days == ("2024-01-03", "2024-01-04")
+    assert found.tables == ("as_of_the_day", "per_day_total", "two_days_back")
+    assert found.rebuilt == ("events", "per_day")
+    assert found.command() == (
+        "cx-lakehouse run --date 2024-01-03 --to 2024-01-04 --select 'key:events+ or key:per_day+'"
+    )
+
+
+@asset(partitions_def=daily_partitions, group_name="pair")
+def left() -> None: ...
+
+
+@asset(partitions_def=daily_partitions, group_name="pair")
+def right() -> None: ...
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name="pair",
+    ins={"left": same_day(left), "right": same_day(right)},
+)
+def joined(left, right) -> None: ...
+
+
+@asset(partitions_def=daily_partitions, group_name="pair", ins={"joined": same_day(joined)})
+def of_joined(joined) -> None: ...
+
+
+def test_a_reader_of_a_reader_left_out_is_behind_the_newest_write_it_reads():
+    """of_joined, rebuilt between the run's writes of left and right, still holds joined's
+    rows from before both."""
+    graph = Definitions(assets=[left, right, joined, of_joined]).resolve_asset_graph()
+    day = "2024-01-03"
+    latest_ids = ids_in_order(
+        *[(asset.key, day) for asset in (left, right, joined, of_joined)],
+        (left.key, day),
+        (of_joined.key, day),
+        (right.key, day),
+    )
+
+    found = readers_left_out(graph, {left.key, right.key}, [day], latest_ids)
+
+    assert found is not None and found.tables == ("joined", "of_joined")
+
+
 def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     """Seen in an audit: digital day 3 built before day 1 kept members of day 1 as `Other`
     and day 2's journeys out of its window; the run said only OK."""
@@ -220,6 +298,13 @@ def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     assert "later days out of date: digital, 2 days from 2024-01-02 to 2024-01-03" in (
         redelivered.stdout
     ), redelivered.stdout
+    # So does a re-delivery of the day's journeys alone (a session across midnight).
+    assert cli(*run, "2024-01-01", "--to", "2024-01-03", data_dir=data_dir).returncode == 0
+    journeys = sorted((data_dir / "landing" / "digital" / "journeys" / "2024-01-01").iterdir())[0]
+    header, *rows = journeys.read_text().splitlines(keepends=True)
+    journeys.write_text(header + "".join(rows[: len(rows) // 2]))
+    journeys_again = cli(*run, "2024-01-01", data_dir=data_dir)
+    assert "later days out of date: digital" in journeys_again.stdout, journeys_again.stdout
 
 
 def _digital_days_built_then_day_one_redelivered(data_dir) -> tuple[str, ...]:
@@ -241,31 +326,41 @@ LATER_DAYS_OF_DAY_ONE = "later days out of date: digital, 2 days from 2024-01-02
 def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeypatch, capsys):
     """Seen in an audit: a run interrupted after rebuilding day 1's calls, before the
     leakage calls, said nothing of the later days, and neither did the next run of the day
-    (its rows were already the new ones): days 2 and 3 stayed out of date without a word."""
+    (its rows were already the new ones): days 2 and 3 stayed out of date without a word.
+    Here the stopped run is a range over the three days (the later days are its own)."""
     from cx_assets import cli as cli_module
     from cx_assets.digital import rules
 
     data_dir = tmp_path / "data"
-    arguments = _digital_days_built_then_day_one_redelivered(data_dir)
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    _digital_days_built_then_day_one_redelivered(data_dir)
+    landed(data_dir, "calls", start="2024-01-01")
+    command = "cx-lakehouse run --date 2024-01-01 --to 2024-01-03 --select group:digital"
+
+    def run(*arguments: str) -> tuple[int, str]:
+        monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+        monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        return cli_module.main(list(arguments)), capsys.readouterr().out
 
     def breaks(*args, **kwargs):
         raise RuntimeError("leakage calls broke")
 
     monkeypatch.setattr(rules, "leakage_calls_sql", breaks)
-    assert cli_module.main(list(arguments)) == 1
-    said = capsys.readouterr().out
+    code, said = run(*command.split()[1:])
+    assert code == 1
     assert LATER_DAYS_OF_DAY_ONE in said, said
-    assert "cx-lakehouse run --date 2024-01-01 --to 2024-01-03 --select group:digital" in said
-    # Kept for the next run: the same command run again names them too (seen in the audit
-    # of this change: a stopped run's output lost, the same command again said nothing).
-    assert (data_dir / ".read-ahead.json").exists()
+    assert command in said
+    # Kept for the next run of the source (seen in the audit of this change: a stopped
+    # run's output lost, the same command again said nothing); another source's run
+    # leaves them.
     monkeypatch.undo()
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    assert cli_module.main(list(arguments)) == 0
-    assert LATER_DAYS_OF_DAY_ONE in capsys.readouterr().out
+    assert run("run", "--date", "2024-01-01", "--select", "group:calls")[0] == 0
+    assert "silver/digital_calls" in json.loads((data_dir / ".read-ahead.json").read_text())
+    # The next run of digital, of a later day, names what is still behind (day 3), with
+    # the run from the day that changed.
+    code, said = run("run", "--date", "2024-01-02", "--select", "group:digital")
+    assert code == 0
+    assert "later days out of date: digital, 1 day from 2024-01-03" in said, said
+    assert f"\n  {command}\n" in said
     assert not (data_dir / ".read-ahead.json").exists()  # a finished run compared and said
 
 
