@@ -41,6 +41,8 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
     tested with the sensor); our dagster.yaml turns the daemon's retries on, with no retries
     for runs that do not ask."""
     from dagster import DagsterInstance, build_schedule_context
+    from dagster._core.definitions.run_request import InstigatorType
+    from dagster._core.scheduler.instigation import TickStatus
 
     automation = next(s for s in definitions.defs.sensors if s.name == "rollups_automation")
     assert automation.run_tags["dagster/max_retries"] == "2"
@@ -55,6 +57,9 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
     with DagsterInstance.from_config(str(home)) as instance:
         assert instance.run_retries_enabled
         assert instance.run_retries_max_retries == 0
+        # the landing sensors' skipped ticks (every 5 s) are kept a day, the rest for good
+        kept = instance.get_tick_retention_settings(InstigatorType.SENSOR)
+        assert kept[TickStatus.SKIPPED] == 1 and kept[TickStatus.SUCCESS] == -1
 
 
 def materialize_crm_day(lake, day: str) -> None:

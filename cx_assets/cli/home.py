@@ -25,6 +25,12 @@ run_queue:
 # rollup automation's runs are tagged dagster/max_retries (cx_assets/lakehouse/automation.py).
 run_retries:
   enabled: true
+# A landing sensor ticks every 5 s per source, about 70,000 ticks a day that mostly skip:
+# kept a day, not Dagster's 7 (ticks that started runs, or failed, are kept for good).
+retention:
+  sensor:
+    purge_after_days:
+      skipped: 1
 event_log_storage:
   module: cx_assets.lakehouse.event_log
   class: PooledSqliteEventLogStorage

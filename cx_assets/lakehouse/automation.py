@@ -46,6 +46,7 @@ from cx_assets.lakehouse.landing import (
 )
 from cx_assets.lakehouse.landing_state import (
     DaysSeen,
+    SeenStore,
     already_built,
     fingerprint,
     folder_identity,
@@ -90,7 +91,13 @@ def landing_sensor(
         # it here, so the queue drains even when no new run could start.
         if context.instance is not None:
             release_dead_runs(context.instance, context.log.warning)
-        seen = DaysSeen.from_cursor(context.cursor)
+        store = SeenStore(context.instance, source)
+        seen = store.read(context.cursor)
+        if store.lost:
+            context.log.warning(
+                f"the cursor names a state of {source}'s landed days no longer stored: days "
+                "are compared with what their bronze was built from"
+            )
         landing = folder_identity(lake.layout.landing_dir / source)
         seen.look_at(landing)
         now = datetime.now(UTC)
@@ -114,7 +121,7 @@ def landing_sensor(
             changed.append((folder_name, run_key))
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
-        cursor = seen.to_cursor()
+        cursor = store.cursor(seen)
         if not changed:
             return SensorResult(
                 skip_reason=SkipReason(f"no new or re-delivered {source} files"), cursor=cursor

@@ -214,3 +214,64 @@ class DaysSeen:
         skipped = dict.fromkeys(self.skipped - set(seen), self.SKIPPED)
         landing = {self.LANDING: self.landing} if self.landing else {}
         return json.dumps({**skipped, **seen, **landing}, sort_keys=True)
+
+
+# Dagster stores a sensor's cursor on every tick it records, and a landing sensor ticks every
+# 5 s: `DaysSeen` as the cursor, about 60 bytes a date folder, made a year of landed days
+# 22 kB a tick, gigabytes a day of tick rows. So the cursor names the state by a digest of
+# its text, and the state is kept once in the instance's key-value store (with the cursor's
+# own storage, where Dagster keeps its daemons' cursors), written only when it changes.
+STATE_CURSOR_PREFIX = "seen:"
+
+
+def _state_key(source: str, digest: str) -> str:
+    return f"cx/landing_seen/{source}/{digest}"
+
+
+class SeenStore:
+    """A landing sensor's `DaysSeen` kept in the instance, its cursor a digest naming it.
+
+    The state a tick replaced stays stored, so a tick whose cursor Dagster did not keep (it
+    failed) starts again from the one before; the state before that is cleared. A cursor
+    that is the state itself (an earlier version's, or a sensor evaluated without an
+    instance) is read as such. A cursor naming a state not stored (the store cleared) is
+    read as no state: days already built from their files are still told by their bronze
+    materializations (`already_built`)."""
+
+    def __init__(self, instance: DagsterInstance | None, source: str) -> None:
+        self.instance, self.source = instance, source
+        self.digest: str | None = None  # of the state read
+        self.previous: str | None = None  # the state it replaced
+        self.lost = False  # the cursor named a state not stored
+
+    def read(self, cursor: str | None) -> DaysSeen:
+        if not cursor or not cursor.startswith(STATE_CURSOR_PREFIX) or self.instance is None:
+            state = cursor if cursor and not cursor.startswith(STATE_CURSOR_PREFIX) else None
+            return DaysSeen.from_cursor(state)
+        digest = cursor.removeprefix(STATE_CURSOR_PREFIX)
+        key = _state_key(self.source, digest)
+        stored = self.instance.run_storage.get_cursor_values({key}).get(key)
+        if not stored:
+            self.lost = True
+            return DaysSeen.from_cursor(None)
+        kept = json.loads(stored)
+        self.digest, self.previous = digest, kept.get("previous")
+        return DaysSeen.from_cursor(kept["state"])
+
+    def cursor(self, seen: DaysSeen) -> str:
+        """The cursor naming `seen`, stored first when it changed."""
+        state = seen.to_cursor()
+        if self.instance is None:
+            return state
+        digest = hashlib.sha256(state.encode()).hexdigest()[:24]
+        if digest != self.digest:
+            # One key a call: Dagster's storage inserts several at once or updates them,
+            # so a new key written with one that exists was dropped.
+            stored = json.dumps({"state": state, "previous": self.digest})
+            self.instance.run_storage.set_cursor_values({_state_key(self.source, digest): stored})
+            if self.previous not in (None, digest, self.digest):
+                # the state before the one replaced: no cursor names it any more
+                self.instance.run_storage.set_cursor_values(
+                    {_state_key(self.source, self.previous): ""}
+                )
+        return STATE_CURSOR_PREFIX + digest

@@ -8,6 +8,8 @@ fixture in this folder's conftest would be one for every module here."""
 
 from __future__ import annotations
 
+import json
+
 from dagster import (
     AssetSelection,
     Definitions,
@@ -17,6 +19,7 @@ from dagster import (
 
 from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.landing_state import SeenStore
 from cx_assets.lakehouse.resources import Lake as LakeResource
 from cx_assets.lakehouse.resources import build_resources
 from cx_assets_tests.instance import in_memory_instance
@@ -64,6 +67,10 @@ class Ticker:
         if result.cursor is not None:
             self.cursor = result.cursor
         return result
+
+    def state(self) -> dict[str, str]:
+        """What the sensor's cursor names: its state as the JSON `DaysSeen` writes."""
+        return json.loads(SeenStore(self.instance, "crm").read(self.cursor).to_cursor())
 
 
 def sensor_ticker(lake, instance) -> Ticker:

@@ -5,7 +5,6 @@ order, through the later days already built that read them), and what else a tic
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +36,7 @@ def test_a_new_file_requests_its_day(lake, ticker):
     assert request.tags["cx/source"] == "crm"
     assert request.tags["cx/trigger"] == "landing"
     assert request.tags["dagster/max_retries"] == "2"  # the daemon retries it if it fails
-    assert DAY in json.loads(result.cursor)
+    assert DAY in ticker.state()
 
 
 def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
@@ -50,8 +49,8 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     result = ticker.tick()
 
     assert keys(result) == [DAY]
-    cursor = json.loads(result.cursor)
-    assert {day for day, value in cursor.items() if value != DaysSeen.SKIPPED} == {
+    state = ticker.state()
+    assert {day for day, value in state.items() if value != DaysSeen.SKIPPED} == {
         DaysSeen.LANDING,
         DAY,
     }

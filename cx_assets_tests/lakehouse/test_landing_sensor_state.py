@@ -1,6 +1,7 @@
-"""What the landing sensor knows of days it did not run itself: a cursor an older version
-of it kept, and the files' fingerprints bronze recorded, so a day the CLI already built
-from the same files is not run again while a day changed since still is."""
+"""What the landing sensor knows of days, and where it keeps it: its state stored in the
+instance under a short cursor, a cursor an older version of it kept, and the files'
+fingerprints bronze recorded, so a day the CLI already built from the same files is not
+run again while a day changed since still is."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import json
 import os
 import shutil
 import time
+from datetime import date, timedelta
 
 import pytest
 
+from cx_assets.lakehouse.landing_state import STATE_CURSOR_PREFIX
 from cx_assets_tests.instance import in_memory_instance
 from cx_assets_tests.lakehouse.sensor_ticks import (
     BRONZE,
@@ -26,6 +29,55 @@ instance = pytest.fixture(sensor_instance, name="instance", scope="module")
 ticker = pytest.fixture(sensor_ticker, name="ticker")
 
 
+def test_the_cursor_stays_short_however_many_days_have_landed(lake, ticker):
+    """Dagster stores the cursor with every tick (every 5 s): the state it names is stored
+    once, when it changes."""
+    days = [(date(2024, 2, 1) + timedelta(days=n)).isoformat() for n in range(40)]
+    for day in days:
+        lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+    requested = []
+    for _ in range(5):  # at most 10 days a tick
+        requested += [request.tags["dagster/asset_partition_range_start"]
+                      for request in ticker.tick().run_requests]  # fmt: skip
+        assert ticker.cursor.startswith(STATE_CURSOR_PREFIX) and len(ticker.cursor) < 40
+    assert requested == days[::10]
+    assert set(days) <= set(ticker.state())
+    quiet = ticker.cursor
+    assert not ticker.tick().run_requests
+    assert ticker.cursor == quiet  # nothing changed: the same cursor, nothing written
+
+
+def test_a_cursor_dagster_did_not_keep_is_read_and_the_one_before_it_is_cleared(lake, ticker):
+    """A tick that fails leaves the cursor before it: the state it replaced is still
+    stored. The state before that is no cursor's and is cleared."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    ticker.tick()
+    first = ticker.cursor
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+    ticker.tick()
+    second = ticker.cursor
+    ticker.cursor = first  # the second tick failed after its state was stored
+    [again] = ticker.tick().run_requests
+    assert again.partition_key == DAY and ticker.cursor == second
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 3}])
+    ticker.tick()
+    assert ticker.state()[DAY]
+    stored = ticker.instance.run_storage.get_cursor_values(
+        {f"cx/landing_seen/crm/{cursor.removeprefix(STATE_CURSOR_PREFIX)}"
+         for cursor in (first, second)}
+    )  # fmt: skip
+    assert sorted(bool(text) for text in stored.values()) == [False, True]  # first cleared
+
+
+def test_a_cursor_naming_a_state_no_longer_stored_starts_over_and_says_so(lake, ticker, capfd):
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    ticker.cursor = STATE_CURSOR_PREFIX + "0" * 24
+
+    assert keys(ticker.tick()) == [DAY]  # never built: runs (a built day would not)
+    assert "names a state of crm's landed days no longer stored" in capfd.readouterr().err
+    assert DAY in ticker.state()
+
+
 def test_a_cursor_from_before_rewrites_were_kept_is_read(lake, ticker):
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     [first] = ticker.tick().run_requests
@@ -33,19 +85,17 @@ def test_a_cursor_from_before_rewrites_were_kept_is_read(lake, ticker):
     ticker.cursor = json.dumps({DAY: f"{found}/3"})  # a sensor upgraded over its cursor
 
     assert not ticker.tick().run_requests
-    assert json.loads(ticker.cursor)[DAY].split("/")[:2] == [found, "3"]
+    assert ticker.state()[DAY].split("/")[:2] == [found, "3"]
     assert not ticker.tick().run_requests
 
 
 def test_a_cursor_from_before_change_counts_is_read(lake, ticker):
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     [first] = ticker.tick().run_requests
-    fingerprint_only = {
-        day: value.split("/")[0] for day, value in json.loads(ticker.cursor).items()
-    }
+    fingerprint_only = {day: value.split("/")[0] for day, value in ticker.state().items()}
     ticker.cursor = json.dumps(fingerprint_only)
     assert not ticker.tick().run_requests  # the same files: nothing to do
-    assert json.loads(ticker.cursor)[DAY].split("/")[:2] == [first.run_key.split(":")[-1], "0"]
+    assert ticker.state()[DAY].split("/")[:2] == [first.run_key.split(":")[-1], "0"]
 
 
 def test_a_day_already_built_from_the_same_files_is_not_run_again(lake):
@@ -138,7 +188,7 @@ def test_a_same_size_rewrite_in_a_copied_root_the_sensor_saw_runs(lake, tmp_path
         shutil.copytree(lake.root, copy)  # keeps modification times, as `cp -a` does
         moved = Ticker(make_sensor(), copy, fresh)
         assert keys(moved.tick()) == []
-        assert DAY in json.loads(moved.cursor)
+        assert DAY in moved.state()
 
         path = copy / "landing" / "crm" / "interactions" / DAY / "part.jsonl"
         before = path.stat()
