@@ -105,11 +105,14 @@ def landing_sensor(
         waiting = 0
         _say_unknown_tables(context, seen, lake, source, tables)
         _say_outside_sources(context, seen, lake)
+        resolved: dict = {}  # the real paths of the landing and table folders, this tick
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
             day = _partition_day(context, seen, source, folder_name, now)
             if day is None:
                 continue
-            landed = _new_or_redelivered(context, seen, lake, source, tables, day, landing)
+            landed = _new_or_redelivered(
+                context, seen, lake, source, tables, day, landing, resolved
+            )
             if landed is None:
                 continue
             if len(changed) >= max_requests_per_tick:
@@ -166,6 +169,7 @@ def _new_or_redelivered(
     tables: Sequence[str],
     day: date,
     landing: str | None,
+    resolved: dict | None = None,
 ) -> tuple[str, str] | None:
     """The fingerprint and rewrites of `day`'s landed files when they are new or
     re-delivered since the cursor, and not what the day's bronze was already built from;
@@ -173,7 +177,8 @@ def _new_or_redelivered(
     folder_name = day.isoformat()
     ignored: list[tuple[str, str]] = []
     files_by_table = {
-        table: discover(lake.layout.landing_dir, source, table, day, ignored) for table in tables
+        table: discover(lake.layout.landing_dir, source, table, day, ignored, resolved)
+        for table in tables
     }
     for name, why in ignored:  # said once, as long as it stays
         if seen.skip(name):

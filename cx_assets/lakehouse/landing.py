@@ -53,6 +53,7 @@ def discover(
     table: str,
     day: date,
     ignored: list[tuple[str, str]] | None = None,
+    resolved: dict[Path, Path] | None = None,
 ) -> list[LandedFile]:
     """Files delivered for one (source, table, day), in a stable order (by name).
 
@@ -60,7 +61,11 @@ def discover(
     to say: the landing sensor says each once, not at every tick): what is not a file (a
     folder, whose files would otherwise be left unread without a word; a link to nothing),
     unsupported extensions, and links (to files or folders) that resolve outside the
-    landing folder, which would otherwise read any file on the host."""
+    landing folder, which would otherwise read any file on the host.
+
+    `resolved` keeps the real paths of the landing and table folders for a caller that
+    discovers many days at once (a landing sensor's tick: every day of its source, every
+    5 s), which resolving each day's folder and files made slow."""
     folder = landing_dir / source / table / day.isoformat()
     if not folder.is_dir():
         return []
@@ -75,25 +80,41 @@ def discover(
         else:
             ignored.append((shown, why))
 
-    landing_root = landing_dir.resolve()
+    resolved = {} if resolved is None else resolved
+    landing_root = _real(landing_dir, resolved)
+    # A file that is no link lies where its folder resolves to, and a folder that is no
+    # link where its table's folder does.
+    try:
+        real_folder = (
+            folder.resolve()
+            if folder.is_symlink()
+            else _real(folder.parent, resolved) / folder.name
+        )
+        folder_inside = real_folder.is_relative_to(landing_root)
+    except (OSError, RuntimeError):  # a link loop
+        folder_inside = False
+    prefix = f"{landing_dir.name}/{source}/{table}/{folder.name}"  # from the data root
+    with os.scandir(folder) as listing:
+        entries = sorted(listing, key=lambda entry: entry.name)
     files = []
-    for path in sorted(folder.iterdir()):
-        if is_in_flight(path):
+    for entry in entries:
+        if entry.name.startswith((".", "_")):  # in flight
             continue
-        name = path.relative_to(landing_dir.parent).as_posix()
+        path = folder / entry.name
+        name = f"{prefix}/{entry.name}"
         shown = printable(name)
-        if not path.is_file():
+        if not entry.is_file():
             if why := _not_a_file(path):
                 skip(shown, why)
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             skip(shown, f"not one of {', '.join(SUPPORTED_SUFFIXES)}")
             continue
-        if not _resolves_inside(path, landing_root):
+        if (entry.is_symlink() or not folder_inside) and not _resolves_inside(path, landing_root):
             skip(shown, "a link to outside the landing folder")
             continue
         try:
-            stat = path.stat()
+            stat = entry.stat()
         except FileNotFoundError:
             continue  # renamed or removed since the listing: the next read sees its new state
         files.append(
@@ -119,6 +140,12 @@ def _not_a_file(path: Path) -> str | None:
     if path.exists():
         return "not a regular file"
     return None  # removed since the listing
+
+
+def _real(folder: Path, resolved: dict[Path, Path]) -> Path:
+    if folder not in resolved:
+        resolved[folder] = folder.resolve()
+    return resolved[folder]
 
 
 def _resolves_inside(path: Path, root: Path) -> bool:

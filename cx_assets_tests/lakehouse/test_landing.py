@@ -161,13 +161,22 @@ def test_links_that_resolve_outside_landing_are_ignored_with_a_log_line(tmp_path
     (landing_dir / "crm" / "contacts").mkdir(parents=True)
     (landing_dir / "crm" / "contacts" / DAY.isoformat()).symlink_to(outside.parent)
     (outside.parent / "contacts.jsonl").write_bytes(b'{"Id": 9}\n')
+    # A table folder that is a link out of landing, its date folder no link.
+    write(tmp_path / "elsewhere" / DAY.isoformat() / "deals.jsonl", b'{"Id": 5}\n')
+    (landing_dir / "crm" / "deals").symlink_to(tmp_path / "elsewhere")
 
     with caplog.at_level("WARNING"):
         found = discover(landing_dir, "crm", "interactions", DAY)
         contacts = discover(landing_dir, "crm", "contacts", DAY)
+        deals = discover(landing_dir, "crm", "deals", DAY)
+        # as a landing sensor discovers, the real folders kept from day to day and table to table
+        resolved: dict = {}
+        each = [discover(landing_dir, "crm", table, DAY, [], resolved)
+                for table in ("interactions", "contacts", "deals")]  # fmt: skip
 
     assert [landed.path.name for landed in found] == ["alias.jsonl", "good.jsonl"]
-    assert contacts == []
+    assert contacts == [] and deals == []
+    assert each == [found, [], []]
     messages = [record.getMessage() for record in caplog.records]
     assert (
         "ignoring landing/crm/interactions/2024-01-05/passwd.jsonl: "
