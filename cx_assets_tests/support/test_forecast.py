@@ -253,3 +253,18 @@ def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
         date(2024, 2, 29), date(2024, 3, 4),
     )  # fmt: skip
     assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")
+
+
+def test_only_the_latest_26_weeks_are_learned_from():
+    """Every support run refits on a new day: the whole history made that grow with no end.
+    A year of history fits on its latest 182 days, and the days before change nothing."""
+    days = 365
+    last = FIRST + timedelta(days=days - 1)
+    daily = _daily(days)
+    forecaster = fit_forecaster(series_frame(daily, FIRST, last), last)
+    assert forecaster.history_days == 182
+    # the year's first half, ten times larger: the same forecast
+    early = daily["day"] <= last - timedelta(days=182)
+    louder = daily.assign(tickets=daily["tickets"].where(~early, daily["tickets"] * 10))
+    again = fit_forecaster(series_frame(louder, FIRST, last), last, previous=forecaster)
+    assert again is forecaster  # its inputs were the same days

@@ -1,7 +1,8 @@
 """Daily ticket volume forecast per category and for all tickets, with statsforecast.
 
 - Series: tickets created per UTC day and category (delivered, else predicted) and `all`,
-  from the first delivered day to the as-of day, days without tickets counted as 0.
+  from the first delivered day to the as-of day, days without tickets counted as 0; the
+  latest 182 days (26 weeks) of them are learned from.
 - Candidates: AutoETS, MSTL (weekly seasonality, AutoETS trend) and AutoTheta, all with a
   7-day season, against the baseline SeasonalNaive(7).
 - Choice per series by a rolling-origin backtest (`cross_validation`): up to
@@ -56,6 +57,18 @@ class ForecastSettings:
     season_length: int = 7
     min_train_days: int = 21
     max_windows: int = 3
+    # The latest days learned from (26 weeks): a weekly season and a trend need no more, and
+    # every support run refits on a new day: on the whole history that took 3 s at half a
+    # year, 6 s at a year and 14 s at two (a long-history audit), growing with no end.
+    max_history_days: int = 182
+
+
+def recent_history(history: pd.DataFrame, settings: ForecastSettings) -> pd.DataFrame:
+    """`series_frame`'s rows of the latest `max_history_days` days."""
+    if history.empty:
+        return history
+    first = history["ds"].max() - pd.Timedelta(days=settings.max_history_days - 1)
+    return history[history["ds"] >= first].reset_index(drop=True)
 
 
 @dataclass
@@ -146,11 +159,13 @@ def fit_forecaster(
     settings: ForecastSettings = ForecastSettings(),
     previous: VolumeForecaster | None = None,
 ) -> VolumeForecaster:
-    """Backtest the candidates, choose one per series and fit them on the whole history.
-    `previous` (the stored forecaster) is returned as it is when it was fitted from exactly
-    these inputs (the same series, as-of day, settings, statsforecast and this module)."""
+    """Backtest the candidates, choose one per series and fit them on the history's latest
+    `max_history_days` days. `previous` (the stored forecaster) is returned as it is when it
+    was fitted from exactly these inputs (the same series, as-of day, settings, statsforecast
+    and this module)."""
     import statsforecast
 
+    history = recent_history(history, settings)
     fingerprint = training_fingerprint(
         history, as_of_day, settings, statsforecast.__version__, source_digest(__file__)
     )
