@@ -87,6 +87,30 @@ def test_freshness_counts_rows_and_days_from_the_footers(gold):
     assert (heat.per_day, heat.rows, heat.last_day) == (False, 168, None)
 
 
+def test_freshness_reads_each_version_of_a_file_once(gold, monkeypatch):
+    """A run rewrites a few files of a table: the footers of the others are not read again
+    at each view (0.46 s at a year of days)."""
+    from cx_assets.command_centre import data
+
+    read = []
+    read_metadata = data.pq.read_metadata
+    monkeypatch.setattr(
+        data.pq, "read_metadata", lambda path: read.append(path) or read_metadata(path)
+    )
+    first = gold.freshness()
+    assert read
+    read.clear()
+    assert gold.freshness() == first and read == []
+    rewritten = (
+        parquet.partition_folder(gold.gold_dir / "calls_agent_daily", DAY1) / parquet.DATA_FILE
+    )
+    rows = parquet.pq.read_table(rewritten)
+    os.unlink(rewritten)  # as a run replaces a file: another one in its place
+    parquet.pq.write_table(rows.slice(0, 1), rewritten)
+    again = {item.table: item for item in gold.freshness()}
+    assert read == [rewritten] and again["calls_agent_daily"].rows == 3
+
+
 def test_freshness_names_a_table_not_written_and_counts_around_a_damaged_file(gold):
     """Seen in an audit: a gold table removed (or never written: a step that failed) left no
     row, and one damaged day counted its whole table as 0 rows."""
