@@ -251,12 +251,14 @@ class SeenStore:
         digest = cursor.removeprefix(STATE_CURSOR_PREFIX)
         key = _state_key(self.source, digest)
         stored = self.instance.run_storage.get_cursor_values({key}).get(key)
-        if not stored:
-            self.lost = True
+        try:
+            kept = json.loads(stored)
+            seen = DaysSeen.from_cursor(kept["state"])
+        except (TypeError, ValueError, KeyError, AttributeError):  # none, or not ours
+            self.lost = True  # failing would fail every tick after it
             return DaysSeen.from_cursor(None)
-        kept = json.loads(stored)
         self.digest, self.previous = digest, kept.get("previous")
-        return DaysSeen.from_cursor(kept["state"])
+        return seen
 
     def cursor(self, seen: DaysSeen) -> str:
         """The cursor naming `seen`, stored first when it changed."""

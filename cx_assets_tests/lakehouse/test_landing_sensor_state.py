@@ -5,6 +5,7 @@ run again while a day changed since still is."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -69,9 +70,17 @@ def test_a_cursor_dagster_did_not_keep_is_read_and_the_one_before_it_is_cleared(
     assert sorted(bool(text) for text in stored.values()) == [False, True]  # first cleared
 
 
-def test_a_cursor_naming_a_state_no_longer_stored_starts_over_and_says_so(lake, ticker, capfd):
+@pytest.mark.parametrize("stored", [None, "", "not json", "[]", '{"state": "{"}'])
+def test_a_cursor_naming_a_state_no_longer_stored_starts_over_and_says_so(
+    lake, ticker, capfd, stored
+):
+    """The store cleared, or a value in it damaged: the tick goes on (failing would fail
+    every tick after it), and says so."""
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
-    ticker.cursor = STATE_CURSOR_PREFIX + "0" * 24
+    digest = hashlib.sha256(repr(stored).encode()).hexdigest()[:24]
+    if stored is not None:
+        ticker.instance.run_storage.set_cursor_values({f"cx/landing_seen/crm/{digest}": stored})
+    ticker.cursor = STATE_CURSOR_PREFIX + digest
 
     assert keys(ticker.tick()) == [DAY]  # never built: runs (a built day would not)
     assert "names a state of crm's landed days no longer stored" in capfd.readouterr().err
