@@ -351,9 +351,23 @@ def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeyp
     assert command in said
     # Kept for the next run of the source (seen in the audit of this change: a stopped
     # run's output lost, the same command again said nothing); another source's run
-    # leaves them.
+    # leaves them, killed or finished.
     monkeypatch.undo()
-    assert run("run", "--date", "2024-01-01", "--select", "group:calls")[0] == 0
+    calls = ["run", "--date", "2024-01-01", "--select", "group:calls"]
+    killed_at_the_performance = (
+        "import os, signal, sys\n"
+        "from cx_assets.calls import table_rules\n"
+        "table_rules.performance_sql = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from cx_assets.cli import main\n"
+        f"sys.exit(main({calls!r}))\n"
+    )
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    killed = subprocess.run([sys.executable, "-c", killed_at_the_performance], env=environment,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert "silver/digital_calls" in json.loads((data_dir / ".read-ahead.json").read_text())
+    assert run(*calls)[0] == 0
     assert "silver/digital_calls" in json.loads((data_dir / ".read-ahead.json").read_text())
     # The next run of digital, of a later day, names what is still behind (day 3), with
     # the run from the day that changed.
