@@ -20,6 +20,7 @@ automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in th
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
@@ -78,8 +79,10 @@ def landing_sensor(
     max_requests_per_tick: int = MAX_REQUESTS_PER_TICK,
     minimum_interval_seconds: int = LANDING_SENSOR_INTERVAL_SECONDS,
 ) -> SensorDefinition:
+    sensor_name = f"{source}_landing_sensor"
+
     @sensor(
-        name=f"{source}_landing_sensor",
+        name=sensor_name,
         description=f"Runs a day of {source} when files land in, or are re-delivered to, "
         f"landing/{source}/<table>/<YYYY-MM-DD>/.",
         job_name=job_name,
@@ -98,6 +101,8 @@ def landing_sensor(
                 f"the cursor names a state of {source}'s landed days no longer stored: days "
                 "are compared with what their bronze was built from"
             )
+        if seen.started_again and _has_run_before(context, sensor_name):
+            seen.generation = secrets.token_hex(4)
         landing = folder_identity(lake.layout.landing_dir / source)
         seen.look_at(landing)
         now = datetime.now(UTC)
@@ -120,7 +125,7 @@ def landing_sensor(
                 continue
             current, rewritten = landed
             change = seen.record(folder_name, current, rewritten)
-            run_key = f"{source}:{folder_name}:{current}" + (f":{change}" if change else "")
+            run_key = seen.run_key(source, folder_name, change)
             changed.append((folder_name, run_key))
         if waiting:
             context.log.info(f"{waiting} more changed days wait for the next tick")
@@ -132,6 +137,17 @@ def landing_sensor(
         return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
 
     return landing_files_changed
+
+
+def _has_run_before(context: SensorEvaluationContext, sensor_name: str) -> bool:
+    """Whether the sensor has started a run on this instance (its run keys are taken)."""
+    if context.instance is None:
+        return False
+    from dagster import RunsFilter
+    from dagster._core.storage.tags import SENSOR_NAME_TAG
+
+    found = context.instance.get_run_ids(RunsFilter(tags={SENSOR_NAME_TAG: sensor_name}), limit=1)
+    return bool(found)
 
 
 def _say_unknown_tables(

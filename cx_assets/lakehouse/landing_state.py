@@ -140,6 +140,11 @@ class DaysSeen:
 
     SKIPPED = "skipped"
     LANDING = "/landing"
+    # A state started again (its cursor reset, or the state it named lost) on a data root
+    # whose sensor has run before counts changes from 0 again: its run keys could repeat
+    # earlier ones, whose requests Dagster drops. A generation of its own, in every key it
+    # makes, keeps them apart.
+    GENERATION = "/generation"
 
     def __init__(
         self,
@@ -154,6 +159,7 @@ class DaysSeen:
         self.skipped_before = skipped
         self.skipped: set[str] = set()
         self.landing_before, self.landing = landing, landing
+        self.generation: str | None = None
 
     def skip(self, folder_name: str) -> bool:
         """Remember that the folder is skipped this tick; whether it was not on the last one."""
@@ -176,6 +182,7 @@ class DaysSeen:
         fingerprints, changes, written, skipped = {}, {}, {}, set()
         values = json.loads(cursor) if cursor else {}
         landing = values.pop(cls.LANDING, None)
+        generation = values.pop(cls.GENERATION, None)
         for day, value in values.items():
             if value == cls.SKIPPED:
                 skipped.add(day)
@@ -185,7 +192,19 @@ class DaysSeen:
             fingerprints[day], changes[day] = found, int(count or 0)
             if rewritten:
                 written[day] = rewritten
-        return cls(fingerprints, changes, frozenset(skipped), written, landing)
+        seen = cls(fingerprints, changes, frozenset(skipped), written, landing)
+        seen.generation = generation
+        return seen
+
+    @property
+    def started_again(self) -> bool:
+        """Nothing known yet, no generation: a first state, or one started again."""
+        return not self.fingerprints and self.generation is None
+
+    def run_key(self, source: str, day: str, change: int) -> str:
+        """The key of a run of `day` at its `change`th change (see `GENERATION`)."""
+        key = f"{source}:{day}:{self.fingerprints[day]}" + (f":{change}" if change else "")
+        return key + (f":{self.generation}" if self.generation else "")
 
     def unchanged(self, day: str, current: str, rewritten: str) -> bool:
         """Whether the day's files are as last seen: the same fingerprint, and not rewritten
@@ -213,7 +232,8 @@ class DaysSeen:
         }
         skipped = dict.fromkeys(self.skipped - set(seen), self.SKIPPED)
         landing = {self.LANDING: self.landing} if self.landing else {}
-        return json.dumps({**skipped, **seen, **landing}, sort_keys=True)
+        generation = {self.GENERATION: self.generation} if self.generation else {}
+        return json.dumps({**skipped, **seen, **landing, **generation}, sort_keys=True)
 
 
 # Dagster stores a sensor's cursor on every tick it records, and a landing sensor ticks every

@@ -14,11 +14,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from cx_assets.lakehouse.landing_state import STATE_CURSOR_PREFIX
+from cx_assets.lakehouse.landing_state import STATE_CURSOR_PREFIX, DaysSeen
 from cx_assets_tests.instance import in_memory_instance
 from cx_assets_tests.lakehouse.sensor_ticks import (
     BRONZE,
     DAY,
+    JOB,
     Ticker,
     keys,
     make_sensor,
@@ -85,6 +86,40 @@ def test_a_cursor_naming_a_state_no_longer_stored_starts_over_and_says_so(
     assert keys(ticker.tick()) == [DAY]  # never built: runs (a built day would not)
     assert "names a state of crm's landed days no longer stored" in capfd.readouterr().err
     assert DAY in ticker.state()
+
+
+def test_a_state_started_again_after_runs_makes_run_keys_of_its_own(lake, tmp_path):
+    """Found under the daemon: a cursor reset (or a state lost) counts a day's changes from
+    0 again, so a later re-delivery repeated an earlier run key, and Dagster dropped its
+    request without a word. A state started again where the sensor has run before takes a
+    generation of its own into its keys; a first state on a new root does not."""
+    from dagster import DagsterRun, DagsterRunStatus
+    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
+
+    with in_memory_instance() as fresh:
+        ticker = Ticker(make_sensor(), lake.root, fresh)
+        path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+
+        def redelivered() -> str:  # `cp -p`: the same bytes and times, a new ctime
+            stat = path.stat()
+            path.write_bytes(path.read_bytes())
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            [request] = ticker.tick().run_requests
+            return request.run_key
+
+        [first] = ticker.tick().run_requests
+        assert ticker.state().get(DaysSeen.GENERATION) is None  # nothing ran before it
+        keys_used = [first.run_key, redelivered()]
+        for key in keys_used:  # as the daemon records the runs it starts
+            fresh.add_run(DagsterRun(job_name=JOB.name, status=DagsterRunStatus.SUCCESS,
+                                     tags={RUN_KEY_TAG: key, SENSOR_NAME_TAG: "crm_landing_sensor"}))  # fmt: skip
+
+        ticker.cursor = None  # reset by an engineer
+        [again] = ticker.tick().run_requests  # never built (no bronze here): runs again
+        later = redelivered()
+
+        assert ticker.state()[DaysSeen.GENERATION]
+        assert len({*keys_used, again.run_key, later}) == 4, (keys_used, again.run_key, later)
 
 
 def test_a_cursor_from_before_rewrites_were_kept_is_read(lake, ticker):
