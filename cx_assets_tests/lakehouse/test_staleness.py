@@ -320,6 +320,22 @@ def _digital_days_built_then_day_one_redelivered(data_dir) -> tuple[str, ...]:
     return ("run", "--date", "2024-01-01", "--select", "group:digital")
 
 
+def _killed_at(module: str, function: str, arguments, data_dir) -> subprocess.CompletedProcess:
+    """`cx-lakehouse` with `arguments` in a process that kills itself (SIGKILL) when the
+    run calls `module.function`: a run killed outright at that step."""
+    killed_there = (
+        "import importlib, os, signal, sys\n"
+        f"module = importlib.import_module({module!r})\n"
+        f"setattr(module, {function!r}, lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))\n"
+        "from cx_assets.cli import main\n"
+        f"sys.exit(main({list(arguments)!r}))\n"
+    )
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    return subprocess.run([sys.executable, "-c", killed_there], env=environment,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
 LATER_DAYS_OF_DAY_ONE = "later days out of date: digital, 2 days from 2024-01-02 to 2024-01-03"
 
 
@@ -354,17 +370,7 @@ def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeyp
     # leaves them, killed or finished.
     monkeypatch.undo()
     calls = ["run", "--date", "2024-01-01", "--select", "group:calls"]
-    killed_at_the_performance = (
-        "import os, signal, sys\n"
-        "from cx_assets.calls import table_rules\n"
-        "table_rules.performance_sql = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "from cx_assets.cli import main\n"
-        f"sys.exit(main({calls!r}))\n"
-    )
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
-    environment.pop("DAGSTER_HOME", None)
-    killed = subprocess.run([sys.executable, "-c", killed_at_the_performance], env=environment,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    killed = _killed_at("cx_assets.calls.table_rules", "performance_sql", calls, data_dir)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     assert "silver/digital_calls" in json.loads((data_dir / ".read-ahead.json").read_text())
     assert run(*calls)[0] == 0
@@ -385,17 +391,7 @@ def test_a_run_after_a_killed_one_names_the_later_days_the_killed_run_left(tmp_p
     arguments = _digital_days_built_then_day_one_redelivered(data_dir)
     # killed once the leakage calls are written too: the next run's own "before" holds
     # every changed row already, and it rebuilds them as they are
-    killed_at_the_daily_summary = (
-        "import os, signal, sys\n"
-        "from cx_assets.digital import gold_rules\n"
-        "gold_rules.daily_summary_sql = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "from cx_assets.cli import main\n"
-        f"sys.exit(main({list(arguments)!r}))\n"
-    )
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
-    environment.pop("DAGSTER_HOME", None)
-    killed = subprocess.run([sys.executable, "-c", killed_at_the_daily_summary], env=environment,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    killed = _killed_at("cx_assets.digital.gold_rules", "daily_summary_sql", arguments, data_dir)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     assert "later days" not in killed.stdout
     assert (data_dir / ".read-ahead.json").exists()
