@@ -153,13 +153,14 @@ class DaysSeen:
         skipped: frozenset[str] = frozenset(),
         written: dict[str, str] | None = None,
         landing: str | None = None,
+        generation: str | None = None,
     ) -> None:
         self.fingerprints, self.changes = fingerprints, changes
         self.written = written or {}
         self.skipped_before = skipped
         self.skipped: set[str] = set()
         self.landing_before, self.landing = landing, landing
-        self.generation: str | None = None
+        self.generation = generation
 
     def skip(self, folder_name: str) -> bool:
         """Remember that the folder is skipped this tick; whether it was not on the last one."""
@@ -192,9 +193,7 @@ class DaysSeen:
             fingerprints[day], changes[day] = found, int(count or 0)
             if rewritten:
                 written[day] = rewritten
-        seen = cls(fingerprints, changes, frozenset(skipped), written, landing)
-        seen.generation = generation
-        return seen
+        return cls(fingerprints, changes, frozenset(skipped), written, landing, generation)
 
     @property
     def started_again(self) -> bool:
