@@ -59,10 +59,15 @@ def _name(asset_def: AssetsDefinition) -> str:
 
 
 def _missing(con, *assets: AssetsDefinition) -> AssetCheckResult | None:
+    """An ERROR whatever a check's configured severity: a table its asset's step wrote, or an
+    upstream one, is not there (a check run alone on a data root that never built it), so
+    nothing can be judged."""
     for asset_def in assets:
         if not table_exists(con, *asset_def.key.path):
             return AssetCheckResult(
-                passed=False, description=f"{asset_def.key.to_user_string()} does not exist"
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
+                description=f"{asset_def.key.to_user_string()} does not exist",
             )
     return None
 

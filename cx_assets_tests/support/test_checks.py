@@ -98,6 +98,18 @@ def test_a_missing_analytics_table_fails(lake):
         "gold/never_written", SLA_FLAGS_CONSISTENT,
     )  # fmt: skip
     assert not evaluation.passed and "does not exist" in evaluation.description
+    assert evaluation.severity == ERROR
+
+
+def test_a_missing_analytics_table_fails_the_breach_share_as_error_whatever_its_severity(lake):
+    """The band's configured WARN judges a share; with no table there is nothing to judge."""
+    result, evaluation = check_evaluation(
+        lake, [deliveries, never_written], breach_share_check(never_written, deliveries),
+        "gold/never_written", BREACH_SHARE_IN_BAND,
+    )  # fmt: skip
+    assert not evaluation.passed and "does not exist" in evaluation.description
+    assert evaluation.severity == ERROR
+    assert not result.success  # the check is blocking: an ERROR fails the run
 
 
 # --------------------------------------------------------------------------- breach share
