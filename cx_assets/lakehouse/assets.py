@@ -25,6 +25,8 @@ from typing import Any
 import pandera.pandas as pa
 from dagster import (
     AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
@@ -60,6 +62,7 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.table_checks import declared_checks
 from cx_assets.lakehouse.validation import column_schema
 from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse_tables import table_exists
 
 # Declarations on an asset's definition metadata (shown in the UI; the landed table is read
 # back by the landing sensor).
@@ -285,6 +288,9 @@ def _evaluating_checks(
     def step(context: AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
         if key in context.selected_asset_keys:
             yield _table_output(fn, own, context, kwargs)
+        elif never_built := _table_never_built(context, key, kwargs["warehouse"]):
+            yield from never_built
+            return
         yield from _check_results(context, key, checks, kwargs, partitioned=partitioned)
 
     step.__name__, step.__qualname__, step.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
@@ -294,6 +300,30 @@ def _evaluating_checks(
         p.name: p.annotation for p in parameters if p.annotation is not inspect.Parameter.empty
     }
     return step
+
+
+def _table_never_built(
+    context: AssetExecutionContext, key: AssetKey, warehouse: Warehouse
+) -> list[AssetCheckResult]:
+    """Checks run alone (the UI's "Execute checks") on a data root that never built their
+    table: each fails as ERROR naming it, where each check's query failed the step with
+    DuckDB's catalog error. Empty when the table is there."""
+    schema, table = key.path
+    with warehouse.connect() as con:
+        if table_exists(con, schema, table):
+            return []
+    return [
+        AssetCheckResult(
+            asset_key=key,
+            check_name=check_key.name,
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{schema}.{table} does not exist: materialize {key.to_user_string()} "
+            "first",
+        )
+        for check_key in sorted(context.selected_asset_check_keys, key=lambda k: k.name)
+        if check_key.asset_key == key
+    ]
 
 
 def _table_output(

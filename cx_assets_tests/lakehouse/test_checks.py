@@ -156,6 +156,28 @@ def test_the_table_runs_without_its_checks_and_a_check_runs_alone_on_the_stored_
     assert not check_results(check_only)[("silver/keyed", UNIQUE_KEY)].passed
 
 
+def test_checks_run_alone_on_a_table_never_built_fail_as_error_naming_it(lake):
+    """Each check's own query failed the step with DuckDB's catalog error; a band's
+    configured WARN included, as there is no day to judge."""
+    checks = [AssetCheckKey(shares_once_a_day.key, name) for name in (UNIQUE_KEY, SHARE)]
+    job = define_asset_job("checks_alone", selection=AssetSelection.checks(*checks))
+    definitions = Definitions(assets=[shares_once_a_day], jobs=[job], resources=lake.resources)
+    check_only = definitions.resolve_job_def("checks_alone").execute_in_process(
+        tags={"dagster/partition": "2024-01-05"}, instance=lake.instance, run_config=QUIET,
+        raise_on_error=False,
+    )  # fmt: skip
+    results = check_results(check_only)
+    table = "gold/shares_once_a_day"
+    assert set(results) == {(table, UNIQUE_KEY), (table, SHARE)}
+    for evaluation in results.values():
+        assert not evaluation.passed and evaluation.severity == ERROR
+        assert evaluation.description == (
+            f"gold.shares_once_a_day does not exist: materialize {table} first"
+        )
+    assert materialized(check_only) == set()
+    assert not check_only.success  # blocking checks
+
+
 # --------------------------------------------------------------------------- blocking
 
 
