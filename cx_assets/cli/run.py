@@ -139,7 +139,7 @@ def _run_and_report(
             print(f"note: gold/{table}'s Parquet published again from the warehouse "
                   "(an earlier run stopped between the two)")  # fmt: skip
         plan.require_built_upstreams(resources["warehouse"], settings.layout)
-        plan.require_built_days(instance, keys)
+        plan.require_built_days(instance, resources["warehouse"], keys)
         # The rows later days were built from: this run's days when later days read them,
         # and, older, what a run that stopped before comparing them left.
         journal = ReadAheadJournal(settings.layout.read_ahead_journal)

@@ -254,12 +254,14 @@ class RunPlan:
                 f"{'it' if len(missing) == 1 else 'them'} first"
             )
 
-    def require_built_days(self, instance, days: list[str]) -> None:
+    def require_built_days(self, instance, warehouse, days: list[str]) -> None:
         """Refuse, in one line, a selection that reads a day of its own days from a table
         never built for that day (`--select key:gold/calls_kpis_daily` for a day whose
         calls were never run): it wrote that day's gold from no rows, zero calls, with
-        every check passing, where the truth was "not loaded"."""
+        every check passing, where the truth was "not loaded". Never built as the step
+        would find it (`io_managers.days_never_built`)."""
         from cx_assets.lakehouse.inputs import reads_its_own_days
+        from cx_assets.lakehouse.io_managers import days_never_built
 
         planned = self.partitioned | self.rollups
         for key in sorted(self.partitioned):
@@ -269,7 +271,9 @@ class RunPlan:
                 mapping = self.graph.get_partition_mapping(key, parent)
                 if not reads_its_own_days(mapping):
                     continue  # all days, or days before: whatever has been built
-                unbuilt = sorted(set(days) - instance.get_materialized_partitions(parent))
+                unbuilt = days_never_built(
+                    instance, warehouse, parent, [date.fromisoformat(day) for day in sorted(days)]
+                )
                 if unbuilt:
                     more = len(unbuilt) - 1
                     also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""

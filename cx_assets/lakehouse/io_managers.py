@@ -42,7 +42,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import (
+    AssetKey,
     ConfigurableIOManager,
+    DagsterInstance,
     Failure,
     InputContext,
     OutputContext,
@@ -165,6 +167,32 @@ def _window_ends(context: InputContext) -> tuple[date, date]:
 BACKFILL_TAG = "dagster/backfill"
 
 
+def days_never_built(
+    instance: DagsterInstance, warehouse: Warehouse, key: AssetKey, days: Sequence[date]
+) -> list[date]:
+    """Of `days`, those table `key` was never built for: neither materialized in `instance`
+    nor holding rows of the day in the warehouse (built under another instance, such as a
+    throwaway one of Dagster's own CLI). One answer for the step reading the table
+    (`_require_built_days`) and `cx-lakehouse run` before it starts
+    (`RunPlan.require_built_days`): the command refused days the step would read."""
+    materialized = instance.get_materialized_partitions(key)
+    unrecorded = [day for day in days if day.isoformat() not in materialized]
+    if not unrecorded:
+        return []
+    layer, table = key.path[-2:]
+    with warehouse.connect() as con:
+        held = set()
+        if table_exists(con, layer, table):
+            held = {
+                row[0]
+                for row in con.execute(
+                    f"SELECT DISTINCT date FROM {qualified(layer, table)} "
+                    f"WHERE {in_days(unrecorded)}"
+                ).fetchall()
+            }
+    return [day for day in unrecorded if day not in held]
+
+
 def _require_built_days(
     context: InputContext, first: date, last: date, warehouse: Warehouse
 ) -> None:
@@ -172,9 +200,8 @@ def _require_built_days(
     that was never built for those days. The UI's Materialize on one partition of a gold
     table whose silver day was never run wrote that day's gold from no rows, every check
     passing, where the truth was "not loaded". (`cx-lakehouse run` refuses such a selection
-    before it starts: `RunPlan.require_built_days`.) Built means materialized in this
-    instance, or holding rows of the day in the warehouse (built under another instance,
-    such as a throwaway one of Dagster's own CLI). Inputs of other days (the days before)
+    before it starts: `RunPlan.require_built_days`.) Built as `days_never_built` tells
+    it. Inputs of other days (the days before)
     and of whole history read what has been built, as intended; a window of the days
     before and the step's own (`with_days_before`: digital's leakage calls and summary) is
     held to its own days, which it wrote from no rows too (seen in an audit, through
@@ -194,22 +221,8 @@ def _require_built_days(
             return  # all days, or days before: whatever has been built
         own_days = partition_dates(step)  # of a window with days before, the step's own
         first, last = max(first, own_days[0]), min(last, own_days[-1])
-    materialized = context.instance.get_materialized_partitions(context.asset_key)
-    unrecorded = [day for day in dates_between(first, last) if day.isoformat() not in materialized]
-    if not unrecorded:
-        return
-    layer, table = table_of(context)
-    with warehouse.connect() as con:
-        held = set()
-        if table_exists(con, layer, table):
-            held = {
-                row[0]
-                for row in con.execute(
-                    f"SELECT DISTINCT date FROM {qualified(layer, table)} "
-                    f"WHERE {in_days(unrecorded)}"
-                ).fetchall()
-            }
-    if missing := [day for day in unrecorded if day not in held]:
+    days = dates_between(first, last)
+    if missing := days_never_built(context.instance, warehouse, context.asset_key, days):
         more = len(missing) - 1
         also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""
         backfill = step.dagster_run.tags.get(BACKFILL_TAG)

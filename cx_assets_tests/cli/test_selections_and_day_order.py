@@ -66,6 +66,20 @@ def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refus
     assert hinted.returncode == 0, hinted.stdout + hinted.stderr
 
 
+def test_a_table_selected_alone_reads_a_day_built_under_another_instance(tmp_path):
+    """Its input's rows are in the warehouse, though this instance never recorded them (a
+    run of Dagster's own CLI on a throwaway instance, another DAGSTER_HOME): the step reads
+    such a day, and the command refused it before the run (found in a code audit)."""
+    data_dir = calls_day(tmp_path / "data")
+    elsewhere = {"DAGSTER_HOME": str(tmp_path / "other_home")}
+    (tmp_path / "other_home").mkdir()
+    built = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir, **elsewhere)
+    assert built.returncode == 0, built.stdout + built.stderr
+    alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert "calls_kpis_daily" in alone.stdout
+
+
 def test_a_table_reading_its_day_with_days_before_is_refused_for_a_day_never_built(tmp_path):
     """The daily leakage summary reads its day and the 13 before it: the refusal above
     looked only at inputs of the day alone, so the summary of a day never run was written
