@@ -3,7 +3,7 @@
 A domain is a package `cx_assets/<domain>/` with a `definitions.py` exposing `defs`; it is
 found by looking, so adding a domain edits nothing central. What is cross-cutting is applied
 here once: resources from `CX_DATA_DIR`, the executor (steps in threads of the run's
-process, see `lakehouse/executor.py`; a process per step would cost ~2 s each and could not
+process, see `lakehouse/executor.py`; a process per step would cost ~1.5 s each and could not
 share the warehouse file), the all-domains daily job and its schedule,
 and the automation sensor that rebuilds whole-history rollups.
 

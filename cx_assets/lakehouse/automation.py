@@ -3,9 +3,10 @@ automation condition that keeps whole-history rollups fresh.
 
 Landing sensor, one per source. Each tick fingerprints every date folder of the source
 from its files' (path, mtime, size), and notes their ctimes (`landing_state`). A day whose fingerprint
-changed since the cursor (a new file, a re-delivered one, a removed one), or whose files
-were rewritten keeping it (`cp -p`), gets a run of that partition, with a run key made
-from the fingerprint and the day's count of changes: Dagster deduplicates run keys
+changed since the sensor's state last saw it (a new file, a re-delivered one, a removed
+one), or whose files were rewritten keeping it (`cp -p`), gets a run of that partition, with
+a run key made from the fingerprint, the day's count of changes and the state's generation
+(`DaysSeen.run_key`): Dagster deduplicates run keys
 forever, so a key must change whenever the content does. Days outside the partitions
 (before the start, today or later, or a folder that is not a date) are skipped, because
 one bad partition key fails the whole tick, with a log line on the first tick that skips
@@ -188,8 +189,9 @@ def _new_or_redelivered(
     resolved: dict | None = None,
 ) -> tuple[str, str] | None:
     """The fingerprint and rewrites of `day`'s landed files when they are new or
-    re-delivered since the cursor, and not what the day's bronze was already built from;
-    None otherwise (a day built from these files is recorded in the cursor as seen)."""
+    re-delivered since the sensor's state saw them, and not what the day's bronze was already
+    built from; None otherwise (a day built from these files is recorded in the state as
+    seen)."""
     folder_name = day.isoformat()
     ignored: list[tuple[str, str]] = []
     files_by_table = {
@@ -205,7 +207,7 @@ def _new_or_redelivered(
     current, rewritten = fingerprint(files), rewrites(files)
     if seen.unchanged(folder_name, current, rewritten):
         return None
-    # A day rewritten under the fingerprint the cursor holds is a re-delivery the sensor
+    # A day rewritten under the fingerprint the state holds is a re-delivery the sensor
     # saw itself, whatever an older bronze materialization recorded.
     if (
         seen.fingerprints.get(folder_name) != current

@@ -24,7 +24,7 @@ opened without Dagster's initialization, which would do nothing there but read t
 migration scripts first.
 
 `cx-lakehouse` writes it into the `dagster.yaml` of the data root's DAGSTER_HOME (see
-`cli.DAGSTER_YAML`).
+`cli.home.DAGSTER_YAML`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ conventions test read.
   (`bronze/<table>/date=D/`, one zstd file per day) behind the view `bronze.<table>`. Raw
   text is most of a day's bytes; DuckDB's own string compression costs ~4x pyarrow's zstd.
 - `WarehouseIOManager`: tables in the warehouse (`layer.table`), written by
-  `warehouse.replace_rows` (one transaction per step, by column name).
+  `warehouse.replace_rows` (one transaction per step, or per chunk of a `DayTables` output,
+  by column name).
 - `GoldIOManager` (`gold_io_manager.py`): the warehouse, plus Parquet for analysts written
   from the same Arrow table that was inserted (`gold/<table>/date=D/data.parquet` per
   partition, `gold/<table>/data.parquet` for whole-history tables), never read back.

@@ -5,8 +5,8 @@ A day's **fingerprint** digests its files' paths, modification times and sizes; 
 **rewrites** their status-change times (ctime), which move on a re-delivery that keeps the
 rest (`cp -p`). Bronze materializations record both (`LANDING_FINGERPRINTS`,
 `LANDING_REWRITES`), so a day built by the CLI is not run again by the sensor
-(`already_built`); the sensor's cursor (`DaysSeen`) keeps them per date folder with a count
-of changes for its run keys.
+(`already_built`); the sensor's state (`DaysSeen`, stored apart and named by the sensor's
+cursor, `SeenStore`) keeps them per date folder with a count of changes for its run keys.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def already_built(
 
 
 class DaysSeen:
-    """The sensor's cursor: each date folder's last fingerprint, its `rewrites` and how many
+    """The sensor's state: each date folder's last fingerprint, its `rewrites` and how many
     times it has changed. The count goes into the run key: Dagster drops a request whose key
     it has seen, so a day whose files go back to an earlier state (a rollback with the old
     times kept, files removed twice, a `cp -p` re-delivery) must still get a new key.
@@ -177,11 +177,12 @@ class DaysSeen:
         return self.landing_before is not None and self.landing != self.landing_before
 
     @classmethod
-    def from_cursor(cls, cursor: str | None) -> DaysSeen:
-        # A cursor maps a day to "fingerprint" (before change counts were kept),
-        # "fingerprint/changes" (before rewrites were) or "fingerprint/changes/rewrites".
+    def from_text(cls, text: str | None) -> DaysSeen:
+        """The state `to_text` wrote (or, before `SeenStore`, the sensor's whole cursor): a
+        day maps to "fingerprint" (before change counts were kept), "fingerprint/changes"
+        (before rewrites were) or "fingerprint/changes/rewrites"."""
         fingerprints, changes, written, skipped = {}, {}, {}, set()
-        values = json.loads(cursor) if cursor else {}
+        values = json.loads(text) if text else {}
         landing = values.pop(cls.LANDING, None)
         generation = values.pop(cls.GENERATION, None)
         for day, value in values.items():
@@ -207,7 +208,7 @@ class DaysSeen:
 
     def unchanged(self, day: str, current: str, rewritten: str) -> bool:
         """Whether the day's files are as last seen: the same fingerprint, and not rewritten
-        since (unless the whole landing folder was copied, or the cursor is from before
+        since (unless the whole landing folder was copied, or the state is from before
         rewrites were kept); it then keeps their rewrites."""
         if self.fingerprints.get(day) != current:
             return False
@@ -224,7 +225,7 @@ class DaysSeen:
         self.written[day] = rewritten
         return change
 
-    def to_cursor(self) -> str:
+    def to_text(self) -> str:
         seen = {
             day: "/".join([found, str(self.changes[day]), self.written.get(day, "")]).rstrip("/")
             for day, found in self.fingerprints.items()
@@ -266,22 +267,22 @@ class SeenStore:
     def read(self, cursor: str | None) -> DaysSeen:
         if not cursor or not cursor.startswith(STATE_CURSOR_PREFIX) or self.instance is None:
             state = cursor if cursor and not cursor.startswith(STATE_CURSOR_PREFIX) else None
-            return DaysSeen.from_cursor(state)
+            return DaysSeen.from_text(state)
         digest = cursor.removeprefix(STATE_CURSOR_PREFIX)
         key = _state_key(self.source, digest)
         stored = self.instance.run_storage.get_cursor_values({key}).get(key)
         try:
             kept = json.loads(stored)
-            seen = DaysSeen.from_cursor(kept["state"])
+            seen = DaysSeen.from_text(kept["state"])
         except (TypeError, ValueError, KeyError, AttributeError):  # none, or not ours
             self.lost = True  # failing would fail every tick after it
-            return DaysSeen.from_cursor(None)
+            return DaysSeen.from_text(None)
         self.digest, self.previous = digest, kept.get("previous")
         return seen
 
     def cursor(self, seen: DaysSeen) -> str:
         """The cursor naming `seen`, stored first when it changed."""
-        state = seen.to_cursor()
+        state = seen.to_text()
         if self.instance is None:
             return state
         digest = hashlib.sha256(state.encode()).hexdigest()[:24]

@@ -7,8 +7,9 @@ otherwise the first problem found (reader error, invalid JSON, missing required 
 type, duplicate key: `duplicates`). Good and bad rows leave together so nothing is dropped
 silently: bad ones go to quarantine.
 
-Each record's JSON is parsed once (`json_extract` with a list of paths), and each field is
-typed once, which keeps a 300 MB day of CRM interactions to a second or two.
+Each record's JSON is parsed twice, for its values' JSON types (`json_type`) and every
+value as text (`json_transform`), and each field is typed once, which keeps a 300 MB day of
+CRM interactions to a second or two.
 
 DuckDB casts more than the contract allows, so text is matched before it is cast:
 - timestamps are ISO-8601, `YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]][offset]]`, with years

@@ -5,7 +5,7 @@ returns an SVG (built as text, so no plotting library is imported on the run's h
 a chart costs well under a millisecond per hundred marks), and `markdown_image` wraps SVGs
 as `MetadataValue.md` with inline `data:` images, which the UI's markdown renders.
 
-Domain-free: every domain's `plots.py` picks the columns and titles.
+Domain-free: each domain's `plots.py`, where it has one, picks the columns and titles.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def heatmap_svg(
     column_labels: Sequence[str],
     title: str,
 ) -> str:
-    """Rows × columns of cells shaded from white (0 or the minimum) to dark blue (the maximum),
+    """Rows × columns of cells shaded from white (0) to dark blue (the maximum),
     with every other column labelled."""
     numbers = [[_number(value) for value in row] for row in values]
     present = [value for row in numbers for value in row if value is not None]

@@ -11,8 +11,8 @@ the lock behind, nor a dead waiter its place in line.
 What a killed run does leave behind is its record: Dagster still shows it STARTED, and any
 concurrency slots it claimed stay claimed. Every run records its process (`cx/pid`,
 `cx/pid_started`, `cx/host`) on itself before it waits for the lock, and which run it
-recorded them for (`cx/owner_of`); `release_dead_runs` finds STARTED or STARTING runs whose
-process is gone and marks them failed (freeing their slots), one line each. It runs when a
+recorded them for (`cx/owner_of`); `release_dead_runs` finds unfinished runs (not
+started, starting or started) whose process is gone and marks them failed (freeing their slots), one line each. It runs when a
 run has taken the lock, before `cx-lakehouse run` starts, and on every landing-sensor tick,
 so the UI's queue drains even when no new run could start.
 
@@ -123,7 +123,7 @@ def owner_gone(tags: Mapping[str, str], run_id: str) -> bool:
 
 class _Held:
     """The lock as this process holds it: one file descriptor, counted, because several
-    resources of one run (and both runs of one `cx-lakehouse run`) take it in turn."""
+    resources of one run take it in turn, and `cx-lakehouse run` holds it around its run."""
 
     def __init__(self) -> None:
         self.guard = threading.Lock()

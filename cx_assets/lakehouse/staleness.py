@@ -6,8 +6,9 @@ week) and every member version up to their day; CRM interactions every contact v
 to theirs. A run that rebuilds a day (a late delivery, a re-delivery, days run out of order)
 changes what those later days were computed from, but it builds only its own days. The
 later days an earlier run built are then out of date, and nothing else would say so:
-`later_days_built_before` finds them. `cx-lakehouse run` names them with the command that
-brings them up to date; a landing sensor runs a changed day through the last of them.
+`later_days_after_changes` finds them for `cx-lakehouse run`, which names them with the
+command that brings them up to date, and `later_days_built_before` for a landing sensor,
+which runs a changed day through the last of them.
 
 A rebuilt table whose rows of the run's days came out as they were (the same day run
 again, its files unchanged) leaves the later days as they were: `cx-lakehouse run`

@@ -70,7 +70,7 @@ class Ticker:
 
     def state(self) -> dict[str, str]:
         """What the sensor's cursor names: its state as the JSON `DaysSeen` writes."""
-        return json.loads(SeenStore(self.instance, "crm").read(self.cursor).to_cursor())
+        return json.loads(SeenStore(self.instance, "crm").read(self.cursor).to_text())
 
 
 def sensor_ticker(lake, instance) -> Ticker:
