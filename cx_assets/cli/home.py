@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from cx_assets.cli.options import UsageError
+from cx_assets.lakehouse.settings import DataLayout
 
 DAGSTER_YAML = """\
 # Written by cx-lakehouse. Runs on one data root queue on its run lock (see
@@ -68,7 +69,7 @@ def dagster_home_path(data_dir: Path) -> Path:
     configured = os.environ.get("DAGSTER_HOME")
     if configured and not Path(configured).is_absolute():
         raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
-    home = Path(configured or data_dir / "dagster_home")
+    home = Path(configured) if configured else DataLayout(data_dir).dagster_home
     # The URL of Dagster's SQLite run storage reads `%41` as `A`, and the text after a `?`
     # as options ("no such table"): a raw traceback either way.
     for mark, read_as in (("%", "an escape"), ("?", "the start of options")):

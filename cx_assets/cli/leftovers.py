@@ -8,7 +8,8 @@ for its port, and, on another port, two daemons competing for the run queue: the
 failed a landing run it could not launch and never created its retry.
 
 Leftovers are recognised by what `dagster dev` gives its children and nothing else does:
-the `--shutdown-pipe` argument, the same `DAGSTER_HOME`, and no live `dagster dev` parent.
+the `--shutdown-pipe` argument and the same `DAGSTER_HOME`, while no `dagster dev` of that
+`DAGSTER_HOME` is alive (one that is refuses the new UI).
 A daemon or web server someone started by hand is not touched, nor is a run in progress
 (run workers are the code server's children, and end with their run). Linux `/proc` only;
 elsewhere nothing is found.
@@ -34,7 +35,6 @@ KILL_WAIT_SECONDS = 5.0
 @dataclass(frozen=True)
 class DagsterProcess:
     pid: int
-    parent: int
     argv: tuple[str, ...]
 
     @property
@@ -86,11 +86,9 @@ def dagster_processes(home: Path, proc: Path = PROC) -> list[DagsterProcess]:
                 continue
             if _dagster_home(entry) != wanted:
                 continue
-            # `stat`: "pid (name) state ppid ..."; the name may hold spaces and brackets.
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue  # gone meanwhile, or not ours to read
-        found.append(DagsterProcess(int(entry.name), parent, argv))
+        found.append(DagsterProcess(int(entry.name), argv))
     return found
 
 

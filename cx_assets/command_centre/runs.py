@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cx_assets.lakehouse.run_lock import owner_gone
+from cx_assets.lakehouse.settings import DataLayout
 from cx_assets.lakehouse.sql import sqlite_read_only_uri
 
 # A run's statuses before it ends.
@@ -33,7 +34,7 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 def dagster_home(data_dir: Path) -> Path:
     """Where runs are recorded: as `cx-lakehouse` sets it up."""
     configured = os.environ.get("DAGSTER_HOME")
-    return Path(configured) if configured else data_dir / "dagster_home"
+    return Path(configured) if configured else DataLayout(data_dir).dagster_home
 
 
 @dataclass(frozen=True)

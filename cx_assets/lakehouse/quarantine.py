@@ -74,12 +74,6 @@ def count(quarantine_dir: Path, dataset: str, dates: Sequence[date]) -> int:
     return sum(parquet.row_count(parquet.partition_folder(folder, day)) for day in dates)
 
 
-def mask(value: object) -> str:
-    """Enough of a value to recognise its shape, not its content."""
-    text = str(value)
-    return text[:1] + "*" * min(len(text) - 1, 7) if text else ""
-
-
 def masked_sample(rejects: pd.DataFrame, limit: int = 5) -> list[dict[str, object]]:
     """Where and why, never the record's content."""
     sample = rejects.sort_values(["source_file", "line_number"]).head(limit)

@@ -108,14 +108,6 @@ def test_masked_sample_never_holds_the_raw_text(tmp_path):
     assert "maria" not in repr(quarantine.masked_sample(frame))
 
 
-def test_mask():
-    assert quarantine.mask("maria.silva@example.com") == "m*******"
-    assert quarantine.mask("abc") == "a**"
-    assert quarantine.mask("a") == "a"
-    assert quarantine.mask("") == ""
-    assert quarantine.mask(12345) == "1****"
-
-
 def test_reason_counts_groups_reasons_without_their_position():
     frame = rejects(
         (D1, "a", 3, "duplicate id (first seen at landing/s/t/2024-01-05/a.jsonl:1)", "x"),
