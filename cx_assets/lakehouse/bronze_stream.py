@@ -28,6 +28,7 @@ from cx_assets.lakehouse.readers import (
     header_names,
     header_problem,
     is_utf16,
+    read_broke_off,
     whole_file_row,
 )
 
@@ -215,13 +216,8 @@ def _jsonl_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.Rec
             last_line = first_line + len(newlines) - int(block[-1] == ord("\n"))
             first_line += len(newlines)
     except OSError as error:
-        cause = f"{type(error).__name__}: {error.strerror or 'error'}"
-        reason = (
-            f"file not read: {cause}"
-            if last_line == 0
-            else f"file read broke off after line {last_line}: {cause}"
-        )
-        yield from _row_batches(landed, [(last_line + 1, "", None, reason)], ingested_at)
+        row = (last_line + 1, "", None, read_broke_off(last_line, error))
+        yield from _row_batches(landed, [row], ingested_at)
 
 
 def _jsonl_blocks(path: Path) -> Iterator[memoryview]:

@@ -402,9 +402,14 @@ def file_records(landed: LandedFile) -> Iterator[Row]:
             last_line = row[0]
             yield row
     except OSError as error:
-        # `str(error)` would repeat the path, which may not be printable.
-        cause = f"{type(error).__name__}: {error.strerror or 'error'}"
-        if last_line == 0:
-            yield 1, "", None, f"file not read: {cause}"
-        else:
-            yield last_line + 1, "", None, f"file read broke off after line {last_line}: {cause}"
+        yield last_line + 1, "", None, read_broke_off(last_line, error)
+
+
+def read_broke_off(last_line: int, error: OSError) -> str:
+    """The reason of the row standing for a file whose read failed after `last_line` lines
+    (0: none read)."""
+    # `str(error)` would repeat the path, which may not be printable.
+    cause = f"{type(error).__name__}: {error.strerror or 'error'}"
+    if last_line == 0:
+        return f"file not read: {cause}"
+    return f"file read broke off after line {last_line}: {cause}"
