@@ -58,7 +58,9 @@ class Band:
     """A day's ratio expected within [low, high] (WARN by default, tunable in run config).
 
     `ratio_sql` selects `date` and `ratio` from the asset's own table `{table}` for the
-    days in `{days}` (a predicate on the partition column); a null ratio is skipped."""
+    days in `{days}` (a predicate on the partition column), one row a day; a null ratio is
+    skipped. A day given more than one row fails the check as ERROR: it would judge one of
+    them and let the others by (a ratio per agent a day is a table, not a band)."""
 
     name: str
     ratio_sql: str

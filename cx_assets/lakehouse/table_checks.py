@@ -4,6 +4,7 @@ as `DeclaredCheck`s its asset's step evaluates (see `checks`). `declared_checks`
 table's declarations into its checks; their severities are the contract's (see `checks`).
 """
 
+from collections import Counter
 from collections.abc import Sequence
 
 from dagster import (
@@ -231,6 +232,17 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
         with run.warehouse.connect() as con:
             rows = con.execute(sql).fetchall()
         ratios = {row[0].isoformat(): row[1] for row in rows}
+        if len(ratios) < len(rows):
+            repeated = sorted(
+                day for day, n in Counter(r[0].isoformat() for r in rows).items() if n > 1
+            )
+            return AssetCheckResult(
+                check_name=band.name,
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
+                description=f"the band's ratio_sql gave more than one row for {', '.join(repeated)}: "
+                "a band judges one ratio a day",
+            )
         outside = {
             day: ratio
             for day, ratio in ratios.items()

@@ -341,6 +341,27 @@ def test_a_band_on_a_whole_history_table_reads_every_day_it_holds(lake):
     }  # fmt: skip
 
 
+@lake_asset("gold", group=GROUP, bands=[SHARE_BAND])
+def shares_per_agent(context) -> pd.DataFrame:
+    """Two agents' hits and total a day: a ratio per agent, which a band cannot judge."""
+    (day,) = partition_dates(context)
+    return pd.DataFrame(
+        [{"date": day, "agent": agent, "hits": hits, "total": 10.0}
+         for agent, hits in (("Ana", 1.0), ("Bia", 5.0))]
+    )  # fmt: skip
+
+
+def test_a_band_given_more_than_one_ratio_a_day_fails_as_error(lake):
+    """Found by adding a domain: the band judged the last row of the day and let the others
+    by, so the order of the rows decided (Ana's 0.1, below the band, passed after Bia's)."""
+    result = lake.materialize([shares_per_agent], day="2024-01-05", raise_on_error=False)
+    check = check_results(result)[("gold/shares_per_agent", SHARE)]
+    assert not check.passed and check.severity == ERROR
+    assert check.description == (
+        "the band's ratio_sql gave more than one row for 2024-01-05: a band judges one ratio a day"
+    )
+
+
 @pytest.mark.parametrize("day", ["2024-01-06", "2024-01-09"])
 def test_a_ratio_outside_the_band_warns(lake, day):
     result = lake.materialize([shares], day=day)
