@@ -336,7 +336,14 @@ def declared_checks(
         checks.append(
             unique_key(schema, table, grain, partitioned=partitioned, across_days=grain_across_days)
         )
-    if grain and grain_across_days and landed_key and reconciles_with is not None:
+    if grain and grain_across_days and reconciles_with is not None:
+        if not landed_key:
+            # Left out, the check went without a word (found by adding a domain).
+            raise TypeError(
+                f"{schema}.{table}: a landed table's key kept once over all days needs the "
+                "fields that key is landed as, for its records_only_in_quarantine check: "
+                "metadata={LANDED_KEY: list(<the RecordSpec>.landed_key)}"
+            )
         keyed = KeyedTable(schema, table, tuple(grain), tuple(landed_key),
                            reconciles_with.path[-1], group)  # fmt: skip
         checks.append(records_only_in_quarantine(keyed))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dagster import Output
+from dagster import AssetKey, Output
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
+    RECORDS_ONLY_IN_QUARANTINE,
     REJECT_RATIO,
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
@@ -25,6 +26,7 @@ from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.table_checks import declared_checks
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import check_results, check_results_by_day
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -419,3 +421,20 @@ def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
     assets = [bronze_records, records]
     result = lake.materialize(assets, day="2024-01-05")
     assert check_results(result)[("silver/records", REJECT_RATIO)].passed
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def test_a_landed_key_kept_once_over_all_days_needs_its_landed_fields():
+    """Found by adding a domain: without them its records_only_in_quarantine check was left
+    out without a word."""
+    declared = {
+        "partitioned": True, "reconciles_with": AssetKey(["bronze", "answers"]),
+        "grain": ["answer_id"], "grain_across_days": True,
+    }  # fmt: skip
+    with pytest.raises(TypeError, match=r"silver\.answers: .*LANDED_KEY"):
+        declared_checks("silver", "answers", **declared)
+    names = {check.name for check in declared_checks("silver", "answers", **declared,
+                                                     landed_key=["id"])}  # fmt: skip
+    assert RECORDS_ONLY_IN_QUARANTINE in names
