@@ -27,12 +27,40 @@ from dagster import (
 from cx_assets.lakehouse.asset_factories import landed_table
 from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG
 from cx_assets.lakehouse.automation import landing_sensor
+from cx_assets.lakehouse.inputs import reads_its_own_days
 
 DAILY_SELECTION = AssetSelection.tag(PARTITIONING_TAG, DAILY)
 
 
 def domain_job_name(domain: str) -> str:
     return f"{domain}_daily"
+
+
+def _windows_out_of_step(assets: Sequence[AssetsDefinition]) -> list[str]:
+    """Inputs declared with a window their two tables cannot have: days of a date-grained
+    upstream (`same_day`, `with_days_before`) read by a whole-history table, which has no
+    days (the step failed in Dagster's partition code, naming neither), and `whole_table`
+    of a date-grained upstream, which then read some days without saying which (found by
+    adding a domain)."""
+    date_grained = {key for a in assets if a.partitions_def is not None for key in a.keys}
+    mismatched = []
+    for asset_def in assets:
+        for key in asset_def.keys:
+            for upstream in sorted(asset_def.asset_deps[key]):
+                if upstream not in date_grained:
+                    continue
+                mapping = asset_def.get_partition_mapping(upstream)
+                reading = f"{key.to_user_string()} reads {upstream.to_user_string()}"
+                if mapping is None:
+                    mismatched.append(
+                        f"{reading} as whole_table, but it is date-grained: read it with "
+                        "same_day, with_days_before or all_days"
+                    )
+                elif asset_def.partitions_def is None and reads_its_own_days(mapping):
+                    mismatched.append(
+                        f"{reading} by day, but is a whole-history table: read it with all_days"
+                    )
+    return sorted(mismatched)
 
 
 def domain_definitions(
@@ -58,6 +86,8 @@ def domain_definitions(
     if strangers:
         names = ", ".join(module.__name__ for module in modules)
         raise ValueError(f"{names} hold assets of another group: {strangers}")
+    if mismatched := _windows_out_of_step(assets):
+        raise ValueError("inputs whose window does not fit: " + "; ".join(mismatched))
     job = define_asset_job(
         domain_job_name(domain),
         selection=AssetSelection.groups(domain) & DAILY_SELECTION,
