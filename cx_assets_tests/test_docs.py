@@ -99,7 +99,10 @@ def test_the_landing_table_in_contract_md_states_each_fields_requirement():
         "support/customers": support.CUSTOMER_SPEC,
     }  # fmt: skip
     landed = {"/".join(table) for a in defs.assets if (table := landed_table(a))}
-    assert set(specs) == landed
+    assert set(specs) == landed, (
+        f"landed tables without their RecordSpec in this test: {sorted(landed - set(specs))}; "
+        f"specs of no landed table: {sorted(set(specs) - landed)}"
+    )
     rows = {}
     for line in (DOCS / "contract.md").read_text().splitlines():
         if match := re.match(r"\| `([a-z]+/[a-z]+)`[^|]*\| (.*) \|$", line):
