@@ -48,7 +48,8 @@ def test_every_unique_key_is_documented_with_its_grain():
     for spec in every_check_spec():
         if spec.name != "unique_key":
             continue
-        grain = set(re.search(r"\(([^)]*)\) is not unique", spec.description)[1].split(", "))
+        found = re.search(r"\(([^)]*)\) is not unique", spec.description)
+        grain = set(found[1].split(", ")) if found else set()  # no key: one row at most
         asset = f"`{spec.asset_key.to_user_string()}`"
         cells = [
             cell

@@ -177,9 +177,11 @@ def unique_key(
             passed=duplicate_keys == 0,
             severity=AssetCheckSeverity.ERROR,
             description=(
-                f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
-                if duplicate_keys
-                else None
+                None
+                if not duplicate_keys
+                else f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
+                if key_columns
+                else f"{rows_involved} rows, where the table holds one at most"
             ),
             metadata={
                 "duplicate_keys": int(duplicate_keys),
@@ -189,7 +191,9 @@ def unique_key(
 
     return DeclaredCheck(
         UNIQUE_KEY,
-        f"ERROR when ({', '.join(key_columns)}) is not unique in {schema}.{table}.",
+        f"ERROR when ({', '.join(key_columns)}) is not unique in {schema}.{table}."
+        if key_columns
+        else f"ERROR when {schema}.{table} holds more than one row.",
         evaluate,
         blocking=True,
     )

@@ -178,6 +178,10 @@ def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
     )
     check = check_results(result)[("silver/whole_without_key", UNIQUE_KEY)]
     assert not check.passed and check.severity == ERROR
+    # said as a count of rows, not as "1 keys () repeat" (found by adding a domain)
+    assert check.description == "2 rows, where the table holds one at most"
+    (spec,) = [s for s in whole_without_key.check_specs if s.name == UNIQUE_KEY]
+    assert spec.description == "ERROR when silver.whole_without_key holds more than one row."
     one_row = lake.materialize([whole_one_row])
     assert check_results(one_row)[("silver/whole_one_row", UNIQUE_KEY)].passed
 
