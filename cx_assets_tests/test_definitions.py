@@ -3,8 +3,8 @@ the reviewed snapshot of the graph.
 
 The snapshot (`snapshots/definitions.txt`) pins every asset key with its group,
 partitioning, storage and inputs (with their partition windows), every check with its
-severity contract, and every job, sensor and schedule with what it targets, so any change
-to the graph is a reviewed diff. After an intended change, regenerate it with
+severity contract and run config defaults (a band's bounds), and every job, sensor and
+schedule with what it targets, so any change to the graph is a reviewed diff. After an intended change, regenerate it with
 `UPDATE_SNAPSHOTS=1 pytest cx_assets_tests/test_definitions.py` and review the diff. The
 lakehouse conventions every asset follows are tested in `test_conventions.py`, what the
 daemon runs by itself in `test_automation.py`.
@@ -37,6 +37,37 @@ def _window(mapping) -> str:
     return type(mapping).__name__
 
 
+def _defaults(config_type) -> str:
+    """A check's run config defaults (a band's bounds, its severity), as `name=value`."""
+    fields = getattr(config_type, "fields", None) or {}
+    return " ".join(
+        f"{name}={field.default_value}"
+        for name, field in sorted(fields.items())
+        if field.default_provided
+    )
+
+
+def _check_defaults() -> dict[tuple[str, str], str]:
+    """Each check's run config defaults, by (asset, check): a threshold changed in code is a
+    reviewed diff here, as a doc that still says the old one is not (found by adding a
+    domain in an audit)."""
+    found = {}
+    for asset_def in definitions.defs.assets:
+        schema = asset_def.op.config_schema
+        fields = getattr(schema.config_type, "fields", None) or {} if schema else {}
+        for spec in asset_def.check_specs:
+            if spec.name in fields:
+                found[(spec.asset_key.to_user_string(), spec.name)] = _defaults(
+                    fields[spec.name].config_type
+                )
+    for check in definitions.defs.asset_checks:
+        schema = check.op.config_schema
+        for spec in check.check_specs:
+            if schema is not None:
+                found[(spec.asset_key.to_user_string(), spec.name)] = _defaults(schema.config_type)
+    return {key: value for key, value in found.items() if value}
+
+
 def describe_graph(graph) -> str:
     """Asset keys, checks, jobs, sensors and schedules, one sorted line each."""
     lines = []
@@ -52,10 +83,12 @@ def describe_graph(graph) -> str:
             f"partitioned={node.is_partitioned} storage={asset_def.get_io_manager_key_for_asset_key(key)} "
             f"inputs=[{inputs}]"
         )
+    defaults = _check_defaults()
     for spec, step in every_check_spec():
+        config = defaults.get((spec.asset_key.to_user_string(), spec.name))
         lines.append(
             f"check {spec.asset_key.to_user_string()}:{spec.name} blocking={spec.blocking} "
-            f"step={step}"
+            f"step={step}" + (f" config: {config}" if config else "")
         )
     for job in definitions.defs.jobs:
         selected = sorted(key.to_user_string() for key in job.selection.resolve(graph))
