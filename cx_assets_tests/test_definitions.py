@@ -20,7 +20,11 @@ from dagster import AllPartitionMapping, AssetKey, TimeWindowPartitionMapping
 
 from cx_assets import definitions
 from cx_assets.lakehouse.partitions import daily_partitions
-from cx_assets_tests.merged_definitions import asset_graph, every_check_spec
+from cx_assets_tests.merged_definitions import (
+    asset_graph,
+    check_config_defaults,
+    every_check_spec,
+)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 
@@ -35,37 +39,6 @@ def _window(mapping) -> str:
     if isinstance(mapping, TimeWindowPartitionMapping):
         return f"days[{mapping.start_offset},{mapping.end_offset}]"
     return type(mapping).__name__
-
-
-def _defaults(config_type) -> str:
-    """A check's run config defaults (a band's bounds, its severity), as `name=value`."""
-    fields = getattr(config_type, "fields", None) or {}
-    return " ".join(
-        f"{name}={field.default_value}"
-        for name, field in sorted(fields.items())
-        if field.default_provided
-    )
-
-
-def _check_defaults() -> dict[tuple[str, str], str]:
-    """Each check's run config defaults, by (asset, check): a threshold changed in code is a
-    reviewed diff here, as a doc that still says the old one is not (found by adding a
-    domain in an audit)."""
-    found = {}
-    for asset_def in definitions.defs.assets:
-        schema = asset_def.op.config_schema
-        fields = getattr(schema.config_type, "fields", None) or {} if schema else {}
-        for spec in asset_def.check_specs:
-            if spec.name in fields:
-                found[(spec.asset_key.to_user_string(), spec.name)] = _defaults(
-                    fields[spec.name].config_type
-                )
-    for check in definitions.defs.asset_checks:
-        schema = check.op.config_schema
-        for spec in check.check_specs:
-            if schema is not None:
-                found[(spec.asset_key.to_user_string(), spec.name)] = _defaults(schema.config_type)
-    return {key: value for key, value in found.items() if value}
 
 
 def describe_graph(graph) -> str:
@@ -83,12 +56,14 @@ def describe_graph(graph) -> str:
             f"partitioned={node.is_partitioned} storage={asset_def.get_io_manager_key_for_asset_key(key)} "
             f"inputs=[{inputs}]"
         )
-    defaults = _check_defaults()
+    # A threshold changed in code is a reviewed diff here (found by adding a domain).
+    defaults = check_config_defaults()
     for spec, step in every_check_spec():
         config = defaults.get((spec.asset_key.to_user_string(), spec.name))
+        said = " ".join(f"{name}={value}" for name, value in sorted((config or {}).items()))
         lines.append(
             f"check {spec.asset_key.to_user_string()}:{spec.name} blocking={spec.blocking} "
-            f"step={step}" + (f" config: {config}" if config else "")
+            f"step={step}" + (f" config: {said}" if said else "")
         )
     for job in definitions.defs.jobs:
         selected = sorted(key.to_user_string() for key in job.selection.resolve(graph))

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from cx_assets.definitions import defs
+from cx_assets_tests.merged_definitions import check_config_defaults
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -137,3 +138,41 @@ def test_the_architecture_map_names_every_module_of_the_machinery():
     named = set(re.findall(r"[a-z_]+\.py", layout))
     modules = {path.name for path in lakehouse.glob("*.py") if path.name != "__init__.py"}
     assert modules - named == set()
+
+
+def _documented_band(default: str) -> dict[str, float]:
+    """The bounds a default cell of docs/checks.md's domain table gives: `0.20–0.50`,
+    `≥ 0.80` or `≤ 0.25` (words after them, such as a window, are prose)."""
+    if match := re.match(r"([\d.]+)–([\d.]+)", default):
+        return {"low": float(match[1]), "high": float(match[2])}
+    if match := re.match(r"≥ ([\d.]+)", default):
+        return {"low": float(match[1])}
+    if match := re.match(r"≤ ([\d.]+)", default):
+        return {"high": float(match[1])}
+    return {}
+
+
+def test_the_domain_checks_documented_defaults_are_the_codes():
+    """Found by adding a domain: a band's bounds changed in code left docs/checks.md saying
+    the old ones, every test green."""
+    section = (DOCS / "checks.md").read_text().split("## Domain checks", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    defaults = check_config_defaults()
+    compared = 0
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].startswith("`"):
+            continue
+        asset, check, severity, default = (cell.strip("`") for cell in cells[:4])
+        config = defaults.get((asset, check))
+        if config is None:
+            assert default == "—", f"docs/checks.md gives {check} a default; it has none"
+            continue
+        assert severity == config["severity"], f"docs/checks.md: {check} is {config['severity']}"
+        documented = _documented_band(default)
+        assert documented, f"docs/checks.md does not give {check}'s bounds: {default}"
+        assert documented == {bound: config[bound] for bound in documented}, (
+            f"docs/checks.md: {check}'s default is low={config['low']}, high={config['high']}"
+        )
+        compared += 1
+    assert compared == 6  # every band of the four domains
