@@ -3,6 +3,7 @@ step, rows per gold table, what was quarantined, and the later days to run again
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -117,14 +118,26 @@ def failure_lines(result) -> list[str]:
         if is_interruption(event):
             said.append(f"{where}: interrupted (Ctrl-C or a stop signal) before it finished")
             continue
-        message = (error.message if error else "unknown error").strip().splitlines()
-        first = message[0] if message else ""
-        # Dagster's message of a Python error starts with its class already.
-        cls_name = error.cls_name if error else ""
-        if cls_name and not first.startswith(f"{cls_name}:"):
-            first = f"{cls_name}: {first}"
-        said.append(f"{where}: {first}")
+        said.append(f"{where}: {_first_line(error)}")
     return lines or run_lines or ["see the Dagster UI for the run's events"]
+
+
+def _first_line(error) -> str:
+    """An error's class and the first line of its message, completed by the lines after it
+    when it ends in a colon (Dagster names the checks that blocked there, a line each)."""
+    lines = [line.strip() for line in (error.message if error else "unknown error").splitlines()]
+    lines = [line for line in lines if line]
+    first = lines[0] if lines else ""
+    if first.endswith(":") and len(lines) > 1:
+        more = f"; and {len(lines) - 4} more lines" if len(lines) > 4 else ""
+        first = f"{first} {'; '.join(lines[1:4])}{more}"
+    cls_name = error.cls_name if error else ""
+    if not cls_name:
+        return first
+    # Dagster's message of a Python error starts with its class already, with its module
+    # for a class not built in (`cx_assets.lakehouse.validation.SchemaViolation: ...`).
+    first = re.sub(rf"^(?:[\w.]+\.)?{re.escape(cls_name)}: ", "", first)
+    return f"{cls_name}: {first}"
 
 
 def _innermost_error(event):

@@ -251,3 +251,43 @@ def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_pat
     assert summary_line(ran.stdout, "calls_performance") == [
         "calls_performance", f"{by_day[END]:,}"
     ]  # fmt: skip
+
+
+def _failed_step(step_key: str, cls_name: str, message: str):
+    error = SimpleNamespace(cls_name=cls_name, message=message, cause=None)
+    return SimpleNamespace(
+        is_step_failure=True, is_run_failure=False, step_key=step_key,
+        event_specific_data=SimpleNamespace(error=error),
+    )  # fmt: skip
+
+
+def test_a_failed_step_is_one_readable_line():
+    """Found by adding a domain in an audit: a class of the project's own came out twice, the
+    second time with its module, and a blocking check's failure ended at its colon."""
+    from cx_assets.cli.run_report import failure_lines
+
+    result = SimpleNamespace(
+        all_events=[
+            _failed_step(
+                "gold__answers",
+                "SchemaViolation",
+                "cx_assets.lakehouse.validation.SchemaViolation: Answers: column 'score' is "
+                "missing\n\nStack Trace:\n  File ...",
+            ),
+            _failed_step(
+                "gold__weekly",
+                "DagsterAssetCheckFailedError",
+                "dagster._core.errors.DagsterAssetCheckFailedError: 2 blocking asset checks "
+                "failed with ERROR severity:\ngold/weekly: unique_key\ngold/other: row_count\n",
+            ),
+            _failed_step("gold__daily", "RuntimeError", "RuntimeError: rollup broke\n"),
+            _failed_step("gold__bare", "KeyError", "'agent'"),
+        ]
+    )
+    assert failure_lines(result) == [
+        "gold__answers: SchemaViolation: Answers: column 'score' is missing",
+        "gold__weekly: DagsterAssetCheckFailedError: 2 blocking asset checks failed with ERROR "
+        "severity: gold/weekly: unique_key; gold/other: row_count",
+        "gold__daily: RuntimeError: rollup broke",
+        "gold__bare: KeyError: 'agent'",
+    ]
