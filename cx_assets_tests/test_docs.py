@@ -66,6 +66,23 @@ def test_every_unique_key_is_documented_with_its_grain():
     assert checked > 30  # the grains were read, not skipped
 
 
+def _domain_page(group: str) -> str:
+    page = DOCS / f"{group}.md"
+    assert page.exists(), f"docs/{group}.md, the {group} domain's page for analysts, is missing"
+    return page.read_text()
+
+
+def test_each_domains_page_names_every_gold_table():
+    """Found by adding a domain: a gold table without a word in its domain's page passed."""
+    for asset_def in defs.assets:
+        for key in asset_def.keys:
+            if key.path[0] == "gold":
+                group = asset_def.group_names_by_key[key]
+                assert re.search(rf"\b{key.path[-1]}\b", _domain_page(group)), (
+                    f"docs/{group}.md does not name its gold table {key.path[-1]}"
+                )
+
+
 def test_each_domains_page_names_every_check_of_its_assets():
     """Seen in a docs audit: digital.md and support.md left out two checks of every bronze
     and typed silver table."""
@@ -74,7 +91,7 @@ def test_each_domains_page_names_every_check_of_its_assets():
             if spec.name == "column_schema_change":
                 continue  # documented once, for every asset, in checks.md
             group = asset_def.group_names_by_key[spec.asset_key]
-            page = (DOCS / f"{group}.md").read_text()
+            page = _domain_page(group)
             assert f"`{spec.name}`" in page, (
                 f"docs/{group}.md does not name {spec.name} ({spec.asset_key.to_user_string()})"
             )
