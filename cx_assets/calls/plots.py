@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from dagster import MetadataValue
 
-from cx_assets.lakehouse.plots import day_span, line_svg, markdown_image
+from cx_assets.lakehouse.partitions import day_span
+from cx_assets.lakehouse.plots import line_svg, markdown_image
 
 
 def percent(value: float) -> str:

@@ -66,8 +66,10 @@ def print_later_days(stale: list, first_day: str) -> None:
     """Name the later days an earlier run built from what this run has just rebuilt (see
     `lakehouse/staleness.py`), with the command that brings them up to date: those days
     again with this run's, as one range. This run builds only its own days, as asked."""
+    from cx_assets.lakehouse.partitions import day_span
+
     for later in stale:
-        span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
+        span = day_span(later.days)
         count = f"{len(later.days)} day{'s' if len(later.days) > 1 else ''}"
         print(
             f"later days out of date: {later.group}, {count} from {span}: "
@@ -79,10 +81,11 @@ def print_later_days(stale: list, first_day: str) -> None:
 def print_readers_left_out(left_out) -> None:
     """Name the tables the selection left out that read what this run rebuilt on its days,
     built before it (`lakehouse/staleness.py`), with the run that rebuilds them."""
+    from cx_assets.lakehouse.partitions import day_span
+
     if left_out is None:
         return
-    days = left_out.days
-    span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    span = day_span(left_out.days)
     print(
         f"left out of date by the selection: {', '.join(left_out.tables)} of {span} read "
         f"{', '.join(left_out.rebuilt)}, rebuilt by this run after them. Bring them up to "
@@ -94,8 +97,10 @@ def print_kept_on_later_days(kept: list, first_day: str) -> None:
     """Name the later days that kept a record this run's days delivered first (a day landed
     late, run after them): its copy here was quarantined as `already kept on` that day. Run
     together, the days give each record to its first delivery."""
+    from cx_assets.lakehouse.partitions import day_span
+
     for later in kept:
-        span = later.days[0] if len(later.days) == 1 else f"{later.days[0]} to {later.days[-1]}"
+        span = day_span(later.days)
         print(
             f"kept on later days: {later.group}, {', '.join(later.tables)} kept records of "
             f"these days on {span} (run before them), and quarantined this run's copies as "

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from dagster import MetadataValue
 
-from cx_assets.lakehouse.plots import bars_svg, day_span, markdown_image
+from cx_assets.lakehouse.partitions import day_span
+from cx_assets.lakehouse.plots import bars_svg, markdown_image
 
 
 def whole(value: float) -> str:

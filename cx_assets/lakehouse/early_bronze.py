@@ -246,7 +246,7 @@ def _largest_table(
             tables = [
                 entry
                 for entry in os.scandir(landing_dir / source)
-                if entry.is_dir() and not is_in_flight(Path(entry.path))
+                if entry.is_dir() and not is_in_flight(entry)
             ]
         except OSError:
             continue

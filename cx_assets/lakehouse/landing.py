@@ -22,8 +22,9 @@ SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv")
 _DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def is_in_flight(path: Path) -> bool:
-    return path.name.startswith((".", "_"))
+def is_in_flight(entry: Path | os.DirEntry) -> bool:
+    """A landed file or folder still being written: its name starts with `.` or `_`."""
+    return entry.name.startswith((".", "_"))
 
 
 def printable(name: str) -> str:
@@ -98,7 +99,7 @@ def discover(
         entries = sorted(listing, key=lambda entry: entry.name)
     files = []
     for entry in entries:
-        if entry.name.startswith((".", "_")):  # in flight
+        if is_in_flight(entry):
             continue
         path = folder / entry.name
         name = f"{prefix}/{entry.name}"

@@ -77,11 +77,11 @@ def _move_into_place(in_flight: Path, target: Path) -> None:
     durable.sync(in_flight)
     os.replace(in_flight, target)
     for other in target.parent.iterdir():
-        if other != target and (other.suffix == ".parquet" or _is_in_flight(other)):
+        if other != target and (other.suffix == ".parquet" or _is_half_written(other)):
             other.unlink(missing_ok=True)
 
 
-def _is_in_flight(path: Path) -> bool:
+def _is_half_written(path: Path) -> bool:
     return path.name.startswith(f"_{DATA_FILE}.") and path.suffix == ".tmp"
 
 

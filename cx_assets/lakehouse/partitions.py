@@ -4,6 +4,7 @@ finds which dates it covers (a single partition, or a range in a single-run back
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
@@ -26,6 +27,13 @@ def run_command(first: str, last: str | None = None, select: str | None = None) 
     command = f"cx-lakehouse run --date {first}"
     command += f" --to {last}" if last is not None else ""
     return command + (f" --select {shlex.quote(select)}" if select else "")
+
+
+def day_span(days: Sequence[str]) -> str:
+    """How the CLI, runs' messages and charts name the days they cover: `D`, or `D1 to D2`."""
+    if not days:
+        return "no days"
+    return days[0] if days[0] == days[-1] else f"{days[0]} to {days[-1]}"
 
 
 def run_tags_for_days(first: str, last: str) -> dict[str, str]:

@@ -164,13 +164,6 @@ def bars_svg(
     return _svg(height, title, body)
 
 
-def day_span(days: Sequence[str]) -> str:
-    """How a chart title names the days it covers."""
-    if not days:
-        return "no days"
-    return days[0] if days[0] == days[-1] else f"{days[0]} to {days[-1]}"
-
-
 def markdown_image(*images: tuple[str, str]) -> MetadataValue:
     """`(alt text, svg)` pairs as one markdown value of inline images."""
     return MetadataValue.md(

@@ -336,15 +336,15 @@ def _days_to_run_again(tags: Mapping[str, str]) -> str:
     if not first:
         return ""
     last = tags.get("dagster/asset_partition_range_end", first)
-    span = first if first == last else f"{first} to {last}"
+    from cx_assets.lakehouse.partitions import day_span, run_command
+
+    span = day_span([first, last])
     if tags.get("cx/trigger") == "cli":
         select = tags.get(SELECTION_TAG)
     elif tags.get("cx/source"):
         select = f"group:{tags['cx/source']}"
     else:
         return f"; it was building {span}, which it may have left half built"
-    from cx_assets.lakehouse.partitions import run_command
-
     command = run_command(first, last if last != first else None, select)
     return (
         f"; it was building {span}, which it may have left half built: run again with\n  {command}"

@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ElementTree
 
 from dagster import MarkdownMetadataValue
 
-from cx_assets.lakehouse.plots import bars_svg, day_span, heatmap_svg, line_svg, markdown_image
+from cx_assets.lakehouse.partitions import day_span
+from cx_assets.lakehouse.plots import bars_svg, heatmap_svg, line_svg, markdown_image
 
 SVG = "{http://www.w3.org/2000/svg}"
 
