@@ -253,6 +253,30 @@ def test_leakage_drill_down_sentiment_is_the_mean_of_the_calls_of_both_days(
     assert mapd_new["avg_sentiment"] == pytest.approx(-0.3)
 
 
+def test_a_primary_segment_tied_over_the_days_goes_to_the_first_by_name(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in a code audit: over several days the page took either of two categories tied
+    on calls (DuckDB's `arg_max` names none), where gold's rule for a day takes the first."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "leakage_segment_drilldown")
+    gold_rows.publish(
+        data_dir, "leakage_segment_drilldown", digital_schemas.LeakageSegmentDrilldown, [
+            {"date": day, "journey_type": "billing", "member_category": category, "calls": n,
+             "cost": 8.0 * n, "repeat_call_pct": 0.0, "avg_sentiment": 0.0}
+            # 6 + 4 calls each over the two days, in the two orders
+            for day, category, n in ((gold_rows.DAY1, "Other", 6), (gold_rows.DAY1, "MAPD New", 4),
+                                     (DAY2, "Other", 4), (DAY2, "MAPD New", 6))
+        ],
+    )  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+    (overview,) = [frame.value for frame in app.dataframe if "primary_segment" in frame.value]
+    assert overview.set_index("journey_type")["primary_segment"]["billing"] == "MAPD New"
+
+
 def test_leakage_trend_is_of_the_latest_day_shown(gold_root, tmp_path, monkeypatch):
     """Each day's `trend_pct` is its week over the week before: the page shows the latest."""
     from cx_assets.digital import schemas as digital_schemas

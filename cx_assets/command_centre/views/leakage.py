@@ -61,7 +61,9 @@ overview = ui.query(
 overview["primary_segment"] = None  # the drill-down's, when it is written and readable
 with ui.section():
     segments = ui.query(
-        """SELECT journey_type, arg_max(member_category, calls) AS primary_segment
+        # the most calls, a tie to the first category by name, as gold's each day
+        """SELECT journey_type,
+                  first(member_category ORDER BY calls DESC, member_category) AS primary_segment
            FROM (SELECT journey_type, member_category, sum(calls) AS calls
                  FROM leakage_segment_drilldown WHERE date BETWEEN ? AND ?
                  GROUP BY ALL)
