@@ -16,6 +16,7 @@ from cx_assets.crm.assets import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
 from cx_assets_tests.conftest import check_results
 from cx_assets_tests.crm.landing_rows import (
+    CRM,
     DAY,
     EVERYTHING,
     NEXT_DAY,
@@ -65,7 +66,9 @@ def test_a_day_flows_from_landing_to_gold(lake):
     assert (velocity.owner_id, velocity.open_deals, velocity.win_rate) == (1, 0, 1.0)
 
     results = evaluations(result)
-    assert all(e.passed for key, e in results.items() if e.severity == AssetCheckSeverity.ERROR)
+    assert set(results) == {(key.asset_key.to_user_string(), key.name) for key in CRM.check_keys}
+    failed = {key: e.description for key, e in results.items() if not e.passed}
+    assert failed == {}
 
 
 def test_bad_records_are_quarantined_and_good_ones_kept(lake):
