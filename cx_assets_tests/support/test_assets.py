@@ -18,14 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckSeverity
 
-from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE, UNIQUE_KEY
+from cx_assets.lakehouse.checks import NON_EMPTY, REJECT_RATIO
 from cx_assets.support.checks import (
     BREACH_SHARE_IN_BAND,
     CLASSIFIER_BEATS_BASELINES,
     FORECAST_FELL_BACK,
-    FORECAST_INTERVALS_ORDERED,
-    PLAN_WITHIN_SKILLS_AND_CAPACITY,
-    SLA_FLAGS_CONSISTENT,
 )
 from cx_assets.support.models.assign import NO_SKILL, OUTRANKED
 from cx_assets_tests.conftest import Lake, check_results
@@ -44,6 +41,7 @@ from cx_assets_tests.support.landing_rows import (
 
 MARIA = customer("C1", "Maria Souza", "maria.souza@example.com", "+1 555-123-4567")
 JOAO = customer("C2", "João Silva", "joao.silva@example.org", "(555) 987-6543", plan="Basic")
+WARN = AssetCheckSeverity.WARN
 PERSONAL = ("Maria", "Souza", "João", "Silva", "maria.souza", "joao.silva", "555-123-4567",
             "5551234567", "987-6543")  # fmt: skip
 
@@ -170,37 +168,46 @@ def _row(phase: Phase, table: str, key: str, value: str) -> pd.Series:
     return rows.loc[match]
 
 
-def test_every_run_succeeds_and_every_error_check_passes(run):
+def _warned(phase: Phase) -> dict[tuple[str, str, str | None], AssetCheckSeverity]:
+    """The severity of each check that did not pass, by (asset, check, day judged): a
+    range run judges each day apart."""
+    return {
+        (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.partition): (
+            evaluation.severity
+        )
+        for result in (phase.partitioned, phase.rollups)
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    }
+
+
+def test_every_run_succeeds_and_every_check_passes_but_the_expected_warnings(run):
+    """Found in a test audit: no ERROR check failing after a run that succeeded could not
+    fail (a blocking ERROR fails the run first); every check of the domain is evaluated,
+    and only these WARN."""
     _, first, second = run
+    every_check = {(key.asset_key.to_user_string(), key.name) for key in SUPPORT.check_keys}
     for phase in (first, second):
         assert phase.partitioned.success and phase.rollups.success
-        failed = [
-            key
-            for key, evaluation in phase.checks.items()
-            if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
-        ]
-        assert failed == []
-    checks = second.checks
-    for key in (
-        ("gold/support_ticket_analytics", SLA_FLAGS_CONSISTENT),
-        ("gold/support_ticket_analytics", UNIQUE_KEY),
-        ("gold/support_volume_forecast", FORECAST_INTERVALS_ORDERED),
-        ("gold/support_assignment_plan", PLAN_WITHIN_SKILLS_AND_CAPACITY),
-        ("silver/support_ticket_versions", RECONCILES_WITH_BRONZE),
-        ("silver/support_agent_versions", RECONCILES_WITH_BRONZE),
-        ("silver/support_customer_versions", RECONCILES_WITH_BRONZE),
-    ):
-        assert checks[key].passed, key
+        assert set(phase.checks) == every_check
     # Three days of history and a handful of tickets, most of them late: WARN, no more.
-    for key in (
-        ("gold/support_ticket_analytics", BREACH_SHARE_IN_BAND),
-        ("model/support_volume_forecaster", FORECAST_FELL_BACK),
-        ("model/support_ticket_classifier", CLASSIFIER_BEATS_BASELINES),
-    ):
-        assert not checks[key].passed and checks[key].severity == AssetCheckSeverity.WARN
-    # Day 3 lands no customers: WARN, empty partition, not a failed run.
-    missing = checks[("bronze/support_customers", NON_EMPTY)]
-    assert not missing.passed and missing.severity == AssetCheckSeverity.WARN
+    rollups = {
+        ("gold/support_ticket_analytics", BREACH_SHARE_IN_BAND, None): WARN,
+        ("model/support_volume_forecaster", FORECAST_FELL_BACK, None): WARN,
+        ("model/support_ticket_classifier", CLASSIFIER_BEATS_BASELINES, None): WARN,
+    }
+    # Day 1 quarantines one line of four of its agents and tickets.
+    assert _warned(first) == {
+        ("silver/support_agent_versions", REJECT_RATIO, D1): WARN,
+        ("silver/support_ticket_versions", REJECT_RATIO, D1): WARN,
+        **rollups,
+    }
+    # Day 2 lands no agents and day 3 no customers: WARN, empty partition, not a failed run.
+    assert _warned(second) == {
+        ("bronze/support_agents", NON_EMPTY, D2): WARN,
+        ("bronze/support_customers", NON_EMPTY, D3): WARN,
+        **rollups,
+    }
 
 
 def test_bad_records_are_quarantined_and_the_rest_kept(run):
