@@ -94,16 +94,35 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+ELSEWHERE = (
+    "this instance's dagster.yaml keeps its runs in another storage (such as Postgres); the "
+    "command centre reads the SQLite history under DAGSTER_HOME only"
+)
+
+
+def _keeps_runs_elsewhere(home: Path) -> bool:
+    """Whether the instance's dagster.yaml names a database server for its storage."""
+    try:
+        config = (home / "dagster.yaml").read_text().lower()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(server in config for server in ("postgres", "mysql"))
+
+
 def read_history(home: Path, runs: int = 5) -> RunHistory:
     """The latest `runs` runs, and every check whose latest evaluation (per day, for per-day
     checks) did not pass, grouped by asset and check."""
     runs_db, index_db = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
     if not runs_db.exists():
+        if _keeps_runs_elsewhere(home):
+            return RunHistory(home, readable=False, reason=ELSEWHERE)
         return RunHistory(home, readable=False, reason="no runs recorded yet")
+    if not index_db.exists():
+        # Dagster creates both at once: without it, no check could be said to have passed.
+        return RunHistory(home, readable=False, reason=f"check evaluations not found at {index_db}")
     try:
         history = RunHistory(home, readable=True, runs=_latest_runs(runs_db, runs))
-        if index_db.exists():
-            history.problems = _check_problems(index_db)
+        history.problems = _check_problems(index_db)
         return history
     except (sqlite3.Error, ValueError, KeyError) as error:
         return RunHistory(home, readable=False, reason=f"run history unreadable: {error}")
@@ -141,11 +160,20 @@ def _latest_runs(path: Path, limit: int) -> list[RunSummary]:
                 started_at=_time(start) or _time(created),
                 ended_at=_time(end),
                 days=days,
-                trigger=run_tags.get("cx/trigger", run_tags.get("dagster/sensor_name", "ui")),
+                trigger=_trigger(run_tags),
                 tags=run_tags,
             )
         )
     return summaries
+
+
+def _trigger(tags: dict[str, str]) -> str:
+    """What started a run: the CLI, a sensor or the schedule by name, a backfill, else the UI
+    (or Dagster's own CLI)."""
+    for tag in ("cx/trigger", "dagster/sensor_name", "dagster/schedule_name"):
+        if tag in tags:
+            return tags[tag]
+    return "backfill" if "dagster/backfill" in tags else "ui"
 
 
 def _check_problems(path: Path) -> list[CheckProblem]:

@@ -4,11 +4,14 @@ reading of the run history (Dagster's SQLite storage, read-only)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import warnings
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -286,3 +289,57 @@ def test_unreadable_run_history_is_said_so(tmp_path):
     history = runs.read_history(tmp_path)
     assert not history.readable and "unreadable" in history.reason
     assert history.runs == [] and history.problems == []  # nothing made up
+
+
+def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadable(tmp_path):
+    """Found in a code audit: an instance on Postgres read as "no runs recorded yet", and a
+    history without its check evaluations as readable with no problems ("every check passed")."""
+    (tmp_path / "dagster.yaml").write_text(
+        "storage:\n  postgres:\n    postgres_url: postgresql://lake@db/dagster\n"
+    )
+    history = runs.read_history(tmp_path)
+    assert not history.readable and history.reason == runs.ELSEWHERE
+    (tmp_path / "history").mkdir()
+    shutil.copy(_empty_runs_db(tmp_path / "made"), tmp_path / "history" / "runs.db")
+    history = runs.read_history(tmp_path)
+    assert not history.readable
+    assert history.reason == (
+        f"check evaluations not found at {tmp_path / 'history' / 'runs' / 'index.db'}"
+    )
+
+
+def _empty_runs_db(home: Path) -> Path:
+    """A real instance's run storage, without runs."""
+    home.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        DagsterInstance.from_config(str(home)).dispose()
+    return home / "history" / "runs.db"
+
+
+@pytest.mark.parametrize(
+    ("tags", "trigger"),
+    [
+        ({"cx/trigger": "cli", "dagster/backfill": "b1"}, "cli"),
+        ({"dagster/sensor_name": "calls_landing_sensor"}, "calls_landing_sensor"),
+        ({"dagster/schedule_name": "daily_yesterday"}, "daily_yesterday"),
+        ({"dagster/backfill": "b1"}, "backfill"),
+        ({}, "ui"),
+    ],
+)
+def test_a_run_is_said_started_by_what_tagged_it(tmp_path, tags, trigger):
+    """Found in a code audit: the daily schedule's runs were said started from the UI."""
+    home = tmp_path / "home"
+    _empty_runs_db(home)
+    con = sqlite3.connect(home / "history" / "runs.db")
+    con.execute(
+        "INSERT INTO runs (run_id, pipeline_name, status, run_body, create_timestamp) "
+        "VALUES ('r1', 'daily_partitions', 'SUCCESS', '{}', '2024-01-05 00:00:00')"
+    )
+    con.executemany(
+        "INSERT INTO run_tags (run_id, key, value) VALUES ('r1', ?, ?)", list(tags.items())
+    )
+    con.commit()
+    con.close()
+    (run,) = runs.read_history(home).runs
+    assert run.trigger == trigger
