@@ -1,5 +1,6 @@
 """Calls: bronze (as landed) → silver (typed, scored) → gold (contract section 4.2).
-One function per table; the rules are in `rules.py`."""
+One function per table; the transcript rules are in `rules.py`, the tables' SQL in
+`table_rules.py`."""
 
 import pandas as pd
 from dagster import AssetExecutionContext, Output
@@ -60,7 +61,8 @@ def calls_transcripts(
 ) -> Output[pd.DataFrame]:
     """One row per call: ids, UTC time, and the KPI features of its transcript (conversion,
     upsell amounts, sentiment counts) by the configured rules. The transcript text stays in
-    bronze; bad records and repeated call_ids of a day are quarantined."""
+    bronze; bad records and call_ids delivered before (that day or earlier) are
+    quarantined."""
     return silver_from_bronze(
         context,
         warehouse=warehouse,

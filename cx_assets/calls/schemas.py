@@ -22,7 +22,9 @@ from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lin
 
 class SilverTranscript(Lineage):
     call_id: Series[str] = pa.Field(
-        str_matches=OPAQUE_ID, description="`call_id`; unique per day (later repeats quarantined)."
+        str_matches=OPAQUE_ID,
+        description="`call_id`; unique over all days (a repeat, that day or later, is "
+        "quarantined naming its first delivery).",
     )
     agent_name: Series[str] = pa.Field(
         description="`agent_name`, trimmed: the company's own agent (staff names may appear)."

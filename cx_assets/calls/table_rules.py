@@ -60,8 +60,8 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     """Silver calls from the good typed records of `typed` joined to their `features`
     (see `transcript_features`).
 
-    Identifiers are trimmed (an empty one fails validation and is quarantined); the
-    transcript itself is scored and dropped: only its features reach silver. A call timed
+    `agent_name` and `customer_id` are trimmed (an empty one fails validation and is
+    quarantined; a `call_id` with spaces around it fails its pattern); the transcript itself is scored and dropped: only its features reach silver. A call timed
     after the day after its file's day is a bad record (`after_delivery_sql`).
     """
     columns = ",\n".join(

@@ -2,7 +2,7 @@
 `crm_segmentation_matrix`, and the segment of `crm_companies`), as SQL builders over the
 silver tables, no Dagster: churn risk from silence, trend, friction and lost deals, and the
 value x engagement segmentation. Their thresholds and weights are `CrmRules`'; the as-of day
-and the local day's end are the other whole-history tables' (`rules`).
+and the local day's end are the other whole-history tables' (`gold_rules`).
 """
 
 from __future__ import annotations

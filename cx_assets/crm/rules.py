@@ -211,7 +211,7 @@ def friction_or_mark_sql(text: str, rules: CrmRules = DEFAULT_RULES) -> str:
     return f"regexp_matches({text}, {sql.string_literal(pattern)})"
 
 
-# --------------------------------------------------------------------------- silver
+# ------------------------------------------- whole-history tables: the latest contact version
 
 
 def with_current_company_sql(interactions: str, current_contacts: str) -> str:

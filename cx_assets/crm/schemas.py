@@ -27,7 +27,9 @@ RISK_BANDS = ["low", "medium", "high"]
 
 
 class SilverInteraction(Lineage):
-    interaction_id: Series[int] = pa.Field(description="CRM interaction `Id`; unique per day.")
+    interaction_id: Series[int] = pa.Field(
+        description="CRM interaction `Id`; unique over all days."
+    )
     contact_id: Series[int] = pa.Field(description="`ContactId`: a person or a company.")
     owner_id: Series[int] = pa.Field(description="`OwnerId`: the account manager (a user).")
     occurred_at: Series[pd.DatetimeTZDtype] = pa.Field(
@@ -35,7 +37,9 @@ class SilverInteraction(Lineage):
     )
     type_id: Series[int] = pa.Field(description="`TypeId`: the CRM's interaction type.")
     title: Series[str] = pa.Field(
-        nullable=True, description="`Title` (system titles such as `E-mail recebido.`)."
+        nullable=True,
+        description="`Title` (system titles such as `E-mail recebido.`), people's names, "
+        "e-mail addresses and phone numbers masked.",
     )
     deal_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="`DealId`, if any.")
     recipient_count: Series[int] = pa.Field(
@@ -47,10 +51,9 @@ class SilverInteraction(Lineage):
     )
     thread_subject_key: Series[str] = pa.Field(
         nullable=True,
-        description="Keyed hash (SHA-256 with CX_HASH_KEY) of the subject with e-mail addresses "
-        "and phone numbers masked, leading "
-        "RE:/RES:/FW:/FWD:/ENC: removed, trimmed and lower-cased: with the company it identifies "
-        "a thread. The subject itself is not kept.",
+        description="Keyed hash (SHA-256 of CX_HASH_KEY and the subject as written, leading "
+        "RE:/RES:/FW:/FWD:/ENC: removed, trimmed and lower-cased): with the owner and the "
+        "company it identifies a thread. The subject itself is not kept.",
     )
     noise_reason: Series[str] = pa.Field(
         isin=NOISE_REASONS, nullable=True, description="First noise rule that matches, or null."
@@ -90,9 +93,12 @@ class _ContactFields(LakeModel):
         "for people (a person's name is personal data).",
     )
     email_hash: Series[str] = pa.Field(
-        nullable=True, description="SHA-256 of the trimmed, lower-cased e-mail."
+        nullable=True,
+        description="HMAC-SHA256 of the trimmed, lower-cased e-mail, keyed with CX_HASH_KEY.",
     )
-    phone_hash: Series[str] = pa.Field(nullable=True, description="SHA-256 of the phone's digits.")
+    phone_hash: Series[str] = pa.Field(
+        nullable=True, description="HMAC-SHA256 of the phone's digits, keyed with CX_HASH_KEY."
+    )
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, nullable=True, description="`CreateDate` (UTC)."
     )
@@ -119,7 +125,9 @@ class _UserFields(LakeModel):
     name: Series[str] = pa.Field(
         nullable=True, description="Staff name (staff names may appear in gold)."
     )
-    email_hash: Series[str] = pa.Field(nullable=True, description="SHA-256 of the e-mail.")
+    email_hash: Series[str] = pa.Field(
+        nullable=True, description="HMAC-SHA256 of the e-mail, keyed with CX_HASH_KEY."
+    )
 
 
 class SilverContactVersion(Lineage, _ContactFields):

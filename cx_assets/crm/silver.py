@@ -217,7 +217,7 @@ def crm_user_versions(
         "bronze": same_day(bronze_interactions),
         # A person's company as of the day: every version delivered up to it.
         "contact_versions": all_days(crm_contact_versions),
-        # The names to mask in a title: its person's, under every name delivered.
+        # The names to mask in a title (its people's, under every name delivered).
         "contacts": all_days(bronze_contacts),
     },
 )
@@ -231,7 +231,8 @@ def crm_interactions(
 ) -> Output[DayTables]:
     """CRM interactions with noise flags and reason, direction, thread key, friction flags
     and the company resolved as of the day. E-mail bodies, subjects and recipient addresses
-    stay in bronze; a title has its person's name masked."""
+    stay in bronze; a title has people's names masked (on a company, any of its people's;
+    on a person, theirs and their colleagues'; anyone's full name), and e-mails and phones."""
     days = partition_dates(context)
     person_names = _person_names(warehouse, lake, contacts)
     return silver_from_bronze(

@@ -1,6 +1,6 @@
 """Digital-to-call leakage: bronze (as landed) → silver (typed, deduplicated, members with
 their category, leakage calls) → gold (the six tables of contract section 4.3). One function
-per table; the rules are SQL in `rules.py`.
+per table; the rules are SQL in `rules.py` (silver) and `gold_rules.py`.
 
 Earlier days are read through the windows stated on each input, never more:
 - the leakage calls of day D read journey events of D-1..D (a failure late on D-1 leads to

@@ -54,7 +54,7 @@ class DigitalRules:
     # A repeat call: the member called with the same reason in the previous `repeat_window_hours`.
     repeat_window_hours: int = 7 * 24
     # Member category: MAPD with tenure below this many months is "MAPD New".
-    mapd_new_max_tenure_months: int = 12
+    mapd_new_below_tenure_months: int = 12
     cost_per_call: float = 8.0
     # Savings scenarios of leakage_savings_model: the low, mid and high fix rates (0-1).
     fix_rates: tuple[float, float, float] = (0.10, 0.25, 0.50)
@@ -101,7 +101,7 @@ def member_category_sql(
     Plan types compare case-insensitively."""
     plan = f"lower({sql.stripped(plan_type)})"
     return f"""CASE
-        WHEN {plan} = 'mapd' AND {tenure_months} < {int(rules.mapd_new_max_tenure_months)}
+        WHEN {plan} = 'mapd' AND {tenure_months} < {int(rules.mapd_new_below_tenure_months)}
             THEN {sql.string_literal(MAPD_NEW)}
         WHEN {plan} = 'mapd' THEN {sql.string_literal(MAPD_TENURED)}
         WHEN {plan} = 'commercial' THEN {sql.string_literal(COMMERCIAL)}

@@ -38,7 +38,9 @@ class SilverJourneyEvent(Lineage):
 
 
 class SilverCall(Lineage):
-    call_id: Series[str] = pa.Field(str_matches=OPAQUE_ID, description="`call_id`; unique per day.")
+    call_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, description="`call_id`; unique over all days."
+    )
     member_id: Series[str] = pa.Field(
         str_matches=OPAQUE_ID, description="`member_id` of the caller (an opaque id)."
     )
@@ -240,7 +242,9 @@ class LeakageSavingsModel(LakeModel):
     cost_per_call: Series[float] = pa.Field(ge=0, description="Cost of a call used (default 8).")
     total_leakage_calls: Series[int] = pa.Field(ge=0, description="Leakage calls, all history.")
     observed_days: Series[int] = pa.Field(
-        ge=0, description="Days with calls delivered: the days averaged over."
+        ge=0,
+        description="Days materialized (a day whose call files never landed counts, with no "
+        "calls): the days averaged over.",
     )
 
 
@@ -272,4 +276,6 @@ class LeakageActionRecommendation(LakeModel):
     fix_rate: Series[float] = pa.Field(
         ge=0, le=1, description="Share of the cause's calls the action is expected to remove."
     )
-    observed_days: Series[int] = pa.Field(ge=0, description="Days with calls delivered.")
+    observed_days: Series[int] = pa.Field(
+        ge=0, description="Days materialized (a day whose call files never landed counts)."
+    )

@@ -7,7 +7,7 @@
   The default key is for local use only and is documented as such: set `CX_HASH_KEY` in
   any shared environment (changing it changes every hash).
 - The hashes are computed in Python (`hashlib`/`hmac`), so the key never appears in query
-  text, plans or error messages. A value only SQL has (a CRM thread's masked subject) is
+  text, plans or error messages. A value only SQL has (a CRM thread's subject) is
   hashed by `keyed_hash_sql`, SHA-256 of the key and the value, with the key bound as a
   variable of the session that runs that query (`bind_hash_key_for`), not written into it.
 - `mask_contacts_sql`: free text (subjects, descriptions) with e-mail addresses and phone

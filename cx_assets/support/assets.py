@@ -1,5 +1,6 @@
 """Support: bronze (as landed) → silver (typed versions, latest versions, deliveries) →
-gold (the six tables of contract section 4.4) and the models behind three of them. This
+gold (the six tables of contract section 4.4), the two models behind two of them, and
+the assignment solver behind a third. This
 module holds the SLA tables and is the domain's assets module: it re-exports the silver
 assets (`silver.py`) and the models with their tables (`model_assets.py`).
 

@@ -3,7 +3,7 @@
 Column descriptions are what the Dagster UI shows; the checks are the invariants a row must
 satisfy (a silver row that fails is quarantined, a gold row that fails stops the run).
 Customers' names never leave bronze; their e-mail addresses and phone numbers become keyed
-hashes; ticket subjects and descriptions have addresses and numbers masked.
+hashes; ticket subjects and descriptions have addresses, numbers and customers' names masked.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ class _TicketFields(LakeModel):
     channel: Series[str] = pa.Field(isin=list(CHANNELS), description="email, phone, chat, web.")
     category: Series[str] = pa.Field(nullable=True, description="`category` as delivered.")
     subject: Series[str] = pa.Field(
-        description="`subject`, e-mail addresses and phone numbers masked."
+        description="`subject`, e-mail addresses, phone numbers and customers' names masked."
     )
     description: Series[str] = pa.Field(
-        description="`description`, e-mail addresses and phone numbers masked."
+        description="`description`, e-mail addresses, phone numbers and customers' names masked."
     )
     csat_score: Series[pd.Int64Dtype] = pa.Field(
         ge=1, le=5, nullable=True, description="`csat_score` 1..5; null: not given."

@@ -4,7 +4,7 @@ deliveries table that fixes the as-of day of everything built on the whole histo
 
 Personal data stops here: customers' names are dropped and their e-mail addresses and
 phone numbers become keyed hashes (`lakehouse.privacy`); ticket subjects and descriptions
-have addresses, numbers and the ticket's customer's name masked.
+have addresses, numbers, the ticket's customer's names and any customer's full name masked.
 """
 
 import pandas as pd
@@ -104,7 +104,8 @@ def support_ticket_versions(
     customers: TableRef,
 ) -> Output[pd.DataFrame]:
     """Every delivered version of a ticket, typed, with subject and description masked for
-    e-mail addresses, phone numbers and the ticket's customer's name. A ticket delivered
+    e-mail addresses, phone numbers, the ticket's customer's names and any customer's full
+    name. A ticket delivered
     twice on a day is two versions (the later line wins downstream)."""
     with warehouse.connect() as con:
         landed = table_exists(con, customers.schema, customers.table)

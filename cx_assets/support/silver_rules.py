@@ -28,8 +28,9 @@ LINEAGE = "date, source_file, line_number"
 
 def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     """Every good ticket record of the day, with subject and description masked: e-mail
-    addresses and phone numbers, and the ticket's own customer's name (whole, and each part
-    of 3 letters or more) under every name the customer was delivered with, on any day:
+    addresses and phone numbers, any customer's full name (`_full_names_named_sql`), and the
+    ticket's own customer's name (whole, and each part of 3 letters or more) under every
+    name the customer was delivered with, on any day:
     a day run again after a customer was renamed masks the new name too (privacy before
     the same text on a re-run; gold does not carry the text). `customers`: the bronze
     customer records (None: none landed yet). The ids are trimmed, as the customers' and

@@ -75,9 +75,9 @@ def recent_history(history: pd.DataFrame, settings: ForecastSettings) -> pd.Data
 class VolumeForecaster:
     """A fitted forecaster: what `forecast_table` needs, and what the backtest found."""
 
-    model: StatsForecast | None  # fitted on the whole history
+    model: StatsForecast | None  # fitted on the latest `max_history_days` of the history
     chosen: dict[str, str]  # series -> model name
-    backtest: pd.DataFrame  # series, model, mase, mae, coverage_80, coverage_95
+    backtest: pd.DataFrame  # BACKTEST_COLUMNS and `chosen`
     as_of_day: date | None
     history_days: int
     windows: int
@@ -228,7 +228,7 @@ def _fallback_forecaster(
     history: pd.DataFrame, as_of_day: date | None, history_days: int, settings: ForecastSettings
 ) -> VolumeForecaster:
     """Too little history for one backtest window: the seasonal baseline for every series
-    (plain Naive with less than a season of history), and the reason said."""
+    (plain Naive with a season of history or less), and the reason said."""
     from statsforecast.models import Naive, SeasonalNaive
 
     fallback = (
