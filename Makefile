@@ -64,10 +64,11 @@ format: $(STAMP)
 	$(BIN)/ruff format cx_assets cx_assets_tests benchmarks
 	$(BIN)/ruff check --fix cx_assets cx_assets_tests benchmarks
 
-# BENCH_ARGS: e.g. --skip range,latency, or --quick (a small smoke run into bench-data/quick/)
+# BENCH_ARGS: e.g. --skip range,latency, or --quick (a small smoke run into bench-data/quick/,
+# the command centre's part too)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
-	$(BIN)/python benchmarks/bench_dashboard.py
+	$(BIN)/python benchmarks/bench_dashboard.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
 
 ui: $(STAMP)
 	$(BIN)/cx-lakehouse ui --port $(UI_PORT)

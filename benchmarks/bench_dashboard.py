@@ -11,6 +11,8 @@ On a data root of 30 days at scale 0.1 (every source; generated and run once int
   saved as `docs/command_centre_<page>.png` for the README.
 
 Target: every page under 2 s. Results go to docs/benchmarks.md with the command and machine.
+`--quick` (as `make bench BENCH_ARGS=--quick` passes it) runs 3 days into
+`bench-data/quick/`, report and screenshots there too, leaving docs/ alone.
 """
 
 from __future__ import annotations
@@ -218,7 +220,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--shots", default=str(ROOT / "docs"))
+    parser.add_argument(
+        "--quick", action="store_true", help="3 days, written under bench-data/quick/"
+    )
     args = parser.parse_args()
+    if args.quick:
+        quick = ROOT / "bench-data" / "quick"
+        args.data, args.days, args.shots = str(quick / "dashboard"), 3, str(quick)
+        args.report = str(quick / "benchmarks.md")
     data_dir = Path(args.data).resolve()
     prepared = prepare(data_dir, args.start, args.days, args.scale)
     server = server_timings(data_dir)
