@@ -320,9 +320,15 @@ def test_the_declared_row_count_passes(lake):
     assert check_results(result)[("gold/three_rows", ROW_COUNT_CHECK)].passed
 
 
-def test_an_extra_row_fails_the_row_count(lake):
+def test_an_extra_row_fails_the_row_count_as_error_and_the_run(lake):
+    """Found in a test audit: only `passed` was asserted, so an extra row judged a WARN (the
+    run going on) passed too."""
     result = lake.materialize([three_rows_declared_two], raise_on_error=False)
-    assert not check_results(result)[("gold/three_rows_declared_two", ROW_COUNT_CHECK)].passed
+    check = check_results(result)[("gold/three_rows_declared_two", ROW_COUNT_CHECK)]
+    assert not check.passed and check.severity == ERROR
+    assert check.description == "3 rows, expected 2"
+    assert (check.metadata["rows"].value, check.metadata["expected"].value) == (3, 2)
+    assert not result.success  # blocking
 
 
 # --------------------------------------------------------------------------- ratio band
