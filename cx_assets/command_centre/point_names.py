@@ -1,5 +1,6 @@
 """Where a scatter writes its points' names: pure geometry over the frame the chart draws, so
-it is tested without a browser. The chart (`charts.scatter`) draws its plot to these sizes."""
+it is tested without a browser. The plot's size is an estimate of what `charts.scatter`
+draws (`PLOT_PIXELS`, below), which the chart does not read."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import math
 import pandas as pd
 
 # A scatter's point names: written above or below their points, 11 px, on a plot about this
-# size (the chart's half of a page, less its title, axes and legend; a wider screen leaves
-# more room). Its scales span the data and this padding, not rounded out to "nice" values,
+# size (the chart's half of a page, and its `SCATTER_HEIGHT` less its title, axes and
+# legend; a wider screen leaves more room). Its scales span the data and this padding, not rounded out to "nice" values,
 # and its points' areas run over a fixed range, so where a point is drawn, and how large, is
 # known here.
 PLOT_PIXELS = (260, 210)

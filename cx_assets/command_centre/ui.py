@@ -278,8 +278,8 @@ def table(
     thousands separated ("5,976", as cards and charts write it; Streamlit wrote "5976");
     the `shares` columns (fractions, as gold holds them) read as percentages with one
     decimal, as the pages' cards and charts write them; a missing value reads `MISSING`.
-    A header reads as the charts' axes do (`median resolution hours`) unless the page
-    labels it. The CSV keeps gold's values and column names."""
+    A header reads as the charts' axes do (`avg upsell per call`) unless the page labels
+    it. The CSV keeps gold's values and column names."""
     shown, percentages = as_percentages(frame, shares)
     formats = {**shown_formats(frame), **percentages}
     pages = column_config or {}  # it may name columns this table lacks

@@ -172,6 +172,22 @@ def test_the_gold_tables_the_command_centre_expects_are_the_definitions(gold):
     assert {item.table for item in gold.freshness()} == gold_keys  # the fixture has them all
 
 
+def test_every_gold_table_is_of_a_source_the_command_centre_knows():
+    """Found in a code audit: a new domain's tables would be of source "", and the hints
+    would lose their `--select group:` and `--sources`."""
+    from cx_assets import definitions
+    from cx_assets.command_centre.data import GOLD_PREFIXES, GOLD_TABLES, source_of
+    from cx_assets.domain_names import domain_names
+
+    assert sorted(GOLD_PREFIXES) == sorted(domain_names())
+    graph = definitions.defs.resolve_asset_graph()
+    assert {table: source_of(table) for table in GOLD_TABLES} == {
+        key.path[-1]: graph.get(key).group_name
+        for key in graph.get_all_asset_keys()
+        if key.path[0] == "gold"
+    }
+
+
 def test_the_run_hint_names_the_landed_days(tmp_path):
     lake = GoldLake(tmp_path)
     # Nothing anywhere: the three days up to yesterday (today is not a partition yet).

@@ -10,10 +10,9 @@ from cx_assets.command_centre import charts, ui
 from cx_assets.crm.rules import LOCAL_TIMEZONE
 from cx_assets.lakehouse.sql import string_literal
 
-TABLES = [
-    "crm_noise_summary", "crm_friction_heuristics", "crm_contact_linkage", "crm_cx_volumetrics",
-    "crm_temporal_heat", "crm_churn_risk", "crm_managers", "crm_companies",
-]  # fmt: skip
+# The tables the filters read, required; every other one is read in a section of its own,
+# which says in its place when it is not written yet.
+REQUIRED = ["crm_noise_summary", "crm_friction_heuristics", "crm_cx_volumetrics", "crm_managers"]
 LOCAL = string_literal(LOCAL_TIMEZONE)
 # A manager or company without a delivered name shows its id.
 MANAGER = "coalesce(m.name, 'manager ' || CAST({owner} AS VARCHAR))"
@@ -21,11 +20,7 @@ COMPANY = "coalesce(c.name, 'company ' || CAST({company} AS VARCHAR))"
 WHOLE_HISTORY = "All history, as of the latest day built: the days chosen do not apply."
 
 st.title("CRM friction")
-# The tables the filters read are required; every other one is read in a section of its
-# own, which says in its place when it is not written yet.
-ui.require(
-    [*TABLES[:2], "crm_cx_volumetrics", "crm_managers"], source="crm", what="CRM gold tables"
-)
+ui.require(REQUIRED, source="crm", what="CRM gold tables")
 interactions = ui.query(
     """SELECT coalesce(sum("count"), 0) AS n FROM crm_noise_summary
        WHERE category IN ('noise_total', 'valid')""",

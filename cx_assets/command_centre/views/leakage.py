@@ -10,10 +10,6 @@ import streamlit as st
 
 from cx_assets.command_centre import charts, ui
 
-TABLES = [
-    "leakage_daily_summary", "leakage_segment_drilldown", "leakage_journey_timeline",
-    "leakage_root_cause", "leakage_savings_model", "leakage_action_recommendations",
-]  # fmt: skip
 PLAYBACK_MEMBERS = 200  # members offered for playback: those with most leakage calls
 ACTIONS_WRITTEN_OUT = 3  # the first next-best actions, in full above their table
 # A journey event's action as the playback says it: "the member abandons billing".
@@ -26,7 +22,7 @@ st.title("Digital leakage")
 # The summary alone is required: every other table is read in a section of its own, which
 # says in its place when the table is not written yet.
 ui.require(
-    TABLES[:1],
+    ["leakage_daily_summary"],
     source="digital",
     what="leakage gold tables",
     none_means=(

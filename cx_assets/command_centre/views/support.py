@@ -12,10 +12,7 @@ import streamlit as st
 from cx_assets.command_centre import charts, ui
 from cx_assets.support.model_inputs import category_key_sql
 
-TABLES = [
-    "support_ticket_analytics", "support_agent_daily", "support_customer_insights",
-    "support_volume_forecast", "support_ticket_categories", "support_assignment_plan",
-]  # fmt: skip
+REQUIRED = ["support_ticket_analytics", "support_agent_daily"]  # the others, in sections
 PRIORITY_ORDER = "['urgent', 'high', 'medium', 'low']"  # a DuckDB list, most urgent first
 HISTORY_DAYS = 28  # delivered days shown before the forecast
 # Waits to a tenth of a minute or hour, CSAT to two decimals as its card and scatter write it;
@@ -53,7 +50,7 @@ TICKETS = f"""(
       AND (t.agent_id IS NULL AND ? OR t.agent_id IS NOT NULL AND {IN_TEAMS}))"""
 
 st.title("Support")
-ui.require(TABLES[:2], source="support", what="support gold tables")
+ui.require(REQUIRED, source="support", what="support gold tables")
 
 days = ui.query("SELECT DISTINCT date FROM support_ticket_analytics", ["support_ticket_analytics"])[
     "date"
@@ -231,7 +228,8 @@ with ui.section():
             else None
         )
         kpi = st.columns(3)
-        kpi[0].metric("Next 14 days", ui.count(forecast["forecast"].sum()))
+        horizon = forecast["date"].nunique()  # the forecaster's, as gold holds it
+        kpi[0].metric(f"Next {horizon} days", ui.count(forecast["forecast"].sum()))
         kpi[1].metric("Backtest MASE", ui.number(row["backtest_mase"], ".2f"), help=no_backtest)
         kpi[2].metric(
             "Seasonal-naive MASE", ui.number(row["baseline_mase"], ".2f"), help=no_backtest

@@ -11,10 +11,6 @@ from cx_assets.synthetic.landing_writer import GenerationRequest
 
 SOURCE = "support"
 
-TICKET_FIELDS = (
-    "ticket_id", "customer_id", "agent_id", "created_at", "first_response_at", "resolved_at",
-    "status", "priority", "channel", "category", "subject", "description", "csat_score",
-)  # fmt: skip
 AGENT_COLUMNS = ("agent_id", "name", "team", "skills", "hire_date", "max_open_tickets")
 CUSTOMER_COLUMNS = ("customer_id", "name", "email", "phone", "plan", "region", "signup_date")
 

@@ -180,8 +180,8 @@ def _people(
 
 @dataclass(frozen=True)
 class _Life:
-    """When each ticket was assigned, first answered, resolved, closed (NaN: not yet) and
-    rated (NaN: never), in epoch seconds."""
+    """When each ticket was assigned, first answered, resolved, closed and rated, in epoch
+    seconds (closed and rated NaN: never)."""
 
     assigned: np.ndarray
     first_response: np.ndarray

@@ -13,8 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from cx_assets.support.rules import SLA_TARGETS
 from cx_assets.synthetic.landing_writer import GenerationRequest
-from cx_assets.synthetic.support import generate
+from cx_assets.synthetic.support import generate, shape
 
 START = date(2024, 1, 1)  # a Monday
 DAYS = 21
@@ -26,7 +27,24 @@ TICKET_COLUMNS = {
     "channel": "VARCHAR", "category": "VARCHAR", "subject": "VARCHAR",
     "description": "VARCHAR", "csat_score": "BIGINT",
 }  # fmt: skip
-TARGETS = "(VALUES ('urgent', 60, 240), ('high', 240, 1440), ('medium', 480, 2880), ('low', 1440, 4320)) t(priority, fr, res)"
+# The pipeline's SLA targets: the generator shapes its delays on a copy of its own (it may
+# not import the pipeline), held to them below.
+TARGETS = "(VALUES {}) t(priority, fr, res)".format(", ".join(
+    f"('{priority}', {target.first_response_minutes}, {target.resolution_minutes})"
+    for priority, target in SLA_TARGETS.items()
+))  # fmt: skip
+
+
+def test_the_generators_sla_targets_are_the_pipelines():
+    """Found in a code audit: three copies (the generator's, the pipeline's, this test's)
+    agreed, and nothing held them together."""
+    generated = zip(
+        shape.PRIORITIES, shape.FIRST_RESPONSE_TARGET, shape.RESOLUTION_TARGET, strict=True
+    )
+    assert {priority: (first, resolution) for priority, first, resolution in generated} == {
+        priority: (target.first_response_minutes, target.resolution_minutes)
+        for priority, target in SLA_TARGETS.items()
+    }
 
 
 def _request(landing: Path, days: int = DAYS, scale: float = SCALE, seed: int = 11):
