@@ -17,6 +17,7 @@ from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets_tests.conftest import QUIET, check_results
 from cx_assets_tests.instance import in_memory_instance
 from cx_assets_tests.lakehouse.checked_assets import (
+    ERROR,
     GROUP,
     WARN,
     bronze_records,
@@ -90,6 +91,11 @@ def test_a_day_without_a_column_keeps_the_tables_column_and_passes(lake):
     """The warehouse table keeps `extra` (null on the 9th): its columns did not change."""
     _, without = _schema_change_runs(lake, ["2024-01-07", "2024-01-09"])
     assert without.passed
+    stored = lake.query(
+        "SELECT strftime(date, '%Y-%m-%d') AS day, extra FROM silver.evolving ORDER BY date"
+    )
+    assert stored["day"].tolist() == ["2024-01-07", "2024-01-09"]
+    assert stored["extra"].iloc[0] == 1 and pd.isna(stored["extra"].iloc[1])
 
 
 def test_the_changes_are_told_column_by_column():
@@ -173,6 +179,46 @@ def test_a_day_far_above_its_weekdays_median_warns(lake):
     assert check.metadata["rows_and_median_by_day"].value == {
         "2024-01-29": {"rows": 450, "median": 200.0}
     }
+
+
+@pytest.mark.parametrize(
+    ("rows", "passed"),
+    [(100, True), (400, True), (99, False), (401, False)],
+    ids=["half the median", "twice the median", "just under half", "just over twice"],
+)
+def test_half_and_twice_the_weekdays_median_are_inside_the_volume_band(lake, rows, passed):
+    """Found in a test audit: no case sat on the band's edges (0.5 and 2.0 × the median),
+    so a strict comparison there went unseen."""
+    _land_mondays(lake, [200, 220, 180])
+    _land_volume(lake, "2024-01-29", rows)
+
+    check = _volume(lake, "2024-01-29")
+
+    assert check.passed is passed and check.severity == WARN
+    assert check.description == (None if passed else "unusual volume on 2024-01-29")
+    assert check.metadata["rows_and_median_by_day"].value == {
+        "2024-01-29": {"rows": rows, "median": 200.0}
+    }
+
+
+def test_a_volume_anomaly_raised_to_error_by_run_config_fails_the_run(lake):
+    _land_mondays(lake, [200, 220, 180])
+    _land_volume(lake, "2024-01-29", 60)
+    config = {VOLUME_ANOMALY: {"severity": "ERROR"}}
+
+    result = materialize(
+        [bronze_records],
+        partition_key="2024-01-29",
+        resources=lake.resources,
+        instance=lake.instance,
+        run_config={**QUIET, "ops": {bronze_records.op.name: {"config": config}}},
+        raise_on_error=False,
+    )
+
+    check = check_results(result)[("bronze/crm_records", VOLUME_ANOMALY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.description == "unusual volume on 2024-01-29"
+    assert not result.success  # blocking
 
 
 def test_a_day_near_the_median_passes_and_thin_history_is_quiet(lake):
