@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
+from dagster import AssetSelection, materialize
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.support.checks import (
@@ -25,6 +27,7 @@ from cx_assets.support.checks import (
 )
 from cx_assets.support.models.categorize import TicketClassifier
 from cx_assets.support.models.forecast import VolumeForecaster
+from cx_assets_tests.conftest import QUIET, check_results
 from cx_assets_tests.support.check_runs import ERROR, GROUP, WARN, check_evaluation
 
 # --------------------------------------------------------------------------- forecast
@@ -129,6 +132,31 @@ def test_a_day_without_tickets_in_the_forecasters_history_warns(lake):
     assert passing.passed
 
 
+def _run_alone(lake, model, check, name: str):
+    """`check` run alone (the UI's "Execute checks"): its model asset not materialized, on a
+    data root whose model store holds nothing. The run's result and the evaluation."""
+    result = materialize(
+        [model, check],
+        selection=AssetSelection.checks(check),
+        resources=lake.resources,
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+    return result, check_results(result)[(model.key.to_user_string(), name)]
+
+
+@pytest.mark.parametrize(
+    ("check", "name"),
+    [(fell_back_check, FORECAST_FELL_BACK), (empty_days_check, FORECAST_EMPTY_DAYS)],
+)
+def test_a_forecaster_check_before_any_forecaster_was_stored_warns_saying_so(lake, check, name):
+    """Found in a test audit: the branch without a stored forecaster had no test."""
+    result, evaluation = _run_alone(lake, short_forecaster, check(short_forecaster), name)
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description == "no forecaster stored"
+    assert result.success
+
+
 # --------------------------------------------------------------------------- classifier
 
 
@@ -168,6 +196,15 @@ def test_a_classifier_that_could_not_be_scored_warns_saying_so(lake):
     assert evaluation.description == (
         "not evaluated: the tickets before the holdout are of one category"
     )
+
+
+def test_the_classifier_check_before_any_classifier_was_stored_warns_saying_so(lake):
+    """Found in a test audit: the branch without a stored classifier had no test."""
+    check = classifier_check(weak_classifier)
+    result, evaluation = _run_alone(lake, weak_classifier, check, CLASSIFIER_BEATS_BASELINES)
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert evaluation.description == "no classifier stored"
+    assert result.success
 
 
 def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
