@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dagster import TableColumn, TableSchema, materialize
+from dagster import AssetKey, AssetMaterialization, TableColumn, TableSchema, materialize
 
 from cx_assets.lakehouse import history_checks
 from cx_assets.lakehouse.assets import lake_asset
@@ -96,6 +96,22 @@ def test_a_day_without_a_column_keeps_the_tables_column_and_passes(lake):
     )
     assert stored["day"].tolist() == ["2024-01-07", "2024-01-09"]
     assert stored["extra"].iloc[0] == 1 and pd.isna(stored["extra"].iloc[1])
+
+
+def test_an_earlier_materialization_without_a_column_schema_warns_saying_so(lake):
+    """Found in a test audit: the branch had no test. The earlier materialization is one
+    recorded without the IO managers' columns (reported by hand, as an external write is)."""
+    with in_memory_instance() as instance:
+        instance.report_runless_asset_event(
+            AssetMaterialization(AssetKey(["silver", "evolving"]), partition="2024-01-05")
+        )
+        result = materialize(
+            [evolving], partition_key="2024-01-06", resources=lake.resources,
+            run_config=QUIET, instance=instance,
+        )  # fmt: skip
+    changed = check_results(result)[("silver/evolving", COLUMN_SCHEMA_CHANGE)]
+    assert not changed.passed and changed.severity == WARN
+    assert changed.description == "the earlier run's materialization has no column schema"
 
 
 def test_the_changes_are_told_column_by_column():
