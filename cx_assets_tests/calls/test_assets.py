@@ -220,7 +220,12 @@ def test_a_generated_day_passes_every_check(lake):
     )
     result = lake.materialize(EVERYTHING, day=DAY)
     assert result.success
-    failed = [key for key, evaluation in check_results(result).items() if not evaluation.passed]
+    evaluations = check_results(result)
+    # Every check evaluated: with none, "no check failed" would pass (found in a test audit).
+    assert set(evaluations) == {
+        (key.asset_key.to_user_string(), key.name) for key in CALLS.check_keys
+    }
+    failed = [key for key, evaluation in evaluations.items() if not evaluation.passed]
     assert failed == []
     (kpis,) = lake.gold("calls_kpis_daily").to_dict("records")
     assert kpis["total_calls"] == 100

@@ -12,7 +12,8 @@ from dagster import AssetCheckSeverity
 from cx_assets.digital.assets import LEAKAGE_SHARE
 from cx_assets.synthetic.digital import daily_leakage_target, generate
 from cx_assets.synthetic.landing_writer import GenerationRequest
-from cx_assets_tests.conftest import Domain, Lake, check_results
+from cx_assets_tests.conftest import Lake, check_results
+from cx_assets_tests.digital.landing_rows import DIGITAL
 
 START = date(2024, 1, 1)
 DAYS = 14
@@ -32,14 +33,13 @@ def run(tmp_path_factory):
         show_progress=False,
     )
     generate(request)
-    digital = Domain.named("digital")
     partitioned = lake.materialize(
-        digital.everything,
-        selection=digital.partitioned,
+        DIGITAL.everything,
+        selection=DIGITAL.partitioned,
         day=request.dates[0].isoformat(),
         last_day=request.dates[-1].isoformat(),
     )
-    rollups = lake.materialize(digital.everything, selection=digital.whole_history)
+    rollups = lake.materialize(DIGITAL.everything, selection=DIGITAL.whole_history)
     yield request, lake, partitioned, rollups
     lake.instance.dispose()
 
@@ -47,10 +47,14 @@ def run(tmp_path_factory):
 def test_every_check_passes(run):
     _, _, partitioned, rollups = run
     assert partitioned.success and rollups.success
+    evaluations = [check_results(result) for result in (partitioned, rollups)]
+    # Every check evaluated: with none, "no check failed" would pass (found in a test audit).
+    evaluated = {key for by_key in evaluations for key in by_key}
+    assert evaluated == {(key.asset_key.to_user_string(), key.name) for key in DIGITAL.check_keys}
     failed = {
         key: evaluation.description
-        for result in (partitioned, rollups)
-        for key, evaluation in check_results(result).items()
+        for by_key in evaluations
+        for key, evaluation in by_key.items()
         if not evaluation.passed
     }
     assert failed == {}
