@@ -8,6 +8,8 @@ not by running the code.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cx_assets.calls import rules
@@ -277,16 +279,18 @@ def test_defaults_hold_at_least_the_contract_lists():
 
 
 @pytest.mark.parametrize(
-    "overrides",
+    ("overrides", "refusal"),
     [
-        {"negative_words": ("terrible", "not")},
-        {"positive_words": ("great", "never")},
-        {"positive_words": ("fine",), "negative_words": ("fine",)},
-        {"conversion_phrases": ()},
+        ({"negative_words": ("terrible", "not")}, "negations are not sentiment words: ['not']"),
+        ({"positive_words": ("great", "never")}, "negations are not sentiment words: ['never']"),
+        ({"positive_words": ("fine",), "negative_words": ("fine",)},
+         "words both positive and negative: ['fine']"),
+        ({"conversion_phrases": ()}, "CallsRules.conversion_phrases must not be empty"),
     ],
-)
-def test_inconsistent_configuration_is_refused(overrides):
-    with pytest.raises(ValueError):
+)  # fmt: skip
+def test_inconsistent_configuration_is_refused_saying_why(overrides, refusal):
+    """Found in a test audit: any ValueError passed, whichever rule refused."""
+    with pytest.raises(ValueError, match=f"^{re.escape(refusal)}$"):
         CallsRules(**overrides)
 
 
