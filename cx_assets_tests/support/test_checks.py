@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.support.checks import (
@@ -92,24 +93,19 @@ def never_written(context) -> None:
     """Writes nothing: its table is never created."""
 
 
-def test_a_missing_analytics_table_fails(lake):
-    _, evaluation = check_evaluation(
-        lake, [deliveries, never_written], sla_flags_check(never_written, deliveries),
-        "gold/never_written", SLA_FLAGS_CONSISTENT,
-    )  # fmt: skip
-    assert not evaluation.passed and "does not exist" in evaluation.description
-    assert evaluation.severity == ERROR
-
-
-def test_a_missing_analytics_table_fails_the_breach_share_as_error_whatever_its_severity(lake):
-    """The band's configured WARN judges a share; with no table there is nothing to judge."""
+@pytest.mark.parametrize(
+    ("make_check", "name"),
+    [(sla_flags_check, SLA_FLAGS_CONSISTENT), (breach_share_check, BREACH_SHARE_IN_BAND)],
+)
+def test_a_missing_analytics_table_fails_as_error(lake, make_check, name):
+    """The breach share's configured WARN included: with no table, nothing is judged."""
     result, evaluation = check_evaluation(
-        lake, [deliveries, never_written], breach_share_check(never_written, deliveries),
-        "gold/never_written", BREACH_SHARE_IN_BAND,
+        lake, [deliveries, never_written], make_check(never_written, deliveries),
+        "gold/never_written", name,
     )  # fmt: skip
     assert not evaluation.passed and "does not exist" in evaluation.description
     assert evaluation.severity == ERROR
-    assert not result.success  # the check is blocking: an ERROR fails the run
+    assert not result.success  # both block: an ERROR fails the run
 
 
 # --------------------------------------------------------------------------- breach share
