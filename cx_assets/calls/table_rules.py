@@ -61,8 +61,9 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     (see `transcript_features`).
 
     `agent_name` and `customer_id` are trimmed (an empty one fails validation and is
-    quarantined; a `call_id` with spaces around it fails its pattern); the transcript itself is scored and dropped: only its features reach silver. A call timed
-    after the day after its file's day is a bad record (`after_delivery_sql`).
+    quarantined; a `call_id` with spaces around it fails its pattern); the transcript
+    itself is scored and dropped: only its features reach silver. A call timed after the
+    day after its file's day is a bad record (`after_delivery_sql`).
     """
     columns = ",\n".join(
         f"CAST(f.{name} AS {kind}) AS {name}" for name, kind in FEATURE_TYPES.items()

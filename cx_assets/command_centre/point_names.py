@@ -10,9 +10,9 @@ import pandas as pd
 
 # A scatter's point names: written above or below their points, 11 px, on a plot about this
 # size (the chart's half of a page, and its `SCATTER_HEIGHT` less its title, axes and
-# legend; a wider screen leaves more room). Its scales span the data and this padding, not rounded out to "nice" values,
-# and its points' areas run over a fixed range, so where a point is drawn, and how large, is
-# known here.
+# legend; a wider screen leaves more room). Its scales span the data and this padding, not
+# rounded out to "nice" values, and its points' areas run over a fixed range, so where a
+# point is drawn, and how large, is known here.
 PLOT_PIXELS = (260, 210)
 SCALE_PADDING_PIXELS = 20
 POINT_AREA_PIXELS = (16, 400)  # the smallest value's point and the largest's (zero: 16)

@@ -117,8 +117,8 @@ def lake_asset(
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """`@asset` with the lakehouse conventions: key `[layer, <function name>]`, group = domain,
     storage from `LAYER_STORAGE`, daily partitions with single-run backfills (or, for
-    whole-history tables, a rebuild when upstream partitions change), kinds, and the column schema (`schema`, or the Pandera model's) so the UI shows it
-    before the first run.
+    whole-history tables, a rebuild when upstream partitions change), kinds, and the column
+    schema (`schema`, or the Pandera model's) so the UI shows it before the first run.
 
     Declarations the checks are built from: `grain` (key columns, per day when
     partitioned, over all days with `grain_across_days`), `row_count` (a fixed number of

@@ -12,9 +12,10 @@ What a killed run does leave behind is its record: Dagster still shows it STARTE
 concurrency slots it claimed stay claimed. Every run records its process (`cx/pid`,
 `cx/pid_started`, `cx/host`) on itself before it waits for the lock, and which run it
 recorded them for (`cx/owner_of`); `release_dead_runs` finds unfinished runs (not
-started, starting or started) whose process is gone and marks them failed (freeing their slots), one line each. It runs when a
-run has taken the lock, before `cx-lakehouse run` starts, and on every landing-sensor tick,
-so the UI's queue drains even when no new run could start.
+started, starting or started) whose process is gone and marks them failed (freeing their
+slots), one line each. It runs when a run has taken the lock, before `cx-lakehouse run`
+starts, and on every landing-sensor tick, so the UI's queue drains even when no new run
+could start.
 
 Dagster gives a retry or a re-execution its parent's tags, ours included, until its own
 process records itself: those name the parent's process, gone by then, so they are not

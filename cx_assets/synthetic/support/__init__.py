@@ -29,8 +29,9 @@ Patterns a pipeline and its models should find:
   shared vocabulary and ~15% of tickets borrowing a sentence of another category; ~5% carry
   the customer's real e-mail address or phone number (personal data the pipeline must mask).
 - **Lifecycles over several days:** queue wait (longer for low priority; ~1.5% stuck for
-  6–30 hours), first response, resolution (~2% only 5–20 days later, always breached), closing 1–3 days later (60%) and a
-  CSAT answer 1–30 hours after resolution (45%). Each change re-delivers the ticket.
+  6–30 hours), first response, resolution (~2% only 5–20 days later, always breached),
+  closing 1–3 days later (60%) and a CSAT answer 1–30 hours after resolution (45%). Each
+  change re-delivers the ticket.
 - **Agents differ:** each agent's speed (lognormal, σ 0.5) multiplies every delay of their
   tickets, so slow agents breach SLAs far more often; overall ~10–20% of tickets breach a
   target. CSAT falls with breaches and with long waits.
