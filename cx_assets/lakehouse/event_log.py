@@ -94,6 +94,22 @@ def event_log_dir(dagster_home: str) -> str:
     return os.path.join(dagster_home, "history", "runs")
 
 
+def _moved_home_dir(base_dir: str) -> str:
+    """The runs' folder of the DAGSTER_HOME in use, where `base_dir` is another home's (the
+    data root was moved or copied since `cx-lakehouse` wrote the path into dagster.yaml).
+    Dagster's own tools on the new place (`dagster dev`, `dagster asset materialize`) kept
+    each run's record there and sent its events to the old place, until a `cx-lakehouse`
+    command wrote the file again (found in an audit)."""
+    home = os.environ.get("DAGSTER_HOME")
+    here = os.path.normpath(base_dir)
+    if not home or os.path.basename(os.path.dirname(here)) != "history":
+        return base_dir  # no home named, or not a home's runs' folder: as written
+    wanted = event_log_dir(home)
+    if os.path.realpath(here) == os.path.realpath(wanted):
+        return base_dir
+    return wanted
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` with one pooled engine per shard and `synchronous=NORMAL`."""
 
@@ -107,7 +123,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         cls, inst_data: ConfigurableClassData | None, config_value: dict
     ) -> PooledSqliteEventLogStorage:
         # The parent's config (`base_dir`), but an instance of this class.
-        return cls(inst_data=inst_data, **config_value)
+        return cls(
+            inst_data=inst_data,
+            **{**config_value, "base_dir": _moved_home_dir(config_value["base_dir"])},
+        )
 
     def _engine(self, shard: str) -> Engine:
         engine = self._engines.get(shard)

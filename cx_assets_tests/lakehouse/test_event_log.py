@@ -2,6 +2,7 @@
 and live-followed by a UI's watchers."""
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -146,6 +147,30 @@ def test_a_moved_data_root_gets_its_own_event_files(tmp_path, monkeypatch):
     home = prepare_dagster_home(tmp_path / "after")
     config = (home / "dagster.yaml").read_text()
     assert str(home / "history" / "runs") in config and "before" not in config
+
+
+def test_a_copied_data_root_used_by_dagsters_own_tools_keeps_its_events_at_home(
+    tmp_path, monkeypatch
+):
+    """Found in an audit: `cp -a data copy`, then `dagster asset materialize` with the
+    copy's DAGSTER_HOME recorded the run in the copy and sent its events to the original,
+    through the absolute path in dagster.yaml (until a `cx-lakehouse` command rewrote it)."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    original = prepare_dagster_home(tmp_path / "data")
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")
+    copy = tmp_path / "copy" / "dagster_home"
+    assert str(original) in (copy / "dagster.yaml").read_text()  # as copied, not rewritten
+    before = sorted((original / "history" / "runs").glob("*.db"))
+
+    monkeypatch.setenv("DAGSTER_HOME", str(copy))
+    with DagsterInstance.get() as instance:
+        run_id = materialize([little_table], instance=instance).run_id
+    assert sorted((original / "history" / "runs").glob("*.db")) == before
+    assert (copy / "history" / "runs" / f"{run_id}.db").exists()
+    # Opened by its path, with no DAGSTER_HOME to go by, an instance uses the path written.
+    monkeypatch.delenv("DAGSTER_HOME")
+    with DagsterInstance.from_config(str(copy)) as by_path:
+        assert by_path.event_log_storage._base_dir == str(original / "history" / "runs")
 
 
 def test_the_written_instance_dequeues_runs_every_second_with_four_at_a_time(home):
