@@ -105,6 +105,14 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
         raise BusyError(str(error)) from None
     except WarehouseDamagedError as error:
         raise DamagedError(str(error)) from None
+    if tally.interrupted:
+        # as a stop before the steps says "run the command again", with the command
+        from cx_assets.lakehouse.partitions import run_command
+
+        again = run_command(
+            first.isoformat(), last.isoformat() if last != first else None, args.select
+        )
+        print(f"stopped before it finished; run it again with:\n  {again}")
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")
     ok = succeeded and tally.failed == 0
     print("OK" if ok else "FAILED")

@@ -257,6 +257,9 @@ def _stopped_during_its_steps(
     assert lines[failed_at + 1 : lines.index("gold rows:")] == [
         "  run: interrupted (Ctrl-C or a stop signal) before it finished"
     ], out
+    # the command to run again, as a stop before the steps says to (found in an audit)
+    again = lines.index("stopped before it finished; run it again with:")
+    assert lines[again + 1] == f"  cx-lakehouse run --date {START} --select group:calls"
     assert lines[-1] == "FAILED"
     return during.returncode
 
