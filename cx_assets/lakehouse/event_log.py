@@ -30,6 +30,7 @@ migration scripts first.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sqlite3
@@ -95,19 +96,25 @@ def event_log_dir(dagster_home: str) -> str:
 
 
 def _moved_home_dir(base_dir: str) -> str:
-    """The runs' folder of the DAGSTER_HOME in use, where `base_dir` is another home's (the
-    data root was moved or copied since `cx-lakehouse` wrote the path into dagster.yaml).
-    Dagster's own tools on the new place (`dagster dev`, `dagster asset materialize`) kept
-    each run's record there and sent its events to the old place, until a `cx-lakehouse`
-    command wrote the file again (found in an audit)."""
-    home = os.environ.get("DAGSTER_HOME")
-    here = os.path.normpath(base_dir)
-    if not home or os.path.basename(os.path.dirname(here)) != "history":
-        return base_dir  # no home named, or not a home's runs' folder: as written
-    wanted = event_log_dir(home)
-    if os.path.realpath(here) == os.path.realpath(wanted):
+    """The runs' folder of DAGSTER_HOME where the dagster.yaml being read is that home's own
+    and names another home's folder (the data root was moved or copied since `cx-lakehouse`
+    wrote the path). Dagster's own tools on the new place (`dagster dev`, `dagster asset
+    materialize`) kept each run's record there and sent its events to the old place, until
+    a `cx-lakehouse` command wrote the file again (found in an audit). An instance opened by
+    the path of another home than DAGSTER_HOME's keeps the folder its file names."""
+    home = os.environ.get("DAGSTER_HOME", "")
+    if not os.path.isabs(home):
         return base_dir
-    return wanted
+    wanted = event_log_dir(home)
+    if os.path.realpath(base_dir) == os.path.realpath(wanted):
+        return base_dir
+    try:
+        with open(os.path.join(home, "dagster.yaml"), encoding="utf-8") as config:
+            home_names_it = f"base_dir: {json.dumps(base_dir)}" in config.read()
+    except (OSError, UnicodeDecodeError):
+        return base_dir
+    # The home's own file names this folder: the file is the one being read, from its copy.
+    return wanted if home_names_it else base_dir
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):

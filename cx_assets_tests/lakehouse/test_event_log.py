@@ -173,6 +173,24 @@ def test_a_copied_data_root_used_by_dagsters_own_tools_keeps_its_events_at_home(
         assert by_path.event_log_storage._base_dir == str(original / "history" / "runs")
 
 
+def test_a_home_opened_by_its_path_keeps_its_events_whatever_dagster_home_names(
+    tmp_path, monkeypatch
+):
+    """Found in review: the redirect for a copied home went by DAGSTER_HOME alone, so a
+    script opening a data root's home by path, with the user's own DAGSTER_HOME exported,
+    wrote that root's events into the user's home."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    root = prepare_dagster_home(tmp_path / "root")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    users = prepare_dagster_home(tmp_path / "users")
+    monkeypatch.setenv("DAGSTER_HOME", str(users))
+    with DagsterInstance.from_config(str(root)) as by_path:
+        assert by_path.event_log_storage._base_dir == str(root / "history" / "runs")
+        run_id = materialize([little_table], instance=by_path).run_id
+    assert (root / "history" / "runs" / f"{run_id}.db").exists()
+    assert not (users / "history" / "runs" / f"{run_id}.db").exists()
+
+
 def test_the_written_instance_dequeues_runs_every_second_with_four_at_a_time(home):
     with DagsterInstance.get() as instance:
         assert instance.run_coordinator.dequeue_interval_seconds == 1
