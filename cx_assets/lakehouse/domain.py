@@ -45,13 +45,20 @@ def _windows_out_of_step(assets: Sequence[AssetsDefinition]) -> list[str]:
     date_grained = {key for a in assets if a.partitions_def is not None for key in a.keys}
     mismatched = []
     for asset_def in assets:
+        # Inputs that carry rows (an `AssetIn`); a `deps=` upstream, read by no parameter,
+        # takes Dagster's default window.
+        read = {
+            key
+            for name, key in asset_def.keys_by_input_name.items()
+            if not asset_def.node_def.input_def_named(name).dagster_type.is_nothing
+        }
         for key in asset_def.keys:
             for upstream in sorted(asset_def.asset_deps[key]):
                 if upstream not in date_grained:
                     continue
                 mapping = asset_def.get_partition_mapping(upstream)
                 reading = f"{key.to_user_string()} reads {upstream.to_user_string()}"
-                if mapping is None:
+                if mapping is None and upstream in read:
                     mismatched.append(
                         f"{reading} as whole_table, but it is date-grained: read it with "
                         "same_day, with_days_before or all_days"

@@ -7,11 +7,13 @@ import types
 
 import pandas as pd
 import pytest
+from dagster import asset
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.domain import domain_definitions
 from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
 from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.partitions import daily_partitions
 
 GROUP = "domain_test"
 
@@ -67,6 +69,20 @@ def test_inputs_whose_window_does_not_fit_are_refused_naming_each():
         "all_days; gold/overall_by_day reads silver/answers by day, but is a whole-history "
         "table: read it with all_days"
     )
+
+
+@asset(
+    key=["gold", "after_answers"], group_name=GROUP, deps=[answers],
+    partitions_def=daily_partitions, io_manager_key="gold_io_manager",
+)  # fmt: skip
+def after_answers() -> None:
+    """Date-grained, after the answers of its day without reading them (`deps=`)."""
+
+
+def test_an_upstream_only_depended_on_takes_dagsters_default_window():
+    """Found in review: a `deps=` upstream has no `AssetIn` to give a window, and was refused
+    as a whole_table read."""
+    domain_definitions(GROUP, _domain(answers, after_answers))
 
 
 @lake_asset("gold", group="another_domain", partitioned=False)
