@@ -128,12 +128,13 @@ def failure_lines(result) -> list[str]:
 
 
 def _first_line(error) -> str:
-    """An error's class and the first line of its message, completed by the lines after it
-    when it ends in a colon (Dagster names the checks that blocked there, a line each)."""
+    """An error's class and the first line of its message; for checks that blocked, the
+    lines after it too, which name them (any other error's may hold values of the data)."""
     lines = [line.strip() for line in (error.message if error else "unknown error").splitlines()]
     lines = [line for line in lines if line]
     first = lines[0] if lines else ""
-    if first.endswith(":") and len(lines) > 1:
+    blocked = error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+    if blocked and first.endswith(":") and len(lines) > 1:
         more = f"; and {len(lines) - 4} more lines" if len(lines) > 4 else ""
         first = f"{first} {'; '.join(lines[1:4])}{more}"
     cls_name = error.cls_name if error else ""

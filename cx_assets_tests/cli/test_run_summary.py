@@ -282,6 +282,8 @@ def test_a_failed_step_is_one_readable_line():
             ),
             _failed_step("gold__daily", "RuntimeError", "RuntimeError: rollup broke\n"),
             _failed_step("gold__bare", "KeyError", "'agent'"),
+            # another error's lines after a colon may hold the data's values: left out
+            _failed_step("silver__rows", "ValueError", "rows failed:\nmaria@example.com\n"),
         ]
     )
     assert failure_lines(result) == [
@@ -290,4 +292,5 @@ def test_a_failed_step_is_one_readable_line():
         "severity: gold/weekly: unique_key; gold/other: row_count",
         "gold__daily: RuntimeError: rollup broke",
         "gold__bare: KeyError: 'agent'",
+        "silver__rows: ValueError: rows failed:",
     ]
