@@ -214,20 +214,29 @@ def report(path, command, prepared, days, scale, server, browser) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(ROOT / "bench-data" / "dashboard"))
+    parser.add_argument("--data", help="default bench-data/dashboard/")
     parser.add_argument("--start", default="2024-01-01")
-    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--days", type=int, help="default 30 (3 with --quick)")
     parser.add_argument("--scale", type=float, default=0.1)
-    parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--shots", default=str(ROOT / "docs"))
+    parser.add_argument("--report", help="default docs/benchmarks.md")
+    parser.add_argument("--shots", help="default docs/")
     parser.add_argument(
         "--quick", action="store_true", help="3 days, written under bench-data/quick/"
     )
     args = parser.parse_args()
-    if args.quick:
-        quick = ROOT / "bench-data" / "quick"
-        args.data, args.days, args.shots = str(quick / "dashboard"), 3, str(quick)
-        args.report = str(quick / "benchmarks.md")
+    # What is not given: the full run's places, or with --quick the smoke run's.
+    quick = ROOT / "bench-data" / "quick"
+    defaults = (
+        {"data": quick / "dashboard", "days": 3, "report": quick / "benchmarks.md", "shots": quick}
+        if args.quick
+        else {
+            "data": ROOT / "bench-data" / "dashboard", "days": 30,
+            "report": ROOT / "docs" / "benchmarks.md", "shots": ROOT / "docs",
+        }
+    )  # fmt: skip
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value if name == "days" else str(value))
     data_dir = Path(args.data).resolve()
     prepared = prepare(data_dir, args.start, args.days, args.scale)
     server = server_timings(data_dir)

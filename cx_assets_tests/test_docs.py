@@ -159,13 +159,14 @@ def test_the_architecture_map_names_every_module_of_the_machinery():
 
 def _documented_band(default: str) -> dict[str, float]:
     """The bounds a default cell of docs/checks.md's domain table gives: `0.20–0.50`,
-    `≥ 0.80` or `≤ 0.25` (words after them, such as a window, are prose)."""
+    `≥ 0.80` or `≤ 0.25`, a share's other bound 1 or 0 (words after them, such as a window,
+    are prose)."""
     if match := re.match(r"([\d.]+)–([\d.]+)", default):
         return {"low": float(match[1]), "high": float(match[2])}
     if match := re.match(r"≥ ([\d.]+)", default):
-        return {"low": float(match[1])}
+        return {"low": float(match[1]), "high": 1.0}
     if match := re.match(r"≤ ([\d.]+)", default):
-        return {"high": float(match[1])}
+        return {"low": 0.0, "high": float(match[1])}
     return {}
 
 
@@ -188,7 +189,7 @@ def test_the_domain_checks_documented_defaults_are_the_codes():
         assert severity == config["severity"], f"docs/checks.md: {check} is {config['severity']}"
         documented = _documented_band(default)
         assert documented, f"docs/checks.md does not give {check}'s bounds: {default}"
-        assert documented == {bound: config[bound] for bound in documented}, (
+        assert documented == {"low": config["low"], "high": config["high"]}, (
             f"docs/checks.md: {check}'s default is low={config['low']}, high={config['high']}"
         )
         compared += 1
