@@ -172,17 +172,17 @@ def unique_key(
                 f"  {group_by} HAVING count(*) > 1)",
                 params,
             ).fetchall()[0]
+        if not duplicate_keys:
+            broken = None
+        elif key_columns:
+            broken = f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
+        else:  # the whole table is the one key
+            broken = f"{rows_involved} rows, where the table holds one at most"
         return AssetCheckResult(
             check_name=UNIQUE_KEY,
             passed=duplicate_keys == 0,
             severity=AssetCheckSeverity.ERROR,
-            description=(
-                None
-                if not duplicate_keys
-                else f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
-                if key_columns
-                else f"{rows_involved} rows, where the table holds one at most"
-            ),
+            description=broken,
             metadata={
                 "duplicate_keys": int(duplicate_keys),
                 "rows_with_duplicate_keys": int(rows_involved),
