@@ -2,12 +2,12 @@
 automation condition that keeps whole-history rollups fresh.
 
 Landing sensor, one per source. Each tick fingerprints every date folder of the source
-from its files' (path, mtime, size), and notes their ctimes (`landing_state`). A day whose fingerprint
-changed since the sensor's state last saw it (a new file, a re-delivered one, a removed
-one), or whose files were rewritten keeping it (`cp -p`), gets a run of that partition, with
-a run key made from the fingerprint, the day's count of changes and the state's generation
-(`DaysSeen.run_key`): Dagster deduplicates run keys
-forever, so a key must change whenever the content does. Days outside the partitions
+from its files' (path, mtime, size), and notes their ctimes (`landing_state`). A day whose
+fingerprint changed since the sensor's state last saw it (a new file, a re-delivered one, a
+removed one), or whose files were rewritten keeping it (`cp -p`), gets a run of that
+partition, with a run key made from the fingerprint, the day's count of changes and the
+state's generation (`DaysSeen.run_key`): Dagster deduplicates run keys forever, so a key
+must change whenever the content does. Days outside the partitions
 (before the start, today or later, or a folder that is not a date) are skipped, because
 one bad partition key fails the whole tick, with a log line on the first tick that skips
 them. Requests are capped per tick; the rest wait. A changed day that later days already

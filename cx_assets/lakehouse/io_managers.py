@@ -203,9 +203,9 @@ def _require_built_days(
     passing, where the truth was "not loaded". (`cx-lakehouse run` refuses such a selection
     before it starts: `RunPlan.require_built_days`.) Built as `days_never_built` tells it.
     Inputs of other days (the days before) and of whole history read what has been built,
-    as intended; a window of the days before and the step's own (`with_days_before`: digital's leakage calls and summary) is
-    held to its own days, which it wrote from no rows too (seen in an audit, through
-    `dagster asset materialize` of a day never run)."""
+    as intended; a window of the days before and the step's own (`with_days_before`:
+    digital's leakage calls and summary) is held to its own days, which it wrote from no
+    rows too (seen in an audit, through `dagster asset materialize` of a day never run)."""
     try:
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
