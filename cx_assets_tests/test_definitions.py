@@ -191,6 +191,28 @@ def test_a_run_of_one_domain_imports_no_other_domain():
     assert len(others) >= 3 and not others & set(loaded), loaded
 
 
+def test_every_landed_table_holding_keyed_hashes_records_the_key_of_its_days():
+    """A silver table of a landed source whose columns are keyed hashes (their schema says
+    so) declares it, so the key of each day it writes is recorded and checked against the
+    run's (`hash_key_days`): left out, a changed `CX_HASH_KEY` splits its days unsaid."""
+    from cx_assets.lakehouse.assets import RECONCILES_WITH, metadata_value
+    from cx_assets.lakehouse.checks import ONE_HASH_KEY
+    from cx_assets.lakehouse.hash_key_days import DECLARATION
+
+    hashing, declared = set(), set()
+    for asset_def in definitions.defs.assets:
+        for key, metadata in asset_def.metadata_by_key.items():
+            columns = metadata_value(metadata, "dagster/column_schema")
+            said = " ".join(column.description or "" for column in getattr(columns, "columns", []))
+            if RECONCILES_WITH in metadata and "CX_HASH_KEY" in said:
+                hashing.add(key.to_user_string())
+            if metadata_value(metadata, DECLARATION):
+                declared.add(key.to_user_string())
+                assert ONE_HASH_KEY in {spec.name for spec in asset_def.check_specs}, key
+    assert hashing == declared
+    assert {"silver/crm_interactions", "silver/support_customer_versions"} <= declared
+
+
 def test_the_hash_key_reaches_no_resource_config_nor_the_uis_snapshot(monkeypatch):
     """`CX_HASH_KEY` is read where a value is hashed (`privacy.hash_key`), never through a
     resource's config: config values show on the UI's resource and run pages, and are stored

@@ -106,6 +106,7 @@ def _names_masked_on_other_days() -> DeclaredCheck:
     group=GROUP,
     model=schemas.SilverContactVersion,
     reconciles_with=bronze_contacts,
+    keyed_hashes=True,
     own_checks=[_names_masked_on_other_days()],
     ins={"bronze": same_day(bronze_contacts)},
 )
@@ -183,6 +184,7 @@ def crm_deal_versions(
     group=GROUP,
     model=schemas.SilverUserVersion,
     reconciles_with=bronze_users,
+    keyed_hashes=True,
     ins={"bronze": same_day(bronze_users)},
 )
 def crm_user_versions(
@@ -213,6 +215,7 @@ def crm_user_versions(
     grain_across_days=True,
     metadata={LANDED_KEY: list(INTERACTION_SPEC.landed_key)},
     reconciles_with=bronze_interactions,
+    keyed_hashes=True,
     ins={
         "bronze": same_day(bronze_interactions),
         # A person's company as of the day: every version delivered up to it.

@@ -42,6 +42,7 @@ from dagster import (
 )
 from dagster._core.decorator_utils import format_docstring_for_description
 
+from cx_assets.lakehouse import hash_key_days
 from cx_assets.lakehouse.automation import rollup_automation
 from cx_assets.lakehouse.checks import (
     Band,
@@ -111,6 +112,7 @@ def lake_asset(
     bands: Sequence[Band] = (),
     reconciles_with: AssetsDefinition | None = None,
     own_checks: Sequence[DeclaredCheck] = (),
+    keyed_hashes: bool = False,
     name: str | None = None,
     description: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -125,11 +127,15 @@ def lake_asset(
     rows), `bands` (ratios a day should keep to), `reconciles_with` (the bronze asset whose
     records this table or quarantine holds).
     `own_checks`: a domain's checks of the table, evaluated in its step as the declared ones.
+    `keyed_hashes`: the rows hold keyed hashes of personal values, so each day written is
+    recorded with the key it was hashed under, and checked against the run's
+    (`hash_key_days`).
     """
     declared = _declared_metadata(
         metadata, schema or (column_schema(model) if model is not None else None),
         partitioned=partitioned, grain=grain, grain_across_days=grain_across_days,
         row_count=row_count, bands=bands, reconciles_with=reconciles_with,
+        keyed_hashes=keyed_hashes,
     )  # fmt: skip
     partition_args: dict[str, Any] = (
         {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
@@ -154,6 +160,7 @@ def lake_asset(
             bands=bands,
             columns="dagster/column_schema" in declared,
             landed_key=metadata_value(declared, LANDED_KEY),
+            keyed_hashes=keyed_hashes,
             group=group,
         ) + list(own_checks)
         common = {
@@ -230,6 +237,7 @@ def _declared_metadata(
     row_count: int | None,
     bands: Sequence[Band],
     reconciles_with: AssetsDefinition | None,
+    keyed_hashes: bool,
 ) -> dict[str, Any]:
     """The asset's definition metadata: its own, its column schema, and its declarations
     (shown in the UI; tests and tools read them back)."""
@@ -249,6 +257,8 @@ def _declared_metadata(
         declared[BANDS] = [asdict(band) for band in bands]
     if reconciles_with is not None:
         declared[RECONCILES_WITH] = reconciles_with.key.to_user_string()
+    if keyed_hashes:
+        declared[hash_key_days.DECLARATION] = True
     return declared
 
 

@@ -33,7 +33,7 @@ warehouse's backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -53,7 +53,7 @@ from dagster import (
     TableSchema,
 )
 
-from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse import hash_key_days, parquet
 from cx_assets.lakehouse.bronze_views import create_bronze_view
 from cx_assets.lakehouse.early_bronze import EarlyRead
 from cx_assets.lakehouse.inputs import reads_its_own_days
@@ -241,6 +241,20 @@ def _require_built_days(
         )
 
 
+def _hash_key_stamp(
+    con, context: OutputContext, layer: str, table: str, days: Sequence[date] | None
+) -> Callable[[Any], None] | None:
+    """For a table declaring keyed hashes (`lake_asset(keyed_hashes=True)`), what records
+    its written days under the run's `CX_HASH_KEY`, in the write's own transaction (see
+    `hash_key_days`)."""
+    declared = context.definition_metadata.get(hash_key_days.DECLARATION)
+    if not days or not getattr(declared, "value", declared):  # Dagster may wrap the value
+        return None
+    hash_key_days.ensure_table(con)
+    key = hash_key_days.key_id()
+    return lambda con: hash_key_days.record(con, f"{layer}.{table}", days, key)
+
+
 def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> TableSchema:
     """The stored table's real columns and types, with the descriptions the asset declared."""
     declared = context.definition_metadata.get("dagster/column_schema")
@@ -347,7 +361,8 @@ class WarehouseIOManager(ConfigurableIOManager):
             obj = obj.rows
         rows = as_arrow(obj)
         with self.warehouse.connect() as con:
-            inserted = replace_rows(con, layer, table, rows, dates)
+            stamp = _hash_key_stamp(con, context, layer, table, dates)
+            inserted = replace_rows(con, layer, table, rows, dates, also=stamp)
             total = count_rows(con, layer, table) if by_day else inserted
             metadata = _table_metadata(con, context, layer, table, total)
         metadata.update(self.publish(table, rows, dates, by_day=by_day, removed=removed))
@@ -372,7 +387,8 @@ class WarehouseIOManager(ConfigurableIOManager):
                 if set(days) - set(dates) or set(days) & set(written):
                     raise ValueError(f"{layer}.{table}: a chunk for days {days} not being written")
                 rows = as_arrow(rows)
-                inserted += replace_rows(con, layer, table, rows, days)
+                stamp = _hash_key_stamp(con, context, layer, table, days)
+                inserted += replace_rows(con, layer, table, rows, days, also=stamp)
                 counted.update(rows_by_day(rows, days))
                 published = self.publish(table, rows, days)
                 written += days

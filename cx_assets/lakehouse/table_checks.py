@@ -14,10 +14,11 @@ from dagster import (
     MetadataValue,
 )
 
-from cx_assets.lakehouse import quarantine
+from cx_assets.lakehouse import hash_key_days, quarantine
 from cx_assets.lakehouse.checks import (
     CONFIGURED_SEVERITY_BLOCKS,
     NON_EMPTY,
+    ONE_HASH_KEY,
     RECONCILES_WITH_BRONZE,
     RECORDS_ONLY_IN_QUARANTINE,
     REJECT_RATIO,
@@ -30,7 +31,7 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.dropped_keys import KeyedTable, copies_of_dropped_keys
 from cx_assets.lakehouse.history_checks import column_schema_change, volume_anomaly
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN, day_span, run_command
 from cx_assets.lakehouse.sql import in_days, in_days_param, qualified, quote_identifier
 from cx_assets.lakehouse.warehouse_tables import count_rows, table_exists
 
@@ -310,6 +311,58 @@ def records_only_in_quarantine(keyed: KeyedTable) -> DeclaredCheck:
     )
 
 
+def _days(count: int) -> str:
+    return f"{count} day" + ("s" if count != 1 else "")
+
+
+def one_hash_key(schema: str, table: str, group: str) -> DeclaredCheck:
+    """ERROR while a day of a table with keyed hashes was written under another
+    `CX_HASH_KEY` than the run's (`hash_key_days`): its hashes no longer join with the
+    others, so a thread, a person or a customer counts twice downstream. Building those days
+    again, under the run's key, mends it."""
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        with run.warehouse.connect() as con:
+            other_key = [
+                day.isoformat()
+                for day in hash_key_days.days_under_other_keys(
+                    con, f"{schema}.{table}", hash_key_days.key_id()
+                )
+            ]
+        if not other_key:
+            return AssetCheckResult(
+                check_name=ONE_HASH_KEY,
+                passed=True,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"days_under_another_key": MetadataValue.json([])},
+            )
+        one = len(other_key) == 1
+        # This run's days too: their step failed on this check, so nothing downstream of
+        # them was built; one command mends both.
+        span = sorted([*other_key, *(day.isoformat() for day in run.days or ())])
+        return AssetCheckResult(
+            check_name=ONE_HASH_KEY,
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            description=(
+                f"{_days(len(other_key))} of {schema}.{table} ({day_span(other_key)}) "
+                f"{'was' if one else 'were'} written under another CX_HASH_KEY than this "
+                f"run's, so the hashes of {'that day' if one else 'those days'} do not join "
+                f"with this run's; build {'it' if one else 'them'} again under this key, "
+                "with this run's days: " + run_command(span[0], span[-1], f"group:{group}")
+            ),
+            metadata={"days_under_another_key": MetadataValue.json(other_key)},
+        )
+
+    return DeclaredCheck(
+        ONE_HASH_KEY,
+        f"ERROR while a day of {schema}.{table} was written under another CX_HASH_KEY than "
+        "the run's: its keyed hashes would not join with the others.",
+        evaluate,
+        blocking=True,
+    )
+
+
 def declared_checks(
     schema: str,
     table: str,
@@ -323,6 +376,7 @@ def declared_checks(
     grain_across_days: bool = False,
     columns: bool = False,
     landed_key: Sequence[str] | None = None,
+    keyed_hashes: bool = False,
     group: str = "default",
 ) -> list[DeclaredCheck]:
     """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
@@ -330,7 +384,7 @@ def declared_checks(
     one, and records only in quarantine where its key is kept once over all days (the key's
     `landed_key` fields known); unique key, row count and ratio bands where declared;
     `column_schema_change` on a table with `columns` (every table; a stored model has
-    none)."""
+    none); `one_hash_key` on a table with `keyed_hashes`."""
     checks: list[DeclaredCheck] = []
     if landed:
         checks += [non_empty(schema, table, what="records"), volume_anomaly(schema, table)]
@@ -356,4 +410,6 @@ def declared_checks(
     checks += [ratio_band(schema, table, band) for band in bands]
     if columns:
         checks.append(column_schema_change(schema, table))
+    if keyed_hashes:
+        checks.append(one_hash_key(schema, table, group))
     return checks

@@ -18,7 +18,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -209,12 +209,15 @@ def replace_rows(
     table: str,
     data: Writable,
     dates: Sequence[date] | None,
+    *,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> int:
     """Replace the given partition days of `schema.table` (or the whole table when `dates`
     is None) with `data`, atomically; returns the number of rows inserted.
 
     Rows are matched to columns by name. The table is created from the data's schema on
-    first write and gains any new column; a failure rolls everything back.
+    first write and gains any new column; a failure rolls everything back. `also` writes
+    what else must hold exactly when these rows do, in the same transaction.
     """
     target = qualified(schema, table)
     incoming = as_arrow(data)
@@ -256,6 +259,8 @@ def replace_rows(
                         f"{inserted - in_window} of {inserted} rows for {schema}.{table} fall "
                         f"outside the partitions being written ({_describe(dates)})"
                     )
+            if also is not None:
+                also(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

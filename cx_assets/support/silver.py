@@ -151,6 +151,7 @@ def support_agent_versions(
     model=schemas.SilverCustomerVersion,
     grain=LINEAGE_GRAIN,
     reconciles_with=bronze_customers,
+    keyed_hashes=True,
     ins={"bronze": same_day(bronze_customers)},
 )
 def support_customer_versions(

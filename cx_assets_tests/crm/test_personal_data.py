@@ -205,3 +205,57 @@ def test_a_person_landing_after_their_titles_day_is_warned_of_with_the_command(l
     ]  # fmt: skip
     result = lake.materialize(EVERYTHING, day=NEXT_DAY)
     assert check_results(result)[("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)].passed
+
+
+def test_days_hashed_under_another_key_fail_one_hash_key_until_built_again(lake, monkeypatch):
+    """Found in an audit: after `CX_HASH_KEY` changed, the days built before kept the old
+    key's hashes and nothing said so; a thread or a person then counts twice downstream.
+    Each table that hashes records the key id of every day it writes, and its
+    `one_hash_key` check names the days under another key with the command that mends
+    them; once they are built again under the new key it passes."""
+    from dagster import AssetCheckSeverity
+
+    from cx_assets.crm.silver import crm_interactions
+    from cx_assets.lakehouse.checks import ONE_HASH_KEY
+    from cx_assets.lakehouse.privacy import HASH_KEY_ENV
+    from cx_assets_tests.conftest import check_results, check_results_by_day
+    from cx_assets_tests.crm.landing_rows import NEXT_DAY
+
+    versions = ["silver/crm_contact_versions", "silver/crm_user_versions"]
+    hashing = [*versions, "silver/crm_interactions"]
+    monkeypatch.setenv(HASH_KEY_ENV, "the old secret")
+    land_day(lake, interactions=[interaction(1, 11)])  # the subject "Proposta"
+    first = lake.materialize(EVERYTHING, day=DAY)
+    assert all(check_results(first)[(table, ONE_HASH_KEY)].passed for table in hashing)
+
+    monkeypatch.setenv(HASH_KEY_ENV, "the new secret")
+    land_day(lake, day=NEXT_DAY, interactions=[interaction(2, 11, day=NEXT_DAY)])
+    second = lake.materialize(EVERYTHING, day=NEXT_DAY, raise_on_error=False)
+    # The versions' checks block what is downstream; the interactions', run on its own:
+    interactions = lake.materialize(
+        EVERYTHING, selection=[crm_interactions], day=NEXT_DAY, raise_on_error=False
+    )
+
+    assert not second.success and not interactions.success
+    verdicts = {table: check_results(second)[(table, ONE_HASH_KEY)] for table in versions}
+    verdicts["silver/crm_interactions"] = check_results(interactions)[
+        ("silver/crm_interactions", ONE_HASH_KEY)
+    ]
+    for table, verdict in verdicts.items():
+        assert not verdict.passed and verdict.severity == AssetCheckSeverity.ERROR, table
+        assert verdict.metadata["days_under_another_key"].data == [DAY]
+        assert verdict.description.startswith(f"1 day of {table.replace('/', '.')} ({DAY}) was")
+        assert verdict.description.endswith(  # the day under another key and this run's
+            f"cx-lakehouse run --date {DAY} --to {NEXT_DAY} --select group:crm"
+        )
+    keys = lake.query("SELECT count(DISTINCT thread_subject_key) AS n FROM silver.crm_interactions")
+    assert keys["n"].iloc[0] == 2  # one subject, two keys: the split the check reports
+
+    third = lake.materialize(EVERYTHING, day=DAY, last_day=NEXT_DAY)
+    judged = check_results_by_day(third)
+    assert all(judged[(table, ONE_HASH_KEY)][day].passed
+               for table in hashing for day in (DAY, NEXT_DAY))  # fmt: skip
+    keys = lake.query("SELECT count(DISTINCT thread_subject_key) AS n FROM silver.crm_interactions")
+    assert keys["n"].iloc[0] == 1
+    recorded = lake.query("SELECT DISTINCT key_id FROM lakehouse.hash_key_days")
+    assert len(recorded) == 1 and "secret" not in recorded["key_id"].iloc[0]
