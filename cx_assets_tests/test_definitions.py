@@ -194,10 +194,10 @@ def test_a_run_of_one_domain_imports_no_other_domain():
 def test_every_landed_table_holding_keyed_hashes_records_the_key_of_its_days():
     """A silver table of a landed source whose columns are keyed hashes (their schema says
     so) declares it, so the key of each day it writes is recorded and checked against the
-    run's (`hash_key_days`): left out, a changed `CX_HASH_KEY` splits its days unsaid."""
+    run's (`written_days`): left out, a changed `CX_HASH_KEY` splits its days unsaid."""
     from cx_assets.lakehouse.assets import RECONCILES_WITH, metadata_value
     from cx_assets.lakehouse.checks import ONE_HASH_KEY
-    from cx_assets.lakehouse.hash_key_days import DECLARATION
+    from cx_assets.lakehouse.written_days import KEYED_HASHES
 
     hashing, declared = set(), set()
     for asset_def in definitions.defs.assets:
@@ -206,7 +206,7 @@ def test_every_landed_table_holding_keyed_hashes_records_the_key_of_its_days():
             said = " ".join(column.description or "" for column in getattr(columns, "columns", []))
             if RECONCILES_WITH in metadata and "CX_HASH_KEY" in said:
                 hashing.add(key.to_user_string())
-            if metadata_value(metadata, DECLARATION):
+            if metadata_value(metadata, KEYED_HASHES):
                 declared.add(key.to_user_string())
                 assert ONE_HASH_KEY in {spec.name for spec in asset_def.check_specs}, key
     assert hashing == declared

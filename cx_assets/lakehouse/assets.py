@@ -42,7 +42,7 @@ from dagster import (
 )
 from dagster._core.decorator_utils import format_docstring_for_description
 
-from cx_assets.lakehouse import hash_key_days
+from cx_assets.lakehouse import written_days
 from cx_assets.lakehouse.automation import rollup_automation
 from cx_assets.lakehouse.checks import (
     Band,
@@ -129,7 +129,7 @@ def lake_asset(
     `own_checks`: a domain's checks of the table, evaluated in its step as the declared ones.
     `keyed_hashes`: the rows hold keyed hashes of personal values, so each day written is
     recorded with the key it was hashed under, and checked against the run's
-    (`hash_key_days`).
+    (`written_days`).
     """
     declared = _declared_metadata(
         metadata, schema or (column_schema(model) if model is not None else None),
@@ -258,7 +258,7 @@ def _declared_metadata(
     if reconciles_with is not None:
         declared[RECONCILES_WITH] = reconciles_with.key.to_user_string()
     if keyed_hashes:
-        declared[hash_key_days.DECLARATION] = True
+        declared[written_days.KEYED_HASHES] = True
     return declared
 
 

@@ -53,7 +53,7 @@ from dagster import (
     TableSchema,
 )
 
-from cx_assets.lakehouse import hash_key_days, parquet
+from cx_assets.lakehouse import parquet, written_days
 from cx_assets.lakehouse.bronze_views import create_bronze_view
 from cx_assets.lakehouse.early_bronze import EarlyRead
 from cx_assets.lakehouse.inputs import reads_its_own_days
@@ -172,8 +172,10 @@ def days_never_built(
     instance: DagsterInstance, warehouse: Warehouse, key: AssetKey, days: Sequence[date]
 ) -> list[date]:
     """Of `days`, those table `key` was never built for: neither materialized in `instance`
-    nor holding rows of the day in the warehouse (built under another instance, such as a
-    throwaway one of Dagster's own CLI). One answer for the step reading the table
+    nor written under another (such as a throwaway one of Dagster's own CLI without
+    `DAGSTER_HOME`): a bronze day's Parquet file, a silver or gold day recorded in
+    `written_days`, or, written before that record existed, holding rows. A day built
+    empty (nothing landed) is built. One answer for the step reading the table
     (`_require_built_days`) and `cx-lakehouse run` before it starts
     (`RunPlan.require_built_days`): the command refused days the step would read."""
     materialized = instance.get_materialized_partitions(key)
@@ -181,10 +183,18 @@ def days_never_built(
     if not unrecorded:
         return []
     layer, table = key.path[-2:]
+    if layer == "bronze":  # every day written has its file, an empty one for no records
+        dataset = DataLayout(warehouse.data_dir).bronze_dir / table
+        written = {
+            day
+            for day in unrecorded
+            if (parquet.partition_folder(dataset, day) / parquet.DATA_FILE).exists()
+        }
+        return [day for day in unrecorded if day not in written]
     with warehouse.connect() as con:
-        held = set()
-        if table_exists(con, layer, table):
-            held = {
+        held = written_days.days_written(con, f"{layer}.{table}", unrecorded)
+        if table_exists(con, layer, table) and len(held) < len(unrecorded):
+            held |= {
                 row[0]
                 for row in con.execute(
                     f"SELECT DISTINCT date FROM {qualified(layer, table)} "
@@ -241,18 +251,18 @@ def _require_built_days(
         )
 
 
-def _hash_key_stamp(
+def _written_days_record(
     con, context: OutputContext, layer: str, table: str, days: Sequence[date] | None
 ) -> Callable[[Any], None] | None:
-    """For a table declaring keyed hashes (`lake_asset(keyed_hashes=True)`), what records
-    its written days under the run's `CX_HASH_KEY`, in the write's own transaction (see
-    `hash_key_days`)."""
-    declared = context.definition_metadata.get(hash_key_days.DECLARATION)
-    if not days or not getattr(declared, "value", declared):  # Dagster may wrap the value
+    """What records the days a date-grained table writes (and, where it declares keyed
+    hashes, `lake_asset(keyed_hashes=True)`, the run's `CX_HASH_KEY`), in the write's own
+    transaction (see `written_days`); None for a whole table."""
+    if not days:
         return None
-    hash_key_days.ensure_table(con)
-    key = hash_key_days.key_id()
-    return lambda con: hash_key_days.record(con, f"{layer}.{table}", days, key)
+    declared = context.definition_metadata.get(written_days.KEYED_HASHES)
+    key = written_days.key_id() if getattr(declared, "value", declared) else None  # wrapped?
+    written_days.ensure_table(con)
+    return lambda con: written_days.record(con, f"{layer}.{table}", days, key)
 
 
 def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> TableSchema:
@@ -361,8 +371,8 @@ class WarehouseIOManager(ConfigurableIOManager):
             obj = obj.rows
         rows = as_arrow(obj)
         with self.warehouse.connect() as con:
-            stamp = _hash_key_stamp(con, context, layer, table, dates)
-            inserted = replace_rows(con, layer, table, rows, dates, also=stamp)
+            written = None if by_day else _written_days_record(con, context, layer, table, dates)
+            inserted = replace_rows(con, layer, table, rows, dates, also=written)
             total = count_rows(con, layer, table) if by_day else inserted
             metadata = _table_metadata(con, context, layer, table, total)
         metadata.update(self.publish(table, rows, dates, by_day=by_day, removed=removed))
@@ -387,8 +397,8 @@ class WarehouseIOManager(ConfigurableIOManager):
                 if set(days) - set(dates) or set(days) & set(written):
                     raise ValueError(f"{layer}.{table}: a chunk for days {days} not being written")
                 rows = as_arrow(rows)
-                stamp = _hash_key_stamp(con, context, layer, table, days)
-                inserted += replace_rows(con, layer, table, rows, days, also=stamp)
+                record = _written_days_record(con, context, layer, table, days)
+                inserted += replace_rows(con, layer, table, rows, days, also=record)
                 counted.update(rows_by_day(rows, days))
                 published = self.publish(table, rows, days)
                 written += days

@@ -14,7 +14,7 @@ from dagster import (
     MetadataValue,
 )
 
-from cx_assets.lakehouse import hash_key_days, quarantine
+from cx_assets.lakehouse import quarantine, written_days
 from cx_assets.lakehouse.checks import (
     CONFIGURED_SEVERITY_BLOCKS,
     NON_EMPTY,
@@ -317,7 +317,7 @@ def _days(count: int) -> str:
 
 def one_hash_key(schema: str, table: str, group: str) -> DeclaredCheck:
     """ERROR while a day of a table with keyed hashes was written under another
-    `CX_HASH_KEY` than the run's (`hash_key_days`): its hashes no longer join with the
+    `CX_HASH_KEY` than the run's (`written_days`): its hashes no longer join with the
     others, so a thread, a person or a customer counts twice downstream. Building those days
     again, under the run's key, mends it."""
 
@@ -325,8 +325,8 @@ def one_hash_key(schema: str, table: str, group: str) -> DeclaredCheck:
         with run.warehouse.connect() as con:
             other_key = [
                 day.isoformat()
-                for day in hash_key_days.days_under_other_keys(
-                    con, f"{schema}.{table}", hash_key_days.key_id()
+                for day in written_days.days_under_other_keys(
+                    con, f"{schema}.{table}", written_days.key_id()
                 )
             ]
         if not other_key:

@@ -5,14 +5,16 @@ bronze on a moved data root), and a day run after a later one that kept its reco
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
+import subprocess
 from datetime import date, timedelta
 
 import duckdb
 import pytest
 
-from cx_assets_tests.cli import START, calls_day, cli, landed, summary_line
+from cx_assets_tests.cli import BIN, START, calls_day, cli, landed, summary_line
 
 pytestmark = pytest.mark.long_module
 
@@ -78,6 +80,36 @@ def test_a_table_selected_alone_reads_a_day_built_under_another_instance(tmp_pat
     alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
     assert alone.returncode == 0, alone.stdout + alone.stderr
     assert "calls_kpis_daily" in alone.stdout
+
+
+def test_dagsters_own_cli_reads_a_day_built_empty_by_another_instance(tmp_path):
+    """The contract's `dagster asset materialize ... --partition D` of one table whose
+    upstreams exist, without `DAGSTER_HOME` (a throwaway instance), on a day nothing landed:
+    found in a contract audit refused as never built, since the day's tables hold no rows
+    to tell it by. Every day written is recorded in the warehouse, and a bronze day has its
+    (empty) file."""
+    data_dir = calls_day(tmp_path / "data")
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    built = cli("run", "--date", START, "--to", next_day, "--select", "group:calls",
+                data_dir=data_dir)  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    for table in ("silver/calls_transcripts", "gold/calls_kpis_daily"):  # bronze, silver read
+        result = subprocess.run(
+            [str(BIN / "dagster"), "asset", "materialize", "-m", "cx_assets.definitions",
+             "--select", table, "--partition", next_day],
+            env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, (table, result.stderr[-3000:])
+    never_ran = (date.fromisoformat(START) + timedelta(days=2)).isoformat()
+    refused = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "cx_assets.definitions",
+         "--select", "gold/calls_kpis_daily", "--partition", never_ran],
+        env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert f"gold/calls_performance was never built for {never_ran}" in refused.stderr
 
 
 def test_a_table_reading_its_day_with_days_before_is_refused_for_a_day_never_built(tmp_path):

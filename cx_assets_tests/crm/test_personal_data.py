@@ -257,5 +257,11 @@ def test_days_hashed_under_another_key_fail_one_hash_key_until_built_again(lake,
                for table in hashing for day in (DAY, NEXT_DAY))  # fmt: skip
     keys = lake.query("SELECT count(DISTINCT thread_subject_key) AS n FROM silver.crm_interactions")
     assert keys["n"].iloc[0] == 1
-    recorded = lake.query("SELECT DISTINCT key_id FROM lakehouse.hash_key_days")
-    assert len(recorded) == 1 and "secret" not in recorded["key_id"].iloc[0]
+    recorded = lake.query(
+        "SELECT table_name, list(DISTINCT key_id) AS keys FROM lakehouse.written_days "
+        "GROUP BY table_name"
+    ).set_index("table_name")["keys"]
+    (key,) = recorded["silver.crm_interactions"]
+    assert "secret" not in key and len(key) == 16
+    assert all(list(recorded[table.replace("/", ".")]) == [key] for table in hashing)
+    assert list(recorded["silver.crm_deal_versions"]) == [None]  # written, no hashes

@@ -191,30 +191,30 @@ def test_writing_no_days_refuses_every_row_and_nothing_changes(con):
 
 
 def test_what_is_written_with_the_rows_commits_and_rolls_back_with_them(con):
-    """The key a day was hashed under (`hash_key_days`) is recorded in the write's own
+    """The key a day was hashed under (`written_days`) is recorded in the write's own
     transaction: never for rows that were not written, never missing for rows that were."""
-    from cx_assets.lakehouse import hash_key_days
+    from cx_assets.lakehouse import written_days
 
     seed(con)
-    hash_key_days.ensure_table(con)
-    stamp = lambda key: lambda con: hash_key_days.record(con, "silver.t", [D1], key)  # noqa: E731
+    written_days.ensure_table(con)
+    stamp = lambda key: lambda con: written_days.record(con, "silver.t", [D1], key)  # noqa: E731
     day = pd.DataFrame({"date": [D1], "id": [7], "name": ["x"]})
     replace_rows(con, "silver", "t", day, [D1], also=stamp("old"))
     outside = pd.DataFrame({"date": [D3], "id": [8], "name": ["y"]})
     with pytest.raises(ValueError, match="outside the partitions"):
         replace_rows(con, "silver", "t", outside, [D1], also=stamp("new"))
-    assert hash_key_days.days_under_other_keys(con, "silver.t", "new") == [D1]
+    assert written_days.days_under_other_keys(con, "silver.t", "new") == [D1]
     assert rows(con, "SELECT id FROM silver.t WHERE date = DATE '2024-01-05'") == [(7,)]
 
     def fails(con):
-        hash_key_days.record(con, "silver.t", [D1], "new")
+        written_days.record(con, "silver.t", [D1], "new")
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
         replace_rows(con, "silver", "t", day.assign(id=9), [D1], also=fails)
     assert rows(con, "SELECT id FROM silver.t WHERE date = DATE '2024-01-05'") == [(7,)]
-    assert hash_key_days.days_under_other_keys(con, "silver.t", "new") == [D1]
-    assert hash_key_days.days_under_other_keys(con, "silver.t", "old") == []
+    assert written_days.days_under_other_keys(con, "silver.t", "new") == [D1]
+    assert written_days.days_under_other_keys(con, "silver.t", "old") == []
 
 
 def test_partitioned_rows_need_a_date_column(con):
