@@ -33,6 +33,7 @@ warehouse's backend.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -262,7 +263,7 @@ def _written_days_record(
     declared = context.definition_metadata.get(written_days.KEYED_HASHES)
     key = written_days.key_id() if getattr(declared, "value", declared) else None  # wrapped?
     written_days.ensure_table(con)
-    return lambda con: written_days.record(con, f"{layer}.{table}", days, key)
+    return functools.partial(written_days.record, table=f"{layer}.{table}", days=days, key=key)
 
 
 def _column_schema(context: OutputContext, columns: list[tuple[str, str]]) -> TableSchema:
