@@ -25,7 +25,10 @@ CONVERSION_RATE = "conversion_rate_in_band"
 UPSELL_WITHOUT_AMOUNT = "upsell_without_amount_share"
 
 bronze_transcripts = bronze_asset(
-    GROUP, "transcripts", "Recorded call transcripts (`.jsonl`, or `.json` object or array)."
+    GROUP,
+    "transcripts",
+    "Recorded call transcripts (`.jsonl`, or `.json` object or array).",
+    TRANSCRIPT_SPEC.landed_fields,
 )
 
 

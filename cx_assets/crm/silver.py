@@ -46,10 +46,18 @@ LINEAGE = "date, source_file, line_number"
 
 # --------------------------------------------------------------------------- bronze
 
-bronze_interactions = bronze_asset(GROUP, "interactions", "CRM interactions (Ploomes-style JSONL).")
-bronze_contacts = bronze_asset(GROUP, "contacts", "CRM contacts (Ploomes-style JSONL).")
-bronze_deals = bronze_asset(GROUP, "deals", "CRM deals (Ploomes-style JSONL).")
-bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).")
+bronze_interactions = bronze_asset(
+    GROUP, "interactions", "CRM interactions (Ploomes-style JSONL).", INTERACTION_SPEC.landed_fields
+)
+bronze_contacts = bronze_asset(
+    GROUP, "contacts", "CRM contacts (Ploomes-style JSONL).", CONTACT_SPEC.landed_fields
+)
+bronze_deals = bronze_asset(
+    GROUP, "deals", "CRM deals (Ploomes-style JSONL).", DEAL_SPEC.landed_fields
+)
+bronze_users = bronze_asset(
+    GROUP, "users", "CRM users (Ploomes-style JSONL).", USER_SPEC.landed_fields
+)
 
 # --------------------------------------------------------------------------- silver
 

@@ -9,6 +9,7 @@
 Every other table is a function of its own, declared with `assets.lake_asset`.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -36,6 +37,7 @@ from cx_assets.lakehouse.landing_state import (
     day_rewrites,
 )
 from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.readers import lacks_its_header
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
 
@@ -51,9 +53,13 @@ BRONZE_TABLE_SCHEMA = TableSchema(
 )
 
 
-def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
+def bronze_asset(
+    source: str, table: str, description: str, table_fields: Sequence[str] = ()
+) -> AssetsDefinition:
     """`bronze/<source>_<table>`: every record of `landing/<source>/<table>/<day>/*` as
-    delivered, one row each."""
+    delivered, one row each. `table_fields`: the fields its records carry as they land
+    (`RecordSpec.landed_fields`), so a CSV delivered without its header row keeps its first
+    record (`readers.read_csv`)."""
 
     @lake_asset(
         "bronze",
@@ -106,9 +112,17 @@ def bronze_asset(source: str, table: str, description: str) -> AssetsDefinition:
                     read(files_by_day[day], [day], ignored_by_day[day]),
                     partition_key=day.isoformat(),
                 )
-        early = early_bronze.claim(landing, source, table, days, files)
+        # The early read knows no table's fields: it took such a file's first record for
+        # its header.
+        headless = any(
+            landed.path.suffix.lower() == ".csv"
+            and landed.read_error is None
+            and lacks_its_header(landed.path, table_fields)
+            for landed in files
+        )
+        early = early_bronze.claim(landing, source, table, days, files, usable=not headless)
         if early is None:
-            return read_landed(files, datetime.now(UTC))
+            return read_landed(files, datetime.now(UTC), table_fields=table_fields)
         for line in early.warnings:
             context.log.warning(line)
         context.log.info(

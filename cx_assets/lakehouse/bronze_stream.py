@@ -8,7 +8,7 @@ rows with their reasons (tests hold the two paths to the same rows).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -28,6 +28,7 @@ from cx_assets.lakehouse.readers import (
     header_names,
     header_problem,
     is_utf16,
+    names_a_field,
     read_broke_off,
     whole_file_row,
 )
@@ -63,8 +64,10 @@ def read_landed(
     files: Iterable[LandedFile],
     ingested_at: datetime,
     warn: Callable[[str], None] | None = None,
+    table_fields: Collection[str] = (),
 ) -> pa.RecordBatchReader:
-    """All records of the given files as a stream of bronze batches.
+    """All records of the given files as a stream of bronze batches. `table_fields`: the
+    fields of the files' table, to tell a CSV header from a record (`readers.read_csv`).
 
     A file's records that could not be read are reported once for the file (`_ReadErrors`)
     to `warn`, by default into the run's event log: a binary file dropped into landing is
@@ -73,7 +76,7 @@ def read_landed(
     def batches() -> Iterator[pa.RecordBatch]:
         for landed in files:
             errors = _ReadErrors(landed)
-            for batch in _file_batches(landed, ingested_at):
+            for batch in _file_batches(landed, ingested_at, table_fields):
                 errors.count(batch)
                 yield batch
             if report := errors.report():
@@ -89,14 +92,16 @@ def _log_warning(line: str) -> None:
     get_dagster_logger(__name__).warning(line)
 
 
-def _file_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:
+def _file_batches(
+    landed: LandedFile, ingested_at: datetime, table_fields: Collection[str]
+) -> Iterator[pa.RecordBatch]:
     suffix = landed.path.suffix.lower()
     if landed.read_error is None and suffix == ".jsonl":
         yield from _jsonl_batches(landed, ingested_at)
     elif landed.read_error is None and suffix == ".csv":
-        yield from _csv_batches(landed, ingested_at)
+        yield from _csv_batches(landed, ingested_at, table_fields)
     else:
-        yield from _row_batches(landed, file_records(landed), ingested_at)
+        yield from _row_batches(landed, file_records(landed, table_fields), ingested_at)
 
 
 class _ReadErrors:
@@ -306,10 +311,12 @@ _BLANK_TEXT_LINE = (
 )
 
 
-def _csv_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.RecordBatch]:
-    plain = _plain_csv(landed.path)
+def _csv_batches(
+    landed: LandedFile, ingested_at: datetime, table_fields: Collection[str]
+) -> Iterator[pa.RecordBatch]:
+    plain = _plain_csv(landed.path, table_fields)
     if plain is None:
-        yield from _row_batches(landed, file_records(landed), ingested_at)
+        yield from _row_batches(landed, file_records(landed, table_fields), ingested_at)
         return
     numbers, raw, records = plain
     batch = _batch(landed, ingested_at, pa.array(numbers), raw, record=records)
@@ -317,9 +324,12 @@ def _csv_batches(landed: LandedFile, ingested_at: datetime) -> Iterator[pa.Recor
         yield batch.slice(offset, BATCH_ROWS)
 
 
-def _plain_csv(path: Path) -> tuple[np.ndarray, pa.Array, pa.Array] | None:
+def _plain_csv(
+    path: Path, table_fields: Collection[str] = ()
+) -> tuple[np.ndarray, pa.Array, pa.Array] | None:
     """(1-based line, raw text, record as a JSON object) of a plain CSV file's data rows,
-    the rows `read_csv` gives; None when the file is not plain (see above)."""
+    the rows `read_csv` gives; None when the file is not plain (see above), or its first
+    line names none of `table_fields` (no header: `read_csv` says so)."""
     try:
         if path.stat().st_size > CSV_WHOLE_FILE_BYTES:
             return None
@@ -343,7 +353,7 @@ def _plain_csv(path: Path) -> tuple[np.ndarray, pa.Array, pa.Array] | None:
         return None  # not UTF-8, empty, or a blank first line: `read_csv` knows what to do
     numbers, raw = lines
     header = header_names(raw[0].as_py().split(","))
-    if header_problem(raw[0].as_py(), header):
+    if header_problem(raw[0].as_py(), header) or not names_a_field(header, table_fields):
         return None
     numbers, raw = numbers[1:] + 1, raw.slice(1)
     fields = pc.split_pattern(raw, ",")

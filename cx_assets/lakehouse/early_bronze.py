@@ -197,11 +197,21 @@ def _made_and_held(folder: Path) -> int:
 
 
 def claim(
-    landing_dir: Path, source: str, table: str, days: Sequence[date], files: Sequence[LandedFile]
+    landing_dir: Path,
+    source: str,
+    table: str,
+    days: Sequence[date],
+    files: Sequence[LandedFile],
+    *,
+    usable: bool = True,
 ) -> EarlyRead | None:
     """The early read of `source`/`table` over `days`, if this process started one and it
     read exactly `files`; None otherwise (then the caller reads the files itself). A read is
-    claimed once: a retried step reads on its own."""
+    claimed once: a retried step reads on its own.
+
+    `usable`: False when the step reads one of `files` otherwise than the process did (a
+    CSV without its header row: the process knows no table's fields, so took its first
+    record for the header); the process is then stopped, as for files that changed."""
     global _reading
     with _lock:
         reading = _reading
@@ -209,9 +219,9 @@ def claim(
             return None
         _reading = None
     early = None
-    if reading.landed() == [_identity(landed) for landed in files]:
+    if usable and reading.landed() == [_identity(landed) for landed in files]:
         early = reading.result()
-    else:  # files changed since: no use reading on
+    else:  # files changed since, or read otherwise: no use reading on
         reading.stop()
     if early is None:
         shutil.rmtree(reading.folder / SCRATCH_DAYS, ignore_errors=True)

@@ -105,6 +105,11 @@ class RecordSpec:
     unique_across_days: bool = False
 
     @property
+    def landed_fields(self) -> tuple[str, ...]:
+        """The names of its fields as they land (a CSV header's)."""
+        return tuple(_sources(self))
+
+    @property
     def landed_key(self) -> tuple[str, ...]:
         """The fields of `unique_key` as they land (`Id` for a CRM interaction_id)."""
         sources = {item.column: item.source for item in self.fields}

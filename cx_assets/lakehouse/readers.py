@@ -12,6 +12,11 @@ that is not UTF-8, an OS error, a `.json` whose elements cannot be told apart, a
 that is not UTF-8 or names a column twice) becomes ONE row on line 1 with the reason, so it
 is quarantined and the day's other files go on.
 
+A CSV whose first line names none of its table's fields was delivered without its header
+row: that line is a record, not a header, so it is a row of its own with the reason, and
+every line after it a row with a reason too (no header names their fields). Else the
+record on the first line would vanish, and a one-line file with it.
+
 These readers go record by record, in Python, for their reasons; `bronze_stream` reads the
 common files (plain JSONL and CSV) with Arrow in one pass and falls back to them.
 """
@@ -23,7 +28,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import BinaryIO
@@ -273,20 +278,33 @@ def _csv_reader(lines: Iterable[str]) -> tuple[_LineRecorder, Iterator[list[str]
     return recorder, csv.reader(recorder, strict=True)
 
 
-def read_csv(path: Path) -> Iterator[Row]:
+def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
+    """A CSV file's data rows. `table_fields`: the fields its table's records carry; a first
+    line naming none of them is not taken for the header (see the module's docstring)."""
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         recorder, reader = _csv_reader(handle)
+        blank_lines = 0
         try:
             header = next(reader, None)
             while header == [] or (header and len(header) == 1 and not header[0].strip()):
-                header = next(reader, None)  # blank lines before the header
+                blank_lines = len(recorder.consumed)  # blank lines before the header
+                header = next(reader, None)
         except csv.Error as exc:
             yield whole_file_row(path, f"file not read: unreadable CSV header: {exc}")
             return
         if header is None:
             return
         header = header_names(header)
-        problem = header_problem("".join(recorder.consumed), header)
+        header_text = "".join(recorder.consumed)
+        problem = header_encoding_problem(header_text)
+        unnamed_rows = None  # why the data rows' fields have no names, if they have none
+        if problem is None and not names_a_field(header, table_fields):
+            header_line = blank_lines + 1
+            raw = "".join(recorder.consumed[blank_lines:]).rstrip("\r\n")
+            yield header_line, raw, None, not_a_header(header_line)
+            unnamed_rows = f"{UNNAMED_ROW}: line {header_line} of its file is not a header"
+        elif problem is None:
+            problem = repeated_names_problem(header)
         if problem:
             yield whole_file_row(path, f"file not read: {problem}")
             return
@@ -321,7 +339,7 @@ def read_csv(path: Path) -> Iterator[Row]:
             if values == [] or (values is not None and not raw.strip()):
                 continue  # blank line
             raw, decode_error = _clean_surrogates(raw)
-            error = csv_error or decode_error
+            error = csv_error or decode_error or unnamed_rows
             record = None
             if error is None and len(values) != len(header):
                 error = f"expected {len(header)} fields, got {len(values)}"
@@ -345,8 +363,41 @@ def header_names(names: list[str]) -> list[str]:
     return [name or f"_column_{number}" for number, name in enumerate(trimmed, start=1)]
 
 
+UNNAMED_ROW = "no header names this row's fields"
+
+
+def not_a_header(line_number: int) -> str:
+    """The reason of a CSV file's first line when it names none of its table's fields."""
+    return (
+        f"line {line_number} is not a header naming the table's fields "
+        "(a file without its header row?)"
+    )
+
+
+def names_a_field(names: list[str], table_fields: Collection[str]) -> bool:
+    """Whether a CSV header names one of `table_fields` at least (always, with none given):
+    a header with some of them is one (a missing field is its records' reason), a line
+    with none is a record."""
+    return not table_fields or not set(names).isdisjoint(table_fields)
+
+
+def lacks_its_header(path: Path, table_fields: Collection[str]) -> bool:
+    """Whether a CSV file's first line names none of `table_fields`: `read_csv` then gives
+    it as a row of its own, saying so."""
+    try:
+        first = next(read_csv(path, table_fields), None) if table_fields else None
+    except OSError:
+        return False  # its reading says why
+    return first is not None and first[3] == not_a_header(first[0])
+
+
 def header_problem(line: str, names: list[str]) -> str | None:
     """Why a CSV header makes every row of its file meaningless, if it does."""
+    return header_encoding_problem(line) or repeated_names_problem(names)
+
+
+def header_encoding_problem(line: str) -> str | None:
+    """Why a CSV header's text cannot be read as UTF-8, if it cannot."""
     if line.startswith(("\udcff\udcfe", "\udcfe\udcff")):
         return "the CSV is UTF-16, not UTF-8"
     try:
@@ -356,6 +407,11 @@ def header_problem(line: str, names: list[str]) -> str | None:
         return f"CSV header is not UTF-8 ({error})"
     if "\x00" in line:
         return "CSV header holds NUL characters (UTF-16 without a byte order mark?)"
+    return None
+
+
+def repeated_names_problem(names: list[str]) -> str | None:
+    """Why a CSV header's names cannot key its rows' values: a name given twice."""
     repeated = [name for name, count in Counter(names).items() if count > 1]
     if repeated:
         return "CSV header names a column more than once: " + ", ".join(
@@ -386,9 +442,10 @@ def _clean_surrogates(text: str) -> tuple[str, str | None]:
 READERS = {".jsonl": read_jsonl, ".json": read_json, ".csv": read_csv}
 
 
-def file_records(landed: LandedFile) -> Iterator[Row]:
+def file_records(landed: LandedFile, table_fields: Collection[str] = ()) -> Iterator[Row]:
     """A file's records. A file that cannot be opened is one bad record; one whose reading
-    breaks off keeps the records read so far, then one bad record saying why."""
+    breaks off keeps the records read so far, then one bad record saying why.
+    `table_fields`: the fields of its table, to tell a CSV header from a record."""
     if landed.read_error:
         try:
             row = whole_file_row(landed.path, landed.read_error)
@@ -398,7 +455,13 @@ def file_records(landed: LandedFile) -> Iterator[Row]:
         return
     last_line = 0
     try:
-        for row in READERS[landed.path.suffix.lower()](landed.path):
+        suffix = landed.path.suffix.lower()
+        rows = (
+            read_csv(landed.path, table_fields)
+            if suffix == ".csv"
+            else READERS[suffix](landed.path)
+        )
+        for row in rows:
             last_line = row[0]
             yield row
     except OSError as error:

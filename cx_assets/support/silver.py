@@ -39,9 +39,13 @@ GROUP = "support"
 
 # --------------------------------------------------------------------------- bronze
 
-bronze_tickets = bronze_asset(GROUP, "tickets", "Ticketing-system tickets (JSONL).")
-bronze_agents = bronze_asset(GROUP, "agents", "Support agents (CSV).")
-bronze_customers = bronze_asset(GROUP, "customers", "Support customers (CSV).")
+bronze_tickets = bronze_asset(
+    GROUP, "tickets", "Ticketing-system tickets (JSONL).", TICKET_SPEC.landed_fields
+)
+bronze_agents = bronze_asset(GROUP, "agents", "Support agents (CSV).", AGENT_SPEC.landed_fields)
+bronze_customers = bronze_asset(
+    GROUP, "customers", "Support customers (CSV).", CUSTOMER_SPEC.landed_fields
+)
 
 # --------------------------------------------------------------------------- silver, per day
 

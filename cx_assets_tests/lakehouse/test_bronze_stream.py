@@ -357,3 +357,24 @@ def test_carriage_return_lines_are_whole_across_the_chunks_they_are_read_in(tmp_
     assert list(lines) == [b"ab", b"cd", b"ef"]
     path = write(tmp_path / "a.jsonl", b'{"t": "' + b"x" * 1000 + b'"}\r{"t": 1}\r')
     assert [row[0] for row in readers.read_jsonl(path)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"M1,MAPD,3\nM2,Commercial,14\n", b"M1,MAPD,3", b"member_id,plan_type\nM1,MAPD\n"],
+    ids=["no header row", "one record, no header row", "a header"],
+)
+def test_a_csv_without_its_header_row_reads_the_same_either_way(tmp_path, content):
+    landing_dir = tmp_path / "landing"
+    path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
+    files = discover(landing_dir, "digital", "members", DAY)
+    fields = ("member_id", "plan_type")
+
+    table = read_landed(files, datetime(2024, 1, 6, tzinfo=UTC), table_fields=fields).read_all()
+
+    expected = list(read_csv(path, fields))
+    assert table.select(["line_number", "raw", "record", "read_error"]).to_pylist() == [
+        dict(zip(["line_number", "raw", "record", "read_error"], row, strict=True))
+        for row in expected
+    ]
+    assert table["line_number"].to_pylist()[0] == (2 if b"member_id" in content else 1)

@@ -145,6 +145,28 @@ def test_an_early_read_of_other_days_or_tables_is_not_taken(lake):
     early_bronze.finish(landing)
 
 
+def test_a_csv_without_its_header_row_is_read_by_the_step(lake):
+    """The early read knows no table's fields, so took the file's first record for its
+    header; the step reads it, keeping that record as a bad one."""
+    members = "M1,MAPD,3,,en,2023-10-01\nM2,MAPD,5,,en,2023-08-01\n"
+    lake.land("digital", "members", DAY.isoformat(), "headless.csv", members)
+    early_bronze.start(lake.layout.landing_dir, ["digital"], DAY, DAY)
+    reading = early_bronze._reading
+    assert reading is not None and reading.table == "members"
+    bronze = [
+        a for a in Domain.named("digital").assets if a.key.path == ["bronze", "digital_members"]
+    ]
+
+    result = lake.materialize(bronze, day=DAY.isoformat())
+    early_bronze.finish(lake.layout.landing_dir)
+
+    messages = [event.user_message for event in lake.instance.all_logs(result.run_id)]
+    assert not any("read while the command started" in message for message in messages)
+    table = pq.read_table(lake.layout.bronze_dir / "digital_members" / f"date={DAY}")
+    assert table["line_number"].to_pylist() == [1, 2]
+    assert table["raw"].to_pylist()[0] == "M1,MAPD,3,,en,2023-10-01"
+
+
 def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lake, monkeypatch):
     landing = lake.layout.landing_dir
     lake.land("calls", "transcripts", DAY.isoformat(), "a.jsonl", "x" * 100)

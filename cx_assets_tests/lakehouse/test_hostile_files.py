@@ -302,3 +302,37 @@ def test_digital_day_survives_hostile_csv_files(lake):
     assert reasons_by_place(lake.quarantine("digital_members")) == {("duplicated.csv", 1): twice}
     assert lake.query("SELECT call_id FROM silver.digital_calls")["call_id"].tolist() == ["C1"]
     assert_reconciles(result, "digital_journeys", "digital_calls", "digital_member_versions")
+
+
+def test_a_csv_file_without_its_header_row_loses_no_line(lake):
+    """A CSV delivered without its header row: its first line is a record, which would be
+    read as the header, so neither reached bronze nor quarantine (a one-line file vanished).
+    The first line is quarantined as no header; every other line as a row no header names."""
+    digital = Domain.named("digital")
+    lake.land_csv("digital", "members", DAY, [member("M1")])
+    lake.land_csv("digital", "journeys", DAY, [event("M1", "S1", "2024-01-05T10:00:00", "start")])
+    headless_events = csv_text(
+        [event("M1", "S2", f"2024-01-05T12:0{minute}:00", "view") for minute in range(3)]
+    ).split("\n", 1)[1]
+    lake.land("digital", "journeys", DAY, "headless.csv", headless_events)
+    lake.land("digital", "members", DAY, "one.csv", "M2,MAPD,3,,en,2023-10-01\n")
+
+    result = lake.materialize(digital.everything, day=DAY)
+
+    assert result.success
+    not_a_header = (
+        "line 1 is not a header naming the table's fields (a file without its header row?)"
+    )
+    unnamed = "no header names this row's fields: line 1 of its file is not a header"
+    assert reasons_by_place(lake.quarantine("digital_journeys")) == {
+        ("headless.csv", 1): not_a_header,
+        ("headless.csv", 2): unnamed,
+        ("headless.csv", 3): unnamed,
+    }
+    quarantined = lake.quarantine("digital_journeys").sort_values("line_number")
+    assert quarantined["raw"].tolist()[0] == headless_events.split("\n")[0]
+    assert reasons_by_place(lake.quarantine("digital_members")) == {("one.csv", 1): not_a_header}
+    assert lake.query("SELECT member_id FROM silver.digital_journeys")["member_id"].tolist() == [
+        "M1"
+    ]
+    assert_reconciles(result, "digital_journeys", "digital_member_versions")

@@ -365,3 +365,32 @@ def test_csv_duplicate_header_names_reject_the_whole_file(tmp_path):
             'file not read: CSV header names a column more than once: "id", "note"',
         )
     ]
+
+
+MEMBER_FIELDS = ("member_id", "plan_type", "tenure_months")
+NOT_A_HEADER = "line {} is not a header naming the table's fields (a file without its header row?)"
+
+
+def test_csv_without_its_header_row_keeps_its_first_line_as_a_bad_record(tmp_path):
+    """Its first line is a record: read as the header, it reached no table at all."""
+    path = write(tmp_path / "a.csv", b"M1,MAPD,3\nM2,Commercial,14\n")
+    rows = list(read_csv(path, MEMBER_FIELDS))
+    unnamed = "no header names this row's fields: line 1 of its file is not a header"
+    assert rows == [
+        (1, "M1,MAPD,3", None, NOT_A_HEADER.format(1)),
+        (2, "M2,Commercial,14", None, unnamed),
+    ]
+
+
+def test_a_one_line_csv_without_its_header_row_is_one_bad_record(tmp_path):
+    path = write(tmp_path / "a.csv", b"\r\n  \r\nM1,MAPD,3")
+    assert list(read_csv(path, MEMBER_FIELDS)) == [(3, "M1,MAPD,3", None, NOT_A_HEADER.format(3))]
+
+
+def test_a_csv_header_naming_one_of_the_tables_fields_is_a_header(tmp_path):
+    """Some fields missing or renamed: a header still, its records missing what it lacks."""
+    path = write(tmp_path / "a.csv", b"member_id,plan,tenure\nM1,MAPD,3\n")
+    rows = list(read_csv(path, MEMBER_FIELDS))
+    assert [(line, error) for line, _, _, error in rows] == [(2, None)]
+    # With no fields given (tests, other callers) the first line is the header, as before.
+    assert [line for line, _, _, _ in read_csv(write(tmp_path / "b.csv", b"M1,MAPD\n"))] == []
