@@ -51,7 +51,9 @@ class SilverCall(Lineage):
     handle_time_seconds: Series[pd.Int64Dtype] = pa.Field(
         ge=0, nullable=True, description="`handle_time_seconds`."
     )
-    agent_id: Series[str] = pa.Field(nullable=True, description="`agent_id` (staff id).")
+    agent_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, nullable=True, description="`agent_id` (an opaque staff id)."
+    )
     call_reason: Series[str] = pa.Field(description="`call_reason` (billing, id_card, …).")
     sentiment_score: Series[float] = pa.Field(
         ge=-1, le=1, nullable=True, description="`sentiment_score`, −1..1."

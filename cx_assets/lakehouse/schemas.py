@@ -8,16 +8,13 @@ from pandera.typing import Series
 
 # Timestamps are UTC with microsecond precision everywhere in the lakehouse.
 UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
-# An id that reaches gold (a customer's, member's, ticket's, call's, session's), as delivered:
-# opaque. Gold keeps ids (contract section 5), so an e-mail address, a phone number as people
-# write it (+55 (11) 9…) or a person's name in an id field would reach gold: a value holding
-# `@`, `+`, whitespace or a parenthesis is not an id, and its record is quarantined. (A run of
-# digits stays an id: systems number people.)
+# An id that reaches gold (a customer's, member's, ticket's, call's, session's, agent's), as
+# delivered: opaque. Gold keeps ids (contract section 5), so an e-mail address, a phone number
+# as people write it (+55 (11) 9…) or a person's name in an id field would reach gold: a value
+# holding `@`, `+`, whitespace or a parenthesis is not an id, and its record is quarantined.
+# (A run of digits stays an id: systems number people.)
 # `\Z`, not `$`: Python's `$` also matches before a line break ending the value.
 OPAQUE_ID = r"^[^@+\s()]+\Z"
-# Any other id or key: not empty, no whitespace before or after it (" TCK-1" and "TCK-1"
-# would be two tickets, "" a ticket every blank id collapses into).
-TRIMMED = r"^\S(?:.*\S)?\Z"
 
 
 class LakeModel(pa.DataFrameModel):

@@ -13,7 +13,7 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse.schemas import OPAQUE_ID, TRIMMED, UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
 # --------------------------------------------------------------------------- silver
@@ -25,7 +25,9 @@ class _TicketFields(LakeModel):
         str_matches=OPAQUE_ID, description="`customer_id` of the customer who wrote (an opaque id)."
     )
     agent_id: Series[str] = pa.Field(
-        str_matches=TRIMMED, nullable=True, description="`agent_id`; null: unassigned."
+        str_matches=OPAQUE_ID,
+        nullable=True,
+        description="`agent_id` (an opaque staff id); null: unassigned.",
     )
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, description="`created_at` (UTC; no offset means UTC)."
@@ -73,7 +75,9 @@ class CurrentTicket(_TicketFields):
 
 
 class _AgentFields(LakeModel):
-    agent_id: Series[str] = pa.Field(str_matches=TRIMMED, description="`agent_id` (staff).")
+    agent_id: Series[str] = pa.Field(
+        str_matches=OPAQUE_ID, description="`agent_id` (an opaque staff id)."
+    )
     name: Series[str] = pa.Field(description="The agent's name (staff names may appear).")
     team: Series[str] = pa.Field(
         nullable=True, description="`team`, e-mail addresses and phone numbers masked."

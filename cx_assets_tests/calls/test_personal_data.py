@@ -45,6 +45,34 @@ def test_a_call_id_that_is_not_opaque_is_quarantined(lake, call_id):
     assert lake.gold("calls_performance")["call_id"].tolist() == ["C8"]
 
 
+def test_an_agent_name_holding_an_email_or_a_phone_is_quarantined(lake):
+    """Seen in an audit: a customer's e-mail address as `agent_name`, alone or after a
+    staff name, reached calls_performance, calls_agent_daily and the command centre. The
+    agent's name is the agent in calls (the grain of calls_agent_daily): masked, every such
+    agent would be one `[email]`, and `Caio Mendes ([email])` another agent than Caio
+    Mendes; so the call is quarantined, naming the field. Staff names go through."""
+    agents = [
+        "zuleica.prado@gmail.com",
+        "Caio Mendes (zuleica.prado@gmail.com)",
+        "Caio Mendes +55 11 98888-7777",
+        "Caio Mendes",
+        "Ana-Maria O'Neil 2",
+    ]
+    records = [call(f"C{n}", "Sign me up.", agent=agent) for n, agent in enumerate(agents, 1)]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    rejected = lake.quarantine("calls_transcripts").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2, 3]
+    assert all("agent_name" in reason for reason in rejected["reason"])
+    assert all("zuleica" not in reason for reason in rejected["reason"])
+    daily = lake.gold("calls_agent_daily")
+    assert sorted(daily["agent_name"]) == ["Ana-Maria O'Neil 2", "Caio Mendes"]
+    for table in GOLD_TABLES:
+        text = lake.gold(table).astype(str).to_csv()
+        assert "zuleica" not in text and "98888" not in text, table
+
+
 def test_no_personal_data_reaches_dagsters_event_log(lake):
     """What a run logs and records (step logs, metadata, check results, failures) is kept
     with every run and shown in the UI: bad records are named by file, line and reason,

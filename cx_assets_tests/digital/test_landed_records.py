@@ -107,6 +107,37 @@ def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
     assert members["plan_type"].tolist() == ["[email]"]
 
 
+def test_an_agent_id_holding_an_email_or_a_phone_is_quarantined(lake):
+    """Seen in an audit: a call's `agent_id` of `AGT1 wallace.odom@aol.com` reached silver
+    and gold's journey timeline unchanged. An agent id is an id like the others: not masked
+    (two ids would become one) but quarantined; an ordinary one, or none, goes through."""
+    day = "2024-01-09"
+    lake.land_csv("digital", "members", day, [member("M1")])
+    lake.land_csv("digital", "journeys", day, [event("M1", "S1", "2024-01-09T08:50:00", "error")])
+    agents = [
+        "AGT1 wallace.odom@aol.com",
+        "agata.f@example.com",
+        "+55 11 98888-7777",
+        "AGT0002",
+        "",
+    ]
+    calls = [
+        {**call(f"C{n}", "M1", f"2024-01-09T09:0{n}:00"), "agent_id": agent_id}
+        for n, agent_id in enumerate(agents, start=1)
+    ]
+    lake.land_csv("digital", "calls", day, calls)
+    assert run_partitioned(lake, day).success
+
+    rejected = lake.quarantine("digital_calls").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [2, 3, 4]
+    assert all("agent_id" in reason for reason in rejected["reason"])
+    kept = lake.query("SELECT call_id, agent_id FROM silver.digital_calls ORDER BY 1")
+    assert kept.values.tolist() == [["C4", "AGT0002"], ["C5", None]]
+    for table in GOLD_PARTITIONED:
+        text = lake.gold(table).astype(str).to_csv()
+        assert "wallace" not in text and "agata" not in text and "98888" not in text, table
+
+
 def test_records_timed_after_the_day_after_their_files_day_are_quarantined(lake):
     """A day's files hold that day's journeys and calls, with a day of slack for an export
     named by its local date; a year typed wrong (2150) is a bad record, an earlier day not."""

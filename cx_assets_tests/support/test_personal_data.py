@@ -232,3 +232,51 @@ def test_a_customer_landing_after_their_tickets_day_is_named_by_a_check(lake):
     ].passed
     text = lake.query("SELECT description FROM silver.support_ticket_versions")
     assert text["description"].tolist() == ["[name] here, help!"]
+
+
+PERSONAL_AGENT_IDS = ["agata.f@example.com", "+55 11 98888-7777", "AGT1 wallace.odom@aol.com"]
+
+
+def test_an_agent_id_that_is_an_email_or_a_phone_is_quarantined(lake):
+    """Seen in an audit: a ticket's `agent_id` holding a customer's e-mail address or phone
+    number reached silver and gold unchanged. An agent id is an id like the others: not
+    masked (two ids would become one) but quarantined, in tickets and agents alike;
+    ordinary agent ids, and a ticket without one, go through."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [
+            *(
+                ticket(f"T{n}", t(D1, f"0{n}:00:00"), agent=agent_id)
+                for n, agent_id in enumerate(PERSONAL_AGENT_IDS, start=1)
+            ),
+            ticket("T8", t(D1, "10:00:00"), agent="AGT-0001"),
+            ticket("T9", t(D1, "11:00:00"), agent=None),
+        ],
+    )
+    lake.land_csv(
+        "support",
+        "agents",
+        D1,
+        [
+            *(
+                agent(agent_id, "Ana Agent", "Tier 1", "billing", "4")
+                for agent_id in PERSONAL_AGENT_IDS
+            ),
+            agent("AGT-0001", "Bo Tech", "Tier 1", "billing", "4"),
+        ],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    rejected = lake.quarantine("support_tickets").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2, 3]
+    assert all("agent_id" in reason for reason in rejected["reason"])
+    assert sorted(lake.quarantine("support_agents")["line_number"]) == [2, 3, 4]
+    kept = lake.gold("support_ticket_analytics").set_index("ticket_id")["agent_id"]
+    assert kept.to_dict() == {"T8": "AGT-0001", "T9": None}
+    assert lake.query("SELECT agent_id FROM silver.support_agents")["agent_id"].tolist() == [
+        "AGT-0001"
+    ]
+    assert tables_holding(lake, ("agata.f@", "98888", "wallace")) == []
