@@ -9,12 +9,22 @@ from pandera.typing import Series
 # Timestamps are UTC with microsecond precision everywhere in the lakehouse.
 UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 # An id that reaches gold (a customer's, member's, ticket's, call's, session's, agent's), as
-# delivered: opaque. Gold keeps ids (contract section 5), so an e-mail address, a phone number
-# as people write it (+55 (11) 9…) or a person's name in an id field would reach gold: a value
-# holding `@`, `+`, whitespace or a parenthesis is not an id, and its record is quarantined.
-# (A run of digits stays an id: systems number people.)
+# delivered: opaque. Gold keeps ids (contract section 5), so an e-mail address, a phone
+# number or a person's name in an id field would reach gold: a value holding `@`, `+`,
+# whitespace or a parenthesis is not an id, nor is one shaped as a phone number the
+# masker masks in text (`privacy.PHONE_CANDIDATE`): digit groups joined by dashes, dots or
+# slashes, 9 digits or more (`415-555-0199`). Its record is quarantined. A run of digits
+# stays an id (systems number people), and so does a value with a letter or another sign in
+# it (`TCK-20240105-000001`), or with 8 digits at most (a date, `2024-01-05`).
+# Digits are ASCII (`0-9`; `\d` is any script's in Python, ASCII in RE2, which checks this in
+# SQL): a phone number in full-width digits is not caught here.
 # `\Z`, not `$`: Python's `$` also matches before a line break ending the value.
-OPAQUE_ID = r"^[^@+\s()]+\Z"
+_ID_CHARACTER = r"[^@+\s()]"
+_PHONE_JOINS = "\\-./\u2010-\u2015\u2212"  # dashes (Unicode's too), dots, slashes
+OPAQUE_ID = (
+    rf"^(?:{_ID_CHARACTER}*[^@+\s()0-9{_PHONE_JOINS}]{_ID_CHARACTER}*"
+    rf"|[0-9]+|[{_PHONE_JOINS}]*(?:[0-9][{_PHONE_JOINS}]*){{1,8}}|[{_PHONE_JOINS}]+)\Z"
+)
 
 
 class LakeModel(pa.DataFrameModel):

@@ -32,7 +32,9 @@ def test_customer_personal_data_reaches_neither_silver_nor_gold(lake):
             assert secret not in text.lower(), (name, secret)
 
 
-@pytest.mark.parametrize("call_id", ["maria.silva@example.com", "+55 11 94242-0150", "C 7"])
+@pytest.mark.parametrize(
+    "call_id", ["maria.silva@example.com", "+55 11 94242-0150", "C 7", "555-201-3344"]
+)
 def test_a_call_id_that_is_not_opaque_is_quarantined(lake, call_id):
     """Gold keeps the call id: one holding an e-mail address, a phone number as people write
     it or whitespace (a name) would carry it there."""

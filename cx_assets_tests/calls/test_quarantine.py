@@ -50,6 +50,7 @@ def test_each_kind_of_bad_record_is_quarantined_and_bronze_reconciles(lake):
         call("EMAIL", "Hi.", customer_id="maria.silva@example.com"),
         call("NOAGENT", "Hi.", agent="   "),
         [1, 2, 3],
+        call("PHONE", "Hi.", customer_id="555-201-3344"),
     ]
     lake.land_jsonl("calls", "transcripts", DAY, records)
     result = lake.materialize(EVERYTHING, day=DAY)
@@ -64,15 +65,16 @@ def test_each_kind_of_bad_record_is_quarantined_and_bronze_reconciles(lake):
     assert reasons[6].startswith("column 'customer_id' failed str_matches")
     assert reasons[7].startswith("column 'agent_name' failed")
     assert reasons[8] == "not a JSON object"
-    assert len(reasons) == 7
+    assert reasons[9].startswith("column 'customer_id' failed str_matches")
+    assert len(reasons) == 8
 
     evaluations = check_results(result)
     reconciliation = evaluations[("silver/calls_transcripts", RECONCILES_WITH_BRONZE)]
     assert reconciliation.passed
     assert reconciliation.metadata["by_day"].data[DAY] == {
-        "bronze": 8,
+        "bronze": 9,
         "silver": 1,
-        "quarantine": 7,
+        "quarantine": 8,
         "unaccounted": 0,
     }
     assert evaluations[("silver/calls_transcripts", UNIQUE_KEY)].passed

@@ -79,7 +79,9 @@ def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
             ),
         ],
     )
-    lake.land_csv("digital", "members", day, [member("M1", plan="zed@example.net")])
+    lake.land_csv(
+        "digital", "members", day, [member("M1", plan="zed@example.net"), member("555-867-5309")]
+    )
     lake.land_csv(
         "digital",
         "calls",
@@ -105,6 +107,7 @@ def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
         assert "zed@" not in text and "94242" not in text, table
     members = lake.query("SELECT plan_type FROM silver.digital_members")
     assert members["plan_type"].tolist() == ["[email]"]
+    assert lake.quarantine("digital_members")["line_number"].tolist() == [3]
 
 
 def test_an_agent_id_holding_an_email_or_a_phone_is_quarantined(lake):

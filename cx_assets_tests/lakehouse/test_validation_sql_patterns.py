@@ -18,6 +18,9 @@ PYTHON_WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()]
 
 def _probes() -> list[str]:
     probes = ["", "a", "ab", "a@b", "(11)", "a+b", "a]b", "]", "^x", "x\n", "\nx"]
+    # Ids shaped as phone numbers, or nearly (`OPAQUE_ID`).
+    probes += ["415-555-0199", "415-555-019", "4155550199", "2024-01-05", "--", "1-2", "x1-2"]
+    probes += ["555\u2010867\u20135309", "555.867.5309", "1/2/3/4/5/6/7/8/9", "A-415-555-0199"]
     for space in PYTHON_WHITESPACE:
         probes += [space, f"{space}a", f"a{space}", f"a{space}b", f"ab{space}{space}"]
     return probes

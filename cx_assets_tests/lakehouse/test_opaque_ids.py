@@ -1,0 +1,36 @@
+"""`OPAQUE_ID`: which delivered ids reach gold. Gold keeps ids (contract section 5), so an id
+that is an e-mail address or a phone number would carry a customer's contact there."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cx_assets.lakehouse.schemas import OPAQUE_ID
+
+# The generators' formats (`cx_assets/synthetic/`), the docs' and tests' examples, runs of
+# digits (systems number people), dates and short numbers with separators.
+IDS = [
+    "TCK-20240105-000001", "CUS-0000002", "AGT-0001", "AGT0001", "M00000001",
+    "WS2024010500000001", "CL2024010500000001", "CALL-20240105-000001", "CUST-00012345",
+    "T-1", "C1", "100200300400", "4155550199", "2024-01-05", "05/01/2024", "1234-5678",
+    "12.345.678", "A-415-555-0199", "ticket#415-555-0199",
+]  # fmt: skip
+# Phone numbers as the masker finds them in text (`privacy.PHONE_CANDIDATE`): digit groups
+# joined by separators, 9 digits or more, whether or not whitespace, `+` or brackets join them.
+PHONE_SHAPED = [
+    "415-555-0199", "555-867-5309", "555-201-3344", "94242-0150", "555.867.5309",
+    "0044-20-7946-0958", "11-94242-0150", "555\u2013867\u20135309", "555/867/5309",
+    "+55 11 98888-7777", "(11) 94242-0150", "agata.f@example.com",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", IDS)
+def test_an_id_is_kept(value):
+    assert re.match(OPAQUE_ID, value)
+
+
+@pytest.mark.parametrize("value", PHONE_SHAPED)
+def test_a_phone_number_or_an_email_address_is_no_id(value):
+    assert not re.match(OPAQUE_ID, value)
