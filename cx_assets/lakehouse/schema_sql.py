@@ -27,6 +27,7 @@ from typing import Any
 import pandera.pandas as pa
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.schemas import readable_check
 
 
 class Untranslatable(ValueError):
@@ -149,8 +150,8 @@ def _reason(column: str, check: str) -> str:
 
 
 def _check_text(check: Any) -> str:
-    # How Pandera names a failed check in `failure_cases["check"]`.
-    return check.error or check.name
+    # How Pandera names a failed check in `failure_cases["check"]`, as reasons give it.
+    return readable_check(check.error or check.name)
 
 
 def reason_sql(failures: list[tuple[str, str]]) -> str:

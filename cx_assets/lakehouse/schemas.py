@@ -26,6 +26,20 @@ OPAQUE_ID = (
     rf"|[0-9]+|[{_PHONE_JOINS}]*(?:[0-9][{_PHONE_JOINS}]*){{1,8}}|[{_PHONE_JOINS}]+)\Z"
 )
 
+# A quarantine reason names a failed check as Pandera does (`str_matches('<pattern>')`),
+# which for the opaque-id pattern is a line of regex an operator cannot read: it says what
+# the check asks instead.
+_READABLE_CHECKS = {
+    f"str_matches('{OPAQUE_ID}')": (
+        "opaque_id (no @, +, whitespace or parenthesis, not shaped as a phone number)"
+    ),
+}
+
+
+def readable_check(check: str) -> str:
+    """How a quarantine reason names the failed `check` (as Pandera names it)."""
+    return _READABLE_CHECKS.get(check, check)
+
 
 class LakeModel(pa.DataFrameModel):
     """Coerce to the declared types; drop working columns the SQL carried along."""

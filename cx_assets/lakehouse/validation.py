@@ -19,6 +19,8 @@ import pyarrow
 from dagster import TableColumn, TableColumnConstraints, TableSchema
 from pandera.errors import SchemaErrors
 
+from cx_assets.lakehouse.schemas import readable_check
+
 
 def mark_absent_if_not_installed(module: str) -> bool:
     """Record `module` as absent (`sys.modules[module] = None`) when it is not installed, so
@@ -69,7 +71,7 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> Validated:
                 reason=("column '" + row_cases["column"].astype(str) + "' failed ").where(
                     ~whole_record, "record failed "
                 )
-                + row_cases["check"].astype(str)
+                + row_cases["check"].astype(str).map(readable_check)
             )
             .groupby("index")["reason"]
             .agg(_distinct_joined)

@@ -62,10 +62,10 @@ def test_each_kind_of_bad_record_is_quarantined_and_bronze_reconciles(lake):
     assert reasons[3] == 'field "duration_seconds" is not an integer'
     assert reasons[4] == 'field "timestamp" is not an ISO-8601 timestamp in years 1900-2199'
     assert reasons[5].startswith("duplicate call_id (first seen at ")
-    assert reasons[6].startswith("column 'customer_id' failed str_matches")
+    assert reasons[6].startswith("column 'customer_id' failed opaque_id (no @, +, whitespace")
     assert reasons[7].startswith("column 'agent_name' failed")
     assert reasons[8] == "not a JSON object"
-    assert reasons[9].startswith("column 'customer_id' failed str_matches")
+    assert reasons[9].startswith("column 'customer_id' failed opaque_id (no @, +, whitespace")
     assert len(reasons) == 8
 
     evaluations = check_results(result)

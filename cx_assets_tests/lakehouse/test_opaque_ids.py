@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 
+import duckdb
+import pandera.pandas as pa
 import pytest
+from pandera.typing import Series
 
 from cx_assets.lakehouse.schemas import OPAQUE_ID
+from cx_assets_tests.lakehouse.sql_reasons import pandera_reasons, relation, sql_reasons
 
 # The generators' formats (`cx_assets/synthetic/`), the docs' and tests' examples, runs of
 # digits (systems number people), dates and short numbers with separators.
@@ -34,3 +38,20 @@ def test_an_id_is_kept(value):
 @pytest.mark.parametrize("value", PHONE_SHAPED)
 def test_a_phone_number_or_an_email_address_is_no_id(value):
     assert not re.match(OPAQUE_ID, value)
+
+
+class Ids(pa.DataFrameModel):
+    customer_id: Series[str] = pa.Field(str_matches=OPAQUE_ID)
+
+
+def test_a_quarantine_reason_says_what_the_id_check_asks_not_its_pattern():
+    """Its pattern quoted, a reason was a line of regex; in SQL and in Pandera alike."""
+    said = (
+        "column 'customer_id' failed opaque_id (no @, +, whitespace or parenthesis, not shaped "
+        "as a phone number)"
+    )
+    with duckdb.connect() as con:
+        table = relation(con, {"customer_id": "VARCHAR"},
+                         [{"customer_id": "415-555-0199"}, {"customer_id": "CUS-1"}])  # fmt: skip
+        assert sql_reasons(con, Ids, table) == {0: said}
+        assert pandera_reasons(con, Ids, table) == {0: said}
