@@ -29,7 +29,7 @@ from datetime import date
 import duckdb
 
 from cx_assets.lakehouse.privacy import hash_key
-from cx_assets.lakehouse.sql import in_days_param
+from cx_assets.lakehouse.sql import in_days_param, qualified
 from cx_assets.lakehouse.warehouse import create_schema
 from cx_assets.lakehouse.warehouse_tables import table_exists
 
@@ -90,6 +90,22 @@ def days_written(con: duckdb.DuckDBPyConnection, table: str, days: Sequence[date
         [table, *days],
     ).fetchall()
     return {day for (day,) in rows}
+
+
+def days_built(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[date]:
+    """Every day `schema.table` holds as built: recorded as written, or (written before the
+    record existed) holding rows. The warehouse's own answer, whatever Dagster instance
+    ran the days, and whatever it remembers of days the warehouse no longer has."""
+    built = set()
+    if _recorded(con):
+        rows = con.execute(
+            f"SELECT day FROM {TABLE} WHERE table_name = ?", [f"{schema}.{table}"]
+        ).fetchall()
+        built = {day for (day,) in rows}
+    if table_exists(con, schema, table):
+        held = con.execute(f"SELECT DISTINCT date FROM {qualified(schema, table)}").fetchall()
+        built |= {day for (day,) in held}
+    return built
 
 
 def days_under_other_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> list[date]:

@@ -28,6 +28,7 @@ from cx_assets_tests.digital.landing_rows import (
     run_partitioned,
     run_rollups,
 )
+from cx_assets_tests.instance import in_memory_instance
 
 LANDED_TABLES = ("journeys", "calls", "members")
 
@@ -242,6 +243,15 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
     ]
     actions = lake.gold("leakage_action_recommendations")
     assert actions["rank"].tolist() == [1] and actions["error_code"].isna().all()
+
+    # Dagster's history lost (a new DAGSTER_HOME), the 11th run again: the means are still
+    # over the two days the warehouse holds, not the one the new instance knows.
+    lake.instance.dispose()
+    lake.instance = in_memory_instance()
+    assert run_partitioned(lake, "2024-01-11").success
+    assert run_rollups(lake).success
+    model = lake.gold("leakage_savings_model")
+    assert model[["avoidable_calls_per_day", "observed_days"]].values.tolist() == [[0.5, 2]]
     members = lake.query("SELECT member_id, member_category FROM silver.digital_members")
     assert members.values.tolist() == [["M1", "MAPD New"]]
 
