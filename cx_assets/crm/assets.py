@@ -182,7 +182,6 @@ def crm_sales_velocity(warehouse: Warehouse, deals: TableRef, users: TableRef) -
     },
 )
 def crm_churn_risk(
-    context: AssetExecutionContext,
     warehouse: Warehouse,
     interactions: TableRef,
     contacts: TableRef,
@@ -194,7 +193,7 @@ def crm_churn_risk(
     return query_validated(
         warehouse,
         company_rules.churn_risk_sql(
-            resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(context)
+            resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(warehouse)
         ),
         schemas.ChurnRisk,
     )
@@ -213,7 +212,6 @@ def crm_churn_risk(
     },
 )
 def crm_segmentation_matrix(
-    context: AssetExecutionContext,
     warehouse: Warehouse,
     interactions: TableRef,
     contacts: TableRef,
@@ -225,7 +223,7 @@ def crm_segmentation_matrix(
     return query_validated(
         warehouse,
         company_rules.segmentation_sql(
-            resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(context)
+            resolved, contacts.rows, deals.rows, as_of_day=latest_materialized_day(warehouse)
         ),
         schemas.SegmentationMatrix,
     )

@@ -4,7 +4,6 @@ tables from the current (latest) versions; a company's segment is the segmentati
 applied per company (`dimension_rules`)."""
 
 import pandas as pd
-from dagster import AssetExecutionContext
 
 from cx_assets.crm import dimension_rules, dimension_schemas, rules, silver
 from cx_assets.crm.silver import GROUP
@@ -43,7 +42,6 @@ def crm_managers(warehouse: Warehouse, users: TableRef) -> pd.DataFrame:
     },
 )
 def crm_companies(
-    context: AssetExecutionContext,
     warehouse: Warehouse,
     interactions: TableRef,
     contacts: TableRef,
@@ -59,7 +57,7 @@ def crm_companies(
             resolved,
             contacts.rows,
             deals.rows,
-            as_of_day=silver.latest_materialized_day(context),
+            as_of_day=silver.latest_materialized_day(warehouse),
         ),
         dimension_schemas.Company,
     )

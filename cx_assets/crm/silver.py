@@ -21,6 +21,7 @@ from dagster import (
 
 from cx_assets.crm import schemas, silver_rules
 from cx_assets.crm.records import CONTACT_SPEC, DEAL_SPEC, INTERACTION_SPEC, USER_SPEC
+from cx_assets.lakehouse import written_days
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
 from cx_assets.lakehouse.assets import LANDED_KEY, lake_asset
 from cx_assets.lakehouse.bronze_views import bronze_files_state
@@ -310,12 +311,14 @@ def _frames_of(person_names: pyarrow.Table | None):
     return known_person_names
 
 
-def latest_materialized_day(context: AssetExecutionContext) -> date | None:
+def latest_materialized_day(warehouse: Warehouse) -> date | None:
     """The latest day `crm_interactions` was materialized for, a day whose files never came
     included: whole-history tables are as of it (contract 4.1), so a company's silence keeps
-    growing through an outage. None before any."""
-    days = context.instance.get_materialized_partitions(crm_interactions.key)
-    return max(date.fromisoformat(day) for day in days) if days else None
+    growing through an outage. None before any. As the warehouse holds it, not as Dagster's
+    history remembers (a new `DAGSTER_HOME`, a warehouse moved aside and rebuilt)."""
+    layer, table = crm_interactions.key.path
+    with warehouse.connect() as con:
+        return written_days.latest_day_built(con, layer, table)
 
 
 crm_contacts = latest_version_asset(

@@ -108,6 +108,19 @@ def days_built(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[d
     return built
 
 
+def latest_day_built(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> date | None:
+    """The latest day `schema.table` holds as built (see `days_built`; its latest day with
+    rows is read from DuckDB's statistics, under a millisecond at a year of days)."""
+    latest = []
+    if _recorded(con):
+        latest += con.execute(
+            f"SELECT max(day) FROM {TABLE} WHERE table_name = ?", [f"{schema}.{table}"]
+        ).fetchall()[0]
+    if table_exists(con, schema, table):
+        latest += con.execute(f"SELECT max(date) FROM {qualified(schema, table)}").fetchall()[0]
+    return max((day for day in latest if day is not None), default=None)
+
+
 def days_under_other_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> list[date]:
     """The days of `table` recorded as written under another hash key than `key`, in order."""
     if not _recorded(con):
