@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import OutputContext
 
-from cx_assets.lakehouse import durable, parquet
+from cx_assets.lakehouse import durable, parquet, written_days
 from cx_assets.lakehouse.io_managers import (
     DayRows,
     WarehouseIOManager,
@@ -36,7 +36,8 @@ from cx_assets.lakehouse.warehouse_tables import table_columns, table_exists
 class PublishJournal:
     """What of a gold table is being published to Parquet, kept in a file from before the
     warehouse commits until the Parquet is written: the days (`days`), or the whole table
-    (`days` None). A crash in between leaves the file behind."""
+    (`days` None), and whether they are partitions (`partitioned`). A crash in between
+    leaves the file behind."""
 
     path: Path
 
@@ -50,9 +51,12 @@ class PublishJournal:
         except FileNotFoundError:
             return None
         try:
-            days = json.loads(text)["days"]
-            return Unpublished(None if days is None else {date.fromisoformat(d) for d in days})
-        except (ValueError, KeyError, TypeError):  # JSON's and dates' errors are ValueErrors
+            said = json.loads(text)
+            days, partitioned = said["days"], said.get("partitioned", False) is True
+            return Unpublished(
+                None if days is None else {date.fromisoformat(d) for d in days}, partitioned
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):  # a date's is a ValueError
             return Unpublished(None)
 
     def write(self, unpublished: Unpublished) -> None:
@@ -62,7 +66,7 @@ class PublishJournal:
         days = None if unpublished.days is None else sorted(d.isoformat() for d in unpublished.days)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
-        in_flight.write_text(json.dumps({"days": days}))
+        in_flight.write_text(json.dumps({"days": days, "partitioned": unpublished.partitioned}))
         durable.replace(in_flight, self.path)
 
     def clear(self) -> None:
@@ -72,13 +76,17 @@ class PublishJournal:
 @dataclass(frozen=True)
 class Unpublished:
     days: set[date] | None  # None: the whole table
+    # The days are partitions, each built once the warehouse commits it (`written_days`);
+    # else days of a whole-history table's rows (`DayRows`).
+    partitioned: bool = False
 
     def including(self, other: Unpublished | None) -> Unpublished:
         if other is None:
             return self
+        partitioned = self.partitioned or other.partitioned
         if self.days is None or other.days is None:
-            return Unpublished(None)
-        return Unpublished(self.days | other.days)
+            return Unpublished(None, partitioned)
+        return Unpublished(self.days | other.days, partitioned)
 
 
 class GoldIOManager(WarehouseIOManager):
@@ -164,8 +172,8 @@ class GoldIOManager(WarehouseIOManager):
             journal, table = PublishJournal(path), path.stem
             with self.warehouse.connect() as con:
                 stored = table_exists(con, "gold", table)
-            if stored and (left_behind := journal.read()) is not None:
-                self._republish(table, left_behind, Unpublished(set()))
+            left_behind = journal.read() if stored else None
+            if left_behind is not None and self._republish(table, left_behind, Unpublished(set())):
                 repaired.append(table)
             journal.clear()
         return repaired
@@ -193,25 +201,36 @@ class GoldIOManager(WarehouseIOManager):
         stray = sorted(f for f in dataset.glob(f"{PARTITION_COLUMN}=*") if f.name not in kept)
         return missing, stray
 
-    def _republish(self, table: str, repair: Unpublished, published: Unpublished) -> None:
+    def _republish(self, table: str, repair: Unpublished, published: Unpublished) -> bool:
         """Publish again, from the warehouse, what an earlier output may have left unpublished
-        (what this output published is current already)."""
+        (what this output published is current already); whether anything was. Of partitions,
+        only those the warehouse committed: found in an audit, a run killed before the
+        warehouse's commit left empty Parquet folders, "built, no rows", for days never
+        built."""
         if published.days is None:
-            return
+            return False
         days = None if repair.days is None else sorted(repair.days - published.days)
-        if days == []:
-            return
         with self.warehouse.connect() as con:
+            if days and repair.partitioned:
+                built = written_days.days_written(con, f"gold.{table}", days)
+                held = con.execute(
+                    f"SELECT DISTINCT {PARTITION_COLUMN} FROM {qualified('gold', table)} "
+                    f"WHERE {in_days(days)}"
+                ).fetchall()
+                days = [day for day in days if day in built | {d for (d,) in held}]
+            if days == []:
+                return False
             by_day = PARTITION_COLUMN in {name for name, _ in table_columns(con, "gold", table)}
             where = "TRUE" if days is None else in_days(days)
             rows = con.sql(
                 f"SELECT * FROM {qualified('gold', table)} WHERE {where}"
             ).to_arrow_table()
         self.publish(table, rows, days, by_day=by_day)
+        return True
 
 
 def _days_written(context: OutputContext, obj: Any) -> Unpublished:
     if isinstance(obj, DayRows):
         return Unpublished(None if obj.days is None else set(obj.days))
     dates = output_dates(context)
-    return Unpublished(None if dates is None else set(dates))
+    return Unpublished(None, False) if dates is None else Unpublished(set(dates), True)

@@ -192,6 +192,27 @@ def test_journals_left_behind_are_published_before_any_other_write(lake, monkeyp
     assert gold.republish_left_behind() == []
 
 
+def test_a_day_killed_before_the_warehouse_committed_it_gets_no_parquet(lake, monkeypatch):
+    """Found in an audit: killed after its journal was written and before the warehouse's
+    commit, a day was published again by the next run as an empty folder, "built, no
+    rows", though it was never built; and the run said it had repaired the table."""
+    import cx_assets.lakehouse.io_managers as io_managers
+
+    lake.materialize([numbers_daily], day="2024-01-05")
+    monkeypatch.setattr(io_managers, "replace_rows", _killed)
+    try:
+        assert not lake.materialize([numbers_daily], day="2024-01-06", raise_on_error=False).success
+    finally:
+        monkeypatch.undo()
+    assert (lake.layout.gold_journal_dir / "test_numbers_daily.json").exists()
+
+    assert lake.resources["gold_io_manager"].republish_left_behind() == []
+
+    dataset = lake.layout.gold_dir / "test_numbers_daily"
+    assert sorted(folder.name for folder in dataset.iterdir()) == ["date=2024-01-05"]
+    assert list(lake.layout.gold_journal_dir.iterdir()) == []
+
+
 def test_the_journal_is_on_disk_before_the_warehouse_commits(tmp_path, monkeypatch):
     """A power loss after the warehouse's commit (which DuckDB syncs) must find the journal
     there too, or gold's Parquet would stay behind the warehouse unrepaired: the journal's
