@@ -6,6 +6,7 @@ rules they apply (noise, friction, threads) and their configuration are `rules`'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from cx_assets.crm.rules import (
@@ -288,9 +289,15 @@ def silver_interactions_sql(
 
 
 def names_left_in_other_days_sql(
-    titled: str, contact_column: str, contact_versions: str, contacts: str, days: list[date]
+    titled: str,
+    contact_column: str,
+    contact_versions: str,
+    contacts: str,
+    days: list[date],
+    rebuilt: Sequence[date] = (),
 ) -> str:
-    """Per day outside `days`: the rows of `titled` (a silver table with a `title`, and the
+    """Per day outside `days` (and `rebuilt`, days of `titled` the run builds again, with
+    every name landed): the rows of `titled` (a silver table with a `title`, and the
     contact it is on in `contact_column`) whose title still holds a name of a person first
     delivered on `days` (`contacts`: bronze contact records), by the rules titles are
     masked with (on the person, their company or a colleague). A title is masked with the
@@ -318,7 +325,7 @@ def names_left_in_other_days_sql(
         titled AS (
             SELECT date, source_file, line_number, title, {contact_column} AS contact_id
             FROM {titled}
-            WHERE NOT {sql.in_days(days)} AND title IS NOT NULL
+            WHERE NOT {sql.in_days([*days, *rebuilt])} AND title IS NOT NULL
               AND ({contact_column} IN (SELECT contact_id FROM names)
                    OR {contact_column} IN (SELECT contact_id FROM colleagues))
         ),

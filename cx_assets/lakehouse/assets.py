@@ -381,6 +381,8 @@ def _check_results(
                 kwargs["lake"],
                 check_config.get(check.name, {}),
                 context.instance,
+                selection=context.job_def.asset_layer.selected_asset_keys,
+                step_days=days,
             )
             result = StepCheckResult.of(check.evaluate(run), key, check.name)
             if not per_day:

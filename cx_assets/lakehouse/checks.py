@@ -16,7 +16,7 @@ backfill).
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -83,11 +83,21 @@ def band_config(low: float, high: float) -> dict[str, Field]:
 class CheckRun:
     """What a check sees when its asset's step evaluates it."""
 
-    days: list[date] | None  # the step's days; None for a whole-history table
+    days: list[date] | None  # the days judged; None for a whole-history table
     warehouse: Warehouse
     lake: Lake
     config: Mapping[str, Any]  # this check's run config (empty when it has none)
     instance: DagsterInstance  # the run's
+    # The run's selection (None: every asset of its job) and every day of the step (a range
+    # step judges them one at a time): what else the run builds, and for which days.
+    selection: Set[AssetKey] | None = None
+    step_days: list[date] | None = None
+
+    def days_built_too(self, key: AssetKey) -> list[date]:
+        """The days of date-grained table `key` this run builds as well (the step's days,
+        where it selects `key`): a check need not ask for them to be run again."""
+        selected = self.selection is None or key in self.selection
+        return list(self.step_days or []) if selected else []
 
 
 @dataclass(frozen=True)

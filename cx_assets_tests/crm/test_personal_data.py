@@ -207,6 +207,37 @@ def test_a_person_landing_after_their_titles_day_is_warned_of_with_the_command(l
     assert check_results(result)[("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)].passed
 
 
+def test_the_range_that_masks_a_late_persons_name_does_not_warn_of_it(lake):
+    """Found in an audit: the command the warning names (the days together) warned again
+    while it masked the name: the check, in the contacts' step, read the titles before the
+    same run's interactions step rebuilt them. Days the run rebuilds are not warned of,
+    unless it leaves their titles as they are."""
+    from cx_assets.crm.silver import (
+        NAMES_MASKED_ON_OTHER_DAYS,
+        bronze_contacts,
+        crm_contact_versions,
+    )
+    from cx_assets_tests.conftest import check_results_by_day
+    from cx_assets_tests.crm.landing_rows import NEXT_DAY
+
+    zed = person(12, 10, name="Zed Quuxley", email="zed@cliente.com.br", phone="+55 11 97777-1234")
+    land_day(lake, interactions=[interaction(1, 12, title="Ligação com Zed Quuxley")])
+    assert lake.materialize(EVERYTHING, day=DAY).success
+    land_day(lake, day=NEXT_DAY, interactions=[interaction(4, 10, day=NEXT_DAY)],
+             contacts=[company(10), person(11, 10), zed])  # fmt: skip
+    check = ("silver/crm_contact_versions", NAMES_MASKED_ON_OTHER_DAYS)
+
+    contacts_only = lake.materialize(
+        EVERYTHING, selection=[bronze_contacts, crm_contact_versions], day=DAY, last_day=NEXT_DAY
+    )
+    assert not check_results_by_day(contacts_only)[check][NEXT_DAY].passed  # titles stay
+
+    together = lake.materialize(EVERYTHING, day=DAY, last_day=NEXT_DAY)
+    assert all(verdict.passed for verdict in check_results_by_day(together)[check].values())
+    title = lake.query("SELECT title FROM silver.crm_interactions WHERE interaction_id = 1")
+    assert title["title"].tolist() == ["Ligação com [name]"]
+
+
 def test_days_hashed_under_another_key_fail_one_hash_key_until_built_again(lake, monkeypatch):
     """Found in an audit: after `CX_HASH_KEY` changed, the days built before kept the old
     key's hashes and nothing said so; a thread or a person then counts twice downstream.
