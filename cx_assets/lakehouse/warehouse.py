@@ -16,6 +16,7 @@ processes open the warehouse; the UI, sensors and schedules never do.
 from __future__ import annotations
 
 import atexit
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -59,9 +60,13 @@ _DAMAGED_FILE = (
 
 
 def damaged_file_error(path: str, error: Exception) -> WarehouseDamagedError | None:
-    """The error to raise when DuckDB's `error` on opening `path` says it is damaged."""
+    """The error to raise when DuckDB's `error`, opening `path` or reading it, says it is
+    damaged. An error naming another file (a Parquet file a query read) is not its."""
     said = str(error).strip()
     if not any(sign in said.lower() for sign in _DAMAGED_FILE):
+        return None
+    named = set(re.findall(r"""["']([^"']+)["']""", said))
+    if named and not named & {path, f"{path}.wal"}:
         return None
     return WarehouseDamagedError(
         f"{path} is damaged ({said.splitlines()[0]}). The landing files and bronze Parquet "
@@ -153,11 +158,18 @@ class Warehouse(ConfigurableResource):
         thread pool, which cost the next parallel query about 5 ms (0.44 s of a digital
         day). The hash key is not bound here: a query that hashes with it binds it in its
         own cursor's session (`privacy.bind_hash_key_for`)."""
-        con = self._database().cursor()
         try:
-            yield con
-        finally:
-            con.close()
+            con = self._database().cursor()
+            try:
+                yield con
+            finally:
+                con.close()
+        except duckdb.Error as error:
+            # A file cut short past its header opens, and fails only when a query reads
+            # the blocks it lacks: said as on opening, wherever a query meets it.
+            if damaged := damaged_file_error(self.path, error):
+                raise damaged from error
+            raise
 
     def _database(self) -> duckdb.DuckDBPyConnection:
         key = str(Path(self.path).resolve())

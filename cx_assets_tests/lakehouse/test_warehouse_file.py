@@ -160,6 +160,54 @@ def test_a_damaged_file_says_so_and_how_to_build_it_anew(tmp_path, damage, duckd
     assert "cx-lakehouse run --date FIRST --to LAST" in said
 
 
+def cut_short_past_its_catalog(path) -> None:
+    """A file that opens and fails its first query: its rows rewritten (the catalog then
+    sits in the blocks freed at its start, the rows after them), then the file cut short
+    (seen in an audit: 300 kB kept of a 3-day run's warehouse)."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as connection:
+        for _ in range(2):
+            connection.execute(
+                "CREATE OR REPLACE TABLE t AS SELECT md5(range::text) AS h FROM range(100000)"
+            )
+            connection.execute("CHECKPOINT")
+    with open(path, "r+b") as handle:
+        handle.truncate(300_000)
+
+
+def test_a_file_damaged_past_what_opening_reads_is_said_so_by_the_query_that_meets_it(tmp_path):
+    path = tmp_path / "data" / "warehouse.duckdb"
+    path.parent.mkdir()
+    cut_short_past_its_catalog(path)
+    warehouse = Warehouse(path=str(path))
+
+    with warehouse.connect() as con:
+        assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (1,)  # opens
+    with pytest.raises(WarehouseDamagedError) as raised, warehouse.connect() as con:
+        con.execute("SELECT max(h) FROM t").fetchall()
+
+    said = str(raised.value)
+    assert said.startswith(f"{path} is damaged (") and "Could not read enough bytes" in said
+    assert "move it aside" in said
+    warehouse.close()
+
+
+def test_a_damaged_parquet_file_a_query_reads_is_not_the_warehouse_s_damage(tmp_path):
+    import duckdb
+
+    parquet = tmp_path / "rows.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS i) TO '{parquet}' (FORMAT parquet)")
+    parquet.write_bytes(parquet.read_bytes()[:20])
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+    with pytest.raises(duckdb.Error) as raised, warehouse.connect() as con:
+        con.execute(f"SELECT * FROM read_parquet('{parquet}')").fetchall()
+
+    assert not isinstance(raised.value, WarehouseDamagedError)
+    warehouse.close()
+
+
 def test_a_sound_file_that_fails_to_open_for_another_reason_keeps_its_error(tmp_path):
     import duckdb
 
