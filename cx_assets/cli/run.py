@@ -118,6 +118,8 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
     print("OK" if ok else "FAILED")
     if tally.interrupted:
         return interruption()[1]  # as anywhere else: 130, 143 or 129 by signal
+    if tally.damaged:
+        raise DamagedError(tally.damaged)  # its last line, as when found before the run
     return 0 if ok else 1
 
 
@@ -169,10 +171,15 @@ def _run_and_report(
         print_summary(
             resources, instance, plan.selected | plan.rollups, plan.partitioned, days, tally
         )
+        # A warehouse found damaged (by a step or the summary) fails the run: it cannot be
+        # compared with, and the fingerprints stay for the run after it is built anew.
+        succeeded = succeeded and tally.damaged is None
         # Finished or not: a failed or interrupted run may have rebuilt days later days read.
         # Its fingerprints stay for the next run (the same command again, usually).
         later, changed_days = (
-            plan.later_days_after(instance, resources["warehouse"], before) if before else ([], [])
+            plan.later_days_after(instance, resources["warehouse"], before)
+            if before and tally.damaged is None
+            else ([], [])
         )
         journal.write(other_domains if succeeded else oldest(before, other_domains))
         left_out = plan.readers_left_out(instance, keys)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cx_assets.cli import process
 from cx_assets.cli.options import UsageError
-from cx_assets.cli.run_report import RunTally, failure_lines, is_interruption
+from cx_assets.cli.run_report import RunTally, damage_met, failure_lines, is_interruption
 
 
 def _run_logger_config(verbose: bool) -> dict:
@@ -348,5 +348,6 @@ class RunPlan:
             for line in failure_lines(result):
                 print(f"  {line}")
             tally.interrupted = any(is_interruption(event) for event in result.all_events)
+            tally.damaged = damage_met(result)
             return False
         return True

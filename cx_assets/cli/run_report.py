@@ -26,6 +26,9 @@ class RunTally:
     # Landed CSV files without a column for some optional fields: (file, the fields).
     missing_columns: set[tuple[str, str]] = field(default_factory=set)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
+    # What a step or the summary met of the warehouse file being damaged: the command's
+    # last line, as when it is found before the run.
+    damaged: str | None = None
 
     def add(self, evaluation) -> None:
         from dagster import AssetCheckSeverity
@@ -140,18 +143,37 @@ def _first_line(error) -> str:
     cls_name = error.cls_name if error else ""
     if not cls_name:
         return first
+    if _is_damage(error):  # what to do is the command's last line, said once
+        first = first.partition(". The landing files")[0]
+    return f"{cls_name}: {_without_class(first, cls_name)}"
+
+
+def _without_class(message: str, cls_name: str) -> str:
     # Dagster's message of a Python error starts with its class already, with its module
     # for a class not built in (`cx_assets.lakehouse.validation.SchemaViolation: ...`).
-    first = re.sub(rf"^(?:[\w.]+\.)?{re.escape(cls_name)}: ", "", first)
-    return f"{cls_name}: {first}"
+    return re.sub(rf"^(?:[\w.]+\.)?{re.escape(cls_name)}: ", "", message)
 
 
 def _innermost_error(event):
-    """The error an event carries, its causes followed to the first one; None without."""
+    """The error an event carries, its causes followed to the first one; None without. A
+    damaged warehouse is said by the error naming it, not by DuckDB's cause below it."""
     error = getattr(event.event_specific_data, "error", None)
-    while error is not None and error.cause is not None:
+    while error is not None and error.cause is not None and not _is_damage(error):
         error = error.cause
     return error
+
+
+def _is_damage(error) -> bool:
+    return error.cls_name == "WarehouseDamagedError"
+
+
+def damage_met(result) -> str | None:
+    """What the first step that met the warehouse file damaged said of it, or None."""
+    for event in result.all_events:
+        error = _innermost_error(event)
+        if event.is_step_failure and error is not None and _is_damage(error):
+            return _without_class(error.message.strip(), error.cls_name)
+    return None
 
 
 def is_interruption(event) -> bool:
@@ -169,34 +191,18 @@ def print_summary(
     holds: this run's, where its step wrote the warehouse and then failed writing the
     Parquet (the next run publishes them); an earlier run's; or rows a failed step left
     that no run ever materialized."""
-    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
     from cx_assets.lakehouse.partitions import dates_between
-    from cx_assets.lakehouse.warehouse_tables import count_rows, table_exists
+    from cx_assets.lakehouse.warehouse import WarehouseDamagedError
 
     gold = sorted(key for key in keys if key.path[0] == "gold")
-    days = dates_between(*days)
     if gold:
-        print("gold rows:")
-        with resources["warehouse"].connect() as con:
-            for key in gold:
-                table = key.path[-1]
-                if not table_exists(con, "gold", table):
-                    print(f"  {table:<34} (never written)")
-                    continue
-                per_day = key in partitioned
-                rows = count_rows(con, "gold", table, days if per_day else None)
-                note = ""
-                if key not in tally.written:
-                    if resources[LAYER_STORAGE["gold"]].left_unpublished(table):
-                        note = (
-                            "  (not materialized: its step wrote the warehouse, then failed "
-                            "before the Parquet; the next run publishes it)"
-                        )
-                    elif _materialized_before(instance, key, days if per_day else None):
-                        note = "  (not written by this run: an earlier run's)"
-                    else:
-                        note = "  (not materialized: rows a failed step left in the warehouse)"
-                print(f"  {table:<34} {rows:>10,}{note}")
+        try:
+            lines = _gold_rows(resources, instance, gold, partitioned, dates_between(*days), tally)
+            print("gold rows:", *lines, sep="\n")
+        except WarehouseDamagedError as error:
+            # The command's last line says what to do, as when it is found before the run.
+            print("gold rows: not counted, the warehouse file is damaged")
+            tally.damaged = str(error)
     if tally.ignored:
         count = len(tally.ignored)
         shown = ", the first 5" if count > 5 else ""
@@ -213,6 +219,35 @@ def print_summary(
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problem_lines():
         print(f"  {problem}")
+
+
+def _gold_rows(resources, instance, gold: list, partitioned: set, days: list, tally) -> list:
+    """A line per gold table: its rows, and whose they are when the run did not write it."""
+    from cx_assets.lakehouse.io_managers import LAYER_STORAGE
+    from cx_assets.lakehouse.warehouse_tables import count_rows, table_exists
+
+    lines = []
+    with resources["warehouse"].connect() as con:
+        for key in gold:
+            table = key.path[-1]
+            if not table_exists(con, "gold", table):
+                lines.append(f"  {table:<34} (never written)")
+                continue
+            per_day = key in partitioned
+            rows = count_rows(con, "gold", table, days if per_day else None)
+            note = ""
+            if key not in tally.written:
+                if resources[LAYER_STORAGE["gold"]].left_unpublished(table):
+                    note = (
+                        "  (not materialized: its step wrote the warehouse, then failed "
+                        "before the Parquet; the next run publishes it)"
+                    )
+                elif _materialized_before(instance, key, days if per_day else None):
+                    note = "  (not written by this run: an earlier run's)"
+                else:
+                    note = "  (not materialized: rows a failed step left in the warehouse)"
+            lines.append(f"  {table:<34} {rows:>10,}{note}")
+    return lines
 
 
 def _materialized_before(instance, key, days: list[date] | None) -> bool:

@@ -79,6 +79,31 @@ def test_a_damaged_warehouse_ends_the_run_in_one_line_saying_how_to_rebuild(tmp_
     assert "move it aside" in line and "Traceback" not in result.stderr
 
 
+def test_a_warehouse_damaged_past_what_opening_reads_fails_its_steps_naming_it(tmp_path):
+    """Seen in an audit: a warehouse cut short after its catalog opens, then a step's query
+    fails with DuckDB's IOException (and the summary, counting gold, with a traceback). The
+    steps name the damage, and the command ends in the line saying what to do."""
+    data_dir = calls_day(tmp_path / "data")
+    run = ("run", "--date", START, "--select", "group:calls")
+    for _ in range(2):  # a day written again: its rows after the catalog, in the file
+        assert cli(*run, data_dir=data_dir).returncode == 0
+    warehouse = data_dir / "warehouse.duckdb"
+    os.truncate(warehouse, 300_000)
+
+    result = cli(*run, data_dir=data_dir)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("  silver__")]
+    assert failed and all(
+        f"WarehouseDamagedError: {warehouse} is damaged (IO Error: Could not read" in line
+        for line in failed
+    ), result.stdout
+    assert result.stdout.rstrip().endswith("FAILED")
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: {warehouse} is damaged (") and "move it aside" in line
+
+
 def disk_with(free_bytes: int):
     """A stand-in for `shutil.disk_usage` reporting `free_bytes` free on any disk."""
     total = 10 * 2**30

@@ -3,6 +3,7 @@ not read, what it quarantined, its failed checks, and rows per gold table of its
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -294,3 +295,35 @@ def test_a_failed_step_is_one_readable_line():
         "gold__bare: KeyError: 'agent'",
         "silver__rows: ValueError: rows failed:",
     ]
+
+
+def test_the_summary_of_a_damaged_warehouse_says_so_instead_of_counting(tmp_path, capsys):
+    """Seen in an audit: a warehouse cut short after its catalog failed six steps, then the
+    summary counting gold rows ended the command with a traceback."""
+    from dagster import AssetKey
+
+    from cx_assets.cli.run_report import RunTally, print_summary
+    from cx_assets.lakehouse.warehouse import Warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA gold")
+        for _ in range(2):  # rewritten: its rows after the catalog, in the file
+            con.execute(
+                "CREATE OR REPLACE TABLE gold.kpis AS SELECT DATE '2024-02-01' + (range % 29)::INT "
+                "AS date FROM range(300000)"
+            )
+            con.execute("CHECKPOINT")
+    os.truncate(path, 300_000)
+    warehouse = Warehouse(path=str(path))
+    kpis = AssetKey(["gold", "kpis"])
+    tally = RunTally(written={kpis})
+
+    day = date(2024, 2, 1)
+    print_summary({"warehouse": warehouse}, None, {kpis}, {kpis}, (day, day), tally)
+
+    warehouse.close()
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "gold rows: not counted, the warehouse file is damaged"
+    assert said[1] == "checks: 0 passed, 0 warned, 0 failed"
+    assert tally.damaged.startswith(f"{path} is damaged (")
