@@ -266,59 +266,80 @@ class MaskedLabels:
         return sql.quote_identifier(f"{column}_masked")
 
 
+# What a name's parts are split on: anything not a letter, mark, digit or apostrophe (a
+# space of any kind, a hyphen, `Figueira, Rosalinda`'s comma, `(Mariazinha)`'s brackets).
+NAME_PART_SEPARATOR = "[^\\pL\\pM\\pN']+"
+
+
+def whole_name_sql(name_sql: str) -> str:
+    """SQL: a delivered name as the name searches take it whole: composed (NFC), trimmed,
+    each run of whitespace of any kind (a no-break space too) one space."""
+    return (
+        f"regexp_replace(nfc_normalize({sql.stripped(name_sql)}), "
+        f"'[{sql.WHITESPACE_CLASS_BODY}]+', ' ', 'g')"
+    )
+
+
 def name_variants_sql(name_sql: str) -> str:
-    """SQL: the list of what to mask for one person's name: the whole name (inner spaces
-    made flexible) and each part of it with at least `NAME_PART_MIN_LETTERS` letters (a
-    double-barrelled surname's parts too: `Oliveira` of `Schmidt-Oliveira`), longest
-    first, so the whole name is masked before its parts."""
-    whole = f"regexp_replace({sql.stripped(name_sql)}, '\\s+', ' ', 'g')"
+    """SQL: the list of what to mask for one person's name: the whole name
+    (`whole_name_sql`) and each part of it with at least `NAME_PART_MIN_LETTERS` letters,
+    split at `NAME_PART_SEPARATOR` (a double-barrelled surname's parts too: `Oliveira` of
+    `Schmidt-Oliveira`), longest first, so the whole name is masked before its parts."""
+    whole = whole_name_sql(name_sql)
     parts = (
-        f"[name_part FOR name_part IN string_split_regex({whole}, '[ -]') "
+        f"[name_part FOR name_part IN string_split_regex({whole}, "
+        f"{string_literal(NAME_PART_SEPARATOR)}) "
         f"IF length(name_part) >= {NAME_PART_MIN_LETTERS}]"
     )
     return f"list_distinct(list_prepend({whole}, {parts}))"
 
 
-# A name's or a text's words, as the name searches compare them: letters and digits, lower
-# case, without accents. A name of two words or more is a full name.
+# A name's or a text's words, as the name searches compare them: letters and digits,
+# folded (`sql.folded_sql`: lower case, without accents). A name of two words or more is a
+# full name.
 WORD = "[\\pL\\pN]+"
 FULL_NAME_SHAPE = "[\\pL\\pN][^\\pL\\pN]+[\\pL\\pN]"
 
 
 def words_sql(text_sql: str) -> str:
     """SQL: the list of `text_sql`'s words (see `WORD`)."""
-    return f"regexp_split_to_array(strip_accents(lower({text_sql})), '[^\\pL\\pN]+')"
+    return f"regexp_split_to_array({sql.folded_sql(text_sql)}, '[^\\pL\\pN]+')"
 
 
 def first_word_sql(name_sql: str) -> str:
     """SQL: a name's first word, compared as `words_sql` gives them."""
-    return f"strip_accents(lower(regexp_extract({name_sql}, '{WORD}')))"
+    return sql.folded_sql(f"regexp_extract({name_sql}, '{WORD}')")
 
 
 def last_word_sql(name_sql: str) -> str:
     """SQL: a name's last word, compared as `words_sql` gives them: at the very end (fast),
     else before trailing signs (a pattern ten times slower)."""
-    return (
-        f"strip_accents(lower(CASE WHEN regexp_matches({name_sql}, '[\\pL\\pN]$') "
+    return sql.folded_sql(
+        f"CASE WHEN regexp_matches({name_sql}, '[\\pL\\pN]$') "
         f"THEN regexp_extract({name_sql}, '{WORD}$') "
-        f"ELSE regexp_extract({name_sql}, '({WORD})[^\\pL\\pN]*$', 1) END))"
+        f"ELSE regexp_extract({name_sql}, '({WORD})[^\\pL\\pN]*$', 1) END"
     )
 
 
 def mask_names_sql(text_sql: str, names_sql: str) -> str:
     """SQL: `text_sql` with every name of the list `names_sql` (e.g. from
-    `name_variants_sql`; null: none) masked, in any letter case and with or without its
-    accents (`Lucia` for `Lúcia`, `BRAGANCA` for `Bragança`), where it stands as a word:
-    not inside a longer word (`Ana` stays in `Banana`). RE2 has no lookaround, so the
-    letters around a match are captured and put back."""
-    escaped = "replace(regexp_escape(strip_accents(lower(person_name))), '\\ ', '\\s+')"
-    pattern = f"'(?i)(^|[^[:alnum:]])' || {sql.accent_classes_sql(escaped)} || '([^[:alnum:]]|$)'"
+    `name_variants_sql`; null: none) masked, in any letter case, with or without its
+    accents (`Lucia` for `Lúcia`, `BRAGANCA` for `Bragança`, `Dvorak` for `Dvořák`, and
+    the other way round), composed or decomposed, its parts apart by whitespace of any kind,
+    where it stands as a word: not inside a longer word of Latin letters (`Ana` stays in
+    `Banana` and `Anaïs`; `sql.NOT_IN_A_LATIN_WORD`). RE2 has no lookaround, so the characters around a match are captured and put
+    back."""
+    escaped = f"regexp_escape({sql.folded_sql('person_name')})"
+    # The spaces last: a letter's class would be put into `\s`.
+    letters = f"replace({sql.latin_classes_sql(escaped)}, '\\ ', '[{sql.WHITESPACE_CLASS_BODY}]+')"
+    # Case-insensitive only inside the name: folding the boundary's class with it doubled
+    # the time a pattern took to compile (once per name a text may hold).
+    edge = sql.NOT_IN_A_LATIN_WORD
+    pattern = f"'(^|{edge})(?i:' || {letters} || ')({edge}|$)'"
     # Only names whose first word the text holds at all are searched for (a plain substring
     # test, far cheaper than a regex), longest first, so a whole name goes before its parts.
-    present = (
-        "contains(strip_accents(lower(text_to_mask)), "
-        "strip_accents(lower(split_part(person_name, ' ', 1))))"
-    )
+    first_part = "split_part(person_name, ' ', 1)"
+    present = f"contains({sql.folded_sql('text_to_mask')}, {sql.folded_sql(first_part)})"
     longest_first = (
         f"[by_length.person_name FOR by_length IN list_sort("
         f"[{{'letters': length(person_name), 'person_name': person_name}} "

@@ -19,6 +19,7 @@ from cx_assets.lakehouse.privacy import (
     mask_contacts_sql,
     mask_names_sql,
     name_variants_sql,
+    whole_name_sql,
     words_sql,
 )
 from cx_assets.lakehouse.steps import RULE_REASON
@@ -91,8 +92,7 @@ def _full_names_named_sql(tickets: str, customer_names: str) -> str:
         full_names AS (
             SELECT person_name, {first_word_sql("person_name")} AS first_word,
                    {last_word_sql("person_name")} AS last_word
-            FROM (SELECT DISTINCT regexp_replace({sql.stripped("name")}, '\\s+', ' ', 'g')
-                      AS person_name
+            FROM (SELECT DISTINCT {whole_name_sql("name")} AS person_name
                   FROM {customer_names} WHERE name IS NOT NULL)
             WHERE regexp_matches(person_name, '{FULL_NAME_SHAPE}')
         ),

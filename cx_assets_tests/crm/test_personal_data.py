@@ -109,6 +109,35 @@ def test_a_full_name_is_masked_whoever_the_title_is_on(lake):
     ]
 
 
+def test_names_with_any_latin_letters_or_spacing_are_masked_in_titles(lake):
+    """Seen in an audit: "Ligar Tomáš Dvořák" on the person's company kept the name
+    (letters outside Portuguese's accented ones); `Figueira, Rosalinda` left `Figueira`,
+    and a name delivered with a no-break space was masked nowhere."""
+    contacts = [
+        company(10),
+        person(11, 10, name="Tomáš Dvořák", email="t@x.cz", phone="+420 601 123 456"),
+        person(12, 10, name="Figueira, Rosalinda", email="f@x.com", phone="+55 11 93333-1234"),
+        person(13, None, name="Leopoldina\u00a0Carvalhal", email="l@x.com", phone="+55 11 92222-1234"),
+    ]  # fmt: skip
+    interactions = [
+        interaction(1, 10, title="Ligar Tomáš Dvořák"),
+        interaction(2, 10, title="Tomas Dvorak retornou"),
+        interaction(3, 12, title="Figueira pediu proposta"),
+        interaction(4, 10, title="Reunião com Leopoldina Carvalhal"),
+    ]
+    land_day(lake, interactions=interactions, contacts=contacts)
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    titles = lake.query("SELECT interaction_id, title FROM silver.crm_interactions ORDER BY 1")
+    assert titles.values.tolist() == [
+        [1, "Ligar [name]"],
+        [2, "[name] retornou"],
+        [3, "[name] pediu proposta"],
+        [4, "Reunião com [name]"],
+    ]
+
+
 def test_free_text_in_silver_has_contacts_masked(lake):
     land_day(
         lake,

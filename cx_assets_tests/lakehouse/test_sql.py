@@ -147,3 +147,23 @@ def test_whitespace_is_stripped_as_python_strips_it(con, text):
         f"SELECT {sql.stripped('$1')}, {sql.lstripped('$1')}, {sql.has_text('$1')}", [text]
     ).fetchone()
     assert row == (text.strip(), text.lstrip(), bool(text.strip()))
+
+
+def test_every_latin_letter_variant_folds_to_its_base_letter_in_duckdb(con):
+    """A name's pattern stands each letter for its `LATIN_LETTER_VARIANTS`, and the name
+    searches find a name's words by `folded_sql`: a variant folded to anything else would
+    match the pattern but fail the word search (the name kept). Each variant, alone and
+    upper-cased, folds to its base letter; the table holds the letters of names seen kept."""
+    variants = [
+        (variant, base)
+        for base, letters in sql.LATIN_LETTER_VARIANTS.items()
+        for variant in letters
+    ]
+    folded = con.execute(
+        f"SELECT {sql.folded_sql('v')}, {sql.folded_sql('upper(v)')} "
+        "FROM unnest(?::VARCHAR[]) AS t(v)",
+        [[variant for variant, _ in variants]],
+    ).fetchall()
+    assert folded == [(base, base) for _, base in variants]
+    for letter in "šřçğıșễịłøđħŧëåö":
+        assert any(letter in letters for letters in sql.LATIN_LETTER_VARIANTS.values()), letter

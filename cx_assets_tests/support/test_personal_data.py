@@ -286,3 +286,31 @@ def test_an_agent_id_that_is_an_email_or_a_phone_is_quarantined(lake):
         "AGT-0001"
     ]
     assert tables_holding(lake, ("agata.f@", "98888", "wallace")) == []
+
+
+def test_names_with_any_latin_letters_or_spacing_are_masked_in_a_ticket(lake):
+    """Seen in an audit: "This is Tomáš Dvořák" kept the ticket's own customer's name
+    (letters outside Portuguese's accented ones), and a name delivered with a no-break
+    space was masked nowhere; another customer's `Łucja Wiśniewska` written without marks
+    was kept too."""
+    lake.land_csv("support", "customers", D1, [
+        customer("C8", "Tomáš Dvořák", "td@example.com", "555 222 6666"),
+        customer("C9", "Leopoldina\u00a0Carvalhal", "lc@example.com", "555 222 7777"),
+        customer("C10", "Łucja Wiśniewska", "lw@example.com", "555 222 8888"),
+    ])  # fmt: skip
+    texts = {
+        "T70": ("C8", "This is Tomáš Dvořák, friend of Lucja Wisniewska."),
+        "T71": ("C9", "Leopoldina Carvalhal here; LEOPOLDINA again."),
+    }
+    lake.land_jsonl("support", "tickets", D1, [
+        ticket(ticket_id, t(D1, "09:00:00"), "low", customer=customer_id, description=text)
+        for ticket_id, (customer_id, text) in texts.items()
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    rows = lake.query(
+        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
+    )
+    assert rows["description"].tolist() == [
+        "This is [name], friend of [name].",
+        "[name] here; [name] again.",
+    ]
