@@ -42,10 +42,11 @@ _KEY_READ = f"getvariable('{HASH_KEY_VARIABLE}')"
 # local part may hold any of the symbols RFC 5322 allows unquoted (`joao&maria@…`,
 # `o'brien@…`), or be quoted (`"ana souza"@…`): masking a symbol too many before an address
 # loses nothing of worth. As people disguise or paste them: a space each side of the `@`, a
-# full-width `＠`, a soft hyphen (invisible) inside.
+# full-width `＠` and `．`, a soft hyphen (invisible) inside, the `@` URL-encoded (`%40`, in
+# a link's query).
 EMAIL_PATTERN = (
-    r"""(?:"[^"\n]{1,64}"|[\p{L}\p{N}\x{AD}.!#$%&'*+/=?^_`{|}~-]+) ?[@\x{FF20}] ?"""
-    r"[\p{L}\p{N}\x{AD}.-]+\.\p{L}{2,}"
+    r"""(?:"[^"\n]{1,64}"|[\p{L}\p{N}\x{AD}.!#$%&'*+/=?^_`{|}~-]+) ?(?:[@\x{FF20}]|%40) ?"""
+    r"[\p{L}\p{N}\x{AD}.\x{FF0E}-]+[.\x{FF0E}]\p{L}{2,}"
 )
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
 # most one space, dot, dash or slash (or a no-break space or Unicode dash, as pasted text
@@ -57,11 +58,15 @@ EMAIL_PATTERN = (
 # amounts, dates) are left alone, and so is a candidate that is wholly a date, with its
 # hour after it or not ("2024-03-01 12" has ten digits). A date joined to a phone number
 # ("15/01/2024 11 94242-0112") is masked with it: a date lost beats a number kept.
-# Digits of any script (full-width `１１`, Arabic-Indic), spaces of any width, a tab, or two
-# spaces between groups are as people type and paste them.
+# Digits of any script (full-width `１１`, Arabic-Indic), spaces of any width (zero too), a
+# tab, two spaces, or a full-width or small hyphen between groups are as people type and
+# paste them.
 DIGIT = r"\p{Nd}"
-PHONE_SEPARATOR = r"[ \t./\-\x{00A0}\x{2002}-\x{200A}\x{202F}\x{2010}-\x{2015}\x{2212}\x{3000}]"
-PHONE_DASH = r"[\-\x{2010}-\x{2015}\x{2212}]"
+PHONE_SEPARATOR = (
+    r"[ \t./\-\x{00A0}\x{2002}-\x{200B}\x{202F}\x{2010}-\x{2015}\x{2212}\x{3000}"
+    r"\x{FE63}\x{FF0D}]"
+)
+PHONE_DASH = r"[\-\x{2010}-\x{2015}\x{2212}\x{FE63}\x{FF0D}]"
 PHONE_JOIN = rf"( {PHONE_DASH} |[ \t]{{2}}|{PHONE_SEPARATOR})"
 PHONE_CANDIDATE = rf"(\+|\b00)?\(?{DIGIT}+\)?({PHONE_JOIN}?\(?{DIGIT}+\)?)*"
 PHONE_MIN_DIGITS = 9
@@ -165,9 +170,18 @@ def mask_contacts_sql(text_sql: str) -> str:
         f"({digits} >= {PHONE_MIN_DIGITS} OR ({local})) "
         f"AND NOT regexp_full_match(phone_candidate, {string_literal(DATE_SHAPE)})"
     )
+    # A bracket the candidate does not close (or open) is the text's: `(a@b.com, 555-867-5309)`
+    # kept its `)` out of the mask.
+    opens, closes = (
+        f"length(bracketed) - length(replace(bracketed, '{bracket}', ''))" for bracket in "()"
+    )
+    balanced = (
+        f"CASE WHEN {closes} > {opens} THEN rtrim(bracketed, ')') "
+        f"WHEN {opens} > {closes} THEN ltrim(bracketed, '(') ELSE bracketed END"
+    )
     phones = (
-        f"[phone_candidate FOR phone_candidate IN "
-        f"regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)}) IF {is_phone}]"
+        f"[phone_candidate FOR phone_candidate IN [{balanced} FOR bracketed IN "
+        f"regexp_extract_all(free_text, {string_literal(PHONE_CANDIDATE)})] IF {is_phone}]"
     )
     # Longest first: a number that is the start of a longer one ("123456789 or 1234567890")
     # replaced first left the longer one's last digits ("[phone]0").
