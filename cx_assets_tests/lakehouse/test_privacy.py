@@ -156,7 +156,10 @@ def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(
         ("price @ 5.99 each", "price @ 5.99 each"),
         # seen in an audit: full-width and small hyphens, a zero-width space inside, a
         # full-width dot in a domain, an at sign URL-encoded, a closing bracket after
-        ("090\uff0d1234\uff0d5678 / \uff10\uff19\uff10\uff0d\uff11\uff12\uff13\uff14\uff0d\uff15\uff16\uff17\uff18", "[phone] / [phone]"),
+        (
+            "090\uff0d1234\uff0d5678 / \uff10\uff19\uff10\uff0d\uff11\uff12\uff13\uff14\uff0d\uff15\uff16\uff17\uff18",
+            "[phone] / [phone]",
+        ),
         ("+55 11 98765\u200b4321 or 555\ufe63867\ufe635309", "[phone] or [phone]"),
         ("zenobia\uff20gmail\uff0ecom", "[email]"),
         ("https://x.com/unsub?email=wallace.odom%40aol.com&x=1", "https:[email]&x=1"),
