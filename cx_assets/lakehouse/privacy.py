@@ -353,7 +353,7 @@ def mask_names_sql(text_sql: str, names_sql: str) -> str:
     # Only names whose first word the text holds at all are searched for (a plain substring
     # test, far cheaper than a regex), longest first, so a whole name goes before its parts.
     first_part = "split_part(person_name, ' ', 1)"
-    present = f"contains({sql.folded_sql('text_to_mask')}, {sql.folded_sql(first_part)})"
+    present = f"contains(folded_text, {sql.folded_sql(first_part)})"
     longest_first = (
         f"[by_length.person_name FOR by_length IN list_sort("
         f"[{{'letters': length(person_name), 'person_name': person_name}} "
@@ -365,8 +365,12 @@ def mask_names_sql(text_sql: str, names_sql: str) -> str:
         f"lambda partly_masked, person_name: regexp_replace(partly_masked, {pattern}, "
         f"'\\1{NAME_MASK}\\2', 'g'))"
     )
-    # `text_sql` is named once (it may be a masking expression of its own).
-    return f"list_transform([{text_sql}], lambda text_to_mask: {masked})[1]"
+    # `text_sql` is named once (it may be a masking expression of its own), and folded once,
+    # not once for each name it is searched for.
+    return (
+        f"list_transform([{text_sql}], lambda text_to_mask: list_transform("
+        f"[{sql.folded_sql('text_to_mask')}], lambda folded_text: {masked})[1])[1]"
+    )
 
 
 # The view of keyed hashes `record_hashes` gives a silver step's SQL, by record.
