@@ -20,9 +20,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from cx_assets.lakehouse import parquet, sql
+from cx_assets.lakehouse import parquet, quarantine, sql
 from cx_assets.lakehouse.duplicates import KEPT_ON_ANOTHER_DAY
 from cx_assets.lakehouse.landing import parse_date_folder
 from cx_assets.lakehouse.parsing import json_path
@@ -94,10 +93,11 @@ def _copies_quarantined_elsewhere(
     files = [
         str(path)
         for day in _days_outside(dataset, days)
+        if quarantine.day_rows(dataset, date.fromisoformat(day), table.group)
         for path in sorted(
             parquet.partition_folder(dataset, date.fromisoformat(day)).glob("*.parquet")
         )
-        if pq.ParquetFile(path).metadata.num_rows
+        if parquet.file_rows(path)
     ]
     if not files:
         return None

@@ -161,8 +161,24 @@ def publish_days(files: Mapping[date, Path], dataset_dir: Path) -> None:
     durable.synced_renames(*targets)
 
 
+class DamagedParquetError(ValueError):
+    """A Parquet file of the lake that cannot be read: cut short, overwritten, not Parquet."""
+
+
+def file_rows(path: Path) -> int:
+    """Rows in the Parquet file `path`, from its footer. A file that cannot be read raises
+    `DamagedParquetError` naming it (Arrow's own error names no file)."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowInvalid, OSError) as error:
+        said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DamagedParquetError(f"{path} cannot be read as Parquet ({said})") from error
+
+
 def row_count(folder: Path) -> int:
     """Rows in every Parquet file below `folder` (0 when it does not exist)."""
     if not folder.exists():
         return 0
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in folder.rglob("*.parquet"))
+    return sum(file_rows(path) for path in folder.rglob("*.parquet"))

@@ -201,3 +201,30 @@ def test_a_call_left_only_in_quarantine_is_warned_of_a_padded_copy_too(lake):
     assert lake.query("SELECT date FROM silver.digital_calls WHERE call_id = 'C1'")["date"].astype(
         str
     ).str[:10].tolist() == [DAY_2]
+
+
+def test_a_damaged_quarantine_file_of_another_day_is_named_with_the_run_that_mends_it(lake):
+    """Found in an audit: a quarantine file of another day, cut short, failed the silver
+    step with Arrow's "Parquet magic bytes not found", naming no file."""
+    _land_first_day(lake)
+    lake.land_csv("digital", "calls", DAY_2, [call("C2", "M1", f"{DAY_2}T08:10:00")])
+    assert _partitioned(lake, DAY_1).success
+    damaged = lake.layout.quarantine_dir / "digital_calls" / f"date={DAY_1}" / "data.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+
+    failed = _partitioned(lake, DAY_2)
+
+    assert not failed.success
+    (failure,) = [event for event in failed.all_events if event.is_step_failure]
+    error = failure.step_failure_data.error
+    while error.cls_name != "DamagedParquetError":  # inside Dagster's own wrapping
+        error = error.cause
+    message = error.message
+    assert message.startswith(f"cx_assets.lakehouse.parquet.DamagedParquetError: {damaged} "
+                              "cannot be read as Parquet"), message  # fmt: skip
+    assert message.rstrip().endswith(
+        f"which running that day again writes anew: cx-lakehouse run --date {DAY_1} "
+        "--select group:digital"
+    ), message
+    assert _partitioned(lake, DAY_1).success  # as it says
+    assert _partitioned(lake, DAY_2).success
