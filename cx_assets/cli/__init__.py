@@ -31,6 +31,7 @@ from cx_assets.cli import process
 from cx_assets.cli.failures import (
     BusyError,
     DamagedError,
+    damaged_run_history,
     disk_full,
     not_writable,
 )
@@ -137,7 +138,7 @@ def _ended_by(error: Exception) -> int:
     if isinstance(error, (BusyError, DamagedError)):  # held by another process, or damaged
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
-    said = not_writable(error) or disk_full(error)
+    said = not_writable(error) or disk_full(error) or damaged_run_history(error)
     if said is None:
         raise error  # a defect: its traceback is what helps
     print(f"cx-lakehouse: {said}", file=sys.stderr)

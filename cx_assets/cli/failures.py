@@ -4,9 +4,13 @@ a hang-up (SIGHUP, 129) are `cx_assets.command`'s and `process.INTERRUPT`'s."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 from cx_assets.lakehouse.settings import SettingsError
 
@@ -69,6 +73,44 @@ def not_writable(error: BaseException) -> str | None:
         f"cannot write {denied.filename}: {denied.strerror or denied}. The data root "
         "(CX_DATA_DIR) must be a folder this user can write to, on a disk mounted for writing."
     )
+
+
+# What SQLite says of a file that is not a whole, sound database.
+_DAMAGED_SQLITE = ("database disk image is malformed", "file is not a database")
+
+
+def damaged_run_history(error: BaseException) -> str | None:
+    """What to tell the user when `error` came of a damaged SQLite file of Dagster's run
+    history (under `$DAGSTER_HOME/history`), else None: which file fails SQLite's own check,
+    and that the history, not the data, is what is lost by moving it aside. Found in an
+    audit: a truncated `runs.db` ended the command in a 109-line traceback naming no file."""
+    reason = next(
+        (cause for cause in _chain(error) if any(s in str(cause).lower() for s in _DAMAGED_SQLITE)),
+        None,
+    )
+    home = os.environ.get("DAGSTER_HOME")
+    if reason is None or not home:
+        return None
+    history = Path(home) / "history"
+    candidates = [history / "runs.db", history / "runs" / "index.db",
+                  history / "schedules" / "schedules.db"]  # fmt: skip
+    damaged = [str(path) for path in candidates if path.exists() and not _sound(path)]
+    said = next(s for s in _DAMAGED_SQLITE if s in str(reason).lower())
+    return (
+        f"{', '.join(damaged) or history} is damaged ({said}): Dagster's run history, not "
+        f"data. Move {history} aside and run again: the warehouse, gold and quarantine are "
+        "kept; the UI shows no earlier run, and the landing sensors take every landed day "
+        "as new once (each is built again)."
+    )
+
+
+def _sound(path: Path) -> bool:
+    """Whether SQLite's own check finds the database file `path` whole."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:

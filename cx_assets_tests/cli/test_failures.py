@@ -104,6 +104,28 @@ def test_a_warehouse_damaged_past_what_opening_reads_fails_its_steps_naming_it(t
     assert line.startswith(f"cx-lakehouse: {warehouse} is damaged (") and "move it aside" in line
 
 
+def test_damaged_run_history_ends_the_run_in_one_line_naming_the_file(tmp_path):
+    """Seen in an audit: a `runs.db` cut short ended the command in a 109-line SQLAlchemy
+    traceback naming no file. The line names it and what moving the history aside costs;
+    done, the next run goes ahead."""
+    data_dir = calls_day(tmp_path / "data")
+    run = ("run", "--date", START, "--select", "group:calls")
+    assert cli(*run, data_dir=data_dir).returncode == 0
+    history = data_dir / "dagster_home" / "history"
+    os.truncate(history / "runs.db", 50_000)
+
+    result = cli(*run, data_dir=data_dir)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        f"cx-lakehouse: {history / 'runs.db'} is damaged (database disk image is malformed): "
+        f"Dagster's run history, not data. Move {history} aside and run again"
+    ), line
+    history.rename(tmp_path / "history.damaged")
+    assert cli(*run, data_dir=data_dir).returncode == 0
+
+
 def disk_with(free_bytes: int):
     """A stand-in for `shutil.disk_usage` reporting `free_bytes` free on any disk."""
     total = 10 * 2**30
