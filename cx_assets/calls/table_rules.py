@@ -14,7 +14,7 @@ import pandas as pd
 from cx_assets.calls.rules import DEFAULT_RULES, CallsRules, call_features
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.parsing import after_delivery_sql
-from cx_assets.lakehouse.privacy import mask_contacts_sql
+from cx_assets.lakehouse.privacy import staff_name_holding_contacts_sql
 from cx_assets.lakehouse.steps import RULE_REASON
 
 # The features' SQL types. Silver casts the frame's columns to them: pandas infers nothing
@@ -65,7 +65,8 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     quarantined; a `call_id` with spaces around it fails its pattern); the transcript
     itself is scored and dropped: only its features reach silver. A call timed after the
     day after its file's day is a bad record (`after_delivery_sql`), and so is one whose
-    `agent_name` holds an e-mail address or phone number (`agent_name_holding_contacts_sql`).
+    `agent_name` holds an e-mail address or phone number
+    (`privacy.staff_name_holding_contacts_sql`).
     """
     columns = ",\n".join(
         f"CAST(f.{name} AS {kind}) AS {name}" for name, kind in FEATURE_TYPES.items()
@@ -78,28 +79,11 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
            t.called_at, t.duration_seconds,
            {columns},
            coalesce({after_delivery_sql("t.called_at", "timestamp", "t.date")},
-                    {agent_name_holding_contacts_sql("t.agent_name")}) AS {RULE_REASON}
+                    {staff_name_holding_contacts_sql("t.agent_name", "agent_name")}) AS {RULE_REASON}
     FROM {typed} t JOIN {features} f USING (source_file, line_number)
     WHERE t.reject_reason IS NULL
     ORDER BY t.date, t.source_file, t.line_number
     """
-
-
-AGENT_NAME_HOLDS_CONTACTS = (
-    'field "agent_name" holds an e-mail address or phone number, not only a staff name'
-)
-
-
-def agent_name_holding_contacts_sql(agent_name: str) -> str:
-    """SQL: a reason when `agent_name` holds what `mask_contacts_sql` masks, else NULL.
-
-    Staff names may reach gold (contract section 5), customers' contacts not. The name is
-    the agent in calls (the grain of calls_agent_daily, the command centre's agent filter):
-    masked, every agent named by an address would be one `[email]`, and `Caio Mendes
-    ([email])` an agent other than Caio Mendes, every row valid. Quarantined, it is seen
-    (as an id is rejected, not masked)."""
-    reason = sql.string_literal(AGENT_NAME_HOLDS_CONTACTS)
-    return f"CASE WHEN {mask_contacts_sql(agent_name)} <> {agent_name} THEN {reason} END"
 
 
 def performance_sql(transcripts: str) -> str:

@@ -151,6 +151,21 @@ def keyed_hash_sql(text_sql: str) -> str:
     )
 
 
+def staff_name_holding_contacts_sql(name_sql: str, field: str) -> str:
+    """SQL: a record's reject reason when the staff name `name_sql` (landed as `field`)
+    holds an e-mail address or phone number (what `mask_contacts_sql` masks), else NULL.
+
+    Staff names may reach gold (contract section 5), customers' contacts not. A staff name
+    is who the agent is (the grain of per-agent tables, a filter of the command centre):
+    masked, every agent named by an address would be one `[email]`, and `Caio Mendes
+    ([email])` an agent other than Caio Mendes, every row valid. Quarantined, it is seen, as
+    an id is rejected, not masked."""
+    reason = string_literal(
+        f'field "{field}" holds an e-mail address or phone number, not only a staff name'
+    )
+    return f"CASE WHEN {mask_contacts_sql(name_sql)} <> {name_sql} THEN {reason} END"
+
+
 def mask_contacts_sql(text_sql: str) -> str:
     """SQL: `text_sql` (named once, so it may be a parameter) with e-mail addresses and phone
     numbers masked; e-mails first, since an address may hold digits. Each phone candidate

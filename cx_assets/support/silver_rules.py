@@ -19,6 +19,7 @@ from cx_assets.lakehouse.privacy import (
     mask_contacts_sql,
     mask_names_sql,
     name_variants_sql,
+    staff_name_holding_contacts_sql,
     whole_name_sql,
     words_sql,
 )
@@ -155,7 +156,9 @@ def silver_agent_versions_sql(typed: str) -> str:
     """Every good agent record; skills trimmed around each `;`. An e-mail address or phone
     number typed into the team (it reaches gold) or a skill is masked, once per distinct
     value (`MaskedLabels`); each skill on its own, as a ticket's category is masked, so a
-    skill still matches the category it names (`billing;technical` stays as it is)."""
+    skill still matches the category it names (`billing;technical` stays as it is). A name
+    holding one is a bad record (`privacy.staff_name_holding_contacts_sql`): the name
+    reaches gold as the agent's."""
     labels = MaskedLabels("kept", ("team",), lists=("skills",))
     skills = (
         f"nullif(array_to_string([{sql.stripped('s')} FOR s IN "
@@ -168,7 +171,8 @@ def silver_agent_versions_sql(typed: str) -> str:
         {labels.table}
         SELECT kept.date, kept.source_file, kept.line_number, kept.agent_id, kept.name,
                {labels["team"]} AS team, {labels["skills"]} AS skills,
-               kept.hire_date, kept.max_open_tickets
+               kept.hire_date, kept.max_open_tickets,
+               {staff_name_holding_contacts_sql("kept.name", "name")} AS {RULE_REASON}
         FROM kept {labels.joins}
     """
 

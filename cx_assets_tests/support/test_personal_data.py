@@ -288,6 +288,29 @@ def test_an_agent_id_that_is_an_email_or_a_phone_is_quarantined(lake):
     assert tables_holding(lake, ("agata.f@", "98888", "wallace")) == []
 
 
+def test_an_agents_name_holding_an_email_or_a_phone_is_quarantined(lake):
+    """Left by the change above: an agent's name reaches gold (`support_agent_daily`) as
+    the agent's, and one holding a customer's e-mail address or phone number went with it.
+    Quarantined, as a calls agent name is (masked, agents would merge or split); a name
+    alone goes through."""
+    lake.land_jsonl("support", "tickets", D1, [ticket("T1", t(D1, "01:00:00"), agent="AGT-1")])
+    lake.land_csv("support", "agents", D1, [
+        agent("AGT-1", "Bo Tech"),
+        agent("AGT-2", "Caio Mendes (zuleica.prado@gmail.com)"),
+        agent("AGT-3", "ligar 11 94242-0150"),
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.whole_history).success
+
+    rejected = lake.quarantine("support_agents").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [3, 4]  # after the header
+    assert set(rejected["reason"]) == {
+        'field "name" holds an e-mail address or phone number, not only a staff name'
+    }
+    assert lake.query("SELECT name FROM silver.support_agents")["name"].tolist() == ["Bo Tech"]
+    assert tables_holding(lake, ("zuleica", "94242")) == []
+
+
 def test_names_with_any_latin_letters_or_spacing_are_masked_in_a_ticket(lake):
     """Seen in an audit: "This is Tomáš Dvořák" kept the ticket's own customer's name
     (letters outside Portuguese's accented ones), and a name delivered with a no-break
