@@ -356,8 +356,8 @@ def mask_names_sql(text_sql: str, names_sql: str) -> str:
     accents (`Lucia` for `Lúcia`, `BRAGANCA` for `Bragança`, `Dvorak` for `Dvořák`, and
     the other way round), composed or decomposed, its parts apart by whitespace of any kind,
     where it stands as a word: not inside a longer word of Latin letters (`Ana` stays in
-    `Banana` and `Anaïs`; `sql.NOT_IN_A_LATIN_WORD`). RE2 has no lookaround, so the characters around a match are captured and put
-    back."""
+    `Banana` and `Anaïs`; `sql.NOT_IN_A_LATIN_WORD`). RE2 has no lookaround, so the
+    characters around a match are captured and put back."""
     escaped = f"regexp_escape({sql.folded_sql('person_name')})"
     # The spaces last: a letter's class would be put into `\s`.
     letters = f"replace({sql.latin_classes_sql(escaped)}, '\\ ', '[{sql.WHITESPACE_CLASS_BODY}]+')"
