@@ -23,9 +23,10 @@ PARTITION_COLUMN = "date"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-# Letters that carry accents in Portuguese (and in many other Latin-script names), and the
-# variants a pattern's base letter stands for, so a match is accent-insensitive without
-# folding the text searched (`strip_accents` over every e-mail body costs ~8x `lower()`).
+# Letters that carry accents in Portuguese, and the variants a pattern's base letter stands
+# for: CRM's friction words match accent-insensitively without folding the text searched
+# (`strip_accents` over every e-mail body costs ~8x `lower()`). Names take every Latin
+# letter's variants (`LATIN_LETTER_VARIANTS`).
 ACCENT_VARIANTS = {
     "a": "aàáâãä",
     "e": "eèéêë",
@@ -35,15 +36,6 @@ ACCENT_VARIANTS = {
     "c": "cç",
     "n": "nñ",
 }
-
-
-def accent_classes_sql(pattern_sql: str) -> str:
-    """SQL: a lower-case, accent-free regex (`pattern_sql`) with each base letter of
-    `ACCENT_VARIANTS` made the class of its variants (`lucia` → `l[uùúûü]c[iìíîï][aàáâãä]`).
-    Each class holds only its own base letter, so the replacements never meet."""
-    for base, variants in ACCENT_VARIANTS.items():
-        pattern_sql = f"replace({pattern_sql}, '{base}', '[{variants}]')"
-    return pattern_sql
 
 
 # Letters whose mark people leave out that have no decomposition to take it off
