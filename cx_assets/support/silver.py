@@ -82,7 +82,8 @@ def _names_masked_on_other_days() -> DeclaredCheck:
     return DeclaredCheck(
         NAMES_MASKED_ON_OTHER_DAYS,
         "WARN when a customer delivered on these days has tickets of another day whose "
-        "text still holds their name (that day ran before the customer landed).",
+        "text still holds their name, or category their full name (that day ran before the "
+        "customer landed).",
         evaluate,
     )
 

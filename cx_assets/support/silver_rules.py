@@ -38,7 +38,8 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
     customer records (None: none landed yet). The ids are trimmed, as the customers' and
     agents' CSV read theirs, so they still join and " T-1" is the ticket "T-1" (a blank id is
     then empty and fails the model, as an id with whitespace inside fails `OPAQUE_ID`). The
-    category reaches gold: an e-mail address or phone number typed into it is masked. A
+    category reaches gold: an e-mail address or phone number typed into it is masked, and
+    any customer's full name (the ticket's own customer's among them). A
     ticket created, answered or resolved after the day after its file's day is a bad record
     (`after_delivery_sql`): its creation day would be a gold partition in the future."""
     names = customer_names_sql(customers)
@@ -61,14 +62,17 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
         {_full_names_named_sql("tickets", "customer_names")},
         ticket_names AS (
             SELECT source_file, line_number,
-                   list_concat(coalesce(o.names, []), coalesce(f.names, [])) AS names
+                   list_concat(coalesce(o.names, []), coalesce(f.names, [])) AS names,
+                   f.names AS full_names
             FROM own_names AS o FULL JOIN full_names_named AS f USING (source_file, line_number)
         )
         SELECT {LINEAGE}, ticket_id, trimmed_customer_id AS customer_id, agent_id, created_at,
                first_response_at,
                -- per row: masked once a category (`MaskedLabels`), the join it adds after
-               -- the names' made this query slower
-               resolved_at, status, priority, channel, {mask_contacts_sql("category")} AS category,
+               -- the names' made this query slower. Full names only: a category is a word
+               -- of a pick-list, and a surname may be that word (`general`).
+               resolved_at, status, priority, channel,
+               {mask_names_sql(mask_contacts_sql("category"), "full_names")} AS category,
                {mask_names_sql(mask_contacts_sql("subject"), "names")} AS subject,
                {mask_names_sql(mask_contacts_sql("description"), "names")} AS description,
                csat_score,
@@ -82,7 +86,8 @@ def silver_ticket_versions_sql(typed: str, customers: str | None = None) -> str:
 def _full_names_named_sql(tickets: str, customer_names: str) -> str:
     """WITH clauses ending in `full_names_named` (source_file, line_number, names): the full
     names (two words or more) of any customer, another ticket's too, whose first and last
-    words are both words of the ticket's subject or description, accents and case aside.
+    words are both words of the ticket's subject, description or category, accents and case
+    aside.
     Contract 5 keeps every support customer's name out of silver; seen in an audit, "friend
     of <another customer's full name>" stayed in silver and in the classifier's vocabulary.
     Each text is split into words once and only names whose first word it holds are looked
@@ -99,9 +104,9 @@ def _full_names_named_sql(tickets: str, customer_names: str) -> str:
         ),
         text_words AS MATERIALIZED (
             SELECT DISTINCT source_file, line_number,
-                   unnest({words_sql("concat_ws(' ', subject, description)")}) AS word
+                   unnest({words_sql("concat_ws(' ', subject, description, category)")}) AS word
             FROM {tickets}
-            WHERE subject IS NOT NULL OR description IS NOT NULL
+            WHERE subject IS NOT NULL OR description IS NOT NULL OR category IS NOT NULL
         ),
         -- The names whose first word a text holds, kept where it holds their last word
         -- too: as a semi join, 0.57 -> 0.09 s on a day of 7,739 tickets (the join of every
@@ -129,15 +134,19 @@ def customer_names_sql(customers: str | None, where: str = "TRUE") -> str:
 
 def names_left_in_other_days_sql(versions: str, customers: str, days: Sequence[date]) -> str:
     """Per day outside `days`: the ticket versions whose subject or description still holds a
-    name their customer was delivered with (on any day), among the customers delivered on
-    `days`. A ticket's text is masked with the names known when its day ran, so a customer
-    whose record landed after that day leaves their name in it until the day runs again."""
+    name their customer was delivered with (on any day), or whose category their full name,
+    among the customers delivered on `days`. A ticket's text is masked with the names known
+    when its day ran, so a customer whose record landed after that day leaves their name in
+    it until the day runs again."""
     delivered = customer_names_sql(customers, sql.in_days(days))
     every_name = customer_names_sql(customers)
     return f"""
         WITH delivered AS (SELECT DISTINCT customer_id FROM ({delivered}) WHERE name IS NOT NULL),
         names AS (
-            SELECT customer_id, flatten(list(DISTINCT {name_variants_sql("name")})) AS names
+            SELECT customer_id, flatten(list(DISTINCT {name_variants_sql("name")})) AS names,
+                   list(DISTINCT {whole_name_sql("name")}) FILTER (
+                       WHERE regexp_matches({whole_name_sql("name")}, '{FULL_NAME_SHAPE}')
+                   ) AS full_names
             FROM ({every_name})
             WHERE name IS NOT NULL AND customer_id IN (SELECT customer_id FROM delivered)
             GROUP BY customer_id
@@ -146,7 +155,8 @@ def names_left_in_other_days_sql(versions: str, customers: str, days: Sequence[d
         FROM {versions} v JOIN names n USING (customer_id)
         WHERE NOT {sql.in_days(days)}
           AND ({mask_names_sql("v.subject", "n.names")} IS DISTINCT FROM v.subject
-               OR {mask_names_sql("v.description", "n.names")} IS DISTINCT FROM v.description)
+               OR {mask_names_sql("v.description", "n.names")} IS DISTINCT FROM v.description
+               OR {mask_names_sql("v.category", "n.full_names")} IS DISTINCT FROM v.category)
         GROUP BY v.date
         ORDER BY v.date
     """

@@ -1,7 +1,7 @@
 """Personal data that must never reach gold, each test landing its own days: a customer
 id that is an e-mail, a phone or a name, contacts typed into ids or labels (an agent's team
-and skills too), a customer's every name masked in their tickets' text, and a customer
-landing after their tickets' day."""
+and skills too), a customer's every name masked in their tickets' text, any customer's full
+name in a category, and a customer landing after their tickets' day."""
 
 from __future__ import annotations
 
@@ -215,6 +215,33 @@ def test_another_customers_full_name_is_masked_in_a_ticket(lake):
     ]
 
 
+def test_a_customers_full_name_typed_into_a_category_never_reaches_gold(lake):
+    """A category reaches gold (per-category tables, the classifier's classes, the
+    forecaster's series): any customer's full name typed into it is masked, the ticket's own
+    customer's under every name delivered, as in the ticket's text. A single word is left:
+    a category is a word of a pick-list (`general`), and a surname may be the same word."""
+    lake.land_csv("support", "customers", D1, [
+        customer("C5", "Ágata Fonseca", "af@example.com", "555 222 3333"),
+        customer("C6", "Policarpo Quimbley", "pq@example.com", "555 222 4444"),
+        customer("C7", "Rui General", "rg@example.com", "555 222 5555"),
+    ])  # fmt: skip
+    categories = [  # ticket, its customer, its category
+        ("T70", "C5", "refund agata FONSECA"),  # its own customer, accents and case aside
+        ("T71", "C5", "billing for Policarpo Quimbley"),  # another customer
+        ("T72", "C7", "general"),  # C7's surname, as a category's word
+    ]
+    lake.land_jsonl("support", "tickets", D1, [
+        ticket(ticket_id, t(D1, "09:00:00"), "low", customer=owner, category=category)
+        for ticket_id, owner, category in categories
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    rows = lake.query(
+        "SELECT ticket_id, category FROM silver.support_ticket_versions ORDER BY ticket_id"
+    )
+    assert rows["category"].tolist() == ["refund [name]", "billing for [name]", "general"]
+    assert tables_holding(lake, ("FONSECA", "Quimbley")) == []
+
+
 def test_a_customer_landing_after_their_tickets_day_is_named_by_a_check(lake):
     """The ticket's day ran before its customer's record landed: the customer's day warns,
     naming the ticket's day; a range over both days masks it at once and warns of nothing."""
@@ -238,6 +265,22 @@ def test_a_customer_landing_after_their_tickets_day_is_named_by_a_check(lake):
     ].passed
     text = lake.query("SELECT description FROM silver.support_ticket_versions")
     assert text["description"].tolist() == ["[name] here, help!"]
+
+
+def test_a_customer_landing_after_a_category_holding_their_name_is_named_by_a_check(lake):
+    """As for a ticket's text: the category of a day run before its customer's record
+    landed keeps the full name, and the customer's day warns, naming the ticket's day."""
+    lake.land_jsonl(
+        "support",
+        "tickets",
+        D1,
+        [ticket("T80", t(D1, "09:00:00"), customer="C6", category="refund Zed Doe")],
+    )
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    lake.land_csv("support", "customers", D2, [customer("C6", "Zed Doe", "", "")])
+    result = lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D2)
+    left = check_results(result)[("silver/support_ticket_versions", NAMES_MASKED_ON_OTHER_DAYS)]
+    assert not left.passed and left.metadata["tickets_by_day"].data == {D1: 1}
 
 
 PERSONAL_AGENT_IDS = ["agata.f@example.com", "+55 11 98888-7777", "AGT1 wallace.odom@aol.com"]
