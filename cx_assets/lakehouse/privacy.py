@@ -375,10 +375,18 @@ def mask_names_sql(text_sql: str, names_sql: str) -> str:
         f"FOR person_name IN coalesce({names_sql}, []::VARCHAR[]) "
         f"IF length(person_name) > 0 AND {present}], 'DESC')]"
     )
+    # A match takes the character after the name, so the same name right after it
+    # (`Ana Ana`, `Lopes/Lopes`) finds no edge before it: a text holding the folded name
+    # twice is searched again (a substring test; most texts hold a name once, if at all).
+    folded_name = sql.folded_sql("person_name")
+    after_first = f"folded_text[strpos(folded_text, {folded_name}) + length({folded_name}):]"
+    twice = f"strpos({after_first}, {folded_name}) > 0"
+    replace = f"'\\1{NAME_MASK}\\2', 'g'"
     masked = (
         f"list_reduce(list_prepend(text_to_mask, {longest_first}), "
-        f"lambda partly_masked, person_name: regexp_replace(partly_masked, {pattern}, "
-        f"'\\1{NAME_MASK}\\2', 'g'))"
+        f"lambda partly_masked, person_name: regexp_replace("
+        f"CASE WHEN {twice} THEN regexp_replace(partly_masked, {pattern}, {replace}) "
+        f"ELSE partly_masked END, {pattern}, {replace}))"
     )
     # `text_sql` is named once (it may be a masking expression of its own), and folded once,
     # not once for each name it is searched for.

@@ -264,6 +264,13 @@ def test_a_list_of_labels_is_masked_item_by_item_in_its_order():
         # each part of a double-barrelled surname alone
         ("Schmidt here, Mrs Oliveira", ["Lucia Schmidt-Oliveira"], "[name] here, Mrs [name]"),
         ("a.b (c)+ and axb", ["a.b (c)+"], "[name] and axb"),
+        # a name right after itself: a match takes the character between
+        (
+            "Ana Ana, ANA ana Ána; Souza/Souza",
+            ["Ana Souza"],
+            "[name] [name], [name] [name] [name]; [name]/[name]",
+        ),
+        ("Banana Ana Ana", ["Ana Souza"], "Banana [name] [name]"),
         ("no names", None, "no names"),
         (None, ["Maria Souza"], None),
     ],
