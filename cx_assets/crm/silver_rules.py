@@ -148,7 +148,8 @@ def _known_names_sql(person_names: str | None) -> str:
 def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
     """Silver deal versions from the good typed records of `typed`: the status by name, a
     status the contract does not know quarantined (as is a creation or finish time after the
-    day after the file's day, `after_delivery_sql`), and the title with e-mails and phone
+    day after the file's day, `after_delivery_sql`, and a finish before the creation, whose
+    negative cycle would lower `avg_cycle_days`), and the title with e-mails and phone
     numbers masked, and the names of the deal company's people (`person_names`, a table or
     view of `person_names_sql`'s rows; None: none)."""
     return f"""
@@ -169,7 +170,9 @@ def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
                CASE WHEN d.status_id NOT IN (1, 2, 3)
                     THEN 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)' END,
                {after_delivery_sql("d.created_at", "CreateDate", "d.date")},
-               {after_delivery_sql("d.finished_at", "FinishDate", "d.date")}) AS reject_reason
+               {after_delivery_sql("d.finished_at", "FinishDate", "d.date")},
+               CASE WHEN d.finished_at < d.created_at
+                    THEN 'field "FinishDate" is before "CreateDate"' END) AS reject_reason
     FROM {typed} AS d LEFT JOIN title_names AS p USING (source_file, line_number)
     WHERE d.reject_reason IS NULL
     """

@@ -324,3 +324,25 @@ def test_the_heat_maps_checks_find_a_repeated_slot_that_keeps_168_rows(lake):
     assert found[("gold/crm_temporal_heat", ROW_COUNT_CHECK)].passed
     unique = found[("gold/crm_temporal_heat", UNIQUE_KEY)]
     assert not unique.passed and unique.severity == AssetCheckSeverity.ERROR
+
+
+def test_a_deal_finished_before_it_was_created_is_quarantined(lake):
+    """Seen in a time audit: a won deal whose `FinishDate` came before its `CreateDate` was
+    kept, and its negative cycle (-20 days) pulled the manager's `avg_cycle_days` to 0 (alone,
+    it made `avg_cycle_days` and `velocity_per_day` negative)."""
+    land_day(lake)
+    backwards = {**deal(50, 10), "CreateDate": "2023-12-21T10:00:00-03:00",
+                 "FinishDate": "2023-12-01T10:00:00-03:00"}  # fmt: skip
+    same_instant = {**deal(51, 10), "CreateDate": "2023-12-21T13:00:00Z",
+                    "FinishDate": "2023-12-21T10:00:00-03:00"}  # fmt: skip
+    lake.land_jsonl("crm", "deals", DAY, [backwards, same_instant], name="cycle.jsonl")
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    deals = lake.quarantine("crm_deals")
+    assert deals[["line_number", "reason"]].values.tolist() == [
+        [1, 'field "FinishDate" is before "CreateDate"']
+    ]
+    velocity = lake.gold("crm_sales_velocity").set_index("owner_id")
+    # deal 100 (land_day's) won in 20 days, deal 51 at once: (20 + 0) / 2
+    assert velocity.loc[1, "avg_cycle_days"] == pytest.approx(10.0)
