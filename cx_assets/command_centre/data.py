@@ -318,6 +318,9 @@ def _connection() -> duckdb.DuckDBPyConnection:
     with _DATABASE_LOCK:
         if _DATABASE is None:
             _DATABASE = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
+            # Gold times are UTC; DuckDB would otherwise give them, and take their day and
+            # hour, in the machine's zone (every cursor inherits this).
+            _DATABASE.execute("SET GLOBAL TimeZone = 'UTC'")
         return _DATABASE.cursor()
 
 

@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 import warnings
 from datetime import date
 from pathlib import Path
@@ -25,7 +26,7 @@ from dagster import (
     materialize,
 )
 
-from cx_assets.command_centre import runs
+from cx_assets.command_centre import data, runs
 from cx_assets.command_centre.data import GoldLake, MissingTables, run_hint
 from cx_assets.lakehouse import parquet
 from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2, write_gold
@@ -53,6 +54,29 @@ def test_parameters_bind_days_and_lists(gold):
         [DAY2, DAY2, ("Bob",)],
     )
     assert frame.to_dict("records") == [{"agent_name": "Bob", "calls": 20}]
+
+
+def test_times_are_read_in_utc_whatever_the_machines_zone(gold, monkeypatch):
+    """Seen in a time audit: the command centre's DuckDB took the machine's zone, so under
+    TZ=Asia/Kolkata a call at 10:00 UTC came back as 15:30+05:30, its day and hour computed
+    there were Kolkata's, and the journey playback said "15:30:00 UTC"."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    monkeypatch.setattr(data, "_DATABASE", None)  # a process started in that zone
+    try:
+        frame = gold.query(
+            "SELECT called_at, hour(called_at) AS hour, CAST(called_at AS DATE) AS day "
+            "FROM calls_performance",
+            ["calls_performance"],
+        )
+    finally:
+        monkeypatch.undo()  # the zone, and the process's own database
+        time.tzset()
+    called_at = frame["called_at"].iloc[0]
+    assert str(called_at.tz) == "UTC"
+    assert f"{called_at:%Y-%m-%d %H:%M}" == f"{DAY2} 10:00"
+    assert frame["hour"].iloc[0] == 10
+    assert frame["day"].iloc[0].date() == DAY2
 
 
 def test_in_flight_files_are_never_read(gold):
