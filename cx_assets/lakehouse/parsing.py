@@ -15,7 +15,9 @@ DuckDB casts more than the contract allows, so text is matched before it is cast
 - timestamps are ISO-8601, `YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]][offset]]`, with years
   1900-2199 as written and an offset of `Z` or at most ±18:00 (ISO's limit). DuckDB would
   also take `infinity`, `epoch`, a zone name or `+99:00`, and give year 294247 or 9999.
-  `offset_timestamp` (CRM times) requires the offset; `timestamp` without one is UTC;
+  `offset_timestamp` (CRM times) requires the offset; `timestamp` without one is UTC; a
+  leap second (`23:59:60` UTC, which DuckDB does not cast) is read as the next day's first
+  instant, as PostgreSQL reads it; a 60th second elsewhere is no time;
 - dates are `YYYY-MM-DD` in the same years;
 - numbers are finite: DuckDB's JSON reader takes `NaN`, `Infinity` and `1e999`.
 """
@@ -136,6 +138,8 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
         return text
     typed = f"TRY_CAST({text} AS {_SQL_TYPE[kind]})"
     pattern = _TEXT_PATTERN.get(kind)
+    if kind in ("timestamp", "offset_timestamp"):
+        typed = f"coalesce({typed}, {_leap_second_sql(text)})"
     if pattern and (from_text or kind != "int"):  # JSON integers are typed by JSON
         return (
             f"CASE WHEN regexp_full_match({text}, {sql.string_literal(pattern)}) THEN {typed} END"
@@ -145,6 +149,25 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
         written = f"regexp_full_match({text}, {sql.string_literal(_NUMBER_TEXT)}) AND " * from_text
         return f"CASE WHEN {written}isfinite({typed}) THEN {typed} END"
     return typed
+
+
+_MICROS_A_DAY = 86_400_000_000
+
+
+def _leap_second_sql(text: str) -> str:
+    """SQL: a timestamp `text` whose second is 60 (`23:59:60Z`, `20:59:60-03:00`) as the
+    instant after it, as PostgreSQL reads it, when it is a leap second: the last second of a
+    UTC day. DuckDB casts no second 60; anywhere else it is no time (NULL). Evaluated only
+    where the plain cast failed."""
+    next_second = (
+        f"TRY_CAST(regexp_replace({text}, '([T ][0-9]{{2}}:[0-9]{{2}}):60', '\\1:59') "
+        "AS TIMESTAMPTZ) + INTERVAL 1 SECOND"
+    )
+    into_day = f"(epoch_us({next_second}) % {_MICROS_A_DAY} + {_MICROS_A_DAY}) % {_MICROS_A_DAY}"
+    return (
+        f"CASE WHEN regexp_matches({text}, '[T ][0-9]{{2}}:[0-9]{{2}}:60') "
+        f"AND {into_day} < 1000000 THEN {next_second} END"
+    )
 
 
 def _field_sql(spec: RecordSpec, position: int, item: Field) -> tuple[str, str]:

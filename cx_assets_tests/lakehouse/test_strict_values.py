@@ -48,6 +48,10 @@ con = pytest.fixture(bronze_connection, name="con")
         "10000-01-01T00:00:00Z",
         "2024-1-5T10:00:00Z",
         "2024-01-05T10:00:00.Z",  # a point without fraction digits: DuckDB reads 10:00
+        "2024-01-05T10:15:60Z",  # a 60th second is a leap second, at the end of a UTC day only
+        "2016-12-31T23:59:60-03:00",  # 02:59:60 UTC
+        "2016-12-31T23:59:61Z",
+        "2016-12-31T23:60:00Z",
     ],
 )
 def test_timestamps_duckdb_would_cast_but_the_contract_refuses(con, value):
@@ -71,6 +75,15 @@ def test_timestamps_duckdb_would_cast_but_the_contract_refuses(con, value):
         ("2024-01-05", datetime(2024, 1, 5, tzinfo=UTC)),
         ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC)),
         ("2199-12-31T23:59:59.999999Z", datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        # A leap second is ISO-8601 (and UTC's); it is read as the second after it, as
+        # PostgreSQL does. Seen in a time audit: quarantined as "not an ISO-8601 timestamp".
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2016-12-31T23:59:60", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2016-12-31 23:59:60.5", datetime(2017, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+        ("2016-12-31T20:59:60-03:00", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2015-07-01T05:29:60+05:30", datetime(2015, 7, 1, tzinfo=UTC)),
+        ("1972-06-30T23:59:60Z", datetime(1972, 7, 1, tzinfo=UTC)),
+        ("1969-12-31T23:59:60Z", datetime(1970, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_legitimate_timestamps_still_pass(con, value, expected):
@@ -87,6 +100,8 @@ OFFSET_SPEC = RecordSpec(fields=[Field("Date", "occurred_at", "offset_timestamp"
     [
         ("2024-01-05T10:00:00-03:00", None, datetime(2024, 1, 5, 13, tzinfo=UTC)),
         ("2024-01-05T10:00:00.250Z", None, datetime(2024, 1, 5, 10, 0, 0, 250000, tzinfo=UTC)),
+        ("2016-12-31T21:59:60-02:00", None, datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2016-12-31T23:59:60", "no offset", None),
         ("2024-01-05T10:00:00", "no offset", None),
         ("2024-01-05 10:00", "no offset", None),
         ("2024-01-05", "no offset", None),
