@@ -23,7 +23,7 @@ from cx_assets.crm.rules import (
     without_combining_marks_sql,
 )
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.parsing import after_delivery_sql
+from cx_assets.lakehouse.parsing import after_delivery_sql, money_reason_sql
 from cx_assets.lakehouse.privacy import (
     FULL_NAME_SHAPE,
     first_word_sql,
@@ -149,7 +149,8 @@ def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
     """Silver deal versions from the good typed records of `typed`: the status by name, a
     status the contract does not know quarantined (as is a creation or finish time after the
     day after the file's day, `after_delivery_sql`, and a finish before the creation, whose
-    negative cycle would lower `avg_cycle_days`), and the title with e-mails and phone
+    negative cycle would lower `avg_cycle_days`, and an `Amount` below 0 or above a trillion,
+    `money_reason_sql`), and the title with e-mails and phone
     numbers masked, and the names of the deal company's people (`person_names`, a table or
     view of `person_names_sql`'s rows; None: none)."""
     return f"""
@@ -172,7 +173,8 @@ def silver_deals_sql(typed: str, person_names: str | None = None) -> str:
                {after_delivery_sql("d.created_at", "CreateDate", "d.date")},
                {after_delivery_sql("d.finished_at", "FinishDate", "d.date")},
                CASE WHEN d.finished_at < d.created_at
-                    THEN 'field "FinishDate" is before "CreateDate"' END) AS reject_reason
+                    THEN 'field "FinishDate" is before "CreateDate"' END,
+               {money_reason_sql("d.amount", "Amount")}) AS reject_reason
     FROM {typed} AS d LEFT JOIN title_names AS p USING (source_file, line_number)
     WHERE d.reject_reason IS NULL
     """

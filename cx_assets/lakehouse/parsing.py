@@ -219,6 +219,24 @@ def after_delivery_sql(time_column: str, field_name: str, day_column: str = "dat
     return f"CASE WHEN {time_column} >= {limit} THEN {reason} END"
 
 
+# The largest amount of money a record may carry, in its source currency: a trillion, far
+# above any real deal or upsell. A sum of millions of such amounts stays finite and within
+# a cent (float64 is exact to the cent up to about 9e13), where two deals of 1e308, each
+# finite, summed to infinity and reached gold as `inf`.
+MAX_MONEY = 1e12
+
+
+def money_reason_sql(column: str, field_name: str) -> str:
+    """SQL: a reason when the amount of money in `column` is negative or above `MAX_MONEY`,
+    else NULL (a null amount has no reason)."""
+    negative = sql.string_literal(f'field "{field_name}" is negative')
+    too_large = sql.string_literal(f'field "{field_name}" is above 1e12 (a trillion)')
+    return (
+        f"CASE WHEN {column} < 0 THEN {negative} "
+        f"WHEN {column} > {MAX_MONEY:.0f} THEN {too_large} END"
+    )
+
+
 # What DuckDB's parser says of a record it could not read: no more. `explain_invalid_json`
 # adds Python's reason, for the few records quarantined with it.
 INVALID_JSON = "invalid JSON"

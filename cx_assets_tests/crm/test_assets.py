@@ -346,3 +346,30 @@ def test_a_deal_finished_before_it_was_created_is_quarantined(lake):
     velocity = lake.gold("crm_sales_velocity").set_index("owner_id")
     # deal 100 (land_day's) won in 20 days, deal 51 at once: (20 + 0) / 2
     assert velocity.loc[1, "avg_cycle_days"] == pytest.approx(10.0)
+
+
+def test_a_deal_amount_negative_or_beyond_a_trillion_is_quarantined(lake):
+    """Seen in a numbers audit: a won deal of -500 was kept, its company's won amount went
+    negative and `crm_companies` and `crm_segmentation_matrix` failed their checks (never
+    written); two deals of 1e308 were kept, their sum overflowed, and `avg_won_amount` and
+    `velocity_per_day` reached gold as infinity. 0 and an amount of exactly 1e12 are kept."""
+    land_day(lake)
+    lake.land_jsonl(
+        "crm", "deals", DAY,
+        [deal(50, 10, amount=-500.0), deal(51, 10, amount=1e308), deal(52, 10, amount=1e308),
+         deal(53, 10, amount=0.0), deal(54, 10, amount=1e12), deal(55, 10, amount=1.0000001e12)],
+        name="amounts.jsonl",
+    )  # fmt: skip
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    deals = lake.quarantine("crm_deals")
+    negative = 'field "Amount" is negative'
+    too_large = 'field "Amount" is above 1e12 (a trillion)'
+    assert deals[["line_number", "reason"]].values.tolist() == [
+        [1, negative], [2, too_large], [3, too_large], [6, too_large],
+    ]  # fmt: skip
+    velocity = lake.gold("crm_sales_velocity").set_index("owner_id")
+    # won: deal 100 (1000.0, land_day's), 53 (0.0) and 54 (1e12)
+    assert velocity.loc[1, "avg_won_amount"] == (1000.0 + 0.0 + 1e12) / 3
+    assert len(lake.gold("crm_companies")) > 0
