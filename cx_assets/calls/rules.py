@@ -46,7 +46,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?]) ")
 _WORD = re.compile(r"\w+")
 _WORD_AT_BOTH_ENDS = re.compile(r"\w(?:.*\w)?", re.S)
 # `$50`, `$25.99`, `$1,299.99`: thousands separated by `,` in groups of three, cents by `.`.
-_DOLLAR_AMOUNT = re.compile(r"\$(\d{1,3}(?:,\d{3})+(?!,?\d)|\d+)(\.\d+)?")
+# An amount is taken whole or not at all: one followed by a word character, a `$`, or a `,`
+# or `.` and a digit (`$1,00`, `$1.299,99`, `$1,2345`, `$1e3`) is malformed, not the digits
+# before where it goes wrong; nor is one signed by a `-` starting its word (`-$20`), though
+# the second end of a range (`$40-$50`) is an amount.
+_DOLLAR_AMOUNT = re.compile(r"(?<!(?<![\w.,])-)\$(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w$]|[.,]\d)")
 
 
 def _alternation(entries: Sequence[str]) -> str:
