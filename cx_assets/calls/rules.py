@@ -20,6 +20,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
 from cx_assets.calls.lexicons import (
@@ -45,12 +46,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?]) ")
 # A word of the lexicons: a run of letters, digits and `_`, as `\b` reads them.
 _WORD = re.compile(r"\w+")
 _WORD_AT_BOTH_ENDS = re.compile(r"\w(?:.*\w)?", re.S)
-# `$50`, `$25.99`, `$1,299.99`: thousands separated by `,` in groups of three, cents by `.`.
+# `$50`, `$25.99`, `$1,299.99`: thousands separated by `,` in groups of three, cents by `.`;
+# a `k` or `m` right after means thousands or millions (`$1.5k` is $1,500).
 # An amount is taken whole or not at all: one followed by a word character, a `$`, or a `,`
 # or `.` and a digit (`$1,00`, `$1.299,99`, `$1,2345`, `$1e3`) is malformed, not the digits
 # before where it goes wrong; nor is one signed by a `-` starting its word (`-$20`), though
 # the second end of a range (`$40-$50`) is an amount.
-_DOLLAR_AMOUNT = re.compile(r"(?<!(?<![\w.,])-)\$(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w$]|[.,]\d)")
+_DOLLAR_AMOUNT = re.compile(
+    r"(?<!(?<![\w.,])-)\$(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?([kKmM]?)(?![\w$]|[.,]\d)"
+)
+_SCALE = {"k": 1_000, "m": 1_000_000}
 
 
 def _alternation(entries: Sequence[str]) -> str:
@@ -268,11 +273,20 @@ def split_sentences(cleaned: str) -> list[str]:
 
 
 def dollar_amounts(sentence: str) -> list[float]:
-    """Every dollar amount of a sentence: `$50` → 50.0, `$1,299.99` → 1299.99."""
+    """Every dollar amount of a sentence: `$50` → 50.0, `$1,299.99` → 1299.99, `$1.5k` →
+    1500.0."""
     return [
-        float(whole.replace(",", "") + (cents or ""))
-        for whole, cents in _DOLLAR_AMOUNT.findall(sentence)
+        _amount(whole.replace(",", "") + cents, scale)
+        for whole, cents, scale in _DOLLAR_AMOUNT.findall(sentence)
     ]
+
+
+def _amount(number: str, scale: str) -> float:
+    if not scale:
+        return float(number)
+    # Scaled in decimal, then made a float: `$1.1k` is 1100.0, not 1.1 × 1000 in binary
+    # floating point (1100.0000000000002).
+    return float(Decimal(number) * _SCALE[scale.lower()])
 
 
 @dataclass(frozen=True)

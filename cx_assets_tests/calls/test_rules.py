@@ -136,6 +136,23 @@ def test_a_malformed_amount_is_no_amount_rather_than_its_first_digits(sentence):
     assert features.upsell_without_amount
 
 
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("The premium plan is $1.5k a year.", 1500.0),
+        ("The premium plan is $2K.", 2000.0),
+        ("The premium plan is $1M!", 1_000_000.0),
+        ("The premium plan is $1.1k.", 1100.0),  # not 1.1 × 1000 = 1100.0000000000002
+        ("The premium plan is $0.07m.", 70_000.0),
+        ("The premium plan is $2kg.", 0.0),  # not a suffix: no amount
+    ],
+)
+def test_a_k_or_m_after_an_amount_means_thousands_or_millions(text, amount):
+    """Seen in a numbers audit: `$1.5k` counted $1.5, `$2K` $2 and `$1M` $1, a thousand or
+    a million times too little."""
+    assert call_features(text).upsell_amount == amount
+
+
 def test_a_price_range_counts_both_ends_and_punctuation_ends_an_amount():
     assert dollar_amounts("between $40-$50 a month, or ($60), $70/month, us$80.") == [
         40.0,
