@@ -13,7 +13,7 @@ import pandas as pd
 
 from cx_assets.calls.rules import DEFAULT_RULES, CallsRules, call_features
 from cx_assets.lakehouse import sql
-from cx_assets.lakehouse.parsing import after_delivery_sql
+from cx_assets.lakehouse.parsing import MAX_MONEY, after_delivery_sql
 from cx_assets.lakehouse.privacy import staff_name_holding_contacts_sql
 from cx_assets.lakehouse.steps import RULE_REASON
 
@@ -34,6 +34,9 @@ FEATURE_TYPES = {
 }
 FEATURE_COLUMNS = tuple(FEATURE_TYPES)
 FEATURES_VIEW = "transcript_features"
+_UPSELL_TOO_LARGE = sql.string_literal(
+    'the upsell amounts of field "transcript_text" sum above 1e12 (a trillion)'
+)
 
 
 def transcript_features(
@@ -66,7 +69,9 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
     itself is scored and dropped: only its features reach silver. A call timed after the
     day after its file's day is a bad record (`after_delivery_sql`), and so is one whose
     `agent_name` holds an e-mail address or phone number
-    (`privacy.staff_name_holding_contacts_sql`).
+    (`privacy.staff_name_holding_contacts_sql`), and one whose upsell amounts sum above a
+    trillion dollars (`parsing.MAX_MONEY`: `$` and 400 nines is no finite float64, and
+    infinity reached gold).
     """
     columns = ",\n".join(
         f"CAST(f.{name} AS {kind}) AS {name}" for name, kind in FEATURE_TYPES.items()
@@ -79,7 +84,9 @@ def silver_transcripts_sql(typed: str, features: str = FEATURES_VIEW) -> str:
            t.called_at, t.duration_seconds,
            {columns},
            coalesce({after_delivery_sql("t.called_at", "timestamp", "t.date")},
-                    {staff_name_holding_contacts_sql("t.agent_name", "agent_name")}) AS {RULE_REASON}
+                    {staff_name_holding_contacts_sql("t.agent_name", "agent_name")},
+                    CASE WHEN f.upsell_amount > {MAX_MONEY:.0f} THEN {_UPSELL_TOO_LARGE} END)
+               AS {RULE_REASON}
     FROM {typed} t JOIN {features} f USING (source_file, line_number)
     WHERE t.reject_reason IS NULL
     ORDER BY t.date, t.source_file, t.line_number

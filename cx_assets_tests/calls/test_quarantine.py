@@ -120,3 +120,25 @@ def test_a_jsonl_file_whose_lines_end_in_carriage_returns_keeps_its_good_records
         {"line_number": 2, "raw": "{not json"}
     ]
     assert check_results(result)[("silver/calls_transcripts", RECONCILES_WITH_BRONZE)].passed
+
+
+def test_a_call_whose_upsell_sums_above_a_trillion_is_quarantined(lake):
+    """Seen in a numbers audit: `$` and 400 nines is a finite number of digits but no finite
+    float64: the call's `upsell_amount` and the day's revenue reached gold as infinity.
+    Amounts are kept up to a trillion dollars a call, which no day's sum can overflow."""
+    records = [
+        call("C1", "The premium plan is $" + "9" * 400 + "."),
+        call("C2", "The premium plan is $600,000,000,000. The extra one is $400,000,000,001."),
+        call("C3", "The premium plan is $1,000,000,000,000."),  # exactly a trillion: kept
+        call("C4", "The premium plan is $5."),
+    ]
+    lake.land_jsonl("calls", "transcripts", DAY, records)
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    rejected = lake.quarantine("calls_transcripts").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2]
+    assert set(rejected["reason"]) == {
+        'the upsell amounts of field "transcript_text" sum above 1e12 (a trillion)'
+    }
+    kpis = lake.gold("calls_kpis_daily")
+    assert kpis["total_upsell_revenue"].tolist() == [1e12 + 5.0]
