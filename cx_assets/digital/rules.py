@@ -72,6 +72,21 @@ class DigitalRules:
     # Check band: leakage calls ÷ all calls of a day (the generator yields ~0.84).
     leakage_share_band: tuple[float, float] = (0.50, 0.95)
 
+    def __post_init__(self) -> None:
+        # The cost model is checked when it is built, not when a gold step fails on it (or,
+        # fix rates out of order, writes a low saving above the high one).
+        if not (math.isfinite(self.cost_per_call) and self.cost_per_call >= 0):
+            raise ValueError(
+                f"DigitalRules.cost_per_call must be a finite number >= 0: {self.cost_per_call}"
+            )
+        if not all(0 <= rate <= 1 for rate in self.fix_rates):
+            raise ValueError(f"DigitalRules.fix_rates must lie in 0-1: {self.fix_rates}")
+        low, mid, high = self.fix_rates
+        if not low <= mid <= high:
+            raise ValueError(
+                f"DigitalRules.fix_rates must be ordered low <= mid <= high: {self.fix_rates}"
+            )
+
     @property
     def journey_lookback_days(self) -> int:
         """Earlier days of journey events a day's calls need (a window crossing midnight)."""

@@ -4,6 +4,7 @@ the silver tables (one implementation)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -268,3 +269,31 @@ def test_an_ivr_path_keeps_no_contact_details():
     )
     paths = con.execute(f"SELECT ivr_path FROM ({rules.silver_calls_sql('calls')})").fetchall()
     assert paths == [("main>billing>callback [phone]",), ("main>billing",)]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"fix_rates": (0.5, 0.25, 0.1)}, "fix_rates must be ordered low <= mid <= high"),
+        ({"fix_rates": (0.1, 0.25, 1.5)}, "fix_rates must lie in 0-1"),
+        ({"fix_rates": (-0.1, 0.25, 0.5)}, "fix_rates must lie in 0-1"),
+        ({"fix_rates": (0.1, float("nan"), 0.5)}, "fix_rates must lie in 0-1"),
+        ({"cost_per_call": -8.0}, "cost_per_call must be a finite number >= 0"),
+        ({"cost_per_call": float("inf")}, "cost_per_call must be a finite number >= 0"),
+        ({"cost_per_call": float("nan")}, "cost_per_call must be a finite number >= 0"),
+    ],
+)
+def test_a_cost_model_that_breaks_the_savings_ranges_is_refused_saying_why(overrides, refusal):
+    """Seen in a numbers audit: fix rates (0.5, 0.25, 0.1) gave a low saving above the high
+    one, silently; a rate of 1.5 saved more than the leakage cost (the gold check failed at
+    run time), and a NaN cost wrote SQL naming a column `nan` (a binder error mid-run)."""
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        DigitalRules(**overrides)
+
+
+def test_equal_fix_rates_and_a_zero_cost_are_a_valid_cost_model():
+    DigitalRules(cost_per_call=0.0, fix_rates=(0.0, 0.0, 1.0))
+    DigitalRules(fix_rates=(0.3, 0.3, 0.3))
