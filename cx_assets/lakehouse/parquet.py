@@ -99,6 +99,15 @@ def publish_stream(
     return rows
 
 
+# A stream's batches are written as row groups of at least this many rows (or bytes): a
+# day landed as 5,000 small files streamed 5,000 batches of a few rows, and a row group
+# each made its file slow to write and every reader of it slow (a CRM day in 5,000 files:
+# bronze 6.6 s and silver 5.8 s against 0.1 s and 1.8 s in one file). Memory stays flat:
+# at most this much waits. A larger batch is written as it comes.
+ROW_GROUP_ROWS = 20_000
+ROW_GROUP_BYTES = 16 * 2**20
+
+
 def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dict[date, int]:
     """Write a stream of rows (with a `date` column) as one Parquet file per day, at the
     path `files` gives the day; a day with no rows gets an empty file. A row of a day
@@ -115,6 +124,23 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
             )
         return writers[day]
 
+    # Each day's rows not written yet, with their rows and bytes: small batches wait for
+    # more, in their order.
+    pending: dict[date, tuple[list[pa.Table], int, int]] = {day: ([], 0, 0) for day in files}
+
+    def add(day: date, part: pa.Table) -> None:
+        waiting, rows_waiting, bytes_waiting = pending[day]
+        waiting.append(part)
+        pending[day] = (waiting, rows_waiting + part.num_rows, bytes_waiting + part.nbytes)
+        if pending[day][1] >= ROW_GROUP_ROWS or pending[day][2] >= ROW_GROUP_BYTES:
+            write_pending(day)
+
+    def write_pending(day: date) -> None:
+        waiting = pending[day][0]
+        if waiting:
+            writer_for(day).write_table(pa.concat_tables(waiting))
+        pending[day] = ([], 0, 0)
+
     finished = False
     try:
         for batch in batches:
@@ -128,9 +154,10 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
                     if len(days_in_batch) == 1
                     else table.filter(pc.equal(table[PARTITION_COLUMN], day))
                 )
-                writer_for(day).write_table(normalise(without_partition_column(part)))
+                add(day, normalise(without_partition_column(part)))
                 rows[day] += part.num_rows
         for day in files:
+            write_pending(day)
             writer_for(day)  # empty days still get a file, so a re-run replaces old rows
         finished = True
     finally:

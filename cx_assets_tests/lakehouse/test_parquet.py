@@ -258,3 +258,21 @@ def test_publish_days_moves_written_files_into_their_partitions(
     assert pq.read_table(partition_folder(dataset, D1) / DATA_FILE)["n"].to_pylist() == [7]
     assert pq.read_table(partition_folder(dataset, D2) / DATA_FILE)["n"].to_pylist() == [8]
     assert not any(path.exists() for path in scratch.values())
+
+
+def test_publish_stream_gathers_small_batches_into_row_groups(tmp_path):
+    """A day delivered as many small files streams one small batch a file: each became a
+    row group of its own (5,000 files, 5,000 row groups of a few rows, and every reader of
+    bronze paid for each). Small batches are gathered, in their order, into row groups of
+    about a large batch's size; a day's rows keep their order."""
+    dataset = tmp_path / "bronze" / "t"
+    batches = [[(D1, n), (D2, -n)] if n % 3 == 0 else [(D1, n)] for n in range(300)]
+    written = publish_stream(stream(*batches), dataset, [D1, D2])
+
+    assert written == {D1: 300, D2: 100}
+    d1 = pq.ParquetFile(partition_folder(dataset, D1) / DATA_FILE)
+    assert d1.metadata.num_row_groups == 1
+    assert d1.read()["n"].to_pylist() == list(range(300))
+    d2 = pq.ParquetFile(partition_folder(dataset, D2) / DATA_FILE)
+    assert d2.metadata.num_row_groups == 1
+    assert d2.read()["n"].to_pylist() == [-n for n in range(0, 300, 3)]
