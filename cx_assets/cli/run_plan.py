@@ -293,7 +293,7 @@ class RunPlan:
 
         from cx_assets.cli.servers import code_location_job_origin
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
-        from cx_assets.lakehouse.asset_factories import IGNORED_FILES
+        from cx_assets.lakehouse.asset_factories import IGNORED_COUNT, IGNORED_FILES
         from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import SELECTION_TAG, owner_tags
         from cx_assets.lakehouse.silver_report import MISSING_OPTIONAL_COLUMNS
@@ -337,7 +337,11 @@ class RunPlan:
         for event in result.get_asset_materialization_events():
             tally.written.add(event.asset_key)
             ignored = event.materialization.metadata.get(IGNORED_FILES)
-            tally.ignored.update(tuple(pair) for pair in (ignored.value if ignored else []))
+            listed = [tuple(pair) for pair in (ignored.value if ignored else [])]
+            tally.ignored.update(listed)
+            # A materialization lists the first of many (`IGNORED_COUNT`: how many in all).
+            count = event.materialization.metadata.get(IGNORED_COUNT)
+            tally.ignored_unlisted += count.value - len(listed) if count else 0
             missing = event.materialization.metadata.get(MISSING_OPTIONAL_COLUMNS)
             tally.missing_columns.update(
                 (name, ", ".join(fields))

@@ -23,6 +23,8 @@ class RunTally:
     # Landed files its bronze steps did not read, or no step looks at: (file, why). A set:
     # each day of a range run's bronze materializations carries the step's whole list.
     ignored: set[tuple[str, str]] = field(default_factory=set)
+    # How many more its bronze materializations counted without listing them.
+    ignored_unlisted: int = 0
     # Landed CSV files without a column for some optional fields: (file, the fields).
     missing_columns: set[tuple[str, str]] = field(default_factory=set)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
@@ -204,9 +206,9 @@ def print_summary(
             print("gold rows: not counted, the warehouse file is damaged")
             tally.damaged = str(error)
     if tally.ignored:
-        count = len(tally.ignored)
+        count = len(tally.ignored) + tally.ignored_unlisted
         shown = ", the first 5" if count > 5 else ""
-        print(f"not read: {count} landed file{'s' if count > 1 else ''}{shown}:")
+        print(f"not read: {count:,} landed file{'s' if count > 1 else ''}{shown}:")
         for name, why in sorted(tally.ignored)[:5]:
             print(f"  {name}: {why}")
     if tally.missing_columns:

@@ -29,7 +29,7 @@ from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days
 from cx_assets.lakehouse.io_managers import TableRef
-from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.landing import IGNORED_LISTED, discover
 from cx_assets.lakehouse.landing_state import (
     LANDING_FINGERPRINTS,
     LANDING_REWRITES,
@@ -41,8 +41,10 @@ from cx_assets.lakehouse.readers import lacks_its_header
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
 
-# A bronze materialization's files of its landing folders that were not read, [name, why].
+# A bronze materialization's files of its landing folders that were not read, [name, why]:
+# the first `IGNORED_LISTED` of them, and how many in all.
 IGNORED_FILES = "files_ignored"
+IGNORED_COUNT = "files_ignored_count"
 
 
 BRONZE_TABLE_SCHEMA = TableSchema(
@@ -81,8 +83,10 @@ def bronze_asset(
         }
         files = [landed for day in days for landed in files_by_day[day]]
         ignored = [item for day in days for item in ignored_by_day[day]]
-        for shown, why in ignored:
+        for shown, why in ignored[:IGNORED_LISTED]:
             context.log.warning(f"ignoring {shown}: {why}")
+        if len(ignored) > IGNORED_LISTED:
+            context.log.warning(ignored_more(len(ignored)))
         missing = sorted(day.isoformat() for day in days if not files_by_day[day])
         if missing:
             context.log.warning(
@@ -99,7 +103,14 @@ def bronze_asset(
                 LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
                 LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, landing / source)),
                 # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
-                **({IGNORED_FILES: MetadataValue.json(ignored)} if ignored else {}),
+                **(
+                    {
+                        IGNORED_FILES: MetadataValue.json(ignored[:IGNORED_LISTED]),
+                        IGNORED_COUNT: len(ignored),
+                    }
+                    if ignored
+                    else {}
+                ),
             }
 
         if len(days) == 1:
@@ -134,6 +145,14 @@ def bronze_asset(
         return early
 
     return landed_records
+
+
+def ignored_more(count: int) -> str:
+    """The one line saying the files not read beyond the first `IGNORED_LISTED` of `count`."""
+    return (
+        f"ignoring {count - IGNORED_LISTED:,} more landed files, {count:,} in all (the first "
+        f"{IGNORED_LISTED} are listed on the bronze materialization, {IGNORED_FILES})"
+    )
 
 
 def landed_table(asset_def: AssetsDefinition) -> tuple[str, str] | None:

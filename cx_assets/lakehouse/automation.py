@@ -39,6 +39,7 @@ from dagster import (
 )
 
 from cx_assets.lakehouse.landing import (
+    IGNORED_LISTED,
     date_folders,
     discover,
     misplaced_sources,
@@ -198,9 +199,15 @@ def _new_or_redelivered(
         table: discover(lake.layout.landing_dir, source, table, day, ignored, resolved)
         for table in tables
     }
-    for name, why in ignored:  # said once, as long as it stays
-        if seen.skip(name):
-            context.log.info(f"ignoring {name}: {why}")
+    # Said once, as long as it stays; the first of many each (as on the bronze step).
+    newly = [(name, why) for name, why in ignored if seen.skip(name)]
+    for name, why in newly[:IGNORED_LISTED]:
+        context.log.info(f"ignoring {name}: {why}")
+    if len(newly) > IGNORED_LISTED:
+        context.log.info(
+            f"ignoring {len(newly) - IGNORED_LISTED:,} more landed files of {source} "
+            f"{folder_name}, {len(newly):,} in all"
+        )
     files = [landed for table_files in files_by_table.values() for landed in table_files]
     if not files and folder_name not in seen.fingerprints:
         return None  # only in-flight files so far (a day whose files were removed runs)

@@ -38,6 +38,23 @@ def test_run_says_which_landed_files_it_did_not_read(tmp_path):
     assert ran.returncode == 0 and "not read" not in ran.stdout
 
 
+def test_run_counts_every_landed_file_it_did_not_read_beyond_those_listed(tmp_path):
+    """The bronze materialization lists the first 50 files not read and counts the rest
+    (found in a landing-shape audit: 5,000 listed made a 455 kB event): the summary still
+    says how many in all."""
+    data_dir = calls_day(tmp_path / "data")
+    folder = data_dir / "landing" / "calls" / "transcripts" / START
+    for number in range(60):
+        (folder / f"export-{number:02d}.txt").write_text("{}\n")
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index("not read: 60 landed files, the first 5:")
+    assert lines[at + 1] == (
+        f"  landing/calls/transcripts/{START}/export-00.txt: not one of .jsonl, .json, .csv"
+    )
+
+
 def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path):
     """Seen in an audit: a misspelled table folder, a date folder not named YYYY-MM-DD and a
     file outside a date folder were skipped without a word; and a range run listed a date

@@ -356,6 +356,39 @@ def test_bronze_is_parquet_per_day_behind_a_view(lake):
     assert list(by_day["2024-01-05"]["landing_fingerprints"].value) == ["2024-01-05"]
 
 
+def test_a_day_of_many_files_not_read_names_a_bounded_number_of_them(lake):
+    """Found in a landing-shape audit: 5,000 files of another extension in a day folder gave
+    5,000 warnings in the run's event log and a materialization listing every one (455 kB,
+    twice in the event log: 2.9 MB a run instead of 0.2). The first 50 are named in a
+    warning each and on the materialization, the rest in one warning and a count."""
+    bronze = bronze_asset("crm", "interactions", "Test interactions.")
+    lake.land_jsonl("crm", "interactions", "2024-01-05", [{"Id": 1}])
+    for number in range(300):
+        lake.land("crm", "interactions", "2024-01-05", f"note-{number:03d}.txt", "{}")
+
+    result = lake.materialize([bronze], day="2024-01-05")
+
+    folder = "landing/crm/interactions/2024-01-05"
+    why = "not one of .jsonl, .json, .csv"
+    metadata = materialization(result, ["bronze", "crm_interactions"]).metadata
+    assert metadata["files_ignored_count"].value == 300
+    assert metadata["files_ignored"].value == [
+        [f"{folder}/note-{number:03d}.txt", why] for number in range(50)
+    ]
+    warnings = [
+        entry.user_message
+        for entry in lake.instance.all_logs(result.run_id)
+        if entry.user_message.startswith("ignoring")
+    ]
+    assert warnings[:50] == [
+        f"ignoring {folder}/note-{number:03d}.txt: {why}" for number in range(50)
+    ]
+    assert warnings[50:] == [
+        "ignoring 250 more landed files, 300 in all (the first 50 are listed on the bronze "
+        "materialization, files_ignored)"
+    ]
+
+
 def test_a_model_is_stored_as_joblib_with_its_path_and_size(lake):
     result = lake.materialize([model_asset, model_use])
 

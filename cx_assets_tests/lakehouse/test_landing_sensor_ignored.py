@@ -93,6 +93,29 @@ def test_what_a_date_folder_holds_besides_files_is_said_once_not_on_every_tick(l
     assert ignoring() == [f"ignoring landing/crm/interactions/{DAY}/gone.jsonl: a link to nothing"]
 
 
+def test_many_files_not_read_are_said_in_a_bounded_number_of_lines(lake, ticker, capfd):
+    """Found in a landing-shape audit: a day folder holding 5,000 files of another
+    extension made 5,000 lines in the tick's log. The first 50 are said each, the rest in
+    one line."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    for number in range(120):
+        (folder / f"note-{number:03d}.txt").write_text("not a record")
+
+    assert len(ticker.tick().run_requests) == 1
+    lines = [
+        line.split(" - ")[-1]
+        for line in capfd.readouterr().err.splitlines()
+        if " - ignoring " in line
+    ]
+    why = "not one of .jsonl, .json, .csv"
+    assert lines == [
+        *(f"ignoring landing/crm/interactions/{DAY}/note-{number:03d}.txt: {why}"
+          for number in range(50)),
+        f"ignoring 70 more landed files of crm {DAY}, 120 in all",
+    ]  # fmt: skip
+
+
 def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd):
     today = datetime.now(UTC).date().isoformat()
     lake.land_jsonl("crm", "interactions", today, [{"Id": 1}])
