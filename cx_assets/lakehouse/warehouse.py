@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -275,7 +275,10 @@ def replace_rows(
                 also(con)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # A COMMIT that failed (a full disk) has ended the transaction already: its
+            # own error says why, not the ROLLBACK's "no transaction is active".
+            with suppress(duckdb.TransactionException):
+                con.execute("ROLLBACK")
             raise
     finally:
         con.unregister("incoming_rows")

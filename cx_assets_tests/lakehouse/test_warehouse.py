@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -352,3 +353,33 @@ def test_steps_in_threads_write_their_tables_into_new_schemas_at_once(warehouse)
         for schema in schemas:
             for number in (1, 2):
                 assert rows(con, f"SELECT id FROM {schema}.written_by_{number}") == [(number,)]
+
+
+class _CommitFailsAsOnAFullDisk:
+    """A cursor whose COMMIT fails as DuckDB 2.0's does when the disk fills under it
+    (seen on a full tmpfs): the error names the file, and the transaction is already over."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def execute(self, sql, *parameters):
+        if sql == "COMMIT":
+            self._con.execute("ROLLBACK")
+            raise duckdb.TransactionException(
+                'TransactionContext Error: Failed to commit: Could not write file "w.duckdb": '
+                "No space left on device"
+            )
+        return self._con.execute(sql, *parameters)
+
+
+def test_a_commit_that_fails_is_said_in_its_own_words_and_changes_nothing(con):
+    """Seen in an audit, the warehouse on a full disk: a step said only `cannot rollback - no
+    transaction is active` (the ROLLBACK after a failed COMMIT), hiding the full disk."""
+    seed(con)
+    day = pd.DataFrame({"date": [D1], "id": [7], "name": ["x"]})
+    with pytest.raises(duckdb.TransactionException, match="No space left on device"):
+        replace_rows(_CommitFailsAsOnAFullDisk(con), "silver", "t", day, [D1])
+    assert count_rows(con, "silver", "t") == 4
