@@ -16,6 +16,8 @@ processes open the warehouse; the UI, sensors and schedules never do.
 from __future__ import annotations
 
 import atexit
+import errno
+import os
 import re
 import threading
 import time
@@ -209,7 +211,31 @@ class Warehouse(ConfigurableResource):
                     ) from error
                 if damaged := damaged_file_error(self.path, error):
                     raise damaged from error
+                if refused := refused_file_error(self.path, error):
+                    raise refused from error
                 raise
+
+
+# What DuckDB 2.0 says, opening a file the system will not let it write (a read-only or
+# immutable file, a disk mounted read-only), and the error number it stands for.
+_REFUSED_FILE = {
+    "permission denied": errno.EACCES,
+    "operation not permitted": errno.EPERM,
+    "read-only file system": errno.EROFS,
+}
+
+
+def refused_file_error(path: str, error: Exception) -> OSError | None:
+    """`error` as the operating system's OSError naming the file, when DuckDB could not
+    open the warehouse file because the system refused it, else None: DuckDB's IOException
+    names no error number, and a command says a file it may not write in one line."""
+    said = str(error).lower()
+    if not isinstance(error, duckdb.IOException) or "cannot open file" not in said:
+        return None
+    for words, code in _REFUSED_FILE.items():
+        if words in said:
+            return OSError(code, os.strerror(code), str(path))
+    return None
 
 
 Writable = pd.DataFrame | pa.Table | pa.RecordBatchReader

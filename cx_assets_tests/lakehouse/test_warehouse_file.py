@@ -5,6 +5,7 @@ bronze views re-pointed at its own files when it is opened."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -216,6 +217,36 @@ def test_a_sound_file_that_fails_to_open_for_another_reason_keeps_its_error(tmp_
     with pytest.raises(duckdb.Error) as raised, Warehouse(path=str(folder)).connect():
         pass
     assert not isinstance(raised.value, WarehouseDamagedError)
+
+
+@pytest.mark.parametrize(
+    ("duckdb_says", "code"),
+    [
+        ("Permission denied", errno.EACCES),
+        ("Operation not permitted", errno.EPERM),  # an immutable file (chattr +i)
+        ("Read-only file system", errno.EROFS),
+    ],
+)
+def test_a_file_the_system_will_not_open_for_writing_is_named_as_such(
+    tmp_path, monkeypatch, duckdb_says, code
+):
+    """Seen in an audit: a read-only (or immutable) warehouse file ended `cx-lakehouse run`
+    in a 40-line traceback of DuckDB's IOException. It is now an OSError naming the file,
+    which the command says in its one line for a data root it may not write."""
+    import duckdb
+
+    from cx_assets.cli.failures import not_writable
+
+    path = tmp_path / "warehouse.duckdb"
+
+    def refused(database, *args, **kwargs):
+        raise duckdb.IOException(f'IO Error: Cannot open file "{database}": {duckdb_says}')
+
+    monkeypatch.setattr(duckdb, "connect", refused)
+    with pytest.raises(OSError) as raised, Warehouse(path=str(path)).connect():
+        pass
+    assert (raised.value.errno, raised.value.filename) == (code, str(path))
+    assert not_writable(raised.value).startswith(f"cannot write {path}: {duckdb_says}.")
 
 
 # ---------------------------------------------------------------------------------------
