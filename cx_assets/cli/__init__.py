@@ -34,6 +34,7 @@ from cx_assets.cli.failures import (
     damaged_run_history,
     disk_full,
     not_writable,
+    read_only_run_history,
 )
 from cx_assets.cli.generate import cmd_generate, generator_sources
 from cx_assets.cli.home import dagster_yaml, prepare_dagster_home
@@ -138,7 +139,12 @@ def _ended_by(error: Exception) -> int:
     if isinstance(error, (BusyError, DamagedError)):  # held by another process, or damaged
         print(f"cx-lakehouse: {error}", file=sys.stderr)
         return 1
-    said = not_writable(error) or disk_full(error) or damaged_run_history(error)
+    said = (
+        not_writable(error)
+        or read_only_run_history(error)  # a refusal to write is said, not a guess at space
+        or disk_full(error)
+        or damaged_run_history(error)
+    )
     if said is None:
         raise error  # a defect: its traceback is what helps
     print(f"cx-lakehouse: {said}", file=sys.stderr)

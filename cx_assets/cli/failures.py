@@ -75,6 +75,33 @@ def not_writable(error: BaseException) -> str | None:
     )
 
 
+# What SQLite says of a database file it may not write (read-only, immutable).
+_READ_ONLY_SQLITE = "attempt to write a readonly database"
+
+
+def read_only_run_history(error: BaseException) -> str | None:
+    """What to tell the user when `error` came of Dagster's run history (under
+    `$DAGSTER_HOME/history`) being a file or folder this user may not write, else None.
+    Found in an audit: a read-only `runs.db` ended the command in a traceback naming no
+    file (SQLite's error names none; the first one not writable is named)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or not any(_READ_ONLY_SQLITE in str(cause).lower() for cause in _chain(error)):
+        return None
+    history = Path(home) / "history"
+    candidates = [history, history / "runs.db", history / "runs",
+                  *sorted((history / "runs").glob("*.db")),
+                  history / "schedules", history / "schedules" / "schedules.db"]  # fmt: skip
+    refused = next((path for path in candidates if path.exists() and not _writable(path)), history)
+    return (
+        f"cannot write {refused} ({_READ_ONLY_SQLITE}): Dagster's run history. DAGSTER_HOME "
+        f"({home}) and everything in it must be writable by the user running the command."
+    )
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
 # What SQLite says of a file that is not a whole, sound database.
 _DAMAGED_SQLITE = ("database disk image is malformed", "file is not a database")
 

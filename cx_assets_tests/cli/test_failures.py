@@ -202,6 +202,39 @@ def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, caps
     )
 
 
+def test_a_read_only_run_history_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    """Seen in an audit: a `runs.db` made read-only (immutable) ended the command in a long
+    SQLAlchemy traceback, `attempt to write a readonly database`, naming no file."""
+    import sqlite3
+    import stat
+
+    from cx_assets import cli as cli_module
+    from cx_assets.cli import failures
+
+    history = tmp_path / "dagster_home" / "history"
+    history.mkdir(parents=True)
+    runs = history / "runs.db"
+    sqlite3.connect(runs).execute("CREATE TABLE runs (id)").connection.close()
+    runs.chmod(0o444)
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    # root may write any file: what the mode says is what this test means
+    monkeypatch.setattr(
+        failures, "_writable", lambda path: path.stat().st_mode & stat.S_IWUSR, raising=False
+    )
+
+    def writes_history(args):
+        db = sqlite3.connect(f"file:{runs}?mode=ro", uri=True)
+        db.execute("INSERT INTO runs VALUES (1)")  # SQLite's own error, as Dagster meets it
+
+    monkeypatch.setattr(cli_module, "cmd_run", writes_history)
+    assert cli_module.main(["run", "--date", START]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: cannot write {runs} (attempt to write a readonly "
+                           "database): Dagster's run history")  # fmt: skip
+    assert f"DAGSTER_HOME ({tmp_path / 'dagster_home'})" in line
+
+
 def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatch):
     from cx_assets import cli as cli_module
 
