@@ -56,7 +56,7 @@ def disk_full(error: BaseException) -> str | None:
 
 def not_writable(error: BaseException) -> str | None:
     """What to tell the user when `error` came of a file the command may not write (a
-    read-only disk, permissions), else None."""
+    read-only disk, permissions), or a landing file or folder it may not read, else None."""
     denied = next(
         (
             cause
@@ -69,10 +69,31 @@ def not_writable(error: BaseException) -> str | None:
     )
     if denied is None:
         return None
+    path = Path(denied.filename)
+    if _in_landing(path) and os.path.lexists(path) and not _readable(path):
+        # landing is read, not written (but by generate, which makes what is not there)
+        return (
+            f"cannot read {denied.filename}: {denied.strerror or denied}. Landing files and "
+            "folders must be readable by the user running the command."
+        )
     return (
         f"cannot write {denied.filename}: {denied.strerror or denied}. The data root "
         "(CX_DATA_DIR) must be a folder this user can write to, on a disk mounted for writing."
     )
+
+
+def _in_landing(path: Path) -> bool:
+    try:
+        from cx_assets.lakehouse.settings import Settings
+
+        return path.absolute().is_relative_to(Settings.from_env().layout.landing_dir.absolute())
+    except SettingsError:
+        return False
+
+
+def _readable(path: Path) -> bool:
+    """Whether this user may read the file, or list and enter the folder, at `path`."""
+    return os.access(path, os.R_OK | os.X_OK if path.is_dir() else os.R_OK)
 
 
 # What SQLite says of a database file it may not write (read-only, immutable).

@@ -202,6 +202,52 @@ def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, caps
     )
 
 
+def test_a_landing_folder_it_may_not_read_is_said_as_such(tmp_path, monkeypatch, capsys):
+    """Seen in an audit: a landing folder this user may not list ended the run in `cannot
+    write landing/calls`, and that the data root must be writable: it was read, not written."""
+    import errno
+
+    from cx_assets import cli as cli_module
+    from cx_assets.cli import failures
+
+    folder = tmp_path / "landing" / "calls"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    # root may read any folder: the one refused is what this test means
+    monkeypatch.setattr(failures, "_readable", lambda path: path != folder, raising=False)
+
+    def lists_landing(args):
+        raise OSError(errno.EACCES, "Permission denied", str(folder))
+
+    monkeypatch.setattr(cli_module, "cmd_run", lists_landing)
+    assert cli_module.main(["run", "--date", START]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: cannot read {folder}: Permission denied. Landing files and folders "
+        "must be readable by the user running the command."
+    )
+
+
+def test_a_landing_folder_generate_may_not_make_is_one_it_cannot_write(
+    tmp_path, monkeypatch, capsys
+):
+    """`generate` writes landing: a folder it may not make there is not one it cannot read."""
+    import errno
+
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "landing" / "crm" / "interactions"
+
+    def makes_landing(args):
+        raise OSError(errno.EPERM, "Operation not permitted", str(folder))
+
+    monkeypatch.setattr(cli_module, "cmd_generate", makes_landing)
+    assert cli_module.main(["generate", "--start", START, "--days", "1"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: cannot write {folder}: Operation not permitted.")
+
+
 def test_a_read_only_run_history_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
     """Seen in an audit: a `runs.db` made read-only (immutable) ended the command in a long
     SQLAlchemy traceback, `attempt to write a readonly database`, naming no file."""
