@@ -36,13 +36,24 @@ def disk_full(error: BaseException) -> str | None:
     `FULL_DISK_BYTES` free. The next run marks a run it interrupted as failed and writes
     its days again, so freeing space is all there is to do."""
     reason = next((cause for cause in _chain(error) if _says_no_space(cause)), None)
+    # The disk named is the fullest of those the command writes to: the file's the error
+    # names, the data root's, and Dagster's home (a disk of its own, when DAGSTER_HOME is
+    # set): one that filled is said as such, not the data root's with its gigabytes free.
+    places: list[Path] = [
+        Path(cause.filename)
+        for cause in _chain(error)
+        if isinstance(cause, OSError) and isinstance(cause.filename, str)
+    ]
     try:
         from cx_assets.lakehouse.settings import Settings
 
-        data_dir = Settings.from_env().data_dir
-        free = shutil.disk_usage(data_dir).free
-    except (SettingsError, OSError):
-        data_dir, free = None, None
+        places.append(Settings.from_env().data_dir)
+    except SettingsError:
+        pass
+    if os.environ.get("DAGSTER_HOME"):
+        places.append(Path(os.environ["DAGSTER_HOME"]))
+    frees = [(free, place) for place in places if (free := _free_bytes(place)) is not None]
+    free, data_dir = min(frees, key=_bytes_free) if frees else (None, None)
     if reason is None and (free is None or free >= FULL_DISK_BYTES):
         return None
     where = f"the disk holding {data_dir}" if data_dir is not None else "the disk"
@@ -52,6 +63,22 @@ def disk_full(error: BaseException) -> str | None:
         f"{where} is full{left}, so the command stopped: {said}. Free some space and run "
         "it again: the next run marks an interrupted one failed and writes its days again."
     )
+
+
+def _free_bytes(place: Path) -> int | None:
+    """Free bytes on the disk holding `place` (or its nearest folder that exists)."""
+    for folder in (place, *place.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+    return None
+
+
+def _bytes_free(free_and_place: tuple[int, Path]) -> int:
+    return free_and_place[0]
 
 
 def not_writable(error: BaseException) -> str | None:

@@ -178,6 +178,32 @@ def test_no_space_left_anywhere_in_an_errors_chain_is_a_full_disk(tmp_path, monk
     assert "writing landing/crm/interactions failed" in line
 
 
+def test_a_full_disk_named_is_the_one_that_is_full(tmp_path, monkeypatch, capsys):
+    """Seen in an audit, DAGSTER_HOME on a disk of its own that filled: the line named the
+    data root's disk, `is full (61453.8 MB free)`. It names the disk that is full."""
+    import sqlite3
+
+    from cx_assets import cli as cli_module
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+    def history_fills(args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def usage(path):
+        free = 0 if Path(path) == home else 60 * 2**30
+        return SimpleNamespace(total=100 * 2**30, used=100 * 2**30 - free, free=free)
+
+    monkeypatch.setattr(cli_module, "cmd_run", history_fills)
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    assert cli_module.main(["run", "--date", START]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: the disk holding {home} is full (0.0 MB free)"), line
+
+
 def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, capsys):
     """Seen with a tmpfs remounted read-only: Dagster's instance failed to create its home,
     in a traceback."""
