@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # What a file system that cannot sync a file or folder answers (some FUSE and network
@@ -49,3 +51,16 @@ def synced_renames(*targets: Path) -> None:
     folders = {target.parent for target in targets}
     for folder in sorted(folders | {folder.parent for folder in folders}):
         sync(folder)
+
+
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError of writing `path` as one naming it: Arrow's and a file object's name no
+    file (`[Errno 28] Error writing bytes to file`, a full disk, found in an audit)."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or not error.errno:
+            raise
+        # from None: a step's failure line is its innermost error's, and this one says it all
+        raise OSError(error.errno, os.strerror(error.errno), str(path)) from None

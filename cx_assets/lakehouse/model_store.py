@@ -60,7 +60,12 @@ class ModelStoreIOManager(ConfigurableIOManager):
         in_flight = path.with_name(f"_{MODEL_FILE}.{os.getpid()}.tmp")
         import joblib
 
-        joblib.dump(obj, in_flight)
+        try:
+            with durable.naming(in_flight):
+                joblib.dump(obj, in_flight)
+        except BaseException:
+            in_flight.unlink(missing_ok=True)  # half a model, on a disk that may be full
+            raise
         durable.replace(in_flight, path)
         context.add_output_metadata({"model_path": str(path), "model_bytes": path.stat().st_size})
 

@@ -54,13 +54,14 @@ def publish(table: pa.Table, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / DATA_FILE
     in_flight = folder / f"_{DATA_FILE}.{os.getpid()}.tmp"
-    pq.write_table(
-        normalise(table),
-        in_flight,
-        compression="zstd",
-        coerce_timestamps="us",
-        allow_truncated_timestamps=True,
-    )
+    with durable.naming(in_flight):
+        pq.write_table(
+            normalise(table),
+            in_flight,
+            compression="zstd",
+            coerce_timestamps="us",
+            allow_truncated_timestamps=True,
+        )
     _move_into_place(in_flight, target)
     durable.synced_renames(target)
     return target
@@ -119,9 +120,10 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
     def writer_for(day: date) -> pq.ParquetWriter:
         if day not in writers:
             files[day].parent.mkdir(parents=True, exist_ok=True)
-            writers[day] = pq.ParquetWriter(
-                files[day], schema, compression="zstd", coerce_timestamps="us"
-            )
+            with durable.naming(files[day]):
+                writers[day] = pq.ParquetWriter(
+                    files[day], schema, compression="zstd", coerce_timestamps="us"
+                )
         return writers[day]
 
     # Each day's rows not written yet, with their rows and bytes: small batches wait for
@@ -138,7 +140,8 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
     def write_pending(day: date) -> None:
         waiting = pending[day][0]
         if waiting:
-            writer_for(day).write_table(pa.concat_tables(waiting))
+            with durable.naming(files[day]):
+                writer_for(day).write_table(pa.concat_tables(waiting))
         pending[day] = ([], 0, 0)
 
     finished = False
@@ -161,8 +164,9 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
             writer_for(day)  # empty days still get a file, so a re-run replaces old rows
         finished = True
     finally:
-        for writer in writers.values():
-            writer.close()
+        for day, writer in writers.items():
+            with durable.naming(files[day]):
+                writer.close()
         if not finished:  # the earlier files stay as they were
             for path in files.values():
                 path.unlink(missing_ok=True)

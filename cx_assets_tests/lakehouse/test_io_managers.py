@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -400,6 +401,26 @@ def test_a_model_is_stored_as_joblib_with_its_path_and_size(lake):
     # the downstream asset received the object itself, not a table reference
     assert lake.gold("test_model_use").to_dict("records") == [{"n": 2, "label": "a"}]
     assert not list(path.parent.glob("_*"))  # no in-flight file left behind
+
+
+def test_a_model_the_disk_refuses_names_the_file_and_leaves_no_half_of_it(lake, monkeypatch):
+    """Seen in an audit, the models' folder on a full disk: the step failed with `OSError:
+    [Errno 28] No space left on device`, naming no file, and left the half-written file."""
+    import joblib
+
+    def no_space(obj, where):
+        Path(where).write_bytes(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", no_space)
+    from cx_assets.cli.run_report import failure_lines
+
+    result = lake.materialize([model_asset], raise_on_error=False)
+    (line,) = failure_lines(result)  # what `cx-lakehouse run` says of the step
+    folder = lake.layout.models_dir / "test_model"
+    assert line.startswith("model__test_model: OSError: [Errno 28] No space left on device: ")
+    assert str(folder) in line
+    assert not list(folder.glob("_*"))
 
 
 def test_gold_parquet_holds_the_rows_written_not_the_table_read_back(lake):

@@ -161,6 +161,38 @@ def test_a_publish_that_fails_midway_leaves_the_earlier_file_whole(tmp_path, mon
     assert [path.name for path in folder.iterdir()] == [DATA_FILE]
 
 
+# What Arrow 26 raises when the disk fills under a Parquet write (seen on a full tmpfs):
+# its OSError names no file.
+ARROW_NO_SPACE = "Error writing bytes to file. Detail: [errno 28] No space left on device"
+
+
+def test_a_write_the_disk_refuses_names_the_file(tmp_path, monkeypatch):
+    """Seen in an audit, gold's folder on a full disk: steps failed with Arrow's `OSError:
+    [Errno 28] Error writing bytes to file`, naming no file or folder."""
+    folder = tmp_path / "t"
+
+    def no_space(table, where, **options):
+        raise OSError(28, ARROW_NO_SPACE)
+
+    monkeypatch.setattr(pq, "write_table", no_space)
+    with pytest.raises(OSError) as raised:
+        publish(pa.table({"x": [3]}), folder)
+    assert raised.value.errno == 28 and str(folder) in str(raised.value)
+    assert "No space left on device" in str(raised.value)
+
+
+def test_a_stream_the_disk_refuses_names_the_file(tmp_path, monkeypatch):
+    def no_space(self, table, row_group_size=None):
+        raise OSError(28, ARROW_NO_SPACE)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", no_space)
+    dataset = tmp_path / "bronze" / "t"
+    with pytest.raises(OSError) as raised:
+        publish_stream(stream([(D1, 1)]), dataset, [D1])
+    assert raised.value.errno == 28
+    assert str(partition_folder(dataset, D1)) in str(raised.value)
+
+
 # ---------------------------------------------------------------------------------------
 # publish_stream
 # ---------------------------------------------------------------------------------------
