@@ -40,9 +40,11 @@ def disk_full(error: BaseException) -> str | None:
     # names, the data root's, and Dagster's home (a disk of its own, when DAGSTER_HOME is
     # set): one that filled is said as such, not the data root's with its gigabytes free.
     places: list[Path] = [
-        Path(cause.filename)
+        Path(name)
         for cause in _chain(error)
-        if isinstance(cause, OSError) and isinstance(cause.filename, str)
+        if isinstance(cause, OSError)
+        for name in (cause.filename, cause.filename2)  # a file moved: from, and to
+        if isinstance(name, str)
     ]
     try:
         from cx_assets.lakehouse.settings import Settings

@@ -120,6 +120,8 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
         return interruption()[1]  # as anywhere else: 130, 143 or 129 by signal
     if tally.damaged:
         raise DamagedError(tally.damaged)  # its last line, as when found before the run
+    if tally.full_disk is not None:
+        raise tally.full_disk  # its last line, as when the disk fills outside the steps
     return 0 if ok else 1
 
 

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from cx_assets.cli import process
 from cx_assets.cli.options import UsageError
-from cx_assets.cli.run_report import RunTally, damage_met, failure_lines, is_interruption
+from cx_assets.cli.run_report import (
+    RunTally,
+    damage_met,
+    failure_lines,
+    full_disk_met,
+    is_interruption,
+)
 
 
 def _run_logger_config(verbose: bool) -> dict:
@@ -353,5 +359,6 @@ class RunPlan:
                 print(f"  {line}")
             tally.interrupted = any(is_interruption(event) for event in result.all_events)
             tally.damaged = damage_met(result)
+            tally.full_disk = full_disk_met(result)
             return False
         return True

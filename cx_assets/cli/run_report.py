@@ -3,6 +3,8 @@ step, rows per gold table, what was quarantined, and the later days to run again
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +33,9 @@ class RunTally:
     # What a step or the summary met of the warehouse file being damaged: the command's
     # last line, as when it is found before the run.
     damaged: str | None = None
+    # What a step met of a full disk: the command's last line, as when the disk fills
+    # outside the steps (`failures.disk_full`).
+    full_disk: OSError | None = None
 
     def add(self, evaluation) -> None:
         from dagster import AssetCheckSeverity
@@ -176,6 +181,33 @@ def damage_met(result) -> str | None:
         if event.is_step_failure and error is not None and _is_damage(error):
             return _without_class(error.message.strip(), error.cls_name)
     return None
+
+
+def full_disk_met(result) -> OSError | None:
+    """The first step failure that says the disk is full, as the operating system's error
+    naming the file it could not write where it says one; else None. Found in an audit:
+    with Dagster's history still writable, steps a full disk failed ended in `FAILED`."""
+    for event in result.all_events:
+        error = _innermost_error(event)
+        if not (event.is_step_failure and error is not None):
+            continue
+        if any(words in error.message.lower() for words in _NO_SPACE):
+            named = re.search(_NAMED_FILE, error.message)
+            first = _without_class(error.message.strip().splitlines()[0], error.cls_name)
+            if named:
+                path = named.group(1) or named.group(2)
+                return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+            return OSError(errno.ENOSPC, first)
+    return None
+
+
+# What the operating system, SQLite and DuckDB say of a full disk.
+_NO_SPACE = ("no space left on device", "database or disk is full")
+# The file a full disk's error names: the operating system's way (of a file moved, where
+# it went), and DuckDB's.
+_NAMED_FILE = (
+    r"No space left on device: (?:'[^']+' -> )?'([^']+)'|Could not write file \"([^\"]+)\""
+)
 
 
 def is_interruption(event) -> bool:

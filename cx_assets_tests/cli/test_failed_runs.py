@@ -98,6 +98,39 @@ def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
     assert " ".join(summary_line(out, "calls_kpis_daily")[1:]) == unpublished
 
 
+def test_steps_failed_by_a_full_disk_end_the_run_in_the_full_disk_line(
+    tmp_path, monkeypatch, capsys
+):
+    """Seen in an audit, gold's folder (or the data root, DAGSTER_HOME elsewhere) on a full
+    disk: Dagster's history still wrote, so the steps failed and the run ended in `FAILED`,
+    never saying the disk was full nor what to do. It ends in the full-disk line, naming
+    the disk of the file a step could not write; freed, the next run completes."""
+    import pyarrow.parquet as parquet_module
+
+    from cx_assets import cli as cli_module
+
+    data_dir = calls_day(tmp_path / "data")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+
+    def no_space(table, where, **options):  # Arrow's own error, naming no file
+        raise OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(parquet_module, "write_table", no_space)
+    assert cli_module.main(arguments) == 1
+    said = capsys.readouterr()
+    assert said.out.rstrip().endswith("FAILED")
+    (line,) = said.err.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: the disk holding {data_dir}/"), line
+    assert "is full" in line and "No space left on device" in line and "run it again" in line
+
+    monkeypatch.undo()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(arguments) == 0
+
+
 def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
     from cx_assets.calls import table_rules

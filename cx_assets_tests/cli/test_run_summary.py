@@ -344,3 +344,28 @@ def test_the_summary_of_a_damaged_warehouse_says_so_instead_of_counting(tmp_path
     assert said[0] == "gold rows: not counted, the warehouse file is damaged"
     assert said[1] == "checks: 0 passed, 0 warned, 0 failed"
     assert tally.damaged.startswith(f"{path} is damaged (")
+
+
+def test_a_step_the_warehouse_s_full_disk_failed_names_the_file_duckdb_could_not_write():
+    """DuckDB's failed COMMIT on a full disk (seen on a full tmpfs) names its write-ahead log."""
+    from cx_assets.cli.run_report import full_disk_met
+
+    said = (
+        'TransactionContext Error: Failed to commit: Could not write file "/d/warehouse.duckdb'
+        '.wal": No space left on device'
+    )
+    error = SimpleNamespace(message=said, cls_name="TransactionException", cause=None)
+    failed = SimpleNamespace(is_step_failure=True, event_specific_data=SimpleNamespace(error=error))
+    found = full_disk_met(SimpleNamespace(all_events=[failed]))
+    assert (found.errno, found.filename) == (28, "/d/warehouse.duckdb.wal")
+
+
+def test_a_step_a_full_disk_failed_moving_a_file_names_where_it_went():
+    """A file copied into a full bronze folder (seen on a full mount): its error names the
+    source too, on a disk with room; the disk named is the destination's."""
+    from cx_assets.cli.run_report import full_disk_met
+
+    said = "[Errno 28] No space left on device: '/big/.early-bronze/d.parquet' -> '/full/b.tmp'"
+    error = SimpleNamespace(message=f"OSError: {said}", cls_name="OSError", cause=None)
+    failed = SimpleNamespace(is_step_failure=True, event_specific_data=SimpleNamespace(error=error))
+    assert full_disk_met(SimpleNamespace(all_events=[failed])).filename == "/full/b.tmp"
