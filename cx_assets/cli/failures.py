@@ -105,6 +105,13 @@ def not_writable(error: BaseException) -> str | None:
             f"cannot read {denied.filename}: {denied.strerror or denied}. Landing files and "
             "folders must be readable by the user running the command."
         )
+    home = os.environ.get("DAGSTER_HOME")
+    if home and path.absolute().is_relative_to(Path(home).absolute()):
+        # its own folder, wherever it is (set by the user, or the data root's own)
+        return (
+            f"cannot write {denied.filename}: {denied.strerror or denied}. DAGSTER_HOME "
+            f"({home}) must be a folder this user can write to, on a disk mounted for writing."
+        )
     return (
         f"cannot write {denied.filename}: {denied.strerror or denied}. The data root "
         "(CX_DATA_DIR) must be a folder this user can write to, on a disk mounted for writing."

@@ -274,6 +274,30 @@ def test_a_landing_folder_generate_may_not_make_is_one_it_cannot_write(
     assert line.startswith(f"cx-lakehouse: cannot write {folder}: Operation not permitted.")
 
 
+def test_a_dagster_home_it_may_not_write_is_said_as_dagster_home(tmp_path, monkeypatch, capsys):
+    """Seen in an audit, DAGSTER_HOME set to a folder on a read-only mount: the line named
+    its file but said the data root (CX_DATA_DIR) must be writable."""
+    import errno
+
+    from cx_assets import cli as cli_module
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+    def read_only(args):
+        raise OSError(errno.EROFS, "Read-only file system", str(home / "dagster.yaml"))
+
+    monkeypatch.setattr(cli_module, "cmd_run", read_only)
+    assert cli_module.main(["run", "--date", START]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: cannot write {home / 'dagster.yaml'}: Read-only file system. "
+        f"DAGSTER_HOME ({home}) must be a folder this user can write to, on a disk mounted "
+        "for writing."
+    )
+
+
 def test_a_read_only_run_history_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
     """Seen in an audit: a `runs.db` made read-only (immutable) ended the command in a long
     SQLAlchemy traceback, `attempt to write a readonly database`, naming no file."""
