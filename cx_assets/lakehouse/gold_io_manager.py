@@ -66,7 +66,8 @@ class PublishJournal:
         days = None if unpublished.days is None else sorted(d.isoformat() for d in unpublished.days)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
-        in_flight.write_text(json.dumps({"days": days, "partitioned": unpublished.partitioned}))
+        with durable.naming(in_flight):  # a full disk's error would name no file
+            in_flight.write_text(json.dumps({"days": days, "partitioned": unpublished.partitioned}))
         durable.replace(in_flight, self.path)
 
     def clear(self) -> None:

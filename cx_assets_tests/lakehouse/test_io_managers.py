@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow.parquet as pq
+import pytest
 from dagster import AssetKey, TableSchema
 from pandera.typing import Series
 
@@ -234,6 +235,23 @@ def test_the_journal_is_on_disk_before_the_warehouse_commits(tmp_path, monkeypat
     assert synced == [str(in_flight), str(journal.path.parent.parent), str(journal.path.parent)]
     assert not in_flight.exists()
     assert journal.read() == Unpublished({date(2024, 1, 5)})
+
+
+def test_a_journal_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
+    """Seen in an audit on a full disk: `gold__crm_managers: OSError: [Errno 28] No space
+    left on device`, the journal's write naming no file."""
+    real_write_text = Path.write_text
+
+    def no_space(path, text, *args, **kwargs):
+        if path.suffix == ".tmp":
+            raise OSError(28, "No space left on device")
+        return real_write_text(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", no_space)
+    journal = PublishJournal(tmp_path / "journal" / "table.json")
+    with pytest.raises(OSError) as raised:
+        journal.write(Unpublished({date(2024, 1, 5)}))
+    assert raised.value.errno == 28 and str(journal.path.parent) in str(raised.value.filename)
 
 
 def test_a_damaged_journal_publishes_the_whole_table_again(lake):
