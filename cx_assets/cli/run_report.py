@@ -22,8 +22,8 @@ class RunTally:
     # A failed check's line start (severity, table and check) -> its days' descriptions.
     problems: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
     written: set = field(default_factory=set)
-    # Landed files its bronze steps did not read, or no step looks at: (file, why). A set:
-    # each day of a range run's bronze materializations carries the step's whole list.
+    # Landed files its bronze steps did not read, or no step looks at: (file, why), as the
+    # materializations list them (each day its own, the first `landing.IGNORED_LISTED` of them).
     ignored: set[tuple[str, str]] = field(default_factory=set)
     # How many more its bronze materializations counted without listing them.
     ignored_unlisted: int = 0
