@@ -16,6 +16,12 @@ from pandera.typing import Series
 from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
+# How a quarantine reason names the ticket's table-wide rule (Pandera takes a check's
+# `error` as its name in a failure): the rule, and the fields it compares.
+EVENTS_NOT_BEFORE_CREATION = (
+    "events_not_before_creation (first_response_at and resolved_at not before created_at)"
+)
+
 # --------------------------------------------------------------------------- silver
 
 
@@ -56,7 +62,7 @@ class _TicketFields(LakeModel):
         ge=1, le=5, nullable=True, description="`csat_score` 1..5; null: not given."
     )
 
-    @pa.dataframe_check(name="events_not_before_creation")
+    @pa.dataframe_check(name="events_not_before_creation", error=EVENTS_NOT_BEFORE_CREATION)
     def events_not_before_creation(cls, frame: pd.DataFrame) -> pd.Series:
         """A first response or resolution before the ticket was created is a bad record."""
         created = frame["created_at"]

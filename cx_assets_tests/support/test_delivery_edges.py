@@ -10,6 +10,7 @@ import shutil
 
 import pandas as pd
 
+from cx_assets.support.schemas import EVENTS_NOT_BEFORE_CREATION
 from cx_assets_tests.support.landing_rows import D0, D1, D2, D3, SUPPORT, agent, t, ticket
 
 
@@ -141,7 +142,7 @@ def test_a_ticket_answered_or_resolved_before_it_was_created_is_quarantined(lake
     """The ticket model's table-wide rule (`events_not_before_creation`), which silver checks
     with Pandera itself (SQL cannot state it): a first response or a resolution before the
     ticket was created is a clock typed wrong, and the ticket is quarantined with the rule's
-    name while the day's other tickets, one answered in the very second it was created among
+    name and the fields it compares while the day's other tickets, one answered in the very second it was created among
     them, go on to gold."""
     lake.land_jsonl(
         "support",
@@ -159,7 +160,8 @@ def test_a_ticket_answered_or_resolved_before_it_was_created_is_quarantined(lake
 
     rejected = lake.quarantine("support_tickets").sort_values("line_number")
     assert rejected["line_number"].tolist() == [1, 2]
-    assert rejected["reason"].tolist() == ["record failed events_not_before_creation"] * 2
+    assert rejected["reason"].tolist() == [f"record failed {EVENTS_NOT_BEFORE_CREATION}"] * 2
+    assert "first_response_at and resolved_at" in EVENTS_NOT_BEFORE_CREATION  # says which
     assert sorted(lake.gold("support_ticket_analytics")["ticket_id"]) == ["T3", "T4"]
 
 
