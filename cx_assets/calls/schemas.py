@@ -15,6 +15,7 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.calls.rules import SENTIMENTS
+from cx_assets.lakehouse.parsing import MAX_MONEY
 from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 
 # --------------------------------------------------------------------------- silver
@@ -53,7 +54,9 @@ class SilverTranscript(Lineage):
         ge=0, description="Dollar amounts in those sentences."
     )
     upsell_amount: Series[float] = pa.Field(
-        ge=0, description="Sum of those amounts (source currency); 0.0 when there is none."
+        ge=0,
+        le=MAX_MONEY,
+        description="Sum of those amounts (source currency); 0.0 when there is none.",
     )
     upsell_without_amount: Series[bool] = pa.Field(
         description="An upsell word was said but no dollar amount could be parsed in any "
@@ -88,6 +91,7 @@ class CallPerformance(LakeModel):
     )
     upsell_amount: Series[float] = pa.Field(
         ge=0,
+        le=MAX_MONEY,
         description="Sum of dollar amounts in sentences that also hold an upsell word; 0.0 "
         "when there is none.",
     )

@@ -18,7 +18,7 @@ from cx_assets_tests.lakehouse.sql_reasons import pandera_reasons, relation, sql
 DOMAIN_SCHEMAS = ["calls", "crm", "digital", "support"]
 _BAD_CANDIDATES = {
     "BIGINT": [-1, 0, -100, 1000, 7, 10**6],
-    "DOUBLE": [-1.0, 0.0, 101.0, 2.0, -0.5],
+    "DOUBLE": [-1.0, 0.0, 101.0, 2.0, -0.5, 1.5e12],
     # Python reads the no-break, em and ideographic spaces, \x1c and a final line break
     # as whitespace; RE2 alone would not.
     "VARCHAR": [
@@ -128,3 +128,22 @@ def test_sql_and_pandera_reject_the_same_rows_for_the_same_reasons(con, model):
     in_sql = sql_reasons(con, model, table)
     assert in_sql == pandera_reasons(con, model, table)
     assert len(in_sql) > 1  # the rows do break checks
+
+
+@pytest.mark.parametrize(
+    ("model_name", "column_name"),
+    [
+        ("crm.SilverDealVersion", "amount"),
+        ("crm.CurrentDeal", "amount"),
+        ("calls.SilverTranscript", "upsell_amount"),
+        ("calls.CallPerformance", "upsell_amount"),
+    ],
+)
+def test_money_is_bounded_by_the_model_as_by_the_silver_rules(model_name, column_name):
+    """The silver rules quarantine money below 0 or above `MAX_MONEY` with their own reason;
+    the model, the table's one statement of its schema, says the same."""
+    column = dict(_all_models())[model_name].to_schema().columns[column_name]
+    assert not _passes(column, column_name, -0.01)
+    assert not _passes(column, column_name, 1e12 + 1)
+    assert _passes(column, column_name, 0.0)
+    assert _passes(column, column_name, 1e12)
