@@ -275,7 +275,7 @@ def beats_baselines(classifier: TicketClassifier) -> bool:
 
 def predict_categories(classifier: TicketClassifier, texts: Sequence[str]) -> pd.DataFrame:
     """predicted_category and confidence (the calibrated probability of that category);
-    both null without a model."""
+    both null without a model, and for a text holding no term the model learned."""
     if classifier.pipeline is None or len(texts) == 0:
         return pd.DataFrame(
             {
@@ -283,12 +283,19 @@ def predict_categories(classifier: TicketClassifier, texts: Sequence[str]) -> pd
                 "confidence": pd.Series([np.nan] * len(texts), dtype=float),
             }
         )
-    probabilities = classifier.pipeline.predict_proba(list(texts))
+    terms = classifier.pipeline[:-1].transform(list(texts))
+    probabilities = classifier.pipeline[-1].predict_proba(terms)
     best = probabilities.argmax(axis=1)
+    # A text with no term of the vocabulary (blank, emoji, another script, unseen words)
+    # gives the model nothing: its scores would be the classes' prior, a confidence that
+    # could clear the review threshold for a ticket nobody read. No prediction instead.
+    read = np.asarray(terms.getnnz(axis=1)) > 0
     return pd.DataFrame(
         {
-            "predicted_category": np.asarray(classifier.pipeline.classes_, dtype=object)[best],
-            "confidence": probabilities[np.arange(len(best)), best],
+            "predicted_category": np.where(
+                read, np.asarray(classifier.pipeline.classes_, dtype=object)[best], None
+            ),
+            "confidence": np.where(read, probabilities[np.arange(len(best)), best], np.nan),
         }
     )
 
