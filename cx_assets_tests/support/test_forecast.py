@@ -246,6 +246,23 @@ def test_a_forecaster_is_kept_while_its_series_are_unchanged_and_refitted_otherw
     assert fit_forecaster(other, short_last, previous=short) is not short
 
 
+def test_a_category_named_all_counts_in_the_all_series_and_does_not_replace_it():
+    """`all` is the series of every ticket. A category delivered (or predicted) as `all`
+    replaced it: on a day of 2 such tickets and 5 billing ones, the `all` series said 2,
+    and the day after 2 billing tickets alone was a day "without tickets"."""
+    daily = pd.DataFrame(
+        {
+            "day": [FIRST, FIRST, FIRST + timedelta(days=1)],
+            "category": ["all", "billing", "billing"],
+            "tickets": [2, 5, 2],
+        }
+    )
+    frame = series_frame(daily, FIRST, FIRST + timedelta(days=1))
+    assert sorted(frame["unique_id"].unique()) == ["all", "billing"]
+    assert frame[frame["unique_id"] == "all"]["y"].tolist() == [7.0, 2.0]
+    assert days_without_tickets(frame) == ()
+
+
 def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
     history = series_frame(
         pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],

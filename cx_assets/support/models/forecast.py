@@ -117,7 +117,8 @@ def series_frame(
     daily: pd.DataFrame, first_day: date | None, as_of_day: date | None
 ) -> pd.DataFrame:
     """statsforecast's long frame (unique_id, ds, y) from tickets per day and category
-    (`day`, `category`, `tickets`): one series per category plus `all`, zero-filled."""
+    (`day`, `category`, `tickets`): one series per category plus `all`, zero-filled (a
+    category named `all` has no series of its own)."""
     if first_day is None or as_of_day is None or as_of_day < first_day:
         return pd.DataFrame({"unique_id": [], "ds": pd.to_datetime([]), "y": []})
     days = pd.date_range(first_day, as_of_day, freq="D")
@@ -125,6 +126,10 @@ def series_frame(
     total = daily.groupby("day")["tickets"].sum().reindex(days, fill_value=0)
     series = {ALL_SERIES: total}
     for category, rows in daily.dropna(subset=["category"]).groupby("category"):
+        if str(category) == ALL_SERIES:
+            # A category called `all` counts in the series of every ticket only: its own
+            # series would take that one's name and replace it.
+            continue
         series[str(category)] = rows.set_index("day")["tickets"].reindex(days, fill_value=0)
     return pd.concat(
         [
