@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, Config, MetadataValue, Output
+from pydantic import Field
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.by_day import rows_of_changed_days
@@ -107,7 +108,15 @@ def support_ticket_classifier(
 
 
 class CategoriesConfig(Config):
-    review_threshold: float = RULES.review_threshold
+    # A confidence: NaN or inf reached the SQL as a column name, and 60 (meant as 60%) sent
+    # every ticket to review; pydantic refuses them, naming the field, before any work.
+    review_threshold: float = Field(
+        default=RULES.review_threshold,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="A predicted category with a confidence under this (0-1) needs review.",
+    )
 
 
 PREDICTIONS = "ticket_predictions"

@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
+from pydantic import ValidationError
 
 from cx_assets.support import model_inputs
+from cx_assets.support.model_assets import CategoriesConfig
 from cx_assets.support.models import assign
 from cx_assets_tests.support.ticket_rows import AS_OF, ticket_table
 
@@ -29,6 +32,20 @@ def test_low_confidence_or_no_prediction_needs_review_at_the_configured_threshol
     ]
     stricter = con.execute(model_inputs.ticket_categories_sql("predictions", 0.7)).fetchall()
     assert [review for *_, review in stricter] == [True, True, True]
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), 60.0, -0.1])
+def test_a_review_threshold_that_is_no_confidence_is_refused_naming_it(threshold):
+    """The threshold is a confidence, 0-1. A NaN (`.nan` in the launchpad) failed the step
+    in DuckDB's 'Referenced column "nan" not found' (and `.inf` on "inf"); 60, meant as
+    60%, silently sent every ticket to review."""
+    with pytest.raises(ValidationError, match="review_threshold"):
+        CategoriesConfig(review_threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.6, 1.0])
+def test_a_review_threshold_from_0_to_1_is_kept(threshold):
+    assert CategoriesConfig(review_threshold=threshold).review_threshold == threshold
 
 
 def test_the_models_count_a_category_whatever_its_case_and_spaces(con):
