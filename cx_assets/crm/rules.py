@@ -11,6 +11,7 @@ are the row rules (noise, direction, threads, friction); the tables' SQL is in
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,36 @@ class CrmRules:
     # Check bands.
     noise_ratio_band: tuple[float, float] = (0.20, 0.50)
     min_resolved_linkage_share: float = 0.80
+
+    def __post_init__(self) -> None:
+        # The churn settings are checked when they are built: weights over 1 gave scores
+        # above 100 (crm_churn_risk then failed its schema mid-run), a missing one a KeyError.
+        weights = dict(self.churn_weights)
+        if set(weights) != set(DEFAULT_CHURN_WEIGHTS):
+            raise ValueError(
+                f"CrmRules.churn_weights must weigh exactly {sorted(DEFAULT_CHURN_WEIGHTS)}: "
+                f"{sorted(weights)}"
+            )
+        if not all(math.isfinite(w) and w >= 0 for w in weights.values()):
+            raise ValueError(f"CrmRules.churn_weights must be finite and >= 0: {weights}")
+        if abs(sum(weights.values()) - 1) > 1e-9:
+            raise ValueError(
+                f"CrmRules.churn_weights must sum to 1 (a 0-100 score): {sum(weights.values())}"
+            )
+        if not 0 <= self.churn_medium_from <= self.churn_high_from <= 100:
+            raise ValueError(
+                "CrmRules bands must be 0 <= churn_medium_from <= churn_high_from <= 100: "
+                f"{self.churn_medium_from}, {self.churn_high_from}"
+            )
+        silence = self.churn_silence_days_for_full_risk
+        if not (math.isfinite(silence) and silence > 0):
+            raise ValueError(
+                f"CrmRules.churn_silence_days_for_full_risk must be finite and > 0: {silence}"
+            )
+        if self.churn_trend_window_days < 1:
+            raise ValueError(
+                f"CrmRules.churn_trend_window_days must be 1 or more: {self.churn_trend_window_days}"
+            )
 
 
 DEFAULT_RULES = CrmRules()

@@ -4,6 +4,7 @@ the same SQL the assets run."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import duckdb
 import pytest
@@ -137,6 +138,38 @@ def test_lexicon_is_configuration(con):
     expression = rules.friction_flag_sql("failure", "t", custom)
     assert evaluate(con, expression, t="o produto quebrou") == 1
     assert evaluate(con, expression, t="deu erro") == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # 60 + 20 + 30 + 15: a silent company of friction and lost deals scored 125, and
+        # crm_churn_risk failed its 0-100 schema mid-run, never written
+        ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "recency": 0.6}}, "sum to 1"),
+        ({"churn_weights": {"recency": 0.5, "trend": 0.2, "friction": 0.3}}, "lost_deals"),
+        ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "mood": 0.0}}, "mood"),
+        (
+            {"churn_weights": {"recency": 1.2, "trend": -0.2, "friction": 0.0, "lost_deals": 0.0}},
+            ">= 0",
+        ),
+        ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "trend": float("nan")}}, ">= 0"),
+        ({"churn_medium_from": 70.0}, "0 <= churn_medium_from <= churn_high_from <= 100"),
+        ({"churn_high_from": 120.0}, "0 <= churn_medium_from <= churn_high_from <= 100"),
+        ({"churn_medium_from": float("nan")}, "0 <= churn_medium_from"),
+        ({"churn_silence_days_for_full_risk": 0.0}, "churn_silence_days_for_full_risk"),
+        ({"churn_trend_window_days": 0}, "churn_trend_window_days"),
+    ],
+)
+def test_churn_settings_that_break_the_0_to_100_score_are_refused_saying_why(change, said):
+    """A missing weight was a KeyError ('lost_deals') in the SQL builder; weights over 1 gave
+    scores above 100, which failed the gold table's schema mid-run."""
+    with pytest.raises(ValueError, match=re.escape(said)):
+        rules.CrmRules(**change)
+
+
+def test_churn_weights_of_another_split_that_sum_to_1_are_kept():
+    weights = {"recency": 0.25, "trend": 0.25, "friction": 0.4, "lost_deals": 0.1}
+    assert rules.CrmRules(churn_weights=weights).churn_weights == weights
 
 
 def test_the_friction_screen_finds_before_lowering_what_it_would_find_after(con):
