@@ -12,9 +12,11 @@ LinearSVC and ~10× faster) whose scores are calibrated into probabilities
   majority class and a keyword rule (`rules.CATEGORY_KEYWORDS`: the category with most
   keyword hits, the majority class without any). The model then trains on every row for
   the predictions.
-- Too few rows or categories, or no word to learn from (texts of digits, masks and
+- Too few rows or categories, or no word to learn from (texts of digits and
   one-letter words, or words each in one ticket only): no model (`pipeline` None, `reason`
   says why); predictions are then null and every ticket needs review.
+- A text holding no term of the model's vocabulary (blank, emoji, another script, words
+  never seen) gets no prediction either: the model's scores for it are the classes' prior.
 - Inputs unchanged since the stored classifier (same rows, keywords, as-of day, settings,
   scikit-learn and this module's code): it is kept (`fingerprint`); a refit would be equal.
 """
