@@ -86,6 +86,27 @@ class DigitalRules:
             raise ValueError(
                 f"DigitalRules.fix_rates must be ordered low <= mid <= high: {self.fix_rates}"
             )
+        # So are the recommendations' templates: a fix rate above 1 or an unknown effort
+        # failed leakage_action_recommendations' schema mid-run, a NaN wrote SQL naming `nan`.
+        templates = {
+            **{f"action_templates[{code!r}]": t for code, t in self.action_templates.items()},
+            "abandon_action": self.abandon_action,
+            "fallback_action": self.fallback_action,
+        }
+        for name, template in templates.items():
+            if not 0 <= template.fix_rate <= 1:
+                raise ValueError(
+                    f"DigitalRules.{name}.fix_rate must lie in 0-1: {template.fix_rate}"
+                )
+            if template.effort not in EFFORTS:
+                raise ValueError(
+                    f"DigitalRules.{name}.effort must be one of {', '.join(EFFORTS)}: "
+                    f"{template.effort!r}"
+                )
+        if not 0 <= self.device_focus_share <= 1:
+            raise ValueError(
+                f"DigitalRules.device_focus_share must lie in 0-1: {self.device_focus_share}"
+            )
 
     @property
     def journey_lookback_days(self) -> int:

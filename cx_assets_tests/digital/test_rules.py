@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from cx_assets.digital import rules
+from cx_assets.digital.actions import ActionTemplate
 from cx_assets.digital.rules import DigitalRules
 from cx_assets_tests.digital.silver_rows import DAY, NOON
 
@@ -297,3 +298,36 @@ def test_a_cost_model_that_breaks_the_savings_ranges_is_refused_saying_why(overr
 def test_equal_fix_rates_and_a_zero_cost_are_a_valid_cost_model():
     DigitalRules(cost_per_call=0.0, fix_rates=(0.0, 0.0, 1.0))
     DigitalRules(fix_rates=(0.3, 0.3, 0.3))
+
+
+def _template(effort: str = "medium", fix_rate: float = 0.5) -> ActionTemplate:
+    return ActionTemplate("Fix {error_code} on {device}", "Engineering", effort, fix_rate)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"action_templates": {"PAY_TIMEOUT": _template(fix_rate=1.5)}}, "PAY_TIMEOUT"),
+        ({"action_templates": {"PAY_TIMEOUT": _template(fix_rate=-0.1)}}, "fix_rate"),
+        ({"action_templates": {"PAY_TIMEOUT": _template(fix_rate=float("nan"))}}, "fix_rate"),
+        ({"action_templates": {"PAY_TIMEOUT": _template(effort="urgent")}}, "effort"),
+        ({"abandon_action": _template(fix_rate=2.0)}, "abandon_action"),
+        ({"fallback_action": _template(effort="")}, "fallback_action"),
+        ({"device_focus_share": float("nan")}, "device_focus_share must lie in 0-1"),
+        ({"device_focus_share": 1.5}, "device_focus_share must lie in 0-1"),
+    ],
+)
+def test_an_action_template_that_breaks_the_recommendations_is_refused_saying_why(
+    overrides, refusal
+):
+    """Seen in a models audit: a template's fix rate of 1.5, or an effort of 'urgent',
+    failed leakage_action_recommendations' schema mid-run (fix_rate <= 1, effort low,
+    medium or high), never written; a NaN fix rate (or focus share) wrote SQL naming a
+    column `nan`, a binder error."""
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        DigitalRules(**overrides)
+
+
+def test_templates_of_any_fix_rate_from_0_to_1_and_a_known_effort_are_kept():
+    templates = {"A": _template("low", 0.0), "B": _template("high", 1.0)}
+    assert DigitalRules(action_templates=templates, device_focus_share=1.0).action_templates
