@@ -263,3 +263,15 @@ def test_a_text_without_a_word_the_model_knows_gets_no_prediction_and_needs_revi
     assert predicted["predicted_category"].tolist() == [None, "billing"]
     assert np.isnan(predicted["confidence"].iloc[0])
     assert 0 < predicted["confidence"].iloc[1] <= 1
+
+
+@pytest.mark.parametrize("keywords", [{}, {"billing": ()}])
+def test_a_keyword_baseline_without_keywords_predicts_the_fallback(keywords):
+    """SupportRules.category_keywords may be left empty: scikit-learn's 'empty vocabulary
+    passed to fit' then failed the classifier's step, and every table after it."""
+    predicted = keyword_predictions(["refund for my invoice", ""], keywords, "billing")
+    assert predicted.tolist() == ["billing", "billing"]
+    classifier = train_classifier(_labelled(92), keywords, date(2024, 1, 4))
+    assert classifier.pipeline is not None
+    metrics = classifier.metrics
+    assert metrics["keyword_accuracy"] == metrics["majority_accuracy"]

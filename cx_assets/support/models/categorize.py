@@ -106,6 +106,8 @@ def keyword_predictions(
 
     categories = sorted(keywords)
     vocabulary = sorted({word.lower() for words in keywords.values() for word in words})
+    if not vocabulary:  # no keyword configured: no hit (scikit-learn refuses no vocabulary)
+        return np.full(len(texts), fallback, dtype=object)
     counts = CountVectorizer(vocabulary=vocabulary, token_pattern=TOKENS).transform(texts)
     membership = np.array(
         [[word in {w.lower() for w in keywords[c]} for c in categories] for word in vocabulary],
