@@ -127,7 +127,10 @@ def cx_volumetrics_sql(interactions: str, current_deals: str) -> str:
                1.0, (epoch(p.last_interaction_at) - epoch(p.first_interaction_at)) / 86400.0 / 7.0
            ) AS interaction_velocity,
            avg(p.total_interactions) OVER (PARTITION BY p.owner_id) AS manager_load,
-           p.total_interactions / nullif(d.deal_amount, 0) AS neediness_ratio,
+           -- null without a deal amount, and when the amount is so small (a deal of 1e-310)
+           -- that the ratio overflows a double: infinity is no ratio
+           CASE WHEN isfinite(p.total_interactions / nullif(d.deal_amount, 0))
+                THEN p.total_interactions / d.deal_amount END AS neediness_ratio,
            coalesce(t.long_thread_count, 0) AS long_thread_count
     FROM pairs p
     LEFT JOIN deal_value d USING (company_id)

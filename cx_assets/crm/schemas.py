@@ -216,7 +216,8 @@ class CxVolumetrics(LakeModel):
     )
     neediness_ratio: Series[float] = pa.Field(
         nullable=True,
-        description="total ÷ sum of the company's deal Amount; null when that is 0 or missing.",
+        description="total ÷ sum of the company's deal Amount; null when that is 0 or missing "
+        "(or so small the ratio overflows).",
     )
     long_thread_count: Series[int] = pa.Field(
         ge=0,

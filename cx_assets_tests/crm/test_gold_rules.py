@@ -125,6 +125,20 @@ def test_manager_load_and_neediness(con):
     assert pd.isna(result[(1, 20)].neediness_ratio)  # the company's deals sum to 0
 
 
+def test_a_neediness_ratio_too_large_for_a_double_is_null_not_infinity(con):
+    """A deal Amount of 1e-310 (a legal JSON number, not negative, not above 1e12) made 19
+    interactions ÷ 1e-310 overflow: crm_cx_volumetrics held neediness_ratio = inf, every
+    check passed, and the command centre's needy-clients list led with it."""
+    rows = [interaction(i, 1, 10, T0) for i in range(19)] + [interaction(30, 1, 20, T0)]
+    deals = [
+        {"company_id": 10, "amount": 1e-310, "status": "open"},
+        {"company_id": 20, "amount": 1e-300, "status": "open"},
+    ]
+    result = volumetrics(con, rows, deals)
+    assert pd.isna(result[(1, 10)].neediness_ratio)
+    assert result[(1, 20)].neediness_ratio == pytest.approx(1e300)  # large, but a number
+
+
 def emails(directions, *, subject="thread-a", owner=1, company=10, start=0):
     return [
         interaction(
