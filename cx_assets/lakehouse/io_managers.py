@@ -40,6 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -290,28 +291,44 @@ def rows_by_day(rows: pa.Table, days: Sequence[date]) -> dict[date, int]:
     return counted
 
 
-def _add_day_row_counts(context: OutputContext, counts: Mapping[date, int]) -> None:
-    """Each day's own row count on its materialization. Dagster gives every day of a range
-    run the output's metadata, so each day showed the whole range's rows (600 calls on a
-    day that had none)."""
+def _add_day_row_counts(
+    context: OutputContext, counts: Mapping[date, int], table_rows: int | None
+) -> None:
+    """Each day's own row count on its materialization (`dagster/partition_row_count`), and
+    the whole table's (`dagster/row_count`, as Dagster defines it: the UI shows it as the
+    asset's "Row count"). Dagster gives every day of a range run the output's metadata, so
+    each day showed the whole range's rows (600 calls on a day that had none); the day's
+    rows as the row count then showed a table of 4,000 rows as "Row count 0" after an
+    empty day."""
     try:
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
         return
     for day, rows in counts.items():
         step.add_asset_metadata(
-            {"dagster/row_count": rows, "dagster/partition_row_count": rows},
+            {"dagster/partition_row_count": rows}
+            | ({} if table_rows is None else {"dagster/row_count": table_rows}),
             asset_key=context.asset_key,
             partition_key=day.isoformat(),
         )
 
 
-def _table_metadata(con, context: OutputContext, layer: str, table: str, rows: int) -> dict:
+def _bronze_rows(con, table: str) -> int | None:
+    """Every day's records of a bronze table (its Parquet footers: ~30 ms for a year of
+    days); None when a file of another day cannot be read, which is not this step's to
+    fail on (the step reading that day says so)."""
+    try:
+        return count_rows(con, "bronze", table)
+    except duckdb.Error:
+        return None
+
+
+def _table_metadata(con, context: OutputContext, layer: str, table: str, rows: int | None) -> dict:
+    """The table's canonical metadata; `rows` is the whole table's (None: not known)."""
     return {
-        "dagster/row_count": rows,
         "dagster/table_name": f"warehouse.duckdb:{layer}.{table}",
         "dagster/column_schema": _column_schema(context, table_columns(con, layer, table)),
-    }
+    } | ({} if rows is None else {"dagster/row_count": rows})
 
 
 class BronzeParquetIOManager(ConfigurableIOManager):
@@ -340,10 +357,11 @@ class BronzeParquetIOManager(ConfigurableIOManager):
         with self.warehouse.connect() as con:
             create_schema(con, layer)
             create_bronze_view(con, table, bronze_dir)
-            metadata = _table_metadata(con, context, layer, table, sum(written.values()))
+            total = _bronze_rows(con, table)
+            metadata = _table_metadata(con, context, layer, table, total)
         metadata["parquet_path"] = str(dataset)
         context.add_output_metadata(metadata)
-        _add_day_row_counts(context, written)
+        _add_day_row_counts(context, written, total)
 
     def load_input(self, context: InputContext) -> TableRef:
         return _table_ref(context, self.warehouse)
@@ -374,12 +392,12 @@ class WarehouseIOManager(ConfigurableIOManager):
         with self.warehouse.connect() as con:
             written = None if by_day else _written_days_record(con, context, layer, table, dates)
             inserted = replace_rows(con, layer, table, rows, dates, also=written)
-            total = count_rows(con, layer, table) if by_day else inserted
+            total = count_rows(con, layer, table) if by_day or dates else inserted
             metadata = _table_metadata(con, context, layer, table, total)
         metadata.update(self.publish(table, rows, dates, by_day=by_day, removed=removed))
         context.add_output_metadata(metadata)
         if dates is not None and not by_day:
-            _add_day_row_counts(context, rows_by_day(rows, dates))
+            _add_day_row_counts(context, rows_by_day(rows, dates), total)
 
     def _handle_day_tables(self, context: OutputContext, obj: DayTables) -> None:
         """Each chunk replaces its days as it comes (one transaction per chunk); the step's
@@ -389,7 +407,6 @@ class WarehouseIOManager(ConfigurableIOManager):
         if dates is None:
             raise TypeError("DayTables are for partitioned assets")
         written: list[date] = []
-        inserted = 0
         published: dict[str, Any] = {}
         counted: dict[date, int] = {}
         with self.warehouse.connect() as con:
@@ -399,17 +416,18 @@ class WarehouseIOManager(ConfigurableIOManager):
                     raise ValueError(f"{layer}.{table}: a chunk for days {days} not being written")
                 rows = as_arrow(rows)
                 record = _written_days_record(con, context, layer, table, days)
-                inserted += replace_rows(con, layer, table, rows, days, also=record)
+                replace_rows(con, layer, table, rows, days, also=record)
                 counted.update(rows_by_day(rows, days))
                 published = self.publish(table, rows, days)
                 written += days
             if sorted(written) != dates:
                 raise ValueError(f"{layer}.{table}: no rows were computed for some of {dates}")
-            metadata = _table_metadata(con, context, layer, table, inserted)
+            total = count_rows(con, layer, table)
+            metadata = _table_metadata(con, context, layer, table, total)
         metadata.update(published)
         metadata.update(obj.metadata)
         context.add_output_metadata(metadata)
-        _add_day_row_counts(context, counted)
+        _add_day_row_counts(context, counted, total)
 
     def publish(
         self,

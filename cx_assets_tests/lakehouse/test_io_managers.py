@@ -297,11 +297,17 @@ def test_a_range_writes_every_day(lake):
     folders = sorted(p.name for p in (lake.layout.gold_dir / "test_numbers_daily").iterdir())
     assert folders == ["date=2024-01-05", "date=2024-01-06", "date=2024-01-07"]
     assert lake.query("SELECT count(*) AS n FROM gold.test_numbers_daily")["n"].tolist() == [6]
-    # Each day's materialization counts its own rows (it showed the range's 6 on each).
+    # Each day's materialization counts its own rows as the partition's (it showed the
+    # range's 6 on each); the row count is the table's, as Dagster defines it.
     for day in ("2024-01-05", "2024-01-06", "2024-01-07"):
         metadata = materialization(result, ["gold", "test_numbers_daily"], day).metadata
-        assert metadata["dagster/row_count"].value == 2
         assert metadata["dagster/partition_row_count"].value == 2
+        assert metadata["dagster/row_count"].value == 6
+    # A day run alone: its own rows, and the table's that it joins.
+    result = lake.materialize([numbers_daily], day="2024-01-09")
+    metadata = materialization(result, ["gold", "test_numbers_daily"], "2024-01-09").metadata
+    assert metadata["dagster/partition_row_count"].value == 2
+    assert metadata["dagster/row_count"].value == 8
 
 
 def test_unpartitioned_gold_writes_one_file_in_the_table_folder(lake):
