@@ -194,3 +194,37 @@ def test_the_domain_checks_documented_defaults_are_the_codes():
         )
         compared += 1
     assert compared == 6  # every band of the four domains
+
+
+def _groups_an_asset_graph_backfill_fans_out() -> set[str]:
+    """Groups with a date-grained table reading other days of a date-grained table (every
+    day, or the days before): Dagster's asset-graph backfill carries each of its days to
+    every later day through such an input, days never landed included."""
+    from dagster import AllPartitionMapping, TimeWindowPartitionMapping
+
+    graph = defs.resolve_asset_graph()
+    groups = set()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.partitions_def is None:
+            continue
+        for parent in node.parent_keys:
+            if graph.get(parent).partitions_def is None:
+                continue
+            mapping = graph.get_partition_mapping(key, parent)
+            if isinstance(mapping, AllPartitionMapping) or (
+                isinstance(mapping, TimeWindowPartitionMapping) and mapping.start_offset < 0
+            ):
+                groups.add(node.group_name)
+    return groups
+
+
+def test_the_readme_names_every_group_an_asset_graph_backfill_fails_on():
+    """Seen in a UI audit: the README named the CRM and digital groups; support's fails the
+    same way (its ticket versions read every day of customers), and so does one day of any
+    of them from a group's "Materialize all" (a backfill, the group holding whole-history
+    tables too)."""
+    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    (sentence,) = re.findall(r"A backfill launched from the asset graph[^.]*\.", readme)
+    named = set(re.findall(r"`([a-z]+)`", sentence))
+    assert named == _groups_an_asset_graph_backfill_fans_out(), sentence

@@ -245,8 +245,9 @@ def _require_built_days(
             + (
                 f". This run is part of backfill {backfill}: a backfill launched from the "
                 "asset graph carries its days through an input of every earlier day to every "
-                "later day, days never landed included; backfill a range from the "
-                "daily_partitions job instead, as `cx-lakehouse run --date --to` does"
+                "later day, days never landed included; run the days from the "
+                "daily_partitions job instead (its Partitions tab: one day or a range), as "
+                "`cx-lakehouse run --date --to` does"
                 if backfill and more
                 else ""
             )

@@ -269,7 +269,7 @@ def test_a_day_read_that_no_run_built_fails_the_step_saying_which(landed):
     message = failure.step_failure_data.error.message
     assert "was never built for 2024-01-06 (and 1 more day)" in message
     assert "This run is part of backfill abcdefgh" in message
-    assert "backfill a range from the daily_partitions job instead" in message
+    assert "run the days from the daily_partitions job instead (its Partitions tab" in message
     # A backfill of that one day: the day itself was never built, no fan-out to explain.
     one_day = landed.materialize(
         EVERYTHING, selection=[performance], day="2024-01-06",
