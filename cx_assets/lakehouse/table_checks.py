@@ -173,6 +173,11 @@ def unique_key(
                 f"  {group_by} HAVING count(*) > 1)",
                 params,
             ).fetchall()[0]
+            repeated = (
+                _repeated_keys(con, schema, table, key_columns, where, params, across_days)
+                if duplicate_keys and key_columns
+                else []
+            )
         if not duplicate_keys:
             broken = None
         elif key_columns:
@@ -187,7 +192,8 @@ def unique_key(
             metadata={
                 "duplicate_keys": int(duplicate_keys),
                 "rows_with_duplicate_keys": int(rows_involved),
-            },
+            }
+            | ({"repeated_keys": MetadataValue.json(repeated)} if repeated else {}),
         )
 
     return DeclaredCheck(
@@ -198,6 +204,47 @@ def unique_key(
         evaluate,
         blocking=True,
     )
+
+
+# How many repeated keys a failing `unique_key` names in its metadata.
+REPEATED_KEYS_SHOWN = 5
+
+
+def _repeated_keys(
+    con,
+    schema: str,
+    table: str,
+    key_columns: Sequence[str],
+    where: str,
+    params: list,
+    across_days: bool,
+) -> list[dict]:
+    """The first repeated keys (most rows first), each with its rows and, for a key kept once
+    over all days, the days holding it: what the UI shows of a failing check, so an
+    engineer sees which keys without SQL of their own. Keys are ids, never personal values."""
+    key = ", ".join(quote_identifier(c) for c in key_columns)
+    days = (
+        f", list_sort(list(DISTINCT {quote_identifier(PARTITION_COLUMN)}))" if across_days else ""
+    )
+    found = con.execute(
+        f"SELECT {key}, count(*) AS n{days} FROM {qualified(schema, table)} WHERE {where} "
+        f"GROUP BY {key} HAVING count(*) > 1 ORDER BY n DESC, {key} "
+        f"LIMIT {REPEATED_KEYS_SHOWN}",
+        params,
+    ).fetchall()
+    shown = []
+    for row in found:
+        entry = {column: _plain(value) for column, value in zip(key_columns, row, strict=False)}
+        entry["rows"] = int(row[len(key_columns)])
+        if across_days:
+            entry["days"] = [_plain(day) for day in row[len(key_columns) + 1]]
+        shown.append(entry)
+    return shown
+
+
+def _plain(value):
+    """A key's value as JSON holds it: a day or a time as ISO text."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def row_count(schema: str, table: str, expected: int) -> DeclaredCheck:

@@ -93,6 +93,9 @@ def test_a_duplicate_key_on_a_day_fails_with_error(lake):
     assert not check.passed and check.severity == ERROR
     assert check.metadata["duplicate_keys"].value == 1
     assert check.metadata["rows_with_duplicate_keys"].value == 2
+    # Which keys, as the UI shows the check (it said only how many repeat: seen in a UI
+    # audit, an engineer then had to find them with SQL of their own).
+    assert check.metadata["repeated_keys"].value == [{"date": "2024-01-06", "key": "a", "rows": 2}]
     assert not result.success  # blocking ERROR: the run fails
 
 
@@ -130,6 +133,10 @@ def test_a_key_unique_across_days_fails_when_another_day_holds_it(lake):
     assert failing.metadata["duplicate_keys"].value == 1
     assert failing.metadata["rows_with_duplicate_keys"].value == 2
     assert "(key) repeat" in failing.description
+    # the key, and the days that hold it
+    assert failing.metadata["repeated_keys"].value == [
+        {"key": "a", "rows": 2, "days": ["2024-01-05", "2024-01-08"]}
+    ]
 
 
 def test_a_duplicate_in_a_whole_history_table_fails(lake):
@@ -137,6 +144,7 @@ def test_a_duplicate_in_a_whole_history_table_fails(lake):
     check = check_results(result)[("silver/whole_by_key", UNIQUE_KEY)]
     assert not check.passed and check.severity == ERROR
     assert check.metadata["duplicate_keys"].value == 1
+    assert check.metadata["repeated_keys"].value == [{"key": "a", "rows": 2}]
 
 
 def test_a_unique_key_in_a_whole_history_table_passes(lake):
