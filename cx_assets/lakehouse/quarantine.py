@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, run_command
@@ -85,6 +86,15 @@ def day_rows(folder: Path, day: date, group: str | None = None) -> int:
             f"{error}: it is the quarantine of {day}, which running that day again writes "
             "anew: " + run_command(day.isoformat(), select=f"group:{group}" if group else None)
         ) from error
+
+
+def day_reasons(folder: Path, day: date) -> dict[str, int]:
+    """Why a quarantine dataset's (`folder`) records of `day` were set apart: each reason
+    and how many (reasons name fields and rules, never values), most frequent first."""
+    path = parquet.partition_folder(folder, day) / parquet.DATA_FILE
+    if not path.exists():
+        return {}
+    return reason_counts(pq.read_table(path, columns=["reason"]).to_pandas())
 
 
 def masked_sample(rejects: pd.DataFrame, limit: int = 5) -> list[dict[str, object]]:

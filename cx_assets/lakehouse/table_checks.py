@@ -6,6 +6,7 @@ table's declarations into its checks; their severities are the contract's (see `
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 
 from dagster import (
     AssetCheckResult,
@@ -102,16 +103,34 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
     def evaluate(run: CheckRun) -> AssetCheckResult:
         config = run.config
         ratios: dict[str, float | None] = {}
+        records: dict[str, dict[str, int]] = {}
         with run.warehouse.connect() as con:
             for day in run.days:
                 landed = count_rows(con, bronze_schema, bronze_table, [day])
                 quarantined = quarantine.count(run.lake.layout.quarantine_dir, bronze_table, [day])
                 ratios[day.isoformat()] = quarantined / landed if landed else None
+                records[day.isoformat()] = {"landed": landed, "quarantined": quarantined}
         outside = {
             day: ratio
             for day, ratio in ratios.items()
             if ratio is not None and not config["low"] <= ratio <= config["high"]
         }
+        # Why, and where to look, for the days outside: what the UI shows of the check.
+        folder = quarantine.dataset_dir(run.lake.layout.quarantine_dir, bronze_table)
+        explained = (
+            {
+                "records_by_day": MetadataValue.json({day: records[day] for day in outside}),
+                "reasons_by_day": MetadataValue.json(
+                    {
+                        day: quarantine.day_reasons(folder, date.fromisoformat(day))
+                        for day in outside
+                    }
+                ),
+                "quarantine_path": MetadataValue.path(str(folder)),
+            }
+            if outside
+            else {}
+        )
         return AssetCheckResult(
             check_name=REJECT_RATIO,
             passed=not outside,
@@ -121,7 +140,8 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
                 if outside
                 else None
             ),
-            metadata={"reject_ratio_by_day": MetadataValue.json(ratios), "high": config["high"]},
+            metadata={"reject_ratio_by_day": MetadataValue.json(ratios), "high": config["high"]}
+            | explained,
         )
 
     return DeclaredCheck(

@@ -419,6 +419,13 @@ def test_a_day_quarantining_more_than_its_share_warns(lake):
     assert not check.passed and check.severity == WARN
     assert check.metadata["reject_ratio_by_day"].value == {"2024-01-05": 0.5}
     assert "2024-01-05: 50.00% quarantined" in check.description
+    # Why, and where the records are, on the check the UI shows (it gave the ratio alone;
+    # the reasons were on the table's materialization only: seen in a UI audit).
+    ((reason, count),) = check.metadata["reasons_by_day"].value["2024-01-05"].items()
+    assert (reason, count) == ('field "Id" is not an integer', 1)
+    assert check.metadata["records_by_day"].value == {"2024-01-05": {"landed": 2, "quarantined": 1}}
+    quarantine_folder = lake.layout.quarantine_dir / "crm_records"
+    assert check.metadata["quarantine_path"].value == str(quarantine_folder)
     assert by_day["2024-01-06"].passed  # the other day of the range, judged on its own
 
 
