@@ -44,6 +44,8 @@ from cx_assets.support.model_assets import stored_model
 from cx_assets.support.models.categorize import beats_baselines
 
 SLA_FLAGS_CONSISTENT = "sla_flags_consistent"
+# How many rows (tickets, agents) a failing check of the forecast or the plan names.
+EXAMPLES_SHOWN = 5
 BREACH_SHARE_IN_BAND = "breach_share_in_band"
 FORECAST_INTERVALS_ORDERED = "forecast_intervals_ordered"
 FORECAST_FELL_BACK = "forecast_fell_back_to_baseline"
@@ -164,11 +166,19 @@ def intervals_check(forecast: AssetsDefinition) -> AssetChecksDefinition:
             if missing := _missing(con, forecast):
                 return missing
             broken = int(scalar(con, rules.misordered_intervals_sql(_name(forecast))))
+            examples = [
+                {"date": day.isoformat(), "category": category}
+                for day, category in con.execute(
+                    rules.misordered_interval_examples_sql(_name(forecast), EXAMPLES_SHOWN)
+                ).fetchall()
+            ]
+        first = f" (e.g. {examples[0]['date']} {examples[0]['category']})" if examples else ""
         return AssetCheckResult(
             passed=broken == 0,
             severity=AssetCheckSeverity.ERROR,
-            description=f"{broken} rows with intervals out of order" if broken else None,
-            metadata={"misordered_rows": broken},
+            description=f"{broken} rows with intervals out of order{first}" if broken else None,
+            metadata={"misordered_rows": broken}
+            | ({"misordered_examples": MetadataValue.json(examples)} if examples else {}),
         )
 
     return forecast_intervals_ordered
@@ -282,9 +292,11 @@ def plan_check(
         with warehouse.connect() as con:
             if missing := _missing(con, plan, agents, tickets):
                 return missing
+            names = _name(plan), _name(agents), _name(tickets)
             without_skill, over_capacity = con.execute(
-                rules.plan_violations_sql(_name(plan), _name(agents), _name(tickets))
+                rules.plan_violations_sql(*names)
             ).fetchall()[0]
+            examples = _plan_examples(con, names, without_skill, over_capacity)
         broken = []
         if without_skill:
             broken.append(f"{without_skill} tickets to agents without the skill")
@@ -294,10 +306,37 @@ def plan_check(
             passed=not broken,
             severity=AssetCheckSeverity.ERROR,
             description="; ".join(broken) or None,
-            metadata={"without_skill": int(without_skill), "over_capacity": int(over_capacity)},
+            metadata={"without_skill": int(without_skill), "over_capacity": int(over_capacity)}
+            | {name: MetadataValue.json(found) for name, found in examples.items() if found},
         )
 
     return plan_within_skills_and_capacity
+
+
+def _plan_examples(
+    con, names: tuple[str, str, str], without_skill: int, over_capacity: int
+) -> dict:
+    """The first tickets without the skill and agents over capacity, each kind only when the
+    plan has some: what the UI shows of a failing check."""
+    tickets_sql, agents_sql = rules.plan_violation_examples_sql(*names, EXAMPLES_SHOWN)
+    tickets = [
+        {"ticket_id": ticket, "agent_id": agent, "category": category}
+        for ticket, agent, category in (
+            con.execute(tickets_sql).fetchall() if without_skill else []
+        )
+    ]
+    agents = [
+        {
+            "agent_id": agent,
+            "open_tickets": int(held_now),
+            "planned_tickets": int(planned),
+            "max_open_tickets": int(most),
+        }
+        for agent, held_now, planned, most in (
+            con.execute(agents_sql).fetchall() if over_capacity else []
+        )
+    ]
+    return {"tickets_without_skill": tickets, "agents_over_capacity": agents}
 
 
 domain_checks = [

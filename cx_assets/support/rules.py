@@ -244,10 +244,9 @@ def customer_insights_sql(
 # --------------------------------------------------------------------------- checks
 
 
-def plan_violations_sql(plan: str, agents: str, tickets: str) -> str:
-    """(without_skill, over_capacity): planned tickets whose agent lacks the category as a
-    skill (or is unknown), and agents whose open tickets plus planned ones exceed
-    `max_open_tickets`."""
+def _plan_tables(plan: str, agents: str, tickets: str) -> str:
+    """The plan's tickets with an agent, the agents' skills and capacity, their open tickets
+    held, and the tickets the plan adds to each: what both plan rules read."""
     statuses = ", ".join(sql.string_literal(s) for s in OPEN_STATUSES)
     return f"""
         WITH planned AS (SELECT * FROM {plan} WHERE agent_id IS NOT NULL),
@@ -262,22 +261,62 @@ def plan_violations_sql(plan: str, agents: str, tickets: str) -> str:
             WHERE status IN ({statuses}) AND agent_id IS NOT NULL GROUP BY agent_id
         ),
         added AS (SELECT agent_id, count(*) AS new_tickets FROM planned GROUP BY agent_id)
-        SELECT
-            (SELECT count(*) FROM planned p LEFT JOIN crew c USING (agent_id)
-             WHERE c.agent_id IS NULL OR p.category IS NULL
-                OR NOT list_contains(c.skill_list, lower({sql.stripped("p.category")}))) AS without_skill,
-            (SELECT count(*) FROM added a JOIN crew c USING (agent_id)
-             LEFT JOIN held h USING (agent_id)
-             WHERE coalesce(h.open_tickets, 0) + a.new_tickets > c.max_open_tickets)
-                AS over_capacity
     """
+
+
+# Planned tickets whose agent lacks the category as a skill (or is unknown).
+_WITHOUT_SKILL = f"""
+    FROM planned p LEFT JOIN crew c USING (agent_id)
+    WHERE c.agent_id IS NULL OR p.category IS NULL
+       OR NOT list_contains(c.skill_list, lower({sql.stripped("p.category")}))
+"""
+# Agents whose open tickets plus planned ones exceed `max_open_tickets`.
+_OVER_CAPACITY = """
+    FROM added a JOIN crew c USING (agent_id) LEFT JOIN held h USING (agent_id)
+    WHERE coalesce(h.open_tickets, 0) + a.new_tickets > c.max_open_tickets
+"""
+
+
+def plan_violations_sql(plan: str, agents: str, tickets: str) -> str:
+    """(without_skill, over_capacity): planned tickets whose agent lacks the category as a
+    skill (or is unknown), and agents whose open tickets plus planned ones exceed
+    `max_open_tickets`."""
+    return f"""{_plan_tables(plan, agents, tickets)}
+        SELECT (SELECT count(*) {_WITHOUT_SKILL}) AS without_skill,
+               (SELECT count(*) {_OVER_CAPACITY}) AS over_capacity
+    """
+
+
+def plan_violation_examples_sql(
+    plan: str, agents: str, tickets: str, limit: int
+) -> tuple[str, str]:
+    """The first `limit` of each kind `plan_violations_sql` counts: (ticket_id, agent_id,
+    category) of tickets without the skill; (agent_id, open, planned, max_open_tickets) of
+    agents over capacity."""
+    tables = _plan_tables(plan, agents, tickets)
+    return (
+        f"{tables} SELECT p.ticket_id, p.agent_id, p.category {_WITHOUT_SKILL} "
+        f"ORDER BY p.ticket_id LIMIT {int(limit)}",
+        f"{tables} SELECT a.agent_id, coalesce(h.open_tickets, 0), a.new_tickets, "
+        f"c.max_open_tickets {_OVER_CAPACITY} ORDER BY a.agent_id LIMIT {int(limit)}",
+    )
+
+
+# A forecast row whose bounds are missing or out of order.
+_MISORDERED = """
+    (lo_95 <= lo_80 AND lo_80 <= forecast AND forecast <= hi_80 AND hi_80 <= hi_95) IS NOT TRUE
+"""
 
 
 def misordered_intervals_sql(forecast: str) -> str:
     """Forecast rows whose bounds are missing or out of order
     (lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95 must hold)."""
-    return f"""
-        SELECT count(*) FROM {forecast}
-        WHERE (lo_95 <= lo_80 AND lo_80 <= forecast AND forecast <= hi_80 AND hi_80 <= hi_95)
-              IS NOT TRUE
-    """
+    return f"SELECT count(*) FROM {forecast} WHERE {_MISORDERED}"
+
+
+def misordered_interval_examples_sql(forecast: str, limit: int) -> str:
+    """(date, category) of the first `limit` rows `misordered_intervals_sql` counts."""
+    return (
+        f"SELECT date, category FROM {forecast} WHERE {_MISORDERED} "
+        f"ORDER BY date, category LIMIT {int(limit)}"
+    )

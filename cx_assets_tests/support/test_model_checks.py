@@ -65,6 +65,12 @@ def test_intervals_out_of_order_fail_with_error(lake):
     )  # fmt: skip
     assert not evaluation.passed and evaluation.severity == ERROR
     assert evaluation.metadata["misordered_rows"].value == 2
+    # which rows, as the UI shows the check (it gave the count alone: seen in a UI audit)
+    assert evaluation.metadata["misordered_examples"].value == [
+        {"date": "2024-03-02", "category": "all"},
+        {"date": "2024-03-02", "category": "billing"},
+    ]
+    assert evaluation.description == "2 rows with intervals out of order (e.g. 2024-03-02 all)"
     assert not result.success
     _, passing = check_evaluation(
         lake, [ordered_forecast], intervals_check(ordered_forecast), "gold/ordered_forecast",
@@ -268,6 +274,13 @@ def test_a_plan_over_capacity_or_without_the_skill_fails_with_error(lake):
     assert not evaluation.passed and evaluation.severity == ERROR
     assert evaluation.metadata["without_skill"].value == 1
     assert evaluation.metadata["over_capacity"].value == 1
+    # which tickets and agents, as the UI shows the check (it gave the counts alone)
+    assert evaluation.metadata["tickets_without_skill"].value == [
+        {"ticket_id": "T3", "agent_id": "A2", "category": "billing"}
+    ]
+    assert evaluation.metadata["agents_over_capacity"].value == [
+        {"agent_id": "A1", "open_tickets": 1, "planned_tickets": 2, "max_open_tickets": 2}
+    ]
     assert not result.success
     _, passing = check_evaluation(
         lake, [crew, held, sound_plan], plan_check(sound_plan, crew, held), "gold/sound_plan",
