@@ -133,8 +133,15 @@ def landing_sensor(
             context.log.info(f"{waiting} more changed days wait for the next tick")
         cursor = store.cursor(seen)
         if not changed:
+            # The folder looked in (the data root is the UI's, not necessarily the files').
+            looked_in = lake.layout.landing_dir / source
             return SensorResult(
-                skip_reason=SkipReason(f"no new or re-delivered {source} files"), cursor=cursor
+                skip_reason=SkipReason(
+                    f"no new or re-delivered {source} files in {looked_in}"
+                    if looked_in.is_dir()
+                    else f"nothing has landed in {looked_in} (no such folder)"
+                ),
+                cursor=cursor,
             )
         return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
 

@@ -39,6 +39,17 @@ def test_a_new_file_requests_its_day(lake, ticker):
     assert DAY in ticker.state()
 
 
+def test_a_tick_with_nothing_new_says_where_it_looked(lake, ticker):
+    """The sensor's page in the UI lists its ticks' skip reasons: "no new or re-delivered
+    crm files" read the same for a UI started on another data root than the files landed
+    in (seen in a UI audit), so a skip names the folder looked in, and whether it exists."""
+    landing = lake.root / "landing" / "crm"
+    assert ticker.tick().skip_message == f"nothing has landed in {landing} (no such folder)"
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    assert ticker.tick().run_requests
+    assert ticker.tick().skip_message == f"no new or re-delivered crm files in {landing}"
+
+
 def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
     start = daily_partitions.start.date()
     today = datetime.now(UTC).date()
