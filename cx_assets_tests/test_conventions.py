@@ -117,6 +117,27 @@ def test_every_table_is_a_named_function_and_no_lambda_declares_one():
         assert not lambdas, f"{path.relative_to(PACKAGE)} has lambdas at lines {lambdas}"
 
 
+def test_every_asset_links_to_the_function_that_builds_it(graph):
+    """The UI's asset page opens an asset's code from its `dagster/code_references` (seen in
+    a UI audit: none was set, and Dagster's own `with_source_code_references` named the
+    lakehouse's wrappers): a domain's table, its function in the domain's folder; a factory's
+    (bronze, latest versions), the factory's."""
+    for asset_def in definitions.defs.assets:
+        key = asset_def.key
+        references = graph.get(key).metadata.get("dagster/code_references")
+        assert references is not None, key
+        (reference,) = references.code_references
+        path = Path(reference.file_path)
+        assert path.is_absolute() and path.is_relative_to(PACKAGE), (key, path)
+        lines = path.read_text().splitlines()[reference.line_number - 1 :]
+        assert lines[0].lstrip().startswith(("@", "def ")), (key, lines[0])
+        (function,) = [line for line in lines[:40] if line.lstrip().startswith("def ")][:1]
+        if path.name == "asset_factories.py":
+            continue
+        assert path.parent.name == graph.get(key).group_name, (key, path)
+        assert f"def {key.path[-1]}(" in function, (key, function)
+
+
 def test_no_domain_is_listed_outside_its_folder():
     """Domain names appear in code only inside their own folder (and in tests of them)."""
     domains = definitions.domain_names()

@@ -16,6 +16,7 @@ Domains keep only what is theirs (record specs, Pandera models, SQL of their rul
 
 import functools
 import inspect
+import os
 import typing
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
@@ -33,8 +34,10 @@ from dagster import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
+    CodeReferencesMetadataValue,
     Field,
     FreshnessPolicy,
+    LocalFileCodeReference,
     Output,
     TableSchema,
     asset,
@@ -167,7 +170,7 @@ def lake_asset(
             "description": description or format_docstring_for_description(fn),
             "io_manager_key": LAYER_STORAGE[layer],
             "kinds": kinds,
-            "metadata": declared,
+            "metadata": {**declared, CODE_REFERENCES: _code_reference(fn)},
             "tags": {PARTITIONING_TAG: DAILY if partitioned else WHOLE_HISTORY},
             "freshness_policy": GOLD_FRESHNESS if layer == "gold" else None,
         }
@@ -183,6 +186,25 @@ def lake_asset(
         )  # fmt: skip
 
     return decorate
+
+
+# Where the UI's asset page opens the asset's code ("Open source code").
+CODE_REFERENCES = "dagster/code_references"
+
+
+def _code_reference(fn: Callable[..., Any]) -> CodeReferencesMetadataValue:
+    """The function that builds the table, from its first decorator: the UI links an asset
+    to it. Dagster's `with_source_code_references` named the wrapper that runs a table
+    with its checks, here in the lakehouse, for most tables."""
+    code = inspect.unwrap(fn).__code__
+    with early_access_api():  # a beta API of Dagster's
+        return CodeReferencesMetadataValue(
+            code_references=[
+                LocalFileCodeReference(
+                    file_path=os.path.abspath(code.co_filename), line_number=code.co_firstlineno
+                )
+            ]
+        )
 
 
 def _table_with_checks(
