@@ -11,6 +11,7 @@ one bad record (`readers.py` and `bronze_stream.py` turn the files into bronze r
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Sequence
@@ -108,7 +109,11 @@ def discover(
         path = folder / entry.name
         name = f"{prefix}/{entry.name}"
         shown = printable(name)
-        if not entry.is_file():
+        try:
+            is_file = entry.is_file()
+        except OSError:  # a link loop: said below, not raised out of the listing
+            is_file = False
+        if not is_file:
             if why := _not_a_file(path):
                 skip(shown, why)
             continue
@@ -140,10 +145,15 @@ def _not_a_file(path: Path) -> str | None:
     """Why a date folder's entry that is not a file is not read; None when it is gone."""
     if path.is_dir():
         return "a folder: only the files directly in a date folder are read"
-    if path.is_symlink():
-        return "a link to nothing"
-    if path.exists():
+    if path.exists():  # a FIFO, a socket, a device, or a link to one
         return "not a regular file"
+    if path.is_symlink():
+        try:
+            path.stat()
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return "a link that loops"
+        return "a link to nothing"
     return None  # removed since the listing
 
 

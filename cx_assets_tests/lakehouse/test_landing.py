@@ -56,6 +56,11 @@ def test_discover_says_what_it_does_not_read_as_a_file(tmp_path, caplog):
     write(folder / "batch-2" / "b.jsonl", b'{"a": 2}\n')
     (folder / "gone.jsonl").symlink_to(folder / "removed.jsonl")  # a link to nothing
     os.mkfifo(folder / "pipe.csv")
+    (folder / "to-pipe.csv").symlink_to(folder / "pipe.csv")
+    # Found in a hostile-input audit: a link loop raised ELOOP out of the listing, failing
+    # the day's bronze step (and the landing sensor's tick) for one bad entry.
+    (folder / "loop-1.jsonl").symlink_to(folder / "loop-2.jsonl")
+    (folder / "loop-2.jsonl").symlink_to(folder / "loop-1.jsonl")
     (folder / "_upload").mkdir()  # in flight: nothing to say
 
     with caplog.at_level("WARNING"):
@@ -66,7 +71,10 @@ def test_discover_says_what_it_does_not_read_as_a_file(tmp_path, caplog):
     assert sorted(record.getMessage() for record in caplog.records) == [
         f"ignoring {day}/batch-2: a folder: only the files directly in a date folder are read",
         f"ignoring {day}/gone.jsonl: a link to nothing",
+        f"ignoring {day}/loop-1.jsonl: a link that loops",
+        f"ignoring {day}/loop-2.jsonl: a link that loops",
         f"ignoring {day}/pipe.csv: not a regular file",
+        f"ignoring {day}/to-pipe.csv: not a regular file",
     ]
 
 
