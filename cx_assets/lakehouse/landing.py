@@ -32,10 +32,33 @@ def is_in_flight(entry: Path | os.DirEntry) -> bool:
     return entry.name.startswith((".", "_"))
 
 
+# Characters a name may hold that would act on a terminal or a log rather than show: line
+# breaks (a name could write lines of its own into the run's summary), escapes (recolour or
+# clear the terminal) and the other controls, and bidirectional overrides (which reorder
+# what a name shows: `invoice\u202elsj.csv` reads as `invoicevsc.jsl`).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def printable(name: str) -> str:
-    """A file name as text that Parquet, DuckDB and logs accept: bytes that are not UTF-8
-    (which Python keeps as lone surrogates) become `\\xNN` escapes."""
-    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+    """A file name as text that Parquet, DuckDB, logs and terminals take as it shows: bytes
+    that are not UTF-8 (which Python keeps as lone surrogates) and control characters
+    become `\\xNN` escapes, bidirectional overrides `\\uNNNN`."""
+    text = os.fsencode(name).decode("utf-8", errors="backslashreplace")
+    return _UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a name Python read from the disk was UTF-8 (else it holds lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -135,7 +158,7 @@ def discover(
                 mtime_ns=stat.st_mtime_ns,
                 size=stat.st_size,
                 ctime_ns=stat.st_ctime_ns,
-                read_error=None if shown == name else "file not read: its name is not UTF-8",
+                read_error=None if is_utf8(name) else "file not read: its name is not UTF-8",
             )
         )
     return files

@@ -153,6 +153,25 @@ def test_a_file_name_that_is_not_utf8_is_one_bad_record_with_a_printable_name(tm
     ]  # fmt: skip
 
 
+def test_control_characters_in_a_file_name_are_escaped_and_the_file_is_read(tmp_path):
+    """Found in a hostile-input audit: a name holding a line break or a terminal escape
+    reached `cx-lakehouse run`'s summary, the run's log and the quarantine as is, so a
+    delivered name could write lines of its own there (`ok\\nchecks: 0 failed`) or recolour
+    and clear the terminal. Such characters are written as `\\xNN` (bidirectional overrides,
+    which reorder what a name shows, as `\\uNNNN`), and the file is read as any other."""
+    landing_dir = tmp_path / "data" / "landing"
+    land_in(landing_dir, "a\nb\x1b[2J\u202ec.jsonl", b'{"Id": 1}\n')
+    folder = "landing/crm/interactions/2024-01-05"
+
+    [landed] = discover(landing_dir, "crm", "interactions", DAY)
+    assert landed.relative_path == f"{folder}/a\\x0ab\\x1b[2J\\u202ec.jsonl"
+    assert landed.read_error is None
+    assert read_day(landing_dir) == [
+        {"source_file": landed.relative_path, "line_number": 1, "raw": '{"Id": 1}',
+         "read_error": None},
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------
 # Links out of the landing folder
 # ---------------------------------------------------------------------------------------
