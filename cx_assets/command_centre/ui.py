@@ -429,8 +429,11 @@ def days_caption(first: date, last: date) -> str:
 
 
 # Markdown's marks, and `$`, which Streamlit's Markdown reads as the start of LaTeX: two
-# amounts on a line became one formula ("$21,900 a year … $3,650").
-_MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]<>#|~$])")
+# amounts on a line became one formula ("$21,900 a year … $3,650"); `&`, which starts an
+# HTML entity (`&lt;` showed as `<`), and `:`, which starts Streamlit's colours and icons
+# (`:red[r]`). A bare `http://…` is still made a link (GFM finds it after escapes), but
+# reads as typed.
+_MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]<>#|~$&:])")
 
 
 def listed(names: Sequence[object]) -> str:

@@ -106,6 +106,6 @@ def test_a_name_from_gold_is_written_as_typed_in_the_filters_caption(
     app.sidebar.multiselect(key="calls_agents").select(marked).run()
 
     captions = [caption.value for caption in app.caption]
-    assert any(caption.endswith(" · \\*\\*Bob\\*\\* \\[x\\](http://x)") for caption in captions), (
-        captions
-    )
+    assert any(
+        caption.endswith(" · \\*\\*Bob\\*\\* \\[x\\](http\\://x)") for caption in captions
+    ), captions

@@ -301,6 +301,33 @@ def test_leakage_trend_is_of_the_latest_day_shown(gold_root, tmp_path, monkeypat
     assert (fastest.value, fastest.delta) == ("billing", "+14.0% week on week")
 
 
+def test_a_journey_type_from_gold_is_written_as_typed_in_the_fastest_growing_card(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in a hostile-input audit (every page rendered in Chromium on gold whose labels
+    held Markdown, HTML and LaTeX): a card's value is Markdown, and the fastest growing
+    journey type went in as delivered, so `$E=mc^2$` showed as a formula, `**b**` bold and
+    `[md](…)` as a link's text. It is escaped, as the captions' names are; so are `&`
+    (`&lt;i&gt;` showed as `<i>`) and `:` (`:red[r]` lost its `:red`)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    marked = "billing **b** $E=mc^2$ &lt;i&gt; :red[r]"
+    for path in (data_dir / "gold").glob("leakage_*/**/*.parquet"):
+        rows = pq.read_table(path)
+        if "journey_type" not in rows.column_names:
+            continue
+        position = rows.schema.get_field_index("journey_type")
+        types = pc.replace_substring(rows["journey_type"], "billing", marked)
+        pq.write_table(rows.set_column(position, rows.schema.field(position), types), path)
+    app = render("leakage", data_dir, monkeypatch)
+
+    (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
+    assert fastest.value == "billing \\*\\*b\\*\\* \\$E=mc^2\\$ \\&lt;i\\&gt; \\:red\\[r\\]"
+
+
 def test_without_a_trend_the_fastest_growing_card_says_why(gold_root, tmp_path, monkeypatch):
     """Seen in an audit: "Fastest growing —", and "None" in the trend column, with no reason
     (fewer than 14 days of calls to compare)."""

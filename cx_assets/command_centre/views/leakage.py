@@ -84,7 +84,7 @@ with kpi[2], ui.section(figure=ANNUALIZED):
 worst = overview.dropna(subset=["latest_trend_pct"]).sort_values("latest_trend_pct")
 kpi[3].metric(
     "Fastest growing",
-    worst["journey_type"].iloc[-1] if len(worst) else ui.MISSING,
+    ui.markdown_text(worst["journey_type"].iloc[-1]) if len(worst) else ui.MISSING,
     f"{worst['latest_trend_pct'].iloc[-1]:+.1f}% week on week" if len(worst) else None,
     delta_color="inverse",
     help=None
