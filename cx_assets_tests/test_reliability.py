@@ -246,6 +246,15 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         # Seen in an audit: a raw SQLite error ("no such table"), and bronze "not found".
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT?x"}, "holds a '?'"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT[r]"}, "holds a '['"),
+        # Found in a hostile-input audit: DuckDB reads `*` and `?` in the paths it lists as
+        # patterns, so a run on `root*` read a sibling data root's bronze files as its own
+        # (reconciliation failed); `?` was refused only with DAGSTER_HOME inside the root.
+        (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT*x"}, "holds a '*'"),
+        (
+            ["run", "--date", DAY],
+            {"CX_DATA_DIR": "ROOT?x", "DAGSTER_HOME": "ROOT-home"},
+            "CX_DATA_DIR=",
+        ),
         (
             ["run", "--date", DAY, "--select", "key:gold/calls_kpis_daily"],
             {},
