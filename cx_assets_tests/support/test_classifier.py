@@ -15,6 +15,7 @@ from cx_assets.support.models.categorize import (
     TicketClassifier,
     beats_baselines,
     keyword_predictions,
+    metrics_markdown,
     predict_categories,
     train_classifier,
 )
@@ -275,3 +276,23 @@ def test_a_keyword_baseline_without_keywords_predicts_the_fallback(keywords):
     assert classifier.pipeline is not None
     metrics = classifier.metrics
     assert metrics["keyword_accuracy"] == metrics["majority_accuracy"]
+
+
+def test_a_category_holding_markdown_keeps_its_evaluation_row_in_its_columns():
+    """Found in a hostile-input audit: the evaluation table in the model's metadata wrote a
+    delivered category as typed, so `billing | refunds` pushed its figures under the wrong
+    headers. Markdown's marks are escaped in a cell."""
+    scores = {f"{name}_{metric}": 0.5 for name in ("model", "keyword", "majority")
+              for metric in ("macro_f1", "accuracy")}  # fmt: skip
+    per_category = pd.DataFrame(
+        {"category": ["billing | refunds"], "precision": [0.9], "recall": [0.8], "f1": [0.85],
+         "support": [10]}
+    )  # fmt: skip
+    classifier = TicketClassifier(
+        pipeline=object(), categories=("billing | refunds",), metrics=scores,
+        per_category=per_category, as_of_day=None,
+    )  # fmt: skip
+
+    assert metrics_markdown(classifier).splitlines()[-1] == (
+        "| billing \\| refunds | 0.900 | 0.800 | 0.850 | 10 |"
+    )

@@ -5,6 +5,7 @@ those of the all-tickets series at zero."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from cx_assets.support.models.forecast import (
     BASELINE,
     SHORT_FALLBACK,
+    backtest_markdown,
     backtest_windows,
     coverage,
     days_without_tickets,
@@ -285,3 +287,23 @@ def test_only_the_latest_26_weeks_are_learned_from():
     louder = daily.assign(tickets=daily["tickets"].where(~early, daily["tickets"] * 10))
     again = fit_forecaster(series_frame(louder, FIRST, last), last, previous=forecaster)
     assert again is forecaster  # its inputs were the same days
+
+
+def test_a_category_holding_markdown_keeps_its_backtest_row_in_its_columns(fitted):
+    """Found in a hostile-input audit: a delivered category is written into the backtest's
+    Markdown table (the model's metadata in the Dagster UI) as typed, so `billing | refunds`
+    made a row of one cell more, every figure after it under the wrong header, and `**`
+    made it bold. Markdown's marks are escaped in a cell."""
+    import dataclasses
+
+    series = fitted.backtest["series"].replace("billing", "billing | refunds **x**")
+    table = backtest_markdown(
+        dataclasses.replace(fitted, backtest=fitted.backtest.assign(series=series))
+    )
+
+    def cells(line: str) -> int:
+        return len(re.split(r"(?<!\\)\|", line.strip().strip("|")))
+
+    header, _, *rows = table.splitlines()
+    assert {cells(row) for row in rows} == {cells(header)}
+    assert any(row.startswith("| billing \\| refunds \\*\\*x\\*\\* |") for row in rows), rows

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cx_assets.lakehouse.markdown import markdown_cell
 from cx_assets.support.models.fingerprint import source_digest, training_fingerprint
 
 # scikit-learn is imported inside the functions that train or score: importing it costs
@@ -323,6 +324,6 @@ def metrics_markdown(classifier: TicketClassifier) -> str:
     ]
     for row in classifier.per_category.itertuples():
         lines.append(
-            f"| {row.category} | {row.precision:.3f} | {row.recall:.3f} | {row.f1:.3f} | {row.support} |"
+            f"| {markdown_cell(row.category)} | {row.precision:.3f} | {row.recall:.3f} | {row.f1:.3f} | {row.support} |"
         )
     return "\n".join(lines)

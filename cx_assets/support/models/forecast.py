@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cx_assets.lakehouse.markdown import markdown_cell
 from cx_assets.support.models.fingerprint import source_digest, training_fingerprint
 from cx_assets.support.rules import ALL_SERIES
 
@@ -397,7 +398,7 @@ def backtest_markdown(forecaster: VolumeForecaster) -> str:
     for row in forecaster.backtest.itertuples():
         mase = "—" if pd.isna(row.mase) else f"{row.mase:.3f}"
         lines.append(
-            f"| {row.series} | {row.model} | {'✓' if row.chosen else ''} | {mase} | "
+            f"| {markdown_cell(row.series)} | {markdown_cell(row.model)} | {'✓' if row.chosen else ''} | {mase} | "
             f"{row.windows_scored} of {forecaster.windows} | {row.mae:.1f} | "
             f"{row.coverage_80:.0%} | {row.coverage_95:.0%} |"
         )
