@@ -93,6 +93,18 @@ def test_what_a_date_folder_holds_besides_files_is_said_once_not_on_every_tick(l
     assert ignoring() == [f"ignoring landing/crm/interactions/{DAY}/gone.jsonl: a link to nothing"]
 
 
+def test_a_link_loop_is_said_and_the_day_still_runs(lake, ticker, capfd):
+    """Found in a hostile-input audit: a link that loops raised ELOOP out of the listing, so
+    the landing sensor's every tick failed and no day of the source ran."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
+    (folder / "loop.jsonl").symlink_to(folder / "loop.jsonl")
+
+    assert len(ticker.tick().run_requests) == 1
+    said = [line.split(" - ")[-1] for line in capfd.readouterr().err.splitlines()]
+    assert f"ignoring landing/crm/interactions/{DAY}/loop.jsonl: a link that loops" in said
+
+
 def test_many_files_not_read_are_said_in_a_bounded_number_of_lines(lake, ticker, capfd):
     """Found in a landing-shape audit: a day folder holding 5,000 files of another
     extension made 5,000 lines in the tick's log. The first 50 are said each, the rest in
