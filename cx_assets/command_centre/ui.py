@@ -9,7 +9,6 @@ and a page never shows a table older than its files.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +27,7 @@ from cx_assets.command_centre.data import (
     run_hint,
     source_of,
 )
+from cx_assets.lakehouse.markdown import markdown_text
 
 DEFAULT_DAYS = 90  # the date filter starts on the latest 90 days with data
 # A value that is missing, in a card (a rate over no calls) as in a table (a churn list's
@@ -428,20 +428,7 @@ def days_caption(first: date, last: date) -> str:
     return f"{first}" if first == last else f"{first} to {last}"
 
 
-# Markdown's marks, and `$`, which Streamlit's Markdown reads as the start of LaTeX: two
-# amounts on a line became one formula ("$21,900 a year … $3,650"); `&`, which starts an
-# HTML entity (`&lt;` showed as `<`), and `:`, which starts Streamlit's colours and icons
-# (`:red[r]`). A bare `http://…` is still made a link (GFM finds it after escapes), but
-# reads as typed.
-_MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]<>#|~$&:])")
-
-
 def listed(names: Sequence[object]) -> str:
     """Names from gold (agents, teams, journey types) for a caption: comma-separated, each
     escaped (`markdown_text`), so `**bold**` in a name reads as typed, not bold."""
     return ", ".join(markdown_text(name) for name in names)
-
-
-def markdown_text(text: object) -> str:
-    """`text` (a gold value, a figure) as Markdown shows it: every mark escaped."""
-    return _MARKDOWN_MARKS.sub(r"\\\1", str(text))
