@@ -294,12 +294,20 @@ def table(
     )
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode(),
+        csv_download(frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",
         on_click="ignore",
     )
+
+
+def csv_download(frame: pd.DataFrame) -> bytes:
+    """The CSV of `frame` as the Download CSV button gives it: gold's column names and values,
+    in UTF-8 with a byte-order mark. Without it Excel, opening the file with a double click,
+    reads it in the machine's ANSI code page ('Câmara' read 'CÃ¢mara'); Streamlit's own table
+    export writes the mark too, and pandas, DuckDB and `utf-8-sig` skip it."""
+    return frame.to_csv(index=False).encode("utf-8-sig")
 
 
 def labelled(column: str, shown_format: dict | None, page: dict | str | None) -> dict:

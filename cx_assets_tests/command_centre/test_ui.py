@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -13,6 +17,7 @@ from cx_assets.command_centre.ui import (
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
     as_percentages,
+    csv_download,
     labelled,
     markdown_text,
     money,
@@ -31,6 +36,22 @@ def test_shares_are_shown_in_percent_and_the_frame_downloaded_keeps_gold_values(
     assert set(config) == {"conversion_rate"}
     # The CSV is written from the frame given: its fractions, as gold holds them.
     assert frame["conversion_rate"].tolist() == [0.125, 1 / 3]
+
+
+def test_the_csv_download_opens_in_excel_with_its_accents():
+    """Found in an analysts' audit: the button's CSV was UTF-8 without a byte-order mark, and
+    Excel reads such a file (opened with a double click) in the machine's ANSI code page, so
+    a company 'Câmara & Duarte' and a manager 'Alícia' read 'CÃ¢mara' and 'AlÃ­cia'.
+    Streamlit's own table export writes the mark for this reason; so does the button."""
+    frame = pd.DataFrame({"name": ["Câmara & Duarte", "Alícia"], "pct": [12.5, None]})
+    data = csv_download(frame)
+    assert data.startswith(codecs.BOM_UTF8)
+    assert data.decode("utf-8-sig") == frame.to_csv(index=False)
+    # Readers that know the mark skip it: the first header is still `name`.
+    assert pd.read_csv(io.BytesIO(data)).columns.tolist() == ["name", "pct"]
+    with_mark = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    assert next(with_mark) == ["name", "pct"]
+    assert next(with_mark) == ["Câmara & Duarte", "12.5"]
 
 
 def test_a_table_without_shares_is_shown_as_given():
