@@ -17,9 +17,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from dagster import OutputContext
 
 from cx_assets.lakehouse import durable, parquet, written_days
+from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.io_managers import (
     DayRows,
     WarehouseIOManager,
@@ -226,8 +228,48 @@ class GoldIOManager(WarehouseIOManager):
             rows = con.sql(
                 f"SELECT * FROM {qualified('gold', table)} WHERE {where}"
             ).to_arrow_table()
-        self.publish(table, rows, days, by_day=by_day)
+        self.publish(table, self._shaped_as_published(table, rows), days, by_day=by_day)
         return True
+
+    def _shaped_as_published(self, table: str, rows: pa.Table) -> pa.Table:
+        """`rows`, read back from the warehouse, in the shape of the table's published files:
+        their columns, in their order, with their pandas description. The warehouse table
+        keeps a column an older version of the model had, and adds a new one at its end;
+        the rows of a frame's write record their pandas types (a nullable integer as
+        `Int64`), Arrow's from the warehouse none. Found in an analysts' audit: a day
+        published again held such an old column alone, and DuckDB's documented read of
+        the table failed ('schema mismatch in glob'); and pandas read its nullable
+        integers as floats (support's `csat_score` 5.0 there, 5 on the other days).
+
+        The shape is the newest file's that a frame's write made (one with a pandas
+        description) whose columns the warehouse holds; with none (every file gone), the
+        rows as read back. The description is kept only where the types are the file's."""
+        like = self._newest_published_schema(table, set(rows.column_names))
+        if like is None:
+            return rows
+        names = like.names + [PARTITION_COLUMN] * (PARTITION_COLUMN in rows.column_names)
+        rows = rows.select(names)
+        kept = rows.select(like.names)
+        if normalise(kept.slice(0, 0)).schema.remove_metadata() != like.remove_metadata():
+            return rows
+        return rows.replace_schema_metadata(
+            {**(rows.schema.metadata or {}), b"pandas": like.metadata[b"pandas"]}
+        )
+
+    def _newest_published_schema(self, table: str, columns: set[str]) -> pa.Schema | None:
+        dataset = DataLayout(Path(self.data_dir)).gold_dir / table
+        newest: tuple[int, pa.Schema] | None = None
+        for path in dataset.rglob(parquet.DATA_FILE):
+            try:
+                written = path.stat().st_mtime_ns
+                schema = pq.read_schema(path)
+            except (pa.ArrowInvalid, OSError):  # gone since, or damaged: it shapes nothing
+                continue
+            if b"pandas" not in (schema.metadata or {}) or not set(schema.names) <= columns:
+                continue
+            if newest is None or written > newest[0]:
+                newest = (written, schema)
+        return None if newest is None else newest[1]
 
 
 def _days_written(context: OutputContext, obj: Any) -> Unpublished:

@@ -8,6 +8,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow.parquet as pq
@@ -47,6 +48,24 @@ def numbers_for(days: list[date]) -> pd.DataFrame:
 def numbers_daily(context):
     """Per day."""
     return numbers_for(partition_dates(context))
+
+
+class Scores(pa.DataFrameModel):
+    score: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="A score, when given.")
+    label: Series[str] = pa.Field(description="Its label.")
+
+
+@lake_asset("gold", group=GROUP, model=Scores, name="test_scores_daily")
+def scores_daily(context):
+    """Per day, a nullable integer column (as support's `csat_score`)."""
+    days = partition_dates(context)
+    return pd.DataFrame(
+        {
+            "date": [day for day in days for _ in range(2)],
+            "score": pd.array([v for day in days for v in (day.day, None)], dtype="Int64"),
+            "label": [f"{day.isoformat()}#{i}" for day in days for i in range(2)],
+        }
+    )
 
 
 @lake_asset("gold", group=GROUP, model=Numbers, partitioned=False, name="test_numbers_whole")
@@ -192,6 +211,62 @@ def test_journals_left_behind_are_published_before_any_other_write(lake, monkeyp
     assert lake.gold("test_numbers_daily")["n"].tolist() == [50]
     assert list(journal_dir.iterdir()) == []
     assert gold.republish_left_behind() == []
+
+
+def test_a_day_published_again_from_the_warehouse_reads_in_pandas_as_the_others(lake, monkeypatch):
+    """Found in an analysts' audit: a day published again from the warehouse (after a run
+    killed between the warehouse and the Parquet, or a day folder deleted) had no pandas
+    description, so pandas read its nullable integers as floats (support's `csat_score`
+    5.0, float64, the other days 5, Int64), and the whole table so when it was the first day."""
+    lake.materialize([scores_daily], day="2024-01-05", last_day="2024-01-06")
+    dataset = lake.layout.gold_dir / "test_scores_daily"
+    assert str(lake.gold("test_scores_daily")["score"].dtype) == "Int64"
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    try:
+        assert not lake.materialize([scores_daily], day="2024-01-05", raise_on_error=False).success
+    finally:
+        monkeypatch.undo()
+    assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_scores_daily"]
+
+    day = pd.read_parquet(dataset / "date=2024-01-05" / DATA_FILE)
+    assert str(day["score"].dtype) == "Int64"
+    assert day["score"].tolist() == [5, pd.NA]
+    assert str(lake.gold("test_scores_daily")["score"].dtype) == "Int64"
+    assert pq.read_schema(dataset / "date=2024-01-05" / DATA_FILE) == pq.read_schema(
+        dataset / "date=2024-01-06" / DATA_FILE
+    )
+
+
+def test_a_day_published_again_has_the_columns_of_the_others_not_the_warehouse_leftovers(
+    lake, monkeypatch
+):
+    """Found in an analysts' audit: a day published again from the warehouse took every
+    column the warehouse table holds, in its order, so a column an older version of the
+    model had (kept in the warehouse) came back in that day's file alone, and DuckDB's
+    documented read of the table failed ('schema mismatch in glob'), as did polars'."""
+    with lake.resources["warehouse"].connect() as con:
+        con.execute("CREATE SCHEMA gold")
+        con.execute(
+            "CREATE TABLE gold.test_numbers_daily (date DATE, legacy INT, label VARCHAR, n BIGINT)"
+        )
+    lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    ROWS_PER_DAY["n"] = 1
+    try:
+        assert not lake.materialize([numbers_daily], day="2024-01-05", raise_on_error=False).success
+    finally:
+        ROWS_PER_DAY["n"] = 2
+        monkeypatch.undo()
+    assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_numbers_daily"]
+
+    dataset = lake.layout.gold_dir / "test_numbers_daily"
+    for day in ("2024-01-05", "2024-01-06"):
+        assert pq.read_schema(dataset / f"date={day}" / DATA_FILE).names == ["n", "label"]
+    rows = duckdb.sql(
+        f"SELECT date, n FROM read_parquet('{dataset}/**/*.parquet', hive_partitioning = true) "
+        "ORDER BY n"
+    ).fetchall()
+    assert rows == [(D1, 50), (D2, 60), (D2, 61)]
 
 
 def test_a_day_killed_before_the_warehouse_committed_it_gets_no_parquet(lake, monkeypatch):
