@@ -83,6 +83,27 @@ def test_each_domains_page_names_every_gold_table():
                 )
 
 
+def test_each_domains_page_names_every_column_of_its_gold_tables():
+    """Found in an analysts' audit: crm.md named no column of `crm_churn_risk`'s components,
+    nor `crm_contact_linkage`'s shares, the segmentation's thresholds or the friction
+    table's `interaction_id` and `occurred_at`, which the Parquet files hold; an analyst
+    found them in the files with nothing saying what they are."""
+    unnamed = []
+    for asset_def in defs.assets:
+        for key in asset_def.keys:
+            if key.path[0] != "gold":
+                continue
+            group = asset_def.group_names_by_key[key]
+            schema = asset_def.metadata_by_key[key]["dagster/column_schema"]
+            page = _domain_page(group)
+            unnamed += [
+                f"{key.path[-1]}.{column.name} (docs/{group}.md)"
+                for column in schema.columns
+                if column.name != "date" and f"`{column.name}`" not in page
+            ]
+    assert unnamed == []
+
+
 def test_each_domains_page_names_every_check_of_its_assets():
     """Seen in a docs audit: digital.md and support.md left out two checks of every bronze
     and typed silver table."""
