@@ -306,7 +306,18 @@ def csv_download(frame: pd.DataFrame) -> bytes:
     """The CSV of `frame` as the Download CSV button gives it: gold's column names and values,
     in UTF-8 with a byte-order mark. Without it Excel, opening the file with a double click,
     reads it in the machine's ANSI code page ('Câmara' read 'CÃ¢mara'); Streamlit's own table
-    export writes the mark too, and pandas, DuckDB and `utf-8-sig` skip it."""
+    export writes the mark too, and pandas, DuckDB and `utf-8-sig` skip it.
+
+    A time is written in UTC, as gold holds it, without the offset pandas writes after a
+    zoned one (`+00:00`): Excel reads `2026-11-24 09:15:02` as a time and keeps the other
+    as text. The same instant, to the microsecond."""
+    zoned = [column for column in frame.columns if _zoned(frame[column].dtype)]
+    if zoned:
+        frame = frame.copy(deep=False)
+        for column in zoned:
+            frame[column] = (
+                frame[column].astype(pd.DatetimeTZDtype("us", "UTC")).dt.tz_localize(None)
+            )
     return frame.to_csv(index=False).encode("utf-8-sig")
 
 

@@ -54,6 +54,32 @@ def test_the_csv_download_opens_in_excel_with_its_accents():
     assert next(with_mark) == ["Câmara & Duarte", "12.5"]
 
 
+def test_the_csv_download_writes_times_in_utc_as_excel_reads_them():
+    """Found in an analysts' audit: a gold time went into the CSV as pandas writes a zoned
+    one, `2026-11-24 09:15:02+00:00`, which Excel does not read as a time (it keeps the text:
+    no sorting by time, no arithmetic). Now in UTC, as gold holds it, without the offset;
+    the same instant to the microsecond, and an empty cell for none."""
+    at = pd.Timestamp("2026-11-24 09:15:02", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "called_at": [at, pd.NaT],
+            "arrow_at": pd.Series([at, at + pd.Timedelta(microseconds=250)]).astype(
+                pd.ArrowDtype(pa.timestamp("us", tz="UTC"))
+            ),
+            "local_at": [at.tz_convert("America/Sao_Paulo")] * 2,
+            "date": pd.to_datetime(["2026-11-24", "2026-11-25"]),
+        }
+    )
+    rows = list(csv.reader(io.StringIO(csv_download(frame).decode("utf-8-sig"))))
+    assert rows == [
+        ["called_at", "arrow_at", "local_at", "date"],
+        # A column holding a fraction of a second writes one on each of its times.
+        ["2026-11-24 09:15:02", "2026-11-24 09:15:02.000000", "2026-11-24 09:15:02", "2026-11-24"],
+        ["", "2026-11-24 09:15:02.000250", "2026-11-24 09:15:02", "2026-11-25"],
+    ]
+    assert frame["called_at"].dt.tz is not None  # the page's frame is left as it was
+
+
 def test_a_table_without_shares_is_shown_as_given():
     frame = pd.DataFrame({"rows": [3]})
     shown, config = as_percentages(frame, [])
