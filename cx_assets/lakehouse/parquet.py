@@ -2,10 +2,14 @@
 
 One file per partition, written to an in-flight name and renamed into place, so a reader
 never sees half a file and re-materializing a partition replaces it exactly; its data is
-on the disk before the rename, and the rename after it (`durable`). Timestamps
-are microsecond UTC (pyarrow would write nanoseconds, which Spark and some BI tools
-reject). Files under `date=YYYY-MM-DD/` folders carry no `date` column: the partition
-lives in the path, and a duplicate column makes pyarrow refuse to merge the dataset.
+on the disk before the rename, and the rename after it (`durable`). Timestamps are
+microsecond UTC (pyarrow would write nanoseconds, which Spark and some BI tools reject).
+Published files are Snappy-compressed: analysts read them with tools the lakehouse does not
+choose (Power BI's Parquet connector, older Spark), and Snappy is the codec every Parquet
+reader has; these files are small, so zstd's smaller size is worth little here. Bronze,
+read only by DuckDB and most of a day's bytes, stays zstd. Files under `date=YYYY-MM-DD/`
+folders carry no `date` column: the partition lives in the path, and a duplicate column
+makes pyarrow refuse to merge the dataset.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from cx_assets.lakehouse.arrow_types import normalise
 from cx_assets.lakehouse.sql import PARTITION_COLUMN
 
 DATA_FILE = "data.parquet"
+PUBLISHED_CODEC = "snappy"
 
 
 def partition_folder(dataset_dir: Path, day: date) -> Path:
@@ -58,7 +63,7 @@ def publish(table: pa.Table, folder: Path) -> Path:
         pq.write_table(
             normalise(table),
             in_flight,
-            compression="zstd",
+            compression=PUBLISHED_CODEC,
             coerce_timestamps="us",
             allow_truncated_timestamps=True,
         )

@@ -78,6 +78,20 @@ def test_publish_truncates_sub_microsecond_timestamps(tmp_path):
     ]
 
 
+def test_publish_compresses_with_snappy_which_every_bi_reader_has(tmp_path):
+    # Gold is read by tools the lakehouse does not choose (Power BI's Parquet.Document,
+    # older Spark, Excel's Power Query): Snappy is the codec every Parquet reader has.
+    frame = pd.DataFrame({"company": ["Câmara & Duarte"] * 3, "deals": [1, 2, 3]})
+    path = publish(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "t")
+    metadata = pq.ParquetFile(path).metadata
+    codecs = {
+        metadata.row_group(group).column(column).compression
+        for group in range(metadata.num_row_groups)
+        for column in range(metadata.num_columns)
+    }
+    assert codecs == {"SNAPPY"}
+
+
 def test_publish_drops_the_date_column_inside_a_date_folder_only(tmp_path):
     table = pa.table({"date": [D1, D1], "n": [1, 2]})
     in_partition = publish(table, partition_folder(tmp_path / "t", D1))
