@@ -173,7 +173,8 @@ def journey_timeline_sql(
     SELECT t.date, t.member_id,
            row_number() OVER (
                PARTITION BY t.date, t.member_id
-               ORDER BY t.event_at, t.event_kind DESC, t.session_id, t.action, t.call_id
+               ORDER BY t.event_at, t.event_kind DESC, t.session_id, t.action, t.call_id,
+                        t.journey_type, t.device_type, t.error_code
            ) AS sequence,
            t.event_kind, t.event_at, t.journey_type, t.action, t.session_id, t.device_type,
            t.error_code, t.call_id, t.call_reason, t.is_leakage_call, t.is_attributed_event,

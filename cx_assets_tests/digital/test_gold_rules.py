@@ -346,3 +346,24 @@ def test_a_segments_mean_sentiment_is_the_same_to_the_last_digit_whatever_order_
         assert len(results_in_every_order(con, leakage, "leakage", query)) == 1
     finally:
         con.close()
+
+
+def test_two_errors_of_a_session_in_the_same_second_keep_their_sequence_whatever_the_row_order(
+    silver,
+):
+    """A session logging two errors in one second (two codes, or the same code on two
+    devices) has them in the timeline in one order, however the journey rows are stored: the
+    sequence left the tie to the order rows reached the window, which a run's threads change."""
+    silver.event(NOON - timedelta(minutes=5), code="PAY_TIMEOUT")
+    silver.event(NOON - timedelta(minutes=5), code="CARD_DECLINED")
+    silver.event(NOON - timedelta(minutes=5), code="CARD_DECLINED", device="desktop_web")
+    silver.call(NOON)
+    silver.leakage()
+    sql = gold_rules.journey_timeline_sql("leakage", "journeys", "calls", [DAY])
+    silver.con.execute("SET threads = 1")  # rows reach the window in the stored order
+    timelines = set()
+    for order in ("line_number", "line_number DESC", "error_code, device_type DESC"):
+        silver.con.execute(f"CREATE OR REPLACE TABLE journeys AS FROM journeys ORDER BY {order}")
+        timeline = silver.query(sql)[["sequence", "device_type", "error_code"]]
+        timelines.add(tuple(map(tuple, timeline.itertuples(index=False))))
+    assert len(timelines) == 1
