@@ -38,8 +38,12 @@ Patterns a pipeline and its models should find:
 - **Timestamps:** ISO-8601; most without offset (UTC), ~10% with `Z`, ~5% in local time
   with `-03:00`.
 
-Deterministic for a seed: each creation day draws from its own generator, so a ticket's life
-depends only on the seed, the scale, the start and its creation day.
+Deterministic for a seed: the same request writes the same bytes. Each creation day draws
+from its own generator, but the customer base is drawn at once for the whole request (its new
+customers of every day), so a ticket's customer, and the customers' file, depend on `--days`
+too: `--start D --days 3` and three one-day requests from D, D+1 and D+2 write other files
+(as do CRM contacts and deals, and digital, whose simulation spans the range; CRM
+interactions and call transcripts depend on their day alone).
 
 Where things are: `shape` sets the numbers above, `people` the agents and customers,
 `tickets` the ticket lives and what a day delivers, `text` what tickets say; this module
