@@ -39,11 +39,19 @@ def is_in_flight(entry: Path | os.DirEntry) -> bool:
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+# A backslash the name holds before `x` or `u`, which would read as one of the escapes.
+_SPELLED_ESCAPE = re.compile(r"\\(?=[xu])")
+
+
 def printable(name: str) -> str:
     """A file name as text that Parquet, DuckDB, logs and terminals take as it shows: bytes
     that are not UTF-8 (which Python keeps as lone surrogates) and control characters
-    become `\\xNN` escapes, bidirectional overrides `\\uNNNN`."""
-    text = os.fsencode(name).decode("utf-8", errors="backslashreplace")
+    become `\\xNN` escapes, bidirectional overrides `\\uNNNN`. A backslash of the name
+    before `x` or `u` becomes `\\x5c`, so two names never show alike (`a\\x01` typed and `a`
+    with U+0001 were one `source_file`, and their records tied in the order by file)."""
+    text = os.fsencode(_SPELLED_ESCAPE.sub(r"\\x5c", name)).decode(
+        "utf-8", errors="backslashreplace"
+    )
     return _UNPRINTABLE.sub(_escaped, text)
 
 

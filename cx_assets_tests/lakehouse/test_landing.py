@@ -172,6 +172,27 @@ def test_control_characters_in_a_file_name_are_escaped_and_the_file_is_read(tmp_
     ]  # fmt: skip
 
 
+def test_a_name_spelling_an_escape_is_told_apart_from_the_name_escaped_to_it(tmp_path):
+    """Found in a determinism audit: `a<U+0001>.jsonl` and a file named `a\\x01.jsonl` as
+    typed were both `a\\x01.jsonl` in bronze's `source_file`, so their records tied on
+    (day, file, line), the order latest-version and first-copy rules go by, and which copy
+    won was DuckDB's to pick. A backslash a name holds before `x` or `u` is written
+    `\\x5c`, so every shown name stands for one name."""
+    landing_dir = tmp_path / "data" / "landing"
+    land_in(landing_dir, "a\x01.jsonl", b'{"Id": 1}\n')
+    land_in(landing_dir, "a\\x01.jsonl", b'{"Id": 2}\n')
+    land_in(landing_dir, "a\\b.jsonl", b'{"Id": 3}\n')  # no escape spelled: as typed
+    folder = "landing/crm/interactions/2024-01-05"
+
+    shown = [landed.relative_path for landed in discover(landing_dir, "crm", "interactions", DAY)]
+    assert shown == [
+        f"{folder}/a\\x01.jsonl",
+        f"{folder}/a\\b.jsonl",
+        f"{folder}/a\\x5cx01.jsonl",
+    ]  # listed by name as landed: U+0001, then `\\b`, then `\\x`
+    assert [row["source_file"] for row in read_day(landing_dir)] == shown
+
+
 # ---------------------------------------------------------------------------------------
 # Links out of the landing folder
 # ---------------------------------------------------------------------------------------
