@@ -44,12 +44,15 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
     from dagster._core.definitions.run_request import InstigatorType
     from dagster._core.scheduler.instigation import TickStatus
 
+    from cx_assets.lakehouse.resources import Lake as LakeResource
+
     automation = next(s for s in definitions.defs.sensors if s.name == "rollups_automation")
     assert automation.run_tags["dagster/max_retries"] == "2"
     (schedule,) = definitions.defs.get_repository_def().schedule_defs
     at = datetime(2024, 3, 5, 2, tzinfo=UTC)
+    lake = {"lake": LakeResource(data_dir=str(tmp_path))}
     (request,) = schedule.evaluate_tick(
-        build_schedule_context(scheduled_execution_time=at)
+        build_schedule_context(scheduled_execution_time=at, resources=lake)
     ).run_requests
     assert request.tags["dagster/max_retries"] == "2"
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -157,3 +160,46 @@ def test_an_update_after_a_rollup_rebuilt_between_two_ticks_is_not_lost(lake):
     # the request is handled: nothing more until the next update, even if its run fails
     again = evaluate_automation_conditions(definitions.defs, instance, cursor=after.cursor)
     assert again.get_num_requested(heat) == 0
+
+
+def test_the_schedule_leaves_out_a_domain_already_built_from_its_landed_files(lake):
+    """Found running the daemon's ticks over days: a landing sensor builds a day as soon as
+    it is a partition (00:00 UTC), and the schedule at 02:00 built every domain of it again
+    from the same files, rollups included, every day. It now runs only the domains whose
+    day is not built from what has landed (nothing landed, files changed since, or a step
+    after bronze not built), and skips when there is none, saying so."""
+    from cx_assets.domains import definitions_of
+    from cx_assets.lakehouse.automation import yesterday_run
+
+    day, at = "2024-01-05", datetime(2024, 1, 6, 2, tzinfo=UTC)
+    calls = Domain.named("calls")
+    transcripts = lake.land_jsonl("calls", "transcripts", day, [{"call_id": "c1"}])
+    both = definitions_of(["calls", "digital"]).get_repository_def()
+    alone = definitions_of(["calls"]).get_repository_def()
+    said: list[str] = []
+
+    def evaluate(repository):
+        return yesterday_run(at, lake.instance, repository, lake.layout.landing_dir, said.append)
+
+    def groups(repository) -> set[str]:
+        (request,) = [evaluate(repository)]
+        assert request.partition_key == day and request.tags["dagster/max_retries"] == "2"
+        graph = repository.asset_graph
+        keys = request.asset_selection or graph.get_all_asset_keys()  # None: the whole job
+        return {graph.get(key).group_name for key in keys}
+
+    assert groups(both) == {"calls", "digital"}
+    lake.materialize(
+        calls.partitioned, day=day, selection=[AssetKey(["bronze", "calls_transcripts"])]
+    )
+    assert groups(both) == {"calls", "digital"}  # the run failed after bronze: not built
+    lake.materialize(calls.partitioned, day=day)  # the landing sensor's run
+    assert groups(both) == {"digital"}
+    request = evaluate(both)
+    assert request.tags["cx/domains"] == "digital"
+    assert AssetKey(["gold", "leakage_savings_model"]) in request.asset_selection  # rollups
+    assert said[-1] == f"{day} of calls is built from its landed files: left out of the run"
+    skipped = evaluate(alone)
+    assert skipped.skip_message.startswith(f"{day} of every domain (calls) is built")
+    transcripts.write_text(transcripts.read_text() + '{"call_id": "c2"}\n')  # re-delivered
+    assert groups(alone) == {"calls"}

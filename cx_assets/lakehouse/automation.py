@@ -22,19 +22,24 @@ automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in th
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from dagster import (
     AutomationCondition,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterInvariantViolationError,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleEvaluationContext,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    build_schedule_from_partitioned_job,
+    schedule,
     sensor,
 )
 
@@ -312,18 +317,133 @@ def _later_days_reading(
 
 
 def daily_schedule(job):
-    """Each day at 02:00 UTC, the previous day's partition of every date-grained asset (the
-    job's partitions, and so the schedule's, are resolved from its assets with the
-    definitions)."""
-    return build_schedule_from_partitioned_job(
-        job,
+    """Each day at 02:00 UTC, the previous day's partition of every date-grained asset of the
+    domains not yet built from what has landed for it, with the whole-history tables built on
+    them (the job's selection, resolved with the definitions).
+
+    A landing sensor builds a day as soon as it is a partition (00:00 UTC): run whole, the
+    schedule built every domain of that day again from the same files, rollups included,
+    every day. A domain is left out when `built_from_landing` says its day is up to date;
+    the schedule is skipped, saying so, when every domain is."""
+
+    @schedule(
         name="daily_yesterday",
-        hour_of_day=2,
+        cron_schedule="0 2 * * *",
+        job=job,
+        execution_timezone="UTC",
         default_status=DefaultScheduleStatus.RUNNING,
-        tags=RETRIED_RUN_TAGS,
         description="Materializes yesterday's partition of every date-grained asset at "
-        "02:00 UTC; the whole-history tables built on them follow in the same run.",
+        "02:00 UTC, of each domain not already built from its landed files (by its landing "
+        "sensor); the whole-history tables built on them follow in the same run.",
     )
+    def daily_yesterday(context: ScheduleEvaluationContext, lake: Lake):
+        instance = context.instance if context.instance_ref is not None else None
+        return yesterday_run(
+            context.scheduled_execution_time or datetime.now(UTC),
+            instance,
+            _repository_of(context),
+            lake.layout.landing_dir,
+            context.log.info,
+        )
+
+    return daily_yesterday
+
+
+def yesterday_run(
+    at: datetime,
+    instance: DagsterInstance | None,
+    repository,
+    landing_dir: Path,
+    say: Callable[[str], None],
+) -> RunRequest | SkipReason:
+    """The daily schedule's tick at `at`: a run of the day before, of the domains whose day
+    is not built from what has landed for it (every domain without an instance or the
+    definitions to tell), or a skip when there is none."""
+    from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, WHOLE_HISTORY
+
+    day = at.astimezone(UTC).date() - timedelta(days=1)
+    if day < daily_partitions.start.date():
+        return SkipReason(f"{day} is before the first partition ({daily_partitions.start.date()})")
+    key = day.isoformat()
+    # The partition's tag given, as Dagster's partitioned schedule gives it: a request with
+    # a partition key alone needs the definitions to be evaluated.
+    tags = {**RETRIED_RUN_TAGS, **run_tags_for_days(key, key)}
+    request = RunRequest(run_key=key, partition_key=key, tags=tags)
+    if instance is None or repository is None:
+        return request
+    graph = repository.asset_graph
+    groups = sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()} - {None})
+    built = [g for g in groups if built_from_landing(instance, graph, landing_dir, g, day)]
+    if not built:
+        return request
+    to_build = [group for group in groups if group not in built]
+    if not to_build:
+        return SkipReason(
+            f"{key} of every domain ({', '.join(built)}) is built from the files landed for "
+            "it (by its landing sensor): nothing to run"
+        )
+    say(f"{key} of {', '.join(built)} is built from its landed files: left out of the run")
+    selection = [
+        asset_key
+        for asset_key in graph.get_all_asset_keys()
+        if graph.get(asset_key).group_name in to_build
+        and graph.get(asset_key).tags.get(PARTITIONING_TAG) in (DAILY, WHOLE_HISTORY)
+    ]
+    return RunRequest(
+        run_key=key,
+        partition_key=key,
+        asset_selection=sorted(selection),
+        tags={**tags, "cx/domains": ",".join(to_build)},
+    )
+
+
+def _repository_of(context: ScheduleEvaluationContext):
+    try:
+        return context.repository_def
+    except DagsterInvariantViolationError:  # a context built without definitions
+        return None
+
+
+def built_from_landing(
+    instance: DagsterInstance, graph, landing_dir: Path, group: str, day: date
+) -> bool:
+    """Whether `group`'s `day` is built from the files landed for it now: the latest bronze
+    materialization of each of its landed tables recorded these files (`already_built`), and
+    each of its date-grained tables was materialized for the day after the date-grained
+    tables it reads were (a run that failed after bronze leaves the day to build)."""
+    # here: `assets` imports this module (the rollups' automation condition)
+    from cx_assets.lakehouse.assets import LANDED_TABLE, metadata_value
+
+    keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == group]
+    landed = [
+        table.split("/")
+        for k in keys
+        if (table := metadata_value(graph.get(k).metadata, LANDED_TABLE))
+    ]
+    if not landed:
+        return False  # nothing lands for it: only a run builds its days
+    files_by_table: dict[str, list] = {}
+    for source, table in landed:
+        files_by_table[table] = discover(landing_dir, source, table, day, [])
+    source = landed[0][0]
+    if not already_built(
+        instance, source, day, files_by_table, folder_identity(landing_dir / source)
+    ):
+        return False
+    date_grained = [k for k in keys if graph.get(k).is_partitioned]
+    written = {}
+    for k in date_grained:
+        found = instance.get_latest_storage_id_by_partition(
+            k, DagsterEventType.ASSET_MATERIALIZATION, partitions={day.isoformat()}
+        )
+        written[k] = found.get(day.isoformat())
+    for k in date_grained:
+        if written[k] is None:
+            return False
+        for parent in graph.get(k).parent_keys:
+            if parent in written and (written[parent] is None or written[parent] > written[k]):
+                return False
+    return True
 
 
 def rollup_automation() -> AutomationCondition:
