@@ -10,9 +10,10 @@ state's generation (`DaysSeen.run_key`): Dagster deduplicates run keys forever, 
 must change whenever the content does. Days outside the partitions
 (before the start, today or later, or a folder that is not a date) are skipped, because
 one bad partition key fails the whole tick, with a log line on the first tick that skips
-them. Requests are capped per tick; the rest wait. A changed day that later days already
-built were computed from (a window of days before, every version up to a day:
-`staleness.py`) gets one run from it through the last of them instead.
+them. Requests, and the days compared with their bronze, are capped per tick; the rest
+wait, in order. A changed day that later days already built were computed from (a window
+of days before, every version up to a day: `staleness.py`) gets one run from it through
+the last of them instead.
 
 Runs the daemon starts by itself (the landing sensors', the schedule's, the rollup
 automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in the
@@ -73,6 +74,14 @@ MAX_REQUESTS_PER_TICK = 10
 # new update. A failure that is not transient fails twice more and stops. Runs a person
 # starts (`cx-lakehouse run`, the UI's launchpad) are not retried: they see the failure.
 RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
+# A day the sensor's state does not know is compared with its bronze materializations, a
+# query per table (`already_built`), a few ms each on a SQLite instance: a state started
+# again over 3,000 built CRM days took one tick of 40 s, and some 4,500 would pass Dagster's
+# 60 s for a sensor's evaluation (a tick that times out keeps no cursor: the next one starts
+# over). The days beyond these wait for the next tick.
+LOOK_UPS_PER_TICK = 200
+# `_new_or_redelivered`'s answer for a day left to the next tick's comparisons.
+WAIT = object()
 # A tick only lists date folders and stats files, so it can look often: a landed day is
 # seen within seconds (the daemon itself evaluates sensors at most every 5 s).
 LANDING_SENSOR_INTERVAL_SECONDS = 5
@@ -118,16 +127,20 @@ def landing_sensor(
         _say_unknown_tables(context, seen, lake, source, tables)
         _say_outside_sources(context, seen, lake)
         resolved: dict = {}  # the real paths of the landing and table folders, this tick
+        look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
             day = _partition_day(context, seen, source, folder_name, now)
             if day is None:
                 continue
+            # Once a day waits, every later one does: days are asked for in order.
+            full = waiting > 0 or len(changed) >= max_requests_per_tick
             landed = _new_or_redelivered(
-                context, seen, lake, source, tables, day, landing, resolved
-            )
+                context, seen, lake, source, tables, day, landing, resolved,
+                look_ups=[0] if full else look_ups,
+            )  # fmt: skip
             if landed is None:
                 continue
-            if len(changed) >= max_requests_per_tick:
+            if landed is WAIT or full:
                 waiting += 1
                 continue
             current, rewritten = landed
@@ -135,17 +148,25 @@ def landing_sensor(
             run_key = seen.run_key(source, folder_name, change)
             changed.append((folder_name, run_key))
         if waiting:
-            context.log.info(f"{waiting} more changed days wait for the next tick")
+            context.log.info(
+                f"{waiting} more days, changed or not yet compared with what their bronze was "
+                "built from, wait for the next tick"
+            )
         cursor = store.cursor(seen)
         if not changed:
             # The folder looked in (the data root is the UI's, not necessarily the files').
             looked_in = lake.layout.landing_dir / source
+            if waiting:
+                why = (
+                    f"{waiting} days of {looked_in} wait to be compared with what their "
+                    f"bronze was built from (at most {LOOK_UPS_PER_TICK} a tick)"
+                )
+            elif looked_in.is_dir():
+                why = f"no new or re-delivered {source} files in {looked_in}"
+            else:
+                why = f"nothing has landed in {looked_in} (no such folder)"
             return SensorResult(
-                skip_reason=SkipReason(
-                    f"no new or re-delivered {source} files in {looked_in}"
-                    if looked_in.is_dir()
-                    else f"nothing has landed in {looked_in} (no such folder)"
-                ),
+                skip_reason=SkipReason(why),
                 cursor=cursor,
             )
         return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
@@ -200,11 +221,13 @@ def _new_or_redelivered(
     day: date,
     landing: str | None,
     resolved: dict | None = None,
-) -> tuple[str, str] | None:
+    look_ups: list[int] | None = None,
+) -> tuple[str, str] | object | None:
     """The fingerprint and rewrites of `day`'s landed files when they are new or
     re-delivered since the sensor's state saw them, and not what the day's bronze was already
     built from; None otherwise (a day built from these files is recorded in the state as
-    seen)."""
+    seen). `WAIT` when the day must be compared with its bronze and `look_ups` (the
+    comparisons left to the tick, counted down) has none left."""
     folder_name = day.isoformat()
     ignored: list[tuple[str, str]] = []
     files_by_table = {
@@ -228,11 +251,13 @@ def _new_or_redelivered(
         return None
     # A day rewritten under the fingerprint the state holds is a re-delivery the sensor
     # saw itself, whatever an older bronze materialization recorded.
-    if (
-        seen.fingerprints.get(folder_name) != current
-        and context.instance is not None
-        and already_built(context.instance, source, day, files_by_table, landing)
-    ):
+    if seen.fingerprints.get(folder_name) == current or context.instance is None:
+        return current, rewritten
+    if look_ups is not None:
+        if look_ups[0] <= 0:
+            return WAIT
+        look_ups[0] -= 1
+    if already_built(context.instance, source, day, files_by_table, landing):
         context.log.info(f"{source} {folder_name}: already built from these files")
         seen.record(folder_name, current, rewritten)
         return None

@@ -14,6 +14,7 @@ from dagster import Definitions
 from cx_assets.lakehouse.landing_state import DaysSeen
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets_tests.lakehouse.sensor_ticks import (
+    BRONZE,
     DAY,
     Ticker,
     keys,
@@ -201,3 +202,55 @@ def test_a_day_landing_for_one_source_runs_alone_whatever_another_built_later(la
     )
     assert request.partition_key == "2024-01-01"
     assert "dagster/asset_partition_range_end" not in request.tags
+
+
+def test_a_tick_compares_a_bounded_number_of_days_with_their_bronze(lake, instance, monkeypatch):
+    """Found ticking over 3,000 landed days: each day the sensor's state did not know was
+    compared with its bronze materializations (a query per table) on every tick, those
+    waiting behind the cap included, so a tick of a backlog took 10-13 s on a SQLite instance,
+    and a state started again over years of days built (a cursor reset, a state lost) four
+    queries a day in one tick (40 s for 3,000 CRM days; past Dagster's 60 s for a sensor's
+    evaluation at some 4,500, and a tick that times out keeps no cursor). Days beyond the
+    budget wait for the next tick, in order, and are still all seen."""
+    from dagster import materialize
+
+    from cx_assets.lakehouse import automation
+    from cx_assets.lakehouse.partitions import run_tags_for_days
+
+    looked_up: list[str] = []
+    compare = automation.already_built
+    monkeypatch.setattr(
+        automation,
+        "already_built",
+        lambda instance, source, day, *rest: (
+            looked_up.append(str(day)) or compare(instance, source, day, *rest)
+        ),
+    )
+    days = [f"2024-02-{n:02d}" for n in range(1, 8)]
+    for day in days:
+        lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+    ticker = Ticker(make_sensor(max_requests_per_tick=2), lake.root, instance)
+    monkeypatch.setattr(automation, "LOOK_UPS_PER_TICK", 3)
+
+    spans = []
+    for _ in range(4):
+        spans += days_of(ticker.tick())
+        assert len(looked_up) <= 3, looked_up
+        looked_up.clear()
+
+    assert spans == [(days[0], days[1]), (days[2], days[3]), (days[4], days[5]), (days[6], days[6])]
+    assert not ticker.tick().run_requests
+
+    # every day built, then the state started again: each tick compares at most 3 days
+    ranged = run_tags_for_days(days[0], days[-1])
+    assert materialize(BRONZE, instance=instance, tags=ranged, resources=lake.resources).success
+    ticker.cursor = None
+    for waiting in [4, 1, 0]:
+        skipped = ticker.tick()
+        assert not skipped.run_requests
+        assert 0 < len(looked_up) <= 3, looked_up
+        looked_up.clear()
+        if waiting:  # the UI says why nothing runs yet
+            assert skipped.skip_message.startswith(f"{waiting} days of "), skipped.skip_message
+    assert set(days) <= set(ticker.state())
+    assert not ticker.tick().run_requests and not looked_up
