@@ -128,8 +128,9 @@ def landing_sensor(
         _say_outside_sources(context, seen, lake)
         resolved: dict = {}  # the real paths of the landing and table folders, this tick
         look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
+        not_yet: list[date] = []  # landed days that are not partitions yet (today's)
         for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
-            day = _partition_day(context, seen, source, folder_name, now)
+            day = _partition_day(context, seen, source, folder_name, now, not_yet)
             if day is None:
                 continue
             # Once a day waits, every later one does: days are asked for in order.
@@ -163,6 +164,12 @@ def landing_sensor(
                 )
             elif looked_in.is_dir():
                 why = f"no new or re-delivered {source} files in {looked_in}"
+                if not_yet:
+                    # The log says so once; the skip is what a person reads, tick after tick.
+                    after = min(not_yet) + timedelta(days=1)
+                    why += (
+                        f"; {min(not_yet)} runs once it is a partition, after 00:00 UTC on {after}"
+                    )
             else:
                 why = f"nothing has landed in {looked_in} (no such folder)"
             return SensorResult(
@@ -270,9 +277,11 @@ def _partition_day(
     source: str,
     folder_name: str,
     now: datetime,
+    not_yet: list[date] | None = None,
 ) -> date | None:
     """The day a date folder holds, if a run can build it: None for a name that is no date,
-    or a day outside the partitions (today's, say), said once while the folder stays."""
+    or a day outside the partitions (today's, say), said once while the folder stays; a day
+    that is not a partition yet is added to `not_yet`."""
     day = parse_date_folder(folder_name)
     if day is None:
         if seen.skip(folder_name):
@@ -281,6 +290,8 @@ def _partition_day(
             )
         return None
     if not is_partition_day(day, now):
+        if not_yet is not None and day >= now.astimezone(UTC).date():
+            not_yet.append(day)
         if seen.skip(folder_name):
             context.log.info(
                 f"skipping landing/{source}/*/{folder_name}: not a partition yet or any more "

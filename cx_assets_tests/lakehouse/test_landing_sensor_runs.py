@@ -68,6 +68,19 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     }
 
 
+def test_a_tick_while_only_today_has_landed_says_when_it_runs(lake, ticker):
+    """Found ticking through a day of a producer landing files as it goes: every tick's
+    skip said "no new or re-delivered crm files", today's files included, which read as a
+    sensor that does not see them (the log's line on today's folder is written once, on the
+    first tick). The skip names the day and when it becomes a partition."""
+    today = datetime.now(UTC).date()
+    lake.land_jsonl("crm", "interactions", today.isoformat(), [{"Id": 1}])
+    for _ in range(2):
+        message = ticker.tick().skip_message
+        assert message.startswith("no new or re-delivered crm files in "), message
+        assert f"{today} runs once it is a partition, after 00:00 UTC" in message, message
+
+
 def test_folders_that_are_not_dates_are_skipped(lake, ticker):
     lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
     lake.land_jsonl("crm", "interactions", "2024-02-30", [{"Id": 1}])
