@@ -198,8 +198,47 @@ def test_the_schedule_leaves_out_a_domain_already_built_from_its_landed_files(la
     request = evaluate(both)
     assert request.tags["cx/domains"] == "digital"
     assert AssetKey(["gold", "leakage_savings_model"]) in request.asset_selection  # rollups
-    assert said[-1] == f"{day} of calls is built from its landed files: left out of the run"
+    assert said[-1] == f"{day} left out of the run for: calls built from its landed files"
     skipped = evaluate(alone)
-    assert skipped.skip_message.startswith(f"{day} of every domain (calls) is built")
+    assert skipped.skip_message == f"nothing to run for {day}: calls built from its landed files"
     transcripts.write_text(transcripts.read_text() + '{"call_id": "c2"}\n')  # re-delivered
     assert groups(alone) == {"calls"}
+
+
+def test_the_schedule_leaves_out_a_domain_whose_landing_run_is_going(lake):
+    """The daemon back after days down: its landing sensors had asked for the days that
+    landed meanwhile, and the schedule's catch-up ticks, finding them not built yet, ran every
+    domain of each day again. A landing run queued or going for the day (alone, or in its
+    range) leaves its domain out; once it has failed, the schedule runs the domain."""
+    from dagster import DagsterRunStatus, SkipReason
+
+    from cx_assets.domains import definitions_of
+    from cx_assets.lakehouse.automation import yesterday_run
+
+    day, at = "2024-01-05", datetime(2024, 1, 6, 2, tzinfo=UTC)
+    lake.land_jsonl("calls", "transcripts", day, [{"call_id": "c1"}])
+    calls = definitions_of(["calls"])
+    said: list[str] = []
+
+    def evaluate():
+        return yesterday_run(
+            at, lake.instance, calls.get_repository_def(), lake.layout.landing_dir, said.append
+        )
+
+    landing = {"cx/source": "calls", "cx/trigger": "landing"}
+    ranged = {
+        "dagster/asset_partition_range_start": "2024-01-03",
+        "dagster/asset_partition_range_end": day,
+    }
+    for status, tags in [
+        (DagsterRunStatus.NOT_STARTED, {"dagster/partition": day}),
+        (DagsterRunStatus.STARTED, ranged),
+    ]:
+        run = lake.instance.create_run_for_job(
+            calls.resolve_job_def("calls_daily"), status=status, tags={**landing, **tags}
+        )
+        skipped = evaluate()
+        assert isinstance(skipped, SkipReason), skipped
+        assert f"being built by run {run.run_id}" in skipped.skip_message
+        lake.instance.report_run_failed(lake.instance.get_run_by_id(run.run_id))
+        assert evaluate().partition_key == day

@@ -359,8 +359,9 @@ def daily_schedule(job):
 
     A landing sensor builds a day as soon as it is a partition (00:00 UTC): run whole, the
     schedule built every domain of that day again from the same files, rollups included,
-    every day. A domain is left out when `built_from_landing` says its day is up to date;
-    the schedule is skipped, saying so, when every domain is."""
+    every day. A domain is left out when `built_from_landing` says its day is up to date,
+    or `landing_run_going` finds a landing run of it queued or going; the schedule is
+    skipped, saying why, when every domain is left out."""
 
     @schedule(
         name="daily_yesterday",
@@ -369,8 +370,9 @@ def daily_schedule(job):
         execution_timezone="UTC",
         default_status=DefaultScheduleStatus.RUNNING,
         description="Materializes yesterday's partition of every date-grained asset at "
-        "02:00 UTC, of each domain not already built from its landed files (by its landing "
-        "sensor); the whole-history tables built on them follow in the same run.",
+        "02:00 UTC, of each domain not already built (or being built) from its landed "
+        "files by its landing sensor; the whole-history tables built on them follow in the "
+        "same run.",
     )
     def daily_yesterday(context: ScheduleEvaluationContext, lake: Lake):
         instance = context.instance if context.instance_ref is not None else None
@@ -393,8 +395,8 @@ def yesterday_run(
     say: Callable[[str], None],
 ) -> RunRequest | SkipReason:
     """The daily schedule's tick at `at`: a run of the day before, of the domains whose day
-    is not built from what has landed for it (every domain without an instance or the
-    definitions to tell), or a skip when there is none."""
+    is neither built from what has landed for it nor being built by a landing run (every
+    domain without an instance or the definitions to tell), or a skip when there is none."""
     from cx_assets.lakehouse.assets import DAILY, PARTITIONING_TAG, WHOLE_HISTORY
 
     day = at.astimezone(UTC).date() - timedelta(days=1)
@@ -409,16 +411,19 @@ def yesterday_run(
         return request
     graph = repository.asset_graph
     groups = sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()} - {None})
-    built = [g for g in groups if built_from_landing(instance, graph, landing_dir, g, day)]
-    if not built:
+    why_not: dict[str, str] = {}  # the domains left out, each with why
+    for group in groups:
+        if built_from_landing(instance, graph, landing_dir, group, day):
+            why_not[group] = "built from its landed files"
+        elif going := landing_run_going(instance, group, key):
+            why_not[group] = f"being built by run {going}"
+    if not why_not:
         return request
-    to_build = [group for group in groups if group not in built]
+    to_build = [group for group in groups if group not in why_not]
+    reasons = "; ".join(f"{group} {why}" for group, why in why_not.items())
     if not to_build:
-        return SkipReason(
-            f"{key} of every domain ({', '.join(built)}) is built from the files landed for "
-            "it (by its landing sensor): nothing to run"
-        )
-    say(f"{key} of {', '.join(built)} is built from its landed files: left out of the run")
+        return SkipReason(f"nothing to run for {key}: {reasons}")
+    say(f"{key} left out of the run for: {reasons}")
     selection = [
         asset_key
         for asset_key in graph.get_all_asset_keys()
@@ -431,6 +436,35 @@ def yesterday_run(
         asset_selection=sorted(selection),
         tags={**tags, "cx/domains": ",".join(to_build)},
     )
+
+
+def landing_run_going(instance: DagsterInstance, group: str, day: str) -> str | None:
+    """The id of a landing sensor's run of `group` queued or going for `day` (its partition,
+    or a range holding it), if there is one: the daemon back after days down has its landing
+    sensors ask for the days that landed meanwhile, and the schedule's catch-up ticks would
+    otherwise build them again."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    going = [
+        DagsterRunStatus.QUEUED,
+        DagsterRunStatus.NOT_STARTED,
+        DagsterRunStatus.STARTING,
+        DagsterRunStatus.STARTED,
+    ]
+    runs = instance.get_runs(
+        RunsFilter(
+            statuses=going,
+            tags={"cx/source": group, "cx/trigger": "landing"},
+        )
+    )
+    for run in runs:
+        first = run.tags.get(
+            "dagster/asset_partition_range_start", run.tags.get("dagster/partition")
+        )
+        last = run.tags.get("dagster/asset_partition_range_end", first)
+        if first is not None and first <= day <= last:
+            return run.run_id
+    return None
 
 
 def _repository_of(context: ScheduleEvaluationContext):
