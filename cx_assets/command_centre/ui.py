@@ -326,7 +326,10 @@ def csv_download(frame: pd.DataFrame) -> bytes:
                 frame[column].astype(pd.DatetimeTZDtype("us", "UTC")).dt.tz_localize(None)
             )
         for column in texts:
-            frame[column] = frame[column].map(_as_text_cell, na_action="ignore")
+            values = frame[column]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype(object)
+            frame[column] = values.map(_as_text_cell, na_action="ignore")
     return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
@@ -335,7 +338,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _holds_text(column: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # labels as a category: text all the same
+        dtype = dtype.categories.dtype
+    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
 
 
 def _as_text_cell(value):

@@ -107,6 +107,15 @@ def test_the_csv_download_keeps_a_landed_formula_as_text():
     assert frame["company"][0] == formula  # the page's frame is left as it was
 
 
+def test_the_csv_download_keeps_a_formula_as_text_in_a_categorical_column_too():
+    # A frame read from Parquet or built by the page may hold its labels as a pandas
+    # category (a company or a journey type): its values are text all the same.
+    frame = pd.DataFrame({"company": pd.Categorical(["=1+1", "Câmara", "=1+1", None])})
+    rows = list(csv.reader(io.StringIO(csv_download(frame).decode("utf-8-sig"), newline="")))
+    assert [row[0] for row in rows[1:]] == ["'=1+1", "Câmara", "'=1+1", ""]
+    assert list(frame["company"].cat.categories) == ["=1+1", "Câmara"]  # left as it was
+
+
 def test_a_table_without_shares_is_shown_as_given():
     frame = pd.DataFrame({"rows": [3]})
     shown, config = as_percentages(frame, [])
