@@ -18,10 +18,19 @@ from cx_assets.command_centre.point_names import (
 )
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-SENTIMENT_COLOURS = {"positive": "#2ca02c", "neutral": "#9e9e9e", "negative": "#d62728"}
+# Colours a manager with deuteranopia or protanopia tells apart: Okabe and Ito's palette
+# ("Color Universal Design", 2008). Red against green, as the sentiment mix had, reads as one
+# olive to them; Streamlit's own palette, which took any series without colours of its own,
+# has a red and a teal-green that protanopia sees alike. Every series is named in its legend.
+SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
+                  "#F0E442"]  # fmt: skip
+SENTIMENT_COLOURS = {"positive": "#0072B2", "neutral": "#999999", "negative": "#D55E00"}
 PLAYBACK_COLOURS = {
-    "event": "#4c78a8", "failure": "#d62728", "leakage call": "#ff7f0e", "call": "#54a24b",
+    "event": "#0072B2", "failure": "#D55E00", "leakage call": "#E69F00", "call": "#009E73",
 }  # fmt: skip
+# Each marker of the playback has a shape of its own too, so none is told by colour alone.
+PLAYBACK_SHAPES = {"event": "circle", "failure": "cross", "leakage call": "diamond",
+                   "call": "square"}  # fmt: skip
 BAR_COLOUR = "#4c78a8"
 
 
@@ -157,7 +166,9 @@ def bars(
     )
     marks = base.mark_bar(color=BAR_COLOUR)
     if colour:
-        marks = base.mark_bar().encode(color=alt.Color(f"{colour}:N", title=None))
+        marks = base.mark_bar().encode(
+            color=alt.Color(f"{colour}:N", scale=alt.Scale(range=SERIES_COLOURS), title=None)
+        )
     text = base.mark_text(
         align="left" if horizontal else "center",
         baseline="middle" if horizontal else "bottom",
@@ -191,7 +202,9 @@ def lines(
         "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=_tooltip_format(y_format, ",.2f"))],
     }
     if colour:
-        encoding["color"] = alt.Color(f"{colour}:N", title=None)
+        encoding["color"] = alt.Color(
+            f"{colour}:N", scale=alt.Scale(range=SERIES_COLOURS), title=None
+        )
         encoding["tooltip"].append(colour)
     return _titled(alt.Chart(frame).mark_line(point=True).encode(**encoding), title, 300)
 
@@ -224,7 +237,9 @@ def stacked_area(
                     **_whole_steps(named[series].stack(), y_format or ""),
                 ),
             ),
-            color=alt.Color("series:N", sort=series, title=None),
+            color=alt.Color(
+                "series:N", sort=series, scale=alt.Scale(range=SERIES_COLOURS), title=None
+            ),
             order=alt.Order("stacked_below:Q"),
             tooltip=[
                 _day(x),
@@ -291,7 +306,7 @@ def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Ch
     colours = (
         alt.Scale(domain=known, range=[SENTIMENT_COLOURS[name] for name in known])
         if len(known) == len(frame)
-        else alt.Scale()
+        else alt.Scale(range=SERIES_COLOURS)
     )
     chart = (
         alt.Chart(frame)
@@ -342,9 +357,10 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
     )
     points = base.mark_point(filled=True, size=260).encode(
         color=colour,
+        # One legend of shape and colour (Vega-Lite merges the two, same field and title).
         shape=alt.Shape("marker:N", scale=alt.Scale(
-            domain=list(PLAYBACK_COLOURS), range=["circle", "circle", "diamond", "circle"]
-        ), legend=None),
+            domain=list(PLAYBACK_SHAPES), range=list(PLAYBACK_SHAPES.values())
+        ), title=None),
     )  # fmt: skip
     words = base.mark_text(dy=-18, fontSize=12).encode(text="what:N")
     return _titled(alt.layer(points, words), title, 200)

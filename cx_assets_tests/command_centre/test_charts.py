@@ -185,3 +185,118 @@ def test_bars_with_a_missing_name_still_draw():
     spec = bars(frame, x="name", y="n", title="t").to_dict()
 
     assert spec["layer"][0]["encoding"]["x"]["sort"] == ["b", "a"]
+
+
+# Colour vision deficiency simulated as Machado, Oliveira and Fernandes (2009) do, at full
+# severity, on linear RGB; distances are CIELAB ΔE (1976). Two colours closer than
+# `DISTINCT` under deuteranopia or protanopia read as one to a manager with that vision.
+MACHADO = {
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+}  # fmt: skip
+DISTINCT = 15.0
+
+
+def _linear(hex_colour: str) -> list[float]:
+    channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    return [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+
+
+def _lab(linear: list[float]) -> tuple[float, float, float]:
+    r, g, b = (min(max(c, 0.0), 1.0) for c in linear)
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    )
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def _seen_apart(first: str, second: str, vision: str) -> float:
+    matrix = MACHADO[vision]
+    seen = [
+        _lab([sum(row[k] * channel[k] for k in range(3)) for row in matrix])
+        for channel in (_linear(first), _linear(second))
+    ]
+    return sum((a - b) ** 2 for a, b in zip(*seen, strict=True)) ** 0.5
+
+
+def test_the_colour_blind_model_tells_red_from_green_apart_only_for_normal_vision():
+    """The model itself: the classic red and green meet under deuteranopia."""
+    assert _seen_apart("#d62728", "#2ca02c", "deuteranopia") < DISTINCT
+    assert _seen_apart("#0072b2", "#e69f00", "deuteranopia") > 100
+
+
+def _colour_ranges(spec: object) -> list[list[str]]:
+    """Every colour scale's range of a Vega-Lite spec, layers and conditions included."""
+    found = []
+    if isinstance(spec, dict):
+        colour = spec.get("encoding", {}).get("color")
+        if isinstance(colour, dict):
+            for part in (colour, colour.get("condition", {})):
+                if isinstance(part, dict) and part.get("type") == "nominal":
+                    found.append(part.get("scale", {}).get("range"))
+        for value in spec.values():
+            found += _colour_ranges(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += _colour_ranges(value)
+    return found
+
+
+def test_series_and_severities_are_told_apart_under_deuteranopia_and_protanopia():
+    """Seen in an accessibility audit: the sentiment mix drew positive #2ca02c and negative
+    #d62728, which deuteranopia sees 7 ΔE apart (one olive); the journey playback's failure
+    and call were a red and a green circle; and series named only by colour (friction flags,
+    journey types, linkage) took Streamlit's palette, whose red and teal-green meet under
+    protanopia. Every series' colour is now set, from Okabe and Ito's palette."""
+    from cx_assets.command_centre.charts import bars, donut, journey_playback
+
+    days = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    series = pd.DataFrame(
+        {"date": list(days) * 4, "n": range(8), "kind": [k for k in "abcd" for _ in days]}
+    )
+    timeline = pd.DataFrame(
+        {
+            "sequence": [1, 2, 3, 4],
+            "event_at": pd.to_datetime(["2024-01-01 10:00"] * 4),
+            "event_kind": ["journey_event", "journey_event", "call", "call"],
+            "action": ["view", "error", None, None],
+            "call_reason": [None, None, "billing", "other"],
+            "is_leakage_call": [None, None, True, False],
+        }
+    )
+    charts = {
+        "sentiment": donut(
+            pd.DataFrame({"s": ["positive", "neutral", "negative"], "n": [1, 2, 3]}),
+            names="s", values="n", title="t",
+        ),
+        "other donut": donut(pd.DataFrame({"s": list("abcd"), "n": [1, 2, 3, 4]}),
+                             names="s", values="n", title="t"),
+        "lines": lines(series, x="date", y="n", colour="kind", title="t"),
+        "stacked": stacked_area(series.pivot(index="date", columns="kind", values="n")
+                                .reset_index(), x="date", ys={k: k for k in "abcd"}, title="t"),
+        "bars": bars(series, x="kind", y="n", colour="kind", title="t"),
+        "playback": journey_playback(timeline, 4, title="t"),
+    }  # fmt: skip
+    for name, chart in charts.items():
+        ranges = _colour_ranges(chart.to_dict())
+        assert ranges and all(ranges), (name, ranges)
+        for colours in ranges:
+            for i, first in enumerate(colours[:4]):
+                for second in colours[i + 1 : 4]:
+                    for vision in MACHADO:
+                        apart = _seen_apart(first, second, vision)
+                        assert apart >= DISTINCT, (name, first, second, vision, round(apart, 1))
+
+
+def test_the_playback_tells_its_markers_apart_by_shape_as_well_as_colour():
+    """Seen in an accessibility audit: a failure and a call were both circles, told apart
+    only by red and green."""
+    from cx_assets.command_centre.charts import PLAYBACK_COLOURS, PLAYBACK_SHAPES
+
+    assert set(PLAYBACK_SHAPES) == set(PLAYBACK_COLOURS)
+    assert len(set(PLAYBACK_SHAPES.values())) == len(PLAYBACK_SHAPES)
