@@ -35,11 +35,66 @@ BAR_COLOUR = "#4c78a8"
 
 
 def _titled(
-    chart: alt.TopLevelMixin, title: str, height: int | alt.Step, subtitle: str | None = None
+    chart: alt.TopLevelMixin,
+    title: str,
+    height: int | alt.Step,
+    subtitle: str | None = None,
+    *,
+    said: str,
 ) -> alt.TopLevelMixin:
+    """A chart with its title and `said`, its values in words: Vega names the chart by its
+    spec's `description` (the `aria-label` a screen reader reads), else by "Vega
+    visualization"."""
     params = {"subtitle": subtitle} if subtitle else {}
+    description = ". ".join(part for part in (title, subtitle, said) if part)
     return chart.properties(
-        title=alt.TitleParams(title, anchor="start", fontSize=15, **params), height=height
+        title=alt.TitleParams(title, anchor="start", fontSize=15, **params),
+        height=height,
+        description=description,
+    )
+
+
+# A chart's text alternative lists this many of its values at most, then says how many more.
+SAID_AT_MOST = 24
+
+
+def _spoken(value: object, d3_format: str | None) -> str:
+    """`value` written as a chart's d3 format writes it (`$,.0f` → `$1,234`, `-$400`; `.0%`
+    with one decimal, as the cards write shares)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    if isinstance(value, str):
+        return value
+    spec = (d3_format or ",.2f").replace("~", "")
+    money = spec.startswith("$")
+    spec = spec.lstrip("$")
+    if spec.endswith("%"):
+        spec = ".1%"
+    elif spec.endswith("s") or spec == "g":
+        spec = ",.4g"
+    number = float(value)
+    if spec.endswith("d") or (spec == "," and number % 1 == 0):
+        number = int(number)
+    text = format(abs(number) if money else number, spec)
+    return ("-" if money and number < 0 else "") + ("$" if money else "") + text
+
+
+def _listed(items: list[str]) -> str:
+    shown = "; ".join(items[:SAID_AT_MOST])
+    more = len(items) - SAID_AT_MOST
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _day_text(day: object) -> str:
+    return f"{pd.Timestamp(day):%Y-%m-%d}" if pd.notna(day) else "—"
+
+
+def _series_said(frame: pd.DataFrame, x: str, y: str, d3_format: str | None) -> str:
+    return _listed(
+        [
+            f"{_day_text(day)} {_spoken(v, d3_format)}"
+            for day, v in zip(frame[x], frame[y], strict=True)
+        ]
     )
 
 
@@ -126,7 +181,14 @@ def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.
             tooltip=["day", "hour", alt.Tooltip("count:Q", format=",")],
         )
     )
-    return _titled(chart, title, 260)
+    busiest = grid[grid["count"] > 0].sort_values("count", ascending=False, kind="stable")
+    said = f"Heat map of weekdays by hour: {_spoken(grid['count'].sum(), ',')} in all" + (
+        ", the busiest: "
+        + _listed([f"{d} {h}h {_spoken(n, ',')}" for d, h, n in
+                   busiest[["day", "hour", "count"]].head(5).itertuples(index=False)])
+        if len(busiest) else ""
+    )  # fmt: skip
+    return _titled(chart, title, 260, said=said)
 
 
 def bars(
@@ -176,8 +238,11 @@ def bars(
         dy=0 if horizontal else -3,
         fontSize=11,
     ).encode(text=alt.Text(f"{y}:Q", format=value_format))
+    said = f"Bar chart of {_label(labels, y)} by {_label(labels, x)}: " + _listed(
+        [f"{name} {_spoken(v, value_format)}" for name, v in zip(frame[x], frame[y], strict=True)]
+    )
     # A horizontal chart grows with its bars (a step each), so every name stays readable.
-    return _titled(alt.layer(marks, text), title, alt.Step(22) if horizontal else height)
+    return _titled(alt.layer(marks, text), title, alt.Step(22) if horizontal else height, said=said)
 
 
 def lines(
@@ -206,7 +271,17 @@ def lines(
             f"{colour}:N", scale=alt.Scale(range=SERIES_COLOURS), title=None
         )
         encoding["tooltip"].append(colour)
-    return _titled(alt.Chart(frame).mark_line(point=True).encode(**encoding), title, 300)
+    number_format = _tooltip_format(y_format, "," if _whole_steps(frame[y], "") else ",.2f")
+    if colour:
+        said = " | ".join(
+            f"{name}: " + _series_said(group, x, y, number_format)
+            for name, group in frame.groupby(colour, sort=False)
+        )
+    else:
+        said = _series_said(frame, x, y, number_format)
+    said = f"Line chart of {_label(labels, y)} a day: {said}"
+    chart = alt.Chart(frame).mark_line(point=True).encode(**encoding)
+    return _titled(chart, title, 300, said=said)
 
 
 def stacked_area(
@@ -248,7 +323,11 @@ def stacked_area(
             ],
         )
     )
-    return _titled(chart, title, 300)
+    said = "Stacked areas over days: " + " | ".join(
+        f"{name}: " + _series_said(named, x, name, _tooltip_format(y_format, ",.3f"))
+        for name in series
+    )
+    return _titled(chart, title, 300, said=said)
 
 
 # A scatter writes its points' names on layers of their own, above or below each point
@@ -298,7 +377,16 @@ def scatter(
         )
         for column, dy in ((NAME_ABOVE, -LABEL_OFFSET_PIXELS), (NAME_BELOW, LABEL_OFFSET_PIXELS))
     ]
-    return _titled(alt.layer(points, *names), title, SCATTER_HEIGHT)
+    x_said, y_said = _tooltip_format(x_format, ",.3f"), _tooltip_format(y_format, ",.3f")
+    said = (
+        f"Scatter of {_label(labels, x)} against {_label(labels, y)}, a point per "
+        f"{_label(labels, label)} "
+        f"sized by {_label(labels, size)}: "
+        + _listed([f"{name}: {_label(labels, x)} {_spoken(a, x_said)}, {_label(labels, y)} "
+                   f"{_spoken(b, y_said)}, {_label(labels, size)} {_spoken(n, ',')}"
+                   for name, a, b, n in frame[[label, x, y, size]].itertuples(index=False)])
+    )  # fmt: skip
+    return _titled(alt.layer(points, *names), title, SCATTER_HEIGHT, said=said)
 
 
 def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Chart:
@@ -317,7 +405,12 @@ def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Ch
             tooltip=[names, alt.Tooltip(f"{values}:Q", format=",")],
         )
     )
-    return _titled(chart, title, 280)
+    total = pd.to_numeric(frame[values], errors="coerce").sum()
+    said = "Donut chart: " + _listed(
+        [f"{name} {_spoken(v, ',')}" + (f" ({_spoken(v / total, '.1%')})" if total else "")
+         for name, v in zip(frame[names], frame[values], strict=True)]
+    )  # fmt: skip
+    return _titled(chart, title, 280, said=said)
 
 
 def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.LayerChart:
@@ -363,7 +456,11 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
         ), title=None),
     )  # fmt: skip
     words = base.mark_text(dy=-18, fontSize=12).encode(text="what:N")
-    return _titled(alt.layer(points, words), title, 200)
+    said = f"Timeline, step {step} of {len(frame)} shown: " + _listed(
+        [f"{when} {lane} {what} ({marker})" for when, lane, what, marker, shown in
+         frame[["step", "lane", "what", "marker", "shown"]].itertuples(index=False) if shown]
+    )  # fmt: skip
+    return _titled(alt.layer(points, words), title, 200, said=said)
 
 
 def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str) -> alt.LayerChart:
@@ -388,8 +485,16 @@ def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str)
             .mark_line(point=alt.OverlayMarkDef(color="#222222"), color="#222222")
             .encode(x=_days("date"), y="tickets:Q", tooltip=[_day("date"), "tickets:Q"])
         )
+    delivered = _series_said(history, "date", "tickets", ",") if not history.empty else "none"
+    ahead_said = _listed(
+        [f"{_day_text(day)} {_spoken(f, ',.1f')} (80%: {_spoken(a, ',.1f')} to "
+         f"{_spoken(b, ',.1f')}; 95%: {_spoken(c, ',.1f')} to {_spoken(d, ',.1f')})"
+         for day, f, a, b, c, d in forecast[["date", "forecast", "lo_80", "hi_80", "lo_95",
+                                             "hi_95"]].itertuples(index=False)]
+    )  # fmt: skip
+    said = f"Tickets delivered a day: {delivered}. Forecast: {ahead_said}"
     return _titled(
-        alt.layer(*layers), title, 300,
+        alt.layer(*layers), title, 300, said=said,
         subtitle="black: delivered · dashed: forecast · darker band: 80% interval · "
         "lighter band: 95% interval",
     )  # fmt: skip

@@ -300,3 +300,57 @@ def test_the_playback_tells_its_markers_apart_by_shape_as_well_as_colour():
 
     assert set(PLAYBACK_SHAPES) == set(PLAYBACK_COLOURS)
     assert len(set(PLAYBACK_SHAPES.values())) == len(PLAYBACK_SHAPES)
+
+
+def test_every_chart_says_in_words_what_it_draws():
+    """Seen in an accessibility audit, in Chromium's DOM: every chart's only name was Vega's
+    default, aria-label "Vega visualization", so a screen reader read no title and no value.
+    Vega names a chart by its spec's `description`, which now says the chart's title and
+    its values, formatted as the chart writes them."""
+    from cx_assets.command_centre.charts import (
+        bars,
+        donut,
+        forecast_bands,
+        journey_playback,
+        weekday_hour_heatmap,
+    )  # fmt: skip
+
+    days = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    said = [
+        (bars(pd.DataFrame({"agent": ["Ana", "Bo"], "usd": [1234.4, -400.0]}), x="agent",
+             y="usd", title="Upsell", value_format="$,.0f"), ["Upsell", "Ana $1,234", "Bo -$400"]),
+        (bars(pd.DataFrame({"p": ["high"], "r": [0.2925]}), x="p", y="r", title="SLA",
+             value_format=".1%", horizontal=True), ["SLA", "high 29.2%"]),
+        (lines(pd.DataFrame({"date": days, "rate": [0.25, 0.3]}), x="date", y="rate",
+              title="Rate a day", y_format=".0%"), ["Rate a day", "2024-01-01 25.0%",
+                                                    "2024-01-02 30.0%"]),
+        (lines(pd.DataFrame({"date": list(days) * 2, "n": [1, 2, 3, 4], "f": list("aabb")}),
+              x="date", y="n", colour="f", title="Flags"), ["Flags", "a: 2024-01-01 1; 2024-01-02 2 |",
+                                                            "b: 2024-01-01 3"]),
+        (stacked_area(pd.DataFrame({"date": days, "d": [0.6, 0.5]}), x="date",
+                     ys={"d": "direct"}, title="Linkage", y_format=".0%"), ["Linkage", "direct: 2024-01-01 60.0%"]),
+        (scatter(pd.DataFrame({"a": ["Ana"], "x": [0.25], "y": [70.5], "n": [3]}), x="x", y="y",
+                size="n", label="a", title="Sc", x_format=".0%", y_format="$,.2f"), ["Sc", "Ana: x 25.0%, y $70.50, n 3"]),
+        (donut(pd.DataFrame({"s": ["positive", "negative"], "n": [3, 1]}), names="s",
+              values="n", title="Mix"), ["Mix", "positive 3 (75.0%)", "negative 1 (25.0%)"]),
+        (weekday_hour_heatmap(pd.DataFrame({"day_of_week": [1], "hour": [9], "k": [7]}),
+                             "k", title="Heat"), ["Heat", "7 in all", "Tue 9h 7"]),
+        (forecast_bands(pd.DataFrame({"date": days[:1], "tickets": [5]}),
+                       pd.DataFrame({"date": days[1:], "forecast": [6.0], "lo_80": [4.0],
+                                     "hi_80": [8.0], "lo_95": [3.0], "hi_95": [9.0],
+                                     "model": ["Naive"]}), title="Fc"), ["Fc", "2024-01-01 5", "2024-01-02 6.0 (80%: 4.0 to 8.0; 95%: 3.0 to 9.0)"]),
+    ]  # fmt: skip
+    for chart, words in said:
+        description = chart.to_dict().get("description", "")
+        for word in words:
+            assert word in description, (word, description)
+    timeline = pd.DataFrame(
+        {
+            "sequence": [1, 2], "event_at": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:05"]),
+            "event_kind": ["journey_event", "call"], "action": ["error", None],
+            "call_reason": [None, "billing"], "is_leakage_call": [None, True],
+        }
+    )  # fmt: skip
+    description = journey_playback(timeline, 2, title="M1").to_dict()["description"]
+    assert "1. 10:00:00 portal error (failure)" in description
+    assert "2. 10:05:00 call billing (leakage call)" in description
