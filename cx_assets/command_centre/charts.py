@@ -255,7 +255,9 @@ def lines(
     y_format: str | None = None,
     labels: dict[str, str] | None = None,
 ) -> alt.Chart:
-    """A series over days (`x` a date), one line per `colour` value."""
+    """A series over days (`x` a date), one line per `colour` value. A count's tooltip
+    writes it whole (`1,178`), as cards and tables do."""
+    number_format = _tooltip_format(y_format, "," if _whole_steps(frame[y], "") else ",.2f")
     encoding = {
         "x": _days(x),
         "y": alt.Y(
@@ -264,14 +266,13 @@ def lines(
             axis=alt.Axis(format=y_format or "~s", **_whole_steps(frame[y], y_format or "")),
             scale=_from_zero(frame[y]),
         ),
-        "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=_tooltip_format(y_format, ",.2f"))],
+        "tooltip": [_day(x), alt.Tooltip(f"{y}:Q", format=number_format)],
     }
     if colour:
         encoding["color"] = alt.Color(
             f"{colour}:N", scale=alt.Scale(range=SERIES_COLOURS), title=None
         )
         encoding["tooltip"].append(colour)
-    number_format = _tooltip_format(y_format, "," if _whole_steps(frame[y], "") else ",.2f")
     if colour:
         said = " | ".join(
             f"{name}: " + _series_said(group, x, y, number_format)

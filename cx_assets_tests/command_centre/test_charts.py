@@ -354,3 +354,15 @@ def test_every_chart_says_in_words_what_it_draws():
     description = journey_playback(timeline, 2, title="M1").to_dict()["description"]
     assert "1. 10:00:00 portal error (failure)" in description
     assert "2. 10:05:00 call billing (leakage call)" in description
+
+
+def test_a_count_a_day_reads_as_a_whole_number_in_its_tooltip():
+    """Seen in an accessibility audit: hovering CRM's friction flags a day or leakage calls
+    a day read `178.00` interactions, where the cards and tables write counts `178`."""
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "n": [1178, 22], "u": [1.5, 2]}
+    )
+    counts = lines(frame, x="date", y="n", title="t").to_dict()
+    assert counts["encoding"]["tooltip"][1]["format"] == ","
+    money = lines(frame, x="date", y="u", title="t").to_dict()
+    assert money["encoding"]["tooltip"][1]["format"] == ",.2f"
