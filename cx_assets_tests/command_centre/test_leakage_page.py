@@ -159,7 +159,7 @@ def test_a_leakage_table_not_written_is_said_in_its_section_the_rest_shown(
     shown = metrics(app)
     assert (shown["Leakage calls"], shown["Their cost"]) == ("40", "$320")
     assert shown["Annualized cost (all history)"] == "—"
-    headings = [heading.value for heading in app.subheader]
+    headings = [heading.value for heading in app.header]
     assert headings == [
         "Executive overview", "Segment drill-down", "Journey playback", "Savings model",
         "Root causes", "Next-best actions",

@@ -6,6 +6,7 @@ words."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def test_a_damaged_file_behind_a_headline_ends_that_card_only(gold_root, tmp_pat
     assert {"Calls", "Leakage calls", "Tickets created"} <= labels
     (freshness,) = [frame.value for frame in app.dataframe if "problem" in frame.value]
     assert list(freshness.set_index("table")["problem"].dropna().index) == ["crm_noise_summary"]
-    assert [heading.value for heading in app.subheader][-1] == "Runs and checks"
+    assert [heading.value for heading in app.header][-1] == "Runs and checks"
 
 
 @pytest.mark.parametrize(
@@ -269,3 +270,16 @@ def test_every_table_is_headed_in_words(gold_root, monkeypatch):
     ]
     assert len(headers) >= 60
     assert [(page, label) for page, label in headers if "_" in label] == []
+
+
+def test_every_pages_headings_go_down_one_level_at_a_time(gold_root, monkeypatch):
+    """Seen in an accessibility audit, in Chromium's DOM: every page went from its title (h1)
+    straight to its sections (h3), so a screen reader's list of headings had no second level
+    and the sections read as nested under a heading that is not there."""
+    levels = {"title": 1, "header": 2, "subheader": 3}
+    for page in PAGES:
+        app = render(page, gold_root, monkeypatch)
+        seen = [levels[node.type] for node in app.main if node.type in levels]
+        assert seen[0] == 1 and seen.count(1) == 1, (page, seen)
+        assert all(b - a <= 1 for a, b in itertools.pairwise(seen)), (page, seen)
+        assert len(seen) >= 4, (page, seen)

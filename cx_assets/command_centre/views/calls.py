@@ -118,7 +118,7 @@ if per_agent.empty:
     st.stop()
 
 # --------------------------------------------------------------------------- agents compared
-st.subheader("Agents compared")
+st.header("Agents compared")
 left, right = st.columns(2)
 with left:
     ui.chart(
@@ -162,7 +162,7 @@ with right:
     )
 
 # --------------------------------------------------------------------------- trend
-st.subheader("Daily trend")
+st.header("Daily trend")
 daily = ui.query(
     """SELECT date, sum(calls)::BIGINT AS calls, sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
               sum(upsell_revenue) AS upsell_revenue
@@ -188,7 +188,7 @@ with right:
     )
 
 # --------------------------------------------------------------------------- tables
-st.subheader("Agents")
+st.header("Agents")
 st.caption("Click a column header to sort.")
 ui.table(
     per_agent,
@@ -200,7 +200,7 @@ ui.table(
         "avg_upsell_per_call": st.column_config.NumberColumn(format=ui.CENTS_FORMAT),
     },
 )
-st.subheader("Largest upsells")
+st.header("Largest upsells")
 with ui.section():
     upsells = ui.query(
         """SELECT call_id, agent_name, called_at, upsell_amount, converted, sentiment

@@ -75,7 +75,7 @@ with kpi[3], ui.section(figure="Companies at high churn risk"):
     )
 
 # --------------------------------------------------------------------------- heat map
-st.subheader("When friction happens")
+st.header("When friction happens")
 in_slot, all_history = st.tabs(["Friction in the selected days", "All managers, all history"])
 with in_slot:
     cells = ui.query(
@@ -117,7 +117,7 @@ with all_history, ui.section():
     )
 
 # --------------------------------------------------------------------------- needy clients
-st.subheader("Needy clients")
+st.header("Needy clients")
 with ui.section():
     st.caption(
         "Valid interactions per unit of deal value (`neediness_ratio`, all history), summed over "
@@ -159,7 +159,7 @@ with ui.section():
         )
 
 # --------------------------------------------------------------------------- urgency timeline
-st.subheader("Urgency timeline")
+st.header("Urgency timeline")
 # Every built day of the range, a day without friction at 0 (its line would skip it).
 timeline = ui.query(
     """WITH days AS (SELECT DISTINCT date FROM crm_noise_summary WHERE date BETWEEN ? AND ?),
@@ -186,7 +186,7 @@ else:
     )
 
 # --------------------------------------------------------------------------- churn list
-st.subheader("Churn list")
+st.header("Churn list")
 with ui.section():
     bands = st.multiselect(
         "Risk bands", ["high", "medium", "low"], default=["high", "medium"], key="crm_bands"
@@ -226,7 +226,7 @@ with ui.section():
     )
 
 # --------------------------------------------------------------------------- linkage
-st.subheader("Contact linkage")
+st.header("Contact linkage")
 with ui.section():
     st.caption("How the days' interactions (noise included, all managers) resolve to a company.")
     linkage = ui.query(

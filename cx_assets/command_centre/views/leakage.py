@@ -93,7 +93,7 @@ kpi[3].metric(
     "latest day, and leakage calls of the type in the earlier week.",
 )
 
-st.subheader("Executive overview")
+st.header("Executive overview")
 st.caption(
     "Journey types ranked by the cost of their leakage calls; trend = the latest week over the "
     "week before (blank without 14 days of calls to compare)."
@@ -136,7 +136,7 @@ else:
     )
 
 # --------------------------------------------------------------------------- drill-down
-st.subheader("Segment drill-down")
+st.header("Segment drill-down")
 with ui.section():
     if leaked.empty:
         st.caption("No leakage calls in these days.")
@@ -176,7 +176,7 @@ with ui.section():
             )
 
 # --------------------------------------------------------------------------- playback
-st.subheader("Journey playback")
+st.header("Journey playback")
 with ui.section():
     members = ui.query(
         # Ranked by their leakage calls of the journey types chosen, as the rest of the page is.
@@ -265,7 +265,7 @@ with ui.section():
         )
 
 # --------------------------------------------------------------------------- savings
-st.subheader("Savings model")
+st.header("Savings model")
 with ui.section():
     annual = ui.query(SAVINGS, ["leakage_savings_model"], [types])
     st.caption(
@@ -300,7 +300,7 @@ with ui.section():
     )
 
 # --------------------------------------------------------------------------- root causes
-st.subheader("Root causes")
+st.header("Root causes")
 with ui.section():
     # Each type's total is a join, not a window: DuckDB 2.0 computes a window over Parquet read
     # with hive partitioning as if the filter on the partition column (`date`) were not there.
@@ -341,7 +341,7 @@ with ui.section():
         )
 
 # --------------------------------------------------------------------------- actions
-st.subheader("Next-best actions")
+st.header("Next-best actions")
 with ui.section():
     actions = ui.query(
         # The savings beside the action: after the owner and the effort they were past the

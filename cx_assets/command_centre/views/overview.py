@@ -209,7 +209,7 @@ if not tables:
         f"`cx-lakehouse run --date {first} --to {last}` (or `make demo` in the repository)."
     )
 
-st.subheader("Headlines")
+st.header("Headlines")
 crm, calls, leakage, support = st.columns(4)
 for column, title, show in (
     (crm, "CRM friction", headline_crm),
@@ -222,7 +222,7 @@ for column, title, show in (
         st.markdown(f"**{title}**")
         show()
 
-st.subheader("Freshness of the gold tables")
+st.header("Freshness of the gold tables")
 if tables:
     fresh = freshness(str(gold.data_dir), gold.version(tables))
     ui.table(
@@ -236,7 +236,7 @@ if tables:
 else:
     st.caption("No gold tables yet.")
 
-st.subheader("Runs and checks")
+st.header("Runs and checks")
 home = runs.dagster_home(gold.data_dir)
 stamps = tuple(
     _stamp(home / "history" / name)

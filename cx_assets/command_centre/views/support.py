@@ -97,7 +97,7 @@ sla = ui.query(
     in_filter,
 )
 
-st.subheader("SLA compliance by priority")
+st.header("SLA compliance by priority")
 st.caption(
     "Within SLA: neither the first-response nor the resolution target breached (contract §4.4)."
 )
@@ -117,7 +117,7 @@ ui.table(
 )
 
 # --------------------------------------------------------------------------- agents
-st.subheader("Agent performance")
+st.header("Agent performance")
 # From the tickets, not the daily means: a day's mean CSAT is of its rated tickets and its
 # mean first response of its answered ones, which the daily rows do not count.
 agents = ui.query(
@@ -183,7 +183,7 @@ else:
     )
 
 # --------------------------------------------------------------------------- forecast
-st.subheader("Ticket volume forecast")
+st.header("Ticket volume forecast")
 with ui.section():
     ui.require_written("support_volume_forecast")
     if not ui.has_rows("support_volume_forecast"):
@@ -251,7 +251,7 @@ with ui.section():
         )
 
 # --------------------------------------------------------------------------- categories
-st.subheader("Categories needing review")
+st.header("Categories needing review")
 with ui.section():
     ui.require_written("support_ticket_categories")
     # The tickets of the chosen teams' agents (with every team, those without an agent too).
@@ -285,7 +285,7 @@ with ui.section():
         )
 
 # --------------------------------------------------------------------------- plan
-st.subheader("Assignment plan")
+st.header("Assignment plan")
 with ui.section():
     ui.require_written("support_assignment_plan")
     if not ui.has_rows("support_assignment_plan"):
