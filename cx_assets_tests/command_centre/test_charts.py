@@ -392,3 +392,27 @@ def test_a_charts_axis_and_legend_text_is_dark_enough_to_read():
             for key in ("labelColor", "titleColor")
         ]
         assert all(_contrast_on_white(colour) >= 4.5 for colour in colours), colours
+
+
+def test_a_long_chart_title_wraps_instead_of_being_cut():
+    """Seen in an accessibility audit, the support page at 200% zoom of a 1280 px laptop
+    (640 px wide): "SLA breaches vs CSAT (size: tickets; agents with a rated ticket)" was
+    cut after "agents with", Vega titles do not wrap and the chart clips them. A title now
+    goes on lines of a half-column's width, words whole."""
+    from cx_assets.command_centre.charts import TITLE_LINE_CHARACTERS, forecast_bands
+
+    title = "SLA breaches vs CSAT (size: tickets; agents with a rated ticket)"
+    frame = pd.DataFrame({"a": ["Ana"], "x": [0.25], "y": [4.5], "n": [3]})
+    shown = scatter(frame, x="x", y="y", size="n", label="a", title=title).to_dict()["title"]
+    assert isinstance(shown["text"], list) and len(shown["text"]) >= 2, shown
+    assert " ".join(shown["text"]) == title
+    assert all(len(line) <= TITLE_LINE_CHARACTERS for line in shown["text"]), shown
+    short = lines(pd.DataFrame({"d": pd.to_datetime(["2024-01-01"]), "n": [1]}), x="d", y="n",
+                  title="Upsell revenue a day").to_dict()["title"]  # fmt: skip
+    assert short["text"] == "Upsell revenue a day"
+    day = pd.to_datetime(["2024-01-02"])
+    ahead = pd.DataFrame({"date": day, "forecast": [1.0], "model": ["Naive"]}).assign(
+        lo_80=0.0, hi_80=2.0, lo_95=0.0, hi_95=3.0
+    )
+    subtitle = forecast_bands(pd.DataFrame(), ahead, title="t").to_dict()["title"]["subtitle"]
+    assert isinstance(subtitle, list) and len(subtitle) >= 2, subtitle
