@@ -24,6 +24,7 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 # has a red and a teal-green that protanopia sees alike. Every series is named in its legend.
 SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
                   "#F0E442"]  # fmt: skip
+SERIES_SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"]
 SENTIMENT_COLOURS = {"positive": "#0072B2", "neutral": "#999999", "negative": "#D55E00"}
 PLAYBACK_COLOURS = {
     "event": "#0072B2", "failure": "#D55E00", "leakage call": "#E69F00", "call": "#009E73",
@@ -305,6 +306,10 @@ def lines(
         encoding["color"] = alt.Color(
             f"{colour}:N", scale=alt.Scale(range=SERIES_COLOURS), title=None
         )
+        # The points' shapes tell the series apart too (one legend with the colours).
+        encoding["shape"] = alt.Shape(
+            f"{colour}:N", scale=alt.Scale(range=SERIES_SHAPES), title=None
+        )
         encoding["tooltip"].append(colour)
     if colour:
         said = " | ".join(
@@ -314,7 +319,9 @@ def lines(
     else:
         said = _series_said(frame, x, y, number_format)
     said = f"Line chart of {_label(labels, y)} a day: {said}"
-    chart = alt.Chart(frame).mark_line(point=True).encode(**encoding)
+    # Points large enough for their shapes to be told apart where there are several series.
+    point = alt.OverlayMarkDef(filled=True, size=70) if colour else True
+    chart = alt.Chart(frame).mark_line(point=point).encode(**encoding)
     return _titled(chart, title, 300, said=said)
 
 

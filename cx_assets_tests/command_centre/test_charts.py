@@ -416,3 +416,16 @@ def test_a_long_chart_title_wraps_instead_of_being_cut():
     )
     subtitle = forecast_bands(pd.DataFrame(), ahead, title="t").to_dict()["title"]["subtitle"]
     assert isinstance(subtitle, list) and len(subtitle) >= 2, subtitle
+
+
+def test_series_over_days_are_told_apart_by_their_points_shapes_too():
+    """Seen in an accessibility audit: CRM's friction flags a day and leakage's calls a day
+    by journey type told their lines apart by colour alone; each series' points now have a
+    shape of their own as well, named in the same legend."""
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(["2024-01-01"] * 3), "n": [1, 2, 3], "flag": list("abc")}
+    )
+    encoding = lines(frame, x="date", y="n", colour="flag", title="t").to_dict()["encoding"]
+    assert encoding["shape"]["field"] == encoding["color"]["field"] == "flag"
+    shapes = encoding["shape"]["scale"]["range"]
+    assert len(set(shapes[:3])) == 3
