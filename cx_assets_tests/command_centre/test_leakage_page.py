@@ -371,3 +371,16 @@ def test_a_portal_event_without_an_action_reads_without_none(gold_root, tmp_path
     said = [md.value for md in app.markdown if md.value.startswith("Step 2 of")]
     assert said and "None" not in said[0]
     assert "the member has an event on **billing** (error PAY\\_TIMEOUT)." in said[0], said
+
+
+def test_the_leakage_pages_percentages_carry_their_percent_sign(gold_root, monkeypatch):
+    """Found in an accessibility audit: the leakage page's trend, repeat calls and share of
+    a journey type were written 27.7 and +3.2, the % only in the header, where every other
+    table writes 76.2%; a screen reader reading a cell by itself said a bare number."""
+    app = render("leakage", gold_root, monkeypatch)
+    formats = {}
+    for table in app.dataframe:
+        formats.update(column_formats(table))
+    assert formats["latest_trend_pct"] == "%+.1f%%"
+    assert formats["repeat_call_pct"] == "%.1f%%"
+    assert formats["pct_of_type"] == "%.1f%%"

@@ -131,7 +131,7 @@ else:
         name="leakage_overview",
         column_config={
             "cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
-            "latest_trend_pct": st.column_config.NumberColumn("trend %", format="%+.1f"),
+            "latest_trend_pct": st.column_config.NumberColumn("trend", format="%+.1f%%"),
         },
     )
 
@@ -169,7 +169,7 @@ with ui.section():
                 column_config={
                     "cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
                     "repeat_call_pct": st.column_config.NumberColumn(
-                        "repeat calls %", format="%.1f"
+                        "repeat calls", format="%.1f%%"
                     ),
                     "avg_sentiment": st.column_config.NumberColumn(format="%.2f"),
                 },
@@ -336,7 +336,7 @@ with ui.section():
             causes,
             name="leakage_root_causes",
             column_config={
-                "pct_of_type": st.column_config.NumberColumn("% of type", format="%.1f")
+                "pct_of_type": st.column_config.NumberColumn("share of type", format="%.1f%%")
             },
         )
 
