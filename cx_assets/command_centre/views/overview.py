@@ -219,7 +219,7 @@ for column, title, show in (
 ):
     # A damaged file behind one card is said in that card, the rest of the page still shown.
     with column.container(border=True), ui.section():
-        st.markdown(f"**{title}**")
+        st.subheader(title)
         show()
 
 st.header("Freshness of the gold tables")
@@ -246,7 +246,7 @@ recorded = history(str(home), stamps)
 if not recorded.readable:
     st.caption(f"Run history in `{home}`: {recorded.reason}.")
 else:
-    st.markdown("**Latest runs**")
+    st.subheader("Latest runs")
     st.dataframe(
         pd.DataFrame(
             [
@@ -266,13 +266,16 @@ else:
         hide_index=True,
         placeholder=ui.MISSING,
     )
-    st.markdown("**Checks that failed or warned** (each check's latest evaluation)")
+    st.subheader("Checks that failed or warned")
     if not recorded.problems:
         st.success("Every check passed at its latest evaluation.")
     else:
         errors = sum(problem.severity == "ERROR" for problem in recorded.problems)
         warned = len(recorded.problems) - errors
-        st.caption(f"{errors} failing (ERROR), {ui.plural(warned, 'warning')} (WARN)")
+        st.caption(
+            f"{errors} failing (ERROR), {ui.plural(warned, 'warning')} (WARN), at each "
+            "check's latest evaluation"
+        )
         problems = pd.DataFrame(
             [
                 {
