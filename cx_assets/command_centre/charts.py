@@ -113,6 +113,11 @@ def _spoken(value: object, d3_format: str | None) -> str:
     return ("-" if money and number < 0 else "") + ("$" if money else "") + text
 
 
+def _named(name: object) -> str:
+    """A category's name in a chart's words, `—` when missing, as tables write it."""
+    return "—" if name is None or (not isinstance(name, str) and pd.isna(name)) else str(name)
+
+
 def _listed(items: list[str]) -> str:
     shown = "; ".join(items[:SAID_AT_MOST])
     more = len(items) - SAID_AT_MOST
@@ -273,7 +278,10 @@ def bars(
         fontSize=11,
     ).encode(text=alt.Text(f"{y}:Q", format=value_format))
     said = f"Bar chart of {_label(labels, y)} by {_label(labels, x)}: " + _listed(
-        [f"{name} {_spoken(v, value_format)}" for name, v in zip(frame[x], frame[y], strict=True)]
+        [
+            f"{_named(name)} {_spoken(v, value_format)}"
+            for name, v in zip(frame[x], frame[y], strict=True)
+        ]
     )
     # A horizontal chart grows with its bars (a step each), so every name stays readable.
     return _titled(alt.layer(marks, text), title, alt.Step(22) if horizontal else height, said=said)
@@ -423,7 +431,7 @@ def scatter(
         f"Scatter of {_label(labels, x)} against {_label(labels, y)}, a point per "
         f"{_label(labels, label)} "
         f"sized by {_label(labels, size)}: "
-        + _listed([f"{name}: {_label(labels, x)} {_spoken(a, x_said)}, {_label(labels, y)} "
+        + _listed([f"{_named(name)}: {_label(labels, x)} {_spoken(a, x_said)}, {_label(labels, y)} "
                    f"{_spoken(b, y_said)}, {_label(labels, size)} {_spoken(n, ',')}"
                    for name, a, b, n in frame[[label, x, y, size]].itertuples(index=False)])
     )  # fmt: skip
@@ -448,7 +456,8 @@ def donut(frame: pd.DataFrame, *, names: str, values: str, title: str) -> alt.Ch
     )
     total = pd.to_numeric(frame[values], errors="coerce").sum()
     said = "Donut chart: " + _listed(
-        [f"{name} {_spoken(v, ',')}" + (f" ({_spoken(v / total, '.1%')})" if total else "")
+        [f"{_named(name)} {_spoken(v, ',')}"
+         + (f" ({_spoken(v / total, '.1%')})" if total else "")
          for name, v in zip(frame[names], frame[values], strict=True)]
     )  # fmt: skip
     return _titled(chart, title, 280, said=said)

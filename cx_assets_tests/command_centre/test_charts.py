@@ -431,3 +431,13 @@ def test_series_over_days_are_told_apart_by_their_points_shapes_too():
     assert encoding["shape"]["field"] == encoding["color"]["field"] == "flag"
     shapes = encoding["shape"]["scale"]["range"]
     assert len(set(shapes[:3])) == 3
+
+
+def test_a_missing_name_reads_as_a_dash_in_a_charts_words():
+    """A null category (a support priority, a member category) read `nan` in the chart's
+    text alternative, where tables and cards write a missing value `—`."""
+    from cx_assets.command_centre.charts import bars
+
+    frame = pd.DataFrame({"name": ["b", None], "n": [3, 2]})
+    description = bars(frame, x="name", y="n", title="t").to_dict()["description"]
+    assert "b 3; — 2" in description and "nan" not in description
