@@ -441,3 +441,45 @@ def test_a_missing_name_reads_as_a_dash_in_a_charts_words():
     frame = pd.DataFrame({"name": ["b", None], "n": [3, 2]})
     description = bars(frame, x="name", y="n", title="t").to_dict()["description"]
     assert "b 3; — 2" in description and "nan" not in description
+
+
+def test_the_forecasts_intervals_have_edges_that_stand_out_from_the_page():
+    """Found in an accessibility audit: the forecast's 95% interval was a band of 15% of
+    #4c78a8, 1.2:1 against the white page, and the 80% band 1.7:1, with no edge, under
+    WCAG's 3:1 for a graphic a reader needs (1.4.11); each interval's bounds are now drawn
+    as lines of a colour at 3:1 or more, the 95% dotted."""
+    from cx_assets.command_centre.charts import forecast_bands
+
+    days = pd.to_datetime(["2024-01-02", "2024-01-03"])
+    ahead = pd.DataFrame(
+        {"date": days, "forecast": [5.0, 6.0], "lo_80": [4.0, 4.0], "hi_80": [7.0, 8.0],
+         "lo_95": [3.0, 3.0], "hi_95": [9.0, 9.0], "model": ["Naive", "Naive"]}
+    )  # fmt: skip
+    layers = forecast_bands(pd.DataFrame(), ahead, title="t").to_dict()["layer"]
+    edges = {}
+    for layer in layers:
+        mark = layer["mark"] if isinstance(layer["mark"], dict) else {"type": layer["mark"]}
+        field = layer.get("encoding", {}).get("y", {}).get("field")
+        if mark["type"] == "line" and field in {"lo_80", "hi_80", "lo_95", "hi_95"}:
+            edges[field] = mark
+    assert set(edges) == {"lo_80", "hi_80", "lo_95", "hi_95"}, edges
+    assert all(_contrast_on_white(mark["color"]) >= 3 for mark in edges.values())
+    assert "strokeDash" in edges["lo_95"] and "strokeDash" not in edges["lo_80"]
+
+
+def test_a_wrapped_title_keeps_a_legends_items_whole():
+    """Seen in Chromium after titles wrapped: the forecast's subtitle broke its legend
+    between "darker band: 80%" and "interval"; a title or subtitle of items between ` · `
+    now breaks between items, each line ending with its `·`."""
+    from cx_assets.command_centre.charts import forecast_bands
+
+    day = pd.to_datetime(["2024-01-02"])
+    ahead = pd.DataFrame({"date": day, "forecast": [1.0], "model": ["Naive"]}).assign(
+        lo_80=0.0, hi_80=2.0, lo_95=0.0, hi_95=3.0
+    )
+    subtitle = forecast_bands(pd.DataFrame(), ahead, title="t").to_dict()["title"]["subtitle"]
+    assert subtitle == [
+        "black: delivered · dashed: forecast ·",
+        "darker band: 80% interval ·",
+        "lighter band, dotted edges: 95% interval",
+    ]
