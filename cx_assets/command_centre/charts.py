@@ -486,7 +486,7 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
     frame["marker"] = "event"
     frame.loc[timeline["action"].isin(["abandon", "error"]).to_numpy(), "marker"] = "failure"
     frame.loc[timeline["event_kind"].eq("call").to_numpy(), "marker"] = "call"
-    leaked = timeline["is_leakage_call"].fillna(False).astype(bool).to_numpy()
+    leaked = timeline["is_leakage_call"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     frame.loc[leaked, "marker"] = "leakage call"
     base = alt.Chart(frame).encode(
         x=alt.X("step:O", sort=list(frame["step"]), title="step, time (UTC)",
