@@ -171,13 +171,8 @@ def test_re_materializing_a_day_replaces_it_exactly(lake):
 
 def test_a_day_whose_parquet_a_crash_left_behind_is_published_by_the_next_run(lake, monkeypatch):
     lake.materialize([numbers_daily], day="2024-01-05")
-    monkeypatch.setattr(GoldIOManager, "publish", _killed)
-    ROWS_PER_DAY["n"] = 1
-    try:  # the warehouse commits a day's new rows, then the process dies
-        assert not lake.materialize([numbers_daily], day="2024-01-05", raise_on_error=False).success
-    finally:
-        ROWS_PER_DAY["n"] = 2
-        monkeypatch.undo()
+    # the warehouse commits a day's new rows, then the process dies
+    _run_again_killed_before_its_parquet(lake, monkeypatch, numbers_daily, rows=1)
     assert len(lake.gold("test_numbers_daily")) == 2  # Parquet behind the warehouse (1 row)
 
     lake.materialize([numbers_daily], day="2024-01-06")  # another day
@@ -193,13 +188,7 @@ def test_journals_left_behind_are_published_before_any_other_write(lake, monkeyp
     """`cx-lakehouse run` calls this first: a table the next runs do not write is no longer
     left behind its warehouse rows until it is written again."""
     lake.materialize([numbers_daily], day="2024-01-05")
-    monkeypatch.setattr(GoldIOManager, "publish", _killed)
-    ROWS_PER_DAY["n"] = 1
-    try:
-        assert not lake.materialize([numbers_daily], day="2024-01-05", raise_on_error=False).success
-    finally:
-        ROWS_PER_DAY["n"] = 2
-        monkeypatch.undo()
+    _run_again_killed_before_its_parquet(lake, monkeypatch, numbers_daily, rows=1)
     journal_dir = lake.layout.gold_journal_dir
     (journal_dir / "_test_numbers_daily.json.99.tmp").write_text("{")  # a writer killed
     (journal_dir / "gone_table.json").write_text('{"days": null}')  # no such table any more
@@ -221,11 +210,7 @@ def test_a_day_published_again_from_the_warehouse_reads_in_pandas_as_the_others(
     lake.materialize([scores_daily], day="2024-01-05", last_day="2024-01-06")
     dataset = lake.layout.gold_dir / "test_scores_daily"
     assert str(lake.gold("test_scores_daily")["score"].dtype) == "Int64"
-    monkeypatch.setattr(GoldIOManager, "publish", _killed)
-    try:
-        assert not lake.materialize([scores_daily], day="2024-01-05", raise_on_error=False).success
-    finally:
-        monkeypatch.undo()
+    _run_again_killed_before_its_parquet(lake, monkeypatch, scores_daily)
     assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_scores_daily"]
 
     day = pd.read_parquet(dataset / "date=2024-01-05" / DATA_FILE)
@@ -250,13 +235,7 @@ def test_a_day_published_again_has_the_columns_of_the_others_not_the_warehouse_l
             "CREATE TABLE gold.test_numbers_daily (date DATE, legacy INT, label VARCHAR, n BIGINT)"
         )
     lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
-    monkeypatch.setattr(GoldIOManager, "publish", _killed)
-    ROWS_PER_DAY["n"] = 1
-    try:
-        assert not lake.materialize([numbers_daily], day="2024-01-05", raise_on_error=False).success
-    finally:
-        ROWS_PER_DAY["n"] = 2
-        monkeypatch.undo()
+    _run_again_killed_before_its_parquet(lake, monkeypatch, numbers_daily, rows=1)
     assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_numbers_daily"]
 
     dataset = lake.layout.gold_dir / "test_numbers_daily"
@@ -353,6 +332,19 @@ def test_a_damaged_journal_publishes_the_whole_table_again(lake):
 
 def _killed(*args, **kwargs):
     raise RuntimeError("killed between the warehouse commit and the Parquet")
+
+
+def _run_again_killed_before_its_parquet(lake, monkeypatch, asset, *, rows: int | None = None):
+    """Materialize 2024-01-05 of `asset` again (`rows` rows a day, if given), the process dying
+    after the warehouse committed the day and before its Parquet was published."""
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    if rows is not None:
+        ROWS_PER_DAY["n"] = rows
+    try:
+        assert not lake.materialize([asset], day="2024-01-05", raise_on_error=False).success
+    finally:
+        ROWS_PER_DAY["n"] = 2
+        monkeypatch.undo()
 
 
 def test_an_empty_day_still_gets_a_gold_file_and_table(lake):
