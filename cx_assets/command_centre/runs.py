@@ -66,12 +66,10 @@ class CheckProblem:
     days: list[str]
     description: str
     run_id: str
-    evaluated_at: datetime | None
 
 
 @dataclass
 class RunHistory:
-    home: Path
     readable: bool
     reason: str = ""
     runs: list[RunSummary] = field(default_factory=list)
@@ -115,17 +113,17 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
     runs_db, index_db = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
     if not runs_db.exists():
         if _keeps_runs_elsewhere(home):
-            return RunHistory(home, readable=False, reason=ELSEWHERE)
-        return RunHistory(home, readable=False, reason="no runs recorded yet")
+            return RunHistory(readable=False, reason=ELSEWHERE)
+        return RunHistory(readable=False, reason="no runs recorded yet")
     if not index_db.exists():
         # Dagster creates both at once: without it, no check could be said to have passed.
-        return RunHistory(home, readable=False, reason=f"check evaluations not found at {index_db}")
+        return RunHistory(readable=False, reason=f"check evaluations not found at {index_db}")
     try:
-        history = RunHistory(home, readable=True, runs=_latest_runs(runs_db, runs))
+        history = RunHistory(readable=True, runs=_latest_runs(runs_db, runs))
         history.problems = _check_problems(index_db)
         return history
     except (sqlite3.Error, ValueError, KeyError) as error:
-        return RunHistory(home, readable=False, reason=f"run history unreadable: {error}")
+        return RunHistory(readable=False, reason=f"run history unreadable: {error}")
 
 
 def _latest_runs(path: Path, limit: int) -> list[RunSummary]:
@@ -187,7 +185,7 @@ def _check_problems(path: Path) -> list[CheckProblem]:
                 GROUP BY asset_key, check_name, coalesce(partition, '')
             )
             SELECT e.asset_key, e.check_name, e.partition, e.run_id, e.execution_status,
-                   e.evaluation_event, e.evaluation_event_timestamp
+                   e.evaluation_event
             FROM asset_check_executions e JOIN latest USING (id)
             WHERE e.execution_status IN ({", ".join("?" * len(NOT_PASSED))})
             ORDER BY e.id DESC
@@ -197,7 +195,7 @@ def _check_problems(path: Path) -> list[CheckProblem]:
     finally:
         con.close()
     grouped: dict[tuple[str, str], CheckProblem] = {}
-    for asset_key, check, partition, run_id, status, event, evaluated in rows:
+    for asset_key, check, partition, run_id, status, event in rows:
         asset = "/".join(json.loads(asset_key))
         severity, description = _evaluation(event, status)
         problem = grouped.get((asset, check))
@@ -209,7 +207,6 @@ def _check_problems(path: Path) -> list[CheckProblem]:
                 days=[],
                 description=description,
                 run_id=run_id,
-                evaluated_at=_time(evaluated),
             )
         if partition:
             problem.days.append(partition)

@@ -219,7 +219,6 @@ class _Network:
 
     tickets: list[tuple[str, int]]  # (skill, ticket index)
     pairs: list[tuple[str, int]]  # (skill, agent)
-    slot_vars: list[tuple[int, int]]  # (agent, k-th free slot)
     cost: np.ndarray
     upper: np.ndarray
     supply: np.ndarray  # each node's net flow, both bounds of its row
@@ -261,7 +260,7 @@ class _Network:
         supply = np.zeros(len(skills) + len(slots))
         if not weighted:
             supply[: len(skills)] = [-len(candidates[skill]) for skill in skills]
-        network = cls(tickets, pairs, slot_vars, cost, upper, supply, [], [], [])
+        network = cls(tickets, pairs, cost, upper, supply, [], [], [])
         skill_row = {skill: r for r, skill in enumerate(skills)}
         agent_row = {agent: len(skills) + r for r, agent in enumerate(sorted(slots))}
         n_t, n_p = len(tickets), len(pairs)
