@@ -93,7 +93,6 @@ def landing_sensor(
     job_name: str,
     *,
     max_requests_per_tick: int = MAX_REQUESTS_PER_TICK,
-    minimum_interval_seconds: int = LANDING_SENSOR_INTERVAL_SECONDS,
 ) -> SensorDefinition:
     sensor_name = f"{source}_landing_sensor"
 
@@ -102,7 +101,7 @@ def landing_sensor(
         description=f"Runs a day of {source} when files land in, or are re-delivered to, "
         f"landing/{source}/<table>/<YYYY-MM-DD>/.",
         job_name=job_name,
-        minimum_interval_seconds=minimum_interval_seconds,
+        minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
     )
     def landing_files_changed(context: SensorEvaluationContext, lake: Lake):
