@@ -95,9 +95,10 @@ DAILY = "daily"
 WHOLE_HISTORY = "whole_history"
 
 
-def metadata_value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    """A declaration read back from definition metadata (Dagster wraps plain values)."""
-    value = metadata.get(key, default)
+def metadata_value(metadata: Mapping[str, Any], key: str) -> Any:
+    """A declaration read back from definition metadata (Dagster wraps plain values); None
+    when it is not there."""
+    value = metadata.get(key)
     return getattr(value, "value", value)
 
 

@@ -27,12 +27,11 @@ class Lake(ConfigurableResource):
         return DataLayout(Path(self.data_dir))
 
 
-def build_resources(data_dir: Path, run_wait_seconds: float | None = None) -> dict[str, object]:
+def build_resources(data_dir: Path) -> dict[str, object]:
     root = str(data_dir)
-    if run_wait_seconds is None:
-        run_wait_seconds = Settings.from_env().run_wait_seconds
     warehouse = Warehouse(
-        path=str(DataLayout(data_dir).warehouse_path), run_wait_seconds=run_wait_seconds
+        path=str(DataLayout(data_dir).warehouse_path),
+        run_wait_seconds=Settings.from_env().run_wait_seconds,
     )
     storage = {
         "bronze": BronzeParquetIOManager(warehouse=warehouse, data_dir=root),

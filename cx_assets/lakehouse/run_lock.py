@@ -270,11 +270,11 @@ class _Ticket:
         os.close(self.fd)
 
 
-def _remove_if_stale(path: Path, older_than_seconds: float = 60.0) -> None:
+def _remove_if_stale(path: Path) -> None:
     """Remove a ticket still being named: taking one takes microseconds, so one older than
     a minute was left by a process killed in between."""
     with contextlib.suppress(OSError):
-        if time.time() - path.stat().st_mtime > older_than_seconds:
+        if time.time() - path.stat().st_mtime > 60.0:
             path.unlink()
 
 

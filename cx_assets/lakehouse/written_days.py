@@ -46,9 +46,9 @@ _KEY_ID_DIGITS = 16
 _create_lock = threading.Lock()
 
 
-def key_id(key: bytes | None = None) -> str:
-    """The id of `key` (the current `CX_HASH_KEY` without it)."""
-    digest = hmac.new(key or hash_key(), _KEY_ID_TEXT, hashlib.sha256).hexdigest()
+def key_id() -> str:
+    """The id of the current `CX_HASH_KEY`."""
+    digest = hmac.new(hash_key(), _KEY_ID_TEXT, hashlib.sha256).hexdigest()
     return digest[:_KEY_ID_DIGITS]
 
 
