@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from cx_assets import cli as cli_module
 from cx_assets.cli import leftovers
+from cx_assets_tests.ports import free_port
 
 # Each fake says it is ready once set up, then waits.
 READY = "print('ready', flush=True); time.sleep(120)"
@@ -51,12 +51,6 @@ def spawn():
             process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _settled(*processes: subprocess.Popen) -> None:
     """Wait until each fake is set up (it says so)."""
     for process in processes:
@@ -70,7 +64,7 @@ def test_what_a_killed_ui_left_is_stopped_and_the_ui_starts_on_its_port(
     data_dir = tmp_path / "data"
     home = data_dir / "dagster_home"
     home.mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     # Its arguments name the data root, whose path may hold the word "daemon".
     instance_ref = '{"config_yaml": "base_dir: /srv/daemon-data/dagster_home/storage"}'
     web = spawn(
@@ -121,7 +115,7 @@ def test_a_live_ui_of_the_data_root_makes_a_second_refuse(tmp_path, monkeypatch,
     monkeypatch.setattr(os, "execvp", lambda *args: pytest.fail("started a second UI"))
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    assert cli_module.main(["ui", "--port", str(_free_port())]) == 2
+    assert cli_module.main(["ui", "--port", str(free_port())]) == 2
 
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line == (

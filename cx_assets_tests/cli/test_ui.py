@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from cx_assets_tests.cli import BIN, REPO, START, cli
+from cx_assets_tests.ports import free_port
 
 
 def test_ui_runs_dagster_dev_on_loopback_with_a_persistent_home(tmp_path, monkeypatch):
@@ -134,12 +135,6 @@ def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch, capsys):
 # --------------------------------------------------------------------------- the UI, served
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _as_a_background_job() -> None:
     """In the child before exec: SIGINT ignored, as a non-interactive shell's `cmd &` has it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -149,7 +144,7 @@ def _as_a_background_job() -> None:
 def served_ui(data_dir: Path, log: Path) -> Iterator[Callable[..., dict]]:
     """`cx-lakehouse ui` on a free port until its code location is loaded; yields a GraphQL
     client of its web server (the API the UI's own pages call)."""
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     with log.open("w") as output:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from cx_assets.command_centre.server import streamlit_command
 from cx_assets_tests.command_centre.gold_rows import write_gold
+from cx_assets_tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,12 +52,6 @@ def test_the_dashboard_command_serves_loopback_only_without_telemetry():
     assert flags["--server.port"] == "8612"
     assert flags["--server.headless"] == "true"
     assert flags["--browser.gatherUsageStats"] == "false"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def listening_addresses(port: int) -> set[str]:
