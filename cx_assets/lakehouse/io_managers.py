@@ -262,8 +262,10 @@ def _written_days_record(
     transaction (see `written_days`); None for a whole table."""
     if not days:
         return None
+    # Plain or in a MetadataValue, read as `assets.metadata_value` reads a declaration (which
+    # this module cannot import: `assets` imports it).
     declared = context.definition_metadata.get(written_days.KEYED_HASHES)
-    key = written_days.key_id() if getattr(declared, "value", declared) else None  # wrapped?
+    key = written_days.key_id() if getattr(declared, "value", declared) else None
     written_days.ensure_table(con)
     return functools.partial(written_days.record, table=f"{layer}.{table}", days=days, key=key)
 
