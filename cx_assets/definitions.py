@@ -7,13 +7,8 @@ found by looking, so adding a domain edits nothing here.
 
 from __future__ import annotations
 
-from cx_assets.domains import (
-    DAILY_JOB,
-    WHOLE_HISTORY_JOB,
-    definitions_of,
-    domain_names,
-)
+from cx_assets.domains import definitions_of, domain_names
 
-__all__ = ["DAILY_JOB", "WHOLE_HISTORY_JOB", "defs", "domain_names"]
+__all__ = ["defs", "domain_names"]
 
 defs = definitions_of(domain_names())

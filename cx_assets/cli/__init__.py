@@ -42,7 +42,7 @@ from cx_assets.cli.options import UsageError
 from cx_assets.cli.process import ClosedPipeTolerant, StartUpCollection
 from cx_assets.cli.run import cmd_run
 from cx_assets.cli.run_plan import RunPlan
-from cx_assets.cli.servers import cmd_dashboard, cmd_ui, require_free_port, ui_command
+from cx_assets.cli.servers import cmd_dashboard, cmd_ui, ui_command
 from cx_assets.command import interruption
 from cx_assets.lakehouse.settings import SettingsError
 
@@ -53,7 +53,6 @@ __all__ = [
     "dagster_yaml",
     "main",
     "prepare_dagster_home",
-    "require_free_port",
     "run_program",
     "ui_command",
 ]
