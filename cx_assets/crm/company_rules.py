@@ -14,11 +14,16 @@ from cx_assets.crm.rules import DEFAULT_RULES, CrmRules
 from cx_assets.lakehouse import sql
 
 
-def _company_universe_sql(interactions: str, current_contacts: str) -> str:
+def _company_universe_sql(interactions: str, current_contacts: str, current_deals: str) -> str:
+    """Every company known: the company contacts, the companies interactions resolve to, and
+    the companies of deals (a deal's `ContactId` is a company, contract 4.1), so a company
+    known from its deals only is scored and segmented with its won and lost deals."""
     return f"""
         SELECT contact_id AS company_id FROM {current_contacts} WHERE contact_type = 'company'
         UNION
         SELECT DISTINCT company_id FROM {interactions} WHERE company_id IS NOT NULL
+        UNION
+        SELECT DISTINCT company_id FROM {current_deals} WHERE company_id IS NOT NULL
     """
 
 
@@ -50,7 +55,7 @@ def churn_risk_sql(
     window = int(rules.churn_trend_window_days)
     return f"""
     WITH as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
-    companies AS ({_company_universe_sql(interactions, current_contacts)}),
+    companies AS ({_company_universe_sql(interactions, current_contacts, current_deals)}),
     valid AS (
         SELECT company_id, occurred_at, is_friction FROM {interactions}
         WHERE NOT is_noise AND company_id IS NOT NULL
@@ -183,7 +188,7 @@ def _company_tiers_sql(
     window_start = f"a.as_of_date - INTERVAL {int(rules.engagement_window_days)} DAY"
     return f"""
     as_of AS (SELECT {as_of_day_sql(interactions, as_of_day)} AS as_of_date),
-    companies AS ({_company_universe_sql(interactions, current_contacts)}),
+    companies AS ({_company_universe_sql(interactions, current_contacts, current_deals)}),
     won AS (
         SELECT company_id, {sql.float_sum("amount")} AS won_amount
         FROM {current_deals} WHERE status = 'won' GROUP BY company_id

@@ -288,3 +288,34 @@ def test_engagement_counts_interactions_by_when_they_happened_in_the_90_local_da
         company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
     ).df()
     assert engaged.set_index("company_id").loc[10, "interactions_90d"] == 2
+
+
+def test_a_company_known_only_from_its_deals_is_scored_and_segmented(con):
+    """Company 30 was never delivered as a contact and has no interaction, only a won and a
+    lost deal (a deal's `ContactId` is a company, contract 4.1). It had no churn row, and
+    the segmentation counted neither it nor its won 1000 (found comparing gold with an
+    independent build from the landed files)."""
+    rows = [interaction(1, 1, 10, T0)]
+    deals = [
+        {"company_id": 10, "amount": 500.0, "status": "won"},
+        {"company_id": 30, "amount": 1000.0, "status": "won"},
+        {"company_id": 30, "amount": 10.0, "status": "lost"},
+    ]
+    deal_only = churn(con, rows, deals).loc[30]
+    assert deal_only.valid_interactions == 0 and deal_only.lost_deal_share == 0.5
+    # never a healthy interaction: recency 1 and trend 1, plus half of the lost deals' 15
+    assert deal_only.churn_risk_score == pytest.approx(35 + 20 + 15 * 0.5)
+
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": "company"}))
+    con.register("deals_", pd.DataFrame(deals))
+    matrix = con.execute(
+        company_rules.segmentation_sql("interactions_", "contacts_", "deals_")
+    ).df()
+    assert matrix["company_count"].sum() == 2
+    assert matrix["total_won_amount"].sum() == pytest.approx(1500.0)
+    assert matrix["value_threshold"].iloc[0] == pytest.approx(750.0)  # median of 500, 1000
+    segments = con.execute(
+        company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
+    ).df()
+    assert segments.set_index("company_id").loc[30, "segment"] == "sleeping_giants"
