@@ -19,6 +19,7 @@ from cx_assets.cli.read_ahead import ReadAheadJournal, oldest
 from cx_assets.cli.run_plan import RunPlan
 from cx_assets.cli.run_report import (
     RunTally,
+    print_earlier_days,
     print_kept_on_later_days,
     print_later_days,
     print_quarantined,
@@ -185,9 +186,22 @@ def _run_and_report(
         )
         journal.write(other_domains if succeeded else oldest(before, other_domains))
         left_out = plan.readers_left_out(instance, keys)
+        # Days before the run's that its tables read as empty, though their files landed.
+        earlier = (
+            plan.earlier_days_not_built(
+                instance,
+                resources["warehouse"],
+                settings.layout.landing_dir,
+                keys,
+                settings.partitions_start,
+            )
+            if tally.damaged is None
+            else []
+        )
     print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
     print_readers_left_out(left_out)
     print_later_days(later, min([keys[0], *changed_days]))
+    print_earlier_days(earlier, keys[-1])
     if succeeded:
         print_kept_on_later_days(
             plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]

@@ -111,6 +111,33 @@ class RunPlan:
             for day in instance.get_materialized_partitions(reader)
         )
 
+    def earlier_days_not_built(
+        self, instance, warehouse, landing_dir: Path, days: list[str], start: date
+    ) -> list:
+        """The days before the first of `days` that a planned table read of a table never
+        built for them, though their files landed (`staleness.earlier_days_not_built`): it
+        read them as days with no rows."""
+        from cx_assets.lakehouse.io_managers import days_never_built
+        from cx_assets.lakehouse.landing import landed_days
+        from cx_assets.lakehouse.staleness import earlier_days_not_built
+
+        def never_built(key, read: list[str]) -> list[str]:
+            found = days_never_built(
+                instance, warehouse, key, [date.fromisoformat(day) for day in read]
+            )
+            return [day.isoformat() for day in found]
+
+        landed: dict[str, set[str]] = {}
+
+        def landed_of(group: str) -> set[str]:  # listed once a group
+            if group not in landed:
+                landed[group] = landed_days(landing_dir, group)
+            return landed[group]
+
+        return earlier_days_not_built(
+            self.graph, self.partitioned, days[0], start.isoformat(), landed_of, never_built
+        )
+
     def read_ahead_rows(self, warehouse, days: list[str]) -> dict:
         """A fingerprint of each day of `days` of every table this run rebuilds that later
         days read, by `layer/table` (`cli.read_ahead.Fingerprints`; a table not built yet

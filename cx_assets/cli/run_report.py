@@ -88,6 +88,22 @@ def print_later_days(stale: list, first_day: str) -> None:
         )
 
 
+def print_earlier_days(earlier: list, last_day: str) -> None:
+    """Name the days before the run's that its tables read of a table never built for them,
+    though their files landed (`lakehouse/staleness.py`): read as days with no rows. The
+    command builds them and the run's days again, as one range."""
+    from cx_assets.lakehouse.partitions import day_span
+
+    for found in earlier:
+        span = day_span(found.days)
+        count = f"{len(found.days)} day{'s' if len(found.days) > 1 else ''}"
+        print(
+            f"earlier days not built: {found.group}, {count} from {span} landed but were "
+            f"never built, and {', '.join(found.tables)} read them as days with no rows. "
+            f"Build them with:\n  {found.command(last_day)}"
+        )
+
+
 def print_readers_left_out(left_out) -> None:
     """Name the tables the selection left out that read what this run rebuilt on its days,
     built before it (`lakehouse/staleness.py`), with the run that rebuilds them."""

@@ -84,6 +84,45 @@ class LandedFile:
     read_error: str | None = None
 
 
+def landed_days(landing_dir: Path, source: str) -> set[str]:
+    """The ISO days a source landed a file on: a date folder of one of its tables holding
+    a file of a supported extension that is not in flight (what `cx-lakehouse run` asks
+    before naming days landed and never built; `discover` reads them)."""
+    days: set[str] = set()
+    try:
+        tables = [entry for entry in os.scandir(landing_dir / source) if entry.is_dir()]
+    except OSError:  # no such source folder, or one it may not read
+        return days
+    for table in tables:
+        if is_in_flight(table):
+            continue
+        try:
+            folders = [entry for entry in os.scandir(table.path) if entry.is_dir()]
+        except OSError:
+            continue
+        for folder in folders:
+            if (
+                folder.name not in days
+                and _DATE_FOLDER.match(folder.name)
+                and _holds_a_file(folder.path)
+            ):
+                days.add(folder.name)
+    return days
+
+
+def _holds_a_file(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(
+                not is_in_flight(entry)
+                and Path(entry.name).suffix.lower() in SUPPORTED_SUFFIXES
+                and entry.is_file()
+                for entry in entries
+            )
+    except OSError:
+        return False
+
+
 def discover(
     landing_dir: Path,
     source: str,

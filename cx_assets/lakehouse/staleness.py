@@ -169,6 +169,65 @@ def later_days_built_before(
 
 
 @dataclass(frozen=True)
+class EarlierDays:
+    """Days before a run's first, of one group (domain), that landed files but were never
+    built, read by a table the run built: it read them as days with no rows."""
+
+    group: str
+    days: tuple[str, ...]  # sorted ISO days
+    tables: tuple[str, ...]  # the readers the run built, as `layer/table`
+
+    def command(self, last: str) -> str:
+        """One `cx-lakehouse run` from the first such day through the run's last: those
+        days built, then the run's days again from them."""
+        return run_command(self.days[0], last, f"group:{self.group}")
+
+
+def earlier_days_not_built(
+    graph: object,
+    planned: Collection[AssetKey],
+    first_day: str,
+    start: str,
+    landed_days: Callable[[str], Collection[str]],
+    never_built: Callable[[AssetKey, list[str]], Collection[str]],
+) -> list[EarlierDays]:
+    """Per group, the days before `first_day` (from `start`, the first partition) that a
+    `planned` date-grained asset reads of a parent (a window of days before, or every day
+    as of its own), on which the parent's group landed files (`landed_days`, ISO days by
+    group) and that the parent was never built for (`never_built`, of some ISO days). Digital's
+    leakage calls of a day run alone after days landed and never built flag no repeat call
+    and miss the evening before; the run names those days with the command that builds
+    them and its own again. The warehouse is asked only of days that landed."""
+    first = date.fromisoformat(first_day)
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for key in sorted(planned):
+        node = graph.get(key)
+        if not node.is_partitioned:
+            continue
+        for parent in sorted(node.parent_keys):
+            if not graph.get(parent).is_partitioned:
+                continue
+            group = graph.get(parent).group_name or "default"
+            landed = sorted(day for day in landed_days(group) if start <= day < first_day)
+            if not landed:
+                continue
+            ahead = days_read_after(graph.get_partition_mapping(key, parent))
+            if ahead == 0:
+                continue
+            since = start if ahead is None else (first - timedelta(days=ahead)).isoformat()
+            read = [day for day in landed if day >= since]
+            missing = set(never_built(parent, read)) if read else set()
+            if missing:
+                days_of, tables = found.setdefault(group, (set(), set()))
+                days_of.update(missing)
+                tables.add(key.to_user_string())
+    return [
+        EarlierDays(group, tuple(sorted(days)), tuple(sorted(tables)))
+        for group, (days, tables) in sorted(found.items())
+    ]
+
+
+@dataclass(frozen=True)
 class ReadersLeftOut:
     """Date-grained tables a run left out that read, on the run's days, tables it rebuilt."""
 

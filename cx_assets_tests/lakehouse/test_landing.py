@@ -15,6 +15,7 @@ import pytest
 from cx_assets.lakehouse.landing import (
     date_folders,
     discover,
+    landed_days,
     parse_date_folder,
 )
 from cx_assets_tests.lakehouse.landed_files import DAY, land_in, read_day, write
@@ -104,6 +105,21 @@ def test_date_folders_groups_tables_by_folder_name(tmp_path):
     ]
     assert found["2024-01-06"] == [crm / "contacts" / "2024-01-06"]
     assert date_folders(landing_dir, "support") == {}
+
+
+def test_landed_days_are_date_folders_holding_a_file_that_would_be_read(tmp_path):
+    landing_dir = tmp_path / "landing"
+    digital = landing_dir / "digital"
+    write(digital / "calls" / "2024-01-05" / "calls.csv", b"call_id\n")
+    write(digital / "journeys" / "2024-01-06" / "j.CSV", b"member_id\n")
+    write(digital / "calls" / "2024-01-07" / "_writing.csv", b"call_id\n")  # in flight
+    write(digital / "calls" / "2024-01-08" / "notes.txt", b"not read")
+    (digital / "members" / "2024-01-09").mkdir(parents=True)  # an empty folder
+    write(digital / "members" / "latest" / "m.csv", b"member_id\n")  # not a date
+    write(digital / "_staging" / "2024-01-10" / "m.csv", b"member_id\n")  # in flight
+
+    assert landed_days(landing_dir, "digital") == {"2024-01-05", "2024-01-06"}
+    assert landed_days(landing_dir, "support") == set()
 
 
 @pytest.mark.parametrize(

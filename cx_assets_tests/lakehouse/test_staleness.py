@@ -16,7 +16,9 @@ from dagster import AssetIn, AssetKey, Definitions, asset
 from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.staleness import (
+    EarlierDays,
     LaterDays,
+    earlier_days_not_built,
     later_days_after_changes,
     later_days_built_before,
     read_ahead_parents,
@@ -267,13 +269,62 @@ def test_a_reader_of_a_reader_left_out_is_behind_the_newest_write_it_reads():
     assert found is not None and found.tables == ("joined", "of_joined")
 
 
+def test_earlier_days_landed_but_never_built_are_named_with_their_readers():
+    """Seen in a differential audit: digital day 10 run alone, days 3 to 9 landed and never
+    built, flagged no repeat call (the calls of the days before read as none) and lost a
+    leakage call of just after midnight; the run said only OK. A reader of the days before
+    names those that landed and were never built, within its window (two days back) or all
+    of them (as of the day); a day built, a day that never landed and a day before the
+    first partition are not named."""
+    landed = {"source": {"2023-12-31", "2024-01-01", "2024-01-05", "2024-01-06", "2024-01-07"}}
+    built = {"2024-01-06"}
+    asked = []
+
+    def never_built(key: AssetKey, days: list[str]) -> list[str]:
+        asked.append((key, days))
+        return [day for day in days if day not in built]
+
+    def found(planned, first_day: str) -> list[EarlierDays]:
+        return earlier_days_not_built(
+            GRAPH, planned, first_day, "2024-01-01", lambda group: landed[group], never_built
+        )
+
+    # two days back from the 8th reads the 6th (built) and the 7th; per day reads its own
+    window = found({per_day.key, two_days_back.key, rollup.key}, "2024-01-08")
+    assert window == [EarlierDays("source", ("2024-01-07",), ("two_days_back",))]
+    assert window[0].command("2024-01-09") == (
+        "cx-lakehouse run --date 2024-01-07 --to 2024-01-09 --select group:source"
+    )
+    # as of the day reads every earlier day of events: each landed and never built
+    assert found({two_days_back.key, as_of_the_day.key}, "2024-01-08") == [
+        EarlierDays("source", ("2024-01-01", "2024-01-05", "2024-01-07"),
+                    ("as_of_the_day", "two_days_back"))
+    ]  # fmt: skip
+    # nothing landed before the run's first day: the warehouse is not asked
+    asked.clear()
+    assert found({two_days_back.key, as_of_the_day.key}, "2024-01-01") == []
+    assert asked == []
+
+
 def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     """Seen in an audit: digital day 3 built before day 1 kept members of day 1 as `Other`
     and day 2's journeys out of its window; the run said only OK."""
     data_dir = tmp_path / "data"
     landed(data_dir, "digital", days=3, start="2024-01-01", seed=None)
     run = ("run", "--select", "group:digital", "--date")
-    assert "later days" not in cli(*run, "2024-01-03", data_dir=data_dir).stdout
+    alone = cli(*run, "2024-01-03", data_dir=data_dir).stdout
+    assert "later days" not in alone
+    # Seen in a differential audit: day 3 run alone read days 1 and 2, landed and never
+    # built, as having no rows (no repeat call, no event of the evening before), and said OK.
+    lines = alone.splitlines()
+    said = next(n for n, line in enumerate(lines) if line.startswith("earlier days not built"))
+    assert lines[said].startswith(
+        "earlier days not built: digital, 2 days from 2024-01-01 to 2024-01-02 landed"
+    ), lines[said]
+    assert "silver/digital_leakage_calls" in lines[said]
+    assert lines[said + 1] == (
+        "  cx-lakehouse run --date 2024-01-01 --to 2024-01-03 --select group:digital"
+    )
 
     earlier = cli(*run, "2024-01-01", data_dir=data_dir)
 
