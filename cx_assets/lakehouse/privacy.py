@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow
+import pyarrow.compute as pc
 
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.sql import string_literal
@@ -420,3 +422,93 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
         values = keyed_hashes(records.column(column).to_pylist(), normalisers[column])
         hashes = hashes.append_column(f"{column}_hash", pyarrow.array(values, pyarrow.string()))
     return {RECORD_HASHES: hashes}
+
+
+# A landed file's name (or a folder's) as it is shown outside bronze and quarantine (silver's
+# `source_file`). Each part of
+# the path has its e-mail addresses and phone numbers masked as free text is
+# (`mask_contacts_sql`); a path that changed ends in `#` and the first
+# `SHOWN_PATH_TAG_CHARS` hex digits of its keyed hash, so two files whose names mask alike
+# stay two (silver's lineage, file then line, is a record's identity) and the name stays
+# traceable: the date folder holds the file, and the tag is `keyed_hash` of the path as
+# bronze and quarantine hold it, which only the key's holder can compute.
+SHOWN_PATH_TAG_CHARS = 8
+# What a part of a path must hold to be worth masking: an `@` (plain, full-width or
+# URL-encoded), or enough digits for a phone number (9, or 4 and 4 apart: `3232-1234`). Most
+# names hold neither, and are shown as they are without a query.
+_MAYBE_EMAIL = re.compile(r"@|\uff20|%40")
+_MAYBE_LOCAL_PHONE = re.compile(r"\d{4}\D{1,3}\d{4}")
+
+
+def _may_hold_contacts(part: str) -> bool:
+    return bool(
+        _MAYBE_EMAIL.search(part)
+        or sum(character.isdecimal() for character in part) >= PHONE_MIN_DIGITS
+        or _MAYBE_LOCAL_PHONE.search(part)
+    )
+
+
+def shown_paths(paths: Iterable[str]) -> dict[str, str]:
+    """The paths of `paths` that hold an e-mail address or a phone number, each with its
+    shown form (`landing/crm/contacts/2024-01-05/[email].jsonl#1f0c9a2b`); the others are
+    shown as they are, and left out."""
+    paths = set(paths)
+    candidates = sorted(
+        {part for path in paths for part in path.split("/") if _may_hold_contacts(part)}
+    )
+    masked = _masked_parts(tuple(candidates)) if candidates else {}
+    if not masked:
+        return {}
+    shown = {}
+    for path in paths:
+        parts = path.split("/")
+        changed = "/".join(masked.get(part, part) for part in parts)
+        if changed != path:
+            tag = keyed_hash(path)[:SHOWN_PATH_TAG_CHARS]
+            shown[path] = f"{changed}#{tag}"
+    return shown
+
+
+def shown_path(path: str) -> str:
+    """`path` as `shown_paths` shows it."""
+    return shown_paths([path]).get(path, path)
+
+
+@functools.lru_cache(maxsize=256)
+def _masked_parts(parts: tuple[str, ...]) -> dict[str, str]:
+    """The parts that masking changes, with their masked text, from one in-memory DuckDB
+    query (the masking is SQL; a landing sensor asks again every few seconds for the same
+    names). A name's extension is not taken for an address's top-level domain
+    (`ana@x.com.jsonl` is `[email].jsonl`): where masking the part without it changes it,
+    that is its masked text, the extension kept."""
+    stems = [part.rsplit(".", 1)[0] if "." in part else part for part in parts]
+    with duckdb.connect() as con:
+        found = con.execute(
+            f"SELECT {mask_contacts_sql('part')}, {mask_contacts_sql('stem')} "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS part, unnest(?::VARCHAR[]) AS stem)",
+            [list(parts), stems],
+        ).fetchall()
+    masked = {}
+    for part, stem, (whole, stem_masked) in zip(parts, stems, found, strict=True):
+        text = stem_masked + part[len(stem) :] if stem_masked != stem else whole
+        if text != part:
+            masked[part] = text
+    return masked
+
+
+def with_shown_source_files(rows: pyarrow.Table) -> pyarrow.Table:
+    """Silver rows with their `source_file` as `shown_paths` shows it: bronze and quarantine
+    keep the landed name, silver a name with no e-mail address or phone number in it. The
+    column's distinct names are looked at once (a day has a handful of files); rows whose
+    file needs no masking, nearly always all of them, are left as they are."""
+    if "source_file" not in rows.column_names or rows.num_rows == 0:
+        return rows
+    column = rows.column("source_file")
+    shown = shown_paths(pc.unique(column).drop_null().to_pylist())
+    if not shown:
+        return rows
+    found = pc.index_in(column, value_set=pyarrow.array(list(shown), pyarrow.string()))
+    replaced = pc.take(pyarrow.array(list(shown.values()), pyarrow.string()), found)
+    masked = pc.if_else(pc.is_null(found), column, replaced)
+    index = rows.column_names.index("source_file")
+    return rows.set_column(index, rows.schema.field(index), masked)

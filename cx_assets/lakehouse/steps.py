@@ -23,7 +23,7 @@ from cx_assets.lakehouse.duplicates import forget_seen, heading_duplicates
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import RecordSpec, explain_invalid_json, parse_bronze
 from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.privacy import bind_hash_key_for
+from cx_assets.lakehouse.privacy import bind_hash_key_for, with_shown_source_files
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.silver_report import Chunk, SilverReport
 from cx_assets.lakehouse.silver_validation import RULE_REASON, validated
@@ -295,7 +295,9 @@ def _silver_chunk(
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
         con.unregister(TYPED_RECORDS)
-    return Chunk(rows, rejects, bronze_rows), after_typing, bad_firsts
+    # Bronze and quarantine keep a landed file's name; silver shows it masked (an e-mail
+    # address or a phone number in a name is a customer's too).
+    return Chunk(with_shown_source_files(rows), rejects, bronze_rows), after_typing, bad_firsts
 
 
 def _select_candidates(

@@ -27,6 +27,8 @@ from cx_assets.lakehouse.privacy import (
     normalised_email,
     normalised_phone,
     record_hashes,
+    shown_path,
+    shown_paths,
 )
 
 
@@ -350,3 +352,43 @@ def test_a_person_id_must_be_opaque_in_every_silver_model_that_lands_one(module,
     for bad in ("ana@example.com", "+5511942420150", "(11) 94242-0150", "Ana Souza", " M1"):
         with pytest.raises(pa.errors.SchemaError):
             schema.validate(pd.DataFrame({column: [bad]}))
+
+
+FOLDER = "landing/crm/contacts/2024-01-05/"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("ana.souza@example.com.jsonl", "[email].jsonl"),
+        ("+55 11 94242-0150.csv", "[phone].csv"),
+        ("export (11) 94242-0150 ana@x.com.br.json", "export [phone] [email].json"),
+        ("ana@example.com", "[email]"),  # no extension: the address's own domain is kept whole
+        ("ana@example.com/contacts.jsonl", "[email]/contacts.jsonl"),  # a folder inside the day's
+        ("3232-1234.jsonl", "[phone].jsonl"),
+    ],
+)
+def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
+    found = shown_path(FOLDER + name)
+    assert found.startswith(FOLDER + shown + "#")
+    assert found == FOLDER + shown + "#" + keyed_hash(FOLDER + name)[:8]
+
+
+@pytest.mark.parametrize(
+    "name", ["contacts-0001.jsonl", "journeys_20240105.csv", "export_2024-01-05_1200.csv",
+             "calls_2024-01-05.csv", "order 12345678.json"],
+)  # fmt: skip
+def test_a_file_name_without_contacts_is_shown_as_it_is(name):
+    assert shown_path(FOLDER + name) == FOLDER + name
+    assert shown_paths([FOLDER + name]) == {}
+
+
+def test_two_names_masking_alike_stay_two_and_the_tag_is_keyed(monkeypatch):
+    """Silver's lineage (file, line) is a record's identity: two files whose names mask
+    alike must not become one. The tag is keyed: without the key, hashing a guessed name
+    does not tell which file it was."""
+    names = [FOLDER + "ana@example.com.jsonl", FOLDER + "bia@example.com.jsonl"]
+    shown = shown_paths(names)
+    assert len(set(shown.values())) == 2
+    monkeypatch.setenv(HASH_KEY_ENV, "another key")
+    assert shown_paths(names)[names[0]] != shown[names[0]]

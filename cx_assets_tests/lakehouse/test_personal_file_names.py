@@ -1,0 +1,44 @@
+"""A landed file named after a person (`ana.souza@example.com.csv`, `+55 11 94242-0150.csv`):
+bronze and quarantine keep the name, to find the file by; silver's `source_file` shows it with
+the e-mail address or phone number masked, and a tag that keeps two such files apart."""
+
+from __future__ import annotations
+
+import re
+
+from cx_assets_tests.digital.landing_rows import DIGITAL, EVERYTHING, member
+
+D1 = "2024-01-05"
+EMAIL, PHONE = "ana.souza@example.com", "+55 11 94242-0150"
+PLANTED = ("ana.souza", "94242")
+MEMBERS = [
+    asset
+    for asset in DIGITAL.assets
+    if asset.key.path[-1] in ("digital_members", "digital_member_versions")
+]
+
+
+def _land_members_in_named_files(lake) -> None:
+    bad = {**member("M9"), "tenure_months": "many"}
+    lake.land_csv("digital", "members", D1, [member("M1"), bad], name=f"{EMAIL}.csv")
+    lake.land_csv("digital", "members", D1, [member("M2")], name=f"{PHONE}.csv")
+    lake.land_csv("digital", "members", D1, [member("M3")], name="members.csv")
+    lake.land("digital", "members", D1, f"{EMAIL}.txt", "not a member file\n")
+
+
+def test_silver_shows_a_landed_files_name_with_its_contacts_masked(lake):
+    _land_members_in_named_files(lake)
+    assert lake.materialize(EVERYTHING, selection=MEMBERS, day=D1).success
+
+    rows = lake.query(
+        "SELECT member_id, source_file FROM silver.digital_member_versions ORDER BY member_id"
+    )
+    folder = f"landing/digital/members/{D1}/"
+    shown = dict(rows.values.tolist())
+    assert re.fullmatch(re.escape(f"{folder}[email].csv#") + "[0-9a-f]{8}", shown["M1"])
+    assert re.fullmatch(re.escape(f"{folder}[phone].csv#") + "[0-9a-f]{8}", shown["M2"])
+    assert shown["M3"] == f"{folder}members.csv"
+    # Bronze and quarantine keep the name the file landed with.
+    assert lake.quarantine("digital_members")["source_file"].tolist() == [f"{folder}{EMAIL}.csv"]
+    bronze = lake.query("SELECT DISTINCT source_file FROM bronze.digital_members ORDER BY 1")
+    assert f"{folder}{EMAIL}.csv" in bronze["source_file"].tolist()
