@@ -29,7 +29,7 @@ from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days
 from cx_assets.lakehouse.io_managers import TableRef
-from cx_assets.lakehouse.landing import IGNORED_LISTED, discover
+from cx_assets.lakehouse.landing import IGNORED_LISTED, discover, shown
 from cx_assets.lakehouse.landing_state import (
     LANDING_FINGERPRINTS,
     LANDING_REWRITES,
@@ -83,8 +83,8 @@ def bronze_asset(
         }
         files = [landed for day in days for landed in files_by_day[day]]
         ignored = [item for day in days for item in ignored_by_day[day]]
-        for shown, why in ignored[:IGNORED_LISTED]:
-            context.log.warning(f"ignoring {shown}: {why}")
+        for named, why in ignored[:IGNORED_LISTED]:  # as `discover` shows them
+            context.log.warning(f"ignoring {named}: {why}")
         if len(ignored) > IGNORED_LISTED:
             context.log.warning(ignored_more(len(ignored)))
         missing = sorted(day.isoformat() for day in days if not files_by_day[day])
@@ -98,7 +98,9 @@ def bronze_asset(
             return {
                 "files_read": len(files),
                 "bytes_read": sum(landed.size for landed in files),
-                "source_files": MetadataValue.json([landed.relative_path for landed in files[:50]]),
+                "source_files": MetadataValue.json(
+                    [shown(landed.relative_path) for landed in files[:50]]
+                ),
                 # so the landing sensor does not run again a day built from these files
                 LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
                 LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, landing / source)),

@@ -51,6 +51,7 @@ from cx_assets.lakehouse.landing import (
     misplaced_sources,
     parse_date_folder,
     printable,
+    shown,
     unknown_table_folders,
 )
 from cx_assets.lakehouse.landing_state import (
@@ -283,10 +284,9 @@ def _partition_day(
     that is not a partition yet is added to `not_yet`."""
     day = parse_date_folder(folder_name)
     if day is None:
-        if seen.skip(folder_name):
-            context.log.info(
-                f"skipping landing/{source}/*/{printable(folder_name)}: not a YYYY-MM-DD folder"
-            )
+        named = shown(f"landing/{source}/*/{printable(folder_name)}")
+        if seen.skip(named):  # the state is stored: what it keeps is as shown
+            context.log.info(f"skipping {named}: not a YYYY-MM-DD folder")
         return None
     if not is_partition_day(day, now):
         if not_yet is not None and day >= now.astimezone(UTC).date():

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cx_assets.lakehouse.landing import LandedFile
+from cx_assets.lakehouse.landing import LandedFile, shown
 from cx_assets.lakehouse.readers import (
     BOM,
     UTF16_FILE,
@@ -130,7 +130,7 @@ class _ReadErrors:
         line, reason = self.first
         records = "record" if self.records == 1 else "records"
         return (
-            f"{self.landed.relative_path}: {self.records:,} {records} could not be read, the "
+            f"{shown(self.landed.relative_path)}: {self.records:,} {records} could not be read, the "
             f"first on line {line}: {reason} (silver quarantines each with its reason)"
         )
 

@@ -55,6 +55,16 @@ def printable(name: str) -> str:
     return _UNPRINTABLE.sub(_escaped, text)
 
 
+def shown(path: str) -> str:
+    """A printable path (`printable`) as a log, the event log or a command's output shows it:
+    with e-mail addresses and phone numbers masked (`privacy.shown_path`); bronze and
+    quarantine keep it as it is. Imported here, not with the module: `early_bronze` reads
+    landing without DuckDB."""
+    from cx_assets.lakehouse.privacy import shown_path
+
+    return shown_path(path)
+
+
 def _escaped(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -146,15 +156,16 @@ def discover(
     if not folder.is_dir():
         return []
 
-    def skip(shown: str, why: str) -> None:
+    def skip(name: str, why: str) -> None:
+        named = shown(name)
         if ignored is None:
             # A skipped file is rare and goes to the run's event log too. Dagster is imported
             # here, not with the module: `early_bronze` reads landing without it.
             from dagster import get_dagster_logger
 
-            get_dagster_logger(__name__).warning(f"ignoring {shown}: {why}")
+            get_dagster_logger(__name__).warning(f"ignoring {named}: {why}")
         else:
-            ignored.append((shown, why))
+            ignored.append((named, why))
 
     resolved = {} if resolved is None else resolved
     landing_root = _real(landing_dir, resolved)
@@ -178,20 +189,20 @@ def discover(
             continue
         path = folder / entry.name
         name = f"{prefix}/{entry.name}"
-        shown = printable(name)
+        landed_as = printable(name)
         try:
             is_file = entry.is_file()
         except OSError:  # a link loop: said below, not raised out of the listing
             is_file = False
         if not is_file:
             if why := _not_a_file(path):
-                skip(shown, why)
+                skip(landed_as, why)
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skip(shown, f"not one of {', '.join(SUPPORTED_SUFFIXES)}")
+            skip(landed_as, f"not one of {', '.join(SUPPORTED_SUFFIXES)}")
             continue
         if (entry.is_symlink() or not folder_inside) and not _resolves_inside(path, landing_root):
-            skip(shown, "a link to outside the landing folder")
+            skip(landed_as, "a link to outside the landing folder")
             continue
         try:
             stat = entry.stat()
@@ -200,7 +211,7 @@ def discover(
         files.append(
             LandedFile(
                 path=path,
-                relative_path=shown,
+                relative_path=landed_as,
                 day=day,
                 mtime_ns=stat.st_mtime_ns,
                 size=stat.st_size,
@@ -259,7 +270,7 @@ def unknown_table_folders(landing_dir: Path, source: str, tables: Sequence[str])
     if not source_dir.is_dir():
         return []
     return [
-        f"landing/{source}/{printable(folder.name)}"
+        shown(f"landing/{source}/{printable(folder.name)}")
         for folder in sorted(source_dir.iterdir())
         if folder.is_dir() and folder.name not in tables and not is_in_flight(folder)
     ]
@@ -275,12 +286,12 @@ def misplaced_sources(landing_dir: Path, sources: Sequence[str]) -> list[tuple[s
     for entry in sorted(landing_dir.iterdir()):
         if is_in_flight(entry) or entry.name in sources:
             continue
-        shown = f"landing/{printable(entry.name)}"
+        named = shown(f"landing/{printable(entry.name)}")
         if entry.is_dir():
-            found.append((shown, f"not a source (the sources: {', '.join(sources)})"))
+            found.append((named, f"not a source (the sources: {', '.join(sources)})"))
         else:
             found.append(
-                (shown, "a file outside a source's folder: files land in "
+                (named, "a file outside a source's folder: files land in "
                  "landing/<source>/<table>/<YYYY-MM-DD>/")
             )  # fmt: skip
     return found
@@ -309,14 +320,14 @@ def misplaced(
     for entry in sorted(source_dir.iterdir()):
         if is_in_flight(entry) or (entry.is_dir() and entry.name not in tables):  # said above
             continue
-        shown = f"landing/{source}/{printable(entry.name)}"
+        folder = f"landing/{source}/{printable(entry.name)}"
         if not entry.is_dir():
-            found.append((shown, outside))
+            found.append((shown(folder), outside))
             continue
         for inner in sorted(entry.iterdir()):
             if is_in_flight(inner):
                 continue
-            shown_inner = f"{shown}/{printable(inner.name)}"
+            shown_inner = shown(f"{folder}/{printable(inner.name)}")
             if not inner.is_dir():
                 found.append((shown_inner, outside))
             elif (day := parse_date_folder(inner.name)) is None:

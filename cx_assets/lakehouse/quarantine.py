@@ -8,6 +8,7 @@ hold personal data: the event log only ever gets counts and a masked sample.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, run_command
+from cx_assets.lakehouse.privacy import shown_path, shown_paths
 
 QUARANTINE_COLUMNS = ["source_file", "line_number", "reason", "raw"]
 QUARANTINE_SCHEMA = pa.schema(
@@ -98,12 +100,32 @@ def day_reasons(folder: Path, day: date) -> dict[str, int]:
 
 
 def masked_sample(rejects: pd.DataFrame, limit: int = 5) -> list[dict[str, object]]:
-    """Where and why, never the record's content."""
+    """Where and why, never the record's content: the file as shown outside bronze and
+    quarantine (`privacy.shown_paths`: an e-mail address or phone number in its name
+    masked), so is a duplicate's first copy its reason names."""
     sample = rejects.sort_values(["source_file", "line_number"]).head(limit)
+    shown = shown_paths(sample["source_file"])
     return [
-        {"source_file": row.source_file, "line_number": int(row.line_number), "reason": row.reason}
+        {
+            "source_file": shown.get(row.source_file, row.source_file),
+            "line_number": int(row.line_number),
+            "reason": shown_reason(row.reason),
+        }
         for row in sample.itertuples()
     ]
+
+
+# Where a duplicate's reason names its first copy: `... (first seen at <file>:<line>)`.
+_FIRST_SEEN = re.compile(r"\(first seen at (.+):\d+\)$")
+
+
+def shown_reason(reason: str) -> str:
+    """A reject reason as shown outside quarantine: the first copy's file it may name as
+    `privacy.shown_path` shows it."""
+    match = _FIRST_SEEN.search(reason)
+    if match is None:
+        return reason
+    return reason[: match.start(1)] + shown_path(match.group(1)) + reason[match.end(1) :]
 
 
 def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:

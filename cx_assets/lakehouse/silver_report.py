@@ -16,6 +16,7 @@ from dagster import AssetExecutionContext, MetadataValue
 
 from cx_assets.lakehouse import quarantine
 from cx_assets.lakehouse.io_managers import rows_by_day
+from cx_assets.lakehouse.privacy import shown_paths
 from cx_assets.lakehouse.resources import Lake
 
 
@@ -46,6 +47,8 @@ class SilverReport:
         self.missing_columns: dict[str, list[str]] = {}
 
     def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
+        shown = shown_paths(missing)
+        missing = {shown.get(name, name): columns for name, columns in missing.items()}
         for source_file, columns in missing.items():
             self.context.log.warning(
                 f"{source_file} has no column {', '.join(columns)} (optional): its records "

@@ -203,3 +203,23 @@ def test_a_link_out_of_landing_requests_nothing(lake, ticker, tmp_path):
     # A real file beside it is a delivery.
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_name_not_read_is_said_and_remembered_with_its_contacts_masked(lake, ticker, capfd):
+    """A sensor's log and its stored state are files outside bronze (Dagster's storage under
+    the data root): a folder or file named after a person (found in an audit) is said and
+    kept as `privacy.shown_path` shows it, once, as any other."""
+    email, phone = "ana.souza@example.com", "+55 11 94242-0150"
+    lake.land_jsonl("crm", "interactions", email, [{"Id": 1}])  # not a date folder
+    lake.land("crm", "interactions", DAY, f"{phone}.txt", "not read\n")
+    lake.land_jsonl("crm", phone, DAY, [{"Id": 1}])  # not a table
+
+    ticker.tick()
+    said = capfd.readouterr().err
+    assert "ana.souza" not in said and "94242" not in said
+    assert "skipping landing/crm/*/[email]#" in said
+    assert f"ignoring landing/crm/interactions/{DAY}/[phone].txt#" in said
+    assert "ignoring landing/crm/[phone]#" in said
+    assert not [name for name in ticker.state() if "ana.souza" in name or "94242" in name]
+    ticker.tick()
+    assert "[email]" not in capfd.readouterr().err  # said once

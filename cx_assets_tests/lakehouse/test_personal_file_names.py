@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from dagster import serialize_value
+
 from cx_assets_tests.digital.landing_rows import DIGITAL, EVERYTHING, member
 
 D1 = "2024-01-05"
@@ -42,3 +44,24 @@ def test_silver_shows_a_landed_files_name_with_its_contacts_masked(lake):
     assert lake.quarantine("digital_members")["source_file"].tolist() == [f"{folder}{EMAIL}.csv"]
     bronze = lake.query("SELECT DISTINCT source_file FROM bronze.digital_members ORDER BY 1")
     assert f"{folder}{EMAIL}.csv" in bronze["source_file"].tolist()
+
+
+def test_the_event_log_shows_a_landed_files_name_with_its_contacts_masked(lake):
+    """What the run records outside bronze and quarantine (Dagster's SQLite files under the
+    data root, the UI): the files a bronze step read, the files it did not read and why, the
+    quarantined records' places, each in the step's log and in its materialization."""
+    _land_members_in_named_files(lake)
+    result = lake.materialize(EVERYTHING, selection=MEMBERS, day=D1)
+    assert result.success
+
+    recorded = "\n".join(serialize_value(entry) for entry in lake.instance.all_logs(result.run_id))
+    for planted in PLANTED:
+        assert planted not in recorded
+    # Still said, masked: the ignored file, the files read, the quarantined record's place.
+    assert re.search(
+        r"ignoring landing/digital/members/2024-01-05/\[email\]\.txt#[0-9a-f]{8}: not one", recorded
+    )
+    assert re.search(
+        r"quarantined landing/digital/members/2024-01-05/\[email\]\.csv#[0-9a-f]{8}:3: ", recorded
+    )
+    assert "[phone].csv#" in recorded

@@ -4,6 +4,7 @@ in place of the records' text."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import duckdb
@@ -126,3 +127,19 @@ def test_reason_counts_groups_reasons_without_their_position():
     # ties in reason order, whatever order the rows came in (as the SQL path orders them)
     tied = rejects((D1, "a", 1, "z reason", "x"), (D1, "a", 2, "a reason", "x"))
     assert list(quarantine.reason_counts(tied)) == ["a reason", "z reason"]
+
+
+def test_a_reason_naming_a_first_copy_shows_its_file_as_outside_quarantine():
+    """The quarantine keeps a duplicate's reason as written (its first copy's landed file);
+    the log and the event log show that file with an e-mail address or phone number masked."""
+    folder = "landing/crm/interactions/2024-01-05/"
+    reason = f"duplicate interaction_id (first seen at {folder}+55 11 94242-0150.jsonl:7)"
+    shown = quarantine.shown_reason(reason)
+    assert re.fullmatch(
+        re.escape(f"duplicate interaction_id (first seen at {folder}[phone].jsonl#")
+        + r"[0-9a-f]{8}:7\)",
+        shown,
+    )
+    plain = f"duplicate interaction_id (first seen at {folder}part.jsonl:7)"
+    assert quarantine.shown_reason(plain) == plain
+    assert quarantine.shown_reason('field "Id" is not an integer') == 'field "Id" is not an integer'
