@@ -312,13 +312,16 @@ def print_quarantined(
     quarantine_dir: Path, partitioned: set, first: date, last: date, *, since: float
 ) -> None:
     """Records of the run's days quarantined, by landed table, with the first one's file,
-    line and reason: where to look, without any record's content. A table whose quarantine
+    line and reason: where to look, without any record's content (the file as silver shows
+    it, an e-mail address or phone number in its name masked). A table whose quarantine
     of these days was written before `since` (the run failed before its silver step) says
     the records are an earlier run's."""
     import pyarrow.parquet as pq
 
     from cx_assets.lakehouse import parquet
     from cx_assets.lakehouse.partitions import dates_between
+    from cx_assets.lakehouse.privacy import shown_path
+    from cx_assets.lakehouse.quarantine import shown_reason
 
     found = []
     for table in sorted(key.path[-1] for key in partitioned if key.path[0] == "bronze"):
@@ -335,9 +338,10 @@ def print_quarantined(
             rows = pq.read_table(first_folder, columns=["source_file", "line_number", "reason"])
             in_order = rows.sort_by([("source_file", "ascending"), ("line_number", "ascending")])
             first_row = in_order.slice(0, 1).to_pylist()[0]
-            place = f"{first_row['source_file']}:{first_row['line_number']}"
+            # The quarantine keeps the landed name; the output shows it as silver does.
+            place = f"{shown_path(first_row['source_file'])}:{first_row['line_number']}"
             earlier = any(_written_before(folder, since) for folder, rows in counts if rows)
-            said = f"{place}: {first_row['reason'][:200]}"
+            said = f"{place}: {shown_reason(first_row['reason'])[:200]}"
             found.append((table, count, f"{said}  (an earlier run's)" if earlier else said))
     if found:
         total = sum(count for _, count, _ in found)

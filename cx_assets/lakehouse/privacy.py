@@ -425,7 +425,8 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 
 
 # A landed file's name (or a folder's) as it is shown outside bronze and quarantine: silver's
-# `source_file`, the event log, the run's and the sensors' logs. Each part of
+# `source_file`, the event log, the run's and the sensors' logs, `cx-lakehouse run`'s
+# summary. Each part of
 # the path has its e-mail addresses and phone numbers masked as free text is
 # (`mask_contacts_sql`); a path that changed ends in `#` and the first
 # `SHOWN_PATH_TAG_CHARS` hex digits of its keyed hash, so two files whose names mask alike

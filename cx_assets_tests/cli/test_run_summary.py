@@ -4,7 +4,8 @@ not read, what it quarantined, its failed checks, and rows per gold table of its
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import duckdb
@@ -369,3 +370,32 @@ def test_a_step_a_full_disk_failed_moving_a_file_names_where_it_went():
     error = SimpleNamespace(message=f"OSError: {said}", cls_name="OSError", cause=None)
     failed = SimpleNamespace(is_step_failure=True, event_specific_data=SimpleNamespace(error=error))
     assert full_disk_met(SimpleNamespace(all_events=[failed])).filename == "/full/b.tmp"
+
+
+def test_the_quarantine_summary_shows_a_file_named_after_a_person_masked(tmp_path, capsys):
+    """A command's output is kept (a terminal's scrollback, a scheduler's log): the first
+    quarantined record's file, named after a person (found in an audit), and the first copy
+    its reason names are shown as silver shows them; the quarantine keeps the landed name."""
+    import pandas as pd
+    from dagster import AssetKey
+
+    from cx_assets.cli.run_report import print_quarantined
+    from cx_assets.lakehouse import quarantine
+
+    day = date(2024, 1, 5)
+    landed = f"landing/calls/transcripts/{day}/ana.souza@example.com.jsonl"
+    rejects = pd.DataFrame(
+        {
+            "date": [day],
+            "source_file": [landed],
+            "line_number": [2],
+            "reason": [f"duplicate call_id (first seen at {landed}:1)"],
+            "raw": ["{}"],
+        }
+    )
+    quarantine.write(tmp_path, "calls_transcripts", rejects, [day], datetime.now(UTC))
+    print_quarantined(tmp_path, {AssetKey(["bronze", "calls_transcripts"])}, day, day, since=0)
+    said = capsys.readouterr().out
+    assert "ana.souza" not in said
+    shown = re.search(r"landing/calls/transcripts/2024-01-05/\[email\]\.jsonl#[0-9a-f]{8}", said)
+    assert shown and f"{shown[0]}:2: duplicate call_id (first seen at {shown[0]}:1)" in said
