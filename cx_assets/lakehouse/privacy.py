@@ -426,75 +426,93 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 
 # A landed file's name (or a folder's) as it is shown outside bronze and quarantine: silver's
 # `source_file`, the event log, the run's and the sensors' logs, `cx-lakehouse run`'s
-# summary. Each part of
-# the path has its e-mail addresses and phone numbers masked as free text is
-# (`mask_contacts_sql`); a path that changed ends in `#` and the first
-# `SHOWN_PATH_TAG_CHARS` hex digits of its keyed hash, so two files whose names mask alike
-# stay two (silver's lineage, file then line, is a record's identity) and the name stays
-# traceable: the date folder holds the file, and the tag is `keyed_hash` of the path as
-# bronze and quarantine hold it, which only the key's holder can compute.
+# summary. Each part of the path has its e-mail addresses and phone numbers masked as free
+# text has (`mask_contacts_sql`'s shapes, here in Python: names are few, and shown one by
+# one in logs), with one difference: a name's digits that begin with a date are a day and a
+# counter (`call-CALL-20240105-000049.json`, `TCK-20240105-000029.jsonl`), not a phone
+# number; only what follows the date is judged (`export 2024-01-05 11 94242-0150.csv` keeps
+# its date). A path that changed ends in `#` and the first `SHOWN_PATH_TAG_CHARS` hex
+# digits of its keyed hash, so two files whose names mask alike stay two (silver's lineage,
+# file then line, is a record's identity) and the name stays traceable: the date folder
+# holds the file, and the tag is `keyed_hash` of the path as bronze and quarantine hold it,
+# which only the key's holder can compute.
 SHOWN_PATH_TAG_CHARS = 8
-# What a part of a path must hold to be worth masking: an `@` (plain, full-width or
-# URL-encoded), or enough digits for a phone number (9, or 4 and 4 apart: `3232-1234`). Most
-# names hold neither, and are shown as they are without a query.
-_MAYBE_EMAIL = re.compile(r"@|\uff20|%40")
-_MAYBE_LOCAL_PHONE = re.compile(r"\d{4}\D{1,3}\d{4}")
+_NAME_EMAIL = re.compile(
+    r"""(?:"[^"\n]{1,64}"|[\w\u00ad.!#$%&'*+/=?^`{|}~-]+) ?(?:[@\uff20]|%40) ?"""
+    r"[\w\u00ad.\uff0e-]+[.\uff0e][^\W\d_]{2,}"
+)
+_NAME_SEPARATOR = r"[ \t./\-\u00a0\u2002-\u200b\u202f\u2010-\u2015\u2212\u3000\ufe63\uff0d]"
+_NAME_DASH = r"[\-\u2010-\u2015\u2212\ufe63\uff0d]"
+_NAME_JOIN = rf"(?: {_NAME_DASH} |[ \t]{{2}}|{_NAME_SEPARATOR})"
+_NAME_PHONE_CANDIDATE = re.compile(rf"(?:\+|\b00)?\(?\d+\)?(?:{_NAME_JOIN}?\(?\d+\)?)*")
+_NAME_LOCAL_PHONE = re.compile(rf"\d{{4}}{_NAME_JOIN}\d{{4}}")
+_NAME_YEAR_RANGE = re.compile(rf"(?:19|20)\d{{2}}{_NAME_JOIN}(?:19|20)\d{{2}}")
+_NAME_DATE = re.compile(r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})(?:[ T]\d{1,2})?")
+# A date a name's digits begin with: YYYYMMDD, or with one separator (`2024-01-05`, `2024.01.05`).
+_NAME_LEADING_DATE = re.compile(
+    r"\(?(?:19|20)\d{2}([-./]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\)?"
+)
 
 
-def _may_hold_contacts(part: str) -> bool:
-    return bool(
-        _MAYBE_EMAIL.search(part)
-        or sum(character.isdecimal() for character in part) >= PHONE_MIN_DIGITS
-        or _MAYBE_LOCAL_PHONE.search(part)
+def _is_phone(candidate: str) -> bool:
+    digits = sum(character.isdecimal() for character in candidate)
+    local = bool(_NAME_LOCAL_PHONE.fullmatch(candidate)) and not _NAME_YEAR_RANGE.fullmatch(
+        candidate
     )
+    return (digits >= PHONE_MIN_DIGITS or local) and not _NAME_DATE.fullmatch(candidate)
+
+
+def _masked_phone(match: re.Match) -> str:
+    candidate = match.group()
+    # A bracket the candidate does not close (or open) is the name's own.
+    if candidate.count(")") > candidate.count("("):
+        candidate = candidate.rstrip(")")
+    elif candidate.count("(") > candidate.count(")"):
+        candidate = candidate.lstrip("(")
+    start = match.group().index(candidate)
+    before, after = match.group()[:start], match.group()[start + len(candidate) :]
+    date = _NAME_LEADING_DATE.match(candidate)
+    if date is not None:
+        rest = candidate[date.end() :]
+        joined = re.match(_NAME_JOIN, rest)
+        if joined is None:
+            return match.group()  # the date runs on: `20240105123456`, a time
+        rest = rest[joined.end() :]
+        masked = PHONE_MASK if rest and _is_phone(rest) else rest
+        return before + candidate[: date.end() + joined.end()] + masked + after
+    return before + (PHONE_MASK if _is_phone(candidate) else candidate) + after
+
+
+def _masked_text(text: str) -> str:
+    return _NAME_PHONE_CANDIDATE.sub(_masked_phone, _NAME_EMAIL.sub(EMAIL_MASK, text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_part(part: str) -> str:
+    """One part of a path (a file's or a folder's name) masked. A name's extension is not
+    taken for an address's top-level domain (`ana@x.com.jsonl` is `[email].jsonl`): where
+    masking the name without it changes it, that is its masked text, the extension kept."""
+    stem, dot, extension = part.rpartition(".")
+    if dot and (masked_stem := _masked_text(stem)) != stem:
+        return f"{masked_stem}.{extension}"
+    return _masked_text(part)
 
 
 def shown_paths(paths: Iterable[str]) -> dict[str, str]:
     """The paths of `paths` that hold an e-mail address or a phone number, each with its
     shown form (`landing/crm/contacts/2024-01-05/[email].jsonl#1f0c9a2b`); the others are
     shown as they are, and left out."""
-    paths = set(paths)
-    candidates = sorted(
-        {part for path in paths for part in path.split("/") if _may_hold_contacts(part)}
-    )
-    masked = _masked_parts(tuple(candidates)) if candidates else {}
-    if not masked:
-        return {}
     shown = {}
-    for path in paths:
-        parts = path.split("/")
-        changed = "/".join(masked.get(part, part) for part in parts)
+    for path in set(paths):
+        changed = "/".join(_masked_part(part) for part in path.split("/"))
         if changed != path:
-            tag = keyed_hash(path)[:SHOWN_PATH_TAG_CHARS]
-            shown[path] = f"{changed}#{tag}"
+            shown[path] = f"{changed}#{keyed_hash(path)[:SHOWN_PATH_TAG_CHARS]}"
     return shown
 
 
 def shown_path(path: str) -> str:
     """`path` as `shown_paths` shows it."""
     return shown_paths([path]).get(path, path)
-
-
-@functools.lru_cache(maxsize=256)
-def _masked_parts(parts: tuple[str, ...]) -> dict[str, str]:
-    """The parts that masking changes, with their masked text, from one in-memory DuckDB
-    query (the masking is SQL; a landing sensor asks again every few seconds for the same
-    names). A name's extension is not taken for an address's top-level domain
-    (`ana@x.com.jsonl` is `[email].jsonl`): where masking the part without it changes it,
-    that is its masked text, the extension kept."""
-    stems = [part.rsplit(".", 1)[0] if "." in part else part for part in parts]
-    with duckdb.connect() as con:
-        found = con.execute(
-            f"SELECT {mask_contacts_sql('part')}, {mask_contacts_sql('stem')} "
-            "FROM (SELECT unnest(?::VARCHAR[]) AS part, unnest(?::VARCHAR[]) AS stem)",
-            [list(parts), stems],
-        ).fetchall()
-    masked = {}
-    for part, stem, (whole, stem_masked) in zip(parts, stems, found, strict=True):
-        text = stem_masked + part[len(stem) :] if stem_masked != stem else whole
-        if text != part:
-            masked[part] = text
-    return masked
 
 
 def with_shown_source_files(rows: pyarrow.Table) -> pyarrow.Table:
