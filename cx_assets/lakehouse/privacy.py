@@ -24,13 +24,16 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow
 import pyarrow.compute as pc
 
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.sql import string_literal
+
+if TYPE_CHECKING:  # a file's name is shown where DuckDB is not imported (`early_bronze`)
+    import duckdb
 
 HASH_KEY_ENV = "CX_HASH_KEY"
 # For local development and tests only; documented in docs/architecture.md.

@@ -329,6 +329,27 @@ def test_the_reading_process_imports_no_dagster(lake):
     assert not {name for name in imported if name.split(".")[0] == "dagster"}
 
 
+def test_the_reading_process_shows_a_persons_file_name_masked_without_duckdb(lake):
+    """A file named after a person, with a record it cannot read: the line the step logs for
+    it shows the name masked (`landing.shown`), and showing it imports no DuckDB into the
+    process (privacy's did, 50-100 ms, on the core the read is meant to use)."""
+    land_transcripts(lake, 3, "+55 11 94242-0150.jsonl", bad_line=True)
+    lake.land("calls", "transcripts", DAY.isoformat(), "ana@example.com.txt", "not read\n")
+    folder = lake.root / "scratch"
+    folder.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from cx_assets.lakehouse import early_bronze; "
+         "early_bronze._read(sys.argv[1:]); print('duckdb' in sys.modules)",
+         str(lake.layout.landing_dir), str(folder), "calls", "transcripts", DAY.isoformat()],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    warnings = json.loads((folder / "manifest.json").read_text())["warnings"]
+    assert len(warnings) == 1 and "94242" not in warnings[0]
+    assert warnings[0].startswith(f"landing/calls/transcripts/{DAY}/[phone].jsonl#")
+
+
 # `cx-lakehouse run` as far as the early read's start: which heavy modules are loaded then.
 _LOADED_WHEN_THE_READ_STARTS = """
 import json, os, sys
