@@ -77,6 +77,9 @@ def bronze_asset(
     ) -> pa_arrow.RecordBatchReader | early_bronze.EarlyRead:
         days = partition_dates(context)
         landing = lake.layout.landing_dir
+        # A killed command's early read (raw records outside bronze): the UI's and the
+        # daemon's runs remove it too, not only the next `cx-lakehouse run`.
+        early_bronze.remove_dead(landing.parent)
         ignored_by_day: dict[date, list[tuple[str, str]]] = {day: [] for day in days}
         files_by_day = {
             day: discover(landing, source, table, day, ignored_by_day[day]) for day in days

@@ -25,7 +25,8 @@ the holder is using), and only for a table of at least `MIN_BYTES` over the run'
 below that the step is short and the process not worth its start. The process dies with the
 command (`PR_SET_PDEATHSIG`, and it checks its parent is still the command once that is
 set). The command removes its scratch folder when it ends, and holds a lock on it while it
-runs; every `cx-lakehouse run` removes the folders nobody holds (commands that were killed).
+runs; every `cx-lakehouse run` and every bronze step removes the folders nobody holds
+(commands that were killed).
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def start(landing_dir: Path, domains: Sequence[str], first: date, last: date) ->
     (the run then says why)."""
     global _reading, _held
     data_dir = landing_dir.parent
-    _remove_dead(data_dir / SCRATCH_FOLDER)
+    remove_dead(data_dir)
     days = tuple(first + timedelta(days=offset) for offset in range((last - first).days + 1))
     chosen = _largest_table(landing_dir, domains, days)
     if chosen is None or held_by_another(data_dir):
@@ -287,10 +288,13 @@ def _landed_bytes(folder: Path) -> int:
     return total
 
 
-def _remove_dead(scratch: Path) -> None:
-    """Scratch folders of commands no longer running (killed before they removed theirs):
-    those whose lock nobody holds (a lock, not a pid: a command on another host or in
-    another container sharing the data root is told apart too)."""
+def remove_dead(data_dir: Path) -> None:
+    """Remove the scratch folders of commands no longer running (killed before they removed
+    theirs): those whose lock nobody holds (a lock, not a pid: a command on another host or
+    in another container sharing the data root is told apart too). Every `cx-lakehouse run`
+    and every bronze step, whoever runs it, removes them: a folder holds a day's landed
+    records as delivered (personal data with them) outside bronze."""
+    scratch = data_dir / SCRATCH_FOLDER
     try:
         folders = list(scratch.iterdir())
     except OSError:

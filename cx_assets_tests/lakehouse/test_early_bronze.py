@@ -206,6 +206,29 @@ def test_every_run_removes_the_scratch_folders_no_command_holds(lake, monkeypatc
     assert sorted(folder.name for folder in scratch(lake).iterdir()) == ["_d-4", "b-2"]
 
 
+def test_a_bronze_step_run_by_anyone_removes_a_killed_commands_early_read(lake):
+    """A command killed during its early read left a day's raw records (CRM e-mail bodies,
+    every personal value landed) in `.early-bronze/`, outside bronze, until the next
+    `cx-lakehouse run`, which a data root run by the UI's sensors never has (found in an
+    audit, `kill -9` a second into a run). Any bronze step now removes the folders nobody
+    holds; a running command's stays."""
+    land_transcripts(lake, 2)
+    dead, living = scratch(lake) / "a-1", scratch(lake) / "b-2"
+    for folder in (dead, living):
+        (folder / "days" / f"date={DAY}").mkdir(parents=True)
+        (folder / "days" / f"date={DAY}" / "data.parquet").write_text("raw records")
+        (folder / "held").touch()
+    holder = os.open(living / "held", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        result, _ = materialize_bronze(lake)
+    finally:
+        os.close(holder)
+
+    assert result.success
+    assert sorted(folder.name for folder in scratch(lake).iterdir()) == ["b-2"]
+
+
 def test_no_early_read_while_another_run_holds_the_data_root(lake):
     land_transcripts(lake, 3)
     with run_lock.data_root_lock(lake.root, owner="another run", wait_seconds=1):
