@@ -361,3 +361,20 @@ def test_a_view_whose_files_here_cannot_be_read_is_dropped(tmp_path):
         # not the first root's rows: no view, as if never built here
         assert not table_exists(con, "bronze", "t")
     warehouse.close()
+
+
+def test_opening_the_file_removes_the_spill_files_of_a_killed_process(tmp_path):
+    """DuckDB spills a query's rows to `warehouse.duckdb.tmp/` (landed records among them,
+    personal data with them) and never removes a killed process's files: seen in an audit,
+    178 MB of a process killed while it spilled stayed through later opens. The process
+    that opens the file holds its only lock, so every spill file of another process is
+    dead; other files are left alone."""
+    warehouse = temporary_warehouse(tmp_path)
+    spill = tmp_path / "warehouse.duckdb.tmp"
+    spill.mkdir()
+    dead = ["duckdb_temp_4194000_0_owner", "duckdb_temp_4194000_0_storage_DEFAULT-0.tmp"]
+    for name in [*dead, "notes.txt"]:
+        (spill / name).write_text("zz.planted.person@example.org")
+    with warehouse.connect() as con:
+        assert rows(con, "SELECT 1") == [(1,)]
+    assert sorted(path.name for path in spill.iterdir()) == ["notes.txt"]
