@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         type=float,
         default=1.0,
-        help="volume per day; 1.0 (the default) = the contract's volumes, about 300 MB a day "
-        "for crm; 0.05 makes a quick demo",
+        help="volume per day; 1.0 (the default) = the contract's volumes, about 300 MB a day, "
+        "280 of them CRM's; 0.05 makes a quick demo",
     )
     generate.add_argument(
         "--seed", type=int, default=42, help="the same seed writes the same files (default 42)"

@@ -656,6 +656,23 @@ def test_help_says_the_defaults_and_the_ui_stays_quiet():
     assert command[command.index("--code-server-log-level") + 1] == "warning"
 
 
+def test_generates_help_gives_a_scale_1_days_size_as_the_generators_write_it():
+    """Seen in a newcomer's audit: `--scale` said "about 300 MB a day for crm", where a CRM
+    day is about 280 MB and 300 the four sources' together (as the README says)."""
+    import re
+
+    from cx_assets import cli as cli_module
+    from cx_assets.synthetic import megabytes, sources
+
+    commands = cli_module.build_parser()._subparsers._group_actions[0].choices
+    generate = " ".join(commands["generate"].format_help().split())
+    said = re.search(r"about (\d+) MB a day, (\d+) of them CRM's", generate)
+    assert said, generate
+    every_source = sum(megabytes(source, days=1, scale=1.0) for source in sources())
+    assert abs(int(said[1]) - every_source) <= 0.05 * every_source
+    assert abs(int(said[2]) - megabytes("crm", days=1, scale=1.0)) <= 0.05 * every_source
+
+
 @pytest.mark.parametrize("armed", [True, False], ids=["the command's process", "a caller of main"])
 def test_start_up_objects_are_frozen_and_collection_resumes_for_the_run(
     tmp_path, monkeypatch, armed
