@@ -265,3 +265,19 @@ def test_the_how_to_add_a_domain_names_every_option_of_a_landing_spec():
     assert options  # read, not skipped
     unnamed = [name for name in options if f"`{name}" not in how_to]
     assert unnamed == [], f"docs/architecture.md's How to add a domain does not name {unnamed}"
+
+
+def test_the_readme_says_where_its_commands_are_before_running_them_bare():
+    """Seen in a newcomer's audit: after `make demo`, the README's "Running it" gave
+    `cx-lakehouse generate ...` and `dagster asset materialize ...` as they are, where the
+    shell has neither (they are in `.venv/bin/`, which nothing had said to activate)."""
+    readme = (DOCS.parent / "README.md").read_text()
+    blocks = re.finditer(r"```bash\n(.*?)```", readme, re.S)
+    bare = [
+        block.start()
+        for block in blocks
+        if re.search(r"^\s*(cx-lakehouse|dagster) ", block[1], re.M)
+    ]
+    assert bare  # the README does run them bare
+    said = readme.find("source .venv/bin/activate")
+    assert 0 <= said < bare[0], "README.md runs cx-lakehouse bare before saying where it is"
