@@ -179,15 +179,22 @@ def _without_class(message: str, cls_name: str) -> str:
 
 def _innermost_error(event):
     """The error an event carries, its causes followed to the first one; None without. A
-    damaged warehouse is said by the error naming it, not by DuckDB's cause below it."""
+    damaged file is said by the error naming it, not by DuckDB's or Arrow's cause below it
+    (a damaged Parquet file's summary line was Arrow's "Parquet magic bytes not found",
+    naming neither the file nor the run that writes it anew)."""
     error = getattr(event.event_specific_data, "error", None)
-    while error is not None and error.cause is not None and not _is_damage(error):
+    while error is not None and error.cause is not None and not _names_the_damage(error):
         error = error.cause
     return error
 
 
 def _is_damage(error) -> bool:
     return error.cls_name == "WarehouseDamagedError"
+
+
+def _names_the_damage(error) -> bool:
+    """An error of ours naming a damaged file and what to do, above its library's cause."""
+    return _is_damage(error) or error.cls_name == "DamagedParquetError"
 
 
 def damage_met(result) -> str | None:

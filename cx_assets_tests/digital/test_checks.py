@@ -226,5 +226,12 @@ def test_a_damaged_quarantine_file_of_another_day_is_named_with_the_run_that_men
         f"which running that day again writes anew: cx-lakehouse run --date {DAY_1} "
         "--select group:digital"
     ), message
+    # `cx-lakehouse run`'s line of the step says it too, not Arrow's cause naming no file
+    # (seen in a newcomer's audit: the step's error was right, the run's summary was not).
+    from cx_assets.cli.run_report import failure_lines
+
+    (line,) = failure_lines(failed)
+    assert f"DamagedParquetError: {damaged} cannot be read as Parquet" in line, line
+    assert line.endswith(f"cx-lakehouse run --date {DAY_1} --select group:digital"), line
     assert _partitioned(lake, DAY_1).success  # as it says
     assert _partitioned(lake, DAY_2).success
