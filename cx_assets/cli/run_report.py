@@ -246,8 +246,8 @@ def print_summary(
     whole-history one (whose days, like a forecast's, may lie outside the run's). A table
     the run did not write (it failed or was interrupted first) says so, and whose rows it
     holds: this run's, where its step wrote the warehouse and then failed writing the
-    Parquet (the next run publishes them); an earlier run's; or rows a failed step left
-    that no run ever materialized."""
+    Parquet (the next run publishes them); an earlier run's; none, of days it was never
+    written for; or rows a failed step left that no run ever materialized."""
     from cx_assets.lakehouse.partitions import dates_between
     from cx_assets.lakehouse.warehouse import WarehouseDamagedError
 
@@ -301,6 +301,8 @@ def _gold_rows(resources, instance, gold: list, partitioned: set, days: list, ta
                     )
                 elif _materialized_before(instance, key, days if per_day else None):
                     note = "  (not written by this run: an earlier run's)"
+                elif per_day and rows == 0:  # the table holds other days, none of these
+                    note = "  (never written for these days)"
                 else:
                     note = "  (not materialized: rows a failed step left in the warehouse)"
             lines.append(f"  {table:<34} {rows:>10,}{note}")

@@ -9,7 +9,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from cx_assets_tests.cli import START, calls_day, cli, summary_line
+from cx_assets_tests.cli import END, START, calls_day, cli, summary_line
 
 pytestmark = pytest.mark.long_module
 
@@ -56,6 +56,15 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
     )
     assert "not written" not in " ".join(summary_line(again, "calls_performance"))
     assert again.rstrip().endswith("FAILED")
+
+    # Seen in a newcomer's audit: a day the table was never built for, its step failing
+    # (here, the next day, nothing landed), read "0 (not materialized: rows a failed step
+    # left in the warehouse)", where no step had left a row.
+    assert cli_module.main(["run", "--date", END, "--select", "group:calls"]) == 1
+    next_day = capsys.readouterr().out
+    assert summary_line(next_day, "calls_agent_daily")[1:] == [
+        "0", "(never", "written", "for", "these", "days)"
+    ]  # fmt: skip
 
 
 def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
