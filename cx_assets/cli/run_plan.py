@@ -39,6 +39,27 @@ def _matches_nothing(select: str, graph) -> UsageError:
     return UsageError(f"--select {select!r} matches no asset ({known})")
 
 
+# A day's fingerprint when its table cannot be read (a damaged bronze file, of that day or
+# another the view holds): unlike any rows', so once the file is written anew (by running
+# its day again) the later days built from these are named.
+UNREADABLE = [None, "unreadable"]
+
+
+def _fingerprints(con, key, days: list[str]) -> dict | None:
+    """`warehouse_tables.day_rows_fingerprints` of `key`'s `days`, each `UNREADABLE` when
+    the table cannot be read: a run that mends it must not fail before it starts (a
+    damaged bronze file of a day read ahead ended `cx-lakehouse run` in a traceback, that
+    day's own run too)."""
+    import duckdb
+
+    from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprints
+
+    try:
+        return day_rows_fingerprints(con, *key.path, days)
+    except (duckdb.IOException, duckdb.InvalidInputException):
+        return {day: list(UNREADABLE) for day in days}
+
+
 def _latest_ids(instance):
     """The storage id of the latest materialization of each of some days of an asset: an
     order over every asset's writes (`staleness`)."""
@@ -143,11 +164,10 @@ class RunPlan:
         days read, by `layer/table` (`cli.read_ahead.Fingerprints`; a table not built yet
         is left out)."""
         from cx_assets.lakehouse.staleness import read_ahead_parents
-        from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprints
 
         with warehouse.connect() as con:
             found = {
-                key.to_user_string(): day_rows_fingerprints(con, *key.path, days)
+                key.to_user_string(): _fingerprints(con, key, days)
                 for key in sorted(read_ahead_parents(self.graph, self.partitioned))
             }
         return {table: prints for table, prints in found.items() if prints is not None}
@@ -169,13 +189,12 @@ class RunPlan:
         from dagster import AssetKey
 
         from cx_assets.lakehouse.staleness import later_days_after_changes
-        from cx_assets.lakehouse.warehouse_tables import day_rows_fingerprints
 
         changed: dict = {}
         with warehouse.connect() as con:
             for table, prints in before.items():
                 key = AssetKey.from_user_string(table)
-                now = day_rows_fingerprints(con, *key.path, sorted(prints)) or {}
+                now = _fingerprints(con, key, sorted(prints)) or {}
                 days = {day for day, rows in prints.items() if now.get(day) != rows}
                 if days:
                     changed[key] = days

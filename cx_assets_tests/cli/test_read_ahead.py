@@ -52,3 +52,40 @@ def test_entries_of_the_wrong_shape_are_left_out(tmp_path):
         ' [1, 2]}, "gold/x": 4}'
     )
     assert ReadAheadJournal(path).read() == {"silver/c": {"2024-01-01": [1, 2]}}
+
+
+def test_a_damaged_bronze_file_is_a_fingerprint_unlike_any_not_a_traceback(tmp_path):
+    """Seen in a newcomer's audit: with one day's bronze contacts file damaged, every
+    `cx-lakehouse run` of the CRM, that day's own too (which writes the file anew from
+    landing), ended in DuckDB's traceback while taking the fingerprints of the rows later
+    days read. The table reads as unreadable instead, which no rows match: once the day is
+    run again, the later days built from it are named."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cx_assets.cli.run_plan import UNREADABLE, RunPlan
+    from cx_assets.lakehouse.bronze_views import create_bronze_view
+    from cx_assets.lakehouse.settings import DataLayout
+    from cx_assets.lakehouse.warehouse import Warehouse
+
+    bronze = DataLayout(tmp_path).bronze_dir
+    days = [bronze / "crm_contacts" / f"date=2024-01-0{day}" / "data.parquet" for day in (1, 2)]
+    rows = pa.table({"raw": ["{}"]})
+    for day in days:
+        day.parent.mkdir(parents=True)
+        pq.write_table(rows, day)
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA bronze")
+        create_bronze_view(con, "crm_contacts", bronze)
+    days[0].write_bytes(b"not Parquet\n")  # damaged after the view was made
+    plan = RunPlan.resolve("group:crm")  # bronze/crm_contacts is read ahead
+    warehouse = Warehouse(path=str(path))
+
+    before = plan.read_ahead_rows(warehouse, ["2024-01-01"])
+
+    assert before == {"bronze/crm_contacts": {"2024-01-01": UNREADABLE}}
+    pq.write_table(rows, days[0])  # the day run again
+    mended = plan.read_ahead_rows(warehouse, ["2024-01-01"])["bronze/crm_contacts"]
+    assert mended["2024-01-01"][0] == 1 and mended != before["bronze/crm_contacts"]
