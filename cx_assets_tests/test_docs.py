@@ -281,3 +281,18 @@ def test_the_readme_says_where_its_commands_are_before_running_them_bare():
     assert bare  # the README does run them bare
     said = readme.find("source .venv/bin/activate")
     assert 0 <= said < bare[0], "README.md runs cx-lakehouse bare before saying where it is"
+
+
+def test_the_readme_gives_make_s_port_variables_as_the_makefile_reads_them():
+    """Seen in a newcomer's audit: the README said to pick another port with `--port`, which
+    `make ui` does not take (its Makefile reads UI_PORT), and named no make variable."""
+    makefile = (DOCS.parent / "Makefile").read_text()
+    readme = (DOCS.parent / "README.md").read_text()
+    variables = re.findall(r"^(\w+_PORT) \?=", makefile, re.M)
+    assert variables  # read, not skipped
+    for variable in variables:
+        (target,) = re.findall(rf"^(\w+):.*\n\t.*\$\({variable}\)", makefile, re.M)
+        assert re.search(rf"make {target} {variable}=\d+", readme), (target, variable)
+    targets = set(re.findall(r"^([a-z]+):", makefile, re.M))
+    named = set(re.findall(r"\bmake ([a-z]+)\b", readme))
+    assert named <= targets, f"README.md names make targets the Makefile lacks: {named - targets}"
