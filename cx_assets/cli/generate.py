@@ -8,7 +8,7 @@ import fcntl
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -73,6 +73,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
             began = time.perf_counter()
             with one_delivery():  # a source's files land together, as one delivery
                 counts = generator(source)(request)
+            if not isinstance(counts, Mapping):  # a new source's defect, said as such
+                raise TypeError(
+                    f"cx_assets.synthetic.{source}'s generate(request) returned {counts!r}: "
+                    "it returns the records it wrote per table, e.g. {'transcripts': 750}"
+                )
             written = ", ".join(f"{table} {n:,}" for table, n in counts.items())
             print(f"{source}: {written} ({time.perf_counter() - began:.1f} s)")
     print(f"landing files are in {settings.layout.landing_dir}")

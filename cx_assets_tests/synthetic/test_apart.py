@@ -210,3 +210,28 @@ def test_a_source_without_its_estimate_is_named_with_what_it_lacks(monkeypatch) 
     monkeypatch.setitem(sys.modules, partial.__name__, partial)
     with pytest.raises(TypeError, match=r"synthetic.survey does not define DAY_MEGABYTES: "):
         megabytes("survey", days=1, scale=1.0)
+
+
+def test_a_generator_returning_no_counts_is_named_with_what_it_returns(
+    monkeypatch, tmp_path
+) -> None:
+    """Found by adding a domain by docs/architecture.md, whose step 2 said only
+    `generate(request)`: a generator returning nothing failed `cx-lakehouse generate`, its
+    files written, with "'NoneType' object has no attribute 'items'"."""
+    import sys
+    import types
+
+    from cx_assets.cli import generate as generate_command
+    from cx_assets.cli import main
+
+    def generate(request) -> None:
+        return None
+
+    partial = types.ModuleType("cx_assets.synthetic.survey")
+    partial.generate = generate
+    partial.DAY_MEGABYTES = 0.1
+    monkeypatch.setitem(sys.modules, partial.__name__, partial)
+    monkeypatch.setattr(generate_command, "generator_sources", lambda: ["survey"])
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    with pytest.raises(TypeError, match=r"synthetic.survey's generate\(request\) returned None: "):
+        main(["generate", "--start", "2024-01-01", "--days", "1", "--sources", "survey"])
