@@ -296,3 +296,23 @@ def test_the_readme_gives_make_s_port_variables_as_the_makefile_reads_them():
     targets = set(re.findall(r"^([a-z]+):", makefile, re.M))
     named = set(re.findall(r"\bmake ([a-z]+)\b", readme))
     assert named <= targets, f"README.md names make targets the Makefile lacks: {named - targets}"
+
+
+def test_the_readme_names_every_option_of_every_command():
+    """Seen in a newcomer's audit: `cx-lakehouse run --help` offers `--verbose` (Dagster's
+    step logs, where a failed step's whole trace is) and `generate --help` `--quiet`, and
+    the README, where a newcomer learns the commands, named neither."""
+    from cx_assets.cli import build_parser
+
+    readme = (DOCS.parent / "README.md").read_text()
+    commands = build_parser()._subparsers._group_actions[0].choices  # argparse keeps them here
+    options = [
+        (name, option)
+        for name, command in commands.items()
+        for action in command._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    ]
+    assert len(options) > 8  # read, not skipped
+    unnamed = [f"{name} {option}" for name, option in options if option not in readme]
+    assert unnamed == [], f"README.md does not name {unnamed}"
