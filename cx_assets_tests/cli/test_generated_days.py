@@ -381,3 +381,17 @@ def test_every_check_records_its_documented_severity_passed_or_not(generated_and
         if severities != {documented[name]}
     }
     assert not wrong, wrong
+
+
+def test_the_readme_names_everything_a_data_root_holds(generated_and_run):
+    """Seen in a newcomer's audit: after `make demo` the data root held `.run.lock`,
+    `.run-queue/` and `.generate.lock`, which the README's list of what `CX_DATA_DIR` holds
+    left out (a reader of `ls -a` wondered whether a run had been left behind)."""
+    import re
+
+    data_dir, _, _ = generated_and_run
+    readme = (REPO / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `CX_DATA_DIR` |")]
+    named = {name.rstrip("/") for name in re.findall(r"`([^`]+)`", row)}
+    held = {path.name for path in data_dir.iterdir()}
+    assert held and held <= named, f"README.md's CX_DATA_DIR row leaves out {held - named}"
