@@ -44,8 +44,10 @@ telemetry:
 nux:
   enabled: false
 # Runs without logger config of ours (the sensors', the schedule's, the automation's, the
-# UI's) print to the terminal of `cx-lakehouse ui` from INFO up, not each step's DEBUG
-# events (about a hundred lines a run). Every event is still stored for the UI's run logs.
+# UI's) write Dagster's console lines from INFO up, not each step's DEBUG events (about a
+# hundred lines a run), to their own output (a step's is captured for the UI's stdout and
+# stderr view; none reaches the terminal of `cx-lakehouse ui`, README). Every event is still
+# stored for the UI's run logs.
 python_logs:
   python_log_level: INFO
 """
