@@ -29,6 +29,7 @@ help:
 	@echo "make dashboard  the command centre on http://127.0.0.1:$(DASHBOARD_PORT) (DASHBOARD_PORT=... to change)"
 	@echo "make bench   scale-1 benchmark per source, then the command centre's pages (writes docs/benchmarks.md)"
 	@echo "make format  format the code with ruff"
+	@echo "make clean   empty the data root (CX_DATA_DIR): landed files, every layer, the run history"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +77,8 @@ ui: $(STAMP)
 dashboard: $(STAMP)
 	$(BIN)/cx-lakehouse dashboard --port $(DASHBOARD_PORT)
 
+# Everything under the data root the lakehouse wrote, and what landed there; refused while
+# a run, a generate or the UI uses it (cx_assets/cli/clean.py says what and why).
 clean:
-	rm -rf $(CX_DATA_DIR)/landing $(CX_DATA_DIR)/bronze $(CX_DATA_DIR)/gold \
-	       $(CX_DATA_DIR)/quarantine $(CX_DATA_DIR)/warehouse.duckdb* $(CX_DATA_DIR)/dagster_home
+	@test -x $(BIN)/python || { echo "make clean: no $(BIN)/python yet (make install first)" >&2; exit 2; }
+	$(BIN)/python -m cx_assets.cli.clean

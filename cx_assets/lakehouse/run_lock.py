@@ -138,7 +138,8 @@ _held = _Held()
 UNNAMED_HOLDER = "another run"
 
 
-def _holder(path: Path) -> str:
+def holder_of(path: Path) -> str:
+    """Who holds the lock at `path`, as its holder wrote itself there (`data_root_lock`)."""
     try:
         holder = json.loads(path.read_text() or "{}")
     except (OSError, ValueError):
@@ -301,7 +302,7 @@ def _wait_in_line(
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            holder = _holder(path)
+            holder = holder_of(path)
             now = time.monotonic()
             if now >= deadline:
                 raise RunLockTimeout(

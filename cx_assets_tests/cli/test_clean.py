@@ -1,0 +1,110 @@
+"""`make clean` empties a data root of what landed and everything written, and nothing else,
+never while a run, a `generate` or a UI uses it (cx_assets/cli/clean.py)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cx_assets.cli.clean import clean, removable
+from cx_assets.cli.failures import BusyError
+
+REPO = Path(__file__).resolve().parents[2]
+LEFT = {"notes.txt", ".run.lock", ".generate.lock"}
+
+
+def _data_root(tmp_path: Path) -> Path:
+    """A data root holding every entry `clean` removes, a file of the user's and the locks."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for path in removable(data_dir):
+        if path.suffix in {".duckdb", ".wal", ".json"}:
+            path.write_text("x")
+        else:
+            (path / "inner").mkdir(parents=True)
+            (path / "inner" / "file").write_text("x")
+    for name in LEFT:
+        (data_dir / name).write_text("")
+    return data_dir
+
+
+def _no_processes(tmp_path: Path) -> Path:
+    proc = tmp_path / "proc"
+    proc.mkdir(exist_ok=True)
+    return proc
+
+
+def test_clean_removes_what_landed_and_everything_written_and_nothing_else(tmp_path):
+    data_dir = _data_root(tmp_path)
+
+    removed = clean(data_dir, proc=_no_processes(tmp_path))
+
+    assert {path.name for path in removed} == {
+        "landing", "bronze", "quarantine", "gold", ".gold-journal", "models",
+        "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.tmp",
+        ".read-ahead.json", ".early-bronze", ".run-queue", "dagster_home",
+    }  # fmt: skip
+    assert {path.name for path in data_dir.iterdir()} == LEFT
+    assert clean(data_dir, proc=_no_processes(tmp_path)) == []  # again: nothing there
+
+
+def test_a_run_holding_the_data_root_refuses_clean_and_nothing_is_removed(tmp_path):
+    data_dir = _data_root(tmp_path)
+    lock = data_dir / ".run.lock"
+    lock.write_text(json.dumps({"owner": "cx-lakehouse run", "pid": 77, "since": "10:00:00 UTC"}))
+    held = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BusyError) as refused:
+            clean(data_dir, proc=_no_processes(tmp_path))
+    finally:
+        os.close(held)
+    assert str(refused.value) == (
+        f"cx-lakehouse run (pid 77, since 10:00:00 UTC) is running on {data_dir}: "
+        "wait for it to finish"
+    )
+    assert (data_dir / "gold" / "inner" / "file").exists()
+    assert (data_dir / "dagster_home").exists()
+
+
+def test_a_generate_writing_into_the_data_root_refuses_clean(tmp_path):
+    data_dir = _data_root(tmp_path)
+    with open(data_dir / ".generate.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BusyError, match="a `cx-lakehouse generate` is writing into"):
+            clean(data_dir, proc=_no_processes(tmp_path))
+    assert (data_dir / "landing" / "inner" / "file").exists()
+
+
+def test_a_ui_of_the_data_root_refuses_clean(tmp_path):
+    """Its daemon would go on ticking sensors on a run history removed under it."""
+    data_dir = _data_root(tmp_path)
+    proc = _no_processes(tmp_path)
+    entry = proc / "4242"
+    entry.mkdir()
+    argv = ["python", "-m", "dagster", "dev", "-m", "cx_assets.definitions"]
+    (entry / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in argv) + b"\0")
+    (entry / "environ").write_bytes(f"DAGSTER_HOME={data_dir / 'dagster_home'}\0".encode())
+
+    with pytest.raises(BusyError, match=r"a Dagster UI uses .* \(Dagster processes 4242 of"):
+        clean(data_dir, proc=proc)
+    assert (data_dir / "dagster_home" / "inner" / "file").exists()
+
+
+def test_make_clean_empties_the_data_root_it_is_given(tmp_path):
+    """The Makefile's target, as a user types it: a gold file a killed run was publishing
+    (`.gold-journal/`) went on to the next run after the old `make clean`."""
+    data_dir = _data_root(tmp_path)
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    done = subprocess.run(
+        ["make", "-s", "clean"], cwd=REPO, env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"removed from {data_dir}: landing, bronze, quarantine, gold")
+    assert {path.name for path in data_dir.iterdir()} == LEFT
