@@ -353,9 +353,10 @@ class RunPlan:
         if self.partitioned:
             job_name = DAILY_JOB
             run_tags = run_tags_for_days(keys[0], keys[-1])
-            label = f"{len(self.partitioned)} date-grained assets, {keys[0]}..{keys[-1]}"
-            if self.rollups:
-                label += f", then {len(self.rollups)} whole-history rollups"
+            assets, rollups = len(self.partitioned), len(self.rollups)
+            label = f"{assets} date-grained asset{'s' * (assets != 1)}, {keys[0]}..{keys[-1]}"
+            if rollups:
+                label += f", then {rollups} whole-history rollup{'s' * (rollups != 1)}"
         else:
             job_name, run_tags = WHOLE_HISTORY_JOB, {}
             label = f"{len(self.rollups)} whole-history rollups"

@@ -200,7 +200,7 @@ def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert (
-        f"materializing 1 date-grained assets, {START}..{START}, then 2 whole-history rollups"
+        f"materializing 1 date-grained asset, {START}..{START}, then 2 whole-history rollups"
         in ran.stdout
     ), ran.stdout
     for rollup in ("leakage_savings_model", "leakage_action_recommendations"):
