@@ -242,6 +242,24 @@ def money_reason_sql(column: str, field_name: str) -> str:
 INVALID_JSON = "invalid JSON"
 
 
+# What a CSV file in a table whose values land typed (JSON, `RecordSpec.text_values` off)
+# is told: each of its numbers, text as every CSV value, was "not an integer" with nothing
+# saying why (seen in a newcomer's audit, a CRM export saved as CSV).
+CSV_IN_TYPED_TABLE = (
+    "a CSV file's values are text, and this table lands as JSON, whose numbers and "
+    "booleans are not quoted"
+)
+_NOT_UNQUOTED_KIND = tuple(f"is not {_KIND_NAMES[kind]}" for kind in ("int", "number", "bool"))
+
+
+def explain_csv_in_typed_table(reason: str | None, source_file: str) -> str | None:
+    """`reason`, for a record of a CSV file in a table whose values land typed, with why
+    its number or boolean is not one."""
+    if reason and reason.endswith(_NOT_UNQUOTED_KIND) and source_file.lower().endswith(".csv"):
+        return f"{reason} ({CSV_IN_TYPED_TABLE})"
+    return reason
+
+
 def explain_invalid_json(reason: str | None, raw: str | None) -> str | None:
     """`reason`, with why the record is not JSON when DuckDB only said `invalid JSON`: Python's
     message and column (`invalid JSON: Expecting ',' delimiter (column 24)`), as a `.json`

@@ -21,7 +21,12 @@ from dagster import AssetExecutionContext, Output
 from cx_assets.lakehouse import sql
 from cx_assets.lakehouse.duplicates import forget_seen, heading_duplicates
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
-from cx_assets.lakehouse.parsing import RecordSpec, explain_invalid_json, parse_bronze
+from cx_assets.lakehouse.parsing import (
+    RecordSpec,
+    explain_csv_in_typed_table,
+    explain_invalid_json,
+    parse_bronze,
+)
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import bind_hash_key_for, with_shown_source_files
 from cx_assets.lakehouse.resources import Lake
@@ -287,7 +292,7 @@ def _silver_chunk(
         con.register("model_rejects", model_rejects)
         try:
             rejects, bronze_rows, after_typing = _rejected_records(
-                con, bronze, days, files, has_rule
+                con, bronze, days, files, has_rule, typed_values=not spec.text_values
             )
         finally:
             con.unregister("model_rejects")
@@ -322,10 +327,13 @@ def _rejected_records(
     days: list[date],
     files: Sequence[str] | None,
     has_rule: bool,
+    *,
+    typed_values: bool,
 ) -> tuple[pd.DataFrame, int, list[tuple[str, int]]]:
     """Every record rejected by the parse, a rule or the model (`model_rejects`, registered),
     with its day, file, line, reason and original text from bronze; how many bronze records
-    were typed; and the (file, line) of those rejected after typing."""
+    were typed; and the (file, line) of those rejected after typing. `typed_values`: the
+    table's values land typed (JSON), so a CSV file's reasons say why its numbers are not."""
     parse_rejects = (
         f"SELECT source_file, line_number, reject_reason AS reason "
         f"FROM {TYPED_RECORDS} WHERE reject_reason IS NOT NULL"
@@ -360,4 +368,9 @@ def _rejected_records(
         explain_invalid_json(reason, raw)
         for reason, raw in zip(rejects["reason"], rejects["raw"], strict=True)
     ]
+    if typed_values:
+        rejects["reason"] = [
+            explain_csv_in_typed_table(reason, source_file)
+            for reason, source_file in zip(rejects["reason"], rejects["source_file"], strict=True)
+        ]
     return rejects, int(bronze_rows), after_typing

@@ -142,3 +142,20 @@ def test_a_call_whose_upsell_sums_above_a_trillion_is_quarantined(lake):
     }
     kpis = lake.gold("calls_kpis_daily")
     assert kpis["total_upsell_revenue"].tolist() == [1e12 + 5.0]
+
+
+def test_a_csv_file_in_a_table_landing_as_json_says_why_its_numbers_are_not(lake):
+    """A CSV's values are all text: each of its numbers in a table whose values land typed
+    was 'not an integer' with nothing saying why (a newcomer's audit, an export saved as
+    CSV). Its records are quarantined saying so; a JSON file's wrong type is told as before."""
+    lake.land_csv("calls", "transcripts", DAY, [call("CSV", "Hi.")], name="export.csv")
+    lake.land_jsonl("calls", "transcripts", DAY, [call("TEXT", "Hi.", duration_seconds="300")])
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    reasons = lake.quarantine("calls_transcripts").set_index("source_file")["reason"].to_dict()
+    folder = f"landing/calls/transcripts/{DAY}"
+    assert reasons == {
+        f"{folder}/export.csv": 'field "duration_seconds" is not an integer (a CSV file\'s '
+        "values are text, and this table lands as JSON, whose numbers and booleans are not quoted)",
+        f"{folder}/part.jsonl": 'field "duration_seconds" is not an integer',
+    }
