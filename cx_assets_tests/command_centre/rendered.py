@@ -40,3 +40,17 @@ def column_labels(table) -> list[str]:
 
 def metrics(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
+
+
+def chart_rows(app: AppTest, title: str):
+    """The rows (a frame) of the rendered chart whose title holds `title`, as Streamlit sent
+    them to the browser (beside the chart's spec, not in it)."""
+    from streamlit import dataframe_util
+
+    (chart,) = [
+        chart
+        for chart in app.get("vega_lite_chart")
+        if title in json.dumps(json.loads(chart.proto.spec)["title"])
+    ]
+    (dataset,) = chart.proto.datasets
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(dataset.data.data)

@@ -8,7 +8,7 @@ import shutil
 
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
+from cx_assets_tests.command_centre.rendered import chart_rows, column_formats, metrics, render
 
 
 def test_calls_page_scorecards_and_agent_filter(gold_root, monkeypatch):
@@ -109,3 +109,35 @@ def test_a_name_from_gold_is_written_as_typed_in_the_filters_caption(
     assert any(
         caption.endswith(" · \\*\\*Bob\\*\\* \\[x\\](http\\://x)") for caption in captions
     ), captions
+
+
+def test_the_daily_trend_keeps_a_built_day_without_calls(gold_root, tmp_path, monkeypatch):
+    """Found in an audit of every number against gold: a day built without calls (its
+    `calls_kpis_daily` row says 0 calls, `calls_agent_daily` has none) was left out of the
+    daily trend, whose revenue line went straight from the day before to the day after, as
+    if there had been revenue between; it is $0 that day, and no conversion rate."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    day3 = DAY2 + timedelta(days=1)
+    gold_rows.publish(data_dir, "calls_kpis_daily", calls_schemas.KpisDaily, [
+        {"date": day3, "total_calls": 0, "conversion_rate": None, "total_upsell_revenue": 0.0,
+         "avg_upsell_per_call": None},
+    ])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+
+    def series(title: str, column: str) -> dict[str, object]:
+        rows = chart_rows(app, title)
+        return {
+            str(day.date()): None if pd.isna(value) else value
+            for day, value in zip(rows["date"], rows[column], strict=True)
+        }
+
+    revenue = series("Upsell revenue a day", "upsell_revenue")
+    assert revenue == {str(gold_rows.DAY1): 100.0, str(DAY2): 300.0, str(day3): 0.0}
+    assert series("Conversion rate a day", "conversion_rate")[str(day3)] is None

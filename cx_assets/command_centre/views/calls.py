@@ -163,13 +163,22 @@ with right:
 
 # --------------------------------------------------------------------------- trend
 st.header("Daily trend")
+# Every built day of the range (`calls_kpis_daily` has a row for a day without calls, the
+# agents' table none): such a day is $0 of revenue and no rate, not a day the lines skip.
 daily = ui.query(
-    """SELECT date, sum(calls)::BIGINT AS calls, sum(conversions) / nullif(sum(calls), 0) AS conversion_rate,
-              sum(upsell_revenue) AS upsell_revenue
-       FROM calls_agent_daily WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name)
-       GROUP BY date ORDER BY date""",
-    ["calls_agent_daily"],
-    [first, last, agents],
+    """WITH days AS (SELECT DISTINCT date FROM calls_kpis_daily WHERE date BETWEEN ? AND ?),
+            agents AS (
+                SELECT date, sum(calls) AS calls, sum(conversions) AS conversions,
+                       sum(upsell_revenue) AS upsell_revenue
+                FROM calls_agent_daily WHERE date BETWEEN ? AND ? AND list_contains(?, agent_name)
+                GROUP BY date
+            )
+       SELECT date, coalesce(calls, 0)::BIGINT AS calls,
+              conversions / nullif(calls, 0) AS conversion_rate,
+              coalesce(upsell_revenue, 0.0) AS upsell_revenue
+       FROM days LEFT JOIN agents USING (date) ORDER BY date""",
+    ["calls_kpis_daily", "calls_agent_daily"],
+    [first, last, first, last, agents],
 )
 left, right = st.columns(2)
 with left:
