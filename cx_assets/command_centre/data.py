@@ -242,13 +242,7 @@ class GoldLake:
         result = []
         for table in sorted([*on_disk, *expected]):
             entries = self._entries(table)
-            days = sorted(
-                {
-                    date.fromisoformat(relative.split("/")[1].removeprefix(PARTITION_PREFIX))
-                    for relative, _ in entries
-                    if relative.count("/") == 2
-                }
-            )
+            days = _days_of(entries)
             rows, problem = 0, None
             for relative, stat in entries:
                 try:
@@ -272,6 +266,11 @@ class GoldLake:
                 )
             )
         return result
+
+    def days(self, table: str) -> list[date]:
+        """The days a per-day table is written for (its `date=` folders with a file), a day
+        a run wrote without rows included: a query over the table sees only days with rows."""
+        return _days_of(self._entries(table))
 
     def landed_days(self, source: str) -> list[date]:
         """Days with landing folders for a source (for the "what to run" hint)."""
@@ -322,6 +321,17 @@ def _connection() -> duckdb.DuckDBPyConnection:
             # hour, in the machine's zone (every cursor inherits this).
             _DATABASE.execute("SET GLOBAL TimeZone = 'UTC'")
         return _DATABASE.cursor()
+
+
+def _days_of(entries: Sequence[tuple[str, os.stat_result]]) -> list[date]:
+    """The days of a table's `_entries` (`table/date=YYYY-MM-DD/file`), sorted."""
+    return sorted(
+        {
+            date.fromisoformat(relative.split("/")[1].removeprefix(PARTITION_PREFIX))
+            for relative, _ in entries
+            if relative.count("/") == 2
+        }
+    )
 
 
 def _reader(paths: Sequence[Path]) -> str:

@@ -191,3 +191,47 @@ def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, mo
     render("support", data_dir, monkeypatch)
     (history,) = drawn
     assert history["tickets"].tolist() == [4, 1]  # T1, T2, T3, T5; then T4
+
+
+def test_the_forecast_history_counts_a_built_day_without_tickets_as_zero(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit of every number against gold: a support day built without tickets
+    (its partition written, empty) was missing from the history line, which the caption says
+    is the series as the model counts it: the model counts it 0 (its WARN says so), and its
+    seasonal-naive forecast a week later was 0 beside a history that never showed one."""
+    from datetime import timedelta
+
+    import pyarrow.parquet as pq
+
+    from cx_assets.command_centre import charts
+    from cx_assets.lakehouse import parquet
+    from cx_assets.support import schemas as support
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    tickets = data_dir / "gold" / "support_ticket_analytics"
+    day3 = gold_rows.DAY2 + timedelta(days=1)
+    (day2_file,) = parquet.partition_folder(tickets, gold_rows.DAY2).glob("*.parquet")
+    parquet.publish(pq.read_table(day2_file).slice(0, 0), parquet.partition_folder(tickets, day3))
+    shutil.rmtree(data_dir / "gold" / "support_volume_forecast")
+    gold_rows.publish(data_dir, "support_volume_forecast", support.VolumeForecast, [
+        {"date": day3 + timedelta(days=offset), "category": "all", "forecast": 5.0,
+         "lo_80": 3.0, "hi_80": 7.0, "lo_95": 2.0, "hi_95": 8.0, "model": "AutoETS",
+         "backtest_mase": 0.8, "baseline_mase": 1.0}
+        for offset in range(1, 15)
+    ])  # fmt: skip
+    drawn = []
+    forecast_bands = charts.forecast_bands
+
+    def spy(history, forecast, **kwargs):
+        drawn.append(history)
+        return forecast_bands(history, forecast, **kwargs)
+
+    monkeypatch.setattr(charts, "forecast_bands", spy)
+    render("support", data_dir, monkeypatch)
+    (history,) = drawn
+    # 4 tickets created on the first day, 1 (T4) on the second, none on the third.
+    assert dict(zip(history["date"].dt.date, history["tickets"], strict=True)) == {
+        gold_rows.DAY1: 4, gold_rows.DAY2: 1, day3: 0
+    }  # fmt: skip

@@ -220,6 +220,20 @@ with ui.section():
             ["support_ticket_analytics", *(["support_ticket_categories"] if classified else [])],
             [start, category, category],
         )
+        # A day built without tickets is a 0 in the model's series (its WARN says so), and
+        # in the history: the query above sees only days with rows.
+        counted = dict(zip(history["date"].dt.date, history["tickets"], strict=True))
+        ahead = forecast["date"].min().date()
+        shown_days = sorted(
+            {*counted, *(day for day in ui.lake().days("support_ticket_analytics")
+                         if start <= day < ahead)}
+        )  # fmt: skip
+        history = pd.DataFrame(
+            {
+                "date": pd.to_datetime(shown_days),
+                "tickets": [int(counted.get(day, 0)) for day in shown_days],
+            }
+        )
         row = forecast.iloc[0]
         no_backtest = (
             "no backtest error: as forecast by the seasonal-naive baseline (too little history "
