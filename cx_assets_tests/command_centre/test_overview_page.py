@@ -110,3 +110,36 @@ def test_a_repeated_row_in_the_noise_summary_leaves_the_overview_standing(
     assert shown["Valid interactions"] == expected["Valid interactions"]
     assert shown["System noise"] == expected["System noise"]
     assert {"Calls", "Leakage calls", "Tickets created"} <= set(shown)
+
+
+def test_a_latest_day_built_without_tickets_is_the_support_cards_day(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit of every number against gold: support delivered nothing on the
+    latest day built (its partition written, empty), and the support card, headed "Latest
+    day", showed the day before's tickets and SLA share under that day's date, beside cards
+    of the latest day; it now shows the latest day built, with no ticket created. So does
+    the leakage card, whose summary is empty on a day without leakage calls."""
+    from datetime import timedelta
+
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse import parquet
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    day3 = DAY2 + timedelta(days=1)
+    for table in ("support_ticket_analytics", "leakage_daily_summary"):
+        dataset = data_dir / "gold" / table
+        (day2_file,) = parquet.partition_folder(dataset, DAY2).glob("*.parquet")
+        empty = pq.read_table(day2_file).slice(0, 0)
+        parquet.publish(empty, parquet.partition_folder(dataset, day3))
+
+    app = render("overview", data_dir, monkeypatch)
+
+    assert [caption.value for caption in app.caption].count(f"Latest day {day3}") == 2
+    shown = metrics(app)
+    assert (shown["Tickets created"], shown["Leakage calls"], shown["Their cost"]) == (
+        "0", "0", "$0"
+    )  # fmt: skip
+    assert "Within SLA" not in shown  # no share of no tickets

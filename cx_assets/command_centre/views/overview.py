@@ -69,11 +69,13 @@ def history(home: str, stamps: tuple) -> runs.RunHistory:
 
 
 def latest(table: str, sql: str) -> pd.DataFrame | None:
-    """`sql` over the table's latest day (parameter `?`), or None when the table has no rows."""
+    """`sql` over the table's latest day built (parameter `?`), or None when the table has no
+    rows. The latest day built, not the latest with rows: a day a source delivered nothing
+    is written without rows, and the day before's figures read as that day's."""
     if not ui.has_rows(table):
         return None
-    day = ui.query(f'SELECT max(date) AS day FROM "{table}"', [table])["day"].iloc[0]
-    frame = ui.query(sql, [table], [day])
+    day = pd.Timestamp(ui.lake().days(table)[-1])
+    frame = ui.query(sql, [table], [day.date()])
     frame.attrs["day"] = day
     return frame
 
@@ -147,7 +149,7 @@ def headline_calls() -> None:
 def headline_leakage() -> None:
     summary = latest(
         "leakage_daily_summary",
-        "SELECT sum(leakage_calls) AS calls, sum(daily_cost) AS cost "
+        "SELECT coalesce(sum(leakage_calls), 0) AS calls, coalesce(sum(daily_cost), 0) AS cost "
         "FROM leakage_daily_summary WHERE date = ?",
     )
     if summary is None:
