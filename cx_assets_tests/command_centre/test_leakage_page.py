@@ -384,3 +384,30 @@ def test_the_leakage_pages_percentages_carry_their_percent_sign(gold_root, monke
     assert formats["latest_trend_pct"] == "%+.1f%%"
     assert formats["repeat_call_pct"] == "%.1f%%"
     assert formats["pct_of_type"] == "%.1f%%"
+
+
+def test_a_trend_missing_on_the_latest_day_shown_is_blank_not_an_earlier_days(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit of every number against gold: the trend column ("the latest week
+    over the week before") took the latest day with a trend, DuckDB's `arg_max` passing over
+    a missing one, so a type without a week-on-week trend on the latest day (no calls in the
+    week before) showed an earlier day's, and could be named fastest growing by it."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": day, "journey_type": journey, "leakage_calls": n, "daily_cost": 8.0 * n,
+         "primary_segment": "MAPD New", "trend_pct": trend}
+        for day, journey, n, trend in ((gold_rows.DAY1, "billing", 10, 30.0),
+                                       (gold_rows.DAY1, "pharmacy", 5, 10.0),
+                                       (DAY2, "billing", 20, None), (DAY2, "pharmacy", 5, -2.0))
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    (overview,) = [frame.value for frame in app.dataframe if "latest_trend_pct" in frame.value]
+    trends = overview.set_index("journey_type")["latest_trend_pct"]
+    assert pd.isna(trends["billing"]) and trends["pharmacy"] == -2.0
+    (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
+    assert (fastest.value, fastest.delta) == ("pharmacy", "-2.0% week on week")

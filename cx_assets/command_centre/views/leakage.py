@@ -47,7 +47,8 @@ st.caption(
 # --------------------------------------------------------------------------- overview
 overview = ui.query(
     """SELECT journey_type, sum(leakage_calls)::BIGINT AS leakage_calls, sum(daily_cost) AS cost,
-              arg_max(trend_pct, date) AS latest_trend_pct
+              -- the latest day's, missing or not (`arg_max` passes over a missing one)
+              first(trend_pct ORDER BY date DESC) AS latest_trend_pct
        FROM leakage_daily_summary
        WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type)
        GROUP BY journey_type ORDER BY cost DESC, journey_type""",
