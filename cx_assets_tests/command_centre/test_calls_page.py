@@ -141,3 +141,23 @@ def test_the_daily_trend_keeps_a_built_day_without_calls(gold_root, tmp_path, mo
     revenue = series("Upsell revenue a day", "upsell_revenue")
     assert revenue == {str(gold_rows.DAY1): 100.0, str(DAY2): 300.0, str(day3): 0.0}
     assert series("Conversion rate a day", "conversion_rate")[str(day3)] is None
+
+
+def test_a_change_that_shows_as_none_reads_as_no_change(gold_root, monkeypatch):
+    """Found in an audit of every number against gold: Bob's second day against his first,
+    $0 of upsell both days and 10% conversion both days, read "$0" and "+0.0 pp" with green
+    arrows up, as rises (Streamlit takes only the text "0" for no change)."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    app = render("calls", gold_root, monkeypatch)
+    app.sidebar.multiselect(key="calls_agents").select("Bob").run()
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+
+    shown = {metric.label: metric.proto for metric in app.metric}
+    unchanged = ("Conversion rate", "Upsell revenue", "Upsell per call", "Positive calls")
+    assert [shown[label].delta for label in unchanged] == ["+0.0 pp", "$0", "$0.00", "+0.0 pp"]
+    for label in unchanged:
+        assert shown[label].direction == Metric.MetricDirection.NONE, label
+        assert shown[label].color == Metric.MetricColor.GRAY, label
+    # 20 calls against 10: a rise, as before.
+    assert (shown["Calls"].delta, shown["Calls"].direction) == ("10", Metric.MetricDirection.UP)

@@ -67,10 +67,16 @@ def totals(frame):
 now, then = totals(per_agent), totals(before)
 
 
-def delta(key: str, render) -> str | None:
+def delta(key: str, render) -> dict:
+    """A card's delta, as `st.metric`'s keyword arguments. A change that rounds to none
+    (`+0.0 pp`, `$0`) is grey without an arrow: Streamlit takes only the text `0` for no
+    change, and showed those as green rises."""
     if not before_built or now[key] is None or then[key] is None:
-        return None
-    return render(now[key] - then[key])
+        return {"delta": None}
+    shown = render(now[key] - then[key])
+    if not any(digit in shown for digit in "123456789"):
+        return {"delta": shown, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": shown}
 
 
 def points(change: float) -> str:
@@ -89,19 +95,21 @@ def cents_change(value: float) -> str:
 
 # --------------------------------------------------------------------------- scorecards
 kpi = st.columns(5)
-kpi[0].metric("Calls", ui.count(now["calls"]), delta("calls", ui.count))
+kpi[0].metric("Calls", ui.count(now["calls"]), **delta("calls", ui.count))
 kpi[1].metric(
     "Conversion rate",
     ui.share(now["conversion_rate"]),
-    delta("conversion_rate", points),
+    **delta("conversion_rate", points),
 )
 kpi[2].metric(
-    "Upsell revenue", ui.money(now["upsell_revenue"]), delta("upsell_revenue", ui.money_change)
+    "Upsell revenue", ui.money(now["upsell_revenue"]), **delta("upsell_revenue", ui.money_change)
 )
 kpi[3].metric(
-    "Upsell per call", cents(now["avg_upsell_per_call"]), delta("avg_upsell_per_call", cents_change)
+    "Upsell per call",
+    cents(now["avg_upsell_per_call"]),
+    **delta("avg_upsell_per_call", cents_change),
 )
-kpi[4].metric("Positive calls", ui.share(now["positive_share"]), delta("positive_share", points))
+kpi[4].metric("Positive calls", ui.share(now["positive_share"]), **delta("positive_share", points))
 if before_built:
     st.caption(
         f"Deltas against the {ui.plural(span.days, 'day')} before ({before_first} to "
