@@ -163,7 +163,13 @@ def headline_leakage() -> None:
             "SELECT sum(annualized_cost) AS cost FROM leakage_savings_model",
             ["leakage_savings_model"],
         )["cost"].iloc[0]
-        st.metric("Annualized leakage cost", ui.money(annual))
+        # All history, as the leakage page's card: under "Latest day" it read as that day's.
+        st.metric(
+            "Annualized cost (all history)",
+            ui.money(annual),
+            help="Each journey type's leakage calls a day on average over every day built, "
+            "and their cost over a year (the leakage page's savings model).",
+        )
 
 
 def headline_support() -> None:
