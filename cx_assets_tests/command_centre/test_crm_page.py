@@ -78,3 +78,29 @@ def test_days_without_friction_say_so_instead_of_drawing_empty_charts(gold_root,
     captions = [caption.value for caption in app.caption]
     assert "No friction interaction in these days for these managers." in captions
     assert "No friction flag in these days for these managers." in captions
+
+
+def test_all_managers_counts_friction_of_an_owner_without_a_user_record(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit of every number against gold: with every manager chosen, the page
+    counted the friction of the managers it lists only (users delivered, or owners of a
+    company's interactions), so a friction interaction whose owner the CRM never delivered
+    as a user, on a company it could not resolve, was in gold and in no figure of the page."""
+    import pandas as pd
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    rows = pd.read_parquet(data_dir / "gold" / "crm_friction_heuristics", partitioning=None)
+    rows = rows[pd.to_datetime(rows["occurred_at"]).dt.date == gold_rows.DAY2].to_dict("records")
+    rows.append({**rows[0], "interaction_id": 99, "owner_id": 9, "company_id": None,
+                 "urgency_score": 1, "failure_score": 0, "escalation_score": 0,
+                 "friction_score": 1})  # fmt: skip
+    for row in rows:
+        row["date"] = gold_rows.DAY2
+    gold_rows.publish(data_dir, "crm_friction_heuristics", crm_schemas.FrictionHeuristic, rows)
+
+    app = render("crm", data_dir, monkeypatch)
+
+    assert metrics(app)["Friction interactions"] == "5"  # the fixture's 4, and owner 9's
+    assert metrics(app)["Urgent"] == "3"

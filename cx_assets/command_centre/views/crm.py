@@ -40,7 +40,9 @@ by_label = dict(zip(managers["manager"], managers["owner_id"], strict=True))
 picked = ui.dimension_filter("Managers", list(by_label), key="crm_managers")
 every_manager = len(picked) == len(by_label)
 owners = tuple(int(by_label[label]) for label in picked)
-in_range = [first, last, owners]
+# Every manager chosen: every row, an owner the CRM never delivered as a user included.
+IN_OWNERS = "(? OR list_contains(?, owner_id))"
+in_range = [first, last, every_manager, owners]
 st.caption(
     f"{ui.days_caption(first, last)} · "
     f"{'all managers' if every_manager else ui.listed(picked)} · weekdays and hours in "
@@ -49,11 +51,11 @@ st.caption(
 
 # --------------------------------------------------------------------------- headline
 friction = ui.query(
-    """SELECT count(*) AS friction, coalesce(sum(urgency_score), 0) AS urgent,
+    f"""SELECT count(*) AS friction, coalesce(sum(urgency_score), 0) AS urgent,
               coalesce(sum(escalation_score), 0) AS escalations,
               count(DISTINCT company_id) AS companies
        FROM crm_friction_heuristics
-       WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)""",
+       WHERE date BETWEEN ? AND ? AND {IN_OWNERS}""",
     ["crm_friction_heuristics"],
     in_range,
 ).iloc[0]
@@ -82,7 +84,7 @@ with in_slot:
         f"""SELECT isodow(timezone({LOCAL}, occurred_at)) - 1 AS day_of_week,
                    hour(timezone({LOCAL}, occurred_at)) AS hour, count(*) AS friction
             FROM crm_friction_heuristics
-            WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id) GROUP BY ALL""",
+            WHERE date BETWEEN ? AND ? AND {IN_OWNERS} GROUP BY ALL""",
         ["crm_friction_heuristics"],
         in_range,
     )
@@ -162,12 +164,12 @@ with ui.section():
 st.header("Urgency timeline")
 # Every built day of the range, a day without friction at 0 (its line would skip it).
 timeline = ui.query(
-    """WITH days AS (SELECT DISTINCT date FROM crm_noise_summary WHERE date BETWEEN ? AND ?),
+    f"""WITH days AS (SELECT DISTINCT date FROM crm_noise_summary WHERE date BETWEEN ? AND ?),
             flags AS (
                 SELECT date, sum(urgency_score) AS urgency, sum(failure_score) AS failure,
                        sum(escalation_score) AS escalation
                 FROM crm_friction_heuristics
-                WHERE date BETWEEN ? AND ? AND list_contains(?, owner_id)
+                WHERE date BETWEEN ? AND ? AND {IN_OWNERS}
                 GROUP BY date
             )
        SELECT date, coalesce(urgency, 0) AS urgency, coalesce(failure, 0) AS failure,
