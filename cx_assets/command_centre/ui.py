@@ -455,6 +455,15 @@ def money_change(value: float | None, decimals: int = 0) -> str:
     return f"{sign}${abs(value):,.{decimals}f}"
 
 
+def delta(shown: str | None, *, colour: str = "normal") -> dict:
+    """A card's delta as `st.metric`'s keyword arguments. A change that rounds to none
+    (`+0.0 pp`, `$0`, `+0.0% week on week`) is grey without an arrow: Streamlit takes only
+    the text `0` for no change, and showed those as rises."""
+    if shown is not None and not any(digit in shown for digit in "123456789"):
+        return {"delta": shown, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": shown, "delta_color": colour}
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`1 company`, `2 companies`."""
     return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

@@ -411,3 +411,26 @@ def test_a_trend_missing_on_the_latest_day_shown_is_blank_not_an_earlier_days(
     assert pd.isna(trends["billing"]) and trends["pharmacy"] == -2.0
     (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
     assert (fastest.value, fastest.delta) == ("pharmacy", "-2.0% week on week")
+
+
+def test_a_trend_of_no_change_reads_as_no_change(gold_root, tmp_path, monkeypatch):
+    """Found in an audit of every number against gold: a week with as many leakage calls as
+    the week before (gold's trend 0.0) read "+0.0% week on week" with a red arrow up, as a
+    rise (Streamlit takes only the text "0" for no change): it is grey, without an arrow."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": DAY2, "journey_type": journey, "leakage_calls": n, "daily_cost": 8.0 * n,
+         "primary_segment": "MAPD New", "trend_pct": trend}
+        for journey, n, trend in (("billing", 20, 0.0), ("pharmacy", 5, -2.0))
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
+    assert (fastest.body, fastest.delta) == ("billing", "+0.0% week on week")
+    assert fastest.direction == Metric.MetricDirection.NONE
+    assert fastest.color == Metric.MetricColor.GRAY

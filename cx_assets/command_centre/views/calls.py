@@ -68,15 +68,10 @@ now, then = totals(per_agent), totals(before)
 
 
 def delta(key: str, render) -> dict:
-    """A card's delta, as `st.metric`'s keyword arguments. A change that rounds to none
-    (`+0.0 pp`, `$0`) is grey without an arrow: Streamlit takes only the text `0` for no
-    change, and showed those as green rises."""
+    """A card's delta, as `st.metric`'s keyword arguments (`ui.delta`)."""
     if not before_built or now[key] is None or then[key] is None:
-        return {"delta": None}
-    shown = render(now[key] - then[key])
-    if not any(digit in shown for digit in "123456789"):
-        return {"delta": shown, "delta_color": "off", "delta_arrow": "off"}
-    return {"delta": shown}
+        return ui.delta(None)
+    return ui.delta(render(now[key] - then[key]))
 
 
 def points(change: float) -> str:

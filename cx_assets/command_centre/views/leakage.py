@@ -86,8 +86,10 @@ worst = overview.dropna(subset=["latest_trend_pct"]).sort_values("latest_trend_p
 kpi[3].metric(
     "Fastest growing",
     ui.markdown_text(worst["journey_type"].iloc[-1]) if len(worst) else ui.MISSING,
-    f"{worst['latest_trend_pct'].iloc[-1]:+.1f}% week on week" if len(worst) else None,
-    delta_color="inverse",
+    **ui.delta(
+        f"{worst['latest_trend_pct'].iloc[-1]:+.1f}% week on week" if len(worst) else None,
+        colour="inverse",
+    ),
     help=None
     if len(worst)
     else "No week-on-week trend: it needs calls delivered on each of the 14 days up to the "
