@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import column_formats, metrics, render
+from cx_assets_tests.command_centre.rendered import chart_rows, column_formats, metrics, render
 
 
 def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monkeypatch):
@@ -434,3 +434,29 @@ def test_a_trend_of_no_change_reads_as_no_change(gold_root, tmp_path, monkeypatc
     assert (fastest.body, fastest.delta) == ("billing", "+0.0% week on week")
     assert fastest.direction == Metric.MetricDirection.NONE
     assert fastest.color == Metric.MetricColor.GRAY
+
+
+def test_the_daily_leakage_lines_hold_every_day_built_for_each_type(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in an audit of every number against gold: the summary has no row for a journey
+    type on a day it had no leakage call and none in the two weeks before (a type's first
+    calls, or one quiet for weeks), and its line skipped the day, starting late or drawn
+    straight across; such a day is 0 calls of the type."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": gold_rows.DAY1, "journey_type": "billing", "leakage_calls": 10,
+         "daily_cost": 80.0, "primary_segment": "MAPD New", "trend_pct": None},
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    rows = chart_rows(app, "Leakage calls a day")
+    calls = {(row.journey_type, row.date.date()): row.leakage_calls for row in rows.itertuples()}
+    # pharmacy's first calls came on the second day: none on the first
+    assert calls == {
+        ("billing", gold_rows.DAY1): 10, ("billing", DAY2): 20,
+        ("pharmacy", gold_rows.DAY1): 0, ("pharmacy", DAY2): 5,
+    }  # fmt: skip

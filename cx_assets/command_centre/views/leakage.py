@@ -116,11 +116,22 @@ else:
             key="leakage_cost",
         )  # fmt: skip
     with right:
+        # Every day built in the range for each type shown: the summary has no row for a
+        # type on a day without its leakage calls in the two weeks before (its first calls,
+        # or a quiet spell), and a line skipped the day instead of reading 0.
+        built = [day for day in ui.lake().days("leakage_daily_summary") if first <= day <= last]
         daily = ui.query(
-            """SELECT date, journey_type, leakage_calls FROM leakage_daily_summary
-               WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type) ORDER BY date""",
+            """WITH days AS (SELECT unnest(?::DATE[]) AS date),
+                    types AS (SELECT DISTINCT journey_type FROM leakage_daily_summary
+                              WHERE date BETWEEN ? AND ? AND list_contains(?, journey_type))
+               SELECT days.date, types.journey_type,
+                      coalesce(s.leakage_calls, 0)::BIGINT AS leakage_calls
+               FROM days CROSS JOIN types
+               LEFT JOIN leakage_daily_summary s
+                    ON s.date = days.date AND s.journey_type = types.journey_type
+               ORDER BY days.date, types.journey_type""",
             ["leakage_daily_summary"],
-            in_range,
+            [built, *in_range],
         )
         ui.chart(
             charts.lines(
