@@ -87,6 +87,9 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     shown = metrics(app)
     assert (shown["Leakage calls"], shown["Their cost"]) == ("40", "$320")
     assert shown["Annual savings at 25%"] == "$14,600"
+    # The savings model's cost, of every day built, beside what a fix saves of it: it read
+    # "Annualized cost today", a day the figure is not of.
+    assert shown["Annualized cost without a fix"] == "$58,400"
     overview = app.dataframe[0].value
     assert overview["journey_type"].tolist() == ["billing", "pharmacy"]  # ranked by cost
     assert overview["primary_segment"].tolist() == ["MAPD New", "Other"]

@@ -294,7 +294,7 @@ with ui.section():
     savings["annual_savings"] = savings["annualized_cost"] * fix_rate / 100
     left, right = st.columns([1, 2])
     left.metric(f"Annual savings at {fix_rate}%", ui.money(savings["annual_savings"].sum()))
-    left.metric("Annualized cost today", ui.money(savings["annualized_cost"].sum()))
+    left.metric("Annualized cost without a fix", ui.money(savings["annualized_cost"].sum()))
     with right:
         ui.chart(
             charts.bars(
