@@ -433,9 +433,10 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 # text has (`mask_contacts_sql`'s shapes, here in Python: names are few, and shown one by
 # one in logs), with one difference: a name's digits that begin with a date are a day and a
 # counter (`call-CALL-20240105-000049.json`, `TCK-20240105-000029.jsonl`), not a phone
-# number; only what follows the date is judged (`export 2024-01-05 11 94242-0150.csv` keeps
-# its date). A path that changed ends in `#` and the first `SHOWN_PATH_TAG_CHARS` hex
-# digits of its keyed hash, so two files whose names mask alike stay two (silver's lineage,
+# number; only what follows the date and a time of day after it is judged (`export
+# 2024-01-05 11 94242-0150.csv` keeps its date, `calls-20240105-101500-000001.csv` its
+# time). A path that changed ends in `#` and the first `SHOWN_PATH_TAG_CHARS` hex digits of
+# its keyed hash, so two files whose names mask alike stay two (silver's lineage,
 # file then line, is a record's identity) and the name stays traceable: the date folder
 # holds the file, and the tag is `keyed_hash` of the path as bronze and quarantine hold it,
 # which only the key's holder can compute.
@@ -455,6 +456,9 @@ _NAME_DATE = re.compile(r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})(
 _NAME_LEADING_DATE = re.compile(
     r"\(?(?:19|20)\d{2}([-./]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\)?"
 )
+
+# A time of day following that date (`101500`, `23.59.59`) and what joins it to the rest.
+_NAME_LEADING_TIME = re.compile(rf"(?:[01]\d|2[0-3])([-.]?)[0-5]\d\1[0-5]\d(?:{_NAME_JOIN}|$)")
 
 
 def _is_phone(candidate: str) -> bool:
@@ -480,9 +484,13 @@ def _masked_phone(match: re.Match) -> str:
         joined = re.match(_NAME_JOIN, rest)
         if joined is None:
             return match.group()  # the date runs on: `20240105123456`, a time
+        kept = date.end() + joined.end()
         rest = rest[joined.end() :]
+        # A time of day after the date is the name's too (`calls-20240105-101500-000001`).
+        if (time := _NAME_LEADING_TIME.match(rest)) is not None:
+            kept, rest = kept + time.end(), rest[time.end() :]
         masked = PHONE_MASK if rest and _is_phone(rest) else rest
-        return before + candidate[: date.end() + joined.end()] + masked + after
+        return before + candidate[:kept] + masked + after
     return before + (PHONE_MASK if _is_phone(candidate) else candidate) + after
 
 

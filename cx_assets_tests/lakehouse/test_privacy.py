@@ -368,6 +368,7 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("3232-1234.jsonl", "[phone].jsonl"),
         ("export 2024-01-05 11 94242-0150.csv", "export 2024-01-05 [phone].csv"),
         ("20240105-415-555-0199.csv", "20240105-[phone].csv"),
+        ("export 2024-01-05 101500 11 94242-0150.csv", "export 2024-01-05 101500 [phone].csv"),
         ("15558675309.csv", "[phone].csv"),
         ("José.Silva@café.com.br.csv", "[email].csv"),
     ],
@@ -381,7 +382,8 @@ def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
 @pytest.mark.parametrize(
     "name", ["contacts-0001.jsonl", "journeys_20240105.csv", "export_2024-01-05_1200.csv",
              "calls_2024-01-05.csv", "order 12345678.json", "call-CALL-20240105-000049.json",
-             "TCK-20240105-000029.jsonl", "20240105123456.csv", "2024-2025.csv"],
+             "TCK-20240105-000029.jsonl", "20240105123456.csv", "2024-2025.csv",
+             "calls-20240105-101500-000001.csv", "export 2024-01-05 23.59.59 000123.csv"],
 )  # fmt: skip
 def test_a_file_name_without_contacts_is_shown_as_it_is(name):
     """Dates and counters are how files are named (the generators' `call-<call_id>.json`):
