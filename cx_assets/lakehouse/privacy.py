@@ -489,8 +489,12 @@ def _masked_phone(match: re.Match) -> str:
         # A time of day after the date is the name's too (`calls-20240105-101500-000001`).
         if (time := _NAME_LEADING_TIME.match(rest)) is not None:
             kept, rest = kept + time.end(), rest[time.end() :]
+        # The date took the bracket opening before it: the one closing it is the name's.
+        closing = ""
+        while rest.endswith(")") and rest.count(")") > rest.count("("):
+            rest, closing = rest[:-1], closing + ")"
         masked = PHONE_MASK if rest and _is_phone(rest) else rest
-        return before + candidate[:kept] + masked + after
+        return before + candidate[:kept] + masked + closing + after
     return before + (PHONE_MASK if _is_phone(candidate) else candidate) + after
 
 
