@@ -481,7 +481,8 @@ def _masked_phone(match: re.Match) -> str:
     date = _NAME_LEADING_DATE.match(candidate)
     if date is not None:
         rest = candidate[date.end() :]
-        joined = re.match(_NAME_JOIN, rest)
+        # Joined to the rest, or a bracket opens right after it (`2024-01-05(11) 94242-0150`).
+        joined = re.match(_NAME_JOIN, rest) or re.match(r"(?=\()", rest)
         if joined is None:
             return match.group()  # the date runs on: `20240105123456`, a time
         kept = date.end() + joined.end()

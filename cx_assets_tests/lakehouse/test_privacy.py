@@ -370,6 +370,7 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("20240105-415-555-0199.csv", "20240105-[phone].csv"),
         ("export 2024-01-05 101500 11 94242-0150.csv", "export 2024-01-05 101500 [phone].csv"),
         ("export (2024-01-05 11 94242-0150).csv", "export (2024-01-05 [phone]).csv"),
+        ("export 2024-01-05(11) 94242-0150.csv", "export 2024-01-05[phone].csv"),
         ("15558675309.csv", "[phone].csv"),
         ("José.Silva@café.com.br.csv", "[email].csv"),
     ],
