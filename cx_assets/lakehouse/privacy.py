@@ -431,9 +431,10 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 # `source_file`, the event log, the run's and the sensors' logs, `cx-lakehouse run`'s
 # summary. Each part of the path has its e-mail addresses and phone numbers masked as free
 # text has (`mask_contacts_sql`'s shapes, here in Python: names are few, and shown one by
-# one in logs), with one difference: a name's digits that begin with a date are a day and a
-# counter (`call-CALL-20240105-000049.json`, `TCK-20240105-000029.jsonl`), not a phone
-# number; only what follows the date and a time of day after it is judged (`export
+# one in logs), with two differences: an underscore joins a phone number's groups as a
+# space does (`+55_11_94242_0150.csv`), and a name's digits that begin with a date are a
+# day and a counter (`call-CALL-20240105-000049.json`, `TCK-20240105-000029.jsonl`), not a
+# phone number; only what follows the date and a time of day after it is judged (`export
 # 2024-01-05 11 94242-0150.csv` keeps its date, `calls-20240105-101500-000001.csv` its
 # time). A path that changed ends in `#` and the first `SHOWN_PATH_TAG_CHARS` hex digits of
 # its keyed hash, so two files whose names mask alike stay two (silver's lineage,
@@ -445,7 +446,8 @@ _NAME_EMAIL = re.compile(
     r"""(?:"[^"\n]{1,64}"|[\w\u00ad.!#$%&'*+/=?^`{|}~-]+) ?(?:[@\uff20]|%40) ?"""
     r"[\w\u00ad.\uff0e-]+[.\uff0e][^\W\d_]{2,}"
 )
-_NAME_SEPARATOR = r"[ \t./\-\u00a0\u2002-\u200b\u202f\u2010-\u2015\u2212\u3000\ufe63\uff0d]"
+# An underscore joins a number's groups too: a file name puts one where text has a space.
+_NAME_SEPARATOR = r"[ \t./_\-\u00a0\u2002-\u200b\u202f\u2010-\u2015\u2212\u3000\ufe63\uff0d]"
 _NAME_DASH = r"[\-\u2010-\u2015\u2212\ufe63\uff0d]"
 _NAME_JOIN = rf"(?: {_NAME_DASH} |[ \t]{{2}}|{_NAME_SEPARATOR})"
 _NAME_PHONE_CANDIDATE = re.compile(rf"(?:\+|\b00)?\(?\d+\)?(?:{_NAME_JOIN}?\(?\d+\)?)*")

@@ -371,6 +371,8 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("export 2024-01-05 101500 11 94242-0150.csv", "export 2024-01-05 101500 [phone].csv"),
         ("export (2024-01-05 11 94242-0150).csv", "export (2024-01-05 [phone]).csv"),
         ("export 2024-01-05(11) 94242-0150.csv", "export 2024-01-05[phone].csv"),
+        ("+55_11_94242_0150.csv", "[phone].csv"),  # a name's spaces made underscores
+        ("contato_555_123_4567.jsonl", "contato_[phone].jsonl"),
         ("15558675309.csv", "[phone].csv"),
         ("José.Silva@café.com.br.csv", "[email].csv"),
     ],
