@@ -431,8 +431,9 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 # `source_file`, the event log, the run's and the sensors' logs, `cx-lakehouse run`'s
 # summary. Each part of the path has its e-mail addresses and phone numbers masked as free
 # text has (`mask_contacts_sql`'s shapes, here in Python: names are few, and shown one by
-# one in logs), with two differences: an underscore joins a phone number's groups as a
-# space does (`+55_11_94242_0150.csv`), and a name's digits that begin with a date are a
+# one in logs), with three differences: an underscore joins a phone number's groups as a
+# space does (`+55_11_94242_0150.csv`), a UUID or a hex digest is an id whose digits are
+# not judged (`_NAME_OPAQUE_ID`), and a name's digits that begin with a date are a
 # day and a counter (`call-CALL-20240105-000049.json`, `TCK-20240105-000029.jsonl`), not a
 # phone number; only what follows the date and a time of day after it is judged (`export
 # 2024-01-05 11 94242-0150.csv` keeps its date, `calls-20240105-101500-000001.csv` its
@@ -501,8 +502,24 @@ def _masked_phone(match: re.Match) -> str:
     return before + (PHONE_MASK if _is_phone(candidate) else candidate) + after
 
 
+# A UUID, or a run of 16 hex digits or more holding a letter and a digit (a digest): an id
+# exports name files by (`part-00000-<uuid>-c000.json`), whose digit groups are no phone
+# number (free text's rule took one UUID name in six for one). Captured, for `re.split`.
+_NAME_OPAQUE_ID = re.compile(
+    r"([0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+    r"|(?<![0-9A-Za-z])(?=[0-9A-Fa-f]*[A-Fa-f])(?=[0-9A-Fa-f]*[0-9])[0-9A-Fa-f]{16,}"
+    r"(?![0-9A-Za-z]))"
+)
+
+
 def _masked_text(text: str) -> str:
-    return _NAME_PHONE_CANDIDATE.sub(_masked_phone, _NAME_EMAIL.sub(EMAIL_MASK, text))
+    """`text` with its e-mail addresses masked, then its phone numbers outside the ids
+    `_NAME_OPAQUE_ID` finds (the odd parts of the split)."""
+    parts = _NAME_OPAQUE_ID.split(_NAME_EMAIL.sub(EMAIL_MASK, text))
+    return "".join(
+        part if index % 2 else _NAME_PHONE_CANDIDATE.sub(_masked_phone, part)
+        for index, part in enumerate(parts)
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import random
+import uuid
 
 import duckdb
 import pandas as pd
@@ -395,6 +397,22 @@ def test_a_file_name_without_contacts_is_shown_as_it_is(name):
     running the generated days: free text's rule took `20240105-000049` for one)."""
     assert shown_path(FOLDER + name) == FOLDER + name
     assert shown_paths([FOLDER + name]) == {}
+
+
+def test_a_file_named_by_a_uuid_or_a_hex_digest_is_shown_as_it_is():
+    """Exports name files by a UUID or a digest (`part-00000-<uuid>-c000.json`): their
+    digit groups are no phone number (free text's rule masked one UUID name in six)."""
+    drawn = random.Random(7)
+    names = [f"{uuid.UUID(int=drawn.getrandbits(128), version=4)}.jsonl" for _ in range(300)]
+    names += [f"part-00000-{uuid.UUID(int=drawn.getrandbits(128))}-c000.json" for _ in range(300)]
+    names += [f"{drawn.getrandbits(128):032x}.csv" for _ in range(300)]
+    names += ["550e8400-e29b-41d4-a716-446655440000.jsonl", "deadbeef0123456789abcdef.jsonl"]
+    assert shown_paths(FOLDER + name for name in names) == {}
+    # A phone number beside one is still masked.
+    name = "550e8400-e29b-41d4-a716-446655440000 +55 11 94242-0150.csv"
+    assert shown_path(FOLDER + name).startswith(
+        FOLDER + "550e8400-e29b-41d4-a716-446655440000 [phone].csv#"
+    )
 
 
 def test_two_names_masking_alike_stay_two_and_the_tag_is_keyed(monkeypatch):
