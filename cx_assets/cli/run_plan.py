@@ -56,7 +56,13 @@ def _fingerprints(con, key, days: list[str]) -> dict | None:
 
     try:
         return day_rows_fingerprints(con, *key.path, days)
-    except (duckdb.IOException, duckdb.InvalidInputException):
+    except duckdb.Error as error:
+        # A damaged file is said as an IOException, an InvalidInputException, or DuckDB's
+        # base Error itself (a footer over the wrong bytes: "TProtocolException: Invalid
+        # data"); a subclass of another kind (a query of ours, memory) is raised.
+        damaged = (duckdb.IOException, duckdb.InvalidInputException)
+        if type(error) is not duckdb.Error and not isinstance(error, damaged):
+            raise
         return {day: list(UNREADABLE) for day in days}
 
 
