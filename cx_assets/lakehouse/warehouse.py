@@ -35,7 +35,8 @@ from dagster import ConfigurableResource, InitResourceContext
 from cx_assets.lakehouse import run_lock
 from cx_assets.lakehouse.arrow_types import normalise, with_object_pandas_types
 from cx_assets.lakehouse.bronze_views import repoint_bronze_views
-from cx_assets.lakehouse.partitions import PARTITION_COLUMN
+from cx_assets.lakehouse.parquet import DATA_FILE, DamagedParquetError, file_rows
+from cx_assets.lakehouse.partitions import PARTITION_COLUMN, run_command
 from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS, DataLayout
 from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
 from cx_assets.lakehouse.warehouse_tables import scalar
@@ -76,6 +77,29 @@ def damaged_file_error(path: str, error: Exception) -> WarehouseDamagedError | N
         f"example to {Path(path).name}.damaged, and run the landed days again "
         "(cx-lakehouse run --date FIRST --to LAST) to build it anew"
     )
+
+
+def damaged_bronze_error(bronze_dir: Path, error: Exception) -> DamagedParquetError | None:
+    """The error to raise when DuckDB's `error`, which names no file, came of a damaged
+    bronze file: half a file kept with its footer fails as DuckDB's base error ("don't know
+    what type", "TProtocolException: Invalid data"), where a file cut short or overwritten
+    is named by DuckDB itself. The bronze files' footers are read to find it (on this
+    error only); None when every one reads."""
+    if type(error) is not duckdb.Error:
+        return None
+    for path in sorted(bronze_dir.glob(f"*/{PARTITION_COLUMN}=*/{DATA_FILE}")):
+        try:
+            file_rows(path)
+        except DamagedParquetError as damaged:
+            day = path.parent.name.removeprefix(f"{PARTITION_COLUMN}=")
+            source = path.parent.parent.name.split("_", 1)[0]
+            return DamagedParquetError(
+                f"{damaged}: run its day again to write it anew from landing "
+                f"({run_command(day, None, f'group:{source}')})"
+            )
+        except OSError:  # removed meanwhile
+            continue
+    return None
 
 
 _open_databases: dict[str, duckdb.DuckDBPyConnection] = {}
@@ -170,6 +194,8 @@ class Warehouse(ConfigurableResource):
             # A file cut short past its header opens, and fails only when a query reads
             # the blocks it lacks: said as on opening, wherever a query meets it.
             if damaged := damaged_file_error(self.path, error):
+                raise damaged from error
+            if damaged := damaged_bronze_error(DataLayout(self.data_dir).bronze_dir, error):
                 raise damaged from error
             raise
 

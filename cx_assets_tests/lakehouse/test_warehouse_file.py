@@ -378,3 +378,35 @@ def test_opening_the_file_removes_the_spill_files_of_a_killed_process(tmp_path):
     with warehouse.connect() as con:
         assert rows(con, "SELECT 1") == [(1,)]
     assert sorted(path.name for path in spill.iterdir()) == ["notes.txt"]
+
+
+def test_a_bronze_file_damaged_in_its_middle_is_named_with_the_run_that_writes_it_anew(tmp_path):
+    """Half a bronze file kept with its footer: DuckDB's error ("don't know what type")
+    names no file, where docs/architecture.md says a step meeting a damaged bronze file
+    names it; the error names it, and the run that writes it anew from landing."""
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse.bronze_views import create_bronze_view
+    from cx_assets.lakehouse.parquet import DamagedParquetError
+    from cx_assets.lakehouse.settings import DataLayout
+
+    bronze = DataLayout(tmp_path).bronze_dir
+    table = pa.table({"raw": [f'{{"Id": {n}, "Name": "{n:x}"}}' for n in range(20_000)]})
+    files = [bronze / "crm_contacts" / f"date={day}" / "data.parquet" for day in (D1, D2)]
+    for path in files:
+        path.parent.mkdir(parents=True)
+        pq.write_table(table, path)
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA bronze")
+        create_bronze_view(con, "crm_contacts", bronze)
+    data = files[0].read_bytes()
+    files[0].write_bytes(data[: len(data) // 2] + data[-8:])
+
+    with pytest.raises(DamagedParquetError) as raised, warehouse.connect() as con:
+        con.execute("SELECT count(*) FROM bronze.crm_contacts").fetchall()
+
+    said = str(raised.value)
+    assert str(files[0]) in said
+    assert f"cx-lakehouse run --date {D1} --select group:crm" in said
+    warehouse.close()
