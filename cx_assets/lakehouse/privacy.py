@@ -533,16 +533,28 @@ def _masked_part(part: str) -> str:
     return _masked_text(part)
 
 
-def shown_paths(paths: Iterable[str]) -> dict[str, str]:
+def shown_paths(paths: Iterable[str], *, phones: bool = True) -> dict[str, str]:
     """The paths of `paths` that hold an e-mail address or a phone number, each with its
     shown form (`landing/crm/contacts/2024-01-05/[email].jsonl#1f0c9a2b`); the others are
-    shown as they are, and left out."""
+    shown as they are, and left out. `phones=False`: e-mail addresses only (silver's
+    `source_file`, `with_shown_source_files` says why)."""
+    masked_part = _masked_part if phones else _email_masked_part
     shown = {}
     for path in set(paths):
-        changed = "/".join(_masked_part(part) for part in path.split("/"))
+        changed = "/".join(masked_part(part) for part in path.split("/"))
         if changed != path:
             shown[path] = f"{changed}#{keyed_hash(path)[:SHOWN_PATH_TAG_CHARS]}"
     return shown
+
+
+@functools.lru_cache(maxsize=4096)
+def _email_masked_part(part: str) -> str:
+    """One part of a path with its e-mail addresses masked, its extension kept as
+    `_masked_part` keeps it."""
+    stem, dot, extension = part.rpartition(".")
+    if dot and (masked_stem := _NAME_EMAIL.sub(EMAIL_MASK, stem)) != stem:
+        return f"{masked_stem}.{extension}"
+    return _NAME_EMAIL.sub(EMAIL_MASK, part)
 
 
 def shown_path(path: str) -> str:
@@ -551,14 +563,20 @@ def shown_path(path: str) -> str:
 
 
 def with_shown_source_files(rows: pyarrow.Table) -> pyarrow.Table:
-    """Silver rows with their `source_file` as `shown_paths` shows it: bronze and quarantine
-    keep the landed name, silver a name with no e-mail address or phone number in it. The
-    column's distinct names are looked at once (a day has a handful of files); rows whose
-    file needs no masking, nearly always all of them, are left as they are."""
+    """Silver rows with their `source_file` shown with its e-mail addresses masked: bronze
+    and quarantine keep the landed name. Not its phone numbers, as logs show them: a day's
+    versions of a key are ordered by their file's name (the later file's wins), and a
+    masked name orders by its tag, a keyed hash. A phone number in a name cannot be told
+    from the ten digits of an export named by epoch second (`members_1704458100.csv`),
+    whose versions would then be ordered by chance (seen in a review); an e-mail address
+    is unmistakable, and a file named after one delivering the same key as another file
+    of its day is far rarer. The column's distinct names are looked at once (a day has a
+    handful of files); rows whose file needs no masking, nearly always all of them, are
+    left as they are."""
     if "source_file" not in rows.column_names or rows.num_rows == 0:
         return rows
     column = rows.column("source_file")
-    shown = shown_paths(pc.unique(column).drop_null().to_pylist())
+    shown = shown_paths(pc.unique(column).drop_null().to_pylist(), phones=False)
     if not shown:
         return rows
     found = pc.index_in(column, value_set=pyarrow.array(list(shown), pyarrow.string()))
