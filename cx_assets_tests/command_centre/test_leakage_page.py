@@ -413,15 +413,18 @@ def test_a_trend_missing_on_the_latest_day_shown_is_blank_not_an_earlier_days(
     trends = overview.set_index("journey_type")["latest_trend_pct"]
     assert pd.isna(trends["billing"]) and trends["pharmacy"] == -2.0
     (fastest,) = [metric for metric in app.metric if metric.label == "Fastest growing"]
-    assert (fastest.value, fastest.delta) == ("pharmacy", "-2.0% week on week")
+    # pharmacy fell: no type grew on the latest day, and the card says so
+    assert fastest.value == "—"
+    assert fastest.proto.help == (
+        "No journey type's leakage grew week on week (the least fall: pharmacy, -2.0%)."
+    )
 
 
-def test_a_trend_of_no_change_reads_as_no_change(gold_root, tmp_path, monkeypatch):
+def test_a_type_whose_leakage_held_is_not_named_fastest_growing(gold_root, tmp_path, monkeypatch):
     """Found in an audit of every number against gold: a week with as many leakage calls as
     the week before (gold's trend 0.0) read "+0.0% week on week" with a red arrow up, as a
-    rise (Streamlit takes only the text "0" for no change): it is grey, without an arrow."""
-    from streamlit.proto.Metric_pb2 import Metric
-
+    rise; and with every type falling, the card named the one that fell least. A type that
+    held or fell is not growing: the card says none grew, and which fell least."""
     from cx_assets.digital import schemas as digital_schemas
 
     data_dir = tmp_path / "data"
@@ -434,9 +437,8 @@ def test_a_trend_of_no_change_reads_as_no_change(gold_root, tmp_path, monkeypatc
     app = render("leakage", data_dir, monkeypatch)
 
     (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
-    assert (fastest.body, fastest.delta) == ("billing", "+0.0% week on week")
-    assert fastest.direction == Metric.MetricDirection.NONE
-    assert fastest.color == Metric.MetricColor.GRAY
+    assert (fastest.body, fastest.delta) == ("—", "")
+    assert fastest.help.startswith("No journey type's leakage grew week on week (the least")
 
 
 def test_the_daily_leakage_lines_hold_every_day_built_for_each_type(

@@ -83,18 +83,29 @@ with kpi[2], ui.section(figure=ANNUALIZED):
     annual = ui.query(SAVINGS, ["leakage_savings_model"], [types])
     st.metric(ANNUALIZED, ui.money(annual["annualized_cost"].sum()))
 worst = overview.dropna(subset=["latest_trend_pct"]).sort_values("latest_trend_pct")
-kpi[3].metric(
-    "Fastest growing",
-    ui.markdown_text(worst["journey_type"].iloc[-1]) if len(worst) else ui.MISSING,
-    **ui.delta(
-        f"{worst['latest_trend_pct'].iloc[-1]:+.1f}% week on week" if len(worst) else None,
-        colour="inverse",
-    ),
-    help=None
-    if len(worst)
-    else "No week-on-week trend: it needs calls delivered on each of the 14 days up to the "
-    "latest day, and leakage calls of the type in the earlier week.",
-)
+# A type whose leakage fell, or held, is not growing: when none grew, the card says so
+# rather than naming the one that fell least.
+growing = worst[worst["latest_trend_pct"] > 0]
+if len(growing):
+    top = growing.iloc[-1]
+    said = {
+        "value": ui.markdown_text(top["journey_type"]),
+        **ui.delta(f"{top['latest_trend_pct']:+.1f}% week on week", colour="inverse"),
+    }
+elif len(worst):
+    least = worst.iloc[-1]
+    said = {
+        "value": ui.MISSING,
+        "help": "No journey type's leakage grew week on week (the least fall: "
+        f"{least['journey_type']}, {least['latest_trend_pct']:+.1f}%).",
+    }
+else:
+    said = {
+        "value": ui.MISSING,
+        "help": "No week-on-week trend: it needs calls delivered on each of the 14 days up "
+        "to the latest day, and leakage calls of the type in the earlier week.",
+    }
+kpi[3].metric("Fastest growing", **said)
 
 st.header("Executive overview")
 st.caption(
