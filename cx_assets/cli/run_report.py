@@ -96,10 +96,13 @@ def print_earlier_days(earlier: list, last_day: str) -> None:
 
     for found in earlier:
         span = day_span(found.days)
-        count = f"{len(found.days)} day{'s' if len(found.days) > 1 else ''}"
+        if len(found.days) == 1:
+            days, were, them = f"1 day, {span},", "was", "it as a day"
+        else:
+            days, were, them = f"{len(found.days)} days from {span}", "were", "them as days"
         print(
-            f"earlier days not built: {found.group}, {count} from {span} landed but were "
-            f"never built, and {', '.join(found.tables)} read them as days with no rows. "
+            f"earlier days not built: {found.group}, {days} landed but {were} never built, "
+            f"and {', '.join(found.tables)} read {them} with no rows. "
             f"Build them with:\n  {found.command(last_day)}"
         )
 

@@ -306,6 +306,24 @@ def test_earlier_days_landed_but_never_built_are_named_with_their_readers():
     assert asked == []
 
 
+def test_one_earlier_day_not_built_is_told_in_the_singular(capsys):
+    """Seen running the next day alone on a data root whose last digital day a killed run
+    left unbuilt: 'digital, 1 day from 2025-01-05 landed but were never built'."""
+    from cx_assets.cli.run_report import print_earlier_days
+
+    tables = ("silver/digital_leakage_calls",)
+    print_earlier_days([EarlierDays("digital", ("2025-01-05",), tables)], "2025-01-06")
+    print_earlier_days([EarlierDays("digital", ("2025-01-04", "2025-01-05"), tables)], "2025-01-06")
+
+    one, _, two, _ = capsys.readouterr().out.splitlines()
+    assert one.startswith("earlier days not built: digital, 1 day, 2025-01-05, landed but was ")
+    assert "silver/digital_leakage_calls read it as a day with no rows" in one
+    assert two.startswith(
+        "earlier days not built: digital, 2 days from 2025-01-04 to 2025-01-05 landed but were "
+    )
+    assert "silver/digital_leakage_calls read them as days with no rows" in two
+
+
 def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     """Seen in an audit: digital day 3 built before day 1 kept members of day 1 as `Other`
     and day 2's journeys out of its window; the run said only OK."""
