@@ -123,6 +123,8 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
         raise DamagedError(tally.damaged)  # its last line, as when found before the run
     if tally.full_disk is not None:
         raise tally.full_disk  # its last line, as when the disk fills outside the steps
+    if tally.not_writable is not None:
+        raise tally.not_writable  # its last line, as when met outside the steps
     return 0 if ok else 1
 
 

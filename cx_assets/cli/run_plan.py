@@ -17,6 +17,7 @@ from cx_assets.cli.run_report import (
     failure_lines,
     full_disk_met,
     is_interruption,
+    not_writable_met,
 )
 
 
@@ -413,5 +414,6 @@ class RunPlan:
             tally.interrupted = any(is_interruption(event) for event in result.all_events)
             tally.damaged = damage_met(result)
             tally.full_disk = full_disk_met(result)
+            tally.not_writable = not_writable_met(result)
             return False
         return True

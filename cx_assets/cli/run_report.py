@@ -36,6 +36,9 @@ class RunTally:
     # What a step met of a full disk: the command's last line, as when the disk fills
     # outside the steps (`failures.disk_full`).
     full_disk: OSError | None = None
+    # What a step met of a file it may not write (permissions, a read-only mount): the
+    # command's last line, as when it is met outside the steps (`failures.not_writable`).
+    not_writable: OSError | None = None
 
     def add(self, evaluation) -> None:
         from dagster import AssetCheckSeverity
@@ -224,6 +227,23 @@ def full_disk_met(result) -> OSError | None:
                 path = named.group(1) or named.group(2)
                 return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
             return OSError(errno.ENOSPC, first)
+    return None
+
+
+def not_writable_met(result) -> OSError | None:
+    """The first step failure of a file the step may not write (Permission denied, a
+    read-only file system), as the operating system's error naming it (of a file moved,
+    where it went); else None. Found in an audit: a data root whose bronze folders another
+    user had made failed every bronze step and ended in `FAILED`, saying nothing to do."""
+    for event in result.all_events:
+        error = _innermost_error(event)
+        if not (event.is_step_failure and error is not None):
+            continue
+        for code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            said = os.strerror(code)
+            named = re.search(rf"{re.escape(said)}: (?:'[^']+' -> )?'([^']+)'", error.message)
+            if named:
+                return OSError(code, said, named.group(1))
     return None
 
 

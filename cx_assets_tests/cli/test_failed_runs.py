@@ -4,7 +4,9 @@ counts are an earlier run's, and the next run publishing what a killed run left 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -133,6 +135,47 @@ def test_steps_failed_by_a_full_disk_end_the_run_in_the_full_disk_line(
     (line,) = said.err.strip().splitlines()
     assert line.startswith(f"cx-lakehouse: the disk holding {data_dir}/"), line
     assert "is full" in line and "No space left on device" in line and "run it again" in line
+
+    monkeypatch.undo()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(arguments) == 0
+
+
+def test_steps_failed_by_a_file_they_may_not_write_end_the_run_in_one_line_naming_it(
+    tmp_path, monkeypatch, capsys
+):
+    """Seen in an audit, a data root whose bronze folders another user had made (root, mode
+    755): every bronze step failed on Permission denied and the run ended in `FAILED`, its
+    summary naming the steps' errors but never what to do, where the README says a data
+    root the command may not write ends in one line naming the file. It ends in that line;
+    once the file may be written, the next run completes."""
+    import errno
+
+    import pyarrow.parquet as parquet_module
+
+    from cx_assets import cli as cli_module
+
+    data_dir = calls_day(tmp_path / "data")
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+    denied = []
+
+    def not_ours(table, where, **options):  # as a folder of another user's refuses it
+        denied.append(str(where))
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+
+    monkeypatch.setattr(parquet_module, "write_table", not_ours)
+    assert cli_module.main(arguments) == 1
+    said = capsys.readouterr()
+    assert said.out.rstrip().endswith("FAILED")
+    (line,) = said.err.strip().splitlines()
+    assert line.startswith("cx-lakehouse: cannot write "), line
+    named = line.removeprefix("cx-lakehouse: cannot write ").split(": Permission denied.")[0]
+    assert named in denied and Path(named).is_relative_to(data_dir)
+    assert line.endswith("The data root (CX_DATA_DIR) must be a folder this user can write to, "
+                         "on a disk mounted for writing.")  # fmt: skip
 
     monkeypatch.undo()
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))

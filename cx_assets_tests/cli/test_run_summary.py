@@ -372,6 +372,29 @@ def test_a_step_a_full_disk_failed_moving_a_file_names_where_it_went():
     assert full_disk_met(SimpleNamespace(all_events=[failed])).filename == "/full/b.tmp"
 
 
+def test_a_step_refused_moving_a_file_names_where_it_went():
+    """Seen in an audit: an early read's bronze file moved into a bronze folder of another
+    user's; the folder refused is the destination's, not the early read's own."""
+    from cx_assets.cli.run_report import not_writable_met
+
+    said = (
+        "[Errno 13] Permission denied: '/d/.early-bronze/v-1/data.parquet' -> '/d/bronze/x.parquet'"
+    )
+    error = SimpleNamespace(
+        message=f"PermissionError: {said}", cls_name="PermissionError", cause=None
+    )
+    failed = SimpleNamespace(is_step_failure=True, event_specific_data=SimpleNamespace(error=error))
+    other = SimpleNamespace(
+        message="ValueError: Permission denied", cls_name="ValueError", cause=None
+    )
+    unnamed = SimpleNamespace(
+        is_step_failure=True, event_specific_data=SimpleNamespace(error=other)
+    )
+    found = not_writable_met(SimpleNamespace(all_events=[unnamed, failed]))
+    assert (found.errno, found.filename) == (13, "/d/bronze/x.parquet")
+    assert not_writable_met(SimpleNamespace(all_events=[unnamed])) is None
+
+
 def test_the_quarantine_summary_shows_a_file_named_after_a_person_masked(tmp_path, capsys):
     """A command's output is kept (a terminal's scrollback, a scheduler's log): the first
     quarantined record's file, named after a person (found in an audit), and the first copy
