@@ -9,6 +9,7 @@ and a page never shows a table older than its files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -50,6 +51,19 @@ def warn_if_no_data_root() -> None:
             "folder `cx-lakehouse dashboard` was started from: the default is `./data`), or "
             "generate and run some days first."
         )
+        return
+    # Another user's data root (made under umask 077, say): every page showed the
+    # PermissionError of listing gold/ as a traceback.
+    for folder in (gold.data_dir, gold.gold_dir):
+        if folder == gold.gold_dir and not folder.is_dir():
+            break  # nothing built yet: the pages say what to run
+        if not os.access(folder, os.R_OK | os.X_OK):
+            st.error(
+                f"This user may not read `{folder}` (Permission denied), so no gold table "
+                "can be shown. Start `cx-lakehouse dashboard` as the user who owns the data "
+                "root, or have them make its gold/ and the folders above it readable to you."
+            )
+            st.stop()
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)

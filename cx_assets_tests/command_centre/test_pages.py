@@ -7,6 +7,7 @@ words."""
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 from pathlib import Path
 
@@ -221,6 +222,27 @@ def test_a_data_root_that_does_not_exist_is_said_on_every_page(gold_root, tmp_pa
     app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
     app.run()
     assert not app.warning
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder: chmod is moot")
+@pytest.mark.parametrize("refused", ["data", "data/gold"])
+def test_a_data_root_this_user_may_not_read_is_said_not_a_traceback(refused, tmp_path, monkeypatch):
+    """Seen in an audit, the dashboard run by another user than the data root's, made under
+    umask 077: every page showed a PermissionError's traceback from listing gold/."""
+    root = tmp_path / "data"
+    (root / "gold" / "calls_kpis_daily").mkdir(parents=True)
+    folder = tmp_path / refused
+    monkeypatch.setenv("CX_DATA_DIR", str(root))
+    folder.chmod(0o000)
+    try:
+        app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+        app.run()
+    finally:
+        folder.chmod(0o755)
+    assert not app.exception, [error.value for error in app.exception]
+    (error,) = [block.value for block in app.error]
+    assert error.startswith(f"This user may not read `{folder}` (Permission denied)"), error
+    assert "the user who owns the data root" in error
 
 
 def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
