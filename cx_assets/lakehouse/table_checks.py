@@ -390,12 +390,17 @@ def one_hash_key(schema: str, table: str, group: str) -> DeclaredCheck:
 
     def evaluate(run: CheckRun) -> AssetCheckResult:
         with run.warehouse.connect() as con:
+            key = written_days.key_id()
             other_key = [
                 day.isoformat()
-                for day in written_days.days_under_other_keys(
-                    con, f"{schema}.{table}", written_days.key_id()
-                )
+                for day in written_days.days_under_other_keys(con, f"{schema}.{table}", key)
             ]
+            own_days = {*(run.days or ()), *(run.step_days or ())}
+            # Days of this key the run did not write: none, and the key may be the wrong one.
+            new_key = not other_key or not any(
+                day not in own_days
+                for day in written_days.days_under_key(con, f"{schema}.{table}", key)
+            )
         if not other_key:
             return AssetCheckResult(
                 check_name=ONE_HASH_KEY,
@@ -415,8 +420,16 @@ def one_hash_key(schema: str, table: str, group: str) -> DeclaredCheck:
                 f"{_days(len(other_key))} of {schema}.{table} ({day_span(other_key)}) "
                 f"{'was' if one else 'were'} written under another CX_HASH_KEY than this "
                 f"run's, so the hashes of {'that day' if one else 'those days'} do not join "
-                f"with this run's; build {'it' if one else 'them'} again under this key, "
-                "with this run's days: " + run_command(span[0], span[-1], f"group:{group}")
+                f"with this run's"
+                + (
+                    ". No other day was written under this run's key: if it is not the one "
+                    "this data root is built with (another shell's CX_HASH_KEY, a typo), run "
+                    "this run's days again with that one instead. To change keys, build "
+                    if new_key
+                    else "; build "
+                )
+                + f"{'it' if one else 'them'} again under this key, with this run's days: "
+                + run_command(span[0], span[-1], f"group:{group}")
             ),
             metadata={"days_under_another_key": MetadataValue.json(other_key)},
         )

@@ -121,6 +121,17 @@ def latest_day_built(con: duckdb.DuckDBPyConnection, schema: str, table: str) ->
     return max((day for day in latest if day is not None), default=None)
 
 
+def days_under_key(con: duckdb.DuckDBPyConnection, table: str, key: str) -> list[date]:
+    """The days of `table` recorded as written under the hash key `key`, in order."""
+    if not _recorded(con):
+        return []
+    rows = con.execute(
+        f"SELECT day FROM {TABLE} WHERE table_name = ? AND key_id = ? ORDER BY day",
+        [table, key],
+    ).fetchall()
+    return [day for (day,) in rows]
+
+
 def days_under_other_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> list[date]:
     """The days of `table` recorded as written under another hash key than `key`, in order."""
     if not _recorded(con):

@@ -308,6 +308,14 @@ def test_days_hashed_under_another_key_fail_one_hash_key_until_built_again(lake,
         assert verdict.description.endswith(  # the day under another key and this run's
             f"cx-lakehouse run --date {DAY} --to {NEXT_DAY} --select group:crm"
         )
+        # Seen in an audit, two teams' shells with two keys on one data root: the line
+        # said only to build the other days again under this run's key, which the other
+        # team's next run undoes. A key no other day was built with may be the wrong one.
+        assert (
+            "No other day was written under this run's key: if it is not the one this data "
+            "root is built with (another shell's CX_HASH_KEY, a typo), run this run's days "
+            "again with that one instead. To change keys, build it again"
+        ) in verdict.description, verdict.description
     keys = lake.query("SELECT count(DISTINCT thread_subject_key) AS n FROM silver.crm_interactions")
     assert keys["n"].iloc[0] == 2  # one subject, two keys: the split the check reports
 
