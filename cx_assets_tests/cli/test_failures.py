@@ -720,3 +720,32 @@ def test_the_demo_ends_yesterday():
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     runs = [line for line in planned.splitlines() if "cx-lakehouse run" in line]
     assert runs and runs[-1].split("--to ")[1].split()[0] == yesterday
+
+
+def test_dagster_home_of_another_data_root_is_refused(tmp_path, monkeypatch, capsys):
+    """Seen in an audit, a shell holding DAGSTER_HOME of team A's data root running team B's:
+    B's run went into A's run history, shown by A's UI, where A's and B's landing sensors
+    would share one cursor. It is refused before anything is written; a DAGSTER_HOME of the
+    data root itself, or of no data root, is used as before."""
+    from cx_assets import cli as cli_module
+    from cx_assets.cli.home import dagster_home_path
+
+    team_a, team_b = tmp_path / "team a", tmp_path / "team b"
+    for root in (team_a, team_b):
+        (root / "landing").mkdir(parents=True)
+        (root / ".run.lock").touch()
+    (team_a / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(team_a / "dagster_home"))
+    monkeypatch.setenv("CX_DATA_DIR", str(team_b))
+    for command in (["run", "--date", START], ["ui", "--port", "1"]):
+        assert cli_module.main(command) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line == (
+            f"cx-lakehouse: DAGSTER_HOME={team_a / 'dagster_home'} is the run history of the "
+            f"data root {team_a}, not of {team_b} (CX_DATA_DIR): unset DAGSTER_HOME (each data "
+            f"root keeps its own, in its dagster_home/), or set CX_DATA_DIR to {team_a}"
+        )
+    assert sorted(path.name for path in team_b.iterdir()) == [".run.lock", "landing"]
+    assert dagster_home_path(team_a) == team_a / "dagster_home"  # its own
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "homes" / "dagster_home"))
+    assert dagster_home_path(team_b) == tmp_path / "homes" / "dagster_home"  # no data root's
