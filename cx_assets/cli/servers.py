@@ -7,6 +7,7 @@ import argparse
 import os
 import signal
 import sys
+from pathlib import Path
 
 from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError
@@ -110,6 +111,17 @@ def _exec_answering_signals(command: list[str]) -> None:
     os.execvp(command[0], command)
 
 
+def _unreadable_folder(data_dir: Path) -> Path | None:
+    """The data root, or its gold/, when this user may not list it (as the pages find it:
+    `command_centre.ui.warn_if_no_data_root`)."""
+    for folder in (data_dir, data_dir / "gold"):
+        if folder.name == "gold" and not folder.is_dir():
+            return None  # nothing built yet: the pages say what to run
+        if not os.access(folder, os.R_OK | os.X_OK):
+            return folder
+    return None
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """The command centre (Streamlit) on loopback, reading gold Parquet only: it never opens
     warehouse.duckdb, so it can stay open while runs write."""
@@ -128,6 +140,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             f"cx-lakehouse: the data root {settings.data_dir} does not exist: check "
             f"CX_DATA_DIR (or the folder this was started from), or generate and run some "
             "days first",
+            file=sys.stderr,
+        )
+    elif (refused := _unreadable_folder(settings.data_dir)) is not None:
+        # Served all the same (each page says it): another user's, made under umask 077.
+        print(
+            f"cx-lakehouse: this user may not read {refused} (Permission denied): start the "
+            "dashboard as the user who owns the data root, or have them make its gold/ and "
+            "the folders above it readable to you",
             file=sys.stderr,
         )
     _exec_answering_signals(command)

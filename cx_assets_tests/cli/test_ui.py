@@ -131,6 +131,23 @@ def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch, capsys):
     )
     assert not missing.exists()
 
+    # One this user may not read (another user's, made under umask 077): said as it starts,
+    # as each page says it (root reads any folder, so the refusal is the access check's).
+    theirs = tmp_path / "theirs"
+    (theirs / "gold").mkdir(parents=True)
+    readable = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: Path(path) != theirs and readable(path, mode)
+    )
+    monkeypatch.setenv("CX_DATA_DIR", str(theirs))
+    assert cli_module.main(["dashboard", "--port", str(port)]) == 0
+    assert len(started) == 3
+    assert capsys.readouterr().err == (
+        f"cx-lakehouse: this user may not read {theirs} (Permission denied): start the "
+        "dashboard as the user who owns the data root, or have them make its gold/ and the "
+        "folders above it readable to you\n"
+    )
+
 
 # --------------------------------------------------------------------------- the UI, served
 
