@@ -152,6 +152,23 @@ def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp
     assert len(titles) == len(app.get("vega_lite_chart")) + 1
 
 
+def _forecast_history_drawn(data_dir, monkeypatch):
+    """The history the support page hands the forecast chart, rendering it on `data_dir`."""
+    from cx_assets.command_centre import charts
+
+    drawn = []
+    forecast_bands = charts.forecast_bands
+
+    def spy(history, forecast, **kwargs):
+        drawn.append(history)
+        return forecast_bands(history, forecast, **kwargs)
+
+    monkeypatch.setattr(charts, "forecast_bands", spy)
+    render("support", data_dir, monkeypatch)
+    (history,) = drawn
+    return history
+
+
 def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, monkeypatch):
     """Found by hand: the history line counted delivered categories only, matched exactly,
     where the model counts the delivered one trimmed and in lower case, else the predicted
@@ -160,7 +177,6 @@ def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, mo
 
     import pandas as pd
 
-    from cx_assets.command_centre import charts
     from cx_assets.support import schemas as support
 
     data_dir = tmp_path / "data"
@@ -180,16 +196,7 @@ def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, mo
          "model": "AutoETS", "backtest_mase": 0.8, "baseline_mase": 1.0}
         for offset in range(1, 15)
     ])  # fmt: skip
-    drawn = []
-    forecast_bands = charts.forecast_bands
-
-    def spy(history, forecast, **kwargs):
-        drawn.append(history)
-        return forecast_bands(history, forecast, **kwargs)
-
-    monkeypatch.setattr(charts, "forecast_bands", spy)
-    render("support", data_dir, monkeypatch)
-    (history,) = drawn
+    history = _forecast_history_drawn(data_dir, monkeypatch)
     assert history["tickets"].tolist() == [4, 1]  # T1, T2, T3, T5; then T4
 
 
@@ -204,7 +211,6 @@ def test_the_forecast_history_counts_a_built_day_without_tickets_as_zero(
 
     import pyarrow.parquet as pq
 
-    from cx_assets.command_centre import charts
     from cx_assets.lakehouse import parquet
     from cx_assets.support import schemas as support
 
@@ -221,16 +227,7 @@ def test_the_forecast_history_counts_a_built_day_without_tickets_as_zero(
          "backtest_mase": 0.8, "baseline_mase": 1.0}
         for offset in range(1, 15)
     ])  # fmt: skip
-    drawn = []
-    forecast_bands = charts.forecast_bands
-
-    def spy(history, forecast, **kwargs):
-        drawn.append(history)
-        return forecast_bands(history, forecast, **kwargs)
-
-    monkeypatch.setattr(charts, "forecast_bands", spy)
-    render("support", data_dir, monkeypatch)
-    (history,) = drawn
+    history = _forecast_history_drawn(data_dir, monkeypatch)
     # 4 tickets created on the first day, 1 (T4) on the second, none on the third.
     assert dict(zip(history["date"].dt.date, history["tickets"], strict=True)) == {
         gold_rows.DAY1: 4, gold_rows.DAY2: 1, day3: 0
