@@ -123,21 +123,19 @@ def latest_day_built(con: duckdb.DuckDBPyConnection, schema: str, table: str) ->
 
 def days_under_key(con: duckdb.DuckDBPyConnection, table: str, key: str) -> list[date]:
     """The days of `table` recorded as written under the hash key `key`, in order."""
-    if not _recorded(con):
-        return []
-    rows = con.execute(
-        f"SELECT day FROM {TABLE} WHERE table_name = ? AND key_id = ? ORDER BY day",
-        [table, key],
-    ).fetchall()
-    return [day for (day,) in rows]
+    return _days_by_key(con, table, "=", key)
 
 
 def days_under_other_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> list[date]:
     """The days of `table` recorded as written under another hash key than `key`, in order."""
+    return _days_by_key(con, table, "<>", key)
+
+
+def _days_by_key(con: duckdb.DuckDBPyConnection, table: str, compared: str, key: str) -> list[date]:
     if not _recorded(con):
         return []
     rows = con.execute(
-        f"SELECT day FROM {TABLE} WHERE table_name = ? AND key_id <> ? ORDER BY day",
+        f"SELECT day FROM {TABLE} WHERE table_name = ? AND key_id {compared} ? ORDER BY day",
         [table, key],
     ).fetchall()
     return [day for (day,) in rows]
