@@ -65,10 +65,19 @@ def dagster_yaml(home: Path) -> str:
     return DAGSTER_YAML.format(event_log_dir=json.dumps(event_log_dir(str(home.resolve()))))
 
 
+# The DAGSTER_HOME this process set for a data root (`prepare_dagster_home`): not the user's,
+# so a later command of the same process on another data root (a test, a notebook calling
+# `cx_assets.cli.main` twice) takes that root's own, neither the earlier root's history nor
+# its refusal.
+_set_here: str | None = None
+
+
 def dagster_home_path(data_dir: Path) -> Path:
     """The DAGSTER_HOME runs of `data_dir` use, refused in one line when Dagster could not
     use it (checked before anything is created)."""
     configured = os.environ.get("DAGSTER_HOME")
+    if configured is not None and configured == _set_here:
+        configured = None
     if configured and not Path(configured).is_absolute():
         raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
     home = Path(configured) if configured else DataLayout(data_dir).dagster_home
@@ -116,7 +125,10 @@ def prepare_dagster_home(data_dir: Path) -> Path:
         config.read_text().startswith(WRITTEN_BY_US) and config.read_text() != ours
     ):
         config.write_text(ours)
+    global _set_here
+    chosen_by_user = os.environ.get("DAGSTER_HOME") not in (None, _set_here)
     os.environ["DAGSTER_HOME"] = str(home)
+    _set_here = None if chosen_by_user else str(home)
     _initialize_storage(home)
     return home
 

@@ -749,3 +749,25 @@ def test_dagster_home_of_another_data_root_is_refused(tmp_path, monkeypatch, cap
     assert dagster_home_path(team_a) == team_a / "dagster_home"  # its own
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "homes" / "dagster_home"))
     assert dagster_home_path(team_b) == tmp_path / "homes" / "dagster_home"  # no data root's
+
+
+def test_a_dagster_home_this_process_set_is_not_taken_for_the_users(tmp_path, monkeypatch):
+    """A command sets DAGSTER_HOME to its data root's home for Dagster; a later command of
+    the same process (a notebook, a test calling `main` twice) on another data root took it
+    for the user's: that root's runs went into the first root's history, and once such a
+    home was refused, the second command stopped. A home the user set stays theirs."""
+    from cx_assets.cli import home as home_module
+    from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(home_module, "_set_here", None)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root in (first, second):
+        (root / "landing").mkdir(parents=True)
+    assert prepare_dagster_home(first) == first / "dagster_home"
+    assert dagster_home_path(second) == second / "dagster_home"
+
+    mine = tmp_path / "mine"
+    monkeypatch.setenv("DAGSTER_HOME", str(mine))
+    assert prepare_dagster_home(first) == mine
+    assert dagster_home_path(second) == mine
