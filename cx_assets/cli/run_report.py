@@ -83,9 +83,9 @@ def print_later_days(stale: list, first_day: str) -> None:
 
     for later in stale:
         span = day_span(later.days)
-        count = f"{len(later.days)} day{'s' if len(later.days) > 1 else ''}"
+        days = f"1 day, {span}" if len(later.days) == 1 else f"{len(later.days)} days from {span}"
         print(
-            f"later days out of date: {later.group}, {count} from {span}: "
+            f"later days out of date: {later.group}, {days}: "
             f"{', '.join(later.tables)} read these days, and an earlier run built them. "
             f"Bring them up to date with:\n  {later.command(first_day)}"
         )
@@ -100,13 +100,14 @@ def print_earlier_days(earlier: list, last_day: str) -> None:
     for found in earlier:
         span = day_span(found.days)
         if len(found.days) == 1:
-            days, were, them = f"1 day, {span},", "was", "it as a day"
+            days, were, them = f"1 day, {span},", "was", "it"
         else:
-            days, were, them = f"{len(found.days)} days from {span}", "were", "them as days"
+            days, were, them = f"{len(found.days)} days from {span}", "were", "them"
+        as_days = "as a day" if len(found.days) == 1 else "as days"
         print(
             f"earlier days not built: {found.group}, {days} landed but {were} never built, "
-            f"and {', '.join(found.tables)} read {them} with no rows. "
-            f"Build them with:\n  {found.command(last_day)}"
+            f"and {', '.join(found.tables)} read {them} {as_days} with no rows. "
+            f"Build {them} with:\n  {found.command(last_day)}"
         )
 
 
