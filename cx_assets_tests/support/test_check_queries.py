@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cx_assets.support import rules
+from cx_assets.support import model_inputs, rules
 from cx_assets.support.models import assign
 from cx_assets_tests.support.ticket_rows import AS_OF, ticket_analytics
 
@@ -112,6 +112,37 @@ def test_the_plan_check_reads_skills_as_the_planner_does(con):
         "billing",
         "returns",
     }
+    assert con.execute(rules.plan_violations_sql("plan", "agents", "tickets")).fetchall() == [
+        (0, 0)
+    ]
+
+
+def test_the_planner_lowers_a_skill_letter_by_letter_as_the_labels_and_the_check_do(con):
+    """The classifier's labels and the plan's check lower a category in DuckDB, letter by
+    letter: `İade` (Turkish for a return) is the label `iade`, and `ΠΛΗΡΩΜΕΣ` ends in `σ`.
+    Python's str.lower() gave `i̇ade` (with a combining dot) and a final `ς`: a ticket
+    predicted `iade` found 'no agent has the skill iade' beside an agent listing `İade` with
+    room (seen in an audit run), and a `ΠΛΗΡΩΜΕΣ` ticket went to an agent listing
+    `πληρωμες`, a ticket without its skill to the ERROR check."""
+    key = model_inputs.category_key_sql("'İade'")
+    label = con.execute(f"SELECT {key}").fetchall()[0][0]  # the classifier's label
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2"],
+            "priority": ["high", "high"],
+            "category": [label, "ΠΛΗΡΩΜΕΣ"],
+            "sla_deadline": pd.Timestamp("2024-03-01 12:00", tz="UTC"),
+        }
+    )
+    agents = pd.DataFrame(
+        [("A1", "İade", 2, 0), ("A2", "πληρωμες", 2, 0)],
+        columns=["agent_id", "skills", "max_open_tickets", "open_tickets"],
+    )
+    plan = assign.plan_assignments(tickets, agents).assignments
+    assert dict(zip(plan["ticket_id"], plan["agent_id"], strict=True)) == {"T1": "A1", "T2": None}
+    con.register("plan", plan)
+    con.register("agents", agents)
+    con.execute("CREATE TABLE tickets (ticket_id VARCHAR, agent_id VARCHAR, status VARCHAR)")
     assert con.execute(rules.plan_violations_sql("plan", "agents", "tickets")).fetchall() == [
         (0, 0)
     ]

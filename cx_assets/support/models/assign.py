@@ -2,7 +2,8 @@
 (HiGHS), against a greedy baseline.
 
 Rules: an agent takes only tickets of a category in their skills (compared trimmed and
-case-insensitively), and their open tickets plus new ones never exceed `max_open_tickets`.
+case-insensitively, letter by letter as DuckDB's lower()), and their open tickets plus new
+ones never exceed `max_open_tickets`.
 
 Objective, lexicographic:
 1. **Most urgent first, then the earliest SLA deadline.** Tickets are ranked by priority
@@ -60,8 +61,15 @@ class Plan:
     report: dict
 
 
+def _lower(text: str) -> str:
+    """`text` in lower case letter by letter, as DuckDB's lower() makes the classifier's
+    labels and the plan's check compares skills: `İade` is `iade` (str.lower() adds a
+    combining dot), and a final `Σ` is `σ` (str.lower() makes it `ς`)."""
+    return "".join("i" if char == "\u0130" else char.lower() for char in text)
+
+
 def _skill(value: object) -> str | None:
-    text = str(value).strip().lower() if value is not None and not pd.isna(value) else ""
+    text = _lower(str(value).strip()) if value is not None and not pd.isna(value) else ""
     return text or None
 
 
