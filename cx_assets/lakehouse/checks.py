@@ -7,7 +7,7 @@ day's run carries a third of the steps (each step costs Dagster's fixed overhead
 Severities follow the contract: ERROR (and blocking, so nothing downstream builds on it)
 for broken invariants: duplicate keys, a broken gold grain, bronze not reconciling with
 silver plus quarantine. WARN for judgements of a day against expectations: empty days,
-ratio bands, volume. Bands and their severity are run config of the asset (under the
+ratio bands, volume. Their severity (and a band's bounds) is run config of the asset (under the
 check's name), so an operator can tune them from the launchpad without a code change.
 
 Partitioned checks evaluate the days of the step (one day, or the range of a single-run
@@ -70,12 +70,17 @@ class Band:
     description: str
 
 
+def severity_config() -> Field:
+    """The run config of a judgement's severity: WARN unless an operator raises it."""
+    return Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN")
+
+
 def band_config(low: float, high: float) -> dict[str, Field]:
     """The run config of a check judged against a band: its bounds and its severity."""
     return {
         "low": Field(float, default_value=low),
         "high": Field(float, default_value=high),
-        "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
+        "severity": severity_config(),
     }
 
 

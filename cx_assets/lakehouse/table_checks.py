@@ -29,6 +29,7 @@ from cx_assets.lakehouse.checks import (
     CheckRun,
     DeclaredCheck,
     band_config,
+    severity_config,
 )
 from cx_assets.lakehouse.dropped_keys import KeyedTable, copies_of_dropped_keys
 from cx_assets.lakehouse.history_checks import column_schema_change, volume_anomaly
@@ -41,8 +42,9 @@ MAX_REJECT_RATIO = 0.001
 
 
 def non_empty(schema: str, table: str, *, what: str = "rows") -> DeclaredCheck:
-    """WARN when a day has no rows: a source that delivered nothing is worth a look, not a
-    failed run (downstream tables are still written, empty)."""
+    """WARN (by default; its severity is run config) when a day has no rows: a source that
+    delivered nothing is worth a look, not a failed run (downstream tables are still
+    written, empty), unless an operator raises it to ERROR for a source that must deliver."""
 
     def evaluate(run: CheckRun) -> AssetCheckResult:
         with run.warehouse.connect() as con:
@@ -51,12 +53,18 @@ def non_empty(schema: str, table: str, *, what: str = "rows") -> DeclaredCheck:
         return AssetCheckResult(
             check_name=NON_EMPTY,
             passed=not empty,
-            severity=AssetCheckSeverity.WARN,
+            severity=run.config["severity"],
             description=f"no {what} on {', '.join(empty)}" if empty else None,
             metadata={"rows_by_day": MetadataValue.json(counts), "empty_days": len(empty)},
         )
 
-    return DeclaredCheck(NON_EMPTY, f"WARN when a day of {schema}.{table} has no {what}.", evaluate)
+    return DeclaredCheck(
+        NON_EMPTY,
+        f"WARN when a day of {schema}.{table} has no {what} (severity: run config).",
+        evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
+        config={"severity": severity_config()},
+    )
 
 
 def reconciliation(schema: str, table: str, bronze_key: AssetKey) -> DeclaredCheck:

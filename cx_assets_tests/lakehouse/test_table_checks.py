@@ -289,6 +289,32 @@ def test_a_day_without_landed_files_warns(lake):
     assert result.success  # a WARN fails nothing
 
 
+def test_an_empty_day_raised_to_error_by_run_config_fails_the_run(lake):
+    """Found in an audit of severities: the contract makes a judgement of a day against
+    expectations WARN by default and configurable, and an empty delivery, the first such
+    judgement docs/checks.md names, was WARN whatever the run config said (the step
+    refused a `non_empty` config); an operator whose source must deliver daily could not
+    have its missing day fail the run."""
+    from dagster import materialize
+
+    from cx_assets_tests.conftest import QUIET
+
+    config = {NON_EMPTY: {"severity": "ERROR"}}
+    result = materialize(
+        [bronze_records],
+        partition_key="2024-01-06",  # nothing landed
+        resources=lake.resources,
+        instance=lake.instance,
+        run_config={**QUIET, "ops": {bronze_records.op.name: {"config": config}}},
+        raise_on_error=False,
+    )
+
+    check = check_results(result)[("bronze/crm_records", NON_EMPTY)]
+    assert not check.passed and check.severity == ERROR
+    assert check.description == "no records on 2024-01-06"
+    assert not result.success  # blocking, as any check raised to ERROR
+
+
 def test_a_day_with_a_landed_file_is_not_empty(lake):
     land_records(lake, "2024-01-05")
     result = lake.materialize([bronze_records], day="2024-01-05")
