@@ -373,3 +373,33 @@ def test_names_with_any_latin_letters_or_spacing_are_masked_in_a_ticket(lake):
         "This is [name], friend of [name].",
         "[name] here; [name] again.",
     ]
+
+
+def test_a_customer_day_hashed_under_another_key_fails_one_hash_key(lake, monkeypatch):
+    """Found in an audit of the checks: support's `one_hash_key` was shown failing nowhere
+    (CRM's three were). A customer day written under one `CX_HASH_KEY` and the next under
+    another hash one e-mail two ways, so the customer would count twice: ERROR, naming the
+    day under the other key and the support run that builds both again."""
+    from cx_assets.lakehouse.checks import ONE_HASH_KEY
+    from cx_assets.lakehouse.privacy import HASH_KEY_ENV
+    from cx_assets.support.silver import bronze_customers, support_customer_versions
+
+    steps = [bronze_customers, support_customer_versions]
+    check = ("silver/support_customer_versions", ONE_HASH_KEY)
+    monkeypatch.setenv(HASH_KEY_ENV, "the old secret")
+    lake.land_csv("support", "customers", D1, [customer("C1")])
+    assert check_results(lake.materialize(steps, day=D1))[check].passed
+
+    monkeypatch.setenv(HASH_KEY_ENV, "the new secret")
+    lake.land_csv("support", "customers", D2, [customer("C1")])
+    result = lake.materialize(steps, day=D2, raise_on_error=False)
+
+    verdict = check_results(result)[check]
+    assert not verdict.passed and verdict.severity == AssetCheckSeverity.ERROR
+    assert not result.success  # blocking: nothing downstream joins the split hashes
+    assert verdict.metadata["days_under_another_key"].data == [D1]
+    assert verdict.description.startswith(f"1 day of silver.support_customer_versions ({D1})")
+    assert verdict.description.endswith(
+        f"cx-lakehouse run --date {D1} --to {D2} --select group:support"
+    )
+    assert "maria" not in verdict.description.lower()  # ids and days, no personal value
