@@ -12,6 +12,8 @@ declared on the assets). Each takes the asset definitions it reads, never a tabl
 | `plan_within_skills_and_capacity` | gold assignment plan | ERROR: no ticket to an agent without its skill, no agent over capacity |
 """
 
+from datetime import timedelta
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -130,24 +132,29 @@ def breach_share_check(
         with warehouse.connect() as con:
             if missing := _missing(con, analytics, deliveries):
                 return missing
+            as_of_day = rules.as_of_day_sql(_name(deliveries))
             tickets, breached, share = con.execute(
-                rules.breach_share_sql(
-                    _name(analytics), rules.as_of_day_sql(_name(deliveries)), config["window_days"]
-                )
+                rules.breach_share_sql(_name(analytics), as_of_day, config["window_days"])
             ).fetchall()[0]
+            last_day = con.execute(f"SELECT {as_of_day}").fetchall()[0][0]
+        # The days judged: the window ends on the as-of day, which moves with every run.
+        first_day = last_day - timedelta(days=config["window_days"] - 1) if last_day else None
         inside = share is None or config["low"] <= share <= config["high"]
         return AssetCheckResult(
             passed=inside,
             severity=config["severity"],
             description=None
             if inside
-            else f"breach share {share:.3f} outside [{config['low']}, {config['high']}]",
+            else f"breach share {share:.3f} ({int(breached)} of {int(tickets)} tickets created "
+            f"{first_day}..{last_day}) outside [{config['low']}, {config['high']}]",
             metadata={
                 "tickets": int(tickets),
                 "breached": int(breached),
                 "share": float(share) if share is not None else None,
                 "low": config["low"],
                 "high": config["high"],
+                "first_day": first_day.isoformat() if first_day else None,
+                "last_day": last_day.isoformat() if last_day else None,
             },
         )
 

@@ -138,6 +138,29 @@ def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
     assert relaxed.passed
 
 
+def test_a_breach_share_raised_to_error_fails_the_run_naming_the_days_it_judged(lake):
+    """Found in an audit of the checks: the share's severity as run config was shown
+    nowhere, and a failing share said only "breach share 0.750 outside [0.05, 0.35]", not
+    of which tickets: the window's days were in no message and no metadata, so an engineer
+    could not tell which days to look at (the as-of day moves with every run)."""
+    check = breach_share_check(mostly_breached, deliveries)
+    config = {
+        **QUIET,
+        "ops": {"gold__mostly_breached_breach_share_in_band": {"config": {"severity": "ERROR"}}},
+    }
+    result, evaluation = check_evaluation(
+        lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
+        BREACH_SHARE_IN_BAND, run_config=config,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert not result.success  # blocking, as any check raised to ERROR
+    assert evaluation.description == (
+        "breach share 0.750 (3 of 4 tickets created 2024-02-24..2024-03-01) outside [0.05, 0.35]"
+    )
+    days = evaluation.metadata["first_day"].value, evaluation.metadata["last_day"].value
+    assert days == ("2024-02-24", "2024-03-01")
+
+
 @lake_asset("gold", group=GROUP, partitioned=False)
 def never_breached(context) -> pd.DataFrame:
     """Four tickets of the as-of day, none breached: a share of 0, below any real service
