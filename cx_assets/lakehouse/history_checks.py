@@ -77,11 +77,23 @@ def volume_anomaly(
                 continue
             if not config["low"] * median <= rows_today <= config["high"] * median:
                 outside.append(day.isoformat())
+        # The records judged and what they were judged against: `cx-lakehouse run` shows
+        # the description alone.
+        judged = "; ".join(
+            f"{verdicts[day]['rows']} records on {day}, against a median of "
+            f"{verdicts[day]['median']:g}"
+            for day in outside
+        )
         return AssetCheckResult(
             check_name=VOLUME_ANOMALY,
             passed=not outside,
             severity=config["severity"],
-            description=f"unusual volume on {', '.join(outside)}" if outside else None,
+            description=(
+                f"unusual volume: {judged} on that weekday over the {weeks} weeks before "
+                f"({config['low']:g}-{config['high']:g}× expected)"
+            )
+            if outside
+            else None,
             metadata={"rows_and_median_by_day": MetadataValue.json(verdicts)},
         )
 

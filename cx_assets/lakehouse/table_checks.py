@@ -332,7 +332,13 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
             check_name=band.name,
             passed=not outside,
             severity=run.config["severity"],
-            description=f"outside [{low}, {high}] on {', '.join(outside)}" if outside else None,
+            # The ratios judged, not only their days: `cx-lakehouse run` shows this alone.
+            description=(
+                f"outside [{low}, {high}]: "
+                + ", ".join(f"{ratio:.3g} on {day}" for day, ratio in outside.items())
+            )
+            if outside
+            else None,
             metadata={"ratio_by_day": MetadataValue.json(ratios), "low": low, "high": high},
         )
 

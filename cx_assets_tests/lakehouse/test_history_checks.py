@@ -211,7 +211,12 @@ def test_half_and_twice_the_weekdays_median_are_inside_the_volume_band(lake, row
     check = _volume(lake, "2024-01-29")
 
     assert check.passed is passed and check.severity == WARN
-    assert check.description == (None if passed else "unusual volume on 2024-01-29")
+    assert check.description == (
+        None
+        if passed
+        else f"unusual volume: {rows} records on 2024-01-29, against a median of 200 on that "
+        "weekday over the 4 weeks before (0.5-2× expected)"
+    )
     assert check.metadata["rows_and_median_by_day"].value == {
         "2024-01-29": {"rows": rows, "median": 200.0}
     }
@@ -233,7 +238,10 @@ def test_a_volume_anomaly_raised_to_error_by_run_config_fails_the_run(lake):
 
     check = check_results(result)[("bronze/crm_records", VOLUME_ANOMALY)]
     assert not check.passed and check.severity == ERROR
-    assert check.description == "unusual volume on 2024-01-29"
+    assert check.description == (
+        "unusual volume: 60 records on 2024-01-29, against a median of 200 on that weekday "
+        "over the 4 weeks before (0.5-2× expected)"
+    )
     assert not result.success  # blocking
 
 
