@@ -90,8 +90,22 @@ def reconciliation(schema: str, table: str, bronze_key: AssetKey) -> DeclaredChe
             check_name=RECONCILES_WITH_BRONZE,
             passed=not broken,
             severity=AssetCheckSeverity.ERROR,
-            description=(f"bronze does not reconcile on {', '.join(broken)}" if broken else None),
+            description="; ".join(_unreconciled(day, n) for day, n in broken.items()) or None,
             metadata={"by_day": MetadataValue.json(by_day)},
+        )
+
+    def _unreconciled(day: str, counts: dict[str, int]) -> str:
+        """How many records a day lost, or holds twice, of which tables: all that
+        `cx-lakehouse run` shows of the check."""
+        bronze = f"records of {bronze_schema}.{bronze_table} on {day}"
+        if counts["unaccounted"] > 0:
+            return (
+                f"{counts['unaccounted']} of {counts['bronze']} {bronze} in neither "
+                f"{schema}.{table} nor quarantine"
+            )
+        return (
+            f"{schema}.{table} and quarantine hold {-counts['unaccounted']} more rows than "
+            f"the {counts['bronze']} {bronze}"
         )
 
     return DeclaredCheck(

@@ -228,6 +228,12 @@ def test_a_silently_dropped_record_breaks_reconciliation(lake):
     result = lake.materialize(assets, day="2024-01-05", raise_on_error=False)
     check = check_results(result)[("silver/records_dropping", RECONCILES_WITH_BRONZE)]
     assert not check.passed and check.severity == ERROR
+    # How many, of which table and day (found in an audit of the checks' messages: it said
+    # "bronze does not reconcile on 2024-01-05", all `cx-lakehouse run` shows of it).
+    assert check.description == (
+        "1 of 2 records of bronze.crm_records on 2024-01-05 in neither "
+        "silver.records_dropping nor quarantine"
+    )
     assert check.metadata["by_day"].value == {
         "2024-01-05": {"bronze": 2, "silver": 1, "quarantine": 0, "unaccounted": 1}
     }
@@ -239,8 +245,12 @@ def test_a_record_counted_twice_breaks_reconciliation(lake):
         [bronze_records, records_doubled], day="2024-01-05", raise_on_error=False
     )
     evaluation = check_results(result)[("silver/records_doubled", RECONCILES_WITH_BRONZE)]
-    assert not evaluation.passed
+    assert not evaluation.passed and evaluation.severity == ERROR
     assert evaluation.metadata["by_day"].value["2024-01-05"]["unaccounted"] == -1
+    assert evaluation.description == (
+        "silver.records_doubled and quarantine hold 1 more rows than the 1 records of "
+        "bronze.crm_records on 2024-01-05"
+    )
 
 
 def test_silver_holding_every_record_reconciles(lake):
