@@ -223,7 +223,7 @@ def unique_key(
         if not duplicate_keys:
             broken = None
         elif key_columns:
-            broken = f"{duplicate_keys} keys ({', '.join(key_columns)}) repeat"
+            broken = _repeated_key_words(int(duplicate_keys), key_columns, repeated)
         else:  # the whole table is the one key
             broken = f"{rows_involved} rows, where the table holds one at most"
         return AssetCheckResult(
@@ -282,6 +282,20 @@ def _repeated_keys(
             entry["days"] = [_plain(day) for day in row[len(key_columns) + 1]]
         shown.append(entry)
     return shown
+
+
+def _repeated_key_words(count: int, key_columns: Sequence[str], repeated: list[dict]) -> str:
+    """A failing unique key in words, naming its first repeated key: all that
+    `cx-lakehouse run` shows of the check ("1 key (date, key) repeats: (2024-01-06, a) in 2
+    rows"; a key kept once over all days, the days that hold it)."""
+    columns = ", ".join(key_columns)
+    said = f"1 key ({columns}) repeats: " if count == 1 else f"{count} keys ({columns}) repeat, "
+    if not repeated:
+        return said.rstrip(":, ")
+    first = repeated[0]
+    key = ", ".join(str(first[column]) for column in key_columns)
+    days = f", on {', '.join(first['days'])}" if "days" in first else ""
+    return said + ("" if count == 1 else "such as ") + f"({key}) in {first['rows']} rows{days}"
 
 
 def _plain(value):

@@ -96,6 +96,9 @@ def test_a_duplicate_key_on_a_day_fails_with_error(lake):
     # Which keys, as the UI shows the check (it said only how many repeat: seen in a UI
     # audit, an engineer then had to find them with SQL of their own).
     assert check.metadata["repeated_keys"].value == [{"date": "2024-01-06", "key": "a", "rows": 2}]
+    # And the description, all `cx-lakehouse run` shows of it, names one (found in an audit
+    # of the checks' messages: it said "1 keys (date, key) repeat").
+    assert check.description == "1 key (date, key) repeats: (2024-01-06, a) in 2 rows"
     assert not result.success  # blocking ERROR: the run fails
 
 
@@ -132,7 +135,7 @@ def test_a_key_unique_across_days_fails_when_another_day_holds_it(lake):
     assert not failing.passed and failing.severity == ERROR
     assert failing.metadata["duplicate_keys"].value == 1
     assert failing.metadata["rows_with_duplicate_keys"].value == 2
-    assert "(key) repeat" in failing.description
+    assert failing.description == "1 key (key) repeats: (a) in 2 rows, on 2024-01-05, 2024-01-08"
     # the key, and the days that hold it
     assert failing.metadata["repeated_keys"].value == [
         {"key": "a", "rows": 2, "days": ["2024-01-05", "2024-01-08"]}
