@@ -91,16 +91,39 @@ def sla_flags_check(
             if missing := _missing(con, analytics, deliveries):
                 return missing
             as_of = rules.as_of_sql(_name(deliveries))
-            broken = con.execute(
-                f"SELECT count(*), min(ticket_id) FROM "
-                f"({rules.sla_inconsistencies_sql(_name(analytics), as_of, RULES)})"
-            ).fetchall()[0]
-        count, example = int(broken[0]), broken[1]
+            count = int(
+                scalar(
+                    con,
+                    f"SELECT count(*) FROM "
+                    f"({rules.sla_inconsistencies_sql(_name(analytics), as_of, RULES)})",
+                )
+            )
+            examples = [
+                {"date": day.isoformat(), "ticket_id": ticket, "fields": list(fields)}
+                for day, ticket, fields in (
+                    con.execute(
+                        rules.sla_inconsistency_examples_sql(
+                            _name(analytics), as_of, EXAMPLES_SHOWN, RULES
+                        )
+                    ).fetchall()
+                    if count
+                    else []
+                )
+            ]
+        first = examples[0] if examples else None
+        tickets = "1 ticket's" if count == 1 else f"{count} tickets'"
         return AssetCheckResult(
             passed=count == 0,
             severity=AssetCheckSeverity.ERROR,
-            description=f"{count} tickets' SLA fields disagree (e.g. {example})" if count else None,
-            metadata={"inconsistent_tickets": count},
+            description=(
+                f"{tickets} SLA fields disagree with the rule, "
+                f"such as {first['ticket_id']} (created {first['date']}): "
+                f"{', '.join(first['fields'])}"
+            )
+            if first
+            else None,
+            metadata={"inconsistent_tickets": count}
+            | ({"inconsistent_examples": MetadataValue.json(examples)} if examples else {}),
         )
 
     return sla_flags_consistent

@@ -147,31 +147,67 @@ def ticket_analytics_sql(tickets: str, as_of: str, rules: SupportRules = DEFAULT
     """
 
 
-def sla_inconsistencies_sql(analytics: str, as_of: str, rules: SupportRules = DEFAULT_RULES) -> str:
-    """Rows of the ticket analytics whose targets, minutes or breach flags disagree with the
-    priority, the timestamps and the breach rule as of `as_of` (the check's query)."""
+def _sla_disagreements(as_of: str) -> list[tuple[str, str]]:
+    """(field, condition) pairs: each condition holds of a row of the ticket analytics
+    (alias `a`, joined to the targets as `g`) whose field disagrees with the priority, the
+    timestamps or the breach rule as of `as_of`."""
     expected_fr = breached_sql(
         "a.first_response_at", "a.created_at", "a.first_response_target_minutes", as_of
     )
     expected_res = breached_sql(
         "a.resolved_at", "a.created_at", "a.resolution_target_minutes", as_of
     )
+    return [
+        ("first_response_target_minutes",
+         "g.first_response_target_minutes IS DISTINCT FROM a.first_response_target_minutes"),
+        ("resolution_target_minutes",
+         "g.resolution_target_minutes IS DISTINCT FROM a.resolution_target_minutes"),
+        ("first_response_minutes",
+         f"{minutes_between_sql('a.created_at', 'a.first_response_at')}"
+         " IS DISTINCT FROM a.first_response_minutes"),
+        ("resolution_minutes",
+         f"{minutes_between_sql('a.created_at', 'a.resolved_at')}"
+         " IS DISTINCT FROM a.resolution_minutes"),
+        ("first_response_breached",
+         "(a.first_response_minutes IS NOT NULL AND a.first_response_breached"
+         " <> (a.first_response_minutes > a.first_response_target_minutes))"
+         f" OR a.first_response_breached IS DISTINCT FROM {expected_fr}"),
+        ("resolution_breached",
+         "(a.resolution_minutes IS NOT NULL AND a.resolution_breached"
+         " <> (a.resolution_minutes > a.resolution_target_minutes))"
+         f" OR a.resolution_breached IS DISTINCT FROM {expected_res}"),
+    ]  # fmt: skip
+
+
+def sla_inconsistencies_sql(analytics: str, as_of: str, rules: SupportRules = DEFAULT_RULES) -> str:
+    """Rows of the ticket analytics whose targets, minutes or breach flags disagree with the
+    priority, the timestamps and the breach rule as of `as_of` (the check's query)."""
+    disagrees = " OR ".join(f"({condition})" for _, condition in _sla_disagreements(as_of))
     return f"""
         SELECT a.ticket_id
         FROM {analytics} a
         LEFT JOIN {targets_relation(rules)} g USING (priority)
-        WHERE g.first_response_target_minutes IS DISTINCT FROM a.first_response_target_minutes
-           OR g.resolution_target_minutes IS DISTINCT FROM a.resolution_target_minutes
-           OR {minutes_between_sql("a.created_at", "a.first_response_at")}
-                  IS DISTINCT FROM a.first_response_minutes
-           OR {minutes_between_sql("a.created_at", "a.resolved_at")}
-                  IS DISTINCT FROM a.resolution_minutes
-           OR (a.first_response_minutes IS NOT NULL AND a.first_response_breached
-                   <> (a.first_response_minutes > a.first_response_target_minutes))
-           OR (a.resolution_minutes IS NOT NULL AND a.resolution_breached
-                   <> (a.resolution_minutes > a.resolution_target_minutes))
-           OR a.first_response_breached IS DISTINCT FROM {expected_fr}
-           OR a.resolution_breached IS DISTINCT FROM {expected_res}
+        WHERE {disagrees}
+    """
+
+
+def sla_inconsistency_examples_sql(
+    analytics: str, as_of: str, limit: int, rules: SupportRules = DEFAULT_RULES
+) -> str:
+    """The first `limit` rows `sla_inconsistencies_sql` finds (by day created, then ticket):
+    (date, ticket_id, the fields that disagree), what the check's failure shows."""
+    pairs = _sla_disagreements(as_of)
+    fields = ", ".join(
+        f"CASE WHEN {condition} THEN {sql.string_literal(field)} END" for field, condition in pairs
+    )
+    disagrees = " OR ".join(f"({condition})" for _, condition in pairs)
+    return f"""
+        SELECT a.date, a.ticket_id, list_filter([{fields}], lambda f: f IS NOT NULL) AS fields
+        FROM {analytics} a
+        LEFT JOIN {targets_relation(rules)} g USING (priority)
+        WHERE {disagrees}
+        ORDER BY a.date, a.ticket_id
+        LIMIT {int(limit)}
     """
 
 

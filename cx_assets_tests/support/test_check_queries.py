@@ -58,6 +58,19 @@ SLA_TAMPERINGS = {
 }  # fmt: skip
 
 
+# The field each tampering makes disagree.
+SLA_TAMPERED_FIELDS = {
+    "first response minutes disagree with the timestamps": "first_response_minutes",
+    "resolution minutes disagree with the timestamps": "resolution_minutes",
+    "a resolution target not the priority's": "resolution_target_minutes",
+    "a first-response target not the priority's": "first_response_target_minutes",
+    "a first response flagged breached within its target": "first_response_breached",
+    "a resolution flagged breached within its target": "resolution_breached",
+    "an unanswered ticket past its target not flagged": "first_response_breached",
+    "an unresolved ticket past its target not flagged": "resolution_breached",
+}
+
+
 @pytest.mark.parametrize("tampering", list(SLA_TAMPERINGS))
 def test_the_sla_check_query_finds_each_kind_of_disagreement(con, tampering):
     analytics = ticket_analytics(
@@ -77,6 +90,11 @@ def test_the_sla_check_query_finds_each_kind_of_disagreement(con, tampering):
         tampered.loc[tampered["ticket_id"] == "tampered", column] = value
     con.register("stored", tampered)
     assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("tampered",)]
+    # the check's failure names the field the tampering broke, and only that one
+    examples = rules.sla_inconsistency_examples_sql("stored", as_of, 5)
+    assert [(ticket, fields) for _, ticket, fields in con.execute(examples).fetchall()] == [
+        ("tampered", [SLA_TAMPERED_FIELDS[tampering]])
+    ]
 
 
 def test_the_plan_check_query_finds_a_missing_skill_and_an_agent_over_capacity(con):

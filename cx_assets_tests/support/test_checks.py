@@ -77,6 +77,17 @@ def test_sla_flags_that_disagree_with_the_rule_fail_with_error(lake):
     assert not evaluation.passed and evaluation.severity == ERROR
     assert evaluation.metadata["inconsistent_tickets"].value == 2
     assert not result.success  # blocking
+    # Which tickets and which of their fields (found in an audit of the checks' messages:
+    # it named one ticket and no field, where the forecast's and the plan's checks name
+    # their first 5 rows, so an engineer had to redo the SLA rule by hand to find out).
+    assert evaluation.metadata["inconsistent_examples"].value == [
+        {"date": "2024-03-01", "ticket_id": "T2", "fields": ["resolution_breached"]},
+        {"date": "2024-03-01", "ticket_id": "T3", "fields": ["first_response_target_minutes"]},
+    ]
+    assert evaluation.description == (
+        "2 tickets' SLA fields disagree with the rule, such as T2 (created 2024-03-01): "
+        "resolution_breached"
+    )
 
 
 def test_sla_flags_that_agree_pass(lake):
