@@ -6,9 +6,9 @@ declared on the assets). Each takes the asset definitions it reads, never a tabl
 | `sla_flags_consistent` | gold ticket analytics | ERROR: targets, minutes and breach flags agree with the priority, the timestamps and the breach rule as of the as-of time |
 | `breach_share_in_band` | gold ticket analytics | WARN (run config): breached tickets ÷ tickets created in the 7 days ending on the as-of day |
 | `forecast_intervals_ordered` | gold volume forecast | ERROR: lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95 |
-| `forecast_fell_back_to_baseline` | volume forecaster | WARN: too little history for a backtest, or a series no window could score |
-| `forecast_history_without_empty_days` | volume forecaster | WARN: a day of the history on which no ticket was created (as when a day's files never landed) |
-| `classifier_beats_baselines` | ticket classifier | WARN: macro-F1 and accuracy above the majority-class and keyword baselines |
+| `forecast_fell_back_to_baseline` | volume forecaster | WARN (run config): too little history for a backtest, or a series no window could score |
+| `forecast_history_without_empty_days` | volume forecaster | WARN (run config): a day of the history on which no ticket was created (as when a day's files never landed) |
+| `classifier_beats_baselines` | ticket classifier | WARN (run config): macro-F1 and accuracy above the majority-class and keyword baselines |
 | `plan_within_skills_and_capacity` | gold assignment plan | ERROR: no ticket to an agent without its skill, no agent over capacity |
 """
 
@@ -26,7 +26,7 @@ from dagster import (
     asset_check,
 )
 
-from cx_assets.lakehouse.checks import CONFIGURED_SEVERITY_BLOCKS
+from cx_assets.lakehouse.checks import CONFIGURED_SEVERITY_BLOCKS, severity_config
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -214,6 +214,18 @@ def intervals_check(forecast: AssetsDefinition) -> AssetChecksDefinition:
     return forecast_intervals_ordered
 
 
+# A model's judgement (WARN by default): its severity is run config under its own op, and
+# it is declared blocking like every check whose severity is config.
+JUDGEMENT = {
+    "config_schema": {"severity": severity_config()},
+    "blocking": CONFIGURED_SEVERITY_BLOCKS,
+}
+
+
+def _severity(context: AssetCheckExecutionContext) -> AssetCheckSeverity:
+    return context.op_execution_context.op_config["severity"]
+
+
 # What either forecaster check says before a forecaster was stored.
 NO_FORECASTER_STORED = AssetCheckResult(
     passed=False, severity=AssetCheckSeverity.WARN, description="no forecaster stored"
@@ -224,10 +236,14 @@ def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     @asset_check(
         asset=forecaster,
         name=FORECAST_FELL_BACK,
-        description="WARN when the forecaster fell back to the seasonal-naive baseline: too "
-        "little history for a backtest, or a series no backtest window could score.",
+        description="WARN (run config `severity`) when the forecaster fell back to the "
+        "seasonal-naive baseline: too little history for a backtest, or a series no backtest "
+        "window could score.",
+        **JUDGEMENT,
     )
-    def forecast_fell_back_to_baseline(lake: Lake) -> AssetCheckResult:
+    def forecast_fell_back_to_baseline(
+        context: AssetCheckExecutionContext, lake: Lake
+    ) -> AssetCheckResult:
         model = stored_model(lake, forecaster)
         if model is None:
             return NO_FORECASTER_STORED
@@ -235,7 +251,7 @@ def fell_back_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
         reason = model.baseline_reason
         return AssetCheckResult(
             passed=reason is None,
-            severity=AssetCheckSeverity.WARN,
+            severity=_severity(context),
             description=reason,
             metadata={
                 "history_days": model.history_days,
@@ -252,10 +268,14 @@ def empty_days_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
     @asset_check(
         asset=forecaster,
         name=FORECAST_EMPTY_DAYS,
-        description="WARN when a day of the forecaster's history had no ticket created: it "
-        "counts as zero, as a day whose files never landed does, and pulls the forecast down.",
+        description="WARN (run config `severity`) when a day of the forecaster's history had "
+        "no ticket created: it counts as zero, as a day whose files never landed does, and "
+        "pulls the forecast down.",
+        **JUDGEMENT,
     )
-    def forecast_history_without_empty_days(lake: Lake) -> AssetCheckResult:
+    def forecast_history_without_empty_days(
+        context: AssetCheckExecutionContext, lake: Lake
+    ) -> AssetCheckResult:
         model = stored_model(lake, forecaster)
         if model is None:
             return NO_FORECASTER_STORED
@@ -263,7 +283,7 @@ def empty_days_check(forecaster: AssetsDefinition) -> AssetChecksDefinition:
         shown = ", ".join(days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
         return AssetCheckResult(
             passed=not days,
-            severity=AssetCheckSeverity.WARN,
+            severity=_severity(context),
             description=(
                 f"no ticket created on {shown}: the forecast counts "
                 f"{'it' if len(days) == 1 else 'them'} as zero; if the day's files had not "
@@ -281,10 +301,13 @@ def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
     @asset_check(
         asset=classifier,
         name=CLASSIFIER_BEATS_BASELINES,
-        description="WARN unless the classifier's holdout macro-F1 and accuracy are above "
-        "both the majority-class and the keyword baseline.",
+        description="WARN (run config `severity`) unless the classifier's holdout macro-F1 "
+        "and accuracy are above both the majority-class and the keyword baseline.",
+        **JUDGEMENT,
     )
-    def classifier_beats_baselines(lake: Lake) -> AssetCheckResult:
+    def classifier_beats_baselines(
+        context: AssetCheckExecutionContext, lake: Lake
+    ) -> AssetCheckResult:
         model = stored_model(lake, classifier)
         if model is None or model.pipeline is None:
             reason = "no classifier stored" if model is None else f"no model: {model.reason}"
@@ -300,7 +323,7 @@ def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
         )
         return AssetCheckResult(
             passed=passed,
-            severity=AssetCheckSeverity.WARN,
+            severity=_severity(context),
             description=None if passed else failing,
             metadata={key: float(value) for key, value in scores.items() if value is not None},
         )

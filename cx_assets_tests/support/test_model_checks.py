@@ -229,6 +229,32 @@ def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
     assert passing.passed
 
 
+@pytest.mark.parametrize(
+    ("model", "make_check", "name"),
+    [
+        (short_forecaster, fell_back_check, FORECAST_FELL_BACK),
+        (short_forecaster, empty_days_check, FORECAST_EMPTY_DAYS),
+        (weak_classifier, classifier_check, CLASSIFIER_BEATS_BASELINES),
+    ],
+    ids=["fell back", "days without tickets", "classifier"],
+)
+def test_a_models_judgement_raised_to_error_by_run_config_fails_the_run(
+    lake, model, make_check, name
+):
+    """Found in an audit of severities: the contract makes a judgement against expectations
+    or history WARN by default and configurable, and these three were WARN whatever the run
+    config said (their steps took none): a team whose forecast must not run on days without
+    tickets could not have that fail the run. Each takes `severity` under its own op."""
+    check = make_check(model)
+    config = {**QUIET, "ops": {check.op.name: {"config": {"severity": "ERROR"}}}}
+    key = model.key.to_user_string()
+    result, evaluation = check_evaluation(lake, [model], check, key, name, run_config=config)
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert not result.success  # blocking, as any check raised to ERROR
+    _, default = check_evaluation(lake, [model], check, key, name)
+    assert not default.passed and default.severity == WARN
+
+
 # --------------------------------------------------------------------------- plan
 
 
