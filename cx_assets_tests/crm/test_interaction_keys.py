@@ -138,3 +138,42 @@ def test_days_run_out_of_order_keep_an_interaction_once(lake):
         [(DAY, 1), (DAY, 2)],
         [(NEXT_DAY, 1, f"duplicate interaction_id (first delivered on {DAY})")],
     )
+
+
+def test_an_interaction_left_only_in_quarantine_is_warned_of(lake):
+    """Found listing every check against a test that makes it fail: CRM's
+    `records_only_in_quarantine` was shown failing nowhere (calls' and digital's were, on
+    text keys; `Id` is the one int key), so a wrong landed key field would have left it
+    passing whatever happened (seen with `TypeId` declared instead). The first
+    day, re-delivered without interaction 1 and run again, keeps it on no day while the
+    next day holds its copy in quarantine: WARN, naming both days and the run that keeps it."""
+    from dagster import AssetCheckSeverity
+
+    from cx_assets.crm import silver
+    from cx_assets.lakehouse.checks import RECORDS_ONLY_IN_QUARANTINE
+    from cx_assets_tests.conftest import check_results, check_results_by_day
+
+    check = ("silver/crm_interactions", RECORDS_ONLY_IN_QUARANTINE)
+    # The interactions and what they read, not the whole domain: a quarter of its steps.
+    steps = [silver.bronze_interactions, silver.bronze_contacts, silver.crm_contact_versions,
+             silver.crm_interactions]  # fmt: skip
+    land_day(lake, interactions=[interaction(1, 10), interaction(2, 11)])
+    land_day(
+        lake, day=NEXT_DAY, interactions=[interaction(3, 10, day=NEXT_DAY), interaction(1, 10)]
+    )
+    both = lake.materialize(EVERYTHING, selection=steps, day=DAY, last_day=NEXT_DAY)
+    assert all(verdict.passed for verdict in check_results_by_day(both)[check].values())
+
+    land_day(lake, interactions=[interaction(2, 11)])  # re-delivered without interaction 1
+    dropped = lake.materialize(EVERYTHING, selection=steps, day=DAY)
+
+    left = check_results(dropped)[check]
+    assert sorted(
+        lake.query("SELECT interaction_id FROM silver.crm_interactions")["interaction_id"]
+    ) == [2, 3]
+    assert not left.passed and left.severity == AssetCheckSeverity.WARN
+    assert left.description == (
+        f"1 record(s) of {DAY} kept on no day, with copies quarantined as repeats on "
+        f"{NEXT_DAY}; keep them with: cx-lakehouse run --date {DAY} --to {NEXT_DAY} "
+        "--select group:crm"
+    )
