@@ -317,7 +317,7 @@ def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
         passed = beats_baselines(model)
         scores = {k: v for k, v in model.metrics.items() if k.endswith(("_f1", "_accuracy"))}
         failing = (
-            "the classifier does not beat both baselines"
+            "the classifier does not beat both baselines: " + _scores(model.metrics)
             if model.metrics.get("model_macro_f1") is not None
             else "not evaluated: the tickets before the holdout are of one category"
         )
@@ -329,6 +329,16 @@ def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
         )
 
     return classifier_beats_baselines
+
+
+def _scores(metrics: dict) -> str:
+    """The holdout scores a classifier is judged on, beside its baselines': what
+    `cx-lakehouse run` shows of a failing `classifier_beats_baselines`."""
+    return ", ".join(
+        f"{label} {metrics[f'model_{measure}']:.3g} (majority "
+        f"{metrics[f'majority_{measure}']:.3g}, keyword {metrics[f'keyword_{measure}']:.3g})"
+        for measure, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"))
+    )
 
 
 def plan_check(
