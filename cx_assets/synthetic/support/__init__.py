@@ -13,7 +13,8 @@ Per requested day:
 
 Volumes at scale 1 (contract §3): ~7,500 new tickets a day in the first week
 (`shape.NEW_TICKETS_PER_DAY`), which with re-deliveries makes ~20,000 ticket records a day
-(the first day, with nothing to re-deliver yet, about 11,000); ~150 agents in six teams;
+(the first day, with nothing to re-deliver yet, its new tickets: about 11,000 on a
+Monday, 7,600 on a Friday); ~150 agents in six teams;
 ~30,000 customers on day one. Tiny scales keep at least 20 tickets, 6 agents and 60 customers a day.
 
 Patterns a pipeline and its models should find:
