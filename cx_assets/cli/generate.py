@@ -52,7 +52,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     known = generator_sources()
     # Given, even empty (an unset shell variable), it names the sources: never all of them.
     named = args.sources is not None
-    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if named else known
+    # A source named twice is generated once, where first named.
+    names = (s.strip() for s in args.sources.split(",")) if named else known
+    sources = list(dict.fromkeys(name for name in names if name))
     unknown = sorted(set(sources) - set(known))
     if unknown:
         raise UsageError(f"unknown source {', '.join(unknown)}: choose from {', '.join(known)}")

@@ -605,6 +605,18 @@ def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "data" / "landing").exists()
 
 
+def test_a_source_named_twice_is_generated_once(tmp_path, monkeypatch, capsys):
+    """`--sources calls,support,calls` wrote calls twice and said so twice ('calls: transcripts
+    50' two times, as if 100 were written), and counted it twice against the free disk."""
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    arguments = ["generate", "--start", START, "--days", "1", "--scale", "0.001", "--quiet"]
+    assert cli_module.main([*arguments, "--sources", "calls,support, calls"]) == 0
+    said = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    assert said[:-1] == ["calls", "support"]
+
+
 def test_a_bad_partitions_start_is_explained(tmp_path):
     result = cli("run", "--date", START, data_dir=tmp_path, CX_PARTITIONS_START="yesterday")
     assert result.returncode == 2
