@@ -117,7 +117,8 @@ def _require_room_for(landing_dir: Path, sources: Sequence[str], days: int, scal
     free = shutil.disk_usage(existing).free
     if needed > free:
         raise UsageError(
-            f"{days} {'day' if days == 1 else 'days'} at --scale {scale:g} are about "
+            f"{days} {'day' if days == 1 else 'days'} at --scale {scale:g} "
+            f"{'is' if days == 1 else 'are'} about "
             f"{_size(needed)} of landing files, "
             f"and the disk holding {landing_dir} has {_size(free)} free: lower --scale or --days"
         )

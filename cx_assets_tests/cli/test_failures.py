@@ -565,6 +565,12 @@ def test_generate_refuses_what_cannot_fit_on_the_disk_before_writing(tmp_path, m
         f"holding {data_dir / 'landing'} has 2.0 GB free: lower --scale or --days\n"
     )
     assert not data_dir.exists()
+    # One day is said in the singular ('1 day at --scale 10 are about', seen probing it).
+    one_day = ["generate", "--start", START, "--days", "1", "--sources", "crm,calls"]
+    assert cli_module.main([*one_day, "--scale", "10"]) == 2
+    assert "cx-lakehouse: 1 day at --scale 10 is about 2.8 GB of landing files," in (
+        capsys.readouterr().err
+    )
     # 3 days × 0.01 × (280 + 5.5) MB, about 9 MB, fit: the request goes ahead.
     assert cli_module.main([*arguments, "--scale", "0.01", "--quiet"]) == 0
     assert (data_dir / "landing" / "crm").is_dir()
