@@ -18,7 +18,7 @@ from dagster import AssetCheckSeverity, AssetKey
 
 from cx_assets.calls.assets import CONVERSION_RATE, UPSELL_WITHOUT_AMOUNT
 from cx_assets.lakehouse.checks import NON_EMPTY
-from cx_assets.synthetic.calls import generate
+from cx_assets.synthetic.calls import calls_on, generate
 from cx_assets.synthetic.landing_writer import GenerationRequest
 from cx_assets_tests.calls.landing_rows import CALLS, DAY, EVERYTHING, GOLD_TABLES, call
 from cx_assets_tests.conftest import check_results
@@ -215,15 +215,14 @@ def test_gold_parquet_is_hive_partitioned_and_readable_by_duckdb(landed):
 
 
 def test_a_generated_day_passes_every_check(lake):
-    generate(
-        GenerationRequest(
-            landing_dir=lake.layout.landing_dir,
-            start=date.fromisoformat(DAY),
-            days=1,
-            scale=0.02,
-            show_progress=False,
-        )
+    request = GenerationRequest(
+        landing_dir=lake.layout.landing_dir,
+        start=date.fromisoformat(DAY),
+        days=1,
+        scale=0.02,
+        show_progress=False,
     )
+    assert generate(request) == {"transcripts": calls_on(request, request.start)}
     result = lake.materialize(EVERYTHING, day=DAY)
     assert result.success
     evaluations = check_results(result)
@@ -234,7 +233,7 @@ def test_a_generated_day_passes_every_check(lake):
     failed = [key for key, evaluation in evaluations.items() if not evaluation.passed]
     assert failed == []
     (kpis,) = lake.gold("calls_kpis_daily").to_dict("records")
-    assert kpis["total_calls"] == 100
+    assert kpis["total_calls"] == calls_on(request, request.start)
     assert lake.quarantine("calls_transcripts").empty
 
 

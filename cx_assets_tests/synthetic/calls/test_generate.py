@@ -157,9 +157,11 @@ def test_every_day_holds_jsonl_a_json_array_and_a_single_object_json(landing):
 
 
 def test_records_carry_the_contract_fields_and_types(landing):
+    from cx_assets.synthetic.calls import calls_on
+
     call_ids = []
     for day, day_records in records_by_day(landing).items():
-        assert len(day_records) == round(5_000 * SCALE)
+        assert len(day_records) == calls_on(make_request(landing), date.fromisoformat(day))
         for record in day_records:
             for field, kind in REQUIRED_FIELDS.items():
                 assert isinstance(record[field], kind), (field, record)
@@ -189,6 +191,28 @@ def test_timestamps_mix_no_offset_z_and_plus_zero(records):
 def test_duration_is_left_out_of_a_few_records(records):
     missing = sum("duration_seconds" not in record for record in records)
     assert 0 < missing < 0.1 * len(records)
+
+
+def test_a_days_volume_varies_around_the_level(landing):
+    """Every day held exactly 5,000 calls × scale, so `calls_kpis_daily.total_calls` was the
+    same number on every day of a range (seen on 14 generated days)."""
+    per_day = [len(day) for day in records_by_day(landing).values()]
+    assert len(set(per_day)) > 1, per_day
+    level = 5_000 * SCALE
+    assert all(0.6 * level <= n <= 1.4 * level for n in per_day), per_day
+
+
+def test_days_at_scale_1_stay_near_5000_a_day():
+    from cx_assets.synthetic.calls import calls_on
+
+    request = make_request(Path("unused"), days=28, scale=1.0)
+    per_day = [calls_on(request, day) for day in request.dates]
+    assert len(set(per_day)) > 20
+    assert all(4_700 <= n <= 5_300 for n in per_day), per_day
+    assert sum(per_day) / len(per_day) == pytest.approx(5_000, rel=0.01)
+    assert per_day == [calls_on(request, day) for day in request.dates]  # deterministic
+    tiny = make_request(Path("unused"), days=28, scale=0.0001)
+    assert min(calls_on(tiny, day) for day in tiny.dates) >= 6  # the floor holds
 
 
 def test_a_few_agents_share_the_calls(records):
