@@ -34,8 +34,13 @@ def generator(source: str) -> Generator:
 
 
 def megabytes(source: str, *, days: int, scale: float) -> float:
-    """About how many megabytes of landing files `days` days of `source` at `scale` are."""
-    return _source_module(source).DAY_MEGABYTES * days * scale
+    """About how many megabytes of landing files `days` days of `source` at `scale` are: a
+    source whose volume grows over a range says how much `days` days are at scale 1
+    (`days_megabytes(days)`); another writes DAY_MEGABYTES each day."""
+    module = _source_module(source)
+    if (days_megabytes := getattr(module, "days_megabytes", None)) is not None:
+        return days_megabytes(days) * scale
+    return module.DAY_MEGABYTES * days * scale
 
 
 # What every source's subpackage defines (docs/architecture.md, "How to add a domain").

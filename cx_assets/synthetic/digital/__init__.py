@@ -61,11 +61,15 @@ what members did so far and who fits a new call, `rows` turns sessions and calls
 
 from __future__ import annotations
 
+import math
+
 from cx_assets.synthetic.digital.shape import (
     CALL_COLUMNS,
     JOURNEY_COLUMNS,
+    LEAKAGE_CALLS_PER_DAY_AT_SCALE_1,
     MEMBER_COLUMNS,
     SOURCE,
+    WEEKLY_GROWTH,
     daily_leakage_target,
 )
 from cx_assets.synthetic.digital.simulation import Simulation
@@ -78,6 +82,39 @@ __all__ = ["daily_leakage_target", "generate"]
 # Linear in the scale (measured at 0.1 and 1): `cx-lakehouse generate` refuses a request
 # whose files cannot fit on the disk.
 DAY_MEGABYTES = 9
+# What a range is made of (measured at scale 1): the whole member base on its first day, and
+# each day's journeys, calls and member changes, of which a part does not grow and the rest
+# is the leakage, which grows week on week from `--start` (contract 4.3).
+MEMBER_BASE_MEGABYTES = 2.8
+STEADY_DAY_MEGABYTES = 1.3
+LEAKAGE_DAY_MEGABYTES = 4.8  # a first-week day's, on average
+# A day's growth counted at most this far (the longest request stays a finite number).
+MAX_ESTIMATED_GROWTH = 1e6
+
+
+def days_megabytes(days: int) -> float:
+    """About how many megabytes `days` days from `--start` write at scale 1: the leakage's
+    weekly growth makes 26 weeks about 2.6 times 182 days of DAY_MEGABYTES, and a year 30
+    times (`cx-lakehouse generate` checks the free disk space with it)."""
+    level = sum(LEAKAGE_CALLS_PER_DAY_AT_SCALE_1.values())
+    growth = dict.fromkeys(LEAKAGE_CALLS_PER_DAY_AT_SCALE_1, 0.0)
+    for journey_type, calls in LEAKAGE_CALLS_PER_DAY_AT_SCALE_1.items():
+        weekly = math.log(WEEKLY_GROWTH[journey_type])
+        first_week = sum(math.exp(weekly * k / 7) for k in range(7)) / 7
+        growth[journey_type] = (
+            sum(
+                min(MAX_ESTIMATED_GROWTH, math.exp(min(50.0, weekly * day / 7)))
+                for day in range(days)
+            )
+            * calls
+            / level
+            / first_week
+        )
+    return (
+        MEMBER_BASE_MEGABYTES
+        + STEADY_DAY_MEGABYTES * days
+        + LEAKAGE_DAY_MEGABYTES * sum(growth.values())
+    )
 
 
 def generate(request: GenerationRequest) -> dict[str, int]:
