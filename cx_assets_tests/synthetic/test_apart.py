@@ -194,28 +194,30 @@ def test_a_sources_estimate_of_its_files_is_what_it_writes(source: str, tmp_path
     assert 0.75 < written / estimate < 1.25, (written, estimate)
 
 
-def test_a_growing_sources_estimate_holds_over_half_a_year(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("source", "scale", "days"), [("digital", 0.001, 182), ("support", 0.003, 364)]
+)
+def test_a_growing_sources_estimate_holds_over_months(
+    source: str, scale: float, days: int, tmp_path: Path
+) -> None:
     """Digital's leakage grows week on week from `--start` (billing 14%, contract 4.3), and
     the estimate took every day for a first-week one: 26 weeks were 2.8 times it, a year 33
     times (214 MB written at scale 0.002 against 6.6 estimated; some 100 GB at scale 1), so
-    the check let through requests that fill the disk it is there to protect."""
+    the check let through requests that fill the disk it is there to protect. Support's
+    tickets grow 2% a week: a year was 1.5 times its estimate."""
     from datetime import date
 
     from cx_assets.synthetic import megabytes
     from cx_assets.synthetic.landing_writer import GenerationRequest
 
-    scale, days = 0.001, 182
-    generator("digital")(
+    generator(source)(
         GenerationRequest(tmp_path, date(2024, 1, 1), days, scale, show_progress=False)
     )
     written = sum(path.stat().st_size for path in tmp_path.rglob("*") if path.is_file()) / 2**20
-    estimate = megabytes("digital", days=days, scale=scale)
+    estimate = megabytes(source, days=days, scale=scale)
     assert 0.75 < written / estimate < 1.25, (written, estimate)
-    # A year is about 50 times its first week's days, and the longest request stays finite.
-    assert megabytes("digital", days=364, scale=1.0) > 20 * 364 * megabytes(
-        "digital", days=1, scale=1.0
-    )
-    assert megabytes("digital", days=69_000, scale=1.0) < float("inf")
+    # The longest request the command allows stays a finite number.
+    assert megabytes(source, days=69_000, scale=1.0) < float("inf")
 
 
 def test_a_source_without_its_estimate_is_named_with_what_it_lacks(monkeypatch) -> None:

@@ -53,6 +53,7 @@ writes the files.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ from cx_assets.synthetic.support.shape import (
     HOUR,
     PRIORITIES,
     SOURCE,
+    WEEKLY_GROWTH,
 )
 from cx_assets.synthetic.support.tickets import (
     MINUS_THREE,
@@ -102,6 +104,25 @@ TICKET_FILE_PATTERN = "tickets-part-*.jsonl"
 # Linear in the scale (measured at 0.1 and 1): `cx-lakehouse generate` refuses a request
 # whose files cannot fit on the disk.
 DAY_MEGABYTES = 11
+# What a range is made of (measured at scale 1): the customer base on its first day, and each
+# day's tickets, about 9.9 MB once earlier days' tickets are re-delivered as they change (the
+# first days land less: nothing earlier to re-deliver), growing as the tickets do.
+CUSTOMER_BASE_MEGABYTES = 2.7
+TICKET_DAY_MEGABYTES = 9.9
+FIRST_DAYS_SHORTFALL, FIRST_DAYS_DECAY = 0.45, 1.6  # day d lands 1 - 0.45 e^(-d / 1.6) of it
+
+
+def days_megabytes(days: int) -> float:
+    """About how many megabytes `days` days from `--start` write at scale 1: the tickets grow
+    2% a week, so a year is about 1.75 times 364 first-week days (`cx-lakehouse generate`
+    checks the free disk space with it)."""
+    weekly = math.log(WEEKLY_GROWTH)
+    tickets = sum(
+        math.exp(min(50.0, weekly * day / 7))
+        * (1 - FIRST_DAYS_SHORTFALL * math.exp(-day / FIRST_DAYS_DECAY))
+        for day in range(days)
+    )
+    return CUSTOMER_BASE_MEGABYTES + TICKET_DAY_MEGABYTES * tickets
 
 
 def generate(request: GenerationRequest) -> dict[str, int]:
