@@ -254,6 +254,30 @@ def _require_built_days(
         )
 
 
+def _require_table(context: InputContext, ref: TableRef, warehouse: Warehouse) -> None:
+    """Fail the step when a table it reads from outside its run was never built at all: an
+    input of every day built (`all_days`) or a whole-history one failed in DuckDB's "Catalog
+    Error: Table with name ... does not exist", deep in the step's query (seen through
+    `dagster asset materialize` of silver/crm_interactions before its contact versions, of
+    gold/crm_churn_risk before the rollups it reads). Bronze inputs are left to their
+    readers, which take a table never landed as no rows. A table this run builds is not
+    looked up: it exists by the time its readers start."""
+    try:
+        step = context.step_context
+    except Exception:  # a context built by hand, outside a run
+        return
+    selection = step.dagster_run.asset_selection
+    if selection is not None and context.asset_key in selection:
+        return
+    with warehouse.connect() as con:
+        if table_exists(con, ref.schema, ref.table):
+            return
+    raise Failure(
+        f"{context.asset_key.to_user_string()} was never built: materialize it first, or "
+        f"together with this asset (the warehouse holds no table {ref.schema}.{ref.table})"
+    )
+
+
 def _written_days_record(
     con, context: OutputContext, layer: str, table: str, days: Sequence[date] | None
 ) -> Callable[[Any], None] | None:
@@ -444,4 +468,6 @@ class WarehouseIOManager(ConfigurableIOManager):
         return {}
 
     def load_input(self, context: InputContext) -> TableRef:
-        return _table_ref(context, self.warehouse)
+        ref = _table_ref(context, self.warehouse)
+        _require_table(context, ref, self.warehouse)
+        return ref

@@ -19,7 +19,7 @@ from pandera.typing import Series
 from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.gold_io_manager import GoldIOManager, PublishJournal, Unpublished
-from cx_assets.lakehouse.inputs import same_day
+from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
@@ -93,6 +93,31 @@ def numbers_count(context, warehouse: Warehouse, numbers: TableRef):
     return pd.DataFrame(
         {"date": partition_dates(context), "total": [total] * len(partition_dates(context))}
     )
+
+
+@lake_asset(
+    "gold", group=GROUP, ins={"numbers": all_days(numbers_silver)}, name="test_numbers_so_far"
+)
+def numbers_so_far(context, warehouse: Warehouse, numbers: TableRef):
+    """Counts every silver row built (as CRM interactions read every contact version)."""
+    with warehouse.connect() as con:
+        (total,) = con.execute(f"SELECT count(*) FROM {numbers.rows}").fetchone()
+    days = partition_dates(context)
+    return pd.DataFrame({"date": days, "total": [total] * len(days)})
+
+
+@lake_asset(
+    "gold",
+    group=GROUP,
+    partitioned=False,
+    ins={"numbers": whole_table(numbers_whole)},
+    name="test_numbers_whole_count",
+)
+def numbers_whole_count(warehouse: Warehouse, numbers: TableRef):
+    """Counts a whole-history table's rows (as a rollup reads another)."""
+    with warehouse.connect() as con:
+        (total,) = con.execute(f"SELECT count(*) FROM {numbers.rows}").fetchone()
+    return pd.DataFrame({"total": [total]})
 
 
 @lake_asset("model", group=GROUP, partitioned=False, name="test_model")
@@ -412,6 +437,39 @@ def test_a_downstream_asset_reads_only_its_days(lake):
         "2024-01-06",
         "2024-01-06",
     )
+
+
+def test_a_table_read_whole_that_was_never_built_fails_the_step_naming_it(lake):
+    """Seen through `dagster asset materialize` of one asset: silver/crm_interactions of a
+    day whose contact versions were never built, and gold/crm_churn_risk before the
+    rollups it reads, failed in DuckDB's 'Catalog Error: Table with name ... does not
+    exist', deep in the step's query; an input read whole (every day built, or a rollup)
+    never built now fails the step naming it and what to do, before anything is written."""
+    for reader, upstream, day in (
+        (numbers_so_far, "silver/test_numbers", "2024-01-05"),
+        (numbers_whole_count, "gold/test_numbers_whole", None),
+    ):
+        result = lake.materialize(
+            [numbers_silver, numbers_whole, reader],
+            selection=[reader],
+            day=day,
+            raise_on_error=False,
+        )
+        assert not result.success
+        (failure,) = [event for event in result.all_events if event.is_step_failure]
+        message = failure.step_failure_data.error.message
+        assert message.startswith(
+            f"dagster._core.definitions.events.Failure: {upstream} was never built: "
+            "materialize it first, or together with this asset"
+        ), message
+        assert not (lake.layout.gold_dir / reader.key.path[-1]).exists()
+    # Built, each is read as it stands.
+    lake.materialize([numbers_silver], day="2024-01-05")
+    lake.materialize([numbers_whole])
+    lake.materialize([numbers_silver, numbers_so_far], selection=[numbers_so_far], day="2024-01-06")
+    assert lake.gold("test_numbers_so_far")["total"].tolist() == [2]
+    lake.materialize([numbers_whole, numbers_whole_count], selection=[numbers_whole_count])
+    assert lake.gold("test_numbers_whole_count")["total"].tolist() == [3]
 
 
 def test_bronze_is_parquet_per_day_behind_a_view(lake):
