@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as db
 from dagster import DagsterInstance
@@ -21,7 +22,7 @@ from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLa
 from dagster._core.run_coordinator import DefaultRunCoordinator
 from dagster._core.storage.event_log import InMemoryEventLogStorage
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
-from dagster._core.storage.root import TemporaryLocalArtifactStorage
+from dagster._core.storage.root import LocalArtifactStorage, TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
@@ -57,11 +58,15 @@ class HeldConnectionEventLog(InMemoryEventLogStorage):
         super().dispose()
 
 
-def in_memory_instance() -> DagsterInstance:
-    """What `DagsterInstance.ephemeral()` builds, with `HeldConnectionEventLog`."""
+def in_memory_instance(home: Path | None = None) -> DagsterInstance:
+    """What `DagsterInstance.ephemeral()` builds, with `HeldConnectionEventLog`; `home`
+    stands for its DAGSTER_HOME (its root directory, a folder that exists), else a
+    temporary one."""
     return DagsterInstance(
         instance_type=InstanceType.EPHEMERAL,
-        local_artifact_storage=TemporaryLocalArtifactStorage(),
+        local_artifact_storage=(
+            TemporaryLocalArtifactStorage() if home is None else LocalArtifactStorage(str(home))
+        ),
         run_storage=InMemoryRunStorage(),
         event_storage=HeldConnectionEventLog(),
         compute_log_manager=NoOpComputeLogManager(),

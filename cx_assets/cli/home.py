@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from cx_assets.cli.options import UsageError
-from cx_assets.lakehouse.settings import DataLayout
+from cx_assets.lakehouse.settings import DataLayout, foreign_home
 
 DAGSTER_YAML = """\
 # Written by cx-lakehouse. Runs on one data root queue on its run lock (see
@@ -91,26 +91,9 @@ def dagster_home_path(data_dir: Path) -> Path:
             )
     if home.exists() and not home.is_dir():
         raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
-    other = _data_root_of(home)
-    if other is not None and other.resolve() != data_dir.resolve():
-        # Its UI would show this root's runs, and both roots' landing sensors would share
-        # one cursor each (seen in an audit: a shell holding another team's DAGSTER_HOME).
-        raise UsageError(
-            f"DAGSTER_HOME={home} is the run history of the data root {other}, not of "
-            f"{data_dir} (CX_DATA_DIR): unset DAGSTER_HOME (each data root keeps its own, in "
-            f"its dagster_home/), or set CX_DATA_DIR to {other}"
-        )
+    if refused := foreign_home(home, data_dir):
+        raise UsageError(refused)
     return home
-
-
-def _data_root_of(home: Path) -> Path | None:
-    """The data root whose own home `home` is (its `dagster_home/`, beside its landing or
-    its warehouse), else None."""
-    layout = DataLayout(home.parent)
-    if layout.dagster_home.name != home.name:
-        return None
-    marks = (layout.landing_dir, layout.warehouse_path)
-    return home.parent if any(mark.exists() for mark in marks) else None
 
 
 def prepare_dagster_home(data_dir: Path) -> Path:

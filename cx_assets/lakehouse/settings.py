@@ -72,6 +72,31 @@ class DataLayout:
         return self.data_dir / "dagster_home"
 
 
+def data_root_of_home(home: Path) -> Path | None:
+    """The data root whose own Dagster home `home` is (its `dagster_home/`, beside its
+    landing or its warehouse), else None."""
+    layout = DataLayout(home.parent)
+    if layout.dagster_home.name != home.name:
+        return None
+    marks = (layout.landing_dir, layout.warehouse_path)
+    return home.parent if any(mark.exists() for mark in marks) else None
+
+
+def foreign_home(home: Path, data_dir: Path) -> str | None:
+    """Why `home` may not hold the runs of `data_dir`, said in one line, else None: it is
+    another data root's own. Its UI would show this root's runs, both roots' landing
+    sensors would share one cursor each, and the days its history says built would be
+    taken as built here (seen in an audit: a shell holding another team's DAGSTER_HOME)."""
+    other = data_root_of_home(home)
+    if other is None or other.resolve() == data_dir.resolve():
+        return None
+    return (
+        f"DAGSTER_HOME={home} is the run history of the data root {other}, not of "
+        f"{data_dir} (CX_DATA_DIR): unset DAGSTER_HOME (each data root keeps its own, in "
+        f"its dagster_home/), or set CX_DATA_DIR to {other}"
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path

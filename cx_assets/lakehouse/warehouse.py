@@ -37,7 +37,7 @@ from cx_assets.lakehouse.arrow_types import normalise, with_object_pandas_types
 from cx_assets.lakehouse.bronze_views import repoint_bronze_views
 from cx_assets.lakehouse.parquet import DATA_FILE, DamagedParquetError, file_rows
 from cx_assets.lakehouse.partitions import PARTITION_COLUMN, run_command
-from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS, DataLayout
+from cx_assets.lakehouse.settings import DEFAULT_RUN_WAIT_SECONDS, DataLayout, foreign_home
 from cx_assets.lakehouse.sql import in_days_param, qualified, quote_identifier
 from cx_assets.lakehouse.warehouse_tables import scalar
 
@@ -128,6 +128,10 @@ def close_databases() -> None:
         _database_limits.clear()
 
 
+class ForeignDagsterHome(RuntimeError):
+    """A run's Dagster instance is another data root's own home."""
+
+
 class Warehouse(ConfigurableResource):
     """A DuckDB database file. One process writes at a time (see module docstring)."""
 
@@ -149,6 +153,12 @@ class Warehouse(ConfigurableResource):
             if context.log is not None:
                 context.log.info(line)
 
+        # Another data root's history is refused as `cx-lakehouse run` refuses it
+        # (`cli/home.py`), for the runs Dagster's own CLI or a UI start too: before the run
+        # records its process there, and before the data root is waited for or taken.
+        home = getattr(context.instance, "root_directory", None)
+        if home and (refused := foreign_home(Path(home), self.data_dir)):
+            raise ForeignDagsterHome(refused)
         run_id = context.run.run_id if context.run is not None else None
         first_claim = run_lock.claim_run(context.instance, run_id)
         with run_lock.data_root_lock(

@@ -337,3 +337,43 @@ def test_a_killed_sensor_run_of_days_is_named_with_the_run_of_its_source():
         "\n  cx-lakehouse run --date 2024-01-02 --select 'group:calls or group:digital'"
     )
     assert run_lock._days_to_run_again({}) == ""  # a whole-history run: no days
+
+
+def test_a_run_on_another_data_roots_dagster_home_is_refused_before_it_takes_the_root(tmp_path):
+    """Seen through `dagster asset materialize` in a shell holding team A's DAGSTER_HOME on
+    team B's data root: `cx-lakehouse run` and `ui` refuse that home, Dagster's own CLI went
+    ahead, recorded B's run in A's history and, as A's history said the silver day was
+    built, wrote a gold day of B that was never built from no rows (0 rows, exit 0). Every
+    run is refused so as its Warehouse resource starts, before it waits for or takes the
+    data root, in the line `cx-lakehouse run` says."""
+    team_a, team_b = tmp_path / "team a", tmp_path / "team b"
+    for root in (team_a, team_b):
+        (root / "landing").mkdir(parents=True)
+    (team_a / "dagster_home").mkdir()
+    instance = in_memory_instance(team_a / "dagster_home")
+
+    @asset
+    def one(warehouse: Warehouse) -> None:
+        """Takes the data root, as every run of ours does."""
+
+    result = materialize(
+        [one], instance=instance, resources=build_resources(team_b), raise_on_error=False
+    )
+    assert not result.success
+    errors = [
+        event.event_specific_data.error.to_string()
+        for event in result.all_events
+        if event.is_failure and getattr(event.event_specific_data, "error", None)
+    ]
+    expected = (
+        f"DAGSTER_HOME={team_a / 'dagster_home'} is the run history of the data root {team_a}, "
+        f"not of {team_b} (CX_DATA_DIR): unset DAGSTER_HOME (each data root keeps its own, in "
+        f"its dagster_home/), or set CX_DATA_DIR to {team_a}"
+    )
+    assert errors and all(expected in error for error in errors), errors
+    assert sorted(path.name for path in team_b.iterdir()) == ["landing"]  # nothing taken
+    # Its own home, or one of no data root, runs as before.
+    for home in (team_b / "dagster_home", tmp_path / "homes" / "dagster_home"):
+        home.mkdir(parents=True)
+        own = in_memory_instance(home)
+        assert materialize([one], instance=own, resources=build_resources(team_b)).success
