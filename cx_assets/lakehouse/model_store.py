@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableIOManager, InputContext, OutputContext
+from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
 
 from cx_assets.lakehouse import durable, parquet
 from cx_assets.lakehouse.io_managers import output_dates
@@ -76,5 +76,10 @@ class ModelStoreIOManager(ConfigurableIOManager):
         path = self._path(context.asset_key.path[-1], day)
         model = read_stored_model(path)
         if model is None:
-            raise FileNotFoundError(f"no trained model at {path}: materialize {context.asset_key}")
+            # Said as of a table never built (`io_managers._require_table`), by the key as
+            # Dagster's CLI takes it, not its repr.
+            raise Failure(
+                f"{context.asset_key.to_user_string()} was never built: materialize it first, "
+                f"or together with this asset (no trained model at {path})"
+            )
         return model

@@ -552,6 +552,22 @@ def test_a_model_is_stored_as_joblib_with_its_path_and_size(lake):
     assert not list(path.parent.glob("_*"))  # no in-flight file left behind
 
 
+def test_a_model_never_trained_fails_its_reader_naming_it_as_a_table_never_built(lake):
+    """Seen through `dagster asset materialize --select gold/support_ticket_categories`
+    before the classifier was trained: the step failed in "FileNotFoundError: ... materialize
+    AssetKey(['model', 'support_ticket_classifier'])"; it now says so as of a table never
+    built, by the key as Dagster's CLI takes it."""
+    result = lake.materialize([model_asset, model_use], selection=[model_use], raise_on_error=False)
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    path = lake.layout.models_dir / "test_model" / "model.joblib"
+    assert message.startswith(
+        "dagster._core.definitions.events.Failure: model/test_model was never built: "
+        f"materialize it first, or together with this asset (no trained model at {path})"
+    ), message
+
+
 def test_a_model_the_disk_refuses_names_the_file_and_leaves_no_half_of_it(lake, monkeypatch):
     """Seen in an audit, the models' folder on a full disk: the step failed with `OSError:
     [Errno 28] No space left on device`, naming no file, and left the half-written file."""
