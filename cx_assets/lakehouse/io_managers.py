@@ -62,6 +62,7 @@ from cx_assets.lakehouse.inputs import reads_its_own_days
 from cx_assets.lakehouse.partitions import (
     PARTITION_COLUMN,
     dates_between,
+    day_span,
     partition_dates,
     window_dates,
 )
@@ -146,12 +147,79 @@ def output_dates(context: OutputContext) -> list[date] | None:
 def _table_ref(context: InputContext, warehouse: Warehouse) -> TableRef:
     layer, table = table_of(context)
     if context.has_asset_partitions:
+        _say_earlier_days_not_built(context, warehouse)
         first, last = _window_ends(context)
         if first > last:  # a window with no day in it, e.g. the days before the first one
             return TableRef(layer, table, date.max, date.min)
         _require_built_days(context, first, last, warehouse)
         return TableRef(layer, table, first, last)
     return TableRef(layer, table)
+
+
+# The steps that have looked for earlier days never built (`_say_earlier_days_not_built`):
+# once a step, whichever of its inputs loads first.
+_looked_for_earlier_days: set[tuple[str, str]] = set()
+
+
+def _say_earlier_days_not_built(context: InputContext, warehouse: Warehouse) -> None:
+    """Warn, once a step, of the days before the step's first that it reads (a window of
+    days before, or every day as of its own) of a table never built for them, though their
+    files landed: it reads them as days with no rows. `cx-lakehouse run` names them in its
+    summary (`staleness.earlier_days_not_built`); a run started by Dagster's own CLI or the
+    UI said nothing (seen walking every asset through `dagster asset materialize`). The
+    landing sensors' runs build every landed day and are not looked at."""
+    try:
+        step = context.step_context
+    except Exception:  # a context built by hand, outside a run
+        return
+    run = step.dagster_run
+    partitions = step.assets_def.partitions_def if step.assets_def is not None else None
+    if "cx/trigger" in run.tags or partitions is None or not step.has_partitions:
+        return
+    looked = (run.run_id, step.step.key)
+    if looked in _looked_for_earlier_days:
+        return
+    _looked_for_earlier_days.add(looked)
+    from cx_assets.lakehouse.landing import landed_days
+    from cx_assets.lakehouse.staleness import earlier_days_not_built
+
+    landing_dir = DataLayout(warehouse.data_dir).landing_dir
+    own = partition_dates(step)
+    start = partitions.start.date().isoformat()
+
+    def never_built(key: AssetKey, days: list[str]) -> list[str]:
+        found = days_never_built(
+            context.instance, warehouse, key, [date.fromisoformat(day) for day in days]
+        )
+        return [day.isoformat() for day in found]
+
+    try:
+        found = earlier_days_not_built(
+            step.job_def.asset_layer.asset_graph,
+            step.assets_def.keys,
+            own[0].isoformat(),
+            start,
+            functools.partial(landed_days, landing_dir),
+            never_built,
+        )
+    except Exception as error:  # a notice never fails the step it is about
+        context.log.warning(f"could not tell the earlier days never built it reads: {error}")
+        return
+    for earlier in found:
+        days, them = (
+            (f"1 day, {earlier.days[0]}, landed but was never built", "it as a day")
+            if len(earlier.days) == 1
+            else (
+                f"{len(earlier.days)} days from {day_span(earlier.days)} landed but were "
+                "never built",
+                "them as days",
+            )
+        )
+        context.log.warning(
+            f"earlier days not built: {earlier.group}, {days}, and "
+            f"{', '.join(earlier.tables)} reads {them} with no rows. Build "
+            f"{them.split()[0]} with:\n  {earlier.command(own[-1].isoformat())}"
+        )
 
 
 def _window_ends(context: InputContext) -> tuple[date, date]:

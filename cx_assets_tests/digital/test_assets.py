@@ -284,6 +284,42 @@ def test_a_day_never_built_is_refused_by_the_steps_reading_it_with_days_before(l
     assert alone.success
 
 
+def test_a_day_run_by_hand_after_earlier_days_landed_and_never_built_says_so(lake):
+    """Seen walking every asset through `dagster asset materialize`: a day built after
+    earlier days that landed and were never built read them as days with no rows (no
+    repeat call, no evening before) without a word, where `cx-lakehouse run` names them
+    with the command that builds them. Each step of a run started so (or from the UI)
+    reading them now warns in that line; `cx-lakehouse run` says it in its summary."""
+    for day in ("2024-01-10", "2024-01-11"):
+        lake.land_csv("digital", "calls", day, [call(f"C{day}", "M1", f"{day}T08:00:00")])
+
+    def warned(result) -> list[str]:
+        return [
+            entry.user_message
+            for entry in lake.instance.all_logs(result.run_id)
+            if "earlier days not built" in entry.user_message
+        ]
+
+    by_cli = lake.materialize(
+        EVERYTHING, selection=DIGITAL.partitioned, day="2024-01-11", tags={"cx/trigger": "cli"}
+    )
+    assert by_cli.success and warned(by_cli) == []
+    by_hand = run_partitioned(lake, "2024-01-11")
+    assert by_hand.success
+    assert sorted(warned(by_hand)) == [
+        f"earlier days not built: digital, 1 day, 2024-01-10, landed but was never built, "
+        f"and {reader} reads it as a day with no rows. Build it with:\n"
+        "  cx-lakehouse run --date 2024-01-10 --to 2024-01-11 --select group:digital"
+        for reader in (
+            "gold/leakage_daily_summary",
+            "gold/leakage_journey_timeline",
+            "silver/digital_leakage_calls",
+        )
+    ]
+    assert run_partitioned(lake, "2024-01-10").success
+    assert warned(run_partitioned(lake, "2024-01-11")) == []
+
+
 def test_gold_parquet_reads_with_duckdb_hive_partitioning(lake):
     day = "2024-01-12"
     lake.land_csv("digital", "members", day, [member("M1", "MAPD", "40")])
