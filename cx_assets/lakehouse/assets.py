@@ -388,7 +388,9 @@ def _check_results(
     """The verdicts of the run's selected checks of table `key`. A step of several days (a
     range run) judges each day as a run of it alone would, and records each verdict
     against its day: the first as the step's own result, the others as evaluations of
-    their day's materialization."""
+    their day's materialization. A check whose verdict is the same every day
+    (`same_every_day`) is evaluated once, over the step's days: the column schema check,
+    judged day by day, paged back through the range's own writes once a day."""
     check_config = context.op_execution_context.op_config or {}
     days = partition_dates(context) if partitioned else None
     per_day = days is not None and len(days) > 1
@@ -397,17 +399,19 @@ def _check_results(
         check_key = AssetCheckKey(key, check.name)
         if check_key not in context.selected_asset_check_keys:
             continue
+        result = None
         for n, judged in enumerate([[day] for day in days] if per_day else [days]):
-            run = CheckRun(
-                judged,
-                kwargs["warehouse"],
-                kwargs["lake"],
-                check_config.get(check.name, {}),
-                context.instance,
-                selection=context.job_def.asset_layer.selected_asset_keys,
-                step_days=days,
-            )
-            result = StepCheckResult.of(check.evaluate(run), key, check.name)
+            if result is None or not check.same_every_day:
+                run = CheckRun(
+                    days if check.same_every_day else judged,
+                    kwargs["warehouse"],
+                    kwargs["lake"],
+                    check_config.get(check.name, {}),
+                    context.instance,
+                    selection=context.job_def.asset_layer.selected_asset_keys,
+                    step_days=days,
+                )
+                result = StepCheckResult.of(check.evaluate(run), key, check.name)
             if not per_day:
                 yield result
             elif n == 0:

@@ -115,6 +115,10 @@ class DeclaredCheck:
     evaluate: Callable[[CheckRun], AssetCheckResult]
     blocking: bool = False
     config: Mapping[str, Field] | None = None
+    # True when the verdict is the step's whatever day is judged (the column schema of its
+    # latest write): a range step evaluates it once, over all its days, and records it for
+    # each day, where a check judged day by day is evaluated once a day.
+    same_every_day: bool = False
 
 
 class StepCheckResult(AssetCheckResult):

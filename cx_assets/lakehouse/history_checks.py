@@ -156,6 +156,7 @@ def column_schema_change(schema: str, table: str) -> DeclaredCheck:
         f"WARN when {schema}.{table}'s columns (names and types) differ from those its last "
         "materialization by an earlier run had.",
         evaluate,
+        same_every_day=True,
     )
 
 
