@@ -147,6 +147,10 @@ def _series_said(frame: pd.DataFrame, x: str, y: str, d3_format: str | None) -> 
 DAY_TICKS = {"interval": "day", "step": 1}
 DAY_LABEL = "%b %d"
 DAY_EDGE_PIXELS = 12
+# A series over more days than this (a quarter: the default range of 90 days and a little)
+# draws its points SMALL_POINT px² (Vega's default is 30, several series' 70).
+FULL_POINTS_DAYS = 92
+SMALL_POINT = 10
 
 
 def _days(column: str) -> alt.X:
@@ -332,8 +336,13 @@ def lines(
     else:
         said = _series_said(frame, x, y, number_format)
     said = f"Line chart of {_label(labels, y)} a day: {said}"
-    # Points large enough for their shapes to be told apart where there are several series.
-    point = alt.OverlayMarkDef(filled=True, size=70) if colour else True
+    # Points large enough for their shapes to be told apart where there are several series;
+    # over more than a quarter of days (a year: about a pixel a day) points that size
+    # overlap into ribbons hiding the lines, so they are small, left for the tooltips.
+    if frame[x].nunique() > FULL_POINTS_DAYS:
+        point: alt.OverlayMarkDef | bool = alt.OverlayMarkDef(filled=True, size=SMALL_POINT)
+    else:
+        point = alt.OverlayMarkDef(filled=True, size=70) if colour else True
     chart = alt.Chart(frame).mark_line(point=point).encode(**encoding)
     return _titled(chart, title, 300, said=said)
 

@@ -483,3 +483,21 @@ def test_a_wrapped_title_keeps_a_legends_items_whole():
         "darker band: 80% interval ·",
         "lighter band, dotted edges: 95% interval",
     ]
+
+
+def test_a_year_of_days_draws_points_small_enough_to_leave_the_lines_seen():
+    """Seen living through a year: leakage calls a day over 368 days drew 3 × 368 points of
+    70 px² on a half-width chart (about 1.3 px a day), three thick ribbons hiding their lines
+    and the year's curve; over more days than the default range, the points are small (still
+    there for the tooltips), and the default 90 days keep theirs."""
+    year = pd.date_range("2024-01-01", "2025-01-02")
+    several = pd.DataFrame(
+        {"date": list(year) * 3, "n": range(3 * len(year)), "kind": ["a", "b", "c"] * len(year)}
+    )
+    one = pd.DataFrame({"date": year, "n": range(len(year))})
+    for frame, colour in ((several, "kind"), (one, None)):
+        mark = lines(frame, x="date", y="n", colour=colour, title="t").to_dict()["mark"]
+        assert mark["point"]["size"] <= 12, mark
+        quarter = frame[frame["date"] > year[-91]]
+        mark = lines(quarter, x="date", y="n", colour=colour, title="t").to_dict()["mark"]
+        assert mark["point"] is True or mark["point"]["size"] >= 30, mark
