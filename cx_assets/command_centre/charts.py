@@ -142,28 +142,52 @@ def _series_said(frame: pd.DataFrame, x: str, y: str, d3_format: str | None) -> 
     )
 
 
-# The ticks of a series over days: at days only (Vega's time ticks take an interval; a
-# `tickMinStep` is for numbers and was ignored), each labelled as a day.
+# The ticks of a series with no day yet: at days only (Vega's time ticks take an interval;
+# a `tickMinStep` is for numbers and was ignored), each labelled as a day.
 DAY_TICKS = {"interval": "day", "step": 1}
 DAY_LABEL = "%b %d"
 DAY_EDGE_PIXELS = 12
+# At most this many labelled days on a series' axis (a half-width chart is about 460 px);
+# fewer where each label names its year (a range over the turn of a year).
+MAX_DAY_LABELS = 7
+MAX_DAY_LABELS_WITH_YEAR = 5
+DAY_LABEL_WITH_YEAR = "%b %d %Y"
 # A series over more days than this (a quarter: the default range of 90 days and a little)
 # draws its points SMALL_POINT px² (Vega's default is 30, several series' 70).
 FULL_POINTS_DAYS = 92
 SMALL_POINT = 10
 
 
-def _days(column: str) -> alt.X:
-    """The x axis of a series over days: a tick a day at most, labelled `Jan 05`. Left to
+def _days(column: str, days: pd.Series | None = None) -> alt.X:
+    """The x axis of a series over `days`: ticks at days only, labelled `Jan 05`. Left to
     itself, Vega-Lite put "12 PM" ticks between the days of a chart of a few days, as if
     there were data there, and labelled the first of January "2024". Padded a few pixels
-    each side, so the first and last day's points and labels do not sit on the chart's edge."""
-    return alt.X(
-        f"{column}:T",
-        title=None,
-        axis=alt.Axis(tickCount=DAY_TICKS, format=DAY_LABEL),
-        scale=alt.Scale(padding=DAY_EDGE_PIXELS),
-    )
+    each side, so the first and last day's points and labels do not sit on the chart's edge.
+    The labelled days are the first one shown and every k-th after it, at most
+    `MAX_DAY_LABELS`: ticked a day each and thinned by Vega, a year's labels fell on days of
+    the padding, before the first day and of the year before it ("Dec 20" for a series from
+    2024-01-01), and a range over the turn of a year names each day's year."""
+    ticks = _day_ticks(days)
+    if ticks is None:
+        axis = alt.Axis(tickCount=DAY_TICKS, format=DAY_LABEL)
+    else:
+        values, label = ticks
+        axis = alt.Axis(values=values, format=label)
+    return alt.X(f"{column}:T", title=None, axis=axis, scale=alt.Scale(padding=DAY_EDGE_PIXELS))
+
+
+def _day_ticks(days: pd.Series | None) -> tuple[list[alt.DateTime], str] | None:
+    """The days `_days` labels and their format, or None without days."""
+    if days is None or days.dropna().empty:
+        return None
+    shown = pd.to_datetime(days.dropna())
+    first, last = shown.min().normalize(), shown.max().normalize()
+    one_year = first.year == last.year
+    most = MAX_DAY_LABELS if one_year else MAX_DAY_LABELS_WITH_YEAR
+    step = -(-((last - first).days + 1) // most)
+    labelled = pd.date_range(first, last, freq=f"{step}D")
+    values = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in labelled]
+    return values, DAY_LABEL if one_year else DAY_LABEL_WITH_YEAR
 
 
 def _day(column: str) -> alt.Tooltip:
@@ -310,7 +334,7 @@ def lines(
     writes it whole (`1,178`), as cards and tables do."""
     number_format = _tooltip_format(y_format, "," if _whole_steps(frame[y], "") else ",.2f")
     encoding = {
-        "x": _days(x),
+        "x": _days(x, frame[x]),
         "y": alt.Y(
             f"{y}:Q",
             title=_label(labels, y),
@@ -365,7 +389,7 @@ def stacked_area(
         .transform_calculate(stacked_below=f"-indexof({series!r}, datum.series)")
         .mark_area()
         .encode(
-            x=_days(x),
+            x=_days(x, named[x]),
             y=alt.Y(
                 "value:Q",
                 stack=True,
@@ -530,7 +554,9 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
 def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str) -> alt.LayerChart:
     """Delivered daily counts (`date`, `tickets`, black) then the forecast (`date`,
     `forecast`, dashed) with its 95% and 80% intervals as lighter and darker bands."""
-    ahead = alt.Chart(forecast).encode(x=_days("date"))
+    parts = [frame["date"] for frame in (history, forecast) if not frame.empty]
+    shown = pd.concat(parts) if parts else None
+    ahead = alt.Chart(forecast).encode(x=_days("date", shown))
     layers = [
         ahead.mark_area(opacity=0.15, color=BAR_COLOUR).encode(
             y=alt.Y("lo_95:Q", title="tickets a day"), y2="hi_95:Q",
@@ -552,7 +578,7 @@ def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str)
         layers.append(
             alt.Chart(history)
             .mark_line(point=alt.OverlayMarkDef(color="#222222"), color="#222222")
-            .encode(x=_days("date"), y="tickets:Q", tooltip=[_day("date"), "tickets:Q"])
+            .encode(x=_days("date", shown), y="tickets:Q", tooltip=[_day("date"), "tickets:Q"])
         )
     delivered = _series_said(history, "date", "tickets", ",") if not history.empty else "none"
     ahead_said = _listed(

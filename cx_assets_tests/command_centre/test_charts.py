@@ -47,7 +47,7 @@ def test_a_series_over_days_has_no_ticks_between_days(gold_root, monkeypatch):
     """A wide chart of a week had "12 PM" ticks between its days, as if there were data."""
     import json
 
-    from cx_assets.command_centre.charts import DAY_LABEL, DAY_TICKS
+    from cx_assets.command_centre.charts import DAY_LABEL
 
     axes = []
     for page in ("crm", "calls", "leakage", "support"):
@@ -55,7 +55,10 @@ def test_a_series_over_days_has_no_ticks_between_days(gold_root, monkeypatch):
         for chart in app.get("vega_lite_chart"):
             axes += _encodings(json.loads(chart.proto.spec), "x", "temporal")
     assert len(axes) >= 5  # CRM's flags, calls' two trends, leakage's trend, the forecast
-    assert all(x["axis"] == {"tickCount": DAY_TICKS, "format": DAY_LABEL} for x in axes), axes
+    # Ticks at the days it names only, each a day (no hour), labelled as a day.
+    assert all(x["axis"]["format"] == DAY_LABEL for x in axes), axes
+    assert all(x["axis"]["values"] for x in axes), axes
+    assert all(set(v) == {"year", "month", "date"} for x in axes for v in x["axis"]["values"])
 
 
 def test_a_chart_of_zeros_has_an_axis_and_a_legend_from_0_to_1():
@@ -501,3 +504,25 @@ def test_a_year_of_days_draws_points_small_enough_to_leave_the_lines_seen():
         quarter = frame[frame["date"] > year[-91]]
         mark = lines(quarter, x="date", y="n", colour=colour, title="t").to_dict()["mark"]
         assert mark["point"] is True or mark["point"]["size"] >= 30, mark
+
+
+def test_a_years_axis_labels_days_it_shows_and_names_their_year():
+    """Seen on a year's trends (2024-01-01 to 2025-01-02): ticked a day each and thinned by
+    Vega, the labels fell every 64 days from "Dec 20", a day of the padding before the first
+    one and of the year before it, and "Jan 01" could be either year. The labelled days are
+    now the first one shown and every k-th after it, a handful, with their year where the
+    range crosses one; within a year, `Jan 05` as before."""
+    year = pd.DataFrame({"date": pd.date_range("2024-01-01", "2025-01-02"), "n": 1})
+    for spec in (
+        lines(year, x="date", y="n", title="t").to_dict(),
+        stacked_area(year, x="date", ys={"n": "n"}, title="t").to_dict(),
+    ):
+        axis = spec["encoding"]["x"]["axis"]
+        labelled = [pd.Timestamp(v["year"], v["month"], v["date"]) for v in axis["values"]]
+        assert labelled[0] == pd.Timestamp("2024-01-01"), labelled
+        assert labelled[-1] <= pd.Timestamp("2025-01-02") and len(labelled) <= 5, labelled
+        assert "%Y" in axis["format"], axis
+    quarter = year[year["date"].between("2024-10-05", "2024-12-31")]
+    axis = lines(quarter, x="date", y="n", title="t").to_dict()["encoding"]["x"]["axis"]
+    assert axis["format"] == "%b %d" and len(axis["values"]) <= 7, axis
+    assert (axis["values"][0]["month"], axis["values"][0]["date"]) == (10, 5)
