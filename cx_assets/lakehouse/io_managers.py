@@ -290,8 +290,7 @@ def _require_built_days(
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
         return
-    selection = step.dagster_run.asset_selection
-    if selection is None or context.asset_key in selection or not step.has_partitions:
+    if _built_by_this_run(context, step) or not step.has_partitions:
         return
     if context.asset_partitions_time_window != step.partition_time_window:
         mapping = (
@@ -322,6 +321,22 @@ def _require_built_days(
         )
 
 
+def _built_by_this_run(context: InputContext, step: Any) -> bool:
+    """Whether the run of `step` builds the table `context` reads, before this step: its job
+    (the run's selection of assets, or every asset of the job run whole) holds it and the
+    run executes its step. A run re-executed from chosen steps (the UI's re-execution of a failed run)
+    selects every asset of its parent run but executes only those steps: a table whose step
+    failed in the parent run was taken as built, its reader's query failed in DuckDB's
+    "Catalog Error", and a reader of the same day wrote it from no rows."""
+    if context.asset_key not in step.job_def.asset_layer.selected_asset_keys:
+        return False
+    steps = step.dagster_run.step_keys_to_execute
+    if steps is None:
+        return True
+    upstream = context.upstream_output
+    return upstream is not None and upstream.step_key in steps
+
+
 def _require_table(context: InputContext, ref: TableRef, warehouse: Warehouse) -> None:
     """Fail the step when a table it reads from outside its run was never built at all: an
     input of every day built (`all_days`) or a whole-history one failed in DuckDB's "Catalog
@@ -334,8 +349,7 @@ def _require_table(context: InputContext, ref: TableRef, warehouse: Warehouse) -
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
         return
-    selection = step.dagster_run.asset_selection
-    if selection is not None and context.asset_key in selection:
+    if _built_by_this_run(context, step):
         return
     with warehouse.connect() as con:
         if table_exists(con, ref.schema, ref.table):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,17 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey, TableSchema
+from dagster import (
+    AssetKey,
+    Definitions,
+    JobDefinition,
+    ReexecutionOptions,
+    TableSchema,
+    build_reconstructable_job,
+    define_asset_job,
+    execute_job,
+    in_process_executor,
+)
 from pandera.typing import Series
 
 from cx_assets.lakehouse.asset_factories import bronze_asset
@@ -23,7 +34,9 @@ from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.resources import build_resources
 from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets_tests.conftest import QUIET
 
 D1, D2, D3 = date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)
 GROUP = "lakehouse_test"
@@ -470,6 +483,68 @@ def test_a_table_read_whole_that_was_never_built_fails_the_step_naming_it(lake):
     assert lake.gold("test_numbers_so_far")["total"].tolist() == [2]
     lake.materialize([numbers_whole, numbers_whole_count], selection=[numbers_whole_count])
     assert lake.gold("test_numbers_whole_count")["total"].tolist() == [3]
+
+
+def numbers_job(root: str) -> JobDefinition:
+    """Silver and its two readers as a job (reconstructable, for a run re-executed)."""
+    return Definitions(
+        assets=[numbers_silver, numbers_count, numbers_so_far],
+        jobs=[define_asset_job("numbers")],
+        resources=build_resources(Path(root)),
+        executor=in_process_executor,
+    ).resolve_job_def("numbers")
+
+
+def test_a_step_re_executed_alone_refuses_a_table_its_parent_run_failed_to_build(lake, monkeypatch):
+    """The UI's re-execution of one chosen step of a failed run selects every asset of the
+    parent run but executes only that step: silver, failed in the parent run, was taken as
+    built by this run and not looked up, so its reader of every day failed in DuckDB's
+    'Catalog Error' and its reader of the same day wrote that day from no rows, passing
+    (seen re-executing silver/crm_interactions of a run whose contact versions had failed).
+    Both now fail naming silver, as a table this run does not build."""
+    job = build_reconstructable_job(__name__, "numbers_job", reconstructable_args=(str(lake.root),))
+    tags = {"dagster/partition": "2024-01-05"}
+    real = numbers_for
+    monkeypatch.setattr(sys.modules[__name__], "numbers_for", lambda days: 1 / 0)
+    # Its assets selected, as the UI's Materialize and `cx-lakehouse run` select them.
+    selected = [numbers_silver.key, numbers_count.key, numbers_so_far.key]
+    parent = execute_job(
+        job,
+        lake.instance,
+        tags=tags,
+        run_config=QUIET,
+        asset_selection=selected,
+        raise_on_error=False,
+    )
+    assert not parent.success
+    monkeypatch.setattr(sys.modules[__name__], "numbers_for", real)
+
+    def re_executed(reader) -> list[str]:
+        step = reader.node_def.name
+        again = execute_job(
+            job,
+            lake.instance,
+            tags=tags,
+            run_config=QUIET,
+            raise_on_error=False,
+            reexecution_options=ReexecutionOptions(parent.run_id, step_selection=[step]),
+        )
+        assert again.dagster_run.step_keys_to_execute == [step]
+        return [
+            event.step_failure_data.error.message
+            for event in again.all_events
+            if event.is_step_failure
+        ]
+
+    (message,) = re_executed(numbers_so_far)
+    assert "silver/test_numbers was never built: materialize it first" in message, message
+    lake.materialize([numbers_silver], day="2024-01-04")
+    (message,) = re_executed(numbers_count)
+    assert "silver/test_numbers was never built for 2024-01-05" in message, message
+    assert not (lake.layout.gold_dir / "test_numbers_count").exists()
+    # Every day built is read as it stands: 2024-01-04's.
+    assert re_executed(numbers_so_far) == []
+    assert lake.gold("test_numbers_so_far")["total"].tolist() == [ROWS_PER_DAY["n"]]
 
 
 def test_bronze_is_parquet_per_day_behind_a_view(lake):
