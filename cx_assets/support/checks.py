@@ -309,10 +309,13 @@ def classifier_check(classifier: AssetsDefinition) -> AssetChecksDefinition:
         context: AssetCheckExecutionContext, lake: Lake
     ) -> AssetCheckResult:
         model = stored_model(lake, classifier)
-        if model is None or model.pipeline is None:
-            reason = "no classifier stored" if model is None else f"no model: {model.reason}"
+        if model is None:
             return AssetCheckResult(
-                passed=False, severity=AssetCheckSeverity.WARN, description=reason
+                passed=False, severity=AssetCheckSeverity.WARN, description="no classifier stored"
+            )
+        if model.pipeline is None:  # it learnt no model: it beats no baseline
+            return AssetCheckResult(
+                passed=False, severity=_severity(context), description=f"no model: {model.reason}"
             )
         passed = beats_baselines(model)
         scores = {k: v for k, v in model.metrics.items() if k.endswith(("_f1", "_accuracy"))}

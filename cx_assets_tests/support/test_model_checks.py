@@ -193,6 +193,14 @@ def unscored_classifier(context) -> TicketClassifier:
     return TicketClassifier("a fitted pipeline", ("billing",), {}, pd.DataFrame(), None)
 
 
+@lake_asset("model", group=GROUP, partitioned=False)
+def untrained_classifier(context) -> TicketClassifier:
+    """No model: too few categorized tickets to learn from."""
+    return TicketClassifier(
+        None, (), {}, pd.DataFrame(), None, "18 categorized tickets to learn from, 20 needed"
+    )
+
+
 def test_a_classifier_that_could_not_be_scored_warns_saying_so(lake):
     _, evaluation = check_evaluation(
         lake, [unscored_classifier], classifier_check(unscored_classifier),
@@ -240,8 +248,11 @@ def test_a_classifier_that_does_not_beat_the_keyword_baseline_warns(lake):
         (short_forecaster, fell_back_check, FORECAST_FELL_BACK),
         (short_forecaster, empty_days_check, FORECAST_EMPTY_DAYS),
         (weak_classifier, classifier_check, CLASSIFIER_BEATS_BASELINES),
+        # A classifier that learnt no model beats no baseline: it stayed WARN whatever the
+        # run config said (found reviewing the change that made the severity config).
+        (untrained_classifier, classifier_check, CLASSIFIER_BEATS_BASELINES),
     ],
-    ids=["fell back", "days without tickets", "classifier"],
+    ids=["fell back", "days without tickets", "classifier", "classifier without a model"],
 )
 def test_a_models_judgement_raised_to_error_by_run_config_fails_the_run(
     lake, model, make_check, name
