@@ -22,7 +22,7 @@ from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_ass
 from cx_assets.lakehouse.assets import LANDED_KEY, Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
@@ -58,7 +58,7 @@ bronze_members = bronze_asset(
 )
 def digital_journeys(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Member portal journey events, typed. A repeated event (same member, session,
     timestamp, journey type and action on a day) is quarantined as a duplicate."""
     return silver_from_bronze(
@@ -69,6 +69,7 @@ def digital_journeys(
         spec=JOURNEY_SPEC,
         model=schemas.SilverJourneyEvent,
         select_sql=rules.silver_journeys_sql(TYPED_RECORDS),
+        by_day=True,
     )
 
 
@@ -84,7 +85,7 @@ def digital_journeys(
 )
 def digital_calls(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Contact-centre calls, typed. A call_id is kept once, in its first delivery: a repeat
     on the same day or any later day is quarantined as a duplicate naming where (or on which
     day) it was first delivered."""
@@ -96,6 +97,7 @@ def digital_calls(
         spec=CALL_SPEC,
         model=schemas.SilverCall,
         select_sql=rules.silver_calls_sql(TYPED_RECORDS),
+        by_day=True,
     )
 
 
@@ -108,7 +110,7 @@ def digital_calls(
 )
 def digital_member_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of a member, with its member_category. The latest version
     wins downstream."""
     return silver_from_bronze(
@@ -119,6 +121,7 @@ def digital_member_versions(
         spec=MEMBER_SPEC,
         model=schemas.SilverMemberVersion,
         select_sql=rules.silver_member_versions_sql(TYPED_RECORDS, RULES),
+        by_day=True,
     )
 
 

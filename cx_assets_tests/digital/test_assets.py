@@ -383,3 +383,62 @@ def test_a_first_write_of_a_full_row_group_reads_back(tmp_path):
         assert first_day == rows // 2
     finally:
         con.close()
+
+
+def test_a_range_types_its_silver_tables_a_day_at_a_time_as_day_runs_do(lake, monkeypatch):
+    """A range's silver steps held every day's typed records at once, and the frame of
+    them all (seen building 21 days at scale 1 in one run: 1.65 GB, silver journeys the
+    peak, against 0.93 GB for 7 days); they now type and write one day at a time, as CRM's
+    do, with the rows and quarantine of one-day runs in date order."""
+    from cx_assets.lakehouse import steps
+
+    days = ["2024-01-01", "2024-01-02", "2024-01-03"]
+    for number, day in enumerate(days):
+        lake.land_csv(
+            "digital",
+            "journeys",
+            day,
+            [
+                event("M1", f"S{number}", f"{day}T11:55:00", "abandon"),
+                event("M2", "S9", "x", "view"),
+            ],
+        )
+        # C0 on every day: a duplicate within the first day, then of the first day's
+        lake.land_csv(
+            "digital",
+            "calls",
+            day,
+            [call(f"C{number}", "M1", f"{day}T12:00:00"), call("C0", "M1", f"{day}T13:00:00")],
+        )
+        lake.land_csv("digital", "members", day, [member("M1", tenure=str(number))])
+
+    typed: list[tuple[str, tuple]] = []
+    chunk_of = steps._silver_chunk
+
+    def spied(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs):
+        typed.append((bronze.table, tuple(str(d) for d in chunk)))
+        return chunk_of(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs)
+
+    monkeypatch.setattr(steps, "_silver_chunk", spied)
+    tables = ("digital_journeys", "digital_calls", "digital_member_versions")
+    typed_tables = [
+        a for a in DIGITAL.partitioned if a.key.path[0] == "bronze" or a.key.path[1] in tables
+    ]
+    assert lake.materialize(
+        EVERYTHING, selection=typed_tables, day=days[0], last_day=days[-1]
+    ).success
+    as_range = {t: lake.query(f"SELECT * FROM silver.{t} ORDER BY ALL") for t in tables}
+    quarantined = {t: lake.quarantine(f"digital_{t}") for t in ("journeys", "calls")}
+    assert {chunk for _, chunk in typed} == {(day,) for day in days}, typed
+
+    for day in days:
+        assert lake.materialize(EVERYTHING, selection=typed_tables, day=day).success
+    for table in tables:
+        by_day = lake.query(f"SELECT * FROM silver.{table} ORDER BY ALL")
+        pd.testing.assert_frame_equal(as_range[table], by_day)
+    for name, rows in quarantined.items():
+        again = lake.quarantine(f"digital_{name}")
+        pd.testing.assert_frame_equal(
+            rows.drop(columns="quarantined_at"), again.drop(columns="quarantined_at")
+        )
+    assert len(quarantined["calls"]) == 3 and len(quarantined["journeys"]) == 3
