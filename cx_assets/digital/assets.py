@@ -10,6 +10,10 @@ Earlier days are read through the windows stated on each input, never more:
 - leakage_journey_timeline of D reads journey events of D-1..D (sessions crossing midnight).
 """
 
+import dataclasses
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
 
@@ -166,30 +170,67 @@ def digital_leakage_calls(
     calls: TableRef,
     journeys: TableRef,
     member_versions: TableRef,
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Leakage calls of the day: calls whose member had an abandon/error event of the
     matching journey type within the leakage window before (inclusive), each attributed once
     to the latest such event, with time_to_call_minutes, is_repeat_call and the member's
     category as of the day."""
-    leakage = query_validated(
-        warehouse,
-        rules.leakage_calls_sql(
-            calls.rows, journeys.rows, member_versions.rows, partition_dates(context), RULES
-        ),
-        schemas.SilverLeakageCall,
-    )
-    by_type = leakage.groupby("journey_type").size().to_dict() if len(leakage) else {}
-    return Output(
-        leakage,
-        metadata={
-            "leakage_calls": len(leakage),
-            "leakage_calls_by_journey_type": MetadataValue.json(
-                {str(key): int(value) for key, value in by_type.items()}
+    by_type: dict[str, int] = {}
+
+    def leakage_of(day: date) -> pd.DataFrame:
+        leakage = query_validated(
+            warehouse,
+            rules.leakage_calls_sql(
+                _read_as_on(calls, day, RULES.call_lookback_days).rows,
+                _read_as_on(journeys, day, RULES.journey_lookback_days).rows,
+                _read_as_on(member_versions, day).rows,
+                [day],
+                RULES,
             ),
+            schemas.SilverLeakageCall,
+        )
+        for journey_type, count in leakage.groupby("journey_type").size().items():
+            by_type[str(journey_type)] = by_type.get(str(journey_type), 0) + int(count)
+        return leakage
+
+    def metadata() -> dict:
+        return {
+            "leakage_calls": sum(by_type.values()),
+            "leakage_calls_by_journey_type": MetadataValue.json(dict(sorted(by_type.items()))),
             "calls_read_from": str(calls.first),
             "journeys_read_from": str(journeys.first),
-        },
-    )
+        }
+
+    return Output(_a_day_at_a_time(context, leakage_of, metadata))
+
+
+def _read_as_on(ref: TableRef, day: date, days_before: int | None = None) -> TableRef:
+    """`ref` (a range step's input) as a one-day step of `day` reads it: `day` and the
+    `days_before` it (None: every day of the window up to `day`)."""
+    first = ref.first
+    if days_before is not None:
+        first = day - timedelta(days=days_before)
+        first = first if ref.first is None else max(first, ref.first)
+    return dataclasses.replace(ref, first=first, last=day)
+
+
+def _a_day_at_a_time(
+    context: AssetExecutionContext,
+    rows_of: Callable[[date], pd.DataFrame],
+    metadata: Callable[[], dict] | None = None,
+) -> DayTables:
+    """The step's days computed and written one by one (`rows_of(day)`, as a one-day run
+    computes it), so a range holds one day's rows at a time; `metadata()` once all are."""
+    output = DayTables(chunks=())
+
+    def chunks() -> Iterator[tuple[list[date], pd.DataFrame]]:
+        for day in partition_dates(context):
+            yield [day], rows_of(day)
+        if metadata is not None:
+            output.metadata.update(metadata())
+
+    output.chunks = chunks()
+    return output
 
 
 # --------------------------------------------------------------------------- gold, per day
@@ -262,16 +303,24 @@ def leakage_journey_timeline(
     leakage: TableRef,
     journeys: TableRef,
     calls: TableRef,
-) -> pd.DataFrame:
+) -> DayTables:
     """Per day, every member with a leakage call: their portal events and calls in time
     order, including the whole session each leakage call is attributed to."""
-    return query_validated(
-        warehouse,
-        gold_rules.journey_timeline_sql(
-            leakage.rows, journeys.rows, calls.rows, partition_dates(context), RULES
-        ),
-        schemas.LeakageJourneyTimeline,
-    )
+
+    def timeline_of(day: date) -> pd.DataFrame:
+        return query_validated(
+            warehouse,
+            gold_rules.journey_timeline_sql(
+                _read_as_on(leakage, day, 0).rows,
+                _read_as_on(journeys, day, RULES.journey_lookback_days).rows,
+                _read_as_on(calls, day, 0).rows,
+                [day],
+                RULES,
+            ),
+            schemas.LeakageJourneyTimeline,
+        )
+
+    return _a_day_at_a_time(context, timeline_of)
 
 
 @lake_asset(
