@@ -134,11 +134,13 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
     # Each day's rows not written yet, with their rows and bytes: small batches wait for
     # more, in their order.
     pending: dict[date, tuple[list[pa.Table], int, int]] = {day: ([], 0, 0) for day in files}
+    days_waiting: set[date] = set()
 
     def add(day: date, part: pa.Table) -> None:
         waiting, rows_waiting, bytes_waiting = pending[day]
         waiting.append(part)
         pending[day] = (waiting, rows_waiting + part.num_rows, bytes_waiting + part.nbytes)
+        days_waiting.add(day)
         if pending[day][1] >= ROW_GROUP_ROWS or pending[day][2] >= ROW_GROUP_BYTES:
             write_pending(day)
 
@@ -148,12 +150,20 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
             with durable.naming(files[day]):
                 writer_for(day).write_table(pa.concat_tables(waiting))
         pending[day] = ([], 0, 0)
+        days_waiting.discard(day)
 
     finished = False
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch])
             days_in_batch = pc.unique(table[PARTITION_COLUMN]).to_pylist()
+            # A range streams its days in order: an earlier day's rows wait no longer once
+            # a later day's come. Rows short of a row group waited for the stream's end, so
+            # a range of small days held every day's last rows at once.
+            dated = [day for day in days_in_batch if day is not None]
+            if dated:
+                for day in sorted(day for day in days_waiting if day < min(dated)):
+                    write_pending(day)
             for day in days_in_batch:
                 if day not in files:
                     raise ValueError(f"row dated {day} outside the partitions being written")
