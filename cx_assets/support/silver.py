@@ -24,7 +24,7 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days, same_day
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import record_hashes
 from cx_assets.lakehouse.resources import Lake
@@ -107,7 +107,7 @@ def support_ticket_versions(
     lake: Lake,
     bronze: TableRef,
     customers: TableRef,
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of a ticket, typed, with subject and description masked for
     e-mail addresses, phone numbers, the ticket's customer's names and any customer's full
     name. A ticket delivered
@@ -124,6 +124,7 @@ def support_ticket_versions(
         select_sql=silver_rules.silver_ticket_versions_sql(
             TYPED_RECORDS, customers.rows if landed else None
         ),
+        by_day=True,
     )
 
 
@@ -137,7 +138,7 @@ def support_ticket_versions(
 )
 def support_agent_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of an agent (staff), typed."""
     return silver_from_bronze(
         context,
@@ -147,6 +148,7 @@ def support_agent_versions(
         spec=AGENT_SPEC,
         model=schemas.SilverAgentVersion,
         select_sql=silver_rules.silver_agent_versions_sql(TYPED_RECORDS),
+        by_day=True,
     )
 
 
@@ -161,7 +163,7 @@ def support_agent_versions(
 )
 def support_customer_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """Every delivered version of a customer: the name dropped, e-mail and phone as keyed
     hashes (HMAC-SHA256 with CX_HASH_KEY)."""
     return silver_from_bronze(
@@ -173,6 +175,7 @@ def support_customer_versions(
         model=schemas.SilverCustomerVersion,
         select_sql=silver_rules.silver_customer_versions_sql(TYPED_RECORDS),
         derived_frames=record_hashes,
+        by_day=True,
     )
 
 

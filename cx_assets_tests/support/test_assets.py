@@ -389,3 +389,51 @@ def test_no_personal_data_in_silver_gold_or_the_models(run):
         for path in folder.rglob("*.*"):
             for value in PERSONAL:
                 assert value not in _text_of(path), (path, value)
+
+
+def test_a_range_types_its_silver_versions_a_day_at_a_time_as_day_runs_do(lake, monkeypatch):
+    """A range's silver ticket versions held every day's typed records at once (seen
+    building 21 support days at scale 0.5 in one run: 2.05 GB, against 0.91 GB for 7 days);
+    ticket, agent and customer versions now type and write one day at a time, with the rows,
+    masks and quarantine of one-day runs in date order."""
+    from cx_assets.lakehouse import steps
+
+    days = [D1, D2]
+    for number, day in enumerate(days):
+        lake.land_csv("support", "customers", day, [customer("C1", name=f"Maria Souza{number}")])
+        lake.land_csv("support", "agents", day, [agent("A1", max_open=str(5 + number))])
+        tickets = [
+            ticket("T1", t(day, "09:00:00"), subject=f"Maria Souza{number} was charged twice"),
+            ticket(f"X{number}", "not a time"),
+        ]
+        lake.land_jsonl("support", "tickets", day, [json.dumps(row) for row in tickets])
+
+    typed: list[tuple[str, ...]] = []
+    chunk_of = steps._silver_chunk
+
+    def spied(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs):
+        typed.append(tuple(str(d) for d in chunk))
+        return chunk_of(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs)
+
+    monkeypatch.setattr(steps, "_silver_chunk", spied)
+    tables = ("support_ticket_versions", "support_agent_versions", "support_customer_versions")
+    typed_tables = [
+        a for a in SUPPORT.partitioned if a.key.path[0] == "bronze" or a.key.path[1] in tables
+    ]
+    assert lake.materialize(
+        SUPPORT.everything, selection=typed_tables, day=days[0], last_day=days[-1]
+    ).success
+    assert set(typed) == {(day,) for day in days}, typed
+    as_range = {name: lake.query(f"SELECT * FROM silver.{name} ORDER BY ALL") for name in tables}
+    quarantined = lake.quarantine("support_tickets").drop(columns="quarantined_at")
+    assert len(quarantined) == 2
+    # Each day's subject masks the name delivered on either day.
+    assert not as_range["support_ticket_versions"]["subject"].str.contains("Souza").any()
+
+    for day in days:
+        assert lake.materialize(SUPPORT.everything, selection=typed_tables, day=day).success
+    for name in tables:
+        by_day = lake.query(f"SELECT * FROM silver.{name} ORDER BY ALL")
+        pd.testing.assert_frame_equal(as_range[name], by_day)
+    again = lake.quarantine("support_tickets").drop(columns="quarantined_at")
+    pd.testing.assert_frame_equal(quarantined, again)
