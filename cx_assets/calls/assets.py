@@ -12,7 +12,7 @@ from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import LANDED_KEY, Band, lake_asset
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import same_day
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
@@ -61,7 +61,7 @@ def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
 )
 def calls_transcripts(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
-) -> Output[pd.DataFrame]:
+) -> Output[DayTables]:
     """One row per call: ids, UTC time, and the KPI features of its transcript (conversion,
     upsell amounts, sentiment counts) by the configured rules. The transcript text stays in
     bronze; bad records and call_ids delivered before (that day or earlier) are
@@ -75,6 +75,7 @@ def calls_transcripts(
         model=schemas.SilverTranscript,
         select_sql=table_rules.silver_transcripts_sql(TYPED_RECORDS),
         derived_frames=transcript_features,
+        by_day=True,
     )
 
 

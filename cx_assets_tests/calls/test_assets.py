@@ -278,3 +278,42 @@ def test_a_day_read_that_no_run_built_fails_the_step_saying_which(landed):
     message = failure.step_failure_data.error.message
     assert "was never built for 2024-01-06: materialize it" in message
     assert "part of backfill" not in message
+
+
+def test_a_range_types_its_transcripts_a_day_at_a_time_as_day_runs_do(lake, monkeypatch):
+    """A range's silver transcripts held every day's typed and scored calls at once (seen
+    building 21 calls days at scale 0.5 in one run: 0.52 GB against 0.44 GB for 7 days,
+    growing with the range); they are now typed and written one day at a time, with the
+    rows and quarantine of one-day runs in date order (a call repeated on a later day
+    quarantined as kept on the first)."""
+    from cx_assets.lakehouse import steps
+
+    days = ["2024-01-05", "2024-01-06"]
+    for number, day in enumerate(days):
+        records = [
+            call(f"N{number}", "Count me in.", timestamp=f"{day}T10:00:00"),
+            call("R", "I'll take it, thanks.", timestamp=f"{day}T11:00:00"),
+        ]
+        lake.land_jsonl("calls", "transcripts", day, [*records, "not json"])
+
+    typed: list[tuple[str, ...]] = []
+    chunk_of = steps._silver_chunk
+
+    def spied(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs):
+        typed.append(tuple(str(d) for d in chunk))
+        return chunk_of(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs)
+
+    monkeypatch.setattr(steps, "_silver_chunk", spied)
+    silver = [a for a in CALLS.partitioned if a.key.path[0] in ("bronze", "silver")]
+    assert lake.materialize(EVERYTHING, selection=silver, day=days[0], last_day=days[-1]).success
+    assert set(typed) == {(day,) for day in days}, typed
+    query = "SELECT * FROM silver.calls_transcripts ORDER BY ALL"
+    as_range = lake.query(query)
+    quarantined = lake.quarantine("calls_transcripts").drop(columns="quarantined_at")
+    assert len(as_range) == 3 and len(quarantined) == 3
+
+    for day in days:
+        assert lake.materialize(EVERYTHING, selection=silver, day=day).success
+    pd.testing.assert_frame_equal(as_range, lake.query(query))
+    again = lake.quarantine("calls_transcripts").drop(columns="quarantined_at")
+    pd.testing.assert_frame_equal(quarantined, again)
