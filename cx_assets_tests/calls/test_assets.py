@@ -22,6 +22,7 @@ from cx_assets.synthetic.calls import calls_on, generate
 from cx_assets.synthetic.landing_writer import GenerationRequest
 from cx_assets_tests.calls.landing_rows import CALLS, DAY, EVERYTHING, GOLD_TABLES, call
 from cx_assets_tests.conftest import check_results
+from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 
 
 def test_a_day_of_calls_gives_the_contract_gold_tables(landed):
@@ -286,8 +287,6 @@ def test_a_range_types_its_transcripts_a_day_at_a_time_as_day_runs_do(lake, monk
     growing with the range); they are now typed and written one day at a time, with the
     rows and quarantine of one-day runs in date order (a call repeated on a later day
     quarantined as kept on the first)."""
-    from cx_assets.lakehouse import steps
-
     days = ["2024-01-05", "2024-01-06"]
     for number, day in enumerate(days):
         records = [
@@ -296,17 +295,10 @@ def test_a_range_types_its_transcripts_a_day_at_a_time_as_day_runs_do(lake, monk
         ]
         lake.land_jsonl("calls", "transcripts", day, [*records, "not json"])
 
-    typed: list[tuple[str, ...]] = []
-    chunk_of = steps._silver_chunk
-
-    def spied(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs):
-        typed.append(tuple(str(d) for d in chunk))
-        return chunk_of(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs)
-
-    monkeypatch.setattr(steps, "_silver_chunk", spied)
+    typed = spy_on_silver_chunks(monkeypatch)
     silver = [a for a in CALLS.partitioned if a.key.path[0] in ("bronze", "silver")]
     assert lake.materialize(EVERYTHING, selection=silver, day=days[0], last_day=days[-1]).success
-    assert set(typed) == {(day,) for day in days}, typed
+    assert {chunk for _, chunk in typed} == {(day,) for day in days}, typed
     query = "SELECT * FROM silver.calls_transcripts ORDER BY ALL"
     as_range = lake.query(query)
     quarantined = lake.quarantine("calls_transcripts").drop(columns="quarantined_at")

@@ -29,6 +29,7 @@ from cx_assets_tests.digital.landing_rows import (
     run_rollups,
 )
 from cx_assets_tests.instance import in_memory_instance
+from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 
 LANDED_TABLES = ("journeys", "calls", "members")
 
@@ -390,8 +391,6 @@ def test_a_range_types_its_silver_tables_a_day_at_a_time_as_day_runs_do(lake, mo
     them all (seen building 21 days at scale 1 in one run: 1.65 GB, silver journeys the
     peak, against 0.93 GB for 7 days); they now type and write one day at a time, as CRM's
     do, with the rows and quarantine of one-day runs in date order."""
-    from cx_assets.lakehouse import steps
-
     days = ["2024-01-01", "2024-01-02", "2024-01-03"]
     for number, day in enumerate(days):
         lake.land_csv(
@@ -412,14 +411,7 @@ def test_a_range_types_its_silver_tables_a_day_at_a_time_as_day_runs_do(lake, mo
         )
         lake.land_csv("digital", "members", day, [member("M1", tenure=str(number))])
 
-    typed: list[tuple[str, tuple]] = []
-    chunk_of = steps._silver_chunk
-
-    def spied(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs):
-        typed.append((bronze.table, tuple(str(d) for d in chunk)))
-        return chunk_of(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs)
-
-    monkeypatch.setattr(steps, "_silver_chunk", spied)
+    typed = spy_on_silver_chunks(monkeypatch)
     tables = ("digital_journeys", "digital_calls", "digital_member_versions")
     typed_tables = [
         a for a in DIGITAL.partitioned if a.key.path[0] == "bronze" or a.key.path[1] in tables

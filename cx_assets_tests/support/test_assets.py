@@ -26,6 +26,7 @@ from cx_assets.support.checks import (
 )
 from cx_assets.support.models.assign import NO_SKILL, OUTRANKED
 from cx_assets_tests.conftest import Lake, check_results
+from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 from cx_assets_tests.support.landing_rows import (
     D0,
     D1,
@@ -396,8 +397,6 @@ def test_a_range_types_its_silver_versions_a_day_at_a_time_as_day_runs_do(lake, 
     building 21 support days at scale 0.5 in one run: 2.05 GB, against 0.91 GB for 7 days);
     ticket, agent and customer versions now type and write one day at a time, with the rows,
     masks and quarantine of one-day runs in date order."""
-    from cx_assets.lakehouse import steps
-
     days = [D1, D2]
     for number, day in enumerate(days):
         lake.land_csv("support", "customers", day, [customer("C1", name=f"Maria Souza{number}")])
@@ -408,14 +407,7 @@ def test_a_range_types_its_silver_versions_a_day_at_a_time_as_day_runs_do(lake, 
         ]
         lake.land_jsonl("support", "tickets", day, [json.dumps(row) for row in tickets])
 
-    typed: list[tuple[str, ...]] = []
-    chunk_of = steps._silver_chunk
-
-    def spied(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs):
-        typed.append(tuple(str(d) for d in chunk))
-        return chunk_of(con, bronze, spec, model, select_sql, derived_frames, chunk, **kwargs)
-
-    monkeypatch.setattr(steps, "_silver_chunk", spied)
+    typed = spy_on_silver_chunks(monkeypatch)
     tables = ("support_ticket_versions", "support_agent_versions", "support_customer_versions")
     typed_tables = [
         a for a in SUPPORT.partitioned if a.key.path[0] == "bronze" or a.key.path[1] in tables
@@ -423,7 +415,7 @@ def test_a_range_types_its_silver_versions_a_day_at_a_time_as_day_runs_do(lake, 
     assert lake.materialize(
         SUPPORT.everything, selection=typed_tables, day=days[0], last_day=days[-1]
     ).success
-    assert set(typed) == {(day,) for day in days}, typed
+    assert {chunk for _, chunk in typed} == {(day,) for day in days}, typed
     as_range = {name: lake.query(f"SELECT * FROM silver.{name} ORDER BY ALL") for name in tables}
     quarantined = lake.quarantine("support_tickets").drop(columns="quarantined_at")
     assert len(quarantined) == 2
