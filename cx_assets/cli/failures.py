@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cx_assets.lakehouse.settings import SettingsError
+from cx_assets.lakehouse.sql import sqlite_read_only_uri
 
 
 class BusyError(Exception):
@@ -191,7 +192,8 @@ def damaged_run_history(error: BaseException) -> str | None:
 def _sound(path: Path) -> bool:
     """Whether SQLite's own check finds the database file `path` whole."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        # escaped: a path left as written ends at a `#` or `?` (another file, created)
+        with contextlib.closing(sqlite3.connect(sqlite_read_only_uri(path), uri=True)) as db:
             return db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     except sqlite3.DatabaseError:
         return False

@@ -126,6 +126,28 @@ def test_damaged_run_history_ends_the_run_in_one_line_naming_the_file(tmp_path):
     assert cli(*run, data_dir=data_dir).returncode == 0
 
 
+def test_a_damaged_run_history_under_a_path_with_a_hash_is_named_and_nothing_made_outside(
+    tmp_path, monkeypatch
+):
+    """Found by static analysis: the check of which history file is damaged opened it by a
+    URI left as written, so a data root `…/a#b` opened `…/a` (SQLite ends a URI's path at
+    `#`, and the `mode=ro` after it was lost): an empty database created outside the root,
+    found sound, and the damaged `runs.db` not named."""
+    import sqlite3
+
+    from cx_assets.cli.failures import damaged_run_history
+
+    history = tmp_path / "a#b" / "dagster_home" / "history"
+    history.mkdir(parents=True)
+    (history / "runs.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 84 + b"cut short")
+    monkeypatch.setenv("DAGSTER_HOME", str(history.parent))
+
+    said = damaged_run_history(sqlite3.DatabaseError("database disk image is malformed"))
+
+    assert said is not None and said.startswith(f"{history / 'runs.db'} is damaged ("), said
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a#b"]
+
+
 def disk_with(free_bytes: int):
     """A stand-in for `shutil.disk_usage` reporting `free_bytes` free on any disk."""
     total = 10 * 2**30
