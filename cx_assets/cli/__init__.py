@@ -59,7 +59,9 @@ __all__ = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cx-lakehouse", description=__doc__.split("\n\n")[0])
+    # `python -OO` (PYTHONOPTIMIZE=2) strips docstrings: the help then has no description.
+    description = (__doc__ or "").split("\n\n")[0]
+    parser = argparse.ArgumentParser(prog="cx-lakehouse", description=description)
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write synthetic landing files")

@@ -663,6 +663,16 @@ def test_a_partitions_start_after_yesterday_says_there_are_none(tmp_path):
     )
 
 
+def test_the_command_runs_with_docstrings_stripped(tmp_path):
+    """Found by static analysis: the help's description was the module docstring's first
+    paragraph, which `python -OO` (`PYTHONOPTIMIZE=2`, set in some images) strips to None:
+    every command, `--help` too, ended in AttributeError's traceback before parsing."""
+    result = cli("--help", data_dir=tmp_path, PYTHONOPTIMIZE="2")
+
+    assert result.returncode == 0, result.stderr
+    assert "generate" in result.stdout and "Traceback" not in result.stderr
+
+
 def test_help_says_the_defaults_and_the_ui_stays_quiet():
     from cx_assets import cli as cli_module
 
