@@ -250,6 +250,10 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         # patterns, so a run on `root*` read a sibling data root's bronze files as its own
         # (reconciliation failed); `?` was refused only with DAGSTER_HOME inside the root.
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT*x"}, "holds a '*'"),
+        # Found in an audit of the paths given to DuckDB: it reads a `\` as a `/`, so `root\x`'s
+        # warehouse was created in `root/x/` when that folder existed, outside the root, and
+        # its bronze files were "not found"; else a traceback.
+        (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT\\x"}, "holds a '\\'"),
         (
             ["run", "--date", DAY],
             {"CX_DATA_DIR": "ROOT?x", "DAGSTER_HOME": "ROOT-home"},

@@ -115,13 +115,20 @@ class Settings:
         data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
         if data_dir.exists() and not data_dir.is_dir():
             raise SettingsError(f"{DATA_DIR_ENV}={data_dir} is a file, not a folder")
-        if pattern := next((mark for mark in "[*?" if mark in str(data_dir)), None):
+        if pattern := next((mark for mark in "[*?\\" if mark in str(data_dir)), None):
             # DuckDB reads every path it lists files under as a pattern: `[r]` matches `r`
             # alone, so the data root's own bronze files were "not found"; `root*` (or
             # `root?`) also matches a sibling data root, whose bronze was read as its own.
+            # And it reads a `\` as a `/`: `root\x`'s warehouse was opened in `root/x/`,
+            # outside the root (created there when that folder existed).
+            read_as = (
+                "a path separator"
+                if pattern == "\\"
+                else "a pattern in the paths of the files it reads"
+            )
             raise SettingsError(
-                f"{DATA_DIR_ENV}={data_dir} holds a '{pattern}', which DuckDB reads as a "
-                "pattern in the paths of the files it reads: choose a data root without one"
+                f"{DATA_DIR_ENV}={data_dir} holds a '{pattern}', which DuckDB reads as "
+                f"{read_as}: choose a data root without one"
             )
         raw_wait = os.environ.get(RUN_WAIT_ENV) or str(DEFAULT_RUN_WAIT_SECONDS)
         try:
