@@ -2,7 +2,7 @@
 and the command centre.
 
     cx-lakehouse generate --start 2024-01-01 --days 3 [--scale 0.05] [--seed 7] [--sources crm,calls]
-    cx-lakehouse run --date 2024-01-01 [--to 2024-01-03] [--select 'group:crm']
+    cx-lakehouse run --date 2024-01-01 [--to 2024-01-03] [--select 'group:crm'] [--config FILE]
     cx-lakehouse ui [--port 3000]
     cx-lakehouse dashboard [--port 8501]
 
@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--select",
         help="Dagster asset selection, e.g. 'group:crm', 'key:gold/*', 'group:calls or group:digital'",
+    )
+    run.add_argument(
+        "--config",
+        metavar="FILE",
+        help="run config as the launchpad's (YAML or JSON): the checks' bands and severities, "
+        "e.g. 'ops: {gold__crm_noise_summary: {config: {noise_ratio_in_band: {severity: ERROR}}}}'",
     )
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     run.set_defaults(handler=cmd_run)

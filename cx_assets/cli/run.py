@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cx_assets.cli import process
+from cx_assets.cli import process, run_config
 from cx_assets.cli.failures import BusyError, DamagedError
 from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError, parse_day
@@ -60,17 +60,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     last = parse_day(args.to, "--to") if args.to else first
     if last < first:
         raise UsageError(f"--to {last} is before --date {first}")
+    config = run_config.read(args.config) if args.config else {}
 
     # Before Dagster is imported: the largest landed table is read on the idle core while
     # the command starts up (lakehouse/early_bronze.py).
     early_bronze.start(settings.layout.landing_dir, named_domains(args.select) or [], first, last)
     try:
-        return _run(args, settings, first, last)
+        return _run(args, settings, first, last, config)
     finally:
         early_bronze.finish(settings.layout.landing_dir)
 
 
-def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) -> int:
+def _run(
+    args: argparse.Namespace, settings: Settings, first: date, last: date, config: dict
+) -> int:
     data_dir = settings.data_dir
     warnings.filterwarnings("ignore")
     from cx_assets.lakehouse import run_lock
@@ -83,6 +86,8 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
     except ValueError as error:
         raise UsageError(str(error)) from None
     plan = RunPlan.resolve(args.select)
+    if config:
+        plan.configure(args.config, config)  # checked before anything is made
     dagster_home_path(data_dir)  # a home Dagster cannot use is refused before anything is made
     _ensure_data_root(data_dir)
 
@@ -111,7 +116,10 @@ def _run(args: argparse.Namespace, settings: Settings, first: date, last: date) 
         from cx_assets.lakehouse.partitions import run_command
 
         again = run_command(
-            first.isoformat(), last.isoformat() if last != first else None, args.select
+            first.isoformat(),
+            last.isoformat() if last != first else None,
+            args.select,
+            config=args.config,
         )
         print(f"stopped before it finished; run it again with:\n  {again}")
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")

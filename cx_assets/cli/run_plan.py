@@ -5,11 +5,11 @@ outside the plan never built, days not yet built), the run itself, and what it f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from cx_assets.cli import process
+from cx_assets.cli import process, run_config
 from cx_assets.cli.options import UsageError
 from cx_assets.cli.run_report import (
     RunTally,
@@ -92,6 +92,8 @@ class RunPlan:
     partitioned: set
     rollups: set
     select: str | None = None  # as the user gave it, for a run killed to be run again
+    # `--config`'s run config (`run_config`): its steps' settings go to the run.
+    config: dict = field(default_factory=dict)
 
     @classmethod
     def resolve(cls, select: str | None) -> RunPlan:
@@ -125,6 +127,19 @@ class RunPlan:
         )
         rollups = {key for key in (selected | downstream) if not graph.get(key).is_partitioned}
         return cls(domains, defs, graph, selected, partitioned, rollups, select)
+
+    def configure(self, path: str, config: dict) -> None:
+        """Take `--config`'s run config, refused in one line (`run_config.check`) when it
+        names a step or a setting the lakehouse does not have, or a band no day is inside.
+        A step of a domain this plan does not define is looked for in every domain's."""
+        from cx_assets.domain_names import domain_names
+        from cx_assets.domains import DAILY_JOB, domains_definitions
+
+        job = self.defs.resolve_job_def(DAILY_JOB)  # every step of the plan's domains
+        if set(config["ops"]) - {node.name for node in job.graph.nodes}:
+            job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+        run_config.check(path, config, job)
+        self.config = config
 
     def reads_later_built_days(self, instance, days: list[str]) -> bool:
         """Whether an asset reading a table this run rebuilds for later days than its own
@@ -375,9 +390,11 @@ class RunPlan:
             "cx_assets.domains", "domains_job", reconstructable_args=(self.domains, job_name)
         )
         job_def = job.get_definition()
+        steps = {node.name for node in job_def.graph.nodes}
         run = instance.create_run_for_job(
             job_def=job_def,
-            run_config=_run_logger_config(verbose),
+            # Only the job's own steps' settings: Dagster refuses config naming another.
+            run_config=_run_logger_config(verbose) | run_config.of_steps(self.config, steps),
             # Owned by this process from the start, so a kill at any point is recognised.
             tags={
                 **job_def.run_tags,

@@ -20,13 +20,17 @@ daily_partitions = DailyPartitionsDefinition(
 single_run_backfill = BackfillPolicy.single_run()
 
 
-def run_command(first: str, last: str | None = None, select: str | None = None) -> str:
+def run_command(
+    first: str, last: str | None = None, select: str | None = None, *, config: str | None = None
+) -> str:
     """The `cx-lakehouse run` of the days `first` to `last` (`--to` left out without it) and
     the selection `select` (every domain without it), as the product tells a user to type
-    it: the runs that bring days up to date, keep a record, or run a killed run again."""
+    it: the runs that bring days up to date, keep a record, or run a killed run again (with
+    its run config file, `config`)."""
     command = f"cx-lakehouse run --date {first}"
     command += f" --to {last}" if last is not None else ""
-    return command + (f" --select {shlex.quote(select)}" if select else "")
+    command += f" --select {shlex.quote(select)}" if select else ""
+    return command + (f" --config {shlex.quote(config)}" if config else "")
 
 
 def day_span(days: Sequence[str]) -> str:

@@ -1,0 +1,128 @@
+"""`cx-lakehouse run --config FILE`: run config for the runs the command launches, in the
+launchpad's shape (YAML or JSON), so an operator's bands and severities reach the runs
+that matter: `ops: {<step>: {config: {<check>: {low: ..., high: ..., severity: ...}}}}`.
+
+The file is checked before anything runs, against every step of the lakehouse (whichever
+domains the run defines): a step or a setting that does not exist, a value of the wrong
+type, a severity other than WARN or ERROR, or a band whose `low` lies above its `high`
+(the ones given, else the defaults) is refused in one line naming the file and the key.
+Dagster would take the last one and fail the check every day; a misspelled step would be
+refused by Dagster only in a run that defines it, and never by a run of another domain.
+
+A run is given the settings of its own steps only: `--select group:calls` defines the
+calls domain alone, and Dagster refuses config naming a step its job does not have."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cx_assets.cli.options import UsageError
+
+
+def read(path: str) -> dict:
+    """The run config in the file at `path` (YAML, or JSON, which YAML reads too), with
+    `ops` its only key; refused, naming the file, when it cannot be read as such."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"--config {path}: cannot be read ({_reason(error)})") from None
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise UsageError(f"--config {path}: not YAML or JSON{line}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict) or set(config) - {"ops"}:
+        keys = ", ".join(map(str, config)) if isinstance(config, dict) else type(config).__name__
+        raise UsageError(
+            f"--config {path}: run config as the launchpad's, holding `ops` only "
+            f"(`ops: {{<step>: {{config: {{<check>: {{...}}}}}}}}`), not {keys}"
+        )
+    ops = config.get("ops") or {}
+    if not isinstance(ops, dict):
+        raise UsageError(f"--config {path}: ops: a mapping of steps to their config")
+    return {"ops": ops}
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
+def check(path: str, config: dict, job) -> None:
+    """Refuse, naming `path` and the key, what `config` sets that `job` (a job holding every
+    step of the lakehouse) has no place for or would judge nonsense."""
+    schemas = {node.name: node.definition.config_schema for node in job.graph.nodes}
+    for step, given in config.get("ops", {}).items():
+        where = f"--config {path}: ops: {step}"
+        if step not in schemas:
+            near = difflib.get_close_matches(str(step), list(schemas), n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise UsageError(f"{where}: no step of the lakehouse is named so{hint}")
+        schema = schemas[step]
+        if not isinstance(given, dict) or set(given) - {"config"}:
+            raise UsageError(f"{where}: a step's settings go under `config:`")
+        if schema is None:
+            raise UsageError(f"{where}: the step has no settings")
+        _check_value(given.get("config"), schema.as_field(), f"{where}: config")
+
+
+def _check_value(value: Any, field, where: str) -> None:
+    from dagster._config import ConfigTypeKind, validate_config
+
+    config_type = field.config_type
+    if ConfigTypeKind.is_shape(config_type.kind):
+        if value is None:
+            return
+        fields = config_type.fields
+        if not isinstance(value, dict):
+            raise UsageError(f"{where}: a mapping of {', '.join(sorted(fields))}")
+        for name, given in value.items():
+            if name not in fields:
+                raise UsageError(
+                    f"{where}: {name} is no setting of it (its settings: "
+                    f"{', '.join(sorted(fields))})"
+                )
+            _check_value(given, fields[name], f"{where}: {name}")
+        _check_band(value, fields, where)
+    elif config_type.kind == ConfigTypeKind.ENUM:
+        allowed = [choice.config_value for choice in config_type.enum_values]
+        if value not in allowed:
+            raise UsageError(f"{where}: {value!r} is not {' or '.join(allowed)}")
+    elif not validate_config(config_type, value).success:
+        raise UsageError(f"{where}: {value!r} is not {_kind_of(config_type)}")
+
+
+def _kind_of(config_type) -> str:
+    name = config_type.given_name or config_type.key
+    words = {"Float": "a number", "Int": "a whole number", "Bool": "true or false"}
+    return next((said for key, said in words.items() if key in name), f"of type {name}")
+
+
+def _check_band(value: Mapping, fields: Mapping, where: str) -> None:
+    """A band's `low` above its `high` (each as given, else its default): no day is inside."""
+    if not {"low", "high"} <= set(fields) or not {"low", "high"} & set(value):
+        return
+    bounds = {}
+    for bound in ("low", "high"):
+        given = bound in value
+        bounds[bound] = (value[bound] if given else fields[bound].default_value, given)
+    (low, low_given), (high, high_given) = bounds["low"], bounds["high"]
+    if low > high:
+        said = {True: "", False: " (its default)"}
+        raise UsageError(
+            f"{where}: low {low:g}{said[low_given]} is above high {high:g}{said[high_given]}: "
+            "no day would be inside the band"
+        )
+
+
+def of_steps(config: dict, steps: set[str]) -> dict:
+    """`config` with the settings of `steps` only (a run's own)."""
+    ops = {step: given for step, given in config.get("ops", {}).items() if step in steps}
+    return {"ops": ops} if ops else {}

@@ -1,0 +1,139 @@
+"""`cx-lakehouse run --config FILE`: the launchpad's run config (bands and severities of the
+checks, a step's own settings) for the runs the command launches, checked before anything
+runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cx_assets_tests.cli import START, calls_day, cli
+
+pytestmark = pytest.mark.long_module
+
+# A band no small calls day is inside, raised to ERROR; and settings of a step of another
+# domain, which this run does not define (Dagster refused such config outright).
+RAISED = {
+    "ops": {
+        "gold__calls_kpis_daily": {
+            "config": {"conversion_rate_in_band": {"low": 0.99, "high": 1.0, "severity": "ERROR"}}
+        },
+        "gold__crm_noise_summary": {"config": {"noise_ratio_in_band": {"severity": "ERROR"}}},
+    }
+}
+
+
+def test_a_band_raised_to_error_by_a_config_file_fails_the_run(tmp_path):
+    """The band's WARN became an ERROR only through the file: the run fails, exit 1, naming
+    the check as an ERROR, and the file's settings for steps outside the run are let be."""
+    data_dir = calls_day(tmp_path / "data")
+    config = tmp_path / "bands.json"
+    config.write_text(json.dumps(RAISED))
+    ran = cli(
+        "run", "--date", START, "--select", "group:calls", "--config", str(config),
+        data_dir=data_dir,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "ERROR gold/calls_kpis_daily:conversion_rate_in_band" in ran.stdout
+    assert ran.stdout.rstrip().endswith("FAILED")
+
+
+BAD_FILES = {
+    "no such op": (
+        "ops:\n  gold__crm_noise_summry:\n    config:\n      noise_ratio_in_band:\n"
+        "        severity: ERROR\n",
+        ["gold__crm_noise_summry", "gold__crm_noise_summary"],
+    ),
+    "no such check": (
+        "ops:\n  gold__crm_noise_summary:\n    config:\n      noise_band:\n        low: 0.2\n",
+        ["gold__crm_noise_summary", "noise_band", "noise_ratio_in_band"],
+    ),
+    "low above high": (
+        '{"ops": {"gold__crm_noise_summary": {"config": {"noise_ratio_in_band": '
+        '{"low": 0.5, "high": 0.2}}}}}',
+        ["noise_ratio_in_band", "low 0.5", "high 0.2"],
+    ),
+    "low above the default high": (
+        "ops:\n  gold__crm_noise_summary:\n    config:\n      noise_ratio_in_band:\n"
+        "        low: 0.6\n",
+        ["noise_ratio_in_band", "low 0.6", "high 0.5"],
+    ),
+    "severity not WARN or ERROR": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
+        "        severity: FATAL\n",
+        ["conversion_rate_in_band", "severity", "'FATAL'", "WARN or ERROR"],
+    ),
+    "a bound not a number": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
+        "        high: lots\n",
+        ["conversion_rate_in_band", "high", "'lots'"],
+    ),
+    "a model check's severity": (
+        "ops:\n  model__support_ticket_classifier_classifier_beats_baselines:\n"
+        "    config:\n      severity: error\n",
+        ["classifier_beats_baselines", "'error'", "WARN or ERROR"],
+    ),
+    "not run config": ("noise_ratio_in_band: 0.2\n", ["noise_ratio_in_band", "ops"]),
+    "not YAML": ("ops: {gold__crm_noise_summary: [\n", ["not YAML or JSON"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_config_file_with_a_mistake_is_refused_naming_it_before_anything_runs(
+    case, tmp_path, monkeypatch, capsys
+):
+    from cx_assets import cli as cli_module
+
+    text, named = BAD_FILES[case]
+    config = tmp_path / "checks.yaml"
+    config.write_text(text)
+    data_dir = tmp_path / "data"  # never created: the run is refused before it starts
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    arguments = ["run", "--date", START, "--select", "group:calls", "--config", str(config)]
+    assert cli_module.main(arguments) == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"cx-lakehouse: --config {config}: "), said
+    assert len(said.strip().splitlines()) == 1, said
+    for word in named:
+        assert word in said, said
+    assert not data_dir.exists()
+
+
+def test_a_config_file_not_there_is_refused(tmp_path, monkeypatch, capsys):
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    missing = tmp_path / "nowhere.yaml"
+    assert cli_module.main(["run", "--date", START, "--config", str(missing)]) == 2
+    assert f"--config {missing}: " in capsys.readouterr().err
+
+
+def test_the_config_file_docs_checks_md_shows_is_taken(tmp_path):
+    """The page's example names steps and settings that exist, within their bounds."""
+    import re
+
+    import yaml
+
+    from cx_assets.cli import run_config
+    from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
+    from cx_assets_tests.cli import REPO
+
+    page = (REPO / "docs" / "checks.md").read_text()
+    (example,) = re.findall(r"```yaml\n(.*?)```", page, flags=re.S)
+    path = tmp_path / "checks.yaml"
+    path.write_text(example)
+    config = run_config.read(str(path))
+    assert yaml.safe_load(example)["ops"]["gold__crm_noise_summary"]  # read, not skipped
+    job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+    run_config.check(str(path), config, job)
+
+
+def test_the_command_that_runs_a_stopped_run_again_names_its_config_file():
+    from cx_assets.lakehouse.partitions import run_command
+
+    assert run_command(START, None, "group:calls", config="my checks.yaml") == (
+        f"cx-lakehouse run --date {START} --select group:calls --config 'my checks.yaml'"
+    )
+    assert run_command(START) == f"cx-lakehouse run --date {START}"
