@@ -4,10 +4,11 @@ that matter: `ops: {<step>: {config: {<check>: {low: ..., high: ..., severity: .
 
 The file is checked before anything runs, against every step of the lakehouse (whichever
 domains the run defines): a step or a setting that does not exist, a value of the wrong
-type, a severity other than WARN or ERROR, or a band whose `low` lies above its `high`
-(the ones given, else the defaults) is refused in one line naming the file and the key.
-Dagster would take the last one and fail the check every day; a misspelled step would be
-refused by Dagster only in a run that defines it, and never by a run of another domain.
+type or out of a step's own bounds, a severity other than WARN or ERROR, or a band whose
+`low` lies above its `high` (the ones given, else the defaults) is refused in one line
+naming the file and the key. Dagster takes such a band and fails the check every day,
+checks a step's own bounds only when the step starts, after the steps before it, and
+refuses a misspelled step only in a run that defines its domain.
 
 A run is given the settings of its own steps only: `--select group:calls` defines the
 calls domain alone, and Dagster refuses config naming a step its job does not have."""
@@ -71,6 +72,7 @@ def check(path: str, config: dict, job) -> None:
         if schema is None:
             raise UsageError(f"{where}: the step has no settings")
         _check_value(given.get("config"), schema.as_field(), f"{where}: config")
+        _check_bounds(job.graph.node_named(step).definition, given.get("config"), where)
 
 
 def _check_value(value: Any, field, where: str) -> None:
@@ -95,8 +97,31 @@ def _check_value(value: Any, field, where: str) -> None:
         allowed = [choice.config_value for choice in config_type.enum_values]
         if value not in allowed:
             raise UsageError(f"{where}: {value!r} is not {' or '.join(allowed)}")
-    elif not validate_config(config_type, value).success:
+    elif not validate_config(config_type, value).success or value != value:  # NaN: no bound
         raise UsageError(f"{where}: {value!r} is not {_kind_of(config_type)}")
+
+
+def _check_bounds(op, value: Any, where: str) -> None:
+    """A step whose config is a Dagster `Config` class (support's review threshold, 0-1)
+    has bounds Dagster's schema does not hold: pydantic checks them when the step starts,
+    after every step before it ran. Checked here as that class checks them."""
+    import inspect
+
+    import pydantic
+    from dagster import Config
+
+    fn = getattr(op.compute_fn, "decorated_fn", None)
+    parameter = inspect.signature(fn).parameters.get("config") if fn else None
+    config_class = parameter.annotation if parameter else None
+    if not (inspect.isclass(config_class) and issubclass(config_class, Config)):
+        return
+    try:
+        config_class(**(value or {}))
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        name = ": ".join(str(part) for part in first["loc"])
+        said = first["msg"][:1].lower() + first["msg"][1:]
+        raise UsageError(f"{where}: config: {name}: {first['input']!r}: {said}") from None
 
 
 def _kind_of(config_type) -> str:

@@ -69,10 +69,19 @@ BAD_FILES = {
         "        high: lots\n",
         ["conversion_rate_in_band", "high", "'lots'"],
     ),
+    "a bound NaN": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
+        "        low: .nan\n",
+        ["conversion_rate_in_band", "low", "nan", "not a number"],
+    ),
     "a model check's severity": (
         "ops:\n  model__support_ticket_classifier_classifier_beats_baselines:\n"
         "    config:\n      severity: error\n",
         ["classifier_beats_baselines", "'error'", "WARN or ERROR"],
+    ),
+    "a step's own setting out of its bounds": (
+        "ops:\n  gold__support_ticket_categories:\n    config:\n      review_threshold: 1.5\n",
+        ["gold__support_ticket_categories", "review_threshold", "1.5", "less than or equal to 1"],
     ),
     "not run config": ("noise_ratio_in_band: 0.2\n", ["noise_ratio_in_band", "ops"]),
     "not YAML": ("ops: {gold__crm_noise_summary: [\n", ["not YAML or JSON"]),
