@@ -16,7 +16,7 @@ calls domain alone, and Dagster refuses config naming a step its job does not ha
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,15 @@ def read(path: str) -> dict:
     `ops` its only key; refused, naming the file, when it cannot be read as such."""
     import yaml
 
+    loader = _loader()
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"--config {path}: cannot be read ({_reason(error)})") from None
     try:
-        config = yaml.safe_load(text)
+        config = yaml.load(text, Loader=loader)  # a SafeLoader, as safe_load
+    except _GivenTwice as error:
+        raise UsageError(f"--config {path}: {error}") from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
@@ -50,6 +53,35 @@ def read(path: str) -> dict:
     if not isinstance(ops, dict):
         raise UsageError(f"--config {path}: ops: a mapping of steps to their config")
     return {"ops": ops}
+
+
+class _GivenTwice(Exception):
+    pass
+
+
+def _loader():
+    """YAML's safe loader, refusing a key given twice in one mapping: YAML (and Python's
+    JSON) keep the last silently, so a step's settings written twice in a long file lost
+    the first, and the check ran at its defaults where the operator had raised it."""
+    import yaml
+
+    class OnceEach(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            lines: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if not isinstance(key, Hashable):
+                    continue  # refused by YAML's own loader below
+                if key in lines:
+                    raise _GivenTwice(
+                        f"{key} given twice in one mapping (line {lines[key]} and line {line}): "
+                        "the last would win without a word"
+                    )
+                lines[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return OnceEach
 
 
 def _reason(error: Exception) -> str:

@@ -83,6 +83,11 @@ BAD_FILES = {
         "ops:\n  gold__support_ticket_categories:\n    config:\n      review_threshold: 1.5\n",
         ["gold__support_ticket_categories", "review_threshold", "1.5", "less than or equal to 1"],
     ),
+    "a step given twice": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
+        "        severity: ERROR\n  gold__calls_kpis_daily:\n    config: {}\n",
+        ["gold__calls_kpis_daily", "twice", "line 2", "line 6"],
+    ),
     "not run config": ("noise_ratio_in_band: 0.2\n", ["noise_ratio_in_band", "ops"]),
     "not YAML": ("ops: {gold__crm_noise_summary: [\n", ["not YAML or JSON"]),
 }
