@@ -91,20 +91,38 @@ def _reason(error: Exception) -> str:
 def check(path: str, config: dict, job) -> None:
     """Refuse, naming `path` and the key, what `config` sets that `job` (a job holding every
     step of the lakehouse) has no place for or would judge nonsense."""
-    schemas = {node.name: node.definition.config_schema for node in job.graph.nodes}
+    schemas = {
+        node.name: node.definition.config_schema
+        for node in job.graph.nodes
+        if _has_settings(node.definition.config_schema)
+    }
+    steps = {node.name for node in job.graph.nodes}
     for step, given in config.get("ops", {}).items():
         where = f"--config {path}: ops: {step}"
-        if step not in schemas:
-            near = difflib.get_close_matches(str(step), list(schemas), n=1)
+        if step not in steps:
+            near = difflib.get_close_matches(str(step), list(steps), n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise UsageError(f"{where}: no step of the lakehouse is named so{hint}")
-        schema = schemas[step]
         if not isinstance(given, dict) or set(given) - {"config"}:
             raise UsageError(f"{where}: a step's settings go under `config:`")
-        if schema is None:
-            raise UsageError(f"{where}: the step has no settings")
-        _check_value(given.get("config"), schema.as_field(), f"{where}: config")
+        if step not in schemas:
+            if not given.get("config"):
+                continue
+            # Dagster takes any config for a step that declares none, and ignores it: a
+            # check with a step of its own (support's) set under its table's step judged
+            # at its defaults.
+            own = sorted(name for name in schemas if name.startswith(f"{step}_"))
+            hint = f" (its checks' settings go under their own steps: {', '.join(own)})"
+            raise UsageError(f"{where}: the step has no settings{hint if own else ''}")
+        _check_value(given.get("config"), schemas[step].as_field(), f"{where}: config")
         _check_bounds(job.graph.node_named(step).definition, given.get("config"), where)
+
+
+def _has_settings(schema) -> bool:
+    """Whether a step declares config (one declaring none takes any, as Dagster's `Any`)."""
+    from dagster._config import ConfigTypeKind
+
+    return schema is not None and schema.as_field().config_type.kind != ConfigTypeKind.ANY
 
 
 def _check_value(value: Any, field, where: str) -> None:

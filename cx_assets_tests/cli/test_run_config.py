@@ -83,6 +83,11 @@ BAD_FILES = {
         "ops:\n  gold__support_ticket_categories:\n    config:\n      review_threshold: 1.5\n",
         ["gold__support_ticket_categories", "review_threshold", "1.5", "less than or equal to 1"],
     ),
+    "a check's settings under its table's step, where the check has a step of its own": (
+        "ops:\n  model__support_volume_forecaster:\n    config:\n"
+        "      forecast_fell_back_to_baseline: {severity: ERROR}\n",
+        ["model__support_volume_forecaster:", "model__support_volume_forecaster_forecast_fell"],
+    ),
     "a step given twice": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: ERROR\n  gold__calls_kpis_daily:\n    config: {}\n",
@@ -151,3 +156,28 @@ def test_the_command_that_runs_a_stopped_run_again_names_its_config_file():
         f"cx-lakehouse run --date {START} --select group:calls --config 'my checks.yaml'"
     )
     assert run_command(START) == f"cx-lakehouse run --date {START}"
+
+
+def test_every_steps_settings_written_out_at_their_defaults_are_taken(tmp_path):
+    """No false refusal: a file giving every setting of every step its default (as the
+    launchpad's scaffold writes them) passes the check."""
+    from dagster._config import ConfigTypeKind
+
+    from cx_assets.cli import run_config
+    from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
+
+    def defaults(field):
+        if ConfigTypeKind.is_shape(field.config_type.kind):
+            fields = field.config_type.fields.items()
+            return {name: defaults(inner) for name, inner in fields if inner.default_provided}
+        return field.default_value
+
+    job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+    ops = {
+        node.name: {"config": defaults(node.definition.config_schema.as_field())}
+        for node in job.graph.nodes
+        if node.definition.config_schema is not None
+        and node.definition.config_schema.as_field().config_type.kind != ConfigTypeKind.ANY
+    }
+    assert len(ops) > 25  # every bronze and typed silver table, the bands, the model checks
+    run_config.check("scaffold.yaml", {"ops": ops}, job)
