@@ -14,9 +14,9 @@ print one line and exit 2; a full disk, or a data root it may not write, prints 
 and exits 1 (`failures`). Ctrl-C exits 130, a stop signal (SIGTERM) 143 and a hang-up
 (SIGHUP) 129 (`process.InterruptWatch`).
 
-A module per command (`generate`, `run` with `run_plan` and `run_report`, `servers` for `ui`
-and `dashboard`); `home` writes the Dagster instance's home, `process` tends the command's
-own process.
+A module per command (`generate`, `run` with `run_plan`, `run_report` and `run_config`,
+`servers` for `ui` and `dashboard`); `home` writes the Dagster instance's home, `process`
+tends the command's own process.
 """
 
 from __future__ import annotations
