@@ -102,6 +102,14 @@ def metadata_value(metadata: Mapping[str, Any], key: str) -> Any:
     return getattr(value, "value", value)
 
 
+def _nullable_columns(model: type[pa.DataFrameModel] | None) -> list[str]:
+    """The columns of `model` that may be null: a landed table's optional fields, and what
+    is derived from them, whose values all gone for a day `no_column_emptied` warns of."""
+    if model is None:
+        return []
+    return [name for name, column in model.to_schema().columns.items() if column.nullable]
+
+
 def lake_asset(
     layer: str,
     *,
@@ -166,6 +174,7 @@ def lake_asset(
             landed_key=metadata_value(declared, LANDED_KEY),
             keyed_hashes=keyed_hashes,
             group=group,
+            optional_columns=_nullable_columns(model) if reconciles_with is not None else (),
         ) + list(own_checks)
         common = {
             "description": description or format_docstring_for_description(fn),

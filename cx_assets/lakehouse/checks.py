@@ -52,6 +52,7 @@ COLUMN_SCHEMA_CHANGE = "column_schema_change"
 RECORDS_ONLY_IN_QUARANTINE = "records_only_in_quarantine"
 NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
 ONE_HASH_KEY = "one_hash_key"
+NO_COLUMN_EMPTIED = "no_column_emptied"
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,20 @@ table's declarations into its checks; their severities are the contract's (see `
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
+    Field,
     MetadataValue,
 )
 
 from cx_assets.lakehouse import quarantine, written_days
 from cx_assets.lakehouse.checks import (
     CONFIGURED_SEVERITY_BLOCKS,
+    NO_COLUMN_EMPTIED,
     NON_EMPTY,
     ONE_HASH_KEY,
     RECONCILES_WITH_BRONZE,
@@ -173,6 +175,90 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
         evaluate,
         blocking=CONFIGURED_SEVERITY_BLOCKS,
         config=band_config(0.0, high),
+    )
+
+
+# The emptied-column check's defaults (WARN; `min_expected` is run config on its check).
+EMPTIED_HISTORY_DAYS = 7
+MIN_EXPECTED_VALUES = 20
+
+
+def no_column_emptied(
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    history_days: int = EMPTIED_HISTORY_DAYS,
+    min_expected: int = MIN_EXPECTED_VALUES,
+) -> DeclaredCheck:
+    """WARN (by default) when one of a landed table's optional `columns` is null in every
+    record of a day, where the `history_days` days before held it in enough of theirs that
+    the day's records would hold `min_expected` values or more at that share.
+
+    Every record of such a day passes its schema (the field is optional), so nothing is
+    quarantined: an export that lost a column's values (all tickets without their
+    `agent_id`, all calls without a `sentiment_score`) gave gold a day without agents or
+    sentiment and not a word. Chance leaves a column empty only where few values were to
+    be expected, hence the floor; a day with a single value is judged delivered."""
+    selected = ", ".join(f"count({quote_identifier(column)})" for column in columns)
+
+    def evaluate(run: CheckRun) -> AssetCheckResult:
+        config, days = run.config, run.days
+        counts: dict[date, tuple[int, ...]] = {}
+        with run.warehouse.connect() as con:
+            if table_exists(con, schema, table):
+                rows = con.execute(
+                    f"SELECT {PARTITION_COLUMN}, count(*), {selected} "
+                    f"FROM {qualified(schema, table)} "
+                    f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? GROUP BY ALL",
+                    [days[0] - timedelta(days=history_days), days[-1]],
+                ).fetchall()
+                counts = {day: tuple(int(n) for n in counted) for day, *counted in rows}
+        emptied: dict[str, dict[str, dict[str, float | int]]] = {}
+        said = []
+        for day in days:
+            records, *values = counts.get(day, (0,) * (len(columns) + 1))
+            before = [
+                counts[earlier]
+                for back in range(1, history_days + 1)
+                if (earlier := day - timedelta(days=back)) in counts
+            ]
+            records_before = sum(counted[0] for counted in before)
+            for at, column in enumerate(columns):
+                if values[at] or not records or not records_before:
+                    continue
+                share = sum(counted[at + 1] for counted in before) / records_before
+                if share * records < config["min_expected"]:
+                    continue
+                emptied.setdefault(day.isoformat(), {})[column] = {
+                    "records": records,
+                    "share_before": round(share, 4),
+                }
+                said.append(
+                    f"{day.isoformat()}: {column} null in all {records} records, where the "
+                    f"{len(before)} days before held one in {share:.0%} of theirs (about "
+                    f"{share * records:.0f} expected)"
+                )
+        return AssetCheckResult(
+            check_name=NO_COLUMN_EMPTIED,
+            passed=not emptied,
+            severity=config["severity"],
+            description=f"{'; '.join(said)}: did the source stop sending it?" if said else None,
+            metadata={"emptied_by_day": MetadataValue.json(emptied), "columns": list(columns)},
+        )
+
+    return DeclaredCheck(
+        NO_COLUMN_EMPTIED,
+        f"WARN by default when an optional column of {schema}.{table} "
+        f"({', '.join(columns)}) is null in all of a day's records, where the "
+        f"{history_days} days before held it often enough to expect {min_expected} values "
+        "or more (run config).",
+        evaluate,
+        blocking=CONFIGURED_SEVERITY_BLOCKS,
+        config={
+            "severity": severity_config(),
+            "min_expected": Field(int, default_value=min_expected),
+        },
     )
 
 
@@ -500,11 +586,13 @@ def declared_checks(
     landed_key: Sequence[str] | None = None,
     keyed_hashes: bool = False,
     group: str = "default",
+    optional_columns: Sequence[str] = (),
 ) -> list[DeclaredCheck]:
     """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
     landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
     one, and records only in quarantine where its key is kept once over all days (the key's
-    `landed_key` fields known); unique key, row count and ratio bands where declared;
+    `landed_key` fields known), and no column emptied where it has `optional_columns` (the
+    nullable ones of its model); unique key, row count and ratio bands where declared;
     `column_schema_change` on a table with `columns` (every table; a stored model has
     none); `one_hash_key` on a table with `keyed_hashes`."""
     checks: list[DeclaredCheck] = []
@@ -512,6 +600,8 @@ def declared_checks(
         checks += [non_empty(schema, table, what="records"), volume_anomaly(schema, table)]
     if reconciles_with is not None:
         checks += [reconciliation(schema, table, reconciles_with), reject_ratio(reconciles_with)]
+        if optional_columns:
+            checks.append(no_column_emptied(schema, table, optional_columns))
     if grain is not None:
         checks.append(
             unique_key(schema, table, grain, partitioned=partitioned, across_days=grain_across_days)

@@ -8,12 +8,15 @@ case by the day it runs."""
 from __future__ import annotations
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from dagster import AssetKey, Output
+from pandera.typing import Series
 
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
+    NO_COLUMN_EMPTIED,
     NON_EMPTY,
     RECONCILES_WITH_BRONZE,
     RECORDS_ONLY_IN_QUARANTINE,
@@ -24,8 +27,10 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.table_checks import declared_checks
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import check_results, check_results_by_day
@@ -488,6 +493,74 @@ def test_a_day_without_rejects_keeps_the_reject_ratio_green(lake):
     assets = [bronze_records, records]
     result = lake.materialize(assets, day="2024-01-05")
     assert check_results(result)[("silver/records", REJECT_RATIO)].passed
+
+
+# --------------------------------------------------------------------------- emptied column
+
+NOTED_SPEC = RecordSpec(
+    fields=(Field("Id", "record_id", "int"), Field("Note", "note", "str", required=False))
+)
+
+
+class NotedRecord(Record):
+    note: Series[str] = pa.Field(nullable=True, description="`Note`, optional.")
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=NotedRecord,
+    reconciles_with=bronze_records,
+    ins={"bronze": same_day(bronze_records)},
+)
+def noted_records(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Records with an optional note."""
+    return silver_from_bronze(
+        context, warehouse=warehouse, lake=lake, bronze=bronze, spec=NOTED_SPEC,
+        model=NotedRecord, select_sql=f"SELECT *, 'x' AS label FROM {TYPED_RECORDS} "
+        "WHERE reject_reason IS NULL",
+    )  # fmt: skip
+
+
+def land_noted(lake, day: str, count: int, noted: int) -> None:
+    """`count` records of which the first `noted` hold a note (the others leave it out)."""
+    lake.land_jsonl("crm", "records", day, [
+        {"Id": n, **({"Note": f"note {n}"} if n < noted else {})} for n in range(count)
+    ])  # fmt: skip
+
+
+def test_an_optional_column_delivered_empty_for_a_day_warns(lake):
+    """Found landing a day whose tickets all came without their agent_id (an export that
+    lost a column's values): every check passed, and gold had a day with no agent."""
+    for day in ("2024-01-05", "2024-01-06"):
+        land_noted(lake, day, count=30, noted=24)
+    land_noted(lake, "2024-01-07", count=30, noted=0)  # the notes all gone
+    land_noted(lake, "2024-01-08", count=30, noted=1)  # one is enough to be delivered
+    assets = [bronze_records, noted_records]
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-08")
+    assert result.success  # a judgement, not a broken invariant
+    by_day = check_results_by_day(result)[("silver/noted_records", NO_COLUMN_EMPTIED)]
+    assert {day for day, check in by_day.items() if not check.passed} == {"2024-01-07"}
+    check = by_day["2024-01-07"]
+    assert check.severity == WARN
+    assert check.description == (
+        "2024-01-07: note null in all 30 records, where the 2 days before held one in "
+        "80% of theirs (about 24 expected): did the source stop sending it?"
+    )
+    assert check.metadata["emptied_by_day"].value == {
+        "2024-01-07": {"note": {"records": 30, "share_before": 0.8}}
+    }
+
+
+def test_a_column_rarely_held_or_a_small_day_without_it_stays_quiet(lake):
+    """Chance alone leaves a column empty where few values were to be expected: a day's
+    values at the share of the days before must be at least `min_expected` (20)."""
+    land_noted(lake, "2024-01-05", count=40, noted=10)  # a quarter
+    land_noted(lake, "2024-01-06", count=60, noted=0)  # about 15 expected: quiet
+    assets = [bronze_records, noted_records]
+    result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
+    by_day = check_results_by_day(result)[("silver/noted_records", NO_COLUMN_EMPTIED)]
+    assert all(check.passed for check in by_day.values())
 
 
 # --------------------------------------------------------------------------- declarations
