@@ -10,6 +10,7 @@ from cx_assets.calls.records import TRANSCRIPT_SPEC
 from cx_assets.calls.rules import DEFAULT_RULES
 from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import LANDED_KEY, Band, lake_asset
+from cx_assets.lakehouse.checks import timed_on_file_day
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
@@ -55,7 +56,8 @@ def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
             description="Share of a day's calls with an upsell word but no parsable dollar "
             "amount (amounts said in words, a new currency format): upsell revenue would be "
             "understated.",
-        )
+        ),
+        timed_on_file_day("called_at"),
     ],
     ins={"bronze": same_day(bronze_transcripts)},
 )

@@ -31,6 +31,7 @@ from cx_assets.lakehouse.checks import (
     CheckRun,
     DeclaredCheck,
     names_left_on_other_days,
+    timed_on_file_day,
 )
 from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
@@ -229,6 +230,7 @@ def crm_user_versions(
     metadata={LANDED_KEY: list(INTERACTION_SPEC.landed_key)},
     reconciles_with=bronze_interactions,
     keyed_hashes=True,
+    bands=[timed_on_file_day("occurred_at")],
     ins={
         "bronze": same_day(bronze_interactions),
         # A person's company as of the day: every version delivered up to it.

@@ -24,6 +24,7 @@ from cx_assets.digital.rules import DEFAULT_RULES, JOURNEY_EVENT_KEY
 from cx_assets.lakehouse import written_days
 from cx_assets.lakehouse.asset_factories import bronze_asset, latest_version_asset
 from cx_assets.lakehouse.assets import LANDED_KEY, Band, lake_asset
+from cx_assets.lakehouse.checks import timed_on_file_day
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
@@ -58,6 +59,7 @@ bronze_members = bronze_asset(
     model=schemas.SilverJourneyEvent,
     grain=list(JOURNEY_EVENT_KEY),
     reconciles_with=bronze_journeys,
+    bands=[timed_on_file_day("event_at")],
     ins={"bronze": same_day(bronze_journeys)},
 )
 def digital_journeys(
@@ -85,6 +87,7 @@ def digital_journeys(
     grain_across_days=True,
     metadata={LANDED_KEY: list(CALL_SPEC.landed_key)},
     reconciles_with=bronze_calls,
+    bands=[timed_on_file_day("called_at")],
     ins={"bronze": same_day(bronze_calls)},
 )
 def digital_calls(

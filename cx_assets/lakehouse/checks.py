@@ -53,6 +53,7 @@ RECORDS_ONLY_IN_QUARANTINE = "records_only_in_quarantine"
 NAMES_MASKED_ON_OTHER_DAYS = "names_masked_on_other_days"
 ONE_HASH_KEY = "one_hash_key"
 NO_COLUMN_EMPTIED = "no_column_emptied"
+TIMED_ON_FILE_DAY = "timed_on_file_day_share"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,31 @@ class Band:
     low: float
     high: float
     description: str
+
+
+# The least share of a day's records timed on their folder's day (WARN below; run config).
+MIN_TIMED_ON_FILE_DAY_SHARE = 0.5
+
+
+def timed_on_file_day(time_column: str) -> Band:
+    """The band of a landed table of events (`time_column` their UTC time) on the share of a
+    day's records timed on the day of the date folder they landed in.
+
+    A day's export landed in another day's folder passes every schema: its times are
+    valid and none lies after the day after the folder's, so nothing is quarantined, and
+    the folder's day counts the other day's calls or interactions (contract §2: the date
+    folder is the partition). An export named by its local date moves a few hours of
+    records to the next UTC day (CRM's evening in São Paulo: 4% of a generated day), so
+    the band's low end is half; a day's records all timed another day give 0."""
+    return Band(
+        name=TIMED_ON_FILE_DAY,
+        ratio_sql=f"SELECT date, avg(CASE WHEN CAST(timezone('UTC', {time_column}) AS DATE) "
+        "= date THEN 1.0 ELSE 0.0 END) AS ratio FROM {table} WHERE {days} GROUP BY date",
+        low=MIN_TIMED_ON_FILE_DAY_SHARE,
+        high=1.0,
+        description=f"Share of a day's records whose {time_column} (UTC) falls on the day of "
+        "their date folder: a low share is a day's export landed in another day's folder.",
+    )
 
 
 def severity_config() -> Field:

@@ -17,11 +17,11 @@ import pytest
 from dagster import AssetCheckSeverity, AssetKey
 
 from cx_assets.calls.assets import CONVERSION_RATE, UPSELL_WITHOUT_AMOUNT
-from cx_assets.lakehouse.checks import NON_EMPTY
+from cx_assets.lakehouse.checks import NON_EMPTY, TIMED_ON_FILE_DAY
 from cx_assets.synthetic.calls import calls_on, generate
 from cx_assets.synthetic.landing_writer import GenerationRequest
 from cx_assets_tests.calls.landing_rows import CALLS, DAY, EVERYTHING, GOLD_TABLES, call
-from cx_assets_tests.conftest import check_results
+from cx_assets_tests.conftest import check_results, check_results_by_day
 from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 
 
@@ -182,6 +182,22 @@ def test_band_checks_warn_without_failing_the_run(lake):
         assert not evaluation.passed, key
         assert evaluation.severity == AssetCheckSeverity.WARN, key
         assert evaluation.metadata["ratio_by_day"].data == {DAY: 1.0}, key
+
+
+def test_a_days_calls_landed_in_another_days_folder_warn(lake):
+    """Seen landing a day's exports in the next day's folder and running that day: exit 0,
+    no warning, and gold's calls of the 6th were the calls of the 5th (a call timed up to
+    the end of the day after its folder's day is not even quarantined)."""
+    late = [call(f"L{n}", "Sign me up.", timestamp="2024-01-05T10:00:00") for n in range(3)]
+    lake.land_jsonl("calls", "transcripts", "2024-01-06", late)
+    lake.land_jsonl("calls", "transcripts", DAY, [call("D1", "No."), call("D2", "Sign me up.")])
+    result = lake.materialize(EVERYTHING, day=DAY, last_day="2024-01-06")
+    assert result.success  # a judgement of the day, not a broken invariant
+    by_day = check_results_by_day(result)[("silver/calls_transcripts", TIMED_ON_FILE_DAY)]
+    assert by_day[DAY].passed
+    check = by_day["2024-01-06"]
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    assert check.metadata["ratio_by_day"].data == {"2024-01-06": 0.0}
 
 
 def test_a_redelivered_file_replaces_the_partition(lake):
