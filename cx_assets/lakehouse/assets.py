@@ -55,7 +55,7 @@ from cx_assets.lakehouse.checks import (
     day_target,
 )
 from cx_assets.lakehouse.inputs import early_access_api
-from cx_assets.lakehouse.io_managers import LAYER_STORAGE
+from cx_assets.lakehouse.io_managers import LAYER_STORAGE, days_never_built
 from cx_assets.lakehouse.partitions import (
     PARTITION_COLUMN,
     daily_partitions,
@@ -329,7 +329,9 @@ def _evaluating_checks(
     def step(context: AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
         if key in context.selected_asset_keys:
             yield _table_output(fn, own, context, kwargs)
-        elif never_built := _table_never_built(context, key, kwargs["warehouse"]):
+        elif never_built := _table_never_built(
+            context, key, kwargs["warehouse"], partitioned=partitioned
+        ):
             yield from never_built
             return
         yield from _check_results(context, key, checks, kwargs, partitioned=partitioned)
@@ -344,23 +346,35 @@ def _evaluating_checks(
 
 
 def _table_never_built(
-    context: AssetExecutionContext, key: AssetKey, warehouse: Warehouse
+    context: AssetExecutionContext, key: AssetKey, warehouse: Warehouse, *, partitioned: bool
 ) -> list[AssetCheckResult]:
     """Checks run alone (the UI's "Execute checks") on a data root that never built their
-    table: each fails as ERROR naming it, where each check's query failed the step with
-    DuckDB's catalog error. Empty when the table is there."""
+    table, or never built it for the run's days: each fails as ERROR naming it (and the
+    day), where each check's query failed the step with DuckDB's catalog error, or judged
+    a day of no rows. Empty when the table is there for every day of the run."""
     schema, table = key.path
     with warehouse.connect() as con:
-        if table_exists(con, schema, table):
-            return []
+        exists = table_exists(con, schema, table)
+    if not exists:
+        said = f"{schema}.{table} does not exist: materialize {key.to_user_string()} first"
+    elif not partitioned:
+        return []
+    elif missing := days_never_built(context.instance, warehouse, key, partition_dates(context)):
+        more = len(missing) - 1
+        also = f" (and {more} more day{'s' if more > 1 else ''})" if more else ""
+        said = (
+            f"{key.to_user_string()} was never built for {missing[0]}{also}: materialize it "
+            f"for {'those days' if more else 'that day'} first"
+        )
+    else:
+        return []
     return [
         AssetCheckResult(
             asset_key=key,
             check_name=check_key.name,
             passed=False,
             severity=AssetCheckSeverity.ERROR,
-            description=f"{schema}.{table} does not exist: materialize {key.to_user_string()} "
-            "first",
+            description=said,
         )
         for check_key in sorted(context.selected_asset_check_keys, key=lambda k: k.name)
         if check_key.asset_key == key

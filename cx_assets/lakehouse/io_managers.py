@@ -290,7 +290,7 @@ def _require_built_days(
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
         return
-    if _built_by_this_run(context, step) or not step.has_partitions:
+    if _built_by_this_run(context, step) or not step.has_partitions or _checks_only(step):
         return
     if context.asset_partitions_time_window != step.partition_time_window:
         mapping = (
@@ -337,6 +337,13 @@ def _built_by_this_run(context: InputContext, step: Any) -> bool:
     return upstream is not None and upstream.step_key in steps
 
 
+def _checks_only(step: Any) -> bool:
+    """Whether `step` runs its table's checks alone (the UI's "Execute checks"): it writes
+    nothing from its inputs, so none is refused; each check judges the table as stored, or
+    fails naming it when it was never built for the day (`assets._table_never_built`)."""
+    return step.assets_def is not None and not step.assets_def.keys
+
+
 def _require_table(context: InputContext, ref: TableRef, warehouse: Warehouse) -> None:
     """Fail the step when a table it reads from outside its run was never built at all: an
     input of every day built (`all_days`) or a whole-history one failed in DuckDB's "Catalog
@@ -349,7 +356,7 @@ def _require_table(context: InputContext, ref: TableRef, warehouse: Warehouse) -
         step = context.step_context
     except Exception:  # a context built by hand, outside a run
         return
-    if _built_by_this_run(context, step):
+    if _built_by_this_run(context, step) or _checks_only(step):
         return
     with warehouse.connect() as con:
         if table_exists(con, ref.schema, ref.table):

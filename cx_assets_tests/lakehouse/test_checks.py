@@ -178,6 +178,34 @@ def test_checks_run_alone_on_a_table_never_built_fail_as_error_naming_it(lake):
     assert not check_only.success  # blocking checks
 
 
+def test_checks_run_alone_on_a_day_their_table_was_never_built_for_fail_as_error_naming_it(lake):
+    """The table is there, but not that day: the step was refused while loading the table's
+    own input, naming the input ("reading it now would write this asset from no rows"),
+    where nothing is written; each check now fails, naming the table and the day."""
+    land_records(lake, "2024-01-05")
+    lake.materialize([bronze_records, records], day="2024-01-05")
+    check = AssetCheckKey(records.key, RECONCILES_WITH_BRONZE)
+    job = define_asset_job("check_alone", selection=AssetSelection.checks(check))
+    definitions = Definitions(
+        assets=[bronze_records, records], jobs=[job], resources=lake.resources
+    )
+    check_only = definitions.resolve_job_def("check_alone").execute_in_process(
+        tags={"dagster/partition": "2024-01-07"}, instance=lake.instance, run_config=QUIET,
+        raise_on_error=False,
+    )  # fmt: skip
+    evaluation = check_results(check_only)[("silver/records", RECONCILES_WITH_BRONZE)]
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.description == (
+        "silver/records was never built for 2024-01-07: materialize it for that day first"
+    )
+    assert materialized(check_only) == set()
+    # A day it was built for is judged as stored.
+    built = definitions.resolve_job_def("check_alone").execute_in_process(
+        tags={"dagster/partition": "2024-01-05"}, instance=lake.instance, run_config=QUIET,
+    )  # fmt: skip
+    assert check_results(built)[("silver/records", RECONCILES_WITH_BRONZE)].passed
+
+
 # --------------------------------------------------------------------------- blocking
 
 
