@@ -119,17 +119,35 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
     path `files` gives the day; a day with no rows gets an empty file. A row of a day
     `files` does not name fails the stream, and then no file is left. Returns rows per day."""
     schema = normalise(without_partition_column(batches.schema.empty_table())).schema
+    # The days whose file is open, and those whose file is finished (closed): a range
+    # streams its days in order, and a day's file is finished once a later day's rows come.
+    # Every file stayed open to the stream's end: a range held one a day and met the
+    # open-file limit (400 days under `ulimit -n 256`, macOS's default: 'Too many open
+    # files' at the 233rd).
     writers: dict[date, pq.ParquetWriter] = {}
+    finished_days: set[date] = set()
     rows: dict[date, int] = dict.fromkeys(files, 0)
 
     def writer_for(day: date) -> pq.ParquetWriter:
         if day not in writers:
             files[day].parent.mkdir(parents=True, exist_ok=True)
+            earlier = _set_aside(files[day]) if day in finished_days else None
+            finished_days.discard(day)
             with durable.naming(files[day]):
                 writers[day] = pq.ParquetWriter(
                     files[day], schema, compression="zstd", coerce_timestamps="us"
                 )
+            if earlier is not None:
+                _copy_row_groups(earlier, writers[day], files[day])
         return writers[day]
+
+    def finish(day: date) -> None:
+        write_pending(day)
+        writer = writer_for(day)  # empty days still get a file, so a re-run replaces old rows
+        del writers[day]
+        finished_days.add(day)
+        with durable.naming(files[day]):
+            writer.close()
 
     # Each day's rows not written yet, with their rows and bytes: small batches wait for
     # more, in their order.
@@ -158,12 +176,13 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
             table = pa.Table.from_batches([batch])
             days_in_batch = pc.unique(table[PARTITION_COLUMN]).to_pylist()
             # A range streams its days in order: an earlier day's rows wait no longer once
-            # a later day's come. Rows short of a row group waited for the stream's end, so
-            # a range of small days held every day's last rows at once.
+            # a later day's come, and its file is finished. Rows short of a row group waited
+            # for the stream's end, so a range of small days held every day's last rows at
+            # once.
             dated = [day for day in days_in_batch if day is not None]
             if dated:
-                for day in sorted(day for day in days_waiting if day < min(dated)):
-                    write_pending(day)
+                for day in sorted(day for day in days_waiting | set(writers) if day < min(dated)):
+                    finish(day)
             for day in days_in_batch:
                 if day not in files:
                     raise ValueError(f"row dated {day} outside the partitions being written")
@@ -175,8 +194,8 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
                 add(day, normalise(without_partition_column(part)))
                 rows[day] += part.num_rows
         for day in files:
-            write_pending(day)
-            writer_for(day)  # empty days still get a file, so a re-run replaces old rows
+            if day not in finished_days or day in days_waiting:
+                finish(day)
         finished = True
     finally:
         for day, writer in writers.items():
@@ -185,7 +204,31 @@ def write_days(batches: pa.RecordBatchReader, files: Mapping[date, Path]) -> dic
         if not finished:  # the earlier files stay as they were
             for path in files.values():
                 path.unlink(missing_ok=True)
+                _set_aside_name(path).unlink(missing_ok=True)
     return rows
+
+
+def _set_aside_name(path: Path) -> Path:
+    # An in-flight name still (`_data.parquet.<pid>.…tmp`), so a killed writer's is removed.
+    return path.with_name(f"{path.stem}.earlier{path.suffix}")
+
+
+def _set_aside(path: Path) -> Path:
+    """A finished day's file moved aside, for a stream that gives the day rows again (out
+    of day order: no bronze step's) to write it anew from its row groups."""
+    earlier = _set_aside_name(path)
+    os.replace(path, earlier)
+    return earlier
+
+
+def _copy_row_groups(earlier: Path, writer: pq.ParquetWriter, path: Path) -> None:
+    """The row groups of `earlier` into `writer`, one at a time, then `earlier` removed."""
+    with open(earlier, "rb") as handle:
+        read = pq.ParquetFile(handle)
+        for group in range(read.num_row_groups):
+            with durable.naming(path):
+                writer.write_table(read.read_row_group(group))
+    earlier.unlink()
 
 
 def publish_days(files: Mapping[date, Path], dataset_dir: Path) -> None:
