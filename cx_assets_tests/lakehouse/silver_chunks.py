@@ -5,9 +5,16 @@ one piece held them all in memory)."""
 from __future__ import annotations
 
 
-def spy_on_silver_chunks(monkeypatch) -> list[tuple[str, tuple[str, ...]]]:
-    """(bronze table, days) of every chunk a silver step types from here on, in order."""
+def spy_on_silver_chunks(
+    monkeypatch, small_days_together: bool = False
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(bronze table, days) of every chunk a silver step types from here on, in order.
+    A test's days are small: each is typed alone, as a large day is, unless
+    `small_days_together` (`steps.day_chunks`)."""
     from cx_assets.lakehouse import steps
+
+    if not small_days_together:
+        monkeypatch.setattr(steps, "GROUP_ROWS", 0)
 
     typed: list[tuple[str, tuple[str, ...]]] = []
     chunk_of = steps._silver_chunk
