@@ -152,12 +152,15 @@ GROUP_BYTES = 4 * 2**20
 
 
 def day_chunks(
-    days: Sequence[date], sizes: Mapping[date, tuple[int, int] | None]
+    days: Sequence[date],
+    sizes: Mapping[date, tuple[int, int] | None],
+    most_rows: int | None = None,
 ) -> list[list[date]]:
-    """`days` (in order) in chunks of consecutive days holding at most `GROUP_ROWS` records
-    (and never more than `PART_ROWS`) and `GROUP_BYTES` bytes, by `sizes[day]` = (records,
-    bytes); a day above either, or whose size is not known (None), is a chunk of its own."""
-    most_rows = min(GROUP_ROWS, PART_ROWS)
+    """`days` (in order) in chunks of consecutive days holding at most `most_rows` records
+    (by default `GROUP_ROWS`, and never more than `PART_ROWS`) and `GROUP_BYTES` bytes, by
+    `sizes[day]` = (records, bytes); a day above either, or whose size is not known (None),
+    is a chunk of its own."""
+    most_rows = min(GROUP_ROWS if most_rows is None else most_rows, PART_ROWS)
     chunks: list[list[date]] = []
     rows = size = 0
     grouping = False  # whether the last chunk may take the next day
