@@ -7,6 +7,8 @@ case by the day it runs."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pandera.pandas as pa
 import pytest
@@ -24,6 +26,7 @@ from cx_assets.lakehouse.checks import (
     ROW_COUNT_CHECK,
     UNIQUE_KEY,
     VOLUME_ANOMALY,
+    CheckRun,
 )
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
@@ -31,7 +34,7 @@ from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
-from cx_assets.lakehouse.table_checks import declared_checks
+from cx_assets.lakehouse.table_checks import declared_checks, no_column_emptied
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import check_results, check_results_by_day
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -561,6 +564,30 @@ def test_a_column_rarely_held_or_a_small_day_without_it_stays_quiet(lake):
     result = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06")
     by_day = check_results_by_day(result)[("silver/noted_records", NO_COLUMN_EMPTIED)]
     assert all(check.passed for check in by_day.values())
+
+
+def test_a_column_never_held_before_is_not_emptied_whatever_min_expected(tmp_path):
+    """A column the days before never held (a field the source leaves blank) was emptied by
+    no export: with `min_expected` run config set to 0 (to hear of any column emptied,
+    however few values were to be expected), such a column warned every day ('held one in
+    0% of theirs (about 0 expected)'). A column held by none of the days before is quiet;
+    one held by a few still warns at that setting."""
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA silver")
+        con.execute(
+            "CREATE TABLE silver.noted AS SELECT DATE '2024-01-05' + CAST(n // 10 AS INT) "
+            "AS date, NULL::VARCHAR AS never, CASE WHEN n = 3 THEN 'x' END AS rare "
+            "FROM range(30) AS t(n)"
+        )  # three days of 10 records: `never` null throughout, `rare` held once, on the 5th
+    check = no_column_emptied("silver", "noted", ["never", "rare"])
+    config = {"severity": WARN, "min_expected": 0}
+    result = check.evaluate(
+        CheckRun([date(2024, 1, 6)], warehouse, None, config, None)  # type: ignore[arg-type]
+    )
+    assert result.metadata["emptied_by_day"].value == {
+        "2024-01-06": {"rare": {"records": 10, "share_before": 0.1}}
+    }
 
 
 # --------------------------------------------------------------------------- declarations
