@@ -119,10 +119,18 @@ def check(path: str, config: dict, job) -> None:
 
 
 def _has_settings(schema) -> bool:
-    """Whether a step declares config (one declaring none takes any, as Dagster's `Any`)."""
+    """Whether a step declares config (one declaring none takes any, as Dagster's `Any`). A
+    table whose checks take none (support_tickets' unique key) declares a mapping of no
+    settings: a check's severity set under it was refused as 'no setting of it (its
+    settings: )'."""
     from dagster._config import ConfigTypeKind
 
-    return schema is not None and schema.as_field().config_type.kind != ConfigTypeKind.ANY
+    if schema is None:
+        return False
+    config_type = schema.as_field().config_type
+    if ConfigTypeKind.is_shape(config_type.kind):
+        return bool(config_type.fields)
+    return config_type.kind != ConfigTypeKind.ANY
 
 
 def _check_value(value: Any, field, where: str) -> None:

@@ -88,6 +88,10 @@ BAD_FILES = {
         "      forecast_fell_back_to_baseline: {severity: ERROR}\n",
         ["model__support_volume_forecaster:", "model__support_volume_forecaster_forecast_fell"],
     ),
+    "a check's settings under a step that has none": (
+        "ops:\n  silver__support_tickets:\n    config:\n      unique_key: {severity: ERROR}\n",
+        ["silver__support_tickets", "the step has no settings"],
+    ),
     "a step given twice": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: ERROR\n  gold__calls_kpis_daily:\n    config: {}\n",
