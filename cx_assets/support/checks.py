@@ -152,6 +152,14 @@ def breach_share_check(
         context: AssetCheckExecutionContext, warehouse: Warehouse
     ) -> AssetCheckResult:
         config = context.op_execution_context.op_config
+        if config["window_days"] < 1:
+            # No day, no ticket, no share: the check passed whatever the breaches.
+            return AssetCheckResult(
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
+                description=f"window_days {config['window_days']}: a window of no days "
+                "judges no ticket (at least 1)",
+            )
         with warehouse.connect() as con:
             if missing := _missing(con, analytics, deliveries):
                 return missing

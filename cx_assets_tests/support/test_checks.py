@@ -221,3 +221,25 @@ def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
         run_config=config,
     )  # fmt: skip
     assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (6, 5)
+
+
+@pytest.mark.parametrize("window_days", [0, -3])
+def test_a_breach_share_window_of_no_days_fails_as_error_saying_so(lake, window_days):
+    """A window of no days held no ticket, so the share was None and passed: an operator's
+    typo (or a window set to 0) silenced the check for good (found in a review audit)."""
+    check = breach_share_check(breached_long_ago, deliveries)
+    config = {
+        **QUIET,
+        "ops": {
+            "gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": window_days}}
+        },
+    }
+    result, evaluation = check_evaluation(
+        lake, [deliveries, breached_long_ago], check, "gold/breached_long_ago",
+        BREACH_SHARE_IN_BAND, run_config=config,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.description == (
+        f"window_days {window_days}: a window of no days judges no ticket (at least 1)"
+    )
+    assert not result.success
