@@ -59,15 +59,21 @@ def publish(table: pa.Table, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / DATA_FILE
     in_flight = folder / f"_{DATA_FILE}.{os.getpid()}.tmp"
-    with durable.naming(in_flight):
-        pq.write_table(
-            normalise(table),
-            in_flight,
-            compression=PUBLISHED_CODEC,
-            coerce_timestamps="us",
-            allow_truncated_timestamps=True,
-        )
-    _move_into_place(in_flight, target)
+    try:
+        with durable.naming(in_flight):
+            pq.write_table(
+                normalise(table),
+                in_flight,
+                compression=PUBLISHED_CODEC,
+                coerce_timestamps="us",
+                allow_truncated_timestamps=True,
+            )
+        _move_into_place(in_flight, target)
+    except BaseException:
+        # A failed write (a full disk) left its half file beside the day's, where polars,
+        # given the folder, refuses it: removed, as a killed writer's is by the next publish.
+        in_flight.unlink(missing_ok=True)
+        raise
     durable.synced_renames(target)
     return target
 

@@ -172,7 +172,7 @@ def test_a_publish_that_fails_midway_leaves_the_earlier_file_whole(tmp_path, mon
         publish(pa.table({"x": [3]}), folder)
     monkeypatch.setattr(pq, "write_table", real_write)
     assert pq.read_table(folder / DATA_FILE).column("x").to_pylist() == [1, 2]
-    publish(pa.table({"x": [3]}), folder)  # the next publish clears what the failed one left
+    publish(pa.table({"x": [3]}), folder)
     assert [path.name for path in folder.iterdir()] == [DATA_FILE]
 
 
@@ -194,6 +194,26 @@ def test_a_write_the_disk_refuses_names_the_file(tmp_path, monkeypatch):
         publish(pa.table({"x": [3]}), folder)
     assert raised.value.errno == 28 and str(folder) in str(raised.value)
     assert "No space left on device" in str(raised.value)
+
+
+def test_a_publish_the_disk_refuses_leaves_no_in_flight_file_for_readers(tmp_path, monkeypatch):
+    """Found in the readers' audit: a gold write that failed (a full disk) left its half
+    `_data.parquet.<pid>.tmp` beside the day's file until the day was written again, where
+    polars, given the table's folder, refuses it ('directory contained paths with different
+    file extensions'), and the half file kept its bytes on the full disk."""
+    folder = partition_folder(tmp_path / "t", D1)
+    publish(pa.table({"x": [1, 2]}), folder)
+
+    def breaks_off(table, where, **options):
+        with open(where, "wb") as handle:
+            handle.write(b"PAR1 half")
+        raise OSError(28, ARROW_NO_SPACE)
+
+    monkeypatch.setattr(pq, "write_table", breaks_off)
+    with pytest.raises(OSError):
+        publish(pa.table({"x": [3]}), folder)
+    assert files_in(folder) == [DATA_FILE]
+    assert pq.read_table(folder / DATA_FILE).column("x").to_pylist() == [1, 2]
 
 
 def test_a_stream_the_disk_refuses_names_the_file(tmp_path, monkeypatch):
