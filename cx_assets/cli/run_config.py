@@ -16,6 +16,7 @@ calls domain alone, and Dagster refuses config naming a step its job does not ha
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,14 @@ def _loader():
                 lines[key] = line
             return super().construct_mapping(node, deep=deep)
 
+    # A number with an exponent and no point (JSON's `1e-05`, which Python's json.dumps
+    # writes for 0.00001) is a number, as JSON and the launchpad's YAML (1.2) read it;
+    # PyYAML's YAML 1.1 read it as text, refused as "'1e-05' is not a number".
+    OnceEach.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+        list("-+0123456789."),
+    )
     return OnceEach
 
 

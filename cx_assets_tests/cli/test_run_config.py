@@ -185,3 +185,27 @@ def test_every_steps_settings_written_out_at_their_defaults_are_taken(tmp_path):
     }
     assert len(ops) > 25  # every bronze and typed silver table, the bands, the model checks
     run_config.check("scaffold.yaml", {"ops": ops}, job)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"ops": {"silver__calls_transcripts": {"config": {"reject_ratio": {"high": 1e-05}}}}}',
+        "ops:\n  silver__calls_transcripts:\n    config:\n      reject_ratio: {high: 2.5E-4}\n",
+    ],
+)
+def test_a_number_written_with_an_exponent_is_a_number(text, tmp_path):
+    """JSON's `1e-05` (Python's json.dumps of 0.00001) is a number, as the launchpad's YAML
+    reads it too; PyYAML's YAML 1.1 read it as the text '1e-05', refused as not a number."""
+    from cx_assets.cli import run_config
+    from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
+
+    path = tmp_path / "checks.json"
+    path.write_text(text)
+    config = run_config.read(str(path))
+    assert config["ops"]["silver__calls_transcripts"]["config"]["reject_ratio"]["high"] in (
+        1e-05,
+        2.5e-4,
+    )
+    job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+    run_config.check(str(path), config, job)
