@@ -70,6 +70,8 @@ def _loader():
         def construct_mapping(self, node, deep=False):
             lines: dict = {}
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *shared`: its keys are merged below, a local one wins
                 key = self.construct_object(key_node, deep=True)
                 line = key_node.start_mark.line + 1
                 if not isinstance(key, Hashable):

@@ -209,3 +209,39 @@ def test_a_number_written_with_an_exponent_is_a_number(text, tmp_path):
     )
     job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
     run_config.check(str(path), config, job)
+
+
+def test_settings_shared_through_a_yaml_merge_key_are_taken_and_may_be_overridden(tmp_path):
+    """One ERROR band written once and merged into two steps (`<<: *raised`), one step
+    overriding its `low`: valid YAML, taken by Dagster's own `-c FILE`; it was refused as
+    'not YAML or JSON'."""
+    from cx_assets.cli import run_config
+    from cx_assets.cli.options import UsageError
+    from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
+
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        "ops:\n"
+        "  gold__calls_kpis_daily:\n"
+        "    config:\n"
+        "      conversion_rate_in_band: &raised {low: 0.1, severity: ERROR}\n"
+        "  gold__crm_noise_summary:\n"
+        "    config:\n"
+        "      noise_ratio_in_band: {<<: *raised, low: 0.3}\n"
+    )
+    config = run_config.read(str(path))
+    assert config["ops"]["gold__crm_noise_summary"]["config"]["noise_ratio_in_band"] == {
+        "low": 0.3,
+        "severity": "ERROR",
+    }
+    job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+    run_config.check(str(path), config, job)
+    # A key given twice beside a merge is still refused.
+    path.write_text(
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n"
+        "      conversion_rate_in_band: &raised {severity: ERROR}\n"
+        "  gold__crm_noise_summary:\n    config:\n"
+        "      noise_ratio_in_band: {<<: *raised, low: 0.3, low: 0.4}\n"
+    )
+    with pytest.raises(UsageError, match="low given twice"):
+        run_config.read(str(path))
