@@ -4,7 +4,7 @@ that matter: `ops: {<step>: {config: {<check>: {low: ..., high: ..., severity: .
 
 The file is checked before anything runs, against every step of the lakehouse (whichever
 domains the run defines): a step or a setting that does not exist, a value of the wrong
-type or out of a step's own bounds, a severity other than WARN or ERROR, or a band whose
+type or out of a step's own bounds (or below a setting's least), a severity other than WARN or ERROR, or a band whose
 `low` lies above its `high` (the ones given, else the defaults) is refused in one line
 naming the file and the key. Dagster takes such a band and fails the check every day,
 checks a step's own bounds only when the step starts, after the steps before it, and
@@ -161,6 +161,7 @@ def _check_value(value: Any, field, where: str) -> None:
                     f"{', '.join(sorted(fields))})"
                 )
             _check_value(given, fields[name], f"{where}: {name}")
+            _check_least(name, given, f"{where}: {name}")
         _check_band(value, fields, where)
     elif config_type.kind == ConfigTypeKind.ENUM:
         allowed = [choice.config_value for choice in config_type.enum_values]
@@ -168,6 +169,18 @@ def _check_value(value: Any, field, where: str) -> None:
             raise UsageError(f"{where}: {value!r} is not {' or '.join(allowed)}")
     elif not validate_config(config_type, value).success or value != value:  # NaN: no bound
         raise UsageError(f"{where}: {value!r} is not {_kind_of(config_type)}")
+
+
+def _check_least(name: str, value: Any, where: str) -> None:
+    """A whole-number setting below its least (`checks.LEAST_SETTINGS`: support's breach
+    share's `window_days` of 0 held no day), which Dagster takes and the check fails as
+    ERROR only when it runs."""
+    from cx_assets.lakehouse.checks import LEAST_SETTINGS
+
+    if name in LEAST_SETTINGS and isinstance(value, int):
+        least, why = LEAST_SETTINGS[name]
+        if value < least:
+            raise UsageError(f"{where}: {value}: should be at least {least} ({why})")
 
 
 def _check_bounds(op, value: Any, where: str) -> None:

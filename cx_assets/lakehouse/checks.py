@@ -102,6 +102,14 @@ def severity_config() -> Field:
     return Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN")
 
 
+# The least value of a whole-number setting, wherever a check takes it, and why. Dagster's
+# schema holds no bounds: the launchpad takes less, and the check then fails as ERROR when
+# it runs (support's breach share); `cx-lakehouse run --config` refuses it before the run.
+LEAST_SETTINGS: dict[str, tuple[int, str]] = {
+    "window_days": (1, "a window of no days judges nothing"),
+}
+
+
 def band_config(low: float, high: float) -> dict[str, Field]:
     """The run config of a check judged against a band: its bounds and its severity."""
     return {

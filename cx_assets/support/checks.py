@@ -26,7 +26,11 @@ from dagster import (
     asset_check,
 )
 
-from cx_assets.lakehouse.checks import CONFIGURED_SEVERITY_BLOCKS, severity_config
+from cx_assets.lakehouse.checks import (
+    CONFIGURED_SEVERITY_BLOCKS,
+    LEAST_SETTINGS,
+    severity_config,
+)
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -152,7 +156,7 @@ def breach_share_check(
         context: AssetCheckExecutionContext, warehouse: Warehouse
     ) -> AssetCheckResult:
         config = context.op_execution_context.op_config
-        if config["window_days"] < 1:
+        if config["window_days"] < LEAST_SETTINGS["window_days"][0]:
             # No day, no ticket, no share: the check passed whatever the breaches.
             return AssetCheckResult(
                 passed=False,

@@ -83,6 +83,17 @@ BAD_FILES = {
         "ops:\n  gold__support_ticket_categories:\n    config:\n      review_threshold: 1.5\n",
         ["gold__support_ticket_categories", "review_threshold", "1.5", "less than or equal to 1"],
     ),
+    "a whole-number setting below its least": (
+        "ops:\n  gold__support_ticket_analytics_breach_share_in_band:\n"
+        "    config: {window_days: 0}\n",
+        [
+            "gold__support_ticket_analytics_breach_share_in_band",
+            "window_days",
+            "0",
+            "at least 1",
+            "a window of no days",
+        ],
+    ),
     "a check's settings under its table's step, where the check has a step of its own": (
         "ops:\n  model__support_volume_forecaster:\n    config:\n"
         "      forecast_fell_back_to_baseline: {severity: ERROR}\n",
