@@ -31,6 +31,7 @@ from cx_assets.lakehouse.checks import (
     LEAST_SETTINGS,
     severity_config,
 )
+from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -172,8 +173,20 @@ def breach_share_check(
                 rules.breach_share_sql(_name(analytics), as_of_day, config["window_days"])
             ).fetchall()[0]
             last_day = con.execute(f"SELECT {as_of_day}").fetchall()[0][0]
-        # The days judged: the window ends on the as-of day, which moves with every run.
-        first_day = last_day - timedelta(days=config["window_days"] - 1) if last_day else None
+        # The days judged: the window ends on the as-of day, which moves with every run, and
+        # begins no earlier than the lake's first day (a window of "everything", a million
+        # days, would begin before year 1, which Python's dates do not hold).
+        first_day = (
+            last_day
+            - timedelta(
+                days=min(
+                    config["window_days"] - 1,
+                    max(0, (last_day - daily_partitions.start.date()).days),
+                )
+            )
+            if last_day
+            else None
+        )
         inside = share is None or config["low"] <= share <= config["high"]
         return AssetCheckResult(
             passed=inside,

@@ -213,7 +213,8 @@ def sla_inconsistency_examples_sql(
 
 def breach_share_sql(analytics: str, as_of_day: str, window_days: int) -> str:
     """(tickets, breached, share) over tickets created in the `window_days` days ending on
-    the as-of day."""
+    the as-of day. Counted back from it, never its first day computed: a window of an
+    operator's "everything" (a million days) lies before any date DuckDB holds."""
     return f"""
         SELECT count(*) AS tickets,
                count(*) FILTER (WHERE first_response_breached OR resolution_breached) AS breached,
@@ -221,7 +222,7 @@ def breach_share_sql(analytics: str, as_of_day: str, window_days: int) -> str:
                    count(*) FILTER (WHERE first_response_breached OR resolution_breached)
                    / count(*) END AS share
         FROM {analytics}
-        WHERE date > {as_of_day} - {int(window_days)} AND date <= {as_of_day}
+        WHERE date <= {as_of_day} AND date_diff('day', date, {as_of_day}) < {int(window_days)}
     """
 
 

@@ -243,3 +243,26 @@ def test_a_breach_share_window_of_no_days_fails_as_error_saying_so(lake, window_
         f"window_days {window_days}: a window of no days judges no ticket (at least 1)"
     )
     assert not result.success
+
+
+@pytest.mark.parametrize("window_days", [1_000_000, 10**12])
+def test_a_breach_share_window_longer_than_history_judges_every_ticket(lake, window_days):
+    """An operator's window of "everything" (a million days) failed the check in DuckDB's
+    binder error (a date before any it holds), as 10**12 did, where every ticket of the
+    history lies inside it."""
+    from cx_assets.lakehouse.partitions import daily_partitions
+
+    check = breach_share_check(breached_long_ago, deliveries)
+    config = {
+        **QUIET,
+        "ops": {
+            "gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": window_days}}
+        },
+    }
+    _, evaluation = check_evaluation(
+        lake, [deliveries, breached_long_ago], check, "gold/breached_long_ago",
+        BREACH_SHARE_IN_BAND, run_config=config,
+    )  # fmt: skip
+    assert (evaluation.metadata["tickets"].value, evaluation.metadata["breached"].value) == (6, 5)
+    # The window's first day is the lake's: no day before it holds a ticket.
+    assert evaluation.metadata["first_day"].value == daily_partitions.start.date().isoformat()
