@@ -4,6 +4,7 @@ summary of what it wrote, checked and quarantined."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -74,12 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run(
     args: argparse.Namespace, settings: Settings, first: date, last: date, config: dict
 ) -> int:
-    data_dir = settings.data_dir
     warnings.filterwarnings("ignore")
-    from cx_assets.lakehouse import run_lock
-    from cx_assets.lakehouse.partitions import partition_keys_in_range
-    from cx_assets.lakehouse.resources import build_resources
-    from cx_assets.lakehouse.warehouse import WarehouseDamagedError, WarehouseLockedError
+    from cx_assets.lakehouse.partitions import commands_carry_config, partition_keys_in_range
 
     try:
         keys = partition_keys_in_range(first, last)
@@ -88,6 +85,22 @@ def _run(
     plan = RunPlan.resolve(args.select)
     if config:
         plan.configure(args.config, config)  # checked before anything is made
+    if args.config:  # an empty file too: the run was judged at the defaults on purpose
+        plan.config_file = os.path.abspath(args.config)
+    # Every command the run prints carries its file (the same bands judge those days).
+    with commands_carry_config(plan.config_file):
+        return _run_planned(args, settings, plan, keys, (first, last))
+
+
+def _run_planned(
+    args: argparse.Namespace, settings: Settings, plan: RunPlan, keys: list[str], days: tuple
+) -> int:
+    from cx_assets.lakehouse import run_lock
+    from cx_assets.lakehouse.resources import build_resources
+    from cx_assets.lakehouse.warehouse import WarehouseDamagedError, WarehouseLockedError
+
+    data_dir = settings.data_dir
+    first, last = days
     dagster_home_path(data_dir)  # a home Dagster cannot use is refused before anything is made
     _ensure_data_root(data_dir)
 
@@ -116,10 +129,7 @@ def _run(
         from cx_assets.lakehouse.partitions import run_command
 
         again = run_command(
-            first.isoformat(),
-            last.isoformat() if last != first else None,
-            args.select,
-            config=args.config,
+            first.isoformat(), last.isoformat() if last != first else None, args.select
         )
         print(f"stopped before it finished; run it again with:\n  {again}")
     print(f"took {time.perf_counter() - began:.1f} s; gold Parquet: {settings.layout.gold_dir}")

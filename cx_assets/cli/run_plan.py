@@ -94,6 +94,7 @@ class RunPlan:
     select: str | None = None  # as the user gave it, for a run killed to be run again
     # `--config`'s run config (`run_config`): its steps' settings go to the run.
     config: dict = field(default_factory=dict)
+    config_file: str | None = None  # `--config`'s file, absolute: the run's tag names it
 
     @classmethod
     def resolve(cls, select: str | None) -> RunPlan:
@@ -369,7 +370,7 @@ class RunPlan:
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.asset_factories import IGNORED_COUNT, IGNORED_FILES
         from cx_assets.lakehouse.partitions import run_tags_for_days
-        from cx_assets.lakehouse.run_lock import SELECTION_TAG, owner_tags
+        from cx_assets.lakehouse.run_lock import CONFIG_TAG, SELECTION_TAG, owner_tags
         from cx_assets.lakehouse.silver_report import MISSING_OPTIONAL_COLUMNS
 
         if self.partitioned:
@@ -401,6 +402,7 @@ class RunPlan:
                 **run_tags,
                 "cx/trigger": "cli",
                 **({SELECTION_TAG: self.select} if self.select else {}),
+                **({CONFIG_TAG: self.config_file} if self.config_file else {}),
                 **owner_tags(),
             },
             asset_selection=frozenset(self.partitioned | self.rollups),

@@ -4,7 +4,8 @@ finds which dates it covers (a single partition, or a range in a single-run back
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
@@ -20,13 +21,31 @@ daily_partitions = DailyPartitionsDefinition(
 single_run_backfill = BackfillPolicy.single_run()
 
 
+# The `--config` file (its absolute path) of the `cx-lakehouse run` this process runs: every
+# command the run prints carries it, so the days it tells an operator to run are judged by
+# the same bands (they were judged at the defaults). None in the UI's, the daemon's runs.
+_config_file: str | None = None
+
+
+@contextmanager
+def commands_carry_config(path: str | None) -> Iterator[None]:
+    """While it lasts, `run_command` names `path` (the process's run's `--config`)."""
+    global _config_file
+    before, _config_file = _config_file, path
+    try:
+        yield
+    finally:
+        _config_file = before
+
+
 def run_command(
     first: str, last: str | None = None, select: str | None = None, *, config: str | None = None
 ) -> str:
     """The `cx-lakehouse run` of the days `first` to `last` (`--to` left out without it) and
     the selection `select` (every domain without it), as the product tells a user to type
     it: the runs that bring days up to date, keep a record, or run a killed run again (with
-    its run config file, `config`)."""
+    its run config file, `config`: "" for none; without it, this process's run's)."""
+    config = _config_file if config is None else config
     command = f"cx-lakehouse run --date {first}"
     command += f" --to {last}" if last is not None else ""
     command += f" --select {shlex.quote(select)}" if select else ""

@@ -45,6 +45,9 @@ LOCK_FILE = ".run.lock"
 PID_TAG = "cx/pid"
 # the `--select` of a `cx-lakehouse run` (none: everything), to run a killed run's days again
 SELECTION_TAG = "cx/select"
+# the `--config` file of a `cx-lakehouse run` (its absolute path): which bands judged the run,
+# for an engineer reading it later and for the command that runs a killed run again
+CONFIG_TAG = "cx/config"
 PID_STARTED_TAG = "cx/pid_started"
 HOST_TAG = "cx/host"
 # The run the owner tags were recorded for: empty when its creator set them at creation
@@ -347,7 +350,9 @@ def _days_to_run_again(tags: Mapping[str, str]) -> str:
         select = f"group:{tags['cx/source']}"
     else:
         return f"; it was building {span}, which it may have left half built"
-    command = run_command(first, last if last != first else None, select)
+    # Its own file, if any: not the one of the run that found it dead.
+    config = tags.get(CONFIG_TAG, "")
+    command = run_command(first, last if last != first else None, select, config=config)
     return (
         f"; it was building {span}, which it may have left half built: run again with\n  {command}"
     )

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from cx_assets_tests.cli import START, calls_day, cli
+from cx_assets.lakehouse.run_lock import CONFIG_TAG
+from cx_assets_tests.cli import END, START, calls_day, cli, landed
 
 pytestmark = pytest.mark.long_module
 
@@ -37,6 +38,34 @@ def test_a_band_raised_to_error_by_a_config_file_fails_the_run(tmp_path):
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert "ERROR gold/calls_kpis_daily:conversion_rate_in_band" in ran.stdout
     assert ran.stdout.rstrip().endswith("FAILED")
+
+
+def test_the_commands_a_run_given_a_config_file_prints_carry_the_file(tmp_path):
+    """The second of two landed digital days is run with a file, from another folder than
+    the file's: the command the run prints to build the first, never built, with it carries
+    the file (it printed `cx-lakehouse run --date D1 --to D2 --select group:digital` alone,
+    whose run judged every check at its defaults), as the run's record in the UI names it."""
+    import shlex
+
+    from dagster import DagsterInstance, RunsFilter
+
+    data_dir = landed(tmp_path / "data", "digital", days=2)
+    (tmp_path / "bands").mkdir()
+    config = tmp_path / "bands" / "my bands.yaml"
+    config.write_text(
+        "ops:\n  silver__digital_leakage_calls:\n    config:\n"
+        "      leakage_share_in_band: {low: 0.1, severity: ERROR}\n"
+    )
+    ran = cli(
+        "run", "--date", END, "--select", "group:digital", "--config", "bands/my bands.yaml",
+        data_dir=data_dir, cwd=str(tmp_path),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    command = f"cx-lakehouse run --date {START} --to {END} --select group:digital"
+    assert f"  {command} --config {shlex.quote(str(config))}\n" in ran.stdout, ran.stdout
+    with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        (run,) = instance.get_runs(RunsFilter(tags={"cx/trigger": "cli"}))
+    assert run.tags[CONFIG_TAG] == str(config)
 
 
 BAD_FILES = {

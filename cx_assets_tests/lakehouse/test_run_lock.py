@@ -339,6 +339,23 @@ def test_a_killed_sensor_run_of_days_is_named_with_the_run_of_its_source():
     assert run_lock._days_to_run_again({}) == ""  # a whole-history run: no days
 
 
+def test_a_killed_cli_run_given_a_config_file_is_named_with_its_file_only():
+    """A `cx-lakehouse run --config` killed is run again with its own file (its tag), one
+    killed without a file with none, whatever the file of the run that finds it dead."""
+    from cx_assets.lakehouse.partitions import commands_carry_config
+
+    given = {"dagster/partition": "2024-01-02", "cx/trigger": "cli",
+             run_lock.CONFIG_TAG: "/etc/cx/my bands.yaml"}  # fmt: skip
+    plain = {"dagster/partition": "2024-01-02", "cx/trigger": "cli"}
+    sensor = {"dagster/partition": "2024-01-02", "cx/source": "calls"}
+    with commands_carry_config("/home/op/other.yaml"):
+        assert run_lock._days_to_run_again(given).endswith(
+            "\n  cx-lakehouse run --date 2024-01-02 --config '/etc/cx/my bands.yaml'"
+        )
+        assert run_lock._days_to_run_again(plain).endswith("cx-lakehouse run --date 2024-01-02")
+        assert run_lock._days_to_run_again(sensor).endswith(" --select group:calls")
+
+
 def test_a_run_on_another_data_roots_dagster_home_is_refused_before_it_takes_the_root(tmp_path):
     """Seen through `dagster asset materialize` in a shell holding team A's DAGSTER_HOME on
     team B's data root: `cx-lakehouse run` and `ui` refuse that home, Dagster's own CLI went
