@@ -29,6 +29,10 @@ def read(path: str) -> dict:
     `ops` its only key; refused, naming the file, when it cannot be read as such."""
     import yaml
 
+    if not path.strip():
+        # `--config "$CX_CHECKS"` with the variable unset: the run would judge every check
+        # at its defaults, as if no file had been given, where the operator meant one.
+        raise UsageError("--config: names no file (an empty path: a variable left unset?)")
     loader = _loader()
     try:
         text = Path(path).read_text(encoding="utf-8-sig")

@@ -173,6 +173,20 @@ def test_a_config_file_not_there_is_refused(tmp_path, monkeypatch, capsys):
     assert f"--config {missing}: " in capsys.readouterr().err
 
 
+def test_a_config_option_naming_no_file_is_refused(tmp_path, monkeypatch, capsys):
+    """`--config "$CX_CHECKS"` with the variable unset ran every check at its defaults, as
+    if no --config had been given (seen: exit 0, the operator's ERROR bands never applied)."""
+    from cx_assets import cli as cli_module
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(["run", "--date", START, "--select", "group:calls", "--config", ""]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("cx-lakehouse: --config: ") and "no file" in said, said
+    assert not data_dir.exists()
+
+
 def test_the_config_file_docs_checks_md_shows_is_taken(tmp_path):
     """The page's example names steps and settings that exist, within their bounds."""
     import re
