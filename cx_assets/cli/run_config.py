@@ -120,6 +120,8 @@ def check(path: str, config: dict, job) -> None:
             raise UsageError(f"{where}: no step of the lakehouse is named so{hint}")
         if not isinstance(given, dict) or set(given) - {"config"}:
             raise UsageError(f"{where}: a step's settings go under `config:`")
+        if "config" in given and given["config"] is None:
+            raise UsageError(f"{where}: config: {_EMPTY}")
         if step not in schemas:
             if not given.get("config"):
                 continue
@@ -148,13 +150,18 @@ def _has_settings(schema) -> bool:
     return config_type.kind != ConfigTypeKind.ANY
 
 
+# A key with nothing under it (its settings commented out) is YAML's null, which Dagster
+# refuses when the run is created, after the file's check: it ended in a traceback.
+_EMPTY = "nothing under it (YAML reads that as null): give its settings or leave the key out"
+
+
 def _check_value(value: Any, field, where: str) -> None:
     from dagster._config import ConfigTypeKind, validate_config
 
     config_type = field.config_type
     if ConfigTypeKind.is_shape(config_type.kind):
         if value is None:
-            return
+            raise UsageError(f"{where}: {_EMPTY}")
         fields = config_type.fields
         if not isinstance(value, dict):
             raise UsageError(f"{where}: a mapping of {', '.join(sorted(fields))}")

@@ -132,6 +132,15 @@ BAD_FILES = {
         "ops:\n  silver__support_tickets:\n    config:\n      unique_key: {severity: ERROR}\n",
         ["silver__support_tickets", "the step has no settings"],
     ),
+    "a check's settings left empty": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
+        "        # severity: ERROR\n",
+        ["gold__calls_kpis_daily: config: conversion_rate_in_band", "nothing under it"],
+    ),
+    "a step's config left empty": (
+        "ops:\n  silver__support_tickets:\n    config:\n",
+        ["silver__support_tickets: config", "nothing under it"],
+    ),
     "a step given twice": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: ERROR\n  gold__calls_kpis_daily:\n    config: {}\n",
