@@ -43,9 +43,19 @@ def read(path: str) -> dict:
     except _GivenTwice as error:
         raise UsageError(f"--config {path}: {error}") from None
     except yaml.YAMLError as error:
+        # The line and what YAML found there ("found character '\t' that cannot start any
+        # token": a tab indents), where the line alone left the operator guessing.
         where = getattr(error, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise UsageError(f"--config {path}: not YAML or JSON{line}") from None
+        said = ", ".join(
+            part
+            for part in (getattr(error, "context", None), getattr(error, "problem", None))
+            if part
+        )
+        line = f"line {where.line + 1}" if where is not None else ""
+        detail = ": ".join(part for part in (line, said) if part)
+        raise UsageError(
+            f"--config {path}: not YAML or JSON" + (f" ({detail})" if detail else "")
+        ) from None
     if config is None:
         return {}
     if not isinstance(config, dict) or set(config) - {"ops"}:

@@ -148,6 +148,14 @@ BAD_FILES = {
     ),
     "not run config": ("noise_ratio_in_band: 0.2\n", ["noise_ratio_in_band", "ops"]),
     "not YAML": ("ops: {gold__crm_noise_summary: [\n", ["not YAML or JSON"]),
+    "indented with a tab": (
+        "ops:\n\tgold__calls_kpis_daily:\n",
+        ["not YAML or JSON (line 2: ", "found character '\\t' that cannot start any token"],
+    ),
+    "two documents": (
+        "ops: {}\n---\nops: {}\n",
+        ["(line 2: ", "expected a single document in the stream, but found another document"],
+    ),
 }
 
 
