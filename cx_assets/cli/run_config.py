@@ -58,11 +58,23 @@ def read(path: str) -> dict:
         ) from None
     if config is None:
         return {}
-    if not isinstance(config, dict) or set(config) - {"ops"}:
-        keys = ", ".join(map(str, config)) if isinstance(config, dict) else type(config).__name__
+    shape = (
+        "run config as the launchpad's, holding `ops` only "
+        "(`ops: {<step>: {config: {<check>: {...}}}}`)"
+    )
+    if not isinstance(config, dict):
+        raise UsageError(f"--config {path}: {shape}, not a {type(config).__name__}")
+    if others := [str(key) for key in config if key != "ops"]:
+        # The launchpad's "Scaffold all default config" writes these after the steps.
+        own = set(others) & {"resources", "execution", "loggers"}
         raise UsageError(
-            f"--config {path}: run config as the launchpad's, holding `ops` only "
-            f"(`ops: {{<step>: {{config: {{<check>: {{...}}}}}}}}`), not {keys}"
+            f"--config {path}: {', '.join(others)}: not taken: {shape}"
+            + (
+                f"; {', '.join(sorted(own))} {'is' if len(own) == 1 else 'are'} the command's "
+                "own (the data root's resources, its executor and logs): leave them out"
+                if own
+                else ""
+            )
         )
     ops = config.get("ops") or {}
     if not isinstance(ops, dict):

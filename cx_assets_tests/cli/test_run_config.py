@@ -147,6 +147,14 @@ BAD_FILES = {
         ["gold__calls_kpis_daily", "twice", "line 2", "line 6"],
     ),
     "not run config": ("noise_ratio_in_band: 0.2\n", ["noise_ratio_in_band", "ops"]),
+    # The launchpad's "Scaffold all default config" writes the resources (its data root)
+    # and the executor after the steps: the refusal said "not ops, resources, execution".
+    "the launchpad's whole scaffold": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
+        "        severity: ERROR\nresources:\n  lake:\n    config:\n      data_dir: /srv/a\n"
+        "execution:\n  config:\n    max_concurrent: 2\n",
+        ["resources, execution: not taken", "the command's own", "leave them out"],
+    ),
     "not YAML": ("ops: {gold__crm_noise_summary: [\n", ["not YAML or JSON"]),
     "indented with a tab": (
         "ops:\n\tgold__calls_kpis_daily:\n",
