@@ -246,9 +246,17 @@ def _kind_of(config_type) -> str:
 
 
 def _check_band(value: Mapping, fields: Mapping, where: str) -> None:
-    """A band's `low` above its `high` (each as given, else its default): no day is inside."""
+    """A band's `low` above its `high` (each as given, else its default): no day is inside;
+    a share's bound outside 0-1 (`checks.SHARE_BOUND`: 20 meant as 20%)."""
+    from cx_assets.lakehouse.checks import SHARE_BOUND
+
     if not {"low", "high"} <= set(fields) or not {"low", "high"} & set(value):
         return
+    for bound in ("low", "high"):
+        given = value.get(bound)
+        if fields[bound].description == SHARE_BOUND and given is not None and not 0 <= given <= 1:
+            meant = f" ({given:g}% is {given / 100:g})" if 1 < given <= 100 else ""
+            raise UsageError(f"{where}: {bound} {given:g}: {SHARE_BOUND}{meant}")
     bounds = {}
     for bound in ("low", "high"):
         given = bound in value

@@ -110,11 +110,20 @@ LEAST_SETTINGS: dict[str, tuple[int, str]] = {
 }
 
 
-def band_config(low: float, high: float) -> dict[str, Field]:
-    """The run config of a check judged against a band: its bounds and its severity."""
+# What a share band's bounds say they are, in the launchpad's config editor too. A share
+# lies within 0-1: bounds of 20 and 50 (meant as percentages) judged every day outside,
+# and a high of 35 judged none above it; `cx-lakehouse run --config` refuses them.
+SHARE_BOUND = "a share, 0-1"
+
+
+def band_config(low: float, high: float, *, share: bool = True) -> dict[str, Field]:
+    """The run config of a check judged against a band: its bounds and its severity. The
+    bounds of a `share` (every ratio band; not the volume's multiples of a median) are
+    described as one (`SHARE_BOUND`)."""
+    described = SHARE_BOUND if share else None
     return {
-        "low": Field(float, default_value=low),
-        "high": Field(float, default_value=high),
+        "low": Field(float, default_value=low, description=described),
+        "high": Field(float, default_value=high, description=described),
         "severity": severity_config(),
     }
 

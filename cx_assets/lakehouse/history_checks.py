@@ -108,7 +108,10 @@ def volume_anomaly(
         f"{min_rows} records.",
         evaluate,
         blocking=CONFIGURED_SEVERITY_BLOCKS,
-        config={**band_config(low, high), "min_rows": Field(int, default_value=min_rows)},
+        config={
+            **band_config(low, high, share=False),
+            "min_rows": Field(int, default_value=min_rows),
+        },
     )
 
 

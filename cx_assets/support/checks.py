@@ -20,7 +20,6 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetsDefinition,
-    Enum,
     Field,
     MetadataValue,
     asset_check,
@@ -29,6 +28,7 @@ from dagster import (
 from cx_assets.lakehouse.checks import (
     CONFIGURED_SEVERITY_BLOCKS,
     LEAST_SETTINGS,
+    band_config,
     severity_config,
 )
 from cx_assets.lakehouse.partitions import daily_partitions
@@ -147,10 +147,8 @@ def breach_share_check(
         f"outside [{low}, {high}] (run config).",
         blocking=CONFIGURED_SEVERITY_BLOCKS,
         config_schema={
-            "low": Field(float, default_value=low),
-            "high": Field(float, default_value=high),
+            **band_config(low, high),
             "window_days": Field(int, default_value=RULES.breach_share_window_days),
-            "severity": Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN"),
         },
     )
     def breach_share_in_band(

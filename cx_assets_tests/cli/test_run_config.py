@@ -88,6 +88,15 @@ BAD_FILES = {
         "        low: 0.6\n",
         ["noise_ratio_in_band", "low 0.6", "high 0.5"],
     ),
+    "a share band's bounds as percentages": (
+        "ops:\n  gold__crm_noise_summary:\n    config:\n      noise_ratio_in_band:\n"
+        "        low: 20\n        high: 50\n",
+        ["noise_ratio_in_band", "low 20", "a share", "0-1", "0.2"],
+    ),
+    "a share band's high as a percentage": (
+        "ops:\n  gold__support_ticket_analytics_breach_share_in_band:\n    config: {high: 35}\n",
+        ["breach_share_in_band", "high 35", "a share", "0.35"],
+    ),
     "severity not WARN or ERROR": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: FATAL\n",
