@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--config",
         metavar="FILE",
+        action="append",  # given twice, refused: the last alone would be read
         help="run config as the launchpad's (YAML or JSON): the checks' bands and severities, "
         "e.g. 'ops: {gold__crm_noise_summary: {config: {noise_ratio_in_band: {severity: ERROR}}}}'",
     )

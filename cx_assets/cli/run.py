@@ -61,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     last = parse_day(args.to, "--to") if args.to else first
     if last < first:
         raise UsageError(f"--to {last} is before --date {first}")
+    args.config = run_config.one_file(args.config)
     config = run_config.read(args.config) if args.config is not None else {}
 
     # Before Dagster is imported: the largest landed table is read on the idle core while

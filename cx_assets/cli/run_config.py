@@ -24,6 +24,19 @@ from typing import Any
 from cx_assets.cli.options import UsageError
 
 
+def one_file(given: list[str] | None) -> str | None:
+    """The one `--config` file given, if any. Given twice, the last alone would be read and
+    the first's settings dropped without a word, where Dagster's own `-c` merges several
+    files: refused, naming both."""
+    if given and len(given) > 1:
+        raise UsageError(
+            f"--config given {'twice' if len(given) == 2 else f'{len(given)} times'} "
+            f"({', '.join(given)}): one file is read; put the settings "
+            "in one file"
+        )
+    return given[0] if given else None
+
+
 def read(path: str) -> dict:
     """The run config in the file at `path` (YAML, or JSON, which YAML reads too), with
     `ops` its only key; refused, naming the file, when it cannot be read as such."""

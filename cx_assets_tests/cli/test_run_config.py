@@ -221,6 +221,26 @@ def test_a_config_option_naming_no_file_is_refused(tmp_path, monkeypatch, capsys
     assert not data_dir.exists()
 
 
+def test_a_config_option_given_twice_is_refused(tmp_path, monkeypatch, capsys):
+    """`--config base.yaml --config raised.yaml` ran with the second file alone, the first's
+    settings dropped without a word (Dagster's own `-c` takes several files, merged)."""
+    from cx_assets import cli as cli_module
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    base, raised = tmp_path / "base.yaml", tmp_path / "raised.yaml"
+    base.write_text("ops: {}\n")
+    raised.write_text("ops: {}\n")
+    arguments = ["run", "--date", START, "--select", "group:calls"]
+    arguments += ["--config", str(base), "--config", str(raised)]
+    assert cli_module.main(arguments) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("cx-lakehouse: --config given twice"), said
+    assert str(base) in said and str(raised) in said
+    assert not data_dir.exists()
+
+
 def test_the_config_file_docs_checks_md_shows_is_taken(tmp_path):
     """The page's example names steps and settings that exist, within their bounds."""
     import re
