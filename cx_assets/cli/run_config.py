@@ -4,9 +4,9 @@ that matter: `ops: {<step>: {config: {<check>: {low: ..., high: ..., severity: .
 
 The file is checked before anything runs, against every step of the lakehouse (whichever
 domains the run defines): a step or a setting that does not exist, a value of the wrong
-type or out of a step's own bounds (or below a setting's least), a severity other than WARN or ERROR, or a band whose
-`low` lies above its `high` (the ones given, else the defaults) is refused in one line
-naming the file and the key. Dagster takes such a band and fails the check every day,
+type or out of a step's own bounds (or below a setting's least, or a share's bound outside
+0-1), a severity other than WARN or ERROR, or a band whose `low` lies above its `high`
+(the ones given, else the defaults) is refused in one line naming the file and the key. Dagster takes such a band and fails the check every day,
 checks a step's own bounds only when the step starts, after the steps before it, and
 refuses a misspelled step only in a run that defines its domain.
 
