@@ -9,16 +9,16 @@ import json
 import pytest
 
 from cx_assets.lakehouse.run_lock import CONFIG_TAG
-from cx_assets_tests.cli import END, START, calls_day, cli, landed
+from cx_assets_tests.cli import END, START, cli, landed
 
 pytestmark = pytest.mark.long_module
 
-# A band no small calls day is inside, raised to ERROR; and settings of a step of another
+# A band no small digital day is inside, raised to ERROR; and settings of a step of another
 # domain, which this run does not define (Dagster refused such config outright).
 RAISED = {
     "ops": {
-        "gold__calls_kpis_daily": {
-            "config": {"conversion_rate_in_band": {"low": 0.99, "high": 1.0, "severity": "ERROR"}}
+        "silver__digital_leakage_calls": {
+            "config": {"leakage_share_in_band": {"low": 0.99, "high": 1.0, "severity": "ERROR"}}
         },
         "gold__crm_noise_summary": {"config": {"noise_ratio_in_band": {"severity": "ERROR"}}},
     }
@@ -27,40 +27,27 @@ RAISED = {
 
 def test_a_band_raised_to_error_by_a_config_file_fails_the_run(tmp_path):
     """The band's WARN became an ERROR only through the file: the run fails, exit 1, naming
-    the check as an ERROR, and the file's settings for steps outside the run are let be."""
-    data_dir = calls_day(tmp_path / "data")
-    config = tmp_path / "bands.json"
-    config.write_text(json.dumps(RAISED))
-    ran = cli(
-        "run", "--date", START, "--select", "group:calls", "--config", str(config),
-        data_dir=data_dir,
-    )  # fmt: skip
-    assert ran.returncode == 1, ran.stdout + ran.stderr
-    assert "ERROR gold/calls_kpis_daily:conversion_rate_in_band" in ran.stdout
-    assert ran.stdout.rstrip().endswith("FAILED")
+    the check as an ERROR, and the file's settings for steps outside the run are let be.
 
-
-def test_the_commands_a_run_given_a_config_file_prints_carry_the_file(tmp_path):
-    """The second of two landed digital days is run with a file, from another folder than
-    the file's: the command the run prints to build the first, never built, with it carries
-    the file (it printed `cx-lakehouse run --date D1 --to D2 --select group:digital` alone,
-    whose run judged every check at its defaults), as the run's record in the UI names it."""
+    The second of two landed digital days is run, from another folder than the file's:
+    the command the run prints to build the first, never built, with it carries the file
+    (it printed `cx-lakehouse run --date D1 --to D2 --select group:digital` alone, whose
+    run judged every check at its defaults), as the run's record in the UI names it."""
     import shlex
 
     from dagster import DagsterInstance, RunsFilter
 
     data_dir = landed(tmp_path / "data", "digital", days=2)
     (tmp_path / "bands").mkdir()
-    config = tmp_path / "bands" / "my bands.yaml"
-    config.write_text(
-        "ops:\n  silver__digital_leakage_calls:\n    config:\n"
-        "      leakage_share_in_band: {low: 0.1, severity: ERROR}\n"
-    )
+    config = tmp_path / "bands" / "my bands.json"
+    config.write_text(json.dumps(RAISED))
     ran = cli(
-        "run", "--date", END, "--select", "group:digital", "--config", "bands/my bands.yaml",
+        "run", "--date", END, "--select", "group:digital", "--config", "bands/my bands.json",
         data_dir=data_dir, cwd=str(tmp_path),
     )  # fmt: skip
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "ERROR silver/digital_leakage_calls:leakage_share_in_band" in ran.stdout
+    assert ran.stdout.rstrip().endswith("FAILED")
     command = f"cx-lakehouse run --date {START} --to {END} --select group:digital"
     assert f"  {command} --config {shlex.quote(str(config))}\n" in ran.stdout, ran.stdout
     with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
