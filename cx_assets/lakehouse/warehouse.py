@@ -75,7 +75,7 @@ def damaged_file_error(path: str, error: Exception) -> WarehouseDamagedError | N
         f"{path} is damaged ({said.splitlines()[0]}). The landing files and bronze Parquet "
         f"it is built from are outside it: move it aside (with its .wal, if any), for "
         f"example to {Path(path).name}.damaged, and run the landed days again "
-        "(cx-lakehouse run --date FIRST --to LAST) to build it anew"
+        f"({run_command('FIRST', 'LAST')}) to build it anew"
     )
 
 

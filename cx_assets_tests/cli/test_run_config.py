@@ -340,3 +340,23 @@ def test_settings_shared_through_a_yaml_merge_key_are_taken_and_may_be_overridde
     )
     with pytest.raises(UsageError, match="low given twice"):
         run_config.read(str(path))
+
+
+def test_a_damaged_warehouse_met_by_a_run_given_a_config_file_is_built_anew_with_it():
+    """The advice that builds a damaged warehouse anew from landing named the days to run
+    as 'cx-lakehouse run --date FIRST --to LAST' alone in a run given --config, the one
+    command such a run printed without its file."""
+    from cx_assets.lakehouse.partitions import commands_carry_config
+    from cx_assets.lakehouse.warehouse import damaged_file_error
+
+    path = "/srv/cx/warehouse.duckdb"
+    with commands_carry_config("/etc/cx/my bands.yaml"):
+        error = damaged_file_error(path, OSError("IO Error: corrupt wal file"))
+    assert error is not None
+    assert (
+        "(cx-lakehouse run --date FIRST --to LAST --config '/etc/cx/my bands.yaml') "
+        "to build it anew"
+    ) in str(error)
+    assert "(cx-lakehouse run --date FIRST --to LAST) to build it anew" in str(
+        damaged_file_error(path, OSError("IO Error: corrupt wal file"))
+    )
