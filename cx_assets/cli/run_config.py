@@ -49,7 +49,14 @@ def read(path: str) -> dict:
     loader = _loader()
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        # An editor's Latin-1 ('São Paulo' in a comment): the line, not the byte's position.
+        line = error.object[: error.start].count(b"\n") + 1
+        raise UsageError(
+            f"--config {path}: not UTF-8 text (line {line}: byte "
+            f"0x{error.object[error.start]:02x}): save it as UTF-8"
+        ) from None
+    except OSError as error:
         raise UsageError(f"--config {path}: cannot be read ({_reason(error)})") from None
     try:
         config = yaml.load(text, Loader=loader)  # a SafeLoader, as safe_load

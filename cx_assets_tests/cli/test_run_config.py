@@ -185,6 +185,26 @@ def test_a_config_file_with_a_mistake_is_refused_naming_it_before_anything_runs(
     assert not data_dir.exists()
 
 
+def test_a_config_file_not_in_utf8_is_refused_naming_its_line(tmp_path):
+    """A comment saved by an editor in Latin-1 ('São Paulo' on line 3) was refused as
+    "'utf-8' codec can't decode byte 0xe3 in position 41: invalid continuation byte",
+    a byte's position the operator had to count to."""
+    from cx_assets.cli import run_config
+    from cx_assets.cli.options import UsageError
+
+    path = tmp_path / "checks.yaml"
+    path.write_bytes(
+        "ops:\n  gold__crm_noise_summary:\n    # São Paulo's evenings\n    config: {}\n".encode(
+            "latin-1"
+        )
+    )
+    with pytest.raises(UsageError) as refused:
+        run_config.read(str(path))
+    assert str(refused.value) == (
+        f"--config {path}: not UTF-8 text (line 3: byte 0xe3): save it as UTF-8"
+    )
+
+
 def test_a_config_file_not_there_is_refused(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 
