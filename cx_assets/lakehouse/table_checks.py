@@ -199,7 +199,9 @@ def no_column_emptied(
     quarantined: an export that lost a column's values (all tickets without their
     `agent_id`, all calls without a `sentiment_score`) gave gold a day without agents or
     sentiment and not a word. Chance leaves a column empty only where few values were to
-    be expected, hence the floor; a day with a single value is judged delivered."""
+    be expected, hence the floor; a day with a single value is judged delivered. A day is
+    quiet where the same weekday a week before was delivered without the column too,
+    where as many values were to be expected: a source's weekly rhythm, not a loss."""
     selected = ", ".join(f"count({quote_identifier(column)})" for column in columns)
 
     def evaluate(run: CheckRun) -> AssetCheckResult:
@@ -211,7 +213,7 @@ def no_column_emptied(
                     f"SELECT {PARTITION_COLUMN}, count(*), {selected} "
                     f"FROM {qualified(schema, table)} "
                     f"WHERE {PARTITION_COLUMN} BETWEEN ? AND ? GROUP BY ALL",
-                    [days[0] - timedelta(days=history_days), days[-1]],
+                    [days[0] - timedelta(days=max(history_days, 7)), days[-1]],
                 ).fetchall()
                 counts = {day: tuple(int(n) for n in counted) for day, *counted in rows}
         emptied: dict[str, dict[str, dict[str, float | int]]] = {}
@@ -224,6 +226,7 @@ def no_column_emptied(
                 if (earlier := day - timedelta(days=back)) in counts
             ]
             records_before = sum(counted[0] for counted in before)
+            week_before = counts.get(day - timedelta(days=7))
             for at, column in enumerate(columns):
                 if values[at] or not records or not records_before:
                     continue
@@ -231,6 +234,17 @@ def no_column_emptied(
                 # A column the days before never held was emptied by no export: with
                 # `min_expected` set to 0 it warned every day, 'about 0 expected'.
                 if not share or share * records < config["min_expected"]:
+                    continue
+                # The same weekday a week before was delivered without it too, where as
+                # many values were to be expected: the source leaves it empty that weekday
+                # (a support team off at weekends leaves its tickets without an agent), and
+                # every such day warned.
+                if (
+                    week_before
+                    and week_before[0]
+                    and not week_before[at + 1]
+                    and share * week_before[0] >= config["min_expected"]
+                ):
                     continue
                 emptied.setdefault(day.isoformat(), {})[column] = {
                     "records": records,

@@ -590,6 +590,37 @@ def test_a_column_never_held_before_is_not_emptied_whatever_min_expected(tmp_pat
     }
 
 
+def test_a_column_its_source_leaves_empty_on_a_weekday_warns_that_weekday_once(tmp_path):
+    """A support team off at weekends leaves the tickets of a Saturday and a Sunday without
+    an agent (and a first response): the 7 days before, five of them weekdays, held one
+    in most of theirs, so every weekend warned twice, for good, of nothing lost (an
+    operator who sees a warning every week stops reading them). A day is quiet where the
+    same weekday a week before was delivered without the column too; a weekday's export
+    that lost it still warns, and so does the first weekend, with no week before, and a
+    day whose week before was too small to tell (5 records, about 4 values expected)."""
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA silver")
+        # Monday 2024-01-01 to Sunday 2024-01-21: 40 tickets a day, with an agent on
+        # weekdays only; on Wednesday the 17th the export lost every agent.
+        con.execute(
+            "CREATE TABLE silver.tickets AS SELECT day AS date, CASE WHEN isodow(day) < 6 "
+            "AND day <> DATE '2024-01-17' THEN 'a1' END AS agent_id "
+            "FROM (SELECT DATE '2024-01-01' + CAST(n // 40 AS INT) AS day "
+            "FROM range(21 * 40) AS t(n))"
+        )
+        # But for the tickets of the 6th, all but 5: that Saturday says little of the 13th.
+        con.execute("DELETE FROM silver.tickets WHERE date = '2024-01-06' AND rowid % 40 >= 5")
+    check = no_column_emptied("silver", "tickets", ["agent_id"])
+    days = [date(2024, 1, day) for day in range(2, 22)]
+    result = check.evaluate(
+        CheckRun(days, warehouse, None, {"severity": WARN, "min_expected": 20}, None)  # type: ignore[arg-type]
+    )
+    assert sorted(result.metadata["emptied_by_day"].value) == [
+        "2024-01-07", "2024-01-13", "2024-01-17",
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- declarations
 
 
