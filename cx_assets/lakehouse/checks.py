@@ -70,6 +70,10 @@ class Band:
     low: float
     high: float
     description: str
+    # Said after the ratios of the days outside, where the band's name alone does not say
+    # what the ratio is or what to do: `cx-lakehouse run` and the command centre show the
+    # failing evaluation's description, not this one.
+    outside: str = ""
 
 
 # The least share of a day's records timed on their folder's day (WARN below; run config).
@@ -94,6 +98,10 @@ def timed_on_file_day(time_column: str) -> Band:
         high=1.0,
         description=f"Share of a day's records whose {time_column} (UTC) falls on the day of "
         "their date folder: a low share is a day's export landed in another day's folder.",
+        outside=f"the share of a day's records whose {time_column} (UTC) falls on the day of "
+        "their date folder. Was another day's export landed in its folder? Move its files to "
+        "the folder of the day they are timed on, then run both days (the landing sensors "
+        "run them as the files move)",
     )
 
 

@@ -466,6 +466,7 @@ def ratio_band(schema: str, table: str, band: Band) -> DeclaredCheck:
             description=(
                 f"outside [{low}, {high}]: "
                 + ", ".join(f"{ratio:.3g} on {day}" for day, ratio in outside.items())
+                + (f": {band.outside}" if band.outside else "")
             )
             if outside
             else None,
