@@ -273,7 +273,7 @@ def no_column_emptied(
         f"WARN by default when an optional column of {schema}.{table} "
         f"({', '.join(columns)}) is null in all of a day's records, where the "
         f"{history_days} days before held it often enough to expect {min_expected} values "
-        "or more (run config).",
+        "or more (run config), unless the same weekday a week before came without it too.",
         evaluate,
         blocking=CONFIGURED_SEVERITY_BLOCKS,
         config={
