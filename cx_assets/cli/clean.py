@@ -31,7 +31,7 @@ from cx_assets.cli.generate import GENERATE_LOCK
 from cx_assets.cli.leftovers import PROC, dagster_processes
 from cx_assets.lakehouse.early_bronze import SCRATCH_FOLDER
 from cx_assets.lakehouse.run_lock import LOCK_FILE, QUEUE_DIR, holder_of
-from cx_assets.lakehouse.settings import DataLayout, Settings
+from cx_assets.lakehouse.settings import DataLayout, Settings, SettingsError
 
 
 def removable(data_dir: Path) -> list[Path]:
@@ -105,7 +105,11 @@ def clean(data_dir: Path, proc: Path = PROC) -> list[Path]:
 
 
 def main() -> int:
-    data_dir = Settings.from_env().data_dir
+    try:
+        data_dir = Settings.from_env().data_dir
+    except SettingsError as mistake:  # a mistyped variable: said as every command says it
+        print(f"make clean: {mistake}", file=sys.stderr)
+        return 2
     try:
         removed = clean(data_dir)
     except BusyError as busy:

@@ -108,3 +108,31 @@ def test_make_clean_empties_the_data_root_it_is_given(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"removed from {data_dir}: landing, bronze, quarantine, gold")
     assert {path.name for path in data_dir.iterdir()} == LEFT
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("CX_DATA_DIR", "a-file", "is a file, not a folder"),
+        ("CX_DATA_DIR", "root[1]", "holds a '['"),
+        ("CX_PARTITIONS_START", "2024-13-01", "is not a date in YYYY-MM-DD form"),
+    ],
+)
+def test_a_setting_it_cannot_take_is_one_line_and_nothing_is_removed(
+    tmp_path, monkeypatch, capsys, variable, value, said
+):
+    """`make clean` with a mistyped variable ended in a traceback of SettingsError."""
+    from cx_assets.cli.clean import main
+
+    data_dir = _data_root(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.setenv(variable, value)
+
+    assert main() == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"make clean: {variable}=") and said in err
+    assert err.count("\n") == 1
+    assert (data_dir / "gold" / "inner" / "file").exists()
