@@ -1,0 +1,124 @@
+"""The Makefile's install step on the machines newcomers have: a `python3` older than 3.11, a
+`.venv` an older Python left. Each test runs the real Makefile in a folder of its own (a
+copy of pyproject.toml, the Makefile's one prerequisite), with stand-in Pythons that say
+what they were asked and answer as the real ones do: nothing is installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A Python older than 3.11, as `python -c`, `--version`, `-m venv` and `-m pip` answer:
+# its `venv` makes a .venv whose Python is itself; its pip refuses the package as pip does.
+OLD_PYTHON = """#!/bin/sh
+echo "$0 $*" >> "$CALLS"
+case "$1" in
+  -c) exit 1 ;;
+  --version) echo "Python 3.9.18"; exit 0 ;;
+esac
+if [ "$1 $2" = "-m venv" ]; then
+  mkdir -p .venv/bin && cp "$0" .venv/bin/python && exit 0
+fi
+echo "ERROR: Package 'cx-lakehouse' requires a different Python: 3.9.18 not in '>=3.11'" >&2
+exit 1
+"""
+
+# Python 3.11: every check passes, pip installs. Its `venv` over a .venv an older Python
+# made keeps that .venv's `python` (as Python's own does: it adds `python3.11` beside it)
+# unless told `--clear`.
+NEW_PYTHON = """#!/bin/sh
+echo "$0 $*" >> "$CALLS"
+if [ "$1 $2" = "-m venv" ]; then
+  mkdir -p .venv/bin
+  case " $* " in
+    *" --clear "*) rm -rf .venv && mkdir -p .venv/bin && cp "$0" .venv/bin/python ;;
+    *) [ -e .venv/bin/python ] || cp "$0" .venv/bin/python ;;
+  esac
+fi
+exit 0
+"""
+
+
+def _folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A clone's folder as make sees it, and the environment to run make in."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copy(REPO / "pyproject.toml", clone)
+    environment = {**os.environ, "CALLS": str(tmp_path / "calls")}
+    environment.pop("MAKEFLAGS", None)
+    return clone, environment
+
+
+def _python(tmp_path: Path, name: str, script: str) -> Path:
+    path = tmp_path / name
+    path.write_text(script)
+    path.chmod(0o755)
+    return path
+
+
+def _make(clone: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "-f", str(REPO / "Makefile"), "-C", str(clone), "--no-print-directory", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_python_older_than_3_11_or_none_is_refused_in_one_line_before_a_venv_is_made(
+    tmp_path,
+):
+    """`make demo` with `python3` 3.9 made a .venv of it and ended in pip's refusal; with
+    no Python that runs (PYTHON=/bin/false), in make's 'Error 1' alone."""
+    clone, environment = _folder(tmp_path)
+    old = _python(tmp_path, "python3.9", OLD_PYTHON)
+    for python, is_said in ((old, "Python 3.9.18"), ("/bin/false", "no Python")):
+        done = _make(clone, environment, "demo", f"PYTHON={python}")
+
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines()[0] == (
+            f"make: cx-lakehouse needs Python 3.11 or later, and {python} is {is_said}: "
+            "install one and name it, e.g. make demo PYTHON=python3.11"
+        )
+        assert not (clone / ".venv").exists()
+
+
+def test_a_venv_an_older_python_made_is_made_anew_with_the_python_named(tmp_path):
+    """Seen: `make demo` on a machine whose python3 was 3.9 left a .venv of 3.9 (pip
+    refused the package); every `make demo PYTHON=python3.11` after it failed the same way,
+    in 'requires a different Python: 3.9.18', as `venv` over it kept its `python`."""
+    clone, environment = _folder(tmp_path)
+    old = _python(tmp_path, "python3.9", OLD_PYTHON)
+    new = _python(tmp_path, "python3.11", NEW_PYTHON)
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(old, clone / ".venv" / "bin" / "python")
+
+    done = _make(clone, environment, "install", f"PYTHON={new}")
+
+    assert done.returncode == 0, done.stderr
+    assert f"{new} -m venv --clear .venv" in done.stdout
+    assert (clone / ".venv" / "bin" / "python").read_text() == NEW_PYTHON
+    assert (clone / ".venv" / ".installed-stamp").exists()
+    assert "-m pip install --quiet -e .[dev]" in (tmp_path / "calls").read_text()
+
+
+def test_a_venv_of_a_python_that_will_do_is_kept(tmp_path):
+    """Only an unusable .venv is made anew: a pyproject.toml newer than the install installs
+    into the .venv there (a --clear each time would download every package again)."""
+    clone, environment = _folder(tmp_path)
+    new = _python(tmp_path, "python3.11", NEW_PYTHON)
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(new, clone / ".venv" / "bin" / "python")
+    (clone / ".venv" / "bin" / "kept").touch()
+
+    done = _make(clone, environment, "install", f"PYTHON={new}")
+
+    assert done.returncode == 0, done.stderr
+    assert "--clear" not in (tmp_path / "calls").read_text()
+    assert (clone / ".venv" / "bin" / "kept").exists()
+    assert (clone / ".venv" / ".installed-stamp").exists()
