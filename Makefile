@@ -82,9 +82,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_dashboard.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
 
+# A port in use is refused naming the variable that picks another (cli/servers.py).
+ui: export CX_MAKE_PORT = make ui UI_PORT
 ui: $(STAMP)
 	$(BIN)/cx-lakehouse ui --port $(UI_PORT)
 
+dashboard: export CX_MAKE_PORT = make dashboard DASHBOARD_PORT
 dashboard: $(STAMP)
 	$(BIN)/cx-lakehouse dashboard --port $(DASHBOARD_PORT)
 

@@ -16,6 +16,9 @@ from cx_assets.cli.options import UsageError
 # after it; workspace.yaml names its location the same, so the two ways of starting the UI
 # serve the same location, and list the same runs on a job's page.
 DEFINITIONS_MODULE = "cx_assets.definitions"
+# Set by the Makefile's `ui` and `dashboard` to the command and variable that pick their port
+# (`make ui UI_PORT`): their user picks another port there, make taking no --port.
+MAKE_PORT_ENV = "CX_MAKE_PORT"
 
 
 def code_location_job_origin(job_name: str):
@@ -61,6 +64,8 @@ def require_free_port(port: int) -> None:
 
     if not 0 < port < 65536:
         raise UsageError(f"--port {port} is not a TCP port (1-65535)")
+    made = os.environ.get(MAKE_PORT_ENV)
+    another = f"`{made}=<port>`" if made else "--port"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As the servers themselves bind: a port a closed server left in TIME_WAIT is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +74,7 @@ def require_free_port(port: int) -> None:
         except OSError as error:
             raise UsageError(
                 f"port {port} on 127.0.0.1 is in use ({error.strerror or error}): stop what "
-                "holds it, or choose another with --port"
+                f"holds it, or choose another with {another}"
             ) from None
 
 

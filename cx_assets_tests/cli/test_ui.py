@@ -106,6 +106,33 @@ def test_a_port_in_use_is_one_line_before_anything_starts(command, tmp_path, mon
     )
 
 
+@pytest.mark.parametrize(
+    ("target", "variable"), [("ui", "UI_PORT"), ("dashboard", "DASHBOARD_PORT")]
+)
+def test_make_on_a_port_in_use_names_the_make_variable_that_picks_another(
+    target, variable, tmp_path
+):
+    """Seen in an audit: `make ui` on a port in use said to choose another with --port,
+    which make does not take (`make ui --port 3001` is make's own 'unrecognized option')."""
+    environment = {**os.environ, "CX_DATA_DIR": str(tmp_path)}
+    environment.pop("DAGSTER_HOME", None)
+    environment.pop("MAKEFLAGS", None)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            # -o: .venv as it is (the one running the tests, as `make test` runs them)
+            ["make", "-s", "-o", ".venv/.installed-stamp", target, f"{variable}={port}"],
+            cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        f"cx-lakehouse: port {port} on 127.0.0.1 is in use (Address already in use): stop "
+        f"what holds it, or choose another with `make {target} {variable}=<port>`"
+    )
+
+
 def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 
