@@ -42,11 +42,12 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from functools import partial
 
 from dagster import DagsterInstance, DagsterRunStatus, Field, RunsFilter, executor
@@ -136,6 +137,22 @@ def longest_path_first(
     return order
 
 
+@contextmanager
+def _ctrl_c_held_from_helpers() -> Iterator[None]:
+    """SIGINT blocked in this thread while Dagster starts the compute logs' helpers, a
+    `tail -F` and a `watch_orphans.py` per stream, which inherit the mask. Ctrl-C in a
+    terminal reaches the command's whole process group, and each watcher died in a
+    KeyboardInterrupt traceback printed amid the run's summary (seen interrupting `make
+    demo`). Held back, it stays pending in them: Dagster ends them with SIGTERM as the run
+    ends, as before. A Ctrl-C meanwhile reaches this process once unblocked, or another
+    thread of it."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def steps_in_threads(
     job_context: PlanExecutionContext,
     execution_plan: ExecutionPlan,
@@ -160,7 +177,8 @@ def steps_in_threads(
             log_key = compute_log_manager.build_log_key_for_run(
                 job_context.run_id, create_compute_log_file_key()
             )
-            log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
+            with _ctrl_c_held_from_helpers():
+                log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
             yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
             yield DagsterEvent.engine_event(
                 job_context,

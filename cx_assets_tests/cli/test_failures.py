@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import termios
+import time
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -437,19 +438,58 @@ def _a_calls_day(tmp_path: Path) -> tuple[Path, dict[str, str], list[str]]:
     return data_dir, environment, command
 
 
+def _watchers_catch_ctrl_c(pid: int) -> None:
+    """Once Dagster's compute log watchers (`watch_orphans.py`, of stdout and stderr, started
+    by the command `pid` with its logs' `tail -F`) hold Python's Ctrl-C handler: a SIGINT
+    before it ended them without a word."""
+    import psutil
+
+    def catching(watcher: psutil.Process) -> bool:
+        status = Path(f"/proc/{watcher.pid}/status").read_text()
+        caught = int(
+            next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:], 16
+        )
+        return bool(caught & 1 << (signal.SIGINT - 1))
+
+    for _ in range(1200):  # a minute
+        with contextlib.suppress(psutil.Error, OSError):
+            children = psutil.Process(pid).children(recursive=True)
+            watchers = [c for c in children if "watch_orphans" in " ".join(c.cmdline())]
+            if len(watchers) == 2 and all(catching(watcher) for watcher in watchers):
+                return
+        time.sleep(0.05)
+    raise AssertionError("no compute log watchers, of stdout and stderr, started")
+
+
+def _a_job_of_its_own() -> None:
+    """`preexec_fn`: the command leads a process group of its own, as a terminal's job."""
+    answering_stop_signals()
+    os.setpgrp()
+
+
 def _stopped_during_its_steps(
     command: list[str], environment: dict[str, str], stop: signal.Signals
 ) -> int:
     """The exit code of `command` sent `stop` once a step has started: Dagster turns it
-    into a failed run, summarised like any other."""
+    into a failed run, summarised like any other. Ctrl-C and a hang-up reach the command's
+    whole process group, as a terminal sends them (Dagster's compute log helpers too), a
+    stop signal the command alone, as `kill` does."""
     # (`--verbose` to see a step start: its step logs, with their traces, go to stderr.)
     during = subprocess.Popen([*command, "--verbose"], env=environment, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
-                              preexec_fn=answering_stop_signals)  # fmt: skip
+                              preexec_fn=_a_job_of_its_own)  # fmt: skip
     while "STEP_START" not in (line := during.stderr.readline()):
         assert line, during.communicate()
-    during.send_signal(stop)
-    out, _ = during.communicate(timeout=600)
+    if stop == signal.SIGTERM:
+        during.send_signal(stop)
+    else:
+        if stop == signal.SIGINT:
+            _watchers_catch_ctrl_c(during.pid)
+        os.killpg(during.pid, stop)
+    out, err = during.communicate(timeout=600)
+    # Seen in an audit, Ctrl-C in a terminal during a run: two tracebacks of Dagster's
+    # watch_orphans.py helpers amid the summary.
+    assert "KeyboardInterrupt" not in err, err
     lines = out.splitlines()
     failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
     assert lines[failed_at + 1 : lines.index("gold rows:")] == [
