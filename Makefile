@@ -53,6 +53,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# It ends with lines to copy and paste: a ' of the data root is doubled in the query's path,
+# as SQL quotes it (`Bob's projects/`).
 demo: $(STAMP)
 	$(BIN)/cx-lakehouse generate --start $(DEMO_START) --days $(DEMO_DAYS) --scale $(DEMO_SCALE) --quiet
 	$(BIN)/cx-lakehouse generate --start $(SUPPORT_DEMO_START) --days $(SUPPORT_DEMO_DAYS) --scale $(DEMO_SCALE) --sources support --quiet
@@ -61,7 +63,7 @@ demo: $(STAMP)
 	@echo
 	@echo "Gold Parquet for analysts:  $(CX_DATA_DIR)/gold/<table>/"
 	@echo "Warehouse (schema gold):    $(CX_DATA_DIR)/warehouse.duckdb"
-	@echo "Try:  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT * FROM read_parquet('$(CX_DATA_DIR)/gold/crm_noise_summary/**/*.parquet', hive_partitioning=true)\\\"))\""
+	@echo "Try:  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT * FROM read_parquet('$(subst ','',$(CX_DATA_DIR))/gold/crm_noise_summary/**/*.parquet', hive_partitioning=true)\\\"))\""
 	@echo "UI:   make ui   then open http://127.0.0.1:$(UI_PORT)"
 	@echo "Command centre:  make dashboard   then open http://127.0.0.1:$(DASHBOARD_PORT)"
 

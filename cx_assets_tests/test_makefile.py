@@ -1,7 +1,8 @@
-"""The Makefile's install step on the machines newcomers have: a `python3` older than 3.11, a
-`.venv` an older Python left. Each test runs the real Makefile in a folder of its own (a
-copy of pyproject.toml, the Makefile's one prerequisite), with stand-in Pythons that say
-what they were asked and answer as the real ones do: nothing is installed."""
+"""The Makefile on the machines newcomers have: a `python3` older than 3.11, a `.venv` an
+older Python left, a demo run again the next day, a data root whose path holds a quote.
+The install step's tests run the real Makefile in a folder of their own (a copy of
+pyproject.toml, the Makefile's one prerequisite), with stand-in Pythons that say what they
+were asked and answer as the real ones do: nothing is installed."""
 
 from __future__ import annotations
 
@@ -147,3 +148,29 @@ def test_the_demo_runs_each_domains_days_in_one_range():
     ]
     for domain in domains:
         assert sum(domain in run for run in selected) == 1, (domain, runs)
+
+
+def test_the_demos_try_line_runs_as_printed_from_a_data_root_with_a_quote(tmp_path):
+    """`make demo` ends with a DuckDB query to copy and paste; under a data root holding a
+    `'` (`Bob's projects/`) the path ended its SQL string early: a Parser Error."""
+    import duckdb
+
+    data_dir = tmp_path / "Bob's projects" / "data"
+    day = data_dir / "gold" / "crm_noise_summary" / "date=2024-01-01"
+    day.mkdir(parents=True)
+    duckdb.sql("SELECT 'valid' AS category, 3 AS count").write_parquet(str(day / "data.parquet"))
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("MAKEFLAGS", None)
+    planned = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed-stamp", "demo"],
+        cwd=REPO, env=environment, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    (echo,) = [line for line in planned.splitlines() if line.startswith('echo "Try:')]
+    printed = subprocess.run(["sh", "-c", echo], capture_output=True, text=True).stdout
+
+    pasted = subprocess.run(
+        ["sh", "-c", printed.removeprefix("Try:")], cwd=REPO, capture_output=True, text=True
+    )
+
+    assert pasted.returncode == 0, pasted.stderr
+    assert "valid" in pasted.stdout and "2024-01-01" in pasted.stdout
