@@ -242,7 +242,9 @@ def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.
         .mark_rect()
         .encode(
             x=alt.X("hour:O", title="hour"),
-            y=alt.Y("day:O", sort=WEEKDAYS, title=None),
+            # Every weekday named: Vega-Lite thinned an ordinal axis it judged crowded to
+            # every other label, and the rows read Mon, Wed, Fri, Sun (they fit all seven).
+            y=alt.Y("day:O", sort=WEEKDAYS, title=None, axis=alt.Axis(labelOverlap=False)),
             # From 0, to at least 1: a grid of zeros had the domain [0, 0], one mid-blue
             # colour everywhere and the legend `0.000000`.
             color=alt.Color(

@@ -8,7 +8,14 @@ import json
 
 import pandas as pd
 
-from cx_assets.command_centre.charts import NAME_ABOVE, NAME_BELOW, lines, scatter, stacked_area
+from cx_assets.command_centre.charts import (
+    NAME_ABOVE,
+    NAME_BELOW,
+    lines,
+    scatter,
+    stacked_area,
+    weekday_hour_heatmap,
+)
 from cx_assets.command_centre.point_names import labelled_points, point_radii
 from cx_assets_tests.command_centre.gold_rows import DAY2
 from cx_assets_tests.command_centre.rendered import render
@@ -526,3 +533,15 @@ def test_a_years_axis_labels_days_it_shows_and_names_their_year():
     axis = lines(quarter, x="date", y="n", title="t").to_dict()["encoding"]["x"]["axis"]
     assert axis["format"] == "%b %d" and len(axis["values"]) <= 7, axis
     assert (axis["values"][0]["month"], axis["values"][0]["date"]) == (10, 5)
+
+
+def test_a_heat_map_names_every_weekday():
+    """Seen opening the CRM page in Chromium (a year and two weeks of days alike, and the
+    benchmark's screenshot): the heat maps' rows read Mon, Wed, Fri and Sun only. Vega-Lite
+    thins the labels of an ordinal axis that it judges to overlap, every other one, so a
+    manager could not tell Tuesday's row from Wednesday's without hovering. Every weekday
+    is now named (their rows are high enough: seen in Chromium)."""
+    cells = pd.DataFrame({"day_of_week": range(7), "hour": [9] * 7, "friction": [1] * 7})
+    spec = weekday_hour_heatmap(cells, "friction", title="t").to_dict()
+    assert spec["encoding"]["y"]["sort"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert spec["encoding"]["y"].get("axis", {}).get("labelOverlap") is False, spec["encoding"]["y"]
