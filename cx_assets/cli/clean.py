@@ -13,7 +13,9 @@ a `dagster dev` of the data root's history (or what a killed one left) refuses i
 
 A file or folder of the data root it does not know is left where it is, and so are the two
 lock files (held while it removes; an empty file holds nothing). A `DAGSTER_HOME` set
-outside the data root is the user's: left, and said so.
+outside the data root is the user's: left, and said so. A folder no run, `generate` or UI
+ever used (none of their marks in it: `data_root_marks`) is refused whatever it holds:
+`CX_DATA_DIR=~` mistyped would otherwise take a home folder's own `models/` and `gold/`.
 """
 
 from __future__ import annotations
@@ -56,6 +58,22 @@ def removable(data_dir: Path) -> list[Path]:
     ]
 
 
+class NotADataRoot(Exception):
+    """A folder the lakehouse never used, given as the data root to empty."""
+
+
+def data_root_marks(data_dir: Path) -> list[Path]:
+    """What a run, a `generate` or a UI leaves in every data root it used, one at least: the
+    run lock and the generate lock (kept, empty, when done), the run history, the warehouse."""
+    layout = DataLayout(data_dir)
+    return [
+        data_dir / LOCK_FILE,
+        data_dir / GENERATE_LOCK,
+        layout.dagster_home,
+        layout.warehouse_path,
+    ]
+
+
 @contextmanager
 def _held(path: Path, busy: str) -> Iterator[None]:
     """`path`'s `flock`, taken without waiting; `BusyError(busy)` when someone holds it."""
@@ -92,6 +110,13 @@ def clean(data_dir: Path, proc: Path = PROC) -> list[Path]:
                 f"a `cx-lakehouse generate` is writing into {data_dir}: wait for it to finish",
             )
         )
+        present = [path for path in removable(data_dir) if path.exists() or path.is_symlink()]
+        if present and not any(mark.exists() for mark in data_root_marks(data_dir)):
+            names = ", ".join(path.name for path in present)
+            raise NotADataRoot(
+                f"{data_dir} is no cx-lakehouse data root (no run, generate or UI ever used it), "
+                f"so its {names} are not the lakehouse's to remove: check CX_DATA_DIR"
+            )
         removed = []
         for path in removable(data_dir):
             if path.is_dir() and not path.is_symlink():
@@ -115,6 +140,9 @@ def main() -> int:
     except BusyError as busy:
         print(f"make clean: {busy}", file=sys.stderr)
         return 1
+    except NotADataRoot as elsewhere:
+        print(f"make clean: {elsewhere}", file=sys.stderr)
+        return 2
     names = ", ".join(path.name for path in removed) or "nothing (already clean)"
     print(f"removed from {data_dir}: {names}")
     configured = os.environ.get("DAGSTER_HOME")

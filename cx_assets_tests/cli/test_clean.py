@@ -136,3 +136,42 @@ def test_a_setting_it_cannot_take_is_one_line_and_nothing_is_removed(
     assert err.startswith(f"make clean: {variable}=") and said in err
     assert err.count("\n") == 1
     assert (data_dir / "gold" / "inner" / "file").exists()
+
+
+def test_a_folder_the_lakehouse_never_used_is_refused_and_nothing_is_removed(
+    tmp_path, monkeypatch, capsys
+):
+    """`CX_DATA_DIR=~ make clean` removed a home folder's own `models/` and `gold/`: a folder
+    no run, `generate` or UI ever used is no data root to empty."""
+    from cx_assets.cli.clean import main
+
+    home = tmp_path / "home"
+    for name in ("models", "gold", "landing"):
+        (home / name).mkdir(parents=True)
+        (home / name / "mine.txt").write_text("x")
+    monkeypatch.setenv("CX_DATA_DIR", str(home))
+
+    assert main() == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"make clean: {home} is no cx-lakehouse data root")
+    assert err.count("\n") == 1
+    assert {path.name for path in home.iterdir()} == {"models", "gold", "landing"}
+    assert all((home / name / "mine.txt").exists() for name in ("models", "gold", "landing"))
+
+
+@pytest.mark.parametrize(
+    "mark", [".run.lock", ".generate.lock", "dagster_home", "warehouse.duckdb"]
+)
+def test_a_data_root_the_lakehouse_used_is_emptied_by_any_mark_of_it(tmp_path, mark):
+    data_dir = tmp_path / "data"
+    (data_dir / "landing" / "crm").mkdir(parents=True)
+    if mark == "dagster_home":
+        (data_dir / mark).mkdir()
+    else:
+        (data_dir / mark).write_text("")
+
+    removed = clean(data_dir, proc=_no_processes(tmp_path))
+
+    assert "landing" in {path.name for path in removed}
+    assert not (data_dir / "landing").exists()
