@@ -306,8 +306,13 @@ def _solved(network: _Network) -> np.ndarray:
     from scipy.sparse import coo_array
 
     variables = len(network.cost)
+    # 32-bit indices: scipy before 1.15 passed a matrix's indices to HiGHS as they were, and
+    # HiGHS takes 32-bit ones only ("Buffer dtype mismatch, expected 'int' but got 'long'"
+    # from indices built from Python lists, 64-bit); scipy 1.15 and later convert them.
+    index = np.int32
     matrix = coo_array(
-        (network.values, (network.rows, network.cols)), shape=(len(network.supply), variables)
+        (network.values, (np.asarray(network.rows, index), np.asarray(network.cols, index))),
+        shape=(len(network.supply), variables),
     )
     result = milp(
         network.cost,
