@@ -130,6 +130,28 @@ def test_a_range_run_records_each_days_check_as_evaluated(lake):
     ]
 
 
+def test_a_range_runs_check_of_each_day_targets_that_days_materialization(lake):
+    """Seen on Dagster 1.13.0-1.13.4 (which pyproject admitted): the first day of a range
+    run had its checks target the range's last day's materialization, which Dagster looked
+    up without the day; the UI showed that day's check against another day's write."""
+    # The 6th holds no row: its ERROR check fails, and still targets the 6th's write.
+    result = lake.materialize(
+        [keyed], day="2024-01-05", last_day="2024-01-07", raise_on_error=False
+    )
+    evaluations = result.get_asset_check_evaluations()
+    assert sorted({e.partition for e in evaluations}) == ["2024-01-05", "2024-01-06", "2024-01-07"]
+    for evaluation in evaluations:
+        (written,) = lake.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=keyed.key, asset_partitions=[evaluation.partition]),
+            limit=1,
+        ).records
+        target = evaluation.target_materialization_data
+        assert (evaluation.partition, target.storage_id) == (
+            evaluation.partition,
+            written.storage_id,
+        )
+
+
 # --------------------------------------------------------------------------- run apart
 
 
