@@ -166,7 +166,8 @@ def test_partitioned_gold_writes_parquet_per_day_and_the_warehouse(lake):
 
     path = lake.layout.gold_dir / "test_numbers_daily" / "date=2024-01-05" / DATA_FILE
     assert sorted(p.name for p in path.parent.iterdir()) == [DATA_FILE]
-    table = pq.read_table(path)
+    # The file alone: pyarrow before 25 adds the `date=` folder's key to a file read so.
+    table = pq.read_table(path, partitioning=None)
     assert table.schema.names == ["n", "label"]
     assert table.to_pylist() == [
         {"n": 50, "label": "2024-01-05#0"},
@@ -674,7 +675,8 @@ def test_gold_parquet_holds_the_rows_written_not_the_table_read_back(lake):
     lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
     for day, expected in (("2024-01-05", [50, 51]), ("2024-01-06", [60, 61])):
         table = pq.read_table(
-            lake.layout.gold_dir / "test_numbers_daily" / f"date={day}" / DATA_FILE
+            lake.layout.gold_dir / "test_numbers_daily" / f"date={day}" / DATA_FILE,
+            partitioning=None,
         )
         assert table.schema.names == ["n", "label"]
         assert table["n"].to_pylist() == expected

@@ -242,7 +242,8 @@ def test_publish_stream_one_file_per_day_and_empty_days_get_a_file(tmp_path):
         "date=2024-01-06/data.parquet",
         "date=2024-01-07/data.parquet",
     ]
-    d1 = pq.read_table(partition_folder(dataset, D1) / DATA_FILE)
+    # The file alone: pyarrow before 25 adds the `date=` folder's key to a file read so.
+    d1 = pq.read_table(partition_folder(dataset, D1) / DATA_FILE, partitioning=None)
     assert d1.schema.names == ["n", "at"]
     assert d1.schema.field("at").type == US_UTC
     assert d1["n"].to_pylist() == [1, 3, 4]
