@@ -125,6 +125,43 @@ def test_a_venv_of_a_python_that_will_do_is_kept(tmp_path):
     assert (clone / ".venv" / ".installed-stamp").exists()
 
 
+# Python 3.11 in a .venv made without pip, as `uv venv` makes one (or `venv --without-pip`):
+# `import pip` fails until `-m ensurepip` puts pip beside its packages; its `-m venv` is
+# NEW_PYTHON's.
+NO_PIP_PYTHON = """#!/bin/sh
+echo "$0 $*" >> "$CALLS"
+here=$(dirname "$0")
+case "$1 $2" in
+  "-c import pip"*) [ -e "$here/pip" ] || exit 1 ;;
+  "-m ensurepip") touch "$here/pip" ;;
+  "-m pip") [ -e "$here/pip" ] || { echo "No module named pip" >&2; exit 1; } ;;
+esac
+exit 0
+"""
+
+
+def test_a_venv_that_will_do_but_lacks_pip_gets_pip_and_keeps_its_packages(tmp_path):
+    """A .venv `uv venv` made (it puts no pip in) and `uv pip install` filled was emptied by
+    `venv --clear` as if interrupted: its packages, the operator's own among them, were gone
+    and its Python replaced by $(PYTHON). Its own Python now puts pip in (`ensurepip`)."""
+    clone, environment = _folder(tmp_path)
+    new = _python(tmp_path, "python3.11", NEW_PYTHON)
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    (clone / ".venv" / "bin" / "python").write_text(NO_PIP_PYTHON)
+    (clone / ".venv" / "bin" / "python").chmod(0o755)
+    (clone / ".venv" / "bin" / "kept").touch()
+
+    done = _make(clone, environment, "install", f"PYTHON={new}")
+
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "calls").read_text()
+    assert "--clear" not in calls
+    assert ".venv/bin/python -m ensurepip" in calls
+    assert (clone / ".venv" / "bin" / "kept").exists()
+    assert (clone / ".venv" / "bin" / "python").read_text() == NO_PIP_PYTHON
+    assert (clone / ".venv" / ".installed-stamp").exists()
+
+
 def test_the_demo_runs_each_domains_days_in_one_range():
     """Seen in an audit, `make demo` on the day after one: support's weeks and the demo days
     were two runs, and the first, rebuilding the day before the demo days (generated anew
