@@ -38,21 +38,23 @@ help:
 # (pip refused the package only after a .venv of it was made). A .venv whose Python is older
 # is made anew: `venv` over one an older python3 made kept its `python`, and every `make demo
 # PYTHON=python3.11` after it failed in pip's 'requires a different Python: 3.9.18'. A .venv
-# that will do is installed into, not remade; one without pip (`uv venv` puts none in, a
-# `venv` interrupted) gets it from its own Python's ensurepip, its packages kept (a --clear
-# emptied a .venv uv had filled), and is made anew only where that Python has no ensurepip.
+# that will do is installed into, not remade, whatever $(PYTHON) is (made once with
+# PYTHON=python3.11 where python3 is 3.9, the next make after a pull was refused); one
+# without pip (`uv venv` puts none in, a `venv` interrupted) gets it from its own Python's
+# ensurepip, its packages kept (a --clear emptied a .venv uv had filled), and is made anew
+# only where that Python has no ensurepip.
 will_do = import sys; sys.exit(sys.version_info < (3, 11))
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c '$(will_do)' 2>/dev/null || { \
-	    found=$$($(PYTHON) --version 2>&1 | grep -o "^Python [0-9.]*"); \
-	    echo "make: cx-lakehouse needs Python 3.11 or later, and $(PYTHON) is $${found:-no Python}: install one and name it, e.g. make $(or $(firstword $(MAKECMDGOALS)),install) PYTHON=python3.11" >&2; \
-	    exit 2; }
-	@$(BIN)/python -c '$(will_do)' 2>/dev/null || { \
-	    echo "$(PYTHON) -m venv --clear $(VENV)"; $(PYTHON) -m venv --clear $(VENV); }
-	@$(BIN)/python -c 'import pip' 2>/dev/null || { \
-	    echo "$(BIN)/python -m ensurepip --default-pip"; \
-	    $(BIN)/python -m ensurepip --default-pip >/dev/null || { \
-	    echo "$(PYTHON) -m venv --clear $(VENV)"; $(PYTHON) -m venv --clear $(VENV); }; }
+	@if $(BIN)/python -c '$(will_do)' 2>/dev/null && { $(BIN)/python -c 'import pip' 2>/dev/null || { \
+	        echo "$(BIN)/python -m ensurepip --default-pip"; \
+	        $(BIN)/python -m ensurepip --default-pip >/dev/null; }; }; then :; \
+	else \
+	    $(PYTHON) -c '$(will_do)' 2>/dev/null || { \
+	        found=$$($(PYTHON) --version 2>&1 | grep -o "^Python [0-9.]*"); \
+	        echo "make: cx-lakehouse needs Python 3.11 or later, and $(PYTHON) is $${found:-no Python}: install one and name it, e.g. make $(or $(firstword $(MAKECMDGOALS)),install) PYTHON=python3.11" >&2; \
+	        exit 2; }; \
+	    echo "$(PYTHON) -m venv --clear $(VENV)"; $(PYTHON) -m venv --clear $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)

@@ -125,6 +125,26 @@ def test_a_venv_of_a_python_that_will_do_is_kept(tmp_path):
     assert (clone / ".venv" / ".installed-stamp").exists()
 
 
+def test_a_venv_that_will_do_is_installed_into_whatever_python3_is(tmp_path):
+    """A .venv made once with `make install PYTHON=python3.11` on a machine whose python3 is
+    3.9: the next `make demo` after a pull that changed pyproject.toml was refused, 'python3
+    is Python 3.9.18: install one and name it', where the .venv would have done (and did
+    before, `venv` over it keeping its `python`). $(PYTHON) is asked only to make a .venv."""
+    clone, environment = _folder(tmp_path)
+    old = _python(tmp_path, "python3.9", OLD_PYTHON)
+    new = _python(tmp_path, "python3.11", NEW_PYTHON)
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(new, clone / ".venv" / "bin" / "python")
+    (clone / ".venv" / "bin" / "kept").touch()
+
+    done = _make(clone, environment, "install", f"PYTHON={old}")
+
+    assert done.returncode == 0, done.stderr
+    assert str(old) not in (tmp_path / "calls").read_text()
+    assert (clone / ".venv" / "bin" / "kept").exists()
+    assert (clone / ".venv" / ".installed-stamp").exists()
+
+
 # Python 3.11 in a .venv made without pip, as `uv venv` makes one (or `venv --without-pip`):
 # `import pip` fails until `-m ensurepip` puts pip beside its packages; its `-m venv` is
 # NEW_PYTHON's.
