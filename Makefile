@@ -16,8 +16,9 @@ DEMO_END   ?= $(call day_ago,1)
 # demo days as another. Support's weeks before the demo days once ran apart from its demo
 # days: a demo on the day after another rebuilt the day before the demo days (generated
 # anew, from a later start) and named the last demo's days, built from it, out of date,
-# with a command to run that the demo's next run made moot.
-SUPPORT_DEMO_DAYS  ?= 56
+# with a command to run that the demo's next run made moot. A demo longer than its weeks
+# (DEMO_DAYS=90) gives support as many: the demo's other days of it landed, never built.
+SUPPORT_DEMO_DAYS  ?= $(shell echo $$(( $(DEMO_DAYS) > 56 ? $(DEMO_DAYS) : 56 )))
 SUPPORT_DEMO_START ?= $(call day_ago,$(SUPPORT_DEMO_DAYS))
 export CX_DATA_DIR ?= $(CURDIR)/data
 UI_PORT ?= 3000

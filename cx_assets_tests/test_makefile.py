@@ -207,6 +207,25 @@ def test_the_demo_runs_each_domains_days_in_one_range():
         assert sum(domain in run for run in selected) == 1, (domain, runs)
 
 
+def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too():
+    """`make demo DEMO_DAYS=90` generated every source's 90 days, support's included, and
+    ran support from its 8 weeks' start alone: its first 34 days landed and were never
+    built, the command centre's support page short of them ('materialize everything', make
+    help says). Support's days are the longer of its weeks and the demo's."""
+    planned = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed-stamp", "demo", "DEMO_DAYS=90"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    commands = [line.split() for line in planned.splitlines() if "cx-lakehouse " in line]
+    generated = [c[c.index("--start") + 1] for c in commands if c[1] == "generate"]
+    runs = {
+        c[-1]: (c[c.index("--date") + 1], c[c.index("--to") + 1]) for c in commands if c[1] == "run"
+    }
+    first_day = min(generated)
+    assert runs["group:support"][0] == first_day, (generated, runs)
+    assert runs["group:support"][1] == runs["group:digital'"][1]
+
+
 def test_the_demos_try_line_runs_as_printed_from_a_data_root_with_a_quote(tmp_path):
     """`make demo` ends with a DuckDB query to copy and paste; under a data root holding a
     `'` (`Bob's projects/`) the path ended its SQL string early: a Parser Error."""
