@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 # A few days of synthetic data ending yesterday (UTC), small enough to run in about a
-# minute; the UI then shows recent partitions filled.
-day_ago = $(shell $(PYTHON) -c "import datetime as d; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=$(1)))")
+# minute; the UI then shows recent partitions filled. Counted by the .venv's Python where
+# there is one: make goes on with a .venv that will do whatever $(PYTHON) is, none at all
+# on a machine of uv's Pythons alone (the days came out empty).
+days_ago = import datetime as d; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=$(1)))
+day_ago = $(shell $(BIN)/python -c "$(days_ago)" 2>/dev/null || $(PYTHON) -c "$(days_ago)")
 DEMO_DAYS  ?= 3
 DEMO_SCALE ?= 0.05
 DEMO_START ?= $(call day_ago,$(DEMO_DAYS))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,6 +145,25 @@ def test_a_venv_that_will_do_is_installed_into_whatever_python3_is(tmp_path):
     assert str(old) not in (tmp_path / "calls").read_text()
     assert (clone / ".venv" / "bin" / "kept").exists()
     assert (clone / ".venv" / ".installed-stamp").exists()
+
+
+def test_the_demos_days_are_counted_by_the_venvs_python_without_a_python3(tmp_path):
+    """With a .venv that will do, make goes on whatever $(PYTHON) is: on a machine with no
+    python3 at all (uv's Pythons alone, a .venv of one) the demo's days, counted by
+    $(PYTHON), came out empty ('generate --start  --days 3'). The .venv's Python counts them."""
+    clone, environment = _folder(tmp_path)
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    (clone / ".venv" / "bin" / "python").symlink_to(sys.executable)
+
+    done = _make(
+        clone, environment, "-n", "-o", ".venv/.installed-stamp", "demo", "PYTHON=/bin/false"
+    )
+
+    assert done.returncode == 0, done.stderr
+    starts = [
+        line.split("--start ")[1][:10] for line in done.stdout.splitlines() if "--start" in line
+    ]
+    assert len(starts) == 2 and all(date.fromisoformat(start) for start in starts), done.stdout
 
 
 # Python 3.11 in a .venv made without pip, as `uv venv` makes one (or `venv --without-pip`):
