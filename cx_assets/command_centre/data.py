@@ -385,7 +385,9 @@ def _footer(path: Path, stat: os.stat_result, gold_dir: Path) -> tuple[int, str]
     None for a file gone meanwhile (replaced or removed by a run: counted next refresh);
     `UnreadableGold` for a footer that does not decode."""
     version = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    if version not in _FOOTERS:
+    # Looked up and kept in a local: Streamlit's sessions share the cache from threads of
+    # their own, and one may empty it between another's store and read (a KeyError).
+    if (footer := _FOOTERS.get(version)) is None:
         if len(_FOOTERS) >= _FOOTERS_KEPT:
             _FOOTERS.clear()
         try:
@@ -395,11 +397,9 @@ def _footer(path: Path, stat: os.stat_result, gold_dir: Path) -> tuple[int, str]
         except (OSError, pa.ArrowException) as error:  # a footer that does not decode
             raise UnreadableGold(gold_dir, path, str(error) or type(error).__name__) from error
         columns = metadata.schema.to_arrow_schema()
-        _FOOTERS[version] = (
-            metadata.num_rows,
-            repr([(field.name, str(field.type)) for field in columns]),
-        )
-    return _FOOTERS[version]
+        footer = (metadata.num_rows, repr([(field.name, str(field.type)) for field in columns]))
+        _FOOTERS[version] = footer
+    return footer
 
 
 def _footer_rows(path: Path, stat: os.stat_result, gold_dir: Path) -> int:

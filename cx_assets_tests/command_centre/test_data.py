@@ -138,6 +138,23 @@ def test_freshness_reads_each_version_of_a_file_once(gold, monkeypatch):
     assert read == [rewritten] and again["calls_agent_daily"].rows == 3
 
 
+class _ClearedByAnotherThread(dict):
+    """The footers' cache as a second Streamlit session leaves it: emptied (it had grown to
+    its bound) just after this one stored its footer and before it read it back."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.clear()
+
+
+def test_a_footer_read_while_another_session_empties_the_cache_is_still_counted(gold, monkeypatch):
+    """Streamlit serves each browser tab from a thread of its own, all sharing the cache: a
+    footer read as another emptied it ended the page in a KeyError."""
+    monkeypatch.setattr(data, "_FOOTERS", _ClearedByAnotherThread())
+    fresh = {item.table: item for item in gold.freshness()}
+    assert (fresh["calls_agent_daily"].rows, fresh["calls_agent_daily"].days) == (4, 2)
+
+
 def test_a_query_reads_each_files_footer_once_and_unions_columns_only_where_they_differ(
     tmp_path, monkeypatch
 ):
