@@ -63,6 +63,16 @@ def _python(tmp_path: Path, name: str, script: str) -> Path:
     return path
 
 
+def _venv(clone: Path, python: str) -> None:
+    """A .venv in `clone` whose `python` is the stand-in `python`, holding a package of the
+    user's (`kept`), which a .venv made anew loses."""
+    bin_dir = clone / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(python)
+    (bin_dir / "python").chmod(0o755)
+    (bin_dir / "kept").touch()
+
+
 def _make(clone: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["make", "-f", str(REPO / "Makefile"), "-C", str(clone), "--no-print-directory", *args],
@@ -115,9 +125,7 @@ def test_a_venv_of_a_python_that_will_do_is_kept(tmp_path):
     into the .venv there (a --clear each time would download every package again)."""
     clone, environment = _folder(tmp_path)
     new = _python(tmp_path, "python3.11", NEW_PYTHON)
-    (clone / ".venv" / "bin").mkdir(parents=True)
-    shutil.copy(new, clone / ".venv" / "bin" / "python")
-    (clone / ".venv" / "bin" / "kept").touch()
+    _venv(clone, new.read_text())
 
     done = _make(clone, environment, "install", f"PYTHON={new}")
 
@@ -135,9 +143,7 @@ def test_a_venv_that_will_do_is_installed_into_whatever_python3_is(tmp_path):
     clone, environment = _folder(tmp_path)
     old = _python(tmp_path, "python3.9", OLD_PYTHON)
     new = _python(tmp_path, "python3.11", NEW_PYTHON)
-    (clone / ".venv" / "bin").mkdir(parents=True)
-    shutil.copy(new, clone / ".venv" / "bin" / "python")
-    (clone / ".venv" / "bin" / "kept").touch()
+    _venv(clone, new.read_text())
 
     done = _make(clone, environment, "install", f"PYTHON={old}")
 
@@ -187,10 +193,7 @@ def test_a_venv_that_will_do_but_lacks_pip_gets_pip_and_keeps_its_packages(tmp_p
     and its Python replaced by $(PYTHON). Its own Python now puts pip in (`ensurepip`)."""
     clone, environment = _folder(tmp_path)
     new = _python(tmp_path, "python3.11", NEW_PYTHON)
-    (clone / ".venv" / "bin").mkdir(parents=True)
-    (clone / ".venv" / "bin" / "python").write_text(NO_PIP_PYTHON)
-    (clone / ".venv" / "bin" / "python").chmod(0o755)
-    (clone / ".venv" / "bin" / "kept").touch()
+    _venv(clone, NO_PIP_PYTHON)
 
     done = _make(clone, environment, "install", f"PYTHON={new}")
 

@@ -223,17 +223,18 @@ def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
     assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (6, 5)
 
 
+def _with_window_days(window_days: int) -> dict:
+    """The quiet run config with the breach share judged over `window_days` days."""
+    step = "gold__breached_long_ago_breach_share_in_band"
+    return {**QUIET, "ops": {step: {"config": {"window_days": window_days}}}}
+
+
 @pytest.mark.parametrize("window_days", [0, -3])
 def test_a_breach_share_window_of_no_days_fails_as_error_saying_so(lake, window_days):
     """A window of no days held no ticket, so the share was None and passed: an operator's
     typo (or a window set to 0) silenced the check for good (found in a review audit)."""
     check = breach_share_check(breached_long_ago, deliveries)
-    config = {
-        **QUIET,
-        "ops": {
-            "gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": window_days}}
-        },
-    }
+    config = _with_window_days(window_days)
     result, evaluation = check_evaluation(
         lake, [deliveries, breached_long_ago], check, "gold/breached_long_ago",
         BREACH_SHARE_IN_BAND, run_config=config,
@@ -253,12 +254,7 @@ def test_a_breach_share_window_longer_than_history_judges_every_ticket(lake, win
     from cx_assets.lakehouse.partitions import daily_partitions
 
     check = breach_share_check(breached_long_ago, deliveries)
-    config = {
-        **QUIET,
-        "ops": {
-            "gold__breached_long_ago_breach_share_in_band": {"config": {"window_days": window_days}}
-        },
-    }
+    config = _with_window_days(window_days)
     _, evaluation = check_evaluation(
         lake, [deliveries, breached_long_ago], check, "gold/breached_long_ago",
         BREACH_SHARE_IN_BAND, run_config=config,
