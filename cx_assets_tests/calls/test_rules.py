@@ -199,6 +199,17 @@ def test_every_amount_in_an_upsell_sentence_counts():
     assert call_features(text).upsell_amount == pytest.approx(60.99)
 
 
+def test_a_calls_upsell_amount_is_the_same_on_every_python():
+    # $99, $29.99 and $39.99 add up to 168.98. Python's sum() added them in binary floating
+    # point one by one on 3.11 (168.98000000000002) and with a compensated sum from 3.12
+    # (168.98): the same transcript gave calls_performance another value on each (seen on
+    # generated calls). The amounts' sum is the correctly rounded one on any Python.
+    text = "Agent: The premium upgrade is $99, the warranty $29.99 and the add-on $39.99."
+    features = call_features(text)
+    assert features.upsell_amount_count == 3
+    assert features.upsell_amount == 168.98
+
+
 def test_upsell_words_match_whole_words_only():
     assert call_features("That was extraordinary, it costs $10.").upsell_amount == 0.0
     assert call_features("Upgrades cost $10. Premiums are $5.").upsell_amount == 0.0
