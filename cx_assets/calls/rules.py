@@ -290,6 +290,17 @@ def _amount(number: str, scale: str) -> float:
     return float(Decimal(number) * _SCALE[scale.lower()])
 
 
+def _total(amounts: Sequence[float]) -> float:
+    """The amounts' sum, correctly rounded on every Python (fsum), where sum() adds floats
+    one by one on 3.11 and compensated from 3.12 ($99 + $29.99 + $39.99 gave
+    168.98000000000002 on 3.11). A sum past the largest float is infinity, as sum() gave it
+    (silver quarantines a call above a trillion): fsum raises on it, and failed the day."""
+    try:
+        return math.fsum(amounts)
+    except OverflowError:  # two amounts of 308 digits: each a float, their sum none
+        return math.inf
+
+
 @dataclass(frozen=True)
 class CallFeatures:
     """What the KPIs need from one transcript. Nothing here repeats the transcript's words
@@ -334,9 +345,7 @@ def call_features(text: str, rules: CallsRules = DEFAULT_RULES) -> CallFeatures:
         conversion_phrase=hits.conversion,
         upsell_sentence_count=len(upsell_sentences),
         upsell_amount_count=len(amounts),
-        # fsum: correctly rounded on every Python, where sum() adds floats one by one on 3.11
-        # and compensated from 3.12 ($99 + $29.99 + $39.99 gave 168.98000000000002 on 3.11).
-        upsell_amount=math.fsum(amounts),
+        upsell_amount=_total(amounts),
         upsell_without_amount=bool(upsell_sentences) and not amounts,
         positive_word_count=positive,
         negative_word_count=negative,

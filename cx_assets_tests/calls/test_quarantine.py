@@ -131,12 +131,14 @@ def test_a_call_whose_upsell_sums_above_a_trillion_is_quarantined(lake):
         call("C2", "The premium plan is $600,000,000,000. The extra one is $400,000,000,001."),
         call("C3", "The premium plan is $1,000,000,000,000."),  # exactly a trillion: kept
         call("C4", "The premium plan is $5."),
+        # each a finite float, their sum not: the day's step failed in math.fsum's overflow
+        call("C5", "The premium plan is $" + "9" * 308 + " and the extra one $" + "9" * 308 + "."),
     ]
     lake.land_jsonl("calls", "transcripts", DAY, records)
     assert lake.materialize(EVERYTHING, day=DAY).success
 
     rejected = lake.quarantine("calls_transcripts").sort_values("line_number")
-    assert rejected["line_number"].tolist() == [1, 2]
+    assert rejected["line_number"].tolist() == [1, 2, 5]
     assert set(rejected["reason"]) == {
         'the upsell amounts of field "transcript_text" sum above 1e12 (a trillion)'
     }

@@ -8,6 +8,7 @@ not by running the code.
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -208,6 +209,16 @@ def test_a_calls_upsell_amount_is_the_same_on_every_python():
     features = call_features(text)
     assert features.upsell_amount_count == 3
     assert features.upsell_amount == 168.98
+
+
+def test_upsell_amounts_whose_sum_passes_the_largest_float_sum_to_infinity():
+    # Two amounts of 308 nines are finite floats and their sum is not: math.fsum raised
+    # 'intermediate overflow in fsum' and failed the day's silver step, where sum() gave
+    # infinity, which silver quarantines as an upsell above a trillion.
+    amount = "$" + "9" * 308
+    features = call_features(f"The premium plan is {amount} and the extra one {amount}.")
+    assert features.upsell_amount_count == 2
+    assert features.upsell_amount == math.inf
 
 
 def test_upsell_words_match_whole_words_only():
