@@ -164,6 +164,8 @@ def check(path: str, config: dict, job) -> None:
             raise UsageError(f"{where}: a step's settings go under `config:`")
         if "config" in given and given["config"] is None:
             raise UsageError(f"{where}: config: {_EMPTY}")
+        if "config" not in given:
+            continue  # `<step>: {}`, Dagster's defaults: no `config:` to judge as null
         if step not in schemas:
             if not given.get("config"):
                 continue

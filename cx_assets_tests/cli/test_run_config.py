@@ -362,6 +362,21 @@ def test_settings_shared_through_a_yaml_merge_key_are_taken_and_may_be_overridde
         run_config.read(str(path))
 
 
+@pytest.mark.parametrize("step", ["gold__calls_kpis_daily", "gold__support_ticket_categories"])
+def test_a_step_given_no_settings_is_taken(step, tmp_path):
+    """A step given an empty mapping, no `config:` under it (`{"ops": {"<step>": {}}}`, as a
+    script writing a file per step leaves one), is run config Dagster takes; it was refused
+    as 'config: nothing under it (YAML reads that as null)', a key the file does not hold."""
+    from cx_assets.cli import run_config
+    from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
+
+    path = tmp_path / "checks.json"
+    path.write_text(json.dumps({"ops": {step: {}}}))
+    config = run_config.read(str(path))
+    job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+    run_config.check(str(path), config, job)
+
+
 def test_a_damaged_warehouse_met_by_a_run_given_a_config_file_is_built_anew_with_it():
     """The advice that builds a damaged warehouse anew from landing named the days to run
     as 'cx-lakehouse run --date FIRST --to LAST' alone in a run given --config, the one
