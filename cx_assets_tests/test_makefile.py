@@ -206,6 +206,23 @@ def test_a_venv_that_will_do_but_lacks_pip_gets_pip_and_keeps_its_packages(tmp_p
     assert (clone / ".venv" / ".installed-stamp").exists()
 
 
+def test_a_venv_that_will_do_whose_python_has_no_ensurepip_is_made_anew(tmp_path):
+    """A .venv without pip whose Python cannot put it in (Debian's system Python has no
+    ensurepip) is made anew by $(PYTHON), pip with it: left as it was, pip's install of the
+    package ended in 'No module named pip'."""
+    clone, environment = _folder(tmp_path)
+    new = _python(tmp_path, "python3.11", NEW_PYTHON)
+    _venv(clone, NO_PIP_PYTHON.replace('touch "$here/pip"', "exit 1"))
+
+    done = _make(clone, environment, "install", f"PYTHON={new}")
+
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "calls").read_text()
+    assert calls.index(".venv/bin/python -m ensurepip") < calls.index(f"{new} -m venv --clear")
+    assert (clone / ".venv" / "bin" / "python").read_text() == NEW_PYTHON
+    assert (clone / ".venv" / ".installed-stamp").exists()
+
+
 def test_the_demo_runs_each_domains_days_in_one_range():
     """Seen in an audit, `make demo` on the day after one: support's weeks and the demo days
     were two runs, and the first, rebuilding the day before the demo days (generated anew
