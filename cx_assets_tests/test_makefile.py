@@ -13,6 +13,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 # A Python older than 3.11, as `python -c`, `--version`, `-m venv` and `-m pip` answer:
@@ -248,13 +250,15 @@ def test_the_demo_runs_each_domains_days_in_one_range():
         assert sum(domain in run for run in selected) == 1, (domain, runs)
 
 
-def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too():
+@pytest.mark.parametrize(("demo_days", "support_days"), [(3, 56), (90, 90)])
+def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too(demo_days, support_days):
     """`make demo DEMO_DAYS=90` generated every source's 90 days, support's included, and
     ran support from its 8 weeks' start alone: its first 34 days landed and were never
     built, the command centre's support page short of them ('materialize everything', make
-    help says). Support's days are the longer of its weeks and the demo's."""
+    help says). Support's days are the longer of its weeks and the demo's: a demo of 3 days
+    still gives support its 8 weeks (the forecast's backtest needs them)."""
     planned = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed-stamp", "demo", "DEMO_DAYS=90"],
+        ["make", "-n", "-o", ".venv/.installed-stamp", "demo", f"DEMO_DAYS={demo_days}"],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     commands = [line.split() for line in planned.splitlines() if "cx-lakehouse " in line]
@@ -265,6 +269,8 @@ def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too():
     first_day = min(generated)
     assert runs["group:support"][0] == first_day, (generated, runs)
     assert runs["group:support"][1] == runs["group:digital'"][1]
+    support = [date.fromisoformat(day) for day in runs["group:support"]]
+    assert (support[1] - support[0]).days + 1 == support_days, runs
 
 
 def test_the_demos_try_line_runs_as_printed_from_a_data_root_with_a_quote(tmp_path):
