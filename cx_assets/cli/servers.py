@@ -17,7 +17,8 @@ from cx_assets.cli.options import UsageError
 # serve the same location, and list the same runs on a job's page.
 DEFINITIONS_MODULE = "cx_assets.definitions"
 # Set by the Makefile's `ui` and `dashboard` to the command and variable that pick their port
-# (`make ui UI_PORT`): their user picks another port there, make taking no --port.
+# (`make ui UI_PORT`): their user picks another port there, make taking no --port (a port
+# in use, or no TCP port, is said naming it).
 MAKE_PORT_ENV = "CX_MAKE_PORT"
 
 
@@ -62,9 +63,10 @@ def require_free_port(port: int) -> None:
     refusal names no way out."""
     import socket
 
-    if not 0 < port < 65536:
-        raise UsageError(f"--port {port} is not a TCP port (1-65535)")
     made = os.environ.get(MAKE_PORT_ENV)
+    if not 0 < port < 65536:
+        given = f"`{made}={port}`" if made else f"--port {port}"
+        raise UsageError(f"{given} is not a TCP port (1-65535)")
     another = f"`{made}=<port>`" if made else "--port"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As the servers themselves bind: a port a closed server left in TIME_WAIT is free.

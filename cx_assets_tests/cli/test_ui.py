@@ -133,6 +133,22 @@ def test_make_on_a_port_in_use_names_the_make_variable_that_picks_another(
     )
 
 
+@pytest.mark.parametrize("port", [0, 70000])
+def test_make_given_no_tcp_port_names_the_make_variable(port, monkeypatch):
+    """`make ui UI_PORT=70000` (a digit too many) was refused as '--port 70000 is not a TCP
+    port', an option make does not take, where the port in use named the variable."""
+    from cx_assets.cli.options import UsageError
+    from cx_assets.cli.servers import MAKE_PORT_ENV, require_free_port
+
+    monkeypatch.setenv(MAKE_PORT_ENV, "make ui UI_PORT")
+    with pytest.raises(UsageError) as refused:
+        require_free_port(port)
+    assert str(refused.value) == f"`make ui UI_PORT={port}` is not a TCP port (1-65535)"
+    monkeypatch.delenv(MAKE_PORT_ENV)
+    with pytest.raises(UsageError, match=f"^--port {port} is not a TCP port"):
+        require_free_port(port)
+
+
 def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 
