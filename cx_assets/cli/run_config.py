@@ -160,6 +160,8 @@ def check(path: str, config: dict, job) -> None:
             near = difflib.get_close_matches(str(step), list(steps), n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise UsageError(f"{where}: no step of the lakehouse is named so{hint}")
+        if given is None:  # its `config:` commented out: not to be told to write one
+            raise UsageError(f"{where}: {_EMPTY}")
         if not isinstance(given, dict) or set(given) - {"config"}:
             raise UsageError(f"{where}: a step's settings go under `config:`")
         if "config" in given and given["config"] is None:

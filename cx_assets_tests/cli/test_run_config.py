@@ -137,6 +137,12 @@ BAD_FILES = {
         "ops:\n  silver__support_tickets:\n    config:\n",
         ["silver__support_tickets: config", "nothing under it"],
     ),
+    # It was told its settings go under `config:`, which the commented-out lines held.
+    "a step's key left empty": (
+        "ops:\n  gold__calls_kpis_daily:\n  #  config:\n"
+        "  #    conversion_rate_in_band: {severity: ERROR}\n",
+        ["ops: gold__calls_kpis_daily: nothing under it"],
+    ),
     "a step given twice": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: ERROR\n  gold__calls_kpis_daily:\n    config: {}\n",
