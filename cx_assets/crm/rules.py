@@ -184,9 +184,14 @@ def direction_sql(title: str) -> str:
 
 def thread_subject_sql(subject: str) -> str:
     """The subject without leading reply/forward prefixes (any case, repeated), trimmed and
-    lower-cased; NULL when nothing is left."""
+    lower-cased; NULL when nothing is left. Whitespace around a prefix is any the trim
+    takes (`sql.WHITESPACE_CLASS_BODY`), not RE2's ASCII `\\s`: French clients write
+    `RE\\u00a0:` with a no-break space."""
     prefixes = "|".join(REPLY_PREFIXES)
-    stripped = f"regexp_replace(coalesce({subject}, ''), '^(\\s*({prefixes})\\s*:)+', '', 'i')"
+    space = f"[{sql.WHITESPACE_CLASS_BODY}]*"
+    stripped = (
+        f"regexp_replace(coalesce({subject}, ''), '^({space}({prefixes}){space}:)+', '', 'i')"
+    )
     return f"nullif(lower({sql.stripped(stripped)}), '')"
 
 

@@ -238,6 +238,19 @@ def test_thread_subject_drops_reply_and_forward_prefixes(con, subject):
     assert evaluate(con, rules.thread_subject_sql("s"), s=subject) == "proposta 2024"
 
 
+@pytest.mark.parametrize(
+    "subject",
+    ["RE\u00a0: Proposta 2024", "\u00a0RE: Proposta 2024", "RE:\u202fRES\u2003:Proposta 2024"],
+)
+def test_thread_subject_drops_prefixes_around_any_whitespace(con, subject):
+    # French mail clients write `RE :` with a no-break space before the colon, and pasted
+    # subjects carry no-break spaces: the prefixes were taken off around ASCII whitespace
+    # only (RE2's \s), so `RE\u00a0: Proposta 2024` was thread `re\u00a0: proposta 2024`,
+    # apart from the e-mails it answers (found fuzzing the rule against str.strip's idea
+    # of whitespace, which the subject's own trim uses).
+    assert evaluate(con, rules.thread_subject_sql("s"), s=subject) == "proposta 2024"
+
+
 def test_thread_subject_keeps_words_that_only_start_like_a_prefix(con):
     assert evaluate(con, rules.thread_subject_sql("s"), s="Reunião: pauta") == "reunião: pauta"
     assert evaluate(con, rules.thread_subject_sql("s"), s="RE:") is None
