@@ -5,9 +5,10 @@ Landing sensor, one per source. Each tick fingerprints every date folder of the 
 from its files' (path, mtime, size), and notes their ctimes (`landing_state`). A day whose
 fingerprint changed since the sensor's state last saw it (a new file, a re-delivered one, a
 removed one), or whose files were rewritten keeping it (`cp -p`), gets a run of that
-partition, with a run key made from the fingerprint, the day's count of changes and the
-state's generation (`DaysSeen.run_key`): Dagster deduplicates run keys forever, so a key
-must change whenever the content does. Days outside the partitions
+partition once none of its files changed within `LANDING_QUIET_SECONDS` (one copied in
+place is still being written), with a run key made from the fingerprint, the day's count
+of changes and the state's generation (`DaysSeen.run_key`): Dagster deduplicates run keys
+forever, so a key must change whenever the content does. Days outside the partitions
 (before the start, today or later, or a folder that is not a date) are skipped, because
 one bad partition key fails the whole tick, with a log line on the first tick that skips
 them. Requests, and the days compared with their bronze, are capped per tick; the rest
@@ -86,6 +87,32 @@ WAIT = object()
 # A tick only lists date folders and stats files, so it can look often: a landed day is
 # seen within seconds (the daemon itself evaluates sensors at most every 5 s).
 LANDING_SENSOR_INTERVAL_SECONDS = 5
+# A file copied into landing in place (`cp`, an SFTP upload, which write under the file's
+# own name) is seen growing: each tick that saw it asked for a run of its day, each reading
+# the file cut off (its cut last line quarantined, gold showing part of the day). A day
+# waits while one of its files changed (its ctime, which every write moves and no tool sets
+# back) within this many seconds of the tick, either way (a file server's clock a little
+# ahead); a writer that stalls longer is read as far as it got, and run again when it is done.
+LANDING_QUIET_SECONDS = 5
+
+
+class BeingWritten:
+    """`_new_or_redelivered`'s answer for a changed day one of whose files changed too
+    recently to be taken as whole: the first such file, as shown, and how long ago."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name, self.seconds = name, seconds
+
+    def waits(self, day: str, quiet_seconds: float) -> str:
+        return (
+            f"{day} waits: {self.name} changed {max(self.seconds, 0):.1f} s ago, maybe still "
+            f"being written (a day runs once its files have not changed for {quiet_seconds:g} s)"
+        )
+
+
+def _now() -> datetime:
+    """The time of a sensor's tick (the tests' clock)."""
+    return datetime.now(UTC)
 
 
 def landing_sensor(
@@ -94,6 +121,7 @@ def landing_sensor(
     job_name: str,
     *,
     max_requests_per_tick: int = MAX_REQUESTS_PER_TICK,
+    quiet_seconds: float = LANDING_QUIET_SECONDS,
 ) -> SensorDefinition:
     sensor_name = f"{source}_landing_sensor"
 
@@ -121,9 +149,10 @@ def landing_sensor(
             seen.generation = secrets.token_hex(4)
         landing = folder_identity(lake.layout.landing_dir / source)
         seen.look_at(landing)
-        now = datetime.now(UTC)
+        now = _now()
         changed: list[tuple[str, str]] = []  # (day, its run key) of the days to run
         waiting = 0
+        writing: list[str] = []  # why the first day still being written waits
         _say_unknown_tables(context, seen, lake, source, tables)
         _say_outside_sources(context, seen, lake)
         resolved: dict = {}  # the real paths of the landing and table folders, this tick
@@ -134,20 +163,26 @@ def landing_sensor(
             if day is None:
                 continue
             # Once a day waits, every later one does: days are asked for in order.
-            full = waiting > 0 or len(changed) >= max_requests_per_tick
+            full = waiting > 0 or bool(writing) or len(changed) >= max_requests_per_tick
             landed = _new_or_redelivered(
                 context, seen, lake, source, tables, day, landing, resolved,
                 look_ups=[0] if full else look_ups,
+                quiet=(now, quiet_seconds),
             )  # fmt: skip
             if landed is None:
                 continue
-            if landed is WAIT or full:
+            if isinstance(landed, BeingWritten) and not full:
+                writing.append(landed.waits(folder_name, quiet_seconds))
+                continue
+            if landed is WAIT or full or isinstance(landed, BeingWritten):
                 waiting += 1
                 continue
             current, rewritten = landed
             change = seen.record(folder_name, current, rewritten)
             run_key = seen.run_key(source, folder_name, change)
             changed.append((folder_name, run_key))
+        if writing and changed:
+            context.log.info(writing[0])
         if waiting:
             context.log.info(
                 f"{waiting} more days, changed or not yet compared with what their bronze was "
@@ -157,7 +192,9 @@ def landing_sensor(
         if not changed:
             # The folder looked in (the data root is the UI's, not necessarily the files').
             looked_in = lake.layout.landing_dir / source
-            if waiting:
+            if writing:
+                why = writing[0] + (f"; {waiting} later days wait with it" if waiting else "")
+            elif waiting:
                 why = (
                     f"{waiting} days of {looked_in} wait to be compared with what their "
                     f"bronze was built from (at most {LOOK_UPS_PER_TICK} a tick)"
@@ -229,12 +266,15 @@ def _new_or_redelivered(
     landing: str | None,
     resolved: dict | None = None,
     look_ups: list[int] | None = None,
+    quiet: tuple[datetime, float] | None = None,
 ) -> tuple[str, str] | object | None:
     """The fingerprint and rewrites of `day`'s landed files when they are new or
     re-delivered since the sensor's state saw them, and not what the day's bronze was already
     built from; None otherwise (a day built from these files is recorded in the state as
     seen). `WAIT` when the day must be compared with its bronze and `look_ups` (the
-    comparisons left to the tick, counted down) has none left."""
+    comparisons left to the tick, counted down) has none left. `BeingWritten` when `quiet`
+    (the tick's time, seconds) is given and one of the files changed within those seconds of
+    it: the state is left as it was, so a later tick takes the day as changed again."""
     folder_name = day.isoformat()
     ignored: list[tuple[str, str]] = []
     files_by_table = {
@@ -259,7 +299,7 @@ def _new_or_redelivered(
     # A day rewritten under the fingerprint the state holds is a re-delivery the sensor
     # saw itself, whatever an older bronze materialization recorded.
     if seen.fingerprints.get(folder_name) == current or context.instance is None:
-        return current, rewritten
+        return _being_written(files, quiet) or (current, rewritten)
     if look_ups is not None:
         if look_ups[0] <= 0:
             return WAIT
@@ -268,7 +308,21 @@ def _new_or_redelivered(
         context.log.info(f"{source} {folder_name}: already built from these files")
         seen.record(folder_name, current, rewritten)
         return None
-    return current, rewritten
+    return _being_written(files, quiet) or (current, rewritten)
+
+
+def _being_written(files: Sequence, quiet: tuple[datetime, float] | None) -> BeingWritten | None:
+    """The first of `files` (by name) that changed within `quiet`'s seconds of its time, if
+    any (see `LANDING_QUIET_SECONDS`)."""
+    if quiet is None or quiet[1] <= 0:
+        return None
+    at, seconds = quiet
+    now_ns = int(at.timestamp() * 1e9)
+    for landed in sorted(files, key=lambda landed: landed.relative_path):
+        ago = (now_ns - landed.ctime_ns) / 1e9
+        if abs(ago) < seconds:
+            return BeingWritten(shown(landed.relative_path), ago)
+    return None
 
 
 def _partition_day(

@@ -9,6 +9,7 @@ fixture in this folder's conftest would be one for every module here."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetSelection,
@@ -32,10 +33,27 @@ BRONZE = [
 JOB = define_asset_job("crm_landing_test_job", selection=AssetSelection.assets(*BRONZE))
 
 
-def make_sensor(max_requests_per_tick: int = 10):
+def make_sensor(max_requests_per_tick: int = 10, quiet_seconds: float = 0):
+    """The sensor of `BRONZE`. Its files are written whole before a tick, so by default a day
+    runs on the tick that first sees it, however recently its files changed (the wait for a
+    file still being written, `LANDING_QUIET_SECONDS`, is tested with a clock of its own)."""
     return landing_sensor(
-        "crm", ["interactions", "contacts"], JOB.name, max_requests_per_tick=max_requests_per_tick
+        "crm",
+        ["interactions", "contacts"],
+        JOB.name,
+        max_requests_per_tick=max_requests_per_tick,
+        quiet_seconds=quiet_seconds,
     )
+
+
+def ticks_after_the_quiet(monkeypatch) -> None:
+    """Ticks from now on taken as `LANDING_QUIET_SECONDS` after the files' last change, for a
+    test of the defined sensors (which wait for a file still being written) whose files are
+    written whole just before a tick."""
+    from cx_assets.lakehouse import automation
+
+    after = timedelta(seconds=automation.LANDING_QUIET_SECONDS + 1)
+    monkeypatch.setattr(automation, "_now", lambda: datetime.now(UTC) + after)
 
 
 def sensor_instance():

@@ -144,3 +144,33 @@ def test_a_day_whose_files_were_all_removed_runs_again(lake, ticker):
     [emptied_again] = ticker.tick().run_requests
     run_keys = [r.run_key for r in (first, emptied, back, emptied_again)]
     assert len(set(run_keys)) == 4, run_keys
+
+
+def test_a_file_still_being_written_runs_once_it_is_whole(lake, instance, monkeypatch):
+    """Found copying a day's file into landing in place, as `cp` and SFTP uploads write (under
+    the file's own name): each tick that saw it grow asked for a run, three for one file
+    written in three parts, the first two reading it cut off (its last line quarantined as
+    not JSON, gold showing part of the day). A day now waits while one of its files changed
+    within the last `LANDING_QUIET_SECONDS`, and the skip names that file."""
+    from datetime import UTC, datetime, timedelta
+
+    from cx_assets.lakehouse import automation
+
+    quiet = automation.LANDING_QUIET_SECONDS
+    ticker = Ticker(make_sensor(quiet_seconds=quiet), lake.root, instance)
+    content = b"".join(b'{"Id": %d, "Title": "x"}\n' % n for n in range(30))
+    path = lake.layout.landing_dir / "crm" / "interactions" / DAY / "day.jsonl"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as handle:
+        for part in (content[:100], content[100:400], content[400:]):
+            handle.write(part)
+            handle.flush()
+            waits = ticker.tick()
+            assert not waits.run_requests
+            assert f"landing/crm/interactions/{DAY}/day.jsonl" in waits.skip_message
+            assert "still being written" in waits.skip_message
+
+    later = datetime.now(UTC) + timedelta(seconds=quiet + 1)
+    monkeypatch.setattr(automation, "_now", lambda: later)
+    assert keys(ticker.tick()) == [DAY]
+    assert not ticker.tick().run_requests
