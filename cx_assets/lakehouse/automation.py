@@ -47,6 +47,7 @@ from dagster import (
 
 from cx_assets.lakehouse.landing import (
     IGNORED_LISTED,
+    cannot_read,
     date_folders,
     discover,
     misplaced_sources,
@@ -158,7 +159,23 @@ def landing_sensor(
         resolved: dict = {}  # the real paths of the landing and table folders, this tick
         look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
         not_yet: list[date] = []  # landed days that are not partitions yet (today's)
-        for folder_name in sorted(date_folders(lake.layout.landing_dir, source)):
+        unreadable: list[tuple[str, str]] = []  # folders of the source it may not list
+        folders = date_folders(lake.layout.landing_dir, source, unreadable)
+        if unreadable:
+            # A table's folder another user made 0700: raised, it failed every tick. Every
+            # run of a day reads each table, so none would build: no day runs until it can
+            # be read, and no day is taken for emptied meanwhile.
+            for name, why in unreadable:
+                if seen.skip(name):
+                    context.log.warning(f"ignoring {name}: {why}")
+            name, why = unreadable[0]
+            return SensorResult(
+                skip_reason=SkipReason(
+                    f"{name}: {why}; no day of {source} runs until it can be read"
+                ),
+                cursor=store.cursor(seen),
+            )
+        for folder_name in sorted(folders):
             day = _partition_day(context, seen, source, folder_name, now, not_yet)
             if day is None:
                 continue
@@ -277,10 +294,19 @@ def _new_or_redelivered(
     it: the state is left as it was, so a later tick takes the day as changed again."""
     folder_name = day.isoformat()
     ignored: list[tuple[str, str]] = []
-    files_by_table = {
-        table: discover(lake.layout.landing_dir, source, table, day, ignored, resolved)
-        for table in tables
-    }
+    try:
+        files_by_table = {
+            table: discover(lake.layout.landing_dir, source, table, day, ignored, resolved)
+            for table in tables
+        }
+    except OSError as error:
+        # A date folder this user may not list (another user's upload made it 0700): raised,
+        # it failed every tick, and no day of the source ran. The day is left as the state
+        # knew it, never taken for emptied, and runs once it can be read.
+        name, why = cannot_read(lake.layout.landing_dir, error)
+        if seen.skip(name):
+            context.log.warning(f"ignoring {name}: {why}")
+        return None
     # Said once, as long as it stays; the first of many each (as on the bronze step).
     newly = [(name, why) for name, why in ignored if seen.skip(name)]
     for name, why in newly[:IGNORED_LISTED]:

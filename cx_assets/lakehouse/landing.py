@@ -251,16 +251,46 @@ def _resolves_inside(path: Path, root: Path) -> bool:
         return False
 
 
-def date_folders(landing_dir: Path, source: str) -> dict[str, list[Path]]:
-    """Every `<table>/<date>` folder of a source, keyed by the folder's name (maybe not a date)."""
+def date_folders(
+    landing_dir: Path, source: str, unreadable: list[tuple[str, str]] | None = None
+) -> dict[str, list[Path]]:
+    """Every `<table>/<date>` folder of a source, keyed by the folder's name (maybe not a date).
+    A folder this user may not list is raised, or given `unreadable`, added to it as (name,
+    why) and left out (`cannot_read`)."""
     found: dict[str, list[Path]] = {}
     source_dir = landing_dir / source
     if not source_dir.is_dir():
         return found
-    for table_dir in sorted(p for p in source_dir.iterdir() if p.is_dir()):
-        for date_dir in sorted(p for p in table_dir.iterdir() if p.is_dir()):
+    try:
+        table_dirs = sorted(p for p in source_dir.iterdir() if p.is_dir())
+    except OSError as error:
+        if unreadable is None:
+            raise
+        unreadable.append(cannot_read(landing_dir, error))
+        return found
+    for table_dir in table_dirs:
+        try:
+            date_dirs = sorted(p for p in table_dir.iterdir() if p.is_dir())
+        except OSError as error:
+            if unreadable is None:
+                raise
+            unreadable.append(cannot_read(landing_dir, error))
+            continue
+        for date_dir in date_dirs:
             found.setdefault(date_dir.name, []).append(date_dir)
     return found
+
+
+def cannot_read(landing_dir: Path, error: OSError) -> tuple[str, str]:
+    """(name, why) of a landing folder or file that could not be listed or looked at (a
+    folder another user made 0700): its path from the data root, as shown, and the error."""
+    path = Path(os.fsdecode(error.filename)) if error.filename is not None else landing_dir
+    try:
+        name = path.relative_to(landing_dir.parent).as_posix()
+    except ValueError:
+        name = path.as_posix()
+    why = error.strerror or str(error)
+    return shown(printable(name)), f"cannot read it ({type(error).__name__}: {why})"
 
 
 def unknown_table_folders(landing_dir: Path, source: str, tables: Sequence[str]) -> list[str]:

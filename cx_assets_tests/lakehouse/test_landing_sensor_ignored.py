@@ -223,3 +223,71 @@ def test_a_name_not_read_is_said_and_remembered_with_its_contacts_masked(lake, t
     assert not [name for name in ticker.state() if "ana.souza" in name or "94242" in name]
     ticker.tick()
     assert "[email]" not in capfd.readouterr().err  # said once
+
+
+def refuse_listing(monkeypatch, locked: set) -> None:
+    """Listing the `locked` folders fails as for a folder another user made 0700 (tests run
+    as root, where chmod does not stop a listing)."""
+    from pathlib import Path
+
+    def refusing(real):
+        def listing(path="."):
+            if Path(os.fsdecode(path)) in locked:
+                raise PermissionError(13, "Permission denied", os.fsdecode(path))
+            return real(path)
+
+        return listing
+
+    monkeypatch.setattr(os, "scandir", refusing(os.scandir))
+    monkeypatch.setattr(os, "listdir", refusing(os.listdir))  # Path.iterdir's on 3.11
+
+
+def cannot_read_lines(capfd) -> list[str]:
+    lines = capfd.readouterr().err.splitlines()
+    return sorted(line.split(" - ")[-1] for line in lines if "cannot read" in line)
+
+
+def test_a_date_folder_it_may_not_read_is_said_once_and_the_other_days_run(
+    lake, ticker, capfd, monkeypatch
+):
+    """Found landing a day as another user (an SFTP upload's date folder made 0700): listing
+    it raised PermissionError out of the tick, on every tick, so no day of the source ran,
+    the readable ones included. The folder is now said once, its day left as the state knew
+    it (never taken for emptied), and run once it can be read."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    lake.land_jsonl("crm", "interactions", "2024-01-06", [{"Id": 2}])
+    assert len(ticker.tick().run_requests) == 1  # both days, as the state knows them
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}, {"Id": 4}])
+    lake.land_jsonl("crm", "interactions", "2024-01-06", [{"Id": 2}, {"Id": 5}])
+    with monkeypatch.context() as locked:
+        refuse_listing(locked, {lake.layout.landing_dir / "crm" / "interactions" / DAY})
+        assert keys(ticker.tick()) == ["2024-01-06"]
+        assert cannot_read_lines(capfd) == [
+            f"ignoring landing/crm/interactions/{DAY}: cannot read it (PermissionError: "
+            "Permission denied)",
+        ]
+        assert not ticker.tick().run_requests and cannot_read_lines(capfd) == []
+    assert keys(ticker.tick()) == [DAY]
+    assert cannot_read_lines(capfd) == []
+
+
+def test_a_table_folder_it_may_not_read_holds_every_day_and_says_why(
+    lake, ticker, capfd, monkeypatch
+):
+    """The same for a table's folder: a day's run reads every table, so none runs until the
+    folder can be read, and the tick's skip says which folder and why."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+    with monkeypatch.context() as locked:
+        refuse_listing(locked, {lake.layout.landing_dir / "crm" / "contacts"})
+        skipped = ticker.tick()
+        assert not skipped.run_requests
+        assert skipped.skip_message == (
+            "landing/crm/contacts: cannot read it (PermissionError: Permission denied); "
+            "no day of crm runs until it can be read"
+        )
+        assert cannot_read_lines(capfd) == [
+            "ignoring landing/crm/contacts: cannot read it (PermissionError: Permission denied)"
+        ]
+        assert not ticker.tick().run_requests and cannot_read_lines(capfd) == []
+    assert keys(ticker.tick()) == [DAY]
