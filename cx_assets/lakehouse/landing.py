@@ -295,13 +295,18 @@ def cannot_read(landing_dir: Path, error: OSError) -> tuple[str, str]:
 
 def unknown_table_folders(landing_dir: Path, source: str, tables: Sequence[str]) -> list[str]:
     """The folders of a source's landing folder that are none of its tables (a misspelled
-    `transcriptz`), as `landing/<source>/<name>`; in-flight names left out."""
+    `transcriptz`), as `landing/<source>/<name>`; in-flight names left out. None for a folder
+    this user may not list (`date_folders` says it)."""
     source_dir = landing_dir / source
     if not source_dir.is_dir():
         return []
+    try:
+        entries = sorted(source_dir.iterdir())
+    except OSError:
+        return []
     return [
         shown(f"landing/{source}/{printable(folder.name)}")
-        for folder in sorted(source_dir.iterdir())
+        for folder in entries
         if folder.is_dir() and folder.name not in tables and not is_in_flight(folder)
     ]
 

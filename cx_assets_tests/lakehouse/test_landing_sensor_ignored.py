@@ -271,23 +271,26 @@ def test_a_date_folder_it_may_not_read_is_said_once_and_the_other_days_run(
     assert cannot_read_lines(capfd) == []
 
 
-def test_a_table_folder_it_may_not_read_holds_every_day_and_says_why(
-    lake, ticker, capfd, monkeypatch
+@pytest.mark.parametrize("folder", ["crm/contacts", "crm"])
+def test_a_table_or_source_folder_it_may_not_read_holds_every_day_and_says_why(
+    lake, ticker, capfd, monkeypatch, folder
 ):
-    """The same for a table's folder: a day's run reads every table, so none runs until the
-    folder can be read, and the tick's skip says which folder and why."""
+    """The same for a table's folder, or the source's own: a day's run reads every table,
+    so none runs until the folder can be read, and the tick's skip says which folder and
+    why (the source's folder had still failed every tick, from the look for folders that
+    are no table)."""
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
     with monkeypatch.context() as locked:
-        refuse_listing(locked, {lake.layout.landing_dir / "crm" / "contacts"})
+        refuse_listing(locked, {lake.layout.landing_dir / folder})
         skipped = ticker.tick()
         assert not skipped.run_requests
         assert skipped.skip_message == (
-            "landing/crm/contacts: cannot read it (PermissionError: Permission denied); "
+            f"landing/{folder}: cannot read it (PermissionError: Permission denied); "
             "no day of crm runs until it can be read"
         )
         assert cannot_read_lines(capfd) == [
-            "ignoring landing/crm/contacts: cannot read it (PermissionError: Permission denied)"
+            f"ignoring landing/{folder}: cannot read it (PermissionError: Permission denied)"
         ]
         assert not ticker.tick().run_requests and cannot_read_lines(capfd) == []
     assert keys(ticker.tick()) == [DAY]
