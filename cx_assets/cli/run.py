@@ -20,6 +20,7 @@ from cx_assets.cli.read_ahead import ReadAheadJournal, oldest
 from cx_assets.cli.run_plan import RunPlan
 from cx_assets.cli.run_report import (
     RunTally,
+    print_changed_since_read,
     print_earlier_days,
     print_kept_on_later_days,
     print_later_days,
@@ -188,7 +189,11 @@ def _run_and_report(
         # A Ctrl-C (or a stop signal) some code swallowed on the way here still stops the
         # run before it starts.
         process.INTERRUPT.stop_if_received()
+        reading_from = time.time()
         succeeded = plan.materialize(instance, keys, tally, verbose=verbose)
+        changed_since_read = plan.landing_changed_since_read(
+            settings.layout.landing_dir, tally.read_landing, reading_from
+        )
         tally.ignored.update(
             plan.misplaced_landing(settings.layout.landing_dir, settings.partitions_start)
         )
@@ -223,6 +228,7 @@ def _run_and_report(
     print_readers_left_out(left_out)
     print_later_days(later, min([keys[0], *changed_days]))
     print_earlier_days(earlier, keys[-1])
+    print_changed_since_read(changed_since_read)
     if succeeded:
         print_kept_on_later_days(
             plan.kept_on_later_days(settings.layout.quarantine_dir, first, last), keys[0]

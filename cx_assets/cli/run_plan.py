@@ -269,6 +269,35 @@ class RunPlan:
             for group, (days, tables) in sorted(found.items())
         ]
 
+    def landing_changed_since_read(
+        self, landing_dir: Path, read_landing: dict, since: float
+    ) -> list[tuple[str, str, list[str]]]:
+        """(source, day, files) of the days whose landed files are not those the run's
+        bronze steps read (`read_landing`, from their materializations): a file still being
+        written when it was read, or changed or landed since. The files named are those
+        changed since `since` (the run's start), else the date folder. A few stats a day."""
+        from cx_assets.lakehouse.assets import LANDED_TABLE, metadata_value
+        from cx_assets.lakehouse.landing import discover, shown
+        from cx_assets.lakehouse.landing_state import fingerprint
+
+        changed: dict[tuple[str, str], set[str]] = {}
+        for key, days in read_landing.items():
+            declared = metadata_value(self.graph.get(key).metadata, LANDED_TABLE)
+            if not declared:
+                continue
+            source, table = declared.split("/")
+            for day, recorded in days.items():
+                try:
+                    files = discover(landing_dir, source, table, date.fromisoformat(day), [])
+                except OSError:  # a folder it may no longer read: said where it is read
+                    continue
+                if fingerprint(files) == recorded:
+                    continue
+                names = {shown(f.relative_path) for f in files if f.ctime_ns >= since * 1e9}
+                folder = shown(f"{landing_dir.name}/{source}/{table}/{day}")
+                changed.setdefault((source, day), set()).update(names or {folder})
+        return [(source, day, sorted(names)) for (source, day), names in sorted(changed.items())]
+
     def misplaced_landing(self, landing_dir, first_day: date) -> list[tuple[str, str]]:
         """What lies in the landing folder, and in the folders of the run's sources, where no
         bronze step reads it (a folder of no source, a misspelled table, a date folder not
@@ -369,6 +398,7 @@ class RunPlan:
         from cx_assets.cli.servers import code_location_job_origin
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
         from cx_assets.lakehouse.asset_factories import IGNORED_COUNT, IGNORED_FILES
+        from cx_assets.lakehouse.landing_state import LANDING_FINGERPRINTS
         from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import CONFIG_TAG, SELECTION_TAG, owner_tags
         from cx_assets.lakehouse.silver_report import MISSING_OPTIONAL_COLUMNS
@@ -421,6 +451,9 @@ class RunPlan:
             # A materialization lists the first of many (`IGNORED_COUNT`: how many in all).
             count = event.materialization.metadata.get(IGNORED_COUNT)
             tally.ignored_unlisted += count.value - len(listed) if count else 0
+            read = event.materialization.metadata.get(LANDING_FINGERPRINTS)
+            if read is not None:
+                tally.read_landing.setdefault(event.asset_key, {}).update(read.value)
             missing = event.materialization.metadata.get(MISSING_OPTIONAL_COLUMNS)
             tally.missing_columns.update(
                 (name, ", ".join(fields))

@@ -29,6 +29,9 @@ class RunTally:
     ignored_unlisted: int = 0
     # Landed CSV files without a column for some optional fields: (file, the fields).
     missing_columns: set[tuple[str, str]] = field(default_factory=set)
+    # The fingerprint of each day's landed files its bronze steps read, by bronze asset key
+    # (`landing_state.LANDING_FINGERPRINTS`): what to compare the files with once it ends.
+    read_landing: dict = field(default_factory=dict)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
     # What a step or the summary met of the warehouse file being damaged: the command's
     # last line, as when it is found before the run.
@@ -73,6 +76,22 @@ class RunTally:
                 detail += f" and {more} more day{'s' if more > 1 else ''}{span}"
             lines.append(f"{label}{detail}")
         return lines
+
+
+def print_changed_since_read(changed: list[tuple[str, str, list[str]]]) -> None:
+    """Name the days whose landed files changed after the run's bronze steps read them
+    (`RunPlan.landing_changed_since_read`): a file still being written (copied in place by
+    `cp` or an SFTP upload) was read as far as it had been written, and nothing else would
+    say so. Each with the command that runs the day again."""
+    from cx_assets.lakehouse.partitions import run_command
+
+    for source, day, names in changed:
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        print(
+            f"landed files changed after the run read them (still being written?): {source} "
+            f"{day}, {', '.join(names[:3])}{more}. Once they are whole, run the day again "
+            f"with:\n  {run_command(day, select=f'group:{source}')}"
+        )
 
 
 def print_later_days(stale: list, first_day: str) -> None:

@@ -37,6 +37,50 @@ def test_run_says_which_landed_files_it_did_not_read(tmp_path):
     (folder / "batch").rmdir()
     ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
     assert ran.returncode == 0 and "not read" not in ran.stdout
+    # files that did not change while the run read them are not named as changed
+    assert "landed files changed" not in ran.stdout
+
+
+def test_run_names_a_landed_file_that_changed_after_it_read_it(tmp_path):
+    """Found running a day while its file was still being copied in place (`cp`, an SFTP
+    upload): the run read the file as far as it was written, said nothing, and exited 0, the
+    records written after it read them missing from gold until someone ran the day again.
+    The summary now names the file and the command that runs the day again."""
+    import itertools
+    import json
+    import threading
+
+    data_dir = calls_day(tmp_path / "data")
+    folder = data_dir / "landing" / "calls" / "transcripts" / START
+    growing = folder / "upload.jsonl"
+    record = json.loads((folder / "transcripts-part-0001.jsonl").read_text().splitlines()[0])
+    done = threading.Event()
+
+    def write_slowly() -> None:  # a writer still going through the run
+        with growing.open("a") as handle:
+            for number in itertools.count():
+                if done.wait(0.02):
+                    return
+                handle.write(json.dumps({**record, "call_id": f"UPLOAD-{number}"}) + "\n")
+                handle.flush()
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    try:
+        ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    finally:
+        done.set()
+        writer.join()
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith("landed files changed"))
+    assert lines[at : at + 2] == [
+        f"landed files changed after the run read them (still being written?): calls {START}, "
+        f"landing/calls/transcripts/{START}/upload.jsonl. Once they are whole, run the day "
+        "again with:",
+        f"  cx-lakehouse run --date {START} --select group:calls",
+    ]
+    assert len([line for line in lines if line.startswith("landed files changed")]) == 1
 
 
 def test_run_counts_every_landed_file_it_did_not_read_beyond_those_listed(tmp_path):
