@@ -65,6 +65,57 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
         assert kept[TickStatus.SKIPPED] == 1 and kept[TickStatus.SUCCESS] == -1
 
 
+def test_a_tick_with_nothing_to_say_leaves_no_log_file(tmp_path, monkeypatch):
+    """The daemon gives every tick a log of its own: a file under DAGSTER_HOME/storage,
+    made once the tick's logger is first touched, which Dagster never removes (not with the
+    skipped tick either). A landing sensor touched it on every tick, every 5 s, saying
+    nothing: an empty `<tick id>.err` a tick, some 17,000 a day for each source. A tick
+    writes its log only when it has something to say."""
+    from dagster import DagsterInstance, ScheduleEvaluationContext, SensorEvaluationContext
+
+    from cx_assets.lakehouse.resources import Lake as LakeResource
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(tmp_path)
+    repository = definitions.defs.get_repository_def()
+    sensor = next(s for s in definitions.defs.sensors if s.name == "calls_landing_sensor")
+    (schedule,) = repository.schedule_defs
+    lake = {"lake": LakeResource(data_dir=str(tmp_path))}
+
+    def logs() -> list[str]:
+        return sorted(p.name for p in (home / "storage").rglob("*") if p.is_file())
+
+    with DagsterInstance.from_config(str(home)) as instance:
+
+        def tick(number: int):
+            with SensorEvaluationContext(
+                instance.get_ref(),
+                log_key=[repository.name, sensor.name, str(number)],
+                repository_name=repository.name,
+                repository_def=repository,
+                sensor_name=sensor.name,
+                resources=lake,
+            ) as context:
+                return sensor.evaluate_tick(context)
+
+        assert "nothing has landed" in tick(1).skip_message
+        at = datetime(2024, 3, 5, 2, tzinfo=UTC)
+        with ScheduleEvaluationContext(
+            instance.get_ref(),
+            at,
+            [repository.name, schedule.name, "1"],
+            repository.name,
+            schedule.name,
+            resources=lake,
+            repository_def=repository,
+        ) as context:
+            assert schedule.evaluate_tick(context).run_requests
+        assert logs() == []
+        (tmp_path / "landing" / "crn").mkdir(parents=True)  # a misspelled source is said
+        tick(2)
+        assert logs() == ["2.err"]
+
+
 def materialize_crm_day(lake, day: str) -> None:
     materialize(
         Domain.named("crm").partitioned,
