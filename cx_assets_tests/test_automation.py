@@ -60,9 +60,26 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
     with DagsterInstance.from_config(str(home)) as instance:
         assert instance.run_retries_enabled
         assert instance.run_retries_max_retries == 0
-        # the landing sensors' skipped ticks (every 5 s) are kept a day, the rest for good
+        # the landing sensors' skipped ticks (every 5 s) are kept a day, those that started
+        # runs for good
         kept = instance.get_tick_retention_settings(InstigatorType.SENSOR)
         assert kept[TickStatus.SKIPPED] == 1 and kept[TickStatus.SUCCESS] == -1
+
+
+def test_a_sensor_failing_tick_after_tick_is_not_kept_for_ever(tmp_path, monkeypatch):
+    """A sensor that fails (a landing folder it may not read) fails again on every tick,
+    every 5 s, each failed tick some 3 kB with its error: kept for good, as Dagster keeps
+    them, a failure through a fortnight nobody watched was some 750 MB of ticks for ever.
+    Failed ticks are kept a week; those that started runs, for good."""
+    from dagster import DagsterInstance
+    from dagster._core.definitions.run_request import InstigatorType
+    from dagster._core.scheduler.instigation import TickStatus
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = prepare_dagster_home(tmp_path)
+    with DagsterInstance.from_config(str(home)) as instance:
+        kept = instance.get_tick_retention_settings(InstigatorType.SENSOR)
+    assert kept[TickStatus.FAILURE] == 7 and kept[TickStatus.SUCCESS] == -1
 
 
 def test_a_tick_with_nothing_to_say_leaves_no_log_file(tmp_path, monkeypatch):

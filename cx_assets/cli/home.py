@@ -27,11 +27,14 @@ run_queue:
 run_retries:
   enabled: true
 # A landing sensor ticks every 5 s per source, about 70,000 ticks a day that mostly skip:
-# kept a day, not Dagster's 7 (ticks that started runs, or failed, are kept for good).
+# kept a day, not Dagster's 7. A sensor that fails (a landing folder it may not read) fails
+# on every tick, some 3 kB each with its error: kept a week, not for good as Dagster keeps
+# them. Ticks that started runs are kept for good.
 retention:
   sensor:
     purge_after_days:
       skipped: 1
+      failure: 7
 event_log_storage:
   module: cx_assets.lakehouse.event_log
   class: PooledSqliteEventLogStorage
