@@ -6,8 +6,11 @@ the upstream days and of the rollups interleave with its ticks.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from dagster import (
     AssetKey,
     DefaultScheduleStatus,
@@ -20,6 +23,19 @@ from cx_assets import definitions
 from cx_assets.cli import prepare_dagster_home
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets_tests.conftest import QUIET, Domain
+
+
+@pytest.fixture(scope="module")
+def daemon_home(tmp_path_factory) -> Path:
+    """A data root's DAGSTER_HOME as `cx-lakehouse` prepares it for the daemon, made once for
+    the tests that open it (making its storage takes some 3 s)."""
+    before = os.environ.pop("DAGSTER_HOME", None)
+    try:
+        return prepare_dagster_home(tmp_path_factory.mktemp("daemon"))
+    finally:  # prepare_dagster_home sets it for the process
+        os.environ.pop("DAGSTER_HOME", None)
+        if before is not None:
+            os.environ["DAGSTER_HOME"] = before
 
 
 def test_sensors_schedule_and_jobs_run_by_default():
@@ -36,7 +52,7 @@ def test_sensors_schedule_and_jobs_run_by_default():
     assert job.partitions_def == daily_partitions
 
 
-def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_path, monkeypatch):
+def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_path, daemon_home):
     """The schedule's and the automation's runs ask for retries (the landing sensors' are
     tested with the sensor); our dagster.yaml turns the daemon's retries on, with no retries
     for runs that do not ask."""
@@ -55,9 +71,7 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
         build_schedule_context(scheduled_execution_time=at, resources=lake)
     ).run_requests
     assert request.tags["dagster/max_retries"] == "2"
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = prepare_dagster_home(tmp_path)
-    with DagsterInstance.from_config(str(home)) as instance:
+    with DagsterInstance.from_config(str(daemon_home)) as instance:
         assert instance.run_retries_enabled
         assert instance.run_retries_max_retries == 0
         # the landing sensors' skipped ticks (every 5 s) are kept a day, those that started
@@ -66,7 +80,7 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
         assert kept[TickStatus.SKIPPED] == 1 and kept[TickStatus.SUCCESS] == -1
 
 
-def test_a_sensor_failing_tick_after_tick_is_not_kept_for_ever(tmp_path, monkeypatch):
+def test_a_sensor_failing_tick_after_tick_is_not_kept_for_ever(daemon_home):
     """A sensor that fails (a landing folder it may not read) fails again on every tick,
     every 5 s, each failed tick some 3 kB with its error: kept for good, as Dagster keeps
     them, a failure through a fortnight nobody watched was some 750 MB of ticks for ever.
@@ -75,14 +89,12 @@ def test_a_sensor_failing_tick_after_tick_is_not_kept_for_ever(tmp_path, monkeyp
     from dagster._core.definitions.run_request import InstigatorType
     from dagster._core.scheduler.instigation import TickStatus
 
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = prepare_dagster_home(tmp_path)
-    with DagsterInstance.from_config(str(home)) as instance:
+    with DagsterInstance.from_config(str(daemon_home)) as instance:
         kept = instance.get_tick_retention_settings(InstigatorType.SENSOR)
     assert kept[TickStatus.FAILURE] == 7 and kept[TickStatus.SUCCESS] == -1
 
 
-def test_a_tick_with_nothing_to_say_leaves_no_log_file(tmp_path, monkeypatch):
+def test_a_tick_with_nothing_to_say_leaves_no_log_file(daemon_home):
     """The daemon gives every tick a log of its own: a file under DAGSTER_HOME/storage,
     made once the tick's logger is first touched, which Dagster never removes (not with the
     skipped tick either). A landing sensor touched it on every tick, every 5 s, saying
@@ -92,12 +104,11 @@ def test_a_tick_with_nothing_to_say_leaves_no_log_file(tmp_path, monkeypatch):
 
     from cx_assets.lakehouse.resources import Lake as LakeResource
 
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = prepare_dagster_home(tmp_path)
+    home, root = daemon_home, daemon_home.parent
     repository = definitions.defs.get_repository_def()
     sensor = next(s for s in definitions.defs.sensors if s.name == "calls_landing_sensor")
     (schedule,) = repository.schedule_defs
-    lake = {"lake": LakeResource(data_dir=str(tmp_path))}
+    lake = {"lake": LakeResource(data_dir=str(root))}
 
     def logs() -> list[str]:
         return sorted(p.name for p in (home / "storage").rglob("*") if p.is_file())
@@ -128,7 +139,7 @@ def test_a_tick_with_nothing_to_say_leaves_no_log_file(tmp_path, monkeypatch):
         ) as context:
             assert schedule.evaluate_tick(context).run_requests
         assert logs() == []
-        (tmp_path / "landing" / "crn").mkdir(parents=True)  # a misspelled source is said
+        (root / "landing" / "crn").mkdir(parents=True)  # a misspelled source is said
         tick(2)
         assert logs() == ["2.err"]
 
