@@ -17,11 +17,17 @@ class ClosedPipeTolerant:
     """A standard stream that stops writing, quietly, once its reader has gone: a pipe's
     (`cx-lakehouse run ... | head`: the run goes on to its end and its exit code, instead of
     a BrokenPipeError traceback cutting it short) or a terminal's (closed, or its SSH
-    session dropped: writing then fails with EIO while the command stops on its hang-up)."""
+    session dropped: writing then fails with EIO while the command stops on its hang-up).
+
+    A stream closed before the command started (`>&-`, `2>&-`: a script silencing it) is
+    None to Python, which print() skips; written to, it ended the command in an
+    AttributeError before any work, exit 120. It writes to the null device instead."""
 
     GONE = (errno.EPIPE, errno.EIO)
 
     def __init__(self, stream) -> None:
+        if stream is None:
+            stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives as the process)
         self._stream, self._closed = stream, False
 
     def write(self, text: str) -> int:

@@ -43,6 +43,25 @@ def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
         assert warehouse.execute("SELECT count(*) FROM gold.calls_kpis_daily").fetchone() == (1,)
 
 
+@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
+def test_a_command_whose_output_is_closed_still_does_its_work(tmp_path, closed):
+    """Seen in an audit: `cx-lakehouse generate ... >&-` (or `2>&-`, a script's way of
+    silencing it) wrote nothing and exited 120: Python leaves a stream closed at the start as
+    None, which print() skips, and the command's stream wrapper wrote to it all the same."""
+    data_dir = tmp_path / "data"
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    generated = subprocess.run(
+        [str(BIN / "cx-lakehouse"), "generate", "--start", START, "--days", "1",
+         "--scale", "0.01", "--sources", "calls"],
+        env=environment, capture_output=True, text=True, timeout=120,
+        preexec_fn=lambda: os.close(closed),  # after the pipes are in place: `>&-`, `2>&-`
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert "Traceback" not in generated.stdout + generated.stderr
+    assert list((data_dir / "landing" / "calls" / "transcripts").glob(f"{START}/*.json*"))
+
+
 def test_a_data_root_that_does_not_exist_yet_is_created_and_said_so(tmp_path):
     """Nothing has landed there: every table is written empty (zero input), exit 0, with a
     note naming the root, as a mistyped CX_DATA_DIR would look the same."""
