@@ -174,6 +174,13 @@ def run_program() -> None:
     it work the command needs. By now every run has ended, the warehouse handle and the
     Dagster instance are closed, and the output is written; only the standard streams and
     log handlers still hold anything, and they are flushed. Tests call `main` instead."""
+    # An output of another charset (PYTHONIOENCODING=ascii, a Latin-1 locale) cannot carry
+    # every character a line may hold (a data root `relatórios`, a landed file's name or
+    # value quoted in a reason): escaped as Python escapes them on stderr, rather than a
+    # UnicodeEncodeError ending the command, a run that succeeded included, in exit 1.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     sys.stdout = ClosedPipeTolerant(sys.stdout)
     sys.stderr = ClosedPipeTolerant(sys.stderr)
     process.one_blas_thread()

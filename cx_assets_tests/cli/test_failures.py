@@ -62,6 +62,22 @@ def test_a_command_whose_output_is_closed_still_does_its_work(tmp_path, closed):
     assert list((data_dir / "landing" / "calls" / "transcripts").glob(f"{START}/*.json*"))
 
 
+def test_a_character_the_output_cannot_encode_is_escaped_not_a_traceback(tmp_path):
+    """Seen in an audit: with an ASCII output (PYTHONIOENCODING=ascii; a Latin-1 locale
+    fails alike on a character beyond Latin-1), a data root `…/relatórios` ended a
+    `generate`, and a `run` that had succeeded, in a UnicodeEncodeError traceback and
+    exit 1 at the line naming it."""
+    data_dir = tmp_path / "relatórios"
+    generated = cli(
+        "generate", "--start", START, "--days", "1", "--scale", "0.01", "--sources", "calls",
+        data_dir=data_dir, PYTHONIOENCODING="ascii",
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert "Traceback" not in generated.stderr
+    landing = str(data_dir / "landing").replace("ó", "\\xf3")
+    assert generated.stdout.endswith(f"landing files are in {landing}\n"), generated.stdout
+
+
 def test_a_data_root_that_does_not_exist_yet_is_created_and_said_so(tmp_path):
     """Nothing has landed there: every table is written empty (zero input), exit 0, with a
     note naming the root, as a mistyped CX_DATA_DIR would look the same."""
