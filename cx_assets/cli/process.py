@@ -109,6 +109,28 @@ def one_blas_thread() -> None:
     os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
 
 
+def has_a_working_directory() -> bool:
+    """False when the working directory was deleted (or moved) under the command."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def out_of_a_deleted_working_directory() -> None:
+    """Move to `/` if the working directory was deleted under the command (a release folder
+    a deploy replaced, a temporary one cleaned away, cron's script run from it).
+
+    Dagster asks for the working directory as the command builds the run's job
+    (`build_reconstructable_job`, even when given one), and a deleted one ended the run in
+    FileNotFoundError's traceback before it began, whatever the data root. Called once the
+    data root and the --config file are absolute paths (a relative one is refused in one
+    line): the command reads nothing relative to the working directory after that."""
+    if not has_a_working_directory():
+        os.chdir("/")
+
+
 class InterruptWatch:
     """Remembers that the command was interrupted, by Ctrl-C (SIGINT), a stop signal
     (SIGTERM: a scheduler's, `kill`'s) or its terminal hanging up (SIGHUP: a closed window,

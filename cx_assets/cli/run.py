@@ -89,6 +89,7 @@ def _run(
         plan.configure(args.config, config)  # checked before anything is made
     if args.config:  # an empty file too: the run was judged at the defaults on purpose
         plan.config_file = os.path.abspath(args.config)
+    process.out_of_a_deleted_working_directory()  # Dagster asks for it building the job
     # Every command the run prints carries its file (the same bands judge those days).
     with commands_carry_config(plan.config_file):
         return _run_planned(args, settings, plan, keys, (first, last))

@@ -16,12 +16,15 @@ calls domain alone, and Dagster refuses config naming a step its job does not ha
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
+from cx_assets.cli import process
 from cx_assets.cli.options import UsageError
+from cx_assets.lakehouse.settings import RELATIVE_TO_A_DELETED_WORKING_DIRECTORY
 
 
 def one_file(given: list[str] | None) -> str | None:
@@ -46,6 +49,11 @@ def read(path: str) -> dict:
         # `--config "$CX_CHECKS"` with the variable unset: the run would judge every check
         # at its defaults, as if no file had been given, where the operator meant one.
         raise UsageError("--config: names no file (an empty path: a variable left unset?)")
+    if not os.path.isabs(path) and not process.has_a_working_directory():
+        raise UsageError(
+            f"--config {path} is {RELATIVE_TO_A_DELETED_WORKING_DIRECTORY}: give it as an "
+            "absolute path, or run from a folder that exists"
+        )
     loader = _loader()
     try:
         text = Path(path).read_text(encoding="utf-8-sig")

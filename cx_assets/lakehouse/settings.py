@@ -21,6 +21,13 @@ RUN_WAIT_ENV = "CX_RUN_WAIT_SECONDS"
 DEFAULT_RUN_WAIT_SECONDS = 3600.0
 
 
+# What a relative path is when the working directory was deleted (or moved) under the
+# command: a release folder a deploy replaced, a temporary one cleaned away.
+RELATIVE_TO_A_DELETED_WORKING_DIRECTORY = (
+    "relative to the working directory, which no longer exists (deleted or moved)"
+)
+
+
 class SettingsError(ValueError):
     """A configuration value a user must fix; its message is meant to be printed as is."""
 
@@ -112,7 +119,14 @@ class Settings:
             raise SettingsError(
                 f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
             ) from None
-        data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
+        raw_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+        try:
+            data_dir = Path(raw_dir).expanduser().resolve()
+        except FileNotFoundError:  # os.getcwd(): a working directory deleted under the command
+            raise SettingsError(
+                f"{DATA_DIR_ENV}={raw_dir} is {RELATIVE_TO_A_DELETED_WORKING_DIRECTORY}: "
+                f"give {DATA_DIR_ENV} as an absolute path, or run from a folder that exists"
+            ) from None
         if data_dir.exists() and not data_dir.is_dir():
             raise SettingsError(f"{DATA_DIR_ENV}={data_dir} is a file, not a folder")
         if pattern := next((mark for mark in "[*?\\" if mark in str(data_dir)), None):

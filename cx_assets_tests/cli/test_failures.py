@@ -22,7 +22,15 @@ import pytest
 from dagster import DagsterRunStatus
 
 from cx_assets.lakehouse import run_lock
-from cx_assets_tests.cli import BIN, REPO, START, answering_stop_signals, calls_day, cli
+from cx_assets_tests.cli import (
+    BIN,
+    REPO,
+    START,
+    answering_stop_signals,
+    calls_day,
+    cli,
+    summary_line,
+)
 
 
 def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
@@ -76,6 +84,42 @@ def test_a_character_the_output_cannot_encode_is_escaped_not_a_traceback(tmp_pat
     assert "Traceback" not in generated.stderr
     landing = str(data_dir / "landing").replace("ó", "\\xf3")
     assert generated.stdout.endswith(f"landing files are in {landing}\n"), generated.stdout
+
+
+def test_a_run_from_a_working_directory_deleted_under_it_goes_ahead(tmp_path):
+    """Seen in an audit: cron running `cx-lakehouse run` from a folder deleted under it (a
+    release folder a deploy replaced, a temporary one cleaned away) ended in a 38-line
+    FileNotFoundError traceback and exit 1 before the run began, though the data root was an
+    absolute path: Dagster asks for the working directory as the command builds its job.
+    A data root or a --config file given relative to it cannot be found: one line, exit 2."""
+    data_dir = calls_day(tmp_path / "data")
+    gone = tmp_path / "release"
+
+    def from_the_deleted_folder(*args: str, data_root: str) -> subprocess.CompletedProcess:
+        gone.mkdir()
+        environment = {**os.environ, "CX_DATA_DIR": data_root}
+        environment.pop("DAGSTER_HOME", None)
+        return subprocess.run(
+            [str(BIN / "cx-lakehouse"), *args],
+            env=environment, capture_output=True, text=True, timeout=600,
+            preexec_fn=lambda: (os.chdir(gone), os.rmdir(gone)),
+        )  # fmt: skip
+
+    run = ("run", "--date", START, "--select", "group:calls")
+    ran = from_the_deleted_folder(*run, data_root=str(data_dir))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert summary_line(ran.stdout, "calls_kpis_daily")[1] == "1"
+
+    for args, relative in (
+        (run, "data"),
+        ((*run, "--config", "checks.yaml"), str(data_dir)),
+    ):
+        refused = from_the_deleted_folder(*args, data_root=relative)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert "relative to the working directory, which no longer exists" in line, line
+    assert not (tmp_path / "data" / "data").exists()
 
 
 def test_a_data_root_that_does_not_exist_yet_is_created_and_said_so(tmp_path):
