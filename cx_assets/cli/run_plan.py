@@ -439,8 +439,12 @@ class RunPlan:
             job_code_origin=job.get_python_origin(),
             remote_job_origin=code_location_job_origin(job_name),
         )
-        with process.INTERRUPT.lent_to_dagster():
-            result = execute_run(job, run, instance, raise_on_error=False)
+        try:
+            with process.INTERRUPT.lent_to_dagster():
+                result = execute_run(job, run, instance, raise_on_error=False)
+        except KeyboardInterrupt:
+            _failed_unless_started(instance, run.run_id)
+            raise
         for evaluation in result.get_asset_check_evaluations():
             tally.add(evaluation)
         for event in result.get_asset_materialization_events():
@@ -469,3 +473,18 @@ class RunPlan:
             tally.not_writable = not_writable_met(result)
             return False
         return True
+
+
+def _failed_unless_started(instance, run_id: str) -> None:
+    """Mark failed a run that Ctrl-C or a stop signal (a CI step's `timeout`, a systemd
+    stop) ended after it was made in Dagster's history but before Dagster took the signals
+    over (planning its steps): it was left NOT_STARTED, listed in the UI as waiting to
+    start, and the next run took it for a killed one ("may have left half built"). A run
+    Dagster started is Dagster's to end (its handler fails it)."""
+    from dagster import DagsterRunStatus
+
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status == DagsterRunStatus.NOT_STARTED:
+        instance.report_run_failed(
+            run, "interrupted (Ctrl-C or a stop signal) before its steps began"
+        )

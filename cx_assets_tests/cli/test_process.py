@@ -171,6 +171,18 @@ def stopped_as_dagster_hands_back_in_a_background_job(args):
     api.execute_run = execute_run_then_stopped
     return run(args)
 
+def stopped_as_its_run_is_created(args):
+    # The run is in Dagster's history, not started: Dagster's handler not yet in place.
+    from dagster._core.execution import api
+
+    execute_run = api.execute_run
+    def stopped_then_execute_run(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # a CI step's `timeout`
+        time.sleep(0.05)
+        return execute_run(*args, **kwargs)
+    api.execute_run = stopped_then_execute_run
+    return run(args)
+
 run = cli.cmd_run
 scenario = os.environ["SCENARIO"]
 if scenario.endswith("_in_a_background_job"):
@@ -218,6 +230,33 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
     )
     assert (finished.returncode, finished.stderr) == (exit_code, stderr), finished.stdout
     assert ("materializing" in finished.stdout) is ran, finished.stdout
+
+
+def test_a_run_stopped_before_its_steps_began_is_not_left_unstarted(tmp_path):
+    """Seen in an audit: `timeout` stopping `cx-lakehouse run` (a CI step's, a systemd
+    stop) once its run was in Dagster's history but before Dagster took the signals over
+    ended the command in its line and 143, and left the run NOT_STARTED: the UI listed it
+    as waiting to start, and the next run took it for a killed one ("left NOT_STARTED by
+    process ..., which is gone: marked failed; ... it may have left half built")."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    data_dir = calls_day(tmp_path / "data")
+    finished = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_PASSED_ON_AS, START],
+        env={
+            **os.environ,
+            "CX_DATA_DIR": str(data_dir),
+            "SCENARIO": "stopped_as_its_run_is_created",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=answering_stop_signals,
+    )
+    assert (finished.returncode, finished.stderr) == (143, STOPPED_LINE), finished.stdout
+    with DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.FAILURE, run.status
 
 
 # The watch armed as `run_program` arms it; then, as during a run's steps, another handler
