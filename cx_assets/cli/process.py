@@ -8,6 +8,7 @@ import errno
 import gc
 import logging
 import os
+import shutil
 import signal
 import threading
 from collections.abc import Iterator
@@ -129,6 +130,16 @@ def out_of_a_deleted_working_directory() -> None:
     line): the command reads nothing relative to the working directory after that."""
     if not has_a_working_directory():
         os.chdir("/")
+
+
+def tail_on_path() -> None:
+    """Have the system's own folders (`os.defpath`: /bin, /usr/bin) searched after PATH
+    when `tail` is not on it. Dagster captures each step's output through `tail -F`, found
+    on PATH: a PATH of the command's own folder alone (a crontab's `PATH=/srv/cx/.venv/bin`,
+    which is enough to find cx-lakehouse) failed every run in "run: FileNotFoundError: ...
+    'tail'"."""
+    if shutil.which("tail") is None:
+        os.environ["PATH"] = os.pathsep.join(filter(None, (os.environ.get("PATH"), os.defpath)))
 
 
 class InterruptWatch:

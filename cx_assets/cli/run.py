@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cx_assets.lakehouse.settings import Settings
 
     process.START_UP_COLLECTION.pause()
+    process.tail_on_path()  # Dagster's capture of the steps' output runs it
     settings = Settings.from_env()
     first = parse_day(args.date, "--date")
     last = parse_day(args.to, "--to") if args.to else first

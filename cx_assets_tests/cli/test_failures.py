@@ -122,6 +122,16 @@ def test_a_run_from_a_working_directory_deleted_under_it_goes_ahead(tmp_path):
     assert not (tmp_path / "data" / "data").exists()
 
 
+def test_a_run_with_a_path_holding_only_its_own_folder_goes_ahead(tmp_path):
+    """Seen in an audit: a crontab's `PATH=/srv/cx/.venv/bin` (the folder of cx-lakehouse
+    alone) failed every run, 'run: FileNotFoundError: [Errno 2] No such file or directory:
+    'tail'': Dagster captures each step's output through `tail`, found on PATH."""
+    data_dir = calls_day(tmp_path / "data")
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir, PATH=str(BIN))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert summary_line(ran.stdout, "calls_kpis_daily")[1] == "1"
+
+
 def test_a_data_root_that_does_not_exist_yet_is_created_and_said_so(tmp_path):
     """Nothing has landed there: every table is written empty (zero input), exit 0, with a
     note naming the root, as a mistyped CX_DATA_DIR would look the same."""
