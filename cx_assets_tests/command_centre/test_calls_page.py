@@ -161,3 +161,48 @@ def test_a_change_that_shows_as_none_reads_as_no_change(gold_root, monkeypatch):
         assert shown[label].color == Metric.MetricColor.GRAY, label
     # 20 calls against 10: a rise, as before.
     assert (shown["Calls"].delta, shown["Calls"].direction) == ("10", Metric.MetricDirection.UP)
+
+
+def test_every_agents_name_has_room_on_the_agents_compared_charts(gold_root, tmp_path, monkeypatch):
+    """Seen on a data root at scale 1 (the generator's 20 agents, as a real calls team): the
+    conversion and upsell bars stood side by side, a column each, so each agent's name had
+    about 23 px of a half-page chart (460 px) for some 100 px of text, and the 20 names ran
+    into one grey smear under the bars: which agent converts least could not be read. Every
+    agent is still compared, each name where it has room to be read."""
+    import json
+
+    from streamlit import dataframe_util
+
+    from cx_assets.calls import schemas as calls_schemas
+    from cx_assets.command_centre.point_names import LABEL_LINE_PIXELS, LETTER_PIXELS
+
+    half_page_pixels = 460  # a half-width chart on a 1400 px screen with the sidebar open
+    names = [f"Agent Number {n:02d}" for n in range(20)]  # 15 letters, as "Gregory Mitchell"
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
+        {"date": day, "agent_name": name, "calls": 100, "conversions": 10 + n,
+         "conversion_rate": (10 + n) / 100, "upsell_revenue": 1000.0 * n,
+         "avg_upsell_per_call": 10.0 * n, "positive_calls": 50, "neutral_calls": 30,
+         "negative_calls": 20}
+        for day in (gold_rows.DAY1, DAY2) for n, name in enumerate(names)
+    ])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+
+    for title in ("Conversion rate", "Upsell revenue"):
+        (chart,) = [
+            chart
+            for chart in app.get("vega_lite_chart")
+            if json.loads(chart.proto.spec)["title"]["text"] == title  # not "... a day"
+        ]
+        spec = json.loads(chart.proto.spec)
+        rows = dataframe_util.convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+        assert sorted(rows["agent_name"]) == names  # every agent compared
+        encoding = spec["layer"][0]["encoding"]
+        if encoding["x"]["field"] == "agent_name":  # names side by side along the chart
+            room, needed = half_page_pixels / len(names), len(names[0]) * LETTER_PIXELS
+        else:  # names one under the other, a bar's step each, never cut
+            assert encoding["y"]["axis"]["labelLimit"] == 0, title
+            room, needed = spec["height"]["step"], LABEL_LINE_PIXELS
+        assert room >= needed, (title, room, needed)

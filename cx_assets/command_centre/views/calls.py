@@ -122,12 +122,16 @@ if per_agent.empty:
 
 # --------------------------------------------------------------------------- agents compared
 st.header("Agents compared")
+# Every agent, a bar each, its name on a line of its own: side by side under vertical bars, a
+# team of 20 (the contract's volumes) had about 23 px of a half-page chart for each name,
+# and the names ran into one smear.
 left, right = st.columns(2)
 with left:
     ui.chart(
         charts.bars(
             per_agent, x="agent_name", y="conversion_rate", title="Conversion rate",
-            value_format=".1%", axis_format=".0%", labels={"agent_name": "agent", "conversion_rate": "conversion"},
+            horizontal=True, value_format=".1%", axis_format=".0%",
+            labels={"agent_name": "agent", "conversion_rate": "conversion"},
         ),
         key="calls_conversion_by_agent",
     )  # fmt: skip
@@ -135,8 +139,8 @@ with right:
     ui.chart(
         charts.bars(
             per_agent.sort_values("upsell_revenue", ascending=False), x="agent_name",
-            y="upsell_revenue", title="Upsell revenue", value_format="$,.0f", axis_format="$,.0f",
-            labels={"agent_name": "agent", "upsell_revenue": "revenue"},
+            y="upsell_revenue", title="Upsell revenue", horizontal=True, value_format="$,.0f",
+            axis_format="$,.0f", labels={"agent_name": "agent", "upsell_revenue": "revenue"},
         ),
         key="calls_upsell_by_agent",
     )  # fmt: skip
