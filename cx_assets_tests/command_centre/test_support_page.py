@@ -13,7 +13,13 @@ import pytest
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_copies import with_t4_resolved_late
 from cx_assets_tests.command_centre.gold_rows import write_gold
-from cx_assets_tests.command_centre.rendered import column_formats, column_labels, metrics, render
+from cx_assets_tests.command_centre.rendered import (
+    chart_rows,
+    column_formats,
+    column_labels,
+    metrics,
+    render,
+)
 
 
 def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
@@ -232,3 +238,45 @@ def test_the_forecast_history_counts_a_built_day_without_tickets_as_zero(
     assert dict(zip(history["date"].dt.date, history["tickets"], strict=True)) == {
         gold_rows.DAY1: 4, gold_rows.DAY2: 1, day3: 0
     }  # fmt: skip
+
+
+def test_the_breaches_against_csat_scatter_shows_the_agents_past_the_20_busiest(
+    gold_root, tmp_path, monkeypatch
+):
+    """Seen on a data root at scale 1 (the contract's 150 agents): "SLA breaches vs CSAT" drew
+    the 20 busiest agents only, saying nothing of it, so the agents this chart is for were
+    not on it: the worst breach shares (72%, 71%, 62% of their tickets) were of agents ranked
+    128th, 42nd and 126th by tickets, and its worst point was 39%. Every agent with a rated
+    ticket is on it; the bars still rank the 20 busiest, as their title says."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    (template,) = [row for row in gold_rows.support_tickets() if row["ticket_id"] == "T2"]
+    tickets, agents = [], []
+    for n in range(25):  # A00 the busiest (26 tickets, none late), A24 the least busy (2, late)
+        agent = f"A{n:02d}"
+        agents.append({
+            "date": gold_rows.DAY1, "agent_id": agent, "agent_name": f"Agent {n:02d}",
+            "team": "Tech", "tickets_handled": 26 - n, "tickets_resolved": 26 - n,
+            "mean_first_response_minutes": 120.0, "mean_resolution_hours": 5.0,
+            "sla_breaches": 2 if n == 24 else 0, "mean_csat": 2.0 if n == 24 else 5.0,
+        })  # fmt: skip
+        for k in range(26 - n):
+            late = n == 24
+            tickets.append({
+                **template, "ticket_id": f"T{agent}-{k}", "agent_id": agent,
+                "first_response_breached": late, "csat_score": 2 if late else 5,
+            })  # fmt: skip
+    shutil.rmtree(data_dir / "gold" / "support_ticket_analytics")
+    shutil.rmtree(data_dir / "gold" / "support_agent_daily")
+    gold_rows.publish(data_dir, "support_ticket_analytics", support_schemas.TicketAnalytics,
+                      tickets)  # fmt: skip
+    gold_rows.publish(data_dir, "support_agent_daily", support_schemas.AgentDaily, agents)
+    app = render("support", data_dir, monkeypatch)
+
+    shown = chart_rows(app, "SLA breaches vs CSAT")
+    assert len(shown) == 25
+    worst = shown.set_index("agent").loc["Agent 24"]
+    assert (worst.breach_share, worst.mean_csat) == (1.0, 2.0)
+    assert len(chart_rows(app, "Tickets handled (the 20 busiest)")) == 20
