@@ -81,10 +81,11 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
     assert shares.loc["high"].tolist() == [0.0, 0.0, 100.0]
     assert shares.loc["urgent"].tolist() == [0.0, 100.0, 0.0]
     # Counts with thousands separated, as the cards write them (Streamlit wrote `9949`);
-    # waits to a tenth, CSAT to a hundredth (it wrote `346.228436`).
+    # waits to a tenth, thousands separated (`1,234.5` minutes; it wrote `346.228436`), CSAT
+    # to a hundredth.
     assert column_formats(table) == {
         **dict.fromkeys(columns, "%.1f%%"), "tickets": "%,d",
-        "median_first_response_minutes": "%.1f", "median_resolution_hours": "%.1f",
+        "median_first_response_minutes": "%,.1f", "median_resolution_hours": "%,.1f",
         "mean_csat": "%.2f",
     }  # fmt: skip
     # Headed as the cards above name the shares, the waits with their units short: in
@@ -112,7 +113,7 @@ def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypat
     assert (ana.tickets_handled, ana.sla_breaches) == (3, 1)
     assert ana.breach_share == pytest.approx(100 / 3)
     formats = column_formats(table)
-    assert (formats["mean_csat"], formats["mean_first_response_minutes"]) == ("%.2f", "%.1f")
+    assert (formats["mean_csat"], formats["mean_first_response_minutes"]) == ("%.2f", "%,.1f")
 
 
 def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path, monkeypatch):

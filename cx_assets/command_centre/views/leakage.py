@@ -318,7 +318,7 @@ with ui.section():
         savings,
         name="leakage_savings",
         column_config={
-            "avoidable_calls_per_day": st.column_config.NumberColumn(format="%.1f"),
+            "avoidable_calls_per_day": st.column_config.NumberColumn(format=ui.TENTHS_FORMAT),
             "annualized_cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
             "annual_savings": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
         },

@@ -19,15 +19,17 @@ HISTORY_DAYS = 28  # delivered days shown before the forecast
 # headed with their units short, so the SLA table's eight columns fit the page's width.
 TIMES_AND_CSAT = {
     "median_first_response_minutes": st.column_config.NumberColumn(
-        "median first response (min)", format="%.1f"
+        "median first response (min)", format=ui.TENTHS_FORMAT
     ),
     "median_resolution_hours": st.column_config.NumberColumn(
-        "median resolution (h)", format="%.1f"
+        "median resolution (h)", format=ui.TENTHS_FORMAT
     ),
     "mean_first_response_minutes": st.column_config.NumberColumn(
-        "mean first response (min)", format="%.1f"
+        "mean first response (min)", format=ui.TENTHS_FORMAT
     ),
-    "mean_resolution_hours": st.column_config.NumberColumn("mean resolution (h)", format="%.1f"),
+    "mean_resolution_hours": st.column_config.NumberColumn(
+        "mean resolution (h)", format=ui.TENTHS_FORMAT
+    ),
     "mean_csat": st.column_config.NumberColumn("mean CSAT", format="%.2f"),
 }
 # The shares as the cards above name them.
