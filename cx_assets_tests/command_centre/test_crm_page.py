@@ -104,3 +104,31 @@ def test_all_managers_counts_friction_of_an_owner_without_a_user_record(
 
     assert metrics(app)["Friction interactions"] == "5"  # the fixture's 4, and owner 9's
     assert metrics(app)["Urgent"] == "3"
+
+
+def test_two_managers_of_one_name_are_both_listed_and_their_clients_kept(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found judging the page at a real sales team's size (many managers, where two users of
+    one name are common): the managers' filter was keyed by name, so two managers called
+    "Ana Gerente" were one option, which chose only the second of them, and with every
+    manager the needy clients left out the first one's companies. Each is an option of its
+    own, told apart by its id, and every manager's clients are ranked."""
+    from cx_assets.crm import dimension_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "crm_managers")
+    gold_rows.publish(data_dir, "crm_managers", dimension_schemas.Manager, [
+        {"owner_id": 1, "name": "Ana Gerente", "version_date": gold_rows.DAY1},
+        {"owner_id": 2, "name": "Ana Gerente", "version_date": gold_rows.DAY1},
+    ])  # fmt: skip
+    app = render("crm", data_dir, monkeypatch)
+
+    assert app.dataframe[0].value["company"].tolist() == ["Acme Ltda", "Beta S.A."]
+    options = app.sidebar.multiselect(key="crm_managers").options
+    assert len(options) == 2 and len(set(options)) == 2, options
+    assert all(option.startswith("Ana Gerente") for option in options), options
+    for option, company in zip(sorted(options), ["Acme Ltda", "Beta S.A."], strict=True):
+        app.sidebar.multiselect(key="crm_managers").set_value([option]).run()
+        assert app.dataframe[0].value["company"].tolist() == [company], option

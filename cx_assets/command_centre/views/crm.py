@@ -33,9 +33,16 @@ first, last = ui.date_filter(list(days.dt.date), key="crm_days")
 managers = ui.query(
     f"""SELECT DISTINCT v.owner_id, {MANAGER.format(owner="v.owner_id")} AS manager
         FROM (SELECT owner_id FROM crm_cx_volumetrics UNION SELECT owner_id FROM crm_managers) v
-        LEFT JOIN crm_managers m USING (owner_id) ORDER BY manager""",
+        LEFT JOIN crm_managers m USING (owner_id) ORDER BY manager, v.owner_id""",
     ["crm_cx_volumetrics", "crm_managers"],
 )
+# Two managers of one name (common in a large sales team) are two options, told apart by
+# their ids: keyed by name they were one, which chose only one of them, and the needy
+# clients of every manager left out the other's companies.
+shared = managers["manager"].duplicated(keep=False)
+managers.loc[shared, "manager"] = (
+    managers["manager"] + " (" + managers["owner_id"].astype(str) + ")"
+)[shared]
 by_label = dict(zip(managers["manager"], managers["owner_id"], strict=True))
 picked = ui.dimension_filter("Managers", list(by_label), key="crm_managers")
 every_manager = len(picked) == len(by_label)
