@@ -145,3 +145,26 @@ def test_a_latest_day_built_without_tickets_is_the_support_cards_day(
         "0", "0", "$0"
     )  # fmt: skip
     assert "Within SLA" not in shown  # no share of no tickets
+
+
+def test_the_age_of_a_gold_table_grows_while_no_run_rewrites_it(gold_root, monkeypatch):
+    """Found in an audit of a server left running: the freshness table, cached until a run
+    rewrites gold, kept each table's age as of its first view, so the morning after a day
+    without a run it still read the few minutes of the evening before, where the age is
+    there to show that no run came."""
+    import datetime as clock
+
+    app = render("overview", gold_root, monkeypatch)
+    before = app.dataframe[0].value.set_index("table")["age (h)"]
+
+    class TenHoursLater(clock.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return super().now(tz) + clock.timedelta(hours=10)
+
+    monkeypatch.setattr(clock, "datetime", TenHoursLater)
+    app.run()  # the same session, nothing rewritten: the cached freshness
+    assert not app.exception
+    after = app.dataframe[0].value.set_index("table")["age (h)"]
+    assert ((after - before).dropna().between(9.9, 10.1)).all(), after - before
+    assert after.notna().sum() == 25

@@ -26,8 +26,8 @@ def domain_of(table: str) -> str:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
+    """The freshness table, ages aside (`with_ages`, at each render)."""
     del version
-    now = datetime.now(UTC)
     rows = [
         {
             "domain": domain_of(item.table),
@@ -40,9 +40,6 @@ def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
             "first day": item.first_day,
             "latest day": item.last_day,
             "written (UTC)": item.written_at.replace(tzinfo=None) if item.written_at else None,
-            "age (h)": round((now - item.written_at).total_seconds() / 3600, 1)
-            if item.written_at
-            else None,
         }
         for item in GoldLake(Path(data_dir)).freshness()
     ]
@@ -52,6 +49,16 @@ def freshness(data_dir: str, version: tuple) -> pd.DataFrame:
     if "problem" in frame and frame["problem"].isna().all():
         frame = frame.drop(columns="problem")  # shown only when a table has one
     return frame
+
+
+def with_ages(frame: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """`frame` with each table's age in hours at `now`. Asked at each render, as a run's
+    shown status: the table is cached until a run rewrites gold, and an age cached with it
+    stood still (the morning after a day without a run, it read the minutes of the evening
+    before, where the age is there to show that no run came)."""
+    written = pd.to_datetime(frame["written (UTC)"])
+    ages = (now.astimezone(UTC).replace(tzinfo=None) - written).dt.total_seconds() / 3600
+    return frame.assign(**{"age (h)": ages.round(1)})
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -232,7 +239,7 @@ for column, title, show in (
 
 st.header("Freshness of the gold tables")
 if tables:
-    fresh = freshness(str(gold.data_dir), gold.version(tables))
+    fresh = with_ages(freshness(str(gold.data_dir), gold.version(tables)), datetime.now(UTC))
     ui.table(
         fresh,
         name="gold_freshness",
