@@ -256,18 +256,29 @@ def has_rows(table: str) -> bool:
 
 
 def date_filter(days: Sequence[date], *, key: str) -> tuple[date, date]:
-    """The sidebar's date range over the days that have data (the latest 90 by default)."""
+    """The sidebar's date range over the days that have data (the latest 90 by default).
+
+    A range left as the page offered it follows the newest day: Streamlit keeps a widget's
+    value across reruns of a session, so a page left open overnight showed the evening's
+    range at its next rerun, the day a run had built meanwhile left out until the browser
+    was reloaded. A range the manager picked stays as picked."""
     first, last = min(days), max(days)
-    start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))
-    picked = st.sidebar.date_input(
-        "Days", value=(start, last), min_value=first, max_value=last, key=key
-    )
+    offered = (max(first, last - timedelta(days=DEFAULT_DAYS - 1)), last)
+    state, was_offered = st.session_state, f"{key}__offered"
+    value: tuple[date, date] | str = offered
+    if key in state and state.get(was_offered) not in (None, offered):
+        shown = state[key]
+        if (tuple(shown) if isinstance(shown, Sequence) else shown) == state[was_offered]:
+            state[key] = offered
+            value = "today"  # read from the state just set (a default beside it is logged)
+    state[was_offered] = offered
+    picked = st.sidebar.date_input("Days", value=value, min_value=first, max_value=last, key=key)
     if isinstance(picked, date):
         return picked, picked
     picked = tuple(picked)
     if len(picked) == 2:
         return picked[0], picked[1]
-    return (picked[0], picked[0]) if picked else (start, last)  # mid-selection: one day
+    return (picked[0], picked[0]) if picked else offered  # mid-selection: one day
 
 
 def dimension_filter(label: str, options: Sequence[str], *, key: str) -> tuple[str, ...]:

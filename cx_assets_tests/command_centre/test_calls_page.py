@@ -206,3 +206,41 @@ def test_every_agents_name_has_room_on_the_agents_compared_charts(gold_root, tmp
             assert encoding["y"]["axis"]["labelLimit"] == 0, title
             room, needed = spec["height"]["step"], LABEL_LINE_PIXELS
         assert room >= needed, (title, room, needed)
+
+
+def test_a_range_left_as_offered_follows_the_day_a_run_builds(gold_root, tmp_path, monkeypatch):
+    """Found in an audit of a server left running: a page open overnight kept the range it
+    offered the evening before (its latest days) at its next rerun, so the day a run built
+    meanwhile was left out (a new agent's calls read 0) until the browser was reloaded. A
+    range left as offered follows the newest day; a range the manager picked stays."""
+    from datetime import timedelta
+
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    app = render("calls", data_dir, monkeypatch)
+    kept = render("calls", data_dir, monkeypatch)
+    kept.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+
+    day3 = DAY2 + timedelta(days=1)
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
+        {"date": day3, "agent_name": "Carol", "calls": 50, "conversions": 5,
+         "conversion_rate": 0.1, "upsell_revenue": 0.0, "avg_upsell_per_call": 0.0,
+         "positive_calls": 10, "neutral_calls": 20, "negative_calls": 20},
+    ])  # fmt: skip
+    gold_rows.publish(data_dir, "calls_kpis_daily", calls_schemas.KpisDaily, [
+        {"date": day3, "total_calls": 50, "conversion_rate": 0.1, "total_upsell_revenue": 0.0,
+         "avg_upsell_per_call": 0.0},
+    ])  # fmt: skip
+    for page in (app, kept):
+        page.run()
+        assert not page.exception, [error.value for error in page.exception]
+
+    assert app.sidebar.date_input(key="calls_days").value == (gold_rows.DAY1, day3)
+    assert metrics(app)["Calls"] == "110"
+    assert app.caption[0].value.startswith(f"{gold_rows.DAY1} to {day3}")
+    assert kept.sidebar.date_input(key="calls_days").value == (DAY2, DAY2)
+    # And the range followed is the manager's to change as before.
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, day3)).run()
+    assert metrics(app)["Calls"] == "90"
