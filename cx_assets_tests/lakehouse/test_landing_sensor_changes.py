@@ -174,3 +174,34 @@ def test_a_file_still_being_written_runs_once_it_is_whole(lake, instance, monkey
     monkeypatch.setattr(automation, "_now", lambda: later)
     assert keys(ticker.tick()) == [DAY]
     assert not ticker.tick().run_requests
+
+
+def test_the_days_after_a_file_still_being_written_wait_with_it(lake, instance, monkeypatch):
+    """Days are asked for in order (a day reads the ones before it): a later day landed whole
+    while an earlier one's file is still being written waits with it, rather than running
+    first, and both run, in order, once the earlier one's file is whole."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from cx_assets.lakehouse import automation
+
+    later_day = (date.fromisoformat(DAY) + timedelta(days=1)).isoformat()
+    whole = lake.land_jsonl("crm", "interactions", later_day, [{"Id": 2}])
+    time.sleep(0.05)  # the earlier day's file changes after the later day's landed
+    writing = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    gap = (writing.stat().st_ctime_ns - whole.stat().st_ctime_ns) / 1e9
+    assert gap > 0
+    at = datetime.fromtimestamp(writing.stat().st_ctime_ns / 1e9, UTC)
+    monkeypatch.setattr(automation, "_now", lambda: at)
+    ticker = Ticker(make_sensor(quiet_seconds=gap / 2), lake.root, instance)
+
+    waits = ticker.tick()  # the later day's file is older than the wait, the earlier one's not
+    assert not waits.run_requests
+    assert f"landing/crm/interactions/{DAY}/" in waits.skip_message
+    assert "1 later days wait with it" in waits.skip_message
+
+    monkeypatch.setattr(automation, "_now", lambda: at + timedelta(seconds=gap))
+    [both] = ticker.tick().run_requests  # one run, which builds them in order
+    assert (
+        both.tags["dagster/asset_partition_range_start"],
+        both.tags["dagster/asset_partition_range_end"],
+    ) == (DAY, later_day)
