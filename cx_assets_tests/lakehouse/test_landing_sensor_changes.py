@@ -205,3 +205,23 @@ def test_the_days_after_a_file_still_being_written_wait_with_it(lake, instance, 
         both.tags["dagster/asset_partition_range_start"],
         both.tags["dagster/asset_partition_range_end"],
     ) == (DAY, later_day)
+
+
+def test_a_file_changed_a_little_ahead_of_the_ticks_clock_waits_too(lake, instance, monkeypatch):
+    """The wait holds either way: a file server whose clock runs a little ahead gives a file
+    just written a ctime after the tick's time, and that file may still be being written."""
+    from datetime import UTC, datetime, timedelta
+
+    from cx_assets.lakehouse import automation
+
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    written = datetime.fromtimestamp(path.stat().st_ctime_ns / 1e9, UTC)
+    monkeypatch.setattr(automation, "_now", lambda: written - timedelta(seconds=2))
+    ticker = Ticker(make_sensor(quiet_seconds=5), lake.root, instance)
+    waits = ticker.tick()
+    assert not waits.run_requests
+    assert f"{DAY} waits: landing/crm/interactions/{DAY}/" in waits.skip_message
+    assert "changed 0.0 s ago" in waits.skip_message  # never said as a negative time
+
+    monkeypatch.setattr(automation, "_now", lambda: written + timedelta(seconds=6))
+    assert keys(ticker.tick()) == [DAY]
