@@ -82,6 +82,7 @@ def require_free_port(port: int) -> None:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from cx_assets.cli.leftovers import UiAlreadyRunning, stop_leftovers
+    from cx_assets.cli.process import tail_on_path
     from cx_assets.lakehouse.settings import Settings
 
     settings = Settings.from_env()
@@ -104,6 +105,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Dagster UI with its daemon on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
     # Dagster's beta/preview notices about our own declarations help no user of the UI.
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    # The runs its daemon launches capture each step's output through `tail`, as `run`'s do.
+    tail_on_path()
     _exec_answering_signals(command)
     return 0  # not reached
 

@@ -149,6 +149,31 @@ def test_make_given_no_tcp_port_names_the_make_variable(port, monkeypatch):
         require_free_port(port)
 
 
+def test_the_ui_under_a_path_holding_only_its_own_folder_finds_tail(tmp_path, monkeypatch):
+    """`cx-lakehouse run` looks for `tail` in /bin and /usr/bin when PATH lacks it (a
+    crontab's `PATH=/srv/cx/.venv/bin`), as the README says of cx-lakehouse under any PATH;
+    `cx-lakehouse ui` started so (an `@reboot` line of that crontab) handed its PATH on to
+    `dagster dev`, whose daemon's runs capture each step's output through `tail` too: every
+    run a sensor, the schedule or the automation launched failed, 'No such file or
+    directory: 'tail''."""
+    import shutil
+
+    from cx_assets import cli as cli_module
+    from cx_assets.cli import servers
+
+    own_folder = tmp_path / "bin"  # no tail in it
+    own_folder.mkdir()
+    monkeypatch.setenv("PATH", str(own_folder))
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(servers, "prepare_dagster_home", lambda data_dir: data_dir / "home")
+    passed_on = []
+    monkeypatch.setattr(os, "execvp", lambda *args: passed_on.append(dict(os.environ)))
+    assert cli_module.main(["ui", "--port", str(free_port())]) == 0
+    (environment,) = passed_on
+    assert environment["PATH"].split(os.pathsep)[0] == str(own_folder)  # searched first
+    assert shutil.which("tail", path=environment["PATH"]) is not None
+
+
 def test_a_free_port_goes_on_to_start_the_server(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 
