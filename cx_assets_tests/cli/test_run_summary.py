@@ -83,6 +83,43 @@ def test_run_names_a_landed_file_that_changed_after_it_read_it(tmp_path):
     assert len([line for line in lines if line.startswith("landed files changed")]) == 1
 
 
+def test_a_landed_file_removed_after_the_run_read_it_names_its_date_folder(tmp_path):
+    """A day whose landed files changed after the run read them is named with the files
+    changed since the run began; a file removed meanwhile has none to name (it is gone):
+    the day is named by its date folder then, not by an empty list ('crm 2024-01-05, .')."""
+    import time
+
+    from cx_assets.cli.run_plan import RunPlan
+    from cx_assets.lakehouse.assets import LANDED_TABLE, metadata_value
+    from cx_assets.lakehouse.landing import discover
+    from cx_assets.lakehouse.landing_state import day_fingerprints
+
+    plan = RunPlan.resolve("group:crm")
+    (key,) = [
+        key
+        for key in plan.graph.get_all_asset_keys()
+        if metadata_value(plan.graph.get(key).metadata, LANDED_TABLE) == "crm/interactions"
+    ]
+    landing, day = tmp_path / "landing", date(2024, 1, 5)
+    folder = landing / "crm" / "interactions" / day.isoformat()
+    folder.mkdir(parents=True)
+    for name in ("a.jsonl", "b.jsonl"):
+        (folder / name).write_text('{"Id": 1}\n')
+    read = {key: day_fingerprints(discover(landing, "crm", "interactions", day, []), [day])}
+    since = time.time()
+    assert plan.landing_changed_since_read(landing, read, since) == []  # as it was read
+
+    (folder / "b.jsonl").unlink()
+    assert plan.landing_changed_since_read(landing, read, since) == [
+        ("crm", "2024-01-05", ["landing/crm/interactions/2024-01-05"])
+    ]
+    time.sleep(0.02)  # past the file system's coarser clock
+    (folder / "c.jsonl").write_text('{"Id": 2}\n')  # and one landed since: named
+    assert plan.landing_changed_since_read(landing, read, since) == [
+        ("crm", "2024-01-05", ["landing/crm/interactions/2024-01-05/c.jsonl"])
+    ]
+
+
 def test_run_counts_every_landed_file_it_did_not_read_beyond_those_listed(tmp_path):
     """The bronze materialization lists the first 50 files not read and counts the rest
     (found in a landing-shape audit: 5,000 listed made a 455 kB event): the summary still
