@@ -81,8 +81,8 @@ def test_runs_the_daemon_starts_by_itself_are_retried_and_cli_runs_are_not(tmp_p
 
 
 def test_a_sensor_failing_tick_after_tick_is_not_kept_for_ever(daemon_home):
-    """A sensor that fails (a landing folder it may not read) fails again on every tick,
-    every 5 s, each failed tick some 3 kB with its error: kept for good, as Dagster keeps
+    """A sensor that fails for a cause that lasts fails again on every tick, every 5 s,
+    each failed tick some 3 kB with its error: kept for good, as Dagster keeps
     them, a failure through a fortnight nobody watched was some 750 MB of ticks for ever.
     Failed ticks are kept a week; those that started runs, for good."""
     from dagster import DagsterInstance

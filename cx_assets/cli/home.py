@@ -27,9 +27,10 @@ run_queue:
 run_retries:
   enabled: true
 # A landing sensor ticks every 5 s per source, about 70,000 ticks a day that mostly skip:
-# kept a day, not Dagster's 7. A sensor that fails (a landing folder it may not read) fails
-# on every tick, some 3 kB each with its error: kept a week, not for good as Dagster keeps
-# them. Ticks that started runs are kept for good.
+# kept a day, not Dagster's 7. A sensor that fails for a cause that lasts fails on every
+# tick, some 3 kB each with its error: kept a week, not for good as Dagster keeps them (a
+# landing folder it may not list is said once, its tick skipped). Ticks that started runs
+# are kept for good.
 retention:
   sensor:
     purge_after_days:
