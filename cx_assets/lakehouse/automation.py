@@ -161,7 +161,7 @@ def landing_sensor(
         look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
         not_yet: list[date] = []  # landed days that are not partitions yet (today's)
         unreadable: list[tuple[str, str]] = []  # folders of the source it may not list
-        folders = date_folders(lake.layout.landing_dir, source, unreadable)
+        folders = date_folders(lake.layout.landing_dir, source, unreadable, tables)
         if unreadable:
             # A table's folder another user made 0700: raised, it failed every tick. Every
             # run of a day reads each table, so none would build: no day runs until it can

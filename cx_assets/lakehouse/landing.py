@@ -252,11 +252,16 @@ def _resolves_inside(path: Path, root: Path) -> bool:
 
 
 def date_folders(
-    landing_dir: Path, source: str, unreadable: list[tuple[str, str]] | None = None
+    landing_dir: Path,
+    source: str,
+    unreadable: list[tuple[str, str]] | None = None,
+    tables: Sequence[str] | None = None,
 ) -> dict[str, list[Path]]:
     """Every `<table>/<date>` folder of a source, keyed by the folder's name (maybe not a date).
     A folder this user may not list is raised, or given `unreadable`, added to it as (name,
-    why) and left out (`cannot_read`)."""
+    why) and left out (`cannot_read`). Given `tables`, a folder that is none of them (no run
+    reads it: a misspelled table, an upload's in-flight folder, a file system's `lost+found`)
+    is left out when it cannot be listed, not added."""
     found: dict[str, list[Path]] = {}
     source_dir = landing_dir / source
     if not source_dir.is_dir():
@@ -274,7 +279,8 @@ def date_folders(
         except OSError as error:
             if unreadable is None:
                 raise
-            unreadable.append(cannot_read(landing_dir, error))
+            if tables is None or table_dir.name in tables:
+                unreadable.append(cannot_read(landing_dir, error))
             continue
         for date_dir in date_dirs:
             found.setdefault(date_dir.name, []).append(date_dir)

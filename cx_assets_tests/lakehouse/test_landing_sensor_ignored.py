@@ -294,3 +294,20 @@ def test_a_table_or_source_folder_it_may_not_read_holds_every_day_and_says_why(
         ]
         assert not ticker.tick().run_requests and cannot_read_lines(capfd) == []
     assert keys(ticker.tick()) == [DAY]
+
+
+@pytest.mark.parametrize("folder", ["lost+found", "interactionz", ".upload-tmp"])
+def test_a_folder_that_is_no_table_it_may_not_read_holds_no_day(
+    lake, ticker, capfd, monkeypatch, folder
+):
+    """A folder of the source's landing folder that is none of its tables is never read by
+    a day's run (a misspelled table is said as such; a source folder that is a file
+    system of its own holds `lost+found`, root's and 0700): one this user may not list held
+    every day of the source, for as long as it stayed, as a table's folder does."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    other = lake.layout.landing_dir / "crm" / folder
+    (other / DAY).mkdir(parents=True)
+    with monkeypatch.context() as locked:
+        refuse_listing(locked, {other})
+        assert keys(ticker.tick()) == [DAY]
+        assert cannot_read_lines(capfd) == []
