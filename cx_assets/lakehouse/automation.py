@@ -91,16 +91,18 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 # A file copied into landing in place (`cp`, an SFTP upload, which write under the file's
 # own name) is seen growing: each tick that saw it asked for a run of its day, each reading
 # the file cut off (its cut last line quarantined, gold showing part of the day). A day
-# waits while one of its files changed (its ctime, which every write moves and no tool sets
-# back) within this many seconds of the tick, either way (a file server's clock a little
-# ahead); a writer that stalls longer is read as far as it got, and run again when it is done.
-# A write moves a file's ctime and mtime together, so a ctime later than its mtime means the
-# last change was no write (renamed into place as the contract asks, cp -p setting its times
-# at the end): such a file is whole and never waits. Waiting for those too put a day landed
-# as the contract asks a whole round of the daemon's ticks (5-10 s apart) behind, the median
-# landing to gold 11.0 s where it was 5.7 (bench_latency). A rename within the same tick of
-# the kernel's coarse clock as the last write leaves them equal: that file waits, safely.
-LANDING_QUIET_SECONDS = 5
+# waits while one of its files was written (its ctime, which every write moves and no tool
+# sets back) within this many seconds of the tick, either way (a file server's clock a
+# little ahead). A writer's writes come milliseconds apart; one that stalls for longer is
+# read as far as it got, and its day run again when it is done. A write moves ctime and
+# mtime together, so a ctime later than the mtime means the last change was no write
+# (renamed into place as the contract asks, cp -p setting its times at the end): that file
+# is whole and never waits. A rename within the same tick of the kernel's coarse clock as
+# the last write leaves them equal, as it mostly does for a file closed and renamed at
+# once, and that file waits too; so the wait is short: the daemon's ticks of a sensor come
+# 5-10 s apart, and a day that waits, waits a round. At 5 s, the latency bench's median
+# landing to gold was 11.0 s where it had been 5.7 (half of its days waited).
+LANDING_QUIET_SECONDS = 2
 
 
 class BeingWritten:
