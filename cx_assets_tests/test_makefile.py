@@ -297,3 +297,24 @@ def test_the_demos_try_line_runs_as_printed_from_a_data_root_with_a_quote(tmp_pa
 
     assert pasted.returncode == 0, pasted.stderr
     assert "valid" in pasted.stdout and "2024-01-01" in pasted.stdout
+
+
+def test_the_demo_runs_a_domain_added_beside_the_four(tmp_path):
+    """Seen adding a toy domain by docs/architecture.md's steps (which edit nothing outside
+    its folders): `make demo` generated its days (every source's generator) and ran none of
+    them, its run of the domains besides support naming three by hand. The domains are the
+    folders with a definitions.py, as cx-lakehouse finds them."""
+    clone, environment = _folder(tmp_path)
+    for domain in ("calls", "crm", "digital", "support", "surveys"):
+        (clone / "cx_assets" / domain).mkdir(parents=True)
+        (clone / "cx_assets" / domain / "definitions.py").touch()
+    (clone / "cx_assets" / "synthetic").mkdir()  # no definitions.py: no domain
+
+    done = _make(clone, environment, "-n", "-o", ".venv/.installed-stamp", "demo")
+
+    assert done.returncode == 0, done.stderr
+    runs = [line for line in done.stdout.splitlines() if "cx-lakehouse run " in line]
+    assert [run.split("--select ", 1)[1] for run in runs] == [
+        "group:support",
+        "'group:calls or group:crm or group:digital or group:surveys'",
+    ]
