@@ -168,3 +168,32 @@ def test_the_age_of_a_gold_table_grows_while_no_run_rewrites_it(gold_root, monke
     after = app.dataframe[0].value.set_index("table")["age (h)"]
     assert ((after - before).dropna().between(9.9, 10.1)).all(), after - before
     assert after.notna().sum() == 25
+
+
+def test_a_domain_added_beside_the_four_is_named_in_the_freshness_table(tmp_path, monkeypatch):
+    """Seen adding a toy domain by docs/architecture.md's steps, its tables' prefix given to
+    `data.GOLD_PREFIXES` as they say: the overview's freshness table put its tables under
+    "other", the page keeping a list of the domains' prefixes of its own. A domain without a
+    title of the page's is named by its source."""
+    from datetime import date
+
+    import pyarrow as pa
+
+    from cx_assets.command_centre import data
+    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse.settings import DataLayout
+
+    monkeypatch.setitem(data.GOLD_PREFIXES, "surveys", "surveys_")
+    data_dir = tmp_path / "data"
+    gold_rows.write_calls(data_dir)
+    dataset = DataLayout(data_dir).gold_dir / "surveys_nps_daily"
+    day = date(2024, 3, 5)
+    parquet.publish(
+        pa.table({"date": [day], "responses": [3]}), parquet.partition_folder(dataset, day)
+    )
+
+    app = render("overview", data_dir, monkeypatch)
+
+    domains = app.dataframe[0].value.set_index("table")["domain"]
+    assert domains["surveys_nps_daily"] == "surveys"
+    assert domains["calls_kpis_daily"] == "Calls"

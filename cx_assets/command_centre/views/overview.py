@@ -10,18 +10,22 @@ import pandas as pd
 import streamlit as st
 
 from cx_assets.command_centre import runs, ui
-from cx_assets.command_centre.data import SUGGESTED_DAYS, GoldLake, suggested_days
+from cx_assets.command_centre.data import SUGGESTED_DAYS, GoldLake, source_of, suggested_days
 
+# The pages' titles of the sources (`data.GOLD_PREFIXES` says which tables are whose): a
+# domain added without one is named by its source, where a list of prefixes of the page's
+# own put it under "other".
 DOMAINS = {
-    "crm_": "CRM friction",
-    "calls_": "Calls",
-    "leakage_": "Digital leakage",
-    "support_": "Support",
+    "crm": "CRM friction",
+    "calls": "Calls",
+    "digital": "Digital leakage",
+    "support": "Support",
 }
 
 
 def domain_of(table: str) -> str:
-    return next((name for prefix, name in DOMAINS.items() if table.startswith(prefix)), "other")
+    source = source_of(table)
+    return DOMAINS.get(source, source) if source else "other"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
