@@ -11,6 +11,10 @@ from streamlit.testing.v1 import AppTest
 import cx_assets.command_centre
 
 APP = Path(cx_assets.command_centre.__file__).parent
+# Every page in views/, found as a page added there would be (lists of the five left one
+# added out of the tests of every page).
+PAGES = sorted(path.stem for path in (APP / "views").glob("*.py") if path.stem != "__init__")
+DOMAIN_PAGES = [page for page in PAGES if page != "overview"]
 
 
 def render(page: str, data_dir: Path, monkeypatch) -> AppTest:

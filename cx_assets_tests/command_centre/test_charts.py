@@ -18,14 +18,14 @@ from cx_assets.command_centre.charts import (
 )
 from cx_assets.command_centre.point_names import labelled_points, point_radii
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import render
+from cx_assets_tests.command_centre.rendered import DOMAIN_PAGES, render
 
 
 def test_names_on_horizontal_bars_are_never_cut(gold_root, monkeypatch):
     """Seen in an audit: root causes differing only in their device read as one bar name,
     "pharmacy · FORMULARY_LOOKUP_FAILED · m…" twice (labels were cut at 240 px)."""
     horizontal = []
-    for page in ("crm", "calls", "leakage", "support"):
+    for page in DOMAIN_PAGES:
         app = render(page, gold_root, monkeypatch)
         for chart in app.get("vega_lite_chart"):
             names = _encodings(json.loads(chart.proto.spec), "y", "nominal")
@@ -57,7 +57,7 @@ def test_a_series_over_days_has_no_ticks_between_days(gold_root, monkeypatch):
     from cx_assets.command_centre.charts import DAY_LABEL
 
     axes = []
-    for page in ("crm", "calls", "leakage", "support"):
+    for page in DOMAIN_PAGES:
         app = render(page, gold_root, monkeypatch)
         for chart in app.get("vega_lite_chart"):
             axes += _encodings(json.loads(chart.proto.spec), "x", "temporal")
