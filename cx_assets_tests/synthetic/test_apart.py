@@ -150,7 +150,7 @@ def test_the_pool_files_are_found_with_importlib_resources() -> None:
         "prices.json",
         "sentiment.json",
     ]
-    for source in ("crm", "calls"):
+    for source in sources():  # support's pools too, and a new source's
         for name in pool_files(source):
             pools = load_pools(f"cx_assets.synthetic.{source}", name)
             assert pools and all(pools.values()), f"{source}/pools/{name} has an empty pool"
