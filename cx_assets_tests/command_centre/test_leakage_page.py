@@ -467,3 +467,31 @@ def test_the_daily_leakage_lines_hold_every_day_built_for_each_type(
         ("billing", gold_rows.DAY1): 10, ("billing", DAY2): 20,
         ("pharmacy", gold_rows.DAY1): 0, ("pharmacy", DAY2): 5,
     }  # fmt: skip
+
+
+def test_a_repeat_call_in_the_playback_is_said_to_be_one(gold_root, tmp_path, monkeypatch):
+    """Found by a type checker's audit: the playback said "(a repeat call)" only when gold's
+    `is_repeat_call` was Python's `True` itself, and a cell of a queried frame is numpy's
+    `True_`, so a repeat call never read as one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    for path in (data_dir / "gold" / "leakage_journey_timeline").rglob("*.parquet"):
+        rows = pq.read_table(path)
+        position = rows.schema.get_field_index("is_repeat_call")
+        # M1's pharmacy call (its step 4) is a repeat call; its billing call (step 3) is not
+        repeat = pc.and_(pc.equal(rows["member_id"], "M1"), pc.equal(rows["sequence"], 4))
+        flags = pc.if_else(repeat, pa.scalar(True), rows["is_repeat_call"])
+        pq.write_table(rows.set_column(position, rows.schema.field(position), flags), path)
+    app = render("leakage", data_dir, monkeypatch)
+
+    def step_said(step: int) -> str:
+        app.slider(key="leakage_step").set_value(step).run()
+        (said,) = [md.value for md in app.markdown if md.value.startswith(f"Step {step} of")]
+        return said
+
+    assert step_said(4).endswith("35 min after the failure: a leakage call (a repeat call).")
+    assert "repeat" not in step_said(3)

@@ -251,6 +251,7 @@ with ui.section():
         step = st.slider("Step", 1, steps, steps, key="leakage_step") if steps > 1 else steps
         current = timeline[timeline["sequence"] == step].iloc[0]
         if current["event_kind"] == "call":
+            repeat = current["is_repeat_call"]
             said = (
                 f"calls about **{ui.markdown_text(current['call_reason'])}**"
                 + (
@@ -258,7 +259,8 @@ with ui.section():
                     if bool(current["is_leakage_call"])
                     else ""
                 )
-                + (" (a repeat call)" if current["is_repeat_call"] is True else "")
+                # numpy's True_ in a queried frame (`is True` was never so); null: not known
+                + (" (a repeat call)" if pd.notna(repeat) and bool(repeat) else "")
             )
         else:
             action = current["action"]
