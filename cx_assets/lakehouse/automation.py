@@ -91,17 +91,19 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 # A file copied into landing in place (`cp`, an SFTP upload, which write under the file's
 # own name) is seen growing: each tick that saw it asked for a run of its day, each reading
 # the file cut off (its cut last line quarantined, gold showing part of the day). A day
-# waits while one of its files was written (its ctime, which every write moves and no tool
-# sets back) within this many seconds of the tick, either way (a file server's clock a
-# little ahead). A writer's writes come milliseconds apart; one that stalls for longer is
-# read as far as it got, and its day run again when it is done. A write moves ctime and
-# mtime together, so a ctime later than the mtime means the last change was no write
-# (renamed into place as the contract asks, cp -p setting its times at the end): that file
-# is whole and never waits. A rename within the same tick of the kernel's coarse clock as
-# the last write leaves them equal, as it mostly does for a file closed and renamed at
-# once, and that file waits too; so the wait is short: the daemon's ticks of a sensor come
-# 5-10 s apart, and a day that waits, waits a round. At 5 s, the latency bench's median
-# landing to gold was 11.0 s where it had been 5.7 (half of its days waited).
+# waits while one of its files was written (its mtime, which every write moves with its
+# ctime) within this many seconds of the tick, either way (a file server's clock a little
+# ahead). A writer's writes come milliseconds apart; one that stalls for longer is read as
+# far as it got, and its day run again when it is done. A write moves ctime and mtime
+# together, so a ctime later than the mtime means the last change was no write (renamed
+# into place as the contract asks, cp -p setting its times at the end): that file is whole
+# and never waits. A rename within the same tick of the kernel's coarse clock as the last
+# write leaves them equal, as it mostly does for a file closed and renamed at once, and
+# that file waits too, as does one on a mount that keeps no ctime (some FUSE and network
+# mounts report 0, which the wait once went by: it never held there). So the wait is short:
+# the daemon's ticks of a sensor come 5-10 s apart, and a day that waits, waits a round. At
+# 5 s, the latency bench's median landing to gold was 11.0 s where it had been 5.7 (half of
+# its days waited).
 LANDING_QUIET_SECONDS = 2
 
 
@@ -371,7 +373,9 @@ def _being_written(files: Sequence, quiet: tuple[datetime, float] | None) -> Bei
     for landed in sorted(files, key=lambda landed: landed.relative_path):
         if landed.ctime_ns > landed.mtime_ns:
             continue  # its last change was no write (renamed into place, cp -p): whole
-        ago = (now_ns - landed.ctime_ns) / 1e9
+        # Its mtime is its last write's: where ctime is kept the two are equal, and a mount
+        # that keeps none reports 0 (the wait went by that 0, and never held).
+        ago = (now_ns - landed.mtime_ns) / 1e9
         if abs(ago) < seconds:
             return BeingWritten(shown(landed.relative_path), ago)
     return None

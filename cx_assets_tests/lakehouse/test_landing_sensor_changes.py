@@ -258,3 +258,54 @@ def test_a_file_changed_a_little_ahead_of_the_ticks_clock_waits_too(lake, instan
 
     monkeypatch.setattr(automation, "_now", lambda: written + timedelta(seconds=6))
     assert keys(ticker.tick()) == [DAY]
+
+
+def _discovered_with_times(monkeypatch, times) -> None:
+    """The sensor's files discovered with the times a file system other than the tests' own
+    gives them: `times(landed)` is their (ctime_ns, mtime_ns)."""
+    from dataclasses import replace
+
+    from cx_assets.lakehouse import automation
+
+    real = automation.discover
+
+    def discovering(*args, **kwargs):
+        found = []
+        for landed in real(*args, **kwargs):
+            ctime_ns, mtime_ns = times(landed)
+            found.append(replace(landed, ctime_ns=ctime_ns, mtime_ns=mtime_ns))
+        return found
+
+    monkeypatch.setattr(automation, "discover", discovering)
+
+
+def _ticks_at(monkeypatch, ns: int) -> None:
+    from datetime import UTC, datetime
+
+    from cx_assets.lakehouse import automation
+
+    monkeypatch.setattr(automation, "_now", lambda: datetime.fromtimestamp(ns / 1e9, UTC))
+
+
+def test_a_file_on_a_mount_that_keeps_no_ctime_waits_after_its_last_write(
+    lake, instance, monkeypatch
+):
+    """Some FUSE and network mounts keep no status-change time and report it as 0: the wait
+    went by that 0, decades before the tick, and a file written in place there ran at once,
+    cut off. A ctime earlier than the mtime tells nothing of the last write; the mtime
+    does."""
+    from cx_assets.lakehouse import automation
+
+    quiet = automation.LANDING_QUIET_SECONDS
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    written = path.stat().st_mtime_ns
+    _discovered_with_times(monkeypatch, lambda landed: (0, landed.mtime_ns))
+    ticker = Ticker(make_sensor(quiet_seconds=quiet), lake.root, instance)
+
+    _ticks_at(monkeypatch, written + 100_000_000)
+    waits = ticker.tick()
+    assert not waits.run_requests
+    assert "changed 0.1 s ago" in waits.skip_message
+
+    _ticks_at(monkeypatch, written + int((quiet + 0.1) * 1e9))
+    assert keys(ticker.tick()) == [DAY]
