@@ -105,6 +105,12 @@ LANDING_SENSOR_INTERVAL_SECONDS = 5
 # 5 s, the latency bench's median landing to gold was 11.0 s where it had been 5.7 (half of
 # its days waited).
 LANDING_QUIET_SECONDS = 2
+# A file system of coarse times stamps a write with the second it came in, rounded down:
+# FAT's (a USB disk, an SMB share served from one) the even second. A file written 0.1 s
+# before the tick could read as written 2.05 s before, past the wait, and ran cut off: a
+# time of whole seconds (which a fine clock gives once in a billion writes) may be this
+# much later than it says.
+COARSE_CLOCK_NS = 2_000_000_000
 
 
 class BeingWritten:
@@ -375,7 +381,10 @@ def _being_written(files: Sequence, quiet: tuple[datetime, float] | None) -> Bei
             continue  # its last change was no write (renamed into place, cp -p): whole
         # Its mtime is its last write's: where ctime is kept the two are equal, and a mount
         # that keeps none reports 0 (the wait went by that 0, and never held).
-        ago = (now_ns - landed.mtime_ns) / 1e9
+        written_ns = landed.mtime_ns
+        if written_ns % 1_000_000_000 == 0:
+            written_ns += COARSE_CLOCK_NS  # a coarse clock's stamp: written up to then
+        ago = (now_ns - written_ns) / 1e9
         if abs(ago) < seconds:
             return BeingWritten(shown(landed.relative_path), ago)
     return None

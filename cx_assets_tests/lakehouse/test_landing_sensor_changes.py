@@ -309,3 +309,29 @@ def test_a_file_on_a_mount_that_keeps_no_ctime_waits_after_its_last_write(
 
     _ticks_at(monkeypatch, written + int((quiet + 0.1) * 1e9))
     assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_file_on_a_file_system_of_two_second_times_waits_after_its_last_write(
+    lake, instance, monkeypatch
+):
+    """A FAT mount (a USB disk, an SMB share served from one) stamps a write with the even
+    second it came in, rounded down, as its ctime and its mtime alike: a file written in
+    place 0.1 s before the tick read as written 2.05 s before, longer ago than the 2 s
+    wait, and ran cut off. A time of whole seconds is taken as maybe 2 s later."""
+    from cx_assets.lakehouse import automation
+
+    quiet = automation.LANDING_QUIET_SECONDS
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    written = 1_706_745_603_950_000_000  # the last write, 2024-02-01 00:00:03.95 UTC
+    stamp = written - written % 2_000_000_000  # 00:00:02, on FAT's clock
+    _discovered_with_times(monkeypatch, lambda landed: (stamp, stamp))
+    ticker = Ticker(make_sensor(quiet_seconds=quiet), lake.root, instance)
+
+    for after in (0.1, 1.5):  # after the write; 2.05 and 3.45 s after its stamp
+        _ticks_at(monkeypatch, written + int(after * 1e9))
+        waits = ticker.tick()
+        assert not waits.run_requests
+        assert f"landing/crm/interactions/{DAY}/part.jsonl" in waits.skip_message
+
+    _ticks_at(monkeypatch, written + int((quiet + 0.1) * 1e9))
+    assert keys(ticker.tick()) == [DAY]
