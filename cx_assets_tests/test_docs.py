@@ -345,3 +345,20 @@ def test_the_readme_s_dagster_cli_selections_select_what_it_says():
     assert len(reads) > 2
     assert AssetSelection.from_string(upstreams[1]).resolve(graph) == reads
     assert all(graph.get(key).is_partitioned for key in reads)
+
+
+def test_the_docs_give_the_landing_sensors_wait_for_a_file_still_being_written():
+    """The wait went from 5 s to 2 s in one change that edited the README, contract.md and
+    architecture.md by hand: with the code's wait put back to 5 s (a mutation), every
+    landing sensor test passed while the three said 2."""
+    from cx_assets.lakehouse.automation import LANDING_QUIET_SECONDS
+
+    said = {
+        "README.md": r"been written to\s+for ([\d.]+) s",
+        "docs/contract.md": r"been written to\s+for ([\d.]+) s",
+        "docs/architecture.md": r"was written \(its mtime\) within the last ([\d.]+) s",
+    }
+    for page, pattern in said.items():
+        text = (DOCS.parent / page).read_text()
+        found = [float(seconds) for seconds in re.findall(pattern, text)]
+        assert found == [LANDING_QUIET_SECONDS], (page, found)
