@@ -357,7 +357,7 @@ def _new_or_redelivered(
     # A day rewritten under the fingerprint the state holds is a re-delivery the sensor
     # saw itself, whatever an older bronze materialization recorded.
     if seen.fingerprints.get(folder_name) == current or context.instance is None:
-        return _being_written(files, quiet) or (current, rewritten)
+        return _being_written(files, quiet, _said_in(context, "info")) or (current, rewritten)
     if look_ups is not None:
         if look_ups[0] <= 0:
             return WAIT
@@ -366,16 +366,23 @@ def _new_or_redelivered(
         context.log.info(f"{source} {folder_name}: already built from these files")
         seen.record(folder_name, current, rewritten)
         return None
-    return _being_written(files, quiet) or (current, rewritten)
+    return _being_written(files, quiet, _said_in(context, "info")) or (current, rewritten)
 
 
-def _being_written(files: Sequence, quiet: tuple[datetime, float] | None) -> BeingWritten | None:
+def _being_written(
+    files: Sequence,
+    quiet: tuple[datetime, float] | None,
+    say: Callable[[str], None] | None = None,
+) -> BeingWritten | None:
     """The first of `files` (by name) last written within `quiet`'s seconds of its time, if
-    any (see `LANDING_QUIET_SECONDS`): one changed since by no write is whole."""
+    any (see `LANDING_QUIET_SECONDS`): one changed since by no write is whole. A file written
+    further ahead of that time than the wait (a file server's clock minutes ahead) cannot be
+    told from one still being written: its day runs, and `say` is told why it did not wait."""
     if quiet is None or quiet[1] <= 0:
         return None
     at, seconds = quiet
     now_ns = int(at.timestamp() * 1e9)
+    ahead: list[str] = []
     for landed in sorted(files, key=lambda landed: landed.relative_path):
         if landed.ctime_ns > landed.mtime_ns:
             continue  # its last change was no write (renamed into place, cp -p): whole
@@ -387,6 +394,15 @@ def _being_written(files: Sequence, quiet: tuple[datetime, float] | None) -> Bei
         ago = (now_ns - written_ns) / 1e9
         if abs(ago) < seconds:
             return BeingWritten(shown(landed.relative_path), ago)
+        if ago < 0:
+            ahead.append(
+                f"{shown(landed.relative_path)} was written {-ago:.0f} s ahead of this "
+                "machine's clock (its file server's clock ahead?): not waited for as a file "
+                "still being written, its day runs as it is"
+            )
+    if ahead and say is not None:
+        more = f" ({len(ahead) - 1} more files of the day so)" if len(ahead) > 1 else ""
+        say(ahead[0] + more)
     return None
 
 

@@ -335,3 +335,27 @@ def test_a_file_on_a_file_system_of_two_second_times_waits_after_its_last_write(
 
     _ticks_at(monkeypatch, written + int((quiet + 0.1) * 1e9))
     assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_file_written_further_ahead_of_the_ticks_clock_than_the_wait_is_said(
+    lake, instance, monkeypatch, capfd
+):
+    """A file server whose clock runs a minute ahead gives a file just written a time a
+    minute after the tick's: the wait, which takes a file server's clock a little ahead,
+    cannot tell whether it is still being written, and its day ran at once without a word
+    (read cut off if it was). It still runs, and the sensor's log says why it did not wait."""
+    from cx_assets.lakehouse import automation
+
+    path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    written = path.stat().st_mtime_ns
+    os.utime(path, ns=(written, written + 60_000_000_000))  # the file server's clock
+    _discovered_with_times(monkeypatch, lambda landed: (landed.mtime_ns, landed.mtime_ns))
+    ticker = Ticker(
+        make_sensor(quiet_seconds=automation.LANDING_QUIET_SECONDS), lake.root, instance
+    )
+    _ticks_at(monkeypatch, written)
+
+    assert keys(ticker.tick()) == [DAY]
+    said = [line for line in capfd.readouterr().err.splitlines() if "ahead of" in line]
+    assert len(said) == 1
+    assert f"landing/crm/interactions/{DAY}/part.jsonl was written 60 s ahead of" in said[0]
