@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from cx_assets.cli.options import UsageError
+from cx_assets.lakehouse import durable
 from cx_assets.lakehouse.settings import DataLayout, foreign_home
 
 DAGSTER_YAML = """\
@@ -111,13 +112,25 @@ def prepare_dagster_home(data_dir: Path) -> Path:
     if not config.exists() or (
         config.read_text().startswith(WRITTEN_BY_US) and config.read_text() != ours
     ):
-        config.write_text(ours)
+        _write_whole(config, ours)
     global _set_here
     chosen_by_user = os.environ.get("DAGSTER_HOME") not in (None, _set_here)
     os.environ["DAGSTER_HOME"] = str(home)
     _set_here = None if chosen_by_user else str(home)
     _initialize_storage(home)
     return home
+
+
+def _write_whole(config: Path, text: str) -> None:
+    """`text` as `config`, whole or not at all: written in place on a full disk, it was left
+    empty, which later commands took for a file the user wrote and kept (found in an audit)."""
+    in_flight = config.with_name(f"_{config.name}.{os.getpid()}.tmp")
+    try:
+        with durable.naming(config):
+            in_flight.write_text(text)
+        durable.replace(in_flight, config)
+    finally:
+        in_flight.unlink(missing_ok=True)
 
 
 # Written once the home's storage is made: later commands skip the lock and the instance.

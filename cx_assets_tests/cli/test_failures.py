@@ -316,6 +316,44 @@ def test_a_full_disk_named_is_the_one_that_is_full(tmp_path, monkeypatch, capsys
     assert line.startswith(f"cx-lakehouse: the disk holding {home} is full (0.0 MB free)"), line
 
 
+@pytest.mark.parametrize(
+    "earlier", [None, "# Written by cx-lakehouse.\nconcurrency: {}\n"], ids=["none", "ours, older"]
+)
+def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
+    tmp_path, monkeypatch, earlier
+):
+    """Seen on a full tmpfs: the first run left dagster_home/dagster.yaml empty (the file
+    made, its text refused), and every command after, with space freed, took the empty file
+    for the user's own and kept it: runs without our settings (no run retries, no retention
+    of ticks, telemetry on). The file stays as it was, and the next command writes ours."""
+    import errno
+
+    from cx_assets.cli.home import dagster_yaml, prepare_dagster_home
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    config = home / "dagster.yaml"
+    if earlier is not None:
+        home.mkdir()
+        config.write_text(earlier)
+    write_text = Path.write_text
+
+    def disk_full(path, *args, **kwargs):
+        path.open("w").close()  # made, or emptied; then its text is refused
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError) as refused:
+        prepare_dagster_home(tmp_path)
+    assert (config.read_text() if config.exists() else None) == earlier
+    assert [path.name for path in home.iterdir() if path.name.startswith("_")] == []
+    assert (refused.value.errno, refused.value.filename) == (errno.ENOSPC, str(config))
+
+    monkeypatch.setattr(Path, "write_text", write_text)  # space freed
+    prepare_dagster_home(tmp_path)
+    assert config.read_text() == dagster_yaml(home)
+
+
 def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, capsys):
     """Seen with a tmpfs remounted read-only: Dagster's instance failed to create its home,
     in a traceback."""
