@@ -196,17 +196,14 @@ def data_root_lock(
     if fd is not None:
         try:
             _acquire(fd, path, wait_seconds, say)
+            since = f"{datetime.now(UTC):%H:%M:%S} UTC"
+            name = {"owner": owner, "pid": os.getpid(), "since": since}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(name).encode(), 0)
         except BaseException:
+            # its name refused too (a full disk): the lock stayed held until the process ended
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(
-            fd,
-            json.dumps(
-                {"owner": owner, "pid": os.getpid(), "since": f"{datetime.now(UTC):%H:%M:%S} UTC"}
-            ).encode(),
-            0,
-        )
         with _held.guard:
             _held.fds[key], _held.depth[key] = fd, 1
     try:

@@ -80,6 +80,28 @@ def test_a_killed_holder_leaves_no_lock_behind(tmp_path):
         assert took
 
 
+def test_a_holder_name_the_full_disk_refuses_leaves_no_lock_behind(tmp_path, monkeypatch):
+    """Found reading the lock in a full-disk audit: the holder's name, written once the lock
+    is taken, refused by a full disk left the lock's descriptor open, so the process held
+    the data root until it ended: a notebook's later runs in it, and every other process's,
+    waited for it and failed."""
+    import errno
+
+    def disk_full(fd, data, offset):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as full:
+        full.setattr(run_lock.os, "pwrite", disk_full)
+        with (
+            pytest.raises(OSError, match="No space left"),
+            run_lock.data_root_lock(tmp_path, owner="run first", wait_seconds=1, say=print),
+        ):
+            pass
+    # space freed: the next run takes the data root at once
+    with run_lock.data_root_lock(tmp_path, owner="run next", wait_seconds=1, say=print) as took:
+        assert took
+
+
 def test_the_lock_is_reentrant_within_a_process_and_released_once(tmp_path):
     released: list[str] = []
     with run_lock.data_root_lock(
