@@ -55,8 +55,12 @@ class ReadAheadJournal:
             self.path.unlink(missing_ok=True)
             return
         in_flight = self.path.with_name(f"_{self.path.name}.{os.getpid()}.tmp")
-        in_flight.write_text(json.dumps(fingerprints, sort_keys=True))
-        durable.replace(in_flight, self.path)
+        try:
+            with durable.naming(self.path):  # a full disk's error would name no file
+                in_flight.write_text(json.dumps(fingerprints, sort_keys=True))
+            durable.replace(in_flight, self.path)
+        finally:  # refused by a full disk, it stayed for good: nothing removes it
+            in_flight.unlink(missing_ok=True)
 
 
 def _is_day(text: str) -> bool:

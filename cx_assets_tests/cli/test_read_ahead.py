@@ -3,6 +3,10 @@ run, the oldest fingerprints winning, and a damaged file read as none."""
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 import pytest
 
 from cx_assets.cli.read_ahead import ReadAheadJournal, oldest
@@ -17,6 +21,27 @@ def test_fingerprints_are_kept_until_written_empty(tmp_path):
     journal.write({"silver/calls": {}})
     assert not journal.path.exists()
     assert list(tmp_path.iterdir()) == []  # nothing in flight left either
+
+
+def test_a_journal_the_full_disk_refuses_leaves_nothing_in_flight(tmp_path, monkeypatch):
+    """Found reading the journal in a full-disk audit: its in-flight file, made and then
+    refused its text, stayed in the data root for good (named by the run's pid, read by
+    nothing, and left by `make clean`, which removes only what it knows), and the error
+    named no file. The journal stays as it was."""
+    journal = ReadAheadJournal(tmp_path / ".read-ahead.json")
+    kept = {"silver/calls": {"2024-01-01": [3, 30]}}
+    journal.write(kept)
+
+    def disk_full(path, *args, **kwargs):
+        path.open("w").close()  # made; then its text is refused
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError) as refused:
+        journal.write({"silver/calls": {"2024-01-02": [1, 10]}})
+    assert [path.name for path in tmp_path.iterdir()] == [".read-ahead.json"]
+    assert journal.read() == kept
+    assert refused.value.filename == str(journal.path)
 
 
 def test_a_stopped_runs_fingerprints_win_over_a_runs_own():
