@@ -85,6 +85,8 @@ RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 LOOK_UPS_PER_TICK = 200
 # `_new_or_redelivered`'s answer for a day left to the next tick's comparisons.
 WAIT = object()
+# Its answer for a day with a folder or file this user may not read (said once).
+UNREADABLE = object()
 # A tick only lists date folders and stats files, so it can look often: a landed day is
 # seen within seconds (the daemon itself evaluates sensors at most every 5 s).
 LANDING_SENSOR_INTERVAL_SECONDS = 5
@@ -176,6 +178,7 @@ def landing_sensor(
         resolved: dict = {}  # the real paths of the landing and table folders, this tick
         look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
         not_yet: list[date] = []  # landed days that are not partitions yet (today's)
+        held = False  # a day it may not read came after a day to run
         unreadable: list[tuple[str, str]] = []  # folders of the source it may not list
         folders = date_folders(lake.layout.landing_dir, source, unreadable, tables)
         if unreadable:
@@ -197,12 +200,18 @@ def landing_sensor(
             if day is None:
                 continue
             # Once a day waits, every later one does: days are asked for in order.
-            full = waiting > 0 or bool(writing) or len(changed) >= max_requests_per_tick
+            full = waiting > 0 or bool(writing) or held or len(changed) >= max_requests_per_tick
             landed = _new_or_redelivered(
                 context, seen, lake, source, tables, day, landing, resolved,
                 look_ups=[0] if full else look_ups,
                 quiet=(now, quiet_seconds),
             )  # fmt: skip
+            if landed is UNREADABLE:
+                # A run from a day before it to one after would read it and fail, as would
+                # its retries, building none of them: the days after it wait for a tick
+                # whose first day to run comes after it.
+                held = held or bool(changed)
+                continue
             if landed is None:
                 continue
             if isinstance(landed, BeingWritten) and not full:
@@ -321,7 +330,8 @@ def _new_or_redelivered(
     re-delivered since the sensor's state saw them, and not what the day's bronze was already
     built from; None otherwise (a day built from these files is recorded in the state as
     seen). `WAIT` when the day must be compared with its bronze and `look_ups` (the
-    comparisons left to the tick, counted down) has none left. `BeingWritten` when `quiet`
+    comparisons left to the tick, counted down) has none left; `UNREADABLE` when one of its
+    folders or files may not be read. `BeingWritten` when `quiet`
     (the tick's time, seconds) is given and one of the files changed within those seconds of
     it: the state is left as it was, so a later tick takes the day as changed again."""
     folder_name = day.isoformat()
@@ -338,7 +348,7 @@ def _new_or_redelivered(
         name, why = cannot_read(lake.layout.landing_dir, error)
         if seen.skip(name):
             context.log.warning(f"ignoring {name}: {why}")
-        return None
+        return UNREADABLE
     # Said once, as long as it stays; the first of many each (as on the bronze step).
     newly = [(name, why) for name, why in ignored if seen.skip(name)]
     for name, why in newly[:IGNORED_LISTED]:

@@ -271,6 +271,30 @@ def test_a_date_folder_it_may_not_read_is_said_once_and_the_other_days_run(
     assert cannot_read_lines(capfd) == []
 
 
+def test_a_run_never_spans_a_date_folder_it_may_not_read(lake, ticker, capfd, monkeypatch):
+    """Found running as a service user, landing written by another (an upload's date folder
+    made 0700): the days around one it may not read were asked as one run through it, whose
+    bronze step failed on that folder, and again on each of its two retries, so none of them
+    was built, and the sensor, having seen them, asked for them no more. A run now stops
+    short of such a day: the days after it run on the next tick."""
+    for day in ["2024-01-04", DAY, "2024-01-06", "2024-01-07"]:
+        lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+    with monkeypatch.context() as locked:
+        refuse_listing(locked, {lake.layout.landing_dir / "crm" / "interactions" / DAY})
+        assert keys(ticker.tick()) == ["2024-01-04"]
+        assert cannot_read_lines(capfd) == [
+            f"ignoring landing/crm/interactions/{DAY}: cannot read it (PermissionError: "
+            "Permission denied)",
+        ]
+        later = ticker.tick().run_requests
+        assert [request.tags["dagster/asset_partition_range_start"] for request in later] == [
+            "2024-01-06"
+        ]
+        assert later[0].tags["dagster/asset_partition_range_end"] == "2024-01-07"
+        assert not ticker.tick().run_requests
+    assert keys(ticker.tick()) == [DAY]
+
+
 @pytest.mark.parametrize("folder", ["crm/contacts", "crm"])
 def test_a_table_or_source_folder_it_may_not_read_holds_every_day_and_says_why(
     lake, ticker, capfd, monkeypatch, folder
