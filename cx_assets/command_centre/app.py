@@ -33,4 +33,7 @@ navigation = st.navigation(
         ),
     ]
 )  # fmt: skip
-navigation.run()
+try:
+    navigation.run()
+except PermissionError as refused:
+    ui.say_refused(refused)

@@ -23,6 +23,7 @@ No Streamlit here: pages cache these results, tests call them directly.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -104,9 +105,17 @@ def _problem(read, path: Path) -> str | None:
         read(path)
     except FileNotFoundError:
         return None
+    except PermissionError as error:  # not damaged: the page says whose it is
+        raise refused(path) from error
     except (OSError, pa.ArrowException) as error:
         return str(error) or type(error).__name__
     return None
+
+
+def refused(path: Path) -> PermissionError:
+    """A gold file this user may not read, as the page says it: pyarrow's error names no
+    file, and had been taken for a damaged file's (a run's file left 0600 by umask 077)."""
+    return PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
 
 def data_dir_from_env() -> Path:
@@ -394,6 +403,8 @@ def _footer(path: Path, stat: os.stat_result, gold_dir: Path) -> tuple[int, str]
             metadata = pq.read_metadata(path)
         except FileNotFoundError:
             return None
+        except PermissionError as error:
+            raise refused(path) from error
         except (OSError, pa.ArrowException) as error:  # a footer that does not decode
             raise UnreadableGold(gold_dir, path, str(error) or type(error).__name__) from error
         columns = metadata.schema.to_arrow_schema()

@@ -66,6 +66,18 @@ def warn_if_no_data_root() -> None:
             st.stop()
 
 
+def say_refused(refused: PermissionError) -> None:
+    """A gold folder or file this user may not read, met by a page: a run under umask 077
+    makes each new day's folder 0700, even after gold/ was made readable by hand (the page
+    had ended in the PermissionError's traceback)."""
+    st.error(
+        f"This user may not read `{refused.filename}` ({refused.strerror}), so this page "
+        "cannot be shown whole. Start `cx-lakehouse dashboard` as the user who owns the data "
+        "root, or have them make gold/ and everything in it readable to you (a run writes "
+        "with its user's umask: under 027, its group can read what it writes)."
+    )
+
+
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _cached_query(
     data_dir: str, sql: str, tables: tuple[str, ...], params: tuple, version: tuple

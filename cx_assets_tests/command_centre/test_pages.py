@@ -252,6 +252,53 @@ def test_a_data_root_this_user_may_not_read_is_said_not_a_traceback(refused, tmp
     assert "the user who owns the data root" in error
 
 
+@pytest.mark.parametrize("page", ["overview", "calls"])
+def test_a_gold_folder_this_user_may_not_read_is_said_not_a_traceback(page, gold_root, monkeypatch):
+    """Found as an analyst's user on a data root the service user runs under umask 077, its
+    folders made readable to the analysts' group by hand: the next run's day folder (0700)
+    ended the overview and the calls page in a PermissionError's traceback. (Listing it is
+    refused here, as root reads any folder.)"""
+    locked = sorted((gold_root / "gold" / "calls_kpis_daily").glob("date=*"))[-1]
+    listing = os.scandir
+
+    def refusing(path="."):
+        if Path(os.fsdecode(path)) == locked:
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+    app.run()
+    if page != "overview":
+        app.switch_page(str(APP / "views" / f"{page}.py"))
+        app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    (error,) = [block.value for block in app.error]
+    assert error.startswith(f"This user may not read `{locked}` (Permission denied)"), error
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: chmod is moot")
+def test_a_gold_file_this_user_may_not_read_is_not_said_damaged(gold_root, tmp_path, monkeypatch):
+    """Found as an analyst's user, gold's folders made readable to the analysts' group by
+    hand but a run's files left 0600 (umask 077): the pages said the file "was damaged after
+    a run wrote it" and asked to run its day again, which would not let this user read it."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    locked = sorted((data_dir / "gold" / "calls_kpis_daily").rglob("*.parquet"))[-1]
+    locked.chmod(0o000)
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+    app.run()
+    app.switch_page(str(APP / "views" / "calls.py"))
+    app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    (error,) = [block.value for block in app.error]
+    assert error.startswith(f"This user may not read `{locked}` (Permission denied)"), error
+
+
 def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
     """Support's review list showed its gold `date` as "2026-11-24 00:00:00"."""
     import json
