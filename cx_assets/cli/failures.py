@@ -100,7 +100,7 @@ def not_writable(error: BaseException) -> str | None:
     if denied is None:
         return None
     path = Path(denied.filename)
-    if _in_landing(path) and os.path.lexists(path) and not _readable(path):
+    if _in_landing(path) and not _readable(path):
         # landing is read, not written (but by generate, which makes what is not there)
         return (
             f"cannot read {denied.filename}: {denied.strerror or denied}. Landing files and "
@@ -129,7 +129,15 @@ def _in_landing(path: Path) -> bool:
 
 
 def _readable(path: Path) -> bool:
-    """Whether this user may read the file, or list and enter the folder, at `path`."""
+    """Whether this user may read the file, or list and enter the folder, at `path`; True
+    when it is not there (generate could not make it). One in a folder it may list but not
+    enter (0744) cannot be looked at, and is not readable: it was taken for one not there."""
+    try:
+        os.lstat(path)
+    except PermissionError:
+        return False
+    except OSError:
+        return True
     return os.access(path, os.R_OK | os.X_OK if path.is_dir() else os.R_OK)
 
 

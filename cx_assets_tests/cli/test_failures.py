@@ -404,6 +404,37 @@ def test_a_landing_folder_it_may_not_read_is_said_as_such(tmp_path, monkeypatch,
     )
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root enters any folder: chmod is moot")
+def test_a_file_of_a_landing_folder_it_may_list_but_not_enter_is_one_it_cannot_read(
+    tmp_path, monkeypatch, capsys
+):
+    """Found as a service user, a date folder another user left 0744 (listed, not entered):
+    the run ended in `cannot write <its first file>` and that the data root must be
+    writable, since the file, which cannot be looked at, was taken for one not there."""
+    from cx_assets import cli as cli_module
+
+    folder = tmp_path / "landing" / "calls" / "transcripts" / START
+    folder.mkdir(parents=True)
+    landed = folder / "calls.jsonl"
+    landed.write_text("{}\n")
+    folder.chmod(0o644)  # to its owner what 0744 is to others
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+
+    def looks_at_the_file(args):
+        landed.stat()
+
+    monkeypatch.setattr(cli_module, "cmd_run", looks_at_the_file)
+    try:
+        assert cli_module.main(["run", "--date", START]) == 1
+    finally:
+        folder.chmod(0o755)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"cx-lakehouse: cannot read {landed}: Permission denied. Landing files and folders "
+        "must be readable by the user running the command."
+    )
+
+
 def test_a_landing_folder_generate_may_not_make_is_one_it_cannot_write(
     tmp_path, monkeypatch, capsys
 ):
