@@ -85,8 +85,6 @@ RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 LOOK_UPS_PER_TICK = 200
 # `_new_or_redelivered`'s answer for a day left to the next tick's comparisons.
 WAIT = object()
-# Its answer for a day with a folder or file this user may not read (said once).
-UNREADABLE = object()
 # A tick only lists date folders and stats files, so it can look often: a landed day is
 # seen within seconds (the daemon itself evaluates sensors at most every 5 s).
 LANDING_SENSOR_INTERVAL_SECONDS = 5
@@ -127,6 +125,14 @@ class BeingWritten:
             f"{day} waits: {self.name} changed {max(self.seconds, 0):.1f} s ago, maybe still "
             f"being written (a day runs once its files have not changed for {quiet_seconds:g} s)"
         )
+
+
+class CannotRead:
+    """`_new_or_redelivered`'s answer for a day with a folder or file this user may not read
+    (the tick's log says it once): the first such, as shown, and why."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name, self.why = name, why
 
 
 def _now() -> datetime:
@@ -179,6 +185,7 @@ def landing_sensor(
         look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
         not_yet: list[date] = []  # landed days that are not partitions yet (today's)
         held = False  # a day it may not read came after a day to run
+        unreadable_days: list[CannotRead] = []
         unreadable: list[tuple[str, str]] = []  # folders of the source it may not list
         folders = date_folders(lake.layout.landing_dir, source, unreadable, tables)
         if unreadable:
@@ -206,7 +213,8 @@ def landing_sensor(
                 look_ups=[0] if full else look_ups,
                 quiet=(now, quiet_seconds),
             )  # fmt: skip
-            if landed is UNREADABLE:
+            if isinstance(landed, CannotRead):
+                unreadable_days.append(landed)
                 # A run from a day before it to one after would read it and fail, as would
                 # its retries, building none of them: the days after it wait for a tick
                 # whose first day to run comes after it.
@@ -252,6 +260,16 @@ def landing_sensor(
                     )
             else:
                 why = f"nothing has landed in {looked_in} (no such folder)"
+            if unreadable_days:
+                # Said once in a tick's log, which the daemon keeps a day when the tick is
+                # skipped: said here, it shows on every tick while the day waits.
+                first, count = unreadable_days[0], len(unreadable_days)
+                waits = (
+                    f"{count} days wait until they can be read, the first"
+                    if count > 1
+                    else "1 day waits until it can be read:"
+                )
+                why += f"; {waits} {first.name}: {first.why}"
             return SensorResult(
                 skip_reason=SkipReason(why),
                 cursor=cursor,
@@ -330,7 +348,7 @@ def _new_or_redelivered(
     re-delivered since the sensor's state saw them, and not what the day's bronze was already
     built from; None otherwise (a day built from these files is recorded in the state as
     seen). `WAIT` when the day must be compared with its bronze and `look_ups` (the
-    comparisons left to the tick, counted down) has none left; `UNREADABLE` when one of its
+    comparisons left to the tick, counted down) has none left; `CannotRead` when one of its
     folders or files may not be read. `BeingWritten` when `quiet`
     (the tick's time, seconds) is given and one of the files changed within those seconds of
     it: the state is left as it was, so a later tick takes the day as changed again."""
@@ -348,7 +366,7 @@ def _new_or_redelivered(
         name, why = cannot_read(lake.layout.landing_dir, error)
         if seen.skip(name):
             context.log.warning(f"ignoring {name}: {why}")
-        return UNREADABLE
+        return CannotRead(name, why)
     # Said once, as long as it stays; the first of many each (as on the bronze step).
     newly = [(name, why) for name, why in ignored if seen.skip(name)]
     for name, why in newly[:IGNORED_LISTED]:

@@ -271,6 +271,26 @@ def test_a_date_folder_it_may_not_read_is_said_once_and_the_other_days_run(
     assert cannot_read_lines(capfd) == []
 
 
+def test_a_date_folder_it_may_not_read_is_named_by_every_skipped_tick(
+    lake, ticker, capfd, monkeypatch
+):
+    """Found as a service user, a day landed by another user in a folder 0700: its line was
+    said once, in the log of a skipped tick (which the daemon keeps a day), and every tick
+    after it said "no new or re-delivered crm files", so a day later nothing showed that the
+    day was held. Each skipped tick's reason now names the first such folder and why."""
+    lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    with monkeypatch.context() as locked:
+        refuse_listing(locked, {lake.layout.landing_dir / "crm" / "interactions" / DAY})
+        for _ in range(2):
+            skipped = ticker.tick()
+            assert not skipped.run_requests
+            assert skipped.skip_message.endswith(
+                f"; 1 day waits until it can be read: landing/crm/interactions/{DAY}: cannot "
+                "read it (PermissionError: Permission denied)"
+            ), skipped.skip_message
+    assert keys(ticker.tick()) == [DAY]
+
+
 def test_a_run_never_spans_a_date_folder_it_may_not_read(lake, ticker, capfd, monkeypatch):
     """Found running as a service user, landing written by another (an upload's date folder
     made 0700): the days around one it may not read were asked as one run through it, whose
