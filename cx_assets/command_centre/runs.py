@@ -77,7 +77,21 @@ class RunHistory:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(sqlite_read_only_uri(path), uri=True, timeout=2)
+    """`path` opened read-only. SQLite reads a database in WAL mode (Dagster's) through its
+    `-shm` file, made beside it when there is none: in a folder this user may not write (the
+    service user's DAGSTER_HOME, every file readable), the overview said "run history
+    unreadable: attempt to write a readonly database". With no `-wal` beside it either,
+    everything committed is in the file itself, which is then read as it is (`immutable`)."""
+    connection = sqlite3.connect(sqlite_read_only_uri(path), uri=True, timeout=2)
+    try:
+        connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.OperationalError as error:
+        connection.close()
+        if "readonly database" not in str(error) or os.path.exists(f"{path}-wal"):
+            raise
+        uri = f"{sqlite_read_only_uri(path)}&immutable=1"
+        return sqlite3.connect(uri, uri=True, timeout=2)
+    return connection
 
 
 def _time(value: Any) -> datetime | None:

@@ -400,6 +400,36 @@ def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypat
     ]
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder: chmod is moot")
+def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkeypatch):
+    """Found with the command centre started as a manager's user on the service user's data
+    root (umask 022, every file readable): the overview said "run history unreadable: attempt
+    to write a readonly database". SQLite opens a database of Dagster's (WAL) read-only by
+    making its `-shm` file beside it, which a folder this user may not write refuses."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        instance = DagsterInstance.from_config(str(home))
+        materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
+        instance.dispose()
+    folders = [home / "history", home / "history" / "runs"]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        history = runs.read_history(home)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert history.readable, history.reason
+    assert [run.status for run in history.runs] == ["SUCCESS"]
+    assert [(p.asset, p.check) for p in history.problems] == [
+        ("checked", "keys"),
+        ("checked", "band"),
+    ]
+
+
 def test_a_run_whose_process_was_killed_is_shown_so(tmp_path):
     """Seen in an audit: a `cx-lakehouse run` killed with -9 stayed STARTED on the overview
     until the next run marked it failed; with only the CLI and the dashboard in use, that
