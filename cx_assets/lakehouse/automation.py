@@ -129,10 +129,10 @@ class BeingWritten:
 
 class CannotRead:
     """`_new_or_redelivered`'s answer for a day with a folder or file this user may not read
-    (the tick's log says it once): the first such, as shown, and why."""
+    (the tick's log says it once): the first such, as shown, and why, and the day."""
 
-    def __init__(self, name: str, why: str) -> None:
-        self.name, self.why = name, why
+    def __init__(self, name: str, why: str, day: str) -> None:
+        self.name, self.why, self.day = name, why, day
 
 
 def _now() -> datetime:
@@ -274,7 +274,10 @@ def landing_sensor(
                 skip_reason=SkipReason(why),
                 cursor=cursor,
             )
-        return SensorResult(run_requests=[_one_run(context, source, changed)], cursor=cursor)
+        held_days = [unreadable_day.day for unreadable_day in unreadable_days]
+        return SensorResult(
+            run_requests=[_one_run(context, source, changed, held_days)], cursor=cursor
+        )
 
     return landing_files_changed
 
@@ -366,7 +369,7 @@ def _new_or_redelivered(
         name, why = cannot_read(lake.layout.landing_dir, error)
         if seen.skip(name):
             context.log.warning(f"ignoring {name}: {why}")
-        return CannotRead(name, why)
+        return CannotRead(name, why, folder_name)
     # Said once, as long as it stays; the first of many each (as on the bronze step).
     newly = [(name, why) for name, why in ignored if seen.skip(name)]
     for name, why in newly[:IGNORED_LISTED]:
@@ -464,7 +467,10 @@ def _partition_day(
 
 
 def _one_run(
-    context: SensorEvaluationContext, source: str, changed: list[tuple[str, str]]
+    context: SensorEvaluationContext,
+    source: str,
+    changed: list[tuple[str, str]],
+    held_days: Sequence[str] = (),
 ) -> RunRequest:
     """One run for the changed days of a tick (sorted), from the first through the last, or
     through the last later day already built that reads one of them. Days a run builds
@@ -479,6 +485,16 @@ def _one_run(
         else f"{source}:" + "+".join(key.removeprefix(f"{source}:") for _, key in changed)
     )
     later = _later_days_reading(context, source, days)
+    # Not through a day it may not read: the run would fail on it, its retries too, and
+    # build none of its days. The later days after it stay as built, as a run of these
+    # days alone leaves them, and the tick's log says so.
+    if stop := min((day for day in held_days if day > days[-1]), default=None):
+        if beyond := [day for day in later if day > stop]:
+            context.log.warning(
+                f"{source} {days[-1]}: later built day(s) read it up to {beyond[-1]}, but "
+                f"{stop} cannot be read: they stay as built until a run through them"
+            )
+        later = [day for day in later if day < stop]
     last = later[-1] if later else days[-1]
     if later:
         # Later days built before these landed (or changed) were computed from them: one
