@@ -78,7 +78,11 @@ def say_refused(refused: PermissionError) -> None:
     )
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+# Bounded in bytes (pickled, as Streamlit counts) as well as in entries: at the contract's
+# volumes a page's larger results (90 days of support's tickets to review) are over a
+# megabyte each, and 1,024 of them kept by a server left running for weeks of date ranges
+# and teams would be a gigabyte (found in an audit of the server's memory over a soak).
+@st.cache_data(max_entries=1024, max_size="256MB", show_spinner=False)
 def _cached_query(
     data_dir: str, sql: str, tables: tuple[str, ...], params: tuple, version: tuple
 ) -> pd.DataFrame:
