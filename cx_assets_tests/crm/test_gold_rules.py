@@ -57,6 +57,19 @@ def test_noise_summary_has_five_rows_a_day_even_without_interactions(con):
     }
 
 
+def test_a_pct_of_a_day_without_interactions_is_null_not_nan(con):
+    """The day after DAY has no interactions: each category's pct, 100 x 0 / 0, has no
+    denominator and is null (contract section 4), not the NaN of dividing by zero."""
+    days = day_rows(con)
+    summary = gold_rules.noise_summary_sql("interactions_", days)
+    nulls = con.execute(
+        f"SELECT count(*) FILTER (WHERE pct IS NULL), count(*) FILTER (WHERE isnan(pct)) "
+        f"FROM ({summary}) WHERE date = ?",
+        [days[1]],
+    ).fetchone()
+    assert nulls == (5, 0)
+
+
 def test_contact_linkage_has_a_row_a_day_even_without_interactions(con):
     days = day_rows(con)
     rows = con.execute(gold_rules.contact_linkage_sql("interactions_", days)).fetchall()
@@ -180,6 +193,20 @@ def test_thread_changes_only_count_within_the_pairs_own_emails(con):
     assert result[(1, 10)].long_thread_count == 0
 
 
+def test_an_interaction_of_the_thread_that_is_no_email_leaves_its_changes_as_they_are(con):
+    """in, a note of the same subject (no direction), out, in, out: among the pair's e-mails
+    in -> out -> in -> out is 3 changes, a long thread. Taken into the sequence, the note
+    (a null direction) would hide in -> out, leaving 2."""
+    rows = emails(["inbound", None, "outbound", "inbound", "outbound"])
+    assert volumetrics(con, rows)[(1, 10)].long_thread_count == 1
+
+
+def test_emails_without_a_subject_are_no_thread(con):
+    """in, out, in, out with no subject left (thread key null): 3 changes, but no thread."""
+    rows = emails(["inbound", "outbound", "inbound", "outbound"], subject=None)
+    assert volumetrics(con, rows)[(1, 10)].long_thread_count == 0
+
+
 def test_thread_across_reply_prefixes_is_one_thread(con):
     subjects = ["Proposta", "RE: Proposta", "RES: RE: Proposta", "ENC: proposta"]
     keys = [evaluate(con, rules.thread_subject_key_sql("s"), s=s) for s in subjects]
@@ -218,6 +245,8 @@ def test_temporal_heat_has_168_slots_in_sao_paulo_time(con):
     assert heat.loc[(4, 13)].tolist() == [1, 1, 0]  # before 14:00
     assert heat.loc[(0, 2)].tolist() == [1, 0, 0]  # noise not counted
     assert heat["interaction_count"].sum() == 4
+    assert heat.loc[(2, 10)].tolist() == [0, 0, 0]  # a slot without interactions holds 0s
+    assert heat.loc[(4, 16)].tolist() == [0, 0, 0]  # so does a Friday afternoon one
 
 
 def test_friction_score_is_the_sum_of_the_three_flags(con):
@@ -269,6 +298,28 @@ def test_sales_velocity_worked_example(con):
     assert seven.velocity_per_day == pytest.approx(2 * (2 / 3) * 200.0 / 20.0)
     assert result.loc[8].win_rate == 0.0 and pd.isna(result.loc[8].velocity_per_day)
     assert pd.isna(result.loc[9].win_rate)  # a manager with no closed deals
+
+
+def test_sales_velocity_of_deals_won_the_instant_they_were_made_is_null(con):
+    """Manager 7 won one deal of 100.0 finished the instant it was created and has one open:
+    win rate 1, avg_cycle_days 0, velocity 1 x 1 x 100 / 0 has no denominator: null, not
+    infinity."""
+    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
+    deals = pd.DataFrame(
+        [
+            {"deal_id": 1, "owner_id": 7, "status": "open", "amount": 50.0, "finished_at": None},
+            {"deal_id": 2, "owner_id": 7, "status": "won", "amount": 100.0, "finished_at": created},
+        ]
+    )
+    deals["created_at"] = created
+    deals["finished_at"] = pd.to_datetime(deals["finished_at"], utc=True)
+    con.register("deals_", deals)
+    con.register("users_", pd.DataFrame({"user_id": [7]}))
+    velocity = gold_rules.sales_velocity_sql("deals_", "users_")
+    row = con.execute(
+        f"SELECT win_rate, avg_cycle_days, velocity_per_day IS NULL FROM ({velocity})"
+    ).fetchone()
+    assert row == (1.0, 0.0, True)
 
 
 # --------------------------------------------------------------------------- sums of amounts
