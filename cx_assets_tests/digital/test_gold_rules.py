@@ -47,6 +47,29 @@ def test_segment_drilldown_and_root_cause(silver):
     assert causes["leakage_calls"].sum() == 3
 
 
+def test_a_root_causes_pct_is_its_share_of_the_days_calls_of_its_journey_type(silver):
+    """Billing on DAY: two PAY_TIMEOUT calls on the mobile app and one abandon, 3 in all:
+    PAY_TIMEOUT holds 100 x 2 / 3 = 66.67%, the abandon 100 x 1 / 3 = 33.33%. An id_card
+    call that day is of another type: 100% of its own."""
+    _leak(silver, NOON, "M1", session="S1")
+    _leak(silver, NOON + timedelta(hours=1), "M2", session="S2")
+    _leak(silver, NOON + timedelta(hours=2), "M3", session="S3", action="abandon")
+    _leak(silver, NOON + timedelta(hours=3), "M4", reason="id_card", session="S4")
+    silver.leakage()
+    causes = silver.query(gold_rules.root_cause_sql("leakage"))
+    pct = {
+        (row.journey_type, row.error_code, row.leakage_calls): row.pct
+        for row in causes.itertuples()
+    }
+    assert pct == pytest.approx(
+        {
+            ("billing", "PAY_TIMEOUT", 2): 200 / 3,
+            ("billing", None, 1): 100 / 3,
+            ("id_card", "PAY_TIMEOUT", 1): 100.0,
+        }
+    )
+
+
 def _summary(silver: Silver, day: date, config: DigitalRules = rules.DEFAULT_RULES) -> pd.DataFrame:
     sql = gold_rules.daily_summary_sql("leakage", "calls", [day], config)
     return silver.query(sql).set_index("journey_type")
@@ -138,6 +161,36 @@ def test_timeline_tells_the_story_in_order(silver):
     leak = timeline[timeline["call_id"] == call].iloc[0]
     assert leak["time_to_call_minutes"] == 18.0 and leak["journey_type"] == "billing"
     assert "S0" not in set(timeline["session_id"])  # the day before, not the attributed session
+
+
+def test_an_event_two_calls_were_attributed_to_is_told_once(silver):
+    """M1's error at 11:55, then calls at 12:00 and 12:10, both leakage calls counted
+    against that one error: the story is the error once, then the two calls (3 rows)."""
+    silver.event(NOON - timedelta(minutes=5))
+    silver.call(NOON)
+    silver.call(NOON + timedelta(minutes=10))
+    silver.leakage()
+    timeline = silver.query(gold_rules.journey_timeline_sql("leakage", "journeys", "calls", [DAY]))
+    assert timeline["event_kind"].tolist() == ["journey_event", "call", "call"]
+    assert timeline["is_attributed_event"].tolist() == [True, False, False]
+    assert timeline["is_leakage_call"].tolist() == [False, True, True]
+
+
+def test_two_members_leaking_on_one_day_each_have_their_own_calls_once(silver):
+    """M1 and M2 each leak once on DAY (an error, then a call 5 minutes later): each one's
+    story is their own event and call, sequence 1, 2; neither holds the other's call."""
+    first = _leak(silver, NOON, "M1", session="S1")
+    second = _leak(silver, NOON + timedelta(hours=1), "M2", session="S2")
+    silver.leakage()
+    timeline = silver.query(gold_rules.journey_timeline_sql("leakage", "journeys", "calls", [DAY]))
+    story = {
+        member: rows[["sequence", "event_kind", "call_id"]].values.tolist()
+        for member, rows in timeline.groupby("member_id")
+    }
+    assert story == {
+        "M1": [[1, "journey_event", None], [2, "call", first]],
+        "M2": [[1, "journey_event", None], [2, "call", second]],
+    }
 
 
 def test_an_event_and_a_call_at_the_same_instant_tell_the_cause_first(silver):
