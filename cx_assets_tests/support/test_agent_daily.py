@@ -41,6 +41,20 @@ def test_agent_daily_counts_the_agents_tickets_of_the_day(con):
     assert len(rows) == 2  # the unassigned ticket has no agent row
 
 
+def test_an_agent_never_delivered_has_a_row_without_a_name(con):
+    """A ticket of A9, who is in no agents file: A9 handled one ticket that day, with no
+    name or team to give (docs/support.md); the ticket is not left out."""
+    analytics = ticket_analytics(
+        con, [{"ticket_id": "a", "agent_id": "A9", "created_at": "2024-03-01 08:00:00+00"}]
+    ).reset_index()
+    con.register("analytics", analytics)
+    con.execute("CREATE TABLE agents AS SELECT 'A1' AS agent_id, 'Ana' AS name, 'Payments' AS team")
+    rows = con.execute(rules.agent_daily_sql("analytics", "agents")).df()
+    assert rows[["agent_id", "agent_name", "team", "tickets_handled"]].values.tolist() == [
+        ["A9", None, None, 1]
+    ]
+
+
 def test_agent_daily_counts_a_ticket_with_either_target_breached(con):
     """`sla_breaches` counts tickets with either target breached (contract 4.4, docs
     support_agent_daily), not only those with both. Urgent targets: 60 min / 240 min.

@@ -77,7 +77,10 @@ SEGMENT_BOUNDARIES = {
     # C 3, nine of 1; C ranks 10th of 11, percent rank (10 - 1) / (11 - 1) = 0.9 exactly
     "three tickets at the 90th percentile is high effort": (
         {"C": [("ok", None)] * 3, "B": [("ok", None)] * 4, **FILLERS}, 0.0, "high_effort"),
-    # delighted: mean_csat >= 4.5 and no breached ticket; CSAT 5 with 1 of 3 breached is
+    # delighted: mean_csat >= 4.5 and no breached ticket; (4 + 5) / 2 is exactly 4.5
+    "a mean CSAT of exactly 4.5 without a breach is delighted": (
+        {"C": [("ok", 4), ("ok", 5)]}, 0.0, "delighted"),
+    # CSAT 5 with 1 of 3 breached is
     # neither at_risk (1/3 < 0.5) nor high_effort (percent rank 0, B has more) nor delighted
     "CSAT 5 with a breached ticket is not delighted": (
         {"C": [("ok", 5), ("ok", 5), ("late_reply", 5)], "B": [("ok", None)] * 4},
