@@ -89,6 +89,20 @@ def test_a_score_exactly_on_a_band_threshold_is_in_the_higher_band(con):
     assert row.risk_band == "medium"
 
 
+def test_an_interaction_exactly_a_window_before_the_as_of_days_end_is_earlier_not_recent(con):
+    """The recent days are the 30 up to the end of the as-of day, open at their start: a
+    healthy interaction at exactly that start belongs to the earlier days alone, never to
+    both (counted in both, it raised the recent count and hid the fall it is part of)."""
+    end = datetime(2024, 3, 2, 3, tzinfo=T0.tzinfo)  # the as-of day 03-01 ends, in UTC
+    rows = [
+        interaction(1, 1, 10, end - timedelta(days=30)),  # 2024-01-31 03:00 UTC: the start
+        interaction(2, 1, 10, end - timedelta(days=1)),  # 03-01 00:00 local: the as-of day
+    ]
+    row = churn(con, rows).loc[10]
+    assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (1, 1)
+    assert row.trend_component == pytest.approx(0.0)  # 1 recent of an earlier peak of 1
+
+
 def test_a_score_of_exactly_60_is_high(con):
     """35 (silent 100 days) + 20 (nothing recent, an earlier peak of 1) + 0 (no friction)
     + 15 x 1/3 (1 lost of 3 closed) = 60: `high` from 60."""
