@@ -377,17 +377,22 @@ def checked():
     )  # fmt: skip
 
 
-def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypatch):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = runs.dagster_home(tmp_path)
-    assert home == tmp_path / "dagster_home"
-    assert runs.read_history(home).reason == "no runs recorded yet"
+def run_checked_once(home: Path) -> None:
+    """One run of `checked` from the CLI, recorded in a new Dagster home `home`."""
     home.mkdir()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         instance = DagsterInstance.from_config(str(home))
         materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
         instance.dispose()
+
+
+def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = runs.dagster_home(tmp_path)
+    assert home == tmp_path / "dagster_home"
+    assert runs.read_history(home).reason == "no runs recorded yet"
+    run_checked_once(home)
 
     history = runs.read_history(home)
     assert history.readable
@@ -408,12 +413,7 @@ def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkey
     making its `-shm` file beside it, which a folder this user may not write refuses."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        instance = DagsterInstance.from_config(str(home))
-        materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
-        instance.dispose()
+    run_checked_once(home)
     folders = [home / "history", home / "history" / "runs"]
     for folder in folders:
         folder.chmod(0o555)
