@@ -119,3 +119,28 @@ def test_revenue_is_the_same_to_the_last_digit_whatever_order_the_calls_come_in(
             assert len(results_in_every_order(con, performance, "performance", query)) == 1
     finally:
         con.close()
+
+
+def test_a_day_of_one_call_divides_by_that_one_call():
+    # Ana's only call of the day, converted with 120.00 of upsell: a rate of 1/1 and an
+    # average of 120.00/1, never the null of a day without calls.
+    day = date(2024, 1, 8)
+    performance = pd.DataFrame(
+        {
+            "date": [day],
+            "agent_name": ["Ana"],
+            "call_id": ["c1"],
+            "converted": [True],
+            "upsell_amount": [120.0],
+            "sentiment": ["positive"],
+        }
+    )
+    con = duckdb.connect()
+    try:
+        con.register("performance", performance)
+        agents = con.execute(table_rules.agent_daily_sql("performance")).fetchall()
+        kpis = con.execute(table_rules.kpis_daily_sql("performance", [day])).fetchall()
+    finally:
+        con.close()
+    assert agents == [(day, "Ana", 1, 1, 1.0, 120.0, 120.0, 1, 0, 0)]
+    assert kpis == [(day, 1, 1.0, 120.0, 120.0)]

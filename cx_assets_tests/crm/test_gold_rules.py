@@ -70,6 +70,34 @@ def test_a_pct_of_a_day_without_interactions_is_null_not_nan(con):
     assert nulls == (5, 0)
 
 
+def test_a_day_of_one_interaction_shares_it_among_the_categories_out_of_one(con):
+    """One delivery receipt on the day: noise 1 of 1, 100%; valid 0 of 1, 0%; and its
+    company linkage 1 of 1 unresolved, never the nulls of a day without interactions."""
+    con.register(
+        "interactions_",
+        pd.DataFrame(
+            [
+                {
+                    "date": DAY,
+                    "noise_reason": "delivery_receipt",
+                    "is_noise": True,
+                    "linkage": "unresolved",
+                }
+            ]
+        ),
+    )
+    frame = con.execute(gold_rules.noise_summary_sql("interactions_", [DAY])).df()
+    assert dict(zip(frame.category, zip(frame["count"], frame.pct, strict=True), strict=True)) == {
+        "read_receipt": (0, 0.0),
+        "delivery_receipt": (1, 100.0),
+        "mass_email": (0, 0.0),
+        "noise_total": (1, 100.0),
+        "valid": (0, 0.0),
+    }
+    linkage = con.execute(gold_rules.contact_linkage_sql("interactions_", [DAY])).fetchall()
+    assert linkage == [(DAY, 0, 0, 1, 0.0, 0.0, 1.0)]
+
+
 def test_contact_linkage_has_a_row_a_day_even_without_interactions(con):
     days = day_rows(con)
     rows = con.execute(gold_rules.contact_linkage_sql("interactions_", days)).fetchall()
