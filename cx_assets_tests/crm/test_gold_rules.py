@@ -350,6 +350,34 @@ def test_sales_velocity_of_deals_won_the_instant_they_were_made_is_null(con):
     assert row == (1.0, 0.0, True)
 
 
+def test_sales_velocity_of_one_deal_won_in_one_day(con):
+    """Manager 7 won one deal of 100.0 a day after it was created and has two open: win rate
+    1 of 1 decided, avg_cycle_days 1, velocity 2 x 1 x 100 / 1 = 200 a day."""
+    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
+    deals = pd.DataFrame(
+        [
+            {"deal_id": 1, "owner_id": 7, "status": "open", "amount": 50.0, "finished_at": None},
+            {"deal_id": 2, "owner_id": 7, "status": "open", "amount": 60.0, "finished_at": None},
+            {
+                "deal_id": 3,
+                "owner_id": 7,
+                "status": "won",
+                "amount": 100.0,
+                "finished_at": created + timedelta(days=1),
+            },
+        ]
+    )
+    deals["created_at"] = created
+    deals["finished_at"] = pd.to_datetime(deals["finished_at"], utc=True)
+    con.register("deals_", deals)
+    con.register("users_", pd.DataFrame({"user_id": [7]}))
+    velocity = gold_rules.sales_velocity_sql("deals_", "users_")
+    row = con.execute(
+        f"SELECT win_rate, avg_cycle_days, velocity_per_day FROM ({velocity})"
+    ).fetchone()
+    assert row == (1.0, 1.0, 200.0)
+
+
 # --------------------------------------------------------------------------- sums of amounts
 
 
