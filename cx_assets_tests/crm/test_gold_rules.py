@@ -328,54 +328,41 @@ def test_sales_velocity_worked_example(con):
     assert pd.isna(result.loc[9].win_rate)  # a manager with no closed deals
 
 
+def manager_7s_velocity(con, deals: list[tuple[str, float, float | None]]):
+    """Manager 7's (win_rate, avg_cycle_days, velocity_per_day) over `deals`, each (status,
+    amount, days from its creation to its end, None while open), all created at one time."""
+    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
+    frame = pd.DataFrame(
+        [
+            {"deal_id": i, "owner_id": 7, "status": status, "amount": amount}
+            for i, (status, amount, _) in enumerate(deals, start=1)
+        ]
+    )
+    frame["created_at"] = created
+    frame["finished_at"] = pd.to_datetime(
+        [None if days is None else created + timedelta(days=days) for *_, days in deals],
+        utc=True,
+    )
+    con.register("deals_", frame)
+    con.register("users_", pd.DataFrame({"user_id": [7]}))
+    velocity = gold_rules.sales_velocity_sql("deals_", "users_")
+    return con.execute(
+        f"SELECT win_rate, avg_cycle_days, velocity_per_day FROM ({velocity})"
+    ).fetchone()
+
+
 def test_sales_velocity_of_deals_won_the_instant_they_were_made_is_null(con):
     """Manager 7 won one deal of 100.0 finished the instant it was created and has one open:
     win rate 1, avg_cycle_days 0, velocity 1 x 1 x 100 / 0 has no denominator: null, not
     infinity."""
-    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
-    deals = pd.DataFrame(
-        [
-            {"deal_id": 1, "owner_id": 7, "status": "open", "amount": 50.0, "finished_at": None},
-            {"deal_id": 2, "owner_id": 7, "status": "won", "amount": 100.0, "finished_at": created},
-        ]
-    )
-    deals["created_at"] = created
-    deals["finished_at"] = pd.to_datetime(deals["finished_at"], utc=True)
-    con.register("deals_", deals)
-    con.register("users_", pd.DataFrame({"user_id": [7]}))
-    velocity = gold_rules.sales_velocity_sql("deals_", "users_")
-    row = con.execute(
-        f"SELECT win_rate, avg_cycle_days, velocity_per_day IS NULL FROM ({velocity})"
-    ).fetchone()
-    assert row == (1.0, 0.0, True)
+    assert manager_7s_velocity(con, [("open", 50.0, None), ("won", 100.0, 0)]) == (1.0, 0.0, None)
 
 
 def test_sales_velocity_of_one_deal_won_in_one_day(con):
     """Manager 7 won one deal of 100.0 a day after it was created and has two open: win rate
     1 of 1 decided, avg_cycle_days 1, velocity 2 x 1 x 100 / 1 = 200 a day."""
-    created = datetime(2024, 1, 1, tzinfo=T0.tzinfo)
-    deals = pd.DataFrame(
-        [
-            {"deal_id": 1, "owner_id": 7, "status": "open", "amount": 50.0, "finished_at": None},
-            {"deal_id": 2, "owner_id": 7, "status": "open", "amount": 60.0, "finished_at": None},
-            {
-                "deal_id": 3,
-                "owner_id": 7,
-                "status": "won",
-                "amount": 100.0,
-                "finished_at": created + timedelta(days=1),
-            },
-        ]
-    )
-    deals["created_at"] = created
-    deals["finished_at"] = pd.to_datetime(deals["finished_at"], utc=True)
-    con.register("deals_", deals)
-    con.register("users_", pd.DataFrame({"user_id": [7]}))
-    velocity = gold_rules.sales_velocity_sql("deals_", "users_")
-    row = con.execute(
-        f"SELECT win_rate, avg_cycle_days, velocity_per_day FROM ({velocity})"
-    ).fetchone()
-    assert row == (1.0, 1.0, 200.0)
+    deals = [("open", 50.0, None), ("open", 60.0, None), ("won", 100.0, 1)]
+    assert manager_7s_velocity(con, deals) == (1.0, 1.0, 200.0)
 
 
 # --------------------------------------------------------------------------- sums of amounts
