@@ -132,12 +132,44 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
     if not index_db.exists():
         # Dagster creates both at once: without it, no check could be said to have passed.
         return RunHistory(readable=False, reason=f"check evaluations not found at {index_db}")
+    # A file read as it is (`_connect`'s `immutable`) may be written meanwhile: Dagster
+    # copies each write into it as it closes, under a reader that takes it to never change
+    # ("database disk image is malformed", or rows of before and after). A read during
+    # which either file or its `-wal` changed is read again.
+    for _ in range(READ_ATTEMPTS - 1):
+        before = _written_state(runs_db, index_db)
+        history = _read(runs_db, index_db, runs)
+        if _written_state(runs_db, index_db) == before:
+            return history
+    return _read(runs_db, index_db, runs)
+
+
+# Reads of the history while it is written, the last one shown as it came out.
+READ_ATTEMPTS = 3
+
+
+def _read(runs_db: Path, index_db: Path, runs: int) -> RunHistory:
     try:
         history = RunHistory(readable=True, runs=_latest_runs(runs_db, runs))
         history.problems = _check_problems(index_db)
         return history
     except (sqlite3.Error, ValueError, KeyError) as error:
         return RunHistory(readable=False, reason=f"run history unreadable: {error}")
+
+
+def _written_state(*paths: Path) -> tuple:
+    """What a write to these SQLite files changes: each file's identity, size and times, and
+    whether its `-wal` is there (from a write's start until it is copied into the file)."""
+    state = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            state.append(None)
+            continue
+        wal = os.path.exists(f"{path}-wal")
+        state.append((stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, wal))
+    return tuple(state)
 
 
 def _latest_runs(path: Path, limit: int) -> list[RunSummary]:

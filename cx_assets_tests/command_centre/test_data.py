@@ -430,6 +430,64 @@ def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkey
     ]
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder: chmod is moot")
+def test_run_history_written_while_this_user_reads_it_read_only_is_read_again(
+    tmp_path, monkeypatch
+):
+    """Read as it is on disk (`immutable`: no `-shm` can be made beside it), the history was
+    read while the service wrote it: Dagster opens and closes SQLite for each write, which
+    copies the write into the file then, under a reader that takes the file to never change
+    (a writer's loop beside such a reader: "database disk image is malformed" in 2% of its
+    reads). Here the service records 40 runs while the overview reads the latest five."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    run_checked_once(home)
+    history_dir, runs_db = home / "history", home / "history" / "runs.db"
+
+    def service_records_runs() -> None:
+        history_dir.chmod(0o755)
+        writer = sqlite3.connect(runs_db)
+        for number in range(40):
+            writer.execute(
+                "INSERT INTO runs (run_id, pipeline_name, status, run_body, partition, "
+                "partition_set, create_timestamp, update_timestamp) "
+                "SELECT ?, pipeline_name, 'QUEUED', run_body, partition, partition_set, "
+                "create_timestamp, update_timestamp FROM runs ORDER BY id LIMIT 1",
+                [f"queued-{number:02d}" + "0" * 24],
+            )
+        writer.commit()
+        writer.close()  # its last connection: the write is copied into runs.db
+        history_dir.chmod(0o555)
+
+    connect, written = runs._connect, []
+
+    def once_the_read_began() -> int:
+        if not written:
+            written.append(True)
+            service_records_runs()
+        return 0  # the read goes on
+
+    def read_while_written(path: Path) -> sqlite3.Connection:
+        connection = connect(path)
+        if path == runs_db:
+            connection.set_progress_handler(once_the_read_began, 1)
+        return connection
+
+    monkeypatch.setattr(runs, "_connect", read_while_written)
+    folders = [history_dir, history_dir / "runs"]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        history = runs.read_history(home)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert history.readable, history.reason
+    assert [run.run_id[:9] for run in history.runs] == [
+        f"queued-{number:02d}" for number in (39, 38, 37, 36, 35)
+    ]
+
+
 def test_a_run_whose_process_was_killed_is_shown_so(tmp_path):
     """Seen in an audit: a `cx-lakehouse run` killed with -9 stayed STARTED on the overview
     until the next run marked it failed; with only the CLI and the dashboard in use, that
