@@ -239,8 +239,11 @@ def landing_sensor(
                 f"{waiting} more days, changed or not yet compared with what their bronze was "
                 "built from, wait for the next tick"
             )
+        # Asked for before the state is stored: it may owe a day a run (`DaysSeen.owe`).
+        held_days = [unreadable_day.day for unreadable_day in unreadable_days]
+        run = _one_run(context, source, changed, held_days, seen.owe) if changed else None
         cursor = store.cursor(seen)
-        if not changed:
+        if run is None:
             # The folder looked in (the data root is the UI's, not necessarily the files').
             looked_in = lake.layout.landing_dir / source
             if writing:
@@ -274,10 +277,7 @@ def landing_sensor(
                 skip_reason=SkipReason(why),
                 cursor=cursor,
             )
-        held_days = [unreadable_day.day for unreadable_day in unreadable_days]
-        return SensorResult(
-            run_requests=[_one_run(context, source, changed, held_days)], cursor=cursor
-        )
+        return SensorResult(run_requests=[run], cursor=cursor)
 
     return landing_files_changed
 
@@ -387,7 +387,7 @@ def _new_or_redelivered(
         return None
     # A day rewritten under the fingerprint the state holds is a re-delivery the sensor
     # saw itself, whatever an older bronze materialization recorded.
-    if seen.fingerprints.get(folder_name) == current or context.instance is None:
+    if seen.fingerprints.get(folder_name) in (current, seen.OWED) or context.instance is None:
         return _being_written(files, quiet, _said_in(context, "info")) or (current, rewritten)
     if look_ups is not None:
         if look_ups[0] <= 0:
@@ -471,6 +471,7 @@ def _one_run(
     source: str,
     changed: list[tuple[str, str]],
     held_days: Sequence[str] = (),
+    owe: Callable[[str], None] | None = None,
 ) -> RunRequest:
     """One run for the changed days of a tick (sorted), from the first through the last, or
     through the last later day already built that reads one of them. Days a run builds
@@ -486,14 +487,16 @@ def _one_run(
     )
     later = _later_days_reading(context, source, days)
     # Not through a day it may not read: the run would fail on it, its retries too, and
-    # build none of its days. The later days after it stay as built, as a run of these
-    # days alone leaves them, and the tick's log says so.
+    # build none of its days. That day and the later days after it stay as built, the
+    # tick's log says so, and the day is owed a run once it can be read (`owe`).
     if stop := min((day for day in held_days if day > days[-1]), default=None):
-        if beyond := [day for day in later if day > stop]:
+        if beyond := [day for day in later if day >= stop]:
             context.log.warning(
                 f"{source} {days[-1]}: later built day(s) read it up to {beyond[-1]}, but "
-                f"{stop} cannot be read: they stay as built until a run through them"
+                f"{stop} cannot be read: they stay as built until it can be, then run"
             )
+            if owe is not None:
+                owe(stop)
         later = [day for day in later if day < stop]
     last = later[-1] if later else days[-1]
     if later:

@@ -145,6 +145,9 @@ class DaysSeen:
     # earlier ones, whose requests Dagster drops. A generation of its own, in every key it
     # makes, keeps them apart.
     GENERATION = "/generation"
+    # The fingerprint of a day owed a run (no digest is so): a run stopped short of it, as
+    # one it could not read, and the days after it read a day that run rebuilt.
+    OWED = "owed"
 
     def __init__(
         self,
@@ -224,6 +227,13 @@ class DaysSeen:
         self.fingerprints[day], self.changes[day] = current, change
         self.written[day] = rewritten
         return change
+
+    def owe(self, day: str) -> None:
+        """Run `day` (and the later days that read it) once it can be read, its files changed
+        or not: a run stopped short of it left the days from it on built from an earlier
+        day's old files, and a folder made readable again as it was changes no file."""
+        self.fingerprints[day] = self.OWED
+        self.changes.setdefault(day, -1)
 
     def to_text(self) -> str:
         seen = {
