@@ -125,11 +125,20 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
     """The latest `runs` runs, and every check whose latest evaluation (per day, for per-day
     checks) did not pass, grouped by asset and check."""
     runs_db, index_db = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
-    if not runs_db.exists():
+    try:
+        runs_there, index_there = runs_db.exists(), index_db.exists()
+    except PermissionError as refused:
+        # The service user's DAGSTER_HOME under umask 077 (0700), with gold/ opened to the
+        # analysts by hand: said here, where it had ended the page in the line for gold.
+        return RunHistory(readable=False, reason=_refused(refused.filename))
+    for path in (runs_db, index_db) if runs_there and index_there else ():
+        if not os.access(path, os.R_OK):  # its files 0600: SQLite would say "unable to open"
+            return RunHistory(readable=False, reason=_refused(path))
+    if not runs_there:
         if _keeps_runs_elsewhere(home):
             return RunHistory(readable=False, reason=ELSEWHERE)
         return RunHistory(readable=False, reason="no runs recorded yet")
-    if not index_db.exists():
+    if not index_there:
         # Dagster creates both at once: without it, no check could be said to have passed.
         return RunHistory(readable=False, reason=f"check evaluations not found at {index_db}")
     # A file read as it is (`_connect`'s `immutable`) may be written meanwhile: Dagster
@@ -146,6 +155,10 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
 
 # Reads of the history while it is written, the last one shown as it came out.
 READ_ATTEMPTS = 3
+
+
+def _refused(path: str | os.PathLike[str]) -> str:
+    return f"this user may not read `{path}` (Permission denied)"
 
 
 def _read(runs_db: Path, index_db: Path, runs: int) -> RunHistory:

@@ -299,6 +299,35 @@ def test_a_gold_file_this_user_may_not_read_is_not_said_damaged(gold_root, tmp_p
     assert error.startswith(f"This user may not read `{locked}` (Permission denied)"), error
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: chmod is moot")
+@pytest.mark.parametrize("locked", ["dagster_home", "dagster_home/history/runs.db"])
+def test_run_history_this_user_may_not_read_is_said_in_its_section(
+    locked, gold_root, tmp_path, monkeypatch
+):
+    """Found as an analyst's user, gold/ opened to the analysts' group by hand on a data
+    root the service user runs under umask 077: its DAGSTER_HOME stayed 0700, and the
+    overview's runs and checks ended the page in the line for gold ("have them make gold/
+    and everything in it readable"), which would not let this user read the history; its
+    files left 0600 were "unable to open database file"."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    home = data_dir / "dagster_home"
+    (home / "history" / "runs").mkdir(parents=True)
+    (home / "history" / "runs.db").write_bytes(b"")
+    (home / "history" / "runs" / "index.db").write_bytes(b"")
+    (data_dir / locked).chmod(0o000)
+    try:
+        app = render("overview", data_dir, monkeypatch)
+    finally:
+        (data_dir / locked).chmod(0o755)
+    assert not app.error, [error.value for error in app.error]
+    (said,) = [caption.value for caption in app.caption if "Run history" in caption.value]
+    assert said == (
+        f"Run history in `{home}`: this user may not read "
+        f"`{home / 'history' / 'runs.db'}` (Permission denied)."
+    )
+
+
 def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
     """Support's review list showed its gold `date` as "2026-11-24 00:00:00"."""
     import json

@@ -70,6 +70,8 @@ def _stamp(path: Path) -> tuple[int, int]:
         stat = path.stat()
     except FileNotFoundError:
         return (0, 0)
+    except PermissionError:  # `runs.read_history` says so in its section
+        return (-1, -1)
     return (stat.st_mtime_ns, stat.st_size)
 
 
