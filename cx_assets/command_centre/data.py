@@ -312,14 +312,21 @@ class GoldLake:
         """Days with landing folders for a source (for the "what to run" hint)."""
         days = set()
         root = self.layout.landing_dir / source
-        if not root.is_dir():
+        # A folder landed by another user (a transfer account's 0700, which an analyst's
+        # user need not read) holds no days the hint can name: the page had ended in the
+        # line for gold it may not read.
+        try:
+            tables = [table for table in root.iterdir() if table.is_dir()] if root.is_dir() else []
+        except PermissionError:
             return []
-        for table in root.iterdir():
-            if not table.is_dir():
+        for table in tables:
+            try:
+                names = [folder.name for folder in table.iterdir()]
+            except PermissionError:
                 continue
-            for folder in table.iterdir():
+            for name in names:
                 try:
-                    days.add(date.fromisoformat(folder.name))
+                    days.add(date.fromisoformat(name))
                 except ValueError:
                     continue
         return sorted(days)

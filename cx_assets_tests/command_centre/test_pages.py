@@ -47,6 +47,34 @@ def test_a_domain_page_names_the_run_for_the_days_that_landed(tmp_path, monkeypa
     assert "cx-lakehouse run --date 2024-03-04 --to 2024-03-05" in app.info[0].value
 
 
+@pytest.mark.parametrize("locked", ["landing/calls", "landing/calls/transcripts"])
+def test_landing_this_user_may_not_list_leaves_the_hint_to_the_other_days(
+    locked, tmp_path, monkeypatch
+):
+    """Found as an analyst's user on the service user's data root, calls' landing left 0700
+    by the transfer account that lands it (as analysts need not read landing): a domain
+    with no gold yet ended its page in the line for a gold folder this user may not read
+    ("have them make gold/ ... readable"), for the days its hint lists. (Listing it is
+    refused here, as root reads any folder.)"""
+    data_dir = tmp_path / "data"
+    (data_dir / "landing" / "calls" / "transcripts" / "2024-03-04").mkdir(parents=True)
+    (data_dir / "landing" / "crm" / "interactions" / "2024-03-06").mkdir(parents=True)
+    refused, listing = data_dir / locked, os.listdir
+
+    def refusing(path="."):
+        if Path(os.fsdecode(path)) == refused:
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "listdir", refusing)  # Path.iterdir's on 3.11
+    app = render("calls", data_dir, monkeypatch)
+    assert not app.error, [error.value for error in app.error]
+    assert (
+        "cx-lakehouse generate --start 2024-03-06 --days 1 --sources calls` and then "
+        "`cx-lakehouse run --date 2024-03-06"
+    ) in app.info[0].value
+
+
 def damaged_copy(gold_root: Path, tmp_path: Path, *tables: str) -> Path:
     """A copy of the gold dataset whose first file of each of `tables` is cut short (a disk
     fault, a copy interrupted: runs never leave one)."""
