@@ -141,10 +141,13 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
     if not index_there:
         # Dagster creates both at once: without it, no check could be said to have passed.
         return RunHistory(readable=False, reason=f"check evaluations not found at {index_db}")
-    # A file read as it is (`_connect`'s `immutable`) may be written meanwhile: Dagster
-    # copies each write into it as it closes, under a reader that takes it to never change
-    # ("database disk image is malformed", or rows of before and after). A read during
-    # which either file or its `-wal` changed is read again.
+    if os.access(runs_db.parent, os.W_OK) and os.access(index_db.parent, os.W_OK):
+        return _read(runs_db, index_db, runs)  # through the `-wal`: one moment of it
+    # A file read as it is (`_connect`'s `immutable`, where this user may not write its
+    # folder) may be written meanwhile: Dagster copies each write into it as it closes,
+    # under a reader that takes it to never change ("database disk image is malformed",
+    # or rows of before and after). A read during which either file or its `-wal` changed
+    # is read again.
     for _ in range(READ_ATTEMPTS - 1):
         before = _written_state(runs_db, index_db)
         history = _read(runs_db, index_db, runs)

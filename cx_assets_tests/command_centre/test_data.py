@@ -488,6 +488,37 @@ def test_run_history_written_while_this_user_reads_it_read_only_is_read_again(
     ]
 
 
+def test_run_history_written_while_read_through_its_wal_is_read_once(tmp_path, monkeypatch):
+    """Read through its `-wal` (this user may write its folders: the service user's own
+    dashboard), a read sees the history as one moment of it, whatever is written meanwhile:
+    it is read once, where each read during a run's writes had been made three times."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    run_checked_once(home)
+    runs_db, connect, reads = home / "history" / "runs.db", runs._connect, []
+
+    def service_records_a_run() -> int:
+        if len(reads) == 1:
+            reads.append("written")
+            writer = sqlite3.connect(runs_db)
+            writer.execute("UPDATE runs SET update_timestamp = update_timestamp")
+            writer.commit()
+            writer.close()
+        return 0
+
+    def read_while_written(path: Path) -> sqlite3.Connection:
+        connection = connect(path)
+        if path == runs_db:
+            reads.append(path)
+            connection.set_progress_handler(service_records_a_run, 1)
+        return connection
+
+    monkeypatch.setattr(runs, "_connect", read_while_written)
+    history = runs.read_history(home)
+    assert history.readable, history.reason
+    assert reads == [runs_db, "written"]
+
+
 def test_a_run_whose_process_was_killed_is_shown_so(tmp_path):
     """Seen in an audit: a `cx-lakehouse run` killed with -9 stayed STARTED on the overview
     until the next run marked it failed; with only the CLI and the dashboard in use, that
