@@ -266,6 +266,17 @@ class _LineRecorder:
 
 
 UNCLOSED_QUOTE = "a quote opened on this line is never closed"
+
+
+def quote_closes_late(line_number: int, fields: int, header_fields: int) -> str:
+    """The reason of a CSV row whose quote, opened on its first line, closes on
+    `line_number` into a row of `fields` fields where its header has `header_fields`."""
+    return (
+        f"a quote opened on this line closes on line {line_number}, "
+        f"in a row of {fields} fields, not {header_fields}"
+    )
+
+
 # A field may be as long as the file: Python's csv module refuses fields over 128 KiB by
 # default, and such a row is not a bad record (JSONL takes the same text).
 csv.field_size_limit(2**31 - 1)
@@ -329,6 +340,16 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
                     del recorder.consumed[1:]
             else:
                 csv_error = None
+                if len(recorder.consumed) > 1 and len(values) != len(header):
+                    # The same when the quote closes lines later (at a stray quote before a
+                    # `,` or a line end) into a row of the wrong width: the good rows between
+                    # would be one bad record.
+                    last_line = line_number + len(recorder.consumed)
+                    csv_error = (
+                        f"unreadable CSV: {quote_closes_late(last_line, len(values), len(header))}"
+                    )
+                    values, unread = None, recorder.consumed[1:]
+                    del recorder.consumed[1:]
             start_line = line_number + 1
             line_number += len(recorder.consumed)
             raw = "".join(recorder.consumed).rstrip("\r\n")

@@ -253,6 +253,23 @@ def test_csv_quote_never_closed_costs_only_its_line(tmp_path):
     )  # fmt: skip
 
 
+def test_csv_quote_closed_lines_later_into_a_wrong_row_costs_only_its_line(tmp_path):
+    # Line 2's stray quote closes at line 4's stray one: read as one row of lines 2-4, with
+    # 2 fields where the header has 3, it took the good row of line 3 into quarantine with
+    # it, uncounted (seen fuzzing the landing readers).
+    path = write(tmp_path / "a.csv", b'id,note,n\n1,"oops,1\n2,x,2\n3,y,3"\n4,z,4\n')
+    assert list(read_csv(path)) == [
+        (2, '1,"oops,1', None, "unreadable CSV: a quote opened on this line closes on line 4, "
+         "in a row of 2 fields, not 3"),
+        (3, "2,x,2", json.dumps({"id": "2", "note": "x", "n": "2"}), None),
+        (4, '3,y,3"', json.dumps({"id": "3", "note": "y", "n": '3"'}), None),
+        (5, "4,z,4", json.dumps({"id": "4", "note": "z", "n": "4"}), None),
+    ]  # fmt: skip
+    # A quoted value over two lines in a row of the header's width is one row, as before.
+    spanning = write(tmp_path / "b.csv", b'id,note,n\n1,"a\nb",1\n2,x,2\n')
+    assert [line for line, *_ in read_csv(spanning)] == [2, 4]
+
+
 def test_csv_text_after_a_closing_quote_is_a_bad_row(tmp_path):
     path = write(tmp_path / "a.csv", b'id,note\n1,"ab"c\n2,x\n')
     assert list(read_csv(path)) == [
