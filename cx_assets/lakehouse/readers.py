@@ -301,7 +301,10 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
                 blank_lines = len(recorder.consumed)  # blank lines before the header
                 header = next(reader, None)
         except csv.Error as exc:
-            yield whole_file_row(path, f"file not read: unreadable CSV header: {exc}")
+            reason = f"file not read: unreadable CSV header: {exc}"
+            if separated_by := other_separator("".join(recorder.consumed), table_fields):
+                reason += f" ({separated(separated_by)})"  # `"id";"name"`
+            yield whole_file_row(path, reason)
             return
         if header is None:
             return
@@ -312,7 +315,12 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
         if problem is None and not names_a_field(header, table_fields):
             header_line = blank_lines + 1
             raw = "".join(recorder.consumed[blank_lines:]).rstrip("\r\n")
-            yield header_line, raw, None, not_a_header(header_line)
+            yield (
+                header_line,
+                raw,
+                None,
+                not_a_header(header_line, other_separator(raw, table_fields)),
+            )
             unnamed_rows = f"{UNNAMED_ROW}: line {header_line} of its file is not a header"
         elif problem is None:
             problem = repeated_names_problem(header)
@@ -387,12 +395,32 @@ def header_names(names: list[str]) -> list[str]:
 UNNAMED_ROW = "no header names this row's fields"
 
 
-def not_a_header(line_number: int) -> str:
-    """The reason of a CSV file's first line when it names none of its table's fields."""
-    return (
-        f"line {line_number} is not a header naming the table's fields "
-        "(a file without its header row?)"
-    )
+_NOT_A_HEADER = "line {} is not a header naming the table's fields"
+# Separators a spreadsheet's "CSV" may have instead of commas: semicolons where the decimal
+# mark is a comma (Brazil, most of Europe), tabs in a "text" export.
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
+def not_a_header(line_number: int, separated_by: str | None = None) -> str:
+    """The reason of a CSV file's first line when it names none of its table's fields;
+    `separated_by`: what separates the fields it names, when not commas (`other_separator`)."""
+    guess = separated(separated_by) if separated_by else "a file without its header row?"
+    return f"{_NOT_A_HEADER.format(line_number)} ({guess})"
+
+
+def separated(separated_by: str) -> str:
+    """Why a CSV header separated by `separated_by` (`semicolons`) is not read as one."""
+    return f"its fields are separated by {separated_by}: a CSV file's are by commas"
+
+
+def other_separator(line: str, table_fields: Collection[str]) -> str | None:
+    """What separates the table's field names on a CSV file's first `line` when commas do
+    not (`semicolons`, `tabs`), if one does."""
+    for separator, named in _OTHER_SEPARATORS.items():
+        names = [name.strip().strip('"') for name in line.split(separator)]
+        if len(names) > 1 and table_fields and names_a_field(names, table_fields):
+            return named
+    return None
 
 
 def names_a_field(names: list[str], table_fields: Collection[str]) -> bool:
@@ -409,7 +437,7 @@ def lacks_its_header(path: Path, table_fields: Collection[str]) -> bool:
         first = next(read_csv(path, table_fields), None) if table_fields else None
     except OSError:
         return False  # its reading says why
-    return first is not None and first[3] == not_a_header(first[0])
+    return first is not None and (first[3] or "").startswith(_NOT_A_HEADER.format(first[0]))
 
 
 def header_problem(line: str, names: list[str]) -> str | None:

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from cx_assets.lakehouse.readers import read_csv, read_json, read_jsonl
+from cx_assets.lakehouse.readers import lacks_its_header, read_csv, read_json, read_jsonl
 from cx_assets_tests.lakehouse.landed_files import BOM, write
 
 # ---------------------------------------------------------------------------------------
@@ -402,6 +402,25 @@ def test_csv_without_its_header_row_keeps_its_first_line_as_a_bad_record(tmp_pat
 def test_a_one_line_csv_without_its_header_row_is_one_bad_record(tmp_path):
     path = write(tmp_path / "a.csv", b"\r\n  \r\nM1,MAPD,3")
     assert list(read_csv(path, MEMBER_FIELDS)) == [(3, "M1,MAPD,3", None, NOT_A_HEADER.format(3))]
+
+
+@pytest.mark.parametrize(("separator", "named"), [(b";", "semicolons"), (b"\t", "tabs")])
+def test_a_csv_separated_otherwise_than_by_commas_is_told_so(tmp_path, separator, named):
+    """A spreadsheet saved as CSV in a locale whose decimal mark is a comma separates its
+    fields by semicolons: its header names no field, and its reason said the file had lost
+    its header row, which it had not (seen fuzzing the landing readers)."""
+    path = write(tmp_path / "a.csv", separator.join([b"member_id", b"plan_type"]) + b"\nM1;MAPD\n")
+    rows = list(read_csv(path, MEMBER_FIELDS))
+    assert rows[0][3] == (
+        f"line 1 is not a header naming the table's fields (its fields are separated by "
+        f"{named}: a CSV file's are by commas)"
+    )
+    assert lacks_its_header(path, MEMBER_FIELDS)  # the early read does not take it either
+    assert len(rows) == 2  # its record still a bad record of its own
+    # Its names quoted, the header is no CSV at all: the whole file is one bad record.
+    quoted = write(tmp_path / "b.csv", separator.join([b'"member_id"', b'"plan_type"']) + b"\n")
+    [(_, _, _, reason)] = read_csv(quoted, MEMBER_FIELDS)
+    assert reason.endswith(f"(its fields are separated by {named}: a CSV file's are by commas)")
 
 
 def test_a_csv_header_naming_one_of_the_tables_fields_is_a_header(tmp_path):
