@@ -277,6 +277,21 @@ def quote_closes_late(line_number: int, fields: int, header_fields: int) -> str:
     )
 
 
+def stray_quote(line_number: int, header_fields: int) -> str:
+    """The reason of a CSV row whose quote, opened on its first line, closes on
+    `line_number` into a row of the header's width whose every line is one too."""
+    return (
+        f"a quote opened on this line closes on line {line_number}, yet each of these lines "
+        f"holds the header's {header_fields} fields on its own: a stray quote?"
+    )
+
+
+def _whole_rows(lines: list[str], fields: int) -> bool:
+    """Whether each of `lines`, its quotes read as text, holds `fields` fields (never for
+    one field: every line holds one, and says nothing)."""
+    return fields > 1 and all(line.rstrip("\r\n").count(",") == fields - 1 for line in lines)
+
+
 # A field may be as long as the file: Python's csv module refuses fields over 128 KiB by
 # default, and such a row is not a bad record (JSONL takes the same text).
 csv.field_size_limit(2**31 - 1)
@@ -348,14 +363,21 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
                     del recorder.consumed[1:]
             else:
                 csv_error = None
+                last_line = line_number + len(recorder.consumed)
                 if len(recorder.consumed) > 1 and len(values) != len(header):
                     # The same when the quote closes lines later (at a stray quote before a
                     # `,` or a line end) into a row of the wrong width: the good rows between
                     # would be one bad record.
-                    last_line = line_number + len(recorder.consumed)
                     csv_error = (
                         f"unreadable CSV: {quote_closes_late(last_line, len(values), len(header))}"
                     )
+                elif len(recorder.consumed) > 1 and _whole_rows(recorder.consumed, len(header)):
+                    # Or into a row of the header's width, when each of its lines, its quotes
+                    # read as text, is a row of that width on its own: two stray quotes in a
+                    # column, not a value over lines (whose first line lacks the fields after
+                    # it); else the rows between vanished into one good record's value.
+                    csv_error = f"unreadable CSV: {stray_quote(last_line, len(header))}"
+                if csv_error is not None:
                     values, unread = None, recorder.consumed[1:]
                     del recorder.consumed[1:]
             start_line = line_number + 1

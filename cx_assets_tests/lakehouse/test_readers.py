@@ -270,6 +270,27 @@ def test_csv_quote_closed_lines_later_into_a_wrong_row_costs_only_its_line(tmp_p
     assert [line for line, *_ in read_csv(spanning)] == [2, 4]
 
 
+def test_csv_stray_quotes_whose_lines_are_each_a_whole_row_cost_only_the_first_line(tmp_path):
+    # Line 2's stray quote closes at line 4's, in the same column: read as one row of lines
+    # 2-4 of the header's width, it was a good record whose name held lines 2-4, and the
+    # record of line 3 vanished, neither kept nor quarantined (seen fuzzing the landing
+    # readers: a digital calls file lost a call so).
+    path = write(tmp_path / "a.csv", b'id,name,n\n1,"Ann,1\n2,Bo,2\n3,Cy",3\n4,Di,4\n')
+    assert list(read_csv(path)) == [
+        (2, '1,"Ann,1', None, "unreadable CSV: a quote opened on this line closes on line 4, "
+         "yet each of these lines holds the header's 3 fields on its own: a stray quote?"),
+        (3, "2,Bo,2", json.dumps({"id": "2", "name": "Bo", "n": "2"}), None),
+        (4, '3,Cy",3', json.dumps({"id": "3", "name": 'Cy"', "n": "3"}), None),
+        (5, "4,Di,4", json.dumps({"id": "4", "name": "Di", "n": "4"}), None),
+    ]  # fmt: skip
+    # A quoted value over lines, commas in it, whose last line is no row: one row, as before.
+    spanning = write(tmp_path / "b.csv", b'id,name,n\n1,"a, b\nc",1\n2,x,2\n')
+    assert [(line, error) for line, _, _, error in read_csv(spanning)] == [(2, None), (4, None)]
+    # One column: every line is a row of its width, which tells nothing.
+    alone = write(tmp_path / "c.csv", b'note\n"a\nb"\n')
+    assert list(read_csv(alone)) == [(2, '"a\nb"', json.dumps({"note": "a\nb"}), None)]
+
+
 def test_csv_text_after_a_closing_quote_is_a_bad_row(tmp_path):
     path = write(tmp_path / "a.csv", b'id,note\n1,"ab"c\n2,x\n')
     assert list(read_csv(path)) == [
