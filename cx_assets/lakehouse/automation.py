@@ -18,7 +18,8 @@ the last of them instead.
 
 Runs the daemon starts by itself (the landing sensors', the schedule's, the rollup
 automation's) carry `RETRIED_RUN_TAGS`, and Dagster's run retries (enabled in the
-`dagster.yaml` that `cx-lakehouse` writes) start them again when they fail.
+`dagster.yaml` that `cx-lakehouse` writes) start them again when they fail. A landing run
+whose retries failed too is asked for again by its sensor, minutes later (`failed_runs`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dagster import (
     sensor,
 )
 
+from cx_assets.lakehouse.failed_runs import ask_again
 from cx_assets.lakehouse.landing import (
     IGNORED_LISTED,
     cannot_read,
@@ -74,7 +76,8 @@ MAX_REQUESTS_PER_TICK = 10
 # `release_dead_runs`), one that waited longer than `CX_RUN_WAIT_SECONDS` for the run lock, or
 # one that found the warehouse held by another process would otherwise leave its day, or the
 # rollups, unbuilt until someone noticed: the sensor sees no new files and the automation no
-# new update. A failure that is not transient fails twice more and stops. Runs a person
+# new update. A failure that is not transient fails twice more and stops (a landing run's
+# days are then asked for again, minutes later: `failed_runs`). Runs a person
 # starts (`cx-lakehouse run`, the UI's launchpad) are not retried: they see the failure.
 RETRIED_RUN_TAGS = {"dagster/max_retries": "2"}
 # A day the sensor's state does not know is compared with its bronze materializations, a
@@ -187,6 +190,7 @@ def landing_sensor(
         held = False  # a day it may not read came after a day to run
         unreadable_days: list[CannotRead] = []
         unreadable: list[tuple[str, str]] = []  # folders of the source it may not list
+        unchanged: set[str] = set()  # date folders whose files are as last seen
         folders = date_folders(lake.layout.landing_dir, source, unreadable, tables)
         if unreadable:
             # A table's folder another user made 0700: raised, it failed every tick. Every
@@ -221,6 +225,7 @@ def landing_sensor(
                 held = held or bool(changed)
                 continue
             if landed is None:
+                unchanged.add(folder_name)
                 continue
             if isinstance(landed, BeingWritten) and not full:
                 writing.append(landed.waits(folder_name, quiet_seconds))
@@ -244,6 +249,9 @@ def landing_sensor(
         run = _one_run(context, source, changed, held_days, seen.owe) if changed else None
         cursor = store.cursor(seen)
         if run is None:
+            again = _ask_again(context, lake, source, seen, unchanged, now)
+            if isinstance(again, RunRequest):
+                return SensorResult(run_requests=[again], cursor=cursor)
             # The folder looked in (the data root is the UI's, not necessarily the files').
             looked_in = lake.layout.landing_dir / source
             if writing:
@@ -263,6 +271,8 @@ def landing_sensor(
                     )
             else:
                 why = f"nothing has landed in {looked_in} (no such folder)"
+            if again:
+                why += "; " + "; ".join(again)
             if unreadable_days:
                 # Said once in a tick's log, which the daemon keeps a day when the tick is
                 # skipped: said here, it shows on every tick while the day waits.
@@ -280,6 +290,44 @@ def landing_sensor(
         return SensorResult(run_requests=[run], cursor=cursor)
 
     return landing_files_changed
+
+
+def _ask_again(
+    context: SensorEvaluationContext,
+    lake: Lake,
+    source: str,
+    seen: DaysSeen,
+    unchanged: set[str],
+    now: datetime,
+) -> RunRequest | list[str]:
+    """A run asking again for the days of the source's latest failed landing run, or what
+    the tick's skip says of such runs (`failed_runs`); the run goes through the later days
+    built that read them, as a changed day's does."""
+    if context.instance is None or context.repository_def is None:
+        return []
+    instance, graph = context.instance, context.repository_def.asset_graph
+
+    def built(day: str) -> bool:
+        landing_dir = lake.layout.landing_dir
+        return built_from_landing(instance, graph, landing_dir, source, date.fromisoformat(day))
+
+    def going(day: str) -> str | None:
+        return landing_run_going(instance, source, day)
+
+    def later(days: list[str]) -> list[str]:
+        return _later_days_reading(context, source, days)
+
+    return ask_again(
+        instance,
+        source,
+        unchanged,
+        set(seen.fingerprints),
+        now,
+        built=built,
+        going=going,
+        later=later,
+        say=_said_in(context, "info"),
+    )
 
 
 def _said_in(

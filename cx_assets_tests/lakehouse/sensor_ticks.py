@@ -1,9 +1,9 @@
 """A landing sensor of two CRM tables and the ticks that evaluate it, for the landing
 sensor tests of more than one module (`test_landing_sensor_runs`,
-`test_landing_sensor_changes`, `test_landing_sensor_state`,
-`test_landing_sensor_ignored`): the bronze assets and job it requests, the `Ticker` that
-carries its cursor from tick to tick, and the `instance` and `ticker` fixtures each module
-binds (`instance = pytest.fixture(sensor_instance, name="instance", scope="module")`). A
+`test_landing_sensor_changes`, `test_landing_sensor_state`, `test_landing_sensor_ignored`,
+`test_landing_sensor_failed_runs`): the bronze assets and job it requests, the `Ticker`
+that carries its cursor from tick to tick, and the `instance` and `ticker` fixtures each
+module binds (`instance = pytest.fixture(sensor_instance, name="instance", scope="module")`). A
 fixture in this folder's conftest would be one for every module here."""
 
 from __future__ import annotations

@@ -1,0 +1,203 @@
+"""A landed day whose run failed, its retries too: the landing sensor asks for it again after
+a wait that grows, a bounded number of times, and never when the day failed its checks, was
+built since, or its files changed or went."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    MaterializeResult,
+    asset,
+    materialize,
+)
+
+from cx_assets.lakehouse import automation, failed_runs
+from cx_assets.lakehouse.partitions import daily_partitions
+from cx_assets_tests.conftest import QUIET
+from cx_assets_tests.instance import in_memory_instance
+from cx_assets_tests.lakehouse.sensor_ticks import BRONZE, DAY, Ticker, make_sensor
+
+
+@asset(partitions_def=daily_partitions)
+def disk_full() -> None:
+    raise OSError(28, "No space left on device")
+
+
+@asset(
+    partitions_def=daily_partitions,
+    check_specs=[AssetCheckSpec("grain", asset="bad_rows", blocking=True)],
+)
+def bad_rows() -> MaterializeResult:
+    return MaterializeResult(check_results=[AssetCheckResult(passed=False, check_name="grain")])
+
+
+@pytest.fixture(name="ticker")
+def landed_and_asked(lake):
+    """A day of CRM landed and asked for once, on an instance of its own (failed runs
+    recorded in it would be failed runs for the other tests)."""
+    with in_memory_instance() as instance:
+        lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+        lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
+        ticker = Ticker(make_sensor(), lake.root, instance)
+        (ticker.request,) = ticker.tick().run_requests
+        yield ticker
+
+
+def fail_as(ticker, request, failing=disk_full) -> None:
+    """The run `request` asked for, recorded as it fails (its retries, if any, failed too)."""
+    tags = {**request.tags, "dagster/run_key": request.run_key}
+    result = materialize(
+        [failing],
+        instance=ticker.instance,
+        partition_key=request.partition_key,
+        tags=tags,
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+    assert not result.success
+
+
+def tick_at(ticker, monkeypatch, after: timedelta):
+    """A tick `after` the latest run's end (now: each run is recorded just before)."""
+    at = datetime.now(UTC) + after
+    monkeypatch.setattr(automation, "_now", lambda: at)
+    return ticker.tick()
+
+
+def test_a_day_whose_run_failed_is_asked_again_after_waits_that_grow_and_then_no_more(
+    ticker, monkeypatch
+):
+    """Seen under dagster-daemon: a calls day's run waited past CX_RUN_WAIT_SECONDS for the
+    run lock, failed, as did its two retries within 45 s; the lock was freed a minute later
+    and the day stayed unbuilt, every tick after skipping with "no new or re-delivered calls
+    files". The sensor now asks again, each time after twice the wait before, and stops."""
+    fail_as(ticker, ticker.request)
+    first_wait = failed_runs.FIRST_WAIT
+
+    waiting = tick_at(ticker, monkeypatch, first_wait - timedelta(seconds=5))
+    assert not waiting.run_requests
+    assert f"{DAY}: its run failed" in waiting.skip_message
+    assert "(OSError: [Errno 28] No space left on device)" in waiting.skip_message
+    assert "asked again at" in waiting.skip_message
+
+    keys = {ticker.request.run_key}
+    for asked in range(1, failed_runs.ASKS_AGAIN + 1):
+        wait = first_wait * 2 ** (asked - 1)
+        assert not tick_at(ticker, monkeypatch, wait - timedelta(seconds=5)).run_requests
+        (again,) = tick_at(ticker, monkeypatch, wait + timedelta(seconds=5)).run_requests
+        assert again.partition_key == DAY
+        assert again.tags["cx/trigger"] == "landing"  # the schedule leaves it to this run
+        assert again.tags[failed_runs.ASKED_AGAIN_TAG] == str(asked)
+        assert "dagster/max_retries" not in again.tags  # it is itself the retry
+        assert again.run_key not in keys  # Dagster drops a request whose key it has seen
+        keys.add(again.run_key)
+        fail_as(ticker, again)
+
+    given_up = tick_at(ticker, monkeypatch, timedelta(days=0.5))
+    assert not given_up.run_requests
+    assert f"not asked again after {failed_runs.ASKS_AGAIN}" in given_up.skip_message
+    assert f"cx-lakehouse run --date {DAY}" in given_up.skip_message
+
+
+def test_a_day_built_since_its_run_failed_is_not_asked_again(ticker, lake, monkeypatch):
+    fail_as(ticker, ticker.request)
+    built = materialize(
+        BRONZE,
+        instance=ticker.instance,
+        partition_key=DAY,
+        resources=lake.resources,
+        tags={"cx/trigger": "cli"},
+        run_config=QUIET,
+    )
+    assert built.success
+
+    later = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2)
+    assert not later.run_requests
+    assert "failed" not in later.skip_message
+
+
+def test_a_day_that_failed_its_checks_is_not_asked_again(ticker, monkeypatch):
+    """Bad data fails the same way every time: asking again would only fail again."""
+    fail_as(ticker, ticker.request, failing=bad_rows)
+
+    later = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2)
+    assert not later.run_requests
+    assert "failed its checks" in later.skip_message
+    assert "not asked again" in later.skip_message
+
+
+def test_a_day_whose_retry_is_coming_or_whose_folder_went_is_not_asked_again(
+    ticker, lake, monkeypatch
+):
+    fail_as(ticker, ticker.request)
+    (failed,) = ticker.instance.get_runs()
+    ticker.instance.add_run_tags(failed.run_id, {"dagster/will_retry": "true"})
+    assert not tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+
+    ticker.instance.add_run_tags(failed.run_id, {"dagster/will_retry": "false"})
+    for table in ["interactions", "contacts"]:  # archived: asked again, it would come out empty
+        for landed in (lake.root / "landing" / "crm" / table / DAY).iterdir():
+            landed.unlink()
+        (lake.root / "landing" / "crm" / table / DAY).rmdir()
+    assert not tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+
+
+def test_a_day_a_later_landing_run_took_over_is_not_asked_again(ticker, monkeypatch):
+    """A re-execution from the UI (it keeps the run's tags) that succeeded: the day's latest
+    run is no failed one."""
+    from dagster import DagsterRun, DagsterRunStatus
+
+    fail_as(ticker, ticker.request)
+    over = {key: ticker.request.tags[key] for key in ("cx/source", "cx/trigger")}
+    ticker.instance.add_run(
+        DagsterRun(
+            job_name="crm_daily",
+            status=DagsterRunStatus.SUCCESS,
+            tags={**over, "dagster/partition": DAY},
+        )
+    )
+
+    later = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2)
+    assert not later.run_requests
+    assert "failed" not in later.skip_message
+
+
+def test_a_day_whose_files_changed_after_its_run_failed_runs_as_a_new_delivery(
+    ticker, lake, monkeypatch
+):
+    fail_as(ticker, ticker.request)
+    lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}, {"Id": 3}])
+
+    (request,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    assert failed_runs.ASKED_AGAIN_TAG not in request.tags
+    assert request.tags["dagster/max_retries"] == "2"
+
+
+def test_a_failed_run_of_several_days_is_asked_again_as_one_run_of_them(lake, monkeypatch):
+    from cx_assets.lakehouse.partitions import run_tags_for_days
+
+    days = ["2024-01-05", "2024-01-06", "2024-01-07"]
+    with in_memory_instance() as instance:
+        for day in days:
+            lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+        ticker = Ticker(make_sensor(), lake.root, instance)
+        (request,) = ticker.tick().run_requests
+        materialize(
+            [disk_full],
+            instance=instance,
+            tags={**request.tags, "dagster/run_key": request.run_key},
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+
+        waiting = tick_at(ticker, monkeypatch, timedelta(seconds=5))
+        assert f"{days[0]} to {days[-1]}: its run failed" in waiting.skip_message
+        (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+
+    assert again.partition_key is None
+    assert run_tags_for_days(days[0], days[-1]).items() <= again.tags.items()
+    assert again.run_key == f"{request.run_key}:again:1"
