@@ -166,6 +166,17 @@ def test_manager_load_and_neediness(con):
     assert pd.isna(result[(1, 20)].neediness_ratio)  # the company's deals sum to 0
 
 
+def test_a_neediness_ratio_over_deals_summing_to_exactly_one_is_the_interaction_count(con):
+    """Neediness is null only where the company's deal amounts sum to 0 (contract 4.1): deals
+    of 0.25 and 0.75 sum to exactly 1.0, so 3 interactions make a ratio of 3 / 1.0 = 3.0."""
+    rows = [interaction(i, 1, 10, T0) for i in range(3)]
+    deals = [
+        {"company_id": 10, "amount": 0.25, "status": "won"},
+        {"company_id": 10, "amount": 0.75, "status": "open"},
+    ]
+    assert volumetrics(con, rows, deals)[(1, 10)].neediness_ratio == 3.0
+
+
 def test_a_neediness_ratio_too_large_for_a_double_is_null_not_infinity(con):
     """A deal Amount of 1e-310 (a legal JSON number, not negative, not above 1e12) made 19
     interactions ÷ 1e-310 overflow: crm_cx_volumetrics held neediness_ratio = inf, every
