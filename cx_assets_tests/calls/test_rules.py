@@ -102,6 +102,7 @@ def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
         ("the bundle is $1,299.99.", [1299.99]),
         ("that comes to $1,299, and $5 for shipping.", [1299.0, 5.0]),
         ("a big one: $1,000,000.50!", [1000000.5]),
+        ("the fleet plan is $129,999.", [129999.0]),  # a first group of three digits
         ("about fifty dollars more.", []),
         ("it was $45.", [45.0]),
     ],
@@ -115,6 +116,7 @@ def test_dollar_amounts_keep_thousands_separators_and_cents(sentence, amounts):
     [
         "it is $1,00 a month.",  # a group of two digits after a comma
         "it is $1,2345 a month.",  # a group of four
+        "it is $1234,567 a month.",  # a first group of four
         "it is $12,34,567.",  # groups of two (Indian grouping)
         "it is $1.299,99.",  # European: `.` for thousands, `,` for cents
         "it is $1,299.99,99.",
