@@ -219,6 +219,23 @@ def test_shares_without_a_denominator_are_null_and_add_no_risk(con):
     assert frame.loc[10].lost_deal_share == 1.0 and frame.loc[10].friction_share == 0.0
 
 
+def test_an_interaction_or_deal_without_a_company_is_no_company_of_its_own(con):
+    """Company 10 has an interaction and a won deal of 50; an unresolved interaction and a
+    won deal of 100 name no company. Churn scores company 10 alone, and the segmentation
+    counts one company, won 50: the two without a company are no (null) company."""
+    rows = [interaction(1, 1, 10, T0), interaction(2, 1, None, T0)]
+    deals = [
+        {"company_id": 10, "amount": 50.0, "status": "won"},
+        {"company_id": None, "amount": 100.0, "status": "won"},
+    ]
+    assert churn(con, rows, deals).index.tolist() == [10]
+    segments = con.execute(
+        company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
+    ).df()
+    assert segments["company_id"].tolist() == [10]
+    assert segments["won_amount"].tolist() == [50.0]
+
+
 # --------------------------------------------------------------------------- segmentation
 
 
