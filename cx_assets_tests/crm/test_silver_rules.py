@@ -118,6 +118,13 @@ def test_silver_flags_phrases_split_by_unicode_spaces(con, content, flags):
 
 def silver_friction_flags(con, title, subject, content) -> tuple:
     """(urgency, failure, escalation, is_friction) of one valid interaction in silver."""
+    return silver_interaction(
+        con, title, subject, content, "urgency_flag, failure_flag, escalation_flag, is_friction"
+    )
+
+
+def silver_interaction(con, title, subject, content, columns: str) -> tuple:
+    """`columns` of one interaction (of company 5, one recipient) in silver."""
     con.execute(
         "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
         "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 5::BIGINT AS contact_id, "
@@ -133,10 +140,22 @@ def silver_friction_flags(con, title, subject, content) -> tuple:
         "NULL::BIGINT AS company_id"
     )
     query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
-    (flags,) = con.execute(
-        f"SELECT urgency_flag, failure_flag, escalation_flag, is_friction FROM ({query})"
-    ).fetchall()
-    return flags
+    (row,) = con.execute(f"SELECT {columns} FROM ({query})").fetchall()
+    return row
+
+
+def test_a_noise_interaction_is_noise_and_never_friction(con):
+    """Worked from contract 4.1: a subject starting `Lida:` is a read receipt, so noise,
+    whatever its body says; friction is looked for in valid interactions only, so its
+    `urgente` flags nothing and it is not friction (false, not unknown)."""
+    row = silver_interaction(
+        con,
+        "E-mail recebido.",
+        "Lida: Proposta",
+        "Urgente, por favor",
+        "noise_reason, is_noise, urgency_flag, failure_flag, escalation_flag, is_friction",
+    )
+    assert row == ("read_receipt", True, 0, 0, 0, False)
 
 
 # --------------------------------------------------------------------------- person names
