@@ -81,6 +81,9 @@ def test_a_contraction_between_quotes_is_expanded_and_its_quotes_kept(rules):
     # A key's own leading apostrophe is tried before a quote around it.
     cause = CallsRules(contractions={"'cause": "because", "i'm": "i am"})
     assert cause.clean("'cause 'I'm' ''cause") == "because 'i am' 'because"
+    # And a key's own trailing apostrophe: the quote before `goin'` is kept, the key whole.
+    dropped_g = CallsRules(contractions={"goin'": "going"})
+    assert dropped_g.clean("'Goin' home,' he said") == "'going home,' he said"
 
 
 def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
