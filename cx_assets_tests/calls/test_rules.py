@@ -466,3 +466,13 @@ def test_lexicons_that_share_a_word_are_searched_each_on_its_own(
     assert custom._one_scan is None
     features = call_features(text, custom)
     assert (features.converted, features.positive_word_count) == (converted, positive)
+
+
+def test_an_upsell_entry_across_a_sentence_end_is_looked_for_sentence_by_sentence():
+    """Amounts count in a sentence holding an upsell word (contract 4.2): a configured entry
+    `extra. warranty` spans the two sentences of `We add extra. Warranty is $50.`, so no
+    sentence holds it: no upsell sentence, no amount, nothing flagged."""
+    custom = CallsRules(upsell_words=("extra. warranty",))
+    features = call_features("We add extra. Warranty is $50.", custom)
+    assert (features.upsell_sentence_count, features.upsell_amount) == (0, 0.0)
+    assert not features.upsell_without_amount
