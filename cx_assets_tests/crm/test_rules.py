@@ -71,6 +71,18 @@ def test_mass_email_counts_non_empty_trimmed_recipients(con, recipients, expecte
     assert noise(con, subject="Proposta", recipients=recipients) == expected
 
 
+@pytest.mark.parametrize(
+    ("recipients", "count"),
+    [(None, 0), ("", 0), (" a@x.com ; ;b@x.com;", 2)],
+)
+def test_the_recipient_count_silver_keeps_is_a_number_even_without_recipients(
+    con, recipients, count
+):
+    """`EmailRecipients` may be null (contract 2): no address, a count of 0, never null
+    (silver keeps the count as a column)."""
+    assert evaluate(con, rules.recipient_count_sql("recipients"), recipients=recipients) == count
+
+
 def test_noise_rules_apply_in_the_contract_order(con):
     many = "a@x;b@x;c@x;d@x;e@x"
     assert noise(con, subject="Lida: X", recipients=many) == "read_receipt"
