@@ -128,6 +128,7 @@ def flags(con, text: str) -> tuple[int, int, int]:
         ("erros", (0, 0, 0)),
         ("falar com o subgerente", (0, 0, 0)),  # the word ends a longer one
         ("o caso é agrave", (0, 0, 0)),
+        ("o app naofunciona", (0, 0, 0)),  # a phrase's words run together are no phrase
     ],
 )
 def test_friction_words_whole_and_accent_insensitive(con, text, expected):
