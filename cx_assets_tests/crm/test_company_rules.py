@@ -275,6 +275,17 @@ def test_silence_is_measured_to_the_end_of_the_local_day(con):
     assert row.days_since_last_healthy_interaction == pytest.approx(1 / 24)
 
 
+def test_a_healthy_interaction_after_the_as_of_days_end_is_silent_0_days_not_fewer(con):
+    """Delivered late on the as-of day 2024-01-01, a healthy interaction happened at 15:00 UTC
+    on the 2nd: half a day after the as-of day ends (03:00 UTC on the 2nd, local midnight).
+    Silence is 0 days, never -0.5; recency 0."""
+    late = interaction(1, 1, 10, T0 + timedelta(days=1, hours=3))  # 2024-01-02 15:00 UTC
+    late["date"] = T0.date()
+    row = churn(con, [late]).loc[10]
+    assert row.days_since_last_healthy_interaction == 0.0
+    assert row.recency_component == 0.0
+
+
 def test_a_segments_won_amount_is_the_same_to_the_last_digit_whatever_order_companies_come_in(
     con,
 ):
@@ -334,6 +345,7 @@ def test_a_company_known_only_from_its_deals_is_scored_and_segmented(con):
     ]
     deal_only = churn(con, rows, deals).loc[30]
     assert deal_only.valid_interactions == 0 and deal_only.lost_deal_share == 0.5
+    assert deal_only.friction_interactions == 0  # counted, none: 0, not null
     # never a healthy interaction: recency 1 and trend 1, plus half of the lost deals' 15
     assert deal_only.churn_risk_score == pytest.approx(35 + 20 + 15 * 0.5)
 
