@@ -273,6 +273,8 @@ def test_silence_is_measured_to_the_end_of_the_local_day(con):
     late["date"] = T0.date()  # delivered in the as-of day's folder (a local day)
     row = churn(con, [late]).loc[10]
     assert row.days_since_last_healthy_interaction == pytest.approx(1 / 24)
+    # nothing before the recent 30 days: an earlier peak of 0 (counted, not null), trend 0
+    assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (1, 0)
 
 
 def test_a_healthy_interaction_after_the_as_of_days_end_is_silent_0_days_not_fewer(con):
