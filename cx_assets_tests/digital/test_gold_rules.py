@@ -262,6 +262,30 @@ def test_savings_formula(silver):
     assert billing["high_fix_rate"] == 0.4
 
 
+def test_savings_over_one_materialized_day_are_that_days_calls(silver):
+    """One materialized day, billing leaking twice: 2 calls / 1 day = 2 a day, 2 x $8 x 365
+    = $5,840 a year; at 10% 584.0. (A day count of 1 is no empty denominator.)"""
+    _leak(silver, NOON, "M1")
+    _leak(silver, NOON + timedelta(hours=1), "M2")
+    silver.leakage()
+    (billing,) = silver.query(gold_rules.savings_model_sql("leakage", 1)).itertuples()
+    assert (billing.observed_days, billing.avoidable_calls_per_day) == (1, 2.0)
+    assert billing.annualized_cost == 5840.0
+    assert billing.savings_low_fix == pytest.approx(584.0)
+
+
+def test_the_five_largest_causes_get_an_action_by_default(silver):
+    """Six unknown error codes of billing, one call each (docs/digital.md: the 5 largest
+    causes). Each saves 1 call / 1 day x $8 x 365 x the fallback's 25% = $730; the tie goes
+    by code, so E6 is the one left without an action."""
+    for k in range(6):
+        _leak(silver, NOON + timedelta(hours=k), f"M{k}", code=f"E{k + 1}")
+    silver.leakage()
+    actions = silver.query(gold_rules.action_recommendations_sql("leakage", 1))
+    assert actions["error_code"].tolist() == ["E1", "E2", "E3", "E4", "E5"]
+    assert actions["estimated_annual_savings"].tolist() == [pytest.approx(730.0)] * 5
+
+
 def test_action_recommendations_rank_the_largest_root_causes(silver):
     for offset in range(2):
         silver.call(NOON + timedelta(days=offset, hours=5), reason="claims", member="X")
