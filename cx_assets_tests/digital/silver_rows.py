@@ -39,11 +39,12 @@ class Silver:
         code: str | None = "PAY_TIMEOUT",
         device: str = "mobile_app",
         day: date | None = None,
+        file: str = "journeys.csv",
     ) -> None:
         self.journey_rows.append(
             {
                 "date": day or at.date(),
-                "source_file": "journeys.csv",
+                "source_file": file,
                 "line_number": len(self.journey_rows) + 2,
                 "member_id": member,
                 "session_id": session,
@@ -83,12 +84,18 @@ class Silver:
         return call_id
 
     def member(
-        self, member: str, plan: str, tenure: int, day: date = date(2024, 1, 1), line: int = 2
+        self,
+        member: str,
+        plan: str,
+        tenure: int,
+        day: date = date(2024, 1, 1),
+        line: int = 2,
+        file: str = "members.csv",
     ) -> None:
         self.member_rows.append(
             {
                 "date": day,
-                "source_file": "members.csv",
+                "source_file": file,
                 "line_number": line,
                 "member_id": member,
                 "plan_type": plan,

@@ -106,6 +106,29 @@ def test_two_qualifying_events_count_once_against_the_latest(silver):
     assert row["time_to_call_minutes"] == 10.0
 
 
+def test_events_at_the_same_instant_count_against_the_later_landed_one(silver):
+    """Each member's call at noon follows two errors at 11:55; the tie goes to the
+    later-landed record. M1: lines 2 and 3 of one file, A then B: B. M2: D in the day's file,
+    C in the day before's (timed into the day, as a file's records may be): D, the later
+    day, though on a later line. M3: F in b.csv, E on a later line of a.csv: F, the later
+    file of the day."""
+    before = NOON - timedelta(minutes=5)
+    silver.event(before, member="M1", code="A")
+    silver.event(before, member="M1", code="B")
+    silver.event(before, member="M2", code="D")
+    silver.event(before, member="M2", code="C", day=DAY - timedelta(days=1))
+    silver.event(before, member="M3", code="F", file="b.csv")
+    silver.event(before, member="M3", code="E", file="a.csv")
+    for member in ("M1", "M2", "M3"):
+        silver.call(NOON, member=member)
+    leakage = silver.leakage()
+    assert leakage.set_index("member_id")["error_code"].to_dict() == {
+        "M1": "B",
+        "M2": "D",
+        "M3": "F",
+    }
+
+
 def test_an_event_late_on_the_day_before_leads_to_a_call_after_midnight(silver):
     midnight = datetime(2024, 1, 8)
     silver.event(midnight - timedelta(minutes=12), day=date(2024, 1, 7))
@@ -231,6 +254,29 @@ def test_member_category_is_the_one_delivered_by_the_calls_day(silver):
     assert leakage["member_found"].tolist() == [True]
 
 
+def test_a_members_version_of_a_day_is_from_the_days_later_file(silver):
+    """Two member files of one day: b.csv (MAPD, 3 months: MAPD New) is later than a.csv
+    (Commercial), whatever their lines."""
+    silver.member("M1", "Commercial", 3, day=DAY, line=9, file="a.csv")
+    silver.member("M1", "MAPD", 3, day=DAY, line=2, file="b.csv")
+    silver.event(NOON - timedelta(minutes=5))
+    silver.call(NOON)
+    assert silver.leakage()["member_category"].tolist() == ["MAPD New"]
+
+
+def test_in_a_range_each_days_calls_take_the_member_version_delivered_by_their_day(silver):
+    """M1 is MAPD with 3 months' tenure (MAPD New) from Jan 1, Commercial from the day
+    after DAY: a run of both days gives DAY's call MAPD New and the next day's Commercial,
+    as a run of each day alone does."""
+    silver.member("M1", "MAPD", 3)
+    silver.member("M1", "Commercial", 3, day=DAY + timedelta(days=1))
+    for offset in range(2):
+        silver.event(NOON + timedelta(days=offset, minutes=-5))
+        silver.call(NOON + timedelta(days=offset))
+    leakage = silver.leakage(days=(DAY, DAY + timedelta(days=1)))
+    assert leakage["member_category"].tolist() == ["MAPD New", "Commercial"]
+
+
 def test_an_unknown_member_is_other_and_flagged(silver):
     silver.event(NOON - timedelta(minutes=5))
     silver.call(NOON)
@@ -331,3 +377,32 @@ def test_an_action_template_that_breaks_the_recommendations_is_refused_saying_wh
 def test_templates_of_any_fix_rate_from_0_to_1_and_a_known_effort_are_kept():
     templates = {"A": _template("low", 0.0), "B": _template("high", 1.0)}
     assert DigitalRules(action_templates=templates, device_focus_share=1.0).action_templates
+    # The focus share's ends are both kept: 0 targets the top device always, 1 only a
+    # cause on one device alone.
+    assert DigitalRules(device_focus_share=0.0).device_focus_share == 0.0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "journey_days", "call_days", "trend_days"),
+    [
+        # The defaults: 30 minutes reach into the day before; 168 hours are 7 days; a
+        # week's trend compares 7 days ending the day with 7 before: 6 + 7 = 13 days back.
+        ({}, 1, 7, 13),
+        # A window of exactly one day (1,440 minutes, 24 hours) reaches one day back...
+        ({"leakage_window_minutes": 1440, "repeat_window_hours": 24, "trend_days": 1}, 1, 1, 1),
+        # ...a minute or an hour more, one day further: 1,441 / 1,440 and 49 / 24 rounded up.
+        ({"leakage_window_minutes": 1441, "repeat_window_hours": 49, "trend_days": 2}, 2, 3, 3),
+        # No window at all still reads the day before: a file's records may be timed up to
+        # the end of the day after its day, so an event at a call's very instant may be in
+        # the day before's file.
+        ({"leakage_window_minutes": 0}, 1, 7, 13),
+    ],
+)
+def test_the_days_read_back_cover_the_configured_windows(
+    overrides, journey_days, call_days, trend_days
+):
+    """docs/digital.md: journeys read back ceil(window / 1 day) days, calls ceil(hours /
+    24), at least one. Read back too few and a window longer than a day misses events."""
+    config = DigitalRules(**overrides)
+    assert (config.journey_lookback_days, config.call_lookback_days) == (journey_days, call_days)
+    assert config.trend_lookback_days == trend_days
