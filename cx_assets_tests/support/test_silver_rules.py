@@ -1,12 +1,28 @@
 """Support silver rules on a hand-worked row in an in-memory DuckDB, with the same SQL the
 asset runs: a ticket's subject and description with email addresses and phone numbers
-masked."""
+masked, and its customer's name."""
 
 from __future__ import annotations
 
 import pytest
 
 from cx_assets.support import silver_rules
+
+
+def _silver_ticket_text(con, subject: str, description: str, customers: str | None = None):
+    """One typed ticket T1 of customer C1 with `subject` and `description`, through the
+    silver SQL (`customers`: the bronze customer records, or none): (subject, description)."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-03-01' AS date, 'f' AS source_file, "
+        "1 AS line_number, NULL AS reject_reason, 'T1' AS ticket_id, 'C1' AS customer_id, "
+        "NULL AS agent_id, TIMESTAMPTZ '2024-03-01 08:00:00+00' AS created_at, "
+        "NULL::TIMESTAMPTZ AS first_response_at, NULL::TIMESTAMPTZ AS resolved_at, "
+        "'open' AS status, 'low' AS priority, 'web' AS channel, NULL AS category, "
+        "? AS subject, ? AS description, NULL::BIGINT AS csat_score",
+        [subject, description],
+    )
+    query = silver_rules.silver_ticket_versions_sql("typed", customers)
+    return con.execute(f"SELECT subject, description FROM ({query})").fetchall()[0]
 
 
 @pytest.mark.parametrize(
@@ -20,16 +36,20 @@ from cx_assets.support import silver_rules
     ],
 )
 def test_silver_ticket_text_masks_email_addresses_and_phone_numbers(con, text, masked):
-    con.execute(
-        "CREATE TABLE typed AS SELECT DATE '2024-03-01' AS date, 'f' AS source_file, "
-        "1 AS line_number, NULL AS reject_reason, 'T1' AS ticket_id, 'C1' AS customer_id, "
-        "NULL AS agent_id, TIMESTAMPTZ '2024-03-01 08:00:00+00' AS created_at, "
-        "NULL::TIMESTAMPTZ AS first_response_at, NULL::TIMESTAMPTZ AS resolved_at, "
-        "'open' AS status, 'low' AS priority, 'web' AS channel, NULL AS category, "
-        "? AS subject, ? AS description, NULL::BIGINT AS csat_score",
-        [text, text],
-    )
-    subject, description = con.execute(
-        f"SELECT subject, description FROM ({silver_rules.silver_ticket_versions_sql('typed')})"
-    ).fetchall()[0]
+    subject, description = _silver_ticket_text(con, text, text)
     assert subject == description == masked
+
+
+def test_a_part_of_its_customers_name_is_masked_where_no_full_name_is(con):
+    """C1 is Rita Lopes; her ticket names her by her first name alone, so its text holds no
+    customer's full name (first and last words): the part is masked all the same, contract 5
+    (no customer's name outside bronze)."""
+    con.execute(
+        """CREATE TABLE customers AS
+           SELECT '{"customer_id": "C1", "name": "Rita Lopes"}'::JSON AS record,
+                  NULL AS read_error"""
+    )
+    subject, description = _silver_ticket_text(
+        con, "My card, Rita", "Rita called again about the card.", customers="customers"
+    )
+    assert (subject, description) == ("My card, [name]", "[name] called again about the card.")
