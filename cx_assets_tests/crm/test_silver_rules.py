@@ -43,8 +43,16 @@ def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, l
     ]
 
 
-def test_a_contacts_later_line_in_a_days_file_is_its_version_of_the_day(con):
-    """Contract section 2: the latest version of an `Id` wins; in one file, the later line."""
+@pytest.mark.parametrize(
+    ("versions", "company_id"),
+    [
+        ([("c.jsonl", 1, 10), ("c.jsonl", 2, 20)], 20),  # one file: the later line
+        ([("b.jsonl", 1, 20), ("a.jsonl", 5, 10)], 20),  # two files: the later, whatever line
+    ],
+)
+def test_a_contacts_later_record_of_a_day_is_its_version_of_the_day(con, versions, company_id):
+    """Contract section 2: the latest version of an `Id` wins; of a day's files the later
+    (by name), in one file the later line. Each version puts person 7 in another company."""
     con.execute(
         "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
         "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 7::BIGINT AS contact_id, "
@@ -54,14 +62,52 @@ def test_a_contacts_later_line_in_a_days_file_is_its_version_of_the_day(con):
         "NULL::VARCHAR AS reject_reason"
     )
     con.execute(
-        "CREATE TABLE versions AS SELECT * FROM (VALUES "
-        "(DATE '2024-01-08', 'c.jsonl', 1::BIGINT, 7::BIGINT, 'person', 10::BIGINT), "
-        "(DATE '2024-01-08', 'c.jsonl', 2::BIGINT, 7::BIGINT, 'person', 20::BIGINT)"
-        ") AS v(date, source_file, line_number, contact_id, contact_type, company_id)"
+        "CREATE TABLE versions (date DATE, source_file VARCHAR, line_number BIGINT, "
+        "contact_id BIGINT, contact_type VARCHAR, company_id BIGINT)"
     )
+    for file, line, company in versions:
+        con.execute(
+            "INSERT INTO versions VALUES (DATE '2024-01-08', ?, ?, 7, 'person', ?)",
+            [file, line, company],
+        )
     query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
     assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
-        ("via_person", 20)
+        ("via_person", company_id)
+    ]
+
+
+UNKNOWN_STATUS = 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)'
+
+
+@pytest.mark.parametrize(
+    ("status_id", "finished_at", "status", "reason"),
+    [
+        (1, None, "open", None),
+        (2, "2024-01-08 10:00:00+00", "won", None),  # finished the instant it was created
+        (3, "2024-01-08 11:30:00+00", "lost", None),
+        (0, None, None, UNKNOWN_STATUS),
+        (4, None, None, UNKNOWN_STATUS),
+        (2, "2024-01-08 09:59:59+00", "won", 'field "FinishDate" is before "CreateDate"'),
+    ],
+)
+def test_a_deals_status_by_name_and_a_finish_before_its_creation_quarantined(
+    con, status_id, finished_at, status, reason
+):
+    """Contract section 2: StatusId 1 open, 2 won, 3 lost; any other is a bad record. A deal
+    created at 10:00 may finish at that very instant (a cycle of 0 days), not a second
+    before: its negative cycle would lower avg_cycle_days."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'd.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS deal_id, 5::BIGINT AS company_id, "
+        "7::BIGINT AS owner_id, 'Proposta' AS title, 100.0::DOUBLE AS amount, "
+        "1::BIGINT AS stage_id, ?::BIGINT AS status_id, "
+        "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS created_at, ?::TIMESTAMPTZ AS finished_at, "
+        "NULL::VARCHAR AS reject_reason",
+        [status_id, finished_at],
+    )
+    query = silver_rules.silver_deals_sql("typed")
+    assert con.execute(f"SELECT status, reject_reason FROM ({query})").fetchall() == [
+        (status, reason)
     ]
 
 
