@@ -298,3 +298,28 @@ def test_names_in_titles_look_only_at_the_titles_own_contacts_namesakes(con):
     assert len(rows) == 1_000
     assert rows[0] == (1, sorted(["Ana", "Ana Baaaa", "Baaaa"]))
     assert rows[999] == (1_000, sorted(["Ana", f"Ana {surname(999)}", surname(999)]))
+
+
+def test_a_title_repeated_on_another_company_takes_none_of_the_first_ones_names(con):
+    """The title "Falar com Ana" is on company 1, whose person Ana Lima it may name (the name's
+    variants with the title's word 'ana' as first word: Ana, Ana Lima), and on company 2,
+    with no Ana: the same text holds no name known on company 2, so line 2 has none."""
+    raw = json.dumps({"Id": 10, "Name": "Ana Lima", "TypeId": 1, "CompanyId": 1})
+    con.register("contacts", pd.DataFrame({"raw": [raw], "read_error": [None]}, dtype=object))
+    con.execute(f"CREATE TABLE person_names AS {silver_rules.person_names_sql('contacts')}")
+    con.register(
+        "titled",
+        pd.DataFrame(
+            {
+                "source_file": "deals.jsonl",
+                "line_number": [1, 2],
+                "title": ["Falar com Ana", "Falar com Ana"],
+                "contact_id": [1, 2],
+            }
+        ),
+    )
+    rows = con.sql(
+        f"SELECT line_number, list_sort(names) FROM "
+        f"({silver_rules.names_in_titles_sql('titled', 'person_names')}) ORDER BY line_number"
+    ).fetchall()
+    assert rows == [(1, ["Ana", "Ana Lima"])]
