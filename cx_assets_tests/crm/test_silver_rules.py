@@ -44,15 +44,19 @@ def test_contacts_are_resolved_from_versions_up_to_the_last_day(con, last_day, l
 
 
 @pytest.mark.parametrize(
-    ("versions", "company_id"),
+    ("versions", "linkage", "company_id"),
     [
-        ([("c.jsonl", 1, 10), ("c.jsonl", 2, 20)], 20),  # one file: the later line
-        ([("b.jsonl", 1, 20), ("a.jsonl", 5, 10)], 20),  # two files: the later, whatever line
+        ([("c.jsonl", 1, 10), ("c.jsonl", 2, 20)], "via_person", 20),  # one file: the later line
+        ([("b.jsonl", 1, 20), ("a.jsonl", 5, 10)], "via_person", 20),  # the later file
+        ([("c.jsonl", 1, 10), ("c.jsonl", 2, None)], "unresolved", None),  # left its company
     ],
 )
-def test_a_contacts_later_record_of_a_day_is_its_version_of_the_day(con, versions, company_id):
+def test_a_contacts_later_record_of_a_day_is_its_version_of_the_day(
+    con, versions, linkage, company_id
+):
     """Contract section 2: the latest version of an `Id` wins; of a day's files the later
-    (by name), in one file the later line. Each version puts person 7 in another company."""
+    (by name), in one file the later line. Each version puts person 7 in another company,
+    or none: a person without a company is unresolved (contract 4.1)."""
     con.execute(
         "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'i.jsonl' AS source_file, "
         "1::BIGINT AS line_number, 1::BIGINT AS interaction_id, 7::BIGINT AS contact_id, "
@@ -72,7 +76,7 @@ def test_a_contacts_later_record_of_a_day_is_its_version_of_the_day(con, version
         )
     query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
     assert con.execute(f"SELECT linkage, company_id FROM ({query})").fetchall() == [
-        ("via_person", company_id)
+        (linkage, company_id)
     ]
 
 
