@@ -4,6 +4,8 @@ masked, and its customer's name."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from cx_assets.support import silver_rules
@@ -53,3 +55,16 @@ def test_a_part_of_its_customers_name_is_masked_where_no_full_name_is(con):
         con, "My card, Rita", "Rita called again about the card.", customers="customers"
     )
     assert (subject, description) == ("My card, [name]", "[name] called again about the card.")
+
+
+def test_deliveries_count_each_days_versions_and_0_for_a_day_without_files(con):
+    """Two days: March 1 delivers two ticket versions and one agent, March 2 nothing at all.
+    Each day has its row; what did not come counts 0 (not null, nor anything else)."""
+    con.execute(
+        "CREATE TABLE tickets AS SELECT DATE '2024-03-01' AS date FROM range(2); "
+        "CREATE TABLE agents AS SELECT DATE '2024-03-01' AS date; "
+        "CREATE TABLE customers (date DATE)"
+    )
+    days = [date(2024, 3, 1), date(2024, 3, 2)]
+    query = silver_rules.deliveries_sql(days, "tickets", "agents", "customers")
+    assert con.execute(query).fetchall() == [(days[0], 2, 1, 0), (days[1], 0, 0, 0)]
