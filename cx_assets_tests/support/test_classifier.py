@@ -166,6 +166,31 @@ def test_a_classifier_is_kept_while_its_inputs_are_unchanged_and_refitted_otherw
         assert changed is not first and changed.fingerprint != first.fingerprint
 
 
+def test_a_category_of_exactly_the_minimum_of_tickets_is_learned_and_one_fewer_is_not():
+    """min_class_rows is 5: `returns`, 5 tickets older than the labelled set's 92, is a class
+    of the model; `gifts`, 4, is left out (it could not be calibrated): 92 + 5 = 97 rows."""
+    start = pd.Timestamp("2023-12-01", tz="UTC")
+    older = pd.DataFrame(
+        [
+            {
+                "ticket_id": f"{category[0].upper()}{n}",
+                "created_at": start + pd.Timedelta(hours=n),
+                "text": text,
+                "category": category,
+            }
+            for category, count, text in (
+                ("returns", 5, "return label exchange please"),
+                ("gifts", 4, "gift wrap voucher please"),
+            )
+            for n in range(count)
+        ]
+    )
+    rows = pd.concat([older, _labelled(92)], ignore_index=True)
+    classifier = train_classifier(rows, KEYWORDS, date(2024, 1, 5))
+    assert classifier.categories == ("account", "billing", "returns", "shipping")
+    assert classifier.metrics["training_rows"] == 97
+
+
 def test_too_few_categorized_tickets_give_no_model_and_null_predictions():
     classifier = train_classifier(_labelled(6), KEYWORDS, None)
     assert classifier.pipeline is None and "needed" in classifier.reason
