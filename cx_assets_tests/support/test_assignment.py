@@ -126,6 +126,17 @@ def test_least_utilised_is_by_share_of_capacity_not_by_tickets_held():
     assert _planned(plan) == {f"T{n}": "A2" if n == 4 else "A1" for n in range(1, 8)}
 
 
+def test_the_load_balanced_is_each_agents_utilisation_after_the_new_ticket():
+    """Two billing tickets; A1 holds 1 of 4, A2 none of 1. After a new ticket A1 would be at
+    2/4 = .5 and A2 at 1/1 = 1, so the cheapest two slots are A1's (.5, .75 < 1): both go to
+    A1, though before them A2, empty, looks the least loaded (0 < .25)."""
+    plan = plan_assignments(
+        _tickets(("T1", "medium", "billing"), ("T2", "medium", "billing")),
+        _agents(("A1", "billing", 4, 1), ("A2", "billing", 1, 0)),
+    )
+    assert _planned(plan) == {"T1": "A1", "T2": "A1"}
+
+
 def test_no_tickets_or_no_agents_give_an_empty_or_unplanned_plan():
     assert plan_assignments(_tickets(), _agents()).assignments.empty
     plan = plan_assignments(_tickets(("T1", "high", "billing")), _agents())
