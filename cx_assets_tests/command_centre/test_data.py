@@ -405,6 +405,19 @@ def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypat
     ]
 
 
+def read_where_this_user_may_not_write(home: Path) -> runs.RunHistory:
+    """`runs.read_history(home)` with the history's folders made read-only (0555), as a
+    manager's user reads the service user's; made writable again after."""
+    folders = [home / "history", home / "history" / "runs"]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        return runs.read_history(home)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder: chmod is moot")
 def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkeypatch):
     """Found with the command centre started as a manager's user on the service user's data
@@ -414,14 +427,7 @@ def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkey
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     home = tmp_path / "dagster_home"
     run_checked_once(home)
-    folders = [home / "history", home / "history" / "runs"]
-    for folder in folders:
-        folder.chmod(0o555)
-    try:
-        history = runs.read_history(home)
-    finally:
-        for folder in folders:
-            folder.chmod(0o755)
+    history = read_where_this_user_may_not_write(home)
     assert history.readable, history.reason
     assert [run.status for run in history.runs] == ["SUCCESS"]
     assert [(p.asset, p.check) for p in history.problems] == [
@@ -474,14 +480,7 @@ def test_run_history_written_while_this_user_reads_it_read_only_is_read_again(
         return connection
 
     monkeypatch.setattr(runs, "_connect", read_while_written)
-    folders = [history_dir, history_dir / "runs"]
-    for folder in folders:
-        folder.chmod(0o555)
-    try:
-        history = runs.read_history(home)
-    finally:
-        for folder in folders:
-            folder.chmod(0o755)
+    history = read_where_this_user_may_not_write(home)
     assert history.readable, history.reason
     assert [run.run_id[:9] for run in history.runs] == [
         f"queued-{number:02d}" for number in (39, 38, 37, 36, 35)

@@ -202,35 +202,16 @@ def test_a_day_landing_after_later_ones_were_built_runs_through_them(lake, tmp_p
     assert keys(ticker.tick()) == ["2024-01-03"]
 
 
-def test_a_run_through_later_days_stops_short_of_one_it_may_not_read(lake, monkeypatch):
+def test_a_run_through_later_days_stops_short_of_one_it_may_not_read_and_runs_it_once_it_can(
+    lake, monkeypatch
+):
     """A day re-delivered before a day another user's upload made unreadable (0700), and a
     later day built from both: one run through the later day read the unreadable one and
     failed, as did its retries, and the re-delivered day was built no more. The run now
-    stops before it; the later day is brought up to date once that day can be read."""
-    from cx_assets_tests.cli import landed
-    from cx_assets_tests.conftest import Domain
-    from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
-
-    digital = Domain.named("digital")
-    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
-    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
-    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
-    sensor = definitions.resolve_sensor_def("digital_landing_sensor")
-    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
-    ticks_after_the_quiet(monkeypatch)
-    assert not ticker.tick().run_requests  # built from these very files
-    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-01").iterdir()
-    calls_file.write_text(calls_file.read_text() + "\n")
-    with monkeypatch.context() as locked:
-        refuse_listing(locked, {lake.layout.landing_dir / "digital" / "calls" / "2024-01-02"})
-        assert keys(ticker.tick()) == ["2024-01-01"]
-
-
-def test_the_days_a_run_stopped_short_of_run_once_the_day_can_be_read(lake, monkeypatch):
-    """The later days a run stopped short of stayed as built for good: the day it may not
-    read was made readable again as it was (its files unchanged), so no tick ran it, nor
-    the days after it that read the re-delivered day (no tick ran anything, the re-delivered
-    day's old rows in 2024-01-02 and -03 for good). They run once it can be read."""
+    stops before it. Then the later days stayed as built for good: the day was made readable
+    again as it was (its files unchanged), so no tick ran it, nor the days after it that read
+    the re-delivered day (the re-delivered day's old rows in 2024-01-02 and -03 for good).
+    They run once it can be read."""
     from cx_assets_tests.cli import landed
     from cx_assets_tests.conftest import Domain
     from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
