@@ -14,7 +14,7 @@ from dagster import AssetCheckSeverity, AssetKey
 
 from cx_assets.crm.assets import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
 from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
-from cx_assets_tests.conftest import check_results
+from cx_assets_tests.conftest import Lake, check_results
 from cx_assets_tests.crm.landing_rows import (
     CRM,
     DAY,
@@ -35,9 +35,19 @@ def evaluations(result):
     return check_results(result)
 
 
-def test_a_day_flows_from_landing_to_gold(lake):
+@pytest.fixture(scope="module")
+def day_run(tmp_path_factory):
+    """land_day's day materialized once for the tests that only read what it built (each
+    built it again, a CRM day about 2.5 s of CPU); a test that changes the lakehouse, or
+    runs more in it, builds its own."""
+    lake = Lake(tmp_path_factory.mktemp("crm_day") / "data")
     land_day(lake)
-    result = lake.materialize(EVERYTHING, day=DAY)
+    yield lake, lake.materialize(EVERYTHING, day=DAY)
+    lake.instance.dispose()
+
+
+def test_a_day_flows_from_landing_to_gold(day_run):
+    lake, result = day_run
     assert result.success
 
     noise = lake.gold("crm_noise_summary").set_index("category")
@@ -220,9 +230,8 @@ def test_linkage_and_noise_bands_warn_without_failing_the_run(lake):
     assert noise.metadata["ratio_by_day"].value[DAY] == pytest.approx(6 / 11)
 
 
-def test_gold_parquet_is_what_analysts_expect(lake):
-    land_day(lake)
-    lake.materialize(EVERYTHING, day=DAY)
+def test_gold_parquet_is_what_analysts_expect(day_run):
+    lake, _ = day_run
     partition_file = (
         lake.layout.gold_dir / "crm_friction_heuristics" / f"date={DAY}" / "data.parquet"
     )
@@ -242,9 +251,8 @@ def test_gold_parquet_is_what_analysts_expect(lake):
     assert [(str(r[0]), r[1], r[2]) for r in rows] == [(DAY, "valid", 3)]
 
 
-def test_materializations_carry_schema_and_row_count(lake):
-    land_day(lake)
-    result = lake.materialize(EVERYTHING, day=DAY)
+def test_materializations_carry_schema_and_row_count(day_run):
+    _, result = day_run
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         key = event.asset_key.to_user_string()
