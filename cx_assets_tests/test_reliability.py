@@ -5,6 +5,7 @@ a process holding the warehouse file gets one line, and environment mistakes one
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import sqlite3
@@ -193,13 +194,17 @@ def test_an_old_dagster_yaml_with_run_and_pool_limits_is_replaced(tmp_path, monk
 
 
 # A command of ours on a data root: its home prepared, then the instance opened.
-_OPEN_A_NEW_HOME = """
+# Opens each data root read from stdin, one a line, and says so: two of them, started once
+# and each given the same new root at the same moment, open it together as two commands do.
+_OPEN_NEW_HOMES = """
 import sys
 from pathlib import Path
 from dagster import DagsterInstance
 from cx_assets.cli import prepare_dagster_home
-with DagsterInstance.from_config(str(prepare_dagster_home(Path(sys.argv[1])))) as instance:
-    instance.get_runs(limit=1)
+for line in sys.stdin:
+    with DagsterInstance.from_config(str(prepare_dagster_home(Path(line.rstrip())))) as instance:
+        instance.get_runs(limit=1)
+    print("opened", flush=True)
 """
 
 
@@ -207,25 +212,45 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
     """Seen in the daemon's test on a busy machine: two processes opening a new DAGSTER_HOME
     at once both stamped the run database's schema revision, and with two rows in
     `alembic_version` every later open failed ("more than one head present"). Without the
-    home's storage made once under a lock, about half of such pairs broke it."""
+    home's storage made once under a lock, about half of such pairs broke it.
+
+    One pair of processes opens five new roots, each root handed to both at once once both
+    have imported Dagster (a pair started for each root spent most of the test importing:
+    about 2.5 s of CPU a process, and their imports, not their opens, set them apart)."""
     environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
-    for trial in range(5):
-        root = tmp_path / f"root{trial}"
-        pair = [
-            subprocess.Popen(
-                [str(BIN / "python"), "-c", _OPEN_A_NEW_HOME, str(root)],
-                env=environment, stderr=subprocess.PIPE, text=True,
-            )
-            for _ in range(2)
-        ]  # fmt: skip
+    errors = [tmp_path / f"errors{n}.txt" for n in range(2)]
+    pair = []
+    for path in errors:
+        with path.open("w") as stderr:
+            pair.append(subprocess.Popen(
+                [str(BIN / "python"), "-c", _OPEN_NEW_HOMES], env=environment, text=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            ))  # fmt: skip
+    try:
+        for trial in range(5):
+            root = tmp_path / f"root{trial}"
+            for process in pair:
+                process.stdin.write(f"{root}\n")
+                process.stdin.flush()
+            for process, path in zip(pair, errors, strict=True):
+                answered, _, _ = select.select([process.stdout], [], [], 120)
+                said = process.stdout.readline() if answered else "(nothing in 120 s)"
+                assert said == "opened\n", f"{root}: {said} {path.read_text()}"
+            runs = root / "dagster_home" / "history" / "runs.db"
+            with sqlite3.connect(runs) as database:
+                assert database.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+            with DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+                assert instance.get_runs() == []
+    finally:
         for process in pair:
-            _, errors = process.communicate(timeout=120)
-            assert process.returncode == 0, errors
-        runs = root / "dagster_home" / "history" / "runs.db"
-        with sqlite3.connect(runs) as database:
-            assert database.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
-        with DagsterInstance.from_config(str(root / "dagster_home")) as instance:
-            assert instance.get_runs() == []
+            process.stdin.close()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    for process, path in zip(pair, errors, strict=True):
+        assert process.returncode == 0, path.read_text()
 
 
 @pytest.mark.parametrize(
