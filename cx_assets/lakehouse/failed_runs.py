@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 
-from cx_assets.lakehouse.partitions import run_tags_for_days
+from cx_assets.lakehouse.partitions import day_span, run_command, run_tags_for_days
 
 # Waits of 2, 4, 8, 16, 32 and 64 min after each failure: the last ask comes about 2 h after
 # the first run failed, each costing one run (a re-ask carries no Dagster retries: it is
@@ -109,11 +109,9 @@ def ask_again(
         failed = _why_failed(instance, run.run_id)
         count = run.tags.get(ASKED_AGAIN_TAG, "0")  # a tag set by hand, not a count: done
         asked = int(count) if count.isdigit() else ASKS_AGAIN
-        shown = _shown(days)
-        said = f"{shown}: its run failed at {ended:%Y-%m-%d %H:%M} UTC ({failed.why})"
-        fix = (
-            f"fix the cause, then `cx-lakehouse run {_command_days(days)} --select group:{source}`"
-        )
+        said = f"{day_span(days)}: its run failed at {ended:%Y-%m-%d %H:%M} UTC ({failed.why})"
+        last = days[-1] if len(days) > 1 else None
+        fix = f"fix the cause, then `{run_command(days[0], last, f'group:{source}', config='')}`"
         if failed.checks:
             notes.append(f"{said}; it failed its checks, so it is not asked again: {fix}")
             continue
@@ -184,11 +182,3 @@ def _why_failed(instance: DagsterInstance, run_id: str) -> Failed:
     line = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
     # `cx_assets.lakehouse.run_lock.RunLockTimeout: ...` read as `RunLockTimeout: ...`
     return Failed(re.sub(r"^(?:\w+\.)+(?=\w+:)", "", line)[:300], checks)
-
-
-def _shown(days: list[str]) -> str:
-    return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
-
-
-def _command_days(days: list[str]) -> str:
-    return f"--date {days[0]}" + (f" --to {days[-1]}" if len(days) > 1 else "")
