@@ -112,8 +112,8 @@ def silver_from_bronze(
         # Its days must be written one by one for a day to see the keys of the day before.
         raise TypeError("a key unique across days, typed by day, needs a DayTables output")
     if not _declares_day_tables(context):
-        chunks = [(chunk, report.add(chunk, compute(chunk))) for chunk in chunk_days]
-        rows = pyarrow.concat_tables([rows for _, rows in chunks]) if chunks else None
+        typed_chunks = [report.add(chunk, compute(chunk)) for chunk in chunk_days]
+        rows = pyarrow.concat_tables(typed_chunks) if typed_chunks else None
         frame = rows.to_pandas(types_mapper=pd.ArrowDtype) if rows is not None else pd.DataFrame()
         return Output(frame, metadata=report.metadata())
 

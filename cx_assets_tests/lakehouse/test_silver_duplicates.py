@@ -166,3 +166,25 @@ def test_a_key_kept_on_another_day_is_a_duplicate_in_every_part_of_a_day(
             (NEXT_DAY, "a.jsonl", f"duplicate record_id (first delivered on {DAY})"),
         ],
     )
+
+
+def test_a_range_typed_in_chunks_keeps_every_chunks_rows_in_one_frame(lake, monkeypatch):
+    """A silver step whose output is one frame (not `DayTables`) gets every chunk of its
+    range joined: with chunks of one record, each day is typed on its own and both days'
+    rows, and the quarantined one, are written."""
+    monkeypatch.setattr(steps, "GROUP_ROWS", 1)
+    lake.land_jsonl("crm", "keyed", DAY, [{"Id": 1, "Label": "one"}], name="a.jsonl")
+    lake.land_jsonl(
+        "crm", "keyed", NEXT_DAY, [{"Id": 2, "Label": "two"}, {"Id": 3, "Label": "rejected"}]
+    )
+
+    assert lake.materialize([bronze_keyed, keyed], day=DAY, last_day=NEXT_DAY).success
+
+    kept = lake.query("SELECT date, record_id, label FROM silver.keyed ORDER BY 1, 2")
+    assert [
+        (f"{day:%Y-%m-%d}", key, label) for day, key, label in kept.itertuples(index=False)
+    ] == [
+        (DAY, 1, "one"),
+        (NEXT_DAY, 2, "two"),
+    ]
+    assert lake.quarantine("crm_keyed")["reason"].tolist() == ["the rule rejects it"]
