@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from cx_assets.lakehouse.landing import LandedFile
 
@@ -122,7 +122,8 @@ def read_json(path: Path) -> Iterator[Row]:
         yield 1, cleaned, None, error and _utf8_error(data)
         return
     # The element's 1-based position stands in for its line (contract section 2), and its
-    # raw text is its own slice of the file, exactly as delivered.
+    # raw text is its own slice of the file, exactly as delivered. The text between a break
+    # and the element read again from is one element: positions count it once.
     for position, (start, end, json_error) in enumerate(elements, start=1):
         raw, decode_error = _clean_surrogates(text[start:end])
         yield position, raw, None, decode_error or json_error
@@ -138,94 +139,241 @@ def _utf8_error(data: bytes) -> str:
 
 _JSON_SPACE = " \t\n\r"
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
-# Only the elements' extents are wanted, not their values: numbers stay text, which also
-# spares Python's 4,300-digit limit on integers (a longer one would raise ValueError).
+# Only the elements' extents (and their fields' names) are wanted: numbers stay text, which
+# also spares Python's 4,300-digit limit on integers (a longer one would raise ValueError).
 # `NaN` and `Infinity` (Python's parser takes them, JSON does not) are refused later, in
 # SQL, as in JSONL: with the field's name when the contract declares the field.
 _JSON_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 
 
-def _array_elements(text: str) -> list[tuple[int, int, str | None]] | None:
+Span = tuple[int, int, str | None]  # an element's (start, end, reason), as in the text
+
+# How a walk over an array's elements stops (`_Stop.kind`).
+_CLOSED = "closed"  # at its `]`, nothing but whitespace after it
+_TEXT_AFTER = "text after"  # at text after its `]`
+_BROKEN = "broken"  # where a `,` belongs, or at an element whose end cannot be found
+
+
+class _Stop(NamedTuple):
+    kind: str
+    position: int  # where the text after `]`, or the break, starts
+    message: str = ""  # json.loads' message for it, and where it applies
+    error_at: int = 0
+
+
+def _array_elements(text: str) -> list[Span] | None:
     """(start, end, reason) of each element when `text` is one JSON array (`reason` says why
     an element is not valid JSON, else None), None when it is one other valid JSON value.
 
-    Where the array's structure breaks (an element that never ends, a missing `,`, no `]`
-    before the end, text after it), the elements before the break are kept and the rest of
-    the text is one more element, with json.loads' reason: a truncated export loses no
-    element it delivered whole. Raises `JSONDecodeError` (json.loads' messages) when no
-    element can be told apart: not an array and not valid, or broken at its first element."""
-
-    def skip_whitespace(position: int) -> int:
-        return _JSON_WHITESPACE.match(text, position).end()
-
-    def broken(position: int, error: json.JSONDecodeError) -> list[tuple[int, int, str | None]]:
-        if not elements:
-            raise error
-        end = max(position, len(text.rstrip(_JSON_SPACE)))
-        return [*elements, (position, end, _json_reason(error))]
-
-    position = skip_whitespace(0)
-    elements: list[tuple[int, int, str | None]] = []
+    Where the array's structure breaks (an element cut off or that never ends, a missing
+    `,`, stray text between elements), the text from the break to the next element read
+    again (`_read_again`) is one more element, with json.loads' reason and where the
+    reading went on; with no element to read again from, the rest of the text is. Text
+    after the array's `]` is one more element too. So a damaged export loses no element it
+    delivered whole. Raises `JSONDecodeError` (json.loads' messages) when no element can be
+    told apart: not an array and not valid, or broken at its first element."""
+    position = _skip_whitespace(text, 0)
     if not text.startswith("[", position):
-        end, error = _decoded_end(text, position)
+        _, end, error = _decoded(text, position)
         if error is not None:
             raise error
-        if skip_whitespace(end) != len(text):
-            raise json.JSONDecodeError("Extra data", text, skip_whitespace(end))
+        if _skip_whitespace(text, end) != len(text):
+            raise json.JSONDecodeError("Extra data", text, _skip_whitespace(text, end))
         return None
-    position = skip_whitespace(position + 1)
-    closed = text.startswith("]", position)
-    while not closed:
-        end, error = _decoded_end(text, position)
-        reason = None
-        if error is not None:
-            # One bad element: skip to where it ends, and read on.
-            end = _element_end(text, position)
-            if end is None:
-                return broken(position, error)
-            reason = _json_reason(error)
-        elements.append((position, end, reason))
-        position = skip_whitespace(end)
-        if text.startswith(",", position):
-            position = skip_whitespace(position + 1)
-        elif text.startswith("]", position):
-            closed = True
-        else:
-            return broken(position, json.JSONDecodeError("Expecting ',' delimiter", text, position))
-    after = skip_whitespace(position + 1)
-    if after != len(text):
-        return broken(after, json.JSONDecodeError("Extra data", text, after))
+    position = _skip_whitespace(text, position + 1)
+    if text.startswith("]", position):
+        elements, keys, stop = [], None, _closing(text, position)
+    else:
+        elements, keys, stop = _walk(text, position, None)
+    lines = _Lines(text)
+    while stop.kind != _CLOSED:
+        if not elements:
+            raise json.JSONDecodeError(stop.message, text, stop.error_at)
+        reason = _where_reason(stop.message, lines.at(stop.error_at))
+        read_again = _read_again(text, stop.position, keys) if stop.kind == _BROKEN else None
+        if read_again is None:
+            end = max(stop.position, len(text.rstrip(_JSON_SPACE)))
+            elements.append((stop.position, end, reason))
+            break
+        start, spans, keys, next_stop = read_again
+        bad = text[stop.position : start].rstrip(_JSON_SPACE).removesuffix(",")
+        reason += ", " + _READ_AGAIN.format(*lines.at(start))
+        elements.append((stop.position, stop.position + len(bad.rstrip(_JSON_SPACE)), reason))
+        elements.extend(spans)
+        stop = next_stop
     return elements
+
+
+_READ_AGAIN = "the array read again from line {} column {}"
+
+
+def _walk(
+    text: str, position: int, keys: frozenset[str] | None
+) -> tuple[list[Span], frozenset[str] | None, _Stop]:
+    """The elements from `position` (an element's start) to where the array closes or
+    breaks, the fields each element holds (`_fields`, from `keys`), and that stop."""
+    spans: list[Span] = []
+    while True:
+        value, end, error = _decoded(text, position)
+        if error is None:
+            keys = _fields(keys, value)
+            spans.append((position, end, None))
+        else:
+            # One bad element: skip to where it ends, and read on.
+            end = _trusted_end(text, position, keys)
+            if end is None:
+                return spans, keys, _Stop(_BROKEN, position, error.msg, error.pos)
+            spans.append((position, end, _json_reason(error)))
+        position = _skip_whitespace(text, end)
+        if text.startswith(",", position):
+            position = _skip_whitespace(text, position + 1)
+        elif text.startswith("]", position):
+            return spans, keys, _closing(text, position)
+        else:
+            return spans, keys, _Stop(_BROKEN, position, "Expecting ',' delimiter", position)
+
+
+def _trusted_end(text: str, position: int, keys: frozenset[str] | None) -> int | None:
+    """Where the bad element at `position` ends (`_element_end`), None when that cannot be
+    told. The end is looked for outside strings, so a string the element leaves open (cut
+    off) can put it inside a later element, or a `,` or `]` inside a string of its own. In
+    an array of objects sharing fields (`keys`), an end is trusted only when no element to
+    read again from starts before it, and the next object's `{` follows its `,` (or the
+    file ends, or the array's `]` follows, closing the file)."""
+    end = _element_end(text, position, keys)
+    if end is None or not keys:
+        return end
+    after = _skip_whitespace(text, end)
+    if text.startswith(",", after):
+        after = _skip_whitespace(text, after + 1)
+        follows = after == len(text) or text.startswith(("{", "]"), after)
+    else:
+        follows = _closing(text, after).kind == _CLOSED
+    return end if follows else None
+
+
+def _closing(text: str, position: int) -> _Stop:
+    """How an array whose `]` is at `position` stops: closed, or text after it."""
+    after = _skip_whitespace(text, position + 1)
+    if after == len(text):
+        return _Stop(_CLOSED, after)
+    return _Stop(_TEXT_AFTER, after, "Extra data", after)
+
+
+def _read_again(
+    text: str, position: int, keys: frozenset[str] | None
+) -> tuple[int, list[Span], frozenset[str] | None, _Stop] | None:
+    """Where the array broken at `position` is read again from: the next object after it
+    that holds every field each element before the break holds (`keys`), is not a field's
+    value or a list's first item (after a `:` or `[`), and whose elements, read on, do not
+    close a list or an object of the broken element (`]` followed by `,`, `}` or `]`, or
+    `}` or `:` where a `,` belongs): objects nested in the broken element are not elements.
+    Its start, its elements up to the next stop, their fields and that stop; None when no
+    object is found (elements not objects, or sharing no field, read nothing again)."""
+    search = position + 1
+    while keys and (start := _next_element(text, search, keys)) is not None:
+        spans, fields, stop = _walk(text, start, keys)
+        nested = text[stop.position : stop.position + 1]
+        if not (
+            (stop.kind == _TEXT_AFTER and nested in (",", "}", "]"))
+            or (stop.kind == _BROKEN and nested in ("}", ":"))
+        ):
+            return start, spans, fields, stop
+        search = stop.position  # the objects read on are nested too
+    return None
+
+
+def _next_element(text: str, position: int, keys: frozenset[str]) -> int | None:
+    """The start of the first element to read again from (`_is_element`) from `position`."""
+    while (start := text.find("{", position)) >= 0:
+        if _is_element(text, start, keys):
+            return start
+        position = start + 1
+    return None
+
+
+_OBJECT_START = re.compile(r'\{[ \t\n\r]*["}]')
+
+
+def _is_element(text: str, start: int, keys: frozenset[str]) -> bool:
+    """Whether the `{` at `start` opens an object that is valid JSON, holds each of `keys`
+    and is not after a `:` or a `[` (a field's value, a list's first item)."""
+    if not _OBJECT_START.match(text, start):
+        return False  # `{x}` in a transcript: not decoded (its error would count lines)
+    before = start - 1
+    while before >= 0 and text[before] in _JSON_SPACE:
+        before -= 1
+    if before >= 0 and text[before] in ":[":
+        return False
+    value, _, error = _decoded(text, start)
+    return error is None and value.keys() >= keys
+
+
+def _fields(keys: frozenset[str] | None, value: object) -> frozenset[str]:
+    """The fields each element read so far holds (`keys`, None before the first), with
+    `value` read too: none once one is not an object."""
+    if not isinstance(value, dict):
+        return frozenset()
+    if keys is None:
+        return frozenset(value)
+    return keys if value.keys() >= keys else keys.intersection(value)
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    return _JSON_WHITESPACE.match(text, position).end()
+
+
+class _Lines:
+    """The 1-based line and column of positions in `text`, as json.loads counts them, each
+    counted on from the one before: a file broken at every element is counted once."""
+
+    def __init__(self, text: str):
+        self.text, self.position, self.line = text, 0, 1
+
+    def at(self, position: int) -> tuple[int, int]:
+        if position < self.position:
+            self.position, self.line = 0, 1
+        self.line += self.text.count("\n", self.position, position)
+        self.position = position
+        return self.line, position - self.text.rfind("\n", 0, position)
 
 
 _TOO_DEEP = "nested too deeply to read"
 
 
-def _decoded_end(text: str, position: int) -> tuple[int, json.JSONDecodeError | None]:
-    """Where the JSON value at `position` ends, or why it is not a valid one."""
+def _decoded(text: str, position: int) -> tuple[object, int, json.JSONDecodeError | None]:
+    """The JSON value at `position` and where it ends, or why it is not a valid one."""
     try:
-        _, end = _JSON_DECODER.raw_decode(text, position)
+        value, end = _JSON_DECODER.raw_decode(text, position)
     except json.JSONDecodeError as error:
-        return position, error
+        return None, position, error
     except RecursionError:
-        return position, json.JSONDecodeError(_TOO_DEEP, text, position)
-    return end, None
+        return None, position, json.JSONDecodeError(_TOO_DEEP, text, position)
+    return value, end, None
 
 
 def _json_reason(error: json.JSONDecodeError) -> str:
     """json.loads' own message, and where in the file (not for nesting: it is everywhere)."""
-    if error.msg == _TOO_DEEP:
+    return _where_reason(error.msg, (error.lineno, error.colno))
+
+
+def _where_reason(message: str, line_column: tuple[int, int]) -> str:
+    if message == _TOO_DEEP:
         return f"invalid JSON: {_TOO_DEEP}"
-    return f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+    return f"invalid JSON: {message} (line {line_column[0]} column {line_column[1]})"
 
 
-def _element_end(text: str, position: int) -> int | None:
+def _element_end(text: str, position: int, keys: frozenset[str] | None = None) -> int | None:
     """Where a broken array element starting at `position` ends: before the first `,` or
     `]` outside strings and brackets opened in it (trailing whitespace left out), or None
-    when the text ends first."""
+    when the text ends first, or an element to read again from (`_is_element`, holding
+    `keys`) starts before: so a cut-off element's end is never looked for past the next
+    element, nor every element after it read to its end when none is found."""
     depth, in_string, index = 0, False, position
     while index < len(text):
         char = text[index]
+        if char == "{" and keys and index > position and _is_element(text, index, keys):
+            return None
         if in_string:
             if char == "\\":
                 index += 1

@@ -161,3 +161,60 @@ def test_a_csv_file_in_a_table_landing_as_json_says_why_its_numbers_are_not(lake
         "values are text, and this table lands as JSON, whose numbers and booleans are not quoted)",
         f"{folder}/part.jsonl": 'field "duration_seconds" is not an integer',
     }
+
+
+def test_a_json_array_broken_twice_keeps_the_calls_after_each_break(lake):
+    """A `.json` array missing a `,` after B and cut off in E's transcript: each break costs
+    the text up to the next call (C; E's cut text), and the calls after it reach silver and
+    gold at their own positions. The rest of the file after the first break was one bad
+    record, its calls D, F and G with it."""
+    calls = {call_id: json.dumps(call(call_id, "Agent: Hello.")) for call_id in "ABCDEFG"}
+    cut = calls["E"][: calls["E"].index("Hello") + 3]  # `..."transcript_text": "Agent: Hel`
+    lines = [
+        "[",
+        calls["A"] + ",",
+        calls["B"],  # line 3: its `,` missing
+        calls["C"] + ",",
+        calls["D"] + ",",
+        cut,  # line 6: cut off in a string, at the line's end
+        calls["F"] + ",",
+        calls["G"],
+        "]",
+    ]
+    lake.land("calls", "transcripts", DAY, "batch.json", "\n".join(lines) + "\n")
+
+    result = lake.materialize(EVERYTHING, day=DAY)
+
+    assert result.success
+    kept = lake.query("SELECT call_id, line_number FROM silver.calls_transcripts ORDER BY 1")
+    assert kept.to_dict("records") == [
+        {"call_id": "A", "line_number": 1},
+        {"call_id": "B", "line_number": 2},
+        {"call_id": "D", "line_number": 4},
+        {"call_id": "F", "line_number": 6},
+        {"call_id": "G", "line_number": 7},
+    ]
+    quarantined = lake.quarantine("calls_transcripts").sort_values("line_number")
+    assert quarantined[["line_number", "raw", "reason"]].to_dict("records") == [
+        {
+            "line_number": 3,
+            "raw": calls["C"],
+            "reason": "invalid JSON: Expecting ',' delimiter (line 4 column 1), "
+            "the array read again from line 5 column 1",
+        },
+        {
+            "line_number": 5,
+            "raw": cut,
+            "reason": f"invalid JSON: Invalid control character at (line 6 column {len(cut) + 1}), "
+            "the array read again from line 7 column 1",
+        },
+    ]
+    assert sorted(lake.gold("calls_performance")["call_id"]) == ["A", "B", "D", "F", "G"]
+    reconciliation = check_results(result)[("silver/calls_transcripts", RECONCILES_WITH_BRONZE)]
+    assert reconciliation.passed
+    assert reconciliation.metadata["by_day"].data[DAY] == {
+        "bronze": 7,
+        "silver": 5,
+        "quarantine": 2,
+        "unaccounted": 0,
+    }

@@ -105,11 +105,19 @@ def test_json_empty_array_has_no_records(tmp_path):
         ('[{"a": 1}, {"b": "x}, {"c": 3}]', ['{"a": 1}'], '{"b": "x}, {"c": 3}]'),
         ("[{}]]", ["{}"], "]"),  # text after the array
         ('[{"a": 1}] x', ['{"a": 1}'], "x"),
+        # Objects after the array's `]` are text after it, not read again from.
+        ('[{"a": 1}]\n{"a": 2},\n{"a": 3}', ['{"a": 1}'], '{"a": 2},\n{"a": 3}'),
+        # Cut off after an object of its own holding the elements' fields, as a field's
+        # value or a list's first item: that object is not read again from.
+        ('[{"a": 1},\n{"a": 2, "b": {"a": 3}', ['{"a": 1}'], '{"a": 2, "b": {"a": 3}'),
+        ('[{"a": 1},\n{"a": 2, "b": [{"a": 3}', ['{"a": 1}'], '{"a": 2, "b": [{"a": 3}'),
     ],
 )
 def test_json_array_broken_after_an_element_keeps_the_elements_before(tmp_path, text, kept, rest):
-    # A truncated or damaged export loses none of the elements it delivered whole: the rest
-    # of the file after the break is one bad record, with json.loads' own reason and place.
+    # A truncated or damaged export loses none of the elements it delivered whole. With no
+    # element after the break to read again from (none there, or none holding the fields
+    # every element before it holds: `a`), the rest of the file is one bad record, with
+    # json.loads' own reason and place.
     with pytest.raises(json.JSONDecodeError) as expected:
         json.loads(text)
     error = expected.value
@@ -117,6 +125,162 @@ def test_json_array_broken_after_an_element_keeps_the_elements_before(tmp_path, 
     assert rows[:-1] == [(position, raw, None, None) for position, raw in enumerate(kept, 1)]
     reason = f"invalid JSON: {error.msg} (line {error.lineno} column {error.colno})"
     assert rows[-1] == (len(kept) + 1, rest, None, reason)
+
+
+def broken_at(msg: str, line: int, column: int, read_again: tuple[int, int]) -> str:
+    """The reason of the text between an array's break and the element it is read again
+    from: where it broke, and where that element starts (line, column)."""
+    return (
+        f"invalid JSON: {msg} (line {line} column {column}), "
+        f"the array read again from line {read_again[0]} column {read_again[1]}"
+    )
+
+
+def test_json_array_missing_a_comma_costs_only_the_element_after_it(tmp_path):
+    # Line 3's element ends without its `,`: the element after it (line 4) is the bad
+    # record, and the reading goes on from line 5's, at the next position.
+    text = '[\n{"id": "A"},\n{"id": "B"}\n{"id": "C"},\n{"id": "D"}\n]\n'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (2, '{"id": "B"}', None, None),
+        (3, '{"id": "C"}', None, broken_at("Expecting ',' delimiter", 4, 1, (5, 1))),
+        (4, '{"id": "D"}', None, None),
+    ]
+
+
+def test_json_array_stray_text_between_elements_is_one_bad_record(tmp_path):
+    # `oops` (column 14) where a `,` belongs; `{"id": "B"}` starts at column 19.
+    text = '[{"id": "A"} oops {"id": "B"}, {"id": "C"}]'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (2, "oops", None, broken_at("Expecting ',' delimiter", 1, 14, (1, 19))),
+        (3, '{"id": "B"}', None, None),
+        (4, '{"id": "C"}', None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "cut", "reason"),
+    [
+        # Cut off in a string at its line's end (column 25), the next element on line 4.
+        (
+            '[\n{"id": "A", "t": "x"},\n{"id": "B", "t": "cut of\n{"id": "C", "t": "y"},'
+            '\n{"id": "D", "t": "z"}\n]\n',
+            '{"id": "B", "t": "cut of',
+            broken_at("Invalid control character at", 3, 25, (4, 1)),
+        ),
+        # All on one line: the cut string closes at C's first quote, so `id` (column 48)
+        # is where decoding failed; C's `{` is at column 46.
+        (
+            '[{"id": "A", "t": "x"}, {"id": "B", "t": "cut{"id": "C", "t": "y"}, '
+            '{"id": "D", "t": "z"}]',
+            '{"id": "B", "t": "cut',
+            broken_at("Expecting ',' delimiter", 1, 48, (1, 46)),
+        ),
+    ],
+)
+def test_json_array_element_cut_off_keeps_the_elements_after_it(tmp_path, text, cut, reason):
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A", "t": "x"}', None, None),
+        (2, cut, None, reason),
+        (3, '{"id": "C", "t": "y"}', None, None),
+        (4, '{"id": "D", "t": "z"}', None, None),
+    ]
+
+
+def test_json_array_objects_nested_in_a_cut_element_are_not_read_as_elements(tmp_path):
+    # B is cut off (line 2, column 97) after objects of its own holding the elements' one
+    # field: M1 a field's value, M2 a list's first item, M3 and M4 the items after it (the
+    # list goes on into B's fields after its `]`). None is taken for an element of the
+    # array: they are all B's bad record, and the reading goes on from C.
+    broken = (
+        '{"id": "B", "meta": {"id": "M1"}, "calls": [{"id": "M2"}, {"id": "M3"}, '
+        '{"id": "M4"}], "t": "cut'
+    )
+    text = '[{"id": "A"},\n' + broken + '\n{"id": "C"}]'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (2, broken, None, broken_at("Invalid control character at", 2, 97, (3, 1))),
+        (3, '{"id": "C"}', None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        '{"id": "B", {"id": "M1"}, "n": 1}',  # M1 followed by a field's `"n": 1`
+        '{"id": "B", {"id": "M1"}}',  # and by B's `}`
+    ],
+)
+def test_json_array_object_where_a_field_belongs_is_not_read_as_an_element(tmp_path, broken):
+    # M1 (column 13 of line 2) is after a `,`, as an element would be, and holds the
+    # elements' one field; what follows it (`:`, `}`) shows it inside B, one bad record.
+    text = '[{"id": "A"},\n' + broken + ',\n{"id": "C"}]'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (
+            2,
+            broken,
+            None,
+            broken_at("Expecting property name enclosed in double quotes", 2, 13, (3, 1)),
+        ),
+        (3, '{"id": "C"}', None, None),
+    ]
+
+
+def test_json_array_element_whose_end_is_found_inside_it_is_one_record(tmp_path):
+    # B's `"cut` is cut off (line 2, column 22), and its string taken to close at the
+    # next quote, so strings and the rest are read the wrong way round after it: `x}`
+    # closes B, and the `,` after it ends B. But no `{` follows that `,`: the end is not
+    # trusted, and B is one bad record up to C (line 4).
+    broken = '{"id": "B", "t": "cut\n, "n": "x}, y"}'
+    text = '[{"id": "A", "t": "a"},\n' + broken + ',\n{"id": "C", "t": "c"}]'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A", "t": "a"}', None, None),
+        (2, broken, None, broken_at("Invalid control character at", 2, 22, (4, 1))),
+        (3, '{"id": "C", "t": "c"}', None, None),
+    ]
+
+
+def test_json_array_bad_element_holding_a_list_of_objects_like_elements_is_one_record(tmp_path):
+    # B is whole but for `tru`; its list holds objects with the elements' field, M3 after
+    # a `,` as an element would be: B is still one bad record, C the next.
+    bad = '{"id": "B", "x": tru, "calls": [{"id": "M2"}, {"id": "M3"}]}'
+    text = f'[{{"id": "A"}}, {bad}, {{"id": "C"}}]'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (2, bad, None, broken_at("Expecting value", 1, 32, (1, 77))),
+        (3, '{"id": "C"}', None, None),
+    ]
+
+
+def test_json_array_objects_not_shaped_as_its_elements_are_not_read_again_from(tmp_path):
+    # B is cut off after `{}`, an object in its text (after a `,`, as an element would
+    # be) lacking `id` and `t`, the fields every element before the break holds: not an
+    # element. Strings holding `{`, `}`, `]` and `,` in the good elements change nothing.
+    broken = '{"id": "B", "t": "{\\"id\\": 1} ] , {} cut'
+    text = '[{"id": "A", "t": "a } ] {"},\n' + broken + '\n{"id": "C", "t": "] , {"}]'
+    rows = list(read_json(write(tmp_path / "a.json", text.encode())))
+    assert [(line, raw, error is None) for line, raw, _, error in rows] == [
+        (1, '{"id": "A", "t": "a } ] {"}', True),
+        (2, broken, False),
+        (3, '{"id": "C", "t": "] , {"}', True),
+    ]
+    assert rows[1][3] == broken_at("Invalid control character at", 2, 41, (3, 1))
+
+
+def test_json_array_broken_twice_reads_on_after_each_break(tmp_path):
+    # `x` (column 27) after B, and D's missing `,` (column 41, before E at column 54).
+    text = '[{"id": "A"}, {"id": "B"} x, {"id": "C"}, {"id": "D"} {"id": "E"}, {"id": "F"}]'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (2, '{"id": "B"}', None, None),
+        (3, "x", None, broken_at("Expecting ',' delimiter", 1, 27, (1, 30))),
+        (4, '{"id": "C"}', None, None),
+        (5, '{"id": "D"}', None, None),
+        (6, '{"id": "E"}', None, broken_at("Expecting ',' delimiter", 1, 55, (1, 68))),
+        (7, '{"id": "F"}', None, None),
+    ]
 
 
 def test_json_bad_array_element_is_one_bad_record_and_the_others_are_kept(tmp_path):
