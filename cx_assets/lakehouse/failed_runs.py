@@ -92,10 +92,14 @@ def ask_again(
     covered: set[str] = set()  # days of a newer run
     for record in records:  # newest first
         run = record.dagster_run
-        days = _days_of(run.tags)
-        if not days or covered.intersection(days):
+        # Its days a newer run did not take over: a later delivery of its last day, run
+        # alone, leaves the days before it owed this run.
+        ran = _days_of(run.tags)
+        days = [day for day in ran if day not in covered]
+        covered.update(ran)
+        if not days:
             continue
-        covered.update(days)
+        days = ran[ran.index(days[0]) : ran.index(days[-1]) + 1]
         if run.status != DagsterRunStatus.FAILURE or record.end_time is None:
             continue  # built, or being built, or cancelled by a person
         if run.tags.get("dagster/will_retry") == "true":

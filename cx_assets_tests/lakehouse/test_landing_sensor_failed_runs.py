@@ -201,3 +201,39 @@ def test_a_failed_run_of_several_days_is_asked_again_as_one_run_of_them(lake, mo
     assert again.partition_key is None
     assert run_tags_for_days(days[0], days[-1]).items() <= again.tags.items()
     assert again.run_key == f"{request.run_key}:again:1"
+
+
+def test_the_days_of_a_failed_run_a_later_run_took_only_some_of_are_asked_again(lake, monkeypatch):
+    """A run of three days failed, and a later delivery of its last day ran that day alone
+    (and built it): the first two days, neither built nor being built, are still owed the
+    run that failed. They had been left unbuilt for good, the later run taken to cover the
+    whole failed one."""
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from cx_assets.lakehouse.partitions import run_tags_for_days
+
+    days = ["2024-01-05", "2024-01-06", "2024-01-07"]
+    with in_memory_instance() as instance:
+        for day in days:
+            lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+        ticker = Ticker(make_sensor(), lake.root, instance)
+        (request,) = ticker.tick().run_requests
+        materialize(
+            [disk_full],
+            instance=instance,
+            tags={**request.tags, "dagster/run_key": request.run_key},
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+        instance.add_run(
+            DagsterRun(
+                job_name="crm_daily",
+                status=DagsterRunStatus.SUCCESS,
+                tags={"cx/source": "crm", "cx/trigger": "landing", "dagster/partition": days[2]},
+            )
+        )
+
+        (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+
+    assert run_tags_for_days(days[0], days[1]).items() <= again.tags.items()
+    assert again.tags[failed_runs.ASKED_AGAIN_TAG] == "1"
