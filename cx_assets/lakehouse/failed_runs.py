@@ -140,14 +140,16 @@ def ask_again(
 
 def _request(run, first: str, last: str, asked: int) -> RunRequest:
     """A run of `first` to `last` with a key of its own (Dagster drops a request whose key it
-    has seen): the failed run's, without its own count of asks, and this one's."""
+    has seen): the failed run's, without its own count of asks, this one's, and the failed
+    run's id (a re-execution from the UI keeps the tags of the run it re-executes, its count
+    of asks with them: its ask had the key of an ask before it)."""
     base = run.tags.get("dagster/run_key", run.run_id).split(":again:")[0]
     tags = {
         "cx/source": run.tags["cx/source"],
         "cx/trigger": "landing",
         ASKED_AGAIN_TAG: str(asked),
     }
-    key = f"{base}:again:{asked}"
+    key = f"{base}:again:{asked}:{run.run_id[:8]}"
     if first == last:
         return RunRequest(run_key=key, partition_key=first, tags=tags)
     return RunRequest(run_key=key, tags={**tags, **run_tags_for_days(first, last)})

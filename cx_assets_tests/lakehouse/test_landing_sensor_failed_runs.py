@@ -200,7 +200,7 @@ def test_a_failed_run_of_several_days_is_asked_again_as_one_run_of_them(lake, mo
 
     assert again.partition_key is None
     assert run_tags_for_days(days[0], days[-1]).items() <= again.tags.items()
-    assert again.run_key == f"{request.run_key}:again:1"
+    assert again.run_key.startswith(f"{request.run_key}:again:1:")
 
 
 def test_the_days_of_a_failed_run_a_later_run_took_only_some_of_are_asked_again(lake, monkeypatch):
@@ -237,3 +237,18 @@ def test_the_days_of_a_failed_run_a_later_run_took_only_some_of_are_asked_again(
 
     assert run_tags_for_days(days[0], days[1]).items() <= again.tags.items()
     assert again.tags[failed_runs.ASKED_AGAIN_TAG] == "1"
+
+
+def test_a_day_run_again_by_hand_after_it_was_asked_again_gets_a_key_of_its_own(
+    ticker, monkeypatch
+):
+    """Asked again once and failed, the day's first run was re-executed from the UI (its tags
+    kept: no count of asks) and failed too: the next ask's key was the first ask's, which
+    Dagster drops, so the day was never asked again, each tick asking in vain."""
+    fail_as(ticker, ticker.request)
+    (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    fail_as(ticker, again)
+    fail_as(ticker, ticker.request)  # the re-execution, with the first run's tags
+
+    (by_hand,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    assert by_hand.run_key not in {ticker.request.run_key, again.run_key}
