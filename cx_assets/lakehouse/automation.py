@@ -249,7 +249,7 @@ def landing_sensor(
         run = _one_run(context, source, changed, held_days, seen.owe) if changed else None
         cursor = store.cursor(seen)
         if run is None:
-            again = _ask_again(context, lake, source, seen, unchanged, now)
+            again = _ask_again(context, lake, source, seen, unchanged, now, held_days)
             if isinstance(again, RunRequest):
                 return SensorResult(run_requests=[again], cursor=cursor)
             # The folder looked in (the data root is the UI's, not necessarily the files').
@@ -299,10 +299,12 @@ def _ask_again(
     seen: DaysSeen,
     unchanged: set[str],
     now: datetime,
+    held_days: Sequence[str] = (),
 ) -> RunRequest | list[str]:
     """A run asking again for the days of the source's latest failed landing run, or what
     the tick's skip says of such runs (`failed_runs`); the run goes through the later days
-    built that read them, as a changed day's does."""
+    built that read them, as a changed day's does, short of a day it may not read
+    (`held_days`: the run would fail on it, as its first did)."""
     if context.instance is None or context.repository_def is None:
         return []
     instance, graph = context.instance, context.repository_def.asset_graph
@@ -315,7 +317,9 @@ def _ask_again(
         return landing_run_going(instance, source, day)
 
     def later(days: list[str]) -> list[str]:
-        return _later_days_reading(context, source, days)
+        stop = min((day for day in held_days if day > days[-1]), default=None)
+        through = _later_days_reading(context, source, days)
+        return [day for day in through if stop is None or day < stop]
 
     return ask_again(
         instance,

@@ -252,3 +252,34 @@ def test_a_day_run_again_by_hand_after_it_was_asked_again_gets_a_key_of_its_own(
 
     (by_hand,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
     assert by_hand.run_key not in {ticker.request.run_key, again.run_key}
+
+
+def test_a_failed_run_is_asked_again_short_of_a_later_day_it_may_not_read(lake, monkeypatch):
+    """digital 2024-01-01 re-delivered while 2024-01-02's calls folder could not be read: its
+    run, 2024-01-01 alone (a run through -02 would fail on it), failed. Asked again through
+    the later built days reading it, -02 among them, each ask failed on that folder as long
+    as it stayed unreadable, six at most: asked again, it stops short of that day too."""
+    from dagster import Definitions
+
+    from cx_assets_tests.cli import landed
+    from cx_assets_tests.conftest import Domain
+    from cx_assets_tests.lakehouse.sensor_ticks import ticks_after_the_quiet
+    from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
+
+    digital = Domain.named("digital")
+    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
+    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
+    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
+    sensor = definitions.resolve_sensor_def("digital_landing_sensor")
+    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
+    ticks_after_the_quiet(monkeypatch)
+    assert not ticker.tick().run_requests  # built from these very files
+    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-01").iterdir()
+    calls_file.write_text(calls_file.read_text() + "\n")
+    refuse_listing(monkeypatch, {lake.layout.landing_dir / "digital" / "calls" / "2024-01-02"})
+    (request,) = ticker.tick().run_requests
+    assert request.partition_key == "2024-01-01"
+    fail_as(ticker, request)
+
+    (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    assert again.partition_key == "2024-01-01"
