@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,17 +148,23 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
     # folder) may be written meanwhile: Dagster copies each write into it as it closes,
     # under a reader that takes it to never change ("database disk image is malformed",
     # or rows of before and after). A read during which either file or its `-wal` changed
-    # is read again.
+    # is read again. So is one that failed, a moment later: a writer opening the file makes
+    # its `-wal` some 40 ms before its `-shm`, which this user may not make ("unable to open
+    # database file").
     for _ in range(READ_ATTEMPTS - 1):
         before = _written_state(runs_db, index_db)
         history = _read(runs_db, index_db, runs)
-        if _written_state(runs_db, index_db) == before:
+        if history.readable and _written_state(runs_db, index_db) == before:
             return history
+        if not history.readable:
+            time.sleep(FAILED_READ_PAUSE_SECONDS)
     return _read(runs_db, index_db, runs)
 
 
 # Reads of the history while it is written, the last one shown as it came out.
 READ_ATTEMPTS = 3
+# The wait after a failed read: a writer's opening of the file, seen lasting 36-56 ms.
+FAILED_READ_PAUSE_SECONDS = 0.1
 
 
 def _refused(path: str | os.PathLike[str]) -> str:
