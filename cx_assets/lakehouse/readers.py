@@ -425,12 +425,22 @@ def quote_closes_late(line_number: int, fields: int, header_fields: int) -> str:
     )
 
 
-def stray_quote(line_number: int, header_fields: int) -> str:
+def stray_quotes(line_number: int, header_fields: int) -> str:
     """The reason of a CSV row whose quote, opened on its first line, closes on
     `line_number` into a row of the header's width whose every line is one too."""
     return (
-        f"a quote opened on this line closes on line {line_number}, yet each of these lines "
-        f"holds the header's {header_fields} fields on its own: a stray quote?"
+        f"a quote opened on this line closes on line {line_number}, and each of these lines "
+        f"holds the header's {header_fields} fields on its own: two stray quotes, or one "
+        "value over lines? Every line of it is quarantined"
+    )
+
+
+def inside_stray_quotes(first_line: int, last_line: int, header_fields: int) -> str:
+    """The reason of each line after the first of such a row (`stray_quotes`)."""
+    return (
+        f"inside a quote opened on line {first_line} that closes on line {last_line} (two "
+        f"stray quotes, or one value over lines: each of these lines holds the header's "
+        f"{header_fields} fields)"
     )
 
 
@@ -494,6 +504,8 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
         recorder.consumed.clear()
         key_prefixes = [encode_basestring(name) + ": " for name in header]
         unread: list[str] = []
+        quarantined: list[str] = []  # the lines after the first of an ambiguous row
+        inside = ""  # their reason
         while True:
             try:
                 values = next(reader)
@@ -522,10 +534,14 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
                 elif len(recorder.consumed) > 1 and _whole_rows(recorder.consumed, len(header)):
                     # Or into a row of the header's width, when each of its lines, its quotes
                     # read as text, is a row of that width on its own: two stray quotes in a
-                    # column, not a value over lines (whose first line lacks the fields after
-                    # it); else the rows between vanished into one good record's value.
-                    csv_error = f"unreadable CSV: {stray_quote(last_line, len(header))}"
-                if csv_error is not None:
+                    # column (read as one value, the rows between would vanish into it) or a
+                    # good value over lines (read as rows, its lines would be made-up
+                    # records), which the text cannot tell apart: every line is a bad record.
+                    csv_error = f"unreadable CSV: {stray_quotes(last_line, len(header))}"
+                    inside = inside_stray_quotes(line_number + 1, last_line, len(header))
+                    values, quarantined = None, recorder.consumed[1:]
+                    del recorder.consumed[1:]
+                if csv_error is not None and not quarantined:
                     values, unread = None, recorder.consumed[1:]
                     del recorder.consumed[1:]
             start_line = line_number + 1
@@ -545,6 +561,11 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
             if error is None:
                 record = _json_object(key_prefixes, values)
             yield start_line, raw, record, error
+            for line in quarantined:
+                line_number += 1
+                raw, _ = _clean_surrogates(line.rstrip("\r\n"))
+                yield line_number, raw, None, f"unreadable CSV: {inside}"
+            quarantined = []
 
 
 def _json_object(key_prefixes: list[str], values: list[str]) -> str:

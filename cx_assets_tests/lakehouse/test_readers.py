@@ -434,19 +434,30 @@ def test_csv_quote_closed_lines_later_into_a_wrong_row_costs_only_its_line(tmp_p
     assert [line for line, *_ in read_csv(spanning)] == [2, 4]
 
 
-def test_csv_stray_quotes_whose_lines_are_each_a_whole_row_cost_only_the_first_line(tmp_path):
-    # Line 2's stray quote closes at line 4's, in the same column: read as one row of lines
-    # 2-4 of the header's width, it was a good record whose name held lines 2-4, and the
-    # record of line 3 vanished, neither kept nor quarantined (seen fuzzing the landing
-    # readers: a digital calls file lost a call so).
+def test_csv_quotes_whose_lines_are_each_a_whole_row_quarantine_every_line(tmp_path):
+    # Line 2's quote closes at line 4's, in the same column, and each of lines 2-4 is a row
+    # of the header's width on its own: two stray quotes (read as one value, the record of
+    # line 3 vanished into it, neither kept nor quarantined; seen fuzzing the landing
+    # readers) or one value over lines, which no reading of the text tells apart.
     path = write(tmp_path / "a.csv", b'id,name,n\n1,"Ann,1\n2,Bo,2\n3,Cy",3\n4,Di,4\n')
+    inside = (
+        "unreadable CSV: inside a quote opened on line 2 that closes on line 4 (two stray "
+        "quotes, or one value over lines: each of these lines holds the header's 3 fields)"
+    )
     assert list(read_csv(path)) == [
         (2, '1,"Ann,1', None, "unreadable CSV: a quote opened on this line closes on line 4, "
-         "yet each of these lines holds the header's 3 fields on its own: a stray quote?"),
-        (3, "2,Bo,2", json.dumps({"id": "2", "name": "Bo", "n": "2"}), None),
-        (4, '3,Cy",3', json.dumps({"id": "3", "name": 'Cy"', "n": "3"}), None),
+         "and each of these lines holds the header's 3 fields on its own: two stray quotes, "
+         "or one value over lines? Every line of it is quarantined"),
+        (3, "2,Bo,2", None, inside),
+        (4, '3,Cy",3', None, inside),
         (5, "4,Di,4", json.dumps({"id": "4", "name": "Di", "n": "4"}), None),
     ]  # fmt: skip
+    # A good value over lines can be of that shape: quarantined too, never read as rows of
+    # its lines (line 3 was a made-up record, `retry later` its id; seen reviewing the rule).
+    valid = write(
+        tmp_path / "v.csv", b'id,name,note\n1,Ana,"Payment failed\nretry later, card, bank"\n'
+    )
+    assert [(line, record) for line, _, record, _ in read_csv(valid)] == [(2, None), (3, None)]
     # A quoted value over lines, commas in it, whose last line is no row: one row, as before.
     spanning = write(tmp_path / "b.csv", b'id,name,n\n1,"a, b\nc",1\n2,x,2\n')
     assert [(line, error) for line, _, _, error in read_csv(spanning)] == [(2, None), (4, None)]
