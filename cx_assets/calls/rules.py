@@ -49,12 +49,14 @@ _WORD = re.compile(r"\w+")
 _WORD_AT_BOTH_ENDS = re.compile(r"\w(?:.*\w)?", re.S)
 # `$50`, `$25.99`, `$1,299.99`: thousands separated by `,` in groups of three, cents by `.`;
 # a `k` or `m` right after means thousands or millions (`$1.5k` is $1,500).
-# An amount is taken whole or not at all: one followed by a word character, a `$`, or a `,`
-# or `.` and a digit (`$1,00`, `$1.299,99`, `$1,2345`, `$1e3`) is malformed, not the digits
+# An amount is taken whole or not at all: one followed by a word character, a `$`, a `,`
+# or `.` and a digit (`$1,00`, `$1.299,99`, `$1,2345`, `$1e3`), or a space and a group of
+# three digits (`$1 299,99`: thousands spaced, as in French) is malformed, not the digits
 # before where it goes wrong; nor is one signed by a `-` starting its word (`-$20`), though
 # the second end of a range (`$40-$50`) is an amount.
 _DOLLAR_AMOUNT = re.compile(
-    r"(?<!(?<![\w.,])-)\$(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?([kKmM]?)(?![\w$]|[.,]\d)"
+    r"(?<!(?<![\w.,])-)\$(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?([kKmM]?)"
+    r"(?![\w$]|[.,]\d|\s\d{3}(?!\w))"
 )
 _SCALE = {"k": 1_000, "m": 1_000_000}
 

@@ -108,6 +108,7 @@ def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
         ("the fleet plan is $129,999.", [129999.0]),  # a first group of three digits
         ("about fifty dollars more.", []),
         ("it was $45.", [45.0]),
+        ("it is $45 for 2 lines, $60 for 1000 minutes.", [45.0, 60.0]),  # no group of three
     ],
 )
 def test_dollar_amounts_keep_thousands_separators_and_cents(sentence, amounts):
@@ -129,6 +130,11 @@ def test_dollar_amounts_keep_thousands_separators_and_cents(sentence, amounts):
         "it is $-20.",  # a sign after `$`
         "it is -$20 off.",  # a sign before it
         "it is (-$20).",
+        "it is $1 299,99 a year.",  # thousands separated by a space (French, SI)
+        "it is $1 299.99 a year.",
+        "it is $12 000.",
+        "it is $1\u00a0299,99 a year.",  # a no-break space
+        "it is $1\u202f299,99 a year.",  # a narrow no-break space (French typography)
     ],
 )
 def test_a_malformed_amount_is_no_amount_rather_than_its_first_digits(sentence):
