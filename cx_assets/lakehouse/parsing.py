@@ -13,7 +13,8 @@ CRM interactions to a second or two.
 
 DuckDB casts more than the contract allows, so text is matched before it is cast:
 - timestamps are ISO-8601, `YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]][offset]]`, with years
-  1900-2199 as written and an offset of `Z` or at most ±18:00 (ISO's limit). DuckDB would
+  1900-2199 as written and an offset of `Z` or at most ±18:00 (ISO's limit), or the same
+  in ISO's basic format (`20261201T101500-0300`), written in the extended one. DuckDB would
   also take `infinity`, `epoch`, a zone name or `+99:00`, and give year 294247 or 9999.
   `offset_timestamp` (CRM times) requires the offset; `timestamp` without one is UTC; a
   leap second (`23:59:60` UTC, which DuckDB does not cast) is read as the next day's first
@@ -136,6 +137,8 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
     """`text` as a value of `kind`, or NULL when it is not one the contract allows."""
     if kind == "str":
         return text
+    if kind in ("timestamp", "offset_timestamp"):
+        text = _extended_format_sql(text)
     typed = f"TRY_CAST({text} AS {_SQL_TYPE[kind]})"
     pattern = _TEXT_PATTERN.get(kind)
     if kind in ("timestamp", "offset_timestamp"):
@@ -149,6 +152,27 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
         written = f"regexp_full_match({text}, {sql.string_literal(_NUMBER_TEXT)}) AND " * from_text
         return f"CASE WHEN {written}isfinite({typed}) THEN {typed} END"
     return typed
+
+
+# ISO-8601's basic format, a date and a time without separators (`20261201T101500Z`,
+# `20261201T1015-0300`): written in the extended one before it is matched and cast, so the
+# same limits hold. A date or time of either format with the other's is refused, as ISO
+# has it.
+_BASIC_TIMESTAMP = "[0-9]{8}T[0-9]{4}([0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}([0-9]{2})?)?"
+
+
+def _extended_format_sql(text: str) -> str:
+    """SQL: a timestamp `text` in ISO-8601's basic format in the extended one, else as it
+    is. Looked for only where the fifth character is no `-`: the extended format's is."""
+    date_and_minute = (
+        f"regexp_replace({text}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T([0-9]{{2}})([0-9]{{2}})', "
+        "'\\1-\\2-\\3T\\4:\\5')"
+    )
+    extended = f"regexp_replace({date_and_minute}, '^(.{{16}})([0-9]{{2}})', '\\1:\\2')"
+    return (
+        f"(CASE WHEN substr({text}, 5, 1) <> '-' AND regexp_full_match({text}, "
+        f"{sql.string_literal(_BASIC_TIMESTAMP)}) THEN {extended} ELSE {text} END)"
+    )
 
 
 _MICROS_A_DAY = 86_400_000_000

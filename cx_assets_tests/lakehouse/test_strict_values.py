@@ -96,6 +96,55 @@ OFFSET_SPEC = RecordSpec(fields=[Field("Date", "occurred_at", "offset_timestamp"
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("20240105T101500Z", datetime(2024, 1, 5, 10, 15, tzinfo=UTC)),
+        ("20240105T101500-0300", datetime(2024, 1, 5, 13, 15, tzinfo=UTC)),
+        ("20240105T101500+05", datetime(2024, 1, 5, 5, 15, tzinfo=UTC)),
+        ("20240105T1015Z", datetime(2024, 1, 5, 10, 15, tzinfo=UTC)),
+        ("20240105T101500.25Z", datetime(2024, 1, 5, 10, 15, 0, 250000, tzinfo=UTC)),
+        ("20240105T101500", datetime(2024, 1, 5, 10, 15, tzinfo=UTC)),  # no offset: UTC
+        ("20161231T235960Z", datetime(2017, 1, 1, tzinfo=UTC)),  # a leap second
+    ],
+)
+def test_iso_8601_basic_format_timestamps_are_read(con, value, expected):
+    """ISO-8601's basic format (`20261201T101500Z`, `20261201T101500-0300`) is ISO-8601 too:
+    it was quarantined as `not an ISO-8601 timestamp` (seen landing such a call transcript,
+    CRM interaction, ticket and journey event), a reason its sender could only dispute."""
+    add(con, {**GOOD, "Date": value}, line=1)
+    [row] = parse(con)
+    assert (row["reject_reason"], row["occurred_at"]) == (None, expected)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-05T101500Z",  # extended date, basic time: ISO-8601 mixes neither way
+        "20240105T10:15:00Z",
+        "20240105 101500Z",  # the basic format's `T` is required
+        "20240105T101500+99",  # the extended format's limits hold
+        "22000105T101500Z",
+        "20240105T101560Z",  # a 60th second only at the end of a UTC day
+        "20240105T1015000Z",
+    ],
+)
+def test_basic_format_timestamps_outside_the_contract_are_refused(con, value):
+    add(con, {**GOOD, "Date": value}, line=1)
+    [row] = parse(con)
+    assert row["reject_reason"] == 'field "Date" is not an ISO-8601 timestamp in years 1900-2199'
+
+
+def test_a_basic_format_crm_time_without_an_offset_is_refused(con):
+    add(con, {"Date": "20240105T101500"}, line=1)
+    add(con, {"Date": "20240105T071500-0300"}, line=2)
+    rows = parse(con, OFFSET_SPEC)
+    assert [(row["reject_reason"], row["occurred_at"]) for row in rows] == [
+        ('field "Date" is not an ISO-8601 timestamp with an offset, in years 1900-2199', None),
+        (None, datetime(2024, 1, 5, 10, 15, tzinfo=UTC)),
+    ]
+
+
+@pytest.mark.parametrize(
     ("value", "reason", "expected"),
     [
         ("2024-01-05T10:00:00-03:00", None, datetime(2024, 1, 5, 13, tzinfo=UTC)),
