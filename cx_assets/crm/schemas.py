@@ -43,6 +43,12 @@ class SilverInteraction(Lineage):
         "e-mail addresses and phone numbers masked.",
     )
     deal_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="`DealId`, if any.")
+    content_bytes: Series[pd.Int64Dtype] = pa.Field(
+        ge=1,
+        nullable=True,
+        description="Bytes of `Content` (UTF-8), null when it is missing or empty (the text is "
+        "not kept): noise and friction read it, so a day delivered without it is warned of.",
+    )
     recipient_count: Series[int] = pa.Field(
         ge=0,
         description="Non-empty, trimmed addresses in `EmailRecipients` (the addresses are not kept).",

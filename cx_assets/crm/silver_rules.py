@@ -289,6 +289,7 @@ def silver_interactions_sql(
            CASE WHEN p.names IS NULL THEN {mask_contacts_sql("i.title")}
                 ELSE {mask_names_sql(mask_contacts_sql("i.title"), "p.names")} END AS title,
            i.deal_id,
+           nullif(strlen(i.content), 0) AS content_bytes,
            i.recipient_count,
            {direction_sql("i.title")} AS direction,
            {thread_subject_key_sql("i.email_subject")} AS thread_subject_key,

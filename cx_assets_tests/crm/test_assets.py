@@ -13,7 +13,7 @@ import pytest
 from dagster import AssetCheckSeverity, AssetKey
 
 from cx_assets.crm.assets import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
-from cx_assets.lakehouse.checks import NON_EMPTY, RECONCILES_WITH_BRONZE
+from cx_assets.lakehouse.checks import NO_COLUMN_EMPTIED, NON_EMPTY, RECONCILES_WITH_BRONZE
 from cx_assets_tests.conftest import Lake, check_results
 from cx_assets_tests.crm.landing_rows import (
     CRM,
@@ -164,6 +164,32 @@ def test_a_redelivered_file_replaces_its_earlier_content(lake):
     ids = lake.query("SELECT interaction_id FROM silver.crm_interactions ORDER BY 1")
     assert ids["interaction_id"].tolist() == [1, 7]
     assert lake.gold("crm_friction_heuristics").empty
+
+
+def test_a_day_delivered_without_its_interactions_content_warns(lake):
+    """Noise and friction read `Content`, which silver does not keep: a day whose export lost
+    every interaction's Content (null or "") dropped its friction words and content-found
+    delivery receipts and passed every check (seen re-delivering a generated day so: its
+    friction interactions 171 a day to 52, nothing said). Its length is kept, and
+    no_column_emptied sees it gone."""
+    before = "2024-01-04"
+    land_day(lake, day=before, interactions=[
+        interaction(i, 10, day=before, content="Temos um problema") for i in range(1, 26)
+    ])  # fmt: skip
+    land_day(lake, interactions=[
+        interaction(100 + i, 10, content=None if i % 2 else "") for i in range(1, 26)
+    ])  # fmt: skip
+    result = lake.materialize(PARTITIONED, day=before, last_day=DAY)
+    assert result.success
+    emptied = evaluations(result)[("silver/crm_interactions", NO_COLUMN_EMPTIED)]
+    assert not emptied.passed and emptied.severity == AssetCheckSeverity.WARN
+    assert list(emptied.metadata["emptied_by_day"].value) == [DAY]
+    assert list(emptied.metadata["emptied_by_day"].value[DAY]) == ["content_bytes"]
+    lengths = lake.query(
+        "SELECT date, content_bytes FROM silver.crm_interactions WHERE interaction_id IN (1, 101)"
+    )
+    assert sorted(lengths["content_bytes"].tolist(), key=pd.isna)[0] == len("Temos um problema")
+    assert lengths["content_bytes"].isna().sum() == 1
 
 
 def test_a_day_without_files_gives_empty_tables_and_a_warning(lake):
