@@ -135,6 +135,8 @@ def test_dollar_amounts_keep_thousands_separators_and_cents(sentence, amounts):
         "it is $12 000.",
         "it is $1\u00a0299,99 a year.",  # a no-break space
         "it is $1\u202f299,99 a year.",  # a narrow no-break space (French typography)
+        "it is $1.299 a year.",  # European: `.` for thousands, without cents
+        "it is $12.000.",
     ],
 )
 def test_a_malformed_amount_is_no_amount_rather_than_its_first_digits(sentence):
@@ -157,6 +159,7 @@ def test_a_malformed_amount_is_no_amount_rather_than_its_first_digits(sentence):
         ("The premium plan is $1.1k.", 1100.0),  # not 1.1 × 1000 = 1100.0000000000002
         ("The premium plan is $0.07m.", 70_000.0),
         ("The premium plan is $2kg.", 0.0),  # not a suffix: no amount
+        ("The premium plan is $1.299k.", 1299.0),  # three decimals of a thousand
     ],
 )
 def test_a_k_or_m_after_an_amount_means_thousands_or_millions(text, amount):
