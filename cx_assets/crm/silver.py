@@ -37,7 +37,12 @@ from cx_assets.lakehouse.inputs import all_days, same_day
 from cx_assets.lakehouse.io_managers import DayTables, TableRef
 from cx_assets.lakehouse.parsing import after_delivery_sql
 from cx_assets.lakehouse.partitions import partition_dates
-from cx_assets.lakehouse.privacy import RECORD_HASHES, mask_contacts_sql, record_hashes
+from cx_assets.lakehouse.privacy import (
+    RECORD_HASHES,
+    mask_contacts_sql,
+    record_hashes,
+    staff_name_holding_contacts_sql,
+)
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import in_days, qualified
 from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
@@ -204,7 +209,9 @@ def crm_deal_versions(
 def crm_user_versions(
     context: AssetExecutionContext, warehouse: Warehouse, lake: Lake, bronze: TableRef
 ) -> Output[DayTables]:
-    """Every delivered version of a CRM user (account managers)."""
+    """Every delivered version of a CRM user (account managers). A name holding an e-mail
+    address or phone number is a bad record (`privacy.staff_name_holding_contacts_sql`): the
+    name reaches gold as the manager's (`crm_managers`), as an agent's does."""
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -213,7 +220,8 @@ def crm_user_versions(
         spec=USER_SPEC,
         model=schemas.SilverUserVersion,
         select_sql=f"""
-        SELECT {LINEAGE}, user_id, name, h.email_hash
+        SELECT {LINEAGE}, user_id, name, h.email_hash,
+               {staff_name_holding_contacts_sql("name", "Name")} AS {RULE_REASON}
         FROM {TYPED_RECORDS} JOIN {RECORD_HASHES} AS h USING (source_file, line_number)
         WHERE reject_reason IS NULL""",
         derived_frames=record_hashes,

@@ -19,6 +19,7 @@ from cx_assets_tests.crm.landing_rows import (
     interaction,
     land_day,
     person,
+    user,
 )
 
 pytestmark = pytest.mark.long_module
@@ -171,6 +172,31 @@ def test_a_company_name_has_contacts_masked_and_is_otherwise_kept(lake):
     companies = lake.gold("crm_companies").sort_values("company_id")
     assert companies[["company_id", "name"]].values.tolist() == names
     assert tables_holding(lake, ("vendas@", "padariax", "5006")) == []
+
+
+def test_a_managers_name_holding_an_email_or_a_phone_is_quarantined(lake):
+    """Seen in an audit: a CRM user's name reaches gold (`crm_managers`, and the command
+    centre's manager filter) as the manager's, and one holding an e-mail address or phone
+    number went there with it, as landed. Quarantined, as calls' and support's agents are
+    (masked, managers would merge into one `[email]` or one split in two); a name alone,
+    and a manager's e-mail in its own field (hashed), go through."""
+    land_day(lake)
+    lake.land_jsonl("crm", "users", DAY, [
+        user(2, "Bruno Vendas (zuleica.prado@gmail.com)"),
+        user(3, "ligar 11 94242-0150"),
+        user(4, "Carla １１ ９４２４２-０１５０"),  # full-width digits
+    ], name="more.jsonl")  # fmt: skip
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    rejected = lake.quarantine("crm_users").sort_values("line_number")
+    assert rejected["line_number"].tolist() == [1, 2, 3]
+    assert set(rejected["reason"]) == {
+        'field "Name" holds an e-mail address or phone number, not only a staff name'
+    }
+    managers = lake.gold("crm_managers")
+    assert managers[["owner_id", "name"]].values.tolist() == [[1, "Ana Gerente"]]
+    assert tables_holding(lake, ("zuleica", "94242", "９４２４２")) == []
 
 
 def test_personal_values_are_keyed_hashes(lake, monkeypatch):
