@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -95,7 +96,9 @@ def hash_key() -> bytes:
 
 
 def normalised_email(value: str | None) -> str | None:
-    text = (value or "").strip().lower()
+    """An address trimmed and lower-cased, in its compatibility form (NFKC): one typed with a
+    full-width `＠` or letters (an input method's) hashes as its ASCII twin."""
+    text = unicodedata.normalize("NFKC", value or "").strip().lower()
     return text or None
 
 
@@ -103,7 +106,9 @@ _NOT_A_DIGIT = re.compile(r"\D")
 
 
 def normalised_phone(value: str | None) -> str | None:
-    digits = _NOT_A_DIGIT.sub("", value or "")
+    """A phone number's digits, each as its ASCII digit: `１１` (full-width) and `١١`
+    (Arabic-Indic) are the `11` of the same number, and hash as it does."""
+    digits = "".join(str(unicodedata.decimal(digit)) for digit in _NOT_A_DIGIT.sub("", value or ""))
     return digits or None
 
 

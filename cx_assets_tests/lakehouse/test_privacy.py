@@ -77,6 +77,19 @@ def test_values_are_normalised_before_hashing_so_hashes_still_join():
     assert normalised_email("  A@B.C ") == "a@b.c" and normalised_phone("no digits") is None
 
 
+def test_a_contact_typed_in_another_scripts_digits_or_full_width_hashes_as_its_twin():
+    """Seen in an audit: a phone number landed in full-width digits (as a Japanese input
+    method types them) or Arabic-Indic ones, and an address with a full-width `＠`, hashed
+    apart from the same number or address in ASCII: one customer, two hashes that join with
+    nothing. Digits are read by their value, an address in its compatibility form (NFKC)."""
+    phones = ["+55 11 97531-8642", "＋５５ １１ ９７５３１－８６４２", "+٥٥ ١١ ٩٧٥٣١-٨٦٤٢"]
+    assert [normalised_phone(phone) for phone in phones] == ["5511975318642"] * 3
+    assert len(set(keyed_hashes(phones, normalised_phone))) == 1
+    emails = ["zelda@example.com", "ＺＥＬＤＡ＠ＥＸＡＭＰＬＥ．ＣＯＭ", "zelda＠example.com"]
+    assert [normalised_email(email) for email in emails] == ["zelda@example.com"] * 3
+    assert len(set(keyed_hashes(emails))) == 1
+
+
 @pytest.mark.parametrize("good", [True, False], ids=["a good record", "no good record"])
 def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(good):
     """A day whose records were all rejected (or whose table landed no file) still gives
