@@ -226,14 +226,18 @@ def _pattern(stats: Mapping[str, Any]) -> str:
 # Python's `re` reads a `str` pattern in Unicode; DuckDB's RE2 reads `\s` as ASCII only, so
 # `^[^@+\s()]+$` let an id through in SQL that Pandera rejects (a no-break space or an em
 # space inside it). And Python's `$` also matches before a line break ending the text.
-_ASCII_IN_RE2 = "dDwWbB"
+# Python's `\d` is any script's decimal digit (Unicode's category Nd: `１`, `١`, `१`), as
+# RE2's `\p{Nd}` is.
+_ASCII_IN_RE2 = "wWbB"
+_DIGIT = "\\p{Nd}"
 
 
 def re2_pattern(pattern: str) -> str:
     r"""`pattern` (Python `re` syntax, no flags) rewritten so RE2 matches exactly the strings
     Python's `re` matches: `\s` and `\S` as Python's Unicode whitespace, `$` as Python's (the
-    end, or before a line break ending the text), `\Z` as RE2's `\z`. What differs and
-    cannot be rewritten (`\d`, `\w`, `\b`, `\S` inside `[...]`) raises `Untranslatable`."""
+    end, or before a line break ending the text), `\Z` as RE2's `\z`, `\d` and `\D` as
+    any script's digit (`\p{Nd}`) and anything else. What differs and cannot be rewritten
+    (`\w`, `\b`, `\S` or `\D` inside `[...]`) raises `Untranslatable`."""
     out: list[str] = []
     in_class = False
     position = 0
@@ -250,6 +254,12 @@ def re2_pattern(pattern: str) -> str:
                 if in_class:
                     raise Untranslatable("\\S inside a character class")
                 out.append(f"[^{sql.WHITESPACE_CLASS_BODY}]")
+            elif escaped == "d":
+                out.append(_DIGIT)
+            elif escaped == "D":
+                if in_class:
+                    raise Untranslatable("\\D inside a character class")
+                out.append(_DIGIT.replace("p", "P"))
             elif escaped == "Z":
                 out.append("\\z")
             else:

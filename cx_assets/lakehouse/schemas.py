@@ -16,14 +16,16 @@ UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 # slashes, 9 digits or more (`415-555-0199`). Its record is quarantined. A run of digits
 # stays an id (systems number people), and so does a value with a letter or another sign in
 # it (`TCK-20240105-000001`), or with 8 digits at most (a date, `2024-01-05`).
-# Digits are ASCII (`0-9`; `\d` is any script's in Python, ASCII in RE2, which checks this in
-# SQL): a phone number in full-width digits is not caught here.
+# Digits are any script's (`\d`: full-width `１１`, Arabic-Indic `١١`, as free text's
+# phone numbers are; SQL reads it as RE2's `\p{Nd}`), and the joins are free text's too:
+# `１１-９４２４２-０１５０` passed as an id of signs and reached gold (seen in an audit).
 # `\Z`, not `$`: Python's `$` also matches before a line break ending the value.
 _ID_CHARACTER = r"[^@+\s()]"
-_PHONE_JOINS = "\\-./\u2010-\u2015\u2212"  # dashes (Unicode's too), dots, slashes
+# Dashes (Unicode's, small and full-width ones too), dots, slashes, a zero-width space.
+_PHONE_JOINS = "\\-./\u2010-\u2015\u2212\ufe63\uff0d\u200b"
 OPAQUE_ID = (
-    rf"^(?:{_ID_CHARACTER}*[^@+\s()0-9{_PHONE_JOINS}]{_ID_CHARACTER}*"
-    rf"|[0-9]+|[{_PHONE_JOINS}]*(?:[0-9][{_PHONE_JOINS}]*){{1,8}}|[{_PHONE_JOINS}]+)\Z"
+    rf"^(?:{_ID_CHARACTER}*[^@+\s()\d{_PHONE_JOINS}]{_ID_CHARACTER}*"
+    rf"|\d+|[{_PHONE_JOINS}]*(?:\d[{_PHONE_JOINS}]*){{1,8}}|[{_PHONE_JOINS}]+)\Z"
 )
 
 # A quarantine reason names a failed check as Pandera does (`str_matches('<pattern>')`),

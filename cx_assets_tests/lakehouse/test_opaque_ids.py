@@ -20,6 +20,8 @@ IDS = [
     "WS2024010500000001", "CL2024010500000001", "CALL-20240105-000001", "CUST-00012345",
     "T-1", "C1", "100200300400", "4155550199", "2024-01-05", "05/01/2024", "1234-5678",
     "12.345.678", "A-415-555-0199", "ticket#415-555-0199",
+    # Any script's digits as ASCII ones: a run of them, a date.
+    "１００２００３００４００", "٢٠٢٤-٠١-٠٥", "ＣＵＳ-００００００２",
 ]  # fmt: skip
 # Phone numbers as the masker finds them in text (`privacy.PHONE_CANDIDATE`): digit groups
 # joined by separators, 9 digits or more, whether or not whitespace, `+` or brackets join them.
@@ -27,6 +29,11 @@ PHONE_SHAPED = [
     "415-555-0199", "555-867-5309", "555-201-3344", "94242-0150", "555.867.5309",
     "0044-20-7946-0958", "11-94242-0150", "555\u2013867\u20135309", "555/867/5309",
     "+55 11 98888-7777", "(11) 94242-0150", "agata.f@example.com",
+    # Seen in an audit: digits of another script passed as signs, so these reached gold.
+    "１１-９４２４２-０１５０", "٤١٥-٥٥٥-٠١٩٩", "۴۱۵.۵۵۵.۰۱۹۹", "११-९४२४२-०१५०",
+    # Joined as free text's phone numbers are (`privacy.PHONE_SEPARATOR`): a full-width or
+    # small hyphen, a zero-width space.
+    "１１－９４２４２－０１５０", "11\ufe6394242\ufe630150", "11\u200b94242\u200b0150",
 ]  # fmt: skip
 
 

@@ -21,6 +21,17 @@ def _probes() -> list[str]:
     # Ids shaped as phone numbers, or nearly (`OPAQUE_ID`).
     probes += ["415-555-0199", "415-555-019", "4155550199", "2024-01-05", "--", "1-2", "x1-2"]
     probes += ["555\u2010867\u20135309", "555.867.5309", "1/2/3/4/5/6/7/8/9", "A-415-555-0199"]
+    # Digits of other scripts (Python's `\d` is any script's, RE2's ASCII only).
+    probes += [
+        "１１-９４２４２-０１５０",
+        "٤١٥-٥٥٥-٠١٩٩",
+        "१२३",
+        "x٣",
+        "１２３",
+        "²",
+        "Ⅻ",
+        "11\ufe63942",
+    ]
     for space in PYTHON_WHITESPACE:
         probes += [space, f"{space}a", f"a{space}", f"a{space}b", f"ab{space}{space}"]
     return probes
@@ -38,6 +49,9 @@ def _probes() -> list[str]:
         r"^[^]\s]+$",
         r"b$",
         r"^a\Z",
+        r"^\d+$",
+        r"^[^\d]+\Z",
+        r"^\D+\Z",
     ],
 )
 def test_a_pattern_matches_in_sql_what_it_matches_in_python(con, pattern):
@@ -54,7 +68,7 @@ def test_the_whitespace_of_python_is_more_than_ascii():
     assert {"\x0b", "\x1c", "\x85", "\xa0", "\u2003", "\u3000"} <= set(PYTHON_WHITESPACE)
 
 
-@pytest.mark.parametrize("pattern", [r"^\d+$", r"\w", r"\bx", r"[\S]"])
+@pytest.mark.parametrize("pattern", [r"\w", r"\bx", r"[\S]", r"[\D]"])
 def test_a_pattern_read_differently_by_re2_is_left_to_pandera(pattern):
     with pytest.raises(Untranslatable):
         re2_pattern(pattern)
