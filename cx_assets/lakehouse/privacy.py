@@ -527,6 +527,13 @@ def _masked_text(text: str) -> str:
     )
 
 
+def masked_name(name: str) -> str:
+    """A name a landed file gives (a CSV header's column) with its e-mail addresses and phone
+    numbers masked as a file's name is (`shown_paths`, without the tag): a reason quoting it
+    leaves quarantine (logs, metadata, `cx-lakehouse run`'s summary)."""
+    return _masked_text(name)
+
+
 @functools.lru_cache(maxsize=4096)
 def _masked_part(part: str) -> str:
     """One part of a path (a file's or a folder's name) masked. A name's extension is not

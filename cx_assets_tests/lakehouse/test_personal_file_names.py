@@ -1,7 +1,7 @@
 """A landed file named after a person (`ana.souza@example.com.csv`, `+55 11 94242-0150.csv`):
 bronze and quarantine keep the name, to find the file by; silver's `source_file` shows it with
 the e-mail address masked, and a tag that keeps two such files apart; the event log masks
-phone numbers too."""
+phone numbers too. So is a CSV header's column named after one, quoted in a reason."""
 
 from __future__ import annotations
 
@@ -87,3 +87,27 @@ def test_a_days_files_order_a_members_versions_by_their_landed_names(lake):
         f"{folder}m_1704454500.csv",
         f"{folder}m_1704458100.csv",
     ]
+
+
+def test_a_csv_headers_repeated_names_are_quoted_with_their_contacts_masked(lake):
+    """Seen in an audit: a CSV header naming a column twice is quarantined as `CSV header
+    names a column more than once: "<name>"`, and that reason leaves quarantine (the step's
+    log, the materialization's sample and reason counts, `cx-lakehouse run`'s summary): a
+    spreadsheet's pivot whose columns are named by people's addresses put one in the event
+    log. The names are quoted with their e-mail addresses and phone numbers masked, as a
+    file's name is shown; the header stays whole in the quarantined record's text."""
+    fields = "member_id,plan_type,tenure_months,segment,language_preference,enrollment_date"
+    header = f"{fields},{EMAIL},{EMAIL},{PHONE},{PHONE}"
+    lake.land("digital", "members", D1, "pivot.csv", f"{header}\nM1,MAPD,8,G,en,2024-01-01\n")
+    lake.land_csv("digital", "members", D1, [member("M3")], name="members.csv")
+    result = lake.materialize(EVERYTHING, selection=MEMBERS, day=D1)
+    assert result.success
+
+    (quarantined,) = lake.quarantine("digital_members").itertuples()
+    said = 'file not read: CSV header names a column more than once: "[email]", "[phone]"'
+    assert quarantined.reason == said
+    assert quarantined.raw.startswith(header)
+    recorded = "\n".join(serialize_value(entry) for entry in lake.instance.all_logs(result.run_id))
+    assert said.replace('"', '\\"') in recorded
+    for planted in PLANTED:
+        assert planted not in recorded
