@@ -66,13 +66,15 @@ EMAIL_PATTERN = (
 # ("15/01/2024 11 94242-0112") is masked with it: a date lost beats a number kept.
 # Digits of any script (full-width `１１`, Arabic-Indic), spaces of any width (zero too), a
 # tab, two spaces, or a full-width or small hyphen between groups are as people type and
-# paste them.
+# paste them; so are a middle dot (`93·412·00·00`, Catalan), a hyphenation point, and
+# Japanese input's katakana middle dot and long-vowel mark `ー` typed for a dash
+# (`０９０ー１２３４ー５６７８`): each of these, as a dash, may have a space each side.
 DIGIT = r"\p{Nd}"
 PHONE_SEPARATOR = (
-    r"[ \t./\-\x{00A0}\x{2002}-\x{200B}\x{202F}\x{2010}-\x{2015}\x{2212}\x{3000}"
-    r"\x{FE63}\x{FF0D}]"
+    r"[ \t./\-\x{00A0}\x{00B7}\x{2002}-\x{200B}\x{202F}\x{2010}-\x{2015}\x{2027}\x{2212}"
+    r"\x{3000}\x{30FB}\x{30FC}\x{FE63}\x{FF0D}]"
 )
-PHONE_DASH = r"[\-\x{2010}-\x{2015}\x{2212}\x{FE63}\x{FF0D}]"
+PHONE_DASH = r"[\-\x{00B7}\x{2010}-\x{2015}\x{2027}\x{2212}\x{30FB}\x{30FC}\x{FE63}\x{FF0D}]"
 PHONE_JOIN = rf"( {PHONE_DASH} |[ \t]{{2}}|{PHONE_SEPARATOR})"
 PHONE_CANDIDATE = rf"(\+|\b00)?\(?{DIGIT}+\)?({PHONE_JOIN}?\(?{DIGIT}+\)?)*"
 PHONE_MIN_DIGITS = 9
@@ -453,8 +455,11 @@ _NAME_EMAIL = re.compile(
     r"[\w\u00ad.\uff0e-]+[.\uff0e][^\W\d_]{2,}"
 )
 # An underscore joins a number's groups too: a file name puts one where text has a space.
-_NAME_SEPARATOR = r"[ \t./_\-\u00a0\u2002-\u200b\u202f\u2010-\u2015\u2212\u3000\ufe63\uff0d]"
-_NAME_DASH = r"[\-\u2010-\u2015\u2212\ufe63\uff0d]"
+_NAME_SEPARATOR = (
+    r"[ \t./_\-\u00a0\u00b7\u2002-\u200b\u202f\u2010-\u2015\u2027\u2212\u3000\u30fb\u30fc"
+    r"\ufe63\uff0d]"
+)
+_NAME_DASH = r"[\-\u00b7\u2010-\u2015\u2027\u2212\u30fb\u30fc\ufe63\uff0d]"
 _NAME_JOIN = rf"(?: {_NAME_DASH} |[ \t]{{2}}|{_NAME_SEPARATOR})"
 _NAME_PHONE_CANDIDATE = re.compile(rf"(?:\+|\b00)?\(?\d+\)?(?:{_NAME_JOIN}?\(?\d+\)?)*")
 _NAME_LOCAL_PHONE = re.compile(rf"\d{{4}}{_NAME_JOIN}\d{{4}}")

@@ -21,8 +21,9 @@ UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
 # `１１-９４２４２-０１５０` passed as an id of signs and reached gold (seen in an audit).
 # `\Z`, not `$`: Python's `$` also matches before a line break ending the value.
 _ID_CHARACTER = r"[^@+\s()]"
-# Dashes (Unicode's, small and full-width ones too), dots, slashes, a zero-width space.
-_PHONE_JOINS = "\\-./\u2010-\u2015\u2212\ufe63\uff0d\u200b"
+# Dashes (Unicode's, small and full-width ones, Japanese input's `ー` too), dots (middle
+# dots too), slashes, a zero-width space.
+_PHONE_JOINS = "\\-./\u2010-\u2015\u2212\ufe63\uff0d\u200b\u00b7\u2027\u30fb\u30fc"
 OPAQUE_ID = (
     rf"^(?:{_ID_CHARACTER}*[^@+\s()\d{_PHONE_JOINS}]{_ID_CHARACTER}*"
     rf"|\d+|[{_PHONE_JOINS}]*(?:\d[{_PHONE_JOINS}]*){{1,8}}|[{_PHONE_JOINS}]+)\Z"

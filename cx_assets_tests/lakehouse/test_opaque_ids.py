@@ -34,6 +34,7 @@ PHONE_SHAPED = [
     # Joined as free text's phone numbers are (`privacy.PHONE_SEPARATOR`): a full-width or
     # small hyphen, a zero-width space.
     "１１－９４２４２－０１５０", "11\ufe6394242\ufe630150", "11\u200b94242\u200b0150",
+    "０９０ー１２３４ー５６７８", "93·412·00·00", "090・1234・5678", "11‧97531‧8642",
 ]  # fmt: skip
 
 

@@ -182,6 +182,13 @@ def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(
         ("https://x.com/unsub?email=wallace.odom%40aol.com&x=1", "https:[email]&x=1"),
         ("(x@y.com, 555-867-5309) failed", "([email], [phone]) failed"),
         ("call (555) 867-5309 or (11) 94242-0112)", "call [phone] or [phone])"),
+        # seen in an audit: a Japanese input method's long-vowel mark typed for a dash, a
+        # middle dot (Catalan numbers, `93·412·00·00`), a katakana middle dot, a
+        # hyphenation point; short runs and years so joined stay
+        ("電話 ０９０ー１２３４ー５６７８ まで, 090ー1234ー5679", "電話 [phone] まで, [phone]"),
+        ("ligue 93·412·00·00 ou 93 · 412 · 00 · 01", "ligue [phone] ou [phone]"),
+        ("090・1234・5678 / 11‧97531‧8642", "[phone] / [phone]"),
+        ("preço 1·2·3 em 2024·2025", "preço 1·2·3 em 2024·2025"),
         (None, None),
     ],
 )
@@ -377,6 +384,8 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
     [
         ("ana.souza@example.com.jsonl", "[email].jsonl"),
         ("+55 11 94242-0150.csv", "[phone].csv"),
+        ("tickets ０９０ー１２３４ー５６７８.jsonl", "tickets [phone].jsonl"),  # as in text
+        ("93·412·00·00.csv", "[phone].csv"),
         ("export (11) 94242-0150 ana@x.com.br.json", "export [phone] [email].json"),
         ("ana@example.com", "[email]"),  # no extension: the address's own domain is kept whole
         ("ana@example.com/contacts.jsonl", "[email]/contacts.jsonl"),  # a folder inside the day's
