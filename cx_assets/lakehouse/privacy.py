@@ -110,7 +110,9 @@ _NOT_A_DIGIT = re.compile(r"\D")
 def normalised_phone(value: str | None) -> str | None:
     """A phone number's digits, each as its ASCII digit: `１１` (full-width) and `١١`
     (Arabic-Indic) are the `11` of the same number, and hash as it does."""
-    digits = "".join(str(unicodedata.decimal(digit)) for digit in _NOT_A_DIGIT.sub("", value or ""))
+    digits = _NOT_A_DIGIT.sub("", value or "")
+    if not digits.isascii():  # most are: digit by digit took 3 times as long
+        digits = "".join(str(unicodedata.decimal(digit)) for digit in digits)
     return digits or None
 
 
