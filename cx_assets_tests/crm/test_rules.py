@@ -159,6 +159,10 @@ def test_lexicon_is_configuration(con):
         # 60 + 20 + 30 + 15: a silent company of friction and lost deals scored 125, and
         # crm_churn_risk failed its 0-100 schema mid-run, never written
         ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "recency": 0.6}}, "sum to 1"),
+        # 30 + 20 + 30 + 15: a score that could never pass 95
+        ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "recency": 0.3}}, "sum to 1"),
+        # 35.0001 + 20 + 30 + 15: a score over 100 by a ten-thousandth
+        ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "recency": 0.350001}}, "sum to 1"),
         ({"churn_weights": {"recency": 0.5, "trend": 0.2, "friction": 0.3}}, "lost_deals"),
         ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "mood": 0.0}}, "mood"),
         (
@@ -166,10 +170,14 @@ def test_lexicon_is_configuration(con):
             ">= 0",
         ),
         ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "trend": float("nan")}}, ">= 0"),
+        ({"churn_weights": {**rules.DEFAULT_CHURN_WEIGHTS, "trend": float("inf")}}, "finite"),
         ({"churn_medium_from": 70.0}, "0 <= churn_medium_from <= churn_high_from <= 100"),
         ({"churn_high_from": 120.0}, "0 <= churn_medium_from <= churn_high_from <= 100"),
+        ({"churn_high_from": 100.5}, "0 <= churn_medium_from <= churn_high_from <= 100"),
+        ({"churn_medium_from": -0.5}, "0 <= churn_medium_from <= churn_high_from <= 100"),
         ({"churn_medium_from": float("nan")}, "0 <= churn_medium_from"),
         ({"churn_silence_days_for_full_risk": 0.0}, "churn_silence_days_for_full_risk"),
+        ({"churn_silence_days_for_full_risk": float("inf")}, "finite and > 0"),
         ({"churn_trend_window_days": 0}, "churn_trend_window_days"),
     ],
 )
@@ -183,6 +191,21 @@ def test_churn_settings_that_break_the_0_to_100_score_are_refused_saying_why(cha
 def test_churn_weights_of_another_split_that_sum_to_1_are_kept():
     weights = {"recency": 0.25, "trend": 0.25, "friction": 0.4, "lost_deals": 0.1}
     assert rules.CrmRules(churn_weights=weights).churn_weights == weights
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # weights of 0 leave a component out (docs/crm.md: each weight >= 0)
+        {"churn_weights": {"recency": 0.5, "trend": 0.0, "friction": 0.5, "lost_deals": 0.0}},
+        {"churn_medium_from": 0.0, "churn_high_from": 100.0},  # no low band, high at 100 only
+        {"churn_medium_from": 45.0, "churn_high_from": 45.0},  # no medium band
+        {"churn_trend_window_days": 1},  # the shortest window: a day
+    ],
+)
+def test_churn_settings_on_the_edges_of_what_is_refused_are_kept(change):
+    kept = rules.CrmRules(**change)
+    assert {name: getattr(kept, name) for name in change} == change
 
 
 def test_the_friction_screen_finds_before_lowering_what_it_would_find_after(con):
