@@ -260,6 +260,8 @@ def test_decomposed_accents_match_like_composed_ones(con):
     query = f"SELECT {flag} FROM (SELECT {stripped} AS searchable FROM (SELECT lower(?) AS t))"
     assert con.execute(query, [decomposed]).fetchone()[0] == 1
     assert con.execute(query, ["Caso de emergência"]).fetchone()[0] == 1
+    # every mark is removed, not only the first: the word's mark is the text's second
+    assert con.execute(query, ["Ma\u0303e em caso de emerge\u0302ncia"]).fetchone()[0] == 1
 
 
 # --------------------------------------------------------------------------- threads
