@@ -97,3 +97,29 @@ def test_whole_history_tables_follow_a_person_who_moved_company(lake):
     lake.materialize(EVERYTHING, selection=CRM.whole_history)
 
     assert _volumetrics(lake) == [[1, 6, 2]]
+
+
+def test_whole_history_tables_count_each_interaction_for_its_contacts_company_now(con):
+    """The whole-history tables' resolution (`with_current_company_sql`) on hand-worked
+    rows, each interaction resolved by silver as of its day to company 10: on company 10
+    itself, 10; on person 11, now in company 20, 20; on person 12, who has left every
+    company, none (not silver's old 10); on contact 99, never delivered, none, the
+    interaction kept."""
+    import pandas as pd
+
+    from cx_assets.crm.rules import with_current_company_sql
+
+    con.register(
+        "interactions_",
+        pd.DataFrame({"interaction_id": [1, 2, 3, 4], "contact_id": [10, 11, 12, 99],
+                      "company_id": pd.array([10, 10, 10, None], dtype="Int64")}),
+    )  # fmt: skip
+    con.register(
+        "contacts_",
+        pd.DataFrame({"contact_id": [10, 11, 12, 20],
+                      "contact_type": ["company", "person", "person", "company"],
+                      "company_id": pd.array([None, 20, None, None], dtype="Int64")}),
+    )  # fmt: skip
+    resolved = with_current_company_sql("interactions_", "contacts_")
+    rows = con.execute(f"SELECT interaction_id, company_id FROM {resolved} ORDER BY 1").fetchall()
+    assert rows == [(1, 10), (2, 20), (3, None), (4, None)]
