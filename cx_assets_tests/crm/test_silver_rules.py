@@ -211,6 +211,49 @@ def test_a_noise_interaction_is_noise_and_never_friction(con):
 # --------------------------------------------------------------------------- person names
 
 
+def test_a_title_naming_a_person_and_a_contact_of_theirs_has_both_masked(con):
+    """Person 7, Ana Lima of company 5, is named in an interaction's title on her, with her
+    colleague Beto (person 8), and in a deal's title on company 5, each beside her e-mail
+    address or phone number: the names and the address or number are masked in both
+    (contract 5: none of them leaves bronze)."""
+    raws = [
+        json.dumps({"Id": 7, "Name": "Ana Lima", "TypeId": 1, "CompanyId": 5}),
+        json.dumps({"Id": 8, "Name": "Beto Souza", "TypeId": 1, "CompanyId": 5}),
+    ]
+    con.register("contacts", pd.DataFrame({"raw": raws, "read_error": [None] * 2}, dtype=object))
+    con.execute(f"CREATE TABLE person_names AS {silver_rules.person_names_sql('contacts')}")
+    con.execute(
+        "CREATE TABLE versions AS SELECT DATE '2024-01-08' AS date, 'c.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 7::BIGINT AS contact_id, 'person' AS contact_type, "
+        "5::BIGINT AS company_id"
+    )
+    con.execute(
+        "CREATE TABLE interactions AS SELECT DATE '2024-01-08' AS date, "
+        "'i.jsonl' AS source_file, 1::BIGINT AS line_number, 1::BIGINT AS interaction_id, "
+        "7::BIGINT AS contact_id, 3::BIGINT AS owner_id, "
+        "TIMESTAMPTZ '2024-01-08 12:00:00+00' AS occurred_at, 1::BIGINT AS type_id, "
+        "'Ligar para Ana e Beto: ana.lima@cliente.com.br' AS title, NULL::BIGINT AS deal_id, "
+        "NULL::VARCHAR AS email_subject, 'Olá' AS content, NULL::VARCHAR AS email_recipients, "
+        "NULL::VARCHAR AS reject_reason"
+    )
+    con.execute(
+        "CREATE TABLE deals AS SELECT DATE '2024-01-08' AS date, 'd.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS deal_id, 5::BIGINT AS company_id, "
+        "3::BIGINT AS owner_id, 'Proposta Ana Lima +55 11 98888-7777' AS title, "
+        "100.0::DOUBLE AS amount, 1::BIGINT AS stage_id, 1::BIGINT AS status_id, "
+        "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS created_at, NULL::TIMESTAMPTZ AS finished_at, "
+        "NULL::VARCHAR AS reject_reason"
+    )
+    interactions = silver_rules.silver_interactions_sql(
+        "interactions", "versions", DAY, person_names="person_names"
+    )
+    deals = silver_rules.silver_deals_sql("deals", "person_names")
+    assert con.execute(f"SELECT title FROM ({interactions})").fetchall() == [
+        ("Ligar para [name] e [name]: [email]",)
+    ]
+    assert con.execute(f"SELECT title FROM ({deals})").fetchall() == [("Proposta [name] [phone]",)]
+
+
 def test_person_names_are_each_persons_names_under_every_company_once(con):
     """Hand-worked: Ana Lúcia Souza (person 10) delivered on two days, the same both times,
     then in another company under two more spellings sharing words; a company; a person
