@@ -4,7 +4,7 @@ flags over an interaction's fields and person names, run with the same SQL the a
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -370,3 +370,70 @@ def test_a_title_repeated_on_another_company_takes_none_of_the_first_ones_names(
         f"({silver_rules.names_in_titles_sql('titled', 'person_names')}) ORDER BY line_number"
     ).fetchall()
     assert rows == [(1, ["Ana", "Ana Lima"])]
+
+
+def test_titles_of_other_days_still_naming_a_person_new_on_the_runs_days_are_counted(con):
+    """The run of January 6, which January 7 is rebuilt with: Zed Quuxley (person 12 of
+    company 10) is first delivered on the 6th; Joana (11) of company 10 and Bia (13) of
+    company 20 came on the 5th. Counted per other day, the titles still holding a name of
+    Zed's, on Zed, his company or a colleague: on the 4th, "Zed ligou" on 10; on the 5th,
+    "Ligação com Zed Quuxley" on 12, "Retorno para zed" twice on 10 (two interactions) and
+    "Falar com Zed" on 11, not "E-mail enviado." on 11 (no name) nor "Falar com Zed" on
+    13 (another company's person, by first name only); the 6th is the run's own day and
+    the 7th is rebuilt with it."""
+    records = [
+        ("2024-01-04", {"Id": 10, "Name": "Empresa 10", "TypeId": 2}),
+        ("2024-01-05", {"Id": 11, "Name": "Joana Cliente", "TypeId": 1, "CompanyId": 10}),
+        ("2024-01-05", {"Id": 13, "Name": "Bia Reis", "TypeId": 1, "CompanyId": 20}),
+        ("2024-01-06", {"Id": 12, "Name": "Zed Quuxley", "TypeId": 1, "CompanyId": 10}),
+    ]
+    con.register(
+        "contacts",
+        pd.DataFrame(
+            {
+                "date": pd.to_datetime([day for day, _ in records]).date,
+                "raw": [json.dumps(record) for _, record in records],
+                "read_error": [None] * len(records),
+            },
+            dtype=object,
+        ),
+    )
+    con.register(
+        "versions",
+        pd.DataFrame(
+            {
+                "date": pd.to_datetime([day for day, _ in records]).date,
+                "contact_id": [record["Id"] for _, record in records],
+                "contact_type": ["company", "person", "person", "person"],
+                "company_id": pd.array([None, 10, 20, 10], dtype="Int64"),
+            }
+        ),
+    )
+    titles = [
+        ("2024-01-04", 10, "Zed ligou"),
+        ("2024-01-05", 12, "Ligação com Zed Quuxley"),
+        ("2024-01-05", 10, "Retorno para zed"),
+        ("2024-01-05", 10, "Retorno para zed"),
+        ("2024-01-05", 11, "Falar com Zed"),
+        ("2024-01-05", 11, "E-mail enviado."),
+        ("2024-01-05", 13, "Falar com Zed"),
+        ("2024-01-06", 12, "Zed de novo"),
+        ("2024-01-07", 10, "Zed outra vez"),
+    ]
+    con.register(
+        "titled",
+        pd.DataFrame(
+            {
+                "date": pd.to_datetime([day for day, _, _ in titles]).date,
+                "source_file": "interactions.jsonl",
+                "line_number": range(1, len(titles) + 1),
+                "title": [title for _, _, title in titles],
+                "contact_id": [contact for _, contact, _ in titles],
+            }
+        ),
+    )
+    query = silver_rules.names_left_in_other_days_sql(
+        "titled", "contact_id", "versions", "contacts", [date(2024, 1, 6)],
+        rebuilt=[date(2024, 1, 7)],
+    )  # fmt: skip
+    assert con.execute(query).fetchall() == [(date(2024, 1, 4), 1), (date(2024, 1, 5), 4)]
