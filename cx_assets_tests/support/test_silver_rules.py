@@ -68,3 +68,36 @@ def test_deliveries_count_each_days_versions_and_0_for_a_day_without_files(con):
     days = [date(2024, 3, 1), date(2024, 3, 2)]
     query = silver_rules.deliveries_sql(days, "tickets", "agents", "customers")
     assert con.execute(query).fetchall() == [(days[0], 2, 1, 0), (days[1], 0, 0, 0)]
+
+
+def test_a_days_customers_names_still_in_other_days_tickets_are_counted_by_day(con):
+    """The run of March 5: C6 landed on March 4 as Zed Doe and on March 5 as Zed Smith (a
+    rename), C7 on March 5 as Ana Lima, C9 on March 4 as Bia Reis and on March 5 without a
+    name. Counted, per other day, the ticket versions whose subject or description holds
+    any name their customer was delivered with (on any day, whole or a part), or whose
+    category holds their full name: March 1's T1 ("Doe", C6's March 4 name) and T3 ("Zed
+    Smith" in a category), not T2 (no name), T4 (a part alone in a category) nor T6 (C9's
+    March 5 record names nobody); March 2's T5 ("Ana" in a description); March 5's T7 is a
+    day of the run, not another day."""
+    con.execute(
+        """CREATE TABLE customers AS SELECT * FROM (VALUES
+               (DATE '2024-03-04', '{"customer_id": "C6", "name": "Zed Doe"}'),
+               (DATE '2024-03-05', '{"customer_id": "C6", "name": "Zed Smith"}'),
+               (DATE '2024-03-05', '{"customer_id": "C7", "name": "Ana Lima"}'),
+               (DATE '2024-03-04', '{"customer_id": "C9", "name": "Bia Reis"}'),
+               (DATE '2024-03-05', '{"customer_id": "C9", "name": null}')
+           ) t(date, record);
+           ALTER TABLE customers ALTER record TYPE JSON;
+           ALTER TABLE customers ADD COLUMN read_error VARCHAR;
+           CREATE TABLE versions AS SELECT * FROM (VALUES
+               (DATE '2024-03-01', 'T1', 'C6', 'Doe again', NULL, 'general'),
+               (DATE '2024-03-01', 'T2', 'C6', 'help', 'the card', 'general'),
+               (DATE '2024-03-01', 'T3', 'C6', 'refund', NULL, 'refund Zed Smith'),
+               (DATE '2024-03-01', 'T4', 'C6', 'refund', NULL, 'refund Zed'),
+               (DATE '2024-03-01', 'T6', 'C9', 'Bia called', NULL, 'general'),
+               (DATE '2024-03-02', 'T5', 'C7', 'help', 'Ana here', 'general'),
+               (DATE '2024-03-05', 'T7', 'C6', 'Zed again', NULL, 'general')
+           ) t(date, ticket_id, customer_id, subject, description, category)"""
+    )
+    query = silver_rules.names_left_in_other_days_sql("versions", "customers", [date(2024, 3, 5)])
+    assert con.execute(query).fetchall() == [(date(2024, 3, 1), 2), (date(2024, 3, 2), 1)]
