@@ -307,3 +307,22 @@ def test_a_category_holding_markdown_keeps_its_backtest_row_in_its_columns(fitte
     header, _, *rows = table.splitlines()
     assert {cells(row) for row in rows} == {cells(header)}
     assert any(row.startswith("| billing \\| refunds \\*\\*x\\*\\* |") for row in rows), rows
+
+
+def test_each_series_takes_the_lowest_mase_then_the_lowest_mae_then_the_first_listed():
+    """A backtest by hand: for `billing` AutoETS has the lower MASE (0.9 against 1.0) though
+    the higher MAE, and wins; for `shipping` the MASEs tie (0.8) and MSTL's lower MAE wins;
+    for `gifts` MASE and MAE tie and the first listed, AutoETS, wins; `returns` has no MASE
+    (unscored) and keeps the baseline."""
+    from cx_assets.support.models.forecast import _chosen_models
+
+    rows = [
+        ("billing", "AutoETS", 0, 0.9, 5.0), ("billing", "MSTL", 1, 1.0, 3.0),
+        ("shipping", "AutoETS", 0, 0.8, 4.0), ("shipping", "MSTL", 1, 0.8, 2.0),
+        ("gifts", "AutoETS", 0, 0.7, 2.0), ("gifts", "MSTL", 1, 0.7, 2.0),
+        ("returns", "AutoETS", 0, np.nan, 1.0), ("returns", "MSTL", 1, np.nan, 2.0),
+    ]  # fmt: skip
+    backtest = pd.DataFrame(rows, columns=["series", "model", "order", "mase", "mae"])
+    assert _chosen_models(backtest, ("returns",)) == {
+        "billing": "AutoETS", "gifts": "AutoETS", "returns": BASELINE, "shipping": "MSTL",
+    }  # fmt: skip
