@@ -226,3 +226,17 @@ def test_the_plan_is_optimal_against_brute_force_on_random_small_cases():
         assert plan.report["optimal"]["objective"] == pytest.approx(
             _brute_force_objective(tickets, agents), abs=1e-9
         )
+
+
+def test_an_agent_without_skills_takes_no_ticket_whatever_its_category_is_called():
+    """A1's skills are missing (None) and A2's empty (NaN, as a blank CSV cell reads): they
+    have no skill, not the skills 'none' and 'nan', so tickets whose category is written
+    'None' or 'nan' find no agent with the skill."""
+    plan = plan_assignments(
+        _tickets(("T1", "high", "None"), ("T2", "high", "nan")),
+        _agents(("A1", None, 5, 0), ("A2", float("nan"), 5, 0)),
+    )
+    assert _planned(plan) == {"T1": None, "T2": None}
+    assert plan.assignments["reason"].tolist() == [
+        NO_SKILL.format(category="None"), NO_SKILL.format(category="nan"),
+    ]  # fmt: skip
