@@ -240,3 +240,20 @@ def test_an_agent_without_skills_takes_no_ticket_whatever_its_category_is_called
     assert plan.assignments["reason"].tolist() == [
         NO_SKILL.format(category="None"), NO_SKILL.format(category="nan"),
     ]  # fmt: skip
+
+
+def test_the_balance_is_scaled_by_the_free_slots_and_greedy_counts_the_load_it_adds():
+    """One billing ticket, A1 with 1 free slot of 1: the balance is the slot's utilisation
+    after it (1.0) scaled so all free slots (1) cost at most 0.5: 0.5, the objective 1 - 0.5.
+    Two tickets, A1 and A2 each holding 5 of 10: greedy gives T1 to A1 (a tie, by id),
+    then, A1's load counted, T2 to A2: both end at 6 of 10."""
+    one = plan_assignments(
+        _tickets(("T1", "high", "billing")), _agents(("A1", "billing", 1, 0))
+    ).report["optimal"]
+    assert (one["weight"], one["balance_cost"], one["objective"]) == (1.0, 0.5, 0.5)
+    two = plan_assignments(
+        _tickets(("T1", "medium", "billing"), ("T2", "medium", "billing")),
+        _agents(("A1", "billing", 10, 5), ("A2", "billing", 10, 5)),
+    ).report["greedy"]
+    assert two["planned"] == 2
+    assert two["max_utilisation_after"] == pytest.approx(0.6)
