@@ -104,7 +104,9 @@ def test_too_little_history_falls_back_and_says_so(days, model):
     last = FIRST + timedelta(days=days - 1)
     forecaster = fit_forecaster(series_frame(_daily(days), FIRST, last), last)
     assert forecaster.fell_back and forecaster.windows == 0
-    assert f"{days} days of history" in forecaster.reason
+    assert forecaster.reason == (
+        f"{days} days of history, 35 needed for a backtest: {model} for every series"
+    )
     table = forecast_table(forecaster)
     assert set(table["model"]) == {model} and len(table) == 14 * 3
     assert table["backtest_mase"].isna().all()
@@ -138,6 +140,7 @@ def test_a_category_new_in_the_backtest_is_scored_on_the_windows_that_can_be(fit
     assert forecaster.unscored == ("returns",)
     assert forecaster.chosen["returns"] == BASELINE
     assert forecaster.baseline_reason.startswith("no backtest window could score returns ")
+    assert forecaster.baseline_reason.endswith(f": {BASELINE} for it")  # one series
     table = forecast_table(forecaster)
     returns = table[table["category"] == "returns"]
     assert set(returns["model"]) == {BASELINE} and returns["backtest_mase"].isna().all()
