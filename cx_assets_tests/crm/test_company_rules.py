@@ -89,6 +89,37 @@ def test_a_score_exactly_on_a_band_threshold_is_in_the_higher_band(con):
     assert row.risk_band == "medium"
 
 
+@pytest.mark.parametrize(
+    ("silent", "recent", "friction", "lost_of_closed", "band"),
+    [
+        # 0 + 0 + 30 x 6/7 + 15 x 2/7 = 30 by hand, 29.999999999999996 in doubles
+        (timedelta(hours=-12), 1, 6, (2, 7), "medium"),
+        # 35 x 60/90 + 20 + 30 x 1/2 + 15 x 1/9 = 60 by hand, 59.99999999999999 in doubles
+        (timedelta(days=60), 0, 1, (1, 9), "high"),
+    ],
+)
+def test_a_score_a_doubles_last_digit_short_of_a_band_is_in_the_band(
+    con, silent, recent, friction, lost_of_closed, band
+):
+    """The band is read on the score to 9 decimals (docs/crm.md), the score itself not
+    rounded. Company 10's last healthy interaction is `silent` before the end of the as-of
+    day 03-01 (half a day after it, delivered late: silent 0, 1 recent, no earlier peak,
+    trend 0; or 60 days: none recent, trend 1), `friction` friction interactions on the
+    as-of day, and lost deals of closed ones `lost_of_closed`."""
+    end = datetime(2024, 3, 2, 3, tzinfo=T0.tzinfo)  # the as-of day 03-01 ends, in UTC
+    healthy = {**interaction(1, 1, 10, end - silent), "date": date(2024, 3, 1)}
+    complaints = [
+        {**interaction(10 + i, 1, 10, end - timedelta(hours=15)), "is_friction": True}
+        for i in range(friction)
+    ]
+    lost, closed = lost_of_closed
+    deals = [{"company_id": 10, "status": "lost" if i < lost else "won"} for i in range(closed)]
+    row = churn(con, [healthy, *complaints], deals).loc[10]
+    assert row.recent_healthy_interactions == recent
+    assert row.churn_risk_score == pytest.approx(30.0 if band == "medium" else 60.0)
+    assert row.risk_band == band
+
+
 def test_an_interaction_exactly_a_window_before_the_as_of_days_end_is_earlier_not_recent(con):
     """The recent days are the 30 up to the end of the as-of day, open at their start: a
     healthy interaction at exactly that start belongs to the earlier days alone, never to
@@ -101,6 +132,27 @@ def test_an_interaction_exactly_a_window_before_the_as_of_days_end_is_earlier_no
     row = churn(con, rows).loc[10]
     assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (1, 1)
     assert row.trend_component == pytest.approx(0.0)  # 1 recent of an earlier peak of 1
+
+
+def test_more_recent_activity_than_the_earlier_peak_is_a_trend_of_0_not_below(con):
+    """One valid interaction 40 days before the end of the as-of day (the earlier peak, 1)
+    and two healthy ones in the recent 30 days: activity rose, a trend of 0, never the
+    1 - 2/1 = -1 that would take risk off the score."""
+    end = datetime(2024, 3, 2, 3, tzinfo=T0.tzinfo)  # the as-of day 03-01 ends, in UTC
+    rows = [interaction(i, 1, 10, end - timedelta(days=days)) for i, days in enumerate((40, 5, 1))]
+    row = churn(con, rows).loc[10]
+    assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (2, 1)
+    assert row.trend_component == 0.0
+
+
+def test_the_earlier_peak_counts_an_interaction_exactly_30_days_after_another(con):
+    """Two valid interactions 100 and 70 days before the end of the as-of day, exactly 30
+    days apart, and nothing since: 30 days from the first hold both, an earlier peak of 2."""
+    end = datetime(2024, 3, 2, 3, tzinfo=T0.tzinfo)  # the as-of day 03-01 ends, in UTC
+    rows = [interaction(i, 1, 10, end - timedelta(days=days)) for i, days in enumerate((100, 70))]
+    marker = interaction(9, 1, 99, end - timedelta(hours=15))  # the as-of day, another company
+    row = churn(con, [*rows, marker], companies=(10, 99)).loc[10]
+    assert (row.recent_healthy_interactions, row.earlier_peak_interactions) == (0, 2)
 
 
 def test_a_score_of_exactly_60_is_high(con):
@@ -206,6 +258,19 @@ def test_a_company_that_never_had_a_healthy_interaction_is_at_full_recency_risk(
     assert pd.isna(row.lost_deal_share)  # no won or lost deal: nothing to divide by
 
 
+def test_companies_without_any_interaction_yet_have_no_as_of_day_and_no_churn_row(con):
+    """No interaction delivered and no day given: no as-of day to measure silence to, so no
+    company is scored (a row with a null as-of day and score failed the table's schema)."""
+    con.execute(
+        "CREATE TABLE no_interactions (company_id BIGINT, occurred_at TIMESTAMPTZ, "
+        "is_noise BOOLEAN, is_friction BOOLEAN, date DATE)"
+    )
+    con.register("contacts_", pd.DataFrame({"contact_id": [10], "contact_type": ["company"]}))
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "status": "won"}]))
+    query = company_rules.churn_risk_sql("no_interactions", "contacts_", "deals_")
+    assert con.execute(query).fetchall() == []
+
+
 def test_shares_without_a_denominator_are_null_and_add_no_risk(con):
     # company 20 has only a noise interaction (no valid one) and an open deal only
     noise = interaction(50, 1, 20, T0 + timedelta(days=1), noise=True)
@@ -264,6 +329,57 @@ def test_segmentation_splits_companies_at_the_medians(con):
     assert matrix.loc["champions"].value_threshold == pytest.approx(1000.0)
     assert matrix.loc["champions"].engagement_threshold == pytest.approx(3.0)
     assert matrix["company_count"].sum() == 4
+
+
+def test_a_companys_value_is_its_won_deals_and_nothing_counts_0_not_null(con):
+    """Company 10 won 100, lost 300 and has 500 open, with 2 interactions; company 20 has
+    only an open deal of 900 and none. Value is the won amount: 100 for 10 (the median of
+    companies with any, so high) and 0 for 20, not 900, and not null; 20's engagement is
+    0 interactions, not null."""
+    deals = [
+        {"company_id": 10, "amount": 100.0, "status": "won"},
+        {"company_id": 10, "amount": 300.0, "status": "lost"},
+        {"company_id": 10, "amount": 500.0, "status": "open"},
+        {"company_id": 20, "amount": 900.0, "status": "open"},
+    ]
+    con.register("interactions_", pd.DataFrame([interaction(i, 1, 10, T0) for i in range(2)]))
+    con.register("contacts_", pd.DataFrame({"contact_id": [10, 20], "contact_type": "company"}))
+    con.register("deals_", pd.DataFrame(deals))
+    query = company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
+    rows = con.execute(
+        f"SELECT company_id, segment, won_amount, interactions_90d FROM ({query}) ORDER BY 1"
+    ).fetchall()
+    assert rows == [(10, "champions", 100.0, 2), (20, "dormant", 0.0, 0)]
+
+
+def test_without_a_won_deal_or_a_recent_interaction_every_company_is_dormant(con):
+    """Company 10 lost a deal and was last in touch 100 days before the as-of day, company
+    20 has an open deal: no company has a won amount or an interaction in the 90 days, so
+    both thresholds (medians of the companies with any) are 0, and a 0 is always `low`
+    (docs/crm.md): both are dormant."""
+    con.register("interactions_", pd.DataFrame([interaction(1, 1, 10, T0)]))
+    con.register("contacts_", pd.DataFrame({"contact_id": [10, 20], "contact_type": "company"}))
+    con.register(
+        "deals_",
+        pd.DataFrame(
+            [
+                {"company_id": 10, "amount": 300.0, "status": "lost"},
+                {"company_id": 20, "amount": 900.0, "status": "open"},
+            ]
+        ),
+    )
+    query = company_rules.segmentation_sql(
+        "interactions_", "contacts_", "deals_", as_of_day=T0.date() + timedelta(days=100)
+    )
+    matrix = con.execute(query).df().set_index("segment")
+    assert matrix["company_count"].to_dict() == {
+        "champions": 0, "dormant": 2, "rising": 0, "sleeping_giants": 0,
+    }  # fmt: skip
+    assert matrix["value_threshold"].tolist() == [0.0] * 4
+    assert matrix["engagement_threshold"].tolist() == [0.0] * 4
+    # every segment's totals are 0, not null, however many companies it has
+    assert matrix["total_won_amount"].tolist() == [0.0] * 4
+    assert matrix["total_interactions_90d"].tolist() == [0] * 4
 
 
 def test_silence_is_measured_to_the_end_of_the_local_day(con):
