@@ -228,7 +228,9 @@ def silver_interactions_sql(
     )
     return f"""
     WITH counted AS (
-        SELECT *, {recipient_count_sql("email_recipients")} AS recipient_count
+        -- The body's size taken here, so the body itself is not carried to the joins below.
+        SELECT *, {recipient_count_sql("email_recipients")} AS recipient_count,
+               nullif(strlen(content), 0) AS content_bytes
         FROM {typed} WHERE reject_reason IS NULL
     ),
     good AS (
@@ -289,7 +291,7 @@ def silver_interactions_sql(
            CASE WHEN p.names IS NULL THEN {mask_contacts_sql("i.title")}
                 ELSE {mask_names_sql(mask_contacts_sql("i.title"), "p.names")} END AS title,
            i.deal_id,
-           nullif(strlen(i.content), 0) AS content_bytes,
+           i.content_bytes,
            i.recipient_count,
            {direction_sql("i.title")} AS direction,
            {thread_subject_key_sql("i.email_subject")} AS thread_subject_key,
