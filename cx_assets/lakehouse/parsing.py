@@ -138,11 +138,9 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
     if kind == "str":
         return text
     if kind in ("timestamp", "offset_timestamp"):
-        text = _extended_format_sql(text)
+        return _timestamp_sql(kind, text)
     typed = f"TRY_CAST({text} AS {_SQL_TYPE[kind]})"
     pattern = _TEXT_PATTERN.get(kind)
-    if kind in ("timestamp", "offset_timestamp"):
-        typed = f"coalesce({typed}, {_leap_second_sql(text)})"
     if pattern and (from_text or kind != "int"):  # JSON integers are typed by JSON
         return (
             f"CASE WHEN regexp_full_match({text}, {sql.string_literal(pattern)}) THEN {typed} END"
@@ -161,18 +159,30 @@ def _converted_sql(kind: str, text: str, *, from_text: bool) -> str:
 _BASIC_TIMESTAMP = "[0-9]{8}T[0-9]{4}([0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}([0-9]{2})?)?"
 
 
+def _timestamp_sql(kind: str, text: str) -> str:
+    """SQL: a timestamp `text` matched and cast, in the extended format (nearly every one)
+    or, only where that fails, in the basic one written in the extended one."""
+    pattern = sql.string_literal(_TEXT_PATTERN[kind])
+    extended = _extended_format_sql(text)
+    return (
+        f"CASE WHEN regexp_full_match({text}, {pattern}) THEN {_cast_timestamp_sql(kind, text)} "
+        f"WHEN regexp_full_match({text}, {sql.string_literal(_BASIC_TIMESTAMP)}) "
+        f"AND regexp_full_match({extended}, {pattern}) "
+        f"THEN {_cast_timestamp_sql(kind, extended)} END"
+    )
+
+
+def _cast_timestamp_sql(kind: str, text: str) -> str:
+    return f"coalesce(TRY_CAST({text} AS {_SQL_TYPE[kind]}), {_leap_second_sql(text)})"
+
+
 def _extended_format_sql(text: str) -> str:
-    """SQL: a timestamp `text` in ISO-8601's basic format in the extended one, else as it
-    is. Looked for only where the fifth character is no `-`: the extended format's is."""
+    """SQL: a timestamp `text` in ISO-8601's basic format written in the extended one."""
     date_and_minute = (
         f"regexp_replace({text}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T([0-9]{{2}})([0-9]{{2}})', "
         "'\\1-\\2-\\3T\\4:\\5')"
     )
-    extended = f"regexp_replace({date_and_minute}, '^(.{{16}})([0-9]{{2}})', '\\1:\\2')"
-    return (
-        f"(CASE WHEN substr({text}, 5, 1) <> '-' AND regexp_full_match({text}, "
-        f"{sql.string_literal(_BASIC_TIMESTAMP)}) THEN {extended} ELSE {text} END)"
-    )
+    return f"regexp_replace({date_and_minute}, '^(.{{16}})([0-9]{{2}})', '\\1:\\2')"
 
 
 _MICROS_A_DAY = 86_400_000_000
