@@ -97,3 +97,23 @@ def sensor_ticker(lake, instance) -> Ticker:
 
 def keys(result) -> list[str]:
     return [request.partition_key for request in result.run_requests or []]
+
+
+def digital_day_redelivered_before_built_ones(lake, monkeypatch) -> Ticker:
+    """Digital 2024-01-01 to -03 built, its landing sensor ticked past the quiet time with
+    nothing to run (built from these very files), then 2024-01-01's calls re-delivered (a
+    line added): the ticker of that sensor, its next tick owing 2024-01-01 a run."""
+    from cx_assets_tests.cli import landed
+    from cx_assets_tests.conftest import Domain
+
+    digital = Domain.named("digital")
+    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
+    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
+    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
+    sensor = definitions.resolve_sensor_def("digital_landing_sensor")
+    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
+    ticks_after_the_quiet(monkeypatch)
+    assert not ticker.tick().run_requests
+    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-01").iterdir()
+    calls_file.write_text(calls_file.read_text() + "\n")
+    return ticker

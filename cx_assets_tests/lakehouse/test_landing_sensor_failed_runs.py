@@ -21,6 +21,8 @@ from cx_assets_tests.conftest import QUIET
 from cx_assets_tests.instance import in_memory_instance
 from cx_assets_tests.lakehouse.sensor_ticks import BRONZE, DAY, Ticker, make_sensor
 
+RANGE = ["2024-01-05", "2024-01-06", "2024-01-07"]  # the days of one landing run
+
 
 @asset(partitions_def=daily_partitions)
 def disk_full() -> None:
@@ -44,6 +46,18 @@ def landed_and_asked(lake):
         lake.land_jsonl("crm", "contacts", DAY, [{"Id": 2}])
         ticker = Ticker(make_sensor(), lake.root, instance)
         (ticker.request,) = ticker.tick().run_requests
+        yield ticker
+
+
+@pytest.fixture(name="range_ticker")
+def range_landed_and_failed(lake):
+    """Three days of CRM landed, asked for as one run, and that run failed (`fail_as`)."""
+    with in_memory_instance() as instance:
+        for day in RANGE:
+            lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+        ticker = Ticker(make_sensor(), lake.root, instance)
+        (ticker.request,) = ticker.tick().run_requests
+        fail_as(ticker, ticker.request)
         yield ticker
 
 
@@ -177,33 +191,21 @@ def test_a_day_whose_files_changed_after_its_run_failed_runs_as_a_new_delivery(
     assert request.tags["dagster/max_retries"] == "2"
 
 
-def test_a_failed_run_of_several_days_is_asked_again_as_one_run_of_them(lake, monkeypatch):
+def test_a_failed_run_of_several_days_is_asked_again_as_one_run_of_them(range_ticker, monkeypatch):
     from cx_assets.lakehouse.partitions import run_tags_for_days
 
-    days = ["2024-01-05", "2024-01-06", "2024-01-07"]
-    with in_memory_instance() as instance:
-        for day in days:
-            lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
-        ticker = Ticker(make_sensor(), lake.root, instance)
-        (request,) = ticker.tick().run_requests
-        materialize(
-            [disk_full],
-            instance=instance,
-            tags={**request.tags, "dagster/run_key": request.run_key},
-            raise_on_error=False,
-            run_config=QUIET,
-        )
-
-        waiting = tick_at(ticker, monkeypatch, timedelta(seconds=5))
-        assert f"{days[0]} to {days[-1]}: its run failed" in waiting.skip_message
-        (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    waiting = tick_at(range_ticker, monkeypatch, timedelta(seconds=5))
+    assert f"{RANGE[0]} to {RANGE[-1]}: its run failed" in waiting.skip_message
+    (again,) = tick_at(range_ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
 
     assert again.partition_key is None
-    assert run_tags_for_days(days[0], days[-1]).items() <= again.tags.items()
-    assert again.run_key.startswith(f"{request.run_key}:again:1:")
+    assert run_tags_for_days(RANGE[0], RANGE[-1]).items() <= again.tags.items()
+    assert again.run_key.startswith(f"{range_ticker.request.run_key}:again:1:")
 
 
-def test_the_days_of_a_failed_run_a_later_run_took_only_some_of_are_asked_again(lake, monkeypatch):
+def test_the_days_of_a_failed_run_a_later_run_took_only_some_of_are_asked_again(
+    range_ticker, monkeypatch
+):
     """A run of three days failed, and a later delivery of its last day ran that day alone
     (and built it): the first two days, neither built nor being built, are still owed the
     run that failed. They had been left unbuilt for good, the later run taken to cover the
@@ -212,30 +214,17 @@ def test_the_days_of_a_failed_run_a_later_run_took_only_some_of_are_asked_again(
 
     from cx_assets.lakehouse.partitions import run_tags_for_days
 
-    days = ["2024-01-05", "2024-01-06", "2024-01-07"]
-    with in_memory_instance() as instance:
-        for day in days:
-            lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
-        ticker = Ticker(make_sensor(), lake.root, instance)
-        (request,) = ticker.tick().run_requests
-        materialize(
-            [disk_full],
-            instance=instance,
-            tags={**request.tags, "dagster/run_key": request.run_key},
-            raise_on_error=False,
-            run_config=QUIET,
+    range_ticker.instance.add_run(
+        DagsterRun(
+            job_name="crm_daily",
+            status=DagsterRunStatus.SUCCESS,
+            tags={"cx/source": "crm", "cx/trigger": "landing", "dagster/partition": RANGE[2]},
         )
-        instance.add_run(
-            DagsterRun(
-                job_name="crm_daily",
-                status=DagsterRunStatus.SUCCESS,
-                tags={"cx/source": "crm", "cx/trigger": "landing", "dagster/partition": days[2]},
-            )
-        )
+    )
 
-        (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    (again,) = tick_at(range_ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
 
-    assert run_tags_for_days(days[0], days[1]).items() <= again.tags.items()
+    assert run_tags_for_days(RANGE[0], RANGE[1]).items() <= again.tags.items()
     assert again.tags[failed_runs.ASKED_AGAIN_TAG] == "1"
 
 
@@ -259,23 +248,10 @@ def test_a_failed_run_is_asked_again_short_of_a_later_day_it_may_not_read(lake, 
     run, 2024-01-01 alone (a run through -02 would fail on it), failed. Asked again through
     the later built days reading it, -02 among them, each ask failed on that folder as long
     as it stayed unreadable, six at most: asked again, it stops short of that day too."""
-    from dagster import Definitions
-
-    from cx_assets_tests.cli import landed
-    from cx_assets_tests.conftest import Domain
-    from cx_assets_tests.lakehouse.sensor_ticks import ticks_after_the_quiet
+    from cx_assets_tests.lakehouse.sensor_ticks import digital_day_redelivered_before_built_ones
     from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
 
-    digital = Domain.named("digital")
-    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
-    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
-    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
-    sensor = definitions.resolve_sensor_def("digital_landing_sensor")
-    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
-    ticks_after_the_quiet(monkeypatch)
-    assert not ticker.tick().run_requests  # built from these very files
-    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-01").iterdir()
-    calls_file.write_text(calls_file.read_text() + "\n")
+    ticker = digital_day_redelivered_before_built_ones(lake, monkeypatch)
     refuse_listing(monkeypatch, {lake.layout.landing_dir / "digital" / "calls" / "2024-01-02"})
     (request,) = ticker.tick().run_requests
     assert request.partition_key == "2024-01-01"

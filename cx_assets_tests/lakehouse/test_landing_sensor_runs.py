@@ -17,6 +17,7 @@ from cx_assets_tests.lakehouse.sensor_ticks import (
     BRONZE,
     DAY,
     Ticker,
+    digital_day_redelivered_before_built_ones,
     keys,
     make_sensor,
     sensor_instance,
@@ -212,20 +213,9 @@ def test_a_run_through_later_days_stops_short_of_one_it_may_not_read_and_runs_it
     again as it was (its files unchanged), so no tick ran it, nor the days after it that read
     the re-delivered day (the re-delivered day's old rows in 2024-01-02 and -03 for good).
     They run once it can be read."""
-    from cx_assets_tests.cli import landed
-    from cx_assets_tests.conftest import Domain
     from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
 
-    digital = Domain.named("digital")
-    landed(lake.root, "digital", days=3, start="2024-01-01", seed=None)
-    assert lake.materialize(digital.everything, day="2024-01-01", last_day="2024-01-03").success
-    definitions = Definitions.merge(digital.defs, Definitions(resources=lake.resources))
-    sensor = definitions.resolve_sensor_def("digital_landing_sensor")
-    ticker = Ticker(sensor, lake.root, lake.instance, definitions=definitions)
-    ticks_after_the_quiet(monkeypatch)
-    assert not ticker.tick().run_requests  # built from these very files
-    (calls_file,) = (lake.layout.landing_dir / "digital" / "calls" / "2024-01-01").iterdir()
-    calls_file.write_text(calls_file.read_text() + "\n")
+    ticker = digital_day_redelivered_before_built_ones(lake, monkeypatch)
     with monkeypatch.context() as locked:
         refuse_listing(locked, {lake.layout.landing_dir / "digital" / "calls" / "2024-01-02"})
         assert keys(ticker.tick()) == ["2024-01-01"]
