@@ -301,6 +301,28 @@ def test_an_interaction_or_deal_without_a_company_is_no_company_of_its_own(con):
     assert segments["won_amount"].tolist() == [50.0]
 
 
+def test_a_person_among_the_contacts_is_no_company(con):
+    """Contacts 10 (a company) and 20 (a person in it, as the CRM delivers people) with one
+    interaction of company 10: churn scores company 10 alone and the segmentation counts one
+    company. A person taken for a company would be scored at full risk, never having had an
+    interaction of its own, and split the medians."""
+    con.register("interactions_", pd.DataFrame([interaction(1, 1, 10, T0)]))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [10, 20], "contact_type": ["company", "person"]})
+    )
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "amount": 50.0, "status": "won"}]))
+    scored = con.execute(company_rules.churn_risk_sql("interactions_", "contacts_", "deals_")).df()
+    assert scored["company_id"].tolist() == [10]
+    segments = con.execute(
+        company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
+    ).df()
+    assert segments["company_id"].tolist() == [10]
+    matrix = con.execute(
+        company_rules.segmentation_sql("interactions_", "contacts_", "deals_")
+    ).df()
+    assert matrix["company_count"].sum() == 1
+
+
 # --------------------------------------------------------------------------- segmentation
 
 
