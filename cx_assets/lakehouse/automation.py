@@ -317,9 +317,7 @@ def _ask_again(
         return landing_run_going(instance, source, day)
 
     def later(days: list[str]) -> list[str]:
-        stop = min((day for day in held_days if day > days[-1]), default=None)
-        through = _later_days_reading(context, source, days)
-        return [day for day in through if stop is None or day < stop]
+        return _short_of(_later_days_reading(context, source, days), days[-1], held_days)[0]
 
     return ask_again(
         instance,
@@ -518,6 +516,15 @@ def _partition_day(
     return day
 
 
+def _short_of(
+    later: list[str], last: str, held_days: Sequence[str]
+) -> tuple[list[str], str | None]:
+    """The days of `later` (sorted) before the first of `held_days` after `last`, and that
+    day: a run through a day it may not read would fail on it."""
+    stop = min((day for day in held_days if day > last), default=None)
+    return [day for day in later if stop is None or day < stop], stop
+
+
 def _one_run(
     context: SensorEvaluationContext,
     source: str,
@@ -541,15 +548,15 @@ def _one_run(
     # Not through a day it may not read: the run would fail on it, its retries too, and
     # build none of its days. That day and the later days after it stay as built, the
     # tick's log says so, and the day is owed a run once it can be read (`owe`).
-    if stop := min((day for day in held_days if day > days[-1]), default=None):
-        if beyond := [day for day in later if day >= stop]:
-            context.log.warning(
-                f"{source} {days[-1]}: later built day(s) read it up to {beyond[-1]}, but "
-                f"{stop} cannot be read: they stay as built until it can be, then run"
-            )
-            if owe is not None:
-                owe(stop)
-        later = [day for day in later if day < stop]
+    kept, stop = _short_of(later, days[-1], held_days)
+    if beyond := later[len(kept) :]:
+        context.log.warning(
+            f"{source} {days[-1]}: later built day(s) read it up to {beyond[-1]}, but "
+            f"{stop} cannot be read: they stay as built until it can be, then run"
+        )
+        if owe is not None:
+            owe(stop)
+    later = kept
     last = later[-1] if later else days[-1]
     if later:
         # Later days built before these landed (or changed) were computed from them: one
