@@ -28,7 +28,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -493,7 +493,11 @@ def read_csv(path: Path, table_fields: Collection[str] = ()) -> Iterator[Row]:
                 header_line,
                 raw,
                 None,
-                not_a_header(header_line, other_separator(raw, table_fields)),
+                not_a_header(
+                    header_line,
+                    other_separator(raw, table_fields),
+                    spelled_otherwise(header, table_fields),
+                ),
             )
             unnamed_rows = f"{UNNAMED_ROW}: line {header_line} of its file is not a header"
         elif problem is None:
@@ -593,11 +597,41 @@ _NOT_A_HEADER = "line {} is not a header naming the table's fields"
 _OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs"}
 
 
-def not_a_header(line_number: int, separated_by: str | None = None) -> str:
+def not_a_header(
+    line_number: int,
+    separated_by: str | None = None,
+    renamed: Sequence[tuple[str, str]] = (),
+) -> str:
     """The reason of a CSV file's first line when it names none of its table's fields;
-    `separated_by`: what separates the fields it names, when not commas (`other_separator`)."""
-    guess = separated(separated_by) if separated_by else "a file without its header row?"
+    `separated_by`: what separates the fields it names, when not commas (`other_separator`);
+    `renamed`: the columns it names as fields spelled otherwise (`spelled_otherwise`)."""
+    if separated_by:
+        guess = separated(separated_by)
+    elif renamed:
+        pairs = ", ".join(f"{json.dumps(name)} for {json.dumps(field)}" for name, field in renamed)
+        guess = f"its columns are named as the fields, spelled otherwise: {pairs}"
+    else:
+        guess = "a file without its header row?"
     return f"{_NOT_A_HEADER.format(line_number)} ({guess})"
+
+
+def _spelling(name: str) -> str:
+    """A column name with its case, spaces and punctuation left out (`MemberId`,
+    `MEMBER_ID` and `member id` are all `memberid`)."""
+    return "".join(character for character in name.casefold() if character.isalnum())
+
+
+def spelled_otherwise(names: list[str], table_fields: Collection[str]) -> list[tuple[str, str]]:
+    """(name, field) for each of a CSV first line's `names` that is one of `table_fields`
+    spelled otherwise: a source that renamed its columns (`MemberId` for `member_id`) sent
+    its header, not a file without one. Its records are still not read: which column a
+    renamed name stands for is not guessed."""
+    fields = {_spelling(field): field for field in table_fields}
+    return [
+        (name, fields[_spelling(name)])
+        for name in names
+        if _spelling(name) in fields and name != fields[_spelling(name)]
+    ]
 
 
 def separated(separated_by: str) -> str:

@@ -336,3 +336,36 @@ def test_a_csv_file_without_its_header_row_loses_no_line(lake):
         "M1"
     ]
     assert_reconciles(result, "digital_journeys", "digital_member_versions")
+
+
+def test_a_csv_file_whose_columns_were_renamed_says_so(lake):
+    """A later day's export of members with its columns renamed to another spelling
+    (`MemberId`, `PlanType`, …): its header names none of the table's fields, so its lines
+    are bad records, and the reason named a file without its header row, which it had. It
+    names the renamed columns; the day's file in the table's own spelling goes through."""
+    digital = Domain.named("digital")
+    lake.land_csv("digital", "members", DAY, [member("M1")])
+    renamed = csv_text([member("M2"), member("M3")]).replace(
+        "member_id,plan_type,tenure_months,segment,language_preference,enrollment_date",
+        "MemberId,PlanType,TenureMonths,Segment,LanguagePreference,EnrollmentDate",
+    )
+    lake.land("digital", "members", DAY, "renamed.csv", renamed)
+
+    result = lake.materialize(digital.everything, day=DAY)
+
+    assert result.success
+    spelled = (
+        "line 1 is not a header naming the table's fields (its columns are named as the "
+        'fields, spelled otherwise: "MemberId" for "member_id", "PlanType" for "plan_type", '
+        '"TenureMonths" for "tenure_months", "Segment" for "segment", "LanguagePreference" '
+        'for "language_preference", "EnrollmentDate" for "enrollment_date")'
+    )
+    unnamed = "no header names this row's fields: line 1 of its file is not a header"
+    assert reasons_by_place(lake.quarantine("digital_members")) == {
+        ("renamed.csv", 1): spelled,
+        ("renamed.csv", 2): unnamed,
+        ("renamed.csv", 3): unnamed,
+    }
+    members = lake.query("SELECT member_id FROM silver.digital_member_versions")
+    assert members["member_id"].tolist() == ["M1"]
+    assert_reconciles(result, "digital_member_versions")

@@ -619,6 +619,30 @@ def test_a_csv_separated_otherwise_than_by_commas_is_told_so(tmp_path, separator
     assert reason.endswith(f"(its fields are separated by {named}: a CSV file's are by commas)")
 
 
+def test_a_csv_header_naming_the_fields_spelled_otherwise_is_told_so(tmp_path):
+    """A source that renamed its columns to another spelling (`MemberId`, `PLAN_TYPE`) has a
+    header naming none of the table's fields, and its reason said the file had lost its
+    header row, which it had not (seen changing a digital export's format): it names the
+    columns spelled otherwise, and the file's lines stay bad records."""
+    path = write(tmp_path / "a.csv", b"MemberId,PLAN_TYPE,Tenure Months,Region\nM1,MAPD,3,SP\n")
+    rows = list(read_csv(path, MEMBER_FIELDS))
+    assert rows[0] == (
+        1,
+        "MemberId,PLAN_TYPE,Tenure Months,Region",
+        None,
+        "line 1 is not a header naming the table's fields (its columns are named as the "
+        'fields, spelled otherwise: "MemberId" for "member_id", "PLAN_TYPE" for "plan_type", '
+        '"Tenure Months" for "tenure_months")',
+    )
+    assert [(line, error) for line, _, _, error in rows[1:]] == [
+        (2, "no header names this row's fields: line 1 of its file is not a header")
+    ]
+    assert lacks_its_header(path, MEMBER_FIELDS)  # the early read does not take it either
+    # A first line of values, none a field however spelled, is still a record.
+    headless = write(tmp_path / "b.csv", b"M1,MAPD,3\n")
+    assert next(read_csv(headless, MEMBER_FIELDS))[3] == NOT_A_HEADER.format(1)
+
+
 def test_a_csv_header_naming_one_of_the_tables_fields_is_a_header(tmp_path):
     """Some fields missing or renamed: a header still, its records missing what it lacks."""
     path = write(tmp_path / "a.csv", b"member_id,plan,tenure\nM1,MAPD,3\n")
