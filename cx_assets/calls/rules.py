@@ -50,15 +50,16 @@ _WORD_AT_BOTH_ENDS = re.compile(r"\w(?:.*\w)?", re.S)
 # `$50`, `$25.99`, `$1,299.99`: thousands separated by `,` in groups of three, cents by `.`;
 # a `k` or `m` right after means thousands or millions (`$1.5k` is $1,500).
 # An amount is taken whole or not at all: one followed by a word character, a `$`, a `,`
-# or `.` and a digit (`$1,00`, `$1.299,99`, `$1,2345`, `$1e3`), or a space and a group of
-# three digits (`$1 299,99`: thousands spaced, as in French) is malformed, not the digits
-# before where it goes wrong; so is one of three decimals without a `k` or `m` (`$1.299`,
+# or `.` and a digit (`$1,00`, `$1.299,99`, `$1,2345`, `$1e3`), or one of one to three
+# digits alone followed by a space and a group of three (`$1 299,99`: thousands spaced, as
+# in French; `$29.99 100 minutes` is $29.99) is malformed, not the digits before where it
+# goes wrong; so is one of three decimals without a `k` or `m` (`$1.299`,
 # `$12.000`: thousands after a point, as in German or Portuguese, not a tenth of a cent);
 # nor is one signed by a `-` starting its word (`-$20`), though the second end of a range
 # (`$40-$50`) is an amount.
 _DOLLAR_AMOUNT = re.compile(
     r"(?<!(?<![\w.,])-)\$(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?([kKmM]?)(?<!\.\d{3})"
-    r"(?![\w$]|[.,]\d|\s\d{3}(?!\w))"
+    r"(?![\w$]|[.,]\d|(?:(?<=\$\d)|(?<=\$\d\d)|(?<=\$\d{3}))\s\d{3}(?!\w))"
 )
 _SCALE = {"k": 1_000, "m": 1_000_000}
 

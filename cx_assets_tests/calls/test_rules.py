@@ -109,6 +109,13 @@ def test_sentences_end_at_a_stop_followed_by_a_space_or_the_end():
         ("about fifty dollars more.", []),
         ("it was $45.", [45.0]),
         ("it is $45 for 2 lines, $60 for 1000 minutes.", [45.0, 60.0]),  # no group of three
+        # A group of three after a space goes on no amount that has cents, a `,` group, a
+        # scale or four digits (`$1 299` spaces a thousand after one to three): speech
+        # transcribed without commas.
+        ("it is $29.99 100 minutes included.", [29.99]),
+        ("it is $1,299 500 seats included.", [1299.0]),
+        ("it is $1.5k 100 seats.", [1500.0]),
+        ("it is $1000 200 seats.", [1000.0]),
     ],
 )
 def test_dollar_amounts_keep_thousands_separators_and_cents(sentence, amounts):
