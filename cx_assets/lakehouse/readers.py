@@ -212,8 +212,15 @@ def _walk(
     text: str, position: int, keys: frozenset[str] | None
 ) -> tuple[list[Span], frozenset[str] | None, _Stop]:
     """The elements from `position` (an element's start) to where the array closes or
-    breaks, the fields each element holds (`_fields`, from `keys`), and that stop."""
+    breaks, the fields each element holds (`_fields`, from `keys`), and that stop.
+
+    A walk that stops where a list or an object closes (`_nested`) after a bad element
+    whose end was found outside strings read on inside that element: a string it leaves
+    open (`55"`, an inch mark unescaped) can put the end between the objects of its own
+    list, and the objects after it would be made-up elements. The walk then stops at that
+    element, broken, as when its end cannot be told."""
     spans: list[Span] = []
+    bad: tuple[int, frozenset[str] | None, _Stop] | None = None  # the last bad element
     while True:
         value, end, error = _decoded(text, position)
         if error is None:
@@ -222,16 +229,32 @@ def _walk(
         else:
             # One bad element: skip to where it ends, and read on.
             end = _trusted_end(text, position, keys)
+            broken = _Stop(_BROKEN, position, error.msg, error.pos)
             if end is None:
-                return spans, keys, _Stop(_BROKEN, position, error.msg, error.pos)
+                return spans, keys, broken
+            bad = (len(spans), keys, broken)
             spans.append((position, end, _json_reason(error)))
         position = _skip_whitespace(text, end)
         if text.startswith(",", position):
             position = _skip_whitespace(text, position + 1)
-        elif text.startswith("]", position):
-            return spans, keys, _closing(text, position)
+            continue
+        if text.startswith("]", position):
+            stop = _closing(text, position)
         else:
-            return spans, keys, _Stop(_BROKEN, position, "Expecting ',' delimiter", position)
+            stop = _Stop(_BROKEN, position, "Expecting ',' delimiter", position)
+        if bad is not None and _nested(text, stop):
+            count, keys, stop = bad
+            del spans[count:]
+        return spans, keys, stop
+
+
+def _nested(text: str, stop: _Stop) -> bool:
+    """Whether elements read on stopped where a list or an object of an element closes:
+    `]` followed by `,`, `}` or `]`, or `}` or `:` where a `,` belongs."""
+    following = text[stop.position : stop.position + 1]
+    return (stop.kind == _TEXT_AFTER and following in (",", "}", "]")) or (
+        stop.kind == _BROKEN and following in ("}", ":")
+    )
 
 
 def _trusted_end(text: str, position: int, keys: frozenset[str] | None) -> int | None:
@@ -274,11 +297,7 @@ def _read_again(
     search = position + 1
     while keys and (start := _next_element(text, search, keys)) is not None:
         spans, fields, stop = _walk(text, start, keys)
-        nested = text[stop.position : stop.position + 1]
-        if not (
-            (stop.kind == _TEXT_AFTER and nested in (",", "}", "]"))
-            or (stop.kind == _BROKEN and nested in ("}", ":"))
-        ):
+        if not _nested(text, stop):
             return start, spans, fields, stop
         search = stop.position  # the objects read on are nested too
     return None

@@ -254,6 +254,24 @@ def test_json_array_bad_element_holding_a_list_of_objects_like_elements_is_one_r
     ]
 
 
+def test_json_array_bad_element_whose_end_is_found_in_its_list_is_one_record(tmp_path):
+    # B's `55"` (an inch mark left unescaped) closes its string early (line 2, column 23),
+    # and M1's `\"` is then read as a quote: strings are read the wrong way round up to
+    # the `,` between M1 and M2, which a `{` follows, so B seemed to end there. M2 read on
+    # as an element is followed by `]` and `}`, closing B's list and B: M2 is inside B, a
+    # call made up, not one of the array's. B is one bad record up to C, read again.
+    bad = (
+        '{"id": "B", "t": "55" TV", "calls": [{"id": "M1", "t": "5\\" x"}, {"id": "M2", "t": "y"}]}'
+    )
+    first, last = '{"id": "A", "t": "a", "calls": []}', '{"id": "C", "t": "c", "calls": []}'
+    text = f"[{first},\n{bad},\n{last}]"
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, first, None, None),
+        (2, bad, None, broken_at("Expecting ',' delimiter", 2, 23, (3, 1))),
+        (3, last, None, None),
+    ]
+
+
 def test_json_array_objects_not_shaped_as_its_elements_are_not_read_again_from(tmp_path):
     # B is cut off after `{}`, an object in its text (after a `,`, as an element would
     # be) lacking `id` and `t`, the fields every element before the break holds: not an
