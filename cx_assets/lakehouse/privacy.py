@@ -48,11 +48,12 @@ _KEY_READ = f"getvariable('{HASH_KEY_VARIABLE}')"
 # local part may hold any of the symbols RFC 5322 allows unquoted (`joao&maria@…`,
 # `o'brien@…`), or be quoted (`"ana souza"@…`): masking a symbol too many before an address
 # loses nothing of worth. As people disguise or paste them: a space each side of the `@`, a
-# full-width `＠` and `．`, a soft hyphen (invisible) inside, the `@` URL-encoded (`%40`, in
-# a link's query).
+# full-width `＠` and `．`, an invisible soft hyphen, zero-width space, joiner or word
+# joiner inside (`_INVISIBLE`), the `@` URL-encoded (`%40`, in a link's query).
+_INVISIBLE = r"\x{AD}\x{200B}-\x{200D}\x{2060}"
 EMAIL_PATTERN = (
-    r"""(?:"[^"\n]{1,64}"|[\p{L}\p{N}\x{AD}.!#$%&'*+/=?^_`{|}~-]+) ?(?:[@\x{FF20}]|%40) ?"""
-    r"[\p{L}\p{N}\x{AD}.\x{FF0E}-]+[.\x{FF0E}]\p{L}{2,}"
+    rf"""(?:"[^"\n]{{1,64}}"|[\p{{L}}\p{{N}}{_INVISIBLE}.!#$%&'*+/=?^_`{{|}}~-]+) ?"""
+    rf"(?:[@\x{{FF20}}]|%40) ?[\p{{L}}\p{{N}}{_INVISIBLE}.\x{{FF0E}}-]+[.\x{{FF0E}}]\p{{L}}{{2,}}"
 )
 # A phone number is a run of digit groups (some in brackets), each joined to the next by at
 # most one space, dot, dash or slash (or a no-break space or Unicode dash, as pasted text
@@ -97,10 +98,18 @@ def hash_key() -> bytes:
     return (os.environ.get(HASH_KEY_ENV) or DEFAULT_HASH_KEY).encode("utf-8")
 
 
+# The invisible characters pasted text holds (`_INVISIBLE`, and a byte-order mark).
+_INVISIBLE_CHARACTERS = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+
+
 def normalised_email(value: str | None) -> str | None:
-    """An address trimmed and lower-cased, in its compatibility form (NFKC): one typed with a
-    full-width `＠` or letters (an input method's) hashes as its ASCII twin."""
-    text = unicodedata.normalize("NFKC", value or "").strip().lower()
+    """An address trimmed and lower-cased, in its compatibility form (NFKC), without the
+    invisible characters pasting leaves in it: one typed with a full-width `＠` or letters
+    (an input method's), or with a zero-width space inside, hashes as its ASCII twin."""
+    text = unicodedata.normalize("NFKC", value or "")
+    if not text.isascii():
+        text = _INVISIBLE_CHARACTERS.sub("", text)
+    text = text.strip().lower()
     return text or None
 
 
@@ -453,8 +462,8 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 # which only the key's holder can compute.
 SHOWN_PATH_TAG_CHARS = 8
 _NAME_EMAIL = re.compile(
-    r"""(?:"[^"\n]{1,64}"|[\w\u00ad.!#$%&'*+/=?^`{|}~-]+) ?(?:[@\uff20]|%40) ?"""
-    r"[\w\u00ad.\uff0e-]+[.\uff0e][^\W\d_]{2,}"
+    r"""(?:"[^"\n]{1,64}"|[\w\u00ad\u200b-\u200d\u2060.!#$%&'*+/=?^`{|}~-]+) ?(?:[@\uff20]|%40) ?"""
+    r"[\w\u00ad\u200b-\u200d\u2060.\uff0e-]+[.\uff0e][^\W\d_]{2,}"
 )
 # An underscore joins a number's groups too: a file name puts one where text has a space.
 _NAME_SEPARATOR = (

@@ -88,6 +88,9 @@ def test_a_contact_typed_in_another_scripts_digits_or_full_width_hashes_as_its_t
     emails = ["zelda@example.com", "ＺＥＬＤＡ＠ＥＸＡＭＰＬＥ．ＣＯＭ", "zelda＠example.com"]
     assert [normalised_email(email) for email in emails] == ["zelda@example.com"] * 3
     assert len(set(keyed_hashes(emails))) == 1
+    # an invisible zero-width space or joiner pasted into an address
+    pasted = ["zelda\u200b@example.com", "zelda@example.com\u200b", "\ufeffzelda@exa\u2060mple.com"]
+    assert [normalised_email(email) for email in pasted] == ["zelda@example.com"] * 3
 
 
 @pytest.mark.parametrize("good", [True, False], ids=["a good record", "no good record"])
@@ -189,6 +192,11 @@ def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(
         ("ligue 93·412·00·00 ou 93 · 412 · 00 · 01", "ligue [phone] ou [phone]"),
         ("090・1234・5678 / 11‧97531‧8642", "[phone] / [phone]"),
         ("preço 1·2·3 em 2024·2025", "preço 1·2·3 em 2024·2025"),
+        # seen in an audit: an invisible zero-width space, joiner or word joiner pasted
+        # inside an address (a soft hyphen was masked, these left it whole in clear)
+        ("ana\u200b@example.com; ana@exam\u200cple.com", "[email]; [email]"),
+        ("ana.sou\u200dza@example.com, ana\u2060@example.com", "[email], [email]"),
+        ("ana@example.com\u200b ok, \ufeffana@example.com", "[email]\u200b ok, \ufeff[email]"),
         (None, None),
     ],
 )
@@ -399,6 +407,7 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("contato_555_123_4567.jsonl", "contato_[phone].jsonl"),
         ("15558675309.csv", "[phone].csv"),
         ("José.Silva@café.com.br.csv", "[email].csv"),
+        ("ana\u200b@example.com.csv", "[email].csv"),  # a zero-width space pasted inside
     ],
 )
 def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
