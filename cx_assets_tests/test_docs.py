@@ -30,6 +30,66 @@ def test_every_check_is_documented_on_its_asset():
         )
 
 
+def _checks_md_section(heading: str) -> str:
+    """The text of docs/checks.md under the heading that starts with `heading`, to the next."""
+    section = (DOCS / "checks.md").read_text().split(f"\n## {heading}", 1)[1]
+    return section.split("\n## ", 1)[0]
+
+
+def test_every_check_the_by_asset_table_names_is_the_assets():
+    """The other way round from `test_every_check_is_documented_on_its_asset`, which passes
+    when a check renamed or taken off an asset is still listed in the page's table of every
+    check by asset: each asset a row of that table names has each check the row names."""
+    declared = {(spec.asset_key.to_user_string(), spec.name) for spec in every_check_spec()}
+    named = set()
+    for line in _checks_md_section("Every check, by asset").splitlines():
+        cells = line.strip().strip("|").split("|")
+        if len(cells) != 2 or not cells[0].strip().startswith("`"):
+            continue
+        assets = re.findall(r"`([a-z]+/[a-z_]+)`", cells[0])
+        checks = re.findall(r"`([a-z_]+)`", cells[1])
+        named |= {(asset, check) for asset in assets for check in checks}
+    assert len(named) > 100  # the table was read
+    assert sorted(named - declared) == []
+
+
+# Where the check kinds' table gives a kind's defaults: a pattern of the numbers, the settings.
+_KIND_DEFAULTS = {
+    "reject_ratio": [(r"\(default ([\d.]+), run config\)", ["high"])],
+    "volume_anomaly": [
+        (r"\(defaults ([\d.]+) and ([\d.]+), run config", ["low", "high"]),
+        (r"`min_rows` \((\d+)\)", ["min_rows"]),
+    ],
+    "no_column_emptied": [(r"`min_expected` \(default (\d+), run config\)", ["min_expected"])],
+}
+
+
+def test_the_check_kinds_documented_defaults_are_the_codes():
+    """The check kinds' table gives the defaults of the checks every table of a layer has
+    (the domain table's test holds the bands'); each is the code's on every asset."""
+    rows = {
+        re.match(r"\| `([a-z_]+)`", line)[1]: line
+        for line in _checks_md_section("The check kinds").splitlines()
+        if re.match(r"\| `[a-z_]+`", line)
+    }
+    compared = 0
+    for (asset, check), config in check_config_defaults().items():
+        if check not in rows:
+            continue  # a domain check: its own table
+        cells = [cell.strip() for cell in rows[check].strip("|").split("|")]
+        assert cells[1] == config["severity"], f"docs/checks.md: {check} is {config['severity']}"
+        for pattern, settings in _KIND_DEFAULTS.get(check, []):
+            found = re.search(pattern, cells[3])
+            assert found, f"docs/checks.md does not give {check}'s {', '.join(settings)}"
+            documented = [float(value) for value in found.groups()]
+            assert documented == [config[setting] for setting in settings], (
+                f"docs/checks.md: {check} on {asset} has "
+                + ", ".join(f"{setting}={config[setting]}" for setting in settings)
+            )
+        compared += 1
+    assert compared > 40  # every bronze and typed silver table's
+
+
 def _documented_grain(cell: str) -> list[set[str]]:
     """The column sets a `unique_key` (...) of docs/checks.md allows: its columns, or for a row
     of several assets, `a / b / c`, one of them. Words after a colon, and qualifiers such as
