@@ -6,7 +6,7 @@ full disk, an analyst's DuckDB session holding `warehouse.duckdb`, the run lock 
 reason to ask again: the day stayed unbuilt until someone noticed (seen under the daemon, the
 lock freed a minute after the third failure). So on a tick that asks for nothing else, the
 sensor asks again for the days of the latest failed landing run once it has ended and Dagster
-will not retry it, after a wait that doubles each time (`FIRST_WAIT`), `ASKS_AGAIN` times at
+will not retry it (or said it would and made no retry, `RETRY_MADE_TAG`), after a wait that doubles each time (`FIRST_WAIT`), `ASKS_AGAIN` times at
 most, each run tagged with how many times (`ASKED_AGAIN_TAG`) and why in the tick's log.
 
 A day is not asked again when its run failed a blocking check (its data fails the same way
@@ -34,6 +34,14 @@ from cx_assets.lakehouse.partitions import day_span, run_command, run_tags_for_d
 FIRST_WAIT = timedelta(minutes=2)
 ASKS_AGAIN = 6
 ASKED_AGAIN_TAG = "cx/asked_again"
+# Dagster's daemon tags a failed run with the id of the retry it made. Its daemon reads a
+# run's failure from the event log, and Dagster stores the failure before it marks the run
+# failed and tags it `dagster/will_retry`: read in between (the likely cause), the run
+# looks still going, and the daemon moves past it for good (seen under the daemon: one of
+# four landing runs failing within 20 s was left `will_retry: true` with no retry). A
+# retry not made within seconds is not coming, so one not made by the first wait is asked
+# again like a failed retry.
+RETRY_MADE_TAG = "dagster/auto_retry_run_id"
 # Failed runs older than this are left alone (and no longer said): after the daemon was down
 # longer, a person looks at the runs anyway.
 LOOK_BACK = timedelta(days=1)
@@ -102,14 +110,16 @@ def ask_again(
         days = ran[ran.index(days[0]) : ran.index(days[-1]) + 1]
         if run.status != DagsterRunStatus.FAILURE or record.end_time is None:
             continue  # built, or being built, or cancelled by a person
-        if run.tags.get("dagster/will_retry") == "true":
-            continue  # Dagster starts it again
+        ended = datetime.fromtimestamp(record.end_time, UTC)
+        if run.tags.get("dagster/will_retry") == "true" and (
+            RETRY_MADE_TAG in run.tags or now < ended + FIRST_WAIT
+        ):
+            continue  # Dagster starts it again (a retry it has not made by now never comes)
         landed = [day for day in days if day in known]
         if any(day not in unchanged for day in landed):
             continue  # changed (a new delivery), still being written, unreadable, or gone
         if all(built(day) for day in landed or days):
             continue
-        ended = datetime.fromtimestamp(record.end_time, UTC)
         failed = _why_failed(instance, run.run_id)
         count = run.tags.get(ASKED_AGAIN_TAG, "0")  # a tag set by hand, not a count: done
         asked = int(count) if count.isdigit() else ASKS_AGAIN

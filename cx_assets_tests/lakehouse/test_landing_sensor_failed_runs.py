@@ -149,7 +149,8 @@ def test_a_day_whose_retry_is_coming_or_whose_folder_went_is_not_asked_again(
 ):
     fail_as(ticker, ticker.request)
     (failed,) = ticker.instance.get_runs()
-    ticker.instance.add_run_tags(failed.run_id, {"dagster/will_retry": "true"})
+    retried = {"dagster/will_retry": "true", "dagster/auto_retry_run_id": "a-retry"}
+    ticker.instance.add_run_tags(failed.run_id, retried)
     assert not tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
 
     ticker.instance.add_run_tags(failed.run_id, {"dagster/will_retry": "false"})
@@ -158,6 +159,27 @@ def test_a_day_whose_retry_is_coming_or_whose_folder_went_is_not_asked_again(
             landed.unlink()
         (lake.root / "landing" / "crm" / table / DAY).rmdir()
     assert not tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+
+
+def test_a_day_whose_retry_dagster_never_made_is_asked_again(ticker, monkeypatch):
+    """Seen under dagster-daemon: of four landing runs failing within 20 s, one kept
+    `dagster/will_retry: true` and no retry came (Dagster stores a run's failure, then marks
+    the run failed and tags it: its daemon read the failure in between, took the run for one
+    still going, and moved past it). The sensor took the tag for a retry coming and the day
+    stayed unbuilt, every tick saying 'no new or re-delivered digital files'. A retry Dagster
+    has not made (no `dagster/auto_retry_run_id`) by the first wait is not coming."""
+    fail_as(ticker, ticker.request)
+    (failed,) = ticker.instance.get_runs()
+    ticker.instance.add_run_tags(failed.run_id, {"dagster/will_retry": "true"})
+
+    coming = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT - timedelta(seconds=5))
+    assert not coming.run_requests
+    assert "its run failed" not in coming.skip_message  # Dagster may still retry it
+    (again,) = tick_at(
+        ticker, monkeypatch, failed_runs.FIRST_WAIT + timedelta(seconds=5)
+    ).run_requests
+    assert again.partition_key == DAY
+    assert again.tags[failed_runs.ASKED_AGAIN_TAG] == "1"
 
 
 def test_a_day_a_later_landing_run_took_over_is_not_asked_again(ticker, monkeypatch):
