@@ -29,6 +29,12 @@ UNFINISHED = ("NOT_STARTED", "STARTING", "STARTED")
 
 # Execution states of a check that did not pass: evaluated as failed, or could not run.
 NOT_PASSED = ("FAILED", "EXECUTION_FAILED")
+# The check whose verdict is its step's, recorded against each of the step's days
+# (`history_checks.column_schema_change`): a later run's evaluation, of any day, is its
+# latest. Kept by day, a schema change that the next day's run passed stayed listed for good
+# as the latest evaluation of the day it was first seen on (seen after an upgrade added a
+# column).
+STEPS_VERDICT = "column_schema_change"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
@@ -257,9 +263,14 @@ def _check_problems(path: Path) -> list[CheckProblem]:
                    e.evaluation_event
             FROM asset_check_executions e JOIN latest USING (id)
             WHERE e.execution_status IN ({", ".join("?" * len(NOT_PASSED))})
+              AND NOT (e.check_name = ? AND EXISTS (
+                  SELECT 1 FROM asset_check_executions later
+                  WHERE later.asset_key = e.asset_key AND later.check_name = e.check_name
+                    AND later.id > e.id AND later.run_id != e.run_id
+                    AND later.execution_status NOT IN ('PLANNED', 'SKIPPED')))
             ORDER BY e.id DESC
             """,
-            list(NOT_PASSED),
+            [*NOT_PASSED, STEPS_VERDICT],
         ).fetchall()
     finally:
         con.close()

@@ -21,6 +21,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     DagsterInstance,
+    DailyPartitionsDefinition,
     MaterializeResult,
     asset,
     materialize,
@@ -29,6 +30,7 @@ from dagster import (
 from cx_assets.command_centre import data, runs
 from cx_assets.command_centre.data import GoldLake, MissingTables, run_hint
 from cx_assets.lakehouse import parquet
+from cx_assets.lakehouse.checks import COLUMN_SCHEMA_CHANGE
 from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2, write_gold
 
 
@@ -403,6 +405,52 @@ def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypat
         ("ERROR", "checked", "keys", ""),
         ("WARN", "checked", "band", "ratio 0.9 outside 0.2-0.5"),
     ]
+
+
+DAYS = DailyPartitionsDefinition(start_date="2024-01-01")
+
+
+@asset(
+    partitions_def=DAYS,
+    check_specs=[AssetCheckSpec(COLUMN_SCHEMA_CHANGE, asset="reshaped", partitions_def=DAYS)],
+)
+def reshaped(context):
+    """Its columns changed on the first day it is run for (its check's verdict is the step's,
+    recorded against the step's day), as they were on the day before."""
+    changed = context.partition_key == "2024-01-04"
+    return MaterializeResult(
+        check_results=[
+            AssetCheckResult(
+                check_name=COLUMN_SCHEMA_CHANGE,
+                passed=not changed,
+                severity=AssetCheckSeverity.WARN,
+                description="added columns: content_bytes" if changed else None,
+            )
+        ]
+    )
+
+
+def test_a_column_schema_change_a_later_run_passed_is_no_longer_listed(tmp_path, monkeypatch):
+    """Seen upgrading a data root built two sessions before: the first run of a new day warned
+    column_schema_change (added columns: content_bytes), the next day's run passed it, and the
+    overview went on listing the warning for good, as the latest evaluation of the first day
+    (a per-day check's problems are kept by day): the change is the step's, not the day's, and
+    a later run's columns matching the run before are no change left."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        instance = DagsterInstance.from_config(str(home))
+        for day in ("2024-01-04", "2024-01-05"):
+            materialize([reshaped], instance=instance, partition_key=day)
+            problems = [(p.check, p.days, p.description) for p in runs.read_history(home).problems]
+            if day == "2024-01-04":
+                assert problems == [
+                    (COLUMN_SCHEMA_CHANGE, ["2024-01-04"], "added columns: content_bytes")
+                ]
+        instance.dispose()
+    assert problems == []
 
 
 def read_where_this_user_may_not_write(home: Path) -> runs.RunHistory:
