@@ -6,8 +6,9 @@ full disk, an analyst's DuckDB session holding `warehouse.duckdb`, the run lock 
 reason to ask again: the day stayed unbuilt until someone noticed (seen under the daemon, the
 lock freed a minute after the third failure). So on a tick that asks for nothing else, the
 sensor asks again for the days of the latest failed landing run once it has ended and Dagster
-will not retry it (or said it would and made no retry, `RETRY_MADE_TAG`), after a wait that doubles each time (`FIRST_WAIT`), `ASKS_AGAIN` times at
-most, each run tagged with how many times (`ASKED_AGAIN_TAG`) and why in the tick's log.
+will not retry it (or said it would and made no retry, `RETRY_MADE_TAG`), after a wait that
+doubles each time (`FIRST_WAIT`), `ASKS_AGAIN` times at most, each run tagged with how many
+times (`ASKED_AGAIN_TAG`) and why in the tick's log.
 
 A day is not asked again when its run failed a blocking check (its data fails the same way
 every time), when it was built since (`cx-lakehouse run`, a re-execution from the UI) or a
