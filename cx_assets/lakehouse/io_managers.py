@@ -241,19 +241,22 @@ BACKFILL_TAG = "dagster/backfill"
 def days_never_built(
     instance: DagsterInstance, warehouse: Warehouse, key: AssetKey, days: Sequence[date]
 ) -> list[date]:
-    """Of `days`, those table `key` was never built for: neither materialized in `instance`
-    nor written under another (such as a throwaway one of Dagster's own CLI without
-    `DAGSTER_HOME`): a bronze day's Parquet file, a silver or gold day recorded in
-    `written_days`, or, written before that record existed, holding rows. A day built
-    empty (nothing landed) is built. One answer for the step reading the table
-    (`_require_built_days`) and `cx-lakehouse run` before it starts
-    (`RunPlan.require_built_days`): the command refused days the step would read."""
-    materialized = instance.get_materialized_partitions(key)
-    unrecorded = [day for day in days if day.isoformat() not in materialized]
-    if not unrecorded:
+    """Of `days`, those table `key` was never built for: a bronze day without its Parquet
+    file and never materialized in `instance`; a silver or gold day the warehouse neither
+    records in `written_days` nor holds rows of, whatever `instance` remembers (written
+    under another instance, such as a throwaway one of Dagster's own CLI without
+    `DAGSTER_HOME`, it is built; in a warehouse deleted, or restored from a backup taken
+    before the day was built, it is not, though Dagster's history says it was). A table the
+    record knows no day of was written before the record existed: there, a day Dagster
+    materialized is built too. A day built empty (nothing landed) is built. One answer for
+    the step reading the table (`_require_built_days`) and `cx-lakehouse run` before it
+    starts (`RunPlan.require_built_days`): the command refused days the step would read."""
+    if not days:
         return []
     layer, table = key.path[-2:]
     if layer == "bronze":  # every day written has its file, an empty one for no records
+        materialized = instance.get_materialized_partitions(key)
+        unrecorded = [day for day in days if day.isoformat() not in materialized]
         dataset = DataLayout(warehouse.data_dir).bronze_dir / table
         written = {
             day
@@ -262,16 +265,20 @@ def days_never_built(
         }
         return [day for day in unrecorded if day not in written]
     with warehouse.connect() as con:
-        held = written_days.days_written(con, f"{layer}.{table}", unrecorded)
-        if table_exists(con, layer, table) and len(held) < len(unrecorded):
+        held = written_days.days_written(con, f"{layer}.{table}", days)
+        if len(held) == len(days):
+            return []
+        if table_exists(con, layer, table):
             held |= {
                 row[0]
                 for row in con.execute(
-                    f"SELECT DISTINCT date FROM {qualified(layer, table)} "
-                    f"WHERE {in_days(unrecorded)}"
+                    f"SELECT DISTINCT date FROM {qualified(layer, table)} WHERE {in_days(days)}"
                 ).fetchall()
             }
-    return [day for day in unrecorded if day not in held]
+            if not written_days.any_day_written(con, f"{layer}.{table}"):
+                materialized = instance.get_materialized_partitions(key)
+                held |= {day for day in days if day.isoformat() in materialized}
+    return [day for day in days if day not in held]
 
 
 def _require_built_days(

@@ -92,6 +92,15 @@ def days_written(con: duckdb.DuckDBPyConnection, table: str, days: Sequence[date
     return {day for (day,) in rows}
 
 
+def any_day_written(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether any day of `table` is recorded as written (none: a table written before the
+    record existed, or never written)."""
+    if not _recorded(con):
+        return False
+    found = con.execute(f"SELECT 1 FROM {TABLE} WHERE table_name = ? LIMIT 1", [table]).fetchall()
+    return bool(found)
+
+
 def days_built(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[date]:
     """Every day `schema.table` holds as built: recorded as written, or (written before the
     record existed) holding rows. The warehouse's own answer, whatever Dagster instance
