@@ -185,8 +185,9 @@ class GoldIOManager(WarehouseIOManager):
         self, table: str, written: set[date] | None
     ) -> tuple[set[date], list[Path]]:
         """A table by day's Parquet against the warehouse: the days it holds rows of that
-        have no folder (deleted by hand), and the folders of days with no row that were not
-        just `written` (an empty day the table keeps is written at each output). A build from
+        have no file (deleted by hand: the folder, or the file alone, which a check of the
+        folder took for there), and the folders of days with no row that were not just
+        `written` (an empty day the table keeps is written at each output). A build from
         the start has no such folder; a version before removed days existed, or a crash
         between the warehouse and a republish, left one (an empty file)."""
         dataset = DataLayout(Path(self.data_dir)).gold_dir / table
@@ -197,7 +198,11 @@ class GoldIOManager(WarehouseIOManager):
                     f"SELECT DISTINCT {PARTITION_COLUMN} FROM {qualified('gold', table)}"
                 ).fetchall()
             }
-        missing = {day for day in stored if not parquet.partition_folder(dataset, day).is_dir()}
+        missing = {
+            day
+            for day in stored
+            if not (parquet.partition_folder(dataset, day) / parquet.DATA_FILE).is_file()
+        }
         if written is None:
             return missing, []
         kept = {parquet.partition_folder(dataset, day).name for day in stored | written}

@@ -170,6 +170,20 @@ def test_a_day_folder_deleted_by_hand_is_published_again(lake):
     assert _parquet_rows(lake, D2) == [("b", 3)]
 
 
+def test_a_day_file_deleted_by_hand_from_its_folder_is_published_again(lake):
+    """Found restoring a data root: a day's `data.parquet` deleted (`rm`, a restore that
+    left the folder) was never published again, since the table rewrites only the days
+    whose rows changed and its folder was still there: the command centre and analysts
+    read the table without that day's tickets for good, every run passing."""
+    NEXT["rows"] = DayRows(_rows((D1, "a", 1), (D2, "b", 1)), [D1, D2])
+    lake.materialize([by_created_day])
+    (lake.layout.gold_dir / "by_created_day" / f"date={D1}" / "data.parquet").unlink()
+    NEXT["rows"] = DayRows(_rows((D2, "b", 3)), [D2])
+    lake.materialize([by_created_day])
+    assert _parquet_rows(lake, D1) == [("a", 1)]
+    assert _parquet_rows(lake, D2) == [("b", 3)]
+
+
 # --------------------------------------------------------------------------- which days
 
 
