@@ -158,8 +158,8 @@ class RunPlan:
     def earlier_days_not_built(
         self, instance, warehouse, landing_dir: Path, days: list[str], start: date
     ) -> list:
-        """The days before the first of `days` that a planned table read of a table never
-        built for them, though their files landed (`staleness.earlier_days_not_built`): it
+        """The days before the first of `days` that a planned table (a rollup too) read of a
+        table never built for them, though their files landed (`staleness.earlier_days_not_built`): it
         read them as days with no rows."""
         from cx_assets.lakehouse.io_managers import days_never_built
         from cx_assets.lakehouse.landing import landed_days
@@ -178,8 +178,9 @@ class RunPlan:
                 landed[group] = landed_days(landing_dir, group)
             return landed[group]
 
+        planned = self.partitioned | self.rollups
         return earlier_days_not_built(
-            self.graph, self.partitioned, days[0], start.isoformat(), landed_of, never_built
+            self.graph, planned, days[0], start.isoformat(), landed_of, never_built
         )
 
     def read_ahead_rows(self, warehouse, days: list[str]) -> dict:

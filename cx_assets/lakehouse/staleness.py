@@ -192,8 +192,8 @@ def earlier_days_not_built(
     never_built: Callable[[AssetKey, list[str]], Collection[str]],
 ) -> list[EarlierDays]:
     """Per group, the days before `first_day` (from `start`, the first partition) that a
-    `planned` date-grained asset reads of a parent (a window of days before, or every day
-    as of its own), on which the parent's group landed files (`landed_days`, ISO days by
+    `planned` asset reads of a date-grained parent (a window of days before, or every day
+    as of its own, or every day: a whole-history table), on which the parent's group landed files (`landed_days`, ISO days by
     group) and that the parent was never built for (`never_built`, of some ISO days). Digital's
     leakage calls of a day run alone after days landed and never built flag no repeat call
     and miss the evening before; the run names those days with the command that builds
@@ -202,8 +202,6 @@ def earlier_days_not_built(
     found: dict[str, tuple[set[str], set[str]]] = {}
     for key in sorted(planned):
         node = graph.get(key)
-        if not node.is_partitioned:
-            continue
         for parent in sorted(node.parent_keys):
             if not graph.get(parent).is_partitioned:
                 continue
@@ -211,7 +209,9 @@ def earlier_days_not_built(
             landed = sorted(day for day in landed_days(group) if start <= day < first_day)
             if not landed:
                 continue
-            ahead = days_read_after(graph.get_partition_mapping(key, parent))
+            # A whole-history table reads every day of a date-grained one.
+            whole = not node.is_partitioned
+            ahead = None if whole else days_read_after(graph.get_partition_mapping(key, parent))
             if ahead == 0:
                 continue
             since = start if ahead is None else (first - timedelta(days=ahead)).isoformat()

@@ -58,3 +58,24 @@ def test_a_warehouse_restored_from_before_built_days_has_them_named(tmp_path):
     assert caught_up.returncode == 0 and not earlier_days_said(caught_up.stdout)
     again = cli(*DIGITAL, "2024-01-03", data_dir=data_dir)
     assert again.returncode == 0 and not earlier_days_said(again.stdout), again.stdout
+
+
+def test_support_days_the_warehouse_lacks_are_named_for_its_whole_history_tables(tmp_path):
+    """Found restoring a data root: with the warehouse deleted, the next support day run
+    alone named no earlier day, though its whole-history tables (tickets by created day,
+    the classifier, the forecast with "1 day of history") read every day of its silver
+    tables and were rebuilt from that day alone."""
+    data_dir = tmp_path / "data"
+    landed(data_dir, "support", days=2, start="2024-01-01", seed=None)
+    run = ("run", "--select", "group:support", "--date")
+    assert cli(*run, "2024-01-01", data_dir=data_dir).returncode == 0
+    (data_dir / "warehouse.duckdb").unlink()
+
+    deleted = cli(*run, "2024-01-02", data_dir=data_dir)
+
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    said = earlier_days_said(deleted.stdout)
+    assert said, deleted.stdout
+    assert said[0].startswith("earlier days not built: support, 1 day, 2024-01-01, landed"), said
+    assert "gold/support_ticket_analytics" in said[0], said
+    assert said[1] == "  cx-lakehouse run --date 2024-01-01 --to 2024-01-02 --select group:support"
