@@ -159,8 +159,8 @@ class RunPlan:
         self, instance, warehouse, landing_dir: Path, days: list[str], start: date
     ) -> list:
         """The days before the first of `days` that a planned table (a rollup too) read of a
-        table never built for them, though their files landed (`staleness.earlier_days_not_built`): it
-        read them as days with no rows."""
+        table never built for them, though their files landed
+        (`staleness.earlier_days_not_built`): it read them as days with no rows."""
         from cx_assets.lakehouse.io_managers import days_never_built
         from cx_assets.lakehouse.landing import landed_days
         from cx_assets.lakehouse.staleness import earlier_days_not_built

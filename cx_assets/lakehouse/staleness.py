@@ -193,8 +193,9 @@ def earlier_days_not_built(
 ) -> list[EarlierDays]:
     """Per group, the days before `first_day` (from `start`, the first partition) that a
     `planned` asset reads of a date-grained parent (a window of days before, or every day
-    as of its own, or every day: a whole-history table), on which the parent's group landed files (`landed_days`, ISO days by
-    group) and that the parent was never built for (`never_built`, of some ISO days). Digital's
+    as of its own, or every day: a whole-history table), on which the parent's group landed
+    files (`landed_days`, ISO days by group) and that the parent was never built for
+    (`never_built`, of some ISO days). Digital's
     leakage calls of a day run alone after days landed and never built flag no repeat call
     and miss the evening before; the run names those days with the command that builds
     them and its own again. The warehouse is asked only of days that landed."""
