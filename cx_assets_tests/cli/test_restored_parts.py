@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from cx_assets_tests.cli import cli, landed
+
+pytestmark = pytest.mark.long_module  # whole data roots built and run, several times
 
 DIGITAL = ("run", "--select", "group:digital", "--date")
 
