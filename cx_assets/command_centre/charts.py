@@ -56,9 +56,10 @@ def _titled(
             height=height,
             description=description,
         )
-        .configure_axis(labelColor=QUIET_TEXT, titleColor=QUIET_TEXT)
-        .configure_legend(labelColor=QUIET_TEXT, titleColor=QUIET_TEXT)
-        .configure_title(subtitleColor=QUIET_TEXT)
+        .configure_axis(**QUIET_AXIS)
+        .configure_legend(**QUIET_AXIS)
+        .configure_title(subtitleColor=TEXT)
+        .configure_text(color=TEXT)
     )
 
 
@@ -88,9 +89,17 @@ def _wrapped(text: str, width: int) -> str | list[str]:
     return lines
 
 
-# Axis and legend text: Streamlit's theme grey (#808495) is 3.7:1 on the white page, under
-# WCAG's 4.5:1 for text of 12-14 px; this grey of the same hue is 5.6:1.
-QUIET_TEXT = "#62667A"
+# Text a chart draws itself (values on bars, a scatter's names, subtitles, axes and legends)
+# and the delivered tickets' line are in the page's own text colour, whichever theme the
+# browser asked for: a colour of their own was for the white page alone, and Streamlit's
+# dark theme (a browser set to dark) drew values and names black on near-black (1.1:1),
+# the axes' grey #62667A at 3.3:1 and the delivered line #222222 at 1.2:1. Vega writes the
+# colour into the SVG, where `currentColor` is the page's text colour.
+TEXT = "currentColor"
+# Axis and legend text a shade quieter: the text colour at 75% is 6:1 on the white page, as
+# grey as #62667A was (Streamlit's theme grey, #808495, is 3.7:1, under WCAG's 4.5:1 for
+# text of 12-14 px), and 9:1 on the dark theme's.
+QUIET_AXIS = {"labelColor": TEXT, "titleColor": TEXT, "labelOpacity": 0.75, "titleOpacity": 0.75}
 
 
 # A chart's text alternative lists this many of its values at most, then says how many more.
@@ -554,7 +563,7 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
 
 
 def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str) -> alt.LayerChart:
-    """Delivered daily counts (`date`, `tickets`, black) then the forecast (`date`,
+    """Delivered daily counts (`date`, `tickets`, a solid line in the text's colour) then the forecast (`date`,
     `forecast`, dashed) with its 95% and 80% intervals as lighter and darker bands."""
     parts = [frame["date"] for frame in (history, forecast) if not frame.empty]
     shown = pd.concat(parts) if parts else None
@@ -579,7 +588,7 @@ def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str)
     if not history.empty:
         layers.append(
             alt.Chart(history)
-            .mark_line(point=alt.OverlayMarkDef(color="#222222"), color="#222222")
+            .mark_line(point=alt.OverlayMarkDef(color=TEXT), color=TEXT)
             .encode(x=_days("date", shown), y="tickets:Q", tooltip=[_day("date"), "tickets:Q"])
         )
     delivered = _series_said(history, "date", "tickets", ",") if not history.empty else "none"
@@ -592,6 +601,6 @@ def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str)
     said = f"Tickets delivered a day: {delivered}. Forecast: {ahead_said}"
     return _titled(
         alt.layer(*layers), title, 300, said=said,
-        subtitle="black: delivered · dashed: forecast · darker band: 80% interval · "
+        subtitle="solid: delivered · dashed: forecast · darker band: 80% interval · "
         "lighter band, dotted edges: 95% interval",
     )  # fmt: skip
