@@ -268,3 +268,61 @@ def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, schem
                 assert not unseen, (path, unseen)
         finally:
             browser.close()
+
+
+# The width of each column of the page (a headline card, a half-width chart) against the
+# page's main area, and the texts of each chart drawn past its edges (cut off there, as a
+# title clipped to "entiment mix").
+COLUMNS_AND_CUT_TEXT_JS = """() => {
+    const main = document.querySelector('[data-testid=stMainBlockContainer]');
+    const style = getComputedStyle(main);
+    const inner = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const columns = Array.from(document.querySelectorAll('[data-testid=stColumn]'))
+        .map(column => column.getBoundingClientRect().width / inner);
+    const cut = Array.from(document.querySelectorAll('.vega-embed')).flatMap(chart => {
+        const edge = chart.getBoundingClientRect();
+        return Array.from(chart.querySelectorAll('svg text')).filter(text => {
+            const box = text.getBoundingClientRect();
+            // A few pixels of leeway: a rotated axis title's box passes the edge by 2 px
+            // where its letters do not.
+            return box.width && (box.left < edge.left - 4 || box.right > edge.right + 4);
+        }).map(text => text.textContent);
+    });
+    return {columns, cut};
+}"""
+
+
+@needs_chromium
+def test_a_phone_width_window_shows_cards_and_charts_one_to_a_line(dashboard):
+    """Seen in an audit at 390 px (a phone): the cards and half-width charts stayed two to a
+    line, 171 px each, where Streamlit stacks columns on a narrow screen: layout.css's
+    wrap for a laptop with its sidebar open held every column at half the page. Charts cut
+    their values and titles ("$30,808" to "$30,80", "entiment mix"), the overview its
+    figures and labels ("$1,719,8…", "Companies at high ch…")."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            for path, title in (("", "CX command centre"), ("calls", "Calls")):
+                page.goto(f"{url}/{path}")
+                page.wait_for_function(DONE, arg=title, timeout=60_000)
+                if path == "calls":
+                    page.wait_for_function(
+                        "() => document.querySelectorAll('.vega-embed svg').length >= 6",
+                        timeout=30_000,
+                    )
+                shown = page.evaluate(COLUMNS_AND_CUT_TEXT_JS)
+                assert shown["columns"], title
+                assert min(shown["columns"]) > 0.95, (title, shown["columns"])
+                assert not shown["cut"], (title, shown["cut"])
+            # A laptop with the sidebar open keeps its two cards to a line (the test above).
+            page.set_viewport_size({"width": 800, "height": 1000})
+            page.goto(url)
+            page.wait_for_function(DONE, arg="CX command centre", timeout=60_000)
+            halves = page.evaluate(COLUMNS_AND_CUT_TEXT_JS)["columns"]
+            assert halves and max(halves) < 0.55, halves
+        finally:
+            browser.close()
