@@ -306,8 +306,11 @@ def bars(
             **_whole_steps(frame[y], axis_format or value_format),
         ),
     )
+    # A bar coloured by its group (an agent's team) names it in its tooltip and in words
+    # too: the colour alone told it, to a screen reader not at all.
+    grouped = [colour] if colour else []
     base = alt.Chart(frame).encode(
-        category, value, tooltip=[x, alt.Tooltip(f"{y}:Q", format=value_format)]
+        category, value, tooltip=[x, *grouped, alt.Tooltip(f"{y}:Q", format=value_format)]
     )
     marks = base.mark_bar(color=BAR_COLOUR)
     if colour:
@@ -323,8 +326,10 @@ def bars(
     ).encode(text=alt.Text(f"{y}:Q", format=value_format))
     said = f"Bar chart of {_label(labels, y)} by {_label(labels, x)}: " + _listed(
         [
-            f"{_named(name)} {_spoken(v, value_format)}"
-            for name, v in zip(frame[x], frame[y], strict=True)
+            f"{_named(name)}{f' ({_named(group)})' if colour else ''} {_spoken(v, value_format)}"
+            for name, group, v in zip(
+                frame[x], frame[colour] if colour else frame[x], frame[y], strict=True
+            )
         ]
     )
     # A horizontal chart grows with its bars (a step each), so every name stays readable.

@@ -368,6 +368,28 @@ def test_every_chart_says_in_words_what_it_draws():
     assert "2. 10:05:00 call billing (leakage call)" in description
 
 
+def test_bars_coloured_by_a_group_name_each_bars_group_in_words():
+    """Seen in an accessibility audit: support's tickets handled (the 20 busiest) colours
+    each agent's bar by team, and CRM's needy clients each company's by segment, but the
+    chart's words for a screen reader and its tooltip named the agent and the count alone
+    ("Carla Martin 5,791"): the team was told by colour only, and the legend by matching
+    colours. Each bar's words and tooltip now name its group too."""
+    from cx_assets.command_centre.charts import bars
+
+    frame = pd.DataFrame({"agent": ["Ana", "Bo"], "n": [12, 7], "team": ["Payments", "Returns"]})
+    spec = bars(frame, x="agent", y="n", colour="team", horizontal=True, title="Handled")
+    spec = spec.to_dict()
+    assert "Ana (Payments) 12; Bo (Returns) 7" in spec["description"], spec["description"]
+    tooltips = [
+        tip["field"] if isinstance(tip, dict) else tip
+        for tip in spec["layer"][0]["encoding"]["tooltip"]
+    ]
+    assert "team" in tooltips, tooltips
+    # Without a colour, a bar is its name and value, as before.
+    plain = bars(frame, x="agent", y="n", title="Handled").to_dict()["description"]
+    assert "Ana 12; Bo 7" in plain, plain
+
+
 def test_a_count_a_day_reads_as_a_whole_number_in_its_tooltip():
     """Seen in an accessibility audit: hovering CRM's friction flags a day or leakage calls
     a day read `178.00` interactions, where the cards and tables write counts `178`."""
