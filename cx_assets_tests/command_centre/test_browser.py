@@ -326,3 +326,42 @@ def test_a_phone_width_window_shows_cards_and_charts_one_to_a_line(dashboard):
             assert halves and max(halves) < 0.55, halves
         finally:
             browser.close()
+
+
+# Where the keyboard's focus is: inside the sidebar or not, and its left edge on the screen.
+FOCUS_JS = """() => [
+    Boolean(document.activeElement.closest('[data-testid=stSidebar]')),
+    document.activeElement.getBoundingClientRect().left,
+]"""
+
+
+@needs_chromium
+def test_a_collapsed_sidebar_takes_no_keyboard_focus(dashboard):
+    """Seen in an audit at 390 px (the sidebar starts collapsed there, as it does on a laptop
+    when a manager collapses it): Tab went from "Skip to main content" to the hidden
+    sidebar's page links and filters, 300 px off the screen (x = -298), thirteen stops on
+    the calls page before the first visible one, and an arrow key there changed the date
+    range unseen. A collapsed sidebar now takes no focus; expanded, it does."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(f"{url}/calls")
+            page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+            # Once it has slid away (it is drawn expanded, then collapses at this width).
+            page.wait_for_timeout(1_000)
+            focused = []
+            for _ in range(4):
+                page.keyboard.press("Tab")
+                focused.append(page.evaluate(FOCUS_JS))
+            assert not [stop for stop in focused if stop[0] or stop[1] < 0], focused
+            page.get_by_test_id("stExpandSidebarButton").click()
+            page.wait_for_timeout(500)  # its slide in
+            page.get_by_test_id("stSidebarNavLink").first.focus()
+            in_sidebar, left = page.evaluate(FOCUS_JS)
+            assert in_sidebar and left >= 0, (in_sidebar, left)
+        finally:
+            browser.close()
