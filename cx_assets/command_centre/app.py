@@ -33,6 +33,9 @@ navigation = st.navigation(
         ),
     ]
 )  # fmt: skip
+# Each page's title names it (a screen reader announces it, a browser tab shows it): the
+# title above stood for every page.
+st.set_page_config(page_title=f"{navigation.title} · CX command centre")
 try:
     navigation.run()
 except PermissionError as refused:

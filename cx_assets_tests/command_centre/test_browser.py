@@ -365,3 +365,33 @@ def test_a_collapsed_sidebar_takes_no_keyboard_focus(dashboard):
             assert in_sidebar and left >= 0, (in_sidebar, left)
         finally:
             browser.close()
+
+
+@needs_chromium
+def test_each_page_has_a_title_of_its_own(dashboard):
+    """Seen in an audit: every page's document title was "CX command centre", so a screen
+    reader announced the same title at each page and a manager's browser tabs read alike
+    (app.py's page title stood for every page). Each page's title now names the page."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            titles = {}
+            for path, heading in (("", "CX command centre"), ("crm", "CRM friction"),
+                                  ("calls", "Calls"), ("leakage", "Digital leakage"),
+                                  ("support", "Support")):  # fmt: skip
+                page.goto(f"{url}/{path}")
+                page.wait_for_function(DONE, arg=heading, timeout=60_000)
+                titles[path] = page.title()
+        finally:
+            browser.close()
+    assert titles == {
+        "": "Overview · CX command centre",
+        "crm": "CRM friction · CX command centre",
+        "calls": "Calls · CX command centre",
+        "leakage": "Digital leakage · CX command centre",
+        "support": "Support · CX command centre",
+    }, titles
