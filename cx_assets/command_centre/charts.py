@@ -568,8 +568,9 @@ def journey_playback(timeline: pd.DataFrame, step: int, *, title: str) -> alt.La
 
 
 def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str) -> alt.LayerChart:
-    """Delivered daily counts (`date`, `tickets`, a solid line in the text's colour) then the forecast (`date`,
-    `forecast`, dashed) with its 95% and 80% intervals as lighter and darker bands."""
+    """Delivered daily counts (`date`, `tickets`, a solid line in the text's colour) then
+    the forecast (`date`, `forecast`, dashed) with its 95% and 80% intervals as lighter and
+    darker bands."""
     parts = [frame["date"] for frame in (history, forecast) if not frame.empty]
     shown = pd.concat(parts) if parts else None
     ahead = alt.Chart(forecast).encode(x=_days("date", shown))
