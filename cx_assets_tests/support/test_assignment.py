@@ -257,3 +257,57 @@ def test_the_balance_is_scaled_by_the_free_slots_and_greedy_counts_the_load_it_a
     ).report["greedy"]
     assert two["planned"] == 2
     assert two["max_utilisation_after"] == pytest.approx(0.6)
+
+
+def test_the_report_counts_the_tickets_the_agents_and_each_kind_of_reason():
+    """A1 takes returns and is full (1 of 1); A2 takes billing with one free slot. T1 (urgent
+    billing) takes it and T2 (high billing) is outranked; T3 (returns) finds A1 full, T4
+    (legal) no agent with the skill, T5 no category. The report: 5 tickets, 2 agents, one
+    urgent ticket planned and none of the other priorities, and one unplanned ticket of
+    each kind, by the reason with its category left out, in the reasons' alphabetical order."""
+    report = plan_assignments(
+        _tickets(
+            ("T1", "urgent", "billing"), ("T2", "high", "billing"), ("T3", "medium", "returns"),
+            ("T4", "low", "legal"), ("T5", "low", None),
+        ),
+        _agents(("A1", "returns", 1, 1), ("A2", "billing", 1, 0)),
+    ).report  # fmt: skip
+    assert (report["tickets"], report["agents"]) == (5, 2)
+    assert report["optimal"]["planned_by_priority"] == {
+        "urgent": 1, "high": 0, "medium": 0, "low": 0,
+    }  # fmt: skip
+    assert list(report["unplanned_by_reason"].items()) == [
+        ("agents with the skill … are full with more urgent or earlier tickets", 1),
+        ("every agent with the skill … is at capacity", 1),
+        ("no agent has the skill …", 1),
+        ("no category", 1),
+    ]
+
+
+def test_an_agent_without_capacity_has_no_utilisation_in_the_report():
+    """max_open_tickets may be 0 (the schema's ge=0): A2 holds 1 open ticket with no
+    capacity, a utilisation of 1 ÷ 0 that is left out, not infinite. The billing ticket goes
+    to A1 (2 free slots), whose utilisation after it, 1/2, is the largest. With A2 alone,
+    no agent has a utilisation: none is reported."""
+    plan = plan_assignments(
+        _tickets(("T1", "high", "billing")),
+        _agents(("A1", "billing", 2, 0), ("A2", "billing", 0, 1)),
+    )
+    assert _planned(plan) == {"T1": "A1"}
+    assert plan.report["optimal"]["max_utilisation_after"] == 0.5
+    assert plan.report["greedy"]["max_utilisation_after"] == 0.5
+    alone = plan_assignments(_tickets(("T1", "high", "billing")), _agents(("A2", "billing", 0, 1)))
+    assert alone.assignments["reason"].tolist() == [ALL_FULL.format(category="billing")]
+    assert alone.report["optimal"]["max_utilisation_after"] is None
+
+
+def test_greedy_breaks_a_tie_in_utilisation_by_agent_id():
+    """A1 holds 5 of 10 and A10 1 of 2, both at 0.5: greedy gives the ticket to A1 (`A1`
+    sorts before `A10`), ending A1 at 6/10 and A10 at 1/2, its largest 0.6 (to A10 it would
+    be 2/2 = 1.0). The plan does the same: A1's slot costs 0.6, A10's 1.0."""
+    plan = plan_assignments(
+        _tickets(("T1", "medium", "billing")),
+        _agents(("A1", "billing", 10, 5), ("A10", "billing", 2, 1)),
+    )
+    assert _planned(plan) == {"T1": "A1"}
+    assert plan.report["greedy"]["max_utilisation_after"] == pytest.approx(0.6)
