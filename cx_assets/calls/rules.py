@@ -153,8 +153,8 @@ class CallsRules:
         return " ".join(text.split())  # any Unicode whitespace run → one space, ends trimmed
 
     def _entries(self, words: Sequence[str]) -> list[str]:
-        """The configured words or phrases, cleaned, longest first (so `thanks` is tried
-        before `thank`)."""
+        """The configured words or phrases, cleaned, longest first: of two that match at one
+        place (`count me in`, `count me in for two`) the longer is found."""
         return sorted({self.clean(word) for word in words if word.strip()}, key=len, reverse=True)
 
     def _lexicon(self, words: Sequence[str]) -> re.Pattern[str]:

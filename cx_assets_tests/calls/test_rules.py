@@ -492,3 +492,19 @@ def test_an_upsell_entry_across_a_sentence_end_is_looked_for_sentence_by_sentenc
     features = call_features("We add extra. Warranty is $50.", custom)
     assert (features.upsell_sentence_count, features.upsell_amount) == (0, 0.0)
     assert not features.upsell_without_amount
+
+
+def test_of_two_phrases_matching_at_one_place_the_longer_is_reported():
+    """`count me in` and `count me in for two` both match at the start of `Count me in for
+    two.`: phrases are tried longest first, so the one reported is `count me in for two`.
+    (Phrases of one length cannot both match at one place, so their order is no matter.)"""
+    custom = CallsRules(conversion_phrases=("count me in", "count me in for two"))
+    assert custom._one_scan is not None
+    assert call_features("Count me in for two.", custom).conversion_phrase == "count me in for two"
+
+
+def test_a_contraction_that_begins_another_is_expanded_as_the_longer_one():
+    """Keys are tried longest first: with `gonna` (going to) and `gonna be` (will be),
+    `Gonna be fine` is `will be fine`, and `gonna go` still `going to go`."""
+    custom = CallsRules(contractions={"gonna": "going to", "gonna be": "will be"})
+    assert custom.clean("Gonna be fine, gonna go") == "will be fine, going to go"
