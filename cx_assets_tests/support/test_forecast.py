@@ -269,9 +269,10 @@ def test_a_category_named_all_counts_in_the_all_series_and_does_not_replace_it()
 
 
 def test_the_days_without_tickets_are_those_of_the_all_series_at_zero():
+    # March 3 has one ticket: a day of few tickets is not a day without any
     history = series_frame(
         pd.DataFrame({"day": [date(2024, 3, 1), date(2024, 3, 3)], "category": ["billing", None],
-                      "tickets": [4, 2]}),
+                      "tickets": [4, 1]}),
         date(2024, 2, 29), date(2024, 3, 4),
     )  # fmt: skip
     assert days_without_tickets(history) == ("2024-02-29", "2024-03-02", "2024-03-04")
@@ -329,3 +330,62 @@ def test_each_series_takes_the_lowest_mase_then_the_lowest_mae_then_the_first_li
     assert _chosen_models(backtest, ("returns",)) == {
         "billing": "AutoETS", "gifts": "AutoETS", "returns": BASELINE, "shipping": "MSTL",
     }  # fmt: skip
+
+
+def test_the_candidates_are_the_documented_models_each_with_a_7_day_season():
+    """docs: AutoETS, MSTL (weekly seasonality, an AutoETS trend) and AutoTheta, all with a
+    7-day season, against the baseline SeasonalNaive(7)."""
+    from cx_assets.support.models.forecast import ForecastSettings, candidates
+
+    models = candidates(ForecastSettings())
+    assert [(repr(m), m.season_length) for m in models] == [
+        ("AutoETS", 7),
+        ("MSTL", [7]),  # a list of seasons: the weekly one alone
+        ("AutoTheta", 7),
+        ("SeasonalNaive", 7),
+    ]
+    assert repr(models[1].trend_forecaster) == "AutoETS"
+    assert models[1].trend_forecaster.model == "ZZN"  # a trend, no season of its own
+
+
+def test_one_day_of_history_falls_back_to_naive_and_says_day():
+    """One day of 3 billing tickets: Naive, the last day's count, 3 for each of the 14 days,
+    and the reason in the singular."""
+    forecaster = fit_forecaster(
+        series_frame(pd.DataFrame({"day": [FIRST], "category": ["billing"], "tickets": [3]}),
+                     FIRST, FIRST),
+        FIRST,
+    )  # fmt: skip
+    assert forecaster.reason == (
+        f"1 day of history, 35 needed for a backtest: {SHORT_FALLBACK} for every series"
+    )
+    table = forecast_table(forecaster)
+    assert table["forecast"].tolist() == [3.0] * 28  # all and billing, 14 days each
+
+
+def test_the_forecast_and_its_intervals_are_clipped_at_0():
+    """Five days of 0, 4, 0, 4, 0 billing tickets: Naive forecasts the last day's 0, and
+    its intervals around 0 (the day-to-day changes are 4) reach below it: a count is never
+    below 0, so the lower bounds are 0 and the upper ones above."""
+    days = [FIRST + timedelta(days=n) for n in range(5)]
+    daily = pd.DataFrame({"day": days, "category": "billing", "tickets": [0, 4, 0, 4, 0]})
+    forecaster = fit_forecaster(series_frame(daily, FIRST, days[-1]), days[-1])
+    table = forecast_table(forecaster)
+    assert set(table["model"]) == {SHORT_FALLBACK}
+    assert (table["forecast"] == 0).all()
+    assert (table["lo_80"] == 0).all() and (table["lo_95"] == 0).all()
+    assert (table["hi_80"] > 0).all() and (table["hi_95"] > table["hi_80"]).all()
+
+
+def test_the_backtest_mae_is_the_mean_absolute_error_over_the_windows(fitted):
+    """The backtest's MAE (the tie-break after MASE, and the metadata's table): SeasonalNaive's
+    mean |truth - forecast| over the 42 backtest days, worked by hand; a day forecast too high
+    and one too low do not cancel."""
+    history = series_frame(_daily(63), FIRST, fitted.as_of_day)
+    backtest = fitted.backtest.set_index(["series", "model"])
+    for series in ("all", "billing", "shipping"):
+        y = history.loc[history["unique_id"] == series, "y"].to_numpy()
+        errors = [
+            abs(y[c + 1 + h] - y[c + 1 - 7 + h % 7]) for c in LAST_TRAINING_DAYS for h in range(14)
+        ]
+        assert backtest.loc[(series, BASELINE), "mae"] == pytest.approx(np.mean(errors), rel=1e-9)
