@@ -178,3 +178,24 @@ def test_misordered_intervals_are_counted(con):
            t(forecast, lo_80, hi_80, lo_95, hi_95)"""
     )
     assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(3,)]
+
+
+def test_the_plan_check_counts_unknown_or_skill_less_agents_and_agents_without_open_tickets(con):
+    """A1 takes billing (written so), A2 has no skills (null), A3 shipping with no capacity;
+    A1's one ticket is resolved, so nobody holds an open one. N1 and N2 (`Billing` and
+    `billing`: skills compare in any case) fill A1 to 2 of 2; N3 goes to A2, without the
+    skill; N4 to A9, no agent; N5 takes A3 over its 0. Without the skill: N3 and N4 (2);
+    over capacity: A3 alone (1), though it holds no open ticket."""
+    con.execute(
+        """CREATE TABLE agents AS SELECT * FROM (VALUES
+               ('A1', 'billing', 2), ('A2', NULL, 5), ('A3', 'shipping', 0))
+               t(agent_id, skills, max_open_tickets);
+           CREATE TABLE tickets AS SELECT * FROM (VALUES ('T1', 'A1', 'resolved'))
+               t(ticket_id, agent_id, status);
+           CREATE TABLE plan AS SELECT * FROM (VALUES
+               ('N1', 'Billing', 'A1'), ('N2', 'billing', 'A1'), ('N3', 'billing', 'A2'),
+               ('N4', 'billing', 'A9'), ('N5', 'shipping', 'A3')) t(ticket_id, category, agent_id);"""
+    )
+    assert con.execute(rules.plan_violations_sql("plan", "agents", "tickets")).fetchall() == [
+        (2, 1)
+    ]

@@ -128,3 +128,19 @@ def test_the_plan_ranks_an_unanswered_ticket_by_its_first_response_deadline(con)
     assert plan.loc["T1", "agent_id"] == "A1"
     assert pd.isna(plan.loc["T2", "agent_id"])
     assert plan.loc["T2", "reason"] == assign.OUTRANKED.format(category="billing")
+
+
+def test_each_agent_holds_its_open_and_pending_tickets_and_one_without_any_0(con):
+    """The plan's agents: A1 holds T1 (open) and T2 (pending), not T3 (resolved); A2 holds
+    none and is kept with 0; T4, open without an agent, is nobody's."""
+    con.execute(
+        """CREATE TABLE agents AS SELECT * FROM (VALUES
+               ('A2', 'billing', 3), ('A1', 'returns', 4)) t(agent_id, skills, max_open_tickets);
+           CREATE TABLE tickets AS SELECT * FROM (VALUES
+               ('T1', 'A1', 'open'), ('T2', 'A1', 'pending'), ('T3', 'A1', 'resolved'),
+               ('T4', NULL, 'open')) t(ticket_id, agent_id, status);"""
+    )
+    assert con.execute(model_inputs.agent_capacity_sql("agents", "tickets")).fetchall() == [
+        ("A1", "returns", 4, 2),
+        ("A2", "billing", 3, 0),
+    ]

@@ -101,3 +101,21 @@ def test_a_days_customers_names_still_in_other_days_tickets_are_counted_by_day(c
     )
     query = silver_rules.names_left_in_other_days_sql("versions", "customers", [date(2024, 3, 5)])
     assert con.execute(query).fetchall() == [(date(2024, 3, 1), 2), (date(2024, 3, 2), 1)]
+
+
+def test_an_agents_skills_are_trimmed_around_each_semicolon_and_blank_ones_dropped(con):
+    """A1's ` Billing ; ;returns; ` is `Billing;returns` (each skill trimmed, as written
+    otherwise; the blank ones dropped); A2's ` ; ` holds no skill and A3 has none: null."""
+    con.execute(
+        """CREATE TABLE typed AS SELECT * FROM (VALUES
+               ('A1', ' Billing ; ;returns; ', 1), ('A2', ' ; ', 2), ('A3', NULL, 3))
+               t(agent_id, skills, line_number);
+           CREATE TABLE typed_agents AS SELECT DATE '2024-03-01' AS date, 'f' AS source_file,
+               line_number, NULL::VARCHAR AS reject_reason, agent_id, 'Ana Lima' AS name,
+               'tier 1' AS team, skills, DATE '2020-01-01' AS hire_date, 5 AS max_open_tickets
+           FROM typed"""
+    )
+    query = silver_rules.silver_agent_versions_sql("typed_agents")
+    assert con.execute(f"SELECT agent_id, skills FROM ({query}) ORDER BY agent_id").fetchall() == [
+        ("A1", "Billing;returns"), ("A2", None), ("A3", None),
+    ]  # fmt: skip
