@@ -29,7 +29,7 @@ bronze_transcripts = bronze_asset(
     GROUP,
     "transcripts",
     "Recorded call transcripts (`.jsonl`, or `.json` object or array).",
-    TRANSCRIPT_SPEC.landed_fields,
+    TRANSCRIPT_SPEC,
 )
 
 

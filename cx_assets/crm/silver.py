@@ -55,17 +55,13 @@ LINEAGE = "date, source_file, line_number"
 # --------------------------------------------------------------------------- bronze
 
 bronze_interactions = bronze_asset(
-    GROUP, "interactions", "CRM interactions (Ploomes-style JSONL).", INTERACTION_SPEC.landed_fields
+    GROUP, "interactions", "CRM interactions (Ploomes-style JSONL).", INTERACTION_SPEC
 )
 bronze_contacts = bronze_asset(
-    GROUP, "contacts", "CRM contacts (Ploomes-style JSONL).", CONTACT_SPEC.landed_fields
+    GROUP, "contacts", "CRM contacts (Ploomes-style JSONL).", CONTACT_SPEC
 )
-bronze_deals = bronze_asset(
-    GROUP, "deals", "CRM deals (Ploomes-style JSONL).", DEAL_SPEC.landed_fields
-)
-bronze_users = bronze_asset(
-    GROUP, "users", "CRM users (Ploomes-style JSONL).", USER_SPEC.landed_fields
-)
+bronze_deals = bronze_asset(GROUP, "deals", "CRM deals (Ploomes-style JSONL).", DEAL_SPEC)
+bronze_users = bronze_asset(GROUP, "users", "CRM users (Ploomes-style JSONL).", USER_SPEC)
 
 # --------------------------------------------------------------------------- silver
 

@@ -43,12 +43,10 @@ LEAKAGE_SHARE = "leakage_share_in_band"
 # --------------------------------------------------------------------------- bronze
 
 bronze_journeys = bronze_asset(
-    GROUP, "journeys", "Member portal journey events (CSV).", JOURNEY_SPEC.landed_fields
+    GROUP, "journeys", "Member portal journey events (CSV).", JOURNEY_SPEC
 )
-bronze_calls = bronze_asset(GROUP, "calls", "Contact-centre calls (CSV).", CALL_SPEC.landed_fields)
-bronze_members = bronze_asset(
-    GROUP, "members", "Health-plan members (CSV).", MEMBER_SPEC.landed_fields
-)
+bronze_calls = bronze_asset(GROUP, "calls", "Contact-centre calls (CSV).", CALL_SPEC)
+bronze_members = bronze_asset(GROUP, "members", "Health-plan members (CSV).", MEMBER_SPEC)
 
 # --------------------------------------------------------------------------- silver
 

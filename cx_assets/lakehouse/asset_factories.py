@@ -9,7 +9,6 @@
 Every other table is a function of its own, declared with `assets.lake_asset`.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -36,6 +35,7 @@ from cx_assets.lakehouse.landing_state import (
     day_fingerprints,
     day_rewrites,
 )
+from cx_assets.lakehouse.parsing import RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.readers import lacks_its_header
 from cx_assets.lakehouse.resources import Lake
@@ -56,12 +56,15 @@ BRONZE_TABLE_SCHEMA = TableSchema(
 
 
 def bronze_asset(
-    source: str, table: str, description: str, table_fields: Sequence[str] = ()
+    source: str, table: str, description: str, spec: RecordSpec | None = None
 ) -> AssetsDefinition:
     """`bronze/<source>_<table>`: every record of `landing/<source>/<table>/<day>/*` as
-    delivered, one row each. `table_fields`: the fields its records carry as they land
+    delivered, one row each. `spec`: how its records land: their fields
     (`RecordSpec.landed_fields`), so a CSV delivered without its header row keeps its first
-    record (`readers.read_csv`)."""
+    record (`readers.read_csv`), and those they must hold (`landed_required`), so a broken
+    `.json` array is read again from the next element holding them (`readers.read_json`)."""
+    table_fields = spec.landed_fields if spec else ()
+    required_fields = spec.landed_required if spec else ()
 
     @lake_asset(
         "bronze",
@@ -129,16 +132,30 @@ def bronze_asset(
                     partition_key=day.isoformat(),
                 )
         # The early read knows no table's fields: it took such a file's first record for
-        # its header.
+        # its header, and read a broken `.json` array again by other fields than the
+        # table's required ones.
         headless = any(
             landed.path.suffix.lower() == ".csv"
             and landed.read_error is None
             and lacks_its_header(landed.path, table_fields)
             for landed in files
         )
-        early = early_bronze.claim(landing, source, table, days, files, usable=not headless)
+        early = early_bronze.claim(
+            landing,
+            source,
+            table,
+            days,
+            files,
+            usable=not headless,
+            json_read_again=bool(required_fields),
+        )
         if early is None:
-            return read_landed(files, datetime.now(UTC), table_fields=table_fields)
+            return read_landed(
+                files,
+                datetime.now(UTC),
+                table_fields=table_fields,
+                required_fields=required_fields,
+            )
         for line in early.warnings:
             context.log.warning(line)
         context.log.info(

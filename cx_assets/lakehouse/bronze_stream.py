@@ -65,9 +65,12 @@ def read_landed(
     ingested_at: datetime,
     warn: Callable[[str], None] | None = None,
     table_fields: Collection[str] = (),
+    required_fields: Collection[str] = (),
 ) -> pa.RecordBatchReader:
     """All records of the given files as a stream of bronze batches. `table_fields`: the
-    fields of the files' table, to tell a CSV header from a record (`readers.read_csv`).
+    fields of the files' table, to tell a CSV header from a record (`readers.read_csv`);
+    `required_fields`: those its records must hold, to read a broken `.json` array again
+    (`readers.read_json`).
 
     A file's records that could not be read are reported once for the file (`_ReadErrors`)
     to `warn`, by default into the run's event log: a binary file dropped into landing is
@@ -76,7 +79,7 @@ def read_landed(
     def batches() -> Iterator[pa.RecordBatch]:
         for landed in files:
             errors = _ReadErrors(landed)
-            for batch in _file_batches(landed, ingested_at, table_fields):
+            for batch in _file_batches(landed, ingested_at, table_fields, required_fields):
                 errors.count(batch)
                 yield batch
             if report := errors.report():
@@ -93,7 +96,10 @@ def _log_warning(line: str) -> None:
 
 
 def _file_batches(
-    landed: LandedFile, ingested_at: datetime, table_fields: Collection[str]
+    landed: LandedFile,
+    ingested_at: datetime,
+    table_fields: Collection[str],
+    required_fields: Collection[str] = (),
 ) -> Iterator[pa.RecordBatch]:
     suffix = landed.path.suffix.lower()
     if landed.read_error is None and suffix == ".jsonl":
@@ -101,7 +107,8 @@ def _file_batches(
     elif landed.read_error is None and suffix == ".csv":
         yield from _csv_batches(landed, ingested_at, table_fields)
     else:
-        yield from _row_batches(landed, file_records(landed, table_fields), ingested_at)
+        records = file_records(landed, table_fields, required_fields)
+        yield from _row_batches(landed, records, ingested_at)
 
 
 class _ReadErrors:

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -79,6 +79,9 @@ class EarlyRead:
     rows: dict[date, int]
     warnings: list[str]  # what the reader would have logged in the step (unreadable records)
     seconds: float
+    # Whether a `.json` file held a record that could not be read: a broken array, which
+    # the process read again by other fields than its table requires (it knows none).
+    json_read_errors: bool = False
 
     def publish(self, dataset_dir: Path) -> dict[date, int]:
         """Move the files into `dataset_dir`'s partitions; rows per day."""
@@ -127,6 +130,7 @@ class _Reading:
             rows={date.fromisoformat(day): rows for day, rows in manifest["rows"].items()},
             warnings=manifest["warnings"],
             seconds=manifest["seconds"],
+            json_read_errors=manifest.get("json_read_errors", False),
         )
 
     def stop(self) -> None:
@@ -205,6 +209,7 @@ def claim(
     files: Sequence[LandedFile],
     *,
     usable: bool = True,
+    json_read_again: bool = False,
 ) -> EarlyRead | None:
     """The early read of `source`/`table` over `days`, if this process started one and it
     read exactly `files`; None otherwise (then the caller reads the files itself). A read is
@@ -212,7 +217,10 @@ def claim(
 
     `usable`: False when the step reads one of `files` otherwise than the process did (a
     CSV without its header row: the process knows no table's fields, so took its first
-    record for the header); the process is then stopped, as for files that changed."""
+    record for the header); the process is then stopped, as for files that changed.
+    `json_read_again`: True when the step reads a broken `.json` array again by its table's
+    required fields (`readers.read_json`), which the process does not know: a read whose
+    `.json` files held a record that could not be read is then not taken."""
     global _reading
     with _lock:
         reading = _reading
@@ -222,6 +230,8 @@ def claim(
     early = None
     if usable and reading.landed() == [_identity(landed) for landed in files]:
         early = reading.result()
+        if early is not None and json_read_again and early.json_read_errors:
+            early = None
     else:  # files changed since, or read otherwise: no use reading on
         reading.stop()
     if early is None:
@@ -378,14 +388,27 @@ def _read(argv: Sequence[str]) -> None:
     files = [landed for day in days for landed in discover(landing_dir, source, table, day, [])]
     _write_json(scratch / _LANDED, [_identity(landed) for landed in files])
     warnings: list[str] = []
+    reading: list[LandedFile] = []  # the file being read: `read_landed` warns after its records
+    warned: list[LandedFile] = []
+
+    def warn(line: str) -> None:
+        warnings.append(line)
+        warned.append(reading[-1])
+
+    def each_file() -> Iterator[LandedFile]:
+        for landed in files:
+            reading.append(landed)
+            yield landed
+
     rows = parquet.write_days(
-        read_landed(files, datetime.now(UTC), warnings.append),
+        read_landed(each_file(), datetime.now(UTC), warn),
         {day: _day_file(scratch, day) for day in days},
     )
     manifest = {
         "rows": {day.isoformat(): count for day, count in rows.items()},
         "warnings": warnings,
         "seconds": round(time.perf_counter() - began, 3),
+        "json_read_errors": any(landed.path.suffix.lower() == ".json" for landed in warned),
     }
     _write_json(scratch / _MANIFEST, manifest)
 

@@ -113,6 +113,11 @@ class RecordSpec:
         return tuple(_sources(self))
 
     @property
+    def landed_required(self) -> tuple[str, ...]:
+        """The names, as they land, of the fields its records must hold."""
+        return tuple(dict.fromkeys(item.source for item in self.fields if item.required))
+
+    @property
     def landed_key(self) -> tuple[str, ...]:
         """The fields of `unique_key` as they land (`Id` for a CRM interaction_id)."""
         sources = {item.column: item.source for item in self.fields}

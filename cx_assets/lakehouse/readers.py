@@ -100,7 +100,10 @@ def read_jsonl(path: Path) -> Iterator[Row]:
             yield line_number, text, None, error
 
 
-def read_json(path: Path) -> Iterator[Row]:
+def read_json(path: Path, required_fields: Collection[str] = ()) -> Iterator[Row]:
+    """A `.json` file's records: its array's elements, or its one object. `required_fields`:
+    those its table's records must hold, to tell the elements to read a broken array again
+    from (`_array_elements`)."""
     data = path.read_bytes()
     if data.startswith(_UTF16_BOMS):
         yield whole_file_row(path, UTF16_FILE)
@@ -113,7 +116,7 @@ def read_json(path: Path) -> Iterator[Row]:
     if not text.strip(_JSON_SPACE):
         return  # nothing delivered: no records, as for an empty .jsonl or .csv
     try:
-        elements = _array_elements(text)
+        elements = _array_elements(text, frozenset(required_fields))
     except json.JSONDecodeError as exc:
         cleaned, _ = _clean_surrogates(text)
         yield 1, cleaned, None, _json_reason(exc)
@@ -162,7 +165,7 @@ class _Stop(NamedTuple):
     error_at: int = 0
 
 
-def _array_elements(text: str) -> list[Span] | None:
+def _array_elements(text: str, required: frozenset[str] = frozenset()) -> list[Span] | None:
     """(start, end, reason) of each element when `text` is one JSON array (`reason` says why
     an element is not valid JSON, else None), None when it is one other valid JSON value.
 
@@ -172,7 +175,11 @@ def _array_elements(text: str) -> list[Span] | None:
     reading went on; with no element to read again from, the rest of the text is. Text
     after the array's `]` is one more element too. So a damaged export loses no element it
     delivered whole. Raises `JSONDecodeError` (json.loads' messages) when no element can be
-    told apart: not an array and not valid, or broken at its first element."""
+    told apart: not an array and not valid, or broken at its first element.
+
+    `required`: the fields the table's records must hold. In an array of objects sharing
+    fields, an element to read again from holds those, not every field each element before
+    the break happened to hold (an optional one, each call before it transferred)."""
     position = _skip_whitespace(text, 0)
     if not text.startswith("[", position):
         _, end, error = _decoded(text, position)
@@ -185,13 +192,17 @@ def _array_elements(text: str) -> list[Span] | None:
     if text.startswith("]", position):
         elements, keys, stop = [], None, _closing(text, position)
     else:
-        elements, keys, stop = _walk(text, position, None)
+        elements, keys, stop = _walk(text, position, None, required)
     lines = _Lines(text)
     while stop.kind != _CLOSED:
         if not elements:
             raise json.JSONDecodeError(stop.message, text, stop.error_at)
         reason = _where_reason(stop.message, lines.at(stop.error_at))
-        read_again = _read_again(text, stop.position, keys) if stop.kind == _BROKEN else None
+        read_again = (
+            _read_again(text, stop.position, _shape(keys, required), required)
+            if stop.kind == _BROKEN
+            else None
+        )
         if read_again is None:
             end = max(stop.position, len(text.rstrip(_JSON_SPACE)))
             elements.append((stop.position, end, reason))
@@ -209,7 +220,7 @@ _READ_AGAIN = "the array read again from line {} column {}"
 
 
 def _walk(
-    text: str, position: int, keys: frozenset[str] | None
+    text: str, position: int, keys: frozenset[str] | None, required: frozenset[str] = frozenset()
 ) -> tuple[list[Span], frozenset[str] | None, _Stop]:
     """The elements from `position` (an element's start) to where the array closes or
     breaks, the fields each element holds (`_fields`, from `keys`), and that stop.
@@ -228,7 +239,7 @@ def _walk(
             spans.append((position, end, None))
         else:
             # One bad element: skip to where it ends, and read on.
-            end = _trusted_end(text, position, keys)
+            end = _trusted_end(text, position, _shape(keys, required))
             broken = _Stop(_BROKEN, position, error.msg, error.pos)
             if end is None:
                 return spans, keys, broken
@@ -246,6 +257,12 @@ def _walk(
             count, keys, stop = bad
             del spans[count:]
         return spans, keys, stop
+
+
+def _shape(keys: frozenset[str] | None, required: frozenset[str]) -> frozenset[str] | None:
+    """The fields an element to read again from must hold: the table's `required` ones in
+    an array of objects sharing fields (`keys`), else (none given) `keys` themselves."""
+    return required if required and keys else keys
 
 
 def _nested(text: str, stop: _Stop) -> bool:
@@ -285,10 +302,11 @@ def _closing(text: str, position: int) -> _Stop:
 
 
 def _read_again(
-    text: str, position: int, keys: frozenset[str] | None
+    text: str, position: int, keys: frozenset[str] | None, required: frozenset[str] = frozenset()
 ) -> tuple[int, list[Span], frozenset[str] | None, _Stop] | None:
     """Where the array broken at `position` is read again from: the next object after it
-    that holds every field each element before the break holds (`keys`), is not a field's
+    that holds every field each element before the break holds, or the table's required
+    ones where given (`keys`, `_shape`; `required` is passed on), is not a field's
     value or a list's first item (after a `:` or `[`), and whose elements, read on, do not
     close a list or an object of the broken element (`]` followed by `,`, `}` or `]`, or
     `}` or `:` where a `,` belongs): objects nested in the broken element are not elements.
@@ -296,7 +314,7 @@ def _read_again(
     object is found (elements not objects, or sharing no field, read nothing again)."""
     search = position + 1
     while keys and (start := _next_element(text, search, keys)) is not None:
-        spans, fields, stop = _walk(text, start, keys)
+        spans, fields, stop = _walk(text, start, keys, required)
         if not _nested(text, stop):
             return start, spans, fields, stop
         search = stop.position  # the objects read on are nested too
@@ -738,10 +756,13 @@ def _clean_surrogates(text: str) -> tuple[str, str | None]:
 READERS = {".jsonl": read_jsonl, ".json": read_json, ".csv": read_csv}
 
 
-def file_records(landed: LandedFile, table_fields: Collection[str] = ()) -> Iterator[Row]:
+def file_records(
+    landed: LandedFile, table_fields: Collection[str] = (), required_fields: Collection[str] = ()
+) -> Iterator[Row]:
     """A file's records. A file that cannot be opened is one bad record; one whose reading
     breaks off keeps the records read so far, then one bad record saying why.
-    `table_fields`: the fields of its table, to tell a CSV header from a record."""
+    `table_fields`: the fields of its table, to tell a CSV header from a record;
+    `required_fields`: those its records must hold, to read a broken `.json` array again."""
     if landed.read_error:
         try:
             row = whole_file_row(landed.path, landed.read_error)
@@ -752,11 +773,12 @@ def file_records(landed: LandedFile, table_fields: Collection[str] = ()) -> Iter
     last_line = 0
     try:
         suffix = landed.path.suffix.lower()
-        rows = (
-            read_csv(landed.path, table_fields)
-            if suffix == ".csv"
-            else READERS[suffix](landed.path)
-        )
+        if suffix == ".csv":
+            rows = read_csv(landed.path, table_fields)
+        elif suffix == ".json":
+            rows = read_json(landed.path, required_fields)
+        else:
+            rows = READERS[suffix](landed.path)
         for row in rows:
             last_line = row[0]
             yield row

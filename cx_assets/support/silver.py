@@ -39,13 +39,9 @@ GROUP = "support"
 
 # --------------------------------------------------------------------------- bronze
 
-bronze_tickets = bronze_asset(
-    GROUP, "tickets", "Ticketing-system tickets (JSONL).", TICKET_SPEC.landed_fields
-)
-bronze_agents = bronze_asset(GROUP, "agents", "Support agents (CSV).", AGENT_SPEC.landed_fields)
-bronze_customers = bronze_asset(
-    GROUP, "customers", "Support customers (CSV).", CUSTOMER_SPEC.landed_fields
-)
+bronze_tickets = bronze_asset(GROUP, "tickets", "Ticketing-system tickets (JSONL).", TICKET_SPEC)
+bronze_agents = bronze_asset(GROUP, "agents", "Support agents (CSV).", AGENT_SPEC)
+bronze_customers = bronze_asset(GROUP, "customers", "Support customers (CSV).", CUSTOMER_SPEC)
 
 # --------------------------------------------------------------------------- silver, per day
 

@@ -218,3 +218,39 @@ def test_a_json_array_broken_twice_keeps_the_calls_after_each_break(lake):
         "quarantine": 2,
         "unaccounted": 0,
     }
+
+
+def test_a_broken_json_array_is_read_again_from_a_call_lacking_an_optional_field(lake):
+    """The calls before the break all carry the optional `duration_seconds`; C is cut off,
+    and D and E after it carry none. D is read again from (it holds every field a call
+    requires), so only C's cut text is quarantined and D and E reach silver. They were C's
+    one bad record, as D lacked a field every call before the break held."""
+    calls = [json.dumps(call(call_id, "Agent: Hello.")) for call_id in "ABC"]
+    unmeasured = [call(call_id, "Agent: Hello.") for call_id in "DE"]
+    for record in unmeasured:
+        del record["duration_seconds"]
+    cut = calls[2][: calls[2].index("Hello") + 3]
+    lines = ["[", calls[0] + ",", calls[1] + ",", cut, *(json.dumps(c) + "," for c in unmeasured)]
+    lines[-1] = lines[-1].removesuffix(",")
+    lake.land("calls", "transcripts", DAY, "batch.json", "\n".join([*lines, "]"]) + "\n")
+
+    assert lake.materialize(EVERYTHING, day=DAY).success
+
+    kept = lake.query(
+        "SELECT call_id, line_number, duration_seconds FROM silver.calls_transcripts ORDER BY 1"
+    )
+    assert kept.to_dict("records") == [
+        {"call_id": "A", "line_number": 1, "duration_seconds": 300},
+        {"call_id": "B", "line_number": 2, "duration_seconds": 300},
+        {"call_id": "D", "line_number": 4, "duration_seconds": None},
+        {"call_id": "E", "line_number": 5, "duration_seconds": None},
+    ]
+    quarantined = lake.quarantine("calls_transcripts")
+    assert quarantined[["line_number", "raw", "reason"]].to_dict("records") == [
+        {
+            "line_number": 3,
+            "raw": cut,
+            "reason": f"invalid JSON: Invalid control character at (line 4 column {len(cut) + 1}), "
+            "the array read again from line 5 column 1",
+        }
+    ]

@@ -167,6 +167,32 @@ def test_a_csv_without_its_header_row_is_read_by_the_step(lake):
     assert table["raw"].to_pylist()[0] == "M1,MAPD,3,,en,2023-10-01"
 
 
+def test_a_broken_json_array_is_read_by_the_step_by_the_tables_required_fields(lake):
+    """The early read knows no table's required fields, so read a broken `.json` array
+    again by those its elements before the break held (A's optional `duration_seconds`),
+    and took B, cut off, and C for one bad record: the step reads it. (An early read of
+    `.json` files with no such record is taken: the next test, for calls.)"""
+    call_a = json.dumps({**TRANSCRIPT, "call_id": "A", "duration_seconds": 60})
+    call_b = json.dumps({**TRANSCRIPT, "call_id": "B"})[:-10]
+    call_c = json.dumps({**TRANSCRIPT, "call_id": "C"})
+    lake.land(
+        "calls", "transcripts", DAY.isoformat(), "batch.json", f"[{call_a},\n{call_b}\n{call_c}]"
+    )
+    early_bronze.start(lake.layout.landing_dir, ["calls"], DAY, DAY)
+    assert early_bronze._reading is not None
+
+    _, messages = materialize_bronze(lake)
+    early_bronze.finish(lake.layout.landing_dir)
+
+    assert not any("read while the command started" in message for message in messages)
+    rows = bronze_rows(lake)
+    assert [(row["raw"], row["read_error"] is None) for row in rows] == [
+        (call_a, True),
+        (call_b, False),
+        (call_c, True),
+    ]
+
+
 def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lake, monkeypatch):
     landing = lake.layout.landing_dir
     lake.land("calls", "transcripts", DAY.isoformat(), "a.jsonl", "x" * 100)

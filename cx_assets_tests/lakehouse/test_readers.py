@@ -287,6 +287,63 @@ def test_json_array_objects_not_shaped_as_its_elements_are_not_read_again_from(t
     assert rows[1][3] == broken_at("Invalid control character at", 2, 41, (3, 1))
 
 
+CALL_FIELDS = ("call_id", "agent_name", "timestamp", "transcript_text", "customer_id")
+
+
+def call(call_id: str, **extra: object) -> str:
+    """A call as an array element: the table's required fields, then `extra` ones."""
+    return json.dumps({name: f"{name} {call_id}" for name in CALL_FIELDS} | extra)
+
+
+def test_json_array_read_again_from_an_element_holding_the_tables_required_fields(tmp_path):
+    # A and B both carry an optional `transfers`; C is cut off (line 3, column 135), and D
+    # and E, good calls, carry none. Told the table's required fields, the reader reads the
+    # array again from D: only C is a bad record. (With only the fields every element before
+    # the break held, `transfers` among them, D and E were C's bad record too.)
+    first, second = call("A", transfers=[]), call("B", transfers=[{"to": "x"}])
+    cut = call("C")[:-20]
+    after = [call("D"), call("E", duration_seconds=5)]
+    text = f"[{first},\n{second},\n{cut}\n" + ",\n".join(after) + "]\n"
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    line, column = expected.value.lineno, expected.value.colno
+    assert list(read_json(write(tmp_path / "a.json", text.encode()), CALL_FIELDS)) == [
+        (1, first, None, None),
+        (2, second, None, None),
+        (3, cut, None, broken_at(expected.value.msg, line, column, (4, 1))),
+        (4, after[0], None, None),
+        (5, after[1], None, None),
+    ]
+    # Without them, the reading goes on as before: from an object holding every field
+    # each element before the break held.
+    rows = list(read_json(write(tmp_path / "b.json", text.encode())))
+    assert [raw for _, raw, _, _ in rows] == [first, second, text[text.index(cut) :].rstrip()]
+
+
+@pytest.mark.parametrize(
+    "fields_after",
+    [
+        '"meta": ' + call("M1"),  # a field's value, B cut off after it
+        f'"calls": [{call("M0")}, {call("M1")}, {call("M2")}], "t": "cut',  # items of a list
+    ],
+    ids=["a field's value", "a list's items"],
+)
+def test_json_array_object_holding_the_required_fields_nested_in_a_cut_element_is_not_one(
+    tmp_path, fields_after
+):
+    # B is cut off after objects of its own holding every required field (M1 after a `:`;
+    # or after a `,`, as an element would be, in a list going on into B's fields): read
+    # again by the table's required fields, none is an element. B is one bad record, C read.
+    broken = call("B")[:-1] + ", " + fields_after
+    text = f"[{call('A', note='n')},\n{broken}\n{call('C')}]"
+    rows = list(read_json(write(tmp_path / "a.json", text.encode()), CALL_FIELDS))
+    assert [(line, raw, error is None) for line, raw, _, error in rows] == [
+        (1, call("A", note="n"), True),
+        (2, broken, False),
+        (3, call("C"), True),
+    ]
+
+
 def test_json_array_broken_twice_reads_on_after_each_break(tmp_path):
     # `x` (column 27) after B, and D's missing `,` (column 41, before E at column 54).
     text = '[{"id": "A"}, {"id": "B"} x, {"id": "C"}, {"id": "D"} {"id": "E"}, {"id": "F"}]'
