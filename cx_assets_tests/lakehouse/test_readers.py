@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from cx_assets.lakehouse import readers
 from cx_assets.lakehouse.readers import lacks_its_header, read_csv, read_json, read_jsonl
 from cx_assets_tests.lakehouse.landed_files import BOM, write
 
@@ -725,3 +726,30 @@ def test_a_csv_header_naming_one_of_the_tables_fields_is_a_header(tmp_path):
     assert [(line, error) for line, _, _, error in rows] == [(2, None)]
     # With no fields given (tests, other callers) the first line is the header, as before.
     assert [line for line, _, _, _ in read_csv(write(tmp_path / "b.csv", b"M1,MAPD\n"))] == []
+
+
+# Decoded first: up to A's `"ok"` (its `:` not there yet), into its `true`, its number,
+# its text; and all of it.
+@pytest.mark.parametrize("near", [16, 20, 34, 80, 2**16])
+def test_json_array_read_again_however_little_is_decoded_first(tmp_path, monkeypatch, near):
+    # An object to read again from is decoded first from the `near` characters after its
+    # `{`, then whole when those ran out before it was read. A, C and E are elements whatever
+    # is decoded first; the `{"` ending B's and D's text and X (a bad value far into it),
+    # after a `,` as elements would be, are not.
+    monkeypatch.setattr(readers, "_NEAR", near)
+    good = [
+        json.dumps({"id": call_id, "ok": True, "n": 1234567890123, "t": "words " * 9})
+        for call_id in "ACE"
+    ]
+    x = good[0].replace('"A"', '"X"').replace("true", "tru")
+    broken = '{"id": "B", "t": "say {", "u": 1, ' + x + " x"
+    cut = '{"id": "D", "t": "cut {", "u": 1, "v": "no'
+    text = f"[{good[0]},\n{broken}\n{good[1]},\n{cut}\n{good[2]}]"
+    rows = list(read_json(write(tmp_path / "a.json", text.encode()), ("id",)))
+    assert [(line, raw, error is None) for line, raw, _, error in rows] == [
+        (1, good[0], True),
+        (2, broken, False),
+        (3, good[1], True),
+        (4, cut, False),
+        (5, good[2], True),
+    ]
