@@ -402,7 +402,10 @@ class RunPlan:
         from cx_assets.lakehouse.landing_state import LANDING_FINGERPRINTS
         from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import CONFIG_TAG, SELECTION_TAG, owner_tags
-        from cx_assets.lakehouse.silver_report import MISSING_OPTIONAL_COLUMNS
+        from cx_assets.lakehouse.silver_report import (
+            LIKELY_RENAMED_FIELDS,
+            MISSING_OPTIONAL_COLUMNS,
+        )
 
         if self.partitioned:
             job_name = DAILY_JOB
@@ -463,6 +466,15 @@ class RunPlan:
             tally.missing_columns.update(
                 (name, ", ".join(fields))
                 for name, fields in (missing.value if missing else {}).items()
+            )
+            renamed = event.materialization.metadata.get(LIKELY_RENAMED_FIELDS)
+            tally.renamed_fields.update(
+                (
+                    name,
+                    f"{', '.join(fields['absent'])} absent, "
+                    f"{', '.join(fields['undeclared'])} undeclared",
+                )
+                for name, fields in (renamed.value if renamed else {}).items()
             )
         if not result.success:
             print(f"run {result.run_id} failed:")

@@ -29,6 +29,9 @@ class RunTally:
     ignored_unlisted: int = 0
     # Landed CSV files without a column for some optional fields: (file, the fields).
     missing_columns: set[tuple[str, str]] = field(default_factory=set)
+    # Landed JSON files in which no record has some optional fields while their records have
+    # fields the contract does not declare, a likely rename: (file, both).
+    renamed_fields: set[tuple[str, str]] = field(default_factory=set)
     # The fingerprint of each day's landed files its bronze steps read, by bronze asset key
     # (`landing_state.LANDING_FINGERPRINTS`): what to compare the files with once it ends.
     read_landing: dict = field(default_factory=dict)
@@ -315,6 +318,14 @@ def print_summary(
         print(f"optional fields without a column, their records kept without a value: "
               f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
         for name, fields in sorted(tally.missing_columns)[:5]:
+            print(f"  {name}: {fields}")
+    if tally.renamed_fields:
+        count = len(tally.renamed_fields)
+        shown = ", the first 5" if count > 5 else ""
+        print(f"optional fields no record has, beside fields the contract does not declare "
+              f"(renamed?), their records kept without a value: "
+              f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
+        for name, fields in sorted(tally.renamed_fields)[:5]:
             print(f"  {name}: {fields}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problem_lines():

@@ -32,6 +32,10 @@ class Chunk:
 # Metadata of a silver step: the optional fields a landed CSV file has no column for, by
 # file (`cx-lakehouse run` lists them in its summary).
 MISSING_OPTIONAL_COLUMNS = "files_missing_optional_columns"
+# Metadata of a silver step: the JSON files in which no record has some optional fields
+# while their records have fields the contract does not declare (a likely rename), by file:
+# {"absent": [...], "undeclared": [...]} (`cx-lakehouse run` lists them in its summary).
+LIKELY_RENAMED_FIELDS = "files_with_likely_renamed_fields"
 
 
 class SilverReport:
@@ -45,6 +49,7 @@ class SilverReport:
         self.reasons: dict[str, int] = {}
         self.sample: list[dict[str, object]] = []
         self.missing_columns: dict[str, list[str]] = {}
+        self.renamed_fields: dict[str, dict[str, list[str]]] = {}
 
     def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
         shown = shown_paths(missing)
@@ -55,6 +60,17 @@ class SilverReport:
                 "are kept without a value there"
             )
         self.missing_columns.update(missing)
+
+    def note_renamed_fields(self, renamed: Mapping[str, dict[str, list[str]]]) -> None:
+        shown = shown_paths(renamed)
+        renamed = {shown.get(name, name): fields for name, fields in renamed.items()}
+        for source_file, fields in renamed.items():
+            self.context.log.warning(
+                f"{source_file}: no record has {', '.join(fields['absent'])} (optional) and its "
+                f"records have {', '.join(fields['undeclared'])}, which the contract does not "
+                "declare (renamed?): its records are kept without a value there"
+            )
+        self.renamed_fields.update(renamed)
 
     def add(self, days: list[date], chunk: Chunk) -> pyarrow.Table:
         rejects = chunk.rejects
@@ -97,8 +113,10 @@ class SilverReport:
         # Most frequent first; `reverse` keeps reasons of equal counts in their order.
         ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
         missing = {MISSING_OPTIONAL_COLUMNS: MetadataValue.json(self.missing_columns)}
+        renamed = {LIKELY_RENAMED_FIELDS: MetadataValue.json(self.renamed_fields)}
         return {
             **(missing if self.missing_columns else {}),
+            **(renamed if self.renamed_fields else {}),
             "bronze_rows": self.bronze_rows,
             "quarantined_rows": self.quarantined,
             "reject_reasons": MetadataValue.json(ordered_reasons),

@@ -112,6 +112,17 @@ def test_run_materializes_everything_and_summarises(generated_and_run):
     assert ran.stdout.rstrip().endswith("OK")
 
 
+def test_the_generated_files_are_named_for_no_missing_or_renamed_optional_field(
+    generated_and_run,
+):
+    """Every source's generated files send every field they declare (a null as a null), and
+    none the contract does not: the summary names no file as lacking an optional field's
+    column or as holding a likely rename of one."""
+    _, _, ran = generated_and_run
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "optional fields" not in ran.stdout
+
+
 def test_gold_is_readable_with_duckdb_from_parquet_and_the_warehouse(generated_and_run):
     data_dir, _, _ = generated_and_run
     gold = data_dir / "gold"

@@ -3,6 +3,7 @@ not read, what it quarantined, its failed checks, and rows per gold table of its
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -232,6 +233,33 @@ def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_p
     )
     assert lines[at + 1] == (
         f"  landing/digital/journeys/{START}/late.csv: error_code, error_message"
+    )
+
+
+def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_field(tmp_path):
+    """A ticket export sending `satisfaction` for `csat_score` was taken silently, every
+    score null; the summary names the file with both names, as it names a CSV file without
+    an optional column. The generated day's own files are named nowhere."""
+    data_dir = landed(tmp_path / "data", "support")
+    folder = data_dir / "landing" / "support" / "tickets" / START
+    renamed = {
+        "ticket_id": "TX1", "customer_id": "C1", "created_at": f"{START}T10:00:00Z",
+        "status": "resolved", "priority": "low", "channel": "email", "subject": "Refund",
+        "description": "Refund, please.", "satisfaction": 5,
+    }  # fmt: skip
+    (folder / "late.jsonl").write_text(json.dumps(renamed) + "\n")
+
+    ran = cli("run", "--date", START, "--select", "group:support", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index(
+        "optional fields no record has, beside fields the contract does not declare "
+        "(renamed?), their records kept without a value: 1 landed file:"
+    )
+    assert lines[at + 1] == (
+        f"  landing/support/tickets/{START}/late.jsonl: agent_id, first_response_at, "
+        "resolved_at, category, csat_score absent, satisfaction undeclared"
     )
 
 
