@@ -199,7 +199,7 @@ def _array_elements(text: str, required: frozenset[str] = frozenset()) -> list[S
             raise json.JSONDecodeError(stop.message, text, stop.error_at)
         reason = _where_reason(stop.message, lines.at(stop.error_at))
         read_again = (
-            _read_again(text, stop.position, _shape(keys, required), required)
+            _read_again(text, stop.position, _shape(keys, required), required, stop.error_at)
             if stop.kind == _BROKEN
             else None
         )
@@ -302,7 +302,11 @@ def _closing(text: str, position: int) -> _Stop:
 
 
 def _read_again(
-    text: str, position: int, keys: frozenset[str] | None, required: frozenset[str] = frozenset()
+    text: str,
+    position: int,
+    keys: frozenset[str] | None,
+    required: frozenset[str] = frozenset(),
+    error_at: int = 0,
 ) -> tuple[int, list[Span], frozenset[str] | None, _Stop] | None:
     """Where the array broken at `position` is read again from: the next object after it
     that holds every field each element before the break holds, or the table's required
@@ -310,10 +314,18 @@ def _read_again(
     value or a list's first item (after a `:` or `[`), and whose elements, read on, do not
     close a list or an object of the broken element (`]` followed by `,`, `}` or `]`, or
     `}` or `:` where a `,` belongs): objects nested in the broken element are not elements.
-    Its start, its elements up to the next stop, their fields and that stop; None when no
-    object is found (elements not objects, or sharing no field, read nothing again)."""
+    Nor is an object that ends before the broken element's error (`error_at`): json read it
+    as part of that element (its list's item, with a `,` missing after the list), unless
+    the error is the file's end, where a cut-off element and the elements after it are told
+    apart by nothing. Its start, its elements up to the next stop, their fields and that
+    stop; None when no object is found (elements not objects, or sharing no field, read
+    nothing again)."""
     search = position + 1
+    before_error = error_at if _skip_whitespace(text, error_at) < len(text) else 0
     while keys and (start := _next_element(text, search, keys)) is not None:
+        if start < before_error and _decoded(text, start)[1] <= before_error:
+            search = start + 1  # read as the broken element's own
+            continue
         spans, fields, stop = _walk(text, start, keys, required)
         if not _nested(text, stop):
             return start, spans, fields, stop

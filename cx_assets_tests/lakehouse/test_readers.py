@@ -345,6 +345,27 @@ def test_json_array_object_holding_the_required_fields_nested_in_a_cut_element_i
     ]
 
 
+@pytest.mark.parametrize(
+    "list_then",
+    ['] "note": "n"}', ']x, "note": "n"}', ' {"to": "y"}]}'],
+    ids=["no `,` after the list", "text after the list", "no `,` after the object"],
+)
+def test_json_array_object_holding_the_required_fields_before_the_break_is_not_one(
+    tmp_path, list_then
+):
+    # B's list of transfers holds M, holding every required field (but not A's optional
+    # `transfers`), and B breaks after M, where its list closes: json read M as part of B
+    # before the error, so M is nested in B, not an element. B is one bad record, C read.
+    broken = call("B")[:-1] + ', "transfers": [{"to": "x"}, ' + call("M") + list_then
+    text = f"[{call('A', transfers=[])},\n{broken},\n{call('C')}]"
+    rows = list(read_json(write(tmp_path / "a.json", text.encode()), CALL_FIELDS))
+    assert [(line, raw, error is None) for line, raw, _, error in rows] == [
+        (1, call("A", transfers=[]), True),
+        (2, broken, False),
+        (3, call("C"), True),
+    ]
+
+
 def test_json_array_broken_twice_reads_on_after_each_break(tmp_path):
     # `x` (column 27) after B, and D's missing `,` (column 41, before E at column 54).
     text = '[{"id": "A"}, {"id": "B"} x, {"id": "C"}, {"id": "D"} {"id": "E"}, {"id": "F"}]'
