@@ -686,7 +686,7 @@ def not_a_header(
     return f"{_NOT_A_HEADER.format(line_number)} ({guess})"
 
 
-def _spelling(name: str) -> str:
+def field_spelling(name: str) -> str:
     """A column name with its case, spaces and punctuation left out (`MemberId`,
     `MEMBER_ID` and `member id` are all `memberid`)."""
     return "".join(character for character in name.casefold() if character.isalnum())
@@ -697,11 +697,11 @@ def spelled_otherwise(names: list[str], table_fields: Collection[str]) -> list[t
     spelled otherwise: a source that renamed its columns (`MemberId` for `member_id`) sent
     its header, not a file without one. Its records are still not read: which column a
     renamed name stands for is not guessed."""
-    fields = {_spelling(field): field for field in table_fields}
+    fields = {field_spelling(field): field for field in table_fields}
     return [
-        (name, fields[_spelling(name)])
+        (name, fields[field_spelling(name)])
         for name in names
-        if _spelling(name) in fields and name != fields[_spelling(name)]
+        if field_spelling(name) in fields and name != fields[field_spelling(name)]
     ]
 
 

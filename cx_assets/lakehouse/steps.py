@@ -32,6 +32,7 @@ from cx_assets.lakehouse.parsing import (
 )
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import bind_hash_key_for, with_shown_source_files
+from cx_assets.lakehouse.readers import field_spelling
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.silver_report import Chunk, SilverReport
 from cx_assets.lakehouse.silver_validation import RULE_REASON, validated
@@ -258,6 +259,19 @@ def _missing_optional_columns(
 # A key that could be a field's name: a rename is one; a value used as a key (an address,
 # a phone number) is not, and is kept out of the log and metadata.
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# The shortest field spelling (`readers.field_spelling`) taken as part of another name:
+# `CompanyId` in `OwnerCompanyId`, not `Title` or `date` in any name holding them.
+SPELLED_WITHIN = 8
+
+
+def spelled_alike(key: str, field: str) -> bool:
+    """Whether the undeclared `key` is the optional `field` renamed: the same spelling, its
+    case, spaces and punctuation left out (`CSATScore`, `company_id` for `CompanyId`), or
+    one holding the other (`ticket_csat_score`, `OwnerCompanyId`) when it is
+    `SPELLED_WITHIN` letters or more."""
+    key, field = field_spelling(key), field_spelling(field)
+    shorter, longer = sorted((key, field), key=len)
+    return shorter == longer or (len(shorter) >= SPELLED_WITHIN and shorter in longer)
 
 
 def _likely_renamed_fields(
@@ -268,12 +282,14 @@ def _likely_renamed_fields(
     files: Sequence[str],
 ) -> dict[str, dict[str, list[str]]]:
     """Those of the JSON `files` of `days` in which no record has some optional field of
-    `spec` while their records have fields it does not declare, by file: the optional
-    fields absent and the undeclared ones (a source that renamed `csat_score` to
-    `satisfaction`). An absent key is a null in JSON, so an optional field absent from a
-    whole file alone is no sign (a file of open deals has no `FinishDate`); with a field
-    name the contract does not know beside it, it is likely a rename. Its records are kept
-    without a value there.
+    `spec` while their records have a field it does not declare spelled alike
+    (`spelled_alike`), by file: those optional fields and those undeclared ones (a source
+    that renamed `csat_score` to `CSATScore`). An absent key is a null in JSON, so an
+    optional field absent from a whole file alone is no sign (a file of open deals has no
+    `FinishDate`), nor is an extra field beside it, which the contract allows (`tags`, or
+    any of the dozens a CRM exports: seen named as a rename on every sparse file); a field
+    spelled as the absent one is likely its rename. Its records are kept without a value
+    there.
 
     Every record's keys cost a JSON parse of the file (about 1 s of a 270 MB CRM day), so
     `files` are those in which some optional field is null in every record
@@ -290,7 +306,10 @@ def _likely_renamed_fields(
     for source_file, keys in keys_by_file:
         undeclared = [key for key in keys if key not in declared and FIELD_NAME.fullmatch(key)]
         absent = [name for name in optional if name not in keys]
-        if undeclared and absent:
+        pairs = [(name, key) for name in absent for key in undeclared if spelled_alike(key, name)]
+        if pairs:
+            absent = list(dict.fromkeys(name for name, _ in pairs))
+            undeclared = list(dict.fromkeys(key for _, key in pairs))
             renamed[source_file] = {"absent": absent, "undeclared": undeclared}
     return renamed
 

@@ -237,15 +237,16 @@ def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_p
 
 
 def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_field(tmp_path):
-    """A ticket export sending `satisfaction` for `csat_score` was taken silently, every
-    score null; the summary names the file with both names, as it names a CSV file without
-    an optional column. The generated day's own files are named nowhere."""
+    """A ticket export sending `ticket_csat_score` for `csat_score` was taken silently,
+    every score null; the summary names the file with both names (and no other optional
+    field its records lack, with no undeclared field spelled as theirs), as it names a CSV
+    file without an optional column. The generated day's own files are named nowhere."""
     data_dir = landed(tmp_path / "data", "support")
     folder = data_dir / "landing" / "support" / "tickets" / START
     renamed = {
         "ticket_id": "TX1", "customer_id": "C1", "created_at": f"{START}T10:00:00Z",
         "status": "resolved", "priority": "low", "channel": "email", "subject": "Refund",
-        "description": "Refund, please.", "satisfaction": 5,
+        "description": "Refund, please.", "ticket_csat_score": 5, "tags": ["refund"],
     }  # fmt: skip
     (folder / "late.jsonl").write_text(json.dumps(renamed) + "\n")
 
@@ -258,8 +259,8 @@ def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_fi
         "(renamed?), their records kept without a value: 1 landed file:"
     )
     assert lines[at + 1] == (
-        f"  landing/support/tickets/{START}/late.jsonl: agent_id, first_response_at, "
-        "resolved_at, category, csat_score absent, satisfaction undeclared"
+        f"  landing/support/tickets/{START}/late.jsonl: csat_score absent, ticket_csat_score "
+        "undeclared"
     )
 
 

@@ -1,11 +1,15 @@
 """How a silver step's range is cut into the chunks of days it types at once
-(`steps.day_chunks`): small days together, a large day alone."""
+(`steps.day_chunks`): small days together, a large day alone; and when a key a JSON file
+holds is taken for an optional field's rename (`steps.spelled_alike`)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from cx_assets.lakehouse import steps
+from cx_assets.lakehouse.steps import spelled_alike
 
 DAYS = [date(2024, 1, 1) + timedelta(days=n) for n in range(6)]
 
@@ -38,3 +42,23 @@ def test_small_days_are_typed_together_and_a_large_day_alone(monkeypatch):
     monkeypatch.setattr(steps, "PART_ROWS", 1)
     assert steps.day_chunks(DAYS, dict.fromkeys(DAYS, (1, 1))) == [[day] for day in DAYS]
     assert steps.day_chunks(DAYS, {}) == [[day] for day in DAYS]
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "alike"),
+    [
+        ("CSATScore", "csat_score", True),  # the same spelling, case and `_` left out
+        ("company_id", "CompanyId", True),
+        ("ticket_csat_score", "csat_score", True),  # holds the field's 9 letters
+        ("OwnerCompanyId", "CompanyId", True),
+        ("Score", "csat_score", False),  # held by it, but 5 letters: any name may hold them
+        ("SubTitle", "Title", False),
+        ("CreateDate", "FinishDate", False),  # an extra field a CRM exports
+        ("tags", "csat_score", False),
+        ("satisfaction", "csat_score", False),  # a rename in other words is not told
+    ],
+)
+def test_an_undeclared_key_is_taken_for_an_optional_fields_rename_when_spelled_alike(
+    key, field, alike
+):
+    assert spelled_alike(key, field) is alike

@@ -208,24 +208,27 @@ def test_a_day_folder_of_no_row_and_no_run_is_removed_at_the_tables_next_output(
 
 
 def test_a_jsonl_file_whose_source_renamed_an_optional_field_is_named_with_both_names(lake):
-    """An audit saw a support export send `satisfaction` for `csat_score`: its tickets were
-    kept without a score and the file named nowhere (an absent JSON key is a null). A file
-    whose records hold a field the contract does not declare, and in which no record has an
-    optional field it does, is named with both; a file merely without scores is not, nor
-    one whose only undeclared key is no field's name (an address)."""
+    """An audit saw a support export rename `csat_score`: its tickets were kept without a
+    score and the file named nowhere (an absent JSON key is a null). A file whose records
+    hold a field the contract does not declare spelled as an optional field no record of it
+    has (`CSATScore`) is named with both; a file merely without scores and with an extra
+    field the contract allows (`tags`: seen named as a rename in review, as every sparse
+    export with extra fields would be, day after day) is not, nor one whose undeclared key is
+    no field's name (an address)."""
     renamed = [
-        {key if key != "csat_score" else "satisfaction": value for key, value in row.items()}
+        {key if key != "csat_score" else "CSATScore": value for key, value in row.items()}
         for row in (
             ticket("T1", t(D1, "09:00:00"), status="resolved", resolved=t(D1, "10:00:00"), csat=4),
             ticket("T2", t(D1, "09:30:00")),
         )
     ]
     for row in renamed[1:]:
-        del row["satisfaction"]  # sparse: an open ticket's export leaves the score out
+        del row["CSATScore"]  # sparse: an open ticket's export leaves the score out
     lake.land_jsonl("support", "tickets", D1, renamed, name="a.jsonl")
     unscored = ticket("T3", t(D1, "11:00:00"))
     del unscored["csat_score"]
     unscored["zed@example.net"] = "cc"  # a value used as a key: no field's name, never shown
+    unscored["tags"] = ["refund"]  # an extra field the contract allows: no rename
     lake.land_jsonl("support", "tickets", D1, [unscored], name="b.jsonl")
     steps = [a for a in SUPPORT.partitioned if a.key.path[-1] == "support_ticket_versions"]
     steps += [a for a in SUPPORT.assets if a.key.to_user_string() == "bronze/support_tickets"]
@@ -241,7 +244,7 @@ def test_a_jsonl_file_whose_source_renamed_an_optional_field_is_named_with_both_
     ]
     file_a = f"landing/support/tickets/{D1}/a.jsonl"
     renamed_fields = materialization.metadata["files_with_likely_renamed_fields"].value
-    assert renamed_fields == {file_a: {"absent": ["csat_score"], "undeclared": ["satisfaction"]}}
+    assert renamed_fields == {file_a: {"absent": ["csat_score"], "undeclared": ["CSATScore"]}}
     assert "files_missing_optional_columns" not in materialization.metadata
     warnings = [
         entry.user_message
@@ -249,7 +252,7 @@ def test_a_jsonl_file_whose_source_renamed_an_optional_field_is_named_with_both_
         if entry.step_key == "silver__support_ticket_versions" and "renamed" in entry.user_message
     ]
     assert warnings == [
-        f"{file_a}: no record has csat_score (optional) and its records have satisfaction, "
+        f"{file_a}: no record has csat_score (optional) and its records have CSATScore, "
         "which the contract does not declare (renamed?): its records are kept without a value "
         "there"
     ]
