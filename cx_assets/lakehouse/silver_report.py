@@ -36,6 +36,10 @@ MISSING_OPTIONAL_COLUMNS = "files_missing_optional_columns"
 # while their records have fields the contract does not declare (a likely rename), by file:
 # {"absent": [...], "undeclared": [...]} (`cx-lakehouse run` lists them in its summary).
 LIKELY_RENAMED_FIELDS = "files_with_likely_renamed_fields"
+# Metadata of a silver step: the CSV files whose header spells a required field otherwise
+# (`Call_Reason` for `call_reason`), by file: {column: field}. Their records are quarantined
+# as missing the field, a reason that cannot name the column delivered.
+REQUIRED_SPELLED_OTHERWISE = "files_spelling_required_columns_otherwise"
 
 
 class SilverReport:
@@ -50,6 +54,7 @@ class SilverReport:
         self.sample: list[dict[str, object]] = []
         self.missing_columns: dict[str, list[str]] = {}
         self.renamed_fields: dict[str, dict[str, list[str]]] = {}
+        self.spelled_otherwise: dict[str, dict[str, str]] = {}
 
     def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
         shown = shown_paths(missing)
@@ -71,6 +76,18 @@ class SilverReport:
                 "declare (renamed?): its records are kept without a value there"
             )
         self.renamed_fields.update(renamed)
+
+    def note_required_spelled_otherwise(self, spelled: Mapping[str, dict[str, str]]) -> None:
+        shown = shown_paths(spelled)
+        spelled = {shown.get(name, name): columns for name, columns in spelled.items()}
+        for source_file, columns in spelled.items():
+            for column, field in columns.items():
+                self.context.log.warning(
+                    f"{source_file}: its column {column} is the required field {field} spelled "
+                    f"otherwise: its records are quarantined as missing {field} (the column "
+                    "is not guessed)"
+                )
+        self.spelled_otherwise.update(spelled)
 
     def add(self, days: list[date], chunk: Chunk) -> pyarrow.Table:
         rejects = chunk.rejects
@@ -114,9 +131,11 @@ class SilverReport:
         ordered_reasons = dict(sorted(self.reasons.items(), key=itemgetter(1), reverse=True))
         missing = {MISSING_OPTIONAL_COLUMNS: MetadataValue.json(self.missing_columns)}
         renamed = {LIKELY_RENAMED_FIELDS: MetadataValue.json(self.renamed_fields)}
+        spelled = {REQUIRED_SPELLED_OTHERWISE: MetadataValue.json(self.spelled_otherwise)}
         return {
             **(missing if self.missing_columns else {}),
             **(renamed if self.renamed_fields else {}),
+            **(spelled if self.spelled_otherwise else {}),
             "bronze_rows": self.bronze_rows,
             "quarantined_rows": self.quarantined,
             "reject_reasons": MetadataValue.json(ordered_reasons),

@@ -32,7 +32,7 @@ from cx_assets.lakehouse.parsing import (
 )
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.privacy import bind_hash_key_for, with_shown_source_files
-from cx_assets.lakehouse.readers import field_spelling
+from cx_assets.lakehouse.readers import field_spelling, spelled_otherwise
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.silver_report import Chunk, SilverReport
 from cx_assets.lakehouse.silver_validation import RULE_REASON, validated
@@ -89,7 +89,9 @@ def silver_from_bronze(
     def compute(chunk: list[date]) -> Chunk:
         with warehouse.connect() as con:
             if spec.text_values:
-                report.note_missing_columns(_missing_optional_columns(con, bronze, spec, chunk))
+                headers = _csv_headers(con, bronze, chunk)
+                report.note_missing_columns(_missing_optional_columns(headers, spec))
+                report.note_required_spelled_otherwise(_required_spelled_otherwise(headers, spec))
             optional_unfilled: set[str] = set()
             typed = functools.partial(
                 _silver_chunk, con, bronze, spec, model, select_sql, derived_frames, chunk,
@@ -233,27 +235,52 @@ def _kept_keys(
     )
 
 
-def _missing_optional_columns(
-    con: duckdb.DuckDBPyConnection, bronze: TableRef, spec: RecordSpec, days: Sequence[date]
-) -> dict[str, list[str]]:
-    """The optional fields of `spec` that a CSV file of `days` has no column for, by file.
-    Its records are kept with no value there, as for a blank field: a source that stopped
-    exporting a column would otherwise go unnoticed (a missing required field quarantines
-    every record, which is seen)."""
-    optional = [item.source for item in spec.fields if not item.required]
-    if not optional:
-        return {}
-    headers = con.execute(
+def _csv_headers(
+    con: duckdb.DuckDBPyConnection, bronze: TableRef, days: Sequence[date]
+) -> list[tuple[str, list[str]]]:
+    """(file, its header's names) of each CSV file of `days`, from its first record."""
+    return con.execute(
         f"SELECT source_file, json_keys(record) FROM {bronze.name} "
         f"WHERE {sql.in_days(list(days))} AND record IS NOT NULL "
         f"QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY line_number) = 1 "
         f"ORDER BY source_file"
     ).fetchall()
+
+
+def _missing_optional_columns(
+    headers: list[tuple[str, list[str]]], spec: RecordSpec
+) -> dict[str, list[str]]:
+    """The optional fields of `spec` that a CSV file (of `headers`) has no column for, by
+    file. Its records are kept with no value there, as for a blank field: a source that
+    stopped exporting a column would otherwise go unnoticed (a missing required field
+    quarantines every record, which is seen)."""
+    optional = [item.source for item in spec.fields if not item.required]
     missing = {}
     for source_file, columns in headers:
         if absent := [name for name in optional if name not in columns]:
             missing[source_file] = absent
     return missing
+
+
+def _required_spelled_otherwise(
+    headers: list[tuple[str, list[str]]], spec: RecordSpec
+) -> dict[str, dict[str, str]]:
+    """{column: field} of each CSV file (of `headers`) whose header spells a required field
+    of `spec` it lacks otherwise (`Call_Reason` for `call_reason`), by file. Its records
+    are quarantined as missing the field, a reason built per record that cannot name the
+    column the user delivered; said once per file here instead. The column is not taken
+    for the field (as for a whole header so spelled, `readers.spelled_otherwise`)."""
+    required = spec.landed_required
+    spelled = {}
+    for source_file, columns in headers:
+        renamed = {
+            column: field
+            for column, field in spelled_otherwise(columns, required)
+            if field not in columns
+        }
+        if renamed:
+            spelled[source_file] = renamed
+    return spelled
 
 
 # A key that could be a field's name: a rename is one; a value used as a key (an address,

@@ -57,6 +57,50 @@ def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
     ]
 
 
+def test_a_csv_file_that_spelled_one_required_column_otherwise_is_named_with_it(lake):
+    """A source that renamed ONE required column among correctly named ones (`Call_Reason`
+    for `call_reason`) had every record quarantined as missing `call_reason`, naming
+    nowhere the `Call_Reason` the user delivered. The silver step now says which file
+    spells which required field otherwise (a file with every column as named is not
+    reported); its records are still quarantined, the column not guessed."""
+    day = "2024-01-12"
+    renamed = call("C1", "M1", f"{day}T08:10:00")
+    renamed["Call_Reason"] = renamed.pop("call_reason")
+    lake.land_csv("digital", "calls", day, [renamed], name="calls-a.csv")
+    lake.land_csv(
+        "digital", "calls", day, [call("C2", "M2", f"{day}T09:10:00")], name="calls-b.csv"
+    )
+    calls_steps = [
+        asset
+        for asset in DIGITAL.assets
+        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
+    ]
+
+    result = lake.materialize(EVERYTHING, selection=calls_steps, day=day)
+
+    assert result.success
+    calls = lake.query("SELECT call_id FROM silver.digital_calls ORDER BY 1")
+    assert calls["call_id"].tolist() == ["C2"]
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/digital_calls"
+    ]
+    file_a = f"landing/digital/calls/{day}/calls-a.csv"
+    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
+    assert spelled == {file_a: {"Call_Reason": "call_reason"}}
+    warnings = [
+        entry.user_message
+        for entry in lake.instance.all_logs(result.run_id)
+        if entry.step_key == "silver__digital_calls" and "spelled otherwise" in entry.user_message
+    ]
+    assert warnings == [
+        f"{file_a}: its column Call_Reason is the required field call_reason spelled "
+        "otherwise: its records are quarantined as missing call_reason (the column is not "
+        "guessed)"
+    ]
+
+
 def test_contacts_typed_into_ids_or_labels_never_reach_gold(lake):
     """A session or call id holding an e-mail address is quarantined (masked, two ids would
     become one); an address or phone number typed into a label that reaches gold (error
