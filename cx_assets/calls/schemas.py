@@ -16,7 +16,7 @@ from pandera.typing import Series
 
 from cx_assets.calls.rules import SENTIMENTS
 from cx_assets.lakehouse.parsing import MAX_MONEY
-from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import DERIVED_FROM, OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 
 # --------------------------------------------------------------------------- silver
 
@@ -45,7 +45,9 @@ class SilverTranscript(Lineage):
         description="The cleaned transcript contains a configured conversion phrase."
     )
     conversion_phrase: Series[str] = pa.Field(
-        nullable=True, description="The configured conversion phrase found first, if any."
+        metadata={DERIVED_FROM: "transcript_text"},
+        nullable=True,
+        description="The configured conversion phrase found first, if any.",
     )
     upsell_sentence_count: Series[int] = pa.Field(
         ge=0, description="Sentences holding an upsell word (whole word)."

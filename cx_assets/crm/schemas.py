@@ -14,7 +14,7 @@ from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
 from cx_assets.lakehouse.parsing import MAX_MONEY
-from cx_assets.lakehouse.schemas import UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import DERIVED_FROM, UTC_TIMESTAMP, LakeModel, Lineage
 
 DIRECTIONS = ["inbound", "outbound"]
 NOISE_REASONS = ["read_receipt", "delivery_receipt", "mass_email"]
@@ -46,6 +46,7 @@ class SilverInteraction(Lineage):
     content_bytes: Series[pd.Int64Dtype] = pa.Field(
         ge=1,
         nullable=True,
+        metadata={DERIVED_FROM: "content"},
         description="Bytes of `Content` (UTF-8), null when it is missing or empty (the text is "
         "not kept): noise and friction read it, so a day delivered without it is warned of.",
     )
@@ -58,6 +59,7 @@ class SilverInteraction(Lineage):
     )
     thread_subject_key: Series[str] = pa.Field(
         nullable=True,
+        metadata={DERIVED_FROM: "email_subject"},
         description="Keyed hash (SHA-256 of CX_HASH_KEY and the subject as written, leading "
         "RE:/RES:/FW:/FWD:/ENC: removed, trimmed and lower-cased): with the owner and the "
         "company it identifies a thread. The subject itself is not kept.",
@@ -95,16 +97,20 @@ class _ContactFields(LakeModel):
         nullable=True, description="Account manager `OwnerId`."
     )
     company_name: Series[str] = pa.Field(
+        metadata={DERIVED_FROM: "name"},
         nullable=True,
         description="`Name` of companies, e-mail addresses and phone numbers masked; null "
         "for people (a person's name is personal data).",
     )
     email_hash: Series[str] = pa.Field(
+        metadata={DERIVED_FROM: "email"},
         nullable=True,
         description="HMAC-SHA256 of the trimmed, lower-cased e-mail, keyed with CX_HASH_KEY.",
     )
     phone_hash: Series[str] = pa.Field(
-        nullable=True, description="HMAC-SHA256 of the phone's digits, keyed with CX_HASH_KEY."
+        metadata={DERIVED_FROM: "phone"},
+        nullable=True,
+        description="HMAC-SHA256 of the phone's digits, keyed with CX_HASH_KEY.",
     )
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(
         **UTC_TIMESTAMP, nullable=True, description="`CreateDate` (UTC)."
@@ -137,7 +143,9 @@ class _UserFields(LakeModel):
         nullable=True, description="Staff name (staff names may appear in gold)."
     )
     email_hash: Series[str] = pa.Field(
-        nullable=True, description="HMAC-SHA256 of the e-mail, keyed with CX_HASH_KEY."
+        metadata={DERIVED_FROM: "email"},
+        nullable=True,
+        description="HMAC-SHA256 of the e-mail, keyed with CX_HASH_KEY.",
     )
 
 

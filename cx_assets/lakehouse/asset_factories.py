@@ -23,7 +23,7 @@ from dagster import (
 )
 
 from cx_assets.lakehouse import early_bronze
-from cx_assets.lakehouse.assets import LANDED_TABLE, lake_asset, metadata_value
+from cx_assets.lakehouse.assets import LANDED_FIELDS, LANDED_TABLE, lake_asset, metadata_value
 from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE_SCHEMA, read_landed
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days
@@ -73,7 +73,8 @@ def bronze_asset(
         description=f"{description} Every landed record as delivered (raw text), with its "
         "file, line and read errors. Bad records are kept here and quarantined in silver.",
         schema=BRONZE_TABLE_SCHEMA,
-        metadata={LANDED_TABLE: f"{source}/{table}"},
+        metadata={LANDED_TABLE: f"{source}/{table}"}
+        | ({LANDED_FIELDS: {item.column: item.source for item in spec.fields}} if spec else {}),
     )
     def landed_records(
         context: AssetExecutionContext, lake: Lake

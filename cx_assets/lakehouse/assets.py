@@ -63,6 +63,7 @@ from cx_assets.lakehouse.partitions import (
     single_run_backfill,
 )
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.schemas import DERIVED_FROM
 from cx_assets.lakehouse.table_checks import declared_checks
 from cx_assets.lakehouse.validation import column_schema
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -79,6 +80,9 @@ LANDED_TABLE = "cx/landed_table"
 # A table keeping a key once over all days: the key's fields as they land, to read the key of
 # a copy quarantined on another day from its bronze record (`dropped_keys.py`).
 LANDED_KEY = "cx/landed_key"
+# A bronze table's fields: {column: the field's name as it lands} (`RecordSpec.fields`), so
+# its silver table's checks name what the user delivered (`Content`, not `content`).
+LANDED_FIELDS = "cx/landed_fields"
 
 # Gold is rebuilt every day (the 02:00 UTC schedule, landing sensors, rollup automation):
 # a table not refreshed for a day and a bit is late, for two days it is stale.
@@ -108,6 +112,27 @@ def _nullable_columns(model: type[pa.DataFrameModel] | None) -> list[str]:
     if model is None:
         return []
     return [name for name, column in model.to_schema().columns.items() if column.nullable]
+
+
+def _landed_as(
+    model: type[pa.DataFrameModel] | None, bronze: AssetsDefinition | None
+) -> dict[str, str]:
+    """{column: the field it is landed as} of the nullable columns of `model` that are a
+    field of `bronze`'s records, or derived from one (`DERIVED_FROM`)."""
+    if model is None or bronze is None:
+        return {}
+    fields = metadata_value(bronze.metadata_by_key[bronze.key], LANDED_FIELDS) or {}
+    landed = {}
+    for name, column in model.to_schema().columns.items():
+        source = (column.metadata or {}).get(DERIVED_FROM, name)
+        if source in fields and column.nullable:
+            landed[name] = fields[source]
+        elif source != name and fields:
+            # A misspelt one would name the column alone, without a word.
+            raise TypeError(
+                f"{model.__name__}.{name}: {DERIVED_FROM} {source!r} is no landed column"
+            )
+    return landed
 
 
 def lake_asset(
@@ -175,6 +200,7 @@ def lake_asset(
             keyed_hashes=keyed_hashes,
             group=group,
             optional_columns=_nullable_columns(model) if reconciles_with is not None else (),
+            landed_as=_landed_as(model, reconciles_with),
         ) + list(own_checks)
         common = {
             "description": description or format_docstring_for_description(fn),

@@ -8,6 +8,9 @@ from pandera.typing import Series
 
 # Timestamps are UTC with microsecond precision everywhere in the lakehouse.
 UTC_TIMESTAMP = {"dtype_kwargs": {"unit": "us", "tz": "UTC"}}
+# A silver column's metadata: the column of the landed record it is derived from (`content`
+# for `content_bytes`), whose landed field (`Content`) the checks name beside it.
+DERIVED_FROM = "derived_from"
 # An id that reaches gold (a customer's, member's, ticket's, call's, session's, agent's), as
 # delivered: opaque. Gold keeps ids (contract section 5), so an e-mail address, a phone
 # number or a person's name in an id field would reach gold: a value holding `@`, `+`,

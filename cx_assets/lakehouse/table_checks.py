@@ -5,7 +5,7 @@ table's declarations into its checks; their severities are the contract's (see `
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from dagster import (
@@ -195,6 +195,7 @@ def no_column_emptied(
     *,
     history_days: int = EMPTIED_HISTORY_DAYS,
     min_expected: int = MIN_EXPECTED_VALUES,
+    landed_as: Mapping[str, str] | None = None,
 ) -> DeclaredCheck:
     """WARN (by default) when one of a landed table's optional `columns` is null in every
     record of a day, where the `history_days` days before held it in enough of theirs that
@@ -207,7 +208,12 @@ def no_column_emptied(
     be expected, hence the floor; a day with a single value is judged delivered. A day is
     quiet where the same weekday a week before was delivered without the column too,
     where `WEEKDAY_RHYTHM_MIN_EXPECTED` values or more were to be expected: a source's
-    weekly rhythm, not a loss."""
+    weekly rhythm, not a loss.
+
+    `landed_as`: the field a column is delivered as, or derived from (`Content` for
+    `content_bytes`), named beside it: the user finds the field in what they delivered,
+    not the column."""
+    named = {column: _named_as_landed(column, (landed_as or {}).get(column)) for column in columns}
     selected = ", ".join(f"count({quote_identifier(column)})" for column in columns)
 
     def evaluate(run: CheckRun) -> AssetCheckResult:
@@ -256,7 +262,7 @@ def no_column_emptied(
                     "share_before": round(share, 4),
                 }
                 said.append(
-                    f"{day.isoformat()}: {column} null in all {records} records, where the "
+                    f"{day.isoformat()}: {named[column]} null in all {records} records, where the "
                     f"{len(before)} days before held one in {share:.0%} of theirs (about "
                     f"{share * records:.0f} expected)"
                 )
@@ -265,13 +271,14 @@ def no_column_emptied(
             passed=not emptied,
             severity=config["severity"],
             description=f"{'; '.join(said)}: did the source stop sending it?" if said else None,
-            metadata={"emptied_by_day": MetadataValue.json(emptied), "columns": list(columns)},
+            metadata={"emptied_by_day": MetadataValue.json(emptied), "columns": list(columns)}
+            | ({"landed_as": MetadataValue.json(dict(landed_as))} if landed_as else {}),
         )
 
     return DeclaredCheck(
         NO_COLUMN_EMPTIED,
         f"WARN by default when an optional column of {schema}.{table} "
-        f"({', '.join(columns)}) is null in all of a day's records, where the "
+        f"({', '.join(named.values())}) is null in all of a day's records, where the "
         f"{history_days} days before held it often enough to expect {min_expected} values "
         "or more (run config), unless the same weekday a week before came without it too.",
         evaluate,
@@ -281,6 +288,12 @@ def no_column_emptied(
             "min_expected": Field(int, default_value=min_expected),
         },
     )
+
+
+def _named_as_landed(column: str, field: str | None) -> str:
+    """A column as a user finds it: with the field it is landed as or derived from, where
+    that is spelled otherwise (`content_bytes (from Content)`)."""
+    return f"{column} (from {field})" if field and field != column else column
 
 
 def unique_key(
@@ -609,12 +622,13 @@ def declared_checks(
     keyed_hashes: bool = False,
     group: str = "default",
     optional_columns: Sequence[str] = (),
+    landed_as: Mapping[str, str] | None = None,
 ) -> list[DeclaredCheck]:
     """Every check a table's declarations call for: `non_empty` and `volume_anomaly` on a
     landed (bronze) table; reconciliation and reject ratio on a silver table of a landed
     one, and records only in quarantine where its key is kept once over all days (the key's
     `landed_key` fields known), and no column emptied where it has `optional_columns` (the
-    nullable ones of its model); unique key, row count and ratio bands where declared;
+    nullable ones of its model, named with the field each is `landed_as`); unique key, row count and ratio bands where declared;
     `column_schema_change` on a table with `columns` (every table; a stored model has
     none); `one_hash_key` on a table with `keyed_hashes`."""
     checks: list[DeclaredCheck] = []
@@ -623,7 +637,7 @@ def declared_checks(
     if reconciles_with is not None:
         checks += [reconciliation(schema, table, reconciles_with), reject_ratio(reconciles_with)]
         if optional_columns:
-            checks.append(no_column_emptied(schema, table, optional_columns))
+            checks.append(no_column_emptied(schema, table, optional_columns, landed_as=landed_as))
     if grain is not None:
         checks.append(
             unique_key(schema, table, grain, partitioned=partitioned, across_days=grain_across_days)

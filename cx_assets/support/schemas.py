@@ -13,7 +13,7 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from cx_assets.lakehouse.schemas import OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
+from cx_assets.lakehouse.schemas import DERIVED_FROM, OPAQUE_ID, UTC_TIMESTAMP, LakeModel, Lineage
 from cx_assets.support.rules import CHANNELS, PRIORITIES, SEGMENTS, STATUSES
 
 # How a quarantine reason names the ticket's table-wide rule (Pandera takes a check's
@@ -111,10 +111,12 @@ class CurrentAgent(_AgentFields):
 class _CustomerFields(LakeModel):
     customer_id: Series[str] = pa.Field(str_matches=OPAQUE_ID, description="`customer_id`.")
     email_hash: Series[str] = pa.Field(
+        metadata={DERIVED_FROM: "email"},
         nullable=True,
         description="HMAC-SHA256 of the e-mail (trimmed, lower case), keyed with CX_HASH_KEY.",
     )
     phone_hash: Series[str] = pa.Field(
+        metadata={DERIVED_FROM: "phone"},
         nullable=True,
         description="HMAC-SHA256 of the phone number's digits, keyed with CX_HASH_KEY.",
     )

@@ -13,6 +13,7 @@ import pytest
 from dagster import AssetCheckSeverity, AssetKey
 
 from cx_assets.crm.assets import NOISE_RATIO, RESOLVED_LINKAGE_SHARE
+from cx_assets.crm.silver import crm_contact_versions, crm_interactions
 from cx_assets.lakehouse.checks import NO_COLUMN_EMPTIED, NON_EMPTY, RECONCILES_WITH_BRONZE
 from cx_assets_tests.conftest import Lake, check_results
 from cx_assets_tests.crm.landing_rows import (
@@ -171,7 +172,8 @@ def test_a_day_delivered_without_its_interactions_content_warns(lake):
     every interaction's Content (null or "") dropped its friction words and content-found
     delivery receipts and passed every check (seen re-delivering a generated day so: its
     friction interactions 171 a day to 52, nothing said). Its length is kept, and
-    no_column_emptied sees it gone."""
+    no_column_emptied sees it gone, naming the field delivered (`Content`) beside the
+    column (`content_bytes`), which the export does not have."""
     before = "2024-01-04"
     land_day(lake, day=before, interactions=[
         interaction(i, 10, day=before, content="Temos um problema") for i in range(1, 26)
@@ -185,11 +187,30 @@ def test_a_day_delivered_without_its_interactions_content_warns(lake):
     assert not emptied.passed and emptied.severity == AssetCheckSeverity.WARN
     assert list(emptied.metadata["emptied_by_day"].value) == [DAY]
     assert list(emptied.metadata["emptied_by_day"].value[DAY]) == ["content_bytes"]
+    assert emptied.description.startswith(f"{DAY}: content_bytes (from Content) null in all 25")
     lengths = lake.query(
         "SELECT date, content_bytes FROM silver.crm_interactions WHERE interaction_id IN (1, 101)"
     )
     assert sorted(lengths["content_bytes"].tolist(), key=pd.isna)[0] == len("Temos um problema")
     assert lengths["content_bytes"].isna().sum() == 1
+
+
+def test_the_emptied_column_check_names_each_column_with_the_field_delivered():
+    """The check's text in the UI: a column landed as a field spelled otherwise (`DealId`),
+    or derived from one (`thread_subject_key` from `EmailSubject`, a contact's
+    `email_hash` from `Email`), is named with it; one derived from several fields
+    (`noise_reason`) by itself."""
+    (interactions,) = [
+        spec for spec in crm_interactions.check_specs if spec.name == NO_COLUMN_EMPTIED
+    ]
+    assert (
+        "(title (from Title), deal_id (from DealId), content_bytes (from Content), direction, "
+        "thread_subject_key (from EmailSubject), noise_reason, company_id)"
+    ) in interactions.description
+    (contacts,) = [
+        spec for spec in crm_contact_versions.check_specs if spec.name == NO_COLUMN_EMPTIED
+    ]
+    assert "company_name (from Name), email_hash (from Email)" in contacts.description
 
 
 def test_a_day_without_files_gives_empty_tables_and_a_warning(lake):
