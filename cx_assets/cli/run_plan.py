@@ -405,6 +405,7 @@ class RunPlan:
         from cx_assets.lakehouse.silver_report import (
             LIKELY_RENAMED_FIELDS,
             MISSING_OPTIONAL_COLUMNS,
+            REQUIRED_SPELLED_OTHERWISE,
         )
 
         if self.partitioned:
@@ -475,6 +476,11 @@ class RunPlan:
                     f"{', '.join(fields['undeclared'])} undeclared",
                 )
                 for name, fields in (renamed.value if renamed else {}).items()
+            )
+            spelled = event.materialization.metadata.get(REQUIRED_SPELLED_OTHERWISE)
+            tally.spelled_otherwise.update(
+                (name, ", ".join(f"{column} for {field}" for column, field in columns.items()))
+                for name, columns in (spelled.value if spelled else {}).items()
             )
         if not result.success:
             print(f"run {result.run_id} failed:")

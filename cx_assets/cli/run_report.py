@@ -32,6 +32,9 @@ class RunTally:
     # Landed JSON files in which no record has some optional fields while their records have
     # fields the contract does not declare, a likely rename: (file, both).
     renamed_fields: set[tuple[str, str]] = field(default_factory=set)
+    # Landed CSV files whose header spells a required field otherwise, their records
+    # quarantined as missing it: (file, `Column for field`, ...).
+    spelled_otherwise: set[tuple[str, str]] = field(default_factory=set)
     # The fingerprint of each day's landed files its bronze steps read, by bronze asset key
     # (`landing_state.LANDING_FINGERPRINTS`): what to compare the files with once it ends.
     read_landing: dict = field(default_factory=dict)
@@ -327,6 +330,13 @@ def print_summary(
               f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
         for name, fields in sorted(tally.renamed_fields)[:5]:
             print(f"  {name}: {fields}")
+    if tally.spelled_otherwise:
+        count = len(tally.spelled_otherwise)
+        shown = ", the first 5" if count > 5 else ""
+        print(f"required fields spelled otherwise, their records quarantined as missing them: "
+              f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
+        for name, columns in sorted(tally.spelled_otherwise)[:5]:
+            print(f"  {name}: {columns}")
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problem_lines():
         print(f"  {problem}")

@@ -264,6 +264,29 @@ def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_fi
     )
 
 
+def test_run_names_a_landed_csv_file_that_spelled_a_required_column_otherwise(tmp_path):
+    """A journeys export with `Action` for `action` among columns named as the contract
+    names them: the summary's quarantine section said `missing required field "action"`,
+    a name the user never delivered wrong. It now names the file and the column delivered,
+    as it names a CSV file without an optional column."""
+    data_dir = landed(tmp_path / "data", "digital")
+    folder = data_dir / "landing" / "digital" / "journeys" / START
+    (folder / "late.csv").write_text(
+        "member_id,session_id,timestamp,journey_type,Action,device_type,error_code,"
+        f"error_message\nM1,S1,{START}T10:00:00,billing,start,mobile_web,,\n"
+    )
+
+    ran = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    at = lines.index(
+        "required fields spelled otherwise, their records quarantined as missing them: "
+        "1 landed file:"
+    )
+    assert lines[at + 1] == f"  landing/digital/journeys/{START}/late.csv: Action for action"
+
+
 def test_run_says_what_it_quarantined_and_where(tmp_path):
     data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
