@@ -160,10 +160,16 @@ def _key_sql(spec: RecordSpec) -> str:
     return ", ".join(sql.quote_identifier(column) for column in spec.unique_key)
 
 
+def _landed_key(spec: RecordSpec) -> str:
+    """The key as a reason names it: its fields as they land (`Id`, not `interaction_id`),
+    which the user finds in what they delivered; quoted for SQL's string literal."""
+    return ", ".join(spec.landed_key).replace("'", "''")
+
+
 def _earlier_day_reason_sql(spec: RecordSpec, first_day: str) -> str:
     """The reason a record of a key first delivered on an earlier day is rejected."""
     return (
-        f"'duplicate {', '.join(spec.unique_key)} (first delivered on ' "
+        f"'duplicate {_landed_key(spec)} (first delivered on ' "
         f"|| strftime({first_day}, '%Y-%m-%d') || ')'"
     )
 
@@ -173,7 +179,7 @@ def kept_later_reason_sql(spec: RecordSpec, kept_day: str) -> str:
     first, and a key is kept once (running both days together puts the first delivery
     first again)."""
     return (
-        f"'duplicate {', '.join(spec.unique_key)} (already kept on ' "
+        f"'duplicate {_landed_key(spec)} (already kept on ' "
         f"|| strftime({kept_day}, '%Y-%m-%d') || ')'"
     )
 
@@ -189,7 +195,7 @@ KEPT_ON_A_LATER_DAY = r"^duplicate .* \(already kept on (?P<day>\d{4}-\d{2}-\d{2
 def _duplicate_reason_sql(spec: RecordSpec, first_file: str, first_line: str) -> str:
     """The reason a later record of a key is rejected, naming where the first one was."""
     return (
-        f"'duplicate {', '.join(spec.unique_key)} (first seen at ' || {first_file} || ':' "
+        f"'duplicate {_landed_key(spec)} (first seen at ' || {first_file} || ':' "
         f"|| {first_line} || ')'"
     )
 

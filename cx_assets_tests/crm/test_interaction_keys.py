@@ -51,10 +51,10 @@ def test_a_day_typed_in_parts_of_files_is_the_day_typed_at_once(lake, monkeypatc
 
     assert [row["interaction_id"] for row in silver] == [1, 2, 3, 4]
     assert [(row["line_number"], row["reason"]) for row in quarantined] == [
-        (2, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
+        (2, "duplicate Id (first seen at landing/crm/interactions/2024-01-05/"
             "part.jsonl:1)"),
         (1, "invalid JSON: Expecting value (column 1)"),
-        (1, "duplicate interaction_id (first seen at landing/crm/interactions/2024-01-05/"
+        (1, "duplicate Id (first seen at landing/crm/interactions/2024-01-05/"
             "q.jsonl:1)"),
     ]  # fmt: skip
 
@@ -94,8 +94,8 @@ def test_an_interaction_delivered_again_on_a_later_day_is_quarantined(lake, monk
     )
     kept = [(DAY, 1), (DAY, 2), (NEXT_DAY, 3), (THIRD_DAY, 4)]
     repeats = [
-        (NEXT_DAY, 2, f"duplicate interaction_id (first delivered on {DAY})"),
-        (THIRD_DAY, 1, f"duplicate interaction_id (first delivered on {DAY})"),
+        (NEXT_DAY, 2, f"duplicate Id (first delivered on {DAY})"),
+        (THIRD_DAY, 1, f"duplicate Id (first delivered on {DAY})"),
     ]
 
     for day in (DAY, NEXT_DAY, THIRD_DAY):
@@ -128,7 +128,7 @@ def test_days_run_out_of_order_keep_an_interaction_once(lake):
     assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
     assert _kept_and_quarantined(lake) == (
         [(DAY, 2), (NEXT_DAY, 1)],
-        [(DAY, 1, f"duplicate interaction_id (already kept on {NEXT_DAY})")],
+        [(DAY, 1, f"duplicate Id (already kept on {NEXT_DAY})")],
     )
 
     assert lake.materialize(
@@ -136,7 +136,7 @@ def test_days_run_out_of_order_keep_an_interaction_once(lake):
     ).success
     assert _kept_and_quarantined(lake) == (
         [(DAY, 1), (DAY, 2)],
-        [(NEXT_DAY, 1, f"duplicate interaction_id (first delivered on {DAY})")],
+        [(NEXT_DAY, 1, f"duplicate Id (first delivered on {DAY})")],
     )
 
 

@@ -116,7 +116,7 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
 
     reasons = pd.concat([lake.quarantine("digital_journeys"), lake.quarantine("digital_calls")])
     reasons = " | ".join(reasons["reason"])
-    assert "duplicate member_id, session_id, event_at, journey_type, action" in reasons
+    assert "duplicate member_id, session_id, timestamp, journey_type, action (" in reasons
     assert "duplicate call_id" in reasons
     assert "timestamp" in reasons and "action" in reasons and "sentiment_score" in reasons
     assert "call_id" in reasons

@@ -44,9 +44,9 @@ def test_duplicate_key_within_a_day_keeps_the_first_by_file_then_line(con):
     assert by_place == {
         (FILE_A, 1): None,
         (FILE_A, 3): None,
-        (FILE_A, 5): f"duplicate id (first seen at {FILE_A}:1)",
-        (FILE_B, 1): f"duplicate id (first seen at {FILE_A}:3)",
-        (FILE_B, 2): f"duplicate id (first seen at {FILE_A}:1)",
+        (FILE_A, 5): f"duplicate Id (first seen at {FILE_A}:1)",
+        (FILE_B, 1): f"duplicate Id (first seen at {FILE_A}:3)",
+        (FILE_B, 2): f"duplicate Id (first seen at {FILE_A}:1)",
         (FILE_B, 3): None,
     }
 
@@ -55,7 +55,7 @@ def test_line_order_is_numeric_not_text(con):
     add(con, {**GOOD, "Id": 1}, line=10)
     add(con, {**GOOD, "Id": 1}, line=9)
     rows = parse(con, KEYED)
-    assert reasons(rows) == {9: None, 10: f"duplicate id (first seen at {FILE_A}:9)"}
+    assert reasons(rows) == {9: None, 10: f"duplicate Id (first seen at {FILE_A}:9)"}
 
 
 def test_a_bad_first_record_does_not_make_a_good_one_a_duplicate(con):
@@ -84,6 +84,6 @@ def test_a_key_unique_across_days_is_a_duplicate_on_the_later_day_of_one_parse(c
     rows = parse(con, across, dates=(DAY, NEXT_DAY))
     assert [(row["date"], row["id"], row["reject_reason"]) for row in rows] == [
         (DAY, 1, None),
-        (NEXT_DAY, 1, "duplicate id (first delivered on 2024-01-05)"),
+        (NEXT_DAY, 1, "duplicate Id (first delivered on 2024-01-05)"),
         (NEXT_DAY, 2, None),
     ]

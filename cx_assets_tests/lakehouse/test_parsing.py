@@ -380,7 +380,7 @@ def test_landed_files_through_bronze_parquet(tmp_path, con):
         (a, 1, None),
         (a, 3, 'missing required field "Name"'),
         (a, 4, "invalid UTF-8 at byte 19"),
-        (a, 5, f"duplicate id (first seen at {a}:1)"),
+        (a, 5, f"duplicate Id (first seen at {a}:1)"),
         (b, 1, None),
         (b, 2, 'field "Id" is not an integer'),
     ]

@@ -88,11 +88,11 @@ def test_a_bad_first_copy_leaves_the_next_good_one_kept(lake, monkeypatch, part_
     ] == [
         ("a.jsonl", 1, "the rule rejects it"),
         ("b.jsonl", 1, "column 'label' failed str_matches('^[a-z]+$')"),
-        ("c.jsonl", 2, f"duplicate record_id (first seen at {where}/b.jsonl:2)"),
-        ("d.jsonl", 1, f"duplicate record_id (first seen at {where}/c.jsonl:1)"),
+        ("c.jsonl", 2, f"duplicate Id (first seen at {where}/b.jsonl:2)"),
+        ("d.jsonl", 1, f"duplicate Id (first seen at {where}/c.jsonl:1)"),
         ("e.jsonl", 1, "the rule rejects it"),
-        ("f.jsonl", 1, f"duplicate record_id (first seen at {where}/e.jsonl:2)"),
-        ("f.jsonl", 2, f"duplicate record_id (first seen at {where}/e.jsonl:3)"),
+        ("f.jsonl", 1, f"duplicate Id (first seen at {where}/e.jsonl:2)"),
+        ("f.jsonl", 2, f"duplicate Id (first seen at {where}/e.jsonl:3)"),
     ]
     assert lake.query("SELECT count(*) AS n FROM silver.keyed")["n"].iloc[0] == 5
 
@@ -150,7 +150,7 @@ def test_a_key_kept_on_another_day_is_a_duplicate_in_every_part_of_a_day(
     # The later day first: it keeps key 1; the earlier day, run after, keeps it no more.
     assert lake.materialize([bronze_keyed_once, keyed_once], day=NEXT_DAY).success
     assert lake.materialize([bronze_keyed_once, keyed_once], day=DAY).success
-    already_kept = f"duplicate record_id (already kept on {NEXT_DAY})"
+    already_kept = f"duplicate Id (already kept on {NEXT_DAY})"
     assert _kept_and_quarantined(lake) == (
         [(DAY, "a.jsonl", 2), (DAY, "c.jsonl", 3), (NEXT_DAY, "a.jsonl", 1)],
         [(DAY, "b.jsonl", already_kept), (DAY, "d.jsonl", already_kept)],
@@ -158,12 +158,12 @@ def test_a_key_kept_on_another_day_is_a_duplicate_in_every_part_of_a_day(
 
     # Both days at once give key 1 back to its first delivery, and only to that one.
     assert lake.materialize([bronze_keyed_once, keyed_once], day=DAY, last_day=NEXT_DAY).success
-    first_seen = f"duplicate record_id (first seen at landing/crm/keyed_once/{DAY}/b.jsonl:1)"
+    first_seen = f"duplicate Id (first seen at landing/crm/keyed_once/{DAY}/b.jsonl:1)"
     assert _kept_and_quarantined(lake) == (
         [(DAY, "a.jsonl", 2), (DAY, "b.jsonl", 1), (DAY, "c.jsonl", 3)],
         [
             (DAY, "d.jsonl", first_seen),
-            (NEXT_DAY, "a.jsonl", f"duplicate record_id (first delivered on {DAY})"),
+            (NEXT_DAY, "a.jsonl", f"duplicate Id (first delivered on {DAY})"),
         ],
     )
 
