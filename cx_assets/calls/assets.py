@@ -57,7 +57,7 @@ def transcript_features(con, typed: str) -> dict[str, pd.DataFrame]:
             "amount (amounts said in words, a new currency format): upsell revenue would be "
             "understated.",
         ),
-        timed_on_file_day("called_at"),
+        timed_on_file_day("called_at", TRANSCRIPT_SPEC),
     ],
     ins={"bronze": same_day(bronze_transcripts)},
 )

@@ -234,7 +234,7 @@ def crm_user_versions(
     metadata={LANDED_KEY: list(INTERACTION_SPEC.landed_key)},
     reconciles_with=bronze_interactions,
     keyed_hashes=True,
-    bands=[timed_on_file_day("occurred_at")],
+    bands=[timed_on_file_day("occurred_at", INTERACTION_SPEC)],
     ins={
         "bronze": same_day(bronze_interactions),
         # A person's company as of the day: every version delivered up to it.

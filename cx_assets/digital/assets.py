@@ -57,7 +57,7 @@ bronze_members = bronze_asset(GROUP, "members", "Health-plan members (CSV).", ME
     model=schemas.SilverJourneyEvent,
     grain=list(JOURNEY_EVENT_KEY),
     reconciles_with=bronze_journeys,
-    bands=[timed_on_file_day("event_at")],
+    bands=[timed_on_file_day("event_at", JOURNEY_SPEC)],
     ins={"bronze": same_day(bronze_journeys)},
 )
 def digital_journeys(
@@ -85,7 +85,7 @@ def digital_journeys(
     grain_across_days=True,
     metadata={LANDED_KEY: list(CALL_SPEC.landed_key)},
     reconciles_with=bronze_calls,
-    bands=[timed_on_file_day("called_at")],
+    bands=[timed_on_file_day("called_at", CALL_SPEC)],
     ins={"bronze": same_day(bronze_calls)},
 )
 def digital_calls(

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetCheckEvaluation,
@@ -40,6 +40,9 @@ from dagster._record import copy
 from cx_assets.lakehouse.partitions import run_command
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from cx_assets.lakehouse.parsing import RecordSpec
 
 # Check names, as constants so tests and docs refer to the same thing.
 NON_EMPTY = "non_empty"
@@ -80,9 +83,11 @@ class Band:
 MIN_TIMED_ON_FILE_DAY_SHARE = 0.5
 
 
-def timed_on_file_day(time_column: str) -> Band:
+def timed_on_file_day(time_column: str, spec: "RecordSpec") -> Band:
     """The band of a landed table of events (`time_column` their UTC time) on the share of a
-    day's records timed on the day of the date folder they landed in.
+    day's records timed on the day of the date folder they landed in. Its text names the
+    field the time lands as (`spec`'s: CRM's `Date` for `occurred_at`), which the user
+    finds in what they delivered.
 
     A day's export landed in another day's folder passes every schema: its times are
     valid and none lies after the day after the folder's, so nothing is quarantined, and
@@ -90,15 +95,19 @@ def timed_on_file_day(time_column: str) -> Band:
     folder is the partition). An export named by its local date moves a few hours of
     records to the next UTC day (CRM's evening in São Paulo: 4% of a generated day), so
     the band's low end is half; a day's records all timed another day give 0."""
+    (landed,) = [item.source for item in spec.fields if item.column == time_column]
+    timed = (
+        f"{time_column} (UTC, from {landed})" if landed != time_column else f"{time_column} (UTC)"
+    )
     return Band(
         name=TIMED_ON_FILE_DAY,
         ratio_sql=f"SELECT date, avg(CASE WHEN CAST(timezone('UTC', {time_column}) AS DATE) "
         "= date THEN 1.0 ELSE 0.0 END) AS ratio FROM {table} WHERE {days} GROUP BY date",
         low=MIN_TIMED_ON_FILE_DAY_SHARE,
         high=1.0,
-        description=f"Share of a day's records whose {time_column} (UTC) falls on the day of "
+        description=f"Share of a day's records whose {timed} falls on the day of "
         "their date folder: a low share is a day's export landed in another day's folder.",
-        outside=f"the share of a day's records whose {time_column} (UTC) falls on the day of "
+        outside=f"the share of a day's records whose {timed} falls on the day of "
         "their date folder. Was another day's export landed in its folder? Move its files to "
         "the folder of the day they are timed on, then run both days (the landing sensors "
         "run them as the files move)",

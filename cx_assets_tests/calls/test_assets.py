@@ -189,7 +189,8 @@ def test_a_days_calls_landed_in_another_days_folder_warn(lake):
     no warning, and gold's calls of the 6th were the calls of the 5th (a call timed up to
     the end of the day after its folder's day is not even quarantined). Its warning said
     only 'outside [0.5, 1.0]: 0 on 2024-01-06', where `cx-lakehouse run` and the command
-    centre show that alone: the share of what, and what to do, left to docs/checks.md."""
+    centre show that alone: the share of what, and what to do, left to docs/checks.md. It
+    names the field delivered (`timestamp`) beside silver's column."""
     late = [call(f"L{n}", "Sign me up.", timestamp="2024-01-05T10:00:00") for n in range(3)]
     lake.land_jsonl("calls", "transcripts", "2024-01-06", late)
     lake.land_jsonl("calls", "transcripts", DAY, [call("D1", "No."), call("D2", "Sign me up.")])
@@ -202,7 +203,7 @@ def test_a_days_calls_landed_in_another_days_folder_warn(lake):
     assert check.metadata["ratio_by_day"].data == {"2024-01-06": 0.0}
     assert check.description == (
         "outside [0.5, 1.0]: 0 on 2024-01-06: the share of a day's records whose called_at "
-        "(UTC) falls on the day of their date folder. Was another day's export landed in "
+        "(UTC, from timestamp) falls on the day of their date folder. Was another day's export landed in "
         "its folder? Move its files to the folder of the day they are timed on, then run "
         "both days (the landing sensors run them as the files move)"
     )
