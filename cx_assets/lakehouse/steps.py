@@ -8,6 +8,7 @@ Rows the pipeline derives (gold, silver built from silver) are validated by `der
 """
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
@@ -113,6 +114,10 @@ def silver_from_bronze(
                     )
                 finally:
                     con.execute(f"DROP TABLE IF EXISTS {SEEN_KEYS}")
+            if not spec.text_values:
+                report.note_required_spelled_otherwise(
+                    _json_required_spelled_otherwise(typed_chunk.rejects, spec)
+                )
             if optional_unfilled:
                 report.note_renamed_fields(
                     _likely_renamed_fields(con, bronze, spec, chunk, sorted(optional_unfilled))
@@ -277,6 +282,34 @@ def _required_spelled_otherwise(
             column: field
             for column, field in spelled_otherwise(columns, required)
             if field not in columns
+        }
+        if renamed:
+            spelled[source_file] = renamed
+    return spelled
+
+
+def _json_required_spelled_otherwise(
+    rejects: pd.DataFrame, spec: RecordSpec
+) -> dict[str, dict[str, str]]:
+    """{key: field} of each JSON file whose first record quarantined as missing a required
+    field of `spec` has it under a key spelled otherwise (`contactId` for `ContactId`), by
+    file: the per-record reason cannot name the key delivered. One record's keys a file,
+    read only where a record was so quarantined."""
+    if rejects.empty:
+        return {}
+    missing = rejects[rejects["reason"].astype(str).str.startswith("missing required field")]
+    spelled = {}
+    for source_file, raw in missing.drop_duplicates("source_file")[["source_file", "raw"]].values:
+        try:
+            record = json.loads(raw)
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(record, dict):
+            continue
+        renamed = {
+            key: field
+            for key, field in spelled_otherwise(list(record), spec.landed_required)
+            if field not in record
         }
         if renamed:
             spelled[source_file] = renamed

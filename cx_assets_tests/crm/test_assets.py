@@ -143,6 +143,32 @@ def test_a_contact_type_or_deal_status_the_contract_does_not_know_is_quarantined
     assert 31 in deal_ids and 32 not in deal_ids
 
 
+def test_a_json_file_that_spelled_a_required_field_otherwise_is_named_with_it(lake):
+    """An export sending `contactId` for `ContactId`: every record was quarantined as
+    `missing required field "ContactId"`, naming nowhere the key the user delivered. The
+    silver step names the file and both names once (from its first such record); the
+    records are still quarantined, the key not guessed."""
+    land_day(lake)
+    renamed = [
+        {("contactId" if key == "ContactId" else key): value
+         for key, value in interaction(n, 10).items()}
+        for n in (30, 31)
+    ]  # fmt: skip
+    lake.land_jsonl("crm", "interactions", DAY, renamed, name="renamed.jsonl")
+
+    result = lake.materialize(EVERYTHING, day=DAY)
+
+    assert result.success
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/crm_interactions"
+    ]
+    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
+    assert spelled == {f"landing/crm/interactions/{DAY}/renamed.jsonl": {"contactId": "ContactId"}}
+    assert len(lake.quarantine("crm_interactions")) == 2
+
+
 def test_rerunning_a_day_gives_the_same_result(lake):
     land_day(lake)
     lake.materialize(EVERYTHING, day=DAY)
