@@ -316,30 +316,34 @@ def print_summary(
         for name, why in sorted(tally.ignored)[:5]:
             print(f"  {name}: {why}")
     if tally.missing_columns:
-        count = len(tally.missing_columns)
-        shown = ", the first 5" if count > 5 else ""
-        print(f"optional fields without a column, their records kept without a value: "
-              f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
-        for name, fields in sorted(tally.missing_columns)[:5]:
-            print(f"  {name}: {fields}")
+        _print_landed_files(
+            "optional fields without a column, their records kept without a value",
+            tally.missing_columns,
+        )
     if tally.renamed_fields:
-        count = len(tally.renamed_fields)
-        shown = ", the first 5" if count > 5 else ""
-        print(f"optional fields no record has, beside fields the contract does not declare "
-              f"(renamed?), their records kept without a value: "
-              f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
-        for name, fields in sorted(tally.renamed_fields)[:5]:
-            print(f"  {name}: {fields}")
+        _print_landed_files(
+            "optional fields no record has, beside fields the contract does not declare "
+            "(renamed?), their records kept without a value",
+            tally.renamed_fields,
+        )
     if tally.spelled_otherwise:
-        count = len(tally.spelled_otherwise)
-        shown = ", the first 5" if count > 5 else ""
-        print(f"required fields spelled otherwise, their records quarantined as missing them: "
-              f"{count} landed file{'s' if count > 1 else ''}{shown}:")  # fmt: skip
-        for name, columns in sorted(tally.spelled_otherwise)[:5]:
-            print(f"  {name}: {columns}")
+        _print_landed_files(
+            "required fields spelled otherwise, their records quarantined as missing them",
+            tally.spelled_otherwise,
+        )
     print(f"checks: {tally.passed} passed, {tally.warned} warned, {tally.failed} failed")
     for problem in tally.problem_lines():
         print(f"  {problem}")
+
+
+def _print_landed_files(heading: str, files: set[tuple[str, str]]) -> None:
+    """`heading` and the number of landed `files` (name, what is said of it), then the first
+    five of them by name."""
+    count = len(files)
+    shown = ", the first 5" if count > 5 else ""
+    print(f"{heading}: {count} landed file{'s' if count > 1 else ''}{shown}:")
+    for name, said in sorted(files)[:5]:
+        print(f"  {name}: {said}")
 
 
 def _gold_rows(resources, instance, gold: list, partitioned: set, days: list, tally) -> list:
