@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow
@@ -29,17 +29,28 @@ class Chunk:
     bronze_rows: int
 
 
+# What a step says of a landed file (`_by_shown_file`).
+_Said = TypeVar("_Said")
+
 # Metadata of a silver step: the optional fields a landed CSV file has no column for, by
 # file (`cx-lakehouse run` lists them in its summary).
 MISSING_OPTIONAL_COLUMNS = "files_missing_optional_columns"
 # Metadata of a silver step: the JSON files in which no record has some optional fields
-# while their records have fields the contract does not declare (a likely rename), by file:
+# while their records have fields the contract does not declare spelled as them (a likely
+# rename, `steps.spelled_alike`), by file:
 # {"absent": [...], "undeclared": [...]} (`cx-lakehouse run` lists them in its summary).
 LIKELY_RENAMED_FIELDS = "files_with_likely_renamed_fields"
 # Metadata of a silver step: the CSV files whose header spells a required field otherwise
 # (`Call_Reason` for `call_reason`), by file: {column: field}. Their records are quarantined
 # as missing the field, a reason that cannot name the column delivered.
 REQUIRED_SPELLED_OTHERWISE = "files_spelling_required_columns_otherwise"
+
+
+def _by_shown_file(by_file: Mapping[str, _Said]) -> dict[str, _Said]:
+    """`by_file` keyed by each file as silver shows it (`privacy.shown_paths`): its log
+    lines and metadata name no contact a file's name holds."""
+    shown = shown_paths(by_file)
+    return {shown.get(name, name): value for name, value in by_file.items()}
 
 
 class SilverReport:
@@ -57,8 +68,7 @@ class SilverReport:
         self.spelled_otherwise: dict[str, dict[str, str]] = {}
 
     def note_missing_columns(self, missing: Mapping[str, list[str]]) -> None:
-        shown = shown_paths(missing)
-        missing = {shown.get(name, name): columns for name, columns in missing.items()}
+        missing = _by_shown_file(missing)
         for source_file, columns in missing.items():
             self.context.log.warning(
                 f"{source_file} has no column {', '.join(columns)} (optional): its records "
@@ -67,8 +77,7 @@ class SilverReport:
         self.missing_columns.update(missing)
 
     def note_renamed_fields(self, renamed: Mapping[str, dict[str, list[str]]]) -> None:
-        shown = shown_paths(renamed)
-        renamed = {shown.get(name, name): fields for name, fields in renamed.items()}
+        renamed = _by_shown_file(renamed)
         for source_file, fields in renamed.items():
             self.context.log.warning(
                 f"{source_file}: no record has {', '.join(fields['absent'])} (optional) and its "
@@ -78,8 +87,7 @@ class SilverReport:
         self.renamed_fields.update(renamed)
 
     def note_required_spelled_otherwise(self, spelled: Mapping[str, dict[str, str]]) -> None:
-        shown = shown_paths(spelled)
-        spelled = {shown.get(name, name): columns for name, columns in spelled.items()}
+        spelled = _by_shown_file(spelled)
         for source_file, columns in spelled.items():
             for column, field in columns.items():
                 self.context.log.warning(
