@@ -17,6 +17,34 @@ from cx_assets_tests.digital.landing_rows import (
 )
 
 
+def calls_steps() -> list:
+    """Digital calls' bronze and silver steps, to materialize them alone."""
+    return [
+        asset
+        for asset in DIGITAL.assets
+        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
+    ]
+
+
+def silver_calls_materialization(result):
+    """The run's one materialization of silver/digital_calls."""
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/digital_calls"
+    ]
+    return materialization
+
+
+def silver_calls_warnings(lake, result, containing: str) -> list[str]:
+    """The messages of the run's silver calls step that hold `containing`."""
+    return [
+        entry.user_message
+        for entry in lake.instance.all_logs(result.run_id)
+        if entry.step_key == "silver__digital_calls" and containing in entry.user_message
+    ]
+
+
 def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
     """A contact centre that stops exporting `sentiment_score`: its calls go on, without a
     score, and the silver step says which file lacks which column (a blank value in a file
@@ -27,30 +55,16 @@ def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
     lake.land_csv("digital", "calls", day, [no_score], name="calls-a.csv")
     blank = call("C2", "M2", f"{day}T09:10:00", sentiment="")
     lake.land_csv("digital", "calls", day, [blank], name="calls-b.csv")
-    calls_steps = [
-        asset
-        for asset in DIGITAL.assets
-        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
-    ]
-
-    result = lake.materialize(EVERYTHING, selection=calls_steps, day=day)
+    result = lake.materialize(EVERYTHING, selection=calls_steps(), day=day)
 
     assert result.success
     calls = lake.query("SELECT call_id, sentiment_score FROM silver.digital_calls ORDER BY 1")
     assert calls["call_id"].tolist() == ["C1", "C2"] and calls["sentiment_score"].isna().all()
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/digital_calls"
-    ]
+    materialization = silver_calls_materialization(result)
     file_a = f"landing/digital/calls/{day}/calls-a.csv"
     missing = materialization.metadata["files_missing_optional_columns"].value
     assert missing == {file_a: ["sentiment_score"]}
-    warnings = [
-        entry.user_message
-        for entry in lake.instance.all_logs(result.run_id)
-        if entry.step_key == "silver__digital_calls" and "has no column" in entry.user_message
-    ]
+    warnings = silver_calls_warnings(lake, result, "has no column")
     assert warnings == [
         f"{file_a} has no column sentiment_score (optional): its records are kept without a "
         "value there"
@@ -70,30 +84,16 @@ def test_a_csv_file_that_spelled_one_required_column_otherwise_is_named_with_it(
     lake.land_csv(
         "digital", "calls", day, [call("C2", "M2", f"{day}T09:10:00")], name="calls-b.csv"
     )
-    calls_steps = [
-        asset
-        for asset in DIGITAL.assets
-        if asset.key.to_user_string() in ("bronze/digital_calls", "silver/digital_calls")
-    ]
-
-    result = lake.materialize(EVERYTHING, selection=calls_steps, day=day)
+    result = lake.materialize(EVERYTHING, selection=calls_steps(), day=day)
 
     assert result.success
     calls = lake.query("SELECT call_id FROM silver.digital_calls ORDER BY 1")
     assert calls["call_id"].tolist() == ["C2"]
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/digital_calls"
-    ]
+    materialization = silver_calls_materialization(result)
     file_a = f"landing/digital/calls/{day}/calls-a.csv"
     spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
     assert spelled == {file_a: {"Call_Reason": "call_reason"}}
-    warnings = [
-        entry.user_message
-        for entry in lake.instance.all_logs(result.run_id)
-        if entry.step_key == "silver__digital_calls" and "spelled otherwise" in entry.user_message
-    ]
+    warnings = silver_calls_warnings(lake, result, "spelled otherwise")
     assert warnings == [
         f"{file_a}: its column Call_Reason is the required field call_reason spelled "
         "otherwise: its records are quarantined as missing call_reason (the column is not "
