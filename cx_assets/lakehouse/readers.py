@@ -260,9 +260,11 @@ def _walk(
 
 
 def _shape(keys: frozenset[str] | None, required: frozenset[str]) -> frozenset[str] | None:
-    """The fields an element to read again from must hold: the table's `required` ones in
-    an array of objects sharing fields (`keys`), else (none given) `keys` themselves."""
-    return required if required and keys else keys
+    """The fields an element to read again from must hold: in an array of objects sharing
+    fields (`keys`), those of the table's `required` ones they share (a file spelling
+    `call_id` otherwise holds it nowhere: with it, nothing after a break was read again),
+    else (none given, or none shared) `keys` themselves."""
+    return (required & keys or keys) if required and keys else keys
 
 
 def _nested(text: str, stop: _Stop) -> bool:

@@ -321,6 +321,28 @@ def test_json_array_read_again_from_an_element_holding_the_tables_required_field
     assert [raw for _, raw, _, _ in rows] == [first, second, text[text.index(cut) :].rstrip()]
 
 
+def test_json_array_spelling_a_required_field_otherwise_is_read_again_by_the_others(tmp_path):
+    # Every call spells call_id `CallId` (a source that renamed it: each is a record
+    # missing call_id, quarantined one by one); B is cut off. No object holds call_id, so
+    # read again only by the table's required fields D and E were B's one bad record (the
+    # rest of a 100,000-call file in one quarantined record). The object to read
+    # again from holds those of the table's required fields the calls before it held.
+    def renamed(call_id: str) -> str:
+        return call(call_id).replace('"call_id"', '"CallId"')
+
+    cut = renamed("B")[:-20]
+    text = f"[{renamed('A')},\n{cut},\n{renamed('D')},\n{renamed('E')}]"
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    line, column = expected.value.lineno, expected.value.colno
+    assert list(read_json(write(tmp_path / "a.json", text.encode()), CALL_FIELDS)) == [
+        (1, renamed("A"), None, None),
+        (2, cut, None, broken_at(expected.value.msg, line, column, (3, 1))),
+        (3, renamed("D"), None, None),
+        (4, renamed("E"), None, None),
+    ]
+
+
 @pytest.mark.parametrize(
     "fields_after",
     [
