@@ -316,9 +316,10 @@ def _json_required_spelled_otherwise(
     return spelled
 
 
-# A key that could be a field's name: a rename is one; a value used as a key (an address,
-# a phone number) is not, and is kept out of the log and metadata.
-FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# A key that could be a field's name: a rename is one (`csat-score` and `CSAT Score` too,
+# as a CSV header so spelled is told); a value used as a key (an address, a phone number)
+# is not, and is kept out of the log and metadata.
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")
 # The shortest field spelling (`readers.field_spelling`) taken as part of another name:
 # `CompanyId` in `OwnerCompanyId`, not `Title` or `date` in any name holding them.
 SPELLED_WITHIN = 8

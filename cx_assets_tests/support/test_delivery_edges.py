@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
+import pytest
 
 from cx_assets.support.schemas import EVENTS_NOT_BEFORE_CREATION
 from cx_assets_tests.support.landing_rows import D0, D1, D2, D3, SUPPORT, agent, t, ticket
@@ -256,3 +257,32 @@ def test_a_jsonl_file_whose_source_renamed_an_optional_field_is_named_with_both_
         "which the contract does not declare (renamed?): its records are kept without a value "
         "there"
     ]
+
+
+@pytest.mark.parametrize("key", ["csat-score", "CSAT Score"])
+def test_a_jsonl_file_spelling_an_optional_field_with_a_hyphen_or_a_space_is_named(lake, key):
+    """A key spelled as `csat_score` with a `-` or a space (as a CSV header so spelled is
+    told, `readers.spelled_otherwise`) was never named as a likely rename: only keys shaped
+    as an identifier were compared, so `csatScore` was named and `csat-score` not."""
+    rows = [
+        ticket("T1", t(D1, "09:00:00"), status="resolved", resolved=t(D1, "10:00:00"), csat=4),
+        ticket("T2", t(D1, "09:30:00")),
+    ]
+    for row in rows:
+        score = row.pop("csat_score")
+        if score is not None:
+            row[key] = score
+    lake.land_jsonl("support", "tickets", D1, rows, name="a.jsonl")
+    steps = [a for a in SUPPORT.partitioned if a.key.path[-1] == "support_ticket_versions"]
+    steps += [a for a in SUPPORT.assets if a.key.to_user_string() == "bronze/support_tickets"]
+
+    result = lake.materialize(SUPPORT.everything, selection=steps, day=D1)
+
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[-1] == "support_ticket_versions"
+    ]
+    assert materialization.metadata["files_with_likely_renamed_fields"].value == {
+        f"landing/support/tickets/{D1}/a.jsonl": {"absent": ["csat_score"], "undeclared": [key]}
+    }
