@@ -48,9 +48,25 @@ _KEY_READ = f"getvariable('{HASH_KEY_VARIABLE}')"
 # local part may hold any of the symbols RFC 5322 allows unquoted (`joao&maria@…`,
 # `o'brien@…`), or be quoted (`"ana souza"@…`): masking a symbol too many before an address
 # loses nothing of worth. As people disguise or paste them: a space each side of the `@`, a
-# full-width `＠` and `．`, an invisible soft hyphen, zero-width space, joiner or word
-# joiner inside (`_INVISIBLE`), the `@` URL-encoded (`%40`, in a link's query).
-_INVISIBLE = r"\x{AD}\x{200B}-\x{200D}\x{2060}"
+# full-width `＠` and `．`, an invisible format character inside (`_INVISIBLE`), the `@`
+# URL-encoded (`%40`, in a link's query).
+#
+# The invisible format characters pasted text holds: a soft hyphen, an Arabic letter mark,
+# a Mongolian vowel separator, zero-width spaces and joiners, direction marks, embeddings
+# and isolates (text copied from right-to-left text), a word joiner and the invisible
+# operators, deprecated format characters, a byte-order mark (a zero-width no-break space
+# mid-text). As (first, last) code points, for RE2 (`_INVISIBLE`) and Python's re.
+_INVISIBLE_RANGES = (
+    (0xAD, 0xAD), (0x61C, 0x61C), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF),
+)  # fmt: skip
+_INVISIBLE = "".join(
+    f"\\x{{{first:X}}}" + (f"-\\x{{{last:X}}}" if last != first else "")
+    for first, last in _INVISIBLE_RANGES
+)
+_INVISIBLE_PY = "".join(
+    chr(first) + (f"-{chr(last)}" if last != first else "") for first, last in _INVISIBLE_RANGES
+)
 EMAIL_PATTERN = (
     rf"""(?:"[^"\n]{{1,64}}"|[\p{{L}}\p{{N}}{_INVISIBLE}.!#$%&'*+/=?^_`{{|}}~-]+) ?"""
     rf"(?:[@\x{{FF20}}]|%40) ?[\p{{L}}\p{{N}}{_INVISIBLE}.\x{{FF0E}}-]+[.\x{{FF0E}}]\p{{L}}{{2,}}"
@@ -98,8 +114,8 @@ def hash_key() -> bytes:
     return (os.environ.get(HASH_KEY_ENV) or DEFAULT_HASH_KEY).encode("utf-8")
 
 
-# The invisible characters pasted text holds (`_INVISIBLE`, and a byte-order mark).
-_INVISIBLE_CHARACTERS = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+# The invisible characters pasted text holds (`_INVISIBLE_RANGES`).
+_INVISIBLE_CHARACTERS = re.compile(f"[{_INVISIBLE_PY}]")
 
 
 def normalised_email(value: str | None) -> str | None:
@@ -462,8 +478,8 @@ def record_hashes(con: duckdb.DuckDBPyConnection, typed: str) -> dict[str, pyarr
 # which only the key's holder can compute.
 SHOWN_PATH_TAG_CHARS = 8
 _NAME_EMAIL = re.compile(
-    r"""(?:"[^"\n]{1,64}"|[\w\u00ad\u200b-\u200d\u2060.!#$%&'*+/=?^`{|}~-]+) ?(?:[@\uff20]|%40) ?"""
-    r"[\w\u00ad\u200b-\u200d\u2060.\uff0e-]+[.\uff0e][^\W\d_]{2,}"
+    rf"""(?:"[^"\n]{{1,64}}"|[\w{_INVISIBLE_PY}.!#$%&'*+/=?^`{{|}}~-]+) ?(?:[@\uff20]|%40) ?"""
+    rf"[\w{_INVISIBLE_PY}.\uff0e-]+[.\uff0e][^\W\d_]{{2,}}"
 )
 # An underscore joins a number's groups too: a file name puts one where text has a space.
 _NAME_SEPARATOR = (

@@ -91,6 +91,11 @@ def test_a_contact_typed_in_another_scripts_digits_or_full_width_hashes_as_its_t
     # an invisible zero-width space or joiner pasted into an address
     pasted = ["zelda\u200b@example.com", "zelda@example.com\u200b", "\ufeffzelda@exa\u2060mple.com"]
     assert [normalised_email(email) for email in pasted] == ["zelda@example.com"] * 3
+    # the other invisible format characters: direction marks and isolates (copied from
+    # right-to-left text), invisible operators, a Mongolian vowel separator
+    marked = ["zel\u200eda@example.com", "zelda\u2066@example.com\u2069", "zelda@exa\u2062mple.com"]
+    marked += ["zelda\u180e@example.com", "\u202bzelda@example.com"]
+    assert [normalised_email(email) for email in marked] == ["zelda@example.com"] * 5
 
 
 @pytest.mark.parametrize("good", [True, False], ids=["a good record", "no good record"])
@@ -196,7 +201,12 @@ def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(
         # inside an address (a soft hyphen was masked, these left it whole in clear)
         ("ana\u200b@example.com; ana@exam\u200cple.com", "[email]; [email]"),
         ("ana.sou\u200dza@example.com, ana\u2060@example.com", "[email], [email]"),
-        ("ana@example.com\u200b ok, \ufeffana@example.com", "[email]\u200b ok, \ufeff[email]"),
+        ("ana@example.com\u200b ok, \ufeffana@example.com", "[email]\u200b ok, [email]"),
+        # and the other invisible format characters: a byte-order mark, direction marks and
+        # isolates (text copied from right-to-left text), invisible operators
+        ("ana\ufeff@example.com; ana\u200e@exam\u200fple.com", "[email]; [email]"),
+        ("ana\u2066@example.com\u2069, ana\u2062@example.com", "[email]\u2069, [email]"),
+        ("ana\u180e@example.com, \u202bana@example\u202c.com", "[email], [email]"),
         (None, None),
     ],
 )
@@ -408,6 +418,8 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("15558675309.csv", "[phone].csv"),
         ("José.Silva@café.com.br.csv", "[email].csv"),
         ("ana\u200b@example.com.csv", "[email].csv"),  # a zero-width space pasted inside
+        ("ana\u200e@example.com.csv", "[email].csv"),  # a left-to-right mark
+        ("ana\ufeff@exa\u2063mple.com.csv", "[email].csv"),
     ],
 )
 def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
