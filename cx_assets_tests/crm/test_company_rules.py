@@ -502,3 +502,43 @@ def test_a_company_known_only_from_its_deals_is_scored_and_segmented(con):
         company_rules.company_segments_sql("interactions_", "contacts_", "deals_")
     ).df()
     assert segments.set_index("company_id").loc[30, "segment"] == "sleeping_giants"
+
+
+# --------------------------------------------------------------------------- row order
+
+
+def test_churn_rows_come_riskiest_first_and_companies_of_one_score_by_id(con):
+    """The churn list reads top down (docs/crm.md): the highest score first, companies of
+    one score by company_id, so a file diffed against yesterday's lists them alike.
+    Registered 30, 20, 10, 40: 40 never in touch (recency and trend 1: 55); 20 last in
+    touch 59 days before the as-of day, an earlier peak of 1 and nothing recent (trend 1);
+    10 and 30 in touch each of the last 10 days, tied."""
+    as_of = T0 + timedelta(days=59)
+    rows = [interaction(n, 1, company, as_of - timedelta(days=n % 10)) for company in (30, 10)
+            for n in range(company, company + 10)]  # fmt: skip
+    rows.append(interaction(1, 1, 20, T0))
+    con.register("interactions_", pd.DataFrame(rows))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [30, 20, 10, 40], "contact_type": "company"})
+    )
+    con.register("deals_", pd.DataFrame([{"company_id": 10, "status": "open"}]))  # no risk
+    query = company_rules.churn_risk_sql("interactions_", "contacts_", "deals_")
+    listed = con.execute(query).df()
+    assert listed["company_id"].tolist() == [40, 20, 10, 30]
+    scores = listed["churn_risk_score"].tolist()
+    assert scores[0] == pytest.approx(55) and scores[2] == scores[3]
+
+
+def test_segmentation_rows_come_by_segment_name(con):
+    """One row per segment, by its name (docs/crm.md), whatever segments hold companies:
+    champions, dormant, rising, sleeping_giants."""
+    con.register("interactions_", pd.DataFrame([interaction(i, 1, 20, T0) for i in range(3)]))
+    con.register(
+        "contacts_", pd.DataFrame({"contact_id": [40, 30, 20, 10], "contact_type": "company"})
+    )
+    con.register(
+        "deals_", pd.DataFrame({"company_id": [10, 30], "amount": [5.0, 1.0], "status": "won"})
+    )
+    query = company_rules.segmentation_sql("interactions_", "contacts_", "deals_")
+    segments = con.execute(query).df()["segment"].tolist()
+    assert segments == ["champions", "dormant", "rising", "sleeping_giants"]

@@ -94,6 +94,17 @@ def test_the_forecast_covers_14_days_after_the_as_of_day_with_ordered_intervals(
     assert monday["forecast"].mean() > 2 * sunday["forecast"].mean()  # the weekly pattern
 
 
+def test_the_forecast_rows_come_by_day_then_category_name(fitted):
+    """A day's rows together, its categories by name (`all` among them; docs/support.md),
+    the same on every run: the series came out category after category."""
+    first, table = fitted.as_of_day + timedelta(days=1), forecast_table(fitted)
+    assert list(zip(table["date"], table["category"], strict=True)) == [
+        (first + timedelta(days=day), category)
+        for day in range(14)
+        for category in ("all", "billing", "shipping")
+    ]
+
+
 # docs: one window needs 35 days (21 of training before 14), so 34 fall back; Naive with
 # fewer than 8 days (7 is too few), SeasonalNaive(7) from 8.
 @pytest.mark.parametrize(
