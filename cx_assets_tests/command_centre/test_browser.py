@@ -270,6 +270,80 @@ def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, schem
             browser.close()
 
 
+# Each mark of the page's charts that tells a series, a group or a value by its colour
+# (bars, slices, areas, points and shapes, legends' symbols, lines) and the contrast of its
+# paint, at its opacity, against the app's background: WCAG asks 3:1 for a graphic (1.4.11).
+# Left out: the heat map's cells (a scale from the page's colour up, told by its legend),
+# and the forecast's faint bands (their edges are lines, measured as lines).
+MARK_CONTRAST_JS = """() => {
+    const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const luminance = colour => {
+        const [r, g, b] = colour.map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const background = rgb(getComputedStyle(document.querySelector('.stApp')).backgroundColor);
+    const marks = ['symbol', 'rect', 'arc', 'area', 'line']
+        .map(mark => `.mark-${mark} path`).join(', ');
+    return Array.from(document.querySelectorAll('.vega-embed')).flatMap(chart => {
+        if (chart.querySelector('.role-legend-gradient')) return [];  // the heat map
+        const name = chart.getAttribute('aria-label').split('.')[0];
+        return Array.from(chart.querySelectorAll(marks)).map(mark => {
+            const style = getComputedStyle(mark);
+            const paint = style.fill === 'none' ? 'stroke' : 'fill';
+            let alpha = Number(style[paint + 'Opacity']);
+            for (let node = mark; node.tagName !== 'svg'; node = node.parentElement) {
+                alpha *= Number(getComputedStyle(node).opacity);
+            }
+            if (alpha < 0.5) return null;  // a band, edged by lines
+            const seen = rgb(style[paint]).map((v, i) => v * alpha + background[i] * (1 - alpha));
+            const [high, low] = [luminance(seen), luminance(background)].sort((a, b) => b - a);
+            return [name, style[paint], Math.round((high + 0.05) / (low + 0.05) * 100) / 100];
+        }).filter(Boolean);
+    });
+}"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(dashboard, scheme):
+    """Seen in an audit: the charts' colours were chosen for the white page. In Chromium,
+    on the white page, the second series of every chart (CRM's flags and segments,
+    support's teams, leakage's journey types) was Okabe and Ito's orange at 2.3:1, the
+    sentiment mix's neutral slice 2.8:1 and the playback's markers, drawn at Vega-Lite's
+    0.7 opacity, 1.8-3.0:1; on the dark page the playback's event and failure markers were
+    2.3 and 2.9:1 and a scatter's points 2.9:1 (the palette's black, 1.2:1 there, is for a
+    seventh series: test_charts measures every colour of each page)."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    pages = (("crm", "CRM friction", 4), ("calls", "Calls", 6), ("support", "Support", 4),
+             ("leakage", "Digital leakage", 6))  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+            )
+            page = context.new_page()
+            drawn = []
+            for path, title, charts in pages:
+                page.goto(f"{url}/{path}")
+                page.wait_for_function(DONE, arg=title, timeout=60_000)
+                page.wait_for_function(
+                    f"() => document.querySelectorAll('.vega-embed svg').length >= {charts}",
+                    timeout=30_000,
+                )
+                drawn += page.evaluate(MARK_CONTRAST_JS)
+        finally:
+            browser.close()
+    charts = {chart for chart, _, _ in drawn}
+    assert {"Sentiment mix", "Friction flags a day", "Leakage calls a day"} <= charts, charts
+    assert any(chart.startswith("M1 on ") for chart in charts), charts  # the playback
+    faint = sorted({(chart, paint, ratio) for chart, paint, ratio in drawn if ratio < 3})
+    assert not faint, faint
+
+
 # The width of each column of the page (a headline card, a half-width chart) against the
 # page's main area, and the texts of each chart drawn past its edges (cut off there, as a
 # title clipped to "entiment mix").

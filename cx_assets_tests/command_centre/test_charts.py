@@ -5,6 +5,7 @@ time axis ticked by day, bar names never cut, and a chart of zeros with an axis 
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 
@@ -211,6 +212,18 @@ DISTINCT = 15.0
 SERIES_TOLD_APART = 6
 
 
+# Streamlit's two pages, by their backgrounds: the light theme's, and the dark theme's a
+# browser set to dark gets (#171614 since Streamlit 1.67, #0E1117 before).
+PAGES = {"white": ["#FFFFFF"], "dark": ["#171614", "#0E1117"]}
+
+
+def _on_page(colour: str, page: str) -> str:
+    """The colour drawn on `page` for a chart's `colour`: `light-dark(white's, dark's)`
+    takes the one of the page's colour scheme, which Streamlit sets on its app."""
+    both = re.fullmatch(r"light-dark\((#[0-9A-Fa-f]{6}), (#[0-9A-Fa-f]{6})\)", colour)
+    return colour if both is None else both[1 if page == "white" else 2]
+
+
 def _linear(hex_colour: str) -> list[float]:
     channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     return [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
@@ -297,12 +310,34 @@ def test_series_and_severities_are_told_apart_under_deuteranopia_and_protanopia(
     for name, chart in charts.items():
         ranges = _colour_ranges(chart.to_dict())
         assert ranges and all(ranges), (name, ranges)
-        for colours in ranges:
-            for i, first in enumerate(colours[:SERIES_TOLD_APART]):
-                for second in colours[i + 1 : SERIES_TOLD_APART]:
+        for colours, page in ((colours, page) for colours in ranges for page in PAGES):
+            seen = [_on_page(colour, page) for colour in colours[:SERIES_TOLD_APART]]
+            for i, first in enumerate(seen):
+                for second in seen[i + 1 :]:
                     for vision in MACHADO:
                         apart = _seen_apart(first, second, vision)
-                        assert apart >= DISTINCT, (name, first, second, vision, round(apart, 1))
+                        assert apart >= DISTINCT, (name, page, first, second, vision, apart)
+
+
+def test_every_series_colour_is_told_apart_on_either_page_as_the_palettes_own_were():
+    """Each page's set of series colours, all eight: the white page's brown, deeper sky
+    blue and olive (for Okabe and Ito's orange, sky blue and yellow, under 3:1 there) are
+    `DISTINCT` or more from the rest to a manager with deuteranopia or protanopia, as the
+    palette's own are. Darkening the three alone to 3:1 (#C38700, #4A9BC8, #9E962C) put
+    that orange 5 ΔE from vermilion under deuteranopia: one colour."""
+    from cx_assets.command_centre.charts import SERIES_COLOURS
+
+    for page in PAGES:
+        seen = [_on_page(colour, page) for colour in SERIES_COLOURS]
+        assert len(set(seen)) == len(seen), (page, seen)
+        close = [
+            (page, first, second, vision, round(apart, 1))
+            for i, first in enumerate(seen)
+            for second in seen[i + 1 :]
+            for vision in MACHADO
+            if (apart := _seen_apart(first, second, vision)) < DISTINCT
+        ]
+        assert not close, close
 
 
 def test_the_playback_tells_its_markers_apart_by_shape_as_well_as_colour():
@@ -402,9 +437,43 @@ def test_a_count_a_day_reads_as_a_whole_number_in_its_tooltip():
     assert money["encoding"]["tooltip"][1]["format"] == ",.2f"
 
 
-def _contrast_on_white(hex_colour: str) -> float:
+def _luminance(hex_colour: str) -> float:
     r, g, b = _linear(hex_colour)
-    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(first: str, second: str) -> float:
+    """WCAG 2.1's contrast ratio of two colours."""
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _contrast_on_white(hex_colour: str) -> float:
+    return _contrast(hex_colour, "#FFFFFF")
+
+
+def test_every_colour_a_chart_tells_a_series_by_stands_out_from_the_white_and_the_dark_page():
+    """Seen in an audit: the colours were chosen for the white page, and a browser set to
+    dark gets Streamlit's dark page. Okabe and Ito's orange, sky blue and yellow were 2.3,
+    2.3 and 1.3:1 on the white page, their black 1.1:1 on the dark one (a line of it
+    vanished), and the sentiment mix's neutral grey #999999 2.8:1 on white: under WCAG's
+    3:1 for the parts of a graphic a reader needs (1.4.11). Each page gets its own."""
+    from cx_assets.command_centre.charts import (
+        BAR_COLOUR,
+        PLAYBACK_COLOURS,
+        SENTIMENT_COLOURS,
+        SERIES_COLOURS,
+    )
+
+    colours = [*SERIES_COLOURS, *SENTIMENT_COLOURS.values(), *PLAYBACK_COLOURS.values()]
+    faint = [
+        (colour, background, round(ratio, 2))
+        for colour in [*colours, BAR_COLOUR]
+        for page, backgrounds in PAGES.items()
+        for background in backgrounds
+        if (ratio := _contrast(_on_page(colour, page), background)) < 3
+    ]
+    assert not faint, faint
 
 
 def test_a_charts_axis_and_legend_text_is_dark_enough_to_read():
