@@ -344,6 +344,61 @@ def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(dashboard, 
     assert not faint, faint
 
 
+# The playback's markers, left to right (step by step), each with the contrast of its fill
+# against the app's background.
+PLAYBACK_MARKERS_JS = """() => {
+    const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const luminance = colour => {
+        const [r, g, b] = colour.map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const background = luminance(
+        rgb(getComputedStyle(document.querySelector('.stApp')).backgroundColor));
+    const chart = Array.from(document.querySelectorAll('.vega-embed'))
+        .find(embed => embed.getAttribute('aria-label').startsWith('M1 on '));
+    return Array.from(chart.querySelectorAll('.mark-symbol.role-mark path'))
+        .map(marker => {
+            const fill = luminance(rgb(getComputedStyle(marker).fill));
+            const [high, low] = [fill, background].sort((a, b) => b - a);
+            return [marker.getBoundingClientRect().left, (high + 0.05) / (low + 0.05)];
+        })
+        .sort((a, b) => a[0] - b[0]).map(([, ratio]) => Math.round(ratio * 100) / 100);
+}"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_playbacks_steps_to_come_are_quieter_than_those_played(dashboard, scheme):
+    """Seen in an audit, in Chromium: the playback greys the steps after the one chosen
+    (#dddddd, 1.4:1 on the white page), and on the dark page that grey was 13:1, the steps
+    to come glaring white beside the played ones (the event's blue 3.5:1): played back to
+    step 1, a reader saw steps 2 to 4 as the ones shown."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto(f"{url}/leakage")
+            page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
+            page.get_by_role("slider", name="Step").focus()
+            page.keyboard.press("Home")  # back to step 1
+            page.wait_for_function(
+                "() => document.body.innerText.includes('Step 1 of 4')", timeout=30_000
+            )
+            page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
+            played, *to_come = page.evaluate(PLAYBACK_MARKERS_JS)
+        finally:
+            browser.close()
+    assert len(to_come) == 3 and played >= 3, (played, to_come)
+    assert all(ratio < 2 for ratio in to_come) and max(to_come) < played, (played, to_come)
+
+
 # The width of each column of the page (a headline card, a half-width chart) against the
 # page's main area, and the texts of each chart drawn past its edges (cut off there, as a
 # title clipped to "entiment mix").
