@@ -262,6 +262,14 @@ def _label(labels: dict[str, str] | None, column: str) -> str:
     return (labels or {}).get(column, column.replace("_", " "))
 
 
+# A heat map's cells are one colour for each page, a cell as opaque as its count is high, so
+# the busiest hours stand out most from either page (7.9:1 on white, 10:1 on dark) and an
+# empty one least (1.3:1). Vega's scale of blues, pale for none to dark for the busiest,
+# drew the dark page's busiest hours at 2.1:1 against it and its empty ones at 13.5:1.
+HEAT_COLOUR = _on_either_page("#08519C", "#9ECAE1")
+HEAT_OPACITY = [0.15, 1.0]
+
+
 def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.Chart:
     """`cells` with `day_of_week` (0 = Monday), `hour` and `value`; missing slots are 0."""
     grid = (
@@ -275,7 +283,7 @@ def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.
     grid["day"] = [WEEKDAYS[int(day)] for day in grid["day_of_week"]]
     chart = (
         alt.Chart(grid)
-        .mark_rect()
+        .mark_rect(color=HEAT_COLOUR)
         .encode(
             x=alt.X("hour:O", title="hour"),
             # Every weekday named: Vega-Lite thinned an ordinal axis it judged crowded to
@@ -283,9 +291,12 @@ def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.
             y=alt.Y("day:O", sort=WEEKDAYS, title=None, axis=alt.Axis(labelOverlap=False)),
             # From 0, to at least 1: a grid of zeros had the domain [0, 0], one mid-blue
             # colour everywhere and the legend `0.000000`.
-            color=alt.Color(
+            opacity=alt.Opacity(
                 "count:Q",
-                scale=alt.Scale(scheme="blues", domain=[0, max(1.0, float(grid["count"].max()))]),
+                scale=alt.Scale(
+                    domain=[0, max(1.0, float(grid["count"].max()))], range=HEAT_OPACITY
+                ),
+                legend=alt.Legend(tickMinStep=1, format=","),
                 title=None,
             ),
             tooltip=["day", "hour", alt.Tooltip("count:Q", format=",")],

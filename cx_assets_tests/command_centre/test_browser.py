@@ -6,6 +6,7 @@ changed, screenshots saved. Skipped, with the reason, where /usr/bin/chromium is
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import subprocess
 import sys
@@ -270,12 +271,10 @@ def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, schem
             browser.close()
 
 
-# Each mark of the page's charts that tells a series, a group or a value by its colour
-# (bars, slices, areas, points and shapes, legends' symbols, lines) and the contrast of its
-# paint, at its opacity, against the app's background: WCAG asks 3:1 for a graphic (1.4.11).
-# Left out: the heat map's cells (a scale from the page's colour up, told by its legend),
-# and the forecast's faint bands (their edges are lines, measured as lines).
-MARK_CONTRAST_JS = """() => {
+# JavaScript declaring `seen(mark)`: a chart mark's paint (its fill, or its stroke where it
+# has no fill), its opacity with its groups', and the contrast of that paint at that opacity,
+# over the app's background, against the background (WCAG 2.1's ratio).
+SEEN_JS = """
     const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
     const luminance = colour => {
         const [r, g, b] = colour.map(v => v / 255)
@@ -283,25 +282,42 @@ MARK_CONTRAST_JS = """() => {
         return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
     const background = rgb(getComputedStyle(document.querySelector('.stApp')).backgroundColor);
+    const seen = mark => {
+        const style = getComputedStyle(mark);
+        const paint = style.fill === 'none' ? 'stroke' : 'fill';
+        let alpha = Number(style[paint + 'Opacity']);
+        for (let node = mark; node.tagName !== 'svg'; node = node.parentElement) {
+            alpha *= Number(getComputedStyle(node).opacity);
+        }
+        const drawn = rgb(style[paint]).map((v, i) => v * alpha + background[i] * (1 - alpha));
+        const [high, low] = [luminance(drawn), luminance(background)].sort((a, b) => b - a);
+        const ratio = Math.round((high + 0.05) / (low + 0.05) * 100) / 100;
+        return {paint: style[paint], alpha, ratio};
+    };
+    const chartNamed = start => Array.from(document.querySelectorAll('.vega-embed'))
+        .find(chart => chart.getAttribute('aria-label').startsWith(start));
+"""
+
+# Each mark of the page's charts that tells a series, a group or a value by its colour
+# (bars, slices, areas, points and shapes, legends' symbols, lines) and its contrast against
+# the app's background: WCAG asks 3:1 for a graphic (1.4.11). Left out: the heat maps' cells
+# (test_the_heat_maps_busiest_cell_stands_out_most_on_either_page), and the forecast's faint
+# bands (their edges are lines, measured as lines).
+MARK_CONTRAST_JS = (
+    "() => {"
+    + SEEN_JS
+    + """
     const marks = ['symbol', 'rect', 'arc', 'area', 'line']
         .map(mark => `.mark-${mark} path`).join(', ');
     return Array.from(document.querySelectorAll('.vega-embed')).flatMap(chart => {
-        if (chart.querySelector('.role-legend-gradient')) return [];  // the heat map
-        const name = chart.getAttribute('aria-label').split('.')[0];
-        return Array.from(chart.querySelectorAll(marks)).map(mark => {
-            const style = getComputedStyle(mark);
-            const paint = style.fill === 'none' ? 'stroke' : 'fill';
-            let alpha = Number(style[paint + 'Opacity']);
-            for (let node = mark; node.tagName !== 'svg'; node = node.parentElement) {
-                alpha *= Number(getComputedStyle(node).opacity);
-            }
-            if (alpha < 0.5) return null;  // a band, edged by lines
-            const seen = rgb(style[paint]).map((v, i) => v * alpha + background[i] * (1 - alpha));
-            const [high, low] = [luminance(seen), luminance(background)].sort((a, b) => b - a);
-            return [name, style[paint], Math.round((high + 0.05) / (low + 0.05) * 100) / 100];
-        }).filter(Boolean);
+        const [name, said] = chart.getAttribute('aria-label').split('. ');
+        if (said.startsWith('Heat map')) return [];
+        return Array.from(chart.querySelectorAll(marks)).map(seen)
+            .filter(mark => mark.alpha >= 0.5)  // not a band, edged by lines
+            .map(mark => [name, mark.paint, mark.ratio]);
     });
 }"""
+)
 
 
 @needs_chromium
@@ -344,27 +360,17 @@ def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(dashboard, 
     assert not faint, faint
 
 
-# The playback's markers, left to right (step by step), each with the contrast of its fill
-# against the app's background.
-PLAYBACK_MARKERS_JS = """() => {
-    const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
-    const luminance = colour => {
-        const [r, g, b] = colour.map(v => v / 255)
-            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
-    const background = luminance(
-        rgb(getComputedStyle(document.querySelector('.stApp')).backgroundColor));
-    const chart = Array.from(document.querySelectorAll('.vega-embed'))
-        .find(embed => embed.getAttribute('aria-label').startsWith('M1 on '));
-    return Array.from(chart.querySelectorAll('.mark-symbol.role-mark path'))
-        .map(marker => {
-            const fill = luminance(rgb(getComputedStyle(marker).fill));
-            const [high, low] = [fill, background].sort((a, b) => b - a);
-            return [marker.getBoundingClientRect().left, (high + 0.05) / (low + 0.05)];
-        })
-        .sort((a, b) => a[0] - b[0]).map(([, ratio]) => Math.round(ratio * 100) / 100);
+# The playback's markers, left to right (step by step), each with its contrast against the
+# app's background.
+PLAYBACK_MARKERS_JS = (
+    "() => {"
+    + SEEN_JS
+    + """
+    return Array.from(chartNamed('M1 on ').querySelectorAll('.mark-symbol.role-mark path'))
+        .map(marker => [marker.getBoundingClientRect().left, seen(marker).ratio])
+        .sort((a, b) => a[0] - b[0]).map(([, ratio]) => ratio);
 }"""
+)
 
 
 @needs_chromium
@@ -397,6 +403,58 @@ def test_the_playbacks_steps_to_come_are_quieter_than_those_played(dashboard, sc
             browser.close()
     assert len(to_come) == 3 and played >= 3, (played, to_come)
     assert all(ratio < 2 for ratio in to_come) and max(to_come) < played, (played, to_come)
+
+
+# The cells of CRM's heat map of friction in the chosen days, each as its count (from the
+# chart's words for it: "hour: 15; day: Mon; count: 3") and its contrast against the app's
+# background.
+HEAT_CELLS_JS = (
+    "() => {"
+    + SEEN_JS
+    + """
+    const chart = chartNamed('Friction interactions by weekday');
+    return Array.from(chart.querySelectorAll('.mark-rect.role-mark path'))
+        .map(cell => [Number(cell.getAttribute('aria-label').match(/count: ([\\d.]+)/)[1]),
+                      seen(cell).ratio]);
+}"""
+)
+
+
+@needs_chromium
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_heat_maps_busiest_cell_stands_out_most_on_either_page(dashboard, scheme):
+    """Seen in an audit, in Chromium: the heat maps' scale ran from a pale blue for none
+    (#cfe1f2, 1.3:1 on the white page) to a dark blue for the busiest hour (8.8:1 there);
+    on the dark page a browser set to dark gets, the empty hours glared at 13.5:1 and the
+    busiest, the chart's point, sank into the page at 2.1:1."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto(f"{url}/crm")
+            page.wait_for_function(DONE, arg="CRM friction", timeout=60_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.vega-embed svg').length >= 4", timeout=30_000
+            )
+            cells = page.evaluate(HEAT_CELLS_JS)
+        finally:
+            browser.close()
+    assert len(cells) == 7 * 24, cells
+    busiest = max(count for count, _ in cells)
+    by_count = {count: {ratio for n, ratio in cells if n == count} for count, _ in cells}
+    assert busiest == 3 and len(by_count) == 3, by_count  # 0, 1 and 3 in the fixture
+    assert min(by_count[busiest]) >= 3, by_count
+    # Each count stands out from the page more than any smaller one.
+    counts = sorted(by_count)
+    assert all(
+        max(by_count[less]) < min(by_count[more]) for less, more in itertools.pairwise(counts)
+    ), by_count
 
 
 # The width of each column of the page (a headline card, a half-width chart) against the

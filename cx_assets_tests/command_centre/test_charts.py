@@ -85,7 +85,7 @@ def test_a_chart_of_zeros_has_an_axis_and_a_legend_from_0_to_1():
     }
     cells = pd.DataFrame({"day_of_week": [4], "hour": [15], "n": [0]})
     heat = charts.weekday_hour_heatmap(cells, "n", title="t").to_dict()
-    assert heat["encoding"]["color"]["scale"]["domain"] == [0, 1.0]
+    assert heat["encoding"]["opacity"]["scale"]["domain"] == [0, 1.0]
 
 
 def test_a_scatter_names_the_largest_points_where_a_name_covers_no_name_and_no_point():
