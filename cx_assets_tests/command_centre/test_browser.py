@@ -457,6 +457,64 @@ def test_the_heat_maps_busiest_cell_stands_out_most_on_either_page(dashboard, sc
     ), by_count
 
 
+# Each slice of the page's donuts and each of its stacked areas (opaque: not the forecast's
+# bands), with the contrast of its edge against its fill (null without an edge).
+EDGES_JS = (
+    "() => {"
+    + SEEN_JS
+    + """
+    const ratio = (first, second) => {
+        const [high, low] = [luminance(rgb(first)), luminance(rgb(second))]
+            .sort((a, b) => b - a);
+        return Math.round((high + 0.05) / (low + 0.05) * 100) / 100;
+    };
+    return Array.from(document.querySelectorAll(
+        '.vega-embed .mark-arc.role-mark path, .vega-embed .mark-area.role-mark path'))
+        .filter(mark => seen(mark).alpha >= 0.5)
+        .map(mark => {
+            const style = getComputedStyle(mark);
+            const edged = style.stroke !== 'none' && parseFloat(style.strokeWidth) > 0;
+            return [mark.closest('.vega-embed').getAttribute('aria-label').split('. ')[0],
+                    style.fill, edged ? ratio(style.stroke, style.fill) : null];
+        });
+}"""
+)
+
+
+@needs_chromium
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_slices_and_stacked_areas_are_edged_apart_on_either_page(dashboard, scheme):
+    """Seen in an audit: the sentiment mix's slices and CRM's stacked shares touched without
+    an edge, told apart by hue alone, their lightness close (blue, grey and vermilion 1.1 to
+    1.5:1 against each other; on the white page, blue and brown 1.3:1), where WCAG asks
+    3:1 between the parts of a graphic next to each other, or an edge between them."""
+    from playwright.sync_api import sync_playwright
+
+    url = dashboard[0]
+    drawn = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+            )
+            page = context.new_page()
+            for path, title, charts in (("calls", "Calls", 6), ("crm", "CRM friction", 4)):
+                page.goto(f"{url}/{path}")
+                page.wait_for_function(DONE, arg=title, timeout=60_000)
+                page.wait_for_function(
+                    f"() => document.querySelectorAll('.vega-embed svg').length >= {charts}",
+                    timeout=30_000,
+                )
+                drawn += page.evaluate(EDGES_JS)
+        finally:
+            browser.close()
+    charts = {chart for chart, _, _ in drawn}
+    assert charts == {"Sentiment mix", "Share of interactions by linkage"}, drawn
+    unedged = [(chart, fill, ratio) for chart, fill, ratio in drawn if ratio is None or ratio < 3]
+    assert not unedged, unedged
+
+
 # The width of each column of the page (a headline card, a half-width chart) against the
 # page's main area, and the texts of each chart drawn past its edges (cut off there, as a
 # title clipped to "entiment mix").
