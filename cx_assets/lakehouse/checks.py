@@ -124,6 +124,9 @@ def severity_config() -> Field:
 # it runs (support's breach share); `cx-lakehouse run --config` refuses it before the run.
 LEAST_SETTINGS: dict[str, tuple[int, str]] = {
     "window_days": (1, "a window of no days judges nothing"),
+    # Floors of counts, which are never negative: -5 judged as 0 would, unsaid.
+    "min_rows": (0, "a floor of the median's records; 0 judges every day with its history"),
+    "min_expected": (0, "a floor of the values expected; 0 judges every column held before"),
 }
 
 

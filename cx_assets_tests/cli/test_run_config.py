@@ -119,6 +119,17 @@ BAD_FILES = {
             "a window of no days",
         ],
     ),
+    # Taken: a median of records, or a count of values expected, is never below 0, so the
+    # check judged every day as with 0, and said nothing of the file's -5.
+    "a volume check's min_rows below 0": (
+        "ops:\n  bronze__calls_transcripts:\n    config:\n      volume_anomaly: {min_rows: -5}\n",
+        ["bronze__calls_transcripts", "volume_anomaly: min_rows: -5", "at least 0", "records"],
+    ),
+    "an emptied-column check's min_expected below 0": (
+        "ops:\n  silver__calls_transcripts:\n    config:\n"
+        "      no_column_emptied: {min_expected: -1}\n",
+        ["no_column_emptied: min_expected: -1", "at least 0", "values"],
+    ),
     "a check's settings under its table's step, where the check has a step of its own": (
         "ops:\n  model__support_volume_forecaster:\n    config:\n"
         "      forecast_fell_back_to_baseline: {severity: ERROR}\n",
