@@ -234,6 +234,13 @@ def _check_value(value: Any, field, where: str) -> None:
             raise UsageError(f"{where}: {value!r} is not {' or '.join(allowed)}")
     elif not validate_config(config_type, value).success or value != value:  # NaN: no bound
         raise UsageError(f"{where}: {value!r} is not {_kind_of(config_type)}")
+    elif isinstance(value, bool) and (kind := _kind_of(config_type)) in _NUMBERS:
+        # Dagster (and pydantic) take true as the number 1 where a number is meant: a
+        # reject ratio's high of `yes` let every day by.
+        raise UsageError(
+            f"{where}: {value!r} is not {kind} (YAML reads yes, no, on, off, true and false "
+            "as true or false)"
+        )
 
 
 def _check_least(name: str, value: Any, where: str) -> None:
@@ -271,8 +278,11 @@ def _check_bounds(op, value: Any, where: str) -> None:
         raise UsageError(f"{where}: config: {name}: {first['input']!r}: {said}") from None
 
 
+_NUMBERS = ("a number", "a whole number")
+
+
 def _kind_of(config_type) -> str:
-    name = config_type.given_name or config_type.key
+    name = config_type.given_name or config_type.key  # `Noneable.Float`: a `Config` class's
     words = {"Float": "a number", "Int": "a whole number", "Bool": "true or false"}
     return next((said for key, said in words.items() if key in name), f"of type {name}")
 

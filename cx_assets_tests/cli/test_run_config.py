@@ -94,6 +94,16 @@ BAD_FILES = {
         "        high: lots\n",
         ["conversion_rate_in_band", "high", "'lots'"],
     ),
+    # YAML reads `yes` (and `on`, `true`) as true, which Dagster took as the number 1: a
+    # reject ratio's high of 1 let every day by, unsaid.
+    "a bound written yes": (
+        "ops:\n  silver__calls_transcripts:\n    config:\n      reject_ratio: {high: yes}\n",
+        ["reject_ratio: high: True is not a number", "YAML reads"],
+    ),
+    "a step's own setting written true": (
+        "ops:\n  gold__support_ticket_categories:\n    config: {review_threshold: true}\n",
+        ["gold__support_ticket_categories: config: review_threshold: True is not a number"],
+    ),
     "a bound NaN": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        low: .nan\n",
