@@ -289,16 +289,26 @@ def _kind_of(config_type) -> str:
 
 def _check_band(value: Mapping, fields: Mapping, where: str) -> None:
     """A band's `low` above its `high` (each as given, else its default): no day is inside;
-    a share's bound outside 0-1 (`checks.SHARE_BOUND`: 20 meant as 20%)."""
-    from cx_assets.lakehouse.checks import SHARE_BOUND
+    a share's bound outside 0-1 (`checks.SHARE_BOUND`: 20 meant as 20%); a multiple of a
+    median whose band leaves a day at the median outside (`checks.MEDIAN_MULTIPLE`)."""
+    from cx_assets.lakehouse.checks import MEDIAN_MULTIPLE, SHARE_BOUND
 
     if not {"low", "high"} <= set(fields) or not {"low", "high"} & set(value):
         return
     for bound in ("low", "high"):
         given = value.get(bound)
+        meant = f" ({given:g}% is {given / 100:g})" if given and 1 < given <= 100 else ""
         if fields[bound].description == SHARE_BOUND and given is not None and not 0 <= given <= 1:
-            meant = f" ({given:g}% is {given / 100:g})" if 1 < given <= 100 else ""
             raise UsageError(f"{where}: {bound} {given:g}: {SHARE_BOUND}{meant}")
+        if fields[bound].description != MEDIAN_MULTIPLE or given is None:
+            continue
+        if bound == "low" and given < 0:
+            raise UsageError(f"{where}: low {given:g}: {MEDIAN_MULTIPLE}")
+        if given > 1 if bound == "low" else given < 1:
+            raise UsageError(
+                f"{where}: {bound} {given:g}: {MEDIAN_MULTIPLE}: a day at its median would be "
+                f"outside the band{meant}"
+            )
     bounds = {}
     for bound in ("low", "high"):
         given = bound in value

@@ -134,13 +134,17 @@ LEAST_SETTINGS: dict[str, tuple[int, str]] = {
 # lies within 0-1: bounds of 20 and 50 (meant as percentages) judged every day outside,
 # and a high of 35 judged none above it; `cx-lakehouse run --config` refuses them.
 SHARE_BOUND = "a share, 0-1"
+# What the volume check's bounds say they are: multiples of the median of a day's weekday.
+# A band without 1 judged every day at that median outside (60 and 200, meant as
+# percentages); `cx-lakehouse run --config` refuses it.
+MEDIAN_MULTIPLE = "a multiple of the weekday's median, low 0-1 and high 1 or more"
 
 
 def band_config(low: float, high: float, *, share: bool = True) -> dict[str, Field]:
     """The run config of a check judged against a band: its bounds and its severity. The
-    bounds of a `share` (every ratio band; not the volume's multiples of a median) are
-    described as one (`SHARE_BOUND`)."""
-    described = SHARE_BOUND if share else None
+    bounds of a `share` (every ratio band) are described as one (`SHARE_BOUND`), the
+    others as the volume's multiples of a median (`MEDIAN_MULTIPLE`)."""
+    described = SHARE_BOUND if share else MEDIAN_MULTIPLE
     return {
         "low": Field(float, default_value=low, description=described),
         "high": Field(float, default_value=high, description=described),

@@ -84,6 +84,22 @@ BAD_FILES = {
         "ops:\n  gold__support_ticket_analytics_breach_share_in_band:\n    config: {high: 35}\n",
         ["breach_share_in_band", "high 35", "a share", "0.35"],
     ),
+    # Taken: the volume check's bounds are multiples of the weekday's median, and a band
+    # without 1 judged every day at its median outside (60 and 200, meant as percentages).
+    "a volume band's bounds as percentages": (
+        "ops:\n  bronze__calls_transcripts:\n    config:\n"
+        "      volume_anomaly: {low: 60, high: 200}\n",
+        ["volume_anomaly: low 60", "multiple of the weekday's median", "60% is 0.6"],
+    ),
+    "a volume band below the median": (
+        "ops:\n  bronze__calls_transcripts:\n    config:\n"
+        "      volume_anomaly: {low: 0.2, high: 0.8}\n",
+        ["volume_anomaly: high 0.8", "1 or more", "at its median would be outside"],
+    ),
+    "a volume band's low below 0": (
+        "ops:\n  bronze__calls_transcripts:\n    config:\n      volume_anomaly: {low: -1}\n",
+        ["volume_anomaly: low -1", "low 0-1"],
+    ),
     "severity not WARN or ERROR": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: FATAL\n",
