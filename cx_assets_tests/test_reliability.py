@@ -267,6 +267,11 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         (["run", "--date", DAY], {"DAGSTER_HOME": "relative/home"}, "must be an absolute path"),
         (["run", "--date", DAY], {"DAGSTER_HOME": "FILE"}, "is a file, not a folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),
+        # Taken as a folder so named: `   ` made one in the working directory, ` /srv/cx`
+        # a ` ` folder there with srv/cx in it, `/srv/cx ` a sibling of /srv/cx.
+        (["run", "--date", DAY], {"CX_DATA_DIR": "   "}, "CX_DATA_DIR='   ' names no folder"),
+        (["run", "--date", DAY], {"CX_DATA_DIR": " ROOT"}, "begins or ends with a space"),
+        (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT\t"}, "begins or ends with a space"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT%41"}, "holds a '%'"),
         # Seen in an audit: a raw SQLite error ("no such table"), and bronze "not found".
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT?x"}, "holds a '?'"),

@@ -120,6 +120,18 @@ class Settings:
                 f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
             ) from None
         raw_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+        # A space is part of a folder's name: `   ` was a folder made in the working
+        # directory, ` /srv/cx` one named ` ` there, `/srv/cx ` a sibling of /srv/cx.
+        if not raw_dir.strip():
+            raise SettingsError(
+                f"{DATA_DIR_ENV}={raw_dir!r} names no folder: give the data root's path, or "
+                f"unset it for {DEFAULT_DATA_DIR}"
+            )
+        if raw_dir != raw_dir.strip():
+            raise SettingsError(
+                f"{DATA_DIR_ENV}={raw_dir!r} begins or ends with a space (or a tab or line "
+                f"end), which would be part of a folder's name: give {raw_dir.strip()!r}"
+            )
         try:
             data_dir = Path(raw_dir).expanduser().resolve()
         except FileNotFoundError:  # os.getcwd(): a working directory deleted under the command
