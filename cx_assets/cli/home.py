@@ -98,6 +98,9 @@ def dagster_home_path(data_dir: Path) -> Path:
         raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
     if refused := foreign_home(home, data_dir):
         raise UsageError(refused)
+    config = home / "dagster.yaml"
+    if config.is_file() and not config.read_text().startswith(WRITTEN_BY_US):
+        _check_yours(config)
     return home
 
 
@@ -119,6 +122,30 @@ def prepare_dagster_home(data_dir: Path) -> Path:
     _set_here = None if chosen_by_user else str(home)
     _initialize_storage(home)
     return home
+
+
+def _check_yours(config: Path) -> None:
+    """A dagster.yaml the user wrote, refused in one line where Dagster cannot read it: not
+    YAML, or a key or value its instance does not take. It ended the command in Dagster's
+    traceback, on a home already used inside the run, after the run lock was taken."""
+    import yaml
+    from dagster._core.errors import DagsterInvalidConfigError
+    from dagster._core.instance.config import dagster_instance_config
+
+    try:
+        dagster_instance_config(str(config.parent))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        detail = f"line {where.line + 1}: {problem}" if where is not None else problem
+        said = f"not YAML ({detail})"
+    except DagsterInvalidConfigError as error:
+        # Its first error, without the whole schema Dagster appends to an unexpected key.
+        first = error.errors[0].message if error.errors else str(error)
+        said = f"not Dagster's instance config ({first.split(' Expected: ')[0]})"
+    else:
+        return
+    raise UsageError(f"{config}: {said}: fix it, or remove it for cx-lakehouse's own")
 
 
 def _write_whole(config: Path, text: str) -> None:

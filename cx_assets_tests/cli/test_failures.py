@@ -354,6 +354,41 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
     assert config.read_text() == dagster_yaml(home)
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("concurrency: [\n", "not YAML (line 2: expected the node content"),
+        (
+            "concurency:\n  runs:\n    max_concurrent_runs: 2\n",
+            'not Dagster\'s instance config (Received unexpected config entry "concurency" at '
+            "the root.)",
+        ),
+        ("telemetry:\n  enabled: nope\n", 'root:telemetry:enabled. Value "nope"'),
+    ],
+    ids=["not yaml", "a key misspelt", "a value of the wrong type"],
+)
+def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(tmp_path, text, said):
+    """A dagster.yaml the user wrote (left as written) that Dagster refuses ended the run in
+    Dagster's traceback: on a new home when its storage was made, on one already used
+    inside the run, after the run lock was taken."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = home / "dagster.yaml"
+    config.write_text("telemetry:\n  enabled: false\n")
+    data_dir = tmp_path / "data"
+    used = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
+               DAGSTER_HOME=str(home))  # fmt: skip
+    assert used.returncode == 0, used.stdout + used.stderr
+    config.write_text(text)
+    refused = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
+                  DAGSTER_HOME=str(home))  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: {config}: "), line
+    assert said in line and line.endswith("fix it, or remove it for cx-lakehouse's own"), line
+    assert config.read_text() == text  # yours, as written
+
+
 def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, capsys):
     """Seen with a tmpfs remounted read-only: Dagster's instance failed to create its home,
     in a traceback."""
