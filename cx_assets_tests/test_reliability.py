@@ -272,6 +272,10 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         (["run", "--date", DAY], {"CX_DATA_DIR": "   "}, "CX_DATA_DIR='   ' names no folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": " ROOT"}, "begins or ends with a space"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT\t"}, "begins or ends with a space"),
+        # Taken as unset: personal values hashed under the documented local-only key, which
+        # anyone can read, where the secret was meant (`CX_HASH_KEY=$SECRET`, left unset).
+        (["run", "--date", DAY], {"CX_HASH_KEY": ""}, "CX_HASH_KEY is set but empty"),
+        (["run", "--date", DAY], {"CX_HASH_KEY": " \n"}, "CX_HASH_KEY is set but blank"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT%41"}, "holds a '%'"),
         # Seen in an audit: a raw SQLite error ("no such table"), and bronze "not found".
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT?x"}, "holds a '?'"),

@@ -31,12 +31,12 @@ import pyarrow
 import pyarrow.compute as pc
 
 from cx_assets.lakehouse import sql
+from cx_assets.lakehouse.settings import HASH_KEY_ENV
 from cx_assets.lakehouse.sql import string_literal
 
 if TYPE_CHECKING:  # a file's name is shown where DuckDB is not imported (`early_bronze`)
     import duckdb
 
-HASH_KEY_ENV = "CX_HASH_KEY"
 # For local development and tests only; documented in docs/architecture.md.
 DEFAULT_HASH_KEY = "cx-lakehouse-local-only-not-secret"
 

@@ -17,6 +17,8 @@ PARTITIONS_START_ENV = "CX_PARTITIONS_START"
 DEFAULT_DATA_DIR = "./data"
 DEFAULT_PARTITIONS_START = "2024-01-01"
 RUN_WAIT_ENV = "CX_RUN_WAIT_SECONDS"
+# The secret of the keyed hashes of personal values (`privacy.hash_key`).
+HASH_KEY_ENV = "CX_HASH_KEY"
 # How long a run waits for another run on the same data root before giving up.
 DEFAULT_RUN_WAIT_SECONDS = 3600.0
 
@@ -163,6 +165,16 @@ class Settings:
             run_wait_seconds = -1.0
         if not 0 <= run_wait_seconds < float("inf"):
             raise SettingsError(f"{RUN_WAIT_ENV}={raw_wait!r} is not a number of seconds")
+        raw_key = os.environ.get(HASH_KEY_ENV)
+        if raw_key is not None and not raw_key.strip():
+            # Taken as unset, it hashed personal values under the documented local-only key,
+            # which anyone can read, where the secret was meant (`CX_HASH_KEY=$SECRET`, the
+            # secret not given to the process).
+            raise SettingsError(
+                f"{HASH_KEY_ENV} is set but {'blank' if raw_key else 'empty'}: personal values "
+                "would be hashed under the documented local-only key, which anyone can read: "
+                f"give it the secret, or unset {HASH_KEY_ENV} for local use"
+            )
         return cls(data_dir=data_dir, partitions_start=start, run_wait_seconds=run_wait_seconds)
 
     @property
