@@ -60,9 +60,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     process.tail_on_path()  # Dagster's capture of the steps' output runs it
     settings = Settings.from_env()
     first = parse_day(args.date, "--date")
-    last = parse_day(args.to, "--to") if args.to else first
+    # Given empty (`--to "$LAST"`, `--select "$WHAT"` with the variable unset), each was
+    # taken as not given: the first day alone, or every asset of every domain.
+    last = parse_day(args.to, "--to") if args.to is not None else first
     if last < first:
         raise UsageError(f"--to {last} is before --date {first}")
+    if args.select is not None and not args.select.strip():
+        raise UsageError(
+            f"--select {args.select!r} names no asset (an empty selection: a variable left "
+            "unset?): leave --select out to run every asset"
+        )
     args.config = run_config.one_file(args.config)
     config = run_config.read(args.config) if args.config is not None else {}
 

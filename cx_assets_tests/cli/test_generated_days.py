@@ -243,6 +243,10 @@ def test_dagsters_own_cli_materializes_one_partition(generated_and_run, tmp_path
         (["run", "--date", "20240201"], "not a date in YYYY-MM-DD form"),
         (["run", "--date", "2024-W05-4"], "not a date in YYYY-MM-DD form"),
         (["run", "--date", START, "--to", "2024-01-31"], "is before --date"),
+        # Given empty (`--to "$LAST"`, `--select "$WHAT"` with the variable unset), each was
+        # taken as not given: the first day alone, or every asset of every domain, exit 0.
+        (["run", "--date", START, "--to", ""], "--to '' is not a date in YYYY-MM-DD form"),
+        (["run", "--date", START, "--select", ""], "--select '' names no asset"),
         (
             ["run", "--date", START, "--select", "key:gold/nothing_here"],
             "matches no asset (keys read as layer/table, e.g. key:gold/crm_churn_risk)",
