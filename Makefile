@@ -105,14 +105,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_dashboard.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
 
-# A port in use is refused naming the variable that picks another (cli/servers.py).
+# A port in use, or no port (empty, not a number), is refused naming the variable that
+# picks another (cli/servers.py); quoted, so that `UI_PORT=` is said as such.
 ui: export CX_MAKE_PORT = make ui UI_PORT
 ui: $(STAMP)
-	$(BIN)/cx-lakehouse ui --port $(UI_PORT)
+	$(BIN)/cx-lakehouse ui --port '$(UI_PORT)'
 
 dashboard: export CX_MAKE_PORT = make dashboard DASHBOARD_PORT
 dashboard: $(STAMP)
-	$(BIN)/cx-lakehouse dashboard --port $(DASHBOARD_PORT)
+	$(BIN)/cx-lakehouse dashboard --port '$(DASHBOARD_PORT)'
 
 # Everything under the data root the lakehouse wrote, and what landed there; refused while
 # a run, a generate or the UI uses it (cx_assets/cli/clean.py says what and why).

@@ -111,13 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     ui = commands.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    # Ports are read as text and refused by the command (`servers.require_free_port`), which
+    # names make's variable where make gave it: `make ui UI_PORT=abc` was told of --port.
+    ui.add_argument("--port", default="3000", help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(handler=cmd_ui)
 
     dashboard = commands.add_parser("dashboard", help="the command centre on 127.0.0.1")
-    dashboard.add_argument(
-        "--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)"
-    )
+    dashboard.add_argument("--port", default="8501", help="port on 127.0.0.1 (default 8501)")
     dashboard.set_defaults(handler=cmd_dashboard)
     return parser
 

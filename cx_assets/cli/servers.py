@@ -56,17 +56,22 @@ def ui_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def require_free_port(port: int) -> None:
-    """A port already in use is a mistake the user fixes with --port, said before starting
+def require_free_port(given: int | str) -> int:
+    """The port `given` (--port's text), refused when it is no TCP port or is in use. A
+    port already in use is a mistake the user fixes with --port, said before starting
     anything: `dagster dev` started its daemon and went on when its web server could not
     bind the port (the command then ran, without a UI, until stopped), and Streamlit's own
     refusal names no way out."""
     import socket
 
     made = os.environ.get(MAKE_PORT_ENV)
+    try:
+        port = int(given)
+    except ValueError:
+        port = 0
     if not 0 < port < 65536:
-        given = f"`{made}={port}`" if made else f"--port {port}"
-        raise UsageError(f"{given} is not a TCP port (1-65535)")
+        said = f"`{made}={given}`" if made else f"--port {given}"
+        raise UsageError(f"{said} is not a TCP port (1-65535)")
     another = f"`{made}=<port>`" if made else "--port"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As the servers themselves bind: a port a closed server left in TIME_WAIT is free.
@@ -78,6 +83,7 @@ def require_free_port(port: int) -> None:
                 f"port {port} on 127.0.0.1 is in use ({error.strerror or error}): stop what "
                 f"holds it, or choose another with {another}"
             ) from None
+    return port
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -98,11 +104,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
             "stopped what a killed UI of this data root left running: "
             + ", ".join(process.describe() for process in stopped)
         )
-    require_free_port(args.port)
+    port = require_free_port(args.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     home = prepare_dagster_home(settings.data_dir)
-    command = ui_command(args.port)
-    print(f"Dagster UI with its daemon on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
+    command = ui_command(port)
+    print(f"Dagster UI with its daemon on http://127.0.0.1:{port} (DAGSTER_HOME={home})")
     # Dagster's beta/preview notices about our own declarations help no user of the UI.
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     # The runs its daemon launches capture each step's output through `tail`, as `run`'s do.
@@ -138,11 +144,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from cx_assets.command_centre.server import streamlit_command
     from cx_assets.lakehouse.settings import Settings
 
-    require_free_port(args.port)
+    port = require_free_port(args.port)
     settings = Settings.from_env()
     os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
-    command = streamlit_command(args.port)
-    print(f"CX command centre on http://127.0.0.1:{args.port} (data root {settings.data_dir})")
+    command = streamlit_command(port)
+    print(f"CX command centre on http://127.0.0.1:{port} (data root {settings.data_dir})")
     if not settings.data_dir.is_dir():
         # Served all the same (its pages say what to run), but a mistyped CX_DATA_DIR or a
         # command started from another folder looked like a data root not yet generated.

@@ -133,6 +133,29 @@ def test_make_on_a_port_in_use_names_the_make_variable_that_picks_another(
     )
 
 
+@pytest.mark.parametrize("port", ["abc", "", "3000 3001"])
+@pytest.mark.parametrize(
+    ("target", "variable"), [("ui", "UI_PORT"), ("dashboard", "DASHBOARD_PORT")]
+)
+def test_make_given_a_port_that_is_no_number_names_the_make_variable(
+    target, variable, port, tmp_path
+):
+    """`make ui UI_PORT=abc` was refused as argparse's "argument --port: invalid int value",
+    and `UI_PORT=` as "--port: expected one argument", an option make does not take, where
+    a port out of range named the variable."""
+    environment = {**os.environ, "CX_DATA_DIR": str(tmp_path)}
+    environment.pop("DAGSTER_HOME", None)
+    environment.pop("MAKEFLAGS", None)
+    done = subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed-stamp", target, f"{variable}={port}"],
+        cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        f"cx-lakehouse: `make {target} {variable}={port}` is not a TCP port (1-65535)"
+    )
+
+
 @pytest.mark.parametrize("port", [0, 70000])
 def test_make_given_no_tcp_port_names_the_make_variable(port, monkeypatch):
     """`make ui UI_PORT=70000` (a digit too many) was refused as '--port 70000 is not a TCP
