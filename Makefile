@@ -7,9 +7,10 @@ STAMP  := $(VENV)/.installed-stamp
 # A few days of synthetic data ending yesterday (UTC), small enough to run in about a
 # minute; the UI then shows recent partitions filled. Counted by the .venv's Python where
 # there is one: make goes on with a .venv that will do whatever $(PYTHON) is, none at all
-# on a machine of uv's Pythons alone (the days came out empty).
+# on a machine of uv's Pythons alone (the days came out empty). Days that are no number
+# are said by the demo (DEMO_DAYS=abc), not by a traceback of each Python.
 days_ago = import datetime as d; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=$(1)))
-day_ago = $(shell $(BIN)/python -c "$(days_ago)" 2>/dev/null || $(PYTHON) -c "$(days_ago)")
+day_ago = $(shell $(BIN)/python -c "$(days_ago)" 2>/dev/null || $(PYTHON) -c "$(days_ago)" 2>/dev/null)
 DEMO_DAYS  ?= 3
 DEMO_SCALE ?= 0.05
 DEMO_START ?= $(call day_ago,$(DEMO_DAYS))
@@ -21,7 +22,7 @@ DEMO_END   ?= $(call day_ago,1)
 # anew, from a later start) and named the last demo's days, built from it, out of date,
 # with a command to run that the demo's next run made moot. A demo longer than its weeks
 # (DEMO_DAYS=90) gives support as many: the demo's other days of it landed, never built.
-SUPPORT_DEMO_DAYS  ?= $(shell echo $$(( $(DEMO_DAYS) > 56 ? $(DEMO_DAYS) : 56 )))
+SUPPORT_DEMO_DAYS  ?= $(shell { echo $$(( $(DEMO_DAYS) > 56 ? $(DEMO_DAYS) : 56 )); } 2>/dev/null)
 SUPPORT_DEMO_START ?= $(call day_ago,$(SUPPORT_DEMO_DAYS))
 # The other domains' demo days are one run of them all: the folders of cx_assets with a
 # definitions.py, as cx-lakehouse finds its domains, so a domain added runs in the demo
@@ -73,7 +74,15 @@ install: $(STAMP)
 
 # It ends with lines to copy and paste: a ' of the data root is doubled in the query's path,
 # as SQL quotes it (`Bob's projects/`).
+# DEMO_DAYS and DEMO_SCALE that are no number are refused naming them, before anything is
+# generated: DEMO_DAYS=abc counted its start back from no number, and ended in "argument
+# --start: expected one argument", an option make does not take.
 demo: $(STAMP)
+	@[ "$(strip $(DEMO_DAYS))" -ge 1 ] 2>/dev/null || { \
+	    echo "make demo: DEMO_DAYS=$(DEMO_DAYS) is not a whole number of days, 1 or more" >&2; exit 2; }
+	@$(BIN)/python -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < float("inf"))' \
+	    '$(DEMO_SCALE)' 2>/dev/null || { \
+	    echo "make demo: DEMO_SCALE=$(DEMO_SCALE) is not a number greater than 0" >&2; exit 2; }
 	$(BIN)/cx-lakehouse generate --start $(DEMO_START) --days $(DEMO_DAYS) --scale $(DEMO_SCALE) --quiet
 	$(BIN)/cx-lakehouse generate --start $(SUPPORT_DEMO_START) --days $(SUPPORT_DEMO_DAYS) --scale $(DEMO_SCALE) --sources support --quiet
 	$(BIN)/cx-lakehouse run --date $(SUPPORT_DEMO_START) --to $(DEMO_END) --select group:support

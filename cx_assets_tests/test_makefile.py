@@ -318,3 +318,33 @@ def test_the_demo_runs_a_domain_added_beside_the_four(tmp_path):
         "group:support",
         "'group:calls or group:crm or group:digital or group:surveys'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("DEMO_DAYS", "abc", "is not a whole number of days, 1 or more"),
+        ("DEMO_DAYS", "0", "is not a whole number of days, 1 or more"),
+        ("DEMO_DAYS", "2.5", "is not a whole number of days, 1 or more"),
+        ("DEMO_SCALE", "abc", "is not a number greater than 0"),
+        ("DEMO_SCALE", "0", "is not a number greater than 0"),
+    ],
+)
+def test_a_demo_given_days_or_a_scale_that_are_no_number_names_the_variable(
+    variable, value, said, tmp_path
+):
+    """`make demo DEMO_DAYS=abc` ended in "argument --start: expected one argument" (its
+    start counted back from no number), `DEMO_DAYS=0` in "--days must be at least 1" and
+    `DEMO_SCALE=abc` in "argument --scale: invalid float value", options make does not
+    take. Refused naming the variable, before anything is generated."""
+    data_dir = tmp_path / "data"
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("MAKEFLAGS", None)
+    done = subprocess.run(
+        # -o: .venv as it is (the one running the tests, as `make test` runs them)
+        ["make", "-s", "-o", ".venv/.installed-stamp", "demo", f"{variable}={value}"],
+        cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == f"make demo: {variable}={value} {said}"
+    assert not data_dir.exists()
