@@ -266,6 +266,9 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         (["generate", "--start", "0001-01-05", "--days", "1"], {}, "synthetic days lie from"),
         (["run", "--date", DAY], {"DAGSTER_HOME": "relative/home"}, "must be an absolute path"),
         (["run", "--date", DAY], {"DAGSTER_HOME": "FILE"}, "is a file, not a folder"),
+        # Taken as a folder so named: a home beside the one meant, its runs apart from its UI's.
+        (["run", "--date", DAY], {"DAGSTER_HOME": "ROOT-home "}, "begins or ends with a space"),
+        (["run", "--date", DAY], {"DAGSTER_HOME": " "}, "DAGSTER_HOME=' ' names no folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),
         # Taken as a folder so named: `   ` made one in the working directory, ` /srv/cx`
         # a ` ` folder there with srv/cx in it, `/srv/cx ` a sibling of /srv/cx.

@@ -83,6 +83,14 @@ def dagster_home_path(data_dir: Path) -> Path:
     configured = os.environ.get("DAGSTER_HOME")
     if configured is not None and configured == _set_here:
         configured = None
+    # A space is part of a folder's name: `/srv/cx/home ` a home beside the one meant.
+    if configured and not configured.strip():
+        raise UsageError(f"DAGSTER_HOME={configured!r} names no folder: unset it, or give one")
+    if configured and configured != configured.strip():
+        raise UsageError(
+            f"DAGSTER_HOME={configured!r} begins or ends with a space (or a tab or line end), "
+            f"which would be part of a folder's name: give {configured.strip()!r}"
+        )
     if configured and not Path(configured).is_absolute():
         raise UsageError(f"DAGSTER_HOME={configured} must be an absolute path")
     home = Path(configured) if configured else DataLayout(data_dir).dagster_home
