@@ -270,6 +270,12 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         (["run", "--date", DAY], {"DAGSTER_HOME": "ROOT-home "}, "begins or ends with a space"),
         (["run", "--date", DAY], {"DAGSTER_HOME": " "}, "DAGSTER_HOME=' ' names no folder"),
         (["run", "--date", DAY], {"CX_DATA_DIR": "FILE"}, "is a file, not a folder"),
+        # A traceback from `generate` (and `ui`): NotADirectoryError making the data root.
+        (
+            ["generate", "--start", DAY, "--days", "1", "--sources", "calls"],
+            {"CX_DATA_DIR": "FILE/data"},
+            "lies in FILE, which is a file, not a folder",
+        ),
         # Taken as a folder so named: `   ` made one in the working directory, ` /srv/cx`
         # a ` ` folder there with srv/cx in it, `/srv/cx ` a sibling of /srv/cx.
         (["run", "--date", DAY], {"CX_DATA_DIR": "   "}, "CX_DATA_DIR='   ' names no folder"),
@@ -307,7 +313,8 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
 def test_environment_mistakes_end_in_one_line(data_dir, tmp_path, args, env, expected):
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
-    env = {name: str(a_file) if value == "FILE" else value for name, value in env.items()}
+    env = {name: value.replace("FILE", str(a_file)) for name, value in env.items()}
+    expected = expected.replace("FILE", str(a_file))
     env = {name: value.replace("ROOT", str(tmp_path / "root")) for name, value in env.items()}
     target = Path(env.pop("CX_DATA_DIR", data_dir))
     result = cli(*args, data_dir=target, cwd=str(tmp_path), **env)

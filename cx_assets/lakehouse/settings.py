@@ -143,6 +143,12 @@ class Settings:
             ) from None
         if data_dir.exists() and not data_dir.is_dir():
             raise SettingsError(f"{DATA_DIR_ENV}={data_dir} is a file, not a folder")
+        # Under a file, it can never be made: `generate` and `ui` ended in a traceback.
+        existing = next(folder for folder in (data_dir, *data_dir.parents) if folder.exists())
+        if not existing.is_dir():
+            raise SettingsError(
+                f"{DATA_DIR_ENV}={data_dir} lies in {existing}, which is a file, not a folder"
+            )
         if pattern := next((mark for mark in "[*?\\" if mark in str(data_dir)), None):
             # DuckDB reads every path it lists files under as a pattern: `[r]` matches `r`
             # alone, so the data root's own bronze files were "not found"; `root*` (or
