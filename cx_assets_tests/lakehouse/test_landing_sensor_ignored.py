@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -313,6 +314,33 @@ def test_a_run_never_spans_a_date_folder_it_may_not_read(lake, ticker, capfd, mo
         assert later[0].tags["dagster/asset_partition_range_end"] == "2024-01-07"
         assert not ticker.tick().run_requests
     assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_day_copied_in_again_keeping_its_times_waits_behind_one_it_may_not_read(
+    lake, ticker, capfd, monkeypatch
+):
+    """A day after one it may not read waits for a later tick, as a new day does, when it is
+    a re-delivery the state knows by its fingerprint (`cp -p` of a corrected file, only its
+    ctime moved), which needs no comparison with bronze: taken on the same tick, it made one
+    run from the day before the unreadable one through it, which fails on that day, as do
+    its retries, building none of them (mutation testing: the wait dropped, no test
+    failed)."""
+    paths = {
+        day: lake.land_jsonl("crm", "interactions", day, [{"Id": 1}])
+        for day in ["2024-01-04", DAY, "2024-01-06"]
+    }
+    assert len(ticker.tick().run_requests) == 1  # the three days, as the state knows them
+    before = paths["2024-01-06"].stat()
+    time.sleep(0.05)  # file times move in kernel ticks: step past the first write's
+    lake.land_jsonl("crm", "interactions", "2024-01-04", [{"Id": 1}, {"Id": 2}])
+    lake.land_jsonl("crm", "interactions", "2024-01-06", [{"Id": 3}])
+    os.utime(paths["2024-01-06"], ns=(before.st_atime_ns, before.st_mtime_ns))
+    with monkeypatch.context() as locked:
+        refuse_listing(locked, {lake.layout.landing_dir / "crm" / "interactions" / DAY})
+        first = ticker.tick().run_requests
+        assert [request.partition_key for request in first] == ["2024-01-04"]
+        assert keys(ticker.tick()) == ["2024-01-06"]
+        assert not ticker.tick().run_requests
 
 
 @pytest.mark.parametrize("folder", ["crm/contacts", "crm"])
