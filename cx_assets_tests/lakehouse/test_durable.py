@@ -93,3 +93,25 @@ def test_data_that_did_not_reach_the_disk_fails_the_write(tmp_path, monkeypatch)
         publish(pa.table({"n": [1]}), folder)
     monkeypatch.setattr(os, "fsync", real_fsync)
     assert not (folder / DATA_FILE).exists()
+
+
+def test_a_file_replaced_whole_is_on_the_disk_before_its_rename_and_the_rename_after(
+    tmp_path, disk_log
+):
+    """`durable.replace`, which gold tables, models, `dagster.yaml` and the read-ahead
+    record are published by, syncs as `publish` does (mutation testing: its syncs dropped,
+    no test failed, since the tests above publish Parquet, which syncs on its own)."""
+    from cx_assets.lakehouse.durable import replace
+
+    folder = tmp_path / "gold" / "t"
+    folder.mkdir(parents=True)
+    in_flight, target = folder / "_t.parquet.tmp", folder / "t.parquet"
+    in_flight.write_bytes(b"new")
+    replace(in_flight, target)
+    assert target.read_bytes() == b"new"
+    assert disk_log == [
+        ("sync", str(in_flight)),
+        ("rename", str(target)),
+        ("sync", str(tmp_path / "gold")),  # may hold a folder made for it
+        ("sync", str(folder)),
+    ]
