@@ -218,6 +218,26 @@ def test_what_is_written_with_the_rows_commits_and_rolls_back_with_them(con):
     assert written_days.days_under_other_keys(con, "silver.t", "old") == []
 
 
+def test_days_built_are_those_recorded_and_those_with_rows_written_before_the_record(con):
+    """What the leakage means count their days by and the whole-history tables are as of
+    (`days_built`, `latest_day_built`), and the days a day built again under another key
+    leaves (mutation testing: either half of `days_built`, or `max` as `min`, failed no
+    test here)."""
+    from cx_assets.lakehouse import written_days
+
+    seed(con)  # D1 and D2 hold rows, written before the record existed
+    assert written_days.days_built(con, "silver", "t") == {D1, D2}
+    assert written_days.latest_day_built(con, "silver", "t") == D2
+    written_days.ensure_table(con)
+    written_days.record(con, "silver.t", [D3], None)  # built, with no rows
+    assert written_days.days_built(con, "silver", "t") == {D1, D2, D3}
+    assert written_days.latest_day_built(con, "silver", "t") == D3
+    written_days.record(con, "silver.t", [D1, D3], "old")
+    written_days.record(con, "silver.t", [D3], "new")  # D3 built again under a new key
+    assert written_days.days_under_other_keys(con, "silver.t", "new") == [D1]
+    assert written_days.days_under_key(con, "silver.t", "new") == [D3]
+
+
 def test_partitioned_rows_need_a_date_column(con):
     seed(con)
     with pytest.raises(ValueError, match="'date' column"):
