@@ -115,3 +115,20 @@ def test_a_file_replaced_whole_is_on_the_disk_before_its_rename_and_the_rename_a
         ("sync", str(tmp_path / "gold")),  # may hold a folder made for it
         ("sync", str(folder)),
     ]
+
+
+def test_an_error_writing_a_file_names_it_and_one_without_an_errno_is_left_as_it_is(tmp_path):
+    """A full disk's error from Arrow or a file object names no file: `naming` names the
+    one written. An OSError without an errno (Arrow raises such) is raised as it was, not
+    turned into a TypeError of `os.strerror(None)` (mutation testing: the errno test
+    dropped, no test failed)."""
+    from cx_assets.lakehouse.durable import naming
+
+    path = tmp_path / "gold" / "t.parquet"
+    with pytest.raises(OSError) as full, naming(path):
+        raise OSError(errno.ENOSPC, "Error writing bytes to file")
+    assert (full.value.errno, full.value.filename) == (errno.ENOSPC, str(path))
+    assert "No space left on device" in str(full.value)
+    with pytest.raises(OSError, match=r"^Arrow could not write$") as arrow, naming(path):
+        raise OSError("Arrow could not write")
+    assert arrow.value.errno is None
