@@ -416,3 +416,24 @@ def test_a_run_on_another_data_roots_dagster_home_is_refused_before_it_takes_the
         home.mkdir(parents=True)
         own = in_memory_instance(home)
         assert materialize([one], instance=own, resources=build_resources(team_b)).success
+
+
+def test_a_ticket_still_being_named_is_left_to_its_waiter_and_a_minute_old_one_removed(tmp_path):
+    """A waiter takes its ticket under an in-flight name and renames it at once: a waiter
+    looking at the queue in between must leave it (removed, its waiter's rename failed and
+    its run with it), and remove one a killed waiter left (mutation testing: the minute
+    taken as no time, no test failed)."""
+    queue = tmp_path / run_lock.QUEUE_DIR
+    queue.mkdir()
+    being_named = queue / f"_{time.time_ns():020d}-{os.getpid()}-2"
+    left_by_a_killed_waiter = queue / f"_{time.time_ns() - 120 * 10**9:020d}-{dead_pid()}-1"
+    for path in (being_named, left_by_a_killed_waiter):
+        path.touch()
+    two_minutes_ago = time.time() - 120
+    os.utime(left_by_a_killed_waiter, (two_minutes_ago, two_minutes_ago))
+    ticket = run_lock._Ticket(tmp_path / run_lock.LOCK_FILE)
+    try:
+        assert ticket.first_in_line()
+        assert being_named.exists() and not left_by_a_killed_waiter.exists()
+    finally:
+        ticket.leave()
