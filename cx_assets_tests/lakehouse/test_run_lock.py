@@ -437,3 +437,15 @@ def test_a_ticket_still_being_named_is_left_to_its_waiter_and_a_minute_old_one_r
         assert being_named.exists() and not left_by_a_killed_waiter.exists()
     finally:
         ticket.leave()
+
+
+def test_the_command_centre_takes_a_run_for_killed_only_when_its_process_was_on_this_host():
+    """`owner_gone`, which the command centre's runs read: a run of another host sharing the
+    data root names a pid that means nothing here (mutation testing: the host test dropped,
+    no test failed, and such a run showed as killed)."""
+    pid = str(dead_pid())
+    here = {run_lock.PID_TAG: pid, run_lock.HOST_TAG: socket.gethostname()}
+    elsewhere = {run_lock.PID_TAG: pid, run_lock.HOST_TAG: "another-host"}
+    assert run_lock.owner_gone(here, "run-1")
+    assert not run_lock.owner_gone(elsewhere, "run-1")
+    assert not run_lock.owner_gone(run_lock.owner_tags("run-1"), "run-1")  # this process
