@@ -113,7 +113,7 @@ def landed_days(landing_dir: Path, source: str) -> set[str]:
         for folder in folders:
             if (
                 folder.name not in days
-                and _DATE_FOLDER.match(folder.name)
+                and parse_date_folder(folder.name) is not None  # 2024-02-30 is none
                 and _holds_a_file(folder.path)
             ):
                 days.add(folder.name)

@@ -117,6 +117,10 @@ def test_landed_days_are_date_folders_holding_a_file_that_would_be_read(tmp_path
     (digital / "members" / "2024-01-09").mkdir(parents=True)  # an empty folder
     write(digital / "members" / "latest" / "m.csv", b"member_id\n")  # not a date
     write(digital / "members" / "2024-01-11.bak" / "m.csv", b"member_id\n")  # nor this
+    # Shaped as a date and none: taken for a landed day, it ended `cx-lakehouse run
+    # --select group:digital` in a ValueError traceback after the run (its summary naming
+    # the days landed and never built before the run's parsed each one).
+    write(digital / "calls" / "2024-02-30" / "calls.csv", b"call_id\n")
     write(digital / "_staging" / "2024-01-10" / "m.csv", b"member_id\n")  # in flight
 
     assert landed_days(landing_dir, "digital") == {"2024-01-05", "2024-01-06"}
