@@ -290,6 +290,12 @@ def test_the_schedule_leaves_out_a_domain_whose_landing_run_is_going(lake):
     domain of each day again. A landing run queued or going for the day (alone, or in its
     range) leaves its domain out; once it has failed, the schedule runs the domain."""
     from dagster import DagsterRunStatus, SkipReason
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
     from cx_assets.domains import definitions_of
     from cx_assets.lakehouse.automation import yesterday_run
@@ -305,19 +311,47 @@ def test_the_schedule_leaves_out_a_domain_whose_landing_run_is_going(lake):
         )
 
     landing = {"cx/source": "calls", "cx/trigger": "landing"}
+    code = InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="cx_assets.definitions"))
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(code, "__repository__"), "calls_daily")
     ranged = {
         "dagster/asset_partition_range_start": "2024-01-03",
         "dagster/asset_partition_range_end": day,
     }
     for status, tags in [
         (DagsterRunStatus.NOT_STARTED, {"dagster/partition": day}),
+        # The daemon back: its sensors' runs wait in the run queue (mutation testing: QUEUED
+        # left out of the statuses going, no test failed).
+        (DagsterRunStatus.QUEUED, {"dagster/partition": day}),
         (DagsterRunStatus.STARTED, ranged),
     ]:
         run = lake.instance.create_run_for_job(
-            calls.resolve_job_def("calls_daily"), status=status, tags={**landing, **tags}
+            calls.resolve_job_def("calls_daily"),
+            status=status,
+            tags={**landing, **tags},
+            remote_job_origin=origin,  # a queued run's: the daemon launches it from it
         )
         skipped = evaluate()
         assert isinstance(skipped, SkipReason), skipped
         assert f"being built by run {run.run_id}" in skipped.skip_message
         lake.instance.report_run_failed(lake.instance.get_run_by_id(run.run_id))
         assert evaluate().partition_key == day
+
+
+def test_the_schedule_runs_the_first_partition_and_skips_the_day_before_it():
+    """The tick the day after `CX_PARTITIONS_START` builds that day; the tick on it has no
+    partition to build (mutation testing: the first partition taken as before the first,
+    no test failed, and a lakehouse started yesterday never had its first day built by the
+    schedule)."""
+    from datetime import timedelta
+
+    from dagster import RunRequest, SkipReason
+
+    from cx_assets.lakehouse.automation import yesterday_run
+
+    first = daily_partitions.start.date()
+    at = datetime.combine(first, datetime.min.time(), UTC) + timedelta(hours=2)
+    request = yesterday_run(at + timedelta(days=1), None, None, Path("landing"), print)
+    assert isinstance(request, RunRequest) and request.partition_key == first.isoformat()
+    skipped = yesterday_run(at, None, None, Path("landing"), print)
+    assert isinstance(skipped, SkipReason)
+    assert skipped.skip_message.startswith(f"{first - timedelta(days=1)} is before the first")
