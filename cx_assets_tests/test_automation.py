@@ -48,6 +48,9 @@ def test_sensors_schedule_and_jobs_run_by_default():
     (schedule,) = definitions.defs.get_repository_def().schedule_defs
     assert schedule.job_name == "daily_partitions"
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
+    # At 02:00 UTC, as docs/architecture.md says, whatever the machine's zone (mutation
+    # testing: another zone, no test failed).
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "UTC")
     job = definitions.defs.resolve_job_def("daily_partitions")
     assert job.partitions_def == daily_partitions
 
