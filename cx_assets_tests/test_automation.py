@@ -44,6 +44,9 @@ def test_sensors_schedule_and_jobs_run_by_default():
         sensor = sensors[f"{domain}_landing_sensor"]
         assert sensor.default_status == DefaultSensorStatus.RUNNING
         assert sensor.job_name == f"{domain}_daily"
+        # A landed day is seen within seconds (mutation testing: a 30 s interval, no test
+        # failed; the daemon evaluates a sensor at most every 5 s anyway).
+        assert sensor.minimum_interval_seconds == 5
     assert sensors["rollups_automation"].default_status == DefaultSensorStatus.RUNNING
     (schedule,) = definitions.defs.get_repository_def().schedule_defs
     assert schedule.job_name == "daily_partitions"
