@@ -4,6 +4,7 @@ built since, or its files changed or went."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -281,3 +282,25 @@ def test_a_failed_run_is_asked_again_short_of_a_later_day_it_may_not_read(lake, 
 
     (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
     assert again.partition_key == "2024-01-01"
+
+
+def test_a_day_whose_run_failed_before_another_days_is_asked_again_too(ticker, lake, monkeypatch):
+    """Two days landed apart, each run failed (a disk full for a while): both are owed a
+    run, the older one too once the newer one's ask has been made (mutation testing: the
+    runs looked at taken from the newest failed one, the older day never asked again, no
+    test failed)."""
+    later_day = "2024-01-06"
+    fail_as(ticker, ticker.request)
+    time.sleep(1.1)  # runs are looked at from a second before the one they start from
+    lake.land_jsonl("crm", "interactions", later_day, [{"Id": 3}])
+    (later,) = ticker.tick().run_requests
+    assert later.partition_key == later_day
+    fail_as(ticker, later)
+
+    (first_ask,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    assert first_ask.partition_key == later_day  # the newest failed run first
+    fail_as(ticker, first_ask)  # asked again, failed again: its next ask waits longer
+    after_the_first_wait = failed_runs.FIRST_WAIT + timedelta(seconds=30)
+    (second_ask,) = tick_at(ticker, monkeypatch, after_the_first_wait).run_requests
+    assert second_ask.partition_key == DAY
+    assert second_ask.tags[failed_runs.ASKED_AGAIN_TAG] == "1"
