@@ -304,3 +304,29 @@ def test_a_day_whose_run_failed_before_another_days_is_asked_again_too(ticker, l
     (second_ask,) = tick_at(ticker, monkeypatch, after_the_first_wait).run_requests
     assert second_ask.partition_key == DAY
     assert second_ask.tags[failed_runs.ASKED_AGAIN_TAG] == "1"
+
+
+def test_a_day_whose_earlier_landing_run_is_still_going_is_not_asked_again(ticker, monkeypatch):
+    """A long run of several days holds the data root; a re-delivery of one of them asked a
+    run that waited past CX_RUN_WAIT_SECONDS for the lock and failed. Asked again while the
+    long run still goes, each ask would wait and fail the same way, spending the asks: it
+    waits for that run (mutation testing: the look for a landing run going dropped, no test
+    failed)."""
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from cx_assets.lakehouse.partitions import run_tags_for_days
+
+    landing = {key: ticker.request.tags[key] for key in ("cx/source", "cx/trigger")}
+    going = ticker.instance.add_run(
+        DagsterRun(
+            job_name="crm_daily",
+            status=DagsterRunStatus.STARTED,
+            tags={**landing, **run_tags_for_days("2024-01-04", "2024-01-06")},
+        )
+    )
+    fail_as(ticker, ticker.request)  # the re-delivery's run, failed waiting for the lock
+
+    assert not tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    ticker.instance.report_run_failed(going)
+    (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    assert again.partition_key == DAY
