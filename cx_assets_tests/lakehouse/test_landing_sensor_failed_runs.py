@@ -330,3 +330,25 @@ def test_a_day_whose_earlier_landing_run_is_still_going_is_not_asked_again(ticke
     ticker.instance.report_run_failed(going)
     (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
     assert again.partition_key == DAY
+
+
+def test_a_failed_day_is_asked_again_through_the_later_built_days_reading_it(lake, monkeypatch):
+    """digital 2024-01-01's run, of that day alone, failed, and 2024-01-02 and -03 are
+    built, their leakage calls read from its old files: asked again, the run goes through
+    them, as a changed day's does (mutation testing: the ask made of the day alone, the
+    later days left computed from what it replaced, no test failed)."""
+    from dagster import RunRequest
+
+    from cx_assets_tests.lakehouse.sensor_ticks import digital_day_redelivered_before_built_ones
+
+    ticker = digital_day_redelivered_before_built_ones(lake, monkeypatch)
+    assert ticker.tick().run_requests  # the state takes in the re-delivered day
+    alone = {"cx/source": "digital", "cx/trigger": "landing"}
+    fail_as(
+        ticker, RunRequest(run_key="digital:2024-01-01:a", partition_key="2024-01-01", tags=alone)
+    )
+
+    (again,) = tick_at(ticker, monkeypatch, failed_runs.FIRST_WAIT * 2).run_requests
+    assert again.partition_key is None
+    assert again.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    assert again.tags["dagster/asset_partition_range_end"] == "2024-01-03"
