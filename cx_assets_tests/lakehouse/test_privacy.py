@@ -96,6 +96,9 @@ def test_a_contact_typed_in_another_scripts_digits_or_full_width_hashes_as_its_t
     marked = ["zel\u200eda@example.com", "zelda\u2066@example.com\u2069", "zelda@exa\u2062mple.com"]
     marked += ["zelda\u180e@example.com", "\u202bzelda@example.com"]
     assert [normalised_email(email) for email in marked] == ["zelda@example.com"] * 5
+    # a phone number with invisible format characters pasted inside: its digits
+    pasted = ["+55\u200e11\u200e97531\u200e8642", "+55 11 9753\u20601-8642", "5511\u00ad975318642"]
+    assert [normalised_phone(phone) for phone in pasted] == ["5511975318642"] * 3
 
 
 @pytest.mark.parametrize("good", [True, False], ids=["a good record", "no good record"])
@@ -207,10 +210,28 @@ def test_record_hashes_are_text_keyed_by_record_whether_or_not_a_record_is_good(
         ("ana\ufeff@example.com; ana\u200e@exam\u200fple.com", "[email]; [email]"),
         ("ana\u2066@example.com\u2069, ana\u2062@example.com", "[email]\u2069, [email]"),
         ("ana\u180e@example.com, \u202bana@example\u202c.com", "[email], [email]"),
+        # seen in review: a phone number with an invisible format character pasted inside
+        # stayed in clear: direction marks (text copied from right-to-left text), a word
+        # joiner inside a group, a soft hyphen, an Arabic letter mark beside a separator
+        ("tel +55\u200e11\u200e97531\u200e8642 ok", "tel [phone] ok"),
+        ("ligar 9753\u20601-8642 ou 97531\u00ad8643", "ligar [phone] ou [phone]"),
+        ("\u200f+55 11\u200f 97531-8642\u200f, 3232\u061c-1234", "\u200f[phone]\u200f, [phone]"),
+        ("(11)\u2066 97531-8642\u2069 and 555\u200d123\u200d4567", "[phone]\u2069 and [phone]"),
+        # marks around every digit run (as right-to-left text has them), brackets too
+        ("\u200e(\u200e61\u200e) \u200e3706\u200e-\u200e7716\u200e |", "\u200e[phone]\u200e |"),
+        # and digits that are no phone number stay, invisible characters among them: dates
+        # with their times, years, amounts, short ids
+        ("em \u200f2024-03-01\u200f \u200f12:30, 01/03/2024\u200e 09:15", None),
+        ("renovação 2024\u200e-2025, pedido 1234\u200e-567, R$\u200e 1.299,99", None),
+        ("order\u200e 12345678 at 10\u200e.5% x\u200e12\u200e34", None),
+        # judged as it reads: eight digits in a run stay; a zero-width space, a separator
+        # too, still joins a local number's groups
+        ("pedido 3232\u200e1234, fixo 3232\u200b1234", "pedido 3232\u200e1234, fixo [phone]"),
         (None, None),
     ],
 )
 def test_free_text_is_masked(text, masked):
+    masked = text if masked is None else masked  # None: left as it is
     assert duckdb.sql(f"SELECT {mask_contacts_sql('?')}", params=[text]).fetchall() == [(masked,)]
 
 
@@ -420,6 +441,12 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("ana\u200b@example.com.csv", "[email].csv"),  # a zero-width space pasted inside
         ("ana\u200e@example.com.csv", "[email].csv"),  # a left-to-right mark
         ("ana\ufeff@exa\u2063mple.com.csv", "[email].csv"),
+        # a phone number with an invisible format character inside (seen in review)
+        ("+55\u200e11\u200e97531\u200e8642.csv", "[phone].csv"),
+        ("contato_9753\u20601-8642.jsonl", "contato_[phone].jsonl"),
+        ("97531\u00ad8642 e 3232\u200f-1234.csv", "[phone] e [phone].csv"),
+        ("export 2024-01-05\u200e 11 94242-0150.csv", "export 2024-01-05\u200e [phone].csv"),
+        ("20240105\u200e-415-555-0199.csv", "20240105\u200e-[phone].csv"),
     ],
 )
 def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
@@ -432,7 +459,9 @@ def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
     "name", ["contacts-0001.jsonl", "journeys_20240105.csv", "export_2024-01-05_1200.csv",
              "calls_2024-01-05.csv", "order 12345678.json", "call-CALL-20240105-000049.json",
              "TCK-20240105-000029.jsonl", "20240105123456.csv", "2024-2025.csv",
-             "calls-20240105-101500-000001.csv", "export 2024-01-05 23.59.59 000123.csv"],
+             "calls-20240105-101500-000001.csv", "export 2024-01-05 23.59.59 000123.csv",
+             "calls-20240105\u200e-101500\u200e-000001.csv", "export\u200f 2024\u200f-2025.csv",
+             "calls_2024-01-05\u200e_1200.csv"],
 )  # fmt: skip
 def test_a_file_name_without_contacts_is_shown_as_it_is(name):
     """Dates and counters are how files are named (the generators' `call-<call_id>.json`):

@@ -378,6 +378,29 @@ def test_names_with_any_latin_letters_or_spacing_are_masked_in_a_ticket(lake):
     ]
 
 
+def test_a_phone_number_pasted_with_invisible_characters_is_masked_in_a_ticket(lake):
+    """Seen in review: a phone number holding direction marks (as text copied from
+    right-to-left text holds them), a word joiner or a soft hyphen stayed in clear in a
+    ticket's text; a date and time with such marks around them stay as written."""
+    lake.land_csv("support", "customers", D1, [customer("C9", "Zed Doe", "", "")])
+    texts = {
+        "T80": "ligar +55\u200e11\u200e97531\u200e8642 ou 9753\u20601-8642",
+        "T81": "fixo 3232-\u00ad1234, desde \u200f2024-03-01\u200f 12:30",
+    }
+    lake.land_jsonl("support", "tickets", D1, [
+        ticket(ticket_id, t(D1, "09:00:00"), "low", customer="C9", description=text)
+        for ticket_id, text in texts.items()
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    rows = lake.query(
+        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
+    )
+    assert rows["description"].tolist() == [
+        "ligar [phone] ou [phone]",
+        "fixo [phone], desde \u200f2024-03-01\u200f 12:30",
+    ]
+
+
 def test_a_customer_day_hashed_under_another_key_fails_one_hash_key(lake, monkeypatch):
     """Found in an audit of the checks: support's `one_hash_key` was shown failing nowhere
     (CRM's three were). A customer day written under one `CX_HASH_KEY` and the next under
