@@ -377,6 +377,12 @@ def test_a_persons_own_name_is_masked_in_free_text(text, names, masked):
         ("Mariá and Anaïs, not Mari", ["Mari Anas"], "Mariá and Anaïs, not [name]"),
         # letters of other scripts keep any case
         ("ИВАН ПЕТРОВ и Иван", ["Иван Петров"], "[name] и [name]"),
+        # seen in review: full-width Latin letters (as East Asian input methods type them),
+        # in the text or the delivered name, an ideographic space between its parts; a
+        # part inside a longer full-width word is no word of its own
+        ("Ａｎａ\u3000Ｓｏｕｚａ様、ＳＯＵＺＡ", ["Ana Souza"], "[name]様、[name]"),
+        ("Ana Souza ligou", ["Ａｎａ Ｓｏｕｚａ"], "[name] ligou"),
+        ("Ｂａｎａｎａ, Ａｎａｉｓ", ["Ana Souza"], "Ｂａｎａｎａ, Ａｎａｉｓ"),
     ],
 )
 def test_a_name_is_masked_whatever_its_letters_and_spacing(text, names, masked):

@@ -378,6 +378,28 @@ def test_names_with_any_latin_letters_or_spacing_are_masked_in_a_ticket(lake):
     ]
 
 
+def test_a_name_typed_in_full_width_letters_is_masked_in_a_ticket(lake):
+    """Seen in review: a customer's name typed in full-width Latin letters (as East Asian
+    input methods type them) stayed in the ticket's text, and so did another customer's."""
+    lake.land_csv("support", "customers", D1, [
+        customer("C8", "Ana Souza", "as@example.com", "555 222 6666"),
+        customer("C9", "Ｌｕｃｉａ Ｆｅｒｒｅｉｒａ", "lf@example.com", "555 222 7777"),
+    ])  # fmt: skip
+    texts = {
+        "T90": ("C8", "Ａｎａ\u3000Ｓｏｕｚａです。Ｂａｎａｎａ"),
+        "T91": ("C8", "Ana e Lucia Ferreira ligaram"),
+    }
+    lake.land_jsonl("support", "tickets", D1, [
+        ticket(ticket_id, t(D1, "09:00:00"), "low", customer=customer_id, description=text)
+        for ticket_id, (customer_id, text) in texts.items()
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    rows = lake.query(
+        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
+    )
+    assert rows["description"].tolist() == ["[name]です。Ｂａｎａｎａ", "[name] e [name] ligaram"]
+
+
 def test_a_phone_number_pasted_with_invisible_characters_is_masked_in_a_ticket(lake):
     """Seen in review: a phone number holding direction marks (as text copied from
     right-to-left text holds them), a word joiner or a soft hyphen stayed in clear in a
