@@ -67,6 +67,8 @@ _INVISIBLE = "".join(
 _INVISIBLE_PY = "".join(
     chr(first) + (f"-{chr(last)}" if last != first else "") for first, last in _INVISIBLE_RANGES
 )
+# The same as the body of a class of Python's re, for other modules (an id's phone joins).
+INVISIBLE_CLASS_BODY = _INVISIBLE_PY
 EMAIL_PATTERN = (
     rf"""(?:"[^"\n]{{1,64}}"|[\p{{L}}\p{{N}}{_INVISIBLE}.!#$%&'*+/=?^_`{{|}}~-]+) ?"""
     rf"(?:[@\x{{FF20}}]|%40) ?[\p{{L}}\p{{N}}{_INVISIBLE}.\x{{FF0E}}-]+[.\x{{FF0E}}]\p{{L}}{{2,}}"

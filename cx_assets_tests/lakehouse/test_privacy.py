@@ -416,7 +416,10 @@ def test_a_person_id_must_be_opaque_in_every_silver_model_that_lands_one(module,
     schema = pa.DataFrameSchema({column: checked})
     for good in ("M00000001", "CUS-0002", "100200300400", "c_9.x"):
         schema.validate(pd.DataFrame({column: [good]}))
-    for bad in ("ana@example.com", "+5511942420150", "(11) 94242-0150", "Ana Souza", " M1"):
+    bad_ids = ["ana@example.com", "+5511942420150", "(11) 94242-0150", "Ana Souza", " M1"]
+    # seen in review: a phone number with invisible characters pasted inside passed
+    bad_ids += ["415\u200e-555-0199", "415\u2060555\u20600199", "4155550199\u200f"]
+    for bad in bad_ids:
         with pytest.raises(pa.errors.SchemaError):
             schema.validate(pd.DataFrame({column: [bad]}))
 

@@ -29,6 +29,7 @@ PERSONAL_IDS = [
     "415-555-0199",
     "１１-９４２４２-０１５０",  # full-width digits, as a Japanese input method types them
     "٤١٥-٥٥٥-٠١٩٩",  # Arabic-Indic digits
+    "415\u200e-555-0199",  # a left-to-right mark pasted inside
 ]
 
 
