@@ -301,7 +301,9 @@ def weekday_hour_heatmap(cells: pd.DataFrame, value: str, *, title: str) -> alt.
                 scale=alt.Scale(
                     domain=[0, max(1.0, float(grid["count"].max()))], range=HEAT_OPACITY
                 ),
-                legend=alt.Legend(tickMinStep=1, format=","),
+                # `d`: d3 gives a format without a type the step's precision, and a legend
+                # of steps of 200 read `2e+2`.
+                legend=alt.Legend(tickMinStep=1, format=",d"),
                 title=None,
             ),
             tooltip=["day", "hour", alt.Tooltip("count:Q", format=",")],

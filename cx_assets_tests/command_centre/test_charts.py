@@ -641,3 +641,14 @@ def test_a_heat_map_names_every_weekday():
     spec = weekday_hour_heatmap(cells, "friction", title="t").to_dict()
     assert spec["encoding"]["y"]["sort"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     assert spec["encoding"]["y"].get("axis", {}).get("labelOverlap") is False, spec["encoding"]["y"]
+
+
+def test_a_heat_maps_legend_counts_in_whole_numbers():
+    """Seen in the benchmark's screenshot of the CRM page after caa3e47: the heat map's
+    legend read `0, 2e+2, 4e+2, 6e+2, 8e+2`. Vega formats a legend's values through d3's
+    tickFormat, which gives a format without a type (`,`) the precision of the step, one
+    significant digit for steps of 200 (`,.1` is `2e+2`); a `d` it leaves alone (`200`)."""
+    cells = pd.DataFrame({"day_of_week": [0, 4], "hour": [9, 15], "friction": [10, 812]})
+    legend = weekday_hour_heatmap(cells, "friction", title="t").to_dict()["encoding"]
+    legend = legend["opacity"]["legend"]
+    assert legend["format"] in {"d", ",d"}, legend
