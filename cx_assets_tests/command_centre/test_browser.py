@@ -5,6 +5,7 @@ changed, screenshots saved. Skipped, with the reason, where /usr/bin/chromium is
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
@@ -43,6 +44,44 @@ needs_chromium = pytest.mark.skipif(
     "(`apt-get install -y chromium`, as .ci/run does) and the dev extra to run the "
     "real-browser test",
 )
+
+
+@contextlib.contextmanager
+def browser_page(scheme: str = "light") -> Iterator:
+    """A page of headless Chromium, 1400 px wide, its colour scheme `scheme`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+            )
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def open_page(page, url: str, path: str, title: str, charts: int = 0) -> None:
+    """`url`/`path` opened in `page`, waited for until its script is done and `charts` of
+    its charts are drawn."""
+    page.goto(f"{url}/{path}")
+    page.wait_for_function(DONE, arg=title, timeout=60_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.vega-embed svg').length >= {charts}",
+        timeout=30_000,
+    )
+
+
+def evaluated_on(url: str, scheme: str, pages, script: str) -> list:
+    """`script`'s result on each of `pages` ((path, title, charts drawn)), opened in turn
+    in one browser whose colour scheme is `scheme`, as (path, result)."""
+    with browser_page(scheme) as page:
+        results = []
+        for path, title, charts in pages:
+            open_page(page, url, path, title, charts)
+            results.append((path, page.evaluate(script)))
+    return results
 
 
 def test_the_dashboard_command_serves_loopback_only_without_telemetry():
@@ -244,31 +283,13 @@ def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, schem
     in its light text; seen in an audit, the charts' own colours were for the white page
     alone: the bars' values and a scatter's names black on the near-black page (1.1:1), the
     axes' grey 3.3:1 and support's delivered tickets a line of #222222 (1.2:1)."""
-    from playwright.sync_api import sync_playwright
-
-    url = dashboard[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
-            )
-            page = context.new_page()
-            for path, title, charts in (("calls", "Calls", 6), ("support", "Support", 4)):
-                page.goto(f"{url}/{path}")
-                page.wait_for_function(DONE, arg=title, timeout=60_000)
-                page.wait_for_function(
-                    f"() => document.querySelectorAll('.vega-embed svg').length >= {charts}",
-                    timeout=30_000,
-                )
-                drawn = page.evaluate(CHART_CONTRAST_JS)
-                assert len(drawn["texts"]) > 50 and drawn["lines"], drawn
-                faint = [(text, round(ratio, 1)) for text, ratio in drawn["texts"] if ratio < 4.5]
-                assert not faint, (path, faint)
-                unseen = [(chart, round(ratio, 1)) for chart, ratio in drawn["lines"] if ratio < 3]
-                assert not unseen, (path, unseen)
-        finally:
-            browser.close()
+    pages = (("calls", "Calls", 6), ("support", "Support", 4))
+    for path, drawn in evaluated_on(dashboard[0], scheme, pages, CHART_CONTRAST_JS):
+        assert len(drawn["texts"]) > 50 and drawn["lines"], drawn
+        faint = [(text, round(ratio, 1)) for text, ratio in drawn["texts"] if ratio < 4.5]
+        assert not faint, (path, faint)
+        unseen = [(chart, round(ratio, 1)) for chart, ratio in drawn["lines"] if ratio < 3]
+        assert not unseen, (path, unseen)
 
 
 # JavaScript declaring `seen(mark)`: a chart mark's paint (its fill, or its stroke where it
@@ -330,29 +351,10 @@ def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(dashboard, 
     0.7 opacity, 1.8-3.0:1; on the dark page the playback's event and failure markers were
     2.3 and 2.9:1 and a scatter's points 2.9:1 (the palette's black, 1.2:1 there, is for a
     seventh series: test_charts measures every colour of each page)."""
-    from playwright.sync_api import sync_playwright
-
-    url = dashboard[0]
     pages = (("crm", "CRM friction", 4), ("calls", "Calls", 6), ("support", "Support", 4),
              ("leakage", "Digital leakage", 6))  # fmt: skip
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
-            )
-            page = context.new_page()
-            drawn = []
-            for path, title, charts in pages:
-                page.goto(f"{url}/{path}")
-                page.wait_for_function(DONE, arg=title, timeout=60_000)
-                page.wait_for_function(
-                    f"() => document.querySelectorAll('.vega-embed svg').length >= {charts}",
-                    timeout=30_000,
-                )
-                drawn += page.evaluate(MARK_CONTRAST_JS)
-        finally:
-            browser.close()
+    evaluated = evaluated_on(dashboard[0], scheme, pages, MARK_CONTRAST_JS)
+    drawn = [mark for _, marks in evaluated for mark in marks]
     charts = {chart for chart, _, _ in drawn}
     assert {"Sentiment mix", "Friction flags a day", "Leakage calls a day"} <= charts, charts
     assert any(chart.startswith("M1 on ") for chart in charts), charts  # the playback
@@ -380,27 +382,15 @@ def test_the_playbacks_steps_to_come_are_quieter_than_those_played(dashboard, sc
     (#dddddd, 1.4:1 on the white page), and on the dark page that grey was 13:1, the steps
     to come glaring white beside the played ones (the event's blue 3.5:1): played back to
     step 1, a reader saw steps 2 to 4 as the ones shown."""
-    from playwright.sync_api import sync_playwright
-
-    url = dashboard[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
-            )
-            page = context.new_page()
-            page.goto(f"{url}/leakage")
-            page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
-            page.get_by_role("slider", name="Step").focus()
-            page.keyboard.press("Home")  # back to step 1
-            page.wait_for_function(
-                "() => document.body.innerText.includes('Step 1 of 4')", timeout=30_000
-            )
-            page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
-            played, *to_come = page.evaluate(PLAYBACK_MARKERS_JS)
-        finally:
-            browser.close()
+    with browser_page(scheme) as page:
+        open_page(page, dashboard[0], "leakage", "Digital leakage")
+        page.get_by_role("slider", name="Step").focus()
+        page.keyboard.press("Home")  # back to step 1
+        page.wait_for_function(
+            "() => document.body.innerText.includes('Step 1 of 4')", timeout=30_000
+        )
+        page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
+        played, *to_come = page.evaluate(PLAYBACK_MARKERS_JS)
     assert len(to_come) == 3 and played >= 3, (played, to_come)
     assert all(ratio < 2 for ratio in to_come) and max(to_come) < played, (played, to_come)
 
@@ -427,24 +417,7 @@ def test_the_heat_maps_busiest_cell_stands_out_most_on_either_page(dashboard, sc
     (#cfe1f2, 1.3:1 on the white page) to a dark blue for the busiest hour (8.8:1 there);
     on the dark page a browser set to dark gets, the empty hours glared at 13.5:1 and the
     busiest, the chart's point, sank into the page at 2.1:1."""
-    from playwright.sync_api import sync_playwright
-
-    url = dashboard[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
-            )
-            page = context.new_page()
-            page.goto(f"{url}/crm")
-            page.wait_for_function(DONE, arg="CRM friction", timeout=60_000)
-            page.wait_for_function(
-                "() => document.querySelectorAll('.vega-embed svg').length >= 4", timeout=30_000
-            )
-            cells = page.evaluate(HEAT_CELLS_JS)
-        finally:
-            browser.close()
+    [(_, cells)] = evaluated_on(dashboard[0], scheme, [("crm", "CRM friction", 4)], HEAT_CELLS_JS)
     assert len(cells) == 7 * 24, cells
     busiest = max(count for count, _ in cells)
     by_count = {count: {ratio for n, ratio in cells if n == count} for count, _ in cells}
@@ -488,27 +461,9 @@ def test_slices_and_stacked_areas_are_edged_apart_on_either_page(dashboard, sche
     an edge, told apart by hue alone, their lightness close (blue, grey and vermilion 1.1 to
     1.5:1 against each other; on the white page, blue and brown 1.3:1), where WCAG asks
     3:1 between the parts of a graphic next to each other, or an edge between them."""
-    from playwright.sync_api import sync_playwright
-
-    url = dashboard[0]
-    drawn = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
-            )
-            page = context.new_page()
-            for path, title, charts in (("calls", "Calls", 6), ("crm", "CRM friction", 4)):
-                page.goto(f"{url}/{path}")
-                page.wait_for_function(DONE, arg=title, timeout=60_000)
-                page.wait_for_function(
-                    f"() => document.querySelectorAll('.vega-embed svg').length >= {charts}",
-                    timeout=30_000,
-                )
-                drawn += page.evaluate(EDGES_JS)
-        finally:
-            browser.close()
+    pages = (("calls", "Calls", 6), ("crm", "CRM friction", 4))
+    drawn = [edge for _, edges in evaluated_on(dashboard[0], scheme, pages, EDGES_JS)
+             for edge in edges]  # fmt: skip
     charts = {chart for chart, _, _ in drawn}
     assert charts == {"Sentiment mix", "Share of interactions by linkage"}, drawn
     unedged = [(chart, fill, ratio) for chart, fill, ratio in drawn if ratio is None or ratio < 3]
