@@ -33,6 +33,22 @@ PERSONAL_IDS = [
 ]
 
 
+def descriptions_in_silver(lake, texts: dict, customer: str | None = None) -> list[str]:
+    """Tickets of D1 landed with `texts` as descriptions (ticket_id → text, or → (customer,
+    text) where `customer` is not given), support's day materialized: silver's
+    descriptions, by ticket_id."""
+    lake.land_jsonl("support", "tickets", D1, [
+        ticket(ticket_id, t(D1, "09:00:00"), "low", customer=customer or text[0],
+               description=text if customer else text[1])
+        for ticket_id, text in texts.items()
+    ])  # fmt: skip
+    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
+    rows = lake.query(
+        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
+    )
+    return rows["description"].tolist()
+
+
 def test_a_customer_id_that_is_an_email_a_phone_or_a_name_is_quarantined(lake):
     """Gold keeps ids, so an id holding personal data would reach it: such a record is
     quarantined, in tickets and in customers alike; ordinary ids go through. (The four
@@ -205,15 +221,7 @@ def test_another_customers_full_name_is_masked_in_a_ticket(lake):
         "T61": "jose araujo asked. Policarpo wrote; Quimbley later.",
         "T62": "Nothing personal here.",
     }
-    lake.land_jsonl("support", "tickets", D1, [
-        ticket(ticket_id, t(D1, "09:00:00"), "low", customer="C5", description=text)
-        for ticket_id, text in texts.items()
-    ])  # fmt: skip
-    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
-    rows = lake.query(
-        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
-    )
-    assert rows["description"].tolist() == [
+    assert descriptions_in_silver(lake, texts, customer="C5") == [
         "I am [name], friend of [name]; [name] agrees.",  # Rita: the ticket's own customer
         "[name] asked. Policarpo wrote; Quimbley later.",
         "Nothing personal here.",
@@ -365,15 +373,7 @@ def test_names_with_any_latin_letters_or_spacing_are_masked_in_a_ticket(lake):
         "T70": ("C8", "This is Tomáš Dvořák, friend of Lucja Wisniewska."),
         "T71": ("C9", "Leopoldina Carvalhal here; LEOPOLDINA again."),
     }
-    lake.land_jsonl("support", "tickets", D1, [
-        ticket(ticket_id, t(D1, "09:00:00"), "low", customer=customer_id, description=text)
-        for ticket_id, (customer_id, text) in texts.items()
-    ])  # fmt: skip
-    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
-    rows = lake.query(
-        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
-    )
-    assert rows["description"].tolist() == [
+    assert descriptions_in_silver(lake, texts) == [
         "This is [name], friend of [name].",
         "[name] here; [name] again.",
     ]
@@ -390,15 +390,10 @@ def test_a_name_typed_in_full_width_letters_is_masked_in_a_ticket(lake):
         "T90": ("C8", "Ａｎａ\u3000Ｓｏｕｚａです。Ｂａｎａｎａ"),
         "T91": ("C8", "Ana e Lucia Ferreira ligaram"),
     }
-    lake.land_jsonl("support", "tickets", D1, [
-        ticket(ticket_id, t(D1, "09:00:00"), "low", customer=customer_id, description=text)
-        for ticket_id, (customer_id, text) in texts.items()
-    ])  # fmt: skip
-    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
-    rows = lake.query(
-        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
-    )
-    assert rows["description"].tolist() == ["[name]です。Ｂａｎａｎａ", "[name] e [name] ligaram"]
+    assert descriptions_in_silver(lake, texts) == [
+        "[name]です。Ｂａｎａｎａ",
+        "[name] e [name] ligaram",
+    ]
 
 
 def test_a_phone_number_pasted_with_invisible_characters_is_masked_in_a_ticket(lake):
@@ -410,15 +405,7 @@ def test_a_phone_number_pasted_with_invisible_characters_is_masked_in_a_ticket(l
         "T80": "ligar +55\u200e11\u200e97531\u200e8642 ou 9753\u20601-8642",
         "T81": "fixo 3232-\u00ad1234, desde \u200f2024-03-01\u200f 12:30",
     }
-    lake.land_jsonl("support", "tickets", D1, [
-        ticket(ticket_id, t(D1, "09:00:00"), "low", customer="C9", description=text)
-        for ticket_id, text in texts.items()
-    ])  # fmt: skip
-    assert lake.materialize(SUPPORT.everything, selection=SUPPORT.partitioned, day=D1).success
-    rows = lake.query(
-        "SELECT ticket_id, description FROM silver.support_ticket_versions ORDER BY ticket_id"
-    )
-    assert rows["description"].tolist() == [
+    assert descriptions_in_silver(lake, texts, customer="C9") == [
         "ligar [phone] ou [phone]",
         "fixo [phone], desde \u200f2024-03-01\u200f 12:30",
     ]
