@@ -106,6 +106,18 @@ def test_a_port_in_use_is_one_line_before_anything_starts(command, tmp_path, mon
     )
 
 
+def make_with(target: str, assignment: str, data_dir) -> subprocess.CompletedProcess:
+    """`make -s <target> <assignment>` in the repository on `data_dir`, as a user types it."""
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    environment.pop("MAKEFLAGS", None)
+    return subprocess.run(
+        # -o: .venv as it is (the one running the tests, as `make test` runs them)
+        ["make", "-s", "-o", ".venv/.installed-stamp", target, assignment],
+        cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("target", "variable"), [("ui", "UI_PORT"), ("dashboard", "DASHBOARD_PORT")]
 )
@@ -114,18 +126,11 @@ def test_make_on_a_port_in_use_names_the_make_variable_that_picks_another(
 ):
     """Seen in an audit: `make ui` on a port in use said to choose another with --port,
     which make does not take (`make ui --port 3001` is make's own 'unrecognized option')."""
-    environment = {**os.environ, "CX_DATA_DIR": str(tmp_path)}
-    environment.pop("DAGSTER_HOME", None)
-    environment.pop("MAKEFLAGS", None)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        done = subprocess.run(
-            # -o: .venv as it is (the one running the tests, as `make test` runs them)
-            ["make", "-s", "-o", ".venv/.installed-stamp", target, f"{variable}={port}"],
-            cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        done = make_with(target, f"{variable}={port}", tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines()[0] == (
         f"cx-lakehouse: port {port} on 127.0.0.1 is in use (Address already in use): stop "
@@ -143,13 +148,7 @@ def test_make_given_a_port_that_is_no_number_names_the_make_variable(
     """`make ui UI_PORT=abc` was refused as argparse's "argument --port: invalid int value",
     and `UI_PORT=` as "--port: expected one argument", an option make does not take, where
     a port out of range named the variable."""
-    environment = {**os.environ, "CX_DATA_DIR": str(tmp_path)}
-    environment.pop("DAGSTER_HOME", None)
-    environment.pop("MAKEFLAGS", None)
-    done = subprocess.run(
-        ["make", "-s", "-o", ".venv/.installed-stamp", target, f"{variable}={port}"],
-        cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = make_with(target, f"{variable}={port}", tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines()[0] == (
         f"cx-lakehouse: `make {target} {variable}={port}` is not a TCP port (1-65535)"
