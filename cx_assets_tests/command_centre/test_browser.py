@@ -240,10 +240,9 @@ def test_every_page_opens_in_a_browser_and_a_filter_changes_it(dashboard, tmp_pa
     assert not (data_dir / "warehouse.duckdb").exists()
 
 
-# Each text of the page's charts, and the contrast of the colour it is drawn in (its fill, at
-# its opacity and its groups', over the app's background) against that background; and the
-# same for the lines the charts draw (their stroke: 3:1 is WCAG's floor for a graphic).
-CHART_CONTRAST_JS = """() => {
+# JavaScript declaring `rgb(text)`, `luminance(colour)` (WCAG 2.1's relative luminance)
+# and `background`, the app's background colour: what both contrast scripts below read.
+PAGE_COLOURS_JS = """
     const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
     const luminance = colour => {
         const [r, g, b] = colour.map(v => v / 255)
@@ -251,6 +250,15 @@ CHART_CONTRAST_JS = """() => {
         return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
     const background = rgb(getComputedStyle(document.querySelector('.stApp')).backgroundColor);
+"""
+
+# Each text of the page's charts, and the contrast of the colour it is drawn in (its fill, at
+# its opacity and its groups', over the app's background) against that background; and the
+# same for the lines the charts draw (their stroke: 3:1 is WCAG's floor for a graphic).
+CHART_CONTRAST_JS = (
+    "() => {"
+    + PAGE_COLOURS_JS
+    + """
     const contrast = (element, paint) => {
         let alpha = Number(getComputedStyle(element)[paint + 'Opacity']);
         for (let node = element; node && node.tagName !== 'svg'; node = node.parentElement) {
@@ -274,6 +282,7 @@ CHART_CONTRAST_JS = """() => {
             .filter(([, ratio]) => ratio !== null)),
     };
 }"""
+)
 
 
 @needs_chromium
@@ -295,14 +304,9 @@ def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, schem
 # JavaScript declaring `seen(mark)`: a chart mark's paint (its fill, or its stroke where it
 # has no fill), its opacity with its groups', and the contrast of that paint at that opacity,
 # over the app's background, against the background (WCAG 2.1's ratio).
-SEEN_JS = """
-    const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
-    const luminance = colour => {
-        const [r, g, b] = colour.map(v => v / 255)
-            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
-    const background = rgb(getComputedStyle(document.querySelector('.stApp')).backgroundColor);
+SEEN_JS = (
+    PAGE_COLOURS_JS
+    + """
     const seen = mark => {
         const style = getComputedStyle(mark);
         const paint = style.fill === 'none' ? 'stroke' : 'fill';
@@ -318,6 +322,7 @@ SEEN_JS = """
     const chartNamed = start => Array.from(document.querySelectorAll('.vega-embed'))
         .find(chart => chart.getAttribute('aria-label').startsWith(start));
 """
+)
 
 # Each mark of the page's charts that tells a series, a group or a value by its colour
 # (bars, slices, areas, points and shapes, legends' symbols, lines) and its contrast against
