@@ -323,7 +323,7 @@ def print_summary(
     if tally.renamed_fields:
         _print_landed_files(
             "optional fields no record has, beside fields the contract does not declare "
-            "(renamed?), their records kept without a value",
+            "(may be renames), their records kept without a value",
             tally.renamed_fields,
         )
     if tally.spelled_otherwise:

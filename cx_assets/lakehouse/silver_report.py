@@ -82,7 +82,7 @@ class SilverReport:
             self.context.log.warning(
                 f"{source_file}: no record has {', '.join(fields['absent'])} (optional) and its "
                 f"records have {', '.join(fields['undeclared'])}, which the contract does not "
-                "declare (renamed?): its records are kept without a value there"
+                "declare (may be a rename): its records are kept without a value there"
             )
         self.renamed_fields.update(renamed)
 

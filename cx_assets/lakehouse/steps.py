@@ -320,19 +320,95 @@ def _json_required_spelled_otherwise(
 # as a CSV header so spelled is told); a value used as a key (an address, a phone number)
 # is not, and is kept out of the log and metadata.
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")
-# The shortest field spelling (`readers.field_spelling`) taken as part of another name:
-# `CompanyId` in `OwnerCompanyId`, not `Title` or `date` in any name holding them.
+# A name's words: runs of capitals (`CSAT`, `ID`), capitalized or lower-case words, digits.
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+# Prefixes written as words of their own (`sub_category`, `SubCategory`): joined to the next
+# word, as `subcategory` is one, so neither is taken for `category`.
+_BOUND_PREFIXES = frozenset({"sub", "super", "re", "pre", "dis", "un", "non"})
+# Abbreviations an export uses for the words of the contract's fields.
+_SHORT_FOR = {
+    "err": "error", "msg": "message", "lang": "language", "pref": "preference",
+    "resp": "response", "enroll": "enrollment",
+}  # fmt: skip
+
+
+def _stem(word: str) -> str:
+    """`word` without a plural's or a past's ending (`skills`, `finished`, `hired`), so its
+    forms meet: `hire` and `hired` are both `hir`."""
+    for ending in ("ed", "es", "e", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3 and word[-2:] not in ("ss", "us"):
+            return word[: -len(ending)]
+    return word
+
+
+def _normal(word: str) -> str:
+    """`word` as names are compared: an abbreviation read in full, its ending left out."""
+    word = _stem(_SHORT_FOR.get(word, word))
+    return _stem(_SHORT_FOR.get(word, word))
+
+
+# Words after a field's that say in what it is given, not what it is: a time's (`_at`,
+# `_date`, `_time`), a unit (`_seconds`, `_ms`), a value's (`_score`, `_name`).
+_TIME_WORDS = frozenset(
+    map(_normal, ["at", "on", "date", "time", "ts", "timestamp", "dt", "datetime", "utc"])
+)
+_UNIT_WORDS = frozenset(
+    map(_normal, ["seconds", "secs", "sec", "s", "ms", "millis", "milliseconds", "minutes"])
+)
+_VALUE_WORDS = frozenset(
+    map(_normal, ["score", "rating", "name", "value", "text", "address", "number"])
+)
+# The fewest letters two names must share when one adds words before the other's
+# (`OwnerCompanyId`, `Recipients` for `EmailRecipients`): `Title` or `Date` are part of
+# too many names to say anything.
 SPELLED_WITHIN = 8
 
 
-def spelled_alike(key: str, field: str) -> bool:
-    """Whether the undeclared `key` is the optional `field` renamed: the same spelling, its
-    case, spaces and punctuation left out (`CSATScore`, `company_id` for `CompanyId`), or
-    one holding the other (`ticket_csat_score`, `OwnerCompanyId`) when it is
-    `SPELLED_WITHIN` letters or more."""
-    key, field = field_spelling(key), field_spelling(field)
-    shorter, longer = sorted((key, field), key=len)
-    return shorter == longer or (len(shorter) >= SPELLED_WITHIN and shorter in longer)
+def _words(name: str, table: str) -> tuple[list[str], bool]:
+    """What `name` of a field of `table` names, as words (`readers.field_spelling`'s letters
+    split where a word ends), and whether it is given as a time: the table's own name
+    before them left out (`ticket_csat_score`, `callDuration`), and the unit, time and
+    value words after them (`duration_ms`, `resolved_on`, `csat_rating`)."""
+    words: list[str] = []
+    for word in (_normal(word.casefold()) for word in _WORD.findall(name)):
+        if words and words[-1] in _BOUND_PREFIXES:
+            word = _normal(words.pop() + word)
+        words.append(word)
+    table_words = {_normal(word) for word in table.casefold().split("_")}
+    while len(words) > 1 and words[0] in table_words:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in _UNIT_WORDS:
+        words.pop()
+    timed = bool(words) and words[-1] in _TIME_WORDS
+    while len(words) > 1 and words[-1] in _TIME_WORDS:
+        words.pop()
+    while len(words) > 1 and words[-1] in _VALUE_WORDS:
+        words.pop()
+    return words, timed
+
+
+def spelled_alike(key: str, field: str, table: str = "") -> bool:
+    """Whether the undeclared `key` may be the optional `field` of `table` (`support_tickets`)
+    renamed: the same spelling, its case, spaces and punctuation left out (`CSATScore`,
+    `company_id` for `CompanyId`); or the same words once the table's name before them and
+    the unit, time or value words after them are left out (`ticket_csat_score`, `csat`,
+    `callDuration`, `duration_ms`, `resolved_time`), a time's name staying one (`resolved`,
+    a flag, is not `resolved_at`); or the field's words with others before them, or the
+    reverse, sharing `SPELLED_WITHIN` letters or more (`OwnerCompanyId` for `CompanyId`,
+    which may as well be another field beside it: `ParentCompanyId`). A word after the
+    field's makes another field (`category_id`, `resolved_by`, `EmailRecipientsCount`), and
+    so does a prefix (`subcategory`, `disenrollment_date`)."""
+    if field_spelling(key) == field_spelling(field):
+        return True
+    (key_words, key_timed), (field_words, field_timed) = _words(key, table), _words(field, table)
+    if key_timed != field_timed:
+        return False
+    if "".join(key_words) == "".join(field_words):  # `signed_up_at`, `signup_date`
+        return True
+    shorter, longer = sorted((key_words, field_words), key=len)
+    return (
+        shorter == longer[len(longer) - len(shorter) :] and len("".join(shorter)) >= SPELLED_WITHIN
+    )
 
 
 def _likely_renamed_fields(
@@ -367,7 +443,12 @@ def _likely_renamed_fields(
     for source_file, keys in keys_by_file:
         undeclared = [key for key in keys if key not in declared and FIELD_NAME.fullmatch(key)]
         absent = [name for name in optional if name not in keys]
-        pairs = [(name, key) for name in absent for key in undeclared if spelled_alike(key, name)]
+        pairs = [
+            (name, key)
+            for name in absent
+            for key in undeclared
+            if spelled_alike(key, name, bronze.table)
+        ]
         if pairs:
             absent = list(dict.fromkeys(name for name, _ in pairs))
             undeclared = list(dict.fromkeys(key for _, key in pairs))

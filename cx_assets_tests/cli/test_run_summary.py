@@ -256,7 +256,7 @@ def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_fi
     lines = ran.stdout.splitlines()
     at = lines.index(
         "optional fields no record has, beside fields the contract does not declare "
-        "(renamed?), their records kept without a value: 1 landed file:"
+        "(may be renames), their records kept without a value: 1 landed file:"
     )
     assert lines[at + 1] == (
         f"  landing/support/tickets/{START}/late.jsonl: csat_score absent, ticket_csat_score "
