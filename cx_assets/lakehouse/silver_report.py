@@ -36,8 +36,9 @@ _Said = TypeVar("_Said")
 # file (`cx-lakehouse run` lists them in its summary).
 MISSING_OPTIONAL_COLUMNS = "files_missing_optional_columns"
 # Metadata of a silver step: the JSON files in which no record has some optional fields
-# while their records have fields the contract does not declare spelled as them (a likely
-# rename, `steps.spelled_alike`), by file:
+# while their records have fields the contract does not declare spelled as them, and the
+# CSV files without their columns whose header has such a field (a possible rename,
+# `steps.spelled_alike`), by file:
 # {"absent": [...], "undeclared": [...]} (`cx-lakehouse run` lists them in its summary).
 LIKELY_RENAMED_FIELDS = "files_with_likely_renamed_fields"
 # Metadata of a silver step: the CSV files whose header spells a required field otherwise

@@ -92,6 +92,7 @@ def silver_from_bronze(
             if spec.text_values:
                 headers = _csv_headers(con, bronze, chunk)
                 report.note_missing_columns(_missing_optional_columns(headers, spec))
+                report.note_renamed_fields(_likely_renamed(headers, spec, bronze.table))
                 report.note_required_spelled_otherwise(_required_spelled_otherwise(headers, spec))
             optional_unfilled: set[str] = set()
             typed = functools.partial(
@@ -431,23 +432,31 @@ def _likely_renamed_fields(
     Every record's keys cost a JSON parse of the file (about 1 s of a 270 MB CRM day), so
     `files` are those in which some optional field is null in every record
     (`_silver_chunk`'s `optional_unfilled`), the only ones that can be named."""
-    optional = [item.source for item in spec.fields if not item.required]
-    declared = set(spec.landed_fields)
     keys_by_file = con.execute(
         f"SELECT source_file, list(DISTINCT key ORDER BY key) FROM ("
         f"  SELECT source_file, unnest(try(json_keys(raw))) AS key FROM {bronze.name}"
         f"  WHERE {sql.in_days(list(days))} AND {sql.in_files(files)} AND read_error IS NULL"
         f") GROUP BY source_file ORDER BY source_file"
     ).fetchall()
+    return _likely_renamed(keys_by_file, spec, bronze.table)
+
+
+def _likely_renamed(
+    keys_by_file: Sequence[tuple[str, list[str]]], spec: RecordSpec, table: str
+) -> dict[str, dict[str, list[str]]]:
+    """{file: {"absent": optional fields, "undeclared": keys}} of each file (of a JSON
+    file's keys, `_likely_renamed_fields`, or a CSV file's header) that lacks optional
+    fields of `spec` of `table` and holds undeclared keys spelled alike (`spelled_alike`).
+    A CSV file without an optional field's column is also named as such
+    (`_missing_optional_columns`); this names the column its source may have renamed."""
+    optional = [item.source for item in spec.fields if not item.required]
+    declared = set(spec.landed_fields)
     renamed = {}
     for source_file, keys in keys_by_file:
         undeclared = [key for key in keys if key not in declared and FIELD_NAME.fullmatch(key)]
         absent = [name for name in optional if name not in keys]
         pairs = [
-            (name, key)
-            for name in absent
-            for key in undeclared
-            if spelled_alike(key, name, bronze.table)
+            (name, key) for name in absent for key in undeclared if spelled_alike(key, name, table)
         ]
         if pairs:
             absent = list(dict.fromkeys(name for name, _ in pairs))

@@ -71,6 +71,44 @@ def test_a_csv_file_without_an_optional_column_is_read_and_said_so(lake):
     ]
 
 
+def test_a_csv_file_that_renamed_an_optional_column_is_named_with_the_column_delivered(lake):
+    """A contact centre whose export renamed `sentiment_score` to `SentimentScore`: the step
+    said only that the file has no `sentiment_score` column, never the column delivered
+    (as it names a JSON key spelled alike, `steps.spelled_alike`). It now names both; a
+    file whose extra column is another field (`sentiment_label`) is said only to lack the
+    column, and a file with the column, nowhere."""
+    day = "2024-01-12"
+    renamed = call("C1", "M1", f"{day}T08:10:00")
+    renamed["SentimentScore"] = renamed.pop("sentiment_score")
+    lake.land_csv("digital", "calls", day, [renamed], name="calls-a.csv")
+    labelled = call("C2", "M2", f"{day}T09:10:00")
+    del labelled["sentiment_score"]
+    labelled["sentiment_label"] = "negative"
+    lake.land_csv("digital", "calls", day, [labelled], name="calls-b.csv")
+    lake.land_csv(
+        "digital", "calls", day, [call("C3", "M3", f"{day}T10:10:00")], name="calls-c.csv"
+    )
+    result = lake.materialize(EVERYTHING, selection=calls_steps(), day=day)
+
+    assert result.success
+    calls = lake.query("SELECT call_id, sentiment_score FROM silver.digital_calls ORDER BY 1")
+    assert calls["call_id"].tolist() == ["C1", "C2", "C3"]
+    assert calls["sentiment_score"].isna().tolist() == [True, True, False]
+    materialization = silver_calls_materialization(result)
+    file_a, file_b = (f"landing/digital/calls/{day}/calls-{name}.csv" for name in "ab")
+    missing = materialization.metadata["files_missing_optional_columns"].value
+    assert missing == {file_a: ["sentiment_score"], file_b: ["sentiment_score"]}
+    renamed_fields = materialization.metadata["files_with_likely_renamed_fields"].value
+    assert renamed_fields == {
+        file_a: {"absent": ["sentiment_score"], "undeclared": ["SentimentScore"]}
+    }
+    assert silver_calls_warnings(lake, result, "may be a rename") == [
+        f"{file_a}: no record has sentiment_score (optional) and its records have "
+        "SentimentScore, which the contract does not declare (may be a rename): its records "
+        "are kept without a value there"
+    ]
+
+
 def test_a_csv_file_that_spelled_one_required_column_otherwise_is_named_with_it(lake):
     """A source that renamed ONE required column among correctly named ones (`Call_Reason`
     for `call_reason`) had every record quarantined as missing `call_reason`, naming

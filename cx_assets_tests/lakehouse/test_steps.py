@@ -1,6 +1,7 @@
 """How a silver step's range is cut into the chunks of days it types at once
 (`steps.day_chunks`): small days together, a large day alone; and when a key a JSON file
-holds is taken for an optional field's rename (`steps.spelled_alike`)."""
+holds, or a column a CSV header names, is taken for an optional field's rename
+(`steps.spelled_alike`)."""
 
 from __future__ import annotations
 
