@@ -6,9 +6,11 @@ The file is checked before anything runs, against every step of the lakehouse (w
 domains the run defines): a step or a setting that does not exist, a value of the wrong
 type or out of a step's own bounds (or below a setting's least, or a share's bound outside
 0-1), a severity other than WARN or ERROR, or a band whose `low` lies above its `high`
-(the ones given, else the defaults) is refused in one line naming the file and the key. Dagster takes such a band and fails the check every day,
-checks a step's own bounds only when the step starts, after the steps before it, and
-refuses a misspelled step only in a run that defines its domain.
+(the ones given, else the defaults) is refused in one line naming the file and the key.
+The bounds of a check's settings are `check_settings.refusal`, which Dagster applies too
+when it creates a run, with an error of its own; Dagster checks a step's own bounds (a
+`Config` class's) only when the step starts, after the steps before it, and refuses a
+misspelled step only in a run that defines its domain.
 
 A run is given the settings of its own steps only: `--select group:calls` defines the
 calls domain alone, and Dagster refuses config naming a step its job does not have."""
@@ -18,7 +20,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +214,8 @@ _EMPTY = "nothing under it (YAML reads that as null): give its settings or leave
 def _check_value(value: Any, field, where: str) -> None:
     from dagster._config import ConfigTypeKind, validate_config
 
+    from cx_assets.lakehouse.check_settings import refusal
+
     config_type = field.config_type
     if ConfigTypeKind.is_shape(config_type.kind):
         if value is None:
@@ -226,33 +230,16 @@ def _check_value(value: Any, field, where: str) -> None:
                     f"{', '.join(sorted(fields))})"
                 )
             _check_value(given, fields[name], f"{where}: {name}")
-            _check_least(name, given, f"{where}: {name}")
-        _check_band(value, fields, where)
+        # The rule Dagster applies when it creates a run (`true` where a number is meant,
+        # NaN, a floor or a window below its least, a band's bounds), to the settings given.
+        if said := refusal(value, fields, given=set(value)):
+            raise UsageError(f"{where}: {said}")
     elif config_type.kind == ConfigTypeKind.ENUM:
         allowed = [choice.config_value for choice in config_type.enum_values]
         if value not in allowed:
             raise UsageError(f"{where}: {value!r} is not {' or '.join(allowed)}")
-    elif not validate_config(config_type, value).success or value != value:  # NaN: no bound
+    elif not validate_config(config_type, value).success:
         raise UsageError(f"{where}: {value!r} is not {_kind_of(config_type)}")
-    elif isinstance(value, bool) and (kind := _kind_of(config_type)) in _NUMBERS:
-        # Dagster (and pydantic) take true as the number 1 where a number is meant: a
-        # reject ratio's high of `yes` let every day by.
-        raise UsageError(
-            f"{where}: {value!r} is not {kind} (YAML reads yes, no, on, off, true and false "
-            "as true or false)"
-        )
-
-
-def _check_least(name: str, value: Any, where: str) -> None:
-    """A whole-number setting below its least (`checks.LEAST_SETTINGS`: support's breach
-    share's `window_days` of 0 held no day), which Dagster takes and the check fails as
-    ERROR only when it runs."""
-    from cx_assets.lakehouse.checks import LEAST_SETTINGS
-
-    if name in LEAST_SETTINGS and isinstance(value, int):
-        least, why = LEAST_SETTINGS[name]
-        if value < least:
-            raise UsageError(f"{where}: {value}: should be at least {least} ({why})")
 
 
 def _check_bounds(op, value: Any, where: str) -> None:
@@ -278,48 +265,15 @@ def _check_bounds(op, value: Any, where: str) -> None:
         raise UsageError(f"{where}: config: {name}: {first['input']!r}: {said}") from None
 
 
-_NUMBERS = ("a number", "a whole number")
-
-
 def _kind_of(config_type) -> str:
     name = config_type.given_name or config_type.key  # `Noneable.Float`: a `Config` class's
-    words = {"Float": "a number", "Int": "a whole number", "Bool": "true or false"}
+    words = {
+        "Float": "a number",
+        "Number": "a number",  # a check's bound (`check_settings.NUMBER`)
+        "Int": "a whole number",
+        "Bool": "true or false",
+    }
     return next((said for key, said in words.items() if key in name), f"of type {name}")
-
-
-def _check_band(value: Mapping, fields: Mapping, where: str) -> None:
-    """A band's `low` above its `high` (each as given, else its default): no day is inside;
-    a share's bound outside 0-1 (`checks.SHARE_BOUND`: 20 meant as 20%); a multiple of a
-    median whose band leaves a day at the median outside (`checks.MEDIAN_MULTIPLE`)."""
-    from cx_assets.lakehouse.checks import MEDIAN_MULTIPLE, SHARE_BOUND
-
-    if not {"low", "high"} <= set(fields) or not {"low", "high"} & set(value):
-        return
-    for bound in ("low", "high"):
-        given = value.get(bound)
-        meant = f" ({given:g}% is {given / 100:g})" if given and 1 < given <= 100 else ""
-        if fields[bound].description == SHARE_BOUND and given is not None and not 0 <= given <= 1:
-            raise UsageError(f"{where}: {bound} {given:g}: {SHARE_BOUND}{meant}")
-        if fields[bound].description != MEDIAN_MULTIPLE or given is None:
-            continue
-        if bound == "low" and given < 0:
-            raise UsageError(f"{where}: low {given:g}: {MEDIAN_MULTIPLE}")
-        if given > 1 if bound == "low" else given < 1:
-            raise UsageError(
-                f"{where}: {bound} {given:g}: {MEDIAN_MULTIPLE}: a day at its median would be "
-                f"outside the band{meant}"
-            )
-    bounds = {}
-    for bound in ("low", "high"):
-        given = bound in value
-        bounds[bound] = (value[bound] if given else fields[bound].default_value, given)
-    (low, low_given), (high, high_given) = bounds["low"], bounds["high"]
-    if low > high:
-        said = {True: "", False: " (its default)"}
-        raise UsageError(
-            f"{where}: low {low:g}{said[low_given]} is above high {high:g}{said[high_given]}: "
-            "no day would be inside the band"
-        )
 
 
 def of_steps(config: dict, steps: set[str]) -> dict:

@@ -47,6 +47,7 @@ from dagster._core.decorator_utils import format_docstring_for_description
 
 from cx_assets.lakehouse import written_days
 from cx_assets.lakehouse.automation import rollup_automation
+from cx_assets.lakehouse.check_settings import CheckSettings
 from cx_assets.lakehouse.checks import (
     Band,
     CheckRun,
@@ -256,8 +257,11 @@ def _table_with_checks(
 ) -> AssetsDefinition:
     """Table `key` with its checks: a one-table multi-asset that can run a subset (`@asset`
     cannot), so a run may select a check alone, which reads the table as stored, or the
-    table alone. A check's run config is the step's config."""
-    configurable = {check.name: Field(check.config) for check in checks if check.config}
+    table alone. A check's run config is the step's config, under its name, refused when
+    a run is created by `check_settings`' rule."""
+    configurable = {
+        check.name: Field(CheckSettings(check.config)) for check in checks if check.config
+    }
     if configurable and "config" in inspect.signature(fn).parameters:
         raise TypeError(
             f"{key.path[-1]}: checks with run config ({', '.join(configurable)}) and the "

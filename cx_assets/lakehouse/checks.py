@@ -8,7 +8,8 @@ Severities follow the contract: ERROR (and blocking, so nothing downstream build
 for broken invariants: duplicate keys, a broken gold grain, bronze not reconciling with
 silver plus quarantine. WARN for judgements of a day against expectations: empty days,
 ratio bands, volume. Their severity (and a band's bounds) is run config of the asset (under the
-check's name), so an operator can tune them from the launchpad without a code change.
+check's name), so an operator can tune them from the launchpad without a code change; what
+those settings may hold is `check_settings`'.
 
 Partitioned checks evaluate the days of the step (one day, or the range of a single-run
 backfill).
@@ -37,6 +38,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 from dagster._record import copy
 
+from cx_assets.lakehouse.check_settings import MEDIAN_MULTIPLE, NUMBER, SHARE_BOUND
 from cx_assets.lakehouse.partitions import run_command
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.warehouse import Warehouse
@@ -119,35 +121,14 @@ def severity_config() -> Field:
     return Field(Enum.from_python_enum(AssetCheckSeverity), default_value="WARN")
 
 
-# The least value of a whole-number setting, wherever a check takes it, and why. Dagster's
-# schema holds no bounds: the launchpad takes less, and the check then fails as ERROR when
-# it runs (support's breach share); `cx-lakehouse run --config` refuses it before the run.
-LEAST_SETTINGS: dict[str, tuple[int, str]] = {
-    "window_days": (1, "a window of no days judges nothing"),
-    # Floors of counts, which are never negative: -5 judged as 0 would, unsaid.
-    "min_rows": (0, "a floor of the median's records; 0 judges every day with its history"),
-    "min_expected": (0, "a floor of the values expected; 0 judges every column held before"),
-}
-
-
-# What a share band's bounds say they are, in the launchpad's config editor too. A share
-# lies within 0-1: bounds of 20 and 50 (meant as percentages) judged every day outside,
-# and a high of 35 judged none above it; `cx-lakehouse run --config` refuses them.
-SHARE_BOUND = "a share, 0-1"
-# What the volume check's bounds say they are: multiples of the median of a day's weekday.
-# A band without 1 judged every day at that median outside (60 and 200, meant as
-# percentages); `cx-lakehouse run --config` refuses it.
-MEDIAN_MULTIPLE = "a multiple of the weekday's median, low 0-1 and high 1 or more"
-
-
 def band_config(low: float, high: float, *, share: bool = True) -> dict[str, Field]:
     """The run config of a check judged against a band: its bounds and its severity. The
     bounds of a `share` (every ratio band) are described as one (`SHARE_BOUND`), the
     others as the volume's multiples of a median (`MEDIAN_MULTIPLE`)."""
     described = SHARE_BOUND if share else MEDIAN_MULTIPLE
     return {
-        "low": Field(float, default_value=low, description=described),
-        "high": Field(float, default_value=high, description=described),
+        "low": Field(NUMBER, default_value=low, description=described),
+        "high": Field(NUMBER, default_value=high, description=described),
         "severity": severity_config(),
     }
 

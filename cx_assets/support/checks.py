@@ -25,12 +25,8 @@ from dagster import (
     asset_check,
 )
 
-from cx_assets.lakehouse.checks import (
-    CONFIGURED_SEVERITY_BLOCKS,
-    LEAST_SETTINGS,
-    band_config,
-    severity_config,
-)
+from cx_assets.lakehouse.check_settings import CheckSettings
+from cx_assets.lakehouse.checks import CONFIGURED_SEVERITY_BLOCKS, band_config, severity_config
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.sql import qualified
@@ -146,23 +142,19 @@ def breach_share_check(
         f"{RULES.breach_share_window_days} days ending on the as-of day. WARN by default "
         f"outside [{low}, {high}] (run config).",
         blocking=CONFIGURED_SEVERITY_BLOCKS,
-        config_schema={
-            **band_config(low, high),
-            "window_days": Field(int, default_value=RULES.breach_share_window_days),
-        },
+        # A window of no days (refused when a run is created) held no ticket: no share,
+        # passed whatever the breaches.
+        config_schema=CheckSettings(
+            {
+                **band_config(low, high),
+                "window_days": Field(int, default_value=RULES.breach_share_window_days),
+            }
+        ),
     )
     def breach_share_in_band(
         context: AssetCheckExecutionContext, warehouse: Warehouse
     ) -> AssetCheckResult:
         config = context.op_execution_context.op_config
-        if config["window_days"] < LEAST_SETTINGS["window_days"][0]:
-            # No day, no ticket, no share: the check passed whatever the breaches.
-            return AssetCheckResult(
-                passed=False,
-                severity=AssetCheckSeverity.ERROR,
-                description=f"window_days {config['window_days']}: a window of no days "
-                "judges no ticket (at least 1)",
-            )
         with warehouse.connect() as con:
             if missing := _missing(con, analytics, deliveries):
                 return missing

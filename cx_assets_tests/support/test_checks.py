@@ -230,20 +230,25 @@ def _with_window_days(window_days: int) -> dict:
 
 
 @pytest.mark.parametrize("window_days", [0, -3])
-def test_a_breach_share_window_of_no_days_fails_as_error_saying_so(lake, window_days):
+def test_a_breach_share_window_of_no_days_is_refused_when_the_run_is_created(lake, window_days):
     """A window of no days held no ticket, so the share was None and passed: an operator's
-    typo (or a window set to 0) silenced the check for good (found in a review audit)."""
+    typo (or a window set to 0) silenced the check for good (found in a review audit). The
+    check then failed as ERROR when it ran, after the steps before it; the run is now
+    refused when Dagster creates it (`check_settings`), before any step."""
+    from dagster import DagsterInvalidConfigError, materialize
+
     check = breach_share_check(breached_long_ago, deliveries)
-    config = _with_window_days(window_days)
-    result, evaluation = check_evaluation(
-        lake, [deliveries, breached_long_ago], check, "gold/breached_long_ago",
-        BREACH_SHARE_IN_BAND, run_config=config,
-    )  # fmt: skip
-    assert not evaluation.passed and evaluation.severity == ERROR
-    assert evaluation.description == (
-        f"window_days {window_days}: a window of no days judges no ticket (at least 1)"
-    )
-    assert not result.success
+    with pytest.raises(DagsterInvalidConfigError) as refused:
+        materialize(
+            [deliveries, breached_long_ago, check],
+            resources=lake.resources,
+            instance=lake.instance,
+            run_config=_with_window_days(window_days),
+        )
+    said = str(refused.value)
+    assert "root:ops:gold__breached_long_ago_breach_share_in_band:config " in said, said
+    assert f"window_days: {window_days}: should be at least 1 (a window of no days" in said
+    assert not lake.instance.get_runs()
 
 
 @pytest.mark.parametrize("window_days", [1_000_000, 10**12])
