@@ -181,9 +181,9 @@ def check(path: str, config: dict, job) -> None:
         if step not in schemas:
             if not given.get("config"):
                 continue
-            # Dagster takes any config for a step that declares none, and ignores it: a
-            # check with a step of its own (support's) set under its table's step judged
-            # at its defaults.
+            # A check with a step of its own (support's) set under its table's step: named
+            # here with the steps its settings go under, where Dagster says only that the
+            # step has no such key (it once took them and judged the check at defaults).
             own = sorted(name for name in schemas if name.startswith(f"{step}_"))
             hint = f" (its checks' settings go under their own steps: {', '.join(own)})"
             raise UsageError(f"{where}: the step has no settings{hint if own else ''}")

@@ -59,6 +59,11 @@ PLAN_WITHIN_SKILLS_AND_CAPACITY = "plan_within_skills_and_capacity"
 RULES = rules.DEFAULT_RULES
 
 
+# The config of a check that takes none: Dagster takes any config for a step declaring
+# none, and ignores it (a severity set under an ERROR check's step, unsaid).
+NO_SETTINGS: dict = {}
+
+
 def _name(asset_def: AssetsDefinition) -> str:
     return qualified(*asset_def.key.path)
 
@@ -86,6 +91,7 @@ def sla_flags_check(
         description="ERROR unless every row's targets match its priority, its minutes its "
         "timestamps, and its breach flags the rule as of the end of the latest day.",
         blocking=True,
+        config_schema=NO_SETTINGS,
     )
     def sla_flags_consistent(warehouse: Warehouse) -> AssetCheckResult:
         with warehouse.connect() as con:
@@ -205,6 +211,7 @@ def intervals_check(forecast: AssetsDefinition) -> AssetChecksDefinition:
         name=FORECAST_INTERVALS_ORDERED,
         description="ERROR unless every forecast row has lo_95 ≤ lo_80 ≤ forecast ≤ hi_80 ≤ hi_95.",
         blocking=True,
+        config_schema=NO_SETTINGS,
     )
     def forecast_intervals_ordered(warehouse: Warehouse) -> AssetCheckResult:
         with warehouse.connect() as con:
@@ -368,6 +375,7 @@ def plan_check(
         description="ERROR when a planned ticket goes to an agent without its category as a "
         "skill, or an agent's open plus planned tickets exceed max_open_tickets.",
         blocking=True,
+        config_schema=NO_SETTINGS,
     )
     def plan_within_skills_and_capacity(warehouse: Warehouse) -> AssetCheckResult:
         with warehouse.connect() as con:

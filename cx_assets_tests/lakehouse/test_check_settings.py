@@ -145,3 +145,33 @@ def test_dagsters_own_cli_refuses_a_checks_setting_out_of_bounds_before_any_step
         assert words in result.stderr, result.stderr[-3000:]
     with DagsterInstance.from_config(str(home)) as instance:
         assert not instance.get_runs()
+
+
+# A step of each kind that declared no config: a model, and a check of its own step.
+WITHOUT_SETTINGS = {
+    "model__support_volume_forecaster": "forecast_fell_back_to_baseline",
+    "model__support_ticket_classifier": "classifier_beats_baselines",
+    "gold__support_ticket_analytics_sla_flags_consistent": "severity",
+}
+
+
+@pytest.mark.parametrize("step", sorted(WITHOUT_SETTINGS))
+def test_settings_under_a_step_that_has_none_are_refused(step):
+    """Dagster took any config for a step that declared none, and ignored it: a model
+    check's severity set under its model's step (each model check has a step of its own)
+    was judged at WARN, unsaid, where `cx-lakehouse run --config` refused it. Such a step
+    now declares no settings, which Dagster's schema holds, so the launchpad's editor marks
+    the key as it is typed."""
+    from dagster import validate_run_config
+
+    from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
+
+    job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
+    setting = WITHOUT_SETTINGS[step]
+    config = {"ops": {step: {"config": {setting: {"severity": "ERROR"}}}}}
+    with pytest.raises(DagsterInvalidConfigError) as refused:
+        validate_run_config(job, config)
+    assert f'Received unexpected config entry "{setting}" at path root:ops:{step}:config' in str(
+        refused.value
+    ), str(refused.value)
+    validate_run_config(job, {"ops": {step: {"config": {}}}})  # nothing set: taken
