@@ -254,8 +254,8 @@ def test_a_jsonl_file_whose_source_renamed_an_optional_field_is_named_with_both_
     ]
     assert warnings == [
         f"{file_a}: no record has csat_score (optional) and its records have CSATScore, "
-        "which the contract does not declare (may be a rename): its records are kept without a value "
-        "there"
+        "which the contract does not declare (may be a rename): its records are kept without "
+        "a value there"
     ]
 
 
