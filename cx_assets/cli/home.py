@@ -107,7 +107,8 @@ def dagster_home_path(data_dir: Path) -> Path:
     if refused := foreign_home(home, data_dir):
         raise UsageError(refused)
     config = home / "dagster.yaml"
-    if config.is_file() and not config.read_text().startswith(WRITTEN_BY_US):
+    # Its bytes: one the user wrote may be no UTF-8 (an editor's Latin-1), said below.
+    if config.is_file() and not config.read_bytes().startswith(WRITTEN_BY_US.encode()):
         _check_yours(config)
     return home
 
@@ -142,6 +143,11 @@ def _check_yours(config: Path) -> None:
 
     try:
         dagster_instance_config(str(config.parent))
+    except UnicodeDecodeError as error:
+        # An editor's Latin-1 (`São Paulo` in a comment), which Dagster reads as UTF-8: the
+        # line, as `run --config` says it, not Dagster's traceback.
+        line = error.object[: error.start].count(b"\n") + 1
+        said = f"not UTF-8 text (line {line}: byte 0x{error.object[error.start]:02x})"
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)

@@ -366,8 +366,10 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
             "the root.)",
         ),
         ("telemetry:\n  enabled: nope\n", 'root:telemetry:enabled. Value "nope"'),
+        # An editor's Latin-1: Dagster reads the file as UTF-8 and fails as we did.
+        ("# S\u00e3o Paulo\ntelemetry:\n  enabled: false\n", "not UTF-8 text (line 1: byte 0xe3)"),
     ],
-    ids=["not yaml", "a key misspelt", "a value of the wrong type"],
+    ids=["not yaml", "a key misspelt", "a value of the wrong type", "not UTF-8"],
 )
 def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(tmp_path, text, said):
     """A dagster.yaml the user wrote (left as written) that Dagster refuses ended the run in
@@ -381,14 +383,14 @@ def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(tmp_path, text,
     used = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
                DAGSTER_HOME=str(home))  # fmt: skip
     assert used.returncode == 0, used.stdout + used.stderr
-    config.write_text(text)
+    config.write_bytes(text.encode("latin-1"))
     refused = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
                   DAGSTER_HOME=str(home))  # fmt: skip
     assert refused.returncode == 2, refused.stdout + refused.stderr
     (line,) = refused.stderr.strip().splitlines()
     assert line.startswith(f"cx-lakehouse: {config}: "), line
     assert said in line and line.endswith("fix it, or remove it for cx-lakehouse's own"), line
-    assert config.read_text() == text  # yours, as written
+    assert config.read_bytes() == text.encode("latin-1")  # yours, as written
 
 
 def test_a_data_root_on_a_read_only_disk_is_one_line(tmp_path, monkeypatch, capsys):
