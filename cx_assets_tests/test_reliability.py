@@ -285,6 +285,13 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
         # anyone can read, where the secret was meant (`CX_HASH_KEY=$SECRET`, left unset).
         (["run", "--date", DAY], {"CX_HASH_KEY": ""}, "CX_HASH_KEY is set but empty"),
         (["run", "--date", DAY], {"CX_HASH_KEY": " \n"}, "CX_HASH_KEY is set but blank"),
+        # A traceback each: mkdir's FileExistsError on a link whose folder is not there (a
+        # disk not mounted), Python's RuntimeError resolving a loop of links.
+        (
+            ["run", "--date", DAY],
+            {"DAGSTER_HOME": "LINK"},
+            "DAGSTER_HOME=LINK is a link to GONE, which is no folder",
+        ),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT%41"}, "holds a '%'"),
         # Seen in an audit: a raw SQLite error ("no such table"), and bronze "not found".
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT?x"}, "holds a '?'"),
@@ -313,8 +320,11 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
 def test_environment_mistakes_end_in_one_line(data_dir, tmp_path, args, env, expected):
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
-    env = {name: value.replace("FILE", str(a_file)) for name, value in env.items()}
-    expected = expected.replace("FILE", str(a_file))
+    (link := tmp_path / "link").symlink_to(gone := tmp_path / "gone" / "home")
+    (loop := tmp_path / "loop").symlink_to(loop)
+    for name, path in (("FILE", a_file), ("LINK", link), ("GONE", gone), ("LOOP", loop)):
+        env = {variable: value.replace(name, str(path)) for variable, value in env.items()}
+        expected = expected.replace(name, str(path))
     env = {name: value.replace("ROOT", str(tmp_path / "root")) for name, value in env.items()}
     target = Path(env.pop("CX_DATA_DIR", data_dir))
     result = cli(*args, data_dir=target, cwd=str(tmp_path), **env)

@@ -104,6 +104,13 @@ def dagster_home_path(data_dir: Path) -> Path:
             )
     if home.exists() and not home.is_dir():
         raise UsageError(f"DAGSTER_HOME={home} is a file, not a folder")
+    if home.is_symlink() and not home.exists():
+        # A link to a disk not mounted (or a loop of links): making the home ended in
+        # mkdir's FileExistsError traceback.
+        raise UsageError(
+            f"DAGSTER_HOME={home} is a link to {os.readlink(home)}, which is no folder (not "
+            "there, or a loop of links): mount or make it, or give DAGSTER_HOME a folder"
+        )
     if refused := foreign_home(home, data_dir):
         raise UsageError(refused)
     config = home / "dagster.yaml"
