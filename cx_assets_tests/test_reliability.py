@@ -292,6 +292,11 @@ def test_two_commands_opening_a_new_data_root_at_once_leave_it_usable(tmp_path):
             {"DAGSTER_HOME": "LINK"},
             "DAGSTER_HOME=LINK is a link to GONE, which is no folder",
         ),
+        (
+            ["generate", "--start", DAY, "--days", "1", "--sources", "calls"],
+            {"CX_DATA_DIR": "LOOP/data"},
+            "CX_DATA_DIR=LOOP/data goes through a loop of symbolic links",
+        ),
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT%41"}, "holds a '%'"),
         # Seen in an audit: a raw SQLite error ("no such table"), and bronze "not found".
         (["run", "--date", DAY], {"CX_DATA_DIR": "ROOT?x"}, "holds a '?'"),

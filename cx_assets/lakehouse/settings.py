@@ -141,6 +141,11 @@ class Settings:
                 f"{DATA_DIR_ENV}={raw_dir} is {RELATIVE_TO_A_DELETED_WORKING_DIRECTORY}: "
                 f"give {DATA_DIR_ENV} as an absolute path, or run from a folder that exists"
             ) from None
+        except RuntimeError:  # Python's "Symlink loop": a traceback for every command
+            raise SettingsError(
+                f"{DATA_DIR_ENV}={raw_dir} goes through a loop of symbolic links: give the "
+                "data root's own path, or mend the link"
+            ) from None
         if data_dir.exists() and not data_dir.is_dir():
             raise SettingsError(f"{DATA_DIR_ENV}={data_dir} is a file, not a folder")
         # Under a file, it can never be made: `generate` and `ui` ended in a traceback.
