@@ -23,7 +23,7 @@ import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -623,7 +623,7 @@ def shown_paths(paths: Iterable[str], *, phones: bool = True) -> dict[str, str]:
     masked_part = _masked_part if phones else _email_masked_part
     shown = {}
     for path in set(paths):
-        changed = "/".join(masked_part(part) for part in path.split("/"))
+        changed = "/".join(_escapes_read(masked_part, part) for part in path.split("/"))
         if changed != path:
             shown[path] = f"{changed}#{keyed_hash(path)[:SHOWN_PATH_TAG_CHARS]}"
     return shown
@@ -637,6 +637,25 @@ def _email_masked_part(part: str) -> str:
     if dot and (masked_stem := _NAME_EMAIL.sub(EMAIL_MASK, stem)) != stem:
         return f"{masked_stem}.{extension}"
     return _NAME_EMAIL.sub(EMAIL_MASK, part)
+
+
+# A landed name holds its direction embeddings, overrides and isolates escaped, and a
+# backslash of its own as `\x5c` (`landing.printable`): the escape's letters and digits
+# ended an address or a number, `ana\u2066@example.com` shown `ana\[email]` and
+# `415\u2066-555-0199` `415\u[phone]`. Each is masked as the invisible character it stands
+# for (`_INVISIBLE_RANGES`), then escaped again.
+_ESCAPED_DIRECTION = re.compile(r"\\u(202[a-e]|206[6-9])")
+_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _escapes_read(masked_part: Callable[[str], str], part: str) -> str:
+    """`masked_part(part)`, the direction escapes of `part` read as their characters."""
+    if "\\u" not in part:
+        return masked_part(part)
+    read = _ESCAPED_DIRECTION.sub(lambda escape: chr(int(escape.group(1), 16)), part)
+    if read == part:
+        return masked_part(part)
+    return _DIRECTION.sub(lambda character: f"\\u{ord(character.group()):04x}", masked_part(read))
 
 
 def shown_path(path: str) -> str:

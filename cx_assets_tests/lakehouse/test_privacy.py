@@ -465,6 +465,30 @@ def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
 
 
 @pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("ana\u2066@example.com.csv", "[email].csv"),  # a left-to-right isolate
+        ("joao.silva\u202a@example.com.br.jsonl", "[email].jsonl"),  # an embedding
+        ("+55\u202a11\u202c97531-8642.csv", "[phone].csv"),
+        ("call 415\u2066-555-0199.csv", "call [phone].csv"),
+        # around a number, not in it: kept, escaped as landing shows it
+        ("call \u2067+55 11 97531-8642\u2069.csv", "call \\u2067[phone]\\u2069.csv"),
+    ],
+)
+def test_a_file_name_is_masked_as_landing_shows_it_with_its_direction_marks_escaped(name, shown):
+    """Landing shows a name's direction embeddings, overrides and isolates escaped
+    (`landing.printable`: `\\u2066`) before its contacts are masked: the escape's letters
+    and digits ended an address or a number, and `ana\\u2066@example.com` was shown
+    `ana\\[email]`, `415\\u2066-555-0199` `415\\u[phone]` (seen in review of 267a272
+    and 694a892, whose invisible characters these are)."""
+    from cx_assets.lakehouse.landing import printable
+    from cx_assets.lakehouse.landing import shown as landing_shown
+
+    landed_as = printable(FOLDER + name)
+    assert landing_shown(landed_as) == FOLDER + shown + "#" + keyed_hash(landed_as)[:8]
+
+
+@pytest.mark.parametrize(
     "name", ["contacts-0001.jsonl", "journeys_20240105.csv", "export_2024-01-05_1200.csv",
              "calls_2024-01-05.csv", "order 12345678.json", "call-CALL-20240105-000049.json",
              "TCK-20240105-000029.jsonl", "20240105123456.csv", "2024-2025.csv",
