@@ -142,8 +142,9 @@ def prepare_dagster_home(data_dir: Path) -> Path:
 
 def _check_yours(config: Path) -> None:
     """A dagster.yaml the user wrote, refused in one line where Dagster cannot read it: not
-    YAML, or a key or value its instance does not take. It ended the command in Dagster's
-    traceback, on a home already used inside the run, after the run lock was taken."""
+    YAML, a key or value its instance does not take, or a class it names Dagster cannot make
+    (`_class_refused`). It ended the command in Dagster's traceback, on a home already used
+    inside the run, after the run lock was taken."""
     import yaml
     from dagster._core.errors import DagsterInvalidConfigError
     from dagster._core.instance.config import dagster_instance_config
@@ -165,8 +166,49 @@ def _check_yours(config: Path) -> None:
         first = error.errors[0].message if error.errors else str(error)
         said = f"not Dagster's instance config ({first.split(' Expected: ')[0]})"
     else:
-        return
+        if (refused := _class_refused(config.parent)) is None:
+            return
+        said = f"not a storage or service Dagster can make ({refused})"
     raise UsageError(f"{config}: {said}: fix it, or remove it for cx-lakehouse's own")
+
+
+# What Dagster makes of an instance's configured classes, each through
+# `ConfigurableClassData.rehydrate` (a custom instance class is made otherwise).
+_MADE_FROM_CONFIG = (
+    "local_artifact_storage_data", "storage_data", "run_storage_data", "event_storage_data",
+    "schedule_storage_data", "compute_logs_data", "scheduler_data", "run_coordinator_data",
+    "run_launcher_data", "secrets_loader_data",
+)  # fmt: skip
+
+
+def _class_refused(home: Path) -> str | None:
+    """Why Dagster would refuse a class the home's dagster.yaml names (a storage, a run
+    launcher or coordinator) when it makes the instance, else None: a module not installed
+    (`dagster_postgres`), no such class, or settings its class does not take (`base_dir: 5`),
+    none of which its instance config checks. Made so, it ended the command in a traceback,
+    inside the run on a home already used. Checked as Dagster checks each before making it
+    (`ConfigurableClassData.rehydrate`), without making it: nothing is written."""
+    import importlib
+
+    from dagster._config import process_config, resolve_to_config_type
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._serdes.config_class import ConfigurableClassData
+
+    instance = InstanceRef.from_dir(str(home))
+    for named in (getattr(instance, field, None) for field in _MADE_FROM_CONFIG):
+        if not isinstance(named, ConfigurableClassData):
+            continue
+        where = f"{named.module_name}.{named.class_name}"
+        try:
+            module = importlib.import_module(named.module_name)
+        except ImportError as error:
+            return f"{where}: {str(error)[:1].lower()}{str(error)[1:]}"
+        if (klass := getattr(module, named.class_name, None)) is None:
+            return f"{where}: {named.module_name} holds no class {named.class_name}"
+        checked = process_config(resolve_to_config_type(klass.config_type()), named.config_dict)
+        if not checked.success:
+            return f"{where}: {checked.errors[0].message}"
+    return None
 
 
 def _write_whole(config: Path, text: str) -> None:

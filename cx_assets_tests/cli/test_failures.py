@@ -368,8 +368,26 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
         ("telemetry:\n  enabled: nope\n", 'root:telemetry:enabled. Value "nope"'),
         # An editor's Latin-1: Dagster reads the file as UTF-8 and fails as we did.
         ("# S\u00e3o Paulo\ntelemetry:\n  enabled: false\n", "not UTF-8 text (line 1: byte 0xe3)"),
+        # Valid as Dagster's instance config, refused by Dagster only when it makes the
+        # instance: a traceback, inside the run on a home already used.
+        (
+            "run_storage:\n  module: cx_no_such_module\n  class: Storage\n  config: {}\n",
+            "cx_no_such_module.Storage: no module named 'cx_no_such_module'",
+        ),
+        (
+            "event_log_storage:\n  module: dagster.core.storage.event_log\n"
+            "  class: SqliteEventLogStorage\n  config:\n    base_dir: 5\n",
+            'SqliteEventLogStorage: Invalid scalar at path root:base_dir. Value "5"',
+        ),
     ],
-    ids=["not yaml", "a key misspelt", "a value of the wrong type", "not UTF-8"],
+    ids=[
+        "not yaml",
+        "a key misspelt",
+        "a value of the wrong type",
+        "not UTF-8",
+        "a storage not installed",
+        "a storage's setting of the wrong type",
+    ],
 )
 def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(tmp_path, text, said):
     """A dagster.yaml the user wrote (left as written) that Dagster refuses ended the run in
