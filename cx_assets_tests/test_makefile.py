@@ -250,13 +250,18 @@ def test_the_demo_runs_each_domains_days_in_one_range():
         assert sum(domain in run for run in selected) == 1, (domain, runs)
 
 
-@pytest.mark.parametrize(("demo_days", "support_days"), [(3, 56), (90, 90)])
+@pytest.mark.parametrize(
+    ("demo_days", "support_days"), [(3, 56), (90, 90), ("08", 56), ("060", 60)]
+)
 def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too(demo_days, support_days):
     """`make demo DEMO_DAYS=90` generated every source's 90 days, support's included, and
     ran support from its 8 weeks' start alone: its first 34 days landed and were never
     built, the command centre's support page short of them ('materialize everything', make
     help says). Support's days are the longer of its weeks and the demo's: a demo of 3 days
-    still gives support its 8 weeks (the forecast's backtest needs them)."""
+    still gives support its 8 weeks (the forecast's backtest needs them). Days written with
+    a leading zero (`08`) are the days they say: Python refused `timedelta(days=08)` and the
+    shell's arithmetic read `08` as octal, so the demo's start and support's days came out
+    empty ("argument --start: expected one argument")."""
     planned = subprocess.run(
         ["make", "-n", "-o", ".venv/.installed-stamp", "demo", f"DEMO_DAYS={demo_days}"],
         cwd=REPO, capture_output=True, text=True, check=True,
@@ -267,6 +272,7 @@ def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too(demo_days
         c[-1]: (c[c.index("--date") + 1], c[c.index("--to") + 1]) for c in commands if c[1] == "run"
     }
     first_day = min(generated)
+    assert len(generated) == 2 and all(generated), planned
     assert runs["group:support"][0] == first_day, (generated, runs)
     assert runs["group:support"][1] == runs["group:digital'"][1]
     support = [date.fromisoformat(day) for day in runs["group:support"]]
