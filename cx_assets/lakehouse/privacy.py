@@ -652,10 +652,20 @@ def _escapes_read(masked_part: Callable[[str], str], part: str) -> str:
     """`masked_part(part)`, the direction escapes of `part` read as their characters."""
     if "\\u" not in part:
         return masked_part(part)
-    read = _ESCAPED_DIRECTION.sub(lambda escape: chr(int(escape.group(1), 16)), part)
+    read = _ESCAPED_DIRECTION.sub(_character_escaped, part)
     if read == part:
         return masked_part(part)
-    return _DIRECTION.sub(lambda character: f"\\u{ord(character.group()):04x}", masked_part(read))
+    return _DIRECTION.sub(_escape_of, masked_part(read))
+
+
+def _character_escaped(escape: re.Match) -> str:
+    """The character a `\\uNNNN` escape of `_ESCAPED_DIRECTION` stands for."""
+    return chr(int(escape.group(1), 16))
+
+
+def _escape_of(character: re.Match) -> str:
+    """A `_DIRECTION` character escaped again, as `landing.printable` escapes it."""
+    return f"\\u{ord(character.group()):04x}"
 
 
 def shown_path(path: str) -> str:
