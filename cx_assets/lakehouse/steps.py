@@ -285,7 +285,7 @@ def _required_spelled_otherwise(
             if field not in columns
         }
         if renamed:
-            spelled[source_file] = renamed
+            spelled.setdefault(source_file, {}).update(renamed)
     return spelled
 
 
@@ -294,13 +294,15 @@ def _json_required_spelled_otherwise(
 ) -> dict[str, dict[str, str]]:
     """{key: field} of each JSON file whose first record quarantined as missing a required
     field of `spec` has it under a key spelled otherwise (`contactId` for `ContactId`), by
-    file: the per-record reason cannot name the key delivered. One record's keys a file,
-    read only where a record was so quarantined."""
+    file: the per-record reason cannot name the key delivered. One record's keys a file and
+    field missing (a record missing its `Date` ahead of those sending `contactId` hid the
+    rename), read only where a record was so quarantined."""
     if rejects.empty:
         return {}
     missing = rejects[rejects["reason"].astype(str).str.startswith("missing required field")]
-    spelled = {}
-    for source_file, raw in missing.drop_duplicates("source_file")[["source_file", "raw"]].values:
+    spelled: dict[str, dict[str, str]] = {}
+    firsts = missing.drop_duplicates(["source_file", "reason"])[["source_file", "raw"]]
+    for source_file, raw in firsts.values:
         try:
             record = json.loads(raw)
         except (TypeError, ValueError):
@@ -313,7 +315,7 @@ def _json_required_spelled_otherwise(
             if field not in record
         }
         if renamed:
-            spelled[source_file] = renamed
+            spelled.setdefault(source_file, {}).update(renamed)
     return spelled
 
 

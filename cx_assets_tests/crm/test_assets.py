@@ -169,6 +169,32 @@ def test_a_json_file_that_spelled_a_required_field_otherwise_is_named_with_it(la
     assert len(lake.quarantine("crm_interactions")) == 2
 
 
+def test_a_json_file_spelling_a_field_otherwise_is_named_after_a_record_missing_another(lake):
+    """Found in an audit: the file's first record quarantined as missing a required field
+    was the only one read for the spelling, so one record without its `Date` ahead of
+    records sending `contactId` hid the rename, and its records were said as missing
+    `ContactId` nowhere. Each missing field's first record of the file is read."""
+    land_day(lake)
+    undated = {key: value for key, value in interaction(29, 10).items() if key != "Date"}
+    renamed = [
+        {("contactId" if key == "ContactId" else key): value
+         for key, value in interaction(n, 10).items()}
+        for n in (30, 31)
+    ]  # fmt: skip
+    lake.land_jsonl("crm", "interactions", DAY, [undated, *renamed], name="renamed.jsonl")
+
+    result = lake.materialize(EVERYTHING, day=DAY)
+
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/crm_interactions"
+    ]
+    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
+    assert spelled == {f"landing/crm/interactions/{DAY}/renamed.jsonl": {"contactId": "ContactId"}}
+    assert len(lake.quarantine("crm_interactions")) == 3
+
+
 def test_rerunning_a_day_gives_the_same_result(lake):
     land_day(lake)
     lake.materialize(EVERYTHING, day=DAY)
