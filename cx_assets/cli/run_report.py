@@ -395,12 +395,12 @@ def print_quarantined(
     the records are an earlier run's."""
     import pyarrow.parquet as pq
 
-    from cx_assets.lakehouse import parquet
+    from cx_assets.lakehouse import parquet, quarantine
     from cx_assets.lakehouse.partitions import dates_between
     from cx_assets.lakehouse.privacy import shown_path
     from cx_assets.lakehouse.quarantine import shown_reason
 
-    found = []
+    found, reasons_of = [], []
     for table in sorted(key.path[-1] for key in partitioned if key.path[0] == "bronze"):
         folders = [
             folder
@@ -419,14 +419,44 @@ def print_quarantined(
             place = f"{shown_path(first_row['source_file'])}:{first_row['line_number']}"
             earlier = any(_written_before(folder, since) for folder, rows in counts if rows)
             said = f"{place}: {shown_reason(first_row['reason'])[:200]}"
+            by_reason = quarantine.reasons_with_first_place(
+                [folder for folder, rows in counts if rows]
+            )
             found.append((table, count, f"{said}  (an earlier run's)" if earlier else said))
+            reasons_of.append(by_reason)
     if found:
         total = sum(count for _, count, _ in found)
         records = "record" if total == 1 else "records"
         print(f"quarantined: {total:,} {records} of these days, in {quarantine_dir}/", end="")
         print(" (first of each):")
-        for table, count, first_one in found:
+        for (table, count, first_one), by_reason in zip(found, reasons_of, strict=True):
             print(f"  {table:<34} {count:>10,}  {first_one}")
+            _print_reasons(*by_reason)
+
+
+# Of a table's reasons, the run's summary shows this many, the rest in one line.
+REASONS_SHOWN = 5
+
+
+def _print_reasons(reasons: list[tuple[str, int, str, int]], files: int) -> None:
+    """A table's quarantined records by reason, most first, each with its first place
+    (`quarantine.reasons_with_first_place`): the first record alone made a day of five
+    kinds of bad record read as one, and a re-delivered file's repeats as its first bad
+    line. Said when the records hold more than one reason or came from more than one file."""
+    from cx_assets.lakehouse.privacy import shown_path
+
+    if len(reasons) < 2 and files < 2:
+        return
+    print(f"    from {files:,} file{'s' if files > 1 else ''}, by reason:")
+    for reason, count, source_file, line in reasons[:REASONS_SHOWN]:
+        print(f"    {count:>10,}  {reason[:200]}  (first: {shown_path(source_file)}:{line})")
+    rest = reasons[REASONS_SHOWN:]
+    if rest:
+        more = sum(count for _, count, _, _ in rest)
+        print(
+            f"    and {len(rest)} more reason{'s' if len(rest) > 1 else ''}, "
+            f"{more:,} record{'s' if more > 1 else ''}"
+        )
 
 
 def _written_before(folder: Path, since: float) -> bool:

@@ -128,14 +128,18 @@ def shown_reason(reason: str) -> str:
     return reason[: match.start(1)] + shown_path(match.group(1)) + reason[match.end(1) :]
 
 
+def reason_kinds(reasons: pd.Series) -> pd.Series:
+    """Reasons without the position they may carry (a duplicate's first copy, where JSON
+    broke): what records are grouped and counted on."""
+    return reasons.str.replace(
+        r" \((first seen at .*|(line \d+ )?column \d+( of the record)?)\)$", "", regex=True
+    )
+
+
 def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
     if rejects.empty:
         return {}
-    # Reasons carry a position (a duplicate's first copy, where JSON broke); group on the
-    # part before it.
-    kinds = rejects["reason"].str.replace(
-        r" \((first seen at .*|(line \d+ )?column \d+( of the record)?)\)$", "", regex=True
-    )
+    kinds = reason_kinds(rejects["reason"])
     # Most frequent first, ties by reason: the same order as the SQL path's (`query_validated`).
     counts = {str(reason): int(count) for reason, count in kinds.value_counts().items()}
     return dict(sorted(counts.items(), key=_most_frequent_first))
@@ -144,3 +148,29 @@ def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
 def _most_frequent_first(reason_and_count: tuple[str, int]) -> tuple[int, str]:
     reason, count = reason_and_count
     return -count, reason
+
+
+def reasons_with_first_place(
+    folders: Sequence[Path],
+) -> tuple[list[tuple[str, int, str, int]], int]:
+    """Over quarantine day folders (`folders`, in day order): each reason (`reason_kinds`)
+    with how many records and its first record's file and line, most frequent first (ties by
+    reason); and how many files the records came from. A day's file is read at a time."""
+    tally: dict[str, list] = {}
+    files: set[str] = set()
+    for folder in folders:
+        rows = pq.read_table(folder, columns=["source_file", "line_number", "reason"])
+        if not rows.num_rows:
+            continue
+        rows = rows.to_pandas().sort_values(["source_file", "line_number"], kind="stable")
+        files.update(rows["source_file"].unique())
+        kinds = reason_kinds(rows["reason"].astype(str))
+        firsts = rows.assign(kind=kinds).drop_duplicates("kind").set_index("kind")
+        for kind, count in kinds.value_counts().items():
+            if kind in tally:
+                tally[kind][0] += int(count)
+            else:  # an earlier day's first record stays the first
+                first = firsts.loc[kind]
+                tally[kind] = [int(count), str(first.source_file), int(first.line_number)]
+    ordered = sorted(tally.items(), key=lambda item: (-item[1][0], item[0]))
+    return [(kind, *counted) for kind, counted in ordered], len(files)
