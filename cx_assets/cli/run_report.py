@@ -267,9 +267,14 @@ def not_writable_met(result) -> OSError | None:
             continue
         for code in (errno.EACCES, errno.EPERM, errno.EROFS):
             said = os.strerror(code)
-            named = re.search(rf"{re.escape(said)}: (?:'[^']+' -> )?'([^']+)'", error.message)
+            # The other day folders of a range a bronze step could not read, after the first
+            # (`landing.DayFoldersNotRead`).
+            named = re.search(
+                rf"{re.escape(said)}: (?:'[^']+' -> )?'([^']+)'(; and \d+ more day folders? .*)?",
+                error.message,
+            )
             if named:
-                return OSError(code, said, named.group(1))
+                return OSError(code, said + (named.group(2) or ""), named.group(1))
     return None
 
 

@@ -28,7 +28,7 @@ from cx_assets.lakehouse.bronze_stream import BRONZE_COLUMN_DESCRIPTIONS, BRONZE
 from cx_assets.lakehouse.derived import query_validated
 from cx_assets.lakehouse.inputs import all_days
 from cx_assets.lakehouse.io_managers import TableRef
-from cx_assets.lakehouse.landing import IGNORED_LISTED, discover, shown
+from cx_assets.lakehouse.landing import IGNORED_LISTED, discover_days, shown
 from cx_assets.lakehouse.landing_state import (
     LANDING_FINGERPRINTS,
     LANDING_REWRITES,
@@ -85,9 +85,7 @@ def bronze_asset(
         # daemon's runs remove it too, not only the next `cx-lakehouse run`.
         early_bronze.remove_dead(landing.parent)
         ignored_by_day: dict[date, list[tuple[str, str]]] = {day: [] for day in days}
-        files_by_day = {
-            day: discover(landing, source, table, day, ignored_by_day[day]) for day in days
-        }
+        files_by_day = discover_days(landing, source, table, days, ignored_by_day)
         files = [landed for day in days for landed in files_by_day[day]]
         ignored = [item for day in days for item in ignored_by_day[day]]
         for named, why in ignored[:IGNORED_LISTED]:  # as `discover` shows them

@@ -287,6 +287,50 @@ def date_folders(
     return found
 
 
+class DayFoldersNotRead(OSError):
+    """The first day folder of a range a step could not list (another user's, made 0700),
+    naming the others: the first alone was named, so a range over ten such folders took ten
+    runs to learn of them."""
+
+    def __init__(self, first: OSError, table: str, other_days: Sequence[str]):
+        super().__init__(first.errno, first.strerror, first.filename)
+        self.table, self.other_days = table, list(other_days)
+
+    def __str__(self) -> str:
+        more = len(self.other_days)
+        shown_days = ", ".join(self.other_days[:10]) + (", …" if more > 10 else "")
+        return (
+            f"{super().__str__()}; and {more} more day folder{'s' if more > 1 else ''} of "
+            f"{self.table} it cannot read either: {shown_days}"
+        )
+
+
+def discover_days(
+    landing_dir: Path,
+    source: str,
+    table: str,
+    days: Sequence[date],
+    ignored_by_day: dict[date, list[tuple[str, str]]],
+) -> dict[date, list[LandedFile]]:
+    """`discover` of each of `days`. A day folder it cannot list fails the read, as one
+    day's does, naming every such folder of the days (`DayFoldersNotRead`)."""
+    found: dict[date, list[LandedFile]] = {}
+    failed: list[tuple[date, OSError]] = []
+    for day in days:
+        try:
+            found[day] = discover(landing_dir, source, table, day, ignored_by_day[day])
+        except OSError as error:
+            failed.append((day, error))
+    if len(failed) == 1:
+        raise failed[0][1]
+    if failed:
+        (_, first), *others = failed
+        raise DayFoldersNotRead(
+            first, f"{source}/{table}", [day.isoformat() for day, _ in others]
+        ) from None  # the first is this error: its cause would say it alone
+    return found
+
+
 def cannot_read(landing_dir: Path, error: OSError) -> tuple[str, str]:
     """(name, why) of a landing folder or file that could not be listed or looked at (a
     folder another user made 0700): its path from the data root, as shown, and the error."""

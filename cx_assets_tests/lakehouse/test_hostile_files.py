@@ -369,3 +369,36 @@ def test_a_csv_file_whose_columns_were_renamed_says_so(lake):
     members = lake.query("SELECT member_id FROM silver.digital_member_versions")
     assert members["member_id"].tolist() == ["M1"]
     assert_reconciles(result, "digital_member_versions")
+
+
+def test_a_range_names_every_day_folder_it_may_not_read(lake, monkeypatch):
+    """Found in an audit: a 30-day run over ten date folders another user had made 0700
+    failed naming the first, so each one fixed and the range run again found the next, ten
+    runs to learn of ten folders. The step still fails (no day of the table is built from
+    a landing it cannot see whole), naming each folder of the range it could not list, and
+    the command's last line names them too (`not_writable_met`)."""
+    from types import SimpleNamespace
+
+    from cx_assets.cli.run_report import _innermost_error, not_writable_met
+    from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
+
+    days = ["2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08"]
+    for day in days:
+        lake.land_jsonl("calls", "transcripts", day, [transcript(f"A-{day}")])
+    folders = lake.layout.landing_dir / "calls" / "transcripts"
+    refuse_listing(monkeypatch, {folders / "2024-01-06", folders / "2024-01-08"})
+    (bronze,) = [a for a in Domain.named("calls").partitioned if a.key.path[0] == "bronze"]
+
+    result = lake.materialize([bronze], day=days[0], last_day=days[-1], raise_on_error=False)
+
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    said = _innermost_error(failure).message
+    assert f"Permission denied: '{folders / '2024-01-06'}'" in said
+    assert "and 1 more day folder of calls/transcripts it cannot read either: 2024-01-08" in said
+    last = not_writable_met(SimpleNamespace(all_events=[failure]))
+    assert last.filename == str(folders / "2024-01-06")
+    assert last.strerror == (
+        "Permission denied; and 1 more day folder of calls/transcripts it cannot read "
+        "either: 2024-01-08"
+    )
