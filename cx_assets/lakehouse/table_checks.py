@@ -141,15 +141,11 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
         }
         # Why, and where to look, for the days outside: what the UI shows of the check.
         folder = quarantine.dataset_dir(run.lake.layout.quarantine_dir, bronze_table)
+        reasons = {day: quarantine.day_reasons(folder, date.fromisoformat(day)) for day in outside}
         explained = (
             {
                 "records_by_day": MetadataValue.json({day: records[day] for day in outside}),
-                "reasons_by_day": MetadataValue.json(
-                    {
-                        day: quarantine.day_reasons(folder, date.fromisoformat(day))
-                        for day in outside
-                    }
-                ),
+                "reasons_by_day": MetadataValue.json(reasons),
                 "quarantine_path": MetadataValue.path(str(folder)),
             }
             if outside
@@ -161,6 +157,7 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
             severity=config["severity"],
             description=(
                 f"{', '.join(f'{d}: {r:.2%}' for d, r in outside.items())} quarantined"
+                f"{_most_frequent_reason(reasons)}"
                 if outside
                 else None
             ),
@@ -176,6 +173,22 @@ def reject_ratio(bronze_key: AssetKey, *, high: float = MAX_REJECT_RATIO) -> Dec
         blocking=CONFIGURED_SEVERITY_BLOCKS,
         config=band_config(0.0, high),
     )
+
+
+def _most_frequent_reason(reasons_by_day: dict[str, dict[str, int]]) -> str:
+    """`, most as <reason> (<n> of <m> records; <k> reasons)` over the days' reasons: the
+    description is all the command centre's overview shows of the check, and a share alone
+    said nothing of why (a file re-delivered the next day read `100.00% quarantined`)."""
+    counts: dict[str, int] = {}
+    for day_reasons in reasons_by_day.values():
+        for reason, count in day_reasons.items():
+            counts[reason] = counts.get(reason, 0) + count
+    if not counts:  # a day under a raised low bound quarantines nothing
+        return ""
+    reason, count = min(counts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(counts.values())
+    kinds = f"; {len(counts)} reasons" if len(counts) > 1 else ""
+    return f", most as {reason[:200]} ({count:,} of {total:,} records{kinds})"
 
 
 # The emptied-column check's defaults (WARN; `min_expected` is run config on its check).
