@@ -130,9 +130,12 @@ def shown_reason(reason: str) -> str:
 
 def reason_kinds(reasons: pd.Series) -> pd.Series:
     """Reasons without the position they may carry (a duplicate's first copy, where JSON
-    broke): what records are grouped and counted on."""
+    broke, the byte that is not UTF-8: a binary file's lines gave a reason a byte): what
+    records are grouped and counted on."""
     return reasons.str.replace(
-        r" \((first seen at .*|(line \d+ )?column \d+( of the record)?)\)$", "", regex=True
+        r" \((first seen at .*|(line \d+ )?column \d+( of the record)?)\)$| at byte \d+",
+        "",
+        regex=True,
     )
 
 

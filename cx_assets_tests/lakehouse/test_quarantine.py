@@ -130,6 +130,22 @@ def test_reason_counts_groups_reasons_without_their_position():
     assert list(quarantine.reason_counts(tied)) == ["a reason", "z reason"]
 
 
+def test_reason_counts_group_bytes_that_are_not_utf8_without_their_position():
+    """Found in an audit: a binary file dropped among a day's transcripts was 78 records of
+    eight reasons, `invalid UTF-8 at byte 0` to `at byte 7`, so the run's summary and the
+    check's metadata listed each byte as a reason of its own."""
+    frame = rejects(
+        (D1, "a", 1, "invalid UTF-8 at byte 0", "x"),
+        (D1, "a", 2, "invalid UTF-8 at byte 17", "x"),
+        (D1, "b", 1, "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 2)", "x"),
+        (D1, "c", 1, "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 9)", "x"),
+    )
+    assert quarantine.reason_counts(frame) == {
+        "file not read: CSV header is not UTF-8 (invalid UTF-8)": 2,
+        "invalid UTF-8": 2,
+    }
+
+
 def test_a_reason_naming_a_first_copy_shows_its_file_as_outside_quarantine():
     """The quarantine keeps a duplicate's reason as written (its first copy's landed file);
     the log and the event log show that file with an e-mail address or phone number masked."""
