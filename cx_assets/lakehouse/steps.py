@@ -289,19 +289,26 @@ def _required_spelled_otherwise(
     return spelled
 
 
+# Of a JSON file's records quarantined as missing a required field, the first this many of
+# each field are read for a key spelled otherwise: a few json.loads a file, however many.
+RECORDS_READ_FOR_SPELLING = 5
+
+
 def _json_required_spelled_otherwise(
     rejects: pd.DataFrame, spec: RecordSpec
 ) -> dict[str, dict[str, str]]:
-    """{key: field} of each JSON file whose first record quarantined as missing a required
-    field of `spec` has it under a key spelled otherwise (`contactId` for `ContactId`), by
-    file: the per-record reason cannot name the key delivered. One record's keys a file and
-    field missing (a record missing its `Date` ahead of those sending `contactId` hid the
-    rename), read only where a record was so quarantined."""
+    """{key: field} of each JSON file whose first records quarantined as missing a required
+    field of `spec` have it under a key spelled otherwise (`contactId` for `ContactId`), by
+    file: the per-record reason cannot name the key delivered. The first few records' keys
+    a file and field missing (a record missing its `Date`, or truly without `ContactId`,
+    ahead of those sending `contactId` hid the rename), read only where a record was so
+    quarantined."""
     if rejects.empty:
         return {}
     missing = rejects[rejects["reason"].astype(str).str.startswith("missing required field")]
     spelled: dict[str, dict[str, str]] = {}
-    firsts = missing.drop_duplicates(["source_file", "reason"])[["source_file", "raw"]]
+    by_reason = missing.groupby(["source_file", "reason"], sort=False)
+    firsts = by_reason.head(RECORDS_READ_FOR_SPELLING)[["source_file", "raw"]]
     for source_file, raw in firsts.values:
         try:
             record = json.loads(raw)

@@ -195,6 +195,30 @@ def test_a_json_file_spelling_a_field_otherwise_is_named_after_a_record_missing_
     assert len(lake.quarantine("crm_interactions")) == 3
 
 
+def test_a_json_file_spelling_a_field_otherwise_is_named_after_a_record_without_it(lake):
+    """A record that truly lacks `ContactId` ahead of records sending `contactId`: the
+    first record quarantined as missing it was the only one read for the spelling, and it
+    holds none. The first few records of each missing field are read."""
+    land_day(lake)
+    without = {key: value for key, value in interaction(29, 10).items() if key != "ContactId"}
+    renamed = [
+        {("contactId" if key == "ContactId" else key): value
+         for key, value in interaction(n, 10).items()}
+        for n in (30, 31)
+    ]  # fmt: skip
+    lake.land_jsonl("crm", "interactions", DAY, [without, *renamed], name="renamed.jsonl")
+
+    result = lake.materialize(EVERYTHING, day=DAY)
+
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/crm_interactions"
+    ]
+    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
+    assert spelled == {f"landing/crm/interactions/{DAY}/renamed.jsonl": {"contactId": "ContactId"}}
+
+
 def test_rerunning_a_day_gives_the_same_result(lake):
     land_day(lake)
     lake.materialize(EVERYTHING, day=DAY)
