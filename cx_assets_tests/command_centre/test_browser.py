@@ -9,6 +9,7 @@ import contextlib
 import importlib.util
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from cx_assets.command_centre.server import streamlit_command
-from cx_assets_tests.command_centre.gold_rows import write_gold
+from cx_assets_tests.command_centre.gold_rows import DAY1, publish, write_gold
 from cx_assets_tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -108,9 +109,9 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
-    data_dir = write_gold(tmp_path_factory.mktemp("browser") / "data")
+@contextlib.contextmanager
+def served(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`cx-lakehouse dashboard` on a free port over `data_dir`, its URL once it answers."""
     port = free_port()
     env = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     env.pop("DAGSTER_HOME", None)
@@ -131,13 +132,20 @@ def dashboard(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
                 pytest.fail(f"the dashboard did not start: {process.stdout.read().decode()}")
             time.sleep(0.2)
     try:
-        yield url, process, data_dir
+        yield url, process
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    data_dir = write_gold(tmp_path_factory.mktemp("browser") / "data")
+    with served(data_dir) as (url, process):
+        yield url, process, data_dir
 
 
 # Each headline figure's text, and whether it is cut short (an ellipsis: wider than its box).
@@ -299,6 +307,57 @@ def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, schem
         assert not faint, (path, faint)
         unseen = [(chart, round(ratio, 1)) for chart, ratio in drawn["lines"] if ratio < 3]
         assert not unseen, (path, unseen)
+
+
+# A calls team of this many agents: the scatter of conversion against upsell draws three
+# marks an agent (its point and two layers of names), past the 2,000 at which Streamlit has
+# Vega draw a chart on a canvas.
+CROWDED_TEAM = 700
+# Each chart of the page: its name and whether Vega drew it on a canvas (not as SVG).
+ON_CANVAS_JS = """() => Array.from(document.querySelectorAll('.vega-embed')).map(chart =>
+    [chart.getAttribute('aria-label').split('. ')[0], chart.querySelector('canvas') !== null])"""
+
+
+@pytest.fixture(scope="module")
+def crowded_dashboard(tmp_path_factory) -> Iterator[str]:
+    """The dashboard over `write_gold`'s tables with a calls team of `CROWDED_TEAM` agents
+    on its first day."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = write_gold(tmp_path_factory.mktemp("crowded") / "data")
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+    publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
+        {"date": DAY1, "agent_name": f"Agent {n:04d}", "calls": 20 + n % 50,
+         "conversions": n % 20, "conversion_rate": (n % 20) / (20 + n % 50),
+         "upsell_revenue": 10.0 * (n % 37), "avg_upsell_per_call": 10.0 * (n % 37) / (20 + n % 50),
+         "positive_calls": 10, "neutral_calls": 5 + n % 50, "negative_calls": 5}
+        for n in range(CROWDED_TEAM)
+    ])  # fmt: skip
+    with served(data_dir) as (url, _):
+        yield url
+
+
+@needs_chromium
+def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(crowded_dashboard):
+    """Seen on a data root generated at scale 40 (a calls team of 800 agents) and at scale
+    5 (760 support agents): past 2,000 marks Streamlit has Vega draw a chart on a canvas,
+    where CSS `light-dark()` is refused and `currentColor` is black. On the dark page the
+    scatters' names, axes and legend were black on near-black (the existing measures read
+    SVG only, and passed)."""
+    with browser_page("dark") as page:
+        page.goto(f"{crowded_dashboard}/calls")
+        page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= 6",
+            timeout=30_000,
+        )
+        on_canvas = [chart for chart, canvas in page.evaluate(ON_CANVAS_JS) if canvas]
+        drawn = page.evaluate(CHART_CONTRAST_JS)
+    assert not on_canvas, on_canvas
+    texts = dict(drawn["texts"])
+    assert "upsell per call" in texts, sorted(texts)[:20]  # the scatter's axis, measured
+    faint = [(text, round(ratio, 1)) for text, ratio in drawn["texts"] if ratio < 4.5]
+    assert not faint, faint
 
 
 # JavaScript declaring `seen(mark)`: a chart mark's paint (its fill, or its stroke where it
