@@ -642,7 +642,10 @@ def forecast_bands(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str)
         *[ahead.mark_line(color=BAR_COLOUR, strokeWidth=1, **dash).encode(y=f"{bound}:Q")
           for bound, dash in (("lo_95", {"strokeDash": [1, 2]}), ("hi_95", {"strokeDash": [1, 2]}),
                               ("lo_80", {}), ("hi_80", {}))],
-        ahead.mark_line(point=True, strokeDash=[5, 3], color=BAR_COLOUR).encode(
+        # Its points in its line's colour: a point's overlay takes the theme's blue, not
+        # its line's (#83C9FF on the dark page, bright dots on a dim line).
+        ahead.mark_line(point=alt.OverlayMarkDef(color=BAR_COLOUR), strokeDash=[5, 3],
+                        color=BAR_COLOUR).encode(
             y="forecast:Q",
             tooltip=[_day("date"), alt.Tooltip("forecast:Q", format=",.1f"), "model"],
         ),

@@ -459,6 +459,38 @@ def test_the_playbacks_steps_to_come_are_quieter_than_those_played(dashboard, sc
     assert all(ratio < 2 for ratio in to_come) and max(to_come) < played, (played, to_come)
 
 
+# The forecast chart's points (their fills) and its lines (each stroke with its dashes).
+FORECAST_PAINTS_JS = (
+    "() => {"
+    + SEEN_JS
+    + """
+    const chart = chartNamed('Tickets created a day');
+    const style = path => getComputedStyle(path);
+    return {
+        points: Array.from(chart.querySelectorAll('.mark-symbol path')).map(p => style(p).fill),
+        lines: Array.from(chart.querySelectorAll('.mark-line path'))
+            .map(p => [style(p).stroke, style(p).strokeDasharray]),
+    };
+}"""
+)
+
+
+@needs_chromium
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_forecasts_points_are_the_colour_of_its_line(dashboard, scheme):
+    """Seen in Chromium on a support data root: the forecast's dashed line is the bar blue
+    (#4c78a8) and its points were Streamlit's own blue, #0068C9 on the white page and
+    #83C9FF on the dark one (a point's overlay takes the theme's colour, not its line's),
+    so on the dark page bright dots stood on a dim line, a series the subtitle's key
+    ("dashed: forecast") does not name."""
+    [(_, paints)] = evaluated_on(dashboard[0], scheme, [("support", "Support", 4)],
+                                 FORECAST_PAINTS_JS)  # fmt: skip
+    (dashed,) = {stroke for stroke, dashes in paints["lines"] if dashes == "5px, 3px"}
+    strokes = {stroke for stroke, _ in paints["lines"]}
+    assert dashed in paints["points"], paints  # the forecast's own points
+    assert set(paints["points"]) <= strokes, paints
+
+
 # The cells of CRM's heat map of friction in the chosen days, each as its count (from the
 # chart's words for it: "hour: 15; day: Mon; count: 3") and its contrast against the app's
 # background.
