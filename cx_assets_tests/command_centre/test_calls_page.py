@@ -244,3 +244,43 @@ def test_a_range_left_as_offered_follows_the_day_a_run_builds(gold_root, tmp_pat
     # And the range followed is the manager's to change as before.
     app.sidebar.date_input(key="calls_days").set_value((DAY2, day3)).run()
     assert metrics(app)["Calls"] == "90"
+
+
+def test_a_large_team_s_bars_are_of_its_busiest_agents_as_said(gold_root, tmp_path, monkeypatch):
+    """Seen on a data root generated at scale 40 (a calls team of 800 agents, one day): the
+    conversion and upsell bars held every agent, a 22 px step each, two charts 17,700 px
+    tall side by side, the scatter, trend and table below them past 17 screens of bars.
+    A team of more than 30 has bars for its 30 busiest agents, as the titles and a caption
+    say; the scatter and the table keep every agent."""
+    import json
+
+    from cx_assets.calls import schemas as calls_schemas
+
+    charted, team = 30, 45
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+    # Agent 44 the busiest (144 calls), agent 0 the least busy and the best converter.
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
+        {"date": DAY2, "agent_name": f"Agent {n:02d}", "calls": 100 + n, "conversions": 60 - n,
+         "conversion_rate": (60 - n) / (100 + n), "upsell_revenue": 10.0 * n,
+         "avg_upsell_per_call": 10.0 * n / (100 + n), "positive_calls": 50,
+         "neutral_calls": 30 + n, "negative_calls": 20}
+        for n in range(team)
+    ])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+
+    busiest = {f"Agent {n:02d}" for n in range(team - charted, team)}
+    titles = [json.loads(chart.proto.spec)["title"]["text"] for chart in app.get("vega_lite_chart")]
+    said = f"(the {charted} busiest)"
+    for title in ("Conversion rate", "Upsell revenue"):
+        rows = chart_rows(app, f"{title} {said}")
+        assert set(rows["agent_name"]) == busiest, (title, sorted(rows["agent_name"]))
+    ranked = chart_rows(app, f"Conversion rate {said}")["agent_name"].tolist()
+    assert ranked == sorted(busiest), ranked  # by conversion, the least busy converting most
+    assert len(chart_rows(app, "Conversion vs upsell")) == team, titles
+    assert len(app.dataframe[0].value) == team
+    assert any(
+        f"{charted} agents with the most calls of these {team}" in caption.value
+        for caption in app.caption
+    ), [caption.value for caption in app.caption]

@@ -14,6 +14,8 @@ import streamlit as st
 from cx_assets.command_centre import charts, ui
 
 REQUIRED = ["calls_kpis_daily", "calls_agent_daily"]  # the others, in a section of their own
+# A bar for each agent of a team up to this size (a step of 22 px each: 660 px).
+AGENTS_CHARTED = 30
 SENTIMENTS = {
     "positive_calls": "positive",
     "neutral_calls": "neutral",
@@ -124,12 +126,27 @@ if per_agent.empty:
 st.header("Agents compared")
 # Every agent, a bar each, its name on a line of its own: side by side under vertical bars, a
 # team of 20 (the contract's volumes) had about 23 px of a half-page chart for each name,
-# and the names ran into one smear.
+# and the names ran into one smear. A larger team's bars are of its busiest agents, as the
+# titles say: at 800 agents (scale 40) each chart was 17,700 px tall, the rest of the page
+# 17 screens below; the scatter and the table keep every agent.
+charted = per_agent
+busiest = ""
+if len(per_agent) > AGENTS_CHARTED:
+    charted = (
+        per_agent.sort_values("calls", ascending=False, kind="stable")
+        .head(AGENTS_CHARTED)
+        .sort_index()  # back in the order of conversion
+    )
+    busiest = f" (the {AGENTS_CHARTED} busiest)"
+    st.caption(
+        f"Bars for the {AGENTS_CHARTED} agents with the most calls of these "
+        f"{len(per_agent):,}; every agent is on the scatter below and in the agents' table."
+    )
 left, right = st.columns(2)
 with left:
     ui.chart(
         charts.bars(
-            per_agent, x="agent_name", y="conversion_rate", title="Conversion rate",
+            charted, x="agent_name", y="conversion_rate", title=f"Conversion rate{busiest}",
             horizontal=True, value_format=".1%", axis_format=".0%",
             labels={"agent_name": "agent", "conversion_rate": "conversion"},
         ),
@@ -138,9 +155,10 @@ with left:
 with right:
     ui.chart(
         charts.bars(
-            per_agent.sort_values("upsell_revenue", ascending=False), x="agent_name",
-            y="upsell_revenue", title="Upsell revenue", horizontal=True, value_format="$,.0f",
-            axis_format="$,.0f", labels={"agent_name": "agent", "upsell_revenue": "revenue"},
+            charted.sort_values("upsell_revenue", ascending=False), x="agent_name",
+            y="upsell_revenue", title=f"Upsell revenue{busiest}", horizontal=True,
+            value_format="$,.0f", axis_format="$,.0f",
+            labels={"agent_name": "agent", "upsell_revenue": "revenue"},
         ),
         key="calls_upsell_by_agent",
     )  # fmt: skip
