@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dagster import (
     AssetCheckResult,
@@ -99,6 +100,47 @@ def test_the_version_changes_when_a_run_replaces_a_file(gold):
     assert gold.version(["calls_kpis_daily"]) != before
     calls = gold.query("SELECT sum(total_calls) AS n FROM calls_kpis_daily", ["calls_kpis_daily"])
     assert calls["n"].iloc[0] == 61
+
+
+def _day2_kpis(gold: GoldLake) -> Path:
+    (path,) = [path for path in gold.files("calls_kpis_daily") if f"date={DAY2}" in str(path)]
+    return path
+
+
+def _kpis_of_day2_with_total_calls(gold: GoldLake, total_calls: list[int]) -> None:
+    """Day 2's `calls_kpis_daily` published again with these `total_calls` (its other
+    columns repeated), as a run rewriting the day does."""
+    path = _day2_kpis(gold)
+    rows = pq.read_table(path)
+    position = rows.schema.get_field_index("total_calls")
+    rows = rows.take([0] * len(total_calls)).set_column(
+        position, rows.schema.field(position), pa.array(total_calls, pa.int64())
+    )
+    parquet.publish(rows, path.parent)
+
+
+def test_a_rewrite_of_the_same_size_changes_the_version_by_its_time(gold):
+    """A run rewriting a day with one number changed writes a file of the same size (40 calls
+    become 41: 3,186 bytes both): its time alone says the cached results are old."""
+    path = _day2_kpis(gold)
+    size = path.stat().st_size
+    before = gold.version(["calls_kpis_daily"])
+    _kpis_of_day2_with_total_calls(gold, [41])
+    assert path.stat().st_size == size  # the case: the same size, a later time
+    assert gold.version(["calls_kpis_daily"]) != before
+
+
+def test_a_rewrite_at_the_same_time_changes_the_version_by_its_size(gold):
+    """A file system that keeps whole seconds (or a copy made with `cp -p`) can give the
+    rewritten file the time of the one it replaces: its size says the results are old."""
+    path = _day2_kpis(gold)
+    written = path.stat()
+    before = gold.version(["calls_kpis_daily"])
+    _kpis_of_day2_with_total_calls(gold, [40, 1])  # two rows: a larger file
+    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert path.stat().st_mtime_ns == written.st_mtime_ns
+    assert path.stat().st_size != written.st_size
+    assert gold.version(["calls_kpis_daily"]) != before
 
 
 def test_a_table_without_files_is_reported_missing(gold):
