@@ -158,6 +158,31 @@ def test_freshness_counts_rows_and_days_from_the_footers(gold):
     assert (heat.per_day, heat.rows, heat.last_day) == (False, 168, None)
 
 
+def test_freshness_gives_a_tables_first_day_and_its_latest_write(gold):
+    """`calls_agent_daily`'s two days, day 1's file written at 06:00 and day 2's at 05:00
+    (day 1 run again later): its days run from day 1 to day 2, and it was last written at
+    06:00, whichever day's file that was."""
+    from datetime import UTC, datetime
+
+    written = {DAY1: datetime(2024, 1, 3, 6, tzinfo=UTC), DAY2: datetime(2024, 1, 3, 5, tzinfo=UTC)}
+    for path in gold.files("calls_agent_daily"):
+        at = written[date.fromisoformat(path.parent.name.removeprefix("date="))].timestamp()
+        os.utime(path, (at, at))
+    fresh = {item.table: item for item in gold.freshness()}["calls_agent_daily"]
+    assert (fresh.first_day, fresh.last_day, fresh.days) == (DAY1, DAY2, 2)
+    assert fresh.written_at == datetime(2024, 1, 3, 6, tzinfo=UTC)
+
+
+def test_hidden_and_underscored_folders_in_gold_are_not_tables(gold):
+    """A file server's `.snapshot` folder (NFS, NetApp) and a folder set aside by hand
+    (`_old`) beside the tables are not gold tables, and the freshness table lists neither."""
+    for folder in (".snapshot", "_old"):
+        (gold.gold_dir / folder / "calls_kpis_daily").mkdir(parents=True)
+    assert ".snapshot" not in gold.tables() and "_old" not in gold.tables()
+    assert len(gold.tables()) == len(data.GOLD_TABLES)
+    assert {item.table for item in gold.freshness()} == set(data.GOLD_TABLES)
+
+
 def test_freshness_reads_each_version_of_a_file_once(gold, monkeypatch):
     """A run rewrites a few files of a table: the footers of the others are not read again
     at each view (0.46 s at a year of days)."""
