@@ -406,7 +406,11 @@ def test_the_run_hint_names_the_landed_days(tmp_path):
     # The source's gold built for days whose files are gone: those days are generated again.
     (tmp_path / "gold" / "crm_noise_summary" / "date=2024-03-05").mkdir(parents=True)
     (tmp_path / "gold" / "calls_kpis_daily" / "date=2024-03-09").mkdir(parents=True)
-    assert run_hint(lake, "crm").startswith("cx-lakehouse generate --start 2024-03-05 --days 1 ")
+    # One day: named alone (`--date 2024-03-05`, not `... --to 2024-03-05` after it).
+    assert run_hint(lake, "crm") == (
+        "cx-lakehouse generate --start 2024-03-05 --days 1 --sources crm` and then "
+        "`cx-lakehouse run --date 2024-03-05"
+    )
     for day in ("2024-02-01", "2024-02-03", "not-a-day"):
         (tmp_path / "landing" / "crm" / "interactions" / day).mkdir(parents=True)
     assert run_hint(lake, "crm") == "cx-lakehouse run --date 2024-02-01 --to 2024-02-03"
