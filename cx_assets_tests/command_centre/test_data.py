@@ -3,6 +3,7 @@ reading of the run history (Dagster's SQLite storage, read-only)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -765,3 +766,96 @@ def test_a_run_is_said_started_by_what_tagged_it(tmp_path, tags, trigger):
     con.close()
     (run,) = runs.read_history(home).runs
     assert run.trigger == trigger
+
+
+def _history_by_hand(home: Path) -> None:
+    """A real instance's storage (`_empty_runs_db`) holding three runs and the check
+    evaluations of `test_runs_and_check_problems_are_read_as_recorded`, inserted by hand."""
+    _empty_runs_db(home)
+    con = sqlite3.connect(home / "history" / "runs.db")
+    con.executemany(
+        "INSERT INTO runs (id, run_id, pipeline_name, status, run_body, create_timestamp, "
+        "start_time, end_time) VALUES (?, ?, 'job', ?, '{}', ?, ?, ?)",
+        [
+            (1, "r1", "SUCCESS", "2024-01-01 00:05:00", 1704067200.0, 1704067260.0),
+            (2, "r2", "FAILURE", "2024-01-05 01:00:00", None, None),
+            (3, "r3", "SUCCESS", "2024-01-06 00:00:00", None, None),
+        ],
+    )
+    con.executemany(
+        "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+        [
+            ("r1", "dagster/partition", "2024-01-01"),
+            ("r2", runs.RANGE_START, "2024-01-02"),
+            ("r2", runs.RANGE_END, "2024-01-04"),
+        ],
+    )
+    con.commit()
+    con.close()
+
+    def event(severity: str, description: str) -> str:
+        data = {
+            "severity": {"__enum__": f"AssetCheckSeverity.{severity}"},
+            "description": description,
+        }
+        return json.dumps({"dagster_event": {"event_specific_data": data}})
+
+    grain, warned = event("ERROR", "2 rows repeated"), event("WARN", "added columns: x")
+    con = sqlite3.connect(home / "history" / "runs" / "index.db")
+    con.executemany(
+        "INSERT INTO asset_check_executions (id, asset_key, check_name, partition, run_id, "
+        "execution_status, evaluation_event) VALUES (?, '[\"noise\"]', ?, ?, ?, ?, ?)",
+        [
+            (1, "grain", "2024-01-01", "r0", "SUCCEEDED", None),
+            (2, "volume", "2024-01-01", "r0", "FAILED", grain),
+            (3, COLUMN_SCHEMA_CHANGE, "2023-12-31", "r0", "SUCCEEDED", None),
+            (4, "grain", "2024-01-01", "r1", "FAILED", grain),
+            (5, "grain", "2024-01-02", "r1", "FAILED", grain),
+            (6, "grain", "2024-01-03", "r1", "SUCCEEDED", None),
+            (7, "volume", "2024-01-01", "r1", "SUCCEEDED", None),
+            (8, COLUMN_SCHEMA_CHANGE, "2024-01-01", "r1", "FAILED", warned),
+            (9, COLUMN_SCHEMA_CHANGE, "2024-01-02", "r1", "FAILED", warned),
+            (10, "freshness", None, "r1", "EXECUTION_FAILED", None),
+            (11, "grain", "2024-01-02", "r2", "SKIPPED", None),
+            (12, "grain", "2024-01-01", "r2", "PLANNED", None),
+        ],
+    )
+    con.commit()
+    con.close()
+
+
+def test_runs_and_check_problems_are_read_as_recorded(tmp_path):
+    """Runs and check evaluations written by hand, what the overview lists worked out here:
+
+    - runs, newest first: r3 (no tags: the whole history, from the UI), r2 (a range, its
+      start time unknown: its creation, 01:00 UTC), r1 (a day, started at its start time,
+      2024-01-01 00:00 UTC, not its creation five minutes after); two asked, r3 and r2;
+    - `grain`: failed on days 1 and 2 in r1 (day 1 passed in r0, before), passed on day 3;
+      r2's later SKIPPED and PLANNED rows evaluated nothing: listed, days 1 and 2, ERROR;
+    - `volume`: failed in r0, passed in r1: not listed;
+    - `column_schema_change`: its step's verdict, failed on days 1 and 2 of r1 (no later
+      run's evaluation; r0's was earlier): listed, both days, WARN;
+    - `freshness`, of the whole history: could not run in r1: listed, ERROR, without days.
+    ERROR before WARN, then by asset and check."""
+    from datetime import UTC, datetime
+
+    home = tmp_path / "home"
+    _history_by_hand(home)
+
+    history = runs.read_history(home, runs=3)
+    assert history.readable, history.reason
+    assert [(run.run_id, run.status, run.days, run.trigger) for run in history.runs] == [
+        ("r3", "SUCCESS", "whole history", "ui"),
+        ("r2", "FAILURE", "2024-01-02 to 2024-01-04", "ui"),
+        ("r1", "SUCCESS", "2024-01-01", "ui"),
+    ]
+    assert [run.started_at for run in history.runs[1:]] == [
+        datetime(2024, 1, 5, 1, tzinfo=UTC),
+        datetime(2024, 1, 1, tzinfo=UTC),
+    ]
+    assert [run.run_id for run in runs.read_history(home, runs=2).runs] == ["r3", "r2"]
+    assert [(p.severity, p.check, p.days, p.description, p.run_id) for p in history.problems] == [
+        ("ERROR", "freshness", [], "the check could not run (see the run in the Dagster UI)", "r1"),
+        ("ERROR", "grain", ["2024-01-01", "2024-01-02"], "2 rows repeated", "r1"),
+        ("WARN", COLUMN_SCHEMA_CHANGE, ["2024-01-01", "2024-01-02"], "added columns: x", "r1"),
+    ]
