@@ -147,6 +147,24 @@ def test_a_scatter_of_one_point_or_of_equal_values_names_them():
     assert labelled_points(empty, x="x", y="y", size="size", label="name").tolist() == []
 
 
+def test_of_two_names_that_cannot_both_go_above_the_larger_points_goes_above():
+    """Alpha (10) and Bravo (9) side by side, 11 px apart at (20, 20) and (31, 20) (x 0 and
+    0.05 of 0 to 1 over 220 px; Charlie, 1,000, far at (240, 190), sets the scales): their
+    names, 5 letters (33 px wide), cannot both go above. Alpha, the larger, is placed first:
+    above, at y 29-43, 9 px clear of Bravo's point (radius 2.5); Bravo's name above would
+    overlap it, so it goes below (y -3 to 11). Placed smallest first, it was the other way."""
+    frame = pd.DataFrame(
+        {
+            "name": ["Alpha", "Bravo", "Charlie"],
+            "x": [0.0, 0.05, 1.0],
+            "y": [0.0, 0.0, 1.0],
+            "size": [10, 9, 1000],
+        }
+    )
+    where = labelled_points(frame, x="x", y="y", size="size", label="name")
+    assert where.tolist() == ["above", "below", "above"]
+
+
 def test_stacked_series_are_named_for_readers_not_by_their_columns():
     """Seen on the CRM page: the linkage legend read `direct_share`, `via_person_share`."""
     frame = pd.DataFrame(
