@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -18,10 +19,16 @@ from cx_assets.command_centre.ui import (
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
     as_percentages,
+    count,
     csv_download,
+    days_caption,
     labelled,
     markdown_text,
     money,
+    money_change,
+    number,
+    plural,
+    share,
     shown_formats,
 )
 
@@ -193,6 +200,32 @@ def test_money_writes_the_sign_first_and_no_minus_zero():
     assert [money(v) for v in (1234.4, -1200.0, -0.4, -0.6, 0.0, None, float("nan"))] == [
         "$1,234", "-$1,200", "$0", "-$1", "$0", MISSING, MISSING,
     ]  # fmt: skip
+
+
+def test_cards_write_counts_shares_numbers_days_and_plurals_as_managers_read_them():
+    """The cards' and captions' formats, on values worked out by hand: counts with their
+    thousands separated (as tables and charts write them), shares to a tenth of a percent,
+    a missing or NaN value as a dash, one day named alone, and 0 of a thing in the plural."""
+    nan = float("nan")
+    assert [count(v) for v in (5976, 1234567.4, 0, None, nan)] == [
+        "5,976", "1,234,567", "0", MISSING, MISSING,
+    ]  # fmt: skip
+    assert [share(v) for v in (0.75, 0.15714, 1, None, nan)] == [
+        "75.0%", "15.7%", "100.0%", MISSING, MISSING,
+    ]  # fmt: skip
+    assert [number(v, ".2f") for v in (3.666, None, nan)] == ["3.67", MISSING, MISSING]
+    assert [plural(n, "company", "companies") for n in (0, 1, 2, 1200)] == [
+        "0 companies", "1 company", "2 companies", "1,200 companies",
+    ]  # fmt: skip
+    assert plural(1, "ticket") == "1 ticket" and plural(0, "ticket") == "0 tickets"
+    day1, day2 = date(2024, 1, 1), date(2024, 1, 2)
+    assert (days_caption(day1, day1), days_caption(day1, day2)) == (
+        "2024-01-01", "2024-01-01 to 2024-01-02",
+    )  # fmt: skip
+    assert [money_change(v) for v in (-12032.4, 400.0, 0.0, None)] == [
+        "-$12,032", "+$400", "$0", MISSING,
+    ]  # fmt: skip
+    assert money_change(-27.5, decimals=2) == "-$27.50"
 
 
 def test_the_query_cache_is_bounded_in_bytes_not_only_in_entries(monkeypatch):
