@@ -20,12 +20,18 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     shown = metrics(app)
     assert shown["Calls"] == "40"  # the latest day
     assert shown["Conversion rate"] == "30.0%"
+    assert shown["Upsell revenue"] == "$300"  # Alice's $300 on the latest day
+    # The CRM's latest day: 80 valid, 20 of noise (gold's `pct` 20.0: 20.0%), 1 friction.
+    assert (shown["Valid interactions"], shown["System noise"]) == ("80", "20.0%")
+    assert shown["Friction interactions"] == "1"
     assert shown["Leakage calls"] == "25"
+    assert shown["Their cost"] == "$200"  # billing 20 and pharmacy 5 calls at $8
     # Under "Latest day", a figure of every day built says so (the latest day's 25 calls a
     # year would be $73,000): its label read "Annualized leakage cost", as if of that day.
     assert shown["Annualized cost (all history)"] == "$58,400"
     assert shown["Companies at high churn risk"] == "1"
     assert shown["Tickets created"] == "1"
+    assert shown["Within SLA"] == "100.0%"  # T4, neither target breached
     assert shown["Open tickets planned"] == "1 of 1"  # T3, planned for A1
     fresh = app.dataframe[0].value
     assert len(fresh) == 25 and set(fresh["domain"]) == {
@@ -67,6 +73,25 @@ def test_overview_says_when_the_latest_day_delivered_nothing(tmp_path, monkeypat
     assert "—" not in shown.values(), shown
     assert not {"System noise", "Valid interactions", "Calls", "Conversion rate"} & set(shown)
     assert shown["Companies at high churn risk"] == "1"  # whole history: still shown
+
+
+def test_a_latest_day_of_noise_alone_shows_its_noise(tmp_path, monkeypatch):
+    """The CRM's latest day delivered 5 read receipts and no valid interaction: something
+    landed, so the card shows it (0 valid, 100.0% noise) rather than saying nothing did."""
+    data_dir = tmp_path / "data"
+    gold_rows.write_crm(data_dir)
+    counts = {"read_receipt": 5, "delivery_receipt": 0, "mass_email": 0, "noise_total": 5,
+              "valid": 0}  # fmt: skip
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": DAY2, "category": name, "count": n, "pct": 100.0 * n / 5}
+        for name, n in counts.items()
+    ])  # fmt: skip
+
+    app = render("overview", data_dir, monkeypatch)
+
+    assert "No CRM interactions landed that day." not in [block.value for block in app.caption]
+    shown = metrics(app)
+    assert (shown["Valid interactions"], shown["System noise"]) == ("0", "100.0%")
 
 
 def test_overview_counts_a_ticket_resolved_late_as_out_of_sla(gold_root, tmp_path, monkeypatch):
