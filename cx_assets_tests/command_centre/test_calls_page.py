@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
 from cx_assets_tests.command_centre.rendered import chart_rows, column_formats, metrics, render
@@ -284,3 +286,44 @@ def test_a_large_team_s_bars_are_of_its_busiest_agents_as_said(gold_root, tmp_pa
         f"{charted} agents with the most calls of these {team}" in caption.value
         for caption in app.caption
     ), [caption.value for caption in app.caption]
+
+
+def test_rates_are_pooled_from_counts_not_averaged_over_agents_or_days(
+    gold_root, tmp_path, monkeypatch
+):
+    """Agents and days of unequal calls, so that a mean of rates reads otherwise than the
+    pooled rate the page's docstring promises (`sum(conversions) ÷ sum(calls)`):
+
+    Alice: day 1 10 calls, 5 conversions, $100; day 2 30 calls, 3 conversions, $30.
+    Bob: day 1 10 calls, 1 conversion, $0; day 2 20 calls, 2 conversions, $0.
+    - Conversion: 11 of 70 calls, 15.7% (the agents' mean, (20% + 10%) / 2, is 15.0%);
+    - Alice's conversion: 8 of 40, 20.0% (her days' mean, (50% + 10%) / 2, is 30.0%);
+    - upsell per call: $130 over 70 calls, $1.86 (the agents' mean, ($3.25 + $0) / 2, $1.63);
+    - positive calls: 6 + 12 + 2 + 4 = 24 of 70, 34.3%."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+
+    def agent(day, name, calls, conversions, revenue, positive):
+        return {
+            "date": day, "agent_name": name, "calls": calls, "conversions": conversions,
+            "conversion_rate": conversions / calls, "upsell_revenue": revenue,
+            "avg_upsell_per_call": revenue / calls, "positive_calls": positive,
+            "neutral_calls": 0, "negative_calls": calls - positive,
+        }  # fmt: skip
+
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
+        agent(gold_rows.DAY1, "Alice", 10, 5, 100.0, 6), agent(DAY2, "Alice", 30, 3, 30.0, 12),
+        agent(gold_rows.DAY1, "Bob", 10, 1, 0.0, 2), agent(DAY2, "Bob", 20, 2, 0.0, 4),
+    ])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+
+    shown = metrics(app)
+    assert (shown["Calls"], shown["Conversion rate"]) == ("70", "15.7%")
+    assert (shown["Upsell per call"], shown["Positive calls"]) == ("$1.86", "34.3%")
+    agents = app.dataframe[0].value
+    assert agents["agent_name"].tolist() == ["Alice", "Bob"]
+    assert agents["conversion_rate"].tolist() == pytest.approx([20.0, 10.0])
+    assert agents["avg_upsell_per_call"].tolist() == pytest.approx([3.25, 0.0])
