@@ -94,6 +94,21 @@ def test_a_latest_day_of_noise_alone_shows_its_noise(tmp_path, monkeypatch):
     assert (shown["Valid interactions"], shown["System noise"]) == ("0", "100.0%")
 
 
+def test_open_tickets_planned_counts_those_given_an_agent(gold_root, tmp_path, monkeypatch):
+    """T3 planned for A1 and T6 left without one (no agent of its category): 1 of 2."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "support_assignment_plan", support_schemas.AssignmentPlan, [
+        {"ticket_id": "T3", "priority": "medium", "category": "billing", "agent_id": "A1",
+         "reason": None},
+        {"ticket_id": "T6", "priority": "low", "category": "legal", "agent_id": None,
+         "reason": "no agent of its category"},
+    ])  # fmt: skip
+    assert metrics(render("overview", data_dir, monkeypatch))["Open tickets planned"] == "1 of 2"
+
+
 def test_overview_counts_a_ticket_resolved_late_as_out_of_sla(gold_root, tmp_path, monkeypatch):
     """Within SLA is neither target breached (§4.4), not the first response alone."""
     app = render("overview", with_t4_resolved_late(gold_root, tmp_path), monkeypatch)
