@@ -29,6 +29,39 @@ def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch)
     assert not app.metric
 
 
+def test_days_of_noise_alone_are_not_said_to_be_empty(tmp_path, monkeypatch):
+    """Both days delivered 5 read receipts and no valid interaction: something landed, so
+    the page is shown (its 4 friction interactions of the fixture) rather than saying every
+    day built was empty."""
+    data_dir = tmp_path / "data"
+    gold_rows.write_crm(data_dir)
+    counts = {"read_receipt": 5, "delivery_receipt": 0, "mass_email": 0, "noise_total": 5,
+              "valid": 0}  # fmt: skip
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": day, "category": name, "count": n, "pct": 100.0 * n / 5}
+        for day in (gold_rows.DAY1, DAY2) for name, n in counts.items()
+    ])  # fmt: skip
+    app = render("crm", data_dir, monkeypatch)
+    assert not app.info, [block.value for block in app.info]
+    assert metrics(app)["Friction interactions"] == "4"
+
+
+def test_the_high_churn_card_counts_the_high_band_alone(gold_root, tmp_path, monkeypatch):
+    """Acme Ltda high (75) and Beta S.A. medium (45, 30 <= 45 < 60): one company in the high
+    band, not the two the churn list shows by default (high and medium)."""
+    import pandas as pd
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    risks = pd.read_parquet(data_dir / "gold" / "crm_churn_risk")
+    beta = risks["company_id"] == 20
+    risks.loc[beta, ["churn_risk_score", "risk_band"]] = [45.0, "medium"]
+    gold_rows.publish(data_dir, "crm_churn_risk", crm_schemas.ChurnRisk, risks.to_dict("records"))
+    app = render("crm", data_dir, monkeypatch)
+    assert metrics(app)["Companies at high churn risk"] == "1"
+    assert app.dataframe[1].value["company"].tolist() == ["Acme Ltda", "Beta S.A."]
+
+
 def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     app = render("crm", gold_root, monkeypatch)
     assert metrics(app)["Friction interactions"] == "4"
