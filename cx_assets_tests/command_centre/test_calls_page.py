@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from cx_assets_tests.command_centre import gold_rows
@@ -327,3 +328,29 @@ def test_rates_are_pooled_from_counts_not_averaged_over_agents_or_days(
     assert agents["agent_name"].tolist() == ["Alice", "Bob"]
     assert agents["conversion_rate"].tolist() == pytest.approx([20.0, 10.0])
     assert agents["avg_upsell_per_call"].tolist() == pytest.approx([3.25, 0.0])
+
+
+def test_the_first_day_alone_has_no_deltas_and_an_upsell_of_0_is_not_a_largest_upsell(
+    gold_root, tmp_path, monkeypatch
+):
+    """Day 1 alone: the day before it (2023-12-31) was never built, so no card has a delta.
+    Bob's call C2 on day 2 upsold nothing ($0): the largest upsells are C1's $300 alone."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    rows = pd.read_parquet(data_dir / "gold" / "calls_performance")
+    c2 = {**rows.iloc[0].to_dict(), "call_id": "C2", "agent_name": "Bob", "upsell_amount": 0.0,
+          "converted": False, "date": DAY2}  # fmt: skip
+    gold_rows.publish(data_dir, "calls_performance", calls_schemas.CallPerformance,
+                      [{**rows.iloc[0].to_dict(), "date": DAY2}, c2])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+    assert app.dataframe[1].value["call_id"].tolist() == ["C1"]
+
+    app.sidebar.date_input(key="calls_days").set_value((gold_rows.DAY1, gold_rows.DAY1)).run()
+    assert metrics(app)["Calls"] == "20"
+    assert not any(metric.delta for metric in app.metric)
+    assert any(
+        "No deltas: the 1 day before (2023-12-31 to 2023-12-31) is not built." in caption.value
+        for caption in app.caption
+    )
