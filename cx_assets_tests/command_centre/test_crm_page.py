@@ -165,3 +165,29 @@ def test_two_managers_of_one_name_are_both_listed_and_their_clients_kept(
     for option, company in zip(sorted(options), ["Acme Ltda", "Beta S.A."], strict=True):
         app.sidebar.multiselect(key="crm_managers").set_value([option]).run()
         assert app.dataframe[0].value["company"].tolist() == [company], option
+
+
+def test_friction_is_placed_on_its_local_weekday_and_hour_and_its_flags_by_day(
+    gold_root, monkeypatch
+):
+    """The fixture's friction, every interaction at 18:00 UTC: 15:00 in São Paulo (UTC-3).
+    Day 1, 2024-01-01, a Monday (0): interactions 1 and 2 urgent, 3 a failure; day 2, a
+    Tuesday (1): interaction 4 an escalation."""
+    from cx_assets_tests.command_centre.rendered import chart_rows
+
+    app = render("crm", gold_root, monkeypatch)
+    cells = chart_rows(app, "Friction interactions by weekday and")
+    placed = cells[cells["count"] > 0]
+    assert sorted(zip(placed["day_of_week"], placed["hour"], placed["count"], strict=True)) == [
+        (0, 15, 3), (1, 15, 1),
+    ]  # fmt: skip
+    flags = chart_rows(app, "Friction flags a day")
+    by_flag = {
+        (str(day.date()), flag): n
+        for day, flag, n in zip(flags["date"], flags["flag"], flags["interactions"], strict=True)
+    }
+    assert by_flag == {
+        (str(gold_rows.DAY1), "urgency"): 2, (str(DAY2), "urgency"): 0,
+        (str(gold_rows.DAY1), "failure"): 1, (str(DAY2), "failure"): 0,
+        (str(gold_rows.DAY1), "escalation"): 0, (str(DAY2), "escalation"): 1,
+    }  # fmt: skip
