@@ -228,6 +228,31 @@ def test_cards_write_counts_shares_numbers_days_and_plurals_as_managers_read_the
     assert money_change(-27.5, decimals=2) == "-$27.50"
 
 
+def test_the_date_filter_offers_the_latest_90_days():
+    """Of 100 days, 2024-01-01 to 2024-04-09 (2024 a leap year: April 9th is day 100), the
+    latest 90, 2024-01-11 to 2024-04-09; of 30 days, all 30."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from datetime import date, timedelta
+
+        import streamlit as st
+
+        from cx_assets.command_centre import ui
+
+        for how_many, key in ((100, "hundred"), (30, "thirty")):
+            days = [date(2024, 1, 1) + timedelta(days=n) for n in range(how_many)]
+            st.write(f"{key} {' '.join(str(day) for day in ui.date_filter(days, key=key))}")
+
+    app = AppTest.from_function(page, default_timeout=30)
+    app.run()
+    assert not app.exception
+    assert [block.value for block in app.markdown] == [
+        "hundred 2024-01-11 2024-04-09",
+        "thirty 2024-01-01 2024-01-30",
+    ]
+
+
 def test_the_query_cache_is_bounded_in_bytes_not_only_in_entries(monkeypatch):
     # 1,024 entries of one query each: at the contract's volumes a page's larger results (90
     # days of support's tickets to review) are over a megabyte, so a server left running for
