@@ -116,6 +116,31 @@ def test_support_agent_breach_share_is_of_all_their_tickets(gold_root, monkeypat
     assert (formats["mean_csat"], formats["mean_first_response_minutes"]) == ("%.2f", "%,.1f")
 
 
+def test_an_open_ticket_counts_as_handled_not_resolved(gold_root, tmp_path, monkeypatch):
+    """T5 (A1's, low) still open: the cards count 5 tickets, 4 within SLA (80.0%) and T1's
+    first response late (1 of 5, 20.0%); A1 handled 3 (T1, T4, T5) and resolved 2, T1's
+    breach 1 of the 3 handled (33.3%; of the 2 resolved it would read 50.0%)."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    open_t5 = {"status": "open", "resolved_at": None, "resolution_minutes": None}
+    rows = [
+        {**row, **open_t5} if row["ticket_id"] == "T5" else row
+        for row in gold_rows.support_tickets()
+    ]
+    gold_rows.publish(data_dir, "support_ticket_analytics", support_schemas.TicketAnalytics, rows)
+    app = render("support", data_dir, monkeypatch)
+
+    shown = metrics(app)
+    assert (shown["Tickets created"], shown["Within SLA"]) == ("5", "80.0%")
+    assert shown["First responses late"] == "20.0%"
+    (table,) = [frame for frame in app.dataframe if "breach_share" in frame.value]
+    ana = table.value.set_index("agent_id").loc["A1"]
+    assert (ana.tickets_handled, ana.tickets_resolved, ana.sla_breaches) == (3, 2, 1)
+    assert ana.breach_share == pytest.approx(100 / 3)
+
+
 def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path, monkeypatch):
     from cx_assets.support import schemas as support_schemas
 
