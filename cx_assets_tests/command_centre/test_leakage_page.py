@@ -258,6 +258,55 @@ def test_leakage_drill_down_sentiment_is_the_mean_of_the_calls_of_both_days(
     assert mapd_new["avg_sentiment"] == pytest.approx(-0.3)
 
 
+def test_leakage_drill_down_sentiment_leaves_out_days_without_one(gold_root, monkeypatch):
+    """Pharmacy's Other members: 5 calls on day 1 without a sentiment, 5 on day 2 at -0.1:
+    the mean of the 5 calls that have one, -0.1 (over all 10 it would read -0.05)."""
+    app = render("leakage", gold_root, monkeypatch)
+    app.selectbox(key="leakage_drill_type").set_value("pharmacy").run()
+    (drill,) = [frame.value for frame in app.dataframe if "repeat_call_pct" in frame.value]
+    other = drill.set_index("member_category").loc["Other"]
+    assert other["calls"] == 10
+    assert other["avg_sentiment"] == pytest.approx(-0.1)
+
+
+def test_the_playback_table_holds_the_steps_up_to_the_one_shown(gold_root, monkeypatch):
+    """M1 on day 2 (the member offered first: 2 leakage calls, as M2, and first by id): four
+    steps, shown at the last; at step 2 (the payment error), steps 1 and 2."""
+    app = render("leakage", gold_root, monkeypatch)
+
+    def played() -> list[int]:
+        (table,) = [frame.value for frame in app.dataframe if "event_kind" in frame.value]
+        return table["sequence"].tolist()
+
+    assert played() == [1, 2, 3, 4]
+    app.slider(key="leakage_step").set_value(2).run()
+    assert played() == [1, 2]
+    assert any("Step 2 of 4" in block.value for block in app.markdown)
+
+
+def test_the_playback_offers_a_members_latest_day_first(gold_root, tmp_path, monkeypatch):
+    """M1 leaks on day 1 too (its day 2's payment error and billing call, a day earlier):
+    the day picker offers day 2, the latest, first and opens on it."""
+    import pandas as pd
+
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    folder = data_dir / "gold" / "leakage_journey_timeline" / f"date={gold_rows.DAY2}"
+    day2 = pd.concat(pd.read_parquet(path) for path in folder.glob("*.parquet"))
+    earlier = day2[(day2["member_id"] == "M1") & day2["sequence"].isin([2, 3])].copy()
+    earlier["sequence"] = [1, 2]
+    earlier["event_at"] = earlier["event_at"] - pd.Timedelta(days=1)
+    earlier["date"] = gold_rows.DAY1
+    gold_rows.publish(data_dir, "leakage_journey_timeline", digital_schemas.LeakageJourneyTimeline,
+                      earlier.to_dict("records"))  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+    picker = app.selectbox(key="leakage_member_day")
+    assert [str(day) for day in picker.options] == [str(gold_rows.DAY2), str(gold_rows.DAY1)]
+    assert str(picker.value) == str(gold_rows.DAY2)
+
+
 def test_a_primary_segment_tied_over_the_days_goes_to_the_first_by_name(
     gold_root, tmp_path, monkeypatch
 ):
