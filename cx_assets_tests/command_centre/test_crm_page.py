@@ -191,3 +191,25 @@ def test_friction_is_placed_on_its_local_weekday_and_hour_and_its_flags_by_day(
         (str(gold_rows.DAY1), "failure"): 1, (str(DAY2), "failure"): 0,
         (str(gold_rows.DAY1), "escalation"): 0, (str(DAY2), "escalation"): 1,
     }  # fmt: skip
+
+
+def test_the_flags_timeline_keeps_a_built_day_without_friction(gold_root, tmp_path, monkeypatch):
+    """Day 3 built with 10 valid interactions and no friction: its flags read 0 that day,
+    not a day the lines skip."""
+    from datetime import timedelta
+
+    from cx_assets_tests.command_centre.rendered import chart_rows
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    day3 = DAY2 + timedelta(days=1)
+    counts = {"read_receipt": 0, "delivery_receipt": 0, "mass_email": 0, "noise_total": 0,
+              "valid": 10}  # fmt: skip
+    gold_rows.publish(data_dir, "crm_noise_summary", crm_schemas.NoiseSummary, [
+        {"date": day3, "category": name, "count": n, "pct": 10.0 * n} for name, n in counts.items()
+    ])  # fmt: skip
+    app = render("crm", data_dir, monkeypatch)
+    flags = chart_rows(app, "Friction flags a day")
+    of_day3 = flags[flags["date"].dt.date == day3]
+    assert sorted(of_day3["flag"]) == ["escalation", "failure", "urgency"]
+    assert of_day3["interactions"].tolist() == [0, 0, 0]
