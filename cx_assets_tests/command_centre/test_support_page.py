@@ -169,6 +169,24 @@ def test_support_review_list_leaves_out_confident_categories(gold_root, tmp_path
     assert column_formats(table)["confidence"] == "%.1f%%"
 
 
+def test_the_review_list_puts_the_least_certain_first(gold_root, tmp_path, monkeypatch):
+    """T1 without a predicted confidence (the model gave none), T2 at 0.2 and T3 at 0.4, all
+    to review: T1 first, then T2 and T3."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "support_ticket_categories", support_schemas.TicketCategory, [
+        {"date": gold_rows.DAY1, "ticket_id": ticket, "predicted_category": category,
+         "confidence": confidence, "needs_review": True}
+        for ticket, category, confidence in (("T3", "billing", 0.4), ("T2", "billing", 0.2),
+                                             ("T1", None, None))
+    ])  # fmt: skip
+    app = render("support", data_dir, monkeypatch)
+    (table,) = [frame for frame in app.dataframe if "predicted_category" in frame.value]
+    assert table.value["ticket_id"].tolist() == ["T1", "T2", "T3"]
+
+
 def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):
     """Seen in an audit: a team whose tickets had no CSAT drew "SLA breaches vs CSAT" as
     empty axes, with no word of why."""
