@@ -3,7 +3,6 @@ reading of the run history (Dagster's SQLite storage, read-only)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -34,6 +33,7 @@ from cx_assets.command_centre.data import GoldLake, MissingTables, run_hint
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.checks import COLUMN_SCHEMA_CHANGE
 from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2, write_gold
+from cx_assets_tests.command_centre.run_history import empty_runs_db, history_by_hand
 
 
 @pytest.fixture
@@ -723,21 +723,12 @@ def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadab
     history = runs.read_history(tmp_path)
     assert not history.readable and history.reason == runs.ELSEWHERE
     (tmp_path / "history").mkdir()
-    shutil.copy(_empty_runs_db(tmp_path / "made"), tmp_path / "history" / "runs.db")
+    shutil.copy(empty_runs_db(tmp_path / "made"), tmp_path / "history" / "runs.db")
     history = runs.read_history(tmp_path)
     assert not history.readable
     assert history.reason == (
         f"check evaluations not found at {tmp_path / 'history' / 'runs' / 'index.db'}"
     )
-
-
-def _empty_runs_db(home: Path) -> Path:
-    """A real instance's run storage, without runs."""
-    home.mkdir()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        DagsterInstance.from_config(str(home)).dispose()
-    return home / "history" / "runs.db"
 
 
 @pytest.mark.parametrize(
@@ -753,7 +744,7 @@ def _empty_runs_db(home: Path) -> Path:
 def test_a_run_is_said_started_by_what_tagged_it(tmp_path, tags, trigger):
     """Found in a code audit: the daily schedule's runs were said started from the UI."""
     home = tmp_path / "home"
-    _empty_runs_db(home)
+    empty_runs_db(home)
     con = sqlite3.connect(home / "history" / "runs.db")
     con.execute(
         "INSERT INTO runs (run_id, pipeline_name, status, run_body, create_timestamp) "
@@ -766,62 +757,6 @@ def test_a_run_is_said_started_by_what_tagged_it(tmp_path, tags, trigger):
     con.close()
     (run,) = runs.read_history(home).runs
     assert run.trigger == trigger
-
-
-def _history_by_hand(home: Path) -> None:
-    """A real instance's storage (`_empty_runs_db`) holding three runs and the check
-    evaluations of `test_runs_and_check_problems_are_read_as_recorded`, inserted by hand."""
-    _empty_runs_db(home)
-    con = sqlite3.connect(home / "history" / "runs.db")
-    con.executemany(
-        "INSERT INTO runs (id, run_id, pipeline_name, status, run_body, create_timestamp, "
-        "start_time, end_time) VALUES (?, ?, 'job', ?, '{}', ?, ?, ?)",
-        [
-            (1, "r1", "SUCCESS", "2024-01-01 00:05:00", 1704067200.0, 1704067260.0),
-            (2, "r2", "FAILURE", "2024-01-05 01:00:00", None, None),
-            (3, "r3", "SUCCESS", "2024-01-06 00:00:00", None, None),
-        ],
-    )
-    con.executemany(
-        "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
-        [
-            ("r1", "dagster/partition", "2024-01-01"),
-            ("r2", runs.RANGE_START, "2024-01-02"),
-            ("r2", runs.RANGE_END, "2024-01-04"),
-        ],
-    )
-    con.commit()
-    con.close()
-
-    def event(severity: str, description: str) -> str:
-        data = {
-            "severity": {"__enum__": f"AssetCheckSeverity.{severity}"},
-            "description": description,
-        }
-        return json.dumps({"dagster_event": {"event_specific_data": data}})
-
-    grain, warned = event("ERROR", "2 rows repeated"), event("WARN", "added columns: x")
-    con = sqlite3.connect(home / "history" / "runs" / "index.db")
-    con.executemany(
-        "INSERT INTO asset_check_executions (id, asset_key, check_name, partition, run_id, "
-        "execution_status, evaluation_event) VALUES (?, '[\"noise\"]', ?, ?, ?, ?, ?)",
-        [
-            (1, "grain", "2024-01-01", "r0", "SUCCEEDED", None),
-            (2, "volume", "2024-01-01", "r0", "FAILED", grain),
-            (3, COLUMN_SCHEMA_CHANGE, "2023-12-31", "r0", "SUCCEEDED", None),
-            (4, "grain", "2024-01-01", "r1", "FAILED", grain),
-            (5, "grain", "2024-01-02", "r1", "FAILED", grain),
-            (6, "grain", "2024-01-03", "r1", "SUCCEEDED", None),
-            (7, "volume", "2024-01-01", "r1", "SUCCEEDED", None),
-            (8, COLUMN_SCHEMA_CHANGE, "2024-01-01", "r1", "FAILED", warned),
-            (9, COLUMN_SCHEMA_CHANGE, "2024-01-02", "r1", "FAILED", warned),
-            (10, "freshness", None, "r1", "EXECUTION_FAILED", None),
-            (11, "grain", "2024-01-02", "r2", "SKIPPED", None),
-            (12, "grain", "2024-01-01", "r2", "PLANNED", None),
-        ],
-    )
-    con.commit()
-    con.close()
 
 
 def test_runs_and_check_problems_are_read_as_recorded(tmp_path):
@@ -840,7 +775,7 @@ def test_runs_and_check_problems_are_read_as_recorded(tmp_path):
     from datetime import UTC, datetime
 
     home = tmp_path / "home"
-    _history_by_hand(home)
+    history_by_hand(home)
 
     history = runs.read_history(home, runs=3)
     assert history.readable, history.reason

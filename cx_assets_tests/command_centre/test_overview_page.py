@@ -237,3 +237,27 @@ def test_a_domain_added_beside_the_four_is_named_in_the_freshness_table(tmp_path
     domains = app.dataframe[0].value.set_index("table")["domain"]
     assert domains["surveys_nps_daily"] == "surveys"
     assert domains["calls_kpis_daily"] == "Calls"
+
+
+def test_the_checks_that_failed_are_listed_with_their_latest_failing_day(
+    gold_root, tmp_path, monkeypatch
+):
+    """The run history written by hand (`run_history.history_by_hand`, worked out in
+    `test_data.test_runs_and_check_problems_are_read_as_recorded`): `freshness` could not
+    run, `grain` failed on days 1 and 2 (2024-01-01, -02), and the step's schema verdict
+    warned on the same two days: 2 failing, 1 warning, latest failing day 2024-01-02."""
+    from cx_assets_tests.command_centre.run_history import history_by_hand
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    history_by_hand(data_dir / "dagster_home")
+    app = render("overview", data_dir, monkeypatch)
+
+    assert any(
+        caption.value.startswith("2 failing (ERROR), 1 warning (WARN)") for caption in app.caption
+    )
+    (checks,) = [frame.value for frame in app.dataframe if "check" in frame.value]
+    listed = checks.set_index("check")
+    assert listed.loc["grain", "failing days"] == 2
+    assert listed.loc["grain", "latest failing day"] == "2024-01-02"
+    assert pd.isna(listed.loc["freshness", "latest failing day"])
