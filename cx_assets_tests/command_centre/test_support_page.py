@@ -187,6 +187,35 @@ def test_the_review_list_puts_the_least_certain_first(gold_root, tmp_path, monke
     assert table.value["ticket_id"].tolist() == ["T1", "T2", "T3"]
 
 
+def test_the_team_filter_reads_agents_without_a_team_as_no_team(gold_root, tmp_path, monkeypatch):
+    """A2 (Ben) delivered without a team: the filter offers "(no team)", which picks his T2
+    (low, in time: 1 ticket, 100.0% within SLA). The plan's T6 has no agent, so no team's
+    agent is planned it: 0 planned to "(no team)", not the unplanned ticket counted there."""
+    import pandas as pd
+
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    agents = pd.read_parquet(data_dir / "gold" / "support_agent_daily")
+    agents["date"] = agents["date"].astype(str).map(pd.Timestamp).dt.date
+    agents.loc[agents["agent_id"] == "A2", "team"] = None
+    gold_rows.publish(data_dir, "support_agent_daily", support_schemas.AgentDaily,
+                      agents.to_dict("records"))  # fmt: skip
+    gold_rows.publish(data_dir, "support_assignment_plan", support_schemas.AssignmentPlan, [
+        {"ticket_id": "T3", "priority": "medium", "category": "billing", "agent_id": "A1",
+         "reason": None},
+        {"ticket_id": "T6", "priority": "low", "category": "legal", "agent_id": None,
+         "reason": "no agent of its category"},
+    ])  # fmt: skip
+    app = render("support", data_dir, monkeypatch)
+    app.sidebar.multiselect(key="support_teams").select("(no team)").run()
+
+    shown = metrics(app)
+    assert (shown["Tickets created"], shown["Within SLA"]) == ("1", "100.0%")
+    assert shown["Planned to these teams' agents"] == "0"
+
+
 def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):
     """Seen in an audit: a team whose tickets had no CSAT drew "SLA breaches vs CSAT" as
     empty axes, with no word of why."""
