@@ -354,3 +354,13 @@ def test_the_first_day_alone_has_no_deltas_and_an_upsell_of_0_is_not_a_largest_u
         "No deltas: the 1 day before (2023-12-31 to 2023-12-31) is not built." in caption.value
         for caption in app.caption
     )
+
+
+def test_the_sentiment_mix_counts_each_sentiment_under_its_name(gold_root, monkeypatch):
+    """Alice: positive 6 + 12, neutral 2 + 4, negative 2 + 4; Bob: positive 2 + 4, neutral
+    3 + 6, negative 5 + 10. In all, 24 positive, 15 neutral, 21 negative calls."""
+    app = render("calls", gold_root, monkeypatch)
+    mix = chart_rows(app, "Sentiment mix")
+    assert dict(zip(mix["sentiment"], mix["calls"], strict=True)) == {
+        "positive": 24, "neutral": 15, "negative": 21,
+    }  # fmt: skip
