@@ -39,6 +39,9 @@ def test_overview_headlines_freshness_and_checks(gold_root, monkeypatch):
     }  # fmt: skip
     kpis = fresh.set_index("table").loc["calls_kpis_daily"]
     assert (kpis["rows"], kpis["days"], str(kpis["latest day"])) == (2, 2, str(DAY2))
+    # A whole-history table has no days to count: blank, not 0.
+    heat = fresh.set_index("table").loc["crm_temporal_heat"]
+    assert (heat["kind"], heat["rows"]) == ("whole history", 168) and pd.isna(heat["days"])
     assert column_formats(app.dataframe[0])["rows"] == "%,d"  # "2,195", as cards write it
     assert column_formats(app.dataframe[0])["age (h)"] == "%.1f"  # "7.0", not "7"
     assert any("no runs recorded yet" in caption.value for caption in app.caption)
