@@ -80,6 +80,10 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
     # chart's labels (Streamlit's "percent" preset wrote `100.00%`).
     assert shares.loc["high"].tolist() == [0.0, 0.0, 100.0]
     assert shares.loc["urgent"].tolist() == [0.0, 100.0, 0.0]
+    # Every ticket answered in 120 minutes and resolved in 300: 5.0 hours.
+    waits = table.value.set_index("priority")
+    assert waits.loc["urgent", "median_first_response_minutes"] == 120.0
+    assert waits.loc["urgent", "median_resolution_hours"] == 5.0
     # Counts with thousands separated, as the cards write them (Streamlit wrote `9949`);
     # waits to a tenth, thousands separated (`1,234.5` minutes; it wrote `346.228436`), CSAT
     # to a hundredth.
