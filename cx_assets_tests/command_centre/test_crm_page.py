@@ -162,6 +162,9 @@ def test_two_managers_of_one_name_are_both_listed_and_their_clients_kept(
     options = app.sidebar.multiselect(key="crm_managers").options
     assert len(options) == 2 and len(set(options)) == 2, options
     assert all(option.startswith("Ana Gerente") for option in options), options
+    # Each told apart by its id, the first as the second: "Ana Gerente" alone reads as
+    # the only one.
+    assert sorted(options) == ["Ana Gerente (1)", "Ana Gerente (2)"]
     for option, company in zip(sorted(options), ["Acme Ltda", "Beta S.A."], strict=True):
         app.sidebar.multiselect(key="crm_managers").set_value([option]).run()
         assert app.dataframe[0].value["company"].tolist() == [company], option
