@@ -218,6 +218,8 @@ def test_the_team_filter_reads_agents_without_a_team_as_no_team(gold_root, tmp_p
     shown = metrics(app)
     assert (shown["Tickets created"], shown["Within SLA"]) == ("1", "100.0%")
     assert shown["Planned to these teams' agents"] == "0"
+    # Of every team: T3 and T6 without an agent, T3 alone planned to one.
+    assert (shown["Open tickets without an agent"], shown["Planned to an agent"]) == ("2", "1")
 
 
 def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):
