@@ -264,3 +264,18 @@ def test_the_checks_that_failed_are_listed_with_their_latest_failing_day(
     assert listed.loc["grain", "failing days"] == 2
     assert listed.loc["grain", "latest failing day"] == "2024-01-02"
     assert pd.isna(listed.loc["freshness", "latest failing day"])
+
+
+def test_a_tables_age_is_shown_to_a_tenth_of_an_hour(gold_root, tmp_path, monkeypatch):
+    """`calls_kpis_daily` last written 90 minutes ago: 1.5 hours (whole hours would say 2)."""
+    import os
+    import time
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    ninety_minutes_ago = time.time() - 90 * 60
+    for path in (data_dir / "gold" / "calls_kpis_daily").rglob("*.parquet"):
+        os.utime(path, (ninety_minutes_ago, ninety_minutes_ago))
+    app = render("overview", data_dir, monkeypatch)
+    ages = app.dataframe[0].value.set_index("table")["age (h)"]
+    assert ages["calls_kpis_daily"] == 1.5
