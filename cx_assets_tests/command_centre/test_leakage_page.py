@@ -490,6 +490,25 @@ def test_a_type_whose_leakage_held_is_not_named_fastest_growing(gold_root, tmp_p
     (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
     assert (fastest.body, fastest.delta) == ("—", "")
     assert fastest.help.startswith("No journey type's leakage grew week on week (the least")
+    # billing held (0.0), pharmacy fell (-2.0): the least fall is billing's.
+    assert fastest.help.endswith("(the least fall: billing, +0.0%).")
+
+
+def test_the_fastest_growing_card_names_the_type_that_grew_most(gold_root, tmp_path, monkeypatch):
+    """billing +14.0% and pharmacy +30.0% week on week: pharmacy grew most."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": DAY2, "journey_type": journey, "leakage_calls": n, "daily_cost": 8.0 * n,
+         "primary_segment": "MAPD New", "trend_pct": trend}
+        for journey, n, trend in (("billing", 20, 14.0), ("pharmacy", 5, 30.0))
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
+    assert (fastest.body, fastest.delta) == ("pharmacy", "+30.0% week on week")
 
 
 def test_the_daily_leakage_lines_hold_every_day_built_for_each_type(
