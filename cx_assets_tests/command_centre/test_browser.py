@@ -321,7 +321,7 @@ ON_CANVAS_JS = """() => Array.from(document.querySelectorAll('.vega-embed')).map
 @pytest.fixture(scope="module")
 def crowded_dashboard(tmp_path_factory) -> Iterator[str]:
     """The dashboard over `write_gold`'s tables with a calls team of `CROWDED_TEAM` agents
-    on its first day."""
+    on its first day, their upsells $31.4 million, a quarter's at the contract's volumes."""
     from cx_assets.calls import schemas as calls_schemas
 
     data_dir = write_gold(tmp_path_factory.mktemp("crowded") / "data")
@@ -329,7 +329,8 @@ def crowded_dashboard(tmp_path_factory) -> Iterator[str]:
     publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
         {"date": DAY1, "agent_name": f"Agent {n:04d}", "calls": 20 + n % 50,
          "conversions": n % 20, "conversion_rate": (n % 20) / (20 + n % 50),
-         "upsell_revenue": 10.0 * (n % 37), "avg_upsell_per_call": 10.0 * (n % 37) / (20 + n % 50),
+         "upsell_revenue": 2500.0 * (n % 37),
+         "avg_upsell_per_call": 2500.0 * (n % 37) / (20 + n % 50),
          "positive_calls": 10, "neutral_calls": 5 + n % 50, "negative_calls": 5}
         for n in range(CROWDED_TEAM)
     ])  # fmt: skip
@@ -358,6 +359,19 @@ def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(crowded_dashboard)
     assert "upsell per call" in texts, sorted(texts)[:20]  # the scatter's axis, measured
     faint = [(text, round(ratio, 1)) for text, ratio in drawn["texts"] if ratio < 4.5]
     assert not faint, faint
+
+
+@needs_chromium
+def test_a_quarters_upsells_in_millions_fit_their_card(crowded_dashboard):
+    """Seen on a data root generated at scale 40, and so at the contract's volumes over the
+    90 days the calls page opens on: its five cards side by side on a 1,400 px screen cut
+    the upsell revenue to "$14,790,…", the figure a manager opens the page for. A card's
+    figure now takes a smaller size where its card is narrow."""
+    with browser_page("light") as page:
+        page.goto(f"{crowded_dashboard}/calls")
+        page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+        figures = dict(page.evaluate(FIGURES_CUT_JS))
+    assert figures.get("$31,372,500") is False, figures
 
 
 # JavaScript declaring `seen(mark)`: a chart mark's paint (its fill, or its stroke where it
