@@ -173,18 +173,29 @@ def _check_yours(config: Path) -> None:
 
 
 # What Dagster makes of an instance's configured classes, each through
-# `ConfigurableClassData.rehydrate` (a custom instance class is made otherwise).
-_MADE_FROM_CONFIG = (
-    "local_artifact_storage_data", "storage_data", "run_storage_data", "event_storage_data",
-    "schedule_storage_data", "compute_logs_data", "scheduler_data", "run_coordinator_data",
-    "run_launcher_data", "secrets_loader_data",
-)  # fmt: skip
+# `ConfigurableClassData.rehydrate` as a subclass of what it is for (InstanceRef's
+# properties; a custom instance class is made otherwise), and how that is said.
+_MADE_FROM_CONFIG = {
+    "local_artifact_storage_data": ("storage.root", "LocalArtifactStorage", "an artifact storage"),
+    "storage_data": ("storage.base_storage", "DagsterStorage", "a storage"),
+    "run_storage_data": ("storage.runs.base", "RunStorage", "a run storage"),
+    "event_storage_data": ("storage.event_log.base", "EventLogStorage", "an event log storage"),
+    "schedule_storage_data": ("storage.schedules.base", "ScheduleStorage", "a schedule storage"),
+    "compute_logs_data": (
+        "storage.compute_log_manager", "ComputeLogManager", "a compute log manager",
+    ),
+    "scheduler_data": ("scheduler.scheduler", "Scheduler", "a scheduler"),
+    "run_coordinator_data": ("run_coordinator.base", "RunCoordinator", "a run coordinator"),
+    "run_launcher_data": ("launcher.base", "RunLauncher", "a run launcher"),
+    "secrets_loader_data": ("secrets.loader", "SecretsLoader", "a secrets loader"),
+}  # fmt: skip
 
 
 def _class_refused(home: Path) -> str | None:
     """Why Dagster would refuse a class the home's dagster.yaml names (a storage, a run
     launcher or coordinator) when it makes the instance, else None: a module not installed
-    (`dagster_postgres`), no such class, or settings its class does not take (`base_dir: 5`),
+    (`dagster_postgres`), no such class, a class not of what it is named for (a run
+    coordinator as the run launcher), or settings its class does not take (`base_dir: 5`),
     none of which its instance config checks. Made so, it ended the command in a traceback,
     inside the run on a home already used. Checked as Dagster checks each before making it
     (`ConfigurableClassData.rehydrate`), without making it: nothing is written."""
@@ -195,7 +206,8 @@ def _class_refused(home: Path) -> str | None:
     from dagster._serdes.config_class import ConfigurableClassData
 
     instance = InstanceRef.from_dir(str(home))
-    for named in (getattr(instance, field, None) for field in _MADE_FROM_CONFIG):
+    for field, (base_module, base_name, what) in _MADE_FROM_CONFIG.items():
+        named = getattr(instance, field, None)
         if not isinstance(named, ConfigurableClassData):
             continue
         where = f"{named.module_name}.{named.class_name}"
@@ -205,6 +217,9 @@ def _class_refused(home: Path) -> str | None:
             return f"{where}: {str(error)[:1].lower()}{str(error)[1:]}"
         if (klass := getattr(module, named.class_name, None)) is None:
             return f"{where}: {named.module_name} holds no class {named.class_name}"
+        base = getattr(importlib.import_module(f"dagster._core.{base_module}"), base_name)
+        if not (isinstance(klass, type) and issubclass(klass, base)):
+            return f"{where}: not {what}"
         checked = process_config(resolve_to_config_type(klass.config_type()), named.config_dict)
         if not checked.success:
             return f"{where}: {checked.errors[0].message}"

@@ -379,6 +379,16 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
             "  class: SqliteEventLogStorage\n  config:\n    base_dir: 5\n",
             'SqliteEventLogStorage: Invalid scalar at path root:base_dir. Value "5"',
         ),
+        # A run coordinator given as the run launcher, and a name that is no class: our
+        # own check of the class ended in an AttributeError's traceback, or passed it on.
+        (
+            "run_launcher:\n  module: dagster\n  class: QueuedRunCoordinator\n",
+            "dagster.QueuedRunCoordinator: not a run launcher",
+        ),
+        (
+            "run_coordinator:\n  module: os.path\n  class: join\n",
+            "os.path.join: not a run coordinator",
+        ),
     ],
     ids=[
         "not yaml",
@@ -387,6 +397,8 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
         "not UTF-8",
         "a storage not installed",
         "a storage's setting of the wrong type",
+        "a coordinator as the launcher",
+        "no class",
     ],
 )
 def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(tmp_path, text, said):
