@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed-stamp
 # there is one: make goes on with a .venv that will do whatever $(PYTHON) is, none at all
 # on a machine of uv's Pythons alone (the days came out empty). Days that are no number
 # are said by the demo (DEMO_DAYS=abc), not by a traceback of each Python. Days are read
-# as decimal, `08` as 8 (as Python code and the shell's arithmetic, `08` was refused).
+# as decimal, `08` as 8 (as Python code and the shell's arithmetic, `08` was refused), and
+# `+8` as 8 (the shell's expr refused it: support's days came out empty).
 days_ago = import datetime as d; print(d.datetime.now(d.timezone.utc).date() - d.timedelta(days=int('$(1)')))
 day_ago = $(shell $(BIN)/python -c "$(days_ago)" 2>/dev/null || $(PYTHON) -c "$(days_ago)" 2>/dev/null)
 DEMO_DAYS  ?= 3
@@ -23,7 +24,7 @@ DEMO_END   ?= $(call day_ago,1)
 # anew, from a later start) and named the last demo's days, built from it, out of date,
 # with a command to run that the demo's next run made moot. A demo longer than its weeks
 # (DEMO_DAYS=90) gives support as many: the demo's other days of it landed, never built.
-SUPPORT_DEMO_DAYS  ?= $(shell { days=$$(expr $(DEMO_DAYS) + 0) && echo $$(( days > 56 ? days : 56 )); } 2>/dev/null)
+SUPPORT_DEMO_DAYS  ?= $(shell { days=$$(expr $(patsubst +%,%,$(strip $(DEMO_DAYS))) + 0) && echo $$(( days > 56 ? days : 56 )); } 2>/dev/null)
 SUPPORT_DEMO_START ?= $(call day_ago,$(SUPPORT_DEMO_DAYS))
 # The other domains' demo days are one run of them all: the folders of cx_assets with a
 # definitions.py, as cx-lakehouse finds its domains, so a domain added runs in the demo

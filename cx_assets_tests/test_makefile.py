@@ -251,7 +251,8 @@ def test_the_demo_runs_each_domains_days_in_one_range():
 
 
 @pytest.mark.parametrize(
-    ("demo_days", "support_days"), [(3, 56), (90, 90), ("08", 56), ("060", 60)]
+    ("demo_days", "support_days"),
+    [(3, 56), (90, 90), ("08", 56), ("060", 60), ("+8", 56), ("+90", 90)],
 )
 def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too(demo_days, support_days):
     """`make demo DEMO_DAYS=90` generated every source's 90 days, support's included, and
@@ -261,7 +262,8 @@ def test_a_demo_longer_than_supports_weeks_runs_every_days_support_too(demo_days
     still gives support its 8 weeks (the forecast's backtest needs them). Days written with
     a leading zero (`08`) are the days they say: Python refused `timedelta(days=08)` and the
     shell's arithmetic read `08` as octal, so the demo's start and support's days came out
-    empty ("argument --start: expected one argument")."""
+    empty ("argument --start: expected one argument"). So were support's days of `+8`,
+    which the demo's check of its days takes and the shell's expr refused."""
     planned = subprocess.run(
         ["make", "-n", "-o", ".venv/.installed-stamp", "demo", f"DEMO_DAYS={demo_days}"],
         cwd=REPO, capture_output=True, text=True, check=True,
