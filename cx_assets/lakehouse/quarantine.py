@@ -9,7 +9,7 @@ hold personal data: the event log only ever gets counts and a masked sample.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -139,6 +139,33 @@ def reason_kinds(reasons: pd.Series) -> pd.Series:
     )
 
 
+# A repeated key's reason names the day the key was first delivered or kept (`duplicates`);
+# over several days those are one reason, the day said as the day's side.
+_OTHER_DAY = {"first delivered on": "an earlier day", "already kept on": "a later day"}
+
+
+def _across_days(reasons: pd.Series) -> pd.Series:
+    """`reasons` with a repeated key's day said as `an earlier day` or `a later day`."""
+    for said, day in _OTHER_DAY.items():
+        reasons = reasons.str.replace(
+            rf"^(duplicate .*) \({said} \d{{4}}-\d{{2}}-\d{{2}}\)$",
+            rf"\1 ({said} {day})",
+            regex=True,
+        )
+    return reasons
+
+
+def reasons_across_days(counts: Mapping[str, int]) -> dict[str, int]:
+    """Counts of reasons (`reason_counts` of several days) with a repeated key's reasons one
+    whatever its first day: a week re-delivered each day after listed a reason a day."""
+    merged: dict[str, int] = {}
+    for reason, count in zip(
+        _across_days(pd.Series(list(counts), dtype=str)), counts.values(), strict=True
+    ):
+        merged[reason] = merged.get(reason, 0) + count
+    return merged
+
+
 def reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
     if rejects.empty:
         return {}
@@ -156,8 +183,8 @@ def _most_frequent_first(reason_and_count: tuple[str, int]) -> tuple[int, str]:
 def reasons_with_first_place(
     folders: Sequence[Path],
 ) -> tuple[list[tuple[str, int, str, int]], int]:
-    """Over quarantine day folders (`folders`, in day order): each reason (`reason_kinds`)
-    with how many records and its first record's file and line, most frequent first (ties by
+    """Over quarantine day folders (`folders`, in day order): each reason (`reason_kinds`,
+    a repeated key's one whatever its first day: `reasons_across_days`) with how many records and its first record's file and line, most frequent first (ties by
     reason); and how many files the records came from. A day's file is read at a time."""
     tally: dict[str, list] = {}
     files: set[str] = set()
@@ -167,7 +194,7 @@ def reasons_with_first_place(
             continue
         rows = rows.to_pandas().sort_values(["source_file", "line_number"], kind="stable")
         files.update(rows["source_file"].unique())
-        kinds = reason_kinds(rows["reason"].astype(str))
+        kinds = _across_days(reason_kinds(rows["reason"].astype(str)))
         firsts = rows.assign(kind=kinds).drop_duplicates("kind").set_index("kind")
         for kind, count in kinds.value_counts().items():
             if kind in tally:

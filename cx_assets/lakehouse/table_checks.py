@@ -181,7 +181,8 @@ def _most_frequent_reason(reasons_by_day: dict[str, dict[str, int]]) -> str:
     said nothing of why (a file re-delivered the next day read `100.00% quarantined`)."""
     counts: dict[str, int] = {}
     for day_reasons in reasons_by_day.values():
-        for reason, count in day_reasons.items():
+        # A key's repeats are one reason whatever day it was first delivered on.
+        for reason, count in quarantine.reasons_across_days(day_reasons).items():
             counts[reason] = counts.get(reason, 0) + count
     if not counts:  # a day under a raised low bound quarantines nothing
         return ""

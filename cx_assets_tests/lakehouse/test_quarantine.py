@@ -160,3 +160,45 @@ def test_a_reason_naming_a_first_copy_shows_its_file_as_outside_quarantine():
     plain = f"duplicate interaction_id (first seen at {folder}part.jsonl:7)"
     assert quarantine.shown_reason(plain) == plain
     assert quarantine.shown_reason('field "Id" is not an integer') == 'field "Id" is not an integer'
+
+
+def test_reasons_over_days_count_a_keys_repeats_as_one_whatever_their_first_day():
+    """Found in a review: a week re-delivered each day after (a source sending its last 7
+    days every day) quarantines repeats whose reasons differ by the day each key was first
+    delivered, so the run's summary of a range listed one reason a day ("and 25 more
+    reasons"), and the reject ratio's description counted each. Across days they are one
+    reason, its first place the first record's; repeats of another key stay apart."""
+    first_day = "duplicate call_id (first delivered on {})"
+    kept_later = "duplicate call_id (already kept on {})"
+    counted = {
+        first_day.format("2024-01-04"): 2,
+        first_day.format("2024-01-05"): 1,
+        kept_later.format("2024-01-09"): 1,
+        "duplicate Id (first delivered on 2024-01-05)": 1,
+    }
+    assert quarantine.reasons_across_days(counted) == {
+        "duplicate call_id (first delivered on an earlier day)": 3,
+        "duplicate call_id (already kept on a later day)": 1,
+        "duplicate Id (first delivered on an earlier day)": 1,
+    }
+
+
+def test_the_summarys_reasons_count_a_keys_repeats_over_days_as_one(tmp_path):
+    q = tmp_path / "quarantine"
+    reason = "duplicate call_id (first delivered on {})"
+    quarantine.write(q, "s_t", rejects(
+        (D2, "b.csv", 3, reason.format("2024-01-05"), "x"),
+        (D2, "b.csv", 2, reason.format("2024-01-05"), "x"),
+        (D3, "a.csv", 1, reason.format("2024-01-06"), "x"),
+        (D3, "a.csv", 4, "missing required field \"call_id\"", "x"),
+    ), [D2, D3], AT)  # fmt: skip
+    folder = quarantine.dataset_dir(q, "s_t")
+    folders = [folder / f"date={day}" for day in (D2, D3)]
+
+    reasons, files = quarantine.reasons_with_first_place(folders)
+
+    assert files == 2
+    assert reasons == [
+        ("duplicate call_id (first delivered on an earlier day)", 3, "b.csv", 2),
+        ('missing required field "call_id"', 1, "a.csv", 4),
+    ]

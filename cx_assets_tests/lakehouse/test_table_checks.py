@@ -494,6 +494,24 @@ def test_the_reject_ratio_says_the_days_most_frequent_reason(lake):
     )
 
 
+def test_the_reject_ratio_counts_a_keys_repeats_as_one_reason_whatever_their_first_day():
+    """Found in a review: a day repeating keys first delivered on two days (a source sending
+    its last days again) read as two reasons, `most as duplicate Id (first delivered on
+    2024-01-05) (2 of 4 records; 2 reasons)`, where they are one: all four repeats."""
+    from cx_assets.lakehouse import table_checks
+
+    reasons_by_day = {
+        "2024-01-07": {
+            "duplicate Id (first delivered on 2024-01-05)": 2,
+            "duplicate Id (first delivered on 2024-01-06)": 2,
+        },
+        "2024-01-08": {'field "Id" is not an integer': 3},
+    }
+    assert table_checks._most_frequent_reason(reasons_by_day) == (
+        ", most as duplicate Id (first delivered on an earlier day) (4 of 7 records; 2 reasons)"
+    )
+
+
 def test_the_default_share_is_a_thousandth_of_the_landed_records(lake):
     """1 bad record in 1,000 is 0.1%, the default `high`: within; 2 in 1,000 are not."""
     for day, bad in (("2024-01-05", 1), ("2024-01-06", 2)):
