@@ -143,80 +143,59 @@ def test_a_contact_type_or_deal_status_the_contract_does_not_know_is_quarantined
     assert 31 in deal_ids and 32 not in deal_ids
 
 
+def contact_id_spelled_otherwise(*numbers: int) -> list[dict]:
+    """Interactions `numbers` of the day with `ContactId` sent as `contactId`."""
+    return [
+        {("contactId" if key == "ContactId" else key): value
+         for key, value in interaction(n, 10).items()}
+        for n in numbers
+    ]  # fmt: skip
+
+
+def spelled_otherwise_in_silver(result) -> dict:
+    """silver/crm_interactions' `files_spelling_required_columns_otherwise` in `result`."""
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/crm_interactions"
+    ]
+    return materialization.metadata["files_spelling_required_columns_otherwise"].value
+
+
 def test_a_json_file_that_spelled_a_required_field_otherwise_is_named_with_it(lake):
     """An export sending `contactId` for `ContactId`: every record was quarantined as
     `missing required field "ContactId"`, naming nowhere the key the user delivered. The
     silver step names the file and both names once (from its first such record); the
     records are still quarantined, the key not guessed."""
     land_day(lake)
-    renamed = [
-        {("contactId" if key == "ContactId" else key): value
-         for key, value in interaction(n, 10).items()}
-        for n in (30, 31)
-    ]  # fmt: skip
+    renamed = contact_id_spelled_otherwise(30, 31)
     lake.land_jsonl("crm", "interactions", DAY, renamed, name="renamed.jsonl")
 
     result = lake.materialize(EVERYTHING, day=DAY)
 
     assert result.success
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/crm_interactions"
-    ]
-    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
+    spelled = spelled_otherwise_in_silver(result)
     assert spelled == {f"landing/crm/interactions/{DAY}/renamed.jsonl": {"contactId": "ContactId"}}
     assert len(lake.quarantine("crm_interactions")) == 2
 
 
-def test_a_json_file_spelling_a_field_otherwise_is_named_after_a_record_missing_another(lake):
+@pytest.mark.parametrize("left_out", ["Date", "ContactId"])
+def test_a_json_file_spelling_a_field_otherwise_is_named_after_a_record_missing_one(lake, left_out):
     """Found in an audit: the file's first record quarantined as missing a required field
-    was the only one read for the spelling, so one record without its `Date` ahead of
-    records sending `contactId` hid the rename, and its records were said as missing
-    `ContactId` nowhere. Each missing field's first record of the file is read."""
+    was the only one read for the spelling, so one record without its `Date`, or truly
+    without `ContactId`, ahead of records sending `contactId` hid the rename, and its
+    records were said as missing `ContactId` nowhere. The first few records of each
+    missing field are read."""
     land_day(lake)
-    undated = {key: value for key, value in interaction(29, 10).items() if key != "Date"}
-    renamed = [
-        {("contactId" if key == "ContactId" else key): value
-         for key, value in interaction(n, 10).items()}
-        for n in (30, 31)
-    ]  # fmt: skip
-    lake.land_jsonl("crm", "interactions", DAY, [undated, *renamed], name="renamed.jsonl")
-
-    result = lake.materialize(EVERYTHING, day=DAY)
-
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/crm_interactions"
-    ]
-    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
-    assert spelled == {f"landing/crm/interactions/{DAY}/renamed.jsonl": {"contactId": "ContactId"}}
-    assert len(lake.quarantine("crm_interactions")) == 3
-
-
-def test_a_json_file_spelling_a_field_otherwise_is_named_after_a_record_without_it(lake):
-    """A record that truly lacks `ContactId` ahead of records sending `contactId`: the
-    first record quarantined as missing it was the only one read for the spelling, and it
-    holds none. The first few records of each missing field are read."""
-    land_day(lake)
-    without = {key: value for key, value in interaction(29, 10).items() if key != "ContactId"}
-    renamed = [
-        {("contactId" if key == "ContactId" else key): value
-         for key, value in interaction(n, 10).items()}
-        for n in (30, 31)
-    ]  # fmt: skip
+    without = {key: value for key, value in interaction(29, 10).items() if key != left_out}
+    renamed = contact_id_spelled_otherwise(30, 31)
     lake.land_jsonl("crm", "interactions", DAY, [without, *renamed], name="renamed.jsonl")
 
     result = lake.materialize(EVERYTHING, day=DAY)
 
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/crm_interactions"
-    ]
-    spelled = materialization.metadata["files_spelling_required_columns_otherwise"].value
+    spelled = spelled_otherwise_in_silver(result)
     assert spelled == {f"landing/crm/interactions/{DAY}/renamed.jsonl": {"contactId": "ContactId"}}
+    assert len(lake.quarantine("crm_interactions")) == 3
 
 
 def test_rerunning_a_day_gives_the_same_result(lake):

@@ -259,6 +259,20 @@ def test_a_jsonl_file_whose_source_renamed_an_optional_field_is_named_with_both_
     ]
 
 
+def likely_renamed_in_versions(lake) -> dict:
+    """Silver ticket versions' `files_with_likely_renamed_fields`, its day materialized from
+    the landed tickets."""
+    steps = [a for a in SUPPORT.partitioned if a.key.path[-1] == "support_ticket_versions"]
+    steps += [a for a in SUPPORT.assets if a.key.to_user_string() == "bronze/support_tickets"]
+    result = lake.materialize(SUPPORT.everything, selection=steps, day=D1)
+    (materialization,) = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[-1] == "support_ticket_versions"
+    ]
+    return materialization.metadata["files_with_likely_renamed_fields"].value
+
+
 @pytest.mark.parametrize("key", ["csat-score", "CSAT Score"])
 def test_a_jsonl_file_spelling_an_optional_field_with_a_hyphen_or_a_space_is_named(lake, key):
     """A key spelled as `csat_score` with a `-` or a space (as a CSV header so spelled is
@@ -273,17 +287,8 @@ def test_a_jsonl_file_spelling_an_optional_field_with_a_hyphen_or_a_space_is_nam
         if score is not None:
             row[key] = score
     lake.land_jsonl("support", "tickets", D1, rows, name="a.jsonl")
-    steps = [a for a in SUPPORT.partitioned if a.key.path[-1] == "support_ticket_versions"]
-    steps += [a for a in SUPPORT.assets if a.key.to_user_string() == "bronze/support_tickets"]
 
-    result = lake.materialize(SUPPORT.everything, selection=steps, day=D1)
-
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.path[-1] == "support_ticket_versions"
-    ]
-    assert materialization.metadata["files_with_likely_renamed_fields"].value == {
+    assert likely_renamed_in_versions(lake) == {
         f"landing/support/tickets/{D1}/a.jsonl": {"absent": ["csat_score"], "undeclared": [key]}
     }
 
@@ -302,16 +307,7 @@ def test_a_flag_beside_an_absent_time_is_no_rename_and_a_shortened_name_is_one(l
     scored = ticket("T3", t(D1, "10:00:00"), status="resolved", resolved=t(D1, "11:00:00"), csat=4)
     scored["csat"] = scored.pop("csat_score")
     lake.land_jsonl("support", "tickets", D1, [scored], name="b.jsonl")
-    steps = [a for a in SUPPORT.partitioned if a.key.path[-1] == "support_ticket_versions"]
-    steps += [a for a in SUPPORT.assets if a.key.to_user_string() == "bronze/support_tickets"]
 
-    result = lake.materialize(SUPPORT.everything, selection=steps, day=D1)
-
-    (materialization,) = [
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.path[-1] == "support_ticket_versions"
-    ]
-    assert materialization.metadata["files_with_likely_renamed_fields"].value == {
+    assert likely_renamed_in_versions(lake) == {
         f"landing/support/tickets/{D1}/b.jsonl": {"absent": ["csat_score"], "undeclared": ["csat"]}
     }
