@@ -302,6 +302,15 @@ def write_support(data_dir: Path, *, rated: bool = True) -> None:
     ])  # fmt: skip
 
 
+# The open tickets' plan with one left unplanned: T3 planned for A1, T6 without an agent.
+PLAN_WITH_ONE_UNPLANNED = [
+    {"ticket_id": "T3", "priority": "medium", "category": "billing", "agent_id": "A1",
+     "reason": None},
+    {"ticket_id": "T6", "priority": "low", "category": "legal", "agent_id": None,
+     "reason": "no agent of its category"},
+]  # fmt: skip
+
+
 def write_gold(data_dir: Path) -> Path:
     for write in (write_crm, write_calls, write_digital, write_support):
         write(data_dir)

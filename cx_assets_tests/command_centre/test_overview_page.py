@@ -103,12 +103,12 @@ def test_open_tickets_planned_counts_those_given_an_agent(gold_root, tmp_path, m
 
     data_dir = tmp_path / "data"
     shutil.copytree(gold_root, data_dir)
-    gold_rows.publish(data_dir, "support_assignment_plan", support_schemas.AssignmentPlan, [
-        {"ticket_id": "T3", "priority": "medium", "category": "billing", "agent_id": "A1",
-         "reason": None},
-        {"ticket_id": "T6", "priority": "low", "category": "legal", "agent_id": None,
-         "reason": "no agent of its category"},
-    ])  # fmt: skip
+    gold_rows.publish(
+        data_dir,
+        "support_assignment_plan",
+        support_schemas.AssignmentPlan,
+        gold_rows.PLAN_WITH_ONE_UNPLANNED,
+    )
     assert metrics(render("overview", data_dir, monkeypatch))["Open tickets planned"] == "1 of 2"
 
 

@@ -206,12 +206,12 @@ def test_the_team_filter_reads_agents_without_a_team_as_no_team(gold_root, tmp_p
     agents.loc[agents["agent_id"] == "A2", "team"] = None
     gold_rows.publish(data_dir, "support_agent_daily", support_schemas.AgentDaily,
                       agents.to_dict("records"))  # fmt: skip
-    gold_rows.publish(data_dir, "support_assignment_plan", support_schemas.AssignmentPlan, [
-        {"ticket_id": "T3", "priority": "medium", "category": "billing", "agent_id": "A1",
-         "reason": None},
-        {"ticket_id": "T6", "priority": "low", "category": "legal", "agent_id": None,
-         "reason": "no agent of its category"},
-    ])  # fmt: skip
+    gold_rows.publish(
+        data_dir,
+        "support_assignment_plan",
+        support_schemas.AssignmentPlan,
+        gold_rows.PLAN_WITH_ONE_UNPLANNED,
+    )
     app = render("support", data_dir, monkeypatch)
     app.sidebar.multiselect(key="support_teams").select("(no team)").run()
 
