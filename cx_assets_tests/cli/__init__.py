@@ -1,19 +1,25 @@
 """Running `cx-lakehouse` as a user runs it, for the tests of the command end to end (and
-of the sensors and staleness that need a real run): the command in a subprocess on a data
-root of the test's own."""
+of the sensors and staleness that need a real run): the command in a process of its own on a
+data root of the test's own, forked from one that has imported it already (`preloaded`)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from cx_assets_tests.cli.preloaded import PreloadedCommand
+
 BIN = Path(sys.executable).parent
 # The repository: its README and docs, whose recipes the tests run.
 REPO = Path(__file__).resolve().parents[2]
 START, END = "2024-02-01", "2024-02-02"
+# The environment the worker started with, before any test changed it.
+COMMAND = PreloadedCommand(BIN / "cx-lakehouse", dict(os.environ))
+atexit.register(COMMAND.close)
 
 
 def cli(
@@ -22,14 +28,7 @@ def cli(
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     environment.update(env)
-    return subprocess.run(
-        [str(BIN / "cx-lakehouse"), *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd,
-    )
+    return COMMAND.run(list(args), environment, cwd, timeout=600)
 
 
 def answering_stop_signals() -> None:

@@ -1,0 +1,230 @@
+"""`cx-lakehouse` in a child forked from a process that has already imported the command.
+
+Each `cx-lakehouse run` a test starts spends most of its CPU on Python importing Dagster,
+pandas, Pandera and DuckDB (about 1.5 s of a calls day's 2.3 s), the same in every one of
+the suite's 140-odd runs. A test worker starts one process that imports them once (and the
+command's own modules), then forks a child for each command: the child sets the command's
+arguments, environment, working directory and standard streams, and calls the entry point
+the `cx-lakehouse` script calls (`cx_assets.command.run`), which ends the process as it ends
+any run.
+
+The child is the command as a user runs it except for what happens before its first line:
+the interpreter's start-up and the imports. So a call goes to a fresh process instead
+whenever those could differ: an environment that differs from the preloaded process's in
+anything but the data root, the Dagster home and settings read only while the command runs
+(`PER_COMMAND`); a preload that printed anything or started a thread; another call of the
+same test worker still running (concurrent commands each get their own process).
+`CX_TESTS_FRESH_COMMANDS=1` sends every call to a fresh process, and a test compares the two
+on a run (`test_preloaded_command`).
+"""
+
+from __future__ import annotations
+
+import json
+import locale
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+# Read only while the command runs (`Settings.from_env`, the hash key), never at import.
+PER_COMMAND = frozenset({"CX_DATA_DIR", "DAGSTER_HOME", "CX_HASH_KEY", "CX_RUN_WAIT_SECONDS"})
+# Set by pytest for each test; read by nothing of the command.
+IGNORED = frozenset({"PYTEST_CURRENT_TEST"})
+# The command sets it (to 1) before NumPy loads, unless the user set it.
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+FRESH_COMMANDS_ENV = "CX_TESTS_FRESH_COMMANDS"
+# What the `cx-lakehouse` script imports, and what its commands import once they run.
+PRELOADED = (
+    "cx_assets.command",
+    "cx_assets.cli",
+    "cx_assets.domains",
+    "cx_assets.crm.definitions",
+    "cx_assets.calls.definitions",
+    "cx_assets.digital.definitions",
+    "cx_assets.support.definitions",
+)
+
+
+def _comparable(environment: dict[str, str]) -> dict[str, str]:
+    kept = {k: v for k, v in environment.items() if k not in PER_COMMAND | IGNORED}
+    kept.setdefault(BLAS_THREADS, "1")
+    return kept
+
+
+def _working_directory() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # removed meanwhile: a fresh process fails as the command would
+        return None
+
+
+def _answer(process: subprocess.Popen) -> dict:
+    return json.loads(process.stdout.readline() or "null") or {}
+
+
+class PreloadedCommand:
+    """One test worker's preloaded process (started at its first call) and its calls."""
+
+    def __init__(self, script: Path, environment: dict[str, str]) -> None:
+        self.script = script
+        self.environment = {**environment, BLAS_THREADS: environment.get(BLAS_THREADS, "1")}
+        self.environment.pop("DAGSTER_HOME", None)
+        self._process: subprocess.Popen | None = None
+        self._usable = os.environ.get(FRESH_COMMANDS_ENV) != "1"
+        self._busy = threading.Lock()
+
+    def run(
+        self, args: list[str], environment: dict[str, str], cwd: str | None, timeout: float
+    ) -> subprocess.CompletedProcess:
+        cwd = cwd or _working_directory()
+        preloaded = (
+            self._usable
+            and cwd is not None
+            and os.path.isdir(cwd)
+            and _comparable(environment) == _comparable(self.environment)
+        )
+        if preloaded and self._busy.acquire(blocking=False):
+            try:
+                if self._start():
+                    return self._forked(args, environment, cwd, timeout)
+            finally:
+                self._busy.release()
+        return subprocess.run(
+            [str(self.script), *args],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+        )
+
+    def _start(self) -> bool:
+        if self._process is not None:
+            return True
+        process = subprocess.Popen(
+            [sys.executable, "-c", _PRELOADED_PROCESS, *PRELOADED],
+            env=self.environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,  # unbuffered: a line read never takes the next one with it
+            start_new_session=True,  # out of reach of a signal sent to the worker's group
+        )
+        if _answer(process) != {"ready": True}:
+            # Preloading printed something, started a thread or failed: every call then
+            # goes to a fresh process, as the command's own start-up would show it.
+            process.kill()
+            process.wait()
+            self._usable = False
+            return False
+        self._process = process
+        return True
+
+    def _forked(
+        self, args: list[str], environment: dict[str, str], cwd: str | None, timeout: float
+    ) -> subprocess.CompletedProcess:
+        process = self._process
+        with tempfile.TemporaryDirectory() as scratch:
+            out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
+            request = {
+                "argv": [str(self.script), *args],
+                "env": environment,
+                "cwd": cwd,
+                "stdout": str(out),
+                "stderr": str(err),
+            }
+            line = json.dumps(request).encode() + b"\n"
+            while line:
+                line = line[os.write(process.stdin.fileno(), line) :]
+            child = _answer(process)["pid"]
+            if not select.select([process.stdout], [], [], timeout)[0]:
+                os.kill(child, signal.SIGKILL)
+                _answer(process)
+                raise subprocess.TimeoutExpired(request["argv"], timeout)
+            returncode = _answer(process)["returncode"]
+            # As `subprocess.run(text=True)` decodes: the locale's encoding, universal newlines.
+            encoding = locale.getpreferredencoding(False)
+            return subprocess.CompletedProcess(
+                request["argv"],
+                returncode,
+                out.read_text(encoding=encoding),
+                err.read_text(encoding=encoding),
+            )
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stdin.close()
+            self._process.wait(timeout=30)
+            self._process = None
+
+
+# The preloaded process: imports, says whether it is ready, then forks a child per request
+# line on stdin (JSON), answering the child's pid, then its exit code, on stdout.
+_PRELOADED_PROCESS = r"""
+import importlib, io, json, os, sys, threading
+requests = os.fdopen(os.dup(0), "rb", buffering=0)
+answers = os.fdopen(os.dup(1), "wb", buffering=0)
+quiet = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(quiet, fd)
+printed = io.StringIO()
+sys.stdout = sys.stderr = printed
+try:
+    for name in sys.argv[1:]:
+        importlib.import_module(name)
+    ready = not printed.getvalue() and threading.active_count() == 1
+except BaseException:
+    ready = False
+sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+answers.write(json.dumps({"ready": ready}).encode() + b"\n")
+if not ready:
+    sys.exit(1)
+for line in requests:
+    request = json.loads(line)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(answers.fileno())
+            os.close(requests.fileno())
+            os.dup2(quiet, 0)
+            for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+                opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(opened, fd)
+                os.close(opened)
+            os.close(quiet)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            sys.argv = request["argv"]
+            sys.path[0] = os.path.dirname(request["argv"][0])
+            from cx_assets.command import run
+            run()
+            code = 0
+        except SystemExit as stop:
+            if stop.code is None:
+                code = 0
+            elif isinstance(stop.code, int):
+                code = stop.code
+            else:
+                print(stop.code, file=sys.stderr)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    answers.write(json.dumps({"pid": pid}).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    answers.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+"""
