@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from cx_assets.crm import assets, silver
 from cx_assets_tests.crm.landing_rows import (
-    CRM,
     DAY,
     EVERYTHING,
     NEXT_DAY,
@@ -16,6 +16,14 @@ from cx_assets_tests.crm.landing_rows import (
 )
 
 pytestmark = pytest.mark.long_module
+
+# The interactions and what they read, not the whole domain: their rows and quarantine are
+# these steps' alone (4 of the domain's 21 assets).
+INTERACTIONS = [silver.bronze_interactions, silver.bronze_contacts, silver.crm_contact_versions,
+                silver.crm_interactions]  # fmt: skip
+# Those and the deals, which the volumetrics read with the contacts' latest versions.
+WITH_DEALS = [*INTERACTIONS, silver.bronze_deals, silver.crm_deal_versions]
+VOLUMETRICS = [silver.crm_contacts, silver.crm_deals, assets.crm_cx_volumetrics]
 
 
 def _silver_and_quarantine(lake) -> tuple[list, list]:
@@ -46,10 +54,10 @@ def test_a_day_typed_in_parts_of_files_is_the_day_typed_at_once(lake, monkeypatc
     lake.land_jsonl("crm", "interactions", DAY, ["not json", interaction(4, 10)], name="r.jsonl")
     lake.land_jsonl("crm", "interactions", DAY, [interaction(3, 10)], name="s.jsonl")
 
-    lake.materialize(EVERYTHING, day=DAY)
-    silver, quarantined = _silver_and_quarantine(lake)
+    lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY)
+    kept, quarantined = _silver_and_quarantine(lake)
 
-    assert [row["interaction_id"] for row in silver] == [1, 2, 3, 4]
+    assert [row["interaction_id"] for row in kept] == [1, 2, 3, 4]
     assert [(row["line_number"], row["reason"]) for row in quarantined] == [
         (2, "duplicate Id (first seen at landing/crm/interactions/2024-01-05/"
             "part.jsonl:1)"),
@@ -99,21 +107,19 @@ def test_an_interaction_delivered_again_on_a_later_day_is_quarantined(lake, monk
     ]
 
     for day in (DAY, NEXT_DAY, THIRD_DAY):
-        assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=day).success
+        assert lake.materialize(EVERYTHING, selection=WITH_DEALS, day=day).success
     assert _kept_and_quarantined(lake) == (kept, repeats)
-    assert lake.materialize(EVERYTHING, selection=CRM.whole_history).success
+    assert lake.materialize(EVERYTHING, selection=VOLUMETRICS).success
     volumetrics = lake.query("SELECT sum(total_interactions) AS n FROM gold.crm_cx_volumetrics")
     assert volumetrics["n"].iloc[0] == 4  # interaction 1 once
 
     # The range over the days already run (which finds the warehouse as the range leaves it,
     # so running it twice would only repeat this).
-    assert lake.materialize(
-        EVERYTHING, selection=CRM.partitioned, day=DAY, last_day=THIRD_DAY
-    ).success
+    assert lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY, last_day=THIRD_DAY).success
     assert _kept_and_quarantined(lake) == (kept, repeats)
 
     # The first day again: its own delivery is still the first.
-    assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
+    assert lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY).success
     assert _kept_and_quarantined(lake) == (kept, repeats)
 
 
@@ -124,16 +130,14 @@ def test_days_run_out_of_order_keep_an_interaction_once(lake):
     land_day(lake, interactions=[interaction(1, 10), interaction(2, 11)])
     land_day(lake, day=NEXT_DAY, interactions=[interaction(1, 10)])
 
-    assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=NEXT_DAY).success
-    assert lake.materialize(EVERYTHING, selection=CRM.partitioned, day=DAY).success
+    assert lake.materialize(EVERYTHING, selection=INTERACTIONS, day=NEXT_DAY).success
+    assert lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY).success
     assert _kept_and_quarantined(lake) == (
         [(DAY, 2), (NEXT_DAY, 1)],
         [(DAY, 1, f"duplicate Id (already kept on {NEXT_DAY})")],
     )
 
-    assert lake.materialize(
-        EVERYTHING, selection=CRM.partitioned, day=DAY, last_day=NEXT_DAY
-    ).success
+    assert lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY, last_day=NEXT_DAY).success
     assert _kept_and_quarantined(lake) == (
         [(DAY, 1), (DAY, 2)],
         [(NEXT_DAY, 1, f"duplicate Id (first delivered on {DAY})")],
@@ -149,23 +153,19 @@ def test_an_interaction_left_only_in_quarantine_is_warned_of(lake):
     next day holds its copy in quarantine: WARN, naming both days and the run that keeps it."""
     from dagster import AssetCheckSeverity
 
-    from cx_assets.crm import silver
     from cx_assets.lakehouse.checks import RECORDS_ONLY_IN_QUARANTINE
     from cx_assets_tests.conftest import check_results, check_results_by_day
 
     check = ("silver/crm_interactions", RECORDS_ONLY_IN_QUARANTINE)
-    # The interactions and what they read, not the whole domain: a quarter of its steps.
-    steps = [silver.bronze_interactions, silver.bronze_contacts, silver.crm_contact_versions,
-             silver.crm_interactions]  # fmt: skip
     land_day(lake, interactions=[interaction(1, 10), interaction(2, 11)])
     land_day(
         lake, day=NEXT_DAY, interactions=[interaction(3, 10, day=NEXT_DAY), interaction(1, 10)]
     )
-    both = lake.materialize(EVERYTHING, selection=steps, day=DAY, last_day=NEXT_DAY)
+    both = lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY, last_day=NEXT_DAY)
     assert all(verdict.passed for verdict in check_results_by_day(both)[check].values())
 
     land_day(lake, interactions=[interaction(2, 11)])  # re-delivered without interaction 1
-    dropped = lake.materialize(EVERYTHING, selection=steps, day=DAY)
+    dropped = lake.materialize(EVERYTHING, selection=INTERACTIONS, day=DAY)
 
     left = check_results(dropped)[check]
     assert sorted(
