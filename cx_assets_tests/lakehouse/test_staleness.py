@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from dagster import AssetIn, AssetKey, Definitions, asset
 
 from cx_assets.lakehouse.inputs import all_days, same_day, with_days_before
@@ -330,11 +333,30 @@ def test_one_earlier_day_not_built_is_told_in_the_singular(capsys):
     assert "silver/digital_leakage_calls read them as days with no rows" in two
 
 
-def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
+@pytest.fixture(scope="module")
+def digital_days_landed(tmp_path_factory) -> Path:
+    """Three small digital days landed from 2024-01-01 (the command's default seed), once
+    for the module: each test runs a copy of its own."""
+    return landed(tmp_path_factory.mktemp("landed") / "data", "digital", days=3,
+                  start="2024-01-01", seed=None)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def digital_days_built(digital_days_landed, tmp_path_factory) -> Path:
+    """Those three days built as one range, once for the module: each test runs a copy."""
+    data_dir = tmp_path_factory.mktemp("built") / "data"
+    shutil.copytree(digital_days_landed, data_dir)
+    built = cli("run", "--date", "2024-01-01", "--to", "2024-01-03", "--select", "group:digital",
+                data_dir=data_dir)  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    return data_dir
+
+
+def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path, digital_days_landed):
     """Seen in an audit: digital day 3 built before day 1 kept members of day 1 as `Other`
     and day 2's journeys out of its window; the run said only OK."""
     data_dir = tmp_path / "data"
-    landed(data_dir, "digital", days=3, start="2024-01-01", seed=None)
+    shutil.copytree(digital_days_landed, data_dir)
     run = ("run", "--select", "group:digital", "--date")
     alone = cli(*run, "2024-01-03", data_dir=data_dir).stdout
     assert "later days" not in alone
@@ -382,13 +404,11 @@ def test_a_day_run_after_later_ones_names_them_and_the_command(tmp_path):
     assert "later days out of date: digital" in journeys_again.stdout, journeys_again.stdout
 
 
-def _digital_days_built_then_day_one_redelivered(data_dir) -> tuple[str, ...]:
-    """Three digital days built, then day 1's calls delivered again with half their rows:
-    the leakage calls of days 2 and 3 read day 1's calls (repeats within a week)."""
-    landed(data_dir, "digital", days=3, start="2024-01-01", seed=None)
-    built = cli("run", "--date", "2024-01-01", "--to", "2024-01-03", "--select", "group:digital",
-                data_dir=data_dir)  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
+def _digital_days_built_then_day_one_redelivered(built: Path, data_dir: Path) -> tuple[str, ...]:
+    """A copy of the three digital days built (`built`), then day 1's calls delivered again
+    with half their rows: the leakage calls of days 2 and 3 read day 1's calls (repeats
+    within a week)."""
+    shutil.copytree(built, data_dir)
     calls = sorted((data_dir / "landing" / "digital" / "calls" / "2024-01-01").iterdir())[0]
     header, *rows = calls.read_text().splitlines(keepends=True)
     calls.write_text(header + "".join(rows[: len(rows) // 2]))
@@ -414,7 +434,9 @@ def _killed_at(module: str, function: str, arguments, data_dir) -> subprocess.Co
 LATER_DAYS_OF_DAY_ONE = "later days out of date: digital, 2 days from 2024-01-02 to 2024-01-03"
 
 
-def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeypatch, capsys):
+def test_a_failed_run_names_the_later_days_it_left_out_of_date(
+    tmp_path, monkeypatch, capsys, digital_days_built
+):
     """Seen in an audit: a run interrupted after rebuilding day 1's calls, before the
     leakage calls, said nothing of the later days, and neither did the next run of the day
     (its rows were already the new ones): days 2 and 3 stayed out of date without a word.
@@ -423,7 +445,7 @@ def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeyp
     from cx_assets.digital import rules
 
     data_dir = tmp_path / "data"
-    _digital_days_built_then_day_one_redelivered(data_dir)
+    _digital_days_built_then_day_one_redelivered(digital_days_built, data_dir)
     landed(data_dir, "calls", start="2024-01-01")
     command = "cx-lakehouse run --date 2024-01-01 --to 2024-01-03 --select group:digital"
 
@@ -459,11 +481,13 @@ def test_a_failed_run_names_the_later_days_it_left_out_of_date(tmp_path, monkeyp
     assert not (data_dir / ".read-ahead.json").exists()  # a finished run compared and said
 
 
-def test_a_run_after_a_killed_one_names_the_later_days_the_killed_run_left(tmp_path):
+def test_a_run_after_a_killed_one_names_the_later_days_the_killed_run_left(
+    tmp_path, digital_days_built
+):
     """A killed run says nothing: the rows the later days were built from, fingerprinted
     before it, are kept in the data root, and the next run compares with them."""
     data_dir = tmp_path / "data"
-    arguments = _digital_days_built_then_day_one_redelivered(data_dir)
+    arguments = _digital_days_built_then_day_one_redelivered(digital_days_built, data_dir)
     # killed once the leakage calls are written too: the next run's own "before" holds
     # every changed row already, and it rebuilds them as they are
     killed = _killed_at("cx_assets.digital.gold_rules", "daily_summary_sql", arguments, data_dir)
