@@ -47,20 +47,29 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-@contextlib.contextmanager
-def browser_page(scheme: str = "light") -> Iterator:
-    """A page of headless Chromium, 1400 px wide, its colour scheme `scheme`."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Headless Chromium, launched once for the module: each test opens its pages in a
+    context of its own, or reads those `shown` keeps open."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, color_scheme=scheme
-            )
-            yield context.new_page()
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@contextlib.contextmanager
+def browser_page(browser, scheme: str = "light", width: int = 1400, height: int = 1000):
+    """A new page of `browser` in a context of its own, `width` by `height` px, its colour
+    scheme `scheme`; the context is closed after."""
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def open_page(page, url: str, path: str, title: str, charts: int = 0) -> None:
@@ -74,15 +83,45 @@ def open_page(page, url: str, path: str, title: str, charts: int = 0) -> None:
     )
 
 
-def evaluated_on(url: str, scheme: str, pages, script: str) -> list:
-    """`script`'s result on each of `pages` ((path, title, charts drawn)), opened in turn
-    in one browser whose colour scheme is `scheme`, as (path, result)."""
-    with browser_page(scheme) as page:
-        results = []
-        for path, title, charts in pages:
-            open_page(page, url, path, title, charts)
-            results.append((path, page.evaluate(script)))
-    return results
+# Each page by its path: its heading, and how many charts it draws (waited for).
+HEADINGS_AND_CHARTS = {"": ("CX command centre", 0), "crm": ("CRM friction", 4),
+                       "calls": ("Calls", 6), "support": ("Support", 4),
+                       "leakage": ("Digital leakage", 6)}  # fmt: skip
+
+
+class ShownPages:
+    """The dashboard's pages, each opened once per colour scheme (at 1,400 by 1,000 px) on
+    first asking and kept open as loaded: the tests that only read a page share it, and a
+    test that changes one (a filter, a slider, the window's size) opens its own."""
+
+    def __init__(self, browser, url: str):
+        self.browser, self.url = browser, url
+        self.contexts: dict[str, object] = {}
+        self.pages: dict[tuple[str, str], object] = {}
+
+    def page(self, scheme: str, path: str):
+        if (scheme, path) not in self.pages:
+            if scheme not in self.contexts:
+                self.contexts[scheme] = self.browser.new_context(
+                    viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+                )
+            page = self.contexts[scheme].new_page()
+            open_page(page, self.url, path, *HEADINGS_AND_CHARTS[path])
+            self.pages[scheme, path] = page
+        return self.pages[scheme, path]
+
+    def evaluated(self, scheme: str, paths, script: str) -> list:
+        """`script`'s result on each page of `paths` in colour scheme `scheme`, as (path,
+        result)."""
+        return [(path, self.page(scheme, path).evaluate(script)) for path in paths]
+
+
+@pytest.fixture(scope="module")
+def shown(browser, dashboard) -> Iterator[ShownPages]:
+    pages = ShownPages(browser, dashboard[0])
+    yield pages
+    for context in pages.contexts.values():
+        context.close()
 
 
 def test_the_dashboard_command_serves_loopback_only_without_telemetry():
@@ -170,76 +209,69 @@ CHART_LABELS_JS = """(title) => {
 
 
 @needs_chromium
-def test_every_page_opens_in_a_browser_and_a_filter_changes_it(dashboard, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_every_page_opens_in_a_browser_and_a_filter_changes_it(browser, dashboard, tmp_path):
     url, process, data_dir = dashboard
     port = int(url.rsplit(":", 1)[1])
     assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            # It works offline and tells no one it is being read: every request stays on
-            # its own server (an audit saw the favicon fetched from fonts.gstatic.com).
-            requests = []
+    with browser_page(browser) as page:
+        # It works offline and tells no one it is being read: every request stays on
+        # its own server (an audit saw the favicon fetched from fonts.gstatic.com).
+        requests = []
 
-            def note(request) -> None:
-                requests.append(request)
+        def note(request) -> None:
+            requests.append(request)
 
-            page.on("request", note)
-            page.goto(f"{url}/leakage")
-            page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
-            assert page.get_by_test_id("stException").count() == 0
-            page.screenshot(path=tmp_path / "leakage.png")
-            for link, title in PAGES.items():
-                page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
-                page.wait_for_function(DONE, arg=title, timeout=60_000)
-                assert page.get_by_test_id("stException").count() == 0, title
-                page.screenshot(path=tmp_path / f"{link}.png")
-                if link == "CRM friction":
-                    # Friction flags a day, 0 to 2: counts ticked at halves (`0.5`, `1.5`).
-                    page.wait_for_function(
-                        f"() => {DAY_LABELS_JS}().includes('Jan 02')", timeout=30_000
-                    )
-                    labels = page.evaluate(CHART_LABELS_JS, "Friction flags a day")
-                    assert "Jan 02" in labels, labels  # that chart's own labels
-                    assert "2" in labels and not {"0.5", "1.5"} & set(labels), labels
+        page.on("request", note)
+        page.goto(f"{url}/leakage")
+        page.wait_for_function(DONE, arg="Digital leakage", timeout=60_000)
+        assert page.get_by_test_id("stException").count() == 0
+        page.screenshot(path=tmp_path / "leakage.png")
+        for link, title in PAGES.items():
+            page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
+            page.wait_for_function(DONE, arg=title, timeout=60_000)
+            assert page.get_by_test_id("stException").count() == 0, title
+            page.screenshot(path=tmp_path / f"{link}.png")
+            if link == "CRM friction":
+                # Friction flags a day, 0 to 2: counts ticked at halves (`0.5`, `1.5`).
+                page.wait_for_function(
+                    f"() => {DAY_LABELS_JS}().includes('Jan 02')", timeout=30_000
+                )
+                labels = page.evaluate(CHART_LABELS_JS, "Friction flags a day")
+                assert "Jan 02" in labels, labels  # that chart's own labels
+                assert "2" in labels and not {"0.5", "1.5"} & set(labels), labels
 
-            page.get_by_test_id("stSidebarNav").get_by_text("Calls", exact=True).click()
-            page.wait_for_function(DONE, arg="Calls", timeout=60_000)
-            first_value = page.get_by_test_id("stMetricValue").first
-            assert first_value.inner_text() == "60"
-            # Seen in an audit: two days' trends ticked "2024 | 12 PM | Tue 02", as if there
-            # were data between the days (a `tickMinStep` is ignored on a time axis).
-            page.wait_for_function(f"() => {DAY_LABELS_JS}().includes('Jan 02')", timeout=30_000)
-            labels = page.evaluate(DAY_LABELS_JS)
-            assert labels.count("Jan 01") >= 2 and not [x for x in labels if "PM" in x or "AM" in x]
-            page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").click()
-            page.get_by_role("option", name="Bob").click()
-            page.wait_for_function(
-                "() => document.querySelector('[data-testid=stMetricValue]').innerText === '30'",
-                timeout=30_000,
-            )
-            page.screenshot(path=tmp_path / "calls_filtered.png")
+        page.get_by_test_id("stSidebarNav").get_by_text("Calls", exact=True).click()
+        page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+        first_value = page.get_by_test_id("stMetricValue").first
+        assert first_value.inner_text() == "60"
+        # Seen in an audit: two days' trends ticked "2024 | 12 PM | Tue 02", as if there
+        # were data between the days (a `tickMinStep` is ignored on a time axis).
+        page.wait_for_function(f"() => {DAY_LABELS_JS}().includes('Jan 02')", timeout=30_000)
+        labels = page.evaluate(DAY_LABELS_JS)
+        assert labels.count("Jan 01") >= 2 and not [x for x in labels if "PM" in x or "AM" in x]
+        page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").click()
+        page.get_by_role("option", name="Bob").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stMetricValue]').innerText === '30'",
+            timeout=30_000,
+        )
+        page.screenshot(path=tmp_path / "calls_filtered.png")
 
-            # A laptop with the sidebar open: the headline cards wrap two to a line rather
-            # than cut every figure ("$58,…" in four cards of 73 px).
-            page.set_viewport_size({"width": 800, "height": 1000})
-            page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
-            page.wait_for_function(DONE, arg="CX command centre", timeout=60_000)
-            figures = page.evaluate(FIGURES_CUT_JS)
-            assert len(figures) >= 10 and not [text for text, cut in figures if cut], figures
-            page.screenshot(path=tmp_path / "overview_narrow.png")
+        # A laptop with the sidebar open: the headline cards wrap two to a line rather
+        # than cut every figure ("$58,…" in four cards of 73 px).
+        page.set_viewport_size({"width": 800, "height": 1000})
+        page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
+        page.wait_for_function(DONE, arg="CX command centre", timeout=60_000)
+        figures = page.evaluate(FIGURES_CUT_JS)
+        assert len(figures) >= 10 and not [text for text, cut in figures if cut], figures
+        page.screenshot(path=tmp_path / "overview_narrow.png")
 
-            elsewhere = [
-                request.url
-                for request in requests
-                if not request.url.startswith((f"{url}/", "data:", "blob:"))
-            ]
-            assert requests and not elsewhere, elsewhere
-        finally:
-            browser.close()
+        elsewhere = [
+            request.url
+            for request in requests
+            if not request.url.startswith((f"{url}/", "data:", "blob:"))
+        ]
+        assert requests and not elsewhere, elsewhere
     assert (tmp_path / "calls_filtered.png").stat().st_size > 10_000
     # It read gold Parquet only: the server never held the warehouse file open.
     descriptors = Path(f"/proc/{process.pid}/fd")
@@ -295,13 +327,12 @@ CHART_CONTRAST_JS = (
 
 @needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_chart_text_reads_in_the_browsers_light_and_dark_themes(dashboard, scheme):
+def test_chart_text_reads_in_the_browsers_light_and_dark_themes(shown, scheme):
     """A browser set to dark gets Streamlit's dark theme, and Streamlit draws a chart's title
     in its light text; seen in an audit, the charts' own colours were for the white page
     alone: the bars' values and a scatter's names black on the near-black page (1.1:1), the
     axes' grey 3.3:1 and support's delivered tickets a line of #222222 (1.2:1)."""
-    pages = (("calls", "Calls", 6), ("support", "Support", 4))
-    for path, drawn in evaluated_on(dashboard[0], scheme, pages, CHART_CONTRAST_JS):
+    for path, drawn in shown.evaluated(scheme, ("calls", "support"), CHART_CONTRAST_JS):
         assert len(drawn["texts"]) > 50 and drawn["lines"], drawn
         faint = [(text, round(ratio, 1)) for text, ratio in drawn["texts"] if ratio < 4.5]
         assert not faint, (path, faint)
@@ -339,13 +370,13 @@ def crowded_dashboard(tmp_path_factory) -> Iterator[str]:
 
 
 @needs_chromium
-def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(crowded_dashboard):
+def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(browser, crowded_dashboard):
     """Seen on a data root generated at scale 40 (a calls team of 800 agents) and at scale
     5 (760 support agents): past 2,000 marks Streamlit has Vega draw a chart on a canvas,
     where CSS `light-dark()` is refused and `currentColor` is black. On the dark page the
     scatters' names, axes and legend were black on near-black (the existing measures read
     SVG only, and passed)."""
-    with browser_page("dark") as page:
+    with browser_page(browser, "dark") as page:
         page.goto(f"{crowded_dashboard}/calls")
         page.wait_for_function(DONE, arg="Calls", timeout=60_000)
         page.wait_for_function(
@@ -362,12 +393,12 @@ def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(crowded_dashboard)
 
 
 @needs_chromium
-def test_a_quarters_upsells_in_millions_fit_their_card(crowded_dashboard):
+def test_a_quarters_upsells_in_millions_fit_their_card(browser, crowded_dashboard):
     """Seen on a data root generated at scale 40, and so at the contract's volumes over the
     90 days the calls page opens on: its five cards side by side on a 1,400 px screen cut
     the upsell revenue to "$14,790,…", the figure a manager opens the page for. A card's
     figure now takes a smaller size where its card is narrow."""
-    with browser_page("light") as page:
+    with browser_page(browser, "light") as page:
         page.goto(f"{crowded_dashboard}/calls")
         page.wait_for_function(DONE, arg="Calls", timeout=60_000)
         figures = dict(page.evaluate(FIGURES_CUT_JS))
@@ -421,7 +452,7 @@ MARK_CONTRAST_JS = (
 
 @needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(dashboard, scheme):
+def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(shown, scheme):
     """Seen in an audit: the charts' colours were chosen for the white page. In Chromium,
     on the white page, the second series of every chart (CRM's flags and segments,
     support's teams, leakage's journey types) was Okabe and Ito's orange at 2.3:1, the
@@ -429,9 +460,8 @@ def test_chart_marks_stand_out_from_the_browsers_light_and_dark_page(dashboard, 
     0.7 opacity, 1.8-3.0:1; on the dark page the playback's event and failure markers were
     2.3 and 2.9:1 and a scatter's points 2.9:1 (the palette's black, 1.2:1 there, is for a
     seventh series: test_charts measures every colour of each page)."""
-    pages = (("crm", "CRM friction", 4), ("calls", "Calls", 6), ("support", "Support", 4),
-             ("leakage", "Digital leakage", 6))  # fmt: skip
-    evaluated = evaluated_on(dashboard[0], scheme, pages, MARK_CONTRAST_JS)
+    pages = ("crm", "calls", "support", "leakage")
+    evaluated = shown.evaluated(scheme, pages, MARK_CONTRAST_JS)
     drawn = [mark for _, marks in evaluated for mark in marks]
     charts = {chart for chart, _, _ in drawn}
     assert {"Sentiment mix", "Friction flags a day", "Leakage calls a day"} <= charts, charts
@@ -455,12 +485,12 @@ PLAYBACK_MARKERS_JS = (
 
 @needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_playbacks_steps_to_come_are_quieter_than_those_played(dashboard, scheme):
+def test_the_playbacks_steps_to_come_are_quieter_than_those_played(browser, dashboard, scheme):
     """Seen in an audit, in Chromium: the playback greys the steps after the one chosen
     (#dddddd, 1.4:1 on the white page), and on the dark page that grey was 13:1, the steps
     to come glaring white beside the played ones (the event's blue 3.5:1): played back to
     step 1, a reader saw steps 2 to 4 as the ones shown."""
-    with browser_page(scheme) as page:
+    with browser_page(browser, scheme) as page:
         open_page(page, dashboard[0], "leakage", "Digital leakage")
         page.get_by_role("slider", name="Step").focus()
         page.keyboard.press("Home")  # back to step 1
@@ -491,14 +521,13 @@ FORECAST_PAINTS_JS = (
 
 @needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_forecasts_points_are_the_colour_of_its_line(dashboard, scheme):
+def test_the_forecasts_points_are_the_colour_of_its_line(shown, scheme):
     """Seen in Chromium on a support data root: the forecast's dashed line is the bar blue
     (#4c78a8) and its points were Streamlit's own blue, #0068C9 on the white page and
     #83C9FF on the dark one (a point's overlay takes the theme's colour, not its line's),
     so on the dark page bright dots stood on a dim line, a series the subtitle's key
     ("dashed: forecast") does not name."""
-    [(_, paints)] = evaluated_on(dashboard[0], scheme, [("support", "Support", 4)],
-                                 FORECAST_PAINTS_JS)  # fmt: skip
+    [(_, paints)] = shown.evaluated(scheme, ["support"], FORECAST_PAINTS_JS)
     (dashed,) = {stroke for stroke, dashes in paints["lines"] if dashes == "5px, 3px"}
     strokes = {stroke for stroke, _ in paints["lines"]}
     assert dashed in paints["points"], paints  # the forecast's own points
@@ -522,12 +551,12 @@ HEAT_CELLS_JS = (
 
 @needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_heat_maps_busiest_cell_stands_out_most_on_either_page(dashboard, scheme):
+def test_the_heat_maps_busiest_cell_stands_out_most_on_either_page(shown, scheme):
     """Seen in an audit, in Chromium: the heat maps' scale ran from a pale blue for none
     (#cfe1f2, 1.3:1 on the white page) to a dark blue for the busiest hour (8.8:1 there);
     on the dark page a browser set to dark gets, the empty hours glared at 13.5:1 and the
     busiest, the chart's point, sank into the page at 2.1:1."""
-    [(_, cells)] = evaluated_on(dashboard[0], scheme, [("crm", "CRM friction", 4)], HEAT_CELLS_JS)
+    [(_, cells)] = shown.evaluated(scheme, ["crm"], HEAT_CELLS_JS)
     assert len(cells) == 7 * 24, cells
     busiest = max(count for count, _ in cells)
     by_count = {count: {ratio for n, ratio in cells if n == count} for count, _ in cells}
@@ -566,13 +595,12 @@ EDGES_JS = (
 
 @needs_chromium
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_slices_and_stacked_areas_are_edged_apart_on_either_page(dashboard, scheme):
+def test_slices_and_stacked_areas_are_edged_apart_on_either_page(shown, scheme):
     """Seen in an audit: the sentiment mix's slices and CRM's stacked shares touched without
     an edge, told apart by hue alone, their lightness close (blue, grey and vermilion 1.1 to
     1.5:1 against each other; on the white page, blue and brown 1.3:1), where WCAG asks
     3:1 between the parts of a graphic next to each other, or an edge between them."""
-    pages = (("calls", "Calls", 6), ("crm", "CRM friction", 4))
-    drawn = [edge for _, edges in evaluated_on(dashboard[0], scheme, pages, EDGES_JS)
+    drawn = [edge for _, edges in shown.evaluated(scheme, ("calls", "crm"), EDGES_JS)
              for edge in edges]  # fmt: skip
     charts = {chart for chart, _, _ in drawn}
     assert charts == {"Sentiment mix", "Share of interactions by linkage"}, drawn
@@ -603,39 +631,32 @@ COLUMNS_AND_CUT_TEXT_JS = """() => {
 
 
 @needs_chromium
-def test_a_phone_width_window_shows_cards_and_charts_one_to_a_line(dashboard):
+def test_a_phone_width_window_shows_cards_and_charts_one_to_a_line(browser, dashboard):
     """Seen in an audit at 390 px (a phone): the cards and half-width charts stayed two to a
     line, 171 px each, where Streamlit stacks columns on a narrow screen: layout.css's
     wrap for a laptop with its sidebar open held every column at half the page. Charts cut
     their values and titles ("$30,808" to "$30,80", "entiment mix"), the overview its
     figures and labels ("$1,719,8…", "Companies at high ch…")."""
-    from playwright.sync_api import sync_playwright
-
     url = dashboard[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            for path, title in (("", "CX command centre"), ("calls", "Calls")):
-                page.goto(f"{url}/{path}")
-                page.wait_for_function(DONE, arg=title, timeout=60_000)
-                if path == "calls":
-                    page.wait_for_function(
-                        "() => document.querySelectorAll('.vega-embed svg').length >= 6",
-                        timeout=30_000,
-                    )
-                shown = page.evaluate(COLUMNS_AND_CUT_TEXT_JS)
-                assert shown["columns"], title
-                assert min(shown["columns"]) > 0.95, (title, shown["columns"])
-                assert not shown["cut"], (title, shown["cut"])
-            # A laptop with the sidebar open keeps its two cards to a line (the test above).
-            page.set_viewport_size({"width": 800, "height": 1000})
-            page.goto(url)
-            page.wait_for_function(DONE, arg="CX command centre", timeout=60_000)
-            halves = page.evaluate(COLUMNS_AND_CUT_TEXT_JS)["columns"]
-            assert halves and max(halves) < 0.55, halves
-        finally:
-            browser.close()
+    with browser_page(browser, width=390, height=844) as page:
+        for path, title in (("", "CX command centre"), ("calls", "Calls")):
+            page.goto(f"{url}/{path}")
+            page.wait_for_function(DONE, arg=title, timeout=60_000)
+            if path == "calls":
+                page.wait_for_function(
+                    "() => document.querySelectorAll('.vega-embed svg').length >= 6",
+                    timeout=30_000,
+                )
+            laid_out = page.evaluate(COLUMNS_AND_CUT_TEXT_JS)
+            assert laid_out["columns"], title
+            assert min(laid_out["columns"]) > 0.95, (title, laid_out["columns"])
+            assert not laid_out["cut"], (title, laid_out["cut"])
+        # A laptop with the sidebar open keeps its two cards to a line (the test above).
+        page.set_viewport_size({"width": 800, "height": 1000})
+        page.goto(url)
+        page.wait_for_function(DONE, arg="CX command centre", timeout=60_000)
+        halves = page.evaluate(COLUMNS_AND_CUT_TEXT_JS)["columns"]
+        assert halves and max(halves) < 0.55, halves
 
 
 # Where the keyboard's focus is: inside the sidebar or not, and its left edge on the screen.
@@ -644,60 +665,47 @@ FOCUS_JS = """() => [
     document.activeElement.getBoundingClientRect().left,
 ]"""
 
+# Whether the sidebar is collapsed (`collapsed` true) and wholly off the screen, or expanded
+# and wholly on it: at rest after its slide of about 0.3 s, which a loaded machine stretches.
+SIDEBAR_AT_REST_JS = """collapsed => {
+    const sidebar = document.querySelector('[data-testid=stSidebar]');
+    const box = sidebar.getBoundingClientRect();
+    return sidebar.getAttribute('data-collapsed') === String(collapsed)
+        && (collapsed ? box.right <= 0 : box.left >= 0);
+}"""
+
 
 @needs_chromium
-def test_a_collapsed_sidebar_takes_no_keyboard_focus(dashboard):
+def test_a_collapsed_sidebar_takes_no_keyboard_focus(browser, dashboard):
     """Seen in an audit at 390 px (the sidebar starts collapsed there, as it does on a laptop
     when a manager collapses it): Tab went from "Skip to main content" to the hidden
     sidebar's page links and filters, 300 px off the screen (x = -298), thirteen stops on
     the calls page before the first visible one, and an arrow key there changed the date
     range unseen. A collapsed sidebar now takes no focus; expanded, it does."""
-    from playwright.sync_api import sync_playwright
-
     url = dashboard[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(f"{url}/calls")
-            page.wait_for_function(DONE, arg="Calls", timeout=60_000)
-            # Once it has slid away (it is drawn expanded, then collapses at this width).
-            page.wait_for_timeout(1_000)
-            focused = []
-            for _ in range(4):
-                page.keyboard.press("Tab")
-                focused.append(page.evaluate(FOCUS_JS))
-            assert not [stop for stop in focused if stop[0] or stop[1] < 0], focused
-            page.get_by_test_id("stExpandSidebarButton").click()
-            page.wait_for_timeout(500)  # its slide in
-            page.get_by_test_id("stSidebarNavLink").first.focus()
-            in_sidebar, left = page.evaluate(FOCUS_JS)
-            assert in_sidebar and left >= 0, (in_sidebar, left)
-        finally:
-            browser.close()
+    with browser_page(browser, width=390, height=844) as page:
+        page.goto(f"{url}/calls")
+        page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+        # Once it has slid away (it is drawn expanded, then collapses at this width).
+        page.wait_for_function(SIDEBAR_AT_REST_JS, arg=True, timeout=30_000)
+        focused = []
+        for _ in range(4):
+            page.keyboard.press("Tab")
+            focused.append(page.evaluate(FOCUS_JS))
+        assert not [stop for stop in focused if stop[0] or stop[1] < 0], focused
+        page.get_by_test_id("stExpandSidebarButton").click()
+        page.wait_for_function(SIDEBAR_AT_REST_JS, arg=False, timeout=30_000)  # slid in
+        page.get_by_test_id("stSidebarNavLink").first.focus()
+        in_sidebar, left = page.evaluate(FOCUS_JS)
+        assert in_sidebar and left >= 0, (in_sidebar, left)
 
 
 @needs_chromium
-def test_each_page_has_a_title_of_its_own(dashboard):
+def test_each_page_has_a_title_of_its_own(shown):
     """Seen in an audit: every page's document title was "CX command centre", so a screen
     reader announced the same title at each page and a manager's browser tabs read alike
     (app.py's page title stood for every page). Each page's title now names the page."""
-    from playwright.sync_api import sync_playwright
-
-    url = dashboard[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            titles = {}
-            for path, heading in (("", "CX command centre"), ("crm", "CRM friction"),
-                                  ("calls", "Calls"), ("leakage", "Digital leakage"),
-                                  ("support", "Support")):  # fmt: skip
-                page.goto(f"{url}/{path}")
-                page.wait_for_function(DONE, arg=heading, timeout=60_000)
-                titles[path] = page.title()
-        finally:
-            browser.close()
+    titles = {path: shown.page("light", path).title() for path in HEADINGS_AND_CHARTS}
     assert titles == {
         "": "Overview · CX command centre",
         "crm": "CRM friction · CX command centre",
