@@ -32,13 +32,14 @@ from cx_assets.command_centre import data, runs
 from cx_assets.command_centre.data import GoldLake, MissingTables, run_hint
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.checks import COLUMN_SCHEMA_CHANGE
-from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2, write_gold
+from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2
 from cx_assets_tests.command_centre.run_history import empty_runs_db, history_by_hand
 
 
 @pytest.fixture
-def gold(tmp_path) -> GoldLake:
-    return GoldLake(write_gold(tmp_path / "data"))
+def gold(gold_root, tmp_path) -> GoldLake:
+    """The module's gold dataset, copied for the test to change as it likes."""
+    return GoldLake(shutil.copytree(gold_root, tmp_path / "data"))
 
 
 def test_per_day_tables_get_their_date_from_the_folders(gold):
@@ -461,6 +462,24 @@ def run_checked_once(home: Path) -> None:
         instance.dispose()
 
 
+@pytest.fixture(scope="module")
+def home_run_once(tmp_path_factory) -> Path:
+    """A Dagster home holding one run of `checked` (`run_checked_once`), copied by each test
+    that reads a history as that run left it."""
+    home = tmp_path_factory.mktemp("run_once") / "dagster_home"
+    run_checked_once(home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def empty_home(tmp_path_factory) -> Path:
+    """A Dagster home whose run storage a real instance made, without runs
+    (`empty_runs_db`), copied by each test that writes runs into it by hand."""
+    home = tmp_path_factory.mktemp("empty") / "home"
+    empty_runs_db(home)
+    return home
+
+
 def test_run_history_lists_runs_and_checks_that_did_not_pass(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     home = runs.dagster_home(tmp_path)
@@ -539,14 +558,15 @@ def read_where_this_user_may_not_write(home: Path) -> runs.RunHistory:
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder: chmod is moot")
-def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkeypatch):
+def test_run_history_in_folders_this_user_may_only_read_is_read(
+    home_run_once, tmp_path, monkeypatch
+):
     """Found with the command centre started as a manager's user on the service user's data
     root (umask 022, every file readable): the overview said "run history unreadable: attempt
     to write a readonly database". SQLite opens a database of Dagster's (WAL) read-only by
     making its `-shm` file beside it, which a folder this user may not write refuses."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = tmp_path / "dagster_home"
-    run_checked_once(home)
+    home = shutil.copytree(home_run_once, tmp_path / "dagster_home")
     history = read_where_this_user_may_not_write(home)
     assert history.readable, history.reason
     assert [run.status for run in history.runs] == ["SUCCESS"]
@@ -558,7 +578,7 @@ def test_run_history_in_folders_this_user_may_only_read_is_read(tmp_path, monkey
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder: chmod is moot")
 def test_run_history_written_while_this_user_reads_it_read_only_is_read_again(
-    tmp_path, monkeypatch
+    home_run_once, tmp_path, monkeypatch
 ):
     """Read as it is on disk (`immutable`: no `-shm` can be made beside it), the history was
     read while the service wrote it: Dagster opens and closes SQLite for each write, which
@@ -566,8 +586,7 @@ def test_run_history_written_while_this_user_reads_it_read_only_is_read_again(
     (a writer's loop beside such a reader: "database disk image is malformed" in 2% of its
     reads). Here the service records 40 runs while the overview reads the latest five."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = tmp_path / "dagster_home"
-    run_checked_once(home)
+    home = shutil.copytree(home_run_once, tmp_path / "dagster_home")
     history_dir, runs_db = home / "history", home / "history" / "runs.db"
 
     def service_records_runs() -> None:
@@ -608,7 +627,7 @@ def test_run_history_written_while_this_user_reads_it_read_only_is_read_again(
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder: chmod is moot")
-def test_run_history_a_writer_is_opening_is_read_once_it_has(tmp_path, monkeypatch):
+def test_run_history_a_writer_is_opening_is_read_once_it_has(home_run_once, tmp_path, monkeypatch):
     """A writer opening the history makes its `-wal` some 40 ms before its `-shm` (seen
     beside a Dagster instance recording a run every 10 ms: 99 of 3,459 reads unreadable,
     each of its reads "unable to open database file"): a user who may not write its folder
@@ -616,8 +635,7 @@ def test_run_history_a_writer_is_opening_is_read_once_it_has(tmp_path, monkeypat
     once, all came in that moment. A read that fails waits a moment, the writer's, and reads
     again."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = tmp_path / "dagster_home"
-    run_checked_once(home)
+    home = shutil.copytree(home_run_once, tmp_path / "dagster_home")
     history_dir, runs_db = home / "history", home / "history" / "runs.db"
     writer = sqlite3.connect(runs_db)
     writer.execute("PRAGMA wal_autocheckpoint = 0")
@@ -644,13 +662,14 @@ def test_run_history_a_writer_is_opening_is_read_once_it_has(tmp_path, monkeypat
     assert waited
 
 
-def test_run_history_written_while_read_through_its_wal_is_read_once(tmp_path, monkeypatch):
+def test_run_history_written_while_read_through_its_wal_is_read_once(
+    home_run_once, tmp_path, monkeypatch
+):
     """Read through its `-wal` (this user may write its folders: the service user's own
     dashboard), a read sees the history as one moment of it, whatever is written meanwhile:
     it is read once, where each read during a run's writes had been made three times."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = tmp_path / "dagster_home"
-    run_checked_once(home)
+    home = shutil.copytree(home_run_once, tmp_path / "dagster_home")
     runs_db, connect, reads = home / "history" / "runs.db", runs._connect, []
 
     def service_records_a_run() -> int:
@@ -714,7 +733,9 @@ def test_unreadable_run_history_is_said_so(tmp_path):
     assert history.runs == [] and history.problems == []  # nothing made up
 
 
-def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadable(tmp_path):
+def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadable(
+    empty_home, tmp_path
+):
     """Found in a code audit: an instance on Postgres read as "no runs recorded yet", and a
     history without its check evaluations as readable with no problems ("every check passed")."""
     (tmp_path / "dagster.yaml").write_text(
@@ -723,7 +744,7 @@ def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadab
     history = runs.read_history(tmp_path)
     assert not history.readable and history.reason == runs.ELSEWHERE
     (tmp_path / "history").mkdir()
-    shutil.copy(empty_runs_db(tmp_path / "made"), tmp_path / "history" / "runs.db")
+    shutil.copy(empty_home / "history" / "runs.db", tmp_path / "history" / "runs.db")
     history = runs.read_history(tmp_path)
     assert not history.readable
     assert history.reason == (
@@ -741,10 +762,9 @@ def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadab
         ({}, "ui"),
     ],
 )
-def test_a_run_is_said_started_by_what_tagged_it(tmp_path, tags, trigger):
+def test_a_run_is_said_started_by_what_tagged_it(empty_home, tmp_path, tags, trigger):
     """Found in a code audit: the daily schedule's runs were said started from the UI."""
-    home = tmp_path / "home"
-    empty_runs_db(home)
+    home = shutil.copytree(empty_home, tmp_path / "home")
     con = sqlite3.connect(home / "history" / "runs.db")
     con.execute(
         "INSERT INTO runs (run_id, pipeline_name, status, run_body, create_timestamp) "
