@@ -3,9 +3,12 @@ the metrics it shows: what the tests of every page start from."""
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import cx_assets.command_centre
@@ -24,6 +27,17 @@ def render(page: str, data_dir: Path, monkeypatch) -> AppTest:
     app.run()
     assert not app.exception, [error.value for error in app.exception]
     return app
+
+
+def render_each(pages: Iterable[str], data_dir: Path) -> dict[str, AppTest]:
+    """Each of `pages` rendered (`render`) on `data_dir`, by page: for a module-scoped fixture
+    whose tests only read the pages, each rendered once for them all."""
+    # What the autouse `no_garbage_left_for_script_threads` does before a test: a module's
+    # fixture is set up before it (the first test's), and a page's script thread must not
+    # finalize what earlier tests left behind.
+    gc.collect()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return {page: render(page, data_dir, monkeypatch) for page in pages}
 
 
 def column_formats(table) -> dict[str, str]:

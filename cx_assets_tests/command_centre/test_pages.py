@@ -17,7 +17,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cx_assets_tests.command_centre import gold_rows
-from cx_assets_tests.command_centre.rendered import APP, PAGES, column_labels, render
+from cx_assets_tests.command_centre.rendered import (
+    APP,
+    PAGES,
+    column_labels,
+    render,
+    render_each,
+)
+
+
+@pytest.fixture(scope="module")
+def rendered_on_gold(gold_root) -> dict[str, AppTest]:
+    """Every page rendered once on the gold dataset, shared by the tests that only read it."""
+    return render_each(PAGES, gold_root)
 
 
 def test_every_page_is_in_the_navigation():
@@ -356,13 +368,12 @@ def test_run_history_this_user_may_not_read_is_said_in_its_section(
     )
 
 
-def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
+def test_a_column_of_days_reads_as_days(rendered_on_gold):
     """Support's review list showed its gold `date` as "2026-11-24 00:00:00"."""
     import json
 
     configured = {}
-    for page in PAGES:
-        app = render(page, gold_root, monkeypatch)
+    for page, app in rendered_on_gold.items():
         for frame in app.dataframe:
             config = json.loads(frame.proto.columns) if frame.proto.columns else {}
             for name in frame.value.columns:
@@ -374,14 +385,13 @@ def test_a_column_of_days_reads_as_days(gold_root, monkeypatch):
     assert all(config == {"type": "date", "format": "YYYY-MM-DD"} for config in days.values())
 
 
-def test_a_missing_value_reads_as_a_dash_in_every_table(gold_root, monkeypatch):
+def test_a_missing_value_reads_as_a_dash_in_every_table(rendered_on_gold):
     """Streamlit wrote a missing value as "None" (the overview's days of a whole-history
     table, a planned ticket's reason), a word of Python, where the cards write "—"."""
     from cx_assets.command_centre.ui import MISSING
 
     tables, with_missing = 0, set()
-    for page in PAGES:
-        app = render(page, gold_root, monkeypatch)
+    for page, app in rendered_on_gold.items():
         for table in app.dataframe:
             tables += 1
             assert table.proto.placeholder == MISSING, (page, list(table.value.columns))
@@ -391,38 +401,36 @@ def test_a_missing_value_reads_as_a_dash_in_every_table(gold_root, monkeypatch):
     assert {"overview", "support"} <= with_missing  # the case this is for is on the pages
 
 
-def test_every_table_is_headed_in_words(gold_root, monkeypatch):
+def test_every_table_is_headed_in_words(rendered_on_gold):
     """Tables were headed with gold's names (`median_first_response_minutes`), wider than
     their values, and pushed the last columns behind a scroll; the charts' axes already
     read `median first response minutes`."""
     headers = [
         (page, label)
-        for page in PAGES
-        for table in render(page, gold_root, monkeypatch).dataframe
+        for page, app in rendered_on_gold.items()
+        for table in app.dataframe
         for label in column_labels(table)
     ]
     assert len(headers) >= 60
     assert [(page, label) for page, label in headers if "_" in label] == []
 
 
-def test_every_pages_headings_go_down_one_level_at_a_time(gold_root, monkeypatch):
+def test_every_pages_headings_go_down_one_level_at_a_time(rendered_on_gold):
     """Seen in an accessibility audit, in Chromium's DOM: every page went from its title (h1)
     straight to its sections (h3), so a screen reader's list of headings had no second level
     and the sections read as nested under a heading that is not there."""
     levels = {"title": 1, "header": 2, "subheader": 3}
-    for page in PAGES:
-        app = render(page, gold_root, monkeypatch)
+    for page, app in rendered_on_gold.items():
         seen = [levels[node.type] for node in app.main if node.type in levels]
         assert seen[0] == 1 and seen.count(1) == 1, (page, seen)
         assert all(b - a <= 1 for a, b in itertools.pairwise(seen)), (page, seen)
         assert len(seen) >= 4, (page, seen)
 
 
-def test_the_overviews_cards_and_run_lists_are_headed_as_headings(gold_root, monkeypatch):
+def test_the_overviews_cards_and_run_lists_are_headed_as_headings(rendered_on_gold):
     """Seen in an accessibility audit, in Chromium's DOM: the overview's four cards (CRM
     friction, Calls, ...) and its run lists were headed in bold text, which a screen reader's
     list of headings leaves out; they are third-level headings under their sections (the
     run lists' are shown only with a run history, which this data root has not)."""
-    app = render("overview", gold_root, monkeypatch)
-    third = [node.value for node in app.main if node.type == "subheader"]
+    third = [node.value for node in rendered_on_gold["overview"].main if node.type == "subheader"]
     assert third == ["CRM friction", "Calls", "Digital leakage", "Support"]
