@@ -15,7 +15,13 @@ from streamlit.testing.v1 import AppTest
 
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import chart_rows, column_formats, metrics, render
+from cx_assets_tests.command_centre.rendered import (
+    chart_rows,
+    column_formats,
+    metrics,
+    render,
+    render_each,
+)
 
 
 def test_the_leakage_page_says_when_the_days_built_had_no_leakage(tmp_path, monkeypatch):
@@ -231,17 +237,22 @@ def leakage_of_a_quieter_second_day(gold_root: Path, tmp_path: Path) -> Path:
     return data_dir
 
 
+@pytest.fixture(scope="module")
+def quieter_second_day_page(gold_root, tmp_path_factory) -> AppTest:
+    """The leakage page rendered on `leakage_of_a_quieter_second_day`, for the drill-down's
+    tests to read."""
+    data_dir = leakage_of_a_quieter_second_day(gold_root, tmp_path_factory.mktemp("quieter"))
+    return render_each(["leakage"], data_dir)["leakage"]
+
+
 def billing_drill_down(app: AppTest) -> pd.DataFrame:
     assert app.selectbox(key="leakage_drill_type").value == "billing"  # the costliest
     (drill,) = [frame.value for frame in app.dataframe if "repeat_call_pct" in frame.value]
     return drill.set_index("member_category")
 
 
-def test_leakage_drill_down_repeat_share_is_of_the_calls_of_both_days(
-    gold_root, tmp_path, monkeypatch
-):
-    app = render("leakage", leakage_of_a_quieter_second_day(gold_root, tmp_path), monkeypatch)
-    mapd_new = billing_drill_down(app).loc["MAPD New"]
+def test_leakage_drill_down_repeat_share_is_of_the_calls_of_both_days(quieter_second_day_page):
+    mapd_new = billing_drill_down(quieter_second_day_page).loc["MAPD New"]
     # 8 calls at 25% repeats and 2 at 75%: (8 × 25 + 2 × 75) ÷ 10 = 350 ÷ 10 = 35%
     # of the 10 calls (the two days' percentages averaged would say 50%).
     assert mapd_new["calls"] == 10
@@ -249,10 +260,9 @@ def test_leakage_drill_down_repeat_share_is_of_the_calls_of_both_days(
 
 
 def test_leakage_drill_down_sentiment_is_the_mean_of_the_calls_of_both_days(
-    gold_root, tmp_path, monkeypatch
+    quieter_second_day_page,
 ):
-    app = render("leakage", leakage_of_a_quieter_second_day(gold_root, tmp_path), monkeypatch)
-    mapd_new = billing_drill_down(app).loc["MAPD New"]
+    mapd_new = billing_drill_down(quieter_second_day_page).loc["MAPD New"]
     # 8 calls at -0.5 and 2 at +0.5: (8 × -0.5 + 2 × 0.5) ÷ 10 = -3 ÷ 10 = -0.3
     # (the two days' means averaged would say 0.0).
     assert mapd_new["avg_sentiment"] == pytest.approx(-0.3)
