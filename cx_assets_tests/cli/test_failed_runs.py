@@ -12,17 +12,29 @@ import pyarrow.parquet as pq
 import pytest
 
 from cx_assets_tests.cli import END, START, calls_day, cli, summary_line
+from cx_assets_tests.cli.in_process import built_in_process
 
 pytestmark = pytest.mark.long_module
 
 
-def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def landed_calls(tmp_path_factory) -> Path:
+    """One small day of calls, landed once for the module's six tests, each of which ran
+    `generate` for it; each test runs on a copy of its own."""
+    return calls_day(tmp_path_factory.mktemp("landed") / "data")
+
+
+@pytest.fixture
+def data_dir(landed_calls, tmp_path) -> Path:
+    return Path(shutil.copytree(landed_calls, tmp_path / "data"))
+
+
+def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(data_dir, monkeypatch, capsys):
     """Seen after a Ctrl-C: the summary counted every gold table as if the run had written
     it. A table the failed run did not write is marked, and one never written says so."""
     from cx_assets import cli as cli_module
     from cx_assets.calls import table_rules
 
-    data_dir = calls_day(tmp_path / "data")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     arguments = ["run", "--date", START, "--select", "group:calls"]
@@ -70,7 +82,7 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(tmp_path, monke
 
 
 def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
-    tmp_path, monkeypatch, capsys
+    data_dir, monkeypatch, capsys
 ):
     """Seen in an audit: gold Parquet that cannot be written (a file where its folder goes)
     fails the step after the warehouse took its rows, and the summary called those rows an
@@ -78,7 +90,6 @@ def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
     from cx_assets import cli as cli_module
     from cx_assets.lakehouse.gold_io_manager import GoldIOManager
 
-    data_dir = calls_day(tmp_path / "data")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     publish = GoldIOManager.publish
@@ -110,7 +121,7 @@ def test_a_failed_run_does_not_call_rows_its_failed_step_left_an_earlier_runs(
 
 
 def test_steps_failed_by_a_full_disk_end_the_run_in_the_full_disk_line(
-    tmp_path, monkeypatch, capsys
+    data_dir, monkeypatch, capsys
 ):
     """Seen in an audit, gold's folder (or the data root, DAGSTER_HOME elsewhere) on a full
     disk: Dagster's history still wrote, so the steps failed and the run ended in `FAILED`,
@@ -120,7 +131,6 @@ def test_steps_failed_by_a_full_disk_end_the_run_in_the_full_disk_line(
 
     from cx_assets import cli as cli_module
 
-    data_dir = calls_day(tmp_path / "data")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     arguments = ["run", "--date", START, "--select", "group:calls"]
@@ -143,7 +153,7 @@ def test_steps_failed_by_a_full_disk_end_the_run_in_the_full_disk_line(
 
 
 def test_steps_failed_by_a_file_they_may_not_write_end_the_run_in_one_line_naming_it(
-    tmp_path, monkeypatch, capsys
+    data_dir, monkeypatch, capsys
 ):
     """Seen in an audit, a data root whose bronze folders another user had made (root, mode
     755): every bronze step failed on Permission denied and the run ended in `FAILED`, its
@@ -156,7 +166,6 @@ def test_steps_failed_by_a_file_they_may_not_write_end_the_run_in_one_line_namin
 
     from cx_assets import cli as cli_module
 
-    data_dir = calls_day(tmp_path / "data")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     arguments = ["run", "--date", START, "--select", "group:calls"]
@@ -183,11 +192,10 @@ def test_steps_failed_by_a_file_they_may_not_write_end_the_run_in_one_line_namin
     assert cli_module.main(arguments) == 0
 
 
-def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, monkeypatch, capsys):
+def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(data_dir, monkeypatch, capsys):
     from cx_assets import cli as cli_module
     from cx_assets.calls import table_rules
 
-    data_dir = calls_day(tmp_path / "data")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
     (folder / "late.jsonl").write_text("not json\n")
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
@@ -206,11 +214,10 @@ def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(tmp_path, m
     assert earlier == f"{written}  (an earlier run's)"
 
 
-def test_a_run_first_publishes_what_a_killed_run_left_unpublished(tmp_path):
+def test_a_run_first_publishes_what_a_killed_run_left_unpublished(data_dir):
     """A run killed between a gold table's warehouse commit and its Parquet leaves a journal;
     the next run publishes it before anything else, whatever that run selects."""
-    data_dir = calls_day(tmp_path / "data")
-    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
+    built_in_process(data_dir, "run", "--date", START, "--select", "group:calls")
     day_folder = data_dir / "gold" / "calls_kpis_daily" / f"date={START}"
     shutil.rmtree(day_folder)  # as if the killed run had not published the day yet
     journal = data_dir / ".gold-journal" / "calls_kpis_daily.json"
