@@ -5,12 +5,27 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from cx_assets_tests.cli import START, answering_stop_signals, calls_day
+
+
+@pytest.fixture(scope="module")
+def landed_calls(tmp_path_factory) -> Path:
+    """One small day of calls, landed once for the module (ten tests each ran `generate`
+    for the same day); each test runs on a copy of its own."""
+    return calls_day(tmp_path_factory.mktemp("landed") / "data")
+
+
+@pytest.fixture
+def data_dir(landed_calls, tmp_path) -> Path:
+    return Path(shutil.copytree(landed_calls, tmp_path / "data"))
+
 
 # `cx-lakehouse` as its entry point runs it, with `main` replaced by one that imports NumPy
 # (as the command does, after start-up) and prints the threads of each OpenBLAS it loaded.
@@ -211,7 +226,7 @@ STOPPED_LINE = "cx-lakehouse: stopped (SIGTERM); run the command again to finish
     ],
 )
 def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
-    scenario, exit_code, stderr, ran, tmp_path
+    scenario, exit_code, stderr, ran, data_dir
 ):
     """Ctrl-C ends the command in its one line and 130 though the code it arrived in made it
     an error of its own (Python 3.11 and pydantic during Dagster's import, DuckDB's
@@ -219,7 +234,6 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
     it (the run then does not start), or logged it with a traceback (SQLAlchemy closing a
     connection); a background job's ignored SIGINT stays ignored, and its SIGTERM is still
     answered after the run (Dagster's handler left it ignored, as SIGINT)."""
-    data_dir = calls_day(tmp_path / "data")
     finished = subprocess.run(
         [sys.executable, "-c", _CTRL_C_PASSED_ON_AS, START],
         env={**os.environ, "CX_DATA_DIR": str(data_dir), "SCENARIO": scenario},
@@ -232,7 +246,7 @@ def test_ctrl_c_ends_the_command_however_a_library_passes_it_on(
     assert ("materializing" in finished.stdout) is ran, finished.stdout
 
 
-def test_a_run_stopped_before_its_steps_began_is_not_left_unstarted(tmp_path):
+def test_a_run_stopped_before_its_steps_began_is_not_left_unstarted(data_dir):
     """Seen in an audit: `timeout` stopping `cx-lakehouse run` (a CI step's, a systemd
     stop) once its run was in Dagster's history but before Dagster took the signals over
     ended the command in its line and 143, and left the run NOT_STARTED: the UI listed it
@@ -240,7 +254,6 @@ def test_a_run_stopped_before_its_steps_began_is_not_left_unstarted(tmp_path):
     process ..., which is gone: marked failed; ... it may have left half built")."""
     from dagster import DagsterInstance, DagsterRunStatus
 
-    data_dir = calls_day(tmp_path / "data")
     finished = subprocess.run(
         [sys.executable, "-c", _CTRL_C_PASSED_ON_AS, START],
         env={
