@@ -20,6 +20,7 @@ from dagster import DagsterInstance, DagsterRunStatus, asset, materialize
 
 from cx_assets.cli import dagster_yaml, prepare_dagster_home
 from cx_assets_tests.cli import BIN, cli
+from cx_assets_tests.cli.in_process import built_in_process
 
 pytestmark = pytest.mark.long_module
 
@@ -163,7 +164,7 @@ def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir, monk
 
 
 def test_a_process_holding_the_warehouse_gets_one_line(data_dir):
-    assert cli(*RUN, data_dir=data_dir).returncode == 0
+    built_in_process(data_dir, *RUN)  # the warehouse a run wrote
     reader = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
         held = cli(*RUN, data_dir=data_dir)
@@ -371,6 +372,9 @@ def test_the_daemon_retries_a_landing_run_that_failed_waiting_for_the_lock(data_
         "CX_RUN_WAIT_SECONDS": "1",
     }  # fmt: skip
     log = (data_dir.parent / "daemon.log").open("w")
+    # Opened once, its storage made above: opening an instance for each poll cost 80 ms of
+    # CPU, a run's read 2 ms, at two polls a second for the 30-60 s the daemon takes.
+    instance = DagsterInstance.from_config(str(home))
     daemon = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-m", "cx_assets.definitions"],
         env=environment, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
@@ -378,7 +382,8 @@ def test_the_daemon_retries_a_landing_run_that_failed_waiting_for_the_lock(data_
     )  # fmt: skip
 
     def landing_runs() -> list:
-        return [run for run in runs_of(data_dir) if run.tags.get("cx/trigger") == "landing"]
+        runs = instance.get_runs()
+        return [run for run in runs if run.tags.get("cx/trigger") == "landing"]
 
     def wait_until(condition, what: str, timeout: float = 120):
         deadline = time.monotonic() + timeout
@@ -389,7 +394,7 @@ def test_the_daemon_retries_a_landing_run_that_failed_waiting_for_the_lock(data_
             assert daemon.poll() is None, (data_dir.parent / "daemon.log").read_text()
             time.sleep(0.5)
         pytest.fail(
-            f"no {what} within {timeout} s: {[(r.run_id, r.status) for r in runs_of(data_dir)]}"
+            f"no {what} within {timeout} s: {[(r.run_id, r.status) for r in instance.get_runs()]}"
         )
 
     try:
@@ -410,6 +415,7 @@ def test_the_daemon_retries_a_landing_run_that_failed_waiting_for_the_lock(data_
         holder.kill()
         stop_daemon(daemon)
         log.close()
+        instance.dispose()
 
     assert failed.tags["dagster/max_retries"] == "2"
     assert "dagster/retry_number" in retried.tags
