@@ -10,20 +10,45 @@ import shlex
 import shutil
 import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from cx_assets_tests.cli import BIN, START, calls_day, cli, landed, summary_line
+from cx_assets_tests.cli.in_process import built_in_process
 
 pytestmark = pytest.mark.long_module
 
 
-def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path):
+@pytest.fixture(scope="module")
+def calls_built(tmp_path_factory) -> Path:
+    """A small day of calls landed and run (`--select group:calls`) once for the module,
+    where four tests each landed and ran it; each test copies it (`_copy`)."""
+    data_dir = calls_day(tmp_path_factory.mktemp("calls") / "data")
+    built_in_process(data_dir, "run", "--date", START, "--select", "group:calls")
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def digital_built(tmp_path_factory) -> tuple[Path, str]:
+    """Two small days of digital landed, the first run (`--select group:digital`), and what
+    that run printed, once for the module's two tests that start there."""
+    data_dir = landed(tmp_path_factory.mktemp("digital") / "data", "digital", days=2)
+    printed = built_in_process(data_dir, "run", "--date", START, "--select", "group:digital")
+    return data_dir, printed
+
+
+def _copy(data_dir: Path, to: Path) -> Path:
+    """A test's own copy of a module's data root: the command re-points a copied root's
+    bronze views and rewrites its dagster.yaml when it opens it."""
+    return Path(shutil.copytree(data_dir, to))
+
+
+def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path, calls_built):
     """`mv data /bigger/disk/data`, then a run of silver alone: its bronze view named the
     old place, and the step failed on files no longer there."""
-    first = calls_day(tmp_path / "data")
-    assert cli("run", "--date", START, "--select", "group:calls", data_dir=first).returncode == 0
+    first = _copy(calls_built, tmp_path / "data")
     moved = tmp_path / "elsewhere" / "data"
     moved.parent.mkdir()
     shutil.move(first, moved)
@@ -39,11 +64,12 @@ def test_a_moved_data_root_runs_a_step_reading_bronze_it_did_not_write(tmp_path)
         assert silver[0] > 0
 
 
-def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refused(tmp_path):
+def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refused(
+    tmp_path, calls_built
+):
     """It wrote that day's gold from no rows (zero calls, every check passing) where the
     truth was that the day had never been loaded."""
-    data_dir = calls_day(tmp_path / "data")
-    assert cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir).returncode == 0
+    data_dir = _copy(calls_built, tmp_path / "data")
     next_day, later = ((date.fromisoformat(START) + timedelta(days=n)).isoformat() for n in (1, 2))
     for first, last, said in (
         (later, later, later),
@@ -68,31 +94,27 @@ def test_a_table_selected_alone_for_a_day_its_input_was_never_built_for_is_refus
     assert hinted.returncode == 0, hinted.stdout + hinted.stderr
 
 
-def test_a_table_selected_alone_reads_a_day_built_under_another_instance(tmp_path):
+def test_a_table_selected_alone_reads_a_day_built_under_another_instance(tmp_path, calls_built):
     """Its input's rows are in the warehouse, though this instance never recorded them (a
     run of Dagster's own CLI on a throwaway instance, another DAGSTER_HOME): the step reads
     such a day, and the command refused it before the run (found in a code audit)."""
-    data_dir = calls_day(tmp_path / "data")
-    elsewhere = {"DAGSTER_HOME": str(tmp_path / "other_home")}
-    (tmp_path / "other_home").mkdir()
-    built = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir, **elsewhere)
-    assert built.returncode == 0, built.stdout + built.stderr
+    data_dir = _copy(calls_built, tmp_path / "data")
+    # The day's run recorded in another instance: here, none of its records are left.
+    shutil.move(data_dir / "dagster_home", tmp_path / "other_home")
     alone = cli("run", "--date", START, "--select", "key:gold/calls_kpis_daily", data_dir=data_dir)
     assert alone.returncode == 0, alone.stdout + alone.stderr
     assert "calls_kpis_daily" in alone.stdout
 
 
-def test_dagsters_own_cli_reads_a_day_built_empty_by_another_instance(tmp_path):
+def test_dagsters_own_cli_reads_a_day_built_empty_by_another_instance(tmp_path, calls_built):
     """The contract's `dagster asset materialize ... --partition D` of one table whose
     upstreams exist, without `DAGSTER_HOME` (a throwaway instance), on a day nothing landed:
     found in a contract audit refused as never built, since the day's tables hold no rows
     to tell it by. Every day written is recorded in the warehouse, and a bronze day has its
     (empty) file."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = _copy(calls_built, tmp_path / "data")
     next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
-    built = cli("run", "--date", START, "--to", next_day, "--select", "group:calls",
-                data_dir=data_dir)  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
+    built_in_process(data_dir, "run", "--date", next_day, "--select", "group:calls")
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     for table in ("silver/calls_transcripts", "gold/calls_kpis_daily"):  # bronze, silver read
@@ -112,14 +134,13 @@ def test_dagsters_own_cli_reads_a_day_built_empty_by_another_instance(tmp_path):
     assert f"gold/calls_performance was never built for {never_ran}" in refused.stderr
 
 
-def test_a_table_reading_its_day_with_days_before_is_refused_for_a_day_never_built(tmp_path):
+def test_a_table_reading_its_day_with_days_before_is_refused_for_a_day_never_built(
+    tmp_path, digital_built
+):
     """The daily leakage summary reads its day and the 13 before it: the refusal above
     looked only at inputs of the day alone, so the summary of a day never run was written
     from no rows (seen in an audit, through Dagster's own CLI)."""
-    data_dir = landed(tmp_path / "data", "digital", days=2)
-    assert (
-        cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir).returncode == 0
-    )
+    data_dir = _copy(digital_built[0], tmp_path / "data")
     next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
     refused = cli(
         "run", "--date", next_day, "--select", "key:gold/leakage_daily_summary", data_dir=data_dir
@@ -141,9 +162,7 @@ def test_a_gold_table_reading_a_trained_model_is_run_alone_once_the_model_is_sto
     refused = cli(*alone, data_dir=data_dir)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "model/support_ticket_classifier" in refused.stderr  # not yet trained: refused
-    assert (
-        cli("run", "--date", START, "--select", "group:support", data_dir=data_dir).returncode == 0
-    )
+    built_in_process(data_dir, "run", "--date", START, "--select", "group:support")
     assert list((data_dir / "models").glob("*/model.joblib"))
 
     ran = cli(*alone, data_dir=data_dir)
@@ -166,8 +185,8 @@ def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_ba
         folder.mkdir(parents=True)
         (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
 
-    later_first = cli("run", "--date", next_day, "--select", "group:calls", data_dir=data_dir)
-    assert later_first.returncode == 0 and "kept on later days" not in later_first.stdout
+    later_first = built_in_process(data_dir, "run", "--date", next_day, "--select", "group:calls")
+    assert "kept on later days" not in later_first
     late = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
 
     assert late.returncode == 0, late.stdout + late.stderr
@@ -184,15 +203,15 @@ def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_ba
     assert kept == [(date.fromisoformat(START), "A")]
 
 
-def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_path):
+def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(
+    tmp_path, digital_built
+):
     """`run --select` of one date-grained table materializes it for the day, then the
     whole-history rollups that read it (contract section 1), though none is selected:
     the CLI's other runs select whole groups, where the rollups are selected anyway. The
     day's tables reading it, left out, are named with the run that rebuilds them."""
-    data_dir = tmp_path / "data"
-    landed(data_dir, "digital")
-    whole = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
-    assert whole.returncode == 0, whole.stdout + whole.stderr
+    data_dir = _copy(digital_built[0], tmp_path / "data")
+    whole = digital_built[1]  # what the run of the whole group printed
 
     ran = cli(
         "run", "--date", START, "--select", "key:silver/digital_leakage_calls", data_dir=data_dir
@@ -207,7 +226,7 @@ def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(tmp_
         line = summary_line(ran.stdout, rollup)
         assert len(line) == 2 and line[1].replace(",", "").isdigit(), line  # written by this run
     # the day's gold tables reading it were left out, and the run says so, with the command
-    assert "left out of date" not in whole.stdout
+    assert "left out of date" not in whole
     readers = ", ".join(f"gold/leakage_{name}" for name in
                         ("daily_summary", "journey_timeline", "root_cause", "segment_drilldown"))  # fmt: skip
     assert (
@@ -255,19 +274,14 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
         folder.mkdir(parents=True)
         files[day] = folder / "part.jsonl"
         files[day].write_text(_call("A", day) + _call(f"B-{day}", day) + _call("C", day))
-    both = ("run", "--date", START, "--to", next_day, "--select", "group:calls")
-    assert cli(*both, data_dir=data_dir).returncode == 0
-    keeper = START
-    if dropping == "later":  # the later day ran first and kept A; then the earlier one
-        shutil.rmtree(data_dir)
-        for day in (START, next_day):
-            files[day].parent.mkdir(parents=True)
-            files[day].write_text(_call("A", day) + _call(f"B-{day}", day) + _call("C", day))
+    if dropping == "earlier":  # the days ran together: the earlier kept A
+        built_in_process(
+            data_dir, "run", "--date", START, "--to", next_day, "--select", "group:calls"
+        )
+        keeper = START
+    else:  # the later day ran first and kept A; then the earlier one
         for day in (next_day, START):
-            assert (
-                cli("run", "--date", day, "--select", "group:calls", data_dir=data_dir).returncode
-                == 0
-            )
+            built_in_process(data_dir, "run", "--date", day, "--select", "group:calls")
         keeper = next_day
     assert _kept_days(data_dir, "A") == [keeper]
     again = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
@@ -301,7 +315,7 @@ def test_a_selection_reading_a_table_as_of_its_day_runs_on_the_days_that_table_h
     would be."""
     data_dir = landed(tmp_path / "data", "crm", days=2)
     day_two = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
-    assert cli("run", "--date", START, "--select", "group:crm", data_dir=data_dir).returncode == 0
+    built_in_process(data_dir, "run", "--date", START, "--select", "group:crm")
 
     interactions = "key:bronze/crm_interactions or key:silver/crm_interactions"
     ran = cli("run", "--date", day_two, "--select", interactions, data_dir=data_dir)
