@@ -284,8 +284,8 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
             built_in_process(data_dir, "run", "--date", day, "--select", "group:calls")
         keeper = next_day
     assert _kept_days(data_dir, "A") == [keeper]
-    again = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
-    assert again.returncode == 0 and "records_only_in_quarantine (" not in again.stdout
+    again = built_in_process(data_dir, "run", "--date", keeper, "--select", "group:calls")
+    assert "records_only_in_quarantine (" not in again
 
     files[keeper].write_text(_call(f"B-{keeper}", keeper))  # re-delivered without A and C
     dropped = cli("run", "--date", keeper, "--select", "group:calls", data_dir=data_dir)
