@@ -17,8 +17,7 @@ BIN = Path(sys.executable).parent
 # The repository: its README and docs, whose recipes the tests run.
 REPO = Path(__file__).resolve().parents[2]
 START, END = "2024-02-01", "2024-02-02"
-# The environment the worker started with, before any test changed it.
-COMMAND = PreloadedCommand(BIN / "cx-lakehouse", dict(os.environ))
+COMMAND = PreloadedCommand(BIN / "cx-lakehouse")
 atexit.register(COMMAND.close)
 
 

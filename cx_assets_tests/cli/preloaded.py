@@ -9,13 +9,13 @@ the `cx-lakehouse` script calls (`cx_assets.command.run`), which ends the proces
 any run.
 
 The child is the command as a user runs it except for what happens before its first line:
-the interpreter's start-up and the imports. So a call goes to a fresh process instead
-whenever those could differ: an environment that differs from the preloaded process's in
-anything but the data root, the Dagster home and settings read only while the command runs
-(`PER_COMMAND`); a preload that printed anything or started a thread; another call of the
-same test worker still running (concurrent commands each get their own process).
-`CX_TESTS_FRESH_COMMANDS=1` sends every call to a fresh process, and a test compares the two
-on a run (`test_preloaded_command`).
+the interpreter's start-up and the imports. So the preloaded process starts again when a
+call's environment differs from the one it started in, in anything but the data root, the
+Dagster home and settings read only while the command runs (`PER_COMMAND`); and a call goes
+to a fresh process when the preload printed anything or started a thread, when another call
+of the same worker is still running (concurrent commands each get their own process), or
+its working directory is gone. `CX_TESTS_FRESH_COMMANDS=1` sends every call to a fresh
+process, and a test compares the two on a run (`test_preloaded_command`).
 """
 
 from __future__ import annotations
@@ -68,13 +68,15 @@ def _answer(process: subprocess.Popen) -> dict:
 
 
 class PreloadedCommand:
-    """One test worker's preloaded process (started at its first call) and its calls."""
+    """One test worker's preloaded process and the commands forked from it. It is started at
+    the first call, and again whenever a call's environment differs from the one it started
+    in beyond `PER_COMMAND` (a test's time zone, locale or partitions start), so that the
+    interpreter's start-up and the imports always saw the call's own environment."""
 
-    def __init__(self, script: Path, environment: dict[str, str]) -> None:
+    def __init__(self, script: Path) -> None:
         self.script = script
-        self.environment = {**environment, BLAS_THREADS: environment.get(BLAS_THREADS, "1")}
-        self.environment.pop("DAGSTER_HOME", None)
         self._process: subprocess.Popen | None = None
+        self._started_in: dict[str, str] = {}
         self._usable = os.environ.get(FRESH_COMMANDS_ENV) != "1"
         self._busy = threading.Lock()
 
@@ -82,15 +84,15 @@ class PreloadedCommand:
         self, args: list[str], environment: dict[str, str], cwd: str | None, timeout: float
     ) -> subprocess.CompletedProcess:
         cwd = cwd or _working_directory()
-        preloaded = (
+        if (
             self._usable
+            and environment.get(FRESH_COMMANDS_ENV) != "1"
             and cwd is not None
             and os.path.isdir(cwd)
-            and _comparable(environment) == _comparable(self.environment)
-        )
-        if preloaded and self._busy.acquire(blocking=False):
+            and self._busy.acquire(blocking=False)
+        ):
             try:
-                if self._start():
+                if self._ready_for(environment):
                     return self._forked(args, environment, cwd, timeout)
             finally:
                 self._busy.release()
@@ -103,27 +105,35 @@ class PreloadedCommand:
             cwd=cwd,
         )
 
-    def _start(self) -> bool:
-        if self._process is not None:
-            return True
+    def _ready_for(self, environment: dict[str, str]) -> bool:
+        wanted = _comparable(environment)
+        if self._process is not None and (
+            wanted != self._started_in or self._process.poll() is not None  # ended meanwhile
+        ):
+            self.close()
+        if self._process is None:
+            self._process = self._start({**environment, BLAS_THREADS: wanted[BLAS_THREADS]})
+            self._started_in = wanted
+            # Preloading printed something, started a thread or failed: every call then
+            # goes to a fresh process, as the command's own start-up would show it.
+            self._usable = self._process is not None
+        return self._process is not None
+
+    def _start(self, environment: dict[str, str]) -> subprocess.Popen | None:
         process = subprocess.Popen(
             [sys.executable, "-c", _PRELOADED_PROCESS, *PRELOADED],
-            env=self.environment,
+            env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             bufsize=0,  # unbuffered: a line read never takes the next one with it
             start_new_session=True,  # out of reach of a signal sent to the worker's group
         )
-        if _answer(process) != {"ready": True}:
-            # Preloading printed something, started a thread or failed: every call then
-            # goes to a fresh process, as the command's own start-up would show it.
-            process.kill()
-            process.wait()
-            self._usable = False
-            return False
-        self._process = process
-        return True
+        if _answer(process) == {"ready": True}:
+            return process
+        process.kill()
+        process.wait()
+        return None
 
     def _forked(
         self, args: list[str], environment: dict[str, str], cwd: str | None, timeout: float
@@ -158,7 +168,7 @@ class PreloadedCommand:
 
     def close(self) -> None:
         if self._process is not None:
-            self._process.stdin.close()
+            self._process.stdin.close()  # its loop ends, and so does it
             self._process.wait(timeout=30)
             self._process = None
 
@@ -166,7 +176,14 @@ class PreloadedCommand:
 # The preloaded process: imports, says whether it is ready, then forks a child per request
 # line on stdin (JSON), answering the child's pid, then its exit code, on stdout.
 _PRELOADED_PROCESS = r"""
-import importlib, io, json, os, sys, threading
+import importlib, io, json, os, signal, sys, threading
+# Stop signals answered as in a terminal, whatever the worker had when it started this
+# process (an in-process run's handlers, a background job's ignored SIGINT), as
+# `answering_stop_signals` gives the commands a test stops.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.pthread_sigmask(signal.SIG_SETMASK, ())
 requests = os.fdopen(os.dup(0), "rb", buffering=0)
 answers = os.fdopen(os.dup(1), "wb", buffering=0)
 quiet = os.open(os.devnull, os.O_RDWR)
@@ -227,4 +244,5 @@ for line in requests:
     answers.write(json.dumps({"pid": pid}).encode() + b"\n")
     _, status = os.waitpid(pid, 0)
     answers.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+os._exit(0)
 """

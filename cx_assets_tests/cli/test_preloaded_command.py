@@ -5,14 +5,16 @@ would goes to a fresh one."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cx_assets_tests.cli import BIN, COMMAND, START, calls_day, cli
+from cx_assets_tests.cli import BIN, COMMAND, START, calls_day, cli, preloaded
 from cx_assets_tests.cli.preloaded import PreloadedCommand
 
 
@@ -51,75 +53,106 @@ def test_a_run_in_a_preloaded_child_is_the_run_of_a_fresh_process(tmp_path):
 class Recorded(PreloadedCommand):
     """Which way each call went, without running anything."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
-        super().__init__(BIN / "cx-lakehouse", environment)
+    def __init__(self) -> None:
+        super().__init__(BIN / "cx-lakehouse")
         self.ways: list[str] = []
 
-    def _start(self) -> bool:
-        return True
+    def _start(self, environment):
+        self.ways.append(f"start {environment.get('TZ')}")
+        # a stand-in that ends once its input is closed, as the preloaded process does
+        return subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
 
     def _forked(self, args, environment, cwd, timeout):
         self.ways.append("preloaded")
         return subprocess.CompletedProcess(args, 0, "", "")
 
 
+ENVIRONMENT = {"PATH": "/usr/bin", "CX_DATA_DIR": "/a", "LANG": "C.UTF-8", "TZ": "UTC"}
+
+
 @pytest.fixture
-def recorded(monkeypatch) -> Recorded:
+def recorded(monkeypatch) -> Iterator[Recorded]:
     monkeypatch.delenv("CX_TESTS_FRESH_COMMANDS", raising=False)
-    command = Recorded({"PATH": "/usr/bin", "CX_DATA_DIR": "/a", "LANG": "C.UTF-8"})
+    command = Recorded()
 
     def fresh_process(argv, **options):
         command.ways.append("fresh")
         return subprocess.CompletedProcess(argv, 0, "", "")
 
     monkeypatch.setattr(subprocess, "run", fresh_process)
-    return command
+    yield command
+    if command._process is not None:
+        command._process.kill()
+        command._process.wait()
 
 
 @pytest.mark.parametrize(
-    ("changed", "way"),
+    ("changed", "ways"),
     [
-        ({"CX_DATA_DIR": "/b", "DAGSTER_HOME": "/h", "CX_HASH_KEY": "k"}, "preloaded"),
+        # read only while the command runs
+        ({"CX_DATA_DIR": "/b", "DAGSTER_HOME": "/h", "CX_HASH_KEY": "k"}, ["preloaded"]),
         (
             {"CX_RUN_WAIT_SECONDS": "1", "PYTEST_CURRENT_TEST": "t", "OPENBLAS_NUM_THREADS": "1"},
-            "preloaded",
+            ["preloaded"],
         ),
         # read at import (the partitions), or by the interpreter as it starts
-        ({"CX_PARTITIONS_START": "2024-03-01"}, "fresh"),
-        ({"TZ": "America/Sao_Paulo"}, "fresh"),
-        ({"LANG": "pt_BR.ISO-8859-1"}, "fresh"),
-        ({"PYTHONIOENCODING": "ascii"}, "fresh"),
-        ({"OPENBLAS_NUM_THREADS": "4"}, "fresh"),
+        ({"CX_PARTITIONS_START": "2024-03-01"}, ["start UTC", "preloaded"]),
+        ({"TZ": "America/Sao_Paulo"}, ["start America/Sao_Paulo", "preloaded"]),
+        ({"LANG": "pt_BR.ISO-8859-1"}, ["start UTC", "preloaded"]),
+        ({"PYTHONIOENCODING": "ascii"}, ["start UTC", "preloaded"]),
+        ({"OPENBLAS_NUM_THREADS": "4"}, ["start UTC", "preloaded"]),
     ],
 )
-def test_a_call_goes_to_a_fresh_process_when_its_start_up_could_differ(recorded, changed, way):
-    environment = {**recorded.environment, **changed}
-    recorded.run(["run"], environment, cwd=None, timeout=5)
-    assert recorded.ways == [way]
+def test_the_preloaded_process_starts_again_for_a_start_up_that_could_differ(
+    recorded, changed, ways
+):
+    recorded.run(["run"], ENVIRONMENT, cwd=None, timeout=5)
+    first = recorded._process
+    recorded.run(["run"], {**ENVIRONMENT, **changed}, cwd=None, timeout=5)
+    assert recorded.ways == ["start UTC", "preloaded", *ways]
+    if ways == ["preloaded"]:
+        assert recorded._process is first and first.poll() is None
+    else:
+        assert recorded._process is not first
+        assert first.wait(timeout=5) is not None  # the one it replaced has ended
 
 
-def test_a_removed_path_lost_variable_or_a_busy_child_goes_to_a_fresh_process(recorded, tmp_path):
-    without_path = {k: v for k, v in recorded.environment.items() if k != "PATH"}
-    recorded.run(["run"], without_path, cwd=None, timeout=5)
-    recorded.run(["run"], recorded.environment, cwd=str(tmp_path / "gone"), timeout=5)
+def test_a_removed_directory_a_busy_or_an_ended_process_is_not_forked_from(recorded, tmp_path):
+    recorded.run(["run"], ENVIRONMENT, cwd=str(tmp_path / "gone"), timeout=5)
     with recorded._busy:  # another thread's command still running
-        recorded.run(["run"], recorded.environment, cwd=None, timeout=5)
-    recorded.run(["run"], recorded.environment, cwd=None, timeout=5)
-    assert recorded.ways == ["fresh", "fresh", "fresh", "preloaded"]
+        recorded.run(["run"], ENVIRONMENT, cwd=None, timeout=5)
+    recorded.run(["run"], ENVIRONMENT, cwd=None, timeout=5)
+    recorded._process.kill()
+    recorded._process.wait()
+    recorded.run(["run"], ENVIRONMENT, cwd=None, timeout=5)
+    assert recorded.ways == ["fresh", "fresh", "start UTC", "preloaded", "start UTC", "preloaded"]
 
 
 def test_fresh_commands_asked_for_send_every_call_to_a_fresh_process(recorded, monkeypatch):
+    recorded.run(["run"], {**ENVIRONMENT, "CX_TESTS_FRESH_COMMANDS": "1"}, cwd=None, timeout=5)
     monkeypatch.setenv("CX_TESTS_FRESH_COMMANDS", "1")
-    command = Recorded(recorded.environment)
+    command = Recorded()
     command.ways = recorded.ways
-    command.run(["run"], command.environment, cwd=None, timeout=5)
-    assert recorded.ways == ["fresh"]
+    command.run(["run"], ENVIRONMENT, cwd=None, timeout=5)
+    assert recorded.ways == ["fresh", "fresh"]
+
+
+def test_a_preload_that_prints_sends_every_call_to_a_fresh_process(monkeypatch, tmp_path):
+    """A warning printed while the command imports reaches a user's terminal: a preloaded
+    process cannot show it on each command, so none is forked from."""
+    (tmp_path / "noisy_module.py").write_text("import sys\nprint('a warning', file=sys.stderr)\n")
+    monkeypatch.setattr(preloaded, "PRELOADED", ("noisy_module",))
+    command = PreloadedCommand(BIN / "cx-lakehouse")
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    after = command.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
+    assert after.returncode == 2 and "YYYY-MM-DD" in after.stderr
+    assert command._process is None and not command._usable
 
 
 def test_a_command_past_its_timeout_is_killed_and_the_next_one_runs(tmp_path):
     landed = calls_day(tmp_path / "data")
-    command = PreloadedCommand(BIN / "cx-lakehouse", COMMAND.environment)
-    environment = {**COMMAND.environment, "CX_DATA_DIR": str(landed)}
+    command = PreloadedCommand(BIN / "cx-lakehouse")
+    environment = {**os.environ, "CX_DATA_DIR": str(landed)}
     try:
         with pytest.raises(subprocess.TimeoutExpired):
             command.run(["run", "--date", START], environment, cwd=None, timeout=0.2)
