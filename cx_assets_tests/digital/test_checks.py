@@ -7,18 +7,25 @@ from __future__ import annotations
 
 from dagster import AssetCheckSeverity
 
+from cx_assets.digital.assets import digital_leakage_calls
 from cx_assets.lakehouse.checks import RECORDS_ONLY_IN_QUARANTINE, UNIQUE_KEY
 from cx_assets_tests.conftest import check_results
 from cx_assets_tests.digital.landing_rows import DIGITAL, call, event
+from cx_assets_tests.steps import building
 
 LEAKAGE = "silver/digital_leakage_calls"
 DAY_1, DAY_2 = "2024-01-08", "2024-01-09"
+# Every table asserted on is silver: the leakage calls and what they read, not gold's four
+# per-day tables too (7 steps of the 11 partitioned ones).
+SILVER = building(DIGITAL, digital_leakage_calls)
 
 
 def _partitioned(lake, day: str):
-    return lake.materialize(
-        DIGITAL.everything, selection=DIGITAL.partitioned, day=day, raise_on_error=False
-    )
+    return lake.materialize(DIGITAL.everything, selection=SILVER, day=day, raise_on_error=False)
+
+
+def _range(lake):
+    return lake.materialize(DIGITAL.everything, selection=SILVER, day=DAY_1, last_day=DAY_2)
 
 
 def _land_first_day(lake) -> None:
@@ -68,9 +75,7 @@ def test_a_repeat_within_one_range_run_is_quarantined_too(lake):
     _land_first_day(lake)
     lake.land_csv("digital", "calls", DAY_2, [call("C1", "M1", f"{DAY_1}T08:10:00")])
 
-    result = lake.materialize(
-        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
-    )
+    result = _range(lake)
 
     assert result.success
     assert _leakage_calls(lake) == [(DAY_1, "C1")]
@@ -115,9 +120,7 @@ def test_running_a_range_again_replaces_its_days_exactly(lake):
     _land_a_repeat_and_a_new_call(lake)
 
     for _ in range(2):
-        result = lake.materialize(
-            DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
-        )
+        result = _range(lake)
         assert result.success
         _assert_first_delivery_kept(lake)
 
@@ -126,9 +129,7 @@ def test_a_range_over_a_day_already_run_keeps_that_days_calls(lake):
     _land_a_repeat_and_a_new_call(lake)
     assert _partitioned(lake, DAY_1).success
 
-    result = lake.materialize(
-        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
-    )
+    result = _range(lake)
 
     assert result.success
     _assert_first_delivery_kept(lake)
@@ -156,9 +157,7 @@ def test_a_call_held_on_another_day_fails_the_days_run(lake):
     """The grain is declared over all days: a day's call found on any other day of the
     leakage table fails that day's step (ERROR), while a day whose calls are its own passes."""
     _land_two_days_of_distinct_calls(lake)
-    assert lake.materialize(
-        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
-    ).success
+    assert _range(lake).success
     # A defect elsewhere wrote the first day's call on the second day too.
     with lake.resources["warehouse"].connect() as con:
         con.execute(
@@ -194,9 +193,7 @@ def test_a_call_left_only_in_quarantine_is_warned_of_a_padded_copy_too(lake):
         f"1 record(s) of {DAY_1} kept on no day, with copies quarantined as repeats on {DAY_2}; "
         f"keep them with: cx-lakehouse run --date {DAY_1} --to {DAY_2} --select group:digital"
     )
-    together = lake.materialize(
-        DIGITAL.everything, selection=DIGITAL.partitioned, day=DAY_1, last_day=DAY_2
-    )
+    together = _range(lake)
     assert check_results(together)[("silver/digital_calls", RECORDS_ONLY_IN_QUARANTINE)].passed
     assert lake.query("SELECT date FROM silver.digital_calls WHERE call_id = 'C1'")["date"].astype(
         str
