@@ -6,20 +6,33 @@ from __future__ import annotations
 
 import pytest
 
+from cx_assets.crm.assets import crm_churn_risk, crm_contact_linkage, crm_cx_volumetrics
+from cx_assets.crm.silver import crm_contacts, crm_interactions
 from cx_assets_tests.crm.landing_rows import (
     CRM,
     DAY,
     EVERYTHING,
     NEXT_DAY,
-    PARTITIONED,
     company,
     interaction,
     land_day,
     person,
     user,
 )
+from cx_assets_tests.steps import building
 
 pytestmark = pytest.mark.long_module
+
+
+def days_of(*tables) -> list:
+    """The per-day steps of `tables` and what they read, not the domain's every per-day
+    step (its 14 each of these tests' runs took, where silver interactions need 4)."""
+    return [asset for asset in building(CRM, *tables) if asset.partitions_def is not None]
+
+
+def rollups_of(*tables) -> list:
+    """The whole-history steps of `tables` and what they read."""
+    return [asset for asset in building(CRM, *tables) if asset.partitions_def is None]
 
 
 def test_companies_are_resolved_as_of_the_interaction_day(lake):
@@ -27,13 +40,15 @@ def test_companies_are_resolved_as_of_the_interaction_day(lake):
     # on the next day the person moves to company 12
     lake.land_jsonl("crm", "contacts", NEXT_DAY, [company(12), person(11, 12)])
     lake.land_jsonl("crm", "interactions", NEXT_DAY, [interaction(2, 11, day=NEXT_DAY)])
-    lake.materialize(PARTITIONED, day=DAY, last_day=NEXT_DAY)
-    lake.materialize(PARTITIONED, day=DAY)  # re-running the earlier day does not see the move
+    interactions = days_of(crm_interactions)
+    lake.materialize(EVERYTHING, selection=interactions, day=DAY, last_day=NEXT_DAY)
+    # re-running the earlier day does not see the move
+    lake.materialize(EVERYTHING, selection=interactions, day=DAY)
     rows = lake.query(
         "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
     )
     assert rows.values.tolist() == [[1, 10, "via_person"], [2, 12, "via_person"]]
-    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+    lake.materialize(EVERYTHING, selection=rollups_of(crm_contacts))
     current = lake.query("SELECT company_id FROM silver.crm_contacts WHERE contact_id = 11")
     assert current["company_id"].tolist() == [12]
 
@@ -42,7 +57,7 @@ def test_linkage_of_each_kind_of_contact(lake):
     contacts = [company(10), person(11, 10), person(12, None, email="solo@x.com", phone="2")]
     interactions = [interaction(1, 10), interaction(2, 11), interaction(3, 12), interaction(4, 999)]
     land_day(lake, interactions=interactions, contacts=contacts)
-    lake.materialize(PARTITIONED, day=DAY)
+    lake.materialize(EVERYTHING, selection=days_of(crm_contact_linkage), day=DAY)
     rows = lake.query(
         "SELECT interaction_id, company_id, linkage FROM silver.crm_interactions ORDER BY 1"
     )
@@ -73,8 +88,9 @@ def test_whole_history_tables_link_a_person_delivered_after_their_interaction(la
     lake.land_jsonl("crm", "contacts", days[0], [company(6)])
     lake.land_jsonl("crm", "interactions", days[1], [interaction(1, 50, day=days[1])])
     lake.land_jsonl("crm", "contacts", days[2], [person(50, 6)])
-    lake.materialize(PARTITIONED, day=days[0], last_day=days[2])
-    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+    tables = crm_cx_volumetrics, crm_churn_risk
+    lake.materialize(EVERYTHING, selection=days_of(*tables), day=days[0], last_day=days[2])
+    lake.materialize(EVERYTHING, selection=rollups_of(*tables))
 
     assert _volumetrics(lake) == [[1, 6, 1]]
     churn = lake.gold("crm_churn_risk").set_index("company_id")
@@ -93,8 +109,9 @@ def test_whole_history_tables_follow_a_person_who_moved_company(lake):
     lake.land_jsonl("crm", "interactions", days[0], [interaction(1, 50, day=days[0])])
     lake.land_jsonl("crm", "contacts", days[1], [person(50, 6)])
     lake.land_jsonl("crm", "interactions", days[2], [interaction(2, 50, day=days[2])])
-    lake.materialize(PARTITIONED, day=days[0], last_day=days[2])
-    lake.materialize(EVERYTHING, selection=CRM.whole_history)
+    volumetrics = days_of(crm_cx_volumetrics)
+    lake.materialize(EVERYTHING, selection=volumetrics, day=days[0], last_day=days[2])
+    lake.materialize(EVERYTHING, selection=rollups_of(crm_cx_volumetrics))
 
     assert _volumetrics(lake) == [[1, 6, 2]]
 
