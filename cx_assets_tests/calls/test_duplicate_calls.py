@@ -4,7 +4,14 @@ whether the days run one by one, as one range, again or out of order."""
 
 from __future__ import annotations
 
-from cx_assets_tests.calls.landing_rows import EVERYTHING, call
+from cx_assets.calls.assets import calls_kpis_daily, calls_transcripts
+from cx_assets_tests.calls.landing_rows import CALLS, EVERYTHING, call
+from cx_assets_tests.steps import building
+
+# Which copy is kept is silver's doing: the tests run silver transcripts and their bronze
+# day, the first test the daily KPIs too (which count each call once), not every calls step.
+SILVER = building(CALLS, calls_transcripts)
+KPIS = building(CALLS, calls_kpis_daily)
 
 
 def kept_and_quarantined(lake, *, column_only: bool = False):
@@ -41,10 +48,10 @@ def test_a_call_delivered_again_on_a_later_day_is_quarantined(lake):
     ]
 
     for day in days:
-        assert lake.materialize(EVERYTHING, day=day).success
+        assert lake.materialize(EVERYTHING, selection=KPIS, day=day).success
     assert kept_and_quarantined(lake) == (kept, repeats)
     for _ in range(2):  # the range over days already run, then again
-        assert lake.materialize(EVERYTHING, day=days[0], last_day=days[2]).success
+        assert lake.materialize(EVERYTHING, selection=KPIS, day=days[0], last_day=days[2]).success
         assert kept_and_quarantined(lake) == (kept, repeats)
     calls = lake.query("SELECT date, total_calls FROM gold.calls_kpis_daily ORDER BY date")
     assert calls["total_calls"].tolist() == [2, 1, 0]
@@ -55,7 +62,7 @@ def test_a_repeat_on_a_later_day_of_one_range_run_is_quarantined(lake):
     lake.land_jsonl("calls", "transcripts", days[0], [call("A", "Hi.")])
     lake.land_jsonl("calls", "transcripts", days[1], [call("A", "Hi."), call("A", "Hi.")])
 
-    assert lake.materialize(EVERYTHING, day=days[0], last_day=days[1]).success
+    assert lake.materialize(EVERYTHING, selection=SILVER, day=days[0], last_day=days[1]).success
 
     quarantined = lake.quarantine("calls_transcripts").sort_values("line_number")
     assert quarantined["reason"].tolist() == [
@@ -80,14 +87,15 @@ def test_days_run_out_of_order_keep_a_repeated_call_once(lake):
             [(str(day)[:10], reason) for day, reason in reasons.itertuples(index=False)],
         )
 
-    assert lake.materialize(EVERYTHING, day=days[1]).success
-    assert lake.materialize(EVERYTHING, day=days[0]).success  # its unique_key check passes
+    assert lake.materialize(EVERYTHING, selection=SILVER, day=days[1]).success
+    # its unique_key check passes
+    assert lake.materialize(EVERYTHING, selection=SILVER, day=days[0]).success
     assert kept_and_reasons() == (
         [(days[1], "A")],
         [(days[0], f"duplicate call_id (already kept on {days[1]})")],
     )
 
-    assert lake.materialize(EVERYTHING, day=days[0], last_day=days[1]).success
+    assert lake.materialize(EVERYTHING, selection=SILVER, day=days[0], last_day=days[1]).success
     assert kept_and_reasons() == (
         [(days[0], "A")],
         [(days[1], f"duplicate call_id (first delivered on {days[0]})")],
@@ -130,7 +138,7 @@ def test_a_bad_first_copy_does_not_make_a_good_later_one_a_duplicate(lake):
         ],
     )
     for day in days:
-        assert lake.materialize(EVERYTHING, day=day).success
+        assert lake.materialize(EVERYTHING, selection=SILVER, day=day).success
     assert kept_and_quarantined(lake, column_only=True) == expected
-    assert lake.materialize(EVERYTHING, day=days[0], last_day=days[1]).success
+    assert lake.materialize(EVERYTHING, selection=SILVER, day=days[0], last_day=days[1]).success
     assert kept_and_quarantined(lake, column_only=True) == expected
