@@ -356,6 +356,22 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
     assert config.read_text() == dagster_yaml(home)
 
 
+@pytest.fixture(scope="module")
+def a_home_of_yours_already_used(tmp_path_factory) -> Path:
+    """A folder holding `home`, a DAGSTER_HOME with a dagster.yaml of the user's own, and
+    `data`, a data root, after a run that succeeded on them: the home already used, made
+    once for the cases that copy it (its storage is Dagster's default, under the home
+    wherever it is copied; the user's file names no path)."""
+    used = tmp_path_factory.mktemp("used")
+    home = used / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=used / "data",
+              DAGSTER_HOME=str(home))  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return used
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
@@ -401,18 +417,15 @@ def test_a_dagster_yaml_the_full_disk_refused_is_written_by_the_next_command(
         "no class",
     ],
 )
-def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(tmp_path, text, said):
+def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(
+    tmp_path, a_home_of_yours_already_used, text, said
+):
     """A dagster.yaml the user wrote (left as written) that Dagster refuses ended the run in
     Dagster's traceback: on a new home when its storage was made, on one already used
     inside the run, after the run lock was taken."""
-    home = tmp_path / "home"
-    home.mkdir()
+    shutil.copytree(a_home_of_yours_already_used, tmp_path, dirs_exist_ok=True)
+    home, data_dir = tmp_path / "home", tmp_path / "data"
     config = home / "dagster.yaml"
-    config.write_text("telemetry:\n  enabled: false\n")
-    data_dir = tmp_path / "data"
-    used = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
-               DAGSTER_HOME=str(home))  # fmt: skip
-    assert used.returncode == 0, used.stdout + used.stderr
     config.write_bytes(text.encode("latin-1"))
     refused = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
                   DAGSTER_HOME=str(home))  # fmt: skip
