@@ -6,22 +6,41 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from cx_assets_tests.cli import END, START, calls_day, cli, landed, summary_line
+from cx_assets_tests.cli import END, START, cli, landed, summary_line
 
 pytestmark = pytest.mark.long_module
 
 
-def test_run_says_which_landed_files_it_did_not_read(tmp_path):
+@pytest.fixture(scope="module")
+def landed_copy(tmp_path_factory):
+    """`landed_copy(data_dir, source, days=1)`: a data root at `data_dir` with `days` small
+    days of `source` landed, as `landed` lands them: each landing generated once for the
+    module, then copied into the data root of each test that asks for it (its files, their
+    times too, as generated)."""
+    generated: dict[tuple[str, int], Path] = {}
+
+    def copied(data_dir: Path, source: str, *, days: int = 1) -> Path:
+        if (source, days) not in generated:
+            made = tmp_path_factory.mktemp(f"landed-{source}-{days}") / "data"
+            generated[source, days] = landed(made, source, days=days)
+        return shutil.copytree(generated[source, days], data_dir)
+
+    return copied
+
+
+def test_run_says_which_landed_files_it_did_not_read(tmp_path, landed_copy):
     """Seen in an audit: a `.txt` export or a batch in a subfolder was skipped with a
     warning only `--verbose` showed, and the run said OK: the files were lost without a word."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = landed_copy(tmp_path / "data", "calls")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
     (folder / "export.txt").write_text("{}\n")
     (folder / "batch").mkdir()
@@ -42,7 +61,7 @@ def test_run_says_which_landed_files_it_did_not_read(tmp_path):
     assert "landed files changed" not in ran.stdout
 
 
-def test_run_names_a_landed_file_that_changed_after_it_read_it(tmp_path):
+def test_run_names_a_landed_file_that_changed_after_it_read_it(tmp_path, landed_copy):
     """Found running a day while its file was still being copied in place (`cp`, an SFTP
     upload): the run read the file as far as it was written, said nothing, and exited 0, the
     records written after it read them missing from gold until someone ran the day again.
@@ -51,7 +70,7 @@ def test_run_names_a_landed_file_that_changed_after_it_read_it(tmp_path):
     import json
     import threading
 
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = landed_copy(tmp_path / "data", "calls")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
     growing = folder / "upload.jsonl"
     record = json.loads((folder / "transcripts-part-0001.jsonl").read_text().splitlines()[0])
@@ -121,11 +140,11 @@ def test_a_landed_file_removed_after_the_run_read_it_names_its_date_folder(tmp_p
     ]
 
 
-def test_run_counts_every_landed_file_it_did_not_read_beyond_those_listed(tmp_path):
+def test_run_counts_every_landed_file_it_did_not_read_beyond_those_listed(tmp_path, landed_copy):
     """The bronze materialization lists the first 50 files not read and counts the rest
     (found in a landing-shape audit: 5,000 listed made a 455 kB event): the summary still
     says how many in all."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = landed_copy(tmp_path / "data", "calls")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
     for number in range(60):
         (folder / f"export-{number:02d}.txt").write_text("{}\n")
@@ -138,11 +157,11 @@ def test_run_counts_every_landed_file_it_did_not_read_beyond_those_listed(tmp_pa
     )
 
 
-def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path):
+def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path, landed_copy):
     """Seen in an audit: a misspelled table folder, a date folder not named YYYY-MM-DD and a
     file outside a date folder were skipped without a word; and a range run listed a date
     folder's skipped file once per day of the range."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = landed_copy(tmp_path / "data", "calls")
     calls = data_dir / "landing" / "calls"
     (calls / "transcripts" / START / "export.txt").write_text("{}\n")
     for misplaced in ("transcript/2024-01-05/a.jsonl", "transcripts/2024-1-5/b.jsonl",
@@ -168,10 +187,10 @@ def test_run_says_what_lies_where_no_step_reads_it_once_for_a_range(tmp_path):
     ]
 
 
-def test_run_says_a_day_landed_before_the_first_partition_is_read_by_no_run(tmp_path):
+def test_run_says_a_day_landed_before_the_first_partition_is_read_by_no_run(tmp_path, landed_copy):
     """Found in an audit: files landed for a day before CX_PARTITIONS_START were read by
     no run, and only the landing sensor's log said so."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = landed_copy(tmp_path / "data", "calls")
     early = data_dir / "landing" / "calls" / "transcripts" / "2023-12-31" / "f.jsonl"
     early.parent.mkdir(parents=True)
     early.write_text("{}\n")
@@ -190,11 +209,11 @@ def test_run_says_a_day_landed_before_the_first_partition_is_read_by_no_run(tmp_
     assert ran.returncode == 0 and "not read" not in ran.stdout, ran.stdout
 
 
-def test_run_says_what_lies_in_landing_outside_every_source(tmp_path):
+def test_run_says_what_lies_in_landing_outside_every_source(tmp_path, landed_copy):
     """Seen in a probe of the CLI: a folder of no source (`landing/crn`, a typo of `crm`)
     was read by no run and nothing said so. Every run says it, whatever it selects: no
     selection would ever read it."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = landed_copy(tmp_path / "data", "calls")
     landing = data_dir / "landing"
     (landing / "crn" / "interactions" / START).mkdir(parents=True)
     (landing / "crn" / "interactions" / START / "a.jsonl").write_text("{}\n")
@@ -213,11 +232,11 @@ def test_run_says_what_lies_in_landing_outside_every_source(tmp_path):
     ]
 
 
-def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_path):
+def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_path, landed_copy):
     """Seen in a probe of the CLI: a journeys export without its error columns was taken,
     every error code null, and only the step's log and metadata said so; the root causes
     of that day would read "no error" without a word in the summary."""
-    data_dir = landed(tmp_path / "data", "digital")
+    data_dir = landed_copy(tmp_path / "data", "digital")
     folder = data_dir / "landing" / "digital" / "journeys" / START
     (folder / "late.csv").write_text(
         "member_id,session_id,timestamp,journey_type,action,device_type\n"
@@ -236,12 +255,14 @@ def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_p
     )
 
 
-def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_field(tmp_path):
+def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_field(
+    tmp_path, landed_copy
+):
     """A ticket export sending `ticket_csat_score` for `csat_score` was taken silently,
     every score null; the summary names the file with both names (and no other optional
     field its records lack, with no undeclared field spelled as theirs), as it names a CSV
     file without an optional column. The generated day's own files are named nowhere."""
-    data_dir = landed(tmp_path / "data", "support")
+    data_dir = landed_copy(tmp_path / "data", "support")
     folder = data_dir / "landing" / "support" / "tickets" / START
     renamed = {
         "ticket_id": "TX1", "customer_id": "C1", "created_at": f"{START}T10:00:00Z",
@@ -264,12 +285,14 @@ def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_fi
     )
 
 
-def test_run_names_a_landed_csv_file_that_spelled_a_required_column_otherwise(tmp_path):
+def test_run_names_a_landed_csv_file_that_spelled_a_required_column_otherwise(
+    tmp_path, landed_copy
+):
     """A journeys export with `Action` for `action` among columns named as the contract
     names them: the summary's quarantine section said `missing required field "action"`,
     a name the user never delivered wrong. It now names the file and the column delivered,
     as it names a CSV file without an optional column."""
-    data_dir = landed(tmp_path / "data", "digital")
+    data_dir = landed_copy(tmp_path / "data", "digital")
     folder = data_dir / "landing" / "digital" / "journeys" / START
     (folder / "late.csv").write_text(
         "member_id,session_id,timestamp,journey_type,Action,device_type,error_code,"
@@ -287,8 +310,8 @@ def test_run_names_a_landed_csv_file_that_spelled_a_required_column_otherwise(tm
     assert lines[at + 1] == f"  landing/digital/journeys/{START}/late.csv: Action for action"
 
 
-def test_run_says_what_it_quarantined_and_where(tmp_path):
-    data_dir = calls_day(tmp_path / "data")
+def test_run_says_what_it_quarantined_and_where(tmp_path, landed_copy):
+    data_dir = landed_copy(tmp_path / "data", "calls")
     folder = data_dir / "landing" / "calls" / "transcripts" / START
     (folder / "late.jsonl").write_text('{"call_id": "X1"}\nnot json\n')
     ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
@@ -307,11 +330,11 @@ def test_run_says_what_it_quarantined_and_where(tmp_path):
     assert again.returncode == 0 and "quarantined" not in again.stdout
 
 
-def test_the_quarantine_summary_of_a_range_finds_a_later_days_rejects(tmp_path):
+def test_the_quarantine_summary_of_a_range_finds_a_later_days_rejects(tmp_path, landed_copy):
     """The first day of the range is clean (its quarantine file is empty): the summary still
     names the later day's first bad record, rather than failing on the empty day."""
     data_dir = tmp_path / "data"
-    landed(data_dir, "calls", days=2)
+    landed_copy(data_dir, "calls", days=2)
     second = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
     folder = data_dir / "landing" / "calls" / "transcripts" / second
     (folder / "late.jsonl").write_text("not json\n")
@@ -382,11 +405,11 @@ def test_a_check_failing_on_several_days_of_a_range_is_one_summary_line():
     assert (tally.warned, tally.failed) == (3, 1)
 
 
-def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_path):
+def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_path, landed_copy):
     """A day run after an earlier one: a per-day gold table's summary line counts that day's
     rows, not every day the table holds."""
     data_dir = tmp_path / "data"
-    landed(data_dir, "calls", days=2)
+    landed_copy(data_dir, "calls", days=2)
     for day in (START, END):
         ran = cli("run", "--date", day, "--select", "group:calls", data_dir=data_dir)
         assert ran.returncode == 0, ran.stdout + ran.stderr
