@@ -32,10 +32,30 @@ from cx_assets_tests.cli import (
     summary_line,
 )
 
+CALLS_RUN = ("run", "--date", START, "--select", "group:calls")
 
-def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path):
+
+@pytest.fixture(scope="module")
+def a_landed_calls_day(tmp_path_factory) -> Path:
+    """A data root with a small calls day landed (`calls_day`), generated once for the
+    module: each test copies it into its own data root."""
+    return calls_day(tmp_path_factory.mktemp("landed") / "data")
+
+
+@pytest.fixture(scope="module")
+def a_calls_day_run(tmp_path_factory, a_landed_calls_day) -> Path:
+    """That day's data root after a run of it that succeeded, made once for the module for
+    the tests that copy it to damage it (a copy's dagster.yaml, ours, names the original's
+    home: the copy's next command writes it again for its own)."""
+    data_dir = shutil.copytree(a_landed_calls_day, tmp_path_factory.mktemp("run") / "data")
+    ran = cli(*CALLS_RUN, data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return data_dir
+
+
+def test_run_piped_into_a_reader_that_leaves_early_still_finishes(tmp_path, a_landed_calls_day):
     # `cx-lakehouse run ... | head -1`: the run goes on to its end and its exit code.
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = shutil.copytree(a_landed_calls_day, tmp_path / "data")
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     run = subprocess.Popen(
@@ -86,13 +106,13 @@ def test_a_character_the_output_cannot_encode_is_escaped_not_a_traceback(tmp_pat
     assert generated.stdout.endswith(f"landing files are in {landing}\n"), generated.stdout
 
 
-def test_a_run_from_a_working_directory_deleted_under_it_goes_ahead(tmp_path):
+def test_a_run_from_a_working_directory_deleted_under_it_goes_ahead(tmp_path, a_landed_calls_day):
     """Seen in an audit: cron running `cx-lakehouse run` from a folder deleted under it (a
     release folder a deploy replaced, a temporary one cleaned away) ended in a 38-line
     FileNotFoundError traceback and exit 1 before the run began, though the data root was an
     absolute path: Dagster asks for the working directory as the command builds its job.
     A data root or a --config file given relative to it cannot be found: one line, exit 2."""
-    data_dir = calls_day(tmp_path / "data")
+    data_dir = shutil.copytree(a_landed_calls_day, tmp_path / "data")
     gone = tmp_path / "release"
 
     def from_the_deleted_folder(*args: str, data_root: str) -> subprocess.CompletedProcess:
@@ -122,12 +142,12 @@ def test_a_run_from_a_working_directory_deleted_under_it_goes_ahead(tmp_path):
     assert not (tmp_path / "data" / "data").exists()
 
 
-def test_a_run_with_a_path_holding_only_its_own_folder_goes_ahead(tmp_path):
+def test_a_run_with_a_path_holding_only_its_own_folder_goes_ahead(tmp_path, a_landed_calls_day):
     """Seen in an audit: a crontab's `PATH=/srv/cx/.venv/bin` (the folder of cx-lakehouse
     alone) failed every run, 'run: FileNotFoundError: [Errno 2] No such file or directory:
     'tail'': Dagster captures each step's output through `tail`, found on PATH."""
-    data_dir = calls_day(tmp_path / "data")
-    ran = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir, PATH=str(BIN))
+    data_dir = shutil.copytree(a_landed_calls_day, tmp_path / "data")
+    ran = cli(*CALLS_RUN, data_dir=data_dir, PATH=str(BIN))
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert summary_line(ran.stdout, "calls_kpis_daily")[1] == "1"
 
@@ -171,14 +191,16 @@ def test_a_damaged_warehouse_ends_the_run_in_one_line_saying_how_to_rebuild(tmp_
     assert "move it aside" in line and "Traceback" not in result.stderr
 
 
-def test_a_warehouse_damaged_past_what_opening_reads_fails_its_steps_naming_it(tmp_path):
+def test_a_warehouse_damaged_past_what_opening_reads_fails_its_steps_naming_it(
+    tmp_path, a_calls_day_run
+):
     """Seen in an audit: a warehouse cut short after its catalog opens, then a step's query
     fails with DuckDB's IOException (and the summary, counting gold, with a traceback). The
     steps name the damage, and the command ends in the line saying what to do."""
-    data_dir = calls_day(tmp_path / "data")
-    run = ("run", "--date", START, "--select", "group:calls")
-    for _ in range(2):  # a day written again: its rows after the catalog, in the file
-        assert cli(*run, data_dir=data_dir).returncode == 0
+    data_dir = shutil.copytree(a_calls_day_run, tmp_path / "data")
+    run = CALLS_RUN
+    # The day written again (after the fixture's run): its rows after the catalog, in the file.
+    assert cli(*run, data_dir=data_dir).returncode == 0
     warehouse = data_dir / "warehouse.duckdb"
     os.truncate(warehouse, 300_000)
 
@@ -196,13 +218,12 @@ def test_a_warehouse_damaged_past_what_opening_reads_fails_its_steps_naming_it(t
     assert line.startswith(f"cx-lakehouse: {warehouse} is damaged (") and "move it aside" in line
 
 
-def test_damaged_run_history_ends_the_run_in_one_line_naming_the_file(tmp_path):
+def test_damaged_run_history_ends_the_run_in_one_line_naming_the_file(tmp_path, a_calls_day_run):
     """Seen in an audit: a `runs.db` cut short ended the command in a 109-line SQLAlchemy
     traceback naming no file. The line names it and what moving the history aside costs;
     done, the next run goes ahead."""
-    data_dir = calls_day(tmp_path / "data")
-    run = ("run", "--date", START, "--select", "group:calls")
-    assert cli(*run, data_dir=data_dir).returncode == 0
+    data_dir = shutil.copytree(a_calls_day_run, tmp_path / "data")  # run once
+    run = CALLS_RUN
     history = data_dir / "dagster_home" / "history"
     os.truncate(history / "runs.db", 50_000)
 
@@ -668,10 +689,10 @@ def test_the_installed_command_starts_at_the_light_entry_point():
     assert "from cx_assets.command import run" in script
 
 
-def _a_calls_day(tmp_path: Path) -> tuple[Path, dict[str, str], list[str]]:
-    """A data root with a small calls day landed, the environment and the command that
-    runs it."""
-    data_dir = calls_day(tmp_path / "data")
+def _a_calls_day(landed: Path, tmp_path: Path) -> tuple[Path, dict[str, str], list[str]]:
+    """A data root of the test's own with the small calls day `landed` copied in, the
+    environment and the command that runs it."""
+    data_dir = shutil.copytree(landed, tmp_path / "data")
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     command = [str(BIN / "cx-lakehouse"), "run", "--date", START, "--select", "group:calls"]
@@ -756,7 +777,7 @@ def _stopped_during_its_steps(
     ids=["Ctrl-C", "SIGTERM", "SIGHUP"],
 )
 def test_a_stop_ends_the_run_in_one_line_with_its_code_and_the_next_run_finishes(
-    stop, exit_code, said, tmp_path
+    stop, exit_code, said, tmp_path, a_landed_calls_day
 ):
     """Ctrl-C before the steps was a page of traceback, and during them a line of Dagster's
     error class and message; SIGTERM (a scheduler stopping the command, `kill`) and SIGHUP
@@ -764,7 +785,7 @@ def test_a_stop_ends_the_run_in_one_line_with_its_code_and_the_next_run_finishes
     exited 130 and SIGHUP killed it where it stood. Now each ends in one line before the
     steps, in a failed run summarised like any other during them, with its own code (128 +
     the signal's number, what a scheduler reads), and the next run finishes."""
-    data_dir, environment, command = _a_calls_day(tmp_path)
+    data_dir, environment, command = _a_calls_day(a_landed_calls_day, tmp_path)
     # Before its steps, whatever the machine's load: while it waits for the data root, which
     # this test holds (sent after a wait chosen by the clock, a starved test had sent it once
     # the steps had begun).
@@ -784,12 +805,14 @@ def test_a_stop_ends_the_run_in_one_line_with_its_code_and_the_next_run_finishes
     assert after.returncode == 0, after.stdout + after.stderr
 
 
-def test_a_command_started_with_stop_signals_blocked_ends_and_leaves_nothing_running(tmp_path):
+def test_a_command_started_with_stop_signals_blocked_ends_and_leaves_nothing_running(
+    tmp_path, a_landed_calls_day
+):
     """Started by a thread that blocks SIGTERM (the mask passes on to the command), the run
     went on to its end, then hung a minute or more and failed: Dagster stops its compute
     logs' `tail -F` processes with SIGTERM, and they had inherited it blocked. They were left
     running after it. The command unblocks the stop signals it handles."""
-    data_dir, environment, command = _a_calls_day(tmp_path)
+    data_dir, environment, command = _a_calls_day(a_landed_calls_day, tmp_path)
     finished = subprocess.run(
         command,
         env=environment,
@@ -812,12 +835,12 @@ def _in_a_terminal_of_its_own() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def test_a_terminal_that_hangs_up_stops_the_run_and_leaves_it_failed(tmp_path):
+def test_a_terminal_that_hangs_up_stops_the_run_and_leaves_it_failed(tmp_path, a_landed_calls_day):
     """A closed terminal window or a dropped SSH session (SIGHUP) killed the command where
     it stood: its run stayed STARTED in the UI until the next run marked it failed. Now it
     stops as a stop signal does: the run ends failed at once, and the command exits 129,
     though its terminal is gone (writing to it fails)."""
-    data_dir, environment, command = _a_calls_day(tmp_path)
+    data_dir, environment, command = _a_calls_day(a_landed_calls_day, tmp_path)
     terminal, its_end = pty.openpty()
     running = subprocess.Popen([*command, "--verbose"], env=environment, stdin=its_end,
                                stdout=its_end, stderr=its_end,
