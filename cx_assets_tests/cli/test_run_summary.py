@@ -232,18 +232,32 @@ def test_run_says_what_lies_in_landing_outside_every_source(tmp_path, landed_cop
     ]
 
 
-def test_run_names_the_landed_files_without_a_column_for_an_optional_field(tmp_path, landed_copy):
-    """Seen in a probe of the CLI: a journeys export without its error columns was taken,
-    every error code null, and only the step's log and metadata said so; the root causes
-    of that day would read "no error" without a word in the summary."""
-    data_dir = landed_copy(tmp_path / "data", "digital")
+@pytest.fixture(scope="module")
+def a_digital_day_run_with_two_exports_of_other_columns(tmp_path_factory, landed_copy):
+    """`cx-lakehouse run` of a small digital day with two journeys exports more: `late.csv`
+    without the optional error columns, and `spelled.csv` with `Action` for `action` among
+    columns named as the contract names them. One run for the two tests of what its summary
+    names, each file in a section of its own."""
+    data_dir = landed_copy(tmp_path_factory.mktemp("digital") / "data", "digital")
     folder = data_dir / "landing" / "digital" / "journeys" / START
     (folder / "late.csv").write_text(
         "member_id,session_id,timestamp,journey_type,action,device_type\n"
         f"M1,S1,{START}T10:00:00,billing,start,mobile_web\n"
     )
+    (folder / "spelled.csv").write_text(
+        "member_id,session_id,timestamp,journey_type,Action,device_type,error_code,"
+        f"error_message\nM2,S2,{START}T10:00:00,billing,start,mobile_web,,\n"
+    )
+    return cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
 
-    ran = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
+
+def test_run_names_the_landed_files_without_a_column_for_an_optional_field(
+    a_digital_day_run_with_two_exports_of_other_columns,
+):
+    """Seen in a probe of the CLI: a journeys export without its error columns was taken,
+    every error code null, and only the step's log and metadata said so; the root causes
+    of that day would read "no error" without a word in the summary."""
+    ran = a_digital_day_run_with_two_exports_of_other_columns
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     lines = ran.stdout.splitlines()
@@ -286,20 +300,13 @@ def test_run_names_a_landed_json_file_whose_source_likely_renamed_an_optional_fi
 
 
 def test_run_names_a_landed_csv_file_that_spelled_a_required_column_otherwise(
-    tmp_path, landed_copy
+    a_digital_day_run_with_two_exports_of_other_columns,
 ):
     """A journeys export with `Action` for `action` among columns named as the contract
     names them: the summary's quarantine section said `missing required field "action"`,
     a name the user never delivered wrong. It now names the file and the column delivered,
     as it names a CSV file without an optional column."""
-    data_dir = landed_copy(tmp_path / "data", "digital")
-    folder = data_dir / "landing" / "digital" / "journeys" / START
-    (folder / "late.csv").write_text(
-        "member_id,session_id,timestamp,journey_type,Action,device_type,error_code,"
-        f"error_message\nM1,S1,{START}T10:00:00,billing,start,mobile_web,,\n"
-    )
-
-    ran = cli("run", "--date", START, "--select", "group:digital", data_dir=data_dir)
+    ran = a_digital_day_run_with_two_exports_of_other_columns
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     lines = ran.stdout.splitlines()
@@ -307,7 +314,7 @@ def test_run_names_a_landed_csv_file_that_spelled_a_required_column_otherwise(
         "required fields spelled otherwise, their records quarantined as missing them: "
         "1 landed file:"
     )
-    assert lines[at + 1] == f"  landing/digital/journeys/{START}/late.csv: Action for action"
+    assert lines[at + 1] == f"  landing/digital/journeys/{START}/spelled.csv: Action for action"
 
 
 def test_run_says_what_it_quarantined_and_where(tmp_path, landed_copy):
