@@ -439,24 +439,19 @@ def a_home_of_yours_already_used(tmp_path_factory) -> Path:
     ],
 )
 def test_a_dagster_yaml_of_yours_dagster_cannot_read_is_one_line(
-    tmp_path, monkeypatch, capsys, a_home_of_yours_already_used, text, said
+    tmp_path, a_home_of_yours_already_used, text, said
 ):
     """A dagster.yaml the user wrote (left as written) that Dagster refuses ended the run in
     Dagster's traceback: on a new home when its storage was made, on one already used
-    inside the run, after the run lock was taken. (The command's `main` in this process:
-    the home was used by the command itself, in the fixture.)"""
-    from cx_assets import cli as cli_module
-
+    inside the run, after the run lock was taken."""
     shutil.copytree(a_home_of_yours_already_used, tmp_path, dirs_exist_ok=True)
     home, data_dir = tmp_path / "home", tmp_path / "data"
     config = home / "dagster.yaml"
     config.write_bytes(text.encode("latin-1"))
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    code = cli_module.main(["run", "--date", START, "--select", "group:calls"])
-    refused = capsys.readouterr()
-    assert code == 2, refused.out + refused.err
-    (line,) = refused.err.strip().splitlines()
+    refused = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir,
+                  DAGSTER_HOME=str(home))  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
     assert line.startswith(f"cx-lakehouse: {config}: "), line
     assert said in line and line.endswith("fix it, or remove it for cx-lakehouse's own"), line
     assert config.read_bytes() == text.encode("latin-1")  # yours, as written
