@@ -7,7 +7,7 @@ reads. Derived from the assets' own dependencies, so no list of inputs is kept b
 
 from __future__ import annotations
 
-from dagster import AssetsDefinition
+from dagster import AssetsDefinition, AssetSelection
 
 from cx_assets_tests.conftest import Domain
 
@@ -15,12 +15,5 @@ from cx_assets_tests.conftest import Domain
 def building(domain: Domain, *tables: AssetsDefinition) -> list[AssetsDefinition]:
     """`tables` and the assets of `domain` they read, directly or through others, in the
     domain's order (with the domain's `everything`, their checks run with them)."""
-    by_key = {key: asset for asset in domain.assets for key in asset.keys}
-    needed: set = set()
-    waiting = [key for table in tables for key in table.keys]
-    while waiting:
-        key = waiting.pop()
-        if key not in needed and key in by_key:
-            needed.add(key)
-            waiting += by_key[key].dependency_keys
+    needed = AssetSelection.assets(*tables).upstream().resolve(domain.assets)
     return [asset for asset in domain.assets if needed & set(asset.keys)]
