@@ -401,6 +401,12 @@ def test_a_quarters_upsells_in_millions_fit_their_card(browser, crowded_dashboar
     with browser_page(browser, "light") as page:
         page.goto(f"{crowded_dashboard}/calls")
         page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+        # Its five cards drawn: once, on a loaded machine, the heading and an idle script
+        # came before them and no figure was read.
+        page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=stMetricValue]').length >= 5",
+            timeout=30_000,
+        )
         figures = dict(page.evaluate(FIGURES_CUT_JS))
     assert figures.get("$31,372,500") is False, figures
 
@@ -686,8 +692,11 @@ def test_a_collapsed_sidebar_takes_no_keyboard_focus(browser, dashboard):
     with browser_page(browser, width=390, height=844) as page:
         page.goto(f"{url}/calls")
         page.wait_for_function(DONE, arg="Calls", timeout=60_000)
-        # Once it has slid away (it is drawn expanded, then collapses at this width).
+        # Once it has slid away (it is drawn expanded, then collapses at this width), and
+        # the page has settled: once, on a loaded machine, Tab still reached the sidebar
+        # (x = -298) right after it came to rest, which a second more never let it do.
         page.wait_for_function(SIDEBAR_AT_REST_JS, arg=True, timeout=30_000)
+        page.wait_for_timeout(1_000)
         focused = []
         for _ in range(4):
             page.keyboard.press("Tab")
