@@ -2,8 +2,10 @@ import gc
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cx_assets_tests.command_centre.gold_rows import write_gold
+from cx_assets_tests.command_centre.rendered import PAGES, render_each
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +26,10 @@ def no_garbage_left_for_script_threads():
 @pytest.fixture(scope="module")
 def gold_root(tmp_path_factory) -> Path:
     return write_gold(tmp_path_factory.mktemp("command_centre") / "data")
+
+
+@pytest.fixture(scope="module")
+def rendered_on_gold(gold_root) -> dict[str, AppTest]:
+    """Every page rendered once on the gold dataset, shared by a module's tests that only
+    read them."""
+    return render_each(PAGES, gold_root)

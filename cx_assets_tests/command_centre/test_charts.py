@@ -8,8 +8,6 @@ import json
 import re
 
 import pandas as pd
-import pytest
-from streamlit.testing.v1 import AppTest
 
 from cx_assets.command_centre.charts import (
     NAME_ABOVE,
@@ -21,21 +19,14 @@ from cx_assets.command_centre.charts import (
 )
 from cx_assets.command_centre.point_names import labelled_points, point_radii
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import DOMAIN_PAGES, render_each
+from cx_assets_tests.command_centre.rendered import DOMAIN_PAGES
 
 
-@pytest.fixture(scope="module")
-def domain_pages_on_gold(gold_root) -> dict[str, AppTest]:
-    """Each domain's page rendered once on the gold dataset, shared by the tests reading its
-    charts' specs."""
-    return render_each(DOMAIN_PAGES, gold_root)
-
-
-def test_names_on_horizontal_bars_are_never_cut(domain_pages_on_gold):
+def test_names_on_horizontal_bars_are_never_cut(rendered_on_gold):
     """Seen in an audit: root causes differing only in their device read as one bar name,
     "pharmacy · FORMULARY_LOOKUP_FAILED · m…" twice (labels were cut at 240 px)."""
     horizontal = []
-    for app in domain_pages_on_gold.values():
+    for app in (rendered_on_gold[page] for page in DOMAIN_PAGES):
         for chart in app.get("vega_lite_chart"):
             names = _encodings(json.loads(chart.proto.spec), "y", "nominal")
             horizontal += [y for y in names if "axis" in y]
@@ -59,14 +50,14 @@ def _encodings(spec: object, channel: str, kind: str) -> list[dict]:
     return found
 
 
-def test_a_series_over_days_has_no_ticks_between_days(domain_pages_on_gold):
+def test_a_series_over_days_has_no_ticks_between_days(rendered_on_gold):
     """A wide chart of a week had "12 PM" ticks between its days, as if there were data."""
     import json
 
     from cx_assets.command_centre.charts import DAY_LABEL
 
     axes = []
-    for app in domain_pages_on_gold.values():
+    for app in (rendered_on_gold[page] for page in DOMAIN_PAGES):
         for chart in app.get("vega_lite_chart"):
             axes += _encodings(json.loads(chart.proto.spec), "x", "temporal")
     assert len(axes) >= 5  # CRM's flags, calls' two trends, leakage's trend, the forecast

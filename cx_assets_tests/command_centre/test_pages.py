@@ -22,14 +22,7 @@ from cx_assets_tests.command_centre.rendered import (
     PAGES,
     column_labels,
     render,
-    render_each,
 )
-
-
-@pytest.fixture(scope="module")
-def rendered_on_gold(gold_root) -> dict[str, AppTest]:
-    """Every page rendered once on the gold dataset, shared by the tests that only read it."""
-    return render_each(PAGES, gold_root)
 
 
 def test_every_page_is_in_the_navigation():
