@@ -26,11 +26,17 @@ def gold_files(data_dir: Path) -> list[str]:
     return sorted(str(path.relative_to(data_dir)) for path in (data_dir / "gold").rglob("*"))
 
 
-def fresh(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    return cli(*args, data_dir=data_dir, CX_TESTS_FRESH_COMMANDS="1")
+@pytest.fixture
+def forking(monkeypatch) -> Iterator[PreloadedCommand]:
+    """A preloaded process of the test's own, forking even in a suite run with
+    CX_TESTS_FRESH_COMMANDS=1 (which `cli()` then honours)."""
+    monkeypatch.delenv(preloaded.FRESH_COMMANDS_ENV, raising=False)
+    command = PreloadedCommand(BIN / "cx-lakehouse")
+    yield command
+    command.close()
 
 
-def test_a_run_in_a_preloaded_child_is_the_run_of_a_fresh_process(tmp_path):
+def test_a_run_in_a_preloaded_child_is_the_run_of_a_fresh_process(tmp_path, forking):
     landed = calls_day(tmp_path / "landed")
     preloaded_root, fresh_root = tmp_path / "preloaded", tmp_path / "fresh"
     shutil.copytree(landed, preloaded_root)
@@ -38,8 +44,17 @@ def test_a_run_in_a_preloaded_child_is_the_run_of_a_fresh_process(tmp_path):
 
     runs = [("run", "--date", START, "--select", "group:calls"), ("run", "--date", "2024-13-01")]
     for args in runs:
-        in_child = cli(*args, data_dir=preloaded_root)
-        in_fresh = fresh(*args, data_dir=fresh_root)
+        in_child = forking.run(
+            list(args), {**os.environ, "CX_DATA_DIR": str(preloaded_root)}, None, timeout=600
+        )
+        assert forking._process is not None  # a child of the preloaded process ran it
+        in_fresh = subprocess.run(
+            [str(BIN / "cx-lakehouse"), *args],
+            env={**os.environ, "CX_DATA_DIR": str(fresh_root)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert in_child.returncode == in_fresh.returncode, (in_child, in_fresh)
         assert in_child.stderr == in_fresh.stderr.replace(str(fresh_root), str(preloaded_root))
         assert timings_masked(in_child.stdout) == timings_masked(
@@ -47,7 +62,17 @@ def test_a_run_in_a_preloaded_child_is_the_run_of_a_fresh_process(tmp_path):
         )
     assert gold_files(preloaded_root) == gold_files(fresh_root)
     assert any(name.endswith(".parquet") for name in gold_files(preloaded_root))
-    assert COMMAND._process is not None and COMMAND._process.poll() is None  # it served them
+
+
+def test_the_suites_commands_are_forked_unless_fresh_ones_are_asked_for(tmp_path):
+    """`cli()` forks from the worker's preloaded process, or, in a suite run with
+    CX_TESTS_FRESH_COMMANDS=1, starts every command afresh."""
+    refused = cli("run", "--date", "2024-13-01", data_dir=tmp_path / "data")
+    assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr
+    if os.environ.get(preloaded.FRESH_COMMANDS_ENV) == "1":
+        assert COMMAND._process is None
+    else:
+        assert COMMAND._process is not None and COMMAND._process.poll() is None
 
 
 class Recorded(PreloadedCommand):
@@ -137,28 +162,24 @@ def test_fresh_commands_asked_for_send_every_call_to_a_fresh_process(recorded, m
     assert recorded.ways == ["fresh", "fresh"]
 
 
-def test_a_preload_that_prints_sends_every_call_to_a_fresh_process(monkeypatch, tmp_path):
+def test_a_preload_that_prints_sends_every_call_to_a_fresh_process(monkeypatch, tmp_path, forking):
     """A warning printed while the command imports reaches a user's terminal: a preloaded
     process cannot show it on each command, so none is forked from."""
     (tmp_path / "noisy_module.py").write_text("import sys\nprint('a warning', file=sys.stderr)\n")
     monkeypatch.setattr(preloaded, "PRELOADED", ("noisy_module",))
-    command = PreloadedCommand(BIN / "cx-lakehouse")
     environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    after = command.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
+    after = forking.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
     assert after.returncode == 2 and "YYYY-MM-DD" in after.stderr
-    assert command._process is None and not command._usable
+    assert forking._process is None and not forking._usable
 
 
-def test_a_command_past_its_timeout_is_killed_and_the_next_one_runs(tmp_path):
+def test_a_command_past_its_timeout_is_killed_and_the_next_one_runs(tmp_path, forking):
     landed = calls_day(tmp_path / "data")
-    command = PreloadedCommand(BIN / "cx-lakehouse")
     environment = {**os.environ, "CX_DATA_DIR": str(landed)}
-    try:
-        with pytest.raises(subprocess.TimeoutExpired):
-            command.run(["run", "--date", START], environment, cwd=None, timeout=0.2)
-        assert command._process is not None  # it was the preloaded child that timed out
-        after = command.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
-        assert after.returncode == 2 and "YYYY-MM-DD" in after.stderr
-    finally:
-        command.close()
-    assert command._process is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        forking.run(["run", "--date", START], environment, cwd=None, timeout=0.2)
+    assert forking._process is not None  # it was the preloaded child that timed out
+    after = forking.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
+    assert after.returncode == 2 and "YYYY-MM-DD" in after.stderr
+    forking.close()
+    assert forking._process is None
