@@ -369,6 +369,19 @@ def crowded_dashboard(tmp_path_factory) -> Iterator[str]:
         yield url
 
 
+def open_crowded_calls(page, url: str) -> None:
+    """The crowded team's calls page opened in `page`, waited for until its five cards and
+    six charts are drawn (on a canvas or as SVG): once, on a loaded machine, the heading and
+    an idle script came before the cards and no figure was read."""
+    page.goto(f"{url}/calls")
+    page.wait_for_function(DONE, arg="Calls", timeout=60_000)
+    page.wait_for_function(
+        """() => document.querySelectorAll('[data-testid=stMetricValue]').length >= 5
+            && document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= 6""",
+        timeout=30_000,
+    )
+
+
 @needs_chromium
 def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(browser, crowded_dashboard):
     """Seen on a data root generated at scale 40 (a calls team of 800 agents) and at scale
@@ -377,12 +390,7 @@ def test_a_chart_of_hundreds_of_agents_reads_on_the_dark_page(browser, crowded_d
     scatters' names, axes and legend were black on near-black (the existing measures read
     SVG only, and passed)."""
     with browser_page(browser, "dark") as page:
-        page.goto(f"{crowded_dashboard}/calls")
-        page.wait_for_function(DONE, arg="Calls", timeout=60_000)
-        page.wait_for_function(
-            "() => document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= 6",
-            timeout=30_000,
-        )
+        open_crowded_calls(page, crowded_dashboard)
         on_canvas = [chart for chart, canvas in page.evaluate(ON_CANVAS_JS) if canvas]
         drawn = page.evaluate(CHART_CONTRAST_JS)
     assert not on_canvas, on_canvas
@@ -399,14 +407,7 @@ def test_a_quarters_upsells_in_millions_fit_their_card(browser, crowded_dashboar
     the upsell revenue to "$14,790,…", the figure a manager opens the page for. A card's
     figure now takes a smaller size where its card is narrow."""
     with browser_page(browser, "light") as page:
-        page.goto(f"{crowded_dashboard}/calls")
-        page.wait_for_function(DONE, arg="Calls", timeout=60_000)
-        # Its five cards drawn: once, on a loaded machine, the heading and an idle script
-        # came before them and no figure was read.
-        page.wait_for_function(
-            "() => document.querySelectorAll('[data-testid=stMetricValue]').length >= 5",
-            timeout=30_000,
-        )
+        open_crowded_calls(page, crowded_dashboard)
         figures = dict(page.evaluate(FIGURES_CUT_JS))
     assert figures.get("$31,372,500") is False, figures
 
