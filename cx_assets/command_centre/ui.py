@@ -492,11 +492,14 @@ def money(value: float | None) -> str:
 def money_change(value: float | None, decimals: int = 0) -> str:
     """A change of money for a metric's delta: the sign first (`-$12,032`). Streamlit
     reads a delta as a fall only when its text starts with `-`: `$-12,032` showed a fall
-    in revenue as a green rise."""
+    in revenue as a green rise. A change that rounds to none has no sign (`$0`, as
+    `money` writes no `-$0`), so `delta` shows it grey without an arrow."""
     if value is None or pd.isna(value):
         return MISSING
-    sign = "-" if value < 0 else "+" if value > 0 else ""
-    return f"{sign}${abs(value):,.{decimals}f}"
+    amount = f"{abs(value):,.{decimals}f}"
+    if not any(digit in amount for digit in "123456789"):
+        return f"${amount}"
+    return f"{'-' if value < 0 else '+'}${amount}"
 
 
 def delta(shown: str | None, *, colour: str = "normal") -> dict:

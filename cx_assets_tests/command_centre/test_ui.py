@@ -226,6 +226,11 @@ def test_cards_write_counts_shares_numbers_days_and_plurals_as_managers_read_the
         "-$12,032", "+$400", "$0", MISSING,
     ]  # fmt: skip
     assert money_change(-27.5, decimals=2) == "-$27.50"
+    # A change that rounds to none is written as none, never `-$0` or `+$0`.
+    assert [money_change(v) for v in (-0.4, 0.4, -0.5, 0.6)] == ["$0", "$0", "$0", "+$1"]
+    assert [money_change(v, decimals=2) for v in (-0.004, 0.004, -0.006)] == [
+        "$0.00", "$0.00", "-$0.01",
+    ]  # fmt: skip
 
 
 def test_the_date_filter_offers_the_latest_90_days():
