@@ -364,3 +364,27 @@ def test_the_sentiment_mix_counts_each_sentiment_under_its_name(gold_root, monke
     assert dict(zip(mix["sentiment"], mix["calls"], strict=True)) == {
         "positive": 24, "neutral": 15, "negative": 21,
     }  # fmt: skip
+
+
+def test_the_largest_upsells_are_the_20_largest_the_largest_first(gold_root, tmp_path, monkeypatch):
+    """Found in a mutation audit (the fixture's one upsell could not tell an order): Alice's
+    22 calls of day 2, C01 upselling $10, C02 $20 and so on to C22's $220. The table holds
+    the 20 largest, C22 ($220) first down to C03 ($30); C01 and C02, the two smallest, are
+    left out. Smallest first, or in the order of the calls' ids, it would read C01 to C20."""
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "calls_performance", calls_schemas.CallPerformance, [
+        {"date": DAY2, "call_id": f"C{n:02d}", "agent_name": "Alice",
+         "called_at": gold_rows.at(DAY2, 9, n), "converted": True, "upsell_amount": 10.0 * n,
+         "sentiment": "positive", "sentiment_score": 1.0}
+        for n in range(1, 23)
+    ])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+
+    (upsells,) = [frame.value for frame in app.dataframe if "upsell_amount" in frame.value]
+    ids = upsells["call_id"].tolist()
+    assert len(ids) == 20
+    assert ids[:3] == ["C22", "C21", "C20"] and ids[-2:] == ["C04", "C03"], ids
+    assert upsells["upsell_amount"].tolist()[:2] == [220.0, 210.0]
