@@ -216,3 +216,46 @@ def test_the_flags_timeline_keeps_a_built_day_without_friction(gold_root, tmp_pa
     of_day3 = flags[flags["date"].dt.date == day3]
     assert sorted(of_day3["flag"]) == ["escalation", "failure", "urgency"]
     assert of_day3["interactions"].tolist() == [0, 0, 0]
+
+
+def test_a_client_without_deal_value_is_not_ranked_among_the_needy(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in a mutation audit (every client of the fixture had deals): gold's
+    `neediness_ratio` is null for a company whose deals sum to 0 or are missing, which has
+    no deal value to weigh its interactions against. Company 30 (no name delivered), worked
+    by Ana and by a third manager, Carla, has 40 interactions and no deals: the needy clients
+    are Acme Ltda (0.5) and Beta S.A. (0.25), not company 30 after them with a blank ratio;
+    Carla alone has no needy client, and the section says why."""
+    from cx_assets.crm import dimension_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "crm_managers", dimension_schemas.Manager, [
+        {"owner_id": owner, "name": name, "version_date": gold_rows.DAY1}
+        for owner, name in ((1, "Ana Gerente"), (2, "Bruno Gestor"), (3, "Carla Gerente"))
+    ])  # fmt: skip
+
+    def worked(owner, company, interactions, ratio):
+        return {
+            "owner_id": owner, "company_id": company, "total_interactions": interactions,
+            "first_interaction_at": gold_rows.at(gold_rows.DAY1, 9),
+            "last_interaction_at": gold_rows.at(DAY2, 17),
+            "interaction_velocity": float(interactions), "manager_load": float(interactions),
+            "neediness_ratio": ratio, "long_thread_count": 0,
+        }  # fmt: skip
+
+    gold_rows.publish(data_dir, "crm_cx_volumetrics", crm_schemas.CxVolumetrics, [
+        worked(1, 10, 30, 0.5), worked(2, 20, 20, 0.25), worked(1, 30, 20, None),
+        worked(3, 30, 20, None),
+    ])  # fmt: skip
+    app = render("crm", data_dir, monkeypatch)
+
+    (needy,) = [frame.value for frame in app.dataframe if "neediness_ratio" in frame.value]
+    assert needy["company"].tolist() == ["Acme Ltda", "Beta S.A."]
+
+    app.sidebar.multiselect(key="crm_managers").set_value(["Carla Gerente"]).run()
+    assert not [frame for frame in app.dataframe if "neediness_ratio" in frame.value]
+    assert "No company of these managers has deals to weigh its interactions against." in [
+        caption.value for caption in app.caption
+    ]
