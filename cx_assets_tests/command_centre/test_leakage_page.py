@@ -573,3 +573,32 @@ def test_a_repeat_call_in_the_playback_is_said_to_be_one(gold_root, tmp_path, mo
 
     assert step_said(4).endswith("35 min after the failure: a leakage call (a repeat call).")
     assert "repeat" not in step_said(3)
+
+
+def test_the_savings_model_ranks_journey_types_by_their_cost(gold_root, tmp_path, monkeypatch):
+    """Found in a mutation audit (the fixture's costlier type came first by name too): billing
+    leaks 5 avoidable calls a day and pharmacy 15, at $8 a call. Pharmacy's $43,800 a year
+    (15 × $8 × 365), $10,950 saved at 25%, comes before billing's $14,600, $3,650 saved, in
+    the table and the bars; by name, billing would come first."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+
+    def modelled(journey, per_day, cost):
+        return {
+            "journey_type": journey, "avoidable_calls_per_day": per_day, "annualized_cost": cost,
+            "low_fix_rate": 0.1, "savings_low_fix": cost * 0.1, "mid_fix_rate": 0.25,
+            "savings_mid_fix": cost * 0.25, "high_fix_rate": 0.5, "savings_high_fix": cost * 0.5,
+            "cost_per_call": 8.0, "total_leakage_calls": int(per_day * 2), "observed_days": 2,
+        }  # fmt: skip
+
+    gold_rows.publish(data_dir, "leakage_savings_model", digital_schemas.LeakageSavingsModel,
+                      [modelled("billing", 5.0, 14_600.0), modelled("pharmacy", 15.0, 43_800.0)])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    (savings,) = [frame.value for frame in app.dataframe if "annual_savings" in frame.value]
+    assert savings["journey_type"].tolist() == ["pharmacy", "billing"]
+    assert savings["annual_savings"].tolist() == [10_950.0, 3_650.0]
+    bars = chart_rows(app, "Annual savings at a 25% fix rate")
+    assert bars["journey_type"].tolist() == ["pharmacy", "billing"]
