@@ -602,3 +602,35 @@ def test_the_savings_model_ranks_journey_types_by_their_cost(gold_root, tmp_path
     assert savings["annual_savings"].tolist() == [10_950.0, 3_650.0]
     bars = chart_rows(app, "Annual savings at a 25% fix rate")
     assert bars["journey_type"].tolist() == ["pharmacy", "billing"]
+
+
+def test_the_primary_segment_is_of_the_days_chosen(gold_root, tmp_path, monkeypatch):
+    """Found in a mutation audit (the fixture's primary segments were the same every day):
+    billing's leakage calls were 10 of Commercial members on day 1, and on day 2 11 of MAPD
+    New and 9 of Commercial. Over both days Commercial is billing's primary segment (19
+    calls against 11); on day 2 alone it is MAPD New (11 against 9), which the segments of
+    every day would still call Commercial."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "leakage_segment_drilldown")
+    gold_rows.publish(
+        data_dir, "leakage_segment_drilldown", digital_schemas.LeakageSegmentDrilldown, [
+            {"date": day, "journey_type": journey, "member_category": category, "calls": n,
+             "cost": 8.0 * n, "repeat_call_pct": 0.0, "avg_sentiment": 0.0}
+            for day, journey, category, n in (
+                (gold_rows.DAY1, "billing", "Commercial", 10), (DAY2, "billing", "MAPD New", 11),
+                (DAY2, "billing", "Commercial", 9), (gold_rows.DAY1, "pharmacy", "Other", 5),
+                (DAY2, "pharmacy", "Other", 5))
+        ],
+    )  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    def primary_segments() -> dict[str, str]:
+        (overview,) = [frame.value for frame in app.dataframe if "primary_segment" in frame.value]
+        return overview.set_index("journey_type")["primary_segment"].to_dict()
+
+    assert primary_segments() == {"billing": "Commercial", "pharmacy": "Other"}
+    app.sidebar.date_input(key="leakage_days").set_value((DAY2, DAY2)).run()
+    assert primary_segments() == {"billing": "MAPD New", "pharmacy": "Other"}
