@@ -358,4 +358,10 @@ def test_the_breaches_against_csat_scatter_shows_the_agents_past_the_20_busiest(
     assert len(shown) == 25
     worst = shown.set_index("agent").loc["Agent 24"]
     assert (worst.breach_share, worst.mean_csat) == (1.0, 2.0)
-    assert len(chart_rows(app, "Tickets handled (the 20 busiest)")) == 20
+    # The bars are of A00 to A19 (26 down to 7 tickets), not of the five least busy (6 down
+    # to 2): their number alone let a mutation audit's tail of the ranking (or the least busy
+    # first) pass. The table lists every agent, the busiest first.
+    bars = chart_rows(app, "Tickets handled (the 20 busiest)")
+    assert sorted(bars["agent"]) == [f"Agent {n:02d}" for n in range(20)]
+    (table,) = [frame.value for frame in app.dataframe if "tickets_handled" in frame.value]
+    assert table["agent_id"].tolist() == [f"A{n:02d}" for n in range(25)]
