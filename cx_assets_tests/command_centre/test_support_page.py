@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 
 import pytest
 
@@ -365,3 +366,52 @@ def test_the_breaches_against_csat_scatter_shows_the_agents_past_the_20_busiest(
     assert sorted(bars["agent"]) == [f"Agent {n:02d}" for n in range(20)]
     (table,) = [frame.value for frame in app.dataframe if "tickets_handled" in frame.value]
     assert table["agent_id"].tolist() == [f"A{n:02d}" for n in range(25)]
+
+
+def test_an_agent_who_changed_team_is_counted_under_the_latest_one(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found in a mutation audit (no agent of the fixture changed team): Ana (A1) moved from
+    Billing to Tech on day 2, renamed Ana Souza there, and Ben (A2) from Tech to Billing,
+    with a ticket on day 2 too (T6: low, in time, rated 5). Each is counted, with every
+    ticket of theirs, under the team and name of their latest day: Tech is Ana Souza's T1
+    (answered late), T4 and T5, 3 tickets, 2 within SLA (66.7%); Billing is Ben's T2 and T6,
+    2 tickets, 100.0%. By the earliest team it would be the other way round; by either
+    team's name first or last, both agents in one team."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    (t2,) = [row for row in gold_rows.support_tickets() if row["ticket_id"] == "T2"]
+    a_day = timedelta(days=1)
+    t6 = {**t2, "ticket_id": "T6", "date": gold_rows.DAY2,
+          **{at: t2[at] + a_day for at in ("created_at", "first_response_at", "resolved_at")}}  # fmt: skip
+    gold_rows.publish(data_dir, "support_ticket_analytics", support_schemas.TicketAnalytics,
+                      [*gold_rows.support_tickets(), t6])  # fmt: skip
+
+    def agent(day, agent_id, name, team, handled, breaches, csat):
+        return {
+            "date": day, "agent_id": agent_id, "agent_name": name, "team": team,
+            "tickets_handled": handled, "tickets_resolved": handled,
+            "mean_first_response_minutes": 120.0, "mean_resolution_hours": 5.0,
+            "sla_breaches": breaches, "mean_csat": csat,
+        }  # fmt: skip
+
+    gold_rows.publish(data_dir, "support_agent_daily", support_schemas.AgentDaily, [
+        agent(gold_rows.DAY1, "A1", "Ana Agent", "Billing", 2, 1, 2.0),  # T1, T5
+        agent(gold_rows.DAY1, "A2", "Ben Agent", "Tech", 1, 0, 5.0),  # T2
+        agent(gold_rows.DAY2, "A1", "Ana Souza", "Tech", 1, 0, 4.0),  # T4
+        agent(gold_rows.DAY2, "A2", "Ben Agent", "Billing", 1, 0, 5.0),  # T6
+    ])  # fmt: skip
+    app = render("support", data_dir, monkeypatch)
+
+    (agents,) = [frame.value for frame in app.dataframe if "tickets_handled" in frame.value]
+    shown = agents.set_index("agent_id")[["agent_name", "team", "tickets_handled"]]
+    assert shown.to_dict("index") == {
+        "A1": {"agent_name": "Ana Souza", "team": "Tech", "tickets_handled": 3},
+        "A2": {"agent_name": "Ben Agent", "team": "Billing", "tickets_handled": 2},
+    }
+    for team, tickets, within in (("Tech", "3", "66.7%"), ("Billing", "2", "100.0%")):
+        app.sidebar.multiselect(key="support_teams").set_value([team]).run()
+        shown = metrics(app)
+        assert (shown["Tickets created"], shown["Within SLA"]) == (tickets, within), team
