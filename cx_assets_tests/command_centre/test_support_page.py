@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -415,3 +416,87 @@ def test_an_agent_who_changed_team_is_counted_under_the_latest_one(
         app.sidebar.multiselect(key="support_teams").set_value([team]).run()
         shown = metrics(app)
         assert (shown["Tickets created"], shown["Within SLA"]) == (tickets, within), team
+
+
+# The forecast of `thirty_days_before_a_forecast`: from the day after its 30 days.
+FORECAST_FROM = date(2024, 1, 31)
+
+
+@pytest.fixture(scope="module")
+def thirty_days_before_a_forecast(tmp_path_factory) -> Path:
+    """Support built on the 30 days 2024-01-01 to 2024-01-30, one ticket created each day,
+    of category `account` but on 2024-01-03, of `tech`; forecasts of `all`, `account` and
+    `tech` from 2024-01-31."""
+    from cx_assets.support import schemas as support
+
+    data_dir = tmp_path_factory.mktemp("thirty_days") / "data"
+    gold_rows.write_support(data_dir)
+    (template,) = [row for row in gold_rows.support_tickets() if row["ticket_id"] == "T2"]
+    tickets = []
+    for n in range(30):
+        day = gold_rows.DAY1 + timedelta(days=n)
+        created = gold_rows.at(day, 8)
+        tickets.append({
+            **template, "date": day, "ticket_id": f"T{n + 1:02d}",
+            "category": "tech" if day == date(2024, 1, 3) else "account",
+            "created_at": created, "first_response_at": created + timedelta(hours=2),
+            "resolved_at": created + timedelta(hours=5),
+        })  # fmt: skip
+    shutil.rmtree(data_dir / "gold" / "support_ticket_analytics")
+    gold_rows.publish(data_dir, "support_ticket_analytics", support.TicketAnalytics, tickets)
+    shutil.rmtree(data_dir / "gold" / "support_volume_forecast")
+    gold_rows.publish(data_dir, "support_volume_forecast", support.VolumeForecast, [
+        {"date": FORECAST_FROM + timedelta(days=offset), "category": category, "forecast": 1.0,
+         "lo_80": 0.5, "hi_80": 1.5, "lo_95": 0.0, "hi_95": 2.0, "model": "AutoETS",
+         "backtest_mase": 0.8, "baseline_mase": 1.0}
+        for category in ("all", "account", "tech") for offset in range(14)
+    ])  # fmt: skip
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def forecast_of_all_then_account(thirty_days_before_a_forecast):
+    """The support page on `thirty_days_before_a_forecast`, with the history it handed the
+    forecast chart for each category shown: the one it opens on, then `account`."""
+    import gc
+
+    from cx_assets.command_centre import charts
+
+    histories = {}
+    forecast_bands = charts.forecast_bands
+
+    def spy(history, forecast, **kwargs):
+        (category,) = set(forecast["category"])
+        histories[category] = dict(zip(history["date"].dt.date, history["tickets"], strict=True))
+        return forecast_bands(history, forecast, **kwargs)
+
+    gc.collect()  # as `render_each` does, before a module's fixture renders
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(charts, "forecast_bands", spy)
+        app = render("support", thirty_days_before_a_forecast, monkeypatch)
+        app.selectbox(key="support_forecast_category").set_value("account").run()
+        assert not app.exception, [error.value for error in app.exception]
+    return app, histories
+
+
+def test_the_forecast_offers_every_category_first(forecast_of_all_then_account):
+    """Found in a mutation audit (the fixture's one category came after `all` by name too):
+    the forecast of every ticket is the first choice, and the one the page opens on, before
+    `account`, which comes before it by name."""
+    app, histories = forecast_of_all_then_account
+    options = app.selectbox(key="support_forecast_category").options
+    assert options == ["all", "account", "tech"]
+    assert list(histories) == ["all", "account"]  # opened on `all`, then `account` picked
+
+
+def test_the_forecast_history_is_the_28_days_before_the_forecast(forecast_of_all_then_account):
+    """Found in a mutation audit (the fixture had 2 days, all of them inside the window): the
+    forecast from 2024-01-31 is drawn after the 28 days before it, 2024-01-03 to 2024-01-30,
+    one ticket a day of every category; 2024-01-01 and 01-02 are left out. Of `account`,
+    2024-01-03 (its ticket was `tech`'s) is a day built without one: 0, not left out."""
+    _, histories = forecast_of_all_then_account
+    assert histories["all"] == {date(2024, 1, day): 1 for day in range(3, 31)}
+    assert histories["account"] == {
+        date(2024, 1, 3): 0,
+        **{date(2024, 1, day): 1 for day in range(4, 31)},
+    }
