@@ -79,7 +79,21 @@ _set_here: str | None = None
 
 def dagster_home_path(data_dir: Path) -> Path:
     """The DAGSTER_HOME runs of `data_dir` use, refused in one line when Dagster could not
-    use it (checked before anything is created)."""
+    use it (checked before anything is created): the folder (`dagster_home_folder`), then a
+    dagster.yaml the user wrote there."""
+    home = dagster_home_folder(data_dir)
+    config = home / "dagster.yaml"
+    # Its bytes: one the user wrote may be no UTF-8 (an editor's Latin-1), said below.
+    if config.is_file() and not config.read_bytes().startswith(WRITTEN_BY_US.encode()):
+        _check_yours(config)
+    return home
+
+
+def dagster_home_folder(data_dir: Path) -> Path:
+    """The DAGSTER_HOME runs of `data_dir` use, refused in one line when it can be no run
+    history of theirs: a path Dagster refuses or misreads, no folder, or another data root's
+    home. Without Dagster (its dagster.yaml is read with it, `dagster_home_path`), so a
+    command checks it with the other settings, before it imports anything."""
     configured = os.environ.get("DAGSTER_HOME")
     if configured is not None and configured == _set_here:
         configured = None
@@ -113,10 +127,6 @@ def dagster_home_path(data_dir: Path) -> Path:
         )
     if refused := foreign_home(home, data_dir):
         raise UsageError(refused)
-    config = home / "dagster.yaml"
-    # Its bytes: one the user wrote may be no UTF-8 (an editor's Latin-1), said below.
-    if config.is_file() and not config.read_bytes().startswith(WRITTEN_BY_US.encode()):
-        _check_yours(config)
     return home
 
 
