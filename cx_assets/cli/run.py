@@ -60,8 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     process.tail_on_path()  # Dagster's capture of the steps' output runs it
     settings = Settings.from_env()
     # DAGSTER_HOME's folder, a setting of the environment as those above: said before a
-    # mistake of the options, as `ui` says it, and before Dagster is imported and the early
-    # read starts (refused after them, it cost 1.6 s of CPU, where CX_DATA_DIR's cost 0.09 s).
+    # mistake of the options, as `ui` and `dashboard` say it, and before Dagster is imported
+    # and the early read starts (refused after them, it cost 1.6 s of CPU, where
+    # CX_DATA_DIR's cost 0.09 s).
     dagster_home_folder(settings.data_dir)
     first = parse_day(args.date, "--date")
     # Given empty (`--to "$LAST"`, `--select "$WHAT"` with the variable unset), each was

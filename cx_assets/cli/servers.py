@@ -4,12 +4,13 @@ command centre, each on loopback, in place of this process."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 from pathlib import Path
 
-from cx_assets.cli.home import dagster_home_path, prepare_dagster_home
+from cx_assets.cli.home import dagster_home_folder, dagster_home_path, prepare_dagster_home
 from cx_assets.cli.options import UsageError
 
 # The module the UI loads as its one code location. `dagster dev -m` names the location
@@ -144,8 +145,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from cx_assets.command_centre.server import streamlit_command
     from cx_assets.lakehouse.settings import Settings
 
-    port = require_free_port(args.port)
     settings = Settings.from_env()
+    # The overview lists the runs and checks recorded in DAGSTER_HOME: a home `run` and `ui`
+    # refuse is refused in their words, with the other settings and before --port, as `ui`
+    # does (another data root's home listed its runs and checks as this root's; one ending
+    # in a space, or a link to a disk not mounted, "no runs recorded yet"). Its dagster.yaml
+    # is theirs to refuse: the pages read the history's SQLite files, not the instance.
+    # A home this user may not look into is served: the overview says so in its section.
+    with contextlib.suppress(PermissionError):
+        dagster_home_folder(settings.data_dir)
+    port = require_free_port(args.port)
     os.environ["CX_DATA_DIR"] = str(settings.data_dir)  # absolute, for the app's process
     command = streamlit_command(port)
     print(f"CX command centre on http://127.0.0.1:{port} (data root {settings.data_dir})")

@@ -1,17 +1,21 @@
 """DAGSTER_HOME refused where no command can use it: which of several mistakes `run` says
-first, and what its refusal costs (no Dagster imported, no early read started)."""
+first, what its refusal costs (no Dagster imported, no early read started), and
+`dashboard`, whose overview reads the runs and checks recorded there."""
 
 from __future__ import annotations
 
 import json
 import os
+import pathlib
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from cx_assets_tests.cli import START, cli
+from cx_assets_tests.cli import COMMAND, START, cli
+from cx_assets_tests.ports import free_port
 
 # The homes no command may use, each as `run` has long refused it ("ROOT": the test's own
 # folder; team A's data root holds its own home, and the command's data root is team B's).
@@ -43,8 +47,90 @@ def two_roots(tmp_path) -> Path:
     return tmp_path / "team b"
 
 
+def _dashboard(data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """`cx-lakehouse dashboard` on a free port as `cli` runs a command; one that starts its
+    server (and serves until stopped) is stopped after a minute."""
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    environment.update(env)
+    args = ["dashboard", "--port", str(free_port())]
+    return COMMAND.run(args, environment, None, timeout=60)
+
+
+@pytest.mark.parametrize("bad", BAD_HOMES.values(), ids=BAD_HOMES.keys())
+def test_dashboard_refuses_a_home_run_refuses_in_the_same_line(two_roots, bad):
+    """The overview lists the runs and failing checks recorded in DAGSTER_HOME. Started on
+    another data root's home, it listed that root's runs and checks as this one's; on a home
+    ending in a space, or a link to a disk not mounted, "no runs recorded yet" beside gold
+    those runs wrote. `dashboard` refuses each home as `run` does, in its words, exit 2."""
+    home, said = (text.replace("ROOT", str(two_roots.parent)) for text in bad)
+    ran = cli("run", "--date", START, data_dir=two_roots, DAGSTER_HOME=home)
+    served = _dashboard(two_roots, DAGSTER_HOME=home)
+
+    assert (ran.returncode, served.returncode) == (2, 2), served.stdout + served.stderr
+    (line,) = served.stderr.strip().splitlines()
+    assert line.startswith(f"cx-lakehouse: {said}")
+    assert line == ran.stderr.strip()
+    assert served.stdout == ""  # no address of a command centre that never started
+
+
+def test_dashboard_serves_on_the_homes_run_takes(two_roots, monkeypatch, capsys):
+    """Its data root's own home, one of no data root, and one whose dagster.yaml (the user's)
+    Dagster could not read: the command centre reads the run history's SQLite files, never
+    the instance its dagster.yaml configures, so that file is `run`'s and `ui`'s to refuse."""
+    from cx_assets import cli as cli_module
+
+    started = []
+    monkeypatch.setattr(os, "execvp", lambda *args: started.append(args))
+    monkeypatch.setenv("CX_DATA_DIR", str(two_roots))
+    of_no_root = two_roots.parent / "homes" / "dagster_home"
+    of_no_root.mkdir(parents=True)
+    (of_no_root / "dagster.yaml").write_text("run_launcher: {module: no_such_module, class: L}\n")
+    for home in (None, str(two_roots / "dagster_home"), str(of_no_root)):
+        if home is None:
+            monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        else:
+            monkeypatch.setenv("DAGSTER_HOME", home)
+        assert cli_module.main(["dashboard", "--port", str(free_port())]) == 0
+        assert capsys.readouterr().err == ""
+    assert len(started) == 3
+    assert not (two_roots / "dagster_home").exists()  # looked at, never made
+    # Nor is Dagster imported to read that file (a second and a half before serving).
+    probed = _probed(two_roots, "dashboard", "--port", str(free_port()), DAGSTER_HOME=home)
+    assert (probed["code"], probed["dagster"], probed["started"]) == (0, False, ["server"])
+
+
+def test_dashboard_on_a_home_this_user_may_not_look_into_is_served(two_roots, monkeypatch, capsys):
+    """A manager's dashboard on the service user's data root, made under umask 077: the
+    home cannot be looked into (PermissionError), which the overview says in its section
+    (`runs.read_history`). The command says what it says of such a root and serves, where a
+    check of the home would have ended it in the line for a data root it may not write."""
+    from cx_assets import cli as cli_module
+
+    started = []
+    monkeypatch.setattr(os, "execvp", lambda *args: started.append(args))
+    # As the kernel answers another user (root, running the tests, may look anywhere).
+    looked_into = pathlib.Path.stat
+
+    def refused(path, *, follow_symlinks=True):
+        if Path(path).is_relative_to(two_roots) and Path(path) != two_roots:
+            raise PermissionError(13, "Permission denied", str(path))
+        return looked_into(path, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(pathlib.Path, "stat", refused)
+    readable = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: Path(path) != two_roots and readable(path, mode)
+    )
+    monkeypatch.setenv("CX_DATA_DIR", str(two_roots))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli_module.main(["dashboard", "--port", str(free_port())]) == 0
+    assert len(started) == 1
+    assert capsys.readouterr().err.startswith(f"cx-lakehouse: this user may not read {two_roots}")
+
+
 # Each pair of mistakes, and the one said. The environment's settings come first, in every
-# command (`generate` and `ui` read them before their options): CX_* as
+# command (`generate`, `ui` and `dashboard` read them before their options): CX_* as
 # `Settings` reads them, then DAGSTER_HOME; then the command's options. A dagster.yaml the
 # user wrote is read once the options are checked: reading it imports Dagster, which
 # `run` imports while its early read of the largest table goes on.
@@ -82,6 +168,12 @@ COMBINED = {
         {"DAGSTER_HOME": "ROOT/mine"},
         "--date '2024-13-01' is not a date",
     ),
+    "dashboard: home and a port in use": (["dashboard", "--port", "PORT"], RELATIVE, HOME_SAID),
+    "dashboard: CX_PARTITIONS_START and home": (
+        ["dashboard", "--port", "1"],
+        {**RELATIVE, "CX_PARTITIONS_START": "soon"},
+        "CX_PARTITIONS_START='soon' is not a date",
+    ),
 }  # fmt: skip
 
 
@@ -89,9 +181,13 @@ COMBINED = {
 def test_of_two_mistakes_the_environments_is_said_first(tmp_path, args, env, said):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "dagster.yaml").write_text("telemetry: {enabled: maybe}\n")
-    args = [arg.replace("ROOT", str(tmp_path)) for arg in args]
-    env = {name: value.replace("ROOT", str(tmp_path)) for name, value in env.items()}
-    result = cli(*args, data_dir=tmp_path / "data", cwd=str(tmp_path), **env)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = str(holder.getsockname()[1])
+        args = [arg.replace("ROOT", str(tmp_path)).replace("PORT", port) for arg in args]
+        env = {name: value.replace("ROOT", str(tmp_path)) for name, value in env.items()}
+        result = cli(*args, data_dir=tmp_path / "data", cwd=str(tmp_path), **env)
 
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
