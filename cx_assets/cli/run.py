@@ -8,7 +8,6 @@ import os
 import sys
 import time
 import warnings
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +53,7 @@ def _ensure_data_root(data_dir: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from cx_assets.domain_names import named_domains
     from cx_assets.lakehouse import early_bronze
-    from cx_assets.lakehouse.settings import Settings
+    from cx_assets.lakehouse.settings import Settings, partition_days
 
     process.START_UP_COLLECTION.pause()
     process.tail_on_path()  # Dagster's capture of the steps' output runs it
@@ -70,6 +69,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     last = parse_day(args.to, "--to") if args.to is not None else first
     if last < first:
         raise UsageError(f"--to {last} is before --date {first}")
+    # A day that is no partition, refused before Dagster is imported and the early read
+    # starts: `--date` of today (a cron line's `$(date +%F)`) was refused after them.
+    try:
+        keys = [day.isoformat() for day in partition_days(first, last, settings.partitions_start)]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if args.select is not None and not args.select.strip():
         raise UsageError(
             f"--select {args.select!r} names no asset (an empty selection: a variable left "
@@ -82,21 +87,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the command starts up (lakehouse/early_bronze.py).
     early_bronze.start(settings.layout.landing_dir, named_domains(args.select) or [], first, last)
     try:
-        return _run(args, settings, first, last, config)
+        return _run(args, settings, keys, (first, last), config)
     finally:
         early_bronze.finish(settings.layout.landing_dir)
 
 
 def _run(
-    args: argparse.Namespace, settings: Settings, first: date, last: date, config: dict
+    args: argparse.Namespace, settings: Settings, keys: list[str], days: tuple, config: dict
 ) -> int:
     warnings.filterwarnings("ignore")
-    from cx_assets.lakehouse.partitions import commands_carry_config, partition_keys_in_range
+    from cx_assets.lakehouse.partitions import commands_carry_config
 
-    try:
-        keys = partition_keys_in_range(first, last)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
     plan = RunPlan.resolve(args.select)
     if config:
         plan.configure(args.config, config)  # checked before anything is made
@@ -105,7 +106,7 @@ def _run(
     process.out_of_a_deleted_working_directory()  # Dagster asks for it building the job
     # Every command the run prints carries its file (the same bands judge those days).
     with commands_carry_config(plan.config_file):
-        return _run_planned(args, settings, plan, keys, (first, last))
+        return _run_planned(args, settings, plan, keys, days)
 
 
 def _run_planned(

@@ -92,27 +92,3 @@ def is_partition_day(day: date, now: datetime | None = None) -> bool:
     """Whether `day` is a partition: from the start up to the last complete UTC day."""
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     return daily_partitions.start.date() <= day < today
-
-
-def partition_keys_in_range(first: date, last: date) -> list[str]:
-    """Validated partition keys for [first, last]; raises ValueError naming the day given
-    that is not a partition."""
-    start = daily_partitions.start.date()
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    if start > yesterday:
-        raise ValueError(
-            f"there are no partitions yet: CX_PARTITIONS_START={start} is after yesterday "
-            f"({yesterday}, UTC), the last complete day"
-        )
-    # The day given is named (a range to 2099 named today, its first day past the end).
-    if first < start:
-        raise ValueError(
-            f"{first} is not a partition: partitions are daily from {start} up to yesterday "
-            f"({yesterday}, UTC); set CX_PARTITIONS_START to change the first one"
-        )
-    if last > yesterday:
-        raise ValueError(
-            f"{last} is not a partition yet: partitions are daily from {start} up to "
-            f"yesterday ({yesterday}, UTC), the last complete day"
-        )
-    return [day.isoformat() for day in dates_between(first, last)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 DATA_DIR_ENV = "CX_DATA_DIR"
@@ -104,6 +104,31 @@ def foreign_home(home: Path, data_dir: Path) -> str | None:
         f"{data_dir} (CX_DATA_DIR): unset DAGSTER_HOME (each data root keeps its own, in "
         f"its dagster_home/), or set CX_DATA_DIR to {other}"
     )
+
+
+def partition_days(first: date, last: date, start: date) -> list[date]:
+    """The days `first` to `last`, each a daily partition of a lake whose first is `start`
+    (CX_PARTITIONS_START): up to yesterday (UTC), the last complete day. Raises ValueError
+    naming the day given that is not one. Without Dagster: `cx-lakehouse run` refuses such
+    a day before it imports Dagster and starts its early read."""
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    if start > yesterday:
+        raise ValueError(
+            f"there are no partitions yet: CX_PARTITIONS_START={start} is after yesterday "
+            f"({yesterday}, UTC), the last complete day"
+        )
+    # The day given is named (a range to 2099 named today, its first day past the end).
+    if first < start:
+        raise ValueError(
+            f"{first} is not a partition: partitions are daily from {start} up to yesterday "
+            f"({yesterday}, UTC); set CX_PARTITIONS_START to change the first one"
+        )
+    if last > yesterday:
+        raise ValueError(
+            f"{last} is not a partition yet: partitions are daily from {start} up to "
+            f"yesterday ({yesterday}, UTC), the last complete day"
+        )
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
 @dataclass(frozen=True)

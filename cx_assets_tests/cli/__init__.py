@@ -5,6 +5,7 @@ data root of the test's own, forked from one that has imported it already (`prel
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import signal
 import subprocess
@@ -28,6 +29,35 @@ def cli(
     environment.pop("DAGSTER_HOME", None)
     environment.update(env)
     return COMMAND.run(list(args), environment, cwd, timeout=600)
+
+
+# `main` in a process of its own, as the `cx-lakehouse` script calls it, recording whether
+# the command imported Dagster and started its early read, and never starting a server:
+# what a refusal costs, which the preloaded process (Dagster imported) cannot show.
+PROBE = """
+import json, os, sys
+from cx_assets.lakehouse import early_bronze
+started = []
+early_bronze.start = lambda *args: started.append("early read")
+os.execvp = lambda *args: started.append("server")
+from cx_assets.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "dagster": "dagster" in sys.modules, "started": started}))
+"""
+
+
+def probed(data_dir: Path, *args: str, **env: str) -> dict:
+    """`cx-lakehouse *args` on `data_dir` in a fresh process (`PROBE`): its exit code,
+    whether it imported Dagster, what it started, and what it said on stderr."""
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
+    environment.pop("DAGSTER_HOME", None)
+    environment.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1]) | {"said": done.stderr.strip()}
 
 
 def answering_stop_signals() -> None:

@@ -4,17 +4,15 @@ first, what its refusal costs (no Dagster imported, no early read started), and
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from cx_assets_tests.cli import COMMAND, START, cli
+from cx_assets_tests.cli import COMMAND, START, cli, probed
 from cx_assets_tests.ports import free_port
 
 # The homes no command may use, each as `run` has long refused it ("ROOT": the test's own
@@ -96,8 +94,8 @@ def test_dashboard_serves_on_the_homes_run_takes(two_roots, monkeypatch, capsys)
     assert len(started) == 3
     assert not (two_roots / "dagster_home").exists()  # looked at, never made
     # Nor is Dagster imported to read that file (a second and a half before serving).
-    probed = _probed(two_roots, "dashboard", "--port", str(free_port()), DAGSTER_HOME=home)
-    assert (probed["code"], probed["dagster"], probed["started"]) == (0, False, ["server"])
+    served = probed(two_roots, "dashboard", "--port", str(free_port()), DAGSTER_HOME=home)
+    assert (served["code"], served["dagster"], served["started"]) == (0, False, ["server"])
 
 
 def test_dashboard_on_a_home_this_user_may_not_look_into_is_served(two_roots, monkeypatch, capsys):
@@ -194,44 +192,18 @@ def test_of_two_mistakes_the_environments_is_said_first(tmp_path, args, env, sai
     assert line.startswith(f"cx-lakehouse: {said.replace('ROOT', str(tmp_path))}"), line
 
 
-# `main` in a process of its own, as the `cx-lakehouse` script calls it, recording whether
-# the command imported Dagster and started its early read, and never starting a server.
-PROBE = """
-import json, os, sys
-from cx_assets.lakehouse import early_bronze
-started = []
-early_bronze.start = lambda *args: started.append("early read")
-os.execvp = lambda *args: started.append("server")
-from cx_assets.cli import main
-code = main(sys.argv[1:])
-print(json.dumps({"code": code, "dagster": "dagster" in sys.modules, "started": started}))
-"""
-
-
-def _probed(data_dir: Path, *args: str, **env: str) -> dict:
-    environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
-    environment.pop("DAGSTER_HOME", None)
-    environment.update(env)
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        env=environment, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1]) | {"said": done.stderr.strip()}
-
-
 @pytest.mark.parametrize("home", ["relative", "another data root's"])
 def test_run_refuses_a_home_before_importing_dagster_or_reading_ahead(two_roots, home):
     """`run` checked DAGSTER_HOME once Dagster and the definitions were imported (1.6 s of
     CPU, where a bad CX_DATA_DIR cost 0.09 s) and its early read of the largest landed
     table had started. Now the home is refused with the other settings, before either."""
     value, said = (text.replace("ROOT", str(two_roots.parent)) for text in BAD_HOMES[home])
-    refused = _probed(two_roots, "run", "--date", START, DAGSTER_HOME=value)
+    refused = probed(two_roots, "run", "--date", START, DAGSTER_HOME=value)
     assert refused["said"].startswith(f"cx-lakehouse: {said}")
     assert (refused["code"], refused["dagster"], refused["started"]) == (2, False, [])
 
     # The probe sees both: run config is checked against Dagster's own schema, once Dagster
     # is imported, while the early read goes on.
     (two_roots / "checks.yaml").write_text("ops: {no_such_step: {config: {}}}\n")
-    config = _probed(two_roots, "run", "--date", START, "--config", str(two_roots / "checks.yaml"))
+    config = probed(two_roots, "run", "--date", START, "--config", str(two_roots / "checks.yaml"))
     assert (config["code"], config["dagster"], config["started"]) == (2, True, ["early read"])

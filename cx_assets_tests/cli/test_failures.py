@@ -29,6 +29,7 @@ from cx_assets_tests.cli import (
     answering_stop_signals,
     calls_day,
     cli,
+    probed,
     summary_line,
 )
 
@@ -964,6 +965,28 @@ def test_a_partitions_start_after_yesterday_says_there_are_none(tmp_path):
         "cx-lakehouse: there are no partitions yet: CX_PARTITIONS_START=2099-01-01 is after "
         "yesterday ("
     )
+
+
+@pytest.mark.parametrize(
+    ("day", "env", "said"),
+    [
+        ("TODAY", {}, "TODAY is not a partition yet"),
+        ("2023-12-31", {}, "2023-12-31 is not a partition: partitions are daily from 2024-01-01"),
+        (START, {"CX_PARTITIONS_START": "2099-01-01"}, "there are no partitions yet"),
+    ],
+    ids=["today", "before the first", "none yet"],
+)
+def test_a_day_that_is_no_partition_is_refused_before_dagster_is_imported(tmp_path, day, env, said):
+    """`run --date` of today (a cron line's `$(date +%F)`) or of a day before the first
+    partition was refused once Dagster and the definitions were imported (1.5 s of CPU),
+    and after the early read of the day's largest landed table had started."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    day, said = day.replace("TODAY", today), said.replace("TODAY", today)
+    refused = probed(tmp_path / "data", "run", "--date", day, **env)
+    assert refused["said"].startswith(f"cx-lakehouse: {said}"), refused["said"]
+    assert (refused["code"], refused["dagster"], refused["started"]) == (2, False, [])
 
 
 def test_the_command_runs_with_docstrings_stripped(tmp_path):
