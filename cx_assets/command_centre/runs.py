@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -114,18 +115,27 @@ def _time(value: Any) -> datetime | None:
 
 
 ELSEWHERE = (
-    "this instance's dagster.yaml keeps its runs in another storage (such as Postgres); the "
-    "command centre reads the SQLite history under DAGSTER_HOME only"
+    "this instance's dagster.yaml keeps its runs in another storage (such as Postgres, or "
+    "SQLite in a folder of its own); the command centre reads the SQLite history under "
+    "DAGSTER_HOME only"
 )
+# The top-level keys of a dagster.yaml that put its runs in a storage of their own (ours
+# sets neither: its runs are under the home's history/).
+_RUN_STORAGE_KEYS = re.compile(r"^(storage|run_storage):", re.MULTILINE)
 
 
 def _keeps_runs_elsewhere(home: Path) -> bool:
-    """Whether the instance's dagster.yaml names a database server for its storage."""
+    """Whether the instance's dagster.yaml names a database server for its storage, or a
+    storage of its own (SQLite under another `base_dir`: its runs were read as "no runs
+    recorded yet")."""
     try:
-        config = (home / "dagster.yaml").read_text().lower()
+        config = (home / "dagster.yaml").read_text()
     except (OSError, UnicodeDecodeError):
         return False
-    return any(server in config for server in ("postgres", "mysql"))
+    lowered = config.lower()
+    return any(server in lowered for server in ("postgres", "mysql")) or bool(
+        _RUN_STORAGE_KEYS.search(config)
+    )
 
 
 def read_history(home: Path, runs: int = 5) -> RunHistory:

@@ -753,6 +753,34 @@ def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadab
 
 
 @pytest.mark.parametrize(
+    "storage",
+    [
+        "storage: {sqlite: {base_dir: 'STORE'}}",
+        "run_storage: {module: dagster._core.storage.runs, class: SqliteRunStorage, "
+        "config: {base_dir: 'STORE'}}",
+    ],
+    ids=["storage", "run_storage"],
+)
+def test_run_history_a_dagster_yaml_keeps_in_another_folder_is_not_said_to_be_none(
+    tmp_path, storage
+):
+    """A dagster.yaml of the user's keeping Dagster's SQLite storage in a folder of its own:
+    its runs were read as "no runs recorded yet", the overview listing no failing check,
+    as an instance on Postgres had been."""
+    home, store = tmp_path / "home", tmp_path / "store"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(storage.replace("STORE", str(store)) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with DagsterInstance.from_config(str(home)) as instance:
+            materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
+    assert list(store.rglob("runs.db"))  # recorded, in that folder
+
+    history = runs.read_history(home)
+    assert not history.readable and history.reason == runs.ELSEWHERE
+
+
+@pytest.mark.parametrize(
     ("tags", "trigger"),
     [
         ({"cx/trigger": "cli", "dagster/backfill": "b1"}, "cli"),
