@@ -166,6 +166,34 @@ def test_a_change_that_shows_as_none_reads_as_no_change(gold_root, monkeypatch):
     assert (shown["Calls"].delta, shown["Calls"].direction) == ("10", Metric.MetricDirection.UP)
 
 
+def test_a_rate_that_fell_by_less_than_a_tenth_of_a_point_reads_as_no_change(
+    gold_root, tmp_path, monkeypatch
+):
+    """Ana's conversion 10.00% then 9.99% and positive share 50.00% then 49.99% (10,000
+    calls a day): falls of 0.01 pp, shown to one decimal as none, read "-0.0 pp"."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from cx_assets.calls import schemas as calls_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    shutil.rmtree(data_dir / "gold" / "calls_agent_daily")
+    gold_rows.publish(data_dir, "calls_agent_daily", calls_schemas.AgentDaily, [
+        {"date": day, "agent_name": "Ana", "calls": 10_000, "conversions": conversions,
+         "conversion_rate": conversions / 10_000, "upsell_revenue": 0.0,
+         "avg_upsell_per_call": 0.0, "positive_calls": positive, "neutral_calls": 0,
+         "negative_calls": 10_000 - positive}
+        for day, conversions, positive in ((gold_rows.DAY1, 1000, 5000), (DAY2, 999, 4999))
+    ])  # fmt: skip
+    app = render("calls", data_dir, monkeypatch)
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+
+    shown = {metric.label: metric.proto for metric in app.metric}
+    for label in ("Conversion rate", "Positive calls"):
+        assert shown[label].delta == "+0.0 pp", label
+        assert shown[label].direction == Metric.MetricDirection.NONE, label
+
+
 def test_every_agents_name_has_room_on_the_agents_compared_charts(gold_root, tmp_path, monkeypatch):
     """Seen on a data root at scale 1 (the generator's 20 agents, as a real calls team): the
     conversion and upsell bars stood side by side, a column each, so each agent's name had

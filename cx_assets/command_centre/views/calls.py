@@ -77,8 +77,9 @@ def delta(key: str, render) -> dict:
 
 
 def points(change: float) -> str:
-    """A change of a rate, in percentage points (not a relative change in %)."""
-    return f"{change * 100:+.1f} pp"
+    """A change of a rate, in percentage points (not a relative change in %). One that
+    rounds to none reads `+0.0 pp` whichever way it went (`z`: never `-0.0 pp`)."""
+    return f"{change * 100:+z.1f} pp"
 
 
 def cents(value: float | None) -> str:
