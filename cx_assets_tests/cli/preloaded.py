@@ -161,14 +161,25 @@ class PreloadedCommand:
                 "stderr": str(err),
             }
             line = json.dumps(request).encode() + b"\n"
-            while line:
-                line = line[os.write(process.stdin.fileno(), line) :]
-            child = _answer(process)["pid"]
-            if not select.select([process.stdout], [], [], timeout)[0]:
-                os.kill(child, signal.SIGKILL)
-                _answer(process)
-                raise subprocess.TimeoutExpired(request["argv"], timeout)
-            returncode = _answer(process)["returncode"]
+            try:
+                while line:
+                    line = line[os.write(process.stdin.fileno(), line) :]
+                child = _answer(process)["pid"]
+                if not select.select([process.stdout], [], [], timeout)[0]:
+                    os.kill(child, signal.SIGKILL)
+                    _answer(process)
+                    raise subprocess.TimeoutExpired(request["argv"], timeout)
+                returncode = _answer(process)["returncode"]
+            except subprocess.TimeoutExpired:
+                raise
+            except BaseException:
+                # Interrupted (Ctrl-C) while the command runs: killed with the preloaded
+                # process, in whose session the terminal's signal never reaches it, as
+                # `subprocess.run` kills its process; the next call starts another.
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                self._process = None
+                raise
             # As `subprocess.run(text=True)` decodes: the locale's encoding, universal newlines.
             encoding = locale.getpreferredencoding(False)
             return subprocess.CompletedProcess(

@@ -5,12 +5,15 @@ would goes to a fresh one."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -171,6 +174,50 @@ def test_a_preload_that_prints_sends_every_call_to_a_fresh_process(monkeypatch, 
     after = forking.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
     assert after.returncode == 2 and "YYYY-MM-DD" in after.stderr
     assert forking._process is None and not forking._usable
+
+
+def test_a_command_whose_wait_is_interrupted_is_killed_and_the_next_one_runs(
+    tmp_path, forking, monkeypatch
+):
+    """Ctrl-C while a test's command runs (or anything else raised as the test waits for
+    it): the command is killed, as `subprocess.run` kills its process. It ran on, out of the
+    terminal's reach in the preloaded process's session, and the next call read its exit
+    code for the pid of its own (KeyError)."""
+    data_dir = calls_day(tmp_path / "data")
+    environment = {**os.environ, "CX_DATA_DIR": str(data_dir), "CX_RUN_WAIT_SECONDS": "120"}
+    children = []
+
+    def answer(process):
+        said = real_answer(process)
+        children.extend([said["pid"]] if "pid" in said else [])
+        return said
+
+    def ctrl_c(*args):
+        time.sleep(1)  # the command waits for the run lock meanwhile
+        raise KeyboardInterrupt
+
+    real_answer = preloaded._answer
+    with (data_dir / ".run.lock").open("a") as held, monkeypatch.context() as patched:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another run's: the command waits up to 120 s
+        patched.setattr(preloaded, "_answer", answer)
+        patched.setattr(preloaded, "select", SimpleNamespace(select=ctrl_c))
+        with pytest.raises(KeyboardInterrupt):
+            forking.run(["run", "--date", START], environment, cwd=None, timeout=600)
+        (child,) = children
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(child)
+    after = forking.run(["run", "--date", "2024-13-01"], environment, cwd=None, timeout=60)
+    assert after.returncode == 2 and "YYYY-MM-DD" in after.stderr
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def test_a_command_past_its_timeout_is_killed_and_the_next_one_runs(tmp_path, forking):
