@@ -15,7 +15,10 @@ Dagster home and settings read only while the command runs (`PER_COMMAND`); and 
 to a fresh process when the preload printed anything or started a thread, when another call
 of the same worker is still running (concurrent commands each get their own process), or
 its working directory is gone. `CX_TESTS_FRESH_COMMANDS=1` sends every call to a fresh
-process, and a test compares the two on a run (`test_preloaded_command`).
+process, and a test compares the two on a run (`test_preloaded_command`); in a call's own
+environment, it sends that call. Random numbers are drawn anew in each child, but string
+hashes (the order of a set of strings) are the preloaded process's in every child: a test
+that two commands write the same runs one of them in a fresh process.
 """
 
 from __future__ import annotations
@@ -251,6 +254,11 @@ for line in requests:
                 os.environ.setdefault(name, value)
             sys.argv = request["argv"]
             sys.path[0] = os.path.dirname(request["argv"][0])
+            # NumPy's global generator (scikit-learn's for a model given no seed), seeded as
+            # the imports drew from it, seeded anew as in a fresh process (Python's `random`
+            # reseeds itself in a child). String hashes stay the preloaded process's.
+            if "numpy" in sys.modules:
+                sys.modules["numpy"].random.seed()
             from cx_assets.command import run
             run()
             code = 0

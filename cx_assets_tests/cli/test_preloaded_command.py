@@ -78,6 +78,31 @@ def test_the_suites_commands_are_forked_unless_fresh_ones_are_asked_for(tmp_path
         assert COMMAND._process is not None and COMMAND._process.poll() is None
 
 
+def test_each_child_draws_other_random_numbers_as_each_fresh_process_does(
+    tmp_path, forking, monkeypatch
+):
+    """NumPy's global generator (scikit-learn's where a model is given no seed) is seeded as
+    NumPy is imported: every child of a preloaded process drew the same numbers, and a model
+    left unseeded (a mutation) classified tickets the same in every run, where each process
+    of a user's classified them differently, and passed the test that a range run again
+    publishes the same."""
+    command = tmp_path / "bin" / "cx-lakehouse"
+    (tmp_path / "bin" / "cx_assets").mkdir(parents=True)
+    # A stand-in for the command's entry point (`cx_assets.command.run`), first on the path
+    # of a child of a preloaded process that imported SciPy's optimizer alone, which seeds
+    # NumPy's generator as it imports (as the command's preload does; NumPy alone leaves it
+    # to be seeded at its first use).
+    (tmp_path / "bin" / "cx_assets" / "command.py").write_text(
+        "import random, numpy\ndef run():\n    print(numpy.random.random(), random.random())\n"
+    )
+    monkeypatch.setattr(preloaded, "PRELOADED", ("scipy.optimize",))
+    forking.script = command
+    drawn = [forking.run([], dict(os.environ), cwd=None, timeout=60).stdout for _ in range(2)]
+    assert forking._process is not None  # children of the preloaded process drew them
+    numpy_draws, python_draws = zip(*(line.split() for line in drawn), strict=True)
+    assert numpy_draws[0] != numpy_draws[1] and python_draws[0] != python_draws[1]
+
+
 class Recorded(PreloadedCommand):
     """Which way each call went, without running anything."""
 
