@@ -19,8 +19,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, asset, materialize
 
 from cx_assets.cli import dagster_yaml, prepare_dagster_home
-from cx_assets_tests.cli import BIN, cli
-from cx_assets_tests.cli.in_process import built_in_process
+from cx_assets_tests.cli import BIN, built, cli
 
 pytestmark = pytest.mark.long_module
 
@@ -164,7 +163,7 @@ def test_a_run_killed_while_it_waits_for_the_lock_is_released_too(data_dir, monk
 
 
 def test_a_process_holding_the_warehouse_gets_one_line(data_dir):
-    built_in_process(data_dir, *RUN)  # the warehouse a run wrote
+    built(data_dir, *RUN)  # the warehouse a run wrote
     reader = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
         held = cli(*RUN, data_dir=data_dir)

@@ -60,6 +60,14 @@ def probed(data_dir: Path, *args: str, **env: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1]) | {"said": done.stderr.strip()}
 
 
+def built(data_dir: Path, *args: str) -> str:
+    """The standard output of `cx-lakehouse *args` on `data_dir`, a run a test's setup needs
+    and that must succeed (what it prints is not what the test is about)."""
+    ran = cli(*args, data_dir=data_dir)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return ran.stdout
+
+
 def answering_stop_signals() -> None:
     """`preexec_fn` of a command a test stops with a signal: Ctrl-C (SIGINT), a stop signal
     (SIGTERM) and a hang-up (SIGHUP) answered by default, as in a terminal, whatever started

@@ -11,8 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from cx_assets_tests.cli import END, START, calls_day, cli, summary_line
-from cx_assets_tests.cli.in_process import built_in_process
+from cx_assets_tests.cli import END, START, built, calls_day, cli, summary_line
 
 pytestmark = pytest.mark.long_module
 
@@ -217,7 +216,7 @@ def test_a_failed_run_says_its_quarantine_counts_are_an_earlier_runs(data_dir, m
 def test_a_run_first_publishes_what_a_killed_run_left_unpublished(data_dir):
     """A run killed between a gold table's warehouse commit and its Parquet leaves a journal;
     the next run publishes it before anything else, whatever that run selects."""
-    built_in_process(data_dir, "run", "--date", START, "--select", "group:calls")
+    built(data_dir, "run", "--date", START, "--select", "group:calls")
     day_folder = data_dir / "gold" / "calls_kpis_daily" / f"date={START}"
     shutil.rmtree(day_folder)  # as if the killed run had not published the day yet
     journal = data_dir / ".gold-journal" / "calls_kpis_daily.json"

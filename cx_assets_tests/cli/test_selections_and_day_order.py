@@ -15,8 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cx_assets_tests.cli import BIN, START, calls_day, cli, landed, summary_line
-from cx_assets_tests.cli.in_process import built_in_process
+from cx_assets_tests.cli import BIN, START, built, calls_day, cli, landed, summary_line
 
 pytestmark = pytest.mark.long_module
 
@@ -26,7 +25,7 @@ def calls_built(tmp_path_factory) -> Path:
     """A small day of calls landed and run (`--select group:calls`) once for the module,
     where four tests each landed and ran it; each test copies it (`_copy`)."""
     data_dir = calls_day(tmp_path_factory.mktemp("calls") / "data")
-    built_in_process(data_dir, "run", "--date", START, "--select", "group:calls")
+    built(data_dir, "run", "--date", START, "--select", "group:calls")
     return data_dir
 
 
@@ -35,7 +34,7 @@ def digital_built(tmp_path_factory) -> tuple[Path, str]:
     """Two small days of digital landed, the first run (`--select group:digital`), and what
     that run printed, once for the module's two tests that start there."""
     data_dir = landed(tmp_path_factory.mktemp("digital") / "data", "digital", days=2)
-    printed = built_in_process(data_dir, "run", "--date", START, "--select", "group:digital")
+    printed = built(data_dir, "run", "--date", START, "--select", "group:digital")
     return data_dir, printed
 
 
@@ -114,7 +113,7 @@ def test_dagsters_own_cli_reads_a_day_built_empty_by_another_instance(tmp_path, 
     (empty) file."""
     data_dir = _copy(calls_built, tmp_path / "data")
     next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
-    built_in_process(data_dir, "run", "--date", next_day, "--select", "group:calls")
+    built(data_dir, "run", "--date", next_day, "--select", "group:calls")
     environment = {**os.environ, "CX_DATA_DIR": str(data_dir)}
     environment.pop("DAGSTER_HOME", None)
     for table in ("silver/calls_transcripts", "gold/calls_kpis_daily"):  # bronze, silver read
@@ -162,7 +161,7 @@ def test_a_gold_table_reading_a_trained_model_is_run_alone_once_the_model_is_sto
     refused = cli(*alone, data_dir=data_dir)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "model/support_ticket_classifier" in refused.stderr  # not yet trained: refused
-    built_in_process(data_dir, "run", "--date", START, "--select", "group:support")
+    built(data_dir, "run", "--date", START, "--select", "group:support")
     assert list((data_dir / "models").glob("*/model.joblib"))
 
     ran = cli(*alone, data_dir=data_dir)
@@ -185,7 +184,7 @@ def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_ba
         folder.mkdir(parents=True)
         (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
 
-    later_first = built_in_process(data_dir, "run", "--date", next_day, "--select", "group:calls")
+    later_first = built(data_dir, "run", "--date", next_day, "--select", "group:calls")
     assert "kept on later days" not in later_first
     late = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
 
@@ -275,16 +274,14 @@ def test_a_day_that_drops_a_record_another_day_quarantined_a_copy_of_says_how_to
         files[day] = folder / "part.jsonl"
         files[day].write_text(_call("A", day) + _call(f"B-{day}", day) + _call("C", day))
     if dropping == "earlier":  # the days ran together: the earlier kept A
-        built_in_process(
-            data_dir, "run", "--date", START, "--to", next_day, "--select", "group:calls"
-        )
+        built(data_dir, "run", "--date", START, "--to", next_day, "--select", "group:calls")
         keeper = START
     else:  # the later day ran first and kept A; then the earlier one
         for day in (next_day, START):
-            built_in_process(data_dir, "run", "--date", day, "--select", "group:calls")
+            built(data_dir, "run", "--date", day, "--select", "group:calls")
         keeper = next_day
     assert _kept_days(data_dir, "A") == [keeper]
-    again = built_in_process(data_dir, "run", "--date", keeper, "--select", "group:calls")
+    again = built(data_dir, "run", "--date", keeper, "--select", "group:calls")
     assert "records_only_in_quarantine (" not in again
 
     files[keeper].write_text(_call(f"B-{keeper}", keeper))  # re-delivered without A and C
@@ -315,7 +312,7 @@ def test_a_selection_reading_a_table_as_of_its_day_runs_on_the_days_that_table_h
     would be."""
     data_dir = landed(tmp_path / "data", "crm", days=2)
     day_two = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
-    built_in_process(data_dir, "run", "--date", START, "--select", "group:crm")
+    built(data_dir, "run", "--date", START, "--select", "group:crm")
 
     interactions = "key:bronze/crm_interactions or key:silver/crm_interactions"
     ran = cli("run", "--date", day_two, "--select", interactions, data_dir=data_dir)
