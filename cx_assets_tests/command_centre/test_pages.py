@@ -243,6 +243,46 @@ def test_the_app_opens_on_the_overview_and_navigates(gold_root, monkeypatch):
     assert app.title[0].value == "Calls"
 
 
+def test_the_navigation_lists_each_page_by_its_title_in_the_contracts_order(tmp_path, monkeypatch):
+    """Found by mutation testing: app.py's pages put in another order, a page retitled or
+    given another URL, or every page's browser title left "CX command centre", passed every
+    test but the browser's. The sidebar lists the overview first (opened at the root), then
+    the domains in the contract's order (CRM, calls, leakage, support), each at its URL; a
+    page's browser title names it."""
+    import streamlit as st
+
+    listed, titled = [], []
+    navigation, page_config = st.navigation, st.set_page_config
+
+    def recording_navigation(pages, **options):
+        chosen = navigation(pages, **options)  # makes the first page the default if none is
+        listed.append([(page.title, page.url_path) for page in pages])
+        return chosen
+
+    def recording_page_config(**options):
+        titled.append(options.get("page_title"))
+        return page_config(**options)
+
+    monkeypatch.setattr(st, "navigation", recording_navigation)
+    monkeypatch.setattr(st, "set_page_config", recording_page_config)
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+    app.run()
+    app.switch_page(str(APP / "views" / "calls.py"))
+    app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    assert listed[0] == [
+        ("Overview", ""),
+        ("CRM friction", "crm"),
+        ("Calls", "calls"),
+        ("Digital leakage", "leakage"),
+        ("Support", "support"),
+    ]
+    assert titled[-1] == "Calls · CX command centre", titled
+    assert "Overview · CX command centre" in titled, titled
+
+
 def test_a_data_root_that_does_not_exist_is_said_on_every_page(gold_root, tmp_path, monkeypatch):
     """Seen in an audit: a mistyped CX_DATA_DIR showed the pages of an empty lakehouse, which
     asked a manager to generate data instead of naming the path."""
