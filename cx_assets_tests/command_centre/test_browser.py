@@ -125,13 +125,24 @@ def shown(browser, dashboard) -> Iterator[ShownPages]:
 
 
 def test_the_dashboard_command_serves_loopback_only_without_telemetry():
+    """And, found by mutation testing (each passed every test but a browser's, or none):
+    the command centre's own Python (`python` on PATH, a crontab's or a system one, has no
+    Streamlit or no cx_assets), no file watcher or rerun on save (server.py's promise),
+    not Streamlit's development mode (which serves no page and accepts any origin), and a
+    manager's toolbar without the developer's rerun, clear-cache and deploy."""
     command = streamlit_command(8612)
-    assert command[1:4] == ["-m", "cx_assets.command_centre.server", "run"]
+    assert command[:4] == [sys.executable, "-m", "cx_assets.command_centre.server", "run"]
     flags = dict(zip(command[5::2], command[6::2], strict=True))
-    assert flags["--server.address"] == "127.0.0.1"
-    assert flags["--server.port"] == "8612"
-    assert flags["--server.headless"] == "true"
-    assert flags["--browser.gatherUsageStats"] == "false"
+    assert flags == {
+        "--server.address": "127.0.0.1",
+        "--server.port": "8612",
+        "--server.headless": "true",
+        "--browser.gatherUsageStats": "false",
+        "--server.fileWatcherType": "none",
+        "--server.runOnSave": "false",
+        "--global.developmentMode": "false",
+        "--client.toolbarMode": "viewer",
+    }
 
 
 def listening_addresses(port: int) -> set[str]:
