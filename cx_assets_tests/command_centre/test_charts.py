@@ -668,3 +668,87 @@ def test_a_heat_maps_legend_counts_in_whole_numbers():
     legend = weekday_hour_heatmap(cells, "friction", title="t").to_dict()["encoding"]
     legend = legend["opacity"]["legend"]
     assert legend["format"] in {"d", ",d"}, legend
+
+
+def test_a_heat_maps_cells_are_placed_by_weekday_and_hour_and_darker_the_busier():
+    """Found by mutation testing: hour 23 dropped (Sunday 23h's 5 lost), either axis given
+    the other's field, the opacity scale fixed at 0 to 1 (2 and 5 drawn alike) or turned
+    round (the busiest hour faintest), and the words listing the quietest hour first each
+    passed every command-centre test, as did a tooltip without the hour. Worked by hand on
+    Monday 00h (2) and Sunday 23h (5):
+    168 cells from Monday 00h to Sunday 23h, hours across and weekdays down, an opacity
+    from 0.15 for none to 1 for 5, the busiest said first."""
+    cells = pd.DataFrame({"day_of_week": [6, 0], "hour": [23, 0], "n": [5, 2]})
+    spec = weekday_hour_heatmap(cells, "n", title="t").to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert len(rows) == 7 * 24
+    assert [(row["day"], row["hour"], row["count"]) for row in (rows[0], rows[1], rows[-1])] == [
+        ("Mon", 0, 2),
+        ("Mon", 1, 0),
+        ("Sun", 23, 5),
+    ]
+    assert sum(row["count"] for row in rows) == 7
+    encoding = spec["encoding"]
+    assert (encoding["x"]["field"], encoding["y"]["field"]) == ("hour", "day")
+    assert [tip["field"] for tip in encoding["tooltip"]] == ["day", "hour", "count"]
+    assert encoding["opacity"]["scale"] == {"domain": [0, 5.0], "range": [0.15, 1.0]}
+    assert spec["description"].endswith("7 in all, the busiest: Sun 23h 5; Mon 0h 2")
+
+
+def test_horizontal_bars_write_their_values_in_the_values_format_on_a_step_each():
+    """Found by mutation testing: a bar's label unformatted (`0.2925` for 29.2%) or its
+    tooltip in `,.0f` (`0`) passed every command-centre test. SLA breach shares by priority
+    (support's chart), worked by hand: names down the side in the frame's order, values
+    across with the axis in its own format (`.0%`), each label and tooltip in the value
+    format (`.1%`), a bar 22 px high whatever their number (the pages' tests saw those
+    three, on a whole page each)."""
+    from cx_assets.command_centre.charts import bars
+
+    frame = pd.DataFrame({"priority": ["low", "high"], "share": [0.05, 0.2925]})
+    spec = bars(
+        frame, x="priority", y="share", title="SLA", horizontal=True, value_format=".1%",
+        axis_format=".0%",
+    ).to_dict()  # fmt: skip
+    marks, text = spec["layer"]
+    names, values = marks["encoding"]["y"], marks["encoding"]["x"]
+    assert (names["field"], names["type"], names["sort"]) == (
+        "priority",
+        "nominal",
+        ["low", "high"],
+    )
+    assert (values["field"], values["type"], values["axis"]["format"]) == (
+        "share",
+        "quantitative",
+        ".0%",
+    )
+    assert text["encoding"]["text"] == {"field": "share", "format": ".1%", "type": "quantitative"}
+    (tip,) = [tip for tip in marks["encoding"]["tooltip"] if tip["field"] == "share"]
+    assert tip["format"] == ".1%"
+    assert spec["height"] == {"step": 22}
+    rows = next(iter(spec["datasets"].values()))
+    assert [(row["priority"], row["share"]) for row in rows] == [("low", 0.05), ("high", 0.2925)]
+
+
+def test_the_sentiment_mix_draws_negative_in_vermilion_and_positive_in_blue():
+    """Found by mutation testing: the sentiment donut's colours swapped (positive in Okabe
+    and Ito's vermilion, the playback's colour for a failure, negative in blue), or its
+    scale's range turned round against its domain, passed every test: the colour-blindness
+    test asks only that the three be told apart. Each sentiment keeps its colour whatever
+    the rows' order; a mix with a name outside the three takes the series colours. (A
+    mix of no calls with its zero guard dropped said `(—)` after each value, unseen.)"""
+    from cx_assets.command_centre.charts import SERIES_COLOURS, donut
+
+    frame = pd.DataFrame({"sentiment": ["negative", "positive", "neutral"], "calls": [5, 3, 1]})
+    scale = donut(frame, names="sentiment", values="calls", title="t").to_dict()["encoding"]
+    scale = scale["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "positive": "#0072B2",
+        "neutral": "#8A8A8A",
+        "negative": "#D55E00",
+    }
+    # A mix of no calls says no share (0 of 0 is none).
+    zeros = donut(frame.assign(calls=0), names="sentiment", values="calls", title="t").to_dict()
+    assert zeros["description"].endswith("negative 0; positive 0; neutral 0"), zeros["description"]
+    other = frame.assign(sentiment=["negative", "positive", "mixed"])
+    scale = donut(other, names="sentiment", values="calls", title="t").to_dict()["encoding"]
+    assert scale["color"]["scale"] == {"range": SERIES_COLOURS}
