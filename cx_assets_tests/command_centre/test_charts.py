@@ -752,3 +752,92 @@ def test_the_sentiment_mix_draws_negative_in_vermilion_and_positive_in_blue():
     other = frame.assign(sentiment=["negative", "positive", "mixed"])
     scale = donut(other, names="sentiment", values="calls", title="t").to_dict()["encoding"]
     assert scale["color"]["scale"] == {"range": SERIES_COLOURS}
+
+
+def test_a_share_a_day_by_series_reads_as_a_share_and_names_its_series():
+    """Found by mutation testing: a share's axis of whole values (0 and 1) ticked at whole
+    numbers (`0%` and `100%` alone), a tooltip's day with its midnight time, a tooltip
+    without the series (journey) it belongs to, and several series' points at Vega's
+    default size (30 px², shapes hard to tell apart) each passed every command-centre test.
+    A conversion rate a day for two journeys, worked by hand."""
+    days = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    frame = pd.DataFrame(
+        {"date": [*days, *days], "rate": [0.0, 1.0, 1.0, 0.0], "journey": list("aabb")}
+    )
+    spec = lines(frame, x="date", y="rate", colour="journey", title="t", y_format=".0%").to_dict()
+    y = spec["encoding"]["y"]
+    assert (y["field"], y["axis"], y["scale"]) == ("rate", {"format": ".0%"}, {"zero": True})
+    assert [(tip["field"], tip.get("format")) for tip in spec["encoding"]["tooltip"]] == [
+        ("date", "%Y-%m-%d"),
+        ("rate", ".1%"),
+        ("journey", None),
+    ]
+    assert spec["mark"]["point"]["size"] >= 60, spec["mark"]
+    # A count's axis, though, ticks at whole numbers, held as floats too (a sum in DuckDB).
+    counts = lines(frame.assign(n=[0.0, 1.0, 2.0, 1.0]), x="date", y="n", title="t").to_dict()
+    assert counts["encoding"]["y"]["axis"] == {"format": "~s", "tickMinStep": 1}
+
+
+def test_a_week_and_a_day_labels_at_most_seven_days():
+    """Found by mutation testing: the labelled days' step counted from the days between the
+    first and the last, not the days shown (8 days labelled a day each, over
+    `MAX_DAY_LABELS`), or the axis without its padding (the first and last days' points
+    and labels on the chart's edge), passed every test. Worked by hand: 8 days, a step of
+    ceil(8 / 7) = 2, labels on the 1st, 3rd, 5th and 7th."""
+    from cx_assets.command_centre.charts import DAY_EDGE_PIXELS
+
+    frame = pd.DataFrame({"date": pd.date_range("2024-03-01", "2024-03-08"), "n": 1})
+    x = lines(frame, x="date", y="n", title="t").to_dict()["encoding"]["x"]
+    assert [value["date"] for value in x["axis"]["values"]] == [1, 3, 5, 7]
+    assert x["scale"] == {"padding": DAY_EDGE_PIXELS}
+
+
+def test_shares_stacked_over_days_read_as_shares_of_a_whole():
+    """Found by mutation testing: CRM's linkage shares drawn unstacked (each area from 0,
+    overlapping), or its axis in Vega's `~s` (`600m` for 60%), passed every test. Each
+    day's areas stack to 100%, the axis in the chart's format, a tooltip names its series."""
+    days = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    frame = pd.DataFrame({"date": days, "a": [0.6, 0.5], "b": [0.4, 0.5]})
+    spec = stacked_area(
+        frame, x="date", ys={"a": "direct", "b": "other"}, title="t", y_format=".0%"
+    )
+    encoding = spec.to_dict()["encoding"]
+    assert (encoding["y"]["field"], encoding["y"]["stack"]) == ("value", True)
+    assert encoding["y"]["axis"]["format"] == ".0%"
+    assert [tip["field"] for tip in encoding["tooltip"]] == ["date", "series", "value"]
+
+
+def test_a_scatter_draws_each_measure_on_its_own_axis_in_its_own_format():
+    """Found by mutation testing: support's breaches against CSAT drawn with CSAT across
+    (x given the y field), its CSAT axis titled with x's name, or its share axis in Vega's
+    `~s` (`100m`), passed every test, which read the scatter's names and scales only. Each
+    axis draws its own field, titled and formatted as asked; a tooltip gives the size."""
+    frame = pd.DataFrame(
+        {"agent": ["Ana", "Bo"], "breach": [0.1, 0.3], "csat": [4.5, 3.0], "n": [3, 5]}
+    )
+    spec = scatter(
+        frame, x="breach", y="csat", size="n", label="agent", title="t", x_format="~%",
+        y_format=".2f", labels={"breach": "breach share", "csat": "mean CSAT"},
+    ).to_dict()  # fmt: skip
+    for layer in spec["layer"]:
+        x, y = layer["encoding"]["x"], layer["encoding"]["y"]
+        assert (x["field"], x["title"], x["axis"]) == ("breach", "breach share", {"format": "~%"})
+        assert (y["field"], y["title"], y["axis"]) == ("csat", "mean CSAT", {"format": ".2f"})
+    assert [tip["field"] for tip in spec["layer"][0]["encoding"]["tooltip"]] == [
+        "agent",
+        "breach",
+        "csat",
+        "n",
+    ]
+
+
+def test_a_series_with_no_day_yet_is_ticked_by_day():
+    """Found by mutation testing: `_day_ticks`' guard for a series without days losing its
+    empty case (the chart then raised AttributeError on `NaT`) passed every test. A series
+    with no row, or only missing days, is still a chart, its axis ticked at days."""
+    from cx_assets.command_centre.charts import DAY_TICKS
+
+    for days in ([], [None]):
+        frame = pd.DataFrame({"date": pd.to_datetime(days), "n": [0] * len(days)})
+        axis = lines(frame, x="date", y="n", title="t").to_dict()["encoding"]["x"]["axis"]
+        assert axis == {"format": "%b %d", "tickCount": DAY_TICKS}, axis
