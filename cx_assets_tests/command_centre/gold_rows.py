@@ -217,17 +217,8 @@ def write_digital(data_dir: Path) -> None:
         cause(DAY2, "pharmacy", None, "desktop", 5),
     ])  # fmt: skip
 
-    def savings(journey, per_day):
-        cost = per_day * 8.0 * 365
-        return {
-            "journey_type": journey, "avoidable_calls_per_day": per_day, "annualized_cost": cost,
-            "low_fix_rate": 0.1, "savings_low_fix": cost * 0.1, "mid_fix_rate": 0.25,
-            "savings_mid_fix": cost * 0.25, "high_fix_rate": 0.5, "savings_high_fix": cost * 0.5,
-            "cost_per_call": 8.0, "total_leakage_calls": int(per_day * 2), "observed_days": 2,
-        }  # fmt: skip
-
     publish(data_dir, "leakage_savings_model", digital.LeakageSavingsModel,
-            [savings("billing", 15.0), savings("pharmacy", 5.0)])  # fmt: skip
+            [savings_row("billing", 15.0), savings_row("pharmacy", 5.0)])  # fmt: skip
     publish(data_dir, "leakage_action_recommendations", digital.LeakageActionRecommendation, [
         {"rank": 1, "action": "Fix payment timeouts on mobile", "owner": "Payments Engineering",
          "effort": "medium", "estimated_annual_savings": 21900.0, "journey_type": "billing",
@@ -269,14 +260,7 @@ def write_support(data_dir: Path, *, rated: bool = True) -> None:
     publish(data_dir, "support_ticket_analytics", support.TicketAnalytics,
             support_tickets(rated=rated))  # fmt: skip
 
-    def agent(day, agent_id, name, team, breaches, csat, handled=1):
-        return {
-            "date": day, "agent_id": agent_id, "agent_name": name, "team": team,
-            "tickets_handled": handled, "tickets_resolved": handled,
-            "mean_first_response_minutes": 120.0, "mean_resolution_hours": 5.0,
-            "sla_breaches": breaches, "mean_csat": csat,
-        }  # fmt: skip
-
+    agent = support_agent_row
     publish(data_dir, "support_agent_daily", support.AgentDaily, [
         agent(DAY1, "A1", "Ana Agent", "Billing", 1, 2.0, handled=2),  # T5 not rated
         agent(DAY1, "A2", "Ben Agent", "Tech", 0, 5.0),
@@ -315,3 +299,26 @@ def write_gold(data_dir: Path) -> Path:
     for write in (write_crm, write_calls, write_digital, write_support):
         write(data_dir)
     return data_dir
+
+
+def savings_row(journey: str, per_day: float) -> dict:
+    """A `leakage_savings_model` row: `per_day` avoidable calls at $8 a call, a year of them
+    its annualized cost, over 2 observed days."""
+    cost = per_day * 8.0 * 365
+    return {
+        "journey_type": journey, "avoidable_calls_per_day": per_day, "annualized_cost": cost,
+        "low_fix_rate": 0.1, "savings_low_fix": cost * 0.1, "mid_fix_rate": 0.25,
+        "savings_mid_fix": cost * 0.25, "high_fix_rate": 0.5, "savings_high_fix": cost * 0.5,
+        "cost_per_call": 8.0, "total_leakage_calls": int(per_day * 2), "observed_days": 2,
+    }  # fmt: skip
+
+
+def support_agent_row(day, agent_id, name, team, breaches, csat, handled=1) -> dict:
+    """A `support_agent_daily` row: every ticket handled resolved, 2 h to respond, 5 h to
+    resolve."""
+    return {
+        "date": day, "agent_id": agent_id, "agent_name": name, "team": team,
+        "tickets_handled": handled, "tickets_resolved": handled,
+        "mean_first_response_minutes": 120.0, "mean_resolution_hours": 5.0,
+        "sla_breaches": breaches, "mean_csat": csat,
+    }  # fmt: skip

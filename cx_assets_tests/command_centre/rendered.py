@@ -29,6 +29,20 @@ def render(page: str, data_dir: Path, monkeypatch) -> AppTest:
     return app
 
 
+def render_app(data_dir: Path, monkeypatch, page: str | None = None) -> AppTest:
+    """The whole app (`app.py`: its navigation, as `cx-lakehouse dashboard` serves it) on
+    `data_dir`, opened on the overview, then switched to `page` if one is given."""
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+    app.run()
+    if page is not None:
+        app.switch_page(str(APP / "views" / f"{page}.py"))
+        app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    return app
+
+
 def render_each(pages: Iterable[str], data_dir: Path) -> dict[str, AppTest]:
     """Each of `pages` rendered (`render`) on `data_dir`, by page: for a module-scoped fixture
     whose tests only read the pages, each rendered once for them all."""

@@ -585,16 +585,9 @@ def test_the_savings_model_ranks_journey_types_by_their_cost(gold_root, tmp_path
     data_dir = tmp_path / "data"
     shutil.copytree(gold_root, data_dir)
 
-    def modelled(journey, per_day, cost):
-        return {
-            "journey_type": journey, "avoidable_calls_per_day": per_day, "annualized_cost": cost,
-            "low_fix_rate": 0.1, "savings_low_fix": cost * 0.1, "mid_fix_rate": 0.25,
-            "savings_mid_fix": cost * 0.25, "high_fix_rate": 0.5, "savings_high_fix": cost * 0.5,
-            "cost_per_call": 8.0, "total_leakage_calls": int(per_day * 2), "observed_days": 2,
-        }  # fmt: skip
-
     gold_rows.publish(data_dir, "leakage_savings_model", digital_schemas.LeakageSavingsModel,
-                      [modelled("billing", 5.0, 14_600.0), modelled("pharmacy", 15.0, 43_800.0)])  # fmt: skip
+                      [gold_rows.savings_row("billing", 5.0),  # $14,600 a year
+                       gold_rows.savings_row("pharmacy", 15.0)])  # $43,800 a year  # fmt: skip
     app = render("leakage", data_dir, monkeypatch)
 
     (savings,) = [frame.value for frame in app.dataframe if "annual_savings" in frame.value]

@@ -22,6 +22,7 @@ from cx_assets_tests.command_centre.rendered import (
     PAGES,
     column_labels,
     render,
+    render_app,
 )
 
 
@@ -265,13 +266,7 @@ def test_the_navigation_lists_each_page_by_its_title_in_the_contracts_order(tmp_
 
     monkeypatch.setattr(st, "navigation", recording_navigation)
     monkeypatch.setattr(st, "set_page_config", recording_page_config)
-    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
-    app.run()
-    app.switch_page(str(APP / "views" / "calls.py"))
-    app.run()
-    assert not app.exception, [error.value for error in app.exception]
+    render_app(tmp_path, monkeypatch, "calls")
     assert listed[0] == [
         ("Overview", ""),
         ("CRM friction", "crm"),
@@ -340,14 +335,7 @@ def test_a_gold_folder_this_user_may_not_read_is_said_not_a_traceback(page, gold
         return listing(path)
 
     monkeypatch.setattr(os, "scandir", refusing)
-    monkeypatch.setenv("CX_DATA_DIR", str(gold_root))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
-    app.run()
-    if page != "overview":
-        app.switch_page(str(APP / "views" / f"{page}.py"))
-        app.run()
-    assert not app.exception, [error.value for error in app.exception]
+    app = render_app(gold_root, monkeypatch, None if page == "overview" else page)
     (error,) = [block.value for block in app.error]
     assert error.startswith(f"This user may not read `{locked}` (Permission denied)"), error
 
@@ -361,13 +349,7 @@ def test_a_gold_file_this_user_may_not_read_is_not_said_damaged(gold_root, tmp_p
     shutil.copytree(gold_root, data_dir)
     locked = sorted((data_dir / "gold" / "calls_kpis_daily").rglob("*.parquet"))[-1]
     locked.chmod(0o000)
-    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    app = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
-    app.run()
-    app.switch_page(str(APP / "views" / "calls.py"))
-    app.run()
-    assert not app.exception, [error.value for error in app.exception]
+    app = render_app(data_dir, monkeypatch, "calls")
     (error,) = [block.value for block in app.error]
     assert error.startswith(f"This user may not read `{locked}` (Permission denied)"), error
 

@@ -390,19 +390,12 @@ def test_an_agent_who_changed_team_is_counted_under_the_latest_one(
     gold_rows.publish(data_dir, "support_ticket_analytics", support_schemas.TicketAnalytics,
                       [*gold_rows.support_tickets(), t6])  # fmt: skip
 
-    def agent(day, agent_id, name, team, handled, breaches, csat):
-        return {
-            "date": day, "agent_id": agent_id, "agent_name": name, "team": team,
-            "tickets_handled": handled, "tickets_resolved": handled,
-            "mean_first_response_minutes": 120.0, "mean_resolution_hours": 5.0,
-            "sla_breaches": breaches, "mean_csat": csat,
-        }  # fmt: skip
-
+    agent = gold_rows.support_agent_row  # (day, id, name, team, breaches, csat, handled)
     gold_rows.publish(data_dir, "support_agent_daily", support_schemas.AgentDaily, [
-        agent(gold_rows.DAY1, "A1", "Ana Agent", "Billing", 2, 1, 2.0),  # T1, T5
-        agent(gold_rows.DAY1, "A2", "Ben Agent", "Tech", 1, 0, 5.0),  # T2
-        agent(gold_rows.DAY2, "A1", "Ana Souza", "Tech", 1, 0, 4.0),  # T4
-        agent(gold_rows.DAY2, "A2", "Ben Agent", "Billing", 1, 0, 5.0),  # T6
+        agent(gold_rows.DAY1, "A1", "Ana Agent", "Billing", 1, 2.0, handled=2),  # T1, T5
+        agent(gold_rows.DAY1, "A2", "Ben Agent", "Tech", 0, 5.0),  # T2
+        agent(gold_rows.DAY2, "A1", "Ana Souza", "Tech", 0, 4.0),  # T4
+        agent(gold_rows.DAY2, "A2", "Ben Agent", "Billing", 0, 5.0),  # T6
     ])  # fmt: skip
     app = render("support", data_dir, monkeypatch)
 
