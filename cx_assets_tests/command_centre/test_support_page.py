@@ -411,6 +411,26 @@ def test_an_agent_who_changed_team_is_counted_under_the_latest_one(
         assert (shown["Tickets created"], shown["Within SLA"]) == (tickets, within), team
 
 
+def test_a_team_every_agent_has_left_is_not_offered(gold_root, tmp_path, monkeypatch):
+    """Found in a review: Ben (A2), Tech's only agent on day 1, is in Billing on day 2, as
+    Ana (A1) is both days. Agents are counted under their latest team, so Tech picks no
+    ticket whatever the days: the filter offers Billing alone."""
+    from cx_assets.support import schemas as support_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    agent = gold_rows.support_agent_row  # (day, id, name, team, breaches, csat, handled)
+    gold_rows.publish(data_dir, "support_agent_daily", support_schemas.AgentDaily, [
+        agent(gold_rows.DAY1, "A1", "Ana Agent", "Billing", 1, 2.0, handled=2),  # T1, T5
+        agent(gold_rows.DAY1, "A2", "Ben Agent", "Tech", 0, 5.0),  # T2
+        agent(gold_rows.DAY2, "A1", "Ana Agent", "Billing", 0, 4.0),  # T4
+        agent(gold_rows.DAY2, "A2", "Ben Agent", "Billing", 0, 5.0),
+    ])  # fmt: skip
+    app = render("support", data_dir, monkeypatch)
+
+    assert app.sidebar.multiselect(key="support_teams").options == ["Billing"]
+
+
 # The forecast of `thirty_days_before_a_forecast`: from the day after its 30 days.
 FORECAST_FROM = date(2024, 1, 31)
 

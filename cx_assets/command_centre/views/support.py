@@ -58,8 +58,10 @@ days = ui.query("SELECT DISTINCT date FROM support_ticket_analytics", ["support_
     "date"
 ]
 first, last = ui.date_filter(list(days.dt.date), key="support_days")
+# The teams agents are counted under (`TEAMS`, each agent's latest): a team every agent has
+# left was offered, and picked no ticket.
 known_teams = ui.query(
-    "SELECT DISTINCT coalesce(team, '(no team)') AS team FROM support_agent_daily ORDER BY team",
+    f"SELECT DISTINCT coalesce(team, '(no team)') AS team FROM {TEAMS} ORDER BY team",
     ["support_agent_daily"],
 )["team"].tolist()
 teams = ui.dimension_filter("Teams", known_teams, key="support_teams")
