@@ -504,6 +504,24 @@ def test_a_type_whose_leakage_held_is_not_named_fastest_growing(gold_root, tmp_p
     assert fastest.help.endswith("(the least fall: billing, +0.0%).")
 
 
+def test_a_fall_too_small_to_show_reads_as_none_not_minus_zero(gold_root, tmp_path, monkeypatch):
+    """billing fell 0.04% week on week, pharmacy 2.0%: the least fall, shown to a tenth of a
+    percent, is none, and read "-0.0%" (the calls page's changes write it "+0.0")."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    gold_rows.publish(data_dir, "leakage_daily_summary", digital_schemas.LeakageDailySummary, [
+        {"date": DAY2, "journey_type": journey, "leakage_calls": n, "daily_cost": 8.0 * n,
+         "primary_segment": "MAPD New", "trend_pct": trend}
+        for journey, n, trend in (("billing", 20, -0.04), ("pharmacy", 5, -2.0))
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+
+    (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
+    assert fastest.help.endswith("(the least fall: billing, +0.0%).")
+
+
 def test_the_fastest_growing_card_names_the_type_that_grew_most(gold_root, tmp_path, monkeypatch):
     """billing +14.0% and pharmacy +30.0% week on week: pharmacy grew most."""
     from cx_assets.digital import schemas as digital_schemas

@@ -96,8 +96,9 @@ elif len(worst):
     least = worst.iloc[-1]
     said = {
         "value": ui.MISSING,
+        # `z`: a fall too small to show reads +0.0%, as a type that held, never -0.0%.
         "help": "No journey type's leakage grew week on week (the least fall: "
-        f"{least['journey_type']}, {least['latest_trend_pct']:+.1f}%).",
+        f"{least['journey_type']}, {least['latest_trend_pct']:+z.1f}%).",
     }
 else:
     said = {
