@@ -31,7 +31,7 @@ from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.gold_io_manager import GoldIOManager, PublishJournal, Unpublished
 from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
-from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.io_managers import DayRows, TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import build_resources
@@ -151,6 +151,20 @@ def model_use(model: dict) -> pd.DataFrame:
     return pd.DataFrame({"n": [len(model["weights"])], "label": model["classes"][:1]})
 
 
+# What `test_tickets_by_day` returns on its next output (set by each test).
+NEXT_DAY_ROWS: dict[str, DayRows] = {}
+
+
+@lake_asset("gold", group=GROUP, partitioned=False, name="test_tickets_by_day")
+def tickets_by_day() -> DayRows:
+    """A whole-history table whose rows belong to days (as support's tickets)."""
+    return NEXT_DAY_ROWS["next"]
+
+
+def tickets(*rows: tuple[date, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["date", "ticket_id"])
+
+
 def materialization(result, key: list[str], partition: str | None = None):
     events = [
         event
@@ -239,6 +253,58 @@ def test_journals_left_behind_are_published_before_any_other_write(lake, monkeyp
     assert lake.gold("test_numbers_daily")["n"].tolist() == [50]
     assert list(journal_dir.iterdir()) == []
     assert gold.republish_left_behind() == []
+
+
+def test_days_two_crashed_outputs_left_behind_are_both_published_again(lake, monkeypatch):
+    """Each output's journal names what it publishes and what an earlier crash left behind:
+    two runs killed in a row after their warehouse commits (a disk filling up) leave both
+    days behind the warehouse, and the next command republishes both, not only the last."""
+    lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    ROWS_PER_DAY["n"] = 1
+    try:
+        for day in ("2024-01-05", "2024-01-06"):
+            assert not lake.materialize([numbers_daily], day=day, raise_on_error=False).success
+    finally:
+        ROWS_PER_DAY["n"] = 2
+        monkeypatch.undo()
+    assert len(lake.gold("test_numbers_daily")) == 4  # both days behind the warehouse
+
+    assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_numbers_daily"]
+
+    frame = lake.gold("test_numbers_daily")
+    assert sorted(zip(frame["date"].astype(str), frame["n"], strict=True)) == [
+        ("2024-01-05", 50),
+        ("2024-01-06", 60),
+    ]
+
+
+def test_a_day_emptied_by_a_crashed_output_is_published_again_empty(lake, monkeypatch):
+    """A day materialized again with no rows (its landed files removed), the run killed
+    after the warehouse committed it: the day holds no row there, but was built, so the
+    next command publishes it again as an empty file, not leaving its old rows for analysts."""
+    lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
+    _run_again_killed_before_its_parquet(lake, monkeypatch, numbers_daily, rows=0)
+    assert len(lake.gold("test_numbers_daily")) == 4  # 2024-01-05's old rows, behind
+
+    assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_numbers_daily"]
+
+    day = lake.layout.gold_dir / "test_numbers_daily" / "date=2024-01-05" / DATA_FILE
+    assert pq.read_metadata(day).num_rows == 0
+    assert lake.gold("test_numbers_daily")["n"].tolist() == [60, 61]
+
+
+def test_a_day_built_before_days_were_recorded_is_published_again(lake, monkeypatch):
+    """A data root built before the warehouse recorded the days it writes: a day holding
+    rows there is built, and a journal naming it publishes it again."""
+    lake.materialize([numbers_daily], day="2024-01-05", last_day="2024-01-06")
+    _run_again_killed_before_its_parquet(lake, monkeypatch, numbers_daily, rows=1)
+    with lake.resources["warehouse"].connect() as con:
+        con.execute("DELETE FROM lakehouse.written_days")
+
+    assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_numbers_daily"]
+
+    assert sorted(lake.gold("test_numbers_daily")["n"].tolist()) == [50, 60, 61]
 
 
 def test_a_day_published_again_from_the_warehouse_reads_in_pandas_as_the_others(lake, monkeypatch):
@@ -345,6 +411,21 @@ def test_a_journal_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
     with pytest.raises(OSError) as raised:
         journal.write(Unpublished({date(2024, 1, 5)}))
     assert raised.value.errno == 28 and str(journal.path.parent) in str(raised.value.filename)
+
+
+def test_a_journal_the_disk_cannot_read_fails_naming_it_not_taken_as_none(tmp_path, monkeypatch):
+    """Only a journal that is not there means nothing was left behind: one the disk fails
+    to read (an I/O error) is said, naming it, not taken as none and its days lost."""
+    journal = PublishJournal(tmp_path / "journal" / "table.json")
+    journal.write(Unpublished({date(2024, 1, 5)}, True))
+
+    def unreadable(path):
+        raise OSError(5, "Input/output error", str(path))
+
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    with pytest.raises(OSError) as raised:
+        journal.read()
+    assert raised.value.errno == 5 and raised.value.filename == str(journal.path)
 
 
 def test_a_damaged_journal_publishes_the_whole_table_again(lake):
@@ -681,3 +762,31 @@ def test_gold_parquet_holds_the_rows_written_not_the_table_read_back(lake):
         assert table.schema.names == ["n", "label"]
         assert table["n"].to_pylist() == expected
     assert lake.query("SELECT count(*) AS n FROM gold.test_numbers_daily")["n"].tolist() == [4]
+
+
+# --------------------------------------------------------------------------- DayRows in gold
+
+
+def ticket_days(lake) -> dict[str, list[str]]:
+    """Each day folder of the table's Parquet and the tickets its file holds."""
+    dataset = lake.layout.gold_dir / "test_tickets_by_day"
+    return {
+        folder.name: pq.read_table(folder / DATA_FILE)["ticket_id"].to_pylist()
+        for folder in sorted(dataset.iterdir())
+    }
+
+
+def test_a_ticket_day_a_crashed_output_emptied_is_published_again_empty(lake, monkeypatch):
+    """A ticket moved to another day, the output killed after the warehouse committed both
+    days: the day it left holds no row in the warehouse, and the next command publishes it
+    again without the ticket (it kept it, counted twice with the day it moved to)."""
+    NEXT_DAY_ROWS["next"] = DayRows(tickets((D1, "a"), (D2, "b")), [D1, D2])
+    lake.materialize([tickets_by_day])
+    monkeypatch.setattr(GoldIOManager, "publish", _killed)
+    NEXT_DAY_ROWS["next"] = DayRows(tickets((D2, "a"), (D2, "b")), [D1, D2])
+    assert not lake.materialize([tickets_by_day], raise_on_error=False).success
+    monkeypatch.undo()
+
+    assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_tickets_by_day"]
+
+    assert ticket_days(lake) == {f"date={D1}": [], f"date={D2}": ["a", "b"]}
