@@ -353,6 +353,92 @@ def test_a_day_published_again_has_the_columns_of_the_others_not_the_warehouse_l
     assert rows == [(D1, 50), (D2, 60), (D2, 61)]
 
 
+def _day_files_left_behind(lake, shapes: dict[date, list[str]]) -> GoldIOManager:
+    """Gold table `t` with every column of `shapes` and a row a day in the warehouse, each
+    day's Parquet written (in `shapes`' order, a minute apart) with that day's columns from
+    a frame, and a journal naming the first day as left behind by a crash."""
+    from cx_assets.lakehouse.warehouse import as_arrow, replace_rows
+
+    gold = lake.resources["gold_io_manager"]
+    names = list(dict.fromkeys(name for columns in shapes.values() for name in columns))
+    frame = pd.DataFrame(
+        [{"date": day, **{name: f"{name}{day.day}" for name in names}} for day in shapes]
+    )
+    with lake.resources["warehouse"].connect() as con:
+        replace_rows(con, "gold", "t", frame, list(shapes))
+    for minute, (day, columns) in enumerate(shapes.items()):
+        gold.publish("t", as_arrow(frame[frame["date"] == day][["date", *columns]]), [day])
+        path = lake.layout.gold_dir / "t" / f"date={day}" / DATA_FILE
+        os.utime(
+            path, ns=(path.stat().st_atime_ns, 1_700_000_000_000_000_000 + minute * 60 * 10**9)
+        )
+    PublishJournal(lake.layout.gold_journal_dir / "t.json").write(Unpublished({D1}, True))
+    return gold
+
+
+def test_a_day_published_again_takes_the_columns_of_the_newest_file(lake):
+    """The model gained a column since the day left behind was first written: it is
+    published again with the columns the newest day's file has, as a build would write it
+    now, not with its own old ones: DuckDB's read of the table by its documented glob
+    takes the first file's columns, so the new column was silently gone from every day."""
+    gold = _day_files_left_behind(lake, {D1: ["n", "label"], D2: ["n", "label", "added"]})
+
+    assert gold.republish_left_behind() == ["t"]
+
+    for day in (D1, D2):
+        path = lake.layout.gold_dir / "t" / f"date={day}" / DATA_FILE
+        assert pq.read_schema(path).names == ["n", "label", "added"], day
+    assert pd.read_parquet(lake.layout.gold_dir / "t" / f"date={D1}")["added"].tolist() == [
+        "added5"
+    ]
+
+
+def test_a_damaged_day_file_does_not_stop_another_day_being_published_again(lake):
+    """A day file no reader can open (cut short, overwritten) shapes nothing: the left
+    behind day is published again from the warehouse, and the command goes on."""
+    gold = _day_files_left_behind(lake, {D1: ["n", "label"], D2: ["n", "label"]})
+    (lake.layout.gold_dir / "t" / f"date={D2}" / DATA_FILE).write_bytes(b"PAR1 cut short")
+
+    assert gold.republish_left_behind() == ["t"]
+
+    assert pd.read_parquet(lake.layout.gold_dir / "t" / f"date={D1}").to_dict("records") == [
+        {"n": "n5", "label": "label5"}
+    ]
+
+
+def test_a_file_with_a_column_the_warehouse_lacks_does_not_shape_a_day_published_again(lake):
+    """A day file holding a column the warehouse table does not (a table rebuilt since,
+    its old day files kept) is no shape to publish the warehouse's rows in."""
+    gold = _day_files_left_behind(lake, {D1: ["n", "label"], D2: ["n", "label", "gone"]})
+    with lake.resources["warehouse"].connect() as con:
+        con.execute("ALTER TABLE gold.t DROP COLUMN gone")
+
+    assert gold.republish_left_behind() == ["t"]
+
+    path = lake.layout.gold_dir / "t" / f"date={D1}" / DATA_FILE
+    assert pq.read_schema(path).names == ["n", "label"]
+
+
+def test_a_day_published_again_in_a_type_the_warehouse_widened_reads_its_values(lake):
+    """The newest file's pandas description names a column's type as it wrote it (`Int64`):
+    a day whose rows the warehouse holds in a wider type (DOUBLE: another day brought 2.5)
+    is published again without that description, and pandas reads its 2.5, where the
+    description made it fail ('cannot safely cast non-equivalent float64 to int64')."""
+    from cx_assets.lakehouse.warehouse import as_arrow, replace_rows
+
+    gold = lake.resources["gold_io_manager"]
+    counted = pd.DataFrame({"date": [D1], "score": pd.array([5], dtype="Int64")})
+    with lake.resources["warehouse"].connect() as con:
+        replace_rows(con, "gold", "t", counted, [D1])
+        replace_rows(con, "gold", "t", pd.DataFrame({"date": [D2], "score": [2.5]}), [D2])
+    gold.publish("t", as_arrow(counted), [D1])
+    PublishJournal(lake.layout.gold_journal_dir / "t.json").write(Unpublished({D2}, True))
+
+    assert gold.republish_left_behind() == ["t"]
+
+    assert pd.read_parquet(lake.layout.gold_dir / "t" / f"date={D2}")["score"].tolist() == [2.5]
+
+
 def test_a_day_killed_before_the_warehouse_committed_it_gets_no_parquet(lake, monkeypatch):
     """Found in an audit: killed after its journal was written and before the warehouse's
     commit, a day was published again by the next run as an empty folder, "built, no
