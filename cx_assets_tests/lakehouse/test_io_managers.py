@@ -31,11 +31,11 @@ from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.gold_io_manager import GoldIOManager, PublishJournal, Unpublished
 from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
-from cx_assets.lakehouse.io_managers import DayRows, TableRef
+from cx_assets.lakehouse.io_managers import DayRows, DayTables, TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import build_resources
-from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets.lakehouse.warehouse import Warehouse, as_arrow
 from cx_assets_tests.conftest import QUIET
 
 D1, D2, D3 = date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)
@@ -163,6 +163,16 @@ def tickets_by_day() -> DayRows:
 
 def tickets(*rows: tuple[date, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "ticket_id"])
+
+
+# The chunks of days `test_numbers_by_chunk` computes its step's days in (set by each test).
+CHUNKS: list[list[date]] = []
+
+
+@lake_asset("gold", group=GROUP, model=Numbers, name="test_numbers_by_chunk")
+def numbers_by_chunk(context) -> DayTables:
+    """Per day, computed a chunk of days at a time (as digital's journey timeline)."""
+    return DayTables((days, as_arrow(numbers_for(days))) for days in CHUNKS)
 
 
 def materialization(result, key: list[str], partition: str | None = None):
@@ -876,3 +886,25 @@ def test_a_ticket_day_a_crashed_output_emptied_is_published_again_empty(lake, mo
     assert lake.resources["gold_io_manager"].republish_left_behind() == ["test_tickets_by_day"]
 
     assert ticket_days(lake) == {f"date={D1}": [], f"date={D2}": ["a", "b"]}
+
+
+# --------------------------------------------------------------------------- DayTables in gold
+
+
+@pytest.mark.parametrize(
+    "chunks, says",
+    [
+        ([[D1, D2], [D2, D3]], "a chunk for days [datetime.date(2024, 1, 6), datetime.date"),
+        ([[D1], [D3]], "no rows were computed for some of [datetime.date(2024, 1, 5)"),
+    ],
+)
+def test_chunks_writing_a_day_twice_or_leaving_one_out_fail_the_step(lake, chunks, says):
+    """A day written twice would hold the later chunk's rows alone; a day left out would
+    keep the rows of the run before, its materialization saying it was written."""
+    CHUNKS[:] = chunks
+    result = lake.materialize(
+        [numbers_by_chunk], day="2024-01-05", last_day="2024-01-07", raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert says in failure.step_failure_data.error.to_string()
