@@ -53,6 +53,15 @@ def test_rows_are_inserted_by_column_name(con):
     assert [name for name, _ in table_columns(con, "silver", "t")] == ["date", "id", "name"]
 
 
+def test_a_filtered_frames_index_is_not_stored(con):
+    """A frame filtered before it is written keeps the index of the rows it kept (1, 3):
+    not a column of the table, nor of the analysts' Parquet written from the same rows."""
+    frame = pd.DataFrame({"date": [D1] * 4, "id": [1, 2, 3, 4]})
+    replace_rows(con, "gold", "kept", frame[frame["id"] % 2 == 0], [D1])
+    assert table_columns(con, "gold", "kept") == [("date", "DATE"), ("id", "BIGINT")]
+    assert rows(con, "SELECT id FROM gold.kept ORDER BY id") == [(2,), (4,)]
+
+
 def test_replacing_a_partition_leaves_other_days_alone(con):
     seed(con)
     replace_rows(con, "silver", "t", pd.DataFrame({"date": [D1], "id": [99], "name": ["z"]}), [D1])
@@ -336,6 +345,25 @@ def test_timestamps_are_utc_microseconds_and_date_is_a_date(con):
     ) == [
         (D1, "2024-01-05 13:00:00.000000", "10:00"),
         (D1, "2024-01-05 23:59:59.123456", "11:00"),
+    ]
+
+
+def test_arrow_rows_are_stored_as_frames_are_utc_microseconds(con):
+    """Rows a step gives as Arrow (a chunk of days) keep their types no more than a frame's:
+    nanosecond, naive timestamps are stored as microsecond UTC, not `TIMESTAMP_NS`."""
+    arrow = pa.table(
+        {
+            "date": pa.array([D1], pa.date32()),
+            "seen_at": pa.array([1_704_448_800_123_456_789], pa.timestamp("ns")),
+        }
+    )
+    replace_rows(con, "gold", "arrow_times", arrow, [D1])
+    assert table_columns(con, "gold", "arrow_times") == [
+        ("date", "DATE"),
+        ("seen_at", "TIMESTAMP WITH TIME ZONE"),
+    ]
+    assert rows(con, "SELECT strftime(seen_at, '%Y-%m-%d %H:%M:%S.%f') FROM gold.arrow_times") == [
+        ("2024-01-05 10:00:00.123456",)
     ]
 
 

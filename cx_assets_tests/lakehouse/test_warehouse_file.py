@@ -209,6 +209,24 @@ def test_a_damaged_parquet_file_a_query_reads_is_not_the_warehouse_s_damage(tmp_
     warehouse.close()
 
 
+def test_another_damaged_database_a_query_names_is_not_the_warehouse_s_damage(tmp_path):
+    """DuckDB says a damaged file's damage in the warehouse's own words ('not a valid DuckDB
+    database file') of any database a query opens: naming another file, it is that file's,
+    and the warehouse is not to be moved aside (the Parquet case above says no such words)."""
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    other.write_bytes(b"x" * 5000)
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+    damaged = pytest.raises(duckdb.Error, match="not a valid DuckDB database")
+    with damaged as raised, warehouse.connect() as con:
+        con.execute(f"ATTACH '{other}' AS other")
+
+    assert not isinstance(raised.value, WarehouseDamagedError)
+    warehouse.close()
+
+
 def test_a_sound_file_that_fails_to_open_for_another_reason_keeps_its_error(tmp_path):
     import duckdb
 
