@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -119,23 +118,47 @@ ELSEWHERE = (
     "SQLite in a folder of its own); the command centre reads the SQLite history under "
     "DAGSTER_HOME only"
 )
-# The top-level keys of a dagster.yaml that put its runs in a storage of their own (ours
-# sets neither: its runs are under the home's history/).
-_RUN_STORAGE_KEYS = re.compile(r"^(storage|run_storage):", re.MULTILINE)
+# Dagster's SQLite run storage, as a dagster.yaml's `run_storage` names it (its module, or
+# one of the modules under it, and its class).
+_SQLITE_RUNS = ("dagster._core.storage.runs", "SqliteRunStorage")
 
 
 def _keeps_runs_elsewhere(home: Path) -> bool:
-    """Whether the instance's dagster.yaml names a database server for its storage, or a
-    storage of its own (SQLite under another `base_dir`: its runs were read as "no runs
-    recorded yet")."""
+    """Whether the instance's dagster.yaml keeps its runs anywhere but SQLite under the
+    home's history/: a database server, a storage of its own, or SQLite under another
+    `base_dir` (its runs were read as "no runs recorded yet"). One naming the home itself
+    (Dagster's example written out) keeps them there: it was said to keep them elsewhere
+    until its first run."""
+    import yaml
+
     try:
-        config = (home / "dagster.yaml").read_text()
-    except (OSError, UnicodeDecodeError):
+        config = yaml.safe_load((home / "dagster.yaml").read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # none, or one Dagster cannot read either (`run` refuses it)
+    if not isinstance(config, dict):
         return False
-    lowered = config.lower()
-    return any(server in lowered for server in ("postgres", "mysql")) or bool(
-        _RUN_STORAGE_KEYS.search(config)
-    )
+    if (storage := config.get("storage")) is not None:
+        sqlite = storage.get("sqlite") if isinstance(storage, dict) else None
+        return not (isinstance(sqlite, dict) and _is_folder(sqlite.get("base_dir"), home, home))
+    if (run_storage := config.get("run_storage")) is not None:
+        named = run_storage if isinstance(run_storage, dict) else {}
+        settings = named.get("config") if isinstance(named.get("config"), dict) else {}
+        in_sqlite = str(named.get("module", "")).startswith(_SQLITE_RUNS[0]) and (
+            named.get("class") == _SQLITE_RUNS[1]
+        )
+        return not (in_sqlite and _is_folder(settings.get("base_dir"), home / "history", home))
+    return False
+
+
+def _is_folder(configured: Any, folder: Path, home: Path) -> bool:
+    """Whether a dagster.yaml's `base_dir` (a path, or `{env: NAME}`) is `folder`. Runs of
+    `cx-lakehouse` set DAGSTER_HOME to the home, whatever this process's is."""
+    if isinstance(configured, dict) and set(configured) == {"env"}:
+        name = configured["env"]
+        configured = str(home) if name == "DAGSTER_HOME" else os.environ.get(str(name))
+    if not isinstance(configured, str) or not configured:
+        return False
+    return os.path.realpath(configured) == os.path.realpath(folder)
 
 
 def read_history(home: Path, runs: int = 5) -> RunHistory:

@@ -781,6 +781,42 @@ def test_run_history_a_dagster_yaml_keeps_in_another_folder_is_not_said_to_be_no
 
 
 @pytest.mark.parametrize(
+    "storage",
+    [
+        "storage: {sqlite: {base_dir: '<home>'}}",
+        "storage: {sqlite: {base_dir: '<home>/'}}",
+        "storage: {sqlite: {base_dir: '<link>'}}",
+        "storage: {sqlite: {base_dir: {env: DAGSTER_HOME}}}",
+        "run_storage: {module: dagster._core.storage.runs, class: SqliteRunStorage, "
+        "config: {base_dir: '<home>/history'}}",
+    ],
+    ids=["storage", "trailing_slash", "link", "env", "run_storage"],
+)
+def test_run_history_a_dagster_yaml_keeps_in_the_home_itself_is_read_there(
+    tmp_path, monkeypatch, storage
+):
+    """A dagster.yaml of the user's naming the home itself as its SQLite storage (Dagster's
+    own example written out, `base_dir` the home): its runs are under the home's history/,
+    where the command centre reads them. Before its first run the overview said its runs
+    were kept in another storage, not that none was recorded yet."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "link").symlink_to(home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    written = storage.replace("<home>", str(home)).replace("<link>", str(tmp_path / "link"))
+    (home / "dagster.yaml").write_text(written + "\n")
+    history = runs.read_history(home)
+    assert not history.readable and history.reason == "no runs recorded yet"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with DagsterInstance.from_config(str(home)) as instance:
+            materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
+    history = runs.read_history(home)
+    assert history.readable and [run.trigger for run in history.runs] == ["cli"]
+
+
+@pytest.mark.parametrize(
     ("tags", "trigger"),
     [
         ({"cx/trigger": "cli", "dagster/backfill": "b1"}, "cli"),
