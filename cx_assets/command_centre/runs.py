@@ -165,6 +165,10 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
     """The latest `runs` runs, and every check whose latest evaluation (per day, for per-day
     checks) did not pass, grouped by asset and check."""
     runs_db, index_db = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
+    # Before the history's files: those an earlier dagster.yaml (ours) left there are not
+    # what Dagster records now, and were listed as the latest runs for good.
+    if _keeps_runs_elsewhere(home):
+        return RunHistory(readable=False, reason=ELSEWHERE)
     try:
         runs_there, index_there = runs_db.exists(), index_db.exists()
     except PermissionError as refused:
@@ -175,8 +179,6 @@ def read_history(home: Path, runs: int = 5) -> RunHistory:
         if not os.access(path, os.R_OK):  # its files 0600: SQLite would say "unable to open"
             return RunHistory(readable=False, reason=_refused(path))
     if not runs_there:
-        if _keeps_runs_elsewhere(home):
-            return RunHistory(readable=False, reason=ELSEWHERE)
         return RunHistory(readable=False, reason="no runs recorded yet")
     if not index_there:
         # Dagster creates both at once: without it, no check could be said to have passed.

@@ -743,6 +743,7 @@ def test_run_history_kept_elsewhere_or_without_its_check_evaluations_is_unreadab
     )
     history = runs.read_history(tmp_path)
     assert not history.readable and history.reason == runs.ELSEWHERE
+    (tmp_path / "dagster.yaml").unlink()  # the default storage, under the home
     (tmp_path / "history").mkdir()
     shutil.copy(empty_home / "history" / "runs.db", tmp_path / "history" / "runs.db")
     history = runs.read_history(tmp_path)
@@ -814,6 +815,30 @@ def test_run_history_a_dagster_yaml_keeps_in_the_home_itself_is_read_there(
             materialize([checked], instance=instance, tags={"cx/trigger": "cli"})
     history = runs.read_history(home)
     assert history.readable and [run.trigger for run in history.runs] == ["cli"]
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        "storage: {postgres: {postgres_url: 'postgresql://lake@db/dagster'}}",
+        "storage: {sqlite: {base_dir: '<store>'}}",
+    ],
+    ids=["postgres", "sqlite"],
+)
+def test_run_history_a_dagster_yaml_moved_elsewhere_is_not_read_from_the_history_left(
+    home_run_once, tmp_path, storage
+):
+    """A home whose runs were recorded under its history/ (cx-lakehouse's own dagster.yaml)
+    and whose dagster.yaml was then replaced by one keeping them elsewhere (Postgres for
+    production): the overview listed the runs and failing checks left under history/, as
+    the latest, for good; Dagster records every later run elsewhere."""
+    home = shutil.copytree(home_run_once, tmp_path / "home")
+    assert runs.read_history(home).runs  # the run left under history/
+    written = storage.replace("<store>", str(tmp_path / "store"))
+    (home / "dagster.yaml").write_text(written + "\n")
+    history = runs.read_history(home)
+    assert not history.readable and history.reason == runs.ELSEWHERE
+    assert history.runs == [] and history.problems == []
 
 
 @pytest.mark.parametrize(
