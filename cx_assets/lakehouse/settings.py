@@ -96,8 +96,10 @@ def foreign_home(home: Path, data_dir: Path) -> str | None:
     another data root's own. Its UI would show this root's runs, both roots' landing
     sensors would share one cursor each, and the days its history says built would be
     taken as built here (seen in an audit: a shell holding another team's DAGSTER_HOME)."""
-    other = data_root_of_home(home)
-    if other is None or other.resolve() == data_dir.resolve():
+    # As given, and where it leads: a link to another root's home is that home.
+    others = (data_root_of_home(path) for path in (home, Path(os.path.realpath(home))))
+    other = next((o for o in others if o is not None and o.resolve() != data_dir.resolve()), None)
+    if other is None:
         return None
     return (
         f"DAGSTER_HOME={home} is the run history of the data root {other}, not of "

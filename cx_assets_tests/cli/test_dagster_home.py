@@ -27,6 +27,10 @@ BAD_HOMES = {
         "ROOT/team a/dagster_home",
         "DAGSTER_HOME=ROOT/team a/dagster_home is the run history of the data root ROOT/team a",
     ),
+    "a link to another data root's": (
+        "ROOT/link to a",
+        "DAGSTER_HOME=ROOT/link to a is the run history of the data root ROOT/team a",
+    ),
     "a link to no folder": ("ROOT/link", "DAGSTER_HOME=ROOT/link is a link to ROOT/gone"),
     "a file": ("ROOT/a file", "DAGSTER_HOME=ROOT/a file is a file, not a folder"),
     "a '%'": ("ROOT/home%41", "DAGSTER_HOME=ROOT/home%41 holds a '%'"),
@@ -36,10 +40,11 @@ BAD_HOMES = {
 @pytest.fixture
 def two_roots(tmp_path) -> Path:
     """Team A's data root with its own home, team B's beside it (the commands' data root),
-    a file and a link to a folder that is not there."""
+    a link to team A's home, a file and a link to a folder that is not there."""
     for team in ("team a", "team b"):
         (tmp_path / team / "landing").mkdir(parents=True)
     (tmp_path / "team a" / "dagster_home").mkdir()
+    (tmp_path / "link to a").symlink_to(tmp_path / "team a" / "dagster_home")
     (tmp_path / "a file").write_text("not a folder")
     (tmp_path / "link").symlink_to(tmp_path / "gone")
     return tmp_path / "team b"
