@@ -3,6 +3,7 @@ not read, what it quarantined, its failed checks, and rows per gold table of its
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -634,4 +635,245 @@ def test_the_quarantine_summary_counts_each_table_by_reason_with_its_first_place
         f"             1  expected 9 fields, got 11  (first: {folder}/b.csv:6)",
         f"             1  reason seven  (first: landing/digital/calls/{second}/c.csv:5)",
         "    and 1 more reason, 1 record",
+    ]
+
+
+def test_a_check_failing_on_two_days_says_one_more_day():
+    """A check failing on two days of a range: 'and 1 more day', not '1 more days', and the
+    range's first day before its last (found by mutation testing: the plural of one more
+    day, untested, passed every test of the summary)."""
+    from dagster import AssetCheckSeverity, AssetKey
+
+    from cx_assets.cli.run import RunTally
+
+    tally = RunTally()
+    for day in ("2024-01-02", "2024-01-01"):
+        tally.add(SimpleNamespace(
+            passed=False, asset_key=AssetKey(["bronze", "a"]), check_name="non_empty",
+            description=f"no records on {day}", severity=AssetCheckSeverity.WARN, partition=day,
+        ))  # fmt: skip
+    assert tally.problem_lines() == [
+        "WARN  bronze/a:non_empty (no records on 2024-01-01) and 1 more day, "
+        "2024-01-01 to 2024-01-02"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [
+        (["a.jsonl", "b.jsonl", "c.jsonl"], "a.jsonl, b.jsonl, c.jsonl."),
+        (["a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl"], "a.jsonl, b.jsonl, c.jsonl and 1 more."),
+        ([f"{n}.jsonl" for n in range(1, 8)], "1.jsonl, 2.jsonl, 3.jsonl and 4 more."),
+    ],
+    ids=["three", "four", "seven"],
+)
+def test_files_changed_after_the_run_read_them_are_three_named_and_the_rest_counted(
+    capsys, changed, named
+):
+    """A day's files changed after the run read them: the first three named, every other
+    one counted (found by mutation testing: four files named three and left the fourth
+    uncounted, passing every test of the summary, whose days changed one or two files)."""
+    from cx_assets.cli.run_report import print_changed_since_read
+
+    print_changed_since_read([("calls", START, changed)])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "landed files changed after the run read them (still being written?): calls "
+        f"{START}, {named} Once they are whole, run the day again with:",
+        f"  cx-lakehouse run --date {START} --select group:calls",
+    ]
+
+
+def test_a_blocking_checks_failure_names_three_checks_and_counts_the_rest():
+    """A step that blocking checks failed names the first three and counts the others
+    (found by mutation testing: two named, the rest miscounted or not counted at all, each
+    passed every test of the summary, whose step named two checks)."""
+    from cx_assets.cli.run_report import failure_lines
+
+    checks = [f"gold/weekly: check_{n}" for n in range(1, 7)]
+    message = (
+        "dagster._core.errors.DagsterAssetCheckFailedError: 6 blocking asset checks failed "
+        "with ERROR severity:\n" + "\n".join(checks) + "\n"
+    )
+    result = SimpleNamespace(
+        all_events=[_failed_step("gold__weekly", "DagsterAssetCheckFailedError", message)]
+    )
+    assert failure_lines(result) == [
+        "gold__weekly: DagsterAssetCheckFailedError: 6 blocking asset checks failed with ERROR "
+        "severity: gold/weekly: check_1; gold/weekly: check_2; gold/weekly: check_3; and 3 "
+        "more lines"
+    ]
+
+
+def test_a_step_that_met_the_warehouse_damaged_says_the_damage_and_not_what_to_do():
+    """A step's line of a damaged warehouse ends at the damage: what to do is the command's
+    last line, said once (found by mutation testing: the whole advice repeated on every
+    failed step's line passed every test, which looked for the damage in it)."""
+    from cx_assets.cli.run_report import damage_met, failure_lines
+
+    said = (
+        "/data/warehouse.duckdb is damaged (IO Error: Could not read enough bytes). The "
+        "landing files and bronze Parquet it is built from are outside it: move it aside"
+    )
+    result = SimpleNamespace(
+        all_events=[
+            _failed_step("silver__a", "WarehouseDamagedError", f"{said}\n"),
+            _failed_step("silver__b", "WarehouseDamagedError", f"{said}\n"),
+        ]
+    )
+    damage = "/data/warehouse.duckdb is damaged (IO Error: Could not read enough bytes)"
+    assert failure_lines(result) == [
+        f"silver__a: WarehouseDamagedError: {damage}",
+        f"silver__b: WarehouseDamagedError: {damage}",
+    ]
+    assert damage_met(result) == said  # the command's last line, whole
+
+
+class _GoldInMemory:
+    """A warehouse of gold tables in memory, connected to as `print_summary` connects."""
+
+    def __init__(self, con):
+        self.con = con
+
+    @contextlib.contextmanager
+    def connect(self):
+        yield self.con
+
+
+def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_read(capsys):
+    """Worked by hand, a run of 2024-01-02 to 01-03: gold tables in name order whatever
+    order the plan holds them in; a per-day table it wrote counted over its two days (2 + 4
+    of 9 rows), a whole-history one whole; one it did not write, built by an earlier run on
+    01-02 alone, said to be that run's; a whole-history one it did not write, never
+    materialized, holding what a failed step left (no rows); one never written; six landed
+    files not read, the first five listed; the checks' three counts each in its place.
+    Found by mutation testing, each passing every test of the summary: the tables in the
+    plan's order; an earlier run's days asked all to be materialized before (its rows said
+    a failed step's); a rollup's rows said never written for the days; the cap of five
+    files said only past six, or a sixth file listed; warned and failed swapped."""
+    from dagster import AssetKey
+
+    from cx_assets.cli.run_report import RunTally, print_summary
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA gold")
+    days = ["2024-01-01"] * 3 + ["2024-01-02"] * 2 + ["2024-01-03"] * 4
+    con.execute("CREATE TABLE gold.calls_kpis_daily AS SELECT unnest(?::DATE[]) AS date", [days])
+    con.execute("CREATE TABLE gold.calls_earlier_daily AS SELECT unnest(?::DATE[]) AS date",
+                [["2024-01-02", "2024-01-02"]])  # fmt: skip
+    con.execute("CREATE TABLE gold.calls_agent_totals AS SELECT * FROM range(5)")
+    con.execute("CREATE TABLE gold.calls_left_totals AS SELECT * FROM range(0)")
+    per_day, earlier, rollup, left, never = (
+        AssetKey(["gold", name])
+        for name in ("calls_kpis_daily", "calls_earlier_daily", "calls_agent_totals",
+                     "calls_left_totals", "calls_never_built")
+    )  # fmt: skip
+    tally = RunTally(passed=3, warned=1, failed=2, written={per_day, rollup})
+    tally.ignored = {(f"calls/transcripts/2024-01-02/{n}.txt", "not .json") for n in "fedcba"}
+    instance = SimpleNamespace(
+        get_materialized_partitions=lambda key: {"2024-01-02"} if key == earlier else set(),
+        get_latest_materialization_event=lambda key: None,
+    )
+    resources = {
+        "warehouse": _GoldInMemory(con),
+        "gold_io_manager": SimpleNamespace(left_unpublished=lambda table: False),
+    }
+
+    print_summary(resources, instance, [per_day, never, left, earlier, rollup],
+                  {per_day, earlier}, (date(2024, 1, 2), date(2024, 1, 3)), tally)  # fmt: skip
+
+    assert capsys.readouterr().out.splitlines() == [
+        "gold rows:",
+        f"  {'calls_agent_totals':<34} {5:>10,}",
+        f"  {'calls_earlier_daily':<34} {2:>10,}  (not written by this run: an earlier run's)",
+        f"  {'calls_kpis_daily':<34} {6:>10,}",
+        f"  {'calls_left_totals':<34} {0:>10,}  (not materialized: rows a failed step left in "
+        "the warehouse)",
+        f"  {'calls_never_built':<34} (never written)",
+        "not read: 6 landed files, the first 5:",
+        *(f"  calls/transcripts/2024-01-02/{n}.txt: not .json" for n in "abcde"),
+        "checks: 3 passed, 1 warned, 2 failed",
+    ]
+
+
+def test_the_summary_lists_five_landed_files_of_each_kind_and_counts_them_all(capsys):
+    """Worked by hand: six files without an optional field's column (the first five by name
+    listed, all six counted), one of a likely rename, two spelling a required field
+    otherwise, each under its heading. Found by mutation testing: four listed of six passed
+    every test of the summary, whose days had a file or two of each kind."""
+    from cx_assets.cli.run_report import RunTally, print_summary
+
+    tally = RunTally()
+    tally.missing_columns = {(f"digital/members/2024-01-02/{n}.csv", "segment") for n in "fedcba"}
+    tally.renamed_fields = {("calls/transcripts/2024-01-02/a.jsonl", "customer_id absent, "
+                             "client_id undeclared")}  # fmt: skip
+    tally.spelled_otherwise = {
+        (f"support/agents/2024-01-02/{n}.csv", "Agent ID for agent_id") for n in "ba"
+    }
+
+    print_summary({}, None, [], set(), (date(2024, 1, 2), date(2024, 1, 2)), tally)
+
+    assert capsys.readouterr().out.splitlines() == [
+        "optional fields without a column, their records kept without a value: 6 landed "
+        "files, the first 5:",
+        *(f"  digital/members/2024-01-02/{n}.csv: segment" for n in "abcde"),
+        "optional fields no record has, beside fields the contract does not declare (may be "
+        "renames), their records kept without a value: 1 landed file:",
+        "  calls/transcripts/2024-01-02/a.jsonl: customer_id absent, client_id undeclared",
+        "required fields spelled otherwise, their records quarantined as missing them: 2 "
+        "landed files:",
+        *(f"  support/agents/2024-01-02/{n}.csv: Agent ID for agent_id" for n in "ab"),
+        "checks: 0 passed, 0 warned, 0 failed",
+    ]
+
+
+def test_the_quarantine_summary_of_one_record_and_of_one_file_in_seven_ways(tmp_path, capsys):
+    """Worked by hand: a day of one quarantined record says `1 record`, with no reasons
+    under it; one file's 28 records in seven ways are counted by reason (one file, several
+    reasons), the five most first, then the other two reasons' 3 records in a line. Found by
+    mutation testing, each passing every test of the summary: `1 records`; the reasons of a
+    single file left out; the rest counted as 2 records (one per reason)."""
+    import pandas as pd
+    from dagster import AssetKey
+
+    from cx_assets.cli.run_report import print_quarantined
+    from cx_assets.lakehouse import quarantine
+
+    day = date(2024, 1, 5)
+    one = f"landing/calls/transcripts/{day}/a.jsonl"
+    rejects = pd.DataFrame(
+        [(day, one, 4, "line is not valid JSON")],
+        columns=["date", "source_file", "line_number", "reason"],
+    )
+    quarantine.write(tmp_path, "calls_transcripts", rejects.assign(raw="x"), [day],
+                     datetime.now(UTC))  # fmt: skip
+    print_quarantined(tmp_path, {AssetKey(["bronze", "calls_transcripts"])}, day, day, since=0)
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"quarantined: 1 record of these days, in {tmp_path}/ (first of each):"
+    assert lines[1].split() == ["calls_transcripts", "1", f"{one}:4:", "line", "is", "not",
+                                "valid", "JSON"]  # fmt: skip
+    assert len(lines) == 2
+
+    many = f"landing/digital/calls/{day}/b.csv"
+    counts = {"reason one": 7, "reason two": 6, "reason three": 5, "reason four": 4,
+              "reason five": 3, "reason six": 2, "reason seven": 1}  # fmt: skip
+    reasons = [reason for reason, count in counts.items() for _ in range(count)]
+    rejects = pd.DataFrame(
+        [(day, many, line, reason) for line, reason in enumerate(reasons, start=2)],
+        columns=["date", "source_file", "line_number", "reason"],
+    )
+    quarantine.write(tmp_path, "digital_calls", rejects.assign(raw="x"), [day], datetime.now(UTC))
+    print_quarantined(tmp_path, {AssetKey(["bronze", "digital_calls"])}, day, day, since=0)
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"quarantined: 28 records of these days, in {tmp_path}/ (first of each):"
+    assert lines[2:] == [
+        "    from 1 file, by reason:",
+        f"             7  reason one  (first: {many}:2)",
+        f"             6  reason two  (first: {many}:9)",
+        f"             5  reason three  (first: {many}:15)",
+        f"             4  reason four  (first: {many}:20)",
+        f"             3  reason five  (first: {many}:24)",
+        "    and 2 more reasons, 3 records",
     ]
