@@ -1,6 +1,7 @@
 """What `cx-lakehouse run` does with a selection or a day order: a table selected alone
 (refused for a day its input was never built for, rebuilding the rollups downstream, reading
-bronze on a moved data root), and a day run after a later one that kept its record."""
+bronze on a moved data root), a day run after a later one that kept its record, and a range
+run after an earlier day never built."""
 
 from __future__ import annotations
 
@@ -318,3 +319,28 @@ def test_a_selection_reading_a_table_as_of_its_day_runs_on_the_days_that_table_h
     ran = cli("run", "--date", day_two, "--select", interactions, data_dir=data_dir)
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
+
+
+def test_a_range_run_after_an_earlier_day_never_built_names_the_command_to_its_last_day(
+    tmp_path,
+):
+    """Three digital days landed, the second and third run as a range: the first, landed
+    and never built, read as a day with no rows, is named with the command that builds it
+    and the range's days, to the range's last day; the run says its days first to last.
+    Found by mutation testing, each passing every test of the command (whose runs of
+    earlier days not built were of one day): the command to the range's first day, which
+    left its last day built from the day read as empty; `2024-02-03..2024-02-02`."""
+    data_dir = landed(tmp_path / "data", "digital", days=3)
+    second, third = (date.fromisoformat(START) + timedelta(days=n) for n in (1, 2))
+
+    ran = cli("run", "--date", f"{second}", "--to", f"{third}", "--select", "group:digital",
+              data_dir=data_dir)  # fmt: skip
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0].startswith("materializing ") and f", {second}..{third}" in lines[0]
+    said = next(n for n, line in enumerate(lines) if line.startswith("earlier days not built"))
+    assert lines[said].startswith(f"earlier days not built: digital, 1 day, {START}, landed")
+    assert lines[said + 1] == (
+        f"  cx-lakehouse run --date {START} --to {third} --select group:digital"
+    )
