@@ -228,3 +228,30 @@ def test_a_run_first_publishes_what_a_killed_run_left_unpublished(data_dir):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "note: gold/calls_kpis_daily's Parquet published again from the warehouse" in ran.stdout
     assert pq.read_table(day_folder).num_rows == 1 and not journal.exists()
+
+
+def test_a_run_whose_two_steps_failed_says_each_in_a_line(data_dir, monkeypatch, capsys):
+    """Two gold steps failing in one run: each is said in its own line, the step and its
+    error (found by mutation testing: the first alone said passed every test, whose failed
+    runs failed one step)."""
+    from cx_assets import cli as cli_module
+    from cx_assets.calls import table_rules
+
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    def breaks(what: str):
+        def broken(*args):
+            raise RuntimeError(f"{what} broke")
+
+        return broken
+
+    monkeypatch.setattr(table_rules, "agent_daily_sql", breaks("agent rollup"))
+    monkeypatch.setattr(table_rules, "kpis_daily_sql", breaks("kpis"))
+    assert cli_module.main(["run", "--date", START, "--select", "group:calls"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    failed_at = next(i for i, line in enumerate(lines) if line.endswith(" failed:"))
+    assert sorted(lines[failed_at + 1 : lines.index("gold rows:")]) == [
+        "  gold__calls_agent_daily: RuntimeError: agent rollup broke",
+        "  gold__calls_kpis_daily: RuntimeError: kpis broke",
+    ]
