@@ -529,3 +529,54 @@ def test_two_names_masking_alike_stay_two_and_the_tag_is_keyed(monkeypatch):
     assert len(set(shown.values())) == 2
     monkeypatch.setenv(HASH_KEY_ENV, "another key")
     assert shown_paths(names)[names[0]] != shown[names[0]]
+
+
+def masked_text(text: str) -> str:
+    """`text` as silver masks free text (`mask_contacts_sql`)."""
+    ((masked,),) = duckdb.sql(f"SELECT {mask_contacts_sql('?')}", params=[text]).fetchall()
+    return masked
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "maria.silva+pedidos@gmail.com",  # a tag after a plus (sub-addressing)
+        "joao_pereira@hotmail.com",
+        "ana.souza1987@yahoo.com.br",
+        "contato@minha-empresa.com.br",
+        "ANA.SOUZA@EXAMPLE.COM",
+        "ivan.petrov@почта.рф",  # a top-level domain in Cyrillic letters
+        "ｚｅｌｄａ＠ｍａｉｌ．ｅｘａｍｐｌｅ．ｃｏｍ",  # typed whole by an input method
+    ],
+)
+def test_an_everyday_address_is_masked_whole_in_text_and_in_a_file_name(address):
+    """Found by mutation testing: a plus, an underscore or digits in the local part, a hyphen
+    in the domain, a top-level domain outside ASCII (or, in a file's name, in capitals) could
+    be left out of either masker, every test passing, though they are the addresses people
+    have (`maria.silva+` of the first left in clear)."""
+    assert masked_text(f"cliente {address}, ligar") == "cliente [email], ligar"
+    shown = shown_path(f"{FOLDER}{address}.csv")
+    assert shown == f"{FOLDER}[email].csv#{keyed_hash(FOLDER + address + '.csv')[:8]}"
+
+
+# Each end of each range of invisible format characters (`privacy._INVISIBLE_RANGES`).
+INVISIBLE_ENDS = [
+    "\u00ad", "\u061c", "\u180e", "\u200b", "\u200f", "\u202a", "\u202e", "\u2060", "\u2064",
+    "\u2066", "\u206f", "\ufeff",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mark", INVISIBLE_ENDS, ids=lambda mark: f"U+{ord(mark):04X}")
+def test_every_invisible_format_character_pasted_inside_a_contact_is_seen_through(mark):
+    """Found by mutation testing: the deprecated format characters (U+206A-206F) or the
+    invisible plus (U+2064) could be dropped from the invisible characters, every test
+    passing (they tried some of each range, not its ends); an address holding one was then
+    left in clear, and hashed apart from its twin."""
+    address = f"ana{mark}@exam{mark}ple.com"
+    phone = f"+55 11 97531{mark}8642"
+    assert masked_text(f"email {address} ok") == "email [email] ok"
+    assert masked_text(f"tel {phone} ok") == "tel [phone] ok"
+    assert normalised_email(address) == "ana@example.com"
+    assert normalised_phone(phone) == "5511975318642"
+    for name, shown in ((address, "[email]"), (phone, "[phone]")):
+        assert shown_path(f"{FOLDER}{name}.csv").startswith(f"{FOLDER}{shown}.csv#")
