@@ -197,6 +197,9 @@ FREE_TEXT = [
     ("https://x.com/unsub?email=wallace.odom%40aol.com&x=1", "https:[email]&x=1"),
     ("(x@y.com, 555-867-5309) failed", "([email], [phone]) failed"),
     ("call (555) 867-5309 or (11) 94242-0112)", "call [phone] or [phone])"),
+    # found by mutation testing: a bracket opened before a number and closed after more text
+    # could be masked with the number, every case above passing
+    ("tel (11 94242-0150, ramal 2)", "tel ([phone], ramal 2)"),
     # seen in an audit: a Japanese input method's long-vowel mark typed for a dash, a
     # middle dot (Catalan numbers, `93·412·00·00`), a katakana middle dot, a
     # hyphenation point; short runs and years so joined stay
@@ -466,6 +469,10 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("export 2024-01-05 101500 11 94242-0150.csv", "export 2024-01-05 101500 [phone].csv"),
         ("export (2024-01-05 11 94242-0150).csv", "export (2024-01-05 [phone]).csv"),
         ("export 2024-01-05(11) 94242-0150.csv", "export 2024-01-05[phone].csv"),
+        # found by mutation testing: a date in brackets, or written with dots, could be taken
+        # for no date (the first left its number in clear, the second masked the date too)
+        ("export (2024-01-05)_11_94242_0150.csv", "export (2024-01-05)_[phone].csv"),
+        ("export 2024.01.05 11 94242-0150.csv", "export 2024.01.05 [phone].csv"),
         ("+55_11_94242_0150.csv", "[phone].csv"),  # a name's spaces made underscores
         ("contato_555_123_4567.jsonl", "contato_[phone].jsonl"),
         ("15558675309.csv", "[phone].csv"),
@@ -517,7 +524,7 @@ def test_a_file_name_is_masked_as_landing_shows_it_with_its_direction_marks_esca
              "TCK-20240105-000029.jsonl", "20240105123456.csv", "2024-2025.csv",
              "calls-20240105-101500-000001.csv", "export 2024-01-05 23.59.59 000123.csv",
              "calls-20240105\u200e-101500\u200e-000001.csv", "export\u200f 2024\u200f-2025.csv",
-             "calls_2024-01-05\u200e_1200.csv"],
+             "calls_2024-01-05\u200e_1200.csv", "calls_2024.01.05_000123.csv"],
 )  # fmt: skip
 def test_a_file_name_without_contacts_is_shown_as_it_is(name):
     """Dates and counters are how files are named (the generators' `call-<call_id>.json`):
