@@ -414,6 +414,10 @@ def last_word_sql(name_sql: str) -> str:
     )
 
 
+# Stands after a letter a name's pattern lets marks follow (`mask_names_sql`), till `\pM*` does.
+_MARKS_AFTER = "\ue000"
+
+
 def mask_names_sql(text_sql: str, names_sql: str) -> str:
     """SQL: `text_sql` with every name of the list `names_sql` (e.g. from
     `name_variants_sql`; null: none) masked, in any letter case, with or without its
@@ -423,8 +427,16 @@ def mask_names_sql(text_sql: str, names_sql: str) -> str:
     `Banana` and `Anaïs`; `sql.NOT_IN_A_LATIN_WORD`). RE2 has no lookaround, so the
     characters around a match are captured and put back."""
     escaped = f"regexp_escape({sql.folded_sql('person_name')})"
+    # Folding drops the marks of every script, which the text keeps: a letter outside ASCII
+    # (`अनिल`, `அனில்`, `مُحَمَّد`, whose vowels are marks) may be followed by any, as a
+    # Latin letter's class is. Marked with a private-use character, which no letter's class
+    # holds, and made `\pM*` once the classes are in.
+    marked = f"regexp_replace({escaped}, '([^\\x{{00}}-\\x{{7F}}])', '\\1{_MARKS_AFTER}', 'g')"
     # The spaces last: a letter's class would be put into `\s`.
-    letters = f"replace({sql.latin_classes_sql(escaped)}, '\\ ', '[{sql.WHITESPACE_CLASS_BODY}]+')"
+    letters = (
+        f"replace(replace({sql.latin_classes_sql(marked)}, '{_MARKS_AFTER}', '\\pM*'), "
+        f"'\\ ', '[{sql.WHITESPACE_CLASS_BODY}]+')"
+    )
     # Case-insensitive only inside the name: folding the boundary's class with it doubled
     # the time a pattern took to compile (once per name a text may hold).
     edge = sql.NOT_IN_A_LATIN_WORD
