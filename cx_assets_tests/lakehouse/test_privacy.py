@@ -166,6 +166,8 @@ FREE_TEXT = [
     # digits that are not phone numbers stay
     ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
     ("order 12345678 for R$ 1.299,99 at 10.5%", "order 12345678 for R$ 1.299,99 at 10.5%"),
+    # a card's number as typed into a ticket: more digits than a phone number's, masked as one
+    ("cartão 4111111111111111 cobrado", "cartão [phone] cobrado"),
     # a local number in two groups of four is one; a range of years is not
     ("fixo 3232-1234, 3232 1235 ou 3232\u20131236", "fixo [phone], [phone] ou [phone]"),
     ("renovação 2024-2025, pedido 1234-567", "renovação 2024-2025, pedido 1234-567"),
@@ -361,6 +363,8 @@ def test_a_list_of_labels_is_masked_item_by_item_in_its_order():
         ),
         ("Banana Ana Ana", ["Ana Souza"], "Banana [name] [name]"),
         ("no names", None, "no names"),
+        # found by mutation testing: a blank delivered name is no name (it matched everywhere)
+        ("Cliente ligou, 2 vezes.", ["   ", ""], "Cliente ligou, 2 vezes."),
         (None, ["Maria Souza"], None),
     ],
 )
@@ -510,6 +514,7 @@ def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
         ("joao.silva\u202a@example.com.br.jsonl", "[email].jsonl"),  # an embedding
         ("+55\u202a11\u202c97531-8642.csv", "[phone].csv"),
         ("call 415\u2066-555-0199.csv", "call [phone].csv"),
+        ("ana.souza\u2069@example.com.csv", "[email].csv"),  # a pop directional isolate
         # around a number, not in it: kept, escaped as landing shows it
         ("call \u2067+55 11 97531-8642\u2069.csv", "call \\u2067[phone]\\u2069.csv"),
     ],
