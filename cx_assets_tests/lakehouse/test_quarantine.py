@@ -202,3 +202,97 @@ def test_the_summarys_reasons_count_a_keys_repeats_over_days_as_one(tmp_path):
         ("duplicate call_id (first delivered on an earlier day)", 3, "b.csv", 2),
         ('missing required field "call_id"', 1, "a.csv", 4),
     ]
+
+
+def test_a_long_record_is_quarantined_whole_with_its_own_line(tmp_path):
+    """Found by mutation testing: quarantine's `raw` cut to its first 200 characters, or its
+    line moved by one, passed every test here (their records were a few characters, on
+    lines the sort alone checked). A customer's long ticket, with accents, is kept as
+    landed, so a fixed re-delivery can be made from it."""
+    q = tmp_path / "quarantine"
+    description = "Cliente relata cobrança em duplicidade; " * 150
+    raw = f'{{"ticket_id": "TCK-1", "description": "{description}", "priority": 9}}'
+    assert quarantine.write(q, "s_t", rejects((D1, "t.jsonl", 41, "bad priority", raw)), [D1], AT)
+    (row,) = pq.read_table(q / "s_t" / "date=2024-01-05" / DATA_FILE).to_pylist()
+    assert (row["line_number"], row["raw"]) == (41, raw)
+    assert len(row["raw"]) == len(raw) > 6000
+
+
+def test_the_event_logs_sample_masks_contacts_in_file_names_and_first_copies():
+    """Found by mutation testing: the sample's file shown as landed, or its reason's first
+    copy, passed every test here (their files' names held no contact): an address in a
+    file's name reached the event log."""
+    named = "landing/crm/contacts/2024-01-05/ana.souza@example.com.jsonl"
+    frame = rejects(
+        (D1, named, 3, "invalid JSON", SECRET),
+        (
+            D1,
+            "landing/crm/contacts/2024-01-05/b.jsonl",
+            2,
+            f"duplicate Id (first seen at {named}:1)",
+            "x",
+        ),
+    )
+    sample = quarantine.masked_sample(frame)
+    assert [row["line_number"] for row in sample] == [3, 2]
+    assert "ana.souza" not in repr(sample)
+    assert sample[0]["source_file"].startswith("landing/crm/contacts/2024-01-05/[email].jsonl#")
+    assert re.fullmatch(
+        r"duplicate Id \(first seen at landing/crm/contacts/2024-01-05/\[email\]\.jsonl#[0-9a-f]{8}:1\)",
+        sample[1]["reason"],
+    )
+
+
+def test_a_json_records_break_on_a_later_line_is_one_reason_wherever_it_is():
+    """A `.json` record spread over lines gives where it broke as `line L column C of the
+    record` (`parsing.explain_invalid_json`); found by mutation testing: that form could be
+    left out of the grouping, every test passing (they had `line L column C` alone)."""
+    frame = rejects(
+        (
+            D1,
+            "a.json",
+            3,
+            "invalid JSON: Expecting ',' delimiter (line 2 column 5 of the record)",
+            "x",
+        ),
+        (
+            D1,
+            "a.json",
+            9,
+            "invalid JSON: Expecting ',' delimiter (line 4 column 1 of the record)",
+            "x",
+        ),
+    )
+    assert quarantine.reason_counts(frame) == {"invalid JSON: Expecting ',' delimiter": 2}
+
+
+def test_the_summary_counts_every_file_a_days_records_came_from(tmp_path):
+    """Found by mutation testing: one file counted a day passed every test (each of their
+    days had one file)."""
+    q = tmp_path / "quarantine"
+    quarantine.write(q, "s_t", rejects(
+        (D2, "a.csv", 3, "invalid JSON", "x"), (D2, "b.csv", 2, "invalid JSON", "x"),
+        (D3, "a.csv", 1, "invalid JSON", "x"),
+    ), [D2, D3], AT)  # fmt: skip
+    folder = quarantine.dataset_dir(q, "s_t")
+
+    reasons, files = quarantine.reasons_with_first_place(
+        [folder / f"date={D2}", folder / f"date={D3}"]
+    )
+
+    assert (reasons, files) == ([("invalid JSON", 3, "a.csv", 3)], 2)
+
+
+def test_a_days_reasons_are_counted_over_all_its_records(tmp_path):
+    """What `records_only_in_quarantine` and the run's summary say of another day. Found by
+    mutation testing: counting the day's first record alone passed every test here."""
+    q = tmp_path / "quarantine"
+    quarantine.write(q, "s_t", rejects(
+        (D1, "a.csv", 1, "invalid UTF-8 at byte 3", "x"), (D1, "a.csv", 2, "invalid JSON", "x"),
+        (D1, "b.csv", 5, "invalid UTF-8 at byte 9", "x"),
+    ), [D1, D2], AT)  # fmt: skip
+    folder = quarantine.dataset_dir(q, "s_t")
+
+    assert quarantine.day_reasons(folder, D1) == {"invalid UTF-8": 2, "invalid JSON": 1}
+    assert quarantine.day_reasons(folder, D2) == {}
+    assert quarantine.day_reasons(folder, D3) == {}  # a day never written
