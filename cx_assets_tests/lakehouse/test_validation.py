@@ -75,6 +75,22 @@ def test_rejects_keep_the_frames_own_index():
     assert result.rejects["name"].tolist() == ["Bo"]
 
 
+def test_each_reject_keeps_its_own_reason_whatever_the_frames_index_order():
+    """Found by mutation testing: reasons given in the order of the index's values, not of the
+    rows, passed every test here (their indexes rose): a frame indexed downwards gave each
+    bad row the other's reason."""
+    frame = pd.DataFrame(
+        {"id": [0, 2, 3], "name": ["Ana", "bo", "Cy"], "score": [0.1, 0.2, 0.3]},
+        index=[30, 20, 10],
+    )
+    result = validate(Model, frame)
+    assert result.rejects.index.tolist() == [30, 20]
+    assert result.rejects["reason"].tolist() == [
+        "column 'id' failed greater_than_or_equal_to(1)",
+        "column 'name' failed str_matches('^[A-Z]')",
+    ]
+
+
 def test_duplicates_of_a_unique_column_are_rejected():
     result = validate(UniqueModel, pd.DataFrame({"id": [1, 1, 2]}))
     assert result.frame["id"].tolist() == [2]
