@@ -34,7 +34,7 @@ from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
-from cx_assets.lakehouse.table_checks import declared_checks, no_column_emptied
+from cx_assets.lakehouse.table_checks import declared_checks, no_column_emptied, unique_key
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import check_results, check_results_by_day
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -205,6 +205,31 @@ def test_a_whole_history_table_without_key_columns_holds_one_row(lake):
     assert check_results(one_row)[("silver/whole_one_row", UNIQUE_KEY)].passed
 
 
+def test_a_failing_unique_key_names_the_keys_with_most_rows_first(tmp_path):
+    """What the UI shows of a failing grain: the first `REPEATED_KEYS_SHOWN` (5) repeated
+    keys, most rows first, then by key (found by mutation testing: the fewest first, or any
+    number shown, passed every test, where every repeat held two rows). Six keys repeat,
+    `f` in 4 rows and `c` in 3; `z` is kept once."""
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA silver")
+        con.execute(
+            "CREATE TABLE silver.keys AS SELECT * FROM (VALUES ('a'), ('a'), ('b'), ('b'), "
+            "('c'), ('c'), ('c'), ('d'), ('d'), ('e'), ('e'), ('f'), ('f'), ('f'), ('f'), "
+            "('z')) AS t(key)"
+        )
+    check = unique_key("silver", "keys", ["key"], partitioned=False)
+    result = check.evaluate(CheckRun(None, warehouse, None, {}, None))  # type: ignore[arg-type]
+    assert not result.passed and result.severity == ERROR
+    assert result.metadata["duplicate_keys"].value == 6
+    assert result.metadata["rows_with_duplicate_keys"].value == 15
+    assert result.metadata["repeated_keys"].value == [
+        {"key": "f", "rows": 4}, {"key": "c", "rows": 3}, {"key": "a", "rows": 2},
+        {"key": "b", "rows": 2}, {"key": "d", "rows": 2},
+    ]  # fmt: skip
+    assert result.description == "6 keys (key) repeat, such as (f) in 4 rows"
+
+
 # --------------------------------------------------------------------------- reconciliation
 
 
@@ -233,10 +258,24 @@ def records_doubled(context, warehouse: Warehouse, lake: Lake, bronze: TableRef)
     return Output(pd.concat([output.value, output.value], ignore_index=True))
 
 
+@lake_asset("gold", group=GROUP, ins={"kept": same_day(records_dropping)})
+def records_dropping_counted(warehouse: Warehouse, kept: TableRef) -> pd.DataFrame:
+    """Downstream of `records_dropping`: its records of the day, counted."""
+    with warehouse.connect() as con:
+        return con.execute(f"SELECT date, count(*) AS n FROM {kept.rows} GROUP BY date").df()
+
+
 def test_a_silently_dropped_record_breaks_reconciliation(lake):
     land_records(lake, "2024-01-05", {"Id": 2, "Label": "skip"})
-    assets = [bronze_records, records_dropping]
+    assets = [bronze_records, records_dropping, records_dropping_counted]
     result = lake.materialize(assets, day="2024-01-05", raise_on_error=False)
+    # A broken invariant blocks: nothing downstream is built on the day's lost record
+    # (found by mutation testing: the check declared non-blocking passed every test).
+    assert not result.success
+    built = {
+        event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+    }
+    assert built == {"bronze/crm_records", "silver/records_dropping"}
     check = check_results(result)[("silver/records_dropping", RECONCILES_WITH_BRONZE)]
     assert not check.passed and check.severity == ERROR
     # How many, of which table and day (found in an audit of the checks' messages: it said
@@ -455,6 +494,26 @@ def test_a_ratio_inside_the_band_or_null_passes(lake):
     }
 
 
+def test_a_ratio_on_the_bands_low_bound_is_inside_it(tmp_path):
+    """2 hits of 10 is 0.2, the band's low bound: inside, as 0.8 on its high bound is (found
+    by mutation testing: a strict low bound passed every test, no case sitting on it)."""
+    from cx_assets.lakehouse.table_checks import ratio_band
+
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA gold")
+        con.execute(
+            "CREATE TABLE gold.shares AS SELECT DATE '2024-01-05' AS date, 2.0 AS hits, "
+            "10.0 AS total"
+        )
+    check = ratio_band("gold", "shares", SHARE_BAND)
+    config = {"low": SHARE_BAND.low, "high": SHARE_BAND.high, "severity": WARN}
+    run = CheckRun([date(2024, 1, 5)], warehouse, None, config, None)  # type: ignore[arg-type]
+    result = check.evaluate(run)
+    assert result.passed, result.description
+    assert result.metadata["ratio_by_day"].value == {"2024-01-05": 0.2}
+
+
 # --------------------------------------------------------------------------- reject ratio
 
 
@@ -477,6 +536,29 @@ def test_a_day_quarantining_more_than_its_share_warns(lake):
     quarantine_folder = lake.layout.quarantine_dir / "crm_records"
     assert check.metadata["quarantine_path"].value == str(quarantine_folder)
     assert by_day["2024-01-06"].passed  # the other day of the range, judged on its own
+
+
+def test_the_reject_ratios_bounds_and_severity_are_run_config(lake):
+    """Found by mutation testing: the check judged the share against the default 0.001
+    whatever `high` an operator set, and reported WARN whatever `severity`, and every test
+    passed (none ran it under config). A day quarantining 1 of its 2 records (0.5): inside
+    a band raised to 0.6; outside one of 0.4 raised to ERROR, which it reports."""
+    land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"})
+    lake.materialize([bronze_records, records], day="2024-01-05")
+    (check,) = [c for c in declared_checks(
+        "silver", "records", partitioned=True, reconciles_with=bronze_records.key
+    ) if c.name == REJECT_RATIO]  # fmt: skip
+
+    def judged(**config):
+        run = CheckRun([date(2024, 1, 5)], lake.resources["warehouse"],
+                       lake.resources["lake"], config, lake.instance)  # fmt: skip
+        return check.evaluate(run)
+
+    assert judged(low=0.0, high=0.6, severity=WARN).passed
+    raised = judged(low=0.0, high=0.4, severity=ERROR)
+    assert not raised.passed and raised.severity == ERROR
+    assert raised.metadata["high"].value == 0.4
+    assert raised.description.startswith("2024-01-05: 50.00% quarantined")
 
 
 def test_the_reject_ratio_says_the_days_most_frequent_reason(lake):
@@ -621,6 +703,36 @@ def test_a_column_never_held_before_is_not_emptied_whatever_min_expected(tmp_pat
     assert result.metadata["emptied_by_day"].value == {
         "2024-01-06": {"rare": {"records": 10, "share_before": 0.1}}
     }
+    # A day with no records at all is no column emptied (an empty day is `non_empty`'s), at
+    # that setting too (found by mutation testing: judged, it warned 'null in all 0 records').
+    empty_day = check.evaluate(
+        CheckRun([date(2024, 1, 8)], warehouse, None, config, None)  # type: ignore[arg-type]
+    )
+    assert empty_day.passed, empty_day.description
+
+
+def test_an_emptied_column_at_min_expected_raised_to_error_reports_error(tmp_path):
+    """Found by mutation testing: the check's severity is run config (docs/checks.md), and
+    reporting WARN whatever it said passed every test. Two days of 10 records, the first
+    holding `note` in 8, the second in none: about 8 expected, exactly a `min_expected` of
+    8, which is enough ("or more": a strict bound passed every test too)."""
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA silver")
+        con.execute(
+            "CREATE TABLE silver.noted AS SELECT DATE '2024-01-05' + CAST(n // 10 AS INT) "
+            "AS date, CASE WHEN n < 8 THEN 'x' END AS note FROM range(20) AS t(n)"
+        )
+    check = no_column_emptied("silver", "noted", ["note"])
+    config = {"severity": ERROR, "min_expected": 8}
+    result = check.evaluate(
+        CheckRun([date(2024, 1, 6)], warehouse, None, config, None)  # type: ignore[arg-type]
+    )
+    assert not result.passed and result.severity == ERROR
+    assert result.description == (
+        "2024-01-06: note null in all 10 records, where the 1 days before held one in 80% "
+        "of theirs (about 8 expected): did the source stop sending it?"
+    )
 
 
 def test_a_column_its_source_leaves_empty_on_a_weekday_warns_that_weekday_once(tmp_path):
@@ -678,6 +790,44 @@ def test_a_weekday_empty_a_week_before_where_chance_could_hardly_leave_it_so(tmp
         CheckRun(days, warehouse, None, {"severity": WARN, "min_expected": 20}, None)  # type: ignore[arg-type]
     )
     assert result.passed, result.description
+
+
+def test_the_day_a_week_before_counts_when_a_step_judges_its_one_day(tmp_path):
+    """A step judges one day at a time (`CheckRun.days` of one day), where the tests above
+    judge a range at once; found by mutation testing: reading from 6 days back, or judging
+    by the 6 days before, or a rhythm needing more than 5 values expected the week before,
+    passed every test. `held_a_week_before`: 40 records holding `note` on Monday the 1st,
+    none until 40 without it on the 8th: the one day before held it, so the 8th warns.
+    `rhythm`: 10 records without it on the 1st, 10 with it on the 7th, 60 without it on
+    the 8th: held in half the records before (30 expected), but the same weekday a week
+    before came without it where exactly 5 were to be expected: the source's rhythm."""
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA silver")
+        con.execute(
+            "CREATE TABLE silver.held_a_week_before AS SELECT DATE '2024-01-01' AS date, "
+            "'x' AS note FROM range(40) UNION ALL SELECT DATE '2024-01-08', NULL FROM range(40)"
+        )
+        con.execute(
+            "CREATE TABLE silver.rhythm AS SELECT DATE '2024-01-01' AS date, NULL::VARCHAR "
+            "AS note FROM range(10) UNION ALL SELECT DATE '2024-01-07', 'x' FROM range(10) "
+            "UNION ALL SELECT DATE '2024-01-08', NULL FROM range(60)"
+        )
+    config = {"severity": WARN, "min_expected": 20}
+
+    def judged(table: str):
+        check = no_column_emptied("silver", table, ["note"])
+        run = CheckRun([date(2024, 1, 8)], warehouse, None, config, None)  # type: ignore[arg-type]
+        return check.evaluate(run)
+
+    warned = judged("held_a_week_before")
+    assert not warned.passed and warned.severity == WARN
+    assert warned.description == (
+        "2024-01-08: note null in all 40 records, where the 1 days before held one in 100% "
+        "of theirs (about 40 expected): did the source stop sending it?"
+    )
+    rhythm = judged("rhythm")
+    assert rhythm.passed, rhythm.description
 
 
 # --------------------------------------------------------------------------- declarations
