@@ -99,6 +99,49 @@ def test_sla_flags_that_agree_pass(lake):
     assert evaluation.passed
 
 
+@lake_asset("silver", group=GROUP, partitioned=False)
+def deliveries_a_day_later(context) -> pd.DataFrame:
+    """A day delivered after the analytics' last ticket: 2024-03-02, with no ticket created,
+    is the latest day, so the as-of time is 2024-03-03 00:00 UTC."""
+    return pd.DataFrame({"date": [date(2024, 3, 1), date(2024, 3, 2)]})
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def breached_by_the_as_of_time(context) -> pd.DataFrame:
+    """T1's 24-hour resolution target (2024-03-02 08:00) passed before the as-of time,
+    unresolved: breached."""
+    return pd.DataFrame([_analytics_row("T1", resolution_breached=True)])
+
+
+def test_sla_flags_are_judged_as_of_the_latest_delivered_day_not_ticket(lake):
+    """The rule's as-of time is the end of the latest day delivered (`support_deliveries`),
+    a day with no ticket created included, as gold computes the flags; found by mutation
+    testing: judged as of the latest ticket's day (2024-03-02 00:00, before T1's target),
+    T1's breach read as wrong and the check failed the run, and every test passed."""
+    check = sla_flags_check(breached_by_the_as_of_time, deliveries_a_day_later)
+    result, evaluation = check_evaluation(
+        lake, [deliveries_a_day_later, breached_by_the_as_of_time], check,
+        "gold/breached_by_the_as_of_time", SLA_FLAGS_CONSISTENT,
+    )  # fmt: skip
+    assert evaluation.passed, evaluation.description
+    assert result.success
+    # Delivered up to 2024-03-01 (as of 03-02 00:00, before its target), T1's breach is
+    # early: one ticket fails the check (found by mutation testing too: a check passing
+    # one wrong ticket, failing from two, passed every test).
+    check = sla_flags_check(breached_by_the_as_of_time, deliveries)
+    result, early = check_evaluation(
+        lake, [deliveries, breached_by_the_as_of_time], check,
+        "gold/breached_by_the_as_of_time", SLA_FLAGS_CONSISTENT,
+    )  # fmt: skip
+    assert not early.passed and early.severity == ERROR
+    assert early.metadata["inconsistent_tickets"].value == 1
+    assert early.description == (
+        "1 ticket's SLA fields disagree with the rule, such as T1 (created 2024-03-01): "
+        "resolution_breached"
+    )
+    assert not result.success
+
+
 @lake_asset("gold", group=GROUP, partitioned=False)
 def never_written(context) -> None:
     """Writes nothing: its table is never created."""
@@ -117,6 +160,24 @@ def test_a_missing_analytics_table_fails_as_error(lake, make_check, name):
     assert not evaluation.passed and "does not exist" in evaluation.description
     assert evaluation.severity == ERROR
     assert not result.success  # both block: an ERROR fails the run
+
+
+@pytest.mark.parametrize(
+    ("make_check", "name"),
+    [(sla_flags_check, SLA_FLAGS_CONSISTENT), (breach_share_check, BREACH_SHARE_IN_BAND)],
+)
+def test_a_missing_deliveries_table_fails_as_error_naming_it(lake, make_check, name):
+    """The as-of day is read from the deliveries: a check run alone on a data root that
+    never built them fails as ERROR naming that table, as with the analytics' (found by
+    mutation testing: only the first table looked for, the check's step crashed in
+    DuckDB, and every test passed)."""
+    check = make_check(consistent_analytics, never_written)
+    result, evaluation = check_evaluation(
+        lake, [never_written, consistent_analytics], check, "gold/consistent_analytics", name
+    )
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.description == "gold/never_written does not exist"
+    assert not result.success
 
 
 # --------------------------------------------------------------------------- breach share
@@ -147,6 +208,19 @@ def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
         BREACH_SHARE_IN_BAND, run_config=config,
     )  # fmt: skip
     assert relaxed.passed
+    # Its bounds are inside the band: a share of 0.75 passes a band of [0.75, 0.75] (found
+    # by mutation testing: either bound strict passed every test).
+    on_bounds = {
+        **QUIET,
+        "ops": {
+            "gold__mostly_breached_breach_share_in_band": {"config": {"low": 0.75, "high": 0.75}}
+        },
+    }
+    _, on_both = check_evaluation(
+        lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
+        BREACH_SHARE_IN_BAND, run_config=on_bounds,
+    )  # fmt: skip
+    assert on_both.passed, on_both.description
 
 
 def test_a_breach_share_raised_to_error_fails_the_run_naming_the_days_it_judged(lake):
@@ -221,6 +295,43 @@ def test_the_breach_share_counts_the_tickets_of_its_window_only(lake):
         run_config=config,
     )  # fmt: skip
     assert (longer.metadata["tickets"].value, longer.metadata["breached"].value) == (6, 5)
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def breached_a_day_ahead(context) -> pd.DataFrame:
+    """`breached_long_ago`'s tickets, and a breached one of 2024-03-02, a day after the
+    as-of day of `deliveries`."""
+    from dagster import build_asset_context
+
+    ahead = _analytics_row("ahead", date=date(2024, 3, 2), first_response_breached=True)
+    return pd.concat(
+        [breached_long_ago(build_asset_context()), pd.DataFrame([ahead])], ignore_index=True
+    )
+
+
+def test_the_breach_shares_window_holds_no_ticket_after_the_as_of_day(lake):
+    """The 7 days ending on 2024-03-01 hold T1 and 02-24's ticket, not 03-02's (found by
+    mutation testing: the window's end left out passed every test)."""
+    check = breach_share_check(breached_a_day_ahead, deliveries)
+    _, evaluation = check_evaluation(
+        lake, [deliveries, breached_a_day_ahead], check, "gold/breached_a_day_ahead",
+        BREACH_SHARE_IN_BAND,
+    )  # fmt: skip
+    assert (evaluation.metadata["tickets"].value, evaluation.metadata["breached"].value) == (2, 1)
+
+
+def test_the_breach_shares_window_ends_on_the_latest_delivered_day(lake):
+    """Delivered up to 2024-03-02, a day with no ticket created: the 7 days are 02-25..03-02,
+    holding T1 alone (breached), where 7 days ending on the latest ticket's day (03-01)
+    hold T1 and 02-24's (found by mutation testing: that window passed every test)."""
+    check = breach_share_check(breached_long_ago, deliveries_a_day_later)
+    _, evaluation = check_evaluation(
+        lake, [deliveries_a_day_later, breached_long_ago], check, "gold/breached_long_ago",
+        BREACH_SHARE_IN_BAND,
+    )  # fmt: skip
+    assert (evaluation.metadata["tickets"].value, evaluation.metadata["breached"].value) == (1, 1)
+    days = evaluation.metadata["first_day"].value, evaluation.metadata["last_day"].value
+    assert days == ("2024-02-25", "2024-03-02")
 
 
 def _with_window_days(window_days: int) -> dict:
