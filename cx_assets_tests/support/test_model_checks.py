@@ -112,6 +112,9 @@ def test_a_forecaster_that_fell_back_warns(lake):
     )  # fmt: skip
     assert not evaluation.passed and evaluation.severity == WARN
     assert "20 days of history" in evaluation.description
+    # Under the name docs/checks.md gives it (found by mutation testing: the two forecaster
+    # checks' names swapped passed every test, each looked up by its constant).
+    assert evaluation.check_name == "forecast_fell_back_to_baseline"
     assert result.success
     _, passing = check_evaluation(
         lake, [backtested_forecaster], fell_back_check(backtested_forecaster),
@@ -130,6 +133,7 @@ def test_a_day_without_tickets_in_the_forecasters_history_warns(lake):
     assert not evaluation.passed and evaluation.severity == WARN
     assert evaluation.description.startswith("no ticket created on 2024-03-01: ")
     assert evaluation.metadata["days_without_tickets"].value == ["2024-03-01"]
+    assert evaluation.check_name == "forecast_history_without_empty_days"  # docs/checks.md's
     assert result.success
     _, passing = check_evaluation(
         lake, [backtested_forecaster], empty_days_check(backtested_forecaster),
@@ -329,3 +333,28 @@ def test_a_plan_over_capacity_or_without_the_skill_fails_with_error(lake):
         PLAN_WITHIN_SKILLS_AND_CAPACITY,
     )  # fmt: skip
     assert passing.passed
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def overfull_plan(context) -> pd.DataFrame:
+    """Two billing tickets to A1 (3 of 2), each within A1's skills."""
+    return pd.DataFrame(
+        {"ticket_id": ["T1", "T2"], "category": ["billing", "billing"], "agent_id": ["A1", "A1"]}
+    )
+
+
+def test_a_plan_over_capacity_alone_names_the_agent_and_no_ticket(lake):
+    """Found by mutation testing: with one of each kind, the two counts swapped in the
+    metadata, or the agents over capacity looked up only when a ticket lacked the skill,
+    passed every test."""
+    _, evaluation = check_evaluation(
+        lake, [crew, held, overfull_plan], plan_check(overfull_plan, crew, held),
+        "gold/overfull_plan", PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    counts = evaluation.metadata["without_skill"].value, evaluation.metadata["over_capacity"].value
+    assert counts == (0, 1)
+    assert evaluation.metadata["agents_over_capacity"].value == [
+        {"agent_id": "A1", "open_tickets": 1, "planned_tickets": 2, "max_open_tickets": 2}
+    ]
+    assert "tickets_without_skill" not in evaluation.metadata
