@@ -828,6 +828,21 @@ def test_the_day_a_week_before_counts_when_a_step_judges_its_one_day(tmp_path):
     )
     rhythm = judged("rhythm")
     assert rhythm.passed, rhythm.description
+    # A week before holding the column once was delivered with it: no rhythm (found by
+    # mutation testing: a week before of one value taken as empty passed every test). 40
+    # records on the 1st, one holding it; 40 on the 7th, all; 40 on the 8th, none.
+    with warehouse.connect() as con:
+        con.execute(
+            "CREATE TABLE silver.once_a_week_before AS SELECT DATE '2024-01-01' AS date, "
+            "CASE WHEN n = 0 THEN 'x' END AS note FROM range(40) AS t(n) UNION ALL "
+            "SELECT DATE '2024-01-07', 'x' FROM range(40) UNION ALL "
+            "SELECT DATE '2024-01-08', NULL FROM range(40)"
+        )
+    once = judged("once_a_week_before")
+    assert not once.passed
+    assert once.metadata["emptied_by_day"].value == {
+        "2024-01-08": {"note": {"records": 40, "share_before": 0.5125}}
+    }
 
 
 # --------------------------------------------------------------------------- declarations
