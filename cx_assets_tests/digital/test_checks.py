@@ -193,6 +193,9 @@ def test_a_call_left_only_in_quarantine_is_warned_of_a_padded_copy_too(lake):
         f"1 record(s) of {DAY_1} kept on no day, with copies quarantined as repeats on {DAY_2}; "
         f"keep them with: cx-lakehouse run --date {DAY_1} --to {DAY_2} --select group:digital"
     )
+    # And as the UI shows it (found by mutation testing: a count of 0 passed every test).
+    assert left.metadata["records"].value == 1
+    assert left.metadata["days_holding_copies"].value == [DAY_2]
     together = _range(lake)
     assert check_results(together)[("silver/digital_calls", RECORDS_ONLY_IN_QUARANTINE)].passed
     assert lake.query("SELECT date FROM silver.digital_calls WHERE call_id = 'C1'")["date"].astype(
