@@ -316,6 +316,30 @@ def test_an_asset_with_its_own_config_cannot_also_take_band_config():
             return pd.DataFrame()
 
 
+def test_names_left_on_other_days_count_rows_and_name_the_days_in_order():
+    """A domain's `names_masked_on_other_days` result, worked by hand: 2 titles on the 7th
+    and 1 on the 5th, given in that order, are 3 titles of the 5th and the 7th, run again
+    from the 5th to the 7th (found by mutation testing: counting the days, 2, or the days
+    left in the order given, a command from the 7th to the 5th, passed every test)."""
+    from cx_assets.lakehouse.checks import names_left_on_other_days
+
+    result = names_left_on_other_days(
+        {"2024-01-07": 2, "2024-01-05": 1},
+        rows="title(s)", person="person", group="crm", metadata_key="titles_by_day",
+    )  # fmt: skip
+    assert not result.passed and result.severity == WARN
+    assert result.description == (
+        "3 title(s) of 2024-01-05, 2024-01-07 still hold the name of a person whose record "
+        "landed later; run those days again: "
+        "cx-lakehouse run --date 2024-01-05 --to 2024-01-07 --select group:crm"
+    )
+    assert list(result.metadata["titles_by_day"].value) == ["2024-01-05", "2024-01-07"]
+    quiet = names_left_on_other_days(
+        {}, rows="title(s)", person="person", group="crm", metadata_key="titles_by_day"
+    )
+    assert quiet.passed and quiet.severity == WARN
+
+
 # --------------------------------------------------------------------------- in the step
 
 
