@@ -15,6 +15,7 @@ Partitioned checks evaluate the days of the step (one day, or the range of a sin
 backfill).
 """
 
+import string
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Set
@@ -79,6 +80,16 @@ class Band:
     # what the ratio is or what to do: `cx-lakehouse run` and the command centre show the
     # failing evaluation's description, not this one.
     outside: str = ""
+
+    def __post_init__(self) -> None:
+        # A ratio not kept to `{days}` judges every day a range run or a check run alone is
+        # given by the whole table's, and the one-day runs of the tests cannot tell.
+        fields = {field for _, field, _, _ in string.Formatter().parse(self.ratio_sql) if field}
+        if fields != {"table", "days"}:
+            raise ValueError(
+                f"band {self.name}: ratio_sql must read {{table}} for the days in {{days}}, "
+                f"and nothing else; it names {sorted(fields)}"
+            )
 
 
 # The least share of a day's records timed on their folder's day (WARN below; run config).

@@ -6,6 +6,8 @@ config. The checks themselves are tested in `test_table_checks` and `test_histor
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from dagster import (
@@ -26,6 +28,7 @@ from cx_assets.lakehouse.checks import (
     REJECT_RATIO,
     UNIQUE_KEY,
     VOLUME_ANOMALY,
+    Band,
     StepCheckResult,
 )
 from cx_assets.lakehouse.inputs import same_day
@@ -314,6 +317,22 @@ def test_an_asset_with_its_own_config_cannot_also_take_band_config():
         def configured(context, config: Threshold) -> pd.DataFrame:
             """Has config of its own."""
             return pd.DataFrame()
+
+
+@pytest.mark.parametrize(
+    ("ratio_sql", "names"),
+    [
+        # {days} replaced by TRUE (a mutation audit's D08 on the calls conversion band):
+        # every one-day run of the tests still passed, while a range's days were each
+        # judged by every day's ratio.
+        ("SELECT date, avg(x) AS ratio FROM {table} WHERE TRUE GROUP BY date", "['table']"),
+        ("SELECT date, avg(x) AS ratio FROM calls WHERE {days} GROUP BY date", "['days']"),
+        ("SELECT {date}, avg(x) AS ratio FROM {table} WHERE {days}", "['date', 'days', 'table']"),
+    ],
+)
+def test_a_band_whose_ratio_is_not_kept_to_its_table_and_days_is_refused(ratio_sql, names):
+    with pytest.raises(ValueError, match=rf"band conversion: .* it names {re.escape(names)}"):
+        Band(name="conversion", ratio_sql=ratio_sql, low=0.0, high=1.0, description="d")
 
 
 def test_names_left_on_other_days_count_rows_and_name_the_days_in_order():
