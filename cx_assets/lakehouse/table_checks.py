@@ -202,6 +202,10 @@ MIN_EXPECTED_VALUES = 20
 WEEKDAY_RHYTHM_MIN_EXPECTED = 5
 
 
+def _days_before(count: int) -> str:
+    return "the day before" if count == 1 else f"the {count} days before"
+
+
 def no_column_emptied(
     schema: str,
     table: str,
@@ -276,8 +280,8 @@ def no_column_emptied(
                     "share_before": round(share, 4),
                 }
                 said.append(
-                    f"{day.isoformat()}: {named[column]} null in all {records} records, where the "
-                    f"{len(before)} days before held one in {share:.0%} of theirs (about "
+                    f"{day.isoformat()}: {named[column]} null in all {records} records, where "
+                    f"{_days_before(len(before))} held one in {share:.0%} of theirs (about "
                     f"{share * records:.0f} expected)"
                 )
         return AssetCheckResult(

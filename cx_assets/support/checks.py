@@ -388,9 +388,11 @@ def plan_check(
             examples = _plan_examples(con, names, without_skill, over_capacity)
         broken = []
         if without_skill:
-            broken.append(f"{without_skill} tickets to agents without the skill")
+            noun = "ticket" if without_skill == 1 else "tickets"
+            broken.append(f"{without_skill} {noun} to agents without the skill")
         if over_capacity:
-            broken.append(f"{over_capacity} agents over capacity")
+            noun = "agent" if over_capacity == 1 else "agents"
+            broken.append(f"{over_capacity} {noun} over capacity")
         return AssetCheckResult(
             passed=not broken,
             severity=AssetCheckSeverity.ERROR,

@@ -730,7 +730,7 @@ def test_an_emptied_column_at_min_expected_raised_to_error_reports_error(tmp_pat
     )
     assert not result.passed and result.severity == ERROR
     assert result.description == (
-        "2024-01-06: note null in all 10 records, where the 1 days before held one in 80% "
+        "2024-01-06: note null in all 10 records, where the day before held one in 80% "
         "of theirs (about 8 expected): did the source stop sending it?"
     )
 
@@ -823,7 +823,7 @@ def test_the_day_a_week_before_counts_when_a_step_judges_its_one_day(tmp_path):
     warned = judged("held_a_week_before")
     assert not warned.passed and warned.severity == WARN
     assert warned.description == (
-        "2024-01-08: note null in all 40 records, where the 1 days before held one in 100% "
+        "2024-01-08: note null in all 40 records, where the day before held one in 100% "
         "of theirs (about 40 expected): did the source stop sending it?"
     )
     rhythm = judged("rhythm")

@@ -358,3 +358,4 @@ def test_a_plan_over_capacity_alone_names_the_agent_and_no_ticket(lake):
         {"agent_id": "A1", "open_tickets": 1, "planned_tickets": 2, "max_open_tickets": 2}
     ]
     assert "tickets_without_skill" not in evaluation.metadata
+    assert evaluation.description == "1 agent over capacity"
