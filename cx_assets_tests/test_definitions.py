@@ -2,7 +2,7 @@
 the reviewed snapshot of the graph.
 
 The snapshot (`snapshots/definitions.txt`) pins every asset key with its group,
-partitioning, storage and inputs (with their partition windows), every check with its
+partitioning, storage, inputs (with their partition windows) and grain, every check with its
 severity contract and run config defaults (a band's bounds), and every job, sensor and
 schedule with what it targets, so any change to the graph is a reviewed diff. After an intended change, regenerate it with
 `UPDATE_SNAPSHOTS=1 pytest cx_assets_tests/test_definitions.py` and review the diff. The
@@ -19,6 +19,7 @@ import pytest
 from dagster import AllPartitionMapping, AssetKey, TimeWindowPartitionMapping
 
 from cx_assets import definitions
+from cx_assets.lakehouse.assets import GRAIN, GRAIN_ACROSS_DAYS
 from cx_assets.lakehouse.partitions import daily_partitions
 from cx_assets_tests.merged_definitions import (
     asset_graph,
@@ -51,10 +52,16 @@ def describe_graph(graph) -> str:
             f"{dep.to_user_string()} {_window(asset_def.get_partition_mapping(dep))}"
             for dep in sorted(asset_def.dependency_keys, key=AssetKey.to_user_string)
         )
+        # A table's grain is its unique_key check's key: a column added to it loosens
+        # the check (found by mutation testing: the forecast's grain with `forecast` passed).
+        declared = asset_def.metadata_by_key.get(key, {})
+        grain = declared.get(GRAIN)
         lines.append(
             f"asset {key.to_user_string()} group={node.group_name} "
             f"partitioned={node.is_partitioned} storage={asset_def.get_io_manager_key_for_asset_key(key)} "
             f"inputs=[{inputs}]"
+            + (f" grain=[{', '.join(grain)}]" if grain else "")
+            + (" across_days" if declared.get(GRAIN_ACROSS_DAYS) else "")
         )
     # A threshold changed in code is a reviewed diff here (found by adding a domain).
     defaults = check_config_defaults()
