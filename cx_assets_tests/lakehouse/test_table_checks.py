@@ -54,6 +54,19 @@ from cx_assets_tests.lakehouse.checked_assets import (
     shares,
     silver_records_where,
 )
+from cx_assets_tests.lakehouse.warehouse_rows import temporary_warehouse
+
+
+def warehouse_holding(tmp_path, schema: str, *statements: str) -> Warehouse:
+    """A warehouse of the test's own holding `schema` and what `statements` make in it: the
+    rows a check is evaluated on directly, worked by hand in each test."""
+    warehouse = temporary_warehouse(tmp_path)
+    with warehouse.connect() as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+        for statement in statements:
+            con.execute(statement)
+    return warehouse
+
 
 # --------------------------------------------------------------------------- unique key
 
@@ -210,14 +223,13 @@ def test_a_failing_unique_key_names_the_keys_with_most_rows_first(tmp_path):
     keys, most rows first, then by key (found by mutation testing: the fewest first, or any
     number shown, passed every test, where every repeat held two rows). Six keys repeat,
     `f` in 4 rows and `c` in 3; `z` is kept once."""
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA silver")
-        con.execute(
-            "CREATE TABLE silver.keys AS SELECT * FROM (VALUES ('a'), ('a'), ('b'), ('b'), "
-            "('c'), ('c'), ('c'), ('d'), ('d'), ('e'), ('e'), ('f'), ('f'), ('f'), ('f'), "
-            "('z')) AS t(key)"
-        )
+    warehouse = warehouse_holding(
+        tmp_path,
+        "silver",
+        "CREATE TABLE silver.keys AS SELECT * FROM (VALUES ('a'), ('a'), ('b'), ('b'), "
+        "('c'), ('c'), ('c'), ('d'), ('d'), ('e'), ('e'), ('f'), ('f'), ('f'), ('f'), "
+        "('z')) AS t(key)",
+    )
     check = unique_key("silver", "keys", ["key"], partitioned=False)
     result = check.evaluate(CheckRun(None, warehouse, None, {}, None))  # type: ignore[arg-type]
     assert not result.passed and result.severity == ERROR
@@ -499,13 +511,11 @@ def test_a_ratio_on_the_bands_low_bound_is_inside_it(tmp_path):
     by mutation testing: a strict low bound passed every test, no case sitting on it)."""
     from cx_assets.lakehouse.table_checks import ratio_band
 
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA gold")
-        con.execute(
-            "CREATE TABLE gold.shares AS SELECT DATE '2024-01-05' AS date, 2.0 AS hits, "
-            "10.0 AS total"
-        )
+    warehouse = warehouse_holding(
+        tmp_path,
+        "gold",
+        "CREATE TABLE gold.shares AS SELECT DATE '2024-01-05' AS date, 2.0 AS hits, 10.0 AS total",
+    )
     check = ratio_band("gold", "shares", SHARE_BAND)
     config = {"low": SHARE_BAND.low, "high": SHARE_BAND.high, "severity": WARN}
     run = CheckRun([date(2024, 1, 5)], warehouse, None, config, None)  # type: ignore[arg-type]
@@ -687,14 +697,14 @@ def test_a_column_never_held_before_is_not_emptied_whatever_min_expected(tmp_pat
     however few values were to be expected), such a column warned every day ('held one in
     0% of theirs (about 0 expected)'). A column held by none of the days before is quiet;
     one held by a few still warns at that setting."""
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA silver")
-        con.execute(
-            "CREATE TABLE silver.noted AS SELECT DATE '2024-01-05' + CAST(n // 10 AS INT) "
-            "AS date, NULL::VARCHAR AS never, CASE WHEN n = 3 THEN 'x' END AS rare "
-            "FROM range(30) AS t(n)"
-        )  # three days of 10 records: `never` null throughout, `rare` held once, on the 5th
+    # three days of 10 records: `never` null throughout, `rare` held once, on the 5th
+    warehouse = warehouse_holding(
+        tmp_path,
+        "silver",
+        "CREATE TABLE silver.noted AS SELECT DATE '2024-01-05' + CAST(n // 10 AS INT) "
+        "AS date, NULL::VARCHAR AS never, CASE WHEN n = 3 THEN 'x' END AS rare "
+        "FROM range(30) AS t(n)",
+    )
     check = no_column_emptied("silver", "noted", ["never", "rare"])
     config = {"severity": WARN, "min_expected": 0}
     result = check.evaluate(
@@ -716,13 +726,12 @@ def test_an_emptied_column_at_min_expected_raised_to_error_reports_error(tmp_pat
     reporting WARN whatever it said passed every test. Two days of 10 records, the first
     holding `note` in 8, the second in none: about 8 expected, exactly a `min_expected` of
     8, which is enough ("or more": a strict bound passed every test too)."""
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA silver")
-        con.execute(
-            "CREATE TABLE silver.noted AS SELECT DATE '2024-01-05' + CAST(n // 10 AS INT) "
-            "AS date, CASE WHEN n < 8 THEN 'x' END AS note FROM range(20) AS t(n)"
-        )
+    warehouse = warehouse_holding(
+        tmp_path,
+        "silver",
+        "CREATE TABLE silver.noted AS SELECT DATE '2024-01-05' + CAST(n // 10 AS INT) "
+        "AS date, CASE WHEN n < 8 THEN 'x' END AS note FROM range(20) AS t(n)",
+    )
     check = no_column_emptied("silver", "noted", ["note"])
     config = {"severity": ERROR, "min_expected": 8}
     result = check.evaluate(
@@ -743,19 +752,18 @@ def test_a_column_its_source_leaves_empty_on_a_weekday_warns_that_weekday_once(t
     same weekday a week before was delivered without the column too; a weekday's export
     that lost it still warns, and so does the first weekend, with no week before, and a
     day whose week before was too small to tell (5 records, about 4 values expected)."""
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA silver")
-        # Monday 2024-01-01 to Sunday 2024-01-21: 40 tickets a day, with an agent on
-        # weekdays only; on Wednesday the 17th the export lost every agent.
-        con.execute(
-            "CREATE TABLE silver.tickets AS SELECT day AS date, CASE WHEN isodow(day) < 6 "
-            "AND day <> DATE '2024-01-17' THEN 'a1' END AS agent_id "
-            "FROM (SELECT DATE '2024-01-01' + CAST(n // 40 AS INT) AS day "
-            "FROM range(21 * 40) AS t(n))"
-        )
+    # Monday 2024-01-01 to Sunday 2024-01-21: 40 tickets a day, with an agent on
+    # weekdays only; on Wednesday the 17th the export lost every agent.
+    warehouse = warehouse_holding(
+        tmp_path,
+        "silver",
+        "CREATE TABLE silver.tickets AS SELECT day AS date, CASE WHEN isodow(day) < 6 "
+        "AND day <> DATE '2024-01-17' THEN 'a1' END AS agent_id "
+        "FROM (SELECT DATE '2024-01-01' + CAST(n // 40 AS INT) AS day "
+        "FROM range(21 * 40) AS t(n))",
         # But for the tickets of the 6th, all but 5: that Saturday says little of the 13th.
-        con.execute("DELETE FROM silver.tickets WHERE date = '2024-01-06' AND rowid % 40 >= 5")
+        "DELETE FROM silver.tickets WHERE date = '2024-01-06' AND rowid % 40 >= 5",
+    )
     check = no_column_emptied("silver", "tickets", ["agent_id"])
     days = [date(2024, 1, day) for day in range(2, 22)]
     result = check.evaluate(
@@ -772,18 +780,17 @@ def test_a_weekday_empty_a_week_before_where_chance_could_hardly_leave_it_so(tmp
     (about 18 expected) was not taken as the rhythm where this one held 20 or more. The
     week before need only have been expected to hold 5 (chance leaves those out once in
     150 days)."""
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA silver")
-        # Weekdays of 100 tickets, a quarter scored; Saturdays of 40 (the 6th) and 150
-        # (the 13th), none scored: about 9 and 35 expected; no Sundays.
-        con.execute(
-            "CREATE TABLE silver.tickets AS SELECT day AS date, CASE WHEN isodow(day) < 6 "
-            "AND n % 4 = 0 THEN 4 END AS csat_score FROM (SELECT DATE '2024-01-01' + "
-            "CAST(i AS INT) AS day, n FROM range(13) AS d(i), range(150) AS t(n)) "
-            "WHERE (isodow(day) < 6 AND n < 100) OR (day = '2024-01-06' AND n < 40) "
-            "OR day = '2024-01-13'"
-        )
+    # Weekdays of 100 tickets, a quarter scored; Saturdays of 40 (the 6th) and 150
+    # (the 13th), none scored: about 9 and 35 expected; no Sundays.
+    warehouse = warehouse_holding(
+        tmp_path,
+        "silver",
+        "CREATE TABLE silver.tickets AS SELECT day AS date, CASE WHEN isodow(day) < 6 "
+        "AND n % 4 = 0 THEN 4 END AS csat_score FROM (SELECT DATE '2024-01-01' + "
+        "CAST(i AS INT) AS day, n FROM range(13) AS d(i), range(150) AS t(n)) "
+        "WHERE (isodow(day) < 6 AND n < 100) OR (day = '2024-01-06' AND n < 40) "
+        "OR day = '2024-01-13'",
+    )
     check = no_column_emptied("silver", "tickets", ["csat_score"])
     days = [date(2024, 1, day) for day in range(2, 14)]
     result = check.evaluate(
@@ -801,18 +808,15 @@ def test_the_day_a_week_before_counts_when_a_step_judges_its_one_day(tmp_path):
     `rhythm`: 10 records without it on the 1st, 10 with it on the 7th, 60 without it on
     the 8th: held in half the records before (30 expected), but the same weekday a week
     before came without it where exactly 5 were to be expected: the source's rhythm."""
-    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE SCHEMA silver")
-        con.execute(
-            "CREATE TABLE silver.held_a_week_before AS SELECT DATE '2024-01-01' AS date, "
-            "'x' AS note FROM range(40) UNION ALL SELECT DATE '2024-01-08', NULL FROM range(40)"
-        )
-        con.execute(
-            "CREATE TABLE silver.rhythm AS SELECT DATE '2024-01-01' AS date, NULL::VARCHAR "
-            "AS note FROM range(10) UNION ALL SELECT DATE '2024-01-07', 'x' FROM range(10) "
-            "UNION ALL SELECT DATE '2024-01-08', NULL FROM range(60)"
-        )
+    warehouse = warehouse_holding(
+        tmp_path,
+        "silver",
+        "CREATE TABLE silver.held_a_week_before AS SELECT DATE '2024-01-01' AS date, "
+        "'x' AS note FROM range(40) UNION ALL SELECT DATE '2024-01-08', NULL FROM range(40)",
+        "CREATE TABLE silver.rhythm AS SELECT DATE '2024-01-01' AS date, NULL::VARCHAR "
+        "AS note FROM range(10) UNION ALL SELECT DATE '2024-01-07', 'x' FROM range(10) "
+        "UNION ALL SELECT DATE '2024-01-08', NULL FROM range(60)",
+    )
     config = {"severity": WARN, "min_expected": 20}
 
     def judged(table: str):

@@ -197,29 +197,20 @@ def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
     assert not evaluation.passed and evaluation.severity == WARN
     assert evaluation.metadata["share"].value == 0.75
     assert result.success  # WARN blocks nothing
-    config = {
-        **QUIET,
-        "ops": {
-            "gold__mostly_breached_breach_share_in_band": {"config": {"low": 0.0, "high": 0.8}}
-        },
-    }
-    _, relaxed = check_evaluation(
-        lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
-        BREACH_SHARE_IN_BAND, run_config=config,
-    )  # fmt: skip
-    assert relaxed.passed
+
+    def judged_in_band(low: float, high: float):
+        op = "gold__mostly_breached_breach_share_in_band"
+        config = {**QUIET, "ops": {op: {"config": {"low": low, "high": high}}}}
+        _, evaluation = check_evaluation(
+            lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
+            BREACH_SHARE_IN_BAND, run_config=config,
+        )  # fmt: skip
+        return evaluation
+
+    assert judged_in_band(0.0, 0.8).passed
     # Its bounds are inside the band: a share of 0.75 passes a band of [0.75, 0.75] (found
     # by mutation testing: either bound strict passed every test).
-    on_bounds = {
-        **QUIET,
-        "ops": {
-            "gold__mostly_breached_breach_share_in_band": {"config": {"low": 0.75, "high": 0.75}}
-        },
-    }
-    _, on_both = check_evaluation(
-        lake, [deliveries, mostly_breached], check, "gold/mostly_breached",
-        BREACH_SHARE_IN_BAND, run_config=on_bounds,
-    )  # fmt: skip
+    on_both = judged_in_band(0.75, 0.75)
     assert on_both.passed, on_both.description
 
 
