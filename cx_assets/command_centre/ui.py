@@ -312,17 +312,20 @@ def table(
     name: str,
     column_config: dict | None = None,
     shares: Sequence[str] = (),
+    changes: Sequence[str] = (),
 ) -> None:
     """A sortable table (click a header) and its CSV download. A column of days reads as
     days (Streamlit showed a gold `date` as "2026-11-24 00:00:00"), a gold timestamp (in
     UTC) as "2026-11-24 09:15:02 UTC" (Streamlit wrote "+00:00" after it), a count with
     thousands separated ("5,976", as cards and charts write it; Streamlit wrote "5976");
     the `shares` columns (fractions, as gold holds them) read as percentages with one
-    decimal, as the pages' cards and charts write them; a missing value reads `MISSING`.
-    A header reads as the charts' axes do (`avg upsell per call`) unless the page labels
+    decimal, as the pages' cards and charts write them; the `changes` columns (a change in
+    percent: 12.5) read signed to a tenth (`+12.5%`), one too small to show as `+0.0%`, as
+    the cards write it; a missing value reads `MISSING`. A header reads as the charts' axes do (`avg upsell per call`) unless the page labels
     it. The CSV keeps gold's values and column names."""
     shown, percentages = as_percentages(frame, shares)
-    formats = {**shown_formats(frame), **percentages}
+    shown, signed = as_changes(shown, changes)
+    formats = {**shown_formats(frame), **percentages, **signed}
     pages = column_config or {}  # it may name columns this table lacks
     st.dataframe(
         shown,
@@ -418,6 +421,24 @@ def as_percentages(frame: pd.DataFrame, shares: Sequence[str]) -> tuple[pd.DataF
         shown[column] = frame[column] * 100
     return shown, {
         column: st.column_config.NumberColumn(format=PERCENT_FORMAT) for column in shares
+    }
+
+
+# A change, signed: `+12.5%`.
+CHANGE_FORMAT = "%+.1f%%"
+
+
+def as_changes(frame: pd.DataFrame, changes: Sequence[str]) -> tuple[pd.DataFrame, dict]:
+    """`frame` with each of the `changes` columns (a change in percent) to a tenth, and their
+    column configuration (`+12.5%`). A printf format has no `z`: a fall too small to show
+    (-0.04) read `-0.0%`; rounded here, and negative zero made zero, it reads `+0.0%`."""
+    if not changes:
+        return frame, {}
+    shown = frame.copy()
+    for column in changes:
+        shown[column] = shown[column].round(1) + 0.0
+    return shown, {
+        column: st.column_config.NumberColumn(format=CHANGE_FORMAT) for column in changes
     }
 
 

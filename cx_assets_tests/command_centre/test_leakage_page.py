@@ -6,6 +6,7 @@ days without leakage that say so."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -506,7 +507,8 @@ def test_a_type_whose_leakage_held_is_not_named_fastest_growing(gold_root, tmp_p
 
 def test_a_fall_too_small_to_show_reads_as_none_not_minus_zero(gold_root, tmp_path, monkeypatch):
     """billing fell 0.04% week on week, pharmacy 2.0%: the least fall, shown to a tenth of a
-    percent, is none, and read "-0.0%" (the calls page's changes write it "+0.0")."""
+    percent, is none, and read "-0.0%" (the calls page's changes write it "+0.0"), in the
+    card's help and in the overview table (its printf format has no `z`)."""
     from cx_assets.digital import schemas as digital_schemas
 
     data_dir = tmp_path / "data"
@@ -520,6 +522,12 @@ def test_a_fall_too_small_to_show_reads_as_none_not_minus_zero(gold_root, tmp_pa
 
     (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
     assert fastest.help.endswith("(the least fall: billing, +0.0%).")
+    (table,) = [table for table in app.dataframe if "latest_trend_pct" in table.value]
+    trends = table.value.set_index("journey_type")["latest_trend_pct"]
+    # shown to a tenth, as the format writes it: billing's -0.04 is 0.0, and not -0.0
+    assert trends.to_dict() == {"billing": 0.0, "pharmacy": -2.0}
+    assert math.copysign(1.0, trends["billing"]) == 1.0
+    assert column_formats(table)["latest_trend_pct"] == "%+.1f%%"
 
 
 def test_the_fastest_growing_card_names_the_type_that_grew_most(gold_root, tmp_path, monkeypatch):

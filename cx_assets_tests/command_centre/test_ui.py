@@ -14,10 +14,12 @@ import pytest
 import streamlit as st
 
 from cx_assets.command_centre.ui import (
+    CHANGE_FORMAT,
     COUNT_FORMAT,
     MISSING,
     PERCENT_FORMAT,
     UTC_TIME_FORMAT,
+    as_changes,
     as_percentages,
     count,
     csv_download,
@@ -44,6 +46,21 @@ def test_shares_are_shown_in_percent_and_the_frame_downloaded_keeps_gold_values(
     assert set(config) == {"conversion_rate"}
     # The CSV is written from the frame given: its fractions, as gold holds them.
     assert frame["conversion_rate"].tolist() == [0.125, 1 / 3]
+
+
+def test_changes_are_shown_signed_to_a_tenth_and_a_fall_too_small_to_show_as_none():
+    """A change in percent: -0.04 (a fall too small to show) read `-0.0%` under the printf
+    format, which has no `z`; shown rounded, negative zero made zero, it reads `+0.0%`."""
+    frame = pd.DataFrame({"journey_type": list("abcd"), "trend": [-0.04, 12.46, -2.0, None]})
+    shown, config = as_changes(frame, ["trend"])
+    assert shown["trend"].tolist()[:3] == [0.0, 12.5, -2.0]
+    assert np.signbit(shown["trend"].tolist()[:3]).tolist() == [False, False, True]
+    assert pd.isna(shown["trend"].iloc[3])
+    assert [CHANGE_FORMAT % value for value in shown["trend"][:3]] == ["+0.0%", "+12.5%", "-2.0%"]
+    assert CHANGE_FORMAT % -0.04 == "-0.0%"  # the format alone, as it was shown
+    assert set(config) == {"trend"}
+    # The CSV is written from the frame given: gold's values.
+    assert frame["trend"].tolist()[:3] == [-0.04, 12.46, -2.0]
 
 
 def test_the_csv_download_opens_in_excel_with_its_accents():

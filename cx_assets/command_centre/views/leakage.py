@@ -157,8 +157,9 @@ else:
         name="leakage_overview",
         column_config={
             "cost": st.column_config.NumberColumn(format=ui.WHOLE_DOLLARS_FORMAT),
-            "latest_trend_pct": st.column_config.NumberColumn("trend", format="%+.1f%%"),
+            "latest_trend_pct": "trend",
         },
+        changes=["latest_trend_pct"],
     )
 
 # --------------------------------------------------------------------------- drill-down
