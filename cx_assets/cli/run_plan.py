@@ -417,7 +417,8 @@ class RunPlan:
                 label += f", then {rollups} whole-history rollup{'s' * (rollups != 1)}"
         else:
             job_name, run_tags = WHOLE_HISTORY_JOB, {}
-            label = f"{len(self.rollups)} whole-history rollups"
+            rollups = len(self.rollups)
+            label = f"{rollups} whole-history rollup{'s' * (rollups != 1)}"
         print(f"materializing {label} ...", flush=True)
         # Executed as `execute_job` executes a job (not `execute_in_process`, which would
         # replace the job's executor, steps in threads, with Dagster's one-step-at-a-time

@@ -358,6 +358,7 @@ def test_the_ui_serves_every_asset_runs_a_check_alone_and_reexecutes_a_cli_run(
     # A CLI run of the table alone (a whole-history rollup, one step) to re-execute below.
     rebuilt_alone = cli("run", "--date", START, "--select", HEAT, data_dir=data_dir)
     assert rebuilt_alone.returncode == 0, rebuilt_alone.stdout + rebuilt_alone.stderr
+    assert "materializing 1 whole-history rollup ...\n" in rebuilt_alone.stdout  # one: singular
     # the stored table loses a slot behind the pipeline's back
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         con.execute("DELETE FROM gold.crm_temporal_heat WHERE day_of_week = 2 AND hour = 3")
