@@ -38,8 +38,10 @@ SLA_SHARES = {
     "first_response_breach_share": "first response late",
     "resolution_breach_share": "resolution late",
 }
-# An agent's team and name: the latest ones its daily rows give.
-TEAMS = """(SELECT agent_id, arg_max(team, date) AS team, arg_max(agent_name, date) AS agent_name
+# An agent's team and name: the latest ones its daily rows give. A team missing on the
+# latest day is no team (`arg_max` passes over a missing one, and kept the team left).
+TEAMS = """(SELECT agent_id, first(team ORDER BY date DESC) AS team,
+                   arg_max(agent_name, date) AS agent_name
             FROM support_agent_daily GROUP BY agent_id)"""
 
 # The tickets of the chosen teams created in the chosen days (parameters: first, last, every
