@@ -112,6 +112,8 @@ def test_json_empty_array_has_no_records(tmp_path):
         # value or a list's first item: that object is not read again from.
         ('[{"a": 1},\n{"a": 2, "b": {"a": 3}', ['{"a": 1}'], '{"a": 2, "b": {"a": 3}'),
         ('[{"a": 1},\n{"a": 2, "b": [{"a": 3}', ['{"a": 1}'], '{"a": 2, "b": [{"a": 3}'),
+        # An element that is no object (`2`): no fields the elements share, none read again.
+        ('[{"a": 1}, 2, {"a": "cut\n{"a": 3}]', ['{"a": 1}', "2"], '{"a": "cut\n{"a": 3}]'),
     ],
 )
 def test_json_array_broken_after_an_element_keeps_the_elements_before(tmp_path, text, kept, rest):
@@ -255,15 +257,18 @@ def test_json_array_bad_element_holding_a_list_of_objects_like_elements_is_one_r
     ]
 
 
-def test_json_array_bad_element_whose_end_is_found_in_its_list_is_one_record(tmp_path):
+@pytest.mark.parametrize(("opened", "closed"), [("[", "]"), ("[[", "]]")])
+def test_json_array_bad_element_whose_end_is_found_in_its_list_is_one_record(
+    tmp_path, opened, closed
+):
     # B's `55"` (an inch mark left unescaped) closes its string early (line 2, column 23),
     # and M1's `\"` is then read as a quote: strings are read the wrong way round up to
     # the `,` between M1 and M2, which a `{` follows, so B seemed to end there. M2 read on
-    # as an element is followed by `]` and `}`, closing B's list and B: M2 is inside B, a
-    # call made up, not one of the array's. B is one bad record up to C, read again.
-    bad = (
-        '{"id": "B", "t": "55" TV", "calls": [{"id": "M1", "t": "5\\" x"}, {"id": "M2", "t": "y"}]}'
-    )
+    # as an element is followed by `]` and `}` (or `]` and `]`, its list in a list),
+    # closing B's list and B: M2 is inside B, a call made up, not one of the array's. B is
+    # one bad record up to C, read again.
+    calls = '{"id": "M1", "t": "5\\" x"}, {"id": "M2", "t": "y"}'
+    bad = f'{{"id": "B", "t": "55" TV", "calls": {opened}{calls}{closed}}}'
     first, last = '{"id": "A", "t": "a", "calls": []}', '{"id": "C", "t": "c", "calls": []}'
     text = f"[{first},\n{bad},\n{last}]"
     assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
@@ -319,6 +324,10 @@ def test_json_array_read_again_from_an_element_holding_the_tables_required_field
     # each element before the break held.
     rows = list(read_json(write(tmp_path / "b.json", text.encode())))
     assert [raw for _, raw, _, _ in rows] == [first, second, text[text.index(cut) :].rstrip()]
+    # A's `transfers` held by A alone is not such a field: D is read again from.
+    alone = text.replace(second, call("B"))
+    rows = list(read_json(write(tmp_path / "c.json", alone.encode())))
+    assert [raw for _, raw, _, _ in rows] == [first, call("B"), cut, *after]
 
 
 def test_json_array_spelling_a_required_field_otherwise_is_read_again_by_the_others(tmp_path):
@@ -369,8 +378,13 @@ def test_json_array_object_holding_the_required_fields_nested_in_a_cut_element_i
 
 @pytest.mark.parametrize(
     "list_then",
-    ['] "note": "n"}', ']x, "note": "n"}', ' {"to": "y"}]}'],
-    ids=["no `,` after the list", "text after the list", "no `,` after the object"],
+    ['] "note": "n"}', ']x, "note": "n"}', ' {"to": "y"}]}', '{"to": "y"}]}'],
+    ids=[
+        "no `,` after the list",
+        "text after the list",
+        "no `,` after the object",
+        "no `,` nor space after the object",
+    ],
 )
 def test_json_array_object_holding_the_required_fields_before_the_break_is_not_one(
     tmp_path, list_then
@@ -388,6 +402,20 @@ def test_json_array_object_holding_the_required_fields_before_the_break_is_not_o
     ]
 
 
+def test_json_array_cut_off_at_its_end_is_read_again_from_before_where_it_broke(tmp_path):
+    # B is cut off at the file's end (line 4, column 1) after its list's `]`. At the end, a
+    # cut-off element and the elements after it are told apart by nothing: M2, after a `,`
+    # as an element would be, is read again from (line 3, before the break), though json
+    # read it as B's own.
+    text = '[{"id": "A"},\n{"id": "B", "calls": [{"id": "M1"},\n{"id": "M2"}]\n'
+    cut = '{"id": "B", "calls": [{"id": "M1"}'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{"id": "A"}', None, None),
+        (2, cut, None, broken_at("Expecting ',' delimiter", 4, 1, (3, 1))),
+        (3, '{"id": "M2"}', None, None),
+    ]
+
+
 def test_json_array_broken_twice_reads_on_after_each_break(tmp_path):
     # `x` (column 27) after B, and D's missing `,` (column 41, before E at column 54).
     text = '[{"id": "A"}, {"id": "B"} x, {"id": "C"}, {"id": "D"} {"id": "E"}, {"id": "F"}]'
@@ -402,27 +430,38 @@ def test_json_array_broken_twice_reads_on_after_each_break(tmp_path):
     ]
 
 
-def test_json_bad_array_element_is_one_bad_record_and_the_others_are_kept(tmp_path):
-    text = '[\n{"id": "D"},\n{"id": oops, "n": [1, "],"]},\n{"id": "E"}\n]\n'
+@pytest.mark.parametrize(
+    ("bad", "column"),
+    [
+        ('{"id": oops, "n": [1, "],"]}', 8),  # `],` in a string ends nothing
+        ('{"id": "5\\" TV", "n": }', 23),  # nor does an escaped quote close its string
+    ],
+)
+def test_json_bad_array_element_is_one_bad_record_and_the_others_are_kept(tmp_path, bad, column):
+    text = '[\n{"id": "D"},\n' + bad + ',\n{"id": "E"}\n]\n'
     rows = list(read_json(write(tmp_path / "a.json", text.encode())))
     assert [(line, raw) for line, raw, _, _ in rows] == [
         (1, '{"id": "D"}'),
-        (2, '{"id": oops, "n": [1, "],"]}'),
+        (2, bad),
         (3, '{"id": "E"}'),
     ]
     assert [error for *_, error in rows] == [
         None,
-        "invalid JSON: Expecting value (line 3 column 8)",
+        f"invalid JSON: Expecting value (line 3 column {column})",
         None,
     ]
 
 
 def test_json_invalid_utf8_costs_only_its_element(tmp_path):
-    path = write(tmp_path / "a.json", b'[{"a": "x"},\n {"a": "\xff"},\n {"a": "z"}]')
+    # The third element is not JSON either: its bytes are said first, as a JSONL line's.
+    path = write(
+        tmp_path / "a.json", b'[{"a": "x"},\n {"a": "\xff"},\n {"a": "\xff" x}, {"a": "z"}]'
+    )
     assert list(read_json(path)) == [
         (1, '{"a": "x"}', None, None),
         (2, '{"a": "\ufffd"}', None, "invalid UTF-8"),
-        (3, '{"a": "z"}', None, None),
+        (3, '{"a": "\ufffd" x}', None, "invalid UTF-8"),
+        (4, '{"a": "z"}', None, None),
     ]
 
 
@@ -431,11 +470,15 @@ def test_json_invalid_utf8_single_object_names_the_byte(tmp_path):
     assert list(read_json(path)) == [(1, '{"a": "\ufffd"}', None, "invalid UTF-8 at byte 7")]
 
 
-def test_json_trailing_comma_in_array_is_a_bad_empty_element(tmp_path):
-    path = write(tmp_path / "a.json", b'[{"a": 1}, {"a": 2},]')
+@pytest.mark.parametrize(
+    ("second", "column"),
+    [('{"a": 2}', 21), ('{"a": tru}', 23)],  # the element before it good, or bad itself
+)
+def test_json_trailing_comma_in_array_is_a_bad_empty_element(tmp_path, second, column):
+    path = write(tmp_path / "a.json", f'[{{"a": 1}}, {second},]'.encode())
     rows = list(read_json(path))
-    assert [(line, raw) for line, raw, _, _ in rows] == [(1, '{"a": 1}'), (2, '{"a": 2}'), (3, "")]
-    assert rows[2][3] == "invalid JSON: Expecting value (line 1 column 21)"
+    assert [(line, raw) for line, raw, _, _ in rows] == [(1, '{"a": 1}'), (2, second), (3, "")]
+    assert rows[2][3] == f"invalid JSON: Expecting value (line 1 column {column})"
 
 
 def test_json_blank_file_has_no_records(tmp_path):
@@ -475,10 +518,10 @@ def test_csv_header_names_are_trimmed(tmp_path):
 
 
 def test_csv_crlf_endings_and_blank_lines(tmp_path):
-    # line 1 header, 2 row, 3 blank, 4 row
-    path = write(tmp_path / "a.csv", b"id,name\r\n1,Ana\r\n\r\n2,Bo\r\n")
+    # line 1 header, 2 row, 3 blank, 4 spaces and a tab only, 5 row
+    path = write(tmp_path / "a.csv", b"id,name\r\n1,Ana\r\n\r\n \t \r\n2,Bo\r\n")
     rows = list(read_csv(path))
-    assert [(line, raw) for line, raw, _, _ in rows] == [(2, "1,Ana"), (4, "2,Bo")]
+    assert [(line, raw) for line, raw, _, _ in rows] == [(2, "1,Ana"), (5, "2,Bo")]
     assert [json.loads(record) for _, _, record, _ in rows] == [
         {"id": "1", "name": "Ana"},
         {"id": "2", "name": "Bo"},
@@ -551,6 +594,14 @@ def test_csv_quote_closed_lines_later_into_a_wrong_row_costs_only_its_line(tmp_p
     # A quoted value over two lines in a row of the header's width is one row, as before.
     spanning = write(tmp_path / "b.csv", b'id,note,n\n1,"a\nb",1\n2,x,2\n')
     assert [line for line, *_ in read_csv(spanning)] == [2, 4]
+    # A stray quote closing on the next line costs only its line too.
+    next_line = write(tmp_path / "c.csv", b'id,note,n\n1,"oops,1\n2,x,2"\n3,y,3\n')
+    assert [(line, error) for line, _, _, error in read_csv(next_line)] == [
+        (2, "unreadable CSV: a quote opened on this line closes on line 3, "
+         "in a row of 2 fields, not 3"),
+        (3, None),
+        (4, None),
+    ]  # fmt: skip
 
 
 def test_csv_quotes_whose_lines_are_each_a_whole_row_quarantine_every_line(tmp_path):
@@ -580,6 +631,9 @@ def test_csv_quotes_whose_lines_are_each_a_whole_row_quarantine_every_line(tmp_p
     # A quoted value over lines, commas in it, whose last line is no row: one row, as before.
     spanning = write(tmp_path / "b.csv", b'id,name,n\n1,"a, b\nc",1\n2,x,2\n')
     assert [(line, error) for line, _, _, error in read_csv(spanning)] == [(2, None), (4, None)]
+    # Nor is one a line of which holds more fields than the header.
+    wider = write(tmp_path / "d.csv", b'id,name,n\n1,"Ann,1\n2,Bo,x,2\n3,Cy",3\n4,Di,4\n')
+    assert [(line, error) for line, _, _, error in read_csv(wider)] == [(2, None), (5, None)]
     # One column: every line is a row of its width, which tells nothing.
     alone = write(tmp_path / "c.csv", b'note\n"a\nb"\n')
     assert list(read_csv(alone)) == [(2, '"a\nb"', json.dumps({"note": "a\nb"}), None)]
@@ -653,7 +707,12 @@ def test_json_file_that_cannot_be_read_reports_json_loads_own_error(tmp_path, te
 
 @pytest.mark.parametrize(
     ("text", "bad_position", "raw"),
-    [("[1,]", 2, ""), ("[1,,2]", 2, ""), ('[{"a": 1}, {"b": }]', 2, '{"b": }')],
+    [
+        ("[1,]", 2, ""),
+        ("[1,,2]", 2, ""),
+        ('[{"a": 1}, {"b": }]', 2, '{"b": }'),
+        ('[{"a": 1}, {"b": } \n]', 2, '{"b": }'),  # the space and line end are not its text
+    ],
 )
 def test_json_array_with_a_bad_element_keeps_the_others(tmp_path, text, bad_position, raw):
     rows = list(read_json(write(tmp_path / "a.json", text.encode())))
@@ -705,12 +764,13 @@ NOT_A_HEADER = "line {} is not a header naming the table's fields (a file withou
 
 def test_csv_without_its_header_row_keeps_its_first_line_as_a_bad_record(tmp_path):
     """Its first line is a record: read as the header, it reached no table at all."""
-    path = write(tmp_path / "a.csv", b"M1,MAPD,3\nM2,Commercial,14\n")
+    path = write(tmp_path / "a.csv", b"M1,MAPD,3\nM2,Commercial,14\nM3,\xff,1\n")
     rows = list(read_csv(path, MEMBER_FIELDS))
     unnamed = "no header names this row's fields: line 1 of its file is not a header"
     assert rows == [
         (1, "M1,MAPD,3", None, NOT_A_HEADER.format(1)),
         (2, "M2,Commercial,14", None, unnamed),
+        (3, "M3,\ufffd,1", None, "invalid UTF-8"),  # the row's own fault said first
     ]
 
 
