@@ -14,8 +14,8 @@ import pytest
 from cx_assets.lakehouse import bronze_stream, readers
 from cx_assets.lakehouse.bronze_stream import read_landed
 from cx_assets.lakehouse.landing import discover
-from cx_assets.lakehouse.readers import read_csv, read_json
-from cx_assets_tests.lakehouse.landed_files import DAY, DAY_AFTER, land_in, read_day, write
+from cx_assets.lakehouse.readers import lacks_its_header, read_csv, read_json, read_jsonl
+from cx_assets_tests.lakehouse.landed_files import BOM, DAY, DAY_AFTER, land_in, read_day, write
 
 # ---------------------------------------------------------------------------------------
 # Hostile files: one bad record for the file, never an exception
@@ -35,30 +35,45 @@ def test_json_nested_deeper_than_python_parses_is_one_bad_record(tmp_path):
     assert error == "invalid JSON: nested too deeply to read"
 
 
-def test_csv_latin1_header_is_one_bad_record_for_the_file(tmp_path):
-    content = "id,descrição\n1,ação\n".encode("latin-1")
-    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content))
+# Told its table's fields, the header names none of them: still no record of its own.
+@pytest.mark.parametrize("table_fields", [(), ("member_id", "plan_type")])
+def test_csv_latin1_header_is_one_bad_record_for_the_file(tmp_path, table_fields):
+    content = BOM + "id,descrição\n1,ação\n".encode("latin-1")  # the BOM is no part of its text
+    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content), table_fields)
     assert (line, record) == (1, None)
     # `id,descri` is 9 bytes: the Latin-1 `ç` is byte 9.
     assert error == "file not read: CSV header is not UTF-8 (invalid UTF-8 at byte 9)"
     assert raw == "id,descri\ufffd\ufffdo\n1,a\ufffd\ufffdo\n"
 
 
+CSV_UTF16 = "file not read: the CSV is UTF-16, not UTF-8"
+JSON_UTF16 = "file not read: the file is UTF-16, not UTF-8"
+
+
 @pytest.mark.parametrize(
-    ("encoding", "reason"),
+    ("read", "mark", "encoding", "reason"),
     [
-        ("utf-16", "file not read: the CSV is UTF-16, not UTF-8"),  # with a byte order mark
+        (read_csv, "\ufeff", "utf-16-le", CSV_UTF16),  # with a byte order mark, either way
+        (read_csv, "\ufeff", "utf-16-be", CSV_UTF16),
         (
+            read_csv,
+            "",
             "utf-16-le",
             "file not read: CSV header holds NUL characters (UTF-16 without a byte order mark?)",
         ),
+        (read_jsonl, "\ufeff", "utf-16-le", JSON_UTF16),
+        (read_jsonl, "\ufeff", "utf-16-be", JSON_UTF16),
+        (read_json, "\ufeff", "utf-16-le", JSON_UTF16),
+        (read_json, "\ufeff", "utf-16-be", JSON_UTF16),
     ],
+    ids=["csv-le", "csv-be", "csv-no-mark", "jsonl-le", "jsonl-be", "json-le", "json-be"],
 )
-def test_csv_utf16_is_one_bad_record_for_the_file(tmp_path, encoding, reason):
-    content = "id,name\n1,Ana\n2,Bo\n"
-    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode(encoding)))
+def test_utf16_is_one_bad_record_for_the_file(tmp_path, read, mark, encoding, reason):
+    content = "id,name\n1,Ana\n2,Bo\n"  # the same bytes whatever the reader: none are read
+    path = write(tmp_path / "a.txt", (mark + content).encode(encoding))
+    [(line, raw, record, error)] = read(path)
     assert (line, record, error) == (1, None, reason)
-    if encoding == "utf-16":
+    if mark:
         assert raw == content  # the text, read in the encoding it really has
 
 
@@ -74,9 +89,17 @@ def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-def test_a_file_removed_after_discovery_is_one_bad_record(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("a.jsonl", "file not read: FileNotFoundError: No such file or directory"),
+        # Not read for its name: that reason, still on line 1, though its text is gone too.
+        (b"a-\xff.jsonl", "file not read: its name is not UTF-8"),
+    ],
+)
+def test_a_file_removed_after_discovery_is_one_bad_record(tmp_path, name, reason):
     landing_dir = tmp_path / "landing"
-    gone = land_in(landing_dir, "a.jsonl", b'{"Id": 1}\n')
+    gone = land_in(landing_dir, name, b'{"Id": 1}\n')
     land_in(landing_dir, "b.jsonl", b'{"Id": 2}\n')
     files = discover(landing_dir, "crm", "interactions", DAY)
     gone.unlink()
@@ -84,13 +107,14 @@ def test_a_file_removed_after_discovery_is_one_bad_record(tmp_path):
     table = read_landed(files, DAY_AFTER).read_all()
 
     assert table.select(["line_number", "raw", "read_error"]).to_pylist() == [
-        {
-            "line_number": 1,
-            "raw": "",
-            "read_error": "file not read: FileNotFoundError: No such file or directory",
-        },
+        {"line_number": 1, "raw": "", "read_error": reason},
         {"line_number": 1, "raw": '{"Id": 2}', "read_error": None},
     ]
+
+
+def test_a_csv_that_cannot_be_opened_is_not_said_to_lack_its_header(tmp_path):
+    # Its reading says why it was not read (above); the early look guesses nothing.
+    assert not lacks_its_header(tmp_path / "gone.csv", ("member_id", "plan_type"))
 
 
 class _BreaksOff:
