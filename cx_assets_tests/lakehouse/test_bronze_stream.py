@@ -120,6 +120,22 @@ def test_read_landed_logs_a_files_unreadable_records_once_with_the_first(
     assert {record.thread for record in caplog.records} == {threading.get_ident()}
 
 
+def test_read_landed_reads_a_files_suffix_in_any_case(tmp_path):
+    # Discovery takes `.JSON` for `.json` (`test_landing`): its reader does too. Read as
+    # `.JSON` it raised a KeyError, failing the day, where it stands alone among the rest.
+    landing_dir = tmp_path / "landing"
+    land_in(landing_dir, "a.JSON", b'[{"Id": 1}, {"Id": 2}]')
+    land_in(landing_dir, "b.JSONL", b'{"Id": 3}\n')
+    land_in(landing_dir, "c.Csv", b"Id\n4\n")
+    assert [(row["source_file"].rsplit("/", 1)[1], row["line_number"], row["raw"],
+             row["read_error"]) for row in read_day(landing_dir)] == [
+        ("a.JSON", 1, '{"Id": 1}', None),
+        ("a.JSON", 2, '{"Id": 2}', None),
+        ("b.JSONL", 1, '{"Id": 3}', None),
+        ("c.Csv", 2, "4", None),
+    ]  # fmt: skip
+
+
 def test_read_landed_with_no_files_is_an_empty_stream(tmp_path):
     table = read_landed([], datetime(2024, 1, 6, tzinfo=UTC)).read_all()
     assert table.num_rows == 0
