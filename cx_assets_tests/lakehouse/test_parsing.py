@@ -17,7 +17,12 @@ import pytest
 from cx_assets.lakehouse.bronze_stream import read_landed
 from cx_assets.lakehouse.landing import discover
 from cx_assets.lakehouse.parquet import publish_stream
-from cx_assets.lakehouse.parsing import Field, RecordSpec, explain_invalid_json
+from cx_assets.lakehouse.parsing import (
+    Field,
+    RecordSpec,
+    explain_csv_in_typed_table,
+    explain_invalid_json,
+)
 from cx_assets_tests.lakehouse.parse_rows import (
     CSV_SPEC,
     DAY,
@@ -213,6 +218,8 @@ def test_invalid_json(con):
         # valid JSON to Python, not to DuckDB: a lone surrogate is no character
         ('{"Name": "\\ud800"}', "invalid JSON: a string escapes a lone UTF-16 surrogate, "
          "which is no character"),
+        ('{"Name": "\\udc00"}', "invalid JSON: a string escapes a lone UTF-16 surrogate, "
+         "which is no character"),  # a pair's second half alone
         ("[" * 100_000, "invalid JSON: nested too deeply to read"),
     ],
 )  # fmt: skip
@@ -223,6 +230,29 @@ def test_an_invalid_json_record_says_why_as_python_reads_it(raw, reason):
     assert (
         explain_invalid_json('field "Id" is not an integer', raw) == 'field "Id" is not an integer'
     )
+
+
+@pytest.mark.parametrize(
+    ("reason", "source_file", "explained"),
+    [
+        ('field "Id" is not an integer', "landing/crm/deals/2024-01-05/a.csv", True),
+        ('field "Amount" is not a number', "landing/crm/deals/2024-01-05/a.csv", True),
+        ('field "Won" is not true or false', "landing/crm/deals/2024-01-05/a.csv", True),
+        ('field "Id" is not an integer', "landing/crm/deals/2024-01-05/A.CSV", True),
+        ('field "Title" is not a string', "landing/crm/deals/2024-01-05/a.csv", False),
+        ('field "Id" is not an integer', "landing/crm/deals/2024-01-05/a.jsonl", False),
+    ],
+)
+def test_a_csv_files_unquoted_kinds_in_a_json_table_say_why(reason, source_file, explained):
+    """A CSV file's values are all text: in a table that lands as JSON, its numbers and
+    booleans are not, and the reason says so; a string field's reason, or a JSON file's,
+    needs no such word."""
+    why = (
+        " (a CSV file's values are text, and this table lands as JSON, whose numbers and "
+        "booleans are not quoted)"
+    )
+    expected = reason + why if explained else reason
+    assert explain_csv_in_typed_table(reason, source_file) == expected
 
 
 def test_duckdb_refuses_what_the_explanation_names(con):
