@@ -52,6 +52,7 @@ con = pytest.fixture(bronze_connection, name="con")
         "2016-12-31T23:59:60-03:00",  # 02:59:60 UTC
         "2016-12-31T23:59:61Z",
         "2016-12-31T23:60:00Z",
+        "1950-06-30T10:15:60Z",  # before 1970 too, where the instant is a negative epoch
     ],
 )
 def test_timestamps_duckdb_would_cast_but_the_contract_refuses(con, value):
@@ -239,6 +240,9 @@ def test_json_numbers_that_are_not_finite_are_rejected(con, number, required):
         ("at", "2024-01-05 10:00:00", None),  # no offset: UTC
         ("score", "-0.25", None),
         ("score", "1e3", None),
+        ("score", "-2.5E-3", None),
+        ("id", "-12", None),
+        ("tenure", "+7", None),
         ("score", ".5", None),
         ("score", "1_000", 'field "score" is not a number'),  # DuckDB's cast reads 1000
         ("score", "0x10", 'field "score" is not a number'),
