@@ -191,6 +191,22 @@ def test_json_array_element_cut_off_keeps_the_elements_after_it(tmp_path, text, 
     ]
 
 
+def test_json_array_pretty_printed_is_read_again_from_an_object_opening_its_line(tmp_path):
+    # An indented export opens each object with `{` and a line end: B is cut off at line
+    # 7's end (column 12), and C's `{` (line 9, column 2) is read again from.
+    text = '[\n {\n  "id": "A"\n },\n {\n  "id": "B",\n  "t": "cut\n },\n {\n  "id": "C"\n }\n]\n'
+    assert list(read_json(write(tmp_path / "a.json", text.encode()))) == [
+        (1, '{\n  "id": "A"\n }', None, None),
+        (
+            2,
+            '{\n  "id": "B",\n  "t": "cut\n }',
+            None,
+            broken_at("Invalid control character at", 7, 12, (9, 2)),
+        ),
+        (3, '{\n  "id": "C"\n }', None, None),
+    ]
+
+
 def test_json_array_objects_nested_in_a_cut_element_are_not_read_as_elements(tmp_path):
     # B is cut off (line 2, column 97) after objects of its own holding the elements' one
     # field: M1 a field's value, M2 a list's first item, M3 and M4 the items after it (the
