@@ -47,6 +47,7 @@ con = pytest.fixture(bronze_connection, name="con")
         "1899-12-31T23:30:00-01:00",  # years as written, whatever the offset
         "10000-01-01T00:00:00Z",
         "2024-1-5T10:00:00Z",
+        "2024-01-05T1:00:00Z",  # an hour of one digit
         "2024-01-05T10:00:00.Z",  # a point without fraction digits: DuckDB reads 10:00
         "2024-01-05T10:15:60Z",  # a 60th second is a leap second, at the end of a UTC day only
         "2016-12-31T23:59:60-03:00",  # 02:59:60 UTC
@@ -179,7 +180,20 @@ def test_offset_timestamp_is_a_timestamptz_column(con):
     assert types["occurred_at"] == "TIMESTAMP WITH TIME ZONE"
 
 
-@pytest.mark.parametrize("value", ["infinity", "epoch", "2024-1-5", "1899-12-31", "3000-01-01"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "infinity",
+        "epoch",
+        "2024-1-5",
+        "1899-12-31",
+        "3000-01-01",
+        # A timestamp is no date: DuckDB's cast would keep its day as written, the 5th,
+        # where this instant is the 6th in UTC.
+        "2024-01-05T23:30:00-03:00",
+        "2024-01-05T10:00:00",
+    ],
+)
 def test_dates_outside_the_contract_are_rejected(con, value):
     spec = RecordSpec(fields=[Field("Day", "day", "date")])
     add(con, {"Day": value}, line=1)
