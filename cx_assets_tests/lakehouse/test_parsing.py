@@ -30,6 +30,7 @@ from cx_assets_tests.lakehouse.parse_rows import (
     GOOD,
     KEYED,
     NEXT_DAY,
+    SPEC,
     add,
     bronze_connection,
     csv_row,
@@ -70,6 +71,14 @@ def test_typed_column_types(con):
     assert types["occurred_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["amount"] == "DOUBLE"
     assert types["reject_reason"] == "VARCHAR"
+
+
+def test_a_specs_landed_names_are_its_fields_sources():
+    """What a landed record must hold is named as it lands (`Id`, not `id`): a CSV header's
+    names, the fields a broken `.json` array is read again by, a duplicate's reason."""
+    assert SPEC.landed_fields == ("Id", "Name", "Date", "Note", "Amount")
+    assert SPEC.landed_required == ("Id", "Name", "Date")  # Note and Amount are optional
+    assert KEYED.landed_key == ("Id",)
 
 
 def test_missing_and_null_required_fields(con):
