@@ -790,8 +790,13 @@ def test_csv_without_its_header_row_keeps_its_first_line_as_a_bad_record(tmp_pat
     ]
 
 
-def test_a_one_line_csv_without_its_header_row_is_one_bad_record(tmp_path):
-    path = write(tmp_path / "a.csv", b"\r\n  \r\nM1,MAPD,3")
+@pytest.mark.parametrize(
+    "blank",
+    [b"\r\n  \r\n", b'" \r\n"\r\n'],
+    ids=["two blank lines", "a blank value quoted over two lines"],
+)
+def test_a_one_line_csv_without_its_header_row_is_one_bad_record(tmp_path, blank):
+    path = write(tmp_path / "a.csv", blank + b"M1,MAPD,3")
     assert list(read_csv(path, MEMBER_FIELDS)) == [(3, "M1,MAPD,3", None, NOT_A_HEADER.format(3))]
 
 
