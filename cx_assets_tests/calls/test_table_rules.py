@@ -78,6 +78,40 @@ def test_silver_is_checked_in_sql_on_a_day_without_transcripts():
     model_sql(SilverTranscript, types)  # raises Untranslatable for a NULL-typed column
 
 
+# --------------------------------------------------------------------------- performance
+
+
+def test_performance_is_each_call_in_the_order_of_its_time_then_its_id():
+    """c2 at 09:00 first; c0 and c1 both at 10:00, by id. The transcript's other columns
+    stay in silver; each call keeps its own sentiment and score."""
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE TABLE transcripts AS SELECT * FROM (VALUES "
+            "(DATE '2024-01-08', 'c1', 'Ana', TIMESTAMP '2024-01-08 10:00', TRUE, 20.0, "
+            "'positive', 0.5, 'K1', 60), "
+            "(DATE '2024-01-08', 'c2', 'Bea', TIMESTAMP '2024-01-08 09:00', FALSE, 0.0, "
+            "'negative', -1.0, 'K2', 90), "
+            "(DATE '2024-01-08', 'c0', 'Ana', TIMESTAMP '2024-01-08 10:00', FALSE, 0.0, "
+            "'neutral', 0.0, 'K3', 30)) AS t(date, call_id, agent_name, called_at, converted, "
+            "upsell_amount, sentiment, sentiment_score, customer_id, duration_seconds)"
+        )
+        performance = con.execute(table_rules.performance_sql("transcripts")).df()
+    finally:
+        con.close()
+    assert performance.columns.tolist() == [
+        "date", "call_id", "agent_name", "called_at", "converted", "upsell_amount",
+        "sentiment", "sentiment_score",
+    ]  # fmt: skip
+    assert performance[["call_id", "agent_name", "converted", "upsell_amount"]].values.tolist() == [
+        ["c2", "Bea", False, 0.0],
+        ["c0", "Ana", False, 0.0],
+        ["c1", "Ana", True, 20.0],
+    ]
+    assert performance["sentiment"].tolist() == ["negative", "neutral", "positive"]
+    assert performance["sentiment_score"].tolist() == [-1.0, 0.0, 0.5]
+
+
 # --------------------------------------------------------------------------- KPIs
 
 
@@ -121,20 +155,13 @@ def test_revenue_is_the_same_to_the_last_digit_whatever_order_the_calls_come_in(
         con.close()
 
 
-def test_a_day_of_one_call_divides_by_that_one_call():
-    # Ana's only call of the day, converted with 120.00 of upsell: a rate of 1/1 and an
-    # average of 120.00/1, never the null of a day without calls.
-    day = date(2024, 1, 8)
-    performance = pd.DataFrame(
-        {
-            "date": [day],
-            "agent_name": ["Ana"],
-            "call_id": ["c1"],
-            "converted": [True],
-            "upsell_amount": [120.0],
-            "sentiment": ["positive"],
-        }
-    )
+PERFORMANCE_COLUMNS = ["agent_name", "call_id", "converted", "upsell_amount", "sentiment"]
+
+
+def _agents_and_kpis(day: date, *calls: tuple) -> tuple[list[tuple], list[tuple]]:
+    """`calls_agent_daily` and `calls_kpis_daily` of `calls` (rows of PERFORMANCE_COLUMNS)
+    on `day`."""
+    performance = pd.DataFrame(list(calls), columns=PERFORMANCE_COLUMNS).assign(date=day)
     con = duckdb.connect()
     try:
         con.register("performance", performance)
@@ -142,5 +169,32 @@ def test_a_day_of_one_call_divides_by_that_one_call():
         kpis = con.execute(table_rules.kpis_daily_sql("performance", [day])).fetchall()
     finally:
         con.close()
+    return agents, kpis
+
+
+def test_a_day_of_one_call_divides_by_that_one_call():
+    # Ana's only call of the day, converted with 120.00 of upsell: a rate of 1/1 and an
+    # average of 120.00/1, never the null of a day without calls.
+    day = date(2024, 1, 8)
+    agents, kpis = _agents_and_kpis(day, ("Ana", "c1", True, 120.0, "positive"))
     assert agents == [(day, "Ana", 1, 1, 1.0, 120.0, 120.0, 1, 0, 0)]
     assert kpis == [(day, 1, 1.0, 120.0, 120.0)]
+
+
+def test_an_agents_day_counts_every_call_and_each_sentiment_apart():
+    """Bea (listed first) and Ana: the rows come out by agent name. Ana converts 2 of her 4
+    calls with 100.00 + 50.00 of upsell: a rate of 2/4 and 150.00 over all 4 calls, 37.50,
+    not over the 2 that sold; one positive, one neutral and two negative calls."""
+    day = date(2024, 1, 8)
+    agents, _ = _agents_and_kpis(
+        day,
+        ("Bea", "c5", False, 0.0, "neutral"),
+        ("Ana", "c1", True, 100.0, "positive"),
+        ("Ana", "c2", False, 0.0, "neutral"),
+        ("Ana", "c3", False, 0.0, "negative"),
+        ("Ana", "c4", True, 50.0, "negative"),
+    )
+    assert agents == [
+        (day, "Ana", 4, 2, 0.5, 150.0, 37.5, 1, 1, 2),
+        (day, "Bea", 1, 0, 0.0, 0.0, 0.0, 0, 1, 0),
+    ]
