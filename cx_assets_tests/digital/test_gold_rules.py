@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cx_assets.digital import gold_rules, rules
-from cx_assets.digital.actions import DEFAULT_ABANDON_ACTION, DEFAULT_FALLBACK_ACTION
+from cx_assets.digital.actions import DEFAULT_FALLBACK_ACTION
 from cx_assets.digital.rules import DigitalRules
 from cx_assets_tests.digital.silver_rows import DAY, NOON, Silver
 from cx_assets_tests.row_order import ORDER_SENSITIVE, results_in_every_order
@@ -331,7 +331,11 @@ def test_action_recommendations_rank_the_largest_root_causes(silver):
     assert "all devices" in spread["action"]
     assert spread["estimated_annual_savings"] == pytest.approx(3 / 2 * 8 * 365 * 0.35)
     abandon = by_code.loc["(abandon)"]
-    assert abandon["owner"] == DEFAULT_ABANDON_ACTION.owner
+    assert abandon["owner"] == "Digital Product & UX Research"
+    assert abandon["action"] == (
+        "Run a UX review of where members abandon the billing journey on desktop "
+        "and simplify those steps"
+    )
     assert abandon["device_type"] == "desktop"
     assert abandon["estimated_annual_savings"] == pytest.approx(3 / 2 * 8 * 365 * 0.2)
     unknown = by_code.loc["NEW_BUG"]

@@ -12,7 +12,12 @@ import pandas as pd
 import pytest
 
 from cx_assets.digital import rules
-from cx_assets.digital.actions import ActionTemplate
+from cx_assets.digital.actions import (
+    DEFAULT_ABANDON_ACTION,
+    DEFAULT_ACTION_TEMPLATES,
+    DEFAULT_FALLBACK_ACTION,
+    ActionTemplate,
+)
 from cx_assets.digital.rules import DigitalRules
 from cx_assets_tests.digital.silver_rows import DAY, NOON
 
@@ -380,6 +385,24 @@ def test_templates_of_any_fix_rate_from_0_to_1_and_a_known_effort_are_kept():
     # The focus share's ends are both kept: 0 targets the top device always, 1 only a
     # cause on one device alone.
     assert DigitalRules(device_focus_share=0.0).device_focus_share == 0.0
+
+
+def test_every_error_code_the_portal_sends_has_a_template_of_its_own_naming_the_device():
+    """A template keyed by a misspelt code is never used: its code falls to the fallback's
+    "investigate and fix". Each action is filled in per root cause, its device included; the
+    abandon template names the journey (an abandon has no error code to name)."""
+    from cx_assets.synthetic.digital.shape import ERROR_MESSAGES
+
+    assert set(DEFAULT_ACTION_TEMPLATES) == set(ERROR_MESSAGES)
+    templates = [
+        *DEFAULT_ACTION_TEMPLATES.values(),
+        DEFAULT_ABANDON_ACTION,
+        DEFAULT_FALLBACK_ACTION,
+    ]
+    assert [t.action for t in templates if "{device}" not in t.action] == []
+    assert "{journey_type}" in DEFAULT_ABANDON_ACTION.action
+    assert "{error_code}" not in DEFAULT_ABANDON_ACTION.action
+    assert "{error_code}" in DEFAULT_FALLBACK_ACTION.action
 
 
 @pytest.mark.parametrize(
