@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def test_clean_removes_what_landed_and_everything_written_and_nothing_else(tmp_p
         "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.tmp",
         ".read-ahead.json", ".early-bronze", ".run-queue", "dagster_home",
     }  # fmt: skip
+    assert removed[-1].name == "dagster_home"  # the history last: a refused run finds its own
     assert {path.name for path in data_dir.iterdir()} == LEFT
     assert clean(data_dir, proc=_no_processes(tmp_path)) == []  # again: nothing there
 
@@ -85,14 +87,19 @@ def test_a_ui_of_the_data_root_refuses_clean(tmp_path):
     """Its daemon would go on ticking sensors on a run history removed under it."""
     data_dir = _data_root(tmp_path)
     proc = _no_processes(tmp_path)
-    entry = proc / "4242"
-    entry.mkdir()
-    argv = ["python", "-m", "dagster", "dev", "-m", "cx_assets.definitions"]
-    (entry / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in argv) + b"\0")
-    (entry / "environ").write_bytes(f"DAGSTER_HOME={data_dir / 'dagster_home'}\0".encode())
+    for pid, argv in (
+        (4242, ["python", "-m", "dagster", "dev", "-m", "cx_assets.definitions"]),
+        (4243, ["python", "-m", "dagster._daemon", "run", "--shutdown-pipe", "7"]),
+    ):
+        entry = proc / str(pid)
+        entry.mkdir()
+        (entry / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in argv) + b"\0")
+        (entry / "environ").write_bytes(f"DAGSTER_HOME={data_dir / 'dagster_home'}\0".encode())
 
-    with pytest.raises(BusyError, match=r"a Dagster UI uses .* \(Dagster processes 4242 of"):
+    with pytest.raises(BusyError, match=r"a Dagster UI uses .* \(Dagster processes ") as refused:
         clean(data_dir, proc=proc)
+    pids = re.search(r"Dagster processes (\d+), (\d+) of its run history", str(refused.value))
+    assert pids and sorted(pids.groups()) == ["4242", "4243"]  # each named, as /proc lists them
     assert (data_dir / "dagster_home" / "inner" / "file").exists()
 
 
@@ -175,3 +182,54 @@ def test_a_data_root_the_lakehouse_used_is_emptied_by_any_mark_of_it(tmp_path, m
 
     assert "landing" in {path.name for path in removed}
     assert not (data_dir / "landing").exists()
+
+
+@pytest.mark.parametrize("target_exists", [True, False], ids=["link to a folder", "dangling"])
+def test_a_linked_entry_is_removed_as_a_link_and_what_it_points_to_is_left(tmp_path, target_exists):
+    """`gold` a link to a folder elsewhere (a bigger disk): the link goes, the folder it
+    points to is not the data root's to empty; a link to nothing goes too."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / ".run.lock").write_text("")
+    elsewhere = tmp_path / "big-disk" / "gold"
+    if target_exists:
+        elsewhere.mkdir(parents=True)
+        (elsewhere / "kept.parquet").write_text("x")
+    (data_dir / "gold").symlink_to(elsewhere)
+
+    removed = clean(data_dir, proc=_no_processes(tmp_path))
+
+    assert [path.name for path in removed] == ["gold"]
+    assert not (data_dir / "gold").is_symlink()
+    assert (elsewhere / "kept.parquet").exists() is target_exists
+
+
+@pytest.mark.parametrize(
+    ("home", "outside"),
+    [(None, False), ("data/dagster_home", False), ("elsewhere/home", True)],
+    ids=["unset", "the data root's own", "outside"],
+)
+def test_make_clean_of_a_new_data_root_removes_nothing_and_says_so(
+    tmp_path, monkeypatch, capsys, home, outside
+):
+    """A data root just made (nothing in it yet) is no folder of the user's: nothing to
+    remove, said so; a run history outside the data root is said to be left."""
+    from cx_assets.cli.clean import main
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    if home is None:
+        monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    else:
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / home))
+
+    assert main() == 0
+    out, err = capsys.readouterr()
+    said = [f"removed from {data_dir}: nothing (already clean)"]
+    if outside:
+        said.append(
+            f"DAGSTER_HOME={tmp_path / home} is outside the data root: its run history is left"
+        )
+    assert out.splitlines() == said
+    assert err == ""
