@@ -189,3 +189,78 @@ def test_leftovers_killed_are_waited_for_until_gone(tmp_path, monkeypatch, teard
         assert processes.now == pytest.approx(3.5, abs=0.15)  # as soon as both were gone
     else:
         assert processes.now == pytest.approx(8.0, abs=0.15)  # the kill's wait, then on
+
+
+def _process(proc: Path, pid: int, argv: list[str], environ: bytes | None) -> None:
+    """A fake `/proc/<pid>` of `argv` and `environ` (None: gone before it could be read)."""
+    entry = proc / str(pid)
+    entry.mkdir(parents=True)
+    (entry / "cmdline").write_bytes(b"\0".join(arg.encode() for arg in argv) + b"\0")
+    if environ is not None:
+        (entry / "environ").write_bytes(environ)
+
+
+def test_processes_are_those_of_the_home_through_its_link_and_its_own_variable(tmp_path):
+    """Asked through a link to the data root, the home is the same; a variable whose name
+    ends in DAGSTER_HOME is not it; a process gone before its environment is read is
+    skipped, not an error."""
+    home = tmp_path / "data" / "dagster_home"
+    home.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    proc = tmp_path / "proc"
+    daemon = ["python", "-m", "dagster._daemon", "run", "--shutdown-pipe", "7"]
+    _process(proc, 4242, daemon, f"OLD_DAGSTER_HOME=/elsewhere\0DAGSTER_HOME={home}\0".encode())
+    _process(proc, 4243, daemon, None)
+    _process(proc, 4244, daemon, f"OLD_DAGSTER_HOME={home}\0".encode())
+
+    found = leftovers.dagster_processes(tmp_path / "link" / "dagster_home", proc)
+
+    assert found == [leftovers.DagsterProcess(4242, tuple(daemon))]
+
+
+def test_of_two_live_uis_the_first_started_is_named(tmp_path):
+    home = tmp_path / "dagster_home"
+    proc = tmp_path / "proc"
+    for pid in (4243, 4242):
+        _process(proc, pid, ["/venv/bin/dagster", "dev"], f"DAGSTER_HOME={home}\0".encode())
+    with pytest.raises(leftovers.UiAlreadyRunning) as refused:
+        leftovers.stop_leftovers(home, proc)
+    assert refused.value.args == (4242,)
+
+
+@pytest.mark.parametrize(
+    ("argv", "is_dev", "described"),
+    [
+        (["python", "-m", "dagster", "dev", "-m", "cx_assets.definitions"], True, "Dagster"),
+        (["/venv/bin/python", "/venv/bin/dagster", "dev"], True, "Dagster"),
+        # Dagster's own CLI materializing an asset is no UI.
+        (["/venv/bin/dagster", "asset", "materialize", "-m", "cx_assets"], False, "Dagster"),
+        (["/venv/bin/dagster-daemon", "run", "--shutdown-pipe", "7"], False, "daemon"),
+        (["/venv/bin/dagster-webserver", "-p", "3000"], False, "web server"),
+        (["python", "-m", "dagster._grpc", "--shutdown-pipe", "5"], False, "code server"),
+    ],
+    ids=["module", "script by path", "cli", "daemon script", "web server script", "grpc"],
+)
+def test_a_dagster_dev_is_told_by_its_program_and_a_child_by_its_own(argv, is_dev, described):
+    process = leftovers.DagsterProcess(4242, tuple(argv))
+    assert process.is_dev is is_dev
+    role = "Dagster process" if described == "Dagster" else described
+    assert process.describe() == f"{role} (pid 4242)"
+
+
+@pytest.mark.parametrize(
+    ("stat", "alive"),
+    [
+        ("4242 (python) S 1 4242 4242", True),
+        ("4242 (python) Z 1 4242 4242", False),
+        # A program may name itself with parentheses: its state follows the last one.
+        ("4242 (a) Z b) S 1 4242 4242", True),
+        (None, False),  # gone
+    ],
+    ids=["sleeping", "zombie", "parenthesised name", "gone"],
+)
+def test_a_process_is_alive_while_its_stat_says_it_runs(tmp_path, stat, alive):
+    if stat is not None:
+        (tmp_path / "4242").mkdir()
+        (tmp_path / "4242" / "stat").write_text(stat)
+    assert leftovers._alive(4242, tmp_path) is alive
