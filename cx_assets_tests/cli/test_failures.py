@@ -937,6 +937,52 @@ def test_generate_with_no_source_named_is_a_mistake(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "data" / "landing").exists()
 
 
+@pytest.mark.parametrize(
+    ("start", "days", "scale", "said"),
+    [
+        ("2024-01-01", "0", "1", "--days must be at least 1"),
+        ("2024-01-01", "1", "0", "--scale must be a number greater than 0"),
+        # Within the year 9999 (its last day the range's), but no synthetic day.
+        (
+            "9999-12-30",
+            "2",
+            "1",
+            "synthetic days lie from 2000-01-01 to 2189-12-31, not 9999-12-30 to 9999-12-31: ",
+        ),
+        (
+            "1999-12-31",
+            "1",
+            "1",
+            "synthetic days lie from 2000-01-01 to 2189-12-31, not 1999-12-31 to 1999-12-31: ",
+        ),
+        (
+            "2189-12-31",
+            "2",
+            "1",
+            "synthetic days lie from 2000-01-01 to 2189-12-31, not 2189-12-31 to 2190-01-01: ",
+        ),
+        # The first and the last synthetic days are generated: refused here for room alone.
+        ("2000-01-01", "1", "1", "1 day at --scale 1 is about "),
+        ("2189-12-30", "2", "1", "2 days at --scale 1 are about "),
+    ],
+    ids=["no day", "no scale", "year 9999", "before", "after", "first day", "last day"],
+)
+def test_generate_refuses_days_and_scales_outside_its_bounds_and_takes_those_on_them(
+    tmp_path, monkeypatch, capsys, start, days, scale, said
+):
+    """Every request here is refused before anything is written: those on the bounds only
+    for want of room (a disk with nothing free)."""
+    from cx_assets import cli as cli_module
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(0))
+    arguments = ["generate", "--start", start, "--days", days, "--scale", scale]
+    assert cli_module.main([*arguments, "--sources", "calls"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cx-lakehouse: {said}") and err.count("\n") == 1, err
+    assert not (tmp_path / "data" / "landing").exists()
+
+
 def test_a_source_named_twice_is_generated_once(tmp_path, monkeypatch, capsys):
     """`--sources calls,support,calls` wrote calls twice and said so twice ('calls: transcripts
     50' two times, as if 100 were written), and counted it twice against the free disk."""
