@@ -78,6 +78,58 @@ def test_silver_is_checked_in_sql_on_a_day_without_transcripts():
     model_sql(SilverTranscript, types)  # raises Untranslatable for a NULL-typed column
 
 
+def test_silver_is_the_good_records_trimmed_with_the_reason_of_each_bad_one():
+    """Line 3 was rejected when typed: not in silver, even with features. Line 1's names are
+    trimmed and its upsell is a trillion exactly (kept); line 2's blank customer is none and
+    its upsell a dollar above a trillion; line 4's agent is an e-mail address."""
+    typed = pd.DataFrame(
+        {
+            "date": [date(2024, 1, 8)] * 4,
+            "source_file": "f.jsonl",
+            "line_number": [1, 2, 3, 4],
+            "reject_reason": [None, None, "invalid JSON", None],
+            "call_id": ["c1", "c2", "c3", "c4"],
+            "agent_name": [" Ana ", "Bea", "Ana", "ana@example.com"],
+            "customer_id": [" K1 ", "  ", "K3", "K4"],
+            "called_at": pd.Timestamp("2024-01-08 12:00", tz="UTC"),
+            "duration_seconds": 60,
+        }
+    )
+    features = pd.DataFrame(
+        {
+            "source_file": "f.jsonl",
+            "line_number": [1, 2, 3, 4],
+            "converted": False,
+            "conversion_phrase": None,
+            "upsell_sentence_count": 1,
+            "upsell_amount_count": 1,
+            "upsell_amount": [1e12, 1e12 + 1, 5.0, 5.0],
+            "upsell_without_amount": False,
+            "positive_word_count": 0,
+            "negative_word_count": 0,
+            "sentiment": "neutral",
+            "sentiment_score": 0.0,
+        }
+    )
+    con = duckdb.connect()
+    try:
+        con.register("typed", typed)
+        con.register(table_rules.FEATURES_VIEW, features)
+        rows = con.execute(
+            "SELECT line_number, agent_name, customer_id, reject_reason "
+            f"FROM ({table_rules.silver_transcripts_sql('typed')})"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [
+        (1, "Ana", "K1", None),
+        (2, "Bea", None,
+         'the upsell amounts of field "transcript_text" sum above 1e12 (a trillion)'),
+        (4, "ana@example.com", "K4",
+         'field "agent_name" holds an e-mail address or phone number, not only a staff name'),
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- performance
 
 
