@@ -64,9 +64,36 @@ def test_each_company_gets_the_segment_of_its_value_and_engagement(con):
         40: "dormant",  # nothing at all
         50: "dormant",  # nothing won, 2 < 2.5
     }
+    assert frame["company_id"].tolist() == [10, 20, 30, 40, 50]
     assert by_id.loc[10, "name"] == "Empresa 10" and by_id.loc[10, "owner_id"] == 7
+    assert by_id.loc[10, "version_date"] == pd.Timestamp("2024-03-31")
     assert pd.isna(by_id.loc[50, "name"]) and pd.isna(by_id.loc[50, "owner_id"])
+    assert pd.isna(by_id.loc[50, "version_date"])  # no version of its own: no version date
     assert 99 not in by_id.index  # people are not companies
+
+
+def test_companies_are_segmented_as_of_the_day_given(con):
+    """As of 2024-07-15, the interactions of 2024-03-31 are 106 days old: outside the 90-day
+    engagement window, so no company has any."""
+    hand_worked_rows(con)
+    as_of = pd.Timestamp("2024-07-15").date()
+    frame = con.execute(
+        dimension_rules.companies_sql("interactions_", "contacts_", "deals_", as_of_day=as_of)
+    ).df()
+    assert set(frame["as_of_date"]) == {pd.Timestamp(as_of)}
+    assert frame["interactions_90d"].tolist() == [0, 0, 0, 0, 0]
+
+
+def test_managers_are_every_user_by_id_with_their_latest_name(con):
+    day = pd.Timestamp("2024-03-31").date()
+    con.register(
+        "users_",
+        pd.DataFrame(
+            {"user_id": [2, 1], "name": ["Bruno Gestor", "Ana Souza"], "version_date": [day] * 2}
+        ),
+    )
+    managers = con.execute(dimension_rules.managers_sql("users_")).fetchall()
+    assert managers == [(1, "Ana Souza", day), (2, "Bruno Gestor", day)]
 
 
 def test_a_company_id_naming_a_person_takes_no_name_or_manager_from_them(con):
