@@ -989,10 +989,23 @@ def test_a_source_named_twice_is_generated_once(tmp_path, monkeypatch, capsys):
     from cx_assets import cli as cli_module
 
     monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
-    arguments = ["generate", "--start", START, "--days", "1", "--scale", "0.001", "--quiet"]
+    arguments = ["generate", "--start", START, "--days", "1", "--scale", "0.001"]
     assert cli_module.main([*arguments, "--sources", "calls,support, calls"]) == 0
-    said = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    out, err = capsys.readouterr()
+    said = [line.split(":")[0] for line in out.splitlines()]
     assert said[:-1] == ["calls", "support"]
+    assert err == ""  # without --quiet too: progress bars only on a terminal, not a pipe
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [(1023, "1,023 bytes"), (1024, "1.0 KB"), (2**20, "1.0 MB"), (2.5 * 2**30, "2.5 GB"),
+     (3 * 2**50, "3,072.0 TB")],
+)  # fmt: skip
+def test_a_size_is_said_in_the_largest_unit_it_holds_one_of(size, said):
+    from cx_assets.cli.generate import _size
+
+    assert _size(size) == said
 
 
 def test_a_bad_partitions_start_is_explained(tmp_path):
