@@ -997,6 +997,25 @@ def test_a_source_named_twice_is_generated_once(tmp_path, monkeypatch, capsys):
     assert err == ""  # without --quiet too: progress bars only on a terminal, not a pipe
 
 
+def test_generate_writes_what_its_seed_says(tmp_path, monkeypatch):
+    """The same seed writes the same files; another seed, other files."""
+    from cx_assets import cli as cli_module
+
+    written = {}
+    for root, seed in (("first", "7"), ("again", "7"), ("other", "8")):
+        monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / root))
+        arguments = ["generate", "--start", START, "--days", "1", "--scale", "0.001"]
+        assert cli_module.main([*arguments, "--seed", seed, "--sources", "calls", "--quiet"]) == 0
+        landing = tmp_path / root / "landing"
+        written[root] = {
+            path.relative_to(landing): path.read_bytes()
+            for path in sorted(landing.rglob("*"))
+            if path.is_file()
+        }
+    assert written["first"] and written["first"] == written["again"]
+    assert written["other"] != written["first"]
+
+
 @pytest.mark.parametrize(
     ("size", "said"),
     [(1023, "1,023 bytes"), (1024, "1.0 KB"), (2**20, "1.0 MB"), (2.5 * 2**30, "2.5 GB"),
