@@ -83,6 +83,23 @@ def test_a_generate_writing_into_the_data_root_refuses_clean(tmp_path):
     assert (data_dir / "landing" / "inner" / "file").exists()
 
 
+def test_make_clean_refused_by_a_generate_says_so_in_one_line_and_fails(
+    tmp_path, monkeypatch, capsys
+):
+    from cx_assets.cli.clean import main
+
+    data_dir = _data_root(tmp_path)
+    monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
+    with open(data_dir / ".generate.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main() == 1  # busy, not a mistake of the user's (2)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"make clean: a `cx-lakehouse generate` is writing into {data_dir}: wait for it to finish\n"
+    )
+
+
 def test_a_ui_of_the_data_root_refuses_clean(tmp_path):
     """Its daemon would go on ticking sensors on a run history removed under it."""
     data_dir = _data_root(tmp_path)
