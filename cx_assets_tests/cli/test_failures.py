@@ -1016,6 +1016,27 @@ def test_generate_writes_what_its_seed_says(tmp_path, monkeypatch):
     assert written["other"] != written["first"]
 
 
+def test_a_source_whose_generate_returns_no_counts_is_named_as_the_defect(tmp_path, monkeypatch):
+    """A new source's `generate(request)` that returns nothing: its own defect, said so,
+    not an AttributeError of the command's."""
+    import argparse
+
+    import cx_assets.synthetic
+    from cx_assets.cli.generate import cmd_generate
+
+    def generate(request):
+        return None
+
+    def generator(source):
+        return generate
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(cx_assets.synthetic, "generator", generator)
+    args = argparse.Namespace(start=START, days=1, scale=0.001, seed=1, sources="calls", quiet=True)
+    with pytest.raises(TypeError, match=r"cx_assets\.synthetic\.calls's generate\(request\) "):
+        cmd_generate(args)
+
+
 @pytest.mark.parametrize(
     ("size", "said"),
     [(1023, "1,023 bytes"), (1024, "1.0 KB"), (2**20, "1.0 MB"), (2.5 * 2**30, "2.5 GB"),
