@@ -94,7 +94,8 @@ def clean(data_dir: Path, proc: Path = PROC) -> list[Path]:
     home = DataLayout(data_dir).dagster_home
     serving = dagster_processes(home, proc) if home.exists() else []
     if serving:
-        pids = ", ".join(str(process.pid) for process in serving)
+        # In numbers' order: /proc lists them in whatever order its directory gives.
+        pids = ", ".join(str(pid) for pid in sorted(process.pid for process in serving))
         raise BusyError(
             f"a Dagster UI uses {data_dir} (Dagster processes {pids} of its run history): stop "
             "it first (what a killed UI left, the next `cx-lakehouse ui` stops)"
