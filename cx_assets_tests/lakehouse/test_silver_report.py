@@ -1,0 +1,94 @@
+"""What a silver step reports of the chunks it typed (`silver_report`): the quarantined
+records' warnings, reasons, sample and counts, summed over a range's chunks and each day's
+own, on a tiny asset declared the way domains declare them (`checked_assets`)."""
+
+from __future__ import annotations
+
+from cx_assets.lakehouse.assets import lake_asset
+from cx_assets.lakehouse.inputs import same_day
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
+from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets_tests.lakehouse.checked_assets import (
+    GROUP,
+    RECORD_SPEC,
+    Record,
+    bronze_records,
+    land_records,
+)
+from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
+
+
+@lake_asset(
+    "silver",
+    group=GROUP,
+    model=Record,
+    reconciles_with=bronze_records,
+    ins={"bronze": same_day(bronze_records)},
+)
+def records_by_day(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """Every good record, typed a day at a time; bad ones quarantined."""
+    return silver_from_bronze(
+        context,
+        warehouse=warehouse,
+        lake=lake,
+        bronze=bronze,
+        spec=RECORD_SPEC,
+        model=Record,
+        select_sql=f"SELECT * FROM {TYPED_RECORDS} WHERE reject_reason IS NULL",
+        by_day=True,
+    )
+
+
+NOT_AN_INTEGER = 'field "Id" is not an integer'
+NOT_JSON = "invalid JSON: Expecting value"  # the reasons' kind: a place's says its column
+
+
+def test_a_range_typed_a_day_at_a_time_reports_its_chunks_together_and_each_day_alone(
+    lake, monkeypatch
+):
+    """Two days, each its own chunk: 1 good record and 6 bad on the 5th (4 ids not
+    integers, 2 lines not JSON), 1 good and 5 bad on the 6th (1 id, 4 lines). The step
+    warns of its first ten rejects, whichever chunk holds them; its reasons are the two
+    days' summed, most frequent first; its sample the first five places of both days; and
+    each day's materialization counts its own records."""
+    chunks = spy_on_silver_chunks(monkeypatch)
+    bad_ids = [{"Id": f"x{n}", "Label": "bad id"} for n in range(4)]
+    land_records(lake, "2024-01-05", *bad_ids, "not json", "not json")
+    land_records(lake, "2024-01-06", bad_ids[0], *["not json"] * 4)
+
+    result = lake.materialize(
+        [bronze_records, records_by_day], day="2024-01-05", last_day="2024-01-06"
+    )
+
+    assert chunks == [("crm_records", ("2024-01-05",)), ("crm_records", ("2024-01-06",))]
+    warned = [
+        event.user_message
+        for event in lake.instance.all_logs(result.run_id)
+        if event.user_message.startswith("quarantined ")
+    ]
+    first, second = (
+        f"landing/crm/records/{day}/part.jsonl" for day in ("2024-01-05", "2024-01-06")
+    )
+    assert [message.split(": ")[0] for message in warned] == [
+        *(f"quarantined {first}:{line}" for line in range(2, 8)),
+        *(f"quarantined {second}:{line}" for line in range(2, 6)),
+    ]
+    metadata = {
+        event.partition: event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/records_by_day"
+    }
+    assert sorted(metadata) == ["2024-01-05", "2024-01-06"]
+    for day, (bronze, quarantined) in {"2024-01-05": (7, 6), "2024-01-06": (6, 5)}.items():
+        assert metadata[day]["bronze_rows"].value == bronze, day
+        assert metadata[day]["quarantined_rows"].value == quarantined, day
+    step = metadata["2024-01-05"]
+    assert list(step["reject_reasons"].value.items()) == [(NOT_JSON, 6), (NOT_AN_INTEGER, 5)]
+    assert step["quarantine_sample"].value == [
+        *({"source_file": first, "line_number": line, "reason": NOT_AN_INTEGER}
+          for line in range(2, 6)),
+        {"source_file": first, "line_number": 6, "reason": f"{NOT_JSON} (column 1)"},
+    ]  # fmt: skip
+    assert step["quarantine_path"].value == str(lake.layout.quarantine_dir / "crm_records")
