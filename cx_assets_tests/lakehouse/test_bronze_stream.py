@@ -81,11 +81,24 @@ def test_read_landed_streams_bronze_rows_of_every_file(tmp_path):
     ]
 
 
-def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypatch):
+# Five records as each way of reading lands them: JSONL in blocks, a `.json` array record
+# by record, a plain CSV in one pass; and their line numbers.
+FIVE_RECORDS = {
+    "a.jsonl": (b"".join(b'{"Id": %d}\n' % n for n in range(1, 6)), [1, 2, 3, 4, 5]),
+    "a.json": (b"[" + b",\n".join(b'{"Id": %d}' % n for n in range(1, 6)) + b"]", [1, 2, 3, 4, 5]),
+    "a.csv": (b"Id\n" + b"".join(b"%d\n" % n for n in range(1, 6)), [2, 3, 4, 5, 6]),
+}
+
+
+@pytest.mark.parametrize("name", FIVE_RECORDS)
+def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypatch, name):
+    """Found by mutation testing for the record-by-record path: a batch of three rows (one
+    over `BATCH_ROWS`) passed, as only JSONL was read here."""
     monkeypatch.setattr(bronze_stream, "BATCH_ROWS", 2)
     landing_dir = tmp_path / "landing"
     folder = landing_dir / "crm" / "users" / DAY.isoformat()
-    write(folder / "a.jsonl", b"".join(b'{"Id": %d}\n' % n for n in range(1, 6)))
+    content, line_numbers = FIVE_RECORDS[name]
+    write(folder / name, content)
     write(folder / "b.jsonl", b'{"Id": 6}\n')
     files = discover(landing_dir, "crm", "users", DAY)
 
@@ -93,8 +106,10 @@ def test_read_landed_splits_into_batches_without_losing_rows(tmp_path, monkeypat
 
     assert [batch.num_rows for batch in batches] == [2, 2, 1, 1]  # never more, per file
     table = pa.Table.from_batches(batches)
-    assert [json.loads(raw)["Id"] for raw in table["raw"].to_pylist()] == [1, 2, 3, 4, 5, 6]
-    assert table["line_number"].to_pylist() == [1, 2, 3, 4, 5, 1]
+    records = [record or raw for raw, record in zip(table["raw"].to_pylist(),
+               table["record"].to_pylist(), strict=True)]  # fmt: skip
+    assert [int(json.loads(record)["Id"]) for record in records] == [1, 2, 3, 4, 5, 6]
+    assert table["line_number"].to_pylist() == [*line_numbers, 1]
 
 
 def test_read_landed_logs_a_files_unreadable_records_once_with_the_first(
@@ -290,13 +305,22 @@ def test_blank_csv_lines_are_what_str_strip_strips_in_a_plain_file():
     }
 
 
-@pytest.mark.parametrize("limit", ["CSV_WHOLE_FILE_BYTES", "CSV_RECORDS_BYTES"])
-def test_a_plain_csv_too_large_to_read_at_once_is_read_row_by_row(tmp_path, monkeypatch, limit):
+# `PLAIN_CSVS["rows"]` is 22 bytes; its records as JSON 2 rows of `"id": "` and `"name": "`
+# (16 bytes) and 3 a value (quotes, separator): 44.
+@pytest.mark.parametrize(
+    ("limit", "size"), [("CSV_WHOLE_FILE_BYTES", 22), ("CSV_RECORDS_BYTES", 44)]
+)
+def test_a_plain_csv_too_large_to_read_at_once_is_read_row_by_row(
+    tmp_path, monkeypatch, limit, size
+):
+    """Read at once up to its limit, row by row a byte beyond (found by mutation testing:
+    a file the limit's size read row by row passed, the limit set far below the file's)."""
     content = PLAIN_CSVS["rows"]
     landing_dir = tmp_path / "landing"
     path = write(landing_dir / "digital" / "members" / DAY.isoformat() / "a.csv", content)
+    monkeypatch.setattr(bronze_stream, limit, size)
     assert bronze_stream._plain_csv(path) is not None
-    monkeypatch.setattr(bronze_stream, limit, 10)
+    monkeypatch.setattr(bronze_stream, limit, size - 1)
 
     table = read_landed(discover(landing_dir, "digital", "members", DAY), DAY_AFTER).read_all()
 
