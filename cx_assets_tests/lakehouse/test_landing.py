@@ -152,21 +152,28 @@ def test_parse_date_folder(name, expected):
 # ---------------------------------------------------------------------------------------
 
 
-def test_a_file_name_that_is_not_utf8_is_one_bad_record_with_a_printable_name(tmp_path):
+# Found by mutation testing: a CSV's was read as any other file (its rows, no bad record),
+# which passed, as only a JSONL file was landed here; both are read by Arrow when plain.
+@pytest.mark.parametrize(
+    ("suffix", "content"), [(".jsonl", '{"Id": 1}\n{"Id": 2}\n'), (".csv", "Id\n1\n2\n")]
+)
+def test_a_file_name_that_is_not_utf8_is_one_bad_record_with_a_printable_name(
+    tmp_path, suffix, content
+):
     landing_dir = tmp_path / "data" / "landing"
-    land_in(landing_dir, b"caf\xe9.jsonl", b'{"Id": 1}\n{"Id": 2}\n')  # Latin-1 `é`
+    land_in(landing_dir, b"caf\xe9" + suffix.encode(), content.encode())  # Latin-1 `é`
     land_in(landing_dir, "good.jsonl", b'{"Id": 3}\n')
     folder = "landing/crm/interactions/2024-01-05"
 
     [bad, _] = discover(landing_dir, "crm", "interactions", DAY)
-    assert bad.relative_path == f"{folder}/caf\\xe9.jsonl"
+    assert bad.relative_path == f"{folder}/caf\\xe9{suffix}"
     assert bad.relative_path.encode("utf-8")  # Parquet and DuckDB take it
 
     assert read_day(landing_dir) == [
         {
-            "source_file": f"{folder}/caf\\xe9.jsonl",
+            "source_file": f"{folder}/caf\\xe9{suffix}",
             "line_number": 1,
-            "raw": '{"Id": 1}\n{"Id": 2}\n',
+            "raw": content,
             "read_error": "file not read: its name is not UTF-8",
         },
         {"source_file": f"{folder}/good.jsonl", "line_number": 1, "raw": '{"Id": 3}',
