@@ -77,6 +77,21 @@ def test_utf16_is_one_bad_record_for_the_file(tmp_path, read, mark, encoding, re
         assert raw == content  # the text, read in the encoding it really has
 
 
+def test_a_utf16_jsonl_file_is_one_bad_record_with_its_text(tmp_path):
+    """Found by mutation testing: read in blocks as UTF-8 (its NULs are valid UTF-8), its
+    lines became records of `{\x00"\x00I...`, and only a whole CRM run's test said so."""
+    content = '{"Id": 1}\n{"Id": 2}\n'
+    land_in(tmp_path / "landing", "a.jsonl", content.encode("utf-16"))
+    assert read_day(tmp_path / "landing") == [
+        {
+            "source_file": f"landing/crm/interactions/{DAY}/a.jsonl",
+            "line_number": 1,
+            "raw": content,
+            "read_error": "file not read: the file is UTF-16, not UTF-8",
+        }
+    ]
+
+
 def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
     content = 'id,"x"y\n1,2\n'  # text after a closing quote
     [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode()))
