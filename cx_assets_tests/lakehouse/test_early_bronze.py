@@ -197,6 +197,43 @@ def test_a_broken_json_array_is_read_by_the_step_by_the_tables_required_fields(l
     ]
 
 
+CALL = json.dumps({**TRANSCRIPT, "call_id": "A"})
+BROKEN_ARRAY = f"[{CALL},\n{CALL}".encode()  # never closed: its second element unreadable
+CLEAN_ARRAY = f"[{CALL}]".encode()
+
+
+@pytest.mark.parametrize(
+    ("landed", "json_read_again", "taken"),
+    [
+        ({"a.json": BROKEN_ARRAY}, False, True),
+        ({"a.json": BROKEN_ARRAY}, True, False),
+        ({"a.json": CLEAN_ARRAY, "b.jsonl": b'{"call_id": "\xff"}\n'}, True, True),
+    ],
+    ids=["a broken array, not read again", "a broken array read again", "a bad line in JSONL"],
+)
+def test_an_early_read_is_refused_only_for_a_json_file_the_step_reads_again(
+    lake, landed, json_read_again, taken
+):
+    """A `.json` file holding a record that could not be read is one the step reads again
+    by its table's required fields; a record of another file is read the same either way.
+    Found by mutation testing: a read refused whenever a `.json` file was landed, or the
+    unreadable record laid to the day's first file, or whatever the step reads, passed."""
+    for name, content in landed.items():
+        lake.land("calls", "transcripts", DAY.isoformat(), name, content)
+    files = discover(lake.layout.landing_dir, "calls", "transcripts", DAY)
+    landing = lake.layout.landing_dir
+    early_bronze.start(landing, ["calls"], DAY, DAY)
+
+    early = early_bronze.claim(
+        landing, "calls", "transcripts", [DAY], files, json_read_again=json_read_again
+    )
+    early_bronze.finish(landing)
+
+    assert (early is not None) == taken
+    if early is not None:
+        assert len(early.warnings) == 1
+
+
 def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lake, monkeypatch):
     landing = lake.layout.landing_dir
     lake.land("calls", "transcripts", DAY.isoformat(), "a.jsonl", "x" * 100)
