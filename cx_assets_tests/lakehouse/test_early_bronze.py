@@ -247,6 +247,12 @@ def test_only_the_largest_table_of_the_named_domains_and_only_from_min_bytes(lak
     assert early_bronze._largest_table(landing, ["calls"], [DAY]) == ("calls", "agents")
     assert early_bronze._largest_table(landing, ["calls", "crm"], [DAY]) == ("crm", "interactions")
     assert early_bronze._largest_table(landing, ["digital"], [DAY]) is None
+    # A landed format however its suffix is spelled; MIN_BYTES itself is enough (both found
+    # by mutation testing: neither was landed or asked here).
+    lake.land("support", "tickets", DAY.isoformat(), "a.JSONL", "x" * 50)
+    assert early_bronze._largest_table(landing, ["support"], [DAY]) == ("support", "tickets")
+    monkeypatch.setattr(early_bronze, "MIN_BYTES", 300)
+    assert early_bronze._largest_table(landing, ["calls"], [DAY]) == ("calls", "agents")
     monkeypatch.setattr(early_bronze, "MIN_BYTES", 301)
     assert early_bronze._largest_table(landing, ["calls"], [DAY]) is None
 
