@@ -364,6 +364,32 @@ def test_finish_stops_an_unclaimed_read_and_removes_its_files(lake):
     assert early_bronze._reading is None
 
 
+@pytest.mark.parametrize("ended_by", ["files changed", "the command's end"])
+def test_a_reading_still_running_is_killed(lake, ended_by):
+    """Found by mutation testing: a reading left running passed, as the tests' readings of
+    a few records had ended by themselves. This one sleeps until killed."""
+    land_transcripts(lake, 1)
+    landing = lake.layout.landing_dir
+    files = discover(landing, "calls", "transcripts", DAY)
+    folder = lake.root / "reading"
+    folder.mkdir()
+    (folder / "landed.json").write_text("[]")  # it found no file
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    early_bronze._reading = early_bronze._Reading(
+        landing, "calls", "transcripts", (DAY,), folder, process
+    )
+    try:
+        if ended_by == "files changed":
+            assert early_bronze.claim(landing, "calls", "transcripts", [DAY], files) is None
+        else:
+            early_bronze.finish(landing)
+
+        assert process.poll() == -signal.SIGKILL
+    finally:
+        process.kill()
+        process.wait()
+
+
 COMMAND = """
 import sys, time
 from datetime import date
