@@ -41,6 +41,15 @@ def records_by_day(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
     )
 
 
+def silver_metadata(result) -> dict:
+    """The metadata of each day's `records_by_day` materialization, by day."""
+    return {
+        event.partition: event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/records_by_day"
+    }
+
+
 NOT_AN_INTEGER = 'field "Id" is not an integer'
 NOT_JSON = "invalid JSON: Expecting value"  # the reasons' kind: a place's says its column
 
@@ -75,11 +84,7 @@ def test_a_range_typed_a_day_at_a_time_reports_its_chunks_together_and_each_day_
         *(f"quarantined {first}:{line}" for line in range(2, 8)),
         *(f"quarantined {second}:{line}" for line in range(2, 6)),
     ]
-    metadata = {
-        event.partition: event.materialization.metadata
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.to_user_string() == "silver/records_by_day"
-    }
+    metadata = silver_metadata(result)
     assert sorted(metadata) == ["2024-01-05", "2024-01-06"]
     for day, (bronze, quarantined) in {"2024-01-05": (7, 6), "2024-01-06": (6, 5)}.items():
         assert metadata[day]["bronze_rows"].value == bronze, day
@@ -92,3 +97,15 @@ def test_a_range_typed_a_day_at_a_time_reports_its_chunks_together_and_each_day_
         {"source_file": first, "line_number": 6, "reason": f"{NOT_JSON} (column 1)"},
     ]  # fmt: skip
     assert step["quarantine_path"].value == str(lake.layout.quarantine_dir / "crm_records")
+
+
+def test_a_days_run_reports_the_steps_counts(lake):
+    """One day, one chunk: the step's own counts are the day's (found by mutation testing:
+    `quarantined_rows` given the bronze count passed, as only a range's days were read)."""
+    land_records(lake, "2024-01-06", {"Id": "x", "Label": "bad id"}, "not json", "not json")
+
+    result = lake.materialize([bronze_records, records_by_day], day="2024-01-06")
+
+    metadata = silver_metadata(result)["2024-01-06"]
+    assert (metadata["bronze_rows"].value, metadata["quarantined_rows"].value) == (4, 3)
+    assert metadata["reject_reasons"].value == {NOT_JSON: 2, NOT_AN_INTEGER: 1}
