@@ -8,6 +8,11 @@ from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.resources import Lake
+from cx_assets.lakehouse.silver_report import (
+    LIKELY_RENAMED_FIELDS,
+    MISSING_OPTIONAL_COLUMNS,
+    REQUIRED_SPELLED_OTHERWISE,
+)
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -101,7 +106,8 @@ def test_a_range_typed_a_day_at_a_time_reports_its_chunks_together_and_each_day_
 
 def test_a_days_run_reports_the_steps_counts(lake):
     """One day, one chunk: the step's own counts are the day's (found by mutation testing:
-    `quarantined_rows` given the bronze count passed, as only a range's days were read)."""
+    `quarantined_rows` given the bronze count passed, as only a range's days were read; so
+    did the files' notes shown empty when there were none)."""
     land_records(lake, "2024-01-06", {"Id": "x", "Label": "bad id"}, "not json", "not json")
 
     result = lake.materialize([bronze_records, records_by_day], day="2024-01-06")
@@ -109,3 +115,7 @@ def test_a_days_run_reports_the_steps_counts(lake):
     metadata = silver_metadata(result)["2024-01-06"]
     assert (metadata["bronze_rows"].value, metadata["quarantined_rows"].value) == (4, 3)
     assert metadata["reject_reasons"].value == {NOT_JSON: 2, NOT_AN_INTEGER: 1}
+    # A JSON table whose records hold its fields: none of the files' notes, not even empty.
+    assert not {
+        MISSING_OPTIONAL_COLUMNS, LIKELY_RENAMED_FIELDS, REQUIRED_SPELLED_OTHERWISE
+    } & set(metadata)  # fmt: skip
