@@ -15,6 +15,7 @@ from cx_assets_tests.digital.landing_rows import (
     run_partitioned,
     run_rollups,
 )
+from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 
 
 def calls_steps() -> list:
@@ -254,3 +255,35 @@ def test_records_timed_after_the_day_after_their_files_day_are_quarantined(lake)
         [2, reason.format("call_timestamp")]
     ]
     assert lake.query("SELECT call_id FROM silver.digital_calls")["call_id"].tolist() == ["C2"]
+
+
+def test_a_range_names_a_days_files_lacking_or_misspelling_columns_whatever_days_follow(
+    lake, monkeypatch
+):
+    """Each day typed as a chunk of its own: the first day's file lacks `sentiment_score`
+    and spells `call_reason` otherwise, the second's has every column. Found by mutation
+    testing: the first day's notes replaced by the second's none (silver_report) passed, as
+    every test here ran one day."""
+    spy_on_silver_chunks(monkeypatch)
+    first, second = "2024-01-12", "2024-01-13"
+    odd = call("C1", "M1", f"{first}T08:10:00")
+    del odd["sentiment_score"]
+    odd["Call_Reason"] = odd.pop("call_reason")
+    lake.land_csv("digital", "calls", first, [odd], name="calls-a.csv")
+    lake.land_csv("digital", "calls", second, [call("C2", "M2", f"{second}T09:10:00")])
+
+    result = lake.materialize(EVERYTHING, selection=calls_steps(), day=first, last_day=second)
+
+    assert result.success
+    file_a = f"landing/digital/calls/{first}/calls-a.csv"
+    metadata = [
+        event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "silver/digital_calls"
+    ]
+    assert len(metadata) == 2
+    for day in metadata:
+        assert day["files_missing_optional_columns"].value == {file_a: ["sentiment_score"]}
+        assert day["files_spelling_required_columns_otherwise"].value == {
+            file_a: {"Call_Reason": "call_reason"}
+        }
