@@ -1,28 +1,39 @@
 """How a silver step's range is cut into the chunks of days it types at once
-(`steps.day_chunks`): small days together, a large day alone; and when a key a JSON file
-holds, or a column a CSV header names, is taken for an optional field's rename
-(`steps.spelled_alike`)."""
+(`steps.day_chunks`) by their bronze files' sizes: small days together, a large day alone;
+and when a key a JSON file holds, or a column a CSV header names, is taken for an optional
+field's rename (`steps.spelled_alike`)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
+import pyarrow
+import pyarrow.parquet as pq
 import pytest
 
 from cx_assets.lakehouse import steps
+from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.parquet import DATA_FILE, partition_folder
 from cx_assets.lakehouse.steps import spelled_alike
 
-DAYS = [date(2024, 1, 1) + timedelta(days=n) for n in range(6)]
+DAYS = [date(2024, 1, 1) + timedelta(days=n) for n in range(8)]
 
 
-def test_small_days_are_typed_together_and_a_large_day_alone(monkeypatch):
+@pytest.fixture
+def small_bounds(monkeypatch):
+    """Chunks of at most 10 records and 1,000 bytes."""
+    monkeypatch.setattr(steps, "GROUP_ROWS", 10)
+    monkeypatch.setattr(steps, "GROUP_BYTES", 1_000)
+
+
+def test_small_days_are_typed_together_and_a_large_day_alone(monkeypatch, small_bounds):
     """Each chunk costs a silver step about 0.2 s however few its records: a range of 90
     small digital days typed one at a time spent 13-25 s in each of silver journeys and
     calls, 6-8 s in chunks. Consecutive small days share a chunk up to the bounds; a day
     above a bound, or of no known size, is alone, so a range of large days still holds one
     day's records at a time."""
-    monkeypatch.setattr(steps, "GROUP_ROWS", 10)
-    monkeypatch.setattr(steps, "GROUP_BYTES", 1_000)
+    days = DAYS[:6]
     sizes = {
         DAYS[0]: (4, 100),
         DAYS[1]: (6, 100),  # 10 records with the day before: still one chunk
@@ -31,18 +42,69 @@ def test_small_days_are_typed_together_and_a_large_day_alone(monkeypatch):
         DAYS[4]: (11, 10),  # a large day
         DAYS[5]: None,  # its bronze file could not be read
     }
-    assert steps.day_chunks(DAYS, sizes) == [
+    assert steps.day_chunks(days, sizes) == [
         [DAYS[0], DAYS[1]],
         [DAYS[2]],
         [DAYS[3]],
         [DAYS[4]],
         [DAYS[5]],
     ]
-    assert steps.day_chunks(DAYS, dict.fromkeys(DAYS, (1, 1))) == [DAYS]
+    assert steps.day_chunks(days, dict.fromkeys(days, (1, 1))) == [days]
     # A day typed in parts (`PART_ROWS`) is never grouped with another.
     monkeypatch.setattr(steps, "PART_ROWS", 1)
-    assert steps.day_chunks(DAYS, dict.fromkeys(DAYS, (1, 1))) == [[day] for day in DAYS]
-    assert steps.day_chunks(DAYS, {}) == [[day] for day in DAYS]
+    assert steps.day_chunks(days, dict.fromkeys(days, (1, 1))) == [[day] for day in days]
+    assert steps.day_chunks(days, {}) == [[day] for day in days]
+
+
+def test_a_day_at_a_bound_is_small_and_a_large_days_chunk_takes_no_other(small_bounds):
+    """A bound is the most a chunk holds, not the least it refuses; the small day after a
+    large day begins a chunk of its own."""
+    sizes = {
+        DAYS[0]: (10, 100),  # as many records as a chunk holds
+        DAYS[1]: (0, 0),  # a day of an empty file: it fits
+        DAYS[2]: (1, 1_000),  # as many bytes as a chunk holds
+        DAYS[3]: (0, 0),
+        DAYS[4]: (1, 400),
+        DAYS[5]: (1, 600),  # 1,000 bytes with the day before
+        DAYS[6]: (11, 10),  # a large day
+        DAYS[7]: (1, 1),
+    }
+    assert steps.day_chunks(DAYS, sizes) == [
+        [DAYS[0], DAYS[1]],
+        [DAYS[2], DAYS[3]],
+        [DAYS[4], DAYS[5]],
+        [DAYS[6]],
+        [DAYS[7]],
+    ]
+
+
+def test_a_days_size_is_its_bronze_files_records_and_bytes_or_none_unread(tmp_path):
+    """Read from each bronze file's footer; a day whose file is missing or is no Parquet
+    file is None (typed alone, where its reading says why); a one-day step reads none."""
+    folder = tmp_path / "bronze" / "keyed"
+    for day, records in [(DAYS[0], 2), (DAYS[1], 1)]:
+        partition_folder(folder, day).mkdir(parents=True)
+        table = pyarrow.table({"raw": ["{}"] * records})
+        pq.write_table(table, partition_folder(folder, day) / DATA_FILE)
+    partition_folder(folder, DAYS[2]).mkdir()
+    (partition_folder(folder, DAYS[2]) / DATA_FILE).write_bytes(b"not parquet")
+    lake = SimpleNamespace(layout=SimpleNamespace(bronze_dir=tmp_path / "bronze"))
+    bronze = TableRef("bronze", "keyed")
+
+    sizes = steps._bronze_day_sizes(lake, bronze, DAYS[:4])
+
+    def written_bytes(day: date) -> int:
+        return (
+            pq.read_metadata(partition_folder(folder, day) / DATA_FILE).row_group(0).total_byte_size
+        )
+
+    assert sizes == {
+        DAYS[0]: (2, written_bytes(DAYS[0])),
+        DAYS[1]: (1, written_bytes(DAYS[1])),
+        DAYS[2]: None,
+        DAYS[3]: None,
+    }
+    assert steps._bronze_day_sizes(lake, bronze, DAYS[:1]) == {}
 
 
 # For each optional field of the landing formats (docs/contract.md): the names an exporter
