@@ -1,13 +1,16 @@
 """How a silver step's range is cut into the chunks of days it types at once
 (`steps.day_chunks`) by their bronze files' sizes: small days together, a large day alone;
-and when a key a JSON file holds, or a column a CSV header names, is taken for an optional
-field's rename (`steps.spelled_alike`)."""
+a day into parts of whole files (`steps._file_parts`); which keys kept on other days a
+chunk's copies meet (`steps._kept_keys`); and when a key a JSON file holds, or a column a
+CSV header names, is taken for an optional field's rename (`steps.spelled_alike`), for a
+required field's spelling, or said missing."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from cx_assets.lakehouse import steps
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.parquet import DATA_FILE, partition_folder
+from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.steps import spelled_alike
 
 DAYS = [date(2024, 1, 1) + timedelta(days=n) for n in range(8)]
@@ -273,3 +277,138 @@ def test_an_undeclared_key_is_taken_for_an_optional_fields_rename_when_spelled_a
     table, field, key, alike
 ):
     assert spelled_alike(key, field, table) is alike
+
+
+# --------------------------------------------------------------------------- a chunk's records
+
+ONCE_SPEC = RecordSpec(
+    fields=(
+        Field("Id", "record_id", "int"),
+        Field("Date", "day", "str"),
+        Field("Label", "label", "str", required=False),
+        Field("csat_score", "csat_score", "int", required=False),
+    ),
+    unique_key=("record_id",),
+    unique_across_days=True,
+)
+SPEC = RecordSpec(fields=ONCE_SPEC.fields, unique_key=ONCE_SPEC.unique_key)
+
+
+def _bronze(con, *rows: tuple) -> TableRef:
+    """A bronze table of (day, file, line, record) rows, the record its raw text too."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
+    con.execute(
+        "CREATE TABLE bronze.keyed (date DATE, source_file VARCHAR, line_number BIGINT, "
+        "record VARCHAR, raw VARCHAR, read_error VARCHAR)"
+    )
+    for day, source_file, line, record in rows:
+        con.execute(
+            "INSERT INTO bronze.keyed VALUES (?, ?, ?, ?, ?, NULL)",
+            [day, source_file, line, record, record or ""],
+        )
+    return TableRef("bronze", "keyed")
+
+
+def test_a_day_is_typed_in_parts_of_whole_files_in_name_order(con, monkeypatch):
+    """A part holds files up to `PART_ROWS` records together; a file above it is a part
+    of its own, never split, and the next file begins another."""
+    monkeypatch.setattr(steps, "PART_ROWS", 3)
+    counts = [("d.jsonl", 1), ("a.jsonl", 4), ("c.jsonl", 2), ("b.jsonl", 1), ("e.jsonl", 1)]
+    bronze = _bronze(
+        con,
+        *[(DAYS[0], name, line, "{}") for name, count in counts for line in range(count)],
+        (DAYS[1], "f.jsonl", 1, "{}"),
+    )
+    assert steps._file_parts(con, bronze, DAYS[0]) == [
+        ["a.jsonl"],
+        ["b.jsonl", "c.jsonl"],  # 3 records
+        ["d.jsonl", "e.jsonl"],
+    ]
+
+
+def test_the_keys_a_chunk_meets_are_those_kept_outside_the_steps_days(con):
+    """A key unique across days: the chunk's copies meet the keys kept before its first day
+    or after the step's last; the step's own days are typed again. A key unique within a
+    day meets none, nor does a table not yet built."""
+    assert steps._kept_keys(con, ONCE_SPEC, "silver", "keyed", DAYS[1], DAYS[3]) is None
+    con.execute("CREATE SCHEMA silver")
+    con.execute("CREATE TABLE silver.keyed (date DATE, record_id BIGINT)")
+    con.executemany("INSERT INTO silver.keyed VALUES (?, ?)", [[d, n] for n, d in enumerate(DAYS)])
+
+    query = steps._kept_keys(con, ONCE_SPEC, "silver", "keyed", DAYS[1], DAYS[3])
+
+    assert con.execute(f"{query} ORDER BY 1").fetchall() == [
+        (DAYS[0], 0),
+        (DAYS[4], 4),
+        (DAYS[5], 5),
+        (DAYS[6], 6),
+        (DAYS[7], 7),
+    ]
+    assert steps._kept_keys(con, SPEC, "silver", "keyed", DAYS[1], DAYS[3]) is None
+
+
+def test_a_csv_files_header_is_read_from_its_first_record_read(con):
+    """A file whose first row is a bad record (no fields: `record` null) still has its
+    header's names, from the next; a file of the step's other days is not read."""
+    bronze = _bronze(
+        con,
+        (DAYS[0], "b.csv", 2, '{"Id": "2"}'),
+        (DAYS[0], "a.csv", 2, None),
+        (DAYS[0], "a.csv", 3, '{"Id": "1", "Label": "x"}'),
+        (DAYS[1], "c.csv", 2, '{"Date": "x"}'),
+    )
+    assert steps._csv_headers(con, bronze, [DAYS[0]]) == [
+        ("a.csv", ["Id", "Label"]),
+        ("b.csv", ["Id"]),
+    ]
+
+
+def test_a_csv_header_without_an_optional_column_or_spelling_a_required_one_is_named():
+    """A required field's column missing quarantines every record, which is seen; only an
+    optional one is said missing. A required field's column spelled otherwise is named
+    where the header lacks the field's own spelling."""
+    headers = [
+        ("a.csv", ["id", "Date", "Label"]),
+        ("b.csv", ["Id", "ID", "Date", "Label", "csat_score"]),
+    ]
+    assert steps._missing_optional_columns(headers, SPEC) == {"a.csv": ["csat_score"]}
+    assert steps._required_spelled_otherwise(headers, SPEC) == {"a.csv": {"id": "Id"}}
+
+
+def test_a_json_files_first_records_missing_each_required_field_are_read_for_its_spelling():
+    """The first records quarantined as missing a field, of each field and file: a record
+    truly without `Id`, or the first five missing `Date`, do not hide a later one sending
+    `id`. A record holding both spellings, one quarantined for another reason, or one not
+    an object says nothing."""
+    missing_id, missing_date = 'missing required field "Id"', 'missing required field "Date"'
+    rejects = pd.DataFrame(
+        [
+            ("a.jsonl", 'invalid JSON: expected ","', '{"ID": 1, "Date": "d"}'),
+            ("a.jsonl", missing_id, '{"Date": "d", "Label": "x"}'),
+            ("a.jsonl", missing_id, '{"id": 2, "Date": "d"}'),
+            ("b.jsonl", missing_date, "not json"),
+            ("b.jsonl", missing_date, "[1]"),
+            *[("b.jsonl", missing_date, f'{{"Id": {n}}}') for n in range(3)],
+            ("b.jsonl", missing_id, '{"id": 9, "Date": "d"}'),
+            ("c.jsonl", missing_id, '{"Id": null, "id": 4, "Date": "d"}'),
+        ],
+        columns=["source_file", "reason", "raw"],
+    )
+    assert steps._json_required_spelled_otherwise(rejects, SPEC) == {
+        "a.jsonl": {"id": "Id"},
+        "b.jsonl": {"id": "Id"},
+    }
+
+
+def test_a_file_lacking_an_optional_field_is_named_with_the_keys_spelled_as_it():
+    """Only the absent fields a key is spelled as, and only those keys, are named; a file
+    holding the field is not, nor is a key no field name looks like (a value sent as a key
+    is kept out of the log)."""
+    keys_by_file = [
+        ("a.jsonl", ["CSATScore", "Date", "Id", "csat_comment"]),
+        ("b.jsonl", ["CSATScore", "Date", "Id", "Label", "csat_score"]),
+        ("c.jsonl", ["#csat_score", "Date", "Id", "csat+score"]),
+    ]
+    assert steps._likely_renamed(keys_by_file, SPEC, "support_tickets") == {
+        "a.jsonl": {"absent": ["csat_score"], "undeclared": ["CSATScore"]}
+    }
