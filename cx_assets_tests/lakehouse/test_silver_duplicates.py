@@ -19,6 +19,7 @@ from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.schemas import Lineage
 from cx_assets.lakehouse.steps import RULE_REASON, TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
+from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 
 DAY = "2024-01-05"
 bronze_keyed = bronze_asset("crm", "keyed", "Test records with a key.")
@@ -68,7 +69,8 @@ def test_a_bad_first_copy_leaves_the_next_good_one_kept(lake, monkeypatch, part_
     )
     land("f.jsonl", [{"Id": 5, "Label": "again"}, {"Id": 6, "Label": "again"}])
 
-    assert lake.materialize([bronze_keyed, keyed], day=DAY).success
+    result = lake.materialize([bronze_keyed, keyed], day=DAY)
+    assert result.success
 
     kept = lake.query("SELECT source_file, record_id, label FROM silver.keyed ORDER BY 1, 2")
     assert [(f[-7:], key, label) for f, key, label in kept.itertuples(index=False)] == [
@@ -95,6 +97,10 @@ def test_a_bad_first_copy_leaves_the_next_good_one_kept(lake, monkeypatch, part_
         ("f.jsonl", 2, f"duplicate Id (first seen at {where}/e.jsonl:3)"),
     ]
     assert lake.query("SELECT count(*) AS n FROM silver.keyed")["n"].iloc[0] == 5
+    # Every part's records are counted: the 12 landed, 7 of them quarantined.
+    (event,) = result.asset_materializations_for_node("silver__keyed")
+    metadata = event.metadata
+    assert (metadata["bronze_rows"].value, metadata["quarantined_rows"].value) == (12, 7)
 
 
 NEXT_DAY = "2024-01-06"
@@ -102,10 +108,7 @@ bronze_keyed_once = bronze_asset("crm", "keyed_once", "Test records with a key u
 ONCE_SPEC = RecordSpec(fields=SPEC.fields, unique_key=SPEC.unique_key, unique_across_days=True)
 
 
-@lake_asset(
-    "silver", group="duplicates_test", model=Keyed, ins={"bronze": same_day(bronze_keyed_once)}
-)
-def keyed_once(context, warehouse: Warehouse, lake: Lake, bronze: TableRef) -> Output[DayTables]:
+def _typed_once(context, warehouse: Warehouse, lake: Lake, bronze: TableRef) -> Output:
     """A key kept once over all days: a later day's copy is a duplicate of the first."""
     return silver_from_bronze(
         context,
@@ -118,6 +121,22 @@ def keyed_once(context, warehouse: Warehouse, lake: Lake, bronze: TableRef) -> O
         "WHERE reject_reason IS NULL",
         by_day=True,
     )
+
+
+@lake_asset(
+    "silver", group="duplicates_test", model=Keyed, ins={"bronze": same_day(bronze_keyed_once)}
+)
+def keyed_once(context, warehouse: Warehouse, lake: Lake, bronze: TableRef) -> Output[DayTables]:
+    """Its days written one by one, each seeing the keys of the days before."""
+    return _typed_once(context, warehouse, lake, bronze)
+
+
+@lake_asset(
+    "silver", group="duplicates_test", model=Keyed, ins={"bronze": same_day(bronze_keyed_once)}
+)
+def keyed_once_in_a_frame(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
+    """The same, declaring a frame: its days could not see each other's keys."""
+    return _typed_once(context, warehouse, lake, bronze)
 
 
 def _kept_and_quarantined(lake) -> tuple[list, list]:
@@ -173,6 +192,7 @@ def test_a_range_typed_in_chunks_keeps_every_chunks_rows_in_one_frame(lake, monk
     range joined: with chunks of one record, each day is typed on its own and both days'
     rows, and the quarantined one, are written."""
     monkeypatch.setattr(steps, "GROUP_ROWS", 1)
+    typed = spy_on_silver_chunks(monkeypatch, small_days_together=True)
     lake.land_jsonl("crm", "keyed", DAY, [{"Id": 1, "Label": "one"}], name="a.jsonl")
     lake.land_jsonl(
         "crm", "keyed", NEXT_DAY, [{"Id": 2, "Label": "two"}, {"Id": 3, "Label": "rejected"}]
@@ -180,6 +200,7 @@ def test_a_range_typed_in_chunks_keeps_every_chunks_rows_in_one_frame(lake, monk
 
     assert lake.materialize([bronze_keyed, keyed], day=DAY, last_day=NEXT_DAY).success
 
+    assert typed == [("crm_keyed", (DAY,)), ("crm_keyed", (NEXT_DAY,))]
     kept = lake.query("SELECT date, record_id, label FROM silver.keyed ORDER BY 1, 2")
     assert [
         (f"{day:%Y-%m-%d}", key, label) for day, key, label in kept.itertuples(index=False)
@@ -188,3 +209,16 @@ def test_a_range_typed_in_chunks_keeps_every_chunks_rows_in_one_frame(lake, monk
         (NEXT_DAY, 2, "two"),
     ]
     assert lake.quarantine("crm_keyed")["reason"].tolist() == ["the rule rejects it"]
+
+
+def test_a_key_unique_across_days_typed_by_day_needs_a_day_tables_output(lake):
+    """Written as one frame, a range's later days would be typed before its earlier days'
+    keys were kept: the step refuses to run rather than keep a key twice."""
+    lake.land_jsonl("crm", "keyed_once", DAY, [{"Id": 1, "Label": "one"}])
+    result = lake.materialize(
+        [bronze_keyed_once, keyed_once_in_a_frame], day=DAY, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    says = "TypeError: a key unique across days, typed by day, needs a DayTables output"
+    assert says in failure.step_failure_data.error.to_string()
