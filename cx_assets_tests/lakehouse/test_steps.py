@@ -177,6 +177,7 @@ ALIKE_CASES = [
     ("support_tickets", "first_response_at", "firstResponseAt", RENAME),
     ("support_tickets", "first_response_at", "first_response_time", RENAME),
     ("support_tickets", "first_response_at", "ticket_first_response_at", RENAME),
+    ("support_tickets", "first_response_at", "first_resp_at", RENAME),
     ("support_tickets", "first_response_at", "first_response_by", EXTRA),
     ("support_tickets", "first_response_at", "first_response_minutes", EXTRA),
     ("support_tickets", "first_response_at", "last_response_at", EXTRA),
@@ -412,3 +413,16 @@ def test_a_file_lacking_an_optional_field_is_named_with_the_keys_spelled_as_it()
     assert steps._likely_renamed(keys_by_file, SPEC, "support_tickets") == {
         "a.jsonl": {"absent": ["csat_score"], "undeclared": ["CSATScore"]}
     }
+
+
+def test_a_json_file_is_read_for_renames_where_an_optional_field_is_null_in_every_record(con):
+    """Only such a file can lack the field's key in every record; in every other file each
+    optional field has a value somewhere. A table without optional fields has none."""
+    con.execute(
+        f"CREATE TEMP TABLE {steps.TYPED_RECORDS} AS SELECT * FROM (VALUES "
+        "('a.jsonl', 'x', NULL), ('a.jsonl', NULL, NULL), "
+        "('b.jsonl', 'x', 1), ('b.jsonl', 'y', NULL)) AS t(source_file, label, csat_score)"
+    )
+    assert steps._optional_unfilled_files(con, SPEC) == ["a.jsonl"]
+    required_only = RecordSpec(fields=[item for item in SPEC.fields if item.required])
+    assert steps._optional_unfilled_files(con, required_only) == []
