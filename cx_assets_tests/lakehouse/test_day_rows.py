@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pandera
 import pyarrow.parquet as pq
+import pytest
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
@@ -193,10 +194,15 @@ class TicketRow(LakeModel):
     value: Series[int] = pandera.Field(description="A value of the ticket.")
 
 
+def _day_rows(con, candidate: str, every_day: tuple[date, ...]) -> tuple[DayRows, list[date]]:
+    """`rows_of_changed_days` of `candidate` against `gold.t`, `every_day` materialized."""
+    days = " UNION ALL ".join(f"SELECT DATE '{day}' AS date" for day in every_day)
+    return rows_of_changed_days(con, candidate, "gold", "t", TicketRow, days)
+
+
 def _changed(con, candidate: str, every_day: tuple[date, ...]) -> tuple[list[date], list[date]]:
     """(days rewritten, days whose rows changed) of `candidate` against `gold.t`."""
-    days = " UNION ALL ".join(f"SELECT DATE '{day}' AS date" for day in every_day)
-    rows, changed = rows_of_changed_days(con, candidate, "gold", "t", TicketRow, days)
+    rows, changed = _day_rows(con, candidate, every_day)
     return list(rows.days), changed
 
 
@@ -228,3 +234,59 @@ def test_an_unchanged_day_is_left_alone_and_a_day_without_rows_is_written_empty(
     rewritten, changed = _changed(con, _candidate((D1, "T", 1)), (D1, D2))
     assert changed == []
     assert rewritten == [D2]  # materialized, no rows: its empty partition
+
+
+def test_only_the_changed_and_empty_days_rows_are_written_and_a_gone_unbuilt_day_removed():
+    """D1 lost its ticket and D2 kept its own, both materialized; D3 (after the as-of day,
+    say) changed its ticket; D4, never materialized, lost its only one; D5 is materialized
+    with no ticket. D1 and D5 are written empty; D4 goes, folder and all."""
+    d4, d5 = date(2024, 3, 4), date(2024, 3, 5)
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA gold")
+    _store(con, (D1, "U", 1), (D2, "T", 1), (D3, "V", 1), (d4, "W", 1))
+
+    rows, changed = _day_rows(con, _candidate((D2, "T", 1), (D3, "V", 2)), (D1, D2, d5))
+
+    assert changed == [D1, D3, d4]
+    assert (list(rows.days), list(rows.removed)) == ([D1, D3, d4, d5], [d4])
+    written = rows.rows[["date", "ticket_id", "value"]].itertuples(index=False, name=None)
+    assert [(str(day)[:10], ticket, value) for day, ticket, value in written] == [
+        ("2024-03-03", "V", 2)
+    ]
+
+
+ROW_T = "SELECT DATE '2024-03-01' AS date, 'T' AS ticket_id, 1 AS value"
+
+
+@pytest.mark.parametrize(
+    ("stored", "candidate", "changed"),
+    [
+        # Nothing comparable stored (no table, or one without a column of the model): every
+        # day the candidate holds.
+        (None, ((D2, "U", 1), (D1, "T", 1)), [D1, D2]),
+        (
+            "SELECT DATE '2024-03-01' AS date, 'T' AS ticket_id",
+            ((D2, "U", 1), (D1, "T", 1)),
+            [D1, D2],
+        ),
+        # A row stored twice and computed once, or the reverse, has changed.
+        (f"{ROW_T} UNION ALL {ROW_T}", ((D1, "T", 1),), [D1]),
+        (ROW_T, ((D1, "T", 1), (D1, "T", 1)), [D1]),
+    ],
+    ids=["nothing stored", "a column missing", "a row stored twice", "a row computed twice"],
+)
+def test_the_changed_days_are_every_day_unless_comparable_rows_are_stored(
+    stored, candidate, changed
+):
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA gold")
+    if stored:
+        con.execute(f"CREATE TABLE gold.t AS {stored}")
+    assert _changed(con, _candidate(*candidate), (D1,))[1] == changed
+
+
+def test_a_computed_row_breaking_the_model_fails_the_step():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA gold")
+    with pytest.raises(ValueError, match=r"^1 rows break TicketRow: "):
+        _changed(con, "SELECT DATE '2024-03-01' AS date, 'T' AS ticket_id, NULL AS value", (D1,))
