@@ -92,7 +92,11 @@ class Share(pa.DataFrameModel):
 
 
 def test_rows_breaking_the_model_fail_with_pandera_s_reasons(lake):
-    sql = "SELECT * FROM (VALUES ('a', 0.5), ('b', 1.5), ('b', 0.2), ('c', -1.0)) AS t(team, share)"
+    # d and e break one check alike: its reason counts both rows, the most frequent first.
+    sql = (
+        "SELECT * FROM (VALUES ('a', 0.5), ('b', 1.5), ('b', 0.2), ('c', -1.0), ('d', 2.0), "
+        "('e', 3.0)) AS t(team, share)"
+    )
     warehouse = lake.resources["warehouse"]
     with pytest.raises(ValueError) as in_sql:
         query_validated(warehouse, sql, Share)
@@ -100,7 +104,9 @@ def test_rows_breaking_the_model_fail_with_pandera_s_reasons(lake):
         _pandera_path(warehouse, sql, Share)
     assert str(in_sql.value) == str(in_pandera.value)
     assert "column 'share' failed less_than_or_equal_to(1)" in str(in_sql.value)
-    assert str(in_sql.value).startswith("3 rows break Share")
+    assert str(in_sql.value).startswith(
+        "5 rows break Share: {\"column 'share' failed less_than_or_equal_to(1)\": 2, "
+    )
 
 
 def test_a_missing_column_is_named(lake):
