@@ -121,6 +121,19 @@ def test_open_files_are_bounded(home):
         assert [entry.user_message for entry in storage.get_logs_for_run("run0")] == ["x"]
 
 
+def test_the_file_used_least_recently_is_closed_first(home, monkeypatch):
+    """A run's file used again (the run being written, a UI following it) stays open; the
+    one no one has used the longest is closed for a new one."""
+    from cx_assets.lakehouse import event_log
+
+    monkeypatch.setattr(event_log, "MAX_OPEN_SHARDS", 3)
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        for run_id in ["run0", "run1", "run2", "run0", "run3"]:
+            storage.store_event(_message(run_id, "x"))
+        assert list(storage._engines) == ["run2", "run0", "run3"]
+
+
 def test_closing_does_not_wait_for_good_on_a_lock_left_held(home, monkeypatch):
     """A Ctrl-C can leave the storage's lock held (an interrupted `with`); the command then
     hung closing the instance on its way out, holding the data root's run lock."""
@@ -360,14 +373,17 @@ def test_parts_left_by_a_killed_copy_are_removed_once_stale(home):
         folder = os.path.dirname(storage._template_path())
         stale = [os.path.join(folder, name) for name in ("tmpa.db.part", "tmpb.db.part-wal")]
         fresh = os.path.join(folder, "tmpc.db.part")  # maybe another process's copy, now
-        for path in [*stale, fresh]:
+        # An older Dagster's template, as old: no part, so no leftover.
+        older_template = os.path.join(folder, "event_log_template-1.0.0.db")
+        for path in [*stale, fresh, older_template]:
             with open(path, "w"):
                 pass
         hour_ago = time.time() - 3600
-        for path in stale:
+        for path in [*stale, older_template]:
             os.utime(path, (hour_ago, hour_ago))
 
         assert materialize([little_table], instance=instance).success  # copies the template
 
         left = sorted(name for name in os.listdir(folder) if PART_SUFFIX in name)
         assert left == ["tmpc.db.part"]
+        assert os.path.exists(older_template)
