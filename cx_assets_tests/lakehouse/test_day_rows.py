@@ -8,7 +8,6 @@ import json
 import shutil
 from datetime import date
 
-import duckdb
 import pandas as pd
 import pandera.pandas as pandera
 import pyarrow.parquet as pq
@@ -188,6 +187,13 @@ def test_a_day_file_deleted_by_hand_from_its_folder_is_published_again(lake):
 # --------------------------------------------------------------------------- which days
 
 
+@pytest.fixture
+def con(con):
+    """The session's `gold` schema, where `gold.t` is stored."""
+    con.execute("CREATE SCHEMA gold")
+    return con
+
+
 class TicketRow(LakeModel):
     date: Series[Date] = pandera.Field(description="Created day.")
     ticket_id: Series[str] = pandera.Field(description="Ticket.")
@@ -217,32 +223,26 @@ def _candidate(*rows: tuple) -> str:
     return f"SELECT * FROM (VALUES {values}) AS c(date, ticket_id, value)"
 
 
-def test_a_ticket_moving_to_another_day_rewrites_both_days():
+def test_a_ticket_moving_to_another_day_rewrites_both_days(con):
     """A re-delivery moves T's creation from D1 to D2: D1 must lose it (counted once, under
     its latest version's day), not only D2 gain it."""
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA gold")
     _store(con, (D1, "T", 1), (D1, "U", 1))
     rewritten, changed = _changed(con, _candidate((D1, "U", 1), (D2, "T", 1)), (D1, D2))
     assert changed == [D1, D2] and rewritten == [D1, D2]
 
 
-def test_an_unchanged_day_is_left_alone_and_a_day_without_rows_is_written_empty():
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA gold")
+def test_an_unchanged_day_is_left_alone_and_a_day_without_rows_is_written_empty(con):
     _store(con, (D1, "T", 1))
     rewritten, changed = _changed(con, _candidate((D1, "T", 1)), (D1, D2))
     assert changed == []
     assert rewritten == [D2]  # materialized, no rows: its empty partition
 
 
-def test_only_the_changed_and_empty_days_rows_are_written_and_a_gone_unbuilt_day_removed():
+def test_only_the_changed_and_empty_days_rows_are_written_and_a_gone_unbuilt_day_removed(con):
     """D1 lost its ticket and D2 kept its own, both materialized; D3 (after the as-of day,
     say) changed its ticket; D4, never materialized, lost its only one; D5 is materialized
     with no ticket. D1 and D5 are written empty; D4 goes, folder and all."""
     d4, d5 = date(2024, 3, 4), date(2024, 3, 5)
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA gold")
     _store(con, (D1, "U", 1), (D2, "T", 1), (D3, "V", 1), (d4, "W", 1))
 
     rows, changed = _day_rows(con, _candidate((D2, "T", 1), (D3, "V", 2)), (D1, D2, d5))
@@ -276,17 +276,13 @@ ROW_T = "SELECT DATE '2024-03-01' AS date, 'T' AS ticket_id, 1 AS value"
     ids=["nothing stored", "a column missing", "a row stored twice", "a row computed twice"],
 )
 def test_the_changed_days_are_every_day_unless_comparable_rows_are_stored(
-    stored, candidate, changed
+    con, stored, candidate, changed
 ):
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA gold")
     if stored:
         con.execute(f"CREATE TABLE gold.t AS {stored}")
     assert _changed(con, _candidate(*candidate), (D1,))[1] == changed
 
 
-def test_a_computed_row_breaking_the_model_fails_the_step():
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA gold")
+def test_a_computed_row_breaking_the_model_fails_the_step(con):
     with pytest.raises(ValueError, match=r"^1 rows break TicketRow: "):
         _changed(con, "SELECT DATE '2024-03-01' AS date, 'T' AS ticket_id, NULL AS value", (D1,))
