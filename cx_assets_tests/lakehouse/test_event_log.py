@@ -318,8 +318,16 @@ def test_new_runs_skip_dagsters_initialization_once_the_template_exists(home, mo
     assert initialized == []
 
 
+@pytest.mark.parametrize(
+    "left_over",
+    [
+        "CREATE TABLE left_over (x)",  # a file, but no schema revision
+        "CREATE TABLE alembic_version (version_num VARCHAR(32))",  # its revision never stamped
+    ],
+    ids=["no revision table", "no revision"],
+)
 def test_a_stamped_database_skips_dagsters_initialization_an_unstamped_one_gets_it(
-    home, monkeypatch
+    home, monkeypatch, left_over
 ):
     import sqlite3
 
@@ -338,7 +346,7 @@ def test_a_stamped_database_skips_dagsters_initialization_an_unstamped_one_gets_
         assert materialize([little_table], instance=instance).success
         assert initialized == []  # neither the index nor the run's copied database
         with sqlite3.connect(storage.path_for_shard("unstamped")) as conn:
-            conn.execute("CREATE TABLE left_over (x)")  # a file, but no schema revision
+            conn.execute(left_over)
         storage.store_event(_message("unstamped", "hello"))
         assert initialized == ["unstamped.db"]
         assert [entry.user_message for entry in storage.get_logs_for_run("unstamped")] == ["hello"]
