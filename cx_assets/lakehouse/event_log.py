@@ -101,7 +101,11 @@ def _moved_home_dir(base_dir: str) -> str:
     wrote the path). Dagster's own tools on the new place (`dagster dev`, `dagster asset
     materialize`) kept each run's record there and sent its events to the old place, until
     a `cx-lakehouse` command wrote the file again (found in an audit). An instance opened by
-    the path of another home than DAGSTER_HOME's keeps the folder its file names."""
+    the path of another home than DAGSTER_HOME's keeps the folder its file names, but for
+    one case: DAGSTER_HOME a copy of that home no `cx-lakehouse` command has written since,
+    whose file names the same folder; which file is being read cannot be told here (Dagster
+    hands over its config alone), and the events go to the copy's folder (a mutation audit
+    found it; no command of the project opens a home other than DAGSTER_HOME's)."""
     home = os.environ.get("DAGSTER_HOME", "")
     if not os.path.isabs(home):
         return base_dir
