@@ -64,7 +64,10 @@ class Record(Lineage):
     label: Series[str] = pa.Field(description="`Label`.")
 
 
-def silver_records_where(context, warehouse: Warehouse, lake: Lake, bronze: TableRef, where: str):
+def silver_records_where(
+    context, warehouse: Warehouse, lake: Lake, bronze: TableRef, where: str, *, by_day=False
+):
+    """The good records `where` holds; with `by_day`, a range typed a day at a time."""
     return silver_from_bronze(
         context,
         warehouse=warehouse,
@@ -73,16 +76,23 @@ def silver_records_where(context, warehouse: Warehouse, lake: Lake, bronze: Tabl
         spec=RECORD_SPEC,
         model=Record,
         select_sql=f"SELECT * FROM {TYPED_RECORDS} WHERE reject_reason IS NULL AND {where}",
+        by_day=by_day,
     )
 
 
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=Record,
-    reconciles_with=bronze_records,
-    ins={"bronze": same_day(bronze_records)},
-)
+def silver_of_records():
+    """The declaration of a silver table of `Record`s typed from `bronze_records` and
+    reconciled with them, as a domain declares one."""
+    return lake_asset(
+        "silver",
+        group=GROUP,
+        model=Record,
+        reconciles_with=bronze_records,
+        ins={"bronze": same_day(bronze_records)},
+    )
+
+
+@silver_of_records()
 def records(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
     """Every good record; bad ones quarantined."""
     return silver_records_where(context, warehouse, lake, bronze, "TRUE")

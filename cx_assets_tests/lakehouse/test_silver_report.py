@@ -4,8 +4,6 @@ own, on a tiny asset declared the way domains declare them (`checked_assets`).""
 
 from __future__ import annotations
 
-from cx_assets.lakehouse.assets import lake_asset
-from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.silver_report import (
@@ -13,37 +11,20 @@ from cx_assets.lakehouse.silver_report import (
     MISSING_OPTIONAL_COLUMNS,
     REQUIRED_SPELLED_OTHERWISE,
 )
-from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.lakehouse.checked_assets import (
-    GROUP,
-    RECORD_SPEC,
-    Record,
     bronze_records,
     land_records,
+    silver_of_records,
+    silver_records_where,
 )
 from cx_assets_tests.lakehouse.silver_chunks import spy_on_silver_chunks
 
 
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=Record,
-    reconciles_with=bronze_records,
-    ins={"bronze": same_day(bronze_records)},
-)
+@silver_of_records()
 def records_by_day(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
     """Every good record, typed a day at a time; bad ones quarantined."""
-    return silver_from_bronze(
-        context,
-        warehouse=warehouse,
-        lake=lake,
-        bronze=bronze,
-        spec=RECORD_SPEC,
-        model=Record,
-        select_sql=f"SELECT * FROM {TYPED_RECORDS} WHERE reject_reason IS NULL",
-        by_day=True,
-    )
+    return silver_records_where(context, warehouse, lake, bronze, "TRUE", by_day=True)
 
 
 def silver_metadata(result) -> dict:

@@ -52,6 +52,7 @@ from cx_assets_tests.lakehouse.checked_assets import (
     records,
     rows_of,
     shares,
+    silver_of_records,
     silver_records_where,
 )
 from cx_assets_tests.lakehouse.warehouse_rows import temporary_warehouse
@@ -245,25 +246,13 @@ def test_a_failing_unique_key_names_the_keys_with_most_rows_first(tmp_path):
 # --------------------------------------------------------------------------- reconciliation
 
 
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=Record,
-    reconciles_with=bronze_records,
-    ins={"bronze": same_day(bronze_records)},
-)
+@silver_of_records()
 def records_dropping(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
     """Drops the record labelled "skip" without quarantining it: a silent loss."""
     return silver_records_where(context, warehouse, lake, bronze, "label <> 'skip'")
 
 
-@lake_asset(
-    "silver",
-    group=GROUP,
-    model=Record,
-    reconciles_with=bronze_records,
-    ins={"bronze": same_day(bronze_records)},
-)
+@silver_of_records()
 def records_doubled(context, warehouse: Warehouse, lake: Lake, bronze: TableRef):
     """Every good record twice: more rows than bronze delivered."""
     output = silver_records_where(context, warehouse, lake, bronze, "TRUE")
