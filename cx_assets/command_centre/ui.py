@@ -321,8 +321,9 @@ def table(
     the `shares` columns (fractions, as gold holds them) read as percentages with one
     decimal, as the pages' cards and charts write them; the `changes` columns (a change in
     percent: 12.5) read signed to a tenth (`+12.5%`), one too small to show as `+0.0%`, as
-    the cards write it; a missing value reads `MISSING`. A header reads as the charts' axes do (`avg upsell per call`) unless the page labels
-    it. The CSV keeps gold's values and column names."""
+    the cards write it; a missing value reads `MISSING`. A header reads as the charts' axes
+    do (`avg upsell per call`) unless the page labels it. The CSV keeps gold's values and
+    column names."""
     shown, percentages = as_percentages(frame, shares)
     shown, signed = as_changes(shown, changes)
     formats = {**shown_formats(frame), **percentages, **signed}
