@@ -235,11 +235,21 @@ def test_of_two_live_uis_the_first_started_is_named(tmp_path):
         (["/venv/bin/python", "/venv/bin/dagster", "dev"], True, "Dagster"),
         # Dagster's own CLI materializing an asset is no UI.
         (["/venv/bin/dagster", "asset", "materialize", "-m", "cx_assets"], False, "Dagster"),
+        # ... whatever its arguments hold (an asset named `dev`), as `dev` is no subcommand
+        (["python", "-m", "dagster", "asset", "materialize", "--select", "dev"], False, "Dagster"),
         (["/venv/bin/dagster-daemon", "run", "--shutdown-pipe", "7"], False, "daemon"),
         (["/venv/bin/dagster-webserver", "-p", "3000"], False, "web server"),
         (["python", "-m", "dagster._grpc", "--shutdown-pipe", "5"], False, "code server"),
     ],
-    ids=["module", "script by path", "cli", "daemon script", "web server script", "grpc"],
+    ids=[
+        "module",
+        "script by path",
+        "cli",
+        "cli selecting dev",
+        "daemon script",
+        "web server script",
+        "grpc",
+    ],
 )
 def test_a_dagster_dev_is_told_by_its_program_and_a_child_by_its_own(argv, is_dev, described):
     process = leftovers.DagsterProcess(4242, tuple(argv))

@@ -18,6 +18,7 @@ elsewhere nothing is found.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import time
@@ -39,8 +40,13 @@ class DagsterProcess:
 
     @property
     def is_dev(self) -> bool:
-        """`dagster dev` itself (`python -m dagster dev …` or the `dagster dev` script)."""
-        return "dev" in self.argv and any(_is_dagster(arg) for arg in self.argv)
+        """`dagster dev` itself (`python -m dagster dev …` or the `dagster dev` script):
+        `dev` the subcommand right after the program, not any argument (`dagster asset
+        materialize --select dev` is no UI)."""
+        return any(
+            _is_dagster(arg) and following == "dev"
+            for arg, following in itertools.pairwise(self.argv)
+        )
 
     @property
     def started_by_dev(self) -> bool:
