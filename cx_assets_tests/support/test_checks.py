@@ -300,29 +300,31 @@ def breached_a_day_ahead(context) -> pd.DataFrame:
     )
 
 
-def test_the_breach_shares_window_holds_no_ticket_after_the_as_of_day(lake):
-    """The 7 days ending on 2024-03-01 hold T1 and 02-24's ticket, not 03-02's (found by
-    mutation testing: the window's end left out passed every test)."""
-    check = breach_share_check(breached_a_day_ahead, deliveries)
+@pytest.mark.parametrize(
+    ("analytics", "delivered", "counted", "window"),
+    [
+        # The 7 days ending on 2024-03-01 hold T1 and 02-24's ticket, not 03-02's (found by
+        # mutation testing: the window's end left out passed every test).
+        (breached_a_day_ahead, deliveries, (2, 1), ("2024-02-24", "2024-03-01")),
+        # Delivered up to 2024-03-02, a day with no ticket created: the 7 days are
+        # 02-25..03-02, holding T1 alone (breached), where 7 days ending on the latest
+        # ticket's day (03-01) hold T1 and 02-24's (found by mutation testing: that window
+        # passed every test).
+        (breached_long_ago, deliveries_a_day_later, (1, 1), ("2024-02-25", "2024-03-02")),
+    ],
+    ids=["no ticket after the as-of day", "ends on the latest delivered day"],
+)
+def test_the_breach_shares_window_is_the_seven_days_to_the_latest_delivered_day(
+    lake, analytics, delivered, counted, window
+):
+    check = breach_share_check(analytics, delivered)
     _, evaluation = check_evaluation(
-        lake, [deliveries, breached_a_day_ahead], check, "gold/breached_a_day_ahead",
+        lake, [delivered, analytics], check, analytics.key.to_user_string(),
         BREACH_SHARE_IN_BAND,
     )  # fmt: skip
-    assert (evaluation.metadata["tickets"].value, evaluation.metadata["breached"].value) == (2, 1)
-
-
-def test_the_breach_shares_window_ends_on_the_latest_delivered_day(lake):
-    """Delivered up to 2024-03-02, a day with no ticket created: the 7 days are 02-25..03-02,
-    holding T1 alone (breached), where 7 days ending on the latest ticket's day (03-01)
-    hold T1 and 02-24's (found by mutation testing: that window passed every test)."""
-    check = breach_share_check(breached_long_ago, deliveries_a_day_later)
-    _, evaluation = check_evaluation(
-        lake, [deliveries_a_day_later, breached_long_ago], check, "gold/breached_long_ago",
-        BREACH_SHARE_IN_BAND,
-    )  # fmt: skip
-    assert (evaluation.metadata["tickets"].value, evaluation.metadata["breached"].value) == (1, 1)
-    days = evaluation.metadata["first_day"].value, evaluation.metadata["last_day"].value
-    assert days == ("2024-02-25", "2024-03-02")
+    metadata = evaluation.metadata
+    assert (metadata["tickets"].value, metadata["breached"].value) == counted
+    assert (metadata["first_day"].value, metadata["last_day"].value) == window
 
 
 def _with_window_days(window_days: int) -> dict:
