@@ -235,9 +235,13 @@ class RunPlan:
 
         return readers_left_out(self.graph, self.partitioned, days, _latest_ids(instance))
 
-    def kept_on_later_days(self, quarantine_dir: Path, first: date, last: date) -> list:
+    def kept_on_later_days(
+        self, quarantine_dir: Path, first: date, last: date, *, since: float
+    ) -> list:
         """Per group, the later days named by this run's quarantined records as `already
-        kept on` them (a key unique across days, delivered first on a day run later)."""
+        kept on` them (a key unique across days, delivered first on a day run later). A day's
+        quarantine written before `since` (the run's start) is an earlier run's: a run that
+        failed before the day's silver step rewrote it has no copies of its own there."""
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
@@ -252,6 +256,8 @@ class RunPlan:
             for day in dates_between(first, last):
                 folder = parquet.partition_folder(quarantine_dir / table, day)
                 if not folder.is_dir() or not parquet.row_count(folder):
+                    continue
+                if parquet.written_before(folder, since):
                     continue
                 reasons = pq.read_table(folder, columns=["reason"]).column("reason")
                 kept = pc.extract_regex(reasons, duplicates.KEPT_ON_A_LATER_DAY).drop_null()

@@ -422,7 +422,7 @@ def print_quarantined(
             first_row = in_order.slice(0, 1).to_pylist()[0]
             # The quarantine keeps the landed name; the output shows it as silver does.
             place = f"{shown_path(first_row['source_file'])}:{first_row['line_number']}"
-            earlier = any(_written_before(folder, since) for folder, rows in counts if rows)
+            earlier = any(parquet.written_before(folder, since) for folder, rows in counts if rows)
             said = f"{place}: {shown_reason(first_row['reason'])[:200]}"
             by_reason = quarantine.reasons_with_first_place(
                 [folder for folder, rows in counts if rows]
@@ -462,7 +462,3 @@ def _print_reasons(reasons: list[tuple[str, int, str, int]], files: int) -> None
             f"    and {len(rest)} more reason{'s' if len(rest) > 1 else ''}, "
             f"{more:,} record{'s' if more > 1 else ''}"
         )
-
-
-def _written_before(folder: Path, since: float) -> bool:
-    return any(path.stat().st_mtime < since for path in folder.glob("*.parquet"))

@@ -277,3 +277,9 @@ def row_count(folder: Path) -> int:
     if not folder.exists():
         return 0
     return sum(file_rows(path) for path in folder.rglob("*.parquet"))
+
+
+def written_before(folder: Path, since: float) -> bool:
+    """Whether a Parquet file of the partition `folder` was written before `since` (a
+    time.time()): what a step that ran since would have replaced."""
+    return any(path.stat().st_mtime < since for path in folder.glob("*.parquet"))

@@ -877,3 +877,36 @@ def test_the_quarantine_summary_of_one_record_and_of_one_file_in_seven_ways(tmp_
         f"             3  reason five  (first: {many}:24)",
         "    and 2 more reasons, 3 records",
     ]
+
+
+def test_kept_on_later_days_reads_only_the_quarantine_written_since_the_run_began(tmp_path):
+    """The advice to run a late day with the later days that kept its records says this
+    run's copies were quarantined: a day's quarantine an earlier run wrote (this run failed
+    before the day's silver step) names no later day."""
+    import time
+
+    import pyarrow as pa
+
+    from cx_assets.cli.run_plan import RunPlan
+    from cx_assets.lakehouse.parquet import partition_folder
+
+    plan = RunPlan.resolve("group:calls")
+    quarantine = tmp_path / "quarantine"
+    for day, kept_on in ((date(2024, 1, 1), "2024-01-03"), (date(2024, 1, 2), "2024-01-05")):
+        folder = partition_folder(quarantine / "calls_transcripts", day)
+        folder.mkdir(parents=True)
+        reason = f"duplicate call_id (already kept on {kept_on})"
+        pq.write_table(pa.table({"reason": [reason, "not valid JSON"]}), folder / "part.parquet")
+    written = partition_folder(quarantine / "calls_transcripts", date(2024, 1, 2)) / "part.parquet"
+    since = written.stat().st_mtime + 1
+    os.utime(written, (since + 1, since + 1))  # the second day's is this run's
+
+    (later,) = plan.kept_on_later_days(quarantine, date(2024, 1, 1), date(2024, 1, 2), since=since)
+    assert (later.group, later.days, later.tables) == (
+        "calls",
+        ("2024-01-05",),
+        ("silver/calls_transcripts",),
+    )
+    before = time.time() - 3600
+    both = plan.kept_on_later_days(quarantine, date(2024, 1, 1), date(2024, 1, 2), since=before)
+    assert [found.days for found in both] == [("2024-01-03", "2024-01-05")]

@@ -170,37 +170,55 @@ def test_a_gold_table_reading_a_trained_model_is_run_alone_once_the_model_is_sto
     assert summary_line(ran.stdout, "support_ticket_categories")[1] != "0"
 
 
+# One landed call, given its id and time by the test.
+CALL = {
+    "agent_name": "Dana Reyes", "transcript_text": "Sign me up.", "duration_seconds": 60,
+    "customer_id": "CUST-1",
+}  # fmt: skip
+
+
 def test_a_day_run_after_a_later_one_that_kept_its_record_says_how_to_give_it_back(tmp_path):
     """Seen in an audit: days run out of order (a day landed late) left a call on the later
     day and its first delivery quarantined as `already kept on` it, and nothing said that
-    running the days together puts it back; gold depended on the order days ran in."""
+    running the days together puts it back; gold depended on the order days ran in. Said
+    when the late run fails too: its records quarantined, the reject ratio raised to ERROR
+    fails it (the advice was once given only after a run that succeeded)."""
     data_dir = tmp_path / "data"
     next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
-    record = {
-        "call_id": "A", "agent_name": "Dana Reyes", "timestamp": f"{START}T10:00:00",
-        "transcript_text": "Sign me up.", "duration_seconds": 60, "customer_id": "CUST-1",
-    }  # fmt: skip
-    for day in (START, next_day):
+    for day, calls in ((START, "A"), (next_day, "ABCD")):
         folder = data_dir / "landing" / "calls" / "transcripts" / day
         folder.mkdir(parents=True)
-        (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
+        records = [{**CALL, "call_id": call, "timestamp": f"{day}T10:00:00"} for call in calls]
+        (folder / "part.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    # A day quarantining over half its calls fails: the late day's one call (kept on the
+    # next day) does, the next day's A of four (first delivered on the late day) does not.
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "ops: {silver__calls_transcripts: {config: {reject_ratio: {high: 0.5, severity: ERROR}}}}\n"
+    )
+    config = ("--select", "group:calls", "--config", str(checks))
 
-    later_first = built(data_dir, "run", "--date", next_day, "--select", "group:calls")
+    later_first = built(data_dir, "run", "--date", next_day, *config)
     assert "kept on later days" not in later_first
-    late = cli("run", "--date", START, "--select", "group:calls", data_dir=data_dir)
+    late = cli("run", "--date", START, *config, data_dir=data_dir)
 
-    assert late.returncode == 0, late.stdout + late.stderr
+    assert late.returncode == 1, late.stdout + late.stderr
+    assert "reject_ratio" in late.stdout
     command = f"cx-lakehouse run --date {START} --to {next_day} --select group:calls"
     assert (
         f"kept on later days: calls, silver/calls_transcripts kept records of these days on "
         f"{next_day} (run before them)" in late.stdout
     )
-    assert f"\n  {command}\n" in late.stdout, late.stdout
-    together = cli(*command.split()[1:], data_dir=data_dir)
-    assert together.returncode == 0 and "kept on later days" not in together.stdout
+    assert f"\n  {command} --config {checks}\n" in late.stdout, late.stdout
+    together = cli(*command.split()[1:], "--config", str(checks), data_dir=data_dir)
+    assert together.returncode == 0, together.stdout + together.stderr
+    assert "kept on later days" not in together.stdout
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as warehouse:
-        kept = warehouse.execute("SELECT date, call_id FROM silver.calls_transcripts").fetchall()
-    assert kept == [(date.fromisoformat(START), "A")]
+        kept = warehouse.execute(
+            "SELECT date, call_id FROM silver.calls_transcripts ORDER BY call_id"
+        ).fetchall()
+    day, later = date.fromisoformat(START), date.fromisoformat(next_day)
+    assert kept == [(day, "A"), (later, "B"), (later, "C"), (later, "D")]
 
 
 def test_a_partitioned_table_selected_alone_rebuilds_the_rollups_downstream(
