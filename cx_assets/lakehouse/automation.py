@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -151,6 +152,9 @@ def landing_sensor(
     max_requests_per_tick: int = MAX_REQUESTS_PER_TICK,
     quiet_seconds: float = LANDING_QUIET_SECONDS,
 ) -> SensorDefinition:
+    """The landing sensor of `source` (see the module's docstring): each tick looks at the
+    date folders of its `tables` (`_look_at_days`) and asks `job_name` for one run of the
+    changed days, or for a day owed a run again (`_ask_again`), or says why it asks none."""
     sensor_name = f"{source}_landing_sensor"
 
     @sensor(
@@ -179,18 +183,9 @@ def landing_sensor(
         landing = folder_identity(lake.layout.landing_dir / source)
         seen.look_at(landing)
         now = _now()
-        changed: list[tuple[str, str]] = []  # (day, its run key) of the days to run
-        waiting = 0
-        writing: list[str] = []  # why the first day still being written waits
         _say_unknown_tables(context, seen, lake, source, tables)
         _say_outside_sources(context, seen, lake)
-        resolved: dict = {}  # the real paths of the landing and table folders, this tick
-        look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
-        not_yet: list[date] = []  # landed days that are not partitions yet (today's)
-        held = False  # a day it may not read came after a day to run
-        unreadable_days: list[CannotRead] = []
         unreadable: list[tuple[str, str]] = []  # folders of the source it may not list
-        unchanged: set[str] = set()  # date folders whose files are as last seen
         folders = date_folders(lake.layout.landing_dir, source, unreadable, tables)
         if unreadable:
             # A table's folder another user made 0700: raised, it failed every tick. Every
@@ -206,90 +201,132 @@ def landing_sensor(
                 ),
                 cursor=store.cursor(seen),
             )
-        for folder_name in sorted(folders):
-            day = _partition_day(context, seen, source, folder_name, now, not_yet)
-            if day is None:
-                continue
-            # Once a day waits, every later one does: days are asked for in order.
-            full = waiting > 0 or bool(writing) or held or len(changed) >= max_requests_per_tick
-            landed = _new_or_redelivered(
-                context, seen, lake, source, tables, day, landing, resolved,
-                look_ups=[0] if full else look_ups,
-                quiet=(now, quiet_seconds),
-            )  # fmt: skip
-            if isinstance(landed, CannotRead):
-                unreadable_days.append(landed)
-                # A run from a day before it to one after would read it and fail, as would
-                # its retries, building none of them: the days after it wait for a tick
-                # whose first day to run comes after it.
-                held = held or bool(changed)
-                continue
-            if landed is None:
-                unchanged.add(folder_name)
-                continue
-            if isinstance(landed, BeingWritten) and not full:
-                writing.append(landed.waits(folder_name, quiet_seconds))
-                continue
-            if landed is WAIT or full or isinstance(landed, BeingWritten):
-                waiting += 1
-                continue
-            current, rewritten = landed
-            change = seen.record(folder_name, current, rewritten)
-            run_key = seen.run_key(source, folder_name, change)
-            changed.append((folder_name, run_key))
-        if writing and changed:
-            context.log.info(writing[0])
-        if waiting:
+        tick = _look_at_days(
+            context, seen, lake, source, tables, sorted(folders), landing, now,
+            max_requests=max_requests_per_tick, quiet_seconds=quiet_seconds,
+        )  # fmt: skip
+        if tick.writing and tick.changed:
+            context.log.info(tick.writing[0])
+        if tick.waiting:
             context.log.info(
-                f"{waiting} more days, changed or not yet compared with what their bronze was "
-                "built from, wait for the next tick"
+                f"{tick.waiting} more days, changed or not yet compared with what their bronze "
+                "was built from, wait for the next tick"
             )
         # Asked for before the state is stored: it may owe a day a run (`DaysSeen.owe`).
-        held_days = [unreadable_day.day for unreadable_day in unreadable_days]
-        run = _one_run(context, source, changed, held_days, seen.owe) if changed else None
+        held_days = [unreadable_day.day for unreadable_day in tick.unreadable_days]
+        run = _one_run(context, source, tick.changed, held_days, seen.owe) if tick.changed else None
         cursor = store.cursor(seen)
-        if run is None:
-            again = _ask_again(context, lake, source, seen, unchanged, now, held_days)
-            if isinstance(again, RunRequest):
-                return SensorResult(run_requests=[again], cursor=cursor)
-            # The folder looked in (the data root is the UI's, not necessarily the files').
-            looked_in = lake.layout.landing_dir / source
-            if writing:
-                why = writing[0] + (f"; {waiting} later days wait with it" if waiting else "")
-            elif waiting:
-                why = (
-                    f"{waiting} days of {looked_in} wait to be compared with what their "
-                    f"bronze was built from (at most {LOOK_UPS_PER_TICK} a tick)"
-                )
-            elif looked_in.is_dir():
-                why = f"no new or re-delivered {source} files in {looked_in}"
-                if not_yet:
-                    # The log says so once; the skip is what a person reads, tick after tick.
-                    after = min(not_yet) + timedelta(days=1)
-                    why += (
-                        f"; {min(not_yet)} runs once it is a partition, after 00:00 UTC on {after}"
-                    )
-            else:
-                why = f"nothing has landed in {looked_in} (no such folder)"
-            if again:
-                why += "; " + "; ".join(again)
-            if unreadable_days:
-                # Said once in a tick's log, which the daemon keeps a day when the tick is
-                # skipped: said here, it shows on every tick while the day waits.
-                first, count = unreadable_days[0], len(unreadable_days)
-                waits = (
-                    f"{count} days wait until they can be read, the first"
-                    if count > 1
-                    else "1 day waits until it can be read:"
-                )
-                why += f"; {waits} {first.name}: {first.why}"
-            return SensorResult(
-                skip_reason=SkipReason(why),
-                cursor=cursor,
-            )
-        return SensorResult(run_requests=[run], cursor=cursor)
+        if run is not None:
+            return SensorResult(run_requests=[run], cursor=cursor)
+        again = _ask_again(context, lake, source, seen, tick.unchanged, now, held_days)
+        if isinstance(again, RunRequest):
+            return SensorResult(run_requests=[again], cursor=cursor)
+        # The folder looked in (the data root is the UI's, not necessarily the files').
+        why = tick.skip_reason(source, lake.layout.landing_dir / source, again)
+        return SensorResult(skip_reason=SkipReason(why), cursor=cursor)
 
     return landing_files_changed
+
+
+@dataclass
+class _Tick:
+    """What a landing sensor's tick found of a source's date folders, in date order."""
+
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (day, run key) to run
+    waiting: int = 0  # days changed or not yet compared, left to the next tick
+    writing: list[str] = field(default_factory=list)  # why a day still being written waits
+    not_yet: list[date] = field(default_factory=list)  # landed days not yet partitions
+    unreadable_days: list[CannotRead] = field(default_factory=list)
+    unchanged: set[str] = field(default_factory=set)  # date folders as last seen
+
+    def skip_reason(self, source: str, looked_in: Path, again: list[str]) -> str:
+        """Why the tick asks for no run, for the person reading the sensor's ticks: the
+        first day still being written, or the days waiting, or that nothing changed in
+        `looked_in`; then `again` (what `_ask_again` said) and the first day it may not
+        read."""
+        if self.writing:
+            waiting = f"; {self.waiting} later days wait with it" if self.waiting else ""
+            why = self.writing[0] + waiting
+        elif self.waiting:
+            why = (
+                f"{self.waiting} days of {looked_in} wait to be compared with what their "
+                f"bronze was built from (at most {LOOK_UPS_PER_TICK} a tick)"
+            )
+        elif looked_in.is_dir():
+            why = f"no new or re-delivered {source} files in {looked_in}"
+            if self.not_yet:
+                # The log says so once; the skip is what a person reads, tick after tick.
+                after = min(self.not_yet) + timedelta(days=1)
+                why += (
+                    f"; {min(self.not_yet)} runs once it is a partition, after 00:00 UTC on {after}"
+                )
+        else:
+            why = f"nothing has landed in {looked_in} (no such folder)"
+        if again:
+            why += "; " + "; ".join(again)
+        if self.unreadable_days:
+            # Said once in a tick's log, which the daemon keeps a day when the tick is
+            # skipped: said here, it shows on every tick while the day waits.
+            first, count = self.unreadable_days[0], len(self.unreadable_days)
+            waits = (
+                f"{count} days wait until they can be read, the first"
+                if count > 1
+                else "1 day waits until it can be read:"
+            )
+            why += f"; {waits} {first.name}: {first.why}"
+        return why
+
+
+def _look_at_days(
+    context: SensorEvaluationContext,
+    seen: DaysSeen,
+    lake: Lake,
+    source: str,
+    tables: Sequence[str],
+    folders: list[str],
+    landing: str | None,
+    now: datetime,
+    *,
+    max_requests: int,
+    quiet_seconds: float,
+) -> _Tick:
+    """Each date folder of `folders` (sorted) against the sensor's state: the changed days
+    to run (recorded in `seen`, each with its run key), up to `max_requests`, and the rest
+    left waiting. Once a day waits, every later one does: days are asked for in order."""
+    tick = _Tick()
+    resolved: dict = {}  # the real paths of the landing and table folders, this tick
+    look_ups = [LOOK_UPS_PER_TICK]  # comparisons with bronze left to this tick
+    held = False  # a day it may not read came after a day to run
+    for folder_name in folders:
+        day = _partition_day(context, seen, source, folder_name, now, tick.not_yet)
+        if day is None:
+            continue
+        full = tick.waiting > 0 or bool(tick.writing) or held or len(tick.changed) >= max_requests
+        landed = _new_or_redelivered(
+            context, seen, lake, source, tables, day, landing, resolved,
+            look_ups=[0] if full else look_ups,
+            quiet=(now, quiet_seconds),
+        )  # fmt: skip
+        if isinstance(landed, CannotRead):
+            tick.unreadable_days.append(landed)
+            # A run from a day before it to one after would read it and fail, as would
+            # its retries, building none of them: the days after it wait for a tick
+            # whose first day to run comes after it.
+            held = held or bool(tick.changed)
+            continue
+        if landed is None:
+            tick.unchanged.add(folder_name)
+            continue
+        if isinstance(landed, BeingWritten) and not full:
+            tick.writing.append(landed.waits(folder_name, quiet_seconds))
+            continue
+        if landed is WAIT or full or isinstance(landed, BeingWritten):
+            tick.waiting += 1
+            continue
+        current, rewritten = landed
+        change = seen.record(folder_name, current, rewritten)
+        tick.changed.append((folder_name, seen.run_key(source, folder_name, change)))
+    return tick
 
 
 def _ask_again(
