@@ -11,14 +11,7 @@ from pathlib import Path
 
 from cx_assets.cli import process, run_config
 from cx_assets.cli.options import UsageError
-from cx_assets.cli.run_report import (
-    RunTally,
-    damage_met,
-    failure_lines,
-    full_disk_met,
-    is_interruption,
-    not_writable_met,
-)
+from cx_assets.cli.run_report import RunTally, failure_lines
 
 
 def _run_logger_config(verbose: bool) -> dict:
@@ -404,15 +397,8 @@ class RunPlan:
 
         from cx_assets.cli.servers import code_location_job_origin
         from cx_assets.domains import DAILY_JOB, WHOLE_HISTORY_JOB
-        from cx_assets.lakehouse.asset_factories import IGNORED_COUNT, IGNORED_FILES
-        from cx_assets.lakehouse.landing_state import LANDING_FINGERPRINTS
         from cx_assets.lakehouse.partitions import run_tags_for_days
         from cx_assets.lakehouse.run_lock import CONFIG_TAG, SELECTION_TAG, owner_tags
-        from cx_assets.lakehouse.silver_report import (
-            LIKELY_RENAMED_FIELDS,
-            MISSING_OPTIONAL_COLUMNS,
-            REQUIRED_SPELLED_OTHERWISE,
-        )
 
         if self.partitioned:
             job_name = DAILY_JOB
@@ -460,43 +446,12 @@ class RunPlan:
         for evaluation in result.get_asset_check_evaluations():
             tally.add(evaluation)
         for event in result.get_asset_materialization_events():
-            tally.written.add(event.asset_key)
-            ignored = event.materialization.metadata.get(IGNORED_FILES)
-            listed = [tuple(pair) for pair in (ignored.value if ignored else [])]
-            tally.ignored.update(listed)
-            # A materialization lists the first of many (`IGNORED_COUNT`: how many in all).
-            count = event.materialization.metadata.get(IGNORED_COUNT)
-            tally.ignored_unlisted += count.value - len(listed) if count else 0
-            read = event.materialization.metadata.get(LANDING_FINGERPRINTS)
-            if read is not None:
-                tally.read_landing.setdefault(event.asset_key, {}).update(read.value)
-            missing = event.materialization.metadata.get(MISSING_OPTIONAL_COLUMNS)
-            tally.missing_columns.update(
-                (name, ", ".join(fields))
-                for name, fields in (missing.value if missing else {}).items()
-            )
-            renamed = event.materialization.metadata.get(LIKELY_RENAMED_FIELDS)
-            tally.renamed_fields.update(
-                (
-                    name,
-                    f"{', '.join(fields['absent'])} absent, "
-                    f"{', '.join(fields['undeclared'])} undeclared",
-                )
-                for name, fields in (renamed.value if renamed else {}).items()
-            )
-            spelled = event.materialization.metadata.get(REQUIRED_SPELLED_OTHERWISE)
-            tally.spelled_otherwise.update(
-                (name, ", ".join(f"{column} for {field}" for column, field in columns.items()))
-                for name, columns in (spelled.value if spelled else {}).items()
-            )
+            tally.add_materialization(event)
         if not result.success:
             print(f"run {result.run_id} failed:")
             for line in failure_lines(result):
                 print(f"  {line}")
-            tally.interrupted = any(is_interruption(event) for event in result.all_events)
-            tally.damaged = damage_met(result)
-            tally.full_disk = full_disk_met(result)
-            tally.not_writable = not_writable_met(result)
+            tally.add_failure(result)
             return False
         return True
 

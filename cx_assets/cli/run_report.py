@@ -65,6 +65,55 @@ class RunTally:
         day = getattr(evaluation, "partition", None)
         self.problems.setdefault(label, []).append((day, evaluation.description))
 
+    def add_materialization(self, event) -> None:
+        """What a step's materialization says of the landed files it read (and did not),
+        beside the asset it wrote."""
+        from cx_assets.lakehouse.asset_factories import IGNORED_COUNT, IGNORED_FILES
+        from cx_assets.lakehouse.landing_state import LANDING_FINGERPRINTS
+        from cx_assets.lakehouse.silver_report import (
+            LIKELY_RENAMED_FIELDS,
+            MISSING_OPTIONAL_COLUMNS,
+            REQUIRED_SPELLED_OTHERWISE,
+        )
+
+        self.written.add(event.asset_key)
+        metadata = event.materialization.metadata
+        ignored = metadata.get(IGNORED_FILES)
+        listed = [tuple(pair) for pair in (ignored.value if ignored else [])]
+        self.ignored.update(listed)
+        # A materialization lists the first of many (`IGNORED_COUNT`: how many in all).
+        count = metadata.get(IGNORED_COUNT)
+        self.ignored_unlisted += count.value - len(listed) if count else 0
+        read = metadata.get(LANDING_FINGERPRINTS)
+        if read is not None:
+            self.read_landing.setdefault(event.asset_key, {}).update(read.value)
+        missing = metadata.get(MISSING_OPTIONAL_COLUMNS)
+        self.missing_columns.update(
+            (name, ", ".join(fields)) for name, fields in (missing.value if missing else {}).items()
+        )
+        renamed = metadata.get(LIKELY_RENAMED_FIELDS)
+        self.renamed_fields.update(
+            (
+                name,
+                f"{', '.join(fields['absent'])} absent, "
+                f"{', '.join(fields['undeclared'])} undeclared",
+            )
+            for name, fields in (renamed.value if renamed else {}).items()
+        )
+        spelled = metadata.get(REQUIRED_SPELLED_OTHERWISE)
+        self.spelled_otherwise.update(
+            (name, ", ".join(f"{column} for {field}" for column, field in columns.items()))
+            for name, columns in (spelled.value if spelled else {}).items()
+        )
+
+    def add_failure(self, result) -> None:
+        """What a failed run met that decides how the command ends: an interruption, a
+        damaged warehouse, a full disk, a file it may not write."""
+        self.interrupted = any(is_interruption(event) for event in result.all_events)
+        self.damaged = damage_met(result)
+        self.full_disk = full_disk_met(result)
+        self.not_writable = not_writable_met(result)
+
     def problem_lines(self) -> list[str]:
         """Errors first, then warnings, each by table and check: the same order every run
         (steps run two at a time, so evaluations come in either order). A check that failed
