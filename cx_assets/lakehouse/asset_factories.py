@@ -10,6 +10,7 @@ Every other table is a function of its own, declared with `assets.lake_asset`.
 """
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -55,6 +56,47 @@ BRONZE_TABLE_SCHEMA = TableSchema(
 )
 
 
+def _log_not_read(
+    context: AssetExecutionContext,
+    landed_table: str,
+    files_by_day: dict[date, list],
+    ignored: list[tuple[str, str]],
+) -> None:
+    """Warn of the landed files a bronze step does not read (the first `IGNORED_LISTED`, as
+    `discover` shows them, then how many more) and of the days with no file at all."""
+    for named, why in ignored[:IGNORED_LISTED]:
+        context.log.warning(f"ignoring {named}: {why}")
+    if len(ignored) > IGNORED_LISTED:
+        context.log.warning(ignored_more(len(ignored)))
+    missing = sorted(day.isoformat() for day, files in files_by_day.items() if not files)
+    if missing:
+        context.log.warning(
+            f"no {landed_table} files landed for {', '.join(missing)}: writing empty partitions"
+        )
+
+
+def _files_read(files: list, days: list[date], ignored: list, source_folder: Path) -> dict:
+    """A bronze materialization's metadata of the landed files of `days` it read (in
+    `source_folder`, `landing/<source>`), and of those it did not (`ignored`)."""
+    return {
+        "files_read": len(files),
+        "bytes_read": sum(landed.size for landed in files),
+        "source_files": MetadataValue.json([shown(landed.relative_path) for landed in files[:50]]),
+        # so the landing sensor does not run again a day built from these files
+        LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
+        LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, source_folder)),
+        # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
+        **(
+            {
+                IGNORED_FILES: MetadataValue.json(ignored[:IGNORED_LISTED]),
+                IGNORED_COUNT: len(ignored),
+            }
+            if ignored
+            else {}
+        ),
+    }
+
+
 def bronze_asset(
     source: str, table: str, description: str, spec: RecordSpec | None = None
 ) -> AssetsDefinition:
@@ -88,46 +130,16 @@ def bronze_asset(
         files_by_day = discover_days(landing, source, table, days, ignored_by_day)
         files = [landed for day in days for landed in files_by_day[day]]
         ignored = [item for day in days for item in ignored_by_day[day]]
-        for named, why in ignored[:IGNORED_LISTED]:  # as `discover` shows them
-            context.log.warning(f"ignoring {named}: {why}")
-        if len(ignored) > IGNORED_LISTED:
-            context.log.warning(ignored_more(len(ignored)))
-        missing = sorted(day.isoformat() for day in days if not files_by_day[day])
-        if missing:
-            context.log.warning(
-                f"no {source}/{table} files landed for {', '.join(missing)}: "
-                "writing empty partitions"
-            )
-
-        def read(files: list, days: list[date], ignored: list) -> dict:
-            return {
-                "files_read": len(files),
-                "bytes_read": sum(landed.size for landed in files),
-                "source_files": MetadataValue.json(
-                    [shown(landed.relative_path) for landed in files[:50]]
-                ),
-                # so the landing sensor does not run again a day built from these files
-                LANDING_FINGERPRINTS: MetadataValue.json(day_fingerprints(files, days)),
-                LANDING_REWRITES: MetadataValue.json(day_rewrites(files, days, landing / source)),
-                # What was delivered but not read, for `cx-lakehouse run` and the UI to say.
-                **(
-                    {
-                        IGNORED_FILES: MetadataValue.json(ignored[:IGNORED_LISTED]),
-                        IGNORED_COUNT: len(ignored),
-                    }
-                    if ignored
-                    else {}
-                ),
-            }
-
+        _log_not_read(context, f"{source}/{table}", files_by_day, ignored)
+        source_folder = landing / source
         if len(days) == 1:
-            context.add_output_metadata(read(files, days, ignored))
+            context.add_output_metadata(_files_read(files, days, ignored, source_folder))
         else:
             # Each day its own files: Dagster gives every day of a range the step's output
             # metadata, so each day listed the whole range's files.
             for day in days:
                 context.add_asset_metadata(
-                    read(files_by_day[day], [day], ignored_by_day[day]),
+                    _files_read(files_by_day[day], [day], ignored_by_day[day], source_folder),
                     partition_key=day.isoformat(),
                 )
         # The early read knows no table's fields: it took such a file's first record for
