@@ -206,6 +206,50 @@ def _days_before(count: int) -> str:
     return "the day before" if count == 1 else f"the {count} days before"
 
 
+def emptied_columns(
+    counts: Mapping[date, tuple[int, ...]],
+    days: Sequence[date],
+    columns: int,
+    *,
+    history_days: int,
+    min_expected: int,
+) -> list[tuple[date, int, int, float, int]]:
+    """`no_column_emptied`'s rule: (day, column's index, the day's records, the share of the
+    days before holding the column, how many days before there were) of each of `days`
+    whose column is null in every record, by `counts`: each day's records, then each
+    column's values (SQL's `count(*)`, then `count(column)` per column)."""
+    found = []
+    for day in days:
+        records, *values = counts.get(day, (0,) * (columns + 1))
+        before = [
+            counts[earlier]
+            for back in range(1, history_days + 1)
+            if (earlier := day - timedelta(days=back)) in counts
+        ]
+        records_before = sum(counted[0] for counted in before)
+        week_before = counts.get(day - timedelta(days=7))
+        for at in range(columns):
+            if values[at] or not records or not records_before:
+                continue
+            share = sum(counted[at + 1] for counted in before) / records_before
+            # A column the days before never held was emptied by no export: with
+            # `min_expected` set to 0 it warned every day, 'about 0 expected'.
+            if not share or share * records < min_expected:
+                continue
+            # The same weekday a week before was delivered without it too, where chance
+            # would hardly have left it empty: the source leaves it empty that weekday (a
+            # support team off at weekends leaves its tickets without an agent), and every
+            # such day warned.
+            if (
+                week_before
+                and not week_before[at + 1]
+                and share * week_before[0] >= WEEKDAY_RHYTHM_MIN_EXPECTED
+            ):
+                continue
+            found.append((day, at, records, share, len(before)))
+    return found
+
+
 def no_column_emptied(
     schema: str,
     table: str,
@@ -248,42 +292,23 @@ def no_column_emptied(
                 counts = {day: tuple(int(n) for n in counted) for day, *counted in rows}
         emptied: dict[str, dict[str, dict[str, float | int]]] = {}
         said = []
-        for day in days:
-            records, *values = counts.get(day, (0,) * (len(columns) + 1))
-            before = [
-                counts[earlier]
-                for back in range(1, history_days + 1)
-                if (earlier := day - timedelta(days=back)) in counts
-            ]
-            records_before = sum(counted[0] for counted in before)
-            week_before = counts.get(day - timedelta(days=7))
-            for at, column in enumerate(columns):
-                if values[at] or not records or not records_before:
-                    continue
-                share = sum(counted[at + 1] for counted in before) / records_before
-                # A column the days before never held was emptied by no export: with
-                # `min_expected` set to 0 it warned every day, 'about 0 expected'.
-                if not share or share * records < config["min_expected"]:
-                    continue
-                # The same weekday a week before was delivered without it too, where chance
-                # would hardly have left it empty: the source leaves it empty that weekday
-                # (a support team off at weekends leaves its tickets without an agent), and
-                # every such day warned.
-                if (
-                    week_before
-                    and not week_before[at + 1]
-                    and share * week_before[0] >= WEEKDAY_RHYTHM_MIN_EXPECTED
-                ):
-                    continue
-                emptied.setdefault(day.isoformat(), {})[column] = {
-                    "records": records,
-                    "share_before": round(share, 4),
-                }
-                said.append(
-                    f"{day.isoformat()}: {named[column]} null in all {records} records, where "
-                    f"{_days_before(len(before))} held one in {share:.0%} of theirs (about "
-                    f"{share * records:.0f} expected)"
-                )
+        for day, at, records, share, days_before in emptied_columns(
+            counts,
+            days,
+            len(columns),
+            history_days=history_days,
+            min_expected=config["min_expected"],
+        ):
+            column = columns[at]
+            emptied.setdefault(day.isoformat(), {})[column] = {
+                "records": records,
+                "share_before": round(share, 4),
+            }
+            said.append(
+                f"{day.isoformat()}: {named[column]} null in all {records} records, where "
+                f"{_days_before(days_before)} held one in {share:.0%} of theirs (about "
+                f"{share * records:.0f} expected)"
+            )
         return AssetCheckResult(
             check_name=NO_COLUMN_EMPTIED,
             passed=not emptied,

@@ -34,7 +34,12 @@ from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import Lake
 from cx_assets.lakehouse.steps import TYPED_RECORDS, silver_from_bronze
-from cx_assets.lakehouse.table_checks import declared_checks, no_column_emptied, unique_key
+from cx_assets.lakehouse.table_checks import (
+    declared_checks,
+    emptied_columns,
+    no_column_emptied,
+    unique_key,
+)
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import check_results, check_results_by_day
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -667,6 +672,29 @@ def test_an_optional_column_delivered_empty_for_a_day_warns(lake):
     assert check.metadata["emptied_by_day"].value == {
         "2024-01-07": {"note": {"records": 30, "share_before": 0.8}}
     }
+
+
+def test_emptied_columns_on_hand_worked_counts():
+    """The rule alone, on counts (records, then values of a and b) of 2024-01-01 (a
+    Monday) on: a week of 100 records, a held by 40 each, b by all but the Tuesday's."""
+    week = {date(2024, 1, day): (100, 40, 0 if day == 2 else 100) for day in range(1, 8)}
+    counts = week | {date(2024, 1, 8): (50, 0, 50), date(2024, 1, 9): (10, 0, 0)}
+    days = [date(2024, 1, 8), date(2024, 1, 9)]
+
+    # The Monday's a: 280 of 700 (40%) before, 20 expected of its 50, min_expected 20: said.
+    # The Tuesday's a and b: 4 and 8.5 expected of its 10, fewer than 20: quiet.
+    assert emptied_columns(counts, days, 2, history_days=7, min_expected=20) == [
+        (date(2024, 1, 8), 0, 50, 0.4, 7)
+    ]
+    # At 3, the Tuesday's a (240 of 650 before) is said; its b (550 of 650) is not: the
+    # Tuesday a week before came without b where 85 were to be expected, the source's rhythm.
+    assert emptied_columns(counts, days, 2, history_days=7, min_expected=3) == [
+        (date(2024, 1, 8), 0, 50, 0.4, 7),
+        (date(2024, 1, 9), 0, 10, 240 / 650, 7),
+    ]
+    # A day with no records before it is never judged emptied, whatever min_expected.
+    alone = {date(2024, 1, 1): (100, 0, 0)}
+    assert emptied_columns(alone, [date(2024, 1, 1)], 2, history_days=7, min_expected=0) == []
 
 
 def test_a_column_rarely_held_or_a_small_day_without_it_stays_quiet(lake):
