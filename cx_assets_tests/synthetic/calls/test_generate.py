@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,28 @@ def records(landing) -> list[dict]:
 def test_same_request_writes_identical_bytes(landing, tmp_path):
     generate(make_request(tmp_path))
     assert file_bytes(tmp_path) == file_bytes(landing)
+
+
+def test_another_seed_writes_other_calls(landing, tmp_path):
+    """Contract §1: deterministic for a given seed, which a generator ignoring the seed also
+    is: the same-bytes test above passed with the seed left out of every stream."""
+    generate(make_request(tmp_path, days=1, seed=SEED + 1))
+    day = START.isoformat()
+    other = [record["transcript_text"] for record in records_by_day(tmp_path)[day]]
+    assert other != [record["transcript_text"] for record in records_by_day(landing)[day]]
+
+
+def test_each_day_draws_calls_of_its_own(landing):
+    """Each day has its own stream: with one stream for all days, a day's call times were
+    the day before's plus or minus the few calls it drew more or fewer, and every test of
+    a day's files still passed. By chance two days share a second of the day for about
+    one call in 500."""
+    seconds = [
+        {record["timestamp"][11:19] for record in day_records}
+        for day_records in records_by_day(landing).values()
+    ]
+    for earlier, later in pairwise(seconds):
+        assert len(earlier & later) <= 0.05 * len(earlier), sorted(earlier & later)
 
 
 def test_a_day_does_not_depend_on_the_days_generated_before_it(landing, tmp_path):
