@@ -78,6 +78,11 @@ def records_by_day(landing_dir: Path) -> dict[str, list[dict]]:
     return by_day
 
 
+def called_at(record: dict) -> datetime:
+    moment = datetime.fromisoformat(record["timestamp"])
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # no offset means UTC
+
+
 def clean(text: str) -> str:
     text = text.lower()
     for contraction, expansion in CONTRACTIONS.items():
@@ -194,13 +199,34 @@ def test_records_carry_the_contract_fields_and_types(landing):
                 duration = record["duration_seconds"]
                 assert isinstance(duration, int) and not isinstance(duration, bool)
                 assert duration > 0
-            called_at = datetime.fromisoformat(record["timestamp"])
-            if called_at.tzinfo is None:
-                called_at = called_at.replace(tzinfo=UTC)  # no offset means UTC
-            assert called_at.utcoffset() == timedelta(0)
-            assert called_at.date().isoformat() == day
+            moment = called_at(record)
+            assert moment.utcoffset() == timedelta(0)
+            assert moment.date().isoformat() == day
+            # `CALL-<YYYYMMDD>-<seq>`: unique across days because the folder's day is in it.
+            assert re.fullmatch(rf"CALL-{day.replace('-', '')}-\d+", record["call_id"]), record
             call_ids.append(record["call_id"])
     assert len(call_ids) == len(set(call_ids)), "call_id must be unique across days"
+
+
+def test_jsonl_parts_hold_their_calls_in_time_order(landing):
+    """The package docstring's promise: the parts hold most calls, in time order (and the
+    call ids' sequence follows it)."""
+    parts = sorted(transcripts_dir(landing).glob("*/transcripts-part-*.jsonl"))
+    assert len(parts) == DAYS
+    for path in parts:
+        part = read_records(path)
+        times = [called_at(record) for record in part]
+        assert times == sorted(times), path
+        assert [record["call_id"] for record in part] == sorted(r["call_id"] for r in part)
+
+
+def test_calls_are_busiest_in_us_business_hours(records):
+    """14:00-23:00 UTC holds most calls, 00:00-09:00 few (the hour weights give about 69%
+    and 10%); a reversed weight table or every call at midnight passed every other test."""
+    hours = [called_at(record).hour for record in records]
+    business = sum(14 <= hour < 23 for hour in hours)
+    overnight = sum(hour < 9 for hour in hours)
+    assert business >= 0.5 * len(hours) and overnight <= 0.2 * len(hours), (business, overnight)
 
 
 def test_timestamps_mix_no_offset_z_and_plus_zero(records):
