@@ -267,8 +267,10 @@ def test_days_at_scale_1_stay_near_5000_a_day():
 def test_a_few_agents_share_the_calls(records):
     agents = {record["agent_name"] for record in records}
     assert 3 <= len(agents) <= 20
-    customers = {record["customer_id"] for record in records}
-    assert 1 < len(customers) <= len(records)
+    customers = [record["customer_id"] for record in records]
+    # A pool of ~40,000 × scale (800 here) for ~300 calls: most callers are different
+    # people, while the skew has some call again.
+    assert 0.5 * len(customers) < len(set(customers)) < len(customers)
 
 
 def test_about_a_quarter_of_calls_convert_once_contractions_are_expanded(records):
