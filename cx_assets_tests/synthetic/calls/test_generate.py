@@ -320,9 +320,17 @@ def test_transcripts_are_agent_and_customer_turns_of_whole_sentences(records):
         assert re.search(r"[.!?]$", text)
         # Turn labels only ever follow a sentence end, so sentence splitting never spans turns.
         assert not re.search(r"[^.!?] (?:[Aa]gent|[Cc]ustomer): ", text)
+        # One speaker's lines are one turn: the labels alternate.
+        labels = re.findall(r"\b([Aa]gent|[Cc]ustomer): ", text)
+        assert all(a.lower() != b.lower() for a, b in pairwise(labels))
+        # A sentence end is followed by a space (a `.` inside an amount by a digit).
+        assert not re.search(r"[.!?][^\s\d]", text), text
+    # About 4% are speech-to-text output without casing.
+    lowered = sum(record["transcript_text"].startswith("agent: ") for record in records)
+    assert 0 < lowered <= 0.1 * len(records)
 
 
-def test_thousands_separated_upsell_amounts_appear_at_a_moderate_scale(tmp_path):
+def test_thousands_amounts_and_two_amount_upsell_sentences_appear_at_a_moderate_scale(tmp_path):
     generate(make_request(tmp_path, days=1, scale=0.2))
     texts = [
         record["transcript_text"] for day in records_by_day(tmp_path).values() for record in day
