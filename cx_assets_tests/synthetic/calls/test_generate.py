@@ -7,6 +7,7 @@ sentences, find amounts) so they judge the data, not the pipeline's own cleaning
 from __future__ import annotations
 
 import json
+import random
 import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_assets.synthetic.calls import generate
+from cx_assets.synthetic.calls import conversation, generate
 from cx_assets.synthetic.landing_writer import GenerationRequest
 
 START = date(2024, 3, 1)
@@ -103,10 +104,15 @@ def upsell_sentences(text: str) -> list[str]:
     return [sentence for sentence in sentences(text) if UPSELL_WORD.search(sentence)]
 
 
-def sentiment(text: str) -> str:
+def sentiment_words(text: str) -> tuple[int, int]:
     words = re.findall(r"[a-z]+", clean(text))
-    positive = sum(word in POSITIVE_WORDS for word in words)
-    negative = sum(word in NEGATIVE_WORDS for word in words)
+    return sum(word in POSITIVE_WORDS for word in words), sum(
+        word in NEGATIVE_WORDS for word in words
+    )
+
+
+def sentiment(text: str) -> str:
+    positive, negative = sentiment_words(text)
     if positive == negative:
         return "neutral"
     return "positive" if positive > negative else "negative"
@@ -390,3 +396,26 @@ def test_regenerating_at_a_smaller_scale_leaves_no_stale_files(tmp_path):
     (day_records,) = records_by_day(tmp_path).values()
     assert counts == {"transcripts": len(day_records)}
     assert len({record["call_id"] for record in day_records}) == len(day_records)
+
+
+@pytest.mark.parametrize("converted", [True, False])
+@pytest.mark.parametrize("planned", [(0, 0), (1, 1), (3, 0), (1, 3)])
+def test_a_call_says_exactly_the_sentiment_words_and_the_outcome_planned(
+    monkeypatch, planned, converted
+):
+    """`conversation`'s promise: a call holds exactly the sentiment words planned for it (a
+    positive opening or sign-off spends one) and converts exactly when it was meant to; the
+    agent introduces themselves. Shares alone (the tests above) let an opening's extra
+    `thanks` or a sign-off counted twice through."""
+
+    def plan(rng, converted, kind):
+        return planned
+
+    monkeypatch.setattr(conversation, "_plan_sentiment", plan)
+    for seed in range(60):
+        kind = ("sales", "service", "appointment")[seed % 3]
+        lines = conversation.compose_call(random.Random(seed), "Zelda", kind, converted)
+        text = conversation.render_transcript(random.Random(seed), lines)
+        assert sentiment_words(text) == planned, (kind, text)
+        assert is_converted(text) is converted, (kind, text)
+        assert "zelda" in lines[0][1].lower(), lines[0]
