@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_assets.synthetic.calls import conversation, generate
+from cx_assets.synthetic.calls import conversation, generate, write_day
 from cx_assets.synthetic.landing_writer import GenerationRequest
 
 START = date(2024, 3, 1)
@@ -419,3 +419,19 @@ def test_a_call_says_exactly_the_sentiment_words_and_the_outcome_planned(
         assert sentiment_words(text) == planned, (kind, text)
         assert is_converted(text) is converted, (kind, text)
         assert "zelda" in lines[0][1].lower(), lines[0]
+
+
+def test_a_scale_1_day_lands_in_parts_of_2000_a_batch_and_a_handful_of_single_files(tmp_path):
+    """The package docstring's three shapes at scale 1, every call in exactly one of them:
+    the parts 2,000 calls each but the last, about a tenth in the batch array, a handful
+    (10) as single objects."""
+    records = [{"call_id": f"CALL-20240301-{sequence:06d}"} for sequence in range(1, 4_501)]
+    request = make_request(tmp_path, days=1, scale=1.0)
+    assert sum(write_day(request, START, records)) == 4_500
+    day_dir = transcripts_dir(tmp_path) / START.isoformat()
+    sizes = [len(read_records(path)) for path in sorted(day_dir.glob("transcripts-part-*"))]
+    assert len(sizes) >= 2 and set(sizes[:-1]) == {2_000} and 0 < sizes[-1] <= 2_000, sizes
+    assert 0.05 * 4_500 <= len(read_records(day_dir / "transcripts-batch.json")) <= 0.15 * 4_500
+    assert 5 <= len(list(day_dir.glob("call-*.json"))) <= 20
+    landed = [record["call_id"] for path in day_dir.iterdir() for record in read_records(path)]
+    assert sorted(landed) == [record["call_id"] for record in records]
