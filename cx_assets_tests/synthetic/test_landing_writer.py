@@ -23,6 +23,8 @@ def test_a_delivery_lands_its_files_together_when_it_ends(tmp_path):
         assert write_jsonl(first, [{"ticket_id": "T1"}]) == 1
         assert write_csv(second, ["agent_id"], [{"agent_id": "A1"}]) == 1
         assert not first.exists() and not second.exists()
+        # In flight under a name discovery skips (contract §2: a leading `.` or `_`).
+        assert [path.name[0] for path in first.parent.iterdir()] == ["_"]
         assert discover(tmp_path, "support", "tickets", DAY) == []
         assert discover(tmp_path, "support", "agents", DAY) == []
     assert first.read_text() == '{"ticket_id": "T1"}\n'
