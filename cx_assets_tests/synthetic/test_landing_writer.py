@@ -3,12 +3,20 @@ flight first), and a source's files of one `cx-lakehouse generate` together."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 
 from cx_assets.lakehouse.landing import discover
-from cx_assets.synthetic.landing_writer import landing_file, one_delivery, write_csv, write_jsonl
+from cx_assets.synthetic.landing_writer import (
+    chunked,
+    landing_file,
+    one_delivery,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 
 DAY = date(2024, 3, 4)
 
@@ -98,3 +106,45 @@ def test_generate_lands_each_source_as_one_delivery(tmp_path, monkeypatch):
     assert seen_while_writing == [False]
     landed = tmp_path / "data" / "landing" / "calls" / "transcripts" / "2024-03-04"
     assert sorted(path.name for path in landed.iterdir()) == ["a.jsonl", "b.jsonl"]
+
+
+def test_records_land_as_utf8_with_dates_in_iso_8601(tmp_path):
+    """Contract §2: text is UTF-8, so names from the pools land as they are said, one
+    object a line for `.jsonl`; dates and times the generators hand over are ISO-8601 (a
+    datetime written by `str()` has a space for its `T`)."""
+    record = {"Name": "João Conceição", "CreateDate": date(2024, 3, 4)}
+    record["Date"] = datetime(2024, 3, 4, 13, 15)
+    text = '{"Name": "João Conceição", "CreateDate": "2024-03-04", "Date": "2024-03-04T13:15:00"}'
+    lines = landing_file(tmp_path, "crm", "contacts", DAY, "contacts.jsonl")
+    assert write_jsonl(lines, [record, record]) == 2
+    assert lines.read_bytes() == f"{text}\n{text}\n".encode()
+    array = write_json(lines.with_name("contacts.json"), [record])
+    assert array.read_bytes() == f"[{text}]".encode()
+
+
+def test_a_value_json_cannot_write_fails_the_file_and_lands_nothing(tmp_path):
+    """Written as its `str()` it would land as a string where a number was meant."""
+    target = landing_file(tmp_path, "crm", "deals", DAY, "deals.jsonl")
+    with pytest.raises(TypeError, match="not JSON serializable: Decimal"):
+        write_jsonl(target, [{"Id": 1, "Amount": Decimal("1299.99")}])
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_csv_holds_the_named_columns_with_none_left_empty(tmp_path):
+    """A row's other keys are left out (the columns are the file's), None is an empty field,
+    and a comma inside a value is quoted (contract §2: header row, `,`, `"` quoting)."""
+    target = landing_file(tmp_path, "support", "agents", DAY, "agents.csv")
+    rows = [
+        {"agent_id": "A1", "team": None, "internal_note": "left out"},
+        {"agent_id": "A2", "team": "Billing, East"},
+    ]
+    assert write_csv(target, ["agent_id", "team"], rows) == 2
+    assert target.read_bytes() == b'agent_id,team\r\nA1,\r\nA2,"Billing, East"\r\n'
+
+
+@pytest.mark.parametrize(("count", "sizes"), [(0, []), (1, [1]), (4, [2, 2]), (5, [2, 2, 1])])
+def test_chunked_splits_in_order_and_keeps_every_item(count, sizes):
+    items = list(range(count))
+    chunks = [list(chunk) for chunk in chunked(items, 2)]
+    assert [len(chunk) for chunk in chunks] == sizes
+    assert [item for chunk in chunks for item in chunk] == items
