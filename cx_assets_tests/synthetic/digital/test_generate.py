@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from cx_assets.synthetic.digital import daily_leakage_target, generate
+from cx_assets.synthetic.digital.shape import MAX_SESSION_SPAN_SECONDS
 from cx_assets.synthetic.landing_writer import GenerationRequest
 
 START = date(2024, 1, 1)
@@ -141,11 +142,13 @@ def test_same_request_writes_identical_bytes(tmp_path):
     assert files_a == files_b and len(files_a) == 9
     for relative in files_a:
         assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes()
+    # Another seed reaches every draw: the member base (the first day's members file) and each
+    # day's plan (the calls' times), not only the member ids the calls name.
     generate(_request(tmp_path / "c", scale=0.01, days=3, seed=SEED + 1))
-    assert any(
-        (tmp_path / "a" / rel).read_bytes() != (tmp_path / "c" / rel).read_bytes()
-        for rel in files_a
-    )
+    for relative in files_a:
+        assert (tmp_path / "a" / relative).read_bytes() != (tmp_path / "c" / relative).read_bytes()
+    call_times_a = set(_read(tmp_path / "a", "calls")["call_timestamp"])
+    assert call_times_a != set(_read(tmp_path / "c", "calls")["call_timestamp"])
 
 
 def test_headers_and_layout_follow_the_contract(tmp_path):
@@ -210,8 +213,21 @@ def test_members_land_no_later_than_their_activity(tmp_path):
         assert (landed <= activity["folder"]).all()
 
 
-def test_tiny_scale_still_has_every_leakage_type_each_day(tmp_path):
-    request = _request(tmp_path, scale=0.001, days=3)
+def test_member_volumes_follow_the_docs(two_weeks):
+    """docs/contract.md: about 55,000 members on the first day, then new and changed ones:
+    about 550 a day in the first week, about 1,200 to 1,500 a day in the second, as new MAPD
+    enrollees join for the growing billing leakage (members free again a week after a call)."""
+    request = two_weeks[0]
+    per_day = _read(request.landing_dir, "members").groupby("folder").size() / request.scale
+    assert per_day.iloc[0] == pytest.approx(55_000, rel=0.05)
+    assert per_day.iloc[1:7].between(450, 650).all()
+    assert 1_000 <= per_day.iloc[7:14].mean() <= 2_000
+
+
+@pytest.mark.parametrize("scale", [0.001, 0.0001])
+def test_tiny_scale_still_has_every_leakage_type_each_day(tmp_path, scale):
+    """At 0.0001 a day's level rounds to 0 calls of a type: each type still has one."""
+    request = _request(tmp_path, scale=scale, days=3)
     generate(request)
     leakage, _ = _leakage(tmp_path)
     per_day = leakage.groupby(["folder", "call_reason"]).size().unstack(fill_value=0)
@@ -269,10 +285,13 @@ def test_repeat_calls_and_sentiment_by_category(two_weeks):
     others = leakage[leakage["category"] != "MAPD New"]
     assert others.groupby("category")["sentiment"].mean().between(-0.35, 0.35).all()
     assert others["is_repeat"].mean() < mapd_new["is_repeat"].mean()
+    # Repeat calls are the angrier ones.
+    by_repeat = mapd_new.groupby("is_repeat")["sentiment"].mean()
+    assert by_repeat[True] < by_repeat[False]
 
 
 def test_window_edges_and_midnight(two_weeks):
-    _, _, leakage, calls = two_weeks
+    request, _, leakage, calls = two_weeks
     assert (leakage["gap_seconds"] == 30 * 60).any(), "exactly 30 minutes counts"
     assert leakage["gap_seconds"].between(0, 30 * 60).all()
     crossing = leakage[leakage["failure_folder"] != leakage["folder"]]
@@ -281,13 +300,15 @@ def test_window_edges_and_midnight(two_weeks):
     assert (pd.to_datetime(crossing["folder"]) == day_after).all()
     # Calls on top of leakage: portal reasons without a failure in the window, and claims.
     non_leakage = calls[calls["failed_at"].isna()]
-    assert len(non_leakage) > 0
     assert set(non_leakage["call_reason"]) >= {*LEAKAGE_TYPES, "claims"}
+    # ~2,400 of them a day at scale 1.0, on top of the leakage.
+    per_day = len(non_leakage) / len(request.dates) / request.scale
+    assert per_day == pytest.approx(2_400, rel=0.1)
 
 
-def test_late_calls_fall_just_outside_the_window(tmp_path):
-    generate(_request(tmp_path, scale=0.05, days=2))
-    journeys, calls = _read(tmp_path, "journeys"), _read(tmp_path, "calls")
+def test_late_calls_fall_just_outside_the_window(two_weeks):
+    landing = two_weeks[0].landing_dir
+    journeys, calls = _read(landing, "journeys"), _read(landing, "calls")
     journeys["at"] = pd.to_datetime(journeys["timestamp"])
     calls["at"] = pd.to_datetime(calls["call_timestamp"])
     failures = journeys[journeys["action"].isin(["abandon", "error"])]
@@ -300,6 +321,10 @@ def test_late_calls_fall_just_outside_the_window(tmp_path):
     late_calls = set(pairs.loc[late, "call_id"])
     within = set(pairs.loc[gap.between(pd.Timedelta(0), pd.Timedelta(minutes=30)), "call_id"])
     assert late_calls - within, "some calls have only a failure 31-60 minutes earlier"
+    # 31-60 minutes: no call's latest failure is between 30:00 and 31:00 before it.
+    latest = gap[gap >= pd.Timedelta(0)].groupby(pairs["call_id"]).min()
+    just_out = (pd.Timedelta(minutes=30), pd.Timedelta(minutes=31))
+    assert not latest.between(*just_out, inclusive="neither").any()
 
 
 def test_sessions_fail_then_call_or_complete(two_weeks):
@@ -315,6 +340,10 @@ def test_sessions_fail_then_call_or_complete(two_weeks):
     # Some sessions fail twice (error, retry, error): the call still counts once.
     errors_per_session = ordered[ordered["action"] == "error"].groupby("session_id").size()
     assert (errors_per_session == 2).any()
+    # The first day keeps its sessions after midnight by the longest a session lasts.
+    span = ordered.groupby("session_id")["at"].agg(["min", "max"])
+    assert ((span["max"] - span["min"]).dt.total_seconds() < MAX_SESSION_SPAN_SECONDS).all()
+    assert journeys["timestamp"].min() >= START.isoformat()
     assert leakage["call_id"].is_unique
     # ~50,000 events a day at scale 1.0 in the first week.
     first_week = journeys[journeys["folder"] < (START + timedelta(days=7)).isoformat()]
