@@ -59,9 +59,11 @@ DEVICES = {"mobile_app", "mobile_web", "desktop"}
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
 
-def _request(tmp: Path, scale: float, days: int, seed: int = SEED) -> GenerationRequest:
+def _request(
+    tmp: Path, scale: float, days: int, seed: int = SEED, start: date = START
+) -> GenerationRequest:
     return GenerationRequest(
-        landing_dir=tmp, start=START, days=days, scale=scale, seed=seed, show_progress=False
+        landing_dir=tmp, start=start, days=days, scale=scale, seed=seed, show_progress=False
     )
 
 
@@ -151,12 +153,15 @@ def test_same_request_writes_identical_bytes(tmp_path):
     assert call_times_a != set(_read(tmp_path / "c", "calls")["call_timestamp"])
 
 
-def test_headers_and_layout_follow_the_contract(tmp_path):
-    counts = generate(_request(tmp_path, scale=0.005, days=2))
+@pytest.mark.parametrize("days", [1, 2])
+def test_headers_and_layout_follow_the_contract(tmp_path, days):
+    """Every requested day gets each table's file, a one-day request too."""
+    request = _request(tmp_path, scale=0.005, days=days)
+    counts = generate(request)
     expected = {"journeys": JOURNEY_COLUMNS, "calls": CALL_COLUMNS, "members": MEMBER_COLUMNS}
     for table, columns in expected.items():
         folders = sorted(p.name for p in (tmp_path / "digital" / table).iterdir())
-        assert folders == ["2024-01-01", "2024-01-02"]
+        assert folders == [day.isoformat() for day in request.dates]
         rows = 0
         for path in (tmp_path / "digital" / table).glob("*/*.csv"):
             with open(path, encoding="utf-8") as handle:
@@ -164,6 +169,17 @@ def test_headers_and_layout_follow_the_contract(tmp_path):
             rows += len(pd.read_csv(path, dtype=str))
         assert counts[table] == rows
     assert not list(tmp_path.rglob("_*")), "no in-flight files left behind"
+
+
+def test_ranges_a_year_apart_repeat_no_call_or_session_id(tmp_path):
+    """A call_id is unique over all days (docs/contract.md), and a later `generate` into the
+    same landing zone, a year on, must not deliver the earlier range's ids again."""
+    for start in (START, START.replace(year=START.year + 1)):
+        generate(_request(tmp_path, scale=0.001, days=1, start=start))
+    calls, journeys = _read(tmp_path, "calls"), _read(tmp_path, "journeys")
+    assert calls["call_id"].is_unique
+    sessions = journeys.groupby(journeys["folder"].str[:4])["session_id"].agg(set)
+    assert len(sessions) == 2 and sessions.iloc[0].isdisjoint(sessions.iloc[1])
 
 
 def test_values_come_from_the_allowed_sets(tmp_path):
@@ -292,7 +308,8 @@ def test_repeat_calls_and_sentiment_by_category(two_weeks):
 
 def test_window_edges_and_midnight(two_weeks):
     request, _, leakage, calls = two_weeks
-    assert (leakage["gap_seconds"] == 30 * 60).any(), "exactly 30 minutes counts"
+    # ~3% of leakage calls come exactly 30 minutes after the failure (the inclusive bound).
+    assert 0.01 < (leakage["gap_seconds"] == 30 * 60).mean() < 0.06
     assert leakage["gap_seconds"].between(0, 30 * 60).all()
     crossing = leakage[leakage["failure_folder"] != leakage["folder"]]
     assert len(crossing) > 0
