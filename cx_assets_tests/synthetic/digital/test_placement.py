@@ -33,6 +33,12 @@ def _history(landing_day: int = 0) -> tuple[History, int]:
     return history, member
 
 
+def _repeat_caller(history: History, first_failure: int, call_at: int) -> int | None:
+    """The member a repeat billing call at `call_at`, failed first at `first_failure`, gets."""
+    slot = LeakageSlot(POOL, BILLING, first_failure, call_at, first_failure // DAY)
+    return history.earlier_caller(Random(1), slot)
+
+
 @pytest.mark.parametrize(
     ("call_at", "reason", "fits"),
     [
@@ -94,8 +100,7 @@ def test_a_repeat_goes_to_a_member_who_called_in_the_7_days_before(call_at, repe
     history, member = _history()
     history.register_call(member, BILLING, 0)
     history.prune_recent(call_at - call_at % DAY)  # as each simulated day starts
-    slot = LeakageSlot(POOL, BILLING, call_at - 5 * MINUTE, call_at, call_at // DAY)
-    assert history.earlier_caller(Random(1), slot) == (member if repeat else None)
+    assert _repeat_caller(history, call_at - 5 * MINUTE, call_at) == (member if repeat else None)
 
 
 @pytest.mark.parametrize(("session_day", "found"), [(2, True), (1, False)])
@@ -125,8 +130,9 @@ def test_a_repeat_caller_has_nothing_between_the_failure_and_the_call(event, at,
         history.register_failure(member, BILLING, 12 * HOUR + at)
     elif event == "call":
         history.register_call(member, BILLING, 12 * HOUR + at)
-    slot = LeakageSlot(POOL, BILLING, 12 * HOUR, 12 * HOUR + 10 * MINUTE, 0)
-    assert history.earlier_caller(Random(1), slot) == (member if repeat else None)
+    assert _repeat_caller(history, 12 * HOUR, 12 * HOUR + 10 * MINUTE) == (
+        member if repeat else None
+    )
 
 
 def test_an_event_at_midnight_lands_on_the_day_it_begins():
