@@ -103,6 +103,17 @@ def test_a_repeat_goes_to_a_member_who_called_in_the_7_days_before(call_at, repe
     assert _repeat_caller(history, call_at - 5 * MINUTE, call_at) == (member if repeat else None)
 
 
+def test_a_pruned_call_takes_its_caller_with_it():
+    """Calls older than the repeat window are pruned as each day starts; their callers must go
+    with them, or a repeat goes to a member whose call was 9 days before (no repeat at all)."""
+    history, old_caller = _history()
+    recent_caller = history.members.add(Random(4), POOL, 0, date(2024, 1, 1))
+    history.register_call(old_caller, BILLING, 0)
+    history.register_call(recent_caller, BILLING, 3 * DAY)
+    history.prune_recent(9 * DAY)
+    assert _repeat_caller(history, 9 * DAY + HOUR, 9 * DAY + HOUR + 10 * MINUTE) == recent_caller
+
+
 @pytest.mark.parametrize(("session_day", "found"), [(2, True), (1, False)])
 def test_a_member_takes_no_session_before_the_day_it_lands(session_day, found):
     history, member = _history(landing_day=2)
