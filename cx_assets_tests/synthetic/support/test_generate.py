@@ -195,6 +195,30 @@ def test_tickets_are_re_delivered_as_they_change(landed):
     ) == pytest.approx(0.45, abs=0.08)
 
 
+# What a version never shows: its ticket's life runs created -> picked up -> first response
+# (then pending on the customer, or not) -> resolved -> closed 1-3 days later, rated 1-30
+# hours after its resolution, and first lands on the day it was created.
+IMPOSSIBLE_VERSIONS = {
+    "pending unanswered": "status = 'pending' AND first_response_at IS NULL",
+    "closed unresolved": "status = 'closed' AND resolved_at IS NULL",
+    "rated unresolved": "csat_score IS NOT NULL AND resolved_at IS NULL",
+    "answered by nobody": "first_response_at IS NOT NULL AND agent_id IS NULL",
+    "out of order": "first_response_at < created_at OR resolved_at < first_response_at",
+    "created another day": "CAST(created_at AS DATE) <> first_day",
+}
+
+
+@pytest.mark.parametrize("impossible", IMPOSSIBLE_VERSIONS.values(), ids=IMPOSSIBLE_VERSIONS)
+def test_no_version_shows_a_state_its_ticket_cannot_be_in(landed, impossible):
+    """Found by mutation testing: a CSAT score shown before the ticket's resolution, a
+    ticket pending before any first response, and -02:00 written for -03:00 (a ticket
+    created just after midnight UTC then read as the day before) passed every test."""
+    _, _, con = landed
+    versions = """SELECT *, CAST(min(folder) OVER (PARTITION BY ticket_id) AS DATE) AS first_day
+                  FROM versions"""
+    assert _one(con, f"SELECT count(*) FROM ({versions}) WHERE {impossible}") == 0
+
+
 def test_some_agents_breach_far_more_and_csat_falls_with_breaches(landed):
     _, _, con = landed
     overall = _one(con, "SELECT avg(breached::INT) FROM breaches")
