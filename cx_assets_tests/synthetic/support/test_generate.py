@@ -219,6 +219,29 @@ def test_no_version_shows_a_state_its_ticket_cannot_be_in(landed, impossible):
     assert _one(con, f"SELECT count(*) FROM ({versions}) WHERE {impossible}") == 0
 
 
+def test_a_ticket_picked_up_on_its_first_day_may_first_land_as_created(landed):
+    """About 2% of the tickets created and picked up on a day get an earlier line that day,
+    the ticket right after its creation (open, no agent yet), before the final line, which
+    wins. Found by mutation testing: the early line written after the final one passed."""
+    _, _, con = landed
+    lines = con.execute(
+        """SELECT line, status, agent_id IS NULL AS unassigned,
+                  CAST(created_at AS DATE) = CAST(folder AS DATE) AS created_that_day
+           FROM (SELECT *,
+                   row_number() OVER (PARTITION BY ticket_id, folder ORDER BY position) AS line,
+                   count(*) OVER (PARTITION BY ticket_id, folder) AS lines
+                 FROM (SELECT *, row_number() OVER () AS position FROM versions))
+           WHERE lines > 1"""
+    ).df()
+    early, final = lines[lines["line"] == 1], lines[lines["line"] == 2]
+    assert set(lines["line"]) == {1, 2} and len(early) == len(final)
+    assert lines["created_that_day"].all()
+    assert (early["status"] == "open").all() and early["unassigned"].all()
+    assert not final["unassigned"].any()  # picked up that day
+    share = len(early) / _one(con, "SELECT count(*) FROM tickets")
+    assert 0.01 < share < 0.04
+
+
 def test_some_agents_breach_far_more_and_csat_falls_with_breaches(landed):
     _, _, con = landed
     overall = _one(con, "SELECT avg(breached::INT) FROM breaches")
