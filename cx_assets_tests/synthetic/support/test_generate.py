@@ -173,6 +173,13 @@ def test_mixes_and_categories(landed):
     )
     assert shares["urgent"] == pytest.approx(0.06, abs=0.02)
     assert shares["medium"] == pytest.approx(0.44, abs=0.04)
+    channels = dict(
+        con.execute(
+            "SELECT channel, count(*) / sum(count(*)) OVER () FROM tickets GROUP BY 1"
+        ).fetchall()
+    )
+    assert channels["email"] == pytest.approx(0.38, abs=0.04)
+    assert channels["phone"] == pytest.approx(0.12, abs=0.03)
     uncategorized = _one(con, "SELECT avg((category IS NULL)::INT) FROM tickets")
     assert uncategorized == pytest.approx(0.20, abs=0.03)
     assert _one(con, "SELECT count(DISTINCT category) FROM tickets") == 6
