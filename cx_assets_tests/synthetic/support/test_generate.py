@@ -98,7 +98,7 @@ def test_files_follow_the_contract(landed):
     for table in ("tickets", "agents", "customers"):
         days = sorted(p.name for p in (landing / "support" / table).iterdir())
         assert days == [str(START + pd.Timedelta(days=n))[:10] for n in range(DAYS)], table
-    agents = pd.read_csv(next((landing / "support" / "agents").glob("*/agents.csv")), dtype=str)
+    agents = pd.read_csv(landing / "support" / "agents" / str(START) / "agents.csv", dtype=str)
     assert list(agents.columns) == [
         "agent_id",
         "name",
@@ -119,6 +119,11 @@ def test_files_follow_the_contract(landed):
         "region",
         "signup_date",
     ]
+    # ids are keys: the latest version of an id wins
+    assert agents["agent_id"].is_unique and customers["customer_id"].is_unique
+    for dates in (agents["hire_date"], customers["signup_date"]):
+        assert dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert (customers["signup_date"] < str(START)).all()  # the base signed up before day one
     assert _one(con, "SELECT count(*) FROM versions") == counts["tickets"]
     required = " OR ".join(
         f"{c} IS NULL" for c in ("ticket_id", "customer_id", "created_at", "status", "priority",
