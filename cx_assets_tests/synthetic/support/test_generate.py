@@ -361,3 +361,27 @@ def test_a_day_at_scale_1_has_the_contracts_volumes(tmp_path):
     counts = generate(_request(tmp_path, days=1, scale=1.0))
     assert counts["customers"] == 30_000 and counts["agents"] == 150
     assert 9_000 < counts["tickets"] < 16_000  # a Monday's new tickets (no re-deliveries yet)
+
+
+def test_customers_land_as_a_base_then_new_ones_and_changed_plans(tmp_path):
+    """The base on day one (60 customers at the least), then each day new customers (signed
+    up that day) and earlier ones again with a new plan, at the tiniest scale too. Found by
+    mutation testing: the changed versions never written, or their plan left as it was,
+    passed every test, and so did no new customers at all at tiny scales."""
+    generate(_request(tmp_path, days=4, scale=0.0001))
+    seen: dict[str, str] = {}
+    changed_plans = 0
+    for folder in sorted((tmp_path / "support" / "customers").iterdir()):
+        rows = pd.read_csv(folder / "customers.csv", dtype=str)
+        new = rows[~rows["customer_id"].isin(seen)]
+        again = rows[rows["customer_id"].isin(seen)]
+        if folder.name == str(START):
+            assert len(new) == 60
+        else:
+            assert len(new) >= 1 and len(again) >= 1, folder.name
+            assert (new["signup_date"] == folder.name).all(), folder.name
+            changed_plans += sum(
+                seen[c] != p for c, p in zip(again["customer_id"], again["plan"], strict=True)
+            )
+        seen |= dict(zip(rows["customer_id"], rows["plan"], strict=True))
+    assert changed_plans > 0
