@@ -385,3 +385,35 @@ def test_customers_land_as_a_base_then_new_ones_and_changed_plans(tmp_path):
             )
         seen |= dict(zip(rows["customer_id"], rows["plan"], strict=True))
     assert changed_plans > 0
+
+
+def test_agents_work_in_teams_on_tickets_of_their_skills(landed):
+    """A team has a category of its own, first in its agents' skills, some agents have more;
+    a ticket goes to an agent skilled in its category (the delivered one is wrong for ~10%);
+    agents were hired before the first day; later days re-deliver agents whose
+    `max_open_tickets` changed. Found by mutation testing: tickets sent to agents without
+    the skill, and re-delivered agents with their old capacity, passed every test."""
+    landing, _, con = landed
+    agents = pd.read_csv(landing / "support" / "agents" / str(START) / "agents.csv", dtype=str)
+    skills = agents["skills"].str.split(";")
+    assert all(len(set(s)) == len(s) and set(s) <= set(shape.CATEGORIES) for s in skills)
+    assert (skills.str.len() > 1).any()
+    assert (skills.str[0].groupby(agents["team"]).nunique() == 1).all()
+    assert (agents["hire_date"] < str(START)).all()
+    con.register("agents", agents)
+    skilled = _one(
+        con,
+        "SELECT avg(list_contains(string_split(a.skills, ';'), t.category)::INT) "
+        "FROM tickets t JOIN agents a USING (agent_id) WHERE t.category IS NOT NULL",
+    )
+    assert skilled > 0.85
+    capacity = dict(zip(agents["agent_id"], agents["max_open_tickets"], strict=True))
+    changed = 0
+    for day in range(1, DAYS):
+        path = landing / "support" / "agents" / str(START + pd.Timedelta(days=day))[:10]
+        for agent, max_open in pd.read_csv(path / "agents.csv", dtype=str)[
+            ["agent_id", "max_open_tickets"]
+        ].itertuples(index=False):
+            changed += capacity[agent] != max_open
+            capacity[agent] = max_open
+    assert changed > 0
