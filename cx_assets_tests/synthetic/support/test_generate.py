@@ -361,6 +361,10 @@ def test_a_day_at_scale_1_has_the_contracts_volumes(tmp_path):
     counts = generate(_request(tmp_path, days=1, scale=1.0))
     assert counts["customers"] == 30_000 and counts["agents"] == 150
     assert 9_000 < counts["tickets"] < 16_000  # a Monday's new tickets (no re-deliveries yet)
+    # 5,000 lines a part file, the last one the rest
+    parts = sorted((tmp_path / "support" / "tickets" / str(START)).iterdir())
+    lines = [len(part.read_bytes().splitlines()) for part in parts]
+    assert lines[:-1] == [5_000] * (len(parts) - 1) and 0 < lines[-1] <= 5_000
 
 
 def test_customers_land_as_a_base_then_new_ones_and_changed_plans(tmp_path):
@@ -417,3 +421,22 @@ def test_agents_work_in_teams_on_tickets_of_their_skills(landed):
             changed += capacity[agent] != max_open
             capacity[agent] = max_open
     assert changed > 0
+
+
+def test_a_re_run_replaces_the_ticket_files_of_an_earlier_one(tmp_path, monkeypatch):
+    """A day written again in fewer part files leaves none of the earlier run's behind (their
+    lines would be read as re-deliveries). Found by mutation testing: the stale parts kept
+    passed every test."""
+    import cx_assets.synthetic.support as support
+
+    rerun, fresh = tmp_path / "rerun", tmp_path / "fresh"
+    monkeypatch.setattr(support, "PART_SIZE", 10)
+    generate(_request(rerun, days=1, scale=0.01))
+    folder = Path("support", "tickets", str(START))
+    assert len(list((rerun / folder).iterdir())) > 1
+    monkeypatch.undo()
+    generate(_request(rerun, days=1, scale=0.01))
+    generate(_request(fresh, days=1, scale=0.01))
+    assert [p.name for p in (rerun / folder).iterdir()] == ["tickets-part-0001.jsonl"]
+    part = folder / "tickets-part-0001.jsonl"
+    assert (rerun / part).read_bytes() == (fresh / part).read_bytes()
