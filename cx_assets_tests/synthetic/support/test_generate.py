@@ -315,6 +315,23 @@ def test_some_agents_breach_far_more_and_csat_falls_with_breaches(landed):
     assert csat[False] - csat[True] > 1.0
 
 
+def test_csat_falls_with_a_late_resolution_and_with_a_long_wait(landed):
+    """Among rated tickets answered in time: a breached resolution costs more than a point,
+    and, within the targets, the longer the resolution took the lower the score. Found by
+    mutation testing: CSAT blind to a late resolution, or rising with the wait, passed."""
+    _, _, con = landed
+    rated = f"""SELECT csat_score, epoch(resolved_at - created_at) / 60 / res AS resolution
+                FROM tickets JOIN {TARGETS} USING (priority)
+                WHERE csat_score IS NOT NULL AND first_response_at <= created_at + to_minutes(fr)"""
+    csat = dict(
+        con.execute(f"SELECT resolution > 1, avg(csat_score) FROM ({rated}) GROUP BY 1").fetchall()
+    )
+    assert csat[False] - csat[True] > 1.0
+    assert (
+        _one(con, f"SELECT corr(csat_score, resolution) FROM ({rated}) WHERE resolution <= 1") < 0
+    )
+
+
 def test_descriptions_sometimes_carry_the_customers_e_mail_or_phone(landed):
     landing, _, con = landed
     customers = pd.read_csv(
