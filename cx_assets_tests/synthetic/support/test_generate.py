@@ -7,6 +7,7 @@ here from the files with DuckDB, independently of the pipeline."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -457,3 +458,21 @@ def test_a_re_run_replaces_the_ticket_files_of_an_earlier_one(tmp_path, monkeypa
     assert [p.name for p in (rerun / folder).iterdir()] == ["tickets-part-0001.jsonl"]
     part = folder / "tickets-part-0001.jsonl"
     assert (rerun / part).read_bytes() == (fresh / part).read_bytes()
+
+
+def test_the_files_do_not_depend_on_the_machines_time_zone(tmp_path, monkeypatch):
+    """Days are UTC days wherever the generator runs: the same seed writes the same bytes
+    under another local time zone. Found by mutation testing: a day's start taken in local
+    time passed every test on this UTC machine."""
+    generate(_request(tmp_path / "utc", days=1, scale=0.01))
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")
+    time.tzset()
+    try:
+        generate(_request(tmp_path / "local", days=1, scale=0.01))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    files = sorted(p.relative_to(tmp_path / "utc") for p in (tmp_path / "utc").rglob("*.*"))
+    assert all(
+        (tmp_path / "utc" / f).read_bytes() == (tmp_path / "local" / f).read_bytes() for f in files
+    )
