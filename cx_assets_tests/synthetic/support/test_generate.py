@@ -18,7 +18,9 @@ import pytest
 from cx_assets.support.rules import SLA_TARGETS
 from cx_assets.synthetic.landing_writer import GenerationRequest
 from cx_assets.synthetic.support import generate, shape
+from cx_assets.synthetic.support.people import build_agents, build_customers
 from cx_assets.synthetic.support.text import SUBJECTS
+from cx_assets.synthetic.support.tickets import simulate_day
 
 START = date(2024, 1, 1)  # a Monday
 DAYS = 21
@@ -505,3 +507,21 @@ def test_the_files_do_not_depend_on_the_machines_time_zone(tmp_path, monkeypatch
     assert all(
         (tmp_path / "utc" / f).read_bytes() == (tmp_path / "local" / f).read_bytes() for f in files
     )
+
+
+def test_categories_grow_at_different_rates():
+    """Technical tickets grow fastest and general ones shrink (issue 10's trend, a forecast
+    per category has it to find): over a year technical's share of the new tickets rises
+    from about a quarter to about a half, general's falls below 4%. Found by mutation
+    testing: every category's share fixed passed every test."""
+    request = _request(Path("unused"), days=365, scale=0.1)
+    agents, customers = build_agents(request), build_customers(request)
+    skilled = agents.by_category()
+    shares = [
+        pd.Series(simulate_day(request, day, agents, customers, skilled).category)
+        .map(dict(enumerate(shape.CATEGORIES)))
+        .value_counts(normalize=True)
+        for day in (0, 364)
+    ]
+    assert shares[0]["technical"] < 0.35 and shares[1]["technical"] > 0.4
+    assert shares[0]["general"] > 0.04 and shares[1]["general"] < 0.04
