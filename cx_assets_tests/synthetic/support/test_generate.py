@@ -174,18 +174,15 @@ def test_volumes_weekly_pattern_and_trend(landed):
 
 def test_mixes_and_categories(landed):
     _, _, con = landed
-    shares = dict(
-        con.execute(
-            "SELECT priority, count(*) / sum(count(*)) OVER () FROM tickets GROUP BY 1"
-        ).fetchall()
-    )
+
+    def shares_of(column: str) -> dict:
+        query = f"SELECT {column}, count(*) / sum(count(*)) OVER () FROM tickets GROUP BY 1"
+        return dict(con.execute(query).fetchall())
+
+    shares = shares_of("priority")
     assert shares["urgent"] == pytest.approx(0.06, abs=0.02)
     assert shares["medium"] == pytest.approx(0.44, abs=0.04)
-    channels = dict(
-        con.execute(
-            "SELECT channel, count(*) / sum(count(*)) OVER () FROM tickets GROUP BY 1"
-        ).fetchall()
-    )
+    channels = shares_of("channel")
     assert channels["email"] == pytest.approx(0.38, abs=0.04)
     assert channels["phone"] == pytest.approx(0.12, abs=0.03)
     uncategorized = _one(con, "SELECT avg((category IS NULL)::INT) FROM tickets")
