@@ -70,7 +70,7 @@ def test_a_days_interactions_do_not_depend_on_other_days(tmp_path: Path) -> None
 
 
 def test_interactions_split_into_files_and_stale_files_go(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(crm, "LINES_PER_FILE", 500)
+    monkeypatch.setattr(crm, "LINES_PER_FILE", 300)
     stale = tmp_path / "crm" / "interactions" / WEDNESDAY.isoformat() / "interactions-0099.jsonl"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}\n", encoding="utf-8")
@@ -79,16 +79,16 @@ def test_interactions_split_into_files_and_stale_files_go(tmp_path, monkeypatch)
 
     counts = generate(request(tmp_path, scale=0.01))
 
+    # A weekday's 200,000 at scale 0.01: six full files of 300 and a seventh of 200.
+    assert counts["interactions"] == 2_000
     names = sorted(path.name for path in stale.parent.iterdir())
-    expected_files = -(-counts["interactions"] // 500)
-    assert expected_files >= 4
-    assert names == sorted(
-        [f"interactions-{index:04d}.jsonl" for index in range(1, expected_files + 1)]
-        + ["manual-export.jsonl"]
-    )
-    for name in names[:-1]:
-        lines = (stale.parent / name).read_text(encoding="utf-8").splitlines()
-        assert 0 < len(lines) <= 500
+    assert names == [f"interactions-{index:04d}.jsonl" for index in range(1, 8)] + [
+        "manual-export.jsonl"
+    ]
+    lines = [(stale.parent / name).read_text(encoding="utf-8").splitlines() for name in names[:-1]]
+    assert [len(file_lines) for file_lines in lines] == [300] * 6 + [200]
+    ids = [json.loads(line)["Id"] for file_lines in lines for line in file_lines]
+    assert len(set(ids)) == 2_000  # the Ids go on from one file to the next
 
 
 # -- schema ----------------------------------------------------------------------------------
