@@ -178,6 +178,34 @@ def test_contacts_land_whole_then_changes(landing: Path) -> None:
     people = [record for record in first if record["TypeId"] == 1]
     assert all(p["CompanyId"] in companies for p in people if p["CompanyId"] is not None)
     assert any(p["CompanyId"] is None for p in people)
+    assert all(record["CompanyId"] is None for record in first if record["TypeId"] == 2)
+    assert companies <= {p["CompanyId"] for p in people}  # every company has a person
+    # The first day's contacts are history, their Ids growing with their creation time.
+    by_id = sorted(first, key=lambda record: record["Id"])
+    created = [datetime.fromisoformat(record["CreateDate"]) for record in by_id]
+    assert created == sorted(created) and created[-1].date() < WEDNESDAY
+
+
+def test_a_contacts_next_version_changes_its_phone_e_mail_or_name(landing: Path) -> None:
+    """A later day re-delivers a contact whole with one of its Phone, Email or Name changed,
+    and lands new people of known companies created that day."""
+    first = {record["Id"]: record for record in read_table(landing, "contacts", WEDNESDAY)}
+    thursday = WEDNESDAY + timedelta(days=1)
+    changes = Counter()
+    new_people = []
+    for record in read_table(landing, "contacts", thursday):
+        earlier = first.get(record["Id"])
+        if earlier is None:
+            assert datetime.fromisoformat(record["CreateDate"]).date() == thursday
+            if record["TypeId"] == 1:
+                new_people.append(record)
+            continue
+        changed = [field for field in record if record[field] != earlier[field]]
+        assert changed in (["Phone"], ["Email"], ["Name"]), (earlier, record)
+        changes[record["TypeId"], changed[0]] += 1
+    assert changes[1, "Phone"] and changes[1, "Email"] and changes[1, "Name"]
+    assert new_people
+    assert all(first[person["CompanyId"]]["TypeId"] == 2 for person in new_people)
 
 
 def test_deals_have_every_status_and_sane_dates(landing: Path) -> None:
@@ -214,6 +242,7 @@ def test_users_are_the_full_list_every_day(landing: Path) -> None:
     first = read_table(landing, "users", WEDNESDAY)
     second = read_table(landing, "users", WEDNESDAY + timedelta(days=1))
     assert first == second and len(first) >= 3
+    assert len({record["Id"] for record in first}) == len(first)
     assert all(record["Email"].endswith("@nuvemcx.com.br") for record in first)
 
 
