@@ -208,6 +208,14 @@ def test_a_contacts_next_version_changes_its_phone_e_mail_or_name(landing: Path)
     assert all(first[person["CompanyId"]]["TypeId"] == 2 for person in new_people)
 
 
+def assert_stage_fits_status(deal: dict) -> None:
+    """Open deals sit at stages 1-4, won ones at stage 5, lost ones where they were lost."""
+    if deal["StatusId"] == 1:
+        assert 1 <= deal["StageId"] <= 4, deal
+    else:
+        assert (deal["StageId"] == 5) == (deal["StatusId"] == 2), deal
+
+
 def test_deals_have_every_status_and_sane_dates(landing: Path) -> None:
     first = read_table(landing, "deals", WEDNESDAY)
     second = read_table(landing, "deals", WEDNESDAY + timedelta(days=1))
@@ -217,6 +225,7 @@ def test_deals_have_every_status_and_sane_dates(landing: Path) -> None:
         record["Id"] for record in read_table(landing, "contacts") if record["TypeId"] == 2
     }
     for record in first + second:
+        assert_stage_fits_status(record)
         assert record["ContactId"] in companies
         assert 1_000 <= record["Amount"] <= 500_000
         created = datetime.fromisoformat(record["CreateDate"])
@@ -227,15 +236,55 @@ def test_deals_have_every_status_and_sane_dates(landing: Path) -> None:
         assert created.date() <= WEDNESDAY + timedelta(days=1)
 
 
-def test_deal_changes_over_weeks(tmp_path: Path) -> None:
-    generate(request(tmp_path, WEDNESDAY, 21, scale=0.001))
-    later = [
-        record
-        for offset in range(1, 21)
-        for record in read_table(tmp_path, "deals", WEDNESDAY + timedelta(days=offset))
-    ]
-    statuses = Counter(record["StatusId"] for record in later)
+@pytest.fixture(scope="module")
+def weeks(tmp_path_factory) -> Path:
+    """Three weeks from a Wednesday at scale 0.001."""
+    root = tmp_path_factory.mktemp("crm_weeks")
+    generate(request(root, WEDNESDAY, 21, scale=0.001))
+    return root
+
+
+def versions_over_weeks(root: Path, table: str, kept: tuple[str, ...]) -> Counter:
+    """Walk a table's later days: an Id not seen before is created that day, and a known Id's
+    next version changes, keeping the `kept` fields; count the sets of fields that change."""
+    latest = {record["Id"]: record for record in read_table(root, table, WEDNESDAY)}
+    changes = Counter()
+    for offset in range(1, 21):
+        day = WEDNESDAY + timedelta(days=offset)
+        records = read_table(root, table, day)
+        assert records and len({record["Id"] for record in records}) == len(records), day
+        for record in records:
+            earlier = latest.get(record["Id"])
+            if earlier is None:
+                changes["created"] += 1
+                assert datetime.fromisoformat(record["CreateDate"]).date() == day, record
+            else:
+                assert [record[field] for field in kept] == [earlier[field] for field in kept]
+                changes[tuple(field for field in record if record[field] != earlier[field])] += 1
+            latest[record["Id"]] = record
+    return changes
+
+
+def test_deal_changes_over_weeks(weeks: Path) -> None:
+    statuses = Counter()
+    for offset in range(1, 21):
+        day = WEDNESDAY + timedelta(days=offset)
+        for record in read_table(weeks, "deals", day):
+            statuses[record["StatusId"]] += 1
+            assert_stage_fits_status(record)
+            if record["StatusId"] != 1:  # a decided deal lands once: on the day it is decided
+                assert datetime.fromisoformat(record["FinishDate"]).date() == day, record
     assert statuses[1] and statuses[2] + statuses[3]
+    changes = versions_over_weeks(weeks, "deals", ("ContactId", "Title", "Amount", "CreateDate"))
+    assert changes["created"] >= 20
+    assert changes["StageId",]  # an open deal moved to a later stage
+    assert changes["StageId", "StatusId", "FinishDate"]  # won or lost
+
+
+def test_contact_changes_over_weeks(weeks: Path) -> None:
+    kept = ("TypeId", "CompanyId", "OwnerId", "CreateDate")
+    changes = versions_over_weeks(weeks, "contacts", kept)
+    assert changes["created"] >= 20 and changes["Phone",]
 
 
 def test_users_are_the_full_list_every_day(landing: Path) -> None:
