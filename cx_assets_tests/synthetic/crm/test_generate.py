@@ -5,6 +5,7 @@ patterns it must exercise in interactions are tested in test_generated_interacti
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -146,9 +147,33 @@ def test_every_line_is_json_with_the_contract_fields(landing: Path, table: str) 
                 assert not isinstance(record[field], bool), (path, field)
 
 
-def test_ids_are_unique_across_days(landing: Path) -> None:
-    ids = [record["Id"] for record in read_table(landing, "interactions")]
-    assert len(ids) == len(set(ids))
+def test_ids_are_unique_across_days(landing: Path, weeks: Path) -> None:
+    for root in (landing, weeks):  # two days, and three weeks: a weekday comes round again
+        ids = [record["Id"] for record in read_table(root, "interactions")]
+        assert len(ids) == len(set(ids)), root
+
+
+def test_another_day_gives_other_interactions(landing: Path) -> None:
+    wednesday, thursday = (
+        [(r["ContactId"], r["EmailSubject"]) for r in read_table(landing, "interactions", day)]
+        for day in (WEDNESDAY, WEDNESDAY + timedelta(days=1))
+    )
+    assert wednesday != thursday
+
+
+def test_addresses_are_addresses(landing: Path) -> None:
+    """Contacts', users' and recipients' e-mail addresses: no spaces, one @, a dotted domain."""
+    address = re.compile(r"[a-z0-9._-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+    emails = [
+        record["Email"] for table in ("contacts", "users") for record in read_table(landing, table)
+    ]
+    emails += [
+        part.strip()
+        for record in read_table(landing, "interactions", WEDNESDAY)
+        for part in (record["EmailRecipients"] or "").split(";")
+        if part.strip()
+    ]
+    assert [email for email in emails if not address.fullmatch(email)] == []
 
 
 def test_dates_are_local_times_inside_the_folder_day(landing: Path) -> None:
@@ -296,10 +321,16 @@ def test_users_are_the_full_list_every_day(landing: Path) -> None:
 
 
 def test_a_tiny_scale_is_still_coherent(tmp_path: Path) -> None:
-    counts = generate(request(tmp_path, scale=0.001))
+    """A Sunday at scale 0.001, the smallest day: still every kind of noise in its share."""
+    counts = generate(request(tmp_path, WEDNESDAY + timedelta(days=4), scale=0.001))
     assert counts["users"] >= 3 and counts["deals"] >= 6
     contacts = read_table(tmp_path, "contacts")
     assert sum(record["TypeId"] == 2 for record in contacts) >= 5
-    reasons = Counter(noise_reason(record) for record in read_table(tmp_path, "interactions"))
-    assert reasons["read_receipt"] and reasons["delivery_receipt"] and reasons["mass_email"]
+    interactions = read_table(tmp_path, "interactions")
+    reasons = Counter(noise_reason(record) for record in interactions)
+    assert reasons["read_receipt"] and reasons["delivery_receipt"]
+    assert 0.30 <= reasons["mass_email"] / counts["interactions"] <= 0.40
     assert reasons[None] > counts["interactions"] / 2
+    # Even a one-receipt day has a delivery receipt by its subject.
+    subjects = [(record["EmailSubject"] or "").lstrip().lower() for record in interactions]
+    assert any(subject.startswith(("entregue:", "delivered:")) for subject in subjects)
