@@ -102,6 +102,18 @@ def test_valid_emails_have_one_to_three_recipients_some_with_empty_entries(inter
     assert with_empty_entries
     masses = [record for record in interactions if noise_reason(record) == "mass_email"]
     assert all(record["Title"] in EMAIL_TITLES and record["EmailSubject"] for record in masses)
+    assert any("; ;" in record["EmailRecipients"] for record in masses)
+    # Nine in ten mass e-mails are campaign sends, the rest customers' reply-alls.
+    sent = sum(record["Title"] == "E-mail enviado." for record in masses) / len(masses)
+    assert 0.8 <= sent <= 0.95
+
+
+def test_inbound_e_mails_are_to_a_manager_and_outbound_ones_to_customers(interactions) -> None:
+    """A valid inbound e-mail goes to the company's own domain, an outbound one never does."""
+    for record in interactions:
+        if noise_reason(record) is None and record["Title"] in EMAIL_TITLES:
+            to_us = "@nuvemcx.com.br" in record["EmailRecipients"]
+            assert to_us == (record["Title"] == "E-mail recebido."), record
 
 
 def test_near_miss_subjects_stay_valid(interactions) -> None:
@@ -110,6 +122,12 @@ def test_near_miss_subjects_stay_valid(interactions) -> None:
     ]
     assert any(REPLY_PREFIX.sub("", subject).startswith("Lidar ") for subject in valid_subjects)
     assert any(REPLY_PREFIX.sub("", subject).startswith("Entregues ") for subject in valid_subjects)
+    assert any(
+        record["Title"] == "E-mail enviado."
+        and "sua mensagem foi entregue" in (record["Content"] or "").lower()
+        for record in interactions
+        if noise_reason(record) is None
+    )
 
 
 # -- kinds, linkage, owners ------------------------------------------------------------------
@@ -127,6 +145,13 @@ def test_interaction_kinds(interactions) -> None:
         if record["Title"] in ("Ligação", "Reunião", "E-mail enviado.")
     }
     assert len(set(type_ids.values())) == 3
+    kinds = {"Ligação": 2, "WhatsApp": 7, "Reunião": 4, "Visita": 5, None: 1}
+    for record in interactions:
+        if record["Title"] in kinds:
+            assert record["TypeId"] == kinds[record["Title"]], record
+        is_task = (record["Title"] or "").startswith("Tarefa")  # `Tarefa`, `Tarefa: ...`
+        assert is_task == (record["TypeId"] == 6), record
+    assert len({record["Title"] for record in interactions if record["TypeId"] == 6}) >= 3
 
 
 def test_many_interactions_are_on_people_and_most_resolve(interactions, contacts_by_id) -> None:
@@ -135,6 +160,7 @@ def test_many_interactions_are_on_people_and_most_resolve(interactions, contacts
         contact = contacts_by_id.get(record["ContactId"])
         if contact is None:
             linkage["unresolved"] += 1
+            linkage["unknown id"] += 1
         elif contact["TypeId"] == 2:
             linkage["direct"] += 1
         elif contact["CompanyId"] is not None:
@@ -142,10 +168,14 @@ def test_many_interactions_are_on_people_and_most_resolve(interactions, contacts
             linkage["via_person"] += 1
         else:
             linkage["unresolved"] += 1
+            linkage["person without a company"] += 1
     total = len(interactions)
     assert linkage["via_person"] / total > 0.25
     assert 0.45 <= linkage["direct"] / total <= 0.65
     assert 0.01 <= linkage["unresolved"] / total <= 0.08
+    # ~2.5% on a person without a company, ~1.5% on a deleted contact
+    assert linkage["person without a company"] / total >= 0.01
+    assert linkage["unknown id"] / total >= 0.005
 
 
 def test_owners_are_managers_usually_the_account_manager(
@@ -162,7 +192,7 @@ def test_owners_are_managers_usually_the_account_manager(
         record["OwnerId"] == contacts_by_id[record["ContactId"]]["OwnerId"]
         for record in on_companies
     )
-    assert same / len(on_companies) > 0.7
+    assert same / len(on_companies) > 0.8  # 85%, and a draw among the others may hit it
 
 
 # -- threads ---------------------------------------------------------------------------------
