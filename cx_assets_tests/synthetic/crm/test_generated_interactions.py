@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from cx_assets.synthetic.crm import generate
+from cx_assets.synthetic.crm.text_pools import build_text_pools
 from cx_assets_tests.synthetic.crm.landed_records import (
     WEDNESDAY,
     noise_reason,
@@ -41,9 +42,14 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
-def is_friction(record: dict) -> bool:
-    text = " ".join(record[field] or "" for field in ("Title", "EmailSubject", "Content"))
+def has_friction_word(text: str) -> bool:
     return FRICTION.search(fold(text)) is not None
+
+
+def is_friction(record: dict) -> bool:
+    return has_friction_word(
+        " ".join(record[field] or "" for field in ("Title", "EmailSubject", "Content"))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +201,43 @@ def test_owners_are_managers_usually_the_account_manager(
     assert same / len(on_companies) > 0.8  # 85%, and a draw among the others may hit it
 
 
+def company_of(record: dict, contacts_by_id: dict[int, dict]) -> int | None:
+    """Contract §4.1: the contact itself when a company, a person's CompanyId, else None."""
+    contact = contacts_by_id.get(record["ContactId"])
+    if contact is None:
+        return None
+    return contact["Id"] if contact["TypeId"] == 2 else contact["CompanyId"]
+
+
+def test_deals_linked_are_their_companys(landing: Path, interactions, contacts_by_id) -> None:
+    deals = {record["Id"]: record for record in read_table(landing, "deals")}
+    linked = [record for record in interactions if record["DealId"] is not None]
+    assert len(linked) > 0.02 * len(interactions)
+    for record in linked:
+        assert deals[record["DealId"]]["ContactId"] == company_of(record, contacts_by_id)
+
+
+def test_a_few_companies_are_far_busier(interactions, contacts_by_id) -> None:
+    """Heavy-tailed activity: the busiest 5% of the 200 companies hold over a fifth."""
+    per_company = Counter(company_of(record, contacts_by_id) for record in interactions)
+    del per_company[None]
+    busiest = sum(count for _, count in per_company.most_common(10))
+    assert busiest > 0.2 * sum(per_company.values())
+
+
+def test_e_mails_from_people_carry_their_phone(interactions, contacts_by_id) -> None:
+    """Personal data typed into bodies: a person's signature holds their phone."""
+    from_people = [
+        record
+        for record in interactions
+        if noise_reason(record) is None
+        and record["Title"] == "E-mail recebido."
+        and contacts_by_id.get(record["ContactId"], {}).get("TypeId") == 1
+    ]
+    phones = sum(contacts_by_id[r["ContactId"]]["Phone"] in r["Content"] for r in from_people)
+    assert phones > 0.9 * len(from_people)  # less than all: a phone may change on day two
+
+
 # -- threads ---------------------------------------------------------------------------------
 
 
@@ -280,6 +323,18 @@ def test_decoys_appear_but_are_not_whole_words(interactions) -> None:
         if "terrorismo" in (record["Content"] or "") and not is_friction(record)
     ]
     assert decoy_only  # a substring match on "erro" would wrongly flag these
+
+
+def test_only_the_friction_pools_hold_friction_words(tmp_path: Path) -> None:
+    pools = build_text_pools(request(tmp_path))
+    assert all(has_friction_word(text) for text in pools.friction_sentences)
+    clean = (
+        *("first_names", "last_names", "cities", "jobs"),
+        *("body_paragraphs", "note_sentences", "campaign_bodies"),
+        "decoy_sentences",  # a friction word only inside a longer word
+    )
+    for name in clean:
+        assert not any(has_friction_word(text) for text in getattr(pools, name)), name
 
 
 def test_friday_afternoon_has_more_friction(tmp_path: Path) -> None:
