@@ -89,7 +89,7 @@ def test_receipts_come_in_every_shape(interactions) -> None:
         and not record["EmailSubject"].lstrip().lower().startswith(("entregue:", "delivered:"))
     ]
     assert by_content
-    assert all(record["Title"] == "E-mail recebido." for record in by_content)
+    assert all(record["Title"] == "E-mail recebido." for record in receipts)
 
 
 def test_valid_emails_have_one_to_three_recipients_some_with_empty_entries(interactions) -> None:
