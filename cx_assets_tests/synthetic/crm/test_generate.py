@@ -8,6 +8,7 @@ import json
 import re
 from collections import Counter
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 
 import pytest
@@ -206,7 +207,7 @@ def test_contacts_land_whole_then_changes(landing: Path) -> None:
     assert all(record["CompanyId"] is None for record in first if record["TypeId"] == 2)
     assert companies <= {p["CompanyId"] for p in people}  # every company has a person
     # The first day's contacts are history, their Ids growing with their creation time.
-    by_id = sorted(first, key=lambda record: record["Id"])
+    by_id = sorted(first, key=itemgetter("Id"))
     created = [datetime.fromisoformat(record["CreateDate"]) for record in by_id]
     assert created == sorted(created) and created[-1].date() < WEDNESDAY
 
