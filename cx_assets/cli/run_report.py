@@ -39,6 +39,9 @@ class RunTally:
     # (`landing_state.LANDING_FINGERPRINTS`): what to compare the files with once it ends.
     read_landing: dict = field(default_factory=dict)
     interrupted: bool = False  # by Ctrl-C or a stop signal, during its steps
+    # The steps a failed run started (None: it succeeded, every step ran). One it did not
+    # start was left out as a step before it failed (a blocking check too), or was stopped.
+    steps_started: set[str] | None = None
     # What a step or the summary met of the warehouse file being damaged: the command's
     # last line, as when it is found before the run.
     damaged: str | None = None
@@ -110,6 +113,7 @@ class RunTally:
         """What a failed run met that decides how the command ends: an interruption, a
         damaged warehouse, a full disk, a file it may not write."""
         self.interrupted = any(is_interruption(event) for event in result.all_events)
+        self.steps_started = {event.step_key for event in result.all_events if event.is_step_start}
         self.damaged = damage_met(result)
         self.full_disk = full_disk_met(result)
         self.not_writable = not_writable_met(result)
@@ -409,8 +413,14 @@ def _gold_rows(resources, instance, gold: list, partitioned: set, days: list, ta
     with resources["warehouse"].connect() as con:
         for key in gold:
             table = key.path[-1]
+            # Its step's key (`gold__<table>`): Dagster says nothing of a step a failure left
+            # out but a line in its log.
+            started = tally.steps_started
+            skipped = "its step did not run; " * (
+                started is not None and "__".join(key.path) not in started
+            )
             if not table_exists(con, "gold", table):
-                lines.append(f"  {table:<34} (never written)")
+                lines.append(f"  {table:<34} ({skipped}never written)")
                 continue
             per_day = key in partitioned
             rows = count_rows(con, "gold", table, days if per_day else None)
@@ -422,11 +432,13 @@ def _gold_rows(resources, instance, gold: list, partitioned: set, days: list, ta
                         "before the Parquet; the next run publishes it)"
                     )
                 elif _materialized_before(instance, key, days if per_day else None):
-                    note = "  (not written by this run: an earlier run's)"
+                    note = f"  ({skipped}not written by this run: an earlier run's)"
                 elif per_day and rows == 0:  # the table holds other days, none of these
-                    note = "  (never written for these days)"
+                    note = f"  ({skipped}never written for these days)"
                 else:
-                    note = "  (not materialized: rows a failed step left in the warehouse)"
+                    note = (
+                        f"  ({skipped}not materialized: rows a failed step left in the warehouse)"
+                    )
             lines.append(f"  {table:<34} {rows:>10,}{note}")
     return lines
 

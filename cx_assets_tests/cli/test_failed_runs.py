@@ -70,6 +70,20 @@ def test_a_failed_run_says_which_gold_counts_are_an_earlier_runs(data_dir, monke
     assert "not written" not in " ".join(summary_line(again, "calls_performance"))
     assert again.rstrip().endswith("FAILED")
 
+    # A step failing leaves out the steps reading it: they never start, which Dagster says
+    # only in a log line (seen in a probe of a blocking check raised to ERROR, whose gold
+    # tables read "(never written)" with no word of why).
+    performance_sql = table_rules.performance_sql
+    monkeypatch.setattr(table_rules, "performance_sql", breaks)
+    assert cli_module.main(arguments) == 1
+    monkeypatch.setattr(table_rules, "performance_sql", performance_sql)
+    left_out = capsys.readouterr().out
+    earlier = "not written by this run: an earlier run's)"
+    assert " ".join(summary_line(left_out, "calls_performance")[2:]) == f"({earlier}"
+    assert " ".join(summary_line(left_out, "calls_agent_daily")[2:]) == (
+        f"(its step did not run; {earlier}"
+    )
+
     # Seen in a newcomer's audit: a day the table was never built for, its step failing
     # (here, the next day, nothing landed), read "0 (not materialized: rows a failed step
     # left in the warehouse)", where no step had left a row.

@@ -746,8 +746,9 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
     of 9 rows), a whole-history one whole; one it did not write, built by an earlier run on
     01-02 alone, said to be that run's; a whole-history one it did not write, never
     materialized, holding what a failed step left (no rows); one never written; six landed
-    files not read, the first five listed; the checks' three counts each in its place.
-    Found by mutation testing, each passing every test of the summary: the tables in the
+    files not read, the first five listed; the checks' three counts each in its place. The
+    run failed: the tables whose steps it did not start (left out after a step before them
+    failed) say so. Found by mutation testing, each passing every test of the summary: the tables in the
     plan's order; an earlier run's days asked all to be materialized before (its rows said
     a failed step's); a rollup's rows said never written for the days; the cap of five
     files said only past six, or a sixth file listed; warned and failed swapped."""
@@ -769,6 +770,7 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
                      "calls_left_totals", "calls_never_built")
     )  # fmt: skip
     tally = RunTally(passed=3, warned=1, failed=2, written={per_day, rollup})
+    tally.steps_started = {f"gold__{key.path[-1]}" for key in (per_day, rollup, left)}
     tally.ignored = {(f"calls/transcripts/2024-01-02/{n}.txt", "not .json") for n in "fedcba"}
     instance = SimpleNamespace(
         get_materialized_partitions=lambda key: {"2024-01-02"} if key == earlier else set(),
@@ -785,11 +787,12 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
     assert capsys.readouterr().out.splitlines() == [
         "gold rows:",
         f"  {'calls_agent_totals':<34} {5:>10,}",
-        f"  {'calls_earlier_daily':<34} {2:>10,}  (not written by this run: an earlier run's)",
+        f"  {'calls_earlier_daily':<34} {2:>10,}  (its step did not run; not written by this "
+        "run: an earlier run's)",
         f"  {'calls_kpis_daily':<34} {6:>10,}",
         f"  {'calls_left_totals':<34} {0:>10,}  (not materialized: rows a failed step left in "
         "the warehouse)",
-        f"  {'calls_never_built':<34} (never written)",
+        f"  {'calls_never_built':<34} (its step did not run; never written)",
         "not read: 6 landed files, the first 5:",
         *(f"  calls/transcripts/2024-01-02/{n}.txt: not .json" for n in "abcde"),
         "checks: 3 passed, 1 warned, 2 failed",
