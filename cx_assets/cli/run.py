@@ -241,7 +241,9 @@ def _run_and_report(
             if tally.damaged is None
             else []
         )
-    print_quarantined(settings.layout.quarantine_dir, plan.partitioned, first, last, since=began_at)
+    print_quarantined(
+        settings.layout.quarantine_dir, plan.landed_tables(), first, last, since=began_at
+    )
     print_readers_left_out(left_out)
     print_later_days(later, min([keys[0], *changed_days]))
     print_earlier_days(earlier, keys[-1])

@@ -228,6 +228,17 @@ class RunPlan:
 
         return readers_left_out(self.graph, self.partitioned, days, _latest_ids(instance))
 
+    def landed_tables(self) -> list:
+        """The bronze tables whose quarantine this run may write: those it reads again, and
+        those its silver tables are typed from (a silver table run alone quarantines its
+        bronze's bad records as a whole run does)."""
+        keys = {key for key in self.partitioned if key.path[0] == "bronze"}
+        for key in self.partitioned:
+            if key.path[0] == "silver":
+                parents = self.graph.get(key).parent_keys
+                keys.update(parent for parent in parents if parent.path[0] == "bronze")
+        return sorted(keys)
+
     def kept_on_later_days(
         self, quarantine_dir: Path, first: date, last: date, *, since: float
     ) -> list:
@@ -243,7 +254,7 @@ class RunPlan:
         from cx_assets.lakehouse.staleness import LaterDays
 
         found: dict[str, tuple[set[str], set[str]]] = {}
-        for key in sorted(k for k in self.partitioned if k.path[0] == "bronze"):
+        for key in self.landed_tables():
             table = key.path[-1]
             days: set[str] = set()
             for day in dates_between(first, last):

@@ -885,15 +885,20 @@ def test_the_quarantine_summary_of_one_record_and_of_one_file_in_seven_ways(tmp_
 def test_kept_on_later_days_reads_only_the_quarantine_written_since_the_run_began(tmp_path):
     """The advice to run a late day with the later days that kept its records says this
     run's copies were quarantined: a day's quarantine an earlier run wrote (this run failed
-    before the day's silver step) names no later day."""
+    before the day's silver step) names no later day. A silver table run alone quarantines
+    its bronze's records too (seen in a probe: neither its quarantined records nor this
+    advice were said, as the run held no bronze table); a gold table writes none."""
     import time
 
     import pyarrow as pa
+    from dagster import AssetKey
 
     from cx_assets.cli.run_plan import RunPlan
     from cx_assets.lakehouse.parquet import partition_folder
 
-    plan = RunPlan.resolve("group:calls")
+    plan = RunPlan.resolve("key:silver/calls_transcripts")
+    assert plan.landed_tables() == [AssetKey(["bronze", "calls_transcripts"])]
+    assert RunPlan.resolve("key:gold/calls_kpis_daily").landed_tables() == []
     quarantine = tmp_path / "quarantine"
     for day, kept_on in ((date(2024, 1, 1), "2024-01-03"), (date(2024, 1, 2), "2024-01-05")):
         folder = partition_folder(quarantine / "calls_transcripts", day)

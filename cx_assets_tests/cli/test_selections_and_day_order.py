@@ -362,3 +362,31 @@ def test_a_range_run_after_an_earlier_day_never_built_names_the_command_to_its_l
     assert lines[said + 1] == (
         f"  cx-lakehouse run --date {START} --to {third} --select group:digital"
     )
+
+
+def test_a_silver_table_run_alone_says_what_it_quarantined_and_which_later_days_kept_it(
+    tmp_path,
+):
+    """Seen in a probe: `--select key:silver/calls_transcripts` quarantined a late day's call
+    as already kept on the next day, and the summary said neither the quarantined record
+    nor how to give it back: both were looked for only under the run's bronze tables."""
+    data_dir = tmp_path / "data"
+    next_day = (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    for day in (START, next_day):
+        folder = data_dir / "landing" / "calls" / "transcripts" / day
+        folder.mkdir(parents=True)
+        record = {**CALL, "call_id": "A", "timestamp": f"{day}T10:00:00"}
+        (folder / "part.jsonl").write_text(json.dumps(record) + "\n")
+    built(data_dir, "run", "--date", next_day, "--select", "group:calls")
+    built(data_dir, "run", "--date", START, "--select", "key:bronze/calls_transcripts")
+
+    alone = built(data_dir, "run", "--date", START, "--select", "key:silver/calls_transcripts")
+
+    assert (
+        f"  calls_transcripts                           1  landing/calls/transcripts/{START}/"
+        f"part.jsonl:1: duplicate call_id (already kept on {next_day})\n" in alone
+    ), alone
+    assert (
+        f"kept on later days: calls, silver/calls_transcripts kept records of these days on "
+        f"{next_day} (run before them)" in alone
+    )
