@@ -230,13 +230,18 @@ class RunPlan:
 
     def landed_tables(self) -> list:
         """The bronze tables whose quarantine this run may write: those it reads again, and
-        those its silver tables are typed from (a silver table run alone quarantines its
-        bronze's bad records as a whole run does)."""
+        those its silver tables are typed from (`RECONCILES_WITH`: a silver table run alone
+        quarantines its bronze's bad records as a whole run does; another bronze table it
+        reads, as the CRM's interactions read the contacts, is typed by another step)."""
+        from dagster import AssetKey
+
+        from cx_assets.lakehouse.assets import RECONCILES_WITH, metadata_value
+
         keys = {key for key in self.partitioned if key.path[0] == "bronze"}
         for key in self.partitioned:
-            if key.path[0] == "silver":
-                parents = self.graph.get(key).parent_keys
-                keys.update(parent for parent in parents if parent.path[0] == "bronze")
+            typed_from = metadata_value(self.graph.get(key).metadata, RECONCILES_WITH)
+            if typed_from:
+                keys.add(AssetKey.from_user_string(typed_from))
         return sorted(keys)
 
     def kept_on_later_days(

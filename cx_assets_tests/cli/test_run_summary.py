@@ -899,6 +899,9 @@ def test_kept_on_later_days_reads_only_the_quarantine_written_since_the_run_bega
     plan = RunPlan.resolve("key:silver/calls_transcripts")
     assert plan.landed_tables() == [AssetKey(["bronze", "calls_transcripts"])]
     assert RunPlan.resolve("key:gold/calls_kpis_daily").landed_tables() == []
+    # Not the contacts the interactions read too: their quarantine is another step's.
+    interactions = RunPlan.resolve("key:silver/crm_interactions").landed_tables()
+    assert interactions == [AssetKey(["bronze", "crm_interactions"])]
     quarantine = tmp_path / "quarantine"
     for day, kept_on in ((date(2024, 1, 1), "2024-01-03"), (date(2024, 1, 2), "2024-01-05")):
         folder = partition_folder(quarantine / "calls_transcripts", day)
