@@ -110,8 +110,9 @@ class RunTally:
         )
 
     def add_failure(self, result) -> None:
-        """What a failed run met that decides how the command ends: an interruption, a
-        damaged warehouse, a full disk, a file it may not write."""
+        """What a failed run met: the steps it started (the summary marks the tables whose
+        step never did), and what decides how the command ends (an interruption, a damaged
+        warehouse, a full disk, a file it may not write)."""
         self.interrupted = any(is_interruption(event) for event in result.all_events)
         self.steps_started = {event.step_key for event in result.all_events if event.is_step_start}
         self.damaged = damage_met(result)
