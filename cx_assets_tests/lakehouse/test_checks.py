@@ -251,6 +251,12 @@ def test_a_failed_blocking_error_check_stops_what_is_downstream(lake):
     # The same graph on a day whose key is unique builds through.
     passing = lake.materialize(assets, day="2024-01-05")
     assert materialized(passing) == {"silver/keyed", "gold/keyed_count"}
+    # A range whose later day breaks the key stops it too: that day's verdict is an
+    # evaluation of the step's, as blocking as the first day's result (found by mutation
+    # testing: the later days' evaluations made non-blocking, no test failed).
+    ranged = lake.materialize(assets, day="2024-01-05", last_day="2024-01-06", raise_on_error=False)
+    assert materialized(ranged) == {"silver/keyed"}
+    assert not ranged.success
 
 
 def test_a_failed_warn_check_blocks_nothing(lake):
