@@ -546,15 +546,18 @@ def test_the_reject_ratios_bounds_and_severity_are_run_config(lake):
     """Found by mutation testing: the check judged the share against the default 0.001
     whatever `high` an operator set, and reported WARN whatever `severity`, and every test
     passed (none ran it under config). A day quarantining 1 of its 2 records (0.5): inside
-    a band raised to 0.6; outside one of 0.4 raised to ERROR, which it reports."""
+    a band raised to 0.6; outside one of 0.4 raised to ERROR, which it reports; below a
+    `low` raised to 0.6 (its low bound ignored, or a day of no records judged as 0, passed
+    every test too). The 6th landed nothing: it has no share to judge (`non_empty` warns of
+    it), whatever the bounds."""
     land_records(lake, "2024-01-05", {"Id": "two", "Label": "bad id"})
     lake.materialize([bronze_records, records], day="2024-01-05")
     (check,) = [c for c in declared_checks(
         "silver", "records", partitioned=True, reconciles_with=bronze_records.key
     ) if c.name == REJECT_RATIO]  # fmt: skip
 
-    def judged(**config):
-        run = CheckRun([date(2024, 1, 5)], lake.resources["warehouse"],
+    def judged(day=date(2024, 1, 5), **config):
+        run = CheckRun([day], lake.resources["warehouse"],
                        lake.resources["lake"], config, lake.instance)  # fmt: skip
         return check.evaluate(run)
 
@@ -563,6 +566,10 @@ def test_the_reject_ratios_bounds_and_severity_are_run_config(lake):
     assert not raised.passed and raised.severity == ERROR
     assert raised.metadata["high"].value == 0.4
     assert raised.description.startswith("2024-01-05: 50.00% quarantined")
+    assert not judged(low=0.6, high=1.0, severity=WARN).passed
+    nothing = judged(date(2024, 1, 6), low=0.6, high=1.0, severity=WARN)
+    assert nothing.passed, nothing.description
+    assert nothing.metadata["reject_ratio_by_day"].value == {"2024-01-06": None}
 
 
 def test_the_reject_ratio_says_the_days_most_frequent_reason(lake):
