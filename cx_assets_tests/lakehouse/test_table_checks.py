@@ -587,22 +587,40 @@ def test_the_reject_ratio_says_the_days_most_frequent_reason(lake):
     )
 
 
-def test_the_reject_ratio_counts_a_keys_repeats_as_one_reason_whatever_their_first_day():
+@pytest.mark.parametrize(
+    ("reasons_by_day", "said"),
+    [
+        (
+            {
+                "2024-01-07": {
+                    "duplicate Id (first delivered on 2024-01-05)": 2,
+                    "duplicate Id (first delivered on 2024-01-06)": 2,
+                },
+                "2024-01-08": {'field "Id" is not an integer': 3},
+            },
+            ", most as duplicate Id (first delivered on an earlier day) (4 of 7 records; "
+            "2 reasons)",
+        ),
+        # Reasons as frequent as each other: the first by name, whatever their order.
+        (
+            {"2024-01-07": {"no Label": 2, "bad Id": 2}},
+            ", most as bad Id (2 of 4 records; 2 reasons)",
+        ),
+        ({"2024-01-07": {"bad Id": 3}}, ", most as bad Id (3 of 3 records)"),  # no "1 reasons"
+    ],
+    ids=["repeats", "tie", "one reason"],
+)
+def test_the_reject_ratio_counts_a_keys_repeats_as_one_reason_whatever_their_first_day(
+    reasons_by_day, said
+):
     """Found in a review: a day repeating keys first delivered on two days (a source sending
     its last days again) read as two reasons, `most as duplicate Id (first delivered on
-    2024-01-05) (2 of 4 records; 2 reasons)`, where they are one: all four repeats."""
+    2024-01-05) (2 of 4 records; 2 reasons)`, where they are one: all four repeats. (Found
+    by mutation testing: a tie named by the reasons' order, or "; 1 reasons" said of a
+    single one, passed every test.)"""
     from cx_assets.lakehouse import table_checks
 
-    reasons_by_day = {
-        "2024-01-07": {
-            "duplicate Id (first delivered on 2024-01-05)": 2,
-            "duplicate Id (first delivered on 2024-01-06)": 2,
-        },
-        "2024-01-08": {'field "Id" is not an integer': 3},
-    }
-    assert table_checks._most_frequent_reason(reasons_by_day) == (
-        ", most as duplicate Id (first delivered on an earlier day) (4 of 7 records; 2 reasons)"
-    )
+    assert table_checks._most_frequent_reason(reasons_by_day) == said
 
 
 def test_the_default_share_is_a_thousandth_of_the_landed_records(lake):
