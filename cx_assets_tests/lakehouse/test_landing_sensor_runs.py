@@ -76,11 +76,16 @@ def test_a_tick_while_only_today_has_landed_says_when_it_runs(lake, ticker):
     sensor that does not see them (the log's line on today's folder is written once, on the
     first tick). The skip names the day and when it becomes a partition."""
     today = datetime.now(UTC).date()
-    lake.land_jsonl("crm", "interactions", today.isoformat(), [{"Id": 1}])
+    tomorrow = today + timedelta(days=1)
+    for day in (tomorrow, today):
+        lake.land_jsonl("crm", "interactions", day.isoformat(), [{"Id": 1}])
     for _ in range(2):
         message = ticker.tick().skip_message
         assert message.startswith("no new or re-delivered crm files in "), message
-        assert f"{today} runs once it is a partition, after 00:00 UTC" in message, message
+        # The first of them, and the day it becomes one (mutation testing: the last day
+        # named, or the day itself given as when it runs, passed every test).
+        said = f"{today} runs once it is a partition, after 00:00 UTC on {tomorrow}"
+        assert message.endswith(said), message
 
 
 def test_folders_that_are_not_dates_are_skipped(lake, ticker):
@@ -88,6 +93,18 @@ def test_folders_that_are_not_dates_are_skipped(lake, ticker):
     lake.land_jsonl("crm", "interactions", "2024-02-30", [{"Id": 1}])
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     assert keys(ticker.tick()) == [DAY]
+
+
+def test_a_run_stops_short_of_the_first_day_it_may_not_read_after_its_own():
+    """`_short_of`, worked by hand: of the later days built, those before the first held day
+    after the run's last (found by mutation testing: stopping at the last held day, a run
+    through one it may not read, passed every test, none holding two days)."""
+    from cx_assets.lakehouse.automation import _short_of
+
+    later = ["2024-01-06", "2024-01-07", "2024-01-08", "2024-01-09"]
+    held = ["2024-01-08", "2024-01-04", "2024-01-07"]  # the 4th comes before the run's days
+    assert _short_of(later, "2024-01-05", held) == (["2024-01-06"], "2024-01-07")
+    assert _short_of(later, "2024-01-05", ["2024-01-04"]) == (later, None)
 
 
 def days_of(result) -> list[tuple[str, str]]:
