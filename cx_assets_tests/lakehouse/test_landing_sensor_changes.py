@@ -169,6 +169,9 @@ def test_a_file_still_being_written_runs_once_it_is_whole(lake, instance, monkey
             assert not waits.run_requests
             assert f"landing/crm/interactions/{DAY}/day.jsonl" in waits.skip_message
             assert "still being written" in waits.skip_message
+            # and no later day waits with it (mutation testing: "; 0 later days wait with
+            # it" said, no test failed)
+            assert waits.skip_message.endswith(f"have not changed for {quiet:g} s)")
 
     later = datetime.now(UTC) + timedelta(seconds=quiet + 1)
     monkeypatch.setattr(automation, "_now", lambda: later)
@@ -347,8 +350,10 @@ def test_a_file_written_further_ahead_of_the_ticks_clock_than_the_wait_is_said(
     from cx_assets.lakehouse import automation
 
     path = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
+    other = lake.land_jsonl("crm", "interactions", DAY, [{"Id": 2}], name="zz.jsonl")
     written = path.stat().st_mtime_ns
-    os.utime(path, ns=(written, written + 60_000_000_000))  # the file server's clock
+    for ahead in (path, other):
+        os.utime(ahead, ns=(written, written + 60_000_000_000))  # the file server's clock
     _discovered_with_times(monkeypatch, lambda landed: (landed.mtime_ns, landed.mtime_ns))
     ticker = Ticker(
         make_sensor(quiet_seconds=automation.LANDING_QUIET_SECONDS), lake.root, instance
@@ -359,3 +364,5 @@ def test_a_file_written_further_ahead_of_the_ticks_clock_than_the_wait_is_said(
     said = [line for line in capfd.readouterr().err.splitlines() if "ahead of" in line]
     assert len(said) == 1
     assert f"landing/crm/interactions/{DAY}/part.jsonl was written 60 s ahead of" in said[0]
+    # The first file by name, and how many more (mutation testing: left out, no test failed).
+    assert said[0].endswith("its day runs as it is (1 more files of the day so)"), said[0]
