@@ -106,13 +106,23 @@ def test_a_link_loop_is_said_and_the_day_still_runs(lake, ticker, capfd):
     assert f"ignoring landing/crm/interactions/{DAY}/loop.jsonl: a link that loops" in said
 
 
-def test_many_files_not_read_are_said_in_a_bounded_number_of_lines(lake, ticker, capfd):
+@pytest.mark.parametrize(
+    ("count", "more"),
+    [
+        (120, [f"ignoring 70 more landed files of crm {DAY}, 120 in all"]),
+        # Exactly 50: each said, and no "0 more" (mutation testing: said, no test failed).
+        (50, []),
+    ],
+)
+def test_many_files_not_read_are_said_in_a_bounded_number_of_lines(
+    lake, ticker, capfd, count, more
+):
     """Found in a landing-shape audit: a day folder holding 5,000 files of another
     extension made 5,000 lines in the tick's log. The first 50 are said each, the rest in
     one line."""
     lake.land_jsonl("crm", "interactions", DAY, [{"Id": 1}])
     folder = lake.layout.landing_dir / "crm" / "interactions" / DAY
-    for number in range(120):
+    for number in range(count):
         (folder / f"note-{number:03d}.txt").write_text("not a record")
 
     assert len(ticker.tick().run_requests) == 1
@@ -125,7 +135,7 @@ def test_many_files_not_read_are_said_in_a_bounded_number_of_lines(lake, ticker,
     assert lines == [
         *(f"ignoring landing/crm/interactions/{DAY}/note-{number:03d}.txt: {why}"
           for number in range(50)),
-        f"ignoring 70 more landed files of crm {DAY}, 120 in all",
+        *more,
     ]  # fmt: skip
 
 
