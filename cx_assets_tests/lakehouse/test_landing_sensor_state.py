@@ -241,3 +241,31 @@ def test_a_same_size_rewrite_in_a_copied_root_the_sensor_saw_runs(lake, tmp_path
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
         assert keys(moved.tick()) == [DAY]
+
+
+@pytest.mark.parametrize(
+    ("changed", "fingerprinted", "rewritten"),
+    [
+        ({"size": 11}, True, False),  # cp -p of a corrected file into a copied root
+        ({"mtime_ns": 2_000}, True, False),
+        ({"ctime_ns": 4_000}, False, True),  # cp -p: only its ctime moved
+    ],
+    ids=["size", "mtime", "ctime"],
+)
+def test_a_days_fingerprint_is_its_files_paths_times_and_sizes(changed, fingerprinted, rewritten):
+    """A run key holds the day's fingerprint (path, mtime and size of each file) and the
+    state keeps its rewrites (their ctimes) apart: rewrites are not compared on the first
+    tick after a data root was copied, so a file re-delivered there keeping its mtime is
+    told by its size alone (mutation testing: the size or the mtime left out of the
+    fingerprint, no test failed)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from cx_assets.lakehouse.landing import LandedFile
+    from cx_assets.lakehouse.landing_state import fingerprint, rewrites
+
+    path = f"landing/crm/interactions/{DAY}/part.jsonl"
+    first = LandedFile(Path(path), path, date.fromisoformat(DAY), 1_000, 10, 3_000)
+    again = replace(first, **changed)
+    assert (fingerprint([again]) != fingerprint([first])) is fingerprinted
+    assert (rewrites([again]) != rewrites([first])) is rewritten
