@@ -286,8 +286,32 @@ def test_the_schedule_leaves_out_a_domain_already_built_from_its_landed_files(la
     assert said[-1] == f"{day} left out of the run for: calls built from its landed files"
     skipped = evaluate(alone)
     assert skipped.skip_message == f"nothing to run for {day}: calls built from its landed files"
+    # Bronze built again from the same files, the run failing after it: the day's silver
+    # and gold are older than it (mutation testing: their order unread, no test failed).
+    lake.materialize(
+        calls.partitioned, day=day, selection=[AssetKey(["bronze", "calls_transcripts"])]
+    )
+    assert groups(alone) == {"calls"}
+    lake.materialize(calls.partitioned, day=day)
     transcripts.write_text(transcripts.read_text() + '{"call_id": "c2"}\n')  # re-delivered
     assert groups(alone) == {"calls"}
+
+
+def test_a_domain_nothing_lands_for_is_never_taken_as_built_from_landing(tmp_path):
+    """Only a run builds the days of a domain whose tables none land: the schedule runs them
+    (mutation testing: such a domain taken as built, no test failed; every domain of the
+    product lands files). Said without an instance: nothing is looked up."""
+    from datetime import date
+
+    from dagster import Definitions
+
+    from cx_assets.lakehouse.automation import built_from_landing
+    from cx_assets.lakehouse.resources import build_resources
+    from cx_assets_tests.lakehouse.checked_assets import GROUP, keyed
+
+    defs = Definitions(assets=[keyed], resources=build_resources(tmp_path))
+    graph = defs.get_repository_def().asset_graph
+    assert not built_from_landing(None, graph, tmp_path, GROUP, date(2024, 1, 5))
 
 
 def test_the_schedule_leaves_out_a_domain_whose_landing_run_is_going(lake):
@@ -358,6 +382,9 @@ def test_the_schedule_runs_the_first_partition_and_skips_the_day_before_it():
     at = datetime.combine(first, datetime.min.time(), UTC) + timedelta(hours=2)
     request = yesterday_run(at + timedelta(days=1), None, None, Path("landing"), print)
     assert isinstance(request, RunRequest) and request.partition_key == first.isoformat()
+    # Keyed by its day: a tick evaluated again for the same day starts no second run
+    # (mutation testing: the key dropped, no test failed).
+    assert request.run_key == first.isoformat()
     skipped = yesterday_run(at, None, None, Path("landing"), print)
     assert isinstance(skipped, SkipReason)
     assert skipped.skip_message.startswith(f"{first - timedelta(days=1)} is before the first")
