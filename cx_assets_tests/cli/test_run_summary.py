@@ -436,12 +436,28 @@ def test_the_summary_counts_a_per_day_gold_table_over_the_runs_days_only(tmp_pat
     ]  # fmt: skip
 
 
-def _failed_step(step_key: str, cls_name: str, message: str):
-    error = SimpleNamespace(cls_name=cls_name, message=message, cause=None)
+def _failed_step(step_key: str | None, cls_name: str, message: str, *, cause=None, run=False):
+    """A step's failure event (`run`: the run's own, `step_key` None), of an error with
+    `cause` under it; `cls_name` None: an event without an error."""
+    error = SimpleNamespace(cls_name=cls_name, message=message, cause=cause) if cls_name else None
     return SimpleNamespace(
-        is_step_failure=True, is_run_failure=False, step_key=step_key,
+        is_step_failure=not run, is_run_failure=run, is_step_start=False, step_key=step_key,
         event_specific_data=SimpleNamespace(error=error),
     )  # fmt: skip
+
+
+def _step_started(step_key: str):
+    return SimpleNamespace(
+        is_step_failure=False, is_run_failure=False, is_step_start=True, step_key=step_key,
+        event_specific_data=None,
+    )  # fmt: skip
+
+
+# The error of a run that Ctrl-C or a stop signal interrupted: its class, its message.
+_INTERRUPTED = (
+    "DagsterExecutionInterruptedError",
+    "dagster._core.errors.DagsterExecutionInterruptedError: Execution was interrupted",
+)
 
 
 def test_a_failed_step_is_one_readable_line():
@@ -465,6 +481,8 @@ def test_a_failed_step_is_one_readable_line():
             ),
             _failed_step("gold__daily", "RuntimeError", "RuntimeError: rollup broke\n"),
             _failed_step("gold__bare", "KeyError", "'agent'"),
+            # a message opening on a blank line: its first line of words
+            _failed_step("gold__blank", "Failure", "\n  no answers landed\n"),
             # another error's lines after a colon may hold the data's values: left out
             _failed_step("silver__rows", "ValueError", "rows failed:\nmaria@example.com\n"),
         ]
@@ -475,6 +493,7 @@ def test_a_failed_step_is_one_readable_line():
         "severity: gold/weekly: unique_key; gold/other: row_count",
         "gold__daily: RuntimeError: rollup broke",
         "gold__bare: KeyError: 'agent'",
+        "gold__blank: Failure: no answers landed",
         "silver__rows: ValueError: rows failed:",
     ]
 
@@ -684,24 +703,33 @@ def test_files_changed_after_the_run_read_them_are_three_named_and_the_rest_coun
     ]
 
 
-def test_a_blocking_checks_failure_names_three_checks_and_counts_the_rest():
+@pytest.mark.parametrize(
+    ("checks", "named"),
+    [
+        (1, "gold/weekly: check_1"),
+        (3, "gold/weekly: check_1; gold/weekly: check_2; gold/weekly: check_3"),
+        (6, "gold/weekly: check_1; gold/weekly: check_2; gold/weekly: check_3; and 3 more lines"),
+    ],
+    ids=["one", "three", "six"],
+)
+def test_a_blocking_checks_failure_names_three_checks_and_counts_the_rest(checks, named):
     """A step that blocking checks failed names the first three and counts the others
     (found by mutation testing: two named, the rest miscounted or not counted at all, each
-    passed every test of the summary, whose step named two checks)."""
+    passed every test of the summary, whose step named two checks; and again: one check
+    left unnamed, its line ending at the colon, and three said `and 0 more lines`)."""
     from cx_assets.cli.run_report import failure_lines
 
-    checks = [f"gold/weekly: check_{n}" for n in range(1, 7)]
+    lines = [f"gold/weekly: check_{n}" for n in range(1, checks + 1)]
     message = (
-        "dagster._core.errors.DagsterAssetCheckFailedError: 6 blocking asset checks failed "
-        "with ERROR severity:\n" + "\n".join(checks) + "\n"
+        f"dagster._core.errors.DagsterAssetCheckFailedError: {checks} blocking asset checks "
+        "failed with ERROR severity:\n" + "\n".join(lines) + "\n"
     )
     result = SimpleNamespace(
         all_events=[_failed_step("gold__weekly", "DagsterAssetCheckFailedError", message)]
     )
     assert failure_lines(result) == [
-        "gold__weekly: DagsterAssetCheckFailedError: 6 blocking asset checks failed with ERROR "
-        "severity: gold/weekly: check_1; gold/weekly: check_2; gold/weekly: check_3; and 3 "
-        "more lines"
+        f"gold__weekly: DagsterAssetCheckFailedError: {checks} blocking asset checks failed "
+        f"with ERROR severity: {named}"
     ]
 
 
@@ -745,13 +773,16 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
     order the plan holds them in; a per-day table it wrote counted over its two days (2 + 4
     of 9 rows), a whole-history one whole; one it did not write, built by an earlier run on
     01-02 alone, said to be that run's; a whole-history one it did not write, never
-    materialized, holding what a failed step left (no rows); one never written; six landed
+    materialized, holding what a failed step left (no rows); one never written; one whose
+    step wrote the warehouse and failed before its Parquet, to be published; six landed
     files not read, the first five listed; the checks' three counts each in its place. The
     run failed: the tables whose steps it did not start (left out after a step before them
-    failed) say so. Found by mutation testing, each passing every test of the summary: the tables in the
-    plan's order; an earlier run's days asked all to be materialized before (its rows said
-    a failed step's); a rollup's rows said never written for the days; the cap of five
-    files said only past six, or a sixth file listed; warned and failed swapped."""
+    failed) say so. Found by mutation testing, each passing every test of the summary: the
+    tables in the plan's order; an earlier run's days asked all to be materialized before
+    (its rows said a failed step's); a rollup's rows said never written for the days; the
+    cap of five files said only past six, or a sixth file listed; warned and failed
+    swapped. And again, each passing the summary's fast tests: a silver table of the plan
+    counted as a gold one; the rows of a table left unpublished said a failed step's."""
     from dagster import AssetKey
 
     from cx_assets.cli.run_report import RunTally, print_summary
@@ -764,13 +795,14 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
                 [["2024-01-02", "2024-01-02"]])  # fmt: skip
     con.execute("CREATE TABLE gold.calls_agent_totals AS SELECT * FROM range(5)")
     con.execute("CREATE TABLE gold.calls_left_totals AS SELECT * FROM range(0)")
-    per_day, earlier, rollup, left, never = (
+    con.execute("CREATE TABLE gold.calls_unpublished_daily AS SELECT DATE '2024-01-03' AS date")
+    per_day, earlier, rollup, left, never, unpublished = (
         AssetKey(["gold", name])
         for name in ("calls_kpis_daily", "calls_earlier_daily", "calls_agent_totals",
-                     "calls_left_totals", "calls_never_built")
+                     "calls_left_totals", "calls_never_built", "calls_unpublished_daily")
     )  # fmt: skip
     tally = RunTally(passed=3, warned=1, failed=2, written={per_day, rollup})
-    tally.steps_started = {f"gold__{key.path[-1]}" for key in (per_day, rollup, left)}
+    tally.steps_started = {f"gold__{key.path[-1]}" for key in (per_day, rollup, left, unpublished)}
     tally.ignored = {(f"calls/transcripts/2024-01-02/{n}.txt", "not .json") for n in "fedcba"}
     instance = SimpleNamespace(
         get_materialized_partitions=lambda key: {"2024-01-02"} if key == earlier else set(),
@@ -778,11 +810,15 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
     )
     resources = {
         "warehouse": _GoldInMemory(con),
-        "gold_io_manager": SimpleNamespace(left_unpublished=lambda table: False),
+        "gold_io_manager": SimpleNamespace(
+            left_unpublished={"calls_unpublished_daily"}.__contains__
+        ),
     }
 
-    print_summary(resources, instance, [per_day, never, left, earlier, rollup],
-                  {per_day, earlier}, (date(2024, 1, 2), date(2024, 1, 3)), tally)  # fmt: skip
+    silver = AssetKey(["silver", "calls_transcripts"])  # of the plan too: no gold row
+    planned = [per_day, never, unpublished, left, silver, earlier, rollup]
+    print_summary(resources, instance, planned, {per_day, earlier, silver, unpublished},
+                  (date(2024, 1, 2), date(2024, 1, 3)), tally)  # fmt: skip
 
     assert capsys.readouterr().out.splitlines() == [
         "gold rows:",
@@ -793,6 +829,8 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
         f"  {'calls_left_totals':<34} {0:>10,}  (not materialized: rows a failed step left in "
         "the warehouse)",
         f"  {'calls_never_built':<34} (its step did not run; never written)",
+        f"  {'calls_unpublished_daily':<34} {1:>10,}  (not materialized: its step wrote the "
+        "warehouse, then failed before the Parquet; the next run publishes it)",
         "not read: 6 landed files, the first 5:",
         *(f"  calls/transcripts/2024-01-02/{n}.txt: not .json" for n in "abcde"),
         "checks: 3 passed, 1 warned, 2 failed",
@@ -801,9 +839,10 @@ def test_the_summary_counts_each_gold_table_by_name_and_lists_five_files_not_rea
 
 def test_the_summary_lists_five_landed_files_of_each_kind_and_counts_them_all(capsys):
     """Worked by hand: six files without an optional field's column (the first five by name
-    listed, all six counted), one of a likely rename, two spelling a required field
-    otherwise, each under its heading. Found by mutation testing: four listed of six passed
-    every test of the summary, whose days had a file or two of each kind."""
+    listed, all six counted), one of a likely rename, five spelling a required field
+    otherwise (all five listed, no `the first 5`), each under its heading. Found by mutation
+    testing: four listed of six passed every test of the summary, whose days had a file or
+    two of each kind; and `the first 5` said of five."""
     from cx_assets.cli.run_report import RunTally, print_summary
 
     tally = RunTally()
@@ -811,7 +850,7 @@ def test_the_summary_lists_five_landed_files_of_each_kind_and_counts_them_all(ca
     tally.renamed_fields = {("calls/transcripts/2024-01-02/a.jsonl", "customer_id absent, "
                              "client_id undeclared")}  # fmt: skip
     tally.spelled_otherwise = {
-        (f"support/agents/2024-01-02/{n}.csv", "Agent ID for agent_id") for n in "ba"
+        (f"support/agents/2024-01-02/{n}.csv", "Agent ID for agent_id") for n in "edcba"
     }
 
     print_summary({}, None, [], set(), (date(2024, 1, 2), date(2024, 1, 2)), tally)
@@ -823,9 +862,9 @@ def test_the_summary_lists_five_landed_files_of_each_kind_and_counts_them_all(ca
         "optional fields no record has, beside fields the contract does not declare (may be "
         "renames), their records kept without a value: 1 landed file:",
         "  calls/transcripts/2024-01-02/a.jsonl: customer_id absent, client_id undeclared",
-        "required fields spelled otherwise, their records quarantined as missing them: 2 "
+        "required fields spelled otherwise, their records quarantined as missing them: 5 "
         "landed files:",
-        *(f"  support/agents/2024-01-02/{n}.csv: Agent ID for agent_id" for n in "ab"),
+        *(f"  support/agents/2024-01-02/{n}.csv: Agent ID for agent_id" for n in "abcde"),
         "checks: 0 passed, 0 warned, 0 failed",
     ]
 
@@ -921,3 +960,301 @@ def test_kept_on_later_days_reads_only_the_quarantine_written_since_the_run_bega
     before = time.time() - 3600
     both = plan.kept_on_later_days(quarantine, date(2024, 1, 1), date(2024, 1, 2), since=before)
     assert [found.days for found in both] == [("2024-01-03", "2024-01-05")]
+
+
+def _metadata(**values) -> dict:
+    """A materialization's metadata: each value as Dagster holds it (`.value`)."""
+    return {name: SimpleNamespace(value=value) for name, value in values.items()}
+
+
+def test_the_tally_gathers_what_each_day_s_materialization_says_of_its_landed_files():
+    """Worked by hand, a range's two bronze materializations of one table: the files each
+    lists as not read, and those it counted without listing them (5 counted, 2 listed: 3
+    more); each day's fingerprint kept, the first day's too; the optional columns missing,
+    the likely renamed fields and the required ones spelled otherwise, each as the summary
+    says them. Found by mutation testing, each passing the summary's fast tests (whose
+    tallies were made by hand): the listed files counted twice; the second day's
+    fingerprints replacing the first's (its changes after the read then never said); the
+    asset not marked written."""
+    from dagster import AssetKey
+
+    from cx_assets.cli.run_report import RunTally
+    from cx_assets.lakehouse.asset_factories import IGNORED_COUNT, IGNORED_FILES
+    from cx_assets.lakehouse.landing_state import LANDING_FINGERPRINTS
+    from cx_assets.lakehouse.silver_report import (
+        LIKELY_RENAMED_FIELDS,
+        MISSING_OPTIONAL_COLUMNS,
+        REQUIRED_SPELLED_OTHERWISE,
+    )
+
+    key = AssetKey(["bronze", "digital_journeys"])
+    first = _metadata(**{
+        IGNORED_FILES: [["a/x.txt", "not .csv"], ["a/y.txt", "not .csv"]], IGNORED_COUNT: 5,
+        LANDING_FINGERPRINTS: {"2024-01-05": ["f1"]},
+        MISSING_OPTIONAL_COLUMNS: {"m.csv": ["error_code", "error_message"]},
+    })  # fmt: skip
+    second = _metadata(**{
+        IGNORED_FILES: [["b/z.txt", "a folder"]], LANDING_FINGERPRINTS: {"2024-01-06": ["f2"]},
+        LIKELY_RENAMED_FIELDS: {"t.jsonl": {"absent": ["csat_score"],
+                                            "undeclared": ["ticket_csat_score"]}},
+        REQUIRED_SPELLED_OTHERWISE: {"s.csv": {"Action": "action", "Member": "member_id"}},
+    })  # fmt: skip
+    tally = RunTally()
+    for metadata in (first, second):
+        tally.add_materialization(
+            SimpleNamespace(asset_key=key, materialization=SimpleNamespace(metadata=metadata))
+        )
+
+    assert tally.written == {key}
+    assert tally.ignored == {("a/x.txt", "not .csv"), ("a/y.txt", "not .csv"),
+                             ("b/z.txt", "a folder")}  # fmt: skip
+    assert tally.ignored_unlisted == 3
+    assert tally.read_landing == {key: {"2024-01-05": ["f1"], "2024-01-06": ["f2"]}}
+    assert tally.missing_columns == {("m.csv", "error_code, error_message")}
+    assert tally.renamed_fields == {("t.jsonl", "csat_score absent, ticket_csat_score undeclared")}
+    assert tally.spelled_otherwise == {("s.csv", "Action for action, Member for member_id")}
+
+
+def test_the_tally_of_a_failed_run_keeps_the_steps_it_started_and_whether_it_was_stopped():
+    """Worked by hand: a run that started two steps, one failing, and then was interrupted:
+    the steps started are the two (a step of a table the summary says `its step did not
+    run` for is none of them), and it was interrupted; nothing of a damaged warehouse, a
+    full disk or a file it may not write. Found by mutation testing: the steps that
+    succeeded taken for those started passed the summary's fast tests."""
+    from cx_assets.cli.run_report import RunTally
+
+    result = SimpleNamespace(all_events=[
+        _step_started("silver__calls_transcripts"), _step_started("gold__calls_kpis_daily"),
+        _failed_step("gold__calls_kpis_daily", "RuntimeError", "RuntimeError: kpis broke"),
+        _failed_step(None, *_INTERRUPTED, run=True),
+    ])  # fmt: skip
+    tally = RunTally()
+
+    tally.add_failure(result)
+
+    assert tally.steps_started == {"silver__calls_transcripts", "gold__calls_kpis_daily"}
+    assert tally.interrupted is True
+    assert (tally.damaged, tally.full_disk, tally.not_writable) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("events", "said"),
+    [
+        (
+            [_failed_step("gold__a", "RuntimeError", "RuntimeError: a broke"),
+             _failed_step(None, "DagsterExecutionStepExecutionError", "steps failed", run=True)],
+            ["gold__a: RuntimeError: a broke"],
+        ),
+        ([_failed_step(None, *_INTERRUPTED, run=True)],
+         ["run: interrupted (Ctrl-C or a stop signal) before it finished"]),
+        ([_failed_step(None, None, "", run=True)], ["see the Dagster UI for the run's events"]),
+        ([_failed_step(None, "RuntimeError", "RuntimeError: no job", run=True)],
+         ["run: RuntimeError: no job"]),
+        ([_failed_step("bronze__a", "InterruptedError", "[Errno 4] Interrupted system call")],
+         ["bronze__a: InterruptedError: [Errno 4] Interrupted system call"]),
+    ],
+    ids=["a-step-and-the-run", "interrupted", "the-run-without-an-error", "the-run-alone",
+         "a-system-call-interrupted"],
+)  # fmt: skip
+def test_the_runs_own_failure_is_said_only_when_no_step_failed(events, said):
+    """The run's failure repeats its failed step's error: said only without one (an
+    interruption, in one line; an error before any step), and without an error of its own,
+    the UI is where to look; a step's system call interrupted (Python's `InterruptedError`)
+    is the step's error, no Ctrl-C. Found by mutation testing, each passing the summary's
+    fast tests: the run's failure said before (or with) the step's; an interruption said
+    twice, its error's line after the words; `run: unknown error`; the interrupted system
+    call taken for Ctrl-C."""
+    from cx_assets.cli.run_report import failure_lines
+
+    assert failure_lines(SimpleNamespace(all_events=events)) == said
+
+
+def test_a_damaged_parquet_file_is_said_by_the_error_naming_it_not_as_the_warehouse():
+    """A step that met a damaged bronze Parquet file: its line is our error naming the file,
+    not Arrow's cause below it ("Parquet magic bytes not found", naming neither the file nor
+    the run that writes it anew); and it is no damaged warehouse, whose line ends the command
+    telling to move the warehouse aside. Found by mutation testing, each passing the summary's
+    fast tests: Arrow's cause said; the file taken for the warehouse."""
+    from cx_assets.cli.run_report import damage_met, failure_lines
+
+    said = "/d/bronze/x/date=2024-01-05/part.parquet cannot be read as Parquet (magic bytes)"
+    arrow = SimpleNamespace(cls_name="ArrowInvalid", message="Parquet magic bytes not found",
+                            cause=None)  # fmt: skip
+    damaged = _failed_step("silver__x", "DamagedParquetError", said, cause=arrow)
+    result = SimpleNamespace(all_events=[damaged])
+
+    assert failure_lines(result) == [f"silver__x: DamagedParquetError: {said}"]
+    assert damage_met(result) is None
+
+
+@pytest.mark.parametrize(
+    ("cls_name", "message", "said"),
+    [
+        ("OperationalError", "sqlite3.OperationalError: database or disk is full\nmore",
+         "database or disk is full"),
+        ("OSError", "OSError: [Errno 28] Error writing bytes: No space left on device",
+         "[Errno 28] Error writing bytes: No space left on device"),
+    ],
+    ids=["sqlite", "arrow"],
+)  # fmt: skip
+def test_a_step_a_full_disk_failed_naming_no_file_is_said_by_its_first_line(
+    cls_name, message, said
+):
+    """A full disk whose error names no file (SQLite's, of Dagster's history; Arrow's,
+    writing Parquet) is a full disk too, said by its error's first line without its class.
+    Found by mutation testing, each passing the summary's fast tests: SQLite's words not
+    taken for a full disk; an unnamed one not at all; its class left in its line."""
+    from cx_assets.cli.run_report import full_disk_met
+
+    found = full_disk_met(SimpleNamespace(all_events=[_failed_step("gold__a", cls_name, message)]))
+    assert (found.errno, found.strerror, found.filename) == (28, said, None)
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "said"),
+    [
+        ("OSError: [Errno 30] Read-only file system: '/ro/bronze/x.parquet'", 30,
+         "Read-only file system"),
+        ("DayFoldersNotRead: [Errno 13] Permission denied: '/l/calls/t/2024-01-05'; and 2 more "
+         "day folders of calls/t it cannot read either: 2024-01-06, 2024-01-07", 13,
+         "Permission denied; and 2 more day folders of calls/t it cannot read either: "
+         "2024-01-06, 2024-01-07"),
+    ],
+    ids=["read-only-mount", "day-folders"],
+)  # fmt: skip
+def test_a_step_that_may_not_write_or_read_names_the_file_and_the_other_days(message, code, said):
+    """A read-only mount is a file the step may not write, as a folder of another user's; a
+    range's day folders a bronze step may not read name the first and count the others.
+    Found by mutation testing, each passing the summary's fast tests: a read-only file
+    system left to end in `FAILED`; the other day folders left out of the line."""
+    from cx_assets.cli.run_report import not_writable_met
+
+    found = not_writable_met(SimpleNamespace(all_events=[_failed_step("b", "OSError", message)]))
+    assert (found.errno, found.strerror) == (code, said)
+    assert found.filename == message.split("'")[1]
+
+
+def test_the_advice_after_a_run_names_every_table_and_the_days_to_run_together(capsys):
+    """Worked by hand, a run of 2024-01-04 to 01-05: later days an earlier run built from
+    what it rebuilt (one day of a group, two of another), from the first day it rebuilt,
+    2024-01-03; days before it never built, to its last day; tables the selection left out;
+    later days that kept records of its days, from its first day. Each names every table
+    it is about, with the one command. Found by mutation testing, each passing the summary's
+    fast tests: two later days said as `1 day`; one table named of two; a command from
+    the later or earlier days themselves, leaving days between run apart; the left-out
+    tables said as the rebuilt ones."""
+    from cx_assets.cli.run_report import (
+        print_earlier_days,
+        print_kept_on_later_days,
+        print_later_days,
+        print_readers_left_out,
+    )
+    from cx_assets.lakehouse.staleness import EarlierDays, LaterDays, ReadersLeftOut
+
+    print_later_days([LaterDays("digital", ("2024-01-07",), ("silver/a", "gold/b")),
+                      LaterDays("calls", ("2024-01-06", "2024-01-08"), ("gold/c",))],
+                     "2024-01-03")  # fmt: skip
+    print_earlier_days([EarlierDays("crm", ("2024-01-01",), ("gold/d",))], "2024-01-05")
+    print_readers_left_out(None)
+    print_readers_left_out(ReadersLeftOut(("2024-01-04", "2024-01-05"), ("gold/e", "gold/f"),
+                                          ("silver/g",)))  # fmt: skip
+    print_kept_on_later_days(
+        [LaterDays("calls", ("2024-01-06", "2024-01-09"), ("silver/h", "silver/i"))], "2024-01-04"
+    )
+
+    assert capsys.readouterr().out.splitlines() == [
+        "later days out of date: digital, 1 day, 2024-01-07: silver/a, gold/b read these days, "
+        "and an earlier run built them. Bring them up to date with:",
+        "  cx-lakehouse run --date 2024-01-03 --to 2024-01-07 --select group:digital",
+        "later days out of date: calls, 2 days from 2024-01-06 to 2024-01-08: gold/c read these "
+        "days, and an earlier run built them. Bring them up to date with:",
+        "  cx-lakehouse run --date 2024-01-03 --to 2024-01-08 --select group:calls",
+        "earlier days not built: crm, 1 day, 2024-01-01, landed but was never built, and gold/d "
+        "read it as a day with no rows. Build it with:",
+        "  cx-lakehouse run --date 2024-01-01 --to 2024-01-05 --select group:crm",
+        "left out of date by the selection: gold/e, gold/f of 2024-01-04 to 2024-01-05 read "
+        "silver/g, rebuilt by this run after them. Bring them up to date with:",
+        "  cx-lakehouse run --date 2024-01-04 --to 2024-01-05 --select key:silver/g+",
+        "kept on later days: calls, silver/h, silver/i kept records of these days on 2024-01-06 "
+        "to 2024-01-09 (run before them), and quarantined this run's copies as already kept "
+        "there. Give each record to its first delivery with:",
+        "  cx-lakehouse run --date 2024-01-04 --to 2024-01-09 --select group:calls",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("listed", "unlisted", "heading"),
+    [
+        (1, 0, "not read: 1 landed file:"),
+        (2, 3, "not read: 5 landed files:"),
+        (5, 1000, "not read: 1,005 landed files, the first 5:"),
+    ],
+    ids=["one", "five-two-listed", "past-a-thousand"],
+)
+def test_the_summary_counts_every_landed_file_not_read_listed_or_not(
+    capsys, listed, unlisted, heading
+):
+    """Worked by hand: the files the materializations listed and those they only counted
+    (`ignored_unlisted`) are counted together, `the first 5` said only past five, the files
+    listed by name. Found by mutation testing, each passing the summary's fast tests (a
+    whole run of the command caught the second): `1 landed files`; `the first 5` of five;
+    the files only counted left out of the count."""
+    from cx_assets.cli.run_report import RunTally, print_summary
+
+    names = [f"calls/transcripts/2024-01-02/{n}.txt" for n in "abcde"[:listed]]
+    tally = RunTally(ignored={(name, "not .json") for name in names}, ignored_unlisted=unlisted)
+
+    print_summary({}, None, [], set(), (date(2024, 1, 2), date(2024, 1, 2)), tally)
+
+    assert capsys.readouterr().out.splitlines() == [
+        heading,
+        *(f"  {name}: not .json" for name in names),
+        "checks: 0 passed, 0 warned, 0 failed",
+    ]
+
+
+def test_the_quarantine_summary_of_two_tables_says_whose_each_table_s_records_are(tmp_path, capsys):
+    """Worked by hand, a failed run of 2024-01-05 to 01-06 that began at `since`: the calls'
+    first day clean (its empty file an earlier run's), their second day's one record this
+    run's; the digital calls' first day's two records an earlier run's (the run failed
+    before rewriting it), their second day's one record this run's. Each table says its own
+    count and first record, from the first day holding one; a table holding an earlier
+    run's records on any day says so, an earlier empty file says nothing. Found by mutation
+    testing, each passing the summary's fast tests: each table given the total; the second
+    table left out; a clean first day read for the first record; `an earlier run's` only
+    when every day is; an earlier empty file marking the table an earlier run's."""
+    import time
+
+    import pandas as pd
+    from dagster import AssetKey
+
+    from cx_assets.cli.run_report import print_quarantined
+    from cx_assets.lakehouse import quarantine
+    from cx_assets.lakehouse.parquet import partition_folder
+
+    first, second = date(2024, 1, 5), date(2024, 1, 6)
+    rows = {
+        "calls_transcripts": [(second, f"landing/calls/transcripts/{second}/c.jsonl", 3, "bad")],
+        "digital_calls": [(first, f"landing/digital/calls/{first}/a.csv", 2, "late"),
+                          (first, f"landing/digital/calls/{first}/a.csv", 4, "late"),
+                          (second, f"landing/digital/calls/{second}/b.csv", 5, "late")],
+    }  # fmt: skip
+    since, earlier = time.time() - 60, time.time() - 3600
+    for table, rejected in rows.items():
+        rejects = pd.DataFrame(rejected, columns=["date", "source_file", "line_number", "reason"])
+        quarantine.write(tmp_path, table, rejects.assign(raw="x"), [first, second],
+                         datetime.now(UTC))  # fmt: skip
+        for written in partition_folder(tmp_path / table, first).glob("*.parquet"):
+            os.utime(written, (earlier, earlier))
+    tables = {AssetKey(["bronze", "digital_calls"]), AssetKey(["bronze", "calls_transcripts"])}
+
+    print_quarantined(tmp_path, tables, first, second, since=since)
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"quarantined: 4 records of these days, in {tmp_path}/ (first of each):",
+        f"  {'calls_transcripts':<34} {1:>10,}  landing/calls/transcripts/{second}/c.jsonl:3: bad",
+        f"  {'digital_calls':<34} {3:>10,}  landing/digital/calls/{first}/a.csv:2: late  "
+        "(an earlier run's)",
+        "    from 2 files, by reason:",
+        f"             3  late  (first: landing/digital/calls/{first}/a.csv:2)",
+    ]
