@@ -1258,3 +1258,254 @@ def test_the_quarantine_summary_of_two_tables_says_whose_each_table_s_records_ar
         "    from 2 files, by reason:",
         f"             3  late  (first: landing/digital/calls/{first}/a.csv:2)",
     ]
+
+
+def _run_ended(monkeypatch, tmp_path, tally, *, succeeded: bool, last: date = date(2024, 1, 5)):
+    """How `run` ends after its run and summary (`_run_and_report` giving `succeeded` and
+    `tally`, made by hand) of 2024-01-05 to `last`, `group:calls`, on a data root of its own:
+    its exit code."""
+    from argparse import Namespace
+
+    from cx_assets.cli import run
+    from cx_assets.lakehouse import resources
+    from cx_assets.lakehouse.settings import Settings
+
+    def run_and_report(*args, **kwargs):
+        return succeeded, tally
+
+    def unused(*args) -> None:
+        return None
+
+    def resources_of(data_dir) -> dict:
+        return {"warehouse": SimpleNamespace(close=unused)}
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(run, "prepare_dagster_home", unused)
+    monkeypatch.setattr(run, "_run_and_report", run_and_report)
+    monkeypatch.setattr(resources, "build_resources", resources_of)
+    args = Namespace(select="group:calls", verbose=False)
+    return run._run_planned(args, Settings.from_env(), None, [], (date(2024, 1, 5), last))
+
+
+@pytest.mark.parametrize(
+    ("succeeded", "counts", "code", "last_line"),
+    [
+        (True, {"passed": 3, "warned": 2}, 0, "OK"),
+        (True, {"passed": 3, "warned": 2, "failed": 1}, 1, "FAILED"),
+        (False, {"passed": 3}, 1, "FAILED"),
+    ],
+    ids=["warned", "an-error-check-failed", "a-step-failed"],
+)
+def test_run_exits_0_only_if_every_step_succeeded_and_no_error_check_failed(
+    monkeypatch, tmp_path, capsys, succeeded, counts, code, last_line
+):
+    """Contract section 1: exit code 0 only if every step succeeded and no ERROR-severity
+    check failed; a WARN check failing fails nothing. Found by mutation testing, each passing
+    the summary's fast tests: a failed ERROR check ending in OK and 0; a warning failing the
+    run; a failed step ending in 0 (only whole runs of the command caught them, if any)."""
+    from cx_assets.cli.run_report import RunTally
+
+    tally = RunTally(**counts)
+
+    assert _run_ended(monkeypatch, tmp_path, tally, succeeded=succeeded) == code
+    assert capsys.readouterr().out.splitlines()[-1] == last_line
+
+
+@pytest.mark.parametrize(
+    ("last", "command"),
+    [
+        (date(2024, 1, 5), "cx-lakehouse run --date 2024-01-05 --select group:calls"),
+        (
+            date(2024, 1, 7),
+            "cx-lakehouse run --date 2024-01-05 --to 2024-01-07 --select group:calls",
+        ),
+    ],
+    ids=["a-day", "a-range"],
+)
+def test_an_interrupted_run_says_the_command_again_and_exits_as_stopped(
+    monkeypatch, tmp_path, capsys, last, command
+):
+    """A run Ctrl-C stopped during its steps (and that met a damaged warehouse too) says the
+    command that runs it again, `--to` only for a range, and exits 130 as any command Ctrl-C
+    stopped, not 1 nor the damage's line. Found by mutation testing, each passing the summary's
+    fast tests: `--to` of the one day; a range's `--to` left out; exit code 1."""
+    from cx_assets.cli.run_report import RunTally
+
+    tally = RunTally(interrupted=True, damaged="/d/warehouse.duckdb is damaged")
+
+    assert _run_ended(monkeypatch, tmp_path, tally, succeeded=False, last=last) == 130
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["stopped before it finished; run it again with:", f"  {command}"]
+    assert lines[-1] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("met", "raised"),
+    [
+        ({"damaged": "/d/warehouse.duckdb is damaged"}, "DamagedError"),
+        ({"full_disk": OSError(28, "No space left on device", "/d/gold/x.parquet")}, "OSError"),
+        (
+            {"not_writable": PermissionError(13, "Permission denied", "/d/bronze")},
+            "PermissionError",
+        ),
+    ],
+    ids=["damaged", "full-disk", "not-writable"],
+)
+def test_a_run_whose_steps_met_the_data_root_broken_ends_in_its_error(
+    monkeypatch, tmp_path, capsys, met, raised
+):
+    """A failed run whose steps met a damaged warehouse, a full disk or a file they may not
+    write ends in that error (the command's last line, `failures`), after the summary's
+    FAILED. Found by mutation testing: each left unraised, ending in exit 1 alone, passed
+    the summary's fast tests."""
+    from cx_assets.cli.failures import DamagedError
+    from cx_assets.cli.run_report import RunTally
+
+    with pytest.raises((DamagedError, OSError)) as ended:
+        _run_ended(monkeypatch, tmp_path, RunTally(**met), succeeded=False)
+
+    assert type(ended.value).__name__ == raised
+    assert capsys.readouterr().out.splitlines()[-1] == "FAILED"
+
+
+class _AnsweredPlan:
+    """A `RunPlan` of a run of 2024-01-05 to 01-07 whose answers are made by hand: its run
+    `succeeded` or not; its rows of silver/a, which later days read, changed on 2024-01-04
+    (left by a stopped run) too; a later day built from them, an earlier day never built,
+    a later day that kept its records."""
+
+    selected, rollups, partitioned = set(), set(), set()
+    later = ("calls", ("2024-01-09",), ("silver/a",))
+
+    def __init__(self, succeeded: bool):
+        self.succeeded = succeeded
+
+    def require_built_upstreams(self, *args) -> None:
+        return None
+
+    require_built_days = require_built_upstreams
+
+    def reads_later_built_days(self, instance, days) -> bool:
+        return True
+
+    def read_ahead_rows(self, warehouse, days) -> dict:
+        return {"silver/a": {"2024-01-05": [1, "a"]}}
+
+    def of_this_plan(self, fingerprints: dict) -> tuple[dict, dict]:
+        return fingerprints, {}
+
+    def materialize(self, instance, keys, tally, *, verbose: bool) -> bool:
+        return self.succeeded
+
+    def landing_changed_since_read(self, *args) -> list:
+        return []
+
+    misplaced_landing = landing_changed_since_read
+
+    def later_days_after(self, instance, warehouse, before) -> tuple[list, list[str]]:
+        from cx_assets.lakehouse.staleness import LaterDays
+
+        return [LaterDays(*self.later)], ["2024-01-04", "2024-01-05"]
+
+    def readers_left_out(self, instance, days) -> None:
+        return None
+
+    def earlier_days_not_built(self, *args) -> list:
+        from cx_assets.lakehouse.staleness import EarlierDays
+
+        return [EarlierDays("calls", ("2024-01-01",), ("silver/a",))]
+
+    def landed_tables(self) -> list:
+        return []
+
+    def kept_on_later_days(self, quarantine_dir, first, last, *, since: float) -> list:
+        from cx_assets.lakehouse.staleness import LaterDays
+
+        return [LaterDays(*self.later)]
+
+
+@pytest.mark.parametrize("succeeded", [True, False], ids=["succeeded", "failed"])
+def test_the_run_s_advice_runs_from_the_days_each_is_about(
+    monkeypatch, tmp_path, capsys, succeeded
+):
+    """Worked by hand, a run of 2024-01-05 to 01-07 (`_AnsweredPlan`): the later days built
+    from rows it changed, from the first changed day (2024-01-04, before the run's); the
+    earlier day never built, through the run's last day; the later day that kept its
+    records, from the run's first. A failed run keeps the fingerprints of what it read for
+    the next run; one that succeeded compared them and keeps none. Found by mutation
+    testing, each passing the summary's fast tests: the later days' command from the
+    run's first day (2024-01-04 left out), the earlier days' to its first, the kept days'
+    from its last; a failed run's fingerprints dropped."""
+    import dagster
+
+    from cx_assets.cli import run
+    from cx_assets.cli.read_ahead import ReadAheadJournal
+    from cx_assets.lakehouse import run_lock
+    from cx_assets.lakehouse.settings import Settings
+
+    def the_instance():
+        return contextlib.nullcontext(SimpleNamespace())
+
+    def no_dead_runs(instance) -> list:
+        return []
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(dagster.DagsterInstance, "get", the_instance)
+    monkeypatch.setattr(run_lock, "release_dead_runs", no_dead_runs)
+    settings = Settings.from_env()
+    resources = {"warehouse": None, "gold_io_manager": SimpleNamespace(republish_left_behind=list)}
+    keys = ["2024-01-05", "2024-01-06", "2024-01-07"]
+
+    days = (date(2024, 1, 5), date(2024, 1, 7))
+    plan = _AnsweredPlan(succeeded)
+
+    ended = run._run_and_report(settings, resources, plan, keys, days, 0.0, verbose=False)
+
+    assert ended[0] is succeeded
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert said == [
+        "  cx-lakehouse run --date 2024-01-04 --to 2024-01-09 --select group:calls",
+        "  cx-lakehouse run --date 2024-01-01 --to 2024-01-07 --select group:calls",
+        "  cx-lakehouse run --date 2024-01-05 --to 2024-01-09 --select group:calls",
+    ]
+    kept = ReadAheadJournal(settings.layout.read_ahead_journal).read()
+    assert kept == ({} if succeeded else {"silver/a": {"2024-01-05": [1, "a"]}})
+
+
+@pytest.mark.parametrize(
+    ("to", "days"),
+    [
+        (None, ["2024-01-05"]),
+        ("2024-01-05", ["2024-01-05"]),
+        ("2024-01-07", ["2024-01-05", "2024-01-06", "2024-01-07"]),
+    ],
+    ids=["no-to", "to-the-same-day", "a-range"],
+)
+def test_run_materializes_every_day_from_date_through_to(monkeypatch, tmp_path, to, days):
+    """Contract section 1: `--date` alone is its day; `--to` the last day of the range, the
+    same day too (a script's `--to "$DAY"` of a one-day range). Found by mutation testing:
+    `--to` of `--date`'s own day refused as before it passed the summary's fast tests."""
+    from argparse import Namespace
+
+    from cx_assets.cli import run
+    from cx_assets.lakehouse import early_bronze
+
+    planned = []
+
+    def run_planned(args, settings, keys, first_last, config) -> int:
+        planned.append(keys)
+        return 0
+
+    def no_early_read(*args) -> None:
+        return None
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(early_bronze, "start", no_early_read)
+    monkeypatch.setattr(early_bronze, "finish", no_early_read)
+    monkeypatch.setattr(run, "_run", run_planned)
+    args = Namespace(date="2024-01-05", to=to, select=None, config=None, verbose=False)
+
+    assert run.cmd_run(args) == 0
+    assert planned == [days]
