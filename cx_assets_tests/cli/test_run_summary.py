@@ -1509,3 +1509,121 @@ def test_run_materializes_every_day_from_date_through_to(monkeypatch, tmp_path, 
 
     assert run.cmd_run(args) == 0
     assert planned == [days]
+
+
+@pytest.mark.parametrize(
+    ("select", "said"),
+    [
+        ("key:gold/leakage_daily_summary or key:gold/leakage_journey_timeline",
+         "--select reads silver/digital_calls, silver/digital_journeys, "
+         "silver/digital_leakage_calls, never built: include them (e.g. --select "
+         "'*gold/leakage_daily_summary') or run them first"),
+        ("key:gold/leakage_daily_summary",
+         "--select reads silver/digital_calls, silver/digital_leakage_calls, never built: include "
+         "them (e.g. --select '*gold/leakage_daily_summary') or run them first"),
+        ("key:gold/leakage_root_cause",
+         "--select reads silver/digital_leakage_calls, never built: include it (e.g. --select "
+         "'*gold/leakage_root_cause') or run it first"),
+        ("key:silver/digital_calls or key:silver/digital_leakage_calls",
+         "--select reads bronze/digital_calls, silver/digital_journeys, "
+         "silver/digital_member_versions, never built: include them (e.g. --select "
+         "'*silver/digital_calls') or run them first"),
+        ("key:gold/calls_performance",
+         "--select reads silver/calls_transcripts of 2024-01-05 (and 1 more day), never built for "
+         "it: include it (e.g. --select '*gold/calls_performance') or run that day first"),
+    ],
+    ids=["three-tables", "two-tables", "one-table", "the-plan-builds-one", "two-days"],
+)  # fmt: skip
+def test_a_selection_reading_what_was_never_built_is_refused_naming_it(select, said):
+    """Worked by hand on a warehouse holding only silver/calls_transcripts of 2024-01-01: a
+    selection reading tables never built names them, `it` or `them`, and the first planned
+    table reading the first of them for the hint; a table the plan builds itself (the
+    digital calls, read by the leakage calls) is none of them; one built, but not for the
+    run's two days, names the first and counts the other. Found by mutation testing, each
+    passing the summary's fast tests (whole runs of the command may catch some): the hint
+    naming the last reader; `it` of two tables; a table the plan builds refused; `1 more
+    days`."""
+    from cx_assets.cli.options import UsageError
+    from cx_assets.cli.run_plan import RunPlan
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA silver")
+    con.execute("CREATE TABLE silver.calls_transcripts AS SELECT DATE '2024-01-01' AS date")
+
+    def never_materialized(key) -> set:
+        return set()
+
+    plan = RunPlan.resolve(select)
+
+    with pytest.raises(UsageError) as refused:
+        plan.require_built_upstreams(_GoldInMemory(con), None)
+        instance = SimpleNamespace(get_materialized_partitions=never_materialized)
+        plan.require_built_days(instance, _GoldInMemory(con), ["2024-01-05", "2024-01-06"])
+
+    assert str(refused.value) == said
+
+
+@pytest.mark.parametrize(
+    ("select", "rollups"),
+    [
+        ("key:silver/digital_leakage_calls",
+         ["gold/leakage_action_recommendations", "gold/leakage_savings_model"]),
+        ("key:silver/calls_transcripts or key:gold/support_ticket_analytics",
+         ["gold/support_ticket_analytics"]),
+    ],
+    ids=["a-date-grained-table", "a-rollup-beside-one"],
+)  # fmt: skip
+def test_a_plan_runs_the_rollups_downstream_of_its_days_and_those_selected(select, rollups):
+    """Contract section 1: the selected date-grained assets, then the whole-history rollups
+    that depend on them, none selected (silver/digital_leakage_calls feeds two; the calls'
+    transcripts none); a rollup selected runs, not the rollups that read it (support's
+    agent daily and customer insights read the ticket analytics). Found by mutation
+    testing, each passing the summary's fast tests (a whole run of the command caught the
+    first): the rollups downstream left out; those of a selected rollup run too."""
+    from cx_assets.cli.run_plan import RunPlan
+
+    plan = RunPlan.resolve(select)
+
+    assert sorted(key.to_user_string() for key in plan.rollups) == rollups
+
+
+def test_fingerprints_a_stopped_run_left_are_split_by_the_domains_the_plan_defines():
+    """A run of the calls defines their tables alone: a stopped run's fingerprints of the
+    CRM's are kept for a run that defines them to compare (found by mutation testing: the
+    split turned over passed the summary's fast tests and the journal's)."""
+    from cx_assets.cli.run_plan import RunPlan
+
+    fingerprints = {"bronze/calls_transcripts": {"2024-01-05": [1]},
+                    "bronze/crm_contacts": {"2024-01-05": [2]}}  # fmt: skip
+
+    ours, others = RunPlan.resolve("group:calls").of_this_plan(fingerprints)
+
+    assert ours == {"bronze/calls_transcripts": {"2024-01-05": [1]}}
+    assert others == {"bronze/crm_contacts": {"2024-01-05": [2]}}
+
+
+def test_a_run_of_one_table_says_what_lies_misplaced_in_its_source_s_folder_alone(tmp_path):
+    """Worked by hand, a run of the CRM's interactions alone: a folder of the CRM that is no
+    table of it is said; its sibling tables' folders (contacts landed) are not, one table
+    selected being no reason to call them misplaced; another source's folder (calls) is
+    left to that source's runs. Found by mutation testing: the siblings' folders called
+    misplaced passed the summary's fast tests."""
+    from cx_assets.cli.run_plan import RunPlan
+
+    landing = tmp_path / "landing"
+    landed_files = [
+        f"{folder}/2024-01-05/a.jsonl"
+        for folder in ("crm/contacts", "crm/interactions", "crm/nope", "calls/transcript")
+    ]
+    for landed_file in landed_files:
+        (landing / landed_file).parent.mkdir(parents=True)
+        (landing / landed_file).write_text("{}\n")
+
+    plan = RunPlan.resolve("key:bronze/crm_interactions")
+
+    assert plan.misplaced_landing(landing, date(2024, 1, 1)) == [
+        (
+            "landing/crm/nope",
+            "not a table of crm (its tables: contacts, deals, interactions, users)",
+        )
+    ]
