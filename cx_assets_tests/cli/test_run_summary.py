@@ -1627,3 +1627,30 @@ def test_a_run_of_one_table_says_what_lies_misplaced_in_its_source_s_folder_alon
             "not a table of crm (its tables: contacts, deals, interactions, users)",
         )
     ]
+
+
+def test_a_selection_reading_a_table_as_of_its_day_is_not_refused_for_that_day(tmp_path):
+    """Worked by hand: silver interactions read the contact versions up to their day, not of
+    it; a run of the interactions alone for a day the contact versions were never built
+    for (only 2024-01-01 was) is not refused, as a table read on its own day would be, the
+    contacts' bronze day being built (and the CRM's rollups, run after, reading the built
+    contacts and deals). Found by mutation testing: refusing it passed the
+    summary's fast tests (a whole run of the command catches it)."""
+    from cx_assets.cli.run_plan import RunPlan
+
+    con = duckdb.connect()
+    for layer, table in (("bronze", "crm_contacts"), ("silver", "crm_contact_versions"),
+                         ("silver", "crm_contacts"), ("silver", "crm_deals")):  # fmt: skip
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+        con.execute(f"CREATE TABLE {layer}.{table} AS SELECT DATE '2024-01-01' AS date")
+    warehouse = _GoldInMemory(con)
+    warehouse.data_dir = tmp_path
+
+    def bronze_built(key) -> set:
+        return {"2024-01-05"} if key.path[0] == "bronze" else set()
+
+    instance = SimpleNamespace(get_materialized_partitions=bronze_built)
+    plan = RunPlan.resolve("key:bronze/crm_interactions or key:silver/crm_interactions")
+
+    assert plan.require_built_upstreams(warehouse, None) is None
+    assert plan.require_built_days(instance, warehouse, ["2024-01-05"]) is None
