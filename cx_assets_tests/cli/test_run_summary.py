@@ -1654,3 +1654,20 @@ def test_a_selection_reading_a_table_as_of_its_day_is_not_refused_for_that_day(t
 
     assert plan.require_built_upstreams(warehouse, None) is None
     assert plan.require_built_days(instance, warehouse, ["2024-01-05"]) is None
+
+
+def test_a_selection_of_no_asset_naming_a_group_after_a_key_is_told_the_groups():
+    """A group misspelled after a key (`key:silver/calls_transcripts and group:cals`)
+    selects nothing: the hint is the groups, as for `group:nope`. Found by mutation testing:
+    the groups named only for a selection starting with one passed the summary's fast tests
+    and, by reading, the command's (whose case starts with the group)."""
+    from cx_assets.cli.options import UsageError
+    from cx_assets.cli.run_plan import RunPlan
+
+    select = "key:silver/calls_transcripts and group:cals"
+    with pytest.raises(UsageError) as refused:
+        RunPlan.resolve(select)
+
+    assert str(refused.value) == (
+        f"--select {select!r} matches no asset (the groups: calls, crm, digital, support)"
+    )
