@@ -24,7 +24,9 @@ from cx_assets.command_centre.ui import (
     count,
     csv_download,
     days_caption,
+    delta,
     labelled,
+    listed,
     markdown_text,
     money,
     money_change,
@@ -130,6 +132,11 @@ def test_the_csv_download_keeps_a_landed_formula_as_text():
     assert [row[1] for row in rows[1:3]] == ["-0.65", "1.0"]
     assert [row[2] for row in rows[1:3]] == ["-1", "2"]
     assert frame["company"][0] == formula  # the page's frame is left as it was
+    # A number held in a column of text is a number, written as it is (found by mutation
+    # testing: its text taken for a formula, `'-1.5`, passed every test).
+    mixed = pd.DataFrame({"reading": pd.Series([-1.5, "-x"], dtype=object)})
+    rows = list(csv.reader(io.StringIO(csv_download(mixed).decode("utf-8-sig"))))
+    assert rows == [["reading"], ["-1.5"], ["'-x"]]
 
 
 def test_the_csv_download_keeps_a_formula_as_text_in_a_categorical_column_too():
@@ -139,6 +146,47 @@ def test_the_csv_download_keeps_a_formula_as_text_in_a_categorical_column_too():
     rows = list(csv.reader(io.StringIO(csv_download(frame).decode("utf-8-sig"), newline="")))
     assert [row[0] for row in rows[1:]] == ["'=1+1", "Câmara", "'=1+1", ""]
     assert list(frame["company"].cat.categories) == ["=1+1", "Câmara"]  # left as it was
+
+
+def test_a_table_shows_shares_and_changes_headed_in_words_and_downloads_golds_values(
+    monkeypatch,
+):
+    """Found by mutation testing: `table` showing its frame's index (0, 1, … before every
+    row), a missing value as Streamlit's `None` rather than `—`, or a table's shares back
+    as fractions when it has changes too, passed every command-centre test. A leakage
+    overview worked by hand: a share of 0.25 shown as 25.0 (`25.0%`), a change of -0.04
+    as 0.0 (`+0.0%`) under the page's label, the headers in words, and the CSV of gold's
+    names and values."""
+    from cx_assets.command_centre import ui
+
+    shown, downloaded = {}, {}
+
+    def dataframe(frame, **options):
+        shown.update(options, frame=frame)
+
+    def download_button(label, data, **options):
+        downloaded.update(options, label=label, data=data)
+
+    monkeypatch.setattr(ui.st, "dataframe", dataframe)
+    monkeypatch.setattr(ui.st, "download_button", download_button)
+    frame = pd.DataFrame(
+        {"journey_type": ["billing", "pharmacy"], "fix_rate": [0.25, None], "trend": [-0.04, 12.46]}
+    )
+    ui.table(frame, name="overview", shares=["fix_rate"], changes=["trend"],
+             column_config={"trend": "trend (week on week)"})  # fmt: skip
+    assert (shown["hide_index"], shown["placeholder"]) == (True, MISSING)
+    assert shown["frame"]["fix_rate"].tolist()[0] == 25.0 and pd.isna(shown["frame"]["fix_rate"][1])
+    assert shown["frame"]["trend"].tolist() == [0.0, 12.5]
+    config = shown["column_config"]
+    assert [config[column]["label"] for column in frame.columns] == [
+        "journey type", "fix rate", "trend (week on week)",
+    ]  # fmt: skip
+    formats = [config[column].get("type_config", {}).get("format") for column in frame.columns]
+    assert formats == [None, "%.1f%%", "%+.1f%%"]
+    assert (downloaded["label"], downloaded["file_name"]) == ("Download CSV", "overview.csv")
+    assert downloaded["data"].decode("utf-8-sig") == (
+        "journey_type,fix_rate,trend\r\nbilling,0.25,-0.04\r\npharmacy,,12.46\r\n"
+    )
 
 
 def test_a_table_without_shares_is_shown_as_given():
@@ -156,6 +204,11 @@ def test_days_read_as_days_and_zoned_timestamps_as_utc_times():
             "arrow_at": pd.Series([at, at]).astype(pd.ArrowDtype(pa.timestamp("us", tz="UTC"))),
             "local_at": [at.tz_convert("America/Sao_Paulo")] * 2,
             "naive_at": pd.to_datetime(["2026-11-24 09:15", "2026-11-25 00:00"]),
+            # Arrow's timestamp without a zone is not a UTC time (found by mutation testing:
+            # read as one, it passed every test).
+            "arrow_naive_at": pd.Series([at.tz_localize(None)] * 2).astype(
+                pd.ArrowDtype(pa.timestamp("us"))
+            ),
         }
     )
     config = shown_formats(frame)
@@ -210,6 +263,9 @@ def test_markdown_text_escapes_marks_and_the_dollar_that_starts_latex():
         "\\*a\\* \\_b\\_ \\[c\\](d) \\`e\\` \\#f \\|g\\| \\~h\\~ \\<i\\> \\\\"
     )
     assert markdown_text(12.5) == "12.5"
+    # Names listed in a caption are each escaped (found by mutation testing: listed as typed,
+    # `**b**` bold in the leakage page's caption, passed every unit and page test).
+    assert listed(["**b**", "a_b", 12.5]) == "\\*\\*b\\*\\*, a\\_b, 12.5"
 
 
 def test_money_writes_the_sign_first_and_no_minus_zero():
@@ -250,9 +306,28 @@ def test_cards_write_counts_shares_numbers_days_and_plurals_as_managers_read_the
     ]  # fmt: skip
 
 
+def test_a_cards_delta_keeps_its_colour_and_a_change_that_rounds_to_none_is_grey():
+    """Found by mutation testing: `delta` dropping the colour a card asks for (the leakage
+    page's "Fastest growing", where a rise is bad news: `inverse`, red), or reading a change
+    of 1 (`+1.0 pp`) as none, passed every command-centre test but the calls page's. A
+    change with a digit other than 0 keeps its colour and arrow; one that rounds to none
+    (`+0.0 pp`, `$0`, `+0.0% week on week`) is grey without an arrow; no delta is none."""
+    assert delta("+14.0% week on week", colour="inverse") == {
+        "delta": "+14.0% week on week", "delta_color": "inverse",
+    }  # fmt: skip
+    assert delta("+1.0 pp") == {"delta": "+1.0 pp", "delta_color": "normal"}
+    assert delta(None) == {"delta": None, "delta_color": "normal"}
+    for none in ("+0.0 pp", "$0", "+0.0% week on week"):
+        assert delta(none, colour="inverse") == {
+            "delta": none, "delta_color": "off", "delta_arrow": "off",
+        }  # fmt: skip
+
+
 def test_the_date_filter_offers_the_latest_90_days():
     """Of 100 days, 2024-01-01 to 2024-04-09 (2024 a leap year: April 9th is day 100), the
-    latest 90, 2024-01-11 to 2024-04-09; of 30 days, all 30."""
+    latest 90, 2024-01-11 to 2024-04-09; of 30 days, all 30. A range half picked (its first
+    day clicked, the second not yet) or a single day picked is that day alone (found by
+    mutation testing: either read as the day to the last passed every test)."""
     from streamlit.testing.v1 import AppTest
 
     def page():
@@ -273,6 +348,9 @@ def test_the_date_filter_offers_the_latest_90_days():
         "hundred 2024-01-11 2024-04-09",
         "thirty 2024-01-01 2024-01-30",
     ]
+    for picked, shown in (((date(2024, 1, 5),), "2024-01-05"), (date(2024, 1, 6), "2024-01-06")):
+        app.date_input(key="thirty").set_value(picked).run()
+        assert app.markdown[1].value == f"thirty {shown} {shown}"
 
 
 def test_the_query_cache_is_bounded_in_bytes_not_only_in_entries(monkeypatch):
