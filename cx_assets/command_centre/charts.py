@@ -164,6 +164,10 @@ def _spoken(value: object, d3_format: str | None) -> str:
     if spec.endswith("d") or (spec == "," and number % 1 == 0):
         number = int(number)
     text = format(abs(number) if money else number, spec)
+    if not any(digit in text for digit in "123456789"):
+        # A value that rounds to none has no sign, as d3 writes the chart's own labels (and
+        # `money` the cards): `$0` and `0.0%`, not `-$0` and `-0.0%`.
+        return ("$" if money else "") + text.lstrip("-")
     return ("-" if money and number < 0 else "") + ("$" if money else "") + text
 
 

@@ -419,6 +419,23 @@ def test_every_chart_says_in_words_what_it_draws():
     assert "2. 10:05:00 call billing (leakage call)" in description
 
 
+def test_a_value_that_rounds_to_none_is_said_without_a_sign_as_the_chart_writes_it():
+    """Found in a mutation audit: a bar of -$0.40 was said `-$0` in the chart's words, and a
+    share of -0.04% `-0.0%`, where the bar's own label (d3's format hides the sign of a
+    negative value that rounds to zero) and the cards (`money`) write `$0` and `0.0%`; a
+    bar of $0 said `-$0` passed every test too. Worked by hand: $0, -$0.40 and -$0.60 to
+    the dollar are `$0`, `$0` and `-$1`; 0, -0.0004 and 0.5 as shares `0.0%`, `0.0%`,
+    `50.0%`."""
+    from cx_assets.command_centre.charts import bars
+
+    frame = pd.DataFrame({"agent": ["Ana", "Bo", "Cy"], "usd": [0.0, -0.4, -0.6]})
+    money = bars(frame, x="agent", y="usd", title="t", value_format="$,.0f")
+    assert money.to_dict()["description"].endswith(": Ana $0; Bo $0; Cy -$1")
+    shares = bars(frame.assign(usd=[0.0, -0.0004, 0.5]), x="agent", y="usd", title="t",
+                  value_format=".1%")  # fmt: skip
+    assert shares.to_dict()["description"].endswith(": Ana 0.0%; Bo 0.0%; Cy 50.0%")
+
+
 def test_bars_coloured_by_a_group_name_each_bars_group_in_words():
     """Seen in an accessibility audit: support's tickets handled (the 20 busiest) colours
     each agent's bar by team, and CRM's needy clients each company's by segment, but the
