@@ -401,7 +401,9 @@ def test_every_chart_says_in_words_what_it_draws():
         (forecast_bands(pd.DataFrame({"date": days[:1], "tickets": [5]}),
                        pd.DataFrame({"date": days[1:], "forecast": [6.0], "lo_80": [4.0],
                                      "hi_80": [8.0], "lo_95": [3.0], "hi_95": [9.0],
-                                     "model": ["Naive"]}), title="Fc"), ["Fc", "2024-01-01 5", "2024-01-02 6.0 (80%: 4.0 to 8.0; 95%: 3.0 to 9.0)"]),
+                                     "model": ["Naive"]}), title="Fc"),
+         ["Fc", "a day: 2024-01-01 5. Forecast:",
+          "2024-01-02 6.0 (80%: 4.0 to 8.0; 95%: 3.0 to 9.0)"]),
     ]  # fmt: skip
     for chart, words in said:
         description = chart.to_dict().get("description", "")
@@ -417,6 +419,17 @@ def test_every_chart_says_in_words_what_it_draws():
     description = journey_playback(timeline, 2, title="M1").to_dict()["description"]
     assert "1. 10:00:00 portal error (failure)" in description
     assert "2. 10:05:00 call billing (leakage call)" in description
+    # Played to step 1, the words say that step alone, of the two (found by mutation testing:
+    # the steps to come said too, or "step 1 of 1", passed every test).
+    description = journey_playback(timeline, 1, title="M1").to_dict()["description"]
+    assert description.endswith("Timeline, step 1 of 2 shown: 1. 10:00:00 portal error (failure)")
+    # A column's name said in words (found by mutation testing: `leakage_calls` passed).
+    calls = pd.DataFrame({"journey_type": ["billing"], "leakage_calls": [3]})
+    description = bars(calls, x="journey_type", y="leakage_calls", title="t").to_dict()
+    assert description["description"] == "t. Bar chart of leakage calls by journey type: billing 3"
+    # A subtitle is said after its title (found by mutation testing: left out, it passed).
+    forecast = said[-1][0].to_dict()["description"]
+    assert forecast.startswith("Fc. solid: delivered · dashed: forecast · darker band: 80%")
 
 
 def test_a_value_that_rounds_to_none_is_said_without_a_sign_as_the_chart_writes_it():
@@ -547,6 +560,9 @@ def test_a_long_chart_title_wraps_instead_of_being_cut():
     shown = scatter(frame, x="x", y="y", size="n", label="a", title=title).to_dict()["title"]
     assert isinstance(shown["text"], list) and len(shown["text"]) >= 2, shown
     assert " ".join(shown["text"]) == title
+    # As many words as fit: its first line exactly 36 characters (found by mutation testing:
+    # lines of 46, or a line of exactly the width broken before its last word, passed).
+    assert shown["text"] == ["SLA breaches vs CSAT (size: tickets;", "agents with a rated ticket)"]
     assert all(len(line) <= TITLE_LINE_CHARACTERS for line in shown["text"]), shown
     short = lines(pd.DataFrame({"d": pd.to_datetime(["2024-01-01"]), "n": [1]}), x="d", y="n",
                   title="Upsell revenue a day").to_dict()["title"]  # fmt: skip
@@ -574,12 +590,13 @@ def test_series_over_days_are_told_apart_by_their_points_shapes_too():
 
 def test_a_missing_name_reads_as_a_dash_in_a_charts_words():
     """A null category (a support priority, a member category) read `nan` in the chart's
-    text alternative, where tables and cards write a missing value `—`."""
+    text alternative, where tables and cards write a missing value `—`; so does a missing
+    value (found by mutation testing: `nan` for it passed every test)."""
     from cx_assets.command_centre.charts import bars
 
-    frame = pd.DataFrame({"name": ["b", None], "n": [3, 2]})
+    frame = pd.DataFrame({"name": ["b", None, "c"], "n": [3, 2, None]})
     description = bars(frame, x="name", y="n", title="t").to_dict()["description"]
-    assert "b 3; — 2" in description and "nan" not in description
+    assert description.endswith(": b 3; — 2; c —") and "nan" not in description
 
 
 def test_the_forecasts_intervals_have_edges_that_stand_out_from_the_page():
@@ -628,7 +645,8 @@ def test_a_year_of_days_draws_points_small_enough_to_leave_the_lines_seen():
     """Seen living through a year: leakage calls a day over 368 days drew 3 × 368 points of
     70 px² on a half-width chart (about 1.3 px a day), three thick ribbons hiding their lines
     and the year's curve; over more days than the default range, the points are small (still
-    there for the tooltips), and the default 90 days keep theirs."""
+    there for the tooltips), and 92 days (the default 90 and a little) keep theirs (found by
+    mutation testing: 92 days drawn small passed when this test kept 90)."""
     year = pd.date_range("2024-01-01", "2025-01-02")
     several = pd.DataFrame(
         {"date": list(year) * 3, "n": range(3 * len(year)), "kind": ["a", "b", "c"] * len(year)}
@@ -637,7 +655,8 @@ def test_a_year_of_days_draws_points_small_enough_to_leave_the_lines_seen():
     for frame, colour in ((several, "kind"), (one, None)):
         mark = lines(frame, x="date", y="n", colour=colour, title="t").to_dict()["mark"]
         assert mark["point"]["size"] <= 12, mark
-        quarter = frame[frame["date"] > year[-91]]
+        quarter = frame[frame["date"] > year[-93]]
+        assert quarter["date"].nunique() == 92
         mark = lines(quarter, x="date", y="n", colour=colour, title="t").to_dict()["mark"]
         assert mark["point"] is True or mark["point"]["size"] >= 30, mark
 
@@ -707,6 +726,7 @@ def test_a_heat_maps_cells_are_placed_by_weekday_and_hour_and_darker_the_busier(
     assert sum(row["count"] for row in rows) == 7
     encoding = spec["encoding"]
     assert (encoding["x"]["field"], encoding["y"]["field"]) == ("hour", "day")
+    assert (encoding["x"]["type"], encoding["y"]["type"]) == ("ordinal", "ordinal")
     assert [tip["field"] for tip in encoding["tooltip"]] == ["day", "hour", "count"]
     assert encoding["opacity"]["scale"] == {"domain": [0, 5.0], "range": [0.15, 1.0]}
     assert spec["description"].endswith("7 in all, the busiest: Sun 23h 5; Mon 0h 2")
@@ -733,6 +753,9 @@ def test_horizontal_bars_write_their_values_in_the_values_format_on_a_step_each(
         "nominal",
         ["low", "high"],
     )
+    # The names down the side need no title beside them (found by mutation testing: titled
+    # as a vertical chart's axis, they passed every test).
+    assert names["title"] is None
     assert (values["field"], values["type"], values["axis"]["format"]) == (
         "share",
         "quantitative",
@@ -756,8 +779,13 @@ def test_the_sentiment_mix_draws_negative_in_vermilion_and_positive_in_blue():
     from cx_assets.command_centre.charts import SERIES_COLOURS, donut
 
     frame = pd.DataFrame({"sentiment": ["negative", "positive", "neutral"], "calls": [5, 3, 1]})
-    scale = donut(frame, names="sentiment", values="calls", title="t").to_dict()["encoding"]
-    scale = scale["color"]["scale"]
+    encoding = donut(frame, names="sentiment", values="calls", title="t").to_dict()["encoding"]
+    # A slice's tooltip writes its count as cards do, `1,178` (found by mutation testing:
+    # Vega's own format passed every test).
+    assert [(tip["field"], tip.get("format")) for tip in encoding["tooltip"]] == [
+        ("sentiment", None), ("calls", ","),
+    ]  # fmt: skip
+    scale = encoding["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
         "positive": "#0072B2",
         "neutral": "#8A8A8A",
@@ -932,6 +960,11 @@ def test_the_forecasts_80_percent_band_is_darker_than_its_95_percent_band():
     lines_drawn = {field: mark for kind, field, mark in marks if kind == "line"}
     assert "strokeDash" in lines_drawn["forecast"], lines_drawn
     assert "strokeDash" not in lines_drawn["tickets"], lines_drawn
+    # The 95% band's tooltip gives both its bounds (found by mutation testing: its lower
+    # bound twice passed every test).
+    (band_95,) = [layer for layer in layers if layer["encoding"]["y"]["field"] == "lo_95"
+                  and layer["mark"]["type"] == "area"]  # fmt: skip
+    assert [tip["field"] for tip in band_95["encoding"]["tooltip"]] == ["date", "lo_95", "hi_95"]
     forecast_tips = [layer for layer in layers if layer["encoding"]["y"]["field"] == "forecast"]
     assert [tip["field"] for tip in forecast_tips[0]["encoding"]["tooltip"]] == [
         "date",
