@@ -97,6 +97,7 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
     # The savings model's cost, of every day built, beside what a fix saves of it: it read
     # "Annualized cost today", a day the figure is not of.
     assert shown["Annualized cost without a fix"] == "$58,400"
+    assert shown["Annualized cost (all history)"] == "$58,400"  # both types': the card's sum
     overview = app.dataframe[0].value
     assert overview["journey_type"].tolist() == ["billing", "pharmacy"]  # ranked by cost
     assert overview["primary_segment"].tolist() == ["MAPD New", "Other"]
@@ -142,6 +143,14 @@ def test_leakage_page_overview_playback_and_savings_model(gold_root, monkeypatch
 
     app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
     assert metrics(app)["Leakage calls"] == "10"
+    # Found by mutation testing: the annualized cost, the lines a day, the root causes and
+    # the caption each of every type whatever the filter passed every test. Pharmacy's 5
+    # avoidable calls a day: 5 × $8 × 365 = $14,600.
+    assert metrics(app)["Annualized cost (all history)"] == "$14,600"
+    assert app.caption[0].value == "2024-01-01 to 2024-01-02 · pharmacy"
+    assert set(chart_rows(app, "Leakage calls a day")["journey_type"]) == {"pharmacy"}
+    (causes,) = [frame.value for frame in app.dataframe if "pct_of_type" in frame.value]
+    assert causes["journey_type"].tolist() == ["pharmacy"]
     assert [md.value for md in app.markdown if "a year ·" in md.value] == [
         "- **2. Review the pharmacy journey**: \\$3,650 a year · Digital UX · low effort"
     ]
@@ -204,11 +213,13 @@ def test_leakage_root_causes_share_of_their_type_is_of_the_days_shown(gold_root,
         (causes,) = [frame.value for frame in app.dataframe if "pct_of_type" in frame.value.columns]
         return {(row.journey_type, row.error_code): row.pct_of_type for row in causes.itertuples()}
 
-    assert shares() == {
-        ("billing", "PAY_TIMEOUT"): 75.0,
-        ("billing", "CARD_DECLINED"): 25.0,
-        ("pharmacy", "(abandoned)"): 100.0,
-    }
+    # The largest first, ties by journey type (found by mutation testing: the smallest first
+    # passed every test): 30 calls, then 10 of billing and 10 of pharmacy.
+    assert list(shares().items()) == [
+        (("billing", "PAY_TIMEOUT"), 75.0),
+        (("billing", "CARD_DECLINED"), 25.0),
+        (("pharmacy", "(abandoned)"), 100.0),
+    ]
     app.sidebar.date_input(key="leakage_days").set_value((DAY2, DAY2)).run()
     assert shares() == {("billing", "PAY_TIMEOUT"): 100.0, ("pharmacy", "(abandoned)"): 100.0}
 
@@ -253,7 +264,9 @@ def billing_drill_down(app: AppTest) -> pd.DataFrame:
 
 
 def test_leakage_drill_down_repeat_share_is_of_the_calls_of_both_days(quieter_second_day_page):
-    mapd_new = billing_drill_down(quieter_second_day_page).loc["MAPD New"]
+    drill = billing_drill_down(quieter_second_day_page)
+    assert drill.index.tolist() == ["MAPD New", "Commercial"]  # the most calls first: 10, 2
+    mapd_new = drill.loc["MAPD New"]
     # 8 calls at 25% repeats and 2 at 75%: (8 × 25 + 2 × 75) ÷ 10 = 350 ÷ 10 = 35%
     # of the 10 calls (the two days' percentages averaged would say 50%).
     assert mapd_new["calls"] == 10
@@ -275,6 +288,8 @@ def test_leakage_drill_down_sentiment_leaves_out_days_without_one(gold_root, mon
     app = render("leakage", gold_root, monkeypatch)
     app.selectbox(key="leakage_drill_type").set_value("pharmacy").run()
     (drill,) = [frame.value for frame in app.dataframe if "repeat_call_pct" in frame.value]
+    # pharmacy's member categories only (billing's MAPD New and Commercial are not its)
+    assert drill["member_category"].tolist() == ["Other"]
     other = drill.set_index("member_category").loc["Other"]
     assert other["calls"] == 10
     assert other["avg_sentiment"] == pytest.approx(-0.1)
@@ -293,6 +308,13 @@ def test_the_playback_table_holds_the_steps_up_to_the_one_shown(gold_root, monke
     app.slider(key="leakage_step").set_value(2).run()
     assert played() == [1, 2]
     assert any("Step 2 of 4" in block.value for block in app.markdown)
+    # An event without an error code says none (found by mutation testing: "(error None)"
+    # passed every test).
+    app.slider(key="leakage_step").set_value(1).run()
+    assert played() == [1]
+    assert "Step 1 of 4, 09:00:00 UTC: the member starts **billing**." in [
+        block.value for block in app.markdown
+    ]
 
 
 def test_the_playback_offers_a_members_latest_day_first(gold_root, tmp_path, monkeypatch):
@@ -316,6 +338,12 @@ def test_the_playback_offers_a_members_latest_day_first(gold_root, tmp_path, mon
     picker = app.selectbox(key="leakage_member_day")
     assert [str(day) for day in picker.options] == [str(gold_rows.DAY2), str(gold_rows.DAY1)]
     assert str(picker.value) == str(gold_rows.DAY2)
+    # Day 1 played: its two steps alone (found by mutation testing: the timeline of that day
+    # and the days after, six steps, passed every test).
+    picker.set_value(gold_rows.DAY1).run()
+    (steps,) = [frame.value for frame in app.dataframe if "event_kind" in frame.value]
+    assert steps["sequence"].tolist() == [1, 2]
+    assert steps["event_at"].dt.date.tolist() == [gold_rows.DAY1] * 2
 
 
 def test_a_primary_segment_tied_over_the_days_goes_to_the_first_by_name(
@@ -531,7 +559,11 @@ def test_a_fall_too_small_to_show_reads_as_none_not_minus_zero(gold_root, tmp_pa
 
 
 def test_the_fastest_growing_card_names_the_type_that_grew_most(gold_root, tmp_path, monkeypatch):
-    """billing +14.0% and pharmacy +30.0% week on week: pharmacy grew most."""
+    """billing +14.0% and pharmacy +30.0% week on week: pharmacy grew most. More leakage is
+    bad news: its delta red, its arrow up (found by mutation testing: drawn green, as a rise
+    in revenue is, it passed every test)."""
+    from streamlit.proto.Metric_pb2 import Metric
+
     from cx_assets.digital import schemas as digital_schemas
 
     data_dir = tmp_path / "data"
@@ -545,6 +577,7 @@ def test_the_fastest_growing_card_names_the_type_that_grew_most(gold_root, tmp_p
 
     (fastest,) = [metric.proto for metric in app.metric if metric.label == "Fastest growing"]
     assert (fastest.body, fastest.delta) == ("pharmacy", "+30.0% week on week")
+    assert (fastest.color, fastest.direction) == (Metric.MetricColor.RED, Metric.MetricDirection.UP)
 
 
 def test_the_daily_leakage_lines_hold_every_day_built_for_each_type(
@@ -614,6 +647,12 @@ def test_the_savings_model_ranks_journey_types_by_their_cost(gold_root, tmp_path
     gold_rows.publish(data_dir, "leakage_savings_model", digital_schemas.LeakageSavingsModel,
                       [gold_rows.savings_row("billing", 5.0),  # $14,600 a year
                        gold_rows.savings_row("pharmacy", 15.0)])  # $43,800 a year  # fmt: skip
+    actions = pd.read_parquet(data_dir / "gold" / "leakage_action_recommendations")
+    gold_rows.publish(
+        data_dir, "leakage_action_recommendations", digital_schemas.LeakageActionRecommendation,
+        [{**actions.iloc[0].to_dict(), "rank": rank, "action": f"Action {rank}"}
+         for rank in (1, 2, 3, 4)],
+    )  # fmt: skip
     app = render("leakage", data_dir, monkeypatch)
 
     (savings,) = [frame.value for frame in app.dataframe if "annual_savings" in frame.value]
@@ -621,6 +660,14 @@ def test_the_savings_model_ranks_journey_types_by_their_cost(gold_root, tmp_path
     assert savings["annual_savings"].tolist() == [10_950.0, 3_650.0]
     bars = chart_rows(app, "Annual savings at a 25% fix rate")
     assert bars["journey_type"].tolist() == ["pharmacy", "billing"]
+    # Of four next-best actions, the first three are written out above their table (found
+    # by mutation testing: two written out passed, the fixture having two).
+    written_out = [md.value for md in app.markdown if "a year ·" in md.value]
+    assert [line.split(".")[0] for line in written_out[0].splitlines()] == [
+        "- **1",
+        "- **2",
+        "- **3",
+    ]
 
 
 def test_the_primary_segment_is_of_the_days_chosen(gold_root, tmp_path, monkeypatch):
