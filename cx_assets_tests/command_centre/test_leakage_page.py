@@ -346,6 +346,69 @@ def test_the_playback_offers_a_members_latest_day_first(gold_root, tmp_path, mon
     assert steps["event_at"].dt.date.tolist() == [gold_rows.DAY1] * 2
 
 
+def test_the_playback_offers_the_members_and_days_of_the_leakage_chosen(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found by mutation testing: the playback offering a member without a leakage call,
+    a member's day without one of the types chosen, or ranking the members by the calls of
+    days not chosen; every call said to follow a failure; and an abandoned journey said as
+    viewed, each passed every test. M2 gets a first day (a payment error, a billing leakage
+    call 10 min after it, a pharmacy page viewed) and, on the second, a call about `other`
+    that followed no failure; M3 a first day of a view and a call, no leakage."""
+    from cx_assets.digital import schemas as digital_schemas
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    folder = data_dir / "gold" / "leakage_journey_timeline" / f"date={DAY2}"
+    day2 = pd.concat(pd.read_parquet(path) for path in folder.glob("*.parquet")).assign(date=DAY2)
+    m2 = day2[day2["member_id"] == "M2"].set_index("sequence")  # abandon, two pharmacy calls
+
+    def step(template: str, day, member: str, sequence: int, minute: int, **values) -> dict:
+        row = m2.loc[1 if template == "event" else 2].to_dict()
+        return {**row, "date": day, "member_id": member, "sequence": sequence,
+                "event_at": gold_rows.at(day, 9, minute), **values}  # fmt: skip
+
+    no_call = {"is_leakage_call": False, "time_to_call_minutes": None}
+    day1 = gold_rows.DAY1
+    timeline = digital_schemas.LeakageJourneyTimeline
+    gold_rows.publish(data_dir, "leakage_journey_timeline", timeline, [
+        *day2.to_dict("records"),
+        step("call", DAY2, "M2", 4, 50, journey_type="other", call_reason="other",
+             call_id="CALL-M2-4", **no_call),
+        step("event", day1, "M2", 1, 0, journey_type="billing", action="error",
+             error_code="PAY_TIMEOUT"),
+        step("call", day1, "M2", 2, 10, journey_type="billing", call_reason="billing",
+             call_id="CALL-M2-D1", time_to_call_minutes=10.0),
+        step("event", day1, "M2", 3, 20, action="view", is_attributed_event=False),
+        step("event", day1, "M3", 1, 0, action="view", is_attributed_event=False),
+        step("call", day1, "M3", 2, 5, call_id="CALL-M3-2", **no_call),
+    ])  # fmt: skip
+    app = render("leakage", data_dir, monkeypatch)
+    assert app.selectbox(key="leakage_member").options == [
+        "M2 · MAPD New · 3 leakage calls", "M1 · MAPD New · 2 leakage calls",
+    ]  # fmt: skip
+
+    def said(step: int) -> str:
+        app.slider(key="leakage_step").set_value(step).run()
+        (words,) = [md.value for md in app.markdown if md.value.startswith(f"Step {step} of")]
+        return words
+
+    # Of pharmacy: M2's second day alone (its first had a billing leakage call, and a
+    # pharmacy page viewed without one).
+    app.sidebar.multiselect(key="leakage_types").select("pharmacy").run()
+    assert app.selectbox(key="leakage_member").value == "M2"
+    assert [str(day) for day in app.selectbox(key="leakage_member_day").options] == [str(DAY2)]
+    assert said(1) == "Step 1 of 4, 09:10:00 UTC: the member abandons **pharmacy**."
+    assert said(4) == "Step 4 of 4, 09:50:00 UTC: the member calls about **other**."
+    # The second day alone, every type: M1 and M2 have 2 leakage calls each, M1 first by id.
+    app.sidebar.multiselect(key="leakage_types").unselect("pharmacy")
+    app.sidebar.date_input(key="leakage_days").set_value((DAY2, DAY2))
+    app.run()
+    assert app.selectbox(key="leakage_member").options == [
+        "M1 · MAPD New · 2 leakage calls", "M2 · MAPD New · 2 leakage calls",
+    ]  # fmt: skip
+
+
 def test_a_primary_segment_tied_over_the_days_goes_to_the_first_by_name(
     gold_root, tmp_path, monkeypatch
 ):
