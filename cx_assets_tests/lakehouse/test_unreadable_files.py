@@ -13,7 +13,7 @@ import pytest
 
 from cx_assets.lakehouse import bronze_stream, readers
 from cx_assets.lakehouse.bronze_stream import read_landed
-from cx_assets.lakehouse.landing import discover
+from cx_assets.lakehouse.landing import LandedFile, discover
 from cx_assets.lakehouse.readers import lacks_its_header, read_csv, read_json, read_jsonl
 from cx_assets_tests.lakehouse.landed_files import BOM, DAY, DAY_AFTER, land_in, read_day, write
 
@@ -92,11 +92,20 @@ def test_a_utf16_jsonl_file_is_one_bad_record_with_its_text(tmp_path):
     ]
 
 
-def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path):
-    content = 'id,"x"y\n1,2\n'  # text after a closing quote
-    [(line, raw, record, error)] = read_csv(write(tmp_path / "a.csv", content.encode()))
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [
+        ('id,"x"y\n1,2\n', "',' expected after '\"'"),  # text after a closing quote
+        # One field, its quote never closed: a name the table has, yet no other separator
+        # than commas is guessed from one name.
+        ('"member_id\n', "unexpected end of data"),
+    ],
+)
+def test_csv_header_the_csv_module_cannot_read_is_one_bad_record(tmp_path, content, cause):
+    path = write(tmp_path / "a.csv", content.encode())
+    [(line, raw, record, error)] = read_csv(path, ("member_id", "plan_type"))
     assert (line, raw, record) == (1, content, None)
-    assert error == "file not read: unreadable CSV header: ',' expected after '\"'"
+    assert error == f"file not read: unreadable CSV header: {cause}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,6 +168,22 @@ class _BreaksOff:
             buffer[: len(line)] = line
             return len(line)
         raise OSError(5, "Input/output error")
+
+
+def test_a_file_whose_reading_breaks_off_in_its_reader_keeps_the_lines_read(tmp_path, monkeypatch):
+    # `file_records` (the readers' own path: a `.json`, or a file Arrow could not read) says
+    # after which line, and the line after it stands for the rest.
+    path = write(tmp_path / "b-broken.jsonl", b'{"Id": 2}\n{"Id": 3}\n')
+
+    def failing_open(_path, *args, **kwargs):
+        return _BreaksOff(b'{"Id": 2}\n')
+
+    monkeypatch.setattr(readers, "open", failing_open, raising=False)
+    landed = LandedFile(path, "b-broken.jsonl", DAY, 1_000, 20, 1_000)
+    assert list(readers.file_records(landed)) == [
+        (1, '{"Id": 2}', None, None),
+        (2, "", None, "file read broke off after line 1: OSError: Input/output error"),
+    ]
 
 
 def test_unreadable_files_are_one_bad_record_and_the_others_still_read(tmp_path, monkeypatch):
