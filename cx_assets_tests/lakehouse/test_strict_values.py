@@ -123,6 +123,7 @@ def test_iso_8601_basic_format_timestamps_are_read(con, value, expected):
     [
         "2024-01-05T101500Z",  # extended date, basic time: ISO-8601 mixes neither way
         "20240105T10:15:00Z",
+        "20240105T101500-03:00",  # basic date and time, extended offset
         "20240105 101500Z",  # the basic format's `T` is required
         "20240105T101500+99",  # the extended format's limits hold
         "22000105T101500Z",
