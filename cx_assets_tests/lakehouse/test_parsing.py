@@ -20,8 +20,10 @@ from cx_assets.lakehouse.parquet import publish_stream
 from cx_assets.lakehouse.parsing import (
     Field,
     RecordSpec,
+    after_delivery_sql,
     explain_csv_in_typed_table,
     explain_invalid_json,
+    money_reason_sql,
 )
 from cx_assets_tests.lakehouse.parse_rows import (
     CSV_SPEC,
@@ -131,8 +133,13 @@ def test_wrong_json_types_are_rejected(con, change, reason):
 def test_number_accepts_json_integers(con):
     add(con, {**GOOD, "Amount": 3}, line=1)
     add(con, {**GOOD, "Amount": 2.25}, line=2)
+    add(con, {**GOOD, "Amount": -3}, line=3)  # JSON type BIGINT, not UBIGINT
     rows = parse(con)
-    assert [(row["reject_reason"], row["amount"]) for row in rows] == [(None, 3.0), (None, 2.25)]
+    assert [(row["reject_reason"], row["amount"]) for row in rows] == [
+        (None, 3.0),
+        (None, 2.25),
+        (None, -3.0),
+    ]
 
 
 def test_date_and_bool_kinds(con):
@@ -140,10 +147,12 @@ def test_date_and_bool_kinds(con):
     add(con, {"Day": "2024-01-05", "Ok": True}, line=1)
     add(con, {"Day": "05/01/2024", "Ok": False}, line=2)
     add(con, {"Day": "2024-01-05", "Ok": "true"}, line=3)
+    add(con, {"Day": "2024-01-05", "Ok": 1}, line=4)  # DuckDB would cast 1 to true
     rows = parse(con, spec)
     assert [(row["reject_reason"], row["day"], row["ok"]) for row in rows] == [
         (None, date(2024, 1, 5), True),
         ('field "Day" is not a YYYY-MM-DD date in years 1900-2199', None, False),
+        ('field "Ok" is not true or false', date(2024, 1, 5), None),
         ('field "Ok" is not true or false', date(2024, 1, 5), None),
     ]
 
@@ -165,14 +174,21 @@ def test_timestamps_without_offset_are_utc_and_offsets_are_converted(con):
     assert rows[1]["occurred_at"] == datetime(2024, 1, 5, 10, tzinfo=timezone(timedelta(hours=-3)))
 
 
-def test_field_names_with_punctuation(con):
-    spec = RecordSpec(fields=[Field("E-mail Subject", "email_subject", "str")])
-    add(con, {"E-mail Subject": "Re: hi"}, line=1)
+@pytest.mark.parametrize(
+    ("name", "missing"),
+    [
+        ("E-mail Subject", 'missing required field "E-mail Subject"'),
+        ('The "Subject"', 'missing required field "The "Subject""'),  # quoted in its path
+    ],
+)
+def test_field_names_with_punctuation(con, name, missing):
+    spec = RecordSpec(fields=[Field(name, "email_subject", "str")])
+    add(con, {name: "Re: hi"}, line=1)
     add(con, {"E-mail": "x"}, line=2)
     rows = parse(con, spec)
     assert [(row["reject_reason"], row["email_subject"]) for row in rows] == [
         (None, "Re: hi"),
-        ('missing required field "E-mail Subject"', None),
+        (missing, None),
     ]
 
 
@@ -197,9 +213,10 @@ def test_records_that_are_not_json_objects(con):
     }
 
 
-def test_object_after_json_whitespace_other_than_spaces_is_an_object(con):
+@pytest.mark.parametrize("space", ["\t", "\n", "\r"], ids=["tab", "LF", "CR"])
+def test_object_after_json_whitespace_other_than_spaces_is_an_object(con, space):
     # JSON allows tab, CR and LF around values; a JSONL line indented with a tab is an object.
-    add(con, '\t{"Id": 1, "Name": "Ana", "Date": "2024-01-05T10:00:00Z"}', line=1)
+    add(con, space + '{"Id": 1, "Name": "Ana", "Date": "2024-01-05T10:00:00Z"}', line=1)
     [row] = parse(con)
     assert row["reject_reason"] is None
     assert row["id"] == 1
@@ -376,6 +393,38 @@ def test_only_the_requested_days_are_parsed(con):
 # ---------------------------------------------------------------------------------------
 # Through the real readers and bronze Parquet
 # ---------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------
+# Reasons of the domains' rules: times after delivery, money out of bounds
+# ---------------------------------------------------------------------------------------
+
+
+def reasons_of(con, reason_sql: str, values: str) -> list[str | None]:
+    """The reason `reason_sql` gives each row of `values` (SQL rows of `date`, `x`)."""
+    query = f"SELECT {reason_sql} FROM (VALUES {values}) AS v(date, x)"
+    return [reason for (reason,) in con.execute(query).fetchall()]
+
+
+def test_a_time_from_two_days_after_its_files_day_is_after_delivery(con):
+    values = (
+        "(DATE '2024-01-05', TIMESTAMPTZ '2024-01-06 23:59:59.999999+00'),"
+        "(DATE '2024-01-05', TIMESTAMPTZ '2024-01-06 21:00:00-03'),"  # 00:00 UTC on the 7th
+        "(DATE '2024-01-05', TIMESTAMPTZ '2024-01-07 12:00:00+00')"
+    )
+    after = 'field "Date" is after the day after its file\'s day'
+    assert reasons_of(con, after_delivery_sql("x", "Date"), values) == [None, after, after]
+
+
+def test_money_below_zero_or_above_a_trillion_has_a_reason(con):
+    values = "(NULL, -0.01), (NULL, 0.0), (NULL, 1e12), (NULL, 1000000000000.01), (NULL, NULL)"
+    assert reasons_of(con, money_reason_sql("x", "Amount"), values) == [
+        'field "Amount" is negative',
+        None,
+        None,
+        'field "Amount" is above 1e12 (a trillion)',
+        None,
+    ]
 
 
 def test_landed_files_through_bronze_parquet(tmp_path, con):
