@@ -163,6 +163,12 @@ FREE_TEXT = [
     ("joao&maria@x.com.br; o'brien@x.ie; a=b!c#d$e@x.org", "[email]; [email]; [email]"),
     ("{hotel}|*india/?^`~@x.org (kilo@x.org)", "[email] ([email])"),
     ("pages 10 - 20", "pages 10 - 20"),
+    # found by mutation testing: a quoted local part of one letter, a phone number whose
+    # last group is bracketed, and a date whose month has one digit, with its hour (nine
+    # digits), could be left in clear, masked short of its bracket, or masked
+    ('de "a"@example.com', "de [email]"),
+    ("tel 555 123 (4567) ok", "tel [phone] ok"),
+    ("visita em 2024-3-15 12h", None),
     # digits that are not phone numbers stay
     ("on 2024-03-01 12:30, 01/03/2024 09:15", "on 2024-03-01 12:30, 01/03/2024 09:15"),
     ("order 12345678 for R$ 1.299,99 at 10.5%", "order 12345678 for R$ 1.299,99 at 10.5%"),
@@ -499,6 +505,13 @@ FOLDER = "landing/crm/contacts/2024-01-05/"
         ("97531\u00ad8642 e 3232\u200f-1234.csv", "[phone] e [phone].csv"),
         ("export 2024-01-05\u200e 11 94242-0150.csv", "export 2024-01-05\u200e [phone].csv"),
         ("20240105\u200e-415-555-0199.csv", "20240105\u200e-[phone].csv"),
+        # found by mutation testing: ten digits beginning with a year and no month (`13`,
+        # `14`) or no day (`34`) of it, or a date and no time of day (hour `24`), could be
+        # taken for a date and a counter, and the number left in clear
+        ("contato_2013141234 e 2013123456.csv", "contato_[phone] e [phone].csv"),
+        ("export 2024-01-05 241234 5678.csv", "export 2024-01-05 [phone].csv"),
+        # and a number after a date, its last group bracketed, kept its bracket out of the mask
+        ("export 2024-01-05 94242 (0150).csv", "export 2024-01-05 [phone].csv"),
     ],
 )
 def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
@@ -515,6 +528,9 @@ def test_a_file_name_is_shown_with_its_contacts_masked_and_a_tag(name, shown):
         ("+55\u202a11\u202c97531-8642.csv", "[phone].csv"),
         ("call 415\u2066-555-0199.csv", "call [phone].csv"),
         ("ana.souza\u2069@example.com.csv", "[email].csv"),  # a pop directional isolate
+        # a right-to-left override, the last of its range: found by mutation testing, the
+        # escape left unread left the number in clear
+        ("call 415\u202e-555-0199.csv", "call [phone].csv"),
         # around a number, not in it: kept, escaped as landing shows it
         ("call \u2067+55 11 97531-8642\u2069.csv", "call \\u2067[phone]\\u2069.csv"),
     ],
@@ -556,6 +572,7 @@ def test_a_file_named_by_a_uuid_or_a_hex_digest_is_shown_as_it_is():
     names += [f"part-00000-{uuid.UUID(int=drawn.getrandbits(128))}-c000.json" for _ in range(300)]
     names += [f"{drawn.getrandbits(128):032x}.csv" for _ in range(300)]
     names += ["550e8400-e29b-41d4-a716-446655440000.jsonl", "deadbeef0123456789abcdef.jsonl"]
+    names += ["0123456789abcdef.jsonl"]  # the shortest digest (found by mutation testing)
     assert shown_paths(FOLDER + name for name in names) == {}
     # A phone number beside one is still masked.
     name = "550e8400-e29b-41d4-a716-446655440000 +55 11 94242-0150.csv"
@@ -624,3 +641,29 @@ def test_every_invisible_format_character_pasted_inside_a_contact_is_seen_throug
     assert normalised_phone(phone) == "5511975318642"
     for name, shown in ((address, "[email]"), (phone, "[phone]")):
         assert shown_path(f"{FOLDER}{name}.csv").startswith(f"{FOLDER}{shown}.csv#")
+
+
+# Each character (or end of a range) that joins a phone number's groups
+# (`privacy.PHONE_SEPARATOR`), and each that may have a space each side (`PHONE_DASH`).
+PHONE_SEPARATOR_ENDS = [
+    " ", "\t", ".", "/", "-", "\u00a0", "\u00b7", "\u2002", "\u200a", "\u200b", "\u202f",
+    "\u2010", "\u2015", "\u2027", "\u2212", "\u3000", "\u30fb", "\u30fc", "\ufe63", "\uff0d",
+]  # fmt: skip
+PHONE_DASHES = ["-", "\u00b7", "\u2010", "\u2015", "\u2027", "\u2212", "\u30fb", "\u30fc"]
+PHONE_DASHES += ["\ufe63", "\uff0d"]
+
+
+@pytest.mark.parametrize(
+    "join",
+    [*PHONE_SEPARATOR_ENDS, "  ", " \t", *(f" {dash} " for dash in PHONE_DASHES)],
+    ids=lambda join: "+".join(f"U+{ord(character):04X}" for character in join),
+)
+def test_a_phone_number_is_masked_whatever_joins_its_groups(join):
+    """Found by mutation testing: the minus sign (U+2212) could be dropped from the
+    separators, or the long-vowel mark (U+30FC) from the dashes a space may stand each side
+    of, or a tab from the two spaces or tabs, every test passing: `555−123−4567`,
+    `555 ー 123 ー 4567` and a number whose groups a space and a tab join were then left
+    in clear."""
+    text = f"tel 555{join}123{join}4567 ok"
+    assert masked_text(text) == "tel [phone] ok"
+    assert masked_name(text) == "tel [phone] ok"
