@@ -12,6 +12,7 @@ import uuid
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 import pytest
 
 from cx_assets.lakehouse.privacy import (
@@ -32,6 +33,8 @@ from cx_assets.lakehouse.privacy import (
     record_hashes,
     shown_path,
     shown_paths,
+    staff_name_holding_contacts_sql,
+    with_shown_source_files,
 )
 
 
@@ -39,6 +42,9 @@ def test_a_keyed_hash_is_hmac_sha256_with_the_key_from_the_environment(monkeypat
     monkeypatch.setenv(HASH_KEY_ENV, "a secret")
     expected = hmac.new(b"a secret", b"maria@example.com", hashlib.sha256).hexdigest()
     assert keyed_hash("maria@example.com") == expected
+    # Many values at once are keyed alike (found by mutation testing: `keyed_hashes` keyed
+    # with the default passed every test, which all ran under the default).
+    assert keyed_hashes([" Maria@Example.COM", None]) == [expected, None]
     # not the plain SHA-256 an attacker could rebuild by hashing every address
     assert expected != hashlib.sha256(b"maria@example.com").hexdigest()
 
@@ -62,6 +68,7 @@ def test_another_key_gives_other_hashes_and_the_default_is_documented(monkeypatc
     one = keyed_hash("5551234567")
     monkeypatch.setenv(HASH_KEY_ENV, "key two")
     assert keyed_hash("5551234567") != one
+    assert keyed_hash("5551234567", b"key one") == one  # a key given wins over the environment
     monkeypatch.delenv(HASH_KEY_ENV)
     default = hmac.new(DEFAULT_HASH_KEY.encode(), b"5551234567", hashlib.sha256).hexdigest()
     assert keyed_hash("5551234567") == default
@@ -667,3 +674,53 @@ def test_a_phone_number_is_masked_whatever_joins_its_groups(join):
     text = f"tel 555{join}123{join}4567 ok"
     assert masked_text(text) == "tel [phone] ok"
     assert masked_name(text) == "tel [phone] ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Caio Mendes", None),
+        ("Caio Mendes (caio.mendes@example.com)", 'field "agent" holds an e-mail address'),
+        ("Caio Mendes 11 94242-0150", 'field "agent" holds an e-mail address'),
+        ("Caio Mendes, ramal 2041", None),
+        (None, None),
+    ],
+)
+def test_a_staff_name_holding_a_contact_is_given_a_reject_reason(name, reason):
+    """Staff names reach gold (contract section 5): one holding an e-mail address or a phone
+    number is rejected with a reason naming its field, any other (an extension's short
+    number too) passes. Found by mutation testing: the comparison negated passed every
+    privacy test (only the domains' slow runs saw it)."""
+    query = f"SELECT {staff_name_holding_contacts_sql('$1', 'agent')}"
+    ((found,),) = duckdb.sql(query, params=[name]).fetchall()
+    if reason is None:
+        assert found is None
+    else:
+        assert found == f"{reason} or phone number, not only a staff name"
+
+
+def test_silver_shows_a_source_files_email_address_masked_and_its_phone_number_kept(monkeypatch):
+    """Silver's `source_file`: an e-mail address in a file's name masked, its extension kept
+    and the tag of the landed path's keyed hash after it; a phone number kept (it orders a
+    day's versions, see `with_shown_source_files`); other names and nulls as they are.
+    Found by mutation testing: masking phones too, losing the extension, or swapping masked
+    and kept rows passed every privacy test (only a slow run of silver saw them)."""
+    monkeypatch.setenv(HASH_KEY_ENV, "a secret")
+    landed = [
+        FOLDER + "ana@example.com.csv",
+        FOLDER + "+55 11 94242-0150.csv",
+        FOLDER + "members.csv",
+        None,
+        FOLDER + "ana@example.com.csv",
+    ]
+    rows = pyarrow.table({"line_number": [2, 3, 4, 5, 6], "source_file": landed})
+    tag = hmac.new(b"a secret", landed[0].encode(), hashlib.sha256).hexdigest()[:8]
+    shown = with_shown_source_files(rows)
+    assert shown.column_names == ["line_number", "source_file"]
+    assert shown.column("source_file").to_pylist() == [
+        f"{FOLDER}[email].csv#{tag}",
+        FOLDER + "+55 11 94242-0150.csv",
+        FOLDER + "members.csv",
+        None,
+        f"{FOLDER}[email].csv#{tag}",
+    ]
