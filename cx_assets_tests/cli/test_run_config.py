@@ -132,7 +132,7 @@ BAD_FILES = {
     ),
     "a step's own setting out of its bounds": (
         "ops:\n  gold__support_ticket_categories:\n    config:\n      review_threshold: 1.5\n",
-        ["gold__support_ticket_categories", "review_threshold", "1.5", "less than or equal to 1"],
+        ["gold__support_ticket_categories", "review_threshold: 1.5: input should be less than"],
     ),
     "a whole-number setting below its least": (
         "ops:\n  gold__support_ticket_analytics_breach_share_in_band:\n"
@@ -161,9 +161,32 @@ BAD_FILES = {
         "      forecast_fell_back_to_baseline: {severity: ERROR}\n",
         ["model__support_volume_forecaster:", "model__support_volume_forecaster_forecast_fell"],
     ),
+    # Said as the line's end: a step no check has a step of its own under names none.
     "a check's settings under a step that has none": (
         "ops:\n  silver__support_tickets:\n    config:\n      unique_key: {severity: ERROR}\n",
-        ["silver__support_tickets", "the step has no settings"],
+        ["silver__support_tickets", "the step has no settings\n"],
+    ),
+    "a step's settings beside its config": (
+        "ops:\n  gold__calls_kpis_daily:\n    config: {}\n    conversion_rate_in_band: {}\n",
+        ["ops: gold__calls_kpis_daily: a step's settings go under `config:`"],
+    ),
+    "a check's settings a number": (
+        "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band: 0.5\n",
+        ["config: conversion_rate_in_band: a mapping of high, low, severity"],
+    ),
+    "a step's own setting a word": (
+        "ops:\n  gold__support_ticket_categories:\n    config: {review_threshold: high}\n",
+        ["config: review_threshold: 'high' is not a number"],
+    ),
+    # A step misspelt whose checks take no settings: the step meant is named all the same.
+    "no such step, near one without settings": (
+        "ops:\n  silver__support_tikets: {}\n",
+        ["silver__support_tikets: no step", "(did you mean silver__support_tickets?)"],
+    ),
+    "a whole-number setting with a point": (
+        "ops:\n  gold__support_ticket_analytics_breach_share_in_band:\n"
+        "    config: {window_days: 1.5}\n",
+        ["config: window_days: 1.5 is not a whole number"],
     ),
     "a check's settings left empty": (
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
@@ -192,8 +215,13 @@ BAD_FILES = {
         "ops:\n  gold__calls_kpis_daily:\n    config:\n      conversion_rate_in_band:\n"
         "        severity: ERROR\nresources:\n  lake:\n    config:\n      data_dir: /srv/a\n"
         "execution:\n  config:\n    max_concurrent: 2\n",
-        ["resources, execution: not taken", "the command's own", "leave them out"],
+        ["resources, execution: not taken", "are the command's own", "leave them out"],
     ),
+    "the launchpad's loggers": (
+        "ops: {}\nloggers:\n  console:\n    config:\n      log_level: DEBUG\n",
+        ["loggers: not taken", "; loggers is the command's own"],
+    ),
+    "ops a number": ("ops: 5\n", ["ops: a mapping of steps to their config"]),
     "not YAML": ("ops: {gold__crm_noise_summary: [\n", ["not YAML or JSON"]),
     "indented with a tab": (
         "ops:\n\tgold__calls_kpis_daily:\n",
@@ -254,10 +282,22 @@ def test_a_config_file_not_there_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CX_DATA_DIR", str(tmp_path / "data"))
     missing = tmp_path / "nowhere.yaml"
     assert cli_module.main(["run", "--date", START, "--config", str(missing)]) == 2
-    assert f"--config {missing}: " in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"--config {missing}: cannot be read (No such file or directory)\n" in said, said
 
 
-def test_a_config_option_naming_no_file_is_refused(tmp_path, monkeypatch, capsys):
+def test_a_config_file_named_from_the_working_directory_is_read(tmp_path, monkeypatch):
+    """A path relative to a working directory that exists is read from it, and `ops:` with
+    every step under it commented out is no settings, not a mistake."""
+    from cx_assets.cli import run_config
+
+    (tmp_path / "checks.yaml").write_text("ops:\n#  gold__calls_kpis_daily: {}\n")
+    monkeypatch.chdir(tmp_path)
+    assert run_config.read("checks.yaml") == {"ops": {}}
+
+
+@pytest.mark.parametrize("named", ["", "  "], ids=["empty", "spaces"])
+def test_a_config_option_naming_no_file_is_refused(tmp_path, monkeypatch, capsys, named):
     """`--config "$CX_CHECKS"` with the variable unset ran every check at its defaults, as
     if no --config had been given (seen: exit 0, the operator's ERROR bands never applied)."""
     from cx_assets import cli as cli_module
@@ -265,7 +305,8 @@ def test_a_config_option_naming_no_file_is_refused(tmp_path, monkeypatch, capsys
     data_dir = tmp_path / "data"
     monkeypatch.setenv("CX_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    assert cli_module.main(["run", "--date", START, "--select", "group:calls", "--config", ""]) == 2
+    arguments = ["run", "--date", START, "--select", "group:calls", "--config", named]
+    assert cli_module.main(arguments) == 2
     said = capsys.readouterr().err
     assert said.startswith("cx-lakehouse: --config: ") and "no file" in said, said
     assert not data_dir.exists()
@@ -346,13 +387,19 @@ def test_every_steps_settings_written_out_at_their_defaults_are_taken(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "high"),
     [
-        '{"ops": {"silver__calls_transcripts": {"config": {"reject_ratio": {"high": 1e-05}}}}}',
-        "ops:\n  silver__calls_transcripts:\n    config:\n      reject_ratio: {high: 2.5E-4}\n",
+        (
+            '{"ops": {"silver__calls_transcripts": {"config": {"reject_ratio": {"high": 1e-05}}}}}',
+            1e-05,
+        ),
+        ("ops:\n  silver__calls_transcripts:\n    config:\n      reject_ratio: {high: 2.5E-4}\n",
+         2.5e-4),
+        ("ops:\n  silver__calls_transcripts:\n    config:\n      reject_ratio: {high: 1E+0}\n",
+         1.0),
     ],
-)
-def test_a_number_written_with_an_exponent_is_a_number(text, tmp_path):
+)  # fmt: skip
+def test_a_number_written_with_an_exponent_is_a_number(text, high, tmp_path):
     """JSON's `1e-05` (Python's json.dumps of 0.00001) is a number, as the launchpad's YAML
     reads it too; PyYAML's YAML 1.1 read it as the text '1e-05', refused as not a number."""
     from cx_assets.cli import run_config
@@ -361,10 +408,7 @@ def test_a_number_written_with_an_exponent_is_a_number(text, tmp_path):
     path = tmp_path / "checks.json"
     path.write_text(text)
     config = run_config.read(str(path))
-    assert config["ops"]["silver__calls_transcripts"]["config"]["reject_ratio"]["high"] in (
-        1e-05,
-        2.5e-4,
-    )
+    assert config["ops"]["silver__calls_transcripts"]["config"]["reject_ratio"]["high"] == high
     job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
     run_config.check(str(path), config, job)
 
@@ -405,8 +449,11 @@ def test_settings_shared_through_a_yaml_merge_key_are_taken_and_may_be_overridde
         run_config.read(str(path))
 
 
-@pytest.mark.parametrize("step", ["gold__calls_kpis_daily", "gold__support_ticket_categories"])
-def test_a_step_given_no_settings_is_taken(step, tmp_path):
+@pytest.mark.parametrize("given", [{}, {"config": {}}], ids=["no config", "config {}"])
+@pytest.mark.parametrize(
+    "step", ["gold__calls_kpis_daily", "gold__support_ticket_categories", "silver__support_tickets"]
+)
+def test_a_step_given_no_settings_is_taken(step, given, tmp_path):
     """A step given an empty mapping, no `config:` under it (`{"ops": {"<step>": {}}}`, as a
     script writing a file per step leaves one), is run config Dagster takes; it was refused
     as 'config: nothing under it (YAML reads that as null)', a key the file does not hold."""
@@ -414,7 +461,7 @@ def test_a_step_given_no_settings_is_taken(step, tmp_path):
     from cx_assets.domains import DAILY_JOB, domain_names, domains_definitions
 
     path = tmp_path / "checks.json"
-    path.write_text(json.dumps({"ops": {step: {}}}))
+    path.write_text(json.dumps({"ops": {step: given}}))
     config = run_config.read(str(path))
     job = domains_definitions(domain_names()).resolve_job_def(DAILY_JOB)
     run_config.check(str(path), config, job)
