@@ -630,6 +630,159 @@ def test_a_defect_with_room_on_the_disk_keeps_its_traceback(tmp_path, monkeypatc
         cli_module.main(["run", "--date", START])
 
 
+# What the full disk's line says (`disk_full`): an error with the disk's free bytes, each
+# hand-made, to what the line begins with and what it holds (None: no full disk).
+MB = 2**20
+FULL_DISKS = {
+    "16 MB free is room": ("disk I/O error", 16 * MB, None, None),
+    "a byte less is full": ("disk I/O error", 16 * MB - 1, "is full (16.0 MB free)", None),
+    "out of quota": ("EDQUOT", 5 * 2**30, "is full (5120.0 MB free)", "Disk quota exceeded"),
+    "SQLite's full, with room now": (
+        "database or disk is full", 5 * 2**30, "is full", "stopped: database or disk is full."
+    ),
+    "no space met while handling another error": (
+        "ENOSPC then", 5 * 2**30, "is full", "stopped: writing the day failed."
+    ),
+    "an error of two lines": ("first line\nsecond line", MB, "is full", "stopped: first line."),
+    "an error saying nothing": ("", MB, "is full", "stopped: RuntimeError. Free"),
+}  # fmt: skip
+
+
+def _an_error(made: str) -> BaseException:
+    import errno
+    import sqlite3
+
+    if made == "EDQUOT":
+        return OSError(errno.EDQUOT, "Disk quota exceeded")
+    if made == "ENOSPC then":
+        try:
+            try:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            except OSError:
+                raise RuntimeError("writing the day failed")  # noqa: B904, its context
+        except RuntimeError as error:
+            return error
+    if made in ("disk I/O error", "database or disk is full"):
+        return sqlite3.OperationalError(made)
+    return RuntimeError(made)
+
+
+@pytest.mark.parametrize(("made", "free", "begins", "holds"), FULL_DISKS.values(), ids=FULL_DISKS)
+def test_a_full_disk_is_said_from_the_error_or_the_space_left(
+    tmp_path, monkeypatch, made, free, begins, holds
+):
+    from cx_assets.cli.failures import disk_full
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(shutil, "disk_usage", disk_with(free))
+    said = disk_full(_an_error(made))
+    if begins is None:
+        assert said is None
+        return
+    assert said is not None and said.startswith(f"the disk holding {tmp_path} {begins}"), said
+    assert holds is None or holds in said, said
+
+
+def test_the_full_disk_named_is_a_files_not_there_yet_or_where_it_was_moved(tmp_path, monkeypatch):
+    """A file not made yet is on its nearest folder's disk, and a file moved is on the
+    disks of both names: the one full of them is named, not the data root's."""
+    import errno
+
+    from cx_assets.cli.failures import disk_full
+
+    full, roomy = tmp_path / "full", tmp_path / "data"
+    full.mkdir()
+    roomy.mkdir()
+    monkeypatch.setenv("CX_DATA_DIR", str(roomy))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    def usage(path):
+        if not Path(path).exists():
+            raise FileNotFoundError(path)
+        free = 0 if Path(path) == full else 60 * 2**30
+        return SimpleNamespace(total=100 * 2**30, used=100 * 2**30 - free, free=free)
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    new = full / "new" / "part.parquet"
+    said = disk_full(OSError(errno.EIO, "Input/output error", str(new)))
+    assert said is not None and said.startswith(f"the disk holding {new} is full (0.0 MB"), said
+    moved = OSError(errno.EIO, "Input/output error", str(roomy / "a"), None, str(full / "b"))
+    said = disk_full(moved)
+    assert said is not None and said.startswith(f"the disk holding {full / 'b'} is full"), said
+    # Settings that cannot be read (the data root's disk unknown): the file's disk is said.
+    monkeypatch.setenv("CX_PARTITIONS_START", "soon")
+    said = disk_full(OSError(errno.EIO, "Input/output error", str(new)))
+    assert said is not None and said.startswith(f"the disk holding {new} is full"), said
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("a defect"), OSError(13, "Permission denied")],
+    ids=["no OSError", "no file named"],
+)
+def test_an_error_naming_no_file_refused_is_no_file_not_writable(tmp_path, monkeypatch, error):
+    from cx_assets.cli.failures import not_writable
+
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    assert not_writable(error) is None
+
+
+def test_a_file_of_the_data_root_outside_landing_it_may_not_read_is_one_it_cannot_write(
+    tmp_path, monkeypatch
+):
+    """Only landing is read and not written: the warehouse refused is said as a file the
+    data root must let this user write."""
+    import errno
+
+    from cx_assets.cli import failures
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.touch()
+    monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(failures, "_readable", _nothing_readable)
+    said = failures.not_writable(OSError(errno.EACCES, "Permission denied", str(warehouse)))
+    assert said is not None and said.startswith(f"cannot write {warehouse}: Permission"), said
+
+
+def _nothing_readable(path: Path) -> bool:
+    return False
+
+
+def test_a_run_historys_file_read_only_or_damaged_is_named_and_none_without_a_home(
+    tmp_path, monkeypatch
+):
+    """The history's file refused is named, whichever of its databases it is; when none
+    is found, its folder; and no DAGSTER_HOME is no run history's failure."""
+    import sqlite3
+
+    from cx_assets.cli import failures
+
+    history = tmp_path / "history"
+    (history / "runs").mkdir(parents=True)
+    (history / "schedules").mkdir()
+    schedules = history / "schedules" / "schedules.db"
+    schedules.touch()
+    read_only = sqlite3.OperationalError("attempt to write a readonly database")
+    not_a_database = sqlite3.DatabaseError("file is not a database")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert failures.read_only_run_history(read_only) is None
+    assert failures.damaged_run_history(not_a_database) is None
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setattr(failures, "_writable", schedules.__ne__)
+    said = failures.read_only_run_history(read_only)
+    assert said is not None and said.startswith(f"cannot write {schedules} (attempt"), said
+    said = failures.damaged_run_history(not_a_database)
+    assert said is not None and said.startswith(
+        f"{history} is damaged (file is not a database): Dagster's run history"
+    ), said
+    (history / "runs" / "index.db").write_bytes(b"not a database at all")
+    said = failures.damaged_run_history(not_a_database)
+    assert said is not None and said.startswith(f"{history / 'runs' / 'index.db'} is damaged")
+
+
 # `cx-lakehouse` as its entry point runs it, with Ctrl-C or a stop signal arriving while
 # `cx_assets.cli` is imported (the tenth of a second before the command's own handling
 # begins), raised as it comes or made by a library into an error of its own.
