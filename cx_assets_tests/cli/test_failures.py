@@ -732,7 +732,7 @@ def test_a_file_of_the_data_root_outside_landing_it_may_not_read_is_one_it_canno
     tmp_path, monkeypatch
 ):
     """Only landing is read and not written: the warehouse refused is said as a file the
-    data root must let this user write."""
+    data root must let this user write, though DAGSTER_HOME is in the data root."""
     import errno
 
     from cx_assets.cli import failures
@@ -740,10 +740,13 @@ def test_a_file_of_the_data_root_outside_landing_it_may_not_read_is_one_it_canno
     warehouse = tmp_path / "warehouse.duckdb"
     warehouse.touch()
     monkeypatch.setenv("CX_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setattr(failures, "_readable", _nothing_readable)
     said = failures.not_writable(OSError(errno.EACCES, "Permission denied", str(warehouse)))
-    assert said is not None and said.startswith(f"cannot write {warehouse}: Permission"), said
+    assert said == (
+        f"cannot write {warehouse}: Permission denied. The data root (CX_DATA_DIR) must be a "
+        "folder this user can write to, on a disk mounted for writing."
+    )
 
 
 def _nothing_readable(path: Path) -> bool:
@@ -753,8 +756,9 @@ def _nothing_readable(path: Path) -> bool:
 def test_a_run_historys_file_read_only_or_damaged_is_named_and_none_without_a_home(
     tmp_path, monkeypatch
 ):
-    """The history's file refused is named, whichever of its databases it is; when none
-    is found, its folder; and no DAGSTER_HOME is no run history's failure."""
+    """The history's file refused is named, whichever of its databases it is (a sound one
+    is not); when none is found, its folder; and no DAGSTER_HOME is no run history's
+    failure."""
     import sqlite3
 
     from cx_assets.cli import failures
@@ -764,6 +768,7 @@ def test_a_run_historys_file_read_only_or_damaged_is_named_and_none_without_a_ho
     (history / "schedules").mkdir()
     schedules = history / "schedules" / "schedules.db"
     schedules.touch()
+    sqlite3.connect(history / "runs.db").execute("CREATE TABLE runs (id)").connection.close()
     read_only = sqlite3.OperationalError("attempt to write a readonly database")
     not_a_database = sqlite3.DatabaseError("file is not a database")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
