@@ -212,3 +212,69 @@ def test_run_refuses_a_home_before_importing_dagster_or_reading_ahead(two_roots,
     (two_roots / "checks.yaml").write_text("ops: {no_such_step: {config: {}}}\n")
     config = probed(two_roots, "run", "--date", START, "--config", str(two_roots / "checks.yaml"))
     assert (config["code"], config["dagster"], config["started"]) == (2, True, ["early read"])
+
+
+def test_our_dagster_yaml_holds_our_settings_and_its_homes_path_as_written(tmp_path):
+    """Each of our settings (the run queue, retries, the ticks kept, our event storage, no
+    telemetry or dialog, INFO logs), and a home whose path holds `: ` and ` #`, which YAML
+    read as a mapping and a comment unquoted."""
+    import yaml
+
+    from cx_assets.cli.home import dagster_yaml
+
+    home = tmp_path / "cx: a #1"
+    assert yaml.safe_load(dagster_yaml(home)) == {
+        "concurrency": {"runs": {"max_concurrent_runs": 4}},
+        "run_queue": {"dequeue_interval_seconds": 1},
+        "run_retries": {"enabled": True},
+        "retention": {"sensor": {"purge_after_days": {"skipped": 1, "failure": 7}}},
+        "event_log_storage": {
+            "module": "cx_assets.lakehouse.event_log",
+            "class": "PooledSqliteEventLogStorage",
+            "config": {"base_dir": f"{tmp_path}/cx: a #1/history/runs"},
+        },
+        "telemetry": {"enabled": False},
+        "nux": {"enabled": False},
+        "python_logs": {"python_log_level": "INFO"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("home", "said"),
+    [
+        ("  ", "DAGSTER_HOME='  ' names no folder: unset it, or give one"),
+        (
+            "ROOT/home?mode=ro",
+            "DAGSTER_HOME=ROOT/home?mode=ro holds a '?', which Dagster's SQLite storage reads "
+            "as the start of options",
+        ),
+    ],
+    ids=["spaces alone", "a '?'"],
+)
+def test_a_home_dagster_would_misread_is_refused(tmp_path, monkeypatch, home, said):
+    from cx_assets.cli import home as home_module
+    from cx_assets.cli.options import UsageError
+
+    monkeypatch.setattr(home_module, "_set_here", None)
+    monkeypatch.setenv("DAGSTER_HOME", home.replace("ROOT", str(tmp_path)))
+    with pytest.raises(UsageError) as refused:
+        home_module.dagster_home_folder(tmp_path / "data")
+    assert str(refused.value).startswith(said.replace("ROOT", str(tmp_path))), refused.value
+
+
+def test_a_secrets_loader_dagster_cannot_make_is_refused(tmp_path, monkeypatch):
+    from cx_assets.cli import home as home_module
+    from cx_assets.cli.options import UsageError
+
+    home = tmp_path / "mine"
+    home.mkdir()
+    config = home / "dagster.yaml"
+    config.write_text("secrets:\n  custom:\n    module: dagster\n    class: QueuedRunCoordinator\n")
+    monkeypatch.setattr(home_module, "_set_here", None)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with pytest.raises(UsageError) as refused:
+        home_module.dagster_home_path(tmp_path / "data")
+    assert str(refused.value) == (
+        f"{config}: not a storage or service Dagster can make (dagster.QueuedRunCoordinator: "
+        "not a secrets loader): fix it, or remove it for cx-lakehouse's own"
+    )

@@ -1398,6 +1398,10 @@ def test_a_dagster_home_this_process_set_is_not_taken_for_the_users(tmp_path, mo
     for root in (first, second):
         (root / "landing").mkdir(parents=True)
     assert prepare_dagster_home(first) == first / "dagster_home"
+    assert (first / "dagster_home" / ".cx-storage-made").is_file()  # its storage made
+    assert dagster_home_path(second) == second / "dagster_home"
+    # The first root's command again: its home is still the process's, not the user's.
+    assert prepare_dagster_home(first) == first / "dagster_home"
     assert dagster_home_path(second) == second / "dagster_home"
 
     mine = tmp_path / "mine"
