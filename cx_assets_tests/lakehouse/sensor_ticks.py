@@ -56,6 +56,14 @@ def ticks_after_the_quiet(monkeypatch) -> None:
     monkeypatch.setattr(automation, "_now", lambda: datetime.now(UTC) + after)
 
 
+def tick_at(monkeypatch, at: datetime) -> None:
+    """Ticks from now on taken at `at`: a test naming today's date reads it from `at`, so a
+    UTC midnight passing while it runs cannot part its today from the sensor's."""
+    from cx_assets.lakehouse import automation
+
+    monkeypatch.setattr(automation, "_now", lambda: at)
+
+
 def sensor_instance():
     with in_memory_instance() as ephemeral:
         yield ephemeral

@@ -22,6 +22,7 @@ from cx_assets_tests.lakehouse.sensor_ticks import (
     make_sensor,
     sensor_instance,
     sensor_ticker,
+    tick_at,
     ticks_after_the_quiet,
 )
 
@@ -53,9 +54,13 @@ def test_a_tick_with_nothing_new_says_where_it_looked(lake, ticker):
     assert ticker.tick().skip_message == f"no new or re-delivered crm files in {landing}"
 
 
-def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(lake, ticker):
+def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
+    lake, ticker, monkeypatch
+):
     start = daily_partitions.start.date()
-    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    tick_at(monkeypatch, now)
+    today = now.date()
     before_start = (start - timedelta(days=1)).isoformat()
     for folder in [before_start, today.isoformat(), (today + timedelta(days=1)).isoformat(), DAY]:
         lake.land_jsonl("crm", "interactions", folder, [{"Id": 1}])
@@ -70,12 +75,14 @@ def test_days_outside_the_partitions_are_skipped_and_valid_ones_still_requested(
     }
 
 
-def test_a_tick_while_only_today_has_landed_says_when_it_runs(lake, ticker):
+def test_a_tick_while_only_today_has_landed_says_when_it_runs(lake, ticker, monkeypatch):
     """Found ticking through a day of a producer landing files as it goes: every tick's
     skip said "no new or re-delivered crm files", today's files included, which read as a
     sensor that does not see them (the log's line on today's folder is written once, on the
     first tick). The skip names the day and when it becomes a partition."""
-    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    tick_at(monkeypatch, now)
+    today = now.date()
     tomorrow = today + timedelta(days=1)
     for day in (tomorrow, today):
         lake.land_jsonl("crm", "interactions", day.isoformat(), [{"Id": 1}])
