@@ -17,6 +17,7 @@ from cx_assets_tests.lakehouse.sensor_ticks import (
     keys,
     sensor_instance,
     sensor_ticker,
+    tick_at,
 )
 
 instance = pytest.fixture(sensor_instance, name="instance", scope="module")
@@ -139,8 +140,10 @@ def test_many_files_not_read_are_said_in_a_bounded_number_of_lines(
     ]  # fmt: skip
 
 
-def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd):
-    today = datetime.now(UTC).date().isoformat()
+def test_a_skipped_folder_is_logged_once_not_on_every_tick(lake, ticker, capfd, monkeypatch):
+    now = datetime.now(UTC)
+    tick_at(monkeypatch, now)
+    today = now.date().isoformat()
     lake.land_jsonl("crm", "interactions", today, [{"Id": 1}])
     lake.land_jsonl("crm", "interactions", "latest", [{"Id": 1}])
 
