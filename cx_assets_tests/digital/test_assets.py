@@ -84,6 +84,10 @@ def test_a_failure_before_midnight_leaks_into_the_next_day(lake):
 
     leakage = lake.query("SELECT * FROM silver.digital_leakage_calls")
     assert leakage["call_id"].tolist() == ["C1"]
+    (materialized,) = second.asset_materializations_for_node("silver__digital_leakage_calls")
+    said = {key: value.value for key, value in materialized.metadata.items()}
+    # the windows read: calls of D-7..D, journeys of D-1..D
+    assert (said["calls_read_from"], said["journeys_read_from"]) == ("2024-01-02", before)
     row = leakage.iloc[0]
     assert str(row["date"])[:10] == day and str(row["event_date"])[:10] == before
     assert row["time_to_call_minutes"] == 20.0
@@ -495,7 +499,8 @@ def test_a_range_computes_its_leakage_calls_and_timeline_a_day_at_a_time(
 
     spy(digital_rules, "leakage_calls_sql")
     spy(gold_rules, "journey_timeline_sql")
-    assert run_partitioned(lake, days[0], days[-1]).success
+    ranged = run_partitioned(lake, days[0], days[-1])
+    assert ranged.success
     chunks = [tuple(days)] if small_days_together else [(day,) for day in days]
     assert sorted(computed) == sorted(
         (name, chunk) for name in ("leakage_calls_sql", "journey_timeline_sql") for chunk in chunks
@@ -505,6 +510,12 @@ def test_a_range_computes_its_leakage_calls_and_timeline_a_day_at_a_time(
     as_range = lake.query(leakage), lake.query(timeline), lake.gold("leakage_journey_timeline")
     # C0 follows no failure; C1 follows S0's, late on the day before, and repeats C0
     assert len(as_range[0]) == 3 and as_range[0]["is_repeat_call"].sum() == 2
+    # The step's metadata counts every chunk's calls (mutation testing: the count of
+    # journey types, or the last chunk's count alone, passed every test).
+    for materialized in ranged.asset_materializations_for_node("silver__digital_leakage_calls"):
+        said = materialized.metadata
+        assert said["leakage_calls"].value == 3
+        assert said["leakage_calls_by_journey_type"].value == {"billing": 3}
 
     for day in days:
         assert run_partitioned(lake, day).success
