@@ -258,6 +258,16 @@ def test_an_empty_day_writes_every_table_and_warns(lake):
     assert run_rollups(lake).success
     model = lake.gold("leakage_savings_model")
     assert model[["avoidable_calls_per_day", "observed_days"]].values.tolist() == [[0.5, 2]]
+    # Silver calls built for a day the leakage calls are not (a selection of calls alone):
+    # still the leakage calls' two days (mutation testing: the days counted from silver
+    # calls passed every test, every run building both).
+    lake.land_csv("digital", "calls", "2024-01-12", [call("C2", "M1", "2024-01-12T08:30:00")])
+    calls_only = [asset for asset in EVERYTHING if asset.key.path[-1].endswith("digital_calls")]
+    assert len(calls_only) == 2  # bronze and silver
+    assert lake.materialize(EVERYTHING, selection=calls_only, day="2024-01-12").success
+    assert run_rollups(lake).success
+    model = lake.gold("leakage_savings_model")
+    assert model[["avoidable_calls_per_day", "observed_days"]].values.tolist() == [[0.5, 2]]
     members = lake.query("SELECT member_id, member_category FROM silver.digital_members")
     assert members.values.tolist() == [["M1", "MAPD New"]]
 
