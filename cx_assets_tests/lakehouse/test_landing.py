@@ -7,18 +7,24 @@ Every expectation is worked out by hand from the files laid out in the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from cx_assets.lakehouse.landing import (
+    DayFoldersNotRead,
     date_folders,
     discover,
+    discover_days,
     landed_days,
+    misplaced,
+    misplaced_sources,
     parse_date_folder,
 )
 from cx_assets_tests.lakehouse.landed_files import DAY, land_in, read_day, write
+from cx_assets_tests.lakehouse.test_landing_sensor_ignored import refuse_listing
 
 # ---------------------------------------------------------------------------------------
 # Discovery
@@ -93,6 +99,8 @@ def test_date_folders_groups_tables_by_folder_name(tmp_path):
     ]:
         (landing_dir / "crm" / table / folder).mkdir(parents=True)
     write(landing_dir / "crm" / "contacts" / "stray.jsonl", b"{}")  # a file, not a folder
+    # Nor is a file of the source's folder a table's (taken for one, listing it raised).
+    write(landing_dir / "crm" / "README.txt", b"where files land")
     (landing_dir / "calls" / "transcripts" / "2024-01-07").mkdir(parents=True)
 
     found = date_folders(landing_dir, "crm")
@@ -114,6 +122,7 @@ def test_landed_days_are_date_folders_holding_a_file_that_would_be_read(tmp_path
     write(digital / "journeys" / "2024-01-06" / "j.CSV", b"member_id\n")
     write(digital / "calls" / "2024-01-07" / "_writing.csv", b"call_id\n")  # in flight
     write(digital / "calls" / "2024-01-08" / "notes.txt", b"not read")
+    (digital / "calls" / "2024-01-12" / "batch.csv").mkdir(parents=True)  # a folder, so named
     (digital / "members" / "2024-01-09").mkdir(parents=True)  # an empty folder
     write(digital / "members" / "latest" / "m.csv", b"member_id\n")  # not a date
     write(digital / "members" / "2024-01-11.bak" / "m.csv", b"member_id\n")  # nor this
@@ -188,11 +197,12 @@ def test_control_characters_in_a_file_name_are_escaped_and_the_file_is_read(tmp_
     and clear the terminal. Such characters are written as `\\xNN` (bidirectional overrides,
     which reorder what a name shows, as `\\uNNNN`), and the file is read as any other."""
     landing_dir = tmp_path / "data" / "landing"
-    land_in(landing_dir, "a\nb\x1b[2J\u202ec.jsonl", b'{"Id": 1}\n')
+    # DEL and a C1 control (U+0085, a line break to some terminals) too: each as `\\xNN`.
+    land_in(landing_dir, "a\nb\x1b[2J\x7f\x85\u202ec.jsonl", b'{"Id": 1}\n')
     folder = "landing/crm/interactions/2024-01-05"
 
     [landed] = discover(landing_dir, "crm", "interactions", DAY)
-    assert landed.relative_path == f"{folder}/a\\x0ab\\x1b[2J\\u202ec.jsonl"
+    assert landed.relative_path == f"{folder}/a\\x0ab\\x1b[2J\\x7f\\x85\\u202ec.jsonl"
     assert landed.read_error is None
     assert read_day(landing_dir) == [
         {"source_file": landed.relative_path, "line_number": 1, "raw": '{"Id": 1}',
@@ -210,14 +220,16 @@ def test_a_name_spelling_an_escape_is_told_apart_from_the_name_escaped_to_it(tmp
     land_in(landing_dir, "a\x01.jsonl", b'{"Id": 1}\n')
     land_in(landing_dir, "a\\x01.jsonl", b'{"Id": 2}\n')
     land_in(landing_dir, "a\\b.jsonl", b'{"Id": 3}\n')  # no escape spelled: as typed
+    land_in(landing_dir, "a\\u202e.jsonl", b'{"Id": 4}\n')  # as `a<U+202E>.jsonl` shows
     folder = "landing/crm/interactions/2024-01-05"
 
     shown = [landed.relative_path for landed in discover(landing_dir, "crm", "interactions", DAY)]
     assert shown == [
         f"{folder}/a\\x01.jsonl",
         f"{folder}/a\\b.jsonl",
+        f"{folder}/a\\x5cu202e.jsonl",
         f"{folder}/a\\x5cx01.jsonl",
-    ]  # listed by name as landed: U+0001, then `\\b`, then `\\x`
+    ]  # listed by name as landed: U+0001, then `\\b`, `\\u`, `\\x`
     assert [row["source_file"] for row in read_day(landing_dir)] == shown
 
 
@@ -273,4 +285,179 @@ def test_a_landing_folder_that_is_itself_a_link_is_read(tmp_path):
     found = discover(tmp_path / "data" / "landing", "crm", "interactions", DAY)
     assert [landed.relative_path for landed in found] == [
         "landing/crm/interactions/2024-01-05/good.jsonl"
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Folders it may not list or look into
+# ---------------------------------------------------------------------------------------
+
+
+def test_landed_days_of_a_folder_it_may_not_list_are_none(tmp_path, monkeypatch):
+    """`landed_days` names the days `cx-lakehouse run` says were landed and never built: a
+    day folder it may not list holds no file it knows of, and a source folder it may not
+    list no day (the steps that read them say why). Found by mutation testing: a day
+    folder it may not list taken as landed, and the source folder's refusal raised, passed
+    every landing test."""
+    landing_dir = tmp_path / "landing"
+    write(landing_dir / "crm" / "interactions" / "2024-01-05" / "a.jsonl", b"{}\n")
+    write(landing_dir / "crm" / "interactions" / "2024-01-06" / "b.jsonl", b"{}\n")
+    write(landing_dir / "calls" / "transcripts" / "2024-01-05" / "c.jsonl", b"{}\n")
+    refuse_listing(
+        monkeypatch,
+        {landing_dir / "crm" / "interactions" / "2024-01-06", landing_dir / "calls"},
+    )
+
+    assert landed_days(landing_dir, "crm") == {"2024-01-05"}
+    assert landed_days(landing_dir, "calls") == set()
+
+
+def test_a_file_it_may_not_look_at_fails_the_discovery_and_is_never_left_out(tmp_path, monkeypatch):
+    """A file listed in its date folder that cannot be looked at (a folder this user may
+    list, not enter) fails the day's read, which then names it (`failures`): dropped, the
+    day would be built without it, without a word. Found by mutation testing: any error
+    looking at a file skipped as a file removed since the listing passed every landing
+    test."""
+    landing_dir = tmp_path / "data" / "landing"
+    land_in(landing_dir, "a.jsonl", b'{"Id": 1}\n')
+    landed = land_in(landing_dir, "b.jsonl", b'{"Id": 2}\n')
+    real_scandir = os.scandir
+
+    def listing_of_one_it_may_not_look_at(path="."):
+        with real_scandir(path) as entries:
+            return contextlib.nullcontext([_NotLookedAt(entry, landed) for entry in entries])
+
+    monkeypatch.setattr(os, "scandir", listing_of_one_it_may_not_look_at)
+    with pytest.raises(PermissionError) as refused:
+        discover(landing_dir, "crm", "interactions", DAY)
+    assert refused.value.filename == str(landed)
+
+
+class _NotLookedAt:
+    """A listed entry as `os.scandir` gives it, which cannot be looked at if it is `refused`."""
+
+    def __init__(self, entry: os.DirEntry, refused) -> None:
+        self._entry, self._refused = entry, refused
+        self.name, self.path = entry.name, entry.path
+
+    def is_file(self) -> bool:
+        return self._entry.is_file()
+
+    def is_symlink(self) -> bool:
+        return self._entry.is_symlink()
+
+    def stat(self) -> os.stat_result:
+        if self.path == str(self._refused):
+            raise PermissionError(13, "Permission denied", self.path)
+        return self._entry.stat()
+
+
+def test_a_table_folder_it_may_not_list_is_said_of_any_table_when_no_tables_are_named(
+    tmp_path, monkeypatch
+):
+    """Found by mutation testing: a table's folder that cannot be listed was left unsaid
+    when no tables were named, which passed every landing test."""
+    landing_dir = tmp_path / "landing"
+    (landing_dir / "crm" / "contacts" / "2024-01-05").mkdir(parents=True)
+    (landing_dir / "crm" / "interactions" / "2024-01-05").mkdir(parents=True)
+    refuse_listing(monkeypatch, {landing_dir / "crm" / "interactions"})
+    unreadable: list[tuple[str, str]] = []
+
+    found = date_folders(landing_dir, "crm", unreadable)
+
+    assert found == {"2024-01-05": [landing_dir / "crm" / "contacts" / "2024-01-05"]}
+    assert unreadable == [
+        ("landing/crm/interactions", "cannot read it (PermissionError: Permission denied)")
+    ]
+
+
+def test_one_day_folder_it_may_not_list_fails_the_read_with_its_own_error(tmp_path, monkeypatch):
+    landing_dir = tmp_path / "landing"
+    days = [date(2024, 1, 5), date(2024, 1, 6)]
+    for day in days:
+        write(landing_dir / "calls" / "transcripts" / day.isoformat() / "t.jsonl", b"{}\n")
+    folder = landing_dir / "calls" / "transcripts" / "2024-01-06"
+    refuse_listing(monkeypatch, {folder})
+
+    with pytest.raises(PermissionError) as refused:
+        discover_days(landing_dir, "calls", "transcripts", days, {day: [] for day in days})
+    assert type(refused.value) is PermissionError  # not "and 0 more day folders"
+    assert str(refused.value) == f"[Errno 13] Permission denied: '{folder}'"
+
+
+@pytest.mark.parametrize(
+    ("others", "said"),
+    [
+        (10, "10 more day folders of calls/t it cannot read either: 2024-01-02, 2024-01-03, "
+             "2024-01-04, 2024-01-05, 2024-01-06, 2024-01-07, 2024-01-08, 2024-01-09, "
+             "2024-01-10, 2024-01-11"),
+        (11, "11 more day folders of calls/t it cannot read either: 2024-01-02, 2024-01-03, "
+             "2024-01-04, 2024-01-05, 2024-01-06, 2024-01-07, 2024-01-08, 2024-01-09, "
+             "2024-01-10, 2024-01-11, …"),
+    ],
+)  # fmt: skip
+def test_the_day_folders_not_read_are_named_up_to_ten(others, said):
+    """Found by mutation testing: nine named, or an ellipsis after exactly ten, passed every
+    landing test."""
+    days = [(date(2024, 1, 2) + timedelta(days=n)).isoformat() for n in range(others)]
+    first = PermissionError(13, "Permission denied", "/l/calls/t/2024-01-01")
+    assert str(DayFoldersNotRead(first, "calls/t", days)) == (
+        f"[Errno 13] Permission denied: '/l/calls/t/2024-01-01'; and {said}"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# What lies where no run reads it
+# ---------------------------------------------------------------------------------------
+
+
+def test_what_lies_where_no_run_reads_it_is_said_with_why_and_in_flight_names_are_not(
+    tmp_path,
+):
+    """Worked by hand over one landing folder. Found by mutation testing, each passing
+    every landing test (the command's summary tests catch a few, at a run each): in-flight
+    names said (a source's, a table's, inside a table's), a file of a source's folder said
+    as a table, a file of a table's folder not said, and the first partition's own day
+    said to be before it."""
+    landing = tmp_path / "landing"
+    for landed in (
+        "crm/interactions/2024-01-01/a.jsonl",  # the first partition: read
+        "crm/interactions/2023-12-31/b.jsonl",
+        "crm/interactions/2024-1-2/c.jsonl",
+        "crm/interactions/d.jsonl",
+        "crm/interactions/_e.jsonl.tmp",
+        "crm/interactions/_upload/2024-01-02/f.jsonl",
+        "crm/interactionz/2024-01-01/g.jsonl",
+        "crm/_staging/2024-01-01/h.jsonl",
+        "crm/README.txt",
+        "crm/.DS_Store",
+        "crn/interactions/2024-01-01/i.jsonl",
+        "NOTES.txt",
+        ".hidden/j.jsonl",
+        "_k.csv",
+    ):
+        write(landing / landed, b"{}\n")
+    outside = "a file outside a date folder: files land in landing/crm/<table>/<YYYY-MM-DD>/"
+
+    assert misplaced(landing, "crm", ["contacts", "interactions"], date(2024, 1, 1)) == [
+        ("landing/crm/interactionz", "not a table of crm (its tables: contacts, interactions)"),
+        ("landing/crm/README.txt", outside),
+        (
+            "landing/crm/interactions/2023-12-31",
+            "a day before the first partition (2024-01-01): no run reads it "
+            "(CX_PARTITIONS_START sets the first)",
+        ),
+        (
+            "landing/crm/interactions/2024-1-2",
+            "not a YYYY-MM-DD folder: a day's files land in one",
+        ),
+        ("landing/crm/interactions/d.jsonl", outside),
+    ]
+    assert misplaced_sources(landing, ["calls", "crm"]) == [
+        (
+            "landing/NOTES.txt",
+            "a file outside a source's folder: files land in "
+            "landing/<source>/<table>/<YYYY-MM-DD>/",
+        ),
+        ("landing/crn", "not a source (the sources: calls, crm)"),
     ]
