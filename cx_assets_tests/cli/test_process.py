@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cx_assets.cli.process import ClosedPipeTolerant
 from cx_assets_tests.cli import START, answering_stop_signals, calls_day
 
 
@@ -27,10 +29,57 @@ def data_dir(landed_calls, tmp_path) -> Path:
     return Path(shutil.copytree(landed_calls, tmp_path / "data"))
 
 
+class _Stream:
+    """A standard stream whose writes and flushes fail with the error `errno` (None: they
+    take the text)."""
+
+    encoding = "utf-8"
+
+    def __init__(self, errno: int | None) -> None:
+        self.errno, self.written = errno, []
+
+    def write(self, text: str) -> int:
+        self.flush()
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.errno is not None:
+            raise OSError(self.errno, os.strerror(self.errno))
+
+
+@pytest.mark.parametrize("gone", [errno.EPIPE, errno.EIO], ids=["pipe", "terminal"])
+def test_an_output_whose_reader_left_is_written_no_more_and_says_nothing(gone):
+    """A pipe's reader gone (`| head`), or a terminal's (EIO, as its session drops): the
+    command goes on to its end, its lines counted as written. Found by mutation testing:
+    EIO taken for an error passed every test but a run in a terminal hung up."""
+    stream = _Stream(gone)
+    output = ClosedPipeTolerant(stream)
+    assert output.write("summary\n") == 8
+    output.flush()
+    stream.errno = None  # tried again, the stream would now take it
+    assert output.write("more\n") == 5
+    output.flush()
+    assert stream.written == [] and output.encoding == "utf-8"
+    assert ClosedPipeTolerant(None).write("to the null device\n") == 19  # closed at start
+
+
+def test_an_output_failing_otherwise_raises():
+    """A full disk under `> summary.txt` is no reader gone: the command says it. Found by
+    mutation testing: every error of the output swallowed passed every test."""
+    output = ClosedPipeTolerant(_Stream(errno.ENOSPC))
+    with pytest.raises(OSError) as failed:
+        output.write("summary\n")
+    assert failed.value.errno == errno.ENOSPC
+    with pytest.raises(OSError):
+        output.flush()
+
+
 # `cx-lakehouse` as its entry point runs it, with `main` replaced by one that imports NumPy
-# (as the command does, after start-up) and prints the threads of each OpenBLAS it loaded.
+# (as the command does, after start-up) and prints the threads of each OpenBLAS it loaded,
+# the variable that set them, and whether its start-up collection was armed.
 _COMMAND_REPORTING_BLAS_THREADS = """
-import json, sys
+import json, os, sys
 from cx_assets import cli
 
 def main():
@@ -40,6 +89,8 @@ def main():
     print(json.dumps({
         "imported_before": imported_before,
         "openblas": [pool["num_threads"] for pool in pools if pool["internal_api"] == "openblas"],
+        "variable": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "collection_armed": cli.process.START_UP_COLLECTION.armed,
     }))
     return 0
 
@@ -73,6 +124,11 @@ def test_the_command_loads_numpy_with_one_blas_thread_unless_the_user_chose(user
     assert report["imported_before"] is False  # else the variable would come too late
     assert report["openblas"], "NumPy's OpenBLAS not found"
     assert set(report["openblas"]) == {int(users_value or 1)}
+    # OpenBLAS's own variable, not OMP_NUM_THREADS, which other libraries' pools read too.
+    # Found by mutation testing, as the command's collection left unarmed (which only
+    # `run_program` arms: `test_failures` arms it by hand).
+    assert report["variable"] == (users_value or "1")
+    assert report["collection_armed"] is True
 
 
 # `cx-lakehouse run` as its entry point runs it, with Ctrl-C (the process signalling
