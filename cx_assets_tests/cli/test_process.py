@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from cx_assets.cli.process import ClosedPipeTolerant
+from cx_assets.cli.process import (
+    SQLALCHEMY_POOL_LOGGERS,
+    ClosedPipeTolerant,
+    InterruptWatch,
+    _NotCtrlC,
+)
 from cx_assets_tests.cli import START, answering_stop_signals, calls_day
 
 
@@ -369,3 +376,100 @@ def test_the_signal_another_handler_took_is_known_by_its_number(sent, caught, ex
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split() == [str(caught), str(exit_code)]
+
+
+# ---------------------------------------------------------------------------------------
+# The watch's handlers, called as Python calls them (fast: no process of its own)
+# ---------------------------------------------------------------------------------------
+
+
+def raises_ctrl_c(handler, signum: int) -> bool:
+    """Whether a signal handler, called as Python calls it, raised KeyboardInterrupt (caught
+    here: one let out of a test would end the whole session)."""
+    try:
+        handler(signum, None)
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def test_the_first_stop_signal_counts_whichever_handler_took_the_next():
+    """Found by mutation testing, each passing every test of the command (its exit code is
+    the first signal's): a later signal taking the place of the first, in this watch's
+    handlers or read back from the wakeup pipe, and a signal of another kind (SIGCHLD,
+    which a library may handle) read there as a stop."""
+    noted = InterruptWatch()
+    assert raises_ctrl_c(noted._noted, signal.SIGTERM)
+    assert raises_ctrl_c(noted._noted, signal.SIGINT)
+    # SIGTERM answered by default here: the hang-up raised as is
+    assert raises_ctrl_c(noted._hung_up, signal.SIGHUP)
+    assert noted.caught() == signal.SIGTERM
+
+    read_back = InterruptWatch()
+    read, write = os.pipe2(os.O_NONBLOCK)
+    try:
+        read_back._wakeup = read
+        os.write(write, bytes([signal.SIGCHLD, signal.SIGTERM, signal.SIGINT]))
+        assert read_back.caught() == signal.SIGTERM
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+HANDED: list[int] = []
+
+
+def dagsters_handler(signum, frame) -> None:
+    HANDED.append(signum)
+
+
+def test_a_hang_up_is_handed_to_the_stop_signals_handler(monkeypatch):
+    """Dagster takes no SIGHUP: the watch hands it to SIGTERM's handler (Dagster's during the
+    steps), which stops the run, and remembers it was a hang-up (exit 129)."""
+    HANDED.clear()
+    monkeypatch.setattr(signal, "getsignal", {signal.SIGTERM: dagsters_handler}.get)
+    watch = InterruptWatch()
+    assert not raises_ctrl_c(watch._hung_up, signal.SIGHUP)  # Dagster's handler raises none
+    assert HANDED == [signal.SIGTERM] and watch.caught() == signal.SIGHUP
+
+
+def test_a_run_lent_to_dagster_where_ctrl_c_is_ignored_still_answers_a_stop_signal():
+    """In a shell's background job (SIGINT ignored) SIGINT stays ignored during the run and
+    SIGTERM is answered; both are put back afterwards, whatever Dagster's handler gave
+    SIGTERM on its way out. Found by mutation testing: the ignored SIGINT's check negated,
+    and the handlers left as Dagster left them, passed every test but whole runs."""
+    watch = InterruptWatch()
+    before = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with watch.lent_to_dagster():
+            during = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as Dagster's handler leaves it
+        after = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    finally:
+        for stop, handler in before.items():
+            signal.signal(stop, handler)
+    assert during == watch._stopped_unless_ctrl_c
+    assert after == (signal.SIG_IGN, signal.SIG_DFL)
+    assert not raises_ctrl_c(watch._stopped_unless_ctrl_c, signal.SIGINT)  # ignored
+    assert watch.caught() is None
+    assert raises_ctrl_c(watch._stopped_unless_ctrl_c, signal.SIGTERM)
+    assert watch.caught() == signal.SIGTERM
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [(KeyboardInterrupt(), False), (RuntimeError("closed"), True), (None, True)],
+    ids=["ctrl-c", "another error", "no error"],
+)
+def test_sqlalchemys_record_of_a_ctrl_c_it_passes_on_is_dropped_and_no_other(error, kept):
+    """SQLAlchemy's NullPool (the Dagster instance's SQLite storage) logs a Ctrl-C closing a
+    connection with its traceback: that record alone is dropped."""
+    exc_info = (type(error), error, None) if error is not None else None
+    record = logging.LogRecord(
+        "sqlalchemy.pool.impl.NullPool", logging.ERROR, __file__, 1, "Exception closing "
+        "connection", None, exc_info
+    )  # fmt: skip
+    assert _NotCtrlC().filter(record) is kept
+    assert "sqlalchemy.pool.impl.NullPool" in SQLALCHEMY_POOL_LOGGERS
