@@ -24,6 +24,15 @@ def empty_runs_db(home: Path) -> Path:
     return home / "history" / "runs.db"
 
 
+def evaluation(severity: str | None, description: str) -> str:
+    """A check evaluation as Dagster stores it beside its execution (`evaluation_event`);
+    `severity=None`: one that names none."""
+    data: dict = {"description": description}
+    if severity is not None:
+        data["severity"] = {"__enum__": f"AssetCheckSeverity.{severity}"}
+    return json.dumps({"dagster_event": {"event_specific_data": data}})
+
+
 def history_by_hand(home: Path) -> None:
     """A real instance's storage (`empty_runs_db`) holding three runs and the check
     evaluations of `test_data.test_runs_and_check_problems_are_read_as_recorded`, inserted
@@ -49,15 +58,8 @@ def history_by_hand(home: Path) -> None:
     )
     con.commit()
     con.close()
-
-    def event(severity: str, description: str) -> str:
-        data = {
-            "severity": {"__enum__": f"AssetCheckSeverity.{severity}"},
-            "description": description,
-        }
-        return json.dumps({"dagster_event": {"event_specific_data": data}})
-
-    grain, warned = event("ERROR", "2 rows repeated"), event("WARN", "added columns: x")
+    grain = evaluation("ERROR", "2 rows repeated")
+    warned = evaluation("WARN", "added columns: x")
     con = sqlite3.connect(home / "history" / "runs" / "index.db")
     con.executemany(
         "INSERT INTO asset_check_executions (id, asset_key, check_name, partition, run_id, "

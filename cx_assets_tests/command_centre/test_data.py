@@ -33,7 +33,7 @@ from cx_assets.command_centre.data import GoldLake, MissingTables, run_hint
 from cx_assets.lakehouse import parquet
 from cx_assets.lakehouse.checks import COLUMN_SCHEMA_CHANGE
 from cx_assets_tests.command_centre.gold_rows import DAY1, DAY2
-from cx_assets_tests.command_centre.run_history import empty_runs_db, history_by_hand
+from cx_assets_tests.command_centre.run_history import empty_runs_db, evaluation, history_by_hand
 
 
 @pytest.fixture
@@ -897,9 +897,88 @@ def test_runs_and_check_problems_are_read_as_recorded(tmp_path):
         datetime(2024, 1, 5, 1, tzinfo=UTC),
         datetime(2024, 1, 1, tzinfo=UTC),
     ]
+    # r1 ended a minute after it started; r3 and r2 have no end recorded.
+    assert [run.ended_at for run in history.runs] == [
+        None,
+        None,
+        datetime(2024, 1, 1, 0, 1, tzinfo=UTC),
+    ]
     assert [run.run_id for run in runs.read_history(home, runs=2).runs] == ["r3", "r2"]
     assert [(p.severity, p.check, p.days, p.description, p.run_id) for p in history.problems] == [
         ("ERROR", "freshness", [], "the check could not run (see the run in the Dagster UI)", "r1"),
         ("ERROR", "grain", ["2024-01-01", "2024-01-02"], "2 rows repeated", "r1"),
         ("WARN", COLUMN_SCHEMA_CHANGE, ["2024-01-01", "2024-01-02"], "added columns: x", "r1"),
     ]
+
+
+def test_a_check_is_listed_under_its_whole_asset_key_as_its_latest_evaluation_says(
+    empty_home, tmp_path
+):
+    """Found by mutation testing: each of these passed every run history test. Evaluations
+    written by hand, of two assets of one table name in two layers:
+
+    - `silver/noise`'s `grain` failed on day 1 in r1 ("2 rows repeated") and on day 2 in r2
+      ("5 rows repeated"): listed with both days, as its latest evaluation describes it (r2);
+    - `gold/noise`'s `grain` failed on day 1 in r2, its evaluation naming no severity: an
+      ERROR, listed apart from silver's (the key's last part alone made them one);
+    - `gold/noise`'s `freshness` could not run in r2, though an evaluation is stored: ERROR,
+      "could not run", not the evaluation's WARN;
+    - `silver/noise`'s `column_schema_change` (its step's verdict) warned on day 1 in r1;
+      `gold/noise`'s passed later in r2, another asset's step, and r3, on its way, has only
+      planned silver's: still listed, its later evaluation not made yet."""
+    home = shutil.copytree(empty_home, tmp_path / "home")
+    silver, gold = '["silver", "noise"]', '["gold", "noise"]'
+    con = sqlite3.connect(home / "history" / "runs" / "index.db")
+    con.executemany(
+        "INSERT INTO asset_check_executions (id, asset_key, check_name, partition, run_id, "
+        "execution_status, evaluation_event) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (1, silver, "grain", "2024-01-01", "r1", "FAILED", evaluation("ERROR", "2 rows repeated")),
+            (2, silver, "grain", "2024-01-02", "r2", "FAILED", evaluation("ERROR", "5 rows repeated")),
+            (3, gold, "grain", "2024-01-01", "r2", "FAILED", evaluation(None, "1 row repeated")),
+            (4, gold, "freshness", None, "r2", "EXECUTION_FAILED", evaluation("WARN", "stale")),
+            (5, silver, COLUMN_SCHEMA_CHANGE, "2024-01-01", "r1", "FAILED",
+             evaluation("WARN", "added columns: x")),
+            (6, gold, COLUMN_SCHEMA_CHANGE, "2024-01-02", "r2", "SUCCEEDED", None),
+            (7, silver, COLUMN_SCHEMA_CHANGE, "2024-01-02", "r3", "PLANNED", None),
+        ],
+    )  # fmt: skip
+    con.commit()
+    con.close()
+
+    history = runs.read_history(home)
+    assert history.readable, history.reason
+    could_not_run = "the check could not run (see the run in the Dagster UI)"
+    listed = [(p.severity, p.asset, p.check, p.days, p.description, p.run_id)
+              for p in history.problems]  # fmt: skip
+    assert listed == [
+        ("ERROR", "gold/noise", "freshness", [], could_not_run, "r2"),
+        ("ERROR", "gold/noise", "grain", ["2024-01-01"], "1 row repeated", "r2"),
+        ("ERROR", "silver/noise", "grain", ["2024-01-01", "2024-01-02"], "5 rows repeated", "r2"),
+        ("WARN", "silver/noise", COLUMN_SCHEMA_CHANGE, ["2024-01-01"], "added columns: x", "r1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        "run_storage: {module: dagster._core.storage.runs.sqlite, class: SqliteRunStorage, "
+        "config: {base_dir: '<home>/history'}}",
+        "storage: {sqlite: {base_dir: {env: DAGSTER_HOME}}}",
+    ],
+    ids=["module_under_runs", "env_of_the_runs_not_of_this_process"],
+)
+def test_a_dagster_yaml_keeping_runs_in_the_homes_history_is_read_there(
+    tmp_path, monkeypatch, storage
+):
+    """Found by mutation testing: each passed every run history test. A `run_storage` named
+    by a module under `dagster._core.storage.runs` (where Dagster's own SqliteRunStorage is
+    defined) is SQLite's; `{env: DAGSTER_HOME}` is the home itself, as `cx-lakehouse` sets
+    it for its runs, whatever this process's DAGSTER_HOME (here another folder). Read there:
+    no runs yet, not runs kept in another storage."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    (home / "dagster.yaml").write_text(storage.replace("<home>", str(home)) + "\n")
+    history = runs.read_history(home)
+    assert not history.readable and history.reason == "no runs recorded yet"
