@@ -145,6 +145,18 @@ def test_the_daily_trend_keeps_a_built_day_without_calls(gold_root, tmp_path, mo
     assert revenue == {str(gold_rows.DAY1): 100.0, str(DAY2): 300.0, str(day3): 0.0}
     assert series("Conversion rate a day", "conversion_rate")[str(day3)] is None
 
+    # Found by mutation testing: day 2 and 3 against 2023-12-31 (never built) and day 1 are
+    # against a period half built: no deltas, as against one not built at all.
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, day3)).run()
+    assert not any(metric.delta for metric in app.metric)
+    assert "No deltas: the 2 days before (2023-12-31 to 2024-01-01) are not all built." in [
+        caption.value for caption in app.caption
+    ]
+    # Day 3 alone, built without calls: said so, and nothing drawn of it.
+    app.sidebar.date_input(key="calls_days").set_value((day3, day3)).run()
+    assert [block.value for block in app.info] == ["No calls in these days for these agents."]
+    assert not app.get("vega_lite_chart") and not app.dataframe
+
 
 def test_a_change_that_shows_as_none_reads_as_no_change(gold_root, monkeypatch):
     """Found in an audit of every number against gold: Bob's second day against his first,
@@ -309,6 +321,9 @@ def test_a_large_team_s_bars_are_of_its_busiest_agents_as_said(gold_root, tmp_pa
         assert set(rows["agent_name"]) == busiest, (title, sorted(rows["agent_name"]))
     ranked = chart_rows(app, f"Conversion rate {said}")["agent_name"].tolist()
     assert ranked == sorted(busiest), ranked  # by conversion, the least busy converting most
+    # Upsell bars by revenue, the largest first: agent 44's $440 down to agent 15's $150.
+    upsells = chart_rows(app, f"Upsell revenue {said}")["agent_name"].tolist()
+    assert upsells == [f"Agent {n:02d}" for n in range(team - 1, team - charted - 1, -1)]
     assert len(chart_rows(app, "Conversion vs upsell")) == team, titles
     assert len(app.dataframe[0].value) == team
     assert any(
@@ -357,6 +372,21 @@ def test_rates_are_pooled_from_counts_not_averaged_over_agents_or_days(
     assert agents["conversion_rate"].tolist() == pytest.approx([20.0, 10.0])
     assert agents["avg_upsell_per_call"].tolist() == pytest.approx([3.25, 0.0])
 
+    # Day 2 against day 1, each pooled: 50 calls against 20; conversion 5 of 50 (10.0%)
+    # against 6 of 20 (30.0%); $30 against $100, $0.60 a call against $5.00; positive 16 of
+    # 50 (32.0%) against 8 of 20 (40.0%). Rates' changes in percentage points.
+    app.sidebar.date_input(key="calls_days").set_value((DAY2, DAY2)).run()
+    assert {metric.label: metric.delta for metric in app.metric} == {
+        "Calls": "30", "Conversion rate": "-20.0 pp", "Upsell revenue": "-$70",
+        "Upsell per call": "-$4.40", "Positive calls": "-8.0 pp",
+    }  # fmt: skip
+    # Bob alone, the trend too: his $0 of day 2 (Alice's $30 was in every agent's), and no
+    # upsell of his to list (the fixture's one, C1 of day 2, is Alice's).
+    app.sidebar.multiselect(key="calls_agents").set_value(["Bob"]).run()
+    trend = chart_rows(app, "Upsell revenue a day")
+    assert dict(zip(trend["date"].dt.date, trend["upsell_revenue"], strict=True)) == {DAY2: 0.0}
+    assert "No upsell in these days for these agents." in [c.value for c in app.caption]
+
 
 def test_the_first_day_alone_has_no_deltas_and_an_upsell_of_0_is_not_a_largest_upsell(
     gold_root, tmp_path, monkeypatch
@@ -378,6 +408,10 @@ def test_the_first_day_alone_has_no_deltas_and_an_upsell_of_0_is_not_a_largest_u
     app.sidebar.date_input(key="calls_days").set_value((gold_rows.DAY1, gold_rows.DAY1)).run()
     assert metrics(app)["Calls"] == "20"
     assert not any(metric.delta for metric in app.metric)
+    # C1 and C2 were on day 2: day 1 upsold nothing (found by mutation testing: the table
+    # listed C1 whatever the days).
+    assert not [frame for frame in app.dataframe if "upsell_amount" in frame.value]
+    assert "No upsell in these days for these agents." in [c.value for c in app.caption]
     assert any(
         "No deltas: the 1 day before (2023-12-31 to 2023-12-31) is not built." in caption.value
         for caption in app.caption
