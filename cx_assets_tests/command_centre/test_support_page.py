@@ -29,6 +29,7 @@ def test_support_page_sla_forecast_review_and_plan(gold_root, monkeypatch):
     shown = metrics(app)
     assert (shown["Tickets created"], shown["Within SLA"]) == ("5", "80.0%")
     assert (shown["Backtest MASE"], shown["Next 14 days"]) == ("0.80", "70")
+    assert shown["Seasonal-naive MASE"] == "1.00"  # the baseline's, not the model's again
     assert any(caption.value == "Model: **AutoETS**" for caption in app.caption)
     tables = [frame.value for frame in app.dataframe]
     sla = tables[0]
@@ -105,6 +106,11 @@ def test_support_sla_by_priority_tells_the_two_targets_apart(gold_root, tmp_path
     # At the page's width: in a column beside its chart, four of its eight were hidden.
     in_columns = [frame for column in app.columns for frame in column.get("dataframe")]
     assert not any("resolution_breach_share" in frame.value for frame in in_columns)
+    # A1's breaches: T1 answered late, T4 resolved late, 2 of its 3 tickets (found by
+    # mutation testing: the first responses alone, 1 of 3, passed every test).
+    (agents,) = [frame.value for frame in app.dataframe if "breach_share" in frame.value]
+    ana = agents.set_index("agent_id").loc["A1"]
+    assert (ana.sla_breaches, ana.breach_share) == (2, pytest.approx(200 / 3))
     # (The agents' charts sit in columns: the search finds what columns hold.)
     assert [chart for column in app.columns for chart in column.get("vega_lite_chart")]
 
@@ -220,8 +226,10 @@ def test_the_team_filter_reads_agents_without_a_team_as_no_team(gold_root, tmp_p
     shown = metrics(app)
     assert (shown["Tickets created"], shown["Within SLA"]) == ("1", "100.0%")
     assert shown["Planned to these teams' agents"] == "0"
-    # Of every team: T3 and T6 without an agent, T3 alone planned to one.
+    # Of every team: T3 and T6 without an agent, T3 alone planned to one; T6 why not.
     assert (shown["Open tickets without an agent"], shown["Planned to an agent"]) == ("2", "1")
+    reasons = chart_rows(app, "Why the rest could not be planned")
+    assert reasons.to_dict("records") == [{"reason": "no agent of its category", "tickets": 1}]
 
 
 def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp_path, monkeypatch):
@@ -240,7 +248,8 @@ def test_support_agents_without_a_rated_ticket_get_a_sentence_not_empty_axes(tmp
 
 
 def _forecast_history_drawn(data_dir, monkeypatch):
-    """The history the support page hands the forecast chart, rendering it on `data_dir`."""
+    """The history the support page hands the forecast chart, rendering it on `data_dir`, and
+    the page."""
     from cx_assets.command_centre import charts
 
     drawn = []
@@ -251,9 +260,9 @@ def _forecast_history_drawn(data_dir, monkeypatch):
         return forecast_bands(history, forecast, **kwargs)
 
     monkeypatch.setattr(charts, "forecast_bands", spy)
-    render("support", data_dir, monkeypatch)
+    app = render("support", data_dir, monkeypatch)
     (history,) = drawn
-    return history
+    return history, app
 
 
 def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, monkeypatch):
@@ -283,7 +292,7 @@ def test_the_forecast_history_is_the_series_the_model_was_fitted_on(tmp_path, mo
          "model": "AutoETS", "backtest_mase": 0.8, "baseline_mase": 1.0}
         for offset in range(1, 15)
     ])  # fmt: skip
-    history = _forecast_history_drawn(data_dir, monkeypatch)
+    history, _ = _forecast_history_drawn(data_dir, monkeypatch)
     assert history["tickets"].tolist() == [4, 1]  # T1, T2, T3, T5; then T4
 
 
@@ -308,13 +317,19 @@ def test_the_forecast_history_counts_a_built_day_without_tickets_as_zero(
     (day2_file,) = parquet.partition_folder(tickets, gold_rows.DAY2).glob("*.parquet")
     parquet.publish(pq.read_table(day2_file).slice(0, 0), parquet.partition_folder(tickets, day3))
     shutil.rmtree(data_dir / "gold" / "support_volume_forecast")
+    # Three days: too few for a backtest, the seasonal-naive baseline's forecast.
     gold_rows.publish(data_dir, "support_volume_forecast", support.VolumeForecast, [
         {"date": day3 + timedelta(days=offset), "category": "all", "forecast": 5.0,
-         "lo_80": 3.0, "hi_80": 7.0, "lo_95": 2.0, "hi_95": 8.0, "model": "AutoETS",
-         "backtest_mase": 0.8, "baseline_mase": 1.0}
+         "lo_80": 3.0, "hi_80": 7.0, "lo_95": 2.0, "hi_95": 8.0, "model": "SeasonalNaive",
+         "backtest_mase": None, "baseline_mase": None}
         for offset in range(1, 15)
     ])  # fmt: skip
-    history = _forecast_history_drawn(data_dir, monkeypatch)
+    history, app = _forecast_history_drawn(data_dir, monkeypatch)
+    assert (metrics(app)["Backtest MASE"], metrics(app)["Seasonal-naive MASE"]) == ("—", "—")
+    assert any(
+        caption.value.startswith("Model: **SeasonalNaive** (no backtest error: as forecast by")
+        for caption in app.caption
+    ), [caption.value for caption in app.caption]
     # 4 tickets created on the first day, 1 (T4) on the second, none on the third.
     assert dict(zip(history["date"].dt.date, history["tickets"], strict=True)) == {
         gold_rows.DAY1: 4, gold_rows.DAY2: 1, day3: 0
@@ -520,3 +535,36 @@ def test_the_forecast_history_is_the_28_days_before_the_forecast(forecast_of_all
         date(2024, 1, 3): 0,
         **{date(2024, 1, day): 1 for day in range(4, 31)},
     }
+
+
+def test_the_days_chosen_reach_the_cards_the_agents_and_the_review_list(
+    gold_root, tmp_path, monkeypatch
+):
+    """Found by mutation testing: no test picked days, so tickets of every day in the cards
+    and a review list of every day passed; nor did a plan with no open ticket. Day 2 alone:
+    T4 (A1, high, in time, rated 4), 1 ticket, 100.0% within SLA, none late, CSAT 4.00; A1
+    handled 1; T3, the ticket to review, was created on day 1. The plan written empty: every
+    open ticket has an agent, said so, with no cards of nothing."""
+    import pyarrow.parquet as pq
+
+    from cx_assets.lakehouse import parquet
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(gold_root, data_dir)
+    plan = data_dir / "gold" / "support_assignment_plan"
+    (plan_file,) = plan.glob("*.parquet")
+    parquet.publish(pq.read_table(plan_file).slice(0, 0), plan)
+    app = render("support", data_dir, monkeypatch)
+    app.sidebar.date_input(key="support_days").set_value((gold_rows.DAY2, gold_rows.DAY2)).run()
+
+    shown = metrics(app)
+    assert [shown[label] for label in ("Tickets created", "Within SLA", "First responses late",
+                                       "Mean CSAT")] == ["1", "100.0%", "0.0%", "4.00"]  # fmt: skip
+    (agents,) = [frame.value for frame in app.dataframe if "tickets_handled" in frame.value]
+    assert agents[["agent_id", "tickets_handled"]].values.tolist() == [["A1", 1]]
+    (review,) = [frame.value for frame in app.dataframe if "predicted_category" in frame.value]
+    assert review.empty
+    captions = [caption.value for caption in app.caption]
+    assert any(caption.startswith("0 tickets delivered without") for caption in captions)
+    assert "No open ticket without an agent." in captions
+    assert "Open tickets without an agent" not in shown
