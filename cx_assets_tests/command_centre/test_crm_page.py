@@ -7,10 +7,18 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from cx_assets.crm import schemas as crm_schemas
 from cx_assets_tests.command_centre import gold_rows
 from cx_assets_tests.command_centre.gold_rows import DAY2
-from cx_assets_tests.command_centre.rendered import column_formats, column_labels, metrics, render
+from cx_assets_tests.command_centre.rendered import (
+    chart_rows,
+    column_formats,
+    column_labels,
+    metrics,
+    render,
+)
 
 
 def test_the_crm_page_says_when_every_built_day_was_empty(tmp_path, monkeypatch):
@@ -79,6 +87,7 @@ def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     assert needy_chart["layer"][0]["encoding"]["x"]["axis"]["format"] == "~g"
     churn = app.dataframe[1].value
     assert churn["company"].tolist() == ["Acme Ltda"]  # high and medium bands by default
+    assert churn["manager"].tolist() == ["Ana Gerente"]  # its company's manager, by name
     # Its shares in percent, as the page's other shares (a friction share of 0.5: `50.0%`).
     assert churn[["friction_share", "lost_deal_share"]].values.tolist() == [[50.0, 0.0]]
     assert column_formats(app.dataframe[1])["friction_share"] == "%.1f%%"
@@ -94,10 +103,17 @@ def test_crm_page_names_clients_and_filters_by_manager(gold_root, monkeypatch):
     assert metrics(app)["Friction interactions"] == "1"
     assert metrics(app)["Companies at high churn risk"] == "0"
     assert app.dataframe[0].value["company"].tolist() == ["Beta S.A."]
+    # Beta S.A., Bruno's one company, is at low risk: none in the churn list's two bands
+    # (found by mutation testing: Ana's Acme Ltda listed under Bruno passed every test).
+    (churn,) = [frame.value for frame in app.dataframe if "churn_risk_score" in frame.value]
+    assert churn.empty
 
     app.sidebar.multiselect(key="crm_managers").unselect("Bruno Gestor").run()
     app.sidebar.date_input(key="crm_days").set_value((DAY2, DAY2)).run()
     assert metrics(app)["Friction interactions"] == "1"
+    # The flags and the linkage of day 2 alone (every day of each passed every test).
+    for title in ("Friction flags a day", "Share of interactions by linkage"):
+        assert set(chart_rows(app, title)["date"].dt.date) == {DAY2}, title
 
 
 def test_days_without_friction_say_so_instead_of_drawing_empty_charts(gold_root, monkeypatch):
@@ -225,8 +241,9 @@ def test_a_client_without_deal_value_is_not_ranked_among_the_needy(
     `neediness_ratio` is null for a company whose deals sum to 0 or are missing, which has
     no deal value to weigh its interactions against. Company 30 (no name delivered), worked
     by Ana and by a third manager, Carla, has 40 interactions and no deals: the needy clients
-    are Acme Ltda (0.5) and Beta S.A. (0.25), not company 30 after them with a blank ratio;
-    Carla alone has no needy client, and the section says why."""
+    are Acme Ltda (Ana's 0.5 and Bruno's 0.1), Beta S.A. (0.25), then Bruno's companies 46
+    down to 41 (0.046 to 0.041), not company 30 after them with a blank ratio; Carla alone
+    has no needy client, and the section says why."""
     from cx_assets.crm import dimension_schemas
 
     data_dir = tmp_path / "data"
@@ -247,12 +264,24 @@ def test_a_client_without_deal_value_is_not_ranked_among_the_needy(
 
     gold_rows.publish(data_dir, "crm_cx_volumetrics", crm_schemas.CxVolumetrics, [
         worked(1, 10, 30, 0.5), worked(2, 20, 20, 0.25), worked(1, 30, 20, None),
-        worked(3, 30, 20, None),
+        worked(3, 30, 20, None), worked(2, 10, 10, 0.1),
+        *(worked(2, company, 5, company / 1000) for company in range(41, 47)),
     ])  # fmt: skip
     app = render("crm", data_dir, monkeypatch)
 
     (needy,) = [frame.value for frame in app.dataframe if "neediness_ratio" in frame.value]
-    assert needy["company"].tolist() == ["Acme Ltda", "Beta S.A."]
+    assert needy["company"].tolist() == ["Acme Ltda", "Beta S.A.", *(
+        f"company {n}" for n in range(46, 40, -1))]  # fmt: skip
+    # Acme Ltda, worked by Bruno too (10 interactions, 0.1): summed over both managers' work
+    # (found by mutation testing: the larger of the two passed every test).
+    acme = needy.set_index("company").loc["Acme Ltda"]
+    assert (acme.neediness_ratio, acme.total_interactions) == (pytest.approx(0.6), 40)
+    assert sorted(acme.managers.split(", ")) == ["Ana Gerente", "Bruno Gestor"]
+    # The five neediest when five are asked for (found by mutation testing: six passed).
+    app.slider(key="crm_needy_top").set_value(5).run()
+    (needy,) = [frame.value for frame in app.dataframe if "neediness_ratio" in frame.value]
+    assert needy["company"].tolist() == ["Acme Ltda", "Beta S.A.", *(
+        f"company {n}" for n in (46, 45, 44))]  # fmt: skip
 
     app.sidebar.multiselect(key="crm_managers").set_value(["Carla Gerente"]).run()
     assert not [frame for frame in app.dataframe if "neediness_ratio" in frame.value]
