@@ -933,8 +933,10 @@ def test_a_check_is_listed_under_its_whole_asset_key_as_its_latest_evaluation_sa
         "INSERT INTO asset_check_executions (id, asset_key, check_name, partition, run_id, "
         "execution_status, evaluation_event) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (1, silver, "grain", "2024-01-01", "r1", "FAILED", evaluation("ERROR", "2 rows repeated")),
-            (2, silver, "grain", "2024-01-02", "r2", "FAILED", evaluation("ERROR", "5 rows repeated")),
+            (1, silver, "grain", "2024-01-01", "r1", "FAILED",
+             evaluation("ERROR", "2 rows repeated")),
+            (2, silver, "grain", "2024-01-02", "r2", "FAILED",
+             evaluation("ERROR", "5 rows repeated")),
             (3, gold, "grain", "2024-01-01", "r2", "FAILED", evaluation(None, "1 row repeated")),
             (4, gold, "freshness", None, "r2", "EXECUTION_FAILED", evaluation("WARN", "stale")),
             (5, silver, COLUMN_SCHEMA_CHANGE, "2024-01-01", "r1", "FAILED",
