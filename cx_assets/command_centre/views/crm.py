@@ -135,7 +135,8 @@ with ui.section():
     top = st.slider("How many", 5, 50, 15, key="crm_needy_top")
     needy = ui.query(
         f"""SELECT {COMPANY.format(company="v.company_id")} AS company, any_value(c.segment) AS segment,
-                   string_agg(DISTINCT {MANAGER.format(owner="v.owner_id")}, ', ') AS managers,
+                   string_agg(DISTINCT {MANAGER.format(owner="v.owner_id")}, ', '
+                              ORDER BY {MANAGER.format(owner="v.owner_id")}) AS managers,
                    sum(v.neediness_ratio) AS neediness_ratio,
                    sum(v.total_interactions)::BIGINT AS total_interactions,
                    sum(v.long_thread_count)::BIGINT AS long_thread_count,
