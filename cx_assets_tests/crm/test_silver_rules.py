@@ -350,7 +350,10 @@ def test_names_in_titles_look_only_at_the_titles_own_contacts_namesakes(con):
 def test_a_title_repeated_on_another_company_takes_none_of_the_first_ones_names(con):
     """The title "Falar com Ana" is on company 1, whose person Ana Lima it may name (the name's
     variants with the title's word 'ana' as first word: Ana, Ana Lima), and on company 2,
-    with no Ana: the same text holds no name known on company 2, so line 2 has none."""
+    with no Ana: the same text holds no name known on company 2, so line 2 has none. Line 3,
+    on company 2 too, names her in full: a full name is masked whoever the title is on
+    (contract 5), her first name alone is not (found by mutation testing: the full names of
+    anyone left out passed every silver rule test)."""
     raw = json.dumps({"Id": 10, "Name": "Ana Lima", "TypeId": 1, "CompanyId": 1})
     con.register("contacts", pd.DataFrame({"raw": [raw], "read_error": [None]}, dtype=object))
     con.execute(f"CREATE TABLE person_names AS {silver_rules.person_names_sql('contacts')}")
@@ -359,9 +362,9 @@ def test_a_title_repeated_on_another_company_takes_none_of_the_first_ones_names(
         pd.DataFrame(
             {
                 "source_file": "deals.jsonl",
-                "line_number": [1, 2],
-                "title": ["Falar com Ana", "Falar com Ana"],
-                "contact_id": [1, 2],
+                "line_number": [1, 2, 3],
+                "title": ["Falar com Ana", "Falar com Ana", "Falar com Ana Lima"],
+                "contact_id": [1, 2, 2],
             }
         ),
     )
@@ -369,7 +372,7 @@ def test_a_title_repeated_on_another_company_takes_none_of_the_first_ones_names(
         f"SELECT line_number, list_sort(names) FROM "
         f"({silver_rules.names_in_titles_sql('titled', 'person_names')}) ORDER BY line_number"
     ).fetchall()
-    assert rows == [(1, ["Ana", "Ana Lima"])]
+    assert rows == [(1, ["Ana", "Ana Lima"]), (3, ["Ana Lima"])]
 
 
 def test_titles_of_other_days_still_naming_a_person_new_on_the_runs_days_are_counted(con):
