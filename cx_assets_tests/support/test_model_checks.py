@@ -330,6 +330,9 @@ def test_a_plan_over_capacity_or_without_the_skill_fails_with_error(lake):
     assert evaluation.metadata["agents_over_capacity"].value == [
         {"agent_id": "A1", "open_tickets": 1, "planned_tickets": 2, "max_open_tickets": 2}
     ]
+    # both kinds said (found by mutation testing: the tickets without the skill left out of
+    # the description passed every test, the agent over capacity failing the check alone)
+    assert evaluation.description == "1 ticket to agents without the skill; 1 agent over capacity"
     assert not result.success
     _, passing = check_evaluation(
         lake, [crew, held, sound_plan], plan_check(sound_plan, crew, held), "gold/sound_plan",
