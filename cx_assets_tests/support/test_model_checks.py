@@ -58,6 +58,12 @@ def misordered_forecast(context) -> pd.DataFrame:
     )
 
 
+@lake_asset("gold", group=GROUP, partitioned=False)
+def one_misordered_forecast(context) -> pd.DataFrame:
+    """An 80% interval reaching above the 95% one (hi_80 125 > hi_95 120), its one row."""
+    return pd.DataFrame([_forecast_row(hi_80=125.0)])
+
+
 def test_intervals_out_of_order_fail_with_error(lake):
     result, evaluation = check_evaluation(
         lake, [misordered_forecast], intervals_check(misordered_forecast),
@@ -72,11 +78,18 @@ def test_intervals_out_of_order_fail_with_error(lake):
     ]
     assert evaluation.description == "2 rows with intervals out of order (e.g. 2024-03-02 all)"
     assert not result.success
-    _, passing = check_evaluation(
-        lake, [ordered_forecast], intervals_check(ordered_forecast), "gold/ordered_forecast",
-        FORECAST_INTERVALS_ORDERED,
+    # In one run: rows in order pass, and one row out of order fails as two do (found by
+    # mutation testing: a check passing one misordered row passed every test).
+    forecasts = [ordered_forecast, one_misordered_forecast]
+    found = check_results(
+        materialize(
+            [*forecasts, *(intervals_check(forecast) for forecast in forecasts)],
+            resources=lake.resources, run_config=QUIET, raise_on_error=False,
+        )
     )  # fmt: skip
-    assert passing.passed
+    assert found[("gold/ordered_forecast", FORECAST_INTERVALS_ORDERED)].passed
+    one = found[("gold/one_misordered_forecast", FORECAST_INTERVALS_ORDERED)]
+    assert not one.passed and one.metadata["misordered_rows"].value == 1
 
 
 def _forecaster(fell_back: bool) -> VolumeForecaster:
