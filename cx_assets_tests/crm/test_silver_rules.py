@@ -213,9 +213,11 @@ def test_a_noise_interaction_is_noise_and_never_friction(con):
 
 def test_a_title_naming_a_person_and_a_contact_of_theirs_has_both_masked(con):
     """Person 7, Ana Lima of company 5, is named in an interaction's title on her, with her
-    colleague Beto (person 8), and in a deal's title on company 5, each beside her e-mail
-    address or phone number: the names and the address or number are masked in both
-    (contract 5: none of them leaves bronze)."""
+    colleague Beto (person 8), and in a deal's title on company 5 (owned by user 3) by first
+    name beside Beto Souza in full, each beside her e-mail address or phone number: the
+    names and the address or number are masked in both (contract 5: none of them leaves
+    bronze). Found by mutation testing: a deal's title looked up under its owner's people,
+    not its company's, passed every test while the title named her in full."""
     raws = [
         json.dumps({"Id": 7, "Name": "Ana Lima", "TypeId": 1, "CompanyId": 5}),
         json.dumps({"Id": 8, "Name": "Beto Souza", "TypeId": 1, "CompanyId": 5}),
@@ -239,7 +241,7 @@ def test_a_title_naming_a_person_and_a_contact_of_theirs_has_both_masked(con):
     con.execute(
         "CREATE TABLE deals AS SELECT DATE '2024-01-08' AS date, 'd.jsonl' AS source_file, "
         "1::BIGINT AS line_number, 1::BIGINT AS deal_id, 5::BIGINT AS company_id, "
-        "3::BIGINT AS owner_id, 'Proposta Ana Lima +55 11 98888-7777' AS title, "
+        "3::BIGINT AS owner_id, 'Proposta Ana e Beto Souza +55 11 98888-7777' AS title, "
         "100.0::DOUBLE AS amount, 1::BIGINT AS stage_id, 1::BIGINT AS status_id, "
         "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS created_at, NULL::TIMESTAMPTZ AS finished_at, "
         "NULL::VARCHAR AS reject_reason"
@@ -251,7 +253,9 @@ def test_a_title_naming_a_person_and_a_contact_of_theirs_has_both_masked(con):
     assert con.execute(f"SELECT title FROM ({interactions})").fetchall() == [
         ("Ligar para [name] e [name]: [email]",)
     ]
-    assert con.execute(f"SELECT title FROM ({deals})").fetchall() == [("Proposta [name] [phone]",)]
+    assert con.execute(f"SELECT title FROM ({deals})").fetchall() == [
+        ("Proposta [name] e [name] [phone]",)
+    ]
 
 
 def test_person_names_are_each_persons_names_under_every_company_once(con):
