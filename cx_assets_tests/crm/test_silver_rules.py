@@ -100,19 +100,37 @@ def test_a_deals_status_by_name_and_a_finish_before_its_creation_quarantined(
     """Contract section 2: StatusId 1 open, 2 won, 3 lost; any other is a bad record. A deal
     created at 10:00 may finish at that very instant (a cycle of 0 days), not a second
     before: its negative cycle would lower avg_cycle_days."""
-    con.execute(
-        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'd.jsonl' AS source_file, "
-        "1::BIGINT AS line_number, 1::BIGINT AS deal_id, 5::BIGINT AS company_id, "
-        "7::BIGINT AS owner_id, 'Proposta' AS title, 100.0::DOUBLE AS amount, "
-        "1::BIGINT AS stage_id, ?::BIGINT AS status_id, "
-        "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS created_at, ?::TIMESTAMPTZ AS finished_at, "
-        "NULL::VARCHAR AS reject_reason",
-        [status_id, finished_at],
-    )
+    typed_deal(con, "Proposta", status_id, finished_at)
     query = silver_rules.silver_deals_sql("typed")
     assert con.execute(f"SELECT status, reject_reason FROM ({query})").fetchall() == [
         (status, reason)
     ]
+
+
+def typed_deal(con, title, status_id=1, finished_at=None) -> None:
+    """The typed record `typed` of one deal of company 5, created 2024-01-08 10:00."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT DATE '2024-01-08' AS date, 'd.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 1::BIGINT AS deal_id, 5::BIGINT AS company_id, "
+        "7::BIGINT AS owner_id, ?::VARCHAR AS title, 100.0::DOUBLE AS amount, "
+        "1::BIGINT AS stage_id, ?::BIGINT AS status_id, "
+        "TIMESTAMPTZ '2024-01-08 10:00:00+00' AS created_at, ?::TIMESTAMPTZ AS finished_at, "
+        "NULL::VARCHAR AS reject_reason",
+        [title, status_id, finished_at],
+    )
+
+
+def test_a_title_with_no_person_known_still_has_contacts_masked(con):
+    """Before any contact landed (no person names), an interaction's title and a deal's
+    still have e-mail addresses and phone numbers masked (contract 5). Found by mutation
+    testing: either title kept as written when no name was found in it passed every test."""
+    title = "Retorno para ana.lima@cliente.com.br ou +55 11 98888-7777"
+    masked = "Retorno para [email] ou [phone]"
+    assert silver_interaction(con, title, None, "Olá", "title") == (masked,)
+    con.execute("DROP TABLE typed")
+    typed_deal(con, title)
+    query = silver_rules.silver_deals_sql("typed")
+    assert con.execute(f"SELECT title FROM ({query})").fetchall() == [(masked,)]
 
 
 @pytest.mark.parametrize(
