@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dagster import AssetCheckSeverity, materialize
 
+from cx_assets.lakehouse.assets import lake_asset
 from cx_assets_tests.conftest import QUIET, check_results
 
 GROUP = "support_checks_test"
@@ -18,3 +19,8 @@ def check_evaluation(lake, assets, check, key: str, name: str, run_config=QUIET)
         [*assets, check], resources=lake.resources, run_config=run_config, raise_on_error=False
     )
     return result, check_results(result)[(key, name)]
+
+
+@lake_asset("gold", group=GROUP, partitioned=False)
+def never_written(context) -> None:
+    """Writes nothing: its table is never created."""

@@ -19,7 +19,13 @@ from cx_assets.support.checks import (
     sla_flags_check,
 )
 from cx_assets_tests.conftest import QUIET
-from cx_assets_tests.support.check_runs import ERROR, GROUP, WARN, check_evaluation
+from cx_assets_tests.support.check_runs import (
+    ERROR,
+    GROUP,
+    WARN,
+    check_evaluation,
+    never_written,
+)
 
 # --------------------------------------------------------------------------- SLA flags
 
@@ -140,11 +146,6 @@ def test_sla_flags_are_judged_as_of_the_latest_delivered_day_not_ticket(lake):
         "resolution_breached"
     )
     assert not result.success
-
-
-@lake_asset("gold", group=GROUP, partitioned=False)
-def never_written(context) -> None:
-    """Writes nothing: its table is never created."""
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,13 @@ from cx_assets.support.checks import (
 from cx_assets.support.models.categorize import TicketClassifier
 from cx_assets.support.models.forecast import VolumeForecaster
 from cx_assets_tests.conftest import QUIET, check_results
-from cx_assets_tests.support.check_runs import ERROR, GROUP, WARN, check_evaluation
+from cx_assets_tests.support.check_runs import (
+    ERROR,
+    GROUP,
+    WARN,
+    check_evaluation,
+    never_written,
+)
 
 # --------------------------------------------------------------------------- forecast
 
@@ -378,3 +384,16 @@ def test_a_plan_over_capacity_alone_names_the_agent_and_no_ticket(lake):
     ]
     assert "tickets_without_skill" not in evaluation.metadata
     assert evaluation.description == "1 agent over capacity"
+
+
+def test_a_plan_check_run_without_the_tickets_table_fails_as_error_naming_it(lake):
+    """The open tickets held are read from the tickets: a check run alone on a data root
+    that never built them fails as ERROR naming that table (found by mutation testing: only
+    the plan's table looked for, the check's step crashed in DuckDB, and every test passed)."""
+    result, evaluation = check_evaluation(
+        lake, [crew, never_written, sound_plan], plan_check(sound_plan, crew, never_written),
+        "gold/sound_plan", PLAN_WITHIN_SKILLS_AND_CAPACITY,
+    )  # fmt: skip
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert evaluation.description == "gold/never_written does not exist"
+    assert not result.success
