@@ -301,19 +301,32 @@ def breached_a_day_ahead(context) -> pd.DataFrame:
     )
 
 
+@lake_asset("silver", group=GROUP, partitioned=False)
+def deliveries_a_month_later(context) -> pd.DataFrame:
+    """Days delivered up to 2024-04-01, a month after the analytics' last ticket."""
+    return pd.DataFrame({"date": [date(2024, 3, 1), date(2024, 4, 1)]})
+
+
 @pytest.mark.parametrize(
     ("analytics", "delivered", "counted", "window"),
     [
         # The 7 days ending on 2024-03-01 hold T1 and 02-24's ticket, not 03-02's (found by
         # mutation testing: the window's end left out passed every test).
         (breached_a_day_ahead, deliveries, (2, 1), ("2024-02-24", "2024-03-01")),
+        # No ticket created in the 7 days to 2024-04-01: no share, and the check passes
+        # (found by mutation testing: a window without tickets failing passed every test).
+        (breached_long_ago, deliveries_a_month_later, (0, 0), ("2024-03-26", "2024-04-01")),
         # Delivered up to 2024-03-02, a day with no ticket created: the 7 days are
         # 02-25..03-02, holding T1 alone (breached), where 7 days ending on the latest
         # ticket's day (03-01) hold T1 and 02-24's (found by mutation testing: that window
         # passed every test).
         (breached_long_ago, deliveries_a_day_later, (1, 1), ("2024-02-25", "2024-03-02")),
     ],
-    ids=["no ticket after the as-of day", "ends on the latest delivered day"],
+    ids=[
+        "no ticket after the as-of day",
+        "no ticket in the window",
+        "ends on the latest delivered day",
+    ],
 )
 def test_the_breach_shares_window_is_the_seven_days_to_the_latest_delivered_day(
     lake, analytics, delivered, counted, window
@@ -326,6 +339,8 @@ def test_the_breach_shares_window_is_the_seven_days_to_the_latest_delivered_day(
     metadata = evaluation.metadata
     assert (metadata["tickets"].value, metadata["breached"].value) == counted
     assert (metadata["first_day"].value, metadata["last_day"].value) == window
+    # Every window here with a ticket is mostly breached, far above the band.
+    assert evaluation.passed == (counted == (0, 0))
 
 
 def _with_window_days(window_days: int) -> dict:
