@@ -386,14 +386,28 @@ def test_a_plan_over_capacity_alone_names_the_agent_and_no_ticket(lake):
     assert evaluation.description == "1 agent over capacity"
 
 
-def test_a_plan_check_run_without_the_tickets_table_fails_as_error_naming_it(lake):
-    """The open tickets held are read from the tickets: a check run alone on a data root
-    that never built them fails as ERROR naming that table (found by mutation testing: only
-    the plan's table looked for, the check's step crashed in DuckDB, and every test passed)."""
-    result, evaluation = check_evaluation(
-        lake, [crew, never_written, sound_plan], plan_check(sound_plan, crew, never_written),
-        "gold/sound_plan", PLAN_WITHIN_SKILLS_AND_CAPACITY,
-    )  # fmt: skip
+@pytest.mark.parametrize(
+    ("assets", "check", "key", "name"),
+    [
+        (
+            [crew, never_written, sound_plan], plan_check(sound_plan, crew, never_written),
+            "gold/sound_plan", PLAN_WITHIN_SKILLS_AND_CAPACITY,
+        ),
+        (
+            [never_written], intervals_check(never_written), "gold/never_written",
+            FORECAST_INTERVALS_ORDERED,
+        ),
+    ],
+    ids=["the plan's tickets", "the forecast"],
+)  # fmt: skip
+def test_a_check_run_without_a_table_it_reads_fails_as_error_naming_it(
+    lake, assets, check, key, name
+):
+    """A check run alone on a data root that never built a table it reads (the open tickets
+    the plan's agents hold, the forecast itself) fails as ERROR naming that table. Found by
+    mutation testing: only the plan's table looked for, or the forecast's missing table not
+    said, the check's step crashed in DuckDB, and every test passed."""
+    result, evaluation = check_evaluation(lake, assets, check, key, name)
     assert not evaluation.passed and evaluation.severity == ERROR
     assert evaluation.description == "gold/never_written does not exist"
     assert not result.success
