@@ -168,16 +168,18 @@ def test_the_planner_lowers_a_skill_letter_by_letter_as_the_labels_and_the_check
 
 def test_misordered_intervals_are_counted(con):
     """lo_95 <= lo_80 <= forecast <= hi_80 <= hi_95 must hold (docs: forecast_intervals_ordered).
-    Misordered: a lo_80 above the forecast, a missing lo_95, and an 80% interval reaching
-    above the 95% one (hi_80 15 > hi_95 14, every other bound in order): 3."""
+    Misordered: a lo_80 above the forecast, a missing lo_95, an 80% interval reaching
+    above the 95% one (hi_80 15 > hi_95 14, every other bound in order), and a forecast
+    above its hi_80 (13 > 12; found by mutation testing: that pair left unchecked passed
+    every test): 4."""
     con.execute(
         """CREATE TABLE forecast AS SELECT * FROM (VALUES
                (10.0, 8.0, 12.0, 6.0, 14.0), (10.0, 10.0, 10.0, 10.0, 10.0),
                (10.0, 11.0, 12.0, 6.0, 14.0), (10.0, 8.0, 12.0, NULL, 14.0),
-               (10.0, 8.0, 15.0, 6.0, 14.0))
+               (10.0, 8.0, 15.0, 6.0, 14.0), (13.0, 8.0, 12.0, 6.0, 14.0))
            t(forecast, lo_80, hi_80, lo_95, hi_95)"""
     )
-    assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(3,)]
+    assert con.execute(rules.misordered_intervals_sql("forecast")).fetchall() == [(4,)]
 
 
 def test_the_plan_check_counts_unknown_or_skill_less_agents_and_agents_without_open_tickets(con):
