@@ -80,6 +80,33 @@ def test_a_contacts_later_record_of_a_day_is_its_version_of_the_day(
     ]
 
 
+def test_a_persons_company_is_the_one_delivered_by_the_interactions_day(con):
+    """Person 7 is delivered in company 10 on January 5 and in company 20 on the 8th, the
+    last day: an interaction of the 4th is unresolved (no version yet), one of the 6th is
+    company 10's (the version of the 8th is later), one of the 8th company 20's (contract
+    4.1, resolved as of the interaction's day). Found by mutation testing: the version of a
+    later day taken, or one version per contact whatever its day, passed every test."""
+    con.execute(
+        "CREATE TABLE typed AS SELECT day AS date, 'i.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, id::BIGINT AS interaction_id, 7::BIGINT AS contact_id, "
+        "3::BIGINT AS owner_id, day + TIME '12:00' AS occurred_at, 1::BIGINT AS type_id, "
+        "'Ligação' AS title, NULL::BIGINT AS deal_id, NULL::VARCHAR AS email_subject, "
+        "'Olá' AS content, NULL::VARCHAR AS email_recipients, NULL::VARCHAR AS reject_reason "
+        "FROM (VALUES (1, DATE '2024-01-04'), (2, DATE '2024-01-06'), (3, DATE '2024-01-08')) "
+        "t(id, day)"
+    )
+    con.execute(
+        "CREATE TABLE versions AS SELECT day AS date, 'c.jsonl' AS source_file, "
+        "1::BIGINT AS line_number, 7::BIGINT AS contact_id, 'person' AS contact_type, "
+        "company::BIGINT AS company_id "
+        "FROM (VALUES (DATE '2024-01-05', 10), (DATE '2024-01-08', 20)) t(day, company)"
+    )
+    query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
+    assert con.execute(
+        f"SELECT interaction_id, linkage, company_id FROM ({query}) ORDER BY interaction_id"
+    ).fetchall() == [(1, "unresolved", None), (2, "via_person", 10), (3, "via_person", 20)]
+
+
 UNKNOWN_STATUS = 'field "StatusId" is not 1 (open), 2 (won) or 3 (lost)'
 
 
