@@ -147,6 +147,22 @@ def typed_deal(con, title, status_id=1, finished_at=None) -> None:
     )
 
 
+def test_a_typed_record_already_rejected_is_left_out_of_silver(con):
+    """Line 2 of each file failed typing (a reason already given): it is quarantined, and
+    neither silver interactions nor deals keep it. Found by mutation testing: either kept
+    passed every test."""
+    rejected = "SELECT * REPLACE (2::BIGINT AS line_number, 'bad' AS reject_reason) FROM typed"
+    silver_interaction(con, "Ligação", None, "Olá", "title")
+    con.execute(f"INSERT INTO typed {rejected}")
+    query = silver_rules.silver_interactions_sql("typed", "versions", DAY)
+    assert con.execute(f"SELECT line_number FROM ({query})").fetchall() == [(1,)]
+    con.execute("DROP TABLE typed")
+    typed_deal(con, "Proposta")
+    con.execute(f"INSERT INTO typed {rejected}")
+    query = silver_rules.silver_deals_sql("typed")
+    assert con.execute(f"SELECT line_number FROM ({query})").fetchall() == [(1,)]
+
+
 def test_a_title_with_no_person_known_still_has_contacts_masked(con):
     """Before any contact landed (no person names), an interaction's title and a deal's
     still have e-mail addresses and phone numbers masked (contract 5). Found by mutation
