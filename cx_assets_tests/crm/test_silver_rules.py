@@ -448,12 +448,15 @@ def test_titles_of_other_days_still_naming_a_person_new_on_the_runs_days_are_cou
     "Ligação com Zed Quuxley" on 12, "Retorno para zed" twice on 10 (two interactions) and
     "Falar com Zed" on 11, not "E-mail enviado." on 11 (no name) nor "Falar com Zed" on
     13 (another company's person, by first name only); the 6th is the run's own day and
-    the 7th is rebuilt with it."""
+    the 7th is rebuilt with it. Joana, delivered again on the 6th, is not new: "Ligar para
+    Joana" on the 5th is not counted (found by mutation testing: a person new by their
+    last delivery, not their first, passed every test)."""
     records = [
         ("2024-01-04", {"Id": 10, "Name": "Empresa 10", "TypeId": 2}),
         ("2024-01-05", {"Id": 11, "Name": "Joana Cliente", "TypeId": 1, "CompanyId": 10}),
         ("2024-01-05", {"Id": 13, "Name": "Bia Reis", "TypeId": 1, "CompanyId": 20}),
         ("2024-01-06", {"Id": 12, "Name": "Zed Quuxley", "TypeId": 1, "CompanyId": 10}),
+        ("2024-01-06", {"Id": 11, "Name": "Joana Cliente", "TypeId": 1, "CompanyId": 10}),
     ]
     con.register(
         "contacts",
@@ -472,8 +475,8 @@ def test_titles_of_other_days_still_naming_a_person_new_on_the_runs_days_are_cou
             {
                 "date": pd.to_datetime([day for day, _ in records]).date,
                 "contact_id": [record["Id"] for _, record in records],
-                "contact_type": ["company", "person", "person", "person"],
-                "company_id": pd.array([None, 10, 20, 10], dtype="Int64"),
+                "contact_type": ["company", "person", "person", "person", "person"],
+                "company_id": pd.array([None, 10, 20, 10, 10], dtype="Int64"),
             }
         ),
     )
@@ -484,6 +487,7 @@ def test_titles_of_other_days_still_naming_a_person_new_on_the_runs_days_are_cou
         ("2024-01-05", 10, "Retorno para zed"),
         ("2024-01-05", 11, "Falar com Zed"),
         ("2024-01-05", 11, "E-mail enviado."),
+        ("2024-01-05", 10, "Ligar para Joana"),
         ("2024-01-05", 13, "Falar com Zed"),
         ("2024-01-06", 12, "Zed de novo"),
         ("2024-01-07", 10, "Zed outra vez"),
