@@ -36,6 +36,11 @@ def test_the_sla_check_query_finds_a_flag_that_disagrees(con):
     wrong_target = analytics.assign(first_response_target_minutes=60)
     con.register("stored", wrong_target)
     assert len(con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall()) == 2
+    # A priority the rules do not know has no targets to agree with (found by mutation
+    # testing: such rows left out of the check passed every test).
+    unknown = analytics.assign(priority=analytics["ticket_id"].map({"ok": "critical"}))
+    con.register("stored", unknown.fillna({"priority": "high"}))
+    assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("ok",)]
 
 
 # Each tampering breaks one thing the check compares; the flags stay as they were unless
