@@ -186,8 +186,14 @@ def test_a_missing_deliveries_table_fails_as_error_naming_it(lake, make_check, n
 
 @lake_asset("gold", group=GROUP, partitioned=False)
 def mostly_breached(context) -> pd.DataFrame:
-    """Three of four tickets of the as-of day breached."""
-    return pd.DataFrame([_analytics_row(f"T{n}", first_response_breached=n < 3) for n in range(4)])
+    """Three of four tickets of the as-of day breached: T2 its resolution target alone
+    (found by mutation testing: only first responses counted as breaches passed every test)."""
+    return pd.DataFrame(
+        [
+            _analytics_row(f"T{n}", first_response_breached=n < 2, resolution_breached=n == 2)
+            for n in range(4)
+        ]
+    )
 
 
 def test_a_breach_share_outside_the_band_warns_and_the_band_is_run_config(lake):
