@@ -22,6 +22,9 @@ def test_the_sla_check_query_finds_a_flag_that_disagrees(con):
              "first_response_at": "2024-02-20 08:10:00+00"},
             {"ticket_id": "bad", "priority": "high", "created_at": "2024-02-20 08:00:00+00",
              "first_response_at": "2024-02-20 18:00:00+00"},
+            # answered on its 240-minute target, not after it: not breached, and agreeing
+            {"ticket_id": "on_target", "priority": "high", "created_at": "2024-02-20 08:00:00+00",
+             "first_response_at": "2024-02-20 12:00:00+00"},
         ],
     ).reset_index()  # fmt: skip
     con.register("stored", analytics)
@@ -35,7 +38,7 @@ def test_the_sla_check_query_finds_a_flag_that_disagrees(con):
     assert con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall() == [("ok",)]
     wrong_target = analytics.assign(first_response_target_minutes=60)
     con.register("stored", wrong_target)
-    assert len(con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall()) == 2
+    assert len(con.execute(rules.sla_inconsistencies_sql("stored", as_of)).fetchall()) == 3
     # A priority the rules do not know has no targets to agree with (found by mutation
     # testing: such rows left out of the check passed every test).
     unknown = analytics.assign(priority=analytics["ticket_id"].map({"ok": "critical"}))
