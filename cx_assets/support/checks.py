@@ -225,10 +225,11 @@ def intervals_check(forecast: AssetsDefinition) -> AssetChecksDefinition:
                 ).fetchall()
             ]
         first = f" (e.g. {examples[0]['date']} {examples[0]['category']})" if examples else ""
+        rows = "1 row" if broken == 1 else f"{broken} rows"
         return AssetCheckResult(
             passed=broken == 0,
             severity=AssetCheckSeverity.ERROR,
-            description=f"{broken} rows with intervals out of order{first}" if broken else None,
+            description=f"{rows} with intervals out of order{first}" if broken else None,
             metadata={"misordered_rows": broken}
             | ({"misordered_examples": MetadataValue.json(examples)} if examples else {}),
         )

@@ -96,6 +96,7 @@ def test_intervals_out_of_order_fail_with_error(lake):
     assert found[("gold/ordered_forecast", FORECAST_INTERVALS_ORDERED)].passed
     one = found[("gold/one_misordered_forecast", FORECAST_INTERVALS_ORDERED)]
     assert not one.passed and one.metadata["misordered_rows"].value == 1
+    assert one.description.startswith("1 row with intervals out of order (e.g. "), one.description
 
 
 def _forecaster(fell_back: bool) -> VolumeForecaster:
