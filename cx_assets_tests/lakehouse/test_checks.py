@@ -6,9 +6,13 @@ config. The checks themselves are tested in `test_table_checks` and `test_histor
 
 from __future__ import annotations
 
+import contextlib
 import re
+from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from dagster import (
     AssetCheckKey,
@@ -19,7 +23,10 @@ from dagster import (
     define_asset_job,
     materialize,
 )
+from pandera.typing import Series
 
+from cx_assets.lakehouse import assets
+from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.checks import (
     COLUMN_SCHEMA_CHANGE,
@@ -33,7 +40,9 @@ from cx_assets.lakehouse.checks import (
 )
 from cx_assets.lakehouse.inputs import same_day
 from cx_assets.lakehouse.io_managers import TableRef
+from cx_assets.lakehouse.parsing import Field, RecordSpec
 from cx_assets.lakehouse.partitions import partition_dates
+from cx_assets.lakehouse.schemas import DERIVED_FROM, Lineage
 from cx_assets.lakehouse.warehouse import Warehouse
 from cx_assets_tests.conftest import QUIET, check_results
 from cx_assets_tests.lakehouse.checked_assets import (
@@ -201,6 +210,10 @@ def test_checks_run_alone_on_a_table_never_built_fail_as_error_naming_it(lake):
         )
     assert materialized(check_only) == set()
     assert not check_only.success  # blocking checks
+    # Failed by them, not by a check's own query run after them (found by mutation testing:
+    # the checks run on regardless, their catalog error failing the step, passed).
+    (failure,) = [event for event in check_only.all_events if event.is_step_failure]
+    assert failure.step_failure_data.error.cls_name == "DagsterAssetCheckFailedError"
 
 
 def test_checks_run_alone_on_a_day_their_table_was_never_built_for_fail_as_error_naming_it(lake):
@@ -229,6 +242,65 @@ def test_checks_run_alone_on_a_day_their_table_was_never_built_for_fail_as_error
         tags={"dagster/partition": "2024-01-05"}, instance=lake.instance, run_config=QUIET,
     )  # fmt: skip
     assert check_results(built)[("silver/records", RECONCILES_WITH_BRONZE)].passed
+
+
+def _table_there(con, schema: str, table: str) -> bool:
+    return True
+
+
+def _no_days(context) -> list[date]:
+    return []
+
+
+def _never_built(days: list[date]):
+    """`days_never_built` answering `days` whatever it is asked."""
+
+    def never_built(instance, warehouse, key, step_days) -> list[date]:
+        return days
+
+    return never_built
+
+
+@pytest.mark.parametrize(
+    ("missing", "said"),
+    [
+        (1, "2024-01-07: materialize it for that day first"),
+        (2, "2024-01-07 (and 1 more day): materialize it for those days first"),
+        (3, "2024-01-07 (and 2 more days): materialize it for those days first"),
+    ],
+)
+def test_checks_run_alone_on_days_never_built_name_the_first_and_count_the_others(
+    monkeypatch, missing, said
+):
+    """A range's days the table was never built for, worked by hand: the first is named,
+    the others counted. Only the selected checks of this table fail, in name order; a
+    whole-history table that exists is judged as stored (found by mutation testing: the
+    count one too many, `days` for one more day, `that day` for several, another table's
+    check failed too or a whole-history table's days looked up passed every test, which
+    ran a day)."""
+    days = [date(2024, 1, 7) + timedelta(days=n) for n in range(missing)]
+    monkeypatch.setattr(assets, "table_exists", _table_there)
+    monkeypatch.setattr(assets, "partition_dates", _no_days)
+    monkeypatch.setattr(assets, "days_never_built", _never_built(days))
+    context = SimpleNamespace(
+        instance=None,
+        selected_asset_check_keys={
+            AssetCheckKey(records.key, UNIQUE_KEY),
+            AssetCheckKey(records.key, NON_EMPTY),
+            AssetCheckKey(keyed.key, UNIQUE_KEY),
+        },
+    )
+    warehouse = SimpleNamespace(connect=contextlib.nullcontext)
+
+    results = assets._table_never_built(context, records.key, warehouse, partitioned=True)
+
+    assert [(result.check_name, result.passed, result.severity) for result in results] == [
+        (NON_EMPTY, False, ERROR),
+        (UNIQUE_KEY, False, ERROR),
+    ]
+    said = f"silver/records was never built for {said}"
+    assert {result.description for result in results} == {said}
+    assert assets._table_never_built(context, records.key, warehouse, partitioned=False) == []
 
 
 # --------------------------------------------------------------------------- blocking
@@ -380,4 +452,61 @@ def test_checks_run_inside_their_assets_steps(lake):
         ("silver/records", REJECT_RATIO),
         ("bronze/crm_records", COLUMN_SCHEMA_CHANGE),
         ("silver/records", COLUMN_SCHEMA_CHANGE),
+    }
+
+
+# --------------------------------------------------------------------------- declarations
+landed_keyed = bronze_asset(
+    "crm",
+    "landed_keyed",
+    "Test records whose fields are declared.",
+    RecordSpec(
+        fields=(Field("Id", "record_id", "int"), Field("Label", "label", "str", required=False))
+    ),
+)
+
+
+class Labelled(Lineage):
+    record_id: Series[int] = pa.Field(description="`Id`.")
+    label: Series[str] = pa.Field(nullable=True, description="`Label`.")
+    label_length: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, metadata={DERIVED_FROM: "label"}, description="Letters of `Label`."
+    )
+
+
+class Mislabelled(Labelled):
+    label_length: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, metadata={DERIVED_FROM: "lable"}, description="Misspelt."
+    )
+
+
+def test_a_columns_landed_field_is_named_for_its_nullable_columns_and_a_misspelt_one_refused():
+    """Only the nullable columns a day may lose are named with the field delivered, or the
+    one they are derived from; a `derived_from` naming no landed column is refused where
+    it would name the column alone (found by mutation testing: the required `Id` named
+    too, or the misspelling let through, passed every test)."""
+    assert assets._landed_as(Labelled, landed_keyed) == {
+        "label": "Label",
+        "label_length": "Label",
+    }
+    assert assets._landed_as(Labelled, None) == {}
+    with pytest.raises(TypeError, match=r"Mislabelled\.label_length: derived_from 'lable' is no"):
+        assets._landed_as(Mislabelled, landed_keyed)
+
+
+def test_every_declaration_is_on_the_definitions_metadata_as_declared():
+    """A key kept over all days is the grain alone and says so; a row count of none is one
+    (found by mutation testing: `grain_across_days` left off, or a row count of 0 taken
+    for none, passed every test)."""
+    declared = assets._declared_metadata(
+        {"owner": "cx"}, None, partitioned=True, grain=["record_id"], grain_across_days=True,
+        row_count=0, bands=(), reconciles_with=landed_keyed, keyed_hashes=True,
+    )  # fmt: skip
+    assert declared == {
+        "owner": "cx",
+        "cx/grain": ["record_id"],
+        "cx/grain_across_days": True,
+        "cx/row_count": 0,
+        "cx/reconciles_with": "bronze/crm_landed_keyed",
+        "cx/keyed_hashes": True,
     }
