@@ -176,7 +176,16 @@ def test_a_key_kept_on_another_day_is_a_duplicate_in_every_part_of_a_day(
     )
 
     # Both days at once give key 1 back to its first delivery, and only to that one.
-    assert lake.materialize([bronze_keyed_once, keyed_once], day=DAY, last_day=NEXT_DAY).success
+    ranged = lake.materialize([bronze_keyed_once, keyed_once], day=DAY, last_day=NEXT_DAY)
+    assert ranged.success
+    # Each day's materialization holds the step's report, written a day at a time (found by
+    # mutation testing: a `DayTables` step's report left off its metadata passed).
+    quarantine = str(lake.layout.quarantine_dir / "crm_keyed_once")
+    assert [
+        (event.partition, event.materialization.metadata["quarantine_path"].value)
+        for event in ranged.get_asset_materialization_events()
+        if event.asset_key == keyed_once.key
+    ] == [(DAY, quarantine), (NEXT_DAY, quarantine)]
     first_seen = f"duplicate Id (first seen at landing/crm/keyed_once/{DAY}/b.jsonl:1)"
     assert _kept_and_quarantined(lake) == (
         [(DAY, "a.jsonl", 2), (DAY, "b.jsonl", 1), (DAY, "c.jsonl", 3)],
