@@ -15,10 +15,13 @@ from pandera.typing import Series
 
 from cx_assets.lakehouse.parquet import (
     DATA_FILE,
+    DamagedParquetError,
+    file_rows,
     partition_folder,
     publish,
     publish_stream,
     row_count,
+    written_before,
 )
 from cx_assets.lakehouse.validation import ordered
 from cx_assets.lakehouse.warehouse import as_arrow
@@ -362,6 +365,12 @@ def test_publish_stream_a_row_outside_the_days_raises_and_keeps_earlier_files(tm
     assert not partition_folder(dataset, D3).exists()
 
 
+def test_publish_stream_a_row_without_a_date_raises_and_leaves_no_file(tmp_path):
+    with pytest.raises(ValueError, match="row dated None outside the partitions"):
+        publish_stream(stream([(D1, 1), (None, 2)]), tmp_path / "t", [D1])
+    assert all_files(tmp_path) == []
+
+
 def test_publish_stream_a_failing_source_keeps_earlier_files(tmp_path):
     dataset = tmp_path / "t"
     publish_stream(stream([(D1, 1)], [(D2, 2)]), dataset, [D1, D2])
@@ -392,6 +401,40 @@ def test_row_count(tmp_path):
     publish(pa.table({"n": [3, 4, 5]}), partition_folder(dataset, D2))
     assert row_count(dataset) == 5
     assert row_count(partition_folder(dataset, D2)) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [(b"", "(Parquet file size is 0 bytes)"), (None, "is a directory)")],
+    ids=["empty", "a folder"],
+)
+def test_a_file_that_cannot_be_read_as_parquet_is_named(tmp_path, content, said):
+    """Arrow's own error names no file; one the disk refuses (a folder) is named too."""
+    path = tmp_path / DATA_FILE
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DamagedParquetError) as raised:
+        file_rows(path)
+    assert str(raised.value).startswith(f"{path} cannot be read as Parquet (")
+    assert str(raised.value).endswith(said)
+
+
+def test_a_file_gone_is_not_said_damaged(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        file_rows(tmp_path / DATA_FILE)
+
+
+def test_a_partition_was_written_before_a_time_by_a_parquet_file_older_than_it(tmp_path):
+    folder = partition_folder(tmp_path / "t", D1)
+    publish(pa.table({"n": [1]}), folder)
+    os.utime(folder / DATA_FILE, (1000.0, 1000.0))
+    (folder / "notes.txt").write_text("")
+    os.utime(folder / "notes.txt", (10.0, 10.0))  # not a Parquet file
+    assert written_before(folder, 1000.5)
+    assert not written_before(folder, 1000.0)  # written at the time itself: since then
+    assert not written_before(folder, 999.0)
 
 
 @pytest.mark.parametrize("same_file_system", [True, False])
