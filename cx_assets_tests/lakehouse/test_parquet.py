@@ -371,6 +371,53 @@ def test_publish_stream_a_row_without_a_date_raises_and_leaves_no_file(tmp_path)
     assert all_files(tmp_path) == []
 
 
+def test_a_stream_failing_while_a_day_is_written_anew_leaves_no_file_readers_see(
+    tmp_path, monkeypatch
+):
+    """A day's finished file set aside to be written anew keeps an in-flight name (a
+    reader of `*.parquet` never sees it), and a stream failing then leaves no file. Found
+    by mutation testing: a set-aside named `.parquet` (P30) or left by a failed stream
+    (P29) passed every parquet test."""
+    from cx_assets.lakehouse import parquet
+
+    seen: list[list[str]] = []
+
+    def disk_full(earlier, writer, path):
+        seen.append(all_files(tmp_path))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(parquet, "_copy_row_groups", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        publish_stream(stream([(D1, 1)], [(D2, 2)], [(D1, 3)], [(D3, 4)]), tmp_path, [D1, D2, D3])
+    pid = os.getpid()
+    assert seen == [
+        [
+            f"date=2024-01-05/_{DATA_FILE}.{pid}.earlier.tmp",
+            f"date=2024-01-05/_{DATA_FILE}.{pid}.tmp",  # D2's rows still wait
+        ]
+    ]
+    assert all_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(("rows", "bytes_"), [(2, 2**30), (10**9, 34)], ids=["rows", "bytes"])
+def test_a_days_batches_are_written_once_they_reach_a_row_group(
+    tmp_path, monkeypatch, rows, bytes_
+):
+    """A row group is written once its rows reach `ROW_GROUP_ROWS` or its bytes
+    `ROW_GROUP_BYTES` (17 bytes a row here, as Arrow counts them: two rows 34), not one
+    row later. Found by mutation testing: `>=` as `>` for either (P17, P18) passed every
+    parquet test."""
+    from cx_assets.lakehouse import parquet
+
+    monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", rows)
+    monkeypatch.setattr(parquet, "ROW_GROUP_BYTES", bytes_)
+    publish_stream(stream(*[[(D1, n)] for n in range(5)]), tmp_path, [D1])
+    written = pq.ParquetFile(partition_folder(tmp_path, D1) / DATA_FILE)
+    groups = [written.metadata.row_group(g).num_rows for g in range(written.num_row_groups)]
+    assert groups == [2, 2, 1]
+    assert written.read()["n"].to_pylist() == [0, 1, 2, 3, 4]
+
+
 def test_publish_stream_a_failing_source_keeps_earlier_files(tmp_path):
     dataset = tmp_path / "t"
     publish_stream(stream([(D1, 1)], [(D2, 2)]), dataset, [D1, D2])
@@ -449,14 +496,17 @@ def test_publish_days_moves_written_files_into_their_partitions(
     dataset = tmp_path / "bronze" / "t"
     publish_stream(stream([(D1, 1)]), dataset, [D1])  # an earlier file, replaced
     scratch = {day: tmp_path / "scratch" / f"date={day}" / DATA_FILE for day in (D1, D2)}
-    assert parquet.write_days(stream([(D1, 7), (D2, 8)]), scratch) == {D1: 1, D2: 1}
+    # D1's rows again after D2's: its finished file is set aside and written anew.
+    written = parquet.write_days(stream([(D1, 7)], [(D2, 8)], [(D1, 9)]), scratch)
+    assert written == {D1: 2, D2: 1}
+    assert all_files(tmp_path / "scratch") == [f"date={d}/{DATA_FILE}" for d in (D1, D2)]
 
     parquet.publish_days(scratch, dataset)
 
     assert all_files(dataset) == ["date=2024-01-05/data.parquet", "date=2024-01-06/data.parquet"]
-    assert pq.read_table(partition_folder(dataset, D1) / DATA_FILE)["n"].to_pylist() == [7]
+    assert pq.read_table(partition_folder(dataset, D1) / DATA_FILE)["n"].to_pylist() == [7, 9]
     assert pq.read_table(partition_folder(dataset, D2) / DATA_FILE)["n"].to_pylist() == [8]
-    assert not any(path.exists() for path in scratch.values())
+    assert all_files(tmp_path / "scratch") == []
 
 
 def test_publish_stream_gathers_small_batches_into_row_groups(tmp_path):
