@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import (
     AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
     Definitions,
     JobDefinition,
     ReexecutionOptions,
@@ -31,7 +33,7 @@ from cx_assets.lakehouse.asset_factories import bronze_asset
 from cx_assets.lakehouse.assets import lake_asset
 from cx_assets.lakehouse.gold_io_manager import GoldIOManager, PublishJournal, Unpublished
 from cx_assets.lakehouse.inputs import all_days, same_day, whole_table
-from cx_assets.lakehouse.io_managers import DayRows, DayTables, TableRef
+from cx_assets.lakehouse.io_managers import DayRows, DayTables, TableRef, days_never_built
 from cx_assets.lakehouse.parquet import DATA_FILE
 from cx_assets.lakehouse.partitions import partition_dates
 from cx_assets.lakehouse.resources import build_resources
@@ -908,3 +910,23 @@ def test_chunks_writing_a_day_twice_or_leaving_one_out_fail_the_step(lake, chunk
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert says in failure.step_failure_data.error.to_string()
+
+
+def test_a_bronze_day_is_built_by_its_data_file_not_its_folder(tmp_path):
+    """A day folder holding only a killed writer's in-flight file is a day never built; a
+    day Dagster materialized is built without its file. Found by mutation testing: the
+    folder taken for the file (I08) and materializations ignored (I07) passed every test
+    here."""
+    for day, name in (("2024-01-05", DATA_FILE), ("2024-01-06", f"_{DATA_FILE}.9.tmp")):
+        folder = tmp_path / "bronze" / "calls" / f"date={day}"
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(b"")
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    days = [date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)]
+    key = AssetKey(["bronze", "calls"])
+    with DagsterInstance.ephemeral() as instance:
+        found = days_never_built(instance, warehouse, key, days)
+        instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-01-07"))
+        found_since = days_never_built(instance, warehouse, key, days)
+    assert found == [date(2024, 1, 6), date(2024, 1, 7)]
+    assert found_since == [date(2024, 1, 6)]
