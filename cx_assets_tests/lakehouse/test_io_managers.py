@@ -18,6 +18,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     DagsterInstance,
+    DagsterInvariantViolationError,
     Definitions,
     JobDefinition,
     ReexecutionOptions,
@@ -930,3 +931,55 @@ def test_a_bronze_day_is_built_by_its_data_file_not_its_folder(tmp_path):
         found_since = days_never_built(instance, warehouse, key, days)
     assert found == [date(2024, 1, 6), date(2024, 1, 7)]
     assert found_since == [date(2024, 1, 6)]
+
+
+class _KeysWithoutOneRange:
+    """An input context whose window Dagster cannot give as one range: its keys alone."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.asset_partition_keys = keys
+
+    @property
+    def asset_partition_key_range(self):
+        raise DagsterInvariantViolationError("not one range")
+
+
+@pytest.mark.parametrize(
+    ("keys", "ends"),
+    [
+        (["2024-01-07", "2024-01-05"], (date(2024, 1, 5), date(2024, 1, 7))),
+        ([], (date.max, date.min)),  # no day: first after last, so no day is read
+    ],
+)
+def test_a_window_that_is_no_one_range_ends_at_its_first_and_last_key(keys, ends):
+    """Found by mutation testing: a window of no key read as every day (I05) passed."""
+    from cx_assets.lakehouse.io_managers import _window_ends
+
+    assert _window_ends(_KeysWithoutOneRange(keys)) == ends
+
+
+@pytest.mark.parametrize("recorded", [False, True], ids=["before the record", "recorded"])
+def test_a_silver_day_is_built_by_the_warehouse_and_dagster_only_before_the_record(
+    tmp_path, recorded
+):
+    """Silver `calls` holds rows of the 5th; Dagster remembers the 6th materialized; the 7th
+    is nowhere. A table whose days the record knows (the 5th recorded) is built on the days
+    the warehouse has: the 6th, with no row and no record, was lost with the warehouse
+    (restored from a backup taken before it). A table written before the record existed is
+    trusted to Dagster's history for the 6th. Found by mutation testing: the fallback to
+    Dagster taken for a recorded table (I10) passed every test."""
+    from cx_assets.lakehouse import written_days
+
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+    day5, day6, day7 = date(2024, 1, 5), date(2024, 1, 6), date(2024, 1, 7)
+    with warehouse.connect() as con:
+        con.execute("CREATE SCHEMA silver")
+        con.execute("CREATE TABLE silver.calls AS SELECT DATE '2024-01-05' AS date, 1 AS n")
+        if recorded:
+            written_days.ensure_table(con)
+            written_days.record(con, "silver.calls", [day5], None)
+    key = AssetKey(["silver", "calls"])
+    with DagsterInstance.ephemeral() as instance:
+        instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-01-06"))
+        found = days_never_built(instance, warehouse, key, [day5, day6, day7])
+    assert found == ([day6, day7] if recorded else [day7])
