@@ -62,6 +62,16 @@ def test_a_filtered_frames_index_is_not_stored(con):
     assert rows(con, "SELECT id FROM gold.kept ORDER BY id") == [(2,), (4,)]
 
 
+def test_a_write_leaves_none_of_its_rows_registered_on_the_cursor(con):
+    """A step's cursor outlives its writes: a write's rows left registered on it would be
+    held in memory until the step ends, and readable under the write's own names (mutation
+    testing: either unregister dropped, no test failed)."""
+    seed(con)
+    for name in ("incoming_rows", "incoming_schema"):
+        with pytest.raises(duckdb.CatalogException, match=name):
+            con.execute(f"FROM {name}")
+
+
 def test_replacing_a_partition_leaves_other_days_alone(con):
     seed(con)
     replace_rows(con, "silver", "t", pd.DataFrame({"date": [D1], "id": [99], "name": ["z"]}), [D1])
@@ -111,6 +121,25 @@ def test_a_type_the_stored_days_cannot_take_fails_the_write_and_changes_nothing(
         replace_rows(con, "silver", "t", frame, [D2])
     assert rows(con, "SELECT * FROM silver.t ORDER BY id") == before
     assert dict(table_columns(con, "silver", "t"))["id"] == "BIGINT"
+
+
+@pytest.mark.parametrize(
+    ("stored", "incoming", "said"),
+    [
+        (pa.int64(), pa.array(["seven"]), "BIGINT and the rows bring VARCHAR"),
+        (pa.int32(), pa.array([4_000_000_000], pa.uint32()), "INTEGER and the rows bring UINTEGER"),
+        (pa.int64(), pa.array([2**63], pa.uint64()), "BIGINT and the rows bring UBIGINT"),
+    ],
+    ids=["text", "unsigned 32-bit", "unsigned 64-bit"],
+)
+def test_a_type_the_one_stored_value_cannot_take_fails_the_write(con, stored, incoming, said):
+    """One value kept is as many as three, and an unsigned integer is not one the stored
+    signed type holds (mutation testing: the kept values counted from 2, or INTEGER said to
+    hold UINTEGER, or BIGINT UBIGINT, no test failed)."""
+    replace_rows(con, "silver", "one", pa.table({"date": [D1], "id": pa.array([7], stored)}), [D1])
+    with pytest.raises(ValueError, match=rf"silver\.one\.id is stored as {said},"):
+        replace_rows(con, "silver", "one", pa.table({"date": [D2], "id": incoming}), [D2])
+    assert rows(con, "SELECT date, id FROM silver.one") == [(D1, 7)]
 
 
 def test_a_column_without_values_in_the_days_kept_takes_the_new_type(con):
@@ -184,11 +213,14 @@ def test_rows_outside_the_partitions_are_refused_and_nothing_changes(con):
     ]
 
 
-def test_a_range_refuses_rows_outside_it(con):
+@pytest.mark.parametrize("days", [[D1, D2], [D2, D1]], ids=["in order", "latest first"])
+def test_a_range_refuses_rows_outside_it(con, days):
+    """The range is said from its first day to its last, in whatever order the days come
+    (mutation testing: the first and last given said instead, no test failed)."""
     seed(con)
     frame = pd.DataFrame({"date": [D1, D2, D3], "id": [1, 2, 3], "name": ["x", "y", "z"]})
     with pytest.raises(ValueError, match=r"1 of 3 rows .* \(2024-01-05\.\.2024-01-06\)"):
-        replace_rows(con, "silver", "t", frame, [D1, D2])
+        replace_rows(con, "silver", "t", frame, days)
     assert count_rows(con, "silver", "t") == 4
 
 
@@ -225,6 +257,30 @@ def test_what_is_written_with_the_rows_commits_and_rolls_back_with_them(con):
     assert rows(con, "SELECT id FROM silver.t WHERE date = DATE '2024-01-05'") == [(7,)]
     assert written_days.days_under_other_keys(con, "silver.t", "new") == [D1]
     assert written_days.days_under_other_keys(con, "silver.t", "old") == []
+
+
+def test_a_write_interrupted_in_its_transaction_changes_nothing(con):
+    """Dagster stops a step by raising its interrupt (a BaseException, not an Exception)
+    wherever the step is: one raised mid-write rolls the write back, and the cursor takes
+    the next write (mutation testing: only an Exception rolled back, no test failed, and the
+    cursor was left in the open transaction, the day's old rows deleted in it)."""
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    seed(con)
+
+    def interrupted(con):
+        raise DagsterExecutionInterruptedError
+
+    day = pd.DataFrame({"date": [D1], "id": [7], "name": ["x"]})
+    with pytest.raises(DagsterExecutionInterruptedError):
+        replace_rows(con, "silver", "t", day, [D1], also=interrupted)
+    assert rows(con, "SELECT date, id FROM silver.t ORDER BY date, id") == [
+        (D1, 1),
+        (D1, 2),
+        (D1, 3),
+        (D2, 10),
+    ]
+    assert replace_rows(con, "silver", "t", day, [D1]) == 1
 
 
 def test_days_built_are_those_recorded_and_those_with_rows_written_before_the_record(con):
