@@ -78,6 +78,17 @@ def test_each_connect_is_its_own_cursor_on_one_database(warehouse):
         assert rows(second, "SELECT answer FROM shared") == [(42,)]
 
 
+def test_a_cursor_is_closed_when_its_block_fails(warehouse):
+    """A step that fails inside `connect` leaves no cursor open on the process's handle
+    (mutation testing: the cursor closed only when its block ended well, no test failed)."""
+    import duckdb
+
+    with pytest.raises(RuntimeError, match="step failed"), warehouse.connect() as con:
+        raise RuntimeError("step failed")
+    with pytest.raises(duckdb.ConnectionException, match="already closed"):
+        con.execute("SELECT 1")
+
+
 def test_a_failed_run_leaves_the_file_free_for_another_process(tmp_path):
     """The process that ran it lives on (a notebook, the tests, a code server): closing the
     handle when the run lets go of the data root is what frees the file."""
@@ -227,6 +238,35 @@ def test_another_damaged_database_a_query_names_is_not_the_warehouse_s_damage(tm
     warehouse.close()
 
 
+def test_a_damaged_write_ahead_log_is_the_warehouse_s_damage(tmp_path):
+    """DuckDB may name the file's log, not the file (mutation testing: only the file's own
+    name taken for its damage, no test failed)."""
+    import duckdb
+
+    from cx_assets.lakehouse.warehouse import damaged_file_error
+
+    path = str(tmp_path / "warehouse.duckdb")
+    said = duckdb.IOException(f'Failure while replaying WAL file "{path}.wal": bad checksum')
+    assert isinstance(damaged_file_error(path, said), WarehouseDamagedError)
+
+
+def test_a_spill_folder_set_elsewhere_is_left_alone(tmp_path):
+    """A spill folder set elsewhere may be another process's too: only the file's own is
+    cleaned (mutation testing: any folder cleaned, no test failed)."""
+    import duckdb
+
+    from cx_assets.lakehouse.warehouse import remove_dead_spill_files
+
+    shared = tmp_path / "shared spill"
+    shared.mkdir()
+    (shared / "duckdb_temp_4194000_0_owner").write_text("another process's rows")
+    path = str(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(path) as handle:
+        handle.execute(f"SET temp_directory = '{shared}'")
+        remove_dead_spill_files(handle, path)
+    assert [entry.name for entry in shared.iterdir()] == ["duckdb_temp_4194000_0_owner"]
+
+
 def test_a_sound_file_that_fails_to_open_for_another_reason_keeps_its_error(tmp_path):
     import duckdb
 
@@ -323,6 +363,37 @@ def test_a_lock_released_within_the_timeout_is_waited_for(tmp_path):
         holder.wait()
 
 
+def test_a_locked_file_is_tried_again_at_most_every_two_seconds_for_five(tmp_path, monkeypatch):
+    """The waits between tries double from 0.1 s up to 2 s, so a file let go late is opened
+    within 2 s of it, for 5 s unless the warehouse says otherwise (mutation testing: the
+    waits doubled without bound, or no wait by default, no test failed). On the test's
+    own clock."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from cx_assets.lakehouse import warehouse as module
+
+    clock = [0.0]
+    waits: list[float] = []
+
+    def held(path: str) -> None:
+        raise duckdb.IOException(f'IO Error: Could not set lock on file "{path}"')
+
+    def now() -> float:
+        return clock[0]
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(module.duckdb, "connect", held)
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=now, sleep=sleep))
+    with pytest.raises(WarehouseLockedError):
+        Warehouse(path=str(tmp_path / "w.duckdb"))._open_with_retry()
+    assert waits == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 2.0])  # 3.1 s, then 5.1 s
+
+
 # ---------------------------------------------------------------------------------------
 # A moved data root: its bronze views re-pointed when the file is opened
 # ---------------------------------------------------------------------------------------
@@ -402,6 +473,7 @@ def test_a_bronze_file_damaged_in_its_middle_is_named_with_the_run_that_writes_i
     """Half a bronze file kept with its footer: DuckDB's error ("don't know what type")
     names no file, where docs/architecture.md says a step meeting a damaged bronze file
     names it; the error names it, and the run that writes it anew from landing."""
+    import duckdb
     import pyarrow.parquet as pq
 
     from cx_assets.lakehouse.bronze_views import create_bronze_view
@@ -427,4 +499,8 @@ def test_a_bronze_file_damaged_in_its_middle_is_named_with_the_run_that_writes_i
     said = str(raised.value)
     assert str(files[0]) in said
     assert f"cx-lakehouse run --date {D1} --select group:crm" in said
+    # A query failing for its own reason keeps its error, the damaged file there or not
+    # (mutation testing: every DuckDB error taken for the damage, no test failed).
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"), warehouse.connect() as con:
+        con.execute("SELECT * FROM bronze.no_such_table")
     warehouse.close()
