@@ -103,16 +103,28 @@ def test_a_holder_name_the_full_disk_refuses_leaves_no_lock_behind(tmp_path, mon
 
 
 def test_the_lock_is_reentrant_within_a_process_and_released_once(tmp_path):
+    """The holder's name is its outer block's while held, and wiped when the lock is let
+    go: a waiter looking before the next holder names itself then waits for its name, not
+    naming a run that has ended; a data root not made yet is made (mutation testing: the
+    name left, the folder not made, or a root with no lock file said held, no test failed)."""
     released: list[str] = []
+    new_root = tmp_path / "new root"
+    assert not run_lock.held_by_another(new_root)  # no lock file yet: no one holds it
     with run_lock.data_root_lock(
-        tmp_path, owner="outer", wait_seconds=1, on_release=lambda: released.append("x")
+        new_root, owner="outer", wait_seconds=1, on_release=lambda: released.append("x")
     ) as outer:
-        with run_lock.data_root_lock(tmp_path, owner="inner", wait_seconds=1) as inner:
+        with run_lock.data_root_lock(new_root, owner="inner", wait_seconds=1) as inner:
             assert (outer, inner) == (True, False)
         assert released == []
+        assert run_lock.holder_of(new_root / run_lock.LOCK_FILE).startswith(
+            f"outer (pid {os.getpid()}, since "
+        )
+        assert run_lock.held_by_another(new_root)
     assert released == ["x"]
+    assert run_lock.holder_of(new_root / run_lock.LOCK_FILE) == "another run"
+    assert not run_lock.held_by_another(new_root)
     # free again for another process
-    holder = hold_lock(tmp_path, 0.1)
+    holder = hold_lock(new_root, 0.1)
     holder.wait()
 
 
@@ -228,11 +240,23 @@ def test_a_re_execution_carrying_its_parents_tags_is_left_to_its_own_process(mon
         assert all("no process took it up in" in line for line in said[1:])
 
 
-def test_process_identity_survives_pid_reuse():
+def test_process_identity_survives_pid_reuse(monkeypatch):
+    """A run recorded without its process's start time (an empty tag) is judged by its pid
+    alone, and a process of another user is alive (mutation testing: a live process with no
+    start time taken for dead, or one the system will not let us signal, no test failed:
+    either would mark a live run failed)."""
     started = run_lock.process_started(os.getpid())
     assert started and run_lock.process_alive(os.getpid(), started)
     assert not run_lock.process_alive(os.getpid(), "0")  # same pid, another process
     assert run_lock.process_started(dead_pid()) is None
+    assert run_lock.process_alive(os.getpid(), None)
+    assert not run_lock.process_alive(dead_pid(), None)
+
+    def another_users(pid: int, signal: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(run_lock.os, "kill", another_users)
+    assert run_lock.process_alive(4_000_000, None)
 
 
 def test_threads_of_one_process_share_the_lock(tmp_path):
@@ -449,3 +473,28 @@ def test_the_command_centre_takes_a_run_for_killed_only_when_its_process_was_on_
     assert run_lock.owner_gone(here, "run-1")
     assert not run_lock.owner_gone(elsewhere, "run-1")
     assert not run_lock.owner_gone(run_lock.owner_tags("run-1"), "run-1")  # this process
+    # A retry carrying its parent's tags, not yet claimed by its own process, is not killed
+    # (mutation testing: the copied tags taken as the retry's own, no test failed).
+    copied = {**here, run_lock.PARENT_RUN_ID_TAG: "run-0"}
+    assert not run_lock.owner_gone(copied, "run-1")
+    assert run_lock.owner_gone({**copied, run_lock.OWNER_OF_TAG: "run-1"}, "run-1")
+
+
+def test_a_run_is_claimed_for_itself_once_and_its_live_retry_is_kept(monkeypatch):
+    """`claim_run` records this process for the run it names, once: a retry created with
+    its parent's tags then counts as taken up, and is never released while its process
+    lives (mutation testing: the claim recorded for no run in particular, or made again on
+    every resource of the run, no test failed)."""
+    dead = {run_lock.PID_TAG: str(dead_pid()), run_lock.HOST_TAG: socket.gethostname()}
+    with in_memory_instance() as instance:
+        parent = _run(instance, DagsterRunStatus.FAILURE, **dead)
+        retry = _run(instance, DagsterRunStatus.STARTED, parent=parent.run_id, **dead)
+        assert run_lock.claim_run(instance, retry.run_id)
+        assert not run_lock.claim_run(instance, retry.run_id)
+        tags = instance.get_run_by_id(retry.run_id).tags
+        assert (tags[run_lock.OWNER_OF_TAG], tags[run_lock.PID_TAG]) == (
+            retry.run_id,
+            str(os.getpid()),
+        )
+        monkeypatch.setattr(run_lock, "UNCLAIMED_GRACE_SECONDS", 0.0)
+        assert run_lock.release_dead_runs(instance, print) == []
