@@ -899,6 +899,8 @@ def test_a_ticket_day_a_crashed_output_emptied_is_published_again_empty(lake, mo
     [
         ([[D1, D2], [D2, D3]], "a chunk for days [datetime.date(2024, 1, 6), datetime.date"),
         ([[D1], [D3]], "no rows were computed for some of [datetime.date(2024, 1, 5)"),
+        # a day the step does not write (mutation testing: accepted, I38)
+        ([[D1, D2], [D3, date(2024, 1, 8)]], "a chunk for days [datetime.date(2024, 1, 7), "),
     ],
 )
 def test_chunks_writing_a_day_twice_or_leaving_one_out_fail_the_step(lake, chunks, says):
