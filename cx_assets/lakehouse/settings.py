@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from cx_assets.lakehouse.landing import parse_date_folder
+
 DATA_DIR_ENV = "CX_DATA_DIR"
 PARTITIONS_START_ENV = "CX_PARTITIONS_START"
 DEFAULT_DATA_DIR = "./data"
@@ -142,12 +144,12 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         raw_start = os.environ.get(PARTITIONS_START_ENV) or DEFAULT_PARTITIONS_START
-        try:
-            start = date.fromisoformat(raw_start)
-        except ValueError:
+        # As a date folder is read: Python's own parse also takes `20240105` and `2024-W01-5`.
+        start = parse_date_folder(raw_start)
+        if start is None:
             raise SettingsError(
                 f"{PARTITIONS_START_ENV}={raw_start!r} is not a date in YYYY-MM-DD form"
-            ) from None
+            )
         raw_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
         # A space is part of a folder's name: `   ` was a folder made in the working
         # directory, ` /srv/cx` one named ` ` there, `/srv/cx ` a sibling of /srv/cx.

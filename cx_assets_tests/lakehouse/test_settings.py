@@ -55,6 +55,16 @@ def test_a_run_wait_that_is_no_number_of_seconds_is_refused(tmp_path, monkeypatc
     assert str(refused.value) == f"CX_RUN_WAIT_SECONDS='{wait}' is not a number of seconds"
 
 
+@pytest.mark.parametrize("start", ["20240105", "2024-W01-5", "2024-1-5", "2024-13-01", " "])
+def test_a_first_partition_not_written_yyyy_mm_dd_is_refused(tmp_path, monkeypatch, start):
+    """Seen in a mutation audit: Python reads `20240105` and `2024-W01-5` as dates, which
+    the contract's `YYYY-MM-DD` and the refusal's own words never promise (`run --date`
+    refuses them too)."""
+    with pytest.raises(SettingsError) as refused:
+        settings_of(monkeypatch, CX_DATA_DIR=str(tmp_path), CX_PARTITIONS_START=start)
+    assert str(refused.value) == f"CX_PARTITIONS_START='{start}' is not a date in YYYY-MM-DD form"
+
+
 @pytest.mark.parametrize(
     ("mark", "read_as"),
     [("\\", "a path separator"), ("*", "a pattern in the paths of the files it reads")],
